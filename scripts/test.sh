@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Everything, on a fresh machine: installs what it needs (idempotent), then runs fmt, clippy,
+# the workspace tests, the no_std builds, the doc build, the interop tests against real peers
+# and a short fuzz smoke run. Exit status is non-zero on the first failure.
+#
+# Environment:
+#   FUZZ_SECONDS   seconds per fuzz target in the smoke run (default 20)
+#   MOTE_SKIP_INSTALL=1  do not run the installers (for a machine already set up)
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+fuzz_seconds=${FUZZ_SECONDS:-20}
+venv="$root/target/interop-venv"
+export MOTE_PYTHON="$venv/bin/python"
+export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+
+step() { printf '\n==> %s  [%s]\n' "$*" "$(date -u +%H:%M:%S)"; }
+
+# Protocol crates built for a bare-metal target with no default features (no std, no alloc).
+no_std_crates=()
+for dir in crates/mote-*/; do
+  no_std_crates+=("$(basename "$dir")")
+done
+
+install() {
+  step "install: apt packages (libcoap3-bin)"
+  if ! command -v coap-server-notls >/dev/null 2>&1 || ! command -v coap-client-notls >/dev/null 2>&1; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq libcoap3-bin >/dev/null
+  fi
+  coap-client-notls -h 2>&1 | head -n 1 || true
+
+  step "install: rustup target thumbv7em-none-eabihf"
+  rustup target add thumbv7em-none-eabihf >/dev/null
+
+  step "install: cargo-fuzz (nightly toolchain for the fuzz run)"
+  if ! command -v cargo-fuzz >/dev/null 2>&1; then
+    cargo install --locked cargo-fuzz
+  fi
+
+  step "install: Python interop peers into $venv"
+  if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv"
+  fi
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r scripts/interop-requirements.txt
+}
+
+if [ "${MOTE_SKIP_INSTALL:-0}" != 1 ]; then
+  install
+fi
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (all targets, all features, -D warnings)"
+cargo clippy --workspace --all-targets --all-features -- -D warnings
+
+step "cargo test --workspace --all-features"
+cargo test --workspace --all-features
+
+step "no_std builds for thumbv7em-none-eabihf: ${no_std_crates[*]}"
+for crate in "${no_std_crates[@]}"; do
+  cargo build -p "$crate" --no-default-features --target thumbv7em-none-eabihf
+  if grep -q '^alloc = ' "crates/$crate/Cargo.toml"; then
+    cargo build -p "$crate" --no-default-features --features alloc --target thumbv7em-none-eabihf
+  fi
+done
+
+step "cargo doc (warnings denied)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features
+
+step "interop tests against real peers"
+cargo test -p mote --all-features --test 'interop_*' -- --ignored --test-threads=1
+
+step "fuzz smoke run (${fuzz_seconds}s per target)"
+(
+  cd fuzz
+  cargo +nightly fuzz build -O
+  for target in $(cargo +nightly fuzz list); do
+    corpus="corpus/$target"
+    mkdir -p "$corpus"
+    scratch=$(mktemp -d)
+    echo "--- fuzz $target"
+    cargo +nightly fuzz run -O "$target" "$scratch" "$corpus" -- \
+      -max_total_time="$fuzz_seconds" -rss_limit_mb=2048 -print_final_stats=0 2>&1 | tail -n 3
+    rm -rf "$scratch"
+  done
+)
+
+step "all checks passed"

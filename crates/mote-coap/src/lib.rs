@@ -7,3 +7,20 @@
 extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
+
+pub mod error;
+
+// Message codec and registries (RFC 7252 §3, §5.10, §12; RFC 8974; RFC 8323).
+pub mod code;
+pub mod content_format;
+pub mod message;
+pub mod option;
+pub mod tcp;
+
+// Extensions and companions (RFC 7959, RFC 7641, RFC 9175, RFC 7252 §6, RFC 6690, RFC 7252 §4).
+pub mod block;
+pub mod echo;
+pub mod link_format;
+pub mod observe;
+pub mod transmission;
+pub mod uri;

@@ -6,8 +6,17 @@
 //! Exit status: 0 success; 1 the input was rejected (message on stderr starting with
 //! `error:`); 2 usage error (clap's own exit code).
 
+mod access;
+mod coap_client;
+mod cose;
 mod decode;
+mod demo;
+mod edhoc;
 mod input;
+mod lwm2m;
+mod oscore;
+mod proxy;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -23,14 +32,41 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// LwM2M access control: decide an operation against a client's ACL state.
+    Access(access::AccessArgs),
+    /// COSE: verify/decrypt (open) or create (seal) COSE messages.
+    Cose(cose::CoseArgs),
     /// Decode a message or payload and print its fields.
     Decode(decode::DecodeArgs),
+    /// EDHOC (RFC 9528): check credential files.
+    Edhoc(edhoc::EdhocArgs),
+    /// Run the end-to-end demo on loopback (for now: an LwM2M Register request through the CoAP codec).
+    Demo(demo::DemoArgs),
+    /// OSCORE (RFC 8613): derive contexts, protect and verify messages.
+    Oscore(oscore::OscoreArgs),
+    /// Send a CoAP request (UDP; block-wise, Observe, OSCORE).
+    Coap(coap_client::CoapArgs),
+    /// Run a CoAP server exposing a small LwM2M object tree (UDP; OSCORE).
+    Serve(serve::ServeArgs),
+    /// An OSCORE-unaware CoAP forward proxy (UDP), optionally an on-path attacker.
+    Proxy(proxy::ProxyArgs),
+    /// LwM2M payloads: decode or encode TLV, SenML, LwM2M-CBOR, text, opaque, CBOR.
+    Lwm2m(lwm2m::Lwm2mArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Access(args) => access::run(&args),
+        Command::Cose(args) => cose::run(&args),
         Command::Decode(args) => decode::run(&args),
+        Command::Edhoc(args) => edhoc::run(&args),
+        Command::Demo(args) => demo::run(&args),
+        Command::Oscore(args) => oscore::run(&args),
+        Command::Coap(args) => coap_client::run(&args),
+        Command::Serve(args) => serve::run(&args),
+        Command::Proxy(args) => proxy::run(&args),
+        Command::Lwm2m(args) => lwm2m::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,363 @@
+//! mote-edhoc: full handshakes (both roles in one process, message_4 included) beside lakers
+//! 0.8 on method 3 / suite 2, and alone on method 0 / suite 0 and method 3 / suite 0; per-role
+//! timings; and the handshake's own elliptic-curve operations on the same crypto (mote-cose)
+//! as the physical floor. Throughput is the bytes of the four messages. Recorded in
+//! docs/performance.md.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use lakers::{
+    Credential as LCredential, CredentialTransfer, EDHOCMethod, EDHOCSuite, EdhocInitiator,
+    EdhocMessageBuffer, EdhocResponder, credential_check_or_fetch,
+};
+use mote_cose::algorithm::{
+    EcdhCurve, EcdhPublicKey, EcdhSecret, SignatureAlgorithm as CoseSig, SigningKey, VerifyingKey,
+};
+use mote_edhoc::*;
+
+type C = MoteCrypto<rand_core::OsRng>;
+
+// RFC 9529 Trace 2 credentials (P-256, by 'kid').
+const CRED_I: &str = "a2027734322d35302d33312d46462d45462d33372d33322d333908a101a5010202412b2001215820ac75e9ece3e50bfc8ed60399889522405c47bf16df96660a41298cb4307f7eb62258206e5de611388a4b8a8211334ac7d37ecb52a387d257e6db3c2a93df21ff3affc8";
+const CRED_R: &str = "a2026b6578616d706c652e65647508a101a501020241322001215820bbc34960526ea4d32e940cad2a234148ddc21791a12afbcbac93622046dd44f02258204519e257236b2a0ce2023f0931f1f386ca7afda64fcde0108c224c51eabf6072";
+const SK_I: &str = "fb13adeb6518cee5f88417660841142e830a81fe334380a953406a1305e8706b";
+const SK_R: &str = "72cc4761dbd4c78f758931aa589d348d1ef874a7e303ede2f140dcf3e6aa4aac";
+
+fn h(s: &str) -> Vec<u8> {
+    hex::decode(s).unwrap()
+}
+
+/// Identities for (method, suite): Trace 2's for P-256 static DH, fresh CCS keys otherwise.
+fn identities(method: Method, suite: u8) -> (Identity, Identity) {
+    if suite == 2 && method == Method::StaticStatic {
+        let i = Identity::by_reference(Credential::ccs(&h(CRED_I)).unwrap(), &h(SK_I)).unwrap();
+        let r = Identity::by_reference(Credential::ccs(&h(CRED_R)).unwrap(), &h(SK_R)).unwrap();
+        return (i, r);
+    }
+    let s = CipherSuite::from_id(i64::from(suite)).unwrap();
+    let make = |static_dh: bool, kid: u8, sk: [u8; 32]| {
+        let mut c = MoteCrypto::new();
+        let secret = Secret::from_slice(&sk).unwrap();
+        let (kt, pk) = match (static_dh, s.curve, s.signature) {
+            (true, Curve::X25519, _) => (
+                KeyType::X25519,
+                PublicKey::from_x(&c.ecdh_public_key(Curve::X25519, &secret).unwrap()).unwrap(),
+            ),
+            (true, _, _) => (
+                KeyType::P256,
+                c.signature_public_key(SignatureAlgorithm::Es256, &secret)
+                    .unwrap(),
+            ),
+            (false, _, SignatureAlgorithm::EdDsa) => (
+                KeyType::Ed25519,
+                c.signature_public_key(SignatureAlgorithm::EdDsa, &secret)
+                    .unwrap(),
+            ),
+            (false, _, _) => (
+                KeyType::P256,
+                c.signature_public_key(SignatureAlgorithm::Es256, &secret)
+                    .unwrap(),
+            ),
+        };
+        Identity::by_reference(
+            Credential::ccs_from_public_key("bench", &[kid], kt, &pk).unwrap(),
+            &sk,
+        )
+        .unwrap()
+    };
+    (
+        make(method.initiator_static_dh(), 0x2b, [0x11; 32]),
+        make(method.responder_static_dh(), 0x32, [0x22; 32]),
+    )
+}
+
+/// One full handshake; returns (initiator time, responder time, total message bytes).
+fn mote_handshake(
+    id_i: &Identity,
+    id_r: &Identity,
+    method: Method,
+    suite: u8,
+) -> (Duration, Duration, usize) {
+    let (cred_i, cred_r) = (id_i.credential.clone(), id_r.credential.clone());
+    let t = Instant::now();
+    let i = Initiator::<C>::new(
+        MoteCrypto::new(),
+        InitiatorConfig::new(method, suite, id_i.clone()),
+    );
+    let (i, m1) = i
+        .prepare_message_1(ConnId::from_int(-24).unwrap(), &Ead::new())
+        .unwrap();
+    let mut ti = t.elapsed();
+    let t = Instant::now();
+    let r = Responder::<C>::new(MoteCrypto::new(), ResponderConfig::new(suite, id_r.clone()));
+    let r = r.process_message_1(m1.as_slice()).unwrap();
+    let (r, m2) = r
+        .prepare_message_2(ConnId::from_int(-8).unwrap(), &Ead::new())
+        .unwrap();
+    let mut tr = t.elapsed();
+    let t = Instant::now();
+    let i = i
+        .parse_message_2(m2.as_slice())
+        .unwrap()
+        .verify_message_2(&cred_r)
+        .unwrap();
+    let (i, m3) = i.prepare_message_3(&Ead::new()).unwrap();
+    ti += t.elapsed();
+    let t = Instant::now();
+    let r = r
+        .parse_message_3(m3.as_slice())
+        .unwrap()
+        .verify_message_3(&cred_i)
+        .unwrap();
+    let (mut rs, m4) = r.prepare_message_4(&Ead::new()).unwrap();
+    let mut ms = [0u8; 16];
+    rs.exporter(0, &[], &mut ms).unwrap();
+    tr += t.elapsed();
+    let t = Instant::now();
+    let (mut is, _) = i.process_message_4(m4.as_slice()).unwrap();
+    let mut mi = [0u8; 16];
+    is.exporter(0, &[], &mut mi).unwrap();
+    ti += t.elapsed();
+    assert_eq!(mi, ms);
+    (ti, tr, m1.len() + m2.len() + m3.len() + m4.len())
+}
+
+fn lakers_handshake() -> usize {
+    let buf = |b: &[u8]| EdhocMessageBuffer::new_from_slice(b).unwrap();
+    let (cred_i, cred_r) = (
+        LCredential::parse_ccs(&h(CRED_I)).unwrap(),
+        LCredential::parse_ccs(&h(CRED_R)).unwrap(),
+    );
+    let sk_i: [u8; 32] = h(SK_I).try_into().unwrap();
+    let sk_r: [u8; 32] = h(SK_R).try_into().unwrap();
+    let crypto = || lakers_crypto_rustcrypto::Crypto::new(rand_core::OsRng);
+    let i = EdhocInitiator::new(crypto(), EDHOCMethod::StatStat, EDHOCSuite::CipherSuite2);
+    let r = EdhocResponder::new(crypto(), EDHOCMethod::StatStat, sk_r, cred_r);
+    let (i, m1) = i.prepare_message_1(None, &None).unwrap();
+    let (r, _, _) = r.process_message_1(&m1).unwrap();
+    let (r, m2) = r
+        .prepare_message_2(CredentialTransfer::ByReference, None, &None)
+        .unwrap();
+    let (mut i, _, id_cred_r, _) = i.parse_message_2(&m2).unwrap();
+    i.set_identity(sk_i, cred_i).unwrap();
+    let i = i
+        .verify_message_2(credential_check_or_fetch(Some(cred_r), id_cred_r).unwrap())
+        .unwrap();
+    let (i, m3, _) = i
+        .prepare_message_3(CredentialTransfer::ByReference, &None)
+        .unwrap();
+    let (r, id_cred_i, _) = r.parse_message_3(&buf(m3.as_slice())).unwrap();
+    let (r, _) = r
+        .verify_message_3(credential_check_or_fetch(Some(cred_i), id_cred_i).unwrap())
+        .unwrap();
+    let (mut r, m4) = r.prepare_message_4(&None).unwrap();
+    let (mut i, _) = i.process_message_4(&m4).unwrap();
+    assert_eq!(
+        i.edhoc_exporter(0, &[], 16)[..16],
+        r.edhoc_exporter(0, &[], 16)[..16]
+    );
+    m1.as_slice().len() + m2.as_slice().len() + m3.as_slice().len() + m4.as_slice().len()
+}
+
+/// The elliptic-curve operations of a method 3 handshake on P-256 (each side: key generation,
+/// and three ECDH with an x-only peer key: G_XY, G_RX, G_IY), on mote-cose.
+fn ec_ops_m3_p256(x: &[u8; 32], y: &[u8; 32], s_i: &EcdhSecret, s_r: &EcdhSecret) {
+    let mut rng = rand_core::OsRng;
+    let ex = EcdhSecret::generate(EcdhCurve::P256, &mut rng);
+    let ey = EcdhSecret::generate(EcdhCurve::P256, &mut rng);
+    let (gx, gy) = (ex.public_key().x(), ey.public_key().x());
+    let pk = |x: &[u8]| EcdhPublicKey::p256_compressed(x, false).unwrap();
+    black_box(ey.diffie_hellman(&pk(&gx)).unwrap()); // R: G_XY
+    black_box(s_r.diffie_hellman(&pk(&gx)).unwrap()); // R: G_RX
+    black_box(ex.diffie_hellman(&pk(&gy)).unwrap()); // I: G_XY
+    black_box(ex.diffie_hellman(&pk(x)).unwrap()); // I: G_RX (x = G_R)
+    black_box(s_i.diffie_hellman(&pk(&gy)).unwrap()); // I: G_IY
+    black_box(ey.diffie_hellman(&pk(y)).unwrap()); // R: G_IY (y = G_I)
+}
+
+fn ec_ops_x25519(static_i: bool, static_r: bool, sign: Option<(&SigningKey, &SigningKey)>) {
+    let mut rng = rand_core::OsRng;
+    let ex = EcdhSecret::generate(EcdhCurve::X25519, &mut rng);
+    let ey = EcdhSecret::generate(EcdhCurve::X25519, &mut rng);
+    let (gx, gy) = (ex.public_key(), ey.public_key());
+    black_box(ey.diffie_hellman(&gx).unwrap());
+    black_box(ex.diffie_hellman(&gy).unwrap());
+    for s in [static_i, static_r] {
+        if s {
+            black_box(ex.diffie_hellman(&gy).unwrap());
+            black_box(ey.diffie_hellman(&gx).unwrap());
+        }
+    }
+    if let Some((a, b)) = sign {
+        let msg = [0u8; 400];
+        for k in [a, b] {
+            // Signing from the stored seed as the handshake does (key expansion included).
+            let mut sig = [0u8; 64];
+            k.sign(&msg, &mut sig).unwrap();
+            let vk = VerifyingKey::ed25519(k.verifying_key().coordinates().x()).unwrap();
+            vk.verify(black_box(&msg), &sig).unwrap();
+        }
+    }
+}
+
+/// Minimum time of `f` and `g` over `n` interleaved runs: robust against other load on a
+/// shared machine, where criterion's means drift (see docs/performance.md).
+fn interleaved_min(n: usize, mut f: impl FnMut(), mut g: impl FnMut()) -> (Duration, Duration) {
+    let (mut a, mut b) = (Duration::MAX, Duration::MAX);
+    for _ in 0..n {
+        let t = Instant::now();
+        f();
+        a = a.min(t.elapsed());
+        let t = Instant::now();
+        g();
+        b = b.min(t.elapsed());
+    }
+    (a, b)
+}
+
+fn report_minimums() {
+    let (id_i, id_r) = identities(Method::StaticStatic, 2);
+    let (gr, gi) = (
+        id_r.credential.public_key().x,
+        id_i.credential.public_key().x,
+    );
+    let s_i = EcdhSecret::from_bytes(EcdhCurve::P256, &h(SK_I)).unwrap();
+    let s_r = EcdhSecret::from_bytes(EcdhCurve::P256, &h(SK_R)).unwrap();
+    let (m, e) = interleaved_min(
+        200,
+        || {
+            black_box(mote_handshake(&id_i, &id_r, Method::StaticStatic, 2));
+        },
+        || ec_ops_m3_p256(&gr, &gi, &s_i, &s_r),
+    );
+    let (l, _) = interleaved_min(
+        200,
+        || {
+            black_box(lakers_handshake());
+        },
+        || {},
+    );
+    eprintln!(
+        "min of 200, method 3 suite 2: mote {m:?}, lakers {l:?}, EC operations {e:?} (mote/EC = {:.3})",
+        m.as_secs_f64() / e.as_secs_f64()
+    );
+    for method in [Method::SignSign, Method::StaticStatic] {
+        let (id_i, id_r) = identities(method, 0);
+        let ka = SigningKey::from_bytes(CoseSig::EdDsa, &[0x11; 32]).unwrap();
+        let kb = SigningKey::from_bytes(CoseSig::EdDsa, &[0x22; 32]).unwrap();
+        let sign = if method == Method::SignSign {
+            Some((&ka, &kb))
+        } else {
+            None
+        };
+        let (m, e) = interleaved_min(
+            200,
+            || {
+                black_box(mote_handshake(&id_i, &id_r, method, 0));
+            },
+            || {
+                ec_ops_x25519(
+                    method.initiator_static_dh(),
+                    method.responder_static_dh(),
+                    sign,
+                )
+            },
+        );
+        eprintln!(
+            "min of 200, method {} suite 0: mote {m:?}, EC operations {e:?} (mote/EC = {:.3})",
+            method.value(),
+            m.as_secs_f64() / e.as_secs_f64()
+        );
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    report_minimums();
+    let (id_i, id_r) = identities(Method::StaticStatic, 2);
+    let (_, _, bytes) = mote_handshake(&id_i, &id_r, Method::StaticStatic, 2);
+    let lakers_bytes = lakers_handshake();
+    eprintln!("message bytes (m1+m2+m3+m4), method 3 suite 2: mote {bytes}, lakers {lakers_bytes}");
+
+    let mut g = c.benchmark_group("edhoc_m3_s2");
+    g.throughput(Throughput::Bytes(bytes as u64));
+    g.bench_function("mote_handshake", |b| {
+        b.iter(|| black_box(mote_handshake(&id_i, &id_r, Method::StaticStatic, 2)))
+    });
+    g.bench_function("lakers_handshake", |b| {
+        b.iter(|| black_box(lakers_handshake()))
+    });
+    g.bench_function("mote_initiator_only", |b| {
+        b.iter_custom(|n| {
+            (0..n)
+                .map(|_| mote_handshake(&id_i, &id_r, Method::StaticStatic, 2).0)
+                .sum()
+        })
+    });
+    g.bench_function("mote_responder_only", |b| {
+        b.iter_custom(|n| {
+            (0..n)
+                .map(|_| mote_handshake(&id_i, &id_r, Method::StaticStatic, 2).1)
+                .sum()
+        })
+    });
+    let pk = |cred: &Credential| cred.public_key().x;
+    let (gr, gi) = (pk(&id_r.credential), pk(&id_i.credential));
+    let s_i = EcdhSecret::from_bytes(EcdhCurve::P256, &h(SK_I)).unwrap();
+    let s_r = EcdhSecret::from_bytes(EcdhCurve::P256, &h(SK_R)).unwrap();
+    g.bench_function("ec_operations_only", |b| {
+        b.iter(|| ec_ops_m3_p256(&gr, &gi, &s_i, &s_r))
+    });
+    g.finish();
+
+    for (method, name) in [
+        (Method::SignSign, "edhoc_m0_s0"),
+        (Method::StaticStatic, "edhoc_m3_s0"),
+    ] {
+        let (id_i, id_r) = identities(method, 0);
+        let (_, _, bytes) = mote_handshake(&id_i, &id_r, method, 0);
+        eprintln!("message bytes (m1+m2+m3+m4), {name}: mote {bytes}");
+        let mut g = c.benchmark_group(name);
+        g.throughput(Throughput::Bytes(bytes as u64));
+        g.bench_function("mote_handshake", |b| {
+            b.iter(|| black_box(mote_handshake(&id_i, &id_r, method, 0)))
+        });
+        g.bench_function("mote_initiator_only", |b| {
+            b.iter_custom(|n| {
+                (0..n)
+                    .map(|_| mote_handshake(&id_i, &id_r, method, 0).0)
+                    .sum()
+            })
+        });
+        g.bench_function("mote_responder_only", |b| {
+            b.iter_custom(|n| {
+                (0..n)
+                    .map(|_| mote_handshake(&id_i, &id_r, method, 0).1)
+                    .sum()
+            })
+        });
+        let ka = SigningKey::from_bytes(CoseSig::EdDsa, &[0x11; 32]).unwrap();
+        let kb = SigningKey::from_bytes(CoseSig::EdDsa, &[0x22; 32]).unwrap();
+        let sign = if method == Method::SignSign {
+            Some((&ka, &kb))
+        } else {
+            None
+        };
+        g.bench_function("ec_operations_only", |b| {
+            b.iter(|| {
+                ec_ops_x25519(
+                    method.initiator_static_dh(),
+                    method.responder_static_dh(),
+                    sign,
+                )
+            })
+        });
+        g.finish();
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

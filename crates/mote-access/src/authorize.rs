@@ -1,0 +1,1362 @@
+//! The authorization of every LwM2M operation (LwM2M 1.2 Core TS, "Authorization", and the
+//! operation sections of the Device Management, Information Reporting and Bootstrap interfaces).
+//!
+//! Order of the checks, the same for every operation of a management server:
+//! 1. the Security (0) and OSCORE (21) Objects are never reachable: 4.01;
+//! 2. the requester must have a server account: 4.01;
+//! 3. the Object must be supported: 4.04;
+//! 4. the target's level must be one the operation accepts (Execute only on a Resource, Create
+//!    only on an Object, Delete not on a Resource...): 4.05;
+//! 5. access rights ("Authorization" steps 1 and 2): 4.01;
+//! 6. the Object Instance and the Resource must exist: 4.04 (after the rights, so a server
+//!    without rights learns nothing about which instances exist);
+//! 7. the Resource must support the operation (step 3): 4.05.
+//!
+//! Response codes: LwM2M 1.2 Transport TS, "Response Codes" tables: "Access Right Permission
+//! Denied" is 4.01 Unauthorized, "Target is not allowed for ... operation" 4.05 Method Not
+//! Allowed, "URI of ... operation is not found" 4.04 Not Found, "Mandatory Resources are not
+//! specified" and "Target (i.e., Object) already exists" 4.00 Bad Request.
+
+use alloc::vec::Vec;
+use core::fmt;
+use core::str::FromStr;
+
+use crate::Error;
+use crate::definitions::{ObjectDefinitions, ResourceDefinition};
+use crate::model::AccessControl;
+use crate::rights::{AccessRights, MAX_ID, ShortServerId};
+use crate::target::{Level, Target};
+
+/// Who asks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Requester {
+    /// An LwM2M Server, by its Short Server ID.
+    Server(ShortServerId),
+    /// The LwM2M Bootstrap-Server (Bootstrap Interface): "the LwM2M Client MUST accept Bootstrap
+    /// Information sent via Bootstrap Interface without applying access control" (LwM2M 1.2
+    /// Core TS, "Bootstrap Information").
+    Bootstrap,
+}
+
+/// An LwM2M operation that needs an authorization decision.
+///
+/// For [`Requester::Bootstrap`], Read, Write, Delete and Discover stand for Bootstrap-Read,
+/// Bootstrap-Write, Bootstrap-Delete and Bootstrap-Discover.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Operation {
+    /// Read.
+    Read,
+    /// Write (Replace or Partial Update).
+    Write,
+    /// Execute.
+    Execute,
+    /// Create.
+    Create,
+    /// Delete.
+    Delete,
+    /// Discover.
+    Discover,
+    /// Observe.
+    Observe,
+    /// Write-Attributes.
+    WriteAttributes,
+    /// Read-Composite.
+    ReadComposite,
+    /// Write-Composite.
+    WriteComposite,
+    /// Observe-Composite.
+    ObserveComposite,
+    /// Send (client to server, Information Reporting).
+    Send,
+    /// Notify (client to server, re-checked before every notification).
+    Notify,
+}
+
+impl Operation {
+    /// The operation names of `mote access check --op`.
+    pub const NAMES: [(&'static str, Operation); 13] = [
+        ("read", Self::Read),
+        ("write", Self::Write),
+        ("execute", Self::Execute),
+        ("create", Self::Create),
+        ("delete", Self::Delete),
+        ("discover", Self::Discover),
+        ("observe", Self::Observe),
+        ("write-attributes", Self::WriteAttributes),
+        ("read-composite", Self::ReadComposite),
+        ("write-composite", Self::WriteComposite),
+        ("observe-composite", Self::ObserveComposite),
+        ("send", Self::Send),
+        ("notify", Self::Notify),
+    ];
+
+    /// LwM2M 1.2 Core TS, Table "Authorization" (minimum access right), plus C for Create
+    /// ("Obtaining Access Right") and R for Send and Notify ("Send Operation", "Notify Operation
+    /// Consideration").
+    ///
+    /// Discover is "-" in the table. "No access rights are needed for the Discover operation on
+    /// an Object"; on an Object Instance or below, "Operation on Resource(s) and Object
+    /// Instance(s)" still requires that "the access right is granted", so the authorization
+    /// reads "-" as "any right" there (fail closed): a server with no right at all on an
+    /// instance cannot discover it.
+    pub const fn required_rights(self) -> AccessRights {
+        match self {
+            Self::Read
+            | Self::Observe
+            | Self::WriteAttributes
+            | Self::ReadComposite
+            | Self::ObserveComposite
+            | Self::Send
+            | Self::Notify => AccessRights::READ,
+            Self::Write | Self::WriteComposite => AccessRights::WRITE,
+            Self::Execute => AccessRights::EXECUTE,
+            Self::Delete => AccessRights::DELETE,
+            Self::Create => AccessRights::CREATE,
+            Self::Discover => AccessRights::NONE,
+        }
+    }
+
+    /// The TS name ("Read", "Write-Attributes", ...).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Read => "Read",
+            Self::Write => "Write",
+            Self::Execute => "Execute",
+            Self::Create => "Create",
+            Self::Delete => "Delete",
+            Self::Discover => "Discover",
+            Self::Observe => "Observe",
+            Self::WriteAttributes => "Write-Attributes",
+            Self::ReadComposite => "Read-Composite",
+            Self::WriteComposite => "Write-Composite",
+            Self::ObserveComposite => "Observe-Composite",
+            Self::Send => "Send",
+            Self::Notify => "Notify",
+        }
+    }
+
+    /// Whether the operation takes a list of targets.
+    pub const fn is_composite(self) -> bool {
+        matches!(
+            self,
+            Self::ReadComposite | Self::WriteComposite | Self::ObserveComposite | Self::Send
+        )
+    }
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Operation {
+    type Err = Error;
+
+    /// Parses the lower-case names of [`Operation::NAMES`].
+    fn from_str(s: &str) -> Result<Self, Error> {
+        Self::NAMES
+            .iter()
+            .find(|(n, _)| *n == s)
+            .map(|(_, op)| *op)
+            .ok_or(Error::UnknownOperation)
+    }
+}
+
+/// The CoAP response code of a refused operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ResponseCode {
+    /// 4.00 Bad Request.
+    BadRequest,
+    /// 4.01 Unauthorized ("Access Right Permission Denied").
+    Unauthorized,
+    /// 4.04 Not Found.
+    NotFound,
+    /// 4.05 Method Not Allowed ("Operation is not supported", "Target is not allowed").
+    MethodNotAllowed,
+}
+
+impl ResponseCode {
+    /// The code as `class.detail` text, e.g. `"4.01"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::BadRequest => "4.00",
+            Self::Unauthorized => "4.01",
+            Self::NotFound => "4.04",
+            Self::MethodNotAllowed => "4.05",
+        }
+    }
+
+    /// The code byte (class << 5 | detail) of RFC 7252 §3.
+    pub const fn to_u8(self) -> u8 {
+        match self {
+            Self::BadRequest => 0x80,
+            Self::Unauthorized => 0x81,
+            Self::NotFound => 0x84,
+            Self::MethodNotAllowed => 0x85,
+        }
+    }
+
+    /// The RFC 7252 §12.1.2 name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::BadRequest => "Bad Request",
+            Self::Unauthorized => "Unauthorized",
+            Self::NotFound => "Not Found",
+            Self::MethodNotAllowed => "Method Not Allowed",
+        }
+    }
+}
+
+impl fmt::Display for ResponseCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.as_str(), self.name())
+    }
+}
+
+/// Why an operation was refused, in words an operator can act on.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Reason {
+    /// LwM2M 1.2 Core TS, Device Management and Information Reporting interfaces: "The LwM2M
+    /// Client MUST reject any LwM2M Server operation on the Security Object (ID: 0)" / "on an
+    /// OSCORE Object (ID: 21) with a response code indicating that the operation is not
+    /// authorized".
+    #[error("Object {object} (Security/OSCORE) is never reachable by an LwM2M Server")]
+    SecurityObject {
+        /// 0 or 21.
+        object: u16,
+    },
+    /// The requester has no server account.
+    #[error("server {server} has no server account on this client")]
+    UnknownServer {
+        /// The Short Server ID it claimed.
+        server: ShortServerId,
+    },
+    /// The server's access rights on the Object Instance lack what the operation needs.
+    #[error(
+        "server {server} has access rights {granted} on /{object}/{instance}; {operation} needs {}",
+        needed_text(*needed)
+    )]
+    NoAccessRight {
+        /// Requester.
+        server: ShortServerId,
+        /// The operation.
+        operation: Operation,
+        /// Object ID.
+        object: u16,
+        /// Object Instance ID.
+        instance: u16,
+        /// Rights obtained.
+        granted: AccessRights,
+        /// Rights needed (empty: any right).
+        needed: AccessRights,
+    },
+    /// No Object-level /2 instance grants the server C on the Object.
+    #[error(
+        "server {server} has no Create right on Object {object} (Object-level ACL, instance 65535)"
+    )]
+    NoCreateRight {
+        /// Requester.
+        server: ShortServerId,
+        /// Object ID.
+        object: u16,
+    },
+    /// Create on Object 2.
+    #[error(
+        "Access Control Object Instances are created by the client (with an Object Instance) or by the Bootstrap-Server, never by a Create"
+    )]
+    CreateAccessControl,
+    /// None of the composite targets grants Read.
+    #[error("server {server} has no Read right on any Object Instance targeted by {operation}")]
+    NoReadableTarget {
+        /// Requester.
+        server: ShortServerId,
+        /// The operation.
+        operation: Operation,
+    },
+    /// The client does not support the Object.
+    #[error("Object {object} is not supported by the client")]
+    ObjectNotFound {
+        /// Object ID.
+        object: u16,
+    },
+    /// The Object Instance does not exist.
+    #[error("/{object}/{instance} does not exist")]
+    InstanceNotFound {
+        /// Object ID.
+        object: u16,
+        /// Object Instance ID.
+        instance: u16,
+    },
+    /// The Object does not define the Resource.
+    #[error("Object {object} defines no Resource {resource}")]
+    ResourceNotFound {
+        /// Object ID.
+        object: u16,
+        /// Resource ID.
+        resource: u16,
+    },
+    /// The operation does not accept a target at this level.
+    #[error("{operation} cannot target {level}")]
+    TargetNotAllowed {
+        /// The operation.
+        operation: Operation,
+        /// The level of the target.
+        level: Level,
+    },
+    /// A Resource Instance path on a Single-Instance Resource.
+    #[error("/{object}/x/{resource} is a Single-Instance Resource: it has no Resource Instances")]
+    NotMultipleInstance {
+        /// Object ID.
+        object: u16,
+        /// Resource ID.
+        resource: u16,
+    },
+    /// The Resource does not support the operation ("Operation is not supported").
+    #[error("Resource /{object}/x/{resource} supports {supported}, not {operation}")]
+    OperationNotSupported {
+        /// The operation.
+        operation: Operation,
+        /// Object ID.
+        object: u16,
+        /// Resource ID.
+        resource: u16,
+        /// What the Resource supports.
+        supported: crate::ResourceOperations,
+    },
+    /// A Write on an Object Instance, or a Create, conveys Resources that do not support Write.
+    #[error(
+        "{operation} conveys Resources of Object {object} that do not support Write: {}",
+        IdList(resources)
+    )]
+    ResourcesNotWritable {
+        /// The operation.
+        operation: Operation,
+        /// Object ID.
+        object: u16,
+        /// The offending Resource IDs.
+        resources: Vec<u16>,
+    },
+    /// A Create leaves mandatory writable Resources without a value.
+    #[error(
+        "Create on Object {object} misses mandatory Resources: {}",
+        IdList(resources)
+    )]
+    MandatoryResourcesMissing {
+        /// Object ID.
+        object: u16,
+        /// The missing Resource IDs.
+        resources: Vec<u16>,
+    },
+    /// A Create names an instance that exists, or a second instance of a single-instance Object.
+    #[error("/{object}/{instance} exists already")]
+    InstanceExists {
+        /// Object ID.
+        object: u16,
+        /// Object Instance ID.
+        instance: u16,
+    },
+    /// A Create names an instance other than 0 of a single-instance Object.
+    #[error("Object {object} is single-instance: its instance ID must be 0, not {instance}")]
+    SingleInstanceObject {
+        /// Object ID.
+        object: u16,
+        /// The instance ID asked for.
+        instance: u16,
+    },
+    /// Instance ID 65535 (MAX_ID) is never an Object Instance.
+    #[error("instance ID 65535 (MAX_ID) of Object {object} is reserved")]
+    ReservedInstanceId {
+        /// Object ID.
+        object: u16,
+    },
+    /// The Device Object Instance /3/0 "SHALL NOT be affected by any Delete operation".
+    #[error("the Device Object Instance /3/0 cannot be deleted")]
+    DeviceNotDeletable,
+    /// The server set Mute Send (/1 Resource 23).
+    #[error("server {server} has muted Send (Server Object Resource 23)")]
+    SendMuted {
+        /// The server.
+        server: ShortServerId,
+    },
+    /// Bootstrap-Read targets only /1 and /2.
+    #[error(
+        "Bootstrap-Read targets only the Server (1) and Access Control (2) Objects, not {target}"
+    )]
+    BootstrapReadTarget {
+        /// The target asked for.
+        target: Target,
+    },
+    /// The Bootstrap Interface has no such operation.
+    #[error(
+        "the Bootstrap-Server cannot perform {operation} (not a Bootstrap Interface operation)"
+    )]
+    NotBootstrapOperation {
+        /// The operation.
+        operation: Operation,
+    },
+    /// A composite operation with no target.
+    #[error("{operation} needs at least one target")]
+    NoTarget {
+        /// The operation.
+        operation: Operation,
+    },
+}
+
+fn needed_text(needed: AccessRights) -> NeededText {
+    NeededText(needed)
+}
+
+struct NeededText(AccessRights);
+
+impl fmt::Display for NeededText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            f.write_str("at least one right")
+        } else {
+            write!(f, "{}", self.0)
+        }
+    }
+}
+
+struct IdList<'a>(&'a [u16]);
+
+impl fmt::Display for IdList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (n, id) in self.0.iter().enumerate() {
+            if n > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{id}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A refused operation: the CoAP response code and the reason.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Denial {
+    /// The response code to send.
+    pub code: ResponseCode,
+    /// Why.
+    pub reason: Reason,
+}
+
+impl Denial {
+    const fn new(code: ResponseCode, reason: Reason) -> Self {
+        Self { code, reason }
+    }
+}
+
+impl fmt::Display for Denial {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.reason)
+    }
+}
+
+impl core::error::Error for Denial {}
+
+/// An allowed operation, with what the client must leave out when performing it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Grant {
+    /// Perform the operation on the whole target.
+    Full,
+    /// Read/Observe/Notify on an Object Instance: return every Resource except those that do not
+    /// support Read (LwM2M 1.2 Core TS, "Read Operation": "the LwM2M Client MUST retrieve all
+    /// the requested Resources except the Resource(s) which does not support the Read
+    /// operation"). [`resource_readable`] tells which.
+    ReadableResources,
+    /// Read/Observe/Notify on an Object: only the Object Instances on which the server has R,
+    /// each without its non-readable Resources ("Operation on Object").
+    /// [`AccessControl::readable_instances`] lists them.
+    ReadableInstances,
+}
+
+/// The outcome of a composite operation (Read-, Write-, Observe-Composite, Send): per target,
+/// in request order, the grant or `None` for a target to ignore.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CompositeGrant {
+    /// One entry per requested target.
+    pub targets: Vec<Option<Grant>>,
+}
+
+/// What to do with a notification (LwM2M 1.2 Core TS, "Notify Operation Consideration").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NotifyDecision {
+    /// Send it, leaving out what the grant excludes.
+    Send(Grant),
+    /// Send the composite notification with the targets the grant keeps.
+    SendComposite(CompositeGrant),
+    /// "the Client MUST NOT send the Notify operation" and (LwM2M 1.0 §7.2.3.4) "MUST perform
+    /// the Cancel Observation logical operation": drop the observation.
+    Cancel(Denial),
+}
+
+/// Whether a Resource is included in the answer to a Read/Observe/Notify of its Object Instance.
+pub fn resource_readable<D: ObjectDefinitions + ?Sized>(
+    defs: &D,
+    object: u16,
+    resource: u16,
+) -> bool {
+    defs.resource(object, resource)
+        .is_some_and(|r| r.operations.read())
+}
+
+const fn deny(code: ResponseCode, reason: Reason) -> Result<Grant, Denial> {
+    Err(Denial::new(code, reason))
+}
+
+fn is_security(object: u16) -> bool {
+    object == 0 || object == 21
+}
+
+impl AccessControl {
+    /// The decision for one operation on one target.
+    ///
+    /// For a Write on an Object Instance this checks the access rights and the target; the
+    /// Resources conveyed in the payload are checked by [`AccessControl::authorize_write`]. For
+    /// Create it checks the Object-level rights; [`AccessControl::authorize_create`] checks the
+    /// payload too. Composite operations and Send given here are decided as a list of one target
+    /// ([`AccessControl::authorize_composite`]); when that target is ignored (it does not
+    /// exist or does not support Read) the refusal a Read of it would get is returned, since a
+    /// [`Grant`] cannot say "nothing".
+    pub fn authorize<D: ObjectDefinitions + ?Sized>(
+        &self,
+        defs: &D,
+        requester: Requester,
+        operation: Operation,
+        target: &Target,
+    ) -> Result<Grant, Denial> {
+        match requester {
+            Requester::Bootstrap => bootstrap(self, defs, operation, target),
+            Requester::Server(_) if operation.is_composite() => {
+                let g = self.authorize_composite(
+                    defs,
+                    requester,
+                    operation,
+                    core::slice::from_ref(target),
+                )?;
+                match g.targets.first().copied().flatten() {
+                    Some(grant) => Ok(grant),
+                    // The single target was ignored although its instance grants R.
+                    None => Err(ignored_target_denial(self, defs, operation, target)),
+                }
+            }
+            Requester::Server(server) => self.server_operation(defs, server, operation, target),
+        }
+    }
+
+    fn server_operation<D: ObjectDefinitions + ?Sized>(
+        &self,
+        defs: &D,
+        server: ShortServerId,
+        operation: Operation,
+        target: &Target,
+    ) -> Result<Grant, Denial> {
+        use Operation as Op;
+        use ResponseCode::{MethodNotAllowed, NotFound, Unauthorized};
+        let Some(object) = target.object() else {
+            return deny(
+                MethodNotAllowed,
+                Reason::TargetNotAllowed {
+                    operation,
+                    level: Level::Root,
+                },
+            );
+        };
+        if is_security(object) {
+            return deny(Unauthorized, Reason::SecurityObject { object });
+        }
+        if self.server(server).is_none() {
+            return deny(Unauthorized, Reason::UnknownServer { server });
+        }
+        if defs.object(object).is_none() {
+            return deny(NotFound, Reason::ObjectNotFound { object });
+        }
+        let not_allowed = || {
+            deny(
+                MethodNotAllowed,
+                Reason::TargetNotAllowed {
+                    operation,
+                    level: target.level(),
+                },
+            )
+        };
+        let (instance, resource) = match *target {
+            Target::Root => return not_allowed(),
+            // LwM2M 1.2 Core TS, "Operation on Object".
+            Target::Object(_) => {
+                return match operation {
+                    // "the LwM2M Client MUST retrieve all the Object Instances for which the
+                    // LwM2M Server has the Read access right".
+                    Op::Read | Op::Observe | Op::Notify => Ok(Grant::ReadableInstances),
+                    // "No access rights are needed for the Discover operation on an Object";
+                    // "For the Write-Attributes operation, the LwM2M Client MUST perform the
+                    // operation."
+                    Op::Discover | Op::WriteAttributes => Ok(Grant::Full),
+                    Op::Create => self.create_access(server, object),
+                    // Transport TS: Write at Object level "is not supported for the CoAP
+                    // binding"; Execute only on Resources; Delete on Object or Resource
+                    // Instances.
+                    _ => not_allowed(),
+                };
+            }
+            Target::Instance(_, i) => (i, None),
+            Target::Resource(_, i, r) => (i, Some((r, false))),
+            Target::ResourceInstance(_, i, r, _) => (i, Some((r, true))),
+        };
+        // Target level rules (Transport TS: path rules not respected → 4.05).
+        match (operation, resource) {
+            // "The Create operation MUST target an Object".
+            (Op::Create, _) => return not_allowed(),
+            // "can only be performed on individual Resources".
+            (Op::Execute, None | Some((_, true))) => return not_allowed(),
+            // "used ... to delete an Object Instance or a Resource Instance".
+            (Op::Delete, Some((_, false))) => return not_allowed(),
+            _ => {}
+        }
+        if instance == MAX_ID {
+            return deny(NotFound, Reason::ReservedInstanceId { object });
+        }
+        // "Authorization" steps 1 and 2.
+        let (granted, exists) = self.lookup(server, object, instance);
+        let needed = operation.required_rights();
+        let sufficient = if needed.is_empty() {
+            !granted.is_empty()
+        } else {
+            granted.contains(needed)
+        };
+        if !sufficient {
+            return deny(
+                Unauthorized,
+                Reason::NoAccessRight {
+                    server,
+                    operation,
+                    object,
+                    instance,
+                    granted,
+                    needed,
+                },
+            );
+        }
+        if !exists {
+            return deny(NotFound, Reason::InstanceNotFound { object, instance });
+        }
+        let Some((resource, is_resource_instance)) = resource else {
+            return match operation {
+                Op::Read | Op::Observe | Op::Notify => Ok(Grant::ReadableResources),
+                // "The only exception concerns the single Instance of the mandatory Device
+                // Object (ID:3) which SHALL NOT be affected by any Delete operation."
+                Op::Delete if object == 3 && instance == 0 => {
+                    deny(MethodNotAllowed, Reason::DeviceNotDeletable)
+                }
+                _ => Ok(Grant::Full),
+            };
+        };
+        // "Authorization" step 3: the Resource supports the operation.
+        let Some(def) = defs.resource(object, resource) else {
+            return deny(NotFound, Reason::ResourceNotFound { object, resource });
+        };
+        if is_resource_instance && !def.multiple {
+            return deny(
+                MethodNotAllowed,
+                Reason::NotMultipleInstance { object, resource },
+            );
+        }
+        let supported = match operation {
+            Op::Read | Op::Observe | Op::Notify => def.operations.read(),
+            Op::Write => def.operations.write(),
+            Op::Execute => def.operations.execute(),
+            // Deleting a Resource Instance changes the Resource: it must be writable (fail
+            // closed; the TS only says the Resource's operations apply to its instances).
+            Op::Delete => def.operations.write(),
+            _ => true,
+        };
+        if supported {
+            Ok(Grant::Full)
+        } else {
+            deny(
+                MethodNotAllowed,
+                Reason::OperationNotSupported {
+                    operation,
+                    object,
+                    resource,
+                    supported: def.operations,
+                },
+            )
+        }
+    }
+
+    fn create_access(&self, server: ShortServerId, object: u16) -> Result<Grant, Denial> {
+        if object == 2 {
+            // "This kind of Access Control Object Instance associated with a certain Object,
+            // MUST only be created or updated during a Bootstrap Phase"; instance-level ones
+            // are created by the client with their Object Instance.
+            return deny(ResponseCode::Unauthorized, Reason::CreateAccessControl);
+        }
+        if self
+            .create_rights(server, object)
+            .contains(AccessRights::CREATE)
+        {
+            Ok(Grant::Full)
+        } else {
+            deny(
+                ResponseCode::Unauthorized,
+                Reason::NoCreateRight { server, object },
+            )
+        }
+    }
+
+    /// Write on an Object Instance with the Resource IDs conveyed in the payload (for other
+    /// targets the same as [`AccessControl::authorize`]).
+    ///
+    /// LwM2M 1.2 Core TS, "Write Operation": "The LwM2M Client MUST perform the operation only
+    /// if all the Resources conveyed in the operation are allowed to support the Write
+    /// operation. If any Resource does not support the Write operation, the LwM2M Client MUST
+    /// inform the LwM2M Server ... by returning an error code indicating that the method is not
+    /// allowed" (4.05, listing them); "any optional Resources that are not supported by, or
+    /// unknown to, the LwM2M Client MUST NOT be interpreted as an error" (skipped). The same
+    /// for Replace and Partial Update. The Bootstrap-Server writes without these checks.
+    pub fn authorize_write<D: ObjectDefinitions + ?Sized>(
+        &self,
+        defs: &D,
+        requester: Requester,
+        target: &Target,
+        conveyed: &[u16],
+    ) -> Result<Grant, Denial> {
+        let grant = self.authorize(defs, requester, Operation::Write, target)?;
+        if let (Requester::Server(_), Target::Instance(object, _)) = (requester, *target) {
+            let resources = not_writable(defs, object, conveyed, false);
+            if !resources.is_empty() {
+                return deny(
+                    ResponseCode::MethodNotAllowed,
+                    Reason::ResourcesNotWritable {
+                        operation: Operation::Write,
+                        object,
+                        resources,
+                    },
+                );
+            }
+        }
+        Ok(grant)
+    }
+
+    /// Create on `object` by `server`, with the Object Instance ID the payload names (if any),
+    /// the Resource IDs it conveys, and the Resources the client fills with its own defaults
+    /// when absent. Returns the Object Instance ID to create; after creating it, call
+    /// [`AccessControl::instance_created`].
+    ///
+    /// LwM2M 1.2 Core TS, "Create Operation" and "Operation on Object":
+    /// - rights from the Object-level /2 instance (C), 4.01 otherwise;
+    /// - "Object Instance whose Object supports at most one Object Instance MUST be assigned an
+    ///   Object Instance ID of 0"; an ID in conflict with an existing instance: 4.00;
+    /// - conveyed Resources: read-only ones "MUST NOT be processed nor should it result in an
+    ///   error", unknown ones "MUST NOT be interpreted as an error", any other that does not
+    ///   support Write: 4.05 (1.0 §7.2.3.3: "Operation is not supported" for the affected
+    ///   Resources);
+    /// - "If all the mandatory Resources of the created Object Instance are not instantiated,
+    ///   the LwM2M Client MUST return an error": 4.00 ("Mandatory Resources are not specified")
+    ///   for mandatory writable Resources neither conveyed nor defaulted (read-only ones are set
+    ///   by the client, executable ones carry no value).
+    pub fn authorize_create<D: ObjectDefinitions + ?Sized>(
+        &self,
+        defs: &D,
+        server: ShortServerId,
+        object: u16,
+        instance: Option<u16>,
+        conveyed: &[u16],
+        defaults: &[u16],
+    ) -> Result<u16, Denial> {
+        use ResponseCode::{BadRequest, MethodNotAllowed, NotFound};
+        self.authorize(
+            defs,
+            Requester::Server(server),
+            Operation::Create,
+            &Target::Object(object),
+        )?;
+        let multiple = defs.object(object).unwrap_or(false);
+        let id = match instance {
+            Some(MAX_ID) => {
+                return Err(Denial::new(NotFound, Reason::ReservedInstanceId { object }));
+            }
+            Some(i) if !multiple && i != 0 => {
+                return Err(Denial::new(
+                    BadRequest,
+                    Reason::SingleInstanceObject {
+                        object,
+                        instance: i,
+                    },
+                ));
+            }
+            Some(i) => i,
+            None if !multiple => 0,
+            None => self.free_instance_id(object).ok_or(Denial::new(
+                BadRequest,
+                Reason::InstanceExists {
+                    object,
+                    instance: MAX_ID - 1,
+                },
+            ))?,
+        };
+        if self.contains_instance(object, id) {
+            return Err(Denial::new(
+                BadRequest,
+                Reason::InstanceExists {
+                    object,
+                    instance: id,
+                },
+            ));
+        }
+        let resources = not_writable(defs, object, conveyed, true);
+        if !resources.is_empty() {
+            return Err(Denial::new(
+                MethodNotAllowed,
+                Reason::ResourcesNotWritable {
+                    operation: Operation::Create,
+                    object,
+                    resources,
+                },
+            ));
+        }
+        let mut missing = Vec::new();
+        defs.for_each_resource(object, &mut |r: ResourceDefinition| {
+            if r.mandatory
+                && r.operations.write()
+                && !conveyed.contains(&r.id)
+                && !defaults.contains(&r.id)
+            {
+                missing.push(r.id);
+            }
+        });
+        if !missing.is_empty() {
+            return Err(Denial::new(
+                BadRequest,
+                Reason::MandatoryResourcesMissing {
+                    object,
+                    resources: missing,
+                },
+            ));
+        }
+        Ok(id)
+    }
+
+    /// Read-Composite, Observe-Composite, Write-Composite or Send on a list of targets.
+    ///
+    /// LwM2M 1.2 Core TS, "Obtaining Access Right" item 5:
+    /// - Write-Composite is atomic: every Object Instance needs W (4.01 otherwise), then every
+    ///   target must exist (4.04) and be a writable Resource or Resource Instance (4.05);
+    /// - Read-Composite and Observe-Composite are not: targets on instances without R are
+    ///   ignored, and the operation is allowed if at least one involved instance grants R
+    ///   (4.01 otherwise). Targets that do not exist or do not support Read are ignored too
+    ///   ("if any of the requested resources do not have a valid value to return, they will
+    ///   not be included"); Security/OSCORE targets are ignored (never readable).
+    /// - Send ("Send Operation"): refused with 4.05 when the server set Mute Send; otherwise
+    ///   like Read-Composite: "the LwM2M Client MUST NOT include those Resources" on which the
+    ///   server has no Read right, or which do not support Read, or whose instance is not
+    ///   registered.
+    ///
+    /// With [`Requester::Bootstrap`] every composite operation is refused (4.05): the
+    /// Bootstrap Interface has none. Any other operation is decided target by target with
+    /// [`AccessControl::authorize`], the first refusal winning.
+    pub fn authorize_composite<D: ObjectDefinitions + ?Sized>(
+        &self,
+        defs: &D,
+        requester: Requester,
+        operation: Operation,
+        targets: &[Target],
+    ) -> Result<CompositeGrant, Denial> {
+        use ResponseCode::{MethodNotAllowed, Unauthorized};
+        if !operation.is_composite() && operation != Operation::Notify {
+            // Not a list operation: every target is decided on its own; the first refusal wins.
+            let grants = targets
+                .iter()
+                .map(|t| self.authorize(defs, requester, operation, t).map(Some))
+                .collect::<Result<Vec<_>, Denial>>()?;
+            return Ok(CompositeGrant { targets: grants });
+        }
+        let server = match requester {
+            Requester::Bootstrap => {
+                return Err(Denial::new(
+                    MethodNotAllowed,
+                    Reason::NotBootstrapOperation { operation },
+                ));
+            }
+            Requester::Server(s) => s,
+        };
+        if targets.is_empty() {
+            return Err(Denial::new(
+                ResponseCode::BadRequest,
+                Reason::NoTarget { operation },
+            ));
+        }
+        if operation == Operation::WriteComposite {
+            return self.write_composite(defs, server, targets);
+        }
+        if self.server(server).is_none() {
+            return Err(Denial::new(Unauthorized, Reason::UnknownServer { server }));
+        }
+        if operation == Operation::Send && self.server(server).is_some_and(|s| s.mute_send) {
+            return Err(Denial::new(MethodNotAllowed, Reason::SendMuted { server }));
+        }
+        let mut any_read = false;
+        let mut grants = Vec::with_capacity(targets.len());
+        for target in targets {
+            let (grant, readable) = self.read_target(defs, server, target);
+            any_read |= readable;
+            grants.push(grant);
+        }
+        if !any_read {
+            return Err(Denial::new(
+                Unauthorized,
+                Reason::NoReadableTarget { server, operation },
+            ));
+        }
+        Ok(CompositeGrant { targets: grants })
+    }
+
+    /// One target of a non-atomic read: (grant or ignored, whether an involved instance grants
+    /// R).
+    fn read_target<D: ObjectDefinitions + ?Sized>(
+        &self,
+        defs: &D,
+        server: ShortServerId,
+        target: &Target,
+    ) -> (Option<Grant>, bool) {
+        match *target {
+            Target::Root => {
+                let any = self
+                    .all_instances()
+                    .chain(self.instances(2).map(|i| (2, i)))
+                    .any(|(o, i)| {
+                        !is_security(o) && self.rights(server, o, i).contains(AccessRights::READ)
+                    });
+                (any.then_some(Grant::ReadableInstances), any)
+            }
+            Target::Object(o) => {
+                if is_security(o) || defs.object(o).is_none() {
+                    return (None, false);
+                }
+                let any = self.readable_instances(server, o).next().is_some();
+                (any.then_some(Grant::ReadableInstances), any)
+            }
+            Target::Instance(o, i)
+            | Target::Resource(o, i, _)
+            | Target::ResourceInstance(o, i, _, _) => {
+                if is_security(o) || i == MAX_ID || defs.object(o).is_none() {
+                    return (None, false);
+                }
+                let (rights, exists) = self.lookup(server, o, i);
+                if !rights.contains(AccessRights::READ) {
+                    return (None, false);
+                }
+                if !exists {
+                    return (None, true);
+                }
+                let grant = match *target {
+                    Target::Resource(_, _, r) => defs
+                        .resource(o, r)
+                        .filter(|d| d.operations.read())
+                        .map(|_| Grant::Full),
+                    Target::ResourceInstance(_, _, r, _) => defs
+                        .resource(o, r)
+                        .filter(|d| d.operations.read() && d.multiple)
+                        .map(|_| Grant::Full),
+                    _ => Some(Grant::ReadableResources),
+                };
+                (grant, true)
+            }
+        }
+    }
+
+    fn write_composite<D: ObjectDefinitions + ?Sized>(
+        &self,
+        defs: &D,
+        server: ShortServerId,
+        targets: &[Target],
+    ) -> Result<CompositeGrant, Denial> {
+        use ResponseCode::{MethodNotAllowed, NotFound, Unauthorized};
+        let operation = Operation::WriteComposite;
+        // Pass 1: authorization of every target (4.01 before anything else).
+        for target in targets {
+            if let Some(o) = target.object().filter(|o| is_security(*o)) {
+                return Err(Denial::new(
+                    Unauthorized,
+                    Reason::SecurityObject { object: o },
+                ));
+            }
+        }
+        if self.server(server).is_none() {
+            return Err(Denial::new(Unauthorized, Reason::UnknownServer { server }));
+        }
+        for target in targets {
+            // Values are written to Resources or Resource Instances; the record of a higher
+            // level cannot carry one.
+            if target.resource().is_none() {
+                return Err(Denial::new(
+                    MethodNotAllowed,
+                    Reason::TargetNotAllowed {
+                        operation,
+                        level: target.level(),
+                    },
+                ));
+            }
+        }
+        for target in targets {
+            if let Some((object, instance)) = target.instance() {
+                let granted = if instance == MAX_ID {
+                    AccessRights::NONE
+                } else {
+                    self.rights(server, object, instance)
+                };
+                if !granted.contains(AccessRights::WRITE) {
+                    return Err(Denial::new(
+                        Unauthorized,
+                        Reason::NoAccessRight {
+                            server,
+                            operation,
+                            object,
+                            instance,
+                            granted,
+                            needed: AccessRights::WRITE,
+                        },
+                    ));
+                }
+            }
+        }
+        // Pass 2: "the client MUST ensure that all addressed objects exist".
+        for target in targets {
+            if let (Some((object, instance)), Some(resource)) =
+                (target.instance(), target.resource())
+            {
+                if defs.object(object).is_none() {
+                    return Err(Denial::new(NotFound, Reason::ObjectNotFound { object }));
+                }
+                if !self.contains_instance(object, instance) {
+                    return Err(Denial::new(
+                        NotFound,
+                        Reason::InstanceNotFound { object, instance },
+                    ));
+                }
+                if defs.resource(object, resource).is_none() {
+                    return Err(Denial::new(
+                        NotFound,
+                        Reason::ResourceNotFound { object, resource },
+                    ));
+                }
+            }
+        }
+        // Pass 3: every Resource supports Write.
+        for target in targets {
+            if let (Some(object), Some(resource)) = (target.object(), target.resource()) {
+                if let Some(def) = defs.resource(object, resource) {
+                    if matches!(target, Target::ResourceInstance(..)) && !def.multiple {
+                        return Err(Denial::new(
+                            MethodNotAllowed,
+                            Reason::NotMultipleInstance { object, resource },
+                        ));
+                    }
+                    if !def.operations.write() {
+                        return Err(Denial::new(
+                            MethodNotAllowed,
+                            Reason::OperationNotSupported {
+                                operation,
+                                object,
+                                resource,
+                                supported: def.operations,
+                            },
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(CompositeGrant {
+            targets: targets.iter().map(|_| Some(Grant::Full)).collect(),
+        })
+    }
+
+    /// Re-checks an observation before sending a notification (LwM2M 1.2 Core TS, "Notify
+    /// Operation Consideration": "the LwM2M Client MUST check if the LwM2M Server is authorized
+    /// for the Read operation. If the LwM2M Server is not authorized, the Client MUST NOT send
+    /// the Notify operation"). An observation that can no longer be notified is cancelled, as
+    /// LwM2M 1.0 §7.2.3.4 requires ("MUST perform the Cancel Observation logical operation").
+    pub fn authorize_notify<D: ObjectDefinitions + ?Sized>(
+        &self,
+        defs: &D,
+        server: ShortServerId,
+        target: &Target,
+    ) -> NotifyDecision {
+        match self.authorize(defs, Requester::Server(server), Operation::Notify, target) {
+            Ok(grant) => NotifyDecision::Send(grant),
+            Err(denial) => NotifyDecision::Cancel(denial),
+        }
+    }
+
+    /// [`AccessControl::authorize_notify`] for an Observe-Composite observation: sent while at
+    /// least one target's instance grants R, cancelled otherwise.
+    pub fn authorize_notify_composite<D: ObjectDefinitions + ?Sized>(
+        &self,
+        defs: &D,
+        server: ShortServerId,
+        targets: &[Target],
+    ) -> NotifyDecision {
+        match self.authorize_composite(
+            defs,
+            Requester::Server(server),
+            Operation::ObserveComposite,
+            targets,
+        ) {
+            Ok(grant) => NotifyDecision::SendComposite(grant),
+            Err(denial) => NotifyDecision::Cancel(denial),
+        }
+    }
+
+    /// The instances of `object` a Read/Observe/Notify on the Object returns to `server`: those
+    /// on which it has R ("Operation on Object").
+    pub fn readable_instances(
+        &self,
+        server: ShortServerId,
+        object: u16,
+    ) -> impl Iterator<Item = u16> + '_ {
+        let allowed = !is_security(object) && self.server(server).is_some();
+        self.instances(object).filter(move |&i| {
+            allowed && self.rights(server, object, i).contains(AccessRights::READ)
+        })
+    }
+}
+
+/// The conveyed Resources that do not support Write. Unknown Resources are never an error
+/// (Write and Create: "not supported by, or unknown to, the LwM2M Client MUST NOT be interpreted
+/// as an error"); read-only ones are ignored by Create only ("MUST NOT be processed nor should it
+/// result in an error").
+fn not_writable<D: ObjectDefinitions + ?Sized>(
+    defs: &D,
+    object: u16,
+    conveyed: &[u16],
+    ignore_read_only: bool,
+) -> Vec<u16> {
+    let mut out: Vec<u16> = conveyed
+        .iter()
+        .copied()
+        .filter(|&r| match defs.resource(object, r) {
+            None => false,
+            Some(def) => {
+                !(def.operations.write() || (ignore_read_only && def.operations.read_only()))
+            }
+        })
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Why the only target of a non-atomic read was ignored although its instance grants R: it does
+/// not exist (4.04) or does not support Read (4.05).
+fn ignored_target_denial<D: ObjectDefinitions + ?Sized>(
+    ac: &AccessControl,
+    defs: &D,
+    operation: Operation,
+    target: &Target,
+) -> Denial {
+    use ResponseCode::{MethodNotAllowed, NotFound};
+    let level = target.level();
+    match *target {
+        Target::Root => Denial::new(
+            MethodNotAllowed,
+            Reason::TargetNotAllowed { operation, level },
+        ),
+        Target::Object(object) => Denial::new(NotFound, Reason::ObjectNotFound { object }),
+        Target::Instance(object, instance)
+        | Target::Resource(object, instance, _)
+        | Target::ResourceInstance(object, instance, _, _) => {
+            if defs.object(object).is_none() {
+                return Denial::new(NotFound, Reason::ObjectNotFound { object });
+            }
+            if !ac.contains_instance(object, instance) {
+                return Denial::new(NotFound, Reason::InstanceNotFound { object, instance });
+            }
+            let resource = target.resource().unwrap_or(0);
+            match defs.resource(object, resource) {
+                None => Denial::new(NotFound, Reason::ResourceNotFound { object, resource }),
+                Some(def) if !def.multiple && matches!(target, Target::ResourceInstance(..)) => {
+                    Denial::new(
+                        MethodNotAllowed,
+                        Reason::NotMultipleInstance { object, resource },
+                    )
+                }
+                Some(def) => Denial::new(
+                    MethodNotAllowed,
+                    Reason::OperationNotSupported {
+                        operation,
+                        object,
+                        resource,
+                        supported: def.operations,
+                    },
+                ),
+            }
+        }
+    }
+}
+
+/// The Bootstrap Interface (LwM2M 1.2 Core TS, "Bootstrap Operations"): no access control,
+/// only the targets each operation accepts.
+fn bootstrap<D: ObjectDefinitions + ?Sized>(
+    ac: &AccessControl,
+    defs: &D,
+    operation: Operation,
+    target: &Target,
+) -> Result<Grant, Denial> {
+    use ResponseCode::{BadRequest, MethodNotAllowed, NotFound};
+    let object_supported = |o: u16| {
+        if defs.object(o).is_some() {
+            Ok(Grant::Full)
+        } else {
+            deny(NotFound, Reason::ObjectNotFound { object: o })
+        }
+    };
+    match (operation, *target) {
+        // Bootstrap-Read: "the only acceptable targets ... is the LwM2M Server Object (Object ID:
+        // 1) and the Access Control Object (Object ID:2)", "a single Instance or all Instances"
+        // — BsR-001: the whole of /2 is readable, whoever owns each instance.
+        (Operation::Read, Target::Object(1 | 2)) => object_supported(target.object().unwrap_or(0)),
+        (Operation::Read, Target::Instance(o @ (1 | 2), i)) => {
+            object_supported(o)?;
+            if ac.contains_instance(o, i) {
+                Ok(Grant::Full)
+            } else {
+                deny(
+                    NotFound,
+                    Reason::InstanceNotFound {
+                        object: o,
+                        instance: i,
+                    },
+                )
+            }
+        }
+        (Operation::Read, _) => deny(
+            MethodNotAllowed,
+            Reason::BootstrapReadTarget { target: *target },
+        ),
+        // Bootstrap-Discover: "'/' is accepted in place of the Object ID"; the only parameter
+        // is the Object ID.
+        (Operation::Discover, Target::Root) => Ok(Grant::Full),
+        (Operation::Discover, Target::Object(o)) => object_supported(o),
+        // Bootstrap-Write: any Object, Object Instance or Resource, without access control.
+        (Operation::Write, Target::Root) => deny(
+            MethodNotAllowed,
+            Reason::TargetNotAllowed {
+                operation,
+                level: Level::Root,
+            },
+        ),
+        (Operation::Write, t) => object_supported(t.object().unwrap_or(0)),
+        // Bootstrap-Delete: "/" , any Object or Object Instance, except /3/0.
+        (Operation::Delete, Target::Instance(3, 0)) => deny(BadRequest, Reason::DeviceNotDeletable),
+        (Operation::Delete, Target::Root) => Ok(Grant::Full),
+        (Operation::Delete, Target::Object(o) | Target::Instance(o, _)) => object_supported(o),
+        (Operation::Discover | Operation::Delete, _) => deny(
+            MethodNotAllowed,
+            Reason::TargetNotAllowed {
+                operation,
+                level: target.level(),
+            },
+        ),
+        _ => deny(
+            MethodNotAllowed,
+            Reason::NotBootstrapOperation { operation },
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{AccessControlInstance, DefinitionTable, Owner, ResourceOperations};
+    use alloc::string::ToString;
+
+    fn setup() -> (AccessControl, DefinitionTable) {
+        let mut defs = DefinitionTable::new();
+        defs.insert_object(3, false);
+        for (id, ops) in [(0, "R"), (4, "E")] {
+            let operations = ResourceOperations::parse(ops).unwrap();
+            defs.insert_resource(
+                3,
+                ResourceDefinition {
+                    id,
+                    operations,
+                    multiple: false,
+                    mandatory: false,
+                },
+            );
+        }
+        let mut ac = AccessControl::new();
+        for s in [1, 2] {
+            ac.add_server(ShortServerId(s)).unwrap();
+        }
+        ac.insert_instance(3, 0).unwrap();
+        ac.insert_acl_instance(
+            0,
+            AccessControlInstance::new(3, 0, Owner::Server(ShortServerId(1)))
+                .with_acl(ShortServerId(2), AccessRights::READ),
+        )
+        .unwrap();
+        (ac, defs)
+    }
+
+    #[test]
+    fn single_ignored_composite_target_gets_the_read_refusal() {
+        let (ac, defs) = setup();
+        let r2 = Requester::Server(ShortServerId(2));
+        let exec_only = Target::Resource(3, 0, 4);
+        // As a list the target is ignored (non-atomic, R granted on the instance)...
+        let list = ac.authorize_composite(&defs, r2, Operation::ReadComposite, &[exec_only]);
+        assert_eq!(list.map(|g| g.targets), Ok(alloc::vec![None]));
+        // ...through `authorize` it is refused the way a Read would be.
+        let single = ac
+            .authorize(&defs, r2, Operation::ReadComposite, &exec_only)
+            .unwrap_err();
+        assert_eq!(single.code, ResponseCode::MethodNotAllowed);
+        let missing = ac.authorize(
+            &defs,
+            r2,
+            Operation::ReadComposite,
+            &Target::Resource(3, 0, 9),
+        );
+        assert_eq!(missing.unwrap_err().code, ResponseCode::NotFound);
+    }
+
+    #[test]
+    fn non_composite_operations_through_the_list_api_are_decided_one_by_one() {
+        let (ac, defs) = setup();
+        let r2 = Requester::Server(ShortServerId(2));
+        let ok = ac.authorize_composite(
+            &defs,
+            r2,
+            Operation::Read,
+            &[Target::Resource(3, 0, 0), Target::Instance(3, 0)],
+        );
+        assert_eq!(
+            ok.map(|g| g.targets),
+            Ok(alloc::vec![
+                Some(Grant::Full),
+                Some(Grant::ReadableResources)
+            ])
+        );
+        let denied =
+            ac.authorize_composite(&defs, r2, Operation::Execute, &[Target::Resource(3, 0, 4)]);
+        assert_eq!(denied.unwrap_err().code, ResponseCode::Unauthorized);
+    }
+
+    #[test]
+    fn codes_and_names() {
+        assert_eq!(ResponseCode::Unauthorized.to_u8(), 0x81);
+        assert_eq!(
+            ResponseCode::MethodNotAllowed.to_string(),
+            "4.05 Method Not Allowed"
+        );
+        for (name, op) in Operation::NAMES {
+            assert_eq!(name.parse::<Operation>(), Ok(op));
+        }
+        assert_eq!("frob".parse::<Operation>(), Err(Error::UnknownOperation));
+    }
+}

@@ -1,0 +1,934 @@
+//! Options: numbers, the IANA registry with each option's properties, borrowed option views with
+//! typed accessors, the wire codec of the option sequence, and the acceptance check of
+//! RFC 7252 §5.4.
+//!
+//! ```
+//! use mote_coap::option::{OptionFormat, OptionNumber};
+//! let def = OptionNumber::URI_PATH.definition().unwrap();
+//! assert_eq!((def.name, def.format, def.repeatable), ("Uri-Path", OptionFormat::String, true));
+//! assert!(OptionNumber::URI_PATH.is_critical() && OptionNumber::URI_PATH.is_unsafe());
+//! assert!(OptionNumber::SIZE1.is_no_cache_key());
+//! ```
+
+#![deny(clippy::indexing_slicing)]
+
+use core::fmt;
+
+use crate::error::{Field, MessageError, OptionError};
+
+/// An option number (RFC 7252 §5.4.6, §12.2).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OptionNumber(pub u16);
+
+impl OptionNumber {
+    /// If-Match 1 (RFC 7252 §5.10.8.1).
+    pub const IF_MATCH: Self = Self(1);
+    /// Uri-Host 3 (RFC 7252 §5.10.1).
+    pub const URI_HOST: Self = Self(3);
+    /// ETag 4 (RFC 7252 §5.10.6).
+    pub const ETAG: Self = Self(4);
+    /// If-None-Match 5 (RFC 7252 §5.10.8.2).
+    pub const IF_NONE_MATCH: Self = Self(5);
+    /// Observe 6 (RFC 7641 §2).
+    pub const OBSERVE: Self = Self(6);
+    /// Uri-Port 7 (RFC 7252 §5.10.1).
+    pub const URI_PORT: Self = Self(7);
+    /// Location-Path 8 (RFC 7252 §5.10.7).
+    pub const LOCATION_PATH: Self = Self(8);
+    /// OSCORE 9 (RFC 8613 §2).
+    pub const OSCORE: Self = Self(9);
+    /// Uri-Path 11 (RFC 7252 §5.10.1).
+    pub const URI_PATH: Self = Self(11);
+    /// Content-Format 12 (RFC 7252 §5.10.3).
+    pub const CONTENT_FORMAT: Self = Self(12);
+    /// Max-Age 14 (RFC 7252 §5.10.5).
+    pub const MAX_AGE: Self = Self(14);
+    /// Uri-Query 15 (RFC 7252 §5.10.1).
+    pub const URI_QUERY: Self = Self(15);
+    /// Hop-Limit 16 (RFC 8768 §3).
+    pub const HOP_LIMIT: Self = Self(16);
+    /// Accept 17 (RFC 7252 §5.10.4).
+    pub const ACCEPT: Self = Self(17);
+    /// Q-Block1 19 (RFC 9177 §4).
+    pub const Q_BLOCK1: Self = Self(19);
+    /// Location-Query 20 (RFC 7252 §5.10.7).
+    pub const LOCATION_QUERY: Self = Self(20);
+    /// EDHOC 21 (RFC 9668 §3.1).
+    pub const EDHOC: Self = Self(21);
+    /// Block2 23 (RFC 7959 §2.1).
+    pub const BLOCK2: Self = Self(23);
+    /// Block1 27 (RFC 7959 §2.1).
+    pub const BLOCK1: Self = Self(27);
+    /// Size2 28 (RFC 7959 §4).
+    pub const SIZE2: Self = Self(28);
+    /// Q-Block2 31 (RFC 9177 §4).
+    pub const Q_BLOCK2: Self = Self(31);
+    /// Proxy-Uri 35 (RFC 7252 §5.10.2).
+    pub const PROXY_URI: Self = Self(35);
+    /// Proxy-Scheme 39 (RFC 7252 §5.10.2).
+    pub const PROXY_SCHEME: Self = Self(39);
+    /// Size1 60 (RFC 7252 §5.10.9, RFC 7959 §4).
+    pub const SIZE1: Self = Self(60);
+    /// Echo 252 (RFC 9175 §2.2.1).
+    pub const ECHO: Self = Self(252);
+    /// No-Response 258 (RFC 7967 §2).
+    pub const NO_RESPONSE: Self = Self(258);
+    /// Request-Tag 292 (RFC 9175 §3.2.1).
+    pub const REQUEST_TAG: Self = Self(292);
+    /// OCF-Accept-Content-Format-Version 2049 (OCF Core, IANA registry).
+    pub const OCF_ACCEPT_CONTENT_FORMAT_VERSION: Self = Self(2049);
+    /// OCF-Content-Format-Version 2053 (OCF Core, IANA registry).
+    pub const OCF_CONTENT_FORMAT_VERSION: Self = Self(2053);
+
+    /// Critical: an unrecognized one makes the message unacceptable (RFC 7252 §5.4.1, §5.4.6:
+    /// odd numbers).
+    #[must_use]
+    pub const fn is_critical(self) -> bool {
+        self.0 & 0x01 != 0
+    }
+
+    /// Unsafe to forward by a proxy that does not understand it (RFC 7252 §5.4.2, §5.4.6).
+    #[must_use]
+    pub const fn is_unsafe(self) -> bool {
+        self.0 & 0x02 != 0
+    }
+
+    /// Safe to forward but not part of the cache key (RFC 7252 §5.4.6: bits 1–4 are `11100`).
+    #[must_use]
+    pub const fn is_no_cache_key(self) -> bool {
+        self.0 & 0x1e == 0x1c
+    }
+
+    /// The registry entry, or `None` for an unregistered number.
+    #[must_use]
+    pub fn definition(self) -> Option<&'static OptionDefinition> {
+        REGISTRY
+            .binary_search_by_key(&self.0, |def| def.number.0)
+            .ok()
+            .and_then(|i| REGISTRY.get(i))
+    }
+
+    /// The registered name (`Uri-Path`), or `None`.
+    #[must_use]
+    pub fn name(self) -> Option<&'static str> {
+        self.definition().map(|def| def.name)
+    }
+}
+
+impl fmt::Display for OptionNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name() {
+            Some(name) => write!(f, "{} ({name})", self.0),
+            None => write!(f, "{}", self.0),
+        }
+    }
+}
+
+impl fmt::Debug for OptionNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl From<u16> for OptionNumber {
+    fn from(n: u16) -> Self {
+        Self(n)
+    }
+}
+
+/// The value format of an option (RFC 7252 §3.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OptionFormat {
+    /// A zero-length sequence of bytes.
+    Empty,
+    /// An opaque sequence of bytes.
+    Opaque,
+    /// A non-negative integer in network byte order, with as few bytes as possible.
+    Uint,
+    /// A UTF-8 string (Net-Unicode, RFC 5198).
+    String,
+}
+
+/// One entry of the CoAP Option Numbers registry (RFC 7252 §12.2 and its updates).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OptionDefinition {
+    /// The option number; critical/unsafe/no-cache-key follow from it.
+    pub number: OptionNumber,
+    /// The registered name.
+    pub name: &'static str,
+    /// The value format.
+    pub format: OptionFormat,
+    /// Minimum value length in bytes.
+    pub min_len: u16,
+    /// Maximum value length in bytes.
+    pub max_len: u16,
+    /// Whether the option may occur more than once (RFC 7252 §5.4.5).
+    pub repeatable: bool,
+}
+
+impl OptionDefinition {
+    const fn new(
+        number: u16,
+        name: &'static str,
+        format: OptionFormat,
+        min_len: u16,
+        max_len: u16,
+        repeatable: bool,
+    ) -> Self {
+        Self {
+            number: OptionNumber(number),
+            name,
+            format,
+            min_len,
+            max_len,
+            repeatable,
+        }
+    }
+
+    /// Whether `len` is within the option's length bounds (RFC 7252 §5.4.3).
+    #[must_use]
+    pub const fn accepts_len(&self, len: usize) -> bool {
+        len >= self.min_len as usize && len <= self.max_len as usize
+    }
+}
+
+/// The registry, sorted by number: RFC 7252 §5.10 Table 4, RFC 7641, RFC 7959, RFC 7967,
+/// RFC 8613, RFC 8768, RFC 9175, RFC 9177, RFC 9668, and the two OCF entries.
+pub static REGISTRY: &[OptionDefinition] = {
+    use OptionFormat::{Empty, Opaque, String, Uint};
+    &[
+        OptionDefinition::new(1, "If-Match", Opaque, 0, 8, true),
+        OptionDefinition::new(3, "Uri-Host", String, 1, 255, false),
+        OptionDefinition::new(4, "ETag", Opaque, 1, 8, true),
+        OptionDefinition::new(5, "If-None-Match", Empty, 0, 0, false),
+        OptionDefinition::new(6, "Observe", Uint, 0, 3, false),
+        OptionDefinition::new(7, "Uri-Port", Uint, 0, 2, false),
+        OptionDefinition::new(8, "Location-Path", String, 0, 255, true),
+        OptionDefinition::new(9, "OSCORE", Opaque, 0, 255, false),
+        OptionDefinition::new(11, "Uri-Path", String, 0, 255, true),
+        OptionDefinition::new(12, "Content-Format", Uint, 0, 2, false),
+        OptionDefinition::new(14, "Max-Age", Uint, 0, 4, false),
+        OptionDefinition::new(15, "Uri-Query", String, 0, 255, true),
+        OptionDefinition::new(16, "Hop-Limit", Uint, 1, 1, false),
+        OptionDefinition::new(17, "Accept", Uint, 0, 2, false),
+        OptionDefinition::new(19, "Q-Block1", Uint, 0, 3, false),
+        OptionDefinition::new(20, "Location-Query", String, 0, 255, true),
+        OptionDefinition::new(21, "EDHOC", Empty, 0, 0, false),
+        OptionDefinition::new(23, "Block2", Uint, 0, 3, false),
+        OptionDefinition::new(27, "Block1", Uint, 0, 3, false),
+        OptionDefinition::new(28, "Size2", Uint, 0, 4, false),
+        OptionDefinition::new(31, "Q-Block2", Uint, 0, 3, true),
+        OptionDefinition::new(35, "Proxy-Uri", String, 1, 1034, false),
+        OptionDefinition::new(39, "Proxy-Scheme", String, 1, 255, false),
+        OptionDefinition::new(60, "Size1", Uint, 0, 4, false),
+        OptionDefinition::new(252, "Echo", Opaque, 1, 40, false),
+        OptionDefinition::new(258, "No-Response", Uint, 0, 1, false),
+        OptionDefinition::new(292, "Request-Tag", Opaque, 0, 8, true),
+        OptionDefinition::new(2049, "OCF-Accept-Content-Format-Version", Uint, 2, 2, false),
+        OptionDefinition::new(2053, "OCF-Content-Format-Version", Uint, 2, 2, false),
+    ]
+};
+
+/// Reads a uint option value (RFC 7252 §3.2): big-endian, leading zero bytes allowed, the empty
+/// value is 0. `None` when it has more than 4 bytes.
+#[must_use]
+pub fn decode_uint(value: &[u8]) -> Option<u32> {
+    if value.len() > 4 {
+        return None;
+    }
+    Some(value.iter().fold(0u32, |acc, &b| (acc << 8) | u32::from(b)))
+}
+
+/// The minimal encoding of a uint option value (RFC 7252 §3.2: as few bytes as possible, 0 is
+/// the empty value).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UintValue {
+    bytes: [u8; 4],
+    len: u8,
+}
+
+impl UintValue {
+    /// Encodes `value`.
+    #[must_use]
+    pub const fn new(value: u32) -> Self {
+        let len = 4 - value.leading_zeros() / 8;
+        // Left-align the significant bytes so that they are the first `len` bytes.
+        let shifted = if len == 0 { 0 } else { value << (32 - 8 * len) };
+        Self {
+            bytes: shifted.to_be_bytes(),
+            len: len as u8,
+        }
+    }
+
+    /// The encoded bytes (0 to 4 of them).
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8] {
+        self.bytes.get(..usize::from(self.len)).unwrap_or(&[])
+    }
+}
+
+/// One option of a message: a borrowed view of its number and value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OptionRef<'a> {
+    /// The option number.
+    pub number: OptionNumber,
+    /// The raw value.
+    pub value: &'a [u8],
+}
+
+impl<'a> OptionRef<'a> {
+    /// A view of `value` as option `number`.
+    #[must_use]
+    pub const fn new(number: OptionNumber, value: &'a [u8]) -> Self {
+        Self { number, value }
+    }
+
+    /// The value as an unsigned integer (RFC 7252 §3.2; leading zeros accepted).
+    ///
+    /// # Errors
+    /// [`OptionError::UintTooLong`] when the value has more than 4 bytes.
+    pub fn as_uint(&self) -> Result<u32, OptionError> {
+        decode_uint(self.value).ok_or(OptionError::UintTooLong {
+            number: self.number,
+            len: self.value.len(),
+        })
+    }
+
+    /// The value as a string (RFC 7252 §3.2).
+    ///
+    /// # Errors
+    /// [`OptionError::InvalidUtf8`] when the value is not UTF-8.
+    pub fn as_str(&self) -> Result<&'a str, OptionError> {
+        core::str::from_utf8(self.value).map_err(|_| OptionError::InvalidUtf8 {
+            number: self.number,
+        })
+    }
+
+    /// The value as opaque bytes.
+    #[must_use]
+    pub const fn as_opaque(&self) -> &'a [u8] {
+        self.value
+    }
+
+    /// The registry entry of this option's number.
+    #[must_use]
+    pub fn definition(&self) -> Option<&'static OptionDefinition> {
+        self.number.definition()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Wire format of the option sequence (RFC 7252 §3.1).
+
+/// One step of reading the option sequence.
+pub(crate) enum Step<'a> {
+    /// An option and the bytes after it.
+    Option {
+        number: u16,
+        value: &'a [u8],
+        rest: &'a [u8],
+    },
+    /// The payload marker and the (non-empty) payload after it.
+    Payload(&'a [u8]),
+    /// The end of the message.
+    End,
+}
+
+/// Reads the extended delta or length of a nibble (RFC 7252 §3.1): 13 → 1 byte + 13,
+/// 14 → 2 bytes + 269, 15 → reserved.
+#[inline(always)]
+fn extended(nibble: u8, rest: &[u8]) -> Option<Result<(u32, &[u8]), ()>> {
+    match nibble {
+        0..=12 => Some(Ok((u32::from(nibble), rest))),
+        13 => match rest {
+            [b, tail @ ..] => Some(Ok((u32::from(*b) + 13, tail))),
+            [] => Some(Err(())),
+        },
+        14 => match rest {
+            [hi, lo, tail @ ..] => {
+                Some(Ok((u32::from(u16::from_be_bytes([*hi, *lo])) + 269, tail)))
+            }
+            _ => Some(Err(())),
+        },
+        _ => None,
+    }
+}
+
+/// Reads the next option from `buf` (which starts at byte `offset` of the message), after the
+/// option numbered `prev`.
+#[inline]
+pub(crate) fn next_option(buf: &[u8], offset: usize, prev: u16) -> Result<Step<'_>, MessageError> {
+    let Some((&first, rest)) = buf.split_first() else {
+        return Ok(Step::End);
+    };
+    if first == 0xff {
+        // RFC 7252 §3: a marker followed by a zero-length payload is a format error.
+        return if rest.is_empty() {
+            Err(MessageError::EmptyPayload { offset })
+        } else {
+            Ok(Step::Payload(rest))
+        };
+    }
+    let (delta, rest) = match extended(first >> 4, rest) {
+        Some(Ok(v)) => v,
+        Some(Err(())) => {
+            return Err(MessageError::Truncated {
+                field: Field::OptionDeltaExtension,
+                offset: offset + 1,
+            });
+        }
+        None => return Err(MessageError::ReservedOptionNibble { offset }),
+    };
+    let (len, rest) = match extended(first & 0x0f, rest) {
+        Some(Ok(v)) => v,
+        Some(Err(())) => {
+            let at = offset + (buf.len() - rest.len());
+            return Err(MessageError::Truncated {
+                field: Field::OptionLengthExtension,
+                offset: at,
+            });
+        }
+        None => return Err(MessageError::ReservedOptionNibble { offset }),
+    };
+    let number = u32::from(prev) + delta;
+    let Ok(number) = u16::try_from(number) else {
+        return Err(MessageError::OptionNumberOverflow { offset });
+    };
+    let len = len as usize;
+    if rest.len() < len {
+        let at = offset + (buf.len() - rest.len());
+        return Err(MessageError::Truncated {
+            field: Field::OptionValue,
+            offset: at,
+        });
+    }
+    let (value, rest) = rest.split_at(len);
+    Ok(Step::Option {
+        number,
+        value,
+        rest,
+    })
+}
+
+/// Validates the options and payload part of a message starting at byte `offset`; returns the
+/// option bytes (without the marker) and the payload.
+#[inline]
+pub(crate) fn split_options(buf: &[u8], offset: usize) -> Result<(&[u8], &[u8]), MessageError> {
+    let mut rest = buf;
+    let mut number = 0u16;
+    loop {
+        let at = offset + (buf.len() - rest.len());
+        match next_option(rest, at, number)? {
+            Step::Option {
+                number: n, rest: r, ..
+            } => {
+                number = n;
+                rest = r;
+            }
+            Step::Payload(payload) => {
+                let options = buf.get(..buf.len() - rest.len()).unwrap_or(&[]);
+                return Ok((options, payload));
+            }
+            Step::End => return Ok((buf, &[])),
+        }
+    }
+}
+
+/// An iterator over the options of a decoded message, in wire order.
+#[derive(Debug, Clone)]
+pub struct Options<'a> {
+    rest: &'a [u8],
+    number: u16,
+}
+
+impl<'a> Options<'a> {
+    /// Options from validated option bytes (no payload marker).
+    pub(crate) const fn new(bytes: &'a [u8]) -> Self {
+        Self {
+            rest: bytes,
+            number: 0,
+        }
+    }
+
+    /// An iterator over the options in `bytes`, which must hold just the option sequence (no
+    /// payload marker). Reading stops at the first malformed option.
+    #[must_use]
+    pub const fn from_bytes(bytes: &'a [u8]) -> Self {
+        Self::new(bytes)
+    }
+}
+
+impl<'a> Iterator for Options<'a> {
+    type Item = OptionRef<'a>;
+
+    #[inline]
+    fn next(&mut self) -> Option<OptionRef<'a>> {
+        match next_option(self.rest, 0, self.number) {
+            Ok(Step::Option {
+                number,
+                value,
+                rest,
+            }) => {
+                self.rest = rest;
+                self.number = number;
+                Some(OptionRef {
+                    number: OptionNumber(number),
+                    value,
+                })
+            }
+            _ => {
+                self.rest = &[];
+                None
+            }
+        }
+    }
+}
+
+impl core::iter::FusedIterator for Options<'_> {}
+
+/// Number of bytes the header of one option takes for a delta or length value (RFC 7252 §3.1).
+#[inline(always)]
+pub(crate) const fn ext_len(v: usize) -> usize {
+    if v < 13 {
+        0
+    } else if v < 269 {
+        1
+    } else {
+        2
+    }
+}
+
+/// Encoded size of one option after `prev`.
+#[inline(always)]
+pub(crate) const fn option_len(delta: usize, len: usize) -> usize {
+    1 + ext_len(delta) + ext_len(len) + len
+}
+
+/// The largest option value length or token length the wire format can express.
+pub const MAX_VALUE_LEN: usize = 65804;
+
+/// Where encoders write: a pre-sized slice or a `bytes::BufMut`.
+pub(crate) trait Sink {
+    fn put(&mut self, bytes: &[u8]);
+    fn put_byte(&mut self, byte: u8);
+}
+
+/// A cursor over a slice that was checked to be large enough.
+pub(crate) struct SliceSink<'b> {
+    pub(crate) buf: &'b mut [u8],
+    pub(crate) pos: usize,
+}
+
+impl Sink for SliceSink<'_> {
+    #[inline(always)]
+    fn put(&mut self, bytes: &[u8]) {
+        let end = self.pos + bytes.len();
+        if let Some(dst) = self.buf.get_mut(self.pos..end) {
+            // Option values and headers are mostly a few bytes: a byte loop beats a call to
+            // memcpy there.
+            if bytes.len() <= 16 {
+                for (d, s) in dst.iter_mut().zip(bytes) {
+                    *d = *s;
+                }
+            } else {
+                dst.copy_from_slice(bytes);
+            }
+        }
+        self.pos = end;
+    }
+
+    #[inline(always)]
+    fn put_byte(&mut self, byte: u8) {
+        if let Some(dst) = self.buf.get_mut(self.pos) {
+            *dst = byte;
+        }
+        self.pos += 1;
+    }
+}
+
+/// A `bytes::BufMut` that was checked to have room.
+#[cfg(feature = "alloc")]
+pub(crate) struct BufSink<'b, B: bytes::BufMut>(pub(crate) &'b mut B);
+
+#[cfg(feature = "alloc")]
+impl<B: bytes::BufMut> Sink for BufSink<'_, B> {
+    #[inline(always)]
+    fn put(&mut self, bytes: &[u8]) {
+        self.0.put_slice(bytes);
+    }
+
+    #[inline(always)]
+    fn put_byte(&mut self, byte: u8) {
+        self.0.put_u8(byte);
+    }
+}
+
+/// Splits a delta or length into its nibble and extension (RFC 7252 §3.1).
+#[inline(always)]
+fn nibble(v: usize) -> (u8, [u8; 2], usize) {
+    if v < 13 {
+        (v as u8, [0, 0], 0)
+    } else if v < 269 {
+        (13, [(v - 13) as u8, 0], 1)
+    } else {
+        let e = ((v - 269) as u16).to_be_bytes();
+        (14, e, 2)
+    }
+}
+
+/// Writes one option header and value; `delta` and `value.len()` are at most 65804.
+#[inline(always)]
+pub(crate) fn write_option<S: Sink>(sink: &mut S, delta: usize, value: &[u8]) {
+    let (dn, de, dl) = nibble(delta);
+    let (ln, le, ll) = nibble(value.len());
+    if dl == 0 && ll == 0 {
+        sink.put_byte((dn << 4) | ln);
+    } else {
+        // First byte, then the delta extension, then the length extension (RFC 7252 §3.1).
+        let mut header = [(dn << 4) | ln, 0, 0, 0, 0];
+        if let Some(dst) = header.get_mut(1..1 + dl) {
+            dst.copy_from_slice(de.get(..dl).unwrap_or(&[]));
+        }
+        if let Some(dst) = header.get_mut(1 + dl..1 + dl + ll) {
+            dst.copy_from_slice(le.get(..ll).unwrap_or(&[]));
+        }
+        sink.put(header.get(..1 + dl + ll).unwrap_or(&[]));
+    }
+    sink.put(value);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Owned options (alloc).
+
+#[cfg(feature = "alloc")]
+pub use owned::{OptionList, OwnedOption};
+
+#[cfg(feature = "alloc")]
+mod owned {
+    use alloc::vec::Vec;
+
+    use super::{OptionNumber, OptionRef, Sink, UintValue, option_len, write_option};
+    use crate::error::EncodeError;
+
+    /// One owned option.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    pub struct OwnedOption {
+        /// The option number.
+        pub number: OptionNumber,
+        /// The raw value.
+        pub value: Vec<u8>,
+    }
+
+    impl OwnedOption {
+        /// A borrowed view.
+        #[must_use]
+        pub fn as_ref(&self) -> OptionRef<'_> {
+            OptionRef {
+                number: self.number,
+                value: &self.value,
+            }
+        }
+    }
+
+    /// The options of an owned message, kept in ascending number order (RFC 7252 §3.1); options
+    /// with the same number keep the order they were added in (RFC 7252 §5.4.5).
+    #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+    pub struct OptionList {
+        options: Vec<OwnedOption>,
+    }
+
+    impl OptionList {
+        /// No options.
+        #[must_use]
+        pub const fn new() -> Self {
+            Self {
+                options: Vec::new(),
+            }
+        }
+
+        /// Adds an option after every option with a number ≤ `number`.
+        pub fn push(&mut self, number: OptionNumber, value: impl Into<Vec<u8>>) {
+            let value = value.into();
+            let at = self.options.partition_point(|o| o.number <= number);
+            self.options.insert(at, OwnedOption { number, value });
+        }
+
+        /// Adds a uint option in its minimal encoding (RFC 7252 §3.2).
+        pub fn push_uint(&mut self, number: OptionNumber, value: u32) {
+            self.push(number, UintValue::new(value).as_bytes());
+        }
+
+        /// Replaces every occurrence of `number` with one option.
+        pub fn set(&mut self, number: OptionNumber, value: impl Into<Vec<u8>>) {
+            self.remove(number);
+            self.push(number, value);
+        }
+
+        /// Replaces every occurrence of `number` with one uint option.
+        pub fn set_uint(&mut self, number: OptionNumber, value: u32) {
+            self.set(number, UintValue::new(value).as_bytes());
+        }
+
+        /// Removes every occurrence of `number`; returns how many there were.
+        pub fn remove(&mut self, number: OptionNumber) -> usize {
+            let before = self.options.len();
+            self.options.retain(|o| o.number != number);
+            before - self.options.len()
+        }
+
+        /// The first option with `number`.
+        #[must_use]
+        pub fn get(&self, number: OptionNumber) -> Option<OptionRef<'_>> {
+            self.get_all(number).next()
+        }
+
+        /// Every option with `number`, in order.
+        pub fn get_all(&self, number: OptionNumber) -> impl Iterator<Item = OptionRef<'_>> {
+            let start = self.options.partition_point(|o| o.number < number);
+            self.options
+                .get(start..)
+                .unwrap_or(&[])
+                .iter()
+                .take_while(move |o| o.number == number)
+                .map(OwnedOption::as_ref)
+        }
+
+        /// All options in ascending order.
+        pub fn iter(&self) -> impl ExactSizeIterator<Item = OptionRef<'_>> + Clone {
+            self.options.iter().map(OwnedOption::as_ref)
+        }
+
+        /// All options as a slice.
+        #[must_use]
+        pub fn as_slice(&self) -> &[OwnedOption] {
+            &self.options
+        }
+
+        /// Number of options.
+        #[must_use]
+        pub fn len(&self) -> usize {
+            self.options.len()
+        }
+
+        /// Whether there are none.
+        #[must_use]
+        pub fn is_empty(&self) -> bool {
+            self.options.is_empty()
+        }
+
+        /// Encoded size of the option sequence.
+        pub(crate) fn encoded_len(&self) -> usize {
+            let mut prev = 0usize;
+            let mut total = 0;
+            for o in &self.options {
+                let n = usize::from(o.number.0);
+                total += option_len(n - prev, o.value.len());
+                prev = n;
+            }
+            total
+        }
+
+        /// Checks that every value fits the wire format.
+        pub(crate) fn validate(&self) -> Result<(), EncodeError> {
+            for o in &self.options {
+                if o.value.len() > super::MAX_VALUE_LEN {
+                    return Err(EncodeError::OptionTooLong {
+                        number: o.number,
+                        len: o.value.len(),
+                    });
+                }
+            }
+            Ok(())
+        }
+
+        /// Writes the option sequence.
+        pub(crate) fn write<S: Sink>(&self, sink: &mut S) {
+            let mut prev = 0usize;
+            for o in &self.options {
+                let n = usize::from(o.number.0);
+                write_option(sink, n - prev, &o.value);
+                prev = n;
+            }
+        }
+    }
+
+    impl<'a> FromIterator<OptionRef<'a>> for OptionList {
+        fn from_iter<I: IntoIterator<Item = OptionRef<'a>>>(iter: I) -> Self {
+            let mut list = Self::new();
+            for o in iter {
+                list.push(o.number, o.value);
+            }
+            list
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Acceptance check (RFC 7252 §5.4).
+
+/// Every problem with `options` (in wire order, i.e. ascending), judged against the registry:
+/// unrecognized critical options (§5.4.1), values outside the length bounds (§5.4.3) and
+/// supernumerary occurrences of non-repeatable options (§5.4.5). Problems with elective options
+/// are reported too; RFC 7252 says to silently ignore those options.
+pub fn issues<'a, I>(options: I) -> impl Iterator<Item = OptionError>
+where
+    I: IntoIterator<Item = OptionRef<'a>>,
+{
+    issues_with(options, |_| true)
+}
+
+/// Like [`issues`], but an option counts as recognized only when it is in the registry *and*
+/// `recognized` returns true for its number (an application that does not implement, say,
+/// Q-Block1 must treat it as unrecognized).
+pub fn issues_with<'a, I, F>(options: I, recognized: F) -> impl Iterator<Item = OptionError>
+where
+    I: IntoIterator<Item = OptionRef<'a>>,
+    F: Fn(OptionNumber) -> bool,
+{
+    let mut prev: Option<OptionNumber> = None;
+    options.into_iter().filter_map(move |o| {
+        let repeated = prev == Some(o.number);
+        prev = Some(o.number);
+        let Some(def) = o.number.definition().filter(|_| recognized(o.number)) else {
+            return o
+                .number
+                .is_critical()
+                .then_some(OptionError::UnrecognizedCritical { number: o.number });
+        };
+        if repeated && !def.repeatable {
+            return Some(OptionError::NotRepeatable { number: o.number });
+        }
+        if !def.accepts_len(o.value.len()) {
+            return Some(OptionError::LengthOutOfBounds {
+                number: o.number,
+                len: o.value.len(),
+                min: def.min_len,
+                max: def.max_len,
+            });
+        }
+        None
+    })
+}
+
+/// Checks `options` as a server or client receiving them must (RFC 7252 §5.4.1, §5.4.3,
+/// §5.4.5): the first problem with a *critical* option is an error (a server answers a request
+/// with 4.02 Bad Option; see [`crate::error::Error::response_code`]). Problems with elective
+/// options are not errors: those options are to be ignored.
+///
+/// # Errors
+/// The first [`OptionError`] about a critical option.
+pub fn check<'a, I>(options: I) -> Result<(), OptionError>
+where
+    I: IntoIterator<Item = OptionRef<'a>>,
+{
+    check_with(options, |_| true)
+}
+
+/// [`check`] with the application's own notion of recognized options (see [`issues_with`]).
+///
+/// # Errors
+/// The first [`OptionError`] about a critical option.
+pub fn check_with<'a, I, F>(options: I, recognized: F) -> Result<(), OptionError>
+where
+    I: IntoIterator<Item = OptionRef<'a>>,
+    F: Fn(OptionNumber) -> bool,
+{
+    match issues_with(options, recognized).find(|e| e.number().is_critical()) {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+impl OptionError {
+    /// The option the error is about.
+    #[must_use]
+    pub const fn number(&self) -> OptionNumber {
+        match *self {
+            Self::UnrecognizedCritical { number }
+            | Self::LengthOutOfBounds { number, .. }
+            | Self::NotRepeatable { number }
+            | Self::UintTooLong { number, .. }
+            | Self::InvalidUtf8 { number } => number,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_is_sorted_and_complete() {
+        assert!(REGISTRY.windows(2).all(|w| w[0].number < w[1].number));
+        for n in [
+            1, 3, 4, 5, 6, 7, 8, 9, 11, 12, 14, 15, 16, 17, 19, 20, 21, 23, 27, 28, 31, 35, 39, 60,
+            252, 258, 292,
+        ] {
+            assert!(OptionNumber(n).definition().is_some(), "option {n} missing");
+        }
+        assert_eq!(OptionNumber(128).definition(), None);
+    }
+
+    #[test]
+    fn properties_from_the_number() {
+        // RFC 7252 §5.10 Table 4: C U N columns.
+        assert!(OptionNumber::IF_MATCH.is_critical());
+        assert!(!OptionNumber::ETAG.is_critical());
+        assert!(OptionNumber::URI_HOST.is_unsafe());
+        assert!(!OptionNumber::MAX_AGE.is_no_cache_key());
+        assert!(OptionNumber::SIZE1.is_no_cache_key());
+        assert!(OptionNumber::SIZE2.is_no_cache_key());
+        assert!(OptionNumber::ECHO.is_no_cache_key());
+        assert!(!OptionNumber::ECHO.is_critical() && !OptionNumber::ECHO.is_unsafe());
+    }
+
+    #[test]
+    fn uint_minimal_encoding() {
+        assert_eq!(UintValue::new(0).as_bytes(), &[] as &[u8]);
+        assert_eq!(UintValue::new(1).as_bytes(), &[1]);
+        assert_eq!(UintValue::new(256).as_bytes(), &[1, 0]);
+        assert_eq!(UintValue::new(11542).as_bytes(), &[0x2d, 0x16]);
+        assert_eq!(UintValue::new(u32::MAX).as_bytes(), &[0xff; 4]);
+        assert_eq!(decode_uint(&[0, 0, 1]), Some(1));
+        assert_eq!(decode_uint(&[1, 2, 3, 4, 5]), None);
+    }
+
+    #[test]
+    fn check_rejects_critical_only() {
+        let unknown_critical = [OptionRef::new(OptionNumber(65001), b"")];
+        assert_eq!(
+            check(unknown_critical),
+            Err(OptionError::UnrecognizedCritical {
+                number: OptionNumber(65001)
+            })
+        );
+        assert_eq!(check([OptionRef::new(OptionNumber(65000), b"x")]), Ok(()));
+        // Uri-Host (critical) of length 0 is out of bounds 1..=255.
+        assert!(matches!(
+            check([OptionRef::new(OptionNumber::URI_HOST, b"")]),
+            Err(OptionError::LengthOutOfBounds { .. })
+        ));
+        // ETag of 9 bytes is elective: reported by `issues`, accepted by `check`.
+        let etag = [OptionRef::new(OptionNumber::ETAG, b"123456789")];
+        assert_eq!(issues(etag).count(), 1);
+        assert_eq!(check(etag), Ok(()));
+        // Uri-Port twice.
+        let twice = [
+            OptionRef::new(OptionNumber::URI_PORT, b"\x16\x33"),
+            OptionRef::new(OptionNumber::URI_PORT, b""),
+        ];
+        assert_eq!(
+            check(twice),
+            Err(OptionError::NotRepeatable {
+                number: OptionNumber::URI_PORT
+            })
+        );
+        assert_eq!(
+            check_with([OptionRef::new(OptionNumber::Q_BLOCK1, b"")], |n| n
+                != OptionNumber::Q_BLOCK1),
+            Err(OptionError::UnrecognizedCritical {
+                number: OptionNumber::Q_BLOCK1
+            })
+        );
+    }
+}

@@ -1,0 +1,688 @@
+//! A small, strict, zero-copy CBOR reader and a caller-sized CBOR writer (RFC 8949).
+//!
+//! This is the CBOR layer of the crate and is public so that protocols built on COSE (EDHOC's
+//! CBOR sequences, OSCORE's `external_aad`) can use the same code.
+//!
+//! # Reader
+//! [`Decoder`] walks a byte slice item by item and hands out borrowed views (`&[u8]`, `&str`)
+//! into it. It is strict:
+//! - only definite lengths (RFC 8949 §3.2.2 indefinite lengths are rejected: COSE's zero-copy
+//!   views need contiguous strings, and RFC 9052 §9 asks for deterministic encoding when sending);
+//! - only preferred (shortest) heads for integers, lengths and tags (RFC 8949 §4.2.1), so that
+//!   every accepted item has one encoding and re-encoding a decoded message reproduces it;
+//! - the reserved additional-information values 28–30 (RFC 8949 §3) are rejected;
+//! - a length is compared with the bytes actually present before anything uses it, so an
+//!   attacker's length field never causes an allocation or a read past the input;
+//! - text strings must be valid UTF-8 (RFC 8949 §3.1, major type 3);
+//! - [`Decoder::skip`] and [`Decoder::item`] bound nesting at [`MAX_DEPTH`].
+//!
+//! A CBOR sequence (RFC 8742) is read by calling the decoder until [`Decoder::is_empty`].
+//!
+//! ```
+//! use mote_cose::cbor::{Decoder, Encoder, SliceWriter};
+//!
+//! let mut buf = [0u8; 16];
+//! let mut w = SliceWriter::new(&mut buf);
+//! let mut enc = Encoder::new(&mut w);
+//! enc.array(2)?.i64(-7)?.bytes(b"hi")?;
+//! let len = w.len();
+//! assert_eq!(&buf[..len], &[0x82, 0x26, 0x42, b'h', b'i']);
+//!
+//! let mut dec = Decoder::new(&buf[..len]);
+//! assert_eq!(dec.array()?, 2);
+//! assert_eq!(dec.i64()?, -7);
+//! assert_eq!(dec.bytes()?, b"hi");
+//! dec.finish()?;
+//! # Ok::<(), mote_cose::Error>(())
+//! ```
+//!
+//! # Writer
+//! [`Encoder`] writes through the [`Write`] trait, implemented for [`SliceWriter`] (a caller's
+//! `&mut [u8]`), [`LenCounter`] (predicts the encoded length) and, with `alloc`, `Vec<u8>`.
+//! It always writes the shortest ("preferred", RFC 8949 §4.2.1) heads.
+
+use crate::error::Error;
+
+/// Maximum nesting depth [`Decoder::skip`] follows before rejecting the input.
+pub const MAX_DEPTH: usize = 16;
+
+/// CBOR major types (RFC 8949 §3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Major {
+    /// Major type 0: unsigned integer.
+    Unsigned,
+    /// Major type 1: negative integer.
+    Negative,
+    /// Major type 2: byte string.
+    Bytes,
+    /// Major type 3: text string.
+    Text,
+    /// Major type 4: array.
+    Array,
+    /// Major type 5: map.
+    Map,
+    /// Major type 6: tag.
+    Tag,
+    /// Major type 7: simple values and floats.
+    Simple,
+}
+
+impl Major {
+    fn from_bits(b: u8) -> Self {
+        match b >> 5 {
+            0 => Self::Unsigned,
+            1 => Self::Negative,
+            2 => Self::Bytes,
+            3 => Self::Text,
+            4 => Self::Array,
+            5 => Self::Map,
+            6 => Self::Tag,
+            _ => Self::Simple,
+        }
+    }
+}
+
+/// A strict, zero-copy CBOR reader over a byte slice.
+#[derive(Debug, Clone)]
+pub struct Decoder<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Decoder<'a> {
+    /// A decoder positioned at the start of `buf`.
+    #[inline]
+    pub fn new(buf: &'a [u8]) -> Self {
+        Self { buf, pos: 0 }
+    }
+
+    /// Byte offset of the next item.
+    #[inline]
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// The input not read yet.
+    #[inline]
+    pub fn remaining(&self) -> &'a [u8] {
+        self.buf.get(self.pos..).unwrap_or(&[])
+    }
+
+    /// Whether the whole input has been read.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.pos >= self.buf.len()
+    }
+
+    /// Fails unless the whole input has been read (no trailing bytes).
+    #[inline]
+    pub fn finish(&self) -> Result<(), Error> {
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::cbor(self.pos, "trailing bytes"))
+        }
+    }
+
+    fn err(&self, what: &'static str) -> Error {
+        Error::cbor(self.pos, what)
+    }
+
+    /// Major type of the next item, without consuming it.
+    #[inline]
+    pub fn peek_major(&self) -> Result<Major, Error> {
+        self.buf
+            .get(self.pos)
+            .map(|b| Major::from_bits(*b))
+            .ok_or_else(|| self.err("unexpected end of input"))
+    }
+
+    /// Whether the next item is `null` (simple value 22).
+    #[inline]
+    pub fn peek_null(&self) -> bool {
+        self.buf.get(self.pos) == Some(&0xf6)
+    }
+
+    #[inline]
+    fn take(&mut self, n: usize) -> Result<&'a [u8], Error> {
+        let end = self
+            .pos
+            .checked_add(n)
+            .ok_or_else(|| self.err("length overflow"))?;
+        let s = self
+            .buf
+            .get(self.pos..end)
+            .ok_or_else(|| self.err("unexpected end of input"))?;
+        self.pos = end;
+        Ok(s)
+    }
+
+    /// Reads an item head: (major type, argument). Indefinite lengths and reserved values fail.
+    #[inline]
+    fn head(&mut self) -> Result<(Major, u64), Error> {
+        let start = self.pos;
+        let ib = *self
+            .buf
+            .get(self.pos)
+            .ok_or_else(|| self.err("unexpected end of input"))?;
+        self.pos += 1;
+        let major = Major::from_bits(ib);
+        let ai = ib & 0x1f;
+        if ai < 24 {
+            return Ok((major, u64::from(ai)));
+        }
+        let arg = match ai {
+            24 => u64::from(self.take(1)?.first().copied().unwrap_or(0)),
+            25 => {
+                let b = self.take(2)?;
+                u64::from(u16::from_be_bytes([
+                    b.first().copied().unwrap_or(0),
+                    b.get(1).copied().unwrap_or(0),
+                ]))
+            }
+            26 => {
+                let mut a = [0u8; 4];
+                a.copy_from_slice(self.take(4)?);
+                u64::from(u32::from_be_bytes(a))
+            }
+            27 => {
+                let mut a = [0u8; 8];
+                a.copy_from_slice(self.take(8)?);
+                u64::from_be_bytes(a)
+            }
+            // RFC 8949 §3: 28-30 reserved; 31 indefinite length / break, rejected by this reader.
+            _ => {
+                self.pos = start;
+                return Err(self.err("indefinite length or reserved additional information"));
+            }
+        };
+        // RFC 8949 §4.2.1 preferred serialization: an argument must use the shortest head, so
+        // every accepted item has exactly one encoding (floats, major type 7, are exempt).
+        let shortest = match ai {
+            24 => arg >= 24,
+            25 => arg > 0xff,
+            26 => arg > 0xffff,
+            27 => arg > 0xffff_ffff,
+            _ => true,
+        };
+        if !shortest && major != Major::Simple {
+            self.pos = start;
+            return Err(self.err("non-preferred (overlong) integer or length encoding"));
+        }
+        Ok((major, arg))
+    }
+
+    #[inline]
+    fn expect(&mut self, want: Major, what: &'static str) -> Result<u64, Error> {
+        let start = self.pos;
+        let (major, arg) = self.head()?;
+        if major != want {
+            self.pos = start;
+            return Err(self.err(what));
+        }
+        Ok(arg)
+    }
+
+    fn len_arg(&self, arg: u64) -> Result<usize, Error> {
+        usize::try_from(arg).map_err(|_| self.err("length too large"))
+    }
+
+    /// Reads an unsigned integer (major type 0).
+    #[inline]
+    pub fn u64(&mut self) -> Result<u64, Error> {
+        self.expect(Major::Unsigned, "expected unsigned integer")
+    }
+
+    /// Reads an integer (major type 0 or 1) that fits in an `i64`.
+    #[inline]
+    pub fn i64(&mut self) -> Result<i64, Error> {
+        let start = self.pos;
+        let (major, arg) = self.head()?;
+        let v = match major {
+            Major::Unsigned => i64::try_from(arg).ok(),
+            Major::Negative => i64::try_from(arg).ok().map(|a| -1 - a),
+            _ => None,
+        };
+        v.ok_or_else(|| {
+            self.pos = start;
+            self.err("expected integer in i64 range")
+        })
+    }
+
+    /// Reads a byte string (major type 2), borrowed from the input.
+    #[inline]
+    pub fn bytes(&mut self) -> Result<&'a [u8], Error> {
+        let arg = self.expect(Major::Bytes, "expected byte string")?;
+        let n = self.len_arg(arg)?;
+        self.take(n)
+    }
+
+    /// Reads a text string (major type 3), borrowed from the input and checked as UTF-8.
+    #[inline]
+    pub fn text(&mut self) -> Result<&'a str, Error> {
+        let arg = self.expect(Major::Text, "expected text string")?;
+        let n = self.len_arg(arg)?;
+        let at = self.pos;
+        let b = self.take(n)?;
+        core::str::from_utf8(b).map_err(|_| Error::cbor(at, "invalid UTF-8 in text string"))
+    }
+
+    /// Reads an array head and returns its (definite) number of items.
+    #[inline]
+    pub fn array(&mut self) -> Result<usize, Error> {
+        let arg = self.expect(Major::Array, "expected array")?;
+        let n = self.len_arg(arg)?;
+        // Every item takes at least one byte: a count beyond the input is malformed.
+        if n > self.buf.len().saturating_sub(self.pos) {
+            return Err(self.err("array longer than the input"));
+        }
+        Ok(n)
+    }
+
+    /// Reads a map head and returns its (definite) number of pairs.
+    #[inline]
+    pub fn map(&mut self) -> Result<usize, Error> {
+        let arg = self.expect(Major::Map, "expected map")?;
+        let n = self.len_arg(arg)?;
+        if n > self.buf.len().saturating_sub(self.pos) / 2 {
+            return Err(self.err("map longer than the input"));
+        }
+        Ok(n)
+    }
+
+    /// Reads a tag number (major type 6).
+    #[inline]
+    pub fn tag(&mut self) -> Result<u64, Error> {
+        self.expect(Major::Tag, "expected tag")
+    }
+
+    /// Reads a tag if the next item is one; returns `None` and consumes nothing otherwise.
+    #[inline]
+    pub fn optional_tag(&mut self) -> Result<Option<u64>, Error> {
+        if self.peek_major()? == Major::Tag {
+            self.tag().map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// Reads `true` or `false`.
+    #[inline]
+    pub fn bool(&mut self) -> Result<bool, Error> {
+        match self.buf.get(self.pos) {
+            Some(0xf4) => {
+                self.pos += 1;
+                Ok(false)
+            }
+            Some(0xf5) => {
+                self.pos += 1;
+                Ok(true)
+            }
+            _ => Err(self.err("expected boolean")),
+        }
+    }
+
+    /// Reads `null`.
+    #[inline]
+    pub fn null(&mut self) -> Result<(), Error> {
+        if self.peek_null() {
+            self.pos += 1;
+            Ok(())
+        } else {
+            Err(self.err("expected null"))
+        }
+    }
+
+    /// Skips one complete data item (including nested items), bounded by [`MAX_DEPTH`].
+    pub fn skip(&mut self) -> Result<(), Error> {
+        self.skip_depth(0)
+    }
+
+    fn skip_depth(&mut self, depth: usize) -> Result<(), Error> {
+        if depth >= MAX_DEPTH {
+            return Err(self.err("nesting too deep"));
+        }
+        let start = self.pos;
+        let (major, arg) = self.head()?;
+        match major {
+            Major::Unsigned | Major::Negative => Ok(()),
+            Major::Bytes | Major::Text => {
+                self.pos = start;
+                if major == Major::Text {
+                    self.text().map(|_| ())
+                } else {
+                    self.bytes().map(|_| ())
+                }
+            }
+            Major::Array | Major::Map => {
+                let per = if major == Major::Map { 2 } else { 1 };
+                let n = self.len_arg(arg)?;
+                if n > self.buf.len().saturating_sub(self.pos) {
+                    return Err(self.err("container longer than the input"));
+                }
+                for _ in 0..n.saturating_mul(per) {
+                    self.skip_depth(depth + 1)?;
+                }
+                Ok(())
+            }
+            Major::Tag => self.skip_depth(depth + 1),
+            Major::Simple => {
+                // RFC 8949 §3.3: one-byte simple values 24..31 in the extension byte are invalid.
+                let ai = self.buf.get(start).map_or(0, |b| b & 0x1f);
+                if ai == 24 && arg < 32 {
+                    Err(Error::cbor(start, "invalid simple value encoding"))
+                } else {
+                    Ok(())
+                }
+            }
+        }
+    }
+
+    /// Reads one complete data item and returns its encoded bytes, borrowed from the input.
+    pub fn item(&mut self) -> Result<&'a [u8], Error> {
+        let start = self.pos;
+        self.skip()?;
+        Ok(self.buf.get(start..self.pos).unwrap_or(&[]))
+    }
+}
+
+/// A sink for encoded CBOR.
+pub trait Write {
+    /// Appends `bytes`; fails with [`Error::BufferTooSmall`] when the sink is full.
+    fn write_all(&mut self, bytes: &[u8]) -> Result<(), Error>;
+}
+
+/// A [`Write`] over a caller's buffer.
+#[derive(Debug)]
+pub struct SliceWriter<'b> {
+    buf: &'b mut [u8],
+    len: usize,
+    wanted: usize,
+}
+
+impl<'b> SliceWriter<'b> {
+    /// A writer that fills `buf` from its start.
+    #[inline]
+    pub fn new(buf: &'b mut [u8]) -> Self {
+        Self {
+            buf,
+            len: 0,
+            wanted: 0,
+        }
+    }
+
+    /// Number of bytes written.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether nothing has been written.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The bytes written so far.
+    pub fn written(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or(&[])
+    }
+
+    /// Consumes the writer, returning the written part of the buffer.
+    pub fn into_written(self) -> &'b mut [u8] {
+        let len = self.len;
+        self.buf.get_mut(..len).unwrap_or_default()
+    }
+}
+
+impl Write for SliceWriter<'_> {
+    #[inline]
+    fn write_all(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        let end = self.len + bytes.len();
+        match self.buf.get_mut(self.len..end) {
+            Some(dst) => {
+                // Heads and labels are a few bytes: a byte loop beats a memcpy call there.
+                if bytes.len() <= 16 {
+                    for (d, s) in dst.iter_mut().zip(bytes) {
+                        *d = *s;
+                    }
+                } else {
+                    dst.copy_from_slice(bytes);
+                }
+                self.len = end;
+                Ok(())
+            }
+            None => {
+                self.wanted = self.wanted.max(end);
+                Err(Error::BufferTooSmall {
+                    required: self.wanted,
+                })
+            }
+        }
+    }
+}
+
+/// A [`Write`] that only counts bytes: encode into it to learn the length up front.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct LenCounter(pub usize);
+
+impl Write for LenCounter {
+    fn write_all(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        self.0 += bytes.len();
+        Ok(())
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl Write for alloc::vec::Vec<u8> {
+    fn write_all(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        self.extend_from_slice(bytes);
+        Ok(())
+    }
+}
+
+impl<W: Write + ?Sized> Write for &mut W {
+    fn write_all(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        (**self).write_all(bytes)
+    }
+}
+
+/// A CBOR writer with preferred (shortest) heads; methods chain.
+#[derive(Debug)]
+pub struct Encoder<W: Write> {
+    w: W,
+}
+
+/// Length of the head (initial byte plus argument) that encodes `arg` (RFC 8949 §3).
+pub fn head_len(arg: u64) -> usize {
+    match arg {
+        0..=23 => 1,
+        24..=0xff => 2,
+        0x100..=0xffff => 3,
+        0x1_0000..=0xffff_ffff => 5,
+        _ => 9,
+    }
+}
+
+/// Encoded length of an integer.
+pub fn int_len(v: i64) -> usize {
+    head_len(if v < 0 { (-1 - v) as u64 } else { v as u64 })
+}
+
+/// Encoded length of a byte or text string of `n` bytes.
+pub fn str_len(n: usize) -> usize {
+    head_len(n as u64) + n
+}
+
+impl<W: Write> Encoder<W> {
+    /// An encoder writing into `w`.
+    #[inline]
+    pub fn new(w: W) -> Self {
+        Self { w }
+    }
+
+    /// The underlying writer.
+    pub fn into_inner(self) -> W {
+        self.w
+    }
+
+    /// Mutable access to the underlying writer.
+    pub fn writer(&mut self) -> &mut W {
+        &mut self.w
+    }
+
+    /// Writes a head of the given major type (0..=7) and argument.
+    #[inline]
+    pub fn head(&mut self, major: u8, arg: u64) -> Result<&mut Self, Error> {
+        let m = major << 5;
+        let mut b = [0u8; 9];
+        let n = match arg {
+            0..=23 => {
+                b[0] = m | arg as u8;
+                1
+            }
+            24..=0xff => {
+                b[0] = m | 24;
+                b[1] = arg as u8;
+                2
+            }
+            0x100..=0xffff => {
+                b[0] = m | 25;
+                b[1..3].copy_from_slice(&(arg as u16).to_be_bytes());
+                3
+            }
+            0x1_0000..=0xffff_ffff => {
+                b[0] = m | 26;
+                b[1..5].copy_from_slice(&(arg as u32).to_be_bytes());
+                5
+            }
+            _ => {
+                b[0] = m | 27;
+                b[1..9].copy_from_slice(&arg.to_be_bytes());
+                9
+            }
+        };
+        self.w.write_all(b.get(..n).unwrap_or(&[]))?;
+        Ok(self)
+    }
+
+    /// Writes an unsigned integer.
+    #[inline]
+    pub fn u64(&mut self, v: u64) -> Result<&mut Self, Error> {
+        self.head(0, v)
+    }
+
+    /// Writes an integer.
+    #[inline]
+    pub fn i64(&mut self, v: i64) -> Result<&mut Self, Error> {
+        if v < 0 {
+            self.head(1, (-1 - v) as u64)
+        } else {
+            self.head(0, v as u64)
+        }
+    }
+
+    /// Writes a byte string.
+    #[inline]
+    pub fn bytes(&mut self, v: &[u8]) -> Result<&mut Self, Error> {
+        self.head(2, v.len() as u64)?;
+        self.w.write_all(v)?;
+        Ok(self)
+    }
+
+    /// Writes a text string.
+    #[inline]
+    pub fn text(&mut self, v: &str) -> Result<&mut Self, Error> {
+        self.head(3, v.len() as u64)?;
+        self.w.write_all(v.as_bytes())?;
+        Ok(self)
+    }
+
+    /// Writes an array head for `n` items.
+    #[inline]
+    pub fn array(&mut self, n: usize) -> Result<&mut Self, Error> {
+        self.head(4, n as u64)
+    }
+
+    /// Writes a map head for `n` pairs.
+    #[inline]
+    pub fn map(&mut self, n: usize) -> Result<&mut Self, Error> {
+        self.head(5, n as u64)
+    }
+
+    /// Writes a tag.
+    #[inline]
+    pub fn tag(&mut self, t: u64) -> Result<&mut Self, Error> {
+        self.head(6, t)
+    }
+
+    /// Writes `true` or `false`.
+    #[inline]
+    pub fn bool(&mut self, v: bool) -> Result<&mut Self, Error> {
+        self.w.write_all(&[if v { 0xf5 } else { 0xf4 }])?;
+        Ok(self)
+    }
+
+    /// Writes `null`.
+    #[inline]
+    pub fn null(&mut self) -> Result<&mut Self, Error> {
+        self.w.write_all(&[0xf6])?;
+        Ok(self)
+    }
+
+    /// Writes already-encoded CBOR verbatim.
+    #[inline]
+    pub fn raw(&mut self, encoded: &[u8]) -> Result<&mut Self, Error> {
+        self.w.write_all(encoded)?;
+        Ok(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_indefinite_and_reserved() {
+        assert!(Decoder::new(&[0x5f, 0x41, 0x00, 0xff]).bytes().is_err());
+        assert!(Decoder::new(&[0x9f, 0xff]).array().is_err());
+        assert!(Decoder::new(&[0x1c]).skip().is_err());
+    }
+
+    #[test]
+    fn rejects_length_past_input() {
+        assert!(
+            Decoder::new(&[0x5b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])
+                .bytes()
+                .is_err()
+        );
+        assert!(
+            Decoder::new(&[0x9a, 0xff, 0xff, 0xff, 0xff])
+                .array()
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn rejects_overlong_heads() {
+        assert!(Decoder::new(&[0x18, 0x05]).u64().is_err());
+        assert!(Decoder::new(&[0x38, 0x07]).i64().is_err());
+        assert!(Decoder::new(&[0x59, 0x00, 0x01, 0x00]).bytes().is_err());
+        assert_eq!(Decoder::new(&[0x18, 0x18]).u64().unwrap(), 24);
+        // half-precision float 0.0 is not an integer head
+        assert!(Decoder::new(&[0xf9, 0x00, 0x00]).skip().is_ok());
+    }
+
+    #[test]
+    fn depth_is_bounded() {
+        let deep = [0x81u8; 64];
+        assert!(Decoder::new(&deep).skip().is_err());
+    }
+
+    #[test]
+    fn int_edges() {
+        let mut d = Decoder::new(&[0x3b, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+        assert_eq!(d.i64().unwrap(), i64::MIN);
+        let mut d = Decoder::new(&[0x3b, 0x80, 0, 0, 0, 0, 0, 0, 0]);
+        assert!(d.i64().is_err());
+    }
+}

@@ -1,0 +1,118 @@
+//! Connection identifiers C_I and C_R (RFC 9528 §3.3).
+
+use crate::buffer::{Bytes, MAX_CONN_ID_LEN};
+use crate::cbor;
+use crate::error::Error;
+
+/// A connection identifier: a byte string, sent as a CBOR int when it is the one-byte encoding
+/// of an int in -24..=23, else as a CBOR bstr (RFC 9528 §3.3.2).
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct ConnId(Bytes<MAX_CONN_ID_LEN>);
+
+impl ConnId {
+    /// The identifier with these bytes (at most [`MAX_CONN_ID_LEN`]).
+    pub fn from_slice(bytes: &[u8]) -> Result<Self, Error> {
+        Bytes::from_slice(bytes)
+            .map(Self)
+            .map_err(|_| Error::InvalidConnectionId("too long"))
+    }
+
+    /// The one-byte identifier whose byte is the CBOR encoding of `v` (-24..=23), e.g. `-24` is
+    /// the byte 0x37. This is how RFC 9529 writes C_I and C_R.
+    pub fn from_int(v: i8) -> Result<Self, Error> {
+        let b = if (0..=23).contains(&v) {
+            v as u8
+        } else if (-24..0).contains(&v) {
+            0x20 | (-1 - v) as u8
+        } else {
+            return Err(Error::InvalidConnectionId("not in -24..=23"));
+        };
+        Self::from_slice(&[b])
+    }
+
+    /// The identifier's bytes (the OSCORE Sender/Recipient ID of Appendix A.1).
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_slice()
+    }
+
+    /// Encodes the identifier as one CBOR data item (§3.3.2).
+    pub fn encode<const N: usize>(&self, out: &mut Bytes<N>) -> Result<(), Error> {
+        self.encode_to(out)
+    }
+
+    pub(crate) fn encode_to(&self, out: &mut dyn crate::buffer::Sink) -> Result<(), Error> {
+        match self.as_bytes() {
+            [b] if cbor::is_one_byte_int(*b) => out.put(&[*b]),
+            bytes => cbor::bytes(out, bytes),
+        }
+    }
+
+    /// Length of [`ConnId::encode`]'s output.
+    pub fn encoded_len(&self) -> usize {
+        match self.as_bytes() {
+            [b] if cbor::is_one_byte_int(*b) => 1,
+            bytes => cbor::head_len(bytes.len() as u64) + bytes.len(),
+        }
+    }
+
+    /// Reads one identifier; rejects a bstr that should have been an int (RFC 9529 §4.1.2).
+    pub(crate) fn decode(r: &mut cbor::Reader<'_>) -> Result<Self, Error> {
+        match r.peek() {
+            Some(b) if cbor::is_one_byte_int(b) => {
+                r.int()?;
+                Self::from_slice(&[b])
+            }
+            Some(b) if b >> 5 == cbor::MAJOR_BSTR => {
+                let bytes = r.bytes()?;
+                if let [one] = bytes {
+                    if cbor::is_one_byte_int(*one) {
+                        return Err(Error::InvalidConnectionId(
+                            "one-byte int identifier encoded as bstr",
+                        ));
+                    }
+                }
+                Self::from_slice(bytes)
+            }
+            _ => Err(r.err("connection identifier is neither a one-byte int nor a bstr")),
+        }
+    }
+
+    /// Parses one identifier from its CBOR encoding, requiring the whole input to be used.
+    pub fn from_cbor(encoded: &[u8]) -> Result<Self, Error> {
+        let mut r = cbor::Reader::new(encoded);
+        let id = Self::decode(&mut r)?;
+        if !r.is_empty() {
+            return Err(r.err("trailing bytes after connection identifier"));
+        }
+        Ok(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc9528_section_3_3_2_representation() {
+        // RFC 9529: 0x37 is -24 (sent as 37), 0x27 is -8, 0x0e is 14, 0x18 is sent as 41 18.
+        for (bytes, wire) in [
+            (&[0x37u8][..], &[0x37u8][..]),
+            (&[0x27], &[0x27]),
+            (&[0x0e], &[0x0e]),
+            (&[0x18], &[0x41, 0x18]),
+            (&[], &[0x40]),
+        ] {
+            let id = ConnId::from_slice(bytes).unwrap();
+            let mut b = crate::buffer::Bytes::<8>::new();
+            id.encode(&mut b).unwrap();
+            assert_eq!(b.as_slice(), wire);
+            assert_eq!(id.encoded_len(), wire.len());
+            assert_eq!(ConnId::from_cbor(wire).unwrap(), id);
+        }
+        assert_eq!(ConnId::from_int(-24).unwrap().as_bytes(), &[0x37]);
+        assert_eq!(ConnId::from_int(-8).unwrap().as_bytes(), &[0x27]);
+        assert!(ConnId::from_int(24).is_err());
+        assert!(ConnId::from_cbor(&[0x41, 0x0e]).is_err()); // RFC 9529 §4.1.2
+        assert!(ConnId::from_slice(&[0; MAX_CONN_ID_LEN + 1]).is_err());
+    }
+}

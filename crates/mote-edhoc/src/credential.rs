@@ -1,0 +1,400 @@
+//! Authentication credentials CRED_x (RFC 9528 §3.5.2) and their lookup.
+
+use crate::buffer::{Bytes, MAX_CRED_LEN, MAX_KID_LEN};
+use crate::cbor;
+use crate::crypto::{Crypto, PublicKey};
+use crate::error::Error;
+use crate::id_cred::{IdCred, IdCredRef};
+use crate::suite::CipherSuite;
+#[cfg(feature = "x509")]
+use crate::suite::HashAlgorithm;
+
+/// COSE_Key parameters (RFC 9052 §7.1, RFC 9053 §7).
+const KEY_KTY: i64 = 1;
+const KEY_KID: i64 = 2;
+const KEY_CRV: i64 = -1;
+const KEY_X: i64 = -2;
+const KEY_Y: i64 = -3;
+const KTY_OKP: i64 = 1;
+const KTY_EC2: i64 = 2;
+const CRV_P256: i64 = 1;
+const CRV_X25519: i64 = 4;
+const CRV_ED25519: i64 = 6;
+/// CWT claim 'cnf' (RFC 8747) and its 'COSE_Key' member.
+const CLAIM_CNF: i64 = 8;
+const CNF_COSE_KEY: i64 = 1;
+/// COSE hash algorithms for x5t (RFC 9054): SHA-256 and SHA-256/64.
+const COSE_SHA256: i64 = -16;
+const COSE_SHA256_64: i64 = -15;
+
+/// The key type inside a credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyType {
+    /// An Ed25519 signature key.
+    Ed25519,
+    /// An X25519 static DH key.
+    X25519,
+    /// A P-256 key (ES256 signature or static DH).
+    P256,
+}
+
+/// The format of a credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialKind {
+    /// A CWT Claims Set with a COSE_Key in 'cnf' (RFC 9528 §3.5.2); CRED_x is the CCS map.
+    Ccs,
+    /// A CWT (RFC 8392): a COSE_Sign1 or COSE_Mac0 over a claims set with 'cnf'; CRED_x is the
+    /// CWT as encoded (RFC 9528 §3.5.2).
+    Cwt,
+    /// An X.509 certificate; CRED_x is the DER certificate as a CBOR bstr (RFC 9528 §3.5.2).
+    X509,
+}
+
+/// An authentication credential: CRED_x as it enters the transcript, plus its public key.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Credential {
+    cred: Bytes<MAX_CRED_LEN>,
+    kind: CredentialKind,
+    key_type: KeyType,
+    public_key: PublicKey,
+    kid: Option<Bytes<MAX_KID_LEN>>,
+    cert_sha256: Option<[u8; 32]>,
+}
+
+impl Credential {
+    /// A CCS credential from its CBOR encoding (the map of claims with 'cnf').
+    pub fn ccs(encoded: &[u8]) -> Result<Self, Error> {
+        let mut r = cbor::Reader::new(encoded);
+        let n = r
+            .map()
+            .map_err(|_| Error::InvalidCredential("CCS is not a map"))?;
+        let mut key = None;
+        for _ in 0..n {
+            let label = claim_label(&mut r)?;
+            if label == Some(CLAIM_CNF) {
+                let m = r
+                    .map()
+                    .map_err(|_| Error::InvalidCredential("cnf is not a map"))?;
+                for _ in 0..m {
+                    let l = claim_label(&mut r)?;
+                    if l == Some(CNF_COSE_KEY) {
+                        key = Some(cose_key(&mut r)?);
+                    } else {
+                        r.item()?;
+                    }
+                }
+            } else {
+                r.item()?;
+            }
+        }
+        if !r.is_empty() {
+            return Err(Error::InvalidCredential("trailing bytes after CCS"));
+        }
+        let (key_type, public_key, kid) =
+            key.ok_or(Error::InvalidCredential("CCS without cnf COSE_Key"))?;
+        Ok(Self {
+            cred: Bytes::from_slice(encoded).map_err(|_| Error::Capacity {
+                what: "credential",
+                needed: encoded.len(),
+            })?,
+            kind: CredentialKind::Ccs,
+            key_type,
+            public_key,
+            kid,
+            cert_sha256: None,
+        })
+    }
+
+    /// A CWT credential, after checking its issuer's protection (RFC 8392 §7.2): `cwt` is a
+    /// COSE_Sign1 or COSE_Mac0 (tagged or not) whose payload is a claims set with 'cnf'.
+    pub fn cwt(cwt: &[u8], issuer: CwtIssuer<'_>) -> Result<Self, Error> {
+        let bad = |_| Error::InvalidCredential("CWT protection does not verify");
+        let claims = match issuer {
+            CwtIssuer::Signature(key) => {
+                let m = mote_cose::message::Sign1::decode(cwt)
+                    .map_err(|_| Error::InvalidCredential("CWT is not a COSE_Sign1"))?;
+                let mut scratch = [0u8; crate::buffer::MAX_MESSAGE_LEN + 64];
+                m.verify_with(key, &[], None, &mut scratch).map_err(bad)?
+            }
+            CwtIssuer::Mac(key) => {
+                let m = mote_cose::message::Mac0::decode(cwt)
+                    .map_err(|_| Error::InvalidCredential("CWT is not a COSE_Mac0"))?;
+                m.verify(key, &[], None).map_err(bad)?
+            }
+        };
+        let inner = Self::ccs(claims)?;
+        Ok(Self {
+            cred: Bytes::from_slice(cwt).map_err(|_| Error::Capacity {
+                what: "credential",
+                needed: cwt.len(),
+            })?,
+            kind: CredentialKind::Cwt,
+            ..inner
+        })
+    }
+
+    /// A CCS `{2: subject, 8: {1: COSE_Key}}` for a public key, with `kid` in the COSE_Key
+    /// (the layout of RFC 9529 Trace 2's credentials).
+    pub fn ccs_from_public_key(
+        subject: &str,
+        kid: &[u8],
+        key_type: KeyType,
+        public: &PublicKey,
+    ) -> Result<Self, Error> {
+        let mut b = Bytes::<MAX_CRED_LEN>::new();
+        cbor::head(&mut b, cbor::MAJOR_MAP, 2)?;
+        cbor::int(&mut b, 2)?;
+        cbor::text(&mut b, subject)?;
+        cbor::int(&mut b, CLAIM_CNF)?;
+        cbor::head(&mut b, cbor::MAJOR_MAP, 1)?;
+        cbor::int(&mut b, CNF_COSE_KEY)?;
+        let (kty, crv) = match key_type {
+            KeyType::Ed25519 => (KTY_OKP, CRV_ED25519),
+            KeyType::X25519 => (KTY_OKP, CRV_X25519),
+            KeyType::P256 => (KTY_EC2, CRV_P256),
+        };
+        let y = if key_type == KeyType::P256 {
+            public.y
+        } else {
+            None
+        };
+        cbor::head(&mut b, cbor::MAJOR_MAP, if y.is_some() { 5 } else { 4 })?;
+        cbor::int(&mut b, KEY_KTY)?;
+        cbor::int(&mut b, kty)?;
+        cbor::int(&mut b, KEY_KID)?;
+        cbor::bytes(&mut b, kid)?;
+        cbor::int(&mut b, KEY_CRV)?;
+        cbor::int(&mut b, crv)?;
+        cbor::int(&mut b, KEY_X)?;
+        cbor::bytes(&mut b, &public.x)?;
+        if let Some(y) = y {
+            cbor::int(&mut b, KEY_Y)?;
+            cbor::bytes(&mut b, &y)?;
+        }
+        Self::ccs(b.as_slice())
+    }
+
+    /// An X.509 credential from the DER certificate; `crypto` computes its SHA-256 for 'x5t'.
+    #[cfg(feature = "x509")]
+    pub fn x509<C: Crypto>(der: &[u8], crypto: &mut C) -> Result<Self, Error> {
+        let (key_type, public_key) = crate::x509::subject_public_key(der)?;
+        let mut cred = Bytes::new();
+        cbor::bytes(&mut cred, der).map_err(|_| Error::Capacity {
+            what: "credential",
+            needed: der.len() + 3,
+        })?;
+        let digest = crypto.hash(HashAlgorithm::Sha256, &[der])?;
+        let mut h = [0u8; 32];
+        h.copy_from_slice(digest.as_slice().get(..32).ok_or(Error::Crypto)?);
+        Ok(Self {
+            cred,
+            kind: CredentialKind::X509,
+            key_type,
+            public_key,
+            kid: None,
+            cert_sha256: Some(h),
+        })
+    }
+
+    /// The credential an ID_CRED carries by value ('kccs', or 'x5chain' with the `x509`
+    /// feature). A CWT by value ('kcwt') gives `None` here: it is only a credential once its
+    /// issuer's protection is checked, with [`Credential::cwt`] on [`IdCredRef::Kcwt`]'s bytes. The caller still decides whether to trust it (a CCS is like a self-signed
+    /// certificate, RFC 9528 §9.8; a chain is checked with a [`TrustAnchors`](crate::TrustAnchors)).
+    pub fn from_id_cred<C: Crypto>(
+        id_cred: &IdCred,
+        crypto: &mut C,
+    ) -> Result<Option<Self>, Error> {
+        let _ = &crypto;
+        match id_cred.reference() {
+            IdCredRef::Kccs(ccs) => Self::ccs(ccs).map(Some),
+            #[cfg(feature = "x509")]
+            IdCredRef::X5chainLeaf(der) => Self::x509(der, crypto).map(Some),
+            #[cfg(feature = "x509")]
+            IdCredRef::X5chain(array) => {
+                let mut r = cbor::Reader::new(array);
+                r.array()?;
+                Self::x509(r.bytes()?, crypto).map(Some)
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// CRED_x: the CBOR data item that enters context_2/3 and the transcript hashes.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.cred.as_slice()
+    }
+
+    /// The credential format.
+    pub fn kind(&self) -> CredentialKind {
+        self.kind
+    }
+
+    /// The type of the authentication key.
+    pub fn key_type(&self) -> KeyType {
+        self.key_type
+    }
+
+    /// The authentication public key.
+    pub fn public_key(&self) -> &PublicKey {
+        &self.public_key
+    }
+
+    /// The 'kid' of the CCS's COSE_Key, if any.
+    pub fn kid(&self) -> Option<&[u8]> {
+        self.kid.as_ref().map(|k| k.as_slice())
+    }
+
+    /// ID_CRED for this credential by reference: `{4: kid}` for a CCS with a kid, or
+    /// `{34: [-15, SHA-256/64]}` (x5t) for a certificate.
+    pub fn id_cred_by_reference(&self) -> Result<IdCred, Error> {
+        match (self.kind, self.kid(), self.cert_sha256) {
+            (CredentialKind::Ccs | CredentialKind::Cwt, Some(kid), _) => IdCred::kid(kid),
+            (CredentialKind::X509, _, Some(h)) => {
+                IdCred::x5t(COSE_SHA256_64, h.get(..8).unwrap_or(&[]))
+            }
+            _ => Err(Error::InvalidCredential(
+                "no reference (kid or certificate hash) for this credential",
+            )),
+        }
+    }
+
+    /// ID_CRED carrying this credential by value: `{14: CCS}` or `{33: cert}`.
+    pub fn id_cred_by_value(&self) -> Result<IdCred, Error> {
+        match self.kind {
+            CredentialKind::Ccs => IdCred::kccs(self.as_bytes()),
+            CredentialKind::Cwt => IdCred::kcwt(self.as_bytes()),
+            CredentialKind::X509 => {
+                let mut r = cbor::Reader::new(self.as_bytes());
+                IdCred::x5chain(r.bytes()?)
+            }
+        }
+    }
+
+    /// Whether `id_cred` refers to this credential (kid, x5t hash, or equal value).
+    pub fn matches(&self, id_cred: &IdCred) -> bool {
+        match id_cred.reference() {
+            IdCredRef::Kid(k) => self.kid() == Some(k),
+            IdCredRef::Kccs(ccs) => self.kind == CredentialKind::Ccs && ccs == self.as_bytes(),
+            IdCredRef::Kcwt(cwt) => self.kind == CredentialKind::Cwt && cwt == self.as_bytes(),
+            IdCredRef::X5t(alg, hash) => match (self.cert_sha256, alg) {
+                (Some(h), COSE_SHA256_64) => h.get(..8) == Some(hash),
+                (Some(h), COSE_SHA256) => h.as_slice() == hash,
+                _ => false,
+            },
+            IdCredRef::X5chainLeaf(der) => {
+                let mut r = cbor::Reader::new(self.as_bytes());
+                self.kind == CredentialKind::X509 && r.bytes().ok() == Some(der)
+            }
+            _ => false,
+        }
+    }
+
+    /// Checks the key fits the suite: the suite's ECDH curve for static DH, else its signature
+    /// algorithm.
+    pub(crate) fn check_usable(&self, suite: &CipherSuite, static_dh: bool) -> Result<(), Error> {
+        use crate::suite::{Curve, SignatureAlgorithm};
+        let ok = match (static_dh, self.key_type) {
+            (true, KeyType::X25519) => suite.curve == Curve::X25519,
+            (true, KeyType::P256) => suite.curve == Curve::P256,
+            (false, KeyType::Ed25519) => suite.signature == SignatureAlgorithm::EdDsa,
+            (false, KeyType::P256) => suite.signature == SignatureAlgorithm::Es256,
+            _ => false,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::InvalidCredential(
+                "key type does not fit the cipher suite and method",
+            ))
+        }
+    }
+}
+
+fn claim_label(r: &mut cbor::Reader<'_>) -> Result<Option<i64>, Error> {
+    match r.peek_major() {
+        Some(cbor::MAJOR_UINT | cbor::MAJOR_NINT) => r.int().map(Some),
+        _ => r.item().map(|_| None),
+    }
+}
+
+type ParsedKey = (KeyType, PublicKey, Option<Bytes<MAX_KID_LEN>>);
+
+/// Reads a COSE_Key (RFC 9052 §7) with an OKP or EC2 public key.
+fn cose_key(r: &mut cbor::Reader<'_>) -> Result<ParsedKey, Error> {
+    let n = r
+        .map()
+        .map_err(|_| Error::InvalidCredential("COSE_Key is not a map"))?;
+    let (mut kty, mut crv, mut x, mut y, mut kid) = (None, None, None, None, None);
+    for _ in 0..n {
+        match claim_label(r)? {
+            Some(KEY_KTY) => kty = Some(r.int()?),
+            Some(KEY_CRV) => crv = Some(r.int()?),
+            Some(KEY_KID) => {
+                kid = Some(
+                    Bytes::from_slice(r.bytes()?)
+                        .map_err(|_| Error::InvalidCredential("kid too long"))?,
+                )
+            }
+            Some(KEY_X) => x = Some(r.bytes()?),
+            // RFC 9053 §7.1.1: y is a bstr or a bool (point compression); only the bstr is kept.
+            Some(KEY_Y) if r.peek_major() == Some(cbor::MAJOR_BSTR) => y = Some(r.bytes()?),
+            _ => {
+                r.item()?;
+            }
+        }
+    }
+    let key_type = match (kty, crv) {
+        (Some(KTY_OKP), Some(CRV_ED25519)) => KeyType::Ed25519,
+        (Some(KTY_OKP), Some(CRV_X25519)) => KeyType::X25519,
+        (Some(KTY_EC2), Some(CRV_P256)) => KeyType::P256,
+        _ => {
+            return Err(Error::InvalidCredential(
+                "unsupported COSE_Key type or curve",
+            ));
+        }
+    };
+    let x: [u8; 32] = x
+        .and_then(|x| x.try_into().ok())
+        .ok_or(Error::InvalidCredential(
+            "COSE_Key x missing or not 32 bytes",
+        ))?;
+    let y = match y {
+        Some(y) => Some(
+            <[u8; 32]>::try_from(y)
+                .map_err(|_| Error::InvalidCredential("COSE_Key y not 32 bytes"))?,
+        ),
+        None => None,
+    };
+    Ok((key_type, PublicKey { x, y }, kid))
+}
+
+/// The key that protects a CWT: its issuer's signature key or MAC key.
+#[derive(Debug, Clone, Copy)]
+pub enum CwtIssuer<'a> {
+    /// COSE_Sign1, verified with the issuer's public key.
+    Signature(&'a mote_cose::algorithm::VerifyingKey),
+    /// COSE_Mac0, verified with the shared MAC key.
+    Mac(&'a [u8]),
+}
+
+/// Looks up the peer's credential from its ID_CRED, between parsing and verifying a message.
+pub trait CredentialLookup {
+    /// The credential `id_cred` refers to, or `None` when unknown (answered with ERR_CODE 3).
+    fn lookup(&mut self, id_cred: &IdCred) -> Option<Credential>;
+}
+
+impl<F: FnMut(&IdCred) -> Option<Credential>> CredentialLookup for F {
+    fn lookup(&mut self, id_cred: &IdCred) -> Option<Credential> {
+        self(id_cred)
+    }
+}
+
+/// A fixed set of known peer credentials, matched by [`Credential::matches`].
+#[derive(Debug, Clone, Copy)]
+pub struct KnownCredentials<'a>(pub &'a [Credential]);
+
+impl CredentialLookup for KnownCredentials<'_> {
+    fn lookup(&mut self, id_cred: &IdCred) -> Option<Credential> {
+        self.0.iter().find(|c| c.matches(id_cred)).cloned()
+    }
+}

@@ -1,0 +1,134 @@
+//! The cryptographic provider: every primitive EDHOC needs, with the algorithm as a parameter.
+//!
+//! Unlike a trait fixed to one curve and hash, each method takes the algorithm chosen by the
+//! negotiated [`CipherSuite`](crate::CipherSuite), so a provider serves every suite it
+//! implements and reports [`Error::Crypto`] for the others. [`MoteCrypto`](crate::MoteCrypto)
+//! implements it on `mote-cose`'s algorithms.
+
+use crate::buffer::{MAX_HASH_LEN, Secret};
+use crate::error::Error;
+use crate::suite::{AeadAlgorithm, Curve, HashAlgorithm, SignatureAlgorithm};
+
+/// A hash output (at most [`MAX_HASH_LEN`] bytes).
+pub type Digest = crate::buffer::Bytes<MAX_HASH_LEN>;
+
+/// A public key as used by EDHOC: the 32-byte x-coordinate (P-256) or u-coordinate /
+/// compressed point (X25519, Ed25519), plus for P-256 the y-coordinate when known (needed to
+/// verify ES256 signatures unambiguously; without it both candidate points are tried).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct PublicKey {
+    /// x-coordinate (P-256) or the key bytes (X25519/Ed25519).
+    pub x: [u8; 32],
+    /// y-coordinate (P-256 only, when known).
+    pub y: Option<[u8; 32]>,
+}
+
+impl PublicKey {
+    /// A key from its x/u-coordinate alone.
+    pub fn from_x(x: &[u8]) -> Result<Self, Error> {
+        Ok(Self {
+            x: x.try_into().map_err(|_| Error::InvalidPublicKey)?,
+            y: None,
+        })
+    }
+}
+
+/// The primitives of every EDHOC cipher suite.
+///
+/// Implementations must be constant-time where the underlying primitive is; failed checks
+/// return [`Error::AuthenticationFailed`], bad keys [`Error::InvalidPublicKey`], anything the
+/// provider does not implement [`Error::Crypto`].
+pub trait Crypto {
+    /// Hash of the concatenation of `parts`.
+    fn hash(&mut self, alg: HashAlgorithm, parts: &[&[u8]]) -> Result<Digest, Error>;
+
+    /// HKDF-Extract(salt, ikm) (RFC 5869) with the hash `alg`: the EDHOC_Extract of §4.1.1.
+    fn hkdf_extract(
+        &mut self,
+        alg: HashAlgorithm,
+        salt: &[u8],
+        ikm: &[u8],
+    ) -> Result<Secret, Error>;
+
+    /// HKDF-Expand(prk, info, out.len()) with the hash `alg`: EDHOC_Expand of §4.1.2.
+    fn hkdf_expand(
+        &mut self,
+        alg: HashAlgorithm,
+        prk: &[u8],
+        info: &[u8],
+        out: &mut [u8],
+    ) -> Result<(), Error>;
+
+    /// Encrypts `buf[..plaintext_len]` in place and appends the tag; returns the ciphertext
+    /// length. `buf` must have room for the tag.
+    fn aead_encrypt(
+        &mut self,
+        alg: AeadAlgorithm,
+        key: &[u8],
+        nonce: &[u8],
+        aad: &[u8],
+        buf: &mut [u8],
+        plaintext_len: usize,
+    ) -> Result<usize, Error>;
+
+    /// Verifies and decrypts `buf` (ciphertext with tag) in place; returns the plaintext length.
+    fn aead_decrypt(
+        &mut self,
+        alg: AeadAlgorithm,
+        key: &[u8],
+        nonce: &[u8],
+        aad: &[u8],
+        buf: &mut [u8],
+    ) -> Result<usize, Error>;
+
+    /// Fills `out` with cryptographically secure random bytes.
+    fn random_bytes(&mut self, out: &mut [u8]);
+
+    /// The EDHOC public key (x/u-coordinate) of the ECDH private key `secret`.
+    fn ecdh_public_key(&mut self, curve: Curve, secret: &Secret) -> Result<[u8; 32], Error>;
+
+    /// The ECDH shared secret (x/u-coordinate) of `secret` and the peer's EDHOC public key.
+    ///
+    /// Must reject points not on the curve and the all-zero X25519 output (RFC 9528 §9.2).
+    fn ecdh(&mut self, curve: Curve, secret: &Secret, peer_public: &[u8]) -> Result<Secret, Error>;
+
+    /// A fresh ECDH key pair: (private key, EDHOC public key).
+    fn generate_ecdh_key(&mut self, curve: Curve) -> Result<(Secret, [u8; 32]), Error> {
+        // A random 32-byte string is a valid X25519 key; for P-256 it is valid unless it is 0 or
+        // ≥ n, which `ecdh_public_key` rejects (probability < 2^-32 per draw).
+        for _ in 0..8 {
+            let mut raw = [0u8; 32];
+            self.random_bytes(&mut raw);
+            let secret = Secret::from_slice(&raw)?;
+            zeroize::Zeroize::zeroize(&mut raw);
+            if let Ok(public) = self.ecdh_public_key(curve, &secret) {
+                return Ok((secret, public));
+            }
+        }
+        Err(Error::Crypto)
+    }
+
+    /// Signs `msg` with the private key `secret`; returns the 64-byte signature.
+    fn sign(
+        &mut self,
+        alg: SignatureAlgorithm,
+        secret: &Secret,
+        msg: &[u8],
+    ) -> Result<[u8; 64], Error>;
+
+    /// The public key of a signature private key (Ed25519 seed or P-256 scalar, with y).
+    fn signature_public_key(
+        &mut self,
+        alg: SignatureAlgorithm,
+        secret: &Secret,
+    ) -> Result<PublicKey, Error>;
+
+    /// Verifies `signature` over `msg` with `public`.
+    fn verify(
+        &mut self,
+        alg: SignatureAlgorithm,
+        public: &PublicKey,
+        msg: &[u8],
+        signature: &[u8],
+    ) -> Result<(), Error>;
+}

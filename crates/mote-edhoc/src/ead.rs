@@ -1,0 +1,155 @@
+//! External Authorization Data (RFC 9528 §3.8).
+
+use crate::buffer::{Bytes, MAX_EAD_LEN};
+use crate::cbor;
+use crate::error::Error;
+
+/// EAD label of padding (§3.8.1); always non-critical, ignored by the receiver.
+pub const PADDING_LABEL: i64 = 0;
+
+/// One EAD item: `(ead_label: int, ? ead_value: bstr)`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct EadItem<'a> {
+    /// The label; negative means critical.
+    pub label: i64,
+    /// The optional value.
+    pub value: Option<&'a [u8]>,
+}
+
+impl EadItem<'_> {
+    /// Whether the item is critical (negative label).
+    pub fn is_critical(&self) -> bool {
+        self.label < 0
+    }
+}
+
+/// An EAD field: a CBOR sequence of EAD items, kept in its encoded form.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct Ead(Bytes<MAX_EAD_LEN>);
+
+impl Ead {
+    /// An empty EAD field.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends an item.
+    pub fn push(&mut self, item: EadItem<'_>) -> Result<(), Error> {
+        cbor::int(&mut self.0, item.label)?;
+        if let Some(v) = item.value {
+            cbor::bytes(&mut self.0, v)?;
+        }
+        Ok(())
+    }
+
+    /// Appends padding of exactly `len` ≥ 1 bytes: label 0 followed by a value of zeros
+    /// (§3.8.1; the value is not secret, the receiver discards it).
+    pub fn push_padding(&mut self, len: usize) -> Result<(), Error> {
+        match len {
+            0 => Ok(()),
+            1 => self.0.push(0),
+            _ => {
+                // 1 byte label + bstr head + n bytes = len; choose n so the total fits.
+                let mut n = len - 2;
+                while 1 + cbor::head_len(n as u64) + n > len {
+                    n -= 1;
+                }
+                let zeros = [0u8; MAX_EAD_LEN];
+                let value = zeros.get(..n).ok_or(Error::Capacity {
+                    what: "EAD",
+                    needed: len,
+                })?;
+                self.push(EadItem {
+                    label: PADDING_LABEL,
+                    value: Some(value),
+                })?;
+                // A remainder of one byte (head-length step) is a bare label-0 item.
+                if 1 + cbor::head_len(n as u64) + n < len {
+                    self.0.push(0)
+                } else {
+                    Ok(())
+                }
+            }
+        }
+    }
+
+    /// The encoded field (empty when there are no items).
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_slice()
+    }
+
+    /// Whether there are no items.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The items, including padding.
+    pub fn items(&self) -> EadItems<'_> {
+        EadItems {
+            r: cbor::Reader::new(self.0.as_slice()),
+        }
+    }
+
+    /// Validates `encoded` as an EAD field and keeps it. Critical items whose label is not in
+    /// `recognized` fail with [`Error::UnknownCriticalEad`] (§3.8).
+    pub(crate) fn parse(encoded: &[u8], recognized: &[i64]) -> Result<Self, Error> {
+        let mut r = cbor::Reader::new(encoded);
+        while !r.is_empty() {
+            let item = read_item(&mut r)?;
+            if item.is_critical()
+                && !recognized
+                    .iter()
+                    .any(|l| *l == item.label || *l == -item.label)
+            {
+                return Err(Error::UnknownCriticalEad(item.label));
+            }
+        }
+        Ok(Self(Bytes::from_slice(encoded).map_err(|_| {
+            Error::Capacity {
+                what: "EAD",
+                needed: encoded.len(),
+            }
+        })?))
+    }
+
+    /// Parses an EAD field from its encoding, accepting every critical label (for inspection).
+    pub fn from_bytes(encoded: &[u8]) -> Result<Self, Error> {
+        let mut r = cbor::Reader::new(encoded);
+        while !r.is_empty() {
+            read_item(&mut r)?;
+        }
+        Ok(Self(Bytes::from_slice(encoded).map_err(|_| {
+            Error::Capacity {
+                what: "EAD",
+                needed: encoded.len(),
+            }
+        })?))
+    }
+}
+
+fn read_item<'a>(r: &mut cbor::Reader<'a>) -> Result<EadItem<'a>, Error> {
+    let label = r.int().map_err(|_| r.err("EAD label is not an int"))?;
+    let value = if r.peek_major() == Some(cbor::MAJOR_BSTR) {
+        Some(r.bytes()?)
+    } else {
+        None
+    };
+    Ok(EadItem { label, value })
+}
+
+/// Iterator over the items of an [`Ead`].
+#[derive(Debug, Clone)]
+pub struct EadItems<'a> {
+    r: cbor::Reader<'a>,
+}
+
+impl<'a> Iterator for EadItems<'a> {
+    type Item = EadItem<'a>;
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.r.is_empty() {
+            None
+        } else {
+            read_item(&mut self.r).ok()
+        }
+    }
+}

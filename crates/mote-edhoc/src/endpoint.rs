@@ -1,0 +1,170 @@
+//! What both roles are configured with: an identity, supported suites and methods, and the EAD
+//! labels the application understands.
+
+use crate::buffer::Secret;
+use crate::credential::Credential;
+use crate::error::Error;
+use crate::id_cred::IdCred;
+use crate::suite::{CipherSuite, Method, Suites};
+
+/// This endpoint's authentication credential, private key and how it is identified to the peer.
+#[derive(Clone, Debug)]
+pub struct Identity {
+    /// CRED_x.
+    pub credential: Credential,
+    /// The private authentication key (Ed25519 seed, P-256 scalar or X25519 scalar).
+    pub private_key: Secret,
+    /// ID_CRED_x as sent in PLAINTEXT_2/3.
+    pub id_cred: IdCred,
+}
+
+impl Identity {
+    /// Identified by reference: 'kid' for a CCS, 'x5t' for a certificate.
+    pub fn by_reference(credential: Credential, private_key: &[u8]) -> Result<Self, Error> {
+        let id_cred = credential.id_cred_by_reference()?;
+        Ok(Self {
+            credential,
+            private_key: Secret::from_slice(private_key)?,
+            id_cred,
+        })
+    }
+
+    /// Carried by value: 'kccs' for a CCS, 'x5chain' for a certificate.
+    pub fn by_value(credential: Credential, private_key: &[u8]) -> Result<Self, Error> {
+        let id_cred = credential.id_cred_by_value()?;
+        Ok(Self {
+            credential,
+            private_key: Secret::from_slice(private_key)?,
+            id_cred,
+        })
+    }
+
+    /// With an explicit ID_CRED.
+    pub fn with_id_cred(
+        credential: Credential,
+        private_key: &[u8],
+        id_cred: IdCred,
+    ) -> Result<Self, Error> {
+        Ok(Self {
+            credential,
+            private_key: Secret::from_slice(private_key)?,
+            id_cred,
+        })
+    }
+}
+
+/// Initiator configuration.
+#[derive(Clone, Debug)]
+pub struct InitiatorConfig {
+    /// The method to use.
+    pub method: Method,
+    /// Supported cipher suites, most preferred first.
+    pub suites: Suites,
+    /// Own identity.
+    pub identity: Identity,
+    /// Labels of critical EAD items the application processes (others abort the session).
+    pub ead_labels: &'static [i64],
+}
+
+impl InitiatorConfig {
+    /// A configuration with one supported cipher suite and no EAD labels.
+    pub fn new(method: Method, suite: u8, identity: Identity) -> Self {
+        let mut suites = Suites::new();
+        let _ = suites.push(i32::from(suite));
+        Self {
+            method,
+            suites,
+            identity,
+            ead_labels: &[],
+        }
+    }
+
+    /// Sets the supported cipher suites, most preferred first.
+    pub fn with_suites(mut self, suites: &[u8]) -> Result<Self, Error> {
+        let mut s = Suites::new();
+        for v in suites {
+            CipherSuite::from_id(i64::from(*v)).ok_or(Error::NoCommonSuite)?;
+            s.push(i32::from(*v))?;
+        }
+        if s.is_empty() {
+            return Err(Error::NoCommonSuite);
+        }
+        self.suites = s;
+        Ok(self)
+    }
+}
+
+/// Responder configuration.
+#[derive(Clone, Debug)]
+pub struct ResponderConfig {
+    /// Methods accepted.
+    pub methods: [bool; 4],
+    /// Supported cipher suites, most preferred first (sent as SUITES_R).
+    pub suites: Suites,
+    /// Own identity.
+    pub identity: Identity,
+    /// Labels of critical EAD items the application processes (others abort the session).
+    pub ead_labels: &'static [i64],
+}
+
+impl ResponderConfig {
+    /// A configuration accepting every method, with one cipher suite and no EAD labels.
+    pub fn new(suite: u8, identity: Identity) -> Self {
+        let mut suites = Suites::new();
+        let _ = suites.push(i32::from(suite));
+        Self {
+            methods: [true; 4],
+            suites,
+            identity,
+            ead_labels: &[],
+        }
+    }
+
+    /// Sets the supported cipher suites, most preferred first.
+    pub fn with_suites(mut self, suites: &[u8]) -> Result<Self, Error> {
+        let mut s = Suites::new();
+        for v in suites {
+            CipherSuite::from_id(i64::from(*v)).ok_or(Error::NoCommonSuite)?;
+            s.push(i32::from(*v))?;
+        }
+        if s.is_empty() {
+            return Err(Error::NoCommonSuite);
+        }
+        self.suites = s;
+        Ok(self)
+    }
+
+    /// Restricts the accepted methods.
+    pub fn with_methods(mut self, methods: &[Method]) -> Self {
+        self.methods = [false; 4];
+        for m in methods {
+            if let Some(slot) = self.methods.get_mut(usize::from(m.value())) {
+                *slot = true;
+            }
+        }
+        self
+    }
+}
+
+/// A rejected input: the error and the state, unchanged, so the caller can go on waiting for a
+/// genuine message (DESIGN.md: fail closed, no state change on a failed check).
+pub struct Rejected<S> {
+    /// The state before the rejected input.
+    pub state: S,
+    /// Why the input was rejected.
+    pub error: Error,
+}
+
+impl<S> core::fmt::Debug for Rejected<S> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Rejected")
+            .field("error", &self.error)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S> From<Rejected<S>> for Error {
+    fn from(r: Rejected<S>) -> Self {
+        r.error
+    }
+}

@@ -1,0 +1,232 @@
+//! ID_CRED_x: COSE header maps identifying a credential (RFC 9528 §3.5.3).
+
+use crate::buffer::{Bytes, MAX_ID_CRED_LEN, MAX_KID_LEN};
+use crate::cbor;
+use crate::error::Error;
+
+/// COSE header parameter 'kid' (RFC 9052 §3.1).
+pub const LABEL_KID: i64 = 4;
+/// COSE header parameter 'kcwt' (RFC 9528 §3.5.3.1).
+pub const LABEL_KCWT: i64 = 13;
+/// COSE header parameter 'kccs' (RFC 9528 §3.5.3.1).
+pub const LABEL_KCCS: i64 = 14;
+/// COSE header parameter 'x5chain' (RFC 9360 §2).
+pub const LABEL_X5CHAIN: i64 = 33;
+/// COSE header parameter 'x5t' (RFC 9360 §2).
+pub const LABEL_X5T: i64 = 34;
+
+/// ID_CRED_I or ID_CRED_R, kept as its full header-map encoding (the form used in context_2/3
+/// and the Sig_structure); [`IdCred::encode_compact`] gives the PLAINTEXT form of §3.5.3.2.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct IdCred(Bytes<MAX_ID_CRED_LEN>);
+
+/// What an ID_CRED map refers to, as far as EDHOC knows the parameter.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[non_exhaustive]
+pub enum IdCredRef<'a> {
+    /// 'kid': a key identifier (a CCS or CWT known out of band).
+    Kid(&'a [u8]),
+    /// 'kccs': the CWT Claims Set by value.
+    Kccs(&'a [u8]),
+    /// 'kcwt': the CWT by value (its encoding).
+    Kcwt(&'a [u8]),
+    /// 'x5t': a certificate by hash: (COSE hash algorithm, hash value).
+    X5t(i64, &'a [u8]),
+    /// 'x5chain' with a single certificate (DER).
+    X5chainLeaf(&'a [u8]),
+    /// 'x5chain' with several certificates: the encoded array, leaf first.
+    X5chain(&'a [u8]),
+    /// Another header parameter or several: the encoded map.
+    Other(&'a [u8]),
+}
+
+impl IdCred {
+    /// `{ 4 : kid }`.
+    pub fn kid(kid: &[u8]) -> Result<Self, Error> {
+        if kid.len() > MAX_KID_LEN {
+            return Err(Error::Capacity {
+                what: "kid",
+                needed: kid.len(),
+            });
+        }
+        let mut b = Bytes::new();
+        cbor::head(&mut b, cbor::MAJOR_MAP, 1)?;
+        cbor::int(&mut b, LABEL_KID)?;
+        cbor::bytes(&mut b, kid)?;
+        Ok(Self(b))
+    }
+
+    /// `{ 14 : CCS }`: a CWT Claims Set by value (`ccs` is its CBOR encoding).
+    pub fn kccs(ccs: &[u8]) -> Result<Self, Error> {
+        Self::single(LABEL_KCCS, ccs)
+    }
+
+    /// `{ 13 : CWT }`: a CWT by value (`cwt` is its CBOR encoding).
+    pub fn kcwt(cwt: &[u8]) -> Result<Self, Error> {
+        Self::single(LABEL_KCWT, cwt)
+    }
+
+    /// `{ 34 : [alg, hash] }`: an X.509 certificate by hash (RFC 9360 COSE_CertHash).
+    pub fn x5t(alg: i64, hash: &[u8]) -> Result<Self, Error> {
+        let mut b = Bytes::new();
+        cbor::head(&mut b, cbor::MAJOR_MAP, 1)?;
+        cbor::int(&mut b, LABEL_X5T)?;
+        cbor::head(&mut b, cbor::MAJOR_ARRAY, 2)?;
+        cbor::int(&mut b, alg)?;
+        cbor::bytes(&mut b, hash)?;
+        Ok(Self(b))
+    }
+
+    /// `{ 33 : cert }`: one X.509 certificate (DER) by value.
+    pub fn x5chain(der: &[u8]) -> Result<Self, Error> {
+        let mut b = Bytes::new();
+        cbor::head(&mut b, cbor::MAJOR_MAP, 1)?;
+        cbor::int(&mut b, LABEL_X5CHAIN)?;
+        cbor::bytes(&mut b, der)?;
+        Ok(Self(b))
+    }
+
+    /// `{ 33 : [leaf, intermediate, …] }`: a certificate chain (DER), leaf first.
+    pub fn x5chain_multi(chain: &[&[u8]]) -> Result<Self, Error> {
+        if chain.len() < 2 {
+            return match chain {
+                [leaf] => Self::x5chain(leaf),
+                _ => Err(Error::InvalidCredential("empty certificate chain")),
+            };
+        }
+        let mut b = Bytes::new();
+        cbor::head(&mut b, cbor::MAJOR_MAP, 1)?;
+        cbor::int(&mut b, LABEL_X5CHAIN)?;
+        cbor::head(&mut b, cbor::MAJOR_ARRAY, chain.len() as u64)?;
+        chain.iter().try_for_each(|c| cbor::bytes(&mut b, c))?;
+        Ok(Self(b))
+    }
+
+    fn single(label: i64, item: &[u8]) -> Result<Self, Error> {
+        let mut r = cbor::Reader::new(item);
+        r.item()?;
+        if !r.is_empty() {
+            return Err(r.err("credential is not one CBOR item"));
+        }
+        let mut b = Bytes::new();
+        cbor::head(&mut b, cbor::MAJOR_MAP, 1)?;
+        cbor::int(&mut b, label)?;
+        b.extend(item)?;
+        Ok(Self(b))
+    }
+
+    /// A header map given in its CBOR encoding (any COSE header parameters).
+    pub fn from_map(encoded: &[u8]) -> Result<Self, Error> {
+        let mut r = cbor::Reader::new(encoded);
+        let n = r.map()?;
+        if n == 0 {
+            return Err(r.err("empty ID_CRED map"));
+        }
+        for _ in 0..n {
+            r.int().map_err(|_| r.err("ID_CRED label is not an int"))?;
+            r.item()?;
+        }
+        if !r.is_empty() {
+            return Err(r.err("trailing bytes after ID_CRED map"));
+        }
+        Bytes::from_slice(encoded).map(Self)
+    }
+
+    /// The full header-map encoding.
+    pub fn as_map(&self) -> &[u8] {
+        self.0.as_slice()
+    }
+
+    /// What the map refers to.
+    pub fn reference(&self) -> IdCredRef<'_> {
+        let map = self.0.as_slice();
+        let mut r = cbor::Reader::new(map);
+        let single = (|| -> Result<Option<IdCredRef<'_>>, Error> {
+            if r.map()? != 1 {
+                return Ok(None);
+            }
+            let label = r.int()?;
+            Ok(Some(match label {
+                LABEL_KID => IdCredRef::Kid(r.bytes()?),
+                LABEL_KCCS => IdCredRef::Kccs(r.item()?),
+                LABEL_KCWT => IdCredRef::Kcwt(r.item()?),
+                LABEL_X5T => {
+                    if r.array()? != 2 {
+                        return Ok(None);
+                    }
+                    let alg = r.int()?;
+                    IdCredRef::X5t(alg, r.bytes()?)
+                }
+                LABEL_X5CHAIN => match r.peek_major() {
+                    Some(cbor::MAJOR_BSTR) => IdCredRef::X5chainLeaf(r.bytes()?),
+                    _ => IdCredRef::X5chain(r.item()?),
+                },
+                _ => return Ok(None),
+            }))
+        })();
+        match single {
+            Ok(Some(x)) => x,
+            _ => IdCredRef::Other(map),
+        }
+    }
+
+    /// The 'kid' if the map is exactly `{ 4 : kid }`.
+    pub fn kid_value(&self) -> Option<&[u8]> {
+        match self.reference() {
+            IdCredRef::Kid(k) => Some(k),
+            _ => None,
+        }
+    }
+
+    /// Writes the PLAINTEXT_2/3 form (§3.5.3.2): for `{ 4 : kid }` the kid alone, as a one-byte
+    /// CBOR int when it is one, else as a bstr; any other map as is.
+    pub fn encode_compact<const N: usize>(&self, out: &mut Bytes<N>) -> Result<(), Error> {
+        self.encode_compact_to(out)
+    }
+
+    fn encode_compact_to(&self, out: &mut dyn crate::buffer::Sink) -> Result<(), Error> {
+        match self.kid_value() {
+            Some([b]) if cbor::is_one_byte_int(*b) => out.put(&[*b]),
+            Some(kid) => cbor::bytes(out, kid),
+            None => out.put(self.as_map()),
+        }
+    }
+
+    /// Reads the PLAINTEXT form; rejects the non-compact forms of a lone kid (RFC 9529 §4.1.6,
+    /// §4.1.7).
+    pub(crate) fn decode_compact(r: &mut cbor::Reader<'_>) -> Result<Self, Error> {
+        match r.peek() {
+            Some(b) if cbor::is_one_byte_int(b) => {
+                r.int()?;
+                Self::kid(&[b])
+            }
+            Some(b) if b >> 5 == cbor::MAJOR_BSTR => {
+                let kid = r.bytes()?;
+                if let [one] = kid {
+                    if cbor::is_one_byte_int(*one) {
+                        return Err(
+                            r.err("ID_CRED kid that is a one-byte int encoded as bstr (§3.5.3.2)")
+                        );
+                    }
+                }
+                Self::kid(kid)
+            }
+            Some(b) if b >> 5 == cbor::MAJOR_MAP => {
+                let at = r.position();
+                let map = r.item()?;
+                let id = Self::from_map(map).map_err(|_| Error::Malformed {
+                    offset: at,
+                    reason: "invalid ID_CRED map",
+                })?;
+                if id.kid_value().is_some() {
+                    return Err(Error::Malformed {
+                        offset: at,
+                        reason: "ID_CRED { 4 : kid } not in compact form (§3.5.3.2)",
+                    });
+                }
+                Ok(id)
+            }
+            _ => Err(r.err("ID_CRED is neither int, bstr nor map")),
+        }
+    }
+}

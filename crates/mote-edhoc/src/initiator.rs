@@ -1,0 +1,546 @@
+//! The Initiator as a by-value typestate (RFC 9528 §5.2.2, §5.3.3, §5.4.2, §5.5.3).
+//!
+//! Call order: [`Initiator::prepare_message_1`] → [`InitiatorWaitM2::parse_message_2`] →
+//! (look up the credential from [`InitiatorProcessingM2::id_cred_r`]) →
+//! [`InitiatorProcessingM2::verify_message_2`] → [`InitiatorProcessedM2::prepare_message_3`] →
+//! [`InitiatorWaitM4::process_message_4`] or [`InitiatorWaitM4::finish`].
+//! Each step consumes the state; a rejected message gives the unchanged state back in
+//! [`Rejected`].
+
+use crate::buffer::{Bytes, MAX_MESSAGE_LEN, MessageBuf, Secret};
+use crate::cbor;
+use crate::conn_id::ConnId;
+use crate::credential::{Credential, CredentialLookup};
+use crate::crypto::{Crypto, Digest};
+use crate::ead::Ead;
+use crate::endpoint::{InitiatorConfig, Rejected};
+use crate::error::Error;
+use crate::id_cred::IdCred;
+use crate::message::{ErrorMessage, Message1, Message2, Plaintext2, single_bstr};
+use crate::schedule::{self, AuthInput, label};
+use crate::session::{Role, Session};
+use crate::suite::{CipherSuite, Suites};
+
+/// The Initiator before message_1.
+pub struct Initiator<C: Crypto> {
+    crypto: C,
+    config: InitiatorConfig,
+    suites_i: Suites,
+}
+
+/// The Initiator waiting for message_2 (or an error message).
+pub struct InitiatorWaitM2<C: Crypto> {
+    crypto: C,
+    config: InitiatorConfig,
+    suites_i: Suites,
+    suite: CipherSuite,
+    x: Secret,
+    c_i: ConnId,
+    h_message_1: Digest,
+}
+
+/// The Initiator with message_2 decrypted and parsed, before verification: the application
+/// looks up CRED_R from [`InitiatorProcessingM2::id_cred_r`] and checks EAD_2.
+pub struct InitiatorProcessingM2<C: Crypto> {
+    wait: InitiatorWaitM2<C>,
+    g_y: [u8; 32],
+    th_2: Digest,
+    prk_2e: Secret,
+    plaintext_2: MessageBuf,
+    c_r: ConnId,
+    id_cred_r: IdCred,
+    signature_or_mac_2: Bytes<64>,
+    ead_2: Ead,
+}
+
+/// The Initiator with message_2 verified, ready to send message_3.
+pub struct InitiatorProcessedM2<C: Crypto> {
+    crypto: C,
+    config: InitiatorConfig,
+    suite: CipherSuite,
+    c_i: ConnId,
+    c_r: ConnId,
+    g_y: [u8; 32],
+    prk_3e2m: Secret,
+    th_3: Digest,
+    cred_r: Credential,
+}
+
+/// The Initiator after message_3: waiting for message_4, or done without it.
+pub struct InitiatorWaitM4<C: Crypto> {
+    crypto: C,
+    ead_labels: &'static [i64],
+    suite: CipherSuite,
+    c_i: ConnId,
+    c_r: ConnId,
+    prk_4e3m: Secret,
+    th_4: Digest,
+    prk_out: Secret,
+}
+
+macro_rules! no_debug_secrets {
+    ($($t:ident),*) => {$(
+        impl<C: Crypto> core::fmt::Debug for $t<C> {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.debug_struct(stringify!($t)).finish_non_exhaustive()
+            }
+        }
+    )*};
+}
+no_debug_secrets!(
+    Initiator,
+    InitiatorWaitM2,
+    InitiatorProcessingM2,
+    InitiatorProcessedM2,
+    InitiatorWaitM4
+);
+
+impl<C: Crypto> Initiator<C> {
+    /// A new Initiator; it first selects its most preferred cipher suite.
+    pub fn new(crypto: C, config: InitiatorConfig) -> Self {
+        let mut suites_i = Suites::new();
+        if let Some(first) = config.suites.as_slice().first() {
+            let _ = suites_i.push(*first);
+        }
+        Self {
+            crypto,
+            config,
+            suites_i,
+        }
+    }
+
+    /// SUITES_I that message_1 will carry (the last value is the selected suite).
+    pub fn suites_i(&self) -> &Suites {
+        &self.suites_i
+    }
+
+    /// Builds message_1 with a fresh ephemeral key.
+    pub fn prepare_message_1(
+        mut self,
+        c_i: ConnId,
+        ead_1: &Ead,
+    ) -> Result<(InitiatorWaitM2<C>, MessageBuf), Error> {
+        let suite = self.selected_suite()?;
+        let (x, g_x) = self.crypto.generate_ecdh_key(suite.curve)?;
+        self.prepare(c_i, ead_1, x, g_x)
+    }
+
+    /// Builds message_1 with the given ephemeral private key X. For test vectors only: reusing
+    /// an ephemeral key forfeits forward secrecy.
+    pub fn prepare_message_1_with_ephemeral(
+        mut self,
+        c_i: ConnId,
+        ead_1: &Ead,
+        x: Secret,
+    ) -> Result<(InitiatorWaitM2<C>, MessageBuf), Error> {
+        let suite = self.selected_suite()?;
+        let g_x = self.crypto.ecdh_public_key(suite.curve, &x)?;
+        self.prepare(c_i, ead_1, x, g_x)
+    }
+
+    fn prepare(
+        mut self,
+        c_i: ConnId,
+        ead_1: &Ead,
+        x: Secret,
+        g_x: [u8; 32],
+    ) -> Result<(InitiatorWaitM2<C>, MessageBuf), Error> {
+        let suite = self.selected_suite()?;
+        let m1 = Message1 {
+            method: i64::from(self.config.method.value()),
+            suites_i: self.suites_i,
+            g_x: &g_x,
+            c_i: c_i.clone(),
+            ead_1: ead_1.as_bytes(),
+        };
+        let msg = m1.encode()?;
+        let h_message_1 = schedule::hash_message_1(&mut self.crypto, &suite, msg.as_slice())?;
+        let wait = InitiatorWaitM2 {
+            crypto: self.crypto,
+            config: self.config,
+            suites_i: self.suites_i,
+            suite,
+            x,
+            c_i,
+            h_message_1,
+        };
+        Ok((wait, msg))
+    }
+
+    fn selected_suite(&self) -> Result<CipherSuite, Error> {
+        self.suites_i
+            .last()
+            .and_then(|s| CipherSuite::from_id(i64::from(s)))
+            .ok_or(Error::NoCommonSuite)
+    }
+}
+
+impl<C: Crypto> InitiatorWaitM2<C> {
+    /// The selected cipher suite.
+    pub fn suite(&self) -> &CipherSuite {
+        &self.suite
+    }
+
+    /// Decrypts and parses message_2 (§5.3.3). An error message from the Responder yields
+    /// [`Error::PeerWrongSelectedSuite`] (then use [`InitiatorWaitM2::restart`]) or
+    /// [`Error::PeerError`].
+    pub fn parse_message_2(
+        mut self,
+        msg: &[u8],
+    ) -> Result<InitiatorProcessingM2<C>, Rejected<Self>> {
+        match self.try_parse(msg) {
+            Ok((g_y, th_2, prk_2e, plaintext_2, c_r, id_cred_r, signature_or_mac_2, ead_2)) => {
+                Ok(InitiatorProcessingM2 {
+                    wait: self,
+                    g_y,
+                    th_2,
+                    prk_2e,
+                    plaintext_2,
+                    c_r,
+                    id_cred_r,
+                    signature_or_mac_2,
+                    ead_2,
+                })
+            }
+            Err(error) => Err(Rejected { state: self, error }),
+        }
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn try_parse(
+        &mut self,
+        msg: &[u8],
+    ) -> Result<
+        (
+            [u8; 32],
+            Digest,
+            Secret,
+            MessageBuf,
+            ConnId,
+            IdCred,
+            Bytes<64>,
+            Ead,
+        ),
+        Error,
+    > {
+        if ErrorMessage::is_error(msg) {
+            return Err(peer_error(msg));
+        }
+        let suite = self.suite;
+        let m2 = Message2::parse(msg, suite.curve.public_len())?;
+        let g_y: [u8; 32] = m2.g_y.try_into().map_err(|_| Error::InvalidPublicKey)?;
+        let th_2 = schedule::th_2(&mut self.crypto, &suite, &g_y, self.h_message_1.as_slice())?;
+        let g_xy = self.crypto.ecdh(suite.curve, &self.x, &g_y)?;
+        let prk_2e = self
+            .crypto
+            .hkdf_extract(suite.hash, th_2.as_slice(), g_xy.as_bytes())?;
+        let mut plaintext_2 = MessageBuf::from_slice(m2.ciphertext_2)?;
+        schedule::apply_keystream_2(
+            &mut self.crypto,
+            &suite,
+            prk_2e.as_bytes(),
+            th_2.as_slice(),
+            plaintext_2.as_mut_slice(),
+        )?;
+        let pt = Plaintext2::parse(plaintext_2.as_slice())?;
+        if pt.c_r == self.c_i {
+            return Err(Error::InvalidConnectionId("C_R equals C_I"));
+        }
+        let want = schedule::signature_or_mac_len(&suite, self.config.method.responder_static_dh());
+        if pt.signature_or_mac_2.len() != want {
+            return Err(Error::Malformed {
+                offset: 0,
+                reason: "Signature_or_MAC_2 has the wrong length for the method and suite",
+            });
+        }
+        let ead_2 = Ead::parse(pt.ead_2, self.config.ead_labels)?;
+        let sig = Bytes::from_slice(pt.signature_or_mac_2)?;
+        let (c_r, id_cred_r) = (pt.c_r.clone(), pt.id_cred_r.clone());
+        Ok((g_y, th_2, prk_2e, plaintext_2, c_r, id_cred_r, sig, ead_2))
+    }
+
+    /// After [`Error::PeerWrongSelectedSuite`]: a new Initiator whose SUITES_I selects its most
+    /// preferred suite among SUITES_R, preceded by all suites it prefers to that one (§6.3.2).
+    pub fn restart(self, suites_r: &Suites) -> Result<Initiator<C>, Error> {
+        let prefs = self.config.suites.as_slice();
+        let chosen = prefs
+            .iter()
+            .position(|s| suites_r.contains(*s))
+            .ok_or(Error::NoCommonSuite)?;
+        let previous = self.suites_i.last();
+        let new_selected = prefs.get(chosen).copied();
+        if new_selected == previous {
+            // The Responder claims not to support the suite it lists: no progress possible.
+            return Err(Error::NoCommonSuite);
+        }
+        let suites_i = Suites::from_values(prefs.get(..=chosen).unwrap_or(&[]))?;
+        Ok(Initiator {
+            crypto: self.crypto,
+            config: self.config,
+            suites_i,
+        })
+    }
+}
+
+impl<C: Crypto> InitiatorProcessingM2<C> {
+    /// C_R.
+    pub fn c_r(&self) -> &ConnId {
+        &self.c_r
+    }
+
+    /// ID_CRED_R: what to look CRED_R up by.
+    pub fn id_cred_r(&self) -> &IdCred {
+        &self.id_cred_r
+    }
+
+    /// EAD_2 (critical items already checked against the configured labels).
+    pub fn ead_2(&self) -> &Ead {
+        &self.ead_2
+    }
+
+    /// G_Y, the Responder's ephemeral public key.
+    pub fn g_y(&self) -> &[u8; 32] {
+        &self.g_y
+    }
+
+    /// Drops this message_2 (for example after a failed verification: the ciphertext of
+    /// message_2 is only authenticated by Signature_or_MAC_2) and waits for another, in the
+    /// state from before [`InitiatorWaitM2::parse_message_2`].
+    pub fn reject(self) -> InitiatorWaitM2<C> {
+        self.wait
+    }
+
+    /// Verifies Signature_or_MAC_2 with CRED_R.
+    pub fn verify_message_2(
+        mut self,
+        cred_r: &Credential,
+    ) -> Result<InitiatorProcessedM2<C>, Rejected<Self>> {
+        match self.try_verify(cred_r) {
+            Ok((prk_3e2m, th_3)) => {
+                let w = self.wait;
+                Ok(InitiatorProcessedM2 {
+                    crypto: w.crypto,
+                    config: w.config,
+                    suite: w.suite,
+                    c_i: w.c_i,
+                    c_r: self.c_r,
+                    g_y: self.g_y,
+                    prk_3e2m,
+                    th_3,
+                    cred_r: cred_r.clone(),
+                })
+            }
+            Err(error) => Err(Rejected { state: self, error }),
+        }
+    }
+
+    /// Looks CRED_R up and verifies; an unknown credential is [`Error::UnknownCredential`].
+    pub fn verify_message_2_with<L: CredentialLookup>(
+        self,
+        lookup: &mut L,
+    ) -> Result<InitiatorProcessedM2<C>, Rejected<Self>> {
+        match lookup.lookup(&self.id_cred_r) {
+            Some(cred) => self.verify_message_2(&cred),
+            None => Err(Rejected {
+                state: self,
+                error: Error::UnknownCredential,
+            }),
+        }
+    }
+
+    fn try_verify(&mut self, cred_r: &Credential) -> Result<(Secret, Digest), Error> {
+        let suite = self.wait.suite;
+        let r_static = self.wait.config.method.responder_static_dh();
+        cred_r.check_usable(&suite, r_static)?;
+        let c = &mut self.wait.crypto;
+        let g_rx = if r_static {
+            Some(c.ecdh(suite.curve, &self.wait.x, &cred_r.public_key().x)?)
+        } else {
+            None
+        };
+        let prk_3e2m =
+            schedule::prk_3e2m(c, &suite, &self.prk_2e, self.th_2.as_slice(), g_rx.as_ref())?;
+        let auth = AuthInput {
+            static_dh: r_static,
+            mac_label: label::MAC_2,
+            c_r: Some(&self.c_r),
+            id_cred: self.id_cred_r.as_map(),
+            th: self.th_2.as_slice(),
+            cred: cred_r.as_bytes(),
+            ead: self.ead_2.as_bytes(),
+        };
+        schedule::verify_signature_or_mac(
+            c,
+            &suite,
+            prk_3e2m.as_bytes(),
+            &auth,
+            cred_r.public_key(),
+            self.signature_or_mac_2.as_slice(),
+        )?;
+        let th_3 = schedule::th_next(
+            c,
+            &suite,
+            self.th_2.as_slice(),
+            self.plaintext_2.as_slice(),
+            cred_r.as_bytes(),
+        )?;
+        Ok((prk_3e2m, th_3))
+    }
+}
+
+impl<C: Crypto> InitiatorProcessedM2<C> {
+    /// The verified CRED_R.
+    pub fn cred_r(&self) -> &Credential {
+        &self.cred_r
+    }
+
+    /// Builds message_3 (§5.4.2).
+    pub fn prepare_message_3(
+        mut self,
+        ead_3: &Ead,
+    ) -> Result<(InitiatorWaitM4<C>, MessageBuf), Error> {
+        let suite = self.suite;
+        let id = &self.config.identity;
+        let i_static = self.config.method.initiator_static_dh();
+        // Checked here, not at message_1: SUITES_I may select a suite the key does not fit
+        // while the Initiator probes the Responder's suites (RFC 9529 §3.1).
+        id.credential.check_usable(&suite, i_static)?;
+        let c = &mut self.crypto;
+        let g_iy = if i_static {
+            Some(c.ecdh(suite.curve, &id.private_key, &self.g_y)?)
+        } else {
+            None
+        };
+        let prk_4e3m = schedule::prk_4e3m(
+            c,
+            &suite,
+            &self.prk_3e2m,
+            self.th_3.as_slice(),
+            g_iy.as_ref(),
+        )?;
+        let auth = AuthInput {
+            static_dh: i_static,
+            mac_label: label::MAC_3,
+            c_r: None,
+            id_cred: id.id_cred.as_map(),
+            th: self.th_3.as_slice(),
+            cred: id.credential.as_bytes(),
+            ead: ead_3.as_bytes(),
+        };
+        let sig =
+            schedule::signature_or_mac(c, &suite, prk_4e3m.as_bytes(), &auth, &id.private_key)?;
+        let mut plaintext_3 = MessageBuf::new();
+        id.id_cred.encode_compact(&mut plaintext_3)?;
+        cbor::bytes(&mut plaintext_3, sig.as_slice())?;
+        plaintext_3.extend(ead_3.as_bytes())?;
+        let ct = schedule::seal(
+            c,
+            &suite,
+            self.prk_3e2m.as_bytes(),
+            (label::K_3, label::IV_3),
+            self.th_3.as_slice(),
+            plaintext_3.as_slice(),
+        )?;
+        let mut msg = MessageBuf::new();
+        cbor::bytes(&mut msg, ct.as_slice())?;
+        let th_4 = schedule::th_next(
+            c,
+            &suite,
+            self.th_3.as_slice(),
+            plaintext_3.as_slice(),
+            id.credential.as_bytes(),
+        )?;
+        let prk_out = schedule::kdf_secret(
+            c,
+            &suite,
+            prk_4e3m.as_bytes(),
+            label::PRK_OUT,
+            th_4.as_slice(),
+            suite.hash_len(),
+        )?;
+        let wait = InitiatorWaitM4 {
+            crypto: self.crypto,
+            ead_labels: self.config.ead_labels,
+            suite,
+            c_i: self.c_i,
+            c_r: self.c_r,
+            prk_4e3m,
+            th_4,
+            prk_out,
+        };
+        Ok((wait, msg))
+    }
+}
+
+impl<C: Crypto> InitiatorWaitM4<C> {
+    /// Decrypts and checks message_4 (§5.5.3); returns the session and EAD_4.
+    pub fn process_message_4(mut self, msg: &[u8]) -> Result<(Session<C>, Ead), Rejected<Self>> {
+        match self.try_m4(msg) {
+            Ok((ead_4, prk_exporter)) => Ok((
+                Session::from_parts(
+                    self.crypto,
+                    self.suite,
+                    Role::Initiator,
+                    self.c_i,
+                    self.c_r,
+                    self.prk_out,
+                    prk_exporter,
+                ),
+                ead_4,
+            )),
+            Err(error) => Err(Rejected { state: self, error }),
+        }
+    }
+
+    fn try_m4(&mut self, msg: &[u8]) -> Result<(Ead, Secret), Error> {
+        if ErrorMessage::is_error(msg) {
+            return Err(peer_error(msg));
+        }
+        if msg.len() > MAX_MESSAGE_LEN {
+            return Err(Error::Capacity {
+                what: "message_4",
+                needed: msg.len(),
+            });
+        }
+        let ct = single_bstr(msg, "message_4")?;
+        let pt = schedule::open(
+            &mut self.crypto,
+            &self.suite,
+            self.prk_4e3m.as_bytes(),
+            (label::K_4, label::IV_4),
+            self.th_4.as_slice(),
+            ct,
+        )?;
+        let ead_4 = Ead::parse(pt.as_slice(), self.ead_labels)?;
+        let prk_exporter =
+            crate::session::derive_prk_exporter(&mut self.crypto, &self.suite, &self.prk_out)?;
+        Ok((ead_4, prk_exporter))
+    }
+
+    /// Completes without message_4 (when the application protocol confirms key possession).
+    pub fn finish(self) -> Result<Session<C>, Error> {
+        Session::new(
+            self.crypto,
+            self.suite,
+            Role::Initiator,
+            self.c_i,
+            self.c_r,
+            self.prk_out,
+        )
+    }
+
+    /// PRK_out, already available after message_3.
+    pub fn prk_out(&self) -> &Secret {
+        &self.prk_out
+    }
+}
+
+pub(crate) fn peer_error(msg: &[u8]) -> Error {
+    match ErrorMessage::parse(msg) {
+        Ok(ErrorMessage::WrongSelectedCipherSuite(suites_r)) => {
+            Error::PeerWrongSelectedSuite { suites_r }
+        }
+        Ok(e) => Error::PeerError { code: e.code() },
+        Err(e) => e,
+    }
+}

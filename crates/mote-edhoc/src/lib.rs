@@ -1,0 +1,61 @@
+#![doc = include_str!("../README.md")]
+#![no_std]
+#![forbid(unsafe_code)]
+#![deny(clippy::indexing_slicing)]
+// States live in fixed buffers (no allocator) and a rejected input hands the state back, so the
+// `Err` of a step is as large as its `Ok`; boxing is not available without `alloc`.
+#![allow(clippy::result_large_err)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+// Only X.509 parsing allocates; the EDHOC core never does.
+#[cfg(feature = "x509")]
+extern crate alloc;
+#[cfg(any(feature = "std", test))]
+extern crate std;
+
+pub mod buffer;
+mod cbor;
+pub mod conn_id;
+pub mod credential;
+pub mod crypto;
+pub mod ead;
+pub mod endpoint;
+pub mod error;
+pub mod id_cred;
+pub mod initiator;
+pub mod message;
+#[cfg(feature = "oscore")]
+mod oscore;
+mod provider;
+pub mod responder;
+pub mod schedule;
+pub mod session;
+pub mod suite;
+pub mod transport;
+#[cfg(feature = "x509")]
+pub mod x509;
+
+pub use buffer::{Bytes, MessageBuf, Secret};
+pub use conn_id::ConnId;
+pub use credential::{
+    Credential, CredentialKind, CredentialLookup, CwtIssuer, KeyType, KnownCredentials,
+};
+pub use crypto::{Crypto, PublicKey};
+pub use ead::{Ead, EadItem};
+pub use endpoint::{Identity, InitiatorConfig, Rejected, ResponderConfig};
+pub use error::Error;
+pub use id_cred::{IdCred, IdCredRef};
+pub use initiator::{
+    Initiator, InitiatorProcessedM2, InitiatorProcessingM2, InitiatorWaitM2, InitiatorWaitM4,
+};
+pub use message::{ErrorMessage, Message1, Message2, Plaintext2, Plaintext3};
+pub use provider::MoteCrypto;
+pub use responder::{
+    Responder, ResponderProcessingM1, ResponderProcessingM3, ResponderVerifiedM3, ResponderWaitM3,
+};
+pub use session::{OscoreParameters, Role, Session};
+pub use suite::{
+    AeadAlgorithm, CipherSuite, Curve, HashAlgorithm, Method, SignatureAlgorithm, Suites,
+};
+#[cfg(feature = "x509")]
+pub use x509::{TrustAnchor, TrustAnchors};

@@ -1,0 +1,297 @@
+//! EDHOC message formats (RFC 9528 §5) and error messages (§6): parsers that validate
+//! everything they return, and encoders into fixed buffers. Nothing here decrypts.
+
+use crate::buffer::{Bytes, MessageBuf};
+use crate::cbor;
+use crate::conn_id::ConnId;
+use crate::error::Error;
+use crate::id_cred::IdCred;
+use crate::suite::Suites;
+
+/// message_1 (§5.2.1): `(METHOD, SUITES_I, G_X, C_I, ? EAD_1)`, a borrowed view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message1<'a> {
+    /// METHOD as received (checked against 0..=3 by the responder).
+    pub method: i64,
+    /// SUITES_I; the last value is the selected cipher suite.
+    pub suites_i: Suites,
+    /// G_X, the Initiator's ephemeral public key.
+    pub g_x: &'a [u8],
+    /// C_I.
+    pub c_i: ConnId,
+    /// EAD_1 as encoded (a CBOR sequence of EAD items, possibly empty).
+    pub ead_1: &'a [u8],
+}
+
+impl<'a> Message1<'a> {
+    /// Parses message_1.
+    pub fn parse(msg: &'a [u8]) -> Result<Self, Error> {
+        if msg.len() > crate::buffer::MAX_MESSAGE_LEN {
+            return Err(Error::Capacity {
+                what: "message_1",
+                needed: msg.len(),
+            });
+        }
+        let mut r = cbor::Reader::new(msg);
+        if r.peek_major() != Some(cbor::MAJOR_UINT) && r.peek_major() != Some(cbor::MAJOR_NINT) {
+            return Err(r.err("message_1 does not start with METHOD (int)"));
+        }
+        let method = r.int()?;
+        let suites_i = Suites::decode(&mut r)?;
+        let g_x = r.bytes()?;
+        let c_i = ConnId::decode(&mut r)?;
+        let ead_1 = r.remaining();
+        crate::ead::Ead::from_bytes(ead_1)?;
+        Ok(Self {
+            method,
+            suites_i,
+            g_x,
+            c_i,
+            ead_1,
+        })
+    }
+
+    /// Encodes message_1.
+    pub fn encode(&self) -> Result<MessageBuf, Error> {
+        let mut out = MessageBuf::new();
+        cbor::int(&mut out, self.method)?;
+        self.suites_i.encode(&mut out)?;
+        cbor::bytes(&mut out, self.g_x)?;
+        self.c_i.encode(&mut out)?;
+        out.extend(self.ead_1)?;
+        Ok(out)
+    }
+}
+
+/// message_2 (§5.3.1): a single bstr `G_Y || CIPHERTEXT_2`, split given the key length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Message2<'a> {
+    /// G_Y, the Responder's ephemeral public key.
+    pub g_y: &'a [u8],
+    /// CIPHERTEXT_2.
+    pub ciphertext_2: &'a [u8],
+}
+
+impl<'a> Message2<'a> {
+    /// Parses message_2 where public keys are `key_len` bytes long.
+    pub fn parse(msg: &'a [u8], key_len: usize) -> Result<Self, Error> {
+        if msg.len() > crate::buffer::MAX_MESSAGE_LEN {
+            return Err(Error::Capacity {
+                what: "message_2",
+                needed: msg.len(),
+            });
+        }
+        let inner = single_bstr(msg, "message_2")?;
+        if inner.len() <= key_len {
+            return Err(Error::Malformed {
+                offset: 0,
+                reason: "message_2 shorter than G_Y plus ciphertext",
+            });
+        }
+        let (g_y, ciphertext_2) = inner.split_at(key_len);
+        Ok(Self { g_y, ciphertext_2 })
+    }
+}
+
+/// Reads a message that is exactly one bstr (message_2, message_3, message_4).
+pub(crate) fn single_bstr<'a>(msg: &'a [u8], _what: &'static str) -> Result<&'a [u8], Error> {
+    let mut r = cbor::Reader::new(msg);
+    if r.peek_major() != Some(cbor::MAJOR_BSTR) {
+        return Err(r.err("expected a message that is one CBOR byte string"));
+    }
+    let b = r.bytes()?;
+    if !r.is_empty() {
+        // RFC 9529 §4.1.5: wrong number of CBOR sequence elements.
+        return Err(r.err("trailing CBOR items after the message's byte string"));
+    }
+    Ok(b)
+}
+
+/// The ciphertext of message_3 or message_4 (§5.4.1, §5.5.1): the message is exactly one bstr.
+pub fn single_bstr_message(msg: &[u8]) -> Result<&[u8], Error> {
+    single_bstr(msg, "message")
+}
+
+/// PLAINTEXT_2 (§5.3.2): `(C_R, ID_CRED_R / bstr / -24..23, Signature_or_MAC_2, ? EAD_2)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plaintext2<'a> {
+    /// C_R.
+    pub c_r: ConnId,
+    /// ID_CRED_R (expanded from the compact form).
+    pub id_cred_r: IdCred,
+    /// Signature_or_MAC_2.
+    pub signature_or_mac_2: &'a [u8],
+    /// EAD_2 as encoded.
+    pub ead_2: &'a [u8],
+}
+
+impl<'a> Plaintext2<'a> {
+    /// Parses PLAINTEXT_2.
+    pub fn parse(pt: &'a [u8]) -> Result<Self, Error> {
+        let mut r = cbor::Reader::new(pt);
+        let c_r = ConnId::decode(&mut r)?;
+        let id_cred_r = IdCred::decode_compact(&mut r)?;
+        let signature_or_mac_2 = r.bytes()?;
+        let ead_2 = r.remaining();
+        crate::ead::Ead::from_bytes(ead_2)?;
+        Ok(Self {
+            c_r,
+            id_cred_r,
+            signature_or_mac_2,
+            ead_2,
+        })
+    }
+}
+
+/// PLAINTEXT_3 (§5.4.2): `(ID_CRED_I / bstr / -24..23, Signature_or_MAC_3, ? EAD_3)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plaintext3<'a> {
+    /// ID_CRED_I (expanded from the compact form).
+    pub id_cred_i: IdCred,
+    /// Signature_or_MAC_3.
+    pub signature_or_mac_3: &'a [u8],
+    /// EAD_3 as encoded.
+    pub ead_3: &'a [u8],
+}
+
+impl<'a> Plaintext3<'a> {
+    /// Parses PLAINTEXT_3.
+    pub fn parse(pt: &'a [u8]) -> Result<Self, Error> {
+        let mut r = cbor::Reader::new(pt);
+        let id_cred_i = IdCred::decode_compact(&mut r)?;
+        let signature_or_mac_3 = r.bytes()?;
+        let ead_3 = r.remaining();
+        crate::ead::Ead::from_bytes(ead_3)?;
+        Ok(Self {
+            id_cred_i,
+            signature_or_mac_3,
+            ead_3,
+        })
+    }
+}
+
+/// ERR_CODE values (§6, §10.4).
+pub mod err_code {
+    /// Success (reserved: never sent in an error message).
+    pub const SUCCESS: i64 = 0;
+    /// Unspecified error; ERR_INFO is a diagnostic text string.
+    pub const UNSPECIFIED: i64 = 1;
+    /// Wrong selected cipher suite; ERR_INFO is SUITES_R.
+    pub const WRONG_SELECTED_CIPHER_SUITE: i64 = 2;
+    /// Unknown credential referenced; ERR_INFO is `true`.
+    pub const UNKNOWN_CREDENTIAL: i64 = 3;
+}
+
+/// An EDHOC error message (§6): `(ERR_CODE: int, ERR_INFO: any)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorMessage<'a> {
+    /// ERR_CODE 1 with a diagnostic message (§6.2).
+    Unspecified(&'a str),
+    /// ERR_CODE 2 with SUITES_R (§6.3).
+    WrongSelectedCipherSuite(Suites),
+    /// ERR_CODE 3 with `true` (§6.4).
+    UnknownCredential,
+    /// Another ERR_CODE with its ERR_INFO as encoded.
+    Other {
+        /// ERR_CODE.
+        code: i64,
+        /// ERR_INFO (one CBOR item).
+        info: &'a [u8],
+    },
+}
+
+impl<'a> ErrorMessage<'a> {
+    /// Whether `msg` is an error message rather than message_2/3/4 (those are a bstr, an error
+    /// starts with the int ERR_CODE).
+    pub fn is_error(msg: &[u8]) -> bool {
+        matches!(
+            msg.first().map(|b| b >> 5),
+            Some(cbor::MAJOR_UINT | cbor::MAJOR_NINT)
+        )
+    }
+
+    /// The ERR_CODE.
+    pub fn code(&self) -> i64 {
+        match self {
+            Self::Unspecified(_) => err_code::UNSPECIFIED,
+            Self::WrongSelectedCipherSuite(_) => err_code::WRONG_SELECTED_CIPHER_SUITE,
+            Self::UnknownCredential => err_code::UNKNOWN_CREDENTIAL,
+            Self::Other { code, .. } => *code,
+        }
+    }
+
+    /// Parses an error message.
+    pub fn parse(msg: &'a [u8]) -> Result<Self, Error> {
+        let mut r = cbor::Reader::new(msg);
+        let code = r.int()?;
+        let m = match code {
+            err_code::UNSPECIFIED => Self::Unspecified(r.text()?),
+            err_code::WRONG_SELECTED_CIPHER_SUITE => {
+                Self::WrongSelectedCipherSuite(Suites::decode(&mut r)?)
+            }
+            err_code::UNKNOWN_CREDENTIAL => {
+                if r.peek() != Some(cbor::TRUE) {
+                    return Err(r.err("ERR_INFO of ERR_CODE 3 must be true"));
+                }
+                r.item()?;
+                Self::UnknownCredential
+            }
+            err_code::SUCCESS => return Err(r.err("ERR_CODE 0 is not used in error messages")),
+            _ => Self::Other {
+                code,
+                info: r.item()?,
+            },
+        };
+        if !r.is_empty() {
+            return Err(r.err("trailing bytes after error message"));
+        }
+        Ok(m)
+    }
+
+    /// Encodes the error message.
+    pub fn encode(&self) -> Result<MessageBuf, Error> {
+        let mut out = MessageBuf::new();
+        cbor::int(&mut out, self.code())?;
+        match self {
+            Self::Unspecified(text) => cbor::text(&mut out, text)?,
+            Self::WrongSelectedCipherSuite(s) => s.encode(&mut out)?,
+            Self::UnknownCredential => out.push(cbor::TRUE)?,
+            Self::Other { info, .. } => out.extend(info)?,
+        }
+        Ok(out)
+    }
+
+    /// The error message answering a local processing error (§6): ERR_CODE 2 with SUITES_R,
+    /// ERR_CODE 3, or ERR_CODE 1 with the error's description (truncated to fit).
+    pub fn for_error(error: &Error) -> Result<MessageBuf, Error> {
+        match error {
+            Error::WrongSelectedSuite { suites_r } => {
+                ErrorMessage::WrongSelectedCipherSuite(*suites_r).encode()
+            }
+            Error::UnknownCredential => ErrorMessage::UnknownCredential.encode(),
+            other => {
+                let mut text = Bytes::<96>::new();
+                let mut w = TextWriter(&mut text);
+                let _ = core::fmt::write(&mut w, format_args!("{other}"));
+                let s = core::str::from_utf8(text.as_slice()).unwrap_or("error");
+                ErrorMessage::Unspecified(s).encode()
+            }
+        }
+    }
+}
+
+/// Writes formatted text into a fixed buffer, dropping what does not fit at a char boundary.
+struct TextWriter<'b, const N: usize>(&'b mut Bytes<N>);
+
+impl<const N: usize> core::fmt::Write for TextWriter<'_, N> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        for c in s.chars() {
+            let mut tmp = [0u8; 4];
+            if self.0.extend(c.encode_utf8(&mut tmp).as_bytes()).is_err() {
+                break;
+            }
+        }
+        Ok(())
+    }
+}

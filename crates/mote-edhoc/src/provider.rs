@@ -1,0 +1,235 @@
+//! [`Crypto`] on `mote-cose`'s algorithms (AEAD, HKDF, ECDH, signatures) and SHA-256.
+
+use mote_cose::algorithm::{
+    self as cose, EcdhCurve, EcdhPublicKey, EcdhSecret, HkdfAlgorithm, SigningKey, VerifyingKey,
+};
+use rand_core::CryptoRngCore;
+use sha2::Digest as _;
+
+use crate::buffer::Secret;
+use crate::crypto::{Crypto, Digest, PublicKey};
+use crate::error::Error;
+use crate::suite::{AeadAlgorithm, Curve, HashAlgorithm, SignatureAlgorithm};
+
+/// The crate's crypto provider: every algorithm of cipher suites 0–6, on `mote-cose`, with the
+/// random number generator `R`.
+#[derive(Debug, Clone)]
+pub struct MoteCrypto<R> {
+    rng: R,
+}
+
+impl<R: CryptoRngCore> MoteCrypto<R> {
+    /// A provider drawing randomness from `rng`.
+    pub fn with_rng(rng: R) -> Self {
+        Self { rng }
+    }
+}
+
+#[cfg(feature = "std")]
+impl MoteCrypto<rand_core::OsRng> {
+    /// A provider drawing randomness from the operating system.
+    pub fn new() -> Self {
+        Self {
+            rng: rand_core::OsRng,
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl Default for MoteCrypto<rand_core::OsRng> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn aead(alg: AeadAlgorithm) -> cose::AeadAlgorithm {
+    match alg {
+        AeadAlgorithm::AesCcm16_64_128 => cose::AeadAlgorithm::AesCcm16_64_128,
+        AeadAlgorithm::AesCcm16_128_128 => cose::AeadAlgorithm::AesCcm16_128_128,
+        AeadAlgorithm::A128Gcm => cose::AeadAlgorithm::A128Gcm,
+        AeadAlgorithm::ChaCha20Poly1305 => cose::AeadAlgorithm::ChaCha20Poly1305,
+    }
+}
+
+fn hkdf(alg: HashAlgorithm) -> HkdfAlgorithm {
+    match alg {
+        HashAlgorithm::Sha256 => HkdfAlgorithm::Sha256,
+    }
+}
+
+fn curve(c: Curve) -> EcdhCurve {
+    match c {
+        Curve::X25519 => EcdhCurve::X25519,
+        Curve::P256 => EcdhCurve::P256,
+    }
+}
+
+fn sig_alg(a: SignatureAlgorithm) -> cose::SignatureAlgorithm {
+    match a {
+        SignatureAlgorithm::EdDsa => cose::SignatureAlgorithm::EdDsa,
+        SignatureAlgorithm::Es256 => cose::SignatureAlgorithm::Es256,
+    }
+}
+
+/// The peer's EDHOC public key as a point: X25519 u-coordinate, or the P-256 x-coordinate with
+/// an arbitrary y parity (the shared secret's x-coordinate is the same for both, RFC 9528 §3.7).
+fn peer_point(c: Curve, x: &[u8]) -> Result<EcdhPublicKey, Error> {
+    match c {
+        Curve::X25519 => EcdhPublicKey::x25519(x),
+        Curve::P256 => EcdhPublicKey::p256_compressed(x, false),
+    }
+    .map_err(|_| Error::InvalidPublicKey)
+}
+
+impl<R: CryptoRngCore> Crypto for MoteCrypto<R> {
+    fn hash(&mut self, alg: HashAlgorithm, parts: &[&[u8]]) -> Result<Digest, Error> {
+        match alg {
+            HashAlgorithm::Sha256 => {
+                let mut h = sha2::Sha256::new();
+                for p in parts {
+                    h.update(p);
+                }
+                Digest::from_slice(&h.finalize())
+            }
+        }
+    }
+
+    fn hkdf_extract(
+        &mut self,
+        alg: HashAlgorithm,
+        salt: &[u8],
+        ikm: &[u8],
+    ) -> Result<Secret, Error> {
+        let h = hkdf(alg);
+        let mut prk = [0u8; 32];
+        let out = prk.get_mut(..h.hash_len()).ok_or(Error::Crypto)?;
+        h.extract(salt, ikm, out).map_err(|_| Error::Crypto)?;
+        let s = Secret::from_slice(out);
+        zeroize::Zeroize::zeroize(&mut prk);
+        s
+    }
+
+    fn hkdf_expand(
+        &mut self,
+        alg: HashAlgorithm,
+        prk: &[u8],
+        info: &[u8],
+        out: &mut [u8],
+    ) -> Result<(), Error> {
+        hkdf(alg).expand(prk, info, out).map_err(|_| Error::Crypto)
+    }
+
+    fn aead_encrypt(
+        &mut self,
+        alg: AeadAlgorithm,
+        key: &[u8],
+        nonce: &[u8],
+        aad: &[u8],
+        buf: &mut [u8],
+        plaintext_len: usize,
+    ) -> Result<usize, Error> {
+        aead(alg)
+            .seal_in_place(key, nonce, aad, buf, plaintext_len)
+            .map_err(|_| Error::Crypto)
+    }
+
+    fn aead_decrypt(
+        &mut self,
+        alg: AeadAlgorithm,
+        key: &[u8],
+        nonce: &[u8],
+        aad: &[u8],
+        buf: &mut [u8],
+    ) -> Result<usize, Error> {
+        aead(alg)
+            .open_in_place(key, nonce, aad, buf)
+            .map_err(|_| Error::AuthenticationFailed)
+    }
+
+    fn random_bytes(&mut self, out: &mut [u8]) {
+        self.rng.fill_bytes(out);
+    }
+
+    fn ecdh_public_key(&mut self, c: Curve, secret: &Secret) -> Result<[u8; 32], Error> {
+        let s = EcdhSecret::from_bytes(curve(c), secret.as_bytes()).map_err(|_| Error::Crypto)?;
+        Ok(s.public_key().x())
+    }
+
+    fn ecdh(&mut self, c: Curve, secret: &Secret, peer_public: &[u8]) -> Result<Secret, Error> {
+        let s = EcdhSecret::from_bytes(curve(c), secret.as_bytes()).map_err(|_| Error::Crypto)?;
+        let p = peer_point(c, peer_public)?;
+        // RFC 9528 §9.2: a low-order X25519 point gives the all-zero output, rejected here.
+        let shared = s.diffie_hellman(&p).map_err(|_| Error::InvalidPublicKey)?;
+        Secret::from_slice(shared.as_bytes())
+    }
+
+    fn sign(
+        &mut self,
+        alg: SignatureAlgorithm,
+        secret: &Secret,
+        msg: &[u8],
+    ) -> Result<[u8; 64], Error> {
+        let k =
+            SigningKey::from_bytes(sig_alg(alg), secret.as_bytes()).map_err(|_| Error::Crypto)?;
+        let mut sig = [0u8; 64];
+        k.sign(msg, &mut sig).map_err(|_| Error::Crypto)?;
+        Ok(sig)
+    }
+
+    fn signature_public_key(
+        &mut self,
+        alg: SignatureAlgorithm,
+        secret: &Secret,
+    ) -> Result<PublicKey, Error> {
+        let k =
+            SigningKey::from_bytes(sig_alg(alg), secret.as_bytes()).map_err(|_| Error::Crypto)?;
+        let coords = k.verifying_key().coordinates();
+        let mut pk = PublicKey::from_x(coords.x()).map_err(|_| Error::Crypto)?;
+        if let Some(y) = coords.y() {
+            pk.y = Some(y.try_into().map_err(|_| Error::Crypto)?);
+        }
+        Ok(pk)
+    }
+
+    fn verify(
+        &mut self,
+        alg: SignatureAlgorithm,
+        public: &PublicKey,
+        msg: &[u8],
+        signature: &[u8],
+    ) -> Result<(), Error> {
+        match alg {
+            SignatureAlgorithm::EdDsa => {
+                let k = VerifyingKey::ed25519(&public.x).map_err(|_| Error::InvalidPublicKey)?;
+                k.verify(msg, signature)
+                    .map_err(|_| Error::AuthenticationFailed)
+            }
+            SignatureAlgorithm::Es256 => {
+                let mut sec1 = [0u8; 65];
+                let try_point = |sec1: &[u8]| -> bool {
+                    VerifyingKey::ecdsa_sec1(cose::SignatureAlgorithm::Es256, sec1)
+                        .is_ok_and(|k| k.verify(msg, signature).is_ok())
+                };
+                if let Some(y) = public.y {
+                    sec1[0] = 4;
+                    sec1[1..33].copy_from_slice(&public.x);
+                    sec1[33..].copy_from_slice(&y);
+                    return if try_point(&sec1) {
+                        Ok(())
+                    } else {
+                        Err(Error::AuthenticationFailed)
+                    };
+                }
+                // Only x known (compact representation): either y parity may be the key.
+                sec1[1..33].copy_from_slice(&public.x);
+                for prefix in [2u8, 3] {
+                    sec1[0] = prefix;
+                    if try_point(&sec1[..33]) {
+                        return Ok(());
+                    }
+                }
+                Err(Error::AuthenticationFailed)
+            }
+        }
+    }
+}

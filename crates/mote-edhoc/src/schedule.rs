@@ -1,0 +1,423 @@
+//! The EDHOC key schedule (RFC 9528 §4) and transcript hashes (§5.3.2, §5.4.2): the building
+//! blocks the state machines use, public so that each intermediate can be checked against the
+//! RFC 9529 traces and reused by tools.
+
+use subtle::ConstantTimeEq;
+
+use crate::buffer::{Bytes, MAX_MESSAGE_LEN, Secret};
+use crate::cbor;
+use crate::conn_id::ConnId;
+use crate::crypto::{Crypto, Digest, PublicKey};
+use crate::error::Error;
+use crate::suite::CipherSuite;
+
+/// Capacity of an HKDF info or a Sig_structure: a context_2/3 holds an ID_CRED and a CRED.
+pub const MAX_INFO_LEN: usize = 2 * MAX_MESSAGE_LEN + 128;
+
+/// A scratch buffer for info, context and Sig_structure encodings.
+pub type InfoBuf = Bytes<MAX_INFO_LEN>;
+
+/// EDHOC_KDF labels (RFC 9528 Figure 6 and §4.2).
+pub mod label {
+    /// KEYSTREAM_2.
+    pub const KEYSTREAM_2: u64 = 0;
+    /// SALT_3e2m.
+    pub const SALT_3E2M: u64 = 1;
+    /// MAC_2.
+    pub const MAC_2: u64 = 2;
+    /// K_3.
+    pub const K_3: u64 = 3;
+    /// IV_3.
+    pub const IV_3: u64 = 4;
+    /// SALT_4e3m.
+    pub const SALT_4E3M: u64 = 5;
+    /// MAC_3.
+    pub const MAC_3: u64 = 6;
+    /// PRK_out.
+    pub const PRK_OUT: u64 = 7;
+    /// K_4.
+    pub const K_4: u64 = 8;
+    /// IV_4.
+    pub const IV_4: u64 = 9;
+    /// PRK_exporter.
+    pub const PRK_EXPORTER: u64 = 10;
+    /// EDHOC_KeyUpdate (Appendix H).
+    pub const KEY_UPDATE: u64 = 11;
+}
+
+/// The info of EDHOC_KDF: the CBOR sequence `(label: uint, context: bstr, length: uint)`.
+pub fn kdf_info(label: u64, context: &[u8], length: usize) -> Result<InfoBuf, Error> {
+    let mut info = InfoBuf::new();
+    cbor::head(&mut info, cbor::MAJOR_UINT, label)?;
+    cbor::bytes(&mut info, context)?;
+    cbor::head(&mut info, cbor::MAJOR_UINT, length as u64)?;
+    Ok(info)
+}
+
+/// EDHOC_KDF(PRK, label, context, length) = EDHOC_Expand(PRK, info, length) (§4.1.2), with
+/// `length = out.len()`.
+pub fn kdf<C: Crypto>(
+    c: &mut C,
+    suite: &CipherSuite,
+    prk: &[u8],
+    label: u64,
+    context: &[u8],
+    out: &mut [u8],
+) -> Result<(), Error> {
+    let info = kdf_info(label, context, out.len())?;
+    c.hkdf_expand(suite.hash, prk, info.as_slice(), out)
+}
+
+/// [`kdf`] into a [`Secret`] of `len` ≤ 32 bytes.
+pub fn kdf_secret<C: Crypto>(
+    c: &mut C,
+    suite: &CipherSuite,
+    prk: &[u8],
+    label: u64,
+    context: &[u8],
+    len: usize,
+) -> Result<Secret, Error> {
+    let mut out = [0u8; 32];
+    let dst = out.get_mut(..len).ok_or(Error::Capacity {
+        what: "KDF output",
+        needed: len,
+    })?;
+    kdf(c, suite, prk, label, context, dst)?;
+    let s = Secret::from_slice(dst);
+    zeroize::Zeroize::zeroize(&mut out);
+    s
+}
+
+fn bstr_head(len: usize) -> ([u8; 9], usize) {
+    let mut b = Bytes::<9>::new();
+    let _ = cbor::head(&mut b, cbor::MAJOR_BSTR, len as u64);
+    let mut h = [0u8; 9];
+    let n = b.len();
+    if let Some(d) = h.get_mut(..n) {
+        d.copy_from_slice(b.as_slice());
+    }
+    (h, n)
+}
+
+/// H(message_1).
+pub fn hash_message_1<C: Crypto>(
+    c: &mut C,
+    suite: &CipherSuite,
+    message_1: &[u8],
+) -> Result<Digest, Error> {
+    c.hash(suite.hash, &[message_1])
+}
+
+/// TH_2 = H( G_Y, H(message_1) ), both as CBOR bstr (§5.3.2).
+pub fn th_2<C: Crypto>(
+    c: &mut C,
+    suite: &CipherSuite,
+    g_y: &[u8],
+    h_message_1: &[u8],
+) -> Result<Digest, Error> {
+    let (h1, n1) = bstr_head(g_y.len());
+    let (h2, n2) = bstr_head(h_message_1.len());
+    c.hash(
+        suite.hash,
+        &[
+            h1.get(..n1).unwrap_or(&[]),
+            g_y,
+            h2.get(..n2).unwrap_or(&[]),
+            h_message_1,
+        ],
+    )
+}
+
+/// TH_3 = H( TH_2, PLAINTEXT_2, CRED_R ) and TH_4 = H( TH_3, PLAINTEXT_3, CRED_I ) (§5.3.2,
+/// §5.4.2): the previous transcript hash as bstr, the plaintext and the credential as is.
+pub fn th_next<C: Crypto>(
+    c: &mut C,
+    suite: &CipherSuite,
+    th: &[u8],
+    plaintext: &[u8],
+    cred: &[u8],
+) -> Result<Digest, Error> {
+    let (h, n) = bstr_head(th.len());
+    c.hash(
+        suite.hash,
+        &[h.get(..n).unwrap_or(&[]), th, plaintext, cred],
+    )
+}
+
+/// context_2 = << C_R, ID_CRED_R, TH_2, CRED_R, ? EAD_2 >> (with `c_r`) or
+/// context_3 = << ID_CRED_I, TH_3, CRED_I, ? EAD_3 >> (without), as the byte sequence.
+pub fn mac_context(
+    c_r: Option<&ConnId>,
+    id_cred: &[u8],
+    th: &[u8],
+    cred: &[u8],
+    ead: &[u8],
+) -> Result<InfoBuf, Error> {
+    let mut ctx = InfoBuf::new();
+    if let Some(c_r) = c_r {
+        c_r.encode(&mut ctx)?;
+    }
+    ctx.extend(id_cred)?;
+    cbor::bytes(&mut ctx, th)?;
+    ctx.extend(cred)?;
+    ctx.extend(ead)?;
+    Ok(ctx)
+}
+
+/// The Sig_structure signed as Signature_or_MAC_2/3 (§5.3.2, §5.4.2):
+/// `["Signature1", << ID_CRED >>, << TH, CRED, ? EAD >>, MAC]`.
+pub fn sig_structure(
+    id_cred: &[u8],
+    th: &[u8],
+    cred: &[u8],
+    ead: &[u8],
+    mac: &[u8],
+) -> Result<InfoBuf, Error> {
+    let mut s = InfoBuf::new();
+    cbor::head(&mut s, cbor::MAJOR_ARRAY, 4)?;
+    cbor::text(&mut s, "Signature1")?;
+    cbor::bytes(&mut s, id_cred)?;
+    let (h, n) = bstr_head(th.len());
+    let ext_len = n + th.len() + cred.len() + ead.len();
+    cbor::head(&mut s, cbor::MAJOR_BSTR, ext_len as u64)?;
+    s.extend(h.get(..n).unwrap_or(&[]))?;
+    s.extend(th)?;
+    s.extend(cred)?;
+    s.extend(ead)?;
+    cbor::bytes(&mut s, mac)?;
+    Ok(s)
+}
+
+/// The AEAD associated data A_3 / A_4 = `["Encrypt0", h'', TH]` (§5.4.2, §5.5.2).
+pub fn encrypt0_aad(th: &[u8]) -> Result<Bytes<64>, Error> {
+    let mut a = Bytes::new();
+    cbor::head(&mut a, cbor::MAJOR_ARRAY, 3)?;
+    cbor::text(&mut a, "Encrypt0")?;
+    cbor::bytes(&mut a, &[])?;
+    cbor::bytes(&mut a, th)?;
+    Ok(a)
+}
+
+/// Length of MAC_2/MAC_3: the hash length when the sender signs, the EDHOC MAC length when it
+/// authenticates with static DH (§5.3.2).
+pub fn mac_len(suite: &CipherSuite, static_dh: bool) -> usize {
+    if static_dh {
+        suite.mac_len
+    } else {
+        suite.hash_len()
+    }
+}
+
+/// Everything that authenticates one side in message_2 or message_3.
+pub(crate) struct AuthInput<'a> {
+    pub(crate) static_dh: bool,
+    pub(crate) mac_label: u64,
+    pub(crate) c_r: Option<&'a ConnId>,
+    pub(crate) id_cred: &'a [u8],
+    pub(crate) th: &'a [u8],
+    pub(crate) cred: &'a [u8],
+    pub(crate) ead: &'a [u8],
+}
+
+fn compute_mac<C: Crypto>(
+    c: &mut C,
+    suite: &CipherSuite,
+    prk: &[u8],
+    a: &AuthInput<'_>,
+) -> Result<Bytes<32>, Error> {
+    let context = mac_context(a.c_r, a.id_cred, a.th, a.cred, a.ead)?;
+    let n = mac_len(suite, a.static_dh);
+    let mut mac = Bytes::<32>::new();
+    mac.set_len(n)?;
+    kdf(
+        c,
+        suite,
+        prk,
+        a.mac_label,
+        context.as_slice(),
+        mac.as_mut_slice(),
+    )?;
+    Ok(mac)
+}
+
+/// Signature_or_MAC_2/3: MAC_x, signed unless the sender uses static DH.
+pub(crate) fn signature_or_mac<C: Crypto>(
+    c: &mut C,
+    suite: &CipherSuite,
+    prk: &[u8],
+    a: &AuthInput<'_>,
+    private_key: &Secret,
+) -> Result<Bytes<64>, Error> {
+    let mac = compute_mac(c, suite, prk, a)?;
+    if a.static_dh {
+        return Bytes::from_slice(mac.as_slice());
+    }
+    let tbs = sig_structure(a.id_cred, a.th, a.cred, a.ead, mac.as_slice())?;
+    let sig = c.sign(suite.signature, private_key, tbs.as_slice())?;
+    Bytes::from_slice(&sig)
+}
+
+/// Checks a received Signature_or_MAC_2/3 (MAC compared in constant time).
+pub(crate) fn verify_signature_or_mac<C: Crypto>(
+    c: &mut C,
+    suite: &CipherSuite,
+    prk: &[u8],
+    a: &AuthInput<'_>,
+    public_key: &PublicKey,
+    received: &[u8],
+) -> Result<(), Error> {
+    let mac = compute_mac(c, suite, prk, a)?;
+    if a.static_dh {
+        return if bool::from(mac.as_slice().ct_eq(received)) {
+            Ok(())
+        } else {
+            Err(Error::AuthenticationFailed)
+        };
+    }
+    let tbs = sig_structure(a.id_cred, a.th, a.cred, a.ead, mac.as_slice())?;
+    c.verify(suite.signature, public_key, tbs.as_slice(), received)
+        .map_err(|_| Error::AuthenticationFailed)
+}
+
+/// The expected length of Signature_or_MAC_x (§9.3: a MAC is at least 8 bytes).
+pub(crate) fn signature_or_mac_len(suite: &CipherSuite, static_dh: bool) -> usize {
+    if static_dh {
+        suite.mac_len
+    } else {
+        suite.signature.signature_len()
+    }
+}
+
+/// K and IV for message_3 (labels 3, 4 from PRK_3e2m) or message_4 (8, 9 from PRK_4e3m), and
+/// the AEAD applied with A = `["Encrypt0", h'', TH]`.
+pub(crate) fn seal<C: Crypto>(
+    c: &mut C,
+    suite: &CipherSuite,
+    prk: &[u8],
+    labels: (u64, u64),
+    th: &[u8],
+    plaintext: &[u8],
+) -> Result<Bytes<MAX_MESSAGE_LEN>, Error> {
+    let key = kdf_secret(c, suite, prk, labels.0, th, suite.aead.key_len())?;
+    let iv = kdf_secret(c, suite, prk, labels.1, th, suite.aead.nonce_len())?;
+    let aad = encrypt0_aad(th)?;
+    let mut buf = Bytes::<MAX_MESSAGE_LEN>::from_slice(plaintext)?;
+    let total = plaintext.len() + suite.aead.tag_len();
+    buf.set_len(total).map_err(|_| Error::Capacity {
+        what: "ciphertext",
+        needed: total,
+    })?;
+    let n = c.aead_encrypt(
+        suite.aead,
+        key.as_bytes(),
+        iv.as_bytes(),
+        aad.as_slice(),
+        buf.as_mut_slice(),
+        plaintext.len(),
+    )?;
+    buf.set_len(n)?;
+    Ok(buf)
+}
+
+/// Inverse of [`seal`]: verifies and decrypts; fails with [`Error::AuthenticationFailed`].
+pub(crate) fn open<C: Crypto>(
+    c: &mut C,
+    suite: &CipherSuite,
+    prk: &[u8],
+    labels: (u64, u64),
+    th: &[u8],
+    ciphertext: &[u8],
+) -> Result<Bytes<MAX_MESSAGE_LEN>, Error> {
+    if ciphertext.len() < suite.aead.tag_len() {
+        return Err(Error::AuthenticationFailed);
+    }
+    let key = kdf_secret(c, suite, prk, labels.0, th, suite.aead.key_len())?;
+    let iv = kdf_secret(c, suite, prk, labels.1, th, suite.aead.nonce_len())?;
+    let aad = encrypt0_aad(th)?;
+    let mut buf = Bytes::<MAX_MESSAGE_LEN>::from_slice(ciphertext)?;
+    let n = c
+        .aead_decrypt(
+            suite.aead,
+            key.as_bytes(),
+            iv.as_bytes(),
+            aad.as_slice(),
+            buf.as_mut_slice(),
+        )
+        .map_err(|_| Error::AuthenticationFailed)?;
+    buf.set_len(n)?;
+    Ok(buf)
+}
+
+/// XORs `data` with KEYSTREAM_2 = EDHOC_KDF(PRK_2e, 0, TH_2, len) (§5.3.2).
+pub fn apply_keystream_2<C: Crypto>(
+    c: &mut C,
+    suite: &CipherSuite,
+    prk_2e: &[u8],
+    th_2: &[u8],
+    data: &mut [u8],
+) -> Result<(), Error> {
+    let mut ks = Bytes::<MAX_MESSAGE_LEN>::new();
+    ks.set_len(data.len())?;
+    kdf(
+        c,
+        suite,
+        prk_2e,
+        label::KEYSTREAM_2,
+        th_2,
+        ks.as_mut_slice(),
+    )?;
+    for (d, k) in data.iter_mut().zip(ks.as_slice()) {
+        *d ^= k;
+    }
+    Ok(())
+}
+
+/// PRK_3e2m (§4.1.1.2): PRK_2e when the Responder signs, else
+/// EDHOC_Extract(SALT_3e2m, G_RX) with SALT_3e2m = EDHOC_KDF(PRK_2e, 1, TH_2, hash_length).
+pub fn prk_3e2m<C: Crypto>(
+    c: &mut C,
+    suite: &CipherSuite,
+    prk_2e: &Secret,
+    th_2: &[u8],
+    g_rx: Option<&Secret>,
+) -> Result<Secret, Error> {
+    match g_rx {
+        None => Ok(prk_2e.clone()),
+        Some(g_rx) => {
+            let salt = kdf_secret(
+                c,
+                suite,
+                prk_2e.as_bytes(),
+                label::SALT_3E2M,
+                th_2,
+                suite.hash_len(),
+            )?;
+            c.hkdf_extract(suite.hash, salt.as_bytes(), g_rx.as_bytes())
+        }
+    }
+}
+
+/// PRK_4e3m (§4.1.1.3): PRK_3e2m when the Initiator signs, else
+/// EDHOC_Extract(SALT_4e3m, G_IY) with SALT_4e3m = EDHOC_KDF(PRK_3e2m, 5, TH_3, hash_length).
+pub fn prk_4e3m<C: Crypto>(
+    c: &mut C,
+    suite: &CipherSuite,
+    prk_3e2m: &Secret,
+    th_3: &[u8],
+    g_iy: Option<&Secret>,
+) -> Result<Secret, Error> {
+    match g_iy {
+        None => Ok(prk_3e2m.clone()),
+        Some(g_iy) => {
+            let salt = kdf_secret(
+                c,
+                suite,
+                prk_3e2m.as_bytes(),
+                label::SALT_4E3M,
+                th_3,
+                suite.hash_len(),
+            )?;
+            c.hkdf_extract(suite.hash, salt.as_bytes(), g_iy.as_bytes())
+        }
+    }
+}

@@ -1,0 +1,405 @@
+//! Methods (RFC 9528 §3.2) and cipher suites (§3.6, §10.2).
+
+use crate::buffer::Bytes;
+use crate::cbor;
+use crate::error::Error;
+
+/// Authentication method (RFC 9528 §3.2, Table 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum Method {
+    /// 0: Initiator signature key, Responder signature key.
+    SignSign = 0,
+    /// 1: Initiator signature key, Responder static DH key.
+    SignStatic = 1,
+    /// 2: Initiator static DH key, Responder signature key.
+    StaticSign = 2,
+    /// 3: Initiator static DH key, Responder static DH key.
+    StaticStatic = 3,
+}
+
+impl Method {
+    /// All four methods.
+    pub const ALL: [Method; 4] = [
+        Method::SignSign,
+        Method::SignStatic,
+        Method::StaticSign,
+        Method::StaticStatic,
+    ];
+
+    /// The method with this METHOD value.
+    pub fn from_value(v: i64) -> Option<Self> {
+        match v {
+            0 => Some(Self::SignSign),
+            1 => Some(Self::SignStatic),
+            2 => Some(Self::StaticSign),
+            3 => Some(Self::StaticStatic),
+            _ => None,
+        }
+    }
+
+    /// The METHOD value.
+    pub fn value(self) -> u8 {
+        self as u8
+    }
+
+    /// Whether the Initiator authenticates with a static DH key.
+    pub fn initiator_static_dh(self) -> bool {
+        matches!(self, Self::StaticSign | Self::StaticStatic)
+    }
+
+    /// Whether the Responder authenticates with a static DH key.
+    pub fn responder_static_dh(self) -> bool {
+        matches!(self, Self::SignStatic | Self::StaticStatic)
+    }
+}
+
+/// COSE AEAD algorithms used by the supported cipher suites (RFC 9053).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AeadAlgorithm {
+    /// AES-CCM-16-64-128 (COSE 10): 16-byte key, 13-byte nonce, 8-byte tag.
+    AesCcm16_64_128,
+    /// AES-CCM-16-128-128 (COSE 30): 16-byte key, 13-byte nonce, 16-byte tag.
+    AesCcm16_128_128,
+    /// A128GCM (COSE 1): 16-byte key, 12-byte nonce, 16-byte tag.
+    A128Gcm,
+    /// ChaCha20/Poly1305 (COSE 24): 32-byte key, 12-byte nonce, 16-byte tag.
+    ChaCha20Poly1305,
+}
+
+impl AeadAlgorithm {
+    /// COSE algorithm identifier.
+    pub fn cose_id(self) -> i64 {
+        match self {
+            Self::AesCcm16_64_128 => 10,
+            Self::AesCcm16_128_128 => 30,
+            Self::A128Gcm => 1,
+            Self::ChaCha20Poly1305 => 24,
+        }
+    }
+    /// Key length in bytes.
+    pub fn key_len(self) -> usize {
+        match self {
+            Self::ChaCha20Poly1305 => 32,
+            _ => 16,
+        }
+    }
+    /// Nonce length in bytes.
+    pub fn nonce_len(self) -> usize {
+        match self {
+            Self::AesCcm16_64_128 | Self::AesCcm16_128_128 => 13,
+            _ => 12,
+        }
+    }
+    /// Authentication tag length in bytes.
+    pub fn tag_len(self) -> usize {
+        match self {
+            Self::AesCcm16_64_128 => 8,
+            _ => 16,
+        }
+    }
+}
+
+/// Hash algorithms of the supported cipher suites.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum HashAlgorithm {
+    /// SHA-256 (COSE -16).
+    Sha256,
+}
+
+impl HashAlgorithm {
+    /// COSE algorithm identifier.
+    pub fn cose_id(self) -> i64 {
+        -16
+    }
+    /// Output length in bytes.
+    pub fn output_len(self) -> usize {
+        32
+    }
+}
+
+/// Key exchange curves (COSE Elliptic Curves registry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Curve {
+    /// X25519 (COSE crv 4); public keys are the 32-byte u-coordinate.
+    X25519,
+    /// P-256 (COSE crv 1); EDHOC public keys are the 32-byte x-coordinate (RFC 9528 §3.7).
+    P256,
+}
+
+impl Curve {
+    /// COSE curve identifier.
+    pub fn cose_id(self) -> i64 {
+        match self {
+            Self::X25519 => 4,
+            Self::P256 => 1,
+        }
+    }
+    /// Length of an EDHOC-encoded public key (G_X, G_Y) and of the shared secret.
+    pub fn public_len(self) -> usize {
+        32
+    }
+}
+
+/// Signature algorithms (COSE Algorithms registry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SignatureAlgorithm {
+    /// EdDSA with Ed25519 (COSE -8).
+    EdDsa,
+    /// ECDSA with P-256 and SHA-256 (COSE -7).
+    Es256,
+}
+
+impl SignatureAlgorithm {
+    /// COSE algorithm identifier.
+    pub fn cose_id(self) -> i64 {
+        match self {
+            Self::EdDsa => -8,
+            Self::Es256 => -7,
+        }
+    }
+    /// Signature length in bytes.
+    pub fn signature_len(self) -> usize {
+        64
+    }
+}
+
+/// An EDHOC cipher suite (RFC 9528 §3.6, registry §10.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CipherSuite {
+    /// The suite's registry value.
+    pub id: u8,
+    /// EDHOC AEAD algorithm.
+    pub aead: AeadAlgorithm,
+    /// EDHOC hash algorithm.
+    pub hash: HashAlgorithm,
+    /// EDHOC MAC length in bytes (for static-DH authentication).
+    pub mac_len: usize,
+    /// EDHOC key exchange algorithm (ECDH curve).
+    pub curve: Curve,
+    /// EDHOC signature algorithm.
+    pub signature: SignatureAlgorithm,
+    /// Application AEAD algorithm (the OSCORE AEAD, Appendix A.1).
+    pub app_aead: AeadAlgorithm,
+    /// Application hash algorithm (the OSCORE HKDF hash, Appendix A.1).
+    pub app_hash: HashAlgorithm,
+}
+
+impl CipherSuite {
+    /// The mandatory and optional suites 0..=6, in registry order.
+    pub const ALL: [CipherSuite; 7] = [
+        Self::new(
+            0,
+            AeadAlgorithm::AesCcm16_64_128,
+            8,
+            Curve::X25519,
+            SignatureAlgorithm::EdDsa,
+            AeadAlgorithm::AesCcm16_64_128,
+        ),
+        Self::new(
+            1,
+            AeadAlgorithm::AesCcm16_128_128,
+            16,
+            Curve::X25519,
+            SignatureAlgorithm::EdDsa,
+            AeadAlgorithm::AesCcm16_64_128,
+        ),
+        Self::new(
+            2,
+            AeadAlgorithm::AesCcm16_64_128,
+            8,
+            Curve::P256,
+            SignatureAlgorithm::Es256,
+            AeadAlgorithm::AesCcm16_64_128,
+        ),
+        Self::new(
+            3,
+            AeadAlgorithm::AesCcm16_128_128,
+            16,
+            Curve::P256,
+            SignatureAlgorithm::Es256,
+            AeadAlgorithm::AesCcm16_64_128,
+        ),
+        Self::new(
+            4,
+            AeadAlgorithm::ChaCha20Poly1305,
+            16,
+            Curve::X25519,
+            SignatureAlgorithm::EdDsa,
+            AeadAlgorithm::ChaCha20Poly1305,
+        ),
+        Self::new(
+            5,
+            AeadAlgorithm::ChaCha20Poly1305,
+            16,
+            Curve::P256,
+            SignatureAlgorithm::Es256,
+            AeadAlgorithm::ChaCha20Poly1305,
+        ),
+        Self::new(
+            6,
+            AeadAlgorithm::A128Gcm,
+            16,
+            Curve::X25519,
+            SignatureAlgorithm::Es256,
+            AeadAlgorithm::A128Gcm,
+        ),
+    ];
+
+    const fn new(
+        id: u8,
+        aead: AeadAlgorithm,
+        mac_len: usize,
+        curve: Curve,
+        signature: SignatureAlgorithm,
+        app_aead: AeadAlgorithm,
+    ) -> Self {
+        Self {
+            id,
+            aead,
+            hash: HashAlgorithm::Sha256,
+            mac_len,
+            curve,
+            signature,
+            app_aead,
+            app_hash: HashAlgorithm::Sha256,
+        }
+    }
+
+    /// The suite with registry value `id`, if supported by this crate (0..=6).
+    pub fn from_id(id: i64) -> Option<Self> {
+        usize::try_from(id)
+            .ok()
+            .and_then(|i| Self::ALL.get(i))
+            .copied()
+    }
+
+    /// Hash output length.
+    pub fn hash_len(&self) -> usize {
+        self.hash.output_len()
+    }
+}
+
+/// Maximum number of suites in SUITES_I / SUITES_R this crate accepts.
+pub const MAX_SUITES: usize = 9;
+
+/// A list of cipher-suite values in order of preference (SUITES_I or SUITES_R, RFC 9528 §5.2.2).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Suites {
+    values: [i32; MAX_SUITES],
+    len: usize,
+}
+
+impl Suites {
+    /// An empty list.
+    pub const fn new() -> Self {
+        Self {
+            values: [0; MAX_SUITES],
+            len: 0,
+        }
+    }
+
+    /// A list of the given values.
+    pub fn from_values(values: &[i32]) -> Result<Self, Error> {
+        let mut s = Self::new();
+        for v in values {
+            s.push(*v)?;
+        }
+        Ok(s)
+    }
+
+    /// Appends a value.
+    pub fn push(&mut self, v: i32) -> Result<(), Error> {
+        let slot = self.values.get_mut(self.len).ok_or(Error::Capacity {
+            what: "suites",
+            needed: self.len + 1,
+        })?;
+        *slot = v;
+        self.len += 1;
+        Ok(())
+    }
+
+    /// The values in order.
+    pub fn as_slice(&self) -> &[i32] {
+        self.values.get(..self.len).unwrap_or(&[])
+    }
+
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the list is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Whether `v` is in the list.
+    pub fn contains(&self, v: i32) -> bool {
+        self.as_slice().contains(&v)
+    }
+
+    /// The last value: for SUITES_I, the selected cipher suite.
+    pub fn last(&self) -> Option<i32> {
+        self.as_slice().last().copied()
+    }
+
+    /// Encodes as a single int when there is one value, else as an array (RFC 9528 §5.2.2).
+    pub fn encode<const N: usize>(&self, out: &mut Bytes<N>) -> Result<(), Error> {
+        self.encode_to(out)
+    }
+
+    fn encode_to(&self, out: &mut dyn crate::buffer::Sink) -> Result<(), Error> {
+        match self.as_slice() {
+            [] => Err(Error::Malformed {
+                offset: 0,
+                reason: "empty cipher suite list",
+            }),
+            [one] => cbor::int(out, i64::from(*one)),
+            many => {
+                cbor::head(out, cbor::MAJOR_ARRAY, many.len() as u64)?;
+                many.iter().try_for_each(|v| cbor::int(out, i64::from(*v)))
+            }
+        }
+    }
+
+    /// Reads SUITES_I or SUITES_R: an int, or an array of at least two ints.
+    pub(crate) fn decode(r: &mut cbor::Reader<'_>) -> Result<Self, Error> {
+        let mut s = Self::new();
+        match r.peek_major() {
+            Some(cbor::MAJOR_ARRAY) => {
+                let n = r.array()?;
+                // RFC 9528 §5.2.2: a single suite is encoded as an int, not an array.
+                if n < 2 {
+                    return Err(r.err("cipher suite list of fewer than two as array"));
+                }
+                for _ in 0..n {
+                    s.push(suite_value(r)?)?;
+                }
+            }
+            _ => s.push(suite_value(r)?)?,
+        }
+        Ok(s)
+    }
+}
+
+fn suite_value(r: &mut cbor::Reader<'_>) -> Result<i32, Error> {
+    let v = r.int()?;
+    i32::try_from(v).map_err(|_| r.err("cipher suite value out of range"))
+}
+
+impl Default for Suites {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl core::fmt::Debug for Suites {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_list().entries(self.as_slice()).finish()
+    }
+}

@@ -1,0 +1,248 @@
+//! EDHOC over CoAP (RFC 9528 Appendix A.2) and the combined EDHOC + OSCORE request
+//! (RFC 9668 §3).
+//!
+//! The payload helpers work without any CoAP crate: a client prepends `true` to message_1 and
+//! C_R to later messages; the server reads that prefix back ([`ClientPayload`]). With the
+//! `oscore` feature, the CoAP requests and responses themselves are written and the combined
+//! request is built and split (`mote-coap`).
+
+use crate::buffer::MessageBuf;
+use crate::cbor;
+use crate::conn_id::ConnId;
+use crate::error::Error;
+
+/// Uri-Path of the EDHOC resource, one segment per element (RFC 9528 §10.7).
+pub const EDHOC_PATH: [&str; 2] = [".well-known", "edhoc"];
+/// Content-Format application/edhoc+cbor-seq (RFC 9528 §10.9): server responses.
+pub const CONTENT_FORMAT_EDHOC: u16 = 64;
+/// Content-Format application/cid-edhoc+cbor-seq (RFC 9528 §10.9): client requests.
+pub const CONTENT_FORMAT_CID_EDHOC: u16 = 65;
+/// The EDHOC CoAP option number (RFC 9668 §3.1).
+pub const EDHOC_OPTION: u16 = 21;
+
+/// Request payload carrying message_1: `true, message_1` (Appendix A.2).
+pub fn message_1_payload(message_1: &[u8]) -> Result<MessageBuf, Error> {
+    let mut p = MessageBuf::new();
+    p.push(cbor::TRUE)?;
+    p.extend(message_1)?;
+    Ok(p)
+}
+
+/// Request payload carrying message_3 (or an error) in an ongoing session: `C_R, message`.
+pub fn prefixed_payload(c_r: &ConnId, message: &[u8]) -> Result<MessageBuf, Error> {
+    let mut p = MessageBuf::new();
+    c_r.encode(&mut p)?;
+    p.extend(message)?;
+    Ok(p)
+}
+
+/// What a client's request payload carries (Appendix A.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientPayload<'a> {
+    /// `true, message_1`: a new EDHOC session.
+    NewSession {
+        /// message_1.
+        message_1: &'a [u8],
+    },
+    /// `C_R, message`: a message of the session the server knows as C_R.
+    Session {
+        /// C_R, the server's connection identifier.
+        c_r: ConnId,
+        /// message_3 or an error message.
+        message: &'a [u8],
+    },
+}
+
+/// Reads the prefix of a client's request payload.
+pub fn parse_client_payload(payload: &[u8]) -> Result<ClientPayload<'_>, Error> {
+    match payload.split_first() {
+        Some((&cbor::TRUE, message_1)) => Ok(ClientPayload::NewSession { message_1 }),
+        Some(_) => {
+            let mut r = cbor::Reader::new(payload);
+            let c_r = ConnId::decode(&mut r)?;
+            Ok(ClientPayload::Session {
+                c_r,
+                message: r.remaining(),
+            })
+        }
+        None => Err(Error::Transport("empty EDHOC request payload")),
+    }
+}
+
+#[cfg(feature = "oscore")]
+pub use coap::*;
+
+#[cfg(feature = "oscore")]
+mod coap {
+    use mote_coap::code::{Code, MessageType};
+    use mote_coap::message::{Message, MessageWriter};
+    use mote_coap::option::OptionNumber;
+
+    use super::{CONTENT_FORMAT_CID_EDHOC, CONTENT_FORMAT_EDHOC, EDHOC_OPTION, EDHOC_PATH};
+    use crate::conn_id::ConnId;
+    use crate::error::Error;
+
+    fn coap_err<E>(_: E) -> Error {
+        Error::Transport("CoAP encoding failed (buffer too small or invalid header)")
+    }
+
+    /// Writes the POST request to `/.well-known/edhoc` with Content-Format 65 carrying
+    /// `payload` (from [`message_1_payload`](super::message_1_payload) or
+    /// [`prefixed_payload`](super::prefixed_payload)); returns its length.
+    pub fn write_request(
+        buf: &mut [u8],
+        message_id: u16,
+        token: &[u8],
+        payload: &[u8],
+    ) -> Result<usize, Error> {
+        let mut w = MessageWriter::new(buf, MessageType::Con, Code::POST, message_id, token)
+            .map_err(coap_err)?;
+        for seg in EDHOC_PATH {
+            w.option(OptionNumber::URI_PATH, seg.as_bytes())
+                .map_err(coap_err)?;
+        }
+        w.uint_option(
+            OptionNumber::CONTENT_FORMAT,
+            u32::from(CONTENT_FORMAT_CID_EDHOC),
+        )
+        .map_err(coap_err)?;
+        w.payload(payload).map_err(coap_err)
+    }
+
+    /// Writes the piggybacked response (ACK) carrying message_2, message_4 or an EDHOC error
+    /// message: 2.04 (Changed) for a message, `error_code` (4.00 for client errors, 5.00 for
+    /// server errors, Appendix A.2.3) for an error message; Content-Format 64 in both cases.
+    pub fn write_response(
+        buf: &mut [u8],
+        message_id: u16,
+        token: &[u8],
+        message: &[u8],
+        error_code: Option<Code>,
+    ) -> Result<usize, Error> {
+        let code = error_code.unwrap_or(Code::CHANGED);
+        let mut w =
+            MessageWriter::new(buf, MessageType::Ack, code, message_id, token).map_err(coap_err)?;
+        w.uint_option(
+            OptionNumber::CONTENT_FORMAT,
+            u32::from(CONTENT_FORMAT_EDHOC),
+        )
+        .map_err(coap_err)?;
+        w.payload(message).map_err(coap_err)
+    }
+
+    /// The response code for an EDHOC error message answering `error` (Appendix A.2.3).
+    pub fn error_response_code(error: &Error) -> Code {
+        match error {
+            Error::Crypto | Error::Capacity { .. } => Code::INTERNAL_SERVER_ERROR,
+            _ => Code::BAD_REQUEST,
+        }
+    }
+
+    /// Whether a request targets the EDHOC resource (POST to `/.well-known/edhoc`).
+    pub fn is_edhoc_request(msg: &Message<'_>) -> bool {
+        let mut path = msg.options_with(OptionNumber::URI_PATH).map(|o| o.value);
+        msg.code() == Code::POST
+            && path.next() == Some(EDHOC_PATH[0].as_bytes())
+            && path.next() == Some(EDHOC_PATH[1].as_bytes())
+            && path.next().is_none()
+    }
+
+    /// RFC 9668 §3.2.1 steps 3–5: from the OSCORE-protected request (payload = OSCORE
+    /// ciphertext) and message_3, the EDHOC + OSCORE request: payload `message_3 ‖ ciphertext`
+    /// and an empty EDHOC option. Returns its length in `out`.
+    pub fn combine_request(
+        oscore_request: &[u8],
+        message_3: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, Error> {
+        let m = Message::decode(oscore_request)
+            .map_err(|_| Error::Transport("OSCORE request does not parse"))?;
+        if m.option(OptionNumber::OSCORE).is_none() {
+            return Err(Error::Transport("request without OSCORE option"));
+        }
+        if m.option(OptionNumber(EDHOC_OPTION)).is_some() {
+            return Err(Error::Transport("request already carries the EDHOC option"));
+        }
+        let mut w = MessageWriter::new(out, m.mtype(), m.code(), m.message_id(), m.token())
+            .map_err(coap_err)?;
+        let mut inserted = false;
+        for o in m.options() {
+            if !inserted && o.number.0 > EDHOC_OPTION {
+                w.option(OptionNumber(EDHOC_OPTION), &[])
+                    .map_err(coap_err)?;
+                inserted = true;
+            }
+            w.option(o.number, o.value).map_err(coap_err)?;
+        }
+        if !inserted {
+            w.option(OptionNumber(EDHOC_OPTION), &[])
+                .map_err(coap_err)?;
+        }
+        let total = message_3.len() + m.payload().len();
+        let mut payload = [0u8; crate::buffer::MAX_MESSAGE_LEN * 2];
+        let dst = payload.get_mut(..total).ok_or(Error::Capacity {
+            what: "combined payload",
+            needed: total,
+        })?;
+        let (a, b) = dst.split_at_mut(message_3.len());
+        a.copy_from_slice(message_3);
+        b.copy_from_slice(m.payload());
+        w.payload(dst).map_err(coap_err)
+    }
+
+    /// The parts of an EDHOC + OSCORE request (RFC 9668 §3.3.1).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct CombinedRequest<'a> {
+        /// C_R: the 'kid' of the OSCORE option (step 3), to find the EDHOC session.
+        pub c_r: ConnId,
+        /// EDHOC message_3, the first CBOR item of the payload (step 2).
+        pub message_3: &'a [u8],
+        /// Length in `out` of the OSCORE request rebuilt without message_3 and without the
+        /// EDHOC option (step 7), to unprotect once the session is complete (step 8).
+        pub oscore_request_len: usize,
+    }
+
+    /// RFC 9668 §3.3.1 steps 1–3, 6 and 7. A request that fails step 1 must be answered with
+    /// 4.00 (Bad Request).
+    pub fn split_combined_request<'a>(
+        request: &'a [u8],
+        out: &mut [u8],
+    ) -> Result<CombinedRequest<'a>, Error> {
+        let m = Message::decode(request).map_err(|_| Error::Transport("request does not parse"))?;
+        if m.option(OptionNumber(EDHOC_OPTION)).is_none() {
+            return Err(Error::Transport("no EDHOC option"));
+        }
+        let oscore = m
+            .option(OptionNumber::OSCORE)
+            .ok_or(Error::Transport("EDHOC option without OSCORE option"))?;
+        let opt = mote_oscore::OscoreOption::decode(oscore.value)
+            .map_err(|_| Error::Transport("invalid OSCORE option"))?;
+        let kid = opt
+            .kid
+            .ok_or(Error::Transport("OSCORE option without kid"))?;
+        let c_r = ConnId::from_slice(kid)?;
+        // COMB_PAYLOAD = EDHOC_MSG_3 | OSCORE_PAYLOAD, message_3 being one CBOR bstr.
+        let mut r = crate::cbor::Reader::new(m.payload());
+        if r.peek_major() != Some(crate::cbor::MAJOR_BSTR) {
+            return Err(Error::Transport("payload does not start with message_3"));
+        }
+        let message_3 = r
+            .item()
+            .map_err(|_| Error::Transport("payload does not start with message_3"))?;
+        let ciphertext = r.remaining();
+        if ciphertext.is_empty() {
+            return Err(Error::Transport("no OSCORE ciphertext after message_3"));
+        }
+        let mut w = MessageWriter::new(out, m.mtype(), m.code(), m.message_id(), m.token())
+            .map_err(coap_err)?;
+        for o in m.options().filter(|o| o.number.0 != EDHOC_OPTION) {
+            w.option(o.number, o.value).map_err(coap_err)?;
+        }
+        let oscore_request_len = w.payload(ciphertext).map_err(coap_err)?;
+        Ok(CombinedRequest {
+            c_r,
+            message_3,
+            oscore_request_len,
+        })
+    }
+}

@@ -1,0 +1,217 @@
+//! EDHOC over CoAP (RFC 9528 Appendix A.2) and the EDHOC + OSCORE request (RFC 9668).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use mote_edhoc::transport::{self, ClientPayload};
+use mote_edhoc::*;
+
+#[test]
+fn payload_prefixes() {
+    let m1 = [0x03, 0x02, 0x41, 0x00, 0x0e];
+    let p = transport::message_1_payload(&m1).unwrap();
+    assert_eq!(p.as_slice()[0], 0xf5);
+    assert_eq!(
+        transport::parse_client_payload(p.as_slice()).unwrap(),
+        ClientPayload::NewSession { message_1: &m1 }
+    );
+    // RFC 9668 §3.4: C_R 0x01 is prepended as the CBOR int 1.
+    let p =
+        transport::prefixed_payload(&ConnId::from_slice(&[0x01]).unwrap(), &[0x52, 0xaa]).unwrap();
+    assert_eq!(p.as_slice(), &[0x01, 0x52, 0xaa]);
+    let ClientPayload::Session { c_r, message } =
+        transport::parse_client_payload(p.as_slice()).unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(
+        (c_r.as_bytes(), message),
+        (&[0x01u8][..], &[0x52u8, 0xaa][..])
+    );
+    // A bstr C_R, and rejections.
+    let p =
+        transport::prefixed_payload(&ConnId::from_slice(&[0x99, 0x98]).unwrap(), &[0x40]).unwrap();
+    assert_eq!(p.as_slice(), &[0x42, 0x99, 0x98, 0x40]);
+    assert!(transport::parse_client_payload(&[]).is_err());
+    assert!(transport::parse_client_payload(&[0x41, 0x01, 0x40]).is_err());
+}
+
+#[cfg(feature = "oscore")]
+mod with_coap {
+    use super::*;
+    use common::Vectors;
+    use mote_coap::code::Code;
+    use mote_coap::message::Message;
+    use mote_coap::option::OptionNumber;
+    use mote_oscore::Framing;
+
+    #[test]
+    fn rfc9668_figure_4_combine_and_split() {
+        let v = Vectors::load("rfc9668_figure4.txt");
+        let combined = v.get("combined_request");
+        // The OSCORE request before combining: same header/token/options, payload = ciphertext.
+        let mut oscore_request = combined[..8].to_vec();
+        oscore_request.push(0x93);
+        oscore_request.extend_from_slice(v.get("oscore_option"));
+        oscore_request.push(0xff);
+        oscore_request.extend_from_slice(v.get("oscore_ciphertext"));
+        let mut out = [0u8; 128];
+        let n = transport::combine_request(&oscore_request, v.get("message_3"), &mut out).unwrap();
+        common::eq("EDHOC + OSCORE request", &out[..n], combined);
+
+        let mut rebuilt = [0u8; 128];
+        let split = transport::split_combined_request(combined, &mut rebuilt).unwrap();
+        assert_eq!(split.c_r.as_bytes(), &[0x01]);
+        assert_eq!(split.message_3, v.get("message_3"));
+        assert_eq!(
+            &rebuilt[..split.oscore_request_len],
+            oscore_request.as_slice()
+        );
+        // Step 1: no OSCORE option or no message_3 → 4.00.
+        assert!(transport::split_combined_request(&oscore_request, &mut rebuilt).is_err());
+        let mut no_m3 = combined[..13].to_vec();
+        no_m3.extend_from_slice(&[0xff, 0x01]);
+        assert!(transport::split_combined_request(&no_m3, &mut rebuilt).is_err());
+    }
+
+    /// The forward message flow over CoAP messages, ending with the combined request.
+    #[test]
+    fn forward_flow_with_combined_request() {
+        let suite = CipherSuite::from_id(2).unwrap();
+        let id_i = common::identity(&suite, true, "client", b"\x0c", false);
+        let id_r = common::identity(&suite, true, "server", b"\x0d", false);
+        let (cred_i, cred_r) = (id_i.credential.clone(), id_r.credential.clone());
+        let client = Initiator::new(
+            MoteCrypto::new(),
+            InitiatorConfig::new(Method::StaticStatic, 2, id_i),
+        );
+        let server = Responder::new(MoteCrypto::new(), ResponderConfig::new(2, id_r));
+        let mut buf = [0u8; 512];
+
+        // Client: POST /.well-known/edhoc, payload true, message_1.
+        let (client, m1) = client
+            .prepare_message_1(ConnId::from_int(-24).unwrap(), &Ead::new())
+            .unwrap();
+        let n = transport::write_request(
+            &mut buf,
+            1,
+            &[0xa1],
+            transport::message_1_payload(m1.as_slice())
+                .unwrap()
+                .as_slice(),
+        )
+        .unwrap();
+        let req = Message::decode(&buf[..n]).unwrap();
+        assert!(transport::is_edhoc_request(&req));
+        assert_eq!(
+            req.uint_option(OptionNumber::CONTENT_FORMAT).unwrap(),
+            Some(65)
+        );
+        let ClientPayload::NewSession { message_1 } =
+            transport::parse_client_payload(req.payload()).unwrap()
+        else {
+            panic!()
+        };
+
+        // Server: 2.04 with message_2, Content-Format 64.
+        let (server, m2) = server
+            .process_message_1(message_1)
+            .unwrap()
+            .prepare_message_2(ConnId::from_int(1).unwrap(), &Ead::new())
+            .unwrap();
+        let mut rbuf = [0u8; 512];
+        let n = transport::write_response(&mut rbuf, 1, &[0xa1], m2.as_slice(), None).unwrap();
+        let resp = Message::decode(&rbuf[..n]).unwrap();
+        assert_eq!(resp.code(), Code::CHANGED);
+        assert_eq!(
+            resp.uint_option(OptionNumber::CONTENT_FORMAT).unwrap(),
+            Some(64)
+        );
+
+        // Client: verify, message_3, OSCORE context, protect the first request, combine.
+        let client = client
+            .parse_message_2(resp.payload())
+            .unwrap()
+            .verify_message_2(&cred_r)
+            .unwrap();
+        let (client, m3) = client.prepare_message_3(&Ead::new()).unwrap();
+        let mut client_session = client.finish().unwrap();
+        let mut client_ctx = client_session
+            .oscore_parameters()
+            .unwrap()
+            .security_context()
+            .unwrap();
+        let get = [0x41, 0x01, 0x00, 0x02, 0xa2, 0xb4, b't', b'e', b'm', b'p'];
+        let mut prot = [0u8; 128];
+        let (n, mut binding) = client_ctx
+            .protect_request(Framing::Udp, &get, &mut prot)
+            .unwrap();
+        let mut combined = [0u8; 256];
+        let n = transport::combine_request(&prot[..n], m3.as_slice(), &mut combined).unwrap();
+
+        // Server: split, find the session by C_R, complete EDHOC, unprotect, answer.
+        let mut rebuilt = [0u8; 256];
+        let split = transport::split_combined_request(&combined[..n], &mut rebuilt).unwrap();
+        assert_eq!(&split.c_r, server.c_r());
+        let verified = server
+            .parse_message_3(split.message_3)
+            .unwrap()
+            .verify_message_3(&cred_i)
+            .unwrap();
+        let mut server_session = verified.finish().unwrap();
+        let mut server_ctx = server_session
+            .oscore_parameters()
+            .unwrap()
+            .security_context()
+            .unwrap();
+        let mut plain = [0u8; 128];
+        let req = server_ctx
+            .unprotect_request(
+                Framing::Udp,
+                &rebuilt[..split.oscore_request_len],
+                &mut plain,
+            )
+            .unwrap();
+        assert_eq!(&plain[..req.len], &get);
+        let mut b = req.binding;
+        let content = [0x61, 0x45, 0x00, 0x02, 0xa2, 0xff, b'2', b'2'];
+        let n = server_ctx
+            .protect_response(Framing::Udp, &mut b, &content, false, &mut prot)
+            .unwrap();
+        let m = client_ctx
+            .unprotect_response(Framing::Udp, &mut binding, &prot[..n], &mut plain)
+            .unwrap();
+        assert_eq!(&plain[..m], &content);
+    }
+
+    #[test]
+    fn error_responses() {
+        let e = Error::UnknownCredential;
+        let msg = ErrorMessage::for_error(&e).unwrap();
+        let mut buf = [0u8; 64];
+        let n = transport::write_response(
+            &mut buf,
+            7,
+            &[],
+            msg.as_slice(),
+            Some(transport::error_response_code(&e)),
+        )
+        .unwrap();
+        let resp = Message::decode(&buf[..n]).unwrap();
+        assert_eq!(resp.code(), Code::BAD_REQUEST);
+        assert_eq!(
+            resp.uint_option(OptionNumber::CONTENT_FORMAT).unwrap(),
+            Some(64)
+        );
+        assert_eq!(resp.payload(), &[0x03, 0xf5]);
+        assert_eq!(
+            transport::error_response_code(&Error::Crypto),
+            Code::INTERNAL_SERVER_ERROR
+        );
+    }
+}

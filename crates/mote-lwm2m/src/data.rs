@@ -1,0 +1,154 @@
+//! LwM2M data in two shapes: a flat list of [`Record`]s (path, value, optional time) — the
+//! shape of SenML and of the `mote lwm2m --json` output — and a [`DataTree`] (object →
+//! instances → resources → resource instances), the shape of TLV and of a client's store.
+
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+
+use crate::error::Error;
+use crate::path::Path;
+use crate::value::Value;
+
+/// One value at one path, with an optional time (seconds; SenML base time + time,
+/// RFC 8428 §4.5.3: absolute when positive, relative to now when negative).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Record {
+    /// `/O/I/R` or `/O/I/R/RI`.
+    pub path: Path,
+    /// The value.
+    pub value: Value,
+    /// The time of the value, when the payload had one.
+    pub time: Option<f64>,
+}
+
+impl Record {
+    /// A record without time.
+    pub fn new(path: Path, value: Value) -> Record {
+        Record {
+            path,
+            value,
+            time: None,
+        }
+    }
+
+    /// A record with a time.
+    pub fn with_time(path: Path, value: Value, time: f64) -> Record {
+        Record {
+            path,
+            value,
+            time: Some(time),
+        }
+    }
+}
+
+/// Sorts records by path, keeping the payload order of records with the same path (a Send
+/// or notification payload may hold several timestamped values of one resource).
+pub fn sort_records(records: &mut [Record]) {
+    records.sort_by_key(|r| r.path);
+}
+
+/// The value(s) of one resource.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ResourceData {
+    /// A Single-Instance Resource.
+    Single(Value),
+    /// A Multiple-Instance Resource (possibly with no instances).
+    Multiple(BTreeMap<u16, Value>),
+}
+
+/// The resources of one object instance.
+pub type InstanceData = BTreeMap<u16, ResourceData>;
+
+/// The instances of one object.
+pub type ObjectData = BTreeMap<u16, InstanceData>;
+
+/// Data as a tree: object ID → instance ID → resource ID → value(s).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DataTree {
+    /// The objects.
+    pub objects: BTreeMap<u16, ObjectData>,
+}
+
+impl DataTree {
+    /// An empty tree.
+    pub fn new() -> Self {
+        DataTree::default()
+    }
+
+    /// Builds a tree from records. Every record needs a resource or resource-instance
+    /// path; a resource cannot be both single (`/O/I/R`) and multiple (`/O/I/R/RI`);
+    /// duplicate paths are rejected (times are dropped: a tree holds one value per path).
+    pub fn from_records(records: &[Record]) -> Result<DataTree, Error> {
+        let mut tree = DataTree::new();
+        for r in records {
+            tree.insert(r.path, r.value.clone())?;
+        }
+        Ok(tree)
+    }
+
+    /// Inserts one value at a resource or resource-instance path.
+    pub fn insert(&mut self, path: Path, value: Value) -> Result<(), Error> {
+        let dup = Error::Path {
+            path,
+            reason: "duplicate or conflicting path",
+        };
+        let (o, i, r, ri) = match *path.ids() {
+            [o, i, r] => (o, i, r, None),
+            [o, i, r, ri] => (o, i, r, Some(ri)),
+            _ => {
+                return Err(Error::Path {
+                    path,
+                    reason: "a value needs a resource or resource instance path",
+                });
+            }
+        };
+        let res = self.objects.entry(o).or_default().entry(i).or_default();
+        match ri {
+            None => {
+                if res.contains_key(&r) {
+                    return Err(dup);
+                }
+                res.insert(r, ResourceData::Single(value));
+            }
+            Some(ri) => match res
+                .entry(r)
+                .or_insert_with(|| ResourceData::Multiple(BTreeMap::new()))
+            {
+                ResourceData::Multiple(m) => {
+                    if m.insert(ri, value).is_some() {
+                        return Err(dup);
+                    }
+                }
+                ResourceData::Single(_) => return Err(dup),
+            },
+        }
+        Ok(())
+    }
+
+    /// The records of this tree, sorted by path (empty multiple resources and empty
+    /// instances have no record).
+    pub fn to_records(&self) -> Vec<Record> {
+        let mut out = Vec::new();
+        for (&o, insts) in &self.objects {
+            for (&i, res) in insts {
+                for (&r, data) in res {
+                    match data {
+                        ResourceData::Single(v) => {
+                            if let Ok(p) = Path::new(&[o, i, r]) {
+                                out.push(Record::new(p, v.clone()));
+                            }
+                        }
+                        ResourceData::Multiple(m) => {
+                            for (&ri, v) in m {
+                                if let Ok(p) = Path::new(&[o, i, r, ri]) {
+                                    out.push(Record::new(p, v.clone()));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+}

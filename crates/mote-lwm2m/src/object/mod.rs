@@ -1,0 +1,376 @@
+//! Object definitions: what an Object and its Resources are (LwM2M TS Core §7.1 and the
+//! OMNA registry's DDF XML schema, `LWM2M.xsd` / `LWM2M-v1_1.xsd`).
+//!
+//! The built-in definitions of the core objects 0 (Security), 1 (Server), 2 (Access
+//! Control), 3 (Device), 4 (Connectivity Monitoring), 5 (Firmware Update) and 21 (OSCORE)
+//! are generated from the registry XML in `objects/` (see [`builtin`]). More objects load
+//! from DDF files with [`crate::ddf`] (feature `std`).
+
+use alloc::borrow::Cow;
+use alloc::collections::BTreeMap;
+use core::fmt;
+use core::str::FromStr;
+
+use crate::error::Error;
+use crate::path::Path;
+use crate::value::{ResourceType, Value};
+
+pub mod builtin;
+
+/// The operations a Resource supports: R, W, E, or a combination (`RW`); empty for the
+/// registry's resources that are only containers (none in the core objects).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct Operations(u8);
+
+impl Operations {
+    /// No operation.
+    pub const NONE: Operations = Operations(0);
+    /// Read.
+    pub const R: Operations = Operations(1);
+    /// Write.
+    pub const W: Operations = Operations(2);
+    /// Read and Write.
+    pub const RW: Operations = Operations(3);
+    /// Execute.
+    pub const E: Operations = Operations(4);
+
+    /// Whether Read is allowed.
+    pub const fn readable(self) -> bool {
+        self.0 & 1 != 0
+    }
+    /// Whether Write is allowed.
+    pub const fn writable(self) -> bool {
+        self.0 & 2 != 0
+    }
+    /// Whether Execute is allowed.
+    pub const fn executable(self) -> bool {
+        self.0 & 4 != 0
+    }
+    /// Whether every operation of `other` is allowed.
+    pub const fn contains(self, other: Operations) -> bool {
+        self.0 & other.0 == other.0
+    }
+    /// Both sets together.
+    pub const fn union(self, other: Operations) -> Operations {
+        Operations(self.0 | other.0)
+    }
+}
+
+impl fmt::Display for Operations {
+    /// The DDF spelling: `R`, `W`, `RW`, `E`, or the empty string.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.readable() {
+            f.write_str("R")?;
+        }
+        if self.writable() {
+            f.write_str("W")?;
+        }
+        if self.executable() {
+            f.write_str("E")?;
+        }
+        Ok(())
+    }
+}
+
+impl FromStr for Operations {
+    type Err = Error;
+
+    /// Parses the DDF `<Operations>` text: any combination of `R`, `W`, `E` (spaces and
+    /// case ignored); empty means none.
+    fn from_str(s: &str) -> Result<Self, Error> {
+        let mut ops = Operations::NONE;
+        for c in s.chars().filter(|c| !c.is_whitespace()) {
+            ops = ops.union(match c.to_ascii_uppercase() {
+                'R' => Operations::R,
+                'W' => Operations::W,
+                'E' => Operations::E,
+                _ => return Err(Error::InvalidValue),
+            });
+        }
+        Ok(ops)
+    }
+}
+
+/// A Resource's `<RangeEnumeration>`: a numeric span (`0..100`), a list of allowed values
+/// (`16,32,48`), free text (kept, never checked), or nothing. For String, Opaque and
+/// Corelnk resources the numbers bound the length in bytes.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum Range {
+    /// No constraint.
+    #[default]
+    Any,
+    /// `min..max`, both inclusive.
+    Span {
+        /// Lower bound.
+        min: i64,
+        /// Upper bound.
+        max: i64,
+    },
+    /// One of these values (a single number is a one-element list).
+    Values(Cow<'static, [i64]>),
+    /// Prose that is not machine-checkable.
+    Text(Cow<'static, str>),
+}
+
+impl Range {
+    /// Parses a DDF `<RangeEnumeration>`; anything not numeric becomes [`Range::Text`].
+    pub fn parse(s: &str) -> Range {
+        let s = s.trim();
+        if s.is_empty() {
+            return Range::Any;
+        }
+        let num = |t: &str| t.trim().parse::<i64>().ok();
+        if let Some((a, b)) = s
+            .split_once("..")
+            .or_else(|| s.split_once('-').filter(|(a, _)| !a.is_empty()))
+        {
+            if let (Some(min), Some(max)) = (num(a), num(b)) {
+                return Range::Span { min, max };
+            }
+        }
+        let mut values = alloc::vec::Vec::new();
+        for part in s.split(',') {
+            match num(part) {
+                Some(v) => values.push(v),
+                None => return Range::Text(Cow::Owned(alloc::string::String::from(s))),
+            }
+        }
+        Range::Values(Cow::Owned(values))
+    }
+
+    /// Whether `value` satisfies the range: numbers by value, strings and opaque by length
+    /// in bytes. Booleans, links and text ranges always pass.
+    pub fn check(&self, value: &Value) -> bool {
+        let n: Option<i128> = match value {
+            Value::Integer(i) | Value::Time(i) => Some(i128::from(*i)),
+            Value::UnsignedInteger(u) => Some(i128::from(*u)),
+            Value::String(s) | Value::Corelnk(s) => Some(s.len() as i128),
+            Value::Opaque(o) => Some(o.len() as i128),
+            Value::Float(f) => {
+                return match self {
+                    Range::Span { min, max } => *f >= *min as f64 && *f <= *max as f64,
+                    Range::Values(v) => v.iter().any(|x| *x as f64 == *f),
+                    _ => true,
+                };
+            }
+            Value::Boolean(_) | Value::Objlnk(_) => None,
+        };
+        match (self, n) {
+            (Range::Span { min, max }, Some(n)) => n >= i128::from(*min) && n <= i128::from(*max),
+            (Range::Values(v), Some(n)) => v.iter().any(|x| i128::from(*x) == n),
+            _ => true,
+        }
+    }
+}
+
+impl fmt::Display for Range {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Range::Any => Ok(()),
+            Range::Span { min, max } => write!(f, "{min}..{max}"),
+            Range::Values(v) => {
+                for (i, x) in v.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(",")?;
+                    }
+                    write!(f, "{x}")?;
+                }
+                Ok(())
+            }
+            Range::Text(t) => f.write_str(t),
+        }
+    }
+}
+
+/// A version `major.minor` (`<ObjectVersion>`, `<LWM2MVersion>`); absent means 1.0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Version {
+    /// Major number.
+    pub major: u8,
+    /// Minor number.
+    pub minor: u8,
+}
+
+impl Version {
+    /// 1.0, the default of objects that do not say.
+    pub const V1_0: Version = Version { major: 1, minor: 0 };
+}
+
+impl Default for Version {
+    fn default() -> Version {
+        Version::V1_0
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
+    }
+}
+
+impl FromStr for Version {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Version, Error> {
+        let s = s.trim();
+        let (a, b) = s.split_once('.').unwrap_or((s, "0"));
+        Ok(Version {
+            major: a.parse().map_err(|_| Error::InvalidValue)?,
+            minor: b.parse().map_err(|_| Error::InvalidValue)?,
+        })
+    }
+}
+
+/// One Resource of an Object definition (a DDF `<Item>`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResourceDef {
+    /// Resource ID.
+    pub id: u16,
+    /// Name (trimmed).
+    pub name: Cow<'static, str>,
+    /// Supported operations.
+    pub operations: Operations,
+    /// Multiple-Instance Resource.
+    pub multiple: bool,
+    /// Mandatory Resource.
+    pub mandatory: bool,
+    /// Data type (`None` for executable resources).
+    pub kind: ResourceType,
+    /// Range or enumeration.
+    pub range: Range,
+    /// Units (may be empty).
+    pub units: Cow<'static, str>,
+}
+
+impl ResourceDef {
+    /// Checks a value against this definition: type and range.
+    pub fn check(&self, path: &Path, value: &Value) -> Result<(), Error> {
+        if value.resource_type() != self.kind || !self.range.check(value) {
+            return Err(Error::Type {
+                path: *path,
+                expected: self.kind,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// An Object definition (a DDF `<Object>`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectDef {
+    /// Object ID.
+    pub id: u16,
+    /// Name (trimmed).
+    pub name: Cow<'static, str>,
+    /// `<ObjectURN>` (may be empty in old files).
+    pub urn: Cow<'static, str>,
+    /// `<ObjectVersion>`.
+    pub version: Version,
+    /// `<LWM2MVersion>`.
+    pub lwm2m_version: Version,
+    /// Multiple-Instance Object.
+    pub multiple: bool,
+    /// Mandatory Object.
+    pub mandatory: bool,
+    /// The resources, sorted by ID.
+    pub resources: Cow<'static, [ResourceDef]>,
+}
+
+impl ObjectDef {
+    /// The definition of resource `id`.
+    pub fn resource(&self, id: u16) -> Option<&ResourceDef> {
+        self.resources
+            .binary_search_by_key(&id, |r| r.id)
+            .ok()
+            .and_then(|i| self.resources.get(i))
+    }
+}
+
+/// A source of object definitions, consulted by the decoders for types (TLV, text,
+/// SenML numbers) and by validation.
+pub trait ObjectDefs {
+    /// The definition of object `id`, if known.
+    fn object(&self, id: u16) -> Option<&ObjectDef>;
+
+    /// The definition of the resource at `path` (`/O/I/R` or `/O/I/R/RI`).
+    fn resource_at(&self, path: &Path) -> Option<&ResourceDef> {
+        let ids = path.ids();
+        let (o, r) = (ids.first()?, ids.get(2)?);
+        self.object(*o)?.resource(*r)
+    }
+}
+
+impl ObjectDefs for [ObjectDef] {
+    fn object(&self, id: u16) -> Option<&ObjectDef> {
+        self.iter().find(|o| o.id == id)
+    }
+}
+
+impl<const N: usize> ObjectDefs for [ObjectDef; N] {
+    fn object(&self, id: u16) -> Option<&ObjectDef> {
+        self.iter().find(|o| o.id == id)
+    }
+}
+
+impl<T: ObjectDefs + ?Sized> ObjectDefs for &T {
+    fn object(&self, id: u16) -> Option<&ObjectDef> {
+        (**self).object(id)
+    }
+}
+
+/// No definitions: decoders fall back to untyped values (TLV as opaque).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoDefs;
+
+impl ObjectDefs for NoDefs {
+    fn object(&self, _id: u16) -> Option<&ObjectDef> {
+        None
+    }
+}
+
+/// A set of object definitions keyed by ID, usually the built-ins plus loaded DDF files.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ObjectRegistry {
+    objects: BTreeMap<u16, ObjectDef>,
+}
+
+impl ObjectRegistry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        ObjectRegistry::default()
+    }
+
+    /// The built-in core objects 0, 1, 2, 3, 4, 5, 21.
+    pub fn with_builtin() -> Self {
+        let mut r = ObjectRegistry::new();
+        for o in builtin::OBJECTS.iter() {
+            r.insert((*o).clone());
+        }
+        r
+    }
+
+    /// Adds or replaces a definition; returns the previous one.
+    pub fn insert(&mut self, def: ObjectDef) -> Option<ObjectDef> {
+        self.objects.insert(def.id, def)
+    }
+
+    /// All definitions, by ID.
+    pub fn iter(&self) -> impl Iterator<Item = &ObjectDef> {
+        self.objects.values()
+    }
+}
+
+impl ObjectDefs for ObjectRegistry {
+    fn object(&self, id: u16) -> Option<&ObjectDef> {
+        self.objects.get(&id)
+    }
+}
+
+/// The built-in definitions as an [`ObjectDefs`] source without allocation.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Builtin;
+
+impl ObjectDefs for Builtin {
+    fn object(&self, id: u16) -> Option<&ObjectDef> {
+        builtin::object(id)
+    }
+}

@@ -1,0 +1,285 @@
+//! LwM2M paths: `/`, `/O`, `/O/I`, `/O/I/R`, `/O/I/R/RI` (LwM2M TS Core §7.1, §6.1).
+
+use core::cmp::Ordering;
+use core::fmt;
+use core::hash::{Hash, Hasher};
+use core::str::FromStr;
+
+use crate::error::Error;
+use crate::ids::{InstanceId, MAX_ID, ObjectId, ResourceId, ResourceInstanceId, parse_id};
+
+/// The depth of a [`Path`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PathLevel {
+    /// `/` — every object.
+    Root,
+    /// `/O`
+    Object,
+    /// `/O/I`
+    Instance,
+    /// `/O/I/R`
+    Resource,
+    /// `/O/I/R/RI`
+    ResourceInstance,
+}
+
+/// An LwM2M path: zero to four identifiers, none of them the reserved 65535.
+///
+/// Ordering is lexicographic on the identifiers, a prefix before its extensions, so
+/// `/1 < /1/0 < /1/0/1 < /3 < /3/0/0 < /3/0/11 < /3/0/11/0`; this is the record order of
+/// every decoder in this crate.
+#[derive(Clone, Copy)]
+pub struct Path {
+    ids: [u16; 4],
+    len: u8,
+}
+
+impl Path {
+    /// `/`
+    pub const ROOT: Path = Path {
+        ids: [0; 4],
+        len: 0,
+    };
+
+    /// `/`
+    pub const fn root() -> Path {
+        Path::ROOT
+    }
+
+    /// `/O`
+    pub const fn object(o: ObjectId) -> Path {
+        Path {
+            ids: [o.get(), 0, 0, 0],
+            len: 1,
+        }
+    }
+
+    /// `/O/I`
+    pub const fn instance(o: ObjectId, i: InstanceId) -> Path {
+        Path {
+            ids: [o.get(), i.get(), 0, 0],
+            len: 2,
+        }
+    }
+
+    /// `/O/I/R`
+    pub const fn resource(o: ObjectId, i: InstanceId, r: ResourceId) -> Path {
+        Path {
+            ids: [o.get(), i.get(), r.get(), 0],
+            len: 3,
+        }
+    }
+
+    /// `/O/I/R/RI`
+    pub const fn resource_instance(
+        o: ObjectId,
+        i: InstanceId,
+        r: ResourceId,
+        ri: ResourceInstanceId,
+    ) -> Path {
+        Path {
+            ids: [o.get(), i.get(), r.get(), ri.get()],
+            len: 4,
+        }
+    }
+
+    /// A path from up to four raw identifiers; fails on more than four or on 65535.
+    pub fn new(ids: &[u16]) -> Result<Path, Error> {
+        if ids.len() > 4 {
+            return Err(Error::InvalidPath);
+        }
+        let mut p = Path::ROOT;
+        for &id in ids {
+            p = p.child(id)?;
+        }
+        Ok(p)
+    }
+
+    /// This path extended by one identifier; fails at depth 4 or on 65535.
+    pub fn child(&self, id: u16) -> Result<Path, Error> {
+        if id == MAX_ID {
+            return Err(Error::ReservedId);
+        }
+        let mut p = *self;
+        let slot = p
+            .ids
+            .get_mut(usize::from(self.len))
+            .ok_or(Error::InvalidPath)?;
+        *slot = id;
+        p.len += 1;
+        Ok(p)
+    }
+
+    /// The identifiers, outermost first (empty for `/`).
+    pub fn ids(&self) -> &[u16] {
+        self.ids.get(..usize::from(self.len)).unwrap_or(&[])
+    }
+
+    /// Number of identifiers (0 for `/`, 4 for a Resource Instance path).
+    pub const fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    /// Whether this is `/` (no identifiers).
+    pub const fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Whether this is `/`.
+    pub const fn is_root(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The depth of this path.
+    pub const fn level(&self) -> PathLevel {
+        match self.len {
+            0 => PathLevel::Root,
+            1 => PathLevel::Object,
+            2 => PathLevel::Instance,
+            3 => PathLevel::Resource,
+            _ => PathLevel::ResourceInstance,
+        }
+    }
+
+    /// The Object ID, if the path has one.
+    pub fn object_id(&self) -> Option<ObjectId> {
+        self.id_at(0).and_then(ObjectId::new)
+    }
+
+    /// The Object Instance ID, if the path has one.
+    pub fn instance_id(&self) -> Option<InstanceId> {
+        self.id_at(1).and_then(InstanceId::new)
+    }
+
+    /// The Resource ID, if the path has one.
+    pub fn resource_id(&self) -> Option<ResourceId> {
+        self.id_at(2).and_then(ResourceId::new)
+    }
+
+    /// The Resource Instance ID, if the path has one.
+    pub fn resource_instance_id(&self) -> Option<ResourceInstanceId> {
+        self.id_at(3).and_then(ResourceInstanceId::new)
+    }
+
+    fn id_at(&self, i: usize) -> Option<u16> {
+        self.ids().get(i).copied()
+    }
+
+    /// The enclosing path (`/` for `/O`); `None` for `/`.
+    pub fn parent(&self) -> Option<Path> {
+        if self.len == 0 {
+            return None;
+        }
+        let mut p = *self;
+        p.len -= 1;
+        if let Some(slot) = p.ids.get_mut(usize::from(p.len)) {
+            *slot = 0;
+        }
+        Some(p)
+    }
+
+    /// The first `n` identifiers of this path (itself when `n >= len`).
+    pub fn truncate(&self, n: usize) -> Path {
+        let mut p = Path::ROOT;
+        for &id in self.ids().iter().take(n) {
+            // IDs in a valid path are never 65535 and there are at most four.
+            if let Ok(c) = p.child(id) {
+                p = c;
+            }
+        }
+        p
+    }
+
+    /// Whether `prefix` is this path or one of its ancestors (`/3/0/1` starts with `/`,
+    /// `/3`, `/3/0` and `/3/0/1`).
+    pub fn starts_with(&self, prefix: &Path) -> bool {
+        self.ids().starts_with(prefix.ids())
+    }
+}
+
+impl PartialEq for Path {
+    fn eq(&self, other: &Path) -> bool {
+        self.ids() == other.ids()
+    }
+}
+
+impl Eq for Path {}
+
+impl Hash for Path {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.ids().hash(state);
+    }
+}
+
+impl PartialOrd for Path {
+    fn partial_cmp(&self, other: &Path) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Path {
+    fn cmp(&self, other: &Path) -> Ordering {
+        self.sort_key().cmp(&other.sort_key())
+    }
+}
+
+impl Path {
+    /// The path as one integer whose order is the path order: each ID plus one in 16 bits
+    /// (IDs are below 65535), unused levels zero, so a prefix sorts before its extensions.
+    fn sort_key(&self) -> u64 {
+        let mut k = 0u64;
+        for (i, id) in self.ids.iter().enumerate() {
+            let part = if i < usize::from(self.len) {
+                u64::from(*id) + 1
+            } else {
+                0
+            };
+            k = (k << 16) | part;
+        }
+        k
+    }
+}
+
+impl Default for Path {
+    fn default() -> Path {
+        Path::ROOT
+    }
+}
+
+impl fmt::Display for Path {
+    /// `/` for the root, otherwise `/O/I/R/RI` without a trailing slash.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.len == 0 {
+            return f.write_str("/");
+        }
+        for id in self.ids() {
+            write!(f, "/{id}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Path {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Path({self})")
+    }
+}
+
+impl FromStr for Path {
+    type Err = Error;
+
+    /// Parses `/`, `/3`, `/3/0`, `/3/0/1`, `/3/0/6/1`. A leading `/` is required (an
+    /// empty string is also the root); IDs are 1–5 decimal digits below 65535; no empty
+    /// segments and no trailing `/`.
+    fn from_str(s: &str) -> Result<Path, Error> {
+        if s.is_empty() || s == "/" {
+            return Ok(Path::ROOT);
+        }
+        let rest = s.strip_prefix('/').ok_or(Error::InvalidPath)?;
+        let mut p = Path::ROOT;
+        for seg in rest.split('/') {
+            p = p.child(parse_id(seg)?).map_err(|_| Error::InvalidPath)?;
+        }
+        Ok(p)
+    }
+}

@@ -1,0 +1,368 @@
+//! SenML-CBOR (content format 112; RFC 8428 §6, LwM2M TS Core 1.2 §7.4.5).
+//!
+//! Integer labels: `bn` -2, `bt` -3, `n` 0, `v` 2, `vs` 3, `vb` 4, `t` 6, `vd` 8 (byte
+//! string); the Object Link value uses the text key `"vlo"` (TS §7.4.5). `bver` -1, `bu`
+//! -4, `bv` -5, `bs` -6, `u` 1, `s` 5, `ut` 7 are accepted and ignored, as are unknown
+//! labels other than text labels ending in `_` (RFC 8428 §4.4). Arrays and maps may be
+//! definite or indefinite. Floats are written in the shortest precision that keeps the
+//! value (half, single or double; RFC 8949 §4.2.2).
+
+use alloc::borrow::Cow;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use minicbor::data::Type;
+use minicbor::{Decoder, Encoder};
+
+use super::{
+    EncodeOptions, Label, Number, Pack, Resolver, SenmlRecord, SenmlValue, for_each_senml,
+    paths_pack, resolve, sort_if_needed, to_paths, to_record,
+};
+use crate::cbor_util::{Num, at_break, cbor_err, malformed, number, put_float};
+use crate::data::Record;
+use crate::error::Error;
+use crate::object::ObjectDefs;
+use crate::path::Path;
+
+const FORMAT: &str = "SenML-CBOR";
+
+/// RFC 8428 §6 Table 4.
+mod label {
+    pub(super) const BVER: i64 = -1;
+    pub(super) const BN: i64 = -2;
+    pub(super) const BT: i64 = -3;
+    pub(super) const BU: i64 = -4;
+    pub(super) const BV: i64 = -5;
+    pub(super) const BS: i64 = -6;
+    pub(super) const N: i64 = 0;
+    pub(super) const U: i64 = 1;
+    pub(super) const V: i64 = 2;
+    pub(super) const VS: i64 = 3;
+    pub(super) const VB: i64 = 4;
+    pub(super) const S: i64 = 5;
+    pub(super) const T: i64 = 6;
+    pub(super) const UT: i64 = 7;
+    pub(super) const VD: i64 = 8;
+}
+
+/// Encodes records for a request on `base` with automatic base name.
+pub fn encode(base: &Path, records: &[Record]) -> Result<Vec<u8>, Error> {
+    encode_with(base, records, &EncodeOptions::default())
+}
+
+/// Encodes records with explicit name and time options.
+pub fn encode_with(
+    base: &Path,
+    records: &[Record],
+    opts: &EncodeOptions,
+) -> Result<Vec<u8>, Error> {
+    let mut buf = Vec::with_capacity(records.len() * 16 + 4);
+    let mut e = Encoder::new(&mut buf);
+    let _ = e.array(records.len() as u64);
+    for_each_senml(base, records, opts, |r| {
+        write_record(&mut e, r);
+        Ok(())
+    })?;
+    Ok(buf)
+}
+
+/// Encodes a Read-Composite or Observe-Composite request body: `[{0: path}, …]`.
+pub fn encode_paths(paths: &[Path]) -> Vec<u8> {
+    write_pack(&paths_pack(paths))
+}
+
+/// Decodes a payload into records sorted by path, typed with `defs`.
+pub fn decode(bytes: &[u8], defs: &(impl ObjectDefs + ?Sized)) -> Result<Vec<Record>, Error> {
+    // A record takes at least 8 bytes in practice; over-reserving a little is cheaper than
+    // growing several times.
+    let mut out = Vec::with_capacity(bytes.len() / 8);
+    let mut resolver = Resolver::new(FORMAT);
+    for_each_record(bytes, |r| {
+        out.push(to_record(FORMAT, resolver.resolve(r)?, defs)?);
+        Ok(())
+    })?;
+    sort_if_needed(&mut out);
+    Ok(out)
+}
+
+/// Decodes a Read-Composite or Observe-Composite request body into its paths.
+pub fn decode_paths(bytes: &[u8]) -> Result<Vec<Path>, Error> {
+    to_paths(FORMAT, resolve(FORMAT, parse_pack(bytes)?)?)
+}
+
+fn put_number(e: &mut Encoder<&mut Vec<u8>>, n: Number) {
+    let _ = match n {
+        Number::Int(i) => e.i64(i).map(|_| ()),
+        Number::Uint(u) => e.u64(u).map(|_| ()),
+        Number::Float(f) => {
+            put_float(e, f);
+            Ok(())
+        }
+    };
+}
+
+/// Writes a pack: a definite-length array of definite-length maps, integer labels (text
+/// `"vlo"`), fields in each record's order, floats in their shortest exact precision.
+pub fn write_pack(pack: &[SenmlRecord<'_>]) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(pack.len() * 16 + 4);
+    let mut e = Encoder::new(&mut buf);
+    let _ = e.array(pack.len() as u64);
+    for r in pack {
+        write_record(&mut e, r);
+    }
+    buf
+}
+
+/// Writes one record map.
+fn write_record(e: &mut Encoder<&mut Vec<u8>>, r: &SenmlRecord<'_>) {
+    let _ = e.map(r.labels().count() as u64);
+    for l in r.labels() {
+        let _ = match l {
+            Label::Version => e
+                .i64(label::BVER)
+                .and_then(|e| e.u64(r.bver.unwrap_or(0)))
+                .map(|_| ()),
+            Label::BaseName => e
+                .i64(label::BN)
+                .and_then(|e| e.str(r.bn.as_deref().unwrap_or("")))
+                .map(|_| ()),
+            Label::BaseUnit => e
+                .i64(label::BU)
+                .and_then(|e| e.str(r.bu.as_deref().unwrap_or("")))
+                .map(|_| ()),
+            Label::Name => e
+                .i64(label::N)
+                .and_then(|e| e.str(r.n.as_deref().unwrap_or("")))
+                .map(|_| ()),
+            Label::Unit => e
+                .i64(label::U)
+                .and_then(|e| e.str(r.u.as_deref().unwrap_or("")))
+                .map(|_| ()),
+            Label::BaseTime
+            | Label::BaseValue
+            | Label::BaseSum
+            | Label::Sum
+            | Label::Time
+            | Label::UpdateTime => {
+                let (k, v) = match l {
+                    Label::BaseTime => (label::BT, r.bt),
+                    Label::BaseValue => (label::BV, r.bv),
+                    Label::BaseSum => (label::BS, r.bs),
+                    Label::Sum => (label::S, r.s),
+                    Label::Time => (label::T, r.t),
+                    _ => (label::UT, r.ut),
+                };
+                let _ = e.i64(k);
+                put_number(e, v.unwrap_or(Number::Int(0)));
+                Ok(())
+            }
+            Label::Value => match &r.value {
+                Some(SenmlValue::Number(n)) => {
+                    let _ = e.i64(label::V);
+                    put_number(e, *n);
+                    Ok(())
+                }
+                Some(SenmlValue::String(s)) => e.i64(label::VS).and_then(|e| e.str(s)).map(|_| ()),
+                Some(SenmlValue::Boolean(b)) => {
+                    e.i64(label::VB).and_then(|e| e.bool(*b)).map(|_| ())
+                }
+                Some(SenmlValue::Data(d)) => e.i64(label::VD).and_then(|e| e.bytes(d)).map(|_| ()),
+                Some(SenmlValue::ObjectLink(s)) => e.str("vlo").and_then(|e| e.str(s)).map(|_| ()),
+                None => Ok(()),
+            },
+        };
+    }
+}
+
+/// Parses a SenML-CBOR document into a pack, borrowing strings and bytes from `bytes`.
+pub fn parse_pack(bytes: &[u8]) -> Result<Pack<'_>, Error> {
+    let mut out = Vec::new();
+    for_each_record(bytes, |r| {
+        out.push(r);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Reads the records of a document one by one (the array may be definite or indefinite).
+fn for_each_record<'b>(
+    bytes: &'b [u8],
+    mut f: impl FnMut(SenmlRecord<'b>) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let mut d = Decoder::new(bytes);
+    let len = d.array().map_err(|e| cbor_err(FORMAT, &e))?;
+    let mut i = 0u64;
+    loop {
+        match len {
+            Some(l) if i >= l => break,
+            None if at_break(&mut d) => break,
+            _ => {}
+        }
+        f(record(&mut d)?)?;
+        i += 1;
+    }
+    if d.position() != bytes.len() {
+        return Err(malformed(FORMAT, &d, "trailing data after the array"));
+    }
+    Ok(())
+}
+
+fn text<'b>(d: &mut Decoder<'b>) -> Result<Cow<'b, str>, Error> {
+    match d.datatype().map_err(|e| cbor_err(FORMAT, &e))? {
+        Type::String => Ok(Cow::Borrowed(d.str().map_err(|e| cbor_err(FORMAT, &e))?)),
+        Type::StringIndef => {
+            let mut s = String::new();
+            for part in d.str_iter().map_err(|e| cbor_err(FORMAT, &e))? {
+                s.push_str(part.map_err(|e| cbor_err(FORMAT, &e))?);
+            }
+            Ok(Cow::Owned(s))
+        }
+        _ => Err(malformed(FORMAT, d, "expected a text string")),
+    }
+}
+
+fn num(d: &mut Decoder<'_>) -> Result<Number, Error> {
+    Ok(match number(FORMAT, d)? {
+        Num::Int(i) => Number::Int(i),
+        Num::Uint(u) => Number::Uint(u),
+        Num::Float(f) => Number::Float(f),
+    })
+}
+
+fn set<T>(slot: &mut Option<T>, v: T, at: usize) -> Result<(), Error> {
+    if slot.is_some() {
+        return Err(Error::Malformed {
+            format: FORMAT,
+            offset: at,
+            reason: "duplicate field",
+        });
+    }
+    *slot = Some(v);
+    Ok(())
+}
+
+fn record<'b>(d: &mut Decoder<'b>) -> Result<SenmlRecord<'b>, Error> {
+    let mut rec = SenmlRecord {
+        offset: d.position(),
+        ..SenmlRecord::default()
+    };
+    let len = d.map().map_err(|e| cbor_err(FORMAT, &e))?;
+    let mut i = 0u64;
+    loop {
+        match len {
+            Some(l) if i >= l => break,
+            None if at_break(d) => break,
+            _ => {}
+        }
+        i += 1;
+        let at = d.position();
+        let key = match d.datatype().map_err(|e| cbor_err(FORMAT, &e))? {
+            Type::String => {
+                let k = d.str().map_err(|e| cbor_err(FORMAT, &e))?;
+                if k == "vlo" {
+                    set(&mut rec.value, SenmlValue::ObjectLink(text(d)?), at)?;
+                    rec.push_order(Label::Value);
+                } else if k.ends_with('_') {
+                    return Err(Error::Malformed {
+                        format: FORMAT,
+                        offset: at,
+                        reason: "unknown must-understand field",
+                    });
+                } else {
+                    d.skip().map_err(|e| cbor_err(FORMAT, &e))?;
+                }
+                continue;
+            }
+            Type::U8
+            | Type::U16
+            | Type::U32
+            | Type::U64
+            | Type::I8
+            | Type::I16
+            | Type::I32
+            | Type::I64 => d
+                .i64()
+                .map_err(|_| malformed(FORMAT, d, "label out of range"))?,
+            _ => return Err(malformed(FORMAT, d, "map key is not a label")),
+        };
+        let l = match key {
+            label::BVER => {
+                set(
+                    &mut rec.bver,
+                    d.u64()
+                        .map_err(|_| malformed(FORMAT, d, "bver is not an unsigned integer"))?,
+                    at,
+                )?;
+                Label::Version
+            }
+            label::BN => {
+                set(&mut rec.bn, text(d)?, at)?;
+                Label::BaseName
+            }
+            label::BU => {
+                set(&mut rec.bu, text(d)?, at)?;
+                Label::BaseUnit
+            }
+            label::N => {
+                set(&mut rec.n, text(d)?, at)?;
+                Label::Name
+            }
+            label::U => {
+                set(&mut rec.u, text(d)?, at)?;
+                Label::Unit
+            }
+            label::BT => {
+                set(&mut rec.bt, num(d)?, at)?;
+                Label::BaseTime
+            }
+            label::BV => {
+                set(&mut rec.bv, num(d)?, at)?;
+                Label::BaseValue
+            }
+            label::BS => {
+                set(&mut rec.bs, num(d)?, at)?;
+                Label::BaseSum
+            }
+            label::S => {
+                set(&mut rec.s, num(d)?, at)?;
+                Label::Sum
+            }
+            label::T => {
+                set(&mut rec.t, num(d)?, at)?;
+                Label::Time
+            }
+            label::UT => {
+                set(&mut rec.ut, num(d)?, at)?;
+                Label::UpdateTime
+            }
+            label::V => {
+                set(&mut rec.value, SenmlValue::Number(num(d)?), at)?;
+                Label::Value
+            }
+            label::VS => {
+                set(&mut rec.value, SenmlValue::String(text(d)?), at)?;
+                Label::Value
+            }
+            label::VB => {
+                let b = d
+                    .bool()
+                    .map_err(|_| malformed(FORMAT, d, "vb is not a boolean"))?;
+                set(&mut rec.value, SenmlValue::Boolean(b), at)?;
+                Label::Value
+            }
+            label::VD => {
+                let b = d
+                    .bytes()
+                    .map_err(|_| malformed(FORMAT, d, "vd is not a definite byte string"))?;
+                set(&mut rec.value, SenmlValue::Data(Cow::Borrowed(b)), at)?;
+                Label::Value
+            }
+            _ => {
+                d.skip().map_err(|e| cbor_err(FORMAT, &e))?;
+                continue;
+            }
+        };
+        rec.push_order(l);
+    }
+    Ok(rec)
+}

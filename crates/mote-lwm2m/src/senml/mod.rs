@@ -1,0 +1,687 @@
+//! SenML for LwM2M: SenML-JSON (content format 110) and SenML-CBOR (112), RFC 8428, as
+//! profiled by LwM2M TS Core 1.2 §7.4.4 and §7.4.5, with the `vlo` Object Link field and
+//! the composite operations' bodies (Read-Composite and Observe-Composite requests carry
+//! names only, RFC 8790; Write-Composite and Send carry values, Send with times).
+//!
+//! Two layers:
+//! - the generic SenML [`Pack`] of [`SenmlRecord`]s — every RFC 8428 field, kept in the
+//!   order it was read or set, so any SenML document (not only LwM2M ones) round-trips
+//!   byte for byte;
+//! - the LwM2M mapping: names resolve (base name carried forward and prepended, RFC 8428
+//!   §4.6) to LwM2M paths, base time carries forward and adds to time (§4.5.3), values are
+//!   typed with the object definitions.
+
+use alloc::borrow::Cow;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt::Write as _;
+
+use crate::data::Record;
+use crate::error::Error;
+use crate::ids::ObjectLink;
+use crate::object::ObjectDefs;
+use crate::path::Path;
+use crate::value::{ResourceType, Value};
+
+pub mod cbor;
+pub mod json;
+
+/// A SenML field label (RFC 8428 §4.1, §6 Table 4) plus LwM2M's `vlo`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Label {
+    /// `bver`, CBOR -1.
+    Version,
+    /// `bn`, -2.
+    BaseName,
+    /// `bt`, -3.
+    BaseTime,
+    /// `bu`, -4.
+    BaseUnit,
+    /// `bv`, -5.
+    BaseValue,
+    /// `bs`, -6.
+    BaseSum,
+    /// `n`, 0.
+    Name,
+    /// `u`, 1.
+    Unit,
+    /// `v`, `vs`, `vb`, `vd` or `vlo`: the record's one value.
+    Value,
+    /// `s`, 5.
+    Sum,
+    /// `t`, 6.
+    Time,
+    /// `ut`, 7.
+    UpdateTime,
+}
+
+/// The order used when a record does not say: RFC 8428's table order.
+const CANONICAL: [Label; 12] = [
+    Label::Version,
+    Label::BaseName,
+    Label::BaseTime,
+    Label::BaseUnit,
+    Label::BaseValue,
+    Label::BaseSum,
+    Label::Name,
+    Label::Unit,
+    Label::Value,
+    Label::Sum,
+    Label::Time,
+    Label::UpdateTime,
+];
+
+/// A SenML number: JSON and CBOR distinguish integers from floats, and so do we.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Number {
+    /// An integer in `i64` range.
+    Int(i64),
+    /// A positive integer above `i64::MAX`.
+    Uint(u64),
+    /// A float.
+    Float(f64),
+}
+
+impl Number {
+    /// The value as `f64`.
+    pub fn as_f64(self) -> f64 {
+        match self {
+            Number::Int(i) => i as f64,
+            Number::Uint(u) => u as f64,
+            Number::Float(f) => f,
+        }
+    }
+}
+
+/// A record's value field.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SenmlValue<'a> {
+    /// `v`
+    Number(Number),
+    /// `vs`
+    String(Cow<'a, str>),
+    /// `vb`
+    Boolean(bool),
+    /// `vd`
+    Data(Cow<'a, [u8]>),
+    /// `vlo` (LwM2M TS Core §7.4.4: Object Link as `"O:I"`).
+    ObjectLink(Cow<'a, str>),
+}
+
+/// One SenML record with every RFC 8428 field, and the order of its fields.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SenmlRecord<'a> {
+    /// `bver`
+    pub bver: Option<u64>,
+    /// `bn`
+    pub bn: Option<Cow<'a, str>>,
+    /// `bt`
+    pub bt: Option<Number>,
+    /// `bu`
+    pub bu: Option<Cow<'a, str>>,
+    /// `bv`
+    pub bv: Option<Number>,
+    /// `bs`
+    pub bs: Option<Number>,
+    /// `n`
+    pub n: Option<Cow<'a, str>>,
+    /// `u`
+    pub u: Option<Cow<'a, str>>,
+    /// The value field.
+    pub value: Option<SenmlValue<'a>>,
+    /// `s`
+    pub s: Option<Number>,
+    /// `t`
+    pub t: Option<Number>,
+    /// `ut`
+    pub ut: Option<Number>,
+    order: [Option<Label>; 12],
+    /// Byte offset of the record in the payload it was read from.
+    pub offset: usize,
+}
+
+impl<'a> SenmlRecord<'a> {
+    /// Notes that `label` comes next in this record's field order (decoders call this as
+    /// they read; a record built by hand without calls is written in RFC 8428 order).
+    pub fn push_order(&mut self, label: Label) {
+        if self.order.contains(&Some(label)) {
+            return;
+        }
+        if let Some(slot) = self.order.iter_mut().find(|s| s.is_none()) {
+            *slot = Some(label);
+        }
+    }
+
+    /// The labels to write, in order: the recorded order, then any present field not in it.
+    pub fn labels(&self) -> impl Iterator<Item = Label> + '_ {
+        let recorded = self
+            .order
+            .iter()
+            .filter_map(|l| *l)
+            .filter(move |l| self.has(*l));
+        let rest = CANONICAL
+            .into_iter()
+            .filter(move |l| self.has(*l) && !self.order.contains(&Some(*l)));
+        recorded.chain(rest)
+    }
+
+    /// The record with every borrowed string and byte string copied.
+    pub fn into_owned(self) -> SenmlRecord<'static> {
+        let own = |c: Option<Cow<'_, str>>| c.map(|c| Cow::Owned(c.into_owned()));
+        SenmlRecord {
+            bver: self.bver,
+            bn: own(self.bn),
+            bt: self.bt,
+            bu: own(self.bu),
+            bv: self.bv,
+            bs: self.bs,
+            n: own(self.n),
+            u: own(self.u),
+            value: self.value.map(|v| match v {
+                SenmlValue::Number(n) => SenmlValue::Number(n),
+                SenmlValue::String(s) => SenmlValue::String(Cow::Owned(s.into_owned())),
+                SenmlValue::Boolean(b) => SenmlValue::Boolean(b),
+                SenmlValue::Data(d) => SenmlValue::Data(Cow::Owned(d.into_owned())),
+                SenmlValue::ObjectLink(s) => SenmlValue::ObjectLink(Cow::Owned(s.into_owned())),
+            }),
+            s: self.s,
+            t: self.t,
+            ut: self.ut,
+            order: self.order,
+            offset: self.offset,
+        }
+    }
+
+    fn has(&self, l: Label) -> bool {
+        match l {
+            Label::Version => self.bver.is_some(),
+            Label::BaseName => self.bn.is_some(),
+            Label::BaseTime => self.bt.is_some(),
+            Label::BaseUnit => self.bu.is_some(),
+            Label::BaseValue => self.bv.is_some(),
+            Label::BaseSum => self.bs.is_some(),
+            Label::Name => self.n.is_some(),
+            Label::Unit => self.u.is_some(),
+            Label::Value => self.value.is_some(),
+            Label::Sum => self.s.is_some(),
+            Label::Time => self.t.is_some(),
+            Label::UpdateTime => self.ut.is_some(),
+        }
+    }
+}
+
+/// A SenML Pack: the records of one payload.
+pub type Pack<'a> = Vec<SenmlRecord<'a>>;
+
+/// How the encoder writes names and times.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EncodeOptions {
+    /// The base name. `None` chooses automatically from the request path: nothing for `/`
+    /// (every name absolute, as in composite payloads), the path itself when the payload
+    /// is the one value at the request path, otherwise the request path with a trailing
+    /// `/` and names relative to it.
+    pub base_name: Option<String>,
+    /// The base time written in the first record; record times are written relative to
+    /// it. `None` writes each record's time in `t` as is.
+    pub base_time: Option<f64>,
+}
+
+/// A resolved record: full name, optional value, optional time.
+pub(crate) struct Resolved<'a> {
+    pub(crate) path: Path,
+    pub(crate) value: Option<SenmlValue<'a>>,
+    pub(crate) time: Option<f64>,
+    pub(crate) offset: usize,
+}
+
+/// RFC 8428 §4.6 resolution, one record at a time: base name and base time carry
+/// forward; the name (base name + name) must be an LwM2M path. Base value and sums have no
+/// meaning in LwM2M and are refused.
+pub(crate) struct Resolver<'a> {
+    format: &'static str,
+    bn: Option<Cow<'a, str>>,
+    /// The base name as a path prefix when it is one (`/`, `/3/0/`, `/3/0`): names are then
+    /// resolved by appending IDs, without building the concatenated string.
+    prefix: Option<(Path, bool)>,
+    bt: Option<f64>,
+    name: String,
+}
+
+impl<'a> Resolver<'a> {
+    pub(crate) fn new(format: &'static str) -> Self {
+        Resolver {
+            format,
+            bn: None,
+            prefix: None,
+            bt: None,
+            name: String::new(),
+        }
+    }
+
+    pub(crate) fn resolve(&mut self, r: SenmlRecord<'a>) -> Result<Resolved<'a>, Error> {
+        let format = self.format;
+        if r.bv.is_some() || r.bs.is_some() || r.s.is_some() {
+            return Err(Error::Malformed {
+                format,
+                offset: r.offset,
+                reason: "base value and sums are not used by LwM2M",
+            });
+        }
+        if let Some(b) = r.bn {
+            // `(path, ends_with_slash)` when the base name is a path with or without "/".
+            self.prefix = if b.as_ref() == "/" {
+                Some((Path::ROOT, true))
+            } else {
+                let slash = b.ends_with('/');
+                b.strip_suffix('/')
+                    .unwrap_or(&b)
+                    .parse::<Path>()
+                    .ok()
+                    .map(|p| (p, slash))
+            };
+            self.bn = Some(b);
+        }
+        if let Some(b) = r.bt {
+            self.bt = Some(b.as_f64());
+        }
+        let n = r.n.as_deref().unwrap_or("");
+        let fast = match (&self.prefix, n) {
+            (None, _) if self.bn.is_none() => n.parse::<Path>().ok().filter(|_| !n.is_empty()),
+            (Some((p, _)), "") => Some(*p),
+            (Some((p, true)), n) if !n.starts_with('/') && !n.ends_with('/') => append(*p, n),
+            _ => None,
+        };
+        let path = match fast {
+            Some(p) => p,
+            None => {
+                self.name.clear();
+                if let Some(b) = &self.bn {
+                    self.name.push_str(b);
+                }
+                self.name.push_str(n);
+                if self.name.is_empty() {
+                    return Err(Error::Malformed {
+                        format,
+                        offset: r.offset,
+                        reason: "record without name",
+                    });
+                }
+                // A base name such as "/3/0/" followed by no name leaves a trailing slash.
+                let name = self.name.as_str();
+                let trimmed = if name.len() > 1 {
+                    name.strip_suffix('/').unwrap_or(name)
+                } else {
+                    name
+                };
+                trimmed.parse().map_err(|_| Error::Malformed {
+                    format,
+                    offset: r.offset,
+                    reason: "name is not an LwM2M path",
+                })?
+            }
+        };
+        let time = match (self.bt, r.t) {
+            (None, None) => None,
+            (b, t) => Some(b.unwrap_or(0.0) + t.map_or(0.0, Number::as_f64)),
+        };
+        Ok(Resolved {
+            path,
+            value: r.value,
+            time,
+            offset: r.offset,
+        })
+    }
+}
+
+/// `prefix` extended by the `/`-separated decimal IDs of `rel` (`"6/0"`).
+fn append(prefix: Path, rel: &str) -> Option<Path> {
+    let mut p = prefix;
+    for seg in rel.split('/') {
+        p = p.child(crate::ids::parse_id(seg).ok()?).ok()?;
+    }
+    Some(p)
+}
+
+/// Resolves a whole pack.
+pub(crate) fn resolve<'a>(
+    format: &'static str,
+    pack: Pack<'a>,
+) -> Result<Vec<Resolved<'a>>, Error> {
+    let mut r = Resolver::new(format);
+    pack.into_iter().map(|rec| r.resolve(rec)).collect()
+}
+
+/// Types a SenML value with the resource definition at `path` (or without one: numbers
+/// become Integer, Unsigned Integer beyond `i64`, or Float).
+pub(crate) fn typed(
+    path: &Path,
+    raw: SenmlValue<'_>,
+    defs: &(impl ObjectDefs + ?Sized),
+) -> Result<Value, Error> {
+    let untyped = match raw {
+        SenmlValue::Number(Number::Int(i)) => Value::Integer(i),
+        SenmlValue::Number(Number::Uint(u)) => Value::UnsignedInteger(u),
+        SenmlValue::Number(Number::Float(f)) => Value::Float(f),
+        SenmlValue::String(s) => Value::String(s.into_owned()),
+        SenmlValue::Boolean(b) => Value::Boolean(b),
+        SenmlValue::Data(d) => Value::Opaque(d.into_owned()),
+        SenmlValue::ObjectLink(l) => {
+            Value::Objlnk(l.parse::<ObjectLink>().map_err(|_| Error::InvalidValue)?)
+        }
+    };
+    match defs.resource_at(path) {
+        None => Ok(untyped),
+        Some(def) if def.kind == ResourceType::None => Ok(untyped),
+        Some(def) => {
+            let v = match (def.kind, untyped) {
+                // Numbers may be written as floats by the peer ("v": 5.0 for an Integer).
+                (
+                    ResourceType::Integer
+                    | ResourceType::UnsignedInteger
+                    | ResourceType::Time
+                    | ResourceType::Float,
+                    v @ (Value::Integer(_) | Value::UnsignedInteger(_) | Value::Float(_)),
+                ) => v.convert(def.kind),
+                (ResourceType::Corelnk, Value::String(s)) => Ok(Value::Corelnk(s)),
+                // CBOR and LwM2M-CBOR carry Objlnk as "O:I" text (Appendix C).
+                (ResourceType::Objlnk, Value::String(s)) => s.parse().map(Value::Objlnk),
+                (k, v) if v.resource_type() == k => Ok(v),
+                _ => Err(Error::InvalidValue),
+            };
+            v.map_err(|_| Error::Type {
+                path: *path,
+                expected: def.kind,
+            })
+        }
+    }
+}
+
+/// The value records of a pack: every record must have a value and a resource or
+/// resource-instance path.
+pub(crate) fn to_records(
+    format: &'static str,
+    resolved: Vec<Resolved<'_>>,
+    defs: &(impl ObjectDefs + ?Sized),
+) -> Result<Vec<Record>, Error> {
+    let mut out = Vec::with_capacity(resolved.len());
+    for r in resolved {
+        out.push(to_record(format, r, defs)?);
+    }
+    sort_if_needed(&mut out);
+    Ok(out)
+}
+
+/// The value record of one resolved SenML record.
+pub(crate) fn to_record(
+    format: &'static str,
+    r: Resolved<'_>,
+    defs: &(impl ObjectDefs + ?Sized),
+) -> Result<Record, Error> {
+    let value = r.value.ok_or(Error::Malformed {
+        format,
+        offset: r.offset,
+        reason: "record without value",
+    })?;
+    if r.path.len() < 3 {
+        return Err(Error::Path {
+            path: r.path,
+            reason: "a value needs a resource or resource instance path",
+        });
+    }
+    Ok(Record {
+        path: r.path,
+        value: typed(&r.path, value, defs)?,
+        time: r.time,
+    })
+}
+
+/// Sorts decoded records by path unless they already are (the usual case).
+pub(crate) fn sort_if_needed(out: &mut [Record]) {
+    if !out.is_sorted_by_key(|r| r.path) {
+        crate::data::sort_records(out);
+    }
+}
+
+/// The paths of a Read-Composite or Observe-Composite request body (names only; a record
+/// with a value is refused).
+pub(crate) fn to_paths(
+    format: &'static str,
+    resolved: Vec<Resolved<'_>>,
+) -> Result<Vec<Path>, Error> {
+    resolved
+        .into_iter()
+        .map(|r| {
+            if r.value.is_some() {
+                Err(Error::Malformed {
+                    format,
+                    offset: r.offset,
+                    reason: "composite request record has a value",
+                })
+            } else {
+                Ok(r.path)
+            }
+        })
+        .collect()
+}
+
+fn time_number(t: f64) -> Number {
+    if crate::value::is_integral(t) && t.abs() < 9.007_199_254_740_992e15 {
+        Number::Int(t as i64)
+    } else {
+        Number::Float(t)
+    }
+}
+
+/// The base name the encoder uses for `records` on `base` (see [`EncodeOptions`]).
+fn base_name(base: &Path, records: &[Record], opts: &EncodeOptions) -> Option<String> {
+    match &opts.base_name {
+        Some(b) => Some(b.clone()),
+        None if base.is_root() => None,
+        None => {
+            let mut s = String::new();
+            let _ = write!(s, "{base}");
+            if !(records.len() == 1 && records.first().is_some_and(|r| r.path == *base)) {
+                s.push('/');
+            }
+            Some(s)
+        }
+    }
+}
+
+/// Calls `f` with the SenML record of each LwM2M record, in order: names relative to the
+/// base name, values in the field of their type (`v` numbers, `vs` strings and Corelnk,
+/// `vb`, `vd`, `vlo`), times relative to the base time. Field order: `bn`, `bt`, `n`,
+/// value, `t` (as in the TS examples). Names and values are borrowed, not copied.
+pub(crate) fn for_each_senml(
+    base: &Path,
+    records: &[Record],
+    opts: &EncodeOptions,
+    mut f: impl FnMut(&SenmlRecord<'_>) -> Result<(), Error>,
+) -> Result<(), Error> {
+    for r in records {
+        if !r.path.starts_with(base) {
+            return Err(Error::Path {
+                path: r.path,
+                reason: "record is outside the request path",
+            });
+        }
+    }
+    let bn = base_name(base, records, opts);
+    let mut full = String::new();
+    let mut link = String::new();
+    let mut order = [None; 12];
+    for (slot, l) in order.iter_mut().zip([
+        Label::BaseName,
+        Label::BaseTime,
+        Label::Name,
+        Label::Value,
+        Label::Time,
+    ]) {
+        *slot = Some(l);
+    }
+    for (i, r) in records.iter().enumerate() {
+        full.clear();
+        push_path(&mut full, &r.path);
+        let n: Option<&str> = match &bn {
+            None => Some(full.as_str()),
+            Some(b) => match full.strip_prefix(b.as_str()) {
+                Some("") => None,
+                Some(rest) => Some(rest),
+                None => {
+                    return Err(Error::Path {
+                        path: r.path,
+                        reason: "record name does not start with the base name",
+                    });
+                }
+            },
+        };
+        let value = match &r.value {
+            Value::Integer(i) | Value::Time(i) => SenmlValue::Number(Number::Int(*i)),
+            Value::UnsignedInteger(u) => SenmlValue::Number(match i64::try_from(*u) {
+                Ok(i) => Number::Int(i),
+                Err(_) => Number::Uint(*u),
+            }),
+            Value::Float(f) => SenmlValue::Number(Number::Float(*f)),
+            Value::String(s) | Value::Corelnk(s) => SenmlValue::String(Cow::Borrowed(s.as_str())),
+            Value::Boolean(b) => SenmlValue::Boolean(*b),
+            Value::Opaque(o) => SenmlValue::Data(Cow::Borrowed(o.as_slice())),
+            Value::Objlnk(l) => {
+                link.clear();
+                let _ = write!(link, "{l}");
+                SenmlValue::ObjectLink(Cow::Borrowed(link.as_str()))
+            }
+        };
+        let rec = SenmlRecord {
+            bn: if i == 0 {
+                bn.as_deref().map(Cow::Borrowed)
+            } else {
+                None
+            },
+            bt: if i == 0 {
+                opts.base_time.map(time_number)
+            } else {
+                None
+            },
+            n: n.map(Cow::Borrowed),
+            value: Some(value),
+            t: r.time
+                .map(|t| time_number(t - opts.base_time.unwrap_or(0.0))),
+            order,
+            ..SenmlRecord::default()
+        };
+        f(&rec)?;
+    }
+    Ok(())
+}
+
+/// Appends `/O/I/R…` (or `/`) without the formatting machinery.
+fn push_path(s: &mut String, p: &Path) {
+    if p.is_root() {
+        s.push('/');
+    }
+    for &id in p.ids() {
+        s.push('/');
+        let mut buf = [0u8; 5];
+        let mut n = id;
+        let mut i = buf.len();
+        loop {
+            i -= 1;
+            if let Some(slot) = buf.get_mut(i) {
+                *slot = b'0' + (n % 10) as u8;
+            }
+            n /= 10;
+            if n == 0 || i == 0 {
+                break;
+            }
+        }
+        for &b in buf.get(i..).unwrap_or(&[]) {
+            s.push(char::from(b));
+        }
+    }
+}
+
+/// The pack for LwM2M records (see [`EncodeOptions`] for names and times).
+pub fn to_pack(
+    base: &Path,
+    records: &[Record],
+    opts: &EncodeOptions,
+) -> Result<Pack<'static>, Error> {
+    let mut out = Vec::with_capacity(records.len());
+    for_each_senml(base, records, opts, |r| {
+        out.push(r.clone().into_owned());
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// The pack of a Read-Composite or Observe-Composite request: one name per path.
+pub fn paths_pack(paths: &[Path]) -> Pack<'static> {
+    paths
+        .iter()
+        .map(|p| {
+            let mut s = String::new();
+            let _ = write!(s, "{p}");
+            SenmlRecord {
+                n: Some(Cow::Owned(s)),
+                ..SenmlRecord::default()
+            }
+        })
+        .collect()
+}
+
+/// Shortest IEEE 754 half-precision bits that hold `f` exactly, if any (RFC 8949 §4.2.2
+/// preferred serialization; used for SenML-CBOR and CBOR floats).
+pub(crate) fn f16_exact(f: f64) -> Option<u16> {
+    if f.is_nan() {
+        return Some(0x7E00);
+    }
+    let bits = f.to_bits();
+    let sign = ((bits >> 48) & 0x8000) as u16;
+    if f.is_infinite() {
+        return Some(sign | 0x7C00);
+    }
+    if f == 0.0 {
+        return Some(sign);
+    }
+    let a = f.abs();
+    // Normal halves: 2^-14 ..= 65504 with 10 mantissa bits.
+    let e = ((bits >> 52) & 0x7FF) as i32 - 1023;
+    if (-14..=15).contains(&e) {
+        let mant = bits & ((1u64 << 52) - 1);
+        if mant & ((1u64 << 42) - 1) != 0 {
+            return None;
+        }
+        return Some(sign | (((e + 15) as u16) << 10) | (mant >> 42) as u16);
+    }
+    // Subnormal halves: multiples of 2^-24 below 2^-14.
+    if e < -14 {
+        let scaled = a * 16_777_216.0; // 2^24
+        if crate::value::is_integral(scaled) && scaled < 1024.0 {
+            return Some(sign | scaled as u16);
+        }
+    }
+    None
+}
+
+/// The value of half-precision bits.
+pub(crate) fn f16_to_f64(h: u16) -> f64 {
+    let sign = if h & 0x8000 != 0 { -1.0 } else { 1.0 };
+    let exp = (h >> 10) & 0x1F;
+    let mant = f64::from(h & 0x3FF);
+    let v = match exp {
+        0 => mant / 16_777_216.0,
+        31 => {
+            if mant == 0.0 {
+                f64::INFINITY
+            } else {
+                f64::NAN
+            }
+        }
+        e => (1.0 + mant / 1024.0) * pow2(i32::from(e) - 15),
+    };
+    sign * v
+}
+
+fn pow2(e: i32) -> f64 {
+    f64::from_bits(((e + 1023) as u64) << 52)
+}

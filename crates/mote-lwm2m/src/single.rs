@@ -1,0 +1,130 @@
+//! Single-value formats for one Resource or Resource Instance: plain text (content format
+//! 0, LwM2M TS Core 1.2 §7.4.1), opaque (42, §7.4.2) and CBOR (60, §7.4.3 "CBOR").
+
+use alloc::vec::Vec;
+
+use minicbor::{Decoder, Encoder};
+
+use crate::data::Record;
+use crate::error::Error;
+use crate::object::ObjectDefs;
+use crate::path::Path;
+use crate::value::{ResourceType, Value};
+
+/// The one record of a single-value payload: its path must be the request path, which
+/// must name a resource or resource instance.
+fn the_one<'r>(
+    format: &'static str,
+    base: &Path,
+    records: &'r [Record],
+) -> Result<&'r Record, Error> {
+    match records {
+        [r] if r.path == *base && base.len() >= 3 => Ok(r),
+        _ => Err(Error::Unrepresentable {
+            format,
+            reason: "exactly one value at the request path (a resource or resource instance) is needed",
+        }),
+    }
+}
+
+fn check_base(base: &Path) -> Result<(), Error> {
+    if base.len() < 3 {
+        return Err(Error::Path {
+            path: *base,
+            reason: "a single value needs a resource or resource instance path",
+        });
+    }
+    Ok(())
+}
+
+/// Plain text: the value's text representation (Appendix C).
+pub fn encode_text(base: &Path, records: &[Record]) -> Result<Vec<u8>, Error> {
+    Ok(the_one("text", base, records)?.value.to_text().into_bytes())
+}
+
+/// Plain text: parses the payload as the type of the resource at `base` (String when the
+/// resource is unknown).
+pub fn decode_text(
+    base: &Path,
+    bytes: &[u8],
+    defs: &(impl ObjectDefs + ?Sized),
+) -> Result<Vec<Record>, Error> {
+    check_base(base)?;
+    let s = core::str::from_utf8(bytes).map_err(|e| Error::Malformed {
+        format: "text",
+        offset: e.valid_up_to(),
+        reason: "not UTF-8",
+    })?;
+    let ty = match defs.resource_at(base).map(|d| d.kind) {
+        None | Some(ResourceType::None) => ResourceType::String,
+        Some(t) => t,
+    };
+    let v = Value::from_text(ty, s).map_err(|_| Error::Type {
+        path: *base,
+        expected: ty,
+    })?;
+    Ok(alloc::vec![Record::new(*base, v)])
+}
+
+/// Opaque: the raw bytes of an Opaque value.
+pub fn encode_opaque(base: &Path, records: &[Record]) -> Result<Vec<u8>, Error> {
+    match &the_one("opaque", base, records)?.value {
+        Value::Opaque(o) => Ok(o.clone()),
+        _ => Err(Error::Unrepresentable {
+            format: "opaque",
+            reason: "only Opaque values",
+        }),
+    }
+}
+
+/// Opaque: the payload as an Opaque value (refused for a resource of another type).
+pub fn decode_opaque(
+    base: &Path,
+    bytes: &[u8],
+    defs: &(impl ObjectDefs + ?Sized),
+) -> Result<Vec<Record>, Error> {
+    check_base(base)?;
+    if let Some(d) = defs.resource_at(base) {
+        if !matches!(d.kind, ResourceType::Opaque | ResourceType::None) {
+            return Err(Error::Type {
+                path: *base,
+                expected: d.kind,
+            });
+        }
+    }
+    Ok(alloc::vec![Record::new(
+        *base,
+        Value::Opaque(bytes.to_vec())
+    )])
+}
+
+/// CBOR: one data item (Appendix C: integers, floats in the shortest precision, text,
+/// bytes, booleans, Objlnk as `"O:I"` text).
+pub fn encode_cbor(base: &Path, records: &[Record]) -> Result<Vec<u8>, Error> {
+    let r = the_one("CBOR", base, records)?;
+    let mut buf = Vec::new();
+    let mut e = Encoder::new(&mut buf);
+    crate::lwm2m_cbor::write_value(&mut e, &r.value);
+    Ok(buf)
+}
+
+/// CBOR: one data item, typed with the definition at `base` (untyped when unknown; time
+/// may be tag 1 around a number).
+pub fn decode_cbor(
+    base: &Path,
+    bytes: &[u8],
+    defs: &(impl ObjectDefs + ?Sized),
+) -> Result<Vec<Record>, Error> {
+    check_base(base)?;
+    let mut d = Decoder::new(bytes);
+    let raw = crate::lwm2m_cbor::read_value("CBOR", &mut d)?;
+    if d.position() != bytes.len() {
+        return Err(Error::Malformed {
+            format: "CBOR",
+            offset: d.position(),
+            reason: "trailing data after the item",
+        });
+    }
+    let v = crate::senml::typed(base, raw, defs)?;
+    Ok(alloc::vec![Record::new(*base, v)])
+}

@@ -1,0 +1,524 @@
+//! OMA-TLV, content format 11542 (LwM2M TS Core 1.2 §7.4.3 "TLV").
+//!
+//! Each entry is a type byte (bits 7–6: 00 Object Instance, 01 Resource Instance,
+//! 10 Multiple Resource, 11 Resource with value; bit 5: 16-bit identifier; bits 4–3: no
+//! length field / 8 / 16 / 24-bit length field; bits 2–0: the length when there is no
+//! length field), the identifier, the length and the value. Values carry no type, so
+//! decoding looks the resource up in the object definitions (unknown resources decode as
+//! opaque). The encoder always picks the shortest identifier, length and integer forms.
+
+use alloc::vec::Vec;
+
+use crate::data::Record;
+use crate::error::Error;
+use crate::ids::ObjectLink;
+use crate::object::ObjectDefs;
+use crate::path::{Path, PathLevel};
+use crate::value::{ResourceType, Value};
+
+const FORMAT: &str = "TLV";
+
+/// The identifier type of a TLV entry (type byte bits 7–6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlvKind {
+    /// `00`: an Object Instance holding Resource TLVs.
+    ObjectInstance = 0,
+    /// `01`: a Resource Instance inside a Multiple Resource TLV.
+    ResourceInstance = 1,
+    /// `10`: a Multiple Resource holding Resource Instance TLVs.
+    MultipleResource = 2,
+    /// `11`: a Resource with its value.
+    Resource = 3,
+}
+
+/// One TLV entry, borrowed from the payload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tlv<'a> {
+    /// Identifier type.
+    pub kind: TlvKind,
+    /// Identifier.
+    pub id: u16,
+    /// Value bytes (nested TLVs for Object Instance and Multiple Resource).
+    pub value: &'a [u8],
+    /// Offset of the value in the payload, for error reporting.
+    pub offset: usize,
+}
+
+/// Iterates over the TLV entries of one nesting level. Yields an error (and then stops)
+/// on a truncated or malformed entry.
+#[derive(Clone, Debug)]
+pub struct TlvIter<'a> {
+    buf: &'a [u8],
+    pos: usize,
+    base: usize,
+    failed: bool,
+}
+
+impl<'a> TlvIter<'a> {
+    /// Entries of `buf`, reporting offsets relative to `base`.
+    pub fn new(buf: &'a [u8], base: usize) -> Self {
+        TlvIter {
+            buf,
+            pos: 0,
+            base,
+            failed: false,
+        }
+    }
+
+    fn byte(&self, at: usize) -> Result<u8, Error> {
+        self.buf.get(at).copied().ok_or(Error::Truncated {
+            format: FORMAT,
+            offset: self.base + at,
+        })
+    }
+
+    fn next_entry(&mut self) -> Result<Tlv<'a>, Error> {
+        let start = self.pos;
+        let t = self.byte(start)?;
+        let kind = match t >> 6 {
+            0 => TlvKind::ObjectInstance,
+            1 => TlvKind::ResourceInstance,
+            2 => TlvKind::MultipleResource,
+            _ => TlvKind::Resource,
+        };
+        let mut at = start + 1;
+        let id = if t & 0x20 != 0 {
+            let id = u16::from_be_bytes([self.byte(at)?, self.byte(at + 1)?]);
+            at += 2;
+            id
+        } else {
+            let id = u16::from(self.byte(at)?);
+            at += 1;
+            id
+        };
+        if id == crate::ids::MAX_ID {
+            return Err(Error::Malformed {
+                format: FORMAT,
+                offset: self.base + start,
+                reason: "identifier 65535 is reserved",
+            });
+        }
+        let len_bytes = usize::from((t >> 3) & 0x03);
+        let len = if len_bytes == 0 {
+            usize::from(t & 0x07)
+        } else {
+            let mut l = 0usize;
+            for _ in 0..len_bytes {
+                l = (l << 8) | usize::from(self.byte(at)?);
+                at += 1;
+            }
+            l
+        };
+        let end = at.checked_add(len).ok_or(Error::Truncated {
+            format: FORMAT,
+            offset: self.base + at,
+        })?;
+        let value = self.buf.get(at..end).ok_or(Error::Truncated {
+            format: FORMAT,
+            offset: self.base + self.buf.len(),
+        })?;
+        self.pos = end;
+        Ok(Tlv {
+            kind,
+            id,
+            value,
+            offset: self.base + at,
+        })
+    }
+}
+
+impl<'a> Iterator for TlvIter<'a> {
+    type Item = Result<Tlv<'a>, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed || self.pos >= self.buf.len() {
+            return None;
+        }
+        let r = self.next_entry();
+        self.failed = r.is_err();
+        Some(r)
+    }
+}
+
+/// Writes one TLV header and value.
+fn put(out: &mut Vec<u8>, kind: TlvKind, id: u16, value: &[u8]) -> Result<(), Error> {
+    let len = value.len();
+    let mut t = (kind as u8) << 6;
+    if id > 0xFF {
+        t |= 0x20;
+    }
+    let len_bytes: usize = match len {
+        0..=7 => {
+            t |= len as u8;
+            0
+        }
+        8..=0xFF => 1,
+        0x100..=0xFFFF => 2,
+        0x1_0000..=0xFF_FFFF => 3,
+        _ => {
+            return Err(Error::Unrepresentable {
+                format: FORMAT,
+                reason: "entry longer than 16 MiB",
+            });
+        }
+    };
+    t |= (len_bytes as u8) << 3;
+    out.push(t);
+    if id > 0xFF {
+        out.extend_from_slice(&id.to_be_bytes());
+    } else {
+        out.push(id as u8);
+    }
+    let lb = (len as u32).to_be_bytes();
+    out.extend_from_slice(lb.get(4 - len_bytes..).unwrap_or(&[]));
+    out.extend_from_slice(value);
+    Ok(())
+}
+
+/// The TLV value bytes of `value` (Appendix C "TLV Format"): integers in the shortest of
+/// 1/2/4/8 bytes, floats in 4 bytes when exact and 8 otherwise, booleans in 1 byte,
+/// Objlnk in 4 bytes.
+pub fn value_bytes(value: &Value, out: &mut Vec<u8>) {
+    match value {
+        Value::String(s) | Value::Corelnk(s) => out.extend_from_slice(s.as_bytes()),
+        Value::Opaque(o) => out.extend_from_slice(o),
+        Value::Integer(i) | Value::Time(i) => {
+            let i = *i;
+            if let Ok(v) = i8::try_from(i) {
+                out.extend_from_slice(&v.to_be_bytes());
+            } else if let Ok(v) = i16::try_from(i) {
+                out.extend_from_slice(&v.to_be_bytes());
+            } else if let Ok(v) = i32::try_from(i) {
+                out.extend_from_slice(&v.to_be_bytes());
+            } else {
+                out.extend_from_slice(&i.to_be_bytes());
+            }
+        }
+        Value::UnsignedInteger(u) => {
+            let u = *u;
+            if let Ok(v) = u8::try_from(u) {
+                out.push(v);
+            } else if let Ok(v) = u16::try_from(u) {
+                out.extend_from_slice(&v.to_be_bytes());
+            } else if let Ok(v) = u32::try_from(u) {
+                out.extend_from_slice(&v.to_be_bytes());
+            } else {
+                out.extend_from_slice(&u.to_be_bytes());
+            }
+        }
+        Value::Float(f) => {
+            let s = *f as f32;
+            if f64::from(s) == *f || f.is_nan() {
+                out.extend_from_slice(&s.to_be_bytes());
+            } else {
+                out.extend_from_slice(&f.to_be_bytes());
+            }
+        }
+        Value::Boolean(b) => out.push(u8::from(*b)),
+        Value::Objlnk(l) => out.extend_from_slice(&l.to_bytes()),
+    }
+}
+
+/// Decodes TLV value bytes as type `ty`.
+pub fn decode_value(ty: ResourceType, b: &[u8], offset: usize) -> Result<Value, Error> {
+    let bad = |reason| Error::Malformed {
+        format: FORMAT,
+        offset,
+        reason,
+    };
+    Ok(match ty {
+        ResourceType::String => Value::String(
+            core::str::from_utf8(b)
+                .map_err(|_| bad("string is not UTF-8"))?
+                .into(),
+        ),
+        ResourceType::Corelnk => Value::Corelnk(
+            core::str::from_utf8(b)
+                .map_err(|_| bad("string is not UTF-8"))?
+                .into(),
+        ),
+        ResourceType::Opaque | ResourceType::None => Value::Opaque(b.to_vec()),
+        ResourceType::Integer | ResourceType::Time => {
+            let i = match *b {
+                [a] => i64::from(a as i8),
+                [a, b] => i64::from(i16::from_be_bytes([a, b])),
+                [a, b, c, d] => i64::from(i32::from_be_bytes([a, b, c, d])),
+                [a, b, c, d, e, f, g, h] => i64::from_be_bytes([a, b, c, d, e, f, g, h]),
+                _ => return Err(bad("integer length is not 1, 2, 4 or 8")),
+            };
+            if ty == ResourceType::Time {
+                Value::Time(i)
+            } else {
+                Value::Integer(i)
+            }
+        }
+        ResourceType::UnsignedInteger => Value::UnsignedInteger(match *b {
+            [a] => u64::from(a),
+            [a, b] => u64::from(u16::from_be_bytes([a, b])),
+            [a, b, c, d] => u64::from(u32::from_be_bytes([a, b, c, d])),
+            [a, b, c, d, e, f, g, h] => u64::from_be_bytes([a, b, c, d, e, f, g, h]),
+            _ => return Err(bad("unsigned integer length is not 1, 2, 4 or 8")),
+        }),
+        ResourceType::Float => Value::Float(match *b {
+            [a, b, c, d] => f64::from(f32::from_be_bytes([a, b, c, d])),
+            [a, b, c, d, e, f, g, h] => f64::from_be_bytes([a, b, c, d, e, f, g, h]),
+            _ => return Err(bad("float length is not 4 or 8")),
+        }),
+        ResourceType::Boolean => match b {
+            [0] => Value::Boolean(false),
+            [1] => Value::Boolean(true),
+            _ => return Err(bad("boolean is not one byte 0 or 1")),
+        },
+        ResourceType::Objlnk => {
+            Value::Objlnk(ObjectLink::from_bytes(b).map_err(|_| bad("object link is not 4 bytes"))?)
+        }
+    })
+}
+
+/// Encodes `records` as the TLV payload of a request on `base`:
+/// - `/O`: Object Instance TLVs (mandatory there, §7.4.3);
+/// - `/O/I`: Resource and Multiple Resource TLVs, without the optional instance wrapper;
+/// - `/O/I/R`: one Resource TLV, or a Multiple Resource TLV when the records are
+///   resource instances;
+/// - `/O/I/R/RI`: one Resource Instance TLV.
+///
+/// TLV has no Object ID field, so `/` is refused, as are records outside `base` and
+/// duplicate paths. Times are not representable and are dropped.
+pub fn encode(base: &Path, records: &[Record]) -> Result<Vec<u8>, Error> {
+    let mut sorted: Vec<&Record> = records.iter().collect();
+    sorted.sort_by_key(|r| r.path);
+    for w in sorted.windows(2) {
+        if let [a, b] = w {
+            if a.path == b.path || b.path.starts_with(&a.path) {
+                return Err(Error::Path {
+                    path: b.path,
+                    reason: "duplicate or conflicting path",
+                });
+            }
+        }
+    }
+    for r in &sorted {
+        if !r.path.starts_with(base) || r.path.len() < 3 {
+            return Err(Error::Path {
+                path: r.path,
+                reason: "record is not a resource under the request path",
+            });
+        }
+    }
+    let mut out = Vec::new();
+    match base.level() {
+        PathLevel::Root => {
+            return Err(Error::Unrepresentable {
+                format: FORMAT,
+                reason: "TLV cannot carry Object IDs (request on /)",
+            });
+        }
+        PathLevel::Object => {
+            for group in sorted.chunk_by(|a, b| a.path.ids().get(1) == b.path.ids().get(1)) {
+                let inst = group
+                    .first()
+                    .and_then(|r| r.path.ids().get(1).copied())
+                    .unwrap_or(0);
+                let mut inner = Vec::new();
+                encode_resources(group, &mut inner)?;
+                put(&mut out, TlvKind::ObjectInstance, inst, &inner)?;
+            }
+        }
+        PathLevel::Instance | PathLevel::Resource => encode_resources(&sorted, &mut out)?,
+        PathLevel::ResourceInstance => {
+            for r in &sorted {
+                let mut v = Vec::new();
+                value_bytes(&r.value, &mut v);
+                put(
+                    &mut out,
+                    TlvKind::ResourceInstance,
+                    base.ids().get(3).copied().unwrap_or(0),
+                    &v,
+                )?;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Resource-level TLVs for sorted records of one instance.
+fn encode_resources(records: &[&Record], out: &mut Vec<u8>) -> Result<(), Error> {
+    let mut v = Vec::new();
+    for group in records.chunk_by(|a, b| a.path.ids().get(2) == b.path.ids().get(2)) {
+        let Some(first) = group.first() else { continue };
+        let rid = first.path.ids().get(2).copied().unwrap_or(0);
+        if first.path.len() == 3 {
+            v.clear();
+            value_bytes(&first.value, &mut v);
+            put(out, TlvKind::Resource, rid, &v)?;
+        } else {
+            let mut inner = Vec::new();
+            for r in group {
+                v.clear();
+                value_bytes(&r.value, &mut v);
+                put(
+                    &mut inner,
+                    TlvKind::ResourceInstance,
+                    r.path.ids().get(3).copied().unwrap_or(0),
+                    &v,
+                )?;
+            }
+            put(out, TlvKind::MultipleResource, rid, &inner)?;
+        }
+    }
+    Ok(())
+}
+
+/// Decodes a TLV payload received for a request on `base` (see [`encode`] for the shapes;
+/// the decoder also accepts the optional Object Instance wrapper at `/O/I` and bare
+/// Resource Instance TLVs at `/O/I/R`). Types come from `defs`; unknown resources are
+/// opaque. Records come out sorted by path.
+pub fn decode(
+    base: &Path,
+    bytes: &[u8],
+    defs: &(impl ObjectDefs + ?Sized),
+) -> Result<Vec<Record>, Error> {
+    let mut out = Vec::new();
+    let ids = base.ids();
+    let wrong = |offset, reason| Error::Malformed {
+        format: FORMAT,
+        offset,
+        reason,
+    };
+    match base.level() {
+        PathLevel::Root => {
+            return Err(Error::Unrepresentable {
+                format: FORMAT,
+                reason: "TLV cannot carry Object IDs (request on /)",
+            });
+        }
+        PathLevel::Object => {
+            for t in TlvIter::new(bytes, 0) {
+                let t = t?;
+                if t.kind != TlvKind::ObjectInstance {
+                    return Err(wrong(
+                        t.offset,
+                        "expected Object Instance TLVs for a request on /O",
+                    ));
+                }
+                decode_resources(&base.child(t.id)?, t.value, t.offset, defs, &mut out)?;
+            }
+        }
+        PathLevel::Instance => {
+            let mut iter = TlvIter::new(bytes, 0).peekable();
+            if let Some(Ok(first)) = iter.peek() {
+                if first.kind == TlvKind::ObjectInstance {
+                    for t in iter {
+                        let t = t?;
+                        if t.kind != TlvKind::ObjectInstance || Some(&t.id) != ids.get(1) {
+                            return Err(wrong(
+                                t.offset,
+                                "Object Instance TLV does not match the request path",
+                            ));
+                        }
+                        decode_resources(base, t.value, t.offset, defs, &mut out)?;
+                    }
+                    return finish(out);
+                }
+            }
+            decode_resources(base, bytes, 0, defs, &mut out)?;
+        }
+        PathLevel::Resource => {
+            let inst = base.truncate(2);
+            let rid = ids.get(2).copied().unwrap_or(0);
+            for t in TlvIter::new(bytes, 0) {
+                let t = t?;
+                match t.kind {
+                    TlvKind::Resource | TlvKind::MultipleResource if t.id == rid => {
+                        decode_resource(&inst, t, defs, &mut out)?;
+                    }
+                    TlvKind::ResourceInstance => {
+                        let p = base.child(t.id)?;
+                        out.push(Record::new(p, typed(&p, t, defs)?));
+                    }
+                    _ => return Err(wrong(t.offset, "TLV does not match the request path")),
+                }
+            }
+        }
+        PathLevel::ResourceInstance => {
+            for t in TlvIter::new(bytes, 0) {
+                let t = t?;
+                if t.kind != TlvKind::ResourceInstance || Some(&t.id) != ids.get(3) {
+                    return Err(wrong(t.offset, "TLV does not match the request path"));
+                }
+                out.push(Record::new(*base, typed(base, t, defs)?));
+            }
+        }
+    }
+    finish(out)
+}
+
+fn finish(mut out: Vec<Record>) -> Result<Vec<Record>, Error> {
+    crate::data::sort_records(&mut out);
+    for w in out.windows(2) {
+        if let [a, b] = w {
+            if a.path == b.path || b.path.starts_with(&a.path) {
+                return Err(Error::Path {
+                    path: b.path,
+                    reason: "duplicate or conflicting path",
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn typed(path: &Path, t: Tlv<'_>, defs: &(impl ObjectDefs + ?Sized)) -> Result<Value, Error> {
+    let ty = defs
+        .resource_at(path)
+        .map_or(ResourceType::Opaque, |d| d.kind);
+    decode_value(ty, t.value, t.offset)
+}
+
+/// Resource and Multiple Resource TLVs of the instance at `inst`.
+fn decode_resources(
+    inst: &Path,
+    bytes: &[u8],
+    base: usize,
+    defs: &(impl ObjectDefs + ?Sized),
+    out: &mut Vec<Record>,
+) -> Result<(), Error> {
+    for t in TlvIter::new(bytes, base) {
+        decode_resource(inst, t?, defs, out)?;
+    }
+    Ok(())
+}
+
+fn decode_resource(
+    inst: &Path,
+    t: Tlv<'_>,
+    defs: &(impl ObjectDefs + ?Sized),
+    out: &mut Vec<Record>,
+) -> Result<(), Error> {
+    let p = inst.child(t.id)?;
+    match t.kind {
+        TlvKind::Resource => out.push(Record::new(p, typed(&p, t, defs)?)),
+        TlvKind::MultipleResource => {
+            for ri in TlvIter::new(t.value, t.offset) {
+                let ri = ri?;
+                if ri.kind != TlvKind::ResourceInstance {
+                    return Err(Error::Malformed {
+                        format: FORMAT,
+                        offset: ri.offset,
+                        reason: "Multiple Resource TLV holds a non Resource Instance TLV",
+                    });
+                }
+                let rp = p.child(ri.id)?;
+                out.push(Record::new(rp, typed(&rp, ri, defs)?));
+            }
+        }
+        _ => {
+            return Err(Error::Malformed {
+                format: FORMAT,
+                offset: t.offset,
+                reason: "expected a Resource or Multiple Resource TLV",
+            });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,317 @@
+//! Resource data types and values (LwM2M TS Core 1.2, Appendix C "Data Types").
+
+use core::fmt;
+use core::str::FromStr;
+
+#[cfg(feature = "alloc")]
+use alloc::{string::String, string::ToString, vec::Vec};
+
+use crate::error::Error;
+#[cfg(feature = "alloc")]
+use crate::ids::ObjectLink;
+
+/// The data type a Resource is defined with (Appendix C, table "Data Types").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ResourceType {
+    /// UTF-8 string.
+    String,
+    /// 8/16/32/64-bit signed integer.
+    Integer,
+    /// 8/16/32/64-bit unsigned integer (LwM2M 1.1+).
+    UnsignedInteger,
+    /// 32 or 64-bit IEEE 754 float.
+    Float,
+    /// Boolean.
+    Boolean,
+    /// Sequence of octets.
+    Opaque,
+    /// Unix time in seconds (signed).
+    Time,
+    /// Object Link `O:I`.
+    Objlnk,
+    /// CoRE Link (RFC 6690) as a string (LwM2M 1.1+).
+    Corelnk,
+    /// No value: executable resources.
+    None,
+}
+
+impl ResourceType {
+    /// The name used by DDF XML files (`<Type>` element) and the TS tables.
+    pub const fn ddf_name(self) -> &'static str {
+        match self {
+            ResourceType::String => "String",
+            ResourceType::Integer => "Integer",
+            ResourceType::UnsignedInteger => "Unsigned Integer",
+            ResourceType::Float => "Float",
+            ResourceType::Boolean => "Boolean",
+            ResourceType::Opaque => "Opaque",
+            ResourceType::Time => "Time",
+            ResourceType::Objlnk => "Objlnk",
+            ResourceType::Corelnk => "Corelnk",
+            ResourceType::None => "none",
+        }
+    }
+
+    /// The lowercase name of the `mote lwm2m --json` record shape (`string`, `integer`,
+    /// `unsigned`, `float`, `boolean`, `opaque`, `time`, `objlnk`, `corelnk`, `none`).
+    pub const fn json_name(self) -> &'static str {
+        match self {
+            ResourceType::String => "string",
+            ResourceType::Integer => "integer",
+            ResourceType::UnsignedInteger => "unsigned",
+            ResourceType::Float => "float",
+            ResourceType::Boolean => "boolean",
+            ResourceType::Opaque => "opaque",
+            ResourceType::Time => "time",
+            ResourceType::Objlnk => "objlnk",
+            ResourceType::Corelnk => "corelnk",
+            ResourceType::None => "none",
+        }
+    }
+}
+
+impl fmt::Display for ResourceType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.ddf_name())
+    }
+}
+
+impl FromStr for ResourceType {
+    type Err = Error;
+
+    /// Accepts the DDF spelling (case-insensitive, surrounding spaces ignored, an empty
+    /// string meaning `none` as in the registry's executable resources) and the JSON
+    /// names of [`ResourceType::json_name`].
+    fn from_str(s: &str) -> Result<Self, Error> {
+        let s = s.trim();
+        let t = if s.is_empty() || s.eq_ignore_ascii_case("none") {
+            ResourceType::None
+        } else if s.eq_ignore_ascii_case("string") {
+            ResourceType::String
+        } else if s.eq_ignore_ascii_case("integer") {
+            ResourceType::Integer
+        } else if s.eq_ignore_ascii_case("unsigned integer") || s.eq_ignore_ascii_case("unsigned") {
+            ResourceType::UnsignedInteger
+        } else if s.eq_ignore_ascii_case("float") {
+            ResourceType::Float
+        } else if s.eq_ignore_ascii_case("boolean") {
+            ResourceType::Boolean
+        } else if s.eq_ignore_ascii_case("opaque") {
+            ResourceType::Opaque
+        } else if s.eq_ignore_ascii_case("time") {
+            ResourceType::Time
+        } else if s.eq_ignore_ascii_case("objlnk") {
+            ResourceType::Objlnk
+        } else if s.eq_ignore_ascii_case("corelnk") {
+            ResourceType::Corelnk
+        } else {
+            return Err(Error::InvalidValue);
+        };
+        Ok(t)
+    }
+}
+
+/// A resource value. Each variant is one data type of Appendix C.
+#[cfg(feature = "alloc")]
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// UTF-8 string.
+    String(String),
+    /// Signed integer.
+    Integer(i64),
+    /// Unsigned integer.
+    UnsignedInteger(u64),
+    /// Float (a `binary32` payload is widened exactly).
+    Float(f64),
+    /// Boolean.
+    Boolean(bool),
+    /// Octets.
+    Opaque(Vec<u8>),
+    /// Unix time, seconds.
+    Time(i64),
+    /// Object Link.
+    Objlnk(ObjectLink),
+    /// CoRE Link format text.
+    Corelnk(String),
+}
+
+#[cfg(feature = "alloc")]
+impl Value {
+    /// The data type of this value.
+    pub const fn resource_type(&self) -> ResourceType {
+        match self {
+            Value::String(_) => ResourceType::String,
+            Value::Integer(_) => ResourceType::Integer,
+            Value::UnsignedInteger(_) => ResourceType::UnsignedInteger,
+            Value::Float(_) => ResourceType::Float,
+            Value::Boolean(_) => ResourceType::Boolean,
+            Value::Opaque(_) => ResourceType::Opaque,
+            Value::Time(_) => ResourceType::Time,
+            Value::Objlnk(_) => ResourceType::Objlnk,
+            Value::Corelnk(_) => ResourceType::Corelnk,
+        }
+    }
+
+    /// The plain-text representation (content format 0, Appendix C "Text Format"):
+    /// decimal integers, floats without exponent, `0`/`1` booleans, Base64 (with padding)
+    /// for opaque, `O:I` links.
+    pub fn to_text(&self) -> String {
+        match self {
+            Value::String(s) | Value::Corelnk(s) => s.clone(),
+            Value::Integer(i) | Value::Time(i) => i.to_string(),
+            Value::UnsignedInteger(u) => u.to_string(),
+            Value::Float(f) => alloc::format!("{f}"),
+            Value::Boolean(b) => String::from(if *b { "1" } else { "0" }),
+            Value::Opaque(o) => crate::base64::encode(o, crate::base64::Alphabet::Standard),
+            Value::Objlnk(l) => l.to_string(),
+        }
+    }
+
+    /// Parses the plain-text representation of a value of type `ty`.
+    pub fn from_text(ty: ResourceType, s: &str) -> Result<Value, Error> {
+        Ok(match ty {
+            ResourceType::String => Value::String(String::from(s)),
+            ResourceType::Corelnk => Value::Corelnk(String::from(s)),
+            ResourceType::Integer => Value::Integer(parse_int(s)?),
+            ResourceType::Time => Value::Time(parse_int(s)?),
+            ResourceType::UnsignedInteger => Value::UnsignedInteger(parse_uint(s)?),
+            ResourceType::Float => Value::Float(parse_float(s)?),
+            ResourceType::Boolean => match s {
+                "0" => Value::Boolean(false),
+                "1" => Value::Boolean(true),
+                _ => return Err(Error::InvalidValue),
+            },
+            ResourceType::Opaque => Value::Opaque(crate::base64::decode(s)?),
+            ResourceType::Objlnk => Value::Objlnk(s.parse()?),
+            ResourceType::None => return Err(Error::InvalidValue),
+        })
+    }
+
+    /// Converts a value decoded without type information (from a self-describing format:
+    /// SenML, CBOR) into `ty`, the type of the resource's definition. Numbers convert
+    /// between integer, unsigned, time and float when the value is exactly representable;
+    /// strings become Corelnk; anything else must already have the right type.
+    pub fn convert(self, ty: ResourceType) -> Result<Value, Error> {
+        if self.resource_type() == ty {
+            return Ok(self);
+        }
+        let v = match (ty, self) {
+            (ResourceType::Integer, v) => Value::Integer(v.as_i64().ok_or(Error::InvalidValue)?),
+            (ResourceType::Time, v) => Value::Time(v.as_i64().ok_or(Error::InvalidValue)?),
+            (ResourceType::UnsignedInteger, v) => {
+                Value::UnsignedInteger(v.as_u64().ok_or(Error::InvalidValue)?)
+            }
+            (ResourceType::Float, Value::Integer(i) | Value::Time(i)) => {
+                let f = i as f64;
+                if f as i64 != i || f >= 9.223_372_036_854_776e18 {
+                    return Err(Error::InvalidValue);
+                }
+                Value::Float(f)
+            }
+            (ResourceType::Float, Value::UnsignedInteger(u)) => {
+                let f = u as f64;
+                if f >= 1.844_674_407_370_955_2e19 || f as u64 != u {
+                    return Err(Error::InvalidValue);
+                }
+                Value::Float(f)
+            }
+            (ResourceType::Corelnk, Value::String(s)) => Value::Corelnk(s),
+            (ResourceType::String, Value::Corelnk(s)) => Value::String(s),
+            (ResourceType::Objlnk, Value::String(s)) => Value::Objlnk(s.parse()?),
+            _ => return Err(Error::InvalidValue),
+        };
+        Ok(v)
+    }
+
+    /// The value as an `i64` when it is an integral number in range.
+    pub fn as_i64(&self) -> Option<i64> {
+        match *self {
+            Value::Integer(i) | Value::Time(i) => Some(i),
+            Value::UnsignedInteger(u) => i64::try_from(u).ok(),
+            Value::Float(f) => float_to_i64(f),
+            _ => None,
+        }
+    }
+
+    /// The value as a `u64` when it is a non-negative integral number in range.
+    pub fn as_u64(&self) -> Option<u64> {
+        match *self {
+            Value::Integer(i) | Value::Time(i) => u64::try_from(i).ok(),
+            Value::UnsignedInteger(u) => Some(u),
+            Value::Float(f) => {
+                if crate::value::is_integral(f) && (0.0..1.844_674_407_370_955_2e19).contains(&f) {
+                    Some(f as u64)
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// The value as an `f64` when it is numeric (integers may round).
+    pub fn as_f64(&self) -> Option<f64> {
+        match *self {
+            Value::Integer(i) | Value::Time(i) => Some(i as f64),
+            Value::UnsignedInteger(u) => Some(u as f64),
+            Value::Float(f) => Some(f),
+            _ => None,
+        }
+    }
+}
+
+/// Whether a finite float has no fractional part (`f64::fract` is not in `core`).
+#[cfg(feature = "alloc")]
+pub(crate) fn is_integral(f: f64) -> bool {
+    if !f.is_finite() {
+        return false;
+    }
+    // From 2^52 on, every f64 is an integer.
+    if f >= 4_503_599_627_370_496.0 || f <= -4_503_599_627_370_496.0 {
+        return true;
+    }
+    (f as i64) as f64 == f
+}
+
+#[cfg(feature = "alloc")]
+fn float_to_i64(f: f64) -> Option<i64> {
+    if crate::value::is_integral(f)
+        && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&f)
+    {
+        Some(f as i64)
+    } else {
+        None
+    }
+}
+
+#[cfg(feature = "alloc")]
+fn parse_int(s: &str) -> Result<i64, Error> {
+    let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Error::InvalidValue);
+    }
+    s.parse().map_err(|_| Error::InvalidValue)
+}
+
+#[cfg(feature = "alloc")]
+fn parse_uint(s: &str) -> Result<u64, Error> {
+    let digits = s.strip_prefix('+').unwrap_or(s);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Error::InvalidValue);
+    }
+    s.parse().map_err(|_| Error::InvalidValue)
+}
+
+#[cfg(feature = "alloc")]
+fn parse_float(s: &str) -> Result<f64, Error> {
+    // Rust's parser also accepts "inf", "NaN" and "infinity"; the TS asks for an ASCII
+    // signed numeric representation, so only digits, sign, point and exponent pass.
+    if s.is_empty()
+        || !s
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.' | b'e' | b'E'))
+    {
+        return Err(Error::InvalidValue);
+    }
+    s.parse().map_err(|_| Error::InvalidValue)
+}

@@ -1,0 +1,209 @@
+//! Reassembly of OSCORE messages fragmented by a proxy with Outer Block options
+//! (RFC 8613 §4.1.3.4.2, §8.2.1, §8.4.1; RFC 7959 §2.2).
+//!
+//! An endpoint receiving an OSCORE message with an Outer Block1 (request) or Block2
+//! (response) option collects the blocks until the last one, or until the cumulated size
+//! exceeds MAX_UNFRAGMENTED_SIZE, in which case the message is discarded. The complete
+//! message is then verified as usual. Outer blocks are not integrity protected, so nothing
+//! here is trusted: the AEAD check of the reassembled message decides.
+
+use crate::Error;
+use crate::class::number;
+use crate::wire::{self, Framing, OptionEncoder, Writer};
+
+/// Room kept in front of the collected body for the header (TCP: up to 6 bytes + token).
+const HEADER_ROOM: usize = 6 + 8;
+
+/// Which Outer Block option carries the fragments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OuterBlock {
+    /// Block1: a fragmented request.
+    Block1,
+    /// Block2: a fragmented response.
+    Block2,
+}
+
+impl OuterBlock {
+    fn number(self) -> u16 {
+        match self {
+            Self::Block1 => number::BLOCK1,
+            Self::Block2 => number::BLOCK2,
+        }
+    }
+}
+
+/// Progress of a reassembly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reassembly {
+    /// More blocks are needed.
+    NeedMore,
+    /// The message is complete: `buffer[start..start + len]` (see [`OuterBlockAssembler::message`]).
+    Complete,
+}
+
+/// Collects Outer Block fragments of one OSCORE message in a caller buffer, bounded by
+/// MAX_UNFRAGMENTED_SIZE (the buffer length minus [`HEADER_ROOM`](Self::overhead)).
+#[derive(Debug)]
+pub struct OuterBlockAssembler<'b> {
+    buf: &'b mut [u8],
+    which: OuterBlock,
+    framing: Framing,
+    max: usize,
+    /// Bytes of body (options, marker, payload) collected after HEADER_ROOM.
+    body: usize,
+    options_len: usize,
+    next_num: u32,
+    szx: u8,
+    header: Option<([u8; 3], u8, [u8; 8], usize)>,
+    message: Option<(usize, usize)>,
+}
+
+impl<'b> OuterBlockAssembler<'b> {
+    /// Bytes of `buffer` that are not available to the message.
+    pub const fn overhead() -> usize {
+        HEADER_ROOM
+    }
+
+    /// An assembler for `which` fragments, storing up to `max_unfragmented_size` bytes of
+    /// message in `buffer` (which must be at least that plus [`overhead`](Self::overhead)).
+    pub fn new(
+        buffer: &'b mut [u8],
+        which: OuterBlock,
+        framing: Framing,
+        max_unfragmented_size: usize,
+    ) -> Result<Self, Error> {
+        if buffer.len() < max_unfragmented_size + HEADER_ROOM {
+            return Err(Error::BufferTooSmall {
+                required: max_unfragmented_size + HEADER_ROOM,
+            });
+        }
+        Ok(Self {
+            buf: buffer,
+            which,
+            framing,
+            max: max_unfragmented_size,
+            body: 0,
+            options_len: 0,
+            next_num: 0,
+            szx: 0,
+            header: None,
+            message: None,
+        })
+    }
+
+    /// Feeds one received message. A message without the Outer Block option is complete
+    /// by itself. Blocks must come in order (NUM 0, 1, …) with a constant size; a message
+    /// growing beyond MAX_UNFRAGMENTED_SIZE fails with [`Error::TooLarge`] and the
+    /// assembler must be discarded.
+    pub fn feed(&mut self, fragment: &[u8]) -> Result<Reassembly, Error> {
+        if self.message.is_some() {
+            return Err(Error::Block("message already complete"));
+        }
+        let parts = wire::parse(self.framing, fragment)?;
+        let mut block = None;
+        for opt in parts.options() {
+            let (n, v) = opt?;
+            if n == self.which.number() {
+                if block.is_some() {
+                    return Err(Error::Block("repeated Block option"));
+                }
+                block = Some(
+                    wire::decode_uint(v).ok_or(Error::Block("Block option longer than 3 bytes"))?,
+                );
+            }
+        }
+        let Some(block) = block else {
+            if self.header.is_some() {
+                return Err(Error::Block("fragment without Block option"));
+            }
+            // Not fragmented: copy as is.
+            let len = fragment.len();
+            if len > self.max {
+                return Err(Error::TooLarge { max: self.max });
+            }
+            let dst = self
+                .buf
+                .get_mut(HEADER_ROOM..HEADER_ROOM + len)
+                .ok_or(Error::TooLarge { max: self.max })?;
+            dst.copy_from_slice(fragment);
+            self.message = Some((HEADER_ROOM, len));
+            return Ok(Reassembly::Complete);
+        };
+        // RFC 7959 §2.2: NUM | M | SZX.
+        let num = block >> 4;
+        let more = block & 0x08 != 0;
+        let szx = (block & 0x07) as u8;
+        if szx == 7 {
+            return Err(Error::Block("SZX 7 is reserved"));
+        }
+        let size = 16usize << szx;
+        if num != self.next_num {
+            return Err(Error::Block("block out of order"));
+        }
+        if num == 0 {
+            // Options of the first block, without the Outer Block option.
+            let mut token = [0u8; 8];
+            token
+                .get_mut(..parts.token.len())
+                .ok_or(Error::Malformed("token"))?
+                .copy_from_slice(parts.token);
+            self.header = Some((parts.udp_header, parts.code, token, parts.token.len()));
+            self.szx = szx;
+            let area = self.buf.get_mut(HEADER_ROOM..).unwrap_or_default();
+            let mut w = Writer::new(area);
+            let mut enc = OptionEncoder::default();
+            for opt in parts.options() {
+                let (n, v) = opt?;
+                if n != self.which.number() {
+                    enc.write(&mut w, n, v)?;
+                }
+            }
+            w.byte(0xff);
+            let written = w.pos;
+            w.finish().map_err(|_| Error::TooLarge { max: self.max })?;
+            self.options_len = written;
+            self.body = written;
+        } else if szx != self.szx {
+            return Err(Error::Block("block size changed"));
+        }
+        if more && parts.payload.len() != size {
+            return Err(Error::Block("non-final block of the wrong size"));
+        }
+        let total = self.body + parts.payload.len();
+        if total > self.max {
+            return Err(Error::TooLarge { max: self.max });
+        }
+        let dst = self
+            .buf
+            .get_mut(HEADER_ROOM + self.body..HEADER_ROOM + total)
+            .ok_or(Error::TooLarge { max: self.max })?;
+        dst.copy_from_slice(parts.payload);
+        self.body = total;
+        self.next_num = num + 1;
+        if more {
+            return Ok(Reassembly::NeedMore);
+        }
+        let (udp, code, token, tkl) = self.header.ok_or(Error::Block("no first block"))?;
+        let token = token.get(..tkl).unwrap_or_default();
+        // Without payload the marker is dropped.
+        let body_len = if self.body == self.options_len {
+            self.body - 1
+        } else {
+            self.body
+        };
+        let hlen = wire::header_len(self.framing, tkl, body_len);
+        let start = HEADER_ROOM - hlen;
+        let area = self.buf.get_mut(start..HEADER_ROOM).unwrap_or_default();
+        let mut w = Writer::new(area);
+        wire::write_header(&mut w, self.framing, udp, code, token, body_len)?;
+        w.finish()?;
+        self.message = Some((start, hlen + body_len));
+        Ok(Reassembly::Complete)
+    }
+
+    /// The reassembled message, once [`feed`](Self::feed) returned [`Reassembly::Complete`].
+    pub fn message(&self) -> Option<&[u8]> {
+        let (start, len) = self.message?;
+        self.buf.get(start..start + len)
+    }
+}

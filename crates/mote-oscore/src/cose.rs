@@ -1,0 +1,322 @@
+//! The COSE object of OSCORE: the AEAD nonce (RFC 8613 §5.2), the AAD (§5.4) and the HKDF
+//! `info` structure (§3.2.1), encoded without allocation.
+
+use mote_cose::algorithm::AeadAlgorithm;
+
+use crate::Error;
+use crate::option::MAX_PARTIAL_IV_LEN;
+
+/// Largest AEAD nonce among the supported algorithms (AES-CCM with L = 16: 13 bytes).
+pub const MAX_NONCE_LEN: usize = 13;
+
+/// Largest AAD: the 11 fixed bytes, a bstr head, and aad_array with an algorithm of up to
+/// 3 bytes, a kid of up to 7 and a Partial IV of up to 5 bytes (RFC 8613 §5.4).
+pub(crate) const MAX_AAD_LEN: usize = 11 + 2 + 1 + 1 + 1 + 3 + 1 + 7 + 1 + 5 + 1;
+
+/// The AEAD nonce (RFC 8613 §5.2, Figure 8):
+/// `S || pad(ID_PIV, nonce_len − 6) || pad(PIV, 5)` XOR Common IV.
+///
+/// `id_piv` is the Sender ID of the endpoint that generated the Partial IV. Fails if the ID
+/// is longer than `nonce_len − 6` or the Partial IV longer than 5 bytes.
+pub fn nonce(
+    common_iv: &[u8],
+    id_piv: &[u8],
+    partial_iv: &[u8],
+) -> Result<([u8; MAX_NONCE_LEN], usize), Error> {
+    let n = common_iv.len();
+    if !(7..=MAX_NONCE_LEN).contains(&n) {
+        return Err(Error::InvalidParameter(
+            "nonce length must be 7 to 13 bytes",
+        ));
+    }
+    let id_field = n - 6;
+    if id_piv.len() > id_field {
+        return Err(Error::InvalidParameter(
+            "ID longer than nonce length minus 6",
+        ));
+    }
+    if partial_iv.len() > MAX_PARTIAL_IV_LEN {
+        return Err(Error::InvalidParameter("Partial IV longer than 5 bytes"));
+    }
+    let mut out = [0u8; MAX_NONCE_LEN];
+    let nonce = out
+        .get_mut(..n)
+        .ok_or(Error::InvalidParameter("nonce length"))?;
+    // The ID length fits in a byte (at most 7).
+    if let Some(s) = nonce.first_mut() {
+        *s = id_piv.len() as u8;
+    }
+    if let Some(dst) = nonce.get_mut(1 + id_field - id_piv.len()..1 + id_field) {
+        dst.copy_from_slice(id_piv);
+    }
+    if let Some(dst) = nonce.get_mut(n - partial_iv.len()..) {
+        dst.copy_from_slice(partial_iv);
+    }
+    for (b, iv) in nonce.iter_mut().zip(common_iv) {
+        *b ^= iv;
+    }
+    Ok((out, n))
+}
+
+/// Writes a CBOR head (RFC 8949 §3) with major type `major` and argument `value`.
+pub(crate) fn cbor_head(major: u8, value: u64, out: &mut [u8; 9]) -> usize {
+    let mt = major << 5;
+    if value < 24 {
+        out[0] = mt | value as u8;
+        1
+    } else if value <= 0xff {
+        out[0] = mt | 24;
+        out[1] = value as u8;
+        2
+    } else if value <= 0xffff {
+        out[0] = mt | 25;
+        out[1..3].copy_from_slice(&(value as u16).to_be_bytes());
+        3
+    } else if value <= 0xffff_ffff {
+        out[0] = mt | 26;
+        out[1..5].copy_from_slice(&(value as u32).to_be_bytes());
+        5
+    } else {
+        out[0] = mt | 27;
+        out[1..9].copy_from_slice(&value.to_be_bytes());
+        9
+    }
+}
+
+/// Writes a CBOR integer (major type 0 or 1).
+pub(crate) fn cbor_int(value: i64, out: &mut [u8; 9]) -> usize {
+    if value >= 0 {
+        cbor_head(0, value.unsigned_abs(), out)
+    } else {
+        cbor_head(1, value.unsigned_abs() - 1, out)
+    }
+}
+
+/// A small stack buffer for CBOR structures of known maximum size.
+struct Buf<const N: usize> {
+    bytes: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> Buf<N> {
+    fn new() -> Self {
+        Self {
+            bytes: [0; N],
+            len: 0,
+        }
+    }
+
+    fn put(&mut self, src: &[u8]) -> Result<(), Error> {
+        let dst = self
+            .bytes
+            .get_mut(self.len..self.len + src.len())
+            .ok_or(Error::InvalidParameter("AAD too long"))?;
+        dst.copy_from_slice(src);
+        self.len += src.len();
+        Ok(())
+    }
+
+    fn head(&mut self, major: u8, value: u64) -> Result<(), Error> {
+        let mut h = [0u8; 9];
+        let n = cbor_head(major, value, &mut h);
+        self.put(h.get(..n).unwrap_or_default())
+    }
+
+    fn bstr(&mut self, b: &[u8]) -> Result<(), Error> {
+        self.head(2, b.len() as u64)?;
+        self.put(b)
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or_default()
+    }
+}
+
+/// The AAD: `Enc_structure = ["Encrypt0", h'', external_aad]` with
+/// `external_aad = bstr .cbor [1, [alg_aead], request_kid, request_piv, options]`
+/// (RFC 8613 §5.4; Class I options are empty: none is registered, §4.1.2).
+#[derive(Clone)]
+pub struct Aad {
+    buf: Buf<MAX_AAD_LEN>,
+}
+
+impl core::fmt::Debug for Aad {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_tuple("Aad").field(&self.as_bytes()).finish()
+    }
+}
+
+impl<const N: usize> Clone for Buf<N> {
+    fn clone(&self) -> Self {
+        Self {
+            bytes: self.bytes,
+            len: self.len,
+        }
+    }
+}
+
+impl Aad {
+    /// Builds the AAD for `alg` and the request's kid and Partial IV.
+    pub fn new(alg: AeadAlgorithm, request_kid: &[u8], request_piv: &[u8]) -> Result<Self, Error> {
+        let aad_array = Self::aad_array(alg, request_kid, request_piv)?;
+        let mut buf = Buf::new();
+        // 0x83 "Encrypt0" (0x68 + 8 bytes) h'' (0x40)
+        buf.put(&[0x83, 0x68])?;
+        buf.put(b"Encrypt0")?;
+        buf.put(&[0x40])?;
+        buf.bstr(aad_array.as_slice())?;
+        Ok(Self { buf })
+    }
+
+    fn aad_array(
+        alg: AeadAlgorithm,
+        request_kid: &[u8],
+        request_piv: &[u8],
+    ) -> Result<Buf<{ MAX_AAD_LEN - 13 }>, Error> {
+        let mut a = Buf::new();
+        a.put(&[0x85, 0x01, 0x81])?;
+        let mut h = [0u8; 9];
+        let n = cbor_int(alg.id(), &mut h);
+        a.put(h.get(..n).unwrap_or_default())?;
+        a.bstr(request_kid)?;
+        a.bstr(request_piv)?;
+        // options: Class I options, none defined (RFC 8613 §4.1.2).
+        a.bstr(&[])?;
+        Ok(a)
+    }
+
+    /// The encoded AAD.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.buf.as_slice()
+    }
+
+    /// The `aad_array` part (the content of `external_aad`), as printed in RFC 8613 App. C.
+    pub fn aad_array_bytes(&self) -> &[u8] {
+        // Fixed 11-byte prefix plus the one-byte bstr head of external_aad (aad_array is at
+        // most 20 bytes).
+        self.as_bytes().get(12..).unwrap_or_default()
+    }
+}
+
+/// The kind of output an HKDF expansion produces (RFC 8613 §3.2.1 `type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InfoType {
+    /// "Key": a Sender or Recipient Key.
+    Key,
+    /// "IV": the Common IV.
+    Iv,
+}
+
+/// The parts of the HKDF `info` structure (RFC 8613 §3.2.1):
+/// `info = [id: bstr, id_context: bstr / nil, alg_aead: int / tstr, type: tstr, L: uint]`.
+///
+/// Written as a sequence of slices so that an ID Context of any length needs no buffer;
+/// [`InfoParts::write`] concatenates it for display and tests.
+pub(crate) struct InfoParts<'a> {
+    array_and_id_head: [u8; 2],
+    id: &'a [u8],
+    ctx_head: [u8; 9],
+    ctx_head_len: usize,
+    ctx: &'a [u8],
+    tail: [u8; 16],
+    tail_len: usize,
+}
+
+impl<'a> InfoParts<'a> {
+    pub(crate) fn new(
+        id: &'a [u8],
+        id_context: Option<&'a [u8]>,
+        alg: AeadAlgorithm,
+        kind: InfoType,
+        l: usize,
+    ) -> Self {
+        // IDs are at most 7 bytes: a one-byte bstr head.
+        let array_and_id_head = [0x85, 0x40 | (id.len() as u8 & 0x1f)];
+        let mut ctx_head = [0u8; 9];
+        let (ctx_head_len, ctx) = match id_context {
+            Some(c) => (cbor_head(2, c.len() as u64, &mut ctx_head), c),
+            None => {
+                ctx_head[0] = 0xf6; // nil
+                (1, &[][..])
+            }
+        };
+        let mut tail = [0u8; 16];
+        let mut n = 0;
+        let mut push = |bytes: &[u8]| {
+            if let Some(dst) = tail.get_mut(n..n + bytes.len()) {
+                dst.copy_from_slice(bytes);
+            }
+            n += bytes.len();
+        };
+        let mut h = [0u8; 9];
+        let alg_len = cbor_int(alg.id(), &mut h);
+        push(h.get(..alg_len).unwrap_or_default());
+        push(match kind {
+            InfoType::Key => &[0x63, b'K', b'e', b'y'],
+            InfoType::Iv => &[0x62, b'I', b'V'],
+        });
+        let l_len = cbor_head(0, l as u64, &mut h);
+        push(h.get(..l_len).unwrap_or_default());
+        Self {
+            array_and_id_head,
+            id,
+            ctx_head,
+            ctx_head_len,
+            ctx,
+            tail,
+            tail_len: n,
+        }
+    }
+
+    pub(crate) fn parts(&self) -> [&[u8]; 5] {
+        [
+            &self.array_and_id_head,
+            self.id,
+            self.ctx_head.get(..self.ctx_head_len).unwrap_or_default(),
+            self.ctx,
+            self.tail.get(..self.tail_len).unwrap_or_default(),
+        ]
+    }
+
+    /// The concatenated `info`, written into `out`; returns the length.
+    pub(crate) fn write(&self, out: &mut [u8]) -> Result<usize, Error> {
+        let mut pos = 0;
+        for p in self.parts() {
+            let dst = out
+                .get_mut(pos..pos + p.len())
+                .ok_or(Error::BufferTooSmall {
+                    required: self.parts().iter().map(|p| p.len()).sum(),
+                })?;
+            dst.copy_from_slice(p);
+            pos += p.len();
+        }
+        Ok(pos)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aad_example_of_section_5_4() {
+        // RFC 8613 §5.4: alg 10, request_kid 0x00, request_piv 0x25.
+        let aad = Aad::new(AeadAlgorithm::AesCcm16_64_128, &[0x00], &[0x25]).unwrap();
+        assert_eq!(
+            aad.as_bytes(),
+            &[
+                0x83, 0x68, 0x45, 0x6e, 0x63, 0x72, 0x79, 0x70, 0x74, 0x30, 0x40, 0x49, 0x85, 0x01,
+                0x81, 0x0a, 0x41, 0x00, 0x41, 0x25, 0x40
+            ]
+        );
+        assert_eq!(
+            aad.aad_array_bytes(),
+            &[0x85, 0x01, 0x81, 0x0a, 0x41, 0x00, 0x41, 0x25, 0x40]
+        );
+    }
+
+    #[test]
+    fn largest_aad_fits() {
+        Aad::new(AeadAlgorithm::ChaCha20Poly1305, &[0xff; 7], &[0xff; 5]).unwrap();
+    }
+}

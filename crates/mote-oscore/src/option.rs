@@ -1,0 +1,209 @@
+//! The OSCORE option value: the compressed COSE object header (RFC 8613 §6.1).
+
+use crate::Error;
+
+/// Largest Partial IV: 5 bytes (RFC 8613 §6.1, n = 6 and 7 are reserved).
+pub const MAX_PARTIAL_IV_LEN: usize = 5;
+
+/// The option number of the OSCORE option (RFC 8613 §13.2).
+pub const OSCORE_OPTION_NUMBER: u16 = 9;
+
+// RFC 8613 §6.1 flag bits.
+const FLAG_KID_CONTEXT: u8 = 0x10;
+const FLAG_KID: u8 = 0x08;
+const PIV_LEN_MASK: u8 = 0x07;
+const RESERVED_MASK: u8 = 0xe0;
+
+/// A decoded OSCORE option value (RFC 8613 §6.1), borrowing from the message.
+///
+/// ```text
+///  0 1 2 3 4 5 6 7 <------------- n bytes -------------->
+/// +-+-+-+-+-+-+-+-+--------------------------------------
+/// |0 0 0|h|k|  n  |       Partial IV (if any) ...
+/// +-+-+-+-+-+-+-+-+--------------------------------------
+/// | s (if any) | kid context (if any) | kid (if any) ... |
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OscoreOption<'a> {
+    /// The 'Partial IV' parameter (1 to 5 bytes), if present.
+    pub partial_iv: Option<&'a [u8]>,
+    /// The 'kid context' parameter (0 to 255 bytes), if present.
+    pub kid_context: Option<&'a [u8]>,
+    /// The 'kid' parameter (the sender's ID), if present.
+    pub kid: Option<&'a [u8]>,
+}
+
+impl<'a> OscoreOption<'a> {
+    /// Decodes an OSCORE option value.
+    ///
+    /// Rejects reserved flag bits, the reserved Partial IV lengths 6 and 7, truncated values,
+    /// and trailing bytes when the 'kid' flag is clear (RFC 8613 §6.1, §8.2 step 2).
+    pub fn decode(value: &'a [u8]) -> Result<Self, Error> {
+        let Some((&flags, mut rest)) = value.split_first() else {
+            // RFC 8613 §6.1: an empty option value means no flags, no fields.
+            return Ok(Self::default());
+        };
+        if flags & RESERVED_MASK != 0 {
+            return Err(Error::InvalidOscoreOption("reserved flag bits set"));
+        }
+        let n = usize::from(flags & PIV_LEN_MASK);
+        if n > MAX_PARTIAL_IV_LEN {
+            return Err(Error::InvalidOscoreOption("reserved Partial IV length"));
+        }
+        let partial_iv = if n > 0 {
+            let (piv, tail) = rest
+                .split_at_checked(n)
+                .ok_or(Error::InvalidOscoreOption("truncated Partial IV"))?;
+            rest = tail;
+            Some(piv)
+        } else {
+            None
+        };
+        let kid_context = if flags & FLAG_KID_CONTEXT != 0 {
+            let (&s, tail) = rest
+                .split_first()
+                .ok_or(Error::InvalidOscoreOption("missing kid context length"))?;
+            let (ctx, tail) = tail
+                .split_at_checked(usize::from(s))
+                .ok_or(Error::InvalidOscoreOption("truncated kid context"))?;
+            rest = tail;
+            Some(ctx)
+        } else {
+            None
+        };
+        let kid = if flags & FLAG_KID != 0 {
+            Some(rest)
+        } else if rest.is_empty() {
+            None
+        } else {
+            return Err(Error::InvalidOscoreOption(
+                "trailing bytes without kid flag",
+            ));
+        };
+        Ok(Self {
+            partial_iv,
+            kid_context,
+            kid,
+        })
+    }
+
+    /// The length of the encoded option value.
+    ///
+    /// RFC 8613 §6.1 / RFC 7252 §3.2: a value whose flag byte would be zero (no field present)
+    /// is encoded as the empty value.
+    pub fn encoded_len(&self) -> usize {
+        if self.is_empty() {
+            return 0;
+        }
+        1 + self.partial_iv.map_or(0, <[u8]>::len)
+            + self.kid_context.map_or(0, |c| 1 + c.len())
+            + self.kid.map_or(0, <[u8]>::len)
+    }
+
+    /// Whether no field is present (the option value is empty).
+    pub fn is_empty(&self) -> bool {
+        self.partial_iv.is_none() && self.kid_context.is_none() && self.kid.is_none()
+    }
+
+    /// Encodes the option value into `out`, returning the number of bytes written.
+    ///
+    /// Fails with [`Error::BufferTooSmall`] when `out` is shorter than
+    /// [`encoded_len`](Self::encoded_len), and with [`Error::InvalidParameter`] when a field
+    /// cannot be represented (Partial IV of 0 or more than 5 bytes, kid context over 255 bytes).
+    pub fn encode(&self, out: &mut [u8]) -> Result<usize, Error> {
+        let len = self.encoded_len();
+        if len == 0 {
+            return Ok(0);
+        }
+        let out = out
+            .get_mut(..len)
+            .ok_or(Error::BufferTooSmall { required: len })?;
+        let mut flags = 0u8;
+        let mut pos = 1;
+        if let Some(piv) = self.partial_iv {
+            if piv.is_empty() || piv.len() > MAX_PARTIAL_IV_LEN {
+                return Err(Error::InvalidParameter("Partial IV must be 1 to 5 bytes"));
+            }
+            // The length fits in the three low bits (checked above).
+            flags |= piv.len() as u8;
+            copy_at(out, &mut pos, piv);
+        }
+        if let Some(ctx) = self.kid_context {
+            let s = u8::try_from(ctx.len())
+                .map_err(|_| Error::InvalidParameter("kid context longer than 255 bytes"))?;
+            flags |= FLAG_KID_CONTEXT;
+            copy_at(out, &mut pos, &[s]);
+            copy_at(out, &mut pos, ctx);
+        }
+        if let Some(kid) = self.kid {
+            flags |= FLAG_KID;
+            copy_at(out, &mut pos, kid);
+        }
+        if let Some(first) = out.first_mut() {
+            *first = flags;
+        }
+        Ok(len)
+    }
+}
+
+/// Copies `src` into `out` at `*pos` (bounds already established by the caller).
+fn copy_at(out: &mut [u8], pos: &mut usize, src: &[u8]) {
+    if let Some(dst) = out.get_mut(*pos..*pos + src.len()) {
+        dst.copy_from_slice(src);
+    }
+    *pos += src.len();
+}
+
+/// Encodes a sequence number as a Partial IV: network byte order with leading zero bytes
+/// removed, and 0 encoded as `0x00` (RFC 8613 §5). Returns the buffer and the used length.
+pub fn encode_partial_iv(seq: u64) -> ([u8; MAX_PARTIAL_IV_LEN], usize) {
+    let bytes = seq.to_be_bytes();
+    let mut out = [0u8; MAX_PARTIAL_IV_LEN];
+    let significant = (8 - (seq.leading_zeros() / 8) as usize).max(1);
+    let len = significant.min(MAX_PARTIAL_IV_LEN);
+    if let (Some(dst), Some(src)) = (out.get_mut(..len), bytes.get(8 - len..)) {
+        dst.copy_from_slice(src);
+    }
+    (out, len)
+}
+
+/// Decodes a Partial IV into a sequence number. Leading zero bytes are tolerated when
+/// decoding, as in the nonce construction (RFC 8613 §5.2 left-pads in any case).
+pub fn decode_partial_iv(piv: &[u8]) -> Result<u64, Error> {
+    if piv.is_empty() || piv.len() > MAX_PARTIAL_IV_LEN {
+        return Err(Error::InvalidOscoreOption(
+            "Partial IV must be 1 to 5 bytes",
+        ));
+    }
+    Ok(piv.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partial_iv_encoding() {
+        assert_eq!(encode_partial_iv(0), ([0, 0, 0, 0, 0], 1));
+        assert_eq!(encode_partial_iv(0x14), ([0x14, 0, 0, 0, 0], 1));
+        assert_eq!(encode_partial_iv(0x0100), ([1, 0, 0, 0, 0], 2));
+        assert_eq!(encode_partial_iv((1 << 40) - 1), ([0xff; 5], 5));
+        assert_eq!(decode_partial_iv(&[0xff; 5]).unwrap(), (1 << 40) - 1);
+        assert!(decode_partial_iv(&[]).is_err());
+        assert!(decode_partial_iv(&[0; 6]).is_err());
+    }
+
+    #[test]
+    fn rejects_reserved_bits_and_lengths() {
+        for flags in [0x20u8, 0x40, 0x80, 0x06, 0x07] {
+            assert!(
+                OscoreOption::decode(&[flags, 0, 0, 0, 0, 0, 0, 0]).is_err(),
+                "{flags:#x}"
+            );
+        }
+        assert!(OscoreOption::decode(&[0x02, 0x01]).is_err());
+        assert!(OscoreOption::decode(&[0x10]).is_err());
+        assert!(OscoreOption::decode(&[0x10, 0x03, 0x01]).is_err());
+        assert!(OscoreOption::decode(&[0x01, 0x01, 0x99]).is_err());
+    }
+}

@@ -1,0 +1,770 @@
+//! Protecting and verifying requests and responses (RFC 8613 §8).
+//!
+//! Every function reads a complete CoAP message (UDP or TCP framing, see [`Framing`]) and
+//! writes the result into a caller buffer, without allocation. When the buffer is too small
+//! the error says how much is needed ([`Error::BufferTooSmall`]) and nothing changed.
+//!
+//! Verification needs room for the message plus a copy of the ciphertext: a buffer of twice
+//! the input length (plus a few bytes) always suffices.
+
+use crate::class::{self, number};
+use crate::context::{Id, SecurityContext, ShortBytes};
+use crate::cose::{Aad, nonce};
+use crate::option::{MAX_PARTIAL_IV_LEN, OscoreOption, decode_partial_iv, encode_partial_iv};
+use crate::proxy_uri::{self, ProxyUri};
+use crate::replay::NotificationNumber;
+use crate::sequence::SequenceStore;
+use crate::wire::{self, Framing, OptionEncoder, Options, Parts, Writer};
+use crate::{Error, replay::MAX_SEQUENCE_NUMBER};
+
+/// CoAP codes used by OSCORE (RFC 8613 §4.2).
+const POST: u8 = 0x02;
+const FETCH: u8 = 0x05;
+const CHANGED: u8 = 0x44;
+const CONTENT: u8 = 0x45;
+
+/// What a response is bound to (RFC 8613 §7.1): the 'kid' and Partial IV of its request,
+/// plus the per-request state the client and server keep (§8, §7.4.1).
+///
+/// Created by [`SecurityContext::protect_request`] (client) and
+/// [`SecurityContext::unprotect_request`] (server); kept for as long as responses may come
+/// (for Observe, as long as the observation lives).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestBinding {
+    kid: Id,
+    piv: ShortBytes<MAX_PARTIAL_IV_LEN>,
+    observe: bool,
+    /// Server: a response already used the request nonce. Client: a response was accepted.
+    request_nonce_used: bool,
+    /// Server: the request's freshness is unknown (B.1.2), responses need their own PIV.
+    must_use_own_piv: bool,
+    notifications: NotificationNumber,
+}
+
+impl RequestBinding {
+    /// A binding from the request's 'kid' and Partial IV, e.g. given on a command line.
+    /// `observe` marks an Observe registration.
+    pub fn new(request_kid: &[u8], request_piv: &[u8], observe: bool) -> Result<Self, Error> {
+        if request_piv.is_empty() || request_piv.len() > MAX_PARTIAL_IV_LEN {
+            return Err(Error::InvalidParameter(
+                "request Partial IV must be 1 to 5 bytes",
+            ));
+        }
+        Ok(Self {
+            kid: Id::new(request_kid)?,
+            piv: ShortBytes::new(request_piv)?,
+            observe,
+            request_nonce_used: false,
+            must_use_own_piv: false,
+            notifications: NotificationNumber::default(),
+        })
+    }
+
+    /// The request's 'kid' (the client's Sender ID).
+    pub fn request_kid(&self) -> &[u8] {
+        self.kid.as_slice()
+    }
+
+    /// The request's Partial IV.
+    pub fn request_piv(&self) -> &[u8] {
+        self.piv.as_slice()
+    }
+
+    /// Whether the request was an Observe registration.
+    pub fn is_observe(&self) -> bool {
+        self.observe
+    }
+
+    /// The Notification Number of the observation (client side, RFC 8613 §7.4.1).
+    pub fn notification_number(&self) -> Option<u64> {
+        self.notifications.get()
+    }
+}
+
+/// Result of verifying a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerifiedRequest {
+    /// Length of the decrypted CoAP request at the start of the output buffer.
+    pub len: usize,
+    /// The binding for the responses.
+    pub binding: RequestBinding,
+}
+
+struct OscoreParts<'a> {
+    parts: Parts<'a>,
+    option: OscoreOption<'a>,
+}
+
+fn split_oscore(framing: Framing, msg: &[u8]) -> Result<OscoreParts<'_>, Error> {
+    let parts = wire::parse(framing, msg)?;
+    let mut value = None;
+    for opt in parts.options() {
+        let (n, v) = opt?;
+        if n == number::OSCORE {
+            if value.is_some() {
+                return Err(Error::InvalidOscoreOption("repeated OSCORE option"));
+            }
+            value = Some(v);
+        }
+    }
+    let value = value.ok_or(Error::NotOscore("no OSCORE option"))?;
+    let option = OscoreOption::decode(value)?;
+    Ok(OscoreParts { parts, option })
+}
+
+/// Reads the OSCORE option of a message without verifying anything: what a server looks at
+/// to pick the security context ('kid', 'kid context', §8.2 step 2).
+pub fn peek_oscore_option(framing: Framing, msg: &[u8]) -> Result<OscoreOption<'_>, Error> {
+    split_oscore(framing, msg).map(|p| p.option)
+}
+
+/// Everything about how the plaintext is assembled from the original message.
+#[derive(Clone, Copy)]
+struct PlaintextSource<'a> {
+    parts: Parts<'a>,
+    proxy: Option<ProxyUri<'a>>,
+    is_request: bool,
+}
+
+impl PlaintextSource<'_> {
+    /// Writes `Code || Class E options || 0xff || payload` (RFC 8613 §5.3).
+    fn write(&self, w: &mut Writer<'_>) -> Result<(), Error> {
+        w.byte(self.parts.code);
+        let mut enc = OptionEncoder::default();
+        let mut generated = self
+            .proxy
+            .map(|p| p.inner_options())
+            .into_iter()
+            .flatten()
+            .peekable();
+        for opt in self.parts.options() {
+            let (n, v) = opt?;
+            while let Some(&(gn, gv)) = generated.peek() {
+                if gn > n {
+                    break;
+                }
+                write_decoded(&mut enc, w, gn, gv)?;
+                generated.next();
+            }
+            if n == number::OSCORE {
+                return Err(Error::NestedOscore);
+            }
+            if !class::is_inner(n) {
+                continue;
+            }
+            if n == number::OBSERVE && !self.is_request {
+                // §4.1.3.5.2: the Inner Observe of a notification is empty.
+                enc.write(w, n, &[])?;
+            } else {
+                enc.write(w, n, v)?;
+            }
+        }
+        for (gn, gv) in generated {
+            write_decoded(&mut enc, w, gn, gv)?;
+        }
+        if !self.parts.payload.is_empty() {
+            w.byte(0xff);
+            w.put(self.parts.payload);
+        }
+        Ok(())
+    }
+
+    /// Writes the outer options (Class U, §4.1.2) with the OSCORE option in its place.
+    fn write_outer_options(&self, w: &mut Writer<'_>, oscore: &[u8]) -> Result<(), Error> {
+        let mut enc = OptionEncoder::default();
+        let mut oscore_done = false;
+        for opt in self.parts.options() {
+            let (n, v) = opt?;
+            if !oscore_done && n > number::OSCORE {
+                enc.write(w, number::OSCORE, oscore)?;
+                oscore_done = true;
+            }
+            if n == number::PROXY_URI {
+                if let Some(p) = &self.proxy {
+                    // §4.1.3.3: the outer Proxy-Uri is scheme://host[:port].
+                    enc.write_header(w, n, p.scheme_host.len() + p.port.len())?;
+                    w.put(p.scheme_host);
+                    w.put(p.port);
+                }
+                continue;
+            }
+            if class::is_outer_copy(n, v) {
+                enc.write(w, n, v)?;
+            }
+        }
+        if !oscore_done {
+            enc.write(w, number::OSCORE, oscore)?;
+        }
+        Ok(())
+    }
+}
+
+fn write_decoded(
+    enc: &mut OptionEncoder,
+    w: &mut Writer<'_>,
+    n: u16,
+    raw: &[u8],
+) -> Result<(), Error> {
+    enc.write_header(w, n, proxy_uri::decoded_len(raw)?)?;
+    proxy_uri::decode_each(raw, |b| w.byte(b));
+    Ok(())
+}
+
+fn counted(f: impl FnOnce(&mut Writer<'_>) -> Result<(), Error>) -> Result<usize, Error> {
+    let mut empty: [u8; 0] = [];
+    let mut w = Writer::new(&mut empty);
+    f(&mut w)?;
+    Ok(w.pos)
+}
+
+impl<S: SequenceStore> SecurityContext<S> {
+    /// Protects a CoAP request (RFC 8613 §8.1) into `out`; returns the length of the OSCORE
+    /// message and the binding to verify its responses with.
+    ///
+    /// The Sender Sequence Number is taken (and persisted, Appendix B.1.1) only when
+    /// everything else succeeded.
+    pub fn protect_request(
+        &mut self,
+        framing: Framing,
+        request: &[u8],
+        out: &mut [u8],
+    ) -> Result<(usize, RequestBinding), Error> {
+        let parts = wire::parse(framing, request)?;
+        if parts.code == 0 || parts.code >> 5 != 0 {
+            return Err(Error::InvalidParameter("not a request code"));
+        }
+        let mut proxy = None;
+        let mut observe = false;
+        let mut has_observe = false;
+        let mut has_uri = false;
+        for opt in parts.options() {
+            let (n, v) = opt?;
+            match n {
+                number::OSCORE => return Err(Error::NestedOscore),
+                number::PROXY_URI => {
+                    if proxy.is_some() {
+                        return Err(Error::Malformed("repeated Proxy-Uri"));
+                    }
+                    proxy = Some(ProxyUri::parse(v)?);
+                }
+                number::URI_HOST | number::URI_PORT | number::URI_PATH | number::URI_QUERY => {
+                    has_uri = true;
+                }
+                // RFC 7641 §2: 0 registers, 1 deregisters.
+                number::OBSERVE => {
+                    has_observe = true;
+                    observe = wire::decode_uint(v) == Some(0);
+                }
+                _ => {}
+            }
+        }
+        if proxy.is_some() && has_uri {
+            // RFC 7252 §5.10.2: Uri-* options MUST NOT be included with Proxy-Uri.
+            return Err(Error::Malformed("Proxy-Uri together with Uri-* options"));
+        }
+        let seq = self.peek_sequence_number()?;
+        let (piv, piv_len) = encode_partial_iv(seq);
+        let piv = piv.get(..piv_len).unwrap_or_default();
+        let kid = self.sender.id;
+        let id_context = self.id_context.filter(|_| self.send_kid_context);
+        let option = OscoreOption {
+            partial_iv: Some(piv),
+            kid_context: id_context.as_ref().map(ShortBytes::as_slice),
+            kid: Some(kid.as_slice()),
+        };
+        let source = PlaintextSource {
+            parts,
+            proxy,
+            is_request: true,
+        };
+        // §4.1.3.5: FETCH for Observe, POST otherwise.
+        let outer_code = if has_observe { FETCH } else { POST };
+        let aad = Aad::new(self.aead, kid.as_slice(), piv)?;
+        let (nonce_bytes, n) = nonce(self.common_iv.as_slice(), kid.as_slice(), piv)?;
+        let nonce = nonce_bytes.get(..n).unwrap_or_default();
+        let len = self.seal(framing, &source, outer_code, &option, nonce, &aad, out)?;
+        // Everything succeeded: now take (and persist) the sequence number.
+        let taken = self.take_sequence_number()?;
+        debug_assert_eq!(taken, seq);
+        let binding = RequestBinding {
+            kid,
+            piv: ShortBytes::new(piv)?,
+            observe,
+            request_nonce_used: false,
+            must_use_own_piv: false,
+            notifications: NotificationNumber::default(),
+        };
+        Ok((len, binding))
+    }
+
+    /// Protects a response to the request of `binding` (RFC 8613 §8.3).
+    ///
+    /// With `own_partial_iv = false` the response reuses the request's nonce and carries no
+    /// Partial IV (§5.2); that is allowed once per request. Later responses (Observe
+    /// notifications, §8.3.1) and responses to requests whose freshness could not be checked
+    /// (Appendix B.1.2) always get their own Partial IV, whatever `own_partial_iv` says.
+    pub fn protect_response(
+        &mut self,
+        framing: Framing,
+        binding: &mut RequestBinding,
+        response: &[u8],
+        own_partial_iv: bool,
+        out: &mut [u8],
+    ) -> Result<usize, Error> {
+        self.protect_response_inner(framing, binding, response, own_partial_iv, None, out)
+    }
+
+    /// Protects a response that carries 'kid context' (RFC 8613 §5: "SHOULD NOT be present
+    /// in responses" except as in Appendix B.2, where response #1 carries R2). The response
+    /// gets its own Partial IV.
+    pub fn protect_response_with_kid_context(
+        &mut self,
+        framing: Framing,
+        binding: &mut RequestBinding,
+        response: &[u8],
+        kid_context: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, Error> {
+        self.protect_response_inner(framing, binding, response, true, Some(kid_context), out)
+    }
+
+    fn protect_response_inner(
+        &mut self,
+        framing: Framing,
+        binding: &mut RequestBinding,
+        response: &[u8],
+        own_partial_iv: bool,
+        kid_context: Option<&[u8]>,
+        out: &mut [u8],
+    ) -> Result<usize, Error> {
+        let parts = wire::parse(framing, response)?;
+        if parts.code >> 5 < 2 {
+            return Err(Error::InvalidParameter("not a response code"));
+        }
+        let own = own_partial_iv || binding.request_nonce_used || binding.must_use_own_piv;
+        let has_observe = parts.options().flatten().any(|(n, _)| n == number::OBSERVE);
+        let source = PlaintextSource {
+            parts,
+            proxy: None,
+            is_request: false,
+        };
+        // §4.1.3.5: 2.05 for notifications, 2.04 otherwise.
+        let outer_code = if has_observe { CONTENT } else { CHANGED };
+        let aad = Aad::new(self.aead, binding.kid.as_slice(), binding.piv.as_slice())?;
+        let len = if own {
+            let seq = self.peek_sequence_number()?;
+            let (piv, piv_len) = encode_partial_iv(seq);
+            let piv = piv.get(..piv_len).unwrap_or_default();
+            let (nb, n) = nonce(self.common_iv.as_slice(), self.sender.id.as_slice(), piv)?;
+            let option = OscoreOption {
+                partial_iv: Some(piv),
+                kid_context,
+                kid: None,
+            };
+            let len = self.seal(
+                framing,
+                &source,
+                outer_code,
+                &option,
+                nb.get(..n).unwrap_or_default(),
+                &aad,
+                out,
+            )?;
+            self.take_sequence_number()?;
+            len
+        } else {
+            let (nb, n) = nonce(
+                self.common_iv.as_slice(),
+                binding.kid.as_slice(),
+                binding.piv.as_slice(),
+            )?;
+            let len = self.seal(
+                framing,
+                &source,
+                outer_code,
+                &OscoreOption::default(),
+                nb.get(..n).unwrap_or_default(),
+                &aad,
+                out,
+            )?;
+            binding.request_nonce_used = true;
+            len
+        };
+        Ok(len)
+    }
+
+    /// Builds the OSCORE message: outer header and options, then the plaintext encrypted in
+    /// place as the payload (RFC 8613 §4, §5.3, §6).
+    #[allow(clippy::too_many_arguments)]
+    fn seal(
+        &self,
+        framing: Framing,
+        source: &PlaintextSource<'_>,
+        outer_code: u8,
+        option: &OscoreOption<'_>,
+        nonce: &[u8],
+        aad: &Aad,
+        out: &mut [u8],
+    ) -> Result<usize, Error> {
+        // Flags, Partial IV, 'kid context' (at most MAX_ID_CONTEXT_LEN here) and 'kid'.
+        let mut oscore_buf = [0u8; 1
+            + MAX_PARTIAL_IV_LEN
+            + 1
+            + crate::context::MAX_ID_CONTEXT_LEN
+            + crate::context::MAX_ID_LEN];
+        let oscore_len = option.encode(&mut oscore_buf)?;
+        let oscore = oscore_buf.get(..oscore_len).unwrap_or_default();
+        // UDP needs no length up front: write in one pass (the writer keeps counting past the
+        // end of a short buffer, so the required size is still exact). TCP's header carries
+        // the body length (RFC 8323 §3.2), measured by a first, counting pass.
+        let body_len = match framing {
+            Framing::Udp => 0,
+            Framing::Tcp => {
+                let options_len = counted(|w| source.write_outer_options(w, oscore))?;
+                let plaintext_len = counted(|w| source.write(w))?;
+                options_len + 1 + plaintext_len + self.aead.tag_len()
+            }
+        };
+        let out_len = out.len();
+        let mut w = Writer::new(out);
+        wire::write_header(
+            &mut w,
+            framing,
+            source.parts.udp_header,
+            outer_code,
+            source.parts.token,
+            body_len,
+        )?;
+        source.write_outer_options(&mut w, oscore)?;
+        w.byte(0xff);
+        let pt_start = w.pos;
+        source.write(&mut w)?;
+        let plaintext_len = w.pos - pt_start;
+        let total = w.pos + self.aead.tag_len();
+        if total > out_len {
+            return Err(Error::BufferTooSmall { required: total });
+        }
+        let (_, out) = w.finish()?;
+        let buf = out
+            .get_mut(pt_start..total)
+            .ok_or(Error::BufferTooSmall { required: total })?;
+        self.aead
+            .seal_in_place(
+                self.sender.key.expose(),
+                nonce,
+                aad.as_bytes(),
+                buf,
+                plaintext_len,
+            )
+            .map_err(|_| Error::InvalidParameter("AEAD key or nonce length"))?;
+        Ok(total)
+    }
+
+    /// Verifies and decrypts an OSCORE request (RFC 8613 §8.2) into `out`.
+    ///
+    /// Checks, in order: the OSCORE option decodes and has 'kid' and Partial IV (else
+    /// [`Error::InvalidOscoreOption`]); 'kid' and 'kid context' match this context (else
+    /// [`Error::ContextNotFound`]); the Partial IV passes the replay window
+    /// ([`Error::Replay`]); the AEAD verifies ([`Error::DecryptionFailed`]). Only then is the
+    /// replay window updated.
+    ///
+    /// After a reboot without window (Appendix B.1.2), a verified request whose inner Echo
+    /// does not match the value given to
+    /// [`issue_replay_echo`](SecurityContext::issue_replay_echo) yields
+    /// [`Error::EchoRequired`]; the decrypted request is still in `out` and
+    /// [`echo_binding`](Self::echo_binding) gives the binding to protect the 4.01 response
+    /// with (it will carry its own Partial IV).
+    pub fn unprotect_request(
+        &mut self,
+        framing: Framing,
+        request: &[u8],
+        out: &mut [u8],
+    ) -> Result<VerifiedRequest, Error> {
+        let OscoreParts { parts, option } = split_oscore(framing, request)?;
+        if parts.code == 0 || parts.code >> 5 != 0 {
+            return Err(Error::Malformed("OSCORE request with a response code"));
+        }
+        let kid = option
+            .kid
+            .ok_or(Error::InvalidOscoreOption("request without kid"))?;
+        let piv = option
+            .partial_iv
+            .ok_or(Error::InvalidOscoreOption("request without Partial IV"))?;
+        if kid != self.recipient.id.as_slice() {
+            return Err(Error::ContextNotFound);
+        }
+        if let Some(ctx) = option.kid_context {
+            if Some(ctx) != self.id_context.as_ref().map(ShortBytes::as_slice) {
+                return Err(Error::ContextNotFound);
+            }
+        }
+        let seq = decode_partial_iv(piv)?;
+        if seq > MAX_SEQUENCE_NUMBER {
+            return Err(Error::InvalidOscoreOption("Partial IV above 2^40 - 1"));
+        }
+        let window_ready = match self.recipient.window.check(seq) {
+            Ok(()) => true,
+            Err(Error::ReplayWindowUninitialized) => false,
+            Err(e) => return Err(e),
+        };
+        let aad = Aad::new(self.aead, kid, piv)?;
+        let (nb, n) = nonce(self.common_iv.as_slice(), kid, piv)?;
+        let key = self.recipient.key.clone();
+        let decrypted = open(
+            self.aead,
+            key.expose(),
+            nb.get(..n).unwrap_or_default(),
+            &aad,
+            framing,
+            &parts,
+            None,
+            true,
+            out,
+        )?;
+        let mut binding = RequestBinding {
+            kid: Id::new(kid)?,
+            piv: ShortBytes::new(piv)?,
+            observe: decrypted.observe_value == Some(0),
+            request_nonce_used: false,
+            must_use_own_piv: false,
+            notifications: NotificationNumber::default(),
+        };
+        if window_ready {
+            self.recipient.window.accept(seq)?;
+        } else {
+            // Appendix B.1.2: the window is initialized by a request that echoes our value.
+            let expected = self.recipient.echo_challenge;
+            let echoed = match (expected, decrypted.echo) {
+                (Some(e), Some(got)) => subtle::ConstantTimeEq::ct_eq(e.as_slice(), got).into(),
+                _ => false,
+            };
+            if !echoed {
+                binding.must_use_own_piv = true;
+                self.pending_echo_binding = Some(binding);
+                return Err(Error::EchoRequired);
+            }
+            self.recipient.window.initialize_at(seq)?;
+            self.recipient.echo_challenge = None;
+        }
+        self.pending_echo_binding = None;
+        Ok(VerifiedRequest {
+            len: decrypted.len,
+            binding,
+        })
+    }
+
+    /// The binding of the last request rejected with [`Error::EchoRequired`], to protect the
+    /// 4.01 (Unauthorized) response carrying the Echo option (Appendix B.1.2). Taken once.
+    pub fn echo_binding(&mut self) -> Option<RequestBinding> {
+        self.pending_echo_binding.take()
+    }
+
+    /// Verifies and decrypts a response to the request of `binding` (RFC 8613 §8.4, §8.4.2)
+    /// into `out`; returns the length of the decrypted response.
+    ///
+    /// A non-Observe request accepts one response; an Observe registration accepts
+    /// notifications with increasing Partial IVs (§7.4.1). Anything else is
+    /// [`Error::Replay`] or [`Error::UnexpectedResponse`], and `binding` is unchanged.
+    pub fn unprotect_response(
+        &mut self,
+        framing: Framing,
+        binding: &mut RequestBinding,
+        response: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, Error> {
+        let OscoreParts { parts, option } = split_oscore(framing, response)?;
+        if parts.code >> 5 < 2 {
+            return Err(Error::Malformed("OSCORE response with a request code"));
+        }
+        if let Some(kid) = option.kid {
+            if kid != self.recipient.id.as_slice() {
+                return Err(Error::ContextNotFound);
+            }
+        }
+        if let Some(ctx) = option.kid_context {
+            // Appendix B.2: response #1 carries R2, the first part of our ID Context R2||ID1.
+            let ours = self
+                .id_context
+                .as_ref()
+                .map(ShortBytes::as_slice)
+                .unwrap_or_default();
+            if !ours.starts_with(ctx) {
+                return Err(Error::ContextNotFound);
+            }
+        }
+        let piv_seq = option.partial_iv.map(decode_partial_iv).transpose()?;
+        let aad = Aad::new(self.aead, binding.kid.as_slice(), binding.piv.as_slice())?;
+        let (nb, n) = match option.partial_iv {
+            Some(piv) => nonce(self.common_iv.as_slice(), self.recipient.id.as_slice(), piv)?,
+            None => nonce(
+                self.common_iv.as_slice(),
+                binding.kid.as_slice(),
+                binding.piv.as_slice(),
+            )?,
+        };
+        // Fail early (no decryption) on what is certainly a replay.
+        if !binding.observe && binding.request_nonce_used {
+            return Err(Error::Replay);
+        }
+        let key = self.recipient.key.clone();
+        let decrypted = open(
+            self.aead,
+            key.expose(),
+            nb.get(..n).unwrap_or_default(),
+            &aad,
+            framing,
+            &parts,
+            option.partial_iv,
+            false,
+            out,
+        )?;
+        if decrypted.observe_value.is_some() {
+            // §8.4.2 / §4.1.3.5.2: a notification.
+            if !binding.observe {
+                return Err(Error::UnexpectedResponse(
+                    "Observe in a response to a non-Observe request",
+                ));
+            }
+            binding.notifications.accept(piv_seq)?;
+        } else {
+            // A single final response (§7.4: only one response is accepted).
+            binding.request_nonce_used = true;
+        }
+        Ok(decrypted.len)
+    }
+}
+
+struct Decrypted<'a> {
+    len: usize,
+    observe_value: Option<u32>,
+    echo: Option<&'a [u8]>,
+}
+
+/// Decrypts the payload of `parts` and assembles the decrypted message into `out`:
+/// outer header, Class U outer options merged with the inner options, inner code and
+/// payload (RFC 8613 §8.2 steps 6–7, §8.4 steps 5–6).
+#[allow(clippy::too_many_arguments)]
+fn open<'o>(
+    aead: mote_cose::algorithm::AeadAlgorithm,
+    key: &[u8],
+    nonce: &[u8],
+    aad: &Aad,
+    framing: Framing,
+    parts: &Parts<'_>,
+    response_piv: Option<&[u8]>,
+    is_request: bool,
+    out: &'o mut [u8],
+) -> Result<Decrypted<'o>, Error> {
+    let ct = parts.payload;
+    if ct.len() < aead.tag_len() + 1 {
+        return Err(Error::InvalidOscoreOption(
+            "ciphertext shorter than code and tag",
+        ));
+    }
+    let scratch_at = out
+        .len()
+        .checked_sub(ct.len())
+        .ok_or(Error::BufferTooSmall {
+            required: 2 * ct.len() + 64,
+        })?;
+    let (dest, scratch) = out.split_at_mut(scratch_at);
+    scratch.copy_from_slice(ct);
+    let pt_len = aead
+        .open_in_place(key, nonce, aad.as_bytes(), scratch)
+        .map_err(|_| Error::DecryptionFailed)?;
+    let scratch: &'o [u8] = scratch;
+    let plaintext: &'o [u8] = scratch.get(..pt_len).unwrap_or_default();
+    let (&code, rest) = plaintext
+        .split_first()
+        .ok_or(Error::Malformed("empty plaintext"))?;
+    // The plaintext is a CoAP message without header (§5.3): options, then payload.
+    let inner = wire::parse_body(rest)?;
+    let code_ok = if is_request {
+        code != 0 && code >> 5 == 0
+    } else {
+        code >> 5 >= 2
+    };
+    if !code_ok {
+        return Err(Error::Malformed("inner code of the wrong kind"));
+    }
+    let mut observe_value = None;
+    let mut echo_range = None;
+    for opt in Options::new(inner.options) {
+        let (n, v) = opt?;
+        match n {
+            number::OSCORE => return Err(Error::Malformed("OSCORE option inside the plaintext")),
+            number::OBSERVE => observe_value = Some(wire::decode_uint(v).unwrap_or(0)),
+            number::ECHO => echo_range = Some(v),
+            _ => {}
+        }
+    }
+    // The notification's Observe value: the 3 low bytes of the Partial IV (§4.1.3.5.2).
+    let mut observe_buf = [0u8; 3];
+    let observe_replacement: Option<&[u8]> = match (is_request, observe_value, response_piv) {
+        (false, Some(_), Some(piv)) => {
+            let v = decode_partial_iv(piv).unwrap_or(0) & 0xff_ffff;
+            let (b, l) = encode_partial_iv(v);
+            let l = if v == 0 { 0 } else { l.min(3) };
+            observe_buf
+                .get_mut(..l)
+                .unwrap_or_default()
+                .copy_from_slice(b.get(..l).unwrap_or_default());
+            Some(observe_buf.get(..l).unwrap_or_default())
+        }
+        _ => None,
+    };
+    let write_options = |w: &mut Writer<'_>| -> Result<(), Error> {
+        let mut enc = OptionEncoder::default();
+        let mut outer = Options::new(parts.options)
+            .flatten()
+            .filter(|(n, _)| class::keep_received_outer(*n))
+            .peekable();
+        for opt in Options::new(inner.options) {
+            let (n, v) = opt?;
+            while let Some(&(on, ov)) = outer.peek() {
+                if on > n {
+                    break;
+                }
+                enc.write(w, on, ov)?;
+                outer.next();
+            }
+            match (n, observe_replacement) {
+                (number::OBSERVE, Some(r)) => enc.write(w, n, r)?,
+                _ => enc.write(w, n, v)?,
+            }
+        }
+        for (on, ov) in outer {
+            enc.write(w, on, ov)?;
+        }
+        if !inner.payload.is_empty() {
+            w.byte(0xff);
+            w.put(inner.payload);
+        }
+        Ok(())
+    };
+    let body_len = match framing {
+        Framing::Udp => 0,
+        Framing::Tcp => counted(write_options)?,
+    };
+    let mut w = Writer::new(dest);
+    wire::write_header(
+        &mut w,
+        framing,
+        parts.udp_header,
+        code,
+        parts.token,
+        body_len,
+    )?;
+    write_options(&mut w)?;
+    let (len, _) = w.finish().map_err(|e| match e {
+        Error::BufferTooSmall { required } => Error::BufferTooSmall {
+            required: required + ct.len(),
+        },
+        e => e,
+    })?;
+    Ok(Decrypted {
+        len,
+        observe_value,
+        echo: echo_range,
+    })
+}

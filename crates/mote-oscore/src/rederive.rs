@@ -1,0 +1,184 @@
+//! Security context re-derivation (RFC 8613 Appendix B.2): fresh Sender/Recipient Contexts
+//! from a long-lived Master Secret, with random ID Contexts exchanged in 'kid context'.
+//!
+//! ```text
+//! Client                                   Server
+//!   | request #1, kid_context = ID1 = R1     |   verify with ID Context ID1
+//!   |--------------------------------------->|   (server_request_1)
+//!   | response #1 (4.01), kid_context = R2   |   protect with R2 || ID1
+//!   |<---------------------------------------|
+//!   | verify with R2 || ID1 (client_response_1)
+//!   | request #2, kid_context = ID3 = R2||R3 |   ID3 starts with a cached R2:
+//!   |--------------------------------------->|   verify with ID3, keep it (server_request_2)
+//!   | response #2                            |
+//!   |<---------------------------------------|
+//! ```
+//!
+//! Randomness comes from the caller (R1, R2, R3: at least 8 bytes each, §B.2). The server
+//! keeps the R2 values it sent in [`PendingR2`] until a request #2 uses one.
+
+use crate::Error;
+use crate::context::{IdContext, MAX_ID_CONTEXT_LEN, SecurityContext, SecurityContextParams};
+use crate::protect::{RequestBinding, VerifiedRequest, peek_oscore_option};
+use crate::replay::ReplayWindow;
+use crate::sequence::{SequenceStore, Volatile};
+use crate::wire::Framing;
+
+/// `a || b` as an ID Context (Appendix B.2 "comb").
+pub fn concat_id_context(a: &[u8], b: &[u8]) -> Result<IdContext, Error> {
+    let mut buf = [0u8; MAX_ID_CONTEXT_LEN];
+    let total = a.len() + b.len();
+    let dst = buf
+        .get_mut(..total)
+        .ok_or(Error::InvalidParameter("ID Context too long"))?;
+    let (x, y) = dst.split_at_mut(a.len());
+    x.copy_from_slice(a);
+    y.copy_from_slice(b);
+    IdContext::new(dst)
+}
+
+impl<S: SequenceStore> SecurityContext<S> {
+    /// A new context from the same Master Secret, Master Salt, IDs and algorithms, with
+    /// `id_context` as ID Context (RFC 8613 Appendix B.2). The new context starts with
+    /// sequence number 0 and a fresh replay window: its keys have never been used.
+    pub fn rederive(&self, id_context: &[u8]) -> Result<SecurityContext<Volatile>, Error> {
+        let params = SecurityContextParams {
+            master_secret: self.master_secret.expose(),
+            master_salt: self.master_salt.expose(),
+            sender_id: self.sender.id.as_slice(),
+            recipient_id: self.recipient.id.as_slice(),
+            id_context: Some(id_context),
+            aead: self.aead,
+            hkdf: self.hkdf,
+            replay_window: self.recipient.window.size(),
+            send_kid_context: true,
+        };
+        let mut ctx = SecurityContext::new(&params)?;
+        ctx.recipient.window = ReplayWindow::new(self.recipient.window.size())?;
+        Ok(ctx)
+    }
+}
+
+/// The R2 values a server sent in responses #1 and still accepts in requests #2
+/// (Appendix B.2 step 2 and 4, B.2.1: a bounded cache; the oldest entry is replaced).
+#[derive(Debug, Clone)]
+pub struct PendingR2<const N: usize = 4> {
+    entries: [Option<IdContext>; N],
+    next: usize,
+}
+
+impl<const N: usize> Default for PendingR2<N> {
+    fn default() -> Self {
+        Self {
+            entries: [None; N],
+            next: 0,
+        }
+    }
+}
+
+impl<const N: usize> PendingR2<N> {
+    /// Remembers an R2 sent in a response #1.
+    pub fn remember(&mut self, r2: &[u8]) -> Result<(), Error> {
+        let slot = self
+            .entries
+            .get_mut(self.next % N.max(1))
+            .ok_or(Error::InvalidParameter("empty R2 cache"))?;
+        *slot = Some(IdContext::new(r2)?);
+        self.next = (self.next + 1) % N.max(1);
+        Ok(())
+    }
+
+    /// Whether `id3` starts with a remembered R2 (step 4).
+    pub fn matches(&self, id3: &[u8]) -> bool {
+        self.entries
+            .iter()
+            .flatten()
+            .any(|r2| id3.len() > r2.as_slice().len() && id3.starts_with(r2.as_slice()))
+    }
+
+    /// Forgets every R2 (step 4, after a request #2 verified).
+    pub fn clear(&mut self) {
+        self.entries = [None; N];
+    }
+}
+
+/// What [`server_handle_unknown_context`] did with a request whose 'kid context' matched no
+/// established context.
+#[derive(Debug)]
+pub enum ServerStep {
+    /// Step 2: request #1 verified with ID1. Answer with a 4.01 (Unauthorized) response
+    /// protected by `context` (ID Context R2 || ID1) via
+    /// [`SecurityContext::protect_response_with_kid_context`] carrying R2.
+    Request1 {
+        /// The decrypted request #1 (not to be acted upon).
+        request: VerifiedRequest,
+        /// The second context (R2 || ID1), for response #1 only.
+        context: SecurityContext<Volatile>,
+    },
+    /// Step 4: request #2 verified with ID3: `context` replaces the established one and the
+    /// decrypted request is processed normally; the response is protected with `context`.
+    Request2 {
+        /// The decrypted request #2.
+        request: VerifiedRequest,
+        /// The third context (ID3 = R2 || R3), from now on the context with this client.
+        context: SecurityContext<Volatile>,
+    },
+}
+
+/// The server side of Appendix B.2: called when a request carries a 'kid context' that does
+/// not match `base` (its 'kid' must match `base`'s Recipient ID). `r2` is fresh randomness
+/// used only if this is a request #1; it is remembered in `pending`.
+pub fn server_handle_unknown_context<S: SequenceStore, const N: usize>(
+    base: &SecurityContext<S>,
+    pending: &mut PendingR2<N>,
+    framing: Framing,
+    request: &[u8],
+    r2: &[u8],
+    out: &mut [u8],
+) -> Result<ServerStep, Error> {
+    let option = peek_oscore_option(framing, request)?;
+    let kid_context = option.kid_context.ok_or(Error::ContextNotFound)?;
+    if option.kid != Some(base.recipient_id()) {
+        return Err(Error::ContextNotFound);
+    }
+    if pending.matches(kid_context) {
+        let mut ctx3 = base.rederive(kid_context)?;
+        let request = ctx3.unprotect_request(framing, request, out)?;
+        pending.clear();
+        return Ok(ServerStep::Request2 {
+            request,
+            context: ctx3,
+        });
+    }
+    let mut ctx1 = base.rederive(kid_context)?;
+    let request = ctx1.unprotect_request(framing, request, out)?;
+    let id2 = concat_id_context(r2, kid_context)?;
+    let ctx2 = base.rederive(id2.as_slice())?;
+    pending.remember(r2)?;
+    Ok(ServerStep::Request1 {
+        request,
+        context: ctx2,
+    })
+}
+
+/// The client side of step 3: given response #1 to a request protected with ID Context
+/// `id1`, derives the second context (R2 || ID1) from the R2 in the response's
+/// 'kid context' and verifies the response with it. Returns the decrypted response length
+/// and R2; the caller then derives the third context with `base.rederive(R2 || R3)`.
+pub fn client_verify_response_1<'r, S: SequenceStore>(
+    base: &SecurityContext<S>,
+    id1: &[u8],
+    binding: &mut RequestBinding,
+    framing: Framing,
+    response: &'r [u8],
+    out: &mut [u8],
+) -> Result<(usize, &'r [u8]), Error> {
+    let option = peek_oscore_option(framing, response)?;
+    let r2 = option.kid_context.ok_or(Error::InvalidOscoreOption(
+        "response #1 without kid context",
+    ))?;
+    let id2 = concat_id_context(r2, id1)?;
+    let mut ctx2 = base.rederive(id2.as_slice())?;
+    let len = ctx2.unprotect_response(framing, binding, response, out)?;
+    Ok((len, r2))
+}

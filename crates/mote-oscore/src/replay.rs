@@ -1,0 +1,266 @@
+//! The Replay Window of a Recipient Context (RFC 8613 §3.2.2, §7.4) and the Notification
+//! Number of an observation (§7.4.1).
+
+use crate::Error;
+
+/// Largest Sender Sequence Number: SHALL be less than 2^40 (RFC 8613 §7.2.1).
+pub const MAX_SEQUENCE_NUMBER: u64 = (1 << 40) - 1;
+
+/// Default window size: "the default is DTLS-type replay protection with a window size of 32"
+/// (RFC 8613 §3.2.2).
+pub const DEFAULT_REPLAY_WINDOW: u8 = 32;
+
+/// Largest supported window size.
+pub const MAX_REPLAY_WINDOW: u8 = 128;
+
+/// A sliding anti-replay window over received Partial IVs (RFC 8613 §7.4, the DTLS-type
+/// window of RFC 6347 §4.1.2.6).
+///
+/// A Partial IV is accepted once if it lies above the window or inside it and was not seen
+/// before; anything below the window is rejected as a possible replay. Checking
+/// ([`check`](Self::check)) and updating ([`accept`](Self::accept)) are separate so that a
+/// message failing decryption changes nothing (§8.2 step 6);
+/// [`check_and_accept`](Self::check_and_accept) does both atomically (§7.4).
+///
+/// After a reboot without persisted window (Appendix B.1.2), the window starts
+/// [`uninitialized`](Self::uninitialized): every Partial IV is rejected with
+/// [`Error::ReplayWindowUninitialized`] until it is initialized from a request whose
+/// freshness was established with the Echo option.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplayWindow {
+    size: u8,
+    state: WindowState,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WindowState {
+    /// Nothing can be verified (Appendix B.1.2, after a reboot).
+    Uninitialized,
+    /// Nothing received yet: every Partial IV is new.
+    Empty,
+    /// `highest` is the largest accepted Partial IV; bit `i` of `seen` marks `highest - i`.
+    Active { highest: u64, seen: u128 },
+}
+
+impl Default for ReplayWindow {
+    fn default() -> Self {
+        Self::new(DEFAULT_REPLAY_WINDOW).unwrap_or(Self {
+            size: DEFAULT_REPLAY_WINDOW,
+            state: WindowState::Empty,
+        })
+    }
+}
+
+impl ReplayWindow {
+    /// A fresh window for a newly derived context, accepting any Partial IV.
+    /// `size` is between 1 and [`MAX_REPLAY_WINDOW`].
+    pub fn new(size: u8) -> Result<Self, Error> {
+        if size == 0 || size > MAX_REPLAY_WINDOW {
+            return Err(Error::InvalidParameter(
+                "replay window size must be 1..=128",
+            ));
+        }
+        Ok(Self {
+            size,
+            state: WindowState::Empty,
+        })
+    }
+
+    /// A window that cannot verify anything yet (RFC 8613 Appendix B.1.2): the server lost
+    /// its window, e.g. at reboot, and must re-establish it with an Echo exchange.
+    pub fn uninitialized(size: u8) -> Result<Self, Error> {
+        let mut w = Self::new(size)?;
+        w.state = WindowState::Uninitialized;
+        Ok(w)
+    }
+
+    /// A window that treats every Partial IV below `lowest_unseen` as already received,
+    /// e.g. restored from a persisted lower bound.
+    pub fn starting_at(size: u8, lowest_unseen: u64) -> Result<Self, Error> {
+        let mut w = Self::new(size)?;
+        if lowest_unseen > 0 {
+            w.state = WindowState::Active {
+                highest: lowest_unseen - 1,
+                seen: u128::MAX,
+            };
+        }
+        Ok(w)
+    }
+
+    /// The window size.
+    pub fn size(&self) -> u8 {
+        self.size
+    }
+
+    /// Whether the window must still be initialized (Appendix B.1.2).
+    pub fn is_initialized(&self) -> bool {
+        self.state != WindowState::Uninitialized
+    }
+
+    /// The largest accepted Partial IV, if any.
+    pub fn highest(&self) -> Option<u64> {
+        match self.state {
+            WindowState::Active { highest, .. } => Some(highest),
+            _ => None,
+        }
+    }
+
+    /// Checks, without changing anything, whether `piv` may be accepted (RFC 8613 §7.4).
+    pub fn check(&self, piv: u64) -> Result<(), Error> {
+        if piv > MAX_SEQUENCE_NUMBER {
+            return Err(Error::Replay);
+        }
+        match self.state {
+            WindowState::Uninitialized => Err(Error::ReplayWindowUninitialized),
+            WindowState::Empty => Ok(()),
+            WindowState::Active { highest, seen } => {
+                if piv > highest {
+                    return Ok(());
+                }
+                let age = highest - piv;
+                if age >= u64::from(self.size) {
+                    return Err(Error::Replay);
+                }
+                if seen & (1u128 << age) != 0 {
+                    Err(Error::Replay)
+                } else {
+                    Ok(())
+                }
+            }
+        }
+    }
+
+    /// Records `piv` as received. Call only after the message carrying it was verified
+    /// (RFC 8613 §8.2 step 6); an unverified Partial IV must never move the window.
+    pub fn accept(&mut self, piv: u64) -> Result<(), Error> {
+        self.check(piv)?;
+        self.state = match self.state {
+            WindowState::Uninitialized => return Err(Error::ReplayWindowUninitialized),
+            WindowState::Empty => WindowState::Active {
+                highest: piv,
+                seen: 1,
+            },
+            WindowState::Active { highest, seen } => {
+                if piv > highest {
+                    let shift = piv - highest;
+                    let seen = if shift >= 128 { 0 } else { seen << shift };
+                    WindowState::Active {
+                        highest: piv,
+                        seen: (seen | 1) & self.mask(),
+                    }
+                } else {
+                    WindowState::Active {
+                        highest,
+                        seen: seen | (1u128 << (highest - piv)),
+                    }
+                }
+            }
+        };
+        Ok(())
+    }
+
+    /// [`check`](Self::check) and [`accept`](Self::accept) as one atomic step (RFC 8613 §7.4).
+    pub fn check_and_accept(&mut self, piv: u64) -> Result<(), Error> {
+        self.accept(piv)
+    }
+
+    /// Initializes an uninitialized window from the Partial IV of a request whose freshness
+    /// was verified with Echo (RFC 8613 Appendix B.1.2): `piv` is recorded and every lower
+    /// Partial IV is treated as received.
+    pub fn initialize_at(&mut self, piv: u64) -> Result<(), Error> {
+        if piv > MAX_SEQUENCE_NUMBER {
+            return Err(Error::Replay);
+        }
+        self.state = WindowState::Active {
+            highest: piv,
+            seen: self.mask(),
+        };
+        Ok(())
+    }
+
+    fn mask(&self) -> u128 {
+        if self.size >= 128 {
+            u128::MAX
+        } else {
+            (1u128 << self.size) - 1
+        }
+    }
+}
+
+/// The Notification Number of one observation (RFC 8613 §4.1.3.5.2, §7.4.1).
+///
+/// The client keeps the largest Partial IV of the verified notifications and accepts only
+/// notifications with a greater Partial IV (the option §7.4.1 gives applications), and at
+/// most one notification without Partial IV, which counts as the oldest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct NotificationNumber {
+    number: Option<u64>,
+    unnumbered_seen: bool,
+}
+
+impl NotificationNumber {
+    /// The largest Partial IV received so far.
+    pub fn get(&self) -> Option<u64> {
+        self.number
+    }
+
+    /// Checks a notification's Partial IV (`None`: no Partial IV) without changing state.
+    pub fn check(&self, piv: Option<u64>) -> Result<(), Error> {
+        match (piv, self.number) {
+            // §7.4.1: at most one notification without Partial IV, and it is the oldest.
+            (None, None) if !self.unnumbered_seen => Ok(()),
+            (None, _) => Err(Error::Replay),
+            (Some(_), None) => Ok(()),
+            (Some(p), Some(n)) if p > n => Ok(()),
+            (Some(_), Some(_)) => Err(Error::Replay),
+        }
+    }
+
+    /// Records a verified notification.
+    pub fn accept(&mut self, piv: Option<u64>) -> Result<(), Error> {
+        self.check(piv)?;
+        match piv {
+            None => self.unnumbered_seen = true,
+            Some(p) => self.number = Some(p),
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_basics() {
+        let mut w = ReplayWindow::default();
+        w.accept(5).unwrap();
+        assert_eq!(w.check(5), Err(Error::Replay));
+        w.accept(3).unwrap();
+        w.accept(40).unwrap();
+        assert_eq!(w.check(8), Err(Error::Replay), "below the window");
+        w.check(9).unwrap();
+        assert_eq!(w.check(MAX_SEQUENCE_NUMBER + 1), Err(Error::Replay));
+    }
+
+    #[test]
+    fn uninitialized_until_echo() {
+        let mut w = ReplayWindow::uninitialized(32).unwrap();
+        assert_eq!(w.check(0), Err(Error::ReplayWindowUninitialized));
+        w.initialize_at(100).unwrap();
+        assert_eq!(w.check(100), Err(Error::Replay));
+        assert_eq!(w.check(99), Err(Error::Replay));
+        w.check(101).unwrap();
+    }
+
+    #[test]
+    fn notifications() {
+        let mut n = NotificationNumber::default();
+        n.accept(None).unwrap();
+        assert!(n.accept(None).is_err());
+        n.accept(Some(3)).unwrap();
+        assert!(n.check(Some(3)).is_err());
+        assert!(n.check(Some(2)).is_err());
+        n.accept(Some(9)).unwrap();
+    }
+}

@@ -1,0 +1,70 @@
+//! Persistence of the Sender Sequence Number (RFC 8613 Appendix B.1.1).
+//!
+//! The context writes the current sequence number to a [`SequenceStore`] every K numbers,
+//! *before* the first of them is sent; after a reboot it reads the stored value `s` and
+//! continues at `s + F` (`F ≥ K`), so no (Sender ID, sequence number) pair is used twice
+//! (§7.2, §7.5). See [`SecurityContext::restore`](crate::SecurityContext::restore).
+
+use crate::Error;
+
+/// Non-volatile storage for one Sender Sequence Number.
+///
+/// [`store`](Self::store) must be durable when it returns `Ok` (e.g. written and fsync'd):
+/// the number may be used on the wire right after. An `Err` stops the message (fail closed).
+pub trait SequenceStore {
+    /// The last stored value, `None` if nothing was ever stored.
+    fn load(&mut self) -> Result<Option<u64>, Error>;
+    /// Durably records `seq`.
+    fn store(&mut self, seq: u64) -> Result<(), Error>;
+}
+
+/// No persistence: the sequence number lives in memory only (tests, contexts that are
+/// re-derived at every boot as in Appendix B.2, or EDHOC-derived contexts).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Volatile;
+
+impl SequenceStore for Volatile {
+    fn load(&mut self) -> Result<Option<u64>, Error> {
+        Ok(None)
+    }
+
+    fn store(&mut self, _seq: u64) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
+/// A store in memory that counts its writes: for tests and simulations of reboots.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MemoryStore {
+    /// The stored value.
+    pub value: Option<u64>,
+    /// How many times [`store`](SequenceStore::store) was called.
+    pub writes: u64,
+    /// When set, every store fails (to test the fail-closed path).
+    pub fail: bool,
+}
+
+impl SequenceStore for MemoryStore {
+    fn load(&mut self) -> Result<Option<u64>, Error> {
+        Ok(self.value)
+    }
+
+    fn store(&mut self, seq: u64) -> Result<(), Error> {
+        if self.fail {
+            return Err(Error::Store);
+        }
+        self.value = Some(seq);
+        self.writes += 1;
+        Ok(())
+    }
+}
+
+impl<T: SequenceStore + ?Sized> SequenceStore for &mut T {
+    fn load(&mut self) -> Result<Option<u64>, Error> {
+        (**self).load()
+    }
+
+    fn store(&mut self, seq: u64) -> Result<(), Error> {
+        (**self).store(seq)
+    }
+}

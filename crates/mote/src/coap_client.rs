@@ -1,0 +1,658 @@
+//! `mote coap get|put|post|delete|fetch|patch|ipatch URI …`: a CoAP client over UDP with
+//! confirmable retransmission (RFC 7252 §4.2), block-wise transfers in both directions
+//! (RFC 7959), Observe (RFC 7641) and OSCORE (RFC 8613) with Echo recovery (RFC 9175,
+//! RFC 8613 Appendix B.1.2). Also the shared bits of `mote serve`: a simple owned message and
+//! the file-backed sequence-number store of Appendix B.1.1.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read as _, Write as _};
+use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use clap::{Args, ValueEnum};
+use mote_coap::code::{Code, MessageType};
+use mote_coap::message::{Message, MessageWriter};
+use mote_coap::option::OptionNumber;
+use mote_coap::uri::{Destination, Uri};
+use mote_oscore::sequence::SequenceStore;
+use mote_oscore::{Framing, RequestBinding, SecurityContext};
+
+use crate::oscore::ContextInputs;
+
+/// A CoAP message owned by the networking code (UDP framing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Msg {
+    pub(crate) mtype: MessageType,
+    pub(crate) code: Code,
+    pub(crate) mid: u16,
+    pub(crate) token: Vec<u8>,
+    /// Options in ascending order.
+    pub(crate) options: Vec<(u16, Vec<u8>)>,
+    pub(crate) payload: Vec<u8>,
+}
+
+impl Msg {
+    pub(crate) fn decode(bytes: &[u8]) -> Result<Self> {
+        let m = Message::decode(bytes).map_err(|e| anyhow!("malformed CoAP message: {e}"))?;
+        Ok(Self {
+            mtype: m.mtype(),
+            code: m.code(),
+            mid: m.message_id(),
+            token: m.token().to_vec(),
+            options: m
+                .options()
+                .map(|o| (o.number.0, o.value.to_vec()))
+                .collect(),
+            payload: m.payload().to_vec(),
+        })
+    }
+
+    pub(crate) fn encode(&self) -> Result<Vec<u8>> {
+        let mut opts = self.options.clone();
+        opts.sort_by_key(|o| o.0);
+        let len =
+            4 + 8 + self.payload.len() + 1 + opts.iter().map(|o| o.1.len() + 5).sum::<usize>();
+        let mut buf = vec![0u8; len];
+        let mut w = MessageWriter::new(&mut buf, self.mtype, self.code, self.mid, &self.token)
+            .map_err(|e| anyhow!("{e}"))?;
+        for (n, v) in &opts {
+            w.option(OptionNumber(*n), v).map_err(|e| anyhow!("{e}"))?;
+        }
+        let n = w.payload(&self.payload).map_err(|e| anyhow!("{e}"))?;
+        buf.truncate(n);
+        Ok(buf)
+    }
+
+    pub(crate) fn option(&self, n: u16) -> Option<&[u8]> {
+        self.options
+            .iter()
+            .find(|o| o.0 == n)
+            .map(|o| o.1.as_slice())
+    }
+
+    pub(crate) fn set_option(&mut self, n: u16, v: Vec<u8>) {
+        self.options.retain(|o| o.0 != n);
+        self.options.push((n, v));
+        self.options.sort_by_key(|o| o.0);
+    }
+
+    pub(crate) fn path(&self) -> String {
+        let segs: Vec<String> = self
+            .options
+            .iter()
+            .filter(|o| o.0 == OptionNumber::URI_PATH.0)
+            .map(|o| String::from_utf8_lossy(&o.1).into_owned())
+            .collect();
+        format!("/{}", segs.join("/"))
+    }
+}
+
+/// Minimal uint encoding (RFC 7252 §3.2).
+pub(crate) fn uint(v: u32) -> Vec<u8> {
+    let b = v.to_be_bytes();
+    let skip = b.iter().take_while(|&&x| x == 0).count();
+    b[skip..].to_vec()
+}
+
+/// Decodes a uint option value.
+pub(crate) fn decode_uint(v: &[u8]) -> u32 {
+    v.iter().fold(0u32, |a, &b| (a << 8) | u32::from(b))
+}
+
+/// The file-backed Sender Sequence Number store of RFC 8613 Appendix B.1.1: the value is
+/// written to a temporary file, fsync'd, renamed over the store file, and the directory is
+/// fsync'd, before the sequence number is used.
+#[derive(Debug)]
+pub(crate) struct FileSequenceStore {
+    path: PathBuf,
+}
+
+impl FileSequenceStore {
+    pub(crate) fn new(path: PathBuf) -> Self {
+        Self { path }
+    }
+}
+
+impl SequenceStore for FileSequenceStore {
+    fn load(&mut self) -> Result<Option<u64>, mote_oscore::Error> {
+        let mut s = String::new();
+        match File::open(&self.path) {
+            Ok(mut f) => {
+                f.read_to_string(&mut s)
+                    .map_err(|_| mote_oscore::Error::Store)?;
+                s.trim()
+                    .parse()
+                    .map(Some)
+                    .map_err(|_| mote_oscore::Error::Store)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(_) => Err(mote_oscore::Error::Store),
+        }
+    }
+
+    fn store(&mut self, seq: u64) -> Result<(), mote_oscore::Error> {
+        let tmp = self.path.with_extension("tmp");
+        let write = || -> std::io::Result<()> {
+            let mut f = OpenOptions::new()
+                .create(true)
+                .truncate(true)
+                .write(true)
+                .open(&tmp)?;
+            f.write_all(seq.to_string().as_bytes())?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, &self.path)?;
+            if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                File::open(dir)?.sync_all()?;
+            }
+            Ok(())
+        };
+        write().map_err(|_| mote_oscore::Error::Store)
+    }
+}
+
+/// K and F of Appendix B.1.1 used by the command-line tools.
+pub(crate) const SEQUENCE_K: u64 = 16;
+
+/// A context from a context file whose sequence number persists next to it
+/// (`<file>.seq`, or the file's `"sequence_file"`), after a (re)start.
+pub(crate) fn persistent_context(
+    path: &Path,
+    window_from_echo: bool,
+) -> Result<SecurityContext<FileSequenceStore>> {
+    let inputs = ContextInputs::load(path)?;
+    let seq_path = inputs
+        .sequence_file
+        .clone()
+        .unwrap_or_else(|| path.with_extension("seq"));
+    let store = FileSequenceStore::new(seq_path);
+    Ok(SecurityContext::restore(
+        &inputs.params(),
+        store,
+        SEQUENCE_K,
+        SEQUENCE_K,
+        window_from_echo,
+    )?)
+}
+
+/// The request method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Method {
+    Get,
+    Post,
+    Put,
+    Delete,
+    Fetch,
+    Patch,
+    Ipatch,
+}
+
+impl Method {
+    fn code(self) -> Code {
+        match self {
+            Self::Get => Code::GET,
+            Self::Post => Code::POST,
+            Self::Put => Code::PUT,
+            Self::Delete => Code::DELETE,
+            Self::Fetch => Code::FETCH,
+            Self::Patch => Code::PATCH,
+            Self::Ipatch => Code::IPATCH,
+        }
+    }
+}
+
+/// `mote coap METHOD URI …`
+#[derive(Debug, Args)]
+pub(crate) struct CoapArgs {
+    /// The method.
+    #[arg(value_enum)]
+    method: Method,
+    /// The target, `coap://host[:port]/path?query`.
+    uri: String,
+    /// Request payload (text).
+    #[arg(long, conflicts_with = "payload_file")]
+    payload: Option<String>,
+    /// Request payload from a file.
+    #[arg(long, value_name = "PATH")]
+    payload_file: Option<PathBuf>,
+    /// Content-Format of the payload.
+    #[arg(long, value_name = "N")]
+    content_format: Option<u16>,
+    /// Accept option.
+    #[arg(long, value_name = "N")]
+    accept: Option<u16>,
+    /// Register an observation and print notifications.
+    #[arg(long)]
+    observe: bool,
+    /// With --observe: stop after N notifications (the first response counts).
+    #[arg(long, value_name = "N", requires = "observe")]
+    count: Option<u32>,
+    /// Block size for block-wise transfers (16…1024).
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    block_size: u16,
+    /// OSCORE context file (JSON, see `mote oscore`).
+    #[arg(long, value_name = "FILE")]
+    oscore: Option<PathBuf>,
+    /// Print each response in the `decode --as coap` JSON shape (payload: the whole body).
+    #[arg(long)]
+    json: bool,
+    /// Give up after this many seconds without a response.
+    #[arg(long, value_name = "S", default_value_t = 30)]
+    timeout: u64,
+}
+
+/// A client endpoint: socket, OSCORE context, Message ID and token counters.
+pub(crate) struct Client {
+    sock: UdpSocket,
+    peer: SocketAddr,
+    ctx: Option<SecurityContext<FileSequenceStore>>,
+    mid: u16,
+    token: u64,
+    deadline: Duration,
+}
+
+/// One response, decrypted.
+pub(crate) struct Exchange {
+    pub(crate) response: Msg,
+    binding: Option<RequestBinding>,
+    token: Vec<u8>,
+}
+
+fn szx_of(size: u16) -> Result<u8> {
+    match size {
+        16 => Ok(0),
+        32 => Ok(1),
+        64 => Ok(2),
+        128 => Ok(3),
+        256 => Ok(4),
+        512 => Ok(5),
+        1024 => Ok(6),
+        _ => bail!("block size must be a power of two from 16 to 1024"),
+    }
+}
+
+impl Client {
+    pub(crate) fn new(peer: SocketAddr, oscore: Option<&Path>, deadline: Duration) -> Result<Self> {
+        let bind: SocketAddr = if peer.is_ipv6() {
+            "[::]:0".parse()?
+        } else {
+            "0.0.0.0:0".parse()?
+        };
+        let sock = UdpSocket::bind(bind)?;
+        let ctx = oscore.map(|p| persistent_context(p, false)).transpose()?;
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        Ok(Self {
+            sock,
+            peer,
+            ctx,
+            mid: (seed & 0xffff) as u16,
+            token: u64::from(seed) << 16 | u64::from(std::process::id() & 0xffff),
+            deadline,
+        })
+    }
+
+    fn next_mid(&mut self) -> u16 {
+        self.mid = self.mid.wrapping_add(1);
+        self.mid
+    }
+
+    fn next_token(&mut self) -> Vec<u8> {
+        self.token = self.token.wrapping_add(1);
+        self.token.to_be_bytes()[4..].to_vec()
+    }
+
+    /// Sends `req` as CON (retransmitting, RFC 7252 §4.2) and returns the matching response,
+    /// decrypted when OSCORE is in use; answers a 4.01 carrying Echo by retrying once with
+    /// the Echo value (RFC 9175 §2.4).
+    pub(crate) fn request(
+        &mut self,
+        mut req: Msg,
+        keep_token: Option<Vec<u8>>,
+    ) -> Result<Exchange> {
+        req.token = keep_token.unwrap_or_else(|| self.next_token());
+        for attempt in 0..3 {
+            let ex = self.exchange_once(&req)?;
+            if self.ctx.is_some() && ex.response.code == Code::UNAUTHORIZED && attempt < 2 {
+                if let Some(echo) = ex.response.option(OptionNumber::ECHO.0) {
+                    req.set_option(OptionNumber::ECHO.0, echo.to_vec());
+                    continue;
+                }
+            }
+            return Ok(ex);
+        }
+        bail!("the server keeps asking for Echo")
+    }
+
+    fn exchange_once(&mut self, req: &Msg) -> Result<Exchange> {
+        let mut req = req.clone();
+        req.mtype = MessageType::Con;
+        req.mid = self.next_mid();
+        let plain = req.encode()?;
+        let (wire, binding) = match &mut self.ctx {
+            Some(ctx) => {
+                let mut out = vec![0u8; 2 * plain.len() + 256];
+                let (n, b) = ctx.protect_request(Framing::Udp, &plain, &mut out)?;
+                out.truncate(n);
+                (out, Some(b))
+            }
+            None => (plain, None),
+        };
+        let raw = self.send_and_wait(&wire, req.mid, &req.token)?;
+        let mut ex = Exchange {
+            response: Msg::decode(&raw)?,
+            binding,
+            token: req.token.clone(),
+        };
+        self.decrypt(&mut ex, &raw)?;
+        Ok(ex)
+    }
+
+    fn decrypt(&mut self, ex: &mut Exchange, raw: &[u8]) -> Result<()> {
+        if let (Some(ctx), Some(b)) = (&mut self.ctx, &mut ex.binding) {
+            if ex.response.option(OptionNumber::OSCORE.0).is_none() {
+                let code = ex.response.code;
+                let diag = String::from_utf8_lossy(&ex.response.payload).into_owned();
+                bail!("unprotected {code} response: {diag}");
+            }
+            let mut out = vec![0u8; 2 * raw.len() + 256];
+            let n = ctx.unprotect_response(Framing::Udp, b, raw, &mut out)?;
+            ex.response = Msg::decode(&out[..n])?;
+        }
+        Ok(())
+    }
+
+    /// Sends and waits for a response with `token` (piggybacked or separate).
+    fn send_and_wait(&mut self, wire: &[u8], mid: u16, token: &[u8]) -> Result<Vec<u8>> {
+        let start = Instant::now();
+        let mut timeout = Duration::from_millis(2000 + u64::from(self.mid % 1000));
+        let mut retransmits = 0;
+        let mut next_send = Instant::now();
+        let mut acked = false;
+        let mut buf = vec![0u8; 65536];
+        loop {
+            if !acked && Instant::now() >= next_send {
+                if retransmits > 4 {
+                    bail!("no response (MAX_RETRANSMIT reached)");
+                }
+                self.sock.send_to(wire, self.peer)?;
+                next_send = Instant::now() + timeout;
+                timeout *= 2;
+                retransmits += 1;
+            }
+            if start.elapsed() > self.deadline {
+                bail!("no response within {} s", self.deadline.as_secs());
+            }
+            let wait = if acked {
+                Duration::from_millis(200)
+            } else {
+                next_send
+                    .saturating_duration_since(Instant::now())
+                    .max(Duration::from_millis(1))
+            };
+            self.sock.set_read_timeout(Some(wait))?;
+            let (n, from) = match self.sock.recv_from(&mut buf) {
+                Ok(x) => x,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            if from != self.peer {
+                continue;
+            }
+            let Ok(m) = Message::decode(&buf[..n]) else {
+                continue;
+            };
+            if m.mtype() == MessageType::Ack && m.message_id() == mid && m.code().is_empty() {
+                acked = true;
+                continue;
+            }
+            if m.token() != token || !m.code().is_response() {
+                if m.mtype() == MessageType::Con {
+                    self.send_empty(MessageType::Rst, m.message_id())?;
+                }
+                continue;
+            }
+            if m.mtype() == MessageType::Con {
+                self.send_empty(MessageType::Ack, m.message_id())?;
+            }
+            return Ok(buf[..n].to_vec());
+        }
+    }
+
+    fn send_empty(&self, t: MessageType, mid: u16) -> Result<()> {
+        let m = Msg {
+            mtype: t,
+            code: Code::EMPTY,
+            mid,
+            token: vec![],
+            options: vec![],
+            payload: vec![],
+        };
+        self.sock.send_to(&m.encode()?, self.peer)?;
+        Ok(())
+    }
+
+    /// Waits for the next notification of an observation (NON or CON).
+    fn notification(&mut self, ex: &mut Exchange) -> Result<()> {
+        let mut buf = vec![0u8; 65536];
+        let start = Instant::now();
+        loop {
+            if start.elapsed() > self.deadline {
+                bail!("no notification within {} s", self.deadline.as_secs());
+            }
+            self.sock
+                .set_read_timeout(Some(Duration::from_millis(500)))?;
+            let (n, from) = match self.sock.recv_from(&mut buf) {
+                Ok(x) => x,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            if from != self.peer {
+                continue;
+            }
+            let Ok(m) = Message::decode(&buf[..n]) else {
+                continue;
+            };
+            if m.token() != ex.token.as_slice() || !m.code().is_response() {
+                continue;
+            }
+            if m.mtype() == MessageType::Con {
+                self.send_empty(MessageType::Ack, m.message_id())?;
+            }
+            let raw = buf[..n].to_vec();
+            ex.response = Msg::decode(&raw)?;
+            match self.decrypt(ex, &raw) {
+                Ok(()) => return Ok(()),
+                // A replayed or reordered notification is dropped (RFC 8613 §7.4.1).
+                Err(e)
+                    if e.downcast_ref::<mote_oscore::Error>()
+                        == Some(&mote_oscore::Error::Replay) =>
+                {
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+fn render(resp: &Msg, body: &[u8], json: bool) -> Result<String> {
+    if json {
+        let mut m = resp.clone();
+        m.payload = body.to_vec();
+        return crate::decode::coap::decode_udp(&m.encode()?, true);
+    }
+    let text = std::str::from_utf8(body)
+        .map(str::to_owned)
+        .unwrap_or_else(|_| hex::encode(body));
+    if resp.code.is_response() && resp.code.class() != 2 {
+        return Ok(format!("{} {}", resp.code, text));
+    }
+    Ok(text)
+}
+
+/// Runs `mote coap …`.
+pub(crate) fn run(args: &CoapArgs) -> Result<()> {
+    let uri = Uri::parse(&args.uri).map_err(|e| anyhow!("invalid URI: {e}"))?;
+    let authority = args
+        .uri
+        .split_once("://")
+        .map(|(_, r)| r.split(['/', '?']).next().unwrap_or(""))
+        .unwrap_or("");
+    let hostport = if authority.contains(':') && !authority.ends_with(']') {
+        authority.to_owned()
+    } else {
+        format!("{authority}:5683")
+    };
+    let peer = hostport
+        .to_socket_addrs()
+        .with_context(|| format!("cannot resolve {hostport}"))?
+        .next()
+        .ok_or_else(|| anyhow!("cannot resolve {hostport}"))?;
+    if !args.uri.starts_with("coap://") {
+        bail!("only coap:// (UDP) is supported by `mote coap` for now");
+    }
+    let mut client = Client::new(
+        peer,
+        args.oscore.as_deref(),
+        Duration::from_secs(args.timeout),
+    )?;
+    let mut base = Msg {
+        mtype: MessageType::Con,
+        code: args.method.code(),
+        mid: 0,
+        token: vec![],
+        options: vec![],
+        payload: vec![],
+    };
+    let dest = Destination {
+        ip: peer.ip(),
+        port: peer.port(),
+    };
+    let uo = uri.decompose(&dest);
+    if let Some(h) = &uo.uri_host {
+        base.options.push((OptionNumber::URI_HOST.0, h.to_vec()));
+    }
+    if let Some(p) = uo.uri_port {
+        base.options
+            .push((OptionNumber::URI_PORT.0, uint(u32::from(p))));
+    }
+    for s in uo.uri_path.clone() {
+        base.options.push((OptionNumber::URI_PATH.0, s.to_vec()));
+    }
+    for q in uo.uri_query.clone() {
+        base.options.push((OptionNumber::URI_QUERY.0, q.to_vec()));
+    }
+    if let Some(cf) = args.content_format {
+        base.options
+            .push((OptionNumber::CONTENT_FORMAT.0, uint(u32::from(cf))));
+    }
+    if let Some(a) = args.accept {
+        base.options
+            .push((OptionNumber::ACCEPT.0, uint(u32::from(a))));
+    }
+    base.options.sort_by_key(|o| o.0);
+    let payload = match (&args.payload, &args.payload_file) {
+        (Some(p), _) => p.as_bytes().to_vec(),
+        (None, Some(f)) => {
+            std::fs::read(f).with_context(|| format!("cannot read {}", f.display()))?
+        }
+        (None, None) => vec![],
+    };
+    let szx = szx_of(args.block_size)?;
+    let bs = usize::from(args.block_size);
+
+    // Block1 upload (RFC 7959 §2.5): blocks of `bs`, the last response is the answer.
+    let mut ex = if payload.len() > bs {
+        let mut num = 0u32;
+        loop {
+            let start = num as usize * bs;
+            let end = (start + bs).min(payload.len());
+            let more = end < payload.len();
+            let mut req = base.clone();
+            req.payload = payload[start..end].to_vec();
+            req.set_option(
+                OptionNumber::BLOCK1.0,
+                uint((num << 4) | if more { 8 } else { 0 } | u32::from(szx)),
+            );
+            if num == 0 {
+                req.set_option(OptionNumber::SIZE1.0, uint(payload.len() as u32));
+            }
+            let ex = client.request(req, None)?;
+            if !more {
+                break ex;
+            }
+            if ex.response.code != Code::CONTINUE {
+                break ex;
+            }
+            num += 1;
+        }
+    } else {
+        let mut req = base.clone();
+        req.payload = payload;
+        if args.observe {
+            req.set_option(OptionNumber::OBSERVE.0, vec![]);
+        }
+        client.request(req, None)?
+    };
+
+    // Block2 download (RFC 7959 §2.4): request the following blocks.
+    let body = collect_block2(&mut client, &base, &ex, szx)?;
+    println!("{}", render(&ex.response, &body, args.json)?);
+    if args.observe {
+        let count = args.count.unwrap_or(u32::MAX);
+        let mut seen = 1;
+        while seen < count && ex.response.option(OptionNumber::OBSERVE.0).is_some() {
+            client.notification(&mut ex)?;
+            let body = ex.response.payload.clone();
+            println!("{}", render(&ex.response, &body, args.json)?);
+            seen += 1;
+        }
+    }
+    Ok(())
+}
+
+fn collect_block2(client: &mut Client, base: &Msg, first: &Exchange, _szx: u8) -> Result<Vec<u8>> {
+    let mut body = first.response.payload.clone();
+    let Some(b2) = first.response.option(OptionNumber::BLOCK2.0) else {
+        return Ok(body);
+    };
+    let mut v = decode_uint(b2);
+    while v & 0x08 != 0 {
+        let num = (v >> 4) + 1;
+        let szx = v & 0x07;
+        let mut req = base.clone();
+        req.set_option(OptionNumber::BLOCK2.0, uint((num << 4) | szx));
+        let ex = client.request(req, None)?;
+        if ex.response.code.class() != 2 {
+            bail!("block {num}: {}", ex.response.code);
+        }
+        body.extend_from_slice(&ex.response.payload);
+        v = ex
+            .response
+            .option(OptionNumber::BLOCK2.0)
+            .map(decode_uint)
+            .unwrap_or(0);
+        if body.len() > 16 << 20 {
+            bail!("response body over 16 MiB");
+        }
+    }
+    Ok(body)
+}

@@ -1,0 +1,370 @@
+//! Interop over real UDP (loopback) with aiocoap 0.4.x (`aiocoap[oscore]`, PyPI): our client
+//! (`mote coap`) against an aiocoap OSCORE server and an aiocoap client against our server
+//! (`mote serve`), with the RFC 8613 Appendix C.1, C.2 and C.3 contexts, for GET, PUT, POST,
+//! DELETE, Observe, a Block2 download and a Block1 upload, and Appendix B.1.2 Echo recovery
+//! after the server restarts (killed, so its replay window is lost).
+//!
+//! The peer script is `tests/interop/aiocoap_peer.py`; the interpreter comes from `MOTE_PYTHON`
+//! (set by scripts/test.sh, which creates the venv). A missing peer is a failure, not a skip.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+struct Ctx {
+    name: &'static str,
+    salt: Option<&'static str>,
+    client_id: &'static str,
+    server_id: &'static str,
+    id_context: Option<&'static str>,
+}
+
+const SECRET: &str = "0102030405060708090a0b0c0d0e0f10";
+// RFC 8613 Appendix C.1, C.2, C.3 (client = C.x.1, server = C.x.2).
+const CONTEXTS: [Ctx; 3] = [
+    Ctx {
+        name: "c1",
+        salt: Some("9e7ca92223786340"),
+        client_id: "",
+        server_id: "01",
+        id_context: None,
+    },
+    Ctx {
+        name: "c2",
+        salt: None,
+        client_id: "00",
+        server_id: "01",
+        id_context: None,
+    },
+    Ctx {
+        name: "c3",
+        salt: Some("9e7ca92223786340"),
+        client_id: "",
+        server_id: "01",
+        id_context: Some("37cbf3210017a2d3"),
+    },
+];
+
+fn python() -> String {
+    std::env::var("MOTE_PYTHON")
+        .expect("MOTE_PYTHON must name a Python with aiocoap[oscore] (scripts/test.sh sets it)")
+}
+
+fn peer_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/aiocoap_peer.py")
+}
+
+fn tempdir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("mote-interop-aiocoap-{}-{tag}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Our context file (client or server side).
+fn mote_context(dir: &Path, c: &Ctx, client: bool) -> PathBuf {
+    let (s, r) = if client {
+        (c.client_id, c.server_id)
+    } else {
+        (c.server_id, c.client_id)
+    };
+    let mut v = serde_json::json!({"master_secret": SECRET, "sender_id": s, "recipient_id": r});
+    if let Some(salt) = c.salt {
+        v["master_salt"] = salt.into();
+    }
+    if let Some(ctx) = c.id_context {
+        v["id_context"] = ctx.into();
+    }
+    let p = dir.join(if client {
+        "mote-client.json"
+    } else {
+        "mote-server.json"
+    });
+    std::fs::write(&p, v.to_string()).unwrap();
+    p
+}
+
+/// An aiocoap FilesystemSecurityContext directory.
+fn aiocoap_context(dir: &Path, c: &Ctx, client: bool) -> PathBuf {
+    let (s, r) = if client {
+        (c.client_id, c.server_id)
+    } else {
+        (c.server_id, c.client_id)
+    };
+    let mut v =
+        serde_json::json!({"secret_hex": SECRET, "sender-id_hex": s, "recipient-id_hex": r});
+    if let Some(salt) = c.salt {
+        v["salt_hex"] = salt.into();
+    }
+    if let Some(ctx) = c.id_context {
+        v["id-context_hex"] = ctx.into();
+    }
+    let d = dir.join(if client {
+        "aiocoap-client"
+    } else {
+        "aiocoap-server"
+    });
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(d.join("secret.json"), v.to_string()).unwrap();
+    d
+}
+
+/// Starts a server that prints its port on the first line.
+fn start(mut cmd: Command) -> (Child, u16) {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start server");
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port = line
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("server printed {line:?}"));
+    (child, port)
+}
+
+fn mote(args: &[&str]) -> String {
+    let o = Command::new(env!("CARGO_BIN_EXE_mote"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "mote {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
+
+fn aiocoap_client(ctxdir: &Path, uri: &str, op: &[&str]) -> Vec<String> {
+    let o = Command::new(python())
+        .arg(peer_script())
+        .arg("client")
+        .arg(ctxdir)
+        .arg(uri)
+        .args(op)
+        .output()
+        .expect("run aiocoap client");
+    assert!(
+        o.status.success(),
+        "aiocoap client {op:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn big() -> Vec<u8> {
+    (0..4096u32).map(|i| ((i * 31) >> 3) as u8).collect()
+}
+
+#[test]
+#[ignore = "interop: run by scripts/test.sh, which installs the peer"]
+fn mote_client_against_aiocoap_server() {
+    for c in &CONTEXTS {
+        let dir = tempdir(&format!("srv-{}", c.name));
+        let ours = mote_context(&dir, c, true);
+        let ours = ours.to_str().unwrap();
+        let theirs = aiocoap_context(&dir, c, false);
+        let spawn = || {
+            let mut cmd = Command::new(python());
+            cmd.arg(peer_script()).arg("server").arg(&theirs);
+            start(cmd)
+        };
+        let (mut server, port) = spawn();
+        let base = format!("coap://127.0.0.1:{port}");
+        let u = |p: &str| format!("{base}{p}");
+        assert_eq!(
+            mote(&["coap", "get", &u("/3/0/0"), "--oscore", ours]).trim(),
+            "aiocoap",
+            "{}",
+            c.name
+        );
+        mote(&[
+            "coap",
+            "put",
+            &u("/data/x"),
+            "--oscore",
+            ours,
+            "--payload",
+            "hello",
+        ]);
+        assert_eq!(
+            mote(&["coap", "get", &u("/data/x"), "--oscore", ours]).trim(),
+            "hello"
+        );
+        assert_eq!(
+            mote(&[
+                "coap",
+                "post",
+                &u("/data/x"),
+                "--oscore",
+                ours,
+                "--payload",
+                "p2"
+            ])
+            .trim(),
+            "posted"
+        );
+        let del = mote(&["coap", "delete", &u("/data/x"), "--oscore", ours, "--json"]);
+        assert!(del.contains("\"code\":\"2.02\""), "{del}");
+        // Block2 download of 4 KiB.
+        let v: serde_json::Value = serde_json::from_str(&mote(&[
+            "coap",
+            "get",
+            &u("/5/0/0"),
+            "--oscore",
+            ours,
+            "--json",
+        ]))
+        .unwrap();
+        assert_eq!(v["payload"], hex::encode(big()));
+        // Block1 upload in 64-byte blocks.
+        let upload: Vec<u8> = (0..3000u32).map(|i| (i % 253) as u8).collect();
+        let f = dir.join("upload.bin");
+        std::fs::write(&f, &upload).unwrap();
+        mote(&[
+            "coap",
+            "put",
+            &u("/data/x"),
+            "--oscore",
+            ours,
+            "--payload-file",
+            f.to_str().unwrap(),
+            "--block-size",
+            "64",
+        ]);
+        let v: serde_json::Value = serde_json::from_str(&mote(&[
+            "coap",
+            "get",
+            &u("/data/x"),
+            "--oscore",
+            ours,
+            "--json",
+        ]))
+        .unwrap();
+        assert_eq!(v["payload"], hex::encode(&upload));
+        // Observe: three increasing counter values.
+        let notes: Vec<u64> = mote(&[
+            "coap",
+            "get",
+            &u("/3/0/13"),
+            "--oscore",
+            ours,
+            "--observe",
+            "--count",
+            "3",
+        ])
+        .lines()
+        .map(|l| l.trim().parse().unwrap())
+        .collect();
+        assert_eq!(notes.len(), 3);
+        assert!(notes.windows(2).all(|w| w[0] < w[1]), "{notes:?}");
+        // B.1.2: the server is killed (its replay window is lost) and restarted.
+        server.kill().unwrap();
+        server.wait().unwrap();
+        let (mut server, port) = spawn();
+        let uri = format!("coap://127.0.0.1:{port}/3/0/0");
+        assert_eq!(
+            mote(&["coap", "get", &uri, "--oscore", ours]).trim(),
+            "aiocoap",
+            "after restart ({})",
+            c.name
+        );
+        server.kill().unwrap();
+        server.wait().unwrap();
+    }
+}
+
+#[test]
+#[ignore = "interop: run by scripts/test.sh, which installs the peer"]
+fn aiocoap_client_against_mote_server() {
+    for c in &CONTEXTS {
+        let dir = tempdir(&format!("cli-{}", c.name));
+        let ours = mote_context(&dir, c, false);
+        let theirs = aiocoap_context(&dir, c, true);
+        let spawn = || {
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_mote"));
+            cmd.args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--print-port",
+                "--notify-ms",
+                "200",
+                "--oscore",
+            ])
+            .arg(&ours);
+            start(cmd)
+        };
+        // The server starts with its replay window unknown, so the very first request already
+        // goes through the Echo exchange of Appendix B.1.2.
+        let (mut server, port) = spawn();
+        let u = |p: &str| format!("coap://127.0.0.1:{port}{p}");
+        assert_eq!(
+            aiocoap_client(&theirs, &u("/3/0/0"), &["get"]),
+            ["2.05 4d6f7465"],
+            "{}",
+            c.name
+        );
+        assert_eq!(
+            aiocoap_client(&theirs, &u("/data/x"), &["put", "hello"]),
+            ["2.01 "]
+        );
+        assert_eq!(
+            aiocoap_client(&theirs, &u("/data/x"), &["get"]),
+            ["2.05 68656c6c6f"]
+        );
+        assert_eq!(
+            aiocoap_client(&theirs, &u("/data/x"), &["post", "p2"]),
+            ["2.04 "]
+        );
+        assert_eq!(
+            aiocoap_client(&theirs, &u("/data/x"), &["delete"]),
+            ["2.02 "]
+        );
+        // Block2 download.
+        assert_eq!(
+            aiocoap_client(&theirs, &u("/5/0/0"), &["get"]),
+            [format!("2.05 {}", hex::encode(big()))]
+        );
+        // Block1 upload, read back.
+        assert_eq!(
+            aiocoap_client(&theirs, &u("/data/big"), &["bigput", "3000"]),
+            ["2.01 "]
+        );
+        let back = aiocoap_client(&theirs, &u("/data/big"), &["get"]);
+        let want: Vec<u8> = (0..3000u32).map(|i| (i % 251) as u8).collect();
+        assert_eq!(back, [format!("2.05 {}", hex::encode(want))]);
+        // Observe: the registration response and two notifications.
+        let notes = aiocoap_client(&theirs, &u("/3/0/13"), &["observe", "3"]);
+        assert_eq!(notes.len(), 3, "{notes:?}");
+        // B.1.2 after a restart of our server.
+        server.kill().unwrap();
+        server.wait().unwrap();
+        let (mut server, port) = spawn();
+        let uri = format!("coap://127.0.0.1:{port}/3/0/0");
+        assert_eq!(
+            aiocoap_client(&theirs, &uri, &["get"]),
+            ["2.05 4d6f7465"],
+            "after restart ({})",
+            c.name
+        );
+        server.kill().unwrap();
+        server.wait().unwrap();
+    }
+}

@@ -1,0 +1,7 @@
+#![no_main]
+//! Fuzz target `edhoc_initiator`: see `shared/edhoc.rs` for the properties checked.
+
+#[path = "shared/edhoc.rs"]
+mod edhoc;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| edhoc::initiator(data));

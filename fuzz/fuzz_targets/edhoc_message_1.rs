@@ -1,0 +1,7 @@
+#![no_main]
+//! Fuzz target `edhoc_message_1`: see `shared/edhoc.rs` for the properties checked.
+
+#[path = "shared/edhoc.rs"]
+mod edhoc;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| edhoc::message_1(data));

@@ -1,0 +1,10 @@
+//! Never panics on any input; decode → encode → decode is stable (mote_lwm2m::fuzzing::lwm2m_cbor).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Err(e) = mote_lwm2m::fuzzing::lwm2m_cbor(data) {
+        panic!("{e}");
+    }
+});

@@ -949,7 +949,7 @@ impl<'a> Block1Sender<'a> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "alloc"))] // the tests build owned values
 mod tests {
     use super::*;
     use alloc::string::ToString;

@@ -1226,7 +1226,7 @@ pub fn to_string(links: &[OwnedLink]) -> Result<String> {
     write_links(String::new(), links)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "alloc"))] // the tests build owned values
 mod tests {
     use super::*;
     use alloc::vec;

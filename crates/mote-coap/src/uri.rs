@@ -800,7 +800,7 @@ pub fn compose_string<'x>(
     Ok(s)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "alloc"))] // the tests build owned values
 mod tests {
     use super::*;
     use alloc::vec;

@@ -5,7 +5,7 @@
 //! in a list it scans), so the group puts a linear scan over the /2 instances beside the
 //! indexed decision, on the same state and request.
 
-#![allow(missing_docs, clippy::unwrap_used)]
+#![allow(missing_docs, clippy::unwrap_used, clippy::panic)]
 
 use std::hint::black_box;
 
@@ -178,9 +178,69 @@ fn best_batch() {
     }
 }
 
+/// The decisions of one case, `n` times: the only code callgrind counts in
+/// `ACCESS_CALLGRIND` mode (`--toggle-collect='*decision_loop*'`).
+#[inline(never)]
+fn decision_loop(
+    ac: &AccessControl,
+    defs: &DefinitionTable,
+    server: ShortServerId,
+    op: Operation,
+    target: &Target,
+    n: u32,
+) -> usize {
+    let mut allowed = 0;
+    for _ in 0..n {
+        allowed += usize::from(
+            black_box(ac.authorize(
+                defs,
+                Requester::Server(black_box(server)),
+                op,
+                black_box(target),
+            ))
+            .is_ok(),
+        );
+    }
+    allowed
+}
+
+/// `ACCESS_CALLGRIND=<case>:<n>`: build the state, run `n` decisions of one case
+/// (`read`, `write`, `instance`, `denied`, `composite-object`, `composite-root`) and exit, for an instruction count that the load of
+/// the machine cannot inflate:
+///
+/// ```sh
+/// ACCESS_CALLGRIND=read:10000 valgrind --tool=callgrind --toggle-collect='*decision_loop*' \
+///     target/release/deps/access-HASH
+/// ```
+///
+/// Instructions per decision = the collected total ÷ n.
+fn callgrind_mode(spec: &str) {
+    let (case, n) = spec.split_once(':').unwrap_or((spec, "10000"));
+    let n: u32 = n.parse().unwrap();
+    let defs = definitions();
+    let (ac, _) = state();
+    let (op, target) = match case {
+        "read" => (Operation::Read, Target::Resource(3305, 50, 5700)),
+        "write" => (Operation::Write, Target::Resource(3309, 99, 5701)),
+        "instance" => (Operation::Read, Target::Instance(3300, 0)),
+        // Server 7 holds R only (default entry) on /3305/50: Write is refused (4.01).
+        "denied" => (Operation::Write, Target::Resource(3305, 50, 5701)),
+        // Read-Composite of a whole Object and of `/`: decided from the readable index.
+        "composite-object" => (Operation::ReadComposite, Target::Object(3305)),
+        "composite-root" => (Operation::ReadComposite, Target::Root),
+        other => panic!("unknown case {other}"),
+    };
+    let allowed = decision_loop(&ac, &defs, ShortServerId(7), op, &target, n);
+    println!("access/callgrind {case}: {n} decisions, {allowed} allowed");
+}
+
 criterion_group!(benches, bench);
 
 fn main() {
+    if let Ok(spec) = std::env::var("ACCESS_CALLGRIND") {
+        callgrind_mode(&spec);
+        return;
+    }
     benches();
     best_batch();
     Criterion::default().configure_from_args().final_summary();

@@ -5,12 +5,14 @@
 //! 1. the Security (0) and OSCORE (21) Objects are never reachable: 4.01;
 //! 2. the requester must have a server account: 4.01;
 //! 3. the Object must be supported: 4.04;
-//! 4. the target's level must be one the operation accepts (Execute only on a Resource, Create
-//!    only on an Object, Delete not on a Resource...): 4.05;
-//! 5. access rights ("Authorization" steps 1 and 2): 4.01;
-//! 6. the Object Instance and the Resource must exist: 4.04 (after the rights, so a server
-//!    without rights learns nothing about which instances exist);
-//! 7. the Resource must support the operation (step 3): 4.05.
+//! 4. Create only on an Object (its rights are Object-level): 4.05;
+//! 5. access rights ("Authorization" steps 1 and 2) on the Object Instance involved: 4.01;
+//! 6. the Object Instance must exist: 4.04 (after the rights, so a server without rights
+//!    learns nothing about which instances exist);
+//! 7. the target's level must be one the operation accepts (Execute only on a Resource, Delete
+//!    not on a Resource...): 4.05 — after the rights, as step 3 of "Authorization" is checked
+//!    only "when the check in 2. on access rights is successful";
+//! 8. the Resource must exist (4.04) and support the operation (step 3): 4.05.
 //!
 //! Response codes: LwM2M 1.2 Transport TS, "Response Codes" tables: "Access Right Permission
 //! Denied" is 4.01 Unauthorized, "Target is not allowed for ... operation" 4.05 Method Not
@@ -606,20 +608,21 @@ impl AccessControl {
             Target::Resource(_, i, r) => (i, Some((r, false))),
             Target::ResourceInstance(_, i, r, _) => (i, Some((r, true))),
         };
-        // Target level rules (Transport TS: path rules not respected → 4.05).
-        match (operation, resource) {
-            // "The Create operation MUST target an Object".
-            (Op::Create, _) => return not_allowed(),
-            // "can only be performed on individual Resources".
-            (Op::Execute, None | Some((_, true))) => return not_allowed(),
-            // "used ... to delete an Object Instance or a Resource Instance".
-            (Op::Delete, Some((_, false))) => return not_allowed(),
-            _ => {}
+        // "The Create operation MUST target an Object": its rights come from the Object-level
+        // /2 instance, so no Object Instance's ACL is involved (Transport TS: path rules not
+        // respected → 4.05).
+        if operation == Op::Create {
+            return not_allowed();
         }
         if instance == MAX_ID {
             return deny(NotFound, Reason::ReservedInstanceId { object });
         }
-        // "Authorization" steps 1 and 2.
+        // "Authorization" steps 1 and 2, before anything about the target (§7.3.2: "3. verify
+        // –when the check in 2. on access rights is successful– if the requested operation is
+        // supported"; 1.0 §7.2.3.3 "Operation on Object Instance": "If the logical operation is
+        // not permitted, the LWM2M Client MUST send an Access Right Permission Denied error
+        // code ... If the logical operation is permitted ... For the Execute logical operation,
+        // the LWM2M Client MUST NOT perform the logical operation").
         let (granted, exists) = self.lookup(server, object, instance);
         let needed = operation.required_rights();
         let sufficient = if needed.is_empty() {
@@ -642,6 +645,21 @@ impl AccessControl {
         }
         if !exists {
             return deny(NotFound, Reason::InstanceNotFound { object, instance });
+        }
+        // Target level rules, once the rights are granted (Transport TS: path rules not
+        // respected → 4.05).
+        match (operation, resource) {
+            // Execute "can only be performed on individual Resources. An LwM2M Client MUST
+            // return an error when the Execute operation is received for an Object Instance(s)
+            // or Resource Instance(s)."
+            (Op::Execute, None | Some((_, true))) => return not_allowed(),
+            // Delete is "used ... to delete an Object Instance or a Resource Instance".
+            (Op::Delete, Some((_, false))) => return not_allowed(),
+            // Discover takes "Object ID, Object Instance ID, Resource ID, Depth" (Table
+            // "Discover Parameters"): no Resource Instance ID, unlike Read, Observe, Write and
+            // Write-Attributes.
+            (Op::Discover, Some((_, true))) => return not_allowed(),
+            _ => {}
         }
         let Some((resource, is_resource_instance)) = resource else {
             return match operation {
@@ -924,20 +942,17 @@ impl AccessControl {
         target: &Target,
     ) -> (Option<Grant>, bool) {
         match *target {
+            // "at least one of the Object Instances involved ... has a Read access right":
+            // from the readable index, without scanning the instances.
             Target::Root => {
-                let any = self
-                    .all_instances()
-                    .chain(self.instances(2).map(|i| (2, i)))
-                    .any(|(o, i)| {
-                        !is_security(o) && self.rights(server, o, i).contains(AccessRights::READ)
-                    });
+                let any = self.any_readable(server, None);
                 (any.then_some(Grant::ReadableInstances), any)
             }
             Target::Object(o) => {
                 if is_security(o) || defs.object(o).is_none() {
                     return (None, false);
                 }
-                let any = self.readable_instances(server, o).next().is_some();
+                let any = self.any_readable(server, Some(o));
                 (any.then_some(Grant::ReadableInstances), any)
             }
             Target::Instance(o, i)

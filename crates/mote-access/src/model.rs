@@ -228,6 +228,54 @@ pub struct ServerRemoval {
     pub new_owners: Vec<(u16, ShortServerId)>,
 }
 
+/// For every server, how many existing instances of each Object it may read (R), and how many
+/// in all: Read-Composite, Observe-Composite and Send on an Object or on `/` are decided from it
+/// (§7.3.2.1 item 5: "If at least one of the Object Instances involved in the requested operation
+/// has a Read access right granted to the LwM2M Server, the Read access right is globally
+/// granted") without scanning the instances. Kept in step by every change of the state.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct ReadableIndex {
+    /// (`object << 16 | ssid`, count), sorted by key, no zero counts.
+    per_object: Vec<(u32, u32)>,
+    /// (ssid, count), sorted by ssid, no zero counts.
+    per_server: Vec<(u16, u32)>,
+}
+
+fn bump<K: Ord + Copy>(counts: &mut Vec<(K, u32)>, k: K, up: bool) {
+    match counts.binary_search_by_key(&k, |e| e.0) {
+        Ok(at) => {
+            if let Some(e) = counts.get_mut(at) {
+                e.1 = if up { e.1 + 1 } else { e.1.saturating_sub(1) };
+                if e.1 == 0 {
+                    counts.remove(at);
+                }
+            }
+        }
+        Err(at) => {
+            if up {
+                counts.insert(at, (k, 1));
+            }
+        }
+    }
+}
+
+impl ReadableIndex {
+    fn change(&mut self, object: u16, ssid: u16, up: bool) {
+        bump(&mut self.per_object, key(object, ssid), up);
+        bump(&mut self.per_server, ssid, up);
+    }
+
+    fn any(&self, ssid: u16, object: Option<u16>) -> bool {
+        match object {
+            Some(o) => self
+                .per_object
+                .binary_search_by_key(&key(o, ssid), |e| e.0)
+                .is_ok(),
+            None => self.per_server.binary_search_by_key(&ssid, |e| e.0).is_ok(),
+        }
+    }
+}
+
 /// The access-control state of an LwM2M Client.
 ///
 /// Build it at bootstrap time (server accounts, Object Instances, /2 instances), keep it in step
@@ -245,6 +293,8 @@ pub struct AccessControl {
     slots: Vec<Slot>,
     /// /2 instance ID → slot key, sorted by /2 instance ID.
     acl_ids: Vec<(u16, u32)>,
+    /// Who may read how many instances of what (derived from the rest).
+    readable: ReadableIndex,
 }
 
 const fn key(object: u16, instance: u16) -> u32 {
@@ -259,6 +309,66 @@ impl AccessControl {
     /// An empty state: no server, no Object Instance, no /2 instance.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    // ---- the readable index ----------------------------------------------------------------
+
+    /// What slot `k` adds to the readable index: (Object, server) for every server that may
+    /// read the Object Instance, and (2, owner) for its /2 instance.
+    fn readers(&self, k: u32) -> Vec<(u16, u16)> {
+        let mut out = Vec::new();
+        let (object, instance) = split(k);
+        let Some(slot) = self.slot_index(k).ok().and_then(|at| self.slots.get(at)) else {
+            return out;
+        };
+        if slot.exists {
+            for s in &self.servers {
+                if self
+                    .rights(s.ssid, object, instance)
+                    .contains(AccessRights::READ)
+                {
+                    out.push((object, s.ssid.0));
+                }
+            }
+        }
+        if let Some((id, _)) = &slot.acl {
+            for s in &self.servers {
+                if self.rights(s.ssid, 2, *id).contains(AccessRights::READ) {
+                    out.push((2, s.ssid.0));
+                }
+            }
+        }
+        out
+    }
+
+    /// Runs a change that touches slot `k` only, keeping the readable index in step.
+    fn track<T>(&mut self, k: u32, change: impl FnOnce(&mut Self) -> T) -> T {
+        let before = self.readers(k);
+        let out = change(self);
+        let after = self.readers(k);
+        for (o, s) in before {
+            self.readable.change(o, s, false);
+        }
+        for (o, s) in after {
+            self.readable.change(o, s, true);
+        }
+        out
+    }
+
+    /// Rebuilds the readable index (after a change of the server accounts, which changes every
+    /// server's rights: the default entry, the single-account rule).
+    fn reindex(&mut self) {
+        self.readable = ReadableIndex::default();
+        let all: Vec<(u16, u16)> = self.keys.iter().flat_map(|&k| self.readers(k)).collect();
+        for (o, s) in all {
+            self.readable.change(o, s, true);
+        }
+    }
+
+    /// Whether `server` may read at least one existing instance of `object` (`None`: of any
+    /// Object), by the readable index.
+    pub(crate) fn any_readable(&self, server: ShortServerId, object: Option<u16>) -> bool {
+        self.server(server).is_some() && self.readable.any(server.0, object)
     }
 
     // ---- server accounts -------------------------------------------------------------------
@@ -278,6 +388,7 @@ impl AccessControl {
                         mute_send: false,
                     },
                 );
+                self.reindex();
                 Ok(())
             }
         }
@@ -363,14 +474,15 @@ impl AccessControl {
         if object == 2 {
             return Err(Error::AccessControlObjectInstance);
         }
-        let slot = self
-            .slot_mut_or_insert(key(object, instance))
-            .ok_or(Error::InvalidPath)?;
-        if slot.exists {
-            return Err(Error::InstanceExists(object, instance));
-        }
-        slot.exists = true;
-        Ok(())
+        let k = key(object, instance);
+        self.track(k, |ac| {
+            let slot = ac.slot_mut_or_insert(k).ok_or(Error::InvalidPath)?;
+            if slot.exists {
+                return Err(Error::InstanceExists(object, instance));
+            }
+            slot.exists = true;
+            Ok(())
+        })
     }
 
     /// Whether `/object/instance` exists. For Object 2 this is whether the /2 instance exists.
@@ -456,10 +568,12 @@ impl AccessControl {
                 existing: *existing,
             });
         }
-        let slot = self.slot_mut_or_insert(k).ok_or(Error::InvalidPath)?;
-        slot.acl = Some((id, acl));
-        self.acl_ids.insert(at, (id, k));
-        Ok(())
+        self.track(k, |ac| {
+            let slot = ac.slot_mut_or_insert(k).ok_or(Error::InvalidPath)?;
+            slot.acl = Some((id, acl));
+            ac.acl_ids.insert(at, (id, k));
+            Ok(())
+        })
     }
 
     /// The /2 instance with this ID.
@@ -468,6 +582,26 @@ impl AccessControl {
         let (_, k) = *self.acl_ids.get(at)?;
         let slot = self.slots.get(self.slot_index(k).ok()?)?;
         slot.acl.as_ref().map(|(_, a)| a)
+    }
+
+    /// The slot key of /2 instance `id`.
+    fn acl_key(&self, id: u16) -> Option<u32> {
+        let at = self.acl_ids.binary_search_by_key(&id, |e| e.0).ok()?;
+        self.acl_ids.get(at).map(|e| e.1)
+    }
+
+    /// Changes /2 instance `id` (its ACL or owner), keeping the readable index in step.
+    fn change_acl_instance<T>(
+        &mut self,
+        id: u16,
+        change: impl FnOnce(&mut AccessControlInstance) -> T,
+    ) -> Result<T, Error> {
+        let k = self.acl_key(id).ok_or(Error::UnknownAclInstance(id))?;
+        self.track(k, |ac| {
+            ac.acl_instance_mut(id)
+                .map(change)
+                .ok_or(Error::UnknownAclInstance(id))
+        })
     }
 
     fn acl_instance_mut(&mut self, id: u16) -> Option<&mut AccessControlInstance> {
@@ -503,10 +637,7 @@ impl AccessControl {
         if server.0 == MAX_ID {
             return Err(Error::InvalidServerId(server.0));
         }
-        self.acl_instance_mut(id)
-            .ok_or(Error::UnknownAclInstance(id))?
-            .set_acl(server, rights);
-        Ok(())
+        self.change_acl_instance(id, |acl| acl.set_acl(server, rights))
     }
 
     /// Removes the ACL Resource Instance `server` of /2 instance `id`.
@@ -515,10 +646,7 @@ impl AccessControl {
         id: u16,
         server: ShortServerId,
     ) -> Result<Option<AccessRights>, Error> {
-        Ok(self
-            .acl_instance_mut(id)
-            .ok_or(Error::UnknownAclInstance(id))?
-            .remove_acl(server))
+        self.change_acl_instance(id, |acl| acl.remove_acl(server))
     }
 
     /// Sets the Access Control Owner of /2 instance `id`.
@@ -528,20 +656,20 @@ impl AccessControl {
                 return Err(Error::InvalidServerId(s.0));
             }
         }
-        self.acl_instance_mut(id)
-            .ok_or(Error::UnknownAclInstance(id))?
-            .set_owner(owner);
-        Ok(())
+        self.change_acl_instance(id, |acl| acl.set_owner(owner))
     }
 
     /// Removes /2 instance `id`.
     pub fn remove_acl_instance(&mut self, id: u16) -> Option<AccessControlInstance> {
-        let at = self.acl_ids.binary_search_by_key(&id, |e| e.0).ok()?;
-        let (_, k) = self.acl_ids.remove(at);
-        let slot_at = self.slot_index(k).ok()?;
-        let removed = self.slots.get_mut(slot_at)?.acl.take().map(|(_, a)| a);
-        self.drop_slot_if_empty(k);
-        removed
+        let k = self.acl_key(id)?;
+        self.track(k, |ac| {
+            let at = ac.acl_ids.binary_search_by_key(&id, |e| e.0).ok()?;
+            ac.acl_ids.remove(at);
+            let slot_at = ac.slot_index(k).ok()?;
+            let removed = ac.slots.get_mut(slot_at)?.acl.take().map(|(_, a)| a);
+            ac.drop_slot_if_empty(k);
+            removed
+        })
     }
 
     fn free_acl_id(&self) -> Option<u16> {
@@ -617,23 +745,25 @@ impl AccessControl {
             return self.remove_acl_instance(instance).map(|_| instance);
         }
         let k = key(object, instance);
-        let at = self.slot_index(k).ok()?;
-        let slot = self.slots.get_mut(at)?;
-        slot.exists = false;
-        let removed = slot.acl.take().map(|(id, _)| id);
-        if let Some(id) = removed {
-            if let Ok(i) = self.acl_ids.binary_search_by_key(&id, |e| e.0) {
-                self.acl_ids.remove(i);
+        self.track(k, |ac| {
+            let at = ac.slot_index(k).ok()?;
+            let slot = ac.slots.get_mut(at)?;
+            slot.exists = false;
+            let removed = slot.acl.take().map(|(id, _)| id);
+            if let Some(id) = removed {
+                if let Ok(i) = ac.acl_ids.binary_search_by_key(&id, |e| e.0) {
+                    ac.acl_ids.remove(i);
+                }
             }
-        }
-        self.drop_slot_if_empty(k);
-        removed
+            ac.drop_slot_if_empty(k);
+            removed
+        })
     }
 
     /// Removes a server account and cleans the access control that refers to it.
     ///
-    /// LwM2M 1.1 Core TS (draft 2017-09-15) Appendix E.1, "Unbootstrapping", applied to every
-    /// /2 instance:
+    /// LwM2M 1.2 Transport TS, "Unbootstrapping" (1.1 Core TS draft 2017-09-15, Appendix E.1),
+    /// steps 2 and 3, applied to every /2 instance:
     /// - the ACL Resource Instance of the server is deleted;
     /// - an Object Instance that only the removed server, as Access Control Owner, could access
     ///   is deleted with its /2 instance (reported in [`ServerRemoval::deleted_instances`]);
@@ -697,8 +827,8 @@ impl AccessControl {
                 }
                 None => {
                     if instance == MAX_ID {
-                        // Object-level ACLs are owned by the Bootstrap-Server; a server owner
-                        // here was refused on insertion, but stay safe: drop the /2 instance.
+                        // An Object-level /2 instance owned by a server grants nothing (Create
+                        // rights come from Bootstrap-owned ones only): drop it with its owner.
                         self.remove_acl_instance(id);
                     } else {
                         self.instance_deleted(object, instance);
@@ -707,6 +837,7 @@ impl AccessControl {
                 }
             }
         }
+        self.reindex();
         Ok(report)
     }
 
@@ -714,38 +845,48 @@ impl AccessControl {
     /// access rights of `server` on `/object/instance`.
     ///
     /// - No rights for a Short Server ID without a server account (fail closed).
-    /// - Only one server account: full rights without ACL lookup (1.0 §7.2.3.1 step 1;
-    ///   1.2 "Access Control-Disabled").
+    /// - None on the Security (0) and OSCORE (21) Objects, whatever the ACLs say: "The LwM2M
+    ///   Client MUST reject any LwM2M Server operation on the Security Object (ID: 0)" / "on an
+    ///   OSCORE Object (ID: 21)" (1.2 Core TS, Device Management and Service Enablement
+    ///   Interface).
     /// - Object 2: full rights on the /2 instances the server owns, none on the others ("an
     ///   Access Control Object Instance MUST only be managed by the LwM2M Server declared as
-    ///   the Access Control Owner in it").
+    ///   the Access Control Owner in it", §7.3.1.2.2; Object 2 Resource 3: "only such an LwM2M
+    ///   Server can manage the Resources of this Object Instance. The specific value
+    ///   MAX_ID=65535 means this Access Control Object Instance is created and modified during
+    ///   a Bootstrap phase only"). This holds with a single server account too: "In the case
+    ///   the Access Control Object is instantiated in a single LwM2M Server context, section
+    ///   7.3.1 and its sub-sections MUST also be applied" (1.1 Core TS §7.3).
+    /// - Only one server account: full rights without ACL lookup (1.0 §7.2.3.1 step 1;
+    ///   1.2 "Access Control-Disabled").
     /// - Otherwise steps 1-4 on the /2 instance controlling the Object Instance; none without
     ///   one.
     pub fn rights(&self, server: ShortServerId, object: u16, instance: u16) -> AccessRights {
-        if self.server(server).is_none() {
+        if self.server(server).is_none() || object == 0 || object == 21 {
             return AccessRights::NONE;
+        }
+        if object == 2 {
+            return self.acl_instance_rights(server, instance);
         }
         if self.single_server() {
             return AccessRights::FULL;
         }
-        if object == 2 {
-            return match self.acl_instance(instance) {
-                Some(acl) if acl.owner == Owner::Server(server) => AccessRights::FULL,
-                _ => AccessRights::NONE,
-            };
-        }
-        self.instance_rights(server, object, instance)
-    }
-
-    /// Steps 1-4 only (the server is known to have an account and several accounts exist).
-    pub(crate) fn instance_rights(
-        &self,
-        server: ShortServerId,
-        object: u16,
-        instance: u16,
-    ) -> AccessRights {
         match self.slot(object, instance).and_then(|s| s.acl.as_ref()) {
             Some((_, acl)) if !acl.is_object_level() => acl.rights_of(server),
+            _ => AccessRights::NONE,
+        }
+    }
+
+    /// The rights of a server on /2 instance `id`: full for its Access Control Owner, none
+    /// for anyone else (the Bootstrap-owned ones included). An Object-level /2 instance
+    /// (Object Instance ID 65535) is managed by no server, whatever its owner says: "This kind
+    /// of Access Control Object Instance associated with a certain Object, MUST only be created
+    /// or updated during a Bootstrap Phase" (§7.3.1.2.1).
+    fn acl_instance_rights(&self, server: ShortServerId, id: u16) -> AccessRights {
+        match self.acl_instance(id) {
+            Some(acl) if acl.owner == Owner::Server(server) && !acl.is_object_level() => {
+                AccessRights::FULL
+            }
             _ => AccessRights::NONE,
         }
     }
@@ -759,7 +900,7 @@ impl AccessControl {
     ) -> (AccessRights, bool) {
         if object == 2 {
             return (
-                self.rights(server, object, instance),
+                self.acl_instance_rights(server, instance),
                 self.contains_instance(object, instance),
             );
         }
@@ -784,7 +925,9 @@ impl AccessControl {
     /// owned by the Bootstrap-Server ("has been provisioned during a Bootstrap Phase (Access
     /// Control Owner is MAX_ID=65535)"); anything else yields no rights (fail closed).
     pub fn create_rights(&self, server: ShortServerId, object: u16) -> AccessRights {
-        if self.server(server).is_none() {
+        // No server creates Security (0), Access Control (2, §7.3.1.2.1: "MUST only be created
+        // or updated during a Bootstrap Phase") or OSCORE (21) instances.
+        if self.server(server).is_none() || matches!(object, 0 | 2 | 21) {
             return AccessRights::NONE;
         }
         if self.single_server() {
@@ -950,6 +1093,70 @@ mod tests {
             Some(8)
         );
         assert_eq!(small.acl_entries().count(), 0);
+    }
+
+    #[test]
+    fn security_objects_and_acl_instances_are_never_shortcut() {
+        let mut ac = AccessControl::new();
+        ac.add_server(A).unwrap();
+        ac.insert_instance(0, 0).unwrap();
+        ac.insert_instance(3, 0).unwrap();
+        ac.insert_acl_instance(0, AccessControlInstance::new(3, 0, Owner::Bootstrap))
+            .unwrap();
+        ac.insert_acl_instance(1, AccessControlInstance::new(4, 65535, Owner::Bootstrap))
+            .unwrap();
+        // One server account: full rights on ordinary instances, without ACL lookup...
+        assert_eq!(ac.rights(A, 3, 0), AccessRights::FULL);
+        assert_eq!(ac.create_rights(A, 4), AccessRights::FULL);
+        // ...but never on the Security and OSCORE Objects...
+        assert_eq!(ac.rights(A, 0, 0), AccessRights::NONE);
+        assert_eq!(ac.rights(A, 21, 0), AccessRights::NONE);
+        assert_eq!(ac.create_rights(A, 0), AccessRights::NONE);
+        assert_eq!(ac.create_rights(A, 2), AccessRights::NONE);
+        // ...and /2 instances stay managed by their owner (here the Bootstrap-Server).
+        assert_eq!(ac.rights(A, 2, 0), AccessRights::NONE);
+        assert_eq!(ac.rights(A, 2, 1), AccessRights::NONE);
+        let id = ac.instance_created(A, 5, 0).unwrap();
+        assert_eq!(ac.rights(A, 2, id), AccessRights::FULL);
+    }
+
+    #[test]
+    fn readable_index_follows_every_change() {
+        let mut ac = three_servers();
+        ac.insert_instance(3, 0).unwrap();
+        ac.insert_instance(4, 0).unwrap();
+        assert!(
+            !ac.any_readable(B, None),
+            "no /2 instance: nothing readable"
+        );
+        ac.insert_acl_instance(0, AccessControlInstance::new(3, 0, Owner::Server(A)))
+            .unwrap();
+        assert!(ac.any_readable(A, Some(3)) && ac.any_readable(A, Some(2)));
+        assert!(!ac.any_readable(B, Some(3)));
+        ac.set_acl_entry(0, ShortServerId::DEFAULT, AccessRights::READ)
+            .unwrap();
+        assert!(ac.any_readable(B, Some(3)) && ac.any_readable(C, None));
+        ac.set_acl_entry(0, C, AccessRights::WRITE).unwrap();
+        assert!(
+            !ac.any_readable(C, Some(3)),
+            "own entry W beats the default R"
+        );
+        ac.remove_acl_entry(0, C).unwrap();
+        assert!(ac.any_readable(C, Some(3)));
+        ac.set_owner(0, Owner::Server(B)).unwrap();
+        assert!(ac.any_readable(B, Some(2)) && !ac.any_readable(A, Some(2)));
+        assert!(ac.any_readable(A, Some(3)), "A keeps the default R");
+        let id = ac.instance_created(C, 5, 0).unwrap();
+        assert!(ac.any_readable(C, Some(5)) && !ac.any_readable(A, Some(5)));
+        ac.instance_deleted(5, 0);
+        assert!(!ac.any_readable(C, Some(5)) && ac.acl_instance(id).is_none());
+        ac.remove_acl_instance(0).unwrap();
+        assert!(!ac.any_readable(A, None) && !ac.any_readable(B, None));
+        // With one account left, that server reads every instance without ACLs.
+        ac.remove_server(A).unwrap();
+        ac.remove_server(B).unwrap();
+        assert!(ac.any_readable(C, Some(3)) && ac.any_readable(C, Some(4)));
+        assert!(!ac.any_readable(C, Some(0)) && !ac.any_readable(A, Some(3)));
     }
 
     #[test]

@@ -12,7 +12,9 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use mote_access::{AccessControl, Denial, Grant, Operation, Requester, ShortServerId, Target};
+use mote_access::{
+    AccessControl, Denial, Grant, Level, Operation, Requester, ShortServerId, Target,
+};
 
 struct Row<'a> {
     line: usize,
@@ -248,23 +250,28 @@ fn every_row_cites_defined_clauses_and_every_clause_is_cited() {
     assert!(uncited.is_empty(), "clauses never cited: {uncited:?}");
 }
 
+/// The issue asks for "each operation on object, instance, resource and resource instance":
+/// every operation of a server has rows at the four levels.
 #[test]
-fn table_covers_every_operation_and_level() {
+fn table_covers_every_operation_at_every_level() {
     let table = parse(common::DECISION_TABLE);
+    let mut missing = Vec::new();
     for (name, op) in Operation::NAMES {
-        assert!(
-            table.rows.iter().any(|r| r.operation == op),
-            "no row for {name}"
-        );
+        for level in [
+            Level::Object,
+            Level::Instance,
+            Level::Resource,
+            Level::ResourceInstance,
+        ] {
+            let covered = table.rows.iter().any(|r| {
+                r.operation == op
+                    && matches!(r.requester, Requester::Server(_))
+                    && r.targets.iter().any(|t| t.level() == level)
+            });
+            if !covered {
+                missing.push(format!("{name} on {level}"));
+            }
+        }
     }
-    for level in ["/3", "/3/0", "/3/0/0", "/3/0/6/0"] {
-        let depth = level.matches('/').count();
-        assert!(
-            table.rows.iter().any(|r| r
-                .targets
-                .iter()
-                .any(|t| t.to_string().matches('/').count() == depth)),
-            "no row at depth {depth}"
-        );
-    }
+    assert!(missing.is_empty(), "no row for: {}", missing.join("; "));
 }

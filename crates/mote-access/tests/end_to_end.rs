@@ -241,6 +241,27 @@ fn two_servers_and_a_bootstrap_server() {
         code(c.ac.authorize(&c.defs, r2, Operation::Execute, &reboot)),
         "4.01"
     );
+    // Execute never targets an Object Instance: refused for lack of E first (102), then
+    // because the target is an instance (101, which holds E).
+    assert_eq!(
+        code(c.ac.authorize(&c.defs, r2, Operation::Execute, &Target::Instance(3, 0))),
+        "4.01"
+    );
+    assert_eq!(
+        code(c.ac.authorize(&c.defs, r1, Operation::Execute, &Target::Instance(3, 0))),
+        "4.05"
+    );
+    // Write on the instance is all-or-nothing: Manufacturer (0) is read-only, so nothing is
+    // written even though Current Time (13) is writable; unknown Resources are no error.
+    let device = Target::Instance(3, 0);
+    assert_eq!(
+        code(c.ac.authorize_write(&c.defs, r1, &device, &[13, 0])),
+        "4.05"
+    );
+    assert_eq!(
+        code(c.ac.authorize_write(&c.defs, r1, &device, &[13, 999])),
+        "ok"
+    );
     // Each server reads the other's Server Object Instance? No: neither has an entry there.
     assert_eq!(code(c.read(r1, "/1/1")), "4.01");
     assert_eq!(c.read(r1, "/1").unwrap(), ["/1/0/0", "/1/0/1"]);
@@ -397,7 +418,21 @@ fn removing_a_server_account_cleans_and_elects() {
         Owner::Server(S2)
     );
 
-    // With 102 removed too, 103 is the only account: full rights without ACL lookup.
+    // With 102 removed too, 103 is the only account: full rights without ACL lookup on the
+    // Object Instances, but the /2 instances stay managed by their owner (the Object-level one
+    // by the Bootstrap-Server), and the Security Object stays out of reach.
     c.ac.remove_server(S2).unwrap();
+    let r3 = Requester::Server(ShortServerId(103));
     assert_eq!(c.ac.rights(ShortServerId(103), 5, 0), AccessRights::FULL);
+    assert_eq!(code(c.read(r3, "/3/0/9")), "ok");
+    assert_eq!(code(c.write(r3, "/2/3/2/103", "16")), "4.01");
+    assert_eq!(code(c.write(r3, "/2/2/2/0", "0")), "ok");
+    assert_eq!(code(c.read(r3, "/0/0")), "4.01");
+    // Read-Composite on `/` (decided without scanning the instances) still finds something.
+    let all =
+        c.ac.authorize_composite(&c.defs, r3, Operation::ReadComposite, &[Target::Root]);
+    assert_eq!(
+        all.map(|g| g.targets),
+        Ok(vec![Some(Grant::ReadableInstances)])
+    );
 }

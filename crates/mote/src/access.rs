@@ -243,6 +243,18 @@ fn run_check(args: &CheckArgs) -> Result<()> {
         .iter()
         .map(|p| p.parse::<Target>().with_context(|| format!("path {p:?}")))
         .collect::<Result<Vec<_>>>()?;
+    // DESIGN.md: "composite operations take --path once per target". A second --path for any
+    // other operation is a command-line mistake, not a rejected input: usage error, exit 2.
+    if !op.is_composite() && targets.len() != 1 {
+        clap::Error::raw(
+            clap::error::ErrorKind::TooManyValues,
+            format!(
+                "--op {} takes exactly one --path (only the composite operations and send take several)\n",
+                args.op
+            ),
+        )
+        .exit();
+    }
     let requester = match args.server {
         Some(ssid) => Requester::Server(ShortServerId(ssid)),
         None => Requester::Bootstrap,

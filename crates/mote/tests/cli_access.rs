@@ -191,7 +191,43 @@ fn rejected_input_exits_1_usage_errors_exit_2() {
         "access", "check", "--state", good, "--server", "101", "--op", "read", "--path", "/3/0",
         "--path", "/4/0",
     ]);
-    assert_eq!(out.status.code(), Some(1), "read takes one path");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "read takes one path: a second --path is a usage error"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("error:"));
+    let out = mote(&[
+        "access", "check", "--state", good, "--server", "101", "--op", "read",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "--path is required");
+    let missing = state_file("removed.json", STATE);
+    std::fs::remove_file(&missing).unwrap();
+    let out = mote(&[
+        "access",
+        "check",
+        "--state",
+        missing.to_str().unwrap(),
+        "--server",
+        "101",
+        "--op",
+        "read",
+        "--path",
+        "/3/0",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "an unreadable state file is rejected input"
+    );
+    // A decision, allowed or not, is the command's output, not a rejected input: exit 0.
+    for server in ["101", "102"] {
+        let out = mote(&[
+            "access", "check", "--state", good, "--server", server, "--op", "execute", "--path",
+            "/3/0/4", "--json",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "server {server}");
+    }
     let out = mote(&[
         "access",
         "check",
@@ -234,4 +270,114 @@ fn human_output_without_json() {
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.starts_with("denied: 4.01 "), "{text}");
+}
+
+/// The README of mote-access shows `mote access check` at work: run it and compare the output
+/// byte for byte, so the example cannot drift from the binary.
+#[test]
+fn readme_example_runs_as_shown() {
+    let readme = include_str!("../../mote-access/README.md");
+    let section = readme
+        .split("## The command line")
+        .nth(1)
+        .expect("README has a 'The command line' section");
+    let block = section
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("the section has a sh block");
+    let mut lines = block.lines().peekable();
+    let mut state = None;
+    let mut commands = 0;
+    while let Some(line) = lines.next() {
+        let Some(command) = line.strip_prefix("$ ") else {
+            panic!("unexpected line outside a command: {line}");
+        };
+        let mut output = Vec::new();
+        while let Some(next) = lines.peek() {
+            if next.starts_with("$ ") {
+                break;
+            }
+            output.push(lines.next().unwrap());
+        }
+        if command == "cat state.json" {
+            state = Some(state_file("readme-state.json", &output.join("\n")));
+            continue;
+        }
+        let state = state.as_ref().expect("cat state.json comes first");
+        let args: Vec<String> = command
+            .split_whitespace()
+            .skip(1) // "mote"
+            .map(|a| {
+                if a == "state.json" {
+                    state.to_str().unwrap().to_string()
+                } else {
+                    a.to_string()
+                }
+            })
+            .collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = mote(&args);
+        assert_eq!(out.status.code(), Some(0), "{command}");
+        assert_eq!(
+            String::from_utf8(out.stdout).unwrap(),
+            format!("{}\n", output.join("\n")),
+            "{command}"
+        );
+        commands += 1;
+    }
+    assert!(commands >= 2, "the README example runs {commands} commands");
+}
+
+/// DESIGN.md: "Whether a resource supports the operation comes from the built-in object
+/// definitions (or DDF files in `--objects`)": a vendor Object is unknown (4.04) until its DDF
+/// is given, then its Resources' operations decide (an E-only Resource is not readable: 4.05).
+#[test]
+fn objects_dir_adds_ddf_definitions() {
+    const DDF: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<LWM2M><Object ObjectType="MODefinition"><Name>Test</Name><Description1></Description1>
+<ObjectID>3442</ObjectID><ObjectURN>urn:oma:lwm2m:ext:3442</ObjectURN>
+<LWM2MVersion>1.0</LWM2MVersion><ObjectVersion>1.0</ObjectVersion>
+<MultipleInstances>Multiple</MultipleInstances><Mandatory>Optional</Mandatory><Resources>
+<Item ID="0"><Name>A</Name><Operations>R</Operations><MultipleInstances>Single</MultipleInstances>
+<Mandatory>Mandatory</Mandatory><Type>String</Type><RangeEnumeration></RangeEnumeration>
+<Units></Units><Description></Description></Item>
+<Item ID="1"><Name>B</Name><Operations>E</Operations><MultipleInstances>Single</MultipleInstances>
+<Mandatory>Optional</Mandatory><Type></Type><RangeEnumeration></RangeEnumeration><Units></Units>
+<Description></Description></Item>
+</Resources><Description2></Description2></Object></LWM2M>
+"#;
+    let ddf = state_file("3442.xml", DDF);
+    let dir = ddf.with_extension("d");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::rename(&ddf, dir.join("3442.xml")).unwrap();
+    let state = state_file(
+        "vendor.json",
+        r#"{"servers":[101,102],"instances":["/3442/0"],
+            "acl":[{"object":3442,"instance":0,"acl":{"102":1},"owner":101}]}"#,
+    );
+    let run = |path: &str, objects: bool| {
+        let mut args = vec![
+            "access",
+            "check",
+            "--state",
+            state.to_str().unwrap(),
+            "--server",
+            "102",
+            "--op",
+            "read",
+            "--path",
+            path,
+            "--json",
+        ];
+        if objects {
+            args.extend_from_slice(&["--objects", dir.to_str().unwrap()]);
+        }
+        let out = mote(&args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    assert_eq!(code(&run("/3442/0/0", false)), Some("4.04"));
+    assert_eq!(code(&run("/3442/0/0", true)), None);
+    assert_eq!(code(&run("/3442/0/1", true)), Some("4.05"));
 }

@@ -15,8 +15,9 @@
 )]
 
 use mote_access::{
-    AccessControl, AccessControlInstance, AccessRights, DefinitionTable, Operation, Owner,
-    Requester, ResourceDefinition, ResourceOperations, ResponseCode, ShortServerId, Target,
+    AccessControl, AccessControlInstance, AccessRights, DefinitionTable, ObjectDefinitions,
+    Operation, Owner, Requester, ResourceDefinition, ResourceOperations, ResponseCode,
+    ShortServerId, Target,
 };
 
 const OBJECTS: [u16; 8] = [0, 1, 2, 3, 4, 5, 7, 21];
@@ -131,17 +132,20 @@ impl Bytes<'_> {
 /// What the /2 instance of `/o/i` grants `s` by steps 1-4 of "Obtaining Access Right",
 /// recomputed from the ACL entries.
 fn expected_rights(ac: &AccessControl, s: ShortServerId, o: u16, i: u16) -> AccessRights {
-    if ac.server(s).is_none() {
+    if ac.server(s).is_none() || o == 0 || o == 21 {
         return AccessRights::NONE;
+    }
+    // /2 instances: managed by their owner only, with one server account too.
+    // (an Object-level one by no server: "MUST only be created or updated during a Bootstrap
+    // Phase").
+    if o == 2 {
+        return match ac.acl_instance(i) {
+            Some(a) if a.owner() == Owner::Server(s) && !a.is_object_level() => AccessRights::FULL,
+            _ => AccessRights::NONE,
+        };
     }
     if ac.servers().count() == 1 {
         return AccessRights::FULL;
-    }
-    if o == 2 {
-        return match ac.acl_instance(i) {
-            Some(a) if a.owner() == Owner::Server(s) => AccessRights::FULL,
-            _ => AccessRights::NONE,
-        };
     }
     match ac.acl_for(o, i) {
         Some((_, a)) if !a.is_object_level() => {
@@ -185,7 +189,17 @@ fn check_decision(
     if let (Ok(_), Some((o, i)), false) = (&decision, target.instance(), op.is_composite()) {
         let granted = expected_rights(ac, s, o, i);
         assert_eq!(ac.rights(s, o, i), granted, "rights of {s} on /{o}/{i}");
-        let needed = op.required_rights();
+        // LwM2M 1.2 Core TS §7.3.2, Table "Authorization" (transcribed, not taken from the
+        // crate): R for the reads, W, E, D, and for Discover "-" (some right below the Object).
+        let needed = match op {
+            Operation::Write | Operation::WriteComposite => 2,
+            Operation::Execute => 4,
+            Operation::Delete => 8,
+            Operation::Discover => 0,
+            Operation::Create => 16,
+            _ => 1,
+        };
+        let needed = AccessRights::from_bits(needed).unwrap();
         let ok = if needed.is_empty() {
             !granted.is_empty()
         } else {
@@ -201,6 +215,30 @@ fn check_decision(
         if let (Ok(_), Target::Object(o)) = (&decision, target) {
             assert!(ac.create_rights(s, o).contains(AccessRights::CREATE));
         }
+    }
+}
+
+/// Read-Composite on an Object or on `/` is decided from the readable index of the model; it
+/// must agree with a scan of the instances (§7.3.2.1 item 5: allowed when "at least one of the
+/// Object Instances involved ... has a Read access right").
+fn check_readable_index(ac: &AccessControl, defs: &DefinitionTable) {
+    for s in (1..=7).map(ShortServerId) {
+        let readable = |o: u16| {
+            ac.instances(o)
+                .any(|i| expected_rights(ac, s, o, i).contains(AccessRights::READ))
+        };
+        let decide = |t: Target| {
+            ac.authorize_composite(defs, Requester::Server(s), Operation::ReadComposite, &[t])
+                .is_ok()
+        };
+        let mut any = false;
+        for o in OBJECTS {
+            let supported = defs.object(o).is_some() && o != 0 && o != 21;
+            let expected = supported && readable(o);
+            any |= (o != 0 && o != 21) && readable(o);
+            assert_eq!(decide(Target::Object(o)), expected, "{s} on /{o}");
+        }
+        assert_eq!(decide(Target::Root), any, "{s} on /");
     }
 }
 
@@ -297,6 +335,7 @@ pub(crate) fn decisions(data: &[u8]) {
         if done.is_none() {
             break;
         }
+        check_readable_index(&ac, &defs);
     }
     // Paths: whatever parses prints back to the same text's meaning.
     let text = String::from_utf8_lossy(data);

@@ -1,8 +1,10 @@
-//! `mote coap get|put|post|delete|fetch|patch|ipatch URI …`: a CoAP client over UDP with
-//! confirmable retransmission (RFC 7252 §4.2), block-wise transfers in both directions
+//! `mote coap get|put|post|delete|fetch|patch|ipatch URI …`: a CoAP client over UDP
+//! (`coap://`, confirmable retransmission, RFC 7252 §4.2) or TCP (`coap+tcp://`, RFC 8323
+//! framing after the CSM exchange), with block-wise transfers in both directions
 //! (RFC 7959), Observe (RFC 7641) and OSCORE (RFC 8613) with Echo recovery (RFC 9175,
-//! RFC 8613 Appendix B.1.2). Also the shared bits of `mote serve`: a simple owned message and
-//! the file-backed sequence-number store of Appendix B.1.1.
+//! RFC 8613 Appendix B.1.2). Also the shared bits of `mote serve` and `mote proxy`: a simple
+//! owned message in either framing and the file-backed sequence-number store of
+//! Appendix B.1.1.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read as _, Write as _};
@@ -15,13 +17,16 @@ use clap::{Args, ValueEnum};
 use mote_coap::code::{Code, MessageType};
 use mote_coap::message::{Message, MessageWriter};
 use mote_coap::option::OptionNumber;
-use mote_coap::uri::{Destination, Uri};
+use mote_coap::tcp::Frame;
+use mote_coap::uri::{Destination, Scheme, Uri};
 use mote_oscore::sequence::SequenceStore;
 use mote_oscore::{Framing, RequestBinding, SecurityContext};
 
 use crate::oscore::ContextInputs;
+use crate::tcp::Connection;
 
-/// A CoAP message owned by the networking code (UDP framing).
+/// A CoAP message owned by the networking code. Over TCP (RFC 8323) `mtype` and `mid` do
+/// not exist on the wire: they are ignored when encoding and `CON`/0 after decoding.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Msg {
     pub(crate) mtype: MessageType,
@@ -47,6 +52,46 @@ impl Msg {
                 .collect(),
             payload: m.payload().to_vec(),
         })
+    }
+
+    /// Decodes a message in `framing` (a UDP datagram or exactly one TCP frame).
+    pub(crate) fn decode_framed(framing: Framing, bytes: &[u8]) -> Result<Self> {
+        match framing {
+            Framing::Udp => Self::decode(bytes),
+            Framing::Tcp => {
+                let f = Frame::decode_exact(bytes, &crate::tcp::LIMITS)
+                    .map_err(|e| anyhow!("malformed CoAP over TCP frame: {e}"))?;
+                Ok(Self {
+                    mtype: MessageType::Con,
+                    code: f.code(),
+                    mid: 0,
+                    token: f.token().to_vec(),
+                    options: f
+                        .options()
+                        .map(|o| (o.number.0, o.value.to_vec()))
+                        .collect(),
+                    payload: f.payload().to_vec(),
+                })
+            }
+        }
+    }
+
+    /// Encodes in `framing`.
+    pub(crate) fn encode_framed(&self, framing: Framing) -> Result<Vec<u8>> {
+        match framing {
+            Framing::Udp => self.encode(),
+            Framing::Tcp => {
+                let mut opts = self.options.clone();
+                opts.sort_by_key(|o| o.0);
+                let mut f = mote_coap::tcp::OwnedFrame::new(self.code)
+                    .with_token(self.token.clone())
+                    .with_payload(self.payload.clone());
+                for (n, v) in &opts {
+                    f = f.with_option(OptionNumber(*n), v);
+                }
+                f.to_vec().map_err(|e| anyhow!("{e}"))
+            }
+        }
     }
 
     pub(crate) fn encode(&self) -> Result<Vec<u8>> {
@@ -208,7 +253,8 @@ pub(crate) struct CoapArgs {
     /// The method.
     #[arg(value_enum)]
     method: Method,
-    /// The target, `coap://host[:port]/path?query`.
+    /// The target, `coap://host[:port]/path?query` (UDP) or `coap+tcp://host[:port]/path`
+    /// (TCP, RFC 8323: CSM exchange first, default port 5683).
     uri: String,
     /// Request payload (text).
     #[arg(long, conflicts_with = "payload_file")]
@@ -242,10 +288,17 @@ pub(crate) struct CoapArgs {
     timeout: u64,
 }
 
-/// A client endpoint: socket, OSCORE context, Message ID and token counters.
+/// How a client reaches its server.
+enum Transport {
+    /// CoAP over UDP (RFC 7252): one socket, the server's address.
+    Udp { sock: UdpSocket, peer: SocketAddr },
+    /// CoAP over TCP (RFC 8323): one connection, CSMs exchanged.
+    Tcp(Connection),
+}
+
+/// A client endpoint: transport, OSCORE context, Message ID and token counters.
 pub(crate) struct Client {
-    sock: UdpSocket,
-    peer: SocketAddr,
+    transport: Transport,
     ctx: Option<SecurityContext<FileSequenceStore>>,
     mid: u16,
     token: u64,
@@ -273,26 +326,54 @@ fn szx_of(size: u16) -> Result<u8> {
 }
 
 impl Client {
-    pub(crate) fn new(peer: SocketAddr, oscore: Option<&Path>, deadline: Duration) -> Result<Self> {
-        let bind: SocketAddr = if peer.is_ipv6() {
-            "[::]:0".parse()?
+    /// A client for `peer` over UDP, or over TCP when `tcp` (connecting and exchanging CSMs
+    /// now).
+    pub(crate) fn new(
+        peer: SocketAddr,
+        tcp: bool,
+        oscore: Option<&Path>,
+        deadline: Duration,
+    ) -> Result<Self> {
+        let transport = if tcp {
+            Transport::Tcp(Connection::connect(peer, deadline)?)
         } else {
-            "0.0.0.0:0".parse()?
+            let bind: SocketAddr = if peer.is_ipv6() {
+                "[::]:0".parse()?
+            } else {
+                "0.0.0.0:0".parse()?
+            };
+            Transport::Udp {
+                sock: UdpSocket::bind(bind)?,
+                peer,
+            }
         };
-        let sock = UdpSocket::bind(bind)?;
         let ctx = oscore.map(|p| persistent_context(p, false)).transpose()?;
         let seed = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or(0);
         Ok(Self {
-            sock,
-            peer,
+            transport,
             ctx,
             mid: (seed & 0xffff) as u16,
             token: u64::from(seed) << 16 | u64::from(std::process::id() & 0xffff),
             deadline,
         })
+    }
+
+    /// The Max-Message-Size the server indicated in its CSM (TCP only).
+    fn peer_max_message_size(&self) -> Option<usize> {
+        match &self.transport {
+            Transport::Udp { .. } => None,
+            Transport::Tcp(c) => usize::try_from(c.peer_settings.max_message_size).ok(),
+        }
+    }
+
+    fn framing(&self) -> Framing {
+        match self.transport {
+            Transport::Udp { .. } => Framing::Udp,
+            Transport::Tcp(_) => Framing::Tcp,
+        }
     }
 
     fn next_mid(&mut self) -> u16 {
@@ -328,22 +409,31 @@ impl Client {
     }
 
     fn exchange_once(&mut self, req: &Msg) -> Result<Exchange> {
+        let framing = self.framing();
         let mut req = req.clone();
         req.mtype = MessageType::Con;
         req.mid = self.next_mid();
-        let plain = req.encode()?;
+        let plain = req.encode_framed(framing)?;
         let (wire, binding) = match &mut self.ctx {
             Some(ctx) => {
                 let mut out = vec![0u8; 2 * plain.len() + 256];
-                let (n, b) = ctx.protect_request(Framing::Udp, &plain, &mut out)?;
+                let (n, b) = ctx.protect_request(framing, &plain, &mut out)?;
                 out.truncate(n);
                 (out, Some(b))
             }
             None => (plain, None),
         };
-        let raw = self.send_and_wait(&wire, req.mid, &req.token)?;
+        let raw = match &mut self.transport {
+            Transport::Udp { .. } => self.send_and_wait(&wire, req.mid, &req.token)?,
+            Transport::Tcp(conn) => {
+                conn.send(&wire)?;
+                // RFC 8323 §3: responses are matched by token only (no ACKs, no retransmission).
+                Self::tcp_response(conn, &req.token, self.deadline)?
+                    .ok_or_else(|| anyhow!("no response within {} s", self.deadline.as_secs()))?
+            }
+        };
         let mut ex = Exchange {
-            response: Msg::decode(&raw)?,
+            response: Msg::decode_framed(framing, &raw)?,
             binding,
             token: req.token.clone(),
         };
@@ -351,7 +441,32 @@ impl Client {
         Ok(ex)
     }
 
+    /// The next response frame with `token` on a TCP connection.
+    fn tcp_response(
+        conn: &mut Connection,
+        token: &[u8],
+        deadline: Duration,
+    ) -> Result<Option<Vec<u8>>> {
+        let start = Instant::now();
+        loop {
+            let left = deadline.saturating_sub(start.elapsed());
+            if left.is_zero() {
+                return Ok(None);
+            }
+            let Some(raw) = conn.recv(Some(left))? else {
+                return Ok(None);
+            };
+            let Ok(f) = Frame::decode_exact(&raw, &crate::tcp::LIMITS) else {
+                continue;
+            };
+            if f.token() == token && f.code().is_response() {
+                return Ok(Some(raw));
+            }
+        }
+    }
+
     fn decrypt(&mut self, ex: &mut Exchange, raw: &[u8]) -> Result<()> {
+        let framing = self.framing();
         if let (Some(ctx), Some(b)) = (&mut self.ctx, &mut ex.binding) {
             if ex.response.option(OptionNumber::OSCORE.0).is_none() {
                 let code = ex.response.code;
@@ -359,14 +474,23 @@ impl Client {
                 bail!("unprotected {code} response: {diag}");
             }
             let mut out = vec![0u8; 2 * raw.len() + 256];
-            let n = ctx.unprotect_response(Framing::Udp, b, raw, &mut out)?;
-            ex.response = Msg::decode(&out[..n])?;
+            let n = ctx.unprotect_response(framing, b, raw, &mut out)?;
+            ex.response = Msg::decode_framed(framing, &out[..n])?;
         }
         Ok(())
     }
 
-    /// Sends and waits for a response with `token` (piggybacked or separate).
-    fn send_and_wait(&mut self, wire: &[u8], mid: u16, token: &[u8]) -> Result<Vec<u8>> {
+    /// The UDP socket and the server's address (only called over UDP).
+    fn udp(&self) -> Result<(&UdpSocket, SocketAddr)> {
+        match &self.transport {
+            Transport::Udp { sock, peer } => Ok((sock, *peer)),
+            Transport::Tcp(_) => bail!("not a UDP client"),
+        }
+    }
+
+    /// Sends and waits for a response with `token` (piggybacked or separate) over UDP.
+    fn send_and_wait(&self, wire: &[u8], mid: u16, token: &[u8]) -> Result<Vec<u8>> {
+        let (sock, peer) = self.udp()?;
         let start = Instant::now();
         let mut timeout = Duration::from_millis(2000 + u64::from(self.mid % 1000));
         let mut retransmits = 0;
@@ -378,7 +502,7 @@ impl Client {
                 if retransmits > 4 {
                     bail!("no response (MAX_RETRANSMIT reached)");
                 }
-                self.sock.send_to(wire, self.peer)?;
+                sock.send_to(wire, peer)?;
                 next_send = Instant::now() + timeout;
                 timeout *= 2;
                 retransmits += 1;
@@ -393,8 +517,8 @@ impl Client {
                     .saturating_duration_since(Instant::now())
                     .max(Duration::from_millis(1))
             };
-            self.sock.set_read_timeout(Some(wait))?;
-            let (n, from) = match self.sock.recv_from(&mut buf) {
+            sock.set_read_timeout(Some(wait))?;
+            let (n, from) = match sock.recv_from(&mut buf) {
                 Ok(x) => x,
                 Err(e)
                     if matches!(
@@ -406,7 +530,7 @@ impl Client {
                 }
                 Err(e) => return Err(e.into()),
             };
-            if from != self.peer {
+            if from != peer {
                 continue;
             }
             let Ok(m) = Message::decode(&buf[..n]) else {
@@ -430,6 +554,7 @@ impl Client {
     }
 
     fn send_empty(&self, t: MessageType, mid: u16) -> Result<()> {
+        let (sock, peer) = self.udp()?;
         let m = Msg {
             mtype: t,
             code: Code::EMPTY,
@@ -438,21 +563,26 @@ impl Client {
             options: vec![],
             payload: vec![],
         };
-        self.sock.send_to(&m.encode()?, self.peer)?;
+        sock.send_to(&m.encode()?, peer)?;
         Ok(())
     }
 
-    /// Waits for the next notification of an observation (NON or CON).
-    fn notification(&mut self, ex: &mut Exchange) -> Result<()> {
+    /// The next datagram or frame of the observation with `token`, within the deadline.
+    fn next_for_token(&mut self, token: &[u8]) -> Result<Vec<u8>> {
+        let deadline = self.deadline;
+        if let Transport::Tcp(conn) = &mut self.transport {
+            return Self::tcp_response(conn, token, deadline)?
+                .ok_or_else(|| anyhow!("no notification within {} s", deadline.as_secs()));
+        }
+        let (sock, peer) = self.udp()?;
         let mut buf = vec![0u8; 65536];
         let start = Instant::now();
         loop {
-            if start.elapsed() > self.deadline {
-                bail!("no notification within {} s", self.deadline.as_secs());
+            if start.elapsed() > deadline {
+                bail!("no notification within {} s", deadline.as_secs());
             }
-            self.sock
-                .set_read_timeout(Some(Duration::from_millis(500)))?;
-            let (n, from) = match self.sock.recv_from(&mut buf) {
+            sock.set_read_timeout(Some(Duration::from_millis(500)))?;
+            let (n, from) = match sock.recv_from(&mut buf) {
                 Ok(x) => x,
                 Err(e)
                     if matches!(
@@ -464,20 +594,28 @@ impl Client {
                 }
                 Err(e) => return Err(e.into()),
             };
-            if from != self.peer {
+            if from != peer {
                 continue;
             }
             let Ok(m) = Message::decode(&buf[..n]) else {
                 continue;
             };
-            if m.token() != ex.token.as_slice() || !m.code().is_response() {
+            if m.token() != token || !m.code().is_response() {
                 continue;
             }
             if m.mtype() == MessageType::Con {
                 self.send_empty(MessageType::Ack, m.message_id())?;
             }
-            let raw = buf[..n].to_vec();
-            ex.response = Msg::decode(&raw)?;
+            return Ok(buf[..n].to_vec());
+        }
+    }
+
+    /// Waits for the next notification of an observation (NON or CON over UDP; a frame
+    /// over TCP).
+    fn notification(&mut self, ex: &mut Exchange) -> Result<()> {
+        loop {
+            let raw = self.next_for_token(&ex.token)?;
+            ex.response = Msg::decode_framed(self.framing(), &raw)?;
             match self.decrypt(ex, &raw) {
                 Ok(()) => return Ok(()),
                 // A replayed or reordered notification is dropped (RFC 8613 §7.4.1).
@@ -493,11 +631,16 @@ impl Client {
     }
 }
 
-fn render(resp: &Msg, body: &[u8], json: bool) -> Result<String> {
+/// A response as printed: the body (as text when it is UTF-8, else hex) preceded by the code
+/// when it is not 2.xx; with `json` the `decode --as coap` shape (`coap-tcp` over TCP).
+fn render(resp: &Msg, body: &[u8], json: bool, framing: Framing) -> Result<String> {
     if json {
         let mut m = resp.clone();
         m.payload = body.to_vec();
-        return crate::decode::coap::decode_udp(&m.encode()?, true);
+        return match framing {
+            Framing::Udp => crate::decode::coap::decode_udp(&m.encode()?, true),
+            Framing::Tcp => crate::decode::coap::decode_tcp(&m.encode_framed(framing)?, true),
+        };
     }
     let text = std::str::from_utf8(body)
         .map(str::to_owned)
@@ -511,26 +654,24 @@ fn render(resp: &Msg, body: &[u8], json: bool) -> Result<String> {
 /// Runs `mote coap …`.
 pub(crate) fn run(args: &CoapArgs) -> Result<()> {
     let uri = Uri::parse(&args.uri).map_err(|e| anyhow!("invalid URI: {e}"))?;
-    let authority = args
-        .uri
-        .split_once("://")
-        .map(|(_, r)| r.split(['/', '?']).next().unwrap_or(""))
-        .unwrap_or("");
-    let hostport = if authority.contains(':') && !authority.ends_with(']') {
-        authority.to_owned()
-    } else {
-        format!("{authority}:5683")
+    let tcp = match uri.scheme() {
+        Scheme::Coap => false,
+        Scheme::CoapTcp => true,
+        s => bail!(
+            "{}:// is not supported by `mote coap` (coap:// and coap+tcp:// are)",
+            s.as_str()
+        ),
     };
-    let peer = hostport
+    let host = uri.host_str().trim_start_matches('[').trim_end_matches(']');
+    let port = uri.effective_port();
+    let peer = (host, port)
         .to_socket_addrs()
-        .with_context(|| format!("cannot resolve {hostport}"))?
+        .with_context(|| format!("cannot resolve {host}"))?
         .next()
-        .ok_or_else(|| anyhow!("cannot resolve {hostport}"))?;
-    if !args.uri.starts_with("coap://") {
-        bail!("only coap:// (UDP) is supported by `mote coap` for now");
-    }
+        .ok_or_else(|| anyhow!("cannot resolve {host}"))?;
     let mut client = Client::new(
         peer,
+        tcp,
         args.oscore.as_deref(),
         Duration::from_secs(args.timeout),
     )?;
@@ -576,8 +717,16 @@ pub(crate) fn run(args: &CoapArgs) -> Result<()> {
         }
         (None, None) => vec![],
     };
-    let szx = szx_of(args.block_size)?;
-    let bs = usize::from(args.block_size);
+    // Over TCP, blocks must also fit the server's Max-Message-Size (RFC 8323 §5.3.1): leave
+    // room for the header, options and the OSCORE overhead.
+    let mut block_size = args.block_size;
+    if let Some(max) = client.peer_max_message_size() {
+        while block_size > 16 && usize::from(block_size) + 128 > max {
+            block_size /= 2;
+        }
+    }
+    let szx = szx_of(block_size)?;
+    let bs = usize::from(block_size);
 
     // Block1 upload (RFC 7959 §2.5): blocks of `bs`, the last response is the answer.
     let mut ex = if payload.len() > bs {
@@ -615,14 +764,15 @@ pub(crate) fn run(args: &CoapArgs) -> Result<()> {
 
     // Block2 download (RFC 7959 §2.4): request the following blocks.
     let body = collect_block2(&mut client, &base, &ex, szx)?;
-    println!("{}", render(&ex.response, &body, args.json)?);
+    let framing = client.framing();
+    println!("{}", render(&ex.response, &body, args.json, framing)?);
     if args.observe {
         let count = args.count.unwrap_or(u32::MAX);
         let mut seen = 1;
         while seen < count && ex.response.option(OptionNumber::OBSERVE.0).is_some() {
             client.notification(&mut ex)?;
             let body = ex.response.payload.clone();
-            println!("{}", render(&ex.response, &body, args.json)?);
+            println!("{}", render(&ex.response, &body, args.json, framing)?);
             seen += 1;
         }
     }

@@ -14,9 +14,11 @@ mod demo;
 mod edhoc;
 mod input;
 mod lwm2m;
+mod object_tree;
 mod oscore;
 mod proxy;
 mod serve;
+mod tcp;
 
 use std::process::ExitCode;
 
@@ -44,11 +46,11 @@ enum Command {
     Demo(demo::DemoArgs),
     /// OSCORE (RFC 8613): derive contexts, protect and verify messages.
     Oscore(oscore::OscoreArgs),
-    /// Send a CoAP request (UDP; block-wise, Observe, OSCORE).
+    /// Send a CoAP request over UDP (coap://) or TCP (coap+tcp://); block-wise, Observe, OSCORE.
     Coap(coap_client::CoapArgs),
-    /// Run a CoAP server exposing a small LwM2M object tree (UDP; OSCORE).
+    /// Run a CoAP server exposing an LwM2M Client's object tree (UDP and/or TCP; OSCORE).
     Serve(serve::ServeArgs),
-    /// An OSCORE-unaware CoAP forward proxy (UDP), optionally an on-path attacker.
+    /// An OSCORE-unaware CoAP forward proxy (UDP clients; UDP or TCP upstream), optionally an on-path attacker.
     Proxy(proxy::ProxyArgs),
     /// LwM2M payloads: decode or encode TLV, SenML, LwM2M-CBOR, text, opaque, CBOR.
     Lwm2m(lwm2m::Lwm2mArgs),

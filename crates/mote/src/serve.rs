@@ -1,43 +1,100 @@
-//! `mote serve --listen ADDR [--oscore FILE …]`: a CoAP server over UDP exposing a small LwM2M
-//! client object tree (/1/0, /3/0, a large opaque /5/0/0 for block-wise, an observable
-//! /3/0/13) and a free-form /data tree, with OSCORE (RFC 8613): one or more security contexts
-//! chosen by 'kid', sequence numbers persisted (App. B.1.1), the replay window
-//! re-established with Echo after a restart (App. B.1.2), optional Echo freshness for unsafe
-//! methods (RFC 9175, LwM2M E2E-6), message deduplication (RFC 7252 §4.5).
+//! `mote serve --listen ADDR … [--oscore FILE …] [--objects DIR]`: a CoAP server that plays an
+//! LwM2M Client's object tree (see [`crate::object_tree`]: /1/0 Server, /3/0 Device, /5/0
+//! Firmware Update, /19/0 with the 4 KiB opaque /19/0/0/0 for block-wise) over UDP
+//! (RFC 7252) and TCP (RFC 8323), plus a free-form scratch area `/data/…` for plain CoAP
+//! method tests (PUT creates, DELETE removes; not part of the LwM2M tree).
+//!
+//! LwM2M operations map as in TS Transport 1.2 ("Device Management & Service Enablement
+//! Interface"): GET = Read (or Discover with Accept 40), PUT = Write (replace), POST = Create
+//! on an Object, partial-update Write on an Object Instance, Execute on a Resource; DELETE =
+//! Delete; GET with Observe = Observe (notified every `--notify-ms`, the Current Time /3/0/13
+//! advancing). Not implemented: Write-Attributes, the composite operations (FETCH/iPATCH),
+//! access control (/2) and the Register/Update client role.
+//!
+//! With OSCORE (RFC 8613): one or more security contexts chosen by 'kid', sequence numbers
+//! persisted (App. B.1.1), the replay window re-established with Echo after a restart
+//! (App. B.1.2), optional Echo freshness for unsafe methods (RFC 9175, LwM2M E2E-6); over UDP
+//! also message deduplication (RFC 7252 §4.5).
+//!
+//! Threads: one per UDP socket, one accepting per TCP listener and one per TCP connection,
+//! and the notifier; they share the server state behind one mutex, so requests are handled
+//! one at a time.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::net::{SocketAddr, UdpSocket};
+use std::net::{SocketAddr, TcpListener, ToSocketAddrs as _, UdpSocket};
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, anyhow};
 use clap::Args;
 use mote_coap::code::{Code, MessageType};
 use mote_coap::option::OptionNumber;
+use mote_lwm2m::{Path as LwPath, Value};
 use mote_oscore::freshness::{EchoIssuer, FreshnessPolicy};
 use mote_oscore::{
     Error as OscoreError, Framing, RequestBinding, SecurityContext, peek_oscore_option,
 };
 
 use crate::coap_client::{FileSequenceStore, Msg, decode_uint, persistent_context, uint};
+use crate::object_tree::{LINK_FORMAT, ObjectTree, Refusal};
+use crate::tcp::{Closed, Connection, Writer, write_frame};
+
+/// Where `mote serve` listens: a UDP socket or a TCP listener.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Listen {
+    /// CoAP over UDP.
+    Udp(SocketAddr),
+    /// CoAP over TCP.
+    Tcp(SocketAddr),
+}
+
+/// Parses `HOST:PORT` or `coap://HOST:PORT` (UDP) and `coap+tcp://HOST:PORT` (TCP).
+pub(crate) fn parse_listen(s: &str) -> Result<Listen, String> {
+    let (tcp, rest) = if let Some(r) = s.strip_prefix("coap+tcp://") {
+        (true, r)
+    } else if let Some(r) = s.strip_prefix("coap://") {
+        (false, r)
+    } else if s.contains("://") {
+        return Err("only coap:// (UDP) and coap+tcp:// (TCP) can be listened on".into());
+    } else {
+        (false, s)
+    };
+    let rest = rest.trim_end_matches('/');
+    let addr = rest
+        .to_socket_addrs()
+        .map_err(|e| format!("{rest}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("{rest}: no address"))?;
+    Ok(if tcp {
+        Listen::Tcp(addr)
+    } else {
+        Listen::Udp(addr)
+    })
+}
 
 /// `mote serve …`
 #[derive(Debug, Args)]
 pub(crate) struct ServeArgs {
-    /// Address to listen on (UDP), e.g. 127.0.0.1:5683.
-    #[arg(long, value_name = "ADDR")]
-    listen: SocketAddr,
+    /// Where to listen; repeat for several. `HOST:PORT` or `coap://HOST:PORT` is UDP,
+    /// `coap+tcp://HOST:PORT` is TCP (RFC 8323; CSM exchange, then CoAP over TCP framing).
+    /// Example: `--listen 127.0.0.1:5683 --listen coap+tcp://127.0.0.1:5683`.
+    #[arg(long, value_name = "ADDR", required = true, value_parser = parse_listen)]
+    listen: Vec<Listen>,
     /// OSCORE context files (server side); with at least one, every resource but
-    /// /.well-known/core requires OSCORE.
+    /// /.well-known/core requires OSCORE, on every transport.
     #[arg(long, value_name = "FILE")]
     oscore: Vec<PathBuf>,
+    /// DDF XML object definitions to add to (or replace) the built-in ones.
+    #[arg(long, value_name = "DIR")]
+    objects: Option<PathBuf>,
     /// Demand a fresh Echo (RFC 9175) for POST, PUT, DELETE, PATCH and iPATCH.
     #[arg(long)]
     fresh_echo: bool,
     /// Interval between notifications of observed resources, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 1000)]
     notify_ms: u64,
-    /// Print the port actually bound (useful with port 0) on the first line of stdout.
+    /// Print the port actually bound (useful with port 0), one line per --listen, in order.
     #[arg(long)]
     print_port: bool,
 }
@@ -45,33 +102,46 @@ pub(crate) struct ServeArgs {
 /// Largest body accepted in a Block1 upload (RFC 7959 §2.9.3: 4.13 beyond it).
 const MAX_UPLOAD: usize = 1 << 20;
 
+/// A client as the server tells them apart: the UDP socket (index) and address, or the TCP
+/// connection (number).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Peer {
+    Udp(usize, SocketAddr),
+    Tcp(u64),
+}
+
+impl Peer {
+    fn framing(self) -> Framing {
+        match self {
+            Peer::Udp(..) => Framing::Udp,
+            Peer::Tcp(_) => Framing::Tcp,
+        }
+    }
+}
+
 struct Observer {
-    peer: SocketAddr,
+    peer: Peer,
     token: Vec<u8>,
     ctx: Option<usize>,
     binding: Option<RequestBinding>,
-    path: String,
+    path: LwPath,
+    accept: Option<u16>,
 }
 
 struct Server {
-    sock: UdpSocket,
+    udp: Vec<UdpSocket>,
+    tcp: BTreeMap<u64, Writer>,
     contexts: Vec<SecurityContext<FileSequenceStore>>,
-    resources: BTreeMap<String, Vec<u8>>,
-    uploads: BTreeMap<(SocketAddr, String), Vec<u8>>,
+    tree: ObjectTree,
+    scratch: BTreeMap<String, Vec<u8>>,
+    uploads: BTreeMap<(Peer, String), Vec<u8>>,
     observers: Vec<Observer>,
-    dedup: VecDeque<(SocketAddr, u16, Vec<u8>)>,
+    dedup: VecDeque<(Peer, u16, Vec<u8>)>,
     echo: EchoIssuer<8>,
     policy: FreshnessPolicy,
     mid: u16,
     started: Instant,
-    counter: u32,
-}
-
-/// The firmware-like opaque resource: 4 KiB of a fixed pattern.
-fn big_resource() -> Vec<u8> {
-    (0..4096u32)
-        .map(|i| (i.wrapping_mul(31) >> 3) as u8)
-        .collect()
+    observe_seq: u32,
 }
 
 fn random_bytes() -> [u8; 8] {
@@ -90,30 +160,55 @@ fn random_bytes() -> [u8; 8] {
     b
 }
 
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn lock(server: &Mutex<Server>) -> Result<MutexGuard<'_, Server>> {
+    server.lock().map_err(|_| anyhow!("server state poisoned"))
+}
+
 /// Runs `mote serve`.
 pub(crate) fn run(args: &ServeArgs) -> Result<()> {
-    let sock = UdpSocket::bind(args.listen)?;
-    if args.print_port {
-        println!("{}", sock.local_addr()?.port());
-    }
     let contexts = args
         .oscore
         .iter()
         .map(|p| persistent_context(p, true))
         .collect::<Result<Vec<_>>>()?;
-    let mut resources = BTreeMap::new();
-    resources.insert("/1/0/1".into(), b"86400".to_vec());
-    resources.insert("/3/0/0".into(), b"Mote".to_vec());
-    resources.insert("/3/0/1".into(), b"mote serve".to_vec());
-    resources.insert(
-        "/3/0/2".into(),
-        format!("{}", std::process::id()).into_bytes(),
-    );
-    resources.insert("/5/0/0".into(), big_resource());
-    let mut server = Server {
-        sock,
+    let defs = crate::lwm2m::registry(args.objects.as_deref())?;
+    let mut udp = vec![];
+    let mut tcp = vec![];
+    for l in &args.listen {
+        let port = match *l {
+            Listen::Udp(a) => {
+                let s = UdpSocket::bind(a)?;
+                let p = s.local_addr()?.port();
+                udp.push(s);
+                p
+            }
+            Listen::Tcp(a) => {
+                let s = TcpListener::bind(a)?;
+                let p = s.local_addr()?.port();
+                tcp.push(s);
+                p
+            }
+        };
+        if args.print_port {
+            println!("{port}");
+        }
+    }
+    let server = Arc::new(Mutex::new(Server {
+        udp: udp
+            .iter()
+            .map(UdpSocket::try_clone)
+            .collect::<std::io::Result<_>>()?,
+        tcp: BTreeMap::new(),
         contexts,
-        resources,
+        tree: ObjectTree::new(defs, unix_now()),
+        scratch: BTreeMap::new(),
         uploads: BTreeMap::new(),
         observers: vec![],
         dedup: VecDeque::new(),
@@ -125,34 +220,88 @@ pub(crate) fn run(args: &ServeArgs) -> Result<()> {
         },
         mid: (std::process::id() & 0xffff) as u16,
         started: Instant::now(),
-        counter: 0,
-    };
+        observe_seq: 0,
+    }));
+    for (i, sock) in udp.into_iter().enumerate() {
+        let server = Arc::clone(&server);
+        std::thread::spawn(move || serve_udp(&server, i, &sock));
+    }
+    for listener in tcp {
+        let server = Arc::clone(&server);
+        std::thread::spawn(move || accept_tcp(&server, &listener));
+    }
     let interval = Duration::from_millis(args.notify_ms.max(10));
-    let mut next_notify = Instant::now() + interval;
+    loop {
+        // The notifier: a periodic timer, not a synchronization.
+        std::thread::sleep(interval);
+        let mut s = lock(&server)?;
+        s.observe_seq += 1;
+        s.tree.set(&"/3/0/13".parse()?, Value::Time(unix_now()));
+        s.notify_all();
+    }
+}
+
+fn serve_udp(server: &Mutex<Server>, index: usize, sock: &UdpSocket) {
     let mut buf = vec![0u8; 65536];
     loop {
-        let wait = next_notify
-            .saturating_duration_since(Instant::now())
-            .max(Duration::from_millis(1));
-        server.sock.set_read_timeout(Some(wait))?;
-        match server.sock.recv_from(&mut buf) {
-            Ok((n, peer)) => {
-                let datagram = buf[..n].to_vec();
-                if let Err(e) = server.handle(peer, &datagram) {
-                    eprintln!("warning: {peer}: {e:#}");
+        let (n, from) = match sock.recv_from(&mut buf) {
+            Ok(x) => x,
+            Err(e) => {
+                eprintln!("warning: UDP receive: {e}");
+                continue;
+            }
+        };
+        let peer = Peer::Udp(index, from);
+        let Ok(mut s) = lock(server) else { return };
+        match s.handle(peer, &buf[..n]) {
+            Ok(Some(reply)) => {
+                if let Err(e) = s.send(peer, &reply) {
+                    eprintln!("warning: {from}: {e:#}");
                 }
             }
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) => {}
-            Err(e) => return Err(e.into()),
+            Ok(None) => {}
+            Err(e) => eprintln!("warning: {from}: {e:#}"),
         }
-        if Instant::now() >= next_notify {
-            server.counter += 1;
-            server.notify_all()?;
-            next_notify = Instant::now() + interval;
+    }
+}
+
+fn accept_tcp(server: &Arc<Mutex<Server>>, listener: &TcpListener) {
+    let mut next_id = 0u64;
+    for stream in listener.incoming() {
+        let Ok(stream) = stream else { continue };
+        next_id += 1;
+        let id = next_id;
+        let server = Arc::clone(server);
+        std::thread::spawn(move || {
+            let addr = stream
+                .peer_addr()
+                .map(|a| a.to_string())
+                .unwrap_or_default();
+            match serve_tcp(&server, id, stream) {
+                Err(e) if e.downcast_ref::<Closed>().is_none() => {
+                    eprintln!("warning: TCP {addr}: {e:#}");
+                }
+                _ => {}
+            }
+            // The connection is gone, and so are the observations made on it.
+            if let Ok(mut s) = lock(&server) {
+                s.tcp.remove(&id);
+                s.observers.retain(|o| o.peer != Peer::Tcp(id));
+            }
+        });
+    }
+}
+
+fn serve_tcp(server: &Mutex<Server>, id: u64, stream: std::net::TcpStream) -> Result<()> {
+    let mut conn = Connection::new(stream)?;
+    lock(server)?.tcp.insert(id, conn.writer());
+    loop {
+        let Some(frame) = conn.recv(None)? else {
+            continue;
+        };
+        let reply = lock(server)?.handle(Peer::Tcp(id), &frame)?;
+        if let Some(reply) = reply {
+            conn.send(&reply)?;
         }
     }
 }
@@ -163,31 +312,45 @@ impl Server {
         self.mid
     }
 
-    fn send(&self, peer: SocketAddr, bytes: &[u8]) -> Result<()> {
-        self.sock.send_to(bytes, peer)?;
+    fn send(&self, peer: Peer, bytes: &[u8]) -> Result<()> {
+        match peer {
+            Peer::Udp(i, addr) => {
+                let sock = self.udp.get(i).ok_or_else(|| anyhow!("no socket {i}"))?;
+                sock.send_to(bytes, addr)?;
+            }
+            Peer::Tcp(id) => {
+                let w = self
+                    .tcp
+                    .get(&id)
+                    .ok_or_else(|| anyhow!("connection {id} closed"))?;
+                write_frame(w, bytes)?;
+            }
+        }
         Ok(())
     }
 
-    fn handle(&mut self, peer: SocketAddr, datagram: &[u8]) -> Result<()> {
-        let req = Msg::decode(datagram)?;
+    /// Handles one datagram or frame; returns the reply in the same framing.
+    fn handle(&mut self, peer: Peer, wire: &[u8]) -> Result<Option<Vec<u8>>> {
+        let framing = peer.framing();
+        let req = Msg::decode_framed(framing, wire)?;
         if req.code.is_empty() {
-            if req.mtype == MessageType::Rst {
+            if framing == Framing::Udp && req.mtype == MessageType::Rst {
                 // RFC 7641 §3.6: a Reset cancels the observation it answers.
                 self.observers.retain(|o| o.peer != peer);
             }
-            return Ok(());
+            return Ok(None);
         }
         if !req.code.is_request() {
-            return Ok(());
+            return Ok(None);
         }
         // RFC 7252 §4.5: a retransmitted CON gets the same response again.
-        if req.mtype == MessageType::Con {
+        if framing == Framing::Udp && req.mtype == MessageType::Con {
             if let Some((_, _, resp)) = self
                 .dedup
                 .iter()
                 .find(|(p, m, _)| *p == peer && *m == req.mid)
             {
-                return self.send(peer, &resp.clone());
+                return Ok(Some(resp.clone()));
             }
         }
         let (mtype, mid) = if req.mtype == MessageType::Con {
@@ -204,32 +367,31 @@ impl Server {
             payload: payload.to_vec(),
         };
         let bytes = if req.option(OptionNumber::OSCORE.0).is_some() {
-            self.handle_oscore(peer, datagram, &req, reply)?
+            self.handle_oscore(peer, wire, reply)?
         } else if !self.contexts.is_empty() && req.path() != "/.well-known/core" {
-            reply(Code::UNAUTHORIZED, vec![], b"OSCORE required").encode()?
+            reply(Code::UNAUTHORIZED, vec![], b"OSCORE required").encode_framed(framing)?
         } else {
-            let resp = self.application(peer, &req, None, None);
-            let mut resp = resp;
+            let mut resp = self.application(peer, &req, None, None);
             resp.mtype = mtype;
             resp.mid = mid;
-            resp.encode()?
+            resp.encode_framed(framing)?
         };
-        if req.mtype == MessageType::Con {
+        if framing == Framing::Udp && req.mtype == MessageType::Con {
             self.dedup.push_back((peer, req.mid, bytes.clone()));
             if self.dedup.len() > 256 {
                 self.dedup.pop_front();
             }
         }
-        self.send(peer, &bytes)
+        Ok(Some(bytes))
     }
 
     fn handle_oscore(
         &mut self,
-        peer: SocketAddr,
-        datagram: &[u8],
-        req: &Msg,
+        peer: Peer,
+        wire: &[u8],
         reply: impl Fn(Code, Vec<(u16, Vec<u8>)>, &[u8]) -> Msg,
     ) -> Result<Vec<u8>> {
+        let framing = peer.framing();
         let unprotected_error = |e: OscoreError| -> Result<Vec<u8>> {
             let r = e.server_response().unwrap_or(mote_oscore::ErrorResponse {
                 code: Code::BAD_REQUEST.0,
@@ -241,9 +403,9 @@ impl Server {
                 vec![(OptionNumber::MAX_AGE.0, vec![])],
                 r.diagnostic.as_bytes(),
             )
-            .encode()
+            .encode_framed(framing)
         };
-        let option = match peek_oscore_option(Framing::Udp, datagram) {
+        let option = match peek_oscore_option(framing, wire) {
             Ok(o) => o,
             Err(e) => return unprotected_error(e),
         };
@@ -253,9 +415,9 @@ impl Server {
         }) else {
             return unprotected_error(OscoreError::ContextNotFound);
         };
-        let mut out = vec![0u8; 2 * datagram.len() + 256];
+        let mut out = vec![0u8; 2 * wire.len() + 256];
         let ctx = &mut self.contexts[ci];
-        let verified = match ctx.unprotect_request(Framing::Udp, datagram, &mut out) {
+        let verified = match ctx.unprotect_request(framing, wire, &mut out) {
             Ok(v) => v,
             Err(OscoreError::EchoRequired) => {
                 // App. B.1.2: answer with a protected 4.01 carrying Echo, own Partial IV.
@@ -267,16 +429,16 @@ impl Server {
                     vec![(OptionNumber::ECHO.0, echo.to_vec())],
                     b"",
                 );
-                return self.protect(ci, &mut binding, &inner);
+                return self.protect(ci, framing, &mut binding, &inner);
             }
             Err(e) => return unprotected_error(e),
         };
-        let inner_req = Msg::decode(&out[..verified.len])?;
+        let inner_req = Msg::decode_framed(framing, &out[..verified.len])?;
         let mut binding = verified.binding;
         let now = self.started.elapsed().as_millis() as u64;
         if self
             .policy
-            .check(Framing::Udp, &out[..verified.len], &mut self.echo, now)
+            .check(framing, &out[..verified.len], &mut self.echo, now)
             .is_err()
         {
             let echo = self.echo.issue(&random_bytes(), now)?;
@@ -285,28 +447,66 @@ impl Server {
                 vec![(OptionNumber::ECHO.0, echo.as_slice().to_vec())],
                 b"",
             );
-            return self.protect(ci, &mut binding, &inner);
+            return self.protect(ci, framing, &mut binding, &inner);
         }
         let mut resp = self.application(peer, &inner_req, Some(ci), Some(binding));
-        resp.mtype = req.mtype_for_reply();
-        resp.mid = reply(Code::EMPTY, vec![], b"").mid;
-        resp.token = req.token.clone();
-        self.protect(ci, &mut binding, &resp)
+        let outer = reply(Code::EMPTY, vec![], b"");
+        resp.mtype = outer.mtype;
+        resp.mid = outer.mid;
+        resp.token = outer.token;
+        self.protect(ci, framing, &mut binding, &resp)
     }
 
-    fn protect(&mut self, ci: usize, binding: &mut RequestBinding, inner: &Msg) -> Result<Vec<u8>> {
-        let plain = inner.encode()?;
+    fn protect(
+        &mut self,
+        ci: usize,
+        framing: Framing,
+        binding: &mut RequestBinding,
+        inner: &Msg,
+    ) -> Result<Vec<u8>> {
+        let plain = inner.encode_framed(framing)?;
         let mut out = vec![0u8; 2 * plain.len() + 256];
-        let n =
-            self.contexts[ci].protect_response(Framing::Udp, binding, &plain, false, &mut out)?;
+        let n = self.contexts[ci].protect_response(framing, binding, &plain, false, &mut out)?;
         out.truncate(n);
         Ok(out)
+    }
+
+    /// Collects a Block1 upload (RFC 7959 §2.5): `Some(body)` when the body is complete (or
+    /// came in one piece); `None` when `resp` already holds the answer (2.31 Continue, 4.08,
+    /// 4.13).
+    fn block1(&mut self, peer: Peer, req: &Msg, resp: &mut Msg) -> Option<Vec<u8>> {
+        let Some(b1) = req.option(OptionNumber::BLOCK1.0) else {
+            return Some(req.payload.clone());
+        };
+        let v = decode_uint(b1);
+        let (num, more, szx) = (v >> 4, v & 8 != 0, v & 7);
+        let key = (peer, req.path());
+        let acc = self.uploads.entry(key.clone()).or_default();
+        if num == 0 {
+            acc.clear();
+        }
+        if szx == 7 || acc.len() != (num as usize) << (szx + 4) {
+            resp.code = Code::REQUEST_ENTITY_INCOMPLETE;
+            return None;
+        }
+        if acc.len() + req.payload.len() > MAX_UPLOAD {
+            self.uploads.remove(&key);
+            resp.code = Code::REQUEST_ENTITY_TOO_LARGE;
+            return None;
+        }
+        acc.extend_from_slice(&req.payload);
+        resp.options.push((OptionNumber::BLOCK1.0, uint(v)));
+        if more {
+            resp.code = Code::CONTINUE;
+            return None;
+        }
+        Some(self.uploads.remove(&key).unwrap_or_default())
     }
 
     /// The resources. Observe registrations are recorded here.
     fn application(
         &mut self,
-        peer: SocketAddr,
+        peer: Peer,
         req: &Msg,
         ctx: Option<usize>,
         binding: Option<RequestBinding>,
@@ -320,20 +520,39 @@ impl Server {
             options: vec![],
             payload: vec![],
         };
-        let text = (OptionNumber::CONTENT_FORMAT.0, vec![]);
-        match (req.code, path.as_str()) {
-            (Code::GET, "/.well-known/core") => {
+        if req.code == Code::GET && path == "/.well-known/core" {
+            resp.options
+                .push((OptionNumber::CONTENT_FORMAT.0, uint(u32::from(LINK_FORMAT))));
+            let mut links = self.tree.registration_links();
+            links.push_str(",</data>");
+            block2(req, &mut resp, links.as_bytes());
+            return resp;
+        }
+        if path == "/data" || path.starts_with("/data/") {
+            self.scratch(peer, req, &mut resp, &path);
+            return resp;
+        }
+        let Ok(lw) = path.parse::<LwPath>() else {
+            resp.code = Code::NOT_FOUND;
+            return resp;
+        };
+        let accept = req
+            .option(OptionNumber::ACCEPT.0)
+            .map(|v| decode_uint(v) as u16);
+        let cf = req
+            .option(OptionNumber::CONTENT_FORMAT.0)
+            .map(|v| decode_uint(v) as u16);
+        let result: Result<(), Refusal> = match req.code {
+            Code::GET if accept == Some(LINK_FORMAT) => self.tree.discover(&lw).map(|links| {
                 resp.options
-                    .push((OptionNumber::CONTENT_FORMAT.0, uint(40)));
-                let mut links: Vec<String> =
-                    self.resources.keys().map(|k| format!("<{k}>")).collect();
-                links.push("</3/0/13>;obs".into());
-                resp.payload = links.join(",").into_bytes();
-            }
-            (Code::GET, "/3/0/13") => {
-                resp.options.push(text);
-                resp.payload = self.current_time().into_bytes();
+                    .push((OptionNumber::CONTENT_FORMAT.0, uint(u32::from(LINK_FORMAT))));
+                block2(req, &mut resp, links.as_bytes());
+            }),
+            Code::GET => self.tree.read(&lw, accept).map(|(format, body)| {
+                resp.options
+                    .push((OptionNumber::CONTENT_FORMAT.0, uint(u32::from(format))));
                 if let Some(obs) = req.option(OptionNumber::OBSERVE.0) {
+                    // RFC 7641 §2: 0 registers, 1 deregisters (same client and token).
                     self.observers
                         .retain(|o| !(o.peer == peer && o.token == req.token));
                     if decode_uint(obs) == 0 {
@@ -342,67 +561,72 @@ impl Server {
                             token: req.token.clone(),
                             ctx,
                             binding,
-                            path: path.clone(),
+                            path: lw,
+                            accept,
                         });
                         resp.options
-                            .push((OptionNumber::OBSERVE.0, uint(self.counter)));
+                            .push((OptionNumber::OBSERVE.0, uint(self.observe_seq)));
                     }
                 }
-            }
-            (Code::GET, _) => match self.resources.get(&path) {
+                block2(req, &mut resp, &body);
+            }),
+            Code::PUT | Code::POST => match self.block1(peer, req, &mut resp) {
+                None => return resp,
+                Some(body) => match (req.code, lw.len()) {
+                    (Code::PUT, _) => self.tree.write(&lw, cf, &body, true).map(|()| {
+                        resp.code = Code::CHANGED;
+                    }),
+                    (_, 1) => self.tree.create(&lw, cf, &body).map(|created| {
+                        resp.code = Code::CREATED;
+                        for id in created.ids() {
+                            resp.options
+                                .push((OptionNumber::LOCATION_PATH.0, id.to_string().into_bytes()));
+                        }
+                    }),
+                    (_, 2) => self.tree.write(&lw, cf, &body, false).map(|()| {
+                        resp.code = Code::CHANGED;
+                    }),
+                    _ => self.tree.execute(&lw).map(|()| resp.code = Code::CHANGED),
+                },
+            },
+            Code::DELETE => self.tree.delete(&lw).map(|()| resp.code = Code::DELETED),
+            _ => Err(Refusal {
+                code: Code::METHOD_NOT_ALLOWED,
+                diagnostic: format!("{} is not an LwM2M operation here", req.code),
+            }),
+        };
+        if let Err(r) = result {
+            resp.options.clear();
+            resp.code = r.code;
+            resp.payload = r.diagnostic.into_bytes();
+        }
+        resp
+    }
+
+    /// The `/data/…` scratch area: opaque bodies, PUT/POST store (2.01 when new, 2.04
+    /// otherwise), GET reads, DELETE removes.
+    fn scratch(&mut self, peer: Peer, req: &Msg, resp: &mut Msg, path: &str) {
+        match req.code {
+            Code::GET => match self.scratch.get(path) {
                 Some(body) => {
                     let body = body.clone();
-                    resp.options.push(if path == "/5/0/0" {
-                        (OptionNumber::CONTENT_FORMAT.0, uint(42))
-                    } else {
-                        text
-                    });
-                    block2(req, &mut resp, &body);
+                    block2(req, resp, &body);
                 }
                 None => resp.code = Code::NOT_FOUND,
             },
-            (Code::POST, "/3/0/4") => resp.code = Code::CHANGED,
-            (Code::PUT | Code::POST, _)
-                if path.starts_with("/data") || path == "/5/0/0" || path == "/1/0/1" =>
-            {
-                let existed = self.resources.contains_key(&path);
-                if let Some(b1) = req.option(OptionNumber::BLOCK1.0) {
-                    // RFC 7959 §2.5: collect blocks in order, 2.31 Continue until the last.
-                    let v = decode_uint(b1);
-                    let (num, more, szx) = (v >> 4, v & 8 != 0, v & 7);
-                    let key = (peer, path.clone());
-                    let acc = self.uploads.entry(key.clone()).or_default();
-                    if num == 0 {
-                        acc.clear();
-                    }
-                    if acc.len() != (num as usize) << (szx + 4) {
-                        resp.code = Code::REQUEST_ENTITY_INCOMPLETE;
-                        return resp;
-                    }
-                    if acc.len() + req.payload.len() > MAX_UPLOAD {
-                        self.uploads.remove(&key);
-                        resp.code = Code::REQUEST_ENTITY_TOO_LARGE;
-                        return resp;
-                    }
-                    acc.extend_from_slice(&req.payload);
-                    resp.options.push((OptionNumber::BLOCK1.0, uint(v)));
-                    if more {
-                        resp.code = Code::CONTINUE;
-                        return resp;
-                    }
-                    let body = self.uploads.remove(&key).unwrap_or_default();
-                    self.resources.insert(path.clone(), body);
-                } else {
-                    self.resources.insert(path.clone(), req.payload.clone());
-                }
+            Code::PUT | Code::POST => {
+                let Some(body) = self.block1(peer, req, resp) else {
+                    return;
+                };
+                let existed = self.scratch.insert(path.to_owned(), body).is_some();
                 resp.code = if existed {
                     Code::CHANGED
                 } else {
                     Code::CREATED
                 };
             }
-            (Code::DELETE, _) if path.starts_with("/data") => {
-                resp.code = if self.resources.remove(&path).is_some() {
+            Code::DELETE => {
+                resp.code = if self.scratch.remove(path).is_some() {
                     Code::DELETED
                 } else {
                     Code::NOT_FOUND
@@ -410,67 +634,67 @@ impl Server {
             }
             _ => resp.code = Code::METHOD_NOT_ALLOWED,
         }
-        resp
     }
 
-    fn current_time(&self) -> String {
-        format!("{}", self.counter)
-    }
-
-    fn notify_all(&mut self) -> Result<()> {
-        let payload = self.current_time().into_bytes();
-        let mut sends = vec![];
+    /// Sends every observer a notification with the current value of its path (in the
+    /// format of its registration); observers that cannot be reached any more are dropped.
+    fn notify_all(&mut self) {
+        let mut gone = vec![];
         for i in 0..self.observers.len() {
             let mid = self.next_mid();
-            let o = &mut self.observers[i];
-            let msg = Msg {
+            let seq = self.observe_seq;
+            let Some(o) = self.observers.get(i) else {
+                break;
+            };
+            let (peer, token, ctx, path, accept) =
+                (o.peer, o.token.clone(), o.ctx, o.path, o.accept);
+            let mut msg = Msg {
                 mtype: MessageType::Non,
                 code: Code::CONTENT,
                 mid,
-                token: o.token.clone(),
-                options: vec![
-                    (OptionNumber::OBSERVE.0, uint(self.counter)),
-                    (OptionNumber::CONTENT_FORMAT.0, vec![]),
-                ],
-                payload: payload.clone(),
+                token,
+                options: vec![(OptionNumber::OBSERVE.0, uint(seq))],
+                payload: vec![],
             };
-            let _ = &o.path;
-            let bytes = match (o.ctx, &mut o.binding) {
-                (Some(ci), Some(b)) => {
-                    let plain = msg.encode()?;
-                    let mut out = vec![0u8; 2 * plain.len() + 256];
-                    let n = self.contexts[ci].protect_response(
-                        Framing::Udp,
-                        b,
-                        &plain,
-                        true,
-                        &mut out,
-                    )?;
-                    out.truncate(n);
-                    out
+            match self.tree.read(&path, accept) {
+                Ok((format, body)) => {
+                    msg.options
+                        .push((OptionNumber::CONTENT_FORMAT.0, uint(u32::from(format))));
+                    let first = msg.clone();
+                    block2(&first, &mut msg, &body);
                 }
-                _ => msg.encode()?,
+                Err(r) => {
+                    // The resource went away: a final error notification (RFC 7641 §3.2).
+                    msg.options.clear();
+                    msg.code = r.code;
+                    gone.push(i);
+                }
+            }
+            let framing = peer.framing();
+            let bytes = match (
+                ctx,
+                self.observers.get_mut(i).and_then(|o| o.binding.as_mut()),
+            ) {
+                (Some(ci), Some(b)) => msg.encode_framed(framing).and_then(|plain| {
+                    let mut out = vec![0u8; 2 * plain.len() + 256];
+                    let n =
+                        self.contexts[ci].protect_response(framing, b, &plain, true, &mut out)?;
+                    out.truncate(n);
+                    Ok(out)
+                }),
+                _ => msg.encode_framed(framing),
             };
-            sends.push((o.peer, bytes));
+            match bytes.and_then(|b| self.send(peer, &b)) {
+                Ok(()) => {}
+                Err(_) => gone.push(i),
+            }
         }
-        for (peer, bytes) in sends {
-            self.send(peer, &bytes)?;
-        }
-        Ok(())
-    }
-}
-
-trait ReplyType {
-    fn mtype_for_reply(&self) -> MessageType;
-}
-
-impl ReplyType for Msg {
-    fn mtype_for_reply(&self) -> MessageType {
-        if self.mtype == MessageType::Con {
-            MessageType::Ack
-        } else {
-            MessageType::Non
-        }
+        let mut i = 0;
+        self.observers.retain(|_| {
+            let keep = !gone.contains(&i);
+            i += 1;
+            keep
+        });
     }
 }
 

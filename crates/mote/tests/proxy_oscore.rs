@@ -94,7 +94,7 @@ fn e2e_requests_through_an_oscore_unaware_proxy() {
         let o = mote(&[
             "coap",
             "get",
-            &format!("{base}/5/0/0"),
+            &format!("{base}/19/0/0/0"),
             "--oscore",
             ctx,
             "--block-size",

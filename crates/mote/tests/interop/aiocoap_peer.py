@@ -1,6 +1,9 @@
 """aiocoap 0.4.x OSCORE peer for crates/mote/tests/interop_aiocoap.rs.
 
-server CTXDIR            run an OSCORE server on 127.0.0.1 (port printed on the first line)
+server CTXDIR [PORT]     run an OSCORE server on 127.0.0.1, UDP and TCP (port printed on the
+                         first line; without PORT an ephemeral UDP port, TCP on 5683)
+server-multi DIR         the same with one security context per subdirectory of DIR (chosen by
+                         'kid'), ephemeral UDP port
 client CTXDIR URI OP ... one request (OP: get, put PAYLOAD, post PAYLOAD, delete, observe N,
                          bigput SIZE); prints "CODE payload-hex" per response/notification
 
@@ -9,6 +12,7 @@ created by aiocoap). The server's resources mirror those of `mote serve`.
 """
 
 import asyncio
+import os
 import sys
 
 import aiocoap
@@ -75,16 +79,20 @@ class Text(resource.Resource):
         return aiocoap.Message(payload=self.text)
 
 
-async def server(ctxdir):
+async def server(ctxdir, port=0, multi=False):
     site = resource.Site()
     site.add_resource(["3", "0", "0"], Text(b"aiocoap"))
     site.add_resource(["data", "x"], Data())
     site.add_resource(["5", "0", "0"], Big())
     site.add_resource(["3", "0", "13"], Counter())
     creds = CredentialsMap()
-    creds[":client"] = FilesystemSecurityContext(ctxdir)
+    if multi:
+        for sub in sorted(os.listdir(ctxdir)):
+            creds[f":client-{sub}"] = FilesystemSecurityContext(os.path.join(ctxdir, sub))
+    else:
+        creds[":client"] = FilesystemSecurityContext(ctxdir)
     ctx = await aiocoap.Context.create_server_context(
-        OscoreSiteWrapper(site, creds), bind=("127.0.0.1", 0)
+        OscoreSiteWrapper(site, creds), bind=("127.0.0.1", port)
     )
     port = None
     for t in ctx.request_interfaces:
@@ -132,7 +140,9 @@ async def client(ctxdir, uri, op, args):
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "server":
-        asyncio.run(server(sys.argv[2]))
+    if sys.argv[1] == "server-multi":
+        asyncio.run(server(sys.argv[2], 0, multi=True))
+    elif sys.argv[1] == "server":
+        asyncio.run(server(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 0))
     else:
         asyncio.run(client(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:]))

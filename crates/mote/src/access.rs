@@ -104,7 +104,7 @@ struct StateFile {
     acl: Vec<AclEntry>,
 }
 
-fn load_state(text: &str) -> Result<AccessControl> {
+pub(crate) fn load_state(text: &str) -> Result<AccessControl> {
     let file: StateFile = serde_json::from_str(text).context("state file is not valid")?;
     let mut ac = AccessControl::new();
     for server in &file.servers {
@@ -145,7 +145,7 @@ fn load_state(text: &str) -> Result<AccessControl> {
     Ok(ac)
 }
 
-fn load_objects(dir: Option<&PathBuf>) -> Result<ObjectRegistry> {
+pub(crate) fn load_objects(dir: Option<&PathBuf>) -> Result<ObjectRegistry> {
     let mut registry = ObjectRegistry::with_builtin();
     if let Some(dir) = dir {
         let defs = mote_lwm2m::ddf::load_dir(dir)
@@ -159,7 +159,7 @@ fn load_objects(dir: Option<&PathBuf>) -> Result<ObjectRegistry> {
 }
 
 /// The decision as (allowed, code, reason).
-fn decide<D: ObjectDefinitions>(
+pub(crate) fn decide<D: ObjectDefinitions>(
     ac: &AccessControl,
     defs: &D,
     requester: Requester,

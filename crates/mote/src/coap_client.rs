@@ -408,7 +408,7 @@ impl Client {
         bail!("the server keeps asking for Echo")
     }
 
-    fn exchange_once(&mut self, req: &Msg) -> Result<Exchange> {
+    pub(crate) fn exchange_once(&mut self, req: &Msg) -> Result<Exchange> {
         let framing = self.framing();
         let mut req = req.clone();
         req.mtype = MessageType::Con;
@@ -779,7 +779,12 @@ pub(crate) fn run(args: &CoapArgs) -> Result<()> {
     Ok(())
 }
 
-fn collect_block2(client: &mut Client, base: &Msg, first: &Exchange, _szx: u8) -> Result<Vec<u8>> {
+pub(crate) fn collect_block2(
+    client: &mut Client,
+    base: &Msg,
+    first: &Exchange,
+    _szx: u8,
+) -> Result<Vec<u8>> {
     let mut body = first.response.payload.clone();
     let Some(b2) = first.response.option(OptionNumber::BLOCK2.0) else {
         return Ok(body);

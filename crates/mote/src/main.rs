@@ -42,7 +42,7 @@ enum Command {
     Decode(decode::DecodeArgs),
     /// EDHOC (RFC 9528): check credential files.
     Edhoc(edhoc::EdhocArgs),
-    /// Run the end-to-end demo on loopback (for now: an LwM2M Register request through the CoAP codec).
+    /// Run the end-to-end demo on loopback: EDHOC, OSCORE through proxies, attacks, access control.
     Demo(demo::DemoArgs),
     /// OSCORE (RFC 8613): derive contexts, protect and verify messages.
     Oscore(oscore::OscoreArgs),

@@ -730,8 +730,9 @@ pub(crate) fn run(args: &CoapArgs) -> Result<()> {
 
     // Block1 upload (RFC 7959 §2.5): blocks of `bs`, the last response is the answer.
     let mut ex = if payload.len() > bs {
+        let progress = Progress::new(Some(payload.len() as u64), "upload");
         let mut num = 0u32;
-        loop {
+        let ex = loop {
             let start = num as usize * bs;
             let end = (start + bs).min(payload.len());
             let more = end < payload.len();
@@ -745,6 +746,7 @@ pub(crate) fn run(args: &CoapArgs) -> Result<()> {
                 req.set_option(OptionNumber::SIZE1.0, uint(payload.len() as u32));
             }
             let ex = client.request(req, None)?;
+            progress.set(end);
             if !more {
                 break ex;
             }
@@ -752,7 +754,9 @@ pub(crate) fn run(args: &CoapArgs) -> Result<()> {
                 break ex;
             }
             num += 1;
-        }
+        };
+        progress.finish();
+        ex
     } else {
         let mut req = base.clone();
         req.payload = payload;
@@ -779,6 +783,10 @@ pub(crate) fn run(args: &CoapArgs) -> Result<()> {
     Ok(())
 }
 
+/// Downloads the rest of a Block2 response (RFC 7959 §2.4): requests the following blocks,
+/// checks that each answer is the block asked for (§2.2: NUM, SZX no larger than requested)
+/// and that the representation did not change under us (ETag, §2.4), and draws a progress bar
+/// on a terminal.
 pub(crate) fn collect_block2(
     client: &mut Client,
     base: &Msg,
@@ -789,25 +797,88 @@ pub(crate) fn collect_block2(
     let Some(b2) = first.response.option(OptionNumber::BLOCK2.0) else {
         return Ok(body);
     };
+    let etag = first
+        .response
+        .option(OptionNumber::ETAG.0)
+        .map(<[u8]>::to_vec);
+    let total = first
+        .response
+        .option(OptionNumber::SIZE2.0)
+        .map(|v| u64::from(decode_uint(v)));
+    let progress = Progress::new(total, "download");
+    progress.set(body.len());
     let mut v = decode_uint(b2);
     while v & 0x08 != 0 {
-        let num = (v >> 4) + 1;
         let szx = v & 0x07;
+        // The next block starts where the received bytes end (§2.4: a server may answer
+        // with a smaller SZX than asked).
+        let size = 16usize << szx;
+        let num = u32::try_from(body.len() / size).context("block number")?;
         let mut req = base.clone();
         req.set_option(OptionNumber::BLOCK2.0, uint((num << 4) | szx));
         let ex = client.request(req, None)?;
         if ex.response.code.class() != 2 {
             bail!("block {num}: {}", ex.response.code);
         }
-        body.extend_from_slice(&ex.response.payload);
+        if ex.response.option(OptionNumber::ETAG.0).map(<[u8]>::to_vec) != etag {
+            bail!("block {num}: the resource changed during the transfer (ETag differs)");
+        }
         v = ex
             .response
             .option(OptionNumber::BLOCK2.0)
             .map(decode_uint)
-            .unwrap_or(0);
+            .ok_or_else(|| anyhow!("block {num}: the answer has no Block2 option"))?;
+        if v >> 4 != num || (v & 0x07) > szx {
+            bail!(
+                "block {num} (SZX {szx}) asked, block {} (SZX {}) received",
+                v >> 4,
+                v & 0x07
+            );
+        }
+        body.extend_from_slice(&ex.response.payload);
+        progress.set(body.len());
         if body.len() > 16 << 20 {
             bail!("response body over 16 MiB");
         }
     }
+    progress.finish();
     Ok(body)
+}
+
+/// A progress bar on stderr for block-wise transfers, drawn only when stderr is a terminal
+/// (DESIGN.md: "progress bar on a terminal for large transfers").
+pub(crate) struct Progress(Option<indicatif::ProgressBar>);
+
+impl Progress {
+    pub(crate) fn new(total: Option<u64>, what: &'static str) -> Self {
+        use std::io::IsTerminal as _;
+        if !std::io::stderr().is_terminal() {
+            return Self(None);
+        }
+        let bar = match total {
+            Some(t) => indicatif::ProgressBar::new(t),
+            None => indicatif::ProgressBar::new_spinner(),
+        };
+        let template = match total {
+            Some(_) => "{msg} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec}",
+            None => "{msg} {spinner} {bytes} {bytes_per_sec}",
+        };
+        if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+            bar.set_style(style);
+        }
+        bar.set_message(what);
+        Self(Some(bar))
+    }
+
+    pub(crate) fn set(&self, bytes: usize) {
+        if let Some(bar) = &self.0 {
+            bar.set_position(bytes as u64);
+        }
+    }
+
+    pub(crate) fn finish(&self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
 }

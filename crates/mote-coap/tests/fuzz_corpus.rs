@@ -1,33 +1,17 @@
-//! Replays the committed seed corpus of the mote-coap fuzz targets (`fuzz/corpus/<target>/`)
-//! through the very functions the targets run (`fuzz/fuzz_targets/shared/coap.rs`), so stable
-//! `cargo test` covers them.
+//! Replays the committed seed corpora of the mote-coap fuzz targets (`fuzz/corpus/<target>/`)
+//! through the very functions the targets run (`fuzz/fuzz_targets/shared/coap.rs` and
+//! `coap_aux.rs`), so stable `cargo test` covers them.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
+#![allow(clippy::panic)]
 
 #[path = "../../../fuzz/fuzz_targets/shared/coap.rs"]
 mod coap;
+#[path = "../../../fuzz/fuzz_targets/shared/coap_aux.rs"]
+mod coap_aux;
+#[path = "../../../fuzz/fuzz_targets/shared/replay.rs"]
+mod replay;
 
-use std::path::Path;
-
-fn replay(target: &str, check: fn(&[u8])) -> usize {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fuzz/corpus")
-        .join(target);
-    let mut count = 0;
-    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
-        let path = entry.unwrap().path();
-        let data = std::fs::read(&path).unwrap();
-        let outcome = std::panic::catch_unwind(|| check(&data));
-        assert!(outcome.is_ok(), "{} fails {target}", path.display());
-        count += 1;
-    }
-    count
-}
+use replay::replay;
 
 #[test]
 fn coap_udp_decode_corpus() {
@@ -42,4 +26,19 @@ fn coap_tcp_decode_corpus() {
 #[test]
 fn coap_roundtrip_corpus() {
     assert!(replay("coap_roundtrip", coap::roundtrip) >= 20);
+}
+
+#[test]
+fn link_format_parse_corpus() {
+    assert!(replay("link_format_parse", coap_aux::link_format_parse) >= 15);
+}
+
+#[test]
+fn uri_parse_corpus() {
+    assert!(replay("uri_parse", coap_aux::uri_parse) >= 15);
+}
+
+#[test]
+fn block_reassembly_corpus() {
+    assert!(replay("block_reassembly", coap_aux::block_reassembly) >= 6);
 }

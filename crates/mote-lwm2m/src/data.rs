@@ -44,7 +44,35 @@ impl Record {
 /// Sorts records by path, keeping the payload order of records with the same path (a Send
 /// or notification payload may hold several timestamped values of one resource).
 pub fn sort_records(records: &mut [Record]) {
-    records.sort_by_key(|r| r.path);
+    if records.is_sorted_by_key(|r| r.path.sort_key()) {
+        return;
+    }
+    // Sorts (key, index) pairs with a stable sort on the key (which handles the few
+    // distinct paths of a Send payload well), then moves each record once into place,
+    // instead of moving whole records around while comparing.
+    let mut order: Vec<(u64, usize)> = records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.path.sort_key(), i))
+        .collect();
+    order.sort_by_key(|&(k, _)| k);
+    // Apply the permutation by swaps (as `slice::sort_by_cached_key` does): position `i`
+    // takes the record that was at `order[i].1`, found through earlier swaps.
+    for i in 0..order.len() {
+        let Some(mut from) = order.get(i).map(|&(_, f)| f) else {
+            break;
+        };
+        while from < i {
+            match order.get(from) {
+                Some(&(_, f)) => from = f,
+                None => break,
+            }
+        }
+        if let Some(slot) = order.get_mut(i) {
+            slot.1 = from;
+        }
+        records.swap(i, from);
+    }
 }
 
 /// The value(s) of one resource.

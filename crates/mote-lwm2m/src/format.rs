@@ -121,6 +121,29 @@ pub fn encode(format: Format, base: &Path, records: &[Record]) -> Result<Vec<u8>
     }
 }
 
+/// The length of [`encode`]'s output for the same arguments, computed without writing
+/// the payload (STYLE: encoders tell their length up front); the same errors as
+/// [`encode`].
+pub fn encoded_len(format: Format, base: &Path, records: &[Record]) -> Result<usize, Error> {
+    match format {
+        Format::Text | Format::Opaque | Format::Cbor => {
+            crate::single::encoded_len(format, base, records)
+        }
+        Format::SenmlJson => {
+            crate::senml::json::encoded_len(base, records, &crate::senml::EncodeOptions::default())
+        }
+        Format::SenmlCbor => {
+            crate::senml::cbor::encoded_len(base, records, &crate::senml::EncodeOptions::default())
+        }
+        Format::Tlv => crate::tlv::encoded_len(base, records),
+        Format::LwM2mCbor => crate::lwm2m_cbor::encoded_len(
+            base,
+            records,
+            &crate::lwm2m_cbor::EncodeOptions::default(),
+        ),
+    }
+}
+
 /// Decodes a payload in `format` received for a request on `base` into records sorted by
 /// path. `defs` gives the types (needed by TLV and text; used by the others to type
 /// numbers and check values).
@@ -137,6 +160,6 @@ pub fn decode(
         Format::SenmlJson => crate::senml::json::decode(bytes, defs),
         Format::SenmlCbor => crate::senml::cbor::decode(bytes, defs),
         Format::Tlv => crate::tlv::decode(base, bytes, defs),
-        Format::LwM2mCbor => crate::lwm2m_cbor::decode(bytes, defs),
+        Format::LwM2mCbor => crate::lwm2m_cbor::decode_at(base, bytes, defs),
     }
 }

@@ -50,7 +50,7 @@ pub use value::ResourceType;
 #[cfg(feature = "alloc")]
 pub use data::{DataTree, Record};
 #[cfg(feature = "alloc")]
-pub use format::{Format, decode, encode};
+pub use format::{Format, decode, encode, encoded_len};
 #[cfg(feature = "alloc")]
 pub use object::{ObjectDef, ObjectDefs, Operations, ResourceDef};
 #[cfg(feature = "alloc")]

@@ -7,20 +7,25 @@
 //! ```
 //!
 //! Keys are path fragments; the concatenation of the keys from the top map down to a value
-//! is the value's path, starting with the Object ID. In the top map the encoder folds each
-//! chain of single-child nodes, down to the resource level (or the request path when it is
-//! deeper), into one array key (`{[3, 0, 0]: "…"}`, `{[3, 0]: {0: …, 11: {0: 0}}}`); nested
-//! maps use one-ID keys and one-element keys are plain integers. This reproduces every
-//! example of the TS. Nodes keep the order in which the records first name them. The decoder accepts
-//! definite and indefinite maps and arrays and any split of the path into keys.
+//! is the value's path, starting with the Object ID. By default ([`KeyStyle::Compact`])
+//! the encoder folds, in the top map, each chain of single-child nodes down to the
+//! resource level (or the request path when it is deeper) into one array key
+//! (`{[3, 0, 0]: "…"}`, `{[3, 0]: {0: …, 11: {0: 0}}}`); nested maps use one-ID keys and
+//! one-element keys are plain integers. This reproduces every example of the TS.
+//! [`EncodeOptions`] also writes the fully nested form ([`KeyStyle::Nested`],
+//! `{3: {0: {0: "…"}}}`), the flat one ([`KeyStyle::Flat`], one whole-path key per value),
+//! and indefinite-length maps; [`encoded_len`] tells the length up front. Nodes keep the
+//! order in which the records first name them. The decoder accepts definite and
+//! indefinite maps and arrays and any split of the path into keys.
 
 use alloc::string::String;
 use alloc::vec::Vec;
 
 use minicbor::data::{Tag, Type};
+use minicbor::encode::Write;
 use minicbor::{Decoder, Encoder};
 
-use crate::cbor_util::{Num, at_break, cbor_err, malformed, number, put_float};
+use crate::cbor_util::{Counter, Num, at_break, cbor_err, malformed, number, put_float};
 use crate::data::Record;
 use crate::error::Error;
 use crate::object::ObjectDefs;
@@ -74,9 +79,65 @@ impl<'r> Node<'r> {
     }
 }
 
-/// Encodes records (absolute paths, all under `base`) as one LwM2M-CBOR map. Times are
-/// not representable: records with a time are refused rather than silently changed.
+/// How the keys of an LwM2M-CBOR payload split the paths (TS §7.4.6: any split is valid;
+/// the IDs of the top map start with the Object ID).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum KeyStyle {
+    /// The form of the TS examples (the default): in the top map each chain of
+    /// single-child nodes is folded, down to the resource level (or the request path when
+    /// it is deeper), into one array key; nested maps use one-ID keys; one-element keys
+    /// are plain integers. `{[3, 0]: {0: "…", 6: {0: 1, 1: 5}}}`.
+    #[default]
+    Compact,
+    /// One map per level, one ID per key, shared prefixes nested: the TS's "also valid"
+    /// form `{3: {0: {0: "…"}}}`.
+    Nested,
+    /// One flat map, each value under its whole path as an array key:
+    /// `{[3, 0, 0]: "…", [3, 0, 6, 0]: 1}`.
+    Flat,
+}
+
+/// How the LwM2M-CBOR encoder writes a payload.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct EncodeOptions {
+    /// How keys split the paths.
+    pub keys: KeyStyle,
+    /// Write every map with indefinite length (`0xBF` … `0xFF`, RFC 8949 §3.2.2), as a
+    /// streaming encoder that does not count entries ahead would. Array keys keep their
+    /// definite length (it is always known).
+    pub indefinite: bool,
+}
+
+/// Encodes records (absolute paths, all under `base`) as one LwM2M-CBOR map in the TS
+/// examples' form ([`KeyStyle::Compact`], definite lengths). Times are not representable:
+/// records with a time are refused rather than silently changed.
 pub fn encode(base: &Path, records: &[Record]) -> Result<Vec<u8>, Error> {
+    encode_with(base, records, &EncodeOptions::default())
+}
+
+/// Encodes records with explicit key style and map lengths.
+pub fn encode_with(
+    base: &Path,
+    records: &[Record],
+    opts: &EncodeOptions,
+) -> Result<Vec<u8>, Error> {
+    let root = tree(base, records)?;
+    let mut buf = Vec::with_capacity(records.len() * 8 + 4);
+    write_payload(&mut Encoder::new(&mut buf), base, records, &root, opts);
+    Ok(buf)
+}
+
+/// The length of [`encode_with`]'s output, computed without writing it.
+pub fn encoded_len(base: &Path, records: &[Record], opts: &EncodeOptions) -> Result<usize, Error> {
+    let root = tree(base, records)?;
+    let mut e = Encoder::new(Counter::default());
+    write_payload(&mut e, base, records, &root, opts);
+    Ok(e.into_writer().0)
+}
+
+/// Checks the records and builds the node tree (nodes in first-appearance order).
+fn tree<'r>(base: &Path, records: &'r [Record]) -> Result<Node<'r>, Error> {
     let mut root = Node {
         id: 0,
         value: None,
@@ -103,17 +164,61 @@ pub fn encode(base: &Path, records: &[Record]) -> Result<Vec<u8>, Error> {
         }
         root.insert(&r.path, r.path.ids(), &r.value)?;
     }
-    let mut buf = Vec::with_capacity(records.len() * 8 + 4);
-    let mut e = Encoder::new(&mut buf);
-    write_map(&mut e, &root.children, base.len().max(3));
-    Ok(buf)
+    Ok(root)
 }
 
-/// Writes one map level. `fold` is how deep a key may reach by folding single-child
-/// chains: only the top map folds (as the TS examples do), down to the resource level or
-/// the request path, whichever is deeper; nested maps use one-ID keys.
-fn write_map(e: &mut Encoder<&mut Vec<u8>>, children: &[Node<'_>], fold: usize) {
-    let _ = e.map(children.len() as u64);
+fn write_payload<W: Write>(
+    e: &mut Encoder<W>,
+    base: &Path,
+    records: &[Record],
+    root: &Node<'_>,
+    opts: &EncodeOptions,
+) {
+    match opts.keys {
+        KeyStyle::Compact => write_map(e, &root.children, base.len().max(3), opts.indefinite),
+        KeyStyle::Nested => write_map(e, &root.children, 1, opts.indefinite),
+        KeyStyle::Flat => {
+            map_start(e, records.len(), opts.indefinite);
+            for r in records {
+                write_key(e, r.path.ids());
+                write_value(e, &r.value);
+            }
+            map_end(e, opts.indefinite);
+        }
+    }
+}
+
+fn map_start<W: Write>(e: &mut Encoder<W>, len: usize, indefinite: bool) {
+    let _ = if indefinite {
+        e.begin_map()
+    } else {
+        e.map(len as u64)
+    };
+}
+
+fn map_end<W: Write>(e: &mut Encoder<W>, indefinite: bool) {
+    if indefinite {
+        let _ = e.end();
+    }
+}
+
+/// A key: a plain integer for one ID, an array for several.
+fn write_key<W: Write>(e: &mut Encoder<W>, key: &[u16]) {
+    if let [single] = key {
+        let _ = e.u16(*single);
+    } else {
+        let _ = e.array(key.len() as u64);
+        for k in key {
+            let _ = e.u16(*k);
+        }
+    }
+}
+
+/// Writes one map level. `fold` is how deep a key of this map may reach by folding
+/// single-child chains (1: one ID per key); nested maps of the compact form use one-ID
+/// keys, as the TS examples do.
+fn write_map<W: Write>(e: &mut Encoder<W>, children: &[Node<'_>], fold: usize, indefinite: bool) {
+    map_start(e, children.len(), indefinite);
     for c in children {
         let mut key = [0u16; 4];
         let mut n = 0;
@@ -128,24 +233,17 @@ fn write_map(e: &mut Encoder<&mut Vec<u8>>, children: &[Node<'_>], fold: usize) 
                 _ => break,
             }
         }
-        let key = key.get(..n).unwrap_or(&[]);
-        if let [single] = key {
-            let _ = e.u16(*single);
-        } else {
-            let _ = e.array(key.len() as u64);
-            for k in key {
-                let _ = e.u16(*k);
-            }
-        }
+        write_key(e, key.get(..n).unwrap_or(&[]));
         match node.value {
             Some(v) => write_value(e, v),
-            None => write_map(e, &node.children, 0),
+            None => write_map(e, &node.children, 1, indefinite),
         }
     }
+    map_end(e, indefinite);
 }
 
 /// One value in CBOR (TS Appendix C, "CBOR, LwM2M CBOR, and SenML CBOR Formats").
-pub(crate) fn write_value(e: &mut Encoder<&mut Vec<u8>>, v: &Value) {
+pub(crate) fn write_value<W: Write>(e: &mut Encoder<W>, v: &Value) {
     let _ = match v {
         Value::String(s) | Value::Corelnk(s) => e.str(s).map(|_| ()),
         Value::Integer(i) | Value::Time(i) => e.i64(*i).map(|_| ()),
@@ -157,12 +255,40 @@ pub(crate) fn write_value(e: &mut Encoder<&mut Vec<u8>>, v: &Value) {
         Value::Boolean(b) => e.bool(*b).map(|_| ()),
         Value::Opaque(o) => e.bytes(o).map(|_| ()),
         Value::Objlnk(l) => {
-            let mut s = String::new();
+            // "O:I" is at most 11 bytes; written without allocating.
+            let mut buf = [0u8; 11];
+            let mut w = SliceWriter {
+                buf: &mut buf,
+                len: 0,
+            };
             use core::fmt::Write as _;
-            let _ = write!(s, "{l}");
-            e.str(&s).map(|_| ())
+            let _ = write!(w, "{l}");
+            let len = w.len;
+            let s = buf
+                .get(..len)
+                .and_then(|b| core::str::from_utf8(b).ok())
+                .unwrap_or("");
+            e.str(s).map(|_| ())
         }
     };
+}
+
+/// A `fmt::Write` into a fixed buffer.
+struct SliceWriter<'a> {
+    buf: &'a mut [u8],
+    len: usize,
+}
+
+impl core::fmt::Write for SliceWriter<'_> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let end = self.len + s.len();
+        self.buf
+            .get_mut(self.len..end)
+            .ok_or(core::fmt::Error)?
+            .copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
 }
 
 /// Reads one CBOR scalar as an untyped value: integers, floats (half, single, double),
@@ -292,11 +418,42 @@ fn rfc3339_seconds(s: &str) -> Option<i64> {
     Some(days * 86_400 + h * 3600 + mi * 60 + se - offset)
 }
 
-/// Decodes a payload into records sorted by path, typed with `defs`.
+/// Decodes a payload into records sorted by path, typed with `defs`. The top-level keys
+/// start with the Object ID (absolute paths).
 pub fn decode(bytes: &[u8], defs: &(impl ObjectDefs + ?Sized)) -> Result<Vec<Record>, Error> {
+    decode_under(&Path::ROOT, bytes, defs)
+}
+
+/// Decodes a payload received for a request on `base`. TS 1.2 §7.4.6: "Except when used
+/// for a Write or Create operation, the IDs inside the top-level payload MUST start with
+/// the Object ID" — so a Write or Create payload may carry keys relative to the request
+/// path (`{0: "x"}` for a Write on `/3/0`). The absolute reading is taken when it decodes
+/// and every record lies under `base`; otherwise the relative reading when it decodes;
+/// otherwise the absolute reading's result (records or error) as [`decode`] gives it.
+pub fn decode_at(
+    base: &Path,
+    bytes: &[u8],
+    defs: &(impl ObjectDefs + ?Sized),
+) -> Result<Vec<Record>, Error> {
+    let absolute = decode(bytes, defs);
+    if base.is_root() {
+        return absolute;
+    }
+    match &absolute {
+        Ok(records) if records.iter().all(|r| r.path.starts_with(base)) => absolute,
+        _ => decode_under(base, bytes, defs).or(absolute),
+    }
+}
+
+/// Decodes a payload whose top-level keys continue `prefix`.
+fn decode_under(
+    prefix: &Path,
+    bytes: &[u8],
+    defs: &(impl ObjectDefs + ?Sized),
+) -> Result<Vec<Record>, Error> {
     let mut d = Decoder::new(bytes);
     let mut out = Vec::new();
-    read_map(&mut d, &Path::ROOT, defs, &mut out)?;
+    read_map(&mut d, prefix, defs, &mut out)?;
     if d.position() != bytes.len() {
         return Err(malformed(FORMAT, &d, "trailing data after the map"));
     }

@@ -6,7 +6,7 @@ use core::hash::{Hash, Hasher};
 use core::str::FromStr;
 
 use crate::error::Error;
-use crate::ids::{InstanceId, MAX_ID, ObjectId, ResourceId, ResourceInstanceId, parse_id};
+use crate::ids::{InstanceId, MAX_ID, ObjectId, ResourceId, ResourceInstanceId};
 
 /// The depth of a [`Path`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -226,7 +226,7 @@ impl Ord for Path {
 impl Path {
     /// The path as one integer whose order is the path order: each ID plus one in 16 bits
     /// (IDs are below 65535), unused levels zero, so a prefix sorts before its extensions.
-    fn sort_key(&self) -> u64 {
+    pub(crate) fn sort_key(&self) -> u64 {
         let mut k = 0u64;
         for (i, id) in self.ids.iter().enumerate() {
             let part = if i < usize::from(self.len) {
@@ -276,10 +276,34 @@ impl FromStr for Path {
             return Ok(Path::ROOT);
         }
         let rest = s.strip_prefix('/').ok_or(Error::InvalidPath)?;
-        let mut p = Path::ROOT;
-        for seg in rest.split('/') {
-            p = p.child(parse_id(seg)?).map_err(|_| Error::InvalidPath)?;
+        Path::ROOT
+            .join_relative(rest.as_bytes())
+            .ok_or(Error::InvalidPath)
+    }
+}
+
+impl Path {
+    /// This path extended by the `/`-separated decimal IDs of `rel` (`b"6/0"`): one pass
+    /// over the bytes, the rules of [`FromStr`] (1–5 digits per segment, no empty segment,
+    /// no 65535, at most four IDs in all). `None` when `rel` does not follow them.
+    pub(crate) fn join_relative(self, rel: &[u8]) -> Option<Path> {
+        let mut p = self;
+        let mut id: u32 = 0;
+        let mut digits = 0u8;
+        // Each segment ends at a `/` or at the end; the sentinel `/` closes the last one.
+        for &b in rel.iter().chain(core::iter::once(&b'/')) {
+            if b.is_ascii_digit() && digits < 5 {
+                id = id * 10 + u32::from(b - b'0');
+                digits += 1;
+            } else if b == b'/' && digits > 0 && id < u32::from(MAX_ID) {
+                *p.ids.get_mut(usize::from(p.len))? = id as u16;
+                p.len += 1;
+                id = 0;
+                digits = 0;
+            } else {
+                return None;
+            }
         }
-        Ok(p)
+        Some(p)
     }
 }

@@ -108,6 +108,33 @@ pub fn encode_cbor(base: &Path, records: &[Record]) -> Result<Vec<u8>, Error> {
     Ok(buf)
 }
 
+/// The length of the single-value encodings (text, opaque, CBOR) of `records` on `base`,
+/// computed without writing the payload (text formats the one value into a temporary
+/// string).
+pub(crate) fn encoded_len(
+    format: crate::format::Format,
+    base: &Path,
+    records: &[Record],
+) -> Result<usize, Error> {
+    use crate::format::Format;
+    match format {
+        Format::Text => Ok(the_one("text", base, records)?.value.to_text().len()),
+        Format::Opaque => match &the_one("opaque", base, records)?.value {
+            Value::Opaque(o) => Ok(o.len()),
+            _ => Err(Error::Unrepresentable {
+                format: "opaque",
+                reason: "only Opaque values",
+            }),
+        },
+        _ => {
+            let r = the_one("CBOR", base, records)?;
+            let mut e = Encoder::new(crate::cbor_util::Counter::default());
+            crate::lwm2m_cbor::write_value(&mut e, &r.value);
+            Ok(e.into_writer().0)
+        }
+    }
+}
+
 /// CBOR: one data item, typed with the definition at `base` (untyped when unknown; time
 /// may be tag 1 around a number).
 pub fn decode_cbor(

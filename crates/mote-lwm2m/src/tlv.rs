@@ -285,6 +285,158 @@ pub fn decode_value(ty: ResourceType, b: &[u8], offset: usize) -> Result<Value, 
 /// TLV has no Object ID field, so `/` is refused, as are records outside `base` and
 /// duplicate paths. Times are not representable and are dropped.
 pub fn encode(base: &Path, records: &[Record]) -> Result<Vec<u8>, Error> {
+    let sorted = checked(base, records)?;
+    let mut out = Vec::new();
+    match base.level() {
+        PathLevel::Root => return Err(no_object_ids()),
+        PathLevel::Object => {
+            for group in sorted.chunk_by(|a, b| a.path.ids().get(1) == b.path.ids().get(1)) {
+                let mut inner = Vec::new();
+                encode_resources(group, &mut inner)?;
+                put(
+                    &mut out,
+                    TlvKind::ObjectInstance,
+                    instance_of(group),
+                    &inner,
+                )?;
+            }
+        }
+        PathLevel::Instance | PathLevel::Resource => encode_resources(&sorted, &mut out)?,
+        PathLevel::ResourceInstance => {
+            for r in &sorted {
+                let mut v = Vec::new();
+                value_bytes(&r.value, &mut v);
+                put(
+                    &mut out,
+                    TlvKind::ResourceInstance,
+                    base.ids().get(3).copied().unwrap_or(0),
+                    &v,
+                )?;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The length of [`encode`]'s output, computed without writing it.
+pub fn encoded_len(base: &Path, records: &[Record]) -> Result<usize, Error> {
+    let sorted = checked(base, records)?;
+    let mut n = 0usize;
+    match base.level() {
+        PathLevel::Root => return Err(no_object_ids()),
+        PathLevel::Object => {
+            for group in sorted.chunk_by(|a, b| a.path.ids().get(1) == b.path.ids().get(1)) {
+                n += entry_len(instance_of(group), resources_len(group)?)?;
+            }
+        }
+        PathLevel::Instance | PathLevel::Resource => n = resources_len(&sorted)?,
+        PathLevel::ResourceInstance => {
+            for r in &sorted {
+                n += entry_len(base.ids().get(3).copied().unwrap_or(0), value_len(&r.value))?;
+            }
+        }
+    }
+    Ok(n)
+}
+
+fn no_object_ids() -> Error {
+    Error::Unrepresentable {
+        format: FORMAT,
+        reason: "TLV cannot carry Object IDs (request on /)",
+    }
+}
+
+fn instance_of(group: &[&Record]) -> u16 {
+    group
+        .first()
+        .and_then(|r| r.path.ids().get(1).copied())
+        .unwrap_or(0)
+}
+
+/// The length of one TLV (header and value) with a value of `len` bytes (as [`put`]
+/// writes it).
+fn entry_len(id: u16, len: usize) -> Result<usize, Error> {
+    let len_bytes = match len {
+        0..=7 => 0,
+        8..=0xFF => 1,
+        0x100..=0xFFFF => 2,
+        0x1_0000..=0xFF_FFFF => 3,
+        _ => {
+            return Err(Error::Unrepresentable {
+                format: FORMAT,
+                reason: "entry longer than 16 MiB",
+            });
+        }
+    };
+    Ok(1 + if id > 0xFF { 2 } else { 1 } + len_bytes + len)
+}
+
+/// The length of [`value_bytes`]'s output.
+fn value_len(value: &Value) -> usize {
+    match value {
+        Value::String(s) | Value::Corelnk(s) => s.len(),
+        Value::Opaque(o) => o.len(),
+        Value::Integer(i) | Value::Time(i) => {
+            let i = *i;
+            if i8::try_from(i).is_ok() {
+                1
+            } else if i16::try_from(i).is_ok() {
+                2
+            } else if i32::try_from(i).is_ok() {
+                4
+            } else {
+                8
+            }
+        }
+        Value::UnsignedInteger(u) => {
+            let u = *u;
+            if u8::try_from(u).is_ok() {
+                1
+            } else if u16::try_from(u).is_ok() {
+                2
+            } else if u32::try_from(u).is_ok() {
+                4
+            } else {
+                8
+            }
+        }
+        Value::Float(f) => {
+            if f64::from(*f as f32) == *f || f.is_nan() {
+                4
+            } else {
+                8
+            }
+        }
+        Value::Boolean(_) => 1,
+        Value::Objlnk(_) => 4,
+    }
+}
+
+/// The length of [`encode_resources`]'s output.
+fn resources_len(records: &[&Record]) -> Result<usize, Error> {
+    let mut n = 0;
+    for group in records.chunk_by(|a, b| a.path.ids().get(2) == b.path.ids().get(2)) {
+        let Some(first) = group.first() else { continue };
+        let rid = first.path.ids().get(2).copied().unwrap_or(0);
+        if first.path.len() == 3 {
+            n += entry_len(rid, value_len(&first.value))?;
+        } else {
+            let mut inner = 0;
+            for r in group {
+                inner += entry_len(
+                    r.path.ids().get(3).copied().unwrap_or(0),
+                    value_len(&r.value),
+                )?;
+            }
+            n += entry_len(rid, inner)?;
+        }
+    }
+    Ok(n)
+}
+
+/// The records sorted by path, checked: no duplicate or conflicting paths, each a
+/// resource (instance) under `base`.
+fn checked<'r>(base: &Path, records: &'r [Record]) -> Result<Vec<&'r Record>, Error> {
     let mut sorted: Vec<&Record> = records.iter().collect();
     sorted.sort_by_key(|r| r.path);
     for w in sorted.windows(2) {
@@ -305,40 +457,7 @@ pub fn encode(base: &Path, records: &[Record]) -> Result<Vec<u8>, Error> {
             });
         }
     }
-    let mut out = Vec::new();
-    match base.level() {
-        PathLevel::Root => {
-            return Err(Error::Unrepresentable {
-                format: FORMAT,
-                reason: "TLV cannot carry Object IDs (request on /)",
-            });
-        }
-        PathLevel::Object => {
-            for group in sorted.chunk_by(|a, b| a.path.ids().get(1) == b.path.ids().get(1)) {
-                let inst = group
-                    .first()
-                    .and_then(|r| r.path.ids().get(1).copied())
-                    .unwrap_or(0);
-                let mut inner = Vec::new();
-                encode_resources(group, &mut inner)?;
-                put(&mut out, TlvKind::ObjectInstance, inst, &inner)?;
-            }
-        }
-        PathLevel::Instance | PathLevel::Resource => encode_resources(&sorted, &mut out)?,
-        PathLevel::ResourceInstance => {
-            for r in &sorted {
-                let mut v = Vec::new();
-                value_bytes(&r.value, &mut v);
-                put(
-                    &mut out,
-                    TlvKind::ResourceInstance,
-                    base.ids().get(3).copied().unwrap_or(0),
-                    &v,
-                )?;
-            }
-        }
-    }
-    Ok(out)
+    Ok(sorted)
 }
 
 /// Resource-level TLVs for sorted records of one instance.

@@ -45,3 +45,8 @@ fn lwm2m_cbor() {
 fn lwm2m_ddf() {
     replay("lwm2m_ddf", mote_lwm2m::fuzzing::ddf);
 }
+
+#[test]
+fn lwm2m_link() {
+    replay("lwm2m_link", mote_lwm2m::fuzzing::link);
+}

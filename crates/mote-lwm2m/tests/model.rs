@@ -39,6 +39,7 @@ fn paths_parse_format_and_order() {
         ("/3/0", PathLevel::Instance),
         ("/3/0/1", PathLevel::Resource),
         ("/3/0/6/1", PathLevel::ResourceInstance),
+        ("/65534/65534/65534/65534", PathLevel::ResourceInstance),
     ] {
         let p: Path = s.parse().unwrap();
         assert_eq!(p.level(), level);
@@ -54,6 +55,12 @@ fn paths_parse_format_and_order() {
         "/3/ 0",
         "/123456",
         "/3/0x1",
+        "/65535",
+        "/3/65536",
+        "/3/0/99999",
+        "/+3",
+        "/3/0/",
+        "/3//0",
     ] {
         assert!(bad.parse::<Path>().is_err(), "{bad}");
     }

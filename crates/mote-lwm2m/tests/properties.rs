@@ -159,3 +159,180 @@ proptest! {
         }
     }
 }
+
+/// Hand-written CBOR for the SenML-CBOR path-agreement property (no CBOR library here, so
+/// the bytes are independent of the crate's encoder).
+fn cbor_head(out: &mut Vec<u8>, major: u8, arg: u64) {
+    let m = major << 5;
+    match arg {
+        0..=23 => out.push(m | arg as u8),
+        24..=0xFF => out.extend_from_slice(&[m | 24, arg as u8]),
+        0x100..=0xFFFF => {
+            out.push(m | 25);
+            out.extend_from_slice(&(arg as u16).to_be_bytes());
+        }
+        0x1_0000..=0xFFFF_FFFF => {
+            out.push(m | 26);
+            out.extend_from_slice(&(arg as u32).to_be_bytes());
+        }
+        _ => {
+            out.push(m | 27);
+            out.extend_from_slice(&arg.to_be_bytes());
+        }
+    }
+}
+
+/// One SenML-CBOR item from a small alphabet of keys and values, valid and not.
+fn senml_item(out: &mut Vec<u8>, choice: u8, n: u64) {
+    let names = [
+        "/3/0/9",
+        "/3/0/7/0",
+        "/4/0/2",
+        "/3/0/",
+        "9",
+        "7/1",
+        "",
+        "/",
+        "/3/0/65535",
+        "/3//0",
+        "/3/0/0/0/0",
+    ];
+    match choice % 16 {
+        0 => cbor_head(out, 0, n),
+        1 => cbor_head(out, 1, n),
+        2 => out.extend_from_slice(&[0xF9, (n >> 8) as u8, n as u8]),
+        3 => {
+            out.push(0xFA);
+            out.extend_from_slice(&(n as f32).to_be_bytes());
+        }
+        4 => {
+            out.push(0xFB);
+            out.extend_from_slice(&(n as f64 / 3.0).to_be_bytes());
+        }
+        5..=7 => {
+            let s = names[(n as usize) % names.len()];
+            cbor_head(out, 3, s.len() as u64);
+            out.extend_from_slice(s.as_bytes());
+        }
+        8 => {
+            cbor_head(out, 2, n % 5);
+            out.extend((0..n % 5).map(|i| i as u8));
+        }
+        9 => out.push(0xF4 + (n % 2) as u8),
+        10 => out.extend_from_slice(&[0x63, b'v', b'l', b'o']),
+        11 => out.extend_from_slice(&[0x63, b'6', b':', b'0']),
+        12 => out.extend_from_slice(&[0x7F, 0x61, b'/', 0x61, b'3', 0xFF]),
+        13 => out.extend_from_slice(&[0x62, 0xC3, 0x28]),
+        14 => out.extend_from_slice(&[0x62, b'x', b'_']),
+        _ => cbor_head(out, 0, n % 24),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    /// The fast SenML-CBOR path never accepts what the general one rejects, and agrees
+    /// with it on what both accept.
+    #[test]
+    fn senml_cbor_fast_path_agrees(
+        records in proptest::collection::vec(
+            (
+                proptest::collection::vec((0i64..30, any::<u8>(), any::<u64>()), 0..2),
+                any::<bool>(),
+                proptest::option::weighted(0.9, 0u64..4),
+                proptest::option::weighted(0.9, (0u8..4, any::<u64>())),
+            ),
+            0..5,
+        ),
+        indefinite in any::<bool>(),
+        trailing in proptest::option::of(any::<u8>()),
+    ) {
+        let mut bytes = Vec::new();
+        if indefinite { bytes.push(0x9F) } else { cbor_head(&mut bytes, 4, records.len() as u64) }
+        for (extra, indef_map, name, value) in &records {
+            // Mostly a plausible name and value, then random extra fields.
+            let mut fields: Vec<(i64, u8, u64)> = Vec::new();
+            fields.extend(name.map(|i| (15, 0, i)));
+            fields.extend(value.map(|(c, n)| (16 + i64::from(c), 0, n % 1000)));
+            fields.extend(extra.iter().copied());
+            if *indef_map { bytes.push(0xBF) } else { cbor_head(&mut bytes, 5, fields.len() as u64) }
+            for &(key, choice, n) in &fields {
+                // Keys: the labels -6..=8, a few others, and text keys.
+                match key {
+                    0..=14 => { let l = key - 6; if l < 0 { cbor_head(&mut bytes, 1, (-1 - l) as u64) } else { cbor_head(&mut bytes, 0, l as u64) } }
+                    15..=24 => {
+                        // Likely values for the likely labels.
+                        let (k, c) = [(0u64, 5u8), (2, 0), (2, 1), (2, 2), (6, 0), (3, 6), (4, 9), (8, 8), (0, 6), (6, 2)][(key - 15) as usize];
+                        cbor_head(&mut bytes, 0, k);
+                        senml_item(&mut bytes, c, n);
+                        continue;
+                    }
+                    25 => senml_item(&mut bytes, 10, 0),
+                    26 => senml_item(&mut bytes, 14, 0),
+                    27 => { bytes.push(0x21); bytes.extend_from_slice(&[0x66, b'/', b'3', b'/', b'0', b'/', b'7']); continue; }
+                    _ => cbor_head(&mut bytes, 0, 9 + n % 20),
+                }
+                senml_item(&mut bytes, choice, n);
+            }
+            if *indef_map { bytes.push(0xFF) }
+        }
+        if indefinite { bytes.push(0xFF) }
+        if let Some(t) = trailing { bytes.push(t) }
+        prop_assert_eq!(mote_lwm2m::fuzzing::senml_cbor_paths_agree(&bytes), Ok(()));
+        // And the public decoder is the general one whenever the fast path declines.
+        let general = mote_lwm2m::fuzzing::senml_cbor_decode_general(&bytes);
+        let public = mote_lwm2m::senml::cbor::decode(&bytes, &Builtin);
+        if let (Err(a), Err(b)) = (&general, &public) { prop_assert_eq!(a, b); }
+        prop_assert_eq!(general.is_ok(), public.is_ok());
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    /// Every LwM2M-CBOR key style, with definite and indefinite maps, decodes back to the
+    /// records, and `encoded_len` is the length of the payload.
+    #[test]
+    fn lwm2m_cbor_options_round_trip((obj, records) in any_object_records(), style in 0u8..3, indefinite in any::<bool>(), level in 0usize..2) {
+        use mote_lwm2m::lwm2m_cbor::{self, EncodeOptions, KeyStyle};
+        let keys = [KeyStyle::Compact, KeyStyle::Nested, KeyStyle::Flat][usize::from(style)];
+        let opts = EncodeOptions { keys, indefinite };
+        let base = if level == 0 { Path::ROOT } else { Path::new(&[obj]).unwrap() };
+        let bytes = lwm2m_cbor::encode_with(&base, &records, &opts).unwrap();
+        prop_assert_eq!(lwm2m_cbor::encoded_len(&base, &records, &opts).unwrap(), bytes.len());
+        let back = mote_lwm2m::decode(Format::LwM2mCbor, &base, &bytes, &Builtin).unwrap();
+        prop_assert_eq!(back, records);
+    }
+
+    /// `encoded_len` equals the encoded length in every format, at the object level and
+    /// for one value at its own path.
+    #[test]
+    fn encoded_len_is_the_encoded_length((obj, records) in any_object_records(), pick in any::<prop::sample::Index>()) {
+        let base = Path::new(&[obj]).unwrap();
+        for format in [Format::Tlv, Format::SenmlJson, Format::SenmlCbor, Format::LwM2mCbor] {
+            let bytes = mote_lwm2m::encode(format, &base, &records).unwrap();
+            prop_assert_eq!(mote_lwm2m::encoded_len(format, &base, &records).unwrap(), bytes.len(), "{}", format);
+        }
+        prop_assume!(!records.is_empty());
+        let r = pick.get(&records);
+        let one = [Record::new(r.path, r.value.clone())];
+        for format in Format::ALL {
+            match mote_lwm2m::encode(format, &r.path, &one) {
+                Ok(bytes) => prop_assert_eq!(mote_lwm2m::encoded_len(format, &r.path, &one).unwrap(), bytes.len(), "{}", format),
+                Err(e) => prop_assert_eq!(mote_lwm2m::encoded_len(format, &r.path, &one), Err(e)),
+            }
+        }
+    }
+
+    /// SenML `encoded_len` with base names and base times, timestamps included.
+    #[test]
+    fn senml_encoded_len_with_times(times in proptest::collection::vec(-1.0e9f64..2.0e9, 1..20), bt in proptest::option::of(0.0f64..2.0e9)) {
+        let p: Path = "/3/0/9".parse().unwrap();
+        let records: Vec<Record> = times.iter().enumerate().map(|(i, t)| Record::with_time(p, Value::Integer(i as i64), *t)).collect();
+        let opts = mote_lwm2m::senml::EncodeOptions { base_name: Some("/3/0/".into()), base_time: bt };
+        let json = mote_lwm2m::senml::json::encode_with(&Path::ROOT, &records, &opts).unwrap();
+        let cbor = mote_lwm2m::senml::cbor::encode_with(&Path::ROOT, &records, &opts).unwrap();
+        prop_assert_eq!(mote_lwm2m::senml::json::encoded_len(&Path::ROOT, &records, &opts).unwrap(), json.len());
+        prop_assert_eq!(mote_lwm2m::senml::cbor::encoded_len(&Path::ROOT, &records, &opts).unwrap(), cbor.len());
+    }
+}

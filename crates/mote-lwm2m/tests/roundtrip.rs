@@ -320,3 +320,67 @@ fn shortest_floats_in_cbor() {
     .unwrap();
     assert_eq!(r[0].value, Value::Float(f64::INFINITY));
 }
+
+#[test]
+fn lwm2m_cbor_write_payload_relative_to_the_request_path() {
+    // TS 1.2 §7.4.6: "Except when used for a Write or Create operation, the IDs inside the
+    // top-level payload MUST start with the Object ID." A Write on /3/0 may carry
+    // {14: "+02:00", 15: "Europe/Helsinki"}; a Write on /3/0/6 may carry {0: 1, 1: 5}.
+    let cbor = [
+        0xA2, 0x0E, 0x66, b'+', b'0', b'2', b':', b'0', b'0', 0x0F, 0x61, b'X',
+    ];
+    assert_eq!(
+        mote_lwm2m::decode(Format::LwM2mCbor, &p("/3/0"), &cbor, &Builtin).unwrap(),
+        [
+            Record::new(p("/3/0/14"), s("+02:00")),
+            Record::new(p("/3/0/15"), s("X")),
+        ]
+    );
+    let cbor = [0xA2, 0x00, 0x01, 0x01, 0x05];
+    assert_eq!(
+        mote_lwm2m::decode(Format::LwM2mCbor, &p("/3/0/6"), &cbor, &Builtin).unwrap(),
+        [
+            Record::new(p("/3/0/6/0"), Value::Integer(1)),
+            Record::new(p("/3/0/6/1"), Value::Integer(5)),
+        ]
+    );
+    // Absolute keys that lie under the request path keep their absolute reading.
+    let absolute = [0xA1, 0x83, 0x03, 0x00, 0x06, 0xA2, 0x00, 0x01, 0x01, 0x05];
+    assert_eq!(
+        mote_lwm2m::decode(Format::LwM2mCbor, &p("/3/0/6"), &absolute, &Builtin).unwrap(),
+        [
+            Record::new(p("/3/0/6/0"), Value::Integer(1)),
+            Record::new(p("/3/0/6/1"), Value::Integer(5)),
+        ]
+    );
+    // Without a request path (composite operations) keys are absolute only.
+    assert!(mote_lwm2m::lwm2m_cbor::decode(&cbor, &Builtin).is_err());
+}
+
+#[test]
+fn senml_times_must_be_finite() {
+    // Found by the lwm2m_senml_cbor fuzz target: [_ {_ -2: "/8/0/0/9", 2: -513, 6: NaN}]
+    // (a half-precision NaN time) decoded, and the NaN's payload bits did not survive the
+    // round trip. A time is seconds (RFC 8428 §4.5.3): NaN and infinities are refused.
+    let nan_time = [
+        0x9F, 0xBF, 0x21, 0x66, b'/', b'8', b'/', b'0', b'/', b'0', b'/', b'9', 0x02, 0x39, 0x02,
+        0x00, 0x06, 0xF9, 0xFF, 0x40, 0xFF, 0xFF,
+    ];
+    assert!(senml::cbor::decode(&nan_time, &Builtin).is_err());
+    // bt + t overflowing to infinity.
+    let inf = [
+        0x81, 0xA4, 0x00, 0x66, b'/', b'3', b'/', b'0', b'/', b'9', 0x02, 0x01, 0x22, 0xFB, 0x7F,
+        0xEF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x06, 0xFB, 0x7F, 0xEF, 0xFF, 0xFF, 0xFF, 0xFF,
+        0xFF, 0xFF,
+    ];
+    assert!(senml::cbor::decode(&inf, &Builtin).is_err());
+    // A finite time still decodes.
+    let ok = [
+        0x81, 0xA3, 0x00, 0x66, b'/', b'3', b'/', b'0', b'/', b'9', 0x02, 0x01, 0x06, 0xF9, 0x3C,
+        0x00,
+    ];
+    assert_eq!(
+        senml::cbor::decode(&ok, &Builtin).unwrap(),
+        [Record::with_time(p("/3/0/9"), Value::Integer(1), 1.0)]
+    );
+}

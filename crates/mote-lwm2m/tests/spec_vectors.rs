@@ -7,6 +7,7 @@
 
 use std::borrow::Cow;
 
+use mote_lwm2m::lwm2m_cbor::{self, KeyStyle};
 use mote_lwm2m::object::{Builtin, ObjectDef, ObjectDefs, Operations, Range, ResourceDef, Version};
 use mote_lwm2m::senml::{self, EncodeOptions};
 use mote_lwm2m::{Format, ObjectLink, Path, Record, ResourceType, Value};
@@ -102,6 +103,7 @@ struct Vector {
     base: String,
     both: bool,
     options: EncodeOptions,
+    cbor_options: lwm2m_cbor::EncodeOptions,
     payload: String,
     records: Option<Vec<Record>>,
     paths: Option<Vec<Path>>,
@@ -185,6 +187,15 @@ fn load(file: &str) -> Vec<Vector> {
                             match kv.split_once('=').unwrap() {
                                 ("bn", b) => v.options.base_name = Some(b.to_string()),
                                 ("bt", t) => v.options.base_time = Some(t.parse().unwrap()),
+                                ("keys", k) => {
+                                    v.cbor_options.keys = match k {
+                                        "compact" => KeyStyle::Compact,
+                                        "nested" => KeyStyle::Nested,
+                                        "flat" => KeyStyle::Flat,
+                                        _ => panic!("bad key style {k}"),
+                                    }
+                                }
+                                ("maps", "indefinite") => v.cbor_options.indefinite = true,
                                 _ => panic!("bad option {kv}"),
                             }
                         }
@@ -271,9 +282,18 @@ fn run(file: &str) -> usize {
             let encoded = match format {
                 Format::SenmlJson => senml::json::encode_with(&base, &records, &v.options),
                 Format::SenmlCbor => senml::cbor::encode_with(&base, &records, &v.options),
+                Format::LwM2mCbor => lwm2m_cbor::encode_with(&base, &records, &v.cbor_options),
                 _ => mote_lwm2m::encode(format, &base, &records),
             }
             .unwrap_or_else(|e| panic!("{}: encode: {e}", v.name));
+            let len = match format {
+                Format::SenmlJson => senml::json::encoded_len(&base, &records, &v.options),
+                Format::SenmlCbor => senml::cbor::encoded_len(&base, &records, &v.options),
+                Format::LwM2mCbor => lwm2m_cbor::encoded_len(&base, &records, &v.cbor_options),
+                _ => mote_lwm2m::encoded_len(format, &base, &records),
+            }
+            .unwrap_or_else(|e| panic!("{}: encoded_len: {e}", v.name));
+            assert_eq!(len, bytes.len(), "{}: encoded_len", v.name);
             assert_eq!(
                 encoded,
                 bytes,
@@ -304,7 +324,7 @@ fn senml_cbor_examples() {
 
 #[test]
 fn lwm2m_cbor_examples() {
-    assert_eq!(run("lwm2m_cbor.txt"), 6);
+    assert_eq!(run("lwm2m_cbor.txt"), 11);
 }
 
 #[test]

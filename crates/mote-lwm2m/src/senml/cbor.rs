@@ -12,13 +12,14 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use minicbor::data::Type;
+use minicbor::encode::Write;
 use minicbor::{Decoder, Encoder};
 
 use super::{
-    EncodeOptions, Label, Number, Pack, Resolver, SenmlRecord, SenmlValue, for_each_senml,
-    paths_pack, resolve, sort_if_needed, to_paths, to_record,
+    EncodeOptions, Label, Number, Pack, Resolved, Resolver, SenmlRecord, SenmlValue,
+    for_each_senml, paths_pack, resolve, sort_if_needed, to_paths, to_record,
 };
-use crate::cbor_util::{Num, at_break, cbor_err, malformed, number, put_float};
+use crate::cbor_util::{Counter, Cursor, Num, at_break, cbor_err, malformed, number, put_float};
 use crate::data::Record;
 use crate::error::Error;
 use crate::object::ObjectDefs;
@@ -43,6 +44,9 @@ mod label {
     pub(super) const T: i64 = 6;
     pub(super) const UT: i64 = 7;
     pub(super) const VD: i64 = 8;
+    /// Not a label number: the text label `"vlo"` (TS §7.4.5), for the fast path's
+    /// bookkeeping.
+    pub(super) const VLO: i64 = i64::MAX;
 }
 
 /// Encodes records for a request on `base` with automatic base name.
@@ -57,13 +61,27 @@ pub fn encode_with(
     opts: &EncodeOptions,
 ) -> Result<Vec<u8>, Error> {
     let mut buf = Vec::with_capacity(records.len() * 16 + 4);
-    let mut e = Encoder::new(&mut buf);
+    write_records(Encoder::new(&mut buf), base, records, opts)?;
+    Ok(buf)
+}
+
+/// The length of [`encode_with`]'s output, computed without writing it.
+pub fn encoded_len(base: &Path, records: &[Record], opts: &EncodeOptions) -> Result<usize, Error> {
+    Ok(write_records(Encoder::new(Counter::default()), base, records, opts)?.0)
+}
+
+fn write_records<W: Write>(
+    mut e: Encoder<W>,
+    base: &Path,
+    records: &[Record],
+    opts: &EncodeOptions,
+) -> Result<W, Error> {
     let _ = e.array(records.len() as u64);
     for_each_senml(base, records, opts, |r| {
         write_record(&mut e, r);
         Ok(())
     })?;
-    Ok(buf)
+    Ok(e.into_writer())
 }
 
 /// Encodes a Read-Composite or Observe-Composite request body: `[{0: path}, …]`.
@@ -72,7 +90,123 @@ pub fn encode_paths(paths: &[Path]) -> Vec<u8> {
 }
 
 /// Decodes a payload into records sorted by path, typed with `defs`.
+///
+/// Two paths with one result: a fast one for the shape LwM2M peers send (the labels `bn`,
+/// `bt`, `n`, `v`, `vs`, `vb`, `vd`, `t` and `"vlo"` in one-byte keys, definite-length
+/// strings), which reads item heads directly, and the general one over `minicbor`, which
+/// takes over — from the start — whenever the fast path meets anything else, including
+/// every error, so errors and their offsets come from one place. The fast path only
+/// returns records the general one would return (`tests/properties.rs` and the fuzz
+/// target check this).
 pub fn decode(bytes: &[u8], defs: &(impl ObjectDefs + ?Sized)) -> Result<Vec<Record>, Error> {
+    match decode_fast(bytes, defs) {
+        Some(records) => Ok(records),
+        None => decode_general(bytes, defs),
+    }
+}
+
+/// The fast path of [`decode`]: `None` when the payload is outside its subset or invalid.
+pub(crate) fn decode_fast(bytes: &[u8], defs: &(impl ObjectDefs + ?Sized)) -> Option<Vec<Record>> {
+    let mut c = Cursor::new(bytes);
+    let len = c.container(4)?;
+    // A record takes at least 3 bytes; never reserve more than the input can hold.
+    let cap = len.map_or(bytes.len() / 8, |l| {
+        usize::try_from(l)
+            .unwrap_or(usize::MAX)
+            .min(bytes.len() / 3)
+    });
+    let mut out = Vec::with_capacity(cap);
+    let mut resolver = Resolver::new(FORMAT);
+    let mut i = 0u64;
+    loop {
+        match len {
+            Some(l) if i >= l => break,
+            None if c.at_break() => break,
+            _ => {}
+        }
+        i += 1;
+        let offset = c.position();
+        let fields = c.container(5)?;
+        let (mut bn, mut bt, mut n, mut t, mut value) = (None, None, None, None, None);
+        let mut seen = 0u8;
+        let mut j = 0u64;
+        loop {
+            match fields {
+                Some(l) if j >= l => break,
+                None if c.at_break() => break,
+                _ => {}
+            }
+            j += 1;
+            // Labels -24..=23 (in any head encoding, as `minicbor` reads them) and the
+            // text label "vlo"; anything else goes to the general path.
+            let key = c.head()?;
+            let bit = match (key.major, key.arg) {
+                (0, Some(k @ 0..=23)) => k as i64,
+                (1, Some(k @ 0..=23)) => -1 - k as i64,
+                (3, Some(3)) => {
+                    if c.text_tail(3)? != "vlo" {
+                        return None;
+                    }
+                    label::VLO
+                }
+                _ => return None,
+            };
+            // Bit per label, `v`/`vs`/`vb`/`vd`/`vlo` sharing one: a duplicate is an error.
+            let mask: u8 = match bit {
+                label::BN => 1,
+                label::BT => 2,
+                label::N => 4,
+                label::T => 8,
+                label::V | label::VS | label::VB | label::VD | label::VLO => 16,
+                _ => return None,
+            };
+            if seen & mask != 0 {
+                return None;
+            }
+            seen |= mask;
+            match bit {
+                label::BN => bn = Some(Cow::Borrowed(c.text()?)),
+                label::BT => bt = Some(number_of(c.number()?)),
+                // Checked as UTF-8 by the resolver unless it parses as a path.
+                label::N => n = Some(c.text_bytes()?),
+                label::T => t = Some(number_of(c.number()?)),
+                label::V => value = Some(SenmlValue::Number(number_of(c.number()?))),
+                label::VS => value = Some(SenmlValue::String(Cow::Borrowed(c.text()?))),
+                label::VB => value = Some(SenmlValue::Boolean(c.bool()?)),
+                label::VD => value = Some(SenmlValue::Data(Cow::Borrowed(c.bytes()?))),
+                label::VLO => value = Some(SenmlValue::ObjectLink(Cow::Borrowed(c.text()?))),
+                _ => return None,
+            }
+        }
+        let (path, time) = resolver.resolve_name_time(bn, bt, n, t, offset).ok()?;
+        let r = Resolved {
+            path,
+            value,
+            time,
+            offset,
+        };
+        out.push(to_record(FORMAT, r, defs).ok()?);
+    }
+    if !c.at_end() {
+        return None;
+    }
+    sort_if_needed(&mut out);
+    Some(out)
+}
+
+fn number_of(n: Num) -> Number {
+    match n {
+        Num::Int(i) => Number::Int(i),
+        Num::Uint(u) => Number::Uint(u),
+        Num::Float(f) => Number::Float(f),
+    }
+}
+
+/// The general path of [`decode`], over `minicbor`.
+pub(crate) fn decode_general(
+    bytes: &[u8],
+    defs: &(impl ObjectDefs + ?Sized),
+) -> Result<Vec<Record>, Error> {
     // A record takes at least 8 bytes in practice; over-reserving a little is cheaper than
     // growing several times.
     let mut out = Vec::with_capacity(bytes.len() / 8);
@@ -90,7 +224,7 @@ pub fn decode_paths(bytes: &[u8]) -> Result<Vec<Path>, Error> {
     to_paths(FORMAT, resolve(FORMAT, parse_pack(bytes)?)?)
 }
 
-fn put_number(e: &mut Encoder<&mut Vec<u8>>, n: Number) {
+fn put_number<W: Write>(e: &mut Encoder<W>, n: Number) {
     let _ = match n {
         Number::Int(i) => e.i64(i).map(|_| ()),
         Number::Uint(u) => e.u64(u).map(|_| ()),
@@ -114,7 +248,7 @@ pub fn write_pack(pack: &[SenmlRecord<'_>]) -> Vec<u8> {
 }
 
 /// Writes one record map.
-fn write_record(e: &mut Encoder<&mut Vec<u8>>, r: &SenmlRecord<'_>) {
+fn write_record<W: Write>(e: &mut Encoder<W>, r: &SenmlRecord<'_>) {
     let _ = e.map(r.labels().count() as u64);
     for l in r.labels() {
         let _ = match l {

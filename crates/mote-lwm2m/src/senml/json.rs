@@ -10,7 +10,7 @@
 use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::fmt::Write as _;
+use core::fmt;
 
 use super::{
     EncodeOptions, Label, Number, Pack, SenmlRecord, SenmlValue, for_each_senml, paths_pack,
@@ -37,17 +37,44 @@ pub fn encode_with(
     opts: &EncodeOptions,
 ) -> Result<Vec<u8>, Error> {
     let mut s = String::with_capacity(records.len() * 24 + 8);
-    s.push('[');
+    write_records(&mut s, base, records, opts)?;
+    Ok(s.into_bytes())
+}
+
+/// The length of [`encode_with`]'s output, computed without keeping it.
+pub fn encoded_len(base: &Path, records: &[Record], opts: &EncodeOptions) -> Result<usize, Error> {
+    let mut n = CharCounter(0);
+    write_records(&mut n, base, records, opts)?;
+    Ok(n.0)
+}
+
+/// Counts the UTF-8 bytes written through it.
+struct CharCounter(usize);
+
+impl fmt::Write for CharCounter {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.0 += s.len();
+        Ok(())
+    }
+}
+
+fn write_records<W: fmt::Write>(
+    s: &mut W,
+    base: &Path,
+    records: &[Record],
+    opts: &EncodeOptions,
+) -> Result<(), Error> {
+    let _ = s.write_char('[');
     let mut first = true;
     for_each_senml(base, records, opts, |r| {
         if !first {
-            s.push(',');
+            let _ = s.write_char(',');
         }
         first = false;
-        write_record(&mut s, r)
+        write_record(s, r)
     })?;
-    s.push(']');
-    Ok(s.into_bytes())
+    let _ = s.write_char(']');
+    Ok(())
 }
 
 /// Encodes a Read-Composite or Observe-Composite request body: one `{"n": path}` per path.
@@ -84,11 +111,15 @@ pub fn write_pack(pack: &[SenmlRecord<'_>]) -> Result<Vec<u8>, Error> {
 }
 
 /// Writes one record object.
-fn write_record(s: &mut String, r: &SenmlRecord<'_>) -> Result<(), Error> {
-    s.push('{');
+fn write_record<W: fmt::Write>(s: &mut W, r: &SenmlRecord<'_>) -> Result<(), Error> {
+    {
+        let _ = s.write_char('{');
+    };
     for (j, l) in r.labels().enumerate() {
         if j > 0 {
-            s.push(',');
+            {
+                let _ = s.write_char(',');
+            };
         }
         match l {
             Label::Version => {
@@ -118,16 +149,18 @@ fn write_record(s: &mut String, r: &SenmlRecord<'_>) -> Result<(), Error> {
             },
         }
     }
-    s.push('}');
+    {
+        let _ = s.write_char('}');
+    };
     Ok(())
 }
 
-fn text_field(s: &mut String, key: &str, v: Option<&str>) {
+fn text_field<W: fmt::Write>(s: &mut W, key: &str, v: Option<&str>) {
     let _ = write!(s, "\"{key}\":");
     string(s, v.unwrap_or(""));
 }
 
-fn num_field(s: &mut String, key: &str, n: Option<Number>) -> Result<(), Error> {
+fn num_field<W: fmt::Write>(s: &mut W, key: &str, n: Option<Number>) -> Result<(), Error> {
     let _ = write!(s, "\"{key}\":");
     match n.unwrap_or(Number::Int(0)) {
         Number::Int(i) => {
@@ -153,22 +186,38 @@ fn num_field(s: &mut String, key: &str, n: Option<Number>) -> Result<(), Error> 
     Ok(())
 }
 
-fn string(s: &mut String, t: &str) {
-    s.push('"');
+fn string<W: fmt::Write>(s: &mut W, t: &str) {
+    {
+        let _ = s.write_char('"');
+    };
     for c in t.chars() {
         match c {
-            '"' => s.push_str("\\\""),
-            '\\' => s.push_str("\\\\"),
-            '\n' => s.push_str("\\n"),
-            '\r' => s.push_str("\\r"),
-            '\t' => s.push_str("\\t"),
+            '"' => {
+                let _ = s.write_str("\\\"");
+            }
+            '\\' => {
+                let _ = s.write_str("\\\\");
+            }
+            '\n' => {
+                let _ = s.write_str("\\n");
+            }
+            '\r' => {
+                let _ = s.write_str("\\r");
+            }
+            '\t' => {
+                let _ = s.write_str("\\t");
+            }
             c if (c as u32) < 0x20 => {
                 let _ = write!(s, "\\u{:04x}", c as u32);
             }
-            c => s.push(c),
+            c => {
+                let _ = s.write_char(c);
+            }
         }
     }
-    s.push('"');
+    {
+        let _ = s.write_char('"');
+    };
 }
 
 /// A JSON scalar.

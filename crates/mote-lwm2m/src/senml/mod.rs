@@ -259,15 +259,37 @@ impl<'a> Resolver<'a> {
     }
 
     pub(crate) fn resolve(&mut self, r: SenmlRecord<'a>) -> Result<Resolved<'a>, Error> {
-        let format = self.format;
         if r.bv.is_some() || r.bs.is_some() || r.s.is_some() {
             return Err(Error::Malformed {
-                format,
+                format: self.format,
                 offset: r.offset,
                 reason: "base value and sums are not used by LwM2M",
             });
         }
-        if let Some(b) = r.bn {
+        let n = r.n.as_deref().map(str::as_bytes);
+        let (path, time) = self.resolve_name_time(r.bn, r.bt, n, r.t, r.offset)?;
+        Ok(Resolved {
+            path,
+            value: r.value,
+            time,
+            offset: r.offset,
+        })
+    }
+
+    /// The path and time of a record with these base name, base time, name and time
+    /// fields (each `None` when absent), updating the carried-forward base values. The
+    /// name comes as bytes: a name that resolves as a path on the fast route is ASCII
+    /// digits and slashes, so only the concatenating route needs (and checks) UTF-8.
+    pub(crate) fn resolve_name_time(
+        &mut self,
+        bn: Option<Cow<'a, str>>,
+        bt: Option<Number>,
+        n: Option<&[u8]>,
+        t: Option<Number>,
+        offset: usize,
+    ) -> Result<(Path, Option<f64>), Error> {
+        let format = self.format;
+        if let Some(b) = bn {
             // `(path, ends_with_slash)` when the base name is a path with or without "/".
             self.prefix = if b.as_ref() == "/" {
                 Some((Path::ROOT, true))
@@ -281,14 +303,21 @@ impl<'a> Resolver<'a> {
             };
             self.bn = Some(b);
         }
-        if let Some(b) = r.bt {
+        if let Some(b) = bt {
             self.bt = Some(b.as_f64());
         }
-        let n = r.n.as_deref().unwrap_or("");
+        let n = n.unwrap_or(b"");
         let fast = match (&self.prefix, n) {
-            (None, _) if self.bn.is_none() => n.parse::<Path>().ok().filter(|_| !n.is_empty()),
-            (Some((p, _)), "") => Some(*p),
-            (Some((p, true)), n) if !n.starts_with('/') && !n.ends_with('/') => append(*p, n),
+            (None, _) if self.bn.is_none() => match n {
+                b"" => None,
+                b"/" => Some(Path::ROOT),
+                [b'/', rest @ ..] => Path::ROOT.join_relative(rest),
+                _ => None,
+            },
+            (Some((p, _)), b"") => Some(*p),
+            (Some((p, true)), n) if !n.starts_with(b"/") && !n.ends_with(b"/") => {
+                p.join_relative(n)
+            }
             _ => None,
         };
         let path = match fast {
@@ -298,11 +327,16 @@ impl<'a> Resolver<'a> {
                 if let Some(b) = &self.bn {
                     self.name.push_str(b);
                 }
-                self.name.push_str(n);
+                self.name
+                    .push_str(core::str::from_utf8(n).map_err(|_| Error::Malformed {
+                        format,
+                        offset,
+                        reason: "name is not UTF-8",
+                    })?);
                 if self.name.is_empty() {
                     return Err(Error::Malformed {
                         format,
-                        offset: r.offset,
+                        offset,
                         reason: "record without name",
                     });
                 }
@@ -315,31 +349,26 @@ impl<'a> Resolver<'a> {
                 };
                 trimmed.parse().map_err(|_| Error::Malformed {
                     format,
-                    offset: r.offset,
+                    offset,
                     reason: "name is not an LwM2M path",
                 })?
             }
         };
-        let time = match (self.bt, r.t) {
+        let time = match (self.bt, t) {
             (None, None) => None,
             (b, t) => Some(b.unwrap_or(0.0) + t.map_or(0.0, Number::as_f64)),
         };
-        Ok(Resolved {
-            path,
-            value: r.value,
-            time,
-            offset: r.offset,
-        })
+        // RFC 8428 §4.5.3: times are seconds; a NaN or infinite time (a CBOR float can
+        // carry one) is no time at all.
+        if time.is_some_and(|t| !t.is_finite()) {
+            return Err(Error::Malformed {
+                format,
+                offset,
+                reason: "time is not a finite number",
+            });
+        }
+        Ok((path, time))
     }
-}
-
-/// `prefix` extended by the `/`-separated decimal IDs of `rel` (`"6/0"`).
-fn append(prefix: Path, rel: &str) -> Option<Path> {
-    let mut p = prefix;
-    for seg in rel.split('/') {
-        p = p.child(crate::ids::parse_id(seg).ok()?).ok()?;
-    }
-    Some(p)
 }
 
 /// Resolves a whole pack.
@@ -371,7 +400,9 @@ pub(crate) fn typed(
     };
     match defs.resource_at(path) {
         None => Ok(untyped),
-        Some(def) if def.kind == ResourceType::None => Ok(untyped),
+        Some(def) if def.kind == ResourceType::None || def.kind == untyped.resource_type() => {
+            Ok(untyped)
+        }
         Some(def) => {
             let v = match (def.kind, untyped) {
                 // Numbers may be written as floats by the peer ("v": 5.0 for an Integer).
@@ -437,9 +468,7 @@ pub(crate) fn to_record(
 
 /// Sorts decoded records by path unless they already are (the usual case).
 pub(crate) fn sort_if_needed(out: &mut [Record]) {
-    if !out.is_sorted_by_key(|r| r.path) {
-        crate::data::sort_records(out);
-    }
+    crate::data::sort_records(out);
 }
 
 /// The paths of a Read-Composite or Observe-Composite request body (names only; a record

@@ -614,48 +614,7 @@ mod owned {
             }
         }
 
-        /// Encodes into `buf`; returns the number of bytes written.
-        ///
-        /// # Errors
-        /// [`EncodeError::BufferTooSmall`] with the required size, or a validation error
-        /// (see [`Self::validate`]).
-        pub fn encode(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
-            self.validate()?;
-            let required = self.encoded_len();
-            if buf.len() < required {
-                return Err(EncodeError::BufferTooSmall { required });
-            }
-            self.write(&mut SliceSink { buf, pos: 0 });
-            Ok(required)
-        }
-
-        /// Encodes into a `bytes::BufMut`; returns the number of bytes written.
-        ///
-        /// # Errors
-        /// [`EncodeError::BufferTooSmall`] when `buf.remaining_mut()` is too small, or a
-        /// validation error (see [`Self::validate`]).
-        pub fn encode_to<B: bytes::BufMut>(&self, buf: &mut B) -> Result<usize, EncodeError> {
-            self.validate()?;
-            let required = self.encoded_len();
-            if buf.remaining_mut() < required {
-                return Err(EncodeError::BufferTooSmall { required });
-            }
-            self.write(&mut BufSink(buf));
-            Ok(required)
-        }
-
-        /// Encodes into a new vector.
-        ///
-        /// # Errors
-        /// A validation error (see [`Self::validate`]).
-        pub fn to_vec(&self) -> Result<Vec<u8>, EncodeError> {
-            self.validate()?;
-            // `with_capacity` rather than `vec![0; n]`: glibc's calloc bypasses its thread
-            // cache, which costs about as much as encoding a small message.
-            let mut out = Vec::with_capacity(self.encoded_len());
-            self.write(&mut BufSink(&mut out));
-            Ok(out)
-        }
+        crate::option::owned_encoders!();
     }
 
     impl<'a> From<Message<'a>> for OwnedMessage {

@@ -507,6 +507,59 @@ pub(crate) const fn option_len(delta: usize, len: usize) -> usize {
 /// The largest option value length or token length the wire format can express.
 pub const MAX_VALUE_LEN: usize = 65804;
 
+/// The three encoders every owned message type offers (`encode` into a slice, `encode_to` a
+/// `bytes::BufMut`, `to_vec`), written once over the type's `validate`, `encoded_len` and
+/// `write(&mut impl Sink)`.
+#[cfg(feature = "alloc")]
+macro_rules! owned_encoders {
+    () => {
+        /// Encodes into `buf`; returns the number of bytes written.
+        ///
+        /// # Errors
+        /// [`EncodeError::BufferTooSmall`] with the required size, or a validation error
+        /// (see [`Self::validate`]).
+        pub fn encode(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
+            self.validate()?;
+            let required = self.encoded_len();
+            if buf.len() < required {
+                return Err(EncodeError::BufferTooSmall { required });
+            }
+            self.write(&mut SliceSink { buf, pos: 0 });
+            Ok(required)
+        }
+
+        /// Encodes into a `bytes::BufMut`; returns the number of bytes written.
+        ///
+        /// # Errors
+        /// [`EncodeError::BufferTooSmall`] when `buf.remaining_mut()` is too small, or a
+        /// validation error (see [`Self::validate`]).
+        pub fn encode_to<B: bytes::BufMut>(&self, buf: &mut B) -> Result<usize, EncodeError> {
+            self.validate()?;
+            let required = self.encoded_len();
+            if buf.remaining_mut() < required {
+                return Err(EncodeError::BufferTooSmall { required });
+            }
+            self.write(&mut BufSink(buf));
+            Ok(required)
+        }
+
+        /// Encodes into a new vector.
+        ///
+        /// # Errors
+        /// A validation error (see [`Self::validate`]).
+        pub fn to_vec(&self) -> Result<Vec<u8>, EncodeError> {
+            self.validate()?;
+            // `with_capacity` rather than `vec![0; n]`: glibc's calloc bypasses its thread
+            // cache, which costs about as much as encoding a small message.
+            let mut out = Vec::with_capacity(self.encoded_len());
+            self.write(&mut BufSink(&mut out));
+            Ok(out)
+        }
+    };
+}
+#[cfg(feature = "alloc")]
+pub(crate) use owned_encoders;
+
 /// Where encoders write: a pre-sized slice or a `bytes::BufMut`.
 pub(crate) trait Sink {
     fn put(&mut self, bytes: &[u8]);

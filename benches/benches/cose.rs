@@ -1,7 +1,10 @@
 //! mote-cose beside `coset` 0.4 (COSE_Encrypt0 build+encode and decode) and beside the raw
 //! `ccm` crate (AES-CCM-16-64-128 seal and open, the physical limit of COSE_Encrypt0).
 //!
-//! Run: `cargo bench -p mote-benches --bench cose -- --warm-up-time 1 --measurement-time 3`
+//! Run: `cargo bench -p mote-benches --bench cose -- --warm-up-time 1 --measurement-time 3`.
+//! With `MOTE_BENCH_PAIRED=1` each group also prints an interleaved, paired measurement (the
+//! ratio taken within each round) that stays meaningful on a loaded machine; with a filter that
+//! matches no benchmark (`-- paired-only`) only that runs.
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
@@ -104,9 +107,40 @@ fn encrypt0(c: &mut Criterion) {
         })
     });
     g.finish();
+
+    if paired_enabled() {
+        paired(
+            "Encrypt0 build + encode",
+            41,
+            5000,
+            &mut [
+                ("coset", &mut || {
+                    black_box(coset_encode(black_box(&ct)));
+                }),
+                ("mote-cose", &mut || {
+                    black_box(mote_encode(black_box(&ct), &mut out));
+                }),
+            ],
+        );
+        paired(
+            "Encrypt0 decode",
+            41,
+            5000,
+            &mut [
+                ("coset", &mut || {
+                    black_box(CoseEncrypt0::from_slice(black_box(&encoded)).unwrap());
+                }),
+                ("mote-cose", &mut || {
+                    let m = Encrypt0::decode(black_box(&encoded)).unwrap();
+                    black_box((m.unprotected.kid, m.unprotected.partial_iv, m.ciphertext));
+                }),
+            ],
+        );
+    }
 }
 
-type Ccm16_64_128 = Ccm<aes::Aes128, U8, U13>;
+// CCM only runs AES forward: the encrypt-only key schedule, as mote-cose uses it.
+type Ccm16_64_128 = Ccm<aes::Aes128Enc, U8, U13>;
 
 fn aes_ccm(c: &mut Criterion) {
     let key = [0x42u8; 16];
@@ -180,8 +214,97 @@ fn aes_ccm(c: &mut Criterion) {
             })
         });
         g.finish();
+
+        if paired_enabled() {
+            paired(
+                &format!("AES-CCM-16-64-128 seal+open {size} B"),
+                41,
+                if size > 256 { 500 } else { 2000 },
+                &mut [
+                    ("mote-cose Encrypt0", &mut || {
+                        let n = builder
+                            .seal_into(
+                                &key,
+                                Some(&nonce),
+                                black_box(&pt),
+                                b"",
+                                &mut scratch,
+                                &mut msg,
+                            )
+                            .unwrap();
+                        let m = Encrypt0::decode(&msg[..n]).unwrap();
+                        let out = m
+                            .decrypt_into(&key, Some(&nonce), b"", None, &mut buf)
+                            .unwrap();
+                        black_box(out.len());
+                    }),
+                    ("ccm (raw)", &mut || {
+                        let cipher = Ccm16_64_128::new(GenericArray::from_slice(&key));
+                        data.copy_from_slice(&pt);
+                        let tag = cipher
+                            .encrypt_in_place_detached(
+                                GenericArray::from_slice(&nonce),
+                                &aad,
+                                &mut data,
+                            )
+                            .unwrap();
+                        let cipher = Ccm16_64_128::new(GenericArray::from_slice(&key));
+                        cipher
+                            .decrypt_in_place_detached(
+                                GenericArray::from_slice(&nonce),
+                                &aad,
+                                &mut data,
+                                &tag,
+                            )
+                            .unwrap();
+                        black_box(data.len());
+                    }),
+                ],
+            );
+        }
     }
 }
 
 criterion_group!(benches, encrypt0, aes_ccm);
 criterion_main!(benches);
+
+/// Interleaved, paired timing, for a loaded machine where sequential criterion runs drift
+/// (run with `MOTE_BENCH_PAIRED=1`). Each round times `iters` calls of every function in turn
+/// (the order rotates between rounds); per round, each function's time is divided by the
+/// first one's. Prints the median time of each and the median of the per-round ratios.
+fn paired(label: &str, rounds: usize, iters: usize, fs: &mut [(&str, &mut dyn FnMut())]) {
+    let n = fs.len();
+    let mut times: Vec<Vec<f64>> = vec![Vec::with_capacity(rounds); n];
+    for r in 0..rounds {
+        for k in 0..n {
+            let i = (k + r) % n;
+            let f = &mut fs[i].1;
+            let t = std::time::Instant::now();
+            for _ in 0..iters {
+                f();
+            }
+            times[i].push(t.elapsed().as_nanos() as f64 / iters as f64);
+        }
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(|a, b| a.total_cmp(b));
+        v[v.len() / 2]
+    };
+    let first = median(times[0].clone());
+    println!("paired {label}: {} {first:.0} ns", fs[0].0);
+    for i in 1..n {
+        let ratios: Vec<f64> = times[0].iter().zip(&times[i]).map(|(a, b)| a / b).collect();
+        println!(
+            "paired {label}:   {} {:.0} ns -> ratio {} / {} = {:.2}",
+            fs[i].0,
+            median(times[i].clone()),
+            fs[0].0,
+            fs[i].0,
+            median(ratios)
+        );
+    }
+}
+
+fn paired_enabled() -> bool {
+    std::env::var_os("MOTE_BENCH_PAIRED").is_some()
+}

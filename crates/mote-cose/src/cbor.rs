@@ -137,6 +137,20 @@ impl<'a> Decoder<'a> {
             .ok_or_else(|| self.err("unexpected end of input"))
     }
 
+    /// Reads the next item if it is an integer in −24..=23 (a one-byte head, as every
+    /// registered header label is); consumes nothing otherwise.
+    #[inline]
+    pub(crate) fn small_int(&mut self) -> Option<i64> {
+        let b = *self.buf.get(self.pos)?;
+        let v = match b {
+            0x00..=0x17 => i64::from(b),
+            0x20..=0x37 => -1 - i64::from(b - 0x20),
+            _ => return None,
+        };
+        self.pos += 1;
+        Some(v)
+    }
+
     /// Whether the next item is `null` (simple value 22).
     #[inline]
     pub fn peek_null(&self) -> bool {
@@ -412,6 +426,7 @@ impl<'b> SliceWriter<'b> {
     }
 
     /// Number of bytes written.
+    #[inline]
     pub fn len(&self) -> usize {
         self.len
     }
@@ -423,11 +438,13 @@ impl<'b> SliceWriter<'b> {
     }
 
     /// The bytes written so far.
+    #[inline]
     pub fn written(&self) -> &[u8] {
         self.buf.get(..self.len).unwrap_or(&[])
     }
 
     /// Consumes the writer, returning the written part of the buffer.
+    #[inline]
     pub fn into_written(self) -> &'b mut [u8] {
         let len = self.len;
         self.buf.get_mut(..len).unwrap_or_default()
@@ -440,14 +457,7 @@ impl Write for SliceWriter<'_> {
         let end = self.len + bytes.len();
         match self.buf.get_mut(self.len..end) {
             Some(dst) => {
-                // Heads and labels are a few bytes: a byte loop beats a memcpy call there.
-                if bytes.len() <= 16 {
-                    for (d, s) in dst.iter_mut().zip(bytes) {
-                        *d = *s;
-                    }
-                } else {
-                    dst.copy_from_slice(bytes);
-                }
+                copy_short(dst, bytes);
                 self.len = end;
                 Ok(())
             }
@@ -461,11 +471,50 @@ impl Write for SliceWriter<'_> {
     }
 }
 
+/// Copies `src` into the start of `dst` (nothing when `dst` is shorter).
+///
+/// Heads, labels, IDs and IVs are a few bytes long. For lengths unknown at compile time
+/// `copy_from_slice` (and any byte loop, which LLVM turns back into one) becomes a call to
+/// `memcpy`, several times the cost of the copy itself; up to 16 bytes this copies with two
+/// overlapping fixed-size moves instead, as `memcpy` does internally.
+#[inline]
+pub(crate) fn copy_short(dst: &mut [u8], src: &[u8]) {
+    let n = src.len();
+    let Some(dst) = dst.get_mut(..n) else {
+        return;
+    };
+    match n {
+        0 => {}
+        1..=3 => {
+            for i in [0, n / 2, n - 1] {
+                if let (Some(d), Some(s)) = (dst.get_mut(i), src.get(i)) {
+                    *d = *s;
+                }
+            }
+        }
+        4..=7 => copy_ends::<4>(dst, src),
+        8..=16 => copy_ends::<8>(dst, src),
+        _ => dst.copy_from_slice(src),
+    }
+}
+
+/// Copies the first and the last `N` bytes of `src` (of length `N..=2N`, equal to `dst`'s).
+#[inline(always)]
+fn copy_ends<const N: usize>(dst: &mut [u8], src: &[u8]) {
+    if let (Some(d), Some(s)) = (dst.first_chunk_mut::<N>(), src.first_chunk::<N>()) {
+        *d = *s;
+    }
+    if let (Some(d), Some(s)) = (dst.last_chunk_mut::<N>(), src.last_chunk::<N>()) {
+        *d = *s;
+    }
+}
+
 /// A [`Write`] that only counts bytes: encode into it to learn the length up front.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct LenCounter(pub usize);
 
 impl Write for LenCounter {
+    #[inline]
     fn write_all(&mut self, bytes: &[u8]) -> Result<(), Error> {
         self.0 += bytes.len();
         Ok(())
@@ -481,6 +530,7 @@ impl Write for alloc::vec::Vec<u8> {
 }
 
 impl<W: Write + ?Sized> Write for &mut W {
+    #[inline]
     fn write_all(&mut self, bytes: &[u8]) -> Result<(), Error> {
         (**self).write_all(bytes)
     }
@@ -493,6 +543,7 @@ pub struct Encoder<W: Write> {
 }
 
 /// Length of the head (initial byte plus argument) that encodes `arg` (RFC 8949 §3).
+#[inline]
 pub fn head_len(arg: u64) -> usize {
     match arg {
         0..=23 => 1,
@@ -504,11 +555,13 @@ pub fn head_len(arg: u64) -> usize {
 }
 
 /// Encoded length of an integer.
+#[inline]
 pub fn int_len(v: i64) -> usize {
     head_len(if v < 0 { (-1 - v) as u64 } else { v as u64 })
 }
 
 /// Encoded length of a byte or text string of `n` bytes.
+#[inline]
 pub fn str_len(n: usize) -> usize {
     head_len(n as u64) + n
 }
@@ -521,11 +574,13 @@ impl<W: Write> Encoder<W> {
     }
 
     /// The underlying writer.
+    #[inline]
     pub fn into_inner(self) -> W {
         self.w
     }
 
     /// Mutable access to the underlying writer.
+    #[inline]
     pub fn writer(&mut self) -> &mut W {
         &mut self.w
     }
@@ -534,6 +589,11 @@ impl<W: Write> Encoder<W> {
     #[inline]
     pub fn head(&mut self, major: u8, arg: u64) -> Result<&mut Self, Error> {
         let m = major << 5;
+        if arg < 24 {
+            // The common case (labels, small lengths): one byte, no staging buffer.
+            self.w.write_all(&[m | arg as u8])?;
+            return Ok(self);
+        }
         let mut b = [0u8; 9];
         let n = match arg {
             0..=23 => {

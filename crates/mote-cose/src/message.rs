@@ -58,6 +58,7 @@ pub(crate) fn read_tag(dec: &mut Decoder<'_>, want: u64) -> Result<bool, Error> 
 }
 
 /// Reads the two header buckets of one layer and checks them together.
+#[cfg(feature = "alloc")]
 pub(crate) fn read_headers<'a>(
     dec: &mut Decoder<'a>,
     understood: &[Label<'_>],
@@ -66,6 +67,19 @@ pub(crate) fn read_headers<'a>(
     let unprotected = Header::decode(dec, false)?;
     check_buckets(&protected.header, &unprotected)?;
     Ok((protected, unprotected))
+}
+
+/// [`read_headers`] into the fields of a message being decoded (no moves of the headers).
+#[inline]
+pub(crate) fn read_headers_into<'a>(
+    dec: &mut Decoder<'a>,
+    understood: &[Label<'_>],
+    protected: &mut ProtectedHeader<'a>,
+    unprotected: &mut Header<'a>,
+) -> Result<(), Error> {
+    protected.decode_into(dec, understood)?;
+    unprotected.decode_into(dec, false, &[])?;
+    check_buckets(&protected.header, unprotected)
 }
 
 fn write_opt<W: Write>(enc: &mut Encoder<W>, v: Option<&[u8]>) -> Result<(), Error> {
@@ -155,15 +169,21 @@ impl<'a> Encrypt0<'a> {
         if dec.array()? != 3 {
             return Err(Error::Structure("COSE_Encrypt0 is an array of 3"));
         }
-        let (protected, unprotected) = read_headers(&mut dec, understood)?;
-        let ciphertext = bytes_or_nil(&mut dec)?;
-        dec.finish()?;
-        Ok(Self {
-            protected,
-            unprotected,
-            ciphertext,
+        let mut msg = Self {
+            protected: ProtectedHeader::default(),
+            unprotected: Header::default(),
+            ciphertext: None,
             tagged,
-        })
+        };
+        read_headers_into(
+            &mut dec,
+            understood,
+            &mut msg.protected,
+            &mut msg.unprotected,
+        )?;
+        msg.ciphertext = bytes_or_nil(&mut dec)?;
+        dec.finish()?;
+        Ok(msg)
     }
 
     /// Writes the message (the protected bytes as received).
@@ -233,23 +253,26 @@ impl<'a> Encrypt0<'a> {
             .ciphertext
             .or(detached)
             .ok_or(Error::Structure("detached ciphertext not supplied"))?;
+        let alg = self.algorithm()?;
+        let (p, u) = (&self.protected.header, &self.unprotected);
+        let mut nb = [0u8; 16];
+        let nonce = nonce(
+            alg,
+            p.iv.or(u.iv),
+            p.partial_iv.or(u.partial_iv),
+            base_iv,
+            &mut nb,
+        )?;
         decrypt_layer(
-            self.algorithm()?,
+            alg,
             key,
-            &self.nonce_with(base_iv)?,
+            nonce,
             EncContext::Encrypt0,
             self.protected.authenticated(),
             external_aad,
             ct,
             buf,
         )
-    }
-
-    fn nonce_with(&self, base_iv: Option<&[u8]>) -> Result<NonceBuf, Error> {
-        let mut n = NonceBuf::default();
-        let len = self.nonce(base_iv, &mut n.bytes)?.len();
-        n.len = len;
-        Ok(n)
     }
 
     /// Decrypts into a new vector.
@@ -267,20 +290,6 @@ impl<'a> Encrypt0<'a> {
             .to_vec();
         zeroize::Zeroize::zeroize(&mut buf);
         Ok(pt)
-    }
-}
-
-/// A nonce held on the stack.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct NonceBuf {
-    pub(crate) bytes: [u8; 16],
-    pub(crate) len: usize,
-}
-
-impl core::ops::Deref for NonceBuf {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        self.bytes.get(..self.len).unwrap_or(&[])
     }
 }
 
@@ -474,17 +483,23 @@ impl<'a> Mac0<'a> {
         if dec.array()? != 4 {
             return Err(Error::Structure("COSE_Mac0 is an array of 4"));
         }
-        let (protected, unprotected) = read_headers(&mut dec, understood)?;
-        let payload = bytes_or_nil(&mut dec)?;
-        let tag = dec.bytes()?;
-        dec.finish()?;
-        Ok(Self {
-            protected,
-            unprotected,
-            payload,
-            tag,
+        let mut msg = Self {
+            protected: ProtectedHeader::default(),
+            unprotected: Header::default(),
+            payload: None,
+            tag: &[],
             tagged,
-        })
+        };
+        read_headers_into(
+            &mut dec,
+            understood,
+            &mut msg.protected,
+            &mut msg.unprotected,
+        )?;
+        msg.payload = bytes_or_nil(&mut dec)?;
+        msg.tag = dec.bytes()?;
+        dec.finish()?;
+        Ok(msg)
     }
 
     /// Writes the message (the protected bytes as received).
@@ -685,17 +700,23 @@ impl<'a> Sign1<'a> {
         if dec.array()? != 4 {
             return Err(Error::Structure("COSE_Sign1 is an array of 4"));
         }
-        let (protected, unprotected) = read_headers(&mut dec, understood)?;
-        let payload = bytes_or_nil(&mut dec)?;
-        let signature = dec.bytes()?;
-        dec.finish()?;
-        Ok(Self {
-            protected,
-            unprotected,
-            payload,
-            signature,
+        let mut msg = Self {
+            protected: ProtectedHeader::default(),
+            unprotected: Header::default(),
+            payload: None,
+            signature: &[],
             tagged,
-        })
+        };
+        read_headers_into(
+            &mut dec,
+            understood,
+            &mut msg.protected,
+            &mut msg.unprotected,
+        )?;
+        msg.payload = bytes_or_nil(&mut dec)?;
+        msg.signature = dec.bytes()?;
+        dec.finish()?;
+        Ok(msg)
     }
 
     /// Writes the message (the protected bytes as received).

@@ -34,6 +34,17 @@ pub enum EncContext {
 }
 
 impl EncContext {
+    /// The encoded start of the `Enc_structure`: the array head and the context string.
+    const fn prefix(self) -> &'static [u8] {
+        match self {
+            Self::Encrypt0 => b"\x83\x68Encrypt0",
+            Self::Encrypt => b"\x83\x67Encrypt",
+            Self::EncRecipient => b"\x83\x6dEnc_Recipient",
+            Self::MacRecipient => b"\x83\x6dMac_Recipient",
+            Self::RecRecipient => b"\x83\x6dRec_Recipient",
+        }
+    }
+
     /// The context string.
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -73,14 +84,15 @@ pub fn enc_structure<W: Write>(
     external_aad: &[u8],
 ) -> Result<(), Error> {
     let mut enc = Encoder::new(w);
-    enc.array(3)?
-        .text(context.as_str())?
+    // The array head and the context string are constant: one write.
+    enc.raw(context.prefix())?
         .bytes(protected)?
         .bytes(external_aad)?;
     Ok(())
 }
 
 /// Length of the `Enc_structure`.
+#[inline]
 pub fn enc_structure_len(context: EncContext, protected: &[u8], external_aad: &[u8]) -> usize {
     1 + str_len(context.as_str().len()) + str_len(protected.len()) + str_len(external_aad.len())
 }
@@ -228,4 +240,28 @@ pub fn mac_structure_len(
         + str_len(protected.len())
         + str_len(external_aad.len())
         + str_len(payload.len())
+}
+
+#[cfg(test)]
+mod prefix_tests {
+    use super::*;
+
+    #[test]
+    fn enc_structure_prefixes_are_the_encoded_context() {
+        for c in [
+            EncContext::Encrypt0,
+            EncContext::Encrypt,
+            EncContext::EncRecipient,
+            EncContext::MacRecipient,
+            EncContext::RecRecipient,
+        ] {
+            let mut buf = [0u8; 32];
+            let mut w = SliceWriter::new(&mut buf);
+            Encoder::new(&mut w)
+                .array(3)
+                .and_then(|e| e.text(c.as_str()))
+                .expect("fits");
+            assert_eq!(w.written(), c.prefix(), "{c:?}");
+        }
+    }
 }

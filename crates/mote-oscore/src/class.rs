@@ -87,7 +87,7 @@ pub mod number {
 /// | Echo, Request-Tag | E | RFC 9175 §2.2.1, §3.2 |
 /// | Q-Block1, Q-Block2 | E and U | RFC 9177 §4.1 ("can be Class E or U") |
 /// | anything else | E | RFC 8613 §4.1 ("unknown … SHALL be processed as Class E") |
-pub fn option_class(number: u16) -> OptionClass {
+pub const fn option_class(number: u16) -> OptionClass {
     use number::*;
     match number {
         URI_HOST | URI_PORT | PROXY_SCHEME | HOP_LIMIT | EDHOC => OptionClass::Outer,
@@ -102,7 +102,7 @@ pub fn option_class(number: u16) -> OptionClass {
 
 /// Whether the sender copies this option of the original message into the protected
 /// plaintext (Class E), RFC 8613 §4.1.1.
-pub(crate) fn is_inner(number: u16) -> bool {
+pub(crate) const fn is_inner(number: u16) -> bool {
     matches!(
         option_class(number),
         OptionClass::Inner | OptionClass::InnerAndOuter
@@ -132,12 +132,61 @@ pub(crate) fn is_outer_copy(number: u16, value: &[u8]) -> bool {
 /// Outer instances of options with both classes are for intermediaries and the inner
 /// instance wins: the outer Observe, Max-Age, Block and Size options and No-Response are
 /// discarded when the decrypted message is assembled.
-pub(crate) fn keep_received_outer(number: u16) -> bool {
+pub(crate) const fn keep_received_outer(number: u16) -> bool {
     matches!(
         option_class(number),
         OptionClass::Outer | OptionClass::ProxyUri
     )
 }
+
+/// The options (as [`present_bit`](crate::wire::present_bit) bits) that keep a message's
+/// options from being copied verbatim into the plaintext of a request: those that are not
+/// Class E (RFC 8613 §4.1), and the OSCORE option (§4.1.3.7, an error). Every option number
+/// of 63 or more is Class E (checked by a test), so bit 63 is not in the mask.
+pub(crate) const NOT_VERBATIM_INNER: u64 = {
+    let mut mask = 0u64;
+    let mut n = 0u16;
+    while n < 63 {
+        if !is_inner(n) {
+            mask |= 1 << n;
+        }
+        n += 1;
+    }
+    mask
+};
+
+/// The options that may have to be copied into the outer message (Class U, §4.1.2, and the
+/// Proxy-Uri to decompose, §4.1.3.3): when none occurs, the OSCORE option is the only outer
+/// option. Observe (§4.1.3.5) is both; bit 63 stands for No-Response (258), outer only with
+/// the value 26 (§4.1.3.6).
+pub(crate) const OUTER_CANDIDATES: u64 = {
+    let mut mask = 1u64 << 63 | 1 << number::OBSERVE;
+    let mut n = 0u16;
+    while n < 63 {
+        if matches!(
+            option_class(n),
+            OptionClass::Outer | OptionClass::ProxyUri | OptionClass::Oscore
+        ) {
+            mask |= 1 << n;
+        }
+        n += 1;
+    }
+    mask
+};
+
+/// The received outer options a receiver keeps ([`keep_received_outer`]); no option number of
+/// 63 or more is among them (checked by a test).
+pub(crate) const KEPT_OUTER: u64 = {
+    let mut mask = 0u64;
+    let mut n = 0u16;
+    while n < 63 {
+        if keep_received_outer(n) {
+            mask |= 1 << n;
+        }
+        n += 1;
+    }
+    mask
+};
 
 #[cfg(test)]
 mod tests {
@@ -166,5 +215,30 @@ mod tests {
         assert_eq!(option_class(292), OptionClass::Inner);
         assert_eq!(option_class(16), OptionClass::Outer);
         assert_eq!(option_class(21), OptionClass::Outer);
+    }
+
+    #[test]
+    fn summary_masks_cover_every_option_number() {
+        use crate::wire::present_bit;
+        for n in 0..=u16::MAX {
+            let bit = present_bit(n);
+            if !is_inner(n) {
+                assert_ne!(NOT_VERBATIM_INNER & bit, 0, "{n}");
+            }
+            if is_outer_copy(n, &[26]) || is_outer_copy(n, &[0]) || n == number::PROXY_URI {
+                assert_ne!(OUTER_CANDIDATES & bit, 0, "{n}");
+            }
+            if keep_received_outer(n) {
+                assert_ne!(KEPT_OUTER & bit, 0, "{n}");
+            }
+        }
+        assert_eq!(
+            NOT_VERBATIM_INNER & present_bit(number::OSCORE),
+            present_bit(9)
+        );
+        assert_eq!(
+            OUTER_CANDIDATES & present_bit(number::OSCORE),
+            present_bit(9)
+        );
     }
 }

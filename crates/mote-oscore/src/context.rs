@@ -1,7 +1,7 @@
 //! The security context (RFC 8613 §3): Common, Sender and Recipient Context, and their
 //! derivation (§3.2).
 
-use mote_cose::algorithm::{AeadAlgorithm, HkdfAlgorithm};
+use mote_cose::algorithm::{AeadAlgorithm, AeadKey, HkdfAlgorithm};
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
@@ -46,6 +46,14 @@ impl<const N: usize> ShortBytes<N> {
     /// The bytes.
     pub fn as_slice(&self) -> &[u8] {
         self.bytes.get(..usize::from(self.len)).unwrap_or_default()
+    }
+
+    /// The first `len` bytes of `bytes` (all of them if `len` is larger).
+    pub(crate) fn from_array(bytes: [u8; N], len: usize) -> Self {
+        Self {
+            bytes,
+            len: len.min(N) as u8,
+        }
     }
 }
 
@@ -289,12 +297,18 @@ pub fn info(
     InfoParts::new(id, id_context, aead, kind, l).write(out)
 }
 
+fn prepare(aead: AeadAlgorithm, key: &Key) -> Result<AeadKey, Error> {
+    AeadKey::new(aead, key.expose()).map_err(|_| Error::InvalidParameter("AEAD key length"))
+}
+
 /// The Sender Context (RFC 8613 §3.1): Sender ID, Sender Key, Sender Sequence Number, and
 /// the persistence state of Appendix B.1.1.
 #[derive(Debug)]
 pub struct SenderContext<S> {
     pub(crate) id: Id,
     pub(crate) key: Key,
+    /// The Sender Key prepared for the AEAD (AES key schedule expanded once, not per message).
+    pub(crate) cipher: AeadKey,
     pub(crate) seq: u64,
     pub(crate) store: S,
     /// Appendix B.1.1: the store is written when `seq` reaches this value.
@@ -308,6 +322,8 @@ pub struct SenderContext<S> {
 pub struct RecipientContext {
     pub(crate) id: Id,
     pub(crate) key: Key,
+    /// The Recipient Key prepared for the AEAD.
+    pub(crate) cipher: AeadKey,
     pub(crate) window: ReplayWindow,
     pub(crate) echo_challenge: Option<ShortBytes<40>>,
 }
@@ -316,6 +332,10 @@ pub struct RecipientContext {
 ///
 /// `S` persists the Sender Sequence Number ([`SequenceStore`], Appendix B.1.1);
 /// the default [`Volatile`] keeps it in memory only.
+///
+/// The Sender and Recipient Keys are also kept prepared for the AEAD
+/// ([`AeadKey`]: for AES-CCM the expanded AES key schedule, zeroized on drop), so protecting
+/// and verifying a message does no key expansion.
 ///
 /// Call order: derive with [`new`](Self::new) (or [`restore`](Self::restore) after a reboot),
 /// then `protect_request` / `unprotect_response` as a client and `unprotect_request` /
@@ -358,6 +378,7 @@ impl<S: SequenceStore> SecurityContext<S> {
             sender: SenderContext {
                 id: Id::new(p.sender_id)?,
                 key: keys.sender_key.clone(),
+                cipher: prepare(p.aead, &keys.sender_key)?,
                 seq: 0,
                 store,
                 next_store_at: 0,
@@ -366,6 +387,7 @@ impl<S: SequenceStore> SecurityContext<S> {
             recipient: RecipientContext {
                 id: Id::new(p.recipient_id)?,
                 key: keys.recipient_key.clone(),
+                cipher: prepare(p.aead, &keys.recipient_key)?,
                 window: ReplayWindow::new(p.replay_window)?,
                 echo_challenge: None,
             },

@@ -5,6 +5,7 @@ use mote_cose::algorithm::AeadAlgorithm;
 
 use crate::Error;
 use crate::option::MAX_PARTIAL_IV_LEN;
+use crate::wire::copy_short;
 
 /// Largest AEAD nonce among the supported algorithms (AES-CCM with L = 16: 13 bytes).
 pub const MAX_NONCE_LEN: usize = 13;
@@ -47,12 +48,16 @@ pub fn nonce(
         *s = id_piv.len() as u8;
     }
     if let Some(dst) = nonce.get_mut(1 + id_field - id_piv.len()..1 + id_field) {
-        dst.copy_from_slice(id_piv);
+        copy_short(dst, id_piv);
     }
     if let Some(dst) = nonce.get_mut(n - partial_iv.len()..) {
-        dst.copy_from_slice(partial_iv);
+        copy_short(dst, partial_iv);
     }
-    for (b, iv) in nonce.iter_mut().zip(common_iv) {
+    // XOR over the whole fixed-size array (the Common IV zero-padded): one vector operation
+    // instead of a byte loop; the bytes past `n` stay zero.
+    let mut iv = [0u8; MAX_NONCE_LEN];
+    copy_short(&mut iv, common_iv);
+    for (b, iv) in out.iter_mut().zip(iv) {
         *b ^= iv;
     }
     Ok((out, n))
@@ -106,25 +111,15 @@ impl<const N: usize> Buf<N> {
         }
     }
 
+    #[inline]
     fn put(&mut self, src: &[u8]) -> Result<(), Error> {
         let dst = self
             .bytes
             .get_mut(self.len..self.len + src.len())
             .ok_or(Error::InvalidParameter("AAD too long"))?;
-        dst.copy_from_slice(src);
+        copy_short(dst, src);
         self.len += src.len();
         Ok(())
-    }
-
-    fn head(&mut self, major: u8, value: u64) -> Result<(), Error> {
-        let mut h = [0u8; 9];
-        let n = cbor_head(major, value, &mut h);
-        self.put(h.get(..n).unwrap_or_default())
-    }
-
-    fn bstr(&mut self, b: &[u8]) -> Result<(), Error> {
-        self.head(2, b.len() as u64)?;
-        self.put(b)
     }
 
     fn as_slice(&self) -> &[u8] {
@@ -158,31 +153,46 @@ impl<const N: usize> Clone for Buf<N> {
 impl Aad {
     /// Builds the AAD for `alg` and the request's kid and Partial IV.
     pub fn new(alg: AeadAlgorithm, request_kid: &[u8], request_piv: &[u8]) -> Result<Self, Error> {
-        let aad_array = Self::aad_array(alg, request_kid, request_piv)?;
-        let mut buf = Buf::new();
-        // 0x83 "Encrypt0" (0x68 + 8 bytes) h'' (0x40)
-        buf.put(&[0x83, 0x68])?;
-        buf.put(b"Encrypt0")?;
-        buf.put(&[0x40])?;
-        buf.bstr(aad_array.as_slice())?;
-        Ok(Self { buf })
-    }
-
-    fn aad_array(
-        alg: AeadAlgorithm,
-        request_kid: &[u8],
-        request_piv: &[u8],
-    ) -> Result<Buf<{ MAX_AAD_LEN - 13 }>, Error> {
-        let mut a = Buf::new();
-        a.put(&[0x85, 0x01, 0x81])?;
         let mut h = [0u8; 9];
-        let n = cbor_int(alg.id(), &mut h);
-        a.put(h.get(..n).unwrap_or_default())?;
-        a.bstr(request_kid)?;
-        a.bstr(request_piv)?;
+        let alg_len = cbor_int(alg.id(), &mut h);
+        // aad_array = [1, [alg], bstr kid, bstr piv, h''] (RFC 8613 §5.4). It is at most
+        // MAX_AAD_LEN − 13 bytes, so every bstr head in it, and its own, is one byte.
+        let array_len = 3 + alg_len + 1 + request_kid.len() + 1 + request_piv.len() + 1;
+        if array_len > MAX_AAD_LEN - 13 {
+            return Err(Error::InvalidParameter("AAD too long"));
+        }
+        // 0x83 "Encrypt0" (0x68 + 8 bytes) h'' (0x40), then external_aad as a bstr: a fixed
+        // 15-byte prefix, then the variable part written byte by byte (no length checks
+        // needed past the one above).
+        let mut buf = Buf::new();
+        if let Some(prefix) = buf.bytes.first_chunk_mut::<15>() {
+            *prefix = [
+                0x83,
+                0x68,
+                b'E',
+                b'n',
+                b'c',
+                b'r',
+                b'y',
+                b'p',
+                b't',
+                b'0',
+                0x40,
+                0x40 | array_len as u8,
+                0x85,
+                0x01,
+                0x81,
+            ];
+        }
+        buf.len = 15;
+        buf.put(h.get(..alg_len).unwrap_or_default())?;
+        buf.put(&[0x40 | request_kid.len() as u8])?;
+        buf.put(request_kid)?;
+        buf.put(&[0x40 | request_piv.len() as u8])?;
+        buf.put(request_piv)?;
         // options: Class I options, none defined (RFC 8613 §4.1.2).
-        a.bstr(&[])?;
-        Ok(a)
+        buf.put(&[0x40])?;
+        Ok(Self { buf })
     }
 
     /// The encoded AAD.

@@ -146,10 +146,49 @@ impl<'a> OscoreOption<'a> {
     }
 }
 
+impl OscoreOption<'_> {
+    /// Writes the option value (what [`encode`](Self::encode) produces) through `w`.
+    pub(crate) fn write_to(&self, w: &mut crate::wire::Writer<'_>) -> Result<(), Error> {
+        if self.is_empty() {
+            return Ok(());
+        }
+        let mut flags = 0u8;
+        if let Some(piv) = self.partial_iv {
+            if piv.is_empty() || piv.len() > MAX_PARTIAL_IV_LEN {
+                return Err(Error::InvalidParameter("Partial IV must be 1 to 5 bytes"));
+            }
+            // The length fits in the three low bits (checked above).
+            flags |= piv.len() as u8;
+        }
+        let s =
+            match self.kid_context {
+                Some(ctx) => {
+                    flags |= FLAG_KID_CONTEXT;
+                    Some(u8::try_from(ctx.len()).map_err(|_| {
+                        Error::InvalidParameter("kid context longer than 255 bytes")
+                    })?)
+                }
+                None => None,
+            };
+        if self.kid.is_some() {
+            flags |= FLAG_KID;
+        }
+        w.byte(flags);
+        w.put(self.partial_iv.unwrap_or_default());
+        if let (Some(s), Some(ctx)) = (s, self.kid_context) {
+            w.byte(s);
+            w.put(ctx);
+        }
+        w.put(self.kid.unwrap_or_default());
+        Ok(())
+    }
+}
+
 /// Copies `src` into `out` at `*pos` (bounds already established by the caller).
+#[inline]
 fn copy_at(out: &mut [u8], pos: &mut usize, src: &[u8]) {
     if let Some(dst) = out.get_mut(*pos..*pos + src.len()) {
-        dst.copy_from_slice(src);
+        crate::wire::copy_short(dst, src);
     }
     *pos += src.len();
 }
@@ -157,14 +196,12 @@ fn copy_at(out: &mut [u8], pos: &mut usize, src: &[u8]) {
 /// Encodes a sequence number as a Partial IV: network byte order with leading zero bytes
 /// removed, and 0 encoded as `0x00` (RFC 8613 §5). Returns the buffer and the used length.
 pub fn encode_partial_iv(seq: u64) -> ([u8; MAX_PARTIAL_IV_LEN], usize) {
-    let bytes = seq.to_be_bytes();
-    let mut out = [0u8; MAX_PARTIAL_IV_LEN];
     let significant = (8 - (seq.leading_zeros() / 8) as usize).max(1);
     let len = significant.min(MAX_PARTIAL_IV_LEN);
-    if let (Some(dst), Some(src)) = (out.get_mut(..len), bytes.get(8 - len..)) {
-        dst.copy_from_slice(src);
-    }
-    (out, len)
+    // The `len` low bytes of `seq`, moved to the top and read in network order (a shift
+    // instead of a variable-length copy, which costs a `memset` and a `memcpy` call).
+    let [a, b, c, d, e, ..] = (seq << (8 * (8 - len))).to_be_bytes();
+    ([a, b, c, d, e], len)
 }
 
 /// Decodes a Partial IV into a sequence number. Leading zero bytes are tolerated when

@@ -7,6 +7,8 @@
 //! Verification needs room for the message plus a copy of the ciphertext: a buffer of twice
 //! the input length (plus a few bytes) always suffices.
 
+use mote_cose::algorithm::AeadKey;
+
 use crate::class::{self, number};
 use crate::context::{Id, SecurityContext, ShortBytes};
 use crate::cose::{Aad, nonce};
@@ -96,18 +98,15 @@ struct OscoreParts<'a> {
 }
 
 fn split_oscore(framing: Framing, msg: &[u8]) -> Result<OscoreParts<'_>, Error> {
+    // The validating pass of `parse` already found the OSCORE option(s).
     let parts = wire::parse(framing, msg)?;
-    let mut value = None;
-    for opt in parts.options() {
-        let (n, v) = opt?;
-        if n == number::OSCORE {
-            if value.is_some() {
-                return Err(Error::InvalidOscoreOption("repeated OSCORE option"));
-            }
-            value = Some(v);
-        }
+    if parts.summary.oscore_repeated {
+        return Err(Error::InvalidOscoreOption("repeated OSCORE option"));
     }
-    let value = value.ok_or(Error::NotOscore("no OSCORE option"))?;
+    let value = parts
+        .summary
+        .oscore
+        .ok_or(Error::NotOscore("no OSCORE option"))?;
     let option = OscoreOption::decode(value)?;
     Ok(OscoreParts { parts, option })
 }
@@ -130,6 +129,17 @@ impl PlaintextSource<'_> {
     /// Writes `Code || Class E options || 0xff || payload` (RFC 8613 §5.3).
     fn write(&self, w: &mut Writer<'_>) -> Result<(), Error> {
         w.byte(self.parts.code);
+        if self.options_verbatim() {
+            // Every option is Class E and copied unchanged, in order: the encoded options are
+            // the original ones, byte for byte (RFC 7252 §3.1 deltas are relative to the
+            // previous option, which is the same one).
+            w.put(self.parts.options);
+            if !self.parts.payload.is_empty() {
+                w.byte(0xff);
+                w.put(self.parts.payload);
+            }
+            return Ok(());
+        }
         let mut enc = OptionEncoder::default();
         let mut generated = self
             .proxy
@@ -169,14 +179,34 @@ impl PlaintextSource<'_> {
         Ok(())
     }
 
+    /// Whether the Class E options are exactly the original options (no Class U option, no
+    /// Proxy-Uri, no OSCORE option, and no Observe to empty in a response, §4.1.3.5.2).
+    fn options_verbatim(&self) -> bool {
+        let mut exclude = class::NOT_VERBATIM_INNER;
+        if !self.is_request {
+            exclude |= wire::present_bit(number::OBSERVE);
+        }
+        self.proxy.is_none() && !self.parts.summary.any(exclude)
+    }
+
     /// Writes the outer options (Class U, §4.1.2) with the OSCORE option in its place.
-    fn write_outer_options(&self, w: &mut Writer<'_>, oscore: &[u8]) -> Result<(), Error> {
+    fn write_outer_options(
+        &self,
+        w: &mut Writer<'_>,
+        oscore: &OscoreOption<'_>,
+    ) -> Result<(), Error> {
         let mut enc = OptionEncoder::default();
+        if self.proxy.is_none() && !self.parts.summary.any(class::OUTER_CANDIDATES) {
+            // Nothing of the original message goes outside: the OSCORE option is alone.
+            enc.write_header(w, number::OSCORE, oscore.encoded_len())?;
+            return oscore.write_to(w);
+        }
         let mut oscore_done = false;
         for opt in self.parts.options() {
             let (n, v) = opt?;
             if !oscore_done && n > number::OSCORE {
-                enc.write(w, number::OSCORE, oscore)?;
+                enc.write_header(w, number::OSCORE, oscore.encoded_len())?;
+                oscore.write_to(w)?;
                 oscore_done = true;
             }
             if n == number::PROXY_URI {
@@ -193,7 +223,8 @@ impl PlaintextSource<'_> {
             }
         }
         if !oscore_done {
-            enc.write(w, number::OSCORE, oscore)?;
+            enc.write_header(w, number::OSCORE, oscore.encoded_len())?;
+            oscore.write_to(w)?;
         }
         Ok(())
     }
@@ -237,7 +268,12 @@ impl<S: SequenceStore> SecurityContext<S> {
         let mut observe = false;
         let mut has_observe = false;
         let mut has_uri = false;
-        for opt in parts.options() {
+        // Only these options need a look here (the Uri-* ones only together with Proxy-Uri).
+        const SPECIAL: u64 = wire::present_bit(number::OSCORE)
+            | wire::present_bit(number::PROXY_URI)
+            | wire::present_bit(number::OBSERVE);
+        let options = parts.summary.any(SPECIAL).then(|| parts.options());
+        for opt in options.into_iter().flatten() {
             let (n, v) = opt?;
             match n {
                 number::OSCORE => return Err(Error::NestedOscore),
@@ -263,13 +299,13 @@ impl<S: SequenceStore> SecurityContext<S> {
             return Err(Error::Malformed("Proxy-Uri together with Uri-* options"));
         }
         let seq = self.peek_sequence_number()?;
-        let (piv, piv_len) = encode_partial_iv(seq);
-        let piv = piv.get(..piv_len).unwrap_or_default();
+        let (piv_bytes, piv_len) = encode_partial_iv(seq);
+        let piv = piv_bytes.get(..piv_len).unwrap_or_default();
         let kid = self.sender.id;
-        let id_context = self.id_context.filter(|_| self.send_kid_context);
+        let id_context = self.id_context.as_ref().filter(|_| self.send_kid_context);
         let option = OscoreOption {
             partial_iv: Some(piv),
-            kid_context: id_context.as_ref().map(ShortBytes::as_slice),
+            kid_context: id_context.map(ShortBytes::as_slice),
             kid: Some(kid.as_slice()),
         };
         let source = PlaintextSource {
@@ -288,7 +324,7 @@ impl<S: SequenceStore> SecurityContext<S> {
         debug_assert_eq!(taken, seq);
         let binding = RequestBinding {
             kid,
-            piv: ShortBytes::new(piv)?,
+            piv: ShortBytes::from_array(piv_bytes, piv_len),
             observe,
             request_nonce_used: false,
             must_use_own_piv: false,
@@ -342,7 +378,7 @@ impl<S: SequenceStore> SecurityContext<S> {
             return Err(Error::InvalidParameter("not a response code"));
         }
         let own = own_partial_iv || binding.request_nonce_used || binding.must_use_own_piv;
-        let has_observe = parts.options().flatten().any(|(n, _)| n == number::OBSERVE);
+        let has_observe = parts.summary.any(wire::present_bit(number::OBSERVE));
         let source = PlaintextSource {
             parts,
             proxy: None,
@@ -406,21 +442,13 @@ impl<S: SequenceStore> SecurityContext<S> {
         aad: &Aad,
         out: &mut [u8],
     ) -> Result<usize, Error> {
-        // Flags, Partial IV, 'kid context' (at most MAX_ID_CONTEXT_LEN here) and 'kid'.
-        let mut oscore_buf = [0u8; 1
-            + MAX_PARTIAL_IV_LEN
-            + 1
-            + crate::context::MAX_ID_CONTEXT_LEN
-            + crate::context::MAX_ID_LEN];
-        let oscore_len = option.encode(&mut oscore_buf)?;
-        let oscore = oscore_buf.get(..oscore_len).unwrap_or_default();
         // UDP needs no length up front: write in one pass (the writer keeps counting past the
         // end of a short buffer, so the required size is still exact). TCP's header carries
         // the body length (RFC 8323 §3.2), measured by a first, counting pass.
         let body_len = match framing {
             Framing::Udp => 0,
             Framing::Tcp => {
-                let options_len = counted(|w| source.write_outer_options(w, oscore))?;
+                let options_len = counted(|w| source.write_outer_options(w, option))?;
                 let plaintext_len = counted(|w| source.write(w))?;
                 options_len + 1 + plaintext_len + self.aead.tag_len()
             }
@@ -435,7 +463,7 @@ impl<S: SequenceStore> SecurityContext<S> {
             source.parts.token,
             body_len,
         )?;
-        source.write_outer_options(&mut w, oscore)?;
+        source.write_outer_options(&mut w, option)?;
         w.byte(0xff);
         let pt_start = w.pos;
         source.write(&mut w)?;
@@ -448,14 +476,9 @@ impl<S: SequenceStore> SecurityContext<S> {
         let buf = out
             .get_mut(pt_start..total)
             .ok_or(Error::BufferTooSmall { required: total })?;
-        self.aead
-            .seal_in_place(
-                self.sender.key.expose(),
-                nonce,
-                aad.as_bytes(),
-                buf,
-                plaintext_len,
-            )
+        self.sender
+            .cipher
+            .seal_in_place(nonce, aad.as_bytes(), buf, plaintext_len)
             .map_err(|_| Error::InvalidParameter("AEAD key or nonce length"))?;
         Ok(total)
     }
@@ -509,10 +532,8 @@ impl<S: SequenceStore> SecurityContext<S> {
         };
         let aad = Aad::new(self.aead, kid, piv)?;
         let (nb, n) = nonce(self.common_iv.as_slice(), kid, piv)?;
-        let key = self.recipient.key.clone();
         let decrypted = open(
-            self.aead,
-            key.expose(),
+            &self.recipient.cipher,
             nb.get(..n).unwrap_or_default(),
             &aad,
             framing,
@@ -606,10 +627,8 @@ impl<S: SequenceStore> SecurityContext<S> {
         if !binding.observe && binding.request_nonce_used {
             return Err(Error::Replay);
         }
-        let key = self.recipient.key.clone();
         let decrypted = open(
-            self.aead,
-            key.expose(),
+            &self.recipient.cipher,
             nb.get(..n).unwrap_or_default(),
             &aad,
             framing,
@@ -634,6 +653,89 @@ impl<S: SequenceStore> SecurityContext<S> {
     }
 }
 
+/// The fast path of [`open`]: the ciphertext is decrypted at `header_len − 1` in `out`, so
+/// that its first byte, the inner code, is the last byte of the header written over it
+/// afterwards, and the options and payload are already in their final place.
+#[allow(clippy::too_many_arguments)]
+fn open_in_place<'o>(
+    cipher: &AeadKey,
+    nonce: &[u8],
+    aad: &Aad,
+    framing: Framing,
+    parts: &Parts<'_>,
+    is_request: bool,
+    header_len: usize,
+    out: &'o mut [u8],
+) -> Result<Decrypted<'o>, Error> {
+    let ct = parts.payload;
+    let too_small = Error::BufferTooSmall {
+        required: header_len - 1 + ct.len(),
+    };
+    let at = header_len.checked_sub(1).ok_or(too_small)?;
+    let buf = out.get_mut(at..at + ct.len()).ok_or(too_small)?;
+    buf.copy_from_slice(ct);
+    let pt_len = cipher
+        .open_in_place(nonce, aad.as_bytes(), buf)
+        .map_err(|_| Error::DecryptionFailed)?;
+    let code = *buf.first().ok_or(Error::Malformed("empty plaintext"))?;
+    let (header, rest) = out.split_at_mut(header_len);
+    let rest: &'o [u8] = rest;
+    let body = rest.get(..pt_len - 1).ok_or(too_small)?;
+    // The plaintext is a CoAP message without header (§5.3): options, then payload.
+    let inner = wire::parse_body(body)?;
+    let code_ok = if is_request {
+        code != 0 && code >> 5 == 0
+    } else {
+        code >> 5 >= 2
+    };
+    if !code_ok {
+        return Err(Error::Malformed("inner code of the wrong kind"));
+    }
+    let (observe_value, echo) = inner_options(&inner)?;
+    let mut w = Writer::new(header);
+    wire::write_header(
+        &mut w,
+        framing,
+        parts.udp_header,
+        code,
+        parts.token,
+        pt_len - 1,
+    )?;
+    let (written, _) = w.finish()?;
+    if written != header_len {
+        return Err(Error::Malformed("header length"));
+    }
+    Ok(Decrypted {
+        len: header_len + pt_len - 1,
+        observe_value,
+        echo,
+    })
+}
+
+/// The inner options that matter to the receiver: the Observe value and the Echo option; the
+/// OSCORE option must not be inside (RFC 8613 §4.1.3.7).
+fn inner_options<'o>(inner: &wire::Body<'o>) -> Result<(Option<u32>, Option<&'o [u8]>), Error> {
+    const LOOK: u64 = wire::present_bit(number::OSCORE)
+        | wire::present_bit(number::OBSERVE)
+        | wire::present_bit(number::ECHO);
+    let mut observe_value = None;
+    let mut echo = None;
+    if inner.summary.any(LOOK) {
+        for opt in Options::new(inner.options) {
+            let (n, v) = opt?;
+            match n {
+                number::OSCORE => {
+                    return Err(Error::Malformed("OSCORE option inside the plaintext"));
+                }
+                number::OBSERVE => observe_value = Some(wire::decode_uint(v).unwrap_or(0)),
+                number::ECHO => echo = Some(v),
+                _ => {}
+            }
+        }
+    }
+    Ok((observe_value, echo))
+}
+
 struct Decrypted<'a> {
     len: usize,
     observe_value: Option<u32>,
@@ -645,8 +747,7 @@ struct Decrypted<'a> {
 /// payload (RFC 8613 §8.2 steps 6–7, §8.4 steps 5–6).
 #[allow(clippy::too_many_arguments)]
 fn open<'o>(
-    aead: mote_cose::algorithm::AeadAlgorithm,
-    key: &[u8],
+    cipher: &AeadKey,
     nonce: &[u8],
     aad: &Aad,
     framing: Framing,
@@ -655,11 +756,24 @@ fn open<'o>(
     is_request: bool,
     out: &'o mut [u8],
 ) -> Result<Decrypted<'o>, Error> {
+    let aead = cipher.algorithm();
     let ct = parts.payload;
     if ct.len() < aead.tag_len() + 1 {
         return Err(Error::InvalidOscoreOption(
             "ciphertext shorter than code and tag",
         ));
+    }
+    // Without received outer options to keep and without an Observe value to rewrite, the
+    // decrypted message is the outer header followed by the plaintext after its code byte:
+    // decrypt in place right there.
+    if !parts.summary.any(class::KEPT_OUTER) && (is_request || response_piv.is_none()) {
+        let body_len = ct.len() - aead.tag_len() - 1;
+        let header_len = wire::header_len(framing, parts.token.len(), body_len);
+        if out.len() >= header_len - 1 + ct.len() {
+            return open_in_place(
+                cipher, nonce, aad, framing, parts, is_request, header_len, out,
+            );
+        }
     }
     let scratch_at = out
         .len()
@@ -669,8 +783,8 @@ fn open<'o>(
         })?;
     let (dest, scratch) = out.split_at_mut(scratch_at);
     scratch.copy_from_slice(ct);
-    let pt_len = aead
-        .open_in_place(key, nonce, aad.as_bytes(), scratch)
+    let pt_len = cipher
+        .open_in_place(nonce, aad.as_bytes(), scratch)
         .map_err(|_| Error::DecryptionFailed)?;
     let scratch: &'o [u8] = scratch;
     let plaintext: &'o [u8] = scratch.get(..pt_len).unwrap_or_default();
@@ -687,17 +801,7 @@ fn open<'o>(
     if !code_ok {
         return Err(Error::Malformed("inner code of the wrong kind"));
     }
-    let mut observe_value = None;
-    let mut echo_range = None;
-    for opt in Options::new(inner.options) {
-        let (n, v) = opt?;
-        match n {
-            number::OSCORE => return Err(Error::Malformed("OSCORE option inside the plaintext")),
-            number::OBSERVE => observe_value = Some(wire::decode_uint(v).unwrap_or(0)),
-            number::ECHO => echo_range = Some(v),
-            _ => {}
-        }
-    }
+    let (observe_value, echo_range) = inner_options(&inner)?;
     // The notification's Observe value: the 3 low bytes of the Partial IV (§4.1.3.5.2).
     let mut observe_buf = [0u8; 3];
     let observe_replacement: Option<&[u8]> = match (is_request, observe_value, response_piv) {

@@ -25,6 +25,35 @@ pub(crate) struct Parts<'a> {
     pub(crate) options: &'a [u8],
     /// The payload, without the payload marker; empty when absent.
     pub(crate) payload: &'a [u8],
+    /// Which option numbers occur, see [`OptionSummary`].
+    pub(crate) summary: OptionSummary<'a>,
+}
+
+/// What the validating pass over the options learned on the way, so that the common messages
+/// need no further pass to be classified: which option numbers occur (a bit per number, see
+/// [`present_bit`]) and the OSCORE option.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct OptionSummary<'a> {
+    /// Bit `n` for each option number `n < 63`; bit 63 for any number of 63 or more.
+    pub(crate) present: u64,
+    /// The value of the first OSCORE option.
+    pub(crate) oscore: Option<&'a [u8]>,
+    /// Whether the OSCORE option occurs more than once.
+    pub(crate) oscore_repeated: bool,
+}
+
+/// The bit of option `number` in [`OptionSummary::present`].
+#[inline]
+pub(crate) const fn present_bit(number: u16) -> u64 {
+    if number < 63 { 1 << number } else { 1 << 63 }
+}
+
+impl<'a> OptionSummary<'a> {
+    /// Whether any option whose [`present_bit`] is in `mask` occurs.
+    #[inline]
+    pub(crate) fn any(&self, mask: u64) -> bool {
+        self.present & mask != 0
+    }
 }
 
 impl<'a> Parts<'a> {
@@ -85,13 +114,18 @@ pub(crate) fn parse(framing: Framing, msg: &[u8]) -> Result<Parts<'_>, Error> {
         }
     };
     // RFC 7252 §3: a marker followed by a zero-length payload is a format error.
-    let Body { options, payload } = parse_body(rest)?;
+    let Body {
+        options,
+        payload,
+        summary,
+    } = parse_body(rest)?;
     Ok(Parts {
         udp_header,
         code,
         token,
         options,
         payload,
+        summary,
     })
 }
 
@@ -101,27 +135,42 @@ pub(crate) fn parse(framing: Framing, msg: &[u8]) -> Result<Parts<'_>, Error> {
 pub(crate) struct Body<'a> {
     pub(crate) options: &'a [u8],
     pub(crate) payload: &'a [u8],
+    pub(crate) summary: OptionSummary<'a>,
 }
 
 /// Splits and validates a body: options, then payload after the marker.
 pub(crate) fn parse_body(rest: &[u8]) -> Result<Body<'_>, Error> {
-    let options_len = validate_options(rest)?;
-    let (options, tail) = rest.split_at(options_len);
+    let (options_len, summary) = validate_options(rest)?;
+    let (options, tail) = rest.split_at_checked(options_len).unwrap_or((rest, &[]));
     let payload = match tail.split_first() {
         None => &[][..],
         Some((_, [])) => return Err(Error::Malformed("payload marker without payload")),
         Some((_, payload)) => payload,
     };
-    Ok(Body { options, payload })
+    Ok(Body {
+        options,
+        payload,
+        summary,
+    })
 }
 
-/// Returns the length of the option part of `bytes` (up to the payload marker or end).
-fn validate_options(bytes: &[u8]) -> Result<usize, Error> {
+/// Returns the length of the option part of `bytes` (up to the payload marker or end) and
+/// what the options are.
+fn validate_options(bytes: &[u8]) -> Result<(usize, OptionSummary<'_>), Error> {
     let mut it = Options::new(bytes);
+    let mut summary = OptionSummary::default();
     for item in it.by_ref() {
-        item?;
+        let (n, v) = item?;
+        summary.present |= present_bit(n);
+        if n == crate::class::number::OSCORE {
+            if summary.oscore.is_some() {
+                summary.oscore_repeated = true;
+            } else {
+                summary.oscore = Some(v);
+            }
+        }
     }
-    Ok(it.pos)
+    Ok((it.pos, summary))
 }
 
 /// Iterator over encoded options: `(number, value)` (RFC 7252 §3.1).
@@ -143,6 +192,7 @@ impl<'a> Options<'a> {
         }
     }
 
+    #[inline]
     fn read_ext(&mut self, nibble: u8) -> Result<u32, Error> {
         match nibble {
             13 => {
@@ -171,6 +221,7 @@ impl<'a> Options<'a> {
 impl<'a> Iterator for Options<'a> {
     type Item = Result<(u16, &'a [u8]), Error>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         if self.done {
             return None;
@@ -187,6 +238,22 @@ impl<'a> Iterator for Options<'a> {
             return None;
         }
         self.pos += 1;
+        if b < 0xd0 && b & 0x0f < 13 {
+            // The common case: delta and length in the first byte, no extension bytes.
+            let len = usize::from(b & 0x0f);
+            let number = self.number + u32::from(b >> 4);
+            let Ok(number16) = u16::try_from(number) else {
+                self.done = true;
+                return Some(Err(Error::Malformed("option number over 65535")));
+            };
+            let Some(value) = self.bytes.get(self.pos..self.pos + len) else {
+                self.done = true;
+                return Some(Err(Error::Malformed("truncated option value")));
+            };
+            self.pos += len;
+            self.number = number;
+            return Some(Ok((number16, value)));
+        }
         let result = (|| {
             let delta = self.read_ext(b >> 4)?;
             let len = self.read_ext(b & 0x0f)? as usize;
@@ -221,15 +288,20 @@ impl<'b> Writer<'b> {
         Self { buf, pos: 0 }
     }
 
+    #[inline]
     pub(crate) fn put(&mut self, bytes: &[u8]) {
         if let Some(dst) = self.buf.get_mut(self.pos..self.pos + bytes.len()) {
-            dst.copy_from_slice(bytes);
+            copy_short(dst, bytes);
         }
         self.pos += bytes.len();
     }
 
+    #[inline]
     pub(crate) fn byte(&mut self, b: u8) {
-        self.put(&[b]);
+        if let Some(dst) = self.buf.get_mut(self.pos) {
+            *dst = b;
+        }
+        self.pos += 1;
     }
 
     /// Fails with the required size if anything did not fit.
@@ -238,6 +310,48 @@ impl<'b> Writer<'b> {
             return Err(Error::BufferTooSmall { required: self.pos });
         }
         Ok((self.pos, self.buf))
+    }
+}
+
+/// Copies `src` into the start of `dst` (nothing when `dst` is shorter).
+///
+/// Option headers, IDs and Partial IVs are a few bytes long. For lengths unknown at compile
+/// time `copy_from_slice` (and any byte loop, which LLVM turns back into one) becomes a call
+/// to `memcpy`, several times the cost of the copy itself; up to 16 bytes this copies with
+/// two overlapping fixed-size moves instead, as `memcpy` does internally.
+#[inline]
+pub(crate) fn copy_short(dst: &mut [u8], src: &[u8]) {
+    let n = src.len();
+    let Some(dst) = dst.get_mut(..n) else {
+        return;
+    };
+    match n {
+        0 => {}
+        1..=3 => {
+            for i in [0, n / 2, n - 1] {
+                if let (Some(d), Some(s)) = (dst.get_mut(i), src.get(i)) {
+                    *d = *s;
+                }
+            }
+        }
+        4..=7 => {
+            copy_ends::<4>(dst, src);
+        }
+        8..=16 => {
+            copy_ends::<8>(dst, src);
+        }
+        _ => dst.copy_from_slice(src),
+    }
+}
+
+/// Copies the first and the last `N` bytes of `src` (of length `N..=2N`, equal to `dst`'s).
+#[inline(always)]
+fn copy_ends<const N: usize>(dst: &mut [u8], src: &[u8]) {
+    if let (Some(d), Some(s)) = (dst.first_chunk_mut::<N>(), src.first_chunk::<N>()) {
+        *d = *s;
+    }
+    if let (Some(d), Some(s)) = (dst.last_chunk_mut::<N>(), src.last_chunk::<N>()) {
+        *d = *s;
     }
 }
 
@@ -273,12 +387,17 @@ impl OptionEncoder {
             .ok()
             .filter(|&l| l <= 65535 - 269)
             .ok_or(Error::Malformed("option value too long"))?;
+        self.last = number;
+        if delta < 13 && len < 13 {
+            // The common case: delta and length fit in the first byte.
+            w.byte(((delta as u8) << 4) | len as u8);
+            return Ok(());
+        }
         let (dn, dext, dlen) = nibble(delta);
         let (ln, lext, llen) = nibble(len);
         w.byte((dn << 4) | ln);
         w.put(dext.get(..dlen).unwrap_or_default());
         w.put(lext.get(..llen).unwrap_or_default());
-        self.last = number;
         Ok(())
     }
 }

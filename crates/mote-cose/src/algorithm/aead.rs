@@ -19,7 +19,10 @@
 //! # Ok::<(), mote_cose::Error>(())
 //! ```
 
-use aes::{Aes128, Aes192, Aes256};
+// CCM and GCM only ever run the block cipher forward (CTR mode and CBC-MAC / GHASH), so the
+// encrypt-only AES types are enough: they skip the decryption key schedule and are half the
+// size to build, move and zeroize per call.
+use aes::{Aes128Enc as Aes128, Aes192Enc as Aes192, Aes256Enc as Aes256};
 use aes_gcm::AesGcm;
 use ccm::Ccm;
 use ccm::aead::generic_array::GenericArray;
@@ -97,7 +100,12 @@ fn seal_detached<C: AeadInPlace + KeyInit>(
     buffer: &mut [u8],
     tag_out: &mut [u8],
 ) -> Result<(), Error> {
-    let cipher = C::new_from_slice(key).map_err(|_| Error::Key("wrong key length"))?;
+    // `KeyInit::new` after the length check, not `new_from_slice`: its `Result<C, _>` costs
+    // one more move of the expanded key per call.
+    if key.len() != C::key_size() {
+        return Err(Error::Key("wrong key length"));
+    }
+    let cipher = C::new(GenericArray::from_slice(key)); // length checked above: cannot panic
     let tag = cipher
         .encrypt_in_place_detached(GenericArray::from_slice(nonce), aad, buffer)
         .map_err(|_| Error::Crypto)?;
@@ -112,7 +120,10 @@ fn open_detached<C: AeadInPlace + KeyInit>(
     buffer: &mut [u8],
     tag: &[u8],
 ) -> Result<(), Error> {
-    let cipher = C::new_from_slice(key).map_err(|_| Error::Key("wrong key length"))?;
+    if key.len() != C::key_size() {
+        return Err(Error::Key("wrong key length"));
+    }
+    let cipher = C::new(GenericArray::from_slice(key)); // length checked above: cannot panic
     // The RustCrypto implementations compare the tag in constant time and leave the buffer
     // unchanged (still ciphertext) on failure.
     cipher
@@ -298,4 +309,247 @@ impl AeadAlgorithm {
         self.open_in_place_detached(key, nonce, aad, ct, tag)?;
         Ok(len)
     }
+}
+
+/// An AEAD key prepared once to seal and open many messages: what a protocol that keeps a
+/// key for a while (OSCORE's Sender and Recipient Keys) holds instead of the key bytes.
+///
+/// For the AES-CCM algorithms the expanded AES key schedule is kept, so each message skips
+/// the key expansion that [`AeadAlgorithm::seal_in_place_detached`] does per call (the `aes`
+/// crate zeroizes the schedule on drop). For the other algorithms the key bytes are kept,
+/// zeroized on drop, and each call works as the [`AeadAlgorithm`] methods do.
+///
+/// ```
+/// use mote_cose::algorithm::{AeadAlgorithm, AeadKey};
+///
+/// let key = AeadKey::new(AeadAlgorithm::AesCcm16_64_128, &[0x11; 16])?;
+/// let nonce = [0x22; 13];
+/// let mut buf = [0u8; 5 + 8];
+/// buf[..5].copy_from_slice(b"hello");
+/// let n = key.seal_in_place(&nonce, b"aad", &mut buf, 5)?;
+/// let m = key.open_in_place(&nonce, b"aad", &mut buf[..n])?;
+/// assert_eq!(&buf[..m], b"hello");
+/// # Ok::<(), mote_cose::Error>(())
+/// ```
+pub struct AeadKey {
+    prepared: Prepared,
+}
+
+enum Prepared {
+    Ccm16_64_128(Ccm16_64_128),
+    Ccm16_64_256(Ccm16_64_256),
+    Ccm64_64_128(Ccm64_64_128),
+    Ccm64_64_256(Ccm64_64_256),
+    Ccm16_128_128(Ccm16_128_128),
+    Ccm16_128_256(Ccm16_128_256),
+    Ccm64_128_128(Ccm64_128_128),
+    Ccm64_128_256(Ccm64_128_256),
+    Bytes {
+        alg: AeadAlgorithm,
+        key: [u8; 32],
+        len: usize,
+    },
+}
+
+impl Drop for AeadKey {
+    fn drop(&mut self) {
+        // The AES key schedules zeroize themselves (`aes` with `zeroize`).
+        if let Prepared::Bytes { key, .. } = &mut self.prepared {
+            zeroize::Zeroize::zeroize(key);
+        }
+    }
+}
+
+impl zeroize::ZeroizeOnDrop for AeadKey {}
+
+impl core::fmt::Debug for AeadKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("AeadKey")
+            .field("algorithm", &self.algorithm())
+            .finish_non_exhaustive()
+    }
+}
+
+macro_rules! prepared {
+    ($self:expr, $c:ident => $e:expr, $alg:ident, $key:ident => $other:expr) => {
+        match &$self.prepared {
+            Prepared::Ccm16_64_128($c) => $e,
+            Prepared::Ccm16_64_256($c) => $e,
+            Prepared::Ccm64_64_128($c) => $e,
+            Prepared::Ccm64_64_256($c) => $e,
+            Prepared::Ccm16_128_128($c) => $e,
+            Prepared::Ccm16_128_256($c) => $e,
+            Prepared::Ccm64_128_128($c) => $e,
+            Prepared::Ccm64_128_256($c) => $e,
+            Prepared::Bytes {
+                alg: $alg,
+                key: $key,
+                len,
+            } => {
+                let $key = $key.get(..*len).unwrap_or_default();
+                $other
+            }
+        }
+    };
+}
+
+fn prepare<C: KeyInit>(key: &[u8]) -> C {
+    // Only called after `AeadAlgorithm::key_len` was checked against `key`.
+    C::new(GenericArray::from_slice(key))
+}
+
+impl AeadKey {
+    /// Prepares `key` for `alg`; fails if the key length does not fit.
+    pub fn new(alg: AeadAlgorithm, key: &[u8]) -> Result<Self, Error> {
+        if key.len() != alg.key_len() {
+            return Err(Error::Key("wrong key length"));
+        }
+        let prepared = match alg {
+            AeadAlgorithm::AesCcm16_64_128 => Prepared::Ccm16_64_128(prepare(key)),
+            AeadAlgorithm::AesCcm16_64_256 => Prepared::Ccm16_64_256(prepare(key)),
+            AeadAlgorithm::AesCcm64_64_128 => Prepared::Ccm64_64_128(prepare(key)),
+            AeadAlgorithm::AesCcm64_64_256 => Prepared::Ccm64_64_256(prepare(key)),
+            AeadAlgorithm::AesCcm16_128_128 => Prepared::Ccm16_128_128(prepare(key)),
+            AeadAlgorithm::AesCcm16_128_256 => Prepared::Ccm16_128_256(prepare(key)),
+            AeadAlgorithm::AesCcm64_128_128 => Prepared::Ccm64_128_128(prepare(key)),
+            AeadAlgorithm::AesCcm64_128_256 => Prepared::Ccm64_128_256(prepare(key)),
+            _ => {
+                let mut bytes = [0u8; 32];
+                bytes
+                    .get_mut(..key.len())
+                    .ok_or(Error::Key("wrong key length"))?
+                    .copy_from_slice(key);
+                Prepared::Bytes {
+                    alg,
+                    key: bytes,
+                    len: key.len(),
+                }
+            }
+        };
+        Ok(Self { prepared })
+    }
+
+    /// The algorithm.
+    pub fn algorithm(&self) -> AeadAlgorithm {
+        match &self.prepared {
+            Prepared::Ccm16_64_128(_) => AeadAlgorithm::AesCcm16_64_128,
+            Prepared::Ccm16_64_256(_) => AeadAlgorithm::AesCcm16_64_256,
+            Prepared::Ccm64_64_128(_) => AeadAlgorithm::AesCcm64_64_128,
+            Prepared::Ccm64_64_256(_) => AeadAlgorithm::AesCcm64_64_256,
+            Prepared::Ccm16_128_128(_) => AeadAlgorithm::AesCcm16_128_128,
+            Prepared::Ccm16_128_256(_) => AeadAlgorithm::AesCcm16_128_256,
+            Prepared::Ccm64_128_128(_) => AeadAlgorithm::AesCcm64_128_128,
+            Prepared::Ccm64_128_256(_) => AeadAlgorithm::AesCcm64_128_256,
+            Prepared::Bytes { alg, .. } => *alg,
+        }
+    }
+
+    fn check(&self, nonce: &[u8], tag: &[u8]) -> Result<(), Error> {
+        let alg = self.algorithm();
+        if nonce.len() != alg.nonce_len() {
+            return Err(Error::Length("nonce"));
+        }
+        if tag.len() != alg.tag_len() {
+            return Err(Error::Length("tag"));
+        }
+        Ok(())
+    }
+
+    /// Like [`AeadAlgorithm::seal_in_place_detached`], with this key.
+    pub fn seal_in_place_detached(
+        &self,
+        nonce: &[u8],
+        aad: &[u8],
+        buffer: &mut [u8],
+        tag_out: &mut [u8],
+    ) -> Result<(), Error> {
+        self.check(nonce, tag_out)?;
+        prepared!(self,
+            c => seal_with(c, nonce, aad, buffer, tag_out),
+            alg, key => alg.seal_in_place_detached(key, nonce, aad, buffer, tag_out))
+    }
+
+    /// Like [`AeadAlgorithm::open_in_place_detached`], with this key: on failure the buffer is
+    /// left as it was and the error is the opaque [`Error::Crypto`].
+    pub fn open_in_place_detached(
+        &self,
+        nonce: &[u8],
+        aad: &[u8],
+        buffer: &mut [u8],
+        tag: &[u8],
+    ) -> Result<(), Error> {
+        self.check(nonce, tag)?;
+        prepared!(self,
+            c => open_with(c, nonce, aad, buffer, tag),
+            alg, key => alg.open_in_place_detached(key, nonce, aad, buffer, tag))
+    }
+
+    /// Like [`AeadAlgorithm::seal_in_place`], with this key.
+    pub fn seal_in_place(
+        &self,
+        nonce: &[u8],
+        aad: &[u8],
+        buffer: &mut [u8],
+        plaintext_len: usize,
+    ) -> Result<usize, Error> {
+        let tag_len = self.algorithm().tag_len();
+        let total = plaintext_len + tag_len;
+        if buffer.len() < total {
+            return Err(Error::BufferTooSmall { required: total });
+        }
+        let (pt, rest) = buffer.split_at_mut(plaintext_len);
+        let tag = rest
+            .get_mut(..tag_len)
+            .ok_or(Error::BufferTooSmall { required: total })?;
+        self.seal_in_place_detached(nonce, aad, pt, tag)?;
+        Ok(total)
+    }
+
+    /// Like [`AeadAlgorithm::open_in_place`], with this key.
+    pub fn open_in_place(
+        &self,
+        nonce: &[u8],
+        aad: &[u8],
+        buffer: &mut [u8],
+    ) -> Result<usize, Error> {
+        let len = buffer
+            .len()
+            .checked_sub(self.algorithm().tag_len())
+            .ok_or(Error::Crypto)?;
+        let (ct, tag) = buffer.split_at_mut(len);
+        self.open_in_place_detached(nonce, aad, ct, tag)?;
+        Ok(len)
+    }
+}
+
+fn seal_with<C: AeadInPlace>(
+    cipher: &C,
+    nonce: &[u8],
+    aad: &[u8],
+    buffer: &mut [u8],
+    tag_out: &mut [u8],
+) -> Result<(), Error> {
+    // Lengths were checked against the algorithm: `from_slice` cannot panic.
+    let tag = cipher
+        .encrypt_in_place_detached(GenericArray::from_slice(nonce), aad, buffer)
+        .map_err(|_| Error::Crypto)?;
+    tag_out.copy_from_slice(&tag);
+    Ok(())
+}
+
+fn open_with<C: AeadInPlace>(
+    cipher: &C,
+    nonce: &[u8],
+    aad: &[u8],
+    buffer: &mut [u8],
+    tag: &[u8],
+) -> Result<(), Error> {
+    cipher
+        .decrypt_in_place_detached(
+            GenericArray::from_slice(nonce),
+            aad,
+            buffer,
+            GenericArray::from_slice(tag),
+        )
+        .map_err(|_| Error::Crypto)
 }

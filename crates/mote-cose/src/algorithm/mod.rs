@@ -5,7 +5,7 @@
 //!
 //! | family | type | COSE identifiers |
 //! |---|---|---|
-//! | AEAD content encryption | [`AeadAlgorithm`] | 1, 2, 3, 10–13, 24, 30–33 |
+//! | AEAD content encryption | [`AeadAlgorithm`], [`AeadKey`] (key prepared once) | 1, 2, 3, 10–13, 24, 30–33 |
 //! | MAC | [`MacAlgorithm`] | 4, 5, 6, 7 |
 //! | signature | [`SignatureAlgorithm`] | −7 (ES256), −35 (ES384), −8 (EdDSA/Ed25519) |
 //! | key derivation | [`HkdfAlgorithm`] | HKDF-SHA-256, HKDF-SHA-512 |
@@ -18,7 +18,7 @@ mod hkdf;
 mod mac;
 mod sign;
 
-pub use aead::AeadAlgorithm;
+pub use aead::{AeadAlgorithm, AeadKey};
 pub use ecdh::{EcdhCurve, EcdhPublicKey, EcdhSecret, SharedSecret};
 pub use hkdf::HkdfAlgorithm;
 pub use mac::MacAlgorithm;

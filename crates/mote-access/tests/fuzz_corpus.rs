@@ -11,19 +11,11 @@
 
 #[path = "../../../fuzz/fuzz_targets/shared/access.rs"]
 mod access;
-
-use std::path::Path;
+#[path = "../../../fuzz/fuzz_targets/shared/replay.rs"]
+mod replay;
 
 #[test]
 fn access_decisions_corpus() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/access_decisions");
-    let mut count = 0;
-    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
-        let path = entry.unwrap().path();
-        let data = std::fs::read(&path).unwrap();
-        let outcome = std::panic::catch_unwind(|| access::decisions(&data));
-        assert!(outcome.is_ok(), "{} fails access_decisions", path.display());
-        count += 1;
-    }
+    let count = replay::replay("access_decisions", access::decisions);
     assert!(count >= 20, "only {count} corpus files");
 }

@@ -1,29 +1,12 @@
 //! Replays the committed seed corpora of the `cose_decode` and `cose_key_decode` fuzz targets
 //! (`fuzz/corpus/<target>/`) through the same code the targets run, on stable Rust.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
+#![allow(clippy::panic)]
 
-use std::path::Path;
+#[path = "../../../fuzz/fuzz_targets/shared/replay.rs"]
+mod replay;
 
-fn replay(target: &str, f: fn(&[u8])) -> usize {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fuzz/corpus")
-        .join(target);
-    let mut n = 0;
-    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
-        let path = entry.unwrap().path();
-        if path.is_file() {
-            f(&std::fs::read(&path).unwrap());
-            n += 1;
-        }
-    }
-    n
-}
+use replay::replay;
 
 #[test]
 fn cose_decode_corpus() {

@@ -206,8 +206,20 @@ fn ec_ops_x25519(static_i: bool, static_r: bool, sign: Option<(&SigningKey, &Sig
 
 /// Minimum time of `f` and `g` over `n` interleaved runs: robust against other load on a
 /// shared machine, where criterion's means drift (see docs/performance.md).
-fn interleaved_min(n: usize, mut f: impl FnMut(), mut g: impl FnMut()) -> (Duration, Duration) {
-    let (mut a, mut b) = (Duration::MAX, Duration::MAX);
+fn interleaved_min(n: usize, f: impl FnMut(), g: impl FnMut()) -> (Duration, Duration) {
+    let (a, b, _) = interleaved_min3(n, f, g, || {});
+    (a, b)
+}
+
+/// [`interleaved_min`] for three functions, each round running all three: Mote, lakers and
+/// the EC floor see the same machine load.
+fn interleaved_min3(
+    n: usize,
+    mut f: impl FnMut(),
+    mut g: impl FnMut(),
+    mut h: impl FnMut(),
+) -> (Duration, Duration, Duration) {
+    let (mut a, mut b, mut c) = (Duration::MAX, Duration::MAX, Duration::MAX);
     for _ in 0..n {
         let t = Instant::now();
         f();
@@ -215,8 +227,11 @@ fn interleaved_min(n: usize, mut f: impl FnMut(), mut g: impl FnMut()) -> (Durat
         let t = Instant::now();
         g();
         b = b.min(t.elapsed());
+        let t = Instant::now();
+        h();
+        c = c.min(t.elapsed());
     }
-    (a, b)
+    (a, b, c)
 }
 
 fn report_minimums() {
@@ -227,23 +242,20 @@ fn report_minimums() {
     );
     let s_i = EcdhSecret::from_bytes(EcdhCurve::P256, &h(SK_I)).unwrap();
     let s_r = EcdhSecret::from_bytes(EcdhCurve::P256, &h(SK_R)).unwrap();
-    let (m, e) = interleaved_min(
+    let (m, l, e) = interleaved_min3(
         200,
         || {
             black_box(mote_handshake(&id_i, &id_r, Method::StaticStatic, 2));
         },
-        || ec_ops_m3_p256(&gr, &gi, &s_i, &s_r),
-    );
-    let (l, _) = interleaved_min(
-        200,
         || {
             black_box(lakers_handshake());
         },
-        || {},
+        || ec_ops_m3_p256(&gr, &gi, &s_i, &s_r),
     );
     eprintln!(
-        "min of 200, method 3 suite 2: mote {m:?}, lakers {l:?}, EC operations {e:?} (mote/EC = {:.3})",
-        m.as_secs_f64() / e.as_secs_f64()
+        "min of 200, method 3 suite 2: mote {m:?}, lakers {l:?}, EC operations {e:?} (mote/EC = {:.3}, mote/lakers = {:.3})",
+        m.as_secs_f64() / e.as_secs_f64(),
+        m.as_secs_f64() / l.as_secs_f64()
     );
     for method in [Method::SignSign, Method::StaticStatic] {
         let (id_i, id_r) = identities(method, 0);

@@ -189,6 +189,22 @@ impl<const N: usize> core::fmt::Debug for Bytes<N> {
     }
 }
 
+/// `src` as a 32-byte array (a key or coordinate), `None` if it has another length.
+///
+/// Inlined, `<[u8; 32]>::try_from(&[u8])` (or a copy into a local) became a `memmove` call on
+/// Cortex-M, because LLVM cannot tell the input from the destination apart; that call alone
+/// links 1.5 KB of compiler-builtins into an otherwise memmove-free device build
+/// (docs/performance.md, mote-edhoc Footprint). Out of line, the copy is a `memcpy`.
+#[inline(never)]
+pub(crate) fn array32(src: &[u8]) -> Option<[u8; 32]> {
+    let mut a = [0u8; 32];
+    if src.len() != a.len() {
+        return None;
+    }
+    a.copy_from_slice(src);
+    Some(a)
+}
+
 /// An encoded EDHOC message (message_1..4 or an error message).
 pub type MessageBuf = Bytes<MAX_MESSAGE_LEN>;
 

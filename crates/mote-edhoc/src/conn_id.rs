@@ -19,6 +19,7 @@ impl ConnId {
 
     /// The one-byte identifier whose byte is the CBOR encoding of `v` (-24..=23), e.g. `-24` is
     /// the byte 0x37. This is how RFC 9529 writes C_I and C_R.
+    #[inline(never)]
     pub fn from_int(v: i8) -> Result<Self, Error> {
         let b = if (0..=23).contains(&v) {
             v as u8
@@ -56,6 +57,7 @@ impl ConnId {
     }
 
     /// Reads one identifier; rejects a bstr that should have been an int (RFC 9529 §4.1.2).
+    #[inline(never)]
     pub(crate) fn decode(r: &mut cbor::Reader<'_>) -> Result<Self, Error> {
         match r.peek() {
             Some(b) if cbor::is_one_byte_int(b) => {
@@ -78,6 +80,7 @@ impl ConnId {
     }
 
     /// Parses one identifier from its CBOR encoding, requiring the whole input to be used.
+    #[inline(never)]
     pub fn from_cbor(encoded: &[u8]) -> Result<Self, Error> {
         let mut r = cbor::Reader::new(encoded);
         let id = Self::decode(&mut r)?;

@@ -1,6 +1,6 @@
 //! Authentication credentials CRED_x (RFC 9528 §3.5.2) and their lookup.
 
-use crate::buffer::{Bytes, MAX_CRED_LEN, MAX_KID_LEN};
+use crate::buffer::{Bytes, MAX_CRED_LEN, MAX_KID_LEN, array32};
 use crate::cbor;
 use crate::crypto::{Crypto, PublicKey};
 use crate::error::Error;
@@ -63,6 +63,7 @@ pub struct Credential {
 
 impl Credential {
     /// A CCS credential from its CBOR encoding (the map of claims with 'cnf').
+    #[inline(never)]
     pub fn ccs(encoded: &[u8]) -> Result<Self, Error> {
         let mut r = cbor::Reader::new(encoded);
         let n = r
@@ -107,6 +108,7 @@ impl Credential {
 
     /// A CWT credential, after checking its issuer's protection (RFC 8392 §7.2): `cwt` is a
     /// COSE_Sign1 or COSE_Mac0 (tagged or not) whose payload is a claims set with 'cnf'.
+    #[inline(never)]
     pub fn cwt(cwt: &[u8], issuer: CwtIssuer<'_>) -> Result<Self, Error> {
         let bad = |_| Error::InvalidCredential("CWT protection does not verify");
         let claims = match issuer {
@@ -135,6 +137,7 @@ impl Credential {
 
     /// A CCS `{2: subject, 8: {1: COSE_Key}}` for a public key, with `kid` in the COSE_Key
     /// (the layout of RFC 9529 Trace 2's credentials).
+    #[inline(never)]
     pub fn ccs_from_public_key(
         subject: &str,
         kid: &[u8],
@@ -176,6 +179,7 @@ impl Credential {
 
     /// An X.509 credential from the DER certificate; `crypto` computes its SHA-256 for 'x5t'.
     #[cfg(feature = "x509")]
+    #[inline(never)]
     pub fn x509<C: Crypto>(der: &[u8], crypto: &mut C) -> Result<Self, Error> {
         let (key_type, public_key) = crate::x509::subject_public_key(der)?;
         let mut cred = Bytes::new();
@@ -200,6 +204,7 @@ impl Credential {
     /// feature). A CWT by value ('kcwt') gives `None` here: it is only a credential once its
     /// issuer's protection is checked, with [`Credential::cwt`] on [`IdCredRef::Kcwt`]'s bytes. The caller still decides whether to trust it (a CCS is like a self-signed
     /// certificate, RFC 9528 §9.8; a chain is checked with a [`TrustAnchors`](crate::TrustAnchors)).
+    #[inline(never)]
     pub fn from_id_cred<C: Crypto>(
         id_cred: &IdCred,
         crypto: &mut C,
@@ -246,6 +251,7 @@ impl Credential {
 
     /// ID_CRED for this credential by reference: `{4: kid}` for a CCS with a kid, or
     /// `{34: [-15, SHA-256/64]}` (x5t) for a certificate.
+    #[inline(never)]
     pub fn id_cred_by_reference(&self) -> Result<IdCred, Error> {
         match (self.kind, self.kid(), self.cert_sha256) {
             (CredentialKind::Ccs | CredentialKind::Cwt, Some(kid), _) => IdCred::kid(kid),
@@ -259,6 +265,7 @@ impl Credential {
     }
 
     /// ID_CRED carrying this credential by value: `{14: CCS}` or `{33: cert}`.
+    #[inline(never)]
     pub fn id_cred_by_value(&self) -> Result<IdCred, Error> {
         match self.kind {
             CredentialKind::Ccs => IdCred::kccs(self.as_bytes()),
@@ -271,6 +278,7 @@ impl Credential {
     }
 
     /// Whether `id_cred` refers to this credential (kid, x5t hash, or equal value).
+    #[inline(never)]
     pub fn matches(&self, id_cred: &IdCred) -> bool {
         match id_cred.reference() {
             IdCredRef::Kid(k) => self.kid() == Some(k),
@@ -291,6 +299,7 @@ impl Credential {
 
     /// Checks the key fits the suite: the suite's ECDH curve for static DH, else its signature
     /// algorithm.
+    #[inline(never)]
     pub(crate) fn check_usable(&self, suite: &CipherSuite, static_dh: bool) -> Result<(), Error> {
         use crate::suite::{Curve, SignatureAlgorithm};
         let ok = match (static_dh, self.key_type) {
@@ -320,6 +329,7 @@ fn claim_label(r: &mut cbor::Reader<'_>) -> Result<Option<i64>, Error> {
 type ParsedKey = (KeyType, PublicKey, Option<Bytes<MAX_KID_LEN>>);
 
 /// Reads a COSE_Key (RFC 9052 §7) with an OKP or EC2 public key.
+#[inline(never)]
 fn cose_key(r: &mut cbor::Reader<'_>) -> Result<ParsedKey, Error> {
     let n = r
         .map()
@@ -329,12 +339,7 @@ fn cose_key(r: &mut cbor::Reader<'_>) -> Result<ParsedKey, Error> {
         match claim_label(r)? {
             Some(KEY_KTY) => kty = Some(r.int()?),
             Some(KEY_CRV) => crv = Some(r.int()?),
-            Some(KEY_KID) => {
-                kid = Some(
-                    Bytes::from_slice(r.bytes()?)
-                        .map_err(|_| Error::InvalidCredential("kid too long"))?,
-                )
-            }
+            Some(KEY_KID) => kid = Some(r.bytes()?),
             Some(KEY_X) => x = Some(r.bytes()?),
             // RFC 9053 §7.1.1: y is a bstr or a bool (point compression); only the bstr is kept.
             Some(KEY_Y) if r.peek_major() == Some(cbor::MAJOR_BSTR) => y = Some(r.bytes()?),
@@ -353,16 +358,17 @@ fn cose_key(r: &mut cbor::Reader<'_>) -> Result<ParsedKey, Error> {
             ));
         }
     };
-    let x: [u8; 32] = x
-        .and_then(|x| x.try_into().ok())
-        .ok_or(Error::InvalidCredential(
-            "COSE_Key x missing or not 32 bytes",
-        ))?;
+    let x = x.and_then(array32).ok_or(Error::InvalidCredential(
+        "COSE_Key x missing or not 32 bytes",
+    ))?;
     let y = match y {
-        Some(y) => Some(
-            <[u8; 32]>::try_from(y)
-                .map_err(|_| Error::InvalidCredential("COSE_Key y not 32 bytes"))?,
-        ),
+        Some(y) => Some(array32(y).ok_or(Error::InvalidCredential("COSE_Key y not 32 bytes"))?),
+        None => None,
+    };
+    let kid = match kid {
+        Some(k) => {
+            Some(Bytes::from_slice(k).map_err(|_| Error::InvalidCredential("kid too long"))?)
+        }
         None => None,
     };
     Ok((key_type, PublicKey { x, y }, kid))

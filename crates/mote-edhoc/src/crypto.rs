@@ -27,7 +27,7 @@ impl PublicKey {
     /// A key from its x/u-coordinate alone.
     pub fn from_x(x: &[u8]) -> Result<Self, Error> {
         Ok(Self {
-            x: x.try_into().map_err(|_| Error::InvalidPublicKey)?,
+            x: crate::buffer::array32(x).ok_or(Error::InvalidPublicKey)?,
             y: None,
         })
     }
@@ -58,6 +58,25 @@ pub trait Crypto {
         info: &[u8],
         out: &mut [u8],
     ) -> Result<(), Error>;
+
+    /// HKDF-Expand with the hash `alg` where `info` is the concatenation of `info_parts`:
+    /// EDHOC_KDF's info holds context_2/3 (ID_CRED, CRED, …), which the key schedule then
+    /// need not copy into one buffer. The default concatenates into a
+    /// [`MAX_INFO_LEN`](crate::schedule::MAX_INFO_LEN)-byte buffer and calls
+    /// [`Crypto::hkdf_expand`].
+    fn hkdf_expand_parts(
+        &mut self,
+        alg: HashAlgorithm,
+        prk: &[u8],
+        info_parts: &[&[u8]],
+        out: &mut [u8],
+    ) -> Result<(), Error> {
+        let mut info = crate::schedule::InfoBuf::new();
+        for part in info_parts {
+            info.extend(part)?;
+        }
+        self.hkdf_expand(alg, prk, info.as_slice(), out)
+    }
 
     /// Encrypts `buf[..plaintext_len]` in place and appends the tag; returns the ciphertext
     /// length. `buf` must have room for the tag.
@@ -115,6 +134,26 @@ pub trait Crypto {
         secret: &Secret,
         msg: &[u8],
     ) -> Result<[u8; 64], Error>;
+
+    /// Signs `msg` with `secret`, whose public key `public` the caller already knows (from its
+    /// own credential, [`Identity`](crate::Identity)). A provider may use it to skip
+    /// re-deriving the public key (for Ed25519 a base-point multiplication per signature); the
+    /// default ignores it and calls [`Crypto::sign`].
+    ///
+    /// `public` must be the key pair's public key: an Ed25519 signature made with another
+    /// public key does not verify, and two such signatures of one message would reveal the
+    /// private key (EDHOC never signs one message twice: each Sig_structure holds a fresh
+    /// transcript hash).
+    fn sign_with_public_key(
+        &mut self,
+        alg: SignatureAlgorithm,
+        secret: &Secret,
+        public: &PublicKey,
+        msg: &[u8],
+    ) -> Result<[u8; 64], Error> {
+        let _ = public;
+        self.sign(alg, secret, msg)
+    }
 
     /// The public key of a signature private key (Ed25519 seed or P-256 scalar, with y).
     fn signature_public_key(

@@ -34,6 +34,7 @@ impl Ead {
     }
 
     /// Appends an item.
+    #[inline(never)]
     pub fn push(&mut self, item: EadItem<'_>) -> Result<(), Error> {
         cbor::int(&mut self.0, item.label)?;
         if let Some(v) = item.value {
@@ -44,6 +45,7 @@ impl Ead {
 
     /// Appends padding of exactly `len` ≥ 1 bytes: label 0 followed by a value of zeros
     /// (§3.8.1; the value is not secret, the receiver discards it).
+    #[inline(never)]
     pub fn push_padding(&mut self, len: usize) -> Result<(), Error> {
         match len {
             0 => Ok(()),
@@ -92,6 +94,7 @@ impl Ead {
 
     /// Validates `encoded` as an EAD field and keeps it. Critical items whose label is not in
     /// `recognized` fail with [`Error::UnknownCriticalEad`] (§3.8).
+    #[inline(never)]
     pub(crate) fn parse(encoded: &[u8], recognized: &[i64]) -> Result<Self, Error> {
         let mut r = cbor::Reader::new(encoded);
         while !r.is_empty() {
@@ -113,6 +116,7 @@ impl Ead {
     }
 
     /// Parses an EAD field from its encoding, accepting every critical label (for inspection).
+    #[inline(never)]
     pub fn from_bytes(encoded: &[u8]) -> Result<Self, Error> {
         let mut r = cbor::Reader::new(encoded);
         while !r.is_empty() {
@@ -127,6 +131,7 @@ impl Ead {
     }
 }
 
+#[inline(never)]
 fn read_item<'a>(r: &mut cbor::Reader<'a>) -> Result<EadItem<'a>, Error> {
     let label = r.int().map_err(|_| r.err("EAD label is not an int"))?;
     let value = if r.peek_major() == Some(cbor::MAJOR_BSTR) {
@@ -145,6 +150,7 @@ pub struct EadItems<'a> {
 
 impl<'a> Iterator for EadItems<'a> {
     type Item = EadItem<'a>;
+    #[inline(never)]
     fn next(&mut self) -> Option<Self::Item> {
         if self.r.is_empty() {
             None

@@ -20,6 +20,7 @@ pub struct Identity {
 
 impl Identity {
     /// Identified by reference: 'kid' for a CCS, 'x5t' for a certificate.
+    #[inline(never)]
     pub fn by_reference(credential: Credential, private_key: &[u8]) -> Result<Self, Error> {
         let id_cred = credential.id_cred_by_reference()?;
         Ok(Self {
@@ -30,6 +31,7 @@ impl Identity {
     }
 
     /// Carried by value: 'kccs' for a CCS, 'x5chain' for a certificate.
+    #[inline(never)]
     pub fn by_value(credential: Credential, private_key: &[u8]) -> Result<Self, Error> {
         let id_cred = credential.id_cred_by_value()?;
         Ok(Self {
@@ -40,6 +42,7 @@ impl Identity {
     }
 
     /// With an explicit ID_CRED.
+    #[inline(never)]
     pub fn with_id_cred(
         credential: Credential,
         private_key: &[u8],
@@ -68,6 +71,7 @@ pub struct InitiatorConfig {
 
 impl InitiatorConfig {
     /// A configuration with one supported cipher suite and no EAD labels.
+    #[inline(never)]
     pub fn new(method: Method, suite: u8, identity: Identity) -> Self {
         let mut suites = Suites::new();
         let _ = suites.push(i32::from(suite));
@@ -80,6 +84,7 @@ impl InitiatorConfig {
     }
 
     /// Sets the supported cipher suites, most preferred first.
+    #[inline(never)]
     pub fn with_suites(mut self, suites: &[u8]) -> Result<Self, Error> {
         let mut s = Suites::new();
         for v in suites {
@@ -109,6 +114,7 @@ pub struct ResponderConfig {
 
 impl ResponderConfig {
     /// A configuration accepting every method, with one cipher suite and no EAD labels.
+    #[inline(never)]
     pub fn new(suite: u8, identity: Identity) -> Self {
         let mut suites = Suites::new();
         let _ = suites.push(i32::from(suite));
@@ -121,6 +127,7 @@ impl ResponderConfig {
     }
 
     /// Sets the supported cipher suites, most preferred first.
+    #[inline(never)]
     pub fn with_suites(mut self, suites: &[u8]) -> Result<Self, Error> {
         let mut s = Suites::new();
         for v in suites {
@@ -135,6 +142,7 @@ impl ResponderConfig {
     }
 
     /// Restricts the accepted methods.
+    #[inline(never)]
     pub fn with_methods(mut self, methods: &[Method]) -> Self {
         self.methods = [false; 4];
         for m in methods {

@@ -42,6 +42,7 @@ pub enum IdCredRef<'a> {
 
 impl IdCred {
     /// `{ 4 : kid }`.
+    #[inline(never)]
     pub fn kid(kid: &[u8]) -> Result<Self, Error> {
         if kid.len() > MAX_KID_LEN {
             return Err(Error::Capacity {
@@ -67,6 +68,7 @@ impl IdCred {
     }
 
     /// `{ 34 : [alg, hash] }`: an X.509 certificate by hash (RFC 9360 COSE_CertHash).
+    #[inline(never)]
     pub fn x5t(alg: i64, hash: &[u8]) -> Result<Self, Error> {
         let mut b = Bytes::new();
         cbor::head(&mut b, cbor::MAJOR_MAP, 1)?;
@@ -78,6 +80,7 @@ impl IdCred {
     }
 
     /// `{ 33 : cert }`: one X.509 certificate (DER) by value.
+    #[inline(never)]
     pub fn x5chain(der: &[u8]) -> Result<Self, Error> {
         let mut b = Bytes::new();
         cbor::head(&mut b, cbor::MAJOR_MAP, 1)?;
@@ -87,6 +90,7 @@ impl IdCred {
     }
 
     /// `{ 33 : [leaf, intermediate, …] }`: a certificate chain (DER), leaf first.
+    #[inline(never)]
     pub fn x5chain_multi(chain: &[&[u8]]) -> Result<Self, Error> {
         if chain.len() < 2 {
             return match chain {
@@ -102,6 +106,7 @@ impl IdCred {
         Ok(Self(b))
     }
 
+    #[inline(never)]
     fn single(label: i64, item: &[u8]) -> Result<Self, Error> {
         let mut r = cbor::Reader::new(item);
         r.item()?;
@@ -116,6 +121,7 @@ impl IdCred {
     }
 
     /// A header map given in its CBOR encoding (any COSE header parameters).
+    #[inline(never)]
     pub fn from_map(encoded: &[u8]) -> Result<Self, Error> {
         let mut r = cbor::Reader::new(encoded);
         let n = r.map()?;
@@ -138,6 +144,7 @@ impl IdCred {
     }
 
     /// What the map refers to.
+    #[inline(never)]
     pub fn reference(&self) -> IdCredRef<'_> {
         let map = self.0.as_slice();
         let mut r = cbor::Reader::new(map);
@@ -184,6 +191,7 @@ impl IdCred {
         self.encode_compact_to(out)
     }
 
+    #[inline(never)]
     fn encode_compact_to(&self, out: &mut dyn crate::buffer::Sink) -> Result<(), Error> {
         match self.kid_value() {
             Some([b]) if cbor::is_one_byte_int(*b) => out.put(&[*b]),
@@ -194,6 +202,7 @@ impl IdCred {
 
     /// Reads the PLAINTEXT form; rejects the non-compact forms of a lone kid (RFC 9529 §4.1.6,
     /// §4.1.7).
+    #[inline(never)]
     pub(crate) fn decode_compact(r: &mut cbor::Reader<'_>) -> Result<Self, Error> {
         match r.peek() {
             Some(b) if cbor::is_one_byte_int(b) => {

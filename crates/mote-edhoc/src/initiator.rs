@@ -97,6 +97,7 @@ no_debug_secrets!(
 
 impl<C: Crypto> Initiator<C> {
     /// A new Initiator; it first selects its most preferred cipher suite.
+    #[inline(never)]
     pub fn new(crypto: C, config: InitiatorConfig) -> Self {
         let mut suites_i = Suites::new();
         if let Some(first) = config.suites.as_slice().first() {
@@ -115,6 +116,7 @@ impl<C: Crypto> Initiator<C> {
     }
 
     /// Builds message_1 with a fresh ephemeral key.
+    #[inline(never)]
     pub fn prepare_message_1(
         mut self,
         c_i: ConnId,
@@ -127,6 +129,7 @@ impl<C: Crypto> Initiator<C> {
 
     /// Builds message_1 with the given ephemeral private key X. For test vectors only: reusing
     /// an ephemeral key forfeits forward secrecy.
+    #[inline(never)]
     pub fn prepare_message_1_with_ephemeral(
         mut self,
         c_i: ConnId,
@@ -138,6 +141,7 @@ impl<C: Crypto> Initiator<C> {
         self.prepare(c_i, ead_1, x, g_x)
     }
 
+    #[inline(never)]
     fn prepare(
         mut self,
         c_i: ConnId,
@@ -146,6 +150,11 @@ impl<C: Crypto> Initiator<C> {
         g_x: [u8; 32],
     ) -> Result<(InitiatorWaitM2<C>, MessageBuf), Error> {
         let suite = self.selected_suite()?;
+        if !self.config.method.is_supported() {
+            return Err(Error::UnsupportedMethod(i64::from(
+                self.config.method.value(),
+            )));
+        }
         let m1 = Message1 {
             method: i64::from(self.config.method.value()),
             suites_i: self.suites_i,
@@ -184,6 +193,7 @@ impl<C: Crypto> InitiatorWaitM2<C> {
     /// Decrypts and parses message_2 (§5.3.3). An error message from the Responder yields
     /// [`Error::PeerWrongSelectedSuite`] (then use [`InitiatorWaitM2::restart`]) or
     /// [`Error::PeerError`].
+    #[inline(never)]
     pub fn parse_message_2(
         mut self,
         msg: &[u8],
@@ -207,6 +217,7 @@ impl<C: Crypto> InitiatorWaitM2<C> {
     }
 
     #[allow(clippy::type_complexity)]
+    #[inline(never)]
     fn try_parse(
         &mut self,
         msg: &[u8],
@@ -228,7 +239,7 @@ impl<C: Crypto> InitiatorWaitM2<C> {
         }
         let suite = self.suite;
         let m2 = Message2::parse(msg, suite.curve.public_len())?;
-        let g_y: [u8; 32] = m2.g_y.try_into().map_err(|_| Error::InvalidPublicKey)?;
+        let g_y = crate::buffer::array32(m2.g_y).ok_or(Error::InvalidPublicKey)?;
         let th_2 = schedule::th_2(&mut self.crypto, &suite, &g_y, self.h_message_1.as_slice())?;
         let g_xy = self.crypto.ecdh(suite.curve, &self.x, &g_y)?;
         let prk_2e = self
@@ -261,6 +272,7 @@ impl<C: Crypto> InitiatorWaitM2<C> {
 
     /// After [`Error::PeerWrongSelectedSuite`]: a new Initiator whose SUITES_I selects its most
     /// preferred suite among SUITES_R, preceded by all suites it prefers to that one (§6.3.2).
+    #[inline(never)]
     pub fn restart(self, suites_r: &Suites) -> Result<Initiator<C>, Error> {
         let prefs = self.config.suites.as_slice();
         let chosen = prefs
@@ -311,6 +323,7 @@ impl<C: Crypto> InitiatorProcessingM2<C> {
     }
 
     /// Verifies Signature_or_MAC_2 with CRED_R.
+    #[inline(never)]
     pub fn verify_message_2(
         mut self,
         cred_r: &Credential,
@@ -335,6 +348,7 @@ impl<C: Crypto> InitiatorProcessingM2<C> {
     }
 
     /// Looks CRED_R up and verifies; an unknown credential is [`Error::UnknownCredential`].
+    #[inline(never)]
     pub fn verify_message_2_with<L: CredentialLookup>(
         self,
         lookup: &mut L,
@@ -348,6 +362,7 @@ impl<C: Crypto> InitiatorProcessingM2<C> {
         }
     }
 
+    #[inline(never)]
     fn try_verify(&mut self, cred_r: &Credential) -> Result<(Secret, Digest), Error> {
         let suite = self.wait.suite;
         let r_static = self.wait.config.method.responder_static_dh();
@@ -395,6 +410,7 @@ impl<C: Crypto> InitiatorProcessedM2<C> {
     }
 
     /// Builds message_3 (§5.4.2).
+    #[inline(never)]
     pub fn prepare_message_3(
         mut self,
         ead_3: &Ead,
@@ -427,8 +443,14 @@ impl<C: Crypto> InitiatorProcessedM2<C> {
             cred: id.credential.as_bytes(),
             ead: ead_3.as_bytes(),
         };
-        let sig =
-            schedule::signature_or_mac(c, &suite, prk_4e3m.as_bytes(), &auth, &id.private_key)?;
+        let sig = schedule::signature_or_mac(
+            c,
+            &suite,
+            prk_4e3m.as_bytes(),
+            &auth,
+            &id.private_key,
+            id.credential.public_key(),
+        )?;
         let mut plaintext_3 = MessageBuf::new();
         id.id_cred.encode_compact(&mut plaintext_3)?;
         cbor::bytes(&mut plaintext_3, sig.as_slice())?;
@@ -474,6 +496,7 @@ impl<C: Crypto> InitiatorProcessedM2<C> {
 
 impl<C: Crypto> InitiatorWaitM4<C> {
     /// Decrypts and checks message_4 (§5.5.3); returns the session and EAD_4.
+    #[inline(never)]
     pub fn process_message_4(mut self, msg: &[u8]) -> Result<(Session<C>, Ead), Rejected<Self>> {
         match self.try_m4(msg) {
             Ok((ead_4, prk_exporter)) => Ok((
@@ -492,6 +515,7 @@ impl<C: Crypto> InitiatorWaitM4<C> {
         }
     }
 
+    #[inline(never)]
     fn try_m4(&mut self, msg: &[u8]) -> Result<(Ead, Secret), Error> {
         if ErrorMessage::is_error(msg) {
             return Err(peer_error(msg));
@@ -518,6 +542,7 @@ impl<C: Crypto> InitiatorWaitM4<C> {
     }
 
     /// Completes without message_4 (when the application protocol confirms key possession).
+    #[inline(never)]
     pub fn finish(self) -> Result<Session<C>, Error> {
         Session::new(
             self.crypto,
@@ -535,6 +560,7 @@ impl<C: Crypto> InitiatorWaitM4<C> {
     }
 }
 
+#[inline(never)]
 pub(crate) fn peer_error(msg: &[u8]) -> Error {
     match ErrorMessage::parse(msg) {
         Ok(ErrorMessage::WrongSelectedCipherSuite(suites_r)) => {

@@ -7,6 +7,13 @@
 #![allow(clippy::result_large_err)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+// Code size: the steps of both roles, the key-schedule helpers and the parsers are
+// `#[inline(never)]`. Under LTO with opt-level "z" a device's single handshake call site
+// otherwise gets every step inlined into one 22 KB function with a 21 KB stack frame, whose
+// far stack offsets alone cost kilobytes of code; out of line, the minimal Initiator is about
+// 8 KB smaller (docs/performance.md, mote-edhoc Footprint). Each of these runs a few times per
+// handshake, so the calls cost nothing measurable.
+
 // Only X.509 parsing allocates; the EDHOC core never does.
 #[cfg(feature = "x509")]
 extern crate alloc;

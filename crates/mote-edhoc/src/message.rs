@@ -25,6 +25,7 @@ pub struct Message1<'a> {
 
 impl<'a> Message1<'a> {
     /// Parses message_1.
+    #[inline(never)]
     pub fn parse(msg: &'a [u8]) -> Result<Self, Error> {
         if msg.len() > crate::buffer::MAX_MESSAGE_LEN {
             return Err(Error::Capacity {
@@ -52,6 +53,7 @@ impl<'a> Message1<'a> {
     }
 
     /// Encodes message_1.
+    #[inline(never)]
     pub fn encode(&self) -> Result<MessageBuf, Error> {
         let mut out = MessageBuf::new();
         cbor::int(&mut out, self.method)?;
@@ -74,6 +76,7 @@ pub struct Message2<'a> {
 
 impl<'a> Message2<'a> {
     /// Parses message_2 where public keys are `key_len` bytes long.
+    #[inline(never)]
     pub fn parse(msg: &'a [u8], key_len: usize) -> Result<Self, Error> {
         if msg.len() > crate::buffer::MAX_MESSAGE_LEN {
             return Err(Error::Capacity {
@@ -94,6 +97,7 @@ impl<'a> Message2<'a> {
 }
 
 /// Reads a message that is exactly one bstr (message_2, message_3, message_4).
+#[inline(never)]
 pub(crate) fn single_bstr<'a>(msg: &'a [u8], _what: &'static str) -> Result<&'a [u8], Error> {
     let mut r = cbor::Reader::new(msg);
     if r.peek_major() != Some(cbor::MAJOR_BSTR) {
@@ -127,6 +131,7 @@ pub struct Plaintext2<'a> {
 
 impl<'a> Plaintext2<'a> {
     /// Parses PLAINTEXT_2.
+    #[inline(never)]
     pub fn parse(pt: &'a [u8]) -> Result<Self, Error> {
         let mut r = cbor::Reader::new(pt);
         let c_r = ConnId::decode(&mut r)?;
@@ -156,6 +161,7 @@ pub struct Plaintext3<'a> {
 
 impl<'a> Plaintext3<'a> {
     /// Parses PLAINTEXT_3.
+    #[inline(never)]
     pub fn parse(pt: &'a [u8]) -> Result<Self, Error> {
         let mut r = cbor::Reader::new(pt);
         let id_cred_i = IdCred::decode_compact(&mut r)?;
@@ -212,6 +218,7 @@ impl<'a> ErrorMessage<'a> {
     }
 
     /// The ERR_CODE.
+    #[inline(never)]
     pub fn code(&self) -> i64 {
         match self {
             Self::Unspecified(_) => err_code::UNSPECIFIED,
@@ -222,7 +229,17 @@ impl<'a> ErrorMessage<'a> {
     }
 
     /// Parses an error message.
+    #[inline(never)]
     pub fn parse(msg: &'a [u8]) -> Result<Self, Error> {
+        // Bounded like message_1..4: a parsed error message always fits `MessageBuf`, so it can
+        // be re-encoded (and relayed) without a capacity failure (found by the fuzz target
+        // edhoc_message_error; the input is in its corpus).
+        if msg.len() > crate::buffer::MAX_MESSAGE_LEN {
+            return Err(Error::Capacity {
+                what: "error message",
+                needed: msg.len(),
+            });
+        }
         let mut r = cbor::Reader::new(msg);
         let code = r.int()?;
         let m = match code {
@@ -250,6 +267,7 @@ impl<'a> ErrorMessage<'a> {
     }
 
     /// Encodes the error message.
+    #[inline(never)]
     pub fn encode(&self) -> Result<MessageBuf, Error> {
         let mut out = MessageBuf::new();
         cbor::int(&mut out, self.code())?;
@@ -264,27 +282,32 @@ impl<'a> ErrorMessage<'a> {
 
     /// The error message answering a local processing error (§6): ERR_CODE 2 with SUITES_R,
     /// ERR_CODE 3, or ERR_CODE 1 with the error's description (truncated to fit).
+    #[inline(never)]
     pub fn for_error(error: &Error) -> Result<MessageBuf, Error> {
         match error {
             Error::WrongSelectedSuite { suites_r } => {
                 ErrorMessage::WrongSelectedCipherSuite(*suites_r).encode()
             }
             Error::UnknownCredential => ErrorMessage::UnknownCredential.encode(),
-            other => {
-                let mut text = Bytes::<96>::new();
-                let mut w = TextWriter(&mut text);
-                let _ = core::fmt::write(&mut w, format_args!("{other}"));
-                let s = core::str::from_utf8(text.as_slice()).unwrap_or("error");
-                ErrorMessage::Unspecified(s).encode()
-            }
+            other => unspecified_for(other),
         }
     }
+}
+
+/// ERR_CODE 1 with the error's description (truncated to fit) as the diagnostic (§6.2).
+pub(crate) fn unspecified_for(error: &Error) -> Result<MessageBuf, Error> {
+    let mut text = Bytes::<96>::new();
+    let mut w = TextWriter(&mut text);
+    let _ = core::fmt::write(&mut w, format_args!("{error}"));
+    let s = core::str::from_utf8(text.as_slice()).unwrap_or("error");
+    ErrorMessage::Unspecified(s).encode()
 }
 
 /// Writes formatted text into a fixed buffer, dropping what does not fit at a char boundary.
 struct TextWriter<'b, const N: usize>(&'b mut Bytes<N>);
 
 impl<const N: usize> core::fmt::Write for TextWriter<'_, N> {
+    #[inline(never)]
     fn write_str(&mut self, s: &str) -> core::fmt::Result {
         for c in s.chars() {
             let mut tmp = [0u8; 4];

@@ -5,6 +5,7 @@ use mote_cose::algorithm::{
 };
 use rand_core::CryptoRngCore;
 use sha2::Digest as _;
+use zeroize::Zeroize as _;
 
 use crate::buffer::Secret;
 use crate::crypto::{Crypto, Digest, PublicKey};
@@ -119,6 +120,18 @@ impl<R: CryptoRngCore> Crypto for MoteCrypto<R> {
         hkdf(alg).expand(prk, info, out).map_err(|_| Error::Crypto)
     }
 
+    fn hkdf_expand_parts(
+        &mut self,
+        alg: HashAlgorithm,
+        prk: &[u8],
+        info_parts: &[&[u8]],
+        out: &mut [u8],
+    ) -> Result<(), Error> {
+        hkdf(alg)
+            .expand_parts(prk, info_parts, out)
+            .map_err(|_| Error::Crypto)
+    }
+
     fn aead_encrypt(
         &mut self,
         alg: AeadAlgorithm,
@@ -174,6 +187,29 @@ impl<R: CryptoRngCore> Crypto for MoteCrypto<R> {
         let mut sig = [0u8; 64];
         k.sign(msg, &mut sig).map_err(|_| Error::Crypto)?;
         Ok(sig)
+    }
+
+    fn sign_with_public_key(
+        &mut self,
+        alg: SignatureAlgorithm,
+        secret: &Secret,
+        public: &PublicKey,
+        msg: &[u8],
+    ) -> Result<[u8; 64], Error> {
+        match alg {
+            // RFC 8032 §5.1.6 with the public key A taken from the credential instead of
+            // recomputed as s·B: `SigningKey::from_bytes` would spend a base-point
+            // multiplication per signature on it (docs/performance.md, mote-edhoc).
+            SignatureAlgorithm::EdDsa => {
+                let mut seed: [u8; 32] = secret.as_bytes().try_into().map_err(|_| Error::Crypto)?;
+                let esk = ed25519_dalek::hazmat::ExpandedSecretKey::from(&seed);
+                seed.zeroize();
+                let vk = ed25519_dalek::VerifyingKey::from_bytes(&public.x)
+                    .map_err(|_| Error::Crypto)?;
+                Ok(ed25519_dalek::hazmat::raw_sign::<sha2::Sha512>(&esk, msg, &vk).to_bytes())
+            }
+            SignatureAlgorithm::Es256 => self.sign(alg, secret, msg),
+        }
     }
 
     fn signature_public_key(

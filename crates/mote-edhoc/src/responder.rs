@@ -99,6 +99,7 @@ impl<C: Crypto> Responder<C> {
 
     /// Parses and checks message_1 (§5.2.3): METHOD, the selected suite (§6.3.1: answer
     /// [`Error::WrongSelectedSuite`] with ERR_CODE 2), G_X's length and EAD_1.
+    #[inline(never)]
     pub fn process_message_1(
         mut self,
         msg: &[u8],
@@ -119,6 +120,7 @@ impl<C: Crypto> Responder<C> {
     }
 
     #[allow(clippy::type_complexity)]
+    #[inline(never)]
     fn try_m1(
         &mut self,
         msg: &[u8],
@@ -126,11 +128,13 @@ impl<C: Crypto> Responder<C> {
         let m1 = Message1::parse(msg)?;
         let method = Method::from_value(m1.method)
             .filter(|m| {
-                self.config
-                    .methods
-                    .get(usize::from(m.value()))
-                    .copied()
-                    .unwrap_or(false)
+                m.is_supported()
+                    && self
+                        .config
+                        .methods
+                        .get(usize::from(m.value()))
+                        .copied()
+                        .unwrap_or(false)
             })
             .ok_or(Error::UnsupportedMethod(m1.method))?;
         let selected = m1.suites_i.last().ok_or(Error::NoCommonSuite)?;
@@ -148,7 +152,7 @@ impl<C: Crypto> Responder<C> {
         }
         let suite = CipherSuite::from_id(i64::from(selected))
             .ok_or(Error::WrongSelectedSuite { suites_r: *ours })?;
-        let g_x: [u8; 32] = m1.g_x.try_into().map_err(|_| Error::Malformed {
+        let g_x = crate::buffer::array32(m1.g_x).ok_or(Error::Malformed {
             offset: 0,
             reason: "G_X length does not fit the selected cipher suite",
         })?;
@@ -180,6 +184,7 @@ impl<C: Crypto> ResponderProcessingM1<C> {
     }
 
     /// Builds message_2 with a fresh ephemeral key (§5.3.2). `c_r` must differ from C_I.
+    #[inline(never)]
     pub fn prepare_message_2(
         mut self,
         c_r: ConnId,
@@ -190,6 +195,7 @@ impl<C: Crypto> ResponderProcessingM1<C> {
     }
 
     /// Builds message_2 with the given ephemeral private key Y. For test vectors only.
+    #[inline(never)]
     pub fn prepare_message_2_with_ephemeral(
         mut self,
         c_r: ConnId,
@@ -200,6 +206,7 @@ impl<C: Crypto> ResponderProcessingM1<C> {
         self.prepare(c_r, ead_2, y, g_y)
     }
 
+    #[inline(never)]
     fn prepare(
         mut self,
         c_r: ConnId,
@@ -233,8 +240,14 @@ impl<C: Crypto> ResponderProcessingM1<C> {
             cred: id.credential.as_bytes(),
             ead: ead_2.as_bytes(),
         };
-        let sig =
-            schedule::signature_or_mac(c, &suite, prk_3e2m.as_bytes(), &auth, &id.private_key)?;
+        let sig = schedule::signature_or_mac(
+            c,
+            &suite,
+            prk_3e2m.as_bytes(),
+            &auth,
+            &id.private_key,
+            id.credential.public_key(),
+        )?;
         let mut plaintext_2 = MessageBuf::new();
         c_r.encode(&mut plaintext_2)?;
         id.id_cred.encode_compact(&mut plaintext_2)?;
@@ -280,6 +293,7 @@ impl<C: Crypto> ResponderWaitM3<C> {
     }
 
     /// Decrypts and parses message_3 (§5.4.3).
+    #[inline(never)]
     pub fn parse_message_3(
         mut self,
         msg: &[u8],
@@ -296,6 +310,7 @@ impl<C: Crypto> ResponderWaitM3<C> {
         }
     }
 
+    #[inline(never)]
     fn try_m3(&mut self, msg: &[u8]) -> Result<(MessageBuf, IdCred, Bytes<64>, Ead), Error> {
         if ErrorMessage::is_error(msg) {
             return Err(peer_error(msg));
@@ -349,6 +364,7 @@ impl<C: Crypto> ResponderProcessingM3<C> {
     }
 
     /// Verifies Signature_or_MAC_3 with CRED_I.
+    #[inline(never)]
     pub fn verify_message_3(
         mut self,
         cred_i: &Credential,
@@ -373,6 +389,7 @@ impl<C: Crypto> ResponderProcessingM3<C> {
 
     /// Looks CRED_I up and verifies; an unknown credential is [`Error::UnknownCredential`]
     /// (answer with ERR_CODE 3).
+    #[inline(never)]
     pub fn verify_message_3_with<L: CredentialLookup>(
         self,
         lookup: &mut L,
@@ -386,6 +403,7 @@ impl<C: Crypto> ResponderProcessingM3<C> {
         }
     }
 
+    #[inline(never)]
     fn try_verify(&mut self, cred_i: &Credential) -> Result<(Secret, Digest, Secret), Error> {
         let w = &mut self.wait;
         let suite = w.suite;
@@ -442,6 +460,7 @@ impl<C: Crypto> ResponderVerifiedM3<C> {
     }
 
     /// Builds message_4 (§5.5.2) and completes.
+    #[inline(never)]
     pub fn prepare_message_4(mut self, ead_4: &Ead) -> Result<(Session<C>, MessageBuf), Error> {
         let ct = schedule::seal(
             &mut self.crypto,
@@ -457,6 +476,7 @@ impl<C: Crypto> ResponderVerifiedM3<C> {
     }
 
     /// Completes without message_4.
+    #[inline(never)]
     pub fn finish(self) -> Result<Session<C>, Error> {
         Session::new(
             self.crypto,

@@ -46,6 +46,7 @@ pub mod label {
 }
 
 /// The info of EDHOC_KDF: the CBOR sequence `(label: uint, context: bstr, length: uint)`.
+#[inline(never)]
 pub fn kdf_info(label: u64, context: &[u8], length: usize) -> Result<InfoBuf, Error> {
     let mut info = InfoBuf::new();
     cbor::head(&mut info, cbor::MAJOR_UINT, label)?;
@@ -56,6 +57,7 @@ pub fn kdf_info(label: u64, context: &[u8], length: usize) -> Result<InfoBuf, Er
 
 /// EDHOC_KDF(PRK, label, context, length) = EDHOC_Expand(PRK, info, length) (§4.1.2), with
 /// `length = out.len()`.
+#[inline(never)]
 pub fn kdf<C: Crypto>(
     c: &mut C,
     suite: &CipherSuite,
@@ -64,11 +66,52 @@ pub fn kdf<C: Crypto>(
     context: &[u8],
     out: &mut [u8],
 ) -> Result<(), Error> {
-    let info = kdf_info(label, context, out.len())?;
-    c.hkdf_expand(suite.hash, prk, info.as_slice(), out)
+    kdf_parts(c, suite, prk, label, &[context], out)
+}
+
+/// Most pieces a context is passed in (context_2: C_R, ID_CRED_R, TH_2's head and value,
+/// CRED_R, EAD_2).
+const MAX_CONTEXT_PARTS: usize = 6;
+
+/// [`kdf`] with the context given as the concatenation of `context`: the info
+/// `(label, bstr head, context…, length)` goes to the provider in pieces, so neither the
+/// context nor the info is copied into a buffer (docs/performance.md, mote-edhoc).
+#[inline(never)]
+fn kdf_parts<C: Crypto>(
+    c: &mut C,
+    suite: &CipherSuite,
+    prk: &[u8],
+    label: u64,
+    context: &[&[u8]],
+    out: &mut [u8],
+) -> Result<(), Error> {
+    let context_len: usize = context.iter().map(|p| p.len()).sum();
+    let mut head = Bytes::<18>::new();
+    cbor::head(&mut head, cbor::MAJOR_UINT, label)?;
+    cbor::head(&mut head, cbor::MAJOR_BSTR, context_len as u64)?;
+    let mut tail = Bytes::<9>::new();
+    cbor::head(&mut tail, cbor::MAJOR_UINT, out.len() as u64)?;
+    let mut parts: [&[u8]; MAX_CONTEXT_PARTS + 2] = [&[]; MAX_CONTEXT_PARTS + 2];
+    let n = context.len();
+    if n > MAX_CONTEXT_PARTS {
+        return Err(Error::Capacity {
+            what: "KDF context parts",
+            needed: n,
+        });
+    }
+    for (slot, part) in parts.iter_mut().skip(1).zip(context) {
+        *slot = part;
+    }
+    let (first, rest) = parts.split_at_mut(1);
+    if let (Some(f), Some(l)) = (first.first_mut(), rest.get_mut(n)) {
+        *f = head.as_slice();
+        *l = tail.as_slice();
+    }
+    c.hkdf_expand_parts(suite.hash, prk, parts.get(..n + 2).unwrap_or(&[]), out)
 }
 
 /// [`kdf`] into a [`Secret`] of `len` ≤ 32 bytes.
+#[inline(never)]
 pub fn kdf_secret<C: Crypto>(
     c: &mut C,
     suite: &CipherSuite,
@@ -88,6 +131,7 @@ pub fn kdf_secret<C: Crypto>(
     s
 }
 
+#[inline(never)]
 fn bstr_head(len: usize) -> ([u8; 9], usize) {
     let mut b = Bytes::<9>::new();
     let _ = cbor::head(&mut b, cbor::MAJOR_BSTR, len as u64);
@@ -100,6 +144,7 @@ fn bstr_head(len: usize) -> ([u8; 9], usize) {
 }
 
 /// H(message_1).
+#[inline(never)]
 pub fn hash_message_1<C: Crypto>(
     c: &mut C,
     suite: &CipherSuite,
@@ -109,6 +154,7 @@ pub fn hash_message_1<C: Crypto>(
 }
 
 /// TH_2 = H( G_Y, H(message_1) ), both as CBOR bstr (§5.3.2).
+#[inline(never)]
 pub fn th_2<C: Crypto>(
     c: &mut C,
     suite: &CipherSuite,
@@ -130,6 +176,7 @@ pub fn th_2<C: Crypto>(
 
 /// TH_3 = H( TH_2, PLAINTEXT_2, CRED_R ) and TH_4 = H( TH_3, PLAINTEXT_3, CRED_I ) (§5.3.2,
 /// §5.4.2): the previous transcript hash as bstr, the plaintext and the credential as is.
+#[inline(never)]
 pub fn th_next<C: Crypto>(
     c: &mut C,
     suite: &CipherSuite,
@@ -146,6 +193,7 @@ pub fn th_next<C: Crypto>(
 
 /// context_2 = << C_R, ID_CRED_R, TH_2, CRED_R, ? EAD_2 >> (with `c_r`) or
 /// context_3 = << ID_CRED_I, TH_3, CRED_I, ? EAD_3 >> (without), as the byte sequence.
+#[inline(never)]
 pub fn mac_context(
     c_r: Option<&ConnId>,
     id_cred: &[u8],
@@ -166,6 +214,7 @@ pub fn mac_context(
 
 /// The Sig_structure signed as Signature_or_MAC_2/3 (§5.3.2, §5.4.2):
 /// `["Signature1", << ID_CRED >>, << TH, CRED, ? EAD >>, MAC]`.
+#[inline(never)]
 pub fn sig_structure(
     id_cred: &[u8],
     th: &[u8],
@@ -189,6 +238,7 @@ pub fn sig_structure(
 }
 
 /// The AEAD associated data A_3 / A_4 = `["Encrypt0", h'', TH]` (§5.4.2, §5.5.2).
+#[inline(never)]
 pub fn encrypt0_aad(th: &[u8]) -> Result<Bytes<64>, Error> {
     let mut a = Bytes::new();
     cbor::head(&mut a, cbor::MAJOR_ARRAY, 3)?;
@@ -200,6 +250,7 @@ pub fn encrypt0_aad(th: &[u8]) -> Result<Bytes<64>, Error> {
 
 /// Length of MAC_2/MAC_3: the hash length when the sender signs, the EDHOC MAC length when it
 /// authenticates with static DH (§5.3.2).
+#[inline(never)]
 pub fn mac_len(suite: &CipherSuite, static_dh: bool) -> usize {
     if static_dh {
         suite.mac_len
@@ -219,45 +270,64 @@ pub(crate) struct AuthInput<'a> {
     pub(crate) ead: &'a [u8],
 }
 
+#[inline(never)]
 fn compute_mac<C: Crypto>(
     c: &mut C,
     suite: &CipherSuite,
     prk: &[u8],
     a: &AuthInput<'_>,
 ) -> Result<Bytes<32>, Error> {
-    let context = mac_context(a.c_r, a.id_cred, a.th, a.cred, a.ead)?;
+    // context_2/3 (the layout of `mac_context`), in pieces.
+    let mut c_r = Bytes::<{ crate::buffer::MAX_CONN_ID_LEN + 1 }>::new();
+    if let Some(id) = a.c_r {
+        id.encode(&mut c_r)?;
+    }
+    let (th_head, th_head_len) = bstr_head(a.th.len());
+    let context = [
+        c_r.as_slice(),
+        a.id_cred,
+        th_head.get(..th_head_len).unwrap_or(&[]),
+        a.th,
+        a.cred,
+        a.ead,
+    ];
     let n = mac_len(suite, a.static_dh);
     let mut mac = Bytes::<32>::new();
     mac.set_len(n)?;
-    kdf(
-        c,
-        suite,
-        prk,
-        a.mac_label,
-        context.as_slice(),
-        mac.as_mut_slice(),
-    )?;
+    kdf_parts(c, suite, prk, a.mac_label, &context, mac.as_mut_slice())?;
     Ok(mac)
 }
 
 /// Signature_or_MAC_2/3: MAC_x, signed unless the sender uses static DH.
+#[inline(never)]
 pub(crate) fn signature_or_mac<C: Crypto>(
     c: &mut C,
     suite: &CipherSuite,
     prk: &[u8],
     a: &AuthInput<'_>,
     private_key: &Secret,
+    public_key: &PublicKey,
 ) -> Result<Bytes<64>, Error> {
     let mac = compute_mac(c, suite, prk, a)?;
     if a.static_dh {
         return Bytes::from_slice(mac.as_slice());
     }
-    let tbs = sig_structure(a.id_cred, a.th, a.cred, a.ead, mac.as_slice())?;
-    let sig = c.sign(suite.signature, private_key, tbs.as_slice())?;
-    Bytes::from_slice(&sig)
+    #[cfg(feature = "signatures")]
+    {
+        let tbs = sig_structure(a.id_cred, a.th, a.cred, a.ead, mac.as_slice())?;
+        let sig =
+            c.sign_with_public_key(suite.signature, private_key, public_key, tbs.as_slice())?;
+        Bytes::from_slice(&sig)
+    }
+    #[cfg(not(feature = "signatures"))]
+    {
+        let _ = (private_key, public_key);
+        Err(Error::UnsupportedMethod(0))
+    }
 }
 
 /// Checks a received Signature_or_MAC_2/3 (MAC compared in constant time).
+#[inline(never)]
 pub(crate) fn verify_signature_or_mac<C: Crypto>(
     c: &mut C,
     suite: &CipherSuite,
@@ -274,12 +344,21 @@ pub(crate) fn verify_signature_or_mac<C: Crypto>(
             Err(Error::AuthenticationFailed)
         };
     }
-    let tbs = sig_structure(a.id_cred, a.th, a.cred, a.ead, mac.as_slice())?;
-    c.verify(suite.signature, public_key, tbs.as_slice(), received)
-        .map_err(|_| Error::AuthenticationFailed)
+    #[cfg(feature = "signatures")]
+    {
+        let tbs = sig_structure(a.id_cred, a.th, a.cred, a.ead, mac.as_slice())?;
+        c.verify(suite.signature, public_key, tbs.as_slice(), received)
+            .map_err(|_| Error::AuthenticationFailed)
+    }
+    #[cfg(not(feature = "signatures"))]
+    {
+        let _ = public_key;
+        Err(Error::UnsupportedMethod(0))
+    }
 }
 
 /// The expected length of Signature_or_MAC_x (§9.3: a MAC is at least 8 bytes).
+#[inline(never)]
 pub(crate) fn signature_or_mac_len(suite: &CipherSuite, static_dh: bool) -> usize {
     if static_dh {
         suite.mac_len
@@ -290,6 +369,7 @@ pub(crate) fn signature_or_mac_len(suite: &CipherSuite, static_dh: bool) -> usiz
 
 /// K and IV for message_3 (labels 3, 4 from PRK_3e2m) or message_4 (8, 9 from PRK_4e3m), and
 /// the AEAD applied with A = `["Encrypt0", h'', TH]`.
+#[inline(never)]
 pub(crate) fn seal<C: Crypto>(
     c: &mut C,
     suite: &CipherSuite,
@@ -320,6 +400,7 @@ pub(crate) fn seal<C: Crypto>(
 }
 
 /// Inverse of [`seal`]: verifies and decrypts; fails with [`Error::AuthenticationFailed`].
+#[inline(never)]
 pub(crate) fn open<C: Crypto>(
     c: &mut C,
     suite: &CipherSuite,
@@ -349,6 +430,7 @@ pub(crate) fn open<C: Crypto>(
 }
 
 /// XORs `data` with KEYSTREAM_2 = EDHOC_KDF(PRK_2e, 0, TH_2, len) (§5.3.2).
+#[inline(never)]
 pub fn apply_keystream_2<C: Crypto>(
     c: &mut C,
     suite: &CipherSuite,
@@ -374,6 +456,7 @@ pub fn apply_keystream_2<C: Crypto>(
 
 /// PRK_3e2m (§4.1.1.2): PRK_2e when the Responder signs, else
 /// EDHOC_Extract(SALT_3e2m, G_RX) with SALT_3e2m = EDHOC_KDF(PRK_2e, 1, TH_2, hash_length).
+#[inline(never)]
 pub fn prk_3e2m<C: Crypto>(
     c: &mut C,
     suite: &CipherSuite,
@@ -399,6 +482,7 @@ pub fn prk_3e2m<C: Crypto>(
 
 /// PRK_4e3m (§4.1.1.3): PRK_3e2m when the Initiator signs, else
 /// EDHOC_Extract(SALT_4e3m, G_IY) with SALT_4e3m = EDHOC_KDF(PRK_3e2m, 5, TH_3, hash_length).
+#[inline(never)]
 pub fn prk_4e3m<C: Crypto>(
     c: &mut C,
     suite: &CipherSuite,

@@ -60,6 +60,7 @@ impl<C: Crypto> core::fmt::Debug for Session<C> {
 }
 
 impl<C: Crypto> Session<C> {
+    #[inline(never)]
     pub(crate) fn new(
         mut crypto: C,
         suite: CipherSuite,
@@ -80,6 +81,7 @@ impl<C: Crypto> Session<C> {
         })
     }
 
+    #[inline(never)]
     pub(crate) fn from_parts(
         crypto: C,
         suite: CipherSuite,
@@ -132,6 +134,7 @@ impl<C: Crypto> Session<C> {
 
     /// EDHOC_Exporter(label, context, out.len()) = EDHOC_KDF(PRK_exporter, label, context,
     /// length) (§4.2.1).
+    #[inline(never)]
     pub fn exporter(&mut self, label: u64, context: &[u8], out: &mut [u8]) -> Result<(), Error> {
         schedule::kdf(
             &mut self.crypto,
@@ -145,6 +148,7 @@ impl<C: Crypto> Session<C> {
 
     /// EDHOC_KeyUpdate(context) (Appendix H): PRK_out = EDHOC_KDF(PRK_out, 11, context,
     /// hash_length), then PRK_exporter anew. Both peers must use the same context.
+    #[inline(never)]
     pub fn key_update(&mut self, context: &[u8]) -> Result<(), Error> {
         let n = self.suite.hash_len();
         let prk_out = schedule::kdf_secret(
@@ -162,6 +166,7 @@ impl<C: Crypto> Session<C> {
     }
 
     /// The OSCORE Security Context input of Appendix A.1 with the default lengths.
+    #[inline(never)]
     pub fn oscore_parameters(&mut self) -> Result<OscoreParameters, Error> {
         let key_len = self.suite.app_aead.key_len();
         let mut ms = [0u8; 32];
@@ -192,6 +197,7 @@ impl<C: Crypto> Session<C> {
     }
 }
 
+#[inline(never)]
 pub(crate) fn derive_prk_exporter<C: Crypto>(
     c: &mut C,
     suite: &CipherSuite,

@@ -43,6 +43,12 @@ impl Method {
         self as u8
     }
 
+    /// Whether this build implements the method: all four, or only method 3 (static DH on both
+    /// sides) without the `signatures` feature.
+    pub fn is_supported(self) -> bool {
+        cfg!(feature = "signatures") || self == Self::StaticStatic
+    }
+
     /// Whether the Initiator authenticates with a static DH key.
     pub fn initiator_static_dh(self) -> bool {
         matches!(self, Self::StaticSign | Self::StaticStatic)
@@ -401,5 +407,18 @@ impl Default for Suites {
 impl core::fmt::Debug for Suites {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_list().entries(self.as_slice()).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn methods_built_follow_the_signatures_feature() {
+        assert!(Method::StaticStatic.is_supported());
+        for m in [Method::SignSign, Method::SignStatic, Method::StaticSign] {
+            assert_eq!(m.is_supported(), cfg!(feature = "signatures"));
+        }
     }
 }

@@ -74,6 +74,7 @@ pub use coap::*;
 
 #[cfg(feature = "oscore")]
 mod coap {
+    use mote_coap::block::BlockValue;
     use mote_coap::code::{Code, MessageType};
     use mote_coap::message::{Message, MessageWriter};
     use mote_coap::option::OptionNumber;
@@ -190,6 +191,73 @@ mod coap {
         w.payload(dst).map_err(coap_err)
     }
 
+    /// What to send for one OSCORE-protected block of the first application request, when
+    /// that request is fragmented with inner Block1 options (RFC 9668 §3.2.2).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum CombinedBlock {
+        /// The EDHOC + OSCORE request, this many bytes in `out`: the request carries no inner
+        /// Block1 option, or its first block (NUM 0).
+        Combined(usize),
+        /// §3.2.2 step A: a non-first inner block (NUM ≠ 0). Send the OSCORE-protected request
+        /// as it is, without the EDHOC option and without message_3.
+        NonFirstBlock,
+        /// §3.2.2 step B: COMB_PAYLOAD exceeds MAX_UNFRAGMENTED_SIZE. Abandon the block-wise
+        /// transfer and use the sequential flow: send `C_R, message_3`
+        /// ([`prefixed_payload`](super::prefixed_payload)) to the EDHOC resource, then the
+        /// OSCORE request once EDHOC has completed.
+        Sequential,
+    }
+
+    /// RFC 9668 §3.2.1 with the block-wise steps of §3.2.2: `inner_request` is the original
+    /// (unprotected) CoAP request, or the inner block of it, that `oscore_request` protects;
+    /// `max_unfragmented_size` is the MAX_UNFRAGMENTED_SIZE of RFC 8613 §4.1.3.4.2.
+    pub fn combine_request_block(
+        inner_request: &[u8],
+        oscore_request: &[u8],
+        message_3: &[u8],
+        max_unfragmented_size: usize,
+        out: &mut [u8],
+    ) -> Result<CombinedBlock, Error> {
+        let inner = Message::decode(inner_request)
+            .map_err(|_| Error::Transport("inner request does not parse"))?;
+        let block1 = BlockValue::from_message(&inner, OptionNumber::BLOCK1)
+            .map_err(|_| Error::Transport("invalid inner Block1 option"))?;
+        // Step A: only the first inner block carries the EDHOC option and message_3.
+        if block1.is_some_and(|b| b.num() != 0) {
+            return Ok(CombinedBlock::NonFirstBlock);
+        }
+        // Step B: COMB_PAYLOAD = EDHOC_MSG_3 | OSCORE_PAYLOAD must not exceed
+        // MAX_UNFRAGMENTED_SIZE.
+        let oscore = Message::decode(oscore_request)
+            .map_err(|_| Error::Transport("OSCORE request does not parse"))?;
+        if message_3.len() + oscore.payload().len() > max_unfragmented_size {
+            return Ok(CombinedBlock::Sequential);
+        }
+        combine_request(oscore_request, message_3, out).map(CombinedBlock::Combined)
+    }
+
+    /// RFC 9668 §3.3.1 step 8: in the request decrypted from an EDHOC + OSCORE request, an
+    /// EDHOC option (class U, so never inner) is an unprocessed critical option: `Err` means
+    /// answer 4.02 (Bad Option, RFC 7252 §5.4.1) instead of delivering the request.
+    pub fn check_decrypted_request(request: &[u8]) -> Result<(), Error> {
+        let m = Message::decode(request)
+            .map_err(|_| Error::Transport("decrypted request does not parse"))?;
+        if m.option(OptionNumber(EDHOC_OPTION)).is_some() {
+            return Err(Error::Transport(
+                "EDHOC option inside the OSCORE-protected request: unprocessed critical option (RFC 9668 §3.3.1 step 8)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The EDHOC error message answering a failed EDHOC + OSCORE request (RFC 9668 §3.3.1:
+    /// "error code 1" whatever failed in step 4, unprotected, Content-Format 64 with
+    /// [`write_response`] and [`error_response_code`]). The diagnostic is the error's
+    /// description, which names no secret (RFC 9528 §9.5).
+    pub fn combined_request_error(error: &Error) -> Result<crate::buffer::MessageBuf, Error> {
+        crate::message::unspecified_for(error)
+    }
+
     /// The parts of an EDHOC + OSCORE request (RFC 9668 §3.3.1).
     #[derive(Debug, Clone, PartialEq, Eq)]
     pub struct CombinedRequest<'a> {
@@ -204,13 +272,55 @@ mod coap {
 
     /// RFC 9668 §3.3.1 steps 1–3, 6 and 7. A request that fails step 1 must be answered with
     /// 4.00 (Bad Request).
+    ///
+    /// A request with an outer Block1 option is one block of a fragmented EDHOC + OSCORE
+    /// request: per §3.3.2 step A the server first collects every block (RFC 7959, up to
+    /// MAX_UNFRAGMENTED_SIZE, RFC 8613 §4.1.3.4.2) and then calls
+    /// [`split_reassembled_combined_request`]; here such a block is rejected, unless it is the
+    /// only one (NUM 0 without M).
     pub fn split_combined_request<'a>(
         request: &'a [u8],
         out: &mut [u8],
     ) -> Result<CombinedRequest<'a>, Error> {
         let m = Message::decode(request).map_err(|_| Error::Transport("request does not parse"))?;
-        if m.option(OptionNumber(EDHOC_OPTION)).is_none() {
-            return Err(Error::Transport("no EDHOC option"));
+        if let Some(b) = BlockValue::from_message(&m, OptionNumber::BLOCK1)
+            .map_err(|_| Error::Transport("invalid Block1 option"))?
+        {
+            if b.num() != 0 || b.more() {
+                return Err(Error::Transport(
+                    "one block of a fragmented EDHOC + OSCORE request: reassemble all blocks first (RFC 9668 §3.3.2)",
+                ));
+            }
+        }
+        split(&m, m.payload(), false, out)
+    }
+
+    /// §3.3.2 step A, then §3.3.1 steps 1–3, 6 and 7, for an EDHOC + OSCORE request that
+    /// arrived in outer Block1 blocks: `request` is one block of the transfer (its options are
+    /// the request's), `body` the reassembled payload (for example from
+    /// `mote_coap::block::BlockReassembler`). The rebuilt OSCORE request carries `body`'s
+    /// OSCORE ciphertext and no Block1, Size1 or EDHOC option.
+    pub fn split_reassembled_combined_request<'a>(
+        request: &[u8],
+        body: &'a [u8],
+        out: &mut [u8],
+    ) -> Result<CombinedRequest<'a>, Error> {
+        let m = Message::decode(request).map_err(|_| Error::Transport("request does not parse"))?;
+        split(&m, body, true, out)
+    }
+
+    fn split<'a>(
+        m: &Message<'_>,
+        payload: &'a [u8],
+        reassembled: bool,
+        out: &mut [u8],
+    ) -> Result<CombinedRequest<'a>, Error> {
+        // §3.1: the option occurs at most once (its value, if any, is ignored). Repeated, it is
+        // an unrecognized critical option (RFC 7252 §5.4.5).
+        match m.options_with(OptionNumber(EDHOC_OPTION)).count() {
+            0 => return Err(Error::Transport("no EDHOC option")),
+            1 => {}
+            _ => return Err(Error::Transport("EDHOC option repeated (RFC 9668 §3.1)")),
         }
         let oscore = m
             .option(OptionNumber::OSCORE)
@@ -222,7 +332,7 @@ mod coap {
             .ok_or(Error::Transport("OSCORE option without kid"))?;
         let c_r = ConnId::from_slice(kid)?;
         // COMB_PAYLOAD = EDHOC_MSG_3 | OSCORE_PAYLOAD, message_3 being one CBOR bstr.
-        let mut r = crate::cbor::Reader::new(m.payload());
+        let mut r = crate::cbor::Reader::new(payload);
         if r.peek_major() != Some(crate::cbor::MAJOR_BSTR) {
             return Err(Error::Transport("payload does not start with message_3"));
         }
@@ -235,7 +345,13 @@ mod coap {
         }
         let mut w = MessageWriter::new(out, m.mtype(), m.code(), m.message_id(), m.token())
             .map_err(coap_err)?;
-        for o in m.options().filter(|o| o.number.0 != EDHOC_OPTION) {
+        // Step 7: without the EDHOC option; after reassembly also without the outer
+        // block-wise options, which described the fragments.
+        let outer_block = |n: OptionNumber| n == OptionNumber::BLOCK1 || n == OptionNumber::SIZE1;
+        for o in m
+            .options()
+            .filter(|o| o.number.0 != EDHOC_OPTION && !(reassembled && outer_block(o.number)))
+        {
             w.option(o.number, o.value).map_err(coap_err)?;
         }
         let oscore_request_len = w.payload(ciphertext).map_err(coap_err)?;

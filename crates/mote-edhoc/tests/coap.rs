@@ -48,6 +48,7 @@ mod with_coap {
     use mote_coap::code::Code;
     use mote_coap::message::Message;
     use mote_coap::option::OptionNumber;
+    use mote_edhoc::MessageBuf;
     use mote_oscore::Framing;
 
     #[test]
@@ -72,6 +73,18 @@ mod with_coap {
             &rebuilt[..split.oscore_request_len],
             oscore_request.as_slice()
         );
+        // §3.1: a repeated EDHOC option is refused.
+        let mut twice = combined[..8].to_vec();
+        twice.push(0x93);
+        twice.extend_from_slice(v.get("oscore_option"));
+        twice.extend_from_slice(&[0xc0, 0x00]); // option 21, then 21 again (delta 0)
+        twice.push(0xff);
+        twice.extend_from_slice(Message::decode(combined).unwrap().payload());
+        assert!(Message::decode(&twice).is_ok());
+        assert!(matches!(
+            transport::split_combined_request(&twice, &mut rebuilt),
+            Err(Error::Transport(_))
+        ));
         // Step 1: no OSCORE option or no message_3 → 4.00.
         assert!(transport::split_combined_request(&oscore_request, &mut rebuilt).is_err());
         let mut no_m3 = combined[..13].to_vec();
@@ -189,6 +202,19 @@ mod with_coap {
         assert_eq!(&plain[..m], &content);
     }
 
+    /// RFC 9668 §3.3.1: a failed EDHOC step of the combined request is answered with ERR_CODE
+    /// 1, even for an unknown credential (ERR_CODE 3 in the sequential flow).
+    #[test]
+    fn combined_request_errors_use_err_code_1() {
+        let msg = transport::combined_request_error(&Error::UnknownCredential).unwrap();
+        assert_eq!(
+            ErrorMessage::parse(msg.as_slice()).unwrap(),
+            ErrorMessage::Unspecified("unknown credential referenced")
+        );
+        let msg = transport::combined_request_error(&Error::AuthenticationFailed).unwrap();
+        assert_eq!(msg.as_slice()[0], 0x01);
+    }
+
     #[test]
     fn error_responses() {
         let e = Error::UnknownCredential;
@@ -212,6 +238,231 @@ mod with_coap {
         assert_eq!(
             transport::error_response_code(&Error::Crypto),
             Code::INTERNAL_SERVER_ERROR
+        );
+    }
+
+    /// A method 3 / suite 2 handshake up to message_3 over the library calls, returning the
+    /// client's OSCORE context, message_3, the waiting server and CRED_I.
+    fn up_to_message_3() -> (
+        mote_oscore::SecurityContext,
+        MessageBuf,
+        ResponderWaitM3<MoteCrypto<rand_core::OsRng>>,
+        Credential,
+    ) {
+        let suite = CipherSuite::from_id(2).unwrap();
+        let id_i = common::identity(&suite, true, "client", b"\x0c", false);
+        let id_r = common::identity(&suite, true, "server", b"\x0d", false);
+        let (cred_i, cred_r) = (id_i.credential.clone(), id_r.credential.clone());
+        let client = Initiator::new(
+            MoteCrypto::new(),
+            InitiatorConfig::new(Method::StaticStatic, 2, id_i),
+        );
+        let server = Responder::new(MoteCrypto::new(), ResponderConfig::new(2, id_r));
+        let (client, m1) = client
+            .prepare_message_1(ConnId::from_int(-24).unwrap(), &Ead::new())
+            .unwrap();
+        let (server, m2) = server
+            .process_message_1(m1.as_slice())
+            .unwrap()
+            .prepare_message_2(ConnId::from_int(1).unwrap(), &Ead::new())
+            .unwrap();
+        let (client, m3) = client
+            .parse_message_2(m2.as_slice())
+            .unwrap()
+            .verify_message_2(&cred_r)
+            .unwrap()
+            .prepare_message_3(&Ead::new())
+            .unwrap();
+        let ctx = client
+            .finish()
+            .unwrap()
+            .oscore_parameters()
+            .unwrap()
+            .security_context()
+            .unwrap();
+        (ctx, m3, server, cred_i)
+    }
+
+    /// CON POST /big with an inner Block1 option `num/more/16` and `payload`.
+    fn post_block(num: u32, more: bool, payload: &[u8], buf: &mut [u8]) -> usize {
+        use mote_coap::code::MessageType;
+        use mote_coap::message::MessageWriter;
+        let mut w = MessageWriter::new(
+            buf,
+            MessageType::Con,
+            Code::POST,
+            0x100 + num as u16,
+            &[0x5a],
+        )
+        .unwrap();
+        w.option(OptionNumber::URI_PATH, b"big").unwrap();
+        w.uint_option(OptionNumber::BLOCK1, (num << 4) | (u32::from(more) << 3))
+            .unwrap();
+        w.payload(payload).unwrap()
+    }
+
+    /// RFC 9668 §3.2.2: with inner Block1, only the first inner block becomes the EDHOC +
+    /// OSCORE request (step A: later blocks go out as plain OSCORE requests, without the EDHOC
+    /// option); a COMB_PAYLOAD larger than MAX_UNFRAGMENTED_SIZE falls back to the sequential
+    /// flow (step B). The server completes EDHOC on the first block and unprotects both.
+    #[test]
+    fn rfc9668_3_2_2_inner_blockwise_combines_only_the_first_block() {
+        let (mut client_ctx, m3, server, cred_i) = up_to_message_3();
+        let body: [u8; 20] = core::array::from_fn(|i| i as u8);
+        let (mut b0, mut b1) = ([0u8; 64], [0u8; 64]);
+        let n0 = post_block(0, true, &body[..16], &mut b0);
+        let n1 = post_block(1, false, &body[16..], &mut b1);
+        let (mut p0, mut p1) = ([0u8; 128], [0u8; 128]);
+        let (np0, _) = client_ctx
+            .protect_request(Framing::Udp, &b0[..n0], &mut p0)
+            .unwrap();
+        let (np1, _) = client_ctx
+            .protect_request(Framing::Udp, &b1[..n1], &mut p1)
+            .unwrap();
+
+        // Step B: COMB_PAYLOAD over MAX_UNFRAGMENTED_SIZE → sequential flow.
+        let mut combined = [0u8; 256];
+        let too_small = m3.len() + Message::decode(&p0[..np0]).unwrap().payload().len() - 1;
+        assert_eq!(
+            transport::combine_request_block(
+                &b0[..n0],
+                &p0[..np0],
+                m3.as_slice(),
+                too_small,
+                &mut combined
+            )
+            .unwrap(),
+            transport::CombinedBlock::Sequential
+        );
+        // First inner block: the EDHOC + OSCORE request.
+        let transport::CombinedBlock::Combined(n) = transport::combine_request_block(
+            &b0[..n0],
+            &p0[..np0],
+            m3.as_slice(),
+            1024,
+            &mut combined,
+        )
+        .unwrap() else {
+            panic!("first inner block must be combined")
+        };
+        let sent = Message::decode(&combined[..n]).unwrap();
+        assert!(sent.option(OptionNumber(transport::EDHOC_OPTION)).is_some());
+        // Step A: a non-first inner block is sent as the OSCORE request, no EDHOC option.
+        assert_eq!(
+            transport::combine_request_block(
+                &b1[..n1],
+                &p1[..np1],
+                m3.as_slice(),
+                1024,
+                &mut combined
+            )
+            .unwrap(),
+            transport::CombinedBlock::NonFirstBlock
+        );
+        assert!(
+            Message::decode(&p1[..np1])
+                .unwrap()
+                .option(OptionNumber(transport::EDHOC_OPTION))
+                .is_none()
+        );
+
+        // Server (§3.3.1): the first block completes EDHOC, both blocks unprotect in order.
+        let mut rebuilt = [0u8; 256];
+        let split = transport::split_combined_request(&combined[..n], &mut rebuilt).unwrap();
+        let mut server_ctx = server
+            .parse_message_3(split.message_3)
+            .unwrap()
+            .verify_message_3(&cred_i)
+            .unwrap()
+            .finish()
+            .unwrap()
+            .oscore_parameters()
+            .unwrap()
+            .security_context()
+            .unwrap();
+        let mut plain = [0u8; 128];
+        let r0 = server_ctx
+            .unprotect_request(
+                Framing::Udp,
+                &rebuilt[..split.oscore_request_len],
+                &mut plain,
+            )
+            .unwrap();
+        assert_eq!(&plain[..r0.len], &b0[..n0]);
+        // Step 8: the decrypted request carries no EDHOC option; one would be refused.
+        transport::check_decrypted_request(&plain[..r0.len]).unwrap();
+        let mut with_edhoc = [0u8; 64];
+        let n = {
+            use mote_coap::code::MessageType;
+            use mote_coap::message::MessageWriter;
+            let mut w =
+                MessageWriter::new(&mut with_edhoc, MessageType::Con, Code::POST, 1, &[]).unwrap();
+            w.option(OptionNumber(transport::EDHOC_OPTION), &[])
+                .unwrap();
+            w.payload(&[]).unwrap()
+        };
+        assert!(transport::check_decrypted_request(&with_edhoc[..n]).is_err());
+        let r1 = server_ctx
+            .unprotect_request(Framing::Udp, &p1[..np1], &mut plain)
+            .unwrap();
+        assert_eq!(&plain[..r1.len], &b1[..n1]);
+    }
+
+    /// RFC 9668 §3.3.2: an EDHOC + OSCORE request fragmented with outer Block1 options is
+    /// processed only once all blocks are there; a lone block is refused, the reassembled
+    /// payload gives back message_3 and the OSCORE request without the outer block options.
+    #[test]
+    fn rfc9668_3_3_2_outer_blockwise_is_reassembled_first() {
+        use mote_coap::code::MessageType;
+        use mote_coap::message::MessageWriter;
+        let v = Vectors::load("rfc9668_figure4.txt");
+        let combined = Message::decode(v.get("combined_request")).unwrap();
+        let body = combined.payload();
+        assert!(body.len() > 16);
+        // Outer blocks of 16 bytes: the combined request's options plus Block1 (and Size1).
+        let block = |num: u32, more: bool, buf: &mut [u8]| {
+            let mut w = MessageWriter::new(
+                buf,
+                MessageType::Con,
+                combined.code(),
+                combined.message_id(),
+                combined.token(),
+            )
+            .unwrap();
+            for o in combined.options() {
+                w.option(o.number, o.value).unwrap();
+            }
+            w.uint_option(OptionNumber::BLOCK1, (num << 4) | (u32::from(more) << 3))
+                .unwrap();
+            w.uint_option(OptionNumber::SIZE1, body.len() as u32)
+                .unwrap();
+            let start = num as usize * 16;
+            w.payload(&body[start..body.len().min(start + 16)]).unwrap()
+        };
+        let (mut first, mut last) = ([0u8; 128], [0u8; 128]);
+        let nf = block(0, true, &mut first);
+        let last_num = (body.len() as u32 - 1) / 16;
+        let nl = block(last_num, false, &mut last);
+        let mut rebuilt = [0u8; 128];
+        assert!(matches!(
+            transport::split_combined_request(&first[..nf], &mut rebuilt),
+            Err(Error::Transport(_))
+        ));
+        assert!(transport::split_combined_request(&last[..nl], &mut rebuilt).is_err());
+
+        let split =
+            transport::split_reassembled_combined_request(&last[..nl], body, &mut rebuilt).unwrap();
+        assert_eq!(split.c_r.as_bytes(), &[0x01]);
+        assert_eq!(split.message_3, v.get("message_3"));
+        // The OSCORE request of Figure 4 before combining.
+        let mut oscore_request = v.get("combined_request")[..8].to_vec();
+        oscore_request.push(0x93);
+        oscore_request.extend_from_slice(v.get("oscore_option"));
+        oscore_request.push(0xff);
+        oscore_request.extend_from_slice(v.get("oscore_ciphertext"));
+        assert_eq!(
+            &rebuilt[..split.oscore_request_len],
+            oscore_request.as_slice()
         );
     }
 }

@@ -235,6 +235,49 @@ fn unknown_credential_is_answered_with_err_code_3() {
     rejected.state.finish().unwrap();
 }
 
+/// RFC 9528 §6 in the other direction: the Initiator cannot find CRED_R (ERR_CODE 3, §6.4) or
+/// fails on message_2 (ERR_CODE 1 with a diagnostic text, §6.2) and sends the error where the
+/// Responder expects message_3; the Responder reports it and keeps its state. An ERR_CODE 1
+/// in place of message_2 reaches the Initiator the same way.
+#[test]
+fn initiator_errors_reach_the_responder() {
+    let p = parties(Method::StaticStatic, 2);
+    let (wait, m1) = p
+        .initiator
+        .prepare_message_1(ConnId::from_int(1).unwrap(), &Ead::new())
+        .unwrap();
+    let (wait_m3, m2) = p
+        .responder
+        .process_message_1(m1.as_slice())
+        .unwrap()
+        .prepare_message_2(ConnId::from_int(2).unwrap(), &Ead::new())
+        .unwrap();
+    let processing = wait.parse_message_2(m2.as_slice()).unwrap();
+    let rejected = processing
+        .verify_message_2_with(&mut KnownCredentials(&[]))
+        .unwrap_err();
+    assert_eq!(rejected.error, Error::UnknownCredential);
+    let err3 = ErrorMessage::for_error(&rejected.error).unwrap();
+    assert_eq!(err3.as_slice(), &[0x03, 0xf5]);
+    let r = wait_m3.parse_message_3(err3.as_slice()).unwrap_err();
+    assert_eq!(r.error, Error::PeerError { code: 3 });
+
+    // ERR_CODE 1: the diagnostic text travels as a CBOR text string.
+    let err1 = ErrorMessage::for_error(&Error::AuthenticationFailed).unwrap();
+    assert_eq!(
+        ErrorMessage::parse(err1.as_slice()).unwrap(),
+        ErrorMessage::Unspecified("authentication failed")
+    );
+    let r = r.state.parse_message_3(err1.as_slice()).unwrap_err();
+    assert_eq!(r.error, Error::PeerError { code: 1 });
+    assert_eq!(r.error.error_code(), None, "no error answers an error");
+
+    // The same ERR_CODE 1 where the Initiator waits for message_2.
+    let wait = rejected.state.reject();
+    let r = wait.parse_message_2(err1.as_slice()).unwrap_err();
+    assert_eq!(r.error, Error::PeerError { code: 1 });
+}
+
 #[test]
 fn responder_rejects_a_less_preferred_selection_and_initiator_detects_downgrade() {
     let s2 = CipherSuite::from_id(2).unwrap();

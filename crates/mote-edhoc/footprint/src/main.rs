@@ -12,9 +12,11 @@ use mote_cose::algorithm::{AeadAlgorithm as CoseAead, HkdfAlgorithm};
 #[cfg(feature = "cose-ecdh")]
 use mote_cose::algorithm::{EcdhCurve, EcdhPublicKey, EcdhSecret};
 use mote_edhoc::{
-    AeadAlgorithm, ConnId, Credential, Crypto, Curve, Ead, Error, HashAlgorithm, Identity,
-    Initiator, InitiatorConfig, Method, PublicKey, Secret, SignatureAlgorithm, crypto::Digest,
+    AeadAlgorithm, Crypto, Curve, Error, HashAlgorithm, PublicKey, Secret, SignatureAlgorithm,
+    crypto::Digest,
 };
+#[cfg(not(feature = "crypto-only"))]
+use mote_edhoc::{ConnId, Credential, Ead, Identity, Initiator, InitiatorConfig, Method};
 use sha2::Digest as _;
 
 /// Suite 2 only: P-256 ECDH, AES-CCM-16-64-128, SHA-256; no signatures (method 3).
@@ -44,6 +46,17 @@ impl<R: rand_core::RngCore> Crypto for Suite2<R> {
     ) -> Result<(), Error> {
         HkdfAlgorithm::Sha256
             .expand(prk, info, out)
+            .map_err(|_| Error::Crypto)
+    }
+    fn hkdf_expand_parts(
+        &mut self,
+        _: HashAlgorithm,
+        prk: &[u8],
+        info_parts: &[&[u8]],
+        out: &mut [u8],
+    ) -> Result<(), Error> {
+        HkdfAlgorithm::Sha256
+            .expand_parts(prk, info_parts, out)
             .map_err(|_| Error::Crypto)
     }
     fn aead_encrypt(
@@ -181,6 +194,51 @@ fn receive(buf: &mut [u8; 64]) -> &[u8] {
     core::hint::black_box(&buf[..])
 }
 
+/// The crypto alone (feature `crypto-only`): what the handshake below computes — a P-256 key
+/// generation, two ECDH with decompression, SHA-256, HKDF, AES-CCM seal and open — without
+/// EDHOC, to split the footprint into crypto and protocol code.
+#[cfg(feature = "crypto-only")]
+fn handshake() -> Result<[u8; 24], Error> {
+    use core::hint::black_box as bb;
+    let mut c = Suite2(Trng(0x1234_5678));
+    let (x, g_x) = c.generate_ecdh_key(Curve::P256)?;
+    transmit(&g_x);
+    let g_xy = c.ecdh(Curve::P256, &x, bb(&CRED_R[..32]))?;
+    let g_iy = c.ecdh(
+        Curve::P256,
+        &Secret::from_slice(&SK_I)?,
+        bb(&CRED_R[32..64]),
+    )?;
+    let th = c.hash(HashAlgorithm::Sha256, &[bb(&CRED_I[..]), g_xy.as_bytes()])?;
+    let prk = c.hkdf_extract(HashAlgorithm::Sha256, th.as_slice(), g_iy.as_bytes())?;
+    let mut out = [0u8; 24];
+    c.hkdf_expand(
+        HashAlgorithm::Sha256,
+        prk.as_bytes(),
+        bb(&CRED_I[..10]),
+        &mut out,
+    )?;
+    let mut buf = [0u8; 64];
+    buf[..24].copy_from_slice(&out);
+    let (key, nonce, aad) = (&out[..16], bb(&CRED_R[..13]), bb(&CRED_I[..20]));
+    let n = c.aead_encrypt(
+        AeadAlgorithm::AesCcm16_64_128,
+        key,
+        nonce,
+        aad,
+        &mut buf,
+        24,
+    )?;
+    transmit(&buf[..n]);
+    let mut rx = [0u8; 64];
+    let mut ct = [0u8; 32];
+    ct.copy_from_slice(&bb(receive(&mut rx))[..32]);
+    let n = c.aead_decrypt(AeadAlgorithm::AesCcm16_64_128, key, nonce, aad, &mut ct)?;
+    out[0] = n as u8;
+    Ok(out)
+}
+
+#[cfg(not(feature = "crypto-only"))]
 fn handshake() -> Result<[u8; 24], Error> {
     let id = Identity::by_reference(Credential::ccs(&CRED_I)?, &SK_I)?;
     let cred_r = Credential::ccs(&CRED_R)?;

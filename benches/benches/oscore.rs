@@ -2,14 +2,20 @@
 //! mote-oscore: context derivation, and protect/unprotect of a request and a response with
 //! 64-byte and 1-KiB payloads, each beside the raw AES-CCM-16-64-128 seal/open (RustCrypto
 //! `ccm` over the encrypt-only `Aes128Enc`, as mote-cose uses it) of the same plaintext and AAD:
-//! once with the AES key schedule per call (the anchor of the target), once with the key
-//! expanded beforehand (what a `SecurityContext` keeps, so the pure OSCORE overhead shows).
+//! once with the key expanded beforehand (the primary, stricter anchor: a `SecurityContext`
+//! keeps its keys expanded too, so the ratio is the pure OSCORE overhead), once with the AES
+//! key schedule per call (the looser anchor, as `Ccm::new_from_slice(key)` + seal is usually
+//! called).
 //!
 //! Target (docs/performance.md): OSCORE ≤ 1.5× the raw AEAD at 64 bytes, ≤ 1.15× at 1 KiB.
 //!
 //! With `MOTE_BENCH_PAIRED=1` each size also prints an interleaved, paired measurement (the
 //! ratio taken within each round) that stays meaningful on a loaded machine; with a filter that
 //! matches no benchmark (`-- paired-only`) only that runs.
+//!
+//! With `OSCORE_CALLGRIND=<op>:<size>:<n>` the binary only builds the fixture and runs `n`
+//! calls of one operation inside `measured_loop`, for an instruction count that the machine's
+//! load cannot disturb (see [`callgrind_mode`]).
 
 use std::hint::black_box;
 
@@ -17,10 +23,12 @@ use aes::Aes128Enc;
 use ccm::aead::generic_array::GenericArray;
 use ccm::aead::{AeadInPlace, KeyInit};
 use ccm::consts::{U8, U13};
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
 use mote_oscore::context::derive_keys;
 use mote_oscore::cose::{Aad, nonce};
-use mote_oscore::{AeadAlgorithm, Framing, RequestBinding, SecurityContext, SecurityContextParams};
+use mote_oscore::{
+    AeadAlgorithm, Framing, ReplayWindow, RequestBinding, SecurityContext, SecurityContextParams,
+};
 
 // CCM only runs AES forward: the encrypt-only key schedule, as in mote-cose.
 type Ccm16_64_128 = ccm::Ccm<Aes128Enc, U8, U13>;
@@ -90,11 +98,38 @@ fn derivation(c: &mut Criterion) {
     g.finish();
 }
 
-fn protect_unprotect(c: &mut Criterion) {
-    for size in [64usize, 1024] {
+/// Everything one payload size needs: the messages, both contexts, the raw AEAD inputs.
+struct Fixture {
+    size: usize,
+    request: Vec<u8>,
+    response: Vec<u8>,
+    client: SecurityContext,
+    server: SecurityContext,
+    wire: Vec<u8>,
+    plain: Vec<u8>,
+    key: Vec<u8>,
+    expanded: Ccm16_64_128,
+    nonce: Vec<u8>,
+    aad: Vec<u8>,
+    /// The raw AEAD's plaintext: the request's code, Uri-Path, marker and payload.
+    pt: Vec<u8>,
+    ct: Vec<u8>,
+    tag: [u8; 8],
+    buf: Vec<u8>,
+    /// Protected requests with consecutive Partial IVs 0..REQUESTS (one byte each): verified
+    /// in turn, so the replay window advances as in real traffic; it is reset once per lap.
+    protected_requests: Vec<Vec<u8>>,
+    next_request: usize,
+    binding: RequestBinding,
+    server_binding: RequestBinding,
+    protected_response: Vec<u8>,
+}
+
+const REQUESTS: usize = 250;
+
+impl Fixture {
+    fn new(size: usize) -> Self {
         let payload: Vec<u8> = (0..size).map(|i| i as u8).collect();
-        let mut g = c.benchmark_group(format!("oscore/{size}B"));
-        g.throughput(Throughput::Bytes(size as u64));
         let request = message(0x02, true, &payload);
         let response = message(0x45, false, &payload);
         let mut client = SecurityContext::new(&params(&[], &[0x01])).unwrap();
@@ -108,268 +143,300 @@ fn protect_unprotect(c: &mut Criterion) {
         let aad = Aad::new(AeadAlgorithm::AesCcm16_64_128, &[], &piv).unwrap();
         let (nb, n) = nonce(client.common_iv(), &[], &piv).unwrap();
         let nonce_bytes = nb[..n].to_vec();
-        let mut pt = vec![0x01u8, 0xb6];
+        let mut pt = vec![0x02u8, 0xb6];
         pt.extend_from_slice(b"sensor");
         pt.push(0xff);
         pt.extend_from_slice(&payload);
-        let mut buf = pt.clone();
-        g.bench_function(BenchmarkId::new("raw ccm seal", "request"), |b| {
-            b.iter(|| {
-                buf.copy_from_slice(black_box(&pt));
-                // black_box keeps the key schedule inside the loop, as OSCORE pays it per message.
-                black_box(raw_seal(
-                    black_box(&key),
-                    black_box(&nonce_bytes),
-                    black_box(aad.as_bytes()),
-                    &mut buf,
-                ))
-            })
-        });
-        buf.copy_from_slice(&pt);
-        let tag = raw_seal(&key, &nonce_bytes, aad.as_bytes(), &mut buf);
-        let ct = buf.clone();
-        g.bench_function(BenchmarkId::new("raw ccm open", "request"), |b| {
-            b.iter(|| {
-                buf.copy_from_slice(black_box(&ct));
-                raw_open(
-                    black_box(&key),
-                    black_box(&nonce_bytes),
-                    black_box(aad.as_bytes()),
-                    &mut buf,
-                    black_box(&tag),
-                );
-                black_box(&buf);
-            })
-        });
-        // The same with the key schedule computed once, outside the loop.
+        let mut ct = pt.clone();
+        let tag = raw_seal(&key, &nonce_bytes, aad.as_bytes(), &mut ct);
         let expanded = Ccm16_64_128::new(GenericArray::from_slice(&key));
-        g.bench_function(
-            BenchmarkId::new("raw ccm seal, key expanded once", "request"),
-            |b| {
-                b.iter(|| {
-                    buf.copy_from_slice(black_box(&pt));
-                    black_box(raw_seal_with(
-                        black_box(&expanded),
-                        black_box(&nonce_bytes),
-                        black_box(aad.as_bytes()),
-                        &mut buf,
-                    ))
-                })
-            },
-        );
-        g.bench_function(
-            BenchmarkId::new("raw ccm open, key expanded once", "request"),
-            |b| {
-                b.iter(|| {
-                    buf.copy_from_slice(black_box(&ct));
-                    raw_open_with(
-                        black_box(&expanded),
-                        black_box(&nonce_bytes),
-                        black_box(aad.as_bytes()),
-                        &mut buf,
-                        black_box(&tag),
-                    );
-                    black_box(&buf);
-                })
-            },
-        );
 
-        // The sequence number advances every iteration (its Partial IV grows by a byte at
-        // 256 and 65536): that is the real cost of protecting a request.
-        g.bench_function(BenchmarkId::new("mote-oscore protect", "request"), |b| {
-            b.iter(|| {
-                client
-                    .protect_request(Framing::Udp, black_box(&request), &mut wire)
-                    .unwrap()
-                    .0
+        let protected_requests: Vec<Vec<u8>> = (0..REQUESTS)
+            .map(|_| {
+                let (len, _) = client
+                    .protect_request(Framing::Udp, &request, &mut wire)
+                    .unwrap();
+                wire[..len].to_vec()
             })
-        });
+            .collect();
         let (len, binding) = client
             .protect_request(Framing::Udp, &request, &mut wire)
             .unwrap();
-        let protected_request = wire[..len].to_vec();
-        g.bench_function(BenchmarkId::new("mote-oscore unprotect", "request"), |b| {
-            b.iter(|| {
-                // A fresh window each time (the same Partial IV would be a replay).
-                server.set_replay_window(mote_oscore::ReplayWindow::default());
-                server
-                    .unprotect_request(Framing::Udp, black_box(&protected_request), &mut plain)
-                    .unwrap()
-                    .len
-            })
-        });
-        server.set_replay_window(mote_oscore::ReplayWindow::default());
+        let last_request = wire[..len].to_vec();
         let verified = server
-            .unprotect_request(Framing::Udp, &protected_request, &mut plain)
+            .unprotect_request(Framing::Udp, &last_request, &mut plain)
             .unwrap();
-        g.bench_function(BenchmarkId::new("mote-oscore protect", "response"), |b| {
-            b.iter(|| {
-                let mut sb = verified.binding;
-                server
-                    .protect_response(
-                        Framing::Udp,
-                        &mut sb,
-                        black_box(&response),
-                        false,
-                        &mut wire,
-                    )
-                    .unwrap()
-            })
-        });
         let mut sb = verified.binding;
         let n = server
             .protect_response(Framing::Udp, &mut sb, &response, false, &mut wire)
             .unwrap();
         let protected_response = wire[..n].to_vec();
-        g.bench_function(BenchmarkId::new("mote-oscore unprotect", "response"), |b| {
-            b.iter(|| {
-                let mut cb: RequestBinding = binding;
-                client
-                    .unprotect_response(
-                        Framing::Udp,
-                        &mut cb,
-                        black_box(&protected_response),
-                        &mut plain,
-                    )
-                    .unwrap()
-            })
-        });
+        server.set_replay_window(ReplayWindow::default());
+        Fixture {
+            size,
+            request,
+            response,
+            client,
+            server,
+            wire,
+            plain,
+            key,
+            expanded,
+            nonce: nonce_bytes,
+            aad: aad.as_bytes().to_vec(),
+            buf: pt.clone(),
+            pt,
+            ct,
+            tag,
+            protected_requests,
+            next_request: 0,
+            binding,
+            server_binding: verified.binding,
+            protected_response,
+        }
+    }
+
+    /// The sequence number advances every call (its Partial IV grows by a byte at 256 and
+    /// 65536): that is the real cost of protecting a request.
+    fn protect_request(&mut self) -> usize {
+        self.client
+            .protect_request(Framing::Udp, black_box(&self.request), &mut self.wire)
+            .unwrap()
+            .0
+    }
+
+    fn unprotect_request(&mut self) -> usize {
+        if self.next_request == REQUESTS {
+            self.next_request = 0;
+            self.server.set_replay_window(ReplayWindow::default());
+        }
+        let msg = &self.protected_requests[self.next_request];
+        self.next_request += 1;
+        self.server
+            .unprotect_request(Framing::Udp, black_box(msg), &mut self.plain)
+            .unwrap()
+            .len
+    }
+
+    fn protect_response(&mut self) -> usize {
+        let mut sb = self.server_binding;
+        self.server
+            .protect_response(
+                Framing::Udp,
+                &mut sb,
+                black_box(&self.response),
+                false,
+                &mut self.wire,
+            )
+            .unwrap()
+    }
+
+    fn unprotect_response(&mut self) -> usize {
+        let mut cb = self.binding;
+        self.client
+            .unprotect_response(
+                Framing::Udp,
+                &mut cb,
+                black_box(&self.protected_response),
+                &mut self.plain,
+            )
+            .unwrap()
+    }
+
+    /// Raw seal, key expanded once (the primary anchor).
+    fn raw_seal_expanded(&mut self) -> [u8; 8] {
+        self.buf.copy_from_slice(black_box(&self.pt));
+        raw_seal_with(
+            black_box(&self.expanded),
+            black_box(&self.nonce),
+            black_box(&self.aad),
+            &mut self.buf,
+        )
+    }
+
+    /// Raw open, key expanded once (the primary anchor).
+    fn raw_open_expanded(&mut self) {
+        self.buf.copy_from_slice(black_box(&self.ct));
+        raw_open_with(
+            black_box(&self.expanded),
+            black_box(&self.nonce),
+            black_box(&self.aad),
+            &mut self.buf,
+            black_box(&self.tag),
+        );
+    }
+
+    /// Raw seal with the AES key schedule per call (the looser anchor).
+    fn raw_seal_per_call(&mut self) -> [u8; 8] {
+        self.buf.copy_from_slice(black_box(&self.pt));
+        // black_box keeps the key schedule inside the loop.
+        raw_seal(
+            black_box(&self.key),
+            black_box(&self.nonce),
+            black_box(&self.aad),
+            &mut self.buf,
+        )
+    }
+
+    /// Raw open with the AES key schedule per call (the looser anchor).
+    fn raw_open_per_call(&mut self) {
+        self.buf.copy_from_slice(black_box(&self.ct));
+        raw_open(
+            black_box(&self.key),
+            black_box(&self.nonce),
+            black_box(&self.aad),
+            &mut self.buf,
+            black_box(&self.tag),
+        );
+    }
+
+    /// The operation named `op`, resolved once (no string match inside the timed loops).
+    fn operation(op: &str) -> fn(&mut Fixture) {
+        match op {
+            "protect-request" => |f| {
+                black_box(f.protect_request());
+            },
+            "unprotect-request" => |f| {
+                black_box(f.unprotect_request());
+            },
+            "protect-response" => |f| {
+                black_box(f.protect_response());
+            },
+            "unprotect-response" => |f| {
+                black_box(f.unprotect_response());
+            },
+            "raw-seal" => |f| {
+                black_box(f.raw_seal_expanded());
+            },
+            "raw-open" => |f| {
+                f.raw_open_expanded();
+                black_box(&f.buf);
+            },
+            "raw-seal-per-call" => |f| {
+                black_box(f.raw_seal_per_call());
+            },
+            "raw-open-per-call" => |f| {
+                f.raw_open_per_call();
+                black_box(&f.buf);
+            },
+            other => panic!("unknown operation {other}"),
+        }
+    }
+}
+
+const OPERATIONS: [(&str, &str, &str); 4] = [
+    ("protect request", "protect-request", "seal"),
+    ("unprotect request", "unprotect-request", "open"),
+    ("protect response", "protect-response", "seal"),
+    ("unprotect response", "unprotect-response", "open"),
+];
+
+fn protect_unprotect(c: &mut Criterion) {
+    for size in [64usize, 1024] {
+        let mut f = Fixture::new(size);
+        let mut g = c.benchmark_group(format!("oscore/{size}B"));
+        g.throughput(Throughput::Bytes(size as u64));
+        for (name, op) in [
+            ("raw ccm seal, key expanded once", "raw-seal"),
+            ("raw ccm open, key expanded once", "raw-open"),
+            ("raw ccm seal, key schedule per call", "raw-seal-per-call"),
+            ("raw ccm open, key schedule per call", "raw-open-per-call"),
+        ] {
+            let run = Fixture::operation(op);
+            g.bench_function(BenchmarkId::new(name, "request"), |b| {
+                b.iter(|| run(&mut f))
+            });
+        }
+        for (name, op, _) in OPERATIONS {
+            let (verb, what) = name.split_once(' ').unwrap();
+            let run = Fixture::operation(op);
+            g.bench_function(BenchmarkId::new(format!("mote-oscore {verb}"), what), |b| {
+                b.iter(|| run(&mut f))
+            });
+        }
         g.finish();
 
-        if !paired_enabled() {
-            continue;
+        if paired_enabled() {
+            paired_size(&mut f);
         }
-        let (rounds, iters) = (41, if size > 256 { 500 } else { 2000 });
-        let aad = aad.as_bytes();
-        let (mut b1, mut b2) = (pt.clone(), pt.clone());
-        let mut raw_seal_f = || {
-            b1.copy_from_slice(black_box(&pt));
-            black_box(raw_seal(
-                black_box(&key),
-                black_box(&nonce_bytes),
-                black_box(aad),
-                &mut b1,
-            ));
-        };
-        let mut raw_seal_once_f = || {
-            b2.copy_from_slice(black_box(&pt));
-            black_box(raw_seal_with(
-                black_box(&expanded),
-                black_box(&nonce_bytes),
-                black_box(aad),
-                &mut b2,
-            ));
-        };
-        let (mut b3, mut b4) = (ct.clone(), ct.clone());
-        let mut raw_open_f = || {
-            b3.copy_from_slice(black_box(&ct));
-            raw_open(
-                black_box(&key),
-                black_box(&nonce_bytes),
-                black_box(aad),
-                &mut b3,
-                black_box(&tag),
-            );
-            black_box(&b3);
-        };
-        let mut raw_open_once_f = || {
-            b4.copy_from_slice(black_box(&ct));
-            raw_open_with(
-                black_box(&expanded),
-                black_box(&nonce_bytes),
-                black_box(aad),
-                &mut b4,
-                black_box(&tag),
-            );
-            black_box(&b4);
-        };
+    }
+}
+
+fn paired_size(f: &mut Fixture) {
+    let size = f.size;
+    let (rounds, iters) = (41, if size > 256 { 500 } else { 2000 });
+    let f = std::cell::RefCell::new(f);
+    for (name, op, raw) in OPERATIONS {
+        let run = Fixture::operation(op);
+        let expanded = Fixture::operation(&format!("raw-{raw}"));
+        let per_call = Fixture::operation(&format!("raw-{raw}-per-call"));
         paired(
-            &format!("{size}B protect request"),
+            &format!("{size}B {name}"),
             rounds,
             iters,
             &mut [
-                ("mote-oscore", &mut || {
-                    black_box(
-                        client
-                            .protect_request(Framing::Udp, black_box(&request), &mut wire)
-                            .unwrap(),
-                    );
-                }),
-                ("raw ccm seal", &mut raw_seal_f),
-                ("raw ccm seal (key expanded once)", &mut raw_seal_once_f),
-            ],
-        );
-        paired(
-            &format!("{size}B unprotect request"),
-            rounds,
-            iters,
-            &mut [
-                ("mote-oscore", &mut || {
-                    server.set_replay_window(mote_oscore::ReplayWindow::default());
-                    black_box(
-                        server
-                            .unprotect_request(
-                                Framing::Udp,
-                                black_box(&protected_request),
-                                &mut plain,
-                            )
-                            .unwrap(),
-                    );
-                }),
-                ("raw ccm open", &mut raw_open_f),
-                ("raw ccm open (key expanded once)", &mut raw_open_once_f),
-            ],
-        );
-        paired(
-            &format!("{size}B protect response"),
-            rounds,
-            iters,
-            &mut [
-                ("mote-oscore", &mut || {
-                    let mut sb = verified.binding;
-                    black_box(
-                        server
-                            .protect_response(
-                                Framing::Udp,
-                                &mut sb,
-                                black_box(&response),
-                                false,
-                                &mut wire,
-                            )
-                            .unwrap(),
-                    );
-                }),
-                ("raw ccm seal", &mut raw_seal_f),
-                ("raw ccm seal (key expanded once)", &mut raw_seal_once_f),
-            ],
-        );
-        paired(
-            &format!("{size}B unprotect response"),
-            rounds,
-            iters,
-            &mut [
-                ("mote-oscore", &mut || {
-                    let mut cb: RequestBinding = binding;
-                    black_box(
-                        client
-                            .unprotect_response(
-                                Framing::Udp,
-                                &mut cb,
-                                black_box(&protected_response),
-                                &mut plain,
-                            )
-                            .unwrap(),
-                    );
-                }),
-                ("raw ccm open", &mut raw_open_f),
-                ("raw ccm open (key expanded once)", &mut raw_open_once_f),
+                ("mote-oscore", &mut || run(&mut f.borrow_mut())),
+                (
+                    if raw == "seal" {
+                        "raw ccm seal, key expanded once (primary anchor)"
+                    } else {
+                        "raw ccm open, key expanded once (primary anchor)"
+                    },
+                    &mut || expanded(&mut f.borrow_mut()),
+                ),
+                (
+                    if raw == "seal" {
+                        "raw ccm seal, key schedule per call"
+                    } else {
+                        "raw ccm open, key schedule per call"
+                    },
+                    &mut || per_call(&mut f.borrow_mut()),
+                ),
             ],
         );
     }
 }
 
+/// The loop `OSCORE_CALLGRIND` measures (`--toggle-collect='*measured_loop*'`).
+#[inline(never)]
+fn measured_loop(f: &mut Fixture, op: fn(&mut Fixture), n: u32) {
+    for _ in 0..n {
+        black_box(op)(f);
+    }
+}
+
+/// `OSCORE_CALLGRIND=<op>:<size>:<n>`: build the fixture of `size` bytes (64 or 1024), run `n`
+/// calls of `op` (`protect-request`, `unprotect-request`, `protect-response`,
+/// `unprotect-response`, or the anchors `raw-seal`, `raw-open` with the key expanded once and
+/// `raw-seal-per-call`, `raw-open-per-call`) and exit:
+///
+/// ```sh
+/// OSCORE_CALLGRIND=protect-request:64:10000 valgrind --tool=callgrind \
+///     --toggle-collect='*measured_loop*' target/release/deps/oscore-HASH
+/// ```
+///
+/// Instructions per call = (total for n = 11000 − total for n = 1000) ÷ 10000, which removes
+/// the loop's fixed entry and exit (docs/performance.md).
+fn callgrind_mode(spec: &str) {
+    let mut it = spec.split(':');
+    let op = it.next().unwrap().to_owned();
+    let size: usize = it.next().unwrap_or("64").parse().unwrap();
+    let n: u32 = it.next().unwrap_or("10000").parse().unwrap();
+    let mut f = Fixture::new(size);
+    measured_loop(&mut f, Fixture::operation(&op), n);
+    println!("oscore/callgrind {op} {size}B: {n} calls");
+}
+
 criterion_group!(benches, derivation, protect_unprotect);
-criterion_main!(benches);
+
+fn main() {
+    if let Ok(spec) = std::env::var("OSCORE_CALLGRIND") {
+        callgrind_mode(&spec);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
 
 /// Interleaved, paired timing, for a loaded machine where sequential criterion runs drift
 /// (run with `MOTE_BENCH_PAIRED=1`). Each round times `iters` calls of every function in turn

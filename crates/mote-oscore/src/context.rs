@@ -6,7 +6,7 @@ use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::Error;
-use crate::cose::{InfoParts, InfoType, MAX_NONCE_LEN};
+use crate::cose::{InfoParts, InfoType, MAX_NONCE_LEN, NonceBase};
 use crate::replay::{DEFAULT_REPLAY_WINDOW, MAX_SEQUENCE_NUMBER, ReplayWindow};
 use crate::sequence::{SequenceStore, Volatile};
 
@@ -345,6 +345,10 @@ pub struct SecurityContext<S = Volatile> {
     pub(crate) aead: AeadAlgorithm,
     pub(crate) hkdf: HkdfAlgorithm,
     pub(crate) common_iv: ShortBytes<MAX_NONCE_LEN>,
+    /// Common IV XOR the Sender ID part of the nonce (RFC 8613 §5.2): nonces with our Partial IVs.
+    pub(crate) sender_nonce: NonceBase,
+    /// The same for the Recipient ID: nonces with the peer's Partial IVs.
+    pub(crate) recipient_nonce: NonceBase,
     pub(crate) id_context: Option<IdContext>,
     pub(crate) send_kid_context: bool,
     pub(crate) master_secret: Secret<MAX_MASTER_LEN>,
@@ -371,6 +375,8 @@ impl<S: SequenceStore> SecurityContext<S> {
             aead: p.aead,
             hkdf: p.hkdf,
             common_iv: keys.common_iv,
+            sender_nonce: NonceBase::new(keys.common_iv.as_slice(), p.sender_id)?,
+            recipient_nonce: NonceBase::new(keys.common_iv.as_slice(), p.recipient_id)?,
             id_context: p.id_context.map(IdContext::new).transpose()?,
             send_kid_context: p.send_kid_context,
             master_secret: Secret::new(p.master_secret)?,

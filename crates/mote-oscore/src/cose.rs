@@ -19,6 +19,7 @@ pub(crate) const MAX_AAD_LEN: usize = 11 + 2 + 1 + 1 + 1 + 3 + 1 + 7 + 1 + 5 + 1
 ///
 /// `id_piv` is the Sender ID of the endpoint that generated the Partial IV. Fails if the ID
 /// is longer than `nonce_len − 6` or the Partial IV longer than 5 bytes.
+#[inline]
 pub fn nonce(
     common_iv: &[u8],
     id_piv: &[u8],
@@ -61,6 +62,48 @@ pub fn nonce(
         *b ^= iv;
     }
     Ok((out, n))
+}
+
+/// The part of the AEAD nonce that one Sender ID fixes: `Common IV XOR (S || pad(ID_PIV))`
+/// (RFC 8613 §5.2), computed once per context so that a message only XORs in its Partial IV.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NonceBase {
+    bytes: [u8; MAX_NONCE_LEN],
+    len: usize,
+}
+
+impl NonceBase {
+    /// The base for `id_piv`; fails as [`nonce`] does.
+    pub(crate) fn new(common_iv: &[u8], id_piv: &[u8]) -> Result<Self, Error> {
+        let (bytes, len) = nonce(common_iv, id_piv, &[])?;
+        Ok(Self { bytes, len })
+    }
+
+    /// The nonce for the Partial IV whose value is `seq`: `pad(PIV, 5)` is `seq` as 5 bytes in
+    /// network order (leading zero bytes of a received Partial IV change nothing). Equal to
+    /// [`nonce`] with the same ID and Partial IV; `seq` must be below 2^40 (a 5-byte PIV).
+    #[inline]
+    pub(crate) fn nonce(&self, seq: u64) -> Result<([u8; MAX_NONCE_LEN], usize), Error> {
+        if seq >> 40 != 0 {
+            return Err(Error::InvalidParameter("Partial IV longer than 5 bytes"));
+        }
+        let mut out = self.bytes;
+        let [_, _, _, p0, p1, p2, p3, p4] = seq.to_be_bytes();
+        // The nonce is 7 to 13 bytes: its last five are the Partial IV field.
+        if let Some([d0, d1, d2, d3, d4]) = self
+            .len
+            .checked_sub(5)
+            .and_then(|at| out.get_mut(at..self.len))
+            .and_then(|s| <&mut [u8; 5]>::try_from(s).ok())
+        {
+            *d0 ^= p0;
+            *d1 ^= p1;
+            *d2 ^= p2;
+            *d3 ^= p3;
+            *d4 ^= p4;
+        }
+        Ok((out, self.len))
+    }
 }
 
 /// Writes a CBOR head (RFC 8949 §3) with major type `major` and argument `value`.
@@ -152,6 +195,7 @@ impl<const N: usize> Clone for Buf<N> {
 
 impl Aad {
     /// Builds the AAD for `alg` and the request's kid and Partial IV.
+    #[inline]
     pub fn new(alg: AeadAlgorithm, request_kid: &[u8], request_piv: &[u8]) -> Result<Self, Error> {
         let mut h = [0u8; 9];
         let alg_len = cbor_int(alg.id(), &mut h);
@@ -328,5 +372,28 @@ mod tests {
     #[test]
     fn largest_aad_fits() {
         Aad::new(AeadAlgorithm::ChaCha20Poly1305, &[0xff; 7], &[0xff; 5]).unwrap();
+    }
+
+    #[test]
+    fn nonce_base_agrees_with_nonce() {
+        let iv13: [u8; 13] = core::array::from_fn(|i| (i as u8).wrapping_mul(0x31) ^ 7);
+        for n in [7usize, 12, 13] {
+            let iv = &iv13[..n];
+            for id_len in 0..=n - 6 {
+                let id: std::vec::Vec<u8> = (0..id_len as u8).map(|b| b ^ 0xa5).collect();
+                let base = NonceBase::new(iv, &id).unwrap();
+                for piv in [
+                    &[0x00][..],
+                    &[0x05],
+                    &[0x00, 0x05],
+                    &[0x01, 0x00],
+                    &[0xff, 0xee, 0xdd, 0xcc, 0xbb],
+                ] {
+                    let seq = crate::option::decode_partial_iv(piv).unwrap();
+                    assert_eq!(base.nonce(seq).unwrap(), nonce(iv, &id, piv).unwrap());
+                }
+                assert!(base.nonce(1 << 40).is_err());
+            }
+        }
     }
 }

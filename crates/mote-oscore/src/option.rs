@@ -38,6 +38,7 @@ impl<'a> OscoreOption<'a> {
     ///
     /// Rejects reserved flag bits, the reserved Partial IV lengths 6 and 7, truncated values,
     /// and trailing bytes when the 'kid' flag is clear (RFC 8613 §6.1, §8.2 step 2).
+    #[inline]
     pub fn decode(value: &'a [u8]) -> Result<Self, Error> {
         let Some((&flags, mut rest)) = value.split_first() else {
             // RFC 8613 §6.1: an empty option value means no flags, no fields.
@@ -148,6 +149,7 @@ impl<'a> OscoreOption<'a> {
 
 impl OscoreOption<'_> {
     /// Writes the option value (what [`encode`](Self::encode) produces) through `w`.
+    #[inline]
     pub(crate) fn write_to(&self, w: &mut crate::wire::Writer<'_>) -> Result<(), Error> {
         if self.is_empty() {
             return Ok(());

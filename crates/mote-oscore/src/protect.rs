@@ -97,6 +97,7 @@ struct OscoreParts<'a> {
     option: OscoreOption<'a>,
 }
 
+#[inline(always)]
 fn split_oscore(framing: Framing, msg: &[u8]) -> Result<OscoreParts<'_>, Error> {
     // The validating pass of `parse` already found the OSCORE option(s).
     let parts = wire::parse(framing, msg)?;
@@ -119,14 +120,16 @@ pub fn peek_oscore_option(framing: Framing, msg: &[u8]) -> Result<OscoreOption<'
 
 /// Everything about how the plaintext is assembled from the original message.
 #[derive(Clone, Copy)]
-struct PlaintextSource<'a> {
-    parts: Parts<'a>,
+struct PlaintextSource<'p, 'a> {
+    /// Borrowed, not copied: `Parts` is 88 bytes.
+    parts: &'p Parts<'a>,
     proxy: Option<ProxyUri<'a>>,
     is_request: bool,
 }
 
-impl PlaintextSource<'_> {
+impl PlaintextSource<'_, '_> {
     /// Writes `Code || Class E options || 0xff || payload` (RFC 8613 §5.3).
+    #[inline]
     fn write(&self, w: &mut Writer<'_>) -> Result<(), Error> {
         w.byte(self.parts.code);
         if self.options_verbatim() {
@@ -190,6 +193,7 @@ impl PlaintextSource<'_> {
     }
 
     /// Writes the outer options (Class U, §4.1.2) with the OSCORE option in its place.
+    #[inline]
     fn write_outer_options(
         &self,
         w: &mut Writer<'_>,
@@ -309,14 +313,14 @@ impl<S: SequenceStore> SecurityContext<S> {
             kid: Some(kid.as_slice()),
         };
         let source = PlaintextSource {
-            parts,
+            parts: &parts,
             proxy,
             is_request: true,
         };
         // §4.1.3.5: FETCH for Observe, POST otherwise.
         let outer_code = if has_observe { FETCH } else { POST };
         let aad = Aad::new(self.aead, kid.as_slice(), piv)?;
-        let (nonce_bytes, n) = nonce(self.common_iv.as_slice(), kid.as_slice(), piv)?;
+        let (nonce_bytes, n) = self.sender_nonce.nonce(seq)?;
         let nonce = nonce_bytes.get(..n).unwrap_or_default();
         let len = self.seal(framing, &source, outer_code, &option, nonce, &aad, out)?;
         // Everything succeeded: now take (and persist) the sequence number.
@@ -380,7 +384,7 @@ impl<S: SequenceStore> SecurityContext<S> {
         let own = own_partial_iv || binding.request_nonce_used || binding.must_use_own_piv;
         let has_observe = parts.summary.any(wire::present_bit(number::OBSERVE));
         let source = PlaintextSource {
-            parts,
+            parts: &parts,
             proxy: None,
             is_request: false,
         };
@@ -391,7 +395,7 @@ impl<S: SequenceStore> SecurityContext<S> {
             let seq = self.peek_sequence_number()?;
             let (piv, piv_len) = encode_partial_iv(seq);
             let piv = piv.get(..piv_len).unwrap_or_default();
-            let (nb, n) = nonce(self.common_iv.as_slice(), self.sender.id.as_slice(), piv)?;
+            let (nb, n) = self.sender_nonce.nonce(seq)?;
             let option = OscoreOption {
                 partial_iv: Some(piv),
                 kid_context,
@@ -409,11 +413,7 @@ impl<S: SequenceStore> SecurityContext<S> {
             self.take_sequence_number()?;
             len
         } else {
-            let (nb, n) = nonce(
-                self.common_iv.as_slice(),
-                binding.kid.as_slice(),
-                binding.piv.as_slice(),
-            )?;
+            let (nb, n) = self.request_nonce(binding.kid.as_slice(), binding.piv.as_slice())?;
             let len = self.seal(
                 framing,
                 &source,
@@ -435,13 +435,21 @@ impl<S: SequenceStore> SecurityContext<S> {
     fn seal(
         &self,
         framing: Framing,
-        source: &PlaintextSource<'_>,
+        source: &PlaintextSource<'_, '_>,
         outer_code: u8,
         option: &OscoreOption<'_>,
         nonce: &[u8],
         aad: &Aad,
         out: &mut [u8],
     ) -> Result<usize, Error> {
+        if framing == Framing::Udp
+            && source.proxy.is_none()
+            && !source.parts.summary.any(class::OUTER_CANDIDATES)
+            && source.options_verbatim()
+            && option.encoded_len() < 269
+        {
+            return self.seal_udp_verbatim(source.parts, outer_code, option, nonce, aad, out);
+        }
         // UDP needs no length up front: write in one pass (the writer keeps counting past the
         // end of a short buffer, so the required size is still exact). TCP's header carries
         // the body length (RFC 8323 §3.2), measured by a first, counting pass.
@@ -479,6 +487,74 @@ impl<S: SequenceStore> SecurityContext<S> {
         self.sender
             .cipher
             .seal_in_place(nonce, aad.as_bytes(), buf, plaintext_len)
+            .map_err(|_| Error::InvalidParameter("AEAD key or nonce length"))?;
+        Ok(total)
+    }
+
+    /// [`seal`](Self::seal) for the usual message: CoAP over UDP whose options are all
+    /// Class E (copied verbatim into the plaintext) and no Proxy-Uri, so the OSCORE option is
+    /// the only outer option. Every length is known up front: one bounds check for the whole
+    /// message, then the parts are written in order (the same bytes as the general path).
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn seal_udp_verbatim(
+        &self,
+        parts: &Parts<'_>,
+        outer_code: u8,
+        option: &OscoreOption<'_>,
+        nonce: &[u8],
+        aad: &Aad,
+        out: &mut [u8],
+    ) -> Result<usize, Error> {
+        let tkl = u8::try_from(parts.token.len())
+            .ok()
+            .filter(|&t| t <= 8)
+            .ok_or(Error::Malformed("token longer than 8 bytes"))?;
+        // The OSCORE option (number 9) is the first option: delta 9; its value is at most
+        // 1 + 5 + 1 + 255 + 7 = 269 bytes, so its length takes at most one extension byte
+        // (RFC 7252 §3.1) — or two for exactly 269, which `seal` leaves to the general path.
+        let option_len = option.encoded_len();
+        let (option_head, head_len) = match option_len {
+            0..13 => ([0x90 | option_len as u8, 0], 1),
+            13..269 => ([0x9d, (option_len - 13) as u8], 2),
+            _ => return Err(Error::InvalidParameter("OSCORE option value too long")),
+        };
+        let payload = parts.payload;
+        let plaintext_len = 1
+            + parts.options.len()
+            + if payload.is_empty() {
+                0
+            } else {
+                1 + payload.len()
+            };
+        let pt_start = 4 + parts.token.len() + head_len + option_len + 1;
+        let total = pt_start + plaintext_len + self.aead.tag_len();
+        let buf = out
+            .get_mut(..total)
+            .ok_or(Error::BufferTooSmall { required: total })?;
+        let mut w = Writer::new(buf);
+        let [b0, mid0, mid1] = parts.udp_header;
+        w.put(&[(b0 & 0xf0) | tkl, outer_code, mid0, mid1]);
+        w.put(parts.token);
+        w.put(option_head.get(..head_len).unwrap_or_default());
+        option.write_to(&mut w)?;
+        w.byte(0xff);
+        w.byte(parts.code);
+        w.put(parts.options);
+        if !payload.is_empty() {
+            w.byte(0xff);
+            w.put(payload);
+        }
+        if w.pos != pt_start + plaintext_len {
+            return Err(Error::Malformed("plaintext length"));
+        }
+        let (_, buf) = w.finish()?;
+        let sealed = buf
+            .get_mut(pt_start..)
+            .ok_or(Error::BufferTooSmall { required: total })?;
+        self.sender
+            .cipher
+            .seal_in_place(nonce, aad.as_bytes(), sealed, plaintext_len)
             .map_err(|_| Error::InvalidParameter("AEAD key or nonce length"))?;
         Ok(total)
     }
@@ -531,7 +607,8 @@ impl<S: SequenceStore> SecurityContext<S> {
             Err(e) => return Err(e),
         };
         let aad = Aad::new(self.aead, kid, piv)?;
-        let (nb, n) = nonce(self.common_iv.as_slice(), kid, piv)?;
+        // 'kid' is our Recipient ID (checked above).
+        let (nb, n) = self.recipient_nonce.nonce(seq)?;
         let decrypted = open(
             &self.recipient.cipher,
             nb.get(..n).unwrap_or_default(),
@@ -572,6 +649,24 @@ impl<S: SequenceStore> SecurityContext<S> {
             len: decrypted.len,
             binding,
         })
+    }
+
+    /// The nonce of the request with 'kid' `kid` and Partial IV `piv` (RFC 8613 §5.2), which
+    /// a response without Partial IV reuses: from the precomputed base when `kid` is one of
+    /// this context's IDs (always, unless the binding was made with [`RequestBinding::new`]).
+    #[inline]
+    fn request_nonce(
+        &self,
+        kid: &[u8],
+        piv: &[u8],
+    ) -> Result<([u8; crate::cose::MAX_NONCE_LEN], usize), Error> {
+        if kid == self.recipient.id.as_slice() {
+            self.recipient_nonce.nonce(decode_partial_iv(piv)?)
+        } else if kid == self.sender.id.as_slice() {
+            self.sender_nonce.nonce(decode_partial_iv(piv)?)
+        } else {
+            nonce(self.common_iv.as_slice(), kid, piv)
+        }
     }
 
     /// The binding of the last request rejected with [`Error::EchoRequired`], to protect the
@@ -615,13 +710,9 @@ impl<S: SequenceStore> SecurityContext<S> {
         }
         let piv_seq = option.partial_iv.map(decode_partial_iv).transpose()?;
         let aad = Aad::new(self.aead, binding.kid.as_slice(), binding.piv.as_slice())?;
-        let (nb, n) = match option.partial_iv {
-            Some(piv) => nonce(self.common_iv.as_slice(), self.recipient.id.as_slice(), piv)?,
-            None => nonce(
-                self.common_iv.as_slice(),
-                binding.kid.as_slice(),
-                binding.piv.as_slice(),
-            )?,
+        let (nb, n) = match piv_seq {
+            Some(seq) => self.recipient_nonce.nonce(seq)?,
+            None => self.request_nonce(binding.kid.as_slice(), binding.piv.as_slice())?,
         };
         // Fail early (no decryption) on what is certainly a replay.
         if !binding.observe && binding.request_nonce_used {

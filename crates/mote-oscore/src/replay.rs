@@ -106,6 +106,7 @@ impl ReplayWindow {
     }
 
     /// Checks, without changing anything, whether `piv` may be accepted (RFC 8613 §7.4).
+    #[inline]
     pub fn check(&self, piv: u64) -> Result<(), Error> {
         if piv > MAX_SEQUENCE_NUMBER {
             return Err(Error::Replay);
@@ -132,6 +133,7 @@ impl ReplayWindow {
 
     /// Records `piv` as received. Call only after the message carrying it was verified
     /// (RFC 8613 §8.2 step 6); an unverified Partial IV must never move the window.
+    #[inline]
     pub fn accept(&mut self, piv: u64) -> Result<(), Error> {
         self.check(piv)?;
         self.state = match self.state {

@@ -26,6 +26,7 @@ use aes::{Aes128Enc as Aes128, Aes192Enc as Aes192, Aes256Enc as Aes256};
 use aes_gcm::AesGcm;
 use ccm::Ccm;
 use ccm::aead::generic_array::GenericArray;
+use ccm::aead::generic_array::typenum::Unsigned;
 use ccm::aead::{AeadInPlace, KeyInit};
 use ccm::consts::{U7, U8, U12, U13, U16};
 use chacha20poly1305::ChaCha20Poly1305;
@@ -485,6 +486,7 @@ impl AeadKey {
     }
 
     /// Like [`AeadAlgorithm::seal_in_place`], with this key.
+    #[inline]
     pub fn seal_in_place(
         &self,
         nonce: &[u8],
@@ -492,34 +494,82 @@ impl AeadKey {
         buffer: &mut [u8],
         plaintext_len: usize,
     ) -> Result<usize, Error> {
-        let tag_len = self.algorithm().tag_len();
-        let total = plaintext_len + tag_len;
-        if buffer.len() < total {
-            return Err(Error::BufferTooSmall { required: total });
-        }
-        let (pt, rest) = buffer.split_at_mut(plaintext_len);
-        let tag = rest
-            .get_mut(..tag_len)
-            .ok_or(Error::BufferTooSmall { required: total })?;
-        self.seal_in_place_detached(nonce, aad, pt, tag)?;
-        Ok(total)
+        // One dispatch on the prepared key; the lengths are the cipher type's constants.
+        prepared!(self,
+            c => seal_appended(c, nonce, aad, buffer, plaintext_len),
+            alg, key => alg.seal_in_place(key, nonce, aad, buffer, plaintext_len))
     }
 
     /// Like [`AeadAlgorithm::open_in_place`], with this key.
+    #[inline]
     pub fn open_in_place(
         &self,
         nonce: &[u8],
         aad: &[u8],
         buffer: &mut [u8],
     ) -> Result<usize, Error> {
-        let len = buffer
-            .len()
-            .checked_sub(self.algorithm().tag_len())
-            .ok_or(Error::Crypto)?;
-        let (ct, tag) = buffer.split_at_mut(len);
-        self.open_in_place_detached(nonce, aad, ct, tag)?;
-        Ok(len)
+        prepared!(self,
+            c => open_appended(c, nonce, aad, buffer),
+            alg, key => alg.open_in_place(key, nonce, aad, buffer))
     }
+}
+
+/// [`AeadKey::seal_in_place`] for one cipher type: the same checks, in the same order, as
+/// [`AeadAlgorithm::seal_in_place`] (buffer, then nonce length), against the type's constants.
+#[inline]
+fn seal_appended<C: AeadInPlace>(
+    cipher: &C,
+    nonce: &[u8],
+    aad: &[u8],
+    buffer: &mut [u8],
+    plaintext_len: usize,
+) -> Result<usize, Error> {
+    let tag_len = <C::TagSize as Unsigned>::USIZE;
+    let total = plaintext_len.saturating_add(tag_len);
+    let (pt, rest) = buffer
+        .split_at_mut_checked(plaintext_len)
+        .ok_or(Error::BufferTooSmall { required: total })?;
+    let tag_out = rest
+        .get_mut(..tag_len)
+        .ok_or(Error::BufferTooSmall { required: total })?;
+    if nonce.len() != <C::NonceSize as Unsigned>::USIZE {
+        return Err(Error::Length("nonce"));
+    }
+    // Nonce length checked above: `from_slice` cannot panic.
+    let tag = cipher
+        .encrypt_in_place_detached(GenericArray::from_slice(nonce), aad, pt)
+        .map_err(|_| Error::Crypto)?;
+    tag_out.copy_from_slice(&tag);
+    Ok(total)
+}
+
+/// [`AeadKey::open_in_place`] for one cipher type (checks as [`AeadAlgorithm::open_in_place`]).
+#[inline]
+fn open_appended<C: AeadInPlace>(
+    cipher: &C,
+    nonce: &[u8],
+    aad: &[u8],
+    buffer: &mut [u8],
+) -> Result<usize, Error> {
+    let len = buffer
+        .len()
+        .checked_sub(<C::TagSize as Unsigned>::USIZE)
+        .ok_or(Error::Crypto)?;
+    if nonce.len() != <C::NonceSize as Unsigned>::USIZE {
+        return Err(Error::Length("nonce"));
+    }
+    let (ct, tag) = buffer.split_at_mut(len);
+    // Lengths checked above: `from_slice` cannot panic. The RustCrypto implementations compare
+    // the tag in constant time and leave the buffer unchanged on failure.
+    cipher
+        .decrypt_in_place_detached(
+            GenericArray::from_slice(nonce),
+            aad,
+            ct,
+            GenericArray::from_slice(tag),
+        )
+        .map_err(|_| Error::Crypto)?;
+    Ok(len)
 }
 
 fn seal_with<C: AeadInPlace>(

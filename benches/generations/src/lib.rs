@@ -1,0 +1,1 @@
+//! Empty: the measurement is `benches/generations.rs` (see `Cargo.toml`).

@@ -6,6 +6,7 @@
 #
 #   scripts/edhoc-footprint.sh            # prints the table
 #   LIMIT=32768 scripts/edhoc-footprint.sh  # also fails when the handshake build is larger
+#   SYMBOLS=40 scripts/edhoc-footprint.sh   # also lists the 40 largest symbols of that build
 #
 # Needs: rustup target add thumbv7em-none-eabihf; rustup component add llvm-tools.
 set -euo pipefail
@@ -15,6 +16,7 @@ probe="$root/crates/mote-edhoc/footprint"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/tmp/target-edhoc-footprint}"
 sysroot="$(rustc --print sysroot)"
 size="$(find "$sysroot/lib/rustlib" -name llvm-size -type f | head -n 1)"
+nm="$(dirname "$size")/llvm-nm"
 if [[ -z "$size" ]]; then
     echo "error: llvm-size not found; run: rustup component add llvm-tools" >&2
     exit 1
@@ -34,6 +36,12 @@ measure "crypto only (feature crypto-only)" --features crypto-only
 line="$(measure "Initiator m3/s2 + OSCORE hand-off")"
 echo "$line"
 total="$(echo "$line" | sed -E 's/.*total +([0-9]+) bytes.*/\1/')"
+if [[ -n "${SYMBOLS:-}" ]]; then
+    # size (decimal) and demangled name, largest first
+    "$nm" --size-sort --reverse-sort -S -C "$CARGO_TARGET_DIR/thumbv7em-none-eabihf/release/mote-edhoc-footprint" |
+        sed -n "1,${SYMBOLS}p" |
+        while read -r _ sz _ name; do printf '%6d  %s\n' "$((16#$sz))" "${name:0:110}"; done
+fi
 if [[ -n "${LIMIT:-}" && "$total" -gt "$LIMIT" ]]; then
     echo "error: $total bytes > LIMIT $LIMIT" >&2
     exit 1

@@ -34,6 +34,7 @@ impl<'a> Reader<'a> {
         Self { buf, pos: 0 }
     }
 
+    #[cfg_attr(not(feature = "id-cred-maps"), allow(dead_code))]
     pub(crate) fn position(&self) -> usize {
         self.pos
     }
@@ -66,11 +67,11 @@ impl<'a> Reader<'a> {
         let end = self
             .pos
             .checked_add(n)
-            .ok_or_else(|| self.err("length overflow"))?;
+            .ok_or_else(|| self.err(diag!("length overflow")))?;
         let s = self
             .buf
             .get(self.pos..end)
-            .ok_or_else(|| self.err("unexpected end of input"))?;
+            .ok_or_else(|| self.err(diag!("unexpected end of input")))?;
         self.pos = end;
         Ok(s)
     }
@@ -81,49 +82,36 @@ impl<'a> Reader<'a> {
         let ib = *self
             .take(1)?
             .first()
-            .ok_or_else(|| self.err("unexpected end of input"))?;
+            .ok_or_else(|| self.err(diag!("unexpected end of input")))?;
         let major = ib >> 5;
         let ai = ib & 0x1f;
         let (arg, min) = match ai {
             0..=23 => (u64::from(ai), 0),
-            24 => (
-                self.take(1)?
+            // 1, 2, 4 or 8 bytes follow; the shortest form needs at least 24, 2^8, 2^16, 2^32.
+            24..=27 => {
+                let width = ai - 24;
+                let arg = self
+                    .take(1 << width)?
                     .iter()
-                    .fold(0u64, |a, b| a << 8 | u64::from(*b)),
-                24,
-            ),
-            25 => (
-                self.take(2)?
-                    .iter()
-                    .fold(0u64, |a, b| a << 8 | u64::from(*b)),
-                0x100,
-            ),
-            26 => (
-                self.take(4)?
-                    .iter()
-                    .fold(0u64, |a, b| a << 8 | u64::from(*b)),
-                0x1_0000,
-            ),
-            27 => (
-                self.take(8)?
-                    .iter()
-                    .fold(0u64, |a, b| a << 8 | u64::from(*b)),
-                0x1_0000_0000,
-            ),
+                    .fold(0u64, |a, b| a << 8 | u64::from(*b));
+                (arg, if width == 0 { 24 } else { 1u64 << (4 << width) })
+            }
             _ => {
                 self.pos = start;
-                return Err(self.err("indefinite length or reserved value (RFC 9528 §3.1)"));
+                return Err(self.err(diag!("indefinite length or reserved value (RFC 9528 §3.1)")));
             }
         };
         // RFC 8949 §4.2.1: arguments as short as possible. Major type 7 with ai 24 encodes simple
         // values 32..255 (RFC 8949 §3.3); floats (25..27) are not used by EDHOC.
         if arg < min && !(major == MAJOR_SIMPLE && ai == 24 && arg >= 32) {
             self.pos = start;
-            return Err(self.err("non-deterministic CBOR: argument not in shortest form"));
+            return Err(self.err(diag!(
+                "non-deterministic CBOR: argument not in shortest form"
+            )));
         }
         if major == MAJOR_SIMPLE && ai >= 25 {
             self.pos = start;
-            return Err(self.err("floating-point values are not used in EDHOC"));
+            return Err(self.err(diag!("floating-point values are not used in EDHOC")));
         }
         Ok((major, arg))
     }
@@ -148,45 +136,60 @@ impl<'a> Reader<'a> {
         };
         v.ok_or_else(|| {
             self.pos = start;
-            self.err("expected integer")
+            self.err(diag!("expected integer"))
         })
     }
 
     fn len(&self, arg: u64) -> Result<usize, Error> {
-        usize::try_from(arg).map_err(|_| self.err("length too large"))
+        usize::try_from(arg).map_err(|_| self.err(diag!("length too large")))
     }
 
     pub(crate) fn bytes(&mut self) -> Result<&'a [u8], Error> {
-        let arg = self.expect(MAJOR_BSTR, "expected byte string")?;
+        let arg = self.expect(MAJOR_BSTR, diag!("expected byte string"))?;
         let n = self.len(arg)?;
         self.take(n)
     }
 
     pub(crate) fn text(&mut self) -> Result<&'a str, Error> {
-        let arg = self.expect(MAJOR_TSTR, "expected text string")?;
+        let arg = self.expect(MAJOR_TSTR, diag!("expected text string"))?;
         let n = self.len(arg)?;
         let at = self.pos;
         let b = self.take(n)?;
         core::str::from_utf8(b).map_err(|_| Error::Malformed {
             offset: at,
-            reason: "invalid UTF-8",
+            reason: diag!("invalid UTF-8"),
         })
     }
 
     pub(crate) fn array(&mut self) -> Result<usize, Error> {
-        let arg = self.expect(MAJOR_ARRAY, "expected array")?;
-        let n = self.len(arg)?;
-        if n > self.buf.len().saturating_sub(self.pos) {
-            return Err(self.err("array longer than the input"));
-        }
-        Ok(n)
+        self.container(
+            MAJOR_ARRAY,
+            diag!("expected array"),
+            diag!("array longer than the input"),
+        )
     }
 
     pub(crate) fn map(&mut self) -> Result<usize, Error> {
-        let arg = self.expect(MAJOR_MAP, "expected map")?;
+        self.container(
+            MAJOR_MAP,
+            diag!("expected map"),
+            diag!("map longer than the input"),
+        )
+    }
+
+    /// The head of an array or map and its item count, which the input must be able to hold:
+    /// each array item takes at least one byte, each map entry two.
+    fn container(
+        &mut self,
+        major: u8,
+        expected: &'static str,
+        too_long: &'static str,
+    ) -> Result<usize, Error> {
+        let arg = self.expect(major, expected)?;
         let n = self.len(arg)?;
-        if n > self.buf.len().saturating_sub(self.pos) / 2 {
-            return Err(self.err("map longer than the input"));
+        let per_item = if major == MAJOR_MAP { 2 } else { 1 };
+        if n > self.buf.len().saturating_sub(self.pos) / per_item {
+            return Err(self.err(too_long));
         }
         Ok(n)
     }
@@ -200,7 +203,7 @@ impl<'a> Reader<'a> {
 
     fn skip(&mut self, depth: usize) -> Result<(), Error> {
         if depth >= MAX_DEPTH {
-            return Err(self.err("nesting too deep"));
+            return Err(self.err(diag!("nesting too deep")));
         }
         let start = self.pos;
         let (major, arg) = self.head()?;
@@ -215,7 +218,7 @@ impl<'a> Reader<'a> {
             MAJOR_ARRAY | MAJOR_MAP => {
                 let n = self.len(arg)?;
                 if n > self.buf.len().saturating_sub(self.pos) {
-                    return Err(self.err("container longer than the input"));
+                    return Err(self.err(diag!("container longer than the input")));
                 }
                 let items = if major == MAJOR_MAP {
                     n.saturating_mul(2)

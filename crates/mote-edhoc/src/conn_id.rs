@@ -14,7 +14,7 @@ impl ConnId {
     pub fn from_slice(bytes: &[u8]) -> Result<Self, Error> {
         Bytes::from_slice(bytes)
             .map(Self)
-            .map_err(|_| Error::InvalidConnectionId("too long"))
+            .map_err(|_| Error::InvalidConnectionId(diag!("too long")))
     }
 
     /// The one-byte identifier whose byte is the CBOR encoding of `v` (-24..=23), e.g. `-24` is
@@ -26,7 +26,7 @@ impl ConnId {
         } else if (-24..0).contains(&v) {
             0x20 | (-1 - v) as u8
         } else {
-            return Err(Error::InvalidConnectionId("not in -24..=23"));
+            return Err(Error::InvalidConnectionId(diag!("not in -24..=23")));
         };
         Self::from_slice(&[b])
     }
@@ -68,14 +68,16 @@ impl ConnId {
                 let bytes = r.bytes()?;
                 if let [one] = bytes {
                     if cbor::is_one_byte_int(*one) {
-                        return Err(Error::InvalidConnectionId(
-                            "one-byte int identifier encoded as bstr",
-                        ));
+                        return Err(Error::InvalidConnectionId(diag!(
+                            "one-byte int identifier encoded as bstr"
+                        )));
                     }
                 }
                 Self::from_slice(bytes)
             }
-            _ => Err(r.err("connection identifier is neither a one-byte int nor a bstr")),
+            _ => Err(r.err(diag!(
+                "connection identifier is neither a one-byte int nor a bstr"
+            ))),
         }
     }
 
@@ -85,7 +87,7 @@ impl ConnId {
         let mut r = cbor::Reader::new(encoded);
         let id = Self::decode(&mut r)?;
         if !r.is_empty() {
-            return Err(r.err("trailing bytes after connection identifier"));
+            return Err(r.err(diag!("trailing bytes after connection identifier")));
         }
         Ok(id)
     }

@@ -24,7 +24,9 @@ const CRV_ED25519: i64 = 6;
 const CLAIM_CNF: i64 = 8;
 const CNF_COSE_KEY: i64 = 1;
 /// COSE hash algorithms for x5t (RFC 9054): SHA-256 and SHA-256/64.
+#[cfg(feature = "x509")]
 const COSE_SHA256: i64 = -16;
+#[cfg(feature = "x509")]
 const COSE_SHA256_64: i64 = -15;
 
 /// The key type inside a credential.
@@ -58,6 +60,9 @@ pub struct Credential {
     key_type: KeyType,
     public_key: PublicKey,
     kid: Option<Bytes<MAX_KID_LEN>>,
+    // Only [`Credential::x509`] makes an X.509 credential, so without the `x509` feature the
+    // certificate paths below (x5t, x5chain) are not built.
+    #[cfg(feature = "x509")]
     cert_sha256: Option<[u8; 32]>,
 }
 
@@ -68,18 +73,18 @@ impl Credential {
         let mut r = cbor::Reader::new(encoded);
         let n = r
             .map()
-            .map_err(|_| Error::InvalidCredential("CCS is not a map"))?;
+            .map_err(|_| Error::InvalidCredential(diag!("CCS is not a map")))?;
         let mut key = None;
         for _ in 0..n {
             let label = claim_label(&mut r)?;
             if label == Some(CLAIM_CNF) {
                 let m = r
                     .map()
-                    .map_err(|_| Error::InvalidCredential("cnf is not a map"))?;
+                    .map_err(|_| Error::InvalidCredential(diag!("cnf is not a map")))?;
                 for _ in 0..m {
                     let l = claim_label(&mut r)?;
                     if l == Some(CNF_COSE_KEY) {
-                        key = Some(cose_key(&mut r)?);
+                        cose_key(&mut r, &mut key)?;
                     } else {
                         r.item()?;
                     }
@@ -89,19 +94,25 @@ impl Credential {
             }
         }
         if !r.is_empty() {
-            return Err(Error::InvalidCredential("trailing bytes after CCS"));
+            return Err(Error::InvalidCredential(diag!("trailing bytes after CCS")));
         }
         let (key_type, public_key, kid) =
-            key.ok_or(Error::InvalidCredential("CCS without cnf COSE_Key"))?;
+            key.ok_or(Error::InvalidCredential(diag!("CCS without cnf COSE_Key")))?;
+        // `cose_key` checked the length.
+        let kid = match kid {
+            Some(k) => Some(Bytes::from_slice(k)?),
+            None => None,
+        };
         Ok(Self {
             cred: Bytes::from_slice(encoded).map_err(|_| Error::Capacity {
-                what: "credential",
+                what: diag!("credential"),
                 needed: encoded.len(),
             })?,
             kind: CredentialKind::Ccs,
             key_type,
             public_key,
             kid,
+            #[cfg(feature = "x509")]
             cert_sha256: None,
         })
     }
@@ -110,24 +121,24 @@ impl Credential {
     /// COSE_Sign1 or COSE_Mac0 (tagged or not) whose payload is a claims set with 'cnf'.
     #[inline(never)]
     pub fn cwt(cwt: &[u8], issuer: CwtIssuer<'_>) -> Result<Self, Error> {
-        let bad = |_| Error::InvalidCredential("CWT protection does not verify");
+        let bad = |_| Error::InvalidCredential(diag!("CWT protection does not verify"));
         let claims = match issuer {
             CwtIssuer::Signature(key) => {
                 let m = mote_cose::message::Sign1::decode(cwt)
-                    .map_err(|_| Error::InvalidCredential("CWT is not a COSE_Sign1"))?;
+                    .map_err(|_| Error::InvalidCredential(diag!("CWT is not a COSE_Sign1")))?;
                 let mut scratch = [0u8; crate::buffer::MAX_MESSAGE_LEN + 64];
                 m.verify_with(key, &[], None, &mut scratch).map_err(bad)?
             }
             CwtIssuer::Mac(key) => {
                 let m = mote_cose::message::Mac0::decode(cwt)
-                    .map_err(|_| Error::InvalidCredential("CWT is not a COSE_Mac0"))?;
+                    .map_err(|_| Error::InvalidCredential(diag!("CWT is not a COSE_Mac0")))?;
                 m.verify(key, &[], None).map_err(bad)?
             }
         };
         let inner = Self::ccs(claims)?;
         Ok(Self {
             cred: Bytes::from_slice(cwt).map_err(|_| Error::Capacity {
-                what: "credential",
+                what: diag!("credential"),
                 needed: cwt.len(),
             })?,
             kind: CredentialKind::Cwt,
@@ -184,7 +195,7 @@ impl Credential {
         let (key_type, public_key) = crate::x509::subject_public_key(der)?;
         let mut cred = Bytes::new();
         cbor::bytes(&mut cred, der).map_err(|_| Error::Capacity {
-            what: "credential",
+            what: diag!("credential"),
             needed: der.len() + 3,
         })?;
         let digest = crypto.hash(HashAlgorithm::Sha256, &[der])?;
@@ -253,14 +264,19 @@ impl Credential {
     /// `{34: [-15, SHA-256/64]}` (x5t) for a certificate.
     #[inline(never)]
     pub fn id_cred_by_reference(&self) -> Result<IdCred, Error> {
-        match (self.kind, self.kid(), self.cert_sha256) {
-            (CredentialKind::Ccs | CredentialKind::Cwt, Some(kid), _) => IdCred::kid(kid),
-            (CredentialKind::X509, _, Some(h)) => {
-                IdCred::x5t(COSE_SHA256_64, h.get(..8).unwrap_or(&[]))
-            }
-            _ => Err(Error::InvalidCredential(
-                "no reference (kid or certificate hash) for this credential",
-            )),
+        match (self.kind, self.kid()) {
+            (CredentialKind::Ccs | CredentialKind::Cwt, Some(kid)) => IdCred::kid(kid),
+            #[cfg(feature = "x509")]
+            (CredentialKind::X509, _) if self.cert_sha256.is_some() => IdCred::x5t(
+                COSE_SHA256_64,
+                self.cert_sha256
+                    .as_ref()
+                    .and_then(|h| h.get(..8))
+                    .unwrap_or(&[]),
+            ),
+            _ => Err(Error::InvalidCredential(diag!(
+                "no reference (kid or certificate hash) for this credential"
+            ))),
         }
     }
 
@@ -270,10 +286,15 @@ impl Credential {
         match self.kind {
             CredentialKind::Ccs => IdCred::kccs(self.as_bytes()),
             CredentialKind::Cwt => IdCred::kcwt(self.as_bytes()),
+            #[cfg(feature = "x509")]
             CredentialKind::X509 => {
                 let mut r = cbor::Reader::new(self.as_bytes());
                 IdCred::x5chain(r.bytes()?)
             }
+            #[cfg(not(feature = "x509"))]
+            CredentialKind::X509 => Err(Error::InvalidCredential(diag!(
+                "X.509 credentials need the x509 feature"
+            ))),
         }
     }
 
@@ -284,11 +305,13 @@ impl Credential {
             IdCredRef::Kid(k) => self.kid() == Some(k),
             IdCredRef::Kccs(ccs) => self.kind == CredentialKind::Ccs && ccs == self.as_bytes(),
             IdCredRef::Kcwt(cwt) => self.kind == CredentialKind::Cwt && cwt == self.as_bytes(),
+            #[cfg(feature = "x509")]
             IdCredRef::X5t(alg, hash) => match (self.cert_sha256, alg) {
                 (Some(h), COSE_SHA256_64) => h.get(..8) == Some(hash),
                 (Some(h), COSE_SHA256) => h.as_slice() == hash,
                 _ => false,
             },
+            #[cfg(feature = "x509")]
             IdCredRef::X5chainLeaf(der) => {
                 let mut r = cbor::Reader::new(self.as_bytes());
                 self.kind == CredentialKind::X509 && r.bytes().ok() == Some(der)
@@ -312,9 +335,9 @@ impl Credential {
         if ok {
             Ok(())
         } else {
-            Err(Error::InvalidCredential(
-                "key type does not fit the cipher suite and method",
-            ))
+            Err(Error::InvalidCredential(diag!(
+                "key type does not fit the cipher suite and method"
+            )))
         }
     }
 }
@@ -326,14 +349,16 @@ fn claim_label(r: &mut cbor::Reader<'_>) -> Result<Option<i64>, Error> {
     }
 }
 
-type ParsedKey = (KeyType, PublicKey, Option<Bytes<MAX_KID_LEN>>);
+/// A COSE_Key's type, public key and 'kid' (a slice of the input, at most [`MAX_KID_LEN`]
+/// bytes): all `Copy`, so the parsers' early returns have nothing to drop.
+type ParsedKey<'a> = (KeyType, PublicKey, Option<&'a [u8]>);
 
 /// Reads a COSE_Key (RFC 9052 §7) with an OKP or EC2 public key.
 #[inline(never)]
-fn cose_key(r: &mut cbor::Reader<'_>) -> Result<ParsedKey, Error> {
+fn cose_key<'a>(r: &mut cbor::Reader<'a>, out: &mut Option<ParsedKey<'a>>) -> Result<(), Error> {
     let n = r
         .map()
-        .map_err(|_| Error::InvalidCredential("COSE_Key is not a map"))?;
+        .map_err(|_| Error::InvalidCredential(diag!("COSE_Key is not a map")))?;
     let (mut kty, mut crv, mut x, mut y, mut kid) = (None, None, None, None, None);
     for _ in 0..n {
         match claim_label(r)? {
@@ -353,25 +378,25 @@ fn cose_key(r: &mut cbor::Reader<'_>) -> Result<ParsedKey, Error> {
         (Some(KTY_OKP), Some(CRV_X25519)) => KeyType::X25519,
         (Some(KTY_EC2), Some(CRV_P256)) => KeyType::P256,
         _ => {
-            return Err(Error::InvalidCredential(
-                "unsupported COSE_Key type or curve",
-            ));
+            return Err(Error::InvalidCredential(diag!(
+                "unsupported COSE_Key type or curve"
+            )));
         }
     };
-    let x = x.and_then(array32).ok_or(Error::InvalidCredential(
-        "COSE_Key x missing or not 32 bytes",
-    ))?;
+    let x = x.and_then(array32).ok_or(Error::InvalidCredential(diag!(
+        "COSE_Key x missing or not 32 bytes"
+    )))?;
     let y = match y {
-        Some(y) => Some(array32(y).ok_or(Error::InvalidCredential("COSE_Key y not 32 bytes"))?),
-        None => None,
-    };
-    let kid = match kid {
-        Some(k) => {
-            Some(Bytes::from_slice(k).map_err(|_| Error::InvalidCredential("kid too long"))?)
+        Some(y) => {
+            Some(array32(y).ok_or(Error::InvalidCredential(diag!("COSE_Key y not 32 bytes")))?)
         }
         None => None,
     };
-    Ok((key_type, PublicKey { x, y }, kid))
+    if kid.is_some_and(|k| k.len() > MAX_KID_LEN) {
+        return Err(Error::InvalidCredential(diag!("kid too long")));
+    }
+    *out = Some((key_type, PublicKey { x, y }, kid));
+    Ok(())
 }
 
 /// The key that protects a CWT: its issuer's signature key or MAC key.

@@ -58,7 +58,7 @@ impl Ead {
                 }
                 let zeros = [0u8; MAX_EAD_LEN];
                 let value = zeros.get(..n).ok_or(Error::Capacity {
-                    what: "EAD",
+                    what: diag!("EAD"),
                     needed: len,
                 })?;
                 self.push(EadItem {
@@ -94,11 +94,33 @@ impl Ead {
 
     /// Validates `encoded` as an EAD field and keeps it. Critical items whose label is not in
     /// `recognized` fail with [`Error::UnknownCriticalEad`] (§3.8).
-    #[inline(never)]
     pub(crate) fn parse(encoded: &[u8], recognized: &[i64]) -> Result<Self, Error> {
-        let mut r = cbor::Reader::new(encoded);
-        while !r.is_empty() {
-            let item = read_item(&mut r)?;
+        Self::parse_with(encoded, Some(recognized))
+    }
+
+    /// Parses an EAD field from its encoding, accepting every critical label (for inspection).
+    pub fn from_bytes(encoded: &[u8]) -> Result<Self, Error> {
+        Self::parse_with(encoded, None)
+    }
+
+    /// The body of [`Ead::parse`] and [`Ead::from_bytes`] (one copy in the binary).
+    #[inline(never)]
+    fn parse_with(encoded: &[u8], recognized: Option<&[i64]>) -> Result<Self, Error> {
+        check(encoded, recognized)?;
+        // `check` enforced the capacity.
+        Bytes::from_slice(encoded).map(Self)
+    }
+}
+
+/// Checks that `encoded` is a sequence of EAD items that fits [`MAX_EAD_LEN`]; with `recognized`, also that every critical
+/// item's label is in it (§3.8). The message parsers call it without labels: they only check
+/// the form, the state machines then check the labels (and keep the field) with [`Ead::parse`].
+#[inline(never)]
+pub(crate) fn check(encoded: &[u8], recognized: Option<&[i64]>) -> Result<(), Error> {
+    let mut r = cbor::Reader::new(encoded);
+    while !r.is_empty() {
+        let item = read_item(&mut r)?;
+        if let Some(recognized) = recognized {
             if item.is_critical()
                 && !recognized
                     .iter()
@@ -107,33 +129,21 @@ impl Ead {
                 return Err(Error::UnknownCriticalEad(item.label));
             }
         }
-        Ok(Self(Bytes::from_slice(encoded).map_err(|_| {
-            Error::Capacity {
-                what: "EAD",
-                needed: encoded.len(),
-            }
-        })?))
     }
-
-    /// Parses an EAD field from its encoding, accepting every critical label (for inspection).
-    #[inline(never)]
-    pub fn from_bytes(encoded: &[u8]) -> Result<Self, Error> {
-        let mut r = cbor::Reader::new(encoded);
-        while !r.is_empty() {
-            read_item(&mut r)?;
-        }
-        Ok(Self(Bytes::from_slice(encoded).map_err(|_| {
-            Error::Capacity {
-                what: "EAD",
-                needed: encoded.len(),
-            }
-        })?))
+    if encoded.len() > MAX_EAD_LEN {
+        return Err(Error::Capacity {
+            what: diag!("EAD"),
+            needed: encoded.len(),
+        });
     }
+    Ok(())
 }
 
 #[inline(never)]
 fn read_item<'a>(r: &mut cbor::Reader<'a>) -> Result<EadItem<'a>, Error> {
-    let label = r.int().map_err(|_| r.err("EAD label is not an int"))?;
+    let label = r
+        .int()
+        .map_err(|_| r.err(diag!("EAD label is not an int")))?;
     let value = if r.peek_major() == Some(cbor::MAJOR_BSTR) {
         Some(r.bytes()?)
     } else {

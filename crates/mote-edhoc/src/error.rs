@@ -7,6 +7,10 @@ use crate::suite::Suites;
 /// Cryptographic failures stay opaque ([`Error::AuthenticationFailed`]): the caller learns that
 /// a check failed, never which byte. [`Error::error_code`] tells which EDHOC error message
 /// (RFC 9528 §6) to send to the peer.
+///
+/// The `&'static str` texts (`reason`, `what`, ...) are diagnostics for people: without the
+/// `diagnostics` feature (on by default and with `std`) they are all empty, which saves a device
+/// build about 1.6 KB; the variants and offsets do not change.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {

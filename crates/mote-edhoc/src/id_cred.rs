@@ -46,7 +46,7 @@ impl IdCred {
     pub fn kid(kid: &[u8]) -> Result<Self, Error> {
         if kid.len() > MAX_KID_LEN {
             return Err(Error::Capacity {
-                what: "kid",
+                what: diag!("kid"),
                 needed: kid.len(),
             });
         }
@@ -95,7 +95,7 @@ impl IdCred {
         if chain.len() < 2 {
             return match chain {
                 [leaf] => Self::x5chain(leaf),
-                _ => Err(Error::InvalidCredential("empty certificate chain")),
+                _ => Err(Error::InvalidCredential(diag!("empty certificate chain"))),
             };
         }
         let mut b = Bytes::new();
@@ -111,7 +111,7 @@ impl IdCred {
         let mut r = cbor::Reader::new(item);
         r.item()?;
         if !r.is_empty() {
-            return Err(r.err("credential is not one CBOR item"));
+            return Err(r.err(diag!("credential is not one CBOR item")));
         }
         let mut b = Bytes::new();
         cbor::head(&mut b, cbor::MAJOR_MAP, 1)?;
@@ -126,14 +126,15 @@ impl IdCred {
         let mut r = cbor::Reader::new(encoded);
         let n = r.map()?;
         if n == 0 {
-            return Err(r.err("empty ID_CRED map"));
+            return Err(r.err(diag!("empty ID_CRED map")));
         }
         for _ in 0..n {
-            r.int().map_err(|_| r.err("ID_CRED label is not an int"))?;
+            r.int()
+                .map_err(|_| r.err(diag!("ID_CRED label is not an int")))?;
             r.item()?;
         }
         if !r.is_empty() {
-            return Err(r.err("trailing bytes after ID_CRED map"));
+            return Err(r.err(diag!("trailing bytes after ID_CRED map")));
         }
         Bytes::from_slice(encoded).map(Self)
     }
@@ -178,11 +179,16 @@ impl IdCred {
     }
 
     /// The 'kid' if the map is exactly `{ 4 : kid }`.
+    ///
+    /// The same as `reference()` giving [`IdCredRef::Kid`], without classifying the other
+    /// parameters (the compact encoding of PLAINTEXT_2/3 only asks this).
+    #[inline(never)]
     pub fn kid_value(&self) -> Option<&[u8]> {
-        match self.reference() {
-            IdCredRef::Kid(k) => Some(k),
-            _ => None,
+        let mut r = cbor::Reader::new(self.0.as_slice());
+        if r.map().ok()? != 1 || r.int().ok()? != LABEL_KID {
+            return None;
         }
+        r.bytes().ok()
     }
 
     /// Writes the PLAINTEXT_2/3 form (§3.5.3.2): for `{ 4 : kid }` the kid alone, as a one-byte
@@ -213,29 +219,61 @@ impl IdCred {
                 let kid = r.bytes()?;
                 if let [one] = kid {
                     if cbor::is_one_byte_int(*one) {
-                        return Err(
-                            r.err("ID_CRED kid that is a one-byte int encoded as bstr (§3.5.3.2)")
-                        );
+                        return Err(r.err(diag!(
+                            "ID_CRED kid that is a one-byte int encoded as bstr (§3.5.3.2)"
+                        )));
                     }
                 }
                 Self::kid(kid)
             }
+            #[cfg(feature = "id-cred-maps")]
             Some(b) if b >> 5 == cbor::MAJOR_MAP => {
                 let at = r.position();
                 let map = r.item()?;
                 let id = Self::from_map(map).map_err(|_| Error::Malformed {
                     offset: at,
-                    reason: "invalid ID_CRED map",
+                    reason: diag!("invalid ID_CRED map"),
                 })?;
                 if id.kid_value().is_some() {
                     return Err(Error::Malformed {
                         offset: at,
-                        reason: "ID_CRED { 4 : kid } not in compact form (§3.5.3.2)",
+                        reason: diag!("ID_CRED { 4 : kid } not in compact form (§3.5.3.2)"),
                     });
                 }
                 Ok(id)
             }
-            _ => Err(r.err("ID_CRED is neither int, bstr nor map")),
+            // Without `id-cred-maps` a device knows its peers by 'kid' only: a credential
+            // referenced any other way (x5t, x5chain, kccs, kcwt, ...) is one it cannot look up.
+            #[cfg(not(feature = "id-cred-maps"))]
+            Some(b) if b >> 5 == cbor::MAJOR_MAP => Err(Error::UnknownCredential),
+            _ => Err(r.err(diag!("ID_CRED is neither int, bstr nor map"))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compact_forms_and_maps_follow_the_id_cred_maps_feature() {
+        // RFC 9528 §3.5.3.2: a one-byte-int kid as the int, a longer kid as bstr.
+        for (wire, kid) in [(&[0x2b][..], &[0x2b][..]), (&[0x42, 0x01, 0x02], &[1, 2])] {
+            let mut r = cbor::Reader::new(wire);
+            let id = IdCred::decode_compact(&mut r).unwrap();
+            assert_eq!(id.kid_value(), Some(kid));
+            assert_eq!(id, IdCred::kid(kid).unwrap());
+        }
+        // { 34 : [-15, h'0102030405060708'] } (x5t): a map in PLAINTEXT_2/3.
+        let x5t = [0xa1, 0x18, 0x22, 0x82, 0x2e, 0x48, 1, 2, 3, 4, 5, 6, 7, 8];
+        let got = IdCred::decode_compact(&mut cbor::Reader::new(&x5t));
+        if cfg!(feature = "id-cred-maps") {
+            let id = got.unwrap();
+            assert_eq!(id.as_map(), &x5t);
+            assert_eq!(id.kid_value(), None);
+        } else {
+            // A device that knows its peers by 'kid' cannot look such a credential up.
+            assert_eq!(got, Err(Error::UnknownCredential));
         }
     }
 }

@@ -16,7 +16,7 @@ use crate::ead::Ead;
 use crate::endpoint::{InitiatorConfig, Rejected};
 use crate::error::Error;
 use crate::id_cred::IdCred;
-use crate::message::{ErrorMessage, Message1, Message2, Plaintext2, single_bstr};
+use crate::message::{ErrorMessage, Message2, Plaintext2, encode_message_1, single_bstr};
 use crate::schedule::{self, AuthInput, label};
 use crate::session::{Role, Session};
 use crate::suite::{CipherSuite, Suites};
@@ -124,7 +124,7 @@ impl<C: Crypto> Initiator<C> {
     ) -> Result<(InitiatorWaitM2<C>, MessageBuf), Error> {
         let suite = self.selected_suite()?;
         let (x, g_x) = self.crypto.generate_ecdh_key(suite.curve)?;
-        self.prepare(c_i, ead_1, x, g_x)
+        self.prepare(suite, c_i, ead_1, x, g_x)
     }
 
     /// Builds message_1 with the given ephemeral private key X. For test vectors only: reusing
@@ -138,31 +138,30 @@ impl<C: Crypto> Initiator<C> {
     ) -> Result<(InitiatorWaitM2<C>, MessageBuf), Error> {
         let suite = self.selected_suite()?;
         let g_x = self.crypto.ecdh_public_key(suite.curve, &x)?;
-        self.prepare(c_i, ead_1, x, g_x)
+        self.prepare(suite, c_i, ead_1, x, g_x)
     }
 
     #[inline(never)]
     fn prepare(
         mut self,
+        suite: CipherSuite,
         c_i: ConnId,
         ead_1: &Ead,
         x: Secret,
         g_x: [u8; 32],
     ) -> Result<(InitiatorWaitM2<C>, MessageBuf), Error> {
-        let suite = self.selected_suite()?;
         if !self.config.method.is_supported() {
             return Err(Error::UnsupportedMethod(i64::from(
                 self.config.method.value(),
             )));
         }
-        let m1 = Message1 {
-            method: i64::from(self.config.method.value()),
-            suites_i: self.suites_i,
-            g_x: &g_x,
-            c_i: c_i.clone(),
-            ead_1: ead_1.as_bytes(),
-        };
-        let msg = m1.encode()?;
+        let msg = encode_message_1(
+            i64::from(self.config.method.value()),
+            &self.suites_i,
+            &g_x,
+            &c_i,
+            ead_1.as_bytes(),
+        )?;
         let h_message_1 = schedule::hash_message_1(&mut self.crypto, &suite, msg.as_slice())?;
         let wait = InitiatorWaitM2 {
             crypto: self.crypto,
@@ -255,13 +254,13 @@ impl<C: Crypto> InitiatorWaitM2<C> {
         )?;
         let pt = Plaintext2::parse(plaintext_2.as_slice())?;
         if pt.c_r == self.c_i {
-            return Err(Error::InvalidConnectionId("C_R equals C_I"));
+            return Err(Error::InvalidConnectionId(diag!("C_R equals C_I")));
         }
         let want = schedule::signature_or_mac_len(&suite, self.config.method.responder_static_dh());
         if pt.signature_or_mac_2.len() != want {
             return Err(Error::Malformed {
                 offset: 0,
-                reason: "Signature_or_MAC_2 has the wrong length for the method and suite",
+                reason: diag!("Signature_or_MAC_2 has the wrong length for the method and suite"),
             });
         }
         let ead_2 = Ead::parse(pt.ead_2, self.config.ead_labels)?;
@@ -455,7 +454,7 @@ impl<C: Crypto> InitiatorProcessedM2<C> {
         id.id_cred.encode_compact(&mut plaintext_3)?;
         cbor::bytes(&mut plaintext_3, sig.as_slice())?;
         plaintext_3.extend(ead_3.as_bytes())?;
-        let ct = schedule::seal(
+        let msg = schedule::seal(
             c,
             &suite,
             self.prk_3e2m.as_bytes(),
@@ -463,8 +462,6 @@ impl<C: Crypto> InitiatorProcessedM2<C> {
             self.th_3.as_slice(),
             plaintext_3.as_slice(),
         )?;
-        let mut msg = MessageBuf::new();
-        cbor::bytes(&mut msg, ct.as_slice())?;
         let th_4 = schedule::th_next(
             c,
             &suite,
@@ -522,7 +519,7 @@ impl<C: Crypto> InitiatorWaitM4<C> {
         }
         if msg.len() > MAX_MESSAGE_LEN {
             return Err(Error::Capacity {
-                what: "message_4",
+                what: diag!("message_4"),
                 needed: msg.len(),
             });
         }

@@ -14,6 +14,20 @@
 // 8 KB smaller (docs/performance.md, mote-edhoc Footprint). Each of these runs a few times per
 // handshake, so the calls cost nothing measurable.
 
+/// A diagnostic text of [`Error`] (what was malformed, which capacity was exceeded): the
+/// literal with the `diagnostics` feature, an empty string without it, so that a device build
+/// carries none of the texts (docs/performance.md, mote-edhoc Footprint). The error variants
+/// and offsets are the same either way.
+macro_rules! diag {
+    ($text:literal) => {{
+        #[cfg(any(feature = "diagnostics", test))]
+        let text: &'static str = $text;
+        #[cfg(not(any(feature = "diagnostics", test)))]
+        let text: &'static str = "";
+        text
+    }};
+}
+
 // Only X.509 parsing allocates; the EDHOC core never does.
 #[cfg(feature = "x509")]
 extern crate alloc;

@@ -29,20 +29,20 @@ impl<'a> Message1<'a> {
     pub fn parse(msg: &'a [u8]) -> Result<Self, Error> {
         if msg.len() > crate::buffer::MAX_MESSAGE_LEN {
             return Err(Error::Capacity {
-                what: "message_1",
+                what: diag!("message_1"),
                 needed: msg.len(),
             });
         }
         let mut r = cbor::Reader::new(msg);
         if r.peek_major() != Some(cbor::MAJOR_UINT) && r.peek_major() != Some(cbor::MAJOR_NINT) {
-            return Err(r.err("message_1 does not start with METHOD (int)"));
+            return Err(r.err(diag!("message_1 does not start with METHOD (int)")));
         }
         let method = r.int()?;
         let suites_i = Suites::decode(&mut r)?;
         let g_x = r.bytes()?;
         let c_i = ConnId::decode(&mut r)?;
         let ead_1 = r.remaining();
-        crate::ead::Ead::from_bytes(ead_1)?;
+        crate::ead::check(ead_1, None)?;
         Ok(Self {
             method,
             suites_i,
@@ -55,14 +55,27 @@ impl<'a> Message1<'a> {
     /// Encodes message_1.
     #[inline(never)]
     pub fn encode(&self) -> Result<MessageBuf, Error> {
-        let mut out = MessageBuf::new();
-        cbor::int(&mut out, self.method)?;
-        self.suites_i.encode(&mut out)?;
-        cbor::bytes(&mut out, self.g_x)?;
-        self.c_i.encode(&mut out)?;
-        out.extend(self.ead_1)?;
-        Ok(out)
+        encode_message_1(self.method, &self.suites_i, self.g_x, &self.c_i, self.ead_1)
     }
+}
+
+/// message_1 from its fields, borrowed (the Initiator encodes without building a
+/// [`Message1`], which would copy C_I).
+#[inline(never)]
+pub(crate) fn encode_message_1(
+    method: i64,
+    suites_i: &Suites,
+    g_x: &[u8],
+    c_i: &ConnId,
+    ead_1: &[u8],
+) -> Result<MessageBuf, Error> {
+    let mut out = MessageBuf::new();
+    cbor::int(&mut out, method)?;
+    suites_i.encode(&mut out)?;
+    cbor::bytes(&mut out, g_x)?;
+    c_i.encode(&mut out)?;
+    out.extend(ead_1)?;
+    Ok(out)
 }
 
 /// message_2 (§5.3.1): a single bstr `G_Y || CIPHERTEXT_2`, split given the key length.
@@ -80,7 +93,7 @@ impl<'a> Message2<'a> {
     pub fn parse(msg: &'a [u8], key_len: usize) -> Result<Self, Error> {
         if msg.len() > crate::buffer::MAX_MESSAGE_LEN {
             return Err(Error::Capacity {
-                what: "message_2",
+                what: diag!("message_2"),
                 needed: msg.len(),
             });
         }
@@ -88,7 +101,7 @@ impl<'a> Message2<'a> {
         if inner.len() <= key_len {
             return Err(Error::Malformed {
                 offset: 0,
-                reason: "message_2 shorter than G_Y plus ciphertext",
+                reason: diag!("message_2 shorter than G_Y plus ciphertext"),
             });
         }
         let (g_y, ciphertext_2) = inner.split_at(key_len);
@@ -101,12 +114,12 @@ impl<'a> Message2<'a> {
 pub(crate) fn single_bstr<'a>(msg: &'a [u8], _what: &'static str) -> Result<&'a [u8], Error> {
     let mut r = cbor::Reader::new(msg);
     if r.peek_major() != Some(cbor::MAJOR_BSTR) {
-        return Err(r.err("expected a message that is one CBOR byte string"));
+        return Err(r.err(diag!("expected a message that is one CBOR byte string")));
     }
     let b = r.bytes()?;
     if !r.is_empty() {
         // RFC 9529 §4.1.5: wrong number of CBOR sequence elements.
-        return Err(r.err("trailing CBOR items after the message's byte string"));
+        return Err(r.err(diag!("trailing CBOR items after the message's byte string")));
     }
     Ok(b)
 }
@@ -138,7 +151,7 @@ impl<'a> Plaintext2<'a> {
         let id_cred_r = IdCred::decode_compact(&mut r)?;
         let signature_or_mac_2 = r.bytes()?;
         let ead_2 = r.remaining();
-        crate::ead::Ead::from_bytes(ead_2)?;
+        crate::ead::check(ead_2, None)?;
         Ok(Self {
             c_r,
             id_cred_r,
@@ -167,7 +180,7 @@ impl<'a> Plaintext3<'a> {
         let id_cred_i = IdCred::decode_compact(&mut r)?;
         let signature_or_mac_3 = r.bytes()?;
         let ead_3 = r.remaining();
-        crate::ead::Ead::from_bytes(ead_3)?;
+        crate::ead::check(ead_3, None)?;
         Ok(Self {
             id_cred_i,
             signature_or_mac_3,
@@ -236,7 +249,7 @@ impl<'a> ErrorMessage<'a> {
         // edhoc_message_error; the input is in its corpus).
         if msg.len() > crate::buffer::MAX_MESSAGE_LEN {
             return Err(Error::Capacity {
-                what: "error message",
+                what: diag!("error message"),
                 needed: msg.len(),
             });
         }
@@ -249,19 +262,21 @@ impl<'a> ErrorMessage<'a> {
             }
             err_code::UNKNOWN_CREDENTIAL => {
                 if r.peek() != Some(cbor::TRUE) {
-                    return Err(r.err("ERR_INFO of ERR_CODE 3 must be true"));
+                    return Err(r.err(diag!("ERR_INFO of ERR_CODE 3 must be true")));
                 }
                 r.item()?;
                 Self::UnknownCredential
             }
-            err_code::SUCCESS => return Err(r.err("ERR_CODE 0 is not used in error messages")),
+            err_code::SUCCESS => {
+                return Err(r.err(diag!("ERR_CODE 0 is not used in error messages")));
+            }
             _ => Self::Other {
                 code,
                 info: r.item()?,
             },
         };
         if !r.is_empty() {
-            return Err(r.err("trailing bytes after error message"));
+            return Err(r.err(diag!("trailing bytes after error message")));
         }
         Ok(m)
     }

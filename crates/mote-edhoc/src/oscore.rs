@@ -39,7 +39,9 @@ impl OscoreParameters {
         p.aead = self.oscore_aead();
         p.hkdf = self.oscore_hkdf();
         SecurityContext::new(&p).map_err(|_| {
-            Error::InvalidConnectionId("not usable as OSCORE Sender/Recipient ID (RFC 8613 §3.3)")
+            Error::InvalidConnectionId(diag!(
+                "not usable as OSCORE Sender/Recipient ID (RFC 8613 §3.3)"
+            ))
         })
     }
 }

@@ -154,7 +154,7 @@ impl<C: Crypto> Responder<C> {
             .ok_or(Error::WrongSelectedSuite { suites_r: *ours })?;
         let g_x = crate::buffer::array32(m1.g_x).ok_or(Error::Malformed {
             offset: 0,
-            reason: "G_X length does not fit the selected cipher suite",
+            reason: diag!("G_X length does not fit the selected cipher suite"),
         })?;
         let ead_1 = Ead::parse(m1.ead_1, self.config.ead_labels)?;
         let h_message_1 = schedule::hash_message_1(&mut self.crypto, &suite, msg)?;
@@ -215,7 +215,7 @@ impl<C: Crypto> ResponderProcessingM1<C> {
         g_y: [u8; 32],
     ) -> Result<(ResponderWaitM3<C>, MessageBuf), Error> {
         if c_r == self.c_i {
-            return Err(Error::InvalidConnectionId("C_R equals C_I"));
+            return Err(Error::InvalidConnectionId(diag!("C_R equals C_I")));
         }
         let suite = self.suite;
         let r_static = self.method.responder_static_dh();
@@ -317,7 +317,7 @@ impl<C: Crypto> ResponderWaitM3<C> {
         }
         if msg.len() > MAX_MESSAGE_LEN {
             return Err(Error::Capacity {
-                what: "message_3",
+                what: diag!("message_3"),
                 needed: msg.len(),
             });
         }
@@ -336,7 +336,7 @@ impl<C: Crypto> ResponderWaitM3<C> {
         if p3.signature_or_mac_3.len() != want {
             return Err(Error::Malformed {
                 offset: 0,
-                reason: "Signature_or_MAC_3 has the wrong length for the method and suite",
+                reason: diag!("Signature_or_MAC_3 has the wrong length for the method and suite"),
             });
         }
         let ead_3 = Ead::parse(p3.ead_3, self.ead_labels)?;
@@ -462,7 +462,7 @@ impl<C: Crypto> ResponderVerifiedM3<C> {
     /// Builds message_4 (§5.5.2) and completes.
     #[inline(never)]
     pub fn prepare_message_4(mut self, ead_4: &Ead) -> Result<(Session<C>, MessageBuf), Error> {
-        let ct = schedule::seal(
+        let msg = schedule::seal(
             &mut self.crypto,
             &self.suite,
             self.prk_4e3m.as_bytes(),
@@ -470,8 +470,6 @@ impl<C: Crypto> ResponderVerifiedM3<C> {
             self.th_4.as_slice(),
             ead_4.as_bytes(),
         )?;
-        let mut msg = MessageBuf::new();
-        cbor::bytes(&mut msg, ct.as_slice())?;
         Ok((self.finish()?, msg))
     }
 

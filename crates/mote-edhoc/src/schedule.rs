@@ -95,7 +95,7 @@ fn kdf_parts<C: Crypto>(
     let n = context.len();
     if n > MAX_CONTEXT_PARTS {
         return Err(Error::Capacity {
-            what: "KDF context parts",
+            what: diag!("KDF context parts"),
             needed: n,
         });
     }
@@ -122,7 +122,7 @@ pub fn kdf_secret<C: Crypto>(
 ) -> Result<Secret, Error> {
     let mut out = [0u8; 32];
     let dst = out.get_mut(..len).ok_or(Error::Capacity {
-        what: "KDF output",
+        what: diag!("KDF output"),
         needed: len,
     })?;
     kdf(c, suite, prk, label, context, dst)?;
@@ -166,9 +166,9 @@ pub fn th_2<C: Crypto>(
     c.hash(
         suite.hash,
         &[
-            h1.get(..n1).unwrap_or(&[]),
+            h1.get(..n1.min(9)).unwrap_or(&[]),
             g_y,
-            h2.get(..n2).unwrap_or(&[]),
+            h2.get(..n2.min(9)).unwrap_or(&[]),
             h_message_1,
         ],
     )
@@ -187,7 +187,7 @@ pub fn th_next<C: Crypto>(
     let (h, n) = bstr_head(th.len());
     c.hash(
         suite.hash,
-        &[h.get(..n).unwrap_or(&[]), th, plaintext, cred],
+        &[h.get(..n.min(9)).unwrap_or(&[]), th, plaintext, cred],
     )
 }
 
@@ -229,7 +229,7 @@ pub fn sig_structure(
     let (h, n) = bstr_head(th.len());
     let ext_len = n + th.len() + cred.len() + ead.len();
     cbor::head(&mut s, cbor::MAJOR_BSTR, ext_len as u64)?;
-    s.extend(h.get(..n).unwrap_or(&[]))?;
+    s.extend(h.get(..n.min(9)).unwrap_or(&[]))?;
     s.extend(th)?;
     s.extend(cred)?;
     s.extend(ead)?;
@@ -240,10 +240,9 @@ pub fn sig_structure(
 /// The AEAD associated data A_3 / A_4 = `["Encrypt0", h'', TH]` (§5.4.2, §5.5.2).
 #[inline(never)]
 pub fn encrypt0_aad(th: &[u8]) -> Result<Bytes<64>, Error> {
-    let mut a = Bytes::new();
-    cbor::head(&mut a, cbor::MAJOR_ARRAY, 3)?;
-    cbor::text(&mut a, "Encrypt0")?;
-    cbor::bytes(&mut a, &[])?;
+    // array(3), tstr "Encrypt0", bstr h'': the fixed prefix of every A_3 / A_4.
+    const PREFIX: &[u8] = b"\x83\x68Encrypt0\x40";
+    let mut a = Bytes::from_slice(PREFIX)?;
     cbor::bytes(&mut a, th)?;
     Ok(a)
 }
@@ -286,7 +285,7 @@ fn compute_mac<C: Crypto>(
     let context = [
         c_r.as_slice(),
         a.id_cred,
-        th_head.get(..th_head_len).unwrap_or(&[]),
+        th_head.get(..th_head_len.min(9)).unwrap_or(&[]),
         a.th,
         a.cred,
         a.ead,
@@ -367,8 +366,10 @@ pub(crate) fn signature_or_mac_len(suite: &CipherSuite, static_dh: bool) -> usiz
     }
 }
 
-/// K and IV for message_3 (labels 3, 4 from PRK_3e2m) or message_4 (8, 9 from PRK_4e3m), and
-/// the AEAD applied with A = `["Encrypt0", h'', TH]`.
+/// message_3 or message_4: K and IV for message_3 (labels 3, 4 from PRK_3e2m) or message_4 (8,
+/// 9 from PRK_4e3m), the AEAD applied with A = `["Encrypt0", h'', TH]`, and the ciphertext as
+/// the message's one CBOR bstr (§5.4.1, §5.5.1). The plaintext is encrypted in place behind the
+/// bstr head, in the message buffer itself.
 #[inline(never)]
 pub(crate) fn seal<C: Crypto>(
     c: &mut C,
@@ -381,25 +382,32 @@ pub(crate) fn seal<C: Crypto>(
     let key = kdf_secret(c, suite, prk, labels.0, th, suite.aead.key_len())?;
     let iv = kdf_secret(c, suite, prk, labels.1, th, suite.aead.nonce_len())?;
     let aad = encrypt0_aad(th)?;
-    let mut buf = Bytes::<MAX_MESSAGE_LEN>::from_slice(plaintext)?;
-    let total = plaintext.len() + suite.aead.tag_len();
-    buf.set_len(total).map_err(|_| Error::Capacity {
-        what: "ciphertext",
-        needed: total,
+    let ct_len = plaintext.len() + suite.aead.tag_len();
+    let mut msg = Bytes::<MAX_MESSAGE_LEN>::new();
+    cbor::head(&mut msg, cbor::MAJOR_BSTR, ct_len as u64)?;
+    let at = msg.len();
+    msg.extend(plaintext)?;
+    msg.set_len(at + ct_len).map_err(|_| Error::Capacity {
+        what: diag!("ciphertext"),
+        needed: at + ct_len,
     })?;
     let n = c.aead_encrypt(
         suite.aead,
         key.as_bytes(),
         iv.as_bytes(),
         aad.as_slice(),
-        buf.as_mut_slice(),
+        msg.as_mut_slice().get_mut(at..).unwrap_or(&mut []),
         plaintext.len(),
     )?;
-    buf.set_len(n)?;
-    Ok(buf)
+    // The bstr head above announced plaintext + tag.
+    if n != ct_len {
+        return Err(Error::Crypto);
+    }
+    Ok(msg)
 }
 
-/// Inverse of [`seal`]: verifies and decrypts; fails with [`Error::AuthenticationFailed`].
+/// Inverse of [`seal`] on the ciphertext (the message's bstr content): verifies and decrypts;
+/// fails with [`Error::AuthenticationFailed`].
 #[inline(never)]
 pub(crate) fn open<C: Crypto>(
     c: &mut C,

@@ -168,12 +168,15 @@ impl<C: Crypto> Session<C> {
     /// The OSCORE Security Context input of Appendix A.1 with the default lengths.
     #[inline(never)]
     pub fn oscore_parameters(&mut self) -> Result<OscoreParameters, Error> {
-        let key_len = self.suite.app_aead.key_len();
-        let mut ms = [0u8; 32];
-        let ms_slice = ms.get_mut(..key_len).ok_or(Error::Crypto)?;
-        self.exporter(0, &[], ms_slice)?;
-        let master_secret = Secret::from_slice(ms_slice)?;
-        zeroize::Zeroize::zeroize(&mut ms);
+        // EDHOC_Exporter(0, h'', key_length) = EDHOC_KDF(PRK_exporter, 0, h'', key_length).
+        let master_secret = schedule::kdf_secret(
+            &mut self.crypto,
+            &self.suite,
+            self.prk_exporter.as_bytes(),
+            0,
+            &[],
+            self.suite.app_aead.key_len(),
+        )?;
         let mut master_salt = Bytes::new();
         master_salt.set_len(OSCORE_SALT_LEN)?;
         self.exporter(1, &[], master_salt.as_mut_slice())?;

@@ -321,7 +321,7 @@ impl Suites {
     /// Appends a value.
     pub fn push(&mut self, v: i32) -> Result<(), Error> {
         let slot = self.values.get_mut(self.len).ok_or(Error::Capacity {
-            what: "suites",
+            what: diag!("suites"),
             needed: self.len + 1,
         })?;
         *slot = v;
@@ -331,7 +331,7 @@ impl Suites {
 
     /// The values in order.
     pub fn as_slice(&self) -> &[i32] {
-        self.values.get(..self.len).unwrap_or(&[])
+        self.values.get(..self.len.min(MAX_SUITES)).unwrap_or(&[])
     }
 
     /// Number of values.
@@ -363,7 +363,7 @@ impl Suites {
         match self.as_slice() {
             [] => Err(Error::Malformed {
                 offset: 0,
-                reason: "empty cipher suite list",
+                reason: diag!("empty cipher suite list"),
             }),
             [one] => cbor::int(out, i64::from(*one)),
             many => {
@@ -376,18 +376,19 @@ impl Suites {
     /// Reads SUITES_I or SUITES_R: an int, or an array of at least two ints.
     pub(crate) fn decode(r: &mut cbor::Reader<'_>) -> Result<Self, Error> {
         let mut s = Self::new();
-        match r.peek_major() {
+        let n = match r.peek_major() {
             Some(cbor::MAJOR_ARRAY) => {
                 let n = r.array()?;
                 // RFC 9528 §5.2.2: a single suite is encoded as an int, not an array.
                 if n < 2 {
-                    return Err(r.err("cipher suite list of fewer than two as array"));
+                    return Err(r.err(diag!("cipher suite list of fewer than two as array")));
                 }
-                for _ in 0..n {
-                    s.push(suite_value(r)?)?;
-                }
+                n
             }
-            _ => s.push(suite_value(r)?)?,
+            _ => 1,
+        };
+        for _ in 0..n {
+            s.push(suite_value(r)?)?;
         }
         Ok(s)
     }
@@ -395,7 +396,7 @@ impl Suites {
 
 fn suite_value(r: &mut cbor::Reader<'_>) -> Result<i32, Error> {
     let v = r.int()?;
-    i32::try_from(v).map_err(|_| r.err("cipher suite value out of range"))
+    i32::try_from(v).map_err(|_| r.err(diag!("cipher suite value out of range")))
 }
 
 impl Default for Suites {

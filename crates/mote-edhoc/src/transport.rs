@@ -65,7 +65,7 @@ pub fn parse_client_payload(payload: &[u8]) -> Result<ClientPayload<'_>, Error> 
                 message: r.remaining(),
             })
         }
-        None => Err(Error::Transport("empty EDHOC request payload")),
+        None => Err(Error::Transport(diag!("empty EDHOC request payload"))),
     }
 }
 
@@ -84,7 +84,9 @@ mod coap {
     use crate::error::Error;
 
     fn coap_err<E>(_: E) -> Error {
-        Error::Transport("CoAP encoding failed (buffer too small or invalid header)")
+        Error::Transport(diag!(
+            "CoAP encoding failed (buffer too small or invalid header)"
+        ))
     }
 
     /// Writes the POST request to `/.well-known/edhoc` with Content-Format 65 carrying
@@ -157,12 +159,14 @@ mod coap {
         out: &mut [u8],
     ) -> Result<usize, Error> {
         let m = Message::decode(oscore_request)
-            .map_err(|_| Error::Transport("OSCORE request does not parse"))?;
+            .map_err(|_| Error::Transport(diag!("OSCORE request does not parse")))?;
         if m.option(OptionNumber::OSCORE).is_none() {
-            return Err(Error::Transport("request without OSCORE option"));
+            return Err(Error::Transport(diag!("request without OSCORE option")));
         }
         if m.option(OptionNumber(EDHOC_OPTION)).is_some() {
-            return Err(Error::Transport("request already carries the EDHOC option"));
+            return Err(Error::Transport(diag!(
+                "request already carries the EDHOC option"
+            )));
         }
         let mut w = MessageWriter::new(out, m.mtype(), m.code(), m.message_id(), m.token())
             .map_err(coap_err)?;
@@ -182,7 +186,7 @@ mod coap {
         let total = message_3.len() + m.payload().len();
         let mut payload = [0u8; crate::buffer::MAX_MESSAGE_LEN * 2];
         let dst = payload.get_mut(..total).ok_or(Error::Capacity {
-            what: "combined payload",
+            what: diag!("combined payload"),
             needed: total,
         })?;
         let (a, b) = dst.split_at_mut(message_3.len());
@@ -219,9 +223,9 @@ mod coap {
         out: &mut [u8],
     ) -> Result<CombinedBlock, Error> {
         let inner = Message::decode(inner_request)
-            .map_err(|_| Error::Transport("inner request does not parse"))?;
+            .map_err(|_| Error::Transport(diag!("inner request does not parse")))?;
         let block1 = BlockValue::from_message(&inner, OptionNumber::BLOCK1)
-            .map_err(|_| Error::Transport("invalid inner Block1 option"))?;
+            .map_err(|_| Error::Transport(diag!("invalid inner Block1 option")))?;
         // Step A: only the first inner block carries the EDHOC option and message_3.
         if block1.is_some_and(|b| b.num() != 0) {
             return Ok(CombinedBlock::NonFirstBlock);
@@ -229,7 +233,7 @@ mod coap {
         // Step B: COMB_PAYLOAD = EDHOC_MSG_3 | OSCORE_PAYLOAD must not exceed
         // MAX_UNFRAGMENTED_SIZE.
         let oscore = Message::decode(oscore_request)
-            .map_err(|_| Error::Transport("OSCORE request does not parse"))?;
+            .map_err(|_| Error::Transport(diag!("OSCORE request does not parse")))?;
         if message_3.len() + oscore.payload().len() > max_unfragmented_size {
             return Ok(CombinedBlock::Sequential);
         }
@@ -241,11 +245,11 @@ mod coap {
     /// answer 4.02 (Bad Option, RFC 7252 §5.4.1) instead of delivering the request.
     pub fn check_decrypted_request(request: &[u8]) -> Result<(), Error> {
         let m = Message::decode(request)
-            .map_err(|_| Error::Transport("decrypted request does not parse"))?;
+            .map_err(|_| Error::Transport(diag!("decrypted request does not parse")))?;
         if m.option(OptionNumber(EDHOC_OPTION)).is_some() {
-            return Err(Error::Transport(
-                "EDHOC option inside the OSCORE-protected request: unprocessed critical option (RFC 9668 §3.3.1 step 8)",
-            ));
+            return Err(Error::Transport(diag!(
+                "EDHOC option inside the OSCORE-protected request: unprocessed critical option (RFC 9668 §3.3.1 step 8)"
+            )));
         }
         Ok(())
     }
@@ -282,14 +286,15 @@ mod coap {
         request: &'a [u8],
         out: &mut [u8],
     ) -> Result<CombinedRequest<'a>, Error> {
-        let m = Message::decode(request).map_err(|_| Error::Transport("request does not parse"))?;
+        let m = Message::decode(request)
+            .map_err(|_| Error::Transport(diag!("request does not parse")))?;
         if let Some(b) = BlockValue::from_message(&m, OptionNumber::BLOCK1)
-            .map_err(|_| Error::Transport("invalid Block1 option"))?
+            .map_err(|_| Error::Transport(diag!("invalid Block1 option")))?
         {
             if b.num() != 0 || b.more() {
-                return Err(Error::Transport(
-                    "one block of a fragmented EDHOC + OSCORE request: reassemble all blocks first (RFC 9668 §3.3.2)",
-                ));
+                return Err(Error::Transport(diag!(
+                    "one block of a fragmented EDHOC + OSCORE request: reassemble all blocks first (RFC 9668 §3.3.2)"
+                )));
             }
         }
         split(&m, m.payload(), false, out)
@@ -305,7 +310,8 @@ mod coap {
         body: &'a [u8],
         out: &mut [u8],
     ) -> Result<CombinedRequest<'a>, Error> {
-        let m = Message::decode(request).map_err(|_| Error::Transport("request does not parse"))?;
+        let m = Message::decode(request)
+            .map_err(|_| Error::Transport(diag!("request does not parse")))?;
         split(&m, body, true, out)
     }
 
@@ -318,30 +324,40 @@ mod coap {
         // §3.1: the option occurs at most once (its value, if any, is ignored). Repeated, it is
         // an unrecognized critical option (RFC 7252 §5.4.5).
         match m.options_with(OptionNumber(EDHOC_OPTION)).count() {
-            0 => return Err(Error::Transport("no EDHOC option")),
+            0 => return Err(Error::Transport(diag!("no EDHOC option"))),
             1 => {}
-            _ => return Err(Error::Transport("EDHOC option repeated (RFC 9668 §3.1)")),
+            _ => {
+                return Err(Error::Transport(diag!(
+                    "EDHOC option repeated (RFC 9668 §3.1)"
+                )));
+            }
         }
         let oscore = m
             .option(OptionNumber::OSCORE)
-            .ok_or(Error::Transport("EDHOC option without OSCORE option"))?;
+            .ok_or(Error::Transport(diag!(
+                "EDHOC option without OSCORE option"
+            )))?;
         let opt = mote_oscore::OscoreOption::decode(oscore.value)
-            .map_err(|_| Error::Transport("invalid OSCORE option"))?;
+            .map_err(|_| Error::Transport(diag!("invalid OSCORE option")))?;
         let kid = opt
             .kid
-            .ok_or(Error::Transport("OSCORE option without kid"))?;
+            .ok_or(Error::Transport(diag!("OSCORE option without kid")))?;
         let c_r = ConnId::from_slice(kid)?;
         // COMB_PAYLOAD = EDHOC_MSG_3 | OSCORE_PAYLOAD, message_3 being one CBOR bstr.
         let mut r = crate::cbor::Reader::new(payload);
         if r.peek_major() != Some(crate::cbor::MAJOR_BSTR) {
-            return Err(Error::Transport("payload does not start with message_3"));
+            return Err(Error::Transport(diag!(
+                "payload does not start with message_3"
+            )));
         }
         let message_3 = r
             .item()
-            .map_err(|_| Error::Transport("payload does not start with message_3"))?;
+            .map_err(|_| Error::Transport(diag!("payload does not start with message_3")))?;
         let ciphertext = r.remaining();
         if ciphertext.is_empty() {
-            return Err(Error::Transport("no OSCORE ciphertext after message_3"));
+            return Err(Error::Transport(diag!(
+                "no OSCORE ciphertext after message_3"
+            )));
         }
         let mut w = MessageWriter::new(out, m.mtype(), m.code(), m.message_id(), m.token())
             .map_err(coap_err)?;

@@ -20,7 +20,7 @@ const OID_ECDSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840
 
 fn parse(der: &[u8]) -> Result<Certificate, Error> {
     Certificate::from_der(der)
-        .map_err(|_| Error::InvalidCredential("X.509 certificate does not parse"))
+        .map_err(|_| Error::InvalidCredential(diag!("X.509 certificate does not parse")))
 }
 
 /// The subject public key of a DER certificate: Ed25519, X25519 or P-256.
@@ -33,19 +33,21 @@ fn key_of(cert: &Certificate) -> Result<(KeyType, PublicKey), Error> {
     let key = spki
         .subject_public_key
         .as_bytes()
-        .ok_or(Error::InvalidCredential(
-            "public key bit string not octet aligned",
-        ))?;
+        .ok_or(Error::InvalidCredential(diag!(
+            "public key bit string not octet aligned"
+        )))?;
     let oid = spki.algorithm.oid;
     if oid == OID_ED25519 {
         Ok((
             KeyType::Ed25519,
-            PublicKey::from_x(key).map_err(|_| Error::InvalidCredential("Ed25519 key length"))?,
+            PublicKey::from_x(key)
+                .map_err(|_| Error::InvalidCredential(diag!("Ed25519 key length")))?,
         ))
     } else if oid == OID_X25519 {
         Ok((
             KeyType::X25519,
-            PublicKey::from_x(key).map_err(|_| Error::InvalidCredential("X25519 key length"))?,
+            PublicKey::from_x(key)
+                .map_err(|_| Error::InvalidCredential(diag!("X25519 key length")))?,
         ))
     } else if oid == OID_EC_PUBLIC_KEY {
         let curve = spki
@@ -54,7 +56,7 @@ fn key_of(cert: &Certificate) -> Result<(KeyType, PublicKey), Error> {
             .as_ref()
             .and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
         if curve != Some(OID_P256) {
-            return Err(Error::InvalidCredential("EC key not on P-256"));
+            return Err(Error::InvalidCredential(diag!("EC key not on P-256")));
         }
         match key {
             [4, rest @ ..] if rest.len() == 64 => {
@@ -62,17 +64,17 @@ fn key_of(cert: &Certificate) -> Result<(KeyType, PublicKey), Error> {
                 let mut pk = PublicKey::from_x(x)?;
                 pk.y = Some(
                     y.try_into()
-                        .map_err(|_| Error::InvalidCredential("P-256 point"))?,
+                        .map_err(|_| Error::InvalidCredential(diag!("P-256 point")))?,
                 );
                 Ok((KeyType::P256, pk))
             }
             [2 | 3, x @ ..] if x.len() == 32 => Ok((KeyType::P256, PublicKey::from_x(x)?)),
-            _ => Err(Error::InvalidCredential("P-256 point encoding")),
+            _ => Err(Error::InvalidCredential(diag!("P-256 point encoding"))),
         }
     } else {
-        Err(Error::InvalidCredential(
-            "unsupported subject public key algorithm",
-        ))
+        Err(Error::InvalidCredential(diag!(
+            "unsupported subject public key algorithm"
+        )))
     }
 }
 
@@ -114,9 +116,9 @@ impl TrustAnchor {
             let nb = v.not_before.to_unix_duration().as_secs();
             let na = v.not_after.to_unix_duration().as_secs();
             if now < nb || now > na {
-                return Err(Error::InvalidCredential(
-                    "certificate outside its validity period",
-                ));
+                return Err(Error::InvalidCredential(diag!(
+                    "certificate outside its validity period"
+                )));
             }
         }
         Ok(())
@@ -129,19 +131,21 @@ fn verify_issued<C: Crypto>(
     crypto: &mut C,
 ) -> Result<(), Error> {
     if cert.tbs_certificate.issuer != issuer.tbs_certificate.subject {
-        return Err(Error::InvalidCredential("issuer name does not match"));
+        return Err(Error::InvalidCredential(diag!(
+            "issuer name does not match"
+        )));
     }
     let tbs: Vec<u8> = cert
         .tbs_certificate
         .to_der()
-        .map_err(|_| Error::InvalidCredential("certificate re-encoding"))?;
+        .map_err(|_| Error::InvalidCredential(diag!("certificate re-encoding")))?;
     let sig = cert
         .signature
         .as_bytes()
-        .ok_or(Error::InvalidCredential("signature bit string"))?;
+        .ok_or(Error::InvalidCredential(diag!("signature bit string")))?;
     let (key_type, public) = key_of(issuer)?;
     let oid = cert.signature_algorithm.oid;
-    let bad = |_| Error::InvalidCredential("certificate signature does not verify");
+    let bad = |_| Error::InvalidCredential(diag!("certificate signature does not verify"));
     if oid == OID_ED25519 && key_type == KeyType::Ed25519 {
         crypto
             .verify(SignatureAlgorithm::EdDsa, &public, &tbs, sig)
@@ -152,15 +156,15 @@ fn verify_issued<C: Crypto>(
             .verify(SignatureAlgorithm::Es256, &public, &tbs, &raw)
             .map_err(bad)
     } else {
-        Err(Error::InvalidCredential(
-            "unsupported certificate signature algorithm",
-        ))
+        Err(Error::InvalidCredential(diag!(
+            "unsupported certificate signature algorithm"
+        )))
     }
 }
 
 /// ECDSA-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER } (RFC 3279) to r || s, 32 bytes each.
 fn ecdsa_der_to_raw(der: &[u8]) -> Result<[u8; 64], Error> {
-    let bad = Error::InvalidCredential("ECDSA signature encoding");
+    let bad = Error::InvalidCredential(diag!("ECDSA signature encoding"));
     // A P-256 signature is at most 72 bytes: all lengths are in DER short form.
     let body = match der {
         [0x30, len, body @ ..] if usize::from(*len) == body.len() && *len < 0x80 => body,
@@ -194,7 +198,7 @@ fn ecdsa_der_to_raw(der: &[u8]) -> Result<[u8; 64], Error> {
 impl TrustAnchors for TrustAnchor {
     fn validate<C: Crypto>(&self, chain: &[&[u8]], crypto: &mut C) -> Result<(), Error> {
         if chain.is_empty() {
-            return Err(Error::InvalidCredential("empty certificate chain"));
+            return Err(Error::InvalidCredential(diag!("empty certificate chain")));
         }
         let certs: Vec<Certificate> = chain.iter().map(|d| parse(d)).collect::<Result<_, _>>()?;
         for (i, cert) in certs.iter().enumerate() {

@@ -1,14 +1,15 @@
 //! A minimal EDHOC Initiator for size measurement: method 3, cipher suite 2 (P-256,
 //! AES-CCM-16-64-128, SHA-256), credentials by 'kid', OSCORE hand-off (Appendix A.1). The crypto
-//! provider implements only suite 2's algorithms on mote-cose — the trait is parameterized by
-//! algorithm, so a device links just what its suites need.
+//! provider implements only suite 2's algorithms (P-256 on `p256`, HKDF on `hkdf` + `sha2`,
+//! AES-CCM on mote-cose). The trait is parameterized by algorithm, so a device links just what
+//! its suites need.
 #![no_std]
 #![no_main]
 // `#[unsafe(no_mangle)]` on the entry point is the only unsafe-lint item of this probe.
 
 use core::panic::PanicInfo;
 
-use mote_cose::algorithm::{AeadAlgorithm as CoseAead, HkdfAlgorithm};
+use mote_cose::algorithm::AeadAlgorithm as CoseAead;
 #[cfg(feature = "cose-ecdh")]
 use mote_cose::algorithm::{EcdhCurve, EcdhPublicKey, EcdhSecret};
 use mote_edhoc::{
@@ -30,23 +31,20 @@ impl<R: rand_core::RngCore> Crypto for Suite2<R> {
         }
         Digest::from_slice(&h.finalize())
     }
+    // HKDF with `SimpleHkdf` (HMAC over the `Digest` API) instead of mote-cose's `Hkdf`, whose
+    // block-level HMAC core adds code a single-suite device need not carry.
     fn hkdf_extract(&mut self, _: HashAlgorithm, salt: &[u8], ikm: &[u8]) -> Result<Secret, Error> {
-        let mut prk = [0u8; 32];
-        HkdfAlgorithm::Sha256
-            .extract(salt, ikm, &mut prk)
-            .map_err(|_| Error::Crypto)?;
+        let (prk, _) = hkdf::SimpleHkdf::<sha2::Sha256>::extract(Some(salt), ikm);
         Secret::from_slice(&prk)
     }
     fn hkdf_expand(
         &mut self,
-        _: HashAlgorithm,
+        alg: HashAlgorithm,
         prk: &[u8],
         info: &[u8],
         out: &mut [u8],
     ) -> Result<(), Error> {
-        HkdfAlgorithm::Sha256
-            .expand(prk, info, out)
-            .map_err(|_| Error::Crypto)
+        self.hkdf_expand_parts(alg, prk, &[info], out)
     }
     fn hkdf_expand_parts(
         &mut self,
@@ -55,8 +53,9 @@ impl<R: rand_core::RngCore> Crypto for Suite2<R> {
         info_parts: &[&[u8]],
         out: &mut [u8],
     ) -> Result<(), Error> {
-        HkdfAlgorithm::Sha256
-            .expand_parts(prk, info_parts, out)
+        hkdf::SimpleHkdf::<sha2::Sha256>::from_prk(prk)
+            .map_err(|_| Error::Crypto)?
+            .expand_multi_info(info_parts, out)
             .map_err(|_| Error::Crypto)
     }
     fn aead_encrypt(
@@ -111,28 +110,28 @@ impl<R: rand_core::RngCore> Crypto for Suite2<R> {
                 .as_bytes(),
         )
     }
+    // P-256 straight from the curve arithmetic: x(d·G) and x(d·Q) with Q decompressed from the
+    // peer's x (RFC 9528 §3.7: either y gives the same x of the shared point), without the SEC1
+    // encode/decode round trips of `PublicKey::to_encoded_point` / `from_sec1_bytes`.
     #[cfg(not(feature = "cose-ecdh"))]
     fn ecdh_public_key(&mut self, _: Curve, secret: &Secret) -> Result<[u8; 32], Error> {
-        use p256::elliptic_curve::sec1::ToEncodedPoint;
+        use p256::elliptic_curve::point::AffineCoordinates;
         let s = p256::SecretKey::from_slice(secret.as_bytes()).map_err(|_| Error::Crypto)?;
-        let mut x = [0u8; 32];
-        x.copy_from_slice(
-            s.public_key()
-                .to_encoded_point(false)
-                .x()
-                .ok_or(Error::Crypto)?,
-        );
-        Ok(x)
+        let g_x = (p256::ProjectivePoint::GENERATOR * *s.to_nonzero_scalar()).to_affine();
+        Ok(g_x.x().into())
     }
     #[cfg(not(feature = "cose-ecdh"))]
     fn ecdh(&mut self, _: Curve, secret: &Secret, peer: &[u8]) -> Result<Secret, Error> {
+        use p256::elliptic_curve::point::DecompressPoint;
         let s = p256::SecretKey::from_slice(secret.as_bytes()).map_err(|_| Error::Crypto)?;
-        let mut sec1 = [2u8; 33];
-        sec1.get_mut(1..)
-            .ok_or(Error::Crypto)?
-            .copy_from_slice(peer.get(..32).ok_or(Error::InvalidPublicKey)?);
-        let p = p256::PublicKey::from_sec1_bytes(&sec1).map_err(|_| Error::InvalidPublicKey)?;
-        let shared = p256::ecdh::diffie_hellman(s.to_nonzero_scalar(), p.as_affine());
+        let x = p256::FieldBytes::clone_from_slice(peer.get(..32).ok_or(Error::InvalidPublicKey)?);
+        // Decompression fails for an x that is not on the curve (RFC 9528 §9.2).
+        let q = Option::<p256::AffinePoint>::from(p256::AffinePoint::decompress(
+            &x,
+            p256::elliptic_curve::subtle::Choice::from(0),
+        ))
+        .ok_or(Error::InvalidPublicKey)?;
+        let shared = p256::ecdh::diffie_hellman(s.to_nonzero_scalar(), q);
         Secret::from_slice(shared.raw_secret_bytes())
     }
     fn sign(&mut self, _: SignatureAlgorithm, _: &Secret, _: &[u8]) -> Result<[u8; 64], Error> {

@@ -205,15 +205,20 @@ impl<'a> Reader<'a> {
         if depth >= MAX_DEPTH {
             return Err(self.err(diag!("nesting too deep")));
         }
-        let start = self.pos;
         let (major, arg) = self.head()?;
         match major {
             MAJOR_BSTR => {
                 self.take(self.len(arg)?)?;
             }
             MAJOR_TSTR => {
-                self.pos = start;
-                self.text()?;
+                let at = self.pos;
+                let b = self.take(self.len(arg)?)?;
+                if !is_utf8(b) {
+                    return Err(Error::Malformed {
+                        offset: at,
+                        reason: diag!("invalid UTF-8"),
+                    });
+                }
             }
             MAJOR_ARRAY | MAJOR_MAP => {
                 let n = self.len(arg)?;
@@ -234,6 +239,35 @@ impl<'a> Reader<'a> {
         }
         Ok(())
     }
+}
+
+/// Whether `b` is valid UTF-8 (RFC 3629): the answer of `core::str::from_utf8(b).is_ok()`,
+/// for text strings that are skipped and so need no `&str`. A short loop instead of core's
+/// validator, whose 256-byte width table and word-at-a-time fast path cost a device about
+/// 0.5 KB (docs/performance.md, mote-edhoc Footprint).
+fn is_utf8(b: &[u8]) -> bool {
+    let mut it = b.iter();
+    while let Some(&c) = it.next() {
+        // Continuation bytes, smallest code point of that length (no overlong forms), bits.
+        let (n, min, mut cp) = match c {
+            0x00..=0x7f => continue,
+            0xc2..=0xdf => (1, 0x80, u32::from(c & 0x1f)),
+            0xe0..=0xef => (2, 0x800, u32::from(c & 0x0f)),
+            0xf0..=0xf4 => (3, 0x1_0000, u32::from(c & 0x07)),
+            _ => return false,
+        };
+        for _ in 0..n {
+            match it.next() {
+                Some(&d) if d & 0xc0 == 0x80 => cp = cp << 6 | u32::from(d & 0x3f),
+                _ => return false,
+            }
+        }
+        // No surrogates, nothing above U+10FFFF.
+        if cp < min || cp > 0x10_ffff || (0xd800..=0xdfff).contains(&cp) {
+            return false;
+        }
+    }
+    true
 }
 
 /// Writes a CBOR head in shortest form.
@@ -340,5 +374,57 @@ mod tests {
                 && is_one_byte_int(0x37)
         );
         assert!(!is_one_byte_int(0x18) && !is_one_byte_int(0x38) && !is_one_byte_int(0x40));
+    }
+
+    // `is_utf8` gives core's answer: every 1- and 2-byte input, every 3-byte input starting
+    // with a lead byte, 4-byte inputs over every lead and second byte with boundary
+    // continuation bytes, and valid text of every length class with its first byte changed.
+    #[test]
+    fn is_utf8_agrees_with_core() {
+        let same = |b: &[u8]| {
+            assert_eq!(is_utf8(b), core::str::from_utf8(b).is_ok(), "{b:02x?}");
+        };
+        for a in 0..=255u8 {
+            same(&[a]);
+            for b in 0..=255u8 {
+                same(&[a, b]);
+                if a >= 0xc0 {
+                    for c in 0..=255u8 {
+                        same(&[a, b, c]);
+                    }
+                }
+            }
+        }
+        let edges = [0x00, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xff];
+        for a in 0xc0..=0xffu8 {
+            for b in 0..=255u8 {
+                for c in edges {
+                    for d in edges {
+                        same(&[a, b, c, d]);
+                        same(&[b'x', a, b, c, d, b'y']);
+                    }
+                }
+            }
+        }
+        let text = "a\u{7f}\u{80}\u{7ff}\u{800}\u{d7ff}\u{e000}\u{fffd}\u{10000}\u{10ffff}";
+        same(text.as_bytes());
+        for i in 0..text.len() {
+            let mut b = [0u8; 32];
+            let b = &mut b[..text.len()];
+            b.copy_from_slice(text.as_bytes());
+            for v in [0x80, 0xbf, 0xc1, 0xed, 0xf4, 0xf5] {
+                b[i] = v;
+                same(b);
+                same(&b[..i]);
+            }
+        }
+        // A skipped text string with invalid UTF-8 is malformed at its content's offset.
+        let mut r = Reader::new(&[0x82, 0x61, b'a', 0x62, 0xc3, 0x28]);
+        assert!(matches!(r.item(), Err(Error::Malformed { offset: 4, .. })));
+        assert!(
+            Reader::new(&[0x82, 0x61, b'a', 0x62, 0xc3, 0xa9])
+                .item()
+                .is_ok()
+        );
     }
 }

@@ -214,7 +214,7 @@ impl Credential {
     /// The credential an ID_CRED carries by value ('kccs', or 'x5chain' with the `x509`
     /// feature). A CWT by value ('kcwt') gives `None` here: it is only a credential once its
     /// issuer's protection is checked, with [`Credential::cwt`] on [`IdCredRef::Kcwt`]'s bytes. The caller still decides whether to trust it (a CCS is like a self-signed
-    /// certificate, RFC 9528 §9.8; a chain is checked with a [`TrustAnchors`](crate::TrustAnchors)).
+    /// certificate, RFC 9528 §9.8; a chain is checked with `TrustAnchors`, feature `x509`).
     #[inline(never)]
     pub fn from_id_cred<C: Crypto>(
         id_cred: &IdCred,

@@ -557,6 +557,9 @@ impl<C: Crypto> InitiatorWaitM4<C> {
     }
 }
 
+/// A received error message as the [`Error`] of the step: ERR_CODE 2 with SUITES_R, or the
+/// peer's ERR_CODE. With `error-info` the whole message is validated by [`ErrorMessage::parse`].
+#[cfg(feature = "error-info")]
 #[inline(never)]
 pub(crate) fn peer_error(msg: &[u8]) -> Error {
     match ErrorMessage::parse(msg) {
@@ -565,5 +568,61 @@ pub(crate) fn peer_error(msg: &[u8]) -> Error {
         }
         Ok(e) => Error::PeerError { code: e.code() },
         Err(e) => e,
+    }
+}
+
+/// Without `error-info` only what the step acts on is read: ERR_CODE, and SUITES_R after
+/// ERR_CODE 2 (§6.3). The ERR_INFO of other codes (a text, `true`, ...) is not validated.
+#[cfg(not(feature = "error-info"))]
+#[inline(never)]
+pub(crate) fn peer_error(msg: &[u8]) -> Error {
+    use crate::message::err_code;
+    let mut r = cbor::Reader::new(msg);
+    match r.int() {
+        Ok(err_code::WRONG_SELECTED_CIPHER_SUITE) => match Suites::decode(&mut r) {
+            Ok(suites_r) if r.is_empty() => Error::PeerWrongSelectedSuite { suites_r },
+            Ok(_) => r.err(diag!("trailing bytes after error message")),
+            Err(e) => e,
+        },
+        Ok(err_code::SUCCESS) => r.err(diag!("ERR_CODE 0 is not used in error messages")),
+        Ok(code) => Error::PeerError { code },
+        Err(e) => e,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // What the Initiator's steps make of a received error message, with and without the
+    // `error-info` feature (`cargo test --no-default-features --lib` runs the lean path).
+    #[test]
+    fn peer_error_reads_code_and_suites_r() {
+        // (2, [6, 2]) and (2, 2): ERR_CODE 2 with SUITES_R (§6.3).
+        assert_eq!(
+            peer_error(&[0x02, 0x82, 0x06, 0x02]),
+            Error::PeerWrongSelectedSuite {
+                suites_r: Suites::from_values(&[6, 2]).unwrap()
+            }
+        );
+        assert_eq!(
+            peer_error(&[0x02, 0x02]),
+            Error::PeerWrongSelectedSuite {
+                suites_r: Suites::from_values(&[2]).unwrap()
+            }
+        );
+        // (1, "x") and (3, true).
+        assert_eq!(
+            peer_error(&[0x01, 0x61, b'x']),
+            Error::PeerError { code: 1 }
+        );
+        assert_eq!(peer_error(&[0x03, 0xf5]), Error::PeerError { code: 3 });
+        // ERR_CODE 0, trailing bytes after SUITES_R, a truncated SUITES_R: malformed.
+        for msg in [&[0x00, 0xf5][..], &[0x02, 0x02, 0x02], &[0x02, 0x82, 0x06]] {
+            assert!(
+                matches!(peer_error(msg), Error::Malformed { .. }),
+                "{msg:02x?}"
+            );
+        }
     }
 }

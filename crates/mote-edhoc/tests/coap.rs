@@ -1,4 +1,5 @@
 //! EDHOC over CoAP (RFC 9528 Appendix A.2) and the EDHOC + OSCORE request (RFC 9668).
+#![cfg(feature = "std")] // the tests build MoteCrypto from the OS random source
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

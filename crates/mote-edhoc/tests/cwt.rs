@@ -1,5 +1,6 @@
 //! CWT credentials (RFC 8392, RFC 9528 §3.5.2, §3.5.3.1 'kcwt'): issuer protection checked,
 //! then used by reference and by value in a handshake.
+#![cfg(feature = "std")] // MoteCrypto::new draws from the OS
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

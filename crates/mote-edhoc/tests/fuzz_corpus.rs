@@ -1,6 +1,7 @@
 //! Replays the committed seed corpus of the mote-edhoc fuzz targets (`fuzz/corpus/edhoc_*/`)
 //! through the very functions the targets run (`fuzz/fuzz_targets/shared/edhoc.rs`), so stable
 //! `cargo test` covers them.
+#![cfg(feature = "std")] // the tests build MoteCrypto from the OS random source
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

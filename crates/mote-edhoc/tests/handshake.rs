@@ -1,6 +1,7 @@
 //! Every method × every cipher suite completes a handshake against itself (credentials by
 //! reference and by value), with EAD in every message; both sides derive the same keys, and
 //! with feature `oscore` the derived contexts protect and unprotect a message end to end.
+#![cfg(feature = "std")] // MoteCrypto::new draws from the OS
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -1,6 +1,7 @@
 //! Interoperability with lakers 0.8 (method 3, cipher suite 2, the only combination lakers
 //! implements): our Initiator against its Responder and its Initiator against our Responder,
 //! credentials by 'kid' and by value, with matching OSCORE parameters.
+#![cfg(feature = "std")] // the tests build MoteCrypto from the OS random source
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -1,4 +1,5 @@
 //! Property tests for the codecs: decode(encode(x)) == x and encoded_len == len.
+#![cfg(feature = "std")] // the tests build MoteCrypto from the OS random source
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

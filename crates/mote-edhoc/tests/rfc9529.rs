@@ -1,6 +1,7 @@
 //! RFC 9529 Traces 1 and 2, byte-exact at every intermediate the RFC prints, with the
 //! ephemeral keys injected. Expected bytes come from tests/data/rfc9529_*.txt, transcribed from
 //! the RFC text.
+#![cfg(feature = "std")] // the tests build MoteCrypto from the OS random source
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -1,4 +1,5 @@
 //! RFC 9529 §4: every invalid message is rejected, with the error the RFC's reason calls for.
+#![cfg(feature = "std")] // the tests build MoteCrypto from the OS random source
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -1,5 +1,6 @@
 //! Fail-closed behaviour: tampering, replay, wrong method, unknown credentials, suite
 //! downgrade and oversize inputs.
+#![cfg(feature = "std")] // the tests build MoteCrypto from the OS random source
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

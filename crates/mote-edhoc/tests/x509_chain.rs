@@ -1,4 +1,5 @@
 //! X.509 chain validation (`TrustAnchor`) with RFC 9529 Trace 1's certificates.
+#![cfg(feature = "std")] // the tests build MoteCrypto from the OS random source
 #![cfg(feature = "x509")]
 #![allow(
     clippy::unwrap_used,

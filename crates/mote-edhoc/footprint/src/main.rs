@@ -1,15 +1,16 @@
 //! A minimal EDHOC Initiator for size measurement: method 3, cipher suite 2 (P-256,
 //! AES-CCM-16-64-128, SHA-256), credentials by 'kid', OSCORE hand-off (Appendix A.1). The crypto
 //! provider implements only suite 2's algorithms (P-256 on `p256`, HKDF on `hkdf` + `sha2`,
-//! AES-CCM on mote-cose). The trait is parameterized by algorithm, so a device links just what
-//! its suites need.
+//! AES-CCM-16-64-128 on the `aes` block cipher, src/ccm.rs). The trait is parameterized by
+//! algorithm, so a device links just what its suites need.
 #![no_std]
 #![no_main]
 // `#[unsafe(no_mangle)]` on the entry point is the only unsafe-lint item of this probe.
 
 use core::panic::PanicInfo;
 
-use mote_cose::algorithm::AeadAlgorithm as CoseAead;
+mod ccm;
+
 #[cfg(feature = "cose-ecdh")]
 use mote_cose::algorithm::{EcdhCurve, EcdhPublicKey, EcdhSecret};
 use mote_edhoc::{
@@ -70,9 +71,7 @@ impl<R: rand_core::RngCore> Crypto for Suite2<R> {
         if alg != AeadAlgorithm::AesCcm16_64_128 {
             return Err(Error::Crypto);
         }
-        CoseAead::AesCcm16_64_128
-            .seal_in_place(key, nonce, aad, buf, n)
-            .map_err(|_| Error::Crypto)
+        ccm::seal(key, nonce, aad, buf, n).map_err(|_| Error::Crypto)
     }
     fn aead_decrypt(
         &mut self,
@@ -85,9 +84,7 @@ impl<R: rand_core::RngCore> Crypto for Suite2<R> {
         if alg != AeadAlgorithm::AesCcm16_64_128 {
             return Err(Error::Crypto);
         }
-        CoseAead::AesCcm16_64_128
-            .open_in_place(key, nonce, aad, buf)
-            .map_err(|_| Error::AuthenticationFailed)
+        ccm::open(key, nonce, aad, buf).map_err(|_| Error::AuthenticationFailed)
     }
     fn random_bytes(&mut self, out: &mut [u8]) {
         self.0.fill_bytes(out);

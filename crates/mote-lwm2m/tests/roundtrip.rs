@@ -6,66 +6,11 @@
 
 use mote_lwm2m::object::{Builtin, ObjectDefs};
 use mote_lwm2m::senml::{self, EncodeOptions};
-use mote_lwm2m::{Format, ObjectLink, Path, Record, ResourceType, Value};
+use mote_lwm2m::{Format, Path, Record, ResourceType, Value};
 
-fn p(s: &str) -> Path {
-    s.parse().unwrap()
-}
-
-fn s(v: &str) -> Value {
-    Value::String(v.into())
-}
-
-/// /3/0 with a value for each of the 20 readable resources of the Device object.
-fn device() -> Vec<Record> {
-    let mut r = vec![
-        Record::new(p("/3/0/0"), s("Open Mobile Alliance")),
-        Record::new(p("/3/0/1"), s("Lightweight M2M Client")),
-        Record::new(p("/3/0/2"), s("345000123")),
-        Record::new(p("/3/0/3"), s("1.0")),
-        Record::new(p("/3/0/6/0"), Value::Integer(1)),
-        Record::new(p("/3/0/6/1"), Value::Integer(5)),
-        Record::new(p("/3/0/7/0"), Value::Integer(3800)),
-        Record::new(p("/3/0/7/1"), Value::Integer(5000)),
-        Record::new(p("/3/0/8/0"), Value::Integer(125)),
-        Record::new(p("/3/0/8/1"), Value::Integer(900)),
-        Record::new(p("/3/0/9"), Value::Integer(100)),
-        Record::new(p("/3/0/10"), Value::Integer(15)),
-        Record::new(p("/3/0/11/0"), Value::Integer(0)),
-        Record::new(p("/3/0/11/1"), Value::Integer(8)),
-        Record::new(p("/3/0/13"), Value::Time(1367491215)),
-        Record::new(p("/3/0/14"), s("+02:00")),
-        Record::new(p("/3/0/15"), s("Europe/Helsinki")),
-        Record::new(p("/3/0/16"), s("U")),
-        Record::new(p("/3/0/17"), s("Demo device")),
-        Record::new(p("/3/0/18"), s("1.0")),
-        Record::new(p("/3/0/19"), s("2.4.1")),
-        Record::new(p("/3/0/20"), Value::Integer(1)),
-        Record::new(p("/3/0/21"), Value::Integer(1 << 20)),
-        Record::new(p("/3/0/22/0"), Value::Objlnk(ObjectLink::new(21, 0))),
-        Record::new(p("/3/0/22/1"), Value::Objlnk(ObjectLink::NULL)),
-    ];
-    r.sort_by_key(|r| r.path);
-    r
-}
-
-/// 100 timestamped values: 25 readings of battery level, supply voltage, radio signal
-/// strength and link quality, ten seconds apart (a typical Send, DSE-003).
-fn send_payload() -> Vec<Record> {
-    let mut out = Vec::new();
-    for k in 0..25i64 {
-        let t = (1_700_000_000 + 10 * k) as f64;
-        out.push(Record::with_time(p("/3/0/9"), Value::Integer(100 - k), t));
-        out.push(Record::with_time(
-            p("/3/0/7/0"),
-            Value::Integer(3800 - 3 * k),
-            t,
-        ));
-        out.push(Record::with_time(p("/4/0/2"), Value::Integer(-70 - k), t));
-        out.push(Record::with_time(p("/4/0/3"), Value::Integer(k), t));
-    }
-    out
-}
+#[path = "fixtures/device.rs"]
+mod fixtures;
+use fixtures::{device, p, s, send_payload};
 
 #[test]
 fn device_covers_every_readable_resource() {

@@ -82,7 +82,7 @@ pub(crate) fn read_headers_into<'a>(
     check_buckets(&protected.header, unprotected)
 }
 
-fn write_opt<W: Write>(enc: &mut Encoder<W>, v: Option<&[u8]>) -> Result<(), Error> {
+pub(crate) fn write_opt<W: Write>(enc: &mut Encoder<W>, v: Option<&[u8]>) -> Result<(), Error> {
     match v {
         Some(b) => enc.bytes(b)?,
         None => enc.null()?,
@@ -106,6 +106,68 @@ pub(crate) fn bytes_or_nil<'a>(dec: &mut Decoder<'a>) -> Result<Option<&'a [u8]>
     } else {
         dec.bytes().map(Some)
     }
+}
+
+/// The shape COSE_Mac0 and COSE_Sign1 share (RFC 9052 §6.2, §4.2): an optional tag, then
+/// `[protected, unprotected, payload / nil, tag-or-signature: bstr]`.
+struct SingleLayer<'a> {
+    protected: ProtectedHeader<'a>,
+    unprotected: Header<'a>,
+    payload: Option<&'a [u8]>,
+    last: &'a [u8],
+    tagged: bool,
+}
+
+impl<'a> SingleLayer<'a> {
+    /// Decodes the shape with tag `want`; `shape` is the error when it is not an array of 4.
+    fn decode(
+        bytes: &'a [u8],
+        understood: &[Label<'_>],
+        want: u64,
+        shape: &'static str,
+    ) -> Result<Self, Error> {
+        let mut dec = Decoder::new(bytes);
+        let tagged = read_tag(&mut dec, want)?;
+        if dec.array()? != 4 {
+            return Err(Error::Structure(shape));
+        }
+        let mut msg = Self {
+            protected: ProtectedHeader::default(),
+            unprotected: Header::default(),
+            payload: None,
+            last: &[],
+            tagged,
+        };
+        read_headers_into(
+            &mut dec,
+            understood,
+            &mut msg.protected,
+            &mut msg.unprotected,
+        )?;
+        msg.payload = bytes_or_nil(&mut dec)?;
+        msg.last = dec.bytes()?;
+        dec.finish()?;
+        Ok(msg)
+    }
+}
+
+/// Writes the shape of [`SingleLayer`] (the protected bytes as received).
+fn encode_single_layer<W: Write>(
+    enc: &mut Encoder<W>,
+    tag: Option<u64>,
+    protected: &ProtectedHeader<'_>,
+    unprotected: &Header<'_>,
+    payload: Option<&[u8]>,
+    last: &[u8],
+) -> Result<(), Error> {
+    if let Some(t) = tag {
+        enc.tag(t)?;
+    }
+    enc.array(4)?.bytes(protected.raw)?;
+    unprotected.encode(enc)?;
+    write_opt(enc, payload)?;
+    enc.bytes(last)?;
+    Ok(())
 }
 
 /// The algorithm identifier of a layer: protected bucket first, then unprotected.
@@ -478,40 +540,26 @@ impl<'a> Mac0<'a> {
     /// Like [`decode`](Self::decode), where the application also understands the
     /// `understood` labels when they are listed in `crit` (RFC 9052 §3.1).
     pub fn decode_understanding(bytes: &'a [u8], understood: &[Label<'_>]) -> Result<Self, Error> {
-        let mut dec = Decoder::new(bytes);
-        let tagged = read_tag(&mut dec, tag::MAC0)?;
-        if dec.array()? != 4 {
-            return Err(Error::Structure("COSE_Mac0 is an array of 4"));
-        }
-        let mut msg = Self {
-            protected: ProtectedHeader::default(),
-            unprotected: Header::default(),
-            payload: None,
-            tag: &[],
-            tagged,
-        };
-        read_headers_into(
-            &mut dec,
-            understood,
-            &mut msg.protected,
-            &mut msg.unprotected,
-        )?;
-        msg.payload = bytes_or_nil(&mut dec)?;
-        msg.tag = dec.bytes()?;
-        dec.finish()?;
-        Ok(msg)
+        let m = SingleLayer::decode(bytes, understood, tag::MAC0, "COSE_Mac0 is an array of 4")?;
+        Ok(Self {
+            protected: m.protected,
+            unprotected: m.unprotected,
+            payload: m.payload,
+            tag: m.last,
+            tagged: m.tagged,
+        })
     }
 
     /// Writes the message (the protected bytes as received).
     pub fn encode<W: Write>(&self, enc: &mut Encoder<W>) -> Result<(), Error> {
-        if self.tagged {
-            enc.tag(tag::MAC0)?;
-        }
-        enc.array(4)?.bytes(self.protected.raw)?;
-        self.unprotected.encode(enc)?;
-        write_opt(enc, self.payload)?;
-        enc.bytes(self.tag)?;
-        Ok(())
+        encode_single_layer(
+            enc,
+            self.tagged.then_some(tag::MAC0),
+            &self.protected,
+            &self.unprotected,
+            self.payload,
+            self.tag,
+        )
     }
 
     /// Length of the encoding.
@@ -695,40 +743,26 @@ impl<'a> Sign1<'a> {
     /// Like [`decode`](Self::decode), where the application also understands the
     /// `understood` labels when they are listed in `crit` (RFC 9052 §3.1).
     pub fn decode_understanding(bytes: &'a [u8], understood: &[Label<'_>]) -> Result<Self, Error> {
-        let mut dec = Decoder::new(bytes);
-        let tagged = read_tag(&mut dec, tag::SIGN1)?;
-        if dec.array()? != 4 {
-            return Err(Error::Structure("COSE_Sign1 is an array of 4"));
-        }
-        let mut msg = Self {
-            protected: ProtectedHeader::default(),
-            unprotected: Header::default(),
-            payload: None,
-            signature: &[],
-            tagged,
-        };
-        read_headers_into(
-            &mut dec,
-            understood,
-            &mut msg.protected,
-            &mut msg.unprotected,
-        )?;
-        msg.payload = bytes_or_nil(&mut dec)?;
-        msg.signature = dec.bytes()?;
-        dec.finish()?;
-        Ok(msg)
+        let m = SingleLayer::decode(bytes, understood, tag::SIGN1, "COSE_Sign1 is an array of 4")?;
+        Ok(Self {
+            protected: m.protected,
+            unprotected: m.unprotected,
+            payload: m.payload,
+            signature: m.last,
+            tagged: m.tagged,
+        })
     }
 
     /// Writes the message (the protected bytes as received).
     pub fn encode<W: Write>(&self, enc: &mut Encoder<W>) -> Result<(), Error> {
-        if self.tagged {
-            enc.tag(tag::SIGN1)?;
-        }
-        enc.array(4)?.bytes(self.protected.raw)?;
-        self.unprotected.encode(enc)?;
-        write_opt(enc, self.payload)?;
-        enc.bytes(self.signature)?;
-        Ok(())
+        encode_single_layer(
+            enc,
+            self.tagged.then_some(tag::SIGN1),
+            &self.protected,
+            &self.unprotected,
+            self.payload,
+            self.signature,
+        )
     }
 
     /// Length of the encoding.

@@ -13,7 +13,9 @@ use crate::cbor::{Decoder, Encoder, Major, Write};
 use crate::header::{Header, Label, ProtectedHeader, label};
 use crate::kdf::KdfContext;
 use crate::key::CoseKey;
-use crate::message::{bytes_or_nil, decrypt_layer, layer_alg, nonce, read_headers, read_tag, tag};
+use crate::message::{
+    bytes_or_nil, decrypt_layer, layer_alg, nonce, read_headers, read_tag, tag, write_opt,
+};
 use crate::structure::{
     EncContext, Heads, MacContext, enc_structure, mac_structure_parts, sig_structure,
 };
@@ -93,14 +95,6 @@ fn write_layer<W: Write>(
 ) -> Result<(), Error> {
     enc.bytes(p.raw)?;
     u.encode(enc)
-}
-
-fn write_opt<W: Write>(enc: &mut Encoder<W>, v: Option<&[u8]>) -> Result<(), Error> {
-    match v {
-        Some(b) => enc.bytes(b)?,
-        None => enc.null()?,
-    };
-    Ok(())
 }
 
 impl<'a> Recipient<'a> {

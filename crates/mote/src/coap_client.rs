@@ -767,7 +767,7 @@ pub(crate) fn run(args: &CoapArgs) -> Result<()> {
     };
 
     // Block2 download (RFC 7959 §2.4): request the following blocks.
-    let body = collect_block2(&mut client, &base, &ex, szx)?;
+    let body = collect_block2(&mut client, &base, &ex)?;
     let framing = client.framing();
     println!("{}", render(&ex.response, &body, args.json, framing)?);
     if args.observe {
@@ -787,12 +787,7 @@ pub(crate) fn run(args: &CoapArgs) -> Result<()> {
 /// checks that each answer is the block asked for (§2.2: NUM, SZX no larger than requested)
 /// and that the representation did not change under us (ETag, §2.4), and draws a progress bar
 /// on a terminal.
-pub(crate) fn collect_block2(
-    client: &mut Client,
-    base: &Msg,
-    first: &Exchange,
-    _szx: u8,
-) -> Result<Vec<u8>> {
+pub(crate) fn collect_block2(client: &mut Client, base: &Msg, first: &Exchange) -> Result<Vec<u8>> {
     let mut body = first.response.payload.clone();
     let Some(b2) = first.response.option(OptionNumber::BLOCK2.0) else {
         return Ok(body);

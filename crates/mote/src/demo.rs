@@ -343,7 +343,7 @@ fn operations(server_ctx: &Path, proxy: SocketAddr) -> Result<()> {
 
     // Block-wise download of a 4 KiB resource: every block is its own OSCORE message
     // (inner Block2, RFC 8613 §4.1.3.4.1), verified on arrival (E2E-13).
-    let szx = 4; // 256-byte blocks
+    let szx: u8 = 4; // 256-byte blocks
     let mut get = request(Code::GET, &["19", "0", "0", "0"]);
     get.set_option(OptionNumber::ACCEPT.0, uint(42));
     let base = get.clone();
@@ -354,7 +354,7 @@ fn operations(server_ctx: &Path, proxy: SocketAddr) -> Result<()> {
         "Read /19/0/0/0: {}",
         first.response.code
     );
-    let body = collect_block2(&mut client, &base, &first, szx)?;
+    let body = collect_block2(&mut client, &base, &first)?;
     println!(
         "  Read /19/0/0/0 -> {} B in {} blocks of 256 B, each decrypted and verified on arrival (E2E-13)",
         body.len(),

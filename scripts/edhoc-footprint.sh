@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Footprint of a minimal EDHOC Initiator (method 3, cipher suite 2, OSCORE hand-off) on
-# thumbv7em-none-eabihf, opt-level "z", fat LTO, software crypto: builds the probe in
+# thumbv7em-none-eabihf, opt-level "z", fat LTO, --icf=all, software crypto from RustCrypto: builds the probe in
 # crates/mote-edhoc/footprint/ twice (the handshake, and its crypto calls alone) and prints
 # .text + .rodata of each. Recorded in docs/performance.md (mote-edhoc, Footprint).
 #

@@ -35,6 +35,7 @@ install() {
 
   step "install: rustup target thumbv7em-none-eabihf"
   rustup target add thumbv7em-none-eabihf >/dev/null
+  rustup component add llvm-tools >/dev/null 2>&1 || rustup component add llvm-tools-preview >/dev/null
 
   step "install: cargo-fuzz (nightly toolchain for the fuzz run)"
   if ! command -v cargo-fuzz >/dev/null 2>&1; then
@@ -68,6 +69,9 @@ for crate in "${no_std_crates[@]}"; do
     cargo build -p "$crate" --no-default-features --features alloc --target thumbv7em-none-eabihf
   fi
 done
+
+step "EDHOC footprint: minimal Initiator on thumbv7em-none-eabihf within 32 KiB"
+LIMIT=32768 scripts/edhoc-footprint.sh
 
 step "cargo doc (warnings denied)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features

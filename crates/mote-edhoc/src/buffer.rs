@@ -93,10 +93,7 @@ impl<const N: usize> Bytes<N> {
     }
 
     fn wipe(&mut self) {
-        if let Some(d) = self.data.get_mut(..self.written) {
-            d.zeroize();
-        }
-        self.written = 0;
+        wipe_into(&mut self.data, &mut self.written);
     }
 
     /// Appends `src`, or fails with [`Error::Capacity`] leaving the buffer unchanged.
@@ -121,6 +118,15 @@ impl<const N: usize> Bytes<N> {
         self.written = self.written.max(len);
         Ok(())
     }
+}
+
+/// The body of [`Bytes::wipe`] (and so of every `Bytes` drop), shared by every capacity.
+#[inline(never)]
+fn wipe_into(data: &mut [u8], written: &mut usize) {
+    if let Some(d) = data.get_mut(..*written) {
+        d.zeroize();
+    }
+    *written = 0;
 }
 
 /// The body of [`Bytes::extend`], shared by every capacity (one copy in the binary).

@@ -1,16 +1,15 @@
 //! A minimal EDHOC Initiator for size measurement: method 3, cipher suite 2 (P-256,
 //! AES-CCM-16-64-128, SHA-256), credentials by 'kid', OSCORE hand-off (Appendix A.1). The crypto
 //! provider implements only suite 2's algorithms (P-256 on `p256`, HKDF on `hkdf` + `sha2`,
-//! AES-CCM-16-64-128 on the `aes` block cipher, src/ccm.rs). The trait is parameterized by
-//! algorithm, so a device links just what its suites need.
+//! AES-CCM-16-64-128 on RustCrypto `ccm` over `aes`). The trait is parameterized by algorithm,
+//! so a device links just what its suites need.
 #![no_std]
 #![no_main]
 // `#[unsafe(no_mangle)]` on the entry point is the only unsafe-lint item of this probe.
 
 use core::panic::PanicInfo;
 
-mod ccm;
-
+use ccm::aead::{AeadInPlace, KeyInit, generic_array::GenericArray};
 #[cfg(feature = "cose-ecdh")]
 use mote_cose::algorithm::{EcdhCurve, EcdhPublicKey, EcdhSecret};
 use mote_edhoc::{
@@ -20,6 +19,10 @@ use mote_edhoc::{
 #[cfg(not(feature = "crypto-only"))]
 use mote_edhoc::{ConnId, Credential, Ead, Identity, Initiator, InitiatorConfig, Method};
 use sha2::Digest as _;
+
+/// AES-CCM-16-64-128 (COSE algorithm 10): 8-byte tag, 13-byte nonce (RFC 9053 §4.2).
+type AesCcm16_64_128 = ccm::Ccm<aes::Aes128, ccm::consts::U8, ccm::consts::U13>;
+const TAG_LEN: usize = 8;
 
 /// Suite 2 only: P-256 ECDH, AES-CCM-16-64-128, SHA-256; no signatures (method 3).
 struct Suite2<R>(R);
@@ -68,10 +71,17 @@ impl<R: rand_core::RngCore> Crypto for Suite2<R> {
         buf: &mut [u8],
         n: usize,
     ) -> Result<usize, Error> {
-        if alg != AeadAlgorithm::AesCcm16_64_128 {
+        if alg != AeadAlgorithm::AesCcm16_64_128 || nonce.len() != 13 {
             return Err(Error::Crypto);
         }
-        ccm::seal(key, nonce, aad, buf, n).map_err(|_| Error::Crypto)
+        let aead = AesCcm16_64_128::new_from_slice(key).map_err(|_| Error::Crypto)?;
+        let (msg, rest) = buf.split_at_mut_checked(n).ok_or(Error::Crypto)?;
+        let tag = rest.get_mut(..TAG_LEN).ok_or(Error::Crypto)?;
+        let t = aead
+            .encrypt_in_place_detached(GenericArray::from_slice(nonce), aad, msg)
+            .map_err(|_| Error::Crypto)?;
+        tag.copy_from_slice(&t);
+        Ok(n + TAG_LEN)
     }
     fn aead_decrypt(
         &mut self,
@@ -81,10 +91,23 @@ impl<R: rand_core::RngCore> Crypto for Suite2<R> {
         aad: &[u8],
         buf: &mut [u8],
     ) -> Result<usize, Error> {
-        if alg != AeadAlgorithm::AesCcm16_64_128 {
+        if alg != AeadAlgorithm::AesCcm16_64_128 || nonce.len() != 13 {
             return Err(Error::Crypto);
         }
-        ccm::open(key, nonce, aad, buf).map_err(|_| Error::AuthenticationFailed)
+        let aead = AesCcm16_64_128::new_from_slice(key).map_err(|_| Error::Crypto)?;
+        let n = buf
+            .len()
+            .checked_sub(TAG_LEN)
+            .ok_or(Error::AuthenticationFailed)?;
+        let (msg, tag) = buf.split_at_mut(n);
+        aead.decrypt_in_place_detached(
+            GenericArray::from_slice(nonce),
+            aad,
+            msg,
+            GenericArray::from_slice(tag),
+        )
+        .map_err(|_| Error::AuthenticationFailed)?;
+        Ok(n)
     }
     fn random_bytes(&mut self, out: &mut [u8]) {
         self.0.fill_bytes(out);
@@ -112,15 +135,11 @@ impl<R: rand_core::RngCore> Crypto for Suite2<R> {
     // encode/decode round trips of `PublicKey::to_encoded_point` / `from_sec1_bytes`.
     #[cfg(not(feature = "cose-ecdh"))]
     fn ecdh_public_key(&mut self, _: Curve, secret: &Secret) -> Result<[u8; 32], Error> {
-        use p256::elliptic_curve::point::AffineCoordinates;
-        let s = p256::SecretKey::from_slice(secret.as_bytes()).map_err(|_| Error::Crypto)?;
-        let g_x = (p256::ProjectivePoint::GENERATOR * *s.to_nonzero_scalar()).to_affine();
-        Ok(g_x.x().into())
+        p256_x(secret, p256::ProjectivePoint::GENERATOR)
     }
     #[cfg(not(feature = "cose-ecdh"))]
     fn ecdh(&mut self, _: Curve, secret: &Secret, peer: &[u8]) -> Result<Secret, Error> {
         use p256::elliptic_curve::point::DecompressPoint;
-        let s = p256::SecretKey::from_slice(secret.as_bytes()).map_err(|_| Error::Crypto)?;
         let x = p256::FieldBytes::clone_from_slice(peer.get(..32).ok_or(Error::InvalidPublicKey)?);
         // Decompression fails for an x that is not on the curve (RFC 9528 §9.2).
         let q = Option::<p256::AffinePoint>::from(p256::AffinePoint::decompress(
@@ -128,8 +147,7 @@ impl<R: rand_core::RngCore> Crypto for Suite2<R> {
             p256::elliptic_curve::subtle::Choice::from(0),
         ))
         .ok_or(Error::InvalidPublicKey)?;
-        let shared = p256::ecdh::diffie_hellman(s.to_nonzero_scalar(), q);
-        Secret::from_slice(shared.raw_secret_bytes())
+        Secret::from_slice(&p256_x(secret, q.into())?)
     }
     fn sign(&mut self, _: SignatureAlgorithm, _: &Secret, _: &[u8]) -> Result<[u8; 64], Error> {
         Err(Error::Crypto)
@@ -150,6 +168,15 @@ impl<R: rand_core::RngCore> Crypto for Suite2<R> {
     ) -> Result<(), Error> {
         Err(Error::Crypto)
     }
+}
+
+/// x(d·P): the public key for P = G, the shared secret for P = the peer's point.
+#[cfg(not(feature = "cose-ecdh"))]
+#[inline(never)]
+fn p256_x(secret: &Secret, p: p256::ProjectivePoint) -> Result<[u8; 32], Error> {
+    use p256::elliptic_curve::point::AffineCoordinates;
+    let d = p256::NonZeroScalar::try_from(secret.as_bytes()).map_err(|_| Error::Crypto)?;
+    Ok((p * *d).to_affine().x().into())
 }
 
 /// A stand-in for the device's hardware RNG (size probe only).

@@ -31,12 +31,31 @@ fn h(s: &str) -> Vec<u8> {
     hex::decode(s).unwrap()
 }
 
+/// An endpoint as an application sets it up once: its identity and a crypto provider prepared
+/// for it ([`MoteCrypto::prepare`]), cloned for every handshake.
+struct Party {
+    id: Identity,
+    crypto: C,
+}
+
+impl std::ops::Deref for Party {
+    type Target = Identity;
+    fn deref(&self) -> &Identity {
+        &self.id
+    }
+}
+
+fn party(id: Identity) -> Party {
+    let crypto = MoteCrypto::new().prepare(&id).unwrap();
+    Party { id, crypto }
+}
+
 /// Identities for (method, suite): Trace 2's for P-256 static DH, fresh CCS keys otherwise.
-fn identities(method: Method, suite: u8) -> (Identity, Identity) {
+fn identities(method: Method, suite: u8) -> (Party, Party) {
     if suite == 2 && method == Method::StaticStatic {
         let i = Identity::by_reference(Credential::ccs(&h(CRED_I)).unwrap(), &h(SK_I)).unwrap();
         let r = Identity::by_reference(Credential::ccs(&h(CRED_R)).unwrap(), &h(SK_R)).unwrap();
-        return (i, r);
+        return (party(i), party(r));
     }
     let s = CipherSuite::from_id(i64::from(suite)).unwrap();
     let make = |static_dh: bool, kid: u8, sk: [u8; 32]| {
@@ -70,30 +89,33 @@ fn identities(method: Method, suite: u8) -> (Identity, Identity) {
         .unwrap()
     };
     (
-        make(method.initiator_static_dh(), 0x2b, [0x11; 32]),
-        make(method.responder_static_dh(), 0x32, [0x22; 32]),
+        party(make(method.initiator_static_dh(), 0x2b, [0x11; 32])),
+        party(make(method.responder_static_dh(), 0x32, [0x22; 32])),
     )
 }
 
 /// One full handshake; returns (initiator time, responder time, total message bytes).
 fn mote_handshake(
-    id_i: &Identity,
-    id_r: &Identity,
+    id_i: &Party,
+    id_r: &Party,
     method: Method,
     suite: u8,
 ) -> (Duration, Duration, usize) {
     let (cred_i, cred_r) = (id_i.credential.clone(), id_r.credential.clone());
     let t = Instant::now();
     let i = Initiator::<C>::new(
-        MoteCrypto::new(),
-        InitiatorConfig::new(method, suite, id_i.clone()),
+        id_i.crypto.clone(),
+        InitiatorConfig::new(method, suite, id_i.id.clone()),
     );
     let (i, m1) = i
         .prepare_message_1(ConnId::from_int(-24).unwrap(), &Ead::new())
         .unwrap();
     let mut ti = t.elapsed();
     let t = Instant::now();
-    let r = Responder::<C>::new(MoteCrypto::new(), ResponderConfig::new(suite, id_r.clone()));
+    let r = Responder::<C>::new(
+        id_r.crypto.clone(),
+        ResponderConfig::new(suite, id_r.id.clone()),
+    );
     let r = r.process_message_1(m1.as_slice()).unwrap();
     let (r, m2) = r
         .prepare_message_2(ConnId::from_int(-8).unwrap(), &Ead::new())
@@ -163,20 +185,26 @@ fn lakers_handshake() -> usize {
     m1.as_slice().len() + m2.as_slice().len() + m3.as_slice().len() + m4.as_slice().len()
 }
 
-/// The elliptic-curve operations of a method 3 handshake on P-256 (each side: key generation,
-/// and three ECDH with an x-only peer key: G_XY, G_RX, G_IY), on mote-cose.
-fn ec_ops_m3_p256(x: &[u8; 32], y: &[u8; 32], s_i: &EcdhSecret, s_r: &EcdhSecret) {
+/// The elliptic-curve operations of a method 3 handshake on P-256, on mote-cose: each side
+/// generates its ephemeral key and computes three ECDH (G_XY, G_RX, G_IY). The peer's
+/// ephemeral key arrives as x alone and is decompressed once (a square root); the static keys
+/// G_R and G_I come with their y in the credentials and are only checked on the curve. That is
+/// what a handshake cannot avoid; a naive one decompresses at every ECDH (6 square roots
+/// instead of 2).
+fn ec_ops_m3_p256(g_r: &PublicKey, g_i: &PublicKey, s_i: &EcdhSecret, s_r: &EcdhSecret) {
     let mut rng = rand_core::OsRng;
     let ex = EcdhSecret::generate(EcdhCurve::P256, &mut rng);
     let ey = EcdhSecret::generate(EcdhCurve::P256, &mut rng);
     let (gx, gy) = (ex.public_key().x(), ey.public_key().x());
     let pk = |x: &[u8]| EcdhPublicKey::p256_compressed(x, false).unwrap();
-    black_box(ey.diffie_hellman(&pk(&gx)).unwrap()); // R: G_XY
-    black_box(s_r.diffie_hellman(&pk(&gx)).unwrap()); // R: G_RX
-    black_box(ex.diffie_hellman(&pk(&gy)).unwrap()); // I: G_XY
-    black_box(ex.diffie_hellman(&pk(x)).unwrap()); // I: G_RX (x = G_R)
-    black_box(s_i.diffie_hellman(&pk(&gy)).unwrap()); // I: G_IY
-    black_box(ey.diffie_hellman(&pk(y)).unwrap()); // R: G_IY (y = G_I)
+    let with_y = |k: &PublicKey| EcdhPublicKey::p256(&k.x, &k.y.unwrap()).unwrap();
+    let (p_x, p_y) = (pk(&gx), pk(&gy)); // R decompresses G_X, I decompresses G_Y
+    black_box(ey.diffie_hellman(&p_x).unwrap()); // R: G_XY
+    black_box(s_r.diffie_hellman(&p_x).unwrap()); // R: G_RX
+    black_box(ex.diffie_hellman(&p_y).unwrap()); // I: G_XY
+    black_box(ex.diffie_hellman(&with_y(g_r)).unwrap()); // I: G_RX
+    black_box(s_i.diffie_hellman(&p_y).unwrap()); // I: G_IY
+    black_box(ey.diffie_hellman(&with_y(g_i)).unwrap()); // R: G_IY
 }
 
 fn ec_ops_x25519(static_i: bool, static_r: bool, sign: Option<(&SigningKey, &SigningKey)>) {
@@ -236,10 +264,7 @@ fn interleaved_min3(
 
 fn report_minimums() {
     let (id_i, id_r) = identities(Method::StaticStatic, 2);
-    let (gr, gi) = (
-        id_r.credential.public_key().x,
-        id_i.credential.public_key().x,
-    );
+    let (gr, gi) = (*id_r.credential.public_key(), *id_i.credential.public_key());
     let s_i = EcdhSecret::from_bytes(EcdhCurve::P256, &h(SK_I)).unwrap();
     let s_r = EcdhSecret::from_bytes(EcdhCurve::P256, &h(SK_R)).unwrap();
     let (m, l, e) = interleaved_min3(
@@ -316,8 +341,7 @@ fn bench(c: &mut Criterion) {
                 .sum()
         })
     });
-    let pk = |cred: &Credential| cred.public_key().x;
-    let (gr, gi) = (pk(&id_r.credential), pk(&id_i.credential));
+    let (gr, gi) = (*id_r.credential.public_key(), *id_i.credential.public_key());
     let s_i = EcdhSecret::from_bytes(EcdhCurve::P256, &h(SK_I)).unwrap();
     let s_r = EcdhSecret::from_bytes(EcdhCurve::P256, &h(SK_R)).unwrap();
     g.bench_function("ec_operations_only", |b| {

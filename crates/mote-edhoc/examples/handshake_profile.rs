@@ -28,17 +28,21 @@ fn identity(kid: u8, sk: [u8; 32]) -> Identity {
     Identity::by_reference(cred, &sk).unwrap()
 }
 
+/// One endpoint as an application sets it up once: its identity and a provider prepared for
+/// it (the Ed25519 public key decoded once), cloned for every handshake.
+type Party = (Identity, MoteCrypto<rand_core::OsRng>);
+
 #[inline(never)]
-fn handshake(id_i: &Identity, id_r: &Identity) -> [u8; 16] {
+fn handshake((id_i, p_i): &Party, (id_r, p_r): &Party) -> [u8; 16] {
     let (cred_i, cred_r) = (&id_i.credential, &id_r.credential);
     let i = Initiator::new(
-        MoteCrypto::new(),
+        p_i.clone(),
         InitiatorConfig::new(Method::SignSign, 0, id_i.clone()),
     );
     let (i, m1) = i
         .prepare_message_1(ConnId::from_int(-24).unwrap(), &Ead::new())
         .unwrap();
-    let r = Responder::new(MoteCrypto::new(), ResponderConfig::new(0, id_r.clone()));
+    let r = Responder::new(p_r.clone(), ResponderConfig::new(0, id_r.clone()));
     let r = r.process_message_1(m1.as_slice()).unwrap();
     let (r, m2) = r
         .prepare_message_2(ConnId::from_int(-8).unwrap(), &Ead::new())
@@ -88,7 +92,14 @@ fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(20);
-    let (id_i, id_r) = (identity(0x2b, [0x11; 32]), identity(0x32, [0x22; 32]));
+    let party = |id: Identity| {
+        let p = MoteCrypto::new().prepare(&id).unwrap();
+        (id, p)
+    };
+    let (id_i, id_r) = (
+        party(identity(0x2b, [0x11; 32])),
+        party(identity(0x32, [0x22; 32])),
+    );
     let ka = SigningKey::from_bytes(CoseSig::EdDsa, &[0x11; 32]).unwrap();
     let kb = SigningKey::from_bytes(CoseSig::EdDsa, &[0x22; 32]).unwrap();
     for _ in 0..n {

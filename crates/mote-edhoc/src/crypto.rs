@@ -111,6 +111,19 @@ pub trait Crypto {
     /// Must reject points not on the curve and the all-zero X25519 output (RFC 9528 §9.2).
     fn ecdh(&mut self, curve: Curve, secret: &Secret, peer_public: &[u8]) -> Result<Secret, Error>;
 
+    /// [`Crypto::ecdh`] with a peer's static DH key from its credential (G_R, G_I in methods
+    /// 1–3), which may carry the P-256 y-coordinate. A provider can then check the point on the
+    /// curve instead of decompressing it from x (a square root), but must still reject a point
+    /// that is not on the curve. The default uses x alone, as [`Crypto::ecdh`].
+    fn ecdh_static(
+        &mut self,
+        curve: Curve,
+        secret: &Secret,
+        peer: &PublicKey,
+    ) -> Result<Secret, Error> {
+        self.ecdh(curve, secret, &peer.x)
+    }
+
     /// A fresh ECDH key pair: (private key, EDHOC public key).
     fn generate_ecdh_key(&mut self, curve: Curve) -> Result<(Secret, [u8; 32]), Error> {
         // A random 32-byte string is a valid X25519 key; for P-256 it is valid unless it is 0 or

@@ -368,7 +368,7 @@ impl<C: Crypto> InitiatorProcessingM2<C> {
         cred_r.check_usable(&suite, r_static)?;
         let c = &mut self.wait.crypto;
         let g_rx = if r_static {
-            Some(c.ecdh(suite.curve, &self.wait.x, &cred_r.public_key().x)?)
+            Some(c.ecdh_static(suite.curve, &self.wait.x, cred_r.public_key())?)
         } else {
             None
         };

@@ -14,15 +14,46 @@ use crate::suite::{AeadAlgorithm, Curve, HashAlgorithm, SignatureAlgorithm};
 
 /// The crate's crypto provider: every algorithm of cipher suites 0–6, on `mote-cose`, with the
 /// random number generator `R`.
+///
+/// A provider is cheap to create per handshake. An endpoint that signs with Ed25519 (methods
+/// 0–2, suites 0 and 1) can [`prepare`](MoteCrypto::prepare) one provider for its
+/// [`Identity`](crate::Identity) at start-up and clone it for every handshake: the prepared
+/// provider keeps the identity's public key decoded, so signing does not decompress it again
+/// each time. Only public data is kept; the private key stays in the `Identity`.
 #[derive(Debug, Clone)]
 pub struct MoteCrypto<R> {
     rng: R,
+    /// The own Ed25519 public key A, decoded once by [`MoteCrypto::prepare`].
+    ed25519_public: Option<ed25519_dalek::VerifyingKey>,
+    /// The last P-256 peer point decompressed from its x-coordinate: each side uses the
+    /// other's ephemeral key in two ECDH (G_XY and G_IY, or G_XY and G_RX), and one square
+    /// root serves both. Public data only.
+    p256_peer: Option<([u8; 32], EcdhPublicKey)>,
 }
 
 impl<R: CryptoRngCore> MoteCrypto<R> {
     /// A provider drawing randomness from `rng`.
     pub fn with_rng(rng: R) -> Self {
-        Self { rng }
+        Self {
+            rng,
+            ed25519_public: None,
+            p256_peer: None,
+        }
+    }
+
+    /// This provider prepared for `identity`: with an Ed25519 credential, its public key is
+    /// decoded now rather than at every signature. Signing with another key still works (it is
+    /// then decoded as usual). Fails with [`Error::InvalidCredential`] when the credential's
+    /// Ed25519 key is not a valid point.
+    pub fn prepare(mut self, identity: &crate::Identity) -> Result<Self, Error> {
+        let cred = &identity.credential;
+        if cred.key_type() == crate::KeyType::Ed25519 {
+            self.ed25519_public = Some(
+                ed25519_dalek::VerifyingKey::from_bytes(&cred.public_key().x)
+                    .map_err(|_| Error::InvalidCredential(diag!("Ed25519 key is not a point")))?,
+            );
+        }
+        Ok(self)
     }
 }
 
@@ -30,9 +61,7 @@ impl<R: CryptoRngCore> MoteCrypto<R> {
 impl MoteCrypto<rand_core::OsRng> {
     /// A provider drawing randomness from the operating system.
     pub fn new() -> Self {
-        Self {
-            rng: rand_core::OsRng,
-        }
+        Self::with_rng(rand_core::OsRng)
     }
 }
 
@@ -80,6 +109,16 @@ fn peer_point(c: Curve, x: &[u8]) -> Result<EcdhPublicKey, Error> {
         Curve::P256 => EcdhPublicKey::p256_compressed(x, false),
     }
     .map_err(|_| Error::InvalidPublicKey)
+}
+
+/// ECDH of `secret` with a validated peer point.
+fn shared_secret(c: Curve, secret: &Secret, peer: &EcdhPublicKey) -> Result<Secret, Error> {
+    let s = EcdhSecret::from_bytes(curve(c), secret.as_bytes()).map_err(|_| Error::Crypto)?;
+    // RFC 9528 §9.2: a low-order X25519 point gives the all-zero output, rejected here.
+    let shared = s
+        .diffie_hellman(peer)
+        .map_err(|_| Error::InvalidPublicKey)?;
+    Secret::from_slice(shared.as_bytes())
 }
 
 impl<R: CryptoRngCore> Crypto for MoteCrypto<R> {
@@ -169,11 +208,36 @@ impl<R: CryptoRngCore> Crypto for MoteCrypto<R> {
     }
 
     fn ecdh(&mut self, c: Curve, secret: &Secret, peer_public: &[u8]) -> Result<Secret, Error> {
-        let s = EcdhSecret::from_bytes(curve(c), secret.as_bytes()).map_err(|_| Error::Crypto)?;
-        let p = peer_point(c, peer_public)?;
-        // RFC 9528 §9.2: a low-order X25519 point gives the all-zero output, rejected here.
-        let shared = s.diffie_hellman(&p).map_err(|_| Error::InvalidPublicKey)?;
-        Secret::from_slice(shared.as_bytes())
+        match (&self.p256_peer, c) {
+            (Some((x, p)), Curve::P256) if x.as_slice() == peer_public => {
+                let p = p.clone();
+                shared_secret(c, secret, &p)
+            }
+            (_, Curve::P256) => {
+                let p = peer_point(c, peer_public)?;
+                let x = crate::buffer::array32(peer_public).ok_or(Error::InvalidPublicKey)?;
+                let out = shared_secret(c, secret, &p);
+                self.p256_peer = Some((x, p));
+                out
+            }
+            (_, Curve::X25519) => shared_secret(c, secret, &peer_point(c, peer_public)?),
+        }
+    }
+
+    fn ecdh_static(
+        &mut self,
+        c: Curve,
+        secret: &Secret,
+        peer: &PublicKey,
+    ) -> Result<Secret, Error> {
+        match (c, &peer.y) {
+            // The credential's (x, y), checked on the curve: no square root (RFC 9053 §7.1.1).
+            (Curve::P256, Some(y)) => {
+                let p = EcdhPublicKey::p256(&peer.x, y).map_err(|_| Error::InvalidPublicKey)?;
+                shared_secret(c, secret, &p)
+            }
+            _ => self.ecdh(c, secret, &peer.x),
+        }
     }
 
     fn sign(
@@ -204,9 +268,17 @@ impl<R: CryptoRngCore> Crypto for MoteCrypto<R> {
                 let mut seed: [u8; 32] = secret.as_bytes().try_into().map_err(|_| Error::Crypto)?;
                 let esk = ed25519_dalek::hazmat::ExpandedSecretKey::from(&seed);
                 seed.zeroize();
-                let vk = ed25519_dalek::VerifyingKey::from_bytes(&public.x)
-                    .map_err(|_| Error::Crypto)?;
-                Ok(ed25519_dalek::hazmat::raw_sign::<sha2::Sha512>(&esk, msg, &vk).to_bytes())
+                let sig = match &self.ed25519_public {
+                    Some(vk) if vk.as_bytes() == &public.x => {
+                        ed25519_dalek::hazmat::raw_sign::<sha2::Sha512>(&esk, msg, vk)
+                    }
+                    _ => {
+                        let vk = ed25519_dalek::VerifyingKey::from_bytes(&public.x)
+                            .map_err(|_| Error::Crypto)?;
+                        ed25519_dalek::hazmat::raw_sign::<sha2::Sha512>(&esk, msg, &vk)
+                    }
+                };
+                Ok(sig.to_bytes())
             }
             SignatureAlgorithm::Es256 => self.sign(alg, secret, msg),
         }

@@ -411,7 +411,7 @@ impl<C: Crypto> ResponderProcessingM3<C> {
         cred_i.check_usable(&suite, i_static)?;
         let c = &mut w.crypto;
         let g_iy = if i_static {
-            Some(c.ecdh(suite.curve, &w.y, &cred_i.public_key().x)?)
+            Some(c.ecdh_static(suite.curve, &w.y, cred_i.public_key())?)
         } else {
             None
         };

@@ -221,7 +221,8 @@ fn ec_ops_x25519(static_i: bool, static_r: bool, sign: Option<(&SigningKey, &Sig
         }
     }
     if let Some((a, b)) = sign {
-        let msg = [0u8; 400];
+        // The length of the handshake's own Sig_structures (M_2, M_3) with these CCS credentials.
+        let msg = [0u8; 143];
         for k in [a, b] {
             // Signing from the stored seed as the handshake does (key expansion included).
             let mut sig = [0u8; 64];
@@ -232,55 +233,63 @@ fn ec_ops_x25519(static_i: bool, static_r: bool, sign: Option<(&SigningKey, &Sig
     }
 }
 
-/// Minimum time of `f` and `g` over `n` interleaved runs: robust against other load on a
-/// shared machine, where criterion's means drift (see docs/performance.md).
-fn interleaved_min(n: usize, f: impl FnMut(), g: impl FnMut()) -> (Duration, Duration) {
-    let (a, b, _) = interleaved_min3(n, f, g, || {});
-    (a, b)
+/// Runs every function once per round for `n` rounds, the order rotating between rounds, so all
+/// see the same machine load and none always follows the same other; returns each one's times.
+fn interleaved<const K: usize>(n: usize, fs: &mut [&mut dyn FnMut(); K]) -> [Vec<f64>; K] {
+    let mut times: [Vec<f64>; K] = std::array::from_fn(|_| Vec::with_capacity(n));
+    for r in 0..n {
+        for k in 0..K {
+            let i = (k + r) % K;
+            let t = Instant::now();
+            fs[i]();
+            times[i].push(t.elapsed().as_secs_f64());
+        }
+    }
+    times
 }
 
-/// [`interleaved_min`] for three functions, each round running all three: Mote, lakers and
-/// the EC floor see the same machine load.
-fn interleaved_min3(
-    n: usize,
-    mut f: impl FnMut(),
-    mut g: impl FnMut(),
-    mut h: impl FnMut(),
-) -> (Duration, Duration, Duration) {
-    let (mut a, mut b, mut c) = (Duration::MAX, Duration::MAX, Duration::MAX);
-    for _ in 0..n {
-        let t = Instant::now();
-        f();
-        a = a.min(t.elapsed());
-        let t = Instant::now();
-        g();
-        b = b.min(t.elapsed());
-        let t = Instant::now();
-        h();
-        c = c.min(t.elapsed());
-    }
-    (a, b, c)
+/// Two readings of `a` against `b` from [`interleaved`] times: the ratio of the minimums (each
+/// side's best moment) and the median of the per-round ratios (the project's paired measure,
+/// as in benches/benches/common/paired.rs).
+fn ratios(a: &[f64], b: &[f64]) -> (f64, f64) {
+    let min = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
+    let mut per_round: Vec<f64> = a.iter().zip(b).map(|(x, y)| x / y).collect();
+    per_round.sort_by(|x, y| x.total_cmp(y));
+    (min(a) / min(b), per_round[per_round.len() / 2])
 }
+
+fn min_duration(v: &[f64]) -> Duration {
+    Duration::from_secs_f64(v.iter().copied().fold(f64::INFINITY, f64::min))
+}
+
+/// Rounds of the interleaved measurement: about half a second of handshakes per configuration,
+/// so that one quiet moment of the shared machine is enough for both sides' minimum.
+const ROUNDS_S2: usize = 300;
+const ROUNDS_S0: usize = 1000;
 
 fn report_minimums() {
     let (id_i, id_r) = identities(Method::StaticStatic, 2);
     let (gr, gi) = (*id_r.credential.public_key(), *id_i.credential.public_key());
     let s_i = EcdhSecret::from_bytes(EcdhCurve::P256, &h(SK_I)).unwrap();
     let s_r = EcdhSecret::from_bytes(EcdhCurve::P256, &h(SK_R)).unwrap();
-    let (m, l, e) = interleaved_min3(
-        200,
-        || {
-            black_box(mote_handshake(&id_i, &id_r, Method::StaticStatic, 2));
-        },
-        || {
-            black_box(lakers_handshake());
-        },
-        || ec_ops_m3_p256(&gr, &gi, &s_i, &s_r),
+    let [m, l, e] = interleaved(
+        ROUNDS_S2,
+        &mut [
+            &mut || {
+                black_box(mote_handshake(&id_i, &id_r, Method::StaticStatic, 2));
+            },
+            &mut || {
+                black_box(lakers_handshake());
+            },
+            &mut || ec_ops_m3_p256(&gr, &gi, &s_i, &s_r),
+        ],
     );
+    let ((me_min, me_med), (ml_min, ml_med)) = (ratios(&m, &e), ratios(&m, &l));
     eprintln!(
-        "min of 200, method 3 suite 2: mote {m:?}, lakers {l:?}, EC operations {e:?} (mote/EC = {:.3}, mote/lakers = {:.3})",
-        m.as_secs_f64() / e.as_secs_f64(),
-        m.as_secs_f64() / l.as_secs_f64()
+        "min of {ROUNDS_S2}, method 3 suite 2: mote {:?}, lakers {:?}, EC operations {:?} (mote/EC = {me_min:.3}, mote/lakers = {ml_min:.3}; median per-round ratios: mote/EC = {me_med:.3}, mote/lakers = {ml_med:.3})",
+        min_duration(&m),
+        min_duration(&l),
+        min_duration(&e),
     );
     for method in [Method::SignSign, Method::StaticStatic] {
         let (id_i, id_r) = identities(method, 0);
@@ -291,23 +300,27 @@ fn report_minimums() {
         } else {
             None
         };
-        let (m, e) = interleaved_min(
-            200,
-            || {
-                black_box(mote_handshake(&id_i, &id_r, method, 0));
-            },
-            || {
-                ec_ops_x25519(
-                    method.initiator_static_dh(),
-                    method.responder_static_dh(),
-                    sign,
-                )
-            },
+        let [m, e] = interleaved(
+            ROUNDS_S0,
+            &mut [
+                &mut || {
+                    black_box(mote_handshake(&id_i, &id_r, method, 0));
+                },
+                &mut || {
+                    ec_ops_x25519(
+                        method.initiator_static_dh(),
+                        method.responder_static_dh(),
+                        sign,
+                    )
+                },
+            ],
         );
+        let (me_min, me_med) = ratios(&m, &e);
         eprintln!(
-            "min of 200, method {} suite 0: mote {m:?}, EC operations {e:?} (mote/EC = {:.3})",
+            "min of {ROUNDS_S0}, method {} suite 0: mote {:?}, EC operations {:?} (mote/EC = {me_min:.3}; median per-round ratio: mote/EC = {me_med:.3})",
             method.value(),
-            m.as_secs_f64() / e.as_secs_f64()
+            min_duration(&m),
+            min_duration(&e),
         );
     }
 }

@@ -53,34 +53,17 @@ pub(crate) fn identities(method: Method, suite: u8) -> (Party, Party) {
     }
     let s = CipherSuite::from_id(i64::from(suite)).unwrap();
     let make = |static_dh: bool, kid: u8, sk: [u8; 32]| {
-        let mut c = MoteCrypto::new();
         let secret = Secret::from_slice(&sk).unwrap();
-        let (kt, pk) = match (static_dh, s.curve, s.signature) {
-            (true, Curve::X25519, _) => (
-                KeyType::X25519,
-                PublicKey::from_x(&c.ecdh_public_key(Curve::X25519, &secret).unwrap()).unwrap(),
-            ),
-            (true, _, _) => (
-                KeyType::P256,
-                c.signature_public_key(SignatureAlgorithm::Es256, &secret)
-                    .unwrap(),
-            ),
-            (false, _, SignatureAlgorithm::EdDsa) => (
-                KeyType::Ed25519,
-                c.signature_public_key(SignatureAlgorithm::EdDsa, &secret)
-                    .unwrap(),
-            ),
-            (false, _, _) => (
-                KeyType::P256,
-                c.signature_public_key(SignatureAlgorithm::Es256, &secret)
-                    .unwrap(),
-            ),
-        };
-        Identity::by_reference(
-            Credential::ccs_from_public_key("bench", &[kid], kt, &pk).unwrap(),
-            &sk,
+        let cred = Credential::ccs_for_private_key(
+            &mut MoteCrypto::new(),
+            &s,
+            static_dh,
+            "bench",
+            &[kid],
+            &secret,
         )
-        .unwrap()
+        .unwrap();
+        Identity::by_reference(cred, &sk).unwrap()
     };
     (
         party(make(method.initiator_static_dh(), 0x2b, [0x11; 32])),

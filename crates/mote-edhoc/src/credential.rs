@@ -188,6 +188,37 @@ impl Credential {
         Self::ccs(b.as_slice())
     }
 
+    /// A CCS for the private authentication key `private_key` of a party that authenticates
+    /// with static DH (`static_dh`) or with signatures in `suite`: the key type follows the
+    /// suite (its ECDH curve, or its signature algorithm), `crypto` derives the public key, and
+    /// the CCS is laid out as [`Credential::ccs_from_public_key`] does.
+    #[inline(never)]
+    pub fn ccs_for_private_key<C: Crypto>(
+        crypto: &mut C,
+        suite: &CipherSuite,
+        static_dh: bool,
+        subject: &str,
+        kid: &[u8],
+        private_key: &crate::buffer::Secret,
+    ) -> Result<Self, Error> {
+        use crate::suite::{Curve, SignatureAlgorithm};
+        let (key_type, public) = match (static_dh, suite.curve, suite.signature) {
+            (true, Curve::X25519, _) => (
+                KeyType::X25519,
+                PublicKey::from_x(&crypto.ecdh_public_key(Curve::X25519, private_key)?)?,
+            ),
+            (true, Curve::P256, _) | (false, _, SignatureAlgorithm::Es256) => (
+                KeyType::P256,
+                crypto.signature_public_key(SignatureAlgorithm::Es256, private_key)?,
+            ),
+            (false, _, SignatureAlgorithm::EdDsa) => (
+                KeyType::Ed25519,
+                crypto.signature_public_key(SignatureAlgorithm::EdDsa, private_key)?,
+            ),
+        };
+        Self::ccs_from_public_key(subject, kid, key_type, &public)
+    }
+
     /// An X.509 credential from the DER certificate; `crypto` computes its SHA-256 for 'x5t'.
     #[cfg(feature = "x509")]
     #[inline(never)]

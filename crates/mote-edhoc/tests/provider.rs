@@ -153,3 +153,32 @@ fn preparing_refuses_an_ed25519_key_that_is_not_a_point() {
         Err(Error::InvalidCredential(_))
     ));
 }
+
+#[test]
+fn ccs_for_private_key_rebuilds_rfc_9529_trace_2_credentials() {
+    // Trace 2: P-256 static DH keys, CCS {2: subject, 8: {1: COSE_Key with kid, x, y}}.
+    let v = Vectors::load("rfc9529_trace2.txt");
+    let suite = CipherSuite::from_id(2).unwrap();
+    for (subject, kid, sk, want) in [
+        ("42-50-31-FF-EF-37-32-39", 0x2b, "SK_I.raw", "CRED_I.cbor"),
+        ("example.edu", 0x32, "SK_R.raw", "CRED_R.cbor"),
+    ] {
+        let cred = Credential::ccs_for_private_key(
+            &mut MoteCrypto::new(),
+            &suite,
+            true,
+            subject,
+            &[kid],
+            &secret(v.get(sk)),
+        )
+        .unwrap();
+        eq(want, cred.as_bytes(), v.get(want));
+    }
+    // Suite 0 picks X25519 for static DH and Ed25519 for signatures (RFC 9528 §3.6).
+    let s0 = CipherSuite::from_id(0).unwrap();
+    let k = secret(&[9u8; 32]);
+    let dh = Credential::ccs_for_private_key(&mut MoteCrypto::new(), &s0, true, "a", &[1], &k);
+    let sig = Credential::ccs_for_private_key(&mut MoteCrypto::new(), &s0, false, "a", &[1], &k);
+    assert_eq!(dh.unwrap().key_type(), KeyType::X25519);
+    assert_eq!(sig.unwrap().key_type(), KeyType::Ed25519);
+}

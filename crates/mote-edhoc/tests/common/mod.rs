@@ -49,10 +49,7 @@ pub fn eq(name: &str, got: &[u8], want: &[u8]) {
     );
 }
 
-use mote_edhoc::{
-    CipherSuite, Credential, Crypto, Curve, Identity, KeyType, MoteCrypto, PublicKey, Secret,
-    SignatureAlgorithm,
-};
+use mote_edhoc::{CipherSuite, Credential, Crypto, Identity, MoteCrypto, Secret};
 
 /// A fresh identity (CCS with a COSE_Key) whose key fits `suite` for static DH or signatures.
 pub fn identity(
@@ -66,28 +63,8 @@ pub fn identity(
     let mut sk = [0u8; 32];
     c.random_bytes(&mut sk);
     let secret = Secret::from_slice(&sk).unwrap();
-    let (key_type, public) = match (static_dh, suite.curve, suite.signature) {
-        (true, Curve::X25519, _) => (
-            KeyType::X25519,
-            PublicKey::from_x(&c.ecdh_public_key(Curve::X25519, &secret).unwrap()).unwrap(),
-        ),
-        (true, _, _) => (
-            KeyType::P256,
-            c.signature_public_key(SignatureAlgorithm::Es256, &secret)
-                .unwrap(),
-        ),
-        (false, _, SignatureAlgorithm::EdDsa) => (
-            KeyType::Ed25519,
-            c.signature_public_key(SignatureAlgorithm::EdDsa, &secret)
-                .unwrap(),
-        ),
-        (false, _, _) => (
-            KeyType::P256,
-            c.signature_public_key(SignatureAlgorithm::Es256, &secret)
-                .unwrap(),
-        ),
-    };
-    let cred = Credential::ccs_from_public_key(name, kid, key_type, &public).unwrap();
+    let cred =
+        Credential::ccs_for_private_key(&mut c, suite, static_dh, name, kid, &secret).unwrap();
     if by_value {
         Identity::by_value(cred, &sk).unwrap()
     } else {

@@ -30,6 +30,16 @@ impl OscoreParameters {
     /// Derives the OSCORE Security Context (RFC 8613 §3.2) with these parameters and the
     /// defaults of RFC 8613 for the rest (no ID Context, replay window 32).
     pub fn security_context(&self) -> Result<SecurityContext, Error> {
+        self.security_context_with_store(mote_oscore::sequence::Volatile)
+    }
+
+    /// [`security_context`](Self::security_context) with a sequence-number store of the
+    /// application's type (a fresh context from a new handshake starts at 0, so `store` is
+    /// written to but not read).
+    pub fn security_context_with_store<S: mote_oscore::sequence::SequenceStore>(
+        &self,
+        store: S,
+    ) -> Result<SecurityContext<S>, Error> {
         let mut p = SecurityContextParams::new(
             self.master_secret.as_bytes(),
             self.sender_id.as_bytes(),
@@ -38,7 +48,7 @@ impl OscoreParameters {
         p.master_salt = self.master_salt.as_slice();
         p.aead = self.oscore_aead();
         p.hkdf = self.oscore_hkdf();
-        SecurityContext::new(&p).map_err(|_| {
+        SecurityContext::with_store(&p, store).map_err(|_| {
             Error::InvalidConnectionId(diag!(
                 "not usable as OSCORE Sender/Recipient ID (RFC 8613 §3.3)"
             ))

@@ -149,21 +149,32 @@ pub(crate) fn decode_uint(v: &[u8]) -> u32 {
 /// The file-backed Sender Sequence Number store of RFC 8613 Appendix B.1.1: the value is
 /// written to a temporary file, fsync'd, renamed over the store file, and the directory is
 /// fsync'd, before the sequence number is used.
+///
+/// A context derived by EDHOC has no file ([`FileSequenceStore::none`]): it starts at 0 and a
+/// new handshake replaces it (Appendix B.1.1 does not apply).
 #[derive(Debug)]
 pub(crate) struct FileSequenceStore {
-    path: PathBuf,
+    path: Option<PathBuf>,
 }
 
 impl FileSequenceStore {
     pub(crate) fn new(path: PathBuf) -> Self {
-        Self { path }
+        Self { path: Some(path) }
+    }
+
+    /// No file: for contexts that live as long as the process (EDHOC-derived).
+    pub(crate) fn none() -> Self {
+        Self { path: None }
     }
 }
 
 impl SequenceStore for FileSequenceStore {
     fn load(&mut self) -> Result<Option<u64>, mote_oscore::Error> {
+        let Some(path) = &self.path else {
+            return Ok(None);
+        };
         let mut s = String::new();
-        match File::open(&self.path) {
+        match File::open(path) {
             Ok(mut f) => {
                 f.read_to_string(&mut s)
                     .map_err(|_| mote_oscore::Error::Store)?;
@@ -178,7 +189,10 @@ impl SequenceStore for FileSequenceStore {
     }
 
     fn store(&mut self, seq: u64) -> Result<(), mote_oscore::Error> {
-        let tmp = self.path.with_extension("tmp");
+        let Some(path) = &self.path else {
+            return Ok(());
+        };
+        let tmp = path.with_extension("tmp");
         let write = || -> std::io::Result<()> {
             let mut f = OpenOptions::new()
                 .create(true)
@@ -187,8 +201,8 @@ impl SequenceStore for FileSequenceStore {
                 .open(&tmp)?;
             f.write_all(seq.to_string().as_bytes())?;
             f.sync_all()?;
-            std::fs::rename(&tmp, &self.path)?;
-            if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::rename(&tmp, path)?;
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 File::open(dir)?.sync_all()?;
             }
             Ok(())
@@ -278,8 +292,13 @@ pub(crate) struct CoapArgs {
     #[arg(long, value_name = "N", default_value_t = 1024)]
     block_size: u16,
     /// OSCORE context file (JSON, see `mote oscore`).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "edhoc")]
     oscore: Option<PathBuf>,
+    /// EDHOC credential file (docs/edhoc-credentials.md): run EDHOC with the server's
+    /// /.well-known/edhoc first (RFC 9528 Appendix A.2) and protect the request with the
+    /// OSCORE context it yields; over UDP message_3 travels inside that request (RFC 9668).
+    #[arg(long, value_name = "FILE")]
+    edhoc: Option<PathBuf>,
     /// Print each response in the `decode --as coap` JSON shape (payload: the whole body).
     #[arg(long)]
     json: bool,
@@ -300,6 +319,8 @@ enum Transport {
 pub(crate) struct Client {
     transport: Transport,
     ctx: Option<SecurityContext<FileSequenceStore>>,
+    /// EDHOC message_3 to send inside the next OSCORE request (RFC 9668 §3.2.1).
+    pending_message_3: Option<Vec<u8>>,
     mid: u16,
     token: u64,
     deadline: Duration,
@@ -310,6 +331,28 @@ pub(crate) struct Exchange {
     pub(crate) response: Msg,
     binding: Option<RequestBinding>,
     token: Vec<u8>,
+}
+
+/// The text of an EDHOC error message in a response with Content-Format 64 (RFC 9528 §6).
+fn edhoc_error_text(resp: &Msg) -> Option<String> {
+    let cf = resp
+        .option(OptionNumber::CONTENT_FORMAT.0)
+        .map(decode_uint)?;
+    (cf == u32::from(mote_edhoc::transport::CONTENT_FORMAT_EDHOC))
+        .then(|| edhoc_error_message(&resp.payload))
+}
+
+/// An EDHOC error message (RFC 9528 §6) as text.
+pub(crate) fn edhoc_error_message(payload: &[u8]) -> String {
+    match mote_edhoc::ErrorMessage::parse(payload) {
+        Ok(mote_edhoc::ErrorMessage::Unspecified(t)) => t.to_string(),
+        Ok(mote_edhoc::ErrorMessage::WrongSelectedCipherSuite(s)) => {
+            format!("wrong selected cipher suite, supported {:?}", s.as_slice())
+        }
+        Ok(mote_edhoc::ErrorMessage::UnknownCredential) => "unknown credential".into(),
+        Ok(other) => format!("ERR_CODE {}", other.code()),
+        Err(e) => format!("not an EDHOC error message ({e})"),
+    }
 }
 
 fn szx_of(size: u16) -> Result<u8> {
@@ -355,10 +398,57 @@ impl Client {
         Ok(Self {
             transport,
             ctx,
+            pending_message_3: None,
             mid: (seed & 0xffff) as u16,
             token: u64::from(seed) << 16 | u64::from(std::process::id() & 0xffff),
             deadline,
         })
+    }
+
+    /// Runs EDHOC with the server's `/.well-known/edhoc` and keeps the OSCORE context for the
+    /// following requests: over UDP message_3 waits for the first of them (RFC 9668), over
+    /// TCP it is sent to the EDHOC resource now.
+    pub(crate) fn run_edhoc(&mut self, setup: &crate::edhoc::EdhocSetup) -> Result<()> {
+        let done = crate::edhoc_coap::initiate(setup, &mut |p| self.edhoc_post(p))?;
+        let ctx = if self.framing() == Framing::Udp {
+            self.pending_message_3 = Some(done.message_3.clone());
+            done.context(None)?
+        } else {
+            let payload = mote_edhoc::transport::prefixed_payload(&done.c_r, &done.message_3)
+                .map_err(|e| anyhow!("EDHOC: {e}"))?;
+            let (code, body) = self.edhoc_post(payload.as_slice())?;
+            if code != Code::CHANGED {
+                bail!(
+                    "EDHOC message_3 refused with {code}: {}",
+                    edhoc_error_message(&body)
+                );
+            }
+            done.context((!body.is_empty()).then_some(body.as_slice()))?
+        };
+        self.ctx = Some(ctx);
+        Ok(())
+    }
+
+    /// POSTs `payload` (Content-Format 65) to `/.well-known/edhoc`, unprotected; returns the
+    /// response code and payload.
+    fn edhoc_post(&mut self, payload: &[u8]) -> Result<(Code, Vec<u8>)> {
+        let req = Msg {
+            mtype: MessageType::Con,
+            code: Code::POST,
+            mid: 0,
+            token: self.next_token(),
+            options: vec![
+                (OptionNumber::URI_PATH.0, b".well-known".to_vec()),
+                (OptionNumber::URI_PATH.0, b"edhoc".to_vec()),
+                (
+                    OptionNumber::CONTENT_FORMAT.0,
+                    uint(u32::from(mote_edhoc::transport::CONTENT_FORMAT_CID_EDHOC)),
+                ),
+            ],
+            payload: payload.to_vec(),
+        };
+        let ex = self.exchange_once(&req)?;
+        Ok((ex.response.code, ex.response.payload))
     }
 
     /// The Max-Message-Size the server indicated in its CSM (TCP only).
@@ -414,7 +504,7 @@ impl Client {
         req.mtype = MessageType::Con;
         req.mid = self.next_mid();
         let plain = req.encode_framed(framing)?;
-        let (wire, binding) = match &mut self.ctx {
+        let (mut wire, binding) = match &mut self.ctx {
             Some(ctx) => {
                 let mut out = vec![0u8; 2 * plain.len() + 256];
                 let (n, b) = ctx.protect_request(framing, &plain, &mut out)?;
@@ -423,6 +513,16 @@ impl Client {
             }
             None => (plain, None),
         };
+        if binding.is_some() && framing == Framing::Udp {
+            if let Some(m3) = self.pending_message_3.take() {
+                // RFC 9668 §3.2.1: the EDHOC option and message_3 before the ciphertext.
+                let mut out = vec![0u8; wire.len() + m3.len() + 16];
+                let n = mote_edhoc::transport::combine_request(&wire, &m3, &mut out)
+                    .map_err(|e| anyhow!("EDHOC + OSCORE request: {e}"))?;
+                out.truncate(n);
+                wire = out;
+            }
+        }
         let raw = match &mut self.transport {
             Transport::Udp { .. } => self.send_and_wait(&wire, req.mid, &req.token)?,
             Transport::Tcp(conn) => {
@@ -470,6 +570,9 @@ impl Client {
         if let (Some(ctx), Some(b)) = (&mut self.ctx, &mut ex.binding) {
             if ex.response.option(OptionNumber::OSCORE.0).is_none() {
                 let code = ex.response.code;
+                if let Some(text) = edhoc_error_text(&ex.response) {
+                    bail!("unprotected {code} response: EDHOC error: {text}");
+                }
                 let diag = String::from_utf8_lossy(&ex.response.payload).into_owned();
                 bail!("unprotected {code} response: {diag}");
             }
@@ -675,6 +778,11 @@ pub(crate) fn run(args: &CoapArgs) -> Result<()> {
         args.oscore.as_deref(),
         Duration::from_secs(args.timeout),
     )?;
+    if let Some(path) = &args.edhoc {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        client.run_edhoc(&crate::edhoc::load_credential_file(&text)?)?;
+    }
     let mut base = Msg {
         mtype: MessageType::Con,
         code: args.method.code(),

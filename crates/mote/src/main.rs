@@ -12,6 +12,7 @@ mod cose;
 mod decode;
 mod demo;
 mod edhoc;
+mod edhoc_coap;
 mod input;
 mod lwm2m;
 mod object_tree;

@@ -16,6 +16,10 @@
 //! (App. B.1.2), optional Echo freshness for unsafe methods (RFC 9175, LwM2M E2E-6); over UDP
 //! also message deduplication (RFC 7252 §4.5).
 //!
+//! With EDHOC (`--edhoc FILE`, RFC 9528 Appendix A.2, RFC 9668): the Responder at
+//! /.well-known/edhoc; each completed handshake adds an OSCORE context chosen by its C_R (see
+//! [`crate::edhoc_coap`]), kept in memory for the life of the process.
+//!
 //! Threads: one per UDP socket, one accepting per TCP listener and one per TCP connection,
 //! and the notifier; they share the server state behind one mutex, so requests are handled
 //! one at a time.
@@ -37,6 +41,24 @@ use mote_oscore::{
 };
 
 use crate::coap_client::{FileSequenceStore, Msg, decode_uint, persistent_context, uint};
+use crate::edhoc_coap::{EdhocReply, EdhocResponder};
+
+/// The EDHOC option (RFC 9668 §3.1).
+const EDHOC_OPTION: u16 = mote_edhoc::transport::EDHOC_OPTION;
+
+/// The response of the EDHOC resource, as a message: Content-Format 64 when there is a
+/// payload (RFC 9528 Appendix A.2).
+fn edhoc_reply(reply: impl Fn(Code, Vec<(u16, Vec<u8>)>, &[u8]) -> Msg, r: EdhocReply) -> Msg {
+    let options = if r.payload.is_empty() {
+        vec![]
+    } else {
+        vec![(
+            OptionNumber::CONTENT_FORMAT.0,
+            uint(u32::from(mote_edhoc::transport::CONTENT_FORMAT_EDHOC)),
+        )]
+    };
+    reply(r.code, options, &r.payload)
+}
 use crate::object_tree::{LINK_FORMAT, ObjectTree, Refusal};
 use crate::tcp::{Closed, Connection, Writer, write_frame};
 
@@ -85,6 +107,12 @@ pub(crate) struct ServeArgs {
     /// /.well-known/core requires OSCORE, on every transport.
     #[arg(long, value_name = "FILE")]
     oscore: Vec<PathBuf>,
+    /// EDHOC credential file (docs/edhoc-credentials.md): be the EDHOC Responder at
+    /// /.well-known/edhoc (RFC 9528 Appendix A.2) and accept EDHOC + OSCORE requests (RFC 9668,
+    /// over UDP); each completed handshake adds an OSCORE context. OSCORE is then required as
+    /// with --oscore.
+    #[arg(long, value_name = "FILE")]
+    edhoc: Option<PathBuf>,
     /// DDF XML object definitions to add to (or replace) the built-in ones.
     #[arg(long, value_name = "DIR")]
     objects: Option<PathBuf>,
@@ -132,6 +160,10 @@ struct Server {
     udp: Vec<UdpSocket>,
     tcp: BTreeMap<u64, Writer>,
     contexts: Vec<SecurityContext<FileSequenceStore>>,
+    /// Every resource but /.well-known/core (and /.well-known/edhoc) needs OSCORE.
+    oscore_required: bool,
+    /// The EDHOC Responder (`--edhoc`).
+    edhoc: Option<EdhocResponder>,
     tree: ObjectTree,
     scratch: BTreeMap<String, Vec<u8>>,
     uploads: BTreeMap<(Peer, String), Vec<u8>>,
@@ -178,6 +210,15 @@ pub(crate) fn run(args: &ServeArgs) -> Result<()> {
         .iter()
         .map(|p| persistent_context(p, true))
         .collect::<Result<Vec<_>>>()?;
+    let edhoc = args
+        .edhoc
+        .as_ref()
+        .map(|p| -> Result<EdhocResponder> {
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| anyhow!("cannot read {}: {e}", p.display()))?;
+            EdhocResponder::new(crate::edhoc::load_credential_file(&text)?)
+        })
+        .transpose()?;
     let defs = crate::lwm2m::registry(args.objects.as_deref())?;
     let mut udp = vec![];
     let mut tcp = vec![];
@@ -206,7 +247,9 @@ pub(crate) fn run(args: &ServeArgs) -> Result<()> {
             .map(UdpSocket::try_clone)
             .collect::<std::io::Result<_>>()?,
         tcp: BTreeMap::new(),
+        oscore_required: !contexts.is_empty() || edhoc.is_some(),
         contexts,
+        edhoc,
         tree: ObjectTree::new(defs, unix_now()),
         scratch: BTreeMap::new(),
         uploads: BTreeMap::new(),
@@ -366,9 +409,27 @@ impl Server {
             options,
             payload: payload.to_vec(),
         };
-        let bytes = if req.option(OptionNumber::OSCORE.0).is_some() {
+        let edhoc_post = req.code == Code::POST && req.path() == "/.well-known/edhoc";
+        let bytes = if req.option(OptionNumber::OSCORE.0).is_some()
+            && req.option(EDHOC_OPTION).is_some()
+            && self.edhoc.is_some()
+        {
+            self.handle_combined(peer, wire, reply)?
+        } else if req.option(OptionNumber::OSCORE.0).is_some() {
             self.handle_oscore(peer, wire, reply)?
-        } else if !self.contexts.is_empty() && req.path() != "/.well-known/core" {
+        } else if edhoc_post && self.edhoc.is_some() {
+            let contexts = &self.contexts;
+            let in_use = |id: &[u8]| contexts.iter().any(|c| c.recipient_id() == id);
+            let (r, ctx) = self
+                .edhoc
+                .as_mut()
+                .ok_or_else(|| anyhow!("no EDHOC responder"))?
+                .post(&req.payload, &in_use);
+            if let Some(ctx) = ctx {
+                self.add_edhoc_context(ctx);
+            }
+            edhoc_reply(reply, r).encode_framed(framing)?
+        } else if self.oscore_required && req.path() != "/.well-known/core" {
             reply(Code::UNAUTHORIZED, vec![], b"OSCORE required").encode_framed(framing)?
         } else {
             let mut resp = self.application(peer, &req, None, None);
@@ -383,6 +444,74 @@ impl Server {
             }
         }
         Ok(Some(bytes))
+    }
+
+    /// An EDHOC + OSCORE request (RFC 9668 §3.3.1): message_3 completes the session named by
+    /// the OSCORE 'kid' (C_R), then the rebuilt OSCORE request is processed with the new
+    /// context. A failed EDHOC step is answered with an unprotected EDHOC error message.
+    fn handle_combined(
+        &mut self,
+        peer: Peer,
+        wire: &[u8],
+        reply: impl Fn(Code, Vec<(u16, Vec<u8>)>, &[u8]) -> Msg,
+    ) -> Result<Vec<u8>> {
+        let framing = peer.framing();
+        // The request is split in the UDP message format (mote-edhoc's transport helpers);
+        // over TCP (RFC 8323 framing, e.g. behind a UDP-to-TCP proxy) it is converted there
+        // and back, which changes neither options nor payload.
+        let udp_wire;
+        let wire = if framing == Framing::Udp {
+            wire
+        } else {
+            udp_wire = Msg::decode_framed(framing, wire)?.encode()?;
+            &udp_wire
+        };
+        let mut rebuilt = vec![0u8; wire.len()];
+        let split = match mote_edhoc::transport::split_combined_request(wire, &mut rebuilt) {
+            Ok(c) => c,
+            // §3.3.1 step 1: a malformed EDHOC + OSCORE request is a 4.00.
+            Err(e) => {
+                return reply(Code::BAD_REQUEST, vec![], e.to_string().as_bytes())
+                    .encode_framed(framing);
+            }
+        };
+        let edhoc = self
+            .edhoc
+            .as_mut()
+            .ok_or_else(|| anyhow!("no EDHOC responder"))?;
+        match edhoc.complete(&split.c_r, split.message_3, false) {
+            Ok((ctx, _)) => self.add_edhoc_context(ctx),
+            Err(e) => {
+                // §3.3.1 step 4: an EDHOC error message (ERR_CODE 1), not protected.
+                let payload = mote_edhoc::transport::combined_request_error(&e)
+                    .map(|m| m.as_slice().to_vec())
+                    .unwrap_or_default();
+                let r = EdhocReply {
+                    code: mote_edhoc::transport::error_response_code(&e),
+                    payload,
+                };
+                return edhoc_reply(reply, r).encode_framed(framing);
+            }
+        }
+        rebuilt.truncate(split.oscore_request_len);
+        if framing != Framing::Udp {
+            rebuilt = Msg::decode(&rebuilt)?.encode_framed(framing)?;
+        }
+        self.handle_oscore(peer, &rebuilt, reply)
+    }
+
+    /// Keeps an EDHOC-derived context, replacing one with the same Recipient ID (a context
+    /// is chosen by 'kid', so two with one ID could not be told apart).
+    fn add_edhoc_context(&mut self, ctx: SecurityContext<FileSequenceStore>) {
+        if let Some(old) = self
+            .contexts
+            .iter_mut()
+            .find(|c| c.recipient_id() == ctx.recipient_id())
+        {
+            *old = ctx;
+        } else {
+            self.contexts.push(ctx);
+        }
     }
 
     fn handle_oscore(
@@ -435,6 +564,12 @@ impl Server {
         };
         let inner_req = Msg::decode_framed(framing, &out[..verified.len])?;
         let mut binding = verified.binding;
+        if inner_req.option(EDHOC_OPTION).is_some() {
+            // RFC 9668 §3.3.1 step 8: the EDHOC option is class U, so inside the protected
+            // request it is an unprocessed critical option.
+            let inner = reply(Code::BAD_OPTION, vec![], b"EDHOC option inside OSCORE");
+            return self.protect(ci, framing, &mut binding, &inner);
+        }
         let now = self.started.elapsed().as_millis() as u64;
         if self
             .policy

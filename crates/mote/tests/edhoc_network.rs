@@ -1,0 +1,279 @@
+//! EDHOC over CoAP on real loopback sockets: `mote coap --edhoc` (Initiator) against
+//! `mote serve --edhoc` (Responder at /.well-known/edhoc), with RFC 9529 Trace 2's P-256
+//! credentials (method 3, suite 2, by 'kid'):
+//!
+//! - over UDP, message_3 travels inside the first OSCORE request (RFC 9668 §3.2.1) and the
+//!   server splits it (§3.3.1); over TCP the client posts `C_R, message_3` first
+//!   (RFC 9528 Appendix A.2.1). Either way the request is answered under the new context.
+//! - through an OSCORE-unaware proxy that also changes the transport (UDP → TCP), as
+//!   LightweightM2M-E2E-4 asks of key establishment through intermediaries.
+//! - cipher-suite negotiation over the network (RFC 9528 §6.3): the client prefers suite 6,
+//!   the server answers ERR_CODE 2 with SUITES_R [2], the client retries with suite 2.
+//! - a client whose credential the server does not know gets ERR_CODE 3 and no context; a
+//!   request without OSCORE is 4.01; a client that does not know the server's credential
+//!   stops after message_2.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+/// A child process, killed on drop.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `mote ARGS…` and reads `lines` port numbers from its stdout.
+fn start(args: &[&str], lines: usize) -> (Proc, Vec<u16>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mote"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let ports = (0..lines)
+        .map(|_| {
+            let mut line = String::new();
+            out.read_line(&mut line).unwrap();
+            line.trim().parse().unwrap()
+        })
+        .collect();
+    (Proc(child), ports)
+}
+
+fn mote(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mote"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn json(args: &[&str]) -> serde_json::Value {
+    let o = mote(args);
+    assert!(
+        o.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+// RFC 9529 Trace 2: CRED_I / CRED_R (CCS with P-256 keys, kid 0x2b / 0x32) and the keys.
+const CRED_I: &str = "a2027734322d35302d33312d46462d45462d33372d33322d333908a101a5010202412b2001215820ac75e9ece3e50bfc8ed60399889522405c47bf16df96660a41298cb4307f7eb62258206e5de611388a4b8a8211334ac7d37ecb52a387d257e6db3c2a93df21ff3affc8";
+const CRED_R: &str = "a2026b6578616d706c652e65647508a101a501020241322001215820bbc34960526ea4d32e940cad2a234148ddc21791a12afbcbac93622046dd44f02258204519e257236b2a0ce2023f0931f1f386ca7afda64fcde0108c224c51eabf6072";
+const SK_I: &str = "fb13adeb6518cee5f88417660841142e830a81fe334380a953406a1305e8706b";
+const SK_R: &str = "72cc4761dbd4c78f758931aa589d348d1ef874a7e303ede2f140dcf3e6aa4aac";
+
+fn dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("mote-edhoc-net-{}-{tag}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A credential file: own credential and key, the listed peers, the suites.
+fn file(dir: &Path, name: &str, cred: &str, key: &str, peers: &[&str], suites: &[u8]) -> String {
+    let peers: Vec<_> = peers
+        .iter()
+        .map(|p| serde_json::json!({"ccs": p}))
+        .collect();
+    let v = serde_json::json!({
+        "methods": [3],
+        "suites": suites,
+        "credential": {"ccs": cred},
+        "private_key": key,
+        "peers": peers,
+    });
+    let p = dir.join(name);
+    std::fs::write(&p, v.to_string()).unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+fn server_and_client(tag: &str) -> (PathBuf, String, String) {
+    let d = dir(tag);
+    let server = file(&d, "server.json", CRED_R, SK_R, &[CRED_I], &[2]);
+    let client = file(&d, "client.json", CRED_I, SK_I, &[CRED_R], &[2]);
+    (d, server, client)
+}
+
+fn payload(v: &serde_json::Value) -> String {
+    String::from_utf8(hex::decode(v["payload"].as_str().unwrap()).unwrap()).unwrap()
+}
+
+#[test]
+fn handshake_then_request_over_udp_and_tcp() {
+    let (_d, server, client) = server_and_client("both");
+    let (_s, ports) = start(
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--listen",
+            "coap+tcp://127.0.0.1:0",
+            "--edhoc",
+            &server,
+            "--print-port",
+        ],
+        2,
+    );
+    for uri in [
+        format!("coap://127.0.0.1:{}/3/0/0", ports[0]),
+        format!("coap+tcp://127.0.0.1:{}/3/0/0", ports[1]),
+    ] {
+        let v = json(&["coap", "get", &uri, "--edhoc", &client, "--json"]);
+        assert_eq!(v["code"], "2.05", "{uri}");
+        assert_eq!(payload(&v), "Mote", "{uri}");
+        // A write under a fresh context of its own: every run is a new handshake.
+        let v = json(&[
+            "coap",
+            "put",
+            &uri.replace("/3/0/0", "/3/0/14"),
+            "--payload",
+            "+02",
+            "--content-format",
+            "0",
+            "--edhoc",
+            &client,
+            "--json",
+        ]);
+        assert_eq!(v["code"], "2.04", "{uri}");
+        let v = json(&[
+            "coap",
+            "get",
+            &uri.replace("/3/0/0", "/3/0/14"),
+            "--edhoc",
+            &client,
+            "--json",
+        ]);
+        assert_eq!(payload(&v), "+02", "{uri}");
+    }
+    // Without OSCORE the object tree stays closed.
+    let v = json(&[
+        "coap",
+        "get",
+        &format!("coap://127.0.0.1:{}/3/0/0", ports[0]),
+        "--json",
+    ]);
+    assert_eq!(v["code"], "4.01");
+}
+
+#[test]
+fn handshake_through_a_transport_changing_proxy() {
+    // LightweightM2M-E2E-4: keys established end to end through an intermediary that reads
+    // neither; the proxy also bridges UDP to TCP (and rewrites Token and Message ID).
+    let (_d, server, client) = server_and_client("proxy");
+    let (_s, sp) = start(
+        &[
+            "serve",
+            "--listen",
+            "coap+tcp://127.0.0.1:0",
+            "--edhoc",
+            &server,
+            "--print-port",
+        ],
+        1,
+    );
+    let (_p, pp) = start(
+        &[
+            "proxy",
+            "--listen",
+            "127.0.0.1:0",
+            "--to",
+            &format!("127.0.0.1:{}", sp[0]),
+            "--tcp-upstream",
+            "--print-port",
+        ],
+        1,
+    );
+    // Over UDP to the proxy the client sends message_3 inside the OSCORE request; the proxy
+    // forwards that request over TCP unchanged in content, and the server splits it there.
+    let o = mote(&[
+        "coap",
+        "get",
+        &format!("coap://127.0.0.1:{}/3/0/0", pp[0]),
+        "--edhoc",
+        &client,
+        "--json",
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(payload(&v), "Mote");
+}
+
+#[test]
+fn suite_negotiation_over_the_network() {
+    let d = dir("suites");
+    let server = file(&d, "server.json", CRED_R, SK_R, &[CRED_I], &[2]);
+    // The client prefers suite 6 (X25519 / A128GCM / ES256): the server only supports 2.
+    let client = file(&d, "client.json", CRED_I, SK_I, &[CRED_R], &[6, 2]);
+    let (_s, ports) = start(
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--edhoc",
+            &server,
+            "--print-port",
+        ],
+        1,
+    );
+    let v = json(&[
+        "coap",
+        "get",
+        &format!("coap://127.0.0.1:{}/3/0/0", ports[0]),
+        "--edhoc",
+        &client,
+        "--json",
+    ]);
+    assert_eq!(payload(&v), "Mote");
+}
+
+#[test]
+fn unknown_credentials_stop_the_handshake() {
+    let d = dir("unknown");
+    // The server lists no peer: the client's 'kid' 0x2b is unknown (ERR_CODE 3).
+    let server = file(&d, "server.json", CRED_R, SK_R, &[], &[2]);
+    let client = file(&d, "client.json", CRED_I, SK_I, &[CRED_R], &[2]);
+    // A client that knows no server credential stops after message_2.
+    let lost = file(&d, "lost.json", CRED_I, SK_I, &[], &[2]);
+    let (_s, ports) = start(
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--listen",
+            "coap+tcp://127.0.0.1:0",
+            "--edhoc",
+            &server,
+            "--print-port",
+        ],
+        2,
+    );
+    for uri in [
+        format!("coap://127.0.0.1:{}/3/0/0", ports[0]),
+        format!("coap+tcp://127.0.0.1:{}/3/0/0", ports[1]),
+    ] {
+        let o = mote(&["coap", "get", &uri, "--edhoc", &client]);
+        assert!(!o.status.success(), "{uri}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("unknown credential"), "{uri}: {err}");
+        let o = mote(&["coap", "get", &uri, "--edhoc", &lost]);
+        assert!(!o.status.success(), "{uri}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("not known or trusted"), "{uri}: {err}");
+    }
+}

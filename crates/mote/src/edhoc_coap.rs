@@ -307,10 +307,7 @@ pub(crate) type Post<'a> = dyn FnMut(&[u8]) -> Result<(Code, Vec<u8>)> + 'a;
 /// Runs message_1 and message_2 with `post`, which sends a payload to `/.well-known/edhoc`
 /// and returns the response code and payload. A wrong-selected-suite error is followed by a
 /// second message_1 with the suites the Responder supports (RFC 9528 §6.3.2).
-pub(crate) fn initiate(
-    setup: &EdhocSetup,
-    post: &mut Post<'_>,
-) -> Result<Initiated> {
+pub(crate) fn initiate(setup: &EdhocSetup, post: &mut Post<'_>) -> Result<Initiated> {
     let e = |e: mote_edhoc::Error| anyhow!("EDHOC: {e}");
     let crypto = EdhocCrypto::new().prepare(&setup.identity).map_err(e)?;
     let mut initiator = Initiator::new(crypto, setup.initiator_config().map_err(e)?);

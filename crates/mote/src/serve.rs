@@ -113,6 +113,10 @@ pub(crate) struct ServeArgs {
     /// with --oscore.
     #[arg(long, value_name = "FILE")]
     edhoc: Option<PathBuf>,
+    /// With --edhoc: OSCORE contexts from EDHOC kept at most; a handshake beyond replaces
+    /// the oldest (whose observations end).
+    #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..))]
+    edhoc_contexts: u16,
     /// DDF XML object definitions to add to (or replace) the built-in ones.
     #[arg(long, value_name = "DIR")]
     objects: Option<PathBuf>,
@@ -164,6 +168,10 @@ struct Server {
     oscore_required: bool,
     /// The EDHOC Responder (`--edhoc`).
     edhoc: Option<EdhocResponder>,
+    /// Indices in `contexts` of the EDHOC-derived contexts, oldest first.
+    edhoc_slots: VecDeque<usize>,
+    /// At most this many EDHOC-derived contexts (`--edhoc-contexts`).
+    edhoc_max: usize,
     tree: ObjectTree,
     scratch: BTreeMap<String, Vec<u8>>,
     uploads: BTreeMap<(Peer, String), Vec<u8>>,
@@ -250,6 +258,8 @@ pub(crate) fn run(args: &ServeArgs) -> Result<()> {
         oscore_required: !contexts.is_empty() || edhoc.is_some(),
         contexts,
         edhoc,
+        edhoc_slots: VecDeque::new(),
+        edhoc_max: usize::from(args.edhoc_contexts),
         tree: ObjectTree::new(defs, unix_now()),
         scratch: BTreeMap::new(),
         uploads: BTreeMap::new(),
@@ -500,18 +510,35 @@ impl Server {
         self.handle_oscore(peer, &rebuilt, reply)
     }
 
-    /// Keeps an EDHOC-derived context, replacing one with the same Recipient ID (a context
-    /// is chosen by 'kid', so two with one ID could not be told apart).
+    /// Keeps an EDHOC-derived context: in place of one with the same Recipient ID (a context
+    /// is chosen by 'kid', so two with one ID could not be told apart), else in a new slot, or
+    /// beyond `--edhoc-contexts` in the slot of the oldest EDHOC-derived context. Observations
+    /// under a replaced context end (their notifications could not be protected any more).
     fn add_edhoc_context(&mut self, ctx: SecurityContext<FileSequenceStore>) {
-        if let Some(old) = self
+        let same = self
             .contexts
-            .iter_mut()
-            .find(|c| c.recipient_id() == ctx.recipient_id())
-        {
-            *old = ctx;
-        } else {
-            self.contexts.push(ctx);
-        }
+            .iter()
+            .position(|c| c.recipient_id() == ctx.recipient_id());
+        let slot = match same {
+            Some(i) => {
+                self.edhoc_slots.retain(|&s| s != i);
+                Some(i)
+            }
+            None if self.edhoc_slots.len() >= self.edhoc_max => self.edhoc_slots.pop_front(),
+            None => None,
+        };
+        let i = match slot {
+            Some(i) if i < self.contexts.len() => {
+                self.observers.retain(|o| o.ctx != Some(i));
+                self.contexts[i] = ctx;
+                i
+            }
+            _ => {
+                self.contexts.push(ctx);
+                self.contexts.len() - 1
+            }
+        };
+        self.edhoc_slots.push_back(i);
     }
 
     fn handle_oscore(

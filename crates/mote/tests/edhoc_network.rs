@@ -277,3 +277,34 @@ fn unknown_credentials_stop_the_handshake() {
         assert!(err.contains("not known or trusted"), "{uri}: {err}");
     }
 }
+
+#[test]
+fn handshakes_beyond_the_context_limit_reuse_the_oldest_slot() {
+    // `--edhoc-contexts 2`: the third and later handshakes replace the oldest EDHOC context;
+    // every handshake still ends in a working context (UDP combined and TCP sequential).
+    let (_d, server, client) = server_and_client("limit");
+    let (_s, ports) = start(
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--listen",
+            "coap+tcp://127.0.0.1:0",
+            "--edhoc",
+            &server,
+            "--edhoc-contexts",
+            "2",
+            "--print-port",
+        ],
+        2,
+    );
+    for i in 0..6 {
+        let uri = if i % 2 == 0 {
+            format!("coap://127.0.0.1:{}/3/0/0", ports[0])
+        } else {
+            format!("coap+tcp://127.0.0.1:{}/3/0/0", ports[1])
+        };
+        let v = json(&["coap", "get", &uri, "--edhoc", &client, "--json"]);
+        assert_eq!(payload(&v), "Mote", "handshake {i}");
+    }
+}

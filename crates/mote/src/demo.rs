@@ -64,6 +64,7 @@ pub(crate) fn run(args: &DemoArgs) -> Result<()> {
     register(&args.endpoint)?;
     let dir = ScratchDir::new()?;
     let (server_ctx, device_ctx) = edhoc_to_oscore(dir.path())?;
+    let (server_edhoc, device_edhoc) = edhoc_files(dir.path())?;
     let mut processes = Processes::default();
     let exe = std::env::current_exe().context("locating the mote binary")?;
     let device_port = processes.spawn(
@@ -74,6 +75,8 @@ pub(crate) fn run(args: &DemoArgs) -> Result<()> {
             "127.0.0.1:0",
             "--oscore",
             path_str(&device_ctx)?,
+            "--edhoc",
+            path_str(&device_edhoc)?,
             "--fresh-echo",
             "--print-port",
         ],
@@ -105,7 +108,7 @@ pub(crate) fn run(args: &DemoArgs) -> Result<()> {
     )?;
     section("3. The device and two OSCORE-unaware proxies, as separate processes");
     println!(
-        "  device   `mote serve` on udp/{device_port}: LwM2M objects /1 /3 /5 /19 behind OSCORE, Echo demanded for PUT/POST/DELETE"
+        "  device   `mote serve` on udp/{device_port}: LwM2M objects /1 /3 /5 /19 behind OSCORE, Echo demanded for PUT/POST/DELETE, EDHOC at /.well-known/edhoc"
     );
     println!(
         "  proxy    `mote proxy` on udp/{proxy_port}: forwards, new Message IDs and Tokens, sees only ciphertext"
@@ -115,6 +118,7 @@ pub(crate) fn run(args: &DemoArgs) -> Result<()> {
     );
 
     operations(&server_ctx, ([127, 0, 0, 1], proxy_port).into())?;
+    edhoc_over_coap(&server_edhoc, ([127, 0, 0, 1], proxy_port).into())?;
     attacks(&server_ctx, ([127, 0, 0, 1], tamper_port).into(), device)?;
     access_control()?;
     section("Done");
@@ -359,6 +363,65 @@ fn operations(server_ctx: &Path, proxy: SocketAddr) -> Result<()> {
         "  Read /19/0/0/0 -> {} B in {} blocks of 256 B, each decrypted and verified on arrival (E2E-13)",
         body.len(),
         body.len().div_ceil(256)
+    );
+    Ok(())
+}
+
+/// EDHOC credential files (docs/edhoc-credentials.md) for the networked handshake of step 4b:
+/// the same Trace 2 identities, each side knowing the other's credential.
+fn edhoc_files(dir: &Path) -> Result<(PathBuf, PathBuf)> {
+    let write = |name: &str, cred: &str, key: &str, peer: &str| -> Result<PathBuf> {
+        let file = serde_json::json!({
+            "methods": [3],
+            "suites": [2],
+            "credential": {"ccs": cred},
+            "private_key": key,
+            "peers": [{"ccs": peer}],
+        });
+        let path = dir.join(name);
+        std::fs::write(&path, file.to_string())
+            .with_context(|| format!("writing {}", path.display()))?;
+        Ok(path)
+    };
+    Ok((
+        write("server-edhoc.json", CRED_I, SK_I, CRED_R)?,
+        write("device-edhoc.json", CRED_R, SK_R, CRED_I)?,
+    ))
+}
+
+/// Step 4b: a new session keyed over the network, through the same proxy: EDHOC over CoAP
+/// (RFC 9528 Appendix A.2), message_3 inside the first OSCORE request (RFC 9668).
+fn edhoc_over_coap(credentials: &Path, proxy: SocketAddr) -> Result<()> {
+    use crate::coap_client::{Client, Msg};
+
+    section("4b. New keys over the network: EDHOC over CoAP through the proxy");
+    let text = std::fs::read_to_string(credentials)
+        .with_context(|| format!("reading {}", credentials.display()))?;
+    let setup = crate::edhoc::load_credential_file(&text)?;
+    let mut client = Client::new(proxy, false, None, Duration::from_secs(5))?;
+    client.run_edhoc(&setup)?;
+    println!("  POST /.well-known/edhoc: message_1 -> message_2; the server's credential verified");
+    let read = Msg {
+        mtype: MessageType::Con,
+        code: Code::GET,
+        mid: 0,
+        token: vec![],
+        options: ["3", "0", "0"]
+            .iter()
+            .map(|s| (OptionNumber::URI_PATH.0, s.as_bytes().to_vec()))
+            .collect(),
+        payload: vec![],
+    };
+    let ex = client.request(read, None)?;
+    ensure!(
+        ex.response.code == Code::CONTENT,
+        "Read /3/0/0 with EDHOC keys: {}",
+        ex.response.code
+    );
+    println!(
+        "  Read /3/0/0 carrying message_3 (EDHOC + OSCORE request) -> {:?} {:?}, under the new context (E2E-4)",
+        ex.response.code,
+        String::from_utf8_lossy(&ex.response.payload)
     );
     Ok(())
 }

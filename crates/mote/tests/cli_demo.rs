@@ -29,6 +29,9 @@ fn demo_runs_every_step_with_the_expected_outcomes() {
         "Write /3/0/13 -> 4.01 Unauthorized with Echo",
         "with the Echo -> 2.04 Changed",
         "Read /19/0/0/0 -> 4096 B in 16 blocks of 256 B",
+        // 4b. EDHOC over CoAP through the proxy, the combined request.
+        "message_1 -> message_2; the server's credential verified",
+        "Read /3/0/0 carrying message_3 (EDHOC + OSCORE request) -> 2.05 Content \"Mote\"",
         // 5. Attacks.
         "through the tampering proxy: unprotected 4.00 response: Decryption failed",
         "OSCORE (9): 0x09",

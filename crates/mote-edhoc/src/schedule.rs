@@ -464,7 +464,7 @@ pub fn apply_keystream_2<C: Crypto>(
 
 /// PRK_3e2m (§4.1.1.2): PRK_2e when the Responder signs, else
 /// EDHOC_Extract(SALT_3e2m, G_RX) with SALT_3e2m = EDHOC_KDF(PRK_2e, 1, TH_2, hash_length).
-#[inline(never)]
+#[inline]
 pub fn prk_3e2m<C: Crypto>(
     c: &mut C,
     suite: &CipherSuite,
@@ -472,25 +472,12 @@ pub fn prk_3e2m<C: Crypto>(
     th_2: &[u8],
     g_rx: Option<&Secret>,
 ) -> Result<Secret, Error> {
-    match g_rx {
-        None => Ok(prk_2e.clone()),
-        Some(g_rx) => {
-            let salt = kdf_secret(
-                c,
-                suite,
-                prk_2e.as_bytes(),
-                label::SALT_3E2M,
-                th_2,
-                suite.hash_len(),
-            )?;
-            c.hkdf_extract(suite.hash, salt.as_bytes(), g_rx.as_bytes())
-        }
-    }
+    prk_static(c, suite, prk_2e, label::SALT_3E2M, th_2, g_rx)
 }
 
 /// PRK_4e3m (§4.1.1.3): PRK_3e2m when the Initiator signs, else
 /// EDHOC_Extract(SALT_4e3m, G_IY) with SALT_4e3m = EDHOC_KDF(PRK_3e2m, 5, TH_3, hash_length).
-#[inline(never)]
+#[inline]
 pub fn prk_4e3m<C: Crypto>(
     c: &mut C,
     suite: &CipherSuite,
@@ -498,18 +485,25 @@ pub fn prk_4e3m<C: Crypto>(
     th_3: &[u8],
     g_iy: Option<&Secret>,
 ) -> Result<Secret, Error> {
-    match g_iy {
-        None => Ok(prk_3e2m.clone()),
-        Some(g_iy) => {
-            let salt = kdf_secret(
-                c,
-                suite,
-                prk_3e2m.as_bytes(),
-                label::SALT_4E3M,
-                th_3,
-                suite.hash_len(),
-            )?;
-            c.hkdf_extract(suite.hash, salt.as_bytes(), g_iy.as_bytes())
+    prk_static(c, suite, prk_3e2m, label::SALT_4E3M, th_3, g_iy)
+}
+
+/// The body of [`prk_3e2m`] and [`prk_4e3m`] (one copy in the binary): `prk` itself without
+/// a static DH secret `g`, else EDHOC_Extract(EDHOC_KDF(prk, salt_label, th, hash_length), g).
+#[inline(never)]
+fn prk_static<C: Crypto>(
+    c: &mut C,
+    suite: &CipherSuite,
+    prk: &Secret,
+    salt_label: u64,
+    th: &[u8],
+    g: Option<&Secret>,
+) -> Result<Secret, Error> {
+    match g {
+        None => Ok(prk.clone()),
+        Some(g) => {
+            let salt = kdf_secret(c, suite, prk.as_bytes(), salt_label, th, suite.hash_len())?;
+            c.hkdf_extract(suite.hash, salt.as_bytes(), g.as_bytes())
         }
     }
 }

@@ -20,55 +20,11 @@
     clippy::indexing_slicing
 )]
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
 
-/// A child process, killed on drop.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts `mote ARGS…` and reads `lines` port numbers from its stdout.
-fn start(args: &[&str], lines: usize) -> (Proc, Vec<u16>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mote"))
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let ports = (0..lines)
-        .map(|_| {
-            let mut line = String::new();
-            out.read_line(&mut line).unwrap();
-            line.trim().parse().unwrap()
-        })
-        .collect();
-    (Proc(child), ports)
-}
-
-fn mote(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mote"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn json(args: &[&str]) -> serde_json::Value {
-    let o = mote(args);
-    assert!(
-        o.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    serde_json::from_slice(&o.stdout).unwrap()
-}
+use common::{Proc, json, mote, start};
 
 // RFC 9529 Trace 2: CRED_I / CRED_R (CCS with P-256 keys, kid 0x2b / 0x32) and the keys.
 const CRED_I: &str = "a2027734322d35302d33312d46462d45462d33372d33322d333908a101a5010202412b2001215820ac75e9ece3e50bfc8ed60399889522405c47bf16df96660a41298cb4307f7eb62258206e5de611388a4b8a8211334ac7d37ecb52a387d257e6db3c2a93df21ff3affc8";
@@ -108,6 +64,20 @@ fn server_and_client(tag: &str) -> (PathBuf, String, String) {
     (d, server, client)
 }
 
+/// `mote serve --edhoc SERVER` on `listen` (UDP `127.0.0.1:0`, TCP `coap+tcp://127.0.0.1:0`)
+/// with `extra` flags; the ports in `listen` order.
+fn serve(server: &str, listen: &[&str], extra: &[&str]) -> (Proc, Vec<u16>) {
+    let mut args = vec!["serve", "--edhoc", server, "--print-port"];
+    for l in listen {
+        args.extend(["--listen", l]);
+    }
+    args.extend(extra);
+    start(&args, listen.len())
+}
+
+const UDP: &str = "127.0.0.1:0";
+const TCP: &str = "coap+tcp://127.0.0.1:0";
+
 fn payload(v: &serde_json::Value) -> String {
     String::from_utf8(hex::decode(v["payload"].as_str().unwrap()).unwrap()).unwrap()
 }
@@ -115,19 +85,7 @@ fn payload(v: &serde_json::Value) -> String {
 #[test]
 fn handshake_then_request_over_udp_and_tcp() {
     let (_d, server, client) = server_and_client("both");
-    let (_s, ports) = start(
-        &[
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--listen",
-            "coap+tcp://127.0.0.1:0",
-            "--edhoc",
-            &server,
-            "--print-port",
-        ],
-        2,
-    );
+    let (_s, ports) = serve(&server, &[UDP, TCP], &[]);
     for uri in [
         format!("coap://127.0.0.1:{}/3/0/0", ports[0]),
         format!("coap+tcp://127.0.0.1:{}/3/0/0", ports[1]),
@@ -174,17 +132,7 @@ fn handshake_through_a_transport_changing_proxy() {
     // LightweightM2M-E2E-4: keys established end to end through an intermediary that reads
     // neither; the proxy also bridges UDP to TCP (and rewrites Token and Message ID).
     let (_d, server, client) = server_and_client("proxy");
-    let (_s, sp) = start(
-        &[
-            "serve",
-            "--listen",
-            "coap+tcp://127.0.0.1:0",
-            "--edhoc",
-            &server,
-            "--print-port",
-        ],
-        1,
-    );
+    let (_s, sp) = serve(&server, &[TCP], &[]);
     let (_p, pp) = start(
         &[
             "proxy",
@@ -220,17 +168,7 @@ fn suite_negotiation_over_the_network() {
     let server = file(&d, "server.json", CRED_R, SK_R, &[CRED_I], &[2]);
     // The client prefers suite 6 (X25519 / A128GCM / ES256): the server only supports 2.
     let client = file(&d, "client.json", CRED_I, SK_I, &[CRED_R], &[6, 2]);
-    let (_s, ports) = start(
-        &[
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--edhoc",
-            &server,
-            "--print-port",
-        ],
-        1,
-    );
+    let (_s, ports) = serve(&server, &[UDP], &[]);
     let v = json(&[
         "coap",
         "get",
@@ -250,19 +188,7 @@ fn unknown_credentials_stop_the_handshake() {
     let client = file(&d, "client.json", CRED_I, SK_I, &[CRED_R], &[2]);
     // A client that knows no server credential stops after message_2.
     let lost = file(&d, "lost.json", CRED_I, SK_I, &[], &[2]);
-    let (_s, ports) = start(
-        &[
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--listen",
-            "coap+tcp://127.0.0.1:0",
-            "--edhoc",
-            &server,
-            "--print-port",
-        ],
-        2,
-    );
+    let (_s, ports) = serve(&server, &[UDP, TCP], &[]);
     for uri in [
         format!("coap://127.0.0.1:{}/3/0/0", ports[0]),
         format!("coap+tcp://127.0.0.1:{}/3/0/0", ports[1]),
@@ -283,21 +209,7 @@ fn handshakes_beyond_the_context_limit_reuse_the_oldest_slot() {
     // `--edhoc-contexts 2`: the third and later handshakes replace the oldest EDHOC context;
     // every handshake still ends in a working context (UDP combined and TCP sequential).
     let (_d, server, client) = server_and_client("limit");
-    let (_s, ports) = start(
-        &[
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--listen",
-            "coap+tcp://127.0.0.1:0",
-            "--edhoc",
-            &server,
-            "--edhoc-contexts",
-            "2",
-            "--print-port",
-        ],
-        2,
-    );
+    let (_s, ports) = serve(&server, &[UDP, TCP], &["--edhoc-contexts", "2"]);
     for i in 0..6 {
         let uri = if i % 2 == 0 {
             format!("coap://127.0.0.1:{}/3/0/0", ports[0])

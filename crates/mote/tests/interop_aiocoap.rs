@@ -16,6 +16,9 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
+use common::python;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -53,11 +56,6 @@ const CONTEXTS: [Ctx; 3] = [
         id_context: Some("37cbf3210017a2d3"),
     },
 ];
-
-fn python() -> String {
-    std::env::var("MOTE_PYTHON")
-        .expect("MOTE_PYTHON must name a Python with aiocoap[oscore] (scripts/test.sh sets it)")
-}
 
 fn peer_script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/aiocoap_peer.py")

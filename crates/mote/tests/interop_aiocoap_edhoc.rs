@@ -18,44 +18,15 @@
     clippy::indexing_slicing
 )]
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+mod common;
 
-fn python() -> String {
-    std::env::var("MOTE_PYTHON")
-        .expect("MOTE_PYTHON must name a Python with aiocoap[oscore] and lakers-python (scripts/test.sh sets it)")
-}
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{python, start_command};
 
 fn peer_script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/aiocoap_edhoc_peer.py")
-}
-
-/// A child process, killed on drop.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts a server and reads its port from the first line of its stdout.
-fn start(mut cmd: Command) -> (Proc, u16) {
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    out.read_line(&mut line).unwrap();
-    let port = line
-        .trim()
-        .parse()
-        .unwrap_or_else(|_| panic!("no port: {line:?}"));
-    (Proc(child), port)
 }
 
 const CRED_I: &str = "a2027734322d35302d33312d46462d45462d33372d33322d333908a101a5010202412b2001215820ac75e9ece3e50bfc8ed60399889522405c47bf16df96660a41298cb4307f7eb62258206e5de611388a4b8a8211334ac7d37ecb52a387d257e6db3c2a93df21ff3affc8";
@@ -91,7 +62,8 @@ fn aiocoap_initiator_against_mote_responder() {
         "--edhoc",
     ])
     .arg(&server);
-    let (_s, port) = start(cmd);
+    let (_s, ports) = start_command(cmd, 1);
+    let port = ports[0];
     for flow in ["combined", "sep"] {
         let o = Command::new(python())
             .arg(peer_script())
@@ -115,7 +87,8 @@ fn mote_initiator_against_aiocoap_responder() {
     let client = credential_file("client.json", CRED_I, SK_I, CRED_R);
     let mut cmd = Command::new(python());
     cmd.arg(peer_script()).arg("server");
-    let (_s, port) = start(cmd);
+    let (_s, ports) = start_command(cmd, 1);
+    let port = ports[0];
     let o = Command::new(env!("CARGO_BIN_EXE_mote"))
         .args([
             "coap",

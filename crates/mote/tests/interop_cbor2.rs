@@ -10,6 +10,9 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
+use common::python;
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -17,11 +20,6 @@ use mote_lwm2m::object::Builtin;
 use mote_lwm2m::senml::{EncodeOptions, cbor};
 use mote_lwm2m::{ObjectLink, Path, Record, Value};
 use serde_json::{Value as Json, json};
-
-fn python() -> String {
-    std::env::var("MOTE_PYTHON")
-        .expect("MOTE_PYTHON must point at the interop venv's python (scripts/test.sh sets it)")
-}
 
 fn peer(args: &[&str]) -> String {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop/cbor2_senml.py");

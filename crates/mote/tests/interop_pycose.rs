@@ -11,17 +11,15 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
+use common::python;
 use std::path::PathBuf;
 use std::process::Command;
 
 use mote_cose::algorithm::{SignatureAlgorithm, SigningKey};
 use mote_cose::key::{CoseKey, EcY, KeyType, curve};
 use rand_core::{OsRng, RngCore};
-
-fn python() -> String {
-    std::env::var("MOTE_PYTHON")
-        .expect("MOTE_PYTHON must point at the interop venv's python (scripts/test.sh sets it)")
-}
 
 fn script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop/pycose_peer.py")

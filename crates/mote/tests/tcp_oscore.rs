@@ -20,55 +20,11 @@
     clippy::indexing_slicing
 )]
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
 
-/// A child process, killed on drop.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts `mote ARGS…` and reads `lines` port numbers from its stdout.
-fn start(args: &[&str], lines: usize) -> (Proc, Vec<u16>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mote"))
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let ports = (0..lines)
-        .map(|_| {
-            let mut line = String::new();
-            out.read_line(&mut line).unwrap();
-            line.trim().parse().unwrap()
-        })
-        .collect();
-    (Proc(child), ports)
-}
-
-fn mote(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mote"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn ok(args: &[&str]) -> String {
-    let o = mote(args);
-    assert!(
-        o.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap()
-}
+use common::{mote, ok, start};
 
 fn contexts(tag: &str) -> (PathBuf, PathBuf, PathBuf) {
     let dir = std::env::temp_dir().join(format!("mote-tcp-oscore-{}-{tag}", std::process::id()));

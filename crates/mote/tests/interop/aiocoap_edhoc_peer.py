@@ -20,6 +20,9 @@ import cbor2
 from aiocoap.credentials import CredentialsMap
 from aiocoap.oscore_sitewrapper import OscoreSiteWrapper
 
+# The resource and the port lookup of the OSCORE peer next to this file.
+from aiocoap_peer import Text, udp_port
+
 CRED_I = bytes.fromhex(
     "a2027734322d35302d33312d46462d45462d33372d33322d333908a101a5010202412b2001215820ac75e9ece3e50bfc8ed60399889522405c47bf16df96660a41298cb4307f7eb62258206e5de611388a4b8a8211334ac7d37ecb52a387d257e6db3c2a93df21ff3affc8"
 )
@@ -47,15 +50,6 @@ def edhoc(own, key, peer, combined=True):
     }
 
 
-class Text(resource.Resource):
-    def __init__(self, text):
-        super().__init__()
-        self.text = text
-
-    async def render_get(self, request):
-        return aiocoap.Message(payload=self.text)
-
-
 async def server():
     site = resource.Site()
     site.add_resource(["3", "0", "0"], Text(b"aiocoap"))
@@ -63,13 +57,7 @@ async def server():
     ctx = await aiocoap.Context.create_server_context(
         OscoreSiteWrapper(site, creds), bind=("127.0.0.1", 0)
     )
-    port = None
-    for t in ctx.request_interfaces:
-        tr = getattr(t, "token_interface", None)
-        mi = getattr(tr, "message_interface", None)
-        if mi is not None:
-            sock = mi.transport._sock if hasattr(mi.transport, "_sock") else mi.transport.get_extra_info("socket")
-            port = sock.getsockname()[1]
+    port = udp_port(ctx)
     # The Responder's identity is looked up by the origin the request names.
     creds.load_from_dict({f"coap://127.0.0.1:{port}/*": edhoc(CRED_R, SK_R, CRED_I)})
     print(port, flush=True)

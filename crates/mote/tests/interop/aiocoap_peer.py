@@ -79,6 +79,18 @@ class Text(resource.Resource):
         return aiocoap.Message(payload=self.text)
 
 
+def udp_port(ctx):
+    """The UDP port an aiocoap server context is bound to (also used by aiocoap_edhoc_peer.py)."""
+    port = None
+    for t in ctx.request_interfaces:
+        tr = getattr(t, "token_interface", None)
+        mi = getattr(tr, "message_interface", None)
+        if mi is not None:
+            sock = mi.transport._sock if hasattr(mi.transport, "_sock") else mi.transport.get_extra_info("socket")
+            port = sock.getsockname()[1]
+    return port
+
+
 async def server(ctxdir, port=0, multi=False):
     site = resource.Site()
     site.add_resource(["3", "0", "0"], Text(b"aiocoap"))
@@ -94,14 +106,7 @@ async def server(ctxdir, port=0, multi=False):
     ctx = await aiocoap.Context.create_server_context(
         OscoreSiteWrapper(site, creds), bind=("127.0.0.1", port)
     )
-    port = None
-    for t in ctx.request_interfaces:
-        tr = getattr(t, "token_interface", None)
-        mi = getattr(tr, "message_interface", None)
-        if mi is not None:
-            sock = mi.transport._sock if hasattr(mi.transport, "_sock") else mi.transport.get_extra_info("socket")
-            port = sock.getsockname()[1]
-    print(port, flush=True)
+    print(udp_port(ctx), flush=True)
     await asyncio.get_event_loop().create_future()
 
 

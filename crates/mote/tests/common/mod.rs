@@ -1,0 +1,75 @@
+//! Helpers shared by the tests that run the `mote` binary: child processes that stop with the
+//! test, port numbers read from `--print-port`, and one-shot commands.
+
+#![allow(dead_code)] // each test binary uses a part
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+
+/// A child process, killed on drop.
+pub(crate) struct Proc(pub(crate) Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `cmd` and reads `lines` port numbers from its stdout (one per line).
+pub(crate) fn start_command(mut cmd: Command, lines: usize) -> (Proc, Vec<u16>) {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let ports = (0..lines)
+        .map(|_| {
+            let mut line = String::new();
+            out.read_line(&mut line).unwrap();
+            line.trim()
+                .parse()
+                .unwrap_or_else(|_| panic!("no port: {line:?}"))
+        })
+        .collect();
+    (Proc(child), ports)
+}
+
+/// Starts `mote ARGS…` and reads `lines` port numbers from its stdout.
+pub(crate) fn start(args: &[&str], lines: usize) -> (Proc, Vec<u16>) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mote"));
+    cmd.args(args);
+    start_command(cmd, lines)
+}
+
+/// Runs `mote ARGS…` to completion.
+pub(crate) fn mote(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mote"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Runs `mote ARGS…`, which must succeed; its stdout.
+pub(crate) fn ok(args: &[&str]) -> String {
+    let o = mote(args);
+    assert!(
+        o.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
+
+/// Runs `mote ARGS…`, which must succeed and print JSON.
+pub(crate) fn json(args: &[&str]) -> serde_json::Value {
+    serde_json::from_str(&ok(args)).unwrap()
+}
+
+/// The interop venv's Python (aiocoap, lakers-python, pycose, cbor2): `MOTE_PYTHON`, set by
+/// scripts/test.sh, which creates the venv. A missing peer is a failure, not a skip.
+pub(crate) fn python() -> String {
+    std::env::var("MOTE_PYTHON")
+        .expect("MOTE_PYTHON must point at the interop venv's python (scripts/test.sh sets it)")
+}

@@ -347,3 +347,89 @@ pub(crate) fn initiate(setup: &EdhocSetup, post: &mut Post<'_>) -> Result<Initia
     }
     bail!("EDHOC: the server rejected the cipher suite twice")
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+    use super::*;
+    use crate::edhoc::load_credential_file;
+
+    // RFC 9529 Trace 2 (P-256 static DH, CCS by kid).
+    const CRED_I: &str = "a2027734322d35302d33312d46462d45462d33372d33322d333908a101a5010202412b2001215820ac75e9ece3e50bfc8ed60399889522405c47bf16df96660a41298cb4307f7eb62258206e5de611388a4b8a8211334ac7d37ecb52a387d257e6db3c2a93df21ff3affc8";
+    const CRED_R: &str = "a2026b6578616d706c652e65647508a101a501020241322001215820bbc34960526ea4d32e940cad2a234148ddc21791a12afbcbac93622046dd44f02258204519e257236b2a0ce2023f0931f1f386ca7afda64fcde0108c224c51eabf6072";
+    const SK_I: &str = "fb13adeb6518cee5f88417660841142e830a81fe334380a953406a1305e8706b";
+    const SK_R: &str = "72cc4761dbd4c78f758931aa589d348d1ef874a7e303ede2f140dcf3e6aa4aac";
+
+    fn setup(cred: &str, key: &str, peer: &str) -> EdhocSetup {
+        let f = serde_json::json!({
+            "credential": {"ccs": cred}, "private_key": key, "peers": [{"ccs": peer}],
+        });
+        load_credential_file(&f.to_string()).unwrap()
+    }
+
+    /// Runs the client side against `r` up to message_3, without sending it.
+    fn message_3(r: &mut EdhocResponder, in_use: &dyn Fn(&[u8]) -> bool) -> Initiated {
+        let client = setup(CRED_I, SK_I, CRED_R);
+        initiate(&client, &mut |p| {
+            let (reply, ctx) = r.post(p, in_use);
+            assert!(ctx.is_none());
+            Ok((reply.code, reply.payload))
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn message_3_completes_the_session_once() {
+        let mut r = EdhocResponder::new(setup(CRED_R, SK_R, CRED_I)).unwrap();
+        let none = |_: &[u8]| false;
+        let done = message_3(&mut r, &none);
+        let payload = transport::prefixed_payload(&done.c_r, &done.message_3).unwrap();
+        let (reply, ctx) = r.post(payload.as_slice(), &none);
+        assert_eq!(reply.code, Code::CHANGED);
+        let server = ctx.expect("a context");
+        // message_4 in the response; the client's context then matches the server's.
+        let client = done.context(Some(&reply.payload)).unwrap();
+        assert_eq!(server.recipient_id(), client.sender_id());
+        assert_eq!(server.sender_id(), client.recipient_id());
+        // The same message_3 again: the session is gone (RFC 9528 §5.4.3), ERR_CODE 1, 4.00.
+        let (reply, ctx) = r.post(payload.as_slice(), &none);
+        assert!(ctx.is_none());
+        assert_eq!(reply.code, Code::BAD_REQUEST);
+        assert!(matches!(
+            ErrorMessage::parse(&reply.payload),
+            Ok(ErrorMessage::Unspecified(_))
+        ));
+    }
+
+    #[test]
+    fn at_most_16_sessions_wait_for_message_3() {
+        let mut r = EdhocResponder::new(setup(CRED_R, SK_R, CRED_I)).unwrap();
+        let none = |_: &[u8]| false;
+        let sessions: Vec<Initiated> = (0..=MAX_PENDING)
+            .map(|_| message_3(&mut r, &none))
+            .collect();
+        // The first of 17 was dropped; the last one still completes.
+        let first = &sessions[0];
+        assert!(r.complete(&first.c_r, &first.message_3, false).is_err());
+        let last = &sessions[MAX_PENDING];
+        assert!(r.complete(&last.c_r, &last.message_3, false).is_ok());
+    }
+
+    #[test]
+    fn c_r_avoids_identifiers_in_use() {
+        let mut r = EdhocResponder::new(setup(CRED_R, SK_R, CRED_I)).unwrap();
+        // Every one-byte identifier is a Recipient ID in use: C_R must be two bytes.
+        let one_byte = |id: &[u8]| id.len() == 1;
+        let done = message_3(&mut r, &one_byte);
+        assert_eq!(done.c_r.as_bytes().len(), 2);
+        // Everything in use: no C_R, an EDHOC error for message_1.
+        let all = |_: &[u8]| true;
+        let client = setup(CRED_I, SK_I, CRED_R);
+        let err = initiate(&client, &mut |p| {
+            let (reply, _) = r.post(p, &all);
+            Ok((reply.code, reply.payload))
+        });
+        assert!(err.is_err());
+    }
+}

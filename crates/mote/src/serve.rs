@@ -420,10 +420,13 @@ impl Server {
             payload: payload.to_vec(),
         };
         let edhoc_post = req.code == Code::POST && req.path() == "/.well-known/edhoc";
-        let bytes = if req.option(OptionNumber::OSCORE.0).is_some()
-            && req.option(EDHOC_OPTION).is_some()
-            && self.edhoc.is_some()
+        let bytes = if req.option(EDHOC_OPTION).is_some()
+            && (self.edhoc.is_none() || req.option(OptionNumber::OSCORE.0).is_none())
         {
+            // The EDHOC option is critical (RFC 9668 §3.1): without --edhoc, or outside an
+            // OSCORE request, it is an option this server does not process (RFC 7252 §5.4.1).
+            reply(Code::BAD_OPTION, vec![], b"EDHOC option not processed").encode_framed(framing)?
+        } else if req.option(EDHOC_OPTION).is_some() {
             self.handle_combined(peer, wire, reply)?
         } else if req.option(OptionNumber::OSCORE.0).is_some() {
             self.handle_oscore(peer, wire, reply)?

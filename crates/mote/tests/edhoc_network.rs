@@ -220,3 +220,25 @@ fn handshakes_beyond_the_context_limit_reuse_the_oldest_slot() {
         assert_eq!(payload(&v), "Mote", "handshake {i}");
     }
 }
+
+#[test]
+fn an_edhoc_option_the_server_does_not_process_is_a_4_02() {
+    // RFC 9668 §3.1: the EDHOC option is critical. A server without --edhoc, and any request
+    // without OSCORE, answers it with 4.02 (Bad Option, RFC 7252 §5.4.1).
+    let (_d, server, _) = server_and_client("option");
+    let (_a, plain) = start(&["serve", "--listen", UDP, "--print-port"], 1);
+    let (_b, edhoc) = serve(&server, &[UDP], &[]);
+    // CON POST, Message ID 0x1234, no token, EDHOC option (21) empty, no payload.
+    let request = [0x40, 0x02, 0x12, 0x34, 0xd0, 0x08];
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    for port in [plain[0], edhoc[0]] {
+        sock.send_to(&request, ("127.0.0.1", port)).unwrap();
+        let mut buf = [0u8; 512];
+        let n = sock.recv(&mut buf).unwrap();
+        assert!(n >= 4, "{port}");
+        // ACK 4.02 for Message ID 0x1234.
+        assert_eq!(&buf[..4], &[0x60, 0x82, 0x12, 0x34], "{port}");
+    }
+}

@@ -319,8 +319,9 @@ enum Transport {
 pub(crate) struct Client {
     transport: Transport,
     ctx: Option<SecurityContext<FileSequenceStore>>,
-    /// EDHOC message_3 to send inside the next OSCORE request (RFC 9668 §3.2.1).
-    pending_message_3: Option<Vec<u8>>,
+    /// EDHOC message_3 (and the C_R it goes to) to send inside the next OSCORE request
+    /// (RFC 9668 §3.2.1).
+    pending_message_3: Option<(mote_edhoc::ConnId, Vec<u8>)>,
     mid: u16,
     token: u64,
     deadline: Duration,
@@ -411,22 +412,29 @@ impl Client {
     pub(crate) fn run_edhoc(&mut self, setup: &crate::edhoc::EdhocSetup) -> Result<()> {
         let done = crate::edhoc_coap::initiate(setup, &mut |p| self.edhoc_post(p))?;
         let ctx = if self.framing() == Framing::Udp {
-            self.pending_message_3 = Some(done.message_3.clone());
+            self.pending_message_3 = Some((done.c_r.clone(), done.message_3.clone()));
             done.context(None)?
         } else {
-            let payload = mote_edhoc::transport::prefixed_payload(&done.c_r, &done.message_3)
-                .map_err(|e| anyhow!("EDHOC: {e}"))?;
-            let (code, body) = self.edhoc_post(payload.as_slice())?;
-            if code != Code::CHANGED {
-                bail!(
-                    "EDHOC message_3 refused with {code}: {}",
-                    edhoc_error_message(&body)
-                );
-            }
-            done.context((!body.is_empty()).then_some(body.as_slice()))?
+            let message_4 = self.post_message_3(&done.c_r, &done.message_3)?;
+            done.context((!message_4.is_empty()).then_some(message_4.as_slice()))?
         };
         self.ctx = Some(ctx);
         Ok(())
+    }
+
+    /// POSTs `C_R, message_3` to `/.well-known/edhoc`; returns the 2.04's payload (message_4,
+    /// or nothing).
+    fn post_message_3(&mut self, c_r: &mote_edhoc::ConnId, message_3: &[u8]) -> Result<Vec<u8>> {
+        let payload = mote_edhoc::transport::prefixed_payload(c_r, message_3)
+            .map_err(|e| anyhow!("EDHOC: {e}"))?;
+        let (code, body) = self.edhoc_post(payload.as_slice())?;
+        if code != Code::CHANGED {
+            bail!(
+                "EDHOC message_3 refused with {code}: {}",
+                edhoc_error_message(&body)
+            );
+        }
+        Ok(body)
     }
 
     /// POSTs `payload` (Content-Format 65) to `/.well-known/edhoc`, unprotected; returns the
@@ -514,13 +522,25 @@ impl Client {
             None => (plain, None),
         };
         if binding.is_some() && framing == Framing::Udp {
-            if let Some(m3) = self.pending_message_3.take() {
+            if let Some((c_r, m3)) = self.pending_message_3.take() {
                 // RFC 9668 §3.2.1: the EDHOC option and message_3 before the ciphertext.
                 let mut out = vec![0u8; wire.len() + m3.len() + 16];
-                let n = mote_edhoc::transport::combine_request(&wire, &m3, &mut out)
-                    .map_err(|e| anyhow!("EDHOC + OSCORE request: {e}"))?;
-                out.truncate(n);
-                wire = out;
+                match mote_edhoc::transport::combine_request(&wire, &m3, &mut out) {
+                    Ok(n) => {
+                        out.truncate(n);
+                        wire = out;
+                    }
+                    // §3.2.2 step B: a combined payload too large for one message: the
+                    // sequential flow, message_3 to the EDHOC resource first (its message_4
+                    // is not needed: the context is already in use).
+                    Err(mote_edhoc::Error::Capacity { .. }) => {
+                        let ctx = self.ctx.take();
+                        let sent = self.post_message_3(&c_r, &m3);
+                        self.ctx = ctx;
+                        sent?;
+                    }
+                    Err(e) => bail!("EDHOC + OSCORE request: {e}"),
+                }
             }
         }
         let raw = match &mut self.transport {

@@ -242,3 +242,37 @@ fn an_edhoc_option_the_server_does_not_process_is_a_4_02() {
         assert_eq!(&buf[..4], &[0x60, 0x82, 0x12, 0x34], "{port}");
     }
 }
+
+#[test]
+fn a_block_wise_upload_carries_message_3_in_its_first_block_or_falls_back() {
+    // RFC 9668 §3.2.2: message_3 goes with the first inner block (step A); when that block and
+    // message_3 do not fit one message (1024-byte blocks), message_3 goes to the EDHOC resource
+    // first (step B, the sequential flow). Either way the 3000 bytes arrive intact.
+    let (d, server, client) = server_and_client("blocks");
+    let (_s, ports) = serve(&server, &[UDP], &[]);
+    let body: Vec<u8> = (0..3000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let file = d.join("body.bin");
+    std::fs::write(&file, &body).unwrap();
+    for (i, block) in ["256", "1024"].iter().enumerate() {
+        let uri = format!("coap://127.0.0.1:{}/data/up{i}", ports[0]);
+        let v = json(&[
+            "coap",
+            "put",
+            &uri,
+            "--payload-file",
+            file.to_str().unwrap(),
+            "--block-size",
+            block,
+            "--edhoc",
+            &client,
+            "--json",
+        ]);
+        assert_eq!(v["code"], "2.01", "block size {block}");
+        let v = json(&["coap", "get", &uri, "--edhoc", &client, "--json"]);
+        assert_eq!(
+            hex::decode(v["payload"].as_str().unwrap()).unwrap(),
+            body,
+            "block size {block}"
+        );
+    }
+}

@@ -13,9 +13,9 @@
     clippy::indexing_slicing
 )]
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::net::UdpSocket;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use mote_coap::code::{Code, MessageType};
@@ -25,16 +25,7 @@ use mote_oscore::{Framing, SecurityContext, SecurityContextParams};
 
 const SECRET: [u8; 16] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
 
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve(tag: &str) -> (Proc, Vec<u16>, std::path::PathBuf) {
+fn serve(tag: &str) -> (common::Proc, Vec<u16>, std::path::PathBuf) {
     let dir = std::env::temp_dir().join(format!("mote-echo-{}-{tag}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -49,8 +40,8 @@ fn serve(tag: &str) -> (Proc, Vec<u16>, std::path::PathBuf) {
         r#"{"master_secret":"0102030405060708090a0b0c0d0e0f10","sender_id":"00","recipient_id":"01"}"#,
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mote"))
-        .args([
+    let (child, ports) = common::start(
+        &[
             "serve",
             "--listen",
             "127.0.0.1:0",
@@ -60,20 +51,10 @@ fn serve(tag: &str) -> (Proc, Vec<u16>, std::path::PathBuf) {
             "--fresh-echo",
             "--oscore",
             s.to_str().unwrap(),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let ports = (0..2)
-        .map(|_| {
-            let mut l = String::new();
-            out.read_line(&mut l).unwrap();
-            l.trim().parse().unwrap()
-        })
-        .collect();
-    (Proc(child), ports, dir)
+        ],
+        2,
+    );
+    (child, ports, dir)
 }
 
 /// A protected request/response exchange over UDP; returns the decrypted response.
@@ -189,20 +170,10 @@ fn e2e_6_mote_coap_retries_with_echo_over_udp_and_tcp() {
     .enumerate()
     {
         let value = format!("{}", 500 + i);
-        let o = Command::new(env!("CARGO_BIN_EXE_mote"))
-            .args(["coap", "put", uri, "--payload", &value, "--oscore"])
-            .arg(&ctx)
-            .args(["--json", "--timeout", "10"])
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let ctx = ctx.to_str().unwrap();
+        let v = common::coap_json(&["put", uri, "--payload", &value, "--oscore", ctx]);
         assert_eq!(v["code"], "2.04", "{uri}");
-        let o = Command::new(env!("CARGO_BIN_EXE_mote"))
-            .args(["coap", "get", uri, "--oscore"])
-            .arg(&ctx)
-            .output()
-            .unwrap();
+        let o = common::mote(&["coap", "get", uri, "--oscore", ctx]);
         assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), value);
     }
 }

@@ -18,24 +18,17 @@
     clippy::indexing_slicing
 )]
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use common::{Proc, coap_json, mote, start};
 
 const SERVER: &str = "coap-server-notls";
 const CLIENT: &str = "coap-client-notls";
-
-/// A child process, killed on drop.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn tempdir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!(
@@ -90,25 +83,9 @@ fn start_libcoap_server() -> (Proc, u16) {
     (proc, port)
 }
 
-fn mote(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mote"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
 /// `mote coap ARGS --json`: (code, payload bytes).
 fn mote_coap(args: &[&str]) -> (String, Vec<u8>) {
-    let mut all = vec!["coap"];
-    all.extend_from_slice(args);
-    all.extend_from_slice(&["--json", "--timeout", "10"]);
-    let o = mote(&all);
-    assert!(
-        o.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let v = coap_json(args);
     (
         v["code"].as_str().unwrap().to_owned(),
         hex::decode(v["payload"].as_str().unwrap()).unwrap(),
@@ -165,24 +142,18 @@ fn mote_coap_against_libcoap_server_over_tcp_and_udp() {
 }
 
 fn start_mote_server() -> (Proc, u16) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mote"))
-        .args([
+    let (child, ports) = start(
+        &[
             "serve",
             "--listen",
             "coap+tcp://127.0.0.1:0",
             "--print-port",
             "--notify-ms",
             "300",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    (Proc(child), line.trim().parse().unwrap())
+        ],
+        1,
+    );
+    (child, ports[0])
 }
 
 /// `coap-client-notls ARGS URI` to completion; (stdout, stderr).

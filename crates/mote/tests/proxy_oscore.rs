@@ -10,30 +10,11 @@
     clippy::indexing_slicing
 )]
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
 
-fn start(args: &[&str]) -> (Child, u16) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mote"))
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    (child, line.trim().parse().unwrap())
-}
-
-fn mote(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mote"))
-        .args(args)
-        .output()
-        .unwrap()
-}
+use common::{mote, start};
 
 fn contexts(tag: &str) -> (PathBuf, PathBuf) {
     let dir = std::env::temp_dir().join(format!("mote-proxy-oscore-{}-{tag}", std::process::id()));
@@ -57,17 +38,20 @@ fn contexts(tag: &str) -> (PathBuf, PathBuf) {
 
 fn with_proxy(tag: &str, proxy_flags: &[&str], check: impl FnOnce(&str, &str)) {
     let (s, c) = contexts(tag);
-    let (mut server, sport) = start(&[
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--print-port",
-        "--notify-ms",
-        "100",
-        "--oscore",
-        s.to_str().unwrap(),
-    ]);
-    let to = format!("127.0.0.1:{sport}");
+    let (_server, sport) = start(
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--print-port",
+            "--notify-ms",
+            "100",
+            "--oscore",
+            s.to_str().unwrap(),
+        ],
+        1,
+    );
+    let to = format!("127.0.0.1:{}", sport[0]);
     let mut args = vec![
         "proxy",
         "--listen",
@@ -77,12 +61,11 @@ fn with_proxy(tag: &str, proxy_flags: &[&str], check: impl FnOnce(&str, &str)) {
         &to,
     ];
     args.extend_from_slice(proxy_flags);
-    let (mut proxy, pport) = start(&args);
-    check(&format!("coap://127.0.0.1:{pport}"), c.to_str().unwrap());
-    proxy.kill().unwrap();
-    server.kill().unwrap();
-    proxy.wait().unwrap();
-    server.wait().unwrap();
+    let (_proxy, pport) = start(&args, 1);
+    check(
+        &format!("coap://127.0.0.1:{}", pport[0]),
+        c.to_str().unwrap(),
+    );
 }
 
 #[test]

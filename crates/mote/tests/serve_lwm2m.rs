@@ -13,56 +13,22 @@
     clippy::indexing_slicing
 )]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
+mod common;
+
+use common::mote;
 
 use mote_lwm2m::object::Builtin;
 use mote_lwm2m::{Format, Path, Record, Value};
 
-/// A `mote serve` child, killed on drop.
-struct Server(Child, u16);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve() -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mote"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--print-port"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let port = line.trim().parse().unwrap();
-    Server(child, port)
-}
-
-fn mote(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mote"))
-        .args(args)
-        .output()
-        .unwrap()
+/// A `mote serve` on an ephemeral UDP port: the child (stopped on drop) and the port.
+fn serve() -> (common::Proc, u16) {
+    let (child, ports) = common::start(&["serve", "--listen", "127.0.0.1:0", "--print-port"], 1);
+    (child, ports[0])
 }
 
 /// `mote coap … --json`: (code, content format, payload).
 fn coap(args: &[&str]) -> (String, Option<u64>, Vec<u8>) {
-    let mut all = vec!["coap"];
-    all.extend_from_slice(args);
-    all.extend_from_slice(&["--json", "--timeout", "10"]);
-    let o = mote(&all);
-    assert!(
-        o.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let v = common::coap_json(args);
     let cf = v["options"]
         .as_array()
         .unwrap()

@@ -73,3 +73,11 @@ pub(crate) fn python() -> String {
     std::env::var("MOTE_PYTHON")
         .expect("MOTE_PYTHON must point at the interop venv's python (scripts/test.sh sets it)")
 }
+
+/// `mote coap ARGS… --json --timeout 10`, which must succeed: the response as JSON.
+pub(crate) fn coap_json(args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["coap"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--json", "--timeout", "10"]);
+    json(&all)
+}

@@ -87,8 +87,8 @@ impl EdhocSetup {
         Ok(c)
     }
 
-    /// The EAD labels with the `'static` lifetime the configurations ask for: the file is read
-    /// once per process, so the few bytes are leaked once.
+    /// The EAD labels with the `'static` lifetime the configurations ask for, leaked: called
+    /// once per process (a Responder keeps its configuration, a client makes one handshake).
     fn ead_labels_static(&self) -> &'static [i64] {
         if self.ead_labels.is_empty() {
             &[]
@@ -133,6 +133,8 @@ impl EdhocReply {
 /// The server side: sessions between message_2 and message_3, by C_R.
 pub(crate) struct EdhocResponder {
     setup: EdhocSetup,
+    /// Built once: each message_1 starts from a copy.
+    config: ResponderConfig,
     crypto: EdhocCrypto,
     pending: VecDeque<(ConnId, ResponderWaitM3<EdhocCrypto>)>,
 }
@@ -143,11 +145,12 @@ impl EdhocResponder {
         let crypto = EdhocCrypto::new()
             .prepare(&setup.identity)
             .map_err(|e| anyhow!("EDHOC credential: {e}"))?;
-        setup
+        let config = setup
             .responder_config()
             .map_err(|e| anyhow!("EDHOC configuration: {e}"))?;
         Ok(Self {
             setup,
+            config,
             crypto,
             pending: VecDeque::new(),
         })
@@ -194,7 +197,7 @@ impl EdhocResponder {
         message_1: &[u8],
         in_use: &dyn Fn(&[u8]) -> bool,
     ) -> Result<Vec<u8>, mote_edhoc::Error> {
-        let r = Responder::new(self.crypto.clone(), self.setup.responder_config()?);
+        let r = Responder::new(self.crypto.clone(), self.config.clone());
         let r = r.process_message_1(message_1).map_err(|r| r.error)?;
         let c_r = self.fresh_c_r(r.c_i(), in_use)?;
         let (wait, m2) = r.prepare_message_2(c_r.clone(), &Ead::new())?;

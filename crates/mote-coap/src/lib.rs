@@ -24,3 +24,7 @@ pub mod link_format;
 pub mod observe;
 pub mod transmission;
 pub mod uri;
+
+// The sans-IO endpoint that composes the pieces above (RFC 7252 §4, RFC 7959, RFC 7641, RFC 8323, RFC 9175).
+#[cfg(feature = "alloc")]
+pub mod endpoint;

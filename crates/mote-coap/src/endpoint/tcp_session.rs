@@ -495,10 +495,13 @@ impl TcpSession {
             if self.phase == Phase::Closed {
                 return data.len();
             }
-            if rest.is_empty() || self.back_pressure() {
+            if self.back_pressure() {
                 break;
             }
             if self.read_buf.is_empty() {
+                if rest.is_empty() {
+                    break;
+                }
                 // Nothing buffered: decode straight from the input.
                 match Frame::decode(rest, &self.limits) {
                     Ok(Decoded::Complete { frame, len }) => {
@@ -517,8 +520,12 @@ impl TcpSession {
                 let mut buf = core::mem::take(&mut self.read_buf);
                 match Frame::decode(&buf, &self.limits) {
                     Ok(Decoded::Incomplete { needed }) => {
+                        if rest.is_empty() {
+                            self.read_buf = buf;
+                            break;
+                        }
                         // Take no more than the decoder asks for, so that the header is
-                        // checked before the body is buffered.
+                        // checked before the body is buffered; decode again right after.
                         let take = needed.min(rest.len());
                         buf.extend_from_slice(rest.get(..take).unwrap_or(&[]));
                         rest = rest.get(take..).unwrap_or(&[]);
@@ -533,19 +540,8 @@ impl TcpSession {
                     }
                 }
                 if self.phase == Phase::Closed {
-                    buf.clear();
+                    buf = Vec::new();
                 }
-                self.read_buf = buf;
-            }
-        }
-        // A buffered frame that is now complete is delivered without waiting for more input.
-        if !self.back_pressure() && !self.read_buf.is_empty() {
-            let buf = core::mem::take(&mut self.read_buf);
-            if let Ok(Decoded::Complete { frame, .. }) = Frame::decode(&buf, &self.limits) {
-                self.handle_frame(now, &frame);
-                self.read_buf = buf;
-                self.read_buf.clear();
-            } else {
                 self.read_buf = buf;
             }
         }

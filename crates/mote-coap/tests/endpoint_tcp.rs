@@ -402,6 +402,15 @@ fn first_message_not_csm_is_aborted() {
         Err(SessionError::Closed)
     );
 
+    // An Abort as first message closes the session without an answer (RFC 8323 §5.6).
+    let mut server = session(ConnectionRole::Acceptor, &SessionConfig::default());
+    feed(&mut server, T0, &[0x00, 0xe5]);
+    assert!(matches!(
+        closed_reason(&events(&mut server)),
+        Some(CloseReason::PeerAbort { .. })
+    ));
+    assert_eq!(server.poll_transmit(), None);
+
     // An acceptor that had not sent its CSM yet sends it before the Abort.
     let mut server = session(ConnectionRole::Acceptor, &SessionConfig::default());
     feed(&mut server, T0, &[0x00, 0x00]);
@@ -876,6 +885,39 @@ fn keep_alive_ping_and_missing_pong() {
 
 // ---------------------------------------------------------------------------------------------
 // Fuzz corpus.
+
+#[test]
+fn long_diagnostic_is_dropped_to_fit_the_peer_max_message_size() {
+    let (mut client, _server) = established(&SessionConfig::default());
+    // The peer accepts at most 64 bytes (Max-Message-Size 64: 0x21 0x40).
+    feed(&mut client, T0, &[0x20, 0xe1, 0x21, 0x40]);
+    client.abort(T0, &"x".repeat(100));
+    // An Abort without payload: Len 0, 0xe5.
+    assert_eq!(transmit(&mut client), [0x00, 0xe5]);
+    assert_eq!(
+        closed_reason(&events(&mut client)),
+        Some(&CloseReason::LocalAbort)
+    );
+}
+
+proptest! {
+    /// The fuzz target's script on random inputs (stable stand-in for a short fuzzing run).
+    #[test]
+    fn fuzz_script_never_panics(data in proptest::collection::vec(any::<u8>(), 0..600)) {
+        fuzz_tcp_session::run(&data);
+    }
+
+    /// The same with a CSM up front, so that scripts get past the CSM exchange.
+    #[test]
+    fn fuzz_script_after_csm_never_panics(
+        setup in any::<u8>(),
+        data in proptest::collection::vec(any::<u8>(), 0..600),
+    ) {
+        let mut script = vec![setup, 0, 2, 0x00, 0xe1];
+        script.extend(data);
+        fuzz_tcp_session::run(&script);
+    }
+}
 
 #[test]
 fn coap_tcp_session_corpus() {

@@ -573,8 +573,9 @@ impl TcpSession {
     fn handle_frame(&mut self, now: Duration, frame: &Frame<'_>) {
         self.last_rx = now;
         let code = frame.code();
-        // RFC 8323 §3.3: the CSM is the first message; a missing CSM is a connection error.
-        if self.peer.is_none() && code != Code::CSM {
+        // RFC 8323 §3.3: the CSM is the first message; a missing CSM is a connection error
+        // (but an Abort is not answered, §5.6).
+        if self.peer.is_none() && code != Code::CSM && code != Code::ABORT {
             self.abort_with(None, DIAG_NOT_CSM, CloseReason::FirstMessageNotCsm { code });
             return;
         }
@@ -770,11 +771,9 @@ impl TcpSession {
         diagnostic: &str,
     ) {
         self.open(now);
-        self.start_release(
-            now,
-            &OwnedFrame::release(alternative_addresses, hold_off, diagnostic),
-            CloseReason::LocalRelease,
-        );
+        let mut frame = OwnedFrame::release(alternative_addresses, hold_off, diagnostic);
+        self.fit_diagnostic(&mut frame);
+        self.start_release(now, &frame, CloseReason::LocalRelease);
     }
 
     /// Aborts the connection (RFC 8323 §5.6): queues an Abort with `diagnostic` and closes the
@@ -886,8 +885,19 @@ impl TcpSession {
         if self.phase == Phase::Closed {
             return;
         }
-        self.queue_signal(&OwnedFrame::abort(bad_csm_option, diagnostic));
+        let mut frame = OwnedFrame::abort(bad_csm_option, diagnostic);
+        self.fit_diagnostic(&mut frame);
+        self.queue_signal(&frame);
         self.close_with(reason);
+    }
+
+    /// Drops the diagnostic payload of a Release or Abort that would exceed the peer's
+    /// Max-Message-Size (RFC 8323 §5.3.1; the diagnostic is optional, §5.5, §5.6).
+    fn fit_diagnostic(&self, frame: &mut OwnedFrame) {
+        let max = self.peer.unwrap_or_default().max_message_size;
+        if frame.encoded_len() > usize::try_from(max).unwrap_or(usize::MAX) {
+            frame.payload.clear();
+        }
     }
 
     fn close_with(&mut self, reason: CloseReason) {

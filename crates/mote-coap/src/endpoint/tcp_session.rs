@@ -117,9 +117,10 @@ pub struct SessionConfig {
     pub release_timeout: Duration,
     /// The bound of the write queue in bytes: [`TcpSession::send`] refuses a frame that would
     /// exceed it, and [`TcpSession::handle_bytes`] stops reading while the queue is at the
-    /// bound, so Pongs to a peer that does not read cannot pile up. Signaling frames may exceed
-    /// the bound by at most one frame of `max_message_size` bytes (a Pong echoes a Ping) plus a
-    /// final Release or Abort.
+    /// bound, so Pongs to a peer that does not read cannot pile up. The signaling frames the
+    /// session generates may exceed the bound: by one Pong (at most `max_message_size` bytes,
+    /// it echoes a Ping), the Custody Pongs held in the event queue (at most
+    /// `max_pending_events` of them), our CSM and a final Release or Abort.
     pub write_queue_limit: usize,
     /// The most events (and Pongs waiting for their Custody, RFC 8323 §5.4.1) held until
     /// [`TcpSession::poll_event`] takes them; [`TcpSession::handle_bytes`] stops reading at the

@@ -39,6 +39,7 @@ use clap::Args;
 use mote_coap::code::{Code, MessageType};
 use mote_coap::transmission::{Retransmission, Timeout, TransmissionParameters};
 use mote_oscore::Framing;
+use serde::Serialize;
 
 use crate::coap_client::Msg;
 use crate::serve::{Listen, parse_listen};
@@ -89,6 +90,19 @@ pub(crate) struct ProxyArgs {
     /// for each response to a replayed copy.
     #[arg(long)]
     json: bool,
+}
+
+/// The `--json` event for the answer to a replayed copy (field order is part of the
+/// command-line contract, docs/cli.md).
+#[derive(Debug, Serialize)]
+struct ReplayResponse {
+    event: &'static str,
+    /// The response code, `c.dd`.
+    code: String,
+    /// Its registered name, if any.
+    code_name: Option<&'static str>,
+    /// The payload, lowercase hex (the diagnostic of an unprotected OSCORE error, RFC 8613 §8.2).
+    payload: String,
 }
 
 /// A client of the proxy.
@@ -477,13 +491,13 @@ impl Proxy {
         if copy {
             // The response to a replayed copy goes to no client; the attacker looks at it.
             if self.json && !m.code.is_empty() {
-                let event = serde_json::json!({
-                    "event": "replay-response",
-                    "code": m.code.to_string(),
-                    "code_name": m.code.name(),
-                    "payload": hex::encode(&m.payload),
-                });
-                println!("{event}");
+                let event = ReplayResponse {
+                    event: "replay-response",
+                    code: m.code.to_string(),
+                    code_name: m.code.name(),
+                    payload: hex::encode(&m.payload),
+                };
+                println!("{}", serde_json::to_string(&event)?);
             }
             return Ok(());
         }

@@ -310,16 +310,23 @@ fn accept_tcp(listener: &TcpListener, frames: &Sender<(u64, Vec<u8>)>, writers: 
     }
 }
 
-/// The proxy's routing state; the sockets stay with [`run`].
+/// The proxy's routing state, without I/O: the sockets stay with [`run`], which feeds it
+/// what arrives ([`handle_client`](Self::handle_client),
+/// [`handle_upstream`](Self::handle_upstream)), calls [`retransmit`](Self::retransmit) on
+/// every turn, and sends what the queue holds once it is due. Time is `now`, passed in:
+/// the time since the proxy started.
 struct Proxy {
     up_framing: Framing,
     tamper: bool,
     replay: bool,
-    json: bool,
     delay: Duration,
-    started: Instant,
+    /// The time of the call being handled.
+    now: Duration,
     params: TransmissionParameters,
-    queue: Vec<(Instant, Dest, Vec<u8>)>,
+    /// Messages to send, with the time they are due.
+    queue: Vec<(Duration, Dest, Vec<u8>)>,
+    /// Answers to replayed copies, for `--json`.
+    events: Vec<ReplayResponse>,
     by_token: BTreeMap<Vec<u8>, Route>,
     by_mid: BTreeMap<u16, Vec<u8>>,
     seen: BTreeMap<(SocketAddr, u16), Seen>,
@@ -328,6 +335,24 @@ struct Proxy {
 }
 
 impl Proxy {
+    fn new(up_framing: Framing, tamper: bool, replay: bool, delay: Duration, seed: u32) -> Self {
+        Self {
+            up_framing,
+            tamper,
+            replay,
+            delay,
+            now: Duration::ZERO,
+            params: TransmissionParameters::default(),
+            queue: vec![],
+            events: vec![],
+            by_token: BTreeMap::new(),
+            by_mid: BTreeMap::new(),
+            seen: BTreeMap::new(),
+            pending: BTreeMap::new(),
+            counter: seed,
+        }
+    }
+
     /// A fresh upstream Message ID and Token.
     fn fresh(&mut self) -> (u16, Vec<u8>) {
         self.counter = self.counter.wrapping_add(1);
@@ -340,12 +365,15 @@ impl Proxy {
         self.counter.wrapping_mul(0x9e37_79b9).rotate_left(13)
     }
 
-    fn now(&self) -> Duration {
-        self.started.elapsed()
-    }
-
-    /// A message from a client.
-    fn handle_client(&mut self, client: Client, raw: &[u8], down_framing: Framing) -> Result<()> {
+    /// A message from a client, at `now`.
+    fn handle_client(
+        &mut self,
+        client: Client,
+        raw: &[u8],
+        down_framing: Framing,
+        now: Duration,
+    ) -> Result<()> {
+        self.now = now;
         let Ok(mut m) = Msg::decode_framed(down_framing, raw) else {
             return Ok(());
         };
@@ -428,7 +456,7 @@ impl Proxy {
             self.push(REPLAY_AFTER, Dest::Up, copy);
         }
         if matches!(client, Client::Tcp(_)) && self.up_framing == Framing::Udp {
-            let (now, random) = (self.now(), self.random());
+            let random = self.random();
             let retransmission = Retransmission::start(&self.params, now, random);
             let pending = Pending {
                 retransmission,
@@ -450,11 +478,12 @@ impl Proxy {
     }
 
     fn push(&mut self, after: Duration, dest: Dest, bytes: Vec<u8>) {
-        self.queue.push((Instant::now() + after, dest, bytes));
+        self.queue.push((self.now + after, dest, bytes));
     }
 
-    /// A message from the upstream server.
-    fn handle_upstream(&mut self, raw: &[u8]) -> Result<()> {
+    /// A message from the upstream server, at `now`.
+    fn handle_upstream(&mut self, raw: &[u8], now: Duration) -> Result<()> {
+        self.now = now;
         let Ok(mut m) = Msg::decode_framed(self.up_framing, raw) else {
             return Ok(());
         };
@@ -490,14 +519,13 @@ impl Proxy {
         }
         if copy {
             // The response to a replayed copy goes to no client; the attacker looks at it.
-            if self.json && !m.code.is_empty() {
-                let event = ReplayResponse {
+            if !m.code.is_empty() {
+                self.events.push(ReplayResponse {
                     event: "replay-response",
                     code: m.code.to_string(),
                     code_name: m.code.name(),
                     payload: hex::encode(&m.payload),
-                };
-                println!("{}", serde_json::to_string(&event)?);
+                });
             }
             return Ok(());
         }
@@ -546,8 +574,8 @@ impl Proxy {
 
     /// Retransmits the proxy's own CON requests that are due; answers 5.04 for those that
     /// ran out of retransmissions (RFC 7252 §5.7.1).
-    fn retransmit(&mut self) -> Result<()> {
-        let now = self.now();
+    fn retransmit(&mut self, now: Duration) -> Result<()> {
+        self.now = now;
         let mut gave_up = vec![];
         let mut again = vec![];
         for (mid, p) in &mut self.pending {
@@ -623,31 +651,31 @@ pub(crate) fn run(args: &ProxyArgs) -> Result<()> {
         println!("{port}");
     }
     let down_framing = down.framing();
-    let mut proxy = Proxy {
-        up_framing: upstream.framing(),
-        tamper: args.tamper,
-        replay: args.replay,
-        json: args.json,
-        delay: Duration::from_millis(args.delay.unwrap_or(0)),
-        started: Instant::now(),
-        params: TransmissionParameters::default(),
-        queue: vec![],
-        by_token: BTreeMap::new(),
-        by_mid: BTreeMap::new(),
-        seen: BTreeMap::new(),
-        pending: BTreeMap::new(),
-        counter: std::process::id(),
-    };
+    let delay = Duration::from_millis(args.delay.unwrap_or(0));
+    let (tamper, replay) = (args.tamper, args.replay);
+    let mut proxy = Proxy::new(
+        upstream.framing(),
+        tamper,
+        replay,
+        delay,
+        std::process::id(),
+    );
+    let started = Instant::now();
     let mut buf = vec![0u8; 65536];
     loop {
         if let Some((client, raw)) = down.poll(&mut buf) {
-            proxy.handle_client(client, &raw, down_framing)?;
+            proxy.handle_client(client, &raw, down_framing, started.elapsed())?;
         }
         if let Some(raw) = upstream.poll(to, &mut buf) {
-            proxy.handle_upstream(&raw)?;
+            proxy.handle_upstream(&raw, started.elapsed())?;
         }
-        proxy.retransmit()?;
-        let now = Instant::now();
+        proxy.retransmit(started.elapsed())?;
+        for event in proxy.events.drain(..) {
+            if args.json {
+                println!("{}", serde_json::to_string(&event)?);
+            }
+        }
+        let now = started.elapsed();
         let (due, later): (Vec<_>, Vec<_>) = proxy.queue.drain(..).partition(|q| q.0 <= now);
         proxy.queue = later;
         for (_, dest, bytes) in due {
@@ -665,5 +693,183 @@ pub(crate) fn run(args: &ProxyArgs) -> Result<()> {
         if proxy.pending.len() > MAX_ROUTES {
             proxy.pending.clear();
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    const CLIENT: Client = Client::Tcp(1);
+
+    fn udp_client() -> Client {
+        Client::Udp("127.0.0.1:40000".parse().unwrap())
+    }
+
+    fn request(mid: u16, token: &[u8]) -> Msg {
+        Msg {
+            mtype: MessageType::Con,
+            code: Code::PUT,
+            mid,
+            token: token.to_vec(),
+            options: vec![(11, b"x".to_vec())],
+            payload: b"ciphertext".to_vec(),
+        }
+    }
+
+    fn response(mtype: MessageType, code: Code, mid: u16, token: &[u8], payload: &[u8]) -> Msg {
+        Msg {
+            mtype,
+            code,
+            mid,
+            token: token.to_vec(),
+            options: vec![],
+            payload: payload.to_vec(),
+        }
+    }
+
+    /// The queued messages to the upstream, decoded, with the time they are due.
+    fn upstream(p: &Proxy) -> Vec<(Duration, Msg)> {
+        p.queue
+            .iter()
+            .filter(|q| matches!(q.1, Dest::Up))
+            .map(|q| (q.0, Msg::decode_framed(p.up_framing, &q.2).unwrap()))
+            .collect()
+    }
+
+    fn to_client(p: &Proxy, client: Client) -> Vec<&[u8]> {
+        p.queue
+            .iter()
+            .filter(|q| matches!(q.1, Dest::Down(c) if c == client))
+            .map(|q| q.2.as_slice())
+            .collect()
+    }
+
+    #[test]
+    fn replayed_copy_has_its_own_message_id_and_token_and_its_answer_is_reported_not_forwarded() {
+        // RFC 7252 §4.5: a copy with the original's Message ID would be answered by the
+        // server's deduplication; with its own, only OSCORE's replay window (RFC 8613 §7.4)
+        // can refuse it.
+        let mut p = Proxy::new(Framing::Udp, false, true, Duration::ZERO, 7);
+        let client = udp_client();
+        let raw = request(0x1234, &[0xaa]).encode().unwrap();
+        p.handle_client(client, &raw, Framing::Udp, Duration::from_secs(1))
+            .unwrap();
+        let up = upstream(&p);
+        assert_eq!(up.len(), 2);
+        let (original, copy) = if up[0].0 < up[1].0 {
+            (&up[0], &up[1])
+        } else {
+            (&up[1], &up[0])
+        };
+        assert_eq!(original.0, Duration::from_secs(1));
+        assert_eq!(copy.0, Duration::from_millis(1050));
+        assert_ne!(copy.1.mid, original.1.mid);
+        assert_ne!(copy.1.token, original.1.token);
+        assert_ne!(original.1.token, vec![0xaa]);
+        assert_eq!(copy.1.payload, original.1.payload);
+        assert_eq!(copy.1.options, original.1.options);
+        p.queue.clear();
+        // The server refuses the copy: reported, nothing goes to the client.
+        let refusal = response(
+            MessageType::Ack,
+            Code::UNAUTHORIZED,
+            copy.1.mid,
+            &copy.1.token,
+            b"Replay detected",
+        );
+        p.handle_upstream(&refusal.encode().unwrap(), Duration::from_secs(2))
+            .unwrap();
+        assert!(to_client(&p, client).is_empty());
+        assert_eq!(p.events.len(), 1);
+        assert_eq!(
+            serde_json::to_string(&p.events[0]).unwrap(),
+            r#"{"event":"replay-response","code":"4.01","code_name":"Unauthorized","payload":"5265706c6179206465746563746564"}"#
+        );
+        // The original's answer goes back with the client's Message ID and Token.
+        let answer = response(
+            MessageType::Ack,
+            Code::CHANGED,
+            original.1.mid,
+            &original.1.token,
+            b"",
+        );
+        p.handle_upstream(&answer.encode().unwrap(), Duration::from_secs(2))
+            .unwrap();
+        let back = to_client(&p, client);
+        assert_eq!(back.len(), 1);
+        let back = Msg::decode(back[0]).unwrap();
+        assert_eq!(
+            (back.mid, back.token, back.code),
+            (0x1234, vec![0xaa], Code::CHANGED)
+        );
+        assert_eq!(p.events.len(), 1);
+    }
+
+    #[test]
+    fn tcp_client_to_udp_upstream_is_retransmitted_then_answered_5_04() {
+        // RFC 7252 §4.2: ACK_TIMEOUT 2 s (× up to 1.5), MAX_RETRANSMIT 4; §5.7.1: a proxy that
+        // gets no answer says 5.04 Gateway Timeout.
+        let mut p = Proxy::new(Framing::Udp, false, false, Duration::ZERO, 7);
+        let raw = request(0, &[0x01]).encode_framed(Framing::Tcp).unwrap();
+        p.handle_client(CLIENT, &raw, Framing::Tcp, Duration::ZERO)
+            .unwrap();
+        let first = upstream(&p);
+        assert_eq!(first.len(), 1);
+        assert_eq!(first[0].1.mtype, MessageType::Con);
+        p.queue.clear();
+        let mut sent = 0;
+        let mut ms = 0;
+        while ms < 100_000 && to_client(&p, CLIENT).is_empty() {
+            ms += 100;
+            p.retransmit(Duration::from_millis(ms)).unwrap();
+            for (_, m) in upstream(&p) {
+                assert_eq!(m, first[0].1, "a retransmission is the same message");
+                sent += 1;
+            }
+            p.queue.retain(|q| !matches!(q.1, Dest::Up));
+        }
+        assert_eq!(sent, 4);
+        // The last deadline: at least 2 + 4 + 8 + 16 + 32 s after the first transmission.
+        assert!(ms >= 62_000, "{ms}");
+        let answer = Msg::decode_framed(Framing::Tcp, to_client(&p, CLIENT)[0]).unwrap();
+        assert_eq!(answer.code, Code::GATEWAY_TIMEOUT);
+        assert_eq!(answer.token, vec![0x01]);
+    }
+
+    #[test]
+    fn tcp_client_answer_ends_retransmission_and_keeps_the_client_token() {
+        let mut p = Proxy::new(Framing::Udp, false, false, Duration::ZERO, 7);
+        let raw = request(0, &[0x01, 0x02])
+            .encode_framed(Framing::Tcp)
+            .unwrap();
+        p.handle_client(CLIENT, &raw, Framing::Tcp, Duration::ZERO)
+            .unwrap();
+        let up = upstream(&p).remove(0).1;
+        p.queue.clear();
+        // A separate response: the empty ACK stays on the UDP hop, the CON response is
+        // acknowledged hop by hop and forwarded.
+        let ack = response(MessageType::Ack, Code::EMPTY, up.mid, &[], b"");
+        p.handle_upstream(&ack.encode().unwrap(), Duration::from_secs(1))
+            .unwrap();
+        assert!(p.queue.is_empty());
+        let resp = response(MessageType::Con, Code::CHANGED, 999, &up.token, b"ok");
+        p.handle_upstream(&resp.encode().unwrap(), Duration::from_secs(1))
+            .unwrap();
+        let acks = upstream(&p);
+        assert_eq!(acks.len(), 1);
+        assert_eq!(
+            (acks[0].1.mtype, acks[0].1.code, acks[0].1.mid),
+            (MessageType::Ack, Code::EMPTY, 999)
+        );
+        let back = Msg::decode_framed(Framing::Tcp, to_client(&p, CLIENT)[0]).unwrap();
+        assert_eq!((back.code, back.token), (Code::CHANGED, vec![0x01, 0x02]));
+        assert_eq!(back.payload, b"ok");
+        p.queue.clear();
+        for s in 2..100 {
+            p.retransmit(Duration::from_secs(s)).unwrap();
+        }
+        assert!(p.queue.is_empty(), "no retransmission after the ACK");
     }
 }

@@ -155,7 +155,7 @@ impl ResponderConfig {
 }
 
 /// A rejected input: the error and the state, unchanged, so the caller can go on waiting for a
-/// genuine message (DESIGN.md: fail closed, no state change on a failed check).
+/// genuine message (fail closed: a failed check changes no state).
 pub struct Rejected<S> {
     /// The state before the rejected input.
     pub state: S,

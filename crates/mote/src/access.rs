@@ -1,5 +1,5 @@
 //! `mote access check`: the authorization decision of `mote-access` for one request, from a
-//! JSON state file (DESIGN.md, "mote access").
+//! JSON state file (docs/cli.md, "mote access check").
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -26,7 +26,7 @@ enum AccessCommand {
     Check(CheckArgs),
 }
 
-/// The operation names of DESIGN.md.
+/// The operation names of the command line (docs/cli.md).
 const OPS: [&str; 12] = [
     "read",
     "write",
@@ -243,7 +243,7 @@ fn run_check(args: &CheckArgs) -> Result<()> {
         .iter()
         .map(|p| p.parse::<Target>().with_context(|| format!("path {p:?}")))
         .collect::<Result<Vec<_>>>()?;
-    // DESIGN.md: "composite operations take --path once per target". A second --path for any
+    // docs/cli.md: the composite operations and send take --path once per target. A second --path for any
     // other operation is a command-line mistake, not a rejected input: usage error, exit 2.
     if !op.is_composite() && targets.len() != 1 {
         clap::Error::raw(
@@ -276,7 +276,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn design_md_state_example_loads() {
+    fn documented_state_example_loads() {
         let ac = load_state(
             r#"{"servers":[101,102],
                 "instances":["/3/0","/5/0"],

@@ -969,7 +969,7 @@ pub(crate) fn collect_block2(client: &mut Client, base: &Msg, first: &Exchange) 
 }
 
 /// A progress bar on stderr for block-wise transfers, drawn only when stderr is a terminal
-/// (DESIGN.md: "progress bar on a terminal for large transfers").
+/// (docs/cli.md, "mote coap": a progress bar on a terminal for large transfers).
 pub(crate) struct Progress(Option<indicatif::ProgressBar>);
 
 impl Progress {

@@ -1,5 +1,5 @@
 //! `mote lwm2m decode|encode`: LwM2M payloads in every content format, to and from the flat
-//! record array of DESIGN.md ("mote lwm2m").
+//! record array of docs/cli.md ("mote lwm2m").
 
 use std::path::PathBuf;
 

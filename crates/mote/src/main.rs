@@ -1,7 +1,7 @@
 //! `mote`: the command-line tool and runtime glue of the Mote workspace.
 //!
 //! The command-line contract (subcommands, `--json` shapes, exit codes) is described in
-//! `docs/architecture.md` and is stable: scripts and tests depend on it.
+//! `docs/cli.md` and is stable: scripts and tests depend on it.
 //!
 //! Exit status: 0 success; 1 the input was rejected (message on stderr starting with
 //! `error:`); 2 usage error (clap's own exit code).
@@ -51,7 +51,7 @@ enum Command {
     Coap(coap_client::CoapArgs),
     /// Run a CoAP server exposing an LwM2M Client's object tree (UDP and/or TCP; OSCORE).
     Serve(serve::ServeArgs),
-    /// An OSCORE-unaware CoAP forward proxy (UDP clients; UDP or TCP upstream), optionally an on-path attacker.
+    /// An OSCORE-unaware CoAP forward proxy (UDP or TCP on either side), optionally an on-path attacker.
     Proxy(proxy::ProxyArgs),
     /// LwM2M payloads: decode or encode TLV, SenML, LwM2M-CBOR, text, opaque, CBOR.
     Lwm2m(lwm2m::Lwm2mArgs),

@@ -1,5 +1,5 @@
 //! `mote oscore derive | protect-request | protect-response | unprotect-request |
-//! unprotect-response` (DESIGN.md, "mote oscore") and the OSCORE context file shared with
+//! unprotect-response` (docs/cli.md, "mote oscore") and the OSCORE context file shared with
 //! `mote coap --oscore` and `mote serve --oscore`.
 
 use std::path::{Path, PathBuf};
@@ -290,7 +290,7 @@ fn derive(a: &DeriveArgs) -> Result<()> {
     let rk = hex::encode(keys.recipient_key.expose());
     let iv = hex::encode(keys.common_iv.as_slice());
     if a.json {
-        // Field order is part of the contract (DESIGN.md).
+        // Field order is part of the contract (docs/cli.md).
         #[derive(serde::Serialize)]
         struct Keys<'a> {
             sender_key: &'a str,

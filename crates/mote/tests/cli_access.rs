@@ -1,4 +1,4 @@
-//! `mote access check` (DESIGN.md, "mote access"): the JSON shape, the state-file format and a
+//! `mote access check` (docs/cli.md, "mote access check"): the JSON shape, the state-file format and a
 //! few decisions of the LwM2M 1.2 Core TS "Authorization" section through the binary.
 
 #![allow(
@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// The state of the DESIGN.md example, with a third server and the 1.1 TS example ACLs.
+/// The state of the docs/cli.md example, with a third server and the 1.1 TS example ACLs.
 const STATE: &str = r#"{"servers":[101,102,{"ssid":103,"mute_send":true}],
  "instances":["/1/0","/1/1","/3/0","/4/0"],
  "acl":[{"object":1,"instance":0,"acl":{"101":15},"owner":101},
@@ -329,8 +329,8 @@ fn readme_example_runs_as_shown() {
     assert!(commands >= 2, "the README example runs {commands} commands");
 }
 
-/// DESIGN.md: "Whether a resource supports the operation comes from the built-in object
-/// definitions (or DDF files in `--objects`)": a vendor Object is unknown (4.04) until its DDF
+/// docs/cli.md: "Whether a resource supports the operation comes from the built-in object
+/// definitions and the DDF XML files in `--objects DIR`": a vendor Object is unknown (4.04) until its DDF
 /// is given, then its Resources' operations decide (an E-only Resource is not readable: 4.05).
 #[test]
 fn objects_dir_adds_ddf_definitions() {

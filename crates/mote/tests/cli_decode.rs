@@ -1,5 +1,5 @@
 //! `mote decode --as coap|coap-tcp` and `mote demo`, run as the built binary: exact JSON of the
-//! DESIGN.md contract and the exit codes 0 (success), 1 (input rejected), 2 (usage error).
+//! docs/cli.md contract and the exit codes 0 (success), 1 (input rejected), 2 (usage error).
 
 #![allow(
     clippy::unwrap_used,
@@ -26,8 +26,8 @@ fn stderr(out: &Output) -> String {
 }
 
 #[test]
-fn coap_json_matches_the_design_example() {
-    // DESIGN.md's example: CON GET, MID 4660, token a1b2, Uri-Path "3", Accept 11542.
+fn coap_json_matches_the_documented_example() {
+    // docs/cli.md's example: CON GET, MID 4660, token a1b2, Uri-Path "3", Accept 11542.
     let out = mote(&[
         "decode",
         "--as",

@@ -1,5 +1,5 @@
 //! `mote lwm2m decode|encode` and `mote decode --as tlv|senml-json|senml-cbor|lwm2m-cbor`,
-//! run as the built binary: the record JSON of the DESIGN.md contract, round trips through
+//! run as the built binary: the record JSON of the docs/cli.md contract, round trips through
 //! every format, DDF loading with `--objects`, and the exit codes 0 / 1 / 2.
 
 #![allow(

@@ -80,7 +80,11 @@ fn context_file(name: &str, v: &Vector) -> PathBuf {
     obj.insert("aead".into(), 10.into());
     obj.insert("hkdf".into(), "SHA-256".into());
     let path = dir.join(format!("{name}.json"));
-    std::fs::write(&path, serde_json::Value::Object(obj).to_string()).unwrap();
+    // Tests running in parallel write the same file: write aside and rename, so that no
+    // reader sees it half-written.
+    let tmp = dir.join(format!("{name}.{:?}.tmp", std::thread::current().id()));
+    std::fs::write(&tmp, serde_json::Value::Object(obj).to_string()).unwrap();
+    std::fs::rename(&tmp, &path).unwrap();
     path
 }
 

@@ -1,7 +1,8 @@
 //! `mote coap` → `mote proxy` → `mote serve` with OSCORE over loopback UDP: the proxy rewrites
 //! Message IDs and Tokens (Class U) and requests still succeed (LightweightM2M-E2E-1/-2/-4 via
 //! an intermediate node); as an attacker it tampers (rejected: 4.00 "Decryption failed") or
-//! replays (the copy is rejected, the client is unaffected) (LightweightM2M-E2E-1, -3).
+//! replays with a fresh Message ID and Token (the server's OSCORE replay window answers the
+//! copy 4.01 "Replay detected", the client is unaffected) (LightweightM2M-E2E-1, -3).
 
 #![allow(
     clippy::unwrap_used,
@@ -13,8 +14,10 @@
 mod common;
 
 use std::path::PathBuf;
+use std::sync::mpsc::Receiver;
+use std::time::Duration;
 
-use common::{mote, start};
+use common::{mote, ok, start, start_with_output};
 
 fn contexts(tag: &str) -> (PathBuf, PathBuf) {
     let dir = std::env::temp_dir().join(format!("mote-proxy-oscore-{}-{tag}", std::process::id()));
@@ -36,7 +39,16 @@ fn contexts(tag: &str) -> (PathBuf, PathBuf) {
     (s, c)
 }
 
-fn with_proxy(tag: &str, proxy_flags: &[&str], check: impl FnOnce(&str, &str)) {
+/// What a test gets: the proxy's URI base, the client context, the server's own URI base
+/// (bypassing the proxy) and the proxy's `--json` event lines.
+struct Setup {
+    base: String,
+    ctx: String,
+    server: String,
+    events: Receiver<String>,
+}
+
+fn with_proxy(tag: &str, proxy_flags: &[&str], check: impl FnOnce(&Setup)) {
     let (s, c) = contexts(tag);
     let (_server, sport) = start(
         &[
@@ -57,20 +69,24 @@ fn with_proxy(tag: &str, proxy_flags: &[&str], check: impl FnOnce(&str, &str)) {
         "--listen",
         "127.0.0.1:0",
         "--print-port",
+        "--json",
         "--to",
         &to,
     ];
     args.extend_from_slice(proxy_flags);
-    let (_proxy, pport) = start(&args, 1);
-    check(
-        &format!("coap://127.0.0.1:{}", pport[0]),
-        c.to_str().unwrap(),
-    );
+    let (_proxy, pport, events) = start_with_output(&args, 1);
+    check(&Setup {
+        base: format!("coap://127.0.0.1:{}", pport[0]),
+        ctx: c.to_str().unwrap().to_owned(),
+        server: format!("coap://{to}"),
+        events,
+    });
 }
 
 #[test]
 fn e2e_requests_through_an_oscore_unaware_proxy() {
-    with_proxy("plain", &[], |base, ctx| {
+    with_proxy("plain", &[], |t| {
+        let (base, ctx) = (t.base.as_str(), t.ctx.as_str());
         let o = mote(&["coap", "get", &format!("{base}/3/0/0"), "--oscore", ctx]);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "Mote");
@@ -104,7 +120,8 @@ fn e2e_requests_through_an_oscore_unaware_proxy() {
 
 #[test]
 fn e2e_tampering_proxy_is_detected() {
-    with_proxy("tamper", &["--tamper"], |base, ctx| {
+    with_proxy("tamper", &["--tamper"], |t| {
+        let (base, ctx) = (t.base.as_str(), t.ctx.as_str());
         let o = mote(&[
             "coap",
             "put",
@@ -127,21 +144,53 @@ fn e2e_tampering_proxy_is_detected() {
 
 #[test]
 fn e2e_replaying_proxy_is_harmless() {
-    with_proxy("replay", &["--replay"], |base, ctx| {
+    // LightweightM2M-E2E-3: the proxy sends every request again 50 ms later with a Message ID
+    // and Token of its own, so CoAP deduplication (RFC 7252 §4.5) does not recognize the copy;
+    // the server's OSCORE replay window must (RFC 8613 §7.4): each copy is answered 4.01
+    // "Replay detected" (the proxy reports the answer, it does not forward it), the client's
+    // own request succeeds, and the resource holds the last value written.
+    with_proxy("replay", &["--replay"], |t| {
+        // The server starts without a replay window (RFC 8613 App. B.1.2): a first request
+        // straight to the server sets it up, so that no copy meets the Echo exchange.
+        ok(&[
+            "coap",
+            "get",
+            &format!("{}/3/0/0", t.server),
+            "--oscore",
+            &t.ctx,
+        ]);
         for payload in ["a", "b"] {
-            let o = mote(&[
+            ok(&[
                 "coap",
                 "put",
-                &format!("{base}/data/x"),
+                &format!("{}/data/x", t.base),
                 "--oscore",
-                ctx,
+                &t.ctx,
                 "--payload",
                 payload,
             ]);
-            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-            std::thread::sleep(std::time::Duration::from_millis(100));
+            assert_copy_refused(&t.events);
         }
-        let o = mote(&["coap", "get", &format!("{base}/data/x"), "--oscore", ctx]);
-        assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "b");
+        let o = ok(&[
+            "coap",
+            "get",
+            &format!("{}/data/x", t.base),
+            "--oscore",
+            &t.ctx,
+        ]);
+        assert_eq!(o.trim(), "b");
     });
+}
+
+/// The next `--json` event of the proxy is the server's answer to a replayed copy: 4.01
+/// "Replay detected" (RFC 8613 §7.4, §8.2: an unprotected error response).
+fn assert_copy_refused(events: &Receiver<String>) {
+    let line = events
+        .recv_timeout(Duration::from_secs(10))
+        .expect("no answer to the replayed copy");
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(v["event"], "replay-response", "{line}");
+    assert_eq!(v["code"], "4.01", "{line}");
+    assert_eq!(v["code_name"], "Unauthorized", "{line}");
+    assert_eq!(v["payload"], hex::encode("Replay detected"), "{line}");
 }

@@ -8,8 +8,11 @@
 //!   transport: `mote coap` over UDP → `mote proxy --tcp-upstream` → `mote serve` over TCP.
 //!   The proxy rewrites Token, type and Message ID and converts the framing; requests still
 //!   succeed. LightweightM2M-E2E-1, -4: with `--tamper` the request is rejected (4.00
-//!   "Decryption failed"); LightweightM2M-E2E-3: with `--replay` the copy is rejected and
-//!   nothing changes.
+//!   "Decryption failed"); LightweightM2M-E2E-3: with `--replay` the copy (fresh Token) is
+//!   answered 4.01 "Replay detected" by the server's replay window and nothing changes.
+//! - The other direction and the last combination: `mote coap coap+tcp://…` →
+//!   `mote proxy --listen coap+tcp://…` → `mote serve` over UDP (the proxy retransmits over
+//!   the UDP hop) and over TCP, with OSCORE end to end.
 //! - RFC 8613 §8.2: an unknown 'kid' is answered 4.01 "Security context not found" on both
 //!   transports.
 
@@ -23,8 +26,10 @@
 mod common;
 
 use std::path::PathBuf;
+use std::sync::mpsc::Receiver;
+use std::time::Duration;
 
-use common::{mote, ok, start};
+use common::{mote, ok, start, start_with_output};
 
 fn contexts(tag: &str) -> (PathBuf, PathBuf, PathBuf) {
     let dir = std::env::temp_dir().join(format!("mote-tcp-oscore-{}-{tag}", std::process::id()));
@@ -207,14 +212,33 @@ fn one_server_on_udp_and_tcp_shares_its_oscore_context() {
     }
 }
 
-/// `mote serve` on TCP with OSCORE, `mote proxy --tcp-upstream` in front of it (UDP side).
-fn with_bridge(tag: &str, proxy_flags: &[&str], check: impl FnOnce(&str, &str, &str)) {
+/// What a bridge test gets: the proxy's URI base, the client context, the firmware file, the
+/// server's own URI base (bypassing the proxy) and the proxy's `--json` event lines.
+struct Bridge {
+    base: String,
+    ctx: String,
+    fw: String,
+    server: String,
+    events: Receiver<String>,
+}
+
+/// `mote serve` with OSCORE on UDP or TCP (`server_tcp`), `mote proxy` in front of it
+/// listening on UDP or TCP (`client_tcp`).
+fn with_proxy(
+    tag: &str,
+    client_tcp: bool,
+    server_tcp: bool,
+    proxy_flags: &[&str],
+    check: impl FnOnce(&Bridge),
+) {
     let (s, c, fw) = contexts(tag);
+    let scheme = |tcp: bool| if tcp { "coap+tcp" } else { "coap" };
+    let listen = format!("{}://127.0.0.1:0", scheme(server_tcp));
     let (_server, sports) = start(
         &[
             "serve",
             "--listen",
-            "coap+tcp://127.0.0.1:0",
+            &listen,
             "--print-port",
             "--notify-ms",
             "100",
@@ -223,38 +247,50 @@ fn with_bridge(tag: &str, proxy_flags: &[&str], check: impl FnOnce(&str, &str, &
         ],
         1,
     );
-    let to = format!("127.0.0.1:{}", sports[0]);
+    let server = format!("{}://127.0.0.1:{}", scheme(server_tcp), sports[0]);
+    let proxy_listen = format!("{}://127.0.0.1:0", scheme(client_tcp));
     let mut args = vec![
         "proxy",
         "--listen",
-        "127.0.0.1:0",
+        &proxy_listen,
         "--print-port",
+        "--json",
         "--to",
-        &to,
-        "--tcp-upstream",
+        &server,
     ];
     args.extend_from_slice(proxy_flags);
-    let (_proxy, pports) = start(&args, 1);
-    check(
-        &format!("coap://127.0.0.1:{}", pports[0]),
-        c.to_str().unwrap(),
-        fw.to_str().unwrap(),
-    );
+    let (_proxy, pports, events) = start_with_output(&args, 1);
+    check(&Bridge {
+        base: format!("{}://127.0.0.1:{}", scheme(client_tcp), pports[0]),
+        ctx: c.to_str().unwrap().to_owned(),
+        fw: fw.to_str().unwrap().to_owned(),
+        server,
+        events,
+    });
+}
+
+/// `mote serve` on TCP with OSCORE, `mote proxy --tcp-upstream` in front of it (UDP side).
+fn with_bridge(tag: &str, proxy_flags: &[&str], check: impl FnOnce(&Bridge)) {
+    let mut flags = vec!["--tcp-upstream"];
+    flags.extend_from_slice(proxy_flags);
+    // `--to` is given as coap+tcp:// as well; --tcp-upstream is the older spelling.
+    with_proxy(tag, false, true, &flags, check);
 }
 
 #[test]
 fn e2e_1_2_4_udp_client_through_bridging_proxy_to_tcp_server() {
     // LightweightM2M-E2E-1 (integrity), -2 (confidentiality), -4 (authentication) via an
     // intermediary that changes Class U parts and the framing (UDP → TCP).
-    with_bridge("bridge", &[], |base, ctx, fw| {
-        exchanges(base, &["--oscore", ctx], fw);
+    with_bridge("bridge", &[], |t| {
+        exchanges(&t.base, &["--oscore", &t.ctx], &t.fw);
     });
 }
 
 #[test]
 fn e2e_1_4_tampering_bridging_proxy_is_detected() {
     // LightweightM2M-E2E-1, -4: a modified protected request is rejected by the server.
-    with_bridge("tamper", &["--tamper"], |base, ctx, _| {
+    with_bridge("tamper", &["--tamper"], |t| {
+        let (base, ctx) = (t.base.as_str(), t.ctx.as_str());
         let o = mote(&[
             "coap",
             "put",
@@ -277,28 +313,68 @@ fn e2e_1_4_tampering_bridging_proxy_is_detected() {
 
 #[test]
 fn e2e_3_replaying_bridging_proxy_is_harmless() {
-    // LightweightM2M-E2E-3: the proxy sends each protected Write again 50 ms later. The copy of
-    // "7" reaches the server after the Write of "8" (the second client starts within a few
-    // milliseconds); were it accepted, the value would go back to "7". It is rejected (4.01
-    // "Replay detected", a late answer the proxy drops), so "8" stays.
-    with_bridge("replay", &["--replay"], |base, ctx, _| {
+    // LightweightM2M-E2E-3: the proxy sends each protected Write again 50 ms later with a
+    // Token of its own, so only the server's OSCORE replay window (RFC 8613 §7.4) can tell it
+    // from a new request. Each copy is answered 4.01 "Replay detected" (the proxy reports the
+    // answer on its --json event stream and forwards nothing), and "8" stays.
+    with_bridge("replay", &["--replay"], |t| {
+        // A first request straight to the server sets up its replay window (App. B.1.2).
+        ok(&[
+            "coap",
+            "get",
+            &format!("{}/3/0/0", t.server),
+            "--oscore",
+            &t.ctx,
+        ]);
         for value in ["7", "8"] {
             ok(&[
                 "coap",
                 "put",
-                &format!("{base}/1/0/1"),
+                &format!("{}/1/0/1", t.base),
                 "--oscore",
-                ctx,
+                &t.ctx,
                 "--payload",
                 value,
             ]);
+            let line = t
+                .events
+                .recv_timeout(Duration::from_secs(10))
+                .expect("no answer to the replayed copy");
+            let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+            assert_eq!(v["event"], "replay-response", "{line}");
+            assert_eq!(v["code"], "4.01", "{line}");
+            assert_eq!(v["payload"], hex::encode("Replay detected"), "{line}");
         }
-        // Let the replayed copies (sent 50 ms after the originals) arrive before reading.
-        std::thread::sleep(std::time::Duration::from_millis(200));
         assert_eq!(
-            ok(&["coap", "get", &format!("{base}/1/0/1"), "--oscore", ctx]).trim(),
+            ok(&[
+                "coap",
+                "get",
+                &format!("{}/1/0/1", t.base),
+                "--oscore",
+                &t.ctx
+            ])
+            .trim(),
             "8"
         );
+    });
+}
+
+#[test]
+fn e2e_1_2_4_tcp_client_through_bridging_proxy_to_udp_server() {
+    // LightweightM2M-E2E-1, -2, -4 the other way round: the client speaks CoAP over TCP to the
+    // proxy (CSM exchange), the proxy forwards over UDP as CON (new Token and Message ID, its
+    // own retransmission and hop-by-hop ACKs); Read, Write, Block2, Block1 and Observe work
+    // with OSCORE end to end.
+    with_proxy("tcp-udp", true, false, &[], |t| {
+        exchanges(&t.base, &["--oscore", &t.ctx], &t.fw);
+    });
+}
+
+#[test]
+fn e2e_1_2_4_tcp_client_through_proxy_to_tcp_server() {
+    // The fourth combination: TCP on both sides, two connections, Tokens rewritten.
+    with_proxy("tcp-tcp", true, true, &[], |t| {
+        exchanges(&t.base, &["--oscore", &t.ctx], &t.fw);
     });
 }
 

@@ -1,5 +1,6 @@
 import re,sys
-lines=open('/work/shared/specs/rfc9529.txt').read().split('\n')
+# usage: transcribe_rfc9529.py PATH/TO/rfc9529.txt
+lines=open(sys.argv[1] if len(sys.argv)>1 else 'rfc9529.txt').read().split('\n')
 clean=[]
 for l in lines:
     if re.match(r'^RFC 9529 ',l) or re.match(r'^Selander, et al\.',l) or l.startswith('\f'):

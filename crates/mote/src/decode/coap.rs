@@ -1,5 +1,5 @@
 //! `mote decode --as coap|coap-tcp`: CoAP messages over UDP (RFC 7252 §3) and CoAP over TCP
-//! frames (RFC 8323 §3.2), printed as text or in the stable JSON shape of DESIGN.md.
+//! frames (RFC 8323 §3.2), printed as text or in the stable JSON shape of docs/cli.md.
 
 use std::fmt::Write as _;
 

@@ -5,6 +5,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc::{Receiver, channel};
 
 /// A child process, killed on drop.
 pub(crate) struct Proc(pub(crate) Child);
@@ -41,6 +42,37 @@ pub(crate) fn start(args: &[&str], lines: usize) -> (Proc, Vec<u16>) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_mote"));
     cmd.args(args);
     start_command(cmd, lines)
+}
+
+/// Starts `mote ARGS…`, reads `lines` port numbers from its stdout, and hands every later
+/// stdout line (e.g. `--json` events) to the receiver, read by a thread until the process ends.
+pub(crate) fn start_with_output(args: &[&str], lines: usize) -> (Proc, Vec<u16>, Receiver<String>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mote"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let ports = (0..lines)
+        .map(|_| {
+            let mut line = String::new();
+            out.read_line(&mut line).unwrap();
+            line.trim()
+                .parse()
+                .unwrap_or_else(|_| panic!("no port: {line:?}"))
+        })
+        .collect();
+    let (tx, rx) = channel();
+    std::thread::spawn(move || {
+        for line in out.lines() {
+            let Ok(line) = line else { return };
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    (Proc(child), ports, rx)
 }
 
 /// Runs `mote ARGS…` to completion.

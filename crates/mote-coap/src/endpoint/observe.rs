@@ -37,7 +37,7 @@
 //! let get = Message::decode(&get).unwrap();
 //! let now = Duration::ZERO;
 //! let ObserveDecision::Registered { sequence, .. } =
-//!     registry.handle_request("peer-a", &get, Transport::Unreliable, now, ()).unwrap()
+//!     registry.handle_request(&"peer-a", &get, Transport::Unreliable, now, || ()).unwrap()
 //! else {
 //!     panic!("not registered");
 //! };

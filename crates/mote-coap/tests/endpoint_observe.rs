@@ -962,3 +962,111 @@ proptest! {
         prop_assert_eq!(accepted.last(), Some(&(n - 1)));
     }
 }
+
+/// RFC 7641 §3.4 for two notifications received at the same time: V2 is newer than V1 iff
+/// (V1 < V2 and V2 − V1 < 2^23) or (V1 > V2 and V1 − V2 > 2^23).
+fn newer_by_rfc(v1: u32, v2: u32) -> bool {
+    (v1 < v2 && v2 - v1 < 1 << 23) || (v1 > v2 && v1 - v2 > 1 << 23)
+}
+
+/// One step a peer or the application takes against the registry.
+#[derive(Debug, Clone)]
+enum Op {
+    Register { peer: u8, token: u8, path: u8 },
+    Deregister { peer: u8, token: u8 },
+    Notify { path: u8, confirmable: bool },
+    Ack { peer: u8, mid: u16 },
+    Reset { peer: u8, mid: u16 },
+    Timeout { peer: u8, mid: u16 },
+    ClosePeer { peer: u8 },
+    Wait { secs: u32 },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => (0u8..6, 0u8..6, 0u8..3).prop_map(|(peer, token, path)| Op::Register { peer, token, path }),
+        1 => (0u8..6, 0u8..6).prop_map(|(peer, token)| Op::Deregister { peer, token }),
+        4 => (0u8..3, any::<bool>()).prop_map(|(path, confirmable)| Op::Notify { path, confirmable }),
+        2 => (0u8..6, 0u16..64).prop_map(|(peer, mid)| Op::Ack { peer, mid }),
+        1 => (0u8..6, 0u16..64).prop_map(|(peer, mid)| Op::Reset { peer, mid }),
+        1 => (0u8..6, 0u16..64).prop_map(|(peer, mid)| Op::Timeout { peer, mid }),
+        1 => (0u8..6).prop_map(|peer| Op::ClosePeer { peer }),
+        2 => (0u32..(100 * 3600)).prop_map(|secs| Op::Wait { secs }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Under any sequence of registrations, notifications, ACKs, Resets, timeouts and closed
+    /// connections: the three bounds hold, every observer's Observe values are newer than its
+    /// previous one by RFC 7641 §3.4 (from any starting value, so across the 2^24 wrap), a
+    /// notification planned while a Confirmable one is outstanding supersedes exactly that one
+    /// (§4.5.2), and no observer goes more than 24 h without a Confirmable one (§4.5).
+    #[test]
+    fn registry_invariants_under_any_operations(
+        first_sequence in prop_oneof![0u32..(1 << 24), (0xFF_FF00u32..=0xFF_FFFF)],
+        ops in proptest::collection::vec(op(), 1..120),
+    ) {
+        use std::collections::BTreeMap;
+        let cfg = RegistryConfig { max_observers: 7, max_observers_per_peer: 3, max_observers_per_resource: 5, first_sequence, ..RegistryConfig::default() };
+        let mut r = ObserverRegistry::<u8, ()>::new(cfg);
+        let paths = ["/a", "/b", "/c"];
+        let mut now = Duration::ZERO;
+        let mut mid: u16 = 0;
+        // Per observer: last Observe value and when it last got a CON (or registered).
+        let mut last_value: BTreeMap<ObserverHandle, u32> = BTreeMap::new();
+        let mut last_con: BTreeMap<ObserverHandle, Duration> = BTreeMap::new();
+        for op in ops {
+            match op {
+                Op::Register { peer, token, path } => {
+                    let key = ResourceKey::from_path(paths[usize::from(path)]);
+                    if let Ok((h, seq, _)) = r.register(&peer, &[token], key, Transport::Unreliable, now, || ()) {
+                        if let Some(prev) = last_value.get(&h) {
+                            prop_assert!(newer_by_rfc(*prev, seq), "{:#x} after {:#x}", seq, prev);
+                        }
+                        last_value.insert(h, seq);
+                        last_con.insert(h, now);
+                    }
+                }
+                Op::Deregister { peer, token } => { r.cancel(&peer, &[token]); }
+                Op::Notify { path, confirmable } => {
+                    let key = ResourceKey::from_path(paths[usize::from(path)]);
+                    let opts = NotifyOptions { confirmable, ..NotifyOptions::default() };
+                    let before: BTreeMap<ObserverHandle, Option<u16>> =
+                        r.handles().map(|h| (h, r.outstanding(h))).collect();
+                    for plan in r.notify_with(&key, now, opts) {
+                        if let Some(old) = before[&plan.handle] {
+                            prop_assert_eq!(plan.delivery, Delivery::Confirmable { supersedes: Some(old) });
+                        }
+                        let seq = plan.sequence.unwrap();
+                        prop_assert!(seq <= 0xFF_FFFF);
+                        let prev = last_value.insert(plan.handle, seq).unwrap();
+                        prop_assert!(newer_by_rfc(prev, seq), "{:#x} after {:#x}", seq, prev);
+                        let con_due = now >= last_con[&plan.handle] + Duration::from_secs(24 * 3600);
+                        if con_due || confirmable {
+                            prop_assert!(plan.delivery.is_confirmable());
+                        }
+                        if plan.delivery.is_confirmable() {
+                            last_con.insert(plan.handle, now);
+                        }
+                        r.on_sent(plan.handle, mid);
+                        mid = (mid + 1) % 64;
+                    }
+                }
+                Op::Ack { peer, mid } => { r.on_ack(&peer, mid); }
+                Op::Reset { peer, mid } => { r.on_reset(&peer, mid); }
+                Op::Timeout { peer, mid } => { r.on_timeout(&peer, mid); }
+                Op::ClosePeer { peer } => { r.remove_peer(&peer); }
+                Op::Wait { secs } => now += Duration::from_secs(u64::from(secs)),
+            }
+            prop_assert!(r.len() <= 7);
+            for peer in 0u8..6 {
+                prop_assert!(r.count_for_peer(&peer) <= 3);
+            }
+            for path in paths {
+                prop_assert!(r.count_for_resource(&ResourceKey::from_path(path)) <= 5);
+            }
+        }
+    }
+}

@@ -425,6 +425,25 @@ fn application_asked_confirmable_restarts_the_24_hours() {
 }
 
 #[test]
+fn reregistration_does_not_postpone_the_daily_confirmable() {
+    // RFC 7641 §4.5 asks for a Confirmable *notification* at least every 24 h; a client's
+    // re-registration at 20 h is not one.
+    let mut r = Registry::new(RegistryConfig::default());
+    let key = ResourceKey::from_path("/temp");
+    registered(register(&mut r, "a", &[1], "/temp", secs(0)));
+    registered(register(&mut r, "a", &[1], "/temp", secs(20 * HOUR)));
+    let d = NotifyOptions::default();
+    assert_eq!(
+        notify_acked(&mut r, &key, secs(23 * HOUR), 1, d),
+        Delivery::NonConfirmable
+    );
+    assert_eq!(
+        notify_acked(&mut r, &key, secs(24 * HOUR), 2, d),
+        Delivery::Confirmable { supersedes: None }
+    );
+}
+
+#[test]
 fn reliable_transport_is_never_confirmable() {
     let mut r = Registry::new(RegistryConfig::default());
     let key = ResourceKey::from_path("/temp");
@@ -894,6 +913,21 @@ fn client_ends_on_error_or_missing_observe() {
         NotificationVerdict::Ended {
             handle: h2,
             code: Code::CONTENT
+        }
+    );
+    assert!(c.is_empty());
+    // A non-2.xx response ends it even if it (wrongly) carries an Observe option.
+    let h3 = start(&mut c, &[3], Transport::Unreliable, secs(2));
+    assert!(is_fresh(deliver(&mut c, &[3], 1, secs(2))));
+    let bytes = response(Code::SERVICE_UNAVAILABLE, &[3], Some(2), None);
+    let v = c
+        .handle_notification(&"srv", &Message::decode(&bytes).unwrap(), secs(3))
+        .unwrap();
+    assert_eq!(
+        v,
+        NotificationVerdict::Ended {
+            handle: h3,
+            code: Code::SERVICE_UNAVAILABLE
         }
     );
     assert!(c.is_empty());

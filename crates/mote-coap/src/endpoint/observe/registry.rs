@@ -168,7 +168,7 @@ struct Entry<P, T> {
     key: ResourceKey,
     transport: Transport,
     data: T,
-    /// When the last Confirmable notification was planned, or the (re-)registration arrived.
+    /// When the last Confirmable notification was planned, or the first registration arrived.
     confirmed_at: Duration,
     /// The last planned notification was Confirmable (decides what `on_sent` records).
     planned_confirmable: bool,
@@ -364,9 +364,9 @@ where
     /// has one with this token (RFC 7641 §4.1: same endpoint and token). Returns the handle,
     /// the Observe value for the response, and whether an entry was replaced.
     ///
-    /// A replaced entry keeps its handle and its outstanding notification; it gets the new key,
-    /// transport and data, and the 24-hour Confirmable interval restarts (the request shows the
-    /// client is alive).
+    /// A replaced entry keeps its handle, its outstanding notification and its 24-hour
+    /// Confirmable schedule (RFC 7641 §4.5 asks for a Confirmable *notification* at least every
+    /// 24 hours; a re-registration is not one); it gets the new key, transport and data.
     ///
     /// # Errors
     /// [`ObservationError::TokenTooLong`], [`ObservationError::TooManyObservers`],
@@ -419,7 +419,6 @@ where
             entry.key = key;
             entry.transport = transport;
             entry.data = data();
-            entry.confirmed_at = now;
             return Ok((entry.handle, sequence, true));
         }
         let handle = ObserverHandle(self.next_handle);

@@ -444,6 +444,63 @@ fn reregistration_does_not_postpone_the_daily_confirmable() {
 }
 
 #[test]
+fn non_confirmable_rate_is_limited_per_peer() {
+    // RFC 7641 §4.5.1: without an RTT estimate, at most one NON notification every 3 s to a
+    // client; what comes in between is deferred, only the latest state kept (§4.5.2).
+    let mut r = Registry::new(RegistryConfig {
+        non_interval: Some(secs(3)),
+        ..RegistryConfig::default()
+    });
+    let (x, y) = (ResourceKey::from_path("/x"), ResourceKey::from_path("/y"));
+    let (a1, _, _) = registered(register(&mut r, "a", &[1], "/x", secs(0)));
+    let (a2, _, _) = registered(register(&mut r, "a", &[2], "/y", secs(0)));
+    let (b1, _, _) = registered(register(&mut r, "b", &[1], "/x", secs(0)));
+    let first: Vec<_> = r.notify(&x, secs(0)).collect();
+    assert_eq!(first.iter().map(|p| p.handle).collect::<Vec<_>>(), [a1, b1]);
+    assert!(first.iter().all(|p| p.delivery == Delivery::NonConfirmable));
+    assert_eq!(r.poll_timeout(), None);
+    // 1 s and 2 s later: too early for both peers; /y shares peer a's budget.
+    assert_eq!(r.notify(&x, secs(1)).count(), 0);
+    assert_eq!(r.notify(&x, secs(2)).count(), 0);
+    assert_eq!(r.notify(&y, secs(2)).count(), 0);
+    assert!(r.is_deferred(a1) && r.is_deferred(a2) && r.is_deferred(b1));
+    assert_eq!(r.poll_timeout(), Some(secs(3)));
+    assert_eq!(r.poll_deferred(Duration::from_millis(2999)).count(), 0);
+    // At 3 s: one notification per peer (the latest state), a's second one 3 s later.
+    let due: Vec<_> = r.poll_deferred(secs(3)).collect();
+    assert_eq!(due.iter().map(|p| p.handle).collect::<Vec<_>>(), [a1, b1]);
+    assert!(due[0].sequence.unwrap() > first[0].sequence.unwrap());
+    assert!(r.is_deferred(a2) && !r.is_deferred(a1));
+    assert_eq!(r.poll_timeout(), Some(secs(6)));
+    assert_eq!(r.poll_deferred(secs(5)).count(), 0);
+    let due: Vec<_> = r.poll_deferred(secs(6)).collect();
+    assert_eq!(due.iter().map(|p| p.handle).collect::<Vec<_>>(), [a2]);
+    assert_eq!(r.poll_timeout(), None);
+    // At 6.5 s peer a (NON at 6 s) waits, peer b (NON at 3 s) does not.
+    let now = Duration::from_millis(6500);
+    assert_eq!(
+        r.notify(&x, now).map(|p| p.handle).collect::<Vec<_>>(),
+        [b1]
+    );
+    assert!(r.is_deferred(a1));
+    // A Confirmable notification is paced by the retransmission back-off, not by this limit,
+    // and it carries the latest state: nothing stays deferred.
+    let con = NotifyOptions {
+        confirmable: true,
+        ..NotifyOptions::default()
+    };
+    let plans: Vec<_> = r.notify_with(&x, secs(7), con).collect();
+    assert_eq!(plans.iter().map(|p| p.handle).collect::<Vec<_>>(), [a1, b1]);
+    assert!(
+        plans
+            .iter()
+            .all(|p| p.delivery == Delivery::Confirmable { supersedes: None })
+    );
+    assert!(!r.is_deferred(a1));
+    assert_eq!(r.poll_timeout(), None);
+}
+
+#[test]
 fn reliable_transport_is_never_confirmable() {
     let mut r = Registry::new(RegistryConfig::default());
     let key = ResourceKey::from_path("/temp");
@@ -1014,6 +1071,7 @@ enum Op {
     Timeout { peer: u8, mid: u16 },
     ClosePeer { peer: u8 },
     Wait { secs: u32 },
+    Poll,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -1026,6 +1084,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0u8..6, 0u16..64).prop_map(|(peer, mid)| Op::Timeout { peer, mid }),
         1 => (0u8..6).prop_map(|peer| Op::ClosePeer { peer }),
         2 => (0u32..(100 * 3600)).prop_map(|secs| Op::Wait { secs }),
+        2 => (0u32..5).prop_map(|secs| Op::Wait { secs }),
+        2 => Just(Op::Poll),
     ]
 }
 
@@ -1036,14 +1096,17 @@ proptest! {
     /// connections: the three bounds hold, every observer's Observe values are newer than its
     /// previous one by RFC 7641 §3.4 (from any starting value, so across the 2^24 wrap), a
     /// notification planned while a Confirmable one is outstanding supersedes exactly that one
-    /// (§4.5.2), and no observer goes more than 24 h without a Confirmable one (§4.5).
+    /// (§4.5.2), no observer goes more than 24 h without a Confirmable one (§4.5), and with the
+    /// rate limit on, no peer gets two Non-confirmable notifications within 3 s (§4.5.1).
     #[test]
     fn registry_invariants_under_any_operations(
         first_sequence in prop_oneof![0u32..(1 << 24), (0xFF_FF00u32..=0xFF_FFFF)],
+        rate_limited: bool,
         ops in proptest::collection::vec(op(), 1..120),
     ) {
         use std::collections::BTreeMap;
-        let cfg = RegistryConfig { max_observers: 7, max_observers_per_peer: 3, max_observers_per_resource: 5, first_sequence, ..RegistryConfig::default() };
+        let cfg = RegistryConfig { max_observers: 7, max_observers_per_peer: 3, max_observers_per_resource: 5, first_sequence,
+            non_interval: rate_limited.then_some(Duration::from_secs(3)), ..RegistryConfig::default() };
         let mut r = ObserverRegistry::<u8, ()>::new(cfg);
         let paths = ["/a", "/b", "/c"];
         let mut now = Duration::ZERO;
@@ -1051,6 +1114,7 @@ proptest! {
         // Per observer: last Observe value and when it last got a CON (or registered).
         let mut last_value: BTreeMap<ObserverHandle, u32> = BTreeMap::new();
         let mut last_con: BTreeMap<ObserverHandle, Duration> = BTreeMap::new();
+        let mut last_non: BTreeMap<u8, Duration> = BTreeMap::new();
         for op in ops {
             match op {
                 Op::Register { peer, token, path } => {
@@ -1064,12 +1128,24 @@ proptest! {
                     }
                 }
                 Op::Deregister { peer, token } => { r.cancel(&peer, &[token]); }
-                Op::Notify { path, confirmable } => {
-                    let key = ResourceKey::from_path(paths[usize::from(path)]);
-                    let opts = NotifyOptions { confirmable, ..NotifyOptions::default() };
+                Op::Notify { .. } | Op::Poll => {
                     let before: BTreeMap<ObserverHandle, Option<u16>> =
                         r.handles().map(|h| (h, r.outstanding(h))).collect();
-                    for plan in r.notify_with(&key, now, opts) {
+                    let (plans, confirmable): (Vec<_>, bool) = match op {
+                        Op::Notify { path, confirmable } => {
+                            let key = ResourceKey::from_path(paths[usize::from(path)]);
+                            let opts = NotifyOptions { confirmable, ..NotifyOptions::default() };
+                            (r.notify_with(&key, now, opts).collect(), confirmable)
+                        }
+                        _ => (r.poll_deferred(now).collect(), false),
+                    };
+                    for plan in plans {
+                        if plan.delivery == Delivery::NonConfirmable && rate_limited {
+                            // RFC 7641 §4.5.1: one NON per 3 s and peer.
+                            if let Some(last) = last_non.insert(plan.peer, now) {
+                                prop_assert!(now >= last + Duration::from_secs(3), "NON at {:?} after {:?}", now, last);
+                            }
+                        }
                         if let Some(old) = before[&plan.handle] {
                             prop_assert_eq!(plan.delivery, Delivery::Confirmable { supersedes: Some(old) });
                         }

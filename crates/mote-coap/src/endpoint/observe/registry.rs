@@ -28,6 +28,13 @@ pub struct RegistryConfig {
     /// from one 24-bit counter (RFC 7641 §4.4), so this is where the counter starts; a server
     /// without persistent state may derive it from a clock (§4.4 implementation note).
     pub first_sequence: u32,
+    /// The shortest time between two Non-confirmable notifications to one peer, or `None`
+    /// for no limit (the default). RFC 7641 §4.5.1: without an RTT estimate a server SHOULD
+    /// NOT send more than one Non-confirmable notification every 3 seconds — set
+    /// `Some(3 s)` once the endpoint drives [`ObserverRegistry::poll_timeout`] and
+    /// [`ObserverRegistry::poll_deferred`]: a notification that would come too early is
+    /// deferred (only the latest state is kept, §4.5.2) and planned by `poll_deferred`.
+    pub non_interval: Option<Duration>,
 }
 
 impl Default for RegistryConfig {
@@ -39,6 +46,7 @@ impl Default for RegistryConfig {
             max_token_len: 8,
             confirmable_interval: Duration::from_secs(24 * 60 * 60),
             first_sequence: 0,
+            non_interval: None,
         }
     }
 }
@@ -177,6 +185,8 @@ struct Entry<P, T> {
     /// Message ID of the last Non-confirmable notification or of a superseded Confirmable
     /// one: a Reset to it still cancels (RFC 7641 §3.6).
     recent: Option<u16>,
+    /// A notification held back by [`RegistryConfig::non_interval`].
+    deferred: Option<NotifyOptions>,
 }
 
 impl<P: PartialEq, T> Entry<P, T> {
@@ -199,6 +209,8 @@ impl<P: PartialEq, T> Entry<P, T> {
 /// 3. For Acknowledgements, Resets and given-up retransmissions of notifications:
 ///    [`Self::on_ack`], [`Self::on_reset`], [`Self::on_timeout`].
 /// 4. When a reliable connection closes or times out: [`Self::remove_peer`] (RFC 8323 §7.4).
+/// 5. With [`RegistryConfig::non_interval`] set: at [`Self::poll_timeout`], call
+///    [`Self::poll_deferred`] and send its plans as in step 2 (RFC 7641 §4.5.1).
 ///
 /// Sequence numbers come from one 24-bit counter for the whole registry, advanced once per
 /// registration response and once per notify call: every observer sees strictly increasing
@@ -211,6 +223,9 @@ pub struct ObserverRegistry<P, T = ()> {
     entries: Vec<Entry<P, T>>,
     next_sequence: u32,
     next_handle: u64,
+    /// When each peer last got a Non-confirmable notification, while that still limits the
+    /// next one (RFC 7641 §4.5.1); at most `max_observers` peers (the oldest is dropped).
+    non_sent: Vec<(P, Duration)>,
 }
 
 impl<P, T> ObserverRegistry<P, T>
@@ -225,6 +240,7 @@ where
             entries: Vec::new(),
             next_sequence: config.first_sequence & MAX_VALUE,
             next_handle: 0,
+            non_sent: Vec::new(),
         }
     }
 
@@ -434,6 +450,7 @@ where
             planned_confirmable: false,
             outstanding: None,
             recent: None,
+            deferred: None,
         });
         Ok((handle, sequence, false))
     }
@@ -546,6 +563,7 @@ where
     ) -> Option<NotificationPlan<P>> {
         let i = self.position(handle)?;
         let interval = self.config.confirmable_interval;
+        let non_allowed_at = self.non_allowed_at(&self.entries.get(i)?.peer);
         let entry = self.entries.get_mut(i)?;
         let delivery = match entry.transport {
             // RFC 8323 §7.2: no Confirmable or Non-confirmable messages over TCP.
@@ -566,6 +584,21 @@ where
                 }
             }
         };
+        if delivery == Delivery::NonConfirmable {
+            if non_allowed_at.is_some_and(|at| now < at) {
+                // RFC 7641 §4.5.1: too early for another Non-confirmable notification to this
+                // peer; keep only the latest (§4.5.2) for `poll_deferred`.
+                entry.deferred = Some(match entry.deferred {
+                    Some(earlier) => NotifyOptions {
+                        code: options.code,
+                        confirmable: earlier.confirmable || options.confirmable,
+                    },
+                    None => options,
+                });
+                return None;
+            }
+        }
+        entry.deferred = None;
         entry.planned_confirmable = delivery.is_confirmable();
         if entry.planned_confirmable {
             entry.confirmed_at = now;
@@ -584,7 +617,80 @@ where
             // RFC 7641 §4.2: a non-2.xx notification removes the observer.
             self.entries.remove(i);
         }
+        if delivery == Delivery::NonConfirmable {
+            self.record_non(&plan.peer, now);
+        }
         Some(plan)
+    }
+
+    /// When the next Non-confirmable notification to `peer` may be planned (RFC 7641
+    /// §4.5.1), if [`RegistryConfig::non_interval`] is set and one was planned recently.
+    fn non_allowed_at(&self, peer: &P) -> Option<Duration> {
+        let gap = self.config.non_interval?;
+        self.non_sent
+            .iter()
+            .find(|(p, _)| p == peer)
+            .map(|(_, last)| last.saturating_add(gap))
+    }
+
+    fn record_non(&mut self, peer: &P, now: Duration) {
+        let Some(gap) = self.config.non_interval else {
+            return;
+        };
+        // Times that no longer limit anything are dropped; the table stays bounded.
+        self.non_sent
+            .retain(|(p, last)| p != peer && last.saturating_add(gap) > now);
+        if self.non_sent.len() >= self.config.max_observers.max(1) {
+            self.non_sent.remove(0);
+        }
+        self.non_sent.push((peer.clone(), now));
+    }
+
+    /// Whether `handle` has a notification deferred by [`RegistryConfig::non_interval`].
+    #[must_use]
+    pub fn is_deferred(&self, handle: ObserverHandle) -> bool {
+        self.entry(handle).is_some_and(|e| e.deferred.is_some())
+    }
+
+    /// The earliest time at which [`Self::poll_deferred`] has a notification to plan; `None`
+    /// when nothing is deferred.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Duration> {
+        self.entries
+            .iter()
+            .filter(|e| e.deferred.is_some())
+            .map(|e| self.non_allowed_at(&e.peer).unwrap_or(Duration::ZERO))
+            .min()
+    }
+
+    /// Plans the deferred notifications whose time has come (RFC 7641 §4.5.1). They carry the
+    /// latest state: the application sends the resource's current representation.
+    pub fn poll_deferred(&mut self, now: Duration) -> alloc::vec::IntoIter<NotificationPlan<P>> {
+        let due: Vec<ObserverHandle> = self
+            .entries
+            .iter()
+            .filter(|e| {
+                e.deferred.is_some() && self.non_allowed_at(&e.peer).is_none_or(|at| at <= now)
+            })
+            .map(|e| e.handle)
+            .collect();
+        let sequence = if due.is_empty() {
+            None
+        } else {
+            Some(self.draw_sequence())
+        };
+        let mut plans = Vec::new();
+        for handle in due {
+            let options = self
+                .entries
+                .iter_mut()
+                .find(|e| e.handle == handle)
+                .and_then(|e| e.deferred.take());
+            if let Some(plan) = options.and_then(|o| self.plan(handle, sequence, now, o)) {
+                plans.push(plan);
+            }
+        }
+        plans.into_iter()
     }
 
     /// The endpoint sent the last planned notification of `handle` with `message_id` (CoAP

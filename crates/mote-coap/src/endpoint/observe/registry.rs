@@ -584,19 +584,12 @@ where
                 }
             }
         };
-        if delivery == Delivery::NonConfirmable {
-            if non_allowed_at.is_some_and(|at| now < at) {
-                // RFC 7641 §4.5.1: too early for another Non-confirmable notification to this
-                // peer; keep only the latest (§4.5.2) for `poll_deferred`.
-                entry.deferred = Some(match entry.deferred {
-                    Some(earlier) => NotifyOptions {
-                        code: options.code,
-                        confirmable: earlier.confirmable || options.confirmable,
-                    },
-                    None => options,
-                });
-                return None;
-            }
+        if delivery == Delivery::NonConfirmable && non_allowed_at.is_some_and(|at| now < at) {
+            // RFC 7641 §4.5.1: too early for another Non-confirmable notification to this peer;
+            // keep only the latest (§4.5.2) for `poll_deferred`. (A notification the
+            // application asked to be Confirmable never gets here.)
+            entry.deferred = Some(options);
+            return None;
         }
         entry.deferred = None;
         entry.planned_confirmable = delivery.is_confirmable();

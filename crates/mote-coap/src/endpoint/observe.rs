@@ -261,3 +261,44 @@ impl fmt::Debug for ResourceKey {
 pub(crate) const fn is_success(code: Code) -> bool {
     code.class() == 2
 }
+
+#[cfg(test)]
+mod tests {
+    use alloc::format;
+
+    use super::*;
+
+    #[test]
+    fn resource_key_paths() {
+        assert_eq!(ResourceKey::from_path("/"), ResourceKey::new());
+        assert_eq!(ResourceKey::from_path(""), ResourceKey::new());
+        assert_eq!(
+            ResourceKey::from_path("a/b"),
+            ResourceKey::from_path("/a/b")
+        );
+        assert_eq!(ResourceKey::from_path("/a/b").path(), ["a", "b"]);
+        // An empty segment is a segment (RFC 7252 §6.4: "/a//b" has three Uri-Path options).
+        assert_eq!(ResourceKey::from_path("/a//b").path(), ["a", "", "b"]);
+        let key = ResourceKey::from_path("/a/b")
+            .with_query("x=1")
+            .with_query("y")
+            .with_accept(ContentFormat(60));
+        assert!(key.has_path("/a/b") && !key.has_path("/a"));
+        assert_eq!(format!("{key:?}"), "/a/b?x=1&y (Accept 60)");
+        assert_eq!(format!("{:?}", ResourceKey::new()), "/");
+    }
+
+    #[test]
+    fn resource_key_rejects_bad_options() {
+        let bad_utf8 = [OptionRef::new(OptionNumber::URI_PATH, &[0xFF])];
+        assert!(matches!(
+            ResourceKey::from_options(bad_utf8),
+            Err(ObservationError::Option(_))
+        ));
+        let wide_accept = [OptionRef::new(OptionNumber::ACCEPT, &[1, 0, 0])];
+        assert!(matches!(
+            ResourceKey::from_options(wide_accept),
+            Err(ObservationError::Option(OptionError::UintTooLong { .. }))
+        ));
+    }
+}

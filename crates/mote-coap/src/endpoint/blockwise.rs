@@ -931,6 +931,9 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Block2Server<P> {
             size2,
         )?;
         let cache = if block_more(&out) {
+            // The Block1 option of a combined exchange acknowledges the last request block and
+            // belongs to this response only (RFC 7959 §3.3, Figure 10).
+            options.remove(OptionNumber::BLOCK1);
             let bytes = body.len() + options.iter().map(|o| o.value.len() + 2).sum::<usize>();
             let bytes = bytes.saturating_add(key.1.byte_len());
             match self.store(key, bytes, now) {

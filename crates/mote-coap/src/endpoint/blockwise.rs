@@ -53,8 +53,8 @@ use alloc::vec::Vec;
 use core::time::Duration;
 
 use crate::block::{
-    BlockError, BlockKind, BlockReassembler, BlockSplitter, BlockValue, MAX_BLOCK_NUMBER,
-    MAX_ETAG_LEN, Progress, Szx, decode_size,
+    BlockError, BlockKind, BlockReassembler, BlockSplitter, BlockValue, MAX_ETAG_LEN, Progress,
+    Szx, decode_size,
 };
 use crate::code::{Code, MessageType};
 use crate::echo::MAX_REQUEST_TAG_LEN;
@@ -504,7 +504,10 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Block1Server<P> {
     /// A [`Rejected`] with the response to send: 4.08 for a block that continues no transfer
     /// or is out of order, 4.13 (with Size1) for a body or Size1 over the limit or when the
     /// byte budget is exhausted, 5.03 (with Max-Age) when the transfer table is full, 4.00 for
-    /// a payload that does not match its SZX, 4.02/4.00 for a malformed Block1 or Size1.
+    /// a payload that does not match its SZX, 4.00 for SZX 7 (RFC 7959 §2.2) and 4.02 for a
+    /// Block1 or Size1 value of the wrong length (RFC 7252 §5.4.3: treated like an
+    /// unrecognized critical option). A transfer that grows past `max_body` or the byte budget
+    /// is dropped; one whose block fails an order or size check is kept unchanged.
     pub fn handle(
         &mut self,
         peer: &P,
@@ -936,7 +939,7 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Block2Server<P> {
             options.remove(OptionNumber::BLOCK1);
             let bytes = body.len() + options.iter().map(|o| o.value.len() + 2).sum::<usize>();
             let bytes = bytes.saturating_add(key.1.byte_len());
-            match self.store(key, bytes, now) {
+            match self.store(key, bytes) {
                 Ok(key) => {
                     self.cache.insert(
                         key,
@@ -967,9 +970,7 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Block2Server<P> {
         &mut self,
         key: (P, RequestKey),
         bytes: usize,
-        now: Duration,
     ) -> Result<(P, RequestKey), BlockwiseError> {
-        let _ = now;
         self.cache.remove(&key);
         if bytes > self.config.max_bytes {
             return Err(BlockwiseError::TooLarge {
@@ -1260,9 +1261,6 @@ impl Block2Client {
                 size: block.size(),
             });
         }
-        if block.more() && block.num() >= MAX_BLOCK_NUMBER {
-            return Err(BlockwiseError::BlockNumberOverflow { num: block.num() });
-        }
         if let Some(size2) = size_option(response, OptionNumber::SIZE2)? {
             self.reassembler
                 .check_announced_size(size2)
@@ -1295,6 +1293,8 @@ impl Block2Client {
                 self.asked = Some(block0(block.szx()));
                 Ok(Block2Progress::Send(self.request()))
             }
+            // The next block number would not fit 20 bits (RFC 7959 §2.2): a server announcing
+            // more after block 2^20 - 1 could never finish.
             Err(BlockError::NumberTooLarge { .. }) => {
                 Err(BlockwiseError::BlockNumberOverflow { num: block.num() })
             }

@@ -463,14 +463,27 @@ fn concurrent_uploads_with_distinct_request_tags_stay_apart() {
             len: 0
         }
     );
-    let mut b = Block1Client::new(
+    let mut b = Block1Client::with_free_tag(
         Code::PUT,
         path("fw"),
         b_body.clone(),
         b1cfg(16),
-        tag.value(),
+        [a.request_tag()],
     )
     .unwrap();
+    assert_eq!(b.request_tag(), tag.value());
+    // A third concurrent upload gets yet another tag; a lone one none.
+    let third = Block1Client::with_free_tag(
+        Code::PUT,
+        path("fw"),
+        vec![0; 40],
+        b1cfg(16),
+        [None, Some(&[][..])],
+    )
+    .unwrap();
+    assert_eq!(third.request_tag(), Some(&[0u8][..]));
+    let lone = Block1Client::with_free_tag(Code::PUT, path("fw"), vec![], b1cfg(16), []);
+    assert_eq!(lone.unwrap().request_tag(), None);
     let mut next_a = Some(a.request().unwrap());
     let mut next_b = Some(b.request().unwrap());
     // Interleave the blocks of both uploads.

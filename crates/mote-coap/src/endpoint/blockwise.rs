@@ -57,7 +57,7 @@ use crate::block::{
     Szx, decode_size,
 };
 use crate::code::{Code, MessageType};
-use crate::echo::MAX_REQUEST_TAG_LEN;
+use crate::echo::{EchoError, MAX_REQUEST_TAG_LEN, choose_request_tag};
 use crate::message::{Message, OwnedMessage};
 use crate::option::{OptionList, OptionNumber};
 
@@ -189,6 +189,9 @@ pub enum BlockwiseError {
         /// The length given.
         len: usize,
     },
+    /// No Request-Tag value is free for a new upload (RFC 9175 §3.4, §3.5).
+    #[error(transparent)]
+    RequestTag(#[from] EchoError),
     /// The transfer is already finished.
     #[error("the block-wise transfer is already finished")]
     Finished,
@@ -1117,7 +1120,7 @@ pub struct Block2Client {
     reassembler: BlockReassembler<Vec<u8>>,
     asked: Option<BlockValue>,
     restarts: u32,
-    requests: u32,
+    responses: u32,
     finished: bool,
 }
 
@@ -1137,7 +1140,7 @@ impl Block2Client {
             reassembler: Self::reassembler(&config),
             asked,
             restarts: 0,
-            requests: 0,
+            responses: 0,
             finished: false,
         }
     }
@@ -1180,7 +1183,7 @@ impl Block2Client {
     /// Responses handled so far.
     #[must_use]
     pub fn responses(&self) -> u32 {
-        self.requests
+        self.responses
     }
 
     /// Processes the response to the last [`Block2Client::request`].
@@ -1199,7 +1202,7 @@ impl Block2Client {
         if self.finished {
             return Err(BlockwiseError::Finished);
         }
-        self.requests = self.requests.saturating_add(1);
+        self.responses = self.responses.saturating_add(1);
         let result = self.step(response);
         if !matches!(result, Ok(Block2Progress::Send(_))) {
             self.finished = true;
@@ -1429,6 +1432,30 @@ impl Block1Client {
         };
         client.current()?;
         Ok(client)
+    }
+
+    /// Like [`Block1Client::new`], with the Request-Tag chosen by
+    /// [`crate::echo::choose_request_tag`] (RFC 9175 §3.4, §3.5): `in_use` holds the tags
+    /// ([`Block1Client::request_tag`]) of the uploads in progress that are matchable to this
+    /// one (same server, same request options). The first upload goes without a tag; each
+    /// concurrent one gets the shortest value not in use.
+    ///
+    /// # Errors
+    /// [`BlockwiseError::RequestTag`] when no tag of up to 2 bytes is free, and as
+    /// [`Block1Client::new`].
+    pub fn with_free_tag<'x, I>(
+        code: Code,
+        options: OptionList,
+        body: Vec<u8>,
+        config: Block1ClientConfig,
+        in_use: I,
+    ) -> Result<Self, BlockwiseError>
+    where
+        I: IntoIterator<Item = Option<&'x [u8]>>,
+        I::IntoIter: Clone,
+    {
+        let choice = choose_request_tag(in_use)?;
+        Self::new(code, options, body, config, choice.value())
     }
 
     /// The Request-Tag value used (`None`: no option), for choosing the tag of a concurrent

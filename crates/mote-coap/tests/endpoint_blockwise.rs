@@ -1179,6 +1179,40 @@ fn etag_change_restarts_from_block_0() {
 }
 
 #[test]
+fn changed_representation_end_to_end_restarts_once() {
+    // A stateless Block2 server (no cache entries allowed): each block is cut from the body
+    // the application produces now. The resource changes after block 0; the server's ETag
+    // (a hash of the body) changes with it, and the client starts over and gets v2 whole.
+    let config = Block2ServerConfig {
+        max_entries: 0,
+        ..server_b2(32)
+    };
+    let v1 = body(100, 1);
+    let v2 = body(100, 2);
+    let mut server = Server::new(server_b1(1024), config, v1);
+    let mut client = Block2Client::new(Code::GET, path("r"), Block2ClientConfig::default());
+    let mut request = client.request();
+    let mut responses = 0;
+    let done = loop {
+        let resp = server.handle(1, &wire(request, MessageType::Con), T0);
+        responses += 1;
+        server.resource.clone_from(&v2);
+        match client
+            .handle_response(&Message::decode(&resp).unwrap())
+            .unwrap()
+        {
+            Block2Progress::Send(next) => request = next,
+            Block2Progress::Complete(parts) => break parts,
+        }
+    };
+    assert_eq!(done.payload, v2);
+    assert_eq!(client.restarts(), 1);
+    // v1 block 0, v2 block 1 (restart), then v2 blocks 0..=3.
+    assert_eq!(responses, 6);
+    assert!(server.b2.is_empty());
+}
+
+#[test]
 fn etag_changing_every_block_fails_after_bounded_restarts() {
     let cfg = Block2ClientConfig {
         preferred_szx: Szx::S16,

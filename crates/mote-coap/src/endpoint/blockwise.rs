@@ -14,7 +14,20 @@
 //!   sizes, and refuses a server whose transfer could never end.
 //!
 //! Messages come in as zero-copy [`Message`] views; what goes out is [`MessageParts`] (code,
-//! options and payload), which the endpoint stamps with type, Message ID and token.
+//! options and payload), which the endpoint stamps with type, Message ID and token. Time is
+//! the caller's `now`; nothing here reads a clock or does I/O.
+//!
+//! On the server side the endpoint calls, for each request (after deduplication):
+//! 1. [`Block2Server::serve_cached`]: a follow-up Block2 request answered from the cache
+//!    needs nothing else;
+//! 2. [`Block1Server::handle`]: a 2.31 or an error response ends here; a complete body (or a
+//!    request without Block1) goes on;
+//! 3. the application, with the whole body, produces the whole response (plus the Block1
+//!    option of [`Block1Action::Complete`]);
+//! 4. [`Block2Server::respond`] cuts the block the request asks for.
+//!
+//! Both servers drop idle state after a lifetime; the endpoint merges their
+//! `poll_timeout` into its own and calls `handle_timeout`.
 //!
 //! ```
 //! use core::time::Duration;

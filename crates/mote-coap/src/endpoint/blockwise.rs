@@ -47,7 +47,7 @@
 //!     let message = Message::decode(&bytes).unwrap();
 //!     let response = match server.handle(&1, &message, Duration::ZERO).unwrap() {
 //!         Block1Action::Continue(response) => response,
-//!         Block1Action::Complete { body, block1 } => break body,
+//!         Block1Action::Complete { body, .. } => break body,
 //!         Block1Action::NotBlockwise => unreachable!(),
 //!     };
 //!     let bytes = response.into_message(MessageType::Ack, 1, &[]).to_vec().unwrap();

@@ -421,6 +421,9 @@ pub struct EndpointStats {
     pub pending_incoming: usize,
     /// Separate responses awaiting their ACK.
     pub separate_responses: usize,
+    /// Finished CON requests remembered to recognize late duplicate ACKs (bounded by
+    /// [`EndpointLimits::max_outstanding_requests`]).
+    pub recent_exchanges: usize,
     /// Echo values remembered.
     pub echo_challenges: usize,
     /// Datagrams awaiting [`Endpoint::poll_transmit`].
@@ -629,6 +632,8 @@ pub struct Endpoint<P, R> {
     peers: BTreeMap<P, PeerState>,
     dedup_total: usize,
     outgoing: BTreeMap<RequestId, Outgoing<P>>,
+    /// Peer and Message ID of finished CON requests, until EXCHANGE_LIFETIME.
+    recent: VecDeque<(P, u16, Duration)>,
     queue: VecDeque<Queued<P>>,
     incoming: BTreeMap<IncomingId, Incoming<P>>,
     separate: BTreeMap<IncomingId, Separate<P>>,
@@ -661,6 +666,7 @@ where
             peers: BTreeMap::new(),
             dedup_total: 0,
             outgoing: BTreeMap::new(),
+            recent: VecDeque::new(),
             queue: VecDeque::new(),
             incoming: BTreeMap::new(),
             separate: BTreeMap::new(),
@@ -693,6 +699,7 @@ where
             queued_requests: self.queue.len(),
             pending_incoming: self.incoming.len(),
             separate_responses: self.separate.len(),
+            recent_exchanges: self.recent.len(),
             echo_challenges: self.echo.len(),
             queued_transmits: self.transmits.len(),
             queued_events: self.events.len(),
@@ -988,7 +995,7 @@ where
             .map(|(id, _)| *id);
         if let Some(id) = found {
             if message.mtype() == MessageType::Rst {
-                self.outgoing.remove(&id);
+                self.finish(now, id);
                 self.event(Event::Reset { id });
                 return;
             }
@@ -1033,6 +1040,11 @@ where
                     reset: true,
                 });
             }
+            return;
+        }
+        if self.recent.iter().any(|r| &r.0 == peer && r.1 == mid) {
+            // A late duplicate of the ACK or RST of a finished exchange (§4.5).
+            self.stats.duplicates += 1;
             return;
         }
         if message.code().is_response() {
@@ -1236,7 +1248,7 @@ where
             if let (true, ReplyPath::Confirmable(mid)) = (separate, inbound.path) {
                 self.reply_and_cache(peer, mid, empty(EMPTY_RST, mid));
             }
-            self.outgoing.remove(&id);
+            self.finish(now, id);
             self.event(Event::ResponseRejected {
                 id,
                 peer: peer.clone(),
@@ -1262,7 +1274,7 @@ where
                 return;
             }
         }
-        self.outgoing.remove(&id);
+        self.finish(now, id);
         self.event(Event::Response {
             id,
             peer: peer.clone(),
@@ -1280,6 +1292,7 @@ where
             return Ok(());
         };
         entry.request.options.set(OptionNumber::ECHO, echo);
+        self.remember_exchange(now, &entry);
         entry.request.message_id = self.message_ids.allocate();
         entry.request.token = self.fresh_token(&entry.peer);
         let bytes = match self.encode(&entry.request) {
@@ -1304,6 +1317,29 @@ where
 
     // -----------------------------------------------------------------------------------------
     // Client role.
+
+    /// Removes a finished request, remembering its Message ID so that a late duplicate of its
+    /// ACK is recognized as such rather than reported as unmatched.
+    fn finish(&mut self, now: Duration, id: RequestId) {
+        if let Some(entry) = self.outgoing.remove(&id) {
+            self.remember_exchange(now, &entry);
+        }
+    }
+
+    fn remember_exchange(&mut self, now: Duration, entry: &Outgoing<P>) {
+        if !entry.confirmable {
+            return;
+        }
+        let lifetime = self.config.transmission.exchange_lifetime();
+        self.recent.retain(|r| r.2 > now);
+        // Bounded like the table it shadows; forgetting the oldest only means that a very late
+        // duplicate ACK is reported as unmatched.
+        while self.recent.len() >= self.config.limits.max_outstanding_requests {
+            self.recent.pop_front();
+        }
+        self.recent
+            .push_back((entry.peer.clone(), entry.request.message_id, now + lifetime));
+    }
 
     fn fresh_token(&mut self, peer: &P) -> Vec<u8> {
         loop {
@@ -1560,7 +1596,7 @@ where
             }
             let peer = o.peer.clone();
             if gave_up {
-                self.outgoing.remove(&id);
+                self.finish(now, id);
                 self.event(Event::TimedOut { id });
             } else if let Some(bytes) = resend {
                 self.transmit(peer, bytes);

@@ -1208,3 +1208,25 @@ fn invalid_requests_and_responses_are_typed_errors() {
         Err(EndpointError::NotAResponse { code: Code::GET })
     );
 }
+
+#[test]
+fn tokens_stay_unique_even_with_a_stuck_random_source() {
+    // A random source that always returns the same value must neither hang nor give two
+    // outstanding requests to one peer the same token (RFC 7252 §5.3.1).
+    let config = EndpointConfig {
+        transmission: TransmissionParameters::default().with_nstart(10).unwrap(),
+        ..EndpointConfig::default()
+    };
+    let mut stuck: mote_coap::endpoint::Endpoint<Addr, _> =
+        mote_coap::endpoint::Endpoint::new(config, || 7u32).unwrap();
+    let mut tokens = std::collections::BTreeSet::new();
+    for _ in 0..10 {
+        stuck
+            .request(T0, SERVER, get("x"), Reliability::Confirmable)
+            .unwrap();
+    }
+    while let Some(t) = stuck.poll_transmit() {
+        assert!(tokens.insert(decode(&t.datagram).token().to_vec()));
+    }
+    assert_eq!(tokens.len(), 10);
+}

@@ -235,6 +235,9 @@ impl EndpointConfig {
         if !(1..=8).contains(&self.token_len) {
             return bad("token_len must be 1 to 8 bytes");
         }
+        if self.token_len == 1 && self.limits.max_outstanding_requests >= 256 {
+            return bad("1-byte tokens allow at most 255 outstanding requests");
+        }
         if self.max_incoming_token_len > option::MAX_VALUE_LEN {
             return bad("max_incoming_token_len exceeds what the format can express");
         }
@@ -1341,22 +1344,33 @@ where
             .push_back((entry.peer.clone(), entry.request.message_id, now + lifetime));
     }
 
+    /// A token unique among the requests outstanding to `peer` (RFC 7252 §5.3.1), drawn from
+    /// the RNG; should the RNG keep colliding, the first free value of a counter (there are more
+    /// candidates than outstanding requests, see [`EndpointConfig`] validation).
     fn fresh_token(&mut self, peer: &P) -> Vec<u8> {
-        loop {
-            let mut token = Vec::with_capacity(8);
+        let len = self.config.token_len;
+        let in_use = |outgoing: &BTreeMap<RequestId, Outgoing<P>>, token: &[u8]| {
+            outgoing
+                .values()
+                .any(|o| &o.peer == peer && o.request.token == token)
+        };
+        for _ in 0..16 {
             let hi = self.rng.next_u32().to_be_bytes();
             let lo = self.rng.next_u32().to_be_bytes();
-            token.extend(hi.iter().chain(lo.iter()).take(self.config.token_len));
-            // §5.3.1: unique among the requests outstanding to this peer. At most
-            // max_outstanding_requests tokens are in use, so a collision is rare and retried.
-            let in_use = self
-                .outgoing
-                .values()
-                .any(|o| &o.peer == peer && o.request.token == token);
-            if !in_use {
+            let token: Vec<u8> = hi.iter().chain(lo.iter()).take(len).copied().collect();
+            if !in_use(&self.outgoing, &token) {
                 return token;
             }
         }
+        let mut fallback = Vec::new();
+        for k in 0..=self.outgoing.len() as u64 {
+            let bytes = k.to_be_bytes();
+            fallback = bytes.get(8 - len..).unwrap_or(&bytes).to_vec();
+            if !in_use(&self.outgoing, &fallback) {
+                break;
+            }
+        }
+        fallback
     }
 
     /// Sends a request to `peer` (or queues it while NSTART or PROBING_RATE hold it back,

@@ -108,7 +108,10 @@ fn retransmissions_follow_rfc7252_bounds_then_time_out() {
             .unwrap();
         let mut sent = vec![(T0, transmits(&mut ep))];
         let mut timed_out = None;
+        let mut wakeups = 0;
         while let Some(t) = ep.poll_timeout() {
+            wakeups += 1;
+            assert!(wakeups <= 5, "more timer wake-ups than transmissions");
             assert!(t >= T0);
             ep.handle_timeout(t);
             let out = transmits(&mut ep);

@@ -9,10 +9,11 @@
 //!
 //! Seams for the other components of this module:
 //! * block-wise (`blockwise`): requests and responses carrying Block1/Block2 pass through
-//!   [`Endpoint`]'s `accept_request` and `complete_request` hooks (marked `Seam (RFC 7959)`);
+//!   [`Endpoint`]'s private `on_request` and `complete_request` steps (marked
+//!   `Seam (RFC 7959)`);
 //! * Observe (`observe`): notifications are responses matched on the token like any other
 //!   (`Seam (RFC 7641)`);
-//! * TCP (`tcp_session`): after the message layer, a request or response is an [`Inbound`]
+//! * TCP (`tcp_session`): after the message layer, a request or response is an `Inbound`
 //!   value independent of UDP (token, code, options, payload, and how to answer); a
 //!   connection's session feeds the same matching without dedup or retransmission
 //!   (`Seam (RFC 8323)`).
@@ -310,6 +311,15 @@ pub struct IncomingRequest {
     pub security_context: Vec<u8>,
 }
 
+impl core::ops::Deref for IncomingRequest {
+    type Target = OwnedMessage;
+
+    /// The request message (so `request.payload`, `request.option(..)` read it directly).
+    fn deref(&self) -> &OwnedMessage {
+        &self.message
+    }
+}
+
 impl IncomingRequest {
     /// Checks If-Match and If-None-Match against the resource's current state
     /// (RFC 7252 §5.10.8). On error, answer with [`EndpointError::response_code`] (4.12).
@@ -568,7 +578,10 @@ fn empty(first: u8, message_id: u16) -> Vec<u8> {
 /// A sans-IO CoAP endpoint over UDP, client and server at once (RFC 7252).
 ///
 /// `P` identifies a peer (an address, or an address with a security association); `R` is the
-/// random source for Message IDs, tokens, retransmission jitter and Echo values.
+/// random source for Message IDs, tokens, retransmission jitter and Echo values (any
+/// [`RandomSource`], e.g. a closure, or `Box<dyn FnMut() -> u32>` to erase the type).
+///
+/// Every table is bounded by [`EndpointLimits`]; [`Endpoint::stats`] reports the current sizes.
 ///
 /// # Call order
 /// 1. [`Endpoint::new`] once.
@@ -1077,7 +1090,7 @@ where
                 .with_payload(diagnostic.into_bytes());
             match inbound.path {
                 ReplyPath::Confirmable(_) => {
-                    self.answer(now, peer, message.token(), inbound.path, response);
+                    self.answer(peer, message.token(), inbound.path, response);
                 }
                 ReplyPath::NonConfirmable(mid) => {
                     self.transmit(peer.clone(), empty(EMPTY_RST, mid));
@@ -1094,7 +1107,7 @@ where
                     let value = self.issue_echo(now, peer, security_context);
                     let response = OwnedMessage::new(MessageType::Ack, Code::UNAUTHORIZED, 0)
                         .with_option(OptionNumber::ECHO, value.as_bytes());
-                    self.answer(now, peer, message.token(), inbound.path, response);
+                    self.answer(peer, message.token(), inbound.path, response);
                     return;
                 }
             }
@@ -1108,7 +1121,7 @@ where
                 // RFC 7252 §5.9.3.4: 5.03 Service Unavailable, retry after Max-Age seconds.
                 let response = OwnedMessage::new(MessageType::Ack, Code::SERVICE_UNAVAILABLE, 0)
                     .with_uint_option(OptionNumber::MAX_AGE, 1);
-                self.answer(now, peer, message.token(), inbound.path, response);
+                self.answer(peer, message.token(), inbound.path, response);
             }
             return;
         }
@@ -1143,14 +1156,7 @@ where
 
     /// Sends a response the endpoint itself produced (4.01, 4.02, 5.03) right away:
     /// piggybacked on the ACK of a CON, or as a NON for a NON request.
-    fn answer(
-        &mut self,
-        _now: Duration,
-        peer: &P,
-        token: &[u8],
-        path: ReplyPath,
-        mut response: OwnedMessage,
-    ) {
+    fn answer(&mut self, peer: &P, token: &[u8], path: ReplyPath, mut response: OwnedMessage) {
         response.token = token.to_vec();
         match path {
             ReplyPath::Confirmable(mid) => {

@@ -863,7 +863,7 @@ where
         };
         state.answered = true;
         let before = state.dedup.len();
-        let others = others - before;
+        let others = others.saturating_sub(before);
         state.dedup.retain(|e| e.expires > now);
         let outcome = if let Some(entry) = state.dedup.iter().find(|e| e.message_id == message_id) {
             match (&entry.state, confirmable) {

@@ -28,10 +28,10 @@ use alloc::vec::Vec;
 use core::time::Duration;
 
 use crate::code::{Code, MessageType};
-use crate::echo::{ClientEchoAction, EchoBuf, client_action_for};
+use crate::echo::{ClientEchoAction, EchoBuf, client_action};
 use crate::error::{EncodeError, OptionError};
 use crate::message::{DecodeLimits, Message, OwnedMessage};
-use crate::option::{self, OptionNumber};
+use crate::option::{self, OptionNumber, OptionRef, Options};
 use crate::transmission::{
     MessageIdAllocator, RandomSource, Retransmission, Timeout, TransmissionParameters,
 };
@@ -560,11 +560,59 @@ enum ReplyPath {
 }
 
 /// A request or response after the message layer: what the matching layer works on,
-/// independent of the transport.
+/// independent of the transport. Seam (RFC 8323): a TCP session builds one from a
+/// `tcp::Frame` (code, token, option bytes, payload; type CON and Message ID 0 by convention)
+/// with a reliable reply path.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Inbound<'a> {
-    message: Message<'a>,
+    mtype: MessageType,
+    message_id: u16,
+    code: Code,
+    token: &'a [u8],
+    options: &'a [u8],
+    payload: &'a [u8],
     path: ReplyPath,
+}
+
+impl<'a> Inbound<'a> {
+    fn udp(message: &Message<'a>, path: ReplyPath) -> Self {
+        Self {
+            mtype: message.mtype(),
+            message_id: message.message_id(),
+            code: message.code(),
+            token: message.token(),
+            options: message.option_bytes(),
+            payload: message.payload(),
+            path,
+        }
+    }
+
+    const fn code(&self) -> Code {
+        self.code
+    }
+
+    const fn token(&self) -> &'a [u8] {
+        self.token
+    }
+
+    const fn options(&self) -> Options<'a> {
+        Options::from_bytes(self.options)
+    }
+
+    fn option(&self, number: OptionNumber) -> Option<OptionRef<'a>> {
+        self.options()
+            .skip_while(|o| o.number < number)
+            .find(|o| o.number == number)
+    }
+
+    /// The message as received (for events).
+    fn to_owned(self) -> OwnedMessage {
+        let mut owned = OwnedMessage::new(self.mtype, self.code, self.message_id)
+            .with_token(self.token)
+            .with_payload(self.payload);
+        owned.options = self.options().collect();
+        owned
+    }
 }
 
 const EMPTY_ACK: u8 = 0x60;
@@ -921,9 +969,9 @@ where
 
     /// Whether a critical option is unrecognized or malformed (RFC 7252 §5.4.1, §5.4.3,
     /// §5.4.5); the registry plus [`EndpointConfig::recognized_options`] are recognized.
-    fn critical_issue(&self, message: &Message<'_>) -> Option<OptionError> {
+    fn critical_issue(&self, options: Options<'_>) -> Option<OptionError> {
         let extra = &self.config.recognized_options;
-        option::issues(message.options())
+        option::issues(options)
             .filter(|e| e.number().is_critical())
             .find(|e| {
                 !matches!(e, OptionError::UnrecognizedCritical { number } if extra.contains(number))
@@ -987,7 +1035,7 @@ where
                 } else {
                     ReplyPath::NonConfirmable(mid)
                 };
-                let inbound = Inbound { message, path };
+                let inbound = Inbound::udp(&message, path);
                 if code.is_request() {
                     self.on_request(now, &peer, inbound, security_context);
                 } else if code.is_response() {
@@ -1028,10 +1076,7 @@ where
                 return;
             }
             if token_matches {
-                let inbound = Inbound {
-                    message: *message,
-                    path: ReplyPath::NonConfirmable(mid),
-                };
+                let inbound = Inbound::udp(message, ReplyPath::NonConfirmable(mid));
                 self.on_matched_response(now, peer, id, inbound, false);
             } else {
                 // §5.3.2: a piggybacked response must carry the request's token.
@@ -1081,10 +1126,10 @@ where
         inbound: Inbound<'_>,
         security_context: &[u8],
     ) {
-        let message = inbound.message;
+        let message = inbound;
         // RFC 7252 §5.4.1: an unrecognized critical option in a CON request is answered 4.02
         // (with a diagnostic payload, §5.5.2); a NON request is rejected (§4.3).
-        if let Some(error) = self.critical_issue(&message) {
+        if let Some(error) = self.critical_issue(message.options()) {
             let diagnostic = format!("{error}");
             let response = OwnedMessage::new(MessageType::Ack, Code::BAD_OPTION, 0)
                 .with_payload(diagnostic.into_bytes());
@@ -1220,7 +1265,7 @@ where
 
     /// A CON or NON response (not piggybacked), after deduplication.
     fn on_separate_response(&mut self, now: Duration, peer: &P, inbound: Inbound<'_>) {
-        let message = inbound.message;
+        let message = inbound;
         let found = self
             .outgoing
             .iter()
@@ -1250,10 +1295,10 @@ where
         inbound: Inbound<'_>,
         separate: bool,
     ) {
-        let message = inbound.message;
+        let message = inbound;
         // RFC 7252 §5.4.1: a response with an unrecognized critical option is rejected (a
         // Reset for a CON response).
-        if let Some(error) = self.critical_issue(&message) {
+        if let Some(error) = self.critical_issue(message.options()) {
             if let (true, ReplyPath::Confirmable(mid)) = (separate, inbound.path) {
                 self.reply_and_cache(peer, mid, empty(EMPTY_RST, mid));
             }
@@ -1275,8 +1320,12 @@ where
     /// Delivers the final response of request `id`, or retries once with the Echo value of a
     /// 4.01 (RFC 9175 §2.3). Seam (RFC 7959 / RFC 7641): Block2 continuation and Observe
     /// notification ordering take the response here.
-    fn complete_request(&mut self, now: Duration, id: RequestId, peer: &P, message: &Message<'_>) {
-        if let Some(ClientEchoAction::Retry(value)) = client_action_for(message) {
+    fn complete_request(&mut self, now: Duration, id: RequestId, peer: &P, message: &Inbound<'_>) {
+        let code = message.code();
+        let echo = message.option(OptionNumber::ECHO).map(|o| o.value);
+        if let Some(ClientEchoAction::Retry(value)) =
+            client_action(code.class(), code.detail(), echo)
+        {
             if self.outgoing.get(&id).is_some_and(|o| !o.echo_retried)
                 && self.retry_with_echo(now, id, value.as_bytes()).is_ok()
             {

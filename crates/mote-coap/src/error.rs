@@ -44,6 +44,10 @@ pub enum Error {
     /// The message layer's bounded state is exhausted or misconfigured (RFC 7252 §4).
     #[error("message layer error")]
     Transmission(#[from] crate::transmission::TransmissionError),
+    /// The sans-IO endpoint refused an operation or a configuration.
+    #[cfg(feature = "alloc")]
+    #[error("endpoint error")]
+    Endpoint(#[from] crate::endpoint::EndpointError),
 }
 
 impl Error {
@@ -76,6 +80,8 @@ impl Error {
             Self::Echo(_) => Code::BAD_OPTION,
             Self::Uri(_) | Self::LinkFormat(_) => Code::BAD_REQUEST,
             Self::Transmission(_) => Code::INTERNAL_SERVER_ERROR,
+            #[cfg(feature = "alloc")]
+            Self::Endpoint(e) => e.response_code(),
         }
     }
 }

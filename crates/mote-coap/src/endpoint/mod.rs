@@ -1,7 +1,1704 @@
 //! The sans-IO CoAP endpoint: one object that owns the message layer (RFC 7252 §4), request and
-//! response matching, block-wise transfers (RFC 7959), Observe (RFC 7641), Echo (RFC 9175) and
-//! CoAP over TCP sessions (RFC 8323), for the client and the server role at once.
+//! response matching (§5.3.2), block-wise transfers (RFC 7959), Observe (RFC 7641), Echo
+//! (RFC 9175) and CoAP over TCP sessions (RFC 8323), for the client and the server role at once.
+//!
+//! [`Endpoint`] composes the pieces of [`crate::transmission`] (transmission parameters,
+//! [`Retransmission`], [`MessageIdAllocator`]), [`crate::echo`] and the option registry of
+//! [`crate::option`]. It owns no socket and no clock: the caller passes `now` and datagrams in and
+//! takes datagrams, events and timers out, in the order documented on [`Endpoint`].
+//!
+//! Seams for the other components of this module:
+//! * block-wise (`blockwise`): requests and responses carrying Block1/Block2 pass through
+//!   [`Endpoint`]'s `accept_request` and `complete_request` hooks (marked `Seam (RFC 7959)`);
+//! * Observe (`observe`): notifications are responses matched on the token like any other
+//!   (`Seam (RFC 7641)`);
+//! * TCP (`tcp_session`): after the message layer, a request or response is an [`Inbound`]
+//!   value independent of UDP (token, code, options, payload, and how to answer); a
+//!   connection's session feeds the same matching without dedup or retransmission
+//!   (`Seam (RFC 8323)`).
 
 pub mod blockwise;
 pub mod observe;
 pub mod tcp_session;
+
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::format;
+use alloc::vec::Vec;
+use core::time::Duration;
+
+use crate::code::{Code, MessageType};
+use crate::echo::{ClientEchoAction, EchoBuf, client_action_for};
+use crate::error::{EncodeError, OptionError};
+use crate::message::{DecodeLimits, Message, OwnedMessage};
+use crate::option::{self, OptionNumber};
+use crate::transmission::{
+    MessageIdAllocator, RandomSource, Retransmission, Timeout, TransmissionParameters,
+};
+
+/// Errors of the endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EndpointError {
+    /// The configuration is not usable.
+    #[error("invalid endpoint configuration: {reason}")]
+    InvalidConfig {
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// The table of peers is full ([`EndpointLimits::max_peers`]).
+    #[error("the table of peers is full ({capacity} peers)")]
+    PeerTableFull {
+        /// The configured capacity.
+        capacity: usize,
+    },
+    /// Too many client requests are outstanding or queued
+    /// ([`EndpointLimits::max_outstanding_requests`]).
+    #[error("{capacity} client requests are already outstanding or queued")]
+    TooManyOutstanding {
+        /// The configured capacity.
+        capacity: usize,
+    },
+    /// NSTART or PROBING_RATE holds the request back and the queue is full
+    /// ([`EndpointLimits::max_queued_requests`]).
+    #[error("the queue of requests held back by NSTART or PROBING_RATE is full ({capacity})")]
+    QueueFull {
+        /// The configured capacity.
+        capacity: usize,
+    },
+    /// A message larger than [`EndpointLimits::max_message_size`].
+    #[error("message of {size} bytes exceeds the maximum of {max} bytes")]
+    MessageTooLarge {
+        /// Encoded size.
+        size: usize,
+        /// The configured maximum.
+        max: usize,
+    },
+    /// [`Endpoint::request`] was given a code that is not a method.
+    #[error("code {code} is not a request method")]
+    NotARequest {
+        /// The code given.
+        code: Code,
+    },
+    /// [`Endpoint::respond`] was given a code that is not a response code.
+    #[error("code {code} is not a response code")]
+    NotAResponse {
+        /// The code given.
+        code: Code,
+    },
+    /// [`Endpoint::respond`] for a request that was answered, expired or never existed.
+    #[error("no pending incoming request {id:?}")]
+    UnknownIncoming {
+        /// The identifier given.
+        id: IncomingId,
+    },
+    /// The message cannot be encoded.
+    #[error("cannot encode the message: {0}")]
+    Encode(EncodeError),
+    /// A conditional request's precondition does not hold (RFC 7252 §5.10.8): answer 4.12.
+    #[error("precondition of option {option} failed (RFC 7252 §5.10.8): answer 4.12")]
+    PreconditionFailed {
+        /// If-Match or If-None-Match.
+        option: OptionNumber,
+    },
+}
+
+impl EndpointError {
+    /// The response code a server answers with when this error is about a request:
+    /// 4.12 for [`EndpointError::PreconditionFailed`], 4.13 for
+    /// [`EndpointError::MessageTooLarge`], 5.00 otherwise.
+    #[must_use]
+    pub const fn response_code(&self) -> Code {
+        match self {
+            Self::PreconditionFailed { .. } => Code::PRECONDITION_FAILED,
+            Self::MessageTooLarge { .. } => Code::REQUEST_ENTITY_TOO_LARGE,
+            _ => Code::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// The bounds on every table a peer or the application can grow. Each reached bound is a typed
+/// error ([`EndpointError`]) or a counter in [`EndpointStats`], never growth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EndpointLimits {
+    /// Peers with any state (deduplication entries, exchanges, queued requests).
+    pub max_peers: usize,
+    /// Deduplication entries (RFC 7252 §4.5) per peer. When a peer's entries are all live, its
+    /// new messages are dropped (and retransmitted by the peer later) rather than an entry
+    /// evicted, so a request is never processed twice.
+    pub max_dedup_per_peer: usize,
+    /// Deduplication entries over all peers.
+    pub max_dedup_total: usize,
+    /// Client requests outstanding or queued.
+    pub max_outstanding_requests: usize,
+    /// Client requests held back by NSTART or PROBING_RATE (RFC 7252 §4.7).
+    pub max_queued_requests: usize,
+    /// Incoming requests awaiting [`Endpoint::respond`], plus separate responses awaiting
+    /// their acknowledgement. When full, a CON request is answered 5.03 and a NON request dropped.
+    pub max_pending_incoming: usize,
+    /// The largest datagram accepted or sent (RFC 7252 §4.6).
+    pub max_message_size: usize,
+    /// Echo values issued and remembered (RFC 9175); the oldest is forgotten when full.
+    pub max_echo_challenges: usize,
+    /// Datagrams waiting for [`Endpoint::poll_transmit`]; the oldest is dropped when full.
+    pub max_queued_transmits: usize,
+    /// Events waiting for [`Endpoint::poll_event`]; new events are dropped when full (and new
+    /// requests refused with 5.03, so none is lost silently).
+    pub max_queued_events: usize,
+}
+
+impl Default for EndpointLimits {
+    fn default() -> Self {
+        Self {
+            max_peers: 64,
+            max_dedup_per_peer: 32,
+            max_dedup_total: 512,
+            max_outstanding_requests: 32,
+            max_queued_requests: 32,
+            max_pending_incoming: 32,
+            // RFC 7252 §4.6: 1152 bytes fit the IPv6 minimum MTU with headers.
+            max_message_size: 1152,
+            max_echo_challenges: 64,
+            max_queued_transmits: 256,
+            max_queued_events: 256,
+        }
+    }
+}
+
+/// Which requests must prove freshness with an Echo option (RFC 9175 §2.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EchoRequirement {
+    /// Requests with an unsafe method (POST, PUT, DELETE, PATCH, iPATCH; RFC 7252 §5.1,
+    /// RFC 8132 §2, §3).
+    UnsafeMethods,
+    /// Every request.
+    AllRequests,
+}
+
+/// The server's freshness policy (RFC 9175 §2.3, §2.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EchoPolicy {
+    /// How long an Echo value stays fresh after it was issued.
+    pub window: Duration,
+    /// Which requests need one.
+    pub require: EchoRequirement,
+}
+
+impl EchoPolicy {
+    fn applies_to(&self, method: Code) -> bool {
+        match self.require {
+            EchoRequirement::AllRequests => true,
+            EchoRequirement::UnsafeMethods => !matches!(method, Code::GET | Code::FETCH),
+        }
+    }
+}
+
+/// The configuration of an [`Endpoint`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct EndpointConfig {
+    /// RFC 7252 §4.8 transmission parameters.
+    pub transmission: TransmissionParameters,
+    /// Length of the tokens the endpoint draws for its requests, 1–8 bytes (RFC 7252 §5.3.1).
+    pub token_len: usize,
+    /// The longest token accepted in incoming messages; above 8 enables RFC 8974 extended
+    /// tokens.
+    pub max_incoming_token_len: usize,
+    /// How long a CON request may wait for [`Endpoint::respond`] before an empty ACK is sent
+    /// and the response goes later as a separate CON (RFC 7252 §5.2.2).
+    pub piggyback_delay: Duration,
+    /// Critical options the application processes beyond the registry of [`crate::option`]
+    /// (RFC 7252 §5.4.1).
+    pub recognized_options: Vec<OptionNumber>,
+    /// Server-side Echo freshness (RFC 9175); `None` turns it off.
+    pub echo: Option<EchoPolicy>,
+    /// Table bounds.
+    pub limits: EndpointLimits,
+}
+
+impl Default for EndpointConfig {
+    fn default() -> Self {
+        Self {
+            transmission: TransmissionParameters::default(),
+            token_len: 4,
+            max_incoming_token_len: 8,
+            piggyback_delay: Duration::from_secs(1),
+            recognized_options: Vec::new(),
+            echo: None,
+            limits: EndpointLimits::default(),
+        }
+    }
+}
+
+impl EndpointConfig {
+    fn validate(&self) -> Result<(), EndpointError> {
+        let bad = |reason| Err(EndpointError::InvalidConfig { reason });
+        if !(1..=8).contains(&self.token_len) {
+            return bad("token_len must be 1 to 8 bytes");
+        }
+        if self.token_len == 1 && self.limits.max_outstanding_requests >= 256 {
+            return bad("1-byte tokens allow at most 255 outstanding requests");
+        }
+        if self.max_incoming_token_len > option::MAX_VALUE_LEN {
+            return bad("max_incoming_token_len exceeds what the format can express");
+        }
+        if self.transmission.probing_rate() == 0 {
+            return bad("PROBING_RATE must be at least 1 byte per second");
+        }
+        let l = &self.limits;
+        if l.max_peers == 0
+            || l.max_dedup_per_peer == 0
+            || l.max_dedup_total == 0
+            || l.max_outstanding_requests == 0
+            || l.max_pending_incoming == 0
+            || l.max_queued_transmits == 0
+            || l.max_queued_events == 0
+        {
+            return bad("every table bound must be at least 1");
+        }
+        if l.max_message_size < 4 {
+            return bad("max_message_size must be at least 4 bytes");
+        }
+        if self.echo.is_some() && l.max_echo_challenges == 0 {
+            return bad("max_echo_challenges must be at least 1 with an Echo policy");
+        }
+        Ok(())
+    }
+}
+
+/// How a client request is sent (RFC 7252 §2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reliability {
+    /// Confirmable: retransmitted until acknowledged (§4.2).
+    Confirmable,
+    /// Non-confirmable: sent once (§4.3).
+    NonConfirmable,
+}
+
+/// Identifies a client request for its whole life (including an Echo retry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RequestId(u64);
+
+/// Identifies an incoming request until [`Endpoint::respond`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct IncomingId(u64);
+
+/// A datagram to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transmit<P> {
+    /// The destination.
+    pub peer: P,
+    /// The datagram.
+    pub datagram: Vec<u8>,
+}
+
+/// The current state of a resource, for the conditional-request check of RFC 7252 §5.10.8.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ResourceState<'a> {
+    /// Whether the target resource currently has a representation.
+    pub exists: bool,
+    /// The current representation's ETag, if the resource has one.
+    pub etag: Option<&'a [u8]>,
+}
+
+/// An incoming request delivered in [`Event::Request`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncomingRequest {
+    /// The request (type and Message ID as received).
+    pub message: OwnedMessage,
+    /// The security context the request arrived in ([`Endpoint::handle_secured`]); empty for
+    /// unprotected requests.
+    pub security_context: Vec<u8>,
+}
+
+impl IncomingRequest {
+    /// Checks If-Match and If-None-Match against the resource's current state
+    /// (RFC 7252 §5.10.8). On error, answer with [`EndpointError::response_code`] (4.12).
+    ///
+    /// # Errors
+    /// [`EndpointError::PreconditionFailed`] naming the option whose condition does not hold.
+    pub fn check_preconditions(&self, current: ResourceState<'_>) -> Result<(), EndpointError> {
+        let mut if_match = self
+            .message
+            .options
+            .get_all(OptionNumber::IF_MATCH)
+            .peekable();
+        if if_match.peek().is_some() {
+            // §5.10.8.1: fulfilled when any If-Match value is the current ETag, or is empty and
+            // a representation exists ("conditional on the current existence of any
+            // representation").
+            let met = current.exists
+                && if_match.any(|o| o.value.is_empty() || Some(o.value) == current.etag);
+            if !met {
+                return Err(EndpointError::PreconditionFailed {
+                    option: OptionNumber::IF_MATCH,
+                });
+            }
+        }
+        // §5.10.8.2: fulfilled only when the target resource does not exist.
+        if self.message.option(OptionNumber::IF_NONE_MATCH).is_some() && current.exists {
+            return Err(EndpointError::PreconditionFailed {
+                option: OptionNumber::IF_NONE_MATCH,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// What the endpoint reports to the application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event<P> {
+    /// A new request (deduplicated, options checked, fresh when Echo is required). Answer it
+    /// with [`Endpoint::respond`].
+    Request {
+        /// Pass to [`Endpoint::respond`].
+        id: IncomingId,
+        /// Where it came from.
+        peer: P,
+        /// The request.
+        message: IncomingRequest,
+    },
+    /// The final response to a client request.
+    Response {
+        /// The request.
+        id: RequestId,
+        /// Who answered.
+        peer: P,
+        /// The response.
+        message: OwnedMessage,
+    },
+    /// A CON request was not acknowledged after MAX_RETRANSMIT retransmissions, or no response
+    /// came within EXCHANGE_LIFETIME (RFC 7252 §4.2, §4.8.2).
+    TimedOut {
+        /// The request.
+        id: RequestId,
+    },
+    /// The peer rejected a client request with a Reset (RFC 7252 §4.2, §4.3).
+    Reset {
+        /// The request.
+        id: RequestId,
+    },
+    /// A response with an unrecognized critical option was rejected (RFC 7252 §5.4.1); the
+    /// request is over.
+    ResponseRejected {
+        /// The request.
+        id: RequestId,
+        /// Who answered.
+        peer: P,
+        /// The option problem.
+        error: OptionError,
+    },
+    /// A response matching no request of ours (RFC 7252 §5.3.2): a CON one was answered with
+    /// a Reset, a NON or piggybacked one ignored.
+    UnmatchedResponse {
+        /// Who sent it.
+        peer: P,
+        /// The response.
+        message: OwnedMessage,
+    },
+    /// A separate response was reset by the client or never acknowledged.
+    SeparateResponseFailed {
+        /// The request it answered.
+        id: IncomingId,
+        /// The client.
+        peer: P,
+        /// `true` for a Reset, `false` when MAX_RETRANSMIT was reached.
+        reset: bool,
+    },
+}
+
+/// Current table sizes and drop counters of an [`Endpoint`] (see [`EndpointLimits`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EndpointStats {
+    /// Peers with state.
+    pub peers: usize,
+    /// Deduplication entries over all peers.
+    pub dedup_entries: usize,
+    /// The most deduplication entries held for one peer.
+    pub max_dedup_of_one_peer: usize,
+    /// Client requests in flight (sent, awaiting ACK or response).
+    pub outstanding_requests: usize,
+    /// Client requests held back by NSTART or PROBING_RATE.
+    pub queued_requests: usize,
+    /// Incoming requests awaiting [`Endpoint::respond`].
+    pub pending_incoming: usize,
+    /// Separate responses awaiting their ACK.
+    pub separate_responses: usize,
+    /// Finished CON requests remembered to recognize late duplicate ACKs (bounded by
+    /// [`EndpointLimits::max_outstanding_requests`]).
+    pub recent_exchanges: usize,
+    /// Echo values remembered.
+    pub echo_challenges: usize,
+    /// Datagrams awaiting [`Endpoint::poll_transmit`].
+    pub queued_transmits: usize,
+    /// Events awaiting [`Endpoint::poll_event`].
+    pub queued_events: usize,
+    /// Datagrams that did not decode (a CON one was answered with a Reset).
+    pub malformed: u64,
+    /// Datagrams above [`EndpointLimits::max_message_size`], dropped.
+    pub oversized: u64,
+    /// Messages dropped because the peer table was full.
+    pub dropped_peer_table_full: u64,
+    /// Messages dropped because the deduplication table was full.
+    pub dropped_dedup_full: u64,
+    /// Requests refused (5.03 or dropped) because the pending table or event queue was full.
+    pub refused_pending_full: u64,
+    /// Duplicates detected (RFC 7252 §4.5).
+    pub duplicates: u64,
+    /// Datagrams dropped from a full transmit queue.
+    pub dropped_transmits: u64,
+    /// Events dropped from a full event queue.
+    pub dropped_events: u64,
+    /// ACK and RST messages matching nothing, ignored.
+    pub ignored: u64,
+    /// Incoming requests never answered within EXCHANGE_LIFETIME, forgotten.
+    pub abandoned_incoming: u64,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Internal state.
+
+#[derive(Debug, Clone)]
+enum DedupState {
+    /// A CON request is with the application and no reply was sent yet.
+    Processing,
+    /// The reply to resend for a duplicate CON (RFC 7252 §4.5).
+    Replied(Vec<u8>),
+    /// A NON message: duplicates are ignored.
+    Seen,
+}
+
+#[derive(Debug, Clone)]
+struct DedupEntry {
+    message_id: u16,
+    expires: Duration,
+    state: DedupState,
+}
+
+enum Dedup {
+    New,
+    Duplicate(Option<Vec<u8>>),
+    Full,
+}
+
+#[derive(Debug, Clone)]
+struct PeerState {
+    dedup: Vec<DedupEntry>,
+    /// RFC 7252 §4.7: whether the peer has sent us anything (PROBING_RATE applies until then).
+    answered: bool,
+    /// The earliest time the next NON may go to an unanswering peer.
+    probe_next: Duration,
+}
+
+#[derive(Debug, Clone)]
+struct Outgoing<P> {
+    peer: P,
+    request: OwnedMessage,
+    bytes: Vec<u8>,
+    confirmable: bool,
+    retransmission: Option<Retransmission>,
+    acknowledged: bool,
+    expires: Duration,
+    echo_retried: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Queued<P> {
+    id: RequestId,
+    peer: P,
+    request: OwnedMessage,
+    reliability: Reliability,
+}
+
+#[derive(Debug, Clone)]
+struct Incoming<P> {
+    peer: P,
+    message_id: u16,
+    token: Vec<u8>,
+    confirmable: bool,
+    /// When the empty ACK goes out if the application has not responded (CON only, until sent).
+    ack_at: Option<Duration>,
+    expires: Duration,
+}
+
+#[derive(Debug, Clone)]
+struct Separate<P> {
+    id: IncomingId,
+    peer: P,
+    message_id: u16,
+    bytes: Vec<u8>,
+    retransmission: Retransmission,
+}
+
+#[derive(Debug, Clone)]
+struct EchoChallenge<P> {
+    peer: P,
+    context: Vec<u8>,
+    value: EchoBuf,
+    issued: Duration,
+}
+
+/// How a request that reached the matching layer is answered: the transport-neutral part of
+/// an exchange. Seam (RFC 8323): a TCP session answers on its connection (`Reliable`), with no
+/// Message ID, ACK or retransmission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReplyPath {
+    /// UDP CON: piggyback on an ACK with this Message ID, or separate after an empty ACK.
+    Confirmable(u16),
+    /// UDP NON: a NON response with a new Message ID (RFC 7252 §5.2.3).
+    NonConfirmable(u16),
+}
+
+/// A request or response after the message layer: what the matching layer works on,
+/// independent of the transport.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Inbound<'a> {
+    message: Message<'a>,
+    path: ReplyPath,
+}
+
+const EMPTY_ACK: u8 = 0x60;
+const EMPTY_RST: u8 = 0x70;
+
+fn empty(first: u8, message_id: u16) -> Vec<u8> {
+    let [hi, lo] = message_id.to_be_bytes();
+    alloc::vec![first, 0, hi, lo]
+}
+
+/// A sans-IO CoAP endpoint over UDP, client and server at once (RFC 7252).
+///
+/// `P` identifies a peer (an address, or an address with a security association); `R` is the
+/// random source for Message IDs, tokens, retransmission jitter and Echo values.
+///
+/// # Call order
+/// 1. [`Endpoint::new`] once.
+/// 2. For every datagram received: [`Endpoint::handle`] (or [`Endpoint::handle_secured`] for a
+///    request decrypted under a security context).
+/// 3. To send a request: [`Endpoint::request`]; to answer an [`Event::Request`]:
+///    [`Endpoint::respond`] (before [`EndpointConfig::piggyback_delay`] for a piggybacked
+///    response).
+/// 4. After each of the above: drain [`Endpoint::poll_transmit`] (send each datagram) and
+///    [`Endpoint::poll_event`] (act on each event), then ask [`Endpoint::poll_timeout`] when to
+///    wake up.
+/// 5. When that time comes: [`Endpoint::handle_timeout`], then step 4 again.
+///
+/// # Example
+/// A client and a server exchanging a request over an in-memory "network":
+/// ```
+/// use core::time::Duration;
+/// use mote_coap::code::{Code, MessageType};
+/// use mote_coap::endpoint::{Endpoint, EndpointConfig, Event, Reliability};
+/// use mote_coap::message::OwnedMessage;
+/// use mote_coap::option::OptionNumber;
+///
+/// let mut seed = 7u32;
+/// let rng = move || { seed ^= seed << 13; seed ^= seed >> 17; seed ^= seed << 5; seed };
+/// let mut client = Endpoint::new(EndpointConfig::default(), rng)?;
+/// let mut server = Endpoint::new(EndpointConfig::default(), rng)?;
+/// let now = Duration::from_secs(100);
+///
+/// // Client: GET /temp (type, Message ID and token are filled in by the endpoint).
+/// let get = OwnedMessage::new(MessageType::Con, Code::GET, 0).with_option(OptionNumber::URI_PATH, "temp");
+/// let id = client.request(now, "server", get, Reliability::Confirmable)?;
+/// while let Some(t) = client.poll_transmit() {
+///     server.handle(now, "client", &t.datagram);
+/// }
+/// // Server: answer the request before the piggyback delay.
+/// while let Some(event) = server.poll_event() {
+///     if let Event::Request { id, .. } = event {
+///         let content = OwnedMessage::new(MessageType::Ack, Code::CONTENT, 0).with_payload(*b"22.3 C");
+///         server.respond(now, id, content)?;
+///     }
+/// }
+/// while let Some(t) = server.poll_transmit() {
+///     client.handle(now, "server", &t.datagram);
+/// }
+/// match client.poll_event() {
+///     Some(Event::Response { id: got, message, .. }) => {
+///         assert_eq!(got, id);
+///         assert_eq!(message.mtype, MessageType::Ack); // piggybacked
+///         assert_eq!(message.payload, b"22.3 C");
+///     }
+///     other => panic!("unexpected {other:?}"),
+/// }
+/// assert_eq!(client.poll_timeout(), None); // nothing left to retransmit
+/// # Ok::<(), mote_coap::endpoint::EndpointError>(())
+/// ```
+#[derive(Debug)]
+pub struct Endpoint<P, R> {
+    config: EndpointConfig,
+    decode_limits: DecodeLimits,
+    rng: R,
+    message_ids: MessageIdAllocator,
+    next_request: u64,
+    next_incoming: u64,
+    peers: BTreeMap<P, PeerState>,
+    dedup_total: usize,
+    outgoing: BTreeMap<RequestId, Outgoing<P>>,
+    /// Peer and Message ID of finished CON requests, until EXCHANGE_LIFETIME.
+    recent: VecDeque<(P, u16, Duration)>,
+    queue: VecDeque<Queued<P>>,
+    incoming: BTreeMap<IncomingId, Incoming<P>>,
+    separate: BTreeMap<IncomingId, Separate<P>>,
+    echo: VecDeque<EchoChallenge<P>>,
+    transmits: VecDeque<Transmit<P>>,
+    events: VecDeque<Event<P>>,
+    stats: EndpointStats,
+}
+
+impl<P, R> Endpoint<P, R>
+where
+    P: Clone + Eq + Ord + core::fmt::Debug,
+    R: RandomSource,
+{
+    /// A new endpoint; the first Message ID is drawn from `rng` (RFC 7252 §4.4).
+    ///
+    /// # Errors
+    /// [`EndpointError::InvalidConfig`].
+    pub fn new(config: EndpointConfig, mut rng: R) -> Result<Self, EndpointError> {
+        config.validate()?;
+        let decode_limits = DecodeLimits::extended_tokens(config.max_incoming_token_len.max(8));
+        let message_ids = MessageIdAllocator::new(rng.next_u32() as u16);
+        Ok(Self {
+            config,
+            decode_limits,
+            rng,
+            message_ids,
+            next_request: 0,
+            next_incoming: 0,
+            peers: BTreeMap::new(),
+            dedup_total: 0,
+            outgoing: BTreeMap::new(),
+            recent: VecDeque::new(),
+            queue: VecDeque::new(),
+            incoming: BTreeMap::new(),
+            separate: BTreeMap::new(),
+            echo: VecDeque::new(),
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            stats: EndpointStats::default(),
+        })
+    }
+
+    /// The configuration.
+    #[must_use]
+    pub const fn config(&self) -> &EndpointConfig {
+        &self.config
+    }
+
+    /// Current table sizes and counters.
+    #[must_use]
+    pub fn stats(&self) -> EndpointStats {
+        EndpointStats {
+            peers: self.peers.len(),
+            dedup_entries: self.dedup_total,
+            max_dedup_of_one_peer: self
+                .peers
+                .values()
+                .map(|p| p.dedup.len())
+                .max()
+                .unwrap_or(0),
+            outstanding_requests: self.outgoing.len(),
+            queued_requests: self.queue.len(),
+            pending_incoming: self.incoming.len(),
+            separate_responses: self.separate.len(),
+            recent_exchanges: self.recent.len(),
+            echo_challenges: self.echo.len(),
+            queued_transmits: self.transmits.len(),
+            queued_events: self.events.len(),
+            ..self.stats
+        }
+    }
+
+    /// The next datagram to send.
+    pub fn poll_transmit(&mut self) -> Option<Transmit<P>> {
+        self.transmits.pop_front()
+    }
+
+    /// The next event for the application.
+    pub fn poll_event(&mut self) -> Option<Event<P>> {
+        self.events.pop_front()
+    }
+
+    /// When [`Endpoint::handle_timeout`] must be called next (a time on the caller's clock),
+    /// or `None` when no timer is running.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Duration> {
+        let outgoing = self.outgoing.values().map(|o| match o.retransmission {
+            Some(rt) => rt.deadline().min(o.expires),
+            None => o.expires,
+        });
+        let incoming = self
+            .incoming
+            .values()
+            .map(|i| i.ack_at.map_or(i.expires, |at| at.min(i.expires)));
+        let separate = self.separate.values().map(|s| s.retransmission.deadline());
+        // A queued NON at the head of its peer's queue waits only for PROBING_RATE.
+        let probing = self.queue.iter().enumerate().filter_map(|(i, q)| {
+            let first_of_peer = !self.queue.iter().take(i).any(|e| e.peer == q.peer);
+            let peer = self.peers.get(&q.peer)?;
+            (first_of_peer && q.reliability == Reliability::NonConfirmable && !peer.answered)
+                .then_some(peer.probe_next)
+        });
+        outgoing
+            .chain(incoming)
+            .chain(separate)
+            .chain(probing)
+            .min()
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Output queues.
+
+    fn transmit(&mut self, peer: P, datagram: Vec<u8>) {
+        if self.transmits.len() >= self.config.limits.max_queued_transmits {
+            self.transmits.pop_front();
+            self.stats.dropped_transmits += 1;
+        }
+        self.transmits.push_back(Transmit { peer, datagram });
+    }
+
+    fn event(&mut self, event: Event<P>) {
+        if self.events.len() >= self.config.limits.max_queued_events {
+            self.stats.dropped_events += 1;
+            return;
+        }
+        self.events.push_back(event);
+    }
+
+    fn encode(&self, message: &OwnedMessage) -> Result<Vec<u8>, EndpointError> {
+        let size = message.encoded_len();
+        let max = self.config.limits.max_message_size;
+        if size > max {
+            return Err(EndpointError::MessageTooLarge { size, max });
+        }
+        message.to_vec().map_err(EndpointError::Encode)
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Peers and deduplication (RFC 7252 §4.5).
+
+    /// The peer's state, created if the table has room (after forgetting idle peers).
+    fn peer_mut(&mut self, now: Duration, peer: &P) -> Option<&mut PeerState> {
+        if !self.peers.contains_key(peer) {
+            if self.peers.len() >= self.config.limits.max_peers {
+                self.collect_idle_peers(now);
+            }
+            if self.peers.len() >= self.config.limits.max_peers {
+                return None;
+            }
+            self.peers.insert(
+                peer.clone(),
+                PeerState {
+                    dedup: Vec::new(),
+                    answered: true,
+                    probe_next: now,
+                },
+            );
+        }
+        self.peers.get_mut(peer)
+    }
+
+    fn purge_dedup(&mut self, now: Duration) {
+        let mut total = 0;
+        for state in self.peers.values_mut() {
+            state.dedup.retain(|e| e.expires > now);
+            total += state.dedup.len();
+        }
+        self.dedup_total = total;
+    }
+
+    /// Forgets peers with no state left.
+    fn collect_idle_peers(&mut self, now: Duration) {
+        self.purge_dedup(now);
+        let busy: Vec<P> = self
+            .outgoing
+            .values()
+            .map(|o| &o.peer)
+            .chain(self.queue.iter().map(|q| &q.peer))
+            .chain(self.incoming.values().map(|i| &i.peer))
+            .chain(self.separate.values().map(|s| &s.peer))
+            .cloned()
+            .collect();
+        self.peers
+            .retain(|peer, state| !state.dedup.is_empty() || busy.contains(peer));
+    }
+
+    /// Looks the message up; `Ok(true)` when new (and recorded), `Ok(false)` for a duplicate
+    /// (already answered as §4.5 requires), `Err(())` when it must be dropped.
+    fn deduplicate(
+        &mut self,
+        now: Duration,
+        peer: &P,
+        message_id: u16,
+        confirmable: bool,
+    ) -> Result<bool, ()> {
+        let lifetime = if confirmable {
+            self.config.transmission.exchange_lifetime()
+        } else {
+            self.config.transmission.non_lifetime()
+        };
+        let per_peer = self.config.limits.max_dedup_per_peer;
+        let total_max = self.config.limits.max_dedup_total;
+        if self.peer_mut(now, peer).is_none() {
+            self.stats.dropped_peer_table_full += 1;
+            return Err(());
+        }
+        let others = self.dedup_total;
+        let Some(state) = self.peers.get_mut(peer) else {
+            return Err(());
+        };
+        state.answered = true;
+        let before = state.dedup.len();
+        let others = others - before;
+        state.dedup.retain(|e| e.expires > now);
+        let outcome = if let Some(entry) = state.dedup.iter().find(|e| e.message_id == message_id) {
+            match (&entry.state, confirmable) {
+                (DedupState::Replied(reply), true) => Dedup::Duplicate(Some(reply.clone())),
+                _ => Dedup::Duplicate(None),
+            }
+        } else if state.dedup.len() >= per_peer || others + state.dedup.len() >= total_max {
+            Dedup::Full
+        } else {
+            state.dedup.push(DedupEntry {
+                message_id,
+                expires: now + lifetime,
+                state: if confirmable {
+                    DedupState::Processing
+                } else {
+                    DedupState::Seen
+                },
+            });
+            Dedup::New
+        };
+        self.dedup_total = others + state.dedup.len();
+        match outcome {
+            Dedup::New => Ok(true),
+            Dedup::Duplicate(resend) => {
+                self.stats.duplicates += 1;
+                if let Some(reply) = resend {
+                    self.transmit(peer.clone(), reply);
+                }
+                Ok(false)
+            }
+            Dedup::Full => {
+                // Drop rather than evict: an evicted entry would let a retransmission be
+                // processed twice. The sender retransmits (CON) after entries expire.
+                self.stats.dropped_dedup_full += 1;
+                Err(())
+            }
+        }
+    }
+
+    fn set_reply(&mut self, peer: &P, message_id: u16, reply: &[u8]) {
+        if let Some(entry) = self
+            .peers
+            .get_mut(peer)
+            .and_then(|s| s.dedup.iter_mut().find(|e| e.message_id == message_id))
+        {
+            entry.state = DedupState::Replied(reply.to_vec());
+        }
+    }
+
+    /// Sends `reply` and stores it for duplicates of the CON `message_id` (§4.5).
+    fn reply_and_cache(&mut self, peer: &P, message_id: u16, reply: Vec<u8>) {
+        self.set_reply(peer, message_id, &reply);
+        self.transmit(peer.clone(), reply);
+    }
+
+    /// Whether a critical option is unrecognized or malformed (RFC 7252 §5.4.1, §5.4.3,
+    /// §5.4.5); the registry plus [`EndpointConfig::recognized_options`] are recognized.
+    fn critical_issue(&self, message: &Message<'_>) -> Option<OptionError> {
+        let extra = &self.config.recognized_options;
+        option::issues(message.options())
+            .filter(|e| e.number().is_critical())
+            .find(|e| {
+                !matches!(e, OptionError::UnrecognizedCritical { number } if extra.contains(number))
+            })
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Input.
+
+    /// Processes a datagram received from `peer` at `now`.
+    pub fn handle(&mut self, now: Duration, peer: P, datagram: &[u8]) {
+        self.handle_secured(now, peer, datagram, &[]);
+    }
+
+    /// [`Endpoint::handle`] for a message that arrived under a security context (e.g. the
+    /// inner message of OSCORE, with the context's identifier): Echo values issued in answer
+    /// are bound to it, so one context cannot spend another's (RFC 9175 §2.3).
+    pub fn handle_secured(
+        &mut self,
+        now: Duration,
+        peer: P,
+        datagram: &[u8],
+        security_context: &[u8],
+    ) {
+        if datagram.len() > self.config.limits.max_message_size {
+            self.stats.oversized += 1;
+            return;
+        }
+        let message = match Message::decode_with(datagram, &self.decode_limits) {
+            Ok(m) => m,
+            Err(_) => {
+                self.stats.malformed += 1;
+                // RFC 7252 §4.2: a CON that cannot be processed is rejected with a Reset when
+                // its header is readable; §4.3: a malformed NON is silently ignored, and so
+                // are ACK and RST (§4.2). §3: an unknown version is silently ignored.
+                if let [b0, _, hi, lo, ..] = datagram {
+                    if b0 >> 6 == 1 && MessageType::from_bits(b0 >> 4) == MessageType::Con {
+                        let mid = u16::from_be_bytes([*hi, *lo]);
+                        self.transmit(peer, empty(EMPTY_RST, mid));
+                    }
+                }
+                return;
+            }
+        };
+        let code = message.code();
+        match message.mtype() {
+            MessageType::Ack | MessageType::Rst => self.on_ack_or_reset(now, &peer, &message),
+            // RFC 7252 §4.3: an Empty CON ("CoAP ping") is answered with a Reset.
+            MessageType::Con if code.is_empty() => {
+                self.transmit(peer, empty(EMPTY_RST, message.message_id()));
+            }
+            MessageType::Con | MessageType::Non => {
+                let confirmable = message.mtype() == MessageType::Con;
+                let mid = message.message_id();
+                match self.deduplicate(now, &peer, mid, confirmable) {
+                    Ok(true) => {}
+                    Ok(false) | Err(()) => return,
+                }
+                let path = if confirmable {
+                    ReplyPath::Confirmable(mid)
+                } else {
+                    ReplyPath::NonConfirmable(mid)
+                };
+                let inbound = Inbound { message, path };
+                if code.is_request() {
+                    self.on_request(now, &peer, inbound, security_context);
+                } else if code.is_response() {
+                    self.on_separate_response(now, &peer, inbound);
+                }
+            }
+        }
+        self.drain_queue(now);
+    }
+
+    /// An ACK or RST: matched on Message ID and peer (RFC 7252 §4.4).
+    fn on_ack_or_reset(&mut self, now: Duration, peer: &P, message: &Message<'_>) {
+        let mid = message.message_id();
+        if let Some(state) = self.peers.get_mut(peer) {
+            state.answered = true;
+        }
+        let found = self
+            .outgoing
+            .iter()
+            .find(|(_, o)| &o.peer == peer && o.request.message_id == mid && !o.acknowledged)
+            .map(|(id, _)| *id);
+        if let Some(id) = found {
+            if message.mtype() == MessageType::Rst {
+                self.finish(now, id);
+                self.event(Event::Reset { id });
+                return;
+            }
+            let token_matches = self
+                .outgoing
+                .get(&id)
+                .is_some_and(|o| o.request.token == message.token());
+            if let Some(o) = self.outgoing.get_mut(&id) {
+                o.acknowledged = true;
+                o.retransmission = None;
+            }
+            if message.code().is_empty() {
+                // §5.2.2: the response follows separately.
+                return;
+            }
+            if token_matches {
+                let inbound = Inbound {
+                    message: *message,
+                    path: ReplyPath::NonConfirmable(mid),
+                };
+                self.on_matched_response(now, peer, id, inbound, false);
+            } else {
+                // §5.3.2: a piggybacked response must carry the request's token.
+                self.event(Event::UnmatchedResponse {
+                    peer: peer.clone(),
+                    message: message.to_owned(),
+                });
+            }
+            return;
+        }
+        let separate = self
+            .separate
+            .iter()
+            .find(|(_, s)| &s.peer == peer && s.message_id == mid)
+            .map(|(id, _)| *id);
+        if let Some(id) = separate {
+            self.separate.remove(&id);
+            if message.mtype() == MessageType::Rst {
+                self.event(Event::SeparateResponseFailed {
+                    id,
+                    peer: peer.clone(),
+                    reset: true,
+                });
+            }
+            return;
+        }
+        if self.recent.iter().any(|r| &r.0 == peer && r.1 == mid) {
+            // A late duplicate of the ACK or RST of a finished exchange (§4.5).
+            self.stats.duplicates += 1;
+            return;
+        }
+        if message.code().is_response() {
+            self.event(Event::UnmatchedResponse {
+                peer: peer.clone(),
+                message: message.to_owned(),
+            });
+        } else {
+            self.stats.ignored += 1;
+        }
+    }
+
+    /// A request after deduplication: options, freshness, then to the application.
+    fn on_request(
+        &mut self,
+        now: Duration,
+        peer: &P,
+        inbound: Inbound<'_>,
+        security_context: &[u8],
+    ) {
+        let message = inbound.message;
+        // RFC 7252 §5.4.1: an unrecognized critical option in a CON request is answered 4.02
+        // (with a diagnostic payload, §5.5.2); a NON request is rejected (§4.3).
+        if let Some(error) = self.critical_issue(&message) {
+            let diagnostic = format!("{error}");
+            let response = OwnedMessage::new(MessageType::Ack, Code::BAD_OPTION, 0)
+                .with_payload(diagnostic.into_bytes());
+            match inbound.path {
+                ReplyPath::Confirmable(_) => {
+                    self.answer(now, peer, message.token(), inbound.path, response);
+                }
+                ReplyPath::NonConfirmable(mid) => {
+                    self.transmit(peer.clone(), empty(EMPTY_RST, mid));
+                }
+            }
+            return;
+        }
+        // RFC 9175 §2.3: a request that needs freshness and lacks a fresh Echo gets 4.01 with
+        // a new Echo value.
+        if let Some(policy) = self.config.echo {
+            if policy.applies_to(message.code()) {
+                let echo = message.option(OptionNumber::ECHO).map(|o| o.value);
+                if !self.echo_fresh(now, peer, security_context, echo, policy.window) {
+                    let value = self.issue_echo(now, peer, security_context);
+                    let response = OwnedMessage::new(MessageType::Ack, Code::UNAUTHORIZED, 0)
+                        .with_option(OptionNumber::ECHO, value.as_bytes());
+                    self.answer(now, peer, message.token(), inbound.path, response);
+                    return;
+                }
+            }
+        }
+        let limits = &self.config.limits;
+        if self.incoming.len() + self.separate.len() >= limits.max_pending_incoming
+            || self.events.len() >= limits.max_queued_events
+        {
+            self.stats.refused_pending_full += 1;
+            if let ReplyPath::Confirmable(_) = inbound.path {
+                // RFC 7252 §5.9.3.4: 5.03 Service Unavailable, retry after Max-Age seconds.
+                let response = OwnedMessage::new(MessageType::Ack, Code::SERVICE_UNAVAILABLE, 0)
+                    .with_uint_option(OptionNumber::MAX_AGE, 1);
+                self.answer(now, peer, message.token(), inbound.path, response);
+            }
+            return;
+        }
+        // Seam (RFC 7959 / RFC 7641): Block1 reassembly, Block2 serving and Observe
+        // registration take the request here, before it is handed to the application.
+        let (message_id, confirmable) = match inbound.path {
+            ReplyPath::Confirmable(mid) => (mid, true),
+            ReplyPath::NonConfirmable(mid) => (mid, false),
+        };
+        let id = IncomingId(self.next_incoming);
+        self.next_incoming += 1;
+        self.incoming.insert(
+            id,
+            Incoming {
+                peer: peer.clone(),
+                message_id,
+                token: message.token().to_vec(),
+                confirmable,
+                ack_at: confirmable.then(|| now + self.config.piggyback_delay),
+                expires: now + self.config.transmission.exchange_lifetime(),
+            },
+        );
+        self.event(Event::Request {
+            id,
+            peer: peer.clone(),
+            message: IncomingRequest {
+                message: message.to_owned(),
+                security_context: security_context.to_vec(),
+            },
+        });
+    }
+
+    /// Sends a response the endpoint itself produced (4.01, 4.02, 5.03) right away:
+    /// piggybacked on the ACK of a CON, or as a NON for a NON request.
+    fn answer(
+        &mut self,
+        _now: Duration,
+        peer: &P,
+        token: &[u8],
+        path: ReplyPath,
+        mut response: OwnedMessage,
+    ) {
+        response.token = token.to_vec();
+        match path {
+            ReplyPath::Confirmable(mid) => {
+                response.mtype = MessageType::Ack;
+                response.message_id = mid;
+                if let Ok(bytes) = self.encode(&response) {
+                    self.reply_and_cache(peer, mid, bytes);
+                }
+            }
+            ReplyPath::NonConfirmable(_) => {
+                response.mtype = MessageType::Non;
+                response.message_id = self.message_ids.allocate();
+                if let Ok(bytes) = self.encode(&response) {
+                    self.transmit(peer.clone(), bytes);
+                }
+            }
+        }
+    }
+
+    fn echo_fresh(
+        &self,
+        now: Duration,
+        peer: &P,
+        context: &[u8],
+        echo: Option<&[u8]>,
+        window: Duration,
+    ) -> bool {
+        let Some(echo) = echo else { return false };
+        self.echo.iter().any(|c| {
+            &c.peer == peer
+                && c.context == context
+                && c.value.as_bytes() == echo
+                && now.checked_sub(c.issued).is_some_and(|age| age < window)
+        })
+    }
+
+    /// A new random Echo value bound to the peer and the security context (RFC 9175
+    /// Appendix A, method 1, with the table bounded by
+    /// [`EndpointLimits::max_echo_challenges`]).
+    fn issue_echo(&mut self, now: Duration, peer: &P, context: &[u8]) -> EchoBuf {
+        let window = self.config.echo.map_or(Duration::ZERO, |p| p.window);
+        self.echo.retain(|c| c.issued + window > now);
+        // 96 random bits (Appendix A recommends at least 64).
+        let mut bytes = [0u8; 12];
+        for chunk in bytes.chunks_mut(4) {
+            let r = self.rng.next_u32().to_be_bytes();
+            chunk.copy_from_slice(r.get(..chunk.len()).unwrap_or(&[]));
+        }
+        let value = EchoBuf::new(&bytes).unwrap_or_else(|_| crate::echo::counter_value(0));
+        while self.echo.len() >= self.config.limits.max_echo_challenges.max(1) {
+            self.echo.pop_front();
+        }
+        self.echo.push_back(EchoChallenge {
+            peer: peer.clone(),
+            context: context.to_vec(),
+            value,
+            issued: now,
+        });
+        value
+    }
+
+    /// A CON or NON response (not piggybacked), after deduplication.
+    fn on_separate_response(&mut self, now: Duration, peer: &P, inbound: Inbound<'_>) {
+        let message = inbound.message;
+        let found = self
+            .outgoing
+            .iter()
+            .find(|(_, o)| &o.peer == peer && o.request.token == message.token())
+            .map(|(id, _)| *id);
+        let Some(id) = found else {
+            // RFC 7252 §5.3.2 / §4.2: a CON response to nothing of ours is rejected with a
+            // Reset; a NON one is ignored (§4.3). Both are reported.
+            if let ReplyPath::Confirmable(mid) = inbound.path {
+                self.reply_and_cache(peer, mid, empty(EMPTY_RST, mid));
+            }
+            self.event(Event::UnmatchedResponse {
+                peer: peer.clone(),
+                message: message.to_owned(),
+            });
+            return;
+        };
+        self.on_matched_response(now, peer, id, inbound, true);
+    }
+
+    /// A response matched to request `id` (piggybacked or separate).
+    fn on_matched_response(
+        &mut self,
+        now: Duration,
+        peer: &P,
+        id: RequestId,
+        inbound: Inbound<'_>,
+        separate: bool,
+    ) {
+        let message = inbound.message;
+        // RFC 7252 §5.4.1: a response with an unrecognized critical option is rejected (a
+        // Reset for a CON response).
+        if let Some(error) = self.critical_issue(&message) {
+            if let (true, ReplyPath::Confirmable(mid)) = (separate, inbound.path) {
+                self.reply_and_cache(peer, mid, empty(EMPTY_RST, mid));
+            }
+            self.finish(now, id);
+            self.event(Event::ResponseRejected {
+                id,
+                peer: peer.clone(),
+                error,
+            });
+            return;
+        }
+        if let (true, ReplyPath::Confirmable(mid)) = (separate, inbound.path) {
+            // §5.2.2: the client acknowledges a separate CON response.
+            self.reply_and_cache(peer, mid, empty(EMPTY_ACK, mid));
+        }
+        self.complete_request(now, id, peer, &message);
+    }
+
+    /// Delivers the final response of request `id`, or retries once with the Echo value of a
+    /// 4.01 (RFC 9175 §2.3). Seam (RFC 7959 / RFC 7641): Block2 continuation and Observe
+    /// notification ordering take the response here.
+    fn complete_request(&mut self, now: Duration, id: RequestId, peer: &P, message: &Message<'_>) {
+        if let Some(ClientEchoAction::Retry(value)) = client_action_for(message) {
+            if self.outgoing.get(&id).is_some_and(|o| !o.echo_retried)
+                && self.retry_with_echo(now, id, value.as_bytes()).is_ok()
+            {
+                return;
+            }
+        }
+        self.finish(now, id);
+        self.event(Event::Response {
+            id,
+            peer: peer.clone(),
+            message: message.to_owned(),
+        });
+    }
+
+    fn retry_with_echo(
+        &mut self,
+        now: Duration,
+        id: RequestId,
+        echo: &[u8],
+    ) -> Result<(), EndpointError> {
+        let Some(mut entry) = self.outgoing.remove(&id) else {
+            return Ok(());
+        };
+        entry.request.options.set(OptionNumber::ECHO, echo);
+        self.remember_exchange(now, &entry);
+        entry.request.message_id = self.message_ids.allocate();
+        entry.request.token = self.fresh_token(&entry.peer);
+        let bytes = match self.encode(&entry.request) {
+            Ok(b) => b,
+            Err(e) => {
+                self.outgoing.insert(id, entry);
+                return Err(e);
+            }
+        };
+        entry.bytes = bytes.clone();
+        entry.echo_retried = true;
+        entry.acknowledged = false;
+        entry.retransmission = entry
+            .confirmable
+            .then(|| Retransmission::start_with(&self.config.transmission, now, &mut self.rng));
+        entry.expires = now + self.config.transmission.exchange_lifetime();
+        let peer = entry.peer.clone();
+        self.outgoing.insert(id, entry);
+        self.transmit(peer, bytes);
+        Ok(())
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Client role.
+
+    /// Removes a finished request, remembering its Message ID so that a late duplicate of its
+    /// ACK is recognized as such rather than reported as unmatched.
+    fn finish(&mut self, now: Duration, id: RequestId) {
+        if let Some(entry) = self.outgoing.remove(&id) {
+            self.remember_exchange(now, &entry);
+        }
+    }
+
+    fn remember_exchange(&mut self, now: Duration, entry: &Outgoing<P>) {
+        if !entry.confirmable {
+            return;
+        }
+        let lifetime = self.config.transmission.exchange_lifetime();
+        self.recent.retain(|r| r.2 > now);
+        // Bounded like the table it shadows; forgetting the oldest only means that a very late
+        // duplicate ACK is reported as unmatched.
+        while self.recent.len() >= self.config.limits.max_outstanding_requests {
+            self.recent.pop_front();
+        }
+        self.recent
+            .push_back((entry.peer.clone(), entry.request.message_id, now + lifetime));
+    }
+
+    /// A token unique among the requests outstanding to `peer` (RFC 7252 §5.3.1), drawn from
+    /// the RNG; should the RNG keep colliding, the first free value of a counter (there are more
+    /// candidates than outstanding requests, see [`EndpointConfig`] validation).
+    fn fresh_token(&mut self, peer: &P) -> Vec<u8> {
+        let len = self.config.token_len;
+        let in_use = |outgoing: &BTreeMap<RequestId, Outgoing<P>>, token: &[u8]| {
+            outgoing
+                .values()
+                .any(|o| &o.peer == peer && o.request.token == token)
+        };
+        for _ in 0..16 {
+            let hi = self.rng.next_u32().to_be_bytes();
+            let lo = self.rng.next_u32().to_be_bytes();
+            let token: Vec<u8> = hi.iter().chain(lo.iter()).take(len).copied().collect();
+            if !in_use(&self.outgoing, &token) {
+                return token;
+            }
+        }
+        let mut fallback = Vec::new();
+        for k in 0..=self.outgoing.len() as u64 {
+            let bytes = k.to_be_bytes();
+            fallback = bytes.get(8 - len..).unwrap_or(&bytes).to_vec();
+            if !in_use(&self.outgoing, &fallback) {
+                break;
+            }
+        }
+        fallback
+    }
+
+    /// Sends a request to `peer` (or queues it while NSTART or PROBING_RATE hold it back,
+    /// RFC 7252 §4.7). The endpoint sets the message type, Message ID and token; the result
+    /// arrives as [`Event::Response`], [`Event::TimedOut`], [`Event::Reset`] or
+    /// [`Event::ResponseRejected`].
+    ///
+    /// # Errors
+    /// [`EndpointError::NotARequest`], [`EndpointError::MessageTooLarge`],
+    /// [`EndpointError::TooManyOutstanding`], [`EndpointError::QueueFull`],
+    /// [`EndpointError::PeerTableFull`], [`EndpointError::Encode`].
+    pub fn request(
+        &mut self,
+        now: Duration,
+        peer: P,
+        mut request: OwnedMessage,
+        reliability: Reliability,
+    ) -> Result<RequestId, EndpointError> {
+        if !request.code.is_request() {
+            return Err(EndpointError::NotARequest { code: request.code });
+        }
+        request.mtype = match reliability {
+            Reliability::Confirmable => MessageType::Con,
+            Reliability::NonConfirmable => MessageType::Non,
+        };
+        // The size with a full-length token, checked before anything is recorded.
+        request.token = alloc::vec![0; self.config.token_len];
+        request.validate().map_err(EndpointError::Encode)?;
+        self.encode(&request)?;
+        let limits = self.config.limits;
+        if self.outgoing.len() + self.queue.len() >= limits.max_outstanding_requests {
+            return Err(EndpointError::TooManyOutstanding {
+                capacity: limits.max_outstanding_requests,
+            });
+        }
+        if self.peer_mut(now, &peer).is_none() {
+            return Err(EndpointError::PeerTableFull {
+                capacity: limits.max_peers,
+            });
+        }
+        let id = RequestId(self.next_request);
+        let queued_for_peer = self.queue.iter().any(|q| q.peer == peer);
+        if queued_for_peer || !self.may_send(now, &peer, reliability) {
+            if self.queue.len() >= limits.max_queued_requests {
+                return Err(EndpointError::QueueFull {
+                    capacity: limits.max_queued_requests,
+                });
+            }
+            self.next_request += 1;
+            self.queue.push_back(Queued {
+                id,
+                peer,
+                request,
+                reliability,
+            });
+            return Ok(id);
+        }
+        self.next_request += 1;
+        self.send_request(now, id, peer, request, reliability)?;
+        Ok(id)
+    }
+
+    /// RFC 7252 §4.7: NSTART bounds the CON requests awaiting their ACK per peer; PROBING_RATE
+    /// paces NON requests to a peer that has not answered.
+    fn may_send(&self, now: Duration, peer: &P, reliability: Reliability) -> bool {
+        match reliability {
+            Reliability::Confirmable => {
+                let in_flight = self
+                    .outgoing
+                    .values()
+                    .filter(|o| &o.peer == peer && o.confirmable && !o.acknowledged)
+                    .count();
+                in_flight < usize::from(self.config.transmission.nstart())
+            }
+            Reliability::NonConfirmable => self
+                .peers
+                .get(peer)
+                .is_none_or(|p| p.answered || now >= p.probe_next),
+        }
+    }
+
+    fn send_request(
+        &mut self,
+        now: Duration,
+        id: RequestId,
+        peer: P,
+        mut request: OwnedMessage,
+        reliability: Reliability,
+    ) -> Result<(), EndpointError> {
+        request.token = self.fresh_token(&peer);
+        request.message_id = self.message_ids.allocate();
+        let bytes = self.encode(&request)?;
+        let confirmable = reliability == Reliability::Confirmable;
+        let params = self.config.transmission;
+        if !confirmable {
+            if let Some(state) = self.peers.get_mut(&peer) {
+                // §4.7: towards a peer that does not answer, on average no more than
+                // PROBING_RATE bytes per second. Any message from the peer lifts the pacing.
+                let secs = bytes.len() as f64 / f64::from(params.probing_rate());
+                state.probe_next = now + Duration::from_secs_f64(secs);
+                state.answered = false;
+            }
+        }
+        let retransmission =
+            confirmable.then(|| Retransmission::start_with(&params, now, &mut self.rng));
+        self.outgoing.insert(
+            id,
+            Outgoing {
+                peer: peer.clone(),
+                request,
+                bytes: bytes.clone(),
+                confirmable,
+                retransmission,
+                acknowledged: false,
+                expires: now + params.exchange_lifetime(),
+                echo_retried: false,
+            },
+        );
+        self.transmit(peer, bytes);
+        Ok(())
+    }
+
+    /// Sends queued requests that NSTART and PROBING_RATE now allow, in order per peer.
+    fn drain_queue(&mut self, now: Duration) {
+        let mut blocked: Vec<P> = Vec::new();
+        let mut i = 0;
+        while let Some(q) = self.queue.get(i) {
+            if blocked.contains(&q.peer) || !self.may_send(now, &q.peer, q.reliability) {
+                blocked.push(q.peer.clone());
+                i += 1;
+                continue;
+            }
+            let Some(q) = self.queue.remove(i) else { break };
+            let Queued {
+                id,
+                peer,
+                request,
+                reliability,
+            } = q;
+            if self
+                .send_request(now, id, peer, request, reliability)
+                .is_err()
+            {
+                // Checked when queued; cannot fail in practice. Report rather than lose it.
+                self.event(Event::TimedOut { id });
+            }
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Server role.
+
+    /// Answers the incoming request `id`. The endpoint sets type, Message ID and token:
+    /// piggybacked on the ACK while the empty ACK has not gone out yet, otherwise a separate CON
+    /// (retransmitted until acknowledged); a NON request gets a NON response (RFC 7252 §5.2).
+    ///
+    /// # Errors
+    /// [`EndpointError::UnknownIncoming`], [`EndpointError::NotAResponse`],
+    /// [`EndpointError::MessageTooLarge`], [`EndpointError::Encode`].
+    pub fn respond(
+        &mut self,
+        now: Duration,
+        id: IncomingId,
+        mut response: OwnedMessage,
+    ) -> Result<(), EndpointError> {
+        if !response.code.is_response() {
+            return Err(EndpointError::NotAResponse {
+                code: response.code,
+            });
+        }
+        let Some(incoming) = self.incoming.get(&id) else {
+            return Err(EndpointError::UnknownIncoming { id });
+        };
+        response.token.clone_from(&incoming.token);
+        let piggyback = incoming.confirmable && incoming.ack_at.is_some();
+        let (peer, request_mid, confirmable) = (
+            incoming.peer.clone(),
+            incoming.message_id,
+            incoming.confirmable,
+        );
+        if piggyback {
+            response.mtype = MessageType::Ack;
+            response.message_id = request_mid;
+            let bytes = self.encode(&response)?;
+            self.incoming.remove(&id);
+            self.reply_and_cache(&peer, request_mid, bytes);
+        } else if confirmable {
+            response.mtype = MessageType::Con;
+            response.message_id = self.message_ids.allocate();
+            let bytes = self.encode(&response)?;
+            self.incoming.remove(&id);
+            let retransmission =
+                Retransmission::start_with(&self.config.transmission, now, &mut self.rng);
+            self.separate.insert(
+                id,
+                Separate {
+                    id,
+                    peer: peer.clone(),
+                    message_id: response.message_id,
+                    bytes: bytes.clone(),
+                    retransmission,
+                },
+            );
+            self.transmit(peer, bytes);
+        } else {
+            response.mtype = MessageType::Non;
+            response.message_id = self.message_ids.allocate();
+            let bytes = self.encode(&response)?;
+            self.incoming.remove(&id);
+            self.transmit(peer, bytes);
+        }
+        Ok(())
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Timers.
+
+    /// Runs the timers due at `now`: retransmissions, give-ups, empty ACKs for slow responses,
+    /// state expiry, and requests NSTART or PROBING_RATE held back.
+    pub fn handle_timeout(&mut self, now: Duration) {
+        // Client requests (RFC 7252 §4.2).
+        let ids: Vec<RequestId> = self.outgoing.keys().copied().collect();
+        for id in ids {
+            let Some(o) = self.outgoing.get_mut(&id) else {
+                continue;
+            };
+            let mut gave_up = now >= o.expires;
+            let mut resend = None;
+            if let Some(rt) = o.retransmission.as_mut() {
+                if now >= rt.deadline() {
+                    match rt.on_timeout(now) {
+                        Timeout::Retransmit { .. } => resend = Some(o.bytes.clone()),
+                        Timeout::Wait(_) => {}
+                        Timeout::GaveUp => gave_up = true,
+                    }
+                }
+            }
+            let peer = o.peer.clone();
+            if gave_up {
+                self.finish(now, id);
+                self.event(Event::TimedOut { id });
+            } else if let Some(bytes) = resend {
+                self.transmit(peer, bytes);
+            }
+        }
+        // Incoming requests: the empty ACK when the application is slow (§5.2.2), expiry.
+        let ids: Vec<IncomingId> = self.incoming.keys().copied().collect();
+        for id in ids {
+            let Some(i) = self.incoming.get_mut(&id) else {
+                continue;
+            };
+            if now >= i.expires {
+                self.incoming.remove(&id);
+                self.stats.abandoned_incoming += 1;
+                continue;
+            }
+            if i.ack_at.is_some_and(|at| now >= at) {
+                i.ack_at = None;
+                let (peer, mid) = (i.peer.clone(), i.message_id);
+                self.reply_and_cache(&peer, mid, empty(EMPTY_ACK, mid));
+            }
+        }
+        // Separate responses (§4.2).
+        let ids: Vec<IncomingId> = self.separate.keys().copied().collect();
+        for id in ids {
+            let Some(s) = self.separate.get_mut(&id) else {
+                continue;
+            };
+            if now < s.retransmission.deadline() {
+                continue;
+            }
+            match s.retransmission.on_timeout(now) {
+                Timeout::Retransmit { .. } => {
+                    let (peer, bytes) = (s.peer.clone(), s.bytes.clone());
+                    self.transmit(peer, bytes);
+                }
+                Timeout::Wait(_) => {}
+                Timeout::GaveUp => {
+                    let peer = s.peer.clone();
+                    let id = s.id;
+                    self.separate.remove(&id);
+                    self.event(Event::SeparateResponseFailed {
+                        id,
+                        peer,
+                        reset: false,
+                    });
+                }
+            }
+        }
+        if let Some(policy) = self.config.echo {
+            self.echo.retain(|c| c.issued + policy.window > now);
+        }
+        self.collect_idle_peers(now);
+        self.drain_queue(now);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn endpoint() -> Endpoint<u8, impl FnMut() -> u32> {
+        let mut x = 1u32;
+        Endpoint::new(EndpointConfig::default(), move || {
+            x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            x
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn ping_is_answered_with_reset() {
+        let mut e = endpoint();
+        e.handle(Duration::ZERO, 1, &[0x40, 0, 0x12, 0x34]);
+        let t = e.poll_transmit().unwrap();
+        assert_eq!(t.datagram, [0x70, 0, 0x12, 0x34]);
+        assert_eq!(e.stats().peers, 0);
+    }
+
+    #[test]
+    fn invalid_configs_are_rejected() {
+        let cfg = EndpointConfig {
+            token_len: 0,
+            ..EndpointConfig::default()
+        };
+        assert!(matches!(
+            Endpoint::<u8, _>::new(cfg, || 0).err(),
+            Some(EndpointError::InvalidConfig { .. })
+        ));
+    }
+}

@@ -1,0 +1,192 @@
+//! The properties the `endpoint` fuzz target checks, shared with the corpus replay test
+//! (`crates/mote-coap/tests/endpoint_fuzz_corpus.rs`) so that stable `cargo test` runs the same
+//! code.
+//!
+//! The input is a script: arbitrary datagrams from a few peers, interleaved with timer events,
+//! client requests, responses to incoming requests and mutated replays of the endpoint's own
+//! output. After every step the endpoint must not have panicked, every table in `stats()` must
+//! be within its configured bound, and after `handle_timeout(now)` no timer may be due at or
+//! before `now` (otherwise a caller would spin).
+
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::time::Duration;
+
+use mote_coap::code::{Code, MessageType};
+use mote_coap::endpoint::{
+    EchoPolicy, EchoRequirement, Endpoint, EndpointConfig, EndpointLimits, EndpointStats, Event,
+    IncomingId, Reliability, ResourceState,
+};
+use mote_coap::message::OwnedMessage;
+use mote_coap::option::OptionNumber;
+
+struct Script<'a>(&'a [u8]);
+
+impl<'a> Script<'a> {
+    fn byte(&mut self) -> Option<u8> {
+        let (b, rest) = self.0.split_first()?;
+        self.0 = rest;
+        Some(*b)
+    }
+
+    fn take(&mut self, n: usize) -> &'a [u8] {
+        let n = n.min(self.0.len());
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        head
+    }
+}
+
+fn limits() -> EndpointLimits {
+    EndpointLimits {
+        max_peers: 3,
+        max_dedup_per_peer: 4,
+        max_dedup_total: 8,
+        max_outstanding_requests: 4,
+        max_queued_requests: 2,
+        max_pending_incoming: 3,
+        max_message_size: 200,
+        max_echo_challenges: 2,
+        max_queued_transmits: 12,
+        max_queued_events: 6,
+    }
+}
+
+fn check_bounds(s: &EndpointStats, l: &EndpointLimits) {
+    assert!(s.peers <= l.max_peers, "{s:?}");
+    assert!(s.dedup_entries <= l.max_dedup_total, "{s:?}");
+    assert!(s.max_dedup_of_one_peer <= l.max_dedup_per_peer, "{s:?}");
+    assert!(
+        s.outstanding_requests + s.queued_requests <= l.max_outstanding_requests,
+        "{s:?}"
+    );
+    assert!(s.queued_requests <= l.max_queued_requests, "{s:?}");
+    assert!(
+        s.pending_incoming + s.separate_responses <= l.max_pending_incoming,
+        "{s:?}"
+    );
+    assert!(s.echo_challenges <= l.max_echo_challenges, "{s:?}");
+    assert!(s.queued_transmits <= l.max_queued_transmits, "{s:?}");
+    assert!(s.queued_events <= l.max_queued_events, "{s:?}");
+    assert!(s.recent_exchanges <= l.max_outstanding_requests, "{s:?}");
+}
+
+/// `endpoint`: never panics, bounded tables, no timer left due after `handle_timeout`.
+pub(crate) fn endpoint(data: &[u8]) {
+    let mut script = Script(data);
+    let Some(flags) = script.byte() else { return };
+    let mut seed = u32::from_le_bytes([flags, 0x9e, 0x37, 0x79]) | 1;
+    let rng = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        seed
+    };
+    let config = EndpointConfig {
+        max_incoming_token_len: if flags & 1 != 0 { 16 } else { 8 },
+        echo: (flags & 2 != 0).then_some(EchoPolicy {
+            window: Duration::from_secs(20),
+            require: if flags & 4 != 0 {
+                EchoRequirement::AllRequests
+            } else {
+                EchoRequirement::UnsafeMethods
+            },
+        }),
+        recognized_options: vec![OptionNumber(65001)],
+        limits: limits(),
+        ..EndpointConfig::default()
+    };
+    let l = config.limits;
+    let mut ep: Endpoint<u8, _> = Endpoint::new(config, rng).unwrap();
+    let mut now = Duration::from_secs(10);
+    let mut pending: Vec<IncomingId> = Vec::new();
+    let mut last_sent: Vec<u8> = Vec::new();
+    while let Some(op) = script.byte() {
+        match op % 8 {
+            0 | 1 => {
+                let peer = op >> 6;
+                let len = usize::from(script.byte().unwrap_or(0) % 64);
+                let datagram = script.take(len);
+                ep.handle(now, peer, datagram);
+            }
+            2 => {
+                let step = u64::from(script.byte().unwrap_or(0));
+                now += Duration::from_millis(step * step * 10);
+            }
+            3 => {
+                let pick = usize::from(script.byte().unwrap_or(0));
+                let code = Code(script.byte().unwrap_or(0x45));
+                if !pending.is_empty() {
+                    let id = pending.remove(pick % pending.len());
+                    let response = OwnedMessage::new(MessageType::Ack, code, 0)
+                        .with_payload(script.take(pick % 40));
+                    let _ = ep.respond(now, id, response);
+                }
+            }
+            4 => {
+                let peer = op >> 6;
+                let code = Code(script.byte().unwrap_or(1));
+                let reliability = if op & 0x20 != 0 {
+                    Reliability::NonConfirmable
+                } else {
+                    Reliability::Confirmable
+                };
+                let len = usize::from(script.byte().unwrap_or(0));
+                let request =
+                    OwnedMessage::new(MessageType::Con, code, 0).with_payload(script.take(len));
+                let _ = ep.request(now, peer, request, reliability);
+            }
+            5 => {
+                // Replay our own last datagram (as a peer answering, or a tampering network).
+                let peer = op >> 6;
+                let mut d = last_sent.clone();
+                if let (Some(at), Some(x)) = (script.byte(), script.byte()) {
+                    if !d.is_empty() {
+                        let i = usize::from(at) % d.len();
+                        d[i] ^= x;
+                    }
+                }
+                ep.handle(now, peer, &d);
+            }
+            6 => {
+                while let Some(t) = ep.poll_transmit() {
+                    last_sent = t.datagram;
+                }
+                while let Some(e) = ep.poll_event() {
+                    if let Event::Request { id, message, .. } = e {
+                        let _ = message.check_preconditions(ResourceState {
+                            exists: op & 0x40 != 0,
+                            etag: Some(b"e"),
+                        });
+                        pending.push(id);
+                    }
+                }
+            }
+            _ => {
+                if let Some(t) = ep.poll_timeout() {
+                    now = now.max(t);
+                    ep.handle_timeout(now);
+                    assert!(ep.poll_timeout().is_none_or(|t| t > now));
+                }
+            }
+        }
+        check_bounds(&ep.stats(), &l);
+    }
+    // Drain: run every timer; the endpoint must come to rest.
+    for _ in 0..10_000 {
+        while ep.poll_transmit().is_some() {}
+        while ep.poll_event().is_some() {}
+        let Some(t) = ep.poll_timeout() else { break };
+        now = now.max(t);
+        ep.handle_timeout(now);
+        assert!(ep.poll_timeout().is_none_or(|t| t > now));
+        check_bounds(&ep.stats(), &l);
+    }
+    assert_eq!(ep.poll_timeout(), None, "timers never stop");
+}

@@ -1,0 +1,99 @@
+//! Diagnostics that never block the protocol: `tracing` events go through a bounded queue to
+//! a logging thread that writes stderr; when stderr is not drained (a pipe nobody reads) the
+//! queue fills and further lines are dropped and counted, instead of stopping the caller.
+//!
+//! The level comes from `MOTE_LOG`, else `RUST_LOG` (`tracing-subscriber`'s filter syntax:
+//! `debug`, `mote=debug`, …), else `warn`. The command line's own `error:` line and exit codes
+//! (`docs/cli.md`) do not go through here.
+
+use std::io::Write;
+
+use tracing_appender::non_blocking::{NonBlocking, NonBlockingBuilder, WorkerGuard};
+use tracing_subscriber::EnvFilter;
+
+/// Lines the logging thread may fall behind by before new lines are dropped.
+pub(crate) const BUFFERED_LINES: usize = 4096;
+
+/// A non-blocking, lossy writer over `out`, and the guard whose drop flushes it.
+pub(crate) fn non_blocking<W: Write + Send + 'static>(out: W) -> (NonBlocking, WorkerGuard) {
+    NonBlockingBuilder::default()
+        .lossy(true)
+        .buffered_lines_limit(BUFFERED_LINES)
+        .thread_name("mote-log")
+        .finish(out)
+}
+
+/// The level filter from `MOTE_LOG`, `RUST_LOG`, or `warn`.
+fn filter() -> EnvFilter {
+    ["MOTE_LOG", "RUST_LOG"]
+        .into_iter()
+        .filter(|var| std::env::var_os(var).is_some())
+        .find_map(|var| EnvFilter::try_from_env(var).ok())
+        .unwrap_or_else(|| EnvFilter::new("warn"))
+}
+
+/// Installs the global subscriber once (in `main`); `None` when one is installed already.
+/// Keep the guard until the program ends.
+pub(crate) fn init() -> Option<WorkerGuard> {
+    let (writer, guard) = non_blocking(std::io::stderr());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter())
+        .with_writer(writer)
+        .try_init()
+        .ok()
+        .map(|()| guard)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use std::io::{self, Write};
+    use std::sync::mpsc;
+
+    use tracing_subscriber::fmt::MakeWriter as _;
+
+    use super::{BUFFERED_LINES, non_blocking};
+
+    /// A writer that blocks like a full pipe nobody reads, until `release` is sent.
+    struct StuckPipe {
+        release: mpsc::Receiver<()>,
+        released: bool,
+    }
+
+    impl Write for StuckPipe {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if !self.released {
+                // Blocks until the test lets go (or drops the sender).
+                let _ = self.release.recv();
+                self.released = true;
+            }
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_stuck_stderr_drops_lines_instead_of_blocking_the_caller() {
+        let (release, stuck) = mpsc::channel();
+        let (writer, guard) = non_blocking(StuckPipe {
+            release: stuck,
+            released: false,
+        });
+        let lines = BUFFERED_LINES * 3;
+        for i in 0..lines {
+            // Each call returns although the writer never takes a byte: it would hang here
+            // if the writer blocked.
+            writeln!(writer.make_writer(), "line {i}").unwrap();
+        }
+        let dropped = writer.error_counter().dropped_lines();
+        // The logging thread holds at most one line in `write`, the queue BUFFERED_LINES.
+        assert!(
+            dropped >= lines - BUFFERED_LINES - 1,
+            "only {dropped} of {lines} lines dropped"
+        );
+        release.send(()).unwrap();
+        drop(guard);
+    }
+}

@@ -49,6 +49,7 @@ pub(crate) fn init() -> Option<WorkerGuard> {
 mod tests {
     use std::io::{self, Write};
     use std::sync::mpsc;
+    use std::time::Duration;
 
     use tracing_subscriber::fmt::MakeWriter as _;
 
@@ -82,18 +83,26 @@ mod tests {
             released: false,
         });
         let lines = BUFFERED_LINES * 3;
-        for i in 0..lines {
-            // Each call returns although the writer never takes a byte: it would hang here
-            // if the writer blocked.
-            writeln!(writer.make_writer(), "line {i}").unwrap();
-        }
+        // The logging calls run on their own thread so that a writer that blocks fails this
+        // test instead of hanging it.
+        let (done, finished) = mpsc::channel();
+        let logger = writer.clone();
+        let caller = std::thread::spawn(move || {
+            for i in 0..lines {
+                writeln!(logger.make_writer(), "line {i}").unwrap();
+            }
+            done.send(()).unwrap();
+        });
+        let returned = finished.recv_timeout(Duration::from_secs(30)).is_ok();
+        release.send(()).unwrap();
+        caller.join().unwrap();
+        assert!(returned, "logging blocked on a stderr nobody reads");
         let dropped = writer.error_counter().dropped_lines();
         // The logging thread holds at most one line in `write`, the queue BUFFERED_LINES.
         assert!(
             dropped >= lines - BUFFERED_LINES - 1,
             "only {dropped} of {lines} lines dropped"
         );
-        release.send(()).unwrap();
         drop(guard);
     }
 }

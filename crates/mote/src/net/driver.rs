@@ -371,30 +371,29 @@ impl Driver {
         let remote = Remote::Tcp { connection, addr };
         let now = self.now();
         if let Err(e) = self.endpoint.open_connection(now, remote, role) {
-            self.close(connection, true);
+            self.close(connection);
             return Err(e);
         }
         debug!(%addr, connection, ?role, "TCP connection open");
         Ok(remote)
     }
 
-    /// Forgets a connection: stops its reader; its writer writes what is queued and shuts the
-    /// stream down, or stops at once when `abort`.
-    fn close(&mut self, connection: u64, abort: bool) {
+    /// Forgets a connection and stops its reader and writer at once, which closes the socket.
+    /// The writer is not left to drain: a peer that stopped reading would keep it (and its
+    /// socket) alive outside [`DriverConfig::max_connections`].
+    fn close(&mut self, connection: u64) {
         let Some(c) = self.connections.remove(&connection) else {
             return;
         };
         c.reader_task.abort();
-        if abort {
-            c.writer_task.abort();
-        }
+        c.writer_task.abort();
         let now = self.now();
         let remote = Remote::Tcp {
             connection,
             addr: c.addr,
         };
         self.endpoint.connection_closed(now, remote);
-        debug!(addr = %c.addr, connection, abort, "TCP connection closed");
+        debug!(addr = %c.addr, connection, "TCP connection closed");
     }
 
     fn input(&mut self, input: Input) {
@@ -427,12 +426,12 @@ impl Driver {
                 c.backlog.extend_from_slice(&bytes);
                 if c.backlog.len() > self.config.max_stream_backlog {
                     warn!(addr = %c.addr, "TCP peer sends faster than it is served; closing");
-                    self.close(connection, true);
+                    self.close(connection);
                     return;
                 }
                 self.offer(connection);
             }
-            Input::Closed { connection } => self.close(connection, false),
+            Input::Closed { connection } => self.close(connection),
         }
     }
 
@@ -515,9 +514,9 @@ impl Driver {
                     Ok(()) => {}
                     Err(mpsc::error::TrySendError::Full(_)) => {
                         warn!(%addr, "TCP peer does not read; closing its connection");
-                        self.close(connection, true);
+                        self.close(connection);
                     }
-                    Err(mpsc::error::TrySendError::Closed(_)) => self.close(connection, false),
+                    Err(mpsc::error::TrySendError::Closed(_)) => self.close(connection),
                 }
             }
         }

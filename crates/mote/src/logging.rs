@@ -23,12 +23,13 @@ pub(crate) fn non_blocking<W: Write + Send + 'static>(out: W) -> (NonBlocking, W
         .finish(out)
 }
 
-/// The level filter from `MOTE_LOG`, `RUST_LOG`, or `warn`.
-fn filter() -> EnvFilter {
-    ["MOTE_LOG", "RUST_LOG"]
+/// The level filter from `MOTE_LOG`, else `RUST_LOG`, else `warn`; a variable that does not
+/// parse counts as unset.
+fn filter(mote_log: Option<&str>, rust_log: Option<&str>) -> EnvFilter {
+    [mote_log, rust_log]
         .into_iter()
-        .filter(|var| std::env::var_os(var).is_some())
-        .find_map(|var| EnvFilter::try_from_env(var).ok())
+        .flatten()
+        .find_map(|directives| EnvFilter::try_new(directives).ok())
         .unwrap_or_else(|| EnvFilter::new("warn"))
 }
 
@@ -37,7 +38,10 @@ fn filter() -> EnvFilter {
 pub(crate) fn init() -> Option<WorkerGuard> {
     let (writer, guard) = non_blocking(std::io::stderr());
     tracing_subscriber::fmt()
-        .with_env_filter(filter())
+        .with_env_filter(filter(
+            std::env::var("MOTE_LOG").ok().as_deref(),
+            std::env::var("RUST_LOG").ok().as_deref(),
+        ))
         .with_writer(writer)
         .try_init()
         .ok()
@@ -53,7 +57,16 @@ mod tests {
 
     use tracing_subscriber::fmt::MakeWriter as _;
 
-    use super::{BUFFERED_LINES, non_blocking};
+    use super::{BUFFERED_LINES, filter, non_blocking};
+
+    #[test]
+    fn level_comes_from_mote_log_then_rust_log_then_warn() {
+        let level = |m, r| filter(m, r).to_string();
+        assert_eq!(level(Some("debug"), Some("error")), "debug");
+        assert_eq!(level(None, Some("mote=trace")), "mote=trace");
+        assert_eq!(level(Some("mote=[{"), Some("info")), "info");
+        assert_eq!(level(None, None), "warn");
+    }
 
     /// A writer that blocks like a full pipe nobody reads, until `release` is sent.
     struct StuckPipe {

@@ -298,11 +298,12 @@ impl Driver {
             while self.tasks.try_join_next().is_some() {}
             let deadline = self.endpoint.poll_timeout().map(|d| self.epoch + d);
             let shutdown = Arc::clone(&self.shutdown);
+            // Biased, timer before input: a flood of datagrams must not starve retransmissions.
             let wake = tokio::select! {
                 biased;
                 () = shutdown.notified() => Wake::Shutdown,
-                input = self.input_rx.recv() => Wake::Input(input),
                 () = sleep_until(deadline) => Wake::Timer,
+                input = self.input_rx.recv() => Wake::Input(input),
             };
             match wake {
                 Wake::Shutdown => break,
@@ -623,6 +624,46 @@ mod tests {
     use super::{Driver, DriverConfig, Input, Listen, Remote, Transmit, runtime};
     use mote_coap::endpoint::EndpointConfig;
 
+    /// Accepts one connection from the loopback and returns its peer address.
+    async fn accept_one(driver: &mut Driver) -> std::net::SocketAddr {
+        let input = driver.input_rx.recv().await.unwrap();
+        let Input::Accepted { from, .. } = &input else {
+            panic!("{input:?}")
+        };
+        let from = *from;
+        driver.input(input);
+        from
+    }
+
+    /// Bytes the endpoint has not taken are bounded per connection: one more than
+    /// `max_stream_backlog` closes the connection, exactly that many does not.
+    #[test]
+    fn a_stream_backlog_over_its_bound_closes_the_connection() {
+        runtime().unwrap().block_on(async {
+            let config = DriverConfig {
+                max_stream_backlog: 16,
+                ..DriverConfig::default()
+            };
+            let mut driver = Driver::new(config, EndpointConfig::default()).unwrap();
+            let addr = driver
+                .bind(Listen::Tcp("127.0.0.1:0".parse().unwrap()))
+                .await
+                .unwrap();
+            let _a = tokio::net::TcpStream::connect(addr).await.unwrap();
+            accept_one(&mut driver).await;
+            let _b = tokio::net::TcpStream::connect(addr).await.unwrap();
+            accept_one(&mut driver).await;
+            assert_eq!(driver.connection_count(), 2);
+            for (connection, len) in [(0, 16), (1, 17)] {
+                driver.input(Input::Stream {
+                    connection,
+                    bytes: vec![0; len],
+                });
+            }
+            assert_eq!(driver.connections.keys().copied().collect::<Vec<_>>(), [0]);
+        });
+    }
+
     /// A TCP peer that never reads: once its writer's queue is full, the driver closes that
     /// connection instead of waiting (which would stall every other peer).
     #[test]
@@ -639,11 +680,8 @@ mod tests {
                 .unwrap();
             // Connected and kept, but never read from.
             let _silent = tokio::net::TcpStream::connect(addr).await.unwrap();
-            let input = driver.input_rx.recv().await.unwrap();
-            assert!(matches!(input, Input::Accepted { .. }), "{input:?}");
-            driver.input(input);
+            let peer = accept_one(&mut driver).await;
             assert_eq!(driver.connection_count(), 1);
-            let peer = driver.connections.values().next().unwrap().addr;
             let mut sends = 0;
             while driver.connection_count() == 1 && sends < 64 {
                 // 1 MiB a time; letting the writer task run in between, so it really blocks

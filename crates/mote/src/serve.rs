@@ -25,7 +25,7 @@
 //! one at a time.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::net::{SocketAddr, TcpListener, ToSocketAddrs as _, UdpSocket};
+use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -62,38 +62,8 @@ fn edhoc_reply(reply: impl Fn(Code, Vec<(u16, Vec<u8>)>, &[u8]) -> Msg, r: Edhoc
 use crate::object_tree::{LINK_FORMAT, ObjectTree, Refusal};
 use crate::tcp::{Closed, Connection, Writer, write_frame};
 
-/// Where `mote serve` listens: a UDP socket or a TCP listener.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Listen {
-    /// CoAP over UDP.
-    Udp(SocketAddr),
-    /// CoAP over TCP.
-    Tcp(SocketAddr),
-}
-
-/// Parses `HOST:PORT` or `coap://HOST:PORT` (UDP) and `coap+tcp://HOST:PORT` (TCP).
-pub(crate) fn parse_listen(s: &str) -> Result<Listen, String> {
-    let (tcp, rest) = if let Some(r) = s.strip_prefix("coap+tcp://") {
-        (true, r)
-    } else if let Some(r) = s.strip_prefix("coap://") {
-        (false, r)
-    } else if s.contains("://") {
-        return Err("only coap:// (UDP) and coap+tcp:// (TCP) can be listened on".into());
-    } else {
-        (false, s)
-    };
-    let rest = rest.trim_end_matches('/');
-    let addr = rest
-        .to_socket_addrs()
-        .map_err(|e| format!("{rest}: {e}"))?
-        .next()
-        .ok_or_else(|| format!("{rest}: no address"))?;
-    Ok(if tcp {
-        Listen::Tcp(addr)
-    } else {
-        Listen::Udp(addr)
-    })
-}
+// Moved to the I/O layer; re-exported for `serve` and `proxy`.
+pub(crate) use crate::net::{Listen, parse_listen};
 
 /// `mote serve …`
 #[derive(Debug, Args)]

@@ -70,7 +70,7 @@ impl Credential {
     /// A CCS credential from its CBOR encoding (the map of claims with 'cnf').
     #[inline(never)]
     pub fn ccs(encoded: &[u8]) -> Result<Self, Error> {
-        let mut r = cbor::Reader::new(encoded);
+        let mut r = cbor::reader(encoded);
         let n = r
             .map()
             .map_err(|_| Error::InvalidCredential(diag!("CCS is not a map")))?;
@@ -156,12 +156,13 @@ impl Credential {
         public: &PublicKey,
     ) -> Result<Self, Error> {
         let mut b = Bytes::<MAX_CRED_LEN>::new();
-        cbor::head(&mut b, cbor::MAJOR_MAP, 2)?;
-        cbor::int(&mut b, 2)?;
-        cbor::text(&mut b, subject)?;
-        cbor::int(&mut b, CLAIM_CNF)?;
-        cbor::head(&mut b, cbor::MAJOR_MAP, 1)?;
-        cbor::int(&mut b, CNF_COSE_KEY)?;
+        cbor::writer(&mut b)
+            .map(2)?
+            .i64(2)?
+            .text(subject)?
+            .i64(CLAIM_CNF)?
+            .map(1)?
+            .i64(CNF_COSE_KEY)?;
         let (kty, crv) = match key_type {
             KeyType::Ed25519 => (KTY_OKP, CRV_ED25519),
             KeyType::X25519 => (KTY_OKP, CRV_X25519),
@@ -172,18 +173,18 @@ impl Credential {
         } else {
             None
         };
-        cbor::head(&mut b, cbor::MAJOR_MAP, if y.is_some() { 5 } else { 4 })?;
-        cbor::int(&mut b, KEY_KTY)?;
-        cbor::int(&mut b, kty)?;
-        cbor::int(&mut b, KEY_KID)?;
-        cbor::bytes(&mut b, kid)?;
-        cbor::int(&mut b, KEY_CRV)?;
-        cbor::int(&mut b, crv)?;
-        cbor::int(&mut b, KEY_X)?;
-        cbor::bytes(&mut b, &public.x)?;
+        cbor::writer(&mut b)
+            .map(if y.is_some() { 5 } else { 4 })?
+            .i64(KEY_KTY)?
+            .i64(kty)?
+            .i64(KEY_KID)?
+            .bytes(kid)?
+            .i64(KEY_CRV)?
+            .i64(crv)?
+            .i64(KEY_X)?
+            .bytes(&public.x)?;
         if let Some(y) = y {
-            cbor::int(&mut b, KEY_Y)?;
-            cbor::bytes(&mut b, &y)?;
+            cbor::writer(&mut b).i64(KEY_Y)?.bytes(&y)?;
         }
         Self::ccs(b.as_slice())
     }
@@ -225,10 +226,12 @@ impl Credential {
     pub fn x509<C: Crypto>(der: &[u8], crypto: &mut C) -> Result<Self, Error> {
         let (key_type, public_key) = crate::x509::subject_public_key(der)?;
         let mut cred = Bytes::new();
-        cbor::bytes(&mut cred, der).map_err(|_| Error::Capacity {
-            what: diag!("credential"),
-            needed: der.len() + 3,
-        })?;
+        cbor::writer(&mut cred)
+            .bytes(der)
+            .map_err(|_| Error::Capacity {
+                what: diag!("credential"),
+                needed: der.len() + 3,
+            })?;
         let digest = crypto.hash(HashAlgorithm::Sha256, &[der])?;
         let mut h = [0u8; 32];
         h.copy_from_slice(digest.as_slice().get(..32).ok_or(Error::Crypto)?);
@@ -258,7 +261,7 @@ impl Credential {
             IdCredRef::X5chainLeaf(der) => Self::x509(der, crypto).map(Some),
             #[cfg(feature = "x509")]
             IdCredRef::X5chain(array) => {
-                let mut r = cbor::Reader::new(array);
+                let mut r = cbor::reader(array);
                 r.array()?;
                 Self::x509(r.bytes()?, crypto).map(Some)
             }
@@ -319,7 +322,7 @@ impl Credential {
             CredentialKind::Cwt => IdCred::kcwt(self.as_bytes()),
             #[cfg(feature = "x509")]
             CredentialKind::X509 => {
-                let mut r = cbor::Reader::new(self.as_bytes());
+                let mut r = cbor::reader(self.as_bytes());
                 IdCred::x5chain(r.bytes()?)
             }
             #[cfg(not(feature = "x509"))]
@@ -344,7 +347,7 @@ impl Credential {
             },
             #[cfg(feature = "x509")]
             IdCredRef::X5chainLeaf(der) => {
-                let mut r = cbor::Reader::new(self.as_bytes());
+                let mut r = cbor::reader(self.as_bytes());
                 self.kind == CredentialKind::X509 && r.bytes().ok() == Some(der)
             }
             _ => false,
@@ -373,10 +376,13 @@ impl Credential {
     }
 }
 
-fn claim_label(r: &mut cbor::Reader<'_>) -> Result<Option<i64>, Error> {
-    match r.peek_major() {
-        Some(cbor::MAJOR_UINT | cbor::MAJOR_NINT) => r.int().map(Some),
-        _ => r.item().map(|_| None),
+fn claim_label(r: &mut cbor::Decoder<'_>) -> Result<Option<i64>, Error> {
+    match r.peek_major().ok() {
+        Some(cbor::Major::Unsigned | cbor::Major::Negative) => Ok(Some(r.i64()?)),
+        _ => {
+            r.item()?;
+            Ok(None)
+        }
     }
 }
 
@@ -386,19 +392,19 @@ type ParsedKey<'a> = (KeyType, PublicKey, Option<&'a [u8]>);
 
 /// Reads a COSE_Key (RFC 9052 §7) with an OKP or EC2 public key.
 #[inline(never)]
-fn cose_key<'a>(r: &mut cbor::Reader<'a>, out: &mut Option<ParsedKey<'a>>) -> Result<(), Error> {
+fn cose_key<'a>(r: &mut cbor::Decoder<'a>, out: &mut Option<ParsedKey<'a>>) -> Result<(), Error> {
     let n = r
         .map()
         .map_err(|_| Error::InvalidCredential(diag!("COSE_Key is not a map")))?;
     let (mut kty, mut crv, mut x, mut y, mut kid) = (None, None, None, None, None);
     for _ in 0..n {
         match claim_label(r)? {
-            Some(KEY_KTY) => kty = Some(r.int()?),
-            Some(KEY_CRV) => crv = Some(r.int()?),
+            Some(KEY_KTY) => kty = Some(r.i64()?),
+            Some(KEY_CRV) => crv = Some(r.i64()?),
             Some(KEY_KID) => kid = Some(r.bytes()?),
             Some(KEY_X) => x = Some(r.bytes()?),
             // RFC 9053 §7.1.1: y is a bstr or a bool (point compression); only the bstr is kept.
-            Some(KEY_Y) if r.peek_major() == Some(cbor::MAJOR_BSTR) => y = Some(r.bytes()?),
+            Some(KEY_Y) if r.peek_major().ok() == Some(cbor::Major::Bytes) => y = Some(r.bytes()?),
             _ => {
                 r.item()?;
             }

@@ -49,9 +49,10 @@ pub mod label {
 #[inline(never)]
 pub fn kdf_info(label: u64, context: &[u8], length: usize) -> Result<InfoBuf, Error> {
     let mut info = InfoBuf::new();
-    cbor::head(&mut info, cbor::MAJOR_UINT, label)?;
-    cbor::bytes(&mut info, context)?;
-    cbor::head(&mut info, cbor::MAJOR_UINT, length as u64)?;
+    cbor::writer(&mut info)
+        .u64(label)?
+        .bytes(context)?
+        .u64(length as u64)?;
     Ok(info)
 }
 
@@ -87,10 +88,11 @@ fn kdf_parts<C: Crypto>(
 ) -> Result<(), Error> {
     let context_len: usize = context.iter().map(|p| p.len()).sum();
     let mut head = Bytes::<18>::new();
-    cbor::head(&mut head, cbor::MAJOR_UINT, label)?;
-    cbor::head(&mut head, cbor::MAJOR_BSTR, context_len as u64)?;
+    cbor::writer(&mut head)
+        .u64(label)?
+        .bytes_head(context_len)?;
     let mut tail = Bytes::<9>::new();
-    cbor::head(&mut tail, cbor::MAJOR_UINT, out.len() as u64)?;
+    cbor::writer(&mut tail).u64(out.len() as u64)?;
     let mut parts: [&[u8]; MAX_CONTEXT_PARTS + 2] = [&[]; MAX_CONTEXT_PARTS + 2];
     let n = context.len();
     if n > MAX_CONTEXT_PARTS {
@@ -133,14 +135,7 @@ pub fn kdf_secret<C: Crypto>(
 
 #[inline(never)]
 fn bstr_head(len: usize) -> ([u8; 9], usize) {
-    let mut b = Bytes::<9>::new();
-    let _ = cbor::head(&mut b, cbor::MAJOR_BSTR, len as u64);
-    let mut h = [0u8; 9];
-    let n = b.len();
-    if let Some(d) = h.get_mut(..n) {
-        d.copy_from_slice(b.as_slice());
-    }
-    (h, n)
+    mote_cose::cbor::encode_head(2, len as u64)
 }
 
 /// H(message_1).
@@ -206,7 +201,7 @@ pub fn mac_context(
         c_r.encode(&mut ctx)?;
     }
     ctx.extend(id_cred)?;
-    cbor::bytes(&mut ctx, th)?;
+    cbor::writer(&mut ctx).bytes(th)?;
     ctx.extend(cred)?;
     ctx.extend(ead)?;
     Ok(ctx)
@@ -223,17 +218,18 @@ pub fn sig_structure(
     mac: &[u8],
 ) -> Result<InfoBuf, Error> {
     let mut s = InfoBuf::new();
-    cbor::head(&mut s, cbor::MAJOR_ARRAY, 4)?;
-    cbor::text(&mut s, "Signature1")?;
-    cbor::bytes(&mut s, id_cred)?;
+    cbor::writer(&mut s)
+        .array(4)?
+        .text("Signature1")?
+        .bytes(id_cred)?;
     let (h, n) = bstr_head(th.len());
     let ext_len = n + th.len() + cred.len() + ead.len();
-    cbor::head(&mut s, cbor::MAJOR_BSTR, ext_len as u64)?;
+    cbor::writer(&mut s).bytes_head(ext_len)?;
     s.extend(h.get(..n.min(9)).unwrap_or(&[]))?;
     s.extend(th)?;
     s.extend(cred)?;
     s.extend(ead)?;
-    cbor::bytes(&mut s, mac)?;
+    cbor::writer(&mut s).bytes(mac)?;
     Ok(s)
 }
 
@@ -243,7 +239,7 @@ pub fn encrypt0_aad(th: &[u8]) -> Result<Bytes<64>, Error> {
     // array(3), tstr "Encrypt0", bstr h'': the fixed prefix of every A_3 / A_4.
     const PREFIX: &[u8] = b"\x83\x68Encrypt0\x40";
     let mut a = Bytes::from_slice(PREFIX)?;
-    cbor::bytes(&mut a, th)?;
+    cbor::writer(&mut a).bytes(th)?;
     Ok(a)
 }
 
@@ -384,7 +380,7 @@ pub(crate) fn seal<C: Crypto>(
     let aad = encrypt0_aad(th)?;
     let ct_len = plaintext.len() + suite.aead.tag_len();
     let mut msg = Bytes::<MAX_MESSAGE_LEN>::new();
-    cbor::head(&mut msg, cbor::MAJOR_BSTR, ct_len as u64)?;
+    cbor::writer(&mut msg).bytes_head(ct_len)?;
     let at = msg.len();
     msg.extend(plaintext)?;
     msg.set_len(at + ct_len).map_err(|_| Error::Capacity {

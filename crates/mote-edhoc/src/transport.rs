@@ -58,7 +58,7 @@ pub fn parse_client_payload(payload: &[u8]) -> Result<ClientPayload<'_>, Error> 
     match payload.split_first() {
         Some((&cbor::TRUE, message_1)) => Ok(ClientPayload::NewSession { message_1 }),
         Some(_) => {
-            let mut r = cbor::Reader::new(payload);
+            let mut r = cbor::reader(payload);
             let c_r = ConnId::decode(&mut r)?;
             Ok(ClientPayload::Session {
                 c_r,
@@ -344,8 +344,8 @@ mod coap {
             .ok_or(Error::Transport(diag!("OSCORE option without kid")))?;
         let c_r = ConnId::from_slice(kid)?;
         // COMB_PAYLOAD = EDHOC_MSG_3 | OSCORE_PAYLOAD, message_3 being one CBOR bstr.
-        let mut r = crate::cbor::Reader::new(payload);
-        if r.peek_major() != Some(crate::cbor::MAJOR_BSTR) {
+        let mut r = crate::cbor::reader(payload);
+        if r.peek_major().ok() != Some(crate::cbor::Major::Bytes) {
             return Err(Error::Transport(diag!(
                 "payload does not start with message_3"
             )));

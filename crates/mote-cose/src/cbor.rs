@@ -58,21 +58,21 @@ pub const MAX_DEPTH: usize = 16;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Major {
     /// Major type 0: unsigned integer.
-    Unsigned,
+    Unsigned = 0,
     /// Major type 1: negative integer.
-    Negative,
+    Negative = 1,
     /// Major type 2: byte string.
-    Bytes,
+    Bytes = 2,
     /// Major type 3: text string.
-    Text,
+    Text = 3,
     /// Major type 4: array.
-    Array,
+    Array = 4,
     /// Major type 5: map.
-    Map,
+    Map = 5,
     /// Major type 6: tag.
-    Tag,
+    Tag = 6,
     /// Major type 7: simple values and floats.
-    Simple,
+    Simple = 7,
 }
 
 impl Major {
@@ -161,6 +161,13 @@ impl<'a> Decoder<'a> {
             .ok_or_else(|| self.err("unexpected end of input"))
     }
 
+    /// Major type of the next item, `None` at the end of the input: a cheaper
+    /// [`Decoder::peek_major`] for parsers that choose between forms (no error to build).
+    #[inline]
+    pub fn next_major(&self) -> Option<Major> {
+        self.buf.get(self.pos).map(|b| Major::from_bits(*b))
+    }
+
     /// Reads the next item if it is an integer in −24..=23 (a one-byte head, as every
     /// registered header label is); consumes nothing otherwise.
     #[inline]
@@ -231,7 +238,14 @@ impl<'a> Decoder<'a> {
         // least 24, 2^8, 2^16, 2^32 for 1, 2, 4, 8 bytes), so every accepted item has exactly
         // one encoding (floats, major type 7, are exempt).
         let min = if width == 0 { 24 } else { 1u64 << (4 << width) };
-        if arg < min && major != Major::Simple {
+        if major == Major::Simple {
+            // RFC 8949 §3.3: simple values below 32 in the extension byte are not
+            // well-formed; floats (25..=27) only where they are accepted.
+            if (width == 0 && arg < 32) || (width > 0 && !self.floats) {
+                self.pos = start;
+                return Err(self.err("invalid simple value or float not accepted here"));
+            }
+        } else if arg < min {
             self.pos = start;
             return Err(self.err("non-preferred (overlong) integer or length encoding"));
         }
@@ -301,21 +315,17 @@ impl<'a> Decoder<'a> {
     #[inline]
     pub fn bstr_or_int_id(&mut self) -> Result<&'a [u8], Error> {
         let start = self.pos;
-        match self.peek_initial_byte() {
-            Some(b) if is_one_byte_int(b) => self.take(1),
-            Some(b) if Major::from_bits(b) == Major::Bytes => {
-                let id = self.bytes()?;
-                if let [one] = id {
-                    if is_one_byte_int(*one) {
-                        self.pos = start;
-                        return Err(self.err("one-byte integer identifier encoded as byte string"));
-                    }
-                }
-                Ok(id)
-            }
-            Some(_) => Err(self.err("expected byte string or one-byte integer identifier")),
-            None => Err(self.err("unexpected end of input")),
+        if self.peek_initial_byte().is_some_and(is_one_byte_int) {
+            return self.take(1);
         }
+        let id = self.bytes()?;
+        if let [one] = id {
+            if is_one_byte_int(*one) {
+                self.pos = start;
+                return Err(self.err("one-byte integer identifier encoded as byte string"));
+            }
+        }
+        Ok(id)
     }
 
     /// Reads an array head and returns its (definite) number of items.
@@ -393,7 +403,6 @@ impl<'a> Decoder<'a> {
         if depth >= MAX_DEPTH {
             return Err(self.err("nesting too deep"));
         }
-        let start = self.pos;
         let (major, arg) = self.head()?;
         match major {
             Major::Unsigned | Major::Negative => Ok(()),
@@ -420,17 +429,8 @@ impl<'a> Decoder<'a> {
                 Ok(())
             }
             Major::Tag => self.skip_depth(depth + 1),
-            Major::Simple => {
-                // RFC 8949 §3.3: one-byte simple values 24..31 in the extension byte are invalid.
-                let ai = self.buf.get(start).map_or(0, |b| b & 0x1f);
-                if ai == 24 && arg < 32 {
-                    Err(Error::cbor(start, "invalid simple value encoding"))
-                } else if ai >= 25 && !self.floats {
-                    Err(Error::cbor(start, "floating-point value not accepted here"))
-                } else {
-                    Ok(())
-                }
-            }
+            // Simple values and floats were checked with their head.
+            Major::Simple => Ok(()),
         }
     }
 
@@ -638,24 +638,21 @@ pub fn head_len(arg: u64) -> usize {
 /// [`Encoder::head`] writes it; this is for heads assembled by hand, such as the bstr head in
 /// front of a wrapped CBOR sequence that is hashed piece by piece.
 pub fn encode_head(major: u8, arg: u64) -> ([u8; 9], usize) {
-    let m = major << 5;
-    let mut b = [0u8; 9];
-    let n = head_len(arg);
     // Additional information: the argument itself below 24, else 24..=27 for 1, 2, 4 or 8
     // argument bytes (big-endian) after the initial byte.
-    let ai = if n == 1 {
-        arg as u8
-    } else {
-        24 + (n - 1).trailing_zeros() as u8
+    let (ai, n) = match arg {
+        0..=23 => (arg as u8, 0),
+        24..=0xff => (24, 1),
+        0x100..=0xffff => (25, 2),
+        0x1_0000..=0xffff_ffff => (26, 4),
+        _ => (27, 8),
     };
-    if let Some(ib) = b.first_mut() {
-        *ib = m | ai;
-    }
+    let mut b = [major << 5 | ai, 0, 0, 0, 0, 0, 0, 0, 0];
     let be = arg.to_be_bytes();
-    for (d, s) in b.iter_mut().skip(1).zip(be.iter().skip(9 - n)) {
-        *d = *s;
+    if let (Some(dst), Some(src)) = (b.get_mut(1..=n), be.get(8 - n..)) {
+        dst.copy_from_slice(src);
     }
-    (b, n)
+    (b, n + 1)
 }
 
 /// Encoded length of an integer.
@@ -957,5 +954,35 @@ mod tests {
                 .item()
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn encode_head_is_preferred_serialization() {
+        // RFC 8949 Appendix A: 0 → 00, 23 → 17, 24 → 18 18, 100 → 18 64, 1000 → 19 03 e8,
+        // 1000000 → 1a 00 0f 42 40, 1000000000000 → 1b 00 00 00 e8 d4 a5 10 00; h'' → 40.
+        for (major, arg, enc) in [
+            (0u8, 0u64, &[0x00][..]),
+            (0, 23, &[0x17]),
+            (0, 24, &[0x18, 0x18]),
+            (0, 100, &[0x18, 0x64]),
+            (0, 1000, &[0x19, 0x03, 0xe8]),
+            (0, 1_000_000, &[0x1a, 0x00, 0x0f, 0x42, 0x40]),
+            (
+                0,
+                1_000_000_000_000,
+                &[0x1b, 0x00, 0x00, 0x00, 0xe8, 0xd4, 0xa5, 0x10, 0x00],
+            ),
+            (2, 0, &[0x40]),
+            (4, 0xffff, &[0x99, 0xff, 0xff]),
+            (1, 0x1_0000, &[0x3a, 0x00, 0x01, 0x00, 0x00]),
+        ] {
+            let (b, n) = encode_head(major, arg);
+            assert_eq!(&b[..n], enc, "{major} {arg}");
+            assert_eq!(n, head_len(arg));
+            let mut buf = [0u8; 9];
+            let mut w = SliceWriter::new(&mut buf);
+            Encoder::new(&mut w).head(major, arg).unwrap();
+            assert_eq!(w.written(), enc);
+        }
     }
 }

@@ -151,26 +151,16 @@ fn extend_into(
     Ok(())
 }
 
-/// mote-cose's CBOR writer appends to any [`Bytes`]; EDHOC encodes through `&mut dyn Write`,
-/// so that one copy of the encoder serves every capacity. A full buffer is
-/// [`mote_cose::Error::BufferTooSmall`], which converts back to [`Error::Capacity`].
-impl<const N: usize> mote_cose::cbor::Write for Bytes<N> {
-    fn write_all(&mut self, src: &[u8]) -> Result<(), mote_cose::Error> {
-        write_into(&mut self.data, &mut self.len, &mut self.written, src)
-    }
+/// Where EDHOC's CBOR writing appends (see `crate::cbor`): any [`Bytes`], behind one
+/// non-generic interface.
+pub(crate) trait Sink {
+    fn put(&mut self, src: &[u8]) -> Result<(), Error>;
 }
 
-/// The body of every `Bytes::write_all` (one copy in the binary).
-#[inline(never)]
-fn write_into(
-    data: &mut [u8],
-    len: &mut usize,
-    written: &mut usize,
-    src: &[u8],
-) -> Result<(), mote_cose::Error> {
-    let required = len.saturating_add(src.len());
-    extend_into(data, len, written, src)
-        .map_err(|_| mote_cose::Error::BufferTooSmall { required })
+impl<const N: usize> Sink for Bytes<N> {
+    fn put(&mut self, src: &[u8]) -> Result<(), Error> {
+        self.extend(src)
+    }
 }
 
 impl<const N: usize> Default for Bytes<N> {

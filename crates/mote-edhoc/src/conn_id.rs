@@ -1,5 +1,6 @@
 //! Connection identifiers C_I and C_R (RFC 9528 §3.3).
 
+use crate::buffer::Sink;
 use crate::buffer::{Bytes, MAX_CONN_ID_LEN};
 use crate::cbor;
 use crate::error::Error;
@@ -41,9 +42,8 @@ impl ConnId {
         self.encode_to(out)
     }
 
-    pub(crate) fn encode_to(&self, out: &mut dyn cbor::Write) -> Result<(), Error> {
-        cbor::writer(out).bstr_or_int_id(self.as_bytes())?;
-        Ok(())
+    pub(crate) fn encode_to(&self, out: &mut dyn Sink) -> Result<(), Error> {
+        cbor::id(out, self.as_bytes())
     }
 
     /// Length of [`ConnId::encode`]'s output.

@@ -156,13 +156,12 @@ impl Credential {
         public: &PublicKey,
     ) -> Result<Self, Error> {
         let mut b = Bytes::<MAX_CRED_LEN>::new();
-        cbor::writer(&mut b)
-            .map(2)?
-            .i64(2)?
-            .text(subject)?
-            .i64(CLAIM_CNF)?
-            .map(1)?
-            .i64(CNF_COSE_KEY)?;
+        cbor::head(&mut b, cbor::Major::Map, 2)?;
+        cbor::int(&mut b, 2)?;
+        cbor::text(&mut b, subject)?;
+        cbor::int(&mut b, CLAIM_CNF)?;
+        cbor::head(&mut b, cbor::Major::Map, 1)?;
+        cbor::int(&mut b, CNF_COSE_KEY)?;
         let (kty, crv) = match key_type {
             KeyType::Ed25519 => (KTY_OKP, CRV_ED25519),
             KeyType::X25519 => (KTY_OKP, CRV_X25519),
@@ -173,18 +172,22 @@ impl Credential {
         } else {
             None
         };
-        cbor::writer(&mut b)
-            .map(if y.is_some() { 5 } else { 4 })?
-            .i64(KEY_KTY)?
-            .i64(kty)?
-            .i64(KEY_KID)?
-            .bytes(kid)?
-            .i64(KEY_CRV)?
-            .i64(crv)?
-            .i64(KEY_X)?
-            .bytes(&public.x)?;
+        cbor::head(
+            &mut b,
+            cbor::Major::Map,
+            if y.is_some() { 5 } else { 4 } as u64,
+        )?;
+        cbor::int(&mut b, KEY_KTY)?;
+        cbor::int(&mut b, kty)?;
+        cbor::int(&mut b, KEY_KID)?;
+        cbor::bytes(&mut b, kid)?;
+        cbor::int(&mut b, KEY_CRV)?;
+        cbor::int(&mut b, crv)?;
+        cbor::int(&mut b, KEY_X)?;
+        cbor::bytes(&mut b, &public.x)?;
         if let Some(y) = y {
-            cbor::writer(&mut b).i64(KEY_Y)?.bytes(&y)?;
+            cbor::int(&mut b, KEY_Y)?;
+            cbor::bytes(&mut b, &y)?;
         }
         Self::ccs(b.as_slice())
     }
@@ -226,12 +229,10 @@ impl Credential {
     pub fn x509<C: Crypto>(der: &[u8], crypto: &mut C) -> Result<Self, Error> {
         let (key_type, public_key) = crate::x509::subject_public_key(der)?;
         let mut cred = Bytes::new();
-        cbor::writer(&mut cred)
-            .bytes(der)
-            .map_err(|_| Error::Capacity {
-                what: diag!("credential"),
-                needed: der.len() + 3,
-            })?;
+        cbor::bytes(&mut cred, der).map_err(|_| Error::Capacity {
+            what: diag!("credential"),
+            needed: der.len() + 3,
+        })?;
         let digest = crypto.hash(HashAlgorithm::Sha256, &[der])?;
         let mut h = [0u8; 32];
         h.copy_from_slice(digest.as_slice().get(..32).ok_or(Error::Crypto)?);
@@ -377,7 +378,7 @@ impl Credential {
 }
 
 fn claim_label(r: &mut cbor::Decoder<'_>) -> Result<Option<i64>, Error> {
-    match r.peek_major().ok() {
+    match r.next_major() {
         Some(cbor::Major::Unsigned | cbor::Major::Negative) => Ok(Some(r.i64()?)),
         _ => {
             r.item()?;
@@ -404,7 +405,7 @@ fn cose_key<'a>(r: &mut cbor::Decoder<'a>, out: &mut Option<ParsedKey<'a>>) -> R
             Some(KEY_KID) => kid = Some(r.bytes()?),
             Some(KEY_X) => x = Some(r.bytes()?),
             // RFC 9053 §7.1.1: y is a bstr or a bool (point compression); only the bstr is kept.
-            Some(KEY_Y) if r.peek_major().ok() == Some(cbor::Major::Bytes) => y = Some(r.bytes()?),
+            Some(KEY_Y) if r.next_major() == Some(cbor::Major::Bytes) => y = Some(r.bytes()?),
             _ => {
                 r.item()?;
             }

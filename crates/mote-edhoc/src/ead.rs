@@ -36,9 +36,9 @@ impl Ead {
     /// Appends an item.
     #[inline(never)]
     pub fn push(&mut self, item: EadItem<'_>) -> Result<(), Error> {
-        cbor::writer(&mut self.0).i64(item.label)?;
+        cbor::int(&mut self.0, item.label)?;
         if let Some(v) = item.value {
-            cbor::writer(&mut self.0).bytes(v)?;
+            cbor::bytes(&mut self.0, v)?;
         }
         Ok(())
     }
@@ -143,8 +143,8 @@ pub(crate) fn check(encoded: &[u8], recognized: Option<&[i64]>) -> Result<(), Er
 fn read_item<'a>(r: &mut cbor::Decoder<'a>) -> Result<EadItem<'a>, Error> {
     let label = r
         .i64()
-        .map_err(|_| cbor::malformed(&r, diag!("EAD label is not an int")))?;
-    let value = if r.peek_major().ok() == Some(cbor::Major::Bytes) {
+        .map_err(|_| cbor::malformed(r, diag!("EAD label is not an int")))?;
+    let value = if r.next_major() == Some(cbor::Major::Bytes) {
         Some(r.bytes()?)
     } else {
         None

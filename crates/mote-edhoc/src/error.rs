@@ -111,7 +111,6 @@ impl From<mote_cose::Error> for Error {
                 what: diag!("buffer"),
                 needed: required,
             },
-            mote_cose::Error::Crypto => Error::AuthenticationFailed,
             _ => Error::Malformed {
                 offset: 0,
                 reason: diag!("invalid COSE structure"),

@@ -1,5 +1,6 @@
 //! ID_CRED_x: COSE header maps identifying a credential (RFC 9528 §3.5.3).
 
+use crate::buffer::Sink;
 use crate::buffer::{Bytes, MAX_ID_CRED_LEN, MAX_KID_LEN};
 use crate::cbor;
 use crate::error::Error;
@@ -51,7 +52,9 @@ impl IdCred {
             });
         }
         let mut b = Bytes::new();
-        cbor::writer(&mut b).map(1)?.i64(LABEL_KID)?.bytes(kid)?;
+        cbor::head(&mut b, cbor::Major::Map, 1)?;
+        cbor::int(&mut b, LABEL_KID)?;
+        cbor::bytes(&mut b, kid)?;
         Ok(Self(b))
     }
 
@@ -69,12 +72,11 @@ impl IdCred {
     #[inline(never)]
     pub fn x5t(alg: i64, hash: &[u8]) -> Result<Self, Error> {
         let mut b = Bytes::new();
-        cbor::writer(&mut b)
-            .map(1)?
-            .i64(LABEL_X5T)?
-            .array(2)?
-            .i64(alg)?
-            .bytes(hash)?;
+        cbor::head(&mut b, cbor::Major::Map, 1)?;
+        cbor::int(&mut b, LABEL_X5T)?;
+        cbor::head(&mut b, cbor::Major::Array, 2)?;
+        cbor::int(&mut b, alg)?;
+        cbor::bytes(&mut b, hash)?;
         Ok(Self(b))
     }
 
@@ -82,10 +84,9 @@ impl IdCred {
     #[inline(never)]
     pub fn x5chain(der: &[u8]) -> Result<Self, Error> {
         let mut b = Bytes::new();
-        cbor::writer(&mut b)
-            .map(1)?
-            .i64(LABEL_X5CHAIN)?
-            .bytes(der)?;
+        cbor::head(&mut b, cbor::Major::Map, 1)?;
+        cbor::int(&mut b, LABEL_X5CHAIN)?;
+        cbor::bytes(&mut b, der)?;
         Ok(Self(b))
     }
 
@@ -99,11 +100,10 @@ impl IdCred {
             };
         }
         let mut b = Bytes::new();
-        let mut w = cbor::writer(&mut b);
-        w.map(1)?.i64(LABEL_X5CHAIN)?.array(chain.len())?;
-        for c in chain {
-            w.bytes(c)?;
-        }
+        cbor::head(&mut b, cbor::Major::Map, 1)?;
+        cbor::int(&mut b, LABEL_X5CHAIN)?;
+        cbor::head(&mut b, cbor::Major::Array, chain.len() as u64)?;
+        chain.iter().try_for_each(|c| cbor::bytes(&mut b, c))?;
         Ok(Self(b))
     }
 
@@ -118,7 +118,8 @@ impl IdCred {
             ));
         }
         let mut b = Bytes::new();
-        cbor::writer(&mut b).map(1)?.i64(label)?;
+        cbor::head(&mut b, cbor::Major::Map, 1)?;
+        cbor::int(&mut b, label)?;
         b.extend(item)?;
         Ok(Self(b))
     }
@@ -171,7 +172,7 @@ impl IdCred {
                     let alg = r.i64()?;
                     IdCredRef::X5t(alg, r.bytes()?)
                 }
-                LABEL_X5CHAIN => match r.peek_major().ok() {
+                LABEL_X5CHAIN => match r.next_major() {
                     Some(cbor::Major::Bytes) => IdCredRef::X5chainLeaf(r.bytes()?),
                     _ => IdCredRef::X5chain(r.item()?),
                 },
@@ -204,19 +205,18 @@ impl IdCred {
     }
 
     #[inline(never)]
-    fn encode_compact_to(&self, out: &mut dyn cbor::Write) -> Result<(), Error> {
+    fn encode_compact_to(&self, out: &mut dyn Sink) -> Result<(), Error> {
         match self.kid_value() {
-            Some(kid) => cbor::writer(out).bstr_or_int_id(kid)?,
-            None => cbor::writer(out).raw(self.as_map())?,
-        };
-        Ok(())
+            Some(kid) => cbor::id(out, kid),
+            None => out.put(self.as_map()),
+        }
     }
 
     /// Reads the PLAINTEXT form; rejects the non-compact forms of a lone kid (RFC 9529 §4.1.6,
     /// §4.1.7).
     #[inline(never)]
     pub(crate) fn decode_compact(r: &mut cbor::Decoder<'_>) -> Result<Self, Error> {
-        match r.peek_major().ok() {
+        match r.next_major() {
             #[cfg(feature = "id-cred-maps")]
             Some(cbor::Major::Map) => {
                 let at = r.position();

@@ -452,7 +452,7 @@ impl<C: Crypto> InitiatorProcessedM2<C> {
         )?;
         let mut plaintext_3 = MessageBuf::new();
         id.id_cred.encode_compact(&mut plaintext_3)?;
-        cbor::writer(&mut plaintext_3).bytes(sig.as_slice())?;
+        cbor::bytes(&mut plaintext_3, sig.as_slice())?;
         plaintext_3.extend(ead_3.as_bytes())?;
         let msg = schedule::seal(
             c,

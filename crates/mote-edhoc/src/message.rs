@@ -35,8 +35,8 @@ impl<'a> Message1<'a> {
         }
         let mut r = cbor::reader(msg);
         if !matches!(
-            r.peek_major(),
-            Ok(cbor::Major::Unsigned | cbor::Major::Negative)
+            r.next_major(),
+            Some(cbor::Major::Unsigned | cbor::Major::Negative)
         ) {
             return Err(cbor::malformed(
                 &r,
@@ -76,9 +76,9 @@ pub(crate) fn encode_message_1(
     ead_1: &[u8],
 ) -> Result<MessageBuf, Error> {
     let mut out = MessageBuf::new();
-    cbor::writer(&mut out).i64(method)?;
+    cbor::int(&mut out, method)?;
     suites_i.encode(&mut out)?;
-    cbor::writer(&mut out).bytes(g_x)?;
+    cbor::bytes(&mut out, g_x)?;
     c_i.encode(&mut out)?;
     out.extend(ead_1)?;
     Ok(out)
@@ -119,7 +119,7 @@ impl<'a> Message2<'a> {
 #[inline(never)]
 pub(crate) fn single_bstr<'a>(msg: &'a [u8], _what: &'static str) -> Result<&'a [u8], Error> {
     let mut r = cbor::reader(msg);
-    if r.peek_major().ok() != Some(cbor::Major::Bytes) {
+    if r.next_major() != Some(cbor::Major::Bytes) {
         return Err(cbor::malformed(
             &r,
             diag!("expected a message that is one CBOR byte string"),
@@ -237,8 +237,8 @@ impl<'a> ErrorMessage<'a> {
     /// starts with the int ERR_CODE).
     pub fn is_error(msg: &[u8]) -> bool {
         matches!(
-            cbor::reader(msg).peek_major(),
-            Ok(cbor::Major::Unsigned | cbor::Major::Negative)
+            cbor::reader(msg).next_major(),
+            Some(cbor::Major::Unsigned | cbor::Major::Negative)
         )
     }
 
@@ -306,10 +306,10 @@ impl<'a> ErrorMessage<'a> {
     #[inline(never)]
     pub fn encode(&self) -> Result<MessageBuf, Error> {
         let mut out = MessageBuf::new();
-        cbor::writer(&mut out).i64(self.code())?;
+        cbor::int(&mut out, self.code())?;
         match self {
             Self::Unspecified(text) => {
-                cbor::writer(&mut out).text(text)?;
+                cbor::text(&mut out, text)?;
             }
             Self::WrongSelectedCipherSuite(s) => s.encode(&mut out)?,
             Self::UnknownCredential => out.push(cbor::TRUE)?,

@@ -251,7 +251,7 @@ impl<C: Crypto> ResponderProcessingM1<C> {
         let mut plaintext_2 = MessageBuf::new();
         c_r.encode(&mut plaintext_2)?;
         id.id_cred.encode_compact(&mut plaintext_2)?;
-        cbor::writer(&mut plaintext_2).bytes(sig.as_slice())?;
+        cbor::bytes(&mut plaintext_2, sig.as_slice())?;
         plaintext_2.extend(ead_2.as_bytes())?;
         let th_3 = schedule::th_next(
             c,
@@ -265,7 +265,7 @@ impl<C: Crypto> ResponderProcessingM1<C> {
         let ct = body.as_mut_slice().get_mut(g_y.len()..).unwrap_or(&mut []);
         schedule::apply_keystream_2(c, &suite, prk_2e.as_bytes(), th_2.as_slice(), ct)?;
         let mut msg = MessageBuf::new();
-        cbor::writer(&mut msg).bytes(body.as_slice())?;
+        cbor::bytes(&mut msg, body.as_slice())?;
         let wait = ResponderWaitM3 {
             crypto: self.crypto,
             ead_labels: self.config.ead_labels,

@@ -1,6 +1,7 @@
 //! Methods (RFC 9528 §3.2) and cipher suites (§3.6, §10.2).
 
 use crate::buffer::Bytes;
+use crate::buffer::Sink;
 use crate::cbor;
 use crate::error::Error;
 
@@ -359,22 +360,16 @@ impl Suites {
         self.encode_to(out)
     }
 
-    fn encode_to(&self, out: &mut dyn cbor::Write) -> Result<(), Error> {
+    fn encode_to(&self, out: &mut dyn Sink) -> Result<(), Error> {
         match self.as_slice() {
             [] => Err(Error::Malformed {
                 offset: 0,
                 reason: diag!("empty cipher suite list"),
             }),
-            [one] => {
-                cbor::writer(out).i64(i64::from(*one))?;
-                Ok(())
-            }
+            [one] => cbor::int(out, i64::from(*one)),
             many => {
-                let mut w = cbor::writer(out);
-                w.array(many.len())?;
-                many.iter()
-                    .try_for_each(|v| w.i64(i64::from(*v)).map(|_| ()))?;
-                Ok(())
+                cbor::head(out, cbor::Major::Array, many.len() as u64)?;
+                many.iter().try_for_each(|v| cbor::int(out, i64::from(*v)))
             }
         }
     }
@@ -382,13 +377,13 @@ impl Suites {
     /// Reads SUITES_I or SUITES_R: an int, or an array of at least two ints.
     pub(crate) fn decode(r: &mut cbor::Decoder<'_>) -> Result<Self, Error> {
         let mut s = Self::new();
-        let n = match r.peek_major().ok() {
+        let n = match r.next_major() {
             Some(cbor::Major::Array) => {
                 let n = r.array()?;
                 // RFC 9528 §5.2.2: a single suite is encoded as an int, not an array.
                 if n < 2 {
                     return Err(cbor::malformed(
-                        &r,
+                        r,
                         diag!("cipher suite list of fewer than two as array"),
                     ));
                 }
@@ -405,7 +400,7 @@ impl Suites {
 
 fn suite_value(r: &mut cbor::Decoder<'_>) -> Result<i32, Error> {
     let v = r.i64()?;
-    i32::try_from(v).map_err(|_| cbor::malformed(&r, diag!("cipher suite value out of range")))
+    i32::try_from(v).map_err(|_| cbor::malformed(r, diag!("cipher suite value out of range")))
 }
 
 impl Default for Suites {

@@ -345,7 +345,7 @@ mod coap {
         let c_r = ConnId::from_slice(kid)?;
         // COMB_PAYLOAD = EDHOC_MSG_3 | OSCORE_PAYLOAD, message_3 being one CBOR bstr.
         let mut r = crate::cbor::reader(payload);
-        if r.peek_major().ok() != Some(crate::cbor::Major::Bytes) {
+        if r.next_major() != Some(crate::cbor::Major::Bytes) {
             return Err(Error::Transport(diag!(
                 "payload does not start with message_3"
             )));

@@ -14,9 +14,17 @@
 //! - a length is compared with the bytes actually present before anything uses it, so an
 //!   attacker's length field never causes an allocation or a read past the input;
 //! - text strings must be valid UTF-8 (RFC 8949 §3.1, major type 3);
-//! - [`Decoder::skip`] and [`Decoder::item`] bound nesting at [`MAX_DEPTH`].
+//! - [`Decoder::skip`] and [`Decoder::item`] bound nesting at [`MAX_DEPTH`];
+//! - with [`Decoder::reject_floats`], floating-point items are rejected too (this reader does
+//!   not check their preferred serialization, RFC 8949 §4.2.2, so a protocol without floats,
+//!   such as EDHOC, keeps every accepted item deterministic by refusing them).
 //!
-//! A CBOR sequence (RFC 8742) is read by calling the decoder until [`Decoder::is_empty`].
+//! A CBOR sequence (RFC 8742) is read by calling the decoder until [`Decoder::is_empty`]:
+//! [`Decoder::remaining`] is the rest of the sequence, [`Decoder::position`] the offset of the
+//! next item. Identifiers that are a byte string or, when that byte string is the one-byte
+//! encoding of an integer in −24..=23, that integer (EDHOC's connection identifiers and 'kid's,
+//! RFC 9528 §3.3.2) are read with [`Decoder::bstr_or_int_id`] and written with
+//! [`Encoder::bstr_or_int_id`].
 //!
 //! ```
 //! use mote_cose::cbor::{Decoder, Encoder, SliceWriter};
@@ -50,21 +58,21 @@ pub const MAX_DEPTH: usize = 16;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Major {
     /// Major type 0: unsigned integer.
-    Unsigned,
+    Unsigned = 0,
     /// Major type 1: negative integer.
-    Negative,
+    Negative = 1,
     /// Major type 2: byte string.
-    Bytes,
+    Bytes = 2,
     /// Major type 3: text string.
-    Text,
+    Text = 3,
     /// Major type 4: array.
-    Array,
+    Array = 4,
     /// Major type 5: map.
-    Map,
+    Map = 5,
     /// Major type 6: tag.
-    Tag,
+    Tag = 6,
     /// Major type 7: simple values and floats.
-    Simple,
+    Simple = 7,
 }
 
 impl Major {
@@ -87,13 +95,29 @@ impl Major {
 pub struct Decoder<'a> {
     buf: &'a [u8],
     pos: usize,
+    floats: bool,
 }
 
 impl<'a> Decoder<'a> {
     /// A decoder positioned at the start of `buf`.
     #[inline]
     pub fn new(buf: &'a [u8]) -> Self {
-        Self { buf, pos: 0 }
+        Self {
+            buf,
+            pos: 0,
+            floats: true,
+        }
+    }
+
+    /// The same decoder, rejecting floating-point items (major type 7 with additional
+    /// information 25–27) wherever [`Decoder::skip`] or [`Decoder::item`] meets them.
+    ///
+    /// The reader checks preferred serialization of heads but not of floats (RFC 8949 §4.2.2),
+    /// so for a protocol that has no floats this keeps "one encoding per accepted item" true.
+    #[inline]
+    pub fn reject_floats(mut self) -> Self {
+        self.floats = false;
+        self
     }
 
     /// Byte offset of the next item.
@@ -120,7 +144,7 @@ impl<'a> Decoder<'a> {
         if self.is_empty() {
             Ok(())
         } else {
-            Err(Error::cbor(self.pos, "trailing bytes"))
+            Err(self.err("trailing bytes"))
         }
     }
 
@@ -137,6 +161,13 @@ impl<'a> Decoder<'a> {
             .ok_or_else(|| self.err("unexpected end of input"))
     }
 
+    /// Major type of the next item, `None` at the end of the input: a cheaper
+    /// [`Decoder::peek_major`] for parsers that choose between forms (no error to build).
+    #[inline]
+    pub fn next_major(&self) -> Option<Major> {
+        self.buf.get(self.pos).map(|b| Major::from_bits(*b))
+    }
+
     /// Reads the next item if it is an integer in −24..=23 (a one-byte head, as every
     /// registered header label is); consumes nothing otherwise.
     #[inline]
@@ -149,6 +180,12 @@ impl<'a> Decoder<'a> {
         };
         self.pos += 1;
         Some(v)
+    }
+
+    /// The initial byte of the next item (major type and additional information), if any.
+    #[inline]
+    pub fn peek_initial_byte(&self) -> Option<u8> {
+        self.buf.get(self.pos).copied()
     }
 
     /// Whether the next item is `null` (simple value 22).
@@ -185,41 +222,30 @@ impl<'a> Decoder<'a> {
         if ai < 24 {
             return Ok((major, u64::from(ai)));
         }
-        let arg = match ai {
-            24 => u64::from(self.take(1)?.first().copied().unwrap_or(0)),
-            25 => {
-                let b = self.take(2)?;
-                u64::from(u16::from_be_bytes([
-                    b.first().copied().unwrap_or(0),
-                    b.get(1).copied().unwrap_or(0),
-                ]))
-            }
-            26 => {
-                let mut a = [0u8; 4];
-                a.copy_from_slice(self.take(4)?);
-                u64::from(u32::from_be_bytes(a))
-            }
-            27 => {
-                let mut a = [0u8; 8];
-                a.copy_from_slice(self.take(8)?);
-                u64::from_be_bytes(a)
-            }
+        if ai > 27 {
             // RFC 8949 §3: 28-30 reserved; 31 indefinite length / break, rejected by this reader.
-            _ => {
+            self.pos = start;
+            return Err(self.err("indefinite length or reserved additional information"));
+        }
+        // 1, 2, 4 or 8 argument bytes, big-endian (a loop: small on a device, and as fast as
+        // a load for these few bytes).
+        let width = ai - 24;
+        let arg = self
+            .take(1 << width)?
+            .iter()
+            .fold(0u64, |a, b| a << 8 | u64::from(*b));
+        // RFC 8949 §4.2.1 preferred serialization: an argument must use the shortest head (at
+        // least 24, 2^8, 2^16, 2^32 for 1, 2, 4, 8 bytes), so every accepted item has exactly
+        // one encoding (floats, major type 7, are exempt).
+        let min = if width == 0 { 24 } else { 1u64 << (4 << width) };
+        if major == Major::Simple {
+            // RFC 8949 §3.3: simple values below 32 in the extension byte are not
+            // well-formed; floats (25..=27) only where they are accepted.
+            if (width == 0 && arg < 32) || (width > 0 && !self.floats) {
                 self.pos = start;
-                return Err(self.err("indefinite length or reserved additional information"));
+                return Err(self.err("invalid simple value or float not accepted here"));
             }
-        };
-        // RFC 8949 §4.2.1 preferred serialization: an argument must use the shortest head, so
-        // every accepted item has exactly one encoding (floats, major type 7, are exempt).
-        let shortest = match ai {
-            24 => arg >= 24,
-            25 => arg > 0xff,
-            26 => arg > 0xffff,
-            27 => arg > 0xffff_ffff,
-            _ => true,
-        };
-        if !shortest && major != Major::Simple {
+        } else if arg < min {
             self.pos = start;
             return Err(self.err("non-preferred (overlong) integer or length encoding"));
         }
@@ -279,6 +305,27 @@ impl<'a> Decoder<'a> {
         let at = self.pos;
         let b = self.take(n)?;
         core::str::from_utf8(b).map_err(|_| Error::cbor(at, "invalid UTF-8 in text string"))
+    }
+
+    /// Reads an identifier that is a byte string or its compact integer form (RFC 9528 §3.3.2):
+    /// a one-byte integer (−24..=23) stands for the byte string holding that one byte, so its
+    /// bytes are returned (borrowed from the input) either way. A byte string of one byte that
+    /// is such an integer's encoding is not the compact form and is rejected, as RFC 9529
+    /// §4.1.2 and §4.1.7 require.
+    #[inline]
+    pub fn bstr_or_int_id(&mut self) -> Result<&'a [u8], Error> {
+        let start = self.pos;
+        if self.peek_initial_byte().is_some_and(is_one_byte_int) {
+            return self.take(1);
+        }
+        let id = self.bytes()?;
+        if let [one] = id {
+            if is_one_byte_int(*one) {
+                self.pos = start;
+                return Err(self.err("one-byte integer identifier encoded as byte string"));
+            }
+        }
+        Ok(id)
     }
 
     /// Reads an array head and returns its (definite) number of items.
@@ -356,17 +403,19 @@ impl<'a> Decoder<'a> {
         if depth >= MAX_DEPTH {
             return Err(self.err("nesting too deep"));
         }
-        let start = self.pos;
         let (major, arg) = self.head()?;
         match major {
             Major::Unsigned | Major::Negative => Ok(()),
             Major::Bytes | Major::Text => {
-                self.pos = start;
-                if major == Major::Text {
-                    self.text().map(|_| ())
-                } else {
-                    self.bytes().map(|_| ())
+                let n = self.len_arg(arg)?;
+                let at = self.pos;
+                let s = self.take(n)?;
+                // A skipped string needs no `&str`: the small validator below, not core's
+                // (whose tables cost a device about 0.5 KB).
+                if major == Major::Text && !is_utf8(s) {
+                    return Err(Error::cbor(at, "invalid UTF-8 in text string"));
                 }
+                Ok(())
             }
             Major::Array | Major::Map => {
                 let per = if major == Major::Map { 2 } else { 1 };
@@ -380,15 +429,8 @@ impl<'a> Decoder<'a> {
                 Ok(())
             }
             Major::Tag => self.skip_depth(depth + 1),
-            Major::Simple => {
-                // RFC 8949 §3.3: one-byte simple values 24..31 in the extension byte are invalid.
-                let ai = self.buf.get(start).map_or(0, |b| b & 0x1f);
-                if ai == 24 && arg < 32 {
-                    Err(Error::cbor(start, "invalid simple value encoding"))
-                } else {
-                    Ok(())
-                }
-            }
+            // Simple values and floats were checked with their head.
+            Major::Simple => Ok(()),
         }
     }
 
@@ -398,6 +440,42 @@ impl<'a> Decoder<'a> {
         self.skip()?;
         Ok(self.buf.get(start..self.pos).unwrap_or(&[]))
     }
+}
+
+/// Whether `b` is a complete one-byte encoding of an integer in −24..=23 (major type 0 or 1
+/// with the argument in the initial byte), the compact identifiers of RFC 9528 §3.3.2.
+#[inline]
+pub fn is_one_byte_int(b: u8) -> bool {
+    b <= 0x17 || (0x20..=0x37).contains(&b)
+}
+
+/// Whether `b` is valid UTF-8 (RFC 3629): the answer of `core::str::from_utf8(b).is_ok()`,
+/// for text strings that are skipped and so need no `&str`. A short loop instead of core's
+/// validator, whose 256-byte width table and word-at-a-time fast path cost a device about
+/// 0.5 KB (docs/performance.md, mote-edhoc Footprint).
+fn is_utf8(b: &[u8]) -> bool {
+    let mut it = b.iter();
+    while let Some(&c) = it.next() {
+        // Continuation bytes, smallest code point of that length (no overlong forms), bits.
+        let (n, min, mut cp) = match c {
+            0x00..=0x7f => continue,
+            0xc2..=0xdf => (1, 0x80, u32::from(c & 0x1f)),
+            0xe0..=0xef => (2, 0x800, u32::from(c & 0x0f)),
+            0xf0..=0xf4 => (3, 0x1_0000, u32::from(c & 0x07)),
+            _ => return false,
+        };
+        for _ in 0..n {
+            match it.next() {
+                Some(&d) if d & 0xc0 == 0x80 => cp = cp << 6 | u32::from(d & 0x3f),
+                _ => return false,
+            }
+        }
+        // No surrogates, nothing above U+10FFFF.
+        if cp < min || cp > 0x10_ffff || (0xd800..=0xdfff).contains(&cp) {
+            return false;
+        }
+    }
+    true
 }
 
 /// A sink for encoded CBOR.
@@ -554,6 +632,29 @@ pub fn head_len(arg: u64) -> usize {
     }
 }
 
+/// The head (initial byte and argument, RFC 8949 §3) of an item of major type `major` (0..=7)
+/// with argument `arg`, in preferred (shortest) form: the bytes and how many of them are used.
+///
+/// [`Encoder::head`] writes it; this is for heads assembled by hand, such as the bstr head in
+/// front of a wrapped CBOR sequence that is hashed piece by piece.
+pub fn encode_head(major: u8, arg: u64) -> ([u8; 9], usize) {
+    // Additional information: the argument itself below 24, else 24..=27 for 1, 2, 4 or 8
+    // argument bytes (big-endian) after the initial byte.
+    let (ai, n) = match arg {
+        0..=23 => (arg as u8, 0),
+        24..=0xff => (24, 1),
+        0x100..=0xffff => (25, 2),
+        0x1_0000..=0xffff_ffff => (26, 4),
+        _ => (27, 8),
+    };
+    let mut b = [major << 5 | ai, 0, 0, 0, 0, 0, 0, 0, 0];
+    let be = arg.to_be_bytes();
+    if let (Some(dst), Some(src)) = (b.get_mut(1..=n), be.get(8 - n..)) {
+        dst.copy_from_slice(src);
+    }
+    (b, n + 1)
+}
+
 /// Encoded length of an integer.
 #[inline]
 pub fn int_len(v: i64) -> usize {
@@ -564,6 +665,15 @@ pub fn int_len(v: i64) -> usize {
 #[inline]
 pub fn str_len(n: usize) -> usize {
     head_len(n as u64) + n
+}
+
+/// Encoded length of [`Encoder::bstr_or_int_id`]'s output for `id`.
+#[inline]
+pub fn bstr_or_int_id_len(id: &[u8]) -> usize {
+    match id {
+        [b] if is_one_byte_int(*b) => 1,
+        _ => str_len(id.len()),
+    }
 }
 
 impl<W: Write> Encoder<W> {
@@ -594,33 +704,7 @@ impl<W: Write> Encoder<W> {
             self.w.write_all(&[m | arg as u8])?;
             return Ok(self);
         }
-        let mut b = [0u8; 9];
-        let n = match arg {
-            0..=23 => {
-                b[0] = m | arg as u8;
-                1
-            }
-            24..=0xff => {
-                b[0] = m | 24;
-                b[1] = arg as u8;
-                2
-            }
-            0x100..=0xffff => {
-                b[0] = m | 25;
-                b[1..3].copy_from_slice(&(arg as u16).to_be_bytes());
-                3
-            }
-            0x1_0000..=0xffff_ffff => {
-                b[0] = m | 26;
-                b[1..5].copy_from_slice(&(arg as u32).to_be_bytes());
-                5
-            }
-            _ => {
-                b[0] = m | 27;
-                b[1..9].copy_from_slice(&arg.to_be_bytes());
-                9
-            }
-        };
+        let (b, n) = encode_head(major, arg);
         self.w.write_all(b.get(..n).unwrap_or(&[]))?;
         Ok(self)
     }
@@ -647,6 +731,24 @@ impl<W: Write> Encoder<W> {
         self.head(2, v.len() as u64)?;
         self.w.write_all(v)?;
         Ok(self)
+    }
+
+    /// Writes an identifier in the form [`Decoder::bstr_or_int_id`] reads (RFC 9528 §3.3.2):
+    /// a one-byte `id` that is the encoding of an integer in −24..=23 as that integer (the byte
+    /// itself), any other `id` as a byte string.
+    #[inline]
+    pub fn bstr_or_int_id(&mut self, id: &[u8]) -> Result<&mut Self, Error> {
+        match id {
+            [b] if is_one_byte_int(*b) => self.raw(id),
+            _ => self.bytes(id),
+        }
+    }
+
+    /// Writes the head of a byte string of `len` bytes, whose content the caller writes next
+    /// (for example a CBOR sequence wrapped in a bstr, `<< … >>`, written piece by piece).
+    #[inline]
+    pub fn bytes_head(&mut self, len: usize) -> Result<&mut Self, Error> {
+        self.head(2, len as u64)
     }
 
     /// Writes a text string.
@@ -744,5 +846,143 @@ mod tests {
         assert_eq!(d.i64().unwrap(), i64::MIN);
         let mut d = Decoder::new(&[0x3b, 0x80, 0, 0, 0, 0, 0, 0, 0]);
         assert!(d.i64().is_err());
+    }
+
+    #[test]
+    fn bstr_or_int_id_follows_rfc9528_section_3_3_2() {
+        // RFC 9529: C_I 0x37 (-24) and 0x27 (-8) are sent as ints, 0x18 as h'18', the empty
+        // identifier as h''.
+        for (id, wire) in [
+            (&[0x37u8][..], &[0x37u8][..]),
+            (&[0x27], &[0x27]),
+            (&[0x0e], &[0x0e]),
+            (&[0x18], &[0x41, 0x18]),
+            (&[], &[0x40]),
+            (&[1, 2], &[0x42, 1, 2]),
+        ] {
+            let mut buf = [0u8; 8];
+            let mut w = SliceWriter::new(&mut buf);
+            Encoder::new(&mut w).bstr_or_int_id(id).unwrap();
+            assert_eq!(w.written(), wire);
+            assert_eq!(bstr_or_int_id_len(id), wire.len());
+            let mut d = Decoder::new(wire);
+            assert_eq!(d.bstr_or_int_id().unwrap(), id);
+            assert!(d.is_empty());
+        }
+        // RFC 9529 §4.1.2: an identifier that should have been an int, sent as bstr.
+        let mut d = Decoder::new(&[0x41, 0x0e]);
+        assert!(d.bstr_or_int_id().is_err());
+        assert_eq!(d.position(), 0);
+        // Neither form: a two-byte int, a text string, nothing.
+        assert!(Decoder::new(&[0x18, 0x18]).bstr_or_int_id().is_err());
+        assert!(Decoder::new(&[0x61, b'a']).bstr_or_int_id().is_err());
+        assert!(Decoder::new(&[]).bstr_or_int_id().is_err());
+        assert!(is_one_byte_int(0x00) && is_one_byte_int(0x17));
+        assert!(is_one_byte_int(0x20) && is_one_byte_int(0x37));
+        assert!(!is_one_byte_int(0x18) && !is_one_byte_int(0x38) && !is_one_byte_int(0x40));
+    }
+
+    #[test]
+    fn reject_floats_refuses_every_float_width() {
+        for float in [
+            &[0xf9, 0, 0][..],
+            &[0xfa, 0, 0, 0, 0],
+            &[0xfb, 0, 0, 0, 0, 0, 0, 0, 0],
+        ] {
+            assert!(Decoder::new(float).item().is_ok());
+            assert!(Decoder::new(float).reject_floats().item().is_err());
+            // Also inside a container.
+            let mut nested = [0u8; 10];
+            nested[0] = 0x81;
+            nested[1..=float.len()].copy_from_slice(float);
+            let nested = &nested[..=float.len()];
+            assert!(Decoder::new(nested).reject_floats().skip().is_err());
+        }
+        // Simple values and booleans stay.
+        for ok in [&[0xf5][..], &[0xf6], &[0xf8, 0x20]] {
+            assert!(Decoder::new(ok).reject_floats().item().is_ok());
+        }
+    }
+
+    // `is_utf8` gives core's answer: every 1- and 2-byte input, every 3-byte input starting
+    // with a lead byte, 4-byte inputs over every lead and second byte with boundary
+    // continuation bytes, and valid text of every length class with its first byte changed.
+    #[test]
+    fn is_utf8_agrees_with_core() {
+        let same = |b: &[u8]| {
+            assert_eq!(is_utf8(b), core::str::from_utf8(b).is_ok(), "{b:02x?}");
+        };
+        for a in 0..=255u8 {
+            same(&[a]);
+            for b in 0..=255u8 {
+                same(&[a, b]);
+                if a >= 0xc0 {
+                    for c in 0..=255u8 {
+                        same(&[a, b, c]);
+                    }
+                }
+            }
+        }
+        let edges = [0x00, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xff];
+        for a in 0xc0..=0xffu8 {
+            for b in 0..=255u8 {
+                for c in edges {
+                    for d in edges {
+                        same(&[a, b, c, d]);
+                        same(&[b'x', a, b, c, d, b'y']);
+                    }
+                }
+            }
+        }
+        let text = "a\u{7f}\u{80}\u{7ff}\u{800}\u{d7ff}\u{e000}\u{fffd}\u{10000}\u{10ffff}";
+        same(text.as_bytes());
+        for i in 0..text.len() {
+            let mut b = [0u8; 32];
+            let b = &mut b[..text.len()];
+            b.copy_from_slice(text.as_bytes());
+            for v in [0x80, 0xbf, 0xc1, 0xed, 0xf4, 0xf5] {
+                b[i] = v;
+                same(b);
+                same(&b[..i]);
+            }
+        }
+        // A skipped text string with invalid UTF-8 is malformed at its content's offset.
+        let mut d = Decoder::new(&[0x82, 0x61, b'a', 0x62, 0xc3, 0x28]);
+        assert!(matches!(d.item(), Err(Error::Cbor { offset: 4, .. })));
+        assert!(
+            Decoder::new(&[0x82, 0x61, b'a', 0x62, 0xc3, 0xa9])
+                .item()
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn encode_head_is_preferred_serialization() {
+        // RFC 8949 Appendix A: 0 → 00, 23 → 17, 24 → 18 18, 100 → 18 64, 1000 → 19 03 e8,
+        // 1000000 → 1a 00 0f 42 40, 1000000000000 → 1b 00 00 00 e8 d4 a5 10 00; h'' → 40.
+        for (major, arg, enc) in [
+            (0u8, 0u64, &[0x00][..]),
+            (0, 23, &[0x17]),
+            (0, 24, &[0x18, 0x18]),
+            (0, 100, &[0x18, 0x64]),
+            (0, 1000, &[0x19, 0x03, 0xe8]),
+            (0, 1_000_000, &[0x1a, 0x00, 0x0f, 0x42, 0x40]),
+            (
+                0,
+                1_000_000_000_000,
+                &[0x1b, 0x00, 0x00, 0x00, 0xe8, 0xd4, 0xa5, 0x10, 0x00],
+            ),
+            (2, 0, &[0x40]),
+            (4, 0xffff, &[0x99, 0xff, 0xff]),
+            (1, 0x1_0000, &[0x3a, 0x00, 0x01, 0x00, 0x00]),
+        ] {
+            let (b, n) = encode_head(major, arg);
+            assert_eq!(&b[..n], enc, "{major} {arg}");
+            assert_eq!(n, head_len(arg));
+            let mut buf = [0u8; 9];
+            let mut w = SliceWriter::new(&mut buf);
+            Encoder::new(&mut w).head(major, arg).unwrap();
+            assert_eq!(w.written(), enc);
+        }
     }
 }

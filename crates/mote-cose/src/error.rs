@@ -12,7 +12,7 @@ pub enum Error {
     Cbor {
         /// Offset of the offending item in the decoded input.
         offset: usize,
-        /// What was wrong.
+        /// What was wrong (empty without the `diagnostics` feature).
         reason: &'static str,
     },
     /// Well-formed CBOR that is not a valid COSE structure.
@@ -57,7 +57,15 @@ pub enum Error {
 }
 
 impl Error {
+    /// [`Error::Cbor`]; the text only with the `diagnostics` feature (a device build then
+    /// carries none of the CBOR layer's texts).
+    #[inline(always)]
     pub(crate) fn cbor(offset: usize, reason: &'static str) -> Self {
+        let reason = if cfg!(any(feature = "diagnostics", test)) {
+            reason
+        } else {
+            ""
+        };
         Self::Cbor { offset, reason }
     }
 }

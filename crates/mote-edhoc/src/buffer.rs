@@ -151,7 +151,8 @@ fn extend_into(
     Ok(())
 }
 
-/// Where the CBOR writer appends: any [`Bytes`], behind one non-generic interface.
+/// Where EDHOC's CBOR writing appends (see `crate::cbor`): any [`Bytes`], behind one
+/// non-generic interface.
 pub(crate) trait Sink {
     fn put(&mut self, src: &[u8]) -> Result<(), Error>;
 }

@@ -1,5 +1,6 @@
 //! Connection identifiers C_I and C_R (RFC 9528 §3.3).
 
+use crate::buffer::Sink;
 use crate::buffer::{Bytes, MAX_CONN_ID_LEN};
 use crate::cbor;
 use crate::error::Error;
@@ -41,53 +42,40 @@ impl ConnId {
         self.encode_to(out)
     }
 
-    pub(crate) fn encode_to(&self, out: &mut dyn crate::buffer::Sink) -> Result<(), Error> {
-        match self.as_bytes() {
-            [b] if cbor::is_one_byte_int(*b) => out.put(&[*b]),
-            bytes => cbor::bytes(out, bytes),
-        }
+    pub(crate) fn encode_to(&self, out: &mut dyn Sink) -> Result<(), Error> {
+        cbor::id(out, self.as_bytes())
     }
 
     /// Length of [`ConnId::encode`]'s output.
     pub fn encoded_len(&self) -> usize {
-        match self.as_bytes() {
-            [b] if cbor::is_one_byte_int(*b) => 1,
-            bytes => cbor::head_len(bytes.len() as u64) + bytes.len(),
-        }
+        mote_cose::cbor::bstr_or_int_id_len(self.as_bytes())
     }
 
     /// Reads one identifier; rejects a bstr that should have been an int (RFC 9529 §4.1.2).
     #[inline(never)]
-    pub(crate) fn decode(r: &mut cbor::Reader<'_>) -> Result<Self, Error> {
-        match r.peek() {
-            Some(b) if cbor::is_one_byte_int(b) => {
-                r.int()?;
-                Self::from_slice(&[b])
+    pub(crate) fn decode(r: &mut cbor::Decoder<'_>) -> Result<Self, Error> {
+        // RFC 9529 §4.1.2: h'0e' for the identifier 0x0e is not the compact form (the reader
+        // rejects it too; checked here first to report it as an invalid identifier).
+        if let [0x41, b, ..] = r.remaining() {
+            if cbor::is_one_byte_int(*b) {
+                return Err(Error::InvalidConnectionId(diag!(
+                    "one-byte int identifier encoded as bstr"
+                )));
             }
-            Some(b) if b >> 5 == cbor::MAJOR_BSTR => {
-                let bytes = r.bytes()?;
-                if let [one] = bytes {
-                    if cbor::is_one_byte_int(*one) {
-                        return Err(Error::InvalidConnectionId(diag!(
-                            "one-byte int identifier encoded as bstr"
-                        )));
-                    }
-                }
-                Self::from_slice(bytes)
-            }
-            _ => Err(r.err(diag!(
-                "connection identifier is neither a one-byte int nor a bstr"
-            ))),
         }
+        Self::from_slice(r.bstr_or_int_id()?)
     }
 
     /// Parses one identifier from its CBOR encoding, requiring the whole input to be used.
     #[inline(never)]
     pub fn from_cbor(encoded: &[u8]) -> Result<Self, Error> {
-        let mut r = cbor::Reader::new(encoded);
+        let mut r = cbor::reader(encoded);
         let id = Self::decode(&mut r)?;
         if !r.is_empty() {
-            return Err(r.err(diag!("trailing bytes after connection identifier")));
+            return Err(cbor::malformed(
+                &r,
+                diag!("trailing bytes after connection identifier"),
+            ));
         }
         Ok(id)
     }

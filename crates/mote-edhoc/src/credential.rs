@@ -70,7 +70,7 @@ impl Credential {
     /// A CCS credential from its CBOR encoding (the map of claims with 'cnf').
     #[inline(never)]
     pub fn ccs(encoded: &[u8]) -> Result<Self, Error> {
-        let mut r = cbor::Reader::new(encoded);
+        let mut r = cbor::reader(encoded);
         let n = r
             .map()
             .map_err(|_| Error::InvalidCredential(diag!("CCS is not a map")))?;
@@ -156,11 +156,11 @@ impl Credential {
         public: &PublicKey,
     ) -> Result<Self, Error> {
         let mut b = Bytes::<MAX_CRED_LEN>::new();
-        cbor::head(&mut b, cbor::MAJOR_MAP, 2)?;
+        cbor::head(&mut b, cbor::Major::Map, 2)?;
         cbor::int(&mut b, 2)?;
         cbor::text(&mut b, subject)?;
         cbor::int(&mut b, CLAIM_CNF)?;
-        cbor::head(&mut b, cbor::MAJOR_MAP, 1)?;
+        cbor::head(&mut b, cbor::Major::Map, 1)?;
         cbor::int(&mut b, CNF_COSE_KEY)?;
         let (kty, crv) = match key_type {
             KeyType::Ed25519 => (KTY_OKP, CRV_ED25519),
@@ -172,7 +172,11 @@ impl Credential {
         } else {
             None
         };
-        cbor::head(&mut b, cbor::MAJOR_MAP, if y.is_some() { 5 } else { 4 })?;
+        cbor::head(
+            &mut b,
+            cbor::Major::Map,
+            if y.is_some() { 5 } else { 4 } as u64,
+        )?;
         cbor::int(&mut b, KEY_KTY)?;
         cbor::int(&mut b, kty)?;
         cbor::int(&mut b, KEY_KID)?;
@@ -258,7 +262,7 @@ impl Credential {
             IdCredRef::X5chainLeaf(der) => Self::x509(der, crypto).map(Some),
             #[cfg(feature = "x509")]
             IdCredRef::X5chain(array) => {
-                let mut r = cbor::Reader::new(array);
+                let mut r = cbor::reader(array);
                 r.array()?;
                 Self::x509(r.bytes()?, crypto).map(Some)
             }
@@ -319,7 +323,7 @@ impl Credential {
             CredentialKind::Cwt => IdCred::kcwt(self.as_bytes()),
             #[cfg(feature = "x509")]
             CredentialKind::X509 => {
-                let mut r = cbor::Reader::new(self.as_bytes());
+                let mut r = cbor::reader(self.as_bytes());
                 IdCred::x5chain(r.bytes()?)
             }
             #[cfg(not(feature = "x509"))]
@@ -344,7 +348,7 @@ impl Credential {
             },
             #[cfg(feature = "x509")]
             IdCredRef::X5chainLeaf(der) => {
-                let mut r = cbor::Reader::new(self.as_bytes());
+                let mut r = cbor::reader(self.as_bytes());
                 self.kind == CredentialKind::X509 && r.bytes().ok() == Some(der)
             }
             _ => false,
@@ -373,10 +377,13 @@ impl Credential {
     }
 }
 
-fn claim_label(r: &mut cbor::Reader<'_>) -> Result<Option<i64>, Error> {
-    match r.peek_major() {
-        Some(cbor::MAJOR_UINT | cbor::MAJOR_NINT) => r.int().map(Some),
-        _ => r.item().map(|_| None),
+fn claim_label(r: &mut cbor::Decoder<'_>) -> Result<Option<i64>, Error> {
+    match r.next_major() {
+        Some(cbor::Major::Unsigned | cbor::Major::Negative) => Ok(Some(r.i64()?)),
+        _ => {
+            r.item()?;
+            Ok(None)
+        }
     }
 }
 
@@ -386,19 +393,19 @@ type ParsedKey<'a> = (KeyType, PublicKey, Option<&'a [u8]>);
 
 /// Reads a COSE_Key (RFC 9052 §7) with an OKP or EC2 public key.
 #[inline(never)]
-fn cose_key<'a>(r: &mut cbor::Reader<'a>, out: &mut Option<ParsedKey<'a>>) -> Result<(), Error> {
+fn cose_key<'a>(r: &mut cbor::Decoder<'a>, out: &mut Option<ParsedKey<'a>>) -> Result<(), Error> {
     let n = r
         .map()
         .map_err(|_| Error::InvalidCredential(diag!("COSE_Key is not a map")))?;
     let (mut kty, mut crv, mut x, mut y, mut kid) = (None, None, None, None, None);
     for _ in 0..n {
         match claim_label(r)? {
-            Some(KEY_KTY) => kty = Some(r.int()?),
-            Some(KEY_CRV) => crv = Some(r.int()?),
+            Some(KEY_KTY) => kty = Some(r.i64()?),
+            Some(KEY_CRV) => crv = Some(r.i64()?),
             Some(KEY_KID) => kid = Some(r.bytes()?),
             Some(KEY_X) => x = Some(r.bytes()?),
             // RFC 9053 §7.1.1: y is a bstr or a bool (point compression); only the bstr is kept.
-            Some(KEY_Y) if r.peek_major() == Some(cbor::MAJOR_BSTR) => y = Some(r.bytes()?),
+            Some(KEY_Y) if r.next_major() == Some(cbor::Major::Bytes) => y = Some(r.bytes()?),
             _ => {
                 r.item()?;
             }

@@ -88,7 +88,7 @@ impl Ead {
     /// The items, including padding.
     pub fn items(&self) -> EadItems<'_> {
         EadItems {
-            r: cbor::Reader::new(self.0.as_slice()),
+            r: cbor::reader(self.0.as_slice()),
         }
     }
 
@@ -117,7 +117,7 @@ impl Ead {
 /// the form, the state machines then check the labels (and keep the field) with [`Ead::parse`].
 #[inline(never)]
 pub(crate) fn check(encoded: &[u8], recognized: Option<&[i64]>) -> Result<(), Error> {
-    let mut r = cbor::Reader::new(encoded);
+    let mut r = cbor::reader(encoded);
     while !r.is_empty() {
         let item = read_item(&mut r)?;
         if let Some(recognized) = recognized {
@@ -140,11 +140,11 @@ pub(crate) fn check(encoded: &[u8], recognized: Option<&[i64]>) -> Result<(), Er
 }
 
 #[inline(never)]
-fn read_item<'a>(r: &mut cbor::Reader<'a>) -> Result<EadItem<'a>, Error> {
+fn read_item<'a>(r: &mut cbor::Decoder<'a>) -> Result<EadItem<'a>, Error> {
     let label = r
-        .int()
-        .map_err(|_| r.err(diag!("EAD label is not an int")))?;
-    let value = if r.peek_major() == Some(cbor::MAJOR_BSTR) {
+        .i64()
+        .map_err(|_| cbor::malformed(r, diag!("EAD label is not an int")))?;
+    let value = if r.next_major() == Some(cbor::Major::Bytes) {
         Some(r.bytes()?)
     } else {
         None
@@ -155,7 +155,7 @@ fn read_item<'a>(r: &mut cbor::Reader<'a>) -> Result<EadItem<'a>, Error> {
 /// Iterator over the items of an [`Ead`].
 #[derive(Debug, Clone)]
 pub struct EadItems<'a> {
-    r: cbor::Reader<'a>,
+    r: cbor::Decoder<'a>,
 }
 
 impl<'a> Iterator for EadItems<'a> {

@@ -99,6 +99,26 @@ impl Error {
     }
 }
 
+/// mote-cose's errors where EDHOC meets them: its CBOR layer (malformed or non-deterministic
+/// CBOR, a full buffer) and COSE structures carried in credentials.
+impl From<mote_cose::Error> for Error {
+    #[inline(never)]
+    fn from(e: mote_cose::Error) -> Self {
+        match e {
+            // The text is empty without `diagnostics`, which enables mote-cose's.
+            mote_cose::Error::Cbor { offset, reason } => Error::Malformed { offset, reason },
+            mote_cose::Error::BufferTooSmall { required } => Error::Capacity {
+                what: diag!("buffer"),
+                needed: required,
+            },
+            _ => Error::Malformed {
+                offset: 0,
+                reason: diag!("invalid COSE structure"),
+            },
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,5 +1,6 @@
 //! ID_CRED_x: COSE header maps identifying a credential (RFC 9528 §3.5.3).
 
+use crate::buffer::Sink;
 use crate::buffer::{Bytes, MAX_ID_CRED_LEN, MAX_KID_LEN};
 use crate::cbor;
 use crate::error::Error;
@@ -51,7 +52,7 @@ impl IdCred {
             });
         }
         let mut b = Bytes::new();
-        cbor::head(&mut b, cbor::MAJOR_MAP, 1)?;
+        cbor::head(&mut b, cbor::Major::Map, 1)?;
         cbor::int(&mut b, LABEL_KID)?;
         cbor::bytes(&mut b, kid)?;
         Ok(Self(b))
@@ -71,9 +72,9 @@ impl IdCred {
     #[inline(never)]
     pub fn x5t(alg: i64, hash: &[u8]) -> Result<Self, Error> {
         let mut b = Bytes::new();
-        cbor::head(&mut b, cbor::MAJOR_MAP, 1)?;
+        cbor::head(&mut b, cbor::Major::Map, 1)?;
         cbor::int(&mut b, LABEL_X5T)?;
-        cbor::head(&mut b, cbor::MAJOR_ARRAY, 2)?;
+        cbor::head(&mut b, cbor::Major::Array, 2)?;
         cbor::int(&mut b, alg)?;
         cbor::bytes(&mut b, hash)?;
         Ok(Self(b))
@@ -83,7 +84,7 @@ impl IdCred {
     #[inline(never)]
     pub fn x5chain(der: &[u8]) -> Result<Self, Error> {
         let mut b = Bytes::new();
-        cbor::head(&mut b, cbor::MAJOR_MAP, 1)?;
+        cbor::head(&mut b, cbor::Major::Map, 1)?;
         cbor::int(&mut b, LABEL_X5CHAIN)?;
         cbor::bytes(&mut b, der)?;
         Ok(Self(b))
@@ -99,22 +100,25 @@ impl IdCred {
             };
         }
         let mut b = Bytes::new();
-        cbor::head(&mut b, cbor::MAJOR_MAP, 1)?;
+        cbor::head(&mut b, cbor::Major::Map, 1)?;
         cbor::int(&mut b, LABEL_X5CHAIN)?;
-        cbor::head(&mut b, cbor::MAJOR_ARRAY, chain.len() as u64)?;
+        cbor::head(&mut b, cbor::Major::Array, chain.len() as u64)?;
         chain.iter().try_for_each(|c| cbor::bytes(&mut b, c))?;
         Ok(Self(b))
     }
 
     #[inline(never)]
     fn single(label: i64, item: &[u8]) -> Result<Self, Error> {
-        let mut r = cbor::Reader::new(item);
+        let mut r = cbor::reader(item);
         r.item()?;
         if !r.is_empty() {
-            return Err(r.err(diag!("credential is not one CBOR item")));
+            return Err(cbor::malformed(
+                &r,
+                diag!("credential is not one CBOR item"),
+            ));
         }
         let mut b = Bytes::new();
-        cbor::head(&mut b, cbor::MAJOR_MAP, 1)?;
+        cbor::head(&mut b, cbor::Major::Map, 1)?;
         cbor::int(&mut b, label)?;
         b.extend(item)?;
         Ok(Self(b))
@@ -123,18 +127,21 @@ impl IdCred {
     /// A header map given in its CBOR encoding (any COSE header parameters).
     #[inline(never)]
     pub fn from_map(encoded: &[u8]) -> Result<Self, Error> {
-        let mut r = cbor::Reader::new(encoded);
+        let mut r = cbor::reader(encoded);
         let n = r.map()?;
         if n == 0 {
-            return Err(r.err(diag!("empty ID_CRED map")));
+            return Err(cbor::malformed(&r, diag!("empty ID_CRED map")));
         }
         for _ in 0..n {
-            r.int()
-                .map_err(|_| r.err(diag!("ID_CRED label is not an int")))?;
+            r.i64()
+                .map_err(|_| cbor::malformed(&r, diag!("ID_CRED label is not an int")))?;
             r.item()?;
         }
         if !r.is_empty() {
-            return Err(r.err(diag!("trailing bytes after ID_CRED map")));
+            return Err(cbor::malformed(
+                &r,
+                diag!("trailing bytes after ID_CRED map"),
+            ));
         }
         Bytes::from_slice(encoded).map(Self)
     }
@@ -148,12 +155,12 @@ impl IdCred {
     #[inline(never)]
     pub fn reference(&self) -> IdCredRef<'_> {
         let map = self.0.as_slice();
-        let mut r = cbor::Reader::new(map);
+        let mut r = cbor::reader(map);
         let single = (|| -> Result<Option<IdCredRef<'_>>, Error> {
             if r.map()? != 1 {
                 return Ok(None);
             }
-            let label = r.int()?;
+            let label = r.i64()?;
             Ok(Some(match label {
                 LABEL_KID => IdCredRef::Kid(r.bytes()?),
                 LABEL_KCCS => IdCredRef::Kccs(r.item()?),
@@ -162,11 +169,11 @@ impl IdCred {
                     if r.array()? != 2 {
                         return Ok(None);
                     }
-                    let alg = r.int()?;
+                    let alg = r.i64()?;
                     IdCredRef::X5t(alg, r.bytes()?)
                 }
-                LABEL_X5CHAIN => match r.peek_major() {
-                    Some(cbor::MAJOR_BSTR) => IdCredRef::X5chainLeaf(r.bytes()?),
+                LABEL_X5CHAIN => match r.next_major() {
+                    Some(cbor::Major::Bytes) => IdCredRef::X5chainLeaf(r.bytes()?),
                     _ => IdCredRef::X5chain(r.item()?),
                 },
                 _ => return Ok(None),
@@ -184,8 +191,8 @@ impl IdCred {
     /// parameters (the compact encoding of PLAINTEXT_2/3 only asks this).
     #[inline(never)]
     pub fn kid_value(&self) -> Option<&[u8]> {
-        let mut r = cbor::Reader::new(self.0.as_slice());
-        if r.map().ok()? != 1 || r.int().ok()? != LABEL_KID {
+        let mut r = cbor::reader(self.0.as_slice());
+        if r.map().ok()? != 1 || r.i64().ok()? != LABEL_KID {
             return None;
         }
         r.bytes().ok()
@@ -198,10 +205,9 @@ impl IdCred {
     }
 
     #[inline(never)]
-    fn encode_compact_to(&self, out: &mut dyn crate::buffer::Sink) -> Result<(), Error> {
+    fn encode_compact_to(&self, out: &mut dyn Sink) -> Result<(), Error> {
         match self.kid_value() {
-            Some([b]) if cbor::is_one_byte_int(*b) => out.put(&[*b]),
-            Some(kid) => cbor::bytes(out, kid),
+            Some(kid) => cbor::id(out, kid),
             None => out.put(self.as_map()),
         }
     }
@@ -209,25 +215,10 @@ impl IdCred {
     /// Reads the PLAINTEXT form; rejects the non-compact forms of a lone kid (RFC 9529 §4.1.6,
     /// §4.1.7).
     #[inline(never)]
-    pub(crate) fn decode_compact(r: &mut cbor::Reader<'_>) -> Result<Self, Error> {
-        match r.peek() {
-            Some(b) if cbor::is_one_byte_int(b) => {
-                r.int()?;
-                Self::kid(&[b])
-            }
-            Some(b) if b >> 5 == cbor::MAJOR_BSTR => {
-                let kid = r.bytes()?;
-                if let [one] = kid {
-                    if cbor::is_one_byte_int(*one) {
-                        return Err(r.err(diag!(
-                            "ID_CRED kid that is a one-byte int encoded as bstr (§3.5.3.2)"
-                        )));
-                    }
-                }
-                Self::kid(kid)
-            }
+    pub(crate) fn decode_compact(r: &mut cbor::Decoder<'_>) -> Result<Self, Error> {
+        match r.next_major() {
             #[cfg(feature = "id-cred-maps")]
-            Some(b) if b >> 5 == cbor::MAJOR_MAP => {
+            Some(cbor::Major::Map) => {
                 let at = r.position();
                 let map = r.item()?;
                 let id = Self::from_map(map).map_err(|_| Error::Malformed {
@@ -245,8 +236,10 @@ impl IdCred {
             // Without `id-cred-maps` a device knows its peers by 'kid' only: a credential
             // referenced any other way (x5t, x5chain, kccs, kcwt, ...) is one it cannot look up.
             #[cfg(not(feature = "id-cred-maps"))]
-            Some(b) if b >> 5 == cbor::MAJOR_MAP => Err(Error::UnknownCredential),
-            _ => Err(r.err(diag!("ID_CRED is neither int, bstr nor map"))),
+            Some(cbor::Major::Map) => Err(Error::UnknownCredential),
+            // The kid alone, as a one-byte int or a bstr; a bstr holding a one-byte int is not
+            // the compact form (§3.5.3.2, RFC 9529 §4.1.6, §4.1.7).
+            _ => Self::kid(r.bstr_or_int_id()?),
         }
     }
 }
@@ -259,14 +252,14 @@ mod tests {
     fn compact_forms_and_maps_follow_the_id_cred_maps_feature() {
         // RFC 9528 §3.5.3.2: a one-byte-int kid as the int, a longer kid as bstr.
         for (wire, kid) in [(&[0x2b][..], &[0x2b][..]), (&[0x42, 0x01, 0x02], &[1, 2])] {
-            let mut r = cbor::Reader::new(wire);
+            let mut r = cbor::reader(wire);
             let id = IdCred::decode_compact(&mut r).unwrap();
             assert_eq!(id.kid_value(), Some(kid));
             assert_eq!(id, IdCred::kid(kid).unwrap());
         }
         // { 34 : [-15, h'0102030405060708'] } (x5t): a map in PLAINTEXT_2/3.
         let x5t = [0xa1, 0x18, 0x22, 0x82, 0x2e, 0x48, 1, 2, 3, 4, 5, 6, 7, 8];
-        let got = IdCred::decode_compact(&mut cbor::Reader::new(&x5t));
+        let got = IdCred::decode_compact(&mut cbor::reader(&x5t));
         if cfg!(feature = "id-cred-maps") {
             let id = got.unwrap();
             assert_eq!(id.as_map(), &x5t);

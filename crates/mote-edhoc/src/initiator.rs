@@ -577,16 +577,18 @@ pub(crate) fn peer_error(msg: &[u8]) -> Error {
 #[inline(never)]
 pub(crate) fn peer_error(msg: &[u8]) -> Error {
     use crate::message::err_code;
-    let mut r = cbor::Reader::new(msg);
-    match r.int() {
+    let mut r = cbor::reader(msg);
+    match r.i64() {
         Ok(err_code::WRONG_SELECTED_CIPHER_SUITE) => match Suites::decode(&mut r) {
             Ok(suites_r) if r.is_empty() => Error::PeerWrongSelectedSuite { suites_r },
-            Ok(_) => r.err(diag!("trailing bytes after error message")),
+            Ok(_) => cbor::malformed(&r, diag!("trailing bytes after error message")),
             Err(e) => e,
         },
-        Ok(err_code::SUCCESS) => r.err(diag!("ERR_CODE 0 is not used in error messages")),
+        Ok(err_code::SUCCESS) => {
+            cbor::malformed(&r, diag!("ERR_CODE 0 is not used in error messages"))
+        }
         Ok(code) => Error::PeerError { code },
-        Err(e) => e,
+        Err(e) => e.into(),
     }
 }
 

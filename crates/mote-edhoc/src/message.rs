@@ -33,11 +33,17 @@ impl<'a> Message1<'a> {
                 needed: msg.len(),
             });
         }
-        let mut r = cbor::Reader::new(msg);
-        if r.peek_major() != Some(cbor::MAJOR_UINT) && r.peek_major() != Some(cbor::MAJOR_NINT) {
-            return Err(r.err(diag!("message_1 does not start with METHOD (int)")));
+        let mut r = cbor::reader(msg);
+        if !matches!(
+            r.next_major(),
+            Some(cbor::Major::Unsigned | cbor::Major::Negative)
+        ) {
+            return Err(cbor::malformed(
+                &r,
+                diag!("message_1 does not start with METHOD (int)"),
+            ));
         }
-        let method = r.int()?;
+        let method = r.i64()?;
         let suites_i = Suites::decode(&mut r)?;
         let g_x = r.bytes()?;
         let c_i = ConnId::decode(&mut r)?;
@@ -112,14 +118,20 @@ impl<'a> Message2<'a> {
 /// Reads a message that is exactly one bstr (message_2, message_3, message_4).
 #[inline(never)]
 pub(crate) fn single_bstr<'a>(msg: &'a [u8], _what: &'static str) -> Result<&'a [u8], Error> {
-    let mut r = cbor::Reader::new(msg);
-    if r.peek_major() != Some(cbor::MAJOR_BSTR) {
-        return Err(r.err(diag!("expected a message that is one CBOR byte string")));
+    let mut r = cbor::reader(msg);
+    if r.next_major() != Some(cbor::Major::Bytes) {
+        return Err(cbor::malformed(
+            &r,
+            diag!("expected a message that is one CBOR byte string"),
+        ));
     }
     let b = r.bytes()?;
     if !r.is_empty() {
         // RFC 9529 §4.1.5: wrong number of CBOR sequence elements.
-        return Err(r.err(diag!("trailing CBOR items after the message's byte string")));
+        return Err(cbor::malformed(
+            &r,
+            diag!("trailing CBOR items after the message's byte string"),
+        ));
     }
     Ok(b)
 }
@@ -146,7 +158,7 @@ impl<'a> Plaintext2<'a> {
     /// Parses PLAINTEXT_2.
     #[inline(never)]
     pub fn parse(pt: &'a [u8]) -> Result<Self, Error> {
-        let mut r = cbor::Reader::new(pt);
+        let mut r = cbor::reader(pt);
         let c_r = ConnId::decode(&mut r)?;
         let id_cred_r = IdCred::decode_compact(&mut r)?;
         let signature_or_mac_2 = r.bytes()?;
@@ -176,7 +188,7 @@ impl<'a> Plaintext3<'a> {
     /// Parses PLAINTEXT_3.
     #[inline(never)]
     pub fn parse(pt: &'a [u8]) -> Result<Self, Error> {
-        let mut r = cbor::Reader::new(pt);
+        let mut r = cbor::reader(pt);
         let id_cred_i = IdCred::decode_compact(&mut r)?;
         let signature_or_mac_3 = r.bytes()?;
         let ead_3 = r.remaining();
@@ -225,8 +237,8 @@ impl<'a> ErrorMessage<'a> {
     /// starts with the int ERR_CODE).
     pub fn is_error(msg: &[u8]) -> bool {
         matches!(
-            msg.first().map(|b| b >> 5),
-            Some(cbor::MAJOR_UINT | cbor::MAJOR_NINT)
+            cbor::reader(msg).next_major(),
+            Some(cbor::Major::Unsigned | cbor::Major::Negative)
         )
     }
 
@@ -253,22 +265,28 @@ impl<'a> ErrorMessage<'a> {
                 needed: msg.len(),
             });
         }
-        let mut r = cbor::Reader::new(msg);
-        let code = r.int()?;
+        let mut r = cbor::reader(msg);
+        let code = r.i64()?;
         let m = match code {
             err_code::UNSPECIFIED => Self::Unspecified(r.text()?),
             err_code::WRONG_SELECTED_CIPHER_SUITE => {
                 Self::WrongSelectedCipherSuite(Suites::decode(&mut r)?)
             }
             err_code::UNKNOWN_CREDENTIAL => {
-                if r.peek() != Some(cbor::TRUE) {
-                    return Err(r.err(diag!("ERR_INFO of ERR_CODE 3 must be true")));
+                if r.peek_initial_byte() != Some(cbor::TRUE) {
+                    return Err(cbor::malformed(
+                        &r,
+                        diag!("ERR_INFO of ERR_CODE 3 must be true"),
+                    ));
                 }
                 r.item()?;
                 Self::UnknownCredential
             }
             err_code::SUCCESS => {
-                return Err(r.err(diag!("ERR_CODE 0 is not used in error messages")));
+                return Err(cbor::malformed(
+                    &r,
+                    diag!("ERR_CODE 0 is not used in error messages"),
+                ));
             }
             _ => Self::Other {
                 code,
@@ -276,7 +294,10 @@ impl<'a> ErrorMessage<'a> {
             },
         };
         if !r.is_empty() {
-            return Err(r.err(diag!("trailing bytes after error message")));
+            return Err(cbor::malformed(
+                &r,
+                diag!("trailing bytes after error message"),
+            ));
         }
         Ok(m)
     }
@@ -287,7 +308,9 @@ impl<'a> ErrorMessage<'a> {
         let mut out = MessageBuf::new();
         cbor::int(&mut out, self.code())?;
         match self {
-            Self::Unspecified(text) => cbor::text(&mut out, text)?,
+            Self::Unspecified(text) => {
+                cbor::text(&mut out, text)?;
+            }
             Self::WrongSelectedCipherSuite(s) => s.encode(&mut out)?,
             Self::UnknownCredential => out.push(cbor::TRUE)?,
             Self::Other { info, .. } => out.extend(info)?,

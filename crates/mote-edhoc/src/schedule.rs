@@ -10,6 +10,7 @@ use crate::conn_id::ConnId;
 use crate::crypto::{Crypto, Digest, PublicKey};
 use crate::error::Error;
 use crate::suite::CipherSuite;
+use mote_cose::cbor::encode_head;
 
 /// Capacity of an HKDF info or a Sig_structure: a context_2/3 holds an ID_CRED and a CRED.
 pub const MAX_INFO_LEN: usize = 2 * MAX_MESSAGE_LEN + 128;
@@ -49,9 +50,9 @@ pub mod label {
 #[inline(never)]
 pub fn kdf_info(label: u64, context: &[u8], length: usize) -> Result<InfoBuf, Error> {
     let mut info = InfoBuf::new();
-    cbor::head(&mut info, cbor::MAJOR_UINT, label)?;
+    cbor::head(&mut info, cbor::Major::Unsigned, label)?;
     cbor::bytes(&mut info, context)?;
-    cbor::head(&mut info, cbor::MAJOR_UINT, length as u64)?;
+    cbor::head(&mut info, cbor::Major::Unsigned, length as u64)?;
     Ok(info)
 }
 
@@ -86,12 +87,6 @@ fn kdf_parts<C: Crypto>(
     out: &mut [u8],
 ) -> Result<(), Error> {
     let context_len: usize = context.iter().map(|p| p.len()).sum();
-    let mut head = Bytes::<18>::new();
-    cbor::head(&mut head, cbor::MAJOR_UINT, label)?;
-    cbor::head(&mut head, cbor::MAJOR_BSTR, context_len as u64)?;
-    let mut tail = Bytes::<9>::new();
-    cbor::head(&mut tail, cbor::MAJOR_UINT, out.len() as u64)?;
-    let mut parts: [&[u8]; MAX_CONTEXT_PARTS + 2] = [&[]; MAX_CONTEXT_PARTS + 2];
     let n = context.len();
     if n > MAX_CONTEXT_PARTS {
         return Err(Error::Capacity {
@@ -99,15 +94,21 @@ fn kdf_parts<C: Crypto>(
             needed: n,
         });
     }
-    for (slot, part) in parts.iter_mut().skip(1).zip(context) {
+    // Plain arrays, not `Bytes`: the heads are not secret and need no zeroizing.
+    let (label_head, label_len) = encode_head(cbor::Major::Unsigned as u8, label);
+    let (bstr_head, bstr_len) = encode_head(cbor::Major::Bytes as u8, context_len as u64);
+    let (length, length_len) = encode_head(cbor::Major::Unsigned as u8, out.len() as u64);
+    let mut parts: [&[u8]; MAX_CONTEXT_PARTS + 3] = [&[]; MAX_CONTEXT_PARTS + 3];
+    let [p0, p1, rest @ ..] = &mut parts;
+    *p0 = label_head.get(..label_len).unwrap_or(&[]);
+    *p1 = bstr_head.get(..bstr_len).unwrap_or(&[]);
+    for (slot, part) in rest.iter_mut().zip(context) {
         *slot = part;
     }
-    let (first, rest) = parts.split_at_mut(1);
-    if let (Some(f), Some(l)) = (first.first_mut(), rest.get_mut(n)) {
-        *f = head.as_slice();
-        *l = tail.as_slice();
+    if let Some(slot) = rest.get_mut(n) {
+        *slot = length.get(..length_len).unwrap_or(&[]);
     }
-    c.hkdf_expand_parts(suite.hash, prk, parts.get(..n + 2).unwrap_or(&[]), out)
+    c.hkdf_expand_parts(suite.hash, prk, parts.get(..n + 3).unwrap_or(&[]), out)
 }
 
 /// [`kdf`] into a [`Secret`] of `len` ≤ 32 bytes.
@@ -133,14 +134,7 @@ pub fn kdf_secret<C: Crypto>(
 
 #[inline(never)]
 fn bstr_head(len: usize) -> ([u8; 9], usize) {
-    let mut b = Bytes::<9>::new();
-    let _ = cbor::head(&mut b, cbor::MAJOR_BSTR, len as u64);
-    let mut h = [0u8; 9];
-    let n = b.len();
-    if let Some(d) = h.get_mut(..n) {
-        d.copy_from_slice(b.as_slice());
-    }
-    (h, n)
+    encode_head(cbor::Major::Bytes as u8, len as u64)
 }
 
 /// H(message_1).
@@ -223,12 +217,12 @@ pub fn sig_structure(
     mac: &[u8],
 ) -> Result<InfoBuf, Error> {
     let mut s = InfoBuf::new();
-    cbor::head(&mut s, cbor::MAJOR_ARRAY, 4)?;
+    cbor::head(&mut s, cbor::Major::Array, 4)?;
     cbor::text(&mut s, "Signature1")?;
     cbor::bytes(&mut s, id_cred)?;
     let (h, n) = bstr_head(th.len());
     let ext_len = n + th.len() + cred.len() + ead.len();
-    cbor::head(&mut s, cbor::MAJOR_BSTR, ext_len as u64)?;
+    cbor::head(&mut s, cbor::Major::Bytes, ext_len as u64)?;
     s.extend(h.get(..n.min(9)).unwrap_or(&[]))?;
     s.extend(th)?;
     s.extend(cred)?;
@@ -384,7 +378,7 @@ pub(crate) fn seal<C: Crypto>(
     let aad = encrypt0_aad(th)?;
     let ct_len = plaintext.len() + suite.aead.tag_len();
     let mut msg = Bytes::<MAX_MESSAGE_LEN>::new();
-    cbor::head(&mut msg, cbor::MAJOR_BSTR, ct_len as u64)?;
+    cbor::head(&mut msg, cbor::Major::Bytes, ct_len as u64)?;
     let at = msg.len();
     msg.extend(plaintext)?;
     msg.set_len(at + ct_len).map_err(|_| Error::Capacity {

@@ -1,6 +1,7 @@
 //! Methods (RFC 9528 §3.2) and cipher suites (§3.6, §10.2).
 
 use crate::buffer::Bytes;
+use crate::buffer::Sink;
 use crate::cbor;
 use crate::error::Error;
 
@@ -359,7 +360,7 @@ impl Suites {
         self.encode_to(out)
     }
 
-    fn encode_to(&self, out: &mut dyn crate::buffer::Sink) -> Result<(), Error> {
+    fn encode_to(&self, out: &mut dyn Sink) -> Result<(), Error> {
         match self.as_slice() {
             [] => Err(Error::Malformed {
                 offset: 0,
@@ -367,21 +368,24 @@ impl Suites {
             }),
             [one] => cbor::int(out, i64::from(*one)),
             many => {
-                cbor::head(out, cbor::MAJOR_ARRAY, many.len() as u64)?;
+                cbor::head(out, cbor::Major::Array, many.len() as u64)?;
                 many.iter().try_for_each(|v| cbor::int(out, i64::from(*v)))
             }
         }
     }
 
     /// Reads SUITES_I or SUITES_R: an int, or an array of at least two ints.
-    pub(crate) fn decode(r: &mut cbor::Reader<'_>) -> Result<Self, Error> {
+    pub(crate) fn decode(r: &mut cbor::Decoder<'_>) -> Result<Self, Error> {
         let mut s = Self::new();
-        let n = match r.peek_major() {
-            Some(cbor::MAJOR_ARRAY) => {
+        let n = match r.next_major() {
+            Some(cbor::Major::Array) => {
                 let n = r.array()?;
                 // RFC 9528 §5.2.2: a single suite is encoded as an int, not an array.
                 if n < 2 {
-                    return Err(r.err(diag!("cipher suite list of fewer than two as array")));
+                    return Err(cbor::malformed(
+                        r,
+                        diag!("cipher suite list of fewer than two as array"),
+                    ));
                 }
                 n
             }
@@ -394,9 +398,9 @@ impl Suites {
     }
 }
 
-fn suite_value(r: &mut cbor::Reader<'_>) -> Result<i32, Error> {
-    let v = r.int()?;
-    i32::try_from(v).map_err(|_| r.err(diag!("cipher suite value out of range")))
+fn suite_value(r: &mut cbor::Decoder<'_>) -> Result<i32, Error> {
+    let v = r.i64()?;
+    i32::try_from(v).map_err(|_| cbor::malformed(r, diag!("cipher suite value out of range")))
 }
 
 impl Default for Suites {

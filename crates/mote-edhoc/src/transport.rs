@@ -58,7 +58,7 @@ pub fn parse_client_payload(payload: &[u8]) -> Result<ClientPayload<'_>, Error> 
     match payload.split_first() {
         Some((&cbor::TRUE, message_1)) => Ok(ClientPayload::NewSession { message_1 }),
         Some(_) => {
-            let mut r = cbor::Reader::new(payload);
+            let mut r = cbor::reader(payload);
             let c_r = ConnId::decode(&mut r)?;
             Ok(ClientPayload::Session {
                 c_r,
@@ -77,7 +77,8 @@ mod coap {
     use mote_coap::block::BlockValue;
     use mote_coap::code::{Code, MessageType};
     use mote_coap::message::{Message, MessageWriter};
-    use mote_coap::option::OptionNumber;
+    use mote_coap::option::{OptionNumber, OptionRef, Options};
+    use mote_coap::tcp::{Frame, FrameLimits};
 
     use super::{CONTENT_FORMAT_CID_EDHOC, CONTENT_FORMAT_EDHOC, EDHOC_OPTION, EDHOC_PATH};
     use crate::conn_id::ConnId;
@@ -274,56 +275,137 @@ mod coap {
         pub oscore_request_len: usize,
     }
 
-    /// RFC 9668 §3.3.1 steps 1–3, 6 and 7. A request that fails step 1 must be answered with
-    /// 4.00 (Bad Request).
+    /// How a CoAP message is framed on its transport: the message format the splitter reads
+    /// and writes.
     ///
-    /// A request with an outer Block1 option is one block of a fragmented EDHOC + OSCORE
-    /// request: per §3.3.2 step A the server first collects every block (RFC 7959, up to
-    /// MAX_UNFRAGMENTED_SIZE, RFC 8613 §4.1.3.4.2) and then calls
-    /// [`split_reassembled_combined_request`]; here such a block is rejected, unless it is the
-    /// only one (NUM 0 without M).
+    /// (The same two cases as `mote_oscore::Framing`; a parameter of its own here so that the
+    /// splitter depends on nothing but mote-coap's codecs.)
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+    pub enum Framing {
+        /// CoAP over UDP/DTLS (RFC 7252 §3): Ver/T/TKL, Code, Message ID, Token.
+        #[default]
+        Udp,
+        /// CoAP over TCP/TLS (RFC 8323 §3.2): Len/TKL, Extended Length, Code, Token; read
+        /// with `mote_coap::tcp::Frame`.
+        Tcp,
+    }
+
+    /// RFC 9668 §3.3.1 steps 1–3, 6 and 7 for a request in the UDP message format: see
+    /// [`split_combined_request_framed`].
     pub fn split_combined_request<'a>(
         request: &'a [u8],
         out: &mut [u8],
     ) -> Result<CombinedRequest<'a>, Error> {
-        let m = Message::decode(request)
-            .map_err(|_| Error::Transport(diag!("request does not parse")))?;
-        if let Some(b) = BlockValue::from_message(&m, OptionNumber::BLOCK1)
-            .map_err(|_| Error::Transport(diag!("invalid Block1 option")))?
-        {
+        split_combined_request_framed(request, Framing::Udp, out)
+    }
+
+    /// RFC 9668 §3.3.1 steps 1–3, 6 and 7. A request that fails step 1 must be answered with
+    /// 4.00 (Bad Request).
+    ///
+    /// `request` is one message in `framing` (over TCP one whole frame, RFC 8323 §3.2); it is
+    /// parsed once, and the OSCORE request is written once into `out`, in the same framing.
+    ///
+    /// A request with an outer Block1 option is one block of a fragmented EDHOC + OSCORE
+    /// request: per §3.3.2 step A the server first collects every block (RFC 7959, up to
+    /// MAX_UNFRAGMENTED_SIZE, RFC 8613 §4.1.3.4.2) and then calls
+    /// [`split_reassembled_combined_request_framed`]; here such a block is rejected, unless it
+    /// is the only one (NUM 0 without M).
+    pub fn split_combined_request_framed<'a>(
+        request: &'a [u8],
+        framing: Framing,
+        out: &mut [u8],
+    ) -> Result<CombinedRequest<'a>, Error> {
+        let m = Received::parse(request, framing)?;
+        if let Some(o) = m.option(OptionNumber::BLOCK1) {
+            // BERT (SZX 7) exists only over TCP (RFC 8323 §6).
+            let b = BlockValue::decode(o.value, framing == Framing::Tcp)
+                .map_err(|_| Error::Transport(diag!("invalid Block1 option")))?;
             if b.num() != 0 || b.more() {
                 return Err(Error::Transport(diag!(
                     "one block of a fragmented EDHOC + OSCORE request: reassemble all blocks first (RFC 9668 §3.3.2)"
                 )));
             }
         }
-        split(&m, m.payload(), false, out)
+        split(&m, m.payload, false, out)
     }
 
-    /// §3.3.2 step A, then §3.3.1 steps 1–3, 6 and 7, for an EDHOC + OSCORE request that
-    /// arrived in outer Block1 blocks: `request` is one block of the transfer (its options are
-    /// the request's), `body` the reassembled payload (for example from
-    /// `mote_coap::block::BlockReassembler`). The rebuilt OSCORE request carries `body`'s
-    /// OSCORE ciphertext and no Block1, Size1 or EDHOC option.
+    /// [`split_reassembled_combined_request_framed`] for the UDP message format.
     pub fn split_reassembled_combined_request<'a>(
         request: &[u8],
         body: &'a [u8],
         out: &mut [u8],
     ) -> Result<CombinedRequest<'a>, Error> {
-        let m = Message::decode(request)
-            .map_err(|_| Error::Transport(diag!("request does not parse")))?;
+        split_reassembled_combined_request_framed(request, body, Framing::Udp, out)
+    }
+
+    /// §3.3.2 step A, then §3.3.1 steps 1–3, 6 and 7, for an EDHOC + OSCORE request that
+    /// arrived in outer Block1 blocks: `request` is one block of the transfer in `framing` (its
+    /// options are the request's), `body` the reassembled payload (for example from
+    /// `mote_coap::block::BlockReassembler`). The rebuilt OSCORE request, in the same framing,
+    /// carries `body`'s OSCORE ciphertext and no Block1, Size1 or EDHOC option.
+    pub fn split_reassembled_combined_request_framed<'a>(
+        request: &[u8],
+        body: &'a [u8],
+        framing: Framing,
+        out: &mut [u8],
+    ) -> Result<CombinedRequest<'a>, Error> {
+        let m = Received::parse(request, framing)?;
         split(&m, body, true, out)
     }
 
+    /// A request parsed once, in either framing: what the splitter reads and writes back.
+    struct Received<'a> {
+        /// UDP: the type and Message ID; `None` over TCP, which has neither (RFC 8323 §3.2).
+        udp: Option<(MessageType, u16)>,
+        code: Code,
+        token: &'a [u8],
+        options: Options<'a>,
+        payload: &'a [u8],
+    }
+
+    impl<'a> Received<'a> {
+        fn parse(request: &'a [u8], framing: Framing) -> Result<Self, Error> {
+            let bad = |_| Error::Transport(diag!("request does not parse"));
+            Ok(match framing {
+                Framing::Udp => {
+                    let m = Message::decode(request).map_err(bad)?;
+                    Self {
+                        udp: Some((m.mtype(), m.message_id())),
+                        code: m.code(),
+                        token: m.token(),
+                        options: m.options(),
+                        payload: m.payload(),
+                    }
+                }
+                Framing::Tcp => {
+                    // The frame is in memory already: the connection applied its limits.
+                    let f = Frame::decode_exact(request, &FrameLimits::UNLIMITED).map_err(bad)?;
+                    Self {
+                        udp: None,
+                        code: f.code(),
+                        token: f.token(),
+                        options: f.options(),
+                        payload: f.payload(),
+                    }
+                }
+            })
+        }
+
+        fn option(&self, number: OptionNumber) -> Option<OptionRef<'a>> {
+            self.options.clone().find(|o| o.number == number)
+        }
+    }
+
     fn split<'a>(
-        m: &Message<'_>,
+        m: &Received<'_>,
         payload: &'a [u8],
         reassembled: bool,
         out: &mut [u8],
     ) -> Result<CombinedRequest<'a>, Error> {
         // §3.1: the option occurs at most once (its value, if any, is ignored). Repeated, it is
         // an unrecognized critical option (RFC 7252 §5.4.5).
-        match m.options_with(OptionNumber(EDHOC_OPTION)).count() {
+        let edhoc = OptionNumber(EDHOC_OPTION);
+        match m.options.clone().filter(|o| o.number == edhoc).count() {
             0 => return Err(Error::Transport(diag!("no EDHOC option"))),
             1 => {}
             _ => {
@@ -344,8 +426,8 @@ mod coap {
             .ok_or(Error::Transport(diag!("OSCORE option without kid")))?;
         let c_r = ConnId::from_slice(kid)?;
         // COMB_PAYLOAD = EDHOC_MSG_3 | OSCORE_PAYLOAD, message_3 being one CBOR bstr.
-        let mut r = crate::cbor::Reader::new(payload);
-        if r.peek_major() != Some(crate::cbor::MAJOR_BSTR) {
+        let mut r = crate::cbor::reader(payload);
+        if r.next_major() != Some(crate::cbor::Major::Bytes) {
             return Err(Error::Transport(diag!(
                 "payload does not start with message_3"
             )));
@@ -359,22 +441,154 @@ mod coap {
                 "no OSCORE ciphertext after message_3"
             )));
         }
-        let mut w = MessageWriter::new(out, m.mtype(), m.code(), m.message_id(), m.token())
-            .map_err(coap_err)?;
         // Step 7: without the EDHOC option; after reassembly also without the outer
         // block-wise options, which described the fragments.
         let outer_block = |n: OptionNumber| n == OptionNumber::BLOCK1 || n == OptionNumber::SIZE1;
-        for o in m
-            .options()
-            .filter(|o| o.number.0 != EDHOC_OPTION && !(reassembled && outer_block(o.number)))
-        {
-            w.option(o.number, o.value).map_err(coap_err)?;
-        }
-        let oscore_request_len = w.payload(ciphertext).map_err(coap_err)?;
+        let kept = m
+            .options
+            .clone()
+            .filter(|o| o.number != edhoc && !(reassembled && outer_block(o.number)));
+        let oscore_request_len = match m.udp {
+            Some((mtype, message_id)) => {
+                let mut w = MessageWriter::new(out, mtype, m.code, message_id, m.token)
+                    .map_err(coap_err)?;
+                for o in kept {
+                    w.option(o.number, o.value).map_err(coap_err)?;
+                }
+                w.payload(ciphertext).map_err(coap_err)?
+            }
+            None => write_frame(out, m.code, m.token, kept, ciphertext)?,
+        };
         Ok(CombinedRequest {
             c_r,
             message_3,
             oscore_request_len,
         })
+    }
+
+    /// Writes one CoAP over TCP frame (RFC 8323 §3.2) into `out`: Len/TKL, Extended Length,
+    /// Code, the TKL extension of RFC 8974 §2.1, Token, then `options` and the payload in the
+    /// format of RFC 7252 §3.1. The body length goes in the header, so a counting pass over the
+    /// options comes first; then every byte is written once, in place. Returns the length.
+    fn write_frame<'o>(
+        out: &mut [u8],
+        code: Code,
+        token: &[u8],
+        options: impl Iterator<Item = OptionRef<'o>> + Clone,
+        payload: &[u8],
+    ) -> Result<usize, Error> {
+        let mut body = 0usize;
+        let mut prev = 0u16;
+        for o in options.clone() {
+            let delta = usize::from(o.number.0.saturating_sub(prev));
+            body = body.saturating_add(1 + ext_len(delta) + ext_len(o.value.len()) + o.value.len());
+            prev = o.number.0;
+        }
+        if !payload.is_empty() {
+            body = body.saturating_add(1 + payload.len());
+        }
+        let too_long = || Error::Transport(diag!("CoAP over TCP frame or token too long"));
+        // Len: 0..=12, or 13/14/15 with 1/2/4 extension bytes holding Len − 13/269/65805.
+        let (len_nibble, len_ext) = length_field(body, usize::MAX).ok_or_else(too_long)?;
+        // TKL: 0..=12, or 13/14 with 1/2 extension bytes holding TKL − 13/269 (RFC 8974).
+        let (tkl, tkl_ext) = length_field(token.len(), 269 + 0xffff).ok_or_else(too_long)?;
+        let mut w = FrameWriter { out, pos: 0 };
+        w.put(&[len_nibble << 4 | tkl])?;
+        w.put(len_ext.as_slice())?;
+        w.put(&[code.0])?;
+        w.put(tkl_ext.as_slice())?;
+        w.put(token)?;
+        prev = 0;
+        for o in options {
+            let delta = usize::from(o.number.0.saturating_sub(prev));
+            let (dn, de) = length_field(delta, 269 + 0xffff).ok_or_else(too_long)?;
+            let (ln, le) = length_field(o.value.len(), 269 + 0xffff).ok_or_else(too_long)?;
+            // RFC 7252 §3.1: delta and length nibbles, the delta extension, the length
+            // extension, the value.
+            w.put(&[dn << 4 | ln])?;
+            w.put(de.as_slice())?;
+            w.put(le.as_slice())?;
+            w.put(o.value)?;
+            prev = o.number.0;
+        }
+        if !payload.is_empty() {
+            w.put(&[0xff])?;
+            w.put(payload)?;
+        }
+        Ok(w.pos)
+    }
+
+    /// Bytes of the extension of an option delta or length (RFC 7252 §3.1).
+    fn ext_len(v: usize) -> usize {
+        match v {
+            0..=12 => 0,
+            13..=268 => 1,
+            _ => 2,
+        }
+    }
+
+    /// The nibble and extension bytes of a length in the shared scheme of RFC 7252 §3.1 and
+    /// RFC 8323 §3.2 (12 direct; 13, 14, 15 followed by 1, 2, 4 bytes of `v` − 13, 269, 65805);
+    /// `None` above `max`.
+    fn length_field(v: usize, max: usize) -> Option<(u8, Extension)> {
+        if v > max {
+            return None;
+        }
+        let mut e = Extension::default();
+        let nibble = match v {
+            0..=12 => v as u8,
+            13..=268 => {
+                e.push(&[(v - 13) as u8]);
+                13
+            }
+            269..=65804 => {
+                e.push(&((v - 269) as u16).to_be_bytes());
+                14
+            }
+            _ => {
+                e.push(&(u32::try_from(v - 65805).ok()?).to_be_bytes());
+                15
+            }
+        };
+        Some((nibble, e))
+    }
+
+    /// Up to 4 extension bytes.
+    #[derive(Default)]
+    struct Extension {
+        bytes: [u8; 4],
+        len: usize,
+    }
+
+    impl Extension {
+        fn push(&mut self, b: &[u8]) {
+            if let Some(dst) = self.bytes.get_mut(..b.len()) {
+                dst.copy_from_slice(b);
+                self.len = b.len();
+            }
+        }
+
+        fn as_slice(&self) -> &[u8] {
+            self.bytes.get(..self.len).unwrap_or(&[])
+        }
+    }
+
+    /// A cursor over the caller's buffer.
+    struct FrameWriter<'b> {
+        out: &'b mut [u8],
+        pos: usize,
+    }
+
+    impl FrameWriter<'_> {
+        fn put(&mut self, b: &[u8]) -> Result<(), Error> {
+            let end = self.pos + b.len();
+            let dst = self
+                .out
+                .get_mut(self.pos..end)
+                .ok_or_else(|| coap_err(()))?;
+            dst.copy_from_slice(b);
+            self.pos = end;
+            Ok(())
+        }
     }
 }

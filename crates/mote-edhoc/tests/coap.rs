@@ -466,4 +466,96 @@ mod with_coap {
             oscore_request.as_slice()
         );
     }
+
+    /// RFC 9668 Figure 4 over TCP: the same request in the message format of RFC 8323 §3.2,
+    /// written out by hand, is split natively, and the OSCORE request comes back in that format.
+    #[test]
+    fn rfc9668_figure_4_split_over_tcp_framing() {
+        use transport::Framing as Wire;
+        let v = Vectors::load("rfc9668_figure4.txt");
+        let m3 = v.get("message_3");
+        let ct = v.get("oscore_ciphertext");
+        // RFC 8323 §3.2: Len = bytes from the first option to the end of the payload. Options:
+        // OSCORE (9) 93 090001, EDHOC (21, delta 12, empty) c0; then ff, message_3 (19 bytes)
+        // and the ciphertext (13 bytes): 4 + 1 + 1 + 32 = 38 = 13 + 0x19, so Len nibble 13 with
+        // one extension byte 0x19; TKL 4; Code 0.02 (POST); Token 00003974.
+        let mut combined = vec![0xd4, 0x19, 0x02, 0x00, 0x00, 0x39, 0x74];
+        combined.extend_from_slice(&[0x93, 0x09, 0x00, 0x01, 0xc0, 0xff]);
+        combined.extend_from_slice(m3);
+        combined.extend_from_slice(ct);
+        assert_eq!(combined.len(), 7 + 38);
+        // RFC 9668 §3.3.1 step 7: without the EDHOC option and message_3 the body is
+        // 4 + 1 + 13 = 18 = 13 + 5 bytes.
+        let mut expected = vec![0xd4, 0x05, 0x02, 0x00, 0x00, 0x39, 0x74];
+        expected.extend_from_slice(&[0x93, 0x09, 0x00, 0x01, 0xff]);
+        expected.extend_from_slice(ct);
+
+        let mut rebuilt = [0u8; 128];
+        let split =
+            transport::split_combined_request_framed(&combined, Wire::Tcp, &mut rebuilt).unwrap();
+        assert_eq!(split.c_r.as_bytes(), &[0x01]);
+        assert_eq!(split.message_3, m3);
+        assert_eq!(&rebuilt[..split.oscore_request_len], expected.as_slice());
+        // The UDP bytes are no TCP frame, and the TCP bytes no UDP message.
+        assert!(
+            transport::split_combined_request_framed(
+                v.get("combined_request"),
+                Wire::Tcp,
+                &mut rebuilt
+            )
+            .is_err()
+        );
+        assert!(transport::split_combined_request(&combined, &mut rebuilt).is_err());
+        // Too small an output buffer is an error, not a panic or a truncated frame.
+        assert!(
+            transport::split_combined_request_framed(
+                &combined,
+                Wire::Tcp,
+                &mut rebuilt[..expected.len() - 1]
+            )
+            .is_err()
+        );
+        // Step 1 over TCP too: no EDHOC option (the OSCORE request itself) → 4.00.
+        assert!(
+            transport::split_combined_request_framed(&expected, Wire::Tcp, &mut rebuilt).is_err()
+        );
+    }
+
+    /// RFC 8323 §3.2 with a short body and no token (a 2-byte header, shorter than UDP's), and an
+    /// option after the EDHOC option whose delta grows when the EDHOC option is removed
+    /// (RFC 7252 §3.1); after reassembly (RFC 9668 §3.3.2) Block1 and Size1 are left out too.
+    #[test]
+    fn tcp_split_rewrites_deltas_and_short_headers() {
+        use transport::Framing as Wire;
+        let v = Vectors::load("rfc9668_figure4.txt");
+        let m3 = v.get("message_3");
+        let body: Vec<u8> = [m3, &[0xaa, 0xbb][..]].concat();
+        // Options: OSCORE (9) 93 090001; EDHOC (21, delta 12) c0; Block1 (27, delta 6,
+        // NUM 0, M 0, SZX 0: empty) 60; Size1 (60, delta 33 = 13 + 20, value 21) d1 14 15.
+        let opts = [0x93, 0x09, 0x00, 0x01, 0xc0, 0x60, 0xd1, 0x14, 0x15];
+        let mut request = vec![0xd0, 9 + 1 + 21 - 13, 0x02];
+        request.extend_from_slice(&opts);
+        request.push(0xff);
+        request.extend_from_slice(&body);
+        let mut rebuilt = [0u8; 64];
+        // Not reassembled: only the EDHOC option goes; Block1's delta becomes 18 = 13 + 5.
+        // Body 4 + 2 + 3 + 1 + 2 = 12: Len 12 in the first byte, no extension.
+        let split =
+            transport::split_combined_request_framed(&request, Wire::Tcp, &mut rebuilt).unwrap();
+        assert_eq!(split.message_3, m3);
+        let expected = [
+            0xc0, 0x02, 0x93, 0x09, 0x00, 0x01, 0xd0, 0x05, 0xd1, 0x14, 0x15, 0xff, 0xaa, 0xbb,
+        ];
+        assert_eq!(&rebuilt[..split.oscore_request_len], &expected[..]);
+        // Reassembled: Block1 and Size1 go as well. Body 4 + 1 + 2 = 7: header d0 02 alone.
+        let split = transport::split_reassembled_combined_request_framed(
+            &request,
+            &body,
+            Wire::Tcp,
+            &mut rebuilt,
+        )
+        .unwrap();
+        let expected = [0x70, 0x02, 0x93, 0x09, 0x00, 0x01, 0xff, 0xaa, 0xbb];
+        assert_eq!(&rebuilt[..split.oscore_request_len], &expected[..]);
+    }
 }

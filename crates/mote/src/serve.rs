@@ -439,18 +439,18 @@ impl Server {
         reply: impl Fn(Code, Vec<(u16, Vec<u8>)>, &[u8]) -> Msg,
     ) -> Result<Vec<u8>> {
         let framing = peer.framing();
-        // The request is split in the UDP message format (mote-edhoc's transport helpers);
-        // over TCP (RFC 8323 framing, e.g. behind a UDP-to-TCP proxy) it is converted there
-        // and back, which changes neither options nor payload.
-        let udp_wire;
-        let wire = if framing == Framing::Udp {
-            wire
-        } else {
-            udp_wire = Msg::decode_framed(framing, wire)?.encode()?;
-            &udp_wire
+        // Split in the request's own framing (RFC 8323 §3.2 over TCP); the OSCORE request comes
+        // back in it, never longer than the combined request.
+        let split_framing = match framing {
+            Framing::Udp => mote_edhoc::transport::Framing::Udp,
+            Framing::Tcp => mote_edhoc::transport::Framing::Tcp,
         };
         let mut rebuilt = vec![0u8; wire.len()];
-        let split = match mote_edhoc::transport::split_combined_request(wire, &mut rebuilt) {
+        let split = match mote_edhoc::transport::split_combined_request_framed(
+            wire,
+            split_framing,
+            &mut rebuilt,
+        ) {
             Ok(c) => c,
             // §3.3.1 step 1: a malformed EDHOC + OSCORE request is a 4.00.
             Err(e) => {
@@ -477,9 +477,6 @@ impl Server {
             }
         }
         rebuilt.truncate(split.oscore_request_len);
-        if framing != Framing::Udp {
-            rebuilt = Msg::decode(&rebuilt)?.encode_framed(framing)?;
-        }
         self.handle_oscore(peer, &rebuilt, reply)
     }
 

@@ -52,6 +52,15 @@ pub trait DeviceInfo {
         let _ = time;
         Err(ObjectError::MethodNotAllowed)
     }
+    /// /3/0/14 UTC Offset (ISO 8601, `+01:00`).
+    fn utc_offset(&self) -> Option<String> {
+        None
+    }
+    /// Writes /3/0/14 UTC Offset.
+    fn set_utc_offset(&mut self, offset: String) -> Result<(), ObjectError> {
+        let _ = offset;
+        Err(ObjectError::MethodNotAllowed)
+    }
     /// /3/0/16 Supported Binding and Modes.
     fn supported_binding(&self) -> String {
         String::from("U")
@@ -103,6 +112,7 @@ impl<D: DeviceInfo> Device<D> {
                 .info
                 .current_time()
                 .map(|t| ResourceData::Single(Value::Time(t))),
+            14 => s(self.info.utc_offset()),
             16 => Some(ResourceData::Single(Value::String(
                 self.info.supported_binding(),
             ))),
@@ -112,7 +122,7 @@ impl<D: DeviceInfo> Device<D> {
 }
 
 /// The readable resources the Device Object may have.
-const DEVICE_RESOURCES: [u16; 9] = [0, 1, 2, 3, 9, 10, 11, 13, 16];
+const DEVICE_RESOURCES: [u16; 10] = [0, 1, 2, 3, 9, 10, 11, 13, 14, 16];
 
 impl<D: DeviceInfo> Object for Device<D> {
     fn instances(&self) -> Vec<u16> {
@@ -146,6 +156,7 @@ impl<D: DeviceInfo> Object for Device<D> {
             (0, 13, ResourceData::Single(Value::Time(t) | Value::Integer(t))) => {
                 self.info.set_current_time(t)
             }
+            (0, 14, ResourceData::Single(Value::String(o))) => self.info.set_utc_offset(o),
             (0, _, _) => Err(ObjectError::MethodNotAllowed),
             _ => Err(ObjectError::NotFound),
         }

@@ -394,6 +394,19 @@ impl Client {
         let Some(&o) = path.ids().first() else {
             return Err(ObjectError::MethodNotAllowed);
         };
+        // Replace removes only what the writer could have written (the client's read-only
+        // resources stay).
+        let writable: Vec<u16> = self
+            .defs
+            .object(o)
+            .map(|d| {
+                d.resources
+                    .iter()
+                    .filter(|r| r.operations.writable())
+                    .map(|r| r.id)
+                    .collect()
+            })
+            .unwrap_or_default();
         let obj = self.object_mut(o).ok_or(ObjectError::NotFound)?;
         let mut touched_instances = Vec::new();
         for ((i, r), data) in &groups {
@@ -418,7 +431,7 @@ impl Client {
         if replace && path.len() == 2 {
             for i in touched_instances {
                 for r in obj.resources(i)? {
-                    if !groups.contains_key(&(i, r)) {
+                    if writable.contains(&r) && !groups.contains_key(&(i, r)) {
                         obj.remove_resource(i, r)?;
                     }
                 }
@@ -546,8 +559,16 @@ impl Client {
             .ok_or_else(|| refuse(Code::NOT_FOUND, "no object"))?;
         obj.create(id).map_err(Response::from)?;
         let inst_path = instance_path(o, id);
+        // mote-access lets a Create carry read-only resources and ignores them: they are
+        // the client's to set (TS 1.2 Core §6.3.5 only writes "writable" resources).
+        let writable = |r: &Record| {
+            self.defs
+                .resource_at(&r.path)
+                .is_some_and(|d| d.operations.writable())
+        };
         let records: Vec<Record> = records
             .into_iter()
+            .filter(|r| writable(r))
             .filter_map(|mut r| {
                 let mut ids: Vec<u16> = r.path.ids().to_vec();
                 if ids.len() < 3 {

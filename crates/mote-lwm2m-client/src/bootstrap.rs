@@ -22,13 +22,14 @@ use crate::request::{BOOTSTRAP_FINISH_PATH, Request, Response};
 impl Client {
     pub(crate) fn bootstrap(&mut self, req: &Request) -> Step<Response> {
         if req.uri_path.first().map(String::as_str) == Some(BOOTSTRAP_FINISH_PATH) {
-            return if req.code == Code::POST && req.uri_path.len() == 1 {
-                self.bootstrap_finish()
-            } else {
-                Err(refuse(
+            return match (req.code, req.uri_path.len()) {
+                (Code::POST, 1) => self.bootstrap_finish(),
+                // Transport §6.4.1 "Response Codes": Bootstrap-Finish, 4.00 "Bad URI provided".
+                (Code::POST, _) => Err(refuse(Code::BAD_REQUEST, "Bootstrap-Finish is POST /bs")),
+                _ => Err(refuse(
                     Code::METHOD_NOT_ALLOWED,
                     "Bootstrap-Finish is POST /bs",
-                ))
+                )),
             };
         }
         let path = req

@@ -196,6 +196,14 @@ impl Client {
         self.object_mut(id)
     }
 
+    /// The registered object `id` as its concrete type (e.g.
+    /// `client.object_as::<FirmwareUpdate<MyHooks>>(5)` to report a download or an
+    /// installation outcome); `None` for another type or an object that does not offer
+    /// [`Object::as_any_mut`].
+    pub fn object_as<T: 'static>(&mut self, id: u16) -> Option<&mut T> {
+        self.objects.get_mut(&id)?.as_any_mut()?.downcast_mut::<T>()
+    }
+
     /// The access-control model derived from the Server and Access Control objects.
     pub fn access_control(&self) -> &AccessControl {
         &self.access

@@ -124,7 +124,11 @@ impl<D: DeviceInfo> Device<D> {
 /// The readable resources the Device Object may have.
 const DEVICE_RESOURCES: [u16; 10] = [0, 1, 2, 3, 9, 10, 11, 13, 14, 16];
 
-impl<D: DeviceInfo> Object for Device<D> {
+impl<D: DeviceInfo + 'static> Object for Device<D> {
+    fn as_any_mut(&mut self) -> Option<&mut dyn core::any::Any> {
+        Some(self)
+    }
+
     fn instances(&self) -> Vec<u16> {
         vec![0]
     }

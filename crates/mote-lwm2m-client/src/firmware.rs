@@ -253,7 +253,11 @@ impl<H: FirmwareHooks> FirmwareUpdate<H> {
     }
 }
 
-impl<H: FirmwareHooks> Object for FirmwareUpdate<H> {
+impl<H: FirmwareHooks + 'static> Object for FirmwareUpdate<H> {
+    fn as_any_mut(&mut self) -> Option<&mut dyn core::any::Any> {
+        Some(self)
+    }
+
     fn instances(&self) -> Vec<u16> {
         vec![0]
     }

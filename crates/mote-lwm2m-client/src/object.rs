@@ -106,6 +106,13 @@ pub trait Object {
         Err(ObjectError::MethodNotAllowed)
     }
 
+    /// The object as [`Any`](core::any::Any), so that the application can reach its own
+    /// type again through [`crate::Client::object_as`] (the built-in implementations
+    /// return `Some`).
+    fn as_any_mut(&mut self) -> Option<&mut dyn core::any::Any> {
+        None
+    }
+
     /// Removes one resource from an instance (Write-Replace of an instance drops the
     /// optional resources the payload does not carry, TS 1.2 Core §6.3.3).
     fn remove_resource(&mut self, instance: u16, resource: u16) -> Result<(), ObjectError> {
@@ -148,6 +155,10 @@ impl DataObject {
 }
 
 impl Object for DataObject {
+    fn as_any_mut(&mut self) -> Option<&mut dyn core::any::Any> {
+        Some(self)
+    }
+
     fn instances(&self) -> Vec<u16> {
         self.instances.keys().copied().collect()
     }

@@ -3,7 +3,7 @@
 //! Temperature object (3303), with the Access Control instances of the TS 1.2 Core §7.3
 //! examples: 101 owns /3/0, /5/0 and /3303/0; 102 may read /3/0 and /3303/0 and create
 //! /3303 instances.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(dead_code, unreachable_pub, missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::borrow::Cow;
 use std::cell::Cell;

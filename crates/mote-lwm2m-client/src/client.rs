@@ -63,6 +63,8 @@ pub struct ClientConfig {
     pub max_instances: usize,
     /// Stored Write-Attributes entries (server, path) over all servers (beyond it: 5.00).
     pub max_attribute_entries: usize,
+    /// Resource Instances of one Multiple-Instance Resource (a Write beyond it: 5.00).
+    pub max_resource_instances: usize,
     /// The format of a Read answer when the request has no Accept option.
     pub default_format: Format,
 }
@@ -72,6 +74,7 @@ impl Default for ClientConfig {
         ClientConfig {
             max_instances: 16,
             max_attribute_entries: 64,
+            max_resource_instances: 32,
             default_format: Format::SenmlCbor,
         }
     }

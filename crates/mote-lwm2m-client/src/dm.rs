@@ -407,6 +407,7 @@ impl Client {
                     .collect()
             })
             .unwrap_or_default();
+        let limit = self.config.max_resource_instances;
         let obj = self.object_mut(o).ok_or(ObjectError::NotFound)?;
         let mut touched_instances = Vec::new();
         for ((i, r), data) in &groups {
@@ -423,6 +424,12 @@ impl Client {
                 }
                 _ => data.clone(),
             };
+            if matches!(&merged, ResourceData::Multiple(m) if m.len() > limit) {
+                return Err(ObjectError::Full {
+                    table: "resource instances",
+                    limit,
+                });
+            }
             obj.write(*i, *r, merged)?;
             if !touched_instances.contains(i) {
                 touched_instances.push(*i);

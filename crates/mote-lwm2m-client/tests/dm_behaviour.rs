@@ -123,6 +123,25 @@ fn read_of_an_object_keeps_the_readable_instances() {
     );
 }
 
+/// TS 1.2 Core §6.3.1: a Read of an Object Instance returns every Resource "except the
+/// Resource(s) which does not support the Read operation"; a Read of such a Resource is 4.05.
+#[test]
+fn read_leaves_out_write_only_resources() {
+    let mut c = fixture();
+    let w = put("/3303/0/5900", Cf::TEXT_PLAIN, b"19.5");
+    let r = c.handle(S101, &w);
+    assert_eq!(r.code, Code::CHANGED, "{}", r.diagnostic_text());
+    assert_eq!(value(&c, "/3303/0/5900"), Some(Value::Float(19.5)));
+    let r = c.handle(S101, &get("/3303/0").with_accept(Cf::SENML_JSON));
+    let read = decode_senml_json(&r.payload);
+    assert_eq!(
+        read.keys().collect::<Vec<_>>(),
+        ["/3303/0/5700", "/3303/0/5750"]
+    );
+    let r = c.handle(S101, &get("/3303/0/5900").with_accept(Cf::TEXT_PLAIN));
+    assert_eq!(r.code, Code::METHOD_NOT_ALLOWED);
+}
+
 #[test]
 fn delete_removes_the_instance_and_its_access_control_instance() {
     let mut c = fixture();
@@ -279,6 +298,32 @@ fn instances_are_bounded() {
         Code::DELETED
     );
     assert_eq!(c.handle(S102, &create(6)).code, Code::CREATED);
+}
+
+#[test]
+fn resource_instances_are_bounded() {
+    let mut c = fixture_with(ClientConfig {
+        max_resource_instances: 2,
+        ..ClientConfig::default()
+    });
+    // 101 owns /2/3 (the ACL of /3303/0) and adds entries to its ACL resource.
+    let acl = |ssid: u16| {
+        Request::new(Code::POST, "/2/3/2").with_payload(
+            Cf::SENML_JSON,
+            format!(r#"[{{"n":"/2/3/2/{ssid}","v":1}}]"#).into_bytes(),
+        )
+    };
+    assert_eq!(c.handle(S101, &acl(101)).code, Code::CHANGED);
+    let full = c.handle(S101, &acl(0));
+    assert_eq!(
+        full.code,
+        Code::INTERNAL_SERVER_ERROR,
+        "{}",
+        full.diagnostic_text()
+    );
+    assert!(full.diagnostic_text().contains("resource instances"));
+    assert_eq!(value(&c, "/2/3/2/0"), None);
+    assert_eq!(value(&c, "/2/3/2/101"), Some(Value::Integer(1)));
 }
 
 #[test]

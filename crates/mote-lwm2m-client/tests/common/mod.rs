@@ -3,7 +3,14 @@
 //! Temperature object (3303), with the Access Control instances of the TS 1.2 Core §7.3
 //! examples: 101 owns /3/0, /5/0 and /3303/0; 102 may read /3/0 and /3303/0 and create
 //! /3303 instances.
-#![allow(dead_code, unreachable_pub, missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 
 use std::borrow::Cow;
 use std::cell::Cell;
@@ -101,7 +108,7 @@ fn res(
     }
 }
 
-/// A reduced Temperature object (OMNA 3303).
+/// A reduced Temperature object (OMNA 3303) plus a write-only resource.
 pub fn temperature() -> ObjectDef {
     ObjectDef {
         id: 3303,
@@ -138,6 +145,14 @@ pub fn temperature() -> ObjectDef {
                 "Application Type",
                 Operations::RW,
                 ResourceType::String,
+                false,
+            ),
+            // Not in OMNA 3303: a write-only resource, to see Read leave it out.
+            res(
+                5900,
+                "Write-only Setpoint",
+                Operations::W,
+                ResourceType::Float,
                 false,
             ),
         ]),

@@ -491,11 +491,8 @@ impl Client {
         if attrs.edge.is_some() && kind != Some(ResourceType::Boolean) {
             return Err(refuse(Code::BAD_REQUEST, "edge needs a Boolean Resource"));
         }
-        if let (Some(pmin), Some(pmax)) = (attrs.pmin, attrs.pmax) {
-            if pmax != 0 && pmax < pmin {
-                return Err(refuse(Code::BAD_REQUEST, "pmax is less than pmin"));
-            }
-        }
+        // pmax below pmin is accepted and ignored when evaluating (§5.1.2: "MUST be
+        // ignored"), see `NotificationAttributes::effective_pmax`.
         let empty = attrs == Default::default();
         if empty {
             self.attributes.remove(&key);

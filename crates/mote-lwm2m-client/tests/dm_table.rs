@@ -284,6 +284,13 @@ fn every_operation_by_authorization_outcome() {
             Request::new(Code::PUT, "/3/0/9").with_query("epmin=20&epmax=10"),
             Code::BAD_REQUEST,
         ),
+        // §5.1.2: a pmax below pmin "MUST be ignored", not refused.
+        (
+            "write-attributes pmax < pmin",
+            S101,
+            Request::new(Code::PUT, "/3/0/9").with_query("pmin=10&pmax=5"),
+            Code::CHANGED,
+        ),
         (
             "write-attributes unknown",
             S101,

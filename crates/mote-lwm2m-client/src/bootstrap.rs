@@ -166,8 +166,11 @@ impl Client {
                 }
             }
         }
-        self.attributes.clear();
         self.rebuild_access();
+        // Attributes of servers whose account is gone go with it.
+        let servers: Vec<u16> = self.access.servers().map(|s| s.ssid.0).collect();
+        self.attributes
+            .retain(|(ssid, _), _| servers.contains(ssid));
     }
 
     /// Bootstrap-Discover (TS 1.2 Core §5.2.7.3): `</>;lwm2m=1.2`, then each object's

@@ -131,6 +131,21 @@ impl Client {
         self.defs.insert(def);
     }
 
+    /// Loads the object definitions of a DDF XML document (LwM2M TS 1.2 Core Appendix D
+    /// object definition files) and returns their IDs.
+    ///
+    /// # Errors
+    /// [`Error::Definition`] when the document is not a valid DDF file.
+    #[cfg(feature = "std")]
+    pub fn define_ddf(&mut self, xml: &str) -> Result<Vec<u16>, Error> {
+        let defs = mote_lwm2m::ddf::parse(xml).map_err(Error::Definition)?;
+        let ids = defs.iter().map(|d| d.id).collect();
+        for d in defs {
+            self.defs.insert(d);
+        }
+        Ok(ids)
+    }
+
     /// The object definitions in use.
     pub fn definitions(&self) -> &ObjectRegistry {
         &self.defs

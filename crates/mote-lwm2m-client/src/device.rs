@@ -137,10 +137,15 @@ impl<D: DeviceInfo + 'static> Object for Device<D> {
         if instance != 0 {
             return Err(ObjectError::NotFound);
         }
-        Ok(DEVICE_RESOURCES
+        // The executable resources are always instantiated (Reboot is mandatory; Factory
+        // Reset and Reset Error Code answer 4.05 when the application has no hook).
+        let mut out: Vec<u16> = DEVICE_RESOURCES
             .into_iter()
             .filter(|r| self.value(*r).is_some())
-            .collect())
+            .chain([4, 5, 12])
+            .collect();
+        out.sort_unstable();
+        Ok(out)
     }
 
     fn read(&self, instance: u16, resource: u16) -> Result<ResourceData, ObjectError> {

@@ -55,6 +55,9 @@ pub enum Error {
     /// A Create or Bootstrap-Write targeted an object that the store has no definition for.
     #[error("no definition for object {0}")]
     UnknownObject(u16),
+    /// An object definition (DDF XML) could not be loaded.
+    #[error("object definition: {0}")]
+    Definition(mote_lwm2m::Error),
     /// An object is registered twice.
     #[error("object {0} is already registered")]
     DuplicateObject(u16),

@@ -266,7 +266,8 @@ impl<H: FirmwareHooks + 'static> Object for FirmwareUpdate<H> {
         if instance != 0 {
             return Err(ObjectError::NotFound);
         }
-        Ok(vec![1, 3, 5])
+        // Package (W) and Update (E) are instantiated too; Read leaves them out.
+        Ok(vec![0, 1, 2, 3, 5])
     }
 
     fn read(&self, instance: u16, resource: u16) -> Result<ResourceData, ObjectError> {

@@ -114,6 +114,8 @@ fn bootstrap_write_regardless_of_existence_and_rights() {
 #[test]
 fn delete_root_spares_the_bootstrap_account_and_finish_refuses_the_result() {
     let mut c = fixture();
+    let wa = Request::new(Code::PUT, "/3/0/9").with_query("pmin=10");
+    assert_eq!(c.handle(S101, &wa).code, Code::CHANGED);
     let r = c.handle(BS, &Request::new(Code::DELETE, "/"));
     assert_eq!(r.code, Code::DELETED);
     let ids = |c: &mut mote_lwm2m_client::Client, o: u16| c.object_ref(o).unwrap().instances();
@@ -123,6 +125,11 @@ fn delete_root_spares_the_bootstrap_account_and_finish_refuses_the_result() {
     assert!(ids(&mut c, 1).is_empty());
     assert!(ids(&mut c, 2).is_empty());
     assert!(ids(&mut c, 3303).is_empty());
+    // The deleted accounts' attributes are gone with them.
+    assert_eq!(
+        c.attributes(mote_access::ShortServerId(101), &p("/3/0/9")),
+        None
+    );
     assert_eq!(
         value(&c, "/0/0/3"),
         Some(Value::Opaque(b"bs-identity".to_vec()))
@@ -165,6 +172,8 @@ fn delete_root_spares_the_bootstrap_account_and_finish_refuses_the_result() {
 #[test]
 fn delete_of_objects_and_instances() {
     let mut c = fixture();
+    let wa = Request::new(Code::PUT, "/3/0/9").with_query("pmin=10");
+    assert_eq!(c.handle(S102, &wa).code, Code::CHANGED);
     // /0 as a whole: the bootstrap account stays.
     assert_eq!(
         c.handle(BS, &Request::new(Code::DELETE, "/0")).code,
@@ -181,6 +190,9 @@ fn delete_of_objects_and_instances() {
         Code::DELETED
     );
     assert!(c.object_ref(3303).unwrap().instances().is_empty());
+    // 102 keeps its /1 instance, hence its attributes.
+    let kept = c.attributes(mote_access::ShortServerId(102), &p("/3/0/9"));
+    assert_eq!(kept.and_then(|a| a.pmin), Some(10));
     // Resources are not Bootstrap-Delete targets.
     assert_eq!(
         c.handle(BS, &Request::new(Code::DELETE, "/1/0/1")).code,

@@ -161,12 +161,12 @@ fn discover_lists_resources_with_the_servers_own_attributes() {
     assert_eq!(r.content_format, Some(Cf::LINK_FORMAT));
     assert_eq!(
         r.payload,
-        b"</3/0>,</3/0/0>,</3/0/9>;pmin=10,</3/0/11>;dim=1,</3/0/13>,</3/0/14>,</3/0/16>"
+        b"</3/0>,</3/0/0>,</3/0/4>,</3/0/5>,</3/0/9>;pmin=10,</3/0/11>;dim=1,</3/0/12>,</3/0/13>,</3/0/14>,</3/0/16>"
     );
     let r = c.handle(S102, &get("/3/0").with_accept(Cf::LINK_FORMAT));
     assert_eq!(
         r.payload,
-        b"</3/0>,</3/0/0>,</3/0/9>,</3/0/11>;dim=1,</3/0/13>,</3/0/14>,</3/0/16>"
+        b"</3/0>,</3/0/0>,</3/0/4>,</3/0/5>,</3/0/9>,</3/0/11>;dim=1,</3/0/12>,</3/0/13>,</3/0/14>,</3/0/16>"
     );
     let r = c.handle(
         S101,
@@ -422,4 +422,47 @@ fn request_from_message_and_response_into_message() {
         [112]
     );
     assert_eq!(out.payload, [0x80]);
+}
+
+/// Object definitions from a DDF file drive decoding, type checks and authorization of an
+/// application object.
+#[test]
+fn ddf_definitions_drive_an_application_object() {
+    let mut c = fixture();
+    let xml = r#"<?xml version="1.0" encoding="UTF-8"?>
+<LWM2M><Object ObjectType="MODefinition">
+  <Name>Light Control</Name><ObjectID>3311</ObjectID><ObjectURN>urn:oma:lwm2m:ext:3311</ObjectURN>
+  <MultipleInstances>Multiple</MultipleInstances><Mandatory>Optional</Mandatory>
+  <Resources>
+    <Item ID="5850"><Name>On/Off</Name><Operations>RW</Operations>
+      <MultipleInstances>Single</MultipleInstances><Mandatory>Mandatory</Mandatory>
+      <Type>Boolean</Type><RangeEnumeration></RangeEnumeration><Units></Units></Item>
+  </Resources>
+</Object></LWM2M>"#;
+    assert_eq!(c.define_ddf(xml).unwrap(), [3311]);
+    assert!(c.define_ddf("<LWM2M/>").is_err());
+    c.register(3311, Box::new(mote_lwm2m_client::DataObject::new()))
+        .unwrap();
+    c.bootstrap_write(&p("/3311/0"), &[rec("/3311/0/5850", Value::Boolean(false))])
+        .unwrap();
+    acl(&mut c, 4, 3311, 0, 101, &[]);
+    assert_eq!(
+        c.handle(S101, &put("/3311/0/5850", Cf::TEXT_PLAIN, b"1"))
+            .code,
+        Code::CHANGED
+    );
+    assert_eq!(value(&c, "/3311/0/5850"), Some(Value::Boolean(true)));
+    assert_eq!(
+        c.handle(S101, &put("/3311/0/5850", Cf::TEXT_PLAIN, b"on"))
+            .code,
+        Code::BAD_REQUEST
+    );
+    assert_eq!(
+        c.handle(S102, &put("/3311/0/5850", Cf::TEXT_PLAIN, b"0"))
+            .code,
+        Code::UNAUTHORIZED
+    );
+    // edge is a Boolean attribute and fits here.
+    let wa = Request::new(Code::PUT, "/3311/0/5850").with_query("edge=1");
+    assert_eq!(c.handle(S101, &wa).code, Code::CHANGED);
 }

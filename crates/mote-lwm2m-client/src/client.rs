@@ -98,6 +98,8 @@ pub struct Client {
     pub(crate) objects: BTreeMap<u16, Box<dyn Object>>,
     pub(crate) access: AccessControl,
     pub(crate) attributes: BTreeMap<(u16, Path), NotificationAttributes>,
+    /// The objects may have changed behind the model's back ([`Client::object_mut`]).
+    pub(crate) access_dirty: bool,
 }
 
 impl core::fmt::Debug for Client {
@@ -123,6 +125,7 @@ impl Client {
             objects: BTreeMap::new(),
             access: AccessControl::new(),
             attributes: BTreeMap::new(),
+            access_dirty: false,
         }
     }
 
@@ -181,7 +184,9 @@ impl Client {
         ids
     }
 
-    pub(crate) fn object(&self, id: u16) -> Option<&dyn Object> {
+    /// Object `id` (the crate's own /0, /1, /2, /21 or a registered one), without access
+    /// control: the application's view.
+    pub fn object(&self, id: u16) -> Option<&dyn Object> {
         match id {
             SECURITY => Some(&self.security),
             SERVER => Some(&self.servers),
@@ -191,7 +196,11 @@ impl Client {
         }
     }
 
-    pub(crate) fn object_mut(&mut self, id: u16) -> Option<&mut dyn Object> {
+    /// Object `id`, mutable, without access control (the application's own changes:
+    /// sensor values, instances it creates). The access-control model is rebuilt from the
+    /// objects before the next request is handled.
+    pub fn object_mut(&mut self, id: u16) -> Option<&mut dyn Object> {
+        self.access_dirty = true;
         match id {
             SECURITY => Some(&mut self.security),
             SERVER => Some(&mut self.servers),
@@ -204,21 +213,12 @@ impl Client {
         }
     }
 
-    /// The registered object `id` (for the application to reach its own state).
-    pub fn object_ref(&self, id: u16) -> Option<&dyn Object> {
-        self.object(id)
-    }
-
-    /// The registered object `id`, mutable (e.g. to report a firmware download outcome).
-    pub fn object_mut_ref(&mut self, id: u16) -> Option<&mut dyn Object> {
-        self.object_mut(id)
-    }
-
     /// The registered object `id` as its concrete type (e.g.
     /// `client.object_as::<FirmwareUpdate<MyHooks>>(5)` to report a download or an
     /// installation outcome); `None` for another type or an object that does not offer
     /// [`Object::as_any_mut`].
     pub fn object_as<T: 'static>(&mut self, id: u16) -> Option<&mut T> {
+        self.access_dirty = true;
         self.objects.get_mut(&id)?.as_any_mut()?.downcast_mut::<T>()
     }
 
@@ -242,6 +242,7 @@ impl Client {
     /// and /2 (ACL instances): the model is a view of the stored objects, never a second
     /// copy that could drift (LwM2M TS 1.2 Core §7.3 "Access Control").
     pub(crate) fn rebuild_access(&mut self) {
+        self.access_dirty = false;
         let mut ac = AccessControl::new();
         for (_, inst) in self.servers.iter() {
             if let Some(ssid) = int(inst.get(&0)) {

@@ -38,6 +38,9 @@ impl Client {
     /// requests are Bootstrap Interface operations; an unauthenticated requester gets 4.01
     /// for everything.
     pub fn handle(&mut self, requester: Requester, request: &Request) -> Response {
+        if self.access_dirty {
+            self.rebuild_access();
+        }
         let result = match requester {
             Requester::Unauthenticated => Err(refuse(
                 Code::UNAUTHORIZED,

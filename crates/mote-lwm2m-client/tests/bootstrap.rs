@@ -118,7 +118,7 @@ fn delete_root_spares_the_bootstrap_account_and_finish_refuses_the_result() {
     assert_eq!(c.handle(S101, &wa).code, Code::CHANGED);
     let r = c.handle(BS, &Request::new(Code::DELETE, "/"));
     assert_eq!(r.code, Code::DELETED);
-    let ids = |c: &mut mote_lwm2m_client::Client, o: u16| c.object_ref(o).unwrap().instances();
+    let ids = |c: &mut mote_lwm2m_client::Client, o: u16| c.object(o).unwrap().instances();
     assert_eq!(ids(&mut c, 0), [0]);
     assert_eq!(ids(&mut c, 21), [0]);
     assert_eq!(ids(&mut c, 3), [0]);
@@ -179,7 +179,7 @@ fn delete_of_objects_and_instances() {
         c.handle(BS, &Request::new(Code::DELETE, "/0")).code,
         Code::DELETED
     );
-    assert_eq!(c.object_ref(0).unwrap().instances(), [0]);
+    assert_eq!(c.object(0).unwrap().instances(), [0]);
     // The Device instance: 4.00 "Bad or unknown URI provided".
     assert_eq!(
         c.handle(BS, &Request::new(Code::DELETE, "/3/0")).code,
@@ -189,7 +189,7 @@ fn delete_of_objects_and_instances() {
         c.handle(BS, &Request::new(Code::DELETE, "/3303/0")).code,
         Code::DELETED
     );
-    assert!(c.object_ref(3303).unwrap().instances().is_empty());
+    assert!(c.object(3303).unwrap().instances().is_empty());
     // 102 keeps its /1 instance, hence its attributes.
     let kept = c.attributes(mote_access::ShortServerId(102), &p("/3/0/9"));
     assert_eq!(kept.and_then(|a| a.pmin), Some(10));

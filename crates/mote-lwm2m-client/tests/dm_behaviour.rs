@@ -466,3 +466,28 @@ fn ddf_definitions_drive_an_application_object() {
     let wa = Request::new(Code::PUT, "/3311/0/5850").with_query("edge=1");
     assert_eq!(c.handle(S101, &wa).code, Code::CHANGED);
 }
+
+/// Instances the application creates itself take part in access control at the next
+/// request (here: a single-server client, where the only server has every right).
+#[test]
+fn application_changes_reach_access_control() {
+    let mut c = mote_lwm2m_client::Client::new(ClientConfig::default());
+    c.define(temperature());
+    c.register(3303, Box::new(mote_lwm2m_client::DataObject::new()))
+        .unwrap();
+    c.bootstrap_write(&p("/0/0"), &[rec("/0/0/10", Value::Integer(101))])
+        .unwrap();
+    c.bootstrap_write(&p("/1/0"), &[rec("/1/0/0", Value::Integer(101))])
+        .unwrap();
+    assert_eq!(c.handle(S101, &get("/3303/4/5700")).code, Code::NOT_FOUND);
+    let obj = c.object_mut(3303).unwrap();
+    obj.create(4).unwrap();
+    obj.write(
+        4,
+        5700,
+        mote_lwm2m::data::ResourceData::Single(Value::Float(3.5)),
+    )
+    .unwrap();
+    let r = c.handle(S101, &get("/3303/4/5700").with_accept(Cf::TEXT_PLAIN));
+    assert_eq!((r.code, r.payload.as_slice()), (Code::CONTENT, &b"3.5"[..]));
+}

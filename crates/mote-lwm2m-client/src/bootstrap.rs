@@ -14,7 +14,7 @@ use mote_lwm2m::link::Link;
 use mote_lwm2m::object::{ObjectDefs, Version};
 use mote_lwm2m::{Path, Record, Value};
 
-use crate::client::{ACCESS_CONTROL, Client, DEVICE, OSCORE, SECURITY, SERVER, int};
+use crate::client::{Client, DEVICE, OSCORE, SECURITY, SERVER, int};
 use crate::dm::{Step, instance_path, refuse};
 use crate::error::{Error, ObjectError};
 use crate::request::{BOOTSTRAP_FINISH_PATH, Request, Response};
@@ -250,10 +250,17 @@ impl Client {
         if servers.is_empty() {
             return Err(String::from("no LwM2M Server account"));
         }
+        let mut targets = Vec::new();
         for (id, a) in self.acl.iter() {
             let (Some(o), Some(i)) = (int(a.get(&0)), int(a.get(&1))) else {
                 return Err(format!("/2/{id} has no target"));
             };
+            // One /2 instance per Object Instance (TS 1.2 Core §7.3.1): a second one would
+            // make the rights ambiguous.
+            if targets.contains(&(o, i)) {
+                return Err(format!("/2/{id} is a second ACL for /{o}/{i}"));
+            }
+            targets.push((o, i));
             if self.defs.object(o).is_none() || self.object(o).is_none() {
                 return Err(format!("/2/{id} targets unsupported object {o}"));
             }
@@ -285,7 +292,6 @@ impl Client {
                 }
             }
         }
-        let _ = ACCESS_CONTROL;
         Ok(())
     }
 

@@ -196,7 +196,8 @@ impl Client {
         let obj = self.object(o).ok_or(ObjectError::NotFound)?;
         let readable = |r: u16| {
             self.defs
-                .resource_at(&resource_path(o, 0, r))
+                .object(o)
+                .and_then(|d| d.resource(r))
                 .is_some_and(|d| d.operations.readable())
         };
         let mut push = |i: u16, r: u16, data: ResourceData, ri: Option<u16>| match data {

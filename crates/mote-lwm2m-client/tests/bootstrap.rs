@@ -258,6 +258,17 @@ fn finish_checks_the_configuration() {
     );
     assert_eq!(bad.handle(BS, &finish()).code, Code::NOT_ACCEPTABLE);
 
+    // Two ACLs for one Object Instance.
+    let mut bad = fixture();
+    acl(&mut bad, 9, 3, 0, 102, &[]);
+    let r = bad.handle(BS, &finish());
+    assert_eq!(r.code, Code::NOT_ACCEPTABLE);
+    assert!(
+        r.diagnostic_text().contains("second ACL for /3/0"),
+        "{}",
+        r.diagnostic_text()
+    );
+
     // Bad URI: 4.00; a management server cannot finish.
     assert_eq!(
         c.handle(BS, &Request::new(Code::POST, "/bs/1")).code,

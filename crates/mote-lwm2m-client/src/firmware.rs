@@ -1,0 +1,315 @@
+//! The Firmware Update Object /5 (LwM2M TS 1.2 Core Appendix E.6): the State and Update
+//! Result resources and their state machine; Package, Package URI and Update as data plus
+//! hooks. The download itself (pull over CoAP/HTTP) comes later: a Package URI write moves
+//! to Downloading and the application reports the outcome through
+//! [`FirmwareUpdate::download_finished`].
+
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+
+use mote_lwm2m::Value;
+use mote_lwm2m::data::ResourceData;
+
+use crate::error::ObjectError;
+use crate::object::{ExecuteArgument, Object};
+
+/// Resource 3, State (Appendix E.6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    /// 0: Idle (before downloading or after a successful update).
+    Idle,
+    /// 1: Downloading.
+    Downloading,
+    /// 2: Downloaded.
+    Downloaded,
+    /// 3: Updating.
+    Updating,
+}
+
+impl State {
+    /// The resource value.
+    pub const fn value(self) -> i64 {
+        match self {
+            State::Idle => 0,
+            State::Downloading => 1,
+            State::Downloaded => 2,
+            State::Updating => 3,
+        }
+    }
+}
+
+/// Resource 5, Update Result (Appendix E.6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UpdateResult {
+    /// 0: initial value; set when a download or update starts.
+    Initial,
+    /// 1: firmware updated successfully.
+    Success,
+    /// 2: not enough flash memory for the new package.
+    NotEnoughFlash,
+    /// 3: out of RAM during the download.
+    OutOfRam,
+    /// 4: connection lost during the download.
+    ConnectionLost,
+    /// 5: integrity check failure for the new package.
+    IntegrityCheckFailure,
+    /// 6: unsupported package type.
+    UnsupportedPackageType,
+    /// 7: invalid URI.
+    InvalidUri,
+    /// 8: firmware update failed.
+    UpdateFailed,
+    /// 9: unsupported protocol.
+    UnsupportedProtocol,
+}
+
+impl UpdateResult {
+    /// The resource value.
+    pub const fn value(self) -> i64 {
+        match self {
+            UpdateResult::Initial => 0,
+            UpdateResult::Success => 1,
+            UpdateResult::NotEnoughFlash => 2,
+            UpdateResult::OutOfRam => 3,
+            UpdateResult::ConnectionLost => 4,
+            UpdateResult::IntegrityCheckFailure => 5,
+            UpdateResult::UnsupportedPackageType => 6,
+            UpdateResult::InvalidUri => 7,
+            UpdateResult::UpdateFailed => 8,
+            UpdateResult::UnsupportedProtocol => 9,
+        }
+    }
+}
+
+/// What the application does with firmware images.
+pub trait FirmwareHooks {
+    /// Checks a complete package (pushed through resource 0 or downloaded): integrity,
+    /// type, space. The error becomes the Update Result.
+    fn verify(&mut self, package: &[u8]) -> Result<(), UpdateResult>;
+
+    /// Starts a pull download of `uri` (resource 1). The error becomes the Update Result
+    /// (invalid URI, unsupported protocol).
+    fn start_download(&mut self, uri: &str) -> Result<(), UpdateResult> {
+        let _ = uri;
+        Err(UpdateResult::UnsupportedProtocol)
+    }
+
+    /// Starts installing the downloaded package (Execute /5/0/2); the outcome is reported
+    /// through [`FirmwareUpdate::update_finished`]. An error fails the update at once.
+    fn start_update(&mut self, package: &[u8]) -> Result<(), UpdateResult>;
+}
+
+/// The Firmware Update Object over [`FirmwareHooks`]: one instance, 0.
+#[derive(Clone, Debug)]
+pub struct FirmwareUpdate<H> {
+    /// The application's hooks.
+    pub hooks: H,
+    state: State,
+    result: UpdateResult,
+    package: Vec<u8>,
+    uri: String,
+    max_package: usize,
+}
+
+impl<H: FirmwareHooks> FirmwareUpdate<H> {
+    /// A Firmware Update object in Idle / Initial accepting packages of at most
+    /// `max_package` bytes through resource 0 (a bigger one is Update Result 2, not
+    /// enough flash).
+    pub fn new(hooks: H, max_package: usize) -> Self {
+        FirmwareUpdate {
+            hooks,
+            state: State::Idle,
+            result: UpdateResult::Initial,
+            package: Vec::new(),
+            uri: String::new(),
+            max_package,
+        }
+    }
+
+    /// Resource 3.
+    pub const fn state(&self) -> State {
+        self.state
+    }
+
+    /// Resource 5.
+    pub const fn update_result(&self) -> UpdateResult {
+        self.result
+    }
+
+    /// The package held in Downloaded.
+    pub fn package(&self) -> &[u8] {
+        &self.package
+    }
+
+    fn fail(&mut self, result: UpdateResult) {
+        self.state = State::Idle;
+        self.result = result;
+        self.package.clear();
+    }
+
+    fn reset(&mut self) {
+        self.state = State::Idle;
+        self.result = UpdateResult::Initial;
+        self.package.clear();
+        self.uri.clear();
+    }
+
+    /// Appendix E.6: writing resource 0. An empty package (or a single NUL byte) resets
+    /// the state machine to Idle; otherwise Downloading → Downloaded when the hooks verify
+    /// it, → Idle with the hooks' Update Result when not.
+    pub fn write_package(&mut self, package: &[u8]) -> Result<(), ObjectError> {
+        if package.is_empty() || package == [0] {
+            self.reset();
+            return Ok(());
+        }
+        if self.state != State::Idle {
+            // Appendix E.6: a new package is accepted in Idle only.
+            return Err(ObjectError::MethodNotAllowed);
+        }
+        self.result = UpdateResult::Initial;
+        self.state = State::Downloading;
+        if package.len() > self.max_package {
+            self.fail(UpdateResult::NotEnoughFlash);
+            return Ok(());
+        }
+        match self.hooks.verify(package) {
+            Ok(()) => {
+                self.package = package.to_vec();
+                self.state = State::Downloaded;
+            }
+            Err(r) => self.fail(r),
+        }
+        Ok(())
+    }
+
+    /// Appendix E.6: writing resource 1. Empty resets to Idle; otherwise the download
+    /// starts (Downloading) or fails at once (Idle with the hooks' Update Result).
+    pub fn write_uri(&mut self, uri: &str) -> Result<(), ObjectError> {
+        if uri.is_empty() {
+            self.reset();
+            return Ok(());
+        }
+        if self.state != State::Idle {
+            return Err(ObjectError::MethodNotAllowed);
+        }
+        self.uri = String::from(uri);
+        self.result = UpdateResult::Initial;
+        match self.hooks.start_download(uri) {
+            Ok(()) => self.state = State::Downloading,
+            Err(r) => self.fail(r),
+        }
+        Ok(())
+    }
+
+    /// The application's download finished: the package is verified as if pushed, or the
+    /// failure (connection lost, out of RAM, …) becomes the Update Result.
+    pub fn download_finished(&mut self, outcome: Result<&[u8], UpdateResult>) {
+        if self.state != State::Downloading {
+            return;
+        }
+        match outcome {
+            Ok(p) if p.len() > self.max_package => self.fail(UpdateResult::NotEnoughFlash),
+            Ok(p) => match self.hooks.verify(p) {
+                Ok(()) => {
+                    self.package = p.to_vec();
+                    self.state = State::Downloaded;
+                }
+                Err(r) => self.fail(r),
+            },
+            Err(r) => self.fail(r),
+        }
+    }
+
+    /// Execute resource 2: only in Downloaded (4.05 otherwise); Updating until
+    /// [`Self::update_finished`]; a hook that refuses at once is "firmware update failed"
+    /// (or its own result) and the package stays Downloaded.
+    pub fn execute_update(&mut self) -> Result<(), ObjectError> {
+        if self.state != State::Downloaded {
+            return Err(ObjectError::MethodNotAllowed);
+        }
+        self.result = UpdateResult::Initial;
+        match self.hooks.start_update(&self.package) {
+            Ok(()) => self.state = State::Updating,
+            Err(r) => self.result = r,
+        }
+        Ok(())
+    }
+
+    /// The installation finished: success → Idle with Update Result 1; failure →
+    /// Downloaded with Update Result 8 (the image can be retried, Appendix E.6).
+    pub fn update_finished(&mut self, success: bool) {
+        if self.state != State::Updating {
+            return;
+        }
+        if success {
+            self.state = State::Idle;
+            self.result = UpdateResult::Success;
+            self.package.clear();
+        } else {
+            self.state = State::Downloaded;
+            self.result = UpdateResult::UpdateFailed;
+        }
+    }
+}
+
+impl<H: FirmwareHooks + 'static> Object for FirmwareUpdate<H> {
+    fn as_any_mut(&mut self) -> Option<&mut dyn core::any::Any> {
+        Some(self)
+    }
+
+    fn instances(&self) -> Vec<u16> {
+        vec![0]
+    }
+
+    fn resources(&self, instance: u16) -> Result<Vec<u16>, ObjectError> {
+        if instance != 0 {
+            return Err(ObjectError::NotFound);
+        }
+        // Package (W) and Update (E) are instantiated too; Read leaves them out.
+        Ok(vec![0, 1, 2, 3, 5])
+    }
+
+    fn read(&self, instance: u16, resource: u16) -> Result<ResourceData, ObjectError> {
+        if instance != 0 {
+            return Err(ObjectError::NotFound);
+        }
+        let v = match resource {
+            1 => Value::String(self.uri.clone()),
+            3 => Value::Integer(self.state.value()),
+            5 => Value::Integer(self.result.value()),
+            _ => return Err(ObjectError::NotFound),
+        };
+        Ok(ResourceData::Single(v))
+    }
+
+    fn write(
+        &mut self,
+        instance: u16,
+        resource: u16,
+        data: ResourceData,
+    ) -> Result<(), ObjectError> {
+        if instance != 0 {
+            return Err(ObjectError::NotFound);
+        }
+        match (resource, data) {
+            (0, ResourceData::Single(Value::Opaque(p))) => self.write_package(&p),
+            (1, ResourceData::Single(Value::String(u))) => self.write_uri(&u),
+            (0 | 1, _) => Err(ObjectError::BadRequest("wrong type")),
+            _ => Err(ObjectError::MethodNotAllowed),
+        }
+    }
+
+    fn execute(
+        &mut self,
+        instance: u16,
+        resource: u16,
+        _arguments: &[ExecuteArgument],
+    ) -> Result<(), ObjectError> {
+        match (instance, resource) {
+            (0, 2) => self.execute_update(),
+            (0, _) => Err(ObjectError::MethodNotAllowed),
+            _ => Err(ObjectError::NotFound),
+        }
+    }
+}

@@ -71,8 +71,8 @@ pub use message::{Identity, Request, RequestError, Response};
 pub use operation::{ClientProfile, Operation, OperationError, RequestParts};
 #[cfg(feature = "alloc")]
 pub use registration::{
-    Binding, Event, LwM2mVersion, QueueError, Registration, RegistrationError, RegistrationId,
-    Server, ServerConfig,
+    Binding, EndpointPolicy, Event, LwM2mVersion, QueueError, Registration, RegistrationError,
+    RegistrationId, Server, ServerConfig,
 };
 #[cfg(feature = "alloc")]
 pub use store::{InMemoryStore, RegistrationStore, StoreError};

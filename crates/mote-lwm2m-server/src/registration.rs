@@ -277,6 +277,9 @@ pub enum RegistrationError {
     /// The object list cannot be determined (no links; Profile IDs are not resolved).
     #[error("cannot determine the Objects and Object Instances of the client")]
     NoObjects,
+    /// The endpoint policy refused this identity for this endpoint name.
+    #[error("registration of this endpoint name is not allowed for this identity")]
+    EndpointNotAllowed,
     /// Registration from an unauthenticated peer while they are not allowed.
     #[error("registration without a security context is not allowed")]
     NotAllowed,
@@ -324,7 +327,9 @@ impl RegistrationError {
     pub fn code(&self) -> Code {
         match self {
             RegistrationError::UnsupportedVersion { .. } => Code::PRECONDITION_FAILED,
-            RegistrationError::NotAllowed => Code::FORBIDDEN,
+            RegistrationError::NotAllowed | RegistrationError::EndpointNotAllowed => {
+                Code::FORBIDDEN
+            }
             RegistrationError::NoObjects => Code::CONFLICT,
             RegistrationError::UnknownRegistration
             | RegistrationError::UnregisteredObject { .. }
@@ -473,7 +478,14 @@ pub struct Server<S> {
     queues: BTreeMap<RegistrationId, QueueState>,
     events: VecDeque<Event>,
     outgoing: VecDeque<(RegistrationId, RequestParts)>,
+    endpoint_policy: Option<EndpointPolicy>,
 }
+
+/// Decides whether a security identity may register an endpoint name (e.g. the name the
+/// identity's OSCORE context or credential was provisioned for). Without a policy any
+/// authenticated identity may register any name — and so replace another identity's
+/// registration of it.
+pub type EndpointPolicy = fn(endpoint: &str, identity: &Identity) -> bool;
 
 /// Root path, root-link content formats and object links of a Register/Update payload.
 type ObjectList = (String, Vec<ContentFormat>, Vec<Link>);
@@ -500,7 +512,15 @@ impl<S: RegistrationStore> Server<S> {
             queues: BTreeMap::new(),
             events: VecDeque::new(),
             outgoing: VecDeque::new(),
+            endpoint_policy: None,
         }
+    }
+
+    /// Sets the policy that ties endpoint names to security identities; a Register it
+    /// refuses is answered 4.03 Forbidden (Transport §6.7: "The Endpoint Client Name
+    /// registration in the LwM2M Server is not allowed").
+    pub fn set_endpoint_policy(&mut self, policy: EndpointPolicy) {
+        self.endpoint_policy = Some(policy);
     }
 
     /// Replaces the object definitions used to type Send payloads.
@@ -730,13 +750,30 @@ impl<S: RegistrationStore> Server<S> {
         if !identity.is_authenticated() && !self.config.allow_unsecured {
             return Err(RegistrationError::NotAllowed);
         }
+        if self
+            .endpoint_policy
+            .is_some_and(|allowed| !allowed(&endpoint, identity))
+        {
+            return Err(RegistrationError::EndpointNotAllowed);
+        }
         let previous = self.store.get_by_endpoint(&endpoint);
         if previous.is_none() && self.store.len() >= self.config.max_registrations {
             return Err(RegistrationError::TooManyRegistrations {
                 max: self.config.max_registrations,
             });
         }
-        let id = RegistrationId::random(rng);
+        // 128 random bits do not collide in practice; a broken RNG must not make two
+        // registrations share an id, so a few fresh draws are tried.
+        let mut id = RegistrationId::random(rng);
+        for _ in 0..4 {
+            if self.store.get(&id).is_none() {
+                break;
+            }
+            id = RegistrationId::random(rng);
+        }
+        if self.store.get(&id).is_some() {
+            return Err(RegistrationError::Store(StoreError::Unavailable));
+        }
         let reg = Registration {
             id: id.clone(),
             endpoint: endpoint.clone(),
@@ -804,8 +841,13 @@ impl<S: RegistrationStore> Server<S> {
         if let Some(b) = &p.b {
             let (binding, q_letter) = Binding::parse(b, reg.version)?;
             reg.binding = binding;
-            reg.queue_mode = q_letter || p.q;
-        } else if p.q {
+            // A 1.0 binding carries queue mode (`UQ`); a 1.1+ Update without `Q` leaves it
+            // as registered (Update parameters are sent only when they change).
+            if reg.version == LwM2mVersion::V1_0 {
+                reg.queue_mode = q_letter;
+            }
+        }
+        if p.q {
             reg.queue_mode = true;
         }
         let mut objects_changed = false;

@@ -1015,3 +1015,105 @@ fn in_memory_store_indexes() {
     assert_eq!(st.ids(), [id]);
     assert_eq!(st.next_expiry(), Some(Duration::from_secs(5)));
 }
+
+#[test]
+fn endpoint_policy_ties_names_to_identities() {
+    fn policy(ep: &str, who: &Identity) -> bool {
+        matches!(who, Identity::Oscore(ctx) if ctx.as_slice() == b"client-a") && ep == "dev-a"
+    }
+    let mut s = server(ServerConfig::default());
+    s.set_endpoint_policy(policy);
+    let mut rng = counter();
+    let id = id_of(&s.handle_request(
+        &register(&["ep=dev-a", "lwm2m=1.1"], OBJECTS),
+        &a(),
+        Duration::ZERO,
+        &mut rng,
+    ));
+    events(&mut s);
+    // Another identity cannot take the name over by re-registering: 4.03 (Transport §6.7).
+    let r = s.handle_request(
+        &register(&["ep=dev-a", "lwm2m=1.1"], OBJECTS),
+        &b(),
+        Duration::ZERO,
+        &mut rng,
+    );
+    assert_eq!(r.code, Code::FORBIDDEN);
+    assert!(r.diagnostic().contains("not allowed"));
+    assert_eq!(s.registration(&id).unwrap().identity, a());
+    assert_eq!(s.poll_event(), None);
+    let r = s.handle_request(
+        &register(&["ep=other", "lwm2m=1.1"], OBJECTS),
+        &a(),
+        Duration::ZERO,
+        &mut rng,
+    );
+    assert_eq!(r.code, Code::FORBIDDEN);
+}
+
+#[test]
+fn id_collisions_are_redrawn() {
+    let mut s = server(ServerConfig::default());
+    // A broken RNG: always 7. The second registration cannot get a fresh id.
+    let mut rng = || 7u32;
+    let r = s.handle_request(
+        &register(&["ep=one", "lwm2m=1.1"], OBJECTS),
+        &a(),
+        Duration::ZERO,
+        &mut rng,
+    );
+    assert_eq!(r.code, Code::CREATED);
+    let r = s.handle_request(
+        &register(&["ep=two", "lwm2m=1.1"], OBJECTS),
+        &b(),
+        Duration::ZERO,
+        &mut rng,
+    );
+    assert_eq!(r.code, Code::SERVICE_UNAVAILABLE);
+    assert_eq!(s.store().len(), 1);
+    // With a working RNG the redraw succeeds.
+    let mut n = 0u32;
+    let mut rng = move || {
+        n += 1;
+        if n <= 4 { 7 } else { n }
+    };
+    let r = s.handle_request(
+        &register(&["ep=two", "lwm2m=1.1"], OBJECTS),
+        &b(),
+        Duration::ZERO,
+        &mut rng,
+    );
+    assert_eq!(r.code, Code::CREATED);
+    assert_ne!(id_of(&r).as_str(), "00000007000000070000000700000007");
+}
+
+#[test]
+fn update_binding_keeps_1_1_queue_mode() {
+    let mut s = server(ServerConfig::default());
+    let mut rng = counter();
+    let id = id_of(&s.handle_request(
+        &register(&["ep=q", "lwm2m=1.1", "Q"], OBJECTS),
+        &a(),
+        Duration::ZERO,
+        &mut rng,
+    ));
+    let upd = Request::new(Code::POST, &["rd", id.as_str()]).with_query("b=T");
+    assert_eq!(
+        s.handle_request(&upd, &a(), Duration::ZERO, &mut rng).code,
+        Code::CHANGED
+    );
+    assert!(s.registration(&id).unwrap().queue_mode);
+    // A 1.0 client's binding carries it: `b=U` turns it off.
+    let id0 = id_of(&s.handle_request(
+        &register(&["ep=old", "b=UQ"], OBJECTS),
+        &b(),
+        Duration::ZERO,
+        &mut rng,
+    ));
+    let upd = Request::new(Code::POST, &["rd", id0.as_str()]).with_query("b=U");
+    assert_eq!(
+        s.handle_request(&upd, &b(), Duration::ZERO, &mut rng).code,
+        Code::CHANGED
+    );
+    assert!(!s.registration(&id0).unwrap().queue_mode);
+}

@@ -369,3 +369,51 @@ fn plan_records_use_the_ts_resource_ids() {
     let ids: Vec<String> = os.iter().map(|r| r.path.to_string()).collect();
     assert_eq!(ids, ["/21/0/0", "/21/0/1", "/21/0/2", "/21/0/3"]);
 }
+
+#[test]
+fn writes_use_the_preferred_content_format() {
+    let mut s = BootstrapServer::new(BootstrapLimits::default());
+    s.set_plan(
+        "dev",
+        BootstrapConfig {
+            read_before_write: false,
+            ..plan()
+        },
+    );
+    let r = s.handle_request(&bs_request(&["ep=dev", "pct=110"]), &id(), Duration::ZERO);
+    assert_eq!(r.code, Code::CHANGED);
+    // Without read_before_write (a 1.0 client): Delete first.
+    assert_eq!(next(&mut s).0, BootstrapStep::Delete(Path::ROOT));
+    answer(&mut s, Code::DELETED, None, &[]);
+    loop {
+        let (step, parts) = next(&mut s);
+        if step == BootstrapStep::Write(p("/1/0")) {
+            assert_eq!(
+                parts
+                    .options
+                    .get(OptionNumber::CONTENT_FORMAT)
+                    .unwrap()
+                    .value,
+                &[110]
+            );
+            let back = mote_lwm2m::decode(
+                mote_lwm2m::Format::SenmlJson,
+                &p("/1/0"),
+                &parts.payload,
+                &mote_lwm2m::object::Builtin,
+            )
+            .unwrap();
+            assert_eq!(
+                back,
+                vec![
+                    Record::new(p("/1/0/0"), Value::Integer(101)),
+                    Record::new(p("/1/0/1"), Value::Integer(300)),
+                    Record::new(p("/1/0/6"), Value::Boolean(false)),
+                    Record::new(p("/1/0/7"), Value::String("U".into())),
+                ]
+            );
+            return;
+        }
+        answer(&mut s, Code::CHANGED, None, &[]);
+    }
+}

@@ -295,6 +295,19 @@ pub enum BootstrapStep {
     Finish,
 }
 
+/// A request of a bootstrap session, to send to the client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BootstrapRequest {
+    /// The endpoint name.
+    pub endpoint: String,
+    /// The security identity its Bootstrap-Request came with.
+    pub identity: Identity,
+    /// The step.
+    pub step: BootstrapStep,
+    /// The CoAP request.
+    pub parts: RequestParts,
+}
+
 /// How a session ended.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
@@ -536,22 +549,38 @@ impl BootstrapServer {
         Ok(())
     }
 
-    /// The next request to send: the endpoint, its identity, the step and the CoAP
-    /// request parts. One request per session is outstanding at a time.
-    pub fn poll_request(
-        &mut self,
-        now: Duration,
-    ) -> Option<Result<(String, Identity, BootstrapStep, RequestParts), BootstrapError>> {
+    /// The next request to send. One request per session is outstanding at a time. A
+    /// plan instance that cannot be encoded in the session's format ends that session
+    /// ([`BootstrapOutcome::Failed`] with no code) instead of being sent.
+    pub fn poll_request(&mut self, now: Duration) -> Option<BootstrapRequest> {
         let timeout = self.limits.response_timeout;
-        let (ep, s) = self.sessions.iter_mut().find(|(_, s)| !s.awaiting)?;
-        let step = s.steps.get(s.step)?.clone();
-        let parts = match request_for(&step, s) {
-            Ok(p) => p,
-            Err(e) => return Some(Err(e)),
-        };
-        s.awaiting = true;
-        s.deadline = now.saturating_add(timeout);
-        Some(Ok((ep.clone(), s.identity.clone(), step, parts)))
+        loop {
+            let (ep, s) = self.sessions.iter_mut().find(|(_, s)| !s.awaiting)?;
+            let step = s.steps.get(s.step)?.clone();
+            match request_for(&step, s) {
+                Ok(parts) => {
+                    s.awaiting = true;
+                    s.deadline = now.saturating_add(timeout);
+                    return Some(BootstrapRequest {
+                        endpoint: ep.clone(),
+                        identity: s.identity.clone(),
+                        step,
+                        parts,
+                    });
+                }
+                Err(e) => {
+                    let ep = ep.clone();
+                    self.finish(
+                        &ep,
+                        BootstrapOutcome::Failed {
+                            step,
+                            code: None,
+                            diagnostic: format!("{e}"),
+                        },
+                    );
+                }
+            }
+        }
     }
 
     /// Feeds the client's response to the outstanding request of `endpoint`.

@@ -1,4 +1,4 @@
-//! The Bootstrap Interface, server side (LwM2M TS 1.2 Core §6.1, Transport §6.2): a typed
+//! The Bootstrap Interface, server side (LwM2M TS 1.2 Core §6.1, Transport §6.4.2): a typed
 //! provisioning plan per endpoint ([`BootstrapConfig`], one struct per Object instance with
 //! the TS resource IDs) and the sans-IO [`BootstrapServer`] that answers a
 //! Bootstrap-Request and then produces the request sequence.
@@ -744,7 +744,7 @@ fn request_for(step: &BootstrapStep, s: &Session) -> Result<RequestParts, Bootst
     let cf = u32::from(s.format.content_format());
     match step {
         BootstrapStep::Discover => {
-            // Transport §6.2: Bootstrap-Discover is GET with Accept application/link-format.
+            // Transport §6.4.2: Bootstrap-Discover is GET with Accept application/link-format.
             r.options.push_uint(
                 OptionNumber::ACCEPT,
                 u32::from(ContentFormat::LINK_FORMAT.0),

@@ -15,12 +15,12 @@ use mote_coap::message::{Message, OwnedMessage};
 use mote_coap::option::{OptionList, OptionNumber, OptionRef};
 
 /// The security identity a request arrived with. A registration is bound to the identity
-/// of its Register request (LwM2M TS 1.2 Transport §6.3: a new security context means a
+/// of its Register request (LwM2M TS 1.2 Transport §6.4.3: a new security context means a
 /// new registration).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum Identity {
-    /// No security (NoSec mode, LwM2M TS 1.2 Transport §5.1): the peer is not
+    /// No security (NoSec mode, LwM2M TS 1.2 Transport §5 ("NoSec" mode)): the peer is not
     /// authenticated.
     None,
     /// An OSCORE security context, named by its context identifier bytes (the

@@ -1,5 +1,5 @@
 //! Typed Device Management & Service Enablement and Information Reporting operations
-//! (LwM2M TS 1.2 Core §6.3, §6.4; CoAP mapping in Transport §6.4 and §6.5), encoded as
+//! (LwM2M TS 1.2 Core §6.3, §6.4; CoAP mapping in Transport §6.4.4 and §6.4.5), encoded as
 //! CoAP request parts, and their responses decoded into typed results.
 //!
 //! | operation | method | Uri-Path | other options | payload |
@@ -114,8 +114,9 @@ impl ClientProfile {
     }
 
     /// The format for single-path operations: the first announced of LwM2M CBOR (1.2),
-    /// SenML CBOR, SenML JSON, TLV; without announcement TLV for 1.0 and 1.1 (the 1.0
-    /// mandatory format, Core 1.0 §6.4) and SenML CBOR for 1.2.
+    /// SenML CBOR, SenML JSON, TLV; without announcement TLV for 1.0 and 1.1 (mandatory
+    /// for those clients) and SenML CBOR for 1.2 (Core 1.2 §7.4: a client SHOULD support
+    /// one of SenML CBOR, SenML JSON, LwM2M CBOR and SHOULD NOT use TLV).
     #[must_use]
     pub fn preferred_format(&self) -> Format {
         let order: &[Format] = &[
@@ -376,7 +377,7 @@ fn composite_checked(f: Format) -> Result<Format, OperationError> {
 }
 
 /// The Content-Format of a composite request's path list: SenML JSON when the client's
-/// format is SenML JSON, else SenML CBOR (Transport §6.5: "SenML CBOR or SenML JSON").
+/// format is SenML JSON, else SenML CBOR (Transport §6.4.5: "SenML CBOR or SenML JSON").
 fn paths_payload(f: Format, paths: &[Path]) -> (Format, Vec<u8>) {
     if f == Format::SenmlJson {
         (f, mote_lwm2m::senml::json::encode_paths(paths))
@@ -432,7 +433,7 @@ impl Operation {
                 format,
                 records,
             } => {
-                // Transport §6.4: object-level Write is not supported over CoAP.
+                // Transport §6.4.4: object-level Write is not supported over CoAP.
                 need_level(
                     path,
                     &[
@@ -481,7 +482,7 @@ impl Operation {
                 let mut r = RequestParts::new(Code::POST);
                 path_segments(&mut r, root, path);
                 if let Some(a) = arguments.as_ref().filter(|a| !a.is_empty()) {
-                    // Transport §6.4: arguments in plain text follow the Core ABNF.
+                    // Transport §6.4.4: arguments in plain text follow the Core ABNF.
                     r.options.push_uint(
                         OptionNumber::CONTENT_FORMAT,
                         u32::from(ContentFormat::TEXT_PLAIN.0),
@@ -498,7 +499,7 @@ impl Operation {
                 need_level(path, &[PathLevel::Object], "Create needs an Object")?;
                 let f = pick(format);
                 if !f.is_hierarchical() {
-                    // Transport §6.4: TLV, LwM2M CBOR, SenML CBOR or SenML JSON.
+                    // Transport §6.4.4: TLV, LwM2M CBOR, SenML CBOR or SenML JSON.
                     return Err(OperationError::Unsupported {
                         reason: "Create needs TLV, SenML or LwM2M CBOR",
                     });
@@ -684,7 +685,7 @@ fn decode_content(
     defs: &(impl ObjectDefs + ?Sized),
 ) -> Result<(Option<Format>, Vec<Record>), OperationError> {
     let Some(c) = content_format else {
-        // Transport §6.4: a Read of an Object without instances may answer an empty 2.05.
+        // Transport §6.4.4: a Read of an Object without instances may answer an empty 2.05.
         if payload.is_empty() {
             return Ok((None, Vec::new()));
         }

@@ -1,5 +1,5 @@
-//! The Client Registration Interface (LwM2M TS 1.2 Core §6.2, Transport §6.3) and the
-//! uplink half of Information Reporting (Send, Transport §6.5), as a sans-IO [`Server`].
+//! The Client Registration Interface (LwM2M TS 1.2 Core §6.2, Transport §6.4.3) and the
+//! uplink half of Information Reporting (Send, Transport §6.4.5), as a sans-IO [`Server`].
 //!
 //! # Call order
 //! 1. For each incoming request (already decoded, OSCORE-unprotected), call
@@ -441,7 +441,7 @@ pub struct ServerConfig {
     /// Most events waiting for [`Server::poll_event`] before requests are refused 5.03.
     pub max_pending_events: usize,
     /// How long a queue-mode client counts as awake after a message from it (Transport
-    /// §6.6 recommends the client stay up MAX_TRANSMIT_WAIT, 93 s, RFC 7252 §4.8.2).
+    /// §6.5 recommends the client stay up MAX_TRANSMIT_WAIT, 93 s, RFC 7252 §4.8.2).
     pub awake_window: Duration,
     /// Accept registrations from unauthenticated peers (NoSec; a registration bound to
     /// [`Identity::None`] can be updated by any unauthenticated peer).
@@ -627,7 +627,7 @@ impl<S: RegistrationStore> Server<S> {
                 }
                 "sms" => {
                     let v = need(value)?;
-                    // Transport §6.3 note: MSISDN digits, without "+".
+                    // Transport §6.4.3 note: MSISDN digits, without "+".
                     if !v.bytes().all(|c| c.is_ascii_digit()) {
                         return Err(RegistrationError::InvalidParameter {
                             name,
@@ -809,7 +809,7 @@ impl<S: RegistrationStore> Server<S> {
         if queue_mode {
             self.wake(&id, now);
         }
-        // Transport §6.3: "The LwM2M Server MUST return a location under the /rd path".
+        // Transport §6.4.3: "The LwM2M Server MUST return a location under the /rd path".
         let mut r = Response::new(Code::CREATED);
         r.options.push(OptionNumber::LOCATION_PATH, "rd");
         r.options.push(OptionNumber::LOCATION_PATH, id.as_str());
@@ -910,7 +910,7 @@ impl<S: RegistrationStore> Server<S> {
             .store
             .get_by_identity(identity)
             .ok_or(RegistrationError::UnknownRegistration)?;
-        // Transport §6.5 "Send": Content Format SenML CBOR or SenML JSON.
+        // Transport §6.4.5 "Send": Content Format SenML CBOR or SenML JSON.
         let format = match req.content_format {
             Some(ContentFormat::SENML_JSON) => Format::SenmlJson,
             Some(ContentFormat::SENML_CBOR) => Format::SenmlCbor,

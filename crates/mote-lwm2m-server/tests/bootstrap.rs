@@ -1,4 +1,4 @@
-//! The bootstrap session: LwM2M TS 1.2 Core §6.1, Transport §6.2 and §6.7 (Bootstrap
+//! The bootstrap session: LwM2M TS 1.2 Core §6.1, Transport §6.4.2 and §6.7 (Bootstrap
 //! response codes), requirement LightweightM2M-BsR-001 (read what is in place first).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

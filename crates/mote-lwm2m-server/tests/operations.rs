@@ -1,5 +1,5 @@
 //! Typed operations encoded byte-exactly (expected bytes written by hand from RFC 7252 §3
-//! and the LwM2M TS 1.2 Transport §6.4/§6.5 mapping) and responses decoded.
+//! and the LwM2M TS 1.2 Transport §6.4.4/§6.4.5 mapping) and responses decoded.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use mote_coap::code::{Code, MessageType};

@@ -1,5 +1,5 @@
-//! The Client Registration Interface and Send: LwM2M TS 1.2 Core §6.2, Transport §6.3,
-//! §6.5, §6.7 (response codes), queue mode (Transport §6.6), bounds.
+//! The Client Registration Interface and Send: LwM2M TS 1.2 Core §6.2, Transport §6.4.3,
+//! §6.5, §6.7 (response codes), queue mode (Transport §6.5), bounds.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use core::time::Duration;

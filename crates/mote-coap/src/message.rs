@@ -29,7 +29,7 @@
 
 use crate::code::{Code, MessageType};
 use crate::error::{EncodeError, Field, MessageError, OptionError};
-use crate::option::{self, OptionNumber, OptionRef, Options, Sink, SliceSink};
+use crate::option::{self, OptionNumber, OptionRef, OptionSet, Options, Sink, SliceSink};
 
 /// What a decoder accepts beyond the fixed rules of the format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,6 +168,7 @@ pub struct Message<'a> {
     token: &'a [u8],
     options: &'a [u8],
     payload: &'a [u8],
+    option_set: OptionSet,
 }
 
 impl<'a> Message<'a> {
@@ -207,14 +208,15 @@ impl<'a> Message<'a> {
             return Err(MessageError::NonEmptyEmptyMessage);
         }
         let (token, rest) = read_token(tkl, rest, 4, limits)?;
-        let (options, payload) = option::split_options(rest, buf.len() - rest.len())?;
+        let body = option::split_options(rest, buf.len() - rest.len())?;
         Ok(Self {
             mtype,
             code,
             message_id: u16::from_be_bytes([*id_hi, *id_lo]),
             token,
-            options,
-            payload,
+            options: body.options,
+            payload: body.payload,
+            option_set: body.option_set,
         })
     }
 
@@ -258,6 +260,12 @@ impl<'a> Message<'a> {
     #[must_use]
     pub const fn option_bytes(&self) -> &'a [u8] {
         self.options
+    }
+
+    /// Which option numbers occur (learned while decoding, no further pass).
+    #[must_use]
+    pub const fn option_set(&self) -> OptionSet {
+        self.option_set
     }
 
     /// The first option with `number`.
@@ -457,6 +465,17 @@ impl<'b> MessageWriter<'b> {
         self.option(number, option::UintValue::new(value).as_bytes())
     }
 
+    /// Appends a Content-Format option (RFC 7252 §5.10.3).
+    ///
+    /// # Errors
+    /// As [`Self::option`].
+    pub fn content_format(
+        &mut self,
+        format: crate::content_format::ContentFormat,
+    ) -> Result<&mut Self, EncodeError> {
+        self.uint_option(OptionNumber::CONTENT_FORMAT, format.into())
+    }
+
     /// Writes the payload marker and payload (nothing when `payload` is empty) and returns the
     /// message length.
     ///
@@ -563,6 +582,14 @@ mod owned {
         #[must_use]
         pub fn with_payload(mut self, payload: impl Into<Vec<u8>>) -> Self {
             self.payload = payload.into();
+            self
+        }
+
+        /// Sets the Content-Format option (RFC 7252 §5.10.3), replacing any previous one.
+        #[must_use]
+        pub fn with_content_format(mut self, format: crate::content_format::ContentFormat) -> Self {
+            self.options
+                .set_uint(OptionNumber::CONTENT_FORMAT, format.into());
             self
         }
 

@@ -169,7 +169,8 @@ impl Header {
                     let ext = u32::try_from(body_len - 65805).map_err(|_| {
                         EncodeError::Invalid(MessageError::FrameTooLarge {
                             len: body_len,
-                            max: 65805 + u32::MAX as usize,
+                            max: usize::try_from(u32::MAX)
+                                .map_or(usize::MAX, |m| m.saturating_add(65805)),
                         })
                     })?;
                     w.put_byte((15 << 4) | tkl);

@@ -23,7 +23,7 @@
 //!     options.write(&mut w, o.number, o.value)?;
 //! }
 //! let len = w.finish()?;
-//! assert_eq!(&buf[..len], b"\xc1\x00\x01\x20\xbbtemperature"); // Len 12 (RFC 8323 §3.2)
+//! assert_eq!(&buf[..len], b"\xc1\x01\x20\xbbtemperature"); // Len 12, TKL 1 (RFC 8323 §3.2)
 //! assert_eq!(Framing::Tcp.decode(&buf[..len])?.option(OptionNumber::URI_PATH).unwrap().value, b"temperature");
 //! # Ok::<(), mote_coap::error::Error>(())
 //! ```

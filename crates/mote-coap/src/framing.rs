@@ -428,6 +428,21 @@ mod tests {
     }
 
     #[test]
+    fn cursor_fits_exactly_or_reports_one_more() {
+        let bytes = [1u8, 2, 3, 4, 5];
+        let mut exact = [0u8; 5];
+        let mut w = Cursor::new(&mut exact);
+        w.put(&bytes);
+        assert_eq!(w.finish(), Ok(5));
+        assert_eq!(exact, bytes);
+        let mut short = [0u8; 4];
+        let mut w = Cursor::new(&mut short);
+        w.put(&bytes[..4]);
+        w.put_byte(5);
+        assert_eq!(w.finish(), Err(EncodeError::BufferTooSmall { required: 5 }));
+    }
+
+    #[test]
     fn udp_and_tcp_views_agree() {
         // A 2.05 with token 0x7f, Content-Format 0 and payload "x" in both framings.
         let udp = [0x61, 0x45, 0x00, 0x07, 0x7f, 0xc0, 0xff, b'x'];

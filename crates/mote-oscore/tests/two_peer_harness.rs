@@ -968,3 +968,48 @@ fn binding_from_parts() {
     assert!(RequestBinding::new(&[], &[], false).is_err());
     assert!(RequestBinding::new(&[0; 8], &[1], false).is_err());
 }
+
+/// RFC 8613 §8.2 step 2 via mote-coap's decoder: a second OSCORE option, or none at all, is
+/// refused before any decryption (both answered with 4.02 "Failed to decode COSE").
+#[test]
+fn repeated_or_missing_oscore_option() {
+    use mote_coap::message::Message;
+    use mote_coap::option::OptionNumber;
+    let mut c = client();
+    let mut s = server();
+    let mut wire = [0u8; 512];
+    let mut plain = [0u8; 512];
+    let get = request(GET, "/temp", b"\x01", &[], b"");
+    let (n, _) = c.protect_request(Framing::Udp, &get, &mut wire).unwrap();
+    let protected = Message::decode(&wire[..n]).unwrap().to_owned();
+    let oscore = protected
+        .option(OptionNumber::OSCORE)
+        .unwrap()
+        .value
+        .to_vec();
+
+    let twice = protected
+        .clone()
+        .with_option(OptionNumber::OSCORE, &oscore)
+        .to_vec()
+        .unwrap();
+    let err = s
+        .unprotect_request(Framing::Udp, &twice, &mut plain)
+        .unwrap_err();
+    assert_eq!(err, Error::InvalidOscoreOption("repeated OSCORE option"));
+    assert_eq!(
+        err.server_response().map(|r| r.code),
+        Some(Code::BAD_OPTION)
+    );
+
+    let mut none = protected.clone();
+    none.options.remove(OptionNumber::OSCORE);
+    let none = none.to_vec().unwrap();
+    assert_eq!(
+        s.unprotect_request(Framing::Udp, &none, &mut plain),
+        Err(Error::NotOscore("no OSCORE option"))
+    );
+    // The original still verifies: nothing above touched the replay window.
+    s.unprotect_request(Framing::Udp, &wire[..n], &mut plain)
+        .unwrap();
+}

@@ -32,7 +32,7 @@
 
 use crate::code::{Code, MessageType};
 use crate::error::{EncodeError, MessageError};
-use crate::message::{Message, tkl_nibble_and_ext, token_ext_len};
+use crate::message::{DecodeLimits, Message, tkl_nibble_and_ext, token_ext_len};
 use crate::option::{self, OptionNumber, OptionRef, OptionSet, Options};
 use crate::tcp::{Frame, FrameLimits};
 
@@ -53,10 +53,14 @@ impl Framing {
     ///
     /// # Errors
     /// The decoder's [`MessageError`].
-    #[inline]
+    // Inlined into each caller (as `Message::decode_with` is): the view is then built in
+    // place rather than moved, which a rewriting layer such as OSCORE notices per message.
+    #[inline(always)]
     pub fn decode(self, buf: &[u8]) -> Result<FramedMessage<'_>, MessageError> {
         match self {
-            Self::Udp => Message::decode(buf).map(FramedMessage::from),
+            Self::Udp => {
+                Message::decode_inlined(buf, &DecodeLimits::DEFAULT).map(FramedMessage::from)
+            }
             Self::Tcp => {
                 const LIMITS: FrameLimits = FrameLimits {
                     max_token_len: 8,
@@ -138,8 +142,33 @@ impl Header {
     /// [`EncodeError::TokenTooLong`]; [`EncodeError::Invalid`] with
     /// [`MessageError::FrameTooLarge`] for a TCP body the length field cannot express. A
     /// short buffer is reported by [`Cursor::finish`].
-    #[inline]
+    #[inline(always)]
     pub fn write(
+        self,
+        w: &mut Cursor<'_>,
+        code: Code,
+        token: &[u8],
+        body_len: usize,
+    ) -> Result<(), EncodeError> {
+        match self {
+            // The common case, inlined: a UDP header with an RFC 7252 token (TKL 0–8).
+            Self::Udp { mtype, message_id } if token.len() <= 8 => {
+                let [hi, lo] = message_id.to_be_bytes();
+                w.put(&[
+                    0x40 | (mtype.bits() << 4) | token.len() as u8,
+                    code.0,
+                    hi,
+                    lo,
+                ]);
+                w.put(token);
+                Ok(())
+            }
+            _ => self.write_any(w, code, token, body_len),
+        }
+    }
+
+    /// [`Self::write`] for every header: TCP, and the RFC 8974 extended tokens.
+    fn write_any(
         self,
         w: &mut Cursor<'_>,
         code: Code,
@@ -425,6 +454,28 @@ mod tests {
         };
         header.write(&mut w, Code::CONTENT, &[1, 2], 0).unwrap();
         assert_eq!(w.finish(), Err(EncodeError::BufferTooSmall { required: 6 }));
+    }
+
+    #[test]
+    fn udp_header_with_short_and_extended_tokens() {
+        let header = Header::Udp {
+            mtype: MessageType::Con,
+            message_id: 0x7d35,
+        };
+        // RFC 7252 Figure 17's header, then RFC 8974 §2.1: TKL 13 and one extension byte
+        // (length − 13) for a 14-byte token.
+        for (token, head) in [
+            (&[0x20u8][..], &[0x41u8, 0x01, 0x7d, 0x35][..]),
+            (&[7u8; 14][..], &[0x4d, 0x01, 0x7d, 0x35, 0x01][..]),
+        ] {
+            let mut buf = [0u8; 32];
+            let mut w = Cursor::new(&mut buf);
+            header.write(&mut w, Code::GET, token, 0).unwrap();
+            let n = w.finish().unwrap();
+            assert_eq!(n, header.len(token.len(), 0));
+            assert_eq!(&buf[..head.len()], head);
+            assert_eq!(&buf[head.len()..n], token);
+        }
     }
 
     #[test]

@@ -187,7 +187,18 @@ impl<'a> Message<'a> {
     ///
     /// # Errors
     /// A [`MessageError`] naming the first format error.
+    #[inline]
     pub fn decode_with(buf: &'a [u8], limits: &DecodeLimits) -> Result<Self, MessageError> {
+        Self::decode_inlined(buf, limits)
+    }
+
+    /// [`Self::decode_with`], always inlined: for [`Framing::decode`](crate::framing::Framing::decode),
+    /// whose callers (a rewriting layer such as OSCORE) decode one message per operation.
+    #[inline(always)]
+    pub(crate) fn decode_inlined(
+        buf: &'a [u8],
+        limits: &DecodeLimits,
+    ) -> Result<Self, MessageError> {
         let [b0, code, id_hi, id_lo, rest @ ..] = buf else {
             return Err(MessageError::Truncated {
                 field: Field::Header,

@@ -720,6 +720,22 @@ mod tests {
     }
 
     #[test]
+    fn content_format_option_from_the_registry_type() {
+        use crate::content_format::ContentFormat;
+        let msg = OwnedMessage::new(MessageType::Con, Code::POST, 1)
+            .with_content_format(ContentFormat::CBOR)
+            .with_content_format(ContentFormat::LWM2M_TLV);
+        // Replaced, not repeated: one Content-Format 11542 (0x2d16).
+        let bytes = msg.to_vec().unwrap();
+        assert_eq!(bytes, [0x40, 0x02, 0, 1, 0xc2, 0x2d, 0x16]);
+        let mut buf = [0u8; 16];
+        let mut w = MessageWriter::new(&mut buf, MessageType::Con, Code::POST, 1, &[]).unwrap();
+        w.content_format(ContentFormat::LWM2M_TLV).unwrap();
+        let n = w.finish();
+        assert_eq!(&buf[..n], &bytes[..]);
+    }
+
+    #[test]
     fn options_with_and_uint() {
         // CON GET with Uri-Path "a", Uri-Path "b", Accept 50.
         let bytes = [0x40, 0x01, 0, 1, 0xb1, b'a', 0x01, b'b', 0x61, 50];

@@ -1199,6 +1199,99 @@ mod tests {
     }
 
     #[test]
+    fn oscore_classes_of_the_registry() {
+        // RFC 8613 Figure 5 and §4.1.3.3/§4.1.3.7, RFC 8768 §3, RFC 9668 §3.1, RFC 9175 §2.3 and
+        // §3.2, RFC 9177 §4.1; numbers written out, not taken from the constants.
+        use OscoreClass::{Inner, InnerAndOuter, Oscore, Outer, ProxyUri};
+        for (n, class) in [
+            (1u16, Inner),
+            (3, Outer),
+            (4, Inner),
+            (5, Inner),
+            (6, InnerAndOuter),
+            (7, Outer),
+            (8, Inner),
+            (9, Oscore),
+            (11, Inner),
+            (12, Inner),
+            (14, InnerAndOuter),
+            (15, Inner),
+            (16, Outer),
+            (17, Inner),
+            (19, InnerAndOuter),
+            (20, Inner),
+            (21, Outer),
+            (23, InnerAndOuter),
+            (27, InnerAndOuter),
+            (28, InnerAndOuter),
+            (31, InnerAndOuter),
+            (35, ProxyUri),
+            (39, Outer),
+            (60, InnerAndOuter),
+            (252, Inner),
+            (258, InnerAndOuter),
+            (292, Inner),
+            (2049, Inner),
+            (65000, Inner),
+        ] {
+            assert_eq!(OptionNumber(n).oscore_class(), class, "option {n}");
+        }
+        assert!(InnerAndOuter.is_inner() && InnerAndOuter.is_outer());
+        assert!(!Outer.is_inner() && ProxyUri.is_outer() && !Oscore.is_inner());
+    }
+
+    #[test]
+    fn option_set_from_the_validating_pass() {
+        // Uri-Path "a" (11), Echo (252, delta 241: 13 + 228), payload.
+        let bytes = [0xb1, b'a', 0xd1, 228, 0x42, 0xff, b'x'];
+        let body = split_body(&bytes).unwrap();
+        assert_eq!(body.payload, b"x");
+        let set = body.option_set;
+        assert_eq!(set, OptionSet::of(body.options()));
+        assert!(set.may_contain(OptionNumber::URI_PATH));
+        assert!(set.may_contain(OptionNumber::ECHO));
+        // Numbers of 63 or more share one bit.
+        assert!(set.may_contain(OptionNumber::NO_RESPONSE));
+        assert!(!set.may_contain(OptionNumber::URI_QUERY));
+        assert!(!set.intersects(OptionSet::EMPTY.with(OptionNumber::OSCORE)));
+        assert!(split_body(&[]).unwrap().option_set.is_empty());
+        assert_eq!(
+            split_body(&[0xb1, b'a', 0xff]),
+            Err(MessageError::EmptyPayload { offset: 2 })
+        );
+    }
+
+    #[test]
+    fn option_encoder_extended_headers_and_order() {
+        let mut buf = [0u8; 400];
+        let mut w = crate::framing::Cursor::new(&mut buf);
+        let mut enc = OptionEncoder::new();
+        let long = [7u8; 300];
+        enc.write(&mut w, OptionNumber::IF_MATCH, b"").unwrap();
+        enc.write_uint(&mut w, OptionNumber::MAX_AGE, 60).unwrap();
+        enc.write(&mut w, OptionNumber(300), &long).unwrap();
+        assert_eq!(
+            enc.write(&mut w, OptionNumber::URI_PATH, b"late"),
+            Err(EncodeError::OptionOutOfOrder {
+                number: OptionNumber::URI_PATH
+            })
+        );
+        let len = w.finish().unwrap();
+        // RFC 7252 §3.1: 0x10; 0xd1 0x00 60 (delta 13); 0xee + 2-byte delta 286 − 269 + 2-byte
+        // length 300 − 269.
+        assert_eq!(&buf[..5], &[0x10, 0xd1, 0x00, 60, 0xee]);
+        assert_eq!(&buf[5..9], &[0x00, 17, 0x00, 31]);
+        let mut count = 0;
+        let mut last = None;
+        for o in Options::from_bytes(&buf[..len]) {
+            count += 1;
+            last = Some((o.number, o.value.len()));
+        }
+        assert_eq!(count, 3);
+        assert_eq!(last, Some((OptionNumber(300), 300)));
+    }
+
+    #[test]
     fn uint_minimal_encoding() {
         assert_eq!(UintValue::new(0).as_bytes(), &[] as &[u8]);
         assert_eq!(UintValue::new(1).as_bytes(), &[1]);

@@ -190,6 +190,27 @@ impl fmt::Debug for ContentFormat {
     }
 }
 
+/// The value of a Content-Format or Accept option (RFC 7252 §5.10.3, §5.10.4: uint).
+///
+/// ```
+/// use mote_coap::content_format::ContentFormat;
+/// use mote_coap::option::UintValue;
+/// assert_eq!(UintValue::from(ContentFormat::LWM2M_TLV).as_bytes(), &[0x2d, 0x16]);
+/// assert_eq!(UintValue::from(ContentFormat::TEXT_PLAIN).as_bytes(), &[] as &[u8]);
+/// ```
+impl From<ContentFormat> for crate::option::UintValue {
+    fn from(cf: ContentFormat) -> Self {
+        Self::new(u32::from(cf.0))
+    }
+}
+
+/// The number as a uint option value (for the encoders' `uint_option` methods).
+impl From<ContentFormat> for u32 {
+    fn from(cf: ContentFormat) -> Self {
+        u32::from(cf.0)
+    }
+}
+
 impl From<u16> for ContentFormat {
     fn from(id: u16) -> Self {
         Self(id)

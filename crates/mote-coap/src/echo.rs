@@ -217,6 +217,29 @@ impl<const N: usize> EchoCache<N> {
         check_age(issued, now, window)
     }
 
+    /// [`Self::verify`], and on success forgets the value: each issued value then vouches for
+    /// one request only (a server that wants no second request on the same value).
+    ///
+    /// # Errors
+    /// As [`Self::verify`]; a failed check forgets nothing.
+    pub fn spend(
+        &mut self,
+        echo: &[u8],
+        now: Duration,
+        window: Duration,
+    ) -> Result<Duration, EchoError> {
+        let age = self.verify(echo, now, window)?;
+        for entry in &mut self.entries {
+            if entry
+                .as_ref()
+                .is_some_and(|(value, _)| ct_eq(value.as_bytes(), echo))
+            {
+                *entry = None;
+            }
+        }
+        Ok(age)
+    }
+
     /// Forgets every issued value (an event happened, or time continuity was lost).
     pub fn clear(&mut self) {
         self.entries = [None; N];
@@ -533,6 +556,24 @@ mod tests {
         // A clock that went backwards cannot verify.
         let d = c.issue(b"d", Duration::from_secs(5)).unwrap();
         assert_eq!(c.verify(d.as_bytes(), t, w), Err(EchoError::Unknown));
+    }
+
+    #[test]
+    fn spend_forgets_only_a_verified_value() {
+        let mut c: EchoCache<4> = EchoCache::new();
+        let t = Duration::from_secs(1);
+        let w = Duration::from_secs(10);
+        let a = c.issue(b"a", t).unwrap();
+        let b = c.issue(b"b", t).unwrap();
+        // Stale: not spent, and still unusable later only because of its age.
+        assert!(matches!(
+            c.spend(a.as_bytes(), Duration::from_secs(20), w),
+            Err(EchoError::Stale { .. })
+        ));
+        assert_eq!(c.spend(a.as_bytes(), t, w), Ok(Duration::ZERO));
+        assert_eq!(c.spend(a.as_bytes(), t, w), Err(EchoError::Unknown));
+        // The other value is untouched.
+        assert_eq!(c.verify(b.as_bytes(), t, w), Ok(Duration::ZERO));
     }
 
     struct XorMac(u8);

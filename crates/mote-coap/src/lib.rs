@@ -13,6 +13,7 @@ pub mod error;
 // Message codec and registries (RFC 7252 §3, §5.10, §12; RFC 8974; RFC 8323).
 pub mod code;
 pub mod content_format;
+pub mod framing;
 pub mod message;
 pub mod option;
 pub mod tcp;

@@ -29,7 +29,7 @@
 
 use crate::code::{Code, MessageType};
 use crate::error::{EncodeError, Field, MessageError, OptionError};
-use crate::option::{self, OptionNumber, OptionRef, Options, Sink, SliceSink};
+use crate::option::{self, OptionNumber, OptionRef, OptionSet, Options, Sink, SliceSink};
 
 /// What a decoder accepts beyond the fixed rules of the format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,6 +168,7 @@ pub struct Message<'a> {
     token: &'a [u8],
     options: &'a [u8],
     payload: &'a [u8],
+    option_set: OptionSet,
 }
 
 impl<'a> Message<'a> {
@@ -186,7 +187,18 @@ impl<'a> Message<'a> {
     ///
     /// # Errors
     /// A [`MessageError`] naming the first format error.
+    #[inline]
     pub fn decode_with(buf: &'a [u8], limits: &DecodeLimits) -> Result<Self, MessageError> {
+        Self::decode_inlined(buf, limits)
+    }
+
+    /// [`Self::decode_with`], always inlined: for [`Framing::decode`](crate::framing::Framing::decode),
+    /// whose callers (a rewriting layer such as OSCORE) decode one message per operation.
+    #[inline(always)]
+    pub(crate) fn decode_inlined(
+        buf: &'a [u8],
+        limits: &DecodeLimits,
+    ) -> Result<Self, MessageError> {
         let [b0, code, id_hi, id_lo, rest @ ..] = buf else {
             return Err(MessageError::Truncated {
                 field: Field::Header,
@@ -207,14 +219,15 @@ impl<'a> Message<'a> {
             return Err(MessageError::NonEmptyEmptyMessage);
         }
         let (token, rest) = read_token(tkl, rest, 4, limits)?;
-        let (options, payload) = option::split_options(rest, buf.len() - rest.len())?;
+        let body = option::split_options(rest, buf.len() - rest.len())?;
         Ok(Self {
             mtype,
             code,
             message_id: u16::from_be_bytes([*id_hi, *id_lo]),
             token,
-            options,
-            payload,
+            options: body.options,
+            payload: body.payload,
+            option_set: body.option_set,
         })
     }
 
@@ -258,6 +271,12 @@ impl<'a> Message<'a> {
     #[must_use]
     pub const fn option_bytes(&self) -> &'a [u8] {
         self.options
+    }
+
+    /// Which option numbers occur (learned while decoding, no further pass).
+    #[must_use]
+    pub const fn option_set(&self) -> OptionSet {
+        self.option_set
     }
 
     /// The first option with `number`.
@@ -457,6 +476,17 @@ impl<'b> MessageWriter<'b> {
         self.option(number, option::UintValue::new(value).as_bytes())
     }
 
+    /// Appends a Content-Format option (RFC 7252 §5.10.3).
+    ///
+    /// # Errors
+    /// As [`Self::option`].
+    pub fn content_format(
+        &mut self,
+        format: crate::content_format::ContentFormat,
+    ) -> Result<&mut Self, EncodeError> {
+        self.uint_option(OptionNumber::CONTENT_FORMAT, format.into())
+    }
+
     /// Writes the payload marker and payload (nothing when `payload` is empty) and returns the
     /// message length.
     ///
@@ -563,6 +593,14 @@ mod owned {
         #[must_use]
         pub fn with_payload(mut self, payload: impl Into<Vec<u8>>) -> Self {
             self.payload = payload.into();
+            self
+        }
+
+        /// Sets the Content-Format option (RFC 7252 §5.10.3), replacing any previous one.
+        #[must_use]
+        pub fn with_content_format(mut self, format: crate::content_format::ContentFormat) -> Self {
+            self.options
+                .set_uint(OptionNumber::CONTENT_FORMAT, format.into());
             self
         }
 
@@ -679,6 +717,22 @@ mod tests {
             let o = decoded.options().next().unwrap();
             assert_eq!((o.number.0, o.value.len()), (number, len));
         }
+    }
+
+    #[test]
+    fn content_format_option_from_the_registry_type() {
+        use crate::content_format::ContentFormat;
+        let msg = OwnedMessage::new(MessageType::Con, Code::POST, 1)
+            .with_content_format(ContentFormat::CBOR)
+            .with_content_format(ContentFormat::LWM2M_TLV);
+        // Replaced, not repeated: one Content-Format 11542 (0x2d16).
+        let bytes = msg.to_vec().unwrap();
+        assert_eq!(bytes, [0x40, 0x02, 0, 1, 0xc2, 0x2d, 0x16]);
+        let mut buf = [0u8; 16];
+        let mut w = MessageWriter::new(&mut buf, MessageType::Con, Code::POST, 1, &[]).unwrap();
+        w.content_format(ContentFormat::LWM2M_TLV).unwrap();
+        let n = w.finish();
+        assert_eq!(&buf[..n], &bytes[..]);
     }
 
     #[test]

@@ -14,7 +14,7 @@
 
 use core::fmt;
 
-use crate::error::{Field, MessageError, OptionError};
+use crate::error::{EncodeError, Field, MessageError, OptionError};
 
 /// An option number (RFC 7252 §5.4.6, §12.2).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -112,6 +112,151 @@ impl OptionNumber {
     #[must_use]
     pub fn name(self) -> Option<&'static str> {
         self.definition().map(|def| def.name)
+    }
+
+    /// How OSCORE protects this option (RFC 8613 §4.1, Figure 5, and the later
+    /// registrations).
+    ///
+    /// | option | class | reference |
+    /// |---|---|---|
+    /// | If-Match, ETag, If-None-Match, Location-Path, Uri-Path, Content-Format, Uri-Query, Accept, Location-Query | E | RFC 8613 Figure 5 |
+    /// | Uri-Host, Uri-Port, Proxy-Scheme | U | Figure 5 |
+    /// | Proxy-Uri | U, decomposed | RFC 8613 §4.1.3.3 |
+    /// | Observe, Max-Age, Block1, Block2, Size1, Size2, No-Response | E and U | Figure 5, §4.1.3 |
+    /// | OSCORE | never protected | RFC 8613 §4.1.3.7 |
+    /// | Hop-Limit | U | RFC 8768 §3 |
+    /// | EDHOC | U | RFC 9668 §3.1 |
+    /// | Echo, Request-Tag | E | RFC 9175 §2.3, §3.2 |
+    /// | Q-Block1, Q-Block2 | E and U | RFC 9177 §4.1 ("can be Class E or U") |
+    /// | anything else | E | RFC 8613 §4.1 ("unknown … SHALL be processed as Class E") |
+    ///
+    /// ```
+    /// use mote_coap::option::{OptionNumber, OscoreClass};
+    /// assert_eq!(OptionNumber::URI_PATH.oscore_class(), OscoreClass::Inner);
+    /// assert_eq!(OptionNumber::URI_HOST.oscore_class(), OscoreClass::Outer);
+    /// assert_eq!(OptionNumber(65000).oscore_class(), OscoreClass::Inner);
+    /// ```
+    #[must_use]
+    pub const fn oscore_class(self) -> OscoreClass {
+        match self {
+            Self::URI_HOST
+            | Self::URI_PORT
+            | Self::PROXY_SCHEME
+            | Self::HOP_LIMIT
+            | Self::EDHOC => OscoreClass::Outer,
+            Self::PROXY_URI => OscoreClass::ProxyUri,
+            Self::OSCORE => OscoreClass::Oscore,
+            Self::OBSERVE
+            | Self::MAX_AGE
+            | Self::BLOCK1
+            | Self::BLOCK2
+            | Self::SIZE1
+            | Self::SIZE2
+            | Self::NO_RESPONSE
+            | Self::Q_BLOCK1
+            | Self::Q_BLOCK2 => OscoreClass::InnerAndOuter,
+            _ => OscoreClass::Inner,
+        }
+    }
+}
+
+/// How OSCORE protects an option (RFC 8613 §4.1): the class of
+/// [`OptionNumber::oscore_class`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OscoreClass {
+    /// Class E only: encrypted and integrity protected (Inner), removed from the outer message
+    /// (RFC 8613 §4.1.1).
+    Inner,
+    /// Class U only: unprotected (Outer), visible to and changeable by proxies (§4.1.2).
+    Outer,
+    /// Both classes: an Inner instance for the peer and an independent Outer instance for
+    /// proxies (Observe, Max-Age, the Block options, Size1/Size2, No-Response; §4.1.3).
+    InnerAndOuter,
+    /// Class U that OSCORE transforms before sending: Proxy-Uri is decomposed (§4.1.3.3).
+    ProxyUri,
+    /// The OSCORE option itself (§4.1.3.7): never in a message to protect.
+    Oscore,
+}
+
+impl OscoreClass {
+    /// Whether the option has a Class E (Inner) instance.
+    #[must_use]
+    pub const fn is_inner(self) -> bool {
+        matches!(self, Self::Inner | Self::InnerAndOuter)
+    }
+
+    /// Whether the option has a Class U (Outer) instance, the decomposed Proxy-Uri included.
+    #[must_use]
+    pub const fn is_outer(self) -> bool {
+        matches!(self, Self::Outer | Self::InnerAndOuter | Self::ProxyUri)
+    }
+}
+
+/// Which option numbers occur in a message, learned by the validating pass of the decoders
+/// ([`Message::option_set`](crate::message::Message::option_set),
+/// [`Frame::option_set`](crate::tcp::Frame::option_set)): one bit per number below 63 and
+/// one bit shared by every number of 63 or more, so that a caller can tell without another
+/// pass over the options that none of a set of numbers occurs.
+///
+/// ```
+/// use mote_coap::option::{OptionNumber, OptionSet};
+/// let set = OptionSet::EMPTY.with(OptionNumber::URI_PATH);
+/// assert!(set.may_contain(OptionNumber::URI_PATH));
+/// assert!(!set.may_contain(OptionNumber::OBSERVE));
+/// assert!(!set.intersects(OptionSet::EMPTY.with(OptionNumber::ECHO)));
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct OptionSet(u64);
+
+impl OptionSet {
+    /// No option.
+    pub const EMPTY: Self = Self(0);
+
+    #[inline(always)]
+    const fn bit(number: u16) -> u64 {
+        if number < 63 { 1 << number } else { 1 << 63 }
+    }
+
+    /// The set with `number` added.
+    #[must_use]
+    #[inline(always)]
+    pub const fn with(self, number: OptionNumber) -> Self {
+        Self(self.0 | Self::bit(number.0))
+    }
+
+    /// Both sets together.
+    #[must_use]
+    #[inline(always)]
+    pub const fn union(self, other: Self) -> Self {
+        Self(self.0 | other.0)
+    }
+
+    /// Whether `number` may occur: exact below 63; for 63 and above, whether any number of 63
+    /// or more occurs.
+    #[must_use]
+    #[inline(always)]
+    pub const fn may_contain(self, number: OptionNumber) -> bool {
+        self.0 & Self::bit(number.0) != 0
+    }
+
+    /// Whether the sets share a bit (see [`Self::may_contain`] for numbers of 63 or more).
+    #[must_use]
+    #[inline(always)]
+    pub const fn intersects(self, other: Self) -> bool {
+        self.0 & other.0 != 0
+    }
+
+    /// Whether no option occurs.
+    #[must_use]
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The set of the options of an iterator.
+    pub fn of<'a>(options: impl IntoIterator<Item = OptionRef<'a>>) -> Self {
+        options
+            .into_iter()
+            .fold(Self::EMPTY, |set, o| set.with(o.number))
     }
 }
 
@@ -410,12 +555,32 @@ pub(crate) fn next_option(buf: &[u8], offset: usize, prev: u16) -> Result<Step<'
     })
 }
 
+/// The options and payload of a message body, validated (see [`split_body`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Body<'a> {
+    /// The option bytes, without the payload marker.
+    pub options: &'a [u8],
+    /// The payload, without the marker; empty when absent.
+    pub payload: &'a [u8],
+    /// Which options occur.
+    pub option_set: OptionSet,
+}
+
+impl<'a> Body<'a> {
+    /// The options in wire order.
+    #[must_use]
+    pub const fn options(&self) -> Options<'a> {
+        Options::new(self.options)
+    }
+}
+
 /// Validates the options and payload part of a message starting at byte `offset`; returns the
-/// option bytes (without the marker) and the payload.
+/// option bytes (without the marker), the payload and the set of option numbers.
 #[inline]
-pub(crate) fn split_options(buf: &[u8], offset: usize) -> Result<(&[u8], &[u8]), MessageError> {
+pub(crate) fn split_options(buf: &[u8], offset: usize) -> Result<Body<'_>, MessageError> {
     let mut rest = buf;
     let mut number = 0u16;
+    let mut set = OptionSet::EMPTY;
     loop {
         let at = offset + (buf.len() - rest.len());
         match next_option(rest, at, number)? {
@@ -424,14 +589,36 @@ pub(crate) fn split_options(buf: &[u8], offset: usize) -> Result<(&[u8], &[u8]),
             } => {
                 number = n;
                 rest = r;
+                set = set.with(OptionNumber(n));
             }
             Step::Payload(payload) => {
                 let options = buf.get(..buf.len() - rest.len()).unwrap_or(&[]);
-                return Ok((options, payload));
+                return Ok(Body {
+                    options,
+                    payload,
+                    option_set: set,
+                });
             }
-            Step::End => return Ok((buf, &[])),
+            Step::End => {
+                return Ok(Body {
+                    options: buf,
+                    payload: &[],
+                    option_set: set,
+                });
+            }
         }
     }
+}
+
+/// Splits and validates a header-less message body: the option sequence, then the payload
+/// after the marker (RFC 7252 §3, §3.1). The OSCORE plaintext after its code byte has this form
+/// (RFC 8613 §5.3). Offsets in errors count from the start of `body`.
+///
+/// # Errors
+/// A [`MessageError`] for a malformed option or a marker without payload.
+#[inline]
+pub fn split_body(body: &[u8]) -> Result<Body<'_>, MessageError> {
+    split_options(body, 0)
 }
 
 /// An iterator over the options of a decoded message, in wire order.
@@ -648,6 +835,82 @@ pub(crate) fn write_option<S: Sink>(sink: &mut S, delta: usize, value: &[u8]) {
         sink.put(header.get(..1 + dl + ll).unwrap_or(&[]));
     }
     sink.put(value);
+}
+
+/// Writes an option sequence in ascending order with delta encoding (RFC 7252 §3.1) through a
+/// [`Cursor`](crate::framing::Cursor) over a caller buffer, without allocation.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct OptionEncoder {
+    last: u16,
+}
+
+impl OptionEncoder {
+    /// An encoder before the first option.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self { last: 0 }
+    }
+
+    /// Writes an option header and value; `number` must not be below the previous one's.
+    ///
+    /// # Errors
+    /// [`EncodeError::OptionOutOfOrder`], [`EncodeError::OptionTooLong`].
+    #[inline]
+    pub fn write(
+        &mut self,
+        w: &mut crate::framing::Cursor<'_>,
+        number: OptionNumber,
+        value: &[u8],
+    ) -> Result<(), EncodeError> {
+        self.write_header(w, number, value.len())?;
+        w.put(value);
+        Ok(())
+    }
+
+    /// Writes a uint option in its minimal encoding (RFC 7252 §3.2).
+    ///
+    /// # Errors
+    /// As [`Self::write`].
+    pub fn write_uint(
+        &mut self,
+        w: &mut crate::framing::Cursor<'_>,
+        number: OptionNumber,
+        value: u32,
+    ) -> Result<(), EncodeError> {
+        self.write(w, number, UintValue::new(value).as_bytes())
+    }
+
+    /// Writes the header of an option whose `len` value bytes the caller writes next.
+    ///
+    /// # Errors
+    /// As [`Self::write`].
+    #[inline]
+    pub fn write_header(
+        &mut self,
+        w: &mut crate::framing::Cursor<'_>,
+        number: OptionNumber,
+        len: usize,
+    ) -> Result<(), EncodeError> {
+        let delta = number
+            .0
+            .checked_sub(self.last)
+            .ok_or(EncodeError::OptionOutOfOrder { number })?;
+        if len > MAX_VALUE_LEN {
+            return Err(EncodeError::OptionTooLong { number, len });
+        }
+        self.last = number.0;
+        if delta < 13 && len < 13 {
+            // The common case: delta and length fit in the first byte.
+            w.put_byte(((delta as u8) << 4) | len as u8);
+            return Ok(());
+        }
+        let (dn, de, dl) = nibble(usize::from(delta));
+        let (ln, le, ll) = nibble(len);
+        w.put_byte((dn << 4) | ln);
+        w.put(de.get(..dl).unwrap_or(&[]));
+        w.put(le.get(..ll).unwrap_or(&[]));
+        Ok(())
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -933,6 +1196,99 @@ mod tests {
         assert!(OptionNumber::SIZE2.is_no_cache_key());
         assert!(OptionNumber::ECHO.is_no_cache_key());
         assert!(!OptionNumber::ECHO.is_critical() && !OptionNumber::ECHO.is_unsafe());
+    }
+
+    #[test]
+    fn oscore_classes_of_the_registry() {
+        // RFC 8613 Figure 5 and §4.1.3.3/§4.1.3.7, RFC 8768 §3, RFC 9668 §3.1, RFC 9175 §2.3 and
+        // §3.2, RFC 9177 §4.1; numbers written out, not taken from the constants.
+        use OscoreClass::{Inner, InnerAndOuter, Oscore, Outer, ProxyUri};
+        for (n, class) in [
+            (1u16, Inner),
+            (3, Outer),
+            (4, Inner),
+            (5, Inner),
+            (6, InnerAndOuter),
+            (7, Outer),
+            (8, Inner),
+            (9, Oscore),
+            (11, Inner),
+            (12, Inner),
+            (14, InnerAndOuter),
+            (15, Inner),
+            (16, Outer),
+            (17, Inner),
+            (19, InnerAndOuter),
+            (20, Inner),
+            (21, Outer),
+            (23, InnerAndOuter),
+            (27, InnerAndOuter),
+            (28, InnerAndOuter),
+            (31, InnerAndOuter),
+            (35, ProxyUri),
+            (39, Outer),
+            (60, InnerAndOuter),
+            (252, Inner),
+            (258, InnerAndOuter),
+            (292, Inner),
+            (2049, Inner),
+            (65000, Inner),
+        ] {
+            assert_eq!(OptionNumber(n).oscore_class(), class, "option {n}");
+        }
+        assert!(InnerAndOuter.is_inner() && InnerAndOuter.is_outer());
+        assert!(!Outer.is_inner() && ProxyUri.is_outer() && !Oscore.is_inner());
+    }
+
+    #[test]
+    fn option_set_from_the_validating_pass() {
+        // Uri-Path "a" (11), Echo (252, delta 241: 13 + 228), payload.
+        let bytes = [0xb1, b'a', 0xd1, 228, 0x42, 0xff, b'x'];
+        let body = split_body(&bytes).unwrap();
+        assert_eq!(body.payload, b"x");
+        let set = body.option_set;
+        assert_eq!(set, OptionSet::of(body.options()));
+        assert!(set.may_contain(OptionNumber::URI_PATH));
+        assert!(set.may_contain(OptionNumber::ECHO));
+        // Numbers of 63 or more share one bit.
+        assert!(set.may_contain(OptionNumber::NO_RESPONSE));
+        assert!(!set.may_contain(OptionNumber::URI_QUERY));
+        assert!(!set.intersects(OptionSet::EMPTY.with(OptionNumber::OSCORE)));
+        assert!(split_body(&[]).unwrap().option_set.is_empty());
+        assert_eq!(
+            split_body(&[0xb1, b'a', 0xff]),
+            Err(MessageError::EmptyPayload { offset: 2 })
+        );
+    }
+
+    #[test]
+    fn option_encoder_extended_headers_and_order() {
+        let mut buf = [0u8; 400];
+        let mut w = crate::framing::Cursor::new(&mut buf);
+        let mut enc = OptionEncoder::new();
+        let long = [7u8; 300];
+        enc.write(&mut w, OptionNumber::IF_MATCH, b"").unwrap();
+        enc.write_uint(&mut w, OptionNumber::MAX_AGE, 60).unwrap();
+        enc.write(&mut w, OptionNumber(300), &long).unwrap();
+        assert_eq!(
+            enc.write(&mut w, OptionNumber::URI_PATH, b"late"),
+            Err(EncodeError::OptionOutOfOrder {
+                number: OptionNumber::URI_PATH
+            })
+        );
+        let len = w.finish().unwrap();
+        // RFC 7252 §3.1: 0x10; 0xd1 0x00 60 (delta 13); 0xee + 2-byte delta 286 − 269 + 2-byte
+        // length 300 − 269.
+        assert_eq!(&buf[..5], &[0x10, 0xd1, 0x00, 60, 0xee]);
+        assert_eq!(&buf[5..9], &[0x00, 17, 0x00, 31]);
+        let mut count = 0;
+        let mut last = None;
+        for o in Options::from_bytes(&buf[..len]) {
+            count += 1;
+            last = Some((o.number, o.value.len()));
+        }
+        assert_eq!(count, 3);
+        assert_eq!(last, Some((OptionNumber(300), 300)));
     }
 
     #[test]

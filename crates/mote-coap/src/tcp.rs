@@ -24,7 +24,7 @@
 use crate::code::Code;
 use crate::error::{EncodeError, Field, MessageError, SignalingError};
 use crate::message::{DecodeLimits, read_token, tkl_nibble_and_ext, token_ext_len};
-use crate::option::{self, OptionNumber, OptionRef, Options, Sink, SliceSink};
+use crate::option::{self, OptionNumber, OptionRef, OptionSet, Options, Sink, SliceSink};
 
 /// What a frame decoder accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +82,7 @@ pub struct Frame<'a> {
     token: &'a [u8],
     options: &'a [u8],
     payload: &'a [u8],
+    option_set: OptionSet,
 }
 
 /// Size of the Extended Length field for a Len nibble.
@@ -201,13 +202,14 @@ impl<'a> Frame<'a> {
             max_token_len: limits.max_token_len,
         };
         let (token, rest) = read_token(tkl, after_code, fixed, &token_limits)?;
-        let (options, payload) = option::split_options(rest, total - rest.len())?;
+        let body = option::split_options(rest, total - rest.len())?;
         Ok(Decoded::Complete {
             frame: Frame {
                 code,
                 token,
-                options,
-                payload,
+                options: body.options,
+                payload: body.payload,
+                option_set: body.option_set,
             },
             len: total,
         })
@@ -265,6 +267,12 @@ impl<'a> Frame<'a> {
     #[must_use]
     pub const fn option_bytes(&self) -> &'a [u8] {
         self.options
+    }
+
+    /// Which option numbers occur (learned while decoding, no further pass).
+    #[must_use]
+    pub const fn option_set(&self) -> OptionSet {
+        self.option_set
     }
 
     /// The first option with `number`.

@@ -4,6 +4,8 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::str::FromStr;
 
+use mote_coap::content_format::ContentFormat;
+
 use crate::data::Record;
 use crate::error::Error;
 use crate::object::ObjectDefs;
@@ -40,30 +42,30 @@ impl Format {
         Format::LwM2mCbor,
     ];
 
-    /// The CoAP Content-Format number (IANA "CoAP Content-Formats" registry).
-    pub const fn content_format(self) -> u16 {
+    /// The CoAP Content-Format (IANA "CoAP Content-Formats" registry).
+    pub const fn content_format(self) -> ContentFormat {
         match self {
-            Format::Text => 0,
-            Format::Opaque => 42,
-            Format::Cbor => 60,
-            Format::SenmlJson => 110,
-            Format::SenmlCbor => 112,
-            Format::Tlv => 11542,
-            Format::LwM2mCbor => 11544,
+            Format::Text => ContentFormat::TEXT_PLAIN,
+            Format::Opaque => ContentFormat::OCTET_STREAM,
+            Format::Cbor => ContentFormat::CBOR,
+            Format::SenmlJson => ContentFormat::SENML_JSON,
+            Format::SenmlCbor => ContentFormat::SENML_CBOR,
+            Format::Tlv => ContentFormat::LWM2M_TLV,
+            Format::LwM2mCbor => ContentFormat::LWM2M_CBOR,
         }
     }
 
-    /// The format of a Content-Format number; the SenML-ETCH numbers 320 and 322
-    /// (RFC 8790) map to SenML-JSON and SenML-CBOR.
-    pub const fn from_content_format(n: u16) -> Option<Format> {
-        Some(match n {
-            0 => Format::Text,
-            42 => Format::Opaque,
-            60 => Format::Cbor,
-            110 | 320 => Format::SenmlJson,
-            112 | 322 => Format::SenmlCbor,
-            11542 => Format::Tlv,
-            11544 => Format::LwM2mCbor,
+    /// The format of a Content-Format; the SenML-ETCH formats 320 and 322 (RFC 8790) map to
+    /// SenML-JSON and SenML-CBOR.
+    pub const fn from_content_format(cf: ContentFormat) -> Option<Format> {
+        Some(match cf {
+            ContentFormat::TEXT_PLAIN => Format::Text,
+            ContentFormat::OCTET_STREAM => Format::Opaque,
+            ContentFormat::CBOR => Format::Cbor,
+            ContentFormat::SENML_JSON | ContentFormat::SENML_ETCH_JSON => Format::SenmlJson,
+            ContentFormat::SENML_CBOR | ContentFormat::SENML_ETCH_CBOR => Format::SenmlCbor,
+            ContentFormat::LWM2M_TLV => Format::Tlv,
+            ContentFormat::LWM2M_CBOR => Format::LwM2mCbor,
             _ => return None,
         })
     }
@@ -161,5 +163,30 @@ pub fn decode(
         Format::SenmlCbor => crate::senml::cbor::decode(bytes, defs),
         Format::Tlv => crate::tlv::decode(base, bytes, defs),
         Format::LwM2mCbor => crate::lwm2m_cbor::decode_at(base, bytes, defs),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_formats_round_trip_with_the_registry_numbers() {
+        // IANA "CoAP Content-Formats" numbers, written out here (not derived from the code).
+        let numbers = [0u16, 42, 60, 110, 112, 11542, 11544];
+        for (format, n) in Format::ALL.into_iter().zip(numbers) {
+            assert_eq!(format.content_format(), ContentFormat(n), "{format}");
+            assert_eq!(Format::from_content_format(ContentFormat(n)), Some(format));
+        }
+        // RFC 8790 SenML-ETCH maps to the SenML format; LwM2M JSON (11543) is not supported.
+        assert_eq!(
+            Format::from_content_format(ContentFormat(320)),
+            Some(Format::SenmlJson)
+        );
+        assert_eq!(
+            Format::from_content_format(ContentFormat(322)),
+            Some(Format::SenmlCbor)
+        );
+        assert_eq!(Format::from_content_format(ContentFormat(11543)), None);
     }
 }

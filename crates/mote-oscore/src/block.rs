@@ -7,9 +7,11 @@
 //! message is then verified as usual. Outer blocks are not integrity protected, so nothing
 //! here is trusted: the AEAD check of the reassembled message decides.
 
+use mote_coap::code::Code;
+use mote_coap::framing::{Cursor, Framing, Header};
+use mote_coap::option::{OptionEncoder, OptionNumber};
+
 use crate::Error;
-use crate::class::number;
-use crate::wire::{self, Framing, OptionEncoder, Writer};
 
 /// Room kept in front of the collected body for the header (TCP: up to 6 bytes + token).
 const HEADER_ROOM: usize = 6 + 8;
@@ -24,10 +26,10 @@ pub enum OuterBlock {
 }
 
 impl OuterBlock {
-    fn number(self) -> u16 {
+    fn number(self) -> OptionNumber {
         match self {
-            Self::Block1 => number::BLOCK1,
-            Self::Block2 => number::BLOCK2,
+            Self::Block1 => OptionNumber::BLOCK1,
+            Self::Block2 => OptionNumber::BLOCK2,
         }
     }
 }
@@ -54,7 +56,7 @@ pub struct OuterBlockAssembler<'b> {
     options_len: usize,
     next_num: u32,
     szx: u8,
-    header: Option<([u8; 3], u8, [u8; 8], usize)>,
+    header: Option<(Header, Code, [u8; 8], usize)>,
     message: Option<(usize, usize)>,
 }
 
@@ -99,16 +101,16 @@ impl<'b> OuterBlockAssembler<'b> {
         if self.message.is_some() {
             return Err(Error::Block("message already complete"));
         }
-        let parts = wire::parse(self.framing, fragment)?;
+        let parts = self.framing.decode(fragment)?;
         let mut block = None;
         for opt in parts.options() {
-            let (n, v) = opt?;
-            if n == self.which.number() {
+            if opt.number == self.which.number() {
                 if block.is_some() {
                     return Err(Error::Block("repeated Block option"));
                 }
                 block = Some(
-                    wire::decode_uint(v).ok_or(Error::Block("Block option longer than 3 bytes"))?,
+                    mote_coap::option::decode_uint(opt.value)
+                        .ok_or(Error::Block("Block option longer than 3 bytes"))?,
                 );
             }
         }
@@ -144,32 +146,32 @@ impl<'b> OuterBlockAssembler<'b> {
             // Options of the first block, without the Outer Block option.
             let mut token = [0u8; 8];
             token
-                .get_mut(..parts.token.len())
+                .get_mut(..parts.token().len())
                 .ok_or(Error::Malformed("token"))?
-                .copy_from_slice(parts.token);
-            self.header = Some((parts.udp_header, parts.code, token, parts.token.len()));
+                .copy_from_slice(parts.token());
+            self.header = Some((parts.header(), parts.code(), token, parts.token().len()));
             self.szx = szx;
             let area = self.buf.get_mut(HEADER_ROOM..).unwrap_or_default();
-            let mut w = Writer::new(area);
-            let mut enc = OptionEncoder::default();
+            let mut w = Cursor::new(area);
+            let mut enc = OptionEncoder::new();
             for opt in parts.options() {
-                let (n, v) = opt?;
-                if n != self.which.number() {
-                    enc.write(&mut w, n, v)?;
+                if opt.number != self.which.number() {
+                    enc.write(&mut w, opt.number, opt.value)?;
                 }
             }
-            w.byte(0xff);
-            let written = w.pos;
+            w.put_byte(0xff);
+            let written = w.position();
             w.finish().map_err(|_| Error::TooLarge { max: self.max })?;
             self.options_len = written;
             self.body = written;
         } else if szx != self.szx {
             return Err(Error::Block("block size changed"));
         }
-        if more && parts.payload.len() != size {
+        let payload = parts.payload();
+        if more && payload.len() != size {
             return Err(Error::Block("non-final block of the wrong size"));
         }
-        let total = self.body + parts.payload.len();
+        let total = self.body + payload.len();
         if total > self.max {
             return Err(Error::TooLarge { max: self.max });
         }
@@ -177,13 +179,13 @@ impl<'b> OuterBlockAssembler<'b> {
             .buf
             .get_mut(HEADER_ROOM + self.body..HEADER_ROOM + total)
             .ok_or(Error::TooLarge { max: self.max })?;
-        dst.copy_from_slice(parts.payload);
+        dst.copy_from_slice(payload);
         self.body = total;
         self.next_num = num + 1;
         if more {
             return Ok(Reassembly::NeedMore);
         }
-        let (udp, code, token, tkl) = self.header.ok_or(Error::Block("no first block"))?;
+        let (header, code, token, tkl) = self.header.ok_or(Error::Block("no first block"))?;
         let token = token.get(..tkl).unwrap_or_default();
         // Without payload the marker is dropped.
         let body_len = if self.body == self.options_len {
@@ -191,11 +193,11 @@ impl<'b> OuterBlockAssembler<'b> {
         } else {
             self.body
         };
-        let hlen = wire::header_len(self.framing, tkl, body_len);
+        let hlen = header.len(tkl, body_len);
         let start = HEADER_ROOM - hlen;
         let area = self.buf.get_mut(start..HEADER_ROOM).unwrap_or_default();
-        let mut w = Writer::new(area);
-        wire::write_header(&mut w, self.framing, udp, code, token, body_len)?;
+        let mut w = Cursor::new(area);
+        header.write(&mut w, code, token, body_len)?;
         w.finish()?;
         self.message = Some((start, hlen + body_len));
         Ok(Reassembly::Complete)

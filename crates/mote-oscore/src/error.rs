@@ -1,6 +1,9 @@
 //! The error type of the crate and its mapping to CoAP error responses (RFC 8613 §7.4,
 //! §8.2, §8.4).
 
+use mote_coap::code::Code;
+use mote_coap::error::{EncodeError, MessageError};
+
 /// Everything that can go wrong while protecting or verifying an OSCORE message.
 ///
 /// A message that fails any check changes no state: no replay-window update, no
@@ -9,9 +12,17 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The CoAP message itself is malformed (RFC 7252 §3).
+    /// The CoAP message (or the decrypted plaintext) is malformed as CoAP says (RFC 7252 §3,
+    /// RFC 8323 §3.2), as mote-coap's decoder reports it.
+    #[error("malformed CoAP message: {0}")]
+    Message(MessageError),
+    /// The CoAP message is well-formed but unfit for OSCORE (a code of the wrong kind, a
+    /// repeated Proxy-Uri, Uri-* options beside Proxy-Uri…).
     #[error("malformed CoAP message: {0}")]
     Malformed(&'static str),
+    /// A message could not be encoded (an option value or token too long for the format).
+    #[error("cannot encode the message: {0}")]
+    Encode(EncodeError),
     /// The message carries no OSCORE option, or no payload for the ciphertext.
     #[error("not an OSCORE message: {0}")]
     NotOscore(&'static str),
@@ -80,8 +91,8 @@ pub enum Error {
 /// (RFC 8613 §8.2, §7.4). Such responses carry Outer Max-Age 0 (§4.1.3.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ErrorResponse {
-    /// The response code as a CoAP code byte (`0x81` = 4.01).
-    pub code: u8,
+    /// The response code (4.00, 4.01 or 4.02).
+    pub code: Code,
     /// The diagnostic payload the spec suggests.
     pub diagnostic: &'static str,
 }
@@ -99,12 +110,30 @@ impl Error {
     /// | AEAD failure | 4.00 Bad Request | "Decryption failed" | §8.2 step 6 |
     pub fn server_response(&self) -> Option<ErrorResponse> {
         let (code, diagnostic) = match self {
-            Self::InvalidOscoreOption(_) | Self::NotOscore(_) => (0x82, "Failed to decode COSE"),
-            Self::ContextNotFound => (0x81, "Security context not found"),
-            Self::Replay => (0x81, "Replay detected"),
-            Self::DecryptionFailed => (0x80, "Decryption failed"),
+            Self::InvalidOscoreOption(_) | Self::NotOscore(_) => {
+                (Code::BAD_OPTION, "Failed to decode COSE")
+            }
+            Self::ContextNotFound => (Code::UNAUTHORIZED, "Security context not found"),
+            Self::Replay => (Code::UNAUTHORIZED, "Replay detected"),
+            Self::DecryptionFailed => (Code::BAD_REQUEST, "Decryption failed"),
             _ => return None,
         };
         Some(ErrorResponse { code, diagnostic })
+    }
+}
+
+impl From<MessageError> for Error {
+    fn from(e: MessageError) -> Self {
+        Self::Message(e)
+    }
+}
+
+impl From<EncodeError> for Error {
+    /// A short buffer keeps its own variant, with the size that would do.
+    fn from(e: EncodeError) -> Self {
+        match e {
+            EncodeError::BufferTooSmall { required } => Self::BufferTooSmall { required },
+            e => Self::Encode(e),
+        }
     }
 }

@@ -19,12 +19,11 @@ mod proxy_uri;
 pub mod rederive;
 pub mod replay;
 pub mod sequence;
-mod wire;
 
 pub use context::{SecurityContext, SecurityContextParams};
 pub use error::{Error, ErrorResponse};
+pub use mote_coap::framing::Framing;
 pub use mote_cose::algorithm::{AeadAlgorithm, HkdfAlgorithm};
 pub use option::OscoreOption;
 pub use protect::{RequestBinding, VerifiedRequest, peek_oscore_option};
 pub use replay::ReplayWindow;
-pub use wire::Framing;

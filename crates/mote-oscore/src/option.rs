@@ -150,7 +150,7 @@ impl<'a> OscoreOption<'a> {
 impl OscoreOption<'_> {
     /// Writes the option value (what [`encode`](Self::encode) produces) through `w`.
     #[inline]
-    pub(crate) fn write_to(&self, w: &mut crate::wire::Writer<'_>) -> Result<(), Error> {
+    pub(crate) fn write_to(&self, w: &mut mote_coap::framing::Cursor<'_>) -> Result<(), Error> {
         if self.is_empty() {
             return Ok(());
         }
@@ -175,10 +175,10 @@ impl OscoreOption<'_> {
         if self.kid.is_some() {
             flags |= FLAG_KID;
         }
-        w.byte(flags);
+        w.put_byte(flags);
         w.put(self.partial_iv.unwrap_or_default());
         if let (Some(s), Some(ctx)) = (s, self.kid_context) {
-            w.byte(s);
+            w.put_byte(s);
             w.put(ctx);
         }
         w.put(self.kid.unwrap_or_default());
@@ -190,7 +190,7 @@ impl OscoreOption<'_> {
 #[inline]
 fn copy_at(out: &mut [u8], pos: &mut usize, src: &[u8]) {
     if let Some(dst) = out.get_mut(*pos..*pos + src.len()) {
-        crate::wire::copy_short(dst, src);
+        crate::cose::copy_short(dst, src);
     }
     *pos += src.len();
 }

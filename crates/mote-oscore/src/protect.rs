@@ -7,23 +7,19 @@
 //! Verification needs room for the message plus a copy of the ciphertext: a buffer of twice
 //! the input length (plus a few bytes) always suffices.
 
+use mote_coap::code::Code;
+use mote_coap::framing::{Cursor, FramedMessage, Framing};
+use mote_coap::option::{self as coap_option, Body, OptionEncoder, OptionNumber, OptionSet};
 use mote_cose::algorithm::AeadKey;
 
-use crate::class::{self, number};
+use crate::class;
 use crate::context::{Id, SecurityContext, ShortBytes};
 use crate::cose::{Aad, nonce};
 use crate::option::{MAX_PARTIAL_IV_LEN, OscoreOption, decode_partial_iv, encode_partial_iv};
 use crate::proxy_uri::{self, ProxyUri};
 use crate::replay::NotificationNumber;
 use crate::sequence::SequenceStore;
-use crate::wire::{self, Framing, OptionEncoder, Options, Parts, Writer};
 use crate::{Error, replay::MAX_SEQUENCE_NUMBER};
-
-/// CoAP codes used by OSCORE (RFC 8613 §4.2).
-const POST: u8 = 0x02;
-const FETCH: u8 = 0x05;
-const CHANGED: u8 = 0x44;
-const CONTENT: u8 = 0x45;
 
 /// What a response is bound to (RFC 8613 §7.1): the 'kid' and Partial IV of its request,
 /// plus the per-request state the client and server keep (§8, §7.4.1).
@@ -93,21 +89,28 @@ pub struct VerifiedRequest {
 }
 
 struct OscoreParts<'a> {
-    parts: Parts<'a>,
+    parts: FramedMessage<'a>,
     option: OscoreOption<'a>,
 }
 
 #[inline(always)]
 fn split_oscore(framing: Framing, msg: &[u8]) -> Result<OscoreParts<'_>, Error> {
-    // The validating pass of `parse` already found the OSCORE option(s).
-    let parts = wire::parse(framing, msg)?;
-    if parts.summary.oscore_repeated {
+    let parts = framing.decode(msg)?;
+    // The validating pass of the decoder noted which options occur.
+    if !parts.option_set().may_contain(OptionNumber::OSCORE) {
+        return Err(Error::NotOscore("no OSCORE option"));
+    }
+    let mut oscore = parts
+        .options()
+        .skip_while(|o| o.number < OptionNumber::OSCORE)
+        .take_while(|o| o.number == OptionNumber::OSCORE);
+    let value = oscore
+        .next()
+        .ok_or(Error::NotOscore("no OSCORE option"))?
+        .value;
+    if oscore.next().is_some() {
         return Err(Error::InvalidOscoreOption("repeated OSCORE option"));
     }
-    let value = parts
-        .summary
-        .oscore
-        .ok_or(Error::NotOscore("no OSCORE option"))?;
     let option = OscoreOption::decode(value)?;
     Ok(OscoreParts { parts, option })
 }
@@ -121,8 +124,8 @@ pub fn peek_oscore_option(framing: Framing, msg: &[u8]) -> Result<OscoreOption<'
 /// Everything about how the plaintext is assembled from the original message.
 #[derive(Clone, Copy)]
 struct PlaintextSource<'p, 'a> {
-    /// Borrowed, not copied: `Parts` is 88 bytes.
-    parts: &'p Parts<'a>,
+    /// Borrowed, not copied.
+    parts: &'p FramedMessage<'a>,
     proxy: Option<ProxyUri<'a>>,
     is_request: bool,
 }
@@ -130,20 +133,21 @@ struct PlaintextSource<'p, 'a> {
 impl PlaintextSource<'_, '_> {
     /// Writes `Code || Class E options || 0xff || payload` (RFC 8613 §5.3).
     #[inline]
-    fn write(&self, w: &mut Writer<'_>) -> Result<(), Error> {
-        w.byte(self.parts.code);
+    fn write(&self, w: &mut Cursor<'_>) -> Result<(), Error> {
+        w.put_byte(self.parts.code().0);
+        let payload = self.parts.payload();
         if self.options_verbatim() {
             // Every option is Class E and copied unchanged, in order: the encoded options are
             // the original ones, byte for byte (RFC 7252 §3.1 deltas are relative to the
             // previous option, which is the same one).
-            w.put(self.parts.options);
-            if !self.parts.payload.is_empty() {
-                w.byte(0xff);
-                w.put(self.parts.payload);
+            w.put(self.parts.option_bytes());
+            if !payload.is_empty() {
+                w.put_byte(0xff);
+                w.put(payload);
             }
             return Ok(());
         }
-        let mut enc = OptionEncoder::default();
+        let mut enc = OptionEncoder::new();
         let mut generated = self
             .proxy
             .map(|p| p.inner_options())
@@ -151,7 +155,7 @@ impl PlaintextSource<'_, '_> {
             .flatten()
             .peekable();
         for opt in self.parts.options() {
-            let (n, v) = opt?;
+            let (n, v) = (opt.number, opt.value);
             while let Some(&(gn, gv)) = generated.peek() {
                 if gn > n {
                     break;
@@ -159,13 +163,13 @@ impl PlaintextSource<'_, '_> {
                 write_decoded(&mut enc, w, gn, gv)?;
                 generated.next();
             }
-            if n == number::OSCORE {
+            if n == OptionNumber::OSCORE {
                 return Err(Error::NestedOscore);
             }
-            if !class::is_inner(n) {
+            if !n.oscore_class().is_inner() {
                 continue;
             }
-            if n == number::OBSERVE && !self.is_request {
+            if n == OptionNumber::OBSERVE && !self.is_request {
                 // §4.1.3.5.2: the Inner Observe of a notification is empty.
                 enc.write(w, n, &[])?;
             } else {
@@ -175,9 +179,9 @@ impl PlaintextSource<'_, '_> {
         for (gn, gv) in generated {
             write_decoded(&mut enc, w, gn, gv)?;
         }
-        if !self.parts.payload.is_empty() {
-            w.byte(0xff);
-            w.put(self.parts.payload);
+        if !payload.is_empty() {
+            w.put_byte(0xff);
+            w.put(payload);
         }
         Ok(())
     }
@@ -187,33 +191,33 @@ impl PlaintextSource<'_, '_> {
     fn options_verbatim(&self) -> bool {
         let mut exclude = class::NOT_VERBATIM_INNER;
         if !self.is_request {
-            exclude |= wire::present_bit(number::OBSERVE);
+            exclude = exclude.with(OptionNumber::OBSERVE);
         }
-        self.proxy.is_none() && !self.parts.summary.any(exclude)
+        self.proxy.is_none() && !self.parts.option_set().intersects(exclude)
     }
 
     /// Writes the outer options (Class U, §4.1.2) with the OSCORE option in its place.
     #[inline]
     fn write_outer_options(
         &self,
-        w: &mut Writer<'_>,
+        w: &mut Cursor<'_>,
         oscore: &OscoreOption<'_>,
     ) -> Result<(), Error> {
-        let mut enc = OptionEncoder::default();
-        if self.proxy.is_none() && !self.parts.summary.any(class::OUTER_CANDIDATES) {
+        let mut enc = OptionEncoder::new();
+        if self.proxy.is_none() && !self.parts.option_set().intersects(class::OUTER_CANDIDATES) {
             // Nothing of the original message goes outside: the OSCORE option is alone.
-            enc.write_header(w, number::OSCORE, oscore.encoded_len())?;
+            enc.write_header(w, OptionNumber::OSCORE, oscore.encoded_len())?;
             return oscore.write_to(w);
         }
         let mut oscore_done = false;
         for opt in self.parts.options() {
-            let (n, v) = opt?;
-            if !oscore_done && n > number::OSCORE {
-                enc.write_header(w, number::OSCORE, oscore.encoded_len())?;
+            let (n, v) = (opt.number, opt.value);
+            if !oscore_done && n > OptionNumber::OSCORE {
+                enc.write_header(w, OptionNumber::OSCORE, oscore.encoded_len())?;
                 oscore.write_to(w)?;
                 oscore_done = true;
             }
-            if n == number::PROXY_URI {
+            if n == OptionNumber::PROXY_URI {
                 if let Some(p) = &self.proxy {
                     // §4.1.3.3: the outer Proxy-Uri is scheme://host[:port].
                     enc.write_header(w, n, p.scheme_host.len() + p.port.len())?;
@@ -227,7 +231,7 @@ impl PlaintextSource<'_, '_> {
             }
         }
         if !oscore_done {
-            enc.write_header(w, number::OSCORE, oscore.encoded_len())?;
+            enc.write_header(w, OptionNumber::OSCORE, oscore.encoded_len())?;
             oscore.write_to(w)?;
         }
         Ok(())
@@ -236,20 +240,20 @@ impl PlaintextSource<'_, '_> {
 
 fn write_decoded(
     enc: &mut OptionEncoder,
-    w: &mut Writer<'_>,
-    n: u16,
+    w: &mut Cursor<'_>,
+    n: OptionNumber,
     raw: &[u8],
 ) -> Result<(), Error> {
     enc.write_header(w, n, proxy_uri::decoded_len(raw)?)?;
-    proxy_uri::decode_each(raw, |b| w.byte(b));
+    proxy_uri::decode_each(raw, |b| w.put_byte(b));
     Ok(())
 }
 
-fn counted(f: impl FnOnce(&mut Writer<'_>) -> Result<(), Error>) -> Result<usize, Error> {
+fn counted(f: impl FnOnce(&mut Cursor<'_>) -> Result<(), Error>) -> Result<usize, Error> {
     let mut empty: [u8; 0] = [];
-    let mut w = Writer::new(&mut empty);
+    let mut w = Cursor::new(&mut empty);
     f(&mut w)?;
-    Ok(w.pos)
+    Ok(w.position())
 }
 
 impl<S: SequenceStore> SecurityContext<S> {
@@ -264,8 +268,8 @@ impl<S: SequenceStore> SecurityContext<S> {
         request: &[u8],
         out: &mut [u8],
     ) -> Result<(usize, RequestBinding), Error> {
-        let parts = wire::parse(framing, request)?;
-        if parts.code == 0 || parts.code >> 5 != 0 {
+        let parts = framing.decode(request)?;
+        if !parts.code().is_request() {
             return Err(Error::InvalidParameter("not a request code"));
         }
         let mut proxy = None;
@@ -273,27 +277,34 @@ impl<S: SequenceStore> SecurityContext<S> {
         let mut has_observe = false;
         let mut has_uri = false;
         // Only these options need a look here (the Uri-* ones only together with Proxy-Uri).
-        const SPECIAL: u64 = wire::present_bit(number::OSCORE)
-            | wire::present_bit(number::PROXY_URI)
-            | wire::present_bit(number::OBSERVE);
-        let options = parts.summary.any(SPECIAL).then(|| parts.options());
+        const SPECIAL: OptionSet = OptionSet::EMPTY
+            .with(OptionNumber::OSCORE)
+            .with(OptionNumber::PROXY_URI)
+            .with(OptionNumber::OBSERVE);
+        let options = parts
+            .option_set()
+            .intersects(SPECIAL)
+            .then(|| parts.options());
         for opt in options.into_iter().flatten() {
-            let (n, v) = opt?;
+            let (n, v) = (opt.number, opt.value);
             match n {
-                number::OSCORE => return Err(Error::NestedOscore),
-                number::PROXY_URI => {
+                OptionNumber::OSCORE => return Err(Error::NestedOscore),
+                OptionNumber::PROXY_URI => {
                     if proxy.is_some() {
                         return Err(Error::Malformed("repeated Proxy-Uri"));
                     }
                     proxy = Some(ProxyUri::parse(v)?);
                 }
-                number::URI_HOST | number::URI_PORT | number::URI_PATH | number::URI_QUERY => {
+                OptionNumber::URI_HOST
+                | OptionNumber::URI_PORT
+                | OptionNumber::URI_PATH
+                | OptionNumber::URI_QUERY => {
                     has_uri = true;
                 }
                 // RFC 7641 §2: 0 registers, 1 deregisters.
-                number::OBSERVE => {
+                OptionNumber::OBSERVE => {
                     has_observe = true;
-                    observe = wire::decode_uint(v) == Some(0);
+                    observe = coap_option::decode_uint(v) == Some(0);
                 }
                 _ => {}
             }
@@ -318,11 +329,11 @@ impl<S: SequenceStore> SecurityContext<S> {
             is_request: true,
         };
         // §4.1.3.5: FETCH for Observe, POST otherwise.
-        let outer_code = if has_observe { FETCH } else { POST };
+        let outer_code = if has_observe { Code::FETCH } else { Code::POST };
         let aad = Aad::new(self.aead, kid.as_slice(), piv)?;
         let (nonce_bytes, n) = self.sender_nonce.nonce(seq)?;
         let nonce = nonce_bytes.get(..n).unwrap_or_default();
-        let len = self.seal(framing, &source, outer_code, &option, nonce, &aad, out)?;
+        let len = self.seal(&source, outer_code, &option, nonce, &aad, out)?;
         // Everything succeeded: now take (and persist) the sequence number.
         let taken = self.take_sequence_number()?;
         debug_assert_eq!(taken, seq);
@@ -377,19 +388,23 @@ impl<S: SequenceStore> SecurityContext<S> {
         kid_context: Option<&[u8]>,
         out: &mut [u8],
     ) -> Result<usize, Error> {
-        let parts = wire::parse(framing, response)?;
-        if parts.code >> 5 < 2 {
+        let parts = framing.decode(response)?;
+        if parts.code().class() < 2 {
             return Err(Error::InvalidParameter("not a response code"));
         }
         let own = own_partial_iv || binding.request_nonce_used || binding.must_use_own_piv;
-        let has_observe = parts.summary.any(wire::present_bit(number::OBSERVE));
+        let has_observe = parts.option_set().may_contain(OptionNumber::OBSERVE);
         let source = PlaintextSource {
             parts: &parts,
             proxy: None,
             is_request: false,
         };
         // §4.1.3.5: 2.05 for notifications, 2.04 otherwise.
-        let outer_code = if has_observe { CONTENT } else { CHANGED };
+        let outer_code = if has_observe {
+            Code::CONTENT
+        } else {
+            Code::CHANGED
+        };
         let aad = Aad::new(self.aead, binding.kid.as_slice(), binding.piv.as_slice())?;
         let len = if own {
             let seq = self.peek_sequence_number()?;
@@ -402,7 +417,6 @@ impl<S: SequenceStore> SecurityContext<S> {
                 kid: None,
             };
             let len = self.seal(
-                framing,
                 &source,
                 outer_code,
                 &option,
@@ -415,7 +429,6 @@ impl<S: SequenceStore> SecurityContext<S> {
         } else {
             let (nb, n) = self.request_nonce(binding.kid.as_slice(), binding.piv.as_slice())?;
             let len = self.seal(
-                framing,
                 &source,
                 outer_code,
                 &OscoreOption::default(),
@@ -434,17 +447,20 @@ impl<S: SequenceStore> SecurityContext<S> {
     #[allow(clippy::too_many_arguments)]
     fn seal(
         &self,
-        framing: Framing,
         source: &PlaintextSource<'_, '_>,
-        outer_code: u8,
+        outer_code: Code,
         option: &OscoreOption<'_>,
         nonce: &[u8],
         aad: &Aad,
         out: &mut [u8],
     ) -> Result<usize, Error> {
+        let framing = source.parts.framing();
         if framing == Framing::Udp
             && source.proxy.is_none()
-            && !source.parts.summary.any(class::OUTER_CANDIDATES)
+            && !source
+                .parts
+                .option_set()
+                .intersects(class::OUTER_CANDIDATES)
             && source.options_verbatim()
             && option.encoded_len() < 269
         {
@@ -462,25 +478,21 @@ impl<S: SequenceStore> SecurityContext<S> {
             }
         };
         let out_len = out.len();
-        let mut w = Writer::new(out);
-        wire::write_header(
-            &mut w,
-            framing,
-            source.parts.udp_header,
-            outer_code,
-            source.parts.token,
-            body_len,
-        )?;
+        let mut w = Cursor::new(&mut *out);
+        source
+            .parts
+            .header()
+            .write(&mut w, outer_code, source.parts.token(), body_len)?;
         source.write_outer_options(&mut w, option)?;
-        w.byte(0xff);
-        let pt_start = w.pos;
+        w.put_byte(0xff);
+        let pt_start = w.position();
         source.write(&mut w)?;
-        let plaintext_len = w.pos - pt_start;
-        let total = w.pos + self.aead.tag_len();
+        let plaintext_len = w.position() - pt_start;
+        let total = w.position() + self.aead.tag_len();
         if total > out_len {
             return Err(Error::BufferTooSmall { required: total });
         }
-        let (_, out) = w.finish()?;
+        w.finish()?;
         let buf = out
             .get_mut(pt_start..total)
             .ok_or(Error::BufferTooSmall { required: total })?;
@@ -499,17 +511,13 @@ impl<S: SequenceStore> SecurityContext<S> {
     #[inline]
     fn seal_udp_verbatim(
         &self,
-        parts: &Parts<'_>,
-        outer_code: u8,
+        parts: &FramedMessage<'_>,
+        outer_code: Code,
         option: &OscoreOption<'_>,
         nonce: &[u8],
         aad: &Aad,
         out: &mut [u8],
     ) -> Result<usize, Error> {
-        let tkl = u8::try_from(parts.token.len())
-            .ok()
-            .filter(|&t| t <= 8)
-            .ok_or(Error::Malformed("token longer than 8 bytes"))?;
         // The OSCORE option (number 9) is the first option: delta 9; its value is at most
         // 1 + 5 + 1 + 255 + 7 = 269 bytes, so its length takes at most one extension byte
         // (RFC 7252 §3.1) — or two for exactly 269, which `seal` leaves to the general path.
@@ -519,36 +527,29 @@ impl<S: SequenceStore> SecurityContext<S> {
             13..269 => ([0x9d, (option_len - 13) as u8], 2),
             _ => return Err(Error::InvalidParameter("OSCORE option value too long")),
         };
-        let payload = parts.payload;
-        let plaintext_len = 1
-            + parts.options.len()
-            + if payload.is_empty() {
-                0
-            } else {
-                1 + payload.len()
-            };
-        let pt_start = 4 + parts.token.len() + head_len + option_len + 1;
+        let payload = parts.payload();
+        let plaintext_len = 1 + parts.body_len();
+        let header = parts.header();
+        let pt_start = header.len(parts.token().len(), 0) + head_len + option_len + 1;
         let total = pt_start + plaintext_len + self.aead.tag_len();
         let buf = out
             .get_mut(..total)
             .ok_or(Error::BufferTooSmall { required: total })?;
-        let mut w = Writer::new(buf);
-        let [b0, mid0, mid1] = parts.udp_header;
-        w.put(&[(b0 & 0xf0) | tkl, outer_code, mid0, mid1]);
-        w.put(parts.token);
+        let mut w = Cursor::new(&mut *buf);
+        header.write(&mut w, outer_code, parts.token(), 0)?;
         w.put(option_head.get(..head_len).unwrap_or_default());
         option.write_to(&mut w)?;
-        w.byte(0xff);
-        w.byte(parts.code);
-        w.put(parts.options);
+        w.put_byte(0xff);
+        w.put_byte(parts.code().0);
+        w.put(parts.option_bytes());
         if !payload.is_empty() {
-            w.byte(0xff);
+            w.put_byte(0xff);
             w.put(payload);
         }
-        if w.pos != pt_start + plaintext_len {
+        if w.position() != pt_start + plaintext_len {
             return Err(Error::Malformed("plaintext length"));
         }
-        let (_, buf) = w.finish()?;
+        w.finish()?;
         let sealed = buf
             .get_mut(pt_start..)
             .ok_or(Error::BufferTooSmall { required: total })?;
@@ -580,7 +581,7 @@ impl<S: SequenceStore> SecurityContext<S> {
         out: &mut [u8],
     ) -> Result<VerifiedRequest, Error> {
         let OscoreParts { parts, option } = split_oscore(framing, request)?;
-        if parts.code == 0 || parts.code >> 5 != 0 {
+        if !parts.code().is_request() {
             return Err(Error::Malformed("OSCORE request with a response code"));
         }
         let kid = option
@@ -613,7 +614,6 @@ impl<S: SequenceStore> SecurityContext<S> {
             &self.recipient.cipher,
             nb.get(..n).unwrap_or_default(),
             &aad,
-            framing,
             &parts,
             None,
             true,
@@ -689,7 +689,7 @@ impl<S: SequenceStore> SecurityContext<S> {
         out: &mut [u8],
     ) -> Result<usize, Error> {
         let OscoreParts { parts, option } = split_oscore(framing, response)?;
-        if parts.code >> 5 < 2 {
+        if parts.code().class() < 2 {
             return Err(Error::Malformed("OSCORE response with a request code"));
         }
         if let Some(kid) = option.kid {
@@ -722,7 +722,6 @@ impl<S: SequenceStore> SecurityContext<S> {
             &self.recipient.cipher,
             nb.get(..n).unwrap_or_default(),
             &aad,
-            framing,
             &parts,
             option.partial_iv,
             false,
@@ -752,13 +751,12 @@ fn open_in_place<'o>(
     cipher: &AeadKey,
     nonce: &[u8],
     aad: &Aad,
-    framing: Framing,
-    parts: &Parts<'_>,
+    parts: &FramedMessage<'_>,
     is_request: bool,
     header_len: usize,
     out: &'o mut [u8],
 ) -> Result<Decrypted<'o>, Error> {
-    let ct = parts.payload;
+    let ct = parts.payload();
     let too_small = Error::BufferTooSmall {
         required: header_len - 1 + ct.len(),
     };
@@ -768,31 +766,19 @@ fn open_in_place<'o>(
     let pt_len = cipher
         .open_in_place(nonce, aad.as_bytes(), buf)
         .map_err(|_| Error::DecryptionFailed)?;
-    let code = *buf.first().ok_or(Error::Malformed("empty plaintext"))?;
+    let code = Code(*buf.first().ok_or(Error::Malformed("empty plaintext"))?);
     let (header, rest) = out.split_at_mut(header_len);
     let rest: &'o [u8] = rest;
     let body = rest.get(..pt_len - 1).ok_or(too_small)?;
     // The plaintext is a CoAP message without header (§5.3): options, then payload.
-    let inner = wire::parse_body(body)?;
-    let code_ok = if is_request {
-        code != 0 && code >> 5 == 0
-    } else {
-        code >> 5 >= 2
-    };
-    if !code_ok {
-        return Err(Error::Malformed("inner code of the wrong kind"));
-    }
+    let inner = coap_option::split_body(body)?;
+    check_inner_code(code, is_request)?;
     let (observe_value, echo) = inner_options(&inner)?;
-    let mut w = Writer::new(header);
-    wire::write_header(
-        &mut w,
-        framing,
-        parts.udp_header,
-        code,
-        parts.token,
-        pt_len - 1,
-    )?;
-    let (written, _) = w.finish()?;
+    let mut w = Cursor::new(header);
+    parts
+        .header()
+        .write(&mut w, code, parts.token(), pt_len - 1)?;
+    let written = w.finish()?;
     if written != header_len {
         return Err(Error::Malformed("header length"));
     }
@@ -803,23 +789,41 @@ fn open_in_place<'o>(
     })
 }
 
+/// The inner code must be of the kind of the message (RFC 8613 §5.3: the plaintext carries the
+/// original code).
+#[inline]
+fn check_inner_code(code: Code, is_request: bool) -> Result<(), Error> {
+    let code_ok = if is_request {
+        code.is_request()
+    } else {
+        code.class() >= 2
+    };
+    if code_ok {
+        Ok(())
+    } else {
+        Err(Error::Malformed("inner code of the wrong kind"))
+    }
+}
+
 /// The inner options that matter to the receiver: the Observe value and the Echo option; the
 /// OSCORE option must not be inside (RFC 8613 §4.1.3.7).
-fn inner_options<'o>(inner: &wire::Body<'o>) -> Result<(Option<u32>, Option<&'o [u8]>), Error> {
-    const LOOK: u64 = wire::present_bit(number::OSCORE)
-        | wire::present_bit(number::OBSERVE)
-        | wire::present_bit(number::ECHO);
+fn inner_options<'o>(inner: &Body<'o>) -> Result<(Option<u32>, Option<&'o [u8]>), Error> {
+    const LOOK: OptionSet = OptionSet::EMPTY
+        .with(OptionNumber::OSCORE)
+        .with(OptionNumber::OBSERVE)
+        .with(OptionNumber::ECHO);
     let mut observe_value = None;
     let mut echo = None;
-    if inner.summary.any(LOOK) {
-        for opt in Options::new(inner.options) {
-            let (n, v) = opt?;
-            match n {
-                number::OSCORE => {
+    if inner.option_set.intersects(LOOK) {
+        for opt in inner.options() {
+            match opt.number {
+                OptionNumber::OSCORE => {
                     return Err(Error::Malformed("OSCORE option inside the plaintext"));
                 }
-                number::OBSERVE => observe_value = Some(wire::decode_uint(v).unwrap_or(0)),
-                number::ECHO => echo = Some(v),
+                OptionNumber::OBSERVE => {
+                    observe_value = Some(coap_option::decode_uint(opt.value).unwrap_or(0));
+                }
+                OptionNumber::ECHO => echo = Some(opt.value),
                 _ => {}
             }
         }
@@ -841,14 +845,13 @@ fn open<'o>(
     cipher: &AeadKey,
     nonce: &[u8],
     aad: &Aad,
-    framing: Framing,
-    parts: &Parts<'_>,
+    parts: &FramedMessage<'_>,
     response_piv: Option<&[u8]>,
     is_request: bool,
     out: &'o mut [u8],
 ) -> Result<Decrypted<'o>, Error> {
     let aead = cipher.algorithm();
-    let ct = parts.payload;
+    let ct = parts.payload();
     if ct.len() < aead.tag_len() + 1 {
         return Err(Error::InvalidOscoreOption(
             "ciphertext shorter than code and tag",
@@ -857,13 +860,11 @@ fn open<'o>(
     // Without received outer options to keep and without an Observe value to rewrite, the
     // decrypted message is the outer header followed by the plaintext after its code byte:
     // decrypt in place right there.
-    if !parts.summary.any(class::KEPT_OUTER) && (is_request || response_piv.is_none()) {
+    if !parts.option_set().intersects(class::KEPT_OUTER) && (is_request || response_piv.is_none()) {
         let body_len = ct.len() - aead.tag_len() - 1;
-        let header_len = wire::header_len(framing, parts.token.len(), body_len);
+        let header_len = parts.header().len(parts.token().len(), body_len);
         if out.len() >= header_len - 1 + ct.len() {
-            return open_in_place(
-                cipher, nonce, aad, framing, parts, is_request, header_len, out,
-            );
+            return open_in_place(cipher, nonce, aad, parts, is_request, header_len, out);
         }
     }
     let scratch_at = out
@@ -882,16 +883,10 @@ fn open<'o>(
     let (&code, rest) = plaintext
         .split_first()
         .ok_or(Error::Malformed("empty plaintext"))?;
+    let code = Code(code);
     // The plaintext is a CoAP message without header (§5.3): options, then payload.
-    let inner = wire::parse_body(rest)?;
-    let code_ok = if is_request {
-        code != 0 && code >> 5 == 0
-    } else {
-        code >> 5 >= 2
-    };
-    if !code_ok {
-        return Err(Error::Malformed("inner code of the wrong kind"));
-    }
+    let inner = coap_option::split_body(rest)?;
+    check_inner_code(code, is_request)?;
     let (observe_value, echo_range) = inner_options(&inner)?;
     // The notification's Observe value: the 3 low bytes of the Partial IV (§4.1.3.5.2).
     let mut observe_buf = [0u8; 3];
@@ -908,50 +903,45 @@ fn open<'o>(
         }
         _ => None,
     };
-    let write_options = |w: &mut Writer<'_>| -> Result<(), Error> {
-        let mut enc = OptionEncoder::default();
-        let mut outer = Options::new(parts.options)
-            .flatten()
-            .filter(|(n, _)| class::keep_received_outer(*n))
+    let write_options = |w: &mut Cursor<'_>| -> Result<(), Error> {
+        let mut enc = OptionEncoder::new();
+        let mut outer = parts
+            .options()
+            .filter(|o| class::keep_received_outer(o.number))
             .peekable();
-        for opt in Options::new(inner.options) {
-            let (n, v) = opt?;
-            while let Some(&(on, ov)) = outer.peek() {
-                if on > n {
+        for opt in inner.options() {
+            let (n, v) = (opt.number, opt.value);
+            while let Some(o) = outer.peek() {
+                if o.number > n {
                     break;
                 }
-                enc.write(w, on, ov)?;
+                enc.write(w, o.number, o.value)?;
                 outer.next();
             }
             match (n, observe_replacement) {
-                (number::OBSERVE, Some(r)) => enc.write(w, n, r)?,
+                (OptionNumber::OBSERVE, Some(r)) => enc.write(w, n, r)?,
                 _ => enc.write(w, n, v)?,
             }
         }
-        for (on, ov) in outer {
-            enc.write(w, on, ov)?;
+        for o in outer {
+            enc.write(w, o.number, o.value)?;
         }
         if !inner.payload.is_empty() {
-            w.byte(0xff);
+            w.put_byte(0xff);
             w.put(inner.payload);
         }
         Ok(())
     };
-    let body_len = match framing {
+    let body_len = match parts.framing() {
         Framing::Udp => 0,
         Framing::Tcp => counted(write_options)?,
     };
-    let mut w = Writer::new(dest);
-    wire::write_header(
-        &mut w,
-        framing,
-        parts.udp_header,
-        code,
-        parts.token,
-        body_len,
-    )?;
+    let mut w = Cursor::new(dest);
+    parts
+        .header()
+        .write(&mut w, code, parts.token(), body_len)?;
     write_options(&mut w)?;
-    let (len, _) = w.finish().map_err(|e| match e {
+    let len = w.finish().map_err(|e| match Error::from(e) {
         Error::BufferTooSmall { required } => Error::BufferTooSmall {
             required: required + ct.len(),
         },

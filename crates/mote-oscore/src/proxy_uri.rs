@@ -4,7 +4,7 @@
 //! and query become Inner Uri-Path and Uri-Query options.
 
 use crate::Error;
-use crate::class::number;
+use mote_coap::option::OptionNumber;
 
 /// A Proxy-Uri split into the outer part and the inner path and query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,18 +134,18 @@ pub(crate) struct InnerOptions<'a> {
 }
 
 impl<'a> Iterator for InnerOptions<'a> {
-    type Item = (u16, &'a [u8]);
+    type Item = (OptionNumber, &'a [u8]);
 
     fn next(&mut self) -> Option<Self::Item> {
         if let Some(p) = self.path {
             return Some(match p.iter().position(|&c| c == b'/') {
                 Some(i) => {
                     self.path = p.get(i + 1..);
-                    (number::URI_PATH, p.get(..i).unwrap_or_default())
+                    (OptionNumber::URI_PATH, p.get(..i).unwrap_or_default())
                 }
                 None => {
                     self.path = None;
-                    (number::URI_PATH, p)
+                    (OptionNumber::URI_PATH, p)
                 }
             });
         }
@@ -153,11 +153,11 @@ impl<'a> Iterator for InnerOptions<'a> {
         Some(match q.iter().position(|&c| c == b'&') {
             Some(i) => {
                 self.query = q.get(i + 1..);
-                (number::URI_QUERY, q.get(..i).unwrap_or_default())
+                (OptionNumber::URI_QUERY, q.get(..i).unwrap_or_default())
             }
             None => {
                 self.query = None;
-                (number::URI_QUERY, q)
+                (OptionNumber::URI_QUERY, q)
             }
         })
     }
@@ -219,7 +219,13 @@ mod tests {
         assert_eq!(p.scheme_host, b"coap://example.com");
         assert_eq!(p.port, b"");
         let inner: Vec<_> = p.inner_options().collect();
-        assert_eq!(inner, vec![(11, &b"resource"[..]), (15, &b"q=1"[..])]);
+        assert_eq!(
+            inner,
+            vec![
+                (OptionNumber::URI_PATH, &b"resource"[..]),
+                (OptionNumber::URI_QUERY, &b"q=1"[..])
+            ]
+        );
     }
 
     #[test]

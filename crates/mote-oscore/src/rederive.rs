@@ -22,7 +22,7 @@ use crate::context::{IdContext, MAX_ID_CONTEXT_LEN, SecurityContext, SecurityCon
 use crate::protect::{RequestBinding, VerifiedRequest, peek_oscore_option};
 use crate::replay::ReplayWindow;
 use crate::sequence::{SequenceStore, Volatile};
-use crate::wire::Framing;
+use mote_coap::framing::Framing;
 
 /// `a || b` as an ID Context (Appendix B.2 "comb").
 pub fn concat_id_context(a: &[u8], b: &[u8]) -> Result<IdContext, Error> {

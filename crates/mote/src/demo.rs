@@ -44,10 +44,7 @@ pub(crate) fn registration(endpoint: &str, message_id: u16, token: [u8; 4]) -> O
     OwnedMessage::new(MessageType::Con, Code::POST, message_id)
         .with_token(token)
         .with_option(OptionNumber::URI_PATH, "rd")
-        .with_uint_option(
-            OptionNumber::CONTENT_FORMAT,
-            u32::from(ContentFormat::LINK_FORMAT.0),
-        )
+        .with_content_format(ContentFormat::LINK_FORMAT)
         .with_option(OptionNumber::URI_QUERY, format!("ep={endpoint}"))
         .with_option(OptionNumber::URI_QUERY, "lt=86400")
         .with_option(OptionNumber::URI_QUERY, "lwm2m=1.1")

@@ -14,6 +14,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use mote_coap::code::Code;
+use mote_coap::content_format::ContentFormat;
 use mote_lwm2m::attributes::LinkAttributes;
 use mote_lwm2m::data::{DataTree, ResourceData};
 use mote_lwm2m::link::{self, Link};
@@ -234,7 +235,7 @@ impl ObjectTree {
         let records = self.readable_records(p);
         let single = matches!(records.as_slice(), [r] if r.path == *p);
         let format = match accept {
-            Some(cf) => Format::from_content_format(cf).ok_or_else(|| {
+            Some(cf) => Format::from_content_format(ContentFormat(cf)).ok_or_else(|| {
                 refuse(
                     Code::NOT_ACCEPTABLE,
                     format!("content format {cf} is not supported"),
@@ -254,7 +255,7 @@ impl ObjectTree {
                 format!("{p} cannot be sent as {format}: {e}"),
             )
         })?;
-        Ok((format.content_format(), body))
+        Ok((format.content_format().0, body))
     }
 
     /// Discover ("Discover Operation"): the Object, its Instances and their Resources (with `dim` for
@@ -332,7 +333,7 @@ impl ObjectTree {
             None if p.len() >= 3 => 0,
             None => return Err(refuse(Code::BAD_REQUEST, "Content-Format is required")),
         };
-        let format = Format::from_content_format(cf).ok_or_else(|| {
+        let format = Format::from_content_format(ContentFormat(cf)).ok_or_else(|| {
             refuse(
                 Code::UNSUPPORTED_CONTENT_FORMAT,
                 format!("content format {cf} is not supported"),
@@ -519,7 +520,7 @@ mod tests {
             let (got, body) = t.read(&p("/3/0"), Some(cf)).unwrap();
             assert_eq!(got, cf);
             // Every hierarchical body decodes back to the readable records of /3/0.
-            let format = Format::from_content_format(cf).unwrap();
+            let format = Format::from_content_format(ContentFormat(cf)).unwrap();
             let back = mote_lwm2m::decode(format, &p("/3/0"), &body, &t.defs).unwrap();
             assert_eq!(back, t.readable_records(&p("/3/0")), "{format}");
         }

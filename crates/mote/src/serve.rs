@@ -35,7 +35,7 @@ use clap::Args;
 use mote_coap::code::{Code, MessageType};
 use mote_coap::option::OptionNumber;
 use mote_lwm2m::{Path as LwPath, Value};
-use mote_oscore::freshness::{EchoIssuer, FreshnessPolicy};
+use mote_oscore::freshness::{EchoCache, FreshnessPolicy};
 use mote_oscore::{
     Error as OscoreError, Framing, RequestBinding, SecurityContext, peek_oscore_option,
 };
@@ -121,6 +121,9 @@ impl Peer {
     }
 }
 
+/// How long an Echo value issued for request freshness stays valid (RFC 9175 §2.3).
+const ECHO_WINDOW: Duration = Duration::from_secs(60);
+
 struct Observer {
     peer: Peer,
     token: Vec<u8>,
@@ -147,7 +150,7 @@ struct Server {
     uploads: BTreeMap<(Peer, String), Vec<u8>>,
     observers: Vec<Observer>,
     dedup: VecDeque<(Peer, u16, Vec<u8>)>,
-    echo: EchoIssuer<8>,
+    echo: EchoCache<8>,
     policy: FreshnessPolicy,
     mid: u16,
     started: Instant,
@@ -235,7 +238,7 @@ pub(crate) fn run(args: &ServeArgs) -> Result<()> {
         uploads: BTreeMap::new(),
         observers: vec![],
         dedup: VecDeque::new(),
-        echo: EchoIssuer::new(60_000),
+        echo: EchoCache::new(),
         policy: if args.fresh_echo {
             FreshnessPolicy::UNSAFE_METHODS
         } else {
@@ -520,12 +523,12 @@ impl Server {
         let framing = peer.framing();
         let unprotected_error = |e: OscoreError| -> Result<Vec<u8>> {
             let r = e.server_response().unwrap_or(mote_oscore::ErrorResponse {
-                code: Code::BAD_REQUEST.0,
+                code: Code::BAD_REQUEST,
                 diagnostic: "OSCORE processing failed",
             });
             // RFC 8613 §4.1.3.1: Outer Max-Age 0 on OSCORE error responses.
             reply(
-                Code(r.code),
+                r.code,
                 vec![(OptionNumber::MAX_AGE.0, vec![])],
                 r.diagnostic.as_bytes(),
             )
@@ -567,16 +570,22 @@ impl Server {
             let inner = reply(Code::BAD_OPTION, vec![], b"EDHOC option inside OSCORE");
             return self.protect(ci, framing, &mut binding, &inner);
         }
-        let now = self.started.elapsed().as_millis() as u64;
+        let now = self.started.elapsed();
         if self
             .policy
-            .check(framing, &out[..verified.len], &mut self.echo, now)
+            .check(
+                framing,
+                &out[..verified.len],
+                &mut self.echo,
+                now,
+                ECHO_WINDOW,
+            )
             .is_err()
         {
             let echo = self.echo.issue(&random_bytes(), now)?;
             let inner = reply(
                 Code::UNAUTHORIZED,
-                vec![(OptionNumber::ECHO.0, echo.as_slice().to_vec())],
+                vec![(OptionNumber::ECHO.0, echo.as_bytes().to_vec())],
                 b"",
             );
             return self.protect(ci, framing, &mut binding, &inner);

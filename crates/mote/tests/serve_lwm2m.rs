@@ -54,10 +54,14 @@ fn read_in_every_content_format_and_4_06() {
         Format::SenmlCbor,
         Format::LwM2mCbor,
     ] {
-        let cf = format.content_format().to_string();
+        let cf = format.content_format().0.to_string();
         let (code, got_cf, body) = coap(&["get", &device, "--accept", &cf]);
         assert_eq!(code, "2.05", "{format}");
-        assert_eq!(got_cf, Some(u64::from(format.content_format())), "{format}");
+        assert_eq!(
+            got_cf,
+            Some(u64::from(format.content_format().0)),
+            "{format}"
+        );
         let records = mote_lwm2m::decode(format, &p("/3/0"), &body, &Builtin).unwrap();
         let find = |path: &str| records.iter().find(|r| r.path == p(path)).map(|r| &r.value);
         assert_eq!(

@@ -122,7 +122,7 @@ impl Client {
     pub(crate) fn accept(&self, req: &Request) -> Step<Format> {
         match req.accept {
             None => Ok(self.config.default_format),
-            Some(cf) => Format::from_content_format(cf.0)
+            Some(cf) => Format::from_content_format(cf)
                 .ok_or_else(|| refuse(Code::NOT_ACCEPTABLE, "unsupported Accept")),
         }
     }
@@ -132,7 +132,7 @@ impl Client {
         let cf = req
             .content_format
             .ok_or_else(|| refuse(Code::BAD_REQUEST, "payload without Content-Format"))?;
-        Format::from_content_format(cf.0).ok_or_else(|| {
+        Format::from_content_format(cf).ok_or_else(|| {
             refuse(
                 Code::UNSUPPORTED_CONTENT_FORMAT,
                 "unsupported Content-Format",
@@ -171,7 +171,7 @@ impl Client {
             .map_err(|e| refuse(Code::NOT_ACCEPTABLE, &e.to_string()))?;
         Ok(Response::content(
             Code::CONTENT,
-            ContentFormat(format.content_format()),
+            format.content_format(),
             payload,
         ))
     }
@@ -687,7 +687,7 @@ impl Client {
             .map_err(|d| Response::diagnostic(denial_code(d.code), d.to_string()))?;
         let format = match req.accept {
             Some(_) => self.accept(req)?,
-            None => Format::from_content_format(req.content_format.map_or(0, |c| c.0))
+            None => Format::from_content_format(req.content_format.unwrap_or(ContentFormat(0)))
                 .unwrap_or(self.config.default_format),
         };
         if !format.is_hierarchical() {

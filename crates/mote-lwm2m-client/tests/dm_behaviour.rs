@@ -64,7 +64,7 @@ fn write_attributes_never_change_a_value() {
 fn read_answers_in_every_accepted_format() {
     let mut c = fixture();
     for format in Format::ALL {
-        let cf = Cf(format.content_format());
+        let cf = format.content_format();
         let r = c.handle(S101, &get("/3/0/9").with_accept(cf));
         if format == Format::Opaque {
             // TS 1.2 Core §7.4.3: octet-stream carries Opaque resources only.

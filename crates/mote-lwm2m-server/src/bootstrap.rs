@@ -522,7 +522,7 @@ impl BootstrapServer {
                 let n: u16 = v
                     .parse()
                     .map_err(|_| BootstrapError::InvalidParameter { name: "pct" })?;
-                match Format::from_content_format(n) {
+                match Format::from_content_format(ContentFormat(n)) {
                     Some(f) if f.is_hierarchical() => f,
                     _ => return Err(BootstrapError::UnsupportedFormat(ContentFormat(n))),
                 }
@@ -650,7 +650,7 @@ impl BootstrapServer {
                 Err(e) => problem = Some(e),
             },
             BootstrapStep::Read(p) if !missing_acl => {
-                match cf.and_then(Format::from_content_format) {
+                match cf.map(ContentFormat).and_then(Format::from_content_format) {
                     Some(f) => match mote_lwm2m::decode(f, p, payload, &self.defs) {
                         Ok(r) => s.read.extend(r),
                         Err(e) => problem = Some(format!("{e}")),

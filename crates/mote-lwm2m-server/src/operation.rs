@@ -110,7 +110,7 @@ impl ClientProfile {
     fn announced(&self, f: Format) -> bool {
         self.content_formats
             .iter()
-            .any(|c| Format::from_content_format(c.0) == Some(f))
+            .any(|c| Format::from_content_format(*c) == Some(f))
     }
 
     /// The format for single-path operations: the first announced of LwM2M CBOR (1.2),
@@ -691,7 +691,7 @@ fn decode_content(
         }
         return Err(OperationError::MissingContentFormat);
     };
-    let f = Format::from_content_format(c.0).ok_or(OperationError::UnknownContentFormat(c))?;
+    let f = Format::from_content_format(c).ok_or(OperationError::UnknownContentFormat(c))?;
     let records = mote_lwm2m::decode(f, base, payload, defs).map_err(OperationError::Decode)?;
     Ok((Some(f), records))
 }

@@ -156,12 +156,39 @@ pub struct ResourceDefinition {
 /// [`ObjectDefinitions::resource`] once per decision on a Resource.
 pub trait ObjectDefinitions {
     /// `Some(multiple_instances)` when the client supports `object`, `None` otherwise.
+    ///
+    /// ```
+    /// use mote_access::ObjectDefinitions;
+    /// use mote_lwm2m::object::Builtin;
+    ///
+    /// assert_eq!(Builtin.object(3), Some(false)); // Device: single-instance
+    /// assert_eq!(Builtin.object(3303), None); // not built in
+    /// ```
     fn object(&self, object: u16) -> Option<bool>;
 
     /// The definition of `resource` in `object`, `None` when the Object does not define it.
+    ///
+    /// ```
+    /// use mote_access::{ObjectDefinitions, ResourceOperations};
+    /// use mote_lwm2m::object::Builtin;
+    ///
+    /// let reboot = Builtin.resource(3, 4).ok_or("no /3/x/4")?;
+    /// assert_eq!(reboot.operations, ResourceOperations::EXECUTE);
+    /// assert!(reboot.mandatory);
+    /// # Ok::<(), &str>(())
+    /// ```
     fn resource(&self, object: u16, resource: u16) -> Option<ResourceDefinition>;
 
     /// Calls `f` with every Resource the Object defines (used by Create for mandatory Resources).
+    ///
+    /// ```
+    /// use mote_access::ObjectDefinitions;
+    /// use mote_lwm2m::object::Builtin;
+    ///
+    /// let mut mandatory = Vec::new();
+    /// Builtin.for_each_resource(5, &mut |r| if r.mandatory { mandatory.push(r.id) });
+    /// assert!(mandatory.contains(&1)); // Firmware Update Package URI
+    /// ```
     fn for_each_resource(&self, object: u16, f: &mut dyn FnMut(ResourceDefinition));
 }
 

@@ -367,9 +367,26 @@ impl ObjectDef {
 /// SenML numbers) and by validation.
 pub trait ObjectDefs {
     /// The definition of object `id`, if known.
+    ///
+    /// ```
+    /// use mote_lwm2m::object::{Builtin, NoDefs, ObjectDefs};
+    ///
+    /// assert_eq!(Builtin.object(1).map(|o| &*o.name), Some("LwM2M Server"));
+    /// assert!(NoDefs.object(1).is_none());
+    /// ```
     fn object(&self, id: u16) -> Option<&ObjectDef>;
 
     /// The definition of the resource at `path` (`/O/I/R` or `/O/I/R/RI`).
+    ///
+    /// ```
+    /// use mote_lwm2m::ResourceType;
+    /// use mote_lwm2m::object::{Builtin, ObjectDefs};
+    ///
+    /// let current_time = Builtin.resource_at(&"/3/0/13".parse()?);
+    /// assert_eq!(current_time.map(|r| r.kind), Some(ResourceType::Time));
+    /// assert!(Builtin.resource_at(&"/3/0".parse()?).is_none()); // not a resource path
+    /// # Ok::<(), mote_lwm2m::Error>(())
+    /// ```
     fn resource_at(&self, path: &Path) -> Option<&ResourceDef> {
         let ids = path.ids();
         let (o, r) = (ids.first()?, ids.get(2)?);

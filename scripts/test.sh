@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Everything, on a fresh machine: installs what it needs (idempotent), then runs fmt, clippy,
-# the workspace tests, the no_std builds, the doc build, the interop tests against real peers
+# the workspace tests, every example, the no_std builds, the doc build, the interop tests against real peers
 # and a short fuzz smoke run. Exit status is non-zero on the first failure.
 #
 # Environment:
@@ -61,6 +61,18 @@ cargo clippy --workspace --all-targets --all-features -- -D warnings
 
 step "cargo test --workspace --all-features"
 cargo test --workspace --all-features
+
+step "examples: every crates/*/examples/* runs (each asserts its own outcome)"
+for entry in crates/*/examples/*; do
+  case "$entry" in
+    *.rs) example=$(basename "$entry" .rs) ;;
+    *) [ -f "$entry/main.rs" ] || continue; example=$(basename "$entry") ;;
+  esac
+  manifest="$(dirname "$(dirname "$entry")")/Cargo.toml"
+  crate=$(sed -n 's/^name = "\(.*\)"$/\1/p' "$manifest" | head -n 1)
+  echo "--- $crate --example $example"
+  cargo run -q -p "$crate" --example "$example"
+done
 
 step "no_std builds for thumbv7em-none-eabihf: ${no_std_crates[*]}"
 for crate in "${no_std_crates[@]}"; do

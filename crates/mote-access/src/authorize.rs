@@ -101,6 +101,15 @@ impl Operation {
     /// Instance(s)" still requires that "the access right is granted", so the authorization
     /// reads "-" as "any right" there (fail closed): a server with no right at all on an
     /// instance cannot discover it.
+    ///
+    /// ```
+    /// use mote_access::{AccessRights, Operation};
+    ///
+    /// assert_eq!(Operation::Read.required_rights(), AccessRights::READ);
+    /// assert_eq!(Operation::WriteComposite.required_rights(), AccessRights::WRITE);
+    /// assert_eq!(Operation::Create.required_rights(), AccessRights::CREATE);
+    /// assert_eq!(Operation::Discover.required_rights(), AccessRights::NONE);
+    /// ```
     pub const fn required_rights(self) -> AccessRights {
         match self {
             Self::Read
@@ -119,6 +128,14 @@ impl Operation {
     }
 
     /// The TS name ("Read", "Write-Attributes", ...).
+    ///
+    /// ```
+    /// use mote_access::Operation;
+    ///
+    /// assert_eq!(Operation::WriteAttributes.name(), "Write-Attributes");
+    /// assert_eq!("write-attributes".parse::<Operation>()?, Operation::WriteAttributes);
+    /// # Ok::<(), mote_access::Error>(())
+    /// ```
     pub const fn name(self) -> &'static str {
         match self {
             Self::Read => "Read",
@@ -138,6 +155,14 @@ impl Operation {
     }
 
     /// Whether the operation takes a list of targets.
+    ///
+    /// ```
+    /// use mote_access::Operation;
+    ///
+    /// assert!(Operation::ReadComposite.is_composite());
+    /// assert!(Operation::Send.is_composite());
+    /// assert!(!Operation::Read.is_composite());
+    /// ```
     pub const fn is_composite(self) -> bool {
         matches!(
             self,
@@ -180,6 +205,13 @@ pub enum ResponseCode {
 
 impl ResponseCode {
     /// The code as `class.detail` text, e.g. `"4.01"`.
+    ///
+    /// ```
+    /// use mote_access::ResponseCode;
+    ///
+    /// assert_eq!(ResponseCode::Unauthorized.as_str(), "4.01");
+    /// assert_eq!(ResponseCode::MethodNotAllowed.to_string(), "4.05 Method Not Allowed");
+    /// ```
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::BadRequest => "4.00",
@@ -190,6 +222,12 @@ impl ResponseCode {
     }
 
     /// The code byte (class << 5 | detail) of RFC 7252 §3.
+    ///
+    /// ```
+    /// use mote_access::ResponseCode;
+    ///
+    /// assert_eq!(ResponseCode::NotFound.to_u8(), 0x84); // 4.04: class 4 << 5 | detail 4
+    /// ```
     pub const fn to_u8(self) -> u8 {
         match self {
             Self::BadRequest => 0x80,
@@ -200,6 +238,12 @@ impl ResponseCode {
     }
 
     /// The RFC 7252 §12.1.2 name.
+    ///
+    /// ```
+    /// use mote_access::ResponseCode;
+    ///
+    /// assert_eq!(ResponseCode::BadRequest.name(), "Bad Request");
+    /// ```
     pub const fn name(self) -> &'static str {
         match self {
             Self::BadRequest => "Bad Request",
@@ -496,6 +540,16 @@ pub enum NotifyDecision {
 }
 
 /// Whether a Resource is included in the answer to a Read/Observe/Notify of its Object Instance.
+///
+/// ```
+/// use mote_access::resource_readable;
+/// use mote_lwm2m::object::Builtin;
+///
+/// // Device Object: Manufacturer (0) is R, Reboot (4) is E.
+/// assert!(resource_readable(&Builtin, 3, 0));
+/// assert!(!resource_readable(&Builtin, 3, 4));
+/// assert!(!resource_readable(&Builtin, 3, 999)); // not defined
+/// ```
 pub fn resource_readable<D: ObjectDefinitions + ?Sized>(
     defs: &D,
     object: u16,
@@ -523,6 +577,31 @@ impl AccessControl {
     /// ([`AccessControl::authorize_composite`]); when that target is ignored (it does not
     /// exist or does not support Read) the refusal a Read of it would get is returned, since a
     /// [`Grant`] cannot say "nothing".
+    ///
+    /// ```
+    /// # use mote_access::*;
+    /// # use mote_lwm2m::object::Builtin;
+    /// # let (s101, s102) = (ShortServerId(101), ShortServerId(102));
+    /// # let mut ac = AccessControl::new();
+    /// # ac.add_server(s101)?;
+    /// # ac.add_server(s102)?;
+    /// // /3/0 owned by 101, readable by 102; the built-in Device Object definitions.
+    /// ac.insert_instance(3, 0)?;
+    /// let acl = AccessControlInstance::new(3, 0, Owner::Server(s101)).with_acl(s102, AccessRights::READ);
+    /// ac.insert_acl_instance(0, acl)?;
+    /// let reboot = Target::Resource(3, 0, 4);
+    /// assert_eq!(ac.authorize(&Builtin, Requester::Server(s101), Operation::Execute, &reboot), Ok(Grant::Full));
+    /// let denial = ac
+    ///     .authorize(&Builtin, Requester::Server(s102), Operation::Execute, &reboot)
+    ///     .err()
+    ///     .ok_or("102 may not reboot")?;
+    /// assert_eq!(denial.code, ResponseCode::Unauthorized);
+    /// // Rights first, then existence: 102 learns nothing about /3/1.
+    /// let missing = Target::Instance(3, 1);
+    /// let denial = ac.authorize(&Builtin, Requester::Server(s101), Operation::Read, &missing).err();
+    /// assert_eq!(denial.map(|d| d.code), Some(ResponseCode::Unauthorized));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn authorize<D: ObjectDefinitions + ?Sized>(
         &self,
         defs: &D,
@@ -736,6 +815,27 @@ impl AccessControl {
     /// allowed" (4.05, listing them); "any optional Resources that are not supported by, or
     /// unknown to, the LwM2M Client MUST NOT be interpreted as an error" (skipped). The same
     /// for Replace and Partial Update. The Bootstrap-Server writes without these checks.
+    ///
+    /// ```
+    /// # use mote_access::*;
+    /// # use mote_lwm2m::object::Builtin;
+    /// # let (s101, s102) = (ShortServerId(101), ShortServerId(102));
+    /// # let mut ac = AccessControl::new();
+    /// # ac.add_server(s101)?;
+    /// # ac.add_server(s102)?;
+    /// // /3/0 owned by 101, readable by 102; the built-in Device Object definitions.
+    /// ac.insert_instance(3, 0)?;
+    /// let acl = AccessControlInstance::new(3, 0, Owner::Server(s101)).with_acl(s102, AccessRights::READ);
+    /// ac.insert_acl_instance(0, acl)?;
+    /// ac.set_acl_entry(0, s102, AccessRights::READ.union(AccessRights::WRITE))?;
+    /// let device = Target::Instance(3, 0);
+    /// // Current Time (13) is RW: the Write is allowed.
+    /// assert_eq!(ac.authorize_write(&Builtin, Requester::Server(s102), &device, &[13]), Ok(Grant::Full));
+    /// // Manufacturer (0) is read-only: the whole Write is refused with 4.05.
+    /// let denial = ac.authorize_write(&Builtin, Requester::Server(s102), &device, &[0, 13]).err();
+    /// assert_eq!(denial.map(|d| d.code), Some(ResponseCode::MethodNotAllowed));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn authorize_write<D: ObjectDefinitions + ?Sized>(
         &self,
         defs: &D,
@@ -777,6 +877,32 @@ impl AccessControl {
     ///   the LwM2M Client MUST return an error": 4.00 ("Mandatory Resources are not specified")
     ///   for mandatory writable Resources neither conveyed nor defaulted (read-only ones are set
     ///   by the client, executable ones carry no value).
+    ///
+    /// ```
+    /// # use mote_access::*;
+    /// # use mote_lwm2m::object::Builtin;
+    /// # let (s101, s102) = (ShortServerId(101), ShortServerId(102));
+    /// # let mut ac = AccessControl::new();
+    /// # ac.add_server(s101)?;
+    /// # ac.add_server(s102)?;
+    /// // /3/0 owned by 101, readable by 102; the built-in Device Object definitions.
+    /// ac.insert_instance(3, 0)?;
+    /// let acl = AccessControlInstance::new(3, 0, Owner::Server(s101)).with_acl(s102, AccessRights::READ);
+    /// ac.insert_acl_instance(0, acl)?;
+    /// // The Bootstrap-Server gave 102 the Create right on Firmware Update (5).
+    /// let acl = AccessControlInstance::new(5, 65535, Owner::Bootstrap).with_acl(s102, AccessRights::CREATE);
+    /// ac.insert_acl_instance(1, acl)?;
+    /// // Package (0) and Package URI (1) are mandatory and writable in the built-in Object 5:
+    /// // they must be conveyed.
+    /// let id = ac.authorize_create(&Builtin, s102, 5, None, &[0, 1], &[])?;
+    /// assert_eq!(id, 0);
+    /// let missing = ac.authorize_create(&Builtin, s102, 5, None, &[1], &[]).err();
+    /// assert_eq!(missing.map(|d| d.code), Some(ResponseCode::BadRequest));
+    /// let no_right = ac.authorize_create(&Builtin, s101, 5, None, &[0, 1], &[]).err();
+    /// assert_eq!(no_right.map(|d| d.code), Some(ResponseCode::Unauthorized));
+    /// ac.instance_created(s102, 5, id)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn authorize_create<D: ObjectDefinitions + ?Sized>(
         &self,
         defs: &D,
@@ -877,6 +1003,31 @@ impl AccessControl {
     /// With [`Requester::Bootstrap`] every composite operation is refused (4.05): the
     /// Bootstrap Interface has none. Any other operation is decided target by target with
     /// [`AccessControl::authorize`], the first refusal winning.
+    ///
+    /// ```
+    /// # use mote_access::*;
+    /// # use mote_lwm2m::object::Builtin;
+    /// # let (s101, s102) = (ShortServerId(101), ShortServerId(102));
+    /// # let mut ac = AccessControl::new();
+    /// # ac.add_server(s101)?;
+    /// # ac.add_server(s102)?;
+    /// // /3/0 owned by 101, readable by 102; the built-in Device Object definitions.
+    /// ac.insert_instance(3, 0)?;
+    /// let acl = AccessControlInstance::new(3, 0, Owner::Server(s101)).with_acl(s102, AccessRights::READ);
+    /// ac.insert_acl_instance(0, acl)?;
+    /// ac.insert_instance(4, 0)?;
+    /// ac.insert_acl_instance(1, AccessControlInstance::new(4, 0, Owner::Server(s101)))?;
+    /// // 102 may read /3/0/0 but nothing of /4/0: that target is left out.
+    /// let targets = [Target::Resource(3, 0, 0), Target::Resource(4, 0, 2)];
+    /// let grant = ac.authorize_composite(&Builtin, Requester::Server(s102), Operation::ReadComposite, &targets)?;
+    /// assert_eq!(grant.targets, [Some(Grant::Full), None]);
+    /// // None readable at all: 4.01.
+    /// let denial = ac
+    ///     .authorize_composite(&Builtin, Requester::Server(s102), Operation::ReadComposite, &targets[1..])
+    ///     .err();
+    /// assert_eq!(denial.map(|d| d.code), Some(ResponseCode::Unauthorized));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn authorize_composite<D: ObjectDefinitions + ?Sized>(
         &self,
         defs: &D,
@@ -1095,6 +1246,25 @@ impl AccessControl {
     /// for the Read operation. If the LwM2M Server is not authorized, the Client MUST NOT send
     /// the Notify operation"). An observation that can no longer be notified is cancelled, as
     /// LwM2M 1.0 §7.2.3.4 requires ("MUST perform the Cancel Observation logical operation").
+    ///
+    /// ```
+    /// # use mote_access::*;
+    /// # use mote_lwm2m::object::Builtin;
+    /// # let (s101, s102) = (ShortServerId(101), ShortServerId(102));
+    /// # let mut ac = AccessControl::new();
+    /// # ac.add_server(s101)?;
+    /// # ac.add_server(s102)?;
+    /// // /3/0 owned by 101, readable by 102; the built-in Device Object definitions.
+    /// ac.insert_instance(3, 0)?;
+    /// let acl = AccessControlInstance::new(3, 0, Owner::Server(s101)).with_acl(s102, AccessRights::READ);
+    /// ac.insert_acl_instance(0, acl)?;
+    /// let battery = Target::Resource(3, 0, 9);
+    /// assert_eq!(ac.authorize_notify(&Builtin, s102, &battery), NotifyDecision::Send(Grant::Full));
+    /// // 101 takes the Read right away: the observation of 102 is cancelled.
+    /// ac.remove_acl_entry(0, s102)?;
+    /// assert!(matches!(ac.authorize_notify(&Builtin, s102, &battery), NotifyDecision::Cancel(_)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn authorize_notify<D: ObjectDefinitions + ?Sized>(
         &self,
         defs: &D,
@@ -1109,6 +1279,27 @@ impl AccessControl {
 
     /// [`AccessControl::authorize_notify`] for an Observe-Composite observation: sent while at
     /// least one target's instance grants R, cancelled otherwise.
+    ///
+    /// ```
+    /// # use mote_access::*;
+    /// # use mote_lwm2m::object::Builtin;
+    /// # let (s101, s102) = (ShortServerId(101), ShortServerId(102));
+    /// # let mut ac = AccessControl::new();
+    /// # ac.add_server(s101)?;
+    /// # ac.add_server(s102)?;
+    /// // /3/0 owned by 101, readable by 102; the built-in Device Object definitions.
+    /// ac.insert_instance(3, 0)?;
+    /// let acl = AccessControlInstance::new(3, 0, Owner::Server(s101)).with_acl(s102, AccessRights::READ);
+    /// ac.insert_acl_instance(0, acl)?;
+    /// let targets = [Target::Resource(3, 0, 9), Target::Resource(3, 0, 10)];
+    /// assert!(matches!(
+    ///     ac.authorize_notify_composite(&Builtin, s102, &targets),
+    ///     NotifyDecision::SendComposite(_)
+    /// ));
+    /// ac.remove_acl_entry(0, s102)?;
+    /// assert!(matches!(ac.authorize_notify_composite(&Builtin, s102, &targets), NotifyDecision::Cancel(_)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn authorize_notify_composite<D: ObjectDefinitions + ?Sized>(
         &self,
         defs: &D,
@@ -1128,6 +1319,26 @@ impl AccessControl {
 
     /// The instances of `object` a Read/Observe/Notify on the Object returns to `server`: those
     /// on which it has R ("Operation on Object").
+    ///
+    /// ```
+    /// # use mote_access::*;
+    /// # use mote_lwm2m::object::Builtin;
+    /// # let (s101, s102) = (ShortServerId(101), ShortServerId(102));
+    /// # let mut ac = AccessControl::new();
+    /// # ac.add_server(s101)?;
+    /// # ac.add_server(s102)?;
+    /// // /3/0 owned by 101, readable by 102; the built-in Device Object definitions.
+    /// ac.insert_instance(3, 0)?;
+    /// let acl = AccessControlInstance::new(3, 0, Owner::Server(s101)).with_acl(s102, AccessRights::READ);
+    /// ac.insert_acl_instance(0, acl)?;
+    /// ac.insert_instance(5, 0)?;
+    /// ac.insert_instance(5, 1)?;
+    /// let acl = AccessControlInstance::new(5, 1, Owner::Server(s101)).with_acl(s102, AccessRights::READ);
+    /// ac.insert_acl_instance(1, acl)?;
+    /// assert_eq!(ac.readable_instances(s102, 5).collect::<Vec<_>>(), [1]);
+    /// assert_eq!(ac.readable_instances(s101, 0).count(), 0); // never the Security Object
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn readable_instances(
         &self,
         server: ShortServerId,

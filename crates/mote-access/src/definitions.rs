@@ -31,6 +31,15 @@ impl ResourceOperations {
     pub const READ_WRITE: Self = Self(3);
 
     /// Parses the template notation: `R`, `W`, `E`, `RW`, ... and `-` or `""` for none.
+    ///
+    /// ```
+    /// use mote_access::ResourceOperations;
+    ///
+    /// assert_eq!(ResourceOperations::parse("RW"), Some(ResourceOperations::READ_WRITE));
+    /// assert_eq!(ResourceOperations::parse("-"), Some(ResourceOperations::NONE));
+    /// assert_eq!(ResourceOperations::parse("RR"), None);
+    /// assert_eq!(ResourceOperations::parse("X"), None);
+    /// ```
     pub fn parse(s: &str) -> Option<Self> {
         if s == "-" {
             return Some(Self::NONE);
@@ -52,27 +61,63 @@ impl ResourceOperations {
     }
 
     /// Builds the set from its three flags.
+    ///
+    /// ```
+    /// use mote_access::ResourceOperations;
+    ///
+    /// assert_eq!(ResourceOperations::new(true, true, false), ResourceOperations::READ_WRITE);
+    /// assert_eq!(ResourceOperations::new(false, false, true), ResourceOperations::EXECUTE);
+    /// ```
     pub const fn new(read: bool, write: bool, execute: bool) -> Self {
         Self(read as u8 | (write as u8) << 1 | (execute as u8) << 2)
     }
 
     /// Supports Read (and so Observe, Notify, Read-Composite, Send).
+    ///
+    /// ```
+    /// use mote_access::ResourceOperations;
+    ///
+    /// assert!(ResourceOperations::READ_WRITE.read());
+    /// assert!(!ResourceOperations::EXECUTE.read());
+    /// ```
     pub const fn read(self) -> bool {
         self.0 & 1 != 0
     }
 
     /// Supports Write.
+    ///
+    /// ```
+    /// use mote_access::ResourceOperations;
+    ///
+    /// assert!(ResourceOperations::READ_WRITE.write());
+    /// assert!(!ResourceOperations::READ.write());
+    /// ```
     pub const fn write(self) -> bool {
         self.0 & 2 != 0
     }
 
     /// Supports Execute.
+    ///
+    /// ```
+    /// use mote_access::ResourceOperations;
+    ///
+    /// assert!(ResourceOperations::EXECUTE.execute());
+    /// assert!(!ResourceOperations::READ_WRITE.execute());
+    /// ```
     pub const fn execute(self) -> bool {
         self.0 & 4 != 0
     }
 
     /// Read-only (`R` and nothing else): in a Create payload such a value "MUST NOT be processed
     /// nor should it result in an error" (LwM2M 1.2 Core TS, "Create Operation").
+    ///
+    /// ```
+    /// use mote_access::ResourceOperations;
+    ///
+    /// assert!(ResourceOperations::READ.read_only());
+    /// assert!(!ResourceOperations::READ_WRITE.read_only());
+    /// assert!(!ResourceOperations::NONE.read_only());
+    /// ```
     pub const fn read_only(self) -> bool {
         self.0 == 1
     }
@@ -111,12 +156,39 @@ pub struct ResourceDefinition {
 /// [`ObjectDefinitions::resource`] once per decision on a Resource.
 pub trait ObjectDefinitions {
     /// `Some(multiple_instances)` when the client supports `object`, `None` otherwise.
+    ///
+    /// ```
+    /// use mote_access::ObjectDefinitions;
+    /// use mote_lwm2m::object::Builtin;
+    ///
+    /// assert_eq!(Builtin.object(3), Some(false)); // Device: single-instance
+    /// assert_eq!(Builtin.object(3303), None); // not built in
+    /// ```
     fn object(&self, object: u16) -> Option<bool>;
 
     /// The definition of `resource` in `object`, `None` when the Object does not define it.
+    ///
+    /// ```
+    /// use mote_access::{ObjectDefinitions, ResourceOperations};
+    /// use mote_lwm2m::object::Builtin;
+    ///
+    /// let reboot = Builtin.resource(3, 4).ok_or("no /3/x/4")?;
+    /// assert_eq!(reboot.operations, ResourceOperations::EXECUTE);
+    /// assert!(reboot.mandatory);
+    /// # Ok::<(), &str>(())
+    /// ```
     fn resource(&self, object: u16, resource: u16) -> Option<ResourceDefinition>;
 
     /// Calls `f` with every Resource the Object defines (used by Create for mandatory Resources).
+    ///
+    /// ```
+    /// use mote_access::ObjectDefinitions;
+    /// use mote_lwm2m::object::Builtin;
+    ///
+    /// let mut mandatory = Vec::new();
+    /// Builtin.for_each_resource(5, &mut |r| if r.mandatory { mandatory.push(r.id) });
+    /// assert!(mandatory.contains(&1)); // Firmware Update Package URI
+    /// ```
     fn for_each_resource(&self, object: u16, f: &mut dyn FnMut(ResourceDefinition));
 }
 
@@ -152,6 +224,13 @@ pub struct DefinitionTable {
 
 impl DefinitionTable {
     /// An empty table.
+    ///
+    /// ```
+    /// use mote_access::{DefinitionTable, ObjectDefinitions};
+    ///
+    /// let defs = DefinitionTable::new();
+    /// assert_eq!(defs.object(3), None); // knows no Object yet
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
@@ -174,6 +253,16 @@ impl DefinitionTable {
 
     /// Declares an Object (replacing an earlier declaration's instance multiplicity, keeping
     /// its Resources).
+    ///
+    /// ```
+    /// use mote_access::{DefinitionTable, ObjectDefinitions};
+    ///
+    /// let mut defs = DefinitionTable::new();
+    /// defs.insert_object(3, false); // Device: single-instance
+    /// defs.insert_object(5, true);
+    /// assert_eq!(defs.object(3), Some(false));
+    /// assert_eq!(defs.object(5), Some(true));
+    /// ```
     pub fn insert_object(&mut self, object: u16, multiple_instances: bool) {
         if let Some(entry) = self.entry_mut(object) {
             entry.multiple = multiple_instances;
@@ -182,6 +271,22 @@ impl DefinitionTable {
 
     /// Adds (or replaces) a Resource of `object`, declaring the Object as single-instance if it
     /// was not declared yet.
+    ///
+    /// ```
+    /// use mote_access::{DefinitionTable, ObjectDefinitions, ResourceDefinition, ResourceOperations};
+    ///
+    /// let mut defs = DefinitionTable::new();
+    /// defs.insert_object(3, false);
+    /// let reboot = ResourceDefinition {
+    ///     id: 4,
+    ///     operations: ResourceOperations::EXECUTE,
+    ///     multiple: false,
+    ///     mandatory: true,
+    /// };
+    /// defs.insert_resource(3, reboot);
+    /// assert_eq!(defs.resource(3, 4), Some(reboot));
+    /// assert_eq!(defs.resource(3, 5), None);
+    /// ```
     pub fn insert_resource(&mut self, object: u16, resource: ResourceDefinition) {
         let Some(entry) = self.entry_mut(object) else {
             return;

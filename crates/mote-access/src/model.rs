@@ -107,6 +107,17 @@ pub struct AccessControlInstance {
 impl AccessControlInstance {
     /// A /2 instance for `/object/instance` (Resources 0 and 1; `instance` 65535 for the Object
     /// level) with `owner` (Resource 3) and no ACL Resource Instance.
+    ///
+    /// ```
+    /// use mote_access::{AccessControlInstance, AccessRights, Owner, ShortServerId};
+    ///
+    /// let acl = AccessControlInstance::new(3, 0, Owner::Server(ShortServerId(101)));
+    /// assert_eq!((acl.object(), acl.instance()), (3, 0));
+    /// assert_eq!(acl.acl_entries().count(), 0);
+    /// // The owner without its own entry has full rights; anyone else none.
+    /// assert_eq!(acl.rights_of(ShortServerId(101)), AccessRights::FULL);
+    /// assert_eq!(acl.rights_of(ShortServerId(102)), AccessRights::NONE);
+    /// ```
     pub fn new(object: u16, instance: u16, owner: Owner) -> Self {
         Self {
             object,
@@ -117,6 +128,16 @@ impl AccessControlInstance {
     }
 
     /// Builder form of [`AccessControlInstance::set_acl`].
+    ///
+    /// ```
+    /// use mote_access::{AccessControlInstance, AccessRights, Owner, ShortServerId};
+    ///
+    /// let acl = AccessControlInstance::new(3, 0, Owner::Bootstrap)
+    ///     .with_acl(ShortServerId(102), AccessRights::READ)
+    ///     .with_acl(ShortServerId::DEFAULT, AccessRights::NONE);
+    /// assert_eq!(acl.acl(ShortServerId(102)), Some(AccessRights::READ));
+    /// assert_eq!(acl.acl_entries().count(), 2);
+    /// ```
     #[must_use]
     pub fn with_acl(mut self, server: ShortServerId, rights: AccessRights) -> Self {
         self.set_acl(server, rights);
@@ -124,31 +145,75 @@ impl AccessControlInstance {
     }
 
     /// Resource 0: the Object ID.
+    ///
+    /// ```
+    /// use mote_access::{AccessControlInstance, Owner};
+    ///
+    /// assert_eq!(AccessControlInstance::new(5, 65535, Owner::Bootstrap).object(), 5);
+    /// ```
     pub fn object(&self) -> u16 {
         self.object
     }
 
     /// Resource 1: the Object Instance ID, 65535 (`MAX_ID`) for Object-level access control.
+    ///
+    /// ```
+    /// use mote_access::{AccessControlInstance, Owner};
+    ///
+    /// assert_eq!(AccessControlInstance::new(5, 65535, Owner::Bootstrap).instance(), 65535);
+    /// ```
     pub fn instance(&self) -> u16 {
         self.instance
     }
 
     /// Whether this instance grants Create rights on an Object (Resource 1 = `MAX_ID`).
+    ///
+    /// ```
+    /// use mote_access::{AccessControlInstance, MAX_ID, Owner};
+    ///
+    /// assert!(AccessControlInstance::new(5, MAX_ID, Owner::Bootstrap).is_object_level());
+    /// assert!(!AccessControlInstance::new(5, 0, Owner::Bootstrap).is_object_level());
+    /// ```
     pub fn is_object_level(&self) -> bool {
         self.instance == MAX_ID
     }
 
     /// Resource 3: the Access Control Owner.
+    ///
+    /// ```
+    /// use mote_access::{AccessControlInstance, Owner, ShortServerId};
+    ///
+    /// let acl = AccessControlInstance::new(3, 0, Owner::Server(ShortServerId(101)));
+    /// assert_eq!(acl.owner(), Owner::Server(ShortServerId(101)));
+    /// ```
     pub fn owner(&self) -> Owner {
         self.owner
     }
 
     /// Sets Resource 3.
+    ///
+    /// ```
+    /// use mote_access::{AccessControlInstance, AccessRights, Owner, ShortServerId};
+    ///
+    /// let mut acl = AccessControlInstance::new(3, 0, Owner::Server(ShortServerId(101)));
+    /// acl.set_owner(Owner::Server(ShortServerId(102)));
+    /// assert_eq!(acl.rights_of(ShortServerId(102)), AccessRights::FULL);
+    /// assert_eq!(acl.rights_of(ShortServerId(101)), AccessRights::NONE);
+    /// ```
     pub fn set_owner(&mut self, owner: Owner) {
         self.owner = owner;
     }
 
     /// The ACL Resource Instance for `server` (`ShortServerId::DEFAULT` for the default entry).
+    ///
+    /// ```
+    /// use mote_access::{AccessControlInstance, AccessRights, Owner, ShortServerId};
+    ///
+    /// let acl = AccessControlInstance::new(3, 0, Owner::Bootstrap)
+    ///     .with_acl(ShortServerId::DEFAULT, AccessRights::READ);
+    /// assert_eq!(acl.acl(ShortServerId::DEFAULT), Some(AccessRights::READ));
+    /// assert_eq!(acl.acl(ShortServerId(101)), None); // no own entry (its rights: the default)
+    /// ```
     pub fn acl(&self, server: ShortServerId) -> Option<AccessRights> {
         let entries = self.acl.as_slice();
         let at = entries.binary_search_by_key(&server, |e| e.0).ok()?;
@@ -156,6 +221,15 @@ impl AccessControlInstance {
     }
 
     /// Creates or replaces the ACL Resource Instance for `server`.
+    ///
+    /// ```
+    /// use mote_access::{AccessControlInstance, AccessRights, Owner, ShortServerId};
+    ///
+    /// let mut acl = AccessControlInstance::new(3, 0, Owner::Bootstrap);
+    /// acl.set_acl(ShortServerId(102), AccessRights::READ);
+    /// acl.set_acl(ShortServerId(102), AccessRights::WRITE); // replaces
+    /// assert_eq!(acl.acl(ShortServerId(102)), Some(AccessRights::WRITE));
+    /// ```
     pub fn set_acl(&mut self, server: ShortServerId, rights: AccessRights) {
         match self.acl.as_slice().binary_search_by_key(&server, |e| e.0) {
             Ok(at) => {
@@ -168,6 +242,15 @@ impl AccessControlInstance {
     }
 
     /// Removes the ACL Resource Instance for `server`, returning its value.
+    ///
+    /// ```
+    /// use mote_access::{AccessControlInstance, AccessRights, Owner, ShortServerId};
+    ///
+    /// let mut acl = AccessControlInstance::new(3, 0, Owner::Bootstrap)
+    ///     .with_acl(ShortServerId(102), AccessRights::READ);
+    /// assert_eq!(acl.remove_acl(ShortServerId(102)), Some(AccessRights::READ));
+    /// assert_eq!(acl.remove_acl(ShortServerId(102)), None);
+    /// ```
     pub fn remove_acl(&mut self, server: ShortServerId) -> Option<AccessRights> {
         let at = self
             .acl
@@ -178,6 +261,16 @@ impl AccessControlInstance {
     }
 
     /// The ACL Resource Instances in Resource Instance ID order.
+    ///
+    /// ```
+    /// use mote_access::{AccessControlInstance, AccessRights, Owner, ShortServerId};
+    ///
+    /// let acl = AccessControlInstance::new(3, 0, Owner::Bootstrap)
+    ///     .with_acl(ShortServerId(102), AccessRights::READ)
+    ///     .with_acl(ShortServerId::DEFAULT, AccessRights::NONE);
+    /// let ids: Vec<u16> = acl.acl_entries().map(|(ssid, _)| ssid.0).collect();
+    /// assert_eq!(ids, [0, 102]); // Resource Instance ID order
+    /// ```
     pub fn acl_entries(&self) -> impl Iterator<Item = (ShortServerId, AccessRights)> + '_ {
         self.acl.as_slice().iter().copied()
     }
@@ -188,6 +281,18 @@ impl AccessControlInstance {
     /// 2. a server with its own ACL Resource Instance gets that value;
     /// 3. any other server gets the default entry (ID 0) if it exists;
     /// 4. otherwise no rights.
+    ///
+    /// ```
+    /// use mote_access::{AccessControlInstance, AccessRights, Owner, ShortServerId};
+    ///
+    /// let (owner, own_entry, other) = (ShortServerId(101), ShortServerId(102), ShortServerId(103));
+    /// let acl = AccessControlInstance::new(3, 0, Owner::Server(owner))
+    ///     .with_acl(own_entry, AccessRights::WRITE)
+    ///     .with_acl(ShortServerId::DEFAULT, AccessRights::READ);
+    /// assert_eq!(acl.rights_of(owner), AccessRights::FULL); // step 1
+    /// assert_eq!(acl.rights_of(own_entry), AccessRights::WRITE); // step 2
+    /// assert_eq!(acl.rights_of(other), AccessRights::READ); // step 3: the default entry
+    /// ```
     pub fn rights_of(&self, server: ShortServerId) -> AccessRights {
         match self.acl(server) {
             Some(own) => own,
@@ -307,6 +412,14 @@ const fn split(key: u32) -> (u16, u16) {
 
 impl AccessControl {
     /// An empty state: no server, no Object Instance, no /2 instance.
+    ///
+    /// ```
+    /// use mote_access::AccessControl;
+    ///
+    /// let ac = AccessControl::new();
+    /// assert_eq!(ac.servers().count(), 0);
+    /// assert_eq!(ac.all_instances().count(), 0);
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
@@ -374,6 +487,16 @@ impl AccessControl {
     // ---- server accounts -------------------------------------------------------------------
 
     /// Adds a server account.
+    ///
+    /// ```
+    /// use mote_access::{AccessControl, Error, ShortServerId};
+    ///
+    /// let mut ac = AccessControl::new();
+    /// ac.add_server(ShortServerId(101))?;
+    /// assert_eq!(ac.add_server(ShortServerId(101)), Err(Error::DuplicateServer(101)));
+    /// assert_eq!(ac.add_server(ShortServerId(0)), Err(Error::InvalidServerId(0)));
+    /// # Ok::<(), mote_access::Error>(())
+    /// ```
     pub fn add_server(&mut self, ssid: ShortServerId) -> Result<(), Error> {
         if !ssid.is_server() {
             return Err(Error::InvalidServerId(ssid.0));
@@ -395,6 +518,18 @@ impl AccessControl {
     }
 
     /// Sets the server's "Mute Send" (/1 Resource 23).
+    ///
+    /// ```
+    /// # use mote_access::*;
+    /// # let (s101, s102) = (ShortServerId(101), ShortServerId(102));
+    /// # let mut ac = AccessControl::new();
+    /// # ac.add_server(s101)?;
+    /// # ac.add_server(s102)?;
+    /// ac.set_mute_send(s101, true)?;
+    /// assert!(ac.server(s101).is_some_and(|s| s.mute_send));
+    /// assert_eq!(ac.set_mute_send(ShortServerId(9), true), Err(Error::UnknownServer(9)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn set_mute_send(&mut self, ssid: ShortServerId, mute: bool) -> Result<(), Error> {
         let at = self
             .servers
@@ -407,18 +542,55 @@ impl AccessControl {
     }
 
     /// The server account with this Short Server ID.
+    ///
+    /// ```
+    /// # use mote_access::*;
+    /// # let (s101, s102) = (ShortServerId(101), ShortServerId(102));
+    /// # let mut ac = AccessControl::new();
+    /// # ac.add_server(s101)?;
+    /// # ac.add_server(s102)?;
+    /// assert_eq!(ac.server(s102), Some(&ServerAccount { ssid: s102, mute_send: false }));
+    /// assert_eq!(ac.server(ShortServerId(9)), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn server(&self, ssid: ShortServerId) -> Option<&ServerAccount> {
         let at = self.servers.binary_search_by_key(&ssid, |s| s.ssid).ok()?;
         self.servers.get(at)
     }
 
     /// The server accounts in Short Server ID order.
+    ///
+    /// ```
+    /// # use mote_access::*;
+    /// # let (s101, s102) = (ShortServerId(101), ShortServerId(102));
+    /// # let mut ac = AccessControl::new();
+    /// # ac.add_server(s101)?;
+    /// # ac.add_server(s102)?;
+    /// let ids: Vec<u16> = ac.servers().map(|s| s.ssid.0).collect();
+    /// assert_eq!(ids, [101, 102]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn servers(&self) -> impl Iterator<Item = &ServerAccount> + '_ {
         self.servers.iter()
     }
 
     /// Whether exactly one server account exists: the only server then has full access rights
     /// without any ACL lookup (LwM2M 1.0 §7.2.3.1 step 1; 1.2 "Access Control-Disabled").
+    ///
+    /// ```
+    /// use mote_access::{AccessControl, AccessRights, ShortServerId};
+    ///
+    /// let mut ac = AccessControl::new();
+    /// ac.add_server(ShortServerId(101))?;
+    /// ac.insert_instance(3, 0)?;
+    /// assert!(ac.single_server());
+    /// // The only server has full rights without any /2 instance.
+    /// assert_eq!(ac.rights(ShortServerId(101), 3, 0), AccessRights::FULL);
+    /// ac.add_server(ShortServerId(102))?;
+    /// assert!(!ac.single_server());
+    /// assert_eq!(ac.rights(ShortServerId(101), 3, 0), AccessRights::NONE);
+    /// # Ok::<(), mote_access::Error>(())
+    /// ```
     pub fn single_server(&self) -> bool {
         self.servers.len() == 1
     }
@@ -467,6 +639,17 @@ impl AccessControl {
 
     /// Records that `/object/instance` exists (created at bootstrap or by the client itself; a
     /// server-created instance goes through [`AccessControl::instance_created`]).
+    ///
+    /// ```
+    /// use mote_access::{AccessControl, Error};
+    ///
+    /// let mut ac = AccessControl::new();
+    /// ac.insert_instance(3, 0)?;
+    /// assert!(ac.contains_instance(3, 0));
+    /// assert_eq!(ac.insert_instance(3, 0), Err(Error::InstanceExists(3, 0)));
+    /// assert_eq!(ac.insert_instance(3, 65535), Err(Error::ReservedInstanceId));
+    /// # Ok::<(), mote_access::Error>(())
+    /// ```
     pub fn insert_instance(&mut self, object: u16, instance: u16) -> Result<(), Error> {
         if instance == MAX_ID {
             return Err(Error::ReservedInstanceId);
@@ -486,6 +669,20 @@ impl AccessControl {
     }
 
     /// Whether `/object/instance` exists. For Object 2 this is whether the /2 instance exists.
+    ///
+    /// ```
+    /// # use mote_access::*;
+    /// # let (s101, s102) = (ShortServerId(101), ShortServerId(102));
+    /// # let mut ac = AccessControl::new();
+    /// # ac.add_server(s101)?;
+    /// # ac.add_server(s102)?;
+    /// ac.insert_instance(3, 0)?;
+    /// ac.insert_acl_instance(7, AccessControlInstance::new(3, 0, Owner::Server(s101)))?;
+    /// assert!(ac.contains_instance(3, 0));
+    /// assert!(!ac.contains_instance(3, 1));
+    /// assert!(ac.contains_instance(2, 7)); // the /2 instance
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn contains_instance(&self, object: u16, instance: u16) -> bool {
         if object == 2 {
             return self
@@ -497,6 +694,17 @@ impl AccessControl {
     }
 
     /// The existing instances of `object` in ID order.
+    ///
+    /// ```
+    /// use mote_access::AccessControl;
+    ///
+    /// let mut ac = AccessControl::new();
+    /// ac.insert_instance(5, 2)?;
+    /// ac.insert_instance(5, 0)?;
+    /// ac.insert_instance(3, 0)?;
+    /// assert_eq!(ac.instances(5).collect::<Vec<_>>(), [0, 2]);
+    /// # Ok::<(), mote_access::Error>(())
+    /// ```
     pub fn instances(&self, object: u16) -> impl Iterator<Item = u16> + '_ {
         let from = self.keys.partition_point(|k| *k < key(object, 0));
         let to = self.keys.partition_point(|k| *k <= key(object, MAX_ID));
@@ -514,11 +722,32 @@ impl AccessControl {
     }
 
     /// All existing Object Instances (not counting /2 instances) in path order.
+    ///
+    /// ```
+    /// use mote_access::AccessControl;
+    ///
+    /// let mut ac = AccessControl::new();
+    /// ac.insert_instance(5, 0)?;
+    /// ac.insert_instance(3, 0)?;
+    /// assert_eq!(ac.all_instances().collect::<Vec<_>>(), [(3, 0), (5, 0)]);
+    /// # Ok::<(), mote_access::Error>(())
+    /// ```
     pub fn all_instances(&self) -> impl Iterator<Item = (u16, u16)> + '_ {
         self.slots.iter().filter(|s| s.exists).map(|s| split(s.key))
     }
 
     /// The lowest free instance ID of `object` (for Create without an ID in the payload).
+    ///
+    /// ```
+    /// use mote_access::AccessControl;
+    ///
+    /// let mut ac = AccessControl::new();
+    /// assert_eq!(ac.free_instance_id(5), Some(0));
+    /// ac.insert_instance(5, 0)?;
+    /// ac.insert_instance(5, 2)?;
+    /// assert_eq!(ac.free_instance_id(5), Some(1));
+    /// # Ok::<(), mote_access::Error>(())
+    /// ```
     pub fn free_instance_id(&self, object: u16) -> Option<u16> {
         let mut next = 0u16;
         for id in self.instances(object) {
@@ -539,6 +768,26 @@ impl AccessControl {
     /// 2 or 65535 as target (the ACL Object ID range is 1..65534; the Security Object is never
     /// reachable by a server and /2 instances are managed by their owner, so an ACL on them
     /// could only confuse); owner or ACL keys that are not server IDs.
+    ///
+    /// ```
+    /// # use mote_access::*;
+    /// # let (s101, s102) = (ShortServerId(101), ShortServerId(102));
+    /// # let mut ac = AccessControl::new();
+    /// # ac.add_server(s101)?;
+    /// # ac.add_server(s102)?;
+    /// ac.insert_instance(3, 0)?;
+    /// let acl = AccessControlInstance::new(3, 0, Owner::Server(s101)).with_acl(s102, AccessRights::READ);
+    /// ac.insert_acl_instance(0, acl.clone())?;
+    /// assert_eq!(ac.rights(s102, 3, 0), AccessRights::READ);
+    /// // /2/0 is taken; one /2 instance per Object Instance; none for the Security Object.
+    /// assert_eq!(ac.insert_acl_instance(0, acl.clone()), Err(Error::AclInstanceExists(0)));
+    /// assert!(matches!(ac.insert_acl_instance(1, acl), Err(Error::DuplicateAcl { .. })));
+    /// assert_eq!(
+    ///     ac.insert_acl_instance(2, AccessControlInstance::new(0, 0, Owner::Bootstrap)),
+    ///     Err(Error::InvalidAclTarget(0))
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn insert_acl_instance(
         &mut self,
         id: u16,
@@ -577,6 +826,18 @@ impl AccessControl {
     }
 
     /// The /2 instance with this ID.
+    ///
+    /// ```
+    /// # use mote_access::*;
+    /// # let (s101, s102) = (ShortServerId(101), ShortServerId(102));
+    /// # let mut ac = AccessControl::new();
+    /// # ac.add_server(s101)?;
+    /// # ac.add_server(s102)?;
+    /// ac.insert_acl_instance(4, AccessControlInstance::new(3, 0, Owner::Server(s101)))?;
+    /// assert_eq!(ac.acl_instance(4).map(|a| a.object()), Some(3));
+    /// assert!(ac.acl_instance(5).is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn acl_instance(&self, id: u16) -> Option<&AccessControlInstance> {
         let at = self.acl_ids.binary_search_by_key(&id, |e| e.0).ok()?;
         let (_, k) = *self.acl_ids.get(at)?;
@@ -613,6 +874,18 @@ impl AccessControl {
 
     /// The /2 instance controlling `/object/instance` (`instance` 65535 for the Object level),
     /// with its ID.
+    ///
+    /// ```
+    /// # use mote_access::*;
+    /// # let (s101, s102) = (ShortServerId(101), ShortServerId(102));
+    /// # let mut ac = AccessControl::new();
+    /// # ac.add_server(s101)?;
+    /// # ac.add_server(s102)?;
+    /// ac.insert_acl_instance(4, AccessControlInstance::new(3, 0, Owner::Server(s101)))?;
+    /// assert_eq!(ac.acl_for(3, 0).map(|(id, _)| id), Some(4));
+    /// assert!(ac.acl_for(3, 1).is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn acl_for(&self, object: u16, instance: u16) -> Option<(u16, &AccessControlInstance)> {
         self.slot(object, instance)
             .and_then(|s| s.acl.as_ref())
@@ -620,6 +893,19 @@ impl AccessControl {
     }
 
     /// All /2 instances in ID order.
+    ///
+    /// ```
+    /// # use mote_access::*;
+    /// # let (s101, s102) = (ShortServerId(101), ShortServerId(102));
+    /// # let mut ac = AccessControl::new();
+    /// # ac.add_server(s101)?;
+    /// # ac.add_server(s102)?;
+    /// ac.insert_acl_instance(4, AccessControlInstance::new(3, 0, Owner::Server(s101)))?;
+    /// ac.insert_acl_instance(1, AccessControlInstance::new(5, 65535, Owner::Bootstrap))?;
+    /// let ids: Vec<u16> = ac.acl_instances().map(|(id, _)| id).collect();
+    /// assert_eq!(ids, [1, 4]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn acl_instances(&self) -> impl Iterator<Item = (u16, &AccessControlInstance)> + '_ {
         self.acl_ids
             .iter()
@@ -628,6 +914,21 @@ impl AccessControl {
 
     /// Sets the ACL Resource Instance `server` of /2 instance `id` (a Write the caller has
     /// authorized: only the Access Control Owner, or the Bootstrap-Server, may do it).
+    ///
+    /// ```
+    /// # use mote_access::*;
+    /// # let (s101, s102) = (ShortServerId(101), ShortServerId(102));
+    /// # let mut ac = AccessControl::new();
+    /// # ac.add_server(s101)?;
+    /// # ac.add_server(s102)?;
+    /// ac.insert_instance(3, 0)?;
+    /// ac.insert_acl_instance(0, AccessControlInstance::new(3, 0, Owner::Server(s101)))?;
+    /// assert_eq!(ac.rights(s102, 3, 0), AccessRights::NONE);
+    /// ac.set_acl_entry(0, s102, AccessRights::READ)?;
+    /// assert_eq!(ac.rights(s102, 3, 0), AccessRights::READ);
+    /// assert_eq!(ac.set_acl_entry(9, s102, AccessRights::READ), Err(Error::UnknownAclInstance(9)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn set_acl_entry(
         &mut self,
         id: u16,
@@ -641,6 +942,20 @@ impl AccessControl {
     }
 
     /// Removes the ACL Resource Instance `server` of /2 instance `id`.
+    ///
+    /// ```
+    /// # use mote_access::*;
+    /// # let (s101, s102) = (ShortServerId(101), ShortServerId(102));
+    /// # let mut ac = AccessControl::new();
+    /// # ac.add_server(s101)?;
+    /// # ac.add_server(s102)?;
+    /// ac.insert_instance(3, 0)?;
+    /// let acl = AccessControlInstance::new(3, 0, Owner::Server(s101)).with_acl(s102, AccessRights::READ);
+    /// ac.insert_acl_instance(0, acl)?;
+    /// assert_eq!(ac.remove_acl_entry(0, s102)?, Some(AccessRights::READ));
+    /// assert_eq!(ac.rights(s102, 3, 0), AccessRights::NONE);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn remove_acl_entry(
         &mut self,
         id: u16,
@@ -650,6 +965,20 @@ impl AccessControl {
     }
 
     /// Sets the Access Control Owner of /2 instance `id`.
+    ///
+    /// ```
+    /// # use mote_access::*;
+    /// # let (s101, s102) = (ShortServerId(101), ShortServerId(102));
+    /// # let mut ac = AccessControl::new();
+    /// # ac.add_server(s101)?;
+    /// # ac.add_server(s102)?;
+    /// ac.insert_instance(3, 0)?;
+    /// ac.insert_acl_instance(0, AccessControlInstance::new(3, 0, Owner::Server(s101)))?;
+    /// ac.set_owner(0, Owner::Server(s102))?;
+    /// assert_eq!(ac.rights(s102, 3, 0), AccessRights::FULL);
+    /// assert_eq!(ac.rights(s101, 3, 0), AccessRights::NONE);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn set_owner(&mut self, id: u16, owner: Owner) -> Result<(), Error> {
         if let Owner::Server(s) = owner {
             if !s.is_server() {
@@ -660,6 +989,20 @@ impl AccessControl {
     }
 
     /// Removes /2 instance `id`.
+    ///
+    /// ```
+    /// # use mote_access::*;
+    /// # let (s101, s102) = (ShortServerId(101), ShortServerId(102));
+    /// # let mut ac = AccessControl::new();
+    /// # ac.add_server(s101)?;
+    /// # ac.add_server(s102)?;
+    /// ac.insert_instance(3, 0)?;
+    /// ac.insert_acl_instance(0, AccessControlInstance::new(3, 0, Owner::Server(s101)))?;
+    /// assert_eq!(ac.remove_acl_instance(0).map(|a| a.object()), Some(3));
+    /// assert_eq!(ac.rights(s101, 3, 0), AccessRights::NONE); // no /2 instance, no rights
+    /// assert!(ac.remove_acl_instance(0).is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn remove_acl_instance(&mut self, id: u16) -> Option<AccessControlInstance> {
         let k = self.acl_key(id)?;
         self.track(k, |ac| {
@@ -695,6 +1038,19 @@ impl AccessControl {
     /// by step 1 of "Obtaining Access Right" and other servers have none until the owner grants
     /// them. It is created even when only one server account exists, so that access stays
     /// defined if a second account is bootstrapped later.
+    ///
+    /// ```
+    /// # use mote_access::*;
+    /// # let (s101, s102) = (ShortServerId(101), ShortServerId(102));
+    /// # let mut ac = AccessControl::new();
+    /// # ac.add_server(s101)?;
+    /// # ac.add_server(s102)?;
+    /// let id = ac.instance_created(s102, 5, 0)?;
+    /// assert_eq!(ac.acl_instance(id).map(|a| a.owner()), Some(Owner::Server(s102)));
+    /// assert_eq!(ac.rights(s102, 5, 0), AccessRights::FULL);
+    /// assert_eq!(ac.rights(s101, 5, 0), AccessRights::NONE);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn instance_created(
         &mut self,
         server: ShortServerId,
@@ -740,6 +1096,19 @@ impl AccessControl {
     /// instance that reuses the ID).
     ///
     /// For Object 2 this removes the /2 instance itself.
+    ///
+    /// ```
+    /// # use mote_access::*;
+    /// # let (s101, s102) = (ShortServerId(101), ShortServerId(102));
+    /// # let mut ac = AccessControl::new();
+    /// # ac.add_server(s101)?;
+    /// # ac.add_server(s102)?;
+    /// let id = ac.instance_created(s102, 5, 0)?;
+    /// assert_eq!(ac.instance_deleted(5, 0), Some(id)); // its /2 instance goes with it
+    /// assert!(!ac.contains_instance(5, 0));
+    /// assert!(ac.acl_instance(id).is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn instance_deleted(&mut self, object: u16, instance: u16) -> Option<u16> {
         if object == 2 {
             return self.remove_acl_instance(instance).map(|_| instance);
@@ -784,6 +1153,23 @@ impl AccessControl {
     /// operations from the Server MUST be deleted"), delete its Server Object Instance and the
     /// data of [`ServerRemoval::deleted_instances`]. Call this too when a server's /1 instance
     /// is deleted through the Device Management interface.
+    ///
+    /// ```
+    /// # use mote_access::*;
+    /// # let (s101, s102) = (ShortServerId(101), ShortServerId(102));
+    /// # let mut ac = AccessControl::new();
+    /// # ac.add_server(s101)?;
+    /// # ac.add_server(s102)?;
+    /// // /5/0 created by 102, which lets 101 read it; /5/1 only 102 can access.
+    /// let id = ac.instance_created(s102, 5, 0)?;
+    /// ac.set_acl_entry(id, s101, AccessRights::READ)?;
+    /// ac.instance_created(s102, 5, 1)?;
+    /// let removal = ac.remove_server(s102)?;
+    /// assert_eq!(removal.deleted_instances, [(5, 1)]);
+    /// assert_eq!(removal.new_owners, [(id, s101)]);
+    /// assert!(ac.server(s102).is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn remove_server(&mut self, ssid: ShortServerId) -> Result<ServerRemoval, Error> {
         let at = self
             .servers
@@ -861,6 +1247,23 @@ impl AccessControl {
     ///   1.2 "Access Control-Disabled").
     /// - Otherwise steps 1-4 on the /2 instance controlling the Object Instance; none without
     ///   one.
+    ///
+    /// ```
+    /// # use mote_access::*;
+    /// # let (s101, s102) = (ShortServerId(101), ShortServerId(102));
+    /// # let mut ac = AccessControl::new();
+    /// # ac.add_server(s101)?;
+    /// # ac.add_server(s102)?;
+    /// ac.insert_instance(3, 0)?;
+    /// let acl = AccessControlInstance::new(3, 0, Owner::Server(s101)).with_acl(s102, AccessRights::READ);
+    /// ac.insert_acl_instance(0, acl)?;
+    /// assert_eq!(ac.rights(s101, 3, 0), AccessRights::FULL);
+    /// assert_eq!(ac.rights(s102, 3, 0), AccessRights::READ);
+    /// // Object 2: only the owner of the /2 instance manages it.
+    /// assert_eq!(ac.rights(s101, 2, 0), AccessRights::FULL);
+    /// assert_eq!(ac.rights(s102, 2, 0), AccessRights::NONE);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn rights(&self, server: ShortServerId, object: u16, instance: u16) -> AccessRights {
         if self.server(server).is_none() || object == 0 || object == 21 {
             return AccessRights::NONE;
@@ -924,6 +1327,19 @@ impl AccessControl {
     /// corresponding to this LwM2M Server"), not the default entry, and only in a /2 instance
     /// owned by the Bootstrap-Server ("has been provisioned during a Bootstrap Phase (Access
     /// Control Owner is MAX_ID=65535)"); anything else yields no rights (fail closed).
+    ///
+    /// ```
+    /// # use mote_access::*;
+    /// # let (s101, s102) = (ShortServerId(101), ShortServerId(102));
+    /// # let mut ac = AccessControl::new();
+    /// # ac.add_server(s101)?;
+    /// # ac.add_server(s102)?;
+    /// let acl = AccessControlInstance::new(5, 65535, Owner::Bootstrap).with_acl(s102, AccessRights::CREATE);
+    /// ac.insert_acl_instance(1, acl)?;
+    /// assert_eq!(ac.create_rights(s102, 5), AccessRights::CREATE);
+    /// assert_eq!(ac.create_rights(s101, 5), AccessRights::NONE);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn create_rights(&self, server: ShortServerId, object: u16) -> AccessRights {
         // No server creates Security (0), Access Control (2, §7.3.1.2.1: "MUST only be created
         // or updated during a Bootstrap Phase") or OSCORE (21) instances.

@@ -27,6 +27,14 @@ impl ShortServerId {
 
     /// Whether the value may name an LwM2M Server account (1..=65534): 0 is the default ACL
     /// entry and 65535 is `MAX_ID`.
+    ///
+    /// ```
+    /// use mote_access::{MAX_ID, ShortServerId};
+    ///
+    /// assert!(ShortServerId(101).is_server());
+    /// assert!(!ShortServerId::DEFAULT.is_server()); // 0: the default ACL entry
+    /// assert!(!ShortServerId(MAX_ID).is_server());
+    /// ```
     pub const fn is_server(self) -> bool {
         self.0 != 0 && self.0 != MAX_ID
     }
@@ -49,6 +57,13 @@ pub enum Owner {
 
 impl Owner {
     /// Decodes the Resource 3 value: 65535 is [`Owner::Bootstrap`], anything else a server.
+    ///
+    /// ```
+    /// use mote_access::{Owner, ShortServerId};
+    ///
+    /// assert_eq!(Owner::from_u16(65535), Owner::Bootstrap);
+    /// assert_eq!(Owner::from_u16(101), Owner::Server(ShortServerId(101)));
+    /// ```
     pub const fn from_u16(value: u16) -> Self {
         if value == MAX_ID {
             Self::Bootstrap
@@ -58,6 +73,13 @@ impl Owner {
     }
 
     /// The Resource 3 value.
+    ///
+    /// ```
+    /// use mote_access::{Owner, ShortServerId};
+    ///
+    /// assert_eq!(Owner::Bootstrap.to_u16(), 65535);
+    /// assert_eq!(Owner::Server(ShortServerId(7)).to_u16(), 7);
+    /// ```
     pub const fn to_u16(self) -> u16 {
         match self {
             Self::Server(ssid) => ssid.0,
@@ -97,6 +119,16 @@ impl AccessRights {
     pub const FULL: Self = Self(31);
 
     /// The rights of an ACL value, or `None` when a reserved bit (above the 5th LSB) is set.
+    ///
+    /// ```
+    /// use mote_access::AccessRights;
+    ///
+    /// let rw = AccessRights::from_bits(3).ok_or("reserved bit")?;
+    /// assert_eq!(rw, AccessRights::READ.union(AccessRights::WRITE));
+    /// assert_eq!(rw.to_string(), "RW---");
+    /// assert_eq!(AccessRights::from_bits(32), None); // a reserved bit
+    /// # Ok::<(), &str>(())
+    /// ```
     pub const fn from_bits(bits: u64) -> Option<Self> {
         if bits > 31 {
             None
@@ -106,27 +138,63 @@ impl AccessRights {
     }
 
     /// The ACL value.
+    ///
+    /// ```
+    /// use mote_access::AccessRights;
+    ///
+    /// assert_eq!(AccessRights::READ.union(AccessRights::CREATE).bits(), 17);
+    /// assert_eq!(AccessRights::FULL.bits(), 31);
+    /// ```
     pub const fn bits(self) -> u8 {
         self.0
     }
 
     /// Whether every right of `other` is in `self`.
+    ///
+    /// ```
+    /// use mote_access::AccessRights;
+    ///
+    /// let rw = AccessRights::READ.union(AccessRights::WRITE);
+    /// assert!(rw.contains(AccessRights::READ));
+    /// assert!(!rw.contains(AccessRights::EXECUTE));
+    /// assert!(rw.contains(AccessRights::NONE));
+    /// ```
     pub const fn contains(self, other: Self) -> bool {
         self.0 & other.0 == other.0
     }
 
     /// Whether no right is set.
+    ///
+    /// ```
+    /// use mote_access::AccessRights;
+    ///
+    /// assert!(AccessRights::NONE.is_empty());
+    /// assert!(!AccessRights::DELETE.is_empty());
+    /// ```
     pub const fn is_empty(self) -> bool {
         self.0 == 0
     }
 
     /// The rights in either set.
+    ///
+    /// ```
+    /// use mote_access::AccessRights;
+    ///
+    /// assert_eq!(AccessRights::READ.union(AccessRights::EXECUTE).to_string(), "R-E--");
+    /// ```
     #[must_use]
     pub const fn union(self, other: Self) -> Self {
         Self(self.0 | other.0)
     }
 
     /// The rights in both sets.
+    ///
+    /// ```
+    /// use mote_access::AccessRights;
+    ///
+    /// let granted = AccessRights::READ.union(AccessRights::WRITE);
+    /// assert_eq!(granted.intersection(AccessRights::WRITE.union(AccessRights::DELETE)), AccessRights::WRITE);
+    /// ```
     #[must_use]
     pub const fn intersection(self, other: Self) -> Self {
         Self(self.0 & other.0)

@@ -50,6 +50,16 @@ impl fmt::Display for Level {
 
 impl Target {
     /// The level of the path.
+    ///
+    /// ```
+    /// use mote_access::{Level, Target};
+    ///
+    /// let t: Target = "/3/0/7/1".parse()?;
+    /// assert_eq!(t, Target::ResourceInstance(3, 0, 7, 1));
+    /// assert_eq!(t.level(), Level::ResourceInstance);
+    /// assert_eq!("/".parse::<Target>()?.level(), Level::Root);
+    /// # Ok::<(), mote_access::Error>(())
+    /// ```
     pub const fn level(&self) -> Level {
         match self {
             Self::Root => Level::Root,
@@ -61,6 +71,13 @@ impl Target {
     }
 
     /// The Object ID, `None` for the root.
+    ///
+    /// ```
+    /// use mote_access::Target;
+    ///
+    /// assert_eq!(Target::Resource(3, 0, 9).object(), Some(3));
+    /// assert_eq!(Target::Root.object(), None);
+    /// ```
     pub const fn object(&self) -> Option<u16> {
         match *self {
             Self::Root => None,
@@ -72,6 +89,13 @@ impl Target {
     }
 
     /// The (Object ID, Object Instance ID) pair, `None` above the instance level.
+    ///
+    /// ```
+    /// use mote_access::Target;
+    ///
+    /// assert_eq!(Target::Resource(3, 0, 9).instance(), Some((3, 0)));
+    /// assert_eq!(Target::Object(3).instance(), None);
+    /// ```
     pub const fn instance(&self) -> Option<(u16, u16)> {
         match *self {
             Self::Root | Self::Object(_) => None,
@@ -82,6 +106,13 @@ impl Target {
     }
 
     /// The Resource ID, `None` above the resource level.
+    ///
+    /// ```
+    /// use mote_access::Target;
+    ///
+    /// assert_eq!(Target::ResourceInstance(3, 0, 7, 1).resource(), Some(7));
+    /// assert_eq!(Target::Instance(3, 0).resource(), None);
+    /// ```
     pub const fn resource(&self) -> Option<u16> {
         match *self {
             Self::Resource(_, _, r) | Self::ResourceInstance(_, _, r, _) => Some(r),

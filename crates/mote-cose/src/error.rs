@@ -54,6 +54,9 @@ pub enum Error {
     /// A cryptographic operation or check failed (authentication, signature, key agreement).
     #[error("cryptographic check failed")]
     Crypto,
+    /// The operating system's random generator failed (key generation with feature `std`).
+    #[error("the operating system's random generator failed")]
+    Random,
 }
 
 impl Error {

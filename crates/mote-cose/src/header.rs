@@ -6,6 +6,9 @@
 //! were received ([`ProtectedHeader::raw`]) because they are what the structures authenticate.
 
 use crate::Error;
+use crate::algorithm::{
+    AeadAlgorithm, Algorithm, KeyDistribution, MacAlgorithm, SignatureAlgorithm,
+};
 use crate::cbor::{Decoder, Encoder, LenCounter, Major, Write, head_len, int_len, str_len};
 
 /// Registered header parameter labels (RFC 9052 §3.1, RFC 9053 §6.4, RFC 9360, RFC 9528 §3.5.3).
@@ -260,6 +263,50 @@ impl PartialEq for Params<'_> {
     }
 }
 
+impl From<i64> for Label<'_> {
+    fn from(i: i64) -> Self {
+        Self::Int(i)
+    }
+}
+
+impl<'a> From<&'a str> for Label<'a> {
+    fn from(t: &'a str) -> Self {
+        Self::Text(t)
+    }
+}
+
+// RFC 9052 §3.1: the `alg` value is the algorithm's identifier from the COSE Algorithms
+// registry, so every typed algorithm converts into the label/value type.
+impl From<Algorithm> for Label<'_> {
+    fn from(alg: Algorithm) -> Self {
+        Self::Int(alg.id())
+    }
+}
+
+impl From<AeadAlgorithm> for Label<'_> {
+    fn from(alg: AeadAlgorithm) -> Self {
+        Self::Int(alg.id())
+    }
+}
+
+impl From<MacAlgorithm> for Label<'_> {
+    fn from(alg: MacAlgorithm) -> Self {
+        Self::Int(alg.id())
+    }
+}
+
+impl From<SignatureAlgorithm> for Label<'_> {
+    fn from(alg: SignatureAlgorithm) -> Self {
+        Self::Int(alg.id())
+    }
+}
+
+impl From<KeyDistribution> for Label<'_> {
+    fn from(alg: KeyDistribution) -> Self {
+        Self::Int(alg.id())
+    }
+}
+
 /// One header bucket (a `header_map`, RFC 9052 §3).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Header<'a> {
@@ -333,6 +380,54 @@ fn check_value(label: &Label<'_>, value: &[u8]) -> Result<(), Error> {
 }
 
 impl<'a> Header<'a> {
+    /// An empty bucket, to fill with the `with_*` methods (or with struct-update syntax:
+    /// `Header { kid: Some(b"k"), ..Header::default() }`).
+    ///
+    /// ```
+    /// use mote_cose::algorithm::AeadAlgorithm;
+    /// use mote_cose::header::{Header, Label};
+    ///
+    /// let protected = Header::new().with_alg(AeadAlgorithm::AesCcm16_64_128);
+    /// let unprotected = Header::new().with_kid(b"key-1").with_iv(&[0x89; 13]);
+    /// assert_eq!(protected.alg, Some(Label::Int(10)));
+    /// assert_eq!(unprotected.kid, Some(&b"key-1"[..]));
+    /// assert_eq!(unprotected.len(), 2);
+    /// ```
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets `alg` (1): a typed algorithm ([`AeadAlgorithm`], [`MacAlgorithm`],
+    /// [`SignatureAlgorithm`], [`KeyDistribution`], [`Algorithm`]), an `i64` or a text label.
+    pub fn with_alg(mut self, alg: impl Into<Label<'a>>) -> Self {
+        self.alg = Some(alg.into());
+        self
+    }
+
+    /// Sets `content type` (3): a CoAP Content-Format number (`i64`) or a media-type text.
+    pub fn with_content_type(mut self, content_type: impl Into<Label<'a>>) -> Self {
+        self.content_type = Some(content_type.into());
+        self
+    }
+
+    /// Sets `kid` (4).
+    pub fn with_kid(mut self, kid: &'a [u8]) -> Self {
+        self.kid = Some(kid);
+        self
+    }
+
+    /// Sets `IV` (5).
+    pub fn with_iv(mut self, iv: &'a [u8]) -> Self {
+        self.iv = Some(iv);
+        self
+    }
+
+    /// Sets `Partial IV` (6).
+    pub fn with_partial_iv(mut self, partial_iv: &'a [u8]) -> Self {
+        self.partial_iv = Some(partial_iv);
+        self
+    }
+
     /// Decodes a header map from the start of `dec`. `protected` tells which bucket this is
     /// (`crit` is only allowed in the protected one).
     pub fn decode(dec: &mut Decoder<'a>, protected: bool) -> Result<Self, Error> {
@@ -519,6 +614,20 @@ impl<'a> Header<'a> {
     /// The integer algorithm identifier, if `alg` is present and an integer.
     pub fn alg_id(&self) -> Option<i64> {
         self.alg.and_then(|a| a.as_int())
+    }
+
+    /// The algorithm named by `alg`, if it is present and one this crate implements.
+    ///
+    /// ```
+    /// use mote_cose::algorithm::{Algorithm, MacAlgorithm};
+    /// use mote_cose::header::Header;
+    ///
+    /// let h = Header::new().with_alg(MacAlgorithm::HmacSha256);
+    /// assert_eq!(h.algorithm(), Some(Algorithm::Mac(MacAlgorithm::HmacSha256)));
+    /// assert_eq!(Header::new().algorithm(), None);
+    /// ```
+    pub fn algorithm(&self) -> Option<Algorithm> {
+        self.alg_id().and_then(Algorithm::from_id)
     }
 
     /// The encoded value of a parameter other than the six with their own field.
@@ -798,4 +907,52 @@ pub fn check_buckets(protected: &Header<'_>, unprotected: &Header<'_>) -> Result
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The identifiers are the COSE Algorithms registry values of RFC 9053 (§2.1, §2.2, §3.1,
+    // §4.2, §6.1), written out here rather than taken from `id()`.
+    #[test]
+    fn typed_algorithms_become_registry_identifiers() {
+        assert_eq!(Label::from(SignatureAlgorithm::Es256), Label::Int(-7));
+        assert_eq!(Label::from(SignatureAlgorithm::EdDsa), Label::Int(-8));
+        assert_eq!(Label::from(AeadAlgorithm::AesCcm16_64_128), Label::Int(10));
+        assert_eq!(Label::from(AeadAlgorithm::A128Gcm), Label::Int(1));
+        assert_eq!(Label::from(MacAlgorithm::HmacSha256_64), Label::Int(4));
+        assert_eq!(Label::from(KeyDistribution::Direct), Label::Int(-6));
+        assert_eq!(
+            Label::from(Algorithm::from(MacAlgorithm::HmacSha512)),
+            Label::Int(7)
+        );
+    }
+
+    #[test]
+    fn builder_methods_fill_the_fields_and_encode() {
+        let h = Header::new()
+            .with_alg(SignatureAlgorithm::Es256)
+            .with_content_type(60)
+            .with_kid(b"k")
+            .with_iv(&[1])
+            .with_partial_iv(&[2]);
+        assert_eq!(
+            h.algorithm(),
+            Some(Algorithm::Signature(SignatureAlgorithm::Es256))
+        );
+        assert_eq!(h.content_type, Some(Label::Int(60)));
+        assert_eq!(
+            (h.kid, h.iv, h.partial_iv),
+            (Some(&b"k"[..]), Some(&[1u8][..]), Some(&[2u8][..]))
+        );
+        // {1: -7} (RFC 9052 Appendix C.2.1's protected header).
+        let mut out = [0u8; 8];
+        let only_alg = Header::new().with_alg(SignatureAlgorithm::Es256);
+        assert_eq!(only_alg.encode_into(&mut out), Ok(&[0xa1, 0x01, 0x26][..]));
+        assert_eq!(
+            Header::new().with_alg("custom").alg,
+            Some(Label::Text("custom"))
+        );
+    }
 }

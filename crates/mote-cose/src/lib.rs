@@ -20,6 +20,10 @@ pub mod multi;
 pub mod structure;
 
 pub use error::Error;
+/// The `rand_core` version (0.6) whose `CryptoRngCore` the `generate` functions take, so a
+/// caller names it without adding its own (possibly incompatible) `rand_core` dependency.
+/// With feature `std`, `rand_core::OsRng` is the operating system's generator.
+pub use rand_core;
 
 /// The code the fuzz targets in `fuzz/` run, kept here so that `tests/fuzz_corpus.rs` replays
 /// the committed corpus through exactly the same code on stable Rust. Not a stable API.

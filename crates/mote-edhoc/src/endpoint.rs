@@ -156,6 +156,43 @@ impl ResponderConfig {
 
 /// A rejected input: the error and the state, unchanged, so the caller can go on waiting for a
 /// genuine message (fail closed: a failed check changes no state).
+///
+/// It converts into [`Error`] and is a `core::error::Error` itself (its `source()` is the
+/// [`Error`]), so `?` works in a function returning `Result<_, mote_edhoc::Error>` or
+/// `Result<_, Box<dyn std::error::Error>>`; match on it instead to keep the state:
+///
+/// ```
+/// use mote_edhoc::*;
+///
+/// // A Responder with the RFC 9529 Trace 2 credential.
+/// let h = |s: &str| hex::decode(s).expect("hex");
+/// let cred_r = Credential::ccs(&h("a2026b6578616d706c652e65647508a101a501020241322001215820bbc34960526ea4d32e940cad2a234148ddc21791a12afbcbac93622046dd44f02258204519e257236b2a0ce2023f0931f1f386ca7afda64fcde0108c224c51eabf6072"))?;
+/// let sk_r = h("72cc4761dbd4c78f758931aa589d348d1ef874a7e303ede2f140dcf3e6aa4aac");
+/// let config = ResponderConfig::new(2, Identity::by_reference(cred_r, &sk_r)?);
+///
+/// fn on_message_1<C: Crypto + 'static>(
+///     responder: Responder<C>,
+///     msg: &[u8],
+/// ) -> Result<ResponderProcessingM1<C>, Box<dyn std::error::Error>> {
+///     Ok(responder.process_message_1(msg)?) // `?` on a `Rejected<Responder<_>>`
+/// }
+///
+/// let err = on_message_1(Responder::new(MoteCrypto::new(), config.clone()), &[0xff])
+///     .err()
+///     .ok_or("garbage accepted")?;
+/// assert_eq!(err.to_string(), "EDHOC input rejected, state unchanged");
+/// assert!(matches!(err.source().and_then(|e| e.downcast_ref()), Some(Error::Malformed { .. })));
+///
+/// // Keeping the state: the same Responder waits for the next message_1.
+/// match Responder::new(MoteCrypto::new(), config).process_message_1(&[0xff]) {
+///     Ok(_) => return Err("garbage accepted".into()),
+///     Err(Rejected { state, error }) => {
+///         assert!(matches!(error, Error::Malformed { .. }));
+///         assert!(state.process_message_1(&[0xff]).is_err()); // the state is usable
+///     }
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Rejected<S> {
     /// The state before the rejected input.
     pub state: S,
@@ -168,6 +205,20 @@ impl<S> core::fmt::Debug for Rejected<S> {
         f.debug_struct("Rejected")
             .field("error", &self.error)
             .finish_non_exhaustive()
+    }
+}
+
+// The reason is the `source()`, not repeated in the text, so an error-chain printer shows it
+// once.
+impl<S> core::fmt::Display for Rejected<S> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("EDHOC input rejected, state unchanged")
+    }
+}
+
+impl<S> core::error::Error for Rejected<S> {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        Some(&self.error)
     }
 }
 

@@ -97,6 +97,17 @@ fn flag(v: &str, what: &'static str) -> Result<bool, Error> {
 impl NotificationAttributes {
     /// Sets one notification attribute from its text value; `Ok(false)` when `name` is not
     /// a notification attribute.
+    ///
+    /// ```
+    /// use mote_lwm2m::attributes::NotificationAttributes;
+    ///
+    /// let mut attrs = NotificationAttributes::default();
+    /// assert_eq!(attrs.set("pmin", "10")?, true);
+    /// assert_eq!(attrs.set("ver", "1.1")?, false); // a property, not a notification attribute
+    /// assert!(attrs.set("st", "-1").is_err());
+    /// assert_eq!(attrs.pmin, Some(10));
+    /// # Ok::<(), mote_lwm2m::Error>(())
+    /// ```
     pub fn set(&mut self, name: &str, value: &str) -> Result<bool, Error> {
         match name {
             "pmin" => self.pmin = Some(digits(value, "pmin is not a cardinal")?),
@@ -121,6 +132,15 @@ impl NotificationAttributes {
     }
 
     /// Removes one notification attribute; `false` when `name` is not one.
+    ///
+    /// ```
+    /// use mote_lwm2m::attributes::NotificationAttributes;
+    ///
+    /// let mut attrs = NotificationAttributes { pmin: Some(10), ..Default::default() };
+    /// assert!(attrs.clear("pmin"));
+    /// assert_eq!(attrs.pmin, None);
+    /// assert!(!attrs.clear("dim"));
+    /// ```
     pub fn clear(&mut self, name: &str) -> bool {
         match name {
             "pmin" => self.pmin = None,
@@ -140,6 +160,15 @@ impl NotificationAttributes {
 
     /// The Change Value Conditions are valid (§5.1.2): `lt < gt` and `lt + 2·st < gt` when
     /// those attributes are present.
+    ///
+    /// ```
+    /// use mote_lwm2m::attributes::NotificationAttributes;
+    ///
+    /// let ok = NotificationAttributes { lt: Some(10.0), gt: Some(50.0), st: Some(5.0), ..Default::default() };
+    /// assert!(ok.change_conditions_valid());
+    /// let bad = NotificationAttributes { lt: Some(10.0), gt: Some(50.0), st: Some(20.0), ..Default::default() };
+    /// assert!(!bad.change_conditions_valid()); // lt + 2*st >= gt
+    /// ```
     pub fn change_conditions_valid(&self) -> bool {
         match (self.lt, self.gt) {
             (Some(lt), Some(gt)) => lt < gt && self.st.is_none_or(|st| lt + 2.0 * st < gt),
@@ -149,6 +178,14 @@ impl NotificationAttributes {
 
     /// Checks what a Write-Attributes operation must reject: invalid Change Value
     /// Conditions (§5.1.2) and `epmin > epmax`.
+    ///
+    /// ```
+    /// use mote_lwm2m::attributes::NotificationAttributes;
+    ///
+    /// let attrs = NotificationAttributes { epmin: Some(60), epmax: Some(30), ..Default::default() };
+    /// assert!(attrs.validate().is_err());
+    /// assert!(NotificationAttributes::default().validate().is_ok());
+    /// ```
     pub fn validate(&self) -> Result<(), Error> {
         if !self.change_conditions_valid() {
             return Err(bad(
@@ -165,6 +202,15 @@ impl NotificationAttributes {
 
     /// `pmax` as it applies: `None` when absent, 0, or smaller than `pmin` (§5.1.2: such a
     /// pmax MUST be ignored).
+    ///
+    /// ```
+    /// use mote_lwm2m::attributes::NotificationAttributes;
+    ///
+    /// let attrs = NotificationAttributes { pmin: Some(60), pmax: Some(30), ..Default::default() };
+    /// assert_eq!(attrs.effective_pmax(), None); // smaller than pmin: ignored
+    /// let attrs = NotificationAttributes { pmin: Some(10), pmax: Some(30), ..Default::default() };
+    /// assert_eq!(attrs.effective_pmax(), Some(30));
+    /// ```
     pub fn effective_pmax(&self) -> Option<u32> {
         self.pmax.filter(|&p| p > 0 && p >= self.pmin.unwrap_or(0))
     }
@@ -173,6 +219,20 @@ impl NotificationAttributes {
     /// Uri-Query options joined by `&`) and applies it to `self`: `name=value` sets, a bare
     /// `name` removes. Properties (`dim`, `ver`, …) are read-only and refused; the result
     /// is validated.
+    ///
+    /// ```
+    /// use mote_lwm2m::attributes::NotificationAttributes;
+    ///
+    /// let mut attrs = NotificationAttributes::default();
+    /// attrs.apply_query("pmin=10&pmax=60&gt=50")?;
+    /// assert_eq!((attrs.pmin, attrs.pmax, attrs.gt), (Some(10), Some(60), Some(50.0)));
+    /// attrs.apply_query("gt")?; // a bare name removes
+    /// assert_eq!(attrs.gt, None);
+    /// // All or nothing: an invalid query leaves the attributes unchanged.
+    /// assert!(attrs.apply_query("pmin=5&dim=3").is_err());
+    /// assert_eq!(attrs.pmin, Some(10));
+    /// # Ok::<(), mote_lwm2m::Error>(())
+    /// ```
     pub fn apply_query(&mut self, query: &str) -> Result<(), Error> {
         let mut next = self.clone();
         for part in query.split('&').filter(|p| !p.is_empty()) {
@@ -195,6 +255,13 @@ impl NotificationAttributes {
     }
 
     /// The query form of the attributes present, in the TS order.
+    ///
+    /// ```
+    /// use mote_lwm2m::attributes::NotificationAttributes;
+    ///
+    /// let attrs = NotificationAttributes { pmax: Some(60), pmin: Some(10), con: Some(true), ..Default::default() };
+    /// assert_eq!(attrs.to_query(), "pmin=10&pmax=60&con=1");
+    /// ```
     pub fn to_query(&self) -> String {
         let mut s = String::new();
         for (name, v) in self.pairs() {
@@ -208,6 +275,13 @@ impl NotificationAttributes {
 
     /// `(name, text value)` of each attribute present, in the order pmin, pmax, gt, lt,
     /// st, epmin, epmax, edge, con, hqmax.
+    ///
+    /// ```
+    /// use mote_lwm2m::attributes::NotificationAttributes;
+    ///
+    /// let attrs = NotificationAttributes { st: Some(0.5), edge: Some(false), ..Default::default() };
+    /// assert_eq!(attrs.pairs(), [("st", "0.5".to_string()), ("edge", "0".to_string())]);
+    /// ```
     pub fn pairs(&self) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
         let mut put = |n: &'static str, v: Option<String>| {
@@ -254,11 +328,25 @@ pub struct Causes {
 
 impl Causes {
     /// Whether any Change Value Condition (not the timer) holds.
+    ///
+    /// ```
+    /// use mote_lwm2m::attributes::Causes;
+    ///
+    /// assert!(Causes { step: true, ..Default::default() }.value_condition());
+    /// assert!(!Causes { max_period: true, ..Default::default() }.value_condition());
+    /// ```
     pub const fn value_condition(&self) -> bool {
         self.greater_than || self.less_than || self.step || self.edge || self.changed
     }
 
     /// Whether any cause holds.
+    ///
+    /// ```
+    /// use mote_lwm2m::attributes::Causes;
+    ///
+    /// assert!(Causes { max_period: true, ..Default::default() }.any());
+    /// assert!(!Causes::default().any());
+    /// ```
     pub const fn any(&self) -> bool {
         self.value_condition() || self.max_period
     }
@@ -293,6 +381,21 @@ pub enum Decision {
 /// Conditions on numbers apply to Integer, Unsigned Integer, Float and Time values; for
 /// other types (or when the thresholds are invalid, §5.1.2) only "the value changed"
 /// counts. A pure function: it keeps no state and reads no clock.
+///
+/// ```
+/// use mote_lwm2m::Value;
+/// use mote_lwm2m::attributes::{Decision, NotificationAttributes, evaluate};
+///
+/// // Notify when the battery level crosses 50, at most every 10 s, at least every 60 s.
+/// let attrs = NotificationAttributes { pmin: Some(10), pmax: Some(60), gt: Some(50.0), ..Default::default() };
+/// let (last, last_time) = (Value::Integer(40), 1000);
+/// // Crossed 50 after 12 s: notify now.
+/// assert!(matches!(evaluate(&attrs, &last, last_time, &Value::Integer(55), 1012), Decision::Notify(c) if c.greater_than));
+/// // Crossed after 3 s: as soon as pmin expires.
+/// assert!(matches!(evaluate(&attrs, &last, last_time, &Value::Integer(55), 1003), Decision::NotifyAt { at: 1010, .. }));
+/// // Not crossed: wait for pmax.
+/// assert_eq!(evaluate(&attrs, &last, last_time, &Value::Integer(45), 1020), Decision::Wait { deadline: Some(1060) });
+/// ```
 pub fn evaluate(
     attrs: &NotificationAttributes,
     last: &Value,

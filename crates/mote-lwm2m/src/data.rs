@@ -23,6 +23,14 @@ pub struct Record {
 
 impl Record {
     /// A record without time.
+    ///
+    /// ```
+    /// use mote_lwm2m::{Record, Value};
+    ///
+    /// let r = Record::new("/3/0/9".parse()?, Value::Integer(100));
+    /// assert_eq!(r.time, None);
+    /// # Ok::<(), mote_lwm2m::Error>(())
+    /// ```
     pub fn new(path: Path, value: Value) -> Record {
         Record {
             path,
@@ -32,6 +40,14 @@ impl Record {
     }
 
     /// A record with a time.
+    ///
+    /// ```
+    /// use mote_lwm2m::{Record, Value};
+    ///
+    /// let r = Record::with_time("/3/0/9".parse()?, Value::Integer(95), 1_700_000_000.0);
+    /// assert_eq!(r.time, Some(1_700_000_000.0));
+    /// # Ok::<(), mote_lwm2m::Error>(())
+    /// ```
     pub fn with_time(path: Path, value: Value, time: f64) -> Record {
         Record {
             path,
@@ -43,6 +59,22 @@ impl Record {
 
 /// Sorts records by path, keeping the payload order of records with the same path (a Send
 /// or notification payload may hold several timestamped values of one resource).
+///
+/// ```
+/// use mote_lwm2m::data::sort_records;
+/// use mote_lwm2m::{Record, Value};
+///
+/// let mut records = [
+///     Record::with_time("/3/0/9".parse()?, Value::Integer(95), 2.0),
+///     Record::new("/3/0/0".parse()?, Value::String("ACME".into())),
+///     Record::with_time("/3/0/9".parse()?, Value::Integer(96), 1.0),
+/// ];
+/// sort_records(&mut records);
+/// let order: Vec<_> = records.iter().map(|r| (r.path.to_string(), r.time)).collect();
+/// // By path; records of one path keep their payload order.
+/// assert_eq!(order, [("/3/0/0".into(), None), ("/3/0/9".into(), Some(2.0)), ("/3/0/9".into(), Some(1.0))]);
+/// # Ok::<(), mote_lwm2m::Error>(())
+/// ```
 pub fn sort_records(records: &mut [Record]) {
     if records.is_sorted_by_key(|r| r.path.sort_key()) {
         return;
@@ -99,6 +131,12 @@ pub struct DataTree {
 
 impl DataTree {
     /// An empty tree.
+    ///
+    /// ```
+    /// use mote_lwm2m::DataTree;
+    ///
+    /// assert!(DataTree::new().objects.is_empty());
+    /// ```
     pub fn new() -> Self {
         DataTree::default()
     }
@@ -106,6 +144,22 @@ impl DataTree {
     /// Builds a tree from records. Every record needs a resource or resource-instance
     /// path; a resource cannot be both single (`/O/I/R`) and multiple (`/O/I/R/RI`);
     /// duplicate paths are rejected (times are dropped: a tree holds one value per path).
+    ///
+    /// ```
+    /// use mote_lwm2m::{DataTree, Record, Value};
+    ///
+    /// let records = [
+    ///     Record::new("/3/0/0".parse()?, Value::String("ACME".into())),
+    ///     Record::new("/3/0/7/1".parse()?, Value::Integer(5000)),
+    /// ];
+    /// let tree = DataTree::from_records(&records)?;
+    /// assert_eq!(tree.objects[&3][&0].len(), 2); // resources 0 and 7
+    /// assert_eq!(tree.to_records(), records);
+    /// // A resource cannot be both single and multiple.
+    /// let both = [records[1].clone(), Record::new("/3/0/7".parse()?, Value::Integer(1))];
+    /// assert!(DataTree::from_records(&both).is_err());
+    /// # Ok::<(), mote_lwm2m::Error>(())
+    /// ```
     pub fn from_records(records: &[Record]) -> Result<DataTree, Error> {
         let mut tree = DataTree::new();
         for r in records {
@@ -115,6 +169,16 @@ impl DataTree {
     }
 
     /// Inserts one value at a resource or resource-instance path.
+    ///
+    /// ```
+    /// use mote_lwm2m::{DataTree, Value};
+    ///
+    /// let mut tree = DataTree::new();
+    /// tree.insert("/3/0/9".parse()?, Value::Integer(100))?;
+    /// assert!(tree.insert("/3/0/9".parse()?, Value::Integer(99)).is_err()); // duplicate
+    /// assert!(tree.insert("/3/0".parse()?, Value::Integer(1)).is_err()); // not a resource path
+    /// # Ok::<(), mote_lwm2m::Error>(())
+    /// ```
     pub fn insert(&mut self, path: Path, value: Value) -> Result<(), Error> {
         let dup = Error::Path {
             path,
@@ -155,6 +219,17 @@ impl DataTree {
 
     /// The records of this tree, sorted by path (empty multiple resources and empty
     /// instances have no record).
+    ///
+    /// ```
+    /// use mote_lwm2m::{DataTree, Record, Value};
+    ///
+    /// let mut tree = DataTree::new();
+    /// tree.insert("/3/0/9".parse()?, Value::Integer(100))?;
+    /// tree.insert("/1/0/1".parse()?, Value::Integer(300))?;
+    /// let paths: Vec<String> = tree.to_records().iter().map(|r| r.path.to_string()).collect();
+    /// assert_eq!(paths, ["/1/0/1", "/3/0/9"]); // sorted by path
+    /// # Ok::<(), mote_lwm2m::Error>(())
+    /// ```
     pub fn to_records(&self) -> Vec<Record> {
         let mut out = Vec::new();
         for (&o, insts) in &self.objects {

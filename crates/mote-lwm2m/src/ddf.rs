@@ -21,6 +21,39 @@ use crate::object::{ObjectDef, Operations, Range, ResourceDef, Version};
 use crate::value::ResourceType;
 
 /// Parses one DDF document; a file may hold several `<Object>` elements.
+///
+/// ```
+/// use mote_lwm2m::ResourceType;
+/// use mote_lwm2m::ddf;
+///
+/// let xml = r#"
+/// <LWM2M>
+///   <Object ObjectType="MODefinition">
+///     <Name>Temperature</Name>
+///     <ObjectID>3303</ObjectID>
+///     <ObjectURN>urn:oma:lwm2m:ext:3303</ObjectURN>
+///     <MultipleInstances>Multiple</MultipleInstances>
+///     <Mandatory>Optional</Mandatory>
+///     <Resources>
+///       <Item ID="5700">
+///         <Name>Sensor Value</Name>
+///         <Operations>R</Operations>
+///         <MultipleInstances>Single</MultipleInstances>
+///         <Mandatory>Mandatory</Mandatory>
+///         <Type>Float</Type>
+///         <RangeEnumeration></RangeEnumeration>
+///         <Units>Cel</Units>
+///       </Item>
+///     </Resources>
+///   </Object>
+/// </LWM2M>"#;
+/// let defs = ddf::parse(xml)?;
+/// assert_eq!((defs[0].id, &*defs[0].name, defs[0].multiple), (3303, "Temperature", true));
+/// let value = defs[0].resource(5700).ok_or("no 5700")?;
+/// assert_eq!((value.kind, &*value.units), (ResourceType::Float, "Cel"));
+/// assert!(ddf::parse("<LWM2M></LWM2M>").is_err()); // no <Object>
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn parse(xml: &str) -> Result<Vec<ObjectDef>, Error> {
     let doc = Document::parse(xml).map_err(|e| Error::Definition {
         line: e.pos().row,
@@ -47,6 +80,46 @@ pub fn parse(xml: &str) -> Result<Vec<ObjectDef>, Error> {
 }
 
 /// Loads every `*.xml` file of a directory (sorted by file name).
+///
+/// ```
+/// use mote_lwm2m::ddf;
+/// use mote_lwm2m::object::{ObjectDefs, ObjectRegistry};
+///
+/// # let xml = r#"
+/// # <LWM2M>
+/// #   <Object ObjectType="MODefinition">
+/// #     <Name>Temperature</Name>
+/// #     <ObjectID>3303</ObjectID>
+/// #     <ObjectURN>urn:oma:lwm2m:ext:3303</ObjectURN>
+/// #     <MultipleInstances>Multiple</MultipleInstances>
+/// #     <Mandatory>Optional</Mandatory>
+/// #     <Resources>
+/// #       <Item ID="5700">
+/// #         <Name>Sensor Value</Name>
+/// #         <Operations>R</Operations>
+/// #         <MultipleInstances>Single</MultipleInstances>
+/// #         <Mandatory>Mandatory</Mandatory>
+/// #         <Type>Float</Type>
+/// #         <RangeEnumeration></RangeEnumeration>
+/// #         <Units>Cel</Units>
+/// #       </Item>
+/// #     </Resources>
+/// #   </Object>
+/// # </LWM2M>
+/// # "#;
+/// let dir = std::env::temp_dir().join(format!("mote-ddf-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir)?;
+/// std::fs::write(dir.join("3303.xml"), xml)?;
+/// // The outer error is I/O; the inner one names the file that did not parse.
+/// let defs = ddf::load_dir(&dir)?.map_err(|(file, e)| format!("{}: {e}", file.display()))?;
+/// let mut registry = ObjectRegistry::with_builtin();
+/// for def in defs {
+///     registry.insert(def);
+/// }
+/// assert!(registry.object(3303).is_some());
+/// std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn load_dir(
     dir: &std::path::Path,
 ) -> std::io::Result<Result<Vec<ObjectDef>, (std::path::PathBuf, Error)>> {

@@ -43,6 +43,14 @@ impl Format {
     ];
 
     /// The CoAP Content-Format (IANA "CoAP Content-Formats" registry).
+    ///
+    /// ```
+    /// use mote_coap::content_format::ContentFormat;
+    /// use mote_lwm2m::Format;
+    ///
+    /// assert_eq!(Format::Tlv.content_format(), ContentFormat(11542));
+    /// assert_eq!(Format::SenmlJson.content_format(), ContentFormat(110));
+    /// ```
     pub const fn content_format(self) -> ContentFormat {
         match self {
             Format::Text => ContentFormat::TEXT_PLAIN,
@@ -57,6 +65,15 @@ impl Format {
 
     /// The format of a Content-Format; the SenML-ETCH formats 320 and 322 (RFC 8790) map to
     /// SenML-JSON and SenML-CBOR.
+    ///
+    /// ```
+    /// use mote_coap::content_format::ContentFormat;
+    /// use mote_lwm2m::Format;
+    ///
+    /// assert_eq!(Format::from_content_format(ContentFormat(11544)), Some(Format::LwM2mCbor));
+    /// assert_eq!(Format::from_content_format(ContentFormat(320)), Some(Format::SenmlJson)); // the LwM2M 1.0 number
+    /// assert_eq!(Format::from_content_format(ContentFormat(50)), None);
+    /// ```
     pub const fn from_content_format(cf: ContentFormat) -> Option<Format> {
         Some(match cf {
             ContentFormat::TEXT_PLAIN => Format::Text,
@@ -72,6 +89,14 @@ impl Format {
 
     /// The command-line name (`text`, `opaque`, `cbor`, `senml-json`, `senml-cbor`, `tlv`,
     /// `lwm2m-cbor`).
+    ///
+    /// ```
+    /// use mote_lwm2m::Format;
+    ///
+    /// assert_eq!(Format::SenmlCbor.name(), "senml-cbor");
+    /// assert_eq!("senml-cbor".parse::<Format>()?, Format::SenmlCbor);
+    /// # Ok::<(), mote_lwm2m::Error>(())
+    /// ```
     pub const fn name(self) -> &'static str {
         match self {
             Format::Text => "text",
@@ -85,6 +110,13 @@ impl Format {
     }
 
     /// Whether the format carries many values with their paths (TLV, SenML, LwM2M-CBOR).
+    ///
+    /// ```
+    /// use mote_lwm2m::Format;
+    ///
+    /// assert!(Format::Tlv.is_hierarchical());
+    /// assert!(!Format::Text.is_hierarchical());
+    /// ```
     pub const fn is_hierarchical(self) -> bool {
         matches!(
             self,
@@ -111,6 +143,18 @@ impl FromStr for Format {
 
 /// Encodes `records` in `format` as the payload for a request on `base` (the records'
 /// paths must lie under it). Single-value formats need exactly one record at `base`.
+///
+/// ```
+/// use mote_lwm2m::{Format, Path, Record, Value};
+///
+/// let records = [Record::new("/3/0/9".parse()?, Value::Integer(100))];
+/// let base: Path = "/3/0/9".parse()?;
+/// assert_eq!(mote_lwm2m::encode(Format::Text, &base, &records)?, b"100");
+/// assert_eq!(mote_lwm2m::encode(Format::Tlv, &base, &records)?, [0xC1, 0x09, 0x64]);
+/// // A single-value format needs the record at the request path.
+/// assert!(mote_lwm2m::encode(Format::Text, &"/3/0".parse()?, &records).is_err());
+/// # Ok::<(), mote_lwm2m::Error>(())
+/// ```
 pub fn encode(format: Format, base: &Path, records: &[Record]) -> Result<Vec<u8>, Error> {
     match format {
         Format::Text => crate::single::encode_text(base, records),
@@ -126,6 +170,18 @@ pub fn encode(format: Format, base: &Path, records: &[Record]) -> Result<Vec<u8>
 /// The length of [`encode`]'s output for the same arguments, computed without writing
 /// the payload (STYLE: encoders tell their length up front); the same errors as
 /// [`encode`].
+///
+/// ```
+/// use mote_lwm2m::{Format, Path, Record, Value};
+///
+/// let records = [Record::new("/3/0/0".parse()?, Value::String("ACME".into()))];
+/// let base: Path = "/3/0".parse()?;
+/// for format in [Format::Tlv, Format::SenmlJson, Format::SenmlCbor, Format::LwM2mCbor] {
+///     let len = mote_lwm2m::encoded_len(format, &base, &records)?;
+///     assert_eq!(len, mote_lwm2m::encode(format, &base, &records)?.len());
+/// }
+/// # Ok::<(), mote_lwm2m::Error>(())
+/// ```
 pub fn encoded_len(format: Format, base: &Path, records: &[Record]) -> Result<usize, Error> {
     match format {
         Format::Text | Format::Opaque | Format::Cbor => {
@@ -149,6 +205,19 @@ pub fn encoded_len(format: Format, base: &Path, records: &[Record]) -> Result<us
 /// Decodes a payload in `format` received for a request on `base` into records sorted by
 /// path. `defs` gives the types (needed by TLV and text; used by the others to type
 /// numbers and check values).
+///
+/// ```
+/// use mote_lwm2m::object::Builtin;
+/// use mote_lwm2m::{Format, Path, Record, Value};
+///
+/// let base: Path = "/3/0/9".parse()?;
+/// let expected = [Record::new(base, Value::Integer(100))];
+/// // Text and TLV take the type (Integer) from the definition of /3/0/9.
+/// assert_eq!(mote_lwm2m::decode(Format::Text, &base, b"100", &Builtin)?, expected);
+/// assert_eq!(mote_lwm2m::decode(Format::Tlv, &base, &[0xC1, 0x09, 0x64], &Builtin)?, expected);
+/// assert!(mote_lwm2m::decode(Format::Text, &base, b"full", &Builtin).is_err());
+/// # Ok::<(), mote_lwm2m::Error>(())
+/// ```
 pub fn decode(
     format: Format,
     base: &Path,

@@ -22,11 +22,27 @@ macro_rules! id_type {
 
         impl $name {
             #[doc = concat!("A ", $what, " ID; `None` for the reserved value 65535.")]
+            ///
+            /// ```
+            #[doc = concat!("use mote_lwm2m::", stringify!($name), ";")]
+            ///
+            #[doc = concat!("let id = ", stringify!($name), "::new(3).ok_or(\"reserved\")?;")]
+            /// assert_eq!(id.to_string(), "3");
+            #[doc = concat!("assert_eq!(", stringify!($name), "::new(65535), None);")]
+            #[doc = concat!("assert_eq!(\"3\".parse::<", stringify!($name), ">()?, id);")]
+            /// # Ok::<(), Box<dyn std::error::Error>>(())
+            /// ```
             pub const fn new(id: u16) -> Option<Self> {
                 if id == MAX_ID { None } else { Some(Self(id)) }
             }
 
             /// The numeric identifier.
+            ///
+            /// ```
+            #[doc = concat!("use mote_lwm2m::", stringify!($name), ";")]
+            ///
+            #[doc = concat!("assert_eq!(", stringify!($name), "::new(7).map(", stringify!($name), "::get), Some(7));")]
+            /// ```
             pub const fn get(self) -> u16 {
                 self.0
             }
@@ -114,17 +130,41 @@ impl ObjectLink {
     };
 
     /// A link to `object:instance`.
+    ///
+    /// ```
+    /// use mote_lwm2m::ObjectLink;
+    ///
+    /// let link = ObjectLink::new(66, 0);
+    /// assert_eq!(link.to_string(), "66:0");
+    /// assert_eq!("66:0".parse::<ObjectLink>()?, link);
+    /// # Ok::<(), mote_lwm2m::Error>(())
+    /// ```
     pub const fn new(object: u16, instance: u16) -> Self {
         ObjectLink { object, instance }
     }
 
     /// Whether this is the null link.
+    ///
+    /// ```
+    /// use mote_lwm2m::ObjectLink;
+    ///
+    /// assert!(ObjectLink::NULL.is_null());
+    /// assert!("65535:65535".parse::<ObjectLink>()?.is_null());
+    /// assert!(!ObjectLink::new(66, 0).is_null());
+    /// # Ok::<(), mote_lwm2m::Error>(())
+    /// ```
     pub const fn is_null(&self) -> bool {
         self.object == MAX_ID && self.instance == MAX_ID
     }
 
     /// The 4-byte big-endian form used by TLV and opaque encodings (Appendix C:
     /// "two 16-bit unsigned integers one beside the other").
+    ///
+    /// ```
+    /// use mote_lwm2m::ObjectLink;
+    ///
+    /// assert_eq!(ObjectLink::new(66, 1).to_bytes(), [0x00, 0x42, 0x00, 0x01]);
+    /// ```
     pub const fn to_bytes(self) -> [u8; 4] {
         let o = self.object.to_be_bytes();
         let i = self.instance.to_be_bytes();
@@ -132,6 +172,14 @@ impl ObjectLink {
     }
 
     /// Reads the 4-byte form.
+    ///
+    /// ```
+    /// use mote_lwm2m::ObjectLink;
+    ///
+    /// assert_eq!(ObjectLink::from_bytes(&[0x00, 0x42, 0x00, 0x01])?, ObjectLink::new(66, 1));
+    /// assert!(ObjectLink::from_bytes(&[0x00, 0x42]).is_err());
+    /// # Ok::<(), mote_lwm2m::Error>(())
+    /// ```
     pub fn from_bytes(b: &[u8]) -> Result<Self, Error> {
         match b {
             [a, b, c, d] => Ok(ObjectLink {

@@ -25,6 +25,14 @@ pub struct Link {
 
 impl Link {
     /// A link without attributes.
+    ///
+    /// ```
+    /// use mote_lwm2m::link::{Link, write};
+    ///
+    /// let link = Link::new("/3/0".parse()?);
+    /// assert_eq!(write(&[link], "/")?, "</3/0>");
+    /// # Ok::<(), mote_lwm2m::Error>(())
+    /// ```
     pub fn new(path: Path) -> Link {
         Link {
             path,
@@ -41,6 +49,20 @@ fn bad(reason: &'static str) -> Error {
 /// in the TS examples) and a trailing `/` on targets (`</0/1/>`) are tolerated; targets
 /// must lie under `root` (`/` or the client's alternate path such as `/lwm2m`), which is
 /// removed. Known attributes are parsed and validated; unknown ones are ignored.
+///
+/// ```
+/// use mote_lwm2m::link;
+///
+/// // A Discover response on /3/0 (LwM2M TS Core 1.2 §5.4.2), with attributes.
+/// let links = link::parse("</3/0>;pmin=10, </3/0/7>;dim=2, </3/0/9>", "/")?;
+/// assert_eq!(links.len(), 3);
+/// assert_eq!(links[0].attributes.notification.pmin, Some(10));
+/// assert_eq!(links[1].attributes.dim, Some(2));
+/// // Targets are relative to the client's root.
+/// assert_eq!(link::parse("</lwm2m/1/0>", "/lwm2m")?[0].path, "/1/0".parse()?);
+/// assert!(link::parse("</other/1/0>", "/lwm2m").is_err());
+/// # Ok::<(), mote_lwm2m::Error>(())
+/// ```
 pub fn parse(text: &str, root: &str) -> Result<Vec<Link>, Error> {
     let doc = LinkFormat::parse_lenient(text.trim())
         .map_err(|_| bad("not a valid link-format document"))?;
@@ -116,6 +138,16 @@ fn parse_version(s: &str) -> Result<Version, Error> {
 /// Writes links in canonical form (no whitespace), each target prefixed with `root` (`/`
 /// or an alternate path). Attribute order: `lwm2m`, `rt`, `ct`, `ver`, `ssid`, `uri`,
 /// `dim`, then the notification attributes (as in the TS examples).
+///
+/// ```
+/// use mote_lwm2m::link::{Link, write};
+///
+/// let mut battery = Link::new("/3/0/9".parse()?);
+/// battery.attributes.notification.pmin = Some(10);
+/// battery.attributes.notification.gt = Some(50.0);
+/// assert_eq!(write(&[battery], "/lwm2m")?, "</lwm2m/3/0/9>;pmin=10;gt=50");
+/// # Ok::<(), mote_lwm2m::Error>(())
+/// ```
 pub fn write(links: &[Link], root: &str) -> Result<String, Error> {
     let mut out = String::new();
     let mut w = LinkWriter::new(&mut out);
@@ -188,6 +220,20 @@ pub fn write(links: &[Link], root: &str) -> Result<String, Error> {
 /// object its instances (`</O/I>`), or `</O>` when it has none; an object whose version
 /// differs from `enabler_default` (the version released with the client's Enabler) gets
 /// `</O>;ver=X.Y` before its instances.
+///
+/// ```
+/// use mote_lwm2m::link::registration_payload;
+/// use mote_lwm2m::object::Version;
+///
+/// let objects = [
+///     (1, Version::V1_0, vec![0]),
+///     (3, Version::V1_0, vec![0]),
+///     (5, Version { major: 1, minor: 1 }, vec![]),
+/// ];
+/// let payload = registration_payload(&[11543], &objects, |_| Version::V1_0, "/")?;
+/// assert_eq!(payload, r#"</>;rt="oma.lwm2m";ct=11543,</1/0>,</3/0>,</5>;ver=1.1"#);
+/// # Ok::<(), mote_lwm2m::Error>(())
+/// ```
 pub fn registration_payload(
     content_formats: &[u16],
     objects: &[(u16, Version, Vec<u16>)],

@@ -112,11 +112,35 @@ pub struct EncodeOptions {
 /// Encodes records (absolute paths, all under `base`) as one LwM2M-CBOR map in the TS
 /// examples' form ([`KeyStyle::Compact`], definite lengths). Times are not representable:
 /// records with a time are refused rather than silently changed.
+///
+/// ```
+/// use mote_lwm2m::{Path, Record, Value};
+///
+/// let records = [Record::new("/3/0/9".parse()?, Value::Integer(100))];
+/// // {[3, 0, 9]: 100}: one value, keyed by its whole path (the TS examples' compact form).
+/// let bytes = mote_lwm2m::lwm2m_cbor::encode(&Path::ROOT, &records)?;
+/// assert_eq!(bytes, [0xA1, 0x83, 0x03, 0x00, 0x09, 0x18, 0x64]);
+/// // Times are not representable.
+/// let timed = [Record::with_time("/3/0/9".parse()?, Value::Integer(100), 1.0)];
+/// assert!(mote_lwm2m::lwm2m_cbor::encode(&Path::ROOT, &timed).is_err());
+/// # Ok::<(), mote_lwm2m::Error>(())
+/// ```
 pub fn encode(base: &Path, records: &[Record]) -> Result<Vec<u8>, Error> {
     encode_with(base, records, &EncodeOptions::default())
 }
 
 /// Encodes records with explicit key style and map lengths.
+///
+/// ```
+/// use mote_lwm2m::lwm2m_cbor::{EncodeOptions, KeyStyle, encode_with};
+/// use mote_lwm2m::{Path, Record, Value};
+///
+/// let records = [Record::new("/3/0/9".parse()?, Value::Integer(100))];
+/// let nested = EncodeOptions { keys: KeyStyle::Nested, indefinite: false };
+/// // {3: {0: {9: 100}}}
+/// assert_eq!(encode_with(&Path::ROOT, &records, &nested)?, [0xA1, 0x03, 0xA1, 0x00, 0xA1, 0x09, 0x18, 0x64]);
+/// # Ok::<(), mote_lwm2m::Error>(())
+/// ```
 pub fn encode_with(
     base: &Path,
     records: &[Record],
@@ -129,6 +153,16 @@ pub fn encode_with(
 }
 
 /// The length of [`encode_with`]'s output, computed without writing it.
+///
+/// ```
+/// use mote_lwm2m::lwm2m_cbor::{EncodeOptions, encode_with, encoded_len};
+/// use mote_lwm2m::{Path, Record, Value};
+///
+/// let records = [Record::new("/3/0/9".parse()?, Value::Integer(100))];
+/// let opts = EncodeOptions::default();
+/// assert_eq!(encoded_len(&Path::ROOT, &records, &opts)?, encode_with(&Path::ROOT, &records, &opts)?.len());
+/// # Ok::<(), mote_lwm2m::Error>(())
+/// ```
 pub fn encoded_len(base: &Path, records: &[Record], opts: &EncodeOptions) -> Result<usize, Error> {
     let root = tree(base, records)?;
     let mut e = Encoder::new(Counter::default());
@@ -420,6 +454,17 @@ fn rfc3339_seconds(s: &str) -> Option<i64> {
 
 /// Decodes a payload into records sorted by path, typed with `defs`. The top-level keys
 /// start with the Object ID (absolute paths).
+///
+/// ```
+/// use mote_lwm2m::object::Builtin;
+/// use mote_lwm2m::{Record, Value};
+///
+/// let bytes = [0xA1, 0x83, 0x03, 0x00, 0x09, 0x18, 0x64]; // {[3, 0, 9]: 100}
+/// let records = mote_lwm2m::lwm2m_cbor::decode(&bytes, &Builtin)?;
+/// assert_eq!(records, [Record::new("/3/0/9".parse()?, Value::Integer(100))]);
+/// assert!(mote_lwm2m::lwm2m_cbor::decode(&bytes[..4], &Builtin).is_err()); // truncated
+/// # Ok::<(), mote_lwm2m::Error>(())
+/// ```
 pub fn decode(bytes: &[u8], defs: &(impl ObjectDefs + ?Sized)) -> Result<Vec<Record>, Error> {
     decode_under(&Path::ROOT, bytes, defs)
 }
@@ -430,6 +475,17 @@ pub fn decode(bytes: &[u8], defs: &(impl ObjectDefs + ?Sized)) -> Result<Vec<Rec
 /// path (`{0: "x"}` for a Write on `/3/0`). The absolute reading is taken when it decodes
 /// and every record lies under `base`; otherwise the relative reading when it decodes;
 /// otherwise the absolute reading's result (records or error) as [`decode`] gives it.
+///
+/// ```
+/// use mote_lwm2m::object::Builtin;
+/// use mote_lwm2m::{Record, Value};
+///
+/// // A Write on /3/0 whose key is relative to the request path: {13: 1700000000}.
+/// let bytes = [0xA1, 0x0D, 0x1A, 0x65, 0x53, 0xF1, 0x00];
+/// let records = mote_lwm2m::lwm2m_cbor::decode_at(&"/3/0".parse()?, &bytes, &Builtin)?;
+/// assert_eq!(records, [Record::new("/3/0/13".parse()?, Value::Time(1_700_000_000))]);
+/// # Ok::<(), mote_lwm2m::Error>(())
+/// ```
 pub fn decode_at(
     base: &Path,
     bytes: &[u8],

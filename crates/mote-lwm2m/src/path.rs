@@ -42,11 +42,27 @@ impl Path {
     };
 
     /// `/`
+    ///
+    /// ```
+    /// use mote_lwm2m::Path;
+    ///
+    /// assert_eq!(Path::root(), Path::ROOT);
+    /// assert_eq!(Path::root().to_string(), "/");
+    /// assert!(Path::root().is_root());
+    /// ```
     pub const fn root() -> Path {
         Path::ROOT
     }
 
     /// `/O`
+    ///
+    /// ```
+    /// use mote_lwm2m::{ObjectId, Path};
+    ///
+    /// let device = ObjectId::new(3).ok_or("reserved")?;
+    /// assert_eq!(Path::object(device).to_string(), "/3");
+    /// # Ok::<(), &str>(())
+    /// ```
     pub const fn object(o: ObjectId) -> Path {
         Path {
             ids: [o.get(), 0, 0, 0],
@@ -55,6 +71,14 @@ impl Path {
     }
 
     /// `/O/I`
+    ///
+    /// ```
+    /// use mote_lwm2m::{InstanceId, ObjectId, Path};
+    ///
+    /// let (o, i) = (ObjectId::new(3).ok_or("reserved")?, InstanceId::new(0).ok_or("reserved")?);
+    /// assert_eq!(Path::instance(o, i).to_string(), "/3/0");
+    /// # Ok::<(), &str>(())
+    /// ```
     pub const fn instance(o: ObjectId, i: InstanceId) -> Path {
         Path {
             ids: [o.get(), i.get(), 0, 0],
@@ -63,6 +87,16 @@ impl Path {
     }
 
     /// `/O/I/R`
+    ///
+    /// ```
+    /// use mote_lwm2m::{InstanceId, ObjectId, Path, ResourceId};
+    ///
+    /// let o = ObjectId::new(3).ok_or("reserved")?;
+    /// let i = InstanceId::new(0).ok_or("reserved")?;
+    /// let r = ResourceId::new(9).ok_or("reserved")?;
+    /// assert_eq!(Path::resource(o, i, r), "/3/0/9".parse()?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub const fn resource(o: ObjectId, i: InstanceId, r: ResourceId) -> Path {
         Path {
             ids: [o.get(), i.get(), r.get(), 0],
@@ -71,6 +105,17 @@ impl Path {
     }
 
     /// `/O/I/R/RI`
+    ///
+    /// ```
+    /// use mote_lwm2m::{InstanceId, ObjectId, Path, ResourceId, ResourceInstanceId};
+    ///
+    /// let o = ObjectId::new(3).ok_or("reserved")?;
+    /// let i = InstanceId::new(0).ok_or("reserved")?;
+    /// let r = ResourceId::new(7).ok_or("reserved")?;
+    /// let ri = ResourceInstanceId::new(1).ok_or("reserved")?;
+    /// assert_eq!(Path::resource_instance(o, i, r, ri).to_string(), "/3/0/7/1");
+    /// # Ok::<(), &str>(())
+    /// ```
     pub const fn resource_instance(
         o: ObjectId,
         i: InstanceId,
@@ -84,6 +129,16 @@ impl Path {
     }
 
     /// A path from up to four raw identifiers; fails on more than four or on 65535.
+    ///
+    /// ```
+    /// use mote_lwm2m::Path;
+    ///
+    /// assert_eq!(Path::new(&[3, 0, 9])?.to_string(), "/3/0/9");
+    /// assert_eq!(Path::new(&[])?, Path::ROOT);
+    /// assert!(Path::new(&[3, 65535]).is_err()); // reserved ID
+    /// assert!(Path::new(&[1, 2, 3, 4, 5]).is_err()); // too deep
+    /// # Ok::<(), mote_lwm2m::Error>(())
+    /// ```
     pub fn new(ids: &[u16]) -> Result<Path, Error> {
         if ids.len() > 4 {
             return Err(Error::InvalidPath);
@@ -96,6 +151,15 @@ impl Path {
     }
 
     /// This path extended by one identifier; fails at depth 4 or on 65535.
+    ///
+    /// ```
+    /// use mote_lwm2m::Path;
+    ///
+    /// let instance: Path = "/3/0".parse()?;
+    /// assert_eq!(instance.child(9)?.to_string(), "/3/0/9");
+    /// assert!("/3/0/7/1".parse::<Path>()?.child(0).is_err());
+    /// # Ok::<(), mote_lwm2m::Error>(())
+    /// ```
     pub fn child(&self, id: u16) -> Result<Path, Error> {
         if id == MAX_ID {
             return Err(Error::ReservedId);
@@ -111,26 +175,65 @@ impl Path {
     }
 
     /// The identifiers, outermost first (empty for `/`).
+    ///
+    /// ```
+    /// use mote_lwm2m::Path;
+    ///
+    /// assert_eq!("/3/0/9".parse::<Path>()?.ids(), [3, 0, 9]);
+    /// assert!(Path::ROOT.ids().is_empty());
+    /// # Ok::<(), mote_lwm2m::Error>(())
+    /// ```
     pub fn ids(&self) -> &[u16] {
         self.ids.get(..usize::from(self.len)).unwrap_or(&[])
     }
 
     /// Number of identifiers (0 for `/`, 4 for a Resource Instance path).
+    ///
+    /// ```
+    /// use mote_lwm2m::Path;
+    ///
+    /// assert_eq!("/3/0/9".parse::<Path>()?.len(), 3);
+    /// # Ok::<(), mote_lwm2m::Error>(())
+    /// ```
     pub const fn len(&self) -> usize {
         self.len as usize
     }
 
     /// Whether this is `/` (no identifiers).
+    ///
+    /// ```
+    /// use mote_lwm2m::Path;
+    ///
+    /// assert!(Path::ROOT.is_empty());
+    /// assert!(!"/3".parse::<Path>()?.is_empty());
+    /// # Ok::<(), mote_lwm2m::Error>(())
+    /// ```
     pub const fn is_empty(&self) -> bool {
         self.len == 0
     }
 
     /// Whether this is `/`.
+    ///
+    /// ```
+    /// use mote_lwm2m::Path;
+    ///
+    /// assert!("/".parse::<Path>()?.is_root());
+    /// assert!(!"/3".parse::<Path>()?.is_root());
+    /// # Ok::<(), mote_lwm2m::Error>(())
+    /// ```
     pub const fn is_root(&self) -> bool {
         self.len == 0
     }
 
     /// The depth of this path.
+    ///
+    /// ```
+    /// use mote_lwm2m::{Path, PathLevel};
+    ///
+    /// assert_eq!("/3/0".parse::<Path>()?.level(), PathLevel::Instance);
+    /// assert_eq!("/3/0/7/1".parse::<Path>()?.level(), PathLevel::ResourceInstance);
+    /// # Ok::<(), mote_lwm2m::Error>(())
+    /// ```
     pub const fn level(&self) -> PathLevel {
         match self.len {
             0 => PathLevel::Root,
@@ -142,21 +245,53 @@ impl Path {
     }
 
     /// The Object ID, if the path has one.
+    ///
+    /// ```
+    /// use mote_lwm2m::Path;
+    ///
+    /// assert_eq!("/3/0/9".parse::<Path>()?.object_id().map(u16::from), Some(3));
+    /// assert_eq!(Path::ROOT.object_id(), None);
+    /// # Ok::<(), mote_lwm2m::Error>(())
+    /// ```
     pub fn object_id(&self) -> Option<ObjectId> {
         self.id_at(0).and_then(ObjectId::new)
     }
 
     /// The Object Instance ID, if the path has one.
+    ///
+    /// ```
+    /// use mote_lwm2m::Path;
+    ///
+    /// assert_eq!("/3/1/9".parse::<Path>()?.instance_id().map(u16::from), Some(1));
+    /// assert_eq!("/3".parse::<Path>()?.instance_id(), None);
+    /// # Ok::<(), mote_lwm2m::Error>(())
+    /// ```
     pub fn instance_id(&self) -> Option<InstanceId> {
         self.id_at(1).and_then(InstanceId::new)
     }
 
     /// The Resource ID, if the path has one.
+    ///
+    /// ```
+    /// use mote_lwm2m::Path;
+    ///
+    /// assert_eq!("/3/0/9".parse::<Path>()?.resource_id().map(u16::from), Some(9));
+    /// assert_eq!("/3/0".parse::<Path>()?.resource_id(), None);
+    /// # Ok::<(), mote_lwm2m::Error>(())
+    /// ```
     pub fn resource_id(&self) -> Option<ResourceId> {
         self.id_at(2).and_then(ResourceId::new)
     }
 
     /// The Resource Instance ID, if the path has one.
+    ///
+    /// ```
+    /// use mote_lwm2m::Path;
+    ///
+    /// assert_eq!("/3/0/7/1".parse::<Path>()?.resource_instance_id().map(u16::from), Some(1));
+    /// assert_eq!("/3/0/7".parse::<Path>()?.resource_instance_id(), None);
+    /// # Ok::<(), mote_lwm2m::Error>(())
+    /// ```
     pub fn resource_instance_id(&self) -> Option<ResourceInstanceId> {
         self.id_at(3).and_then(ResourceInstanceId::new)
     }
@@ -166,6 +301,15 @@ impl Path {
     }
 
     /// The enclosing path (`/` for `/O`); `None` for `/`.
+    ///
+    /// ```
+    /// use mote_lwm2m::Path;
+    ///
+    /// assert_eq!("/3/0/9".parse::<Path>()?.parent(), Some("/3/0".parse()?));
+    /// assert_eq!("/3".parse::<Path>()?.parent(), Some(Path::ROOT));
+    /// assert_eq!(Path::ROOT.parent(), None);
+    /// # Ok::<(), mote_lwm2m::Error>(())
+    /// ```
     pub fn parent(&self) -> Option<Path> {
         if self.len == 0 {
             return None;
@@ -179,6 +323,15 @@ impl Path {
     }
 
     /// The first `n` identifiers of this path (itself when `n >= len`).
+    ///
+    /// ```
+    /// use mote_lwm2m::Path;
+    ///
+    /// let p: Path = "/3/0/7/1".parse()?;
+    /// assert_eq!(p.truncate(2).to_string(), "/3/0");
+    /// assert_eq!(p.truncate(9), p);
+    /// # Ok::<(), mote_lwm2m::Error>(())
+    /// ```
     pub fn truncate(&self, n: usize) -> Path {
         let mut p = Path::ROOT;
         for &id in self.ids().iter().take(n) {
@@ -192,6 +345,17 @@ impl Path {
 
     /// Whether `prefix` is this path or one of its ancestors (`/3/0/1` starts with `/`,
     /// `/3`, `/3/0` and `/3/0/1`).
+    ///
+    /// ```
+    /// use mote_lwm2m::Path;
+    ///
+    /// let p: Path = "/3/0/1".parse()?;
+    /// assert!(p.starts_with(&"/3/0".parse()?));
+    /// assert!(p.starts_with(&Path::ROOT));
+    /// assert!(!p.starts_with(&"/3/1".parse()?));
+    /// assert!(!"/3/10".parse::<Path>()?.starts_with(&"/3/1".parse()?)); // IDs, not text
+    /// # Ok::<(), mote_lwm2m::Error>(())
+    /// ```
     pub fn starts_with(&self, prefix: &Path) -> bool {
         self.ids().starts_with(prefix.ids())
     }

@@ -38,12 +38,33 @@ fn check_base(base: &Path) -> Result<(), Error> {
 }
 
 /// Plain text: the value's text representation (Appendix C).
+///
+/// ```
+/// use mote_lwm2m::single::encode_text;
+/// use mote_lwm2m::{Record, Value};
+///
+/// let battery = "/3/0/9".parse()?;
+/// assert_eq!(encode_text(&battery, &[Record::new(battery, Value::Integer(100))])?, b"100");
+/// assert!(encode_text(&battery, &[]).is_err()); // exactly one record
+/// # Ok::<(), mote_lwm2m::Error>(())
+/// ```
 pub fn encode_text(base: &Path, records: &[Record]) -> Result<Vec<u8>, Error> {
     Ok(the_one("text", base, records)?.value.to_text().into_bytes())
 }
 
 /// Plain text: parses the payload as the type of the resource at `base` (String when the
 /// resource is unknown).
+///
+/// ```
+/// use mote_lwm2m::object::Builtin;
+/// use mote_lwm2m::single::decode_text;
+/// use mote_lwm2m::Value;
+///
+/// let records = decode_text(&"/3/0/13".parse()?, b"1700000000", &Builtin)?;
+/// assert_eq!(records[0].value, Value::Time(1_700_000_000));
+/// assert!(decode_text(&"/3/0/9".parse()?, b"ten", &Builtin).is_err());
+/// # Ok::<(), mote_lwm2m::Error>(())
+/// ```
 pub fn decode_text(
     base: &Path,
     bytes: &[u8],
@@ -67,6 +88,16 @@ pub fn decode_text(
 }
 
 /// Opaque: the raw bytes of an Opaque value.
+///
+/// ```
+/// use mote_lwm2m::single::encode_opaque;
+/// use mote_lwm2m::{Record, Value};
+///
+/// let package = "/5/0/0".parse()?;
+/// let records = [Record::new(package, Value::Opaque(vec![0xCA, 0xFE]))];
+/// assert_eq!(encode_opaque(&package, &records)?, [0xCA, 0xFE]);
+/// # Ok::<(), mote_lwm2m::Error>(())
+/// ```
 pub fn encode_opaque(base: &Path, records: &[Record]) -> Result<Vec<u8>, Error> {
     match &the_one("opaque", base, records)?.value {
         Value::Opaque(o) => Ok(o.clone()),
@@ -78,6 +109,18 @@ pub fn encode_opaque(base: &Path, records: &[Record]) -> Result<Vec<u8>, Error> 
 }
 
 /// Opaque: the payload as an Opaque value (refused for a resource of another type).
+///
+/// ```
+/// use mote_lwm2m::object::Builtin;
+/// use mote_lwm2m::single::decode_opaque;
+/// use mote_lwm2m::Value;
+///
+/// // Firmware Update Package (/5/0/0) is Opaque; Battery Level (/3/0/9) is not.
+/// let records = decode_opaque(&"/5/0/0".parse()?, &[0xCA, 0xFE], &Builtin)?;
+/// assert_eq!(records[0].value, Value::Opaque(vec![0xCA, 0xFE]));
+/// assert!(decode_opaque(&"/3/0/9".parse()?, &[0x64], &Builtin).is_err());
+/// # Ok::<(), mote_lwm2m::Error>(())
+/// ```
 pub fn decode_opaque(
     base: &Path,
     bytes: &[u8],
@@ -100,6 +143,15 @@ pub fn decode_opaque(
 
 /// CBOR: one data item (Appendix C: integers, floats in the shortest precision, text,
 /// bytes, booleans, Objlnk as `"O:I"` text).
+///
+/// ```
+/// use mote_lwm2m::single::encode_cbor;
+/// use mote_lwm2m::{Record, Value};
+///
+/// let battery = "/3/0/9".parse()?;
+/// assert_eq!(encode_cbor(&battery, &[Record::new(battery, Value::Integer(100))])?, [0x18, 0x64]);
+/// # Ok::<(), mote_lwm2m::Error>(())
+/// ```
 pub fn encode_cbor(base: &Path, records: &[Record]) -> Result<Vec<u8>, Error> {
     let r = the_one("CBOR", base, records)?;
     let mut buf = Vec::new();
@@ -137,6 +189,16 @@ pub(crate) fn encoded_len(
 
 /// CBOR: one data item, typed with the definition at `base` (untyped when unknown; time
 /// may be tag 1 around a number).
+///
+/// ```
+/// use mote_lwm2m::object::Builtin;
+/// use mote_lwm2m::single::decode_cbor;
+/// use mote_lwm2m::Value;
+///
+/// assert_eq!(decode_cbor(&"/3/0/9".parse()?, &[0x18, 0x64], &Builtin)?[0].value, Value::Integer(100));
+/// assert!(decode_cbor(&"/3/0/9".parse()?, &[0x18, 0x64, 0x00], &Builtin).is_err()); // trailing data
+/// # Ok::<(), mote_lwm2m::Error>(())
+/// ```
 pub fn decode_cbor(
     base: &Path,
     bytes: &[u8],

@@ -56,6 +56,18 @@ pub struct TlvIter<'a> {
 
 impl<'a> TlvIter<'a> {
     /// Entries of `buf`, reporting offsets relative to `base`.
+    ///
+    /// ```
+    /// use mote_lwm2m::tlv::{TlvIter, TlvKind};
+    ///
+    /// // Two Resource TLVs: /x/x/9 = 0x64 and /x/x/10 = 0x0F.
+    /// let entries: Vec<_> = TlvIter::new(&[0xC1, 0x09, 0x64, 0xC1, 0x0A, 0x0F], 0).collect::<Result<_, _>>()?;
+    /// assert_eq!(entries.len(), 2);
+    /// assert_eq!((entries[0].kind, entries[0].id, entries[0].value), (TlvKind::Resource, 9, &[0x64][..]));
+    /// // A truncated entry is an error.
+    /// assert!(TlvIter::new(&[0xC1, 0x09], 0).next().is_some_and(|e| e.is_err()));
+    /// # Ok::<(), mote_lwm2m::Error>(())
+    /// ```
     pub fn new(buf: &'a [u8], base: usize) -> Self {
         TlvIter {
             buf,
@@ -178,6 +190,18 @@ fn put(out: &mut Vec<u8>, kind: TlvKind, id: u16, value: &[u8]) -> Result<(), Er
 /// The TLV value bytes of `value` (Appendix C "TLV Format"): integers in the shortest of
 /// 1/2/4/8 bytes, floats in 4 bytes when exact and 8 otherwise, booleans in 1 byte,
 /// Objlnk in 4 bytes.
+///
+/// ```
+/// use mote_lwm2m::Value;
+/// use mote_lwm2m::tlv::value_bytes;
+///
+/// let mut out = Vec::new();
+/// value_bytes(&Value::Integer(5000), &mut out);
+/// assert_eq!(out, [0x13, 0x88]); // the shortest of 1/2/4/8 bytes
+/// out.clear();
+/// value_bytes(&Value::Boolean(true), &mut out);
+/// assert_eq!(out, [0x01]);
+/// ```
 pub fn value_bytes(value: &Value, out: &mut Vec<u8>) {
     match value {
         Value::String(s) | Value::Corelnk(s) => out.extend_from_slice(s.as_bytes()),
@@ -220,6 +244,16 @@ pub fn value_bytes(value: &Value, out: &mut Vec<u8>) {
 }
 
 /// Decodes TLV value bytes as type `ty`.
+///
+/// ```
+/// use mote_lwm2m::tlv::decode_value;
+/// use mote_lwm2m::{ResourceType, Value};
+///
+/// assert_eq!(decode_value(ResourceType::Integer, &[0x13, 0x88], 0)?, Value::Integer(5000));
+/// assert_eq!(decode_value(ResourceType::Boolean, &[0x01], 0)?, Value::Boolean(true));
+/// assert!(decode_value(ResourceType::Integer, &[1, 2, 3], 0).is_err()); // 3 bytes is no size
+/// # Ok::<(), mote_lwm2m::Error>(())
+/// ```
 pub fn decode_value(ty: ResourceType, b: &[u8], offset: usize) -> Result<Value, Error> {
     let bad = |reason| Error::Malformed {
         format: FORMAT,
@@ -284,6 +318,20 @@ pub fn decode_value(ty: ResourceType, b: &[u8], offset: usize) -> Result<Value, 
 ///
 /// TLV has no Object ID field, so `/` is refused, as are records outside `base` and
 /// duplicate paths. Times are not representable and are dropped.
+///
+/// ```
+/// use mote_lwm2m::{Path, Record, Value};
+///
+/// // LwM2M TS Core 1.2 §7.4.3: a Multiple Resource TLV at /3/0/6.
+/// let records = [
+///     Record::new("/3/0/6/0".parse()?, Value::Integer(1)),
+///     Record::new("/3/0/6/1".parse()?, Value::Integer(5)),
+/// ];
+/// let tlv = mote_lwm2m::tlv::encode(&"/3/0".parse()?, &records)?;
+/// assert_eq!(tlv, [0x86, 0x06, 0x41, 0x00, 0x01, 0x41, 0x01, 0x05]);
+/// assert!(mote_lwm2m::tlv::encode(&Path::ROOT, &records).is_err()); // TLV has no Object ID
+/// # Ok::<(), mote_lwm2m::Error>(())
+/// ```
 pub fn encode(base: &Path, records: &[Record]) -> Result<Vec<u8>, Error> {
     let sorted = checked(base, records)?;
     let mut out = Vec::new();
@@ -319,6 +367,14 @@ pub fn encode(base: &Path, records: &[Record]) -> Result<Vec<u8>, Error> {
 }
 
 /// The length of [`encode`]'s output, computed without writing it.
+///
+/// ```
+/// use mote_lwm2m::{Record, Value};
+///
+/// let records = [Record::new("/3/0/9".parse()?, Value::Integer(100))];
+/// assert_eq!(mote_lwm2m::tlv::encoded_len(&"/3/0".parse()?, &records)?, 3);
+/// # Ok::<(), mote_lwm2m::Error>(())
+/// ```
 pub fn encoded_len(base: &Path, records: &[Record]) -> Result<usize, Error> {
     let sorted = checked(base, records)?;
     let mut n = 0usize;
@@ -492,6 +548,22 @@ fn encode_resources(records: &[&Record], out: &mut Vec<u8>) -> Result<(), Error>
 /// the decoder also accepts the optional Object Instance wrapper at `/O/I` and bare
 /// Resource Instance TLVs at `/O/I/R`). Types come from `defs`; unknown resources are
 /// opaque. Records come out sorted by path.
+///
+/// ```
+/// use mote_lwm2m::object::{Builtin, NoDefs};
+/// use mote_lwm2m::{Record, Value};
+///
+/// let tlv = [0x86, 0x06, 0x41, 0x00, 0x01, 0x41, 0x01, 0x05];
+/// let records = mote_lwm2m::tlv::decode(&"/3/0".parse()?, &tlv, &Builtin)?;
+/// assert_eq!(records, [
+///     Record::new("/3/0/6/0".parse()?, Value::Integer(1)),
+///     Record::new("/3/0/6/1".parse()?, Value::Integer(5)),
+/// ]);
+/// // Without definitions the values stay opaque.
+/// let raw = mote_lwm2m::tlv::decode(&"/3/0".parse()?, &tlv, &NoDefs)?;
+/// assert_eq!(raw[0].value, Value::Opaque(vec![0x01]));
+/// # Ok::<(), mote_lwm2m::Error>(())
+/// ```
 pub fn decode(
     base: &Path,
     bytes: &[u8],

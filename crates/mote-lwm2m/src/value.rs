@@ -37,6 +37,12 @@ pub enum ResourceType {
 
 impl ResourceType {
     /// The name used by DDF XML files (`<Type>` element) and the TS tables.
+    ///
+    /// ```
+    /// use mote_lwm2m::ResourceType;
+    ///
+    /// assert_eq!(ResourceType::UnsignedInteger.ddf_name(), "Unsigned Integer");
+    /// ```
     pub const fn ddf_name(self) -> &'static str {
         match self {
             ResourceType::String => "String",
@@ -54,6 +60,12 @@ impl ResourceType {
 
     /// The lowercase name of the `mote lwm2m --json` record shape (`string`, `integer`,
     /// `unsigned`, `float`, `boolean`, `opaque`, `time`, `objlnk`, `corelnk`, `none`).
+    ///
+    /// ```
+    /// use mote_lwm2m::ResourceType;
+    ///
+    /// assert_eq!(ResourceType::UnsignedInteger.json_name(), "unsigned");
+    /// ```
     pub const fn json_name(self) -> &'static str {
         match self {
             ResourceType::String => "string",
@@ -138,6 +150,12 @@ pub enum Value {
 #[cfg(feature = "alloc")]
 impl Value {
     /// The data type of this value.
+    ///
+    /// ```
+    /// use mote_lwm2m::{ResourceType, Value};
+    ///
+    /// assert_eq!(Value::Time(1_700_000_000).resource_type(), ResourceType::Time);
+    /// ```
     pub const fn resource_type(&self) -> ResourceType {
         match self {
             Value::String(_) => ResourceType::String,
@@ -155,6 +173,15 @@ impl Value {
     /// The plain-text representation (content format 0, Appendix C "Text Format"):
     /// decimal integers, floats without exponent, `0`/`1` booleans, Base64 (with padding)
     /// for opaque, `O:I` links.
+    ///
+    /// ```
+    /// use mote_lwm2m::{ObjectLink, Value};
+    ///
+    /// assert_eq!(Value::Boolean(true).to_text(), "1");
+    /// assert_eq!(Value::Float(21.5).to_text(), "21.5");
+    /// assert_eq!(Value::Opaque(vec![0xde, 0xad]).to_text(), "3q0=");
+    /// assert_eq!(Value::Objlnk(ObjectLink::new(66, 0)).to_text(), "66:0");
+    /// ```
     pub fn to_text(&self) -> String {
         match self {
             Value::String(s) | Value::Corelnk(s) => s.clone(),
@@ -168,6 +195,16 @@ impl Value {
     }
 
     /// Parses the plain-text representation of a value of type `ty`.
+    ///
+    /// ```
+    /// use mote_lwm2m::{ResourceType, Value};
+    ///
+    /// assert_eq!(Value::from_text(ResourceType::Integer, "-5")?, Value::Integer(-5));
+    /// assert_eq!(Value::from_text(ResourceType::Boolean, "1")?, Value::Boolean(true));
+    /// assert!(Value::from_text(ResourceType::Boolean, "true").is_err());
+    /// assert!(Value::from_text(ResourceType::Integer, "1.5").is_err());
+    /// # Ok::<(), mote_lwm2m::Error>(())
+    /// ```
     pub fn from_text(ty: ResourceType, s: &str) -> Result<Value, Error> {
         Ok(match ty {
             ResourceType::String => Value::String(String::from(s)),
@@ -191,6 +228,16 @@ impl Value {
     /// SenML, CBOR) into `ty`, the type of the resource's definition. Numbers convert
     /// between integer, unsigned, time and float when the value is exactly representable;
     /// strings become Corelnk; anything else must already have the right type.
+    ///
+    /// ```
+    /// use mote_lwm2m::{ResourceType, Value};
+    ///
+    /// // SenML carries plain numbers; the definition says the resource is a Time.
+    /// assert_eq!(Value::Float(1_700_000_000.0).convert(ResourceType::Time)?, Value::Time(1_700_000_000));
+    /// assert!(Value::Float(1.5).convert(ResourceType::Integer).is_err()); // not exact
+    /// assert!(Value::Boolean(true).convert(ResourceType::Integer).is_err());
+    /// # Ok::<(), mote_lwm2m::Error>(())
+    /// ```
     pub fn convert(self, ty: ResourceType) -> Result<Value, Error> {
         if self.resource_type() == ty {
             return Ok(self);
@@ -224,6 +271,14 @@ impl Value {
     }
 
     /// The value as an `i64` when it is an integral number in range.
+    ///
+    /// ```
+    /// use mote_lwm2m::Value;
+    ///
+    /// assert_eq!(Value::Float(42.0).as_i64(), Some(42));
+    /// assert_eq!(Value::UnsignedInteger(u64::MAX).as_i64(), None);
+    /// assert_eq!(Value::String("42".into()).as_i64(), None);
+    /// ```
     pub fn as_i64(&self) -> Option<i64> {
         match *self {
             Value::Integer(i) | Value::Time(i) => Some(i),
@@ -234,6 +289,13 @@ impl Value {
     }
 
     /// The value as a `u64` when it is a non-negative integral number in range.
+    ///
+    /// ```
+    /// use mote_lwm2m::Value;
+    ///
+    /// assert_eq!(Value::Integer(7).as_u64(), Some(7));
+    /// assert_eq!(Value::Integer(-7).as_u64(), None);
+    /// ```
     pub fn as_u64(&self) -> Option<u64> {
         match *self {
             Value::Integer(i) | Value::Time(i) => u64::try_from(i).ok(),
@@ -250,6 +312,13 @@ impl Value {
     }
 
     /// The value as an `f64` when it is numeric (integers may round).
+    ///
+    /// ```
+    /// use mote_lwm2m::Value;
+    ///
+    /// assert_eq!(Value::Integer(3).as_f64(), Some(3.0));
+    /// assert_eq!(Value::Boolean(true).as_f64(), None);
+    /// ```
     pub fn as_f64(&self) -> Option<f64> {
         match *self {
             Value::Integer(i) | Value::Time(i) => Some(i as f64),

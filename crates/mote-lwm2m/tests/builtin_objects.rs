@@ -47,6 +47,19 @@ fn range(r: &Range) -> String {
     }
 }
 
+/// The doc example of the generated `object` function (a doctest of the crate).
+const OBJECT_FN_EXAMPLE: &str = r#"///
+/// ```
+/// use mote_lwm2m::object::builtin;
+///
+/// let device = builtin::object(3).ok_or("no Object 3")?;
+/// assert_eq!(&*device.name, "Device");
+/// assert!(!device.multiple);
+/// assert!(builtin::object(6).is_none()); // Location is not built in
+/// # Ok::<(), &str>(())
+/// ```
+"#;
+
 fn generate(defs: &[ObjectDef]) -> String {
     let mut s = String::new();
     s.push_str(
@@ -113,7 +126,9 @@ fn generate(defs: &[ObjectDef]) -> String {
     for d in defs {
         let _ = writeln!(s, "    &{},", ident(&d.name));
     }
-    s.push_str("];\n\n/// The built-in definition of object `id`.\npub fn object(id: u16) -> Option<&'static ObjectDef> {\n    OBJECTS.iter().copied().find(|o| o.id == id)\n}\n");
+    s.push_str("];\n\n/// The built-in definition of object `id`.\n");
+    s.push_str(OBJECT_FN_EXAMPLE);
+    s.push_str("pub fn object(id: u16) -> Option<&'static ObjectDef> {\n    OBJECTS.iter().copied().find(|o| o.id == id)\n}\n");
     s
 }
 

@@ -101,7 +101,24 @@ impl EcdhSecret {
         }
     }
 
-    /// A fresh random private key.
+    /// A fresh random private key from the operating system's generator (feature `std`).
+    ///
+    /// ```
+    /// use mote_cose::algorithm::{EcdhCurve, EcdhSecret};
+    ///
+    /// let (a, b) = (EcdhSecret::generate_os(EcdhCurve::X25519)?, EcdhSecret::generate_os(EcdhCurve::X25519)?);
+    /// let ab = a.diffie_hellman(&b.public_key())?;
+    /// assert_eq!(ab.as_bytes(), b.diffie_hellman(&a.public_key())?.as_bytes());
+    /// # Ok::<(), mote_cose::Error>(())
+    /// ```
+    #[cfg(feature = "std")]
+    pub fn generate_os(curve: EcdhCurve) -> Result<Self, Error> {
+        let mut d = [0u8; 32];
+        super::os_scalar(&mut d, |d| Self::from_bytes(curve, d))
+    }
+
+    /// A fresh random private key from `rng`, e.g. `&mut mote_cose::rand_core::OsRng`
+    /// (feature `std`).
     pub fn generate(curve: EcdhCurve, rng: &mut impl CryptoRngCore) -> Self {
         match curve {
             EcdhCurve::X25519 => Self::X25519(x25519_dalek::StaticSecret::random_from_rng(rng)),

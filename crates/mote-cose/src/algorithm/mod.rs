@@ -12,6 +12,9 @@
 //! | key agreement | [`EcdhSecret`], [`EcdhPublicKey`] | X25519, P-256 |
 //! | key distribution | [`KeyDistribution`] | −6, −10, −11, −25 … −28 |
 
+#[cfg(feature = "std")]
+use crate::Error;
+
 mod aead;
 mod ecdh;
 mod hkdf;
@@ -23,6 +26,31 @@ pub use ecdh::{EcdhCurve, EcdhPublicKey, EcdhSecret, SharedSecret};
 pub use hkdf::HkdfAlgorithm;
 pub use mac::MacAlgorithm;
 pub use sign::{PublicCoordinates, SignatureAlgorithm, SigningKey, VerifyingKey};
+
+/// Fills `buf` from the operating system's generator.
+#[cfg(feature = "std")]
+pub(crate) fn os_random(buf: &mut [u8]) -> Result<(), Error> {
+    rand_core::RngCore::try_fill_bytes(&mut rand_core::OsRng, buf).map_err(|_| Error::Random)
+}
+
+/// Draws a private scalar by rejection sampling: `from_bytes` refuses 0 and values ≥ the group
+/// order, which for P-256 and P-384 happens with probability below 2^-32 per draw, so a few
+/// attempts suffice and the result is uniform.
+#[cfg(feature = "std")]
+pub(crate) fn os_scalar<T>(
+    buf: &mut [u8],
+    from_bytes: impl Fn(&[u8]) -> Result<T, Error>,
+) -> Result<T, Error> {
+    for _ in 0..8 {
+        os_random(buf)?;
+        let key = from_bytes(buf);
+        zeroize::Zeroize::zeroize(&mut *buf);
+        if let Ok(key) = key {
+            return Ok(key);
+        }
+    }
+    Err(Error::Random)
+}
 
 /// Recipient (key-distribution) algorithms (RFC 9053 §6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -93,6 +121,30 @@ impl KeyDistribution {
     /// Whether the algorithm uses ECDH with a static sender key (SS).
     pub const fn is_static_static(self) -> bool {
         matches!(self, Self::EcdhSsHkdf256 | Self::EcdhSsHkdf512)
+    }
+}
+
+impl From<AeadAlgorithm> for Algorithm {
+    fn from(a: AeadAlgorithm) -> Self {
+        Self::Aead(a)
+    }
+}
+
+impl From<MacAlgorithm> for Algorithm {
+    fn from(a: MacAlgorithm) -> Self {
+        Self::Mac(a)
+    }
+}
+
+impl From<SignatureAlgorithm> for Algorithm {
+    fn from(a: SignatureAlgorithm) -> Self {
+        Self::Signature(a)
+    }
+}
+
+impl From<KeyDistribution> for Algorithm {
+    fn from(a: KeyDistribution) -> Self {
+        Self::KeyDistribution(a)
     }
 }
 

@@ -114,7 +114,39 @@ impl SigningKey {
         }
     }
 
-    /// A fresh random key.
+    /// A fresh random key from the operating system's generator (feature `std`); no
+    /// `rand_core` to name. [`SigningKey::generate`] takes any generator.
+    ///
+    /// ```
+    /// use mote_cose::algorithm::{SignatureAlgorithm, SigningKey};
+    ///
+    /// let sk = SigningKey::generate_os(SignatureAlgorithm::Es256)?;
+    /// let mut sig = [0u8; 64];
+    /// sk.sign(b"message", &mut sig)?;
+    /// sk.verifying_key().verify(b"message", &sig)?;
+    /// assert_ne!(sk.verifying_key(), SigningKey::generate_os(SignatureAlgorithm::Es256)?.verifying_key());
+    /// # Ok::<(), mote_cose::Error>(())
+    /// ```
+    #[cfg(feature = "std")]
+    pub fn generate_os(alg: SignatureAlgorithm) -> Result<Self, Error> {
+        let mut d = [0u8; 48];
+        let d = d
+            .get_mut(..alg.private_key_len())
+            .ok_or(Error::Key("private key length"))?;
+        super::os_scalar(d, |d| Self::from_bytes(alg, d))
+    }
+
+    /// A fresh random key from `rng`, e.g. `&mut mote_cose::rand_core::OsRng` (feature `std`):
+    /// the generator must implement the `rand_core` 0.6 traits that [`crate::rand_core`]
+    /// re-exports.
+    ///
+    /// ```
+    /// use mote_cose::algorithm::{SignatureAlgorithm, SigningKey};
+    /// use mote_cose::rand_core::OsRng;
+    ///
+    /// let sk = SigningKey::generate(SignatureAlgorithm::EdDsa, &mut OsRng);
+    /// assert_eq!(sk.algorithm(), SignatureAlgorithm::EdDsa);
+    /// ```
     pub fn generate(alg: SignatureAlgorithm, rng: &mut impl CryptoRngCore) -> Self {
         match alg {
             SignatureAlgorithm::EdDsa => {

@@ -1336,6 +1336,16 @@ pub static OBJECTS: [&ObjectDef; 7] = [
 ];
 
 /// The built-in definition of object `id`.
+///
+/// ```
+/// use mote_lwm2m::object::builtin;
+///
+/// let device = builtin::object(3).ok_or("no Object 3")?;
+/// assert_eq!(&*device.name, "Device");
+/// assert!(!device.multiple);
+/// assert!(builtin::object(6).is_none()); // Location is not built in
+/// # Ok::<(), &str>(())
+/// ```
 pub fn object(id: u16) -> Option<&'static ObjectDef> {
     OBJECTS.iter().copied().find(|o| o.id == id)
 }

@@ -35,22 +35,56 @@ impl Operations {
     pub const E: Operations = Operations(4);
 
     /// Whether Read is allowed.
+    ///
+    /// ```
+    /// use mote_lwm2m::Operations;
+    ///
+    /// assert!(Operations::RW.readable());
+    /// assert!(!Operations::E.readable());
+    /// ```
     pub const fn readable(self) -> bool {
         self.0 & 1 != 0
     }
     /// Whether Write is allowed.
+    ///
+    /// ```
+    /// use mote_lwm2m::Operations;
+    ///
+    /// assert!(Operations::RW.writable());
+    /// assert!(!Operations::R.writable());
+    /// ```
     pub const fn writable(self) -> bool {
         self.0 & 2 != 0
     }
     /// Whether Execute is allowed.
+    ///
+    /// ```
+    /// use mote_lwm2m::Operations;
+    ///
+    /// assert!(Operations::E.executable());
+    /// assert!(!Operations::RW.executable());
+    /// ```
     pub const fn executable(self) -> bool {
         self.0 & 4 != 0
     }
     /// Whether every operation of `other` is allowed.
+    ///
+    /// ```
+    /// use mote_lwm2m::Operations;
+    ///
+    /// assert!(Operations::RW.contains(Operations::R));
+    /// assert!(!Operations::R.contains(Operations::RW));
+    /// ```
     pub const fn contains(self, other: Operations) -> bool {
         self.0 & other.0 == other.0
     }
     /// Both sets together.
+    ///
+    /// ```
+    /// use mote_lwm2m::Operations;
+    ///
+    /// assert_eq!(Operations::R.union(Operations::W), Operations::RW);
+    /// ```
     pub const fn union(self, other: Operations) -> Operations {
         Operations(self.0 | other.0)
     }
@@ -114,6 +148,16 @@ pub enum Range {
 
 impl Range {
     /// Parses a DDF `<RangeEnumeration>`; anything not numeric becomes [`Range::Text`].
+    ///
+    /// ```
+    /// use mote_lwm2m::object::Range;
+    ///
+    /// assert_eq!(Range::parse("0..100"), Range::Span { min: 0, max: 100 });
+    /// assert_eq!(Range::parse("0-100"), Range::Span { min: 0, max: 100 });
+    /// assert_eq!(Range::parse("16,32,48"), Range::Values(vec![16, 32, 48].into()));
+    /// assert_eq!(Range::parse(""), Range::Any);
+    /// assert!(matches!(Range::parse("see the TS"), Range::Text(_)));
+    /// ```
     pub fn parse(s: &str) -> Range {
         let s = s.trim();
         if s.is_empty() {
@@ -140,6 +184,18 @@ impl Range {
 
     /// Whether `value` satisfies the range: numbers by value, strings and opaque by length
     /// in bytes. Booleans, links and text ranges always pass.
+    ///
+    /// ```
+    /// use mote_lwm2m::Value;
+    /// use mote_lwm2m::object::Range;
+    ///
+    /// let percent = Range::parse("0..100");
+    /// assert!(percent.check(&Value::Integer(100)));
+    /// assert!(!percent.check(&Value::Integer(101)));
+    /// // Strings are bounded by their length in bytes.
+    /// assert!(Range::parse("0..3").check(&Value::String("abc".into())));
+    /// assert!(!Range::parse("0..3").check(&Value::String("abcd".into())));
+    /// ```
     pub fn check(&self, value: &Value) -> bool {
         let n: Option<i128> = match value {
             Value::Integer(i) | Value::Time(i) => Some(i128::from(*i)),
@@ -243,6 +299,19 @@ pub struct ResourceDef {
 
 impl ResourceDef {
     /// Checks a value against this definition: type and range.
+    ///
+    /// ```
+    /// use mote_lwm2m::object::builtin;
+    /// use mote_lwm2m::{Path, Value};
+    ///
+    /// // Device Battery Level (/3/0/9): Integer, 0..100.
+    /// let battery = builtin::object(3).and_then(|o| o.resource(9)).ok_or("no /3/x/9")?;
+    /// let path: Path = "/3/0/9".parse()?;
+    /// battery.check(&path, &Value::Integer(42))?;
+    /// assert!(battery.check(&path, &Value::Integer(101)).is_err()); // out of range
+    /// assert!(battery.check(&path, &Value::String("42".into())).is_err()); // wrong type
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn check(&self, path: &Path, value: &Value) -> Result<(), Error> {
         if value.resource_type() != self.kind || !self.range.check(value) {
             return Err(Error::Type {
@@ -277,6 +346,15 @@ pub struct ObjectDef {
 
 impl ObjectDef {
     /// The definition of resource `id`.
+    ///
+    /// ```
+    /// use mote_lwm2m::object::builtin;
+    ///
+    /// let device = builtin::object(3).ok_or("no Object 3")?;
+    /// assert_eq!(device.resource(0).map(|r| &*r.name), Some("Manufacturer"));
+    /// assert!(device.resource(999).is_none());
+    /// # Ok::<(), &str>(())
+    /// ```
     pub fn resource(&self, id: u16) -> Option<&ResourceDef> {
         self.resources
             .binary_search_by_key(&id, |r| r.id)
@@ -289,9 +367,26 @@ impl ObjectDef {
 /// SenML numbers) and by validation.
 pub trait ObjectDefs {
     /// The definition of object `id`, if known.
+    ///
+    /// ```
+    /// use mote_lwm2m::object::{Builtin, NoDefs, ObjectDefs};
+    ///
+    /// assert_eq!(Builtin.object(1).map(|o| &*o.name), Some("LwM2M Server"));
+    /// assert!(NoDefs.object(1).is_none());
+    /// ```
     fn object(&self, id: u16) -> Option<&ObjectDef>;
 
     /// The definition of the resource at `path` (`/O/I/R` or `/O/I/R/RI`).
+    ///
+    /// ```
+    /// use mote_lwm2m::ResourceType;
+    /// use mote_lwm2m::object::{Builtin, ObjectDefs};
+    ///
+    /// let current_time = Builtin.resource_at(&"/3/0/13".parse()?);
+    /// assert_eq!(current_time.map(|r| r.kind), Some(ResourceType::Time));
+    /// assert!(Builtin.resource_at(&"/3/0".parse()?).is_none()); // not a resource path
+    /// # Ok::<(), mote_lwm2m::Error>(())
+    /// ```
     fn resource_at(&self, path: &Path) -> Option<&ResourceDef> {
         let ids = path.ids();
         let (o, r) = (ids.first()?, ids.get(2)?);
@@ -335,11 +430,26 @@ pub struct ObjectRegistry {
 
 impl ObjectRegistry {
     /// An empty registry.
+    ///
+    /// ```
+    /// use mote_lwm2m::object::{ObjectDefs, ObjectRegistry};
+    ///
+    /// assert!(ObjectRegistry::new().object(3).is_none());
+    /// ```
     pub fn new() -> Self {
         ObjectRegistry::default()
     }
 
     /// The built-in core objects 0, 1, 2, 3, 4, 5, 21.
+    ///
+    /// ```
+    /// use mote_lwm2m::object::{ObjectDefs, ObjectRegistry};
+    ///
+    /// let registry = ObjectRegistry::with_builtin();
+    /// let ids: Vec<u16> = registry.iter().map(|o| o.id).collect();
+    /// assert_eq!(ids, [0, 1, 2, 3, 4, 5, 21]);
+    /// assert_eq!(registry.object(3).map(|o| &*o.name), Some("Device"));
+    /// ```
     pub fn with_builtin() -> Self {
         let mut r = ObjectRegistry::new();
         for o in builtin::OBJECTS.iter() {
@@ -349,11 +459,29 @@ impl ObjectRegistry {
     }
 
     /// Adds or replaces a definition; returns the previous one.
+    ///
+    /// ```
+    /// use mote_lwm2m::object::{ObjectDefs, ObjectRegistry, builtin};
+    ///
+    /// let mut registry = ObjectRegistry::new();
+    /// let mut device = builtin::object(3).ok_or("no Object 3")?.clone();
+    /// assert!(registry.insert(device.clone()).is_none());
+    /// device.name = "My Device".into();
+    /// assert!(registry.insert(device).is_some()); // replaced
+    /// assert_eq!(registry.object(3).map(|o| &*o.name), Some("My Device"));
+    /// # Ok::<(), &str>(())
+    /// ```
     pub fn insert(&mut self, def: ObjectDef) -> Option<ObjectDef> {
         self.objects.insert(def.id, def)
     }
 
     /// All definitions, by ID.
+    ///
+    /// ```
+    /// use mote_lwm2m::object::ObjectRegistry;
+    ///
+    /// assert_eq!(ObjectRegistry::with_builtin().iter().count(), 7);
+    /// ```
     pub fn iter(&self) -> impl Iterator<Item = &ObjectDef> {
         self.objects.values()
     }

@@ -50,11 +50,36 @@ mod label {
 }
 
 /// Encodes records for a request on `base` with automatic base name.
+///
+/// ```
+/// use mote_lwm2m::object::Builtin;
+/// use mote_lwm2m::senml::cbor;
+/// use mote_lwm2m::{Path, Record, Value};
+///
+/// let records = [Record::new("/3/0/9".parse()?, Value::Integer(100))];
+/// let bytes = cbor::encode(&Path::ROOT, &records)?;
+/// // [{0: "/3/0/9", 2: 100}] (RFC 8428 §6: n is 0, v is 2)
+/// assert_eq!(bytes[..4], [0x81, 0xA2, 0x00, 0x66]);
+/// assert_eq!(cbor::decode(&bytes, &Builtin)?, records);
+/// # Ok::<(), mote_lwm2m::Error>(())
+/// ```
 pub fn encode(base: &Path, records: &[Record]) -> Result<Vec<u8>, Error> {
     encode_with(base, records, &EncodeOptions::default())
 }
 
 /// Encodes records with explicit name and time options.
+///
+/// ```
+/// use mote_lwm2m::senml::{EncodeOptions, cbor};
+/// use mote_lwm2m::{Record, Value};
+///
+/// let records = [Record::new("/3/0/9".parse()?, Value::Integer(100))];
+/// let opts = EncodeOptions { base_name: Some("/3/0/".into()), ..EncodeOptions::default() };
+/// let bytes = cbor::encode_with(&"/3/0".parse()?, &records, &opts)?;
+/// let pack = cbor::parse_pack(&bytes)?;
+/// assert_eq!((pack[0].bn.as_deref(), pack[0].n.as_deref()), (Some("/3/0/"), Some("9")));
+/// # Ok::<(), mote_lwm2m::Error>(())
+/// ```
 pub fn encode_with(
     base: &Path,
     records: &[Record],
@@ -66,6 +91,16 @@ pub fn encode_with(
 }
 
 /// The length of [`encode_with`]'s output, computed without writing it.
+///
+/// ```
+/// use mote_lwm2m::senml::{EncodeOptions, cbor};
+/// use mote_lwm2m::{Path, Record, Value};
+///
+/// let records = [Record::new("/3/0/9".parse()?, Value::Integer(100))];
+/// let opts = EncodeOptions::default();
+/// assert_eq!(cbor::encoded_len(&Path::ROOT, &records, &opts)?, cbor::encode_with(&Path::ROOT, &records, &opts)?.len());
+/// # Ok::<(), mote_lwm2m::Error>(())
+/// ```
 pub fn encoded_len(base: &Path, records: &[Record], opts: &EncodeOptions) -> Result<usize, Error> {
     Ok(write_records(Encoder::new(Counter::default()), base, records, opts)?.0)
 }
@@ -85,6 +120,14 @@ fn write_records<W: Write>(
 }
 
 /// Encodes a Read-Composite or Observe-Composite request body: `[{0: path}, …]`.
+///
+/// ```
+/// use mote_lwm2m::senml::cbor;
+///
+/// let body = cbor::encode_paths(&["/1/0".parse()?]);
+/// assert_eq!(body, [0x81, 0xA1, 0x00, 0x64, b'/', b'1', b'/', b'0']); // [{0: "/1/0"}]
+/// # Ok::<(), mote_lwm2m::Error>(())
+/// ```
 pub fn encode_paths(paths: &[Path]) -> Vec<u8> {
     write_pack(&paths_pack(paths))
 }
@@ -98,6 +141,18 @@ pub fn encode_paths(paths: &[Path]) -> Vec<u8> {
 /// every error, so errors and their offsets come from one place. The fast path only
 /// returns records the general one would return (`tests/properties.rs` and the fuzz
 /// target check this).
+///
+/// ```
+/// use mote_lwm2m::object::Builtin;
+/// use mote_lwm2m::senml::cbor;
+/// use mote_lwm2m::{Record, Value};
+///
+/// // [{-2: "/3/0/", 0: "9", 2: 100}]
+/// let bytes = [0x81, 0xA3, 0x21, 0x65, b'/', b'3', b'/', b'0', b'/', 0x00, 0x61, b'9', 0x02, 0x18, 0x64];
+/// assert_eq!(cbor::decode(&bytes, &Builtin)?, [Record::new("/3/0/9".parse()?, Value::Integer(100))]);
+/// assert!(cbor::decode(&bytes[..5], &Builtin).is_err()); // truncated
+/// # Ok::<(), mote_lwm2m::Error>(())
+/// ```
 pub fn decode(bytes: &[u8], defs: &(impl ObjectDefs + ?Sized)) -> Result<Vec<Record>, Error> {
     match decode_fast(bytes, defs) {
         Some(records) => Ok(records),
@@ -220,6 +275,14 @@ pub(crate) fn decode_general(
 }
 
 /// Decodes a Read-Composite or Observe-Composite request body into its paths.
+///
+/// ```
+/// use mote_lwm2m::senml::cbor;
+///
+/// let body = [0x81, 0xA1, 0x00, 0x64, b'/', b'1', b'/', b'0'];
+/// assert_eq!(cbor::decode_paths(&body)?, ["/1/0".parse()?]);
+/// # Ok::<(), mote_lwm2m::Error>(())
+/// ```
 pub fn decode_paths(bytes: &[u8]) -> Result<Vec<Path>, Error> {
     to_paths(FORMAT, resolve(FORMAT, parse_pack(bytes)?)?)
 }
@@ -237,6 +300,16 @@ fn put_number<W: Write>(e: &mut Encoder<W>, n: Number) {
 
 /// Writes a pack: a definite-length array of definite-length maps, integer labels (text
 /// `"vlo"`), fields in each record's order, floats in their shortest exact precision.
+///
+/// ```
+/// use mote_lwm2m::senml::{Number, SenmlRecord, SenmlValue, cbor};
+///
+/// let mut record = SenmlRecord::default();
+/// record.n = Some("temp".into());
+/// record.value = Some(SenmlValue::Number(Number::Float(1.5)));
+/// // [{0: "temp", 2: 1.5}], 1.5 as a half-precision float (its shortest exact form).
+/// assert_eq!(cbor::write_pack(&[record]), [0x81, 0xA2, 0x00, 0x64, b't', b'e', b'm', b'p', 0x02, 0xF9, 0x3E, 0x00]);
+/// ```
 pub fn write_pack(pack: &[SenmlRecord<'_>]) -> Vec<u8> {
     let mut buf = Vec::with_capacity(pack.len() * 16 + 4);
     let mut e = Encoder::new(&mut buf);
@@ -309,6 +382,16 @@ fn write_record<W: Write>(e: &mut Encoder<W>, r: &SenmlRecord<'_>) {
 }
 
 /// Parses a SenML-CBOR document into a pack, borrowing strings and bytes from `bytes`.
+///
+/// ```
+/// use mote_lwm2m::senml::{Number, SenmlValue, cbor};
+///
+/// let bytes = [0x81, 0xA2, 0x00, 0x64, b't', b'e', b'm', b'p', 0x02, 0xF9, 0x3E, 0x00];
+/// let pack = cbor::parse_pack(&bytes)?;
+/// assert_eq!(pack[0].n.as_deref(), Some("temp"));
+/// assert_eq!(pack[0].value, Some(SenmlValue::Number(Number::Float(1.5))));
+/// # Ok::<(), mote_lwm2m::Error>(())
+/// ```
 pub fn parse_pack(bytes: &[u8]) -> Result<Pack<'_>, Error> {
     let mut out = Vec::new();
     for_each_record(bytes, |r| {

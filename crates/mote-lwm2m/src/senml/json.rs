@@ -26,11 +26,37 @@ const FORMAT: &str = "SenML-JSON";
 
 /// Encodes records for a request on `base` with automatic base name (see
 /// [`EncodeOptions`]).
+///
+/// ```
+/// use mote_lwm2m::{Path, Record, Value};
+/// use mote_lwm2m::senml::json;
+///
+/// let records = [Record::new("/3/0/9".parse()?, Value::Integer(100))];
+/// assert_eq!(json::encode(&Path::ROOT, &records)?, br#"[{"n":"/3/0/9","v":100}]"#);
+/// # Ok::<(), mote_lwm2m::Error>(())
+/// ```
 pub fn encode(base: &Path, records: &[Record]) -> Result<Vec<u8>, Error> {
     encode_with(base, records, &EncodeOptions::default())
 }
 
 /// Encodes records with explicit name and time options.
+///
+/// ```
+/// use mote_lwm2m::senml::{EncodeOptions, json};
+/// use mote_lwm2m::{Path, Record, Value};
+///
+/// let records = [
+///     Record::with_time("/3/0/9".parse()?, Value::Integer(95), 1_700_000_000.0),
+///     Record::with_time("/3/0/9".parse()?, Value::Integer(94), 1_700_000_060.0),
+/// ];
+/// let opts = EncodeOptions { base_time: Some(1_700_000_000.0), ..EncodeOptions::default() };
+/// let payload = json::encode_with(&Path::ROOT, &records, &opts)?;
+/// assert_eq!(
+///     payload,
+///     br#"[{"bt":1700000000,"n":"/3/0/9","v":95,"t":0},{"n":"/3/0/9","v":94,"t":60}]"#
+/// );
+/// # Ok::<(), mote_lwm2m::Error>(())
+/// ```
 pub fn encode_with(
     base: &Path,
     records: &[Record],
@@ -42,6 +68,16 @@ pub fn encode_with(
 }
 
 /// The length of [`encode_with`]'s output, computed without keeping it.
+///
+/// ```
+/// use mote_lwm2m::senml::{EncodeOptions, json};
+/// use mote_lwm2m::{Path, Record, Value};
+///
+/// let records = [Record::new("/3/0/9".parse()?, Value::Integer(100))];
+/// let opts = EncodeOptions::default();
+/// assert_eq!(json::encoded_len(&Path::ROOT, &records, &opts)?, json::encode_with(&Path::ROOT, &records, &opts)?.len());
+/// # Ok::<(), mote_lwm2m::Error>(())
+/// ```
 pub fn encoded_len(base: &Path, records: &[Record], opts: &EncodeOptions) -> Result<usize, Error> {
     let mut n = CharCounter(0);
     write_records(&mut n, base, records, opts)?;
@@ -78,17 +114,47 @@ fn write_records<W: fmt::Write>(
 }
 
 /// Encodes a Read-Composite or Observe-Composite request body: one `{"n": path}` per path.
+///
+/// ```
+/// use mote_lwm2m::senml::json;
+///
+/// let body = json::encode_paths(&["/3/0/9".parse()?, "/1/0/1".parse()?]);
+/// assert_eq!(body, br#"[{"n":"/3/0/9"},{"n":"/1/0/1"}]"#);
+/// # Ok::<(), mote_lwm2m::Error>(())
+/// ```
 pub fn encode_paths(paths: &[Path]) -> Vec<u8> {
     write_pack(&paths_pack(paths)).unwrap_or_default()
 }
 
 /// Decodes a payload into records sorted by path, typed with `defs`.
+///
+/// ```
+/// use mote_lwm2m::object::Builtin;
+/// use mote_lwm2m::senml::json;
+/// use mote_lwm2m::{Record, Value};
+///
+/// let payload = br#"[{"bn":"/3/0/","n":"9","v":100},{"n":"13","v":1700000000}]"#;
+/// assert_eq!(json::decode(payload, &Builtin)?, [
+///     Record::new("/3/0/9".parse()?, Value::Integer(100)),
+///     Record::new("/3/0/13".parse()?, Value::Time(1_700_000_000)), // typed by the definition
+/// ]);
+/// assert!(json::decode(br#"[{"n":"not a path","v":1}]"#, &Builtin).is_err());
+/// # Ok::<(), mote_lwm2m::Error>(())
+/// ```
 pub fn decode(bytes: &[u8], defs: &(impl ObjectDefs + ?Sized)) -> Result<Vec<Record>, Error> {
     to_records(FORMAT, resolve(FORMAT, parse_pack(bytes)?)?, defs)
 }
 
 /// Decodes a Read-Composite or Observe-Composite request body into its paths (request
 /// order).
+///
+/// ```
+/// use mote_lwm2m::senml::json;
+///
+/// let paths = json::decode_paths(br#"[{"n":"/3/0/9"},{"n":"/1/0/1"}]"#)?;
+/// assert_eq!(paths, ["/3/0/9".parse()?, "/1/0/1".parse()?]);
+/// # Ok::<(), mote_lwm2m::Error>(())
+/// ```
 pub fn decode_paths(bytes: &[u8]) -> Result<Vec<Path>, Error> {
     to_paths(FORMAT, resolve(FORMAT, parse_pack(bytes)?)?)
 }
@@ -97,6 +163,15 @@ pub fn decode_paths(bytes: &[u8]) -> Result<Vec<Path>, Error> {
 /// 2^53 are written without a fraction (JSON has one number type; the TS examples write
 /// `"v":18` for a Float resource); other floats in the shortest text that reads back to
 /// the same `f64`. NaN and infinities are refused.
+///
+/// ```
+/// use mote_lwm2m::senml::json;
+///
+/// // Any SenML, not only LwM2M paths: parse and write back, field order kept.
+/// let text = br#"[{"bn":"urn:dev:ow:10e2073a01080063","n":"voltage","u":"V","v":120.1}]"#;
+/// assert_eq!(json::write_pack(&json::parse_pack(text)?)?, text);
+/// # Ok::<(), mote_lwm2m::Error>(())
+/// ```
 pub fn write_pack(pack: &[SenmlRecord<'_>]) -> Result<Vec<u8>, Error> {
     let mut s = String::with_capacity(pack.len() * 24 + 8);
     s.push('[');
@@ -443,6 +518,17 @@ impl Reader<'_> {
 }
 
 /// Parses a SenML-JSON document into a pack (any SenML names; fields kept in order).
+///
+/// ```
+/// use mote_lwm2m::senml::{Number, SenmlValue, json};
+///
+/// // RFC 8428 §5.1.1.
+/// let pack = json::parse_pack(br#"[{"n":"urn:dev:ow:10e2073a01080063","u":"Cel","v":23.1}]"#)?;
+/// assert_eq!(pack[0].u.as_deref(), Some("Cel"));
+/// assert_eq!(pack[0].value, Some(SenmlValue::Number(Number::Float(23.1))));
+/// assert!(json::parse_pack(b"[{").is_err());
+/// # Ok::<(), mote_lwm2m::Error>(())
+/// ```
 pub fn parse_pack(bytes: &[u8]) -> Result<Pack<'static>, Error> {
     let mut r = Reader { b: bytes, pos: 0 };
     let mut out = Vec::new();

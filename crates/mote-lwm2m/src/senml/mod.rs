@@ -84,6 +84,13 @@ pub enum Number {
 
 impl Number {
     /// The value as `f64`.
+    ///
+    /// ```
+    /// use mote_lwm2m::senml::Number;
+    ///
+    /// assert_eq!(Number::Int(-3).as_f64(), -3.0);
+    /// assert_eq!(Number::Float(0.5).as_f64(), 0.5);
+    /// ```
     pub fn as_f64(self) -> f64 {
         match self {
             Number::Int(i) => i as f64,
@@ -143,6 +150,18 @@ pub struct SenmlRecord<'a> {
 impl<'a> SenmlRecord<'a> {
     /// Notes that `label` comes next in this record's field order (decoders call this as
     /// they read; a record built by hand without calls is written in RFC 8428 order).
+    ///
+    /// ```
+    /// use mote_lwm2m::senml::{Label, Number, SenmlRecord, SenmlValue};
+    ///
+    /// let mut r = SenmlRecord::default();
+    /// r.n = Some("/3/0/9".into());
+    /// r.value = Some(SenmlValue::Number(Number::Int(100)));
+    /// r.push_order(Label::Value); // write `v` before `n`
+    /// let json = mote_lwm2m::senml::json::write_pack(&[r])?;
+    /// assert_eq!(json, br#"[{"v":100,"n":"/3/0/9"}]"#);
+    /// # Ok::<(), mote_lwm2m::Error>(())
+    /// ```
     pub fn push_order(&mut self, label: Label) {
         if self.order.contains(&Some(label)) {
             return;
@@ -153,6 +172,17 @@ impl<'a> SenmlRecord<'a> {
     }
 
     /// The labels to write, in order: the recorded order, then any present field not in it.
+    ///
+    /// ```
+    /// use mote_lwm2m::senml::{Label, Number, SenmlRecord, SenmlValue};
+    ///
+    /// let mut r = SenmlRecord::default();
+    /// r.n = Some("/3/0/9".into());
+    /// r.t = Some(Number::Int(5));
+    /// r.value = Some(SenmlValue::Number(Number::Int(100)));
+    /// // Built by hand: RFC 8428 order.
+    /// assert_eq!(r.labels().collect::<Vec<_>>(), [Label::Name, Label::Value, Label::Time]);
+    /// ```
     pub fn labels(&self) -> impl Iterator<Item = Label> + '_ {
         let recorded = self
             .order
@@ -166,6 +196,17 @@ impl<'a> SenmlRecord<'a> {
     }
 
     /// The record with every borrowed string and byte string copied.
+    ///
+    /// ```
+    /// use mote_lwm2m::senml::{SenmlRecord, cbor};
+    ///
+    /// let bytes = cbor::encode_paths(&["/3/0/9".parse()?]);
+    /// let owned: Vec<SenmlRecord<'static>> =
+    ///     cbor::parse_pack(&bytes)?.into_iter().map(SenmlRecord::into_owned).collect();
+    /// drop(bytes);
+    /// assert_eq!(owned[0].n.as_deref(), Some("/3/0/9"));
+    /// # Ok::<(), mote_lwm2m::Error>(())
+    /// ```
     pub fn into_owned(self) -> SenmlRecord<'static> {
         let own = |c: Option<Cow<'_, str>>| c.map(|c| Cow::Owned(c.into_owned()));
         SenmlRecord {
@@ -630,6 +671,22 @@ fn push_path(s: &mut String, p: &Path) {
 }
 
 /// The pack for LwM2M records (see [`EncodeOptions`] for names and times).
+///
+/// ```
+/// use mote_lwm2m::senml::{EncodeOptions, to_pack};
+/// use mote_lwm2m::{Record, Value};
+///
+/// let records = [
+///     Record::new("/3/0/0".parse()?, Value::String("ACME".into())),
+///     Record::new("/3/0/9".parse()?, Value::Integer(100)),
+/// ];
+/// let pack = to_pack(&"/3/0".parse()?, &records, &EncodeOptions::default())?;
+/// // The request path becomes the base name, names are relative to it.
+/// assert_eq!(pack[0].bn.as_deref(), Some("/3/0/"));
+/// assert_eq!(pack[0].n.as_deref(), Some("0"));
+/// assert_eq!(pack[1].n.as_deref(), Some("9"));
+/// # Ok::<(), mote_lwm2m::Error>(())
+/// ```
 pub fn to_pack(
     base: &Path,
     records: &[Record],
@@ -644,6 +701,15 @@ pub fn to_pack(
 }
 
 /// The pack of a Read-Composite or Observe-Composite request: one name per path.
+///
+/// ```
+/// use mote_lwm2m::senml::paths_pack;
+///
+/// let pack = paths_pack(&["/3/0/9".parse()?, "/1/0".parse()?]);
+/// let names: Vec<_> = pack.iter().map(|r| r.n.as_deref()).collect();
+/// assert_eq!(names, [Some("/3/0/9"), Some("/1/0")]);
+/// # Ok::<(), mote_lwm2m::Error>(())
+/// ```
 pub fn paths_pack(paths: &[Path]) -> Pack<'static> {
     paths
         .iter()

@@ -20,7 +20,7 @@ use mote_edhoc::{
 };
 use mote_oscore::SecurityContext;
 
-use crate::coap_client::FileSequenceStore;
+use crate::context_file::FileSequenceStore;
 use crate::edhoc::EdhocSetup;
 
 /// The crypto provider of the command-line endpoints.

@@ -8,6 +8,7 @@
 
 mod access;
 mod coap_client;
+mod context_file;
 mod cose;
 mod decode;
 mod demo;

@@ -40,7 +40,8 @@ use mote_oscore::{
     Error as OscoreError, Framing, RequestBinding, SecurityContext, peek_oscore_option,
 };
 
-use crate::coap_client::{FileSequenceStore, Msg, decode_uint, persistent_context, uint};
+use crate::coap_client::{Msg, decode_uint, uint};
+use crate::context_file::{FileSequenceStore, persistent_context};
 use crate::edhoc_coap::{EdhocReply, EdhocResponder};
 
 /// The EDHOC option (RFC 9668 §3.1).

@@ -1135,9 +1135,24 @@ fn message_size_limit_holds_both_ways() {
         }),
         35,
     );
+    // A body larger than fits goes out in Block1 blocks that fit (RFC 7959 §2.5).
     let big = get("x").with_payload(vec![0u8; 100]);
+    ep.request(T0, SERVER, big, Reliability::Confirmable)
+        .unwrap();
+    let out = transmits(&mut ep);
+    assert!(out[0].1.len() <= 64);
+    assert!(decode(&out[0].1).option(OptionNumber::BLOCK1).is_some());
+    let mut ep = lone(
+        limited(EndpointLimits {
+            max_message_size: 64,
+            ..EndpointLimits::default()
+        }),
+        35,
+    );
+    // Options that alone exceed the limit cannot be sent.
+    let huge = get("x").with_option(OptionNumber::URI_QUERY, [b'q'; 70]);
     assert!(matches!(
-        ep.request(T0, SERVER, big, Reliability::Confirmable),
+        ep.request(T0, SERVER, huge, Reliability::Confirmable),
         Err(EndpointError::MessageTooLarge { max: 64, .. })
     ));
     assert_eq!(ep.stats().outstanding_requests, 0);
@@ -1153,8 +1168,26 @@ fn message_size_limit_holds_both_ways() {
     let Event::Request { id, .. } = events(&mut ep).remove(0) else {
         panic!()
     };
+    // A body larger than fits is sliced with Block2 (RFC 7959 §2.4) into blocks that fit.
+    ep.respond(T0, id, content(&[0u8; 70])).unwrap();
+    let out = transmits(&mut ep);
+    assert_eq!(out.len(), 1);
+    assert!(out[0].1.len() <= 64);
+    let sliced = decode(&out[0].1);
+    assert_eq!(sliced.payload().len(), 16);
+    assert!(sliced.option(OptionNumber::BLOCK2).is_some());
+    // Options that alone exceed the limit still cannot be sent.
+    ep.handle(
+        T0,
+        CLIENT,
+        &bytes(&wire(MessageType::Con, Code::GET, 3, &[2])),
+    );
+    let Event::Request { id, .. } = events(&mut ep).remove(0) else {
+        panic!()
+    };
+    let huge = content(b"").with_option(OptionNumber::LOCATION_PATH, [b'a'; 70]);
     assert!(matches!(
-        ep.respond(T0, id, content(&[0u8; 70])),
+        ep.respond(T0, id, huge),
         Err(EndpointError::MessageTooLarge { .. })
     ));
 }

@@ -27,6 +27,7 @@ use alloc::format;
 use alloc::vec::Vec;
 use core::time::Duration;
 
+use crate::block::{BlockValue, Szx};
 use crate::code::{Code, MessageType};
 use crate::echo::{ClientEchoAction, EchoBuf, client_action};
 use crate::error::{EncodeError, OptionError};
@@ -34,6 +35,12 @@ use crate::message::{DecodeLimits, Message, OwnedMessage};
 use crate::option::{self, OptionNumber, OptionRef, Options};
 use crate::transmission::{
     MessageIdAllocator, RandomSource, Retransmission, Timeout, TransmissionParameters,
+};
+
+use self::blockwise::{
+    Block1Action, Block1Client, Block1ClientConfig, Block1Progress, Block1Server,
+    Block1ServerConfig, Block2Client, Block2Progress, Block2Server, Block2ServerConfig,
+    BlockwiseError, CacheOutcome, MessageParts,
 };
 
 /// Errors of the endpoint.
@@ -95,6 +102,15 @@ pub enum EndpointError {
     /// The message cannot be encoded.
     #[error("cannot encode the message: {0}")]
     Encode(EncodeError),
+    /// A block-wise transfer cannot be set up (RFC 7959).
+    #[error("block-wise transfer: {0}")]
+    Blockwise(BlockwiseError),
+    /// [`Endpoint::cancel`] for a request that is over or never existed.
+    #[error("no client request {id:?} in progress")]
+    UnknownRequest {
+        /// The identifier given.
+        id: RequestId,
+    },
     /// A conditional request's precondition does not hold (RFC 7252 §5.10.8): answer 4.12.
     #[error("precondition of option {option} failed (RFC 7252 §5.10.8): answer 4.12")]
     PreconditionFailed {
@@ -214,6 +230,17 @@ pub struct EndpointConfig {
     pub echo: Option<EchoPolicy>,
     /// Table bounds.
     pub limits: EndpointLimits,
+    /// Server-side Block1 reassembly (RFC 7959 §2.5): body limit, transfer table bounds, the
+    /// block size asked of clients.
+    pub block1: Block1ServerConfig,
+    /// Server-side Block2 serving (RFC 7959 §2.4): cache bounds and the preferred block size.
+    /// The endpoint lowers `preferred_szx` until a block plus 128 bytes of header and options
+    /// fits [`EndpointLimits::max_message_size`] (RFC 7252 §4.6: 1152 = 1024 + 128).
+    pub block2: Block2ServerConfig,
+    /// Client-side block-wise defaults for [`Endpoint::request`] (RFC 7959 §2.4, §2.5): the
+    /// Block1 size of uploads (lowered to fit [`EndpointLimits::max_message_size`] like
+    /// `block2`), early Block2 negotiation and the largest body downloaded.
+    pub client_blockwise: Block1ClientConfig,
 }
 
 impl Default for EndpointConfig {
@@ -226,6 +253,9 @@ impl Default for EndpointConfig {
             recognized_options: Vec::new(),
             echo: None,
             limits: EndpointLimits::default(),
+            block1: Block1ServerConfig::default(),
+            block2: Block2ServerConfig::default(),
+            client_blockwise: Block1ClientConfig::default(),
         }
     }
 }
@@ -259,6 +289,10 @@ impl EndpointConfig {
         if l.max_message_size < 4 {
             return bad("max_message_size must be at least 4 bytes");
         }
+        if self.block1.preferred_szx.is_bert() || self.block2.preferred_szx.is_bert() {
+            // RFC 8323 §6: BERT exists only over reliable transports.
+            return bad("BERT (SZX 7) is not a block size over UDP");
+        }
         if self.echo.is_some() && l.max_echo_challenges == 0 {
             return bad("max_echo_challenges must be at least 1 with an Echo policy");
         }
@@ -273,6 +307,46 @@ pub enum Reliability {
     Confirmable,
     /// Non-confirmable: sent once (§4.3).
     NonConfirmable,
+}
+
+/// How [`Endpoint::request_with`] sends one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestOptions {
+    /// CON or NON (RFC 7252 §2.1); every block of a block-wise transfer is sent this way.
+    pub reliability: Reliability,
+    /// Block-wise behaviour (RFC 7959): the Block1 size of an upload (`szx`, lowered to fit
+    /// [`EndpointLimits::max_message_size`]), early negotiation of the response's block size
+    /// (`response_szx`, and `download.early_negotiation` for a request without body), and the
+    /// download's bounds (`download.max_body`).
+    pub blockwise: Block1ClientConfig,
+}
+
+impl RequestOptions {
+    /// Options with [`EndpointConfig::client_blockwise`] and this reliability.
+    #[must_use]
+    pub const fn new(reliability: Reliability, blockwise: Block1ClientConfig) -> Self {
+        Self {
+            reliability,
+            blockwise,
+        }
+    }
+}
+
+/// The block-wise transfer of a client request (RFC 7959): the upload until its final
+/// response, then the download of a response body sent in blocks.
+#[derive(Debug)]
+enum Transfer {
+    Upload(Block1Client),
+    Download(Block2Client),
+}
+
+impl Transfer {
+    fn request_tag(&self) -> Option<&[u8]> {
+        match self {
+            Self::Upload(upload) => upload.request_tag(),
+            Self::Download(_) => None,
+        }
+    }
 }
 
 /// Identifies a client request for its whole life (including an Echo retry).
@@ -406,6 +480,17 @@ pub enum Event<P> {
         /// The response.
         message: OwnedMessage,
     },
+    /// A block-wise transfer of a client request failed (RFC 7959: a block out of order, an
+    /// ETag that kept changing, a body over the limit, a 4.13 smaller blocks cannot help); the
+    /// request is over.
+    BlockwiseFailed {
+        /// The request.
+        id: RequestId,
+        /// The server.
+        peer: P,
+        /// What went wrong.
+        error: BlockwiseError,
+    },
     /// A separate response was reset by the client or never acknowledged.
     SeparateResponseFailed {
         /// The request it answered.
@@ -463,6 +548,18 @@ pub struct EndpointStats {
     pub ignored: u64,
     /// Incoming requests never answered within EXCHANGE_LIFETIME, forgotten.
     pub abandoned_incoming: u64,
+    /// Block1 uploads being reassembled (bounded by [`Block1ServerConfig::max_transfers`]).
+    pub block1_transfers: usize,
+    /// Bytes held by Block1 uploads (bounded by [`Block1ServerConfig::max_buffered_bytes`]).
+    pub block1_bytes: usize,
+    /// Block2 representations kept for follow-up requests (bounded by
+    /// [`Block2ServerConfig::max_entries`]).
+    pub block2_entries: usize,
+    /// Bytes held by kept representations (bounded by [`Block2ServerConfig::max_bytes`]).
+    pub block2_bytes: usize,
+    /// Responses sliced with Block2 whose representation could not be kept (a bound was
+    /// reached); their follow-up requests go to the application again.
+    pub block2_not_cached: u64,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -500,7 +597,7 @@ struct PeerState {
     probe_next: Duration,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct Outgoing<P> {
     peer: P,
     request: OwnedMessage,
@@ -510,14 +607,16 @@ struct Outgoing<P> {
     acknowledged: bool,
     expires: Duration,
     echo_retried: bool,
+    transfer: Transfer,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct Queued<P> {
     id: RequestId,
     peer: P,
     request: OwnedMessage,
     reliability: Reliability,
+    transfer: Transfer,
 }
 
 #[derive(Debug, Clone)]
@@ -529,6 +628,11 @@ struct Incoming<P> {
     /// When the empty ACK goes out if the application has not responded (CON only, until sent).
     ack_at: Option<Duration>,
     expires: Duration,
+    /// The request as received, without its payload: what [`Block2Server::respond`] keys and
+    /// slices the response by (RFC 7959 §2.4).
+    request: Vec<u8>,
+    /// The Block1 option the final response of a reassembled upload carries (RFC 7959 §2.5).
+    block1: Option<BlockValue>,
 }
 
 #[derive(Debug, Clone)]
@@ -615,8 +719,28 @@ impl<'a> Inbound<'a> {
     }
 }
 
+/// The largest SZX not above `preferred` whose block plus 128 bytes of header and options fits
+/// `max_message_size` (RFC 7252 §4.6), at least 16-byte blocks.
+fn fitting_szx(preferred: Szx, max_message_size: usize) -> Szx {
+    let mut szx = preferred;
+    while szx.size() + 128 > max_message_size {
+        match Szx::new(szx.value().saturating_sub(1)) {
+            Some(lower) if lower < szx => szx = lower,
+            _ => break,
+        }
+    }
+    szx
+}
+
 const EMPTY_ACK: u8 = 0x60;
 const EMPTY_RST: u8 = 0x70;
+
+/// The encoded request without its payload (what Block2 keys on, RFC 7959 §2.4).
+fn without_payload(request: &Message<'_>) -> Vec<u8> {
+    let mut owned = request.to_owned();
+    owned.payload = Vec::new();
+    owned.to_vec().unwrap_or_default()
+}
 
 fn empty(first: u8, message_id: u16) -> Vec<u8> {
     let [hi, lo] = message_id.to_be_bytes();
@@ -705,6 +829,8 @@ pub struct Endpoint<P, R> {
     transmits: VecDeque<Transmit<P>>,
     events: VecDeque<Event<P>>,
     stats: EndpointStats,
+    block1: Block1Server<P>,
+    block2: Block2Server<P>,
 }
 
 impl<P, R> Endpoint<P, R>
@@ -716,8 +842,13 @@ where
     ///
     /// # Errors
     /// [`EndpointError::InvalidConfig`].
-    pub fn new(config: EndpointConfig, mut rng: R) -> Result<Self, EndpointError> {
+    pub fn new(mut config: EndpointConfig, mut rng: R) -> Result<Self, EndpointError> {
         config.validate()?;
+        let max = config.limits.max_message_size;
+        config.block2.preferred_szx = fitting_szx(config.block2.preferred_szx, max);
+        config.client_blockwise.szx = fitting_szx(config.client_blockwise.szx, max);
+        let block1 = Block1Server::new(config.block1);
+        let block2 = Block2Server::new(config.block2);
         let decode_limits = DecodeLimits::extended_tokens(config.max_incoming_token_len.max(8));
         let message_ids = MessageIdAllocator::new(rng.next_u32() as u16);
         Ok(Self {
@@ -738,6 +869,8 @@ where
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             stats: EndpointStats::default(),
+            block1,
+            block2,
         })
     }
 
@@ -767,6 +900,10 @@ where
             echo_challenges: self.echo.len(),
             queued_transmits: self.transmits.len(),
             queued_events: self.events.len(),
+            block1_transfers: self.block1.len(),
+            block1_bytes: self.block1.bytes_held(),
+            block2_entries: self.block2.len(),
+            block2_bytes: self.block2.bytes_held(),
             ..self.stats
         }
     }
@@ -805,6 +942,8 @@ where
             .chain(incoming)
             .chain(separate)
             .chain(probing)
+            .chain(self.block1.poll_timeout())
+            .chain(self.block2.poll_timeout())
             .min()
     }
 
@@ -1157,6 +1296,53 @@ where
                 }
             }
         }
+        // RFC 7959: block-wise requests the endpoint answers itself. The components work on a
+        // decoded message; the inbound view is re-encoded once (transport-neutral).
+        let Ok(raw) = message.to_owned().to_vec() else {
+            return;
+        };
+        let Ok(request) = Message::decode_with(&raw, &self.decode_limits) else {
+            return;
+        };
+        // §2.4: a follow-up Block2 request is served from the kept representation.
+        match self.block2.serve_cached(peer, &request, now) {
+            Ok(Some(parts)) => {
+                self.answer_parts(peer, message.token(), inbound.path, parts);
+                return;
+            }
+            Ok(None) => {}
+            Err(rejected) => {
+                self.answer_parts(peer, message.token(), inbound.path, rejected.response);
+                return;
+            }
+        }
+        let follow_up = matches!(
+            BlockValue::from_message(&request, OptionNumber::BLOCK2),
+            Ok(Some(b)) if b.num() > 0
+        );
+        if follow_up && !matches!(request.code(), Code::GET | Code::FETCH) {
+            // A follow-up Block2 request of an unsafe method whose representation is no longer
+            // kept: re-running it would repeat the method's effect (a second POST) with no
+            // request body (RFC 7959 §3.3, Figure 10: follow-ups carry no Block1 payload), so
+            // the client is told to start over: 4.08 (§2.9.2). A safe method (GET, FETCH) is
+            // simply handed to the application again and the block cut from its new answer.
+            let parts = MessageParts::new(Code::REQUEST_ENTITY_INCOMPLETE);
+            self.answer_parts(peer, message.token(), inbound.path, parts);
+            return;
+        }
+        // §2.5: Block1 uploads are reassembled; the application sees the whole body.
+        let (body, block1) = match self.block1.handle(peer, &request, now) {
+            Ok(Block1Action::NotBlockwise) => (None, None),
+            Ok(Block1Action::Continue(parts)) => {
+                self.answer_parts(peer, message.token(), inbound.path, parts);
+                return;
+            }
+            Ok(Block1Action::Complete { body, block1 }) => (Some(body), Some(block1)),
+            Err(rejected) => {
+                self.answer_parts(peer, message.token(), inbound.path, rejected.response);
+                return;
+            }
+        };
         let limits = &self.config.limits;
         if self.incoming.len() + self.separate.len() >= limits.max_pending_incoming
             || self.events.len() >= limits.max_queued_events
@@ -1170,8 +1356,6 @@ where
             }
             return;
         }
-        // Seam (RFC 7959 / RFC 7641): Block1 reassembly, Block2 serving and Observe
-        // registration take the request here, before it is handed to the application.
         let (message_id, confirmable) = match inbound.path {
             ReplyPath::Confirmable(mid) => (mid, true),
             ReplyPath::NonConfirmable(mid) => (mid, false),
@@ -1187,13 +1371,22 @@ where
                 confirmable,
                 ack_at: confirmable.then(|| now + self.config.piggyback_delay),
                 expires: now + self.config.transmission.exchange_lifetime(),
+                request: without_payload(&request),
+                block1,
             },
         );
+        let mut delivered = message.to_owned();
+        if let Some(body) = body {
+            // The reassembled request: the whole body, no Block1 or Size1 (RFC 7959 §2.5).
+            delivered.payload = body;
+            delivered.options.remove(OptionNumber::BLOCK1);
+            delivered.options.remove(OptionNumber::SIZE1);
+        }
         self.event(Event::Request {
             id,
             peer: peer.clone(),
             message: IncomingRequest {
-                message: message.to_owned(),
+                message: delivered,
                 security_context: security_context.to_vec(),
             },
         });
@@ -1219,6 +1412,12 @@ where
                 }
             }
         }
+    }
+
+    /// [`Endpoint::answer`] for parts produced by a block-wise component.
+    fn answer_parts(&mut self, peer: &P, token: &[u8], path: ReplyPath, parts: MessageParts) {
+        let response = parts.into_message(MessageType::Ack, 0, &[]);
+        self.answer(peer, token, path, response);
     }
 
     fn echo_fresh(
@@ -1332,12 +1531,139 @@ where
                 return;
             }
         }
-        self.finish(now, id);
-        self.event(Event::Response {
-            id,
-            peer: peer.clone(),
-            message: message.to_owned(),
-        });
+        // RFC 7959: the block-wise transfer decides whether this response ends the request.
+        let received = message.to_owned();
+        let Ok(raw) = received.to_vec() else {
+            return;
+        };
+        let Ok(response) = Message::decode_with(&raw, &self.decode_limits) else {
+            return;
+        };
+        let step = match self.outgoing.get_mut(&id).map(|o| &mut o.transfer) {
+            Some(Transfer::Upload(upload)) => match upload.handle_response(&response) {
+                Ok(Block1Progress::Send(next)) => Ok((Some(next), None)),
+                Ok(Block1Progress::Done(parts)) => Ok((None, Some(parts))),
+                Ok(Block1Progress::Download { download, request }) => {
+                    if let Some(o) = self.outgoing.get_mut(&id) {
+                        o.transfer = Transfer::Download(download);
+                    }
+                    Ok((Some(request), None))
+                }
+                Err(e) => Err(e),
+            },
+            Some(Transfer::Download(download)) => match download.handle_response(&response) {
+                Ok(Block2Progress::Send(next)) => Ok((Some(next), None)),
+                Ok(Block2Progress::Complete(parts)) => Ok((None, Some(parts))),
+                Err(e) => Err(e),
+            },
+            None => return,
+        };
+        match step {
+            Ok((Some(next), _)) => {
+                if let Err(error) = self.continue_request(now, id, next) {
+                    self.finish(now, id);
+                    self.event(Event::BlockwiseFailed {
+                        id,
+                        peer: peer.clone(),
+                        error: match error {
+                            EndpointError::Blockwise(e) => e,
+                            _ => BlockwiseError::Finished,
+                        },
+                    });
+                }
+            }
+            Ok((None, whole)) => {
+                self.finish(now, id);
+                let message = match whole {
+                    Some(parts) => {
+                        parts.into_message(received.mtype, received.message_id, &received.token)
+                    }
+                    None => received,
+                };
+                self.event(Event::Response {
+                    id,
+                    peer: peer.clone(),
+                    message,
+                });
+            }
+            // RFC 7959 §2.9.3: a 4.13 that smaller blocks cannot help is the server's final
+            // answer; the application gets it as the response.
+            Err(BlockwiseError::RequestTooLarge { .. }) => {
+                self.finish(now, id);
+                self.event(Event::Response {
+                    id,
+                    peer: peer.clone(),
+                    message: received,
+                });
+            }
+            Err(error) => {
+                self.finish(now, id);
+                self.event(Event::BlockwiseFailed {
+                    id,
+                    peer: peer.clone(),
+                    error,
+                });
+            }
+        }
+    }
+
+    /// Sends the next request of a block-wise transfer: a new Message ID and token (RFC 7959
+    /// §2.3 leaves the token free; a new one keeps a late response to the previous block from
+    /// matching), the Echo value of the request before carried on (RFC 9175 §2.3).
+    fn continue_request(
+        &mut self,
+        now: Duration,
+        id: RequestId,
+        next: MessageParts,
+    ) -> Result<(), EndpointError> {
+        let Some(mut entry) = self.outgoing.remove(&id) else {
+            return Ok(());
+        };
+        self.remember_exchange(now, &entry);
+        let echo = entry
+            .request
+            .options
+            .get(OptionNumber::ECHO)
+            .map(|o| o.value.to_vec());
+        let mut request = next.into_message(entry.request.mtype, 0, &[]);
+        if let Some(echo) = echo {
+            request.options.set(OptionNumber::ECHO, echo);
+        }
+        request.message_id = self.message_ids.allocate();
+        request.token = self.fresh_token(&entry.peer);
+        let bytes = self.encode(&request)?;
+        entry.request = request;
+        entry.bytes = bytes.clone();
+        entry.echo_retried = false;
+        entry.acknowledged = false;
+        entry.retransmission = entry
+            .confirmable
+            .then(|| Retransmission::start_with(&self.config.transmission, now, &mut self.rng));
+        entry.expires = now + self.config.transmission.exchange_lifetime();
+        let peer = entry.peer.clone();
+        self.outgoing.insert(id, entry);
+        self.transmit(peer, bytes);
+        Ok(())
+    }
+
+    /// Abandons client request `id` (outstanding or queued): no more retransmissions, blocks
+    /// or events for it; a late response to it is reported as [`Event::UnmatchedResponse`]
+    /// (a CON one answered with a Reset, RFC 7252 §5.3.2).
+    ///
+    /// # Errors
+    /// [`EndpointError::UnknownRequest`] when the request is already over.
+    pub fn cancel(&mut self, now: Duration, id: RequestId) -> Result<(), EndpointError> {
+        if self.outgoing.contains_key(&id) {
+            self.finish(now, id);
+            self.drain_queue(now);
+            return Ok(());
+        }
+        let before = self.queue.len();
+        self.queue.retain(|q| q.id != id);
+        if self.queue.len() == before {
+            return Err(EndpointError::UnknownRequest { id });
+        }
+        Ok(())
     }
 
     fn retry_with_echo(
@@ -1441,12 +1767,60 @@ where
         &mut self,
         now: Duration,
         peer: P,
-        mut request: OwnedMessage,
+        request: OwnedMessage,
         reliability: Reliability,
     ) -> Result<RequestId, EndpointError> {
+        let options = RequestOptions::new(reliability, self.config.client_blockwise);
+        self.request_with(now, peer, request, options)
+    }
+
+    /// [`Endpoint::request`] with per-request options. A body larger than one block of
+    /// `options.blockwise.szx` is uploaded with Block1 and a Request-Tag (RFC 7959 §2.5,
+    /// RFC 9175 §3); a response sent in Block2 blocks is fetched block by block (§2.4, ETag
+    /// checked); [`Event::Response`] carries the whole body, or [`Event::BlockwiseFailed`]
+    /// says why the transfer ended.
+    ///
+    /// # Errors
+    /// As [`Endpoint::request`], and [`EndpointError::Blockwise`] when the body needs more
+    /// blocks than 20-bit block numbers allow.
+    pub fn request_with(
+        &mut self,
+        now: Duration,
+        peer: P,
+        request: OwnedMessage,
+        options: RequestOptions,
+    ) -> Result<RequestId, EndpointError> {
+        let reliability = options.reliability;
         if !request.code.is_request() {
             return Err(EndpointError::NotARequest { code: request.code });
         }
+        let mut blockwise = options.blockwise;
+        blockwise.szx = fitting_szx(blockwise.szx, self.config.limits.max_message_size);
+        // RFC 9175 §3.4: concurrent uploads to the peer carry distinct Request-Tags.
+        let tags: Vec<Option<Vec<u8>>> = self
+            .outgoing
+            .values()
+            .filter(|o| o.peer == peer)
+            .map(|o| o.transfer.request_tag().map(<[u8]>::to_vec))
+            .chain(
+                self.queue
+                    .iter()
+                    .filter(|q| q.peer == peer)
+                    .map(|q| q.transfer.request_tag().map(<[u8]>::to_vec)),
+            )
+            .filter(Option::is_some)
+            .collect();
+        let upload = Block1Client::with_free_tag(
+            request.code,
+            request.options.clone(),
+            request.payload.clone(),
+            blockwise,
+            tags.iter().map(Option::as_deref),
+        )
+        .map_err(EndpointError::Blockwise)?;
+        let first = upload.request().map_err(EndpointError::Blockwise)?;
+        let mut request = first.into_message(request.mtype, request.message_id, &request.token);
+        let transfer = Transfer::Upload(upload);
         request.mtype = match reliability {
             Reliability::Confirmable => MessageType::Con,
             Reliability::NonConfirmable => MessageType::Non,
@@ -1480,11 +1854,12 @@ where
                 peer,
                 request,
                 reliability,
+                transfer,
             });
             return Ok(id);
         }
         self.next_request += 1;
-        self.send_request(now, id, peer, request, reliability)?;
+        self.send_request(now, id, peer, request, reliability, transfer)?;
         Ok(id)
     }
 
@@ -1514,6 +1889,7 @@ where
         peer: P,
         mut request: OwnedMessage,
         reliability: Reliability,
+        transfer: Transfer,
     ) -> Result<(), EndpointError> {
         request.token = self.fresh_token(&peer);
         request.message_id = self.message_ids.allocate();
@@ -1542,6 +1918,7 @@ where
                 acknowledged: false,
                 expires: now + params.exchange_lifetime(),
                 echo_retried: false,
+                transfer,
             },
         );
         self.transmit(peer, bytes);
@@ -1564,9 +1941,10 @@ where
                 peer,
                 request,
                 reliability,
+                transfer,
             } = q;
             if self
-                .send_request(now, id, peer, request, reliability)
+                .send_request(now, id, peer, request, reliability, transfer)
                 .is_err()
             {
                 // Checked when queued; cannot fail in practice. Report rather than lose it.
@@ -1595,6 +1973,38 @@ where
             return Err(EndpointError::NotAResponse {
                 code: response.code,
             });
+        }
+        let Some(incoming) = self.incoming.get(&id) else {
+            return Err(EndpointError::UnknownIncoming { id });
+        };
+        // RFC 7959 §2.4, §2.5, §3.3: the final response of an upload acknowledges its last
+        // block; a body larger than the block size the client asked for (or than the
+        // preferred size) is sliced, the rest kept for the follow-up requests.
+        if let Ok(request) = Message::decode_with(&incoming.request, &self.decode_limits) {
+            let mut parts = MessageParts {
+                code: response.code,
+                options: core::mem::take(&mut response.options),
+                payload: core::mem::take(&mut response.payload),
+            };
+            if let Some(block1) = incoming.block1 {
+                parts
+                    .options
+                    .set_uint(OptionNumber::BLOCK1, block1.to_uint());
+            }
+            let parts = match self.block2.respond(&incoming.peer, &request, parts, now) {
+                Ok(sliced) => {
+                    if let CacheOutcome::Refused(_) = sliced.cache {
+                        self.stats.block2_not_cached += 1;
+                    }
+                    sliced.response
+                }
+                // The request's Block2 option asks for a block past the end (4.02) or is
+                // malformed: that error is the answer.
+                Err(rejected) => rejected.response,
+            };
+            response.code = parts.code;
+            response.options = parts.options;
+            response.payload = parts.payload;
         }
         let Some(incoming) = self.incoming.get(&id) else {
             return Err(EndpointError::UnknownIncoming { id });
@@ -1718,6 +2128,8 @@ where
         if let Some(policy) = self.config.echo {
             self.echo.retain(|c| c.issued + policy.window > now);
         }
+        self.block1.handle_timeout(now);
+        self.block2.handle_timeout(now);
         self.collect_idle_peers(now);
         self.drain_queue(now);
     }

@@ -37,6 +37,13 @@ use crate::transmission::{
     MessageIdAllocator, RandomSource, Retransmission, Timeout, TransmissionParameters,
 };
 
+use self::observe::{
+    ClientConfig, Delivery, NotificationPlan, NotificationVerdict, NotifyOptions,
+    ObservationClient, ObservationError, ObservationHandle, ObserveDecision, ObserverHandle,
+    ObserverRegistry, RegistryConfig, ResourceKey,
+};
+use crate::observe::Transport;
+
 use self::blockwise::{
     Block1Action, Block1Client, Block1ClientConfig, Block1Progress, Block1Server,
     Block1ServerConfig, Block2Client, Block2Progress, Block2Server, Block2ServerConfig,
@@ -105,6 +112,16 @@ pub enum EndpointError {
     /// A block-wise transfer cannot be set up (RFC 7959).
     #[error("block-wise transfer: {0}")]
     Blockwise(BlockwiseError),
+    /// The client's observation table is full ([`ClientConfig::max_observations`]) or the
+    /// registration cannot be tracked.
+    #[error("observation: {0}")]
+    Observation(ObservationError),
+    /// [`Endpoint::notify`] for an observation that is over or never existed.
+    #[error("no observation {handle:?}")]
+    UnknownObservation {
+        /// The handle given.
+        handle: ObserverHandle,
+    },
     /// [`Endpoint::cancel`] for a request that is over or never existed.
     #[error("no client request {id:?} in progress")]
     UnknownRequest {
@@ -241,6 +258,12 @@ pub struct EndpointConfig {
     /// Block1 size of uploads (lowered to fit [`EndpointLimits::max_message_size`] like
     /// `block2`), early Block2 negotiation and the largest body downloaded.
     pub client_blockwise: Block1ClientConfig,
+    /// The observer registry of the server role (RFC 7641 §4): its bounds (a refused
+    /// registration is answered as a plain GET, §4.1) and the Confirmable schedule (§4.5).
+    pub observe: RegistryConfig,
+    /// The observations of the client role (RFC 7641 §3): how many at once, and when a
+    /// representation that went stale is re-registered (§3.3.1).
+    pub observe_client: ClientConfig,
 }
 
 impl Default for EndpointConfig {
@@ -256,6 +279,8 @@ impl Default for EndpointConfig {
             block1: Block1ServerConfig::default(),
             block2: Block2ServerConfig::default(),
             client_blockwise: Block1ClientConfig::default(),
+            observe: RegistryConfig::default(),
+            observe_client: ClientConfig::default(),
         }
     }
 }
@@ -383,6 +408,12 @@ pub struct IncomingRequest {
     /// The security context the request arrived in ([`Endpoint::handle_secured`]); empty for
     /// unprotected requests.
     pub security_context: Vec<u8>,
+    /// `Some` when the request registered an observation (GET/FETCH with Observe 0, accepted
+    /// by the registry, RFC 7641 §4.1): answer it with [`Endpoint::respond`] (the endpoint adds
+    /// the Observe value), then send each later notification with [`Endpoint::notify`] or
+    /// [`Endpoint::notify_resource`]. `None` for a plain request and for a registration the
+    /// registry refused (it is then answered as a plain GET).
+    pub observation: Option<ObserverHandle>,
 }
 
 impl core::ops::Deref for IncomingRequest {
@@ -451,6 +482,19 @@ pub enum Event<P> {
         /// The response.
         message: OwnedMessage,
     },
+    /// A fresh notification of an observation the client registered (RFC 7641 §3.2): newer
+    /// than every one delivered before (§3.4; older ones are dropped and counted in
+    /// [`EndpointStats::stale_notifications`]). The first response of the registration came
+    /// as [`Event::Response`]; a final non-2.xx or Observe-less response ends the observation
+    /// and comes as [`Event::Response`] too.
+    Notification {
+        /// The registration request.
+        id: RequestId,
+        /// The server.
+        peer: P,
+        /// The notification.
+        message: OwnedMessage,
+    },
     /// A CON request was not acknowledged after MAX_RETRANSMIT retransmissions, or no response
     /// came within EXCHANGE_LIFETIME (RFC 7252 §4.2, §4.8.2).
     TimedOut {
@@ -491,6 +535,16 @@ pub enum Event<P> {
         /// What went wrong.
         error: BlockwiseError,
     },
+    /// An observation of the server role is over (RFC 7641): the registry no longer holds
+    /// `handle`, and [`Endpoint::notify`] for it fails.
+    ObservationEnded {
+        /// The registration.
+        handle: ObserverHandle,
+        /// The observer.
+        peer: P,
+        /// Why.
+        reason: ObservationEndReason,
+    },
     /// A separate response was reset by the client or never acknowledged.
     SeparateResponseFailed {
         /// The request it answered.
@@ -500,6 +554,21 @@ pub enum Event<P> {
         /// `true` for a Reset, `false` when MAX_RETRANSMIT was reached.
         reset: bool,
     },
+}
+
+/// Why an observation of the server role ended ([`Event::ObservationEnded`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ObservationEndReason {
+    /// The client sent a GET/FETCH with Observe 1 and the registration's token (RFC 7641 §3.6).
+    Deregistered,
+    /// The client answered a notification with a Reset (RFC 7641 §3.6, §4.5).
+    Reset,
+    /// A Confirmable notification was not acknowledged after MAX_RETRANSMIT retransmissions
+    /// (RFC 7641 §4.5).
+    TimedOut,
+    /// The registration response or a notification had a non-2.xx code (RFC 7641 §4.1, §4.2).
+    ErrorResponse,
 }
 
 /// Current table sizes and drop counters of an [`Endpoint`] (see [`EndpointLimits`]).
@@ -557,6 +626,17 @@ pub struct EndpointStats {
     pub block2_entries: usize,
     /// Bytes held by kept representations (bounded by [`Block2ServerConfig::max_bytes`]).
     pub block2_bytes: usize,
+    /// Observations of the client role (bounded by [`ClientConfig::max_observations`]).
+    pub observations: usize,
+    /// Notifications dropped as older than one already delivered (RFC 7641 §3.4).
+    pub stale_notifications: u64,
+    /// Registered observers (bounded by [`RegistryConfig::max_observers`]).
+    pub observers: usize,
+    /// Confirmable notifications awaiting their ACK (at most one per observer, RFC 7641
+    /// §4.5.2).
+    pub pending_notifications: usize,
+    /// Registrations the registry refused (a bound was reached); answered as plain requests.
+    pub refused_observations: u64,
     /// Responses sliced with Block2 whose representation could not be kept (a bound was
     /// reached); their follow-up requests go to the application again.
     pub block2_not_cached: u64,
@@ -608,6 +688,7 @@ struct Outgoing<P> {
     expires: Duration,
     echo_retried: bool,
     transfer: Transfer,
+    observe: ObserveUse,
 }
 
 #[derive(Debug)]
@@ -617,6 +698,21 @@ struct Queued<P> {
     request: OwnedMessage,
     reliability: Reliability,
     transfer: Transfer,
+    observe: ObserveUse,
+    /// Keep the request's token (re-registration and deregistration, RFC 7641 §3.3.1, §3.6).
+    keep_token: bool,
+}
+
+/// What a client request is to Observe (RFC 7641 §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ObserveUse {
+    /// An ordinary request.
+    No,
+    /// A registration (GET/FETCH with Observe 0); the observation is tracked once it is sent.
+    Register(Option<ObservationHandle>),
+    /// The re-registration of a stale observation (same token, §3.3.1): its responses are
+    /// notifications of the original request.
+    Reregister(ObservationHandle),
 }
 
 #[derive(Debug, Clone)]
@@ -633,6 +729,18 @@ struct Incoming<P> {
     request: Vec<u8>,
     /// The Block1 option the final response of a reassembled upload carries (RFC 7959 §2.5).
     block1: Option<BlockValue>,
+    /// The registration this request made and the Observe value of its response (RFC 7641
+    /// §4.1).
+    observe: Option<(ObserverHandle, u32)>,
+}
+
+/// A Confirmable notification awaiting its ACK (RFC 7641 §4.5).
+#[derive(Debug, Clone)]
+struct PendingNotification<P> {
+    peer: P,
+    message_id: u16,
+    bytes: Vec<u8>,
+    retransmission: Retransmission,
 }
 
 #[derive(Debug, Clone)]
@@ -831,6 +939,14 @@ pub struct Endpoint<P, R> {
     stats: EndpointStats,
     block1: Block1Server<P>,
     block2: Block2Server<P>,
+    observers: ObserverRegistry<P, ()>,
+    /// The registration request of each observer, without payload: the Block2 key of its
+    /// notifications (RFC 7959 §3.4). Bounded by the registry.
+    observe_requests: BTreeMap<ObserverHandle, Vec<u8>>,
+    notifications: BTreeMap<ObserverHandle, PendingNotification<P>>,
+    observations: ObservationClient<P>,
+    /// The registration request of each client observation that got its first response.
+    observing: BTreeMap<ObservationHandle, (RequestId, P)>,
 }
 
 impl<P, R> Endpoint<P, R>
@@ -849,6 +965,8 @@ where
         config.client_blockwise.szx = fitting_szx(config.client_blockwise.szx, max);
         let block1 = Block1Server::new(config.block1);
         let block2 = Block2Server::new(config.block2);
+        let observers = ObserverRegistry::new(config.observe);
+        let observations = ObservationClient::new(config.observe_client);
         let decode_limits = DecodeLimits::extended_tokens(config.max_incoming_token_len.max(8));
         let message_ids = MessageIdAllocator::new(rng.next_u32() as u16);
         Ok(Self {
@@ -871,6 +989,11 @@ where
             stats: EndpointStats::default(),
             block1,
             block2,
+            observers,
+            observe_requests: BTreeMap::new(),
+            notifications: BTreeMap::new(),
+            observations,
+            observing: BTreeMap::new(),
         })
     }
 
@@ -904,6 +1027,9 @@ where
             block1_bytes: self.block1.bytes_held(),
             block2_entries: self.block2.len(),
             block2_bytes: self.block2.bytes_held(),
+            observations: self.observations.len(),
+            observers: self.observers.len(),
+            pending_notifications: self.notifications.len(),
             ..self.stats
         }
     }
@@ -942,6 +1068,12 @@ where
             .chain(incoming)
             .chain(separate)
             .chain(probing)
+            .chain(
+                self.notifications
+                    .values()
+                    .map(|n| n.retransmission.deadline()),
+            )
+            .chain(self.observations.poll_timeout())
             .chain(self.block1.poll_timeout())
             .chain(self.block2.poll_timeout())
             .min()
@@ -1242,6 +1374,9 @@ where
             }
             return;
         }
+        if self.on_notification_reply(peer, mid, message.mtype() == MessageType::Rst) {
+            return;
+        }
         if self.recent.iter().any(|r| &r.0 == peer && r.1 == mid) {
             // A late duplicate of the ACK or RST of a finished exchange (§4.5).
             self.stats.duplicates += 1;
@@ -1306,7 +1441,9 @@ where
         };
         // §2.4: a follow-up Block2 request is served from the kept representation.
         match self.block2.serve_cached(peer, &request, now) {
-            Ok(Some(parts)) => {
+            Ok(Some(mut parts)) => {
+                // RFC 7959 §3.4: the later blocks of a notification are plain responses.
+                parts.options.remove(OptionNumber::OBSERVE);
                 self.answer_parts(peer, message.token(), inbound.path, parts);
                 return;
             }
@@ -1356,6 +1493,41 @@ where
             }
             return;
         }
+        // RFC 7641 §2, §4.1: Observe 0 registers, Observe 1 deregisters.
+        let observe =
+            match self
+                .observers
+                .handle_request(peer, &request, Transport::Unreliable, now, || ())
+            {
+                Ok(ObserveDecision::Registered {
+                    handle, sequence, ..
+                }) => {
+                    self.observe_requests
+                        .insert(handle, without_payload(&request));
+                    Some((handle, sequence))
+                }
+                Ok(ObserveDecision::Refused(_)) => {
+                    self.stats.refused_observations += 1;
+                    None
+                }
+                Ok(ObserveDecision::Deregistered { removed }) => {
+                    if let Some((handle, ())) = removed {
+                        self.observation_ended(handle, peer, ObservationEndReason::Deregistered);
+                    }
+                    None
+                }
+                Ok(_) => None,
+                Err(error) => {
+                    // An unreadable Observe or resource key (RFC 7252 §5.4.1, §5.4.3): 4.02.
+                    let parts = MessageParts {
+                        code: Code::BAD_OPTION,
+                        options: crate::option::OptionList::new(),
+                        payload: format!("{error}").into_bytes(),
+                    };
+                    self.answer_parts(peer, message.token(), inbound.path, parts);
+                    return;
+                }
+            };
         let (message_id, confirmable) = match inbound.path {
             ReplyPath::Confirmable(mid) => (mid, true),
             ReplyPath::NonConfirmable(mid) => (mid, false),
@@ -1373,6 +1545,7 @@ where
                 expires: now + self.config.transmission.exchange_lifetime(),
                 request: without_payload(&request),
                 block1,
+                observe,
             },
         );
         let mut delivered = message.to_owned();
@@ -1388,6 +1561,7 @@ where
             message: IncomingRequest {
                 message: delivered,
                 security_context: security_context.to_vec(),
+                observation: observe.map(|(handle, _)| handle),
             },
         });
     }
@@ -1470,11 +1644,36 @@ where
             .iter()
             .find(|(_, o)| &o.peer == peer && o.request.token == message.token())
             .map(|(id, _)| *id);
+        let observation = self.observations.find(peer, message.token());
+        if let (None, Some(handle)) = (found, observation) {
+            // RFC 7641 §3.2: a notification; a CON one is acknowledged (§4.5) whether it is
+            // fresh or stale.
+            if let ReplyPath::Confirmable(mid) = inbound.path {
+                self.reply_and_cache(peer, mid, empty(EMPTY_ACK, mid));
+            }
+            let received = message.to_owned();
+            if let Ok(raw) = received.to_vec() {
+                if let Ok(response) = Message::decode_with(&raw, &self.decode_limits) {
+                    self.on_notification(now, peer, handle, &response, received);
+                }
+            }
+            return;
+        }
         let Some(id) = found else {
             // RFC 7252 §5.3.2 / §4.2: a CON response to nothing of ours is rejected with a
             // Reset; a NON one is ignored (§4.3). Both are reported.
-            if let ReplyPath::Confirmable(mid) = inbound.path {
-                self.reply_and_cache(peer, mid, empty(EMPTY_RST, mid));
+            match inbound.path {
+                ReplyPath::Confirmable(mid) => {
+                    self.reply_and_cache(peer, mid, empty(EMPTY_RST, mid));
+                }
+                // RFC 7641 §3.6: a NON notification of an observation the client forgot is
+                // rejected with a Reset too, so that the server removes the observer.
+                ReplyPath::NonConfirmable(mid)
+                    if message.option(OptionNumber::OBSERVE).is_some() =>
+                {
+                    self.transmit(peer.clone(), empty(EMPTY_RST, mid));
+                }
+                ReplyPath::NonConfirmable(_) => {}
             }
             self.event(Event::UnmatchedResponse {
                 peer: peer.clone(),
@@ -1539,6 +1738,28 @@ where
         let Ok(response) = Message::decode_with(&raw, &self.decode_limits) else {
             return;
         };
+        // RFC 7641 §3: the first response of a registration, or a response to a
+        // re-registration (a notification of the original request).
+        let observe = self.outgoing.get(&id).map_or(ObserveUse::No, |o| o.observe);
+        let uploading = self
+            .outgoing
+            .get(&id)
+            .is_some_and(|o| matches!(o.transfer, Transfer::Upload(_)));
+        match observe {
+            ObserveUse::Reregister(handle) => {
+                self.finish(now, id);
+                self.on_notification(now, peer, handle, &response, received);
+                return;
+            }
+            ObserveUse::Register(Some(handle)) if uploading => {
+                if let Ok(NotificationVerdict::Fresh { .. }) =
+                    self.observations.handle_notification(peer, &response, now)
+                {
+                    self.observing.insert(handle, (id, peer.clone()));
+                }
+            }
+            _ => {}
+        }
         let step = match self.outgoing.get_mut(&id).map(|o| &mut o.transfer) {
             Some(Transfer::Upload(upload)) => match upload.handle_response(&response) {
                 Ok(Block1Progress::Send(next)) => Ok((Some(next), None)),
@@ -1626,6 +1847,11 @@ where
             .get(OptionNumber::ECHO)
             .map(|o| o.value.to_vec());
         let mut request = next.into_message(entry.request.mtype, 0, &[]);
+        if matches!(entry.transfer, Transfer::Download(_)) {
+            // RFC 7959 §3.4: the later blocks of an observed resource are fetched without
+            // Observe.
+            request.options.remove(OptionNumber::OBSERVE);
+        }
         if let Some(echo) = echo {
             request.options.set(OptionNumber::ECHO, echo);
         }
@@ -1706,8 +1932,83 @@ where
     /// ACK is recognized as such rather than reported as unmatched.
     fn finish(&mut self, now: Duration, id: RequestId) {
         if let Some(entry) = self.outgoing.remove(&id) {
+            if let ObserveUse::Register(Some(handle)) = entry.observe {
+                if !self.observing.contains_key(&handle) {
+                    // The registration failed or was answered without Observe (§3.1).
+                    self.observations.forget(handle);
+                }
+            }
             self.remember_exchange(now, &entry);
         }
+    }
+
+    /// A response that belongs to the client observation `handle` (RFC 7641 §3.2–§3.4).
+    fn on_notification(
+        &mut self,
+        now: Duration,
+        peer: &P,
+        handle: ObservationHandle,
+        response: &Message<'_>,
+        received: OwnedMessage,
+    ) {
+        let Some((id, _)) = self.observing.get(&handle).cloned() else {
+            return;
+        };
+        match self.observations.handle_notification(peer, response, now) {
+            Ok(NotificationVerdict::Fresh { .. }) => self.event(Event::Notification {
+                id,
+                peer: peer.clone(),
+                message: received,
+            }),
+            Ok(NotificationVerdict::Ended { .. }) => {
+                self.observing.remove(&handle);
+                self.event(Event::Response {
+                    id,
+                    peer: peer.clone(),
+                    message: received,
+                });
+            }
+            // §3.4: older than one already delivered; or unreadable options.
+            Ok(NotificationVerdict::Stale { .. }) | Err(_) => {
+                self.stats.stale_notifications += 1;
+            }
+            Ok(_) => {}
+        }
+    }
+
+    /// Ends the client observation registered by request `id`: `active` sends a GET/FETCH with
+    /// Observe 1 and the registration's token (RFC 7641 §3.6) and returns its [`RequestId`]
+    /// (its response arrives as [`Event::Response`]); otherwise the observation is forgotten
+    /// and the next notification is answered with a Reset (passive cancellation).
+    ///
+    /// # Errors
+    /// [`EndpointError::UnknownRequest`] when `id` has no observation; the errors of
+    /// [`Endpoint::request`] for the deregistration request.
+    pub fn cancel_observation(
+        &mut self,
+        now: Duration,
+        id: RequestId,
+        active: bool,
+    ) -> Result<Option<RequestId>, EndpointError> {
+        let Some((handle, peer)) = self
+            .observing
+            .iter()
+            .find(|(_, (r, _))| *r == id)
+            .map(|(h, (_, p))| (*h, p.clone()))
+        else {
+            return Err(EndpointError::UnknownRequest { id });
+        };
+        self.observing.remove(&handle);
+        if !active {
+            self.observations.forget(handle);
+            return Ok(None);
+        }
+        let Some(deregister) = self.observations.cancel(handle, MessageType::Con, 0) else {
+            return Err(EndpointError::UnknownRequest { id });
+        };
+        let options = RequestOptions::new(Reliability::Confirmable, self.config.client_blockwise);
+        self.request_inner(now, peer, deregister, options, ObserveUse::No, true)
+            .map(Some)
     }
 
     fn remember_exchange(&mut self, now: Duration, entry: &Outgoing<P>) {
@@ -1739,15 +2040,18 @@ where
             let hi = self.rng.next_u32().to_be_bytes();
             let lo = self.rng.next_u32().to_be_bytes();
             let token: Vec<u8> = hi.iter().chain(lo.iter()).take(len).copied().collect();
-            if !in_use(&self.outgoing, &token) {
+            // RFC 7641 §3.1: an observation keeps its token after its request is over.
+            if !in_use(&self.outgoing, &token) && self.observations.find(peer, &token).is_none() {
                 return token;
             }
         }
         let mut fallback = Vec::new();
-        for k in 0..=self.outgoing.len() as u64 {
+        for k in 0..=(self.outgoing.len() + self.observations.len()) as u64 {
             let bytes = k.to_be_bytes();
             fallback = bytes.get(8 - len..).unwrap_or(&bytes).to_vec();
-            if !in_use(&self.outgoing, &fallback) {
+            if !in_use(&self.outgoing, &fallback)
+                && self.observations.find(peer, &fallback).is_none()
+            {
                 break;
             }
         }
@@ -1790,7 +2094,43 @@ where
         request: OwnedMessage,
         options: RequestOptions,
     ) -> Result<RequestId, EndpointError> {
+        // RFC 7641 §3.1: a GET or FETCH with Observe 0 registers an observation.
+        let registers = matches!(request.code, Code::GET | Code::FETCH)
+            && request
+                .option(OptionNumber::OBSERVE)
+                .is_some_and(|o| o.value.is_empty() || o.value == [0]);
+        let observe = if registers {
+            let limit = self.config.observe_client.max_observations;
+            let registering = self
+                .outgoing
+                .values()
+                .map(|o| o.observe)
+                .chain(self.queue.iter().map(|q| q.observe))
+                .filter(|u| matches!(u, ObserveUse::Register(None)))
+                .count();
+            if self.observations.len() + registering >= limit {
+                return Err(EndpointError::Observation(
+                    ObservationError::TooManyObservations { limit },
+                ));
+            }
+            ObserveUse::Register(None)
+        } else {
+            ObserveUse::No
+        };
+        self.request_inner(now, peer, request, options, observe, false)
+    }
+
+    fn request_inner(
+        &mut self,
+        now: Duration,
+        peer: P,
+        request: OwnedMessage,
+        options: RequestOptions,
+        observe: ObserveUse,
+        keep_token: bool,
+    ) -> Result<RequestId, EndpointError> {
         let reliability = options.reliability;
+        let token = request.token.clone();
         if !request.code.is_request() {
             return Err(EndpointError::NotARequest { code: request.code });
         }
@@ -1829,6 +2169,9 @@ where
         request.token = alloc::vec![0; self.config.token_len];
         request.validate().map_err(EndpointError::Encode)?;
         self.encode(&request)?;
+        if keep_token {
+            request.token = token;
+        }
         let limits = self.config.limits;
         if self.outgoing.len() + self.queue.len() >= limits.max_outstanding_requests {
             return Err(EndpointError::TooManyOutstanding {
@@ -1855,11 +2198,22 @@ where
                 request,
                 reliability,
                 transfer,
+                observe,
+                keep_token,
             });
             return Ok(id);
         }
         self.next_request += 1;
-        self.send_request(now, id, peer, request, reliability, transfer)?;
+        let queued = Queued {
+            id,
+            peer,
+            request,
+            reliability,
+            transfer,
+            observe,
+            keep_token,
+        };
+        self.send_request(now, queued)?;
         Ok(id)
     }
 
@@ -1882,16 +2236,33 @@ where
         }
     }
 
-    fn send_request(
-        &mut self,
-        now: Duration,
-        id: RequestId,
-        peer: P,
-        mut request: OwnedMessage,
-        reliability: Reliability,
-        transfer: Transfer,
-    ) -> Result<(), EndpointError> {
-        request.token = self.fresh_token(&peer);
+    fn send_request(&mut self, now: Duration, queued: Queued<P>) -> Result<(), EndpointError> {
+        let Queued {
+            id,
+            peer,
+            mut request,
+            reliability,
+            transfer,
+            mut observe,
+            keep_token,
+        } = queued;
+        if !keep_token {
+            request.token = self.fresh_token(&peer);
+        }
+        if observe == ObserveUse::Register(None) {
+            // RFC 7641 §3.1: track the observation under the token it is sent with. Should
+            // the table have filled meanwhile, the request goes on as a plain GET whose
+            // notifications are reset as unknown.
+            let started = self.observations.start(
+                &peer,
+                request.code,
+                &request.token,
+                request.options.iter(),
+                Transport::Unreliable,
+                now,
+            );
+            observe = ObserveUse::Register(started.ok());
+        }
         request.message_id = self.message_ids.allocate();
         let bytes = self.encode(&request)?;
         let confirmable = reliability == Reliability::Confirmable;
@@ -1919,6 +2290,7 @@ where
                 expires: now + params.exchange_lifetime(),
                 echo_retried: false,
                 transfer,
+                observe,
             },
         );
         self.transmit(peer, bytes);
@@ -1936,17 +2308,8 @@ where
                 continue;
             }
             let Some(q) = self.queue.remove(i) else { break };
-            let Queued {
-                id,
-                peer,
-                request,
-                reliability,
-                transfer,
-            } = q;
-            if self
-                .send_request(now, id, peer, request, reliability, transfer)
-                .is_err()
-            {
+            let id = q.id;
+            if self.send_request(now, q).is_err() {
                 // Checked when queued; cannot fail in practice. Report rather than lose it.
                 self.event(Event::TimedOut { id });
             }
@@ -1980,6 +2343,7 @@ where
         // RFC 7959 §2.4, §2.5, §3.3: the final response of an upload acknowledges its last
         // block; a body larger than the block size the client asked for (or than the
         // preferred size) is sliced, the rest kept for the follow-up requests.
+        let mut ended = None;
         if let Ok(request) = Message::decode_with(&incoming.request, &self.decode_limits) {
             let mut parts = MessageParts {
                 code: response.code,
@@ -1990,6 +2354,17 @@ where
                 parts
                     .options
                     .set_uint(OptionNumber::BLOCK1, block1.to_uint());
+            }
+            if let Some((handle, sequence)) = incoming.observe {
+                if parts.code.class() == 2 {
+                    // RFC 7641 §4.1: the registration's response carries the Observe value.
+                    parts.options.set_uint(OptionNumber::OBSERVE, sequence);
+                } else {
+                    parts.options.remove(OptionNumber::OBSERVE);
+                    if self.observers.on_response(handle, parts.code).is_some() {
+                        ended = Some(handle);
+                    }
+                }
             }
             let parts = match self.block2.respond(&incoming.peer, &request, parts, now) {
                 Ok(sliced) => {
@@ -2005,6 +2380,10 @@ where
             response.code = parts.code;
             response.options = parts.options;
             response.payload = parts.payload;
+        }
+        if let Some(handle) = ended {
+            let peer = incoming.peer.clone();
+            self.observation_ended(handle, &peer, ObservationEndReason::ErrorResponse);
         }
         let Some(incoming) = self.incoming.get(&id) else {
             return Err(EndpointError::UnknownIncoming { id });
@@ -2048,6 +2427,207 @@ where
             self.transmit(peer, bytes);
         }
         Ok(())
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Observe, server role (RFC 7641 §4).
+
+    /// Sends a notification to the observer `handle` (RFC 7641 §4.2): the endpoint sets the
+    /// token of the registration, the next Observe value (§4.4), the type (NON, or CON at
+    /// least every [`RegistryConfig::confirmable_interval`] and when `options.confirmable`;
+    /// a new CON supersedes an unacknowledged one, §4.5.2) and a Message ID. A body larger
+    /// than a block goes out as its first Block2 block, the rest kept for the client's
+    /// follow-up requests (RFC 7959 §3.4, simplified: no Block2 in later blocks' Observe).
+    /// A non-2.xx `response` ends the observation ([`Event::ObservationEnded`]).
+    ///
+    /// # Errors
+    /// [`EndpointError::UnknownObservation`] when the observation is over,
+    /// [`EndpointError::NotAResponse`], [`EndpointError::MessageTooLarge`],
+    /// [`EndpointError::Encode`].
+    pub fn notify(
+        &mut self,
+        now: Duration,
+        handle: ObserverHandle,
+        response: OwnedMessage,
+        confirmable: bool,
+    ) -> Result<(), EndpointError> {
+        if !response.code.is_response() {
+            return Err(EndpointError::NotAResponse {
+                code: response.code,
+            });
+        }
+        let options = NotifyOptions {
+            code: response.code,
+            confirmable,
+        };
+        let Some(plan) = self.observers.notify_observer(handle, now, options) else {
+            return Err(EndpointError::UnknownObservation { handle });
+        };
+        self.send_notification(now, plan, response)
+    }
+
+    /// Sends a notification to every observer of `key` (exactly this path, query and Accept;
+    /// RFC 7641 §4.2) as [`Endpoint::notify`] does; returns how many were sent.
+    ///
+    /// # Errors
+    /// [`EndpointError::NotAResponse`]; an observer whose notification cannot be encoded is
+    /// skipped (the first such error is returned after all others were sent).
+    pub fn notify_resource(
+        &mut self,
+        now: Duration,
+        key: &ResourceKey,
+        response: &OwnedMessage,
+    ) -> Result<usize, EndpointError> {
+        if !response.code.is_response() {
+            return Err(EndpointError::NotAResponse {
+                code: response.code,
+            });
+        }
+        let options = NotifyOptions {
+            code: response.code,
+            confirmable: false,
+        };
+        let plans: Vec<_> = self.observers.notify_with(key, now, options).collect();
+        let mut sent = 0;
+        let mut first_error = None;
+        for plan in plans {
+            match self.send_notification(now, plan, response.clone()) {
+                Ok(()) => sent += 1,
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        first_error.map_or(Ok(sent), Err)
+    }
+
+    /// Ends the observation `handle` from the server side (e.g. the resource is gone and the
+    /// application sends no final 4.04). Returns whether it existed.
+    pub fn forget_observer(&mut self, handle: ObserverHandle) -> bool {
+        self.notifications.remove(&handle);
+        self.observe_requests.remove(&handle);
+        self.observers.remove(handle).is_some()
+    }
+
+    fn send_notification(
+        &mut self,
+        now: Duration,
+        plan: NotificationPlan<P>,
+        response: OwnedMessage,
+    ) -> Result<(), EndpointError> {
+        let mut parts = MessageParts {
+            code: response.code,
+            options: response.options,
+            payload: response.payload,
+        };
+        parts.options.remove(OptionNumber::OBSERVE);
+        if let Some(sequence) = plan.sequence {
+            parts.options.set_uint(OptionNumber::OBSERVE, sequence);
+        }
+        // RFC 7959 §3.4: a large notification carries its first block; the client fetches the
+        // rest with plain GETs, served from the Block2 cache.
+        if let Some(request) = self.observe_requests.get(&plan.handle) {
+            if let Ok(request) = Message::decode_with(request, &self.decode_limits) {
+                let mut request = request.to_owned();
+                request.options.remove(OptionNumber::BLOCK2);
+                if let Ok(raw) = request.to_vec() {
+                    if let Ok(request) = Message::decode_with(&raw, &self.decode_limits) {
+                        if let Ok(sliced) =
+                            self.block2
+                                .respond(&plan.peer, &request, parts.clone(), now)
+                        {
+                            if let CacheOutcome::Refused(_) = sliced.cache {
+                                self.stats.block2_not_cached += 1;
+                            }
+                            parts = sliced.response;
+                        }
+                    }
+                }
+            }
+        }
+        let mtype = match plan.delivery {
+            Delivery::Confirmable { .. } => MessageType::Con,
+            _ => MessageType::Non,
+        };
+        let message_id = self.message_ids.allocate();
+        let message = parts.into_message(mtype, message_id, &plan.token);
+        let bytes = self.encode(&message);
+        if plan.ended {
+            self.observe_requests.remove(&plan.handle);
+            self.notifications.remove(&plan.handle);
+            self.event(Event::ObservationEnded {
+                handle: plan.handle,
+                peer: plan.peer.clone(),
+                reason: ObservationEndReason::ErrorResponse,
+            });
+        }
+        let bytes = bytes?;
+        if !plan.ended {
+            self.observers.on_sent(plan.handle, message_id);
+        }
+        if let Delivery::Confirmable { supersedes } = plan.delivery {
+            // RFC 7641 §4.5.2: the new CON replaces the outstanding one and takes over its
+            // retransmission counter and timeout.
+            let retransmission = supersedes
+                .and_then(|_| self.notifications.get(&plan.handle))
+                .map(|old| old.retransmission)
+                .unwrap_or_else(|| {
+                    Retransmission::start_with(&self.config.transmission, now, &mut self.rng)
+                });
+            if !plan.ended {
+                self.notifications.insert(
+                    plan.handle,
+                    PendingNotification {
+                        peer: plan.peer.clone(),
+                        message_id,
+                        bytes: bytes.clone(),
+                        retransmission,
+                    },
+                );
+            }
+        }
+        self.transmit(plan.peer, bytes);
+        Ok(())
+    }
+
+    fn observation_ended(
+        &mut self,
+        handle: ObserverHandle,
+        peer: &P,
+        reason: ObservationEndReason,
+    ) {
+        self.notifications.remove(&handle);
+        self.observe_requests.remove(&handle);
+        self.event(Event::ObservationEnded {
+            handle,
+            peer: peer.clone(),
+            reason,
+        });
+    }
+
+    /// An ACK or RST that matched no request or separate response: a notification's?
+    /// (RFC 7641 §3.6, §4.5). Returns whether it was one.
+    fn on_notification_reply(&mut self, peer: &P, message_id: u16, reset: bool) -> bool {
+        if reset {
+            if let Some((handle, ())) = self.observers.on_reset(peer, message_id) {
+                self.observation_ended(handle, peer, ObservationEndReason::Reset);
+                return true;
+            }
+            return false;
+        }
+        match self.observers.on_ack(peer, message_id) {
+            Some(handle) => {
+                if self
+                    .notifications
+                    .get(&handle)
+                    .is_some_and(|n| n.message_id == message_id)
+                {
+                    self.notifications.remove(&handle);
+                }
+                true
+            }
+            None => false,
+        }
     }
 
     // -----------------------------------------------------------------------------------------
@@ -2122,6 +2702,61 @@ where
                         peer,
                         reset: false,
                     });
+                }
+            }
+        }
+        // RFC 7641 §3.3.1: re-register observations whose representation went stale.
+        for handle in self.observations.handle_timeout(now) {
+            let pending = self
+                .outgoing
+                .values()
+                .map(|o| o.observe)
+                .chain(self.queue.iter().map(|q| q.observe))
+                .any(|u| u == ObserveUse::Reregister(handle));
+            let Some((_, peer)) = self.observing.get(&handle).cloned() else {
+                continue;
+            };
+            if pending {
+                continue;
+            }
+            if let Some(request) =
+                self.observations
+                    .reregistration_request(handle, MessageType::Con, 0)
+            {
+                let options =
+                    RequestOptions::new(Reliability::Confirmable, self.config.client_blockwise);
+                // A full table only delays the re-registration to the next retry.
+                let _ = self.request_inner(
+                    now,
+                    peer,
+                    request,
+                    options,
+                    ObserveUse::Reregister(handle),
+                    true,
+                );
+            }
+        }
+        // Confirmable notifications (RFC 7641 §4.5): retransmitted, or the observer removed.
+        let handles: Vec<ObserverHandle> = self.notifications.keys().copied().collect();
+        for handle in handles {
+            let Some(n) = self.notifications.get_mut(&handle) else {
+                continue;
+            };
+            if now < n.retransmission.deadline() {
+                continue;
+            }
+            match n.retransmission.on_timeout(now) {
+                Timeout::Retransmit { .. } => {
+                    let (peer, bytes) = (n.peer.clone(), n.bytes.clone());
+                    self.transmit(peer, bytes);
+                }
+                Timeout::Wait(_) => {}
+                Timeout::GaveUp => {
+                    let (peer, mid) = (n.peer.clone(), n.message_id);
+                    self.notifications.remove(&handle);
+                    if self.observers.on_timeout(&peer, mid).is_some() {
+                        self.observation_ended(handle, &peer, ObservationEndReason::TimedOut);
+                    }
                 }
             }
         }

@@ -22,6 +22,17 @@ pub mod blockwise;
 pub mod observe;
 pub mod tcp_session;
 
+// Curated re-exports: the types an application of the endpoint names most.
+pub use self::blockwise::{
+    Block1ClientConfig, Block1ServerConfig, Block2ClientConfig, Block2ServerConfig, BlockwiseError,
+    MessageParts,
+};
+pub use self::observe::{
+    ClientConfig as ObservationClientConfig, ObservationError, ObservationHandle, ObserverHandle,
+    RegistryConfig, ResourceKey,
+};
+pub use self::tcp_session::SessionError;
+
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::format;
 use alloc::vec::Vec;
@@ -39,15 +50,13 @@ use crate::transmission::{
 
 use self::observe::{
     ClientConfig, Delivery, NotificationPlan, NotificationVerdict, NotifyOptions,
-    ObservationClient, ObservationError, ObservationHandle, ObserveDecision, ObserverHandle,
-    ObserverRegistry, RegistryConfig, ResourceKey,
+    ObservationClient, ObserveDecision, ObserverRegistry,
 };
 use crate::observe::Transport;
 
 use self::blockwise::{
-    Block1Action, Block1Client, Block1ClientConfig, Block1Progress, Block1Server,
-    Block1ServerConfig, Block2Client, Block2Progress, Block2Server, Block2ServerConfig,
-    BlockwiseError, CacheOutcome, MessageParts,
+    Block1Action, Block1Client, Block1Progress, Block1Server, Block2Client, Block2Progress,
+    Block2Server, CacheOutcome,
 };
 
 /// Errors of the endpoint.

@@ -20,7 +20,10 @@
 
 pub mod blockwise;
 pub mod observe;
+pub mod protection;
 pub mod tcp_session;
+
+pub use self::protection::{NoProtection, Protection, ProtectionError};
 
 // Curated re-exports: the types an application of the endpoint names most.
 pub use self::blockwise::{
@@ -125,6 +128,9 @@ pub enum EndpointError {
     /// registration cannot be tracked.
     #[error("observation: {0}")]
     Observation(ObservationError),
+    /// The protection layer could not protect a request.
+    #[error("protection: {0}")]
+    Protection(ProtectionError),
     /// [`Endpoint::notify`] for an observation that is over or never existed.
     #[error("no observation {handle:?}")]
     UnknownObservation {
@@ -409,14 +415,16 @@ pub struct ResourceState<'a> {
     pub etag: Option<&'a [u8]>,
 }
 
-/// An incoming request delivered in [`Event::Request`].
+/// An incoming request delivered in [`Event::Request`]; `I` is the
+/// [`Protection::Identity`] of the endpoint's protection layer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IncomingRequest {
-    /// The request (type and Message ID as received).
+pub struct IncomingRequest<I = ()> {
+    /// The request (type and Message ID as received; the inner request when it was
+    /// protected, with a reassembled body when it came in Block1 blocks).
     pub message: OwnedMessage,
-    /// The security context the request arrived in ([`Endpoint::handle_secured`]); empty for
-    /// unprotected requests.
-    pub security_context: Vec<u8>,
+    /// The security context the request arrived in ([`Protection::unprotect_request`]);
+    /// `None` for a plain request.
+    pub identity: Option<I>,
     /// `Some` when the request registered an observation (GET/FETCH with Observe 0, accepted
     /// by the registry, RFC 7641 §4.1): answer it with [`Endpoint::respond`] (the endpoint adds
     /// the Observe value), then send each later notification with [`Endpoint::notify`] or
@@ -425,7 +433,7 @@ pub struct IncomingRequest {
     pub observation: Option<ObserverHandle>,
 }
 
-impl core::ops::Deref for IncomingRequest {
+impl<I> core::ops::Deref for IncomingRequest<I> {
     type Target = OwnedMessage;
 
     /// The request message (so `request.payload`, `request.option(..)` read it directly).
@@ -434,7 +442,7 @@ impl core::ops::Deref for IncomingRequest {
     }
 }
 
-impl IncomingRequest {
+impl<I> IncomingRequest<I> {
     /// Checks If-Match and If-None-Match against the resource's current state
     /// (RFC 7252 §5.10.8). On error, answer with [`EndpointError::response_code`] (4.12).
     ///
@@ -471,7 +479,7 @@ impl IncomingRequest {
 /// What the endpoint reports to the application.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Event<P> {
+pub enum Event<P, I = ()> {
     /// A new request (deduplicated, options checked, fresh when Echo is required). Answer it
     /// with [`Endpoint::respond`].
     Request {
@@ -480,7 +488,7 @@ pub enum Event<P> {
         /// Where it came from.
         peer: P,
         /// The request.
-        message: IncomingRequest,
+        message: IncomingRequest<I>,
     },
     /// The final response to a client request.
     Response {
@@ -503,6 +511,14 @@ pub enum Event<P> {
         peer: P,
         /// The notification.
         message: OwnedMessage,
+    },
+    /// The response to a protected request did not verify ([`Protection::unprotect_response`]);
+    /// the request is over.
+    ProtectionFailed {
+        /// The request.
+        id: RequestId,
+        /// Who answered.
+        peer: P,
     },
     /// A CON request was not acknowledged after MAX_RETRANSMIT retransmissions, or no response
     /// came within EXCHANGE_LIFETIME (RFC 7252 §4.2, §4.8.2).
@@ -762,9 +778,9 @@ struct Separate<P> {
 }
 
 #[derive(Debug, Clone)]
-struct EchoChallenge<P> {
+struct EchoChallenge<P, I> {
     peer: P,
-    context: Vec<u8>,
+    identity: Option<I>,
     value: EchoBuf,
     issued: Duration,
 }
@@ -874,8 +890,7 @@ fn empty(first: u8, message_id: u16) -> Vec<u8> {
 ///
 /// # Call order
 /// 1. [`Endpoint::new`] once.
-/// 2. For every datagram received: [`Endpoint::handle`] (or [`Endpoint::handle_secured`] for a
-///    request decrypted under a security context).
+/// 2. For every datagram received: [`Endpoint::handle`].
 /// 3. To send a request: [`Endpoint::request`]; to answer an [`Event::Request`]:
 ///    [`Endpoint::respond`] (before [`EndpointConfig::piggyback_delay`] for a piggybacked
 ///    response).
@@ -927,7 +942,19 @@ fn empty(first: u8, message_id: u16) -> Vec<u8> {
 /// # Ok::<(), mote_coap::endpoint::EndpointError>(())
 /// ```
 #[derive(Debug)]
-pub struct Endpoint<P, R> {
+pub struct Endpoint<P, R, X: Protection<P> = NoProtection> {
+    protection: X,
+    /// The binding of the request being processed: every response the endpoint itself
+    /// produces for it is protected with it (RFC 8613 §8.3).
+    replying: Option<X::Binding>,
+    /// Bindings of incoming requests awaiting [`Endpoint::respond`].
+    incoming_bindings: BTreeMap<IncomingId, X::Binding>,
+    /// Bindings of the observers registered with a protected request (RFC 8613 §8.3).
+    observer_bindings: BTreeMap<ObserverHandle, X::Binding>,
+    /// Identity (and binding of the last request sent) of protected client requests.
+    outgoing_protection: BTreeMap<RequestId, (X::Identity, Option<X::Binding>)>,
+    /// Identity and binding of protected client observations.
+    observing_protection: BTreeMap<ObservationHandle, (X::Identity, X::Binding)>,
     config: EndpointConfig,
     decode_limits: DecodeLimits,
     rng: R,
@@ -942,9 +969,9 @@ pub struct Endpoint<P, R> {
     queue: VecDeque<Queued<P>>,
     incoming: BTreeMap<IncomingId, Incoming<P>>,
     separate: BTreeMap<IncomingId, Separate<P>>,
-    echo: VecDeque<EchoChallenge<P>>,
+    echo: VecDeque<EchoChallenge<P, X::Identity>>,
     transmits: VecDeque<Transmit<P>>,
-    events: VecDeque<Event<P>>,
+    events: VecDeque<Event<P, X::Identity>>,
     stats: EndpointStats,
     block1: Block1Server<P>,
     block2: Block2Server<P>,
@@ -958,16 +985,37 @@ pub struct Endpoint<P, R> {
     observing: BTreeMap<ObservationHandle, (RequestId, P)>,
 }
 
-impl<P, R> Endpoint<P, R>
+impl<P, R> Endpoint<P, R, NoProtection>
 where
     P: Clone + Eq + Ord + core::fmt::Debug,
     R: RandomSource,
 {
-    /// A new endpoint; the first Message ID is drawn from `rng` (RFC 7252 §4.4).
+    /// A new endpoint without a protection layer; the first Message ID is drawn from `rng`
+    /// (RFC 7252 §4.4).
     ///
     /// # Errors
     /// [`EndpointError::InvalidConfig`].
-    pub fn new(mut config: EndpointConfig, mut rng: R) -> Result<Self, EndpointError> {
+    pub fn new(config: EndpointConfig, rng: R) -> Result<Self, EndpointError> {
+        Self::with_protection(config, rng, NoProtection)
+    }
+}
+
+impl<P, R, X> Endpoint<P, R, X>
+where
+    P: Clone + Eq + Ord + core::fmt::Debug,
+    R: RandomSource,
+    X: Protection<P>,
+{
+    /// A new endpoint whose requests and responses pass through `protection` (e.g. OSCORE,
+    /// RFC 8613 §2) between the message layer and request/response processing.
+    ///
+    /// # Errors
+    /// [`EndpointError::InvalidConfig`].
+    pub fn with_protection(
+        mut config: EndpointConfig,
+        mut rng: R,
+        protection: X,
+    ) -> Result<Self, EndpointError> {
         config.validate()?;
         let max = config.limits.max_message_size;
         config.block2.preferred_szx = fitting_szx(config.block2.preferred_szx, max);
@@ -979,6 +1027,12 @@ where
         let decode_limits = DecodeLimits::extended_tokens(config.max_incoming_token_len.max(8));
         let message_ids = MessageIdAllocator::new(rng.next_u32() as u16);
         Ok(Self {
+            protection,
+            replying: None,
+            incoming_bindings: BTreeMap::new(),
+            observer_bindings: BTreeMap::new(),
+            outgoing_protection: BTreeMap::new(),
+            observing_protection: BTreeMap::new(),
             config,
             decode_limits,
             rng,
@@ -1004,6 +1058,17 @@ where
             observations,
             observing: BTreeMap::new(),
         })
+    }
+
+    /// The protection layer (e.g. to inspect an OSCORE context's state).
+    #[must_use]
+    pub const fn protection_ref(&self) -> &X {
+        &self.protection
+    }
+
+    /// The protection layer, mutably (e.g. to add or remove security contexts).
+    pub fn protection_mut(&mut self) -> &mut X {
+        &mut self.protection
     }
 
     /// The configuration.
@@ -1049,7 +1114,7 @@ where
     }
 
     /// The next event for the application.
-    pub fn poll_event(&mut self) -> Option<Event<P>> {
+    pub fn poll_event(&mut self) -> Option<Event<P, X::Identity>> {
         self.events.pop_front()
     }
 
@@ -1099,7 +1164,7 @@ where
         self.transmits.push_back(Transmit { peer, datagram });
     }
 
-    fn event(&mut self, event: Event<P>) {
+    fn event(&mut self, event: Event<P, X::Identity>) {
         if self.events.len() >= self.config.limits.max_queued_events {
             self.stats.dropped_events += 1;
             return;
@@ -1261,21 +1326,10 @@ where
     // -----------------------------------------------------------------------------------------
     // Input.
 
-    /// Processes a datagram received from `peer` at `now`.
+    /// Processes a datagram received from `peer` at `now`. A request passes the message layer
+    /// (deduplication, ACK/RST) as received, then [`Protection::unprotect_request`]; what
+    /// follows works on the inner request.
     pub fn handle(&mut self, now: Duration, peer: P, datagram: &[u8]) {
-        self.handle_secured(now, peer, datagram, &[]);
-    }
-
-    /// [`Endpoint::handle`] for a message that arrived under a security context (e.g. the
-    /// inner message of OSCORE, with the context's identifier): Echo values issued in answer
-    /// are bound to it, so one context cannot spend another's (RFC 9175 §2.3).
-    pub fn handle_secured(
-        &mut self,
-        now: Duration,
-        peer: P,
-        datagram: &[u8],
-        security_context: &[u8],
-    ) {
         if datagram.len() > self.config.limits.max_message_size {
             self.stats.oversized += 1;
             return;
@@ -1317,7 +1371,8 @@ where
                 };
                 let inbound = Inbound::udp(&message, path);
                 if code.is_request() {
-                    self.on_request(now, &peer, inbound, security_context);
+                    self.on_protected_request(now, &peer, &message, path);
+                    self.replying = None;
                 } else if code.is_response() {
                     self.on_separate_response(now, &peer, inbound);
                 }
@@ -1401,13 +1456,52 @@ where
         }
     }
 
-    /// A request after deduplication: options, freshness, then to the application.
+    /// RFC 8613 §2: the protection layer between the message layer and request processing.
+    fn on_protected_request(
+        &mut self,
+        now: Duration,
+        peer: &P,
+        message: &Message<'_>,
+        path: ReplyPath,
+    ) {
+        match self.protection.unprotect_request(now, peer, message) {
+            Ok(None) => self.on_request(now, peer, Inbound::udp(message, path), None),
+            Ok(Some((inner, binding, identity))) => {
+                self.replying = Some(binding);
+                // RFC 8613 §4.1.3.4.2: outer Block options (a proxy fragmenting the protected
+                // message) are not supported: 4.02, protected like any answer to the request.
+                if message.option(OptionNumber::BLOCK1).is_some()
+                    || message.option(OptionNumber::BLOCK2).is_some()
+                {
+                    let parts = MessageParts::new(Code::BAD_OPTION);
+                    self.answer_parts(peer, message.token(), path, parts);
+                    return;
+                }
+                let inner =
+                    inner.into_message(message.mtype(), message.message_id(), message.token());
+                let Ok(raw) = inner.to_vec() else {
+                    return;
+                };
+                let Ok(inner) = Message::decode_with(&raw, &self.decode_limits) else {
+                    return;
+                };
+                self.on_request(now, peer, Inbound::udp(&inner, path), Some(identity));
+            }
+            Err(error_response) => {
+                // Sent as is, unprotected (e.g. 4.01 for a failed verification).
+                self.answer_parts(peer, message.token(), path, error_response);
+            }
+        }
+    }
+
+    /// A request after deduplication and unprotection: options, freshness, then to the
+    /// application.
     fn on_request(
         &mut self,
         now: Duration,
         peer: &P,
         inbound: Inbound<'_>,
-        security_context: &[u8],
+        identity: Option<X::Identity>,
     ) {
         let message = inbound;
         // RFC 7252 §5.4.1: an unrecognized critical option in a CON request is answered 4.02
@@ -1431,8 +1525,8 @@ where
         if let Some(policy) = self.config.echo {
             if policy.applies_to(message.code()) {
                 let echo = message.option(OptionNumber::ECHO).map(|o| o.value);
-                if !self.echo_fresh(now, peer, security_context, echo, policy.window) {
-                    let value = self.issue_echo(now, peer, security_context);
+                if !self.echo_fresh(now, peer, identity.as_ref(), echo, policy.window) {
+                    let value = self.issue_echo(now, peer, identity.clone());
                     let response = OwnedMessage::new(MessageType::Ack, Code::UNAUTHORIZED, 0)
                         .with_option(OptionNumber::ECHO, value.as_bytes());
                     self.answer(peer, message.token(), inbound.path, response);
@@ -1557,6 +1651,9 @@ where
                 observe,
             },
         );
+        if let Some(binding) = self.replying.clone() {
+            self.incoming_bindings.insert(id, binding);
+        }
         let mut delivered = message.to_owned();
         if let Some(body) = body {
             // The reassembled request: the whole body, no Block1 or Size1 (RFC 7959 §2.5).
@@ -1569,7 +1666,7 @@ where
             peer: peer.clone(),
             message: IncomingRequest {
                 message: delivered,
-                security_context: security_context.to_vec(),
+                identity,
                 observation: observe.map(|(handle, _)| handle),
             },
         });
@@ -1577,7 +1674,11 @@ where
 
     /// Sends a response the endpoint itself produced (4.01, 4.02, 5.03) right away:
     /// piggybacked on the ACK of a CON, or as a NON for a NON request.
-    fn answer(&mut self, peer: &P, token: &[u8], path: ReplyPath, mut response: OwnedMessage) {
+    fn answer(&mut self, peer: &P, token: &[u8], path: ReplyPath, response: OwnedMessage) {
+        let mut response = match self.replying.clone() {
+            Some(binding) => self.protect_reply(&binding, response, false),
+            None => response,
+        };
         response.token = token.to_vec();
         match path {
             ReplyPath::Confirmable(mid) => {
@@ -1597,6 +1698,32 @@ where
         }
     }
 
+    /// RFC 8613 §8.3: the response protected with the request's binding; 5.00 unprotected
+    /// when protection fails.
+    fn protect_reply(
+        &mut self,
+        binding: &X::Binding,
+        response: OwnedMessage,
+        notification: bool,
+    ) -> OwnedMessage {
+        let (mtype, message_id, token) =
+            (response.mtype, response.message_id, response.token.clone());
+        let inner = MessageParts {
+            code: response.code,
+            options: response.options,
+            payload: response.payload,
+        };
+        match self
+            .protection
+            .protect_response(binding, &inner, notification)
+        {
+            Ok(outer) => outer.into_message(mtype, message_id, &token),
+            Err(_) => {
+                OwnedMessage::new(mtype, Code::INTERNAL_SERVER_ERROR, message_id).with_token(token)
+            }
+        }
+    }
+
     /// [`Endpoint::answer`] for parts produced by a block-wise component.
     fn answer_parts(&mut self, peer: &P, token: &[u8], path: ReplyPath, parts: MessageParts) {
         let response = parts.into_message(MessageType::Ack, 0, &[]);
@@ -1607,14 +1734,14 @@ where
         &self,
         now: Duration,
         peer: &P,
-        context: &[u8],
+        identity: Option<&X::Identity>,
         echo: Option<&[u8]>,
         window: Duration,
     ) -> bool {
         let Some(echo) = echo else { return false };
         self.echo.iter().any(|c| {
             &c.peer == peer
-                && c.context == context
+                && c.identity.as_ref() == identity
                 && c.value.as_bytes() == echo
                 && now.checked_sub(c.issued).is_some_and(|age| age < window)
         })
@@ -1623,7 +1750,7 @@ where
     /// A new random Echo value bound to the peer and the security context (RFC 9175
     /// Appendix A, method 1, with the table bounded by
     /// [`EndpointLimits::max_echo_challenges`]).
-    fn issue_echo(&mut self, now: Duration, peer: &P, context: &[u8]) -> EchoBuf {
+    fn issue_echo(&mut self, now: Duration, peer: &P, identity: Option<X::Identity>) -> EchoBuf {
         let window = self.config.echo.map_or(Duration::ZERO, |p| p.window);
         self.echo.retain(|c| c.issued + window > now);
         // 96 random bits (Appendix A recommends at least 64).
@@ -1638,7 +1765,7 @@ where
         }
         self.echo.push_back(EchoChallenge {
             peer: peer.clone(),
-            context: context.to_vec(),
+            identity,
             value,
             issued: now,
         });
@@ -1660,11 +1787,18 @@ where
             if let ReplyPath::Confirmable(mid) = inbound.path {
                 self.reply_and_cache(peer, mid, empty(EMPTY_ACK, mid));
             }
-            let received = message.to_owned();
-            if let Ok(raw) = received.to_vec() {
-                if let Ok(response) = Message::decode_with(&raw, &self.decode_limits) {
-                    self.on_notification(now, peer, handle, &response, received);
-                }
+            let raw = match self.observing_protection.get(&handle).cloned() {
+                Some((_, binding)) => self.unprotect_inbound(&binding, &message),
+                None => message.to_owned().to_vec().ok(),
+            };
+            let Some(raw) = raw else {
+                // RFC 8613 §8.4: a notification that does not verify is dropped.
+                self.stats.stale_notifications += 1;
+                return;
+            };
+            if let Ok(response) = Message::decode_with(&raw, &self.decode_limits) {
+                let received = response.to_owned();
+                self.on_notification(now, peer, handle, &response, received);
             }
             return;
         }
@@ -1728,6 +1862,44 @@ where
     /// 4.01 (RFC 9175 §2.3). Seam (RFC 7959 / RFC 7641): Block2 continuation and Observe
     /// notification ordering take the response here.
     fn complete_request(&mut self, now: Duration, id: RequestId, peer: &P, message: &Inbound<'_>) {
+        // RFC 8613 §2: a protected request's response is unprotected before anything else
+        // (Echo, block-wise, Observe) reads it.
+        let Some((_, Some(binding))) = self.outgoing_protection.get(&id).cloned() else {
+            self.complete_inner(now, id, peer, message);
+            return;
+        };
+        let Some(inner) = self.unprotect_inbound(&binding, message) else {
+            self.finish(now, id);
+            self.event(Event::ProtectionFailed {
+                id,
+                peer: peer.clone(),
+            });
+            return;
+        };
+        let Ok(inner_message) = Message::decode_with(&inner, &self.decode_limits) else {
+            return;
+        };
+        let inbound = Inbound::udp(&inner_message, message.path);
+        self.complete_inner(now, id, peer, &inbound);
+    }
+
+    /// The inner message (encoded) of a protected response, `None` when it does not verify.
+    fn unprotect_inbound(
+        &mut self,
+        binding: &X::Binding,
+        message: &Inbound<'_>,
+    ) -> Option<Vec<u8>> {
+        let outer = message.to_owned();
+        let raw = outer.to_vec().ok()?;
+        let decoded = Message::decode_with(&raw, &self.decode_limits).ok()?;
+        let parts = self.protection.unprotect_response(binding, &decoded).ok()?;
+        parts
+            .into_message(outer.mtype, outer.message_id, &outer.token)
+            .to_vec()
+            .ok()
+    }
+
+    fn complete_inner(&mut self, now: Duration, id: RequestId, peer: &P, message: &Inbound<'_>) {
         let code = message.code();
         let echo = message.option(OptionNumber::ECHO).map(|o| o.value);
         if let Some(ClientEchoAction::Retry(value)) =
@@ -1765,6 +1937,10 @@ where
                     self.observations.handle_notification(peer, &response, now)
                 {
                     self.observing.insert(handle, (id, peer.clone()));
+                    if let Some((identity, Some(binding))) = self.outgoing_protection.get(&id) {
+                        let protection = (identity.clone(), binding.clone());
+                        self.observing_protection.insert(handle, protection);
+                    }
                 }
             }
             _ => {}
@@ -1837,6 +2013,57 @@ where
         }
     }
 
+    /// Encodes a client request, protected anew (a new Partial IV, RFC 8613 §7.2.1) when the
+    /// request was made with [`Endpoint::request_protected`].
+    fn encode_request(
+        &mut self,
+        id: RequestId,
+        peer: &P,
+        request: &OwnedMessage,
+    ) -> Result<Vec<u8>, EndpointError> {
+        let Some((identity, _)) = self.outgoing_protection.get(&id) else {
+            return self.encode(request);
+        };
+        let identity = identity.clone();
+        let inner = MessageParts {
+            code: request.code,
+            options: request.options.clone(),
+            payload: request.payload.clone(),
+        };
+        let (outer, binding) = self
+            .protection
+            .protect_request(peer, &identity, &inner)
+            .map_err(EndpointError::Protection)?;
+        self.outgoing_protection
+            .insert(id, (identity, Some(binding)));
+        self.encode(&outer.into_message(request.mtype, request.message_id, &request.token))
+    }
+
+    /// [`Endpoint::request_with`] for a request protected under `identity` by the protection
+    /// layer (e.g. an OSCORE security context, RFC 8613): each request sent for it (every
+    /// block, an Echo retry) is protected anew, each response unprotected before block-wise,
+    /// Observe and Echo see it; a response that does not verify ends the request with
+    /// [`Event::ProtectionFailed`].
+    ///
+    /// # Errors
+    /// As [`Endpoint::request_with`], and [`EndpointError::Protection`].
+    pub fn request_protected(
+        &mut self,
+        now: Duration,
+        peer: P,
+        request: OwnedMessage,
+        options: RequestOptions,
+        identity: X::Identity,
+    ) -> Result<RequestId, EndpointError> {
+        let id = RequestId(self.next_request);
+        self.outgoing_protection.insert(id, (identity, None));
+        let result = self.request_with(now, peer, request, options);
+        if result.is_err() {
+            self.outgoing_protection.remove(&id);
+        }
+        result
+    }
+
     /// Sends the next request of a block-wise transfer: a new Message ID and token (RFC 7959
     /// §2.3 leaves the token free; a new one keeps a late response to the previous block from
     /// matching), the Echo value of the request before carried on (RFC 9175 §2.3).
@@ -1866,7 +2093,14 @@ where
         }
         request.message_id = self.message_ids.allocate();
         request.token = self.fresh_token(&entry.peer);
-        let bytes = self.encode(&request)?;
+        let peer = entry.peer.clone();
+        let bytes = match self.encode_request(id, &peer, &request) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                self.outgoing.insert(id, entry);
+                return Err(e);
+            }
+        };
         entry.request = request;
         entry.bytes = bytes.clone();
         entry.echo_retried = false;
@@ -1914,7 +2148,8 @@ where
         self.remember_exchange(now, &entry);
         entry.request.message_id = self.message_ids.allocate();
         entry.request.token = self.fresh_token(&entry.peer);
-        let bytes = match self.encode(&entry.request) {
+        let peer = entry.peer.clone();
+        let bytes = match self.encode_request(id, &peer, &entry.request) {
             Ok(b) => b,
             Err(e) => {
                 self.outgoing.insert(id, entry);
@@ -1940,6 +2175,7 @@ where
     /// Removes a finished request, remembering its Message ID so that a late duplicate of its
     /// ACK is recognized as such rather than reported as unmatched.
     fn finish(&mut self, now: Duration, id: RequestId) {
+        self.outgoing_protection.remove(&id);
         if let Some(entry) = self.outgoing.remove(&id) {
             if let ObserveUse::Register(Some(handle)) = entry.observe {
                 if !self.observing.contains_key(&handle) {
@@ -2273,7 +2509,7 @@ where
             observe = ObserveUse::Register(started.ok());
         }
         request.message_id = self.message_ids.allocate();
-        let bytes = self.encode(&request)?;
+        let bytes = self.encode_request(id, &peer, &request)?;
         let confirmable = reliability == Reliability::Confirmable;
         let params = self.config.transmission;
         if !confirmable {
@@ -2393,6 +2629,18 @@ where
         if let Some(handle) = ended {
             let peer = incoming.peer.clone();
             self.observation_ended(handle, &peer, ObservationEndReason::ErrorResponse);
+        }
+        let Some(incoming) = self.incoming.get(&id) else {
+            return Err(EndpointError::UnknownIncoming { id });
+        };
+        let observation = incoming.observe.map(|(handle, _)| handle);
+        if let Some(binding) = self.incoming_bindings.remove(&id) {
+            if let Some(handle) = observation {
+                // Notifications are protected with the registration's binding (RFC 8613
+                // §8.3, with their own Partial IV).
+                self.observer_bindings.insert(handle, binding.clone());
+            }
+            response = self.protect_reply(&binding, response, false);
         }
         let Some(incoming) = self.incoming.get(&id) else {
             return Err(EndpointError::UnknownIncoming { id });
@@ -2559,7 +2807,10 @@ where
             _ => MessageType::Non,
         };
         let message_id = self.message_ids.allocate();
-        let message = parts.into_message(mtype, message_id, &plan.token);
+        let mut message = parts.into_message(mtype, message_id, &plan.token);
+        if let Some(binding) = self.observer_bindings.get(&plan.handle).cloned() {
+            message = self.protect_reply(&binding, message, true);
+        }
         let bytes = self.encode(&message);
         if plan.ended {
             self.observe_requests.remove(&plan.handle);
@@ -2734,6 +2985,12 @@ where
             {
                 let options =
                     RequestOptions::new(Reliability::Confirmable, self.config.client_blockwise);
+                if let Some((identity, _)) = self.observing_protection.get(&handle) {
+                    // Re-registered under the same security context.
+                    let next = RequestId(self.next_request);
+                    self.outgoing_protection
+                        .insert(next, (identity.clone(), None));
+                }
                 // A full table only delays the re-registration to the next retry.
                 let _ = self.request_inner(
                     now,
@@ -2774,6 +3031,19 @@ where
         }
         self.block1.handle_timeout(now);
         self.block2.handle_timeout(now);
+        // Protection state follows the tables it belongs to.
+        let incoming = &self.incoming;
+        self.incoming_bindings
+            .retain(|id, _| incoming.contains_key(id));
+        let observers = &self.observe_requests;
+        self.observer_bindings
+            .retain(|h, _| observers.contains_key(h));
+        let observing = &self.observing;
+        self.observing_protection
+            .retain(|h, _| observing.contains_key(h));
+        let (outgoing, queue) = (&self.outgoing, &self.queue);
+        self.outgoing_protection
+            .retain(|id, _| outgoing.contains_key(id) || queue.iter().any(|q| q.id == *id));
         self.collect_idle_peers(now);
         self.drain_queue(now);
     }

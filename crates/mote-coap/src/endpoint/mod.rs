@@ -1394,7 +1394,7 @@ where
             .map(|(id, _)| *id);
         if let Some(id) = found {
             if message.mtype() == MessageType::Rst {
-                self.finish(now, id);
+                let id = self.fail(now, id);
                 self.event(Event::Reset { id });
                 return;
             }
@@ -2174,6 +2174,24 @@ where
 
     /// Removes a finished request, remembering its Message ID so that a late duplicate of its
     /// ACK is recognized as such rather than reported as unmatched.
+    /// Ends request `id` that failed (timed out or reset) and returns the id to report: for a
+    /// re-registration, the original registration, whose observation then ends too (RFC 7641
+    /// §3.3.1: the server is no longer reachable or interested).
+    fn fail(&mut self, now: Duration, id: RequestId) -> RequestId {
+        let reregistered = self.outgoing.get(&id).and_then(|o| match o.observe {
+            ObserveUse::Reregister(handle) => Some(handle),
+            _ => None,
+        });
+        self.finish(now, id);
+        if let Some(handle) = reregistered {
+            self.observations.forget(handle);
+            if let Some((original, _)) = self.observing.remove(&handle) {
+                return original;
+            }
+        }
+        id
+    }
+
     fn finish(&mut self, now: Duration, id: RequestId) {
         self.outgoing_protection.remove(&id);
         if let Some(entry) = self.outgoing.remove(&id) {
@@ -2915,7 +2933,7 @@ where
             }
             let peer = o.peer.clone();
             if gave_up {
-                self.finish(now, id);
+                let id = self.fail(now, id);
                 self.event(Event::TimedOut { id });
             } else if let Some(bytes) = resend {
                 self.transmit(peer, bytes);

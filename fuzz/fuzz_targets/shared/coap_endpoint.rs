@@ -22,10 +22,11 @@ use std::time::Duration;
 
 use mote_coap::block::Szx;
 use mote_coap::code::{Code, MessageType};
+use mote_coap::endpoint::ConnectionRole;
 use mote_coap::endpoint::{
     Block1ServerConfig, Block2ServerConfig, EchoPolicy, EchoRequirement, Endpoint, EndpointConfig,
     EndpointLimits, EndpointStats, Event, IncomingId, ObservationClientConfig, ObserverHandle,
-    RegistryConfig, Reliability, ResourceState,
+    RegistryConfig, Reliability, ResourceState, SessionConfig,
 };
 use mote_coap::message::OwnedMessage;
 use mote_coap::option::OptionNumber;
@@ -59,6 +60,7 @@ fn limits() -> EndpointLimits {
         max_echo_challenges: 2,
         max_queued_transmits: 12,
         max_queued_events: 6,
+        max_connections: 1,
     }
 }
 
@@ -123,6 +125,11 @@ fn check_bounds(s: &EndpointStats, l: &EndpointLimits) {
     assert!(s.queued_transmits <= l.max_queued_transmits, "{s:?}");
     assert!(s.queued_events <= l.max_queued_events, "{s:?}");
     assert!(s.recent_exchanges <= l.max_outstanding_requests, "{s:?}");
+    assert!(s.connections <= l.max_connections, "{s:?}");
+    assert!(
+        s.connection_bytes <= SessionConfig::default().write_queue_limit,
+        "{s:?}"
+    );
 }
 
 /// `endpoint`: never panics, bounded tables, no timer left due after `handle_timeout`.
@@ -160,6 +167,16 @@ pub(crate) fn endpoint(data: &[u8]) {
     let l = config.limits;
     let mut ep: Endpoint<u8, _> = Endpoint::new(config, rng).unwrap();
     let mut now = Duration::from_secs(10);
+    // Peer 3 is a CoAP over TCP connection (RFC 8323): its bytes are a stream.
+    if flags & 8 != 0 {
+        let role = if flags & 16 != 0 {
+            ConnectionRole::Initiator
+        } else {
+            ConnectionRole::Acceptor
+        };
+        ep.open_connection(now, 3, role).unwrap();
+        assert!(ep.open_connection(now, 2, role).is_err());
+    }
     let mut pending: Vec<IncomingId> = Vec::new();
     let mut observers: Vec<ObserverHandle> = Vec::new();
     let mut last_sent: Vec<u8> = Vec::new();
@@ -169,7 +186,12 @@ pub(crate) fn endpoint(data: &[u8]) {
                 let peer = op >> 6;
                 let len = usize::from(script.byte().unwrap_or(0) % 64);
                 let datagram = script.take(len);
-                ep.handle(now, peer, datagram);
+                if peer == 3 && flags & 8 != 0 {
+                    let used = ep.handle_stream(now, peer, datagram);
+                    assert!(used <= datagram.len());
+                } else {
+                    ep.handle(now, peer, datagram);
+                }
             }
             2 => {
                 let step = u64::from(script.byte().unwrap_or(0));

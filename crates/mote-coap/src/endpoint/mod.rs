@@ -34,7 +34,9 @@ pub use self::observe::{
     ClientConfig as ObservationClientConfig, ObservationError, ObservationHandle, ObserverHandle,
     RegistryConfig, ResourceKey,
 };
-pub use self::tcp_session::SessionError;
+pub use self::tcp_session::{CloseReason, ConnectionRole, SessionConfig, SessionError};
+use self::tcp_session::{SessionEvent, TcpSession};
+use crate::tcp::{OwnedFrame, PeerSettings};
 
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::format;
@@ -131,6 +133,18 @@ pub enum EndpointError {
     /// The protection layer could not protect a request.
     #[error("protection: {0}")]
     Protection(ProtectionError),
+    /// [`Endpoint::open_connection`] with [`EndpointLimits::max_connections`] connections open.
+    #[error("{capacity} connections are already open")]
+    TooManyConnections {
+        /// The configured capacity.
+        capacity: usize,
+    },
+    /// [`Endpoint::open_connection`] for a peer that has a connection.
+    #[error("a connection to this peer is already open")]
+    ConnectionExists,
+    /// A CoAP over TCP session refused to send (e.g. its write queue is full: a slow reader).
+    #[error("connection: {0}")]
+    Session(SessionError),
     /// [`Endpoint::notify`] for an observation that is over or never existed.
     #[error("no observation {handle:?}")]
     UnknownObservation {
@@ -193,6 +207,8 @@ pub struct EndpointLimits {
     /// Events waiting for [`Endpoint::poll_event`]; new events are dropped when full (and new
     /// requests refused with 5.03, so none is lost silently).
     pub max_queued_events: usize,
+    /// CoAP over TCP connections ([`Endpoint::open_connection`]).
+    pub max_connections: usize,
 }
 
 impl Default for EndpointLimits {
@@ -209,6 +225,7 @@ impl Default for EndpointLimits {
             max_echo_challenges: 64,
             max_queued_transmits: 256,
             max_queued_events: 256,
+            max_connections: 16,
         }
     }
 }
@@ -279,6 +296,10 @@ pub struct EndpointConfig {
     /// The observations of the client role (RFC 7641 §3): how many at once, and when a
     /// representation that went stale is re-registered (§3.3.1).
     pub observe_client: ClientConfig,
+    /// The session settings of each CoAP over TCP connection (our Max-Message-Size and
+    /// Block-Wise-Transfer in the CSM, the write queue bound, CSM and keep-alive timers;
+    /// RFC 8323 §5.3). BERT is not used.
+    pub session: SessionConfig,
 }
 
 impl Default for EndpointConfig {
@@ -296,6 +317,7 @@ impl Default for EndpointConfig {
             client_blockwise: Block1ClientConfig::default(),
             observe: RegistryConfig::default(),
             observe_client: ClientConfig::default(),
+            session: SessionConfig::default(),
         }
     }
 }
@@ -397,13 +419,26 @@ pub struct RequestId(u64);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct IncomingId(u64);
 
-/// A datagram to send.
+/// What [`Endpoint::poll_transmit`] yields: a UDP datagram, or bytes for a TCP connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransmitKind {
+    /// One UDP datagram: send it as is.
+    Datagram,
+    /// The next bytes of a CoAP over TCP connection ([`Endpoint::open_connection`]): append
+    /// them to the connection's byte stream, in order (RFC 8323 §3.2).
+    Stream,
+}
+
+/// Bytes to send: a datagram, or stream bytes for a connection (see [`Transmit::kind`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transmit<P> {
     /// The destination.
     pub peer: P,
-    /// The datagram.
+    /// The bytes (one datagram, or a piece of the connection's stream).
     pub datagram: Vec<u8>,
+    /// Datagram or stream bytes. The socket loop writes stream bytes to the peer's
+    /// connection; they are only ever handed out in order and never dropped.
+    pub kind: TransmitKind,
 }
 
 /// The current state of a resource, for the conditional-request check of RFC 7252 §5.10.8.
@@ -570,6 +605,23 @@ pub enum Event<P, I = ()> {
         /// Why.
         reason: ObservationEndReason,
     },
+    /// A CoAP over TCP connection is over (RFC 8323 §5.5, §5.6): write out what
+    /// [`Endpoint::poll_transmit`] still yields for it, then close the transport. Requests to
+    /// the peer ended with [`Event::TimedOut`], its observers with [`Event::ObservationEnded`].
+    ConnectionClosed {
+        /// The connection.
+        peer: P,
+        /// Why.
+        reason: CloseReason,
+    },
+    /// The peer's CSM (RFC 8323 §5.3): its Max-Message-Size bounds what the endpoint sends
+    /// (block-wise sizes included).
+    PeerSettings {
+        /// The connection.
+        peer: P,
+        /// The settings.
+        settings: PeerSettings,
+    },
     /// A separate response was reset by the client or never acknowledged.
     SeparateResponseFailed {
         /// The request it answered.
@@ -594,6 +646,8 @@ pub enum ObservationEndReason {
     TimedOut,
     /// The registration response or a notification had a non-2.xx code (RFC 7641 §4.1, §4.2).
     ErrorResponse,
+    /// The observer's CoAP over TCP connection closed (RFC 8323 §7.4).
+    ConnectionClosed,
 }
 
 /// Current table sizes and drop counters of an [`Endpoint`] (see [`EndpointLimits`]).
@@ -651,6 +705,14 @@ pub struct EndpointStats {
     pub block2_entries: usize,
     /// Bytes held by kept representations (bounded by [`Block2ServerConfig::max_bytes`]).
     pub block2_bytes: usize,
+    /// CoAP over TCP connections.
+    pub connections: usize,
+    /// Bytes queued for writing over all connections (each bounded by
+    /// [`SessionConfig::write_queue_limit`]).
+    pub connection_bytes: usize,
+    /// Messages (notifications, answers) not sent because a connection's write queue was
+    /// full (a slow reader, RFC 8323: the endpoint never blocks).
+    pub dropped_on_full_connection: u64,
     /// Observations of the client role (bounded by [`ClientConfig::max_observations`]).
     pub observations: usize,
     /// Notifications dropped as older than one already delivered (RFC 7641 §3.4).
@@ -794,6 +856,8 @@ enum ReplyPath {
     Confirmable(u16),
     /// UDP NON: a NON response with a new Message ID (RFC 7252 §5.2.3).
     NonConfirmable(u16),
+    /// A CoAP over TCP connection: the response goes as a frame (RFC 8323 §2.2).
+    Reliable,
 }
 
 /// A request or response after the message layer: what the matching layer works on,
@@ -955,6 +1019,10 @@ pub struct Endpoint<P, R, X: Protection<P> = NoProtection> {
     outgoing_protection: BTreeMap<RequestId, (X::Identity, Option<X::Binding>)>,
     /// Identity and binding of protected client observations.
     observing_protection: BTreeMap<ObservationHandle, (X::Identity, X::Binding)>,
+    /// CoAP over TCP connections (RFC 8323), bounded by [`EndpointLimits::max_connections`].
+    connections: BTreeMap<P, TcpSession>,
+    /// The time of the latest call (for sends that need it).
+    now: Duration,
     config: EndpointConfig,
     decode_limits: DecodeLimits,
     rng: R,
@@ -1033,6 +1101,8 @@ where
             observer_bindings: BTreeMap::new(),
             outgoing_protection: BTreeMap::new(),
             observing_protection: BTreeMap::new(),
+            connections: BTreeMap::new(),
+            now: Duration::ZERO,
             config,
             decode_limits,
             rng,
@@ -1101,6 +1171,12 @@ where
             block1_bytes: self.block1.bytes_held(),
             block2_entries: self.block2.len(),
             block2_bytes: self.block2.bytes_held(),
+            connections: self.connections.len(),
+            connection_bytes: self
+                .connections
+                .values()
+                .map(|c| c.transmit_queue().len())
+                .sum(),
             observations: self.observations.len(),
             observers: self.observers.len(),
             pending_notifications: self.notifications.len(),
@@ -1110,7 +1186,16 @@ where
 
     /// The next datagram to send.
     pub fn poll_transmit(&mut self) -> Option<Transmit<P>> {
-        self.transmits.pop_front()
+        if let Some(t) = self.transmits.pop_front() {
+            return Some(t);
+        }
+        self.connections.iter_mut().find_map(|(peer, session)| {
+            session.poll_transmit().map(|bytes| Transmit {
+                peer: peer.clone(),
+                datagram: bytes,
+                kind: TransmitKind::Stream,
+            })
+        })
     }
 
     /// The next event for the application.
@@ -1148,6 +1233,11 @@ where
                     .map(|n| n.retransmission.deadline()),
             )
             .chain(self.observations.poll_timeout())
+            .chain(
+                self.connections
+                    .values()
+                    .filter_map(TcpSession::poll_timeout),
+            )
             .chain(self.block1.poll_timeout())
             .chain(self.block2.poll_timeout())
             .min()
@@ -1157,11 +1247,37 @@ where
     // Output queues.
 
     fn transmit(&mut self, peer: P, datagram: Vec<u8>) {
+        if self.connections.contains_key(&peer) {
+            // RFC 8323 §2.2, §3.2: over a connection the message goes as a frame (no type, no
+            // Message ID); empty ACK/RST have no equivalent and are not sent.
+            if let Ok(message) = Message::decode_with(&datagram, &self.decode_limits) {
+                if !message.code().is_empty() {
+                    let frame = OwnedFrame {
+                        code: message.code(),
+                        token: message.token().to_vec(),
+                        options: message.options().collect(),
+                        payload: message.payload().to_vec(),
+                    };
+                    let now = self.now;
+                    if let Some(session) = self.connections.get_mut(&peer) {
+                        if session.send(now, &frame).is_err() {
+                            // Never blocks: a full write queue drops what cannot be queued.
+                            self.stats.dropped_on_full_connection += 1;
+                        }
+                    }
+                }
+            }
+            return;
+        }
         if self.transmits.len() >= self.config.limits.max_queued_transmits {
             self.transmits.pop_front();
             self.stats.dropped_transmits += 1;
         }
-        self.transmits.push_back(Transmit { peer, datagram });
+        self.transmits.push_back(Transmit {
+            peer,
+            datagram,
+            kind: TransmitKind::Datagram,
+        });
     }
 
     fn event(&mut self, event: Event<P, X::Identity>) {
@@ -1511,7 +1627,7 @@ where
             let response = OwnedMessage::new(MessageType::Ack, Code::BAD_OPTION, 0)
                 .with_payload(diagnostic.into_bytes());
             match inbound.path {
-                ReplyPath::Confirmable(_) => {
+                ReplyPath::Confirmable(_) | ReplyPath::Reliable => {
                     self.answer(peer, message.token(), inbound.path, response);
                 }
                 ReplyPath::NonConfirmable(mid) => {
@@ -1588,7 +1704,7 @@ where
             || self.events.len() >= limits.max_queued_events
         {
             self.stats.refused_pending_full += 1;
-            if let ReplyPath::Confirmable(_) = inbound.path {
+            if !matches!(inbound.path, ReplyPath::NonConfirmable(_)) {
                 // RFC 7252 §5.9.3.4: 5.03 Service Unavailable, retry after Max-Age seconds.
                 let response = OwnedMessage::new(MessageType::Ack, Code::SERVICE_UNAVAILABLE, 0)
                     .with_uint_option(OptionNumber::MAX_AGE, 1);
@@ -1596,44 +1712,50 @@ where
             }
             return;
         }
-        // RFC 7641 §2, §4.1: Observe 0 registers, Observe 1 deregisters.
-        let observe =
-            match self
-                .observers
-                .handle_request(peer, &request, Transport::Unreliable, now, || ())
-            {
-                Ok(ObserveDecision::Registered {
-                    handle, sequence, ..
-                }) => {
-                    self.observe_requests
-                        .insert(handle, without_payload(&request));
-                    Some((handle, sequence))
+        // RFC 7641 §2, §4.1: Observe 0 registers, Observe 1 deregisters. RFC 8323 §7.2:
+        // notifications over a connection are neither CON nor NON.
+        let transport = if inbound.path == ReplyPath::Reliable {
+            Transport::Reliable
+        } else {
+            Transport::Unreliable
+        };
+        let observe = match self
+            .observers
+            .handle_request(peer, &request, transport, now, || ())
+        {
+            Ok(ObserveDecision::Registered {
+                handle, sequence, ..
+            }) => {
+                self.observe_requests
+                    .insert(handle, without_payload(&request));
+                Some((handle, sequence))
+            }
+            Ok(ObserveDecision::Refused(_)) => {
+                self.stats.refused_observations += 1;
+                None
+            }
+            Ok(ObserveDecision::Deregistered { removed }) => {
+                if let Some((handle, ())) = removed {
+                    self.observation_ended(handle, peer, ObservationEndReason::Deregistered);
                 }
-                Ok(ObserveDecision::Refused(_)) => {
-                    self.stats.refused_observations += 1;
-                    None
-                }
-                Ok(ObserveDecision::Deregistered { removed }) => {
-                    if let Some((handle, ())) = removed {
-                        self.observation_ended(handle, peer, ObservationEndReason::Deregistered);
-                    }
-                    None
-                }
-                Ok(_) => None,
-                Err(error) => {
-                    // An unreadable Observe or resource key (RFC 7252 §5.4.1, §5.4.3): 4.02.
-                    let parts = MessageParts {
-                        code: Code::BAD_OPTION,
-                        options: crate::option::OptionList::new(),
-                        payload: format!("{error}").into_bytes(),
-                    };
-                    self.answer_parts(peer, message.token(), inbound.path, parts);
-                    return;
-                }
-            };
+                None
+            }
+            Ok(_) => None,
+            Err(error) => {
+                // An unreadable Observe or resource key (RFC 7252 §5.4.1, §5.4.3): 4.02.
+                let parts = MessageParts {
+                    code: Code::BAD_OPTION,
+                    options: crate::option::OptionList::new(),
+                    payload: format!("{error}").into_bytes(),
+                };
+                self.answer_parts(peer, message.token(), inbound.path, parts);
+                return;
+            }
+        };
         let (message_id, confirmable) = match inbound.path {
             ReplyPath::Confirmable(mid) => (mid, true),
             ReplyPath::NonConfirmable(mid) => (mid, false),
+            ReplyPath::Reliable => (0, false),
         };
         let id = IncomingId(self.next_incoming);
         self.next_incoming += 1;
@@ -1688,7 +1810,7 @@ where
                     self.reply_and_cache(peer, mid, bytes);
                 }
             }
-            ReplyPath::NonConfirmable(_) => {
+            ReplyPath::NonConfirmable(_) | ReplyPath::Reliable => {
                 response.mtype = MessageType::Non;
                 response.message_id = self.message_ids.allocate();
                 if let Ok(bytes) = self.encode(&response) {
@@ -1816,7 +1938,7 @@ where
                 {
                     self.transmit(peer.clone(), empty(EMPTY_RST, mid));
                 }
-                ReplyPath::NonConfirmable(_) => {}
+                ReplyPath::NonConfirmable(_) | ReplyPath::Reliable => {}
             }
             self.event(Event::UnmatchedResponse {
                 peer: peer.clone(),
@@ -2398,7 +2520,12 @@ where
             return Err(EndpointError::NotARequest { code: request.code });
         }
         let mut blockwise = options.blockwise;
-        blockwise.szx = fitting_szx(blockwise.szx, self.config.limits.max_message_size);
+        // RFC 8323 §5.3.1: over a connection the peer's Max-Message-Size bounds each block.
+        let max = self
+            .connections
+            .get(&peer)
+            .map_or(self.config.limits.max_message_size, |c| c.max_send_size());
+        blockwise.szx = fitting_szx(blockwise.szx, max);
         // RFC 9175 §3.4: concurrent uploads to the peer carry distinct Request-Tags.
         let tags: Vec<Option<Vec<u8>>> = self
             .outgoing
@@ -2448,7 +2575,8 @@ where
         }
         let id = RequestId(self.next_request);
         let queued_for_peer = self.queue.iter().any(|q| q.peer == peer);
-        if queued_for_peer || !self.may_send(now, &peer, reliability) {
+        let connected = self.connections.contains_key(&peer);
+        if !connected && (queued_for_peer || !self.may_send(now, &peer, reliability)) {
             if self.queue.len() >= limits.max_queued_requests {
                 return Err(EndpointError::QueueFull {
                     capacity: limits.max_queued_requests,
@@ -2521,13 +2649,57 @@ where
                 request.code,
                 &request.token,
                 request.options.iter(),
-                Transport::Unreliable,
+                if self.connections.contains_key(&peer) {
+                    Transport::Reliable
+                } else {
+                    Transport::Unreliable
+                },
                 now,
             );
             observe = ObserveUse::Register(started.ok());
         }
         request.message_id = self.message_ids.allocate();
         let bytes = self.encode_request(id, &peer, &request)?;
+        if self.connections.contains_key(&peer) {
+            // RFC 8323 §2.2: over a connection no type, Message ID, ACK or retransmission;
+            // a full write queue fails the request at once (the endpoint never blocks).
+            let sent = Message::decode_with(&bytes, &self.decode_limits)
+                .map_err(|_| EndpointError::Session(SessionError::Closed))
+                .and_then(|m| {
+                    let frame = OwnedFrame {
+                        code: m.code(),
+                        token: m.token().to_vec(),
+                        options: m.options().collect(),
+                        payload: m.payload().to_vec(),
+                    };
+                    match self.connections.get_mut(&peer) {
+                        Some(session) => session.send(now, &frame).map_err(EndpointError::Session),
+                        None => Err(EndpointError::Session(SessionError::Closed)),
+                    }
+                });
+            if let Err(e) = sent {
+                if let ObserveUse::Register(Some(handle)) = observe {
+                    self.observations.forget(handle);
+                }
+                return Err(e);
+            }
+            self.outgoing.insert(
+                id,
+                Outgoing {
+                    peer,
+                    request,
+                    bytes: Vec::new(),
+                    confirmable: false,
+                    retransmission: None,
+                    acknowledged: true,
+                    expires: now + self.config.transmission.exchange_lifetime(),
+                    echo_retried: false,
+                    transfer,
+                    observe,
+                },
+            );
+            return Ok(());
+        }
         let confirmable = reliability == Reliability::Confirmable;
         let params = self.config.transmission;
         if !confirmable {
@@ -2629,6 +2801,28 @@ where
                     }
                 }
             }
+            // RFC 8323 §5.3.1: over a connection the peer's Max-Message-Size decides whether
+            // (and in which block size) the body is sliced, as if the request had asked for
+            // it with Block2 (RFC 7959 §2.4 early negotiation).
+            let sized = self.connections.get(&incoming.peer).and_then(|c| {
+                let max = c.max_send_size();
+                let too_big = parts.payload.len() + 128 > max;
+                let asked = request.option(OptionNumber::BLOCK2).is_some();
+                (too_big && !asked).then(|| {
+                    let szx = fitting_szx(Szx::S1024, max);
+                    let mut owned = request.to_owned();
+                    if let Ok(block) = BlockValue::new(0, false, szx) {
+                        owned
+                            .options
+                            .set_uint(OptionNumber::BLOCK2, block.to_uint());
+                    }
+                    owned.to_vec().unwrap_or_default()
+                })
+            });
+            let sized = sized
+                .as_deref()
+                .and_then(|raw| Message::decode_with(raw, &self.decode_limits).ok());
+            let request = sized.unwrap_or(request);
             let parts = match self.block2.respond(&incoming.peer, &request, parts, now) {
                 Ok(sliced) => {
                     if let CacheOutcome::Refused(_) = sliced.cache {
@@ -2702,6 +2896,153 @@ where
             self.transmit(peer, bytes);
         }
         Ok(())
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // CoAP over TCP connections (RFC 8323).
+
+    /// Starts a CoAP over TCP session with `peer` once the transport connection is up (our CSM
+    /// is queued, RFC 8323 §3.3). From now on requests, responses and notifications to `peer`
+    /// go over the connection: [`Endpoint::poll_transmit`] yields them as
+    /// [`TransmitKind::Stream`] bytes.
+    ///
+    /// # Errors
+    /// [`EndpointError::TooManyConnections`], [`EndpointError::ConnectionExists`],
+    /// [`EndpointError::Session`] for an invalid [`EndpointConfig::session`].
+    pub fn open_connection(
+        &mut self,
+        now: Duration,
+        peer: P,
+        role: ConnectionRole,
+    ) -> Result<(), EndpointError> {
+        self.now = now;
+        if self.connections.contains_key(&peer) {
+            return Err(EndpointError::ConnectionExists);
+        }
+        let capacity = self.config.limits.max_connections;
+        if self.connections.len() >= capacity {
+            return Err(EndpointError::TooManyConnections { capacity });
+        }
+        let mut session =
+            TcpSession::new(role, self.config.session.clone()).map_err(EndpointError::Session)?;
+        session.open(now);
+        self.connections.insert(peer, session);
+        Ok(())
+    }
+
+    /// Bytes read from `peer`'s connection; returns how many were consumed. Fewer than offered
+    /// means back-pressure (the session's event or write queue is full): drain
+    /// [`Endpoint::poll_transmit`] and [`Endpoint::poll_event`], then offer the rest again.
+    /// Bytes for a peer without a connection are ignored (all consumed).
+    pub fn handle_stream(&mut self, now: Duration, peer: P, bytes: &[u8]) -> usize {
+        self.now = now;
+        if !self.connections.contains_key(&peer) {
+            return bytes.len();
+        }
+        let mut used = 0;
+        while let Some(session) = self.connections.get_mut(&peer) {
+            let rest = bytes.get(used..).unwrap_or(&[]);
+            let n = session.handle_bytes(now, rest);
+            used += n;
+            let progressed = self.drain_session(now, &peer);
+            if used >= bytes.len() || (n == 0 && !progressed) {
+                break;
+            }
+        }
+        self.drain_queue(now);
+        used
+    }
+
+    /// `peer` closed its transport connection (or it failed): the session ends, with
+    /// [`Event::ConnectionClosed`].
+    pub fn connection_closed(&mut self, now: Duration, peer: P) {
+        self.now = now;
+        if let Some(session) = self.connections.get_mut(&peer) {
+            session.handle_close(now);
+        }
+        self.drain_session(now, &peer);
+        self.connections.remove(&peer);
+    }
+
+    /// Processes the session's events; returns whether there were any.
+    fn drain_session(&mut self, now: Duration, peer: &P) -> bool {
+        let mut any = false;
+        while let Some(event) = self
+            .connections
+            .get_mut(peer)
+            .and_then(TcpSession::poll_event)
+        {
+            any = true;
+            match event {
+                SessionEvent::Message(frame) => self.on_frame(now, peer, frame),
+                SessionEvent::PeerSettings(settings) => self.event(Event::PeerSettings {
+                    peer: peer.clone(),
+                    settings,
+                }),
+                SessionEvent::Closed { reason, .. } => self.on_connection_closed(now, peer, reason),
+                _ => {}
+            }
+        }
+        any
+    }
+
+    /// A request or response frame (RFC 8323 §3.2): no deduplication, no ACK; matched on
+    /// the token like any other.
+    fn on_frame(&mut self, now: Duration, peer: &P, frame: OwnedFrame) {
+        let message = OwnedMessage {
+            mtype: MessageType::Non,
+            code: frame.code,
+            message_id: 0,
+            token: frame.token,
+            options: frame.options,
+            payload: frame.payload,
+        };
+        let Ok(raw) = message.to_vec() else {
+            return;
+        };
+        let Ok(message) = Message::decode_with(&raw, &self.decode_limits) else {
+            return;
+        };
+        if message.code().is_request() {
+            self.on_protected_request(now, peer, &message, ReplyPath::Reliable);
+            self.replying = None;
+        } else if message.code().is_response() {
+            self.on_separate_response(now, peer, Inbound::udp(&message, ReplyPath::Reliable));
+        }
+    }
+
+    fn on_connection_closed(&mut self, now: Duration, peer: &P, reason: CloseReason) {
+        // RFC 8323 §3.4, §7.4: the connection's requests and observations end with it.
+        let requests: Vec<RequestId> = self
+            .outgoing
+            .iter()
+            .filter(|(_, o)| &o.peer == peer)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in requests {
+            let id = self.fail(now, id);
+            self.event(Event::TimedOut { id });
+        }
+        for (handle, ()) in self.observers.remove_peer(peer) {
+            self.observation_ended(handle, peer, ObservationEndReason::ConnectionClosed);
+        }
+        let observing: Vec<ObservationHandle> = self
+            .observing
+            .iter()
+            .filter(|(_, (_, p))| p == peer)
+            .map(|(h, _)| *h)
+            .collect();
+        for handle in observing {
+            self.observations.forget(handle);
+            if let Some((id, _)) = self.observing.remove(&handle) {
+                self.event(Event::TimedOut { id });
+            }
+        }
+        self.incoming.retain(|_, i| &i.peer != peer);
+        self.event(Event::ConnectionClosed {
+            peer: peer.clone(),
+            reason,
+        });
     }
 
     // -----------------------------------------------------------------------------------------
@@ -2981,6 +3322,24 @@ where
                         reset: false,
                     });
                 }
+            }
+        }
+        // RFC 8323 §5.4: session timers (CSM, keep-alive Ping, Pong, release); a closed
+        // session is removed once its last bytes were handed out.
+        let peers: Vec<P> = self.connections.keys().cloned().collect();
+        for peer in peers {
+            if let Some(session) = self.connections.get_mut(&peer) {
+                if session.poll_timeout().is_some_and(|t| t <= now) {
+                    session.handle_timeout(now);
+                }
+            }
+            self.drain_session(now, &peer);
+            if self
+                .connections
+                .get(&peer)
+                .is_some_and(|c| c.is_closed() && c.transmit_queue().is_empty())
+            {
+                self.connections.remove(&peer);
             }
         }
         // RFC 7641 §3.3.1: re-register observations whose representation went stale.

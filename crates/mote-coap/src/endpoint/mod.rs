@@ -3,20 +3,31 @@
 //! (RFC 9175) and CoAP over TCP sessions (RFC 8323), for the client and the server role at once.
 //!
 //! [`Endpoint`] composes the pieces of [`crate::transmission`] (transmission parameters,
-//! [`Retransmission`], [`MessageIdAllocator`]), [`crate::echo`] and the option registry of
-//! [`crate::option`]. It owns no socket and no clock: the caller passes `now` and datagrams in and
-//! takes datagrams, events and timers out, in the order documented on [`Endpoint`].
+//! [`Retransmission`], [`MessageIdAllocator`]), [`crate::echo`], the option registry of
+//! [`crate::option`] and the components of this module. It owns no socket and no clock: the
+//! caller passes `now`, datagrams and stream bytes in and takes datagrams, stream bytes, events
+//! and timers out, in the order documented on [`Endpoint`]. No application assembles the
+//! components by hand; the endpoint drives them:
 //!
-//! Seams for the other components of this module:
-//! * block-wise (`blockwise`): requests and responses carrying Block1/Block2 pass through
-//!   [`Endpoint`]'s private `on_request` and `complete_request` steps (marked
-//!   `Seam (RFC 7959)`);
-//! * Observe (`observe`): notifications are responses matched on the token like any other
-//!   (`Seam (RFC 7641)`);
-//! * TCP (`tcp_session`): after the message layer, a request or response is an `Inbound`
-//!   value independent of UDP (token, code, options, payload, and how to answer); a
-//!   connection's session feeds the same matching without dedup or retransmission
-//!   (`Seam (RFC 8323)`).
+//! * Message layer (RFC 7252 §4): deduplication, ACK/RST, retransmission, NSTART and
+//!   PROBING_RATE for UDP peers; none of it for connection peers (RFC 8323 §2.2).
+//! * Protection ([`protection`]): between the message layer and request/response processing
+//!   (RFC 8613 §2) a [`Protection`] unprotects requests and responses and protects what goes
+//!   out; dedup and ACK work on the outer message, everything below on the inner one.
+//! * Block-wise ([`blockwise`], RFC 7959): as a server the endpoint reassembles Block1 uploads
+//!   (answering 2.31 itself) and slices large responses with Block2, serving follow-up blocks
+//!   from a bounded cache; as a client it uploads large bodies with Block1 and a Request-Tag
+//!   and follows Block2 to the whole body. The application sees whole bodies only.
+//! * Observe ([`observe`], RFC 7641): as a server a bounded registry numbers notifications,
+//!   picks NON/CON and ends observations on RST, timeout, deregistration or a non-2.xx
+//!   notification ([`Endpoint::notify`], [`Event::ObservationEnded`]); as a client
+//!   registrations stay alive, notifications come in order as [`Event::Notification`], stale
+//!   representations are re-registered and [`Endpoint::cancel_observation`] ends one.
+//! * CoAP over TCP ([`tcp_session`], RFC 8323): [`Endpoint::open_connection`] makes a peer a
+//!   connection; its frames meet the same matching, block-wise (sized by the peer's
+//!   Max-Message-Size; BERT is not used) and Observe (reliable notifications) as datagrams.
+//! * Echo (RFC 9175): server-side freshness bound to peer and [`Protection::Identity`], one
+//!   client retry with the value of a 4.01.
 
 pub mod blockwise;
 pub mod observe;
@@ -848,8 +859,8 @@ struct EchoChallenge<P, I> {
 }
 
 /// How a request that reached the matching layer is answered: the transport-neutral part of
-/// an exchange. Seam (RFC 8323): a TCP session answers on its connection (`Reliable`), with no
-/// Message ID, ACK or retransmission.
+/// an exchange. A TCP session answers on its connection (`Reliable`), with no Message ID, ACK
+/// or retransmission (RFC 8323 §2.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ReplyPath {
     /// UDP CON: piggyback on an ACK with this Message ID, or separate after an empty ACK.
@@ -861,8 +872,8 @@ enum ReplyPath {
 }
 
 /// A request or response after the message layer: what the matching layer works on,
-/// independent of the transport. Seam (RFC 8323): a TCP session builds one from a
-/// `tcp::Frame` (code, token, option bytes, payload; type CON and Message ID 0 by convention)
+/// independent of the transport. A TCP session builds one from a
+/// `tcp::Frame` (code, token, option bytes, payload; type NON and Message ID 0 by convention)
 /// with a reliable reply path.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Inbound<'a> {
@@ -944,23 +955,32 @@ fn empty(first: u8, message_id: u16) -> Vec<u8> {
     alloc::vec![first, 0, hi, lo]
 }
 
-/// A sans-IO CoAP endpoint over UDP, client and server at once (RFC 7252).
+/// A sans-IO CoAP endpoint over UDP and TCP, client and server at once (RFC 7252, 7959, 7641,
+/// 8323, 9175), with an optional protection layer such as OSCORE (RFC 8613).
 ///
 /// `P` identifies a peer (an address, or an address with a security association); `R` is the
 /// random source for Message IDs, tokens, retransmission jitter and Echo values (any
-/// [`RandomSource`], e.g. a closure, or `Box<dyn FnMut() -> u32>` to erase the type).
+/// [`RandomSource`], e.g. a closure, or `Box<dyn FnMut() -> u32>` to erase the type); `X` is
+/// the [`Protection`] layer ([`NoProtection`] by default).
 ///
 /// Every table is bounded by [`EndpointLimits`]; [`Endpoint::stats`] reports the current sizes.
 ///
 /// # Call order
-/// 1. [`Endpoint::new`] once.
-/// 2. For every datagram received: [`Endpoint::handle`].
-/// 3. To send a request: [`Endpoint::request`]; to answer an [`Event::Request`]:
-///    [`Endpoint::respond`] (before [`EndpointConfig::piggyback_delay`] for a piggybacked
-///    response).
-/// 4. After each of the above: drain [`Endpoint::poll_transmit`] (send each datagram) and
-///    [`Endpoint::poll_event`] (act on each event), then ask [`Endpoint::poll_timeout`] when to
-///    wake up.
+/// 1. [`Endpoint::new`] (or [`Endpoint::with_protection`]) once.
+/// 2. For every datagram received: [`Endpoint::handle`]. For a TCP (or TLS) connection:
+///    [`Endpoint::open_connection`] once it is up, [`Endpoint::handle_stream`] with the bytes
+///    read (offer the unconsumed rest again after step 4), [`Endpoint::connection_closed`]
+///    when the transport closes.
+/// 3. To send a request: [`Endpoint::request`] / [`Endpoint::request_with`] /
+///    [`Endpoint::request_protected`] (a GET with Observe 0 registers an observation; stop
+///    with [`Endpoint::cancel_observation`] or [`Endpoint::cancel`]); to answer an
+///    [`Event::Request`]: [`Endpoint::respond`] (before [`EndpointConfig::piggyback_delay`]
+///    for a piggybacked response); for an observed resource: [`Endpoint::notify`] or
+///    [`Endpoint::notify_resource`] at each change.
+/// 4. After each of the above: drain [`Endpoint::poll_transmit`] (send a
+///    [`TransmitKind::Datagram`] as one datagram, append [`TransmitKind::Stream`] bytes to the
+///    peer's connection) and [`Endpoint::poll_event`] (act on each event), then ask
+///    [`Endpoint::poll_timeout`] when to wake up.
 /// 5. When that time comes: [`Endpoint::handle_timeout`], then step 4 again.
 ///
 /// # Example
@@ -1981,7 +2001,7 @@ where
     }
 
     /// Delivers the final response of request `id`, or retries once with the Echo value of a
-    /// 4.01 (RFC 9175 §2.3). Seam (RFC 7959 / RFC 7641): Block2 continuation and Observe
+    /// 4.01 (RFC 9175 §2.3). Block2 continuation and Observe
     /// notification ordering take the response here.
     fn complete_request(&mut self, now: Duration, id: RequestId, peer: &P, message: &Inbound<'_>) {
         // RFC 8613 §2: a protected request's response is unprotected before anything else

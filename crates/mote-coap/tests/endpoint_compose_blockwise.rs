@@ -437,3 +437,30 @@ proptest! {
         prop_assert!(seen.len() <= 1);
     }
 }
+
+#[test]
+fn cancel_stops_a_request_and_its_transfer() {
+    let mut sim = Sim::new(LinkProfile::PERFECT, 11);
+    sim.add(CLIENT, small_blocks());
+    let now = sim.now;
+    // No server: the upload's first block would be retransmitted until MAX_RETRANSMIT.
+    let id = sim
+        .node(CLIENT)
+        .request(
+            now,
+            SERVER,
+            request(Code::PUT, "fw", body(500, 1)),
+            Reliability::Confirmable,
+        )
+        .unwrap();
+    sim.node(CLIENT).cancel(now, id).unwrap();
+    assert_eq!(sim.node(CLIENT).stats().outstanding_requests, 0);
+    sim.run_for(secs(300), &mut |_, _, _, _| {});
+    // Only the first block went out, and nothing is reported for a cancelled request.
+    assert_eq!(sim.sent(CLIENT, SERVER).count(), 1);
+    assert_eq!(sim.events_of(CLIENT).count(), 0);
+    assert!(matches!(
+        sim.node(CLIENT).cancel(now, id),
+        Err(mote_coap::endpoint::EndpointError::UnknownRequest { .. })
+    ));
+}

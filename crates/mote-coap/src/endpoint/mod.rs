@@ -2924,7 +2924,8 @@ where
     /// Starts a CoAP over TCP session with `peer` once the transport connection is up (our CSM
     /// is queued, RFC 8323 §3.3). From now on requests, responses and notifications to `peer`
     /// go over the connection: [`Endpoint::poll_transmit`] yields them as
-    /// [`TransmitKind::Stream`] bytes.
+    /// [`TransmitKind::Stream`] bytes. A connection's `P` must differ from the `P` of any UDP
+    /// peer (e.g. carry the transport in it): every message to this `P` becomes a frame.
     ///
     /// # Errors
     /// [`EndpointError::TooManyConnections`], [`EndpointError::ConnectionExists`],

@@ -328,3 +328,20 @@ proptest! {
         prop_assert_eq!(got.last().copied(), Some((n - 1) as u8));
     }
 }
+
+#[test]
+fn an_unanswered_registration_is_forgotten() {
+    let mut sim = Sim::new(LinkProfile::PERFECT, 9);
+    sim.add(CLIENT, EndpointConfig::default());
+    sim.add(SERVER, EndpointConfig::default());
+    let now = sim.now;
+    sim.node(CLIENT)
+        .request(now, SERVER, observe_get(), Reliability::Confirmable)
+        .unwrap();
+    // The server application never answers.
+    sim.run_for(secs(10), &mut nothing);
+    assert_eq!(sim.node(SERVER).stats().observers, 1);
+    sim.run_for(secs(300), &mut nothing);
+    assert_eq!(sim.node(SERVER).stats().observers, 0);
+    assert_eq!(sim.node(SERVER).stats().pending_incoming, 0);
+}

@@ -3308,8 +3308,13 @@ where
                 continue;
             };
             if now >= i.expires {
+                let registration = i.observe.map(|(handle, _)| handle);
                 self.incoming.remove(&id);
                 self.stats.abandoned_incoming += 1;
+                if let Some(handle) = registration {
+                    // RFC 7641 §4.1: a registration never answered is no observation.
+                    self.forget_observer(handle);
+                }
                 continue;
             }
             if i.ack_at.is_some_and(|at| now >= at) {

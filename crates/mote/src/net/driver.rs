@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mote_coap::endpoint::tcp_session::ConnectionRole;
-use mote_coap::endpoint::{Endpoint, EndpointConfig, Event, Transmit};
+use mote_coap::endpoint::{Endpoint, EndpointConfig, Event, NoProtection, Protection, Transmit};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
@@ -15,11 +15,10 @@ use tokio::task::{AbortHandle, JoinSet};
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
-use super::stream::StreamEndpoint;
 use super::{Flow, Listen, NetError, OsRandom, Remote};
 
-/// The endpoint the driver owns.
-pub(crate) type CoapEndpoint = Endpoint<Remote, OsRandom>;
+/// The endpoint the driver owns; `X` is its protection layer (OSCORE, EDHOC, or none).
+pub(crate) type CoapEndpoint<X = NoProtection> = Endpoint<Remote, OsRandom, X>;
 
 /// Bounds and timing of the I/O layer (the endpoint's own bounds are in its
 /// [`EndpointConfig`]).
@@ -63,22 +62,22 @@ impl Default for DriverConfig {
 /// What an [`Application`] callback may use: the current time on the endpoint's clock and
 /// the endpoint itself (`respond`, `request`, `stats`, …).
 #[derive(Debug)]
-pub(crate) struct Io<'a> {
+pub(crate) struct Io<'a, X: Protection<Remote> = NoProtection> {
     /// Now, on the endpoint's clock (since the driver was created).
     pub(crate) now: Duration,
     /// The endpoint.
-    pub(crate) endpoint: &'a mut CoapEndpoint,
+    pub(crate) endpoint: &'a mut CoapEndpoint<X>,
 }
 
 /// The application on top of the driver: a server's resources, a client's requests, a proxy.
-pub(crate) trait Application {
+pub(crate) trait Application<X: Protection<Remote> = NoProtection> {
     /// Called once when [`Driver::run`] starts (a client sends its first request here).
-    fn start(&mut self, _io: &mut Io<'_>) -> Flow {
+    fn start(&mut self, _io: &mut Io<'_, X>) -> Flow {
         Flow::Continue(())
     }
 
     /// Called for every event of the endpoint, in order.
-    fn event(&mut self, io: &mut Io<'_>, event: Event<Remote>) -> Flow;
+    fn event(&mut self, io: &mut Io<'_, X>, event: Event<Remote, X::Identity>) -> Flow;
 }
 
 /// Stops a running [`Driver`] from anywhere (another task or thread). A shutdown requested
@@ -142,9 +141,9 @@ enum Wake {
 /// The tokio driver around one [`CoapEndpoint`] (see the module documentation for the call
 /// order).
 #[derive(Debug)]
-pub(crate) struct Driver {
+pub(crate) struct Driver<X: Protection<Remote> = NoProtection> {
     config: DriverConfig,
-    endpoint: CoapEndpoint,
+    endpoint: CoapEndpoint<X>,
     epoch: Instant,
     udp: Vec<Arc<UdpSocket>>,
     connections: BTreeMap<u64, Connection>,
@@ -157,12 +156,28 @@ pub(crate) struct Driver {
 }
 
 impl Driver {
-    /// A driver with no socket yet; its endpoint draws randomness from the OS.
+    /// A driver with no socket yet and no protection layer; its endpoint draws randomness from
+    /// the OS.
     ///
     /// # Errors
     /// [`NetError::Endpoint`] when the endpoint configuration is invalid.
     pub(crate) fn new(config: DriverConfig, endpoint: EndpointConfig) -> Result<Self, NetError> {
-        let endpoint = Endpoint::new(endpoint, OsRandom)?;
+        Self::with_protection(config, endpoint, NoProtection)
+    }
+}
+
+impl<X: Protection<Remote>> Driver<X> {
+    /// A driver whose endpoint protects messages with `protection` (RFC 8613 §2: between the
+    /// message layer and the request/response layer).
+    ///
+    /// # Errors
+    /// [`NetError::Endpoint`] when the endpoint configuration is invalid.
+    pub(crate) fn with_protection(
+        config: DriverConfig,
+        endpoint: EndpointConfig,
+        protection: X,
+    ) -> Result<Self, NetError> {
+        let endpoint = Endpoint::with_protection(endpoint, OsRandom, protection)?;
         let (input_tx, input_rx) = mpsc::channel(config.input_queue.max(1));
         Ok(Self {
             config,
@@ -184,7 +199,7 @@ impl Driver {
     }
 
     /// The endpoint (to read its statistics, or to queue requests before [`Driver::run`]).
-    pub(crate) fn endpoint(&mut self) -> &mut CoapEndpoint {
+    pub(crate) fn endpoint(&mut self) -> &mut CoapEndpoint<X> {
         &mut self.endpoint
     }
 
@@ -243,7 +258,7 @@ impl Driver {
     ///
     /// # Errors
     /// [`NetError::Bind`], [`NetError::Connect`], [`NetError::TooManyConnections`],
-    /// [`NetError::TcpUnavailable`], [`NetError::Endpoint`].
+    /// [`NetError::Endpoint`].
     pub(crate) async fn connect(&mut self, server: Listen) -> Result<Remote, NetError> {
         match server {
             Listen::Udp(addr) => {
@@ -263,9 +278,6 @@ impl Driver {
                 Ok(Remote::Udp { socket, addr })
             }
             Listen::Tcp(addr) => {
-                if !<CoapEndpoint as StreamEndpoint>::AVAILABLE {
-                    return Err(NetError::TcpUnavailable);
-                }
                 if self.connections.len() >= self.config.max_connections {
                     return Err(NetError::TooManyConnections {
                         capacity: self.config.max_connections,
@@ -285,7 +297,7 @@ impl Driver {
     ///
     /// # Errors
     /// None today; the signature leaves room for fatal I/O errors.
-    pub(crate) async fn run(&mut self, app: &mut impl Application) -> Result<(), NetError> {
+    pub(crate) async fn run(&mut self, app: &mut impl Application<X>) -> Result<(), NetError> {
         let now = self.now();
         let mut flow = app.start(&mut Io {
             now,
@@ -373,7 +385,7 @@ impl Driver {
         let now = self.now();
         if let Err(e) = self.endpoint.open_connection(now, remote, role) {
             self.close(connection);
-            return Err(e);
+            return Err(e.into());
         }
         debug!(%addr, connection, ?role, "TCP connection open");
         Ok(remote)
@@ -459,7 +471,7 @@ impl Driver {
 
     /// Drains transmits and events until neither is left and no backlog moves (RFC 8323
     /// back-pressure: the endpoint takes more stream bytes only after it was drained).
-    fn settle(&mut self, app: &mut impl Application) -> Flow {
+    fn settle(&mut self, app: &mut impl Application<X>) -> Flow {
         let mut flow = Flow::Continue(());
         loop {
             let mut progress = false;
@@ -623,6 +635,7 @@ async fn write_tcp(
 mod tests {
     use super::{Driver, DriverConfig, Input, Listen, Remote, Transmit, runtime};
     use mote_coap::endpoint::EndpointConfig;
+    use mote_coap::endpoint::TransmitKind;
 
     /// Accepts one connection from the loopback and returns its peer address.
     async fn accept_one(driver: &mut Driver) -> std::net::SocketAddr {
@@ -692,6 +705,7 @@ mod tests {
                         addr: peer,
                     },
                     datagram: vec![0; 1 << 20],
+                    kind: TransmitKind::Stream,
                 });
                 sends += 1;
                 for _ in 0..8 {

@@ -13,7 +13,6 @@
 //!    [`ControlFlow::Break`] or a [`Shutdown`] handle fires.
 
 mod driver;
-mod stream;
 #[cfg(test)]
 mod tests;
 
@@ -142,9 +141,6 @@ pub(crate) enum NetError {
     /// The endpoint refused the configuration or the connection.
     #[error(transparent)]
     Endpoint(#[from] EndpointError),
-    /// CoAP over TCP is not switched on in this build's endpoint yet.
-    #[error("CoAP over TCP is not available in this endpoint yet")]
-    TcpUnavailable,
     /// The tokio runtime could not be built.
     #[error("cannot start the I/O runtime: {0}")]
     Runtime(std::io::Error),

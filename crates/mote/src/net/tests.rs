@@ -22,8 +22,7 @@ use mote_coap::option::OptionNumber;
 use mote_coap::transmission::TransmissionParameters;
 
 use super::{
-    Application, Driver, DriverConfig, Flow, Io, Listen, NetError, Remote, Shutdown, parse_listen,
-    runtime,
+    Application, Driver, DriverConfig, Flow, Io, Listen, Remote, Shutdown, parse_listen, runtime,
 };
 
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
@@ -362,18 +361,55 @@ fn client_role_request_over_udp() {
     );
 }
 
+/// Reads one RFC 8323 §3.2 frame (Len/TKL nibble, extended length, code, token, rest).
+fn read_frame(s: &mut TcpStream) -> Vec<u8> {
+    let mut first = [0u8; 1];
+    s.read_exact(&mut first)
+        .expect("a frame before the timeout");
+    let (len_nibble, tkl) = (first[0] >> 4, usize::from(first[0] & 0x0F));
+    let ext = match len_nibble {
+        13 => 1,
+        14 => 2,
+        15 => 4,
+        _ => 0,
+    };
+    let mut ext_bytes = vec![0u8; ext];
+    s.read_exact(&mut ext_bytes).unwrap();
+    let body = match len_nibble {
+        13 => usize::from(ext_bytes[0]) + 13,
+        14 => usize::from(u16::from_be_bytes([ext_bytes[0], ext_bytes[1]])) + 269,
+        15 => 65_805,
+        n => usize::from(n),
+    };
+    let mut rest = vec![0u8; 1 + tkl + body];
+    s.read_exact(&mut rest).unwrap();
+    let mut frame = first.to_vec();
+    frame.extend(ext_bytes);
+    frame.extend(rest);
+    frame
+}
+
+/// CoAP over TCP through the driver and the endpoint's session: our CSM, a GET, and the
+/// server's CSM then its 2.05 (RFC 8323 §3.2 framing, §5.3 CSM first, written out by hand).
 #[test]
-fn outgoing_tcp_is_refused_until_the_endpoint_speaks_it() {
-    let result = runtime().unwrap().block_on(async {
-        let mut driver = Driver::new(DriverConfig::default(), EndpointConfig::default()).unwrap();
-        driver
-            .connect(Listen::Tcp("127.0.0.1:9".parse().unwrap()))
-            .await
-    });
-    assert!(
-        matches!(result, Err(NetError::TcpUnavailable)),
-        "{result:?}"
+fn tcp_request_after_the_csm_exchange() {
+    let server = Server::start(
+        &[Listen::Tcp("127.0.0.1:0".parse().unwrap())],
+        DriverConfig::default(),
     );
+    let mut s = TcpStream::connect(server.addrs[0]).unwrap();
+    s.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+    // CSM with no options: Len 0, TKL 0, code 7.01 (0xE1). GET /a, token 0x01: Len 2 (Uri-Path
+    // header 0xB1 and 'a'), TKL 1, code 0.01.
+    std::io::Write::write_all(&mut s, &[0x00, 0xE1, 0x21, 0x01, 0x01, 0xB1, b'a']).unwrap();
+    let csm = read_frame(&mut s);
+    assert_eq!(
+        csm[usize::from(csm[0] >> 4 >= 13)..][1],
+        0xE1,
+        "CSM first: {csm:02x?}"
+    );
+    // 2.05 (0x45), token 0x01, payload marker and "a": Len 2, TKL 1.
+    assert_eq!(read_frame(&mut s), [0x21, 0x45, 0x01, 0xFF, b'a']);
 }
 
 #[test]

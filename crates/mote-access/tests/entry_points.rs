@@ -138,3 +138,26 @@ fn resource_operations_print_in_the_registry_notation() {
         );
     }
 }
+
+#[test]
+fn create_without_a_free_instance_id_is_a_bad_request() {
+    // Every assignable Object Instance ID of /1 (0..=65534; 65535 is reserved, MAX_ID) exists:
+    // a Create without an ID has nothing to assign. CREATE-EXISTS: 4.00, naming the last
+    // assignable ID.
+    let mut ac = state("edge");
+    for i in 1..65535 {
+        ac.insert_instance(1, i).unwrap();
+    }
+    let defs = common::definitions();
+    let d = ac
+        .authorize_create(&defs, ShortServerId(101), 1, None, &[0, 1, 6, 7], &[])
+        .unwrap_err();
+    assert_eq!(d.code, ResponseCode::BadRequest);
+    assert_eq!(
+        d.reason,
+        Reason::InstanceExists {
+            object: 1,
+            instance: 65534
+        }
+    );
+}

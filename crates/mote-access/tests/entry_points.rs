@@ -1,8 +1,10 @@
 //! Entry points that the decision-table runner does not reach, with expected values from the
 //! LwM2M TS clauses the table defines (`tests/data/decision_table.txt`; the clause IDs are
-//! cited): the instance list of an Object-level Read, a composite operation asked of
-//! `authorize` with one target, and the operator-facing texts of a refusal. Found by mutation
-//! testing (docs/mutation-testing.md).
+//! cited) and from the Object 1 / Object 2 definitions: the instance list of an Object-level
+//! Read, a composite operation asked of `authorize` with one target, the model's own checks
+//! (Short Server ID range, rights on an Object-level /2 instance, the readable index after a
+//! Delete) and the operator-facing texts of a refusal. Found by mutation testing
+//! (docs/mutation-testing.md).
 
 #![allow(
     clippy::unwrap_used,
@@ -14,8 +16,8 @@
 mod common;
 
 use mote_access::{
-    AccessControl, Denial, Operation, Reason, Requester, ResourceOperations, ResponseCode,
-    ShortServerId, Target,
+    AccessControl, AccessControlInstance, AccessRights, Denial, Error, Level, Operation, Owner,
+    Reason, Requester, ResourceOperations, ResponseCode, ShortServerId, Target,
 };
 
 /// The named `state` block of the decision table.
@@ -160,4 +162,148 @@ fn create_without_a_free_instance_id_is_a_bad_request() {
             instance: 65534
         }
     );
+}
+
+#[test]
+fn short_server_ids_are_1_to_65534() {
+    // Object 1 Resource 0 (Short Server ID): range 1-65534; 0 is the default ACL entry (Object
+    // 2 Resource 2) and 65535 MAX_ID.
+    let mut ac = AccessControl::new();
+    assert_eq!(
+        ac.add_server(ShortServerId(0)),
+        Err(Error::InvalidServerId(0))
+    );
+    assert_eq!(
+        ac.add_server(ShortServerId(65535)),
+        Err(Error::InvalidServerId(65535))
+    );
+    ac.add_server(ShortServerId(1)).unwrap();
+    ac.add_server(ShortServerId(65534)).unwrap();
+    // FC-USER: an instance is created for a server account only.
+    assert_eq!(
+        ac.instance_created(ShortServerId(104), 1, 7),
+        Err(Error::UnknownServer(104))
+    );
+    assert_eq!(
+        ac.instance_created(ShortServerId(0), 1, 7),
+        Err(Error::UnknownServer(0))
+    );
+}
+
+#[test]
+fn an_object_level_acl_grants_nothing_on_instances() {
+    // OAR-C: the Object-level /2 instance (Object Instance ID 65535) carries Create rights; it
+    // is not the /2 instance of any Object Instance, so "Obtaining Access Right" for other
+    // operations gets nothing from it (multi: /5/65535 has 101=16 and 0=16).
+    let multi = state("multi");
+    assert_eq!(
+        multi.rights(ShortServerId(101), 5, 65535),
+        AccessRights::NONE
+    );
+    assert_eq!(
+        multi.create_rights(ShortServerId(101), 5),
+        AccessRights::from_bits(16).unwrap()
+    );
+}
+
+#[test]
+fn deleting_one_readable_instance_keeps_the_others_readable() {
+    // OO-READ / OAR-5R: 101 reads /1/0 (own entry), /1/2 (default R) and /1/3 (own R). After
+    // /1/0 is deleted the other two still make an Object-level read of /1 granted.
+    let mut multi = state("multi");
+    let defs = common::definitions();
+    multi.instance_deleted(1, 0);
+    assert_eq!(readable(&multi, 101, 1), [2, 3]);
+    let g = multi
+        .authorize_composite(
+            &defs,
+            Requester::Server(ShortServerId(101)),
+            Operation::ReadComposite,
+            &["/1".parse().unwrap()],
+        )
+        .unwrap();
+    assert_eq!(g.targets, [Some(mote_access::Grant::ReadableInstances)]);
+    // Deleting those two as well leaves nothing readable: 4.01.
+    multi.instance_deleted(1, 2);
+    multi.instance_deleted(1, 3);
+    let d = multi
+        .authorize_composite(
+            &defs,
+            Requester::Server(ShortServerId(101)),
+            Operation::ReadComposite,
+            &["/1".parse().unwrap()],
+        )
+        .unwrap_err();
+    assert_eq!(common::reason_name(&d.reason), "NoReadableTarget");
+}
+
+#[test]
+fn all_instances_lists_the_state_in_path_order() {
+    // The `instances` line of state multi: /1/0 /1/1 /1/2 /1/3 /1/4 /3/0 /4/0.
+    let multi = state("multi");
+    let all: Vec<(u16, u16)> = multi.all_instances().collect();
+    assert_eq!(
+        all,
+        [(1, 0), (1, 1), (1, 2), (1, 3), (1, 4), (3, 0), (4, 0)]
+    );
+}
+
+#[test]
+fn access_control_instances_keep_what_they_were_given() {
+    // Object 2 Resources 0 (Object ID), 1 (Object Instance ID), 2 (ACL), 3 (Owner).
+    let a = AccessControlInstance::new(5, 3, Owner::Bootstrap)
+        .with_acl(ShortServerId(101), AccessRights::READ);
+    assert_eq!((a.object(), a.instance()), (5, 3));
+    let b = AccessControlInstance::new(5, 3, Owner::Bootstrap)
+        .with_acl(ShortServerId(101), AccessRights::WRITE);
+    assert_ne!(a, b, "instances differing only in their ACL");
+    assert!(format!("{a:?}").contains("101"), "{a:?}");
+    // ACL bits (Object 2 Resource 2): R = 1, W = 2, E = 4, D = 8, C = 16.
+    let bits = |b| AccessRights::from_bits(b).unwrap();
+    assert_eq!(AccessRights::READ.union(AccessRights::WRITE), bits(3));
+    assert_eq!(bits(3).union(AccessRights::READ), bits(3));
+    assert_eq!(bits(3).intersection(bits(6)), AccessRights::WRITE);
+    assert_eq!(Owner::Bootstrap.to_string(), "the Bootstrap-Server (65535)");
+    assert_eq!(Owner::Server(ShortServerId(101)).to_string(), "server 101");
+}
+
+#[test]
+fn refusals_name_the_path_level_in_the_ts_words() {
+    // EXEC: "An LwM2M Client MUST return an error when the Execute operation is received for an
+    // Object Instance(s) or Resource Instance(s)".
+    let multi = state("multi");
+    let d = multi
+        .authorize(
+            &common::definitions(),
+            Requester::Server(ShortServerId(101)),
+            Operation::Execute,
+            &"/3/0".parse().unwrap(),
+        )
+        .unwrap_err();
+    assert_eq!(
+        d.reason,
+        Reason::TargetNotAllowed {
+            operation: Operation::Execute,
+            level: Level::Instance
+        }
+    );
+    assert!(d.to_string().contains("an Object Instance"), "{d}");
+    for (level, words) in [
+        (Level::Root, "the root path"),
+        (Level::Object, "an Object"),
+        (Level::Resource, "a Resource"),
+        (Level::ResourceInstance, "a Resource Instance"),
+    ] {
+        assert_eq!(level.to_string(), words);
+    }
+}
+
+#[test]
+fn paths_are_decimal_ids_of_at_most_five_digits() {
+    // IDs are 0..=65535 (16 bits, Core TS "Object Model"): at most five decimal digits; a
+    // longer segment is refused before any number is read, even when its value would fit.
+    assert_eq!("/3/00001".parse::<Target>(), Ok(Target::Instance(3, 1)));
+    assert_eq!("/3/000001".parse::<Target>(), Err(Error::InvalidPath));
+    assert_eq!("/3//0".parse::<Target>(), Err(Error::InvalidPath));
+    assert_eq!("/3/65536".parse::<Target>(), Err(Error::InvalidPath));
 }

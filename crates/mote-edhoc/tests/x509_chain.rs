@@ -139,7 +139,7 @@ fn two_and_three_level_chains_are_trusted() {
         ),
         Ok(())
     );
-    // Through the trait, as an application holding `dyn`-free `TrustAnchors` calls it.
+    // Through the `TrustAnchors` trait, as `mote` calls it.
     anchor_at(JUNE_2025)
         .validate(&[pki::LEAF_INTER, pki::INTER], &mut MoteCrypto::new())
         .unwrap();

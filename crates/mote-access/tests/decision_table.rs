@@ -231,6 +231,17 @@ fn every_row_matches_the_ts_with_mote_lwm2m_builtins() {
     run_table(&mote_lwm2m::object::Builtin);
 }
 
+/// Through the [`mote_access::Lwm2mDefinitions`] adapter and a DDF `ObjectRegistry` holding
+/// the same built-ins, and through a reference (`&T` forwards every method).
+#[cfg(feature = "lwm2m")]
+#[test]
+fn every_row_matches_the_ts_through_the_adapters() {
+    run_table(&mote_access::Lwm2mDefinitions(mote_lwm2m::object::Builtin));
+    run_table(&mote_lwm2m::object::ObjectRegistry::with_builtin());
+    let defs = common::definitions();
+    run_table(&&defs);
+}
+
 #[test]
 fn every_row_cites_defined_clauses_and_every_clause_is_cited() {
     let table = parse(common::DECISION_TABLE);

@@ -70,6 +70,10 @@ pub enum Error {
     /// unparsable, or not chaining to a trust anchor.
     #[error("credential not usable: {0}")]
     InvalidCredential(&'static str),
+    /// A certificate chain received by value is not trusted (RFC 5280 §6.1), feature `x509`.
+    #[cfg(feature = "x509")]
+    #[error("certificate chain not trusted: {0}")]
+    Certificate(crate::x509::CertificateError),
     /// A critical EAD item (negative label) that the application does not recognize (§3.8).
     #[error("unknown critical EAD item with label {0}")]
     UnknownCriticalEad(i64),

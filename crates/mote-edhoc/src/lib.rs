@@ -79,4 +79,4 @@ pub use suite::{
     AeadAlgorithm, CipherSuite, Curve, HashAlgorithm, Method, SignatureAlgorithm, Suites,
 };
 #[cfg(feature = "x509")]
-pub use x509::{TrustAnchor, TrustAnchors};
+pub use x509::{CertificateError, LeafKeyUse, TrustAnchor, TrustAnchors, ValidationTime};

@@ -152,54 +152,106 @@ fn message_3_replayed_into_another_session_is_rejected() {
         .unwrap();
 }
 
-#[test]
-fn wrong_method_is_rejected() {
-    let s = CipherSuite::from_id(2).unwrap();
-    let id_r = common::identity(&s, true, "r", b"\x02", false);
-    let responder = Responder::new(
+/// Runs a whole exchange with `method`, the given identities and a Responder accepting
+/// `methods`; returns the Responder's rejection of message_1, if any.
+fn exchange(method: Method, id_i: &Identity, id_r: &Identity, methods: &[Method]) -> Option<Error> {
+    let (wait, m1) = Initiator::new(
         MoteCrypto::new(),
-        ResponderConfig::new(2, id_r).with_methods(&[Method::StaticStatic]),
-    );
-    let id_i = common::identity(&s, false, "i", b"\x01", false);
-    let (_, m1) = Initiator::new(
-        MoteCrypto::new(),
-        InitiatorConfig::new(Method::SignSign, 2, id_i),
+        InitiatorConfig::new(method, 2, id_i.clone()),
     )
     .prepare_message_1(ConnId::from_int(1).unwrap(), &Ead::new())
     .unwrap();
-    let rejected = responder.process_message_1(m1.as_slice()).unwrap_err();
-    assert_eq!(rejected.error, Error::UnsupportedMethod(0));
+    let responder = Responder::new(
+        MoteCrypto::new(),
+        ResponderConfig::new(2, id_r.clone()).with_methods(methods),
+    );
+    let processing = match responder.process_message_1(m1.as_slice()) {
+        Ok(p) => p,
+        Err(rejected) => return Some(rejected.error),
+    };
+    assert_eq!(processing.method(), method);
+    let (wait_m3, m2) = processing
+        .prepare_message_2(ConnId::from_int(2).unwrap(), &Ead::new())
+        .unwrap();
+    let (_, m3) = wait
+        .parse_message_2(m2.as_slice())
+        .unwrap()
+        .verify_message_2(&id_r.credential)
+        .unwrap()
+        .prepare_message_3(&Ead::new())
+        .unwrap();
+    wait_m3
+        .parse_message_3(m3.as_slice())
+        .unwrap()
+        .verify_message_3(&id_i.credential)
+        .unwrap();
+    None
+}
+
+#[test]
+fn wrong_method_is_rejected() {
+    // Cipher suite 2 (P-256): one key pair serves both for ECDSA and for static DH, so the same
+    // two identities run every method and the exchanges below differ in METHOD only.
+    let s = CipherSuite::from_id(2).unwrap();
+    let id_i = common::identity(&s, true, "i", b"\x01", false);
+    let id_r = common::identity(&s, true, "r", b"\x02", false);
+
+    // Control: with these keys, both methods complete when the Responder accepts them.
+    assert_eq!(
+        exchange(Method::SignSign, &id_i, &id_r, &[Method::SignSign]),
+        None
+    );
+    assert_eq!(
+        exchange(Method::StaticStatic, &id_i, &id_r, &[Method::StaticStatic]),
+        None
+    );
+    // RFC 9528 §3.2, §5.2.3: a Responder that does not support the Initiator's METHOD rejects
+    // message_1. Same keys, a Responder that accepts SignSign only, an Initiator using
+    // StaticStatic (3).
+    assert_eq!(
+        exchange(Method::StaticStatic, &id_i, &id_r, &[Method::SignSign]),
+        Some(Error::UnsupportedMethod(3))
+    );
+
+    // One and the same message_1, with only its METHOD byte rewritten: the original is
+    // accepted, the rewritten one rejected with the method it names.
+    let (_, m1) = Initiator::new(
+        MoteCrypto::new(),
+        InitiatorConfig::new(Method::SignSign, 2, id_i.clone()),
+    )
+    .prepare_message_1(ConnId::from_int(1).unwrap(), &Ead::new())
+    .unwrap();
+    // RFC 9528 §5.2.1: METHOD is the first item of message_1; 0 and 3 are one-byte CBOR ints.
+    assert_eq!(m1.as_slice()[0], 0x00);
+    let mut m1_static = m1.as_slice().to_vec();
+    m1_static[0] = 0x03;
+    let responder = Responder::new(
+        MoteCrypto::new(),
+        ResponderConfig::new(2, id_r.clone()).with_methods(&[Method::SignSign]),
+    );
+    let rejected = responder.process_message_1(&m1_static).unwrap_err();
+    assert_eq!(rejected.error, Error::UnsupportedMethod(3));
+    // RFC 9528 §6.2: the error message for an unsupported method is ERR_CODE 1 (Unspecified).
     let err = ErrorMessage::for_error(&rejected.error).unwrap();
     assert!(matches!(
         ErrorMessage::parse(err.as_slice()).unwrap(),
         ErrorMessage::Unspecified(_)
     ));
-    // METHOD 4 does not exist.
-    let mut m = m1.as_slice().to_vec();
-    m[0] = 4;
+    // The rejection left the Responder as it was: the genuine message_1 goes through.
+    let processing = rejected.state.process_message_1(m1.as_slice()).unwrap();
+    assert_eq!(processing.method(), Method::SignSign);
+
+    // METHOD 4 does not exist (RFC 9528 §3.2, Table 2): rejected whatever the configuration.
+    let mut m1_four = m1.as_slice().to_vec();
+    m1_four[0] = 0x04;
+    let all = Responder::new(MoteCrypto::new(), ResponderConfig::new(2, id_r.clone()));
     assert_eq!(
-        rejected.state.process_message_1(&m).unwrap_err().error,
+        all.process_message_1(&m1_four).unwrap_err().error,
         Error::UnsupportedMethod(4)
     );
-
-    // An Initiator expecting static DH rejects a message_2 carrying a signature (method mismatch).
-    let p = parties(Method::SignSign, 2);
-    let (_, m1) = p
-        .initiator
-        .prepare_message_1(ConnId::from_int(1).unwrap(), &Ead::new())
-        .unwrap();
-    let (_, m2) = p
-        .responder
-        .process_message_1(m1.as_slice())
-        .unwrap()
-        .prepare_message_2(ConnId::from_int(2).unwrap(), &Ead::new())
-        .unwrap();
-    let q = parties(Method::StaticStatic, 2);
-    let (wait, _) = q
-        .initiator
-        .prepare_message_1(ConnId::from_int(1).unwrap(), &Ead::new())
-        .unwrap();
-    assert!(wait.parse_message_2(m2.as_slice()).is_err());
+    // The Initiator needs no check of its own: METHOD is not repeated in message_2, and a
+    // message_2 made for another METHOD was made over another message_1, so TH_2 (RFC 9528
+    // §5.3.2) differs and it fails as any tampered message_2 does (see the bit-flip test).
 }
 
 #[test]

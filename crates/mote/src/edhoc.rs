@@ -182,6 +182,14 @@ pub(crate) struct EdhocSetup {
     pub(crate) ead_labels: Vec<i64>,
 }
 
+/// The system time since the Unix epoch, for certificate validity (zero if the clock is set
+/// before 1970, which fails every validity period).
+fn system_time() -> std::time::Duration {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
 /// Reads and checks a credential file: every key, credential and certificate must parse and
 /// the own key must fit at least one of the listed suites.
 pub(crate) fn load_credential_file(text: &str) -> Result<EdhocSetup> {
@@ -218,8 +226,12 @@ pub(crate) fn load_credential_file(text: &str) -> Result<EdhocSetup> {
         .trust_anchors
         .iter()
         .map(|h| {
-            mote_edhoc::TrustAnchor::new(&crate::input::parse_hex(h)?)
-                .map_err(|e| anyhow!("trust anchor: {e}"))
+            // Peer chains are checked at the system time of each validation (RFC 5280 §6.1.3).
+            mote_edhoc::TrustAnchor::new(
+                &crate::input::parse_hex(h)?,
+                mote_edhoc::ValidationTime::Clock(system_time),
+            )
+            .map_err(|e| anyhow!("trust anchor: {e}"))
         })
         .collect::<Result<Vec<_>>>()?;
     let connection_id = f

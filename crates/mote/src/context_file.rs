@@ -9,7 +9,7 @@ use anyhow::Result;
 use mote_oscore::SecurityContext;
 use mote_oscore::sequence::SequenceStore;
 
-use crate::oscore::ContextInputs;
+use crate::commands::oscore::ContextInputs;
 
 /// The file-backed Sender Sequence Number store of RFC 8613 Appendix B.1.1: the value is
 /// written to a temporary file, fsync'd, renamed over the store file, and the directory is

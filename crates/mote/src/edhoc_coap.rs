@@ -20,8 +20,8 @@ use mote_edhoc::{
 };
 use mote_oscore::SecurityContext;
 
+use crate::commands::edhoc::EdhocSetup;
 use crate::context_file::FileSequenceStore;
-use crate::edhoc::EdhocSetup;
 
 /// The crypto provider of the command-line endpoints.
 pub(crate) type EdhocCrypto = MoteCrypto<rand_core::OsRng>;
@@ -356,7 +356,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
     use super::*;
-    use crate::edhoc::load_credential_file;
+    use crate::commands::edhoc::load_credential_file;
 
     // RFC 9529 Trace 2 (P-256 static DH, CCS by kid).
     const CRED_I: &str = "a2027734322d35302d33312d46462d45462d33372d33322d333908a101a5010202412b2001215820ac75e9ece3e50bfc8ed60399889522405c47bf16df96660a41298cb4307f7eb62258206e5de611388a4b8a8211334ac7d37ecb52a387d257e6db3c2a93df21ff3affc8";

@@ -6,17 +6,11 @@
 //! Exit status: 0 success; 1 the input was rejected (message on stderr starting with
 //! `error:`); 2 usage error (clap's own exit code).
 
-mod access;
-mod coap_client;
+mod commands;
 mod context_file;
-mod cose;
-mod decode;
-mod demo;
-mod edhoc;
 mod edhoc_coap;
 mod input;
 mod logging;
-mod lwm2m;
 #[cfg_attr(
     not(test),
     allow(
@@ -27,9 +21,6 @@ mod lwm2m;
 )]
 mod net;
 mod object_tree;
-mod oscore;
-mod proxy;
-mod serve;
 mod tcp;
 
 use std::process::ExitCode;
@@ -47,25 +38,25 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// LwM2M access control: decide an operation against a client's ACL state.
-    Access(access::AccessArgs),
+    Access(commands::access::AccessArgs),
     /// COSE: verify/decrypt (open) or create (seal) COSE messages.
-    Cose(cose::CoseArgs),
+    Cose(commands::cose::CoseArgs),
     /// Decode a message or payload and print its fields.
-    Decode(decode::DecodeArgs),
+    Decode(commands::decode::DecodeArgs),
     /// EDHOC (RFC 9528): check credential files.
-    Edhoc(edhoc::EdhocArgs),
+    Edhoc(commands::edhoc::EdhocArgs),
     /// Run the end-to-end demo on loopback: EDHOC, OSCORE through proxies, attacks, access control.
-    Demo(demo::DemoArgs),
+    Demo(commands::demo::DemoArgs),
     /// OSCORE (RFC 8613): derive contexts, protect and verify messages.
-    Oscore(oscore::OscoreArgs),
+    Oscore(commands::oscore::OscoreArgs),
     /// Send a CoAP request over UDP (coap://) or TCP (coap+tcp://); block-wise, Observe, OSCORE.
-    Coap(coap_client::CoapArgs),
+    Coap(commands::coap::CoapArgs),
     /// Run a CoAP server exposing an LwM2M Client's object tree (UDP and/or TCP; OSCORE).
-    Serve(serve::ServeArgs),
+    Serve(commands::serve::ServeArgs),
     /// An OSCORE-unaware CoAP forward proxy (UDP or TCP on either side), optionally an on-path attacker.
-    Proxy(proxy::ProxyArgs),
+    Proxy(commands::proxy::ProxyArgs),
     /// LwM2M payloads: decode or encode TLV, SenML, LwM2M-CBOR, text, opaque, CBOR.
-    Lwm2m(lwm2m::Lwm2mArgs),
+    Lwm2m(commands::lwm2m::Lwm2mArgs),
 }
 
 fn main() -> ExitCode {
@@ -73,16 +64,16 @@ fn main() -> ExitCode {
     // Held until `main` returns: dropping it flushes what the logging thread still holds.
     let _log = logging::init();
     let result = match cli.command {
-        Command::Access(args) => access::run(&args),
-        Command::Cose(args) => cose::run(&args),
-        Command::Decode(args) => decode::run(&args),
-        Command::Edhoc(args) => edhoc::run(&args),
-        Command::Demo(args) => demo::run(&args),
-        Command::Oscore(args) => oscore::run(&args),
-        Command::Coap(args) => coap_client::run(&args),
-        Command::Serve(args) => serve::run(&args),
-        Command::Proxy(args) => proxy::run(&args),
-        Command::Lwm2m(args) => lwm2m::run(&args),
+        Command::Access(args) => commands::access::run(&args),
+        Command::Cose(args) => commands::cose::run(&args),
+        Command::Decode(args) => commands::decode::run(&args),
+        Command::Edhoc(args) => commands::edhoc::run(&args),
+        Command::Demo(args) => commands::demo::run(&args),
+        Command::Oscore(args) => commands::oscore::run(&args),
+        Command::Coap(args) => commands::coap::run(&args),
+        Command::Serve(args) => commands::serve::run(&args),
+        Command::Proxy(args) => commands::proxy::run(&args),
+        Command::Lwm2m(args) => commands::lwm2m::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -40,7 +40,7 @@ use mote_oscore::{
     Error as OscoreError, Framing, RequestBinding, SecurityContext, peek_oscore_option,
 };
 
-use crate::coap_client::{Msg, decode_uint, uint};
+use crate::commands::coap::{Msg, decode_uint, uint};
 use crate::context_file::{FileSequenceStore, persistent_context};
 use crate::edhoc_coap::{EdhocReply, EdhocResponder};
 
@@ -198,10 +198,10 @@ pub(crate) fn run(args: &ServeArgs) -> Result<()> {
         .map(|p| -> Result<EdhocResponder> {
             let text = std::fs::read_to_string(p)
                 .map_err(|e| anyhow!("cannot read {}: {e}", p.display()))?;
-            EdhocResponder::new(crate::edhoc::load_credential_file(&text)?)
+            EdhocResponder::new(crate::commands::edhoc::load_credential_file(&text)?)
         })
         .transpose()?;
-    let defs = crate::lwm2m::registry(args.objects.as_deref())?;
+    let defs = crate::commands::lwm2m::registry(args.objects.as_deref())?;
     let mut udp = vec![];
     let mut tcp = vec![];
     for l in &args.listen {

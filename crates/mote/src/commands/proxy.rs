@@ -41,8 +41,8 @@ use mote_coap::transmission::{Retransmission, Timeout, TransmissionParameters};
 use mote_oscore::Framing;
 use serde::Serialize;
 
-use crate::coap_client::Msg;
-use crate::serve::{Listen, parse_listen};
+use crate::commands::coap::Msg;
+use crate::commands::serve::{Listen, parse_listen};
 use crate::tcp::{Closed, Connection, Writer, write_frame};
 
 /// TCP clients connected at once; a connection beyond is closed right away.

@@ -317,7 +317,7 @@ impl Client {
     /// Runs EDHOC with the server's `/.well-known/edhoc` and keeps the OSCORE context for the
     /// following requests: over UDP message_3 waits for the first of them (RFC 9668), over
     /// TCP it is sent to the EDHOC resource now.
-    pub(crate) fn run_edhoc(&mut self, setup: &crate::edhoc::EdhocSetup) -> Result<()> {
+    pub(crate) fn run_edhoc(&mut self, setup: &crate::commands::edhoc::EdhocSetup) -> Result<()> {
         let done = crate::edhoc_coap::initiate(setup, &mut |p| self.edhoc_post(p))?;
         let ctx = if self.framing() == Framing::Udp {
             self.pending_message_3 = Some((done.c_r.clone(), done.message_3.clone()));
@@ -669,8 +669,10 @@ fn render(resp: &Msg, body: &[u8], json: bool, framing: Framing) -> Result<Strin
         let mut m = resp.clone();
         m.payload = body.to_vec();
         return match framing {
-            Framing::Udp => crate::decode::coap::decode_udp(&m.encode()?, true),
-            Framing::Tcp => crate::decode::coap::decode_tcp(&m.encode_framed(framing)?, true),
+            Framing::Udp => crate::commands::decode::coap::decode_udp(&m.encode()?, true),
+            Framing::Tcp => {
+                crate::commands::decode::coap::decode_tcp(&m.encode_framed(framing)?, true)
+            }
         };
     }
     let text = std::str::from_utf8(body)
@@ -709,7 +711,7 @@ pub(crate) fn run(args: &CoapArgs) -> Result<()> {
     if let Some(path) = &args.edhoc {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read {}", path.display()))?;
-        client.run_edhoc(&crate::edhoc::load_credential_file(&text)?)?;
+        client.run_edhoc(&crate::commands::edhoc::load_credential_file(&text)?)?;
     }
     let mut base = Msg {
         mtype: MessageType::Con,

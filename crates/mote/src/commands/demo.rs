@@ -149,7 +149,7 @@ fn register(endpoint: &str) -> Result<()> {
         decoded.to_owned() == request,
         "decode(encode(request)) differs from the request"
     );
-    for line in crate::decode::coap::render_message(&decoded, false)?.lines() {
+    for line in crate::commands::decode::coap::render_message(&decoded, false)?.lines() {
         println!("  {line}");
     }
     let links = LinkFormat::parse_bytes(decoded.payload()).context("registration payload")?;
@@ -264,7 +264,7 @@ fn edhoc_to_oscore(dir: &Path) -> Result<(PathBuf, PathBuf)> {
 
 /// Step 4: LwM2M operations from the server through the honest proxy.
 fn operations(server_ctx: &Path, proxy: SocketAddr) -> Result<()> {
-    use crate::coap_client::{Client, Msg, collect_block2, uint};
+    use crate::commands::coap::{Client, Msg, collect_block2, uint};
     use mote_lwm2m::Format;
 
     section("4. LwM2M operations, OSCORE-protected end to end through the proxy");
@@ -294,7 +294,8 @@ fn operations(server_ctx: &Path, proxy: SocketAddr) -> Result<()> {
         "Read /3/0: {}",
         ex.response.code
     );
-    let records = crate::lwm2m::decode_records(Format::SenmlCbor, &ex.response.payload, false)?;
+    let records =
+        crate::commands::lwm2m::decode_records(Format::SenmlCbor, &ex.response.payload, false)?;
     println!(
         "  Read /3/0 -> {:?}, {} B of SenML-CBOR, decrypted and verified (E2E-1, -2, -4, -5):",
         ex.response.code,
@@ -389,12 +390,12 @@ fn edhoc_files(dir: &Path) -> Result<(PathBuf, PathBuf)> {
 /// Step 4b: a new session keyed over the network, through the same proxy: EDHOC over CoAP
 /// (RFC 9528 Appendix A.2), message_3 inside the first OSCORE request (RFC 9668).
 fn edhoc_over_coap(credentials: &Path, proxy: SocketAddr) -> Result<()> {
-    use crate::coap_client::{Client, Msg};
+    use crate::commands::coap::{Client, Msg};
 
     section("4b. New keys over the network: EDHOC over CoAP through the proxy");
     let text = std::fs::read_to_string(credentials)
         .with_context(|| format!("reading {}", credentials.display()))?;
-    let setup = crate::edhoc::load_credential_file(&text)?;
+    let setup = crate::commands::edhoc::load_credential_file(&text)?;
     let mut client = Client::new(proxy, false, None, Duration::from_secs(5))?;
     client.run_edhoc(&setup)?;
     println!("  POST /.well-known/edhoc: message_1 -> message_2; the server's credential verified");
@@ -425,7 +426,7 @@ fn edhoc_over_coap(credentials: &Path, proxy: SocketAddr) -> Result<()> {
 
 /// Step 5: the tampering proxy, what a proxy sees, and a replayed request.
 fn attacks(server_ctx: &Path, tamper: SocketAddr, device: SocketAddr) -> Result<()> {
-    use crate::coap_client::{Client, Msg};
+    use crate::commands::coap::{Client, Msg};
     use mote_oscore::Framing;
 
     section("5. Attacks on the path");
@@ -448,7 +449,7 @@ fn attacks(server_ctx: &Path, tamper: SocketAddr, device: SocketAddr) -> Result<
 
     // A replay: the first request the server ever sent (Partial IV 0), sent again straight to
     // the device by someone who recorded it.
-    let inputs = crate::oscore::ContextInputs::load(server_ctx)?;
+    let inputs = crate::commands::oscore::ContextInputs::load(server_ctx)?;
     let mut recorded = inputs.context()?;
     read.mid = 0x7a11;
     read.token = vec![0x0b, 0xad];
@@ -460,7 +461,7 @@ fn attacks(server_ctx: &Path, tamper: SocketAddr, device: SocketAddr) -> Result<
     println!(
         "  what every proxy sees of a protected Read /3/0 (no path, no method, ciphertext only):"
     );
-    for line in crate::decode::coap::render_message(&outer, false)?.lines() {
+    for line in crate::commands::decode::coap::render_message(&outer, false)?.lines() {
         println!("    {line}");
     }
     let sock = UdpSocket::bind("127.0.0.1:0")?;
@@ -494,8 +495,8 @@ fn access_control() -> Result<()> {
         "instances":["/3/0","/5/0"],
         "acl":[{"object":3,"instance":0,"acl":{"102":1},"owner":101},
                {"object":5,"instance":65535,"acl":{"102":16},"owner":65535}]}"#;
-    let ac = crate::access::load_state(state)?;
-    let defs = crate::access::load_objects(None)?;
+    let ac = crate::commands::access::load_state(state)?;
+    let defs = crate::commands::access::load_objects(None)?;
     let cases = [
         (101, Operation::Execute, "/3/0/4"),
         (102, Operation::Read, "/3/0"),
@@ -505,7 +506,7 @@ fn access_control() -> Result<()> {
     ];
     for (ssid, op, path) in cases {
         let target: Target = path.parse().map_err(|e| anyhow!("{path}: {e}"))?;
-        let (allowed, code, reason) = crate::access::decide(
+        let (allowed, code, reason) = crate::commands::access::decide(
             &ac,
             &defs,
             Requester::Server(ShortServerId(ssid)),

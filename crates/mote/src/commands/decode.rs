@@ -53,21 +53,27 @@ pub(crate) struct DecodeArgs {
 pub(crate) fn run(args: &DecodeArgs) -> Result<()> {
     let bytes = args.input.bytes()?;
     let output = match args.kind {
-        Kind::Cose => crate::cose::decode(&bytes, args.json)?,
+        Kind::Cose => crate::commands::cose::decode(&bytes, args.json)?,
         Kind::Coap => coap::decode_udp(&bytes, args.json)?,
         Kind::CoapTcp => coap::decode_tcp(&bytes, args.json)?,
-        Kind::Tlv => crate::lwm2m::decode_tlv_structure(&bytes, args.json)?,
-        Kind::SenmlJson => {
-            crate::lwm2m::decode_records(mote_lwm2m::Format::SenmlJson, &bytes, args.json)?
-        }
-        Kind::SenmlCbor => {
-            crate::lwm2m::decode_records(mote_lwm2m::Format::SenmlCbor, &bytes, args.json)?
-        }
-        Kind::Lwm2mCbor => {
-            crate::lwm2m::decode_records(mote_lwm2m::Format::LwM2mCbor, &bytes, args.json)?
-        }
-        Kind::OscoreOption => crate::oscore::decode_option(&bytes, args.json)?,
-        Kind::Edhoc => crate::edhoc::decode(&bytes, args.message.as_deref(), args.json)?,
+        Kind::Tlv => crate::commands::lwm2m::decode_tlv_structure(&bytes, args.json)?,
+        Kind::SenmlJson => crate::commands::lwm2m::decode_records(
+            mote_lwm2m::Format::SenmlJson,
+            &bytes,
+            args.json,
+        )?,
+        Kind::SenmlCbor => crate::commands::lwm2m::decode_records(
+            mote_lwm2m::Format::SenmlCbor,
+            &bytes,
+            args.json,
+        )?,
+        Kind::Lwm2mCbor => crate::commands::lwm2m::decode_records(
+            mote_lwm2m::Format::LwM2mCbor,
+            &bytes,
+            args.json,
+        )?,
+        Kind::OscoreOption => crate::commands::oscore::decode_option(&bytes, args.json)?,
+        Kind::Edhoc => crate::commands::edhoc::decode(&bytes, args.message.as_deref(), args.json)?,
         Kind::LinkFormat => link_format::decode(&bytes, args.json)?,
     };
     println!("{output}");

@@ -348,8 +348,8 @@ fn protect_response(a: &ProtectResponseArgs) -> Result<()> {
 fn print_message(framing: Framing, msg: &[u8], json: bool) -> Result<()> {
     if json {
         let s = match framing {
-            Framing::Udp => crate::decode::coap::decode_udp(msg, true)?,
-            Framing::Tcp => crate::decode::coap::decode_tcp(msg, true)?,
+            Framing::Udp => crate::commands::decode::coap::decode_udp(msg, true)?,
+            Framing::Tcp => crate::commands::decode::coap::decode_tcp(msg, true)?,
         };
         println!("{s}");
     } else {

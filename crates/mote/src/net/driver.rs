@@ -78,6 +78,17 @@ pub(crate) trait Application<X: Protection<Remote> = NoProtection> {
 
     /// Called for every event of the endpoint, in order.
     fn event(&mut self, io: &mut Io<'_, X>, event: Event<Remote, X::Identity>) -> Flow;
+
+    /// The application's own next deadline on the endpoint's clock (a periodic notification,
+    /// a delayed forward), if any; the driver wakes up for it as for the endpoint's timers.
+    fn poll_timeout(&self) -> Option<Duration> {
+        None
+    }
+
+    /// Called when [`Application::poll_timeout`] has passed.
+    fn handle_timeout(&mut self, _io: &mut Io<'_, X>) -> Flow {
+        Flow::Continue(())
+    }
 }
 
 /// Stops a running [`Driver`] from anywhere (another task or thread). A shutdown requested
@@ -308,7 +319,11 @@ impl<X: Protection<Remote>> Driver<X> {
                 break;
             }
             while self.tasks.try_join_next().is_some() {}
-            let deadline = self.endpoint.poll_timeout().map(|d| self.epoch + d);
+            let deadline = match (self.endpoint.poll_timeout(), app.poll_timeout()) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            }
+            .map(|d| self.epoch + d);
             let shutdown = Arc::clone(&self.shutdown);
             // Biased, timer before input: a flood of datagrams must not starve retransmissions.
             let wake = tokio::select! {
@@ -325,6 +340,13 @@ impl<X: Protection<Remote>> Driver<X> {
                 Wake::Timer => {
                     let now = self.now();
                     self.endpoint.handle_timeout(now);
+                    if app.poll_timeout().is_some_and(|at| at <= now) {
+                        let mut io = Io {
+                            now,
+                            endpoint: &mut self.endpoint,
+                        };
+                        flow = app.handle_timeout(&mut io);
+                    }
                 }
             }
         }

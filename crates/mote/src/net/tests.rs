@@ -428,3 +428,47 @@ fn listen_syntax() {
     );
     assert!(parse_listen("coaps://127.0.0.1:5684").is_err());
 }
+
+/// An application's own deadline wakes the driver: the callback runs once it has passed
+/// (and not before: `handle_timeout` checks the clock it is given).
+#[test]
+fn application_timer_wakes_the_driver() {
+    struct Alarm {
+        at: Option<Duration>,
+        fired_at: Option<Duration>,
+    }
+    impl Application for Alarm {
+        fn start(&mut self, io: &mut Io<'_>) -> Flow {
+            self.at = Some(io.now + Duration::from_millis(30));
+            Flow::Continue(())
+        }
+        fn event(&mut self, _io: &mut Io<'_>, _event: Event<Remote>) -> Flow {
+            Flow::Continue(())
+        }
+        fn poll_timeout(&self) -> Option<Duration> {
+            self.at
+        }
+        fn handle_timeout(&mut self, io: &mut Io<'_>) -> Flow {
+            self.fired_at = Some(io.now);
+            Flow::Break(())
+        }
+    }
+    let mut app = Alarm {
+        at: None,
+        fired_at: None,
+    };
+    runtime().unwrap().block_on(async {
+        let mut driver = Driver::new(DriverConfig::default(), EndpointConfig::default()).unwrap();
+        // Without the alarm the driver would wait for input forever; the guard turns a
+        // missing wake-up into a failure instead of a hang.
+        tokio::time::timeout(READ_TIMEOUT, driver.run(&mut app))
+            .await
+            .expect("the application's timer ended the run")
+            .unwrap();
+    });
+    let (at, fired) = (app.at.unwrap(), app.fired_at.unwrap());
+    assert!(
+        fired >= at,
+        "fired at {fired:?}, before its deadline {at:?}"
+    );
+}

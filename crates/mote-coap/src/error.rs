@@ -48,6 +48,18 @@ pub enum Error {
     #[cfg(feature = "alloc")]
     #[error("endpoint error")]
     Endpoint(#[from] crate::endpoint::EndpointError),
+    /// A block-wise transfer of the endpoint failed or was refused (RFC 7959).
+    #[cfg(feature = "alloc")]
+    #[error("block-wise transfer failed")]
+    Blockwise(#[from] crate::endpoint::blockwise::BlockwiseError),
+    /// An observation of the endpoint could not be registered or read (RFC 7641).
+    #[cfg(feature = "alloc")]
+    #[error("observation error")]
+    Observation(#[from] crate::endpoint::observe::ObservationError),
+    /// A CoAP over TCP session refused an operation or failed (RFC 8323).
+    #[cfg(feature = "alloc")]
+    #[error("CoAP over TCP session error")]
+    Session(#[from] crate::endpoint::tcp_session::SessionError),
 }
 
 impl Error {
@@ -82,6 +94,13 @@ impl Error {
             Self::Transmission(_) => Code::INTERNAL_SERVER_ERROR,
             #[cfg(feature = "alloc")]
             Self::Endpoint(e) => e.response_code(),
+            #[cfg(feature = "alloc")]
+            Self::Blockwise(e) => e.response_code(),
+            // RFC 7641 §4.1: an unreadable Observe option or resource key is a bad option.
+            #[cfg(feature = "alloc")]
+            Self::Observation(_) => Code::BAD_OPTION,
+            #[cfg(feature = "alloc")]
+            Self::Session(_) => Code::INTERNAL_SERVER_ERROR,
         }
     }
 }
@@ -329,6 +348,17 @@ mod tests {
             Error::from(big).response_code(),
             Code::REQUEST_ENTITY_TOO_LARGE
         );
+        #[cfg(feature = "alloc")]
+        {
+            // The endpoint's component errors nest and keep their response codes.
+            let unknown = crate::endpoint::blockwise::BlockwiseError::UnknownTransfer { num: 3 };
+            assert_eq!(
+                Error::from(unknown).response_code(),
+                Code::REQUEST_ENTITY_INCOMPLETE
+            );
+            let full = crate::endpoint::observe::ObservationError::TooManyObservations { limit: 1 };
+            assert!(matches!(Error::from(full), Error::Observation(_)));
+        }
         let enc = EncodeError::BufferTooSmall { required: 9 };
         assert_eq!(
             Error::from(enc).response_code(),

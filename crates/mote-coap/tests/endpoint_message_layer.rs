@@ -738,7 +738,7 @@ fn echo_config(window: Duration) -> EndpointConfig {
 }
 
 #[test]
-fn server_demands_fresh_echo_bound_to_peer_and_context() {
+fn server_demands_fresh_echo_bound_to_peer() {
     let mut ep = lone(echo_config(secs(10)), 14);
     let put = |mid: u16| wire(MessageType::Con, Code::PUT, mid, &[7]).with_payload(*b"x");
     // GET is safe: no Echo needed.
@@ -750,7 +750,7 @@ fn server_demands_fresh_echo_bound_to_peer_and_context() {
     assert!(matches!(&events(&mut ep)[..], [Event::Request { .. }]));
     transmits(&mut ep);
     // PUT without Echo: 4.01 with an Echo option of 1–40 bytes (§2.2.1), no event.
-    ep.handle_secured(T0, CLIENT, &bytes(&put(2)), b"ctx-A");
+    ep.handle(T0, CLIENT, &bytes(&put(2)));
     let out = transmits(&mut ep);
     let resp = decode(&out[0].1);
     assert_eq!(
@@ -761,10 +761,9 @@ fn server_demands_fresh_echo_bound_to_peer_and_context() {
     assert!((1..=40).contains(&echo.len()));
     assert!(events(&mut ep).is_empty());
     let with_echo = |mid| bytes(&put(mid).with_option(OptionNumber::ECHO, &echo));
-    // The value from another peer, or under another security context: not fresh.
-    ep.handle_secured(T0 + secs(1), 99, &with_echo(3), b"ctx-A");
-    ep.handle_secured(T0 + secs(1), CLIENT, &with_echo(4), b"ctx-B");
-    ep.handle(T0 + secs(1), CLIENT, &with_echo(5));
+    // The value from another peer: not fresh (binding to a security context: see
+    // endpoint_compose_protection.rs).
+    ep.handle(T0 + secs(1), 99, &with_echo(3));
     assert!(events(&mut ep).is_empty());
     assert!(
         transmits(&mut ep)
@@ -772,22 +771,21 @@ fn server_demands_fresh_echo_bound_to_peer_and_context() {
             .all(|(_, d)| decode(d).code() == Code::UNAUTHORIZED)
     );
     // The right peer and context within the window: through.
-    ep.handle_secured(T0 + secs(9), CLIENT, &with_echo(6), b"ctx-A");
+    ep.handle(T0 + secs(9), CLIENT, &with_echo(6));
     match &events(&mut ep)[..] {
-        [Event::Request { message, .. }] => assert_eq!(message.security_context, b"ctx-A"),
+        [Event::Request { message, .. }] => assert_eq!(message.identity, None),
         other => panic!("{other:?}"),
     }
     transmits(&mut ep);
     // Outside the window: 4.01 again.
-    ep.handle_secured(T0 + secs(10), CLIENT, &with_echo(7), b"ctx-A");
+    ep.handle(T0 + secs(10), CLIENT, &with_echo(7));
     assert!(events(&mut ep).is_empty());
     assert_eq!(decode(&transmits(&mut ep)[0].1).code(), Code::UNAUTHORIZED);
     // A made-up value: 4.01.
-    ep.handle_secured(
+    ep.handle(
         T0 + secs(10),
         CLIENT,
         &bytes(&put(8).with_option(OptionNumber::ECHO, b"guess")),
-        b"ctx-A",
     );
     assert!(events(&mut ep).is_empty());
 }
@@ -1135,9 +1133,24 @@ fn message_size_limit_holds_both_ways() {
         }),
         35,
     );
+    // A body larger than fits goes out in Block1 blocks that fit (RFC 7959 §2.5).
     let big = get("x").with_payload(vec![0u8; 100]);
+    ep.request(T0, SERVER, big, Reliability::Confirmable)
+        .unwrap();
+    let out = transmits(&mut ep);
+    assert!(out[0].1.len() <= 64);
+    assert!(decode(&out[0].1).option(OptionNumber::BLOCK1).is_some());
+    let mut ep = lone(
+        limited(EndpointLimits {
+            max_message_size: 64,
+            ..EndpointLimits::default()
+        }),
+        35,
+    );
+    // Options that alone exceed the limit cannot be sent.
+    let huge = get("x").with_option(OptionNumber::URI_QUERY, [b'q'; 70]);
     assert!(matches!(
-        ep.request(T0, SERVER, big, Reliability::Confirmable),
+        ep.request(T0, SERVER, huge, Reliability::Confirmable),
         Err(EndpointError::MessageTooLarge { max: 64, .. })
     ));
     assert_eq!(ep.stats().outstanding_requests, 0);
@@ -1153,8 +1166,26 @@ fn message_size_limit_holds_both_ways() {
     let Event::Request { id, .. } = events(&mut ep).remove(0) else {
         panic!()
     };
+    // A body larger than fits is sliced with Block2 (RFC 7959 §2.4) into blocks that fit.
+    ep.respond(T0, id, content(&[0u8; 70])).unwrap();
+    let out = transmits(&mut ep);
+    assert_eq!(out.len(), 1);
+    assert!(out[0].1.len() <= 64);
+    let sliced = decode(&out[0].1);
+    assert_eq!(sliced.payload().len(), 16);
+    assert!(sliced.option(OptionNumber::BLOCK2).is_some());
+    // Options that alone exceed the limit still cannot be sent.
+    ep.handle(
+        T0,
+        CLIENT,
+        &bytes(&wire(MessageType::Con, Code::GET, 3, &[2])),
+    );
+    let Event::Request { id, .. } = events(&mut ep).remove(0) else {
+        panic!()
+    };
+    let huge = content(b"").with_option(OptionNumber::LOCATION_PATH, [b'a'; 70]);
     assert!(matches!(
-        ep.respond(T0, id, content(&[0u8; 70])),
+        ep.respond(T0, id, huge),
         Err(EndpointError::MessageTooLarge { .. })
     ));
 }

@@ -6,7 +6,9 @@
 //! client requests, responses to incoming requests and mutated replays of the endpoint's own
 //! output. After every step the endpoint must not have panicked, every table in `stats()` must
 //! be within its configured bound, and after `handle_timeout(now)` no timer may be due at or
-//! before `now` (otherwise a caller would spin).
+//! before `now` (otherwise a caller would spin). Block sizes are small so that bodies go
+//! block-wise (Block1/Block2 in both roles), requests may register observations and responses
+//! may be notifications, so the block-wise and Observe tables are exercised and bounded too.
 
 #![allow(
     dead_code,
@@ -18,10 +20,12 @@
 
 use std::time::Duration;
 
+use mote_coap::block::Szx;
 use mote_coap::code::{Code, MessageType};
 use mote_coap::endpoint::{
-    EchoPolicy, EchoRequirement, Endpoint, EndpointConfig, EndpointLimits, EndpointStats, Event,
-    IncomingId, Reliability, ResourceState,
+    Block1ServerConfig, Block2ServerConfig, EchoPolicy, EchoRequirement, Endpoint, EndpointConfig,
+    EndpointLimits, EndpointStats, Event, IncomingId, ObservationClientConfig, ObserverHandle,
+    RegistryConfig, Reliability, ResourceState,
 };
 use mote_coap::message::OwnedMessage;
 use mote_coap::option::OptionNumber;
@@ -58,7 +62,51 @@ fn limits() -> EndpointLimits {
     }
 }
 
+fn block1() -> Block1ServerConfig {
+    Block1ServerConfig {
+        max_body: 300,
+        max_transfers_per_peer: 1,
+        max_transfers: 2,
+        max_buffered_bytes: 400,
+        preferred_szx: Szx::S32,
+        ..Block1ServerConfig::default()
+    }
+}
+
+fn block2() -> Block2ServerConfig {
+    Block2ServerConfig {
+        preferred_szx: Szx::S16,
+        max_entries_per_peer: 1,
+        max_entries: 2,
+        max_bytes: 300,
+        ..Block2ServerConfig::default()
+    }
+}
+
+fn observe() -> RegistryConfig {
+    RegistryConfig {
+        max_observers: 3,
+        max_observers_per_peer: 2,
+        max_observers_per_resource: 2,
+        ..RegistryConfig::default()
+    }
+}
+
+const MAX_OBSERVATIONS: usize = 2;
+
+fn check_composed(s: &EndpointStats) {
+    let (b1, b2, o) = (block1(), block2(), observe());
+    assert!(s.block1_transfers <= b1.max_transfers, "{s:?}");
+    assert!(s.block1_bytes <= b1.max_buffered_bytes, "{s:?}");
+    assert!(s.block2_entries <= b2.max_entries, "{s:?}");
+    assert!(s.block2_bytes <= b2.max_bytes, "{s:?}");
+    assert!(s.observers <= o.max_observers, "{s:?}");
+    assert!(s.pending_notifications <= s.observers, "{s:?}");
+    assert!(s.observations <= MAX_OBSERVATIONS, "{s:?}");
+}
+
 fn check_bounds(s: &EndpointStats, l: &EndpointLimits) {
+    check_composed(s);
     assert!(s.peers <= l.max_peers, "{s:?}");
     assert!(s.dedup_entries <= l.max_dedup_total, "{s:?}");
     assert!(s.max_dedup_of_one_peer <= l.max_dedup_per_peer, "{s:?}");
@@ -100,12 +148,20 @@ pub(crate) fn endpoint(data: &[u8]) {
         }),
         recognized_options: vec![OptionNumber(65001)],
         limits: limits(),
+        block1: block1(),
+        block2: block2(),
+        observe: observe(),
+        observe_client: ObservationClientConfig {
+            max_observations: MAX_OBSERVATIONS,
+            ..ObservationClientConfig::default()
+        },
         ..EndpointConfig::default()
     };
     let l = config.limits;
     let mut ep: Endpoint<u8, _> = Endpoint::new(config, rng).unwrap();
     let mut now = Duration::from_secs(10);
     let mut pending: Vec<IncomingId> = Vec::new();
+    let mut observers: Vec<ObserverHandle> = Vec::new();
     let mut last_sent: Vec<u8> = Vec::new();
     while let Some(op) = script.byte() {
         match op % 8 {
@@ -122,7 +178,13 @@ pub(crate) fn endpoint(data: &[u8]) {
             3 => {
                 let pick = usize::from(script.byte().unwrap_or(0));
                 let code = Code(script.byte().unwrap_or(0x45));
-                if !pending.is_empty() {
+                if pick & 0x80 != 0 && !observers.is_empty() {
+                    // A notification (maybe large, maybe non-2.xx) to a registered observer.
+                    let handle = observers[pick % observers.len()];
+                    let response = OwnedMessage::new(MessageType::Non, code, 0)
+                        .with_payload(script.take(pick % 120));
+                    let _ = ep.notify(now, handle, response, pick & 0x40 != 0);
+                } else if !pending.is_empty() {
                     let id = pending.remove(pick % pending.len());
                     let response = OwnedMessage::new(MessageType::Ack, code, 0)
                         .with_payload(script.take(pick % 40));
@@ -138,8 +200,13 @@ pub(crate) fn endpoint(data: &[u8]) {
                     Reliability::Confirmable
                 };
                 let len = usize::from(script.byte().unwrap_or(0));
-                let request =
+                let mut request =
                     OwnedMessage::new(MessageType::Con, code, 0).with_payload(script.take(len));
+                if op & 0x10 != 0 {
+                    // A registration (GET with Observe 0).
+                    request.code = Code::GET;
+                    request.options.set_uint(OptionNumber::OBSERVE, 0);
+                }
                 let _ = ep.request(now, peer, request, reliability);
             }
             5 => {
@@ -160,6 +227,7 @@ pub(crate) fn endpoint(data: &[u8]) {
                 }
                 while let Some(e) = ep.poll_event() {
                     if let Event::Request { id, message, .. } = e {
+                        observers.extend(message.observation);
                         let _ = message.check_preconditions(ResourceState {
                             exists: op & 0x40 != 0,
                             etag: Some(b"e"),

@@ -20,13 +20,28 @@
 
 pub mod blockwise;
 pub mod observe;
+pub mod protection;
 pub mod tcp_session;
+
+pub use self::protection::{NoProtection, Protection, ProtectionError};
+
+// Curated re-exports: the types an application of the endpoint names most.
+pub use self::blockwise::{
+    Block1ClientConfig, Block1ServerConfig, Block2ClientConfig, Block2ServerConfig, BlockwiseError,
+    MessageParts,
+};
+pub use self::observe::{
+    ClientConfig as ObservationClientConfig, ObservationError, ObservationHandle, ObserverHandle,
+    RegistryConfig, ResourceKey,
+};
+pub use self::tcp_session::SessionError;
 
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::format;
 use alloc::vec::Vec;
 use core::time::Duration;
 
+use crate::block::{BlockValue, Szx};
 use crate::code::{Code, MessageType};
 use crate::echo::{ClientEchoAction, EchoBuf, client_action};
 use crate::error::{EncodeError, OptionError};
@@ -34,6 +49,17 @@ use crate::message::{DecodeLimits, Message, OwnedMessage};
 use crate::option::{self, OptionNumber, OptionRef, Options};
 use crate::transmission::{
     MessageIdAllocator, RandomSource, Retransmission, Timeout, TransmissionParameters,
+};
+
+use self::observe::{
+    ClientConfig, Delivery, NotificationPlan, NotificationVerdict, NotifyOptions,
+    ObservationClient, ObserveDecision, ObserverRegistry,
+};
+use crate::observe::Transport;
+
+use self::blockwise::{
+    Block1Action, Block1Client, Block1Progress, Block1Server, Block2Client, Block2Progress,
+    Block2Server, CacheOutcome,
 };
 
 /// Errors of the endpoint.
@@ -95,6 +121,28 @@ pub enum EndpointError {
     /// The message cannot be encoded.
     #[error("cannot encode the message: {0}")]
     Encode(EncodeError),
+    /// A block-wise transfer cannot be set up (RFC 7959).
+    #[error("block-wise transfer: {0}")]
+    Blockwise(BlockwiseError),
+    /// The client's observation table is full ([`ClientConfig::max_observations`]) or the
+    /// registration cannot be tracked.
+    #[error("observation: {0}")]
+    Observation(ObservationError),
+    /// The protection layer could not protect a request.
+    #[error("protection: {0}")]
+    Protection(ProtectionError),
+    /// [`Endpoint::notify`] for an observation that is over or never existed.
+    #[error("no observation {handle:?}")]
+    UnknownObservation {
+        /// The handle given.
+        handle: ObserverHandle,
+    },
+    /// [`Endpoint::cancel`] for a request that is over or never existed.
+    #[error("no client request {id:?} in progress")]
+    UnknownRequest {
+        /// The identifier given.
+        id: RequestId,
+    },
     /// A conditional request's precondition does not hold (RFC 7252 §5.10.8): answer 4.12.
     #[error("precondition of option {option} failed (RFC 7252 §5.10.8): answer 4.12")]
     PreconditionFailed {
@@ -214,6 +262,23 @@ pub struct EndpointConfig {
     pub echo: Option<EchoPolicy>,
     /// Table bounds.
     pub limits: EndpointLimits,
+    /// Server-side Block1 reassembly (RFC 7959 §2.5): body limit, transfer table bounds, the
+    /// block size asked of clients.
+    pub block1: Block1ServerConfig,
+    /// Server-side Block2 serving (RFC 7959 §2.4): cache bounds and the preferred block size.
+    /// The endpoint lowers `preferred_szx` until a block plus 128 bytes of header and options
+    /// fits [`EndpointLimits::max_message_size`] (RFC 7252 §4.6: 1152 = 1024 + 128).
+    pub block2: Block2ServerConfig,
+    /// Client-side block-wise defaults for [`Endpoint::request`] (RFC 7959 §2.4, §2.5): the
+    /// Block1 size of uploads (lowered to fit [`EndpointLimits::max_message_size`] like
+    /// `block2`), early Block2 negotiation and the largest body downloaded.
+    pub client_blockwise: Block1ClientConfig,
+    /// The observer registry of the server role (RFC 7641 §4): its bounds (a refused
+    /// registration is answered as a plain GET, §4.1) and the Confirmable schedule (§4.5).
+    pub observe: RegistryConfig,
+    /// The observations of the client role (RFC 7641 §3): how many at once, and when a
+    /// representation that went stale is re-registered (§3.3.1).
+    pub observe_client: ClientConfig,
 }
 
 impl Default for EndpointConfig {
@@ -226,6 +291,11 @@ impl Default for EndpointConfig {
             recognized_options: Vec::new(),
             echo: None,
             limits: EndpointLimits::default(),
+            block1: Block1ServerConfig::default(),
+            block2: Block2ServerConfig::default(),
+            client_blockwise: Block1ClientConfig::default(),
+            observe: RegistryConfig::default(),
+            observe_client: ClientConfig::default(),
         }
     }
 }
@@ -259,6 +329,10 @@ impl EndpointConfig {
         if l.max_message_size < 4 {
             return bad("max_message_size must be at least 4 bytes");
         }
+        if self.block1.preferred_szx.is_bert() || self.block2.preferred_szx.is_bert() {
+            // RFC 8323 §6: BERT exists only over reliable transports.
+            return bad("BERT (SZX 7) is not a block size over UDP");
+        }
         if self.echo.is_some() && l.max_echo_challenges == 0 {
             return bad("max_echo_challenges must be at least 1 with an Echo policy");
         }
@@ -273,6 +347,46 @@ pub enum Reliability {
     Confirmable,
     /// Non-confirmable: sent once (§4.3).
     NonConfirmable,
+}
+
+/// How [`Endpoint::request_with`] sends one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestOptions {
+    /// CON or NON (RFC 7252 §2.1); every block of a block-wise transfer is sent this way.
+    pub reliability: Reliability,
+    /// Block-wise behaviour (RFC 7959): the Block1 size of an upload (`szx`, lowered to fit
+    /// [`EndpointLimits::max_message_size`]), early negotiation of the response's block size
+    /// (`response_szx`, and `download.early_negotiation` for a request without body), and the
+    /// download's bounds (`download.max_body`).
+    pub blockwise: Block1ClientConfig,
+}
+
+impl RequestOptions {
+    /// Options with [`EndpointConfig::client_blockwise`] and this reliability.
+    #[must_use]
+    pub const fn new(reliability: Reliability, blockwise: Block1ClientConfig) -> Self {
+        Self {
+            reliability,
+            blockwise,
+        }
+    }
+}
+
+/// The block-wise transfer of a client request (RFC 7959): the upload until its final
+/// response, then the download of a response body sent in blocks.
+#[derive(Debug)]
+enum Transfer {
+    Upload(Block1Client),
+    Download(Block2Client),
+}
+
+impl Transfer {
+    fn request_tag(&self) -> Option<&[u8]> {
+        match self {
+            Self::Upload(upload) => upload.request_tag(),
+            Self::Download(_) => None,
+        }
+    }
 }
 
 /// Identifies a client request for its whole life (including an Echo retry).
@@ -301,17 +415,25 @@ pub struct ResourceState<'a> {
     pub etag: Option<&'a [u8]>,
 }
 
-/// An incoming request delivered in [`Event::Request`].
+/// An incoming request delivered in [`Event::Request`]; `I` is the
+/// [`Protection::Identity`] of the endpoint's protection layer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IncomingRequest {
-    /// The request (type and Message ID as received).
+pub struct IncomingRequest<I = ()> {
+    /// The request (type and Message ID as received; the inner request when it was
+    /// protected, with a reassembled body when it came in Block1 blocks).
     pub message: OwnedMessage,
-    /// The security context the request arrived in ([`Endpoint::handle_secured`]); empty for
-    /// unprotected requests.
-    pub security_context: Vec<u8>,
+    /// The security context the request arrived in ([`Protection::unprotect_request`]);
+    /// `None` for a plain request.
+    pub identity: Option<I>,
+    /// `Some` when the request registered an observation (GET/FETCH with Observe 0, accepted
+    /// by the registry, RFC 7641 §4.1): answer it with [`Endpoint::respond`] (the endpoint adds
+    /// the Observe value), then send each later notification with [`Endpoint::notify`] or
+    /// [`Endpoint::notify_resource`]. `None` for a plain request and for a registration the
+    /// registry refused (it is then answered as a plain GET).
+    pub observation: Option<ObserverHandle>,
 }
 
-impl core::ops::Deref for IncomingRequest {
+impl<I> core::ops::Deref for IncomingRequest<I> {
     type Target = OwnedMessage;
 
     /// The request message (so `request.payload`, `request.option(..)` read it directly).
@@ -320,7 +442,7 @@ impl core::ops::Deref for IncomingRequest {
     }
 }
 
-impl IncomingRequest {
+impl<I> IncomingRequest<I> {
     /// Checks If-Match and If-None-Match against the resource's current state
     /// (RFC 7252 §5.10.8). On error, answer with [`EndpointError::response_code`] (4.12).
     ///
@@ -357,7 +479,7 @@ impl IncomingRequest {
 /// What the endpoint reports to the application.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Event<P> {
+pub enum Event<P, I = ()> {
     /// A new request (deduplicated, options checked, fresh when Echo is required). Answer it
     /// with [`Endpoint::respond`].
     Request {
@@ -366,7 +488,7 @@ pub enum Event<P> {
         /// Where it came from.
         peer: P,
         /// The request.
-        message: IncomingRequest,
+        message: IncomingRequest<I>,
     },
     /// The final response to a client request.
     Response {
@@ -376,6 +498,27 @@ pub enum Event<P> {
         peer: P,
         /// The response.
         message: OwnedMessage,
+    },
+    /// A fresh notification of an observation the client registered (RFC 7641 §3.2): newer
+    /// than every one delivered before (§3.4; older ones are dropped and counted in
+    /// [`EndpointStats::stale_notifications`]). The first response of the registration came
+    /// as [`Event::Response`]; a final non-2.xx or Observe-less response ends the observation
+    /// and comes as [`Event::Response`] too.
+    Notification {
+        /// The registration request.
+        id: RequestId,
+        /// The server.
+        peer: P,
+        /// The notification.
+        message: OwnedMessage,
+    },
+    /// The response to a protected request did not verify ([`Protection::unprotect_response`]);
+    /// the request is over.
+    ProtectionFailed {
+        /// The request.
+        id: RequestId,
+        /// Who answered.
+        peer: P,
     },
     /// A CON request was not acknowledged after MAX_RETRANSMIT retransmissions, or no response
     /// came within EXCHANGE_LIFETIME (RFC 7252 §4.2, §4.8.2).
@@ -406,6 +549,27 @@ pub enum Event<P> {
         /// The response.
         message: OwnedMessage,
     },
+    /// A block-wise transfer of a client request failed (RFC 7959: a block out of order, an
+    /// ETag that kept changing, a body over the limit, a 4.13 smaller blocks cannot help); the
+    /// request is over.
+    BlockwiseFailed {
+        /// The request.
+        id: RequestId,
+        /// The server.
+        peer: P,
+        /// What went wrong.
+        error: BlockwiseError,
+    },
+    /// An observation of the server role is over (RFC 7641): the registry no longer holds
+    /// `handle`, and [`Endpoint::notify`] for it fails.
+    ObservationEnded {
+        /// The registration.
+        handle: ObserverHandle,
+        /// The observer.
+        peer: P,
+        /// Why.
+        reason: ObservationEndReason,
+    },
     /// A separate response was reset by the client or never acknowledged.
     SeparateResponseFailed {
         /// The request it answered.
@@ -415,6 +579,21 @@ pub enum Event<P> {
         /// `true` for a Reset, `false` when MAX_RETRANSMIT was reached.
         reset: bool,
     },
+}
+
+/// Why an observation of the server role ended ([`Event::ObservationEnded`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ObservationEndReason {
+    /// The client sent a GET/FETCH with Observe 1 and the registration's token (RFC 7641 §3.6).
+    Deregistered,
+    /// The client answered a notification with a Reset (RFC 7641 §3.6, §4.5).
+    Reset,
+    /// A Confirmable notification was not acknowledged after MAX_RETRANSMIT retransmissions
+    /// (RFC 7641 §4.5).
+    TimedOut,
+    /// The registration response or a notification had a non-2.xx code (RFC 7641 §4.1, §4.2).
+    ErrorResponse,
 }
 
 /// Current table sizes and drop counters of an [`Endpoint`] (see [`EndpointLimits`]).
@@ -463,6 +642,29 @@ pub struct EndpointStats {
     pub ignored: u64,
     /// Incoming requests never answered within EXCHANGE_LIFETIME, forgotten.
     pub abandoned_incoming: u64,
+    /// Block1 uploads being reassembled (bounded by [`Block1ServerConfig::max_transfers`]).
+    pub block1_transfers: usize,
+    /// Bytes held by Block1 uploads (bounded by [`Block1ServerConfig::max_buffered_bytes`]).
+    pub block1_bytes: usize,
+    /// Block2 representations kept for follow-up requests (bounded by
+    /// [`Block2ServerConfig::max_entries`]).
+    pub block2_entries: usize,
+    /// Bytes held by kept representations (bounded by [`Block2ServerConfig::max_bytes`]).
+    pub block2_bytes: usize,
+    /// Observations of the client role (bounded by [`ClientConfig::max_observations`]).
+    pub observations: usize,
+    /// Notifications dropped as older than one already delivered (RFC 7641 §3.4).
+    pub stale_notifications: u64,
+    /// Registered observers (bounded by [`RegistryConfig::max_observers`]).
+    pub observers: usize,
+    /// Confirmable notifications awaiting their ACK (at most one per observer, RFC 7641
+    /// §4.5.2).
+    pub pending_notifications: usize,
+    /// Registrations the registry refused (a bound was reached); answered as plain requests.
+    pub refused_observations: u64,
+    /// Responses sliced with Block2 whose representation could not be kept (a bound was
+    /// reached); their follow-up requests go to the application again.
+    pub block2_not_cached: u64,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -500,7 +702,7 @@ struct PeerState {
     probe_next: Duration,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct Outgoing<P> {
     peer: P,
     request: OwnedMessage,
@@ -510,14 +712,32 @@ struct Outgoing<P> {
     acknowledged: bool,
     expires: Duration,
     echo_retried: bool,
+    transfer: Transfer,
+    observe: ObserveUse,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct Queued<P> {
     id: RequestId,
     peer: P,
     request: OwnedMessage,
     reliability: Reliability,
+    transfer: Transfer,
+    observe: ObserveUse,
+    /// Keep the request's token (re-registration and deregistration, RFC 7641 §3.3.1, §3.6).
+    keep_token: bool,
+}
+
+/// What a client request is to Observe (RFC 7641 §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ObserveUse {
+    /// An ordinary request.
+    No,
+    /// A registration (GET/FETCH with Observe 0); the observation is tracked once it is sent.
+    Register(Option<ObservationHandle>),
+    /// The re-registration of a stale observation (same token, §3.3.1): its responses are
+    /// notifications of the original request.
+    Reregister(ObservationHandle),
 }
 
 #[derive(Debug, Clone)]
@@ -529,6 +749,23 @@ struct Incoming<P> {
     /// When the empty ACK goes out if the application has not responded (CON only, until sent).
     ack_at: Option<Duration>,
     expires: Duration,
+    /// The request as received, without its payload: what [`Block2Server::respond`] keys and
+    /// slices the response by (RFC 7959 §2.4).
+    request: Vec<u8>,
+    /// The Block1 option the final response of a reassembled upload carries (RFC 7959 §2.5).
+    block1: Option<BlockValue>,
+    /// The registration this request made and the Observe value of its response (RFC 7641
+    /// §4.1).
+    observe: Option<(ObserverHandle, u32)>,
+}
+
+/// A Confirmable notification awaiting its ACK (RFC 7641 §4.5).
+#[derive(Debug, Clone)]
+struct PendingNotification<P> {
+    peer: P,
+    message_id: u16,
+    bytes: Vec<u8>,
+    retransmission: Retransmission,
 }
 
 #[derive(Debug, Clone)]
@@ -541,9 +778,9 @@ struct Separate<P> {
 }
 
 #[derive(Debug, Clone)]
-struct EchoChallenge<P> {
+struct EchoChallenge<P, I> {
     peer: P,
-    context: Vec<u8>,
+    identity: Option<I>,
     value: EchoBuf,
     issued: Duration,
 }
@@ -615,8 +852,28 @@ impl<'a> Inbound<'a> {
     }
 }
 
+/// The largest SZX not above `preferred` whose block plus 128 bytes of header and options fits
+/// `max_message_size` (RFC 7252 §4.6), at least 16-byte blocks.
+fn fitting_szx(preferred: Szx, max_message_size: usize) -> Szx {
+    let mut szx = preferred;
+    while szx.size() + 128 > max_message_size {
+        match Szx::new(szx.value().saturating_sub(1)) {
+            Some(lower) if lower < szx => szx = lower,
+            _ => break,
+        }
+    }
+    szx
+}
+
 const EMPTY_ACK: u8 = 0x60;
 const EMPTY_RST: u8 = 0x70;
+
+/// The encoded request without its payload (what Block2 keys on, RFC 7959 §2.4).
+fn without_payload(request: &Message<'_>) -> Vec<u8> {
+    let mut owned = request.to_owned();
+    owned.payload = Vec::new();
+    owned.to_vec().unwrap_or_default()
+}
 
 fn empty(first: u8, message_id: u16) -> Vec<u8> {
     let [hi, lo] = message_id.to_be_bytes();
@@ -633,8 +890,7 @@ fn empty(first: u8, message_id: u16) -> Vec<u8> {
 ///
 /// # Call order
 /// 1. [`Endpoint::new`] once.
-/// 2. For every datagram received: [`Endpoint::handle`] (or [`Endpoint::handle_secured`] for a
-///    request decrypted under a security context).
+/// 2. For every datagram received: [`Endpoint::handle`].
 /// 3. To send a request: [`Endpoint::request`]; to answer an [`Event::Request`]:
 ///    [`Endpoint::respond`] (before [`EndpointConfig::piggyback_delay`] for a piggybacked
 ///    response).
@@ -686,7 +942,19 @@ fn empty(first: u8, message_id: u16) -> Vec<u8> {
 /// # Ok::<(), mote_coap::endpoint::EndpointError>(())
 /// ```
 #[derive(Debug)]
-pub struct Endpoint<P, R> {
+pub struct Endpoint<P, R, X: Protection<P> = NoProtection> {
+    protection: X,
+    /// The binding of the request being processed: every response the endpoint itself
+    /// produces for it is protected with it (RFC 8613 §8.3).
+    replying: Option<X::Binding>,
+    /// Bindings of incoming requests awaiting [`Endpoint::respond`].
+    incoming_bindings: BTreeMap<IncomingId, X::Binding>,
+    /// Bindings of the observers registered with a protected request (RFC 8613 §8.3).
+    observer_bindings: BTreeMap<ObserverHandle, X::Binding>,
+    /// Identity (and binding of the last request sent) of protected client requests.
+    outgoing_protection: BTreeMap<RequestId, (X::Identity, Option<X::Binding>)>,
+    /// Identity and binding of protected client observations.
+    observing_protection: BTreeMap<ObservationHandle, (X::Identity, X::Binding)>,
     config: EndpointConfig,
     decode_limits: DecodeLimits,
     rng: R,
@@ -701,26 +969,70 @@ pub struct Endpoint<P, R> {
     queue: VecDeque<Queued<P>>,
     incoming: BTreeMap<IncomingId, Incoming<P>>,
     separate: BTreeMap<IncomingId, Separate<P>>,
-    echo: VecDeque<EchoChallenge<P>>,
+    echo: VecDeque<EchoChallenge<P, X::Identity>>,
     transmits: VecDeque<Transmit<P>>,
-    events: VecDeque<Event<P>>,
+    events: VecDeque<Event<P, X::Identity>>,
     stats: EndpointStats,
+    block1: Block1Server<P>,
+    block2: Block2Server<P>,
+    observers: ObserverRegistry<P, ()>,
+    /// The registration request of each observer, without payload: the Block2 key of its
+    /// notifications (RFC 7959 §3.4). Bounded by the registry.
+    observe_requests: BTreeMap<ObserverHandle, Vec<u8>>,
+    notifications: BTreeMap<ObserverHandle, PendingNotification<P>>,
+    observations: ObservationClient<P>,
+    /// The registration request of each client observation that got its first response.
+    observing: BTreeMap<ObservationHandle, (RequestId, P)>,
 }
 
-impl<P, R> Endpoint<P, R>
+impl<P, R> Endpoint<P, R, NoProtection>
 where
     P: Clone + Eq + Ord + core::fmt::Debug,
     R: RandomSource,
 {
-    /// A new endpoint; the first Message ID is drawn from `rng` (RFC 7252 §4.4).
+    /// A new endpoint without a protection layer; the first Message ID is drawn from `rng`
+    /// (RFC 7252 §4.4).
     ///
     /// # Errors
     /// [`EndpointError::InvalidConfig`].
-    pub fn new(config: EndpointConfig, mut rng: R) -> Result<Self, EndpointError> {
+    pub fn new(config: EndpointConfig, rng: R) -> Result<Self, EndpointError> {
+        Self::with_protection(config, rng, NoProtection)
+    }
+}
+
+impl<P, R, X> Endpoint<P, R, X>
+where
+    P: Clone + Eq + Ord + core::fmt::Debug,
+    R: RandomSource,
+    X: Protection<P>,
+{
+    /// A new endpoint whose requests and responses pass through `protection` (e.g. OSCORE,
+    /// RFC 8613 §2) between the message layer and request/response processing.
+    ///
+    /// # Errors
+    /// [`EndpointError::InvalidConfig`].
+    pub fn with_protection(
+        mut config: EndpointConfig,
+        mut rng: R,
+        protection: X,
+    ) -> Result<Self, EndpointError> {
         config.validate()?;
+        let max = config.limits.max_message_size;
+        config.block2.preferred_szx = fitting_szx(config.block2.preferred_szx, max);
+        config.client_blockwise.szx = fitting_szx(config.client_blockwise.szx, max);
+        let block1 = Block1Server::new(config.block1);
+        let block2 = Block2Server::new(config.block2);
+        let observers = ObserverRegistry::new(config.observe);
+        let observations = ObservationClient::new(config.observe_client);
         let decode_limits = DecodeLimits::extended_tokens(config.max_incoming_token_len.max(8));
         let message_ids = MessageIdAllocator::new(rng.next_u32() as u16);
         Ok(Self {
+            protection,
+            replying: None,
+            incoming_bindings: BTreeMap::new(),
+            observer_bindings: BTreeMap::new(),
+            outgoing_protection: BTreeMap::new(),
+            observing_protection: BTreeMap::new(),
             config,
             decode_limits,
             rng,
@@ -738,7 +1050,25 @@ where
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             stats: EndpointStats::default(),
+            block1,
+            block2,
+            observers,
+            observe_requests: BTreeMap::new(),
+            notifications: BTreeMap::new(),
+            observations,
+            observing: BTreeMap::new(),
         })
+    }
+
+    /// The protection layer (e.g. to inspect an OSCORE context's state).
+    #[must_use]
+    pub const fn protection_ref(&self) -> &X {
+        &self.protection
+    }
+
+    /// The protection layer, mutably (e.g. to add or remove security contexts).
+    pub fn protection_mut(&mut self) -> &mut X {
+        &mut self.protection
     }
 
     /// The configuration.
@@ -767,6 +1097,13 @@ where
             echo_challenges: self.echo.len(),
             queued_transmits: self.transmits.len(),
             queued_events: self.events.len(),
+            block1_transfers: self.block1.len(),
+            block1_bytes: self.block1.bytes_held(),
+            block2_entries: self.block2.len(),
+            block2_bytes: self.block2.bytes_held(),
+            observations: self.observations.len(),
+            observers: self.observers.len(),
+            pending_notifications: self.notifications.len(),
             ..self.stats
         }
     }
@@ -777,7 +1114,7 @@ where
     }
 
     /// The next event for the application.
-    pub fn poll_event(&mut self) -> Option<Event<P>> {
+    pub fn poll_event(&mut self) -> Option<Event<P, X::Identity>> {
         self.events.pop_front()
     }
 
@@ -805,6 +1142,14 @@ where
             .chain(incoming)
             .chain(separate)
             .chain(probing)
+            .chain(
+                self.notifications
+                    .values()
+                    .map(|n| n.retransmission.deadline()),
+            )
+            .chain(self.observations.poll_timeout())
+            .chain(self.block1.poll_timeout())
+            .chain(self.block2.poll_timeout())
             .min()
     }
 
@@ -819,7 +1164,7 @@ where
         self.transmits.push_back(Transmit { peer, datagram });
     }
 
-    fn event(&mut self, event: Event<P>) {
+    fn event(&mut self, event: Event<P, X::Identity>) {
         if self.events.len() >= self.config.limits.max_queued_events {
             self.stats.dropped_events += 1;
             return;
@@ -981,21 +1326,10 @@ where
     // -----------------------------------------------------------------------------------------
     // Input.
 
-    /// Processes a datagram received from `peer` at `now`.
+    /// Processes a datagram received from `peer` at `now`. A request passes the message layer
+    /// (deduplication, ACK/RST) as received, then [`Protection::unprotect_request`]; what
+    /// follows works on the inner request.
     pub fn handle(&mut self, now: Duration, peer: P, datagram: &[u8]) {
-        self.handle_secured(now, peer, datagram, &[]);
-    }
-
-    /// [`Endpoint::handle`] for a message that arrived under a security context (e.g. the
-    /// inner message of OSCORE, with the context's identifier): Echo values issued in answer
-    /// are bound to it, so one context cannot spend another's (RFC 9175 §2.3).
-    pub fn handle_secured(
-        &mut self,
-        now: Duration,
-        peer: P,
-        datagram: &[u8],
-        security_context: &[u8],
-    ) {
         if datagram.len() > self.config.limits.max_message_size {
             self.stats.oversized += 1;
             return;
@@ -1037,7 +1371,8 @@ where
                 };
                 let inbound = Inbound::udp(&message, path);
                 if code.is_request() {
-                    self.on_request(now, &peer, inbound, security_context);
+                    self.on_protected_request(now, &peer, &message, path);
+                    self.replying = None;
                 } else if code.is_response() {
                     self.on_separate_response(now, &peer, inbound);
                 }
@@ -1059,7 +1394,7 @@ where
             .map(|(id, _)| *id);
         if let Some(id) = found {
             if message.mtype() == MessageType::Rst {
-                self.finish(now, id);
+                let id = self.fail(now, id);
                 self.event(Event::Reset { id });
                 return;
             }
@@ -1103,6 +1438,9 @@ where
             }
             return;
         }
+        if self.on_notification_reply(peer, mid, message.mtype() == MessageType::Rst) {
+            return;
+        }
         if self.recent.iter().any(|r| &r.0 == peer && r.1 == mid) {
             // A late duplicate of the ACK or RST of a finished exchange (§4.5).
             self.stats.duplicates += 1;
@@ -1118,13 +1456,52 @@ where
         }
     }
 
-    /// A request after deduplication: options, freshness, then to the application.
+    /// RFC 8613 §2: the protection layer between the message layer and request processing.
+    fn on_protected_request(
+        &mut self,
+        now: Duration,
+        peer: &P,
+        message: &Message<'_>,
+        path: ReplyPath,
+    ) {
+        match self.protection.unprotect_request(now, peer, message) {
+            Ok(None) => self.on_request(now, peer, Inbound::udp(message, path), None),
+            Ok(Some((inner, binding, identity))) => {
+                self.replying = Some(binding);
+                // RFC 8613 §4.1.3.4.2: outer Block options (a proxy fragmenting the protected
+                // message) are not supported: 4.02, protected like any answer to the request.
+                if message.option(OptionNumber::BLOCK1).is_some()
+                    || message.option(OptionNumber::BLOCK2).is_some()
+                {
+                    let parts = MessageParts::new(Code::BAD_OPTION);
+                    self.answer_parts(peer, message.token(), path, parts);
+                    return;
+                }
+                let inner =
+                    inner.into_message(message.mtype(), message.message_id(), message.token());
+                let Ok(raw) = inner.to_vec() else {
+                    return;
+                };
+                let Ok(inner) = Message::decode_with(&raw, &self.decode_limits) else {
+                    return;
+                };
+                self.on_request(now, peer, Inbound::udp(&inner, path), Some(identity));
+            }
+            Err(error_response) => {
+                // Sent as is, unprotected (e.g. 4.01 for a failed verification).
+                self.answer_parts(peer, message.token(), path, error_response);
+            }
+        }
+    }
+
+    /// A request after deduplication and unprotection: options, freshness, then to the
+    /// application.
     fn on_request(
         &mut self,
         now: Duration,
         peer: &P,
         inbound: Inbound<'_>,
-        security_context: &[u8],
+        identity: Option<X::Identity>,
     ) {
         let message = inbound;
         // RFC 7252 §5.4.1: an unrecognized critical option in a CON request is answered 4.02
@@ -1148,8 +1525,8 @@ where
         if let Some(policy) = self.config.echo {
             if policy.applies_to(message.code()) {
                 let echo = message.option(OptionNumber::ECHO).map(|o| o.value);
-                if !self.echo_fresh(now, peer, security_context, echo, policy.window) {
-                    let value = self.issue_echo(now, peer, security_context);
+                if !self.echo_fresh(now, peer, identity.as_ref(), echo, policy.window) {
+                    let value = self.issue_echo(now, peer, identity.clone());
                     let response = OwnedMessage::new(MessageType::Ack, Code::UNAUTHORIZED, 0)
                         .with_option(OptionNumber::ECHO, value.as_bytes());
                     self.answer(peer, message.token(), inbound.path, response);
@@ -1157,6 +1534,55 @@ where
                 }
             }
         }
+        // RFC 7959: block-wise requests the endpoint answers itself. The components work on a
+        // decoded message; the inbound view is re-encoded once (transport-neutral).
+        let Ok(raw) = message.to_owned().to_vec() else {
+            return;
+        };
+        let Ok(request) = Message::decode_with(&raw, &self.decode_limits) else {
+            return;
+        };
+        // §2.4: a follow-up Block2 request is served from the kept representation.
+        match self.block2.serve_cached(peer, &request, now) {
+            Ok(Some(mut parts)) => {
+                // RFC 7959 §3.4: the later blocks of a notification are plain responses.
+                parts.options.remove(OptionNumber::OBSERVE);
+                self.answer_parts(peer, message.token(), inbound.path, parts);
+                return;
+            }
+            Ok(None) => {}
+            Err(rejected) => {
+                self.answer_parts(peer, message.token(), inbound.path, rejected.response);
+                return;
+            }
+        }
+        let follow_up = matches!(
+            BlockValue::from_message(&request, OptionNumber::BLOCK2),
+            Ok(Some(b)) if b.num() > 0
+        );
+        if follow_up && !matches!(request.code(), Code::GET | Code::FETCH) {
+            // A follow-up Block2 request of an unsafe method whose representation is no longer
+            // kept: re-running it would repeat the method's effect (a second POST) with no
+            // request body (RFC 7959 §3.3, Figure 10: follow-ups carry no Block1 payload), so
+            // the client is told to start over: 4.08 (§2.9.2). A safe method (GET, FETCH) is
+            // simply handed to the application again and the block cut from its new answer.
+            let parts = MessageParts::new(Code::REQUEST_ENTITY_INCOMPLETE);
+            self.answer_parts(peer, message.token(), inbound.path, parts);
+            return;
+        }
+        // §2.5: Block1 uploads are reassembled; the application sees the whole body.
+        let (body, block1) = match self.block1.handle(peer, &request, now) {
+            Ok(Block1Action::NotBlockwise) => (None, None),
+            Ok(Block1Action::Continue(parts)) => {
+                self.answer_parts(peer, message.token(), inbound.path, parts);
+                return;
+            }
+            Ok(Block1Action::Complete { body, block1 }) => (Some(body), Some(block1)),
+            Err(rejected) => {
+                self.answer_parts(peer, message.token(), inbound.path, rejected.response);
+                return;
+            }
+        };
         let limits = &self.config.limits;
         if self.incoming.len() + self.separate.len() >= limits.max_pending_incoming
             || self.events.len() >= limits.max_queued_events
@@ -1170,8 +1596,41 @@ where
             }
             return;
         }
-        // Seam (RFC 7959 / RFC 7641): Block1 reassembly, Block2 serving and Observe
-        // registration take the request here, before it is handed to the application.
+        // RFC 7641 §2, §4.1: Observe 0 registers, Observe 1 deregisters.
+        let observe =
+            match self
+                .observers
+                .handle_request(peer, &request, Transport::Unreliable, now, || ())
+            {
+                Ok(ObserveDecision::Registered {
+                    handle, sequence, ..
+                }) => {
+                    self.observe_requests
+                        .insert(handle, without_payload(&request));
+                    Some((handle, sequence))
+                }
+                Ok(ObserveDecision::Refused(_)) => {
+                    self.stats.refused_observations += 1;
+                    None
+                }
+                Ok(ObserveDecision::Deregistered { removed }) => {
+                    if let Some((handle, ())) = removed {
+                        self.observation_ended(handle, peer, ObservationEndReason::Deregistered);
+                    }
+                    None
+                }
+                Ok(_) => None,
+                Err(error) => {
+                    // An unreadable Observe or resource key (RFC 7252 §5.4.1, §5.4.3): 4.02.
+                    let parts = MessageParts {
+                        code: Code::BAD_OPTION,
+                        options: crate::option::OptionList::new(),
+                        payload: format!("{error}").into_bytes(),
+                    };
+                    self.answer_parts(peer, message.token(), inbound.path, parts);
+                    return;
+                }
+            };
         let (message_id, confirmable) = match inbound.path {
             ReplyPath::Confirmable(mid) => (mid, true),
             ReplyPath::NonConfirmable(mid) => (mid, false),
@@ -1187,21 +1646,39 @@ where
                 confirmable,
                 ack_at: confirmable.then(|| now + self.config.piggyback_delay),
                 expires: now + self.config.transmission.exchange_lifetime(),
+                request: without_payload(&request),
+                block1,
+                observe,
             },
         );
+        if let Some(binding) = self.replying.clone() {
+            self.incoming_bindings.insert(id, binding);
+        }
+        let mut delivered = message.to_owned();
+        if let Some(body) = body {
+            // The reassembled request: the whole body, no Block1 or Size1 (RFC 7959 §2.5).
+            delivered.payload = body;
+            delivered.options.remove(OptionNumber::BLOCK1);
+            delivered.options.remove(OptionNumber::SIZE1);
+        }
         self.event(Event::Request {
             id,
             peer: peer.clone(),
             message: IncomingRequest {
-                message: message.to_owned(),
-                security_context: security_context.to_vec(),
+                message: delivered,
+                identity,
+                observation: observe.map(|(handle, _)| handle),
             },
         });
     }
 
     /// Sends a response the endpoint itself produced (4.01, 4.02, 5.03) right away:
     /// piggybacked on the ACK of a CON, or as a NON for a NON request.
-    fn answer(&mut self, peer: &P, token: &[u8], path: ReplyPath, mut response: OwnedMessage) {
+    fn answer(&mut self, peer: &P, token: &[u8], path: ReplyPath, response: OwnedMessage) {
+        let mut response = match self.replying.clone() {
+            Some(binding) => self.protect_reply(&binding, response, false),
+            None => response,
+        };
         response.token = token.to_vec();
         match path {
             ReplyPath::Confirmable(mid) => {
@@ -1221,18 +1698,50 @@ where
         }
     }
 
+    /// RFC 8613 §8.3: the response protected with the request's binding; 5.00 unprotected
+    /// when protection fails.
+    fn protect_reply(
+        &mut self,
+        binding: &X::Binding,
+        response: OwnedMessage,
+        notification: bool,
+    ) -> OwnedMessage {
+        let (mtype, message_id, token) =
+            (response.mtype, response.message_id, response.token.clone());
+        let inner = MessageParts {
+            code: response.code,
+            options: response.options,
+            payload: response.payload,
+        };
+        match self
+            .protection
+            .protect_response(binding, &inner, notification)
+        {
+            Ok(outer) => outer.into_message(mtype, message_id, &token),
+            Err(_) => {
+                OwnedMessage::new(mtype, Code::INTERNAL_SERVER_ERROR, message_id).with_token(token)
+            }
+        }
+    }
+
+    /// [`Endpoint::answer`] for parts produced by a block-wise component.
+    fn answer_parts(&mut self, peer: &P, token: &[u8], path: ReplyPath, parts: MessageParts) {
+        let response = parts.into_message(MessageType::Ack, 0, &[]);
+        self.answer(peer, token, path, response);
+    }
+
     fn echo_fresh(
         &self,
         now: Duration,
         peer: &P,
-        context: &[u8],
+        identity: Option<&X::Identity>,
         echo: Option<&[u8]>,
         window: Duration,
     ) -> bool {
         let Some(echo) = echo else { return false };
         self.echo.iter().any(|c| {
             &c.peer == peer
-                && c.context == context
+                && c.identity.as_ref() == identity
                 && c.value.as_bytes() == echo
                 && now.checked_sub(c.issued).is_some_and(|age| age < window)
         })
@@ -1241,7 +1750,7 @@ where
     /// A new random Echo value bound to the peer and the security context (RFC 9175
     /// Appendix A, method 1, with the table bounded by
     /// [`EndpointLimits::max_echo_challenges`]).
-    fn issue_echo(&mut self, now: Duration, peer: &P, context: &[u8]) -> EchoBuf {
+    fn issue_echo(&mut self, now: Duration, peer: &P, identity: Option<X::Identity>) -> EchoBuf {
         let window = self.config.echo.map_or(Duration::ZERO, |p| p.window);
         self.echo.retain(|c| c.issued + window > now);
         // 96 random bits (Appendix A recommends at least 64).
@@ -1256,7 +1765,7 @@ where
         }
         self.echo.push_back(EchoChallenge {
             peer: peer.clone(),
-            context: context.to_vec(),
+            identity,
             value,
             issued: now,
         });
@@ -1271,11 +1780,43 @@ where
             .iter()
             .find(|(_, o)| &o.peer == peer && o.request.token == message.token())
             .map(|(id, _)| *id);
+        let observation = self.observations.find(peer, message.token());
+        if let (None, Some(handle)) = (found, observation) {
+            // RFC 7641 §3.2: a notification; a CON one is acknowledged (§4.5) whether it is
+            // fresh or stale.
+            if let ReplyPath::Confirmable(mid) = inbound.path {
+                self.reply_and_cache(peer, mid, empty(EMPTY_ACK, mid));
+            }
+            let raw = match self.observing_protection.get(&handle).cloned() {
+                Some((_, binding)) => self.unprotect_inbound(&binding, &message),
+                None => message.to_owned().to_vec().ok(),
+            };
+            let Some(raw) = raw else {
+                // RFC 8613 §8.4: a notification that does not verify is dropped.
+                self.stats.stale_notifications += 1;
+                return;
+            };
+            if let Ok(response) = Message::decode_with(&raw, &self.decode_limits) {
+                let received = response.to_owned();
+                self.on_notification(now, peer, handle, &response, received);
+            }
+            return;
+        }
         let Some(id) = found else {
             // RFC 7252 §5.3.2 / §4.2: a CON response to nothing of ours is rejected with a
             // Reset; a NON one is ignored (§4.3). Both are reported.
-            if let ReplyPath::Confirmable(mid) = inbound.path {
-                self.reply_and_cache(peer, mid, empty(EMPTY_RST, mid));
+            match inbound.path {
+                ReplyPath::Confirmable(mid) => {
+                    self.reply_and_cache(peer, mid, empty(EMPTY_RST, mid));
+                }
+                // RFC 7641 §3.6: a NON notification of an observation the client forgot is
+                // rejected with a Reset too, so that the server removes the observer.
+                ReplyPath::NonConfirmable(mid)
+                    if message.option(OptionNumber::OBSERVE).is_some() =>
+                {
+                    self.transmit(peer.clone(), empty(EMPTY_RST, mid));
+                }
+                ReplyPath::NonConfirmable(_) => {}
             }
             self.event(Event::UnmatchedResponse {
                 peer: peer.clone(),
@@ -1321,6 +1862,44 @@ where
     /// 4.01 (RFC 9175 §2.3). Seam (RFC 7959 / RFC 7641): Block2 continuation and Observe
     /// notification ordering take the response here.
     fn complete_request(&mut self, now: Duration, id: RequestId, peer: &P, message: &Inbound<'_>) {
+        // RFC 8613 §2: a protected request's response is unprotected before anything else
+        // (Echo, block-wise, Observe) reads it.
+        let Some((_, Some(binding))) = self.outgoing_protection.get(&id).cloned() else {
+            self.complete_inner(now, id, peer, message);
+            return;
+        };
+        let Some(inner) = self.unprotect_inbound(&binding, message) else {
+            self.finish(now, id);
+            self.event(Event::ProtectionFailed {
+                id,
+                peer: peer.clone(),
+            });
+            return;
+        };
+        let Ok(inner_message) = Message::decode_with(&inner, &self.decode_limits) else {
+            return;
+        };
+        let inbound = Inbound::udp(&inner_message, message.path);
+        self.complete_inner(now, id, peer, &inbound);
+    }
+
+    /// The inner message (encoded) of a protected response, `None` when it does not verify.
+    fn unprotect_inbound(
+        &mut self,
+        binding: &X::Binding,
+        message: &Inbound<'_>,
+    ) -> Option<Vec<u8>> {
+        let outer = message.to_owned();
+        let raw = outer.to_vec().ok()?;
+        let decoded = Message::decode_with(&raw, &self.decode_limits).ok()?;
+        let parts = self.protection.unprotect_response(binding, &decoded).ok()?;
+        parts
+            .into_message(outer.mtype, outer.message_id, &outer.token)
+            .to_vec()
+            .ok()
+    }
+
+    fn complete_inner(&mut self, now: Duration, id: RequestId, peer: &P, message: &Inbound<'_>) {
         let code = message.code();
         let echo = message.option(OptionNumber::ECHO).map(|o| o.value);
         if let Some(ClientEchoAction::Retry(value)) =
@@ -1332,12 +1911,228 @@ where
                 return;
             }
         }
-        self.finish(now, id);
-        self.event(Event::Response {
-            id,
-            peer: peer.clone(),
-            message: message.to_owned(),
-        });
+        // RFC 7959: the block-wise transfer decides whether this response ends the request.
+        let received = message.to_owned();
+        let Ok(raw) = received.to_vec() else {
+            return;
+        };
+        let Ok(response) = Message::decode_with(&raw, &self.decode_limits) else {
+            return;
+        };
+        // RFC 7641 §3: the first response of a registration, or a response to a
+        // re-registration (a notification of the original request).
+        let observe = self.outgoing.get(&id).map_or(ObserveUse::No, |o| o.observe);
+        let uploading = self
+            .outgoing
+            .get(&id)
+            .is_some_and(|o| matches!(o.transfer, Transfer::Upload(_)));
+        match observe {
+            ObserveUse::Reregister(handle) => {
+                self.finish(now, id);
+                self.on_notification(now, peer, handle, &response, received);
+                return;
+            }
+            ObserveUse::Register(Some(handle)) if uploading => {
+                if let Ok(NotificationVerdict::Fresh { .. }) =
+                    self.observations.handle_notification(peer, &response, now)
+                {
+                    self.observing.insert(handle, (id, peer.clone()));
+                    if let Some((identity, Some(binding))) = self.outgoing_protection.get(&id) {
+                        let protection = (identity.clone(), binding.clone());
+                        self.observing_protection.insert(handle, protection);
+                    }
+                }
+            }
+            _ => {}
+        }
+        let step = match self.outgoing.get_mut(&id).map(|o| &mut o.transfer) {
+            Some(Transfer::Upload(upload)) => match upload.handle_response(&response) {
+                Ok(Block1Progress::Send(next)) => Ok((Some(next), None)),
+                Ok(Block1Progress::Done(parts)) => Ok((None, Some(parts))),
+                Ok(Block1Progress::Download { download, request }) => {
+                    if let Some(o) = self.outgoing.get_mut(&id) {
+                        o.transfer = Transfer::Download(download);
+                    }
+                    Ok((Some(request), None))
+                }
+                Err(e) => Err(e),
+            },
+            Some(Transfer::Download(download)) => match download.handle_response(&response) {
+                Ok(Block2Progress::Send(next)) => Ok((Some(next), None)),
+                Ok(Block2Progress::Complete(parts)) => Ok((None, Some(parts))),
+                Err(e) => Err(e),
+            },
+            None => return,
+        };
+        match step {
+            Ok((Some(next), _)) => {
+                if let Err(error) = self.continue_request(now, id, next) {
+                    self.finish(now, id);
+                    self.event(Event::BlockwiseFailed {
+                        id,
+                        peer: peer.clone(),
+                        error: match error {
+                            EndpointError::Blockwise(e) => e,
+                            _ => BlockwiseError::Finished,
+                        },
+                    });
+                }
+            }
+            Ok((None, whole)) => {
+                self.finish(now, id);
+                let message = match whole {
+                    Some(parts) => {
+                        parts.into_message(received.mtype, received.message_id, &received.token)
+                    }
+                    None => received,
+                };
+                self.event(Event::Response {
+                    id,
+                    peer: peer.clone(),
+                    message,
+                });
+            }
+            // RFC 7959 §2.9.3: a 4.13 that smaller blocks cannot help is the server's final
+            // answer; the application gets it as the response.
+            Err(BlockwiseError::RequestTooLarge { .. }) => {
+                self.finish(now, id);
+                self.event(Event::Response {
+                    id,
+                    peer: peer.clone(),
+                    message: received,
+                });
+            }
+            Err(error) => {
+                self.finish(now, id);
+                self.event(Event::BlockwiseFailed {
+                    id,
+                    peer: peer.clone(),
+                    error,
+                });
+            }
+        }
+    }
+
+    /// Encodes a client request, protected anew (a new Partial IV, RFC 8613 §7.2.1) when the
+    /// request was made with [`Endpoint::request_protected`].
+    fn encode_request(
+        &mut self,
+        id: RequestId,
+        peer: &P,
+        request: &OwnedMessage,
+    ) -> Result<Vec<u8>, EndpointError> {
+        let Some((identity, _)) = self.outgoing_protection.get(&id) else {
+            return self.encode(request);
+        };
+        let identity = identity.clone();
+        let inner = MessageParts {
+            code: request.code,
+            options: request.options.clone(),
+            payload: request.payload.clone(),
+        };
+        let (outer, binding) = self
+            .protection
+            .protect_request(peer, &identity, &inner)
+            .map_err(EndpointError::Protection)?;
+        self.outgoing_protection
+            .insert(id, (identity, Some(binding)));
+        self.encode(&outer.into_message(request.mtype, request.message_id, &request.token))
+    }
+
+    /// [`Endpoint::request_with`] for a request protected under `identity` by the protection
+    /// layer (e.g. an OSCORE security context, RFC 8613): each request sent for it (every
+    /// block, an Echo retry) is protected anew, each response unprotected before block-wise,
+    /// Observe and Echo see it; a response that does not verify ends the request with
+    /// [`Event::ProtectionFailed`].
+    ///
+    /// # Errors
+    /// As [`Endpoint::request_with`], and [`EndpointError::Protection`].
+    pub fn request_protected(
+        &mut self,
+        now: Duration,
+        peer: P,
+        request: OwnedMessage,
+        options: RequestOptions,
+        identity: X::Identity,
+    ) -> Result<RequestId, EndpointError> {
+        let id = RequestId(self.next_request);
+        self.outgoing_protection.insert(id, (identity, None));
+        let result = self.request_with(now, peer, request, options);
+        if result.is_err() {
+            self.outgoing_protection.remove(&id);
+        }
+        result
+    }
+
+    /// Sends the next request of a block-wise transfer: a new Message ID and token (RFC 7959
+    /// §2.3 leaves the token free; a new one keeps a late response to the previous block from
+    /// matching), the Echo value of the request before carried on (RFC 9175 §2.3).
+    fn continue_request(
+        &mut self,
+        now: Duration,
+        id: RequestId,
+        next: MessageParts,
+    ) -> Result<(), EndpointError> {
+        let Some(mut entry) = self.outgoing.remove(&id) else {
+            return Ok(());
+        };
+        self.remember_exchange(now, &entry);
+        let echo = entry
+            .request
+            .options
+            .get(OptionNumber::ECHO)
+            .map(|o| o.value.to_vec());
+        let mut request = next.into_message(entry.request.mtype, 0, &[]);
+        if matches!(entry.transfer, Transfer::Download(_)) {
+            // RFC 7959 §3.4: the later blocks of an observed resource are fetched without
+            // Observe.
+            request.options.remove(OptionNumber::OBSERVE);
+        }
+        if let Some(echo) = echo {
+            request.options.set(OptionNumber::ECHO, echo);
+        }
+        request.message_id = self.message_ids.allocate();
+        request.token = self.fresh_token(&entry.peer);
+        let peer = entry.peer.clone();
+        let bytes = match self.encode_request(id, &peer, &request) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                self.outgoing.insert(id, entry);
+                return Err(e);
+            }
+        };
+        entry.request = request;
+        entry.bytes = bytes.clone();
+        entry.echo_retried = false;
+        entry.acknowledged = false;
+        entry.retransmission = entry
+            .confirmable
+            .then(|| Retransmission::start_with(&self.config.transmission, now, &mut self.rng));
+        entry.expires = now + self.config.transmission.exchange_lifetime();
+        let peer = entry.peer.clone();
+        self.outgoing.insert(id, entry);
+        self.transmit(peer, bytes);
+        Ok(())
+    }
+
+    /// Abandons client request `id` (outstanding or queued): no more retransmissions, blocks
+    /// or events for it; a late response to it is reported as [`Event::UnmatchedResponse`]
+    /// (a CON one answered with a Reset, RFC 7252 §5.3.2).
+    ///
+    /// # Errors
+    /// [`EndpointError::UnknownRequest`] when the request is already over.
+    pub fn cancel(&mut self, now: Duration, id: RequestId) -> Result<(), EndpointError> {
+        if self.outgoing.contains_key(&id) {
+            self.finish(now, id);
+            self.drain_queue(now);
+            return Ok(());
+        }
+        let before = self.queue.len();
+        self.queue.retain(|q| q.id != id);
+        if self.queue.len() == before {
+            return Err(EndpointError::UnknownRequest { id });
+        }
+        Ok(())
     }
 
     fn retry_with_echo(
@@ -1353,7 +2148,8 @@ where
         self.remember_exchange(now, &entry);
         entry.request.message_id = self.message_ids.allocate();
         entry.request.token = self.fresh_token(&entry.peer);
-        let bytes = match self.encode(&entry.request) {
+        let peer = entry.peer.clone();
+        let bytes = match self.encode_request(id, &peer, &entry.request) {
             Ok(b) => b,
             Err(e) => {
                 self.outgoing.insert(id, entry);
@@ -1378,10 +2174,104 @@ where
 
     /// Removes a finished request, remembering its Message ID so that a late duplicate of its
     /// ACK is recognized as such rather than reported as unmatched.
+    /// Ends request `id` that failed (timed out or reset) and returns the id to report: for a
+    /// re-registration, the original registration, whose observation then ends too (RFC 7641
+    /// §3.3.1: the server is no longer reachable or interested).
+    fn fail(&mut self, now: Duration, id: RequestId) -> RequestId {
+        let reregistered = self.outgoing.get(&id).and_then(|o| match o.observe {
+            ObserveUse::Reregister(handle) => Some(handle),
+            _ => None,
+        });
+        self.finish(now, id);
+        if let Some(handle) = reregistered {
+            self.observations.forget(handle);
+            if let Some((original, _)) = self.observing.remove(&handle) {
+                return original;
+            }
+        }
+        id
+    }
+
     fn finish(&mut self, now: Duration, id: RequestId) {
+        self.outgoing_protection.remove(&id);
         if let Some(entry) = self.outgoing.remove(&id) {
+            if let ObserveUse::Register(Some(handle)) = entry.observe {
+                if !self.observing.contains_key(&handle) {
+                    // The registration failed or was answered without Observe (§3.1).
+                    self.observations.forget(handle);
+                }
+            }
             self.remember_exchange(now, &entry);
         }
+    }
+
+    /// A response that belongs to the client observation `handle` (RFC 7641 §3.2–§3.4).
+    fn on_notification(
+        &mut self,
+        now: Duration,
+        peer: &P,
+        handle: ObservationHandle,
+        response: &Message<'_>,
+        received: OwnedMessage,
+    ) {
+        let Some((id, _)) = self.observing.get(&handle).cloned() else {
+            return;
+        };
+        match self.observations.handle_notification(peer, response, now) {
+            Ok(NotificationVerdict::Fresh { .. }) => self.event(Event::Notification {
+                id,
+                peer: peer.clone(),
+                message: received,
+            }),
+            Ok(NotificationVerdict::Ended { .. }) => {
+                self.observing.remove(&handle);
+                self.event(Event::Response {
+                    id,
+                    peer: peer.clone(),
+                    message: received,
+                });
+            }
+            // §3.4: older than one already delivered; or unreadable options.
+            Ok(NotificationVerdict::Stale { .. }) | Err(_) => {
+                self.stats.stale_notifications += 1;
+            }
+            Ok(_) => {}
+        }
+    }
+
+    /// Ends the client observation registered by request `id`: `active` sends a GET/FETCH with
+    /// Observe 1 and the registration's token (RFC 7641 §3.6) and returns its [`RequestId`]
+    /// (its response arrives as [`Event::Response`]); otherwise the observation is forgotten
+    /// and the next notification is answered with a Reset (passive cancellation).
+    ///
+    /// # Errors
+    /// [`EndpointError::UnknownRequest`] when `id` has no observation; the errors of
+    /// [`Endpoint::request`] for the deregistration request.
+    pub fn cancel_observation(
+        &mut self,
+        now: Duration,
+        id: RequestId,
+        active: bool,
+    ) -> Result<Option<RequestId>, EndpointError> {
+        let Some((handle, peer)) = self
+            .observing
+            .iter()
+            .find(|(_, (r, _))| *r == id)
+            .map(|(h, (_, p))| (*h, p.clone()))
+        else {
+            return Err(EndpointError::UnknownRequest { id });
+        };
+        self.observing.remove(&handle);
+        if !active {
+            self.observations.forget(handle);
+            return Ok(None);
+        }
+        let Some(deregister) = self.observations.cancel(handle, MessageType::Con, 0) else {
+            return Err(EndpointError::UnknownRequest { id });
+        };
+        let options = RequestOptions::new(Reliability::Confirmable, self.config.client_blockwise);
+        self.request_inner(now, peer, deregister, options, ObserveUse::No, true)
+            .map(Some)
     }
 
     fn remember_exchange(&mut self, now: Duration, entry: &Outgoing<P>) {
@@ -1413,15 +2303,18 @@ where
             let hi = self.rng.next_u32().to_be_bytes();
             let lo = self.rng.next_u32().to_be_bytes();
             let token: Vec<u8> = hi.iter().chain(lo.iter()).take(len).copied().collect();
-            if !in_use(&self.outgoing, &token) {
+            // RFC 7641 §3.1: an observation keeps its token after its request is over.
+            if !in_use(&self.outgoing, &token) && self.observations.find(peer, &token).is_none() {
                 return token;
             }
         }
         let mut fallback = Vec::new();
-        for k in 0..=self.outgoing.len() as u64 {
+        for k in 0..=(self.outgoing.len() + self.observations.len()) as u64 {
             let bytes = k.to_be_bytes();
             fallback = bytes.get(8 - len..).unwrap_or(&bytes).to_vec();
-            if !in_use(&self.outgoing, &fallback) {
+            if !in_use(&self.outgoing, &fallback)
+                && self.observations.find(peer, &fallback).is_none()
+            {
                 break;
             }
         }
@@ -1441,12 +2334,96 @@ where
         &mut self,
         now: Duration,
         peer: P,
-        mut request: OwnedMessage,
+        request: OwnedMessage,
         reliability: Reliability,
     ) -> Result<RequestId, EndpointError> {
+        let options = RequestOptions::new(reliability, self.config.client_blockwise);
+        self.request_with(now, peer, request, options)
+    }
+
+    /// [`Endpoint::request`] with per-request options. A body larger than one block of
+    /// `options.blockwise.szx` is uploaded with Block1 and a Request-Tag (RFC 7959 §2.5,
+    /// RFC 9175 §3); a response sent in Block2 blocks is fetched block by block (§2.4, ETag
+    /// checked); [`Event::Response`] carries the whole body, or [`Event::BlockwiseFailed`]
+    /// says why the transfer ended.
+    ///
+    /// # Errors
+    /// As [`Endpoint::request`], and [`EndpointError::Blockwise`] when the body needs more
+    /// blocks than 20-bit block numbers allow.
+    pub fn request_with(
+        &mut self,
+        now: Duration,
+        peer: P,
+        request: OwnedMessage,
+        options: RequestOptions,
+    ) -> Result<RequestId, EndpointError> {
+        // RFC 7641 §3.1: a GET or FETCH with Observe 0 registers an observation.
+        let registers = matches!(request.code, Code::GET | Code::FETCH)
+            && request
+                .option(OptionNumber::OBSERVE)
+                .is_some_and(|o| o.value.is_empty() || o.value == [0]);
+        let observe = if registers {
+            let limit = self.config.observe_client.max_observations;
+            let registering = self
+                .outgoing
+                .values()
+                .map(|o| o.observe)
+                .chain(self.queue.iter().map(|q| q.observe))
+                .filter(|u| matches!(u, ObserveUse::Register(None)))
+                .count();
+            if self.observations.len() + registering >= limit {
+                return Err(EndpointError::Observation(
+                    ObservationError::TooManyObservations { limit },
+                ));
+            }
+            ObserveUse::Register(None)
+        } else {
+            ObserveUse::No
+        };
+        self.request_inner(now, peer, request, options, observe, false)
+    }
+
+    fn request_inner(
+        &mut self,
+        now: Duration,
+        peer: P,
+        request: OwnedMessage,
+        options: RequestOptions,
+        observe: ObserveUse,
+        keep_token: bool,
+    ) -> Result<RequestId, EndpointError> {
+        let reliability = options.reliability;
+        let token = request.token.clone();
         if !request.code.is_request() {
             return Err(EndpointError::NotARequest { code: request.code });
         }
+        let mut blockwise = options.blockwise;
+        blockwise.szx = fitting_szx(blockwise.szx, self.config.limits.max_message_size);
+        // RFC 9175 §3.4: concurrent uploads to the peer carry distinct Request-Tags.
+        let tags: Vec<Option<Vec<u8>>> = self
+            .outgoing
+            .values()
+            .filter(|o| o.peer == peer)
+            .map(|o| o.transfer.request_tag().map(<[u8]>::to_vec))
+            .chain(
+                self.queue
+                    .iter()
+                    .filter(|q| q.peer == peer)
+                    .map(|q| q.transfer.request_tag().map(<[u8]>::to_vec)),
+            )
+            .filter(Option::is_some)
+            .collect();
+        let upload = Block1Client::with_free_tag(
+            request.code,
+            request.options.clone(),
+            request.payload.clone(),
+            blockwise,
+            tags.iter().map(Option::as_deref),
+        )
+        .map_err(EndpointError::Blockwise)?;
+        let first = upload.request().map_err(EndpointError::Blockwise)?;
+        let mut request = first.into_message(request.mtype, request.message_id, &request.token);
+        let transfer = Transfer::Upload(upload);
         request.mtype = match reliability {
             Reliability::Confirmable => MessageType::Con,
             Reliability::NonConfirmable => MessageType::Non,
@@ -1455,6 +2432,9 @@ where
         request.token = alloc::vec![0; self.config.token_len];
         request.validate().map_err(EndpointError::Encode)?;
         self.encode(&request)?;
+        if keep_token {
+            request.token = token;
+        }
         let limits = self.config.limits;
         if self.outgoing.len() + self.queue.len() >= limits.max_outstanding_requests {
             return Err(EndpointError::TooManyOutstanding {
@@ -1480,11 +2460,23 @@ where
                 peer,
                 request,
                 reliability,
+                transfer,
+                observe,
+                keep_token,
             });
             return Ok(id);
         }
         self.next_request += 1;
-        self.send_request(now, id, peer, request, reliability)?;
+        let queued = Queued {
+            id,
+            peer,
+            request,
+            reliability,
+            transfer,
+            observe,
+            keep_token,
+        };
+        self.send_request(now, queued)?;
         Ok(id)
     }
 
@@ -1507,17 +2499,35 @@ where
         }
     }
 
-    fn send_request(
-        &mut self,
-        now: Duration,
-        id: RequestId,
-        peer: P,
-        mut request: OwnedMessage,
-        reliability: Reliability,
-    ) -> Result<(), EndpointError> {
-        request.token = self.fresh_token(&peer);
+    fn send_request(&mut self, now: Duration, queued: Queued<P>) -> Result<(), EndpointError> {
+        let Queued {
+            id,
+            peer,
+            mut request,
+            reliability,
+            transfer,
+            mut observe,
+            keep_token,
+        } = queued;
+        if !keep_token {
+            request.token = self.fresh_token(&peer);
+        }
+        if observe == ObserveUse::Register(None) {
+            // RFC 7641 §3.1: track the observation under the token it is sent with. Should
+            // the table have filled meanwhile, the request goes on as a plain GET whose
+            // notifications are reset as unknown.
+            let started = self.observations.start(
+                &peer,
+                request.code,
+                &request.token,
+                request.options.iter(),
+                Transport::Unreliable,
+                now,
+            );
+            observe = ObserveUse::Register(started.ok());
+        }
         request.message_id = self.message_ids.allocate();
-        let bytes = self.encode(&request)?;
+        let bytes = self.encode_request(id, &peer, &request)?;
         let confirmable = reliability == Reliability::Confirmable;
         let params = self.config.transmission;
         if !confirmable {
@@ -1542,6 +2552,8 @@ where
                 acknowledged: false,
                 expires: now + params.exchange_lifetime(),
                 echo_retried: false,
+                transfer,
+                observe,
             },
         );
         self.transmit(peer, bytes);
@@ -1559,16 +2571,8 @@ where
                 continue;
             }
             let Some(q) = self.queue.remove(i) else { break };
-            let Queued {
-                id,
-                peer,
-                request,
-                reliability,
-            } = q;
-            if self
-                .send_request(now, id, peer, request, reliability)
-                .is_err()
-            {
+            let id = q.id;
+            if self.send_request(now, q).is_err() {
                 // Checked when queued; cannot fail in practice. Report rather than lose it.
                 self.event(Event::TimedOut { id });
             }
@@ -1595,6 +2599,66 @@ where
             return Err(EndpointError::NotAResponse {
                 code: response.code,
             });
+        }
+        let Some(incoming) = self.incoming.get(&id) else {
+            return Err(EndpointError::UnknownIncoming { id });
+        };
+        // RFC 7959 §2.4, §2.5, §3.3: the final response of an upload acknowledges its last
+        // block; a body larger than the block size the client asked for (or than the
+        // preferred size) is sliced, the rest kept for the follow-up requests.
+        let mut ended = None;
+        if let Ok(request) = Message::decode_with(&incoming.request, &self.decode_limits) {
+            let mut parts = MessageParts {
+                code: response.code,
+                options: core::mem::take(&mut response.options),
+                payload: core::mem::take(&mut response.payload),
+            };
+            if let Some(block1) = incoming.block1 {
+                parts
+                    .options
+                    .set_uint(OptionNumber::BLOCK1, block1.to_uint());
+            }
+            if let Some((handle, sequence)) = incoming.observe {
+                if parts.code.class() == 2 {
+                    // RFC 7641 §4.1: the registration's response carries the Observe value.
+                    parts.options.set_uint(OptionNumber::OBSERVE, sequence);
+                } else {
+                    parts.options.remove(OptionNumber::OBSERVE);
+                    if self.observers.on_response(handle, parts.code).is_some() {
+                        ended = Some(handle);
+                    }
+                }
+            }
+            let parts = match self.block2.respond(&incoming.peer, &request, parts, now) {
+                Ok(sliced) => {
+                    if let CacheOutcome::Refused(_) = sliced.cache {
+                        self.stats.block2_not_cached += 1;
+                    }
+                    sliced.response
+                }
+                // The request's Block2 option asks for a block past the end (4.02) or is
+                // malformed: that error is the answer.
+                Err(rejected) => rejected.response,
+            };
+            response.code = parts.code;
+            response.options = parts.options;
+            response.payload = parts.payload;
+        }
+        if let Some(handle) = ended {
+            let peer = incoming.peer.clone();
+            self.observation_ended(handle, &peer, ObservationEndReason::ErrorResponse);
+        }
+        let Some(incoming) = self.incoming.get(&id) else {
+            return Err(EndpointError::UnknownIncoming { id });
+        };
+        let observation = incoming.observe.map(|(handle, _)| handle);
+        if let Some(binding) = self.incoming_bindings.remove(&id) {
+            if let Some(handle) = observation {
+                // Notifications are protected with the registration's binding (RFC 8613
+                // §8.3, with their own Partial IV).
+                self.observer_bindings.insert(handle, binding.clone());
+            }
+            response = self.protect_reply(&binding, response, false);
         }
         let Some(incoming) = self.incoming.get(&id) else {
             return Err(EndpointError::UnknownIncoming { id });
@@ -1641,6 +2705,210 @@ where
     }
 
     // -----------------------------------------------------------------------------------------
+    // Observe, server role (RFC 7641 §4).
+
+    /// Sends a notification to the observer `handle` (RFC 7641 §4.2): the endpoint sets the
+    /// token of the registration, the next Observe value (§4.4), the type (NON, or CON at
+    /// least every [`RegistryConfig::confirmable_interval`] and when `options.confirmable`;
+    /// a new CON supersedes an unacknowledged one, §4.5.2) and a Message ID. A body larger
+    /// than a block goes out as its first Block2 block, the rest kept for the client's
+    /// follow-up requests (RFC 7959 §3.4, simplified: no Block2 in later blocks' Observe).
+    /// A non-2.xx `response` ends the observation ([`Event::ObservationEnded`]).
+    ///
+    /// # Errors
+    /// [`EndpointError::UnknownObservation`] when the observation is over,
+    /// [`EndpointError::NotAResponse`], [`EndpointError::MessageTooLarge`],
+    /// [`EndpointError::Encode`].
+    pub fn notify(
+        &mut self,
+        now: Duration,
+        handle: ObserverHandle,
+        response: OwnedMessage,
+        confirmable: bool,
+    ) -> Result<(), EndpointError> {
+        if !response.code.is_response() {
+            return Err(EndpointError::NotAResponse {
+                code: response.code,
+            });
+        }
+        let options = NotifyOptions {
+            code: response.code,
+            confirmable,
+        };
+        let Some(plan) = self.observers.notify_observer(handle, now, options) else {
+            return Err(EndpointError::UnknownObservation { handle });
+        };
+        self.send_notification(now, plan, response)
+    }
+
+    /// Sends a notification to every observer of `key` (exactly this path, query and Accept;
+    /// RFC 7641 §4.2) as [`Endpoint::notify`] does; returns how many were sent.
+    ///
+    /// # Errors
+    /// [`EndpointError::NotAResponse`]; an observer whose notification cannot be encoded is
+    /// skipped (the first such error is returned after all others were sent).
+    pub fn notify_resource(
+        &mut self,
+        now: Duration,
+        key: &ResourceKey,
+        response: &OwnedMessage,
+    ) -> Result<usize, EndpointError> {
+        if !response.code.is_response() {
+            return Err(EndpointError::NotAResponse {
+                code: response.code,
+            });
+        }
+        let options = NotifyOptions {
+            code: response.code,
+            confirmable: false,
+        };
+        let plans: Vec<_> = self.observers.notify_with(key, now, options).collect();
+        let mut sent = 0;
+        let mut first_error = None;
+        for plan in plans {
+            match self.send_notification(now, plan, response.clone()) {
+                Ok(()) => sent += 1,
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        first_error.map_or(Ok(sent), Err)
+    }
+
+    /// Ends the observation `handle` from the server side (e.g. the resource is gone and the
+    /// application sends no final 4.04). Returns whether it existed.
+    pub fn forget_observer(&mut self, handle: ObserverHandle) -> bool {
+        self.notifications.remove(&handle);
+        self.observe_requests.remove(&handle);
+        self.observers.remove(handle).is_some()
+    }
+
+    fn send_notification(
+        &mut self,
+        now: Duration,
+        plan: NotificationPlan<P>,
+        response: OwnedMessage,
+    ) -> Result<(), EndpointError> {
+        let mut parts = MessageParts {
+            code: response.code,
+            options: response.options,
+            payload: response.payload,
+        };
+        parts.options.remove(OptionNumber::OBSERVE);
+        if let Some(sequence) = plan.sequence {
+            parts.options.set_uint(OptionNumber::OBSERVE, sequence);
+        }
+        // RFC 7959 §3.4: a large notification carries its first block; the client fetches the
+        // rest with plain GETs, served from the Block2 cache.
+        if let Some(request) = self.observe_requests.get(&plan.handle) {
+            if let Ok(request) = Message::decode_with(request, &self.decode_limits) {
+                let mut request = request.to_owned();
+                request.options.remove(OptionNumber::BLOCK2);
+                if let Ok(raw) = request.to_vec() {
+                    if let Ok(request) = Message::decode_with(&raw, &self.decode_limits) {
+                        if let Ok(sliced) =
+                            self.block2
+                                .respond(&plan.peer, &request, parts.clone(), now)
+                        {
+                            if let CacheOutcome::Refused(_) = sliced.cache {
+                                self.stats.block2_not_cached += 1;
+                            }
+                            parts = sliced.response;
+                        }
+                    }
+                }
+            }
+        }
+        let mtype = match plan.delivery {
+            Delivery::Confirmable { .. } => MessageType::Con,
+            _ => MessageType::Non,
+        };
+        let message_id = self.message_ids.allocate();
+        let mut message = parts.into_message(mtype, message_id, &plan.token);
+        if let Some(binding) = self.observer_bindings.get(&plan.handle).cloned() {
+            message = self.protect_reply(&binding, message, true);
+        }
+        let bytes = self.encode(&message);
+        if plan.ended {
+            self.observe_requests.remove(&plan.handle);
+            self.notifications.remove(&plan.handle);
+            self.event(Event::ObservationEnded {
+                handle: plan.handle,
+                peer: plan.peer.clone(),
+                reason: ObservationEndReason::ErrorResponse,
+            });
+        }
+        let bytes = bytes?;
+        if !plan.ended {
+            self.observers.on_sent(plan.handle, message_id);
+        }
+        if let Delivery::Confirmable { supersedes } = plan.delivery {
+            // RFC 7641 §4.5.2: the new CON replaces the outstanding one and takes over its
+            // retransmission counter and timeout.
+            let retransmission = supersedes
+                .and_then(|_| self.notifications.get(&plan.handle))
+                .map(|old| old.retransmission)
+                .unwrap_or_else(|| {
+                    Retransmission::start_with(&self.config.transmission, now, &mut self.rng)
+                });
+            if !plan.ended {
+                self.notifications.insert(
+                    plan.handle,
+                    PendingNotification {
+                        peer: plan.peer.clone(),
+                        message_id,
+                        bytes: bytes.clone(),
+                        retransmission,
+                    },
+                );
+            }
+        }
+        self.transmit(plan.peer, bytes);
+        Ok(())
+    }
+
+    fn observation_ended(
+        &mut self,
+        handle: ObserverHandle,
+        peer: &P,
+        reason: ObservationEndReason,
+    ) {
+        self.notifications.remove(&handle);
+        self.observe_requests.remove(&handle);
+        self.event(Event::ObservationEnded {
+            handle,
+            peer: peer.clone(),
+            reason,
+        });
+    }
+
+    /// An ACK or RST that matched no request or separate response: a notification's?
+    /// (RFC 7641 §3.6, §4.5). Returns whether it was one.
+    fn on_notification_reply(&mut self, peer: &P, message_id: u16, reset: bool) -> bool {
+        if reset {
+            if let Some((handle, ())) = self.observers.on_reset(peer, message_id) {
+                self.observation_ended(handle, peer, ObservationEndReason::Reset);
+                return true;
+            }
+            return false;
+        }
+        match self.observers.on_ack(peer, message_id) {
+            Some(handle) => {
+                if self
+                    .notifications
+                    .get(&handle)
+                    .is_some_and(|n| n.message_id == message_id)
+                {
+                    self.notifications.remove(&handle);
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
     // Timers.
 
     /// Runs the timers due at `now`: retransmissions, give-ups, empty ACKs for slow responses,
@@ -1665,7 +2933,7 @@ where
             }
             let peer = o.peer.clone();
             if gave_up {
-                self.finish(now, id);
+                let id = self.fail(now, id);
                 self.event(Event::TimedOut { id });
             } else if let Some(bytes) = resend {
                 self.transmit(peer, bytes);
@@ -1715,9 +2983,85 @@ where
                 }
             }
         }
+        // RFC 7641 §3.3.1: re-register observations whose representation went stale.
+        for handle in self.observations.handle_timeout(now) {
+            let pending = self
+                .outgoing
+                .values()
+                .map(|o| o.observe)
+                .chain(self.queue.iter().map(|q| q.observe))
+                .any(|u| u == ObserveUse::Reregister(handle));
+            let Some((_, peer)) = self.observing.get(&handle).cloned() else {
+                continue;
+            };
+            if pending {
+                continue;
+            }
+            if let Some(request) =
+                self.observations
+                    .reregistration_request(handle, MessageType::Con, 0)
+            {
+                let options =
+                    RequestOptions::new(Reliability::Confirmable, self.config.client_blockwise);
+                if let Some((identity, _)) = self.observing_protection.get(&handle) {
+                    // Re-registered under the same security context.
+                    let next = RequestId(self.next_request);
+                    self.outgoing_protection
+                        .insert(next, (identity.clone(), None));
+                }
+                // A full table only delays the re-registration to the next retry.
+                let _ = self.request_inner(
+                    now,
+                    peer,
+                    request,
+                    options,
+                    ObserveUse::Reregister(handle),
+                    true,
+                );
+            }
+        }
+        // Confirmable notifications (RFC 7641 §4.5): retransmitted, or the observer removed.
+        let handles: Vec<ObserverHandle> = self.notifications.keys().copied().collect();
+        for handle in handles {
+            let Some(n) = self.notifications.get_mut(&handle) else {
+                continue;
+            };
+            if now < n.retransmission.deadline() {
+                continue;
+            }
+            match n.retransmission.on_timeout(now) {
+                Timeout::Retransmit { .. } => {
+                    let (peer, bytes) = (n.peer.clone(), n.bytes.clone());
+                    self.transmit(peer, bytes);
+                }
+                Timeout::Wait(_) => {}
+                Timeout::GaveUp => {
+                    let (peer, mid) = (n.peer.clone(), n.message_id);
+                    self.notifications.remove(&handle);
+                    if self.observers.on_timeout(&peer, mid).is_some() {
+                        self.observation_ended(handle, &peer, ObservationEndReason::TimedOut);
+                    }
+                }
+            }
+        }
         if let Some(policy) = self.config.echo {
             self.echo.retain(|c| c.issued + policy.window > now);
         }
+        self.block1.handle_timeout(now);
+        self.block2.handle_timeout(now);
+        // Protection state follows the tables it belongs to.
+        let incoming = &self.incoming;
+        self.incoming_bindings
+            .retain(|id, _| incoming.contains_key(id));
+        let observers = &self.observe_requests;
+        self.observer_bindings
+            .retain(|h, _| observers.contains_key(h));
+        let observing = &self.observing;
+        self.observing_protection
+            .retain(|h, _| observing.contains_key(h));
+        let (outgoing, queue) = (&self.outgoing, &self.queue);
+        self.outgoing_protection
+            .retain(|id, _| outgoing.contains_key(id) || queue.iter().any(|q| q.id == *id));
         self.collect_idle_peers(now);
         self.drain_queue(now);
     }

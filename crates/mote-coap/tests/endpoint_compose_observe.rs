@@ -1,0 +1,330 @@
+//! Observe (RFC 7641) driven by the endpoint, both roles: registration, notifications with
+//! sequence numbers and NON/CON choice, ordering under reordering and duplication, the ways
+//! an observation ends, bounds, re-registration, and large notifications (RFC 7959 §3.4).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod sim;
+
+use std::time::Duration;
+
+use mote_coap::code::{Code, MessageType};
+use mote_coap::endpoint::observe::{ObserverHandle, RegistryConfig};
+use mote_coap::endpoint::{
+    EndpointConfig, EndpointError, Event, ObservationEndReason, Reliability, RequestId,
+};
+use mote_coap::message::{Message, OwnedMessage};
+use mote_coap::option::OptionNumber;
+use proptest::prelude::*;
+use sim::{Addr, LinkProfile, Sim};
+
+const CLIENT: Addr = 1;
+const SERVER: Addr = 2;
+
+fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+fn observe_get() -> OwnedMessage {
+    OwnedMessage::new(MessageType::Con, Code::GET, 0)
+        .with_option(OptionNumber::URI_PATH, "temp")
+        .with_uint_option(OptionNumber::OBSERVE, 0)
+}
+
+fn content(payload: &[u8]) -> OwnedMessage {
+    OwnedMessage::new(MessageType::Non, Code::CONTENT, 0).with_payload(payload.to_vec())
+}
+
+/// Sets up a client observing `/temp` on the server; returns the sim, the registration's
+/// request id and the server's observer handle.
+fn observed(
+    profile: LinkProfile,
+    seed: u64,
+    server: EndpointConfig,
+) -> (Sim, RequestId, ObserverHandle) {
+    let mut sim = Sim::new(profile, seed);
+    sim.add(CLIENT, EndpointConfig::default());
+    sim.add(SERVER, server);
+    let now = sim.now;
+    let id = sim
+        .node(CLIENT)
+        .request(now, SERVER, observe_get(), Reliability::Confirmable)
+        .unwrap();
+    let mut handle = None;
+    sim.run_for(secs(60), &mut |ep, now, node, e| {
+        if let (SERVER, Event::Request { id, message, .. }) = (node, e) {
+            handle = message.observation;
+            ep.respond(now, id, content(b"0")).unwrap();
+        }
+    });
+    (sim, id, handle.expect("registered"))
+}
+
+fn notifications(sim: &Sim) -> Vec<Vec<u8>> {
+    sim.events_of(CLIENT)
+        .filter_map(|e| match e {
+            Event::Notification { message, .. } => Some(message.payload.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn ended(sim: &Sim) -> Vec<ObservationEndReason> {
+    sim.events_of(SERVER)
+        .filter_map(|e| match e {
+            Event::ObservationEnded { reason, .. } => Some(*reason),
+            _ => None,
+        })
+        .collect()
+}
+
+fn nothing(_: &mut sim::SimEndpoint, _: Duration, _: Addr, _: Event<Addr>) {}
+
+#[test]
+fn registration_and_notifications_reach_the_client_in_order() {
+    let (mut sim, id, handle) = observed(LinkProfile::PERFECT, 1, EndpointConfig::default());
+    // The first response is the Response event, with an Observe value.
+    let first = sim
+        .events_of(CLIENT)
+        .find_map(|e| match e {
+            Event::Response {
+                id: got, message, ..
+            } if *got == id => Some(message.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(first.option(OptionNumber::OBSERVE).is_some());
+    for i in 1..=5u8 {
+        let now = sim.now;
+        sim.node(SERVER)
+            .notify(now, handle, content(&[b'0' + i]), false)
+            .unwrap();
+        sim.run_for(secs(5), &mut nothing);
+    }
+    assert_eq!(notifications(&sim), [b"1", b"2", b"3", b"4", b"5"]);
+    // The endpoint numbered them (RFC 7641 §4.4): increasing Observe values, NON by default.
+    let sent: Vec<_> = sim
+        .sent(SERVER, CLIENT)
+        .map(|d| Message::decode(&d.bytes).unwrap().to_owned())
+        .collect();
+    let values: Vec<u32> = sent
+        .iter()
+        .map(|m| {
+            let o = m.option(OptionNumber::OBSERVE).unwrap();
+            o.value.iter().fold(0u32, |a, b| a << 8 | u32::from(*b))
+        })
+        .collect();
+    assert!(values.windows(2).all(|w| w[0] < w[1]), "{values:?}");
+    assert!(sent[1..].iter().all(|m| m.mtype == MessageType::Non));
+    assert_eq!(sim.node(CLIENT).stats().observations, 1);
+    assert_eq!(sim.node(SERVER).stats().observers, 1);
+}
+
+#[test]
+fn confirmable_notifications_are_acknowledged_and_time_out_without_client() {
+    let config = EndpointConfig {
+        observe: RegistryConfig {
+            confirmable_interval: Duration::ZERO,
+            ..RegistryConfig::default()
+        },
+        ..EndpointConfig::default()
+    };
+    let (mut sim, _, handle) = observed(LinkProfile::PERFECT, 2, config);
+    let now = sim.now;
+    sim.node(SERVER)
+        .notify(now, handle, content(b"1"), false)
+        .unwrap();
+    sim.run_for(secs(5), &mut nothing);
+    let last = sim.sent(SERVER, CLIENT).last().unwrap().bytes.clone();
+    assert_eq!(Message::decode(&last).unwrap().mtype(), MessageType::Con);
+    assert_eq!(notifications(&sim), [b"1"]);
+    assert_eq!(sim.node(SERVER).stats().pending_notifications, 0);
+    // The client disappears: the CON notification is retransmitted, then the observer goes.
+    sim.nodes.remove(&CLIENT);
+    let now = sim.now;
+    sim.node(SERVER)
+        .notify(now, handle, content(b"2"), false)
+        .unwrap();
+    sim.run_for(secs(300), &mut nothing);
+    assert_eq!(ended(&sim), [ObservationEndReason::TimedOut]);
+    assert_eq!(sim.node(SERVER).stats().observers, 0);
+    let now = sim.now;
+    assert!(matches!(
+        sim.node(SERVER).notify(now, handle, content(b"3"), false),
+        Err(EndpointError::UnknownObservation { .. })
+    ));
+}
+
+#[test]
+fn active_cancellation_deregisters_on_the_server() {
+    let (mut sim, id, _) = observed(LinkProfile::PERFECT, 3, EndpointConfig::default());
+    let now = sim.now;
+    let dereg = sim.node(CLIENT).cancel_observation(now, id, true).unwrap();
+    assert!(dereg.is_some());
+    sim.run_for(secs(10), &mut |ep, now, node, e| {
+        if let (SERVER, Event::Request { id, message, .. }) = (node, e) {
+            assert!(message.observation.is_none());
+            ep.respond(now, id, content(b"last")).unwrap();
+        }
+    });
+    assert_eq!(ended(&sim), [ObservationEndReason::Deregistered]);
+    assert_eq!(sim.node(SERVER).stats().observers, 0);
+    assert_eq!(sim.node(CLIENT).stats().observations, 0);
+}
+
+#[test]
+fn passive_cancellation_resets_the_next_notification() {
+    let (mut sim, id, handle) = observed(LinkProfile::PERFECT, 4, EndpointConfig::default());
+    let now = sim.now;
+    assert_eq!(
+        sim.node(CLIENT).cancel_observation(now, id, false).unwrap(),
+        None
+    );
+    sim.node(SERVER)
+        .notify(now, handle, content(b"1"), false)
+        .unwrap();
+    sim.run_for(secs(10), &mut nothing);
+    assert!(notifications(&sim).is_empty());
+    assert_eq!(ended(&sim), [ObservationEndReason::Reset]);
+}
+
+#[test]
+fn error_notification_ends_the_observation_both_sides() {
+    let (mut sim, id, handle) = observed(LinkProfile::PERFECT, 5, EndpointConfig::default());
+    let now = sim.now;
+    let gone = OwnedMessage::new(MessageType::Non, Code::NOT_FOUND, 0);
+    sim.node(SERVER).notify(now, handle, gone, false).unwrap();
+    sim.run_for(secs(10), &mut nothing);
+    assert_eq!(ended(&sim), [ObservationEndReason::ErrorResponse]);
+    let finals: Vec<Code> = sim
+        .events_of(CLIENT)
+        .filter_map(|e| match e {
+            Event::Response {
+                id: got, message, ..
+            } if *got == id => Some(message.code),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(finals, [Code::CONTENT, Code::NOT_FOUND]);
+    assert_eq!(sim.node(CLIENT).stats().observations, 0);
+}
+
+#[test]
+fn a_full_registry_answers_as_a_plain_get() {
+    let config = EndpointConfig {
+        observe: RegistryConfig {
+            max_observers: 2,
+            ..RegistryConfig::default()
+        },
+        ..EndpointConfig::default()
+    };
+    let mut sim = Sim::new(LinkProfile::PERFECT, 6);
+    sim.add(SERVER, config);
+    for c in 10..15u16 {
+        sim.add(c, EndpointConfig::default());
+        let now = sim.now;
+        sim.node(c)
+            .request(now, SERVER, observe_get(), Reliability::Confirmable)
+            .unwrap();
+    }
+    let mut handles = 0;
+    sim.run_for(secs(30), &mut |ep, now, node, e| {
+        if let (SERVER, Event::Request { id, message, .. }) = (node, e) {
+            handles += usize::from(message.observation.is_some());
+            ep.respond(now, id, content(b"x")).unwrap();
+        }
+    });
+    assert_eq!(handles, 2);
+    assert_eq!(sim.node(SERVER).stats().observers, 2);
+    assert_eq!(sim.node(SERVER).stats().refused_observations, 3);
+    // The refused ones got a response without Observe (RFC 7641 §4.1) and hold nothing.
+    let plain = (10..15u16)
+        .filter(|c| {
+            sim.events_of(*c).any(|e| {
+                matches!(e, Event::Response { message, .. }
+                    if message.option(OptionNumber::OBSERVE).is_none())
+            })
+        })
+        .count();
+    assert_eq!(plain, 3);
+    let observing: usize = (10..15u16).map(|c| sim.node(c).stats().observations).sum();
+    assert_eq!(observing, 2);
+}
+
+#[test]
+fn client_reregisters_after_max_age() {
+    let (mut sim, id, handle) = observed(LinkProfile::PERFECT, 7, EndpointConfig::default());
+    let mut reregistrations = 0;
+    // Default Max-Age 60 s + 5 s margin: the client asks again with the same token.
+    sim.run_for(secs(70), &mut |ep, now, node, e| {
+        if let (SERVER, Event::Request { id, message, .. }) = (node, e) {
+            assert_eq!(message.observation, Some(handle));
+            reregistrations += 1;
+            ep.respond(now, id, content(b"again")).unwrap();
+        }
+    });
+    assert_eq!(reregistrations, 1);
+    // Its response is a notification of the original request.
+    assert!(
+        sim.events_of(CLIENT).any(|e| matches!(e,
+        Event::Notification { id: got, message, .. } if *got == id && message.payload == b"again"))
+    );
+    assert_eq!(sim.node(SERVER).stats().observers, 1);
+}
+
+#[test]
+fn large_notification_carries_its_first_block() {
+    let mut config = EndpointConfig::default();
+    config.block2.preferred_szx = mote_coap::block::Szx::S64;
+    let (mut sim, _, handle) = observed(LinkProfile::PERFECT, 8, config);
+    let now = sim.now;
+    sim.node(SERVER)
+        .notify(now, handle, content(&[7u8; 200]), false)
+        .unwrap();
+    sim.run_for(secs(5), &mut nothing);
+    let last = sim.sent(SERVER, CLIENT).last().unwrap().bytes.clone();
+    let m = Message::decode(&last).unwrap();
+    assert_eq!(m.payload().len(), 64);
+    assert!(m.option(OptionNumber::BLOCK2).is_some());
+    assert!(m.option(OptionNumber::OBSERVE).is_some());
+    assert_eq!(sim.node(SERVER).stats().block2_entries, 1);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Under reordering and duplication, notifications reach the client application in the
+    /// order they were produced, each at most once (RFC 7641 §3.4).
+    #[test]
+    fn notifications_are_never_delivered_out_of_order(
+        seed in any::<u64>(),
+        dup in 0u32..400,
+        spread in 0u64..2000,
+        n in 2usize..20,
+    ) {
+        let profile = LinkProfile {
+            loss_permille: 0,
+            duplicate_permille: dup,
+            min_delay: Duration::from_millis(5),
+            max_delay: Duration::from_millis(5 + spread),
+        };
+        let (mut sim, _, handle) = observed(profile, seed, EndpointConfig::default());
+        for i in 0..n {
+            let now = sim.now;
+            sim.node(SERVER)
+                .notify(now, handle, content(&[i as u8]), false)
+                .unwrap();
+            sim.run_for(Duration::from_millis(50), &mut nothing);
+        }
+        sim.run_for(secs(30), &mut nothing);
+        let got: Vec<u8> = notifications(&sim).into_iter().map(|p| p[0]).collect();
+        prop_assert!(got.windows(2).all(|w| w[0] < w[1]), "{:?}", got);
+        prop_assert!(!got.is_empty());
+        prop_assert_eq!(got.last().copied(), Some((n - 1) as u8));
+    }
+}

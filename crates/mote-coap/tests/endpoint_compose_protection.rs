@@ -1,0 +1,477 @@
+//! The protection layer (RFC 8613 §2 placement) with a toy protection: XOR "encryption", a
+//! key id byte and a counter as Partial IV. Every path of the endpoint that touches it.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::time::Duration;
+
+use mote_coap::block::Szx;
+use mote_coap::code::{Code, MessageType};
+use mote_coap::endpoint::{
+    EchoPolicy, EchoRequirement, Endpoint, EndpointConfig, Event, MessageParts, Protection,
+    ProtectionError, Reliability, RequestOptions,
+};
+use mote_coap::message::{Message, OwnedMessage};
+use mote_coap::option::OptionNumber;
+
+/// Key id whose requests always fail verification.
+const BAD_KID: u8 = 0xEE;
+const MASK: u8 = 0x5a;
+
+#[derive(Debug, Default)]
+struct Toy {
+    counter: u16,
+    /// Partial IVs used by `protect_request`, in order.
+    request_pivs: Vec<u16>,
+    /// `protect_response` calls as (notification?).
+    responses: Vec<bool>,
+    /// Make the next `unprotect_response` fail.
+    reject_responses: bool,
+}
+
+fn seal(inner: &MessageParts) -> Vec<u8> {
+    let m = inner.clone().into_message(MessageType::Con, 0, &[]);
+    m.to_vec().unwrap().iter().map(|b| b ^ MASK).collect()
+}
+
+fn open(payload: &[u8]) -> Option<MessageParts> {
+    let plain: Vec<u8> = payload.iter().map(|b| b ^ MASK).collect();
+    Message::decode(&plain)
+        .ok()
+        .map(|m| MessageParts::from_message(&m))
+}
+
+impl Toy {
+    fn next(&mut self) -> u16 {
+        self.counter += 1;
+        self.counter
+    }
+}
+
+impl Protection<u16> for Toy {
+    type Binding = (u8, u16);
+    type Identity = u8;
+
+    fn unprotect_request(
+        &mut self,
+        _now: Duration,
+        _peer: &u16,
+        outer: &Message<'_>,
+    ) -> Result<Option<(MessageParts, (u8, u16), u8)>, MessageParts> {
+        let Some(o) = outer.option(OptionNumber::OSCORE) else {
+            return Ok(None);
+        };
+        let (kid, piv) = match o.value {
+            [kid, hi, lo] => (*kid, u16::from_be_bytes([*hi, *lo])),
+            _ => return Err(MessageParts::new(Code::BAD_OPTION)),
+        };
+        if kid == BAD_KID {
+            return Err(MessageParts::new(Code::UNAUTHORIZED));
+        }
+        let inner = open(outer.payload()).ok_or_else(|| MessageParts::new(Code::BAD_REQUEST))?;
+        Ok(Some((inner, (kid, piv), kid)))
+    }
+
+    fn protect_response(
+        &mut self,
+        binding: &(u8, u16),
+        inner: &MessageParts,
+        notification: bool,
+    ) -> Result<MessageParts, ProtectionError> {
+        self.responses.push(notification);
+        let counter = self.next();
+        let mut outer = MessageParts::new(Code::CHANGED);
+        // A notification carries its own Partial IV (RFC 8613 §8.3); a response reuses the
+        // request's, but the counter in the payload makes every protection distinct.
+        let piv = if notification { counter } else { binding.1 };
+        let [hi, lo] = piv.to_be_bytes();
+        outer
+            .options
+            .push(OptionNumber::OSCORE, vec![binding.0, hi, lo]);
+        outer.payload = counter.to_be_bytes().to_vec();
+        outer.payload.extend(seal(inner));
+        Ok(outer)
+    }
+
+    fn protect_request(
+        &mut self,
+        _peer: &u16,
+        identity: &u8,
+        inner: &MessageParts,
+    ) -> Result<(MessageParts, (u8, u16)), ProtectionError> {
+        let piv = self.next();
+        self.request_pivs.push(piv);
+        let mut outer = MessageParts::new(Code::POST);
+        let [hi, lo] = piv.to_be_bytes();
+        outer
+            .options
+            .push(OptionNumber::OSCORE, vec![*identity, hi, lo]);
+        outer.payload = seal(inner);
+        Ok((outer, (*identity, piv)))
+    }
+
+    fn unprotect_response(
+        &mut self,
+        binding: &(u8, u16),
+        outer: &Message<'_>,
+    ) -> Result<MessageParts, ProtectionError> {
+        if self.reject_responses {
+            return Err(ProtectionError::Failed);
+        }
+        match outer.option(OptionNumber::OSCORE).map(|o| o.value) {
+            Some([kid, ..]) if *kid == binding.0 => {}
+            _ => return Err(ProtectionError::Failed),
+        }
+        open(outer.payload().get(2..).ok_or(ProtectionError::Failed)?)
+            .ok_or(ProtectionError::Failed)
+    }
+}
+
+type Ep = Endpoint<u16, Box<dyn FnMut() -> u32>, Toy>;
+
+const CLIENT: u16 = 1;
+const SERVER: u16 = 2;
+
+fn endpoint(config: EndpointConfig, seed: u32) -> Ep {
+    let mut x = seed;
+    let rng: Box<dyn FnMut() -> u32> = Box::new(move || {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        x
+    });
+    Endpoint::with_protection(config, rng, Toy::default()).unwrap()
+}
+
+fn t(s: u64) -> Duration {
+    Duration::from_secs(100 + s)
+}
+
+/// Delivers every datagram between the two endpoints until both are quiet; the server
+/// answers each request with `answer(request)`. Returns the datagrams exchanged.
+fn pump(
+    now: Duration,
+    client: &mut Ep,
+    server: &mut Ep,
+    answer: &mut dyn FnMut(&OwnedMessage, Option<u8>) -> OwnedMessage,
+    events: &mut Vec<Event<u16, u8>>,
+) -> Vec<(u16, Vec<u8>)> {
+    let mut wire = Vec::new();
+    loop {
+        let mut progress = false;
+        while let Some(tx) = client.poll_transmit() {
+            wire.push((CLIENT, tx.datagram.clone()));
+            server.handle(now, CLIENT, &tx.datagram);
+            progress = true;
+        }
+        while let Some(e) = server.poll_event() {
+            if let Event::Request { id, message, .. } = &e {
+                let response = answer(&message.message, message.identity);
+                server.respond(now, *id, response).unwrap();
+            }
+            events.push(e);
+            progress = true;
+        }
+        while let Some(tx) = server.poll_transmit() {
+            wire.push((SERVER, tx.datagram.clone()));
+            client.handle(now, SERVER, &tx.datagram);
+            progress = true;
+        }
+        while let Some(e) = client.poll_event() {
+            events.push(e);
+            progress = true;
+        }
+        if !progress {
+            return wire;
+        }
+    }
+}
+
+fn get(path: &str) -> OwnedMessage {
+    OwnedMessage::new(MessageType::Con, Code::GET, 0).with_option(OptionNumber::URI_PATH, path)
+}
+
+fn content(payload: &[u8]) -> OwnedMessage {
+    OwnedMessage::new(MessageType::Ack, Code::CONTENT, 0).with_payload(payload.to_vec())
+}
+
+fn options() -> RequestOptions {
+    RequestOptions::new(
+        Reliability::Confirmable,
+        EndpointConfig::default().client_blockwise,
+    )
+}
+
+#[test]
+fn protected_exchange_carries_identity_and_hides_the_inner_message() {
+    let (mut client, mut server) = (
+        endpoint(EndpointConfig::default(), 1),
+        endpoint(EndpointConfig::default(), 2),
+    );
+    let id = client
+        .request_protected(t(0), SERVER, get("secret"), options(), 7)
+        .unwrap();
+    let mut events = Vec::new();
+    let wire = pump(
+        t(0),
+        &mut client,
+        &mut server,
+        &mut |req, identity| {
+            assert_eq!(req.code, Code::GET);
+            assert_eq!(identity, Some(7));
+            content(b"inner answer")
+        },
+        &mut events,
+    );
+    // On the wire: POST / 2.04 with an OSCORE option; no Uri-Path, no plain payload.
+    for (_, d) in &wire {
+        let m = Message::decode(d).unwrap();
+        assert!(m.option(OptionNumber::OSCORE).is_some());
+        assert!(m.option(OptionNumber::URI_PATH).is_none());
+        assert!(!d.windows(6).any(|w| w == b"secret" || w == b"inner "));
+    }
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Request { message, .. } if message.identity == Some(7)))
+    );
+    assert!(events.iter().any(|e| matches!(e,
+        Event::Response { id: got, message, .. } if *got == id && message.payload == b"inner answer" && message.code == Code::CONTENT)));
+}
+
+#[test]
+fn duplicate_of_a_protected_con_gets_the_same_protected_bytes() {
+    let mut client = endpoint(EndpointConfig::default(), 3);
+    let mut server = endpoint(EndpointConfig::default(), 4);
+    client
+        .request_protected(t(0), SERVER, get("x"), options(), 1)
+        .unwrap();
+    let request = client.poll_transmit().unwrap().datagram;
+    server.handle(t(0), CLIENT, &request);
+    let Some(Event::Request { id, .. }) = server.poll_event() else {
+        panic!()
+    };
+    server.respond(t(0), id, content(b"once")).unwrap();
+    let first = server.poll_transmit().unwrap().datagram;
+    // The retransmission: the cached protected response, byte for byte, not protected again.
+    server.handle(t(1), CLIENT, &request);
+    let again = server.poll_transmit().unwrap().datagram;
+    assert_eq!(first, again);
+    assert!(server.poll_event().is_none());
+    assert_eq!(server.stats().duplicates, 1);
+}
+
+#[test]
+fn failed_unprotection_is_answered_as_is_and_reaches_no_application() {
+    let mut server = endpoint(EndpointConfig::default(), 5);
+    let outer = OwnedMessage::new(MessageType::Con, Code::POST, 9)
+        .with_token([1])
+        .with_option(OptionNumber::OSCORE, [BAD_KID, 0, 1])
+        .with_payload(*b"garbage");
+    server.handle(t(0), CLIENT, &outer.to_vec().unwrap());
+    let reply = server.poll_transmit().unwrap().datagram;
+    let m = Message::decode(&reply).unwrap();
+    assert_eq!(m.code(), Code::UNAUTHORIZED);
+    assert!(m.option(OptionNumber::OSCORE).is_none());
+    assert!(server.poll_event().is_none());
+}
+
+#[test]
+fn outer_block_options_are_refused_with_4_02() {
+    let mut client = endpoint(EndpointConfig::default(), 6);
+    let mut server = endpoint(EndpointConfig::default(), 7);
+    client
+        .request_protected(t(0), SERVER, get("x"), options(), 1)
+        .unwrap();
+    let request = client.poll_transmit().unwrap().datagram;
+    let mut outer = Message::decode(&request).unwrap().to_owned();
+    outer.options.push_uint(OptionNumber::BLOCK1, 0x08); // NUM 0, M 1, SZX 0
+    server.handle(t(0), CLIENT, &outer.to_vec().unwrap());
+    assert!(server.poll_event().is_none());
+    let reply = server.poll_transmit().unwrap().datagram;
+    client.handle(t(0), SERVER, &reply);
+    match client.poll_event() {
+        Some(Event::Response { message, .. }) => assert_eq!(message.code, Code::BAD_OPTION),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn echo_is_bound_to_the_identity_and_the_client_retries_with_a_new_piv() {
+    let config = EndpointConfig {
+        echo: Some(EchoPolicy {
+            window: Duration::from_secs(30),
+            require: EchoRequirement::AllRequests,
+        }),
+        ..EndpointConfig::default()
+    };
+    let mut client = endpoint(EndpointConfig::default(), 8);
+    let mut server = endpoint(config, 9);
+    let id = client
+        .request_protected(t(0), SERVER, get("x"), options(), 3)
+        .unwrap();
+    let mut events = Vec::new();
+    pump(
+        t(0),
+        &mut client,
+        &mut server,
+        &mut |_, _| content(b"fresh"),
+        &mut events,
+    );
+    // 4.01 + Echo (protected), then the retry protected again with a new Partial IV.
+    let pivs = &client.protection_ref().request_pivs;
+    assert_eq!(pivs.len(), 2);
+    assert_ne!(pivs[0], pivs[1]);
+    assert!(events.iter().any(|e| matches!(e, Event::Response { id: got, message, .. } if *got == id && message.payload == b"fresh")));
+    // An Echo value issued under identity 3 is not fresh under identity 4.
+    let mut other = endpoint(EndpointConfig::default(), 10);
+    let challenge = {
+        other
+            .request_protected(t(1), SERVER, get("y"), options(), 3)
+            .unwrap();
+        let d = other.poll_transmit().unwrap().datagram;
+        server.handle(t(1), CLIENT + 10, &d);
+        let reply = server.poll_transmit().unwrap().datagram;
+        let opened = open(&Message::decode(&reply).unwrap().payload()[2..]).unwrap();
+        assert_eq!(opened.code, Code::UNAUTHORIZED);
+        opened
+            .options
+            .get(OptionNumber::ECHO)
+            .unwrap()
+            .value
+            .to_vec()
+    };
+    let spend = |kid: u8, mid: u16| {
+        let inner = MessageParts {
+            code: Code::GET,
+            options: get("y").with_option(OptionNumber::ECHO, &challenge).options,
+            payload: vec![],
+        };
+        OwnedMessage::new(MessageType::Con, Code::POST, mid)
+            .with_token([9])
+            .with_option(OptionNumber::OSCORE, [kid, 0, mid as u8])
+            .with_payload(seal(&inner))
+            .to_vec()
+            .unwrap()
+    };
+    server.handle(t(2), CLIENT + 10, &spend(4, 50));
+    assert!(server.poll_event().is_none());
+    server.poll_transmit();
+    server.handle(t(2), CLIENT + 10, &spend(3, 51));
+    assert!(
+        matches!(server.poll_event(), Some(Event::Request { message, .. }) if message.identity == Some(3))
+    );
+}
+
+#[test]
+fn inner_blockwise_protects_every_block() {
+    let mut config = EndpointConfig::default();
+    config.client_blockwise.szx = Szx::S64;
+    config.block2.preferred_szx = Szx::S64;
+    let mut client = endpoint(config.clone(), 11);
+    let mut server = endpoint(config, 12);
+    let body: Vec<u8> = (0..300u32).map(|i| i as u8).collect();
+    let put = OwnedMessage::new(MessageType::Con, Code::PUT, 0)
+        .with_option(OptionNumber::URI_PATH, "fw")
+        .with_payload(body.clone());
+    let mut blockwise = EndpointConfig::default().client_blockwise;
+    blockwise.szx = Szx::S64;
+    let id = client
+        .request_protected(
+            t(0),
+            SERVER,
+            put,
+            RequestOptions::new(Reliability::Confirmable, blockwise),
+            5,
+        )
+        .unwrap();
+    let mut seen = Vec::new();
+    let mut events = Vec::new();
+    let wire = pump(
+        t(0),
+        &mut client,
+        &mut server,
+        &mut |req, identity| {
+            seen.push((req.payload.clone(), identity));
+            OwnedMessage::new(MessageType::Ack, Code::CHANGED, 0).with_payload(vec![1u8; 150])
+        },
+        &mut events,
+    );
+    assert_eq!(seen, vec![(body, Some(5))]);
+    // 5 upload blocks + 2 more download requests, each protected with its own Partial IV.
+    let pivs = &client.protection_ref().request_pivs;
+    assert_eq!(pivs.len(), 7);
+    assert!(wire.iter().all(|(_, d)| {
+        Message::decode(d)
+            .unwrap()
+            .option(OptionNumber::BLOCK1)
+            .is_none()
+    }));
+    assert!(events.iter().any(|e| matches!(e, Event::Response { id: got, message, .. } if *got == id && message.payload == vec![1u8; 150])));
+}
+
+#[test]
+fn notifications_are_protected_with_their_own_piv() {
+    let mut client = endpoint(EndpointConfig::default(), 13);
+    let mut server = endpoint(EndpointConfig::default(), 14);
+    let observe = get("temp").with_uint_option(OptionNumber::OBSERVE, 0);
+    let id = client
+        .request_protected(t(0), SERVER, observe, options(), 2)
+        .unwrap();
+    let mut events = Vec::new();
+    pump(
+        t(0),
+        &mut client,
+        &mut server,
+        &mut |_, _| content(b"20"),
+        &mut events,
+    );
+    let handle = events
+        .iter()
+        .find_map(|e| match e {
+            Event::Request { message, .. } => message.observation,
+            _ => None,
+        })
+        .unwrap();
+    server.notify(t(1), handle, content(b"21"), false).unwrap();
+    events.clear();
+    pump(
+        t(1),
+        &mut client,
+        &mut server,
+        &mut |_, _| unreachable!(),
+        &mut events,
+    );
+    assert_eq!(server.protection_ref().responses, [false, true]);
+    assert!(events.iter().any(|e| matches!(e, Event::Notification { id: got, message, .. } if *got == id && message.payload == b"21")));
+}
+
+#[test]
+fn a_response_that_does_not_verify_ends_the_request() {
+    let mut client = endpoint(EndpointConfig::default(), 15);
+    let mut server = endpoint(EndpointConfig::default(), 16);
+    let id = client
+        .request_protected(t(0), SERVER, get("x"), options(), 1)
+        .unwrap();
+    client.protection_mut().reject_responses = true;
+    let mut events = Vec::new();
+    pump(
+        t(0),
+        &mut client,
+        &mut server,
+        &mut |_, _| content(b"x"),
+        &mut events,
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::ProtectionFailed { id: got, .. } if *got == id))
+    );
+    assert!(!events.iter().any(|e| matches!(e, Event::Response { .. })));
+    assert_eq!(client.stats().outstanding_requests, 0);
+}

@@ -16,7 +16,8 @@ use std::time::Duration;
 use mote_coap::block::Szx;
 use mote_coap::code::{Code, MessageType};
 use mote_coap::endpoint::{
-    EchoPolicy, EchoRequirement, Endpoint, EndpointConfig, Event, Reliability, RequestOptions,
+    EchoPolicy, EchoRequirement, Endpoint, EndpointConfig, Event, MessageParts, Protection,
+    Reliability, RequestOptions,
 };
 use mote_coap::message::{Message, OwnedMessage};
 use mote_coap::option::OptionNumber;
@@ -591,4 +592,58 @@ fn the_context_set_is_bounded() {
     oscore.add_context(context("C.3.2")).unwrap();
     assert!(oscore.context(&id_of("C.3.2")).is_some());
     assert!(oscore.context(&id_of("C.1.2")).is_none());
+}
+
+/// The per-request state is shared by every clone of a binding (the endpoint clones them):
+/// a stale clone can neither make a second response reuse the request nonce (server) nor
+/// accept a replayed or older notification (client, RFC 8613 §7.4.1).
+#[test]
+fn clones_of_a_binding_share_nonce_use_and_notification_numbers() {
+    let mut client: Oscore = OscoreProtection::new(OscoreConfig::default(), rng(1));
+    let mut server: Oscore = OscoreProtection::new(OscoreConfig::default(), rng(2));
+    client.add_context(context("C.1.1")).unwrap();
+    server.add_context(context("C.1.2")).unwrap();
+    let mut inner = MessageParts::new(Code::GET);
+    inner.options.push_uint(OptionNumber::OBSERVE, 0);
+    inner.options.push(OptionNumber::URI_PATH, b"temp".to_vec());
+    let (outer, binding) =
+        Protection::<u16>::protect_request(&mut client, &SERVER, &id_of("C.1.1"), &inner).unwrap();
+    let raw = outer
+        .into_message(MessageType::Con, 1, &[1])
+        .to_vec()
+        .unwrap();
+    let (_, server_binding, _) = server.unprotect_request_bytes(&raw).unwrap().unwrap();
+    let mut note = MessageParts::new(Code::CONTENT);
+    note.options.push_uint(OptionNumber::OBSERVE, 5);
+    let mut protect = |b: &_, notification| {
+        let outer =
+            Protection::<u16>::protect_response(&mut server, b, &note, notification).unwrap();
+        outer
+            .into_message(MessageType::Ack, 1, &[1])
+            .to_vec()
+            .unwrap()
+    };
+    // Two "first" responses from two clones: the second must get its own Partial IV.
+    let first = protect(&server_binding.clone(), false);
+    let second = protect(&server_binding.clone(), false);
+    let piv = |d: &[u8]| {
+        Message::decode(d)
+            .unwrap()
+            .option(OptionNumber::OSCORE)
+            .unwrap()
+            .value
+            .to_vec()
+    };
+    assert!(piv(&first).is_empty());
+    assert!(!piv(&second).is_empty());
+    let third = protect(&server_binding, true);
+    let mut open = |d: &[u8]| {
+        let m = Message::decode(d).unwrap();
+        Protection::<u16>::unprotect_response(&mut client, &binding.clone(), &m)
+    };
+    assert!(open(&first).is_ok());
+    assert!(open(&third).is_ok());
+    // Older than the last accepted, and the same again: refused, whichever clone is used.
+    assert!(open(&second).is_err());
+    assert!(open(&third).is_err());
 }

@@ -23,6 +23,10 @@
 //! §4.2: the Message ID, type and token stay outside), so this layer always works on the UDP
 //! message format internally ([`Framing::Udp`]) and the result is valid for either transport.
 //!
+//! A request without the OSCORE option is passed on as plain (`Ok(None)`, the endpoint then
+//! delivers it with no identity): a server that requires OSCORE refuses requests whose
+//! `identity` is `None`.
+//!
 //! A binding ([`OscoreBinding`]) is cloned by the endpoint; the state that must not be
 //! duplicated (whether the request nonce was used for a response, the Notification Number of
 //! an observation, §7.4.1) is shared between the clones, so a stale clone can never make a
@@ -352,7 +356,7 @@ impl<S: SequenceStore, R: RandomSource> OscoreProtection<S, R> {
                 }
                 Err(Error::EchoRequired) => {
                     let id = *id;
-                    return Err(self.replay_echo_response(&id, request));
+                    return Err(self.replay_echo_response(&id));
                 }
                 // §8.2 step 2: "the server may try each" context the 'kid' matches.
                 Err(Error::DecryptionFailed) => last = Error::DecryptionFailed,
@@ -379,7 +383,7 @@ impl<S: SequenceStore, R: RandomSource> OscoreProtection<S, R> {
 
     /// Appendix B.1.2: the protected 4.01 (Unauthorized) with a new Echo value, for a verified
     /// request that arrived while the context's replay window is not initialized.
-    fn replay_echo_response(&mut self, id: &ContextId, _request: &[u8]) -> MessageParts {
+    fn replay_echo_response(&mut self, id: &ContextId) -> MessageParts {
         let mut echo = [0u8; REPLAY_ECHO_LEN];
         for chunk in echo.chunks_mut(4) {
             let r = self.rng.next_u32().to_be_bytes();
@@ -498,8 +502,9 @@ fn plain(code: Code, diagnostic: &str) -> MessageParts {
 fn error_response(error: &Error) -> MessageParts {
     let (code, diagnostic) = match error.server_response() {
         Some(r) => (r.code, r.diagnostic),
-        // A CoAP message that is malformed inside or outside: 4.00 (RFC 7252 §5.9.2.1).
-        None => (Code::BAD_REQUEST, "Failed to decode COSE"),
+        // A CoAP message that is malformed outside or, once decrypted, inside (the window is
+        // not updated then, §8.2): 4.00 (RFC 7252 §5.9.2.1).
+        None => (Code::BAD_REQUEST, "Malformed request"),
     };
     let mut parts = plain(code, diagnostic);
     parts.options.push(OptionNumber::MAX_AGE, Vec::new());

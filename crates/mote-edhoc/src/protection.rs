@@ -167,6 +167,10 @@ struct Pending<C: Crypto> {
 /// sessions, the combined request of RFC 9668 and the contexts EDHOC established. See the
 /// module documentation.
 ///
+/// `C` is cloned for every Responder session (its ephemeral key comes from the clone) and
+/// draws C_R itself: its clones must not repeat each other's randomness (an OS or hardware
+/// random source, as `MoteCrypto::new()` has; not a seeded PRNG copied by `Clone`).
+///
 /// `L` is the credential lookup ("the credential for this ID_CRED_I"), as a closure
 /// `FnMut(&IdCred) -> Option<Credential>` or [`crate::KnownCredentials`]. Contexts from a
 /// handshake start at sequence number 0 with `S::default()` as their store.

@@ -463,6 +463,12 @@ impl Registrar {
     /// Updates (lifetime, object set changed, /1/x/8), the bootstrap, disabled accounts
     /// coming back, queue-mode sleep.
     pub fn handle_timeout(&mut self, client: &mut Client, now: Duration) {
+        // The accounts may have been rewritten (Disable Timeout, lifetime, binding, …).
+        for acc in accounts(client) {
+            if let Some(slot) = self.slots.get_mut(&acc.ssid.0) {
+                slot.account = acc;
+            }
+        }
         for t in client.take_triggers() {
             match t {
                 Trigger::RegistrationUpdate(s) => {
@@ -532,7 +538,6 @@ impl Registrar {
         match (peer, op) {
             (Peer::BootstrapServer, _) => {
                 if success {
-                    self.bootstrap_attempt = 0;
                     self.bootstrap =
                         BootstrapState::AwaitingFinish(now + self.config.bootstrap_finish_timeout);
                 } else {
@@ -759,14 +764,6 @@ impl Registrar {
                     emit.push((ssid, Operation::Register, req));
                 }
                 RegistrationState::Registered => {
-                    // The account may have been rewritten (lifetime, binding).
-                    if let Some(acc) = client
-                        .server_instance(ssid.0)
-                        .and_then(|i| client.servers.instance(i))
-                        .and_then(ServerAccount::from_instance)
-                    {
-                        slot.account = acc;
-                    }
                     let changed = slot.sent.objects != objects
                         || slot.sent.lifetime != slot.account.lifetime
                         || slot.sent.binding != slot.account.binding;

@@ -192,6 +192,9 @@ struct Observation {
     format: Format,
     /// The values last notified, by Resource (Instance) path.
     last: BTreeMap<Path, Value>,
+    /// The values of the last evaluation: a Boolean's edge is a transition between two
+    /// readings, notified or not (§5.1.2 "edge").
+    seen: BTreeMap<Path, Value>,
     last_time: Duration,
     /// A Change Value Condition held before pmin expired: notify at this time.
     pending: Option<(Duration, Causes)>,
@@ -273,6 +276,7 @@ impl Reporter {
             composite: paths.len() > 1,
             format,
             last: current_values(client, paths),
+            seen: BTreeMap::new(),
             last_time: now,
             pending: None,
             pmax_at: None,
@@ -533,7 +537,11 @@ impl Reporter {
         let mut due: Option<Causes> = None;
         let mut later: Option<(Duration, Causes)> = None;
         for (p, v) in &current {
-            let decision = match o.last.get(p) {
+            let last = match v {
+                Value::Boolean(_) => o.seen.get(p).or_else(|| o.last.get(p)),
+                _ => o.last.get(p),
+            };
+            let decision = match last {
                 Some(last) => client.notification_decision(o.server, p, last, o.last_time, v, now),
                 // A value that was not there before changed.
                 None => Decision::Notify(Causes {
@@ -570,6 +578,9 @@ impl Reporter {
         }
         o.last_eval = Some(now);
         let (due, later) = self.decide(client, t, now);
+        if let Some(o) = self.observations.get_mut(&t) {
+            o.seen = current_values(client, &o.paths);
+        }
         if let Some(c) = due {
             let mut all = c;
             if let Some((_, p)) = self.observations.get(&t).and_then(|o| o.pending) {

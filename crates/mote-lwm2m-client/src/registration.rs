@@ -330,8 +330,12 @@ impl Slot {
     }
 
     fn update_due(&self, margin: Duration) -> Duration {
-        let lifetime = Duration::from_secs(self.account.lifetime);
-        self.refreshed + lifetime - margin.min(lifetime / 2)
+        // A lifetime of 0 would ask for an Update at once, for ever: at least 1 s.
+        let lifetime = Duration::from_secs(self.account.lifetime.max(1));
+        match self.refreshed.checked_add(lifetime) {
+            Some(expiry) => expiry - margin.min(lifetime / 2),
+            None => Duration::MAX,
+        }
     }
 }
 
@@ -443,7 +447,7 @@ impl Registrar {
                 RegistrationState::Registered => {
                     at(s.update_due(self.config.update_margin));
                     if self.config.queue_mode && !s.asleep {
-                        at(s.last_activity + self.config.awake_time);
+                        at(s.last_activity.saturating_add(self.config.awake_time));
                     }
                 }
                 _ => {}
@@ -538,8 +542,9 @@ impl Registrar {
         match (peer, op) {
             (Peer::BootstrapServer, _) => {
                 if success {
-                    self.bootstrap =
-                        BootstrapState::AwaitingFinish(now + self.config.bootstrap_finish_timeout);
+                    self.bootstrap = BootstrapState::AwaitingFinish(
+                        now.saturating_add(self.config.bootstrap_finish_timeout),
+                    );
                 } else {
                     self.bootstrap_failed(client, now);
                 }
@@ -639,7 +644,7 @@ impl Registrar {
         slot.location.clear();
         if slot.disable_after {
             slot.disable_after = false;
-            let until = now + Duration::from_secs(slot.account.disable_timeout);
+            let until = later(now, slot.account.disable_timeout);
             slot.state = RegistrationState::Disabled(until);
             self.events.push_back(Event::Disabled(ssid, until));
         } else {
@@ -673,14 +678,14 @@ impl Registrar {
             let factor = 1u64 << (slot.attempt - 1).min(32);
             let wait = acc.retry_timer.saturating_mul(factor);
             slot.attempt += 1;
-            slot.state = RegistrationState::Waiting(now + Duration::from_secs(wait));
+            slot.state = RegistrationState::Waiting(later(now, wait));
             AttemptOutcome::Retrying {
                 first_sequence_over: false,
             }
         } else if slot.sequence < acc.sequence_retry_count {
             slot.sequence += 1;
             slot.attempt = 1;
-            slot.state = RegistrationState::Waiting(now + Duration::from_secs(acc.sequence_delay));
+            slot.state = RegistrationState::Waiting(later(now, acc.sequence_delay));
             AttemptOutcome::Retrying {
                 first_sequence_over: true,
             }
@@ -738,12 +743,10 @@ impl Registrar {
             };
             let ssid = slot.account.ssid;
             match slot.state {
-                RegistrationState::Queued => {
-                    if slot.account.priority.is_none() || current == Some(k) {
-                        slot.state = RegistrationState::Waiting(
-                            now + Duration::from_secs(slot.account.initial_delay),
-                        );
-                    }
+                RegistrationState::Queued
+                    if slot.account.priority.is_none() || current == Some(k) =>
+                {
+                    slot.state = RegistrationState::Waiting(later(now, slot.account.initial_delay));
                 }
                 RegistrationState::Disabled(until) if now >= until => {
                     slot.attempt = 1;
@@ -784,7 +787,7 @@ impl Registrar {
                         emit.push((ssid, Operation::Update, req));
                     } else if self.config.queue_mode
                         && !slot.asleep
-                        && now >= slot.last_activity + self.config.awake_time
+                        && now >= slot.last_activity.saturating_add(self.config.awake_time)
                     {
                         slot.asleep = true;
                         self.events.push_back(Event::MaySleep(ssid));
@@ -809,7 +812,7 @@ impl Registrar {
         // /0/x/11 Client Hold Off Time: "the number of seconds to wait before initiating a
         // Client Initiated Bootstrap once the LwM2M Client has determined it should".
         let hold_off = single(account, 11).and_then(|v| v.as_u64()).unwrap_or(0);
-        self.bootstrap = BootstrapState::HoldOff(now + Duration::from_secs(hold_off));
+        self.bootstrap = BootstrapState::HoldOff(later(now, hold_off));
         if hold_off == 0 {
             self.send_bootstrap_request();
         }
@@ -869,8 +872,13 @@ impl Registrar {
             .and_then(|a| single(a, 12))
             .and_then(|v| v.as_u64())
             .filter(|t| *t > 0)
-            .map(|t| now + Duration::from_secs(t));
+            .map(|t| later(now, t));
     }
+}
+
+/// `now` + `secs`, saturating: the timers come from resources a server can write.
+fn later(now: Duration, secs: u64) -> Duration {
+    now.saturating_add(Duration::from_secs(secs))
 }
 
 /// The server accounts of `client` (every /1 instance with a Short Server ID).

@@ -570,7 +570,7 @@ impl Reporter {
         // §5.1.2 epmin: "the minimum time … the Client waits between two evaluations".
         let attrs = client.effective_attributes(o.server, o.paths.first().unwrap_or(&Path::ROOT));
         if let (Some(epmin), Some(last), false) = (attrs.epmin, o.last_eval, forced) {
-            let next = last + Duration::from_secs(u64::from(epmin));
+            let next = last.saturating_add(Duration::from_secs(u64::from(epmin)));
             if now < next {
                 o.eval_at = Some(next);
                 return;
@@ -744,7 +744,11 @@ fn schedule(client: &Client, o: &mut Observation) {
     let mut pmax_at = None;
     for p in o.last.keys().chain(o.paths.iter()) {
         if let Some(pmax) = client.effective_attributes(o.server, p).effective_pmax() {
-            pmax_at = min_opt(pmax_at, o.last_time + Duration::from_secs(u64::from(pmax)));
+            pmax_at = min_opt(
+                pmax_at,
+                o.last_time
+                    .saturating_add(Duration::from_secs(u64::from(pmax))),
+            );
         }
     }
     o.pmax_at = pmax_at;
@@ -752,7 +756,7 @@ fn schedule(client: &Client, o: &mut Observation) {
     // §5.1.2 epmax: "the maximum time … between two evaluations".
     if let Some(epmax) = attrs.epmax.filter(|e| *e > 0) {
         let base = o.last_eval.map_or(o.last_time, |e| e.max(o.last_time));
-        let at = base + Duration::from_secs(u64::from(epmax));
+        let at = base.saturating_add(Duration::from_secs(u64::from(epmax)));
         o.eval_at = Some(o.eval_at.map_or(at, |x| x.min(at)));
     }
 }

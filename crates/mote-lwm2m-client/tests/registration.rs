@@ -753,3 +753,36 @@ fn repeated_triggers_do_not_grow_the_trigger_list() {
     }
     assert_eq!(c.take_triggers().len(), 1);
 }
+
+#[test]
+fn extreme_timer_values_never_panic() {
+    // Every /1 timer at its maximum (a server or the Bootstrap-Server can write them).
+    let mut c = fixture_owning_server_0();
+    let max = i64::MAX;
+    for r in [1, 5, 13, 14, 17, 18, 19, 20] {
+        set(&mut c, &format!("/1/0/{r}"), int(max));
+    }
+    set(&mut c, "/1/1/18", int(max));
+    set(&mut c, "/1/1/17", int(70));
+    set(&mut c, "/0/0/11", int(max));
+    let mut reg = Registrar::new(RegistrationConfig::default());
+    reg.start(&c, s(0));
+    let (mut seen, mut ev) = (Vec::new(), Vec::new());
+    run(
+        &mut reg,
+        &mut c,
+        0,
+        u64::MAX,
+        &mut seen,
+        &mut ev,
+        &mut |out, _| {
+            if out.peer == Peer::Server(B) { T } else { OK }
+        },
+    );
+    // 101 registered (its initial delay saturates far in the future: nothing sent), 102
+    // failed twice then waits "for ever".
+    assert!(times(&seen, Peer::Server(B), Operation::Register).len() >= 2);
+    reg.handle_timeout(&mut c, Duration::MAX);
+    assert_eq!(c.handle(S101, &post("/1/0/4")).code, Code::CHANGED);
+    reg.handle_timeout(&mut c, Duration::MAX);
+}

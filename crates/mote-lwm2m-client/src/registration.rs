@@ -437,6 +437,21 @@ impl Registrar {
         }
     }
 
+    /// Queue mode: the client has something for `ssid` (a notification, a Send) while it
+    /// may be asleep: announce it is awake with an Update (TS 1.2 Transport §6.5: "The
+    /// LwM2M Client lets the LwM2M Server know it is awake by sending a registration update
+    /// message"). Sent at the next [`Registrar::handle_timeout`]; nothing when the client
+    /// is awake already. Returns whether an Update was asked for.
+    pub fn wake(&mut self, ssid: ShortServerId) -> bool {
+        match self.slots.get_mut(&ssid.0) {
+            Some(s) if s.asleep => {
+                s.update_requested = true;
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// The earliest time at which [`Registrar::handle_timeout`] has something to do.
     pub fn poll_timeout(&self) -> Option<Duration> {
         let mut t: Option<Duration> = None;

@@ -606,6 +606,21 @@ fn queue_mode_tells_when_the_client_may_sleep() {
             .collect::<Vec<_>>(),
         [143]
     );
+    assert!(!reg.wake(B));
+    // Something to report while asleep: an Update says the client is awake again.
+    assert!(reg.wake(A));
+    seen.clear();
+    run(
+        &mut reg,
+        &mut c,
+        150,
+        150,
+        &mut seen,
+        &mut ev,
+        &mut |_, _| OK,
+    );
+    assert_eq!(times(&seen, Peer::Server(A), Operation::Update), [150]);
+    assert!(!reg.wake(A));
 }
 
 #[test]

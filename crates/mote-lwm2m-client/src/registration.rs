@@ -927,8 +927,10 @@ fn purge_bootstrap_account(client: &mut Client) {
 }
 
 /// The Register / Update payload from the object store (TS 1.2 Core §6.2.1): every object
-/// but Security /0 and OSCORE /21 (never registered), `</O>;ver=` for a version other than
-/// 1.0, the instances, and the root link with the content formats.
+/// but Security /0 and OSCORE /21 (never registered), `</O>;ver=` when the version differs
+/// from the one of the client's Enabler (TS 1.2 Core §7.2.2 "Object Definition and Object
+/// Version Usage": a Core Object whose version is not the Enabler's, a non-core Object not
+/// in 1.0), the instances, and the root link with the content formats.
 fn registration_payload(client: &Client) -> String {
     let objects: Vec<(u16, Version, Vec<u16>)> = client
         .object_ids()
@@ -939,8 +941,10 @@ fn registration_payload(client: &Client) -> String {
             Some((o, version, client.object(o)?.instances()))
         })
         .collect();
-    mote_lwm2m::link::registration_payload(&[], &objects, |_| Version::V1_0, "/")
-        .unwrap_or_default()
+    // The built-in definitions are the Core Objects of the 1.2 Enabler.
+    let enabler =
+        |o: u16| mote_lwm2m::object::builtin::object(o).map_or(Version::V1_0, |d| d.version);
+    mote_lwm2m::link::registration_payload(&[], &objects, enabler, "/").unwrap_or_default()
 }
 
 fn with_root(config: &RegistrationConfig, objects: &str) -> String {

@@ -378,6 +378,11 @@ fn registration_timing_table() {
 #[test]
 fn register_carries_the_parameters_and_the_object_links() {
     let mut c = fixture();
+    // An object of version 1.1 is announced with `ver` (TS 1.2 Core §7.2.2 "Object
+    // Versioning").
+    let mut t = temperature();
+    t.version = mote_lwm2m::object::Version { major: 1, minor: 1 };
+    c.define(t);
     let mut reg = Registrar::new(RegistrationConfig {
         endpoint: "urn:dev:1".into(),
         queue_mode: true,
@@ -409,6 +414,12 @@ fn register_carries_the_parameters_and_the_object_links() {
         assert!(body.contains(l), "{l} in {body}");
     }
     assert!(!body.contains("</0/") && !body.contains("</21/"), "{body}");
+    // Core Objects in the Enabler's version carry no `ver`; 3303 (non-core, 1.1) does.
+    assert_eq!(
+        body,
+        "</>;rt=\"oma.lwm2m\";ct=\"112 110 11544\",</1/0>,</1/1>,</2/0>,</2/1>,</2/2>,\
+         </2/3>,</3/0>,</5/0>,</3303>;ver=1.1,</3303/0>"
+    );
     assert_eq!(
         out.request.content_format,
         Some(mote_coap::content_format::ContentFormat::LINK_FORMAT)

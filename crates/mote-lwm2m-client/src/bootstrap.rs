@@ -299,6 +299,13 @@ impl Client {
         self.check_configuration()
             .map_err(|d| Response::diagnostic(Code::NOT_ACCEPTABLE, d))?;
         self.rebuild_access();
+        if !self
+            .triggers
+            .contains(&crate::client::Trigger::BootstrapFinished)
+        {
+            self.triggers
+                .push(crate::client::Trigger::BootstrapFinished);
+        }
         Ok(Response::new(Code::CHANGED))
     }
 }

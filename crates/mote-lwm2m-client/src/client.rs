@@ -100,6 +100,24 @@ pub struct Client {
     pub(crate) attributes: BTreeMap<(u16, Path), NotificationAttributes>,
     /// The objects may have changed behind the model's back ([`Client::object_mut`]).
     pub(crate) access_dirty: bool,
+    /// What servers asked for that the registration layer acts on ([`Client::take_triggers`]).
+    pub(crate) triggers: Vec<Trigger>,
+}
+
+/// Something a server's request asked of the registration layer (LwM2M TS 1.2 Core §6.2,
+/// §6.1), taken with [`Client::take_triggers`] and handed to
+/// [`crate::registration::Registrar::handle_timeout`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Trigger {
+    /// /1/x/8 "Registration Update Trigger" executed by this server.
+    RegistrationUpdate(ShortServerId),
+    /// /1/x/9 "Bootstrap-Request Trigger" executed (LightweightM2M-BsR-002).
+    BootstrapRequest(ShortServerId),
+    /// /1/x/4 "Disable" executed: de-register and stay away for /1/x/5 seconds.
+    Disable(ShortServerId),
+    /// The Bootstrap-Server sent a Bootstrap-Finish that the client accepted.
+    BootstrapFinished,
 }
 
 impl core::fmt::Debug for Client {
@@ -126,6 +144,7 @@ impl Client {
             access: AccessControl::new(),
             attributes: BTreeMap::new(),
             access_dirty: false,
+            triggers: Vec::new(),
         }
     }
 
@@ -222,6 +241,12 @@ impl Client {
         self.objects.get_mut(&id)?.as_any_mut()?.downcast_mut::<T>()
     }
 
+    /// The triggers the requests handled since the last call set (Execute of /1/x/4, /1/x/8,
+    /// /1/x/9; an accepted Bootstrap-Finish), oldest first.
+    pub fn take_triggers(&mut self) -> Vec<Trigger> {
+        core::mem::take(&mut self.triggers)
+    }
+
     /// The access-control model derived from the Server and Access Control objects.
     pub fn access_control(&self) -> &AccessControl {
         &self.access
@@ -247,6 +272,12 @@ impl Client {
         for (_, inst) in self.servers.iter() {
             if let Some(ssid) = int(inst.get(&0)) {
                 let _ = ac.add_server(ShortServerId(ssid));
+                // /1/x/23 Mute Send (TS 1.2 Core §6.5 "Send Operation").
+                let mute = matches!(
+                    inst.get(&23),
+                    Some(ResourceData::Single(Value::Boolean(true)))
+                );
+                let _ = ac.set_mute_send(ShortServerId(ssid), mute);
             }
         }
         for id in self.object_ids() {

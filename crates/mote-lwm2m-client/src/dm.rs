@@ -523,6 +523,24 @@ impl Client {
             (Some(o), Some(i), Some(r)) => (o, i, r),
             _ => return Err(refuse(Code::METHOD_NOT_ALLOWED, "Execute needs a Resource")),
         };
+        if o == crate::client::SERVER {
+            // TS 1.2 Core §6.2 / §6.1: the executable /1 Resources act on the registration
+            // layer, which takes them from `Client::take_triggers`.
+            let owner = crate::client::int(self.servers.instance(i).and_then(|x| x.get(&0)))
+                .map(ShortServerId);
+            let trigger = match (r, owner) {
+                (4, Some(s)) => crate::client::Trigger::Disable(s),
+                (8, Some(s)) => crate::client::Trigger::RegistrationUpdate(s),
+                (9, Some(s)) => crate::client::Trigger::BootstrapRequest(s),
+                _ => return Err(refuse(Code::METHOD_NOT_ALLOWED, "not executable")),
+            };
+            // One pending trigger of each kind per server: a peer repeating an Execute
+            // cannot grow the list.
+            if !self.triggers.contains(&trigger) {
+                self.triggers.push(trigger);
+            }
+            return Ok(Response::new(Code::CHANGED));
+        }
         let obj = self
             .object_mut(o)
             .ok_or_else(|| refuse(Code::NOT_FOUND, "no object"))?;

@@ -23,10 +23,14 @@ pub mod firmware;
 #[cfg(feature = "alloc")]
 pub mod object;
 #[cfg(feature = "alloc")]
+pub mod registration;
+#[cfg(feature = "alloc")]
+pub mod reporting;
+#[cfg(feature = "alloc")]
 pub mod request;
 
 #[cfg(feature = "alloc")]
-pub use client::{Client, ClientConfig, Requester, SecurityIdentity};
+pub use client::{Client, ClientConfig, Requester, SecurityIdentity, Trigger};
 #[cfg(feature = "alloc")]
 pub use device::{Device, DeviceInfo};
 #[cfg(feature = "alloc")]

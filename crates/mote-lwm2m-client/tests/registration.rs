@@ -1,0 +1,814 @@
+//! The Registration Interface and client-initiated bootstrap (LwM2M TS 1.2 Core §6.2,
+//! §6.1; Transport §6.3, §6.4.1) on a simulated clock with a scripted server answering the
+//! emitted requests. The expected request times of the tables are worked out by hand from
+//! the retry algorithm of Core §6.2.1.1 (attempt n fails → wait Retry Timer × 2^(n−1); a
+//! failed sequence → wait Sequence Delay Timer), not computed by the code under test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use mote_access::ShortServerId;
+use mote_coap::code::Code;
+use mote_coap::option::OptionNumber;
+use mote_lwm2m::Value;
+use mote_lwm2m_client::Client;
+use mote_lwm2m_client::registration::{
+    BootstrapState, Event, Operation, Outgoing, Peer, Registrar, RegistrationConfig,
+    RegistrationState,
+};
+
+const A: ShortServerId = ShortServerId(101);
+const B: ShortServerId = ShortServerId(102);
+
+fn s(secs: u64) -> Duration {
+    Duration::from_secs(secs)
+}
+
+fn set(c: &mut Client, path: &str, v: Value) {
+    c.bootstrap_write(&p(path), &[rec(path, v)]).unwrap();
+}
+
+/// What the scripted server does with one request.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Answer {
+    /// 2.01 (Register, with a Location-Path), 2.04 (Update, Bootstrap-Request), 2.02.
+    Ok,
+    /// No answer: the transport reports a timeout.
+    Timeout,
+    /// An error code.
+    Error(Code),
+}
+
+/// One request as the server saw it.
+#[derive(Clone, Debug)]
+struct Seen {
+    at: u64,
+    out: Outgoing,
+}
+
+/// Drives `reg` until `until` (seconds): each emitted request is answered at once by
+/// `script(request, how many of this peer's requests came before)`; the clock jumps to
+/// the next timer.
+fn run(
+    reg: &mut Registrar,
+    c: &mut Client,
+    from: u64,
+    until: u64,
+    seen: &mut Vec<Seen>,
+    events: &mut Vec<(u64, Event)>,
+    script: &mut dyn FnMut(&Outgoing, usize) -> Answer,
+) {
+    let mut now = s(from);
+    loop {
+        reg.handle_timeout(c, now);
+        while let Some(out) = reg.poll_transmit() {
+            let n = seen.iter().filter(|x| x.out.peer == out.peer).count();
+            let answer = script(&out, n);
+            seen.push(Seen {
+                at: now.as_secs(),
+                out: out.clone(),
+            });
+            let loc: [(OptionNumber, &[u8]); 2] = [
+                (OptionNumber::LOCATION_PATH, b"rd"),
+                (OptionNumber::LOCATION_PATH, b"ab12"),
+            ];
+            match answer {
+                Answer::Ok => {
+                    let code = match out.operation {
+                        Operation::Register => Code::CREATED,
+                        Operation::Deregister => Code::DELETED,
+                        _ => Code::CHANGED,
+                    };
+                    reg.on_response(c, out.handle, code, &loc, &[], now);
+                }
+                Answer::Timeout => reg.on_failure(c, out.handle, now),
+                Answer::Error(code) => reg.on_response(c, out.handle, code, &[], &[], now),
+            }
+        }
+        while let Some(e) = reg.poll_event() {
+            events.push((now.as_secs(), e));
+        }
+        match reg.poll_timeout() {
+            Some(t) if t <= s(until) => now = t.max(now),
+            _ => break,
+        }
+    }
+}
+
+fn times(seen: &[Seen], peer: Peer, op: Operation) -> Vec<u64> {
+    seen.iter()
+        .filter(|x| x.out.peer == peer && x.out.operation == op)
+        .map(|x| x.at)
+        .collect()
+}
+
+fn query(out: &Outgoing) -> Vec<String> {
+    out.request.uri_query.clone()
+}
+
+/// /1 timing resources for 101 (/1/0) and 102 (/1/1).
+#[derive(Default, Clone, Copy)]
+struct Timing {
+    priority: Option<i64>,
+    initial_delay: Option<i64>,
+    block: Option<bool>,
+    bootstrap_on_failure: Option<bool>,
+    retry_count: Option<i64>,
+    retry_timer: Option<i64>,
+    sequence_delay: Option<i64>,
+    sequence_retry_count: Option<i64>,
+}
+
+fn configure(c: &mut Client, instance: u16, t: Timing) {
+    let base = format!("/1/{instance}");
+    let int_res = [
+        (13, t.priority),
+        (14, t.initial_delay),
+        (17, t.retry_count),
+        (18, t.retry_timer),
+        (19, t.sequence_delay),
+        (20, t.sequence_retry_count),
+    ];
+    for (r, v) in int_res {
+        if let Some(v) = v {
+            set(c, &format!("{base}/{r}"), int(v));
+        }
+    }
+    for (r, v) in [(15, t.block), (16, t.bootstrap_on_failure)] {
+        if let Some(v) = v {
+            set(c, &format!("{base}/{r}"), Value::Boolean(v));
+        }
+    }
+}
+
+struct Row {
+    name: &'static str,
+    a: Timing,
+    b: Timing,
+    /// 101 answers Register attempts with these (then Ok); `None`: 102 never answers.
+    a_answers: &'static [Answer],
+    b_answers: &'static [Answer],
+    hold_off: Option<i64>,
+    until: u64,
+    expect_a: &'static [u64],
+    expect_b: &'static [u64],
+    expect_bootstrap: &'static [u64],
+}
+
+const T: Answer = Answer::Timeout;
+const OK: Answer = Answer::Ok;
+
+#[test]
+fn registration_timing_table() {
+    let rows = [
+        Row {
+            // Unordered: both start at once after their Initial Registration Delay; 101's
+            // sequence 10 s, 20 s back-off; sequence 2 after 100 s; exhausted → bootstrap
+            // (Bootstrap on Registration Failure defaults to true).
+            name: "unordered, retries and sequences, bootstrap on failure",
+            a: Timing {
+                initial_delay: Some(5),
+                retry_count: Some(3),
+                retry_timer: Some(10),
+                sequence_delay: Some(100),
+                sequence_retry_count: Some(2),
+                ..Timing::default()
+            },
+            b: Timing {
+                initial_delay: Some(2),
+                ..Timing::default()
+            },
+            a_answers: &[T, T, T, T, T, T],
+            b_answers: &[OK],
+            hold_off: None,
+            until: 400,
+            expect_a: &[5, 15, 35, 135, 145, 165],
+            expect_b: &[2],
+            expect_bootstrap: &[165],
+        },
+        Row {
+            // Ordered, 101 first and blocking: 102 waits until 101 is registered
+            // (LightweightM2M-BsR-005, MaU-4 lag mode).
+            name: "ordered, blocking first server registers on its third attempt",
+            a: Timing {
+                priority: Some(1),
+                block: Some(true),
+                retry_count: Some(3),
+                retry_timer: Some(10),
+                ..Timing::default()
+            },
+            b: Timing {
+                priority: Some(2),
+                initial_delay: Some(4),
+                ..Timing::default()
+            },
+            a_answers: &[T, T, OK],
+            b_answers: &[OK],
+            hold_off: None,
+            until: 100,
+            expect_a: &[0, 10, 30],
+            expect_b: &[34],
+            expect_bootstrap: &[],
+        },
+        Row {
+            // Ordered, 101 non-blocking: it hands over after its first sequence (at 10), 102
+            // starts after its own delay (17); 101 goes on alone with sequence 2 (60, 70)
+            // and fails without bootstrapping (/1/0/16 false).
+            name: "ordered, non-blocking first server hands over after one sequence",
+            a: Timing {
+                priority: Some(1),
+                block: Some(false),
+                bootstrap_on_failure: Some(false),
+                retry_count: Some(2),
+                retry_timer: Some(10),
+                sequence_delay: Some(50),
+                sequence_retry_count: Some(2),
+                ..Timing::default()
+            },
+            b: Timing {
+                priority: Some(2),
+                initial_delay: Some(7),
+                ..Timing::default()
+            },
+            a_answers: &[T, T, T, T],
+            b_answers: &[OK],
+            hold_off: None,
+            until: 500,
+            expect_a: &[0, 10, 60, 70],
+            expect_b: &[17],
+            expect_bootstrap: &[],
+        },
+        Row {
+            // Ordered, 101 blocking without bootstrap: 102 never gets its turn.
+            name: "ordered, blocking failure blocks the next server",
+            a: Timing {
+                priority: Some(1),
+                block: Some(true),
+                bootstrap_on_failure: Some(false),
+                retry_count: Some(2),
+                retry_timer: Some(10),
+                sequence_delay: Some(50),
+                sequence_retry_count: Some(2),
+                ..Timing::default()
+            },
+            b: Timing {
+                priority: Some(2),
+                ..Timing::default()
+            },
+            a_answers: &[T, T, T, T],
+            b_answers: &[OK],
+            hold_off: None,
+            until: 1000,
+            expect_a: &[0, 10, 60, 70],
+            expect_b: &[],
+            expect_bootstrap: &[],
+        },
+        Row {
+            // Ordered, 101 blocking with bootstrap: after the last attempt (70) the client
+            // waits its Client Hold Off Time (/0/0/11 = 20 s) and bootstraps at 90.
+            name: "ordered, blocking failure bootstraps after the hold-off",
+            a: Timing {
+                priority: Some(1),
+                block: Some(true),
+                bootstrap_on_failure: Some(true),
+                retry_count: Some(2),
+                retry_timer: Some(10),
+                sequence_delay: Some(50),
+                sequence_retry_count: Some(2),
+                ..Timing::default()
+            },
+            b: Timing {
+                priority: Some(2),
+                ..Timing::default()
+            },
+            a_answers: &[T, T, T, T],
+            b_answers: &[OK],
+            hold_off: Some(20),
+            until: 1000,
+            expect_a: &[0, 10, 60, 70],
+            expect_b: &[],
+            expect_bootstrap: &[90],
+        },
+        Row {
+            // A 4.xx answer counts as a failed attempt like a timeout; the default Retry
+            // Timer is 60 s (TS default table), so attempts 0, 60, 180.
+            name: "error answers fail attempts; default retry timer",
+            a: Timing {
+                retry_count: Some(3),
+                sequence_retry_count: Some(1),
+                bootstrap_on_failure: Some(false),
+                ..Timing::default()
+            },
+            b: Timing {
+                initial_delay: Some(1000),
+                ..Timing::default()
+            },
+            a_answers: &[
+                Answer::Error(Code::FORBIDDEN),
+                Answer::Error(Code::BAD_REQUEST),
+                T,
+            ],
+            b_answers: &[OK],
+            hold_off: None,
+            until: 500,
+            expect_a: &[0, 60, 180],
+            expect_b: &[],
+            expect_bootstrap: &[],
+        },
+    ];
+    for row in rows {
+        let mut c = fixture();
+        configure(&mut c, 0, row.a);
+        configure(&mut c, 1, row.b);
+        if let Some(h) = row.hold_off {
+            set(&mut c, "/0/0/11", int(h));
+        }
+        let mut reg = Registrar::new(RegistrationConfig::default());
+        reg.start(&c, s(0));
+        let (mut seen, mut events) = (Vec::new(), Vec::new());
+        run(
+            &mut reg,
+            &mut c,
+            0,
+            row.until,
+            &mut seen,
+            &mut events,
+            &mut |out, n| match out.peer {
+                Peer::Server(x) if x == A => *row.a_answers.get(n).unwrap_or(&OK),
+                Peer::Server(_) => *row.b_answers.get(n).unwrap_or(&OK),
+                // The Bootstrap-Server does not answer: only the request time matters.
+                Peer::BootstrapServer => T,
+            },
+        );
+        assert_eq!(
+            times(&seen, Peer::Server(A), Operation::Register),
+            row.expect_a,
+            "{}: 101",
+            row.name
+        );
+        assert_eq!(
+            times(&seen, Peer::Server(B), Operation::Register),
+            row.expect_b,
+            "{}: 102",
+            row.name
+        );
+        let bs = times(&seen, Peer::BootstrapServer, Operation::BootstrapRequest);
+        assert_eq!(
+            bs.first().copied(),
+            row.expect_bootstrap.first().copied(),
+            "{}: bootstrap",
+            row.name
+        );
+        let failed = row.a_answers.get(row.expect_a.len() - 1) != Some(&OK);
+        assert_eq!(
+            events
+                .iter()
+                .any(|(_, e)| *e == Event::RegistrationFailed(A)),
+            failed,
+            "{}: failure reported",
+            row.name
+        );
+        assert_eq!(reg.is_registered(A), !failed, "{}", row.name);
+    }
+}
+
+#[test]
+fn register_carries_the_parameters_and_the_object_links() {
+    let mut c = fixture();
+    // An object of version 1.1 is announced with `ver` (TS 1.2 Core §7.2.2 "Object
+    // Versioning").
+    let mut t = temperature();
+    t.version = mote_lwm2m::object::Version { major: 1, minor: 1 };
+    c.define(t);
+    let mut reg = Registrar::new(RegistrationConfig {
+        endpoint: "urn:dev:1".into(),
+        queue_mode: true,
+        ..RegistrationConfig::default()
+    });
+    reg.start(&c, s(0));
+    reg.handle_timeout(&mut c, s(0));
+    let out = reg.poll_transmit().unwrap();
+    assert_eq!(out.request.code, Code::POST);
+    assert_eq!(out.request.uri_path, vec!["rd"]);
+    assert_eq!(
+        query(&out),
+        vec!["ep=urn:dev:1", "lt=300", "lwm2m=1.2", "b=U", "Q"]
+    );
+    let body = String::from_utf8(out.request.payload.clone()).unwrap();
+    assert!(
+        body.starts_with("</>;rt=\"oma.lwm2m\";ct=\"112 110 11544\","),
+        "{body}"
+    );
+    // Security /0 and OSCORE /21 are never registered; the others with their instances.
+    for l in [
+        "</1/0>",
+        "</1/1>",
+        "</2/0>",
+        "</3/0>",
+        "</5/0>",
+        "</3303/0>",
+    ] {
+        assert!(body.contains(l), "{l} in {body}");
+    }
+    assert!(!body.contains("</0/") && !body.contains("</21/"), "{body}");
+    // Core Objects in the Enabler's version carry no `ver`; 3303 (non-core, 1.1) does.
+    assert_eq!(
+        body,
+        "</>;rt=\"oma.lwm2m\";ct=\"112 110 11544\",</1/0>,</1/1>,</2/0>,</2/1>,</2/2>,\
+         </2/3>,</3/0>,</5/0>,</3303>;ver=1.1,</3303/0>"
+    );
+    assert_eq!(
+        out.request.content_format,
+        Some(mote_coap::content_format::ContentFormat::LINK_FORMAT)
+    );
+}
+
+/// The fixture, with 101 owning its own /1/0 instance (an Access Control instance is
+/// needed for it to Execute /1/0/x when two servers exist, TS 1.2 Core §7.3).
+fn fixture_owning_server_0() -> Client {
+    let mut c = fixture();
+    acl(&mut c, 10, 1, 0, 101, &[]);
+    c
+}
+
+fn registered_with_101(queue_mode: bool) -> (Registrar, Client) {
+    let mut c = fixture_owning_server_0();
+    // 102 out of the way.
+    configure(
+        &mut c,
+        1,
+        Timing {
+            initial_delay: Some(100_000),
+            ..Timing::default()
+        },
+    );
+    let mut reg = Registrar::new(RegistrationConfig {
+        queue_mode,
+        ..RegistrationConfig::default()
+    });
+    reg.start(&c, s(0));
+    let (mut seen, mut ev) = (Vec::new(), Vec::new());
+    run(&mut reg, &mut c, 0, 0, &mut seen, &mut ev, &mut |_, _| OK);
+    assert_eq!(reg.state(A), Some(RegistrationState::Registered));
+    assert_eq!(reg.location(A).unwrap(), ["rd", "ab12"]);
+    (reg, c)
+}
+
+#[test]
+fn update_before_the_lifetime_runs_out_with_only_what_changed() {
+    let (mut reg, mut c) = registered_with_101(false);
+    let (mut seen, mut ev) = (Vec::new(), Vec::new());
+    // Lifetime 300 s (/1/0/1), margin min(93, 150) = 93 → Updates at 207, 414.
+    run(&mut reg, &mut c, 0, 500, &mut seen, &mut ev, &mut |_, _| OK);
+    assert_eq!(times(&seen, Peer::Server(A), Operation::Update), [207, 414]);
+    let upd = &seen[0].out;
+    assert_eq!(upd.request.uri_path, ["rd", "ab12"]);
+    assert!(upd.request.uri_query.is_empty() && upd.request.payload.is_empty());
+
+    // A lifetime change (the server writes /1/0/1): Update with lt only.
+    let w = put(
+        "/1/0/1",
+        mote_coap::content_format::ContentFormat::TEXT_PLAIN,
+        b"600",
+    );
+    assert_eq!(c.handle(S101, &w).code, Code::CHANGED);
+    seen.clear();
+    run(
+        &mut reg,
+        &mut c,
+        450,
+        450,
+        &mut seen,
+        &mut ev,
+        &mut |_, _| OK,
+    );
+    assert_eq!(seen.len(), 1);
+    assert_eq!(query(&seen[0].out), ["lt=600"]);
+    assert!(seen[0].out.request.payload.is_empty());
+
+    // A new object instance: Update with the object links only.
+    c.object_mut(3303).unwrap().create(1).unwrap();
+    seen.clear();
+    run(
+        &mut reg,
+        &mut c,
+        460,
+        460,
+        &mut seen,
+        &mut ev,
+        &mut |_, _| OK,
+    );
+    assert_eq!(seen.len(), 1);
+    assert!(query(&seen[0].out).is_empty());
+    let body = String::from_utf8(seen[0].out.request.payload.clone()).unwrap();
+    assert!(body.contains("</3303/1>"), "{body}");
+
+    // The Registration Update Trigger /1/0/8.
+    assert_eq!(c.handle(S101, &post("/1/0/8")).code, Code::CHANGED);
+    seen.clear();
+    run(
+        &mut reg,
+        &mut c,
+        470,
+        470,
+        &mut seen,
+        &mut ev,
+        &mut |_, _| OK,
+    );
+    assert_eq!(times(&seen, Peer::Server(A), Operation::Update), [470]);
+    assert!(query(&seen[0].out).is_empty() && seen[0].out.request.payload.is_empty());
+    // Next periodic Update counts from the last one: 470 + 600 − 93.
+    seen.clear();
+    run(
+        &mut reg,
+        &mut c,
+        471,
+        1000,
+        &mut seen,
+        &mut ev,
+        &mut |_, _| OK,
+    );
+    assert_eq!(times(&seen, Peer::Server(A), Operation::Update), [977]);
+}
+
+#[test]
+fn failed_update_registers_again_and_deregister_deletes_the_location() {
+    let (mut reg, mut c) = registered_with_101(false);
+    let (mut seen, mut ev) = (Vec::new(), Vec::new());
+    run(
+        &mut reg,
+        &mut c,
+        0,
+        207,
+        &mut seen,
+        &mut ev,
+        &mut |out, _| {
+            if out.operation == Operation::Update {
+                Answer::Error(Code::NOT_FOUND)
+            } else {
+                OK
+            }
+        },
+    );
+    assert_eq!(times(&seen, Peer::Server(A), Operation::Update), [207]);
+    assert_eq!(times(&seen, Peer::Server(A), Operation::Register), [207]);
+    assert!(reg.is_registered(A));
+
+    reg.deregister(A);
+    let out = reg.poll_transmit().unwrap();
+    assert_eq!(out.operation, Operation::Deregister);
+    assert_eq!(out.request.code, Code::DELETE);
+    assert_eq!(out.request.uri_path, ["rd", "ab12"]);
+    reg.on_response(&mut c, out.handle, Code::DELETED, &[], &[], s(210));
+    assert_eq!(reg.state(A), Some(RegistrationState::Stopped));
+    assert!(std::iter::from_fn(|| reg.poll_event()).any(|e| e == Event::Deregistered(A)));
+    assert_eq!(reg.poll_timeout().filter(|t| *t < s(100_000)), None);
+}
+
+#[test]
+fn disable_deregisters_and_comes_back_after_the_disable_timeout() {
+    let (mut reg, mut c) = registered_with_101(false);
+    set(&mut c, "/1/0/5", int(50));
+    assert_eq!(c.handle(S101, &post("/1/0/4")).code, Code::CHANGED);
+    let (mut seen, mut ev) = (Vec::new(), Vec::new());
+    run(
+        &mut reg,
+        &mut c,
+        10,
+        100,
+        &mut seen,
+        &mut ev,
+        &mut |_, _| OK,
+    );
+    assert_eq!(times(&seen, Peer::Server(A), Operation::Deregister), [10]);
+    assert_eq!(
+        times(&seen, Peer::Server(A), Operation::Register),
+        [60],
+        "{ev:?} {:?}",
+        reg.state(A)
+    );
+    assert!(ev.contains(&(10, Event::Disabled(A, s(60)))));
+}
+
+#[test]
+fn queue_mode_tells_when_the_client_may_sleep() {
+    let (mut reg, mut c) = registered_with_101(true);
+    let (mut seen, mut ev) = (Vec::new(), Vec::new());
+    // Awake for MAX_TRANSMIT_WAIT (93 s) after the registration at 0.
+    run(&mut reg, &mut c, 0, 92, &mut seen, &mut ev, &mut |_, _| OK);
+    assert!(!ev.iter().any(|(_, e)| *e == Event::MaySleep(A)));
+    reg.activity(A, s(50));
+    run(
+        &mut reg,
+        &mut c,
+        50,
+        200,
+        &mut seen,
+        &mut ev,
+        &mut |_, _| OK,
+    );
+    assert_eq!(
+        ev.iter()
+            .filter(|(_, e)| *e == Event::MaySleep(A))
+            .map(|(t, _)| *t)
+            .collect::<Vec<_>>(),
+        [143]
+    );
+    assert!(!reg.wake(B));
+    // Something to report while asleep: an Update says the client is awake again.
+    assert!(reg.wake(A));
+    seen.clear();
+    run(
+        &mut reg,
+        &mut c,
+        150,
+        150,
+        &mut seen,
+        &mut ev,
+        &mut |_, _| OK,
+    );
+    assert_eq!(times(&seen, Peer::Server(A), Operation::Update), [150]);
+    assert!(!reg.wake(A));
+}
+
+#[test]
+fn bootstrap_when_no_server_account_then_register() {
+    let mut c = fixture();
+    for i in [0, 1] {
+        c.object_mut(1).unwrap().delete(i).unwrap();
+    }
+    set(&mut c, "/0/0/11", int(30));
+    set(&mut c, "/0/0/12", int(500));
+    let mut reg = Registrar::new(RegistrationConfig {
+        endpoint: "dev".into(),
+        ..RegistrationConfig::default()
+    });
+    reg.start(&c, s(0));
+    assert_eq!(reg.bootstrap_state(), BootstrapState::HoldOff(s(30)));
+    let (mut seen, mut ev) = (Vec::new(), Vec::new());
+    run(&mut reg, &mut c, 0, 40, &mut seen, &mut ev, &mut |_, _| OK);
+    assert_eq!(seen.len(), 1);
+    let bs = &seen[0].out;
+    assert_eq!((seen[0].at, bs.peer), (30, Peer::BootstrapServer));
+    assert_eq!(bs.request.uri_path, ["bs"]);
+    assert_eq!(query(bs), ["ep=dev", "pct=112"]);
+    assert_eq!(
+        reg.bootstrap_state(),
+        BootstrapState::AwaitingFinish(s(30 + 247))
+    );
+    // The Bootstrap-Server writes a server account and finishes.
+    c.handle(
+        BS,
+        &put(
+            "/1/0",
+            mote_coap::content_format::ContentFormat::SENML_JSON,
+            br#"[{"bn":"/1/0/","n":"0","v":101},{"n":"1","v":120}]"#,
+        ),
+    );
+    c.handle(
+        BS,
+        &put(
+            "/1/1",
+            mote_coap::content_format::ContentFormat::SENML_JSON,
+            br#"[{"bn":"/1/1/","n":"0","v":102},{"n":"14","v":1000}]"#,
+        ),
+    );
+    let finish = c.handle(BS, &post("/bs"));
+    assert_eq!(finish.code, Code::CHANGED, "{}", finish.diagnostic_text());
+    seen.clear();
+    run(
+        &mut reg,
+        &mut c,
+        100,
+        100,
+        &mut seen,
+        &mut ev,
+        &mut |_, _| OK,
+    );
+    assert!(
+        ev.iter()
+            .any(|(t, e)| (*t, e) == (100, &Event::Bootstrapped))
+    );
+    assert_eq!(times(&seen, Peer::Server(A), Operation::Register), [100]);
+    assert!(query(&seen[0].out).contains(&"lt=120".to_string()));
+    // Bootstrap-Server Account Timeout (/0/0/12 = 500 s) purges the account at 600.
+    assert!(value(&c, "/0/0/1").is_some());
+    run(
+        &mut reg,
+        &mut c,
+        101,
+        600,
+        &mut seen,
+        &mut ev,
+        &mut |_, _| OK,
+    );
+    assert!(ev.contains(&(600, Event::BootstrapAccountPurged)));
+    assert!(value(&c, "/0/0/1").is_none());
+}
+
+#[test]
+fn bootstrap_finish_timeout_and_retries() {
+    let mut c = fixture();
+    for i in [0, 1] {
+        c.object_mut(1).unwrap().delete(i).unwrap();
+    }
+    let mut reg = Registrar::new(RegistrationConfig {
+        bootstrap_attempts: 2,
+        ..RegistrationConfig::default()
+    });
+    reg.start(&c, s(0));
+    let (mut seen, mut ev) = (Vec::new(), Vec::new());
+    // The Bootstrap-Server accepts the request but never sends Bootstrap-Finish: after
+    // EXCHANGE_LIFETIME (247 s) the bootstrap failed; one retry, then BootstrapFailed.
+    run(
+        &mut reg,
+        &mut c,
+        0,
+        2000,
+        &mut seen,
+        &mut ev,
+        &mut |_, _| OK,
+    );
+    assert_eq!(
+        times(&seen, Peer::BootstrapServer, Operation::BootstrapRequest),
+        [0, 247]
+    );
+    assert!(ev.contains(&(494, Event::BootstrapFailed)));
+    assert_eq!(reg.bootstrap_state(), BootstrapState::Idle);
+}
+
+#[test]
+fn bootstrap_request_trigger_starts_bootstrap_again() {
+    // LightweightM2M-BsR-002: a server executes /1/x/9.
+    let (mut reg, mut c) = registered_with_101(false);
+    assert_eq!(c.handle(S101, &post("/1/0/9")).code, Code::CHANGED);
+    let (mut seen, mut ev) = (Vec::new(), Vec::new());
+    run(&mut reg, &mut c, 20, 20, &mut seen, &mut ev, &mut |_, _| OK);
+    assert_eq!(
+        times(&seen, Peer::BootstrapServer, Operation::BootstrapRequest),
+        [20]
+    );
+    // The Bootstrap-Server deletes every server account: 101 counts as de-registered.
+    c.handle(BS, &mote_lwm2m_client::Request::new(Code::DELETE, "/1"));
+    c.handle(BS, &mote_lwm2m_client::Request::new(Code::DELETE, "/2"));
+    c.handle(
+        BS,
+        &put(
+            "/1/5",
+            mote_coap::content_format::ContentFormat::SENML_JSON,
+            br#"[{"bn":"/1/5/","n":"0","v":102}]"#,
+        ),
+    );
+    let finish = c.handle(BS, &post("/bs"));
+    assert_eq!(finish.code, Code::CHANGED, "{}", finish.diagnostic_text());
+    seen.clear();
+    run(&mut reg, &mut c, 30, 30, &mut seen, &mut ev, &mut |_, _| OK);
+    assert!(ev.contains(&(30, Event::Deregistered(A))));
+    assert_eq!(reg.state(A), None);
+    assert_eq!(times(&seen, Peer::Server(B), Operation::Register), [30]);
+}
+
+#[test]
+fn repeated_triggers_do_not_grow_the_trigger_list() {
+    let mut c = fixture_owning_server_0();
+    for _ in 0..100 {
+        assert_eq!(c.handle(S101, &post("/1/0/8")).code, Code::CHANGED);
+    }
+    assert_eq!(c.take_triggers().len(), 1);
+}
+
+#[test]
+fn extreme_timer_values_never_panic() {
+    // Every /1 timer at its maximum (a server or the Bootstrap-Server can write them).
+    let mut c = fixture_owning_server_0();
+    let max = i64::MAX;
+    for r in [1, 5, 13, 14, 17, 18, 19, 20] {
+        set(&mut c, &format!("/1/0/{r}"), int(max));
+    }
+    set(&mut c, "/1/1/18", int(max));
+    set(&mut c, "/1/1/17", int(70));
+    set(&mut c, "/0/0/11", int(max));
+    let mut reg = Registrar::new(RegistrationConfig::default());
+    reg.start(&c, s(0));
+    let (mut seen, mut ev) = (Vec::new(), Vec::new());
+    run(
+        &mut reg,
+        &mut c,
+        0,
+        u64::MAX,
+        &mut seen,
+        &mut ev,
+        &mut |out, _| {
+            if out.peer == Peer::Server(B) { T } else { OK }
+        },
+    );
+    // 101 registered (its initial delay saturates far in the future: nothing sent), 102
+    // failed twice then waits "for ever".
+    assert!(times(&seen, Peer::Server(B), Operation::Register).len() >= 2);
+    reg.handle_timeout(&mut c, Duration::MAX);
+    assert_eq!(c.handle(S101, &post("/1/0/4")).code, Code::CHANGED);
+    reg.handle_timeout(&mut c, Duration::MAX);
+}

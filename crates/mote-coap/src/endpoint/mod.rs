@@ -26,8 +26,8 @@
 //! * CoAP over TCP ([`tcp_session`], RFC 8323): [`Endpoint::open_connection`] makes a peer a
 //!   connection; its frames meet the same matching, block-wise (sized by the peer's
 //!   Max-Message-Size; BERT is not used) and Observe (reliable notifications) as datagrams.
-//! * Echo (RFC 9175): server-side freshness bound to peer and [`Protection::Identity`], one
-//!   client retry with the value of a 4.01.
+//! * Echo (RFC 9175): server-side freshness bound to peer and [`Protection::Identity`]; the
+//!   client retries with each new value of a 4.01, up to [`EndpointConfig::max_echo_retries`].
 
 pub mod blockwise;
 pub mod observe;
@@ -288,6 +288,12 @@ pub struct EndpointConfig {
     pub recognized_options: Vec<OptionNumber>,
     /// Server-side Echo freshness (RFC 9175); `None` turns it off.
     pub echo: Option<EchoPolicy>,
+    /// Client side: how many times one request is sent again with the Echo value of a 4.01
+    /// (RFC 9175 §2.3, §2.4), each time only with a value different from the one the request
+    /// already carried, so a server repeating its value ends the retries. More than one lets
+    /// a request pass two challenges in a row, e.g. RFC 8613 App. B.1.2 replay-window recovery
+    /// followed by the server endpoint's own freshness Echo. 0 delivers every 4.01.
+    pub max_echo_retries: usize,
     /// Table bounds.
     pub limits: EndpointLimits,
     /// Server-side Block1 reassembly (RFC 7959 §2.5): body limit, transfer table bounds, the
@@ -322,6 +328,7 @@ impl Default for EndpointConfig {
             piggyback_delay: Duration::from_secs(1),
             recognized_options: Vec::new(),
             echo: None,
+            max_echo_retries: 2,
             limits: EndpointLimits::default(),
             block1: Block1ServerConfig::default(),
             block2: Block2ServerConfig::default(),
@@ -784,7 +791,8 @@ struct Outgoing<P> {
     retransmission: Option<Retransmission>,
     acknowledged: bool,
     expires: Duration,
-    echo_retried: bool,
+    /// Echo retries of the current exchange ([`EndpointConfig::max_echo_retries`]).
+    echo_retries: usize,
     transfer: Transfer,
     observe: ObserveUse,
 }
@@ -2000,8 +2008,8 @@ where
         self.complete_request(now, id, peer, &message);
     }
 
-    /// Delivers the final response of request `id`, or retries once with the Echo value of a
-    /// 4.01 (RFC 9175 §2.3). Block2 continuation and Observe
+    /// Delivers the final response of request `id`, or retries with the Echo value of a 4.01
+    /// (RFC 9175 §2.3, §2.4; bounded by [`EndpointConfig::max_echo_retries`]). Block2 continuation and Observe
     /// notification ordering take the response here.
     fn complete_request(&mut self, now: Duration, id: RequestId, peer: &P, message: &Inbound<'_>) {
         // RFC 8613 §2: a protected request's response is unprotected before anything else
@@ -2047,9 +2055,17 @@ where
         if let Some(ClientEchoAction::Retry(value)) =
             client_action(code.class(), code.detail(), echo)
         {
-            if self.outgoing.get(&id).is_some_and(|o| !o.echo_retried)
-                && self.retry_with_echo(now, id, value.as_bytes()).is_ok()
-            {
+            // RFC 9175 §2.4: retry with each new Echo value up to the configured bound, never
+            // twice with the value the request already carried (no loop with a server that
+            // keeps answering 4.01 with the same value).
+            let retry = self.outgoing.get(&id).is_some_and(|o| {
+                o.echo_retries < self.config.max_echo_retries
+                    && o.request
+                        .options
+                        .get(OptionNumber::ECHO)
+                        .is_none_or(|carried| carried.value != value.as_bytes())
+            });
+            if retry && self.retry_with_echo(now, id, value.as_bytes()).is_ok() {
                 return;
             }
         }
@@ -2245,7 +2261,7 @@ where
         };
         entry.request = request;
         entry.bytes = bytes.clone();
-        entry.echo_retried = false;
+        entry.echo_retries = 0;
         entry.acknowledged = false;
         entry.retransmission = entry
             .confirmable
@@ -2299,7 +2315,7 @@ where
             }
         };
         entry.bytes = bytes.clone();
-        entry.echo_retried = true;
+        entry.echo_retries += 1;
         entry.acknowledged = false;
         entry.retransmission = entry
             .confirmable
@@ -2713,7 +2729,7 @@ where
                     retransmission: None,
                     acknowledged: true,
                     expires: now + self.config.transmission.exchange_lifetime(),
-                    echo_retried: false,
+                    echo_retries: 0,
                     transfer,
                     observe,
                 },
@@ -2743,7 +2759,7 @@ where
                 retransmission,
                 acknowledged: false,
                 expires: now + params.exchange_lifetime(),
-                echo_retried: false,
+                echo_retries: 0,
                 transfer,
                 observe,
             },

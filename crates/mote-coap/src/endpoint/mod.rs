@@ -556,7 +556,10 @@ pub enum Event<P, I = ()> {
     /// than every one delivered before (§3.4; older ones are dropped and counted in
     /// [`EndpointStats::stale_notifications`]). The first response of the registration came
     /// as [`Event::Response`]; a final non-2.xx or Observe-less response ends the observation
-    /// and comes as [`Event::Response`] too.
+    /// and comes as [`Event::Response`] too. A notification sliced with Block2 (RFC 7959 §3.4)
+    /// comes once its remaining blocks are fetched, with the whole body and the options of its
+    /// first block (without Block2 and Size2); a newer notification arriving meanwhile
+    /// abandons that fetch.
     Notification {
         /// The registration request.
         id: RequestId,
@@ -735,6 +738,9 @@ pub struct EndpointStats {
     pub observations: usize,
     /// Notifications dropped as older than one already delivered (RFC 7641 §3.4).
     pub stale_notifications: u64,
+    /// Block-wise notifications whose remaining blocks could not be fetched (timeout, Reset,
+    /// block-wise error; RFC 7959 §3.4): not delivered, the next notification is awaited.
+    pub failed_notification_fetches: u64,
     /// Registered observers (bounded by [`RegistryConfig::max_observers`]).
     pub observers: usize,
     /// Confirmable notifications awaiting their ACK (at most one per observer, RFC 7641
@@ -819,6 +825,8 @@ enum ObserveUse {
     /// The re-registration of a stale observation (same token, §3.3.1): its responses are
     /// notifications of the original request.
     Reregister(ObservationHandle),
+    /// The GET for the remaining blocks of a notification of the observation (RFC 7959 §3.4).
+    NotificationFetch(ObservationHandle),
 }
 
 #[derive(Debug, Clone)]
@@ -1079,6 +1087,9 @@ pub struct Endpoint<P, R, X: Protection<P> = NoProtection> {
     observations: ObservationClient<P>,
     /// The registration request of each client observation that got its first response.
     observing: BTreeMap<ObservationHandle, (RequestId, P)>,
+    /// The block-wise notification being completed per observation (RFC 7959 §3.4): the
+    /// fetch request and the first block. At most one per entry of `observing`.
+    notification_fetches: BTreeMap<ObservationHandle, (RequestId, OwnedMessage)>,
 }
 
 impl<P, R> Endpoint<P, R, NoProtection>
@@ -1155,6 +1166,7 @@ where
             notifications: BTreeMap::new(),
             observations,
             observing: BTreeMap::new(),
+            notification_fetches: BTreeMap::new(),
         })
     }
 
@@ -1538,8 +1550,9 @@ where
             .map(|(id, _)| *id);
         if let Some(id) = found {
             if message.mtype() == MessageType::Rst {
-                let id = self.fail(now, id);
-                self.event(Event::Reset { id });
+                if let Some(id) = self.fail(now, id) {
+                    self.event(Event::Reset { id });
+                }
                 return;
             }
             let token_matches = self
@@ -2122,6 +2135,24 @@ where
             },
             None => return,
         };
+        if let ObserveUse::NotificationFetch(handle) = observe {
+            // RFC 7959 §3.4: a fetch that cannot go on ends unseen; the next notification
+            // brings the representation again.
+            let next = match step {
+                Ok((Some(next), _)) => self.continue_request(now, id, next).is_ok(),
+                Ok((None, whole)) => {
+                    self.finish(now, id);
+                    let whole = whole.unwrap_or_else(|| MessageParts::from_message(&response));
+                    self.complete_notification_fetch(id, handle, peer, whole);
+                    true
+                }
+                Err(_) => false,
+            };
+            if !next {
+                self.notification_fetch_failed(now, id, handle);
+            }
+            return;
+        }
         match step {
             Ok((Some(next), _)) => {
                 if let Err(error) = self.continue_request(now, id, next) {
@@ -2334,20 +2365,41 @@ where
     /// ACK is recognized as such rather than reported as unmatched.
     /// Ends request `id` that failed (timed out or reset) and returns the id to report: for a
     /// re-registration, the original registration, whose observation then ends too (RFC 7641
-    /// §3.3.1: the server is no longer reachable or interested).
-    fn fail(&mut self, now: Duration, id: RequestId) -> RequestId {
-        let reregistered = self.outgoing.get(&id).and_then(|o| match o.observe {
-            ObserveUse::Reregister(handle) => Some(handle),
-            _ => None,
-        });
+    /// §3.3.1: the server is no longer reachable or interested). `None` for the fetch of a
+    /// block-wise notification, which the application never saw (RFC 7959 §3.4; counted in
+    /// [`EndpointStats::failed_notification_fetches`]).
+    fn fail(&mut self, now: Duration, id: RequestId) -> Option<RequestId> {
+        let observe = self.outgoing.get(&id).map(|o| o.observe);
+        if let Some(ObserveUse::NotificationFetch(handle)) = observe {
+            self.notification_fetch_failed(now, id, handle);
+            return None;
+        }
         self.finish(now, id);
-        if let Some(handle) = reregistered {
+        if let Some(ObserveUse::Reregister(handle)) = observe {
             self.observations.forget(handle);
             if let Some((original, _)) = self.observing.remove(&handle) {
-                return original;
+                return Some(original);
             }
         }
-        id
+        Some(id)
+    }
+
+    /// The fetch `id` of a block-wise notification of `handle` failed: it ends unseen.
+    fn notification_fetch_failed(
+        &mut self,
+        now: Duration,
+        id: RequestId,
+        handle: ObservationHandle,
+    ) {
+        self.finish(now, id);
+        if self
+            .notification_fetches
+            .get(&handle)
+            .is_some_and(|(fetch, _)| *fetch == id)
+        {
+            self.notification_fetches.remove(&handle);
+        }
+        self.stats.failed_notification_fetches += 1;
     }
 
     fn finish(&mut self, now: Duration, id: RequestId) {
@@ -2363,6 +2415,109 @@ where
         }
     }
 
+    /// RFC 7959 §3.4: a fresh notification carrying Block2 NUM 0 with M = 1 holds only the
+    /// first block. The rest is fetched with a GET of the registration's options, Block2
+    /// NUM 1.. and without Observe; `None` is returned and the notification is delivered when
+    /// the fetch completes. Any other notification (or one whose fetch cannot start) is
+    /// returned to be delivered as it is.
+    fn fetch_notification_rest(
+        &mut self,
+        now: Duration,
+        peer: &P,
+        handle: ObservationHandle,
+        response: &Message<'_>,
+        received: OwnedMessage,
+    ) -> Option<OwnedMessage> {
+        let first_of_more = matches!(
+            BlockValue::from_message(response, OptionNumber::BLOCK2),
+            Ok(Some(block)) if block.num() == 0 && block.more()
+        );
+        if !first_of_more {
+            return Some(received);
+        }
+        let Some(registration) =
+            self.observations
+                .reregistration_request(handle, MessageType::Con, 0)
+        else {
+            return Some(received);
+        };
+        let mut options = registration.options.clone();
+        options.remove(OptionNumber::OBSERVE);
+        let mut download = Block2Client::new(
+            registration.code,
+            options,
+            self.config.client_blockwise.download,
+        );
+        // The first block is taken as the answer to block 0; the client asks for NUM 1 next.
+        let Ok(Block2Progress::Send(next)) = download.handle_response(response) else {
+            self.stats.failed_notification_fetches += 1;
+            return None;
+        };
+        let request = next.into_message(MessageType::Con, 0, &[]);
+        let fetch = RequestId(self.next_request);
+        if let Some((identity, _)) = self.observing_protection.get(&handle) {
+            // Fetched under the observation's security context (RFC 8613 §2).
+            self.outgoing_protection
+                .insert(fetch, (identity.clone(), None));
+        }
+        match self.submit_request(
+            now,
+            peer.clone(),
+            request,
+            Reliability::Confirmable,
+            Transfer::Download(download),
+            ObserveUse::NotificationFetch(handle),
+            false,
+        ) {
+            Ok(id) => {
+                self.notification_fetches.insert(handle, (id, received));
+            }
+            Err(_) => {
+                self.outgoing_protection.remove(&fetch);
+                self.stats.failed_notification_fetches += 1;
+            }
+        }
+        None
+    }
+
+    /// Drops the fetch of a block-wise notification of `handle` still in progress (sent or
+    /// queued): a newer notification or the end of the observation supersedes it.
+    fn abandon_notification_fetch(&mut self, now: Duration, handle: ObservationHandle) {
+        let Some((fetch, _)) = self.notification_fetches.remove(&handle) else {
+            return;
+        };
+        self.finish(now, fetch);
+        self.queue.retain(|q| q.id != fetch);
+        self.outgoing_protection.remove(&fetch);
+    }
+
+    /// The fetch of a block-wise notification completed: the notification with the whole
+    /// body goes to the application (RFC 7959 §3.4).
+    fn complete_notification_fetch(
+        &mut self,
+        fetch: RequestId,
+        handle: ObservationHandle,
+        peer: &P,
+        whole: MessageParts,
+    ) {
+        let first = match self.notification_fetches.get(&handle) {
+            Some((id, _)) if *id == fetch => self.notification_fetches.remove(&handle),
+            _ => None,
+        };
+        let (Some((_, mut message)), Some((id, _))) = (first, self.observing.get(&handle)) else {
+            return;
+        };
+        message.options.remove(OptionNumber::BLOCK2);
+        message.options.remove(OptionNumber::SIZE2);
+        message.payload = whole.payload;
+        let id = *id;
+        self.event(Event::Notification {
+            id,
+            peer: peer.clone(),
+            message,
+        });
+    }
+
     /// A response that belongs to the client observation `handle` (RFC 7641 §3.2–§3.4).
     fn on_notification(
         &mut self,
@@ -2376,12 +2531,21 @@ where
             return;
         };
         match self.observations.handle_notification(peer, response, now) {
-            Ok(NotificationVerdict::Fresh { .. }) => self.event(Event::Notification {
-                id,
-                peer: peer.clone(),
-                message: received,
-            }),
+            Ok(NotificationVerdict::Fresh { .. }) => {
+                // RFC 7641 §3.4: a newer notification supersedes a fetch still in progress.
+                self.abandon_notification_fetch(now, handle);
+                if let Some(received) =
+                    self.fetch_notification_rest(now, peer, handle, response, received)
+                {
+                    self.event(Event::Notification {
+                        id,
+                        peer: peer.clone(),
+                        message: received,
+                    });
+                }
+            }
             Ok(NotificationVerdict::Ended { .. }) => {
+                self.abandon_notification_fetch(now, handle);
                 self.observing.remove(&handle);
                 self.event(Event::Response {
                     id,
@@ -2420,6 +2584,7 @@ where
             return Err(EndpointError::UnknownRequest { id });
         };
         self.observing.remove(&handle);
+        self.abandon_notification_fetch(now, handle);
         if !active {
             self.observations.forget(handle);
             return Ok(None);
@@ -2551,7 +2716,6 @@ where
         keep_token: bool,
     ) -> Result<RequestId, EndpointError> {
         let reliability = options.reliability;
-        let token = request.token.clone();
         if !request.code.is_request() {
             return Err(EndpointError::NotARequest { code: request.code });
         }
@@ -2585,8 +2749,32 @@ where
         )
         .map_err(EndpointError::Blockwise)?;
         let first = upload.request().map_err(EndpointError::Blockwise)?;
-        let mut request = first.into_message(request.mtype, request.message_id, &request.token);
-        let transfer = Transfer::Upload(upload);
+        let request = first.into_message(request.mtype, request.message_id, &request.token);
+        self.submit_request(
+            now,
+            peer,
+            request,
+            reliability,
+            Transfer::Upload(upload),
+            observe,
+            keep_token,
+        )
+    }
+
+    /// Sends `request` (the first of its `transfer`) now, or queues it behind NSTART or
+    /// PROBING_RATE (RFC 7252 §4.7), after checking its size and the table bounds.
+    #[allow(clippy::too_many_arguments)]
+    fn submit_request(
+        &mut self,
+        now: Duration,
+        peer: P,
+        mut request: OwnedMessage,
+        reliability: Reliability,
+        transfer: Transfer,
+        observe: ObserveUse,
+        keep_token: bool,
+    ) -> Result<RequestId, EndpointError> {
+        let token = request.token.clone();
         request.mtype = match reliability {
             Reliability::Confirmable => MessageType::Con,
             Reliability::NonConfirmable => MessageType::Non,
@@ -3057,8 +3245,9 @@ where
             .map(|(id, _)| *id)
             .collect();
         for id in requests {
-            let id = self.fail(now, id);
-            self.event(Event::TimedOut { id });
+            if let Some(id) = self.fail(now, id) {
+                self.event(Event::TimedOut { id });
+            }
         }
         for (handle, ()) in self.observers.remove_peer(peer) {
             self.observation_ended(handle, peer, ObservationEndReason::ConnectionClosed);
@@ -3311,8 +3500,9 @@ where
             }
             let peer = o.peer.clone();
             if gave_up {
-                let id = self.fail(now, id);
-                self.event(Event::TimedOut { id });
+                if let Some(id) = self.fail(now, id) {
+                    self.event(Event::TimedOut { id });
+                }
             } else if let Some(bytes) = resend {
                 self.transmit(peer, bytes);
             }

@@ -22,7 +22,9 @@
 //!   picks NON/CON and ends observations on RST, timeout, deregistration or a non-2.xx
 //!   notification ([`Endpoint::notify`], [`Event::ObservationEnded`]); as a client
 //!   registrations stay alive, notifications come in order as [`Event::Notification`], stale
-//!   representations are re-registered and [`Endpoint::cancel_observation`] ends one.
+//!   representations are re-registered and [`Endpoint::cancel_observation`] ends one. A
+//!   notification sliced with Block2 is completed with GETs for its other blocks first
+//!   (RFC 7959 §3.4).
 //! * CoAP over TCP ([`tcp_session`], RFC 8323): [`Endpoint::open_connection`] makes a peer a
 //!   connection; its frames meet the same matching, block-wise (sized by the peer's
 //!   Max-Message-Size; BERT is not used) and Observe (reliable notifications) as datagrams.

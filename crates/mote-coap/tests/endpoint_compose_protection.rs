@@ -475,3 +475,159 @@ fn a_response_that_does_not_verify_ends_the_request() {
     assert!(!events.iter().any(|e| matches!(e, Event::Response { .. })));
     assert_eq!(client.stats().outstanding_requests, 0);
 }
+
+/// A protected 4.01 with `echo`, as a server application (or its protection layer) answers.
+fn unauthorized(echo: &[u8]) -> OwnedMessage {
+    OwnedMessage::new(MessageType::Ack, Code::UNAUTHORIZED, 0).with_option(OptionNumber::ECHO, echo)
+}
+
+#[test]
+fn echo_retries_follow_each_new_value_up_to_the_bound() {
+    // RFC 9175 §2.4: a new Echo value may be retried again. The server answers 4.01 with a
+    // new value every time: the client retries max_echo_retries (default 2) times, then the
+    // third 4.01 reaches the application.
+    let mut client = endpoint(EndpointConfig::default(), 21);
+    let mut server = endpoint(EndpointConfig::default(), 22);
+    let id = client
+        .request_protected(t(0), SERVER, get("x"), options(), 3)
+        .unwrap();
+    let mut seen: Vec<Option<Vec<u8>>> = Vec::new();
+    let mut events = Vec::new();
+    pump(
+        t(0),
+        &mut client,
+        &mut server,
+        &mut |req, _| {
+            seen.push(req.option(OptionNumber::ECHO).map(|o| o.value.to_vec()));
+            unauthorized(&[b'a' + seen.len() as u8; 4])
+        },
+        &mut events,
+    );
+    assert_eq!(
+        seen,
+        vec![None, Some(b"bbbb".to_vec()), Some(b"cccc".to_vec())]
+    );
+    let delivered: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Response {
+                id: got, message, ..
+            } if *got == id => Some(message),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(delivered.len(), 1);
+    assert_eq!(delivered[0].code, Code::UNAUTHORIZED);
+    assert_eq!(
+        delivered[0].option(OptionNumber::ECHO).unwrap().value,
+        b"dddd"
+    );
+
+    // With the bound raised, a server challenging three times is passed.
+    let config = EndpointConfig {
+        max_echo_retries: 3,
+        ..EndpointConfig::default()
+    };
+    let mut client = endpoint(config, 23);
+    let mut server = endpoint(EndpointConfig::default(), 33);
+    let id = client
+        .request_protected(t(1), SERVER, get("x"), options(), 3)
+        .unwrap();
+    let mut n = 0u8;
+    let mut events = Vec::new();
+    pump(
+        t(1),
+        &mut client,
+        &mut server,
+        &mut |_, _| {
+            n += 1;
+            if n <= 3 {
+                unauthorized(&[n; 4])
+            } else {
+                content(b"passed")
+            }
+        },
+        &mut events,
+    );
+    assert!(events.iter().any(|e| matches!(e, Event::Response { id: got, message, .. } if *got == id && message.payload == b"passed")));
+}
+
+#[test]
+fn an_echo_value_repeated_by_the_server_is_not_retried_twice() {
+    // The server repeats its value: one retry with it, then the second 4.01 is delivered, no
+    // loop (RFC 9175 §2.4 allows a further retry only for a new value).
+    let mut client = endpoint(EndpointConfig::default(), 24);
+    let mut server = endpoint(EndpointConfig::default(), 25);
+    let id = client
+        .request_protected(t(0), SERVER, get("x"), options(), 3)
+        .unwrap();
+    let mut requests = 0;
+    let mut events = Vec::new();
+    let wire = pump(
+        t(0),
+        &mut client,
+        &mut server,
+        &mut |_, _| {
+            requests += 1;
+            unauthorized(b"same")
+        },
+        &mut events,
+    );
+    assert_eq!(requests, 2);
+    assert_eq!(wire.iter().filter(|(p, _)| *p == CLIENT).count(), 2);
+    assert!(events.iter().any(|e| matches!(e, Event::Response { id: got, message, .. } if *got == id && message.code == Code::UNAUTHORIZED)));
+
+    // An application request that already carries the value the server answers with is not
+    // retried with it either.
+    let mut client = endpoint(EndpointConfig::default(), 26);
+    let mut server = endpoint(EndpointConfig::default(), 36);
+    client
+        .request_protected(
+            t(1),
+            SERVER,
+            get("x").with_option(OptionNumber::ECHO, b"same"),
+            options(),
+            3,
+        )
+        .unwrap();
+    let mut requests = 0;
+    let mut events = Vec::new();
+    pump(
+        t(1),
+        &mut client,
+        &mut server,
+        &mut |_, _| {
+            requests += 1;
+            unauthorized(b"same")
+        },
+        &mut events,
+    );
+    assert_eq!(requests, 1);
+    assert!(events.iter().any(
+        |e| matches!(e, Event::Response { message, .. } if message.code == Code::UNAUTHORIZED)
+    ));
+
+    // max_echo_retries 0: the first 4.01 is delivered.
+    let config = EndpointConfig {
+        max_echo_retries: 0,
+        ..EndpointConfig::default()
+    };
+    let mut client = endpoint(config, 27);
+    let mut server = endpoint(EndpointConfig::default(), 37);
+    client
+        .request_protected(t(2), SERVER, get("x"), options(), 3)
+        .unwrap();
+    let mut requests = 0;
+    let mut events = Vec::new();
+    pump(
+        t(2),
+        &mut client,
+        &mut server,
+        &mut |_, _| {
+            requests += 1;
+            unauthorized(b"new!")
+        },
+        &mut events,
+    );
+    assert_eq!(requests, 1);
+}

@@ -828,7 +828,8 @@ fn client_retries_once_with_echo_and_reports_only_the_final_response() {
     assert_ne!(first.message_id(), retry.message_id());
     assert_eq!(retry.payload(), b"on");
 
-    // A server that keeps answering 4.01 with Echo: one retry only, then the 4.01 is final.
+    // A server that keeps answering 4.01 with the same Echo value: one retry only, then the
+    // 4.01 is final (RFC 9175 §2.4: only a new value is worth another retry).
     let mut ep = lone(EndpointConfig::default(), 16);
     let id = ep
         .request(T0, SERVER, get("e"), Reliability::Confirmable)

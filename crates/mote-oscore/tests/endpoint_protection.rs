@@ -647,3 +647,76 @@ fn clones_of_a_binding_share_nonce_use_and_notification_numbers() {
     assert!(open(&second).is_err());
     assert!(open(&third).is_err());
 }
+
+#[test]
+fn after_a_restart_with_an_echo_policy_two_challenges_are_passed() {
+    // The server restarts (replay window lost, Appendix B.1.2) and its endpoint also requires
+    // freshness for unsafe methods (RFC 9175 §2.3). A PUT meets two challenges in a row: the
+    // protection layer's B.1.2 Echo, then the endpoint's own. RFC 9175 §2.4: the client
+    // retries for each new value, and the application gets its 2.04.
+    let policy = EndpointConfig {
+        echo: Some(EchoPolicy {
+            window: Duration::from_secs(10),
+            require: EchoRequirement::UnsafeMethods,
+        }),
+        ..EndpointConfig::default()
+    };
+    let mut client = endpoint(EndpointConfig::default(), 30, &["C.1.1"]);
+    let mut server = endpoint(policy, 31, &["C.1.2"]);
+    // A first exchange so that the server's store holds a state to restore from.
+    client
+        .request_protected(t(0), SERVER, get("a"), options(), id_of("C.1.1"))
+        .unwrap();
+    pump(t(0), &mut client, &mut server, &mut |_, _| content(b"a"));
+    let stored = *server
+        .protection_ref()
+        .context(&id_of("C.1.2"))
+        .unwrap()
+        .store();
+    server
+        .protection_mut()
+        .remove_context(&id_of("C.1.2"))
+        .unwrap();
+    let restored = SecurityContext::restore(&params("C.1.2"), stored, 1, 1, true).unwrap();
+    server.protection_mut().add_context(restored).unwrap();
+    assert!(
+        !server
+            .protection_ref()
+            .context(&id_of("C.1.2"))
+            .unwrap()
+            .replay_window()
+            .is_initialized()
+    );
+
+    let put = OwnedMessage::new(MessageType::Con, Code::PUT, 0)
+        .with_option(OptionNumber::URI_PATH, "valve")
+        .with_payload(b"open".to_vec());
+    let id = client
+        .request_protected(t(1), SERVER, put, options(), id_of("C.1.1"))
+        .unwrap();
+    let (wire, events) = pump(t(1), &mut client, &mut server, &mut |req, _| {
+        assert!(req.option(OptionNumber::ECHO).is_some());
+        OwnedMessage::new(MessageType::Ack, Code::CHANGED, 0)
+    });
+    // The request, the retry after B.1.2, the retry after the freshness Echo.
+    assert_eq!(wire.iter().filter(|(p, _)| *p == CLIENT).count(), 3);
+    assert_eq!(requests(&events).len(), 1);
+    let got = events
+        .iter()
+        .find_map(|e| match e {
+            Event::Response {
+                id: got, message, ..
+            } if *got == id => Some(message),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(got.code, Code::CHANGED);
+    assert!(
+        server
+            .protection_ref()
+            .context(&id_of("C.1.2"))
+            .unwrap()
+            .replay_window()
+            .is_initialized()
+    );
+}

@@ -22,12 +22,14 @@
 //!   picks NON/CON and ends observations on RST, timeout, deregistration or a non-2.xx
 //!   notification ([`Endpoint::notify`], [`Event::ObservationEnded`]); as a client
 //!   registrations stay alive, notifications come in order as [`Event::Notification`], stale
-//!   representations are re-registered and [`Endpoint::cancel_observation`] ends one.
+//!   representations are re-registered and [`Endpoint::cancel_observation`] ends one. A
+//!   notification sliced with Block2 is completed with GETs for its other blocks first
+//!   (RFC 7959 §3.4).
 //! * CoAP over TCP ([`tcp_session`], RFC 8323): [`Endpoint::open_connection`] makes a peer a
 //!   connection; its frames meet the same matching, block-wise (sized by the peer's
 //!   Max-Message-Size; BERT is not used) and Observe (reliable notifications) as datagrams.
-//! * Echo (RFC 9175): server-side freshness bound to peer and [`Protection::Identity`], one
-//!   client retry with the value of a 4.01.
+//! * Echo (RFC 9175): server-side freshness bound to peer and [`Protection::Identity`]; the
+//!   client retries with each new value of a 4.01, up to [`EndpointConfig::max_echo_retries`].
 
 pub mod blockwise;
 pub mod observe;
@@ -288,6 +290,12 @@ pub struct EndpointConfig {
     pub recognized_options: Vec<OptionNumber>,
     /// Server-side Echo freshness (RFC 9175); `None` turns it off.
     pub echo: Option<EchoPolicy>,
+    /// Client side: how many times one request is sent again with the Echo value of a 4.01
+    /// (RFC 9175 §2.3, §2.4), each time only with a value different from the one the request
+    /// already carried, so a server repeating its value ends the retries. More than one lets
+    /// a request pass two challenges in a row, e.g. RFC 8613 App. B.1.2 replay-window recovery
+    /// followed by the server endpoint's own freshness Echo. 0 delivers every 4.01.
+    pub max_echo_retries: usize,
     /// Table bounds.
     pub limits: EndpointLimits,
     /// Server-side Block1 reassembly (RFC 7959 §2.5): body limit, transfer table bounds, the
@@ -322,6 +330,7 @@ impl Default for EndpointConfig {
             piggyback_delay: Duration::from_secs(1),
             recognized_options: Vec::new(),
             echo: None,
+            max_echo_retries: 2,
             limits: EndpointLimits::default(),
             block1: Block1ServerConfig::default(),
             block2: Block2ServerConfig::default(),
@@ -549,7 +558,10 @@ pub enum Event<P, I = ()> {
     /// than every one delivered before (§3.4; older ones are dropped and counted in
     /// [`EndpointStats::stale_notifications`]). The first response of the registration came
     /// as [`Event::Response`]; a final non-2.xx or Observe-less response ends the observation
-    /// and comes as [`Event::Response`] too.
+    /// and comes as [`Event::Response`] too. A notification sliced with Block2 (RFC 7959 §3.4)
+    /// comes once its remaining blocks are fetched, with the whole body and the options of its
+    /// first block (without Block2 and Size2); a newer notification arriving meanwhile
+    /// abandons that fetch.
     Notification {
         /// The registration request.
         id: RequestId,
@@ -728,6 +740,9 @@ pub struct EndpointStats {
     pub observations: usize,
     /// Notifications dropped as older than one already delivered (RFC 7641 §3.4).
     pub stale_notifications: u64,
+    /// Block-wise notifications whose remaining blocks could not be fetched (timeout, Reset,
+    /// block-wise error; RFC 7959 §3.4): not delivered, the next notification is awaited.
+    pub failed_notification_fetches: u64,
     /// Registered observers (bounded by [`RegistryConfig::max_observers`]).
     pub observers: usize,
     /// Confirmable notifications awaiting their ACK (at most one per observer, RFC 7641
@@ -784,7 +799,8 @@ struct Outgoing<P> {
     retransmission: Option<Retransmission>,
     acknowledged: bool,
     expires: Duration,
-    echo_retried: bool,
+    /// Echo retries of the current exchange ([`EndpointConfig::max_echo_retries`]).
+    echo_retries: usize,
     transfer: Transfer,
     observe: ObserveUse,
 }
@@ -811,6 +827,8 @@ enum ObserveUse {
     /// The re-registration of a stale observation (same token, §3.3.1): its responses are
     /// notifications of the original request.
     Reregister(ObservationHandle),
+    /// The GET for the remaining blocks of a notification of the observation (RFC 7959 §3.4).
+    NotificationFetch(ObservationHandle),
 }
 
 #[derive(Debug, Clone)]
@@ -1071,6 +1089,9 @@ pub struct Endpoint<P, R, X: Protection<P> = NoProtection> {
     observations: ObservationClient<P>,
     /// The registration request of each client observation that got its first response.
     observing: BTreeMap<ObservationHandle, (RequestId, P)>,
+    /// The block-wise notification being completed per observation (RFC 7959 §3.4): the
+    /// fetch request and the first block. At most one per entry of `observing`.
+    notification_fetches: BTreeMap<ObservationHandle, (RequestId, OwnedMessage)>,
 }
 
 impl<P, R> Endpoint<P, R, NoProtection>
@@ -1147,6 +1168,7 @@ where
             notifications: BTreeMap::new(),
             observations,
             observing: BTreeMap::new(),
+            notification_fetches: BTreeMap::new(),
         })
     }
 
@@ -1530,8 +1552,9 @@ where
             .map(|(id, _)| *id);
         if let Some(id) = found {
             if message.mtype() == MessageType::Rst {
-                let id = self.fail(now, id);
-                self.event(Event::Reset { id });
+                if let Some(id) = self.fail(now, id) {
+                    self.event(Event::Reset { id });
+                }
                 return;
             }
             let token_matches = self
@@ -2000,8 +2023,8 @@ where
         self.complete_request(now, id, peer, &message);
     }
 
-    /// Delivers the final response of request `id`, or retries once with the Echo value of a
-    /// 4.01 (RFC 9175 §2.3). Block2 continuation and Observe
+    /// Delivers the final response of request `id`, or retries with the Echo value of a 4.01
+    /// (RFC 9175 §2.3, §2.4; bounded by [`EndpointConfig::max_echo_retries`]). Block2 continuation and Observe
     /// notification ordering take the response here.
     fn complete_request(&mut self, now: Duration, id: RequestId, peer: &P, message: &Inbound<'_>) {
         // RFC 8613 §2: a protected request's response is unprotected before anything else
@@ -2047,9 +2070,17 @@ where
         if let Some(ClientEchoAction::Retry(value)) =
             client_action(code.class(), code.detail(), echo)
         {
-            if self.outgoing.get(&id).is_some_and(|o| !o.echo_retried)
-                && self.retry_with_echo(now, id, value.as_bytes()).is_ok()
-            {
+            // RFC 9175 §2.4: retry with each new Echo value up to the configured bound, never
+            // twice with the value the request already carried (no loop with a server that
+            // keeps answering 4.01 with the same value).
+            let retry = self.outgoing.get(&id).is_some_and(|o| {
+                o.echo_retries < self.config.max_echo_retries
+                    && o.request
+                        .options
+                        .get(OptionNumber::ECHO)
+                        .is_none_or(|carried| carried.value != value.as_bytes())
+            });
+            if retry && self.retry_with_echo(now, id, value.as_bytes()).is_ok() {
                 return;
             }
         }
@@ -2106,6 +2137,24 @@ where
             },
             None => return,
         };
+        if let ObserveUse::NotificationFetch(handle) = observe {
+            // RFC 7959 §3.4: a fetch that cannot go on ends unseen; the next notification
+            // brings the representation again.
+            let next = match step {
+                Ok((Some(next), _)) => self.continue_request(now, id, next).is_ok(),
+                Ok((None, whole)) => {
+                    self.finish(now, id);
+                    let whole = whole.unwrap_or_else(|| MessageParts::from_message(&response));
+                    self.complete_notification_fetch(id, handle, peer, whole);
+                    true
+                }
+                Err(_) => false,
+            };
+            if !next {
+                self.notification_fetch_failed(now, id, handle);
+            }
+            return;
+        }
         match step {
             Ok((Some(next), _)) => {
                 if let Err(error) = self.continue_request(now, id, next) {
@@ -2245,7 +2294,7 @@ where
         };
         entry.request = request;
         entry.bytes = bytes.clone();
-        entry.echo_retried = false;
+        entry.echo_retries = 0;
         entry.acknowledged = false;
         entry.retransmission = entry
             .confirmable
@@ -2299,7 +2348,7 @@ where
             }
         };
         entry.bytes = bytes.clone();
-        entry.echo_retried = true;
+        entry.echo_retries += 1;
         entry.acknowledged = false;
         entry.retransmission = entry
             .confirmable
@@ -2318,20 +2367,41 @@ where
     /// ACK is recognized as such rather than reported as unmatched.
     /// Ends request `id` that failed (timed out or reset) and returns the id to report: for a
     /// re-registration, the original registration, whose observation then ends too (RFC 7641
-    /// §3.3.1: the server is no longer reachable or interested).
-    fn fail(&mut self, now: Duration, id: RequestId) -> RequestId {
-        let reregistered = self.outgoing.get(&id).and_then(|o| match o.observe {
-            ObserveUse::Reregister(handle) => Some(handle),
-            _ => None,
-        });
+    /// §3.3.1: the server is no longer reachable or interested). `None` for the fetch of a
+    /// block-wise notification, which the application never saw (RFC 7959 §3.4; counted in
+    /// [`EndpointStats::failed_notification_fetches`]).
+    fn fail(&mut self, now: Duration, id: RequestId) -> Option<RequestId> {
+        let observe = self.outgoing.get(&id).map(|o| o.observe);
+        if let Some(ObserveUse::NotificationFetch(handle)) = observe {
+            self.notification_fetch_failed(now, id, handle);
+            return None;
+        }
         self.finish(now, id);
-        if let Some(handle) = reregistered {
+        if let Some(ObserveUse::Reregister(handle)) = observe {
             self.observations.forget(handle);
             if let Some((original, _)) = self.observing.remove(&handle) {
-                return original;
+                return Some(original);
             }
         }
-        id
+        Some(id)
+    }
+
+    /// The fetch `id` of a block-wise notification of `handle` failed: it ends unseen.
+    fn notification_fetch_failed(
+        &mut self,
+        now: Duration,
+        id: RequestId,
+        handle: ObservationHandle,
+    ) {
+        self.finish(now, id);
+        if self
+            .notification_fetches
+            .get(&handle)
+            .is_some_and(|(fetch, _)| *fetch == id)
+        {
+            self.notification_fetches.remove(&handle);
+        }
+        self.stats.failed_notification_fetches += 1;
     }
 
     fn finish(&mut self, now: Duration, id: RequestId) {
@@ -2347,6 +2417,109 @@ where
         }
     }
 
+    /// RFC 7959 §3.4: a fresh notification carrying Block2 NUM 0 with M = 1 holds only the
+    /// first block. The rest is fetched with a GET of the registration's options, Block2
+    /// NUM 1.. and without Observe; `None` is returned and the notification is delivered when
+    /// the fetch completes. Any other notification (or one whose fetch cannot start) is
+    /// returned to be delivered as it is.
+    fn fetch_notification_rest(
+        &mut self,
+        now: Duration,
+        peer: &P,
+        handle: ObservationHandle,
+        response: &Message<'_>,
+        received: OwnedMessage,
+    ) -> Option<OwnedMessage> {
+        let first_of_more = matches!(
+            BlockValue::from_message(response, OptionNumber::BLOCK2),
+            Ok(Some(block)) if block.num() == 0 && block.more()
+        );
+        if !first_of_more {
+            return Some(received);
+        }
+        let Some(registration) =
+            self.observations
+                .reregistration_request(handle, MessageType::Con, 0)
+        else {
+            return Some(received);
+        };
+        let mut options = registration.options.clone();
+        options.remove(OptionNumber::OBSERVE);
+        let mut download = Block2Client::new(
+            registration.code,
+            options,
+            self.config.client_blockwise.download,
+        );
+        // The first block is taken as the answer to block 0; the client asks for NUM 1 next.
+        let Ok(Block2Progress::Send(next)) = download.handle_response(response) else {
+            self.stats.failed_notification_fetches += 1;
+            return None;
+        };
+        let request = next.into_message(MessageType::Con, 0, &[]);
+        let fetch = RequestId(self.next_request);
+        if let Some((identity, _)) = self.observing_protection.get(&handle) {
+            // Fetched under the observation's security context (RFC 8613 §2).
+            self.outgoing_protection
+                .insert(fetch, (identity.clone(), None));
+        }
+        match self.submit_request(
+            now,
+            peer.clone(),
+            request,
+            Reliability::Confirmable,
+            Transfer::Download(download),
+            ObserveUse::NotificationFetch(handle),
+            false,
+        ) {
+            Ok(id) => {
+                self.notification_fetches.insert(handle, (id, received));
+            }
+            Err(_) => {
+                self.outgoing_protection.remove(&fetch);
+                self.stats.failed_notification_fetches += 1;
+            }
+        }
+        None
+    }
+
+    /// Drops the fetch of a block-wise notification of `handle` still in progress (sent or
+    /// queued): a newer notification or the end of the observation supersedes it.
+    fn abandon_notification_fetch(&mut self, now: Duration, handle: ObservationHandle) {
+        let Some((fetch, _)) = self.notification_fetches.remove(&handle) else {
+            return;
+        };
+        self.finish(now, fetch);
+        self.queue.retain(|q| q.id != fetch);
+        self.outgoing_protection.remove(&fetch);
+    }
+
+    /// The fetch of a block-wise notification completed: the notification with the whole
+    /// body goes to the application (RFC 7959 §3.4).
+    fn complete_notification_fetch(
+        &mut self,
+        fetch: RequestId,
+        handle: ObservationHandle,
+        peer: &P,
+        whole: MessageParts,
+    ) {
+        let first = match self.notification_fetches.get(&handle) {
+            Some((id, _)) if *id == fetch => self.notification_fetches.remove(&handle),
+            _ => None,
+        };
+        let (Some((_, mut message)), Some((id, _))) = (first, self.observing.get(&handle)) else {
+            return;
+        };
+        message.options.remove(OptionNumber::BLOCK2);
+        message.options.remove(OptionNumber::SIZE2);
+        message.payload = whole.payload;
+        let id = *id;
+        self.event(Event::Notification {
+            id,
+            peer: peer.clone(),
+            message,
+        });
+    }
+
     /// A response that belongs to the client observation `handle` (RFC 7641 §3.2–§3.4).
     fn on_notification(
         &mut self,
@@ -2360,12 +2533,21 @@ where
             return;
         };
         match self.observations.handle_notification(peer, response, now) {
-            Ok(NotificationVerdict::Fresh { .. }) => self.event(Event::Notification {
-                id,
-                peer: peer.clone(),
-                message: received,
-            }),
+            Ok(NotificationVerdict::Fresh { .. }) => {
+                // RFC 7641 §3.4: a newer notification supersedes a fetch still in progress.
+                self.abandon_notification_fetch(now, handle);
+                if let Some(received) =
+                    self.fetch_notification_rest(now, peer, handle, response, received)
+                {
+                    self.event(Event::Notification {
+                        id,
+                        peer: peer.clone(),
+                        message: received,
+                    });
+                }
+            }
             Ok(NotificationVerdict::Ended { .. }) => {
+                self.abandon_notification_fetch(now, handle);
                 self.observing.remove(&handle);
                 self.event(Event::Response {
                     id,
@@ -2404,6 +2586,7 @@ where
             return Err(EndpointError::UnknownRequest { id });
         };
         self.observing.remove(&handle);
+        self.abandon_notification_fetch(now, handle);
         if !active {
             self.observations.forget(handle);
             return Ok(None);
@@ -2535,7 +2718,6 @@ where
         keep_token: bool,
     ) -> Result<RequestId, EndpointError> {
         let reliability = options.reliability;
-        let token = request.token.clone();
         if !request.code.is_request() {
             return Err(EndpointError::NotARequest { code: request.code });
         }
@@ -2569,8 +2751,32 @@ where
         )
         .map_err(EndpointError::Blockwise)?;
         let first = upload.request().map_err(EndpointError::Blockwise)?;
-        let mut request = first.into_message(request.mtype, request.message_id, &request.token);
-        let transfer = Transfer::Upload(upload);
+        let request = first.into_message(request.mtype, request.message_id, &request.token);
+        self.submit_request(
+            now,
+            peer,
+            request,
+            reliability,
+            Transfer::Upload(upload),
+            observe,
+            keep_token,
+        )
+    }
+
+    /// Sends `request` (the first of its `transfer`) now, or queues it behind NSTART or
+    /// PROBING_RATE (RFC 7252 §4.7), after checking its size and the table bounds.
+    #[allow(clippy::too_many_arguments)]
+    fn submit_request(
+        &mut self,
+        now: Duration,
+        peer: P,
+        mut request: OwnedMessage,
+        reliability: Reliability,
+        transfer: Transfer,
+        observe: ObserveUse,
+        keep_token: bool,
+    ) -> Result<RequestId, EndpointError> {
+        let token = request.token.clone();
         request.mtype = match reliability {
             Reliability::Confirmable => MessageType::Con,
             Reliability::NonConfirmable => MessageType::Non,
@@ -2713,7 +2919,7 @@ where
                     retransmission: None,
                     acknowledged: true,
                     expires: now + self.config.transmission.exchange_lifetime(),
-                    echo_retried: false,
+                    echo_retries: 0,
                     transfer,
                     observe,
                 },
@@ -2743,7 +2949,7 @@ where
                 retransmission,
                 acknowledged: false,
                 expires: now + params.exchange_lifetime(),
-                echo_retried: false,
+                echo_retries: 0,
                 transfer,
                 observe,
             },
@@ -3041,8 +3247,9 @@ where
             .map(|(id, _)| *id)
             .collect();
         for id in requests {
-            let id = self.fail(now, id);
-            self.event(Event::TimedOut { id });
+            if let Some(id) = self.fail(now, id) {
+                self.event(Event::TimedOut { id });
+            }
         }
         for (handle, ()) in self.observers.remove_peer(peer) {
             self.observation_ended(handle, peer, ObservationEndReason::ConnectionClosed);
@@ -3295,8 +3502,9 @@ where
             }
             let peer = o.peer.clone();
             if gave_up {
-                let id = self.fail(now, id);
-                self.event(Event::TimedOut { id });
+                if let Some(id) = self.fail(now, id) {
+                    self.event(Event::TimedOut { id });
+                }
             } else if let Some(bytes) = resend {
                 self.transmit(peer, bytes);
             }

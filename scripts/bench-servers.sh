@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# Server throughput on loopback: one load generator (benches/examples/coap_load.rs), the same
+# parameters, one machine, against
+#   - libcoap's coap-server-notls (Debian libcoap3-bin), GET /time, plain;
+#   - aiocoap (benches/peers/aiocoap_server.py), GET /3/0/0, plain and OSCORE;
+#   - `mote serve` of this tree, GET /3/0/0, plain and OSCORE (RFC 8613 C.1 contexts).
+# Prints one JSON line per run and a table (docs/performance.md, "Server throughput").
+#
+#   scripts/bench-servers.sh            # SOCKETS=4 WINDOW=4 COUNT=20000 DURATION=10
+#   SOCKETS=2 WINDOW=8 COUNT=50000 scripts/bench-servers.sh
+#
+# Needs: coap-server-notls (apt-get install libcoap3-bin), python3 (a venv with aiocoap is made
+# in target/bench-venv unless MOTE_BENCH_PYTHON names a Python that has it). A server that is
+# missing is reported as skipped. Every server started here is stopped on exit.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+SOCKETS=${SOCKETS:-4}
+WINDOW=${WINDOW:-4}
+COUNT=${COUNT:-20000}
+DURATION=${DURATION:-10}
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/mote-bench-servers.XXXXXX")
+PIDS=()
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+    done
+    for pid in "${PIDS[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+echo "building (release) ..." >&2
+nice cargo build --release -q -p mote --bin mote
+nice cargo build --release -q -p mote-benches --example coap_load
+MOTE=$TARGET_DIR/release/mote
+LOAD=$TARGET_DIR/release/examples/coap_load
+
+# aiocoap: an existing Python with aiocoap, or a venv under target/.
+PY=${MOTE_BENCH_PYTHON:-$ROOT/target/bench-venv/bin/python}
+if ! "$PY" -c 'import aiocoap' 2>/dev/null; then
+    echo "creating $ROOT/target/bench-venv with aiocoap ..." >&2
+    python3 -m venv "$ROOT/target/bench-venv"
+    PY=$ROOT/target/bench-venv/bin/python
+    "$PY" -m pip install -q "$(grep '^aiocoap' scripts/interop-requirements.txt)"
+fi
+
+# The RFC 8613 Appendix C.1 contexts: C.1.1 is the client, C.1.2 the server.
+SECRET=0102030405060708090a0b0c0d0e0f10
+SALT=9e7ca92223786340
+printf '{"master_secret":"%s","master_salt":"%s","sender_id":"","recipient_id":"01"}\n' \
+    "$SECRET" "$SALT" >"$WORK/client.json"
+fresh_mote_server_context() { # mote serve persists a sequence file beside its context
+    local d
+    d=$(mktemp -d "$WORK/mote-ctx.XXXXXX")
+    printf '{"master_secret":"%s","master_salt":"%s","sender_id":"01","recipient_id":""}\n' \
+        "$SECRET" "$SALT" >"$d/server.json"
+    echo "$d/server.json"
+}
+fresh_aiocoap_context() { # aiocoap writes its sequence.json into the directory
+    local d
+    d=$(mktemp -d "$WORK/aiocoap-ctx.XXXXXX")
+    printf '{"secret_hex":"%s","salt_hex":"%s","sender-id_hex":"01","recipient-id_hex":""}\n' \
+        "$SECRET" "$SALT" >"$d/secret.json"
+    echo "$d"
+}
+
+free_udp_port() {
+    python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Starts "$@" in the background with stdout to a file; prints the first line (the port).
+start_printing_port() {
+    local out
+    out=$(mktemp "$WORK/out.XXXXXX")
+    "$@" >"$out" 2>"$out.err" &
+    PIDS+=($!)
+    for _ in $(seq 100); do
+        if [ -s "$out" ] && head -1 "$out" | grep -qE '^[0-9]+$'; then
+            head -1 "$out"
+            return 0
+        fi
+        sleep 0.1
+    done
+    echo "server did not print its port: $* ($(cat "$out.err"))" >&2
+    return 1
+}
+
+stop_last() {
+    local pid=${PIDS[-1]}
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    unset 'PIDS[-1]'
+}
+
+RESULTS=$WORK/results.jsonl
+: >"$RESULTS"
+run() { # LABEL PORT PATH [--oscore FILE]
+    local label=$1 port=$2 path=$3
+    shift 3
+    local line
+    if line=$(nice -n 0 "$LOAD" --target "127.0.0.1:$port" --path "$path" --sockets "$SOCKETS" \
+        --window "$WINDOW" --count "$COUNT" --duration "$DURATION" --label "$label" "$@"); then
+        echo "$line"
+        echo "$line" >>"$RESULTS"
+    else
+        echo "{\"label\":\"$label\",\"skipped\":\"the generator failed\"}" | tee -a "$RESULTS"
+    fi
+}
+skip() {
+    echo "{\"label\":\"$1\",\"skipped\":\"$2\"}" | tee -a "$RESULTS"
+}
+
+echo "generator: $SOCKETS sockets x $WINDOW in flight, $COUNT requests, cap ${DURATION}s" >&2
+
+# libcoap (plain only: the Debian build has no OSCORE configuration we set up here).
+if command -v coap-server-notls >/dev/null; then
+    port=$(free_udp_port)
+    coap-server-notls -A 127.0.0.1 -p "$port" >/dev/null 2>&1 &
+    PIDS+=($!)
+    sleep 0.5
+    run "libcoap plain" "$port" /time
+    stop_last
+else
+    skip "libcoap plain" "coap-server-notls not installed (apt-get install libcoap3-bin)"
+fi
+
+# aiocoap, plain and OSCORE.
+port=$(start_printing_port "$PY" benches/peers/aiocoap_server.py)
+run "aiocoap plain" "$port" /3/0/0
+stop_last
+port=$(start_printing_port "$PY" benches/peers/aiocoap_server.py --oscore "$(fresh_aiocoap_context)")
+run "aiocoap OSCORE" "$port" /3/0/0 --oscore "$WORK/client.json"
+stop_last
+
+# mote serve, plain and OSCORE (a fresh server context each run: it starts without a replay
+# window and the generator's warm-up answers its Echo challenge, RFC 8613 Appendix B.1.2).
+port=$(start_printing_port "$MOTE" serve --listen 127.0.0.1:0 --print-port)
+run "mote plain" "$port" /3/0/0
+stop_last
+port=$(start_printing_port "$MOTE" serve --listen 127.0.0.1:0 --print-port \
+    --oscore "$(fresh_mote_server_context)")
+run "mote OSCORE" "$port" /3/0/0 --oscore "$WORK/client.json"
+stop_last
+
+python3 - "$RESULTS" <<'EOF'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+by = {r["label"]: r for r in rows}
+print()
+print("| server | req/s | p50 ms | p99 ms | ok | lost | errors |")
+print("|---|---:|---:|---:|---:|---:|---:|")
+for r in rows:
+    if "skipped" in r:
+        print(f"| {r['label']} | skipped: {r['skipped']} | | | | | |")
+    else:
+        print(f"| {r['label']} | {r['rps']:.0f} | {r['p50_ms']:.3f} | {r['p99_ms']:.3f} "
+              f"| {r['ok']} | {r['lost']} | {r['errors']} |")
+def ratio(a, b):
+    ra, rb = by.get(a, {}), by.get(b, {})
+    if ra.get("rps") and rb.get("rps"):
+        print(f"{a} / {b}: {ra['rps'] / rb['rps']:.2f}x req/s")
+print()
+ratio("mote plain", "libcoap plain")
+ratio("mote plain", "aiocoap plain")
+ratio("mote OSCORE", "mote plain")
+ratio("aiocoap OSCORE", "aiocoap plain")
+EOF

@@ -6,7 +6,7 @@
 #   - `mote serve` of this tree, GET /3/0/0, plain and OSCORE (RFC 8613 C.1 contexts).
 # Prints one JSON line per run and a table (docs/performance.md, "Server throughput").
 #
-#   scripts/bench-servers.sh            # SOCKETS=4 WINDOW=4 COUNT=20000 DURATION=10
+#   scripts/bench-servers.sh            # SOCKETS=4 WINDOW=4 COUNT=100000 DURATION=10 REPEAT=3
 #   SOCKETS=2 WINDOW=8 COUNT=50000 scripts/bench-servers.sh
 #
 # Needs: coap-server-notls (apt-get install libcoap3-bin), python3 (a venv with aiocoap is made
@@ -18,19 +18,20 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 SOCKETS=${SOCKETS:-4}
 WINDOW=${WINDOW:-4}
-COUNT=${COUNT:-20000}
+COUNT=${COUNT:-100000}
 DURATION=${DURATION:-10}
+REPEAT=${REPEAT:-3} # runs per server; the table shows the run with the median req/s
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/mote-bench-servers.XXXXXX")
 PIDS=()
 cleanup() {
     local pid
-    for pid in "${PIDS[@]}"; do
-        kill "$pid" 2>/dev/null || true
+    for pid in "${PIDS[@]:-}"; do
+        [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
     done
-    for pid in "${PIDS[@]}"; do
-        wait "$pid" 2>/dev/null || true
+    for pid in "${PIDS[@]:-}"; do
+        [ -n "$pid" ] && wait "$pid" 2>/dev/null || true
     done
     rm -rf "$WORK"
 }
@@ -76,7 +77,8 @@ free_udp_port() {
     python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# Starts "$@" in the background with stdout to a file; prints the first line (the port).
+# Starts "$@" in the background with stdout to a file; sets PORT to its first line. (Not in a
+# command substitution: the PID must be recorded in this shell for the cleanup.)
 start_printing_port() {
     local out
     out=$(mktemp "$WORK/out.XXXXXX")
@@ -84,7 +86,7 @@ start_printing_port() {
     PIDS+=($!)
     for _ in $(seq 100); do
         if [ -s "$out" ] && head -1 "$out" | grep -qE '^[0-9]+$'; then
-            head -1 "$out"
+            PORT=$(head -1 "$out")
             return 0
         fi
         sleep 0.1
@@ -94,25 +96,28 @@ start_printing_port() {
 }
 
 stop_last() {
-    local pid=${PIDS[-1]}
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    unset 'PIDS[-1]'
+    local last=$((${#PIDS[@]} - 1))
+    kill "${PIDS[$last]}" 2>/dev/null || true
+    wait "${PIDS[$last]}" 2>/dev/null || true
+    unset "PIDS[$last]"
 }
 
 RESULTS=$WORK/results.jsonl
 : >"$RESULTS"
-run() { # LABEL PORT PATH [--oscore FILE]
+run() { # LABEL PORT PATH [--oscore FILE]: REPEAT runs of the generator against one server
     local label=$1 port=$2 path=$3
     shift 3
-    local line
-    if line=$(nice -n 0 "$LOAD" --target "127.0.0.1:$port" --path "$path" --sockets "$SOCKETS" \
-        --window "$WINDOW" --count "$COUNT" --duration "$DURATION" --label "$label" "$@"); then
-        echo "$line"
-        echo "$line" >>"$RESULTS"
-    else
-        echo "{\"label\":\"$label\",\"skipped\":\"the generator failed\"}" | tee -a "$RESULTS"
-    fi
+    local line i
+    for i in $(seq "$REPEAT"); do
+        if line=$("$LOAD" --target "127.0.0.1:$port" --path "$path" --sockets "$SOCKETS" \
+            --window "$WINDOW" --count "$COUNT" --duration "$DURATION" --label "$label" "$@"); then
+            echo "$line"
+            echo "$line" >>"$RESULTS"
+        else
+            echo "{\"label\":\"$label\",\"skipped\":\"the generator failed\"}" | tee -a "$RESULTS"
+            return 0
+        fi
+    done
 }
 skip() {
     echo "{\"label\":\"$1\",\"skipped\":\"$2\"}" | tee -a "$RESULTS"
@@ -133,36 +138,43 @@ else
 fi
 
 # aiocoap, plain and OSCORE.
-port=$(start_printing_port "$PY" benches/peers/aiocoap_server.py)
-run "aiocoap plain" "$port" /3/0/0
+start_printing_port "$PY" benches/peers/aiocoap_server.py
+run "aiocoap plain" "$PORT" /3/0/0
 stop_last
-port=$(start_printing_port "$PY" benches/peers/aiocoap_server.py --oscore "$(fresh_aiocoap_context)")
-run "aiocoap OSCORE" "$port" /3/0/0 --oscore "$WORK/client.json"
+start_printing_port "$PY" benches/peers/aiocoap_server.py --oscore "$(fresh_aiocoap_context)"
+run "aiocoap OSCORE" "$PORT" /3/0/0 --oscore "$WORK/client.json"
 stop_last
 
 # mote serve, plain and OSCORE (a fresh server context each run: it starts without a replay
 # window and the generator's warm-up answers its Echo challenge, RFC 8613 Appendix B.1.2).
-port=$(start_printing_port "$MOTE" serve --listen 127.0.0.1:0 --print-port)
-run "mote plain" "$port" /3/0/0
+start_printing_port "$MOTE" serve --listen 127.0.0.1:0 --print-port
+run "mote plain" "$PORT" /3/0/0
 stop_last
-port=$(start_printing_port "$MOTE" serve --listen 127.0.0.1:0 --print-port \
-    --oscore "$(fresh_mote_server_context)")
-run "mote OSCORE" "$port" /3/0/0 --oscore "$WORK/client.json"
+start_printing_port "$MOTE" serve --listen 127.0.0.1:0 --print-port \
+    --oscore "$(fresh_mote_server_context)"
+run "mote OSCORE" "$PORT" /3/0/0 --oscore "$WORK/client.json"
 stop_last
 
 python3 - "$RESULTS" <<'EOF'
 import json, sys
-rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-by = {r["label"]: r for r in rows}
+runs = {}
+for line in open(sys.argv[1]):
+    if line.strip():
+        r = json.loads(line)
+        runs.setdefault(r["label"], []).append(r)
+by = {}
 print()
-print("| server | req/s | p50 ms | p99 ms | ok | lost | errors |")
-print("|---|---:|---:|---:|---:|---:|---:|")
-for r in rows:
-    if "skipped" in r:
-        print(f"| {r['label']} | skipped: {r['skipped']} | | | | | |")
-    else:
-        print(f"| {r['label']} | {r['rps']:.0f} | {r['p50_ms']:.3f} | {r['p99_ms']:.3f} "
-              f"| {r['ok']} | {r['lost']} | {r['errors']} |")
+print("| server | req/s (median run) | req/s min–max | p50 ms | p99 ms | ok | lost | errors |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|")
+for label, rs in runs.items():
+    if any("skipped" in r for r in rs):
+        skipped = next(r["skipped"] for r in rs if "skipped" in r)
+        print(f"| {label} | skipped: {skipped} | | | | | | |")
+        continue
+    rs = sorted(rs, key=lambda r: r["rps"])
+    r = by[label] = rs[len(rs) // 2]
+    print(f"| {label} | {r['rps']:.0f} | {rs[0]['rps']:.0f}–{rs[-1]['rps']:.0f} "
+          f"| {r['p50_ms']:.3f} | {r['p99_ms']:.3f} | {r['ok']} | {r['lost']} | {r['errors']} |")
 def ratio(a, b):
     ra, rb = by.get(a, {}), by.get(b, {})
     if ra.get("rps") and rb.get("rps"):

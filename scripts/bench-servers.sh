@@ -104,56 +104,60 @@ stop_last() {
 
 RESULTS=$WORK/results.jsonl
 : >"$RESULTS"
-run() { # LABEL PORT PATH [--oscore FILE]: REPEAT runs of the generator against one server
-    local label=$1 port=$2 path=$3
+# LABEL START PATH [--oscore FILE]: REPEAT runs of the generator, each against a server freshly
+# started by the function START (which sets PORT). A fresh server per run: the generator's
+# OSCORE context starts at sequence number 0 every run (nothing persists), so a server that
+# had seen those Partial IVs would rightly answer "Replay detected".
+measure() {
+    local label=$1 start=$2 path=$3
     shift 3
     local line i
     for i in $(seq "$REPEAT"); do
-        if line=$("$LOAD" --target "127.0.0.1:$port" --path "$path" --sockets "$SOCKETS" \
+        "$start"
+        if line=$("$LOAD" --target "127.0.0.1:$PORT" --path "$path" --sockets "$SOCKETS" \
             --window "$WINDOW" --count "$COUNT" --duration "$DURATION" --label "$label" "$@"); then
             echo "$line"
             echo "$line" >>"$RESULTS"
         else
             echo "{\"label\":\"$label\",\"skipped\":\"the generator failed\"}" | tee -a "$RESULTS"
-            return 0
         fi
+        stop_last
     done
 }
 skip() {
     echo "{\"label\":\"$1\",\"skipped\":\"$2\"}" | tee -a "$RESULTS"
 }
 
-echo "generator: $SOCKETS sockets x $WINDOW in flight, $COUNT requests, cap ${DURATION}s" >&2
-
-# libcoap (plain only: the Debian build has no OSCORE configuration we set up here).
-if command -v coap-server-notls >/dev/null; then
-    port=$(free_udp_port)
-    coap-server-notls -A 127.0.0.1 -p "$port" >/dev/null 2>&1 &
+start_libcoap() {
+    PORT=$(free_udp_port)
+    coap-server-notls -A 127.0.0.1 -p "$PORT" >/dev/null 2>&1 &
     PIDS+=($!)
-    sleep 0.5
-    run "libcoap plain" "$port" /time
-    stop_last
+    sleep 0.3 # the generator's warm-up retries until the server answers
+}
+start_aiocoap_plain() { start_printing_port "$PY" benches/peers/aiocoap_server.py; }
+start_aiocoap_oscore() {
+    start_printing_port "$PY" benches/peers/aiocoap_server.py --oscore "$(fresh_aiocoap_context)"
+}
+start_mote_plain() { start_printing_port "$MOTE" serve --listen 127.0.0.1:0 --print-port; }
+# A fresh server context each run: mote serve starts it without a replay window and the
+# generator's warm-up answers its Echo challenge (RFC 8613 Appendix B.1.2).
+start_mote_oscore() {
+    start_printing_port "$MOTE" serve --listen 127.0.0.1:0 --print-port \
+        --oscore "$(fresh_mote_server_context)"
+}
+
+echo "generator: $SOCKETS sockets x $WINDOW in flight, $COUNT requests, cap ${DURATION}s, $REPEAT runs each" >&2
+
+# libcoap: plain only (no OSCORE configuration of coap-server-notls is set up here).
+if command -v coap-server-notls >/dev/null; then
+    measure "libcoap plain" start_libcoap /time
 else
     skip "libcoap plain" "coap-server-notls not installed (apt-get install libcoap3-bin)"
 fi
-
-# aiocoap, plain and OSCORE.
-start_printing_port "$PY" benches/peers/aiocoap_server.py
-run "aiocoap plain" "$PORT" /3/0/0
-stop_last
-start_printing_port "$PY" benches/peers/aiocoap_server.py --oscore "$(fresh_aiocoap_context)"
-run "aiocoap OSCORE" "$PORT" /3/0/0 --oscore "$WORK/client.json"
-stop_last
-
-# mote serve, plain and OSCORE (a fresh server context each run: it starts without a replay
-# window and the generator's warm-up answers its Echo challenge, RFC 8613 Appendix B.1.2).
-start_printing_port "$MOTE" serve --listen 127.0.0.1:0 --print-port
-run "mote plain" "$PORT" /3/0/0
-stop_last
-start_printing_port "$MOTE" serve --listen 127.0.0.1:0 --print-port \
-    --oscore "$(fresh_mote_server_context)"
-run "mote OSCORE" "$PORT" /3/0/0 --oscore "$WORK/client.json"
-stop_last
+measure "aiocoap plain" start_aiocoap_plain /3/0/0
+measure "aiocoap OSCORE" start_aiocoap_oscore /3/0/0 --oscore "$WORK/client.json"
+measure "mote plain" start_mote_plain /3/0/0
+measure "mote OSCORE" start_mote_oscore /3/0/0 --oscore "$WORK/client.json"
 
 python3 - "$RESULTS" <<'EOF'
 import json, sys

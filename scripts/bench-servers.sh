@@ -25,8 +25,10 @@ TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/mote-bench-servers.XXXXXX")
 PIDS=()
+GENERATOR=
 cleanup() {
     local pid
+    [ -n "$GENERATOR" ] && kill "$GENERATOR" 2>/dev/null || true
     for pid in "${PIDS[@]:-}"; do
         [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
     done
@@ -114,11 +116,19 @@ measure() {
     local line i
     for i in $(seq "$REPEAT"); do
         "$start"
-        if line=$("$LOAD" --target "127.0.0.1:$PORT" --path "$path" --sockets "$SOCKETS" \
-            --window "$WINDOW" --count "$COUNT" --duration "$DURATION" --label "$label" "$@"); then
+        # In the background and waited for: `wait` returns at once on a signal, so an
+        # interrupted run cleans up without waiting for the generator to finish.
+        "$LOAD" --target "127.0.0.1:$PORT" --path "$path" --sockets "$SOCKETS" \
+            --window "$WINDOW" --count "$COUNT" --duration "$DURATION" --label "$label" "$@" \
+            >"$WORK/line" &
+        GENERATOR=$!
+        if wait "$GENERATOR"; then
+            GENERATOR=
+            line=$(cat "$WORK/line")
             echo "$line"
             echo "$line" >>"$RESULTS"
         else
+            GENERATOR=
             echo "{\"label\":\"$label\",\"skipped\":\"the generator failed\"}" | tee -a "$RESULTS"
         fi
         stop_last

@@ -1028,6 +1028,10 @@ fn peer_table_holds_under_a_flood() {
         .unwrap();
 }
 
+/// RFC 7252 §4.5 with bounded tables: a flood of distinct messages never grows the tables past
+/// their bounds; full tables evict answered entries (the peer's own oldest first, else the one
+/// of any peer that expires first), so every distinct message is still delivered once and the
+/// most recent ones are still recognized as duplicates.
 #[test]
 fn dedup_tables_hold_per_peer_and_in_total() {
     let mut ep = lone(
@@ -1039,12 +1043,8 @@ fn dedup_tables_hold_per_peer_and_in_total() {
         }),
         31,
     );
-    for mid in 0..20u16 {
-        ep.handle(T0, 5, &bytes(&wire(MessageType::Non, Code::GET, mid, &[1])));
-    }
-    assert_eq!(ep.stats().dedup_entries, 3);
-    assert_eq!(events(&mut ep).len(), 3);
-    for peer in 6..10u16 {
+    let mut delivered = 0;
+    for peer in 5..10u16 {
         for mid in 0..20u16 {
             ep.handle(
                 T0,
@@ -1052,12 +1052,55 @@ fn dedup_tables_hold_per_peer_and_in_total() {
                 &bytes(&wire(MessageType::Non, Code::GET, mid, &[1])),
             );
             let s = ep.stats();
-            assert!(s.dedup_entries <= 5 && s.max_dedup_of_one_peer <= 3);
+            assert!(
+                s.dedup_entries <= 5 && s.max_dedup_of_one_peer <= 3,
+                "{s:?}"
+            );
+            delivered += events(&mut ep).len();
         }
     }
-    assert_eq!(ep.stats().dedup_entries, 5);
+    // 5 peers × 20 distinct Message IDs, each delivered exactly once.
+    assert_eq!(delivered, 100);
+    assert_eq!(ep.stats().dropped_dedup_full, 0);
+    // The last peer's latest messages are remembered: a copy is a duplicate, not a new request.
+    ep.handle(T0, 9, &bytes(&wire(MessageType::Non, Code::GET, 19, &[1])));
+    assert!(events(&mut ep).is_empty());
+    assert_eq!(ep.stats().duplicates, 1);
+}
+
+/// More CON requests than `max_dedup_per_peer` from one client, one after the other, are all
+/// answered (an honest client is not stalled for EXCHANGE_LIFETIME), while a retransmission of
+/// a request still being processed is never delivered twice: its entry is not evictable, and a
+/// new request that finds only such entries is dropped.
+#[test]
+fn dedup_evicts_answered_entries_never_requests_in_progress() {
+    let mut ep = lone(
+        limited(EndpointLimits {
+            max_dedup_per_peer: 2,
+            max_pending_incoming: 100,
+            ..EndpointLimits::default()
+        }),
+        33,
+    );
+    for mid in 0..10u16 {
+        ep.handle(T0, 7, &bytes(&wire(MessageType::Con, Code::GET, mid, &[2])));
+        let ev = events(&mut ep);
+        assert_eq!(ev.len(), 1, "request {mid} delivered");
+        let Event::Request { id, .. } = &ev[0] else {
+            panic!("{ev:?}")
+        };
+        ep.respond(T0, *id, content(b"ok")).unwrap();
+    }
+    assert_eq!(ep.stats().dropped_dedup_full, 0);
+    // Two requests left unanswered fill the peer's table with entries in progress.
+    ep.handle(T0, 7, &bytes(&wire(MessageType::Con, Code::GET, 100, &[3])));
+    ep.handle(T0, 7, &bytes(&wire(MessageType::Con, Code::GET, 101, &[4])));
     assert_eq!(events(&mut ep).len(), 2);
-    assert_eq!(ep.stats().dropped_dedup_full, 17 + 78);
+    // Their retransmissions are duplicates; a third request has no room and is dropped.
+    ep.handle(T0, 7, &bytes(&wire(MessageType::Con, Code::GET, 100, &[3])));
+    ep.handle(T0, 7, &bytes(&wire(MessageType::Con, Code::GET, 102, &[5])));
+    assert!(events(&mut ep).is_empty());
+    assert_eq!(ep.stats().dropped_dedup_full, 1);
 }
 
 #[test]

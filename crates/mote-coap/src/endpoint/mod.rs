@@ -198,11 +198,16 @@ impl EndpointError {
 pub struct EndpointLimits {
     /// Peers with any state (deduplication entries, exchanges, queued requests).
     pub max_peers: usize,
-    /// Deduplication entries (RFC 7252 §4.5) per peer. When a peer's entries are all live, its
-    /// new messages are dropped (and retransmitted by the peer later) rather than an entry
-    /// evicted, so a request is never processed twice.
+    /// Deduplication entries (RFC 7252 §4.5) per peer. When they are all live, a new message
+    /// evicts the peer's own oldest answered entry: a conforming peer (NSTART 1, §4.7) has
+    /// long stopped retransmitting an exchange that many exchanges old, so only a late network
+    /// duplicate of it could be processed again, while dropping instead would stall an
+    /// honest client for EXCHANGE_LIFETIME after this many requests. A message is dropped
+    /// only when every entry of the peer is a request still being processed.
     pub max_dedup_per_peer: usize,
-    /// Deduplication entries over all peers.
+    /// Deduplication entries over all peers. When full, a new message evicts the peer's own
+    /// oldest answered entry, or else the answered entry of any peer that expires first (a
+    /// flood from many addresses churns the table instead of locking new peers out).
     pub max_dedup_total: usize,
     /// Client requests outstanding or queued.
     pub max_outstanding_requests: usize,
@@ -705,8 +710,12 @@ pub struct EndpointStats {
     pub oversized: u64,
     /// Messages dropped because the peer table was full.
     pub dropped_peer_table_full: u64,
-    /// Messages dropped because the deduplication table was full.
+    /// Messages dropped because the deduplication table was full of requests still being
+    /// processed.
     pub dropped_dedup_full: u64,
+    /// Answered deduplication entries evicted before they expired to make room (see
+    /// [`EndpointLimits::max_dedup_per_peer`]).
+    pub dedup_evicted: u64,
     /// Requests refused (5.03 or dropped) because the pending table or event queue was full.
     pub refused_pending_full: u64,
     /// Duplicates detected (RFC 7252 §4.5).
@@ -1416,14 +1425,31 @@ where
         let before = state.dedup.len();
         let others = others.saturating_sub(before);
         state.dedup.retain(|e| e.expires > now);
+        let evictable = |e: &DedupEntry| !matches!(e.state, DedupState::Processing);
+        let mut evicted_own = false;
+        let mut evict_elsewhere = false;
         let outcome = if let Some(entry) = state.dedup.iter().find(|e| e.message_id == message_id) {
             match (&entry.state, confirmable) {
                 (DedupState::Replied(reply), true) => Dedup::Duplicate(Some(reply.clone())),
                 _ => Dedup::Duplicate(None),
             }
         } else if state.dedup.len() >= per_peer || others + state.dedup.len() >= total_max {
-            Dedup::Full
+            // Entries are kept in arrival order: the first answered one is the oldest.
+            if let Some(i) = state.dedup.iter().position(evictable) {
+                state.dedup.remove(i);
+                evicted_own = true;
+            } else if state.dedup.len() < per_peer {
+                evict_elsewhere = true;
+            }
+            if evicted_own || evict_elsewhere {
+                Dedup::New
+            } else {
+                Dedup::Full
+            }
         } else {
+            Dedup::New
+        };
+        if matches!(outcome, Dedup::New) {
             state.dedup.push(DedupEntry {
                 message_id,
                 expires: now + lifetime,
@@ -1433,9 +1459,20 @@ where
                     DedupState::Seen
                 },
             });
-            Dedup::New
-        };
+        }
         self.dedup_total = others + state.dedup.len();
+        if evicted_own {
+            self.stats.dedup_evicted += 1;
+        }
+        if evict_elsewhere && !self.evict_oldest_dedup_of_others(peer) {
+            // Nothing answered to evict anywhere: undo the admission and drop.
+            if let Some(state) = self.peers.get_mut(peer) {
+                state.dedup.retain(|e| e.message_id != message_id);
+            }
+            self.dedup_total = self.dedup_total.saturating_sub(1);
+            self.stats.dropped_dedup_full += 1;
+            return Err(());
+        }
         match outcome {
             Dedup::New => Ok(true),
             Dedup::Duplicate(resend) => {
@@ -1446,12 +1483,40 @@ where
                 Ok(false)
             }
             Dedup::Full => {
-                // Drop rather than evict: an evicted entry would let a retransmission be
-                // processed twice. The sender retransmits (CON) after entries expire.
+                // Every entry of this peer is a request still being processed: evicting one
+                // would let its retransmission be delivered twice. The sender retransmits
+                // (CON) once one is answered.
                 self.stats.dropped_dedup_full += 1;
                 Err(())
             }
         }
+    }
+
+    /// Evicts, from any peer but `except`, the answered deduplication entry that expires
+    /// first; `false` when there is none.
+    fn evict_oldest_dedup_of_others(&mut self, except: &P) -> bool {
+        let victim = self
+            .peers
+            .iter()
+            .filter(|(p, _)| *p != except)
+            .flat_map(|(p, s)| {
+                s.dedup
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, e)| !matches!(e.state, DedupState::Processing))
+                    .map(move |(i, e)| (e.expires, p, i))
+            })
+            .min_by_key(|(expires, _, _)| *expires)
+            .map(|(_, p, i)| (p.clone(), i));
+        let Some((p, i)) = victim else {
+            return false;
+        };
+        if let Some(state) = self.peers.get_mut(&p) {
+            state.dedup.remove(i);
+            self.dedup_total = self.dedup_total.saturating_sub(1);
+            self.stats.dedup_evicted += 1;
+        }
+        true
     }
 
     fn set_reply(&mut self, peer: &P, message_id: u16, reply: &[u8]) {

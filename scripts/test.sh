@@ -4,14 +4,14 @@
 # and a short fuzz smoke run. Exit status is non-zero on the first failure.
 #
 # Environment:
-#   FUZZ_SECONDS   seconds per fuzz target in the smoke run (default 20)
+#   FUZZ_SECONDS   seconds per fuzz target in the smoke run (default 10)
 #   MOTE_SKIP_INSTALL=1  do not run the installers (for a machine already set up)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
-fuzz_seconds=${FUZZ_SECONDS:-20}
+fuzz_seconds=${FUZZ_SECONDS:-10}
 venv="$root/target/interop-venv"
 export MOTE_PYTHON="$venv/bin/python"
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}

@@ -737,6 +737,24 @@ fn echo_config(window: Duration) -> EndpointConfig {
     }
 }
 
+/// `ProtectedUnsafeMethods` lets plain requests through without Echo (the protected half is
+/// checked end to end by `mote serve --fresh-echo --oscore`, crates/mote/tests/echo_freshness.rs).
+#[test]
+fn protected_unsafe_methods_demand_no_echo_of_plain_requests() {
+    let config = EndpointConfig {
+        echo: Some(EchoPolicy {
+            window: secs(10),
+            require: EchoRequirement::ProtectedUnsafeMethods,
+        }),
+        ..EndpointConfig::default()
+    };
+    let mut ep = lone(config, 14);
+    let put = wire(MessageType::Con, Code::PUT, 2, &[7]).with_payload(*b"x");
+    ep.handle(T0, CLIENT, &bytes(&put));
+    assert!(matches!(&events(&mut ep)[..], [Event::Request { .. }]));
+    assert!(transmits(&mut ep).is_empty(), "no 4.01 Echo challenge");
+}
+
 #[test]
 fn server_demands_fresh_echo_bound_to_peer() {
     let mut ep = lone(echo_config(secs(10)), 14);

@@ -346,3 +346,120 @@ impl<I: Clone + Eq> Server<I> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use mote_coap::endpoint::{EndpointConfig, MessageParts, Protection, ProtectionError};
+    use mote_coap::message::Message;
+    use mote_lwm2m::object::ObjectRegistry;
+
+    use super::*;
+    use crate::net::{CoapEndpoint, OsRandom};
+
+    /// Takes every request as protected under context 1; reports the replaced contexts it is
+    /// told to.
+    #[derive(Debug, Default)]
+    struct Contexts {
+        replaced: Vec<u8>,
+    }
+
+    impl Protection<Remote> for Contexts {
+        type Binding = ();
+        type Identity = u8;
+
+        fn unprotect_request(
+            &mut self,
+            _now: Duration,
+            _peer: &Remote,
+            outer: &Message<'_>,
+        ) -> Result<Option<(MessageParts, (), u8)>, MessageParts> {
+            Ok(Some((MessageParts::from_message(outer), (), 1)))
+        }
+
+        fn protect_response(
+            &mut self,
+            _binding: &(),
+            inner: &MessageParts,
+            _notification: bool,
+        ) -> Result<MessageParts, ProtectionError> {
+            Ok(inner.clone())
+        }
+
+        fn protect_request(
+            &mut self,
+            _peer: &Remote,
+            _identity: &u8,
+            inner: &MessageParts,
+        ) -> Result<(MessageParts, ()), ProtectionError> {
+            Ok((inner.clone(), ()))
+        }
+
+        fn unprotect_response(
+            &mut self,
+            _binding: &(),
+            outer: &Message<'_>,
+        ) -> Result<MessageParts, ProtectionError> {
+            Ok(MessageParts::from_message(outer))
+        }
+    }
+
+    impl ServeProtection for Contexts {
+        fn edhoc_resource(&mut self, _now: Duration, _payload: &[u8]) -> Option<MessageParts> {
+            None
+        }
+
+        fn replaced_contexts(&mut self) -> Vec<u8> {
+            std::mem::take(&mut self.replaced)
+        }
+    }
+
+    fn observe(token: u8, path: [&str; 3]) -> Vec<u8> {
+        let mut m = OwnedMessage::new(MessageType::Con, Code::GET, u16::from(token))
+            .with_token(vec![token])
+            .with_uint_option(OptionNumber::OBSERVE, 0);
+        for segment in path {
+            m = m.with_option(OptionNumber::URI_PATH, segment);
+        }
+        m.to_vec().unwrap()
+    }
+
+    /// `--edhoc-contexts`: when EDHOC replaces a context, the observations made under it end
+    /// in the application and in the endpoint's registry; others stay.
+    #[test]
+    fn a_replaced_context_ends_its_observations() {
+        let mut endpoint =
+            CoapEndpoint::with_protection(EndpointConfig::default(), OsRandom, Contexts::default())
+                .unwrap();
+        let tree = ObjectTree::new(ObjectRegistry::with_builtin(), 0);
+        let mut server = Server::new(tree, true, Duration::from_secs(1), Duration::ZERO);
+        let peer = Remote::Udp {
+            socket: 0,
+            addr: "127.0.0.1:5683".parse().unwrap(),
+        };
+        let now = Duration::ZERO;
+        endpoint.handle(now, peer, &observe(1, ["3", "0", "0"]));
+        let mut io = Io {
+            now,
+            endpoint: &mut endpoint,
+        };
+        while let Some(e) = io.endpoint.poll_event() {
+            let _ = server.event(&mut io, e);
+        }
+        assert_eq!(server.observers.len(), 1);
+        assert_eq!(io.endpoint.stats().observers, 1);
+        // Another context replaced: the observation stays, and is notified.
+        io.endpoint.protection_mut().replaced.push(2);
+        io.now = Duration::from_secs(1);
+        let _ = server.handle_timeout(&mut io);
+        assert_eq!(server.observers.len(), 1);
+        assert_eq!(io.endpoint.stats().observers, 1);
+        // Its own context replaced: gone from both.
+        io.endpoint.protection_mut().replaced.push(1);
+        io.now = Duration::from_secs(2);
+        let _ = server.handle_timeout(&mut io);
+        assert!(server.observers.is_empty());
+        assert_eq!(io.endpoint.stats().observers, 0);
+    }
+}

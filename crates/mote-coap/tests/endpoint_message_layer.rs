@@ -737,6 +737,24 @@ fn echo_config(window: Duration) -> EndpointConfig {
     }
 }
 
+/// `ProtectedUnsafeMethods` lets plain requests through without Echo (the protected half is
+/// checked end to end by `mote serve --fresh-echo --oscore`, crates/mote/tests/echo_freshness.rs).
+#[test]
+fn protected_unsafe_methods_demand_no_echo_of_plain_requests() {
+    let config = EndpointConfig {
+        echo: Some(EchoPolicy {
+            window: secs(10),
+            require: EchoRequirement::ProtectedUnsafeMethods,
+        }),
+        ..EndpointConfig::default()
+    };
+    let mut ep = lone(config, 14);
+    let put = wire(MessageType::Con, Code::PUT, 2, &[7]).with_payload(*b"x");
+    ep.handle(T0, CLIENT, &bytes(&put));
+    assert!(matches!(&events(&mut ep)[..], [Event::Request { .. }]));
+    assert!(transmits(&mut ep).is_empty(), "no 4.01 Echo challenge");
+}
+
 #[test]
 fn server_demands_fresh_echo_bound_to_peer() {
     let mut ep = lone(echo_config(secs(10)), 14);
@@ -788,6 +806,38 @@ fn server_demands_fresh_echo_bound_to_peer() {
         &bytes(&put(8).with_option(OptionNumber::ECHO, b"guess")),
     );
     assert!(events(&mut ep).is_empty());
+}
+
+/// An Echo value is spent by the request it made fresh (a captured request cannot be
+/// repeated with it); a Block1 upload keeps it for its later blocks (RFC 9175 §2.3, §2.4).
+#[test]
+fn an_echo_value_is_spent_by_its_request_but_not_by_an_early_block() {
+    let mut ep = lone(echo_config(secs(30)), 16);
+    let put = |mid: u16| wire(MessageType::Con, Code::PUT, mid, &[7]).with_payload(*b"x");
+    ep.handle(T0, CLIENT, &bytes(&put(1)));
+    let echo = decode(&transmits(&mut ep)[0].1)
+        .option(OptionNumber::ECHO)
+        .unwrap()
+        .value
+        .to_vec();
+    // Block1 NUM 0, M set, 16-byte blocks: 0x08. Through (2.31 from the endpoint), not spent.
+    let block = |mid: u16, value: u8| {
+        wire(MessageType::Con, Code::PUT, mid, &[7])
+            .with_option(OptionNumber::ECHO, &echo)
+            .with_option(OptionNumber::BLOCK1, [value])
+            .with_payload([1u8; 16])
+    };
+    ep.handle(T0, CLIENT, &bytes(&block(2, 0x08)));
+    assert_eq!(decode(&transmits(&mut ep)[0].1).code(), Code::CONTINUE);
+    // The last block (NUM 1, M clear) with the same value: the whole request is served.
+    ep.handle(T0, CLIENT, &bytes(&block(3, 0x10)));
+    assert!(matches!(&events(&mut ep)[..], [Event::Request { .. }]));
+    transmits(&mut ep);
+    // Spent: the same value again is refused.
+    let again = put(4).with_option(OptionNumber::ECHO, &echo);
+    ep.handle(T0 + secs(1), CLIENT, &bytes(&again));
+    assert!(events(&mut ep).is_empty());
+    assert_eq!(decode(&transmits(&mut ep)[0].1).code(), Code::UNAUTHORIZED);
 }
 
 #[test]

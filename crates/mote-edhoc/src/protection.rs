@@ -489,6 +489,12 @@ where
         outer: &Message<'_>,
     ) -> Result<Option<(MessageParts, OscoreBinding, ContextId)>, MessageParts> {
         if outer.option(OptionNumber(EDHOC_OPTION)).is_some() {
+            // RFC 9668 §3.1: the EDHOC option is critical and only meaningful together with
+            // OSCORE; outside an OSCORE request it is left unprocessed, so the endpoint's
+            // critical-option check answers it 4.02 (RFC 7252 §5.4.1).
+            if outer.option(OptionNumber::OSCORE).is_none() {
+                return Ok(None);
+            }
             return self.unprotect_combined(outer);
         }
         self.oscore.unprotect_request(now, peer, outer)

@@ -601,3 +601,24 @@ fn a_drawn_c_r_that_is_in_use_is_drawn_again() {
     counter.0.set(2);
     assert_eq!(handshake(0x0b), [3; 7]);
 }
+
+/// RFC 9668 §3.1: the EDHOC option belongs with OSCORE. On a plain request the layer leaves
+/// it alone (no EDHOC error), so the endpoint's critical-option check or the application
+/// answers it (4.02 where it is not processed).
+#[test]
+fn an_edhoc_option_without_oscore_is_left_to_the_application() {
+    let world = World::new();
+    let mut server = world.server(EdhocProtectionConfig::default());
+    let request = OwnedMessage::new(MessageType::Con, Code::POST, 7)
+        .with_option(OptionNumber(EDHOC_OPTION), b"");
+    server.handle(t(0), CLIENT, &request.to_vec().unwrap());
+    let events: Vec<_> = std::iter::from_fn(|| server.poll_event()).collect();
+    match &events[..] {
+        [Event::Request { message, .. }] => {
+            assert_eq!(message.identity, None);
+            assert!(message.option(OptionNumber(EDHOC_OPTION)).is_some());
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(server.poll_transmit().is_none(), "no EDHOC error answered");
+}

@@ -263,6 +263,14 @@ impl FileSequenceStore {
     }
 }
 
+/// [`FileSequenceStore::none`]: the store of the contexts an EDHOC handshake establishes
+/// (`mote_edhoc::EdhocProtection` creates them with `Default`).
+impl Default for FileSequenceStore {
+    fn default() -> Self {
+        Self::none()
+    }
+}
+
 impl<F: StoreFs> FileSequenceStore<F> {
     /// The store of the context file `context` whose sequence number lives in `seq`; after a
     /// restart, sending resumes `f` numbers above the stored value.

@@ -1,6 +1,7 @@
 //! EDHOC over CoAP for the networked commands (RFC 9528 Appendix A.2, forward message flow):
 //! `mote serve --edhoc FILE` is the EDHOC Responder at `/.well-known/edhoc` and accepts the
-//! combined EDHOC + OSCORE request (RFC 9668 §3.3); `mote coap … --edhoc FILE` is the
+//! combined EDHOC + OSCORE request (RFC 9668 §3.3) through `mote_edhoc::protection`, with the
+//! credential lookup and Responder configuration of [`EdhocSetup`] below; `mote coap … --edhoc FILE` is the
 //! Initiator, which runs message_1/message_2 before its request and then sends message_3
 //! inside that first OSCORE-protected request over UDP (RFC 9668 §3.2), or over TCP posts
 //! `C_R, message_3` to the EDHOC resource and gets message_4 back (Appendix A.2.1). The server
@@ -9,14 +10,12 @@
 //! Recipient ID C_I on the client, the reverse on the server. The credential file is
 //! `docs/edhoc-credentials.md`.
 
-use std::collections::VecDeque;
-
 use anyhow::{Result, anyhow, bail};
 use mote_coap::code::Code;
-use mote_edhoc::transport::{self, ClientPayload};
+use mote_edhoc::transport;
 use mote_edhoc::{
-    ConnId, Credential, Crypto as _, Ead, ErrorMessage, IdCred, IdCredRef, Initiator,
-    InitiatorConfig, MoteCrypto, Responder, ResponderConfig, ResponderWaitM3, TrustAnchors as _,
+    ConnId, Credential, Crypto as _, Ead, IdCred, IdCredRef, Initiator, InitiatorConfig,
+    MoteCrypto, ResponderConfig, TrustAnchors as _,
 };
 use mote_oscore::SecurityContext;
 
@@ -28,10 +27,6 @@ pub(crate) type EdhocCrypto = MoteCrypto<rand_core::OsRng>;
 
 /// An OSCORE context as the command-line endpoints keep them.
 pub(crate) type Context = SecurityContext<FileSequenceStore>;
-
-/// Sessions waiting for message_3; beyond it the oldest is dropped (its client then gets an
-/// EDHOC error for message_3 and may start again).
-const MAX_PENDING: usize = 16;
 
 impl EdhocSetup {
     /// The peer credential `id_cred` designates: a listed peer (by reference, or by value when
@@ -61,7 +56,7 @@ impl EdhocSetup {
     }
 
     /// The Responder's configuration: the listed methods and suites, the EAD labels.
-    fn responder_config(&self) -> Result<ResponderConfig, mote_edhoc::Error> {
+    pub(crate) fn responder_config(&self) -> Result<ResponderConfig, mote_edhoc::Error> {
         let first = self.suites.first().copied().unwrap_or(2);
         let mut c = ResponderConfig::new(first, self.identity.clone()).with_suites(&self.suites)?;
         c.methods = [false; 4];
@@ -107,170 +102,6 @@ fn der_array(array: &[u8]) -> Option<Vec<&[u8]>> {
         out.push(d.bytes().ok()?);
     }
     Some(out)
-}
-
-/// A response of the EDHOC resource: 2.04 with message_2 (or nothing after message_3), or an
-/// EDHOC error message with 4.00 / 5.00 (Appendix A.2.3). Content-Format 64 when there is a
-/// payload.
-#[derive(Debug)]
-pub(crate) struct EdhocReply {
-    pub(crate) code: Code,
-    pub(crate) payload: Vec<u8>,
-}
-
-impl EdhocReply {
-    /// The EDHOC error message for `error`, with its response code.
-    pub(crate) fn error(error: &mote_edhoc::Error) -> Self {
-        Self {
-            code: transport::error_response_code(error),
-            payload: ErrorMessage::for_error(error)
-                .map(|m| m.as_slice().to_vec())
-                .unwrap_or_default(),
-        }
-    }
-}
-
-/// The server side: sessions between message_2 and message_3, by C_R.
-pub(crate) struct EdhocResponder {
-    setup: EdhocSetup,
-    /// Built once: each message_1 starts from a copy.
-    config: ResponderConfig,
-    crypto: EdhocCrypto,
-    pending: VecDeque<(ConnId, ResponderWaitM3<EdhocCrypto>)>,
-}
-
-impl EdhocResponder {
-    /// A Responder for the identity of `setup`, its provider prepared once.
-    pub(crate) fn new(setup: EdhocSetup) -> Result<Self> {
-        let crypto = EdhocCrypto::new()
-            .prepare(&setup.identity)
-            .map_err(|e| anyhow!("EDHOC credential: {e}"))?;
-        let config = setup
-            .responder_config()
-            .map_err(|e| anyhow!("EDHOC configuration: {e}"))?;
-        Ok(Self {
-            setup,
-            config,
-            crypto,
-            pending: VecDeque::new(),
-        })
-    }
-
-    /// A POST to `/.well-known/edhoc` (payload prefixed as in Appendix A.2): `true, message_1`
-    /// is answered with message_2; `C_R, message_3` completes the session and returns its
-    /// OSCORE context, answered with message_4 (Appendix A.2.1: key confirmation for the
-    /// Initiator, which has a response to wait for anyway); a failure is answered with an EDHOC
-    /// error message.
-    /// `in_use` tells whether an OSCORE Recipient ID is taken (C_R becomes one).
-    pub(crate) fn post(
-        &mut self,
-        payload: &[u8],
-        in_use: &dyn Fn(&[u8]) -> bool,
-    ) -> (EdhocReply, Option<Context>) {
-        let r = (|| match transport::parse_client_payload(payload)? {
-            ClientPayload::NewSession { message_1 } => {
-                let m2 = self.message_2(message_1, in_use)?;
-                Ok((
-                    EdhocReply {
-                        code: Code::CHANGED,
-                        payload: m2,
-                    },
-                    None,
-                ))
-            }
-            ClientPayload::Session { c_r, message } => {
-                let (ctx, m4) = self.complete(&c_r, message, true)?;
-                Ok((
-                    EdhocReply {
-                        code: Code::CHANGED,
-                        payload: m4.unwrap_or_default(),
-                    },
-                    Some(ctx),
-                ))
-            }
-        })();
-        r.unwrap_or_else(|e: mote_edhoc::Error| (EdhocReply::error(&e), None))
-    }
-
-    fn message_2(
-        &mut self,
-        message_1: &[u8],
-        in_use: &dyn Fn(&[u8]) -> bool,
-    ) -> Result<Vec<u8>, mote_edhoc::Error> {
-        let r = Responder::new(self.crypto.clone(), self.config.clone());
-        let r = r.process_message_1(message_1).map_err(|r| r.error)?;
-        let c_r = self.fresh_c_r(r.c_i(), in_use)?;
-        let (wait, m2) = r.prepare_message_2(c_r.clone(), &Ead::new())?;
-        if self.pending.len() == MAX_PENDING {
-            self.pending.pop_front();
-        }
-        self.pending.push_back((c_r, wait));
-        Ok(m2.as_slice().to_vec())
-    }
-
-    /// A C_R that is not C_I, not a pending session's and not an OSCORE Recipient ID in use:
-    /// the credential file's `connection_id` when free, else random (1 byte, then 2).
-    fn fresh_c_r(
-        &self,
-        c_i: &ConnId,
-        in_use: &dyn Fn(&[u8]) -> bool,
-    ) -> Result<ConnId, mote_edhoc::Error> {
-        let free = |c: &ConnId| {
-            c != c_i && !in_use(c.as_bytes()) && !self.pending.iter().any(|(p, _)| p == c)
-        };
-        if let Some(c) = self.setup.connection_id.as_ref().filter(|c| free(c)) {
-            return Ok(c.clone());
-        }
-        let mut rng = EdhocCrypto::new();
-        for attempt in 0..64 {
-            let mut b = [0u8; 2];
-            rng.random_bytes(&mut b);
-            let c = ConnId::from_slice(&b[..if attempt < 32 { 1 } else { 2 }])?;
-            if free(&c) {
-                return Ok(c);
-            }
-        }
-        Err(mote_edhoc::Error::InvalidConnectionId(
-            "no free connection identifier",
-        ))
-    }
-
-    /// message_3 of the session known as `c_r` (from a POST or an EDHOC + OSCORE request):
-    /// verified against the peers or trust anchors, the session ends and its OSCORE context
-    /// is returned, with message_4 when `message_4` asks for it (not in the combined request,
-    /// RFC 9668 §3). The session is discarded whatever the outcome (RFC 9528 §5.4.3).
-    pub(crate) fn complete(
-        &mut self,
-        c_r: &ConnId,
-        message_3: &[u8],
-        message_4: bool,
-    ) -> Result<(Context, Option<Vec<u8>>), mote_edhoc::Error> {
-        let i = self.pending.iter().position(|(c, _)| c == c_r).ok_or(
-            mote_edhoc::Error::InvalidConnectionId("no EDHOC session with this C_R"),
-        )?;
-        let (_, wait) = self
-            .pending
-            .remove(i)
-            .ok_or(mote_edhoc::Error::InvalidConnectionId(
-                "no EDHOC session with this C_R",
-            ))?;
-        let p = wait.parse_message_3(message_3).map_err(|r| r.error)?;
-        let cred = self
-            .setup
-            .peer_credential(p.id_cred_i())
-            .ok_or(mote_edhoc::Error::UnknownCredential)?;
-        let verified = p.verify_message_3(&cred).map_err(|r| r.error)?;
-        let (mut session, m4) = if message_4 {
-            let (session, m4) = verified.prepare_message_4(&Ead::new())?;
-            (session, Some(m4.as_slice().to_vec()))
-        } else {
-            (verified.finish()?, None)
-        };
-        let ctx = session
-            .oscore_parameters()?
-            .security_context_with_store(FileSequenceStore::none())?;
-        Ok((ctx, m4))
-    }
 }
 
 /// The client side after message_3 is prepared: message_3 with the C_R it goes to (sent
@@ -371,68 +202,40 @@ mod tests {
         load_credential_file(&f.to_string()).unwrap()
     }
 
-    /// Runs the client side against `r` up to message_3, without sending it.
-    fn message_3(r: &mut EdhocResponder, in_use: &dyn Fn(&[u8]) -> bool) -> Initiated {
+    /// The Initiator side against the library's Responder (`mote serve --edhoc`): message_1
+    /// and message_2 through the EDHOC resource, then `C_R, message_3` answered with
+    /// message_4; both ends hold matching contexts (RFC 9528 Appendix A.1).
+    #[test]
+    fn the_initiator_completes_a_handshake_with_the_responder() {
+        use mote_edhoc::KnownCredentials;
+        use mote_edhoc::protection::{EdhocProtection, EdhocProtectionConfig};
+        use mote_oscore::endpoint::{OscoreConfig, OscoreProtection};
+
+        let server = setup(CRED_R, SK_R, CRED_I);
+        let crypto = EdhocCrypto::new().prepare(&server.identity).unwrap();
+        let oscore = OscoreProtection::<FileSequenceStore, _>::new(OscoreConfig::default(), || 4);
+        let mut r = EdhocProtection::new(
+            oscore,
+            EdhocProtectionConfig::default(),
+            server.responder_config().unwrap(),
+            crypto,
+            KnownCredentials(&server.peers),
+        );
+        let now = std::time::Duration::ZERO;
         let client = setup(CRED_I, SK_I, CRED_R);
-        initiate(&client, &mut |p| {
-            let (reply, ctx) = r.post(p, in_use);
-            assert!(ctx.is_none());
+        let done = initiate(&client, &mut |p| {
+            let reply = r.edhoc_post(now, p);
             Ok((reply.code, reply.payload))
         })
-        .unwrap()
-    }
-
-    #[test]
-    fn message_3_completes_the_session_once() {
-        let mut r = EdhocResponder::new(setup(CRED_R, SK_R, CRED_I)).unwrap();
-        let none = |_: &[u8]| false;
-        let done = message_3(&mut r, &none);
+        .unwrap();
+        assert_eq!(r.edhoc_contexts().count(), 0, "no context before message_3");
         let payload = transport::prefixed_payload(&done.c_r, &done.message_3).unwrap();
-        let (reply, ctx) = r.post(payload.as_slice(), &none);
+        let reply = r.edhoc_post(now, payload.as_slice());
         assert_eq!(reply.code, Code::CHANGED);
-        let server = ctx.expect("a context");
-        // message_4 in the response; the client's context then matches the server's.
         let client = done.context(Some(&reply.payload)).unwrap();
-        assert_eq!(server.recipient_id(), client.sender_id());
-        assert_eq!(server.sender_id(), client.recipient_id());
-        // The same message_3 again: the session is gone (RFC 9528 §5.4.3), ERR_CODE 1, 4.00.
-        let (reply, ctx) = r.post(payload.as_slice(), &none);
-        assert!(ctx.is_none());
-        assert_eq!(reply.code, Code::BAD_REQUEST);
-        assert!(matches!(
-            ErrorMessage::parse(&reply.payload),
-            Ok(ErrorMessage::Unspecified(_))
-        ));
-    }
-
-    #[test]
-    fn at_most_16_sessions_wait_for_message_3() {
-        let mut r = EdhocResponder::new(setup(CRED_R, SK_R, CRED_I)).unwrap();
-        let none = |_: &[u8]| false;
-        let sessions: Vec<Initiated> = (0..=MAX_PENDING)
-            .map(|_| message_3(&mut r, &none))
-            .collect();
-        // The first of 17 was dropped; the last one still completes.
-        let first = &sessions[0];
-        assert!(r.complete(&first.c_r, &first.message_3, false).is_err());
-        let last = &sessions[MAX_PENDING];
-        assert!(r.complete(&last.c_r, &last.message_3, false).is_ok());
-    }
-
-    #[test]
-    fn c_r_avoids_identifiers_in_use() {
-        let mut r = EdhocResponder::new(setup(CRED_R, SK_R, CRED_I)).unwrap();
-        // Every one-byte identifier is a Recipient ID in use: C_R must be two bytes.
-        let one_byte = |id: &[u8]| id.len() == 1;
-        let done = message_3(&mut r, &one_byte);
-        assert_eq!(done.c_r.as_bytes().len(), 2);
-        // Everything in use: no C_R, an EDHOC error for message_1.
-        let all = |_: &[u8]| true;
-        let client = setup(CRED_I, SK_I, CRED_R);
-        let err = initiate(&client, &mut |p| {
-            let (reply, _) = r.post(p, &all);
-            Ok((reply.code, reply.payload))
-        });
-        assert!(err.is_err());
+        let server_ctx = *r.edhoc_contexts().next().expect("a context");
+        assert_eq!(server_ctx.recipient_id(), client.sender_id());
+        let server_ctx = r.oscore().context(&server_ctx).unwrap();
+        assert_eq!(server_ctx.sender_id(), client.recipient_id());
     }
 }

@@ -176,7 +176,8 @@ impl ObjectTree {
         }
     }
 
-    fn exists(&self, p: &Path) -> bool {
+    /// Whether `p` names something in the data (the root always exists).
+    pub(crate) fn exists(&self, p: &Path) -> bool {
         let ids = p.ids();
         let Some(obj) = ids.first().and_then(|o| self.data.objects.get(o)) else {
             return p.is_root();

@@ -257,6 +257,11 @@ pub enum EchoRequirement {
     UnsafeMethods,
     /// Every request.
     AllRequests,
+    /// Requests with an unsafe method that arrived protected ([`IncomingRequest::identity`]
+    /// is `Some`): for a server that answers every plain request but a few public resources
+    /// with an error anyway, and whose public resources (an EDHOC resource, RFC 9528
+    /// Appendix A.2) have their own replay protection.
+    ProtectedUnsafeMethods,
 }
 
 /// The server's freshness policy (RFC 9175 §2.3, §2.4).
@@ -269,10 +274,12 @@ pub struct EchoPolicy {
 }
 
 impl EchoPolicy {
-    fn applies_to(&self, method: Code) -> bool {
+    fn applies_to(&self, method: Code, protected: bool) -> bool {
+        let unsafe_method = !matches!(method, Code::GET | Code::FETCH);
         match self.require {
             EchoRequirement::AllRequests => true,
-            EchoRequirement::UnsafeMethods => !matches!(method, Code::GET | Code::FETCH),
+            EchoRequirement::UnsafeMethods => unsafe_method,
+            EchoRequirement::ProtectedUnsafeMethods => unsafe_method && protected,
         }
     }
 }
@@ -1747,7 +1754,7 @@ where
         // RFC 9175 §2.3: a request that needs freshness and lacks a fresh Echo gets 4.01 with
         // a new Echo value.
         if let Some(policy) = self.config.echo {
-            if policy.applies_to(message.code()) {
+            if policy.applies_to(message.code(), identity.is_some()) {
                 let echo = message.option(OptionNumber::ECHO).map(|o| o.value);
                 if !self.echo_fresh(now, peer, identity.as_ref(), echo, policy.window) {
                     let value = self.issue_echo(now, peer, identity.clone());
@@ -1755,6 +1762,16 @@ where
                         .with_option(OptionNumber::ECHO, value.as_bytes());
                     self.answer(peer, message.token(), inbound.path, response);
                     return;
+                }
+                // RFC 9175 §2.3: the value proves freshness of the request it was issued for;
+                // spent once that request is complete (a Block1 upload reuses it for its later
+                // blocks, RFC 9175 §2.4), so a captured request cannot be repeated with it.
+                let more_blocks = message
+                    .option(OptionNumber::BLOCK1)
+                    .and_then(|o| o.as_uint().ok())
+                    .is_some_and(|v| v & 0x8 != 0);
+                if !more_blocks {
+                    self.spend_echo(peer, identity.as_ref(), echo);
                 }
             }
         }
@@ -1975,6 +1992,14 @@ where
                 && c.value.as_bytes() == echo
                 && now.checked_sub(c.issued).is_some_and(|age| age < window)
         })
+    }
+
+    /// Forgets the challenge `echo` answered (see [`Self::echo_fresh`]).
+    fn spend_echo(&mut self, peer: &P, identity: Option<&X::Identity>, echo: Option<&[u8]>) {
+        let Some(echo) = echo else { return };
+        self.echo.retain(|c| {
+            !(&c.peer == peer && c.identity.as_ref() == identity && c.value.as_bytes() == echo)
+        });
     }
 
     /// A new random Echo value bound to the peer and the security context (RFC 9175

@@ -120,6 +120,10 @@ impl Msg {
         self.options.sort_by_key(|o| o.0);
     }
 
+    #[allow(
+        dead_code,
+        reason = "`mote serve` no longer uses it; removed with `Msg`"
+    )]
     pub(crate) fn path(&self) -> String {
         let segs: Vec<String> = self
             .options

@@ -303,6 +303,9 @@ impl Proxy {
         config.observe.max_observers_per_resource = total;
         config.observe_client.max_observations = requests;
         config.recognized_options = PASSED_THROUGH.to_vec();
+        // A response that fits a datagram goes to the client whole, as it came: the client of
+        // an OSCORE ciphertext may not expect outer blocks (RFC 8613 §4.1.3.4.2).
+        config.block2.max_unsliced = Some(config.limits.max_message_size.saturating_sub(64));
         // RFC 7252 §4.7: NSTART and PROBING_RATE bound one client's traffic to a server; the
         // proxy carries many clients' requests to its one server, and the route table already
         // bounds them: with NSTART 1 one silent exchange would hold every client back for

@@ -324,13 +324,15 @@ fn forwarded_requests_keep_end_to_end_options_and_tamper_flips_the_last_byte() {
         let mut h = Harness::new(attack, RouteLimits::default());
         let req = request(MessageType::Con, Code::POST, 1, &[1], "")
             .with_option(OptionNumber::OSCORE, [0x09, 0x05])
-            .with_uint_option(OptionNumber::SIZE1, 3)
+            .with_uint_option(OptionNumber::BLOCK2, 0x02)
+            .with_option(OptionNumber::REQUEST_TAG, [7])
             .with_payload([0x10, 0x20, 0x42]);
         h.deliver(client(8001), &req);
         let up = h.take(upstream()).remove(0);
         assert_eq!(up.code, Code::POST);
         assert_eq!(up.option(OptionNumber::OSCORE).unwrap().value, [0x09, 0x05]);
-        assert!(up.option(OptionNumber::SIZE1).is_none());
+        assert!(up.option(OptionNumber::BLOCK2).is_none());
+        assert!(up.option(OptionNumber::REQUEST_TAG).is_none());
         assert_eq!(up.payload, [0x10, 0x20, last]);
     }
 }

@@ -201,10 +201,12 @@ enum Action {
         request: OwnedMessage,
         reliability: Reliability,
     },
-    /// Answers a client's request.
+    /// Answers a client's request; `ends` is the client's observation that the answer ends
+    /// (the upstream server did not register one, RFC 7641 §4.1).
     Respond {
         incoming: IncomingId,
         response: OwnedMessage,
+        ends: Option<ObserverHandle>,
     },
     /// Relays a notification to a client's observation.
     Notify {
@@ -356,9 +358,16 @@ impl Proxy {
                 request,
                 reliability,
             } => self.forward(io, route, request, reliability),
-            Action::Respond { incoming, response } => {
+            Action::Respond {
+                incoming,
+                response,
+                ends,
+            } => {
                 if let Err(e) = io.endpoint.respond(io.now, incoming, response) {
                     debug!(error = %e, "response not sent to the client");
+                }
+                if let Some(observer) = ends {
+                    io.endpoint.forget_observer(observer);
                 }
             }
             Action::Notify {
@@ -514,15 +523,16 @@ impl Proxy {
         let at = io.now + self.delay;
         match (first, route.observer) {
             (true, observer) => {
-                if !observing || observer.is_none() {
+                let ends = if !observing || observer.is_none() {
                     self.end_route(io, id, observing);
-                    if let Some(observer) = observer {
-                        io.endpoint.forget_observer(observer);
-                    }
-                }
+                    observer
+                } else {
+                    None
+                };
                 let respond = Action::Respond {
                     incoming: route.incoming,
                     response: end_to_end(&response, false),
+                    ends,
                 };
                 self.schedule(io, at, respond);
             }
@@ -559,9 +569,10 @@ impl Proxy {
                 confirmable: true,
             },
             (true, None) => return,
-            (false, _) => Action::Respond {
+            (false, observer) => Action::Respond {
                 incoming: route.incoming,
                 response,
+                ends: observer,
             },
         };
         let at = io.now + self.delay;

@@ -453,3 +453,24 @@ fn observations_end_on_both_sides() {
     assert!(h.proxy.routes.is_empty() && h.proxy.load.is_empty());
     assert_eq!(h.endpoint.stats().observers, 0);
 }
+
+/// RFC 7641 §4.1: a registration the upstream server answers without Observe is not an
+/// observation: the client's is ended too, and the route is over.
+#[test]
+fn a_registration_the_server_refuses_ends_the_clients_observation() {
+    let mut h = Harness::new(Attack::None, RouteLimits::default());
+    let c = client(9201);
+    h.deliver(
+        c,
+        &request(MessageType::Con, Code::GET, 1, &[1], "obs")
+            .with_uint_option(OptionNumber::OBSERVE, 0),
+    );
+    assert_eq!(h.endpoint.stats().observers, 1);
+    let up = h.take(upstream()).remove(0);
+    h.deliver(upstream(), &answer(&up, Code::CONTENT, b"plain"));
+    let back = h.take(c);
+    assert_eq!(back.len(), 1);
+    assert_eq!(back[0].payload, b"plain");
+    assert_eq!(h.endpoint.stats().observers, 0);
+    assert!(h.proxy.routes.is_empty() && h.proxy.load.is_empty());
+}

@@ -34,7 +34,11 @@ struct Harness {
 
 impl Harness {
     fn new(attack: Attack, limits: RouteLimits) -> Self {
-        let mut proxy = Proxy::new(upstream(), attack, Duration::ZERO, limits);
+        Self::delayed(attack, limits, Duration::ZERO)
+    }
+
+    fn delayed(attack: Attack, limits: RouteLimits, delay: Duration) -> Self {
+        let mut proxy = Proxy::new(upstream(), attack, delay, limits);
         proxy.sink = Sink::Keep;
         let endpoint = Endpoint::new(proxy.endpoint_config().unwrap(), OsRandom).unwrap();
         Self {
@@ -473,4 +477,25 @@ fn a_registration_the_server_refuses_ends_the_clients_observation() {
     assert_eq!(back[0].payload, b"plain");
     assert_eq!(h.endpoint.stats().observers, 0);
     assert!(h.proxy.routes.is_empty() && h.proxy.load.is_empty());
+}
+
+/// `--delay MS`: the request goes upstream MS later, the response back MS after it came.
+#[test]
+fn delay_holds_requests_and_responses_back() {
+    let delay = Duration::from_millis(300);
+    let mut h = Harness::delayed(Attack::None, RouteLimits::default(), delay);
+    let c = client(9301);
+    let start = h.now;
+    h.deliver(c, &request(MessageType::Non, Code::GET, 1, &[1], "d"));
+    h.advance(start + delay - Duration::from_millis(1));
+    assert!(h.take(upstream()).is_empty());
+    h.advance(start + delay);
+    let up = h.take(upstream());
+    assert_eq!(up.len(), 1);
+    h.deliver(upstream(), &answer(&up[0], Code::CONTENT, b"late"));
+    assert!(h.take(c).is_empty());
+    h.advance(start + delay * 2);
+    let back = h.take(c);
+    assert_eq!(back.len(), 1);
+    assert_eq!(back[0].payload, b"late");
 }

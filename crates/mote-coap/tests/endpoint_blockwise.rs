@@ -939,6 +939,7 @@ fn block2_beyond_end_size2_and_etag() {
 fn block2_cache_is_bounded() {
     let config = Block2ServerConfig {
         preferred_szx: Szx::S16,
+        max_unsliced: None,
         max_entries_per_peer: 2,
         max_entries: 3,
         max_bytes: 1000,
@@ -1419,4 +1420,29 @@ proptest! {
 #[test]
 fn coap_blockwise_corpus() {
     assert!(replay::replay("coap_blockwise", coap_blockwise::blockwise) >= 8);
+}
+
+/// `max_unsliced`: a body up to that size goes out whole to a request without Block2 (an
+/// intermediary relaying a ciphertext); beyond it, and without the setting, it is sliced.
+#[test]
+fn block2_max_unsliced_sends_a_fitting_body_whole() {
+    let respond = |max_unsliced, len| {
+        let config = Block2ServerConfig {
+            max_unsliced,
+            ..server_b2(64)
+        };
+        let mut server: Block2Server<u8> = Block2Server::new(config);
+        let req = get("r", None, false);
+        server
+            .respond(&1, &Message::decode(&req).unwrap(), content(len), T0)
+            .unwrap()
+            .response
+    };
+    let whole = respond(Some(100), 100);
+    assert_eq!(whole.payload.len(), 100);
+    assert!(whole.options.get(OptionNumber::BLOCK2).is_none());
+    for sliced in [respond(Some(100), 101), respond(None, 100)] {
+        assert_eq!(sliced.payload.len(), 64);
+        assert!(sliced.options.get(OptionNumber::BLOCK2).is_some());
+    }
 }

@@ -321,3 +321,46 @@ fn the_connection_table_is_bounded() {
     ));
     assert_eq!(ep.stats().connections, 2);
 }
+
+/// With `block2.max_unsliced` set (an intermediary relaying bodies it cannot read), a response
+/// goes whole when the whole message fits the peer's Max-Message-Size, not only when the body
+/// leaves the 128-byte protection margin; one that does not fit is still sliced.
+#[test]
+fn max_unsliced_sends_a_response_whole_when_the_message_fits_the_peer() {
+    // (max_unsliced, body length, sent whole)
+    for (max_unsliced, len, whole) in [
+        (Some(1000), 280, true),
+        (Some(1000), 295, false),
+        (None, 280, false),
+    ] {
+        let mut client = EndpointConfig::default();
+        client.session.max_message_size = 300;
+        let mut server = EndpointConfig::default();
+        server.block2.max_unsliced = max_unsliced;
+        let mut link = Link::new(client, server);
+        link.run(t(0), &mut |_, _| {});
+        let id = link
+            .ep(CLIENT)
+            .request(t(0), SERVER, get("r"), Reliability::Confirmable)
+            .unwrap();
+        link.run(t(0), &mut answer_with(vec![7u8; len]));
+        let sent: Vec<usize> = link
+            .frames
+            .iter()
+            .filter(|f| f.0 == SERVER && f.1 == Code::CONTENT)
+            .map(|f| f.2)
+            .collect();
+        if whole {
+            assert_eq!(sent, [len], "{max_unsliced:?} {len}");
+        } else {
+            assert!(sent.len() > 1 && sent.iter().all(|n| *n < len), "{sent:?}");
+        }
+        let got = link.client_events().into_iter().find_map(|e| match e {
+            Event::Response {
+                id: got, message, ..
+            } if *got == id => Some(message.payload.clone()),
+            _ => None,
+        });
+        assert_eq!(got.unwrap(), vec![7u8; len]);
+    }
+}

@@ -26,6 +26,7 @@ const B1: Block1ServerConfig = Block1ServerConfig {
 
 const B2: Block2ServerConfig = Block2ServerConfig {
     preferred_szx: Szx::S32,
+    max_unsliced: None,
     max_entries_per_peer: 2,
     max_entries: 3,
     max_bytes: 700,

@@ -746,6 +746,11 @@ fn continue_response(ack: BlockValue) -> MessageParts {
 pub struct Block2ServerConfig {
     /// Block size used when the request does not ask for a smaller one (RFC 7959 §2.4).
     pub preferred_szx: Szx,
+    /// The largest body sent whole to a request without Block2; `None`: one block of
+    /// `preferred_szx`. RFC 7959 §2.4 lets a server slice any response, but an intermediary
+    /// that relays bodies it cannot read (an OSCORE ciphertext, RFC 8613 §4.1.3.4.2) should
+    /// not slice one that fits a datagram, since the client may not expect outer blocks.
+    pub max_unsliced: Option<usize>,
     /// Representations kept for one peer; a new one replaces the peer's least recently used.
     pub max_entries_per_peer: usize,
     /// Representations kept across all peers.
@@ -761,6 +766,7 @@ impl Default for Block2ServerConfig {
     fn default() -> Self {
         Self {
             preferred_szx: Szx::S1024,
+            max_unsliced: None,
             max_entries_per_peer: 4,
             max_entries: 32,
             max_bytes: 128 * 1024,
@@ -919,7 +925,11 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Block2Server<P> {
         let asked = block_option(request, OptionNumber::BLOCK2)?;
         let size2 = request.option(OptionNumber::SIZE2).is_some();
         let key = (peer.clone(), RequestKey::block2(request));
-        if asked.is_none() && response.payload.len() <= self.config.preferred_szx.size() {
+        let unsliced = self
+            .config
+            .max_unsliced
+            .unwrap_or(self.config.preferred_szx.size());
+        if asked.is_none() && response.payload.len() <= unsliced {
             let mut response = response;
             if size2 {
                 let len = u32::try_from(response.payload.len()).unwrap_or(u32::MAX);

@@ -3122,7 +3122,21 @@ where
             // it with Block2 (RFC 7959 §2.4 early negotiation).
             let sized = self.connections.get(&incoming.peer).and_then(|c| {
                 let max = c.max_send_size();
-                let too_big = parts.payload.len() + 128 > max;
+                let too_big = match self.config.block2.max_unsliced {
+                    // An intermediary's body goes whole whenever the whole message fits:
+                    // header (at most 6 bytes over TCP, RFC 8323 §3.2), token, options,
+                    // payload marker.
+                    Some(_) => {
+                        let size = 6
+                            + request.token().len()
+                            + parts.options.encoded_len()
+                            + 1
+                            + parts.payload.len();
+                        size > max
+                    }
+                    // Room for the header, options and the protection layer's overhead.
+                    None => parts.payload.len() + 128 > max,
+                };
                 let asked = request.option(OptionNumber::BLOCK2).is_some();
                 (too_big && !asked).then(|| {
                     let szx = fitting_szx(Szx::S1024, max);

@@ -1,62 +1,85 @@
 //! `mote proxy --listen ADDR --to ADDR [--tcp-upstream] [--tamper | --replay | --delay MS]
-//! [--json]`: an OSCORE-unaware CoAP forward proxy (RFC 7252 §5.7) that takes requests from
-//! clients over UDP or, with `--listen coap+tcp://…`, over TCP (RFC 8323: one connection per
-//! client, CSMs exchanged, Ping answered), and forwards them to one upstream server over UDP or,
-//! with `--tcp-upstream` (or `--to coap+tcp://…`), over TCP; all four combinations work. It is
-//! also an on-path attacker for demonstrations.
+//! [--max-routes N] [--max-routes-per-client N] [--json]`: an OSCORE-unaware CoAP forward proxy
+//! (RFC 7252 §5.7) that takes requests from clients over UDP or, with `--listen coap+tcp://…`,
+//! over TCP (RFC 8323), and forwards them to one upstream server over UDP or, with
+//! `--tcp-upstream` (or `--to coap+tcp://…`), over TCP; all four combinations work. It is also
+//! an on-path attacker for demonstrations.
 //!
-//! As a proxy it does what intermediaries do to Class U parts (RFC 8613 §4.2): every forwarded
-//! request gets a new Token (and over UDP a new Message ID), responses are mapped back,
-//! confirmable responses from a UDP upstream are acknowledged hop by hop. Bridging changes the
-//! framing itself (RFC 8323 §3.2: no type, no Message ID, a length field). Towards a UDP client
-//! of a TCP upstream, responses come back as piggybacked ACKs to a confirmable request (NON
-//! otherwise), later notifications as NON, and a retransmitted request is not sent again over
-//! the reliable connection (its response is repeated when it has come). A TCP client's request
-//! goes to a UDP upstream as CON, retransmitted by the proxy (RFC 7252 §4.2) since the client
-//! relies on its reliable connection; when the upstream never answers the client gets 5.04
-//! Gateway Timeout (RFC 7252 §5.7.1); empty ACKs and Resets stay on the UDP hop. OSCORE
-//! protects requests and responses end to end across all of this, since the outer header is
-//! not part of the AAD (RFC 8613 §5.4, §4.1.3).
+//! The proxy is an [`Application`] on the I/O driver: one endpoint plays both roles. Towards
+//! clients it is the server role (deduplication, ACKs, CSMs, piggybacked or separate responses,
+//! Block1 reassembly and Block2 slicing, Observe registrations are the endpoint's); each request
+//! becomes a new client request of the same endpoint to the upstream server (a fresh Message ID
+//! and Token by construction, RFC 8613 §4.2: Class U parts are the intermediary's), whose
+//! response answers the client's request. Options that belong to one hop are not copied
+//! (RFC 7252 §5.7.2; the outer block options of OSCORE are hop-by-hop, RFC 8613 §4.1.3.4.2);
+//! everything else, the OSCORE option and ciphertext included, passes unchanged, so OSCORE
+//! protects requests and responses end to end (RFC 8613 §5.4: the outer header is not in the
+//! AAD). A registration becomes an upstream registration; upstream notifications are relayed as
+//! notifications of the client's observation (RFC 7641 §4.2), and either side's cancellation
+//! ends the other. An upstream that never answers gets the client 5.04 Gateway Timeout, a Reset
+//! 5.02 Bad Gateway (RFC 7252 §5.7.1).
+//!
+//! Routes (a client's request waiting for its upstream response, an observation relayed) are
+//! bounded per client and in total (`--max-routes-per-client`, `--max-routes`): a request that
+//! would exceed either is refused with 5.03 Service Unavailable; no route is ever evicted, so a
+//! flooding client cannot end another client's exchanges or observations.
 //!
 //! As an attacker it flips the last payload (ciphertext) byte of every request (`--tamper`),
 //! sends every request twice (`--replay`) or holds every message back (`--delay`). The replayed
-//! copy goes out 50 ms after the original with a Message ID and Token of its own, so that CoAP
-//! deduplication (RFC 7252 §4.5) cannot catch it: only OSCORE's replay window can (RFC 8613
-//! §7.4). The copy's response is not forwarded (the client never sent the copy); with `--json`
-//! the proxy reports it on stdout as `{"event":"replay-response","code":"4.01",
-//! "code_name":"Unauthorized","payload":"<hex>"}`. OSCORE makes tampered requests fail at the
-//! server (4.00 "Decryption failed"), replayed copies too (4.01 "Replay detected"), and binds
-//! late responses to their requests.
+//! copy goes out 50 ms after the original as a request of its own (own Message ID and Token), so
+//! that CoAP deduplication (RFC 7252 §4.5) cannot catch it: only OSCORE's replay window can
+//! (RFC 8613 §7.4). The copy's response is not forwarded (the client never sent the copy); with
+//! `--json` the proxy reports it on stdout as `{"event":"replay-response","code":"4.01",
+//! "code_name":"Unauthorized","payload":"<hex>"}`.
 
 use std::collections::BTreeMap;
-use std::net::{SocketAddr, TcpListener, UdpSocket};
-use std::sync::mpsc::{Receiver, Sender, channel};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{Result, anyhow, bail};
+use anyhow::{Context as _, Result};
 use clap::Args;
+use clap::builder::TypedValueParser as _;
 use mote_coap::code::{Code, MessageType};
-use mote_coap::transmission::{Retransmission, Timeout, TransmissionParameters};
-use mote_oscore::Framing;
+use mote_coap::endpoint::{
+    EndpointConfig, Event, IncomingId, ObserverHandle, Reliability, RequestId, RequestOptions,
+};
+use mote_coap::message::OwnedMessage;
+use mote_coap::option::{OptionList, OptionNumber};
 use serde::Serialize;
+use tracing::{debug, warn};
 
-use crate::commands::coap::Msg;
-use crate::commands::serve::{Listen, parse_listen};
-use crate::tcp::{Closed, Connection, Writer, write_frame};
+use crate::net::{Application, Driver, DriverConfig, Flow, Io, Listen, Remote, parse_listen};
 
-/// TCP clients connected at once; a connection beyond is closed right away.
+/// TCP clients connected at once; a connection beyond is refused.
 const MAX_TCP_CLIENTS: usize = 256;
-
-/// Requests remembered for routing responses (and client retransmissions); the tables are
-/// emptied when they grow beyond.
-const MAX_ROUTES: usize = 4096;
 
 /// How long a replayed copy follows its original.
 const REPLAY_AFTER: Duration = Duration::from_millis(50);
 
-/// How long one poll of either side waits.
-const POLL: Duration = Duration::from_millis(2);
+/// Options that belong to one hop and are never copied from one side to the other: the block
+/// options with their size indications and the Request-Tag that ties Block1 blocks together
+/// (RFC 7959 §2, RFC 9175 §3; the endpoint reassembles and slices on each hop, and OSCORE's
+/// outer block options are hop-by-hop, RFC 8613 §4.1.3.4.2).
+const HOP_BY_HOP: [OptionNumber; 7] = [
+    OptionNumber::BLOCK1,
+    OptionNumber::BLOCK2,
+    OptionNumber::SIZE1,
+    OptionNumber::SIZE2,
+    OptionNumber::Q_BLOCK1,
+    OptionNumber::Q_BLOCK2,
+    OptionNumber::REQUEST_TAG,
+];
+
+/// Critical options the proxy passes through without understanding them (RFC 7252 §5.7.1: an
+/// end-to-end option is forwarded; the endpoint's server role would otherwise refuse them with
+/// 4.02).
+const PASSED_THROUGH: [OptionNumber; 6] = [
+    OptionNumber::OSCORE,
+    OptionNumber::EDHOC,
+    OptionNumber::ECHO,
+    OptionNumber::HOP_LIMIT,
+    OptionNumber::NO_RESPONSE,
+    OptionNumber::REQUEST_TAG,
+];
 
 /// `mote proxy …`
 #[derive(Debug, Args)]
@@ -82,6 +105,16 @@ pub(crate) struct ProxyArgs {
     /// Delay every message in both directions by MS milliseconds.
     #[arg(long, value_name = "MS")]
     delay: Option<u64>,
+    /// Routes (requests awaiting their upstream response, relayed observations) over all
+    /// clients; a request beyond is refused with 5.03.
+    #[arg(long, value_name = "N", default_value_t = RouteLimits::default().total,
+          value_parser = clap::value_parser!(u16).range(1..).map(usize::from))]
+    max_routes: usize,
+    /// Routes of one client (one UDP address and port, or one TCP connection); a request
+    /// beyond is refused with 5.03.
+    #[arg(long, value_name = "N", default_value_t = RouteLimits::default().per_client,
+          value_parser = clap::value_parser!(u16).range(1..).map(usize::from))]
+    max_routes_per_client: usize,
     /// Print the port actually bound (useful with port 0) on the first line of stdout.
     #[arg(long)]
     print_port: bool,
@@ -105,771 +138,578 @@ struct ReplayResponse {
     payload: String,
 }
 
-/// A client of the proxy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Client {
-    /// A UDP endpoint.
-    Udp(SocketAddr),
-    /// A TCP connection, by the number the proxy gave it.
-    Tcp(u64),
+impl ReplayResponse {
+    fn new(response: &OwnedMessage) -> Self {
+        Self {
+            event: "replay-response",
+            code: response.code.to_string(),
+            code_name: response.code.name(),
+            payload: hex::encode(&response.payload),
+        }
+    }
 }
 
-/// Where a forwarded request came from.
+/// The bounds of the route table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct RouteLimits {
+    /// Routes over all clients.
+    total: usize,
+    /// Routes of one client.
+    per_client: usize,
+}
+
+impl Default for RouteLimits {
+    fn default() -> Self {
+        Self {
+            total: 1024,
+            per_client: 64,
+        }
+    }
+}
+
+/// What the proxy does to forwarded requests, as an attacker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Attack {
+    /// Nothing: an honest proxy.
+    None,
+    /// Flip the last payload byte.
+    Tamper,
+    /// Send a copy 50 ms later.
+    Replay,
+}
+
+/// A client's request forwarded upstream, until its final response (or, for an observation,
+/// until either side ends it).
+#[derive(Debug, Clone, Copy)]
 struct Route {
-    client: Client,
-    /// The client's Message ID (UDP clients).
-    mid: u16,
-    token: Vec<u8>,
-    /// The client sent a CON request.
-    confirmable: bool,
-    /// The first response went back already (TCP upstream: later ones are notifications).
+    /// The client.
+    client: Remote,
+    /// The client's request, answered with the first upstream response.
+    incoming: IncomingId,
+    /// The client's observation, when its request registered one.
+    observer: Option<ObserverHandle>,
+    /// The first response went back already; later ones are notifications.
     answered: bool,
-    /// A copy sent by `--replay`: its response goes to no client.
-    copy: bool,
 }
 
-/// What the proxy remembers of a request from a UDP client, by (client, Message ID).
-struct Seen {
-    mid: u16,
-    token: Vec<u8>,
-    /// TCP upstream: the answer sent to the client, repeated for a retransmission.
-    answer: Option<Vec<u8>>,
-}
-
-/// A CON request the proxy retransmits itself (a TCP client's, to a UDP upstream).
-struct Pending {
-    retransmission: Retransmission,
-    bytes: Vec<u8>,
-}
-
-/// The connection to the upstream server.
-enum Upstream {
-    Udp(UdpSocket),
-    /// Connected lazily, again after a failure.
-    Tcp(Option<Connection>),
-}
-
-/// The writing halves of the TCP clients' connections, by client number.
-type Writers = Arc<Mutex<BTreeMap<u64, Writer>>>;
-
-/// Where clients come from.
-enum Downstream {
-    Udp(UdpSocket),
-    /// Frames read by one thread per connection.
-    Tcp {
-        frames: Receiver<(u64, Vec<u8>)>,
-        writers: Writers,
+/// Something the proxy does now or, with `--delay` and `--replay`, later.
+#[derive(Debug)]
+enum Action {
+    /// Sends a request upstream: for `route`, or a replayed copy (`None`).
+    Forward {
+        route: Option<Route>,
+        request: OwnedMessage,
+        reliability: Reliability,
+    },
+    /// Answers a client's request; `ends` is the client's observation that the answer ends
+    /// (the upstream server did not register one, RFC 7641 §4.1).
+    Respond {
+        incoming: IncomingId,
+        response: OwnedMessage,
+        ends: Option<ObserverHandle>,
+    },
+    /// Relays a notification to a client's observation.
+    Notify {
+        observer: ObserverHandle,
+        response: OwnedMessage,
+        confirmable: bool,
     },
 }
 
-/// A message due for sending.
-enum Dest {
-    Up,
-    Down(Client),
+/// The proxy's application state: routes and what is held back; the endpoint does the rest.
+#[derive(Debug)]
+struct Proxy {
+    upstream: Remote,
+    attack: Attack,
+    delay: Duration,
+    limits: RouteLimits,
+    sink: Sink,
+    /// Upstream requests of clients, by the endpoint's request id.
+    routes: BTreeMap<RequestId, Route>,
+    /// Routes of each client, counted from acceptance (a held-back forward counts) to the end.
+    load: BTreeMap<Remote, usize>,
+    /// Replayed copies in flight (at most [`RouteLimits::total`]).
+    copies: BTreeMap<RequestId, ()>,
+    /// The upstream observation relayed to each client observation.
+    observers: BTreeMap<ObserverHandle, RequestId>,
+    /// Actions held back, with the time they are due, in the order they were scheduled.
+    later: Vec<(Duration, Action)>,
+    /// `--json` lines not printed yet (printed by [`Proxy::flush_events`]).
+    events: Vec<String>,
 }
 
-impl Upstream {
-    fn framing(&self) -> Framing {
-        match self {
-            Upstream::Udp(_) => Framing::Udp,
-            Upstream::Tcp(_) => Framing::Tcp,
-        }
-    }
-
-    fn send(&mut self, to: SocketAddr, bytes: &[u8]) -> Result<()> {
-        match self {
-            Upstream::Udp(sock) => {
-                sock.send_to(bytes, to)?;
-            }
-            Upstream::Tcp(conn) => {
-                if conn.is_none() {
-                    *conn = Some(Connection::connect(to, Duration::from_secs(5))?);
-                }
-                if let Some(c) = conn {
-                    if let Err(e) = c.send(bytes) {
-                        *conn = None;
-                        return Err(e);
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// The next message from upstream, if one arrives within a few milliseconds.
-    fn poll(&mut self, to: SocketAddr, buf: &mut [u8]) -> Option<Vec<u8>> {
-        match self {
-            Upstream::Udp(sock) => match sock.recv_from(buf) {
-                Ok((n, from)) if from == to => buf.get(..n).map(<[u8]>::to_vec),
-                _ => None,
-            },
-            Upstream::Tcp(None) => {
-                std::thread::sleep(POLL);
-                None
-            }
-            Upstream::Tcp(conn) => match conn.as_mut()?.recv(Some(POLL)) {
-                Ok(frame) => frame,
-                Err(e) => {
-                    eprintln!("warning: upstream connection: {e:#}");
-                    *conn = None;
-                    None
-                }
-            },
-        }
-    }
+/// Where the `--json` lines go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sink {
+    /// Stdout (`--json`).
+    Stdout,
+    /// Nowhere.
+    Discard,
+    /// Kept in [`Proxy::events`] for a test to read.
+    #[cfg(test)]
+    Keep,
 }
 
-impl Downstream {
-    fn framing(&self) -> Framing {
-        match self {
-            Downstream::Udp(_) => Framing::Udp,
-            Downstream::Tcp { .. } => Framing::Tcp,
-        }
-    }
-
-    /// The next message from a client, if one arrives within a few milliseconds.
-    fn poll(&self, buf: &mut [u8]) -> Option<(Client, Vec<u8>)> {
-        match self {
-            Downstream::Udp(sock) => {
-                let (n, from) = sock.recv_from(buf).ok()?;
-                Some((Client::Udp(from), buf.get(..n)?.to_vec()))
-            }
-            Downstream::Tcp { frames, .. } => frames
-                .recv_timeout(POLL)
-                .ok()
-                .map(|(id, frame)| (Client::Tcp(id), frame)),
-        }
-    }
-
-    fn send(&self, client: Client, bytes: &[u8]) -> Result<()> {
-        match (self, client) {
-            (Downstream::Udp(sock), Client::Udp(addr)) => {
-                sock.send_to(bytes, addr)?;
-            }
-            (Downstream::Tcp { writers, .. }, Client::Tcp(id)) => {
-                let writer = writers
-                    .lock()
-                    .map_err(|_| anyhow!("client table poisoned"))?
-                    .get(&id)
-                    .cloned()
-                    .ok_or_else(|| anyhow!("TCP client {id} is gone"))?;
-                write_frame(&writer, bytes)?;
-            }
-            _ => bail!("a client of the other transport"),
-        }
-        Ok(())
-    }
-}
-
-/// Accepts TCP clients: sends our CSM (RFC 8323 §4.3) and starts a thread that hands their
-/// frames (signaling handled by [`Connection`]) to the proxy loop.
-fn accept_tcp(listener: &TcpListener, frames: &Sender<(u64, Vec<u8>)>, writers: &Writers) {
-    let mut next_id = 0u64;
-    for stream in listener.incoming() {
-        let Ok(stream) = stream else { continue };
-        let Ok(mut table) = writers.lock() else {
-            return;
-        };
-        if table.len() >= MAX_TCP_CLIENTS {
-            eprintln!("warning: {MAX_TCP_CLIENTS} TCP clients already, connection refused");
+/// A copy of `message` with the options of one hop left out; `observe` keeps Observe.
+fn end_to_end(message: &OwnedMessage, observe: bool) -> OwnedMessage {
+    let mut options = OptionList::new();
+    for o in message.options.iter() {
+        if HOP_BY_HOP.contains(&o.number) || (!observe && o.number == OptionNumber::OBSERVE) {
             continue;
         }
-        let mut conn = match Connection::new(stream) {
-            Ok(c) => c,
-            Err(e) => {
-                eprintln!("warning: TCP client: {e:#}");
-                continue;
-            }
-        };
-        next_id += 1;
-        let id = next_id;
-        table.insert(id, conn.writer());
-        drop(table);
-        let (frames, writers) = (frames.clone(), Arc::clone(writers));
-        std::thread::spawn(move || {
-            let ended = loop {
-                match conn.recv(None) {
-                    Ok(Some(frame)) => {
-                        if frames.send((id, frame)).is_err() {
-                            break Ok(());
-                        }
-                    }
-                    Ok(None) => {}
-                    Err(e) => break Err(e),
-                }
-            };
-            if let Err(e) = ended {
-                if e.downcast_ref::<Closed>().is_none() {
-                    eprintln!("warning: TCP client {id}: {e:#}");
-                }
-            }
-            if let Ok(mut table) = writers.lock() {
-                table.remove(&id);
-            }
-        });
+        options.push(o.number, o.value);
+    }
+    OwnedMessage {
+        options,
+        payload: message.payload.clone(),
+        ..OwnedMessage::new(MessageType::Con, message.code, 0)
     }
 }
 
-/// The proxy's routing state, without I/O: the sockets stay with [`run`], which feeds it
-/// what arrives ([`handle_client`](Self::handle_client),
-/// [`handle_upstream`](Self::handle_upstream)), calls [`retransmit`](Self::retransmit) on
-/// every turn, and sends what the queue holds once it is due. Time is `now`, passed in:
-/// the time since the proxy started.
-struct Proxy {
-    up_framing: Framing,
-    tamper: bool,
-    replay: bool,
-    delay: Duration,
-    /// The time of the call being handled.
-    now: Duration,
-    params: TransmissionParameters,
-    /// Messages to send, with the time they are due.
-    queue: Vec<(Duration, Dest, Vec<u8>)>,
-    /// Answers to replayed copies, for `--json`.
-    events: Vec<ReplayResponse>,
-    by_token: BTreeMap<Vec<u8>, Route>,
-    by_mid: BTreeMap<u16, Vec<u8>>,
-    seen: BTreeMap<(SocketAddr, u16), Seen>,
-    pending: BTreeMap<u16, Pending>,
-    counter: u32,
+/// A response of the proxy itself, with a diagnostic payload (RFC 7252 §5.5.2).
+fn diagnostic(code: Code, text: &str) -> OwnedMessage {
+    OwnedMessage::new(MessageType::Con, code, 0).with_payload(text.as_bytes())
 }
 
 impl Proxy {
-    fn new(up_framing: Framing, tamper: bool, replay: bool, delay: Duration, seed: u32) -> Self {
+    fn new(upstream: Remote, attack: Attack, delay: Duration, limits: RouteLimits) -> Self {
         Self {
-            up_framing,
-            tamper,
-            replay,
+            upstream,
+            attack,
             delay,
-            now: Duration::ZERO,
-            params: TransmissionParameters::default(),
-            queue: vec![],
-            events: vec![],
-            by_token: BTreeMap::new(),
-            by_mid: BTreeMap::new(),
-            seen: BTreeMap::new(),
-            pending: BTreeMap::new(),
-            counter: seed,
+            limits,
+            sink: Sink::Discard,
+            routes: BTreeMap::new(),
+            load: BTreeMap::new(),
+            copies: BTreeMap::new(),
+            observers: BTreeMap::new(),
+            later: Vec::new(),
+            events: Vec::new(),
         }
     }
 
-    /// A fresh upstream Message ID and Token.
-    fn fresh(&mut self) -> (u16, Vec<u8>) {
-        self.counter = self.counter.wrapping_add(1);
-        (self.counter as u16, self.counter.to_be_bytes().to_vec())
+    /// The endpoint configuration that lets the route table, not the endpoint's own tables,
+    /// be the bound a client meets first.
+    fn endpoint_config(&self) -> Result<EndpointConfig> {
+        let total = self.limits.total;
+        let mut config = EndpointConfig::default();
+        // One route can have its request and a replayed copy (or a deregistration) upstream.
+        let requests = total.saturating_mul(2).saturating_add(16);
+        config.limits.max_outstanding_requests = requests;
+        config.limits.max_queued_requests = requests;
+        config.limits.max_pending_incoming = total.saturating_add(16);
+        config.limits.max_peers = config.limits.max_peers.max(total.saturating_add(1));
+        config.limits.max_connections = MAX_TCP_CLIENTS + 1;
+        config.observe.max_observers = total;
+        config.observe.max_observers_per_peer = self.limits.per_client;
+        config.observe.max_observers_per_resource = total;
+        config.observe_client.max_observations = requests;
+        config.recognized_options = PASSED_THROUGH.to_vec();
+        // A response that fits a datagram goes to the client whole, as it came: the client of
+        // an OSCORE ciphertext may not expect outer blocks (RFC 8613 §4.1.3.4.2).
+        config.block2.max_unsliced = Some(config.limits.max_message_size.saturating_sub(64));
+        // RFC 7252 §4.7: NSTART and PROBING_RATE bound one client's traffic to a server; the
+        // proxy carries many clients' requests to its one server, and the route table already
+        // bounds them: with NSTART 1 one silent exchange would hold every client back for
+        // MAX_TRANSMIT_WAIT.
+        let nstart = u16::try_from(total).unwrap_or(u16::MAX);
+        config.transmission = config
+            .transmission
+            .with_nstart(nstart)
+            .context("NSTART for the route table")?
+            .with_probing_rate(1 << 20);
+        Ok(config)
     }
 
-    /// A uniform-enough draw for the retransmission timer's randomization.
-    fn random(&mut self) -> u32 {
-        self.counter = self.counter.wrapping_add(1);
-        self.counter.wrapping_mul(0x9e37_79b9).rotate_left(13)
+    /// Takes a route for `client` if both bounds allow it.
+    fn reserve(&mut self, client: Remote) -> bool {
+        let total: usize = self.load.values().sum();
+        let mine = self.load.get(&client).copied().unwrap_or(0);
+        if total >= self.limits.total || mine >= self.limits.per_client {
+            return false;
+        }
+        *self.load.entry(client).or_insert(0) += 1;
+        true
     }
 
-    /// A message from a client, at `now`.
-    fn handle_client(
+    /// Gives a route of `client` back.
+    fn release(&mut self, client: Remote) {
+        if let Some(n) = self.load.get_mut(&client) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.load.remove(&client);
+            }
+        }
+    }
+
+    /// Does `action` now, or at `at` when that is later.
+    fn schedule(&mut self, io: &mut Io<'_>, at: Duration, action: Action) {
+        if at <= io.now {
+            self.act(io, action);
+        } else {
+            self.later.push((at, action));
+        }
+    }
+
+    fn act(&mut self, io: &mut Io<'_>, action: Action) {
+        match action {
+            Action::Forward {
+                route,
+                request,
+                reliability,
+            } => self.forward(io, route, request, reliability),
+            Action::Respond {
+                incoming,
+                response,
+                ends,
+            } => {
+                if let Err(e) = io.endpoint.respond(io.now, incoming, response) {
+                    debug!(error = %e, "response not sent to the client");
+                }
+                if let Some(observer) = ends {
+                    io.endpoint.forget_observer(observer);
+                }
+            }
+            Action::Notify {
+                observer,
+                response,
+                confirmable,
+            } => {
+                let ends =
+                    response.code.class() != 2 || response.option(OptionNumber::OBSERVE).is_none();
+                let relayed =
+                    io.endpoint
+                        .notify(io.now, observer, end_to_end(&response, false), confirmable);
+                if let Err(e) = relayed {
+                    debug!(error = %e, "notification not relayed");
+                    self.observer_gone(io, observer);
+                } else if ends {
+                    // RFC 7641 §3.2: a 2.xx response without Observe ends the observation too.
+                    io.endpoint.forget_observer(observer);
+                    self.observer_gone(io, observer);
+                }
+            }
+        }
+    }
+
+    /// Sends a request upstream, for a client (`route`) or as a replayed copy.
+    fn forward(
         &mut self,
-        client: Client,
-        raw: &[u8],
-        down_framing: Framing,
-        now: Duration,
-    ) -> Result<()> {
-        self.now = now;
-        let Ok(mut m) = Msg::decode_framed(down_framing, raw) else {
-            return Ok(());
-        };
-        // Empty ACK/RST from UDP clients: confirmable responses were acknowledged by us.
-        if !m.code.is_request() {
-            return Ok(());
+        io: &mut Io<'_>,
+        route: Option<Route>,
+        request: OwnedMessage,
+        reliability: Reliability,
+    ) {
+        let options = RequestOptions::new(reliability, io.endpoint.config().client_blockwise);
+        let sent = io
+            .endpoint
+            .request_with(io.now, self.upstream, request, options);
+        match (sent, route) {
+            (Ok(id), Some(route)) => {
+                if let Some(observer) = route.observer {
+                    self.observers.insert(observer, id);
+                }
+                self.routes.insert(id, route);
+            }
+            (Ok(id), None) => {
+                self.copies.insert(id, ());
+            }
+            (Err(e), Some(route)) => {
+                warn!(client = %route.client.addr(), error = %e, "request not forwarded");
+                self.release(route.client);
+                let response = diagnostic(Code::SERVICE_UNAVAILABLE, "proxy cannot forward now");
+                if let Err(e) = io.endpoint.respond(io.now, route.incoming, response) {
+                    debug!(error = %e, "refusal not sent to the client");
+                }
+            }
+            (Err(e), None) => debug!(error = %e, "replayed copy not sent"),
         }
-        let (mid, token) = match client {
-            Client::Udp(addr) => {
-                let retransmission = self.seen.contains_key(&(addr, m.mid));
-                if !retransmission {
-                    let (mid, token) = self.fresh();
-                    let seen = Seen {
-                        mid,
-                        token,
-                        answer: None,
-                    };
-                    self.seen.insert((addr, m.mid), seen);
-                }
-                let Some(entry) = self.seen.get(&(addr, m.mid)) else {
-                    return Ok(());
-                };
-                if retransmission && self.up_framing == Framing::Tcp {
-                    // The reliable upstream has the request already (RFC 8323 §3).
-                    if let Some(a) = &entry.answer {
-                        let a = a.clone();
-                        self.push(self.delay, Dest::Down(client), a);
-                    }
-                    return Ok(());
-                }
-                (entry.mid, entry.token.clone())
+    }
+
+    /// A request from a client.
+    fn request(
+        &mut self,
+        io: &mut Io<'_>,
+        incoming: IncomingId,
+        client: Remote,
+        message: &OwnedMessage,
+        observer: Option<ObserverHandle>,
+    ) {
+        if client == self.upstream {
+            let refusal = diagnostic(Code::FORBIDDEN, "the upstream server is no client");
+            if let Err(e) = io.endpoint.respond(io.now, incoming, refusal) {
+                debug!(error = %e, "refusal not sent");
             }
-            Client::Tcp(_) => {
-                // RFC 8323 §3: no type, no Message ID; over UDP it goes as CON.
-                m.mtype = MessageType::Con;
-                self.fresh()
+            return;
+        }
+        if !self.reserve(client) {
+            warn!(
+                client = %client.addr(),
+                total = self.limits.total,
+                per_client = self.limits.per_client,
+                "route table full: request refused with 5.03"
+            );
+            if let Some(observer) = observer {
+                io.endpoint.forget_observer(observer);
             }
-        };
-        self.route(
-            mid,
-            token.clone(),
-            Route {
-                client,
-                mid: m.mid,
-                token: m.token.clone(),
-                confirmable: m.mtype == MessageType::Con,
-                answered: false,
-                copy: false,
-            },
-        );
-        m.mid = mid;
-        m.token = token;
-        if self.tamper {
-            if let Some(last) = m.payload.last_mut() {
+            let refusal = diagnostic(Code::SERVICE_UNAVAILABLE, "proxy route table full");
+            if let Err(e) = io.endpoint.respond(io.now, incoming, refusal) {
+                debug!(error = %e, "refusal not sent");
+            }
+            return;
+        }
+        let mut request = end_to_end(message, true);
+        if self.attack == Attack::Tamper {
+            if let Some(last) = request.payload.last_mut() {
                 *last ^= 0x01;
             }
         }
-        let bytes = m.encode_framed(self.up_framing)?;
-        if self.replay {
-            // A copy with its own Message ID and Token: not a retransmission that CoAP
-            // deduplication would answer (RFC 7252 §4.5), so only OSCORE's replay window
-            // stops it (RFC 8613 §7.4).
-            let (copy_mid, copy_token) = self.fresh();
-            self.route(
-                copy_mid,
-                copy_token.clone(),
-                Route {
-                    client,
-                    mid: m.mid,
-                    token: vec![],
-                    confirmable: false,
-                    answered: false,
-                    copy: true,
-                },
-            );
-            let mut copy = m.clone();
-            copy.mid = copy_mid;
-            copy.token = copy_token;
-            let copy = copy.encode_framed(self.up_framing)?;
-            self.push(REPLAY_AFTER, Dest::Up, copy);
-        }
-        if matches!(client, Client::Tcp(_)) && self.up_framing == Framing::Udp {
-            let random = self.random();
-            let retransmission = Retransmission::start(&self.params, now, random);
-            let pending = Pending {
-                retransmission,
-                bytes: bytes.clone(),
+        // A TCP client relies on its reliable connection: over UDP the proxy makes the
+        // request confirmable and retransmits it (RFC 7252 §4.2).
+        let reliability = match client {
+            Remote::Udp { .. } if message.mtype == MessageType::Non => Reliability::NonConfirmable,
+            _ => Reliability::Confirmable,
+        };
+        if self.attack == Attack::Replay {
+            let copy = Action::Forward {
+                route: None,
+                request: request.clone(),
+                reliability,
             };
-            self.pending.insert(mid, pending);
+            self.later.push((io.now + self.delay + REPLAY_AFTER, copy));
         }
-        self.push(self.delay, Dest::Up, bytes);
-        Ok(())
+        let route = Route {
+            client,
+            incoming,
+            observer,
+            answered: false,
+        };
+        let forward = Action::Forward {
+            route: Some(route),
+            request,
+            reliability,
+        };
+        let at = io.now + self.delay;
+        self.schedule(io, at, forward);
     }
 
-    fn route(&mut self, mid: u16, token: Vec<u8>, route: Route) {
-        if self.by_token.len() >= MAX_ROUTES {
-            self.by_token.clear();
-            self.by_mid.clear();
-        }
-        self.by_mid.insert(mid, token.clone());
-        self.by_token.insert(token, route);
-    }
-
-    fn push(&mut self, after: Duration, dest: Dest, bytes: Vec<u8>) {
-        self.queue.push((self.now + after, dest, bytes));
-    }
-
-    /// A message from the upstream server, at `now`.
-    fn handle_upstream(&mut self, raw: &[u8], now: Duration) -> Result<()> {
-        self.now = now;
-        let Ok(mut m) = Msg::decode_framed(self.up_framing, raw) else {
-            return Ok(());
-        };
-        let udp_up = self.up_framing == Framing::Udp;
-        if udp_up && matches!(m.mtype, MessageType::Ack | MessageType::Rst) {
-            // RFC 7252 §4.2: the exchange ends retransmission.
-            self.pending.remove(&m.mid);
-        }
-        let token = if m.code.is_empty() {
-            self.by_mid.get(&m.mid).cloned()
-        } else {
-            Some(m.token.clone())
-        };
-        let Some(r) = token.and_then(|t| self.by_token.get_mut(&t)) else {
-            return Ok(());
-        };
-        let (client, client_mid, client_token) = (r.client, r.mid, r.token.clone());
-        let (confirmable, first, copy) = (r.confirmable, !r.answered, r.copy);
-        if !m.code.is_empty() {
-            r.answered = true;
-        }
-        if udp_up && m.mtype == MessageType::Con {
-            // Hop-by-hop acknowledgement (RFC 7252 §4.2).
-            let ack = Msg {
-                mtype: MessageType::Ack,
-                code: Code::EMPTY,
-                mid: m.mid,
-                token: vec![],
-                options: vec![],
-                payload: vec![],
-            };
-            self.push(Duration::ZERO, Dest::Up, ack.encode()?);
-        }
-        if copy {
-            // The response to a replayed copy goes to no client; the attacker looks at it.
-            if !m.code.is_empty() {
-                self.events.push(ReplayResponse {
-                    event: "replay-response",
-                    code: m.code.to_string(),
-                    code_name: m.code.name(),
-                    payload: hex::encode(&m.payload),
-                });
+    /// A response (or an upstream notification, `notification`) to request `id`.
+    fn response(
+        &mut self,
+        io: &mut Io<'_>,
+        id: RequestId,
+        response: OwnedMessage,
+        notification: bool,
+    ) {
+        if self.copies.remove(&id).is_some() || (notification && !self.routes.contains_key(&id)) {
+            // The answer to a replayed copy goes to no client; the attacker looks at it.
+            if !notification {
+                self.events.push(serialize(&ReplayResponse::new(&response)));
             }
-            return Ok(());
-        }
-        let bytes = match client {
-            Client::Tcp(_) => {
-                // Empty ACKs and Resets belong to the UDP hop.
-                if m.code.is_empty() {
-                    return Ok(());
-                }
-                m.token = client_token;
-                m.encode_framed(Framing::Tcp)?
+            if response.option(OptionNumber::OBSERVE).is_some() {
+                let _ = io.endpoint.cancel_observation(io.now, id, false);
             }
-            Client::Udp(addr) => {
-                if udp_up {
-                    if m.mtype == MessageType::Con {
-                        // Acknowledged above; forwarded as NON.
-                        m.mtype = MessageType::Non;
-                        m.mid = self.fresh().0;
-                    } else if matches!(m.mtype, MessageType::Ack | MessageType::Rst) {
-                        m.mid = client_mid;
-                    }
-                } else if confirmable && first {
-                    // The first response is piggybacked on the ACK of a CON request; anything
-                    // later (notifications) goes as NON.
-                    m.mtype = MessageType::Ack;
-                    m.mid = client_mid;
+            return;
+        }
+        let Some(route) = self.routes.get_mut(&id) else {
+            return;
+        };
+        let first = !route.answered;
+        route.answered = true;
+        let route = *route;
+        // RFC 7641 §3.2: the observation goes on while responses are 2.xx with Observe.
+        let observing =
+            response.code.class() == 2 && response.option(OptionNumber::OBSERVE).is_some();
+        let at = io.now + self.delay;
+        match (first, route.observer) {
+            (true, observer) => {
+                let ends = if !observing || observer.is_none() {
+                    self.end_route(io, id, observing);
+                    observer
                 } else {
-                    m.mtype = MessageType::Non;
-                    m.mid = self.fresh().0;
-                }
-                if !m.code.is_empty() {
-                    m.token = client_token;
-                }
-                let bytes = m.encode()?;
-                if !udp_up && first {
-                    if let Some(s) = self.seen.get_mut(&(addr, client_mid)) {
-                        s.answer = Some(bytes.clone());
-                    }
-                }
-                bytes
+                    None
+                };
+                let respond = Action::Respond {
+                    incoming: route.incoming,
+                    response: end_to_end(&response, false),
+                    ends,
+                };
+                self.schedule(io, at, respond);
             }
-        };
-        self.push(self.delay, Dest::Down(client), bytes);
-        Ok(())
+            (false, Some(observer)) => {
+                if !observing {
+                    self.end_route(io, id, false);
+                }
+                let confirmable = response.mtype == MessageType::Con;
+                let notify = Action::Notify {
+                    observer,
+                    response,
+                    confirmable,
+                };
+                self.schedule(io, at, notify);
+            }
+            (false, None) => self.end_route(io, id, observing),
+        }
     }
 
-    /// Retransmits the proxy's own CON requests that are due; answers 5.04 for those that
-    /// ran out of retransmissions (RFC 7252 §5.7.1).
-    fn retransmit(&mut self, now: Duration) -> Result<()> {
-        self.now = now;
-        let mut gave_up = vec![];
-        let mut again = vec![];
-        for (mid, p) in &mut self.pending {
-            if now < p.retransmission.deadline() {
-                continue;
-            }
-            match p.retransmission.on_timeout(now) {
-                Timeout::Retransmit { .. } => again.push(p.bytes.clone()),
-                Timeout::GaveUp => gave_up.push(*mid),
-                Timeout::Wait(_) => {}
-            }
+    /// Request `id` ended without a response: the client gets `code`.
+    fn failed(&mut self, io: &mut Io<'_>, id: RequestId, code: Code, text: &str) {
+        if self.copies.remove(&id).is_some() {
+            return;
         }
-        for bytes in again {
-            self.push(Duration::ZERO, Dest::Up, bytes);
+        let Some(route) = self.routes.get(&id).copied() else {
+            return;
+        };
+        self.end_route(io, id, false);
+        let response = diagnostic(code, text);
+        let action = match (route.answered, route.observer) {
+            (true, Some(observer)) => Action::Notify {
+                observer,
+                response,
+                confirmable: true,
+            },
+            (true, None) => return,
+            (false, observer) => Action::Respond {
+                incoming: route.incoming,
+                response,
+                ends: observer,
+            },
+        };
+        let at = io.now + self.delay;
+        self.schedule(io, at, action);
+    }
+
+    /// Forgets route `id` and gives its slot back; `observing` cancels the upstream
+    /// observation (passively: its next notification is reset, RFC 7641 §3.6).
+    fn end_route(&mut self, io: &mut Io<'_>, id: RequestId, observing: bool) {
+        let Some(route) = self.routes.remove(&id) else {
+            return;
+        };
+        if let Some(observer) = route.observer {
+            self.observers.remove(&observer);
         }
-        for mid in gave_up {
-            self.pending.remove(&mid);
-            let route = self.by_mid.get(&mid).and_then(|t| self.by_token.get(t));
-            if let Some(r) = route {
-                let answer = Msg {
-                    mtype: MessageType::Con,
-                    code: Code::GATEWAY_TIMEOUT,
-                    mid: 0,
-                    token: r.token.clone(),
-                    options: vec![],
-                    payload: b"upstream did not answer".to_vec(),
-                };
-                let client = r.client;
-                let bytes = answer.encode_framed(Framing::Tcp)?;
-                self.push(Duration::ZERO, Dest::Down(client), bytes);
+        if observing {
+            let _ = io.endpoint.cancel_observation(io.now, id, false);
+        }
+        self.release(route.client);
+    }
+
+    /// The client's observation `observer` is over (deregistered, reset, timed out, its
+    /// connection closed): so is the upstream one.
+    fn observer_gone(&mut self, io: &mut Io<'_>, observer: ObserverHandle) {
+        if let Some(id) = self.observers.remove(&observer) {
+            self.end_route(io, id, true);
+        }
+    }
+
+    /// Prints the `--json` lines gathered so far.
+    fn flush_events(&mut self) {
+        match self.sink {
+            Sink::Stdout => {
+                for line in self.events.drain(..) {
+                    println!("{line}");
+                }
             }
+            Sink::Discard => self.events.clear(),
+            #[cfg(test)]
+            Sink::Keep => {}
         }
-        Ok(())
+    }
+}
+
+fn serialize(event: &ReplayResponse) -> String {
+    serde_json::to_string(event).unwrap_or_default()
+}
+
+impl Application for Proxy {
+    fn event(&mut self, io: &mut Io<'_>, event: Event<Remote>) -> Flow {
+        match event {
+            Event::Request { id, peer, message } => {
+                self.request(io, id, peer, &message.message, message.observation);
+            }
+            Event::Response { id, message, .. } => self.response(io, id, message, false),
+            Event::Notification { id, message, .. } => self.response(io, id, message, true),
+            Event::TimedOut { id } => {
+                self.failed(io, id, Code::GATEWAY_TIMEOUT, "upstream did not answer");
+            }
+            Event::Reset { id } => {
+                self.failed(io, id, Code::BAD_GATEWAY, "upstream reset the request")
+            }
+            Event::ResponseRejected { id, .. }
+            | Event::BlockwiseFailed { id, .. }
+            | Event::ProtectionFailed { id, .. } => {
+                self.failed(io, id, Code::BAD_GATEWAY, "upstream response unusable");
+            }
+            Event::ObservationEnded { handle, .. } => self.observer_gone(io, handle),
+            _ => {}
+        }
+        self.flush_events();
+        Flow::Continue(())
+    }
+
+    fn poll_timeout(&self) -> Option<Duration> {
+        self.later.iter().map(|(at, _)| *at).min()
+    }
+
+    fn handle_timeout(&mut self, io: &mut Io<'_>) -> Flow {
+        let (mut due, later): (Vec<_>, Vec<_>) =
+            self.later.drain(..).partition(|(at, _)| *at <= io.now);
+        self.later = later;
+        // Stable: actions due at the same time keep their order (notifications, RFC 7641 §3.4).
+        due.sort_by_key(|(at, _)| *at);
+        for (_, action) in due {
+            self.act(io, action);
+        }
+        self.flush_events();
+        Flow::Continue(())
     }
 }
 
 /// Runs `mote proxy`.
 pub(crate) fn run(args: &ProxyArgs) -> Result<()> {
-    let (to, tcp_upstream) = match args.to {
-        Listen::Tcp(a) => (a, true),
-        Listen::Udp(a) => (a, args.tcp_upstream),
+    let to = match args.to {
+        Listen::Udp(a) if args.tcp_upstream => Listen::Tcp(a),
+        other => other,
     };
-    let (down, port) = match args.listen {
-        Listen::Udp(a) => {
-            let sock = UdpSocket::bind(a)?;
-            sock.set_read_timeout(Some(POLL))?;
-            let port = sock.local_addr()?.port();
-            (Downstream::Udp(sock), port)
-        }
-        Listen::Tcp(a) => {
-            let listener = TcpListener::bind(a)?;
-            let port = listener.local_addr()?.port();
-            let (tx, frames) = channel();
-            let writers: Writers = Arc::default();
-            let table = Arc::clone(&writers);
-            std::thread::spawn(move || accept_tcp(&listener, &tx, &table));
-            (Downstream::Tcp { frames, writers }, port)
-        }
-    };
-    let mut upstream = if tcp_upstream {
-        Upstream::Tcp(Some(Connection::connect(to, Duration::from_secs(5))?))
+    let attack = if args.tamper {
+        Attack::Tamper
+    } else if args.replay {
+        Attack::Replay
     } else {
-        let bind: SocketAddr = if to.is_ipv6() {
-            "[::]:0".parse()?
-        } else {
-            "0.0.0.0:0".parse()?
-        };
-        let up = UdpSocket::bind(bind)?;
-        up.set_read_timeout(Some(POLL))?;
-        Upstream::Udp(up)
+        Attack::None
     };
-    if args.print_port {
-        println!("{port}");
-    }
-    let down_framing = down.framing();
+    let limits = RouteLimits {
+        total: args.max_routes,
+        per_client: args.max_routes_per_client,
+    };
     let delay = Duration::from_millis(args.delay.unwrap_or(0));
-    let (tamper, replay) = (args.tamper, args.replay);
-    let mut proxy = Proxy::new(
-        upstream.framing(),
-        tamper,
-        replay,
-        delay,
-        std::process::id(),
-    );
-    let started = Instant::now();
-    let mut buf = vec![0u8; 65536];
-    loop {
-        if let Some((client, raw)) = down.poll(&mut buf) {
-            proxy.handle_client(client, &raw, down_framing, started.elapsed())?;
+    crate::net::runtime()?.block_on(async {
+        // The upstream is a placeholder until `connect` names it.
+        let placeholder = Remote::Tcp {
+            connection: u64::MAX,
+            addr: match to {
+                Listen::Udp(a) | Listen::Tcp(a) => a,
+            },
+        };
+        let mut proxy = Proxy::new(placeholder, attack, delay, limits);
+        if args.json {
+            proxy.sink = Sink::Stdout;
         }
-        if let Some(raw) = upstream.poll(to, &mut buf) {
-            proxy.handle_upstream(&raw, started.elapsed())?;
+        let driver_config = DriverConfig {
+            max_connections: MAX_TCP_CLIENTS + 1,
+            ..DriverConfig::default()
+        };
+        let mut driver = Driver::new(driver_config, proxy.endpoint_config()?)?;
+        let local = driver.bind(args.listen).await?;
+        proxy.upstream = driver.connect(to).await?;
+        if args.print_port {
+            println!("{}", local.port());
         }
-        proxy.retransmit(started.elapsed())?;
-        for event in proxy.events.drain(..) {
-            if args.json {
-                println!("{}", serde_json::to_string(&event)?);
-            }
-        }
-        let now = started.elapsed();
-        let (due, later): (Vec<_>, Vec<_>) = proxy.queue.drain(..).partition(|q| q.0 <= now);
-        proxy.queue = later;
-        for (_, dest, bytes) in due {
-            let sent = match dest {
-                Dest::Up => upstream.send(to, &bytes),
-                Dest::Down(client) => down.send(client, &bytes),
-            };
-            if let Err(e) = sent {
-                eprintln!("warning: forwarding: {e:#}");
-            }
-        }
-        if proxy.seen.len() > MAX_ROUTES {
-            proxy.seen.clear();
-        }
-        if proxy.pending.len() > MAX_ROUTES {
-            proxy.pending.clear();
-        }
-    }
+        driver.run(&mut proxy).await?;
+        Ok(())
+    })
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
-mod tests {
-    use super::*;
-
-    const CLIENT: Client = Client::Tcp(1);
-
-    fn udp_client() -> Client {
-        Client::Udp("127.0.0.1:40000".parse().unwrap())
-    }
-
-    fn request(mid: u16, token: &[u8]) -> Msg {
-        Msg {
-            mtype: MessageType::Con,
-            code: Code::PUT,
-            mid,
-            token: token.to_vec(),
-            options: vec![(11, b"x".to_vec())],
-            payload: b"ciphertext".to_vec(),
-        }
-    }
-
-    fn response(mtype: MessageType, code: Code, mid: u16, token: &[u8], payload: &[u8]) -> Msg {
-        Msg {
-            mtype,
-            code,
-            mid,
-            token: token.to_vec(),
-            options: vec![],
-            payload: payload.to_vec(),
-        }
-    }
-
-    /// The queued messages to the upstream, decoded, with the time they are due.
-    fn upstream(p: &Proxy) -> Vec<(Duration, Msg)> {
-        p.queue
-            .iter()
-            .filter(|q| matches!(q.1, Dest::Up))
-            .map(|q| (q.0, Msg::decode_framed(p.up_framing, &q.2).unwrap()))
-            .collect()
-    }
-
-    fn to_client(p: &Proxy, client: Client) -> Vec<&[u8]> {
-        p.queue
-            .iter()
-            .filter(|q| matches!(q.1, Dest::Down(c) if c == client))
-            .map(|q| q.2.as_slice())
-            .collect()
-    }
-
-    #[test]
-    fn replayed_copy_has_its_own_message_id_and_token_and_its_answer_is_reported_not_forwarded() {
-        // RFC 7252 §4.5: a copy with the original's Message ID would be answered by the
-        // server's deduplication; with its own, only OSCORE's replay window (RFC 8613 §7.4)
-        // can refuse it.
-        let mut p = Proxy::new(Framing::Udp, false, true, Duration::ZERO, 7);
-        let client = udp_client();
-        let raw = request(0x1234, &[0xaa]).encode().unwrap();
-        p.handle_client(client, &raw, Framing::Udp, Duration::from_secs(1))
-            .unwrap();
-        let up = upstream(&p);
-        assert_eq!(up.len(), 2);
-        let (original, copy) = if up[0].0 < up[1].0 {
-            (&up[0], &up[1])
-        } else {
-            (&up[1], &up[0])
-        };
-        assert_eq!(original.0, Duration::from_secs(1));
-        assert_eq!(copy.0, Duration::from_millis(1050));
-        assert_ne!(copy.1.mid, original.1.mid);
-        assert_ne!(copy.1.token, original.1.token);
-        assert_ne!(original.1.token, vec![0xaa]);
-        assert_eq!(copy.1.payload, original.1.payload);
-        assert_eq!(copy.1.options, original.1.options);
-        p.queue.clear();
-        // The server refuses the copy: reported, nothing goes to the client.
-        let refusal = response(
-            MessageType::Ack,
-            Code::UNAUTHORIZED,
-            copy.1.mid,
-            &copy.1.token,
-            b"Replay detected",
-        );
-        p.handle_upstream(&refusal.encode().unwrap(), Duration::from_secs(2))
-            .unwrap();
-        assert!(to_client(&p, client).is_empty());
-        assert_eq!(p.events.len(), 1);
-        assert_eq!(
-            serde_json::to_string(&p.events[0]).unwrap(),
-            r#"{"event":"replay-response","code":"4.01","code_name":"Unauthorized","payload":"5265706c6179206465746563746564"}"#
-        );
-        // The original's answer goes back with the client's Message ID and Token.
-        let answer = response(
-            MessageType::Ack,
-            Code::CHANGED,
-            original.1.mid,
-            &original.1.token,
-            b"",
-        );
-        p.handle_upstream(&answer.encode().unwrap(), Duration::from_secs(2))
-            .unwrap();
-        let back = to_client(&p, client);
-        assert_eq!(back.len(), 1);
-        let back = Msg::decode(back[0]).unwrap();
-        assert_eq!(
-            (back.mid, back.token, back.code),
-            (0x1234, vec![0xaa], Code::CHANGED)
-        );
-        assert_eq!(p.events.len(), 1);
-    }
-
-    #[test]
-    fn tcp_client_to_udp_upstream_is_retransmitted_then_answered_5_04() {
-        // RFC 7252 §4.2: ACK_TIMEOUT 2 s (× up to 1.5), MAX_RETRANSMIT 4; §5.7.1: a proxy that
-        // gets no answer says 5.04 Gateway Timeout.
-        let mut p = Proxy::new(Framing::Udp, false, false, Duration::ZERO, 7);
-        let raw = request(0, &[0x01]).encode_framed(Framing::Tcp).unwrap();
-        p.handle_client(CLIENT, &raw, Framing::Tcp, Duration::ZERO)
-            .unwrap();
-        let first = upstream(&p);
-        assert_eq!(first.len(), 1);
-        assert_eq!(first[0].1.mtype, MessageType::Con);
-        p.queue.clear();
-        let mut sent = 0;
-        let mut ms = 0;
-        while ms < 100_000 && to_client(&p, CLIENT).is_empty() {
-            ms += 100;
-            p.retransmit(Duration::from_millis(ms)).unwrap();
-            for (_, m) in upstream(&p) {
-                assert_eq!(m, first[0].1, "a retransmission is the same message");
-                sent += 1;
-            }
-            p.queue.retain(|q| !matches!(q.1, Dest::Up));
-        }
-        assert_eq!(sent, 4);
-        // The last deadline: at least 2 + 4 + 8 + 16 + 32 s after the first transmission.
-        assert!(ms >= 62_000, "{ms}");
-        let answer = Msg::decode_framed(Framing::Tcp, to_client(&p, CLIENT)[0]).unwrap();
-        assert_eq!(answer.code, Code::GATEWAY_TIMEOUT);
-        assert_eq!(answer.token, vec![0x01]);
-    }
-
-    #[test]
-    fn tcp_client_answer_ends_retransmission_and_keeps_the_client_token() {
-        let mut p = Proxy::new(Framing::Udp, false, false, Duration::ZERO, 7);
-        let raw = request(0, &[0x01, 0x02])
-            .encode_framed(Framing::Tcp)
-            .unwrap();
-        p.handle_client(CLIENT, &raw, Framing::Tcp, Duration::ZERO)
-            .unwrap();
-        let up = upstream(&p).remove(0).1;
-        p.queue.clear();
-        // A separate response: the empty ACK stays on the UDP hop, the CON response is
-        // acknowledged hop by hop and forwarded.
-        let ack = response(MessageType::Ack, Code::EMPTY, up.mid, &[], b"");
-        p.handle_upstream(&ack.encode().unwrap(), Duration::from_secs(1))
-            .unwrap();
-        assert!(p.queue.is_empty());
-        let resp = response(MessageType::Con, Code::CHANGED, 999, &up.token, b"ok");
-        p.handle_upstream(&resp.encode().unwrap(), Duration::from_secs(1))
-            .unwrap();
-        let acks = upstream(&p);
-        assert_eq!(acks.len(), 1);
-        assert_eq!(
-            (acks[0].1.mtype, acks[0].1.code, acks[0].1.mid),
-            (MessageType::Ack, Code::EMPTY, 999)
-        );
-        let back = Msg::decode_framed(Framing::Tcp, to_client(&p, CLIENT)[0]).unwrap();
-        assert_eq!((back.code, back.token), (Code::CHANGED, vec![0x01, 0x02]));
-        assert_eq!(back.payload, b"ok");
-        p.queue.clear();
-        for s in 2..100 {
-            p.retransmit(Duration::from_secs(s)).unwrap();
-        }
-        assert!(p.queue.is_empty(), "no retransmission after the ACK");
-    }
-}
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+mod tests;

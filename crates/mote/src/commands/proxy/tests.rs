@@ -1,0 +1,501 @@
+//! The proxy application on a real endpoint, without sockets: datagrams are handed to the
+//! endpoint by hand, what it transmits is decoded, time is simulated. The upstream server and
+//! the clients are played by the test with messages written out from RFC 7252 §3.
+
+use std::net::SocketAddr;
+
+use mote_coap::endpoint::Endpoint;
+use mote_coap::message::Message;
+
+use super::*;
+use crate::net::{CoapEndpoint, OsRandom};
+
+fn client(port: u16) -> Remote {
+    Remote::Udp {
+        socket: 0,
+        addr: SocketAddr::from(([127, 0, 0, 1], port)),
+    }
+}
+
+fn upstream() -> Remote {
+    Remote::Udp {
+        socket: 1,
+        addr: SocketAddr::from(([127, 0, 0, 2], 5683)),
+    }
+}
+
+/// The proxy and its endpoint, with everything the endpoint sent.
+struct Harness {
+    proxy: Proxy,
+    endpoint: CoapEndpoint,
+    now: Duration,
+    sent: Vec<(Remote, OwnedMessage)>,
+}
+
+impl Harness {
+    fn new(attack: Attack, limits: RouteLimits) -> Self {
+        Self::delayed(attack, limits, Duration::ZERO)
+    }
+
+    fn delayed(attack: Attack, limits: RouteLimits, delay: Duration) -> Self {
+        let mut proxy = Proxy::new(upstream(), attack, delay, limits);
+        proxy.sink = Sink::Keep;
+        let endpoint = Endpoint::new(proxy.endpoint_config().unwrap(), OsRandom).unwrap();
+        Self {
+            proxy,
+            endpoint,
+            now: Duration::from_secs(1),
+            sent: Vec::new(),
+        }
+    }
+
+    /// Drains transmits and events (the driver's `settle`).
+    fn settle(&mut self) {
+        loop {
+            let mut progress = false;
+            while let Some(t) = self.endpoint.poll_transmit() {
+                progress = true;
+                let m = Message::decode(&t.datagram).unwrap().to_owned();
+                self.sent.push((t.peer, m));
+            }
+            while let Some(event) = self.endpoint.poll_event() {
+                progress = true;
+                let mut io = Io {
+                    now: self.now,
+                    endpoint: &mut self.endpoint,
+                };
+                let _ = self.proxy.event(&mut io, event);
+            }
+            if !progress {
+                return;
+            }
+        }
+    }
+
+    fn deliver(&mut self, from: Remote, message: &OwnedMessage) {
+        self.endpoint
+            .handle(self.now, from, &message.to_vec().unwrap());
+        self.settle();
+    }
+
+    /// Runs every timer of the endpoint and the proxy up to `until`.
+    fn advance(&mut self, until: Duration) {
+        loop {
+            let next = [self.endpoint.poll_timeout(), self.proxy.poll_timeout()]
+                .into_iter()
+                .flatten()
+                .min();
+            let Some(next) = next.filter(|t| *t <= until) else {
+                break;
+            };
+            self.now = self.now.max(next);
+            self.endpoint.handle_timeout(self.now);
+            if self.proxy.poll_timeout().is_some_and(|t| t <= self.now) {
+                let mut io = Io {
+                    now: self.now,
+                    endpoint: &mut self.endpoint,
+                };
+                let _ = self.proxy.handle_timeout(&mut io);
+            }
+            self.settle();
+        }
+        self.now = until;
+    }
+
+    /// What was sent to `peer` since the last call.
+    fn take(&mut self, peer: Remote) -> Vec<OwnedMessage> {
+        let (mine, rest): (Vec<_>, Vec<_>) = self.sent.drain(..).partition(|(p, _)| *p == peer);
+        self.sent = rest;
+        mine.into_iter().map(|(_, m)| m).collect()
+    }
+}
+
+fn request(mtype: MessageType, code: Code, mid: u16, token: &[u8], path: &str) -> OwnedMessage {
+    OwnedMessage::new(mtype, code, mid)
+        .with_token(token)
+        .with_option(OptionNumber::URI_PATH, path)
+}
+
+/// An upstream response to `to` (piggybacked on the ACK of a CON request, NON otherwise).
+fn answer(to: &OwnedMessage, code: Code, payload: &[u8]) -> OwnedMessage {
+    let mtype = if to.mtype == MessageType::Con {
+        MessageType::Ack
+    } else {
+        MessageType::Non
+    };
+    OwnedMessage::new(mtype, code, to.message_id)
+        .with_token(to.token.clone())
+        .with_payload(payload)
+}
+
+fn observe_value(m: &OwnedMessage) -> Option<u32> {
+    m.option(OptionNumber::OBSERVE)
+        .map(|o| o.as_uint().unwrap())
+}
+
+/// Hardening finding 6: one client flooding the proxy with NON requests that the server never
+/// answers meets its own bound (5.03 beyond it); another client's observation keeps being
+/// relayed, its pending request is still answered, and it can still start new requests.
+#[test]
+fn a_flooding_client_cannot_end_another_clients_observation_or_request() {
+    let limits = RouteLimits {
+        total: 16,
+        per_client: 4,
+    };
+    let mut h = Harness::new(Attack::None, limits);
+    let (victim, flooder) = (client(5001), client(5002));
+
+    // The victim observes /obs (RFC 7641 §3.1) through the proxy.
+    let register = request(MessageType::Con, Code::GET, 1, &[0xa1], "obs")
+        .with_uint_option(OptionNumber::OBSERVE, 0);
+    h.deliver(victim, &register);
+    let up = h.take(upstream());
+    assert_eq!(up.len(), 1);
+    let up_register = up[0].clone();
+    assert_eq!(observe_value(&up_register), Some(0));
+    assert_ne!(up_register.token, vec![0xa1], "a fresh upstream token");
+    h.deliver(
+        upstream(),
+        &answer(&up_register, Code::CONTENT, b"v1").with_uint_option(OptionNumber::OBSERVE, 7),
+    );
+    let back = h.take(victim);
+    assert_eq!(back.len(), 1);
+    assert_eq!(
+        (back[0].code, back[0].token.as_slice()),
+        (Code::CONTENT, &[0xa1][..])
+    );
+    assert!(observe_value(&back[0]).is_some());
+    assert_eq!(back[0].payload, b"v1");
+
+    // The victim's request that the server answers only later.
+    let pending = request(MessageType::Con, Code::POST, 2, &[0xa2], "slow").with_payload(b"x");
+    h.deliver(victim, &pending);
+    let up_pending = h.take(upstream()).remove(0);
+    assert_eq!(up_pending.code, Code::POST);
+
+    // The flood: NON requests the server never answers.
+    for k in 0..200u16 {
+        let [hi, lo] = k.to_be_bytes();
+        h.deliver(
+            flooder,
+            &request(
+                MessageType::Non,
+                Code::POST,
+                1000 + k,
+                &[0xf0, hi, lo],
+                "flood",
+            ),
+        );
+    }
+    // PROBING_RATE spaces NON requests to a server that has not answered (RFC 7252 §4.7).
+    h.advance(h.now + Duration::from_millis(100));
+    let forwarded = h.take(upstream());
+    assert_eq!(
+        forwarded.len(),
+        4,
+        "the flooder's share is its per-client bound"
+    );
+    assert!(forwarded.iter().all(|m| m.mtype == MessageType::Non));
+    // Refused beyond; once its deduplication entries are all live (RFC 7252 §4.5), the
+    // endpoint drops the flooder's messages before they reach the proxy.
+    let refused = h.take(flooder);
+    assert!(!refused.is_empty());
+    assert!(refused.iter().all(|m| m.code == Code::SERVICE_UNAVAILABLE));
+
+    // The victim's observation is still relayed ...
+    let notification = OwnedMessage::new(MessageType::Non, Code::CONTENT, 0x7777)
+        .with_token(up_register.token.clone())
+        .with_uint_option(OptionNumber::OBSERVE, 8)
+        .with_payload(b"v2");
+    h.deliver(upstream(), &notification);
+    let relayed = h.take(victim);
+    assert_eq!(relayed.len(), 1);
+    assert_eq!(
+        (relayed[0].code, relayed[0].token.as_slice()),
+        (Code::CONTENT, &[0xa1][..])
+    );
+    assert_eq!(relayed[0].payload, b"v2");
+    assert!(observe_value(&relayed[0]).is_some());
+
+    // ... its pending request is answered ...
+    h.deliver(upstream(), &answer(&up_pending, Code::CHANGED, b"done"));
+    let answered = h.take(victim);
+    assert_eq!(answered.len(), 1);
+    assert_eq!(
+        (answered[0].code, answered[0].token.as_slice()),
+        (Code::CHANGED, &[0xa2][..])
+    );
+    assert_eq!(answered[0].payload, b"done");
+
+    // ... and it can still start a new one: the flooder did not take the whole table.
+    h.deliver(
+        victim,
+        &request(MessageType::Con, Code::GET, 3, &[0xa3], "x"),
+    );
+    assert_eq!(h.take(upstream()).len(), 1);
+    assert!(h.take(victim).is_empty(), "no 5.03 for the victim");
+}
+
+/// The total bound holds over many clients; a route that ends gives its slot back.
+#[test]
+fn the_total_route_bound_refuses_with_5_03_and_frees_slots_when_routes_end() {
+    let limits = RouteLimits {
+        total: 6,
+        per_client: 4,
+    };
+    let mut h = Harness::new(Attack::None, limits);
+    let mut up = Vec::new();
+    for (i, port) in [6001u16, 6002, 6003].into_iter().enumerate() {
+        for j in 0..2u8 {
+            let mid = u16::from(j) + 10 * u16::try_from(i).unwrap();
+            h.deliver(
+                client(port),
+                &request(MessageType::Con, Code::GET, mid, &[j], "r"),
+            );
+            up.extend(h.take(upstream()));
+        }
+    }
+    assert_eq!(up.len(), 6);
+    h.deliver(
+        client(6004),
+        &request(MessageType::Con, Code::GET, 1, &[9], "r"),
+    );
+    let refused = h.take(client(6004));
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0].code, Code::SERVICE_UNAVAILABLE);
+    assert!(h.take(upstream()).is_empty());
+    // One answer frees one slot.
+    h.deliver(upstream(), &answer(&up[0], Code::CONTENT, b""));
+    assert_eq!(h.take(client(6001)).len(), 1);
+    h.deliver(
+        client(6004),
+        &request(MessageType::Con, Code::GET, 2, &[9], "r"),
+    );
+    assert_eq!(h.take(upstream()).len(), 1);
+    assert!(h.take(client(6004)).is_empty());
+}
+
+/// RFC 7252 §5.7.1: no answer from the server is 5.04 Gateway Timeout for the client, a
+/// Reset 5.02 Bad Gateway; both end the route.
+#[test]
+fn upstream_timeout_is_5_04_and_reset_is_5_02() {
+    let mut h = Harness::new(Attack::None, RouteLimits::default());
+    let c = client(7001);
+    h.deliver(c, &request(MessageType::Con, Code::GET, 1, &[1], "silent"));
+    let up = h.take(upstream());
+    assert_eq!(up.len(), 1);
+    // MAX_TRANSMIT_WAIT is 93 s (RFC 7252 §4.8.2).
+    h.advance(Duration::from_secs(200));
+    let retransmissions = h.take(upstream());
+    assert_eq!(
+        retransmissions.len(),
+        4,
+        "MAX_RETRANSMIT: {retransmissions:?}"
+    );
+    let back: Vec<_> = h
+        .take(c)
+        .into_iter()
+        .filter(|m| !m.code.is_empty())
+        .collect();
+    // A separate CON response, retransmitted to the client that never acknowledges it.
+    assert!(!back.is_empty());
+    assert!(
+        back.iter()
+            .all(|m| (m.code, m.token.as_slice()) == (Code::GATEWAY_TIMEOUT, &[1][..]))
+    );
+    assert!(h.proxy.load.is_empty() && h.proxy.routes.is_empty());
+
+    h.deliver(c, &request(MessageType::Con, Code::GET, 2, &[2], "reset"));
+    let up = h.take(upstream()).remove(0);
+    h.deliver(
+        upstream(),
+        &OwnedMessage::new(MessageType::Rst, Code::EMPTY, up.message_id),
+    );
+    let back = h.take(c);
+    assert_eq!(back.len(), 1);
+    assert_eq!(
+        (back[0].code, back[0].token.as_slice()),
+        (Code::BAD_GATEWAY, &[2][..])
+    );
+    assert!(h.proxy.load.is_empty());
+}
+
+/// What is copied upstream: code, end-to-end options (OSCORE's among them) and payload; the
+/// block options of the client's hop are not. `--tamper` flips the last payload byte.
+#[test]
+fn forwarded_requests_keep_end_to_end_options_and_tamper_flips_the_last_byte() {
+    for (attack, last) in [(Attack::None, 0x42), (Attack::Tamper, 0x43)] {
+        let mut h = Harness::new(attack, RouteLimits::default());
+        let req = request(MessageType::Con, Code::POST, 1, &[1], "")
+            .with_option(OptionNumber::OSCORE, [0x09, 0x05])
+            .with_uint_option(OptionNumber::BLOCK2, 0x02)
+            .with_option(OptionNumber::REQUEST_TAG, [7])
+            .with_payload([0x10, 0x20, 0x42]);
+        h.deliver(client(8001), &req);
+        let up = h.take(upstream()).remove(0);
+        assert_eq!(up.code, Code::POST);
+        assert_eq!(up.option(OptionNumber::OSCORE).unwrap().value, [0x09, 0x05]);
+        assert!(up.option(OptionNumber::BLOCK2).is_none());
+        assert!(up.option(OptionNumber::REQUEST_TAG).is_none());
+        assert_eq!(up.payload, [0x10, 0x20, last]);
+    }
+}
+
+/// `--replay`: the copy goes out 50 ms later with its own Message ID and Token; its answer is
+/// reported, not forwarded; the original's answer goes to the client.
+#[test]
+fn replayed_copy_has_its_own_message_id_and_token_and_its_answer_is_reported_not_forwarded() {
+    let mut h = Harness::new(Attack::Replay, RouteLimits::default());
+    let c = client(9001);
+    let start = h.now;
+    h.deliver(
+        c,
+        &request(MessageType::Con, Code::POST, 0x1234, &[0xaa], "").with_payload(b"ciphertext"),
+    );
+    let original = h.take(upstream());
+    assert_eq!(original.len(), 1);
+    let original = original[0].clone();
+    h.advance(start + Duration::from_millis(49));
+    assert!(h.take(upstream()).is_empty());
+    h.advance(start + Duration::from_millis(50));
+    let copy = h.take(upstream());
+    assert_eq!(copy.len(), 1);
+    let copy = copy[0].clone();
+    assert_ne!(copy.message_id, original.message_id);
+    assert_ne!(copy.token, original.token);
+    assert_eq!(copy.payload, original.payload);
+    assert_eq!(copy.options, original.options);
+
+    h.deliver(
+        upstream(),
+        &answer(&copy, Code::UNAUTHORIZED, b"Replay detected"),
+    );
+    assert!(h.take(c).is_empty());
+    assert_eq!(
+        h.proxy.events,
+        [
+            r#"{"event":"replay-response","code":"4.01","code_name":"Unauthorized","payload":"5265706c6179206465746563746564"}"#
+        ]
+    );
+    h.deliver(upstream(), &answer(&original, Code::CHANGED, b""));
+    let back = h.take(c);
+    assert_eq!(back.len(), 1);
+    assert_eq!(
+        (back[0].code, back[0].message_id, back[0].token.as_slice()),
+        (Code::CHANGED, 0x1234, &[0xaa][..])
+    );
+    assert_eq!(h.proxy.events.len(), 1);
+}
+
+/// Cancellation: the client's deregistration ends the upstream observation (its next
+/// notification is reset, RFC 7641 §3.6) and frees the route; an upstream error notification
+/// ends the client's observation.
+#[test]
+fn observations_end_on_both_sides() {
+    let mut h = Harness::new(Attack::None, RouteLimits::default());
+    let c = client(9101);
+    let register = |mid, token: u8| {
+        request(MessageType::Con, Code::GET, mid, &[token], "obs")
+            .with_uint_option(OptionNumber::OBSERVE, 0)
+    };
+    h.deliver(c, &register(1, 1));
+    let up = h.take(upstream()).remove(0);
+    h.deliver(
+        upstream(),
+        &answer(&up, Code::CONTENT, b"a").with_uint_option(OptionNumber::OBSERVE, 1),
+    );
+    assert_eq!(h.take(c).len(), 1);
+    assert_eq!(h.proxy.routes.len(), 1);
+    // The client deregisters (Observe 1, same token).
+    h.deliver(
+        c,
+        &request(MessageType::Con, Code::GET, 2, &[1], "obs")
+            .with_uint_option(OptionNumber::OBSERVE, 1),
+    );
+    assert!(
+        !h.proxy.routes.values().any(|r| r.observer.is_some()),
+        "the relayed observation is over"
+    );
+    let dereg = h.take(upstream());
+    assert_eq!(
+        dereg.len(),
+        1,
+        "the deregistration GET is a request of its own"
+    );
+    h.deliver(upstream(), &answer(&dereg[0], Code::CONTENT, b"a"));
+    assert_eq!(h.take(c).len(), 1);
+    assert!(h.proxy.routes.is_empty());
+    let late = OwnedMessage::new(MessageType::Con, Code::CONTENT, 0x4444)
+        .with_token(up.token.clone())
+        .with_uint_option(OptionNumber::OBSERVE, 2);
+    h.deliver(upstream(), &late);
+    let to_server = h.take(upstream());
+    assert!(
+        to_server
+            .iter()
+            .any(|m| m.mtype == MessageType::Rst && m.message_id == 0x4444),
+        "{to_server:?}"
+    );
+
+    // An upstream 4.04 notification ends the client's observation.
+    h.take(c);
+    h.deliver(c, &register(3, 3));
+    let up = h.take(upstream()).remove(0);
+    h.deliver(
+        upstream(),
+        &answer(&up, Code::CONTENT, b"a").with_uint_option(OptionNumber::OBSERVE, 1),
+    );
+    h.take(c);
+    let gone = OwnedMessage::new(MessageType::Non, Code::NOT_FOUND, 0x5555).with_token(up.token);
+    h.deliver(upstream(), &gone);
+    let back = h.take(c);
+    assert_eq!(back.len(), 1);
+    assert_eq!(
+        (back[0].code, back[0].token.as_slice()),
+        (Code::NOT_FOUND, &[3][..])
+    );
+    assert!(h.proxy.routes.is_empty() && h.proxy.load.is_empty());
+    assert_eq!(h.endpoint.stats().observers, 0);
+}
+
+/// RFC 7641 §4.1: a registration the upstream server answers without Observe is not an
+/// observation: the client's is ended too, and the route is over.
+#[test]
+fn a_registration_the_server_refuses_ends_the_clients_observation() {
+    let mut h = Harness::new(Attack::None, RouteLimits::default());
+    let c = client(9201);
+    h.deliver(
+        c,
+        &request(MessageType::Con, Code::GET, 1, &[1], "obs")
+            .with_uint_option(OptionNumber::OBSERVE, 0),
+    );
+    assert_eq!(h.endpoint.stats().observers, 1);
+    let up = h.take(upstream()).remove(0);
+    h.deliver(upstream(), &answer(&up, Code::CONTENT, b"plain"));
+    let back = h.take(c);
+    assert_eq!(back.len(), 1);
+    assert_eq!(back[0].payload, b"plain");
+    assert_eq!(h.endpoint.stats().observers, 0);
+    assert!(h.proxy.routes.is_empty() && h.proxy.load.is_empty());
+}
+
+/// `--delay MS`: the request goes upstream MS later, the response back MS after it came.
+#[test]
+fn delay_holds_requests_and_responses_back() {
+    let delay = Duration::from_millis(300);
+    let mut h = Harness::delayed(Attack::None, RouteLimits::default(), delay);
+    let c = client(9301);
+    let start = h.now;
+    h.deliver(c, &request(MessageType::Non, Code::GET, 1, &[1], "d"));
+    h.advance(start + delay - Duration::from_millis(1));
+    assert!(h.take(upstream()).is_empty());
+    h.advance(start + delay);
+    let up = h.take(upstream());
+    assert_eq!(up.len(), 1);
+    h.deliver(upstream(), &answer(&up[0], Code::CONTENT, b"late"));
+    assert!(h.take(c).is_empty());
+    h.advance(start + delay * 2);
+    let back = h.take(c);
+    assert_eq!(back.len(), 1);
+    assert_eq!(back[0].payload, b"late");
+}

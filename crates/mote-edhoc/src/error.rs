@@ -30,6 +30,14 @@ pub enum Error {
         /// Bytes that would have been needed.
         needed: usize,
     },
+    /// A bounded table (pending sessions, contexts) is full of live entries.
+    #[error("{what}: all {capacity} entries in use")]
+    TableFull {
+        /// Which table.
+        what: &'static str,
+        /// Its configured capacity.
+        capacity: usize,
+    },
     /// METHOD is not 0..=3, or not the one this endpoint is configured for.
     #[error("unsupported or unexpected EDHOC method {0}")]
     UnsupportedMethod(i64),

@@ -28,8 +28,8 @@ macro_rules! diag {
     }};
 }
 
-// Only X.509 parsing allocates; the EDHOC core never does.
-#[cfg(feature = "x509")]
+// Only X.509 parsing and the endpoint protection layer allocate; the EDHOC core never does.
+#[cfg(feature = "alloc")]
 extern crate alloc;
 #[cfg(any(feature = "std", test))]
 extern crate std;
@@ -47,6 +47,9 @@ pub mod initiator;
 pub mod message;
 #[cfg(feature = "oscore")]
 mod oscore;
+#[cfg(all(feature = "oscore", feature = "alloc"))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "oscore", feature = "alloc"))))]
+pub mod protection;
 mod provider;
 pub mod responder;
 pub mod schedule;

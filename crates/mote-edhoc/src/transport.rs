@@ -137,7 +137,9 @@ mod coap {
     /// The response code for an EDHOC error message answering `error` (Appendix A.2.3).
     pub fn error_response_code(error: &Error) -> Code {
         match error {
-            Error::Crypto | Error::Capacity { .. } => Code::INTERNAL_SERVER_ERROR,
+            Error::Crypto | Error::Capacity { .. } | Error::TableFull { .. } => {
+                Code::INTERNAL_SERVER_ERROR
+            }
             _ => Code::BAD_REQUEST,
         }
     }

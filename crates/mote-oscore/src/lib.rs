@@ -4,6 +4,8 @@
 #![deny(clippy::indexing_slicing)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "alloc")]
+extern crate alloc;
 #[cfg(any(feature = "std", test))]
 extern crate std;
 
@@ -11,6 +13,9 @@ pub mod block;
 pub mod class;
 pub mod context;
 pub mod cose;
+#[cfg(feature = "alloc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
+pub mod endpoint;
 mod error;
 pub mod freshness;
 pub mod option;

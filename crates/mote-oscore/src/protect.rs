@@ -33,10 +33,10 @@ pub struct RequestBinding {
     piv: ShortBytes<MAX_PARTIAL_IV_LEN>,
     observe: bool,
     /// Server: a response already used the request nonce. Client: a response was accepted.
-    request_nonce_used: bool,
+    pub(crate) request_nonce_used: bool,
     /// Server: the request's freshness is unknown (B.1.2), responses need their own PIV.
     must_use_own_piv: bool,
-    notifications: NotificationNumber,
+    pub(crate) notifications: NotificationNumber,
 }
 
 impl RequestBinding {

@@ -201,6 +201,20 @@ pub struct NotificationNumber {
 }
 
 impl NotificationNumber {
+    /// The state from its parts (the largest Partial IV, whether the unnumbered notification
+    /// was seen).
+    pub(crate) fn from_parts(number: Option<u64>, unnumbered_seen: bool) -> Self {
+        Self {
+            number,
+            unnumbered_seen,
+        }
+    }
+
+    /// Whether the notification without Partial IV was accepted.
+    pub(crate) fn unnumbered_seen(&self) -> bool {
+        self.unnumbered_seen
+    }
+
     /// The largest Partial IV received so far.
     pub fn get(&self) -> Option<u64> {
         self.number

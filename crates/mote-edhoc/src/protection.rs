@@ -1,0 +1,671 @@
+//! EDHOC as part of the protection layer of a `mote_coap` endpoint: the RFC 9668 combined
+//! EDHOC + OSCORE request, the EDHOC resource (RFC 9528 Appendix A.2) and the Initiator's
+//! side, around `mote_oscore`'s [`OscoreProtection`].
+//!
+//! Server role ([`EdhocProtection`]):
+//! * the application routes POSTs to `/.well-known/edhoc` to [`EdhocProtection::edhoc_post`]:
+//!   `true, message_1` starts a session (answered with message_2, the session kept pending
+//!   under a fresh C_R), `C_R, message_3` completes it (answered 2.04 with message_4,
+//!   Appendix A.2.1) and adds the OSCORE context (Appendix A.1: C_R is its Recipient ID);
+//! * a request with the EDHOC option (RFC 9668 §3.1) reaching
+//!   [`Protection::unprotect_request`] is split (§3.3.1), its message_3 completes the pending
+//!   session its 'kid' names, the context is added, and the OSCORE request is unprotected as
+//!   usual; a failure is answered with an EDHOC error message (Content-Format 64, §3.3.1,
+//!   RFC 9528 §6).
+//!
+//! Client role: [`EdhocInitiator`] runs message_1 and message_2 over the EDHOC resource and
+//! yields message_3 with the OSCORE context ([`Initiated`]); add the context with
+//! [`EdhocProtection::add_initiated`], which makes the next request protected under it the
+//! combined request (RFC 9668 §3.2: EDHOC option, payload `message_3 ‖ OSCORE ciphertext`).
+//!
+//! Bounds and hardening:
+//! * pending sessions: [`EdhocProtectionConfig::max_pending`]; a session older than
+//!   [`EdhocProtectionConfig::pending_timeout`] may be replaced, a full table of live ones
+//!   refuses message_1 with an EDHOC error (5.00, RFC 9528 Appendix A.2.3);
+//! * contexts from EDHOC: [`EdhocProtectionConfig::max_contexts`]; the oldest is replaced
+//!   and [`EdhocEvent::ContextReplaced`] tells the application, which ends the observations
+//!   under it;
+//! * C_R is drawn at random, as long as an OSCORE ID of the selected suite may be (at most 8
+//!   bytes: 7 for AES-CCM's 13-byte nonce, 6 for 12-byte nonces, RFC 8613 §3.3), avoiding
+//!   C_I, pending C_Rs and Recipient IDs in use: guessing one is useless;
+//! * a pending session ends only when its message_3 authenticates or fails to authenticate;
+//!   a message that merely names its C_R and does not decrypt leaves it pending;
+//! * an unknown C_R and a message_3 that does not belong to the named session get the same
+//!   error response.
+
+use alloc::collections::VecDeque;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::time::Duration;
+
+use mote_coap::code::Code;
+use mote_coap::content_format::ContentFormat;
+use mote_coap::endpoint::{MessageParts, Protection, ProtectionError};
+use mote_coap::message::Message;
+use mote_coap::option::OptionNumber;
+use mote_coap::transmission::RandomSource;
+use mote_oscore::SecurityContext;
+use mote_oscore::endpoint::{ContextId, ContextSetError, OscoreBinding, OscoreProtection};
+use mote_oscore::sequence::SequenceStore;
+
+use crate::conn_id::ConnId;
+use crate::credential::CredentialLookup;
+use crate::crypto::Crypto;
+use crate::ead::Ead;
+use crate::endpoint::{InitiatorConfig, ResponderConfig};
+use crate::error::Error;
+use crate::initiator::{Initiator, InitiatorWaitM2, InitiatorWaitM4};
+use crate::message::ErrorMessage;
+use crate::responder::{Responder, ResponderWaitM3};
+use crate::transport::{self, ClientPayload, EDHOC_OPTION};
+
+/// Content-Format application/edhoc+cbor-seq (RFC 9528 §10.9) of the server's responses.
+pub const EDHOC_CONTENT_FORMAT: ContentFormat = ContentFormat(transport::CONTENT_FORMAT_EDHOC);
+
+/// The longest C_R drawn (RFC 9528 §3.3.2 leaves the length open; 64 bits make guessing a
+/// pending session useless).
+const MAX_DRAWN_C_R: usize = 8;
+
+/// The bounds of [`EdhocProtection`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EdhocProtectionConfig {
+    /// Sessions between message_2 and message_3.
+    pub max_pending: usize,
+    /// How long a pending session is kept for certain; after it, a new message_1 may take
+    /// its place when the table is full.
+    pub pending_timeout: Duration,
+    /// OSCORE contexts established by EDHOC; beyond it the oldest is replaced
+    /// ([`EdhocEvent::ContextReplaced`]). The [`OscoreProtection`]'s own `max_contexts` must
+    /// leave room for them.
+    pub max_contexts: usize,
+}
+
+impl Default for EdhocProtectionConfig {
+    fn default() -> Self {
+        Self {
+            max_pending: 16,
+            pending_timeout: Duration::from_secs(60),
+            max_contexts: 64,
+        }
+    }
+}
+
+/// What happened to the contexts established by EDHOC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EdhocEvent {
+    /// A handshake completed and its OSCORE context was added.
+    ContextEstablished {
+        /// The new context.
+        context: ContextId,
+    },
+    /// The oldest EDHOC context was removed to make room
+    /// ([`EdhocProtectionConfig::max_contexts`]): end the observations under it.
+    ContextReplaced {
+        /// The context removed.
+        removed: ContextId,
+    },
+}
+
+/// A response of the EDHOC resource (RFC 9528 Appendix A.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EdhocReply {
+    /// 2.04 (Changed) with a message, or the code of an EDHOC error message (4.00 / 5.00,
+    /// Appendix A.2.3).
+    pub code: Code,
+    /// [`EDHOC_CONTENT_FORMAT`] when there is a payload, `None` for the empty 2.04 after
+    /// message_3 without message_4.
+    pub content_format: Option<ContentFormat>,
+    /// message_2, message_4 or an EDHOC error message.
+    pub payload: Vec<u8>,
+}
+
+impl EdhocReply {
+    /// The EDHOC error message for `error` with its response code.
+    fn error(error: &Error) -> Self {
+        Self {
+            code: transport::error_response_code(error),
+            content_format: Some(EDHOC_CONTENT_FORMAT),
+            payload: ErrorMessage::for_error(error)
+                .map(|m| m.as_slice().to_vec())
+                .unwrap_or_default(),
+        }
+    }
+
+    fn changed(payload: Vec<u8>) -> Self {
+        Self {
+            code: Code::CHANGED,
+            content_format: (!payload.is_empty()).then_some(EDHOC_CONTENT_FORMAT),
+            payload,
+        }
+    }
+
+    /// The reply as message parts (code, Content-Format, payload).
+    pub fn into_parts(self) -> MessageParts {
+        let mut parts = MessageParts::new(self.code);
+        if let Some(cf) = self.content_format {
+            parts
+                .options
+                .push_uint(OptionNumber::CONTENT_FORMAT, u32::from(cf.0));
+        }
+        parts.payload = self.payload;
+        parts
+    }
+}
+
+/// The error that an unknown C_R and a message_3 not of the named session both give, so
+/// that the responses are identical (no oracle for which C_Rs are pending).
+const SESSION_NOT_COMPLETED: Error = Error::AuthenticationFailed;
+
+struct Pending<C: Crypto> {
+    c_r: ConnId,
+    since: Duration,
+    wait: ResponderWaitM3<C>,
+}
+
+/// The protection layer with EDHOC: an [`OscoreProtection`] plus the EDHOC Responder
+/// sessions, the combined request of RFC 9668 and the contexts EDHOC established. See the
+/// module documentation.
+///
+/// `C` is cloned for every Responder session (its ephemeral key comes from the clone) and
+/// draws C_R itself: its clones must not repeat each other's randomness (an OS or hardware
+/// random source, as `MoteCrypto::new()` has; not a seeded PRNG copied by `Clone`).
+///
+/// `L` is the credential lookup ("the credential for this ID_CRED_I"), as a closure
+/// `FnMut(&IdCred) -> Option<Credential>` or [`crate::KnownCredentials`]. Contexts from a
+/// handshake start at sequence number 0 with `S::default()` as their store.
+pub struct EdhocProtection<S, R, C: Crypto, L> {
+    oscore: OscoreProtection<S, R>,
+    config: EdhocProtectionConfig,
+    responder: ResponderConfig,
+    crypto: C,
+    lookup: L,
+    pending: VecDeque<Pending<C>>,
+    edhoc_contexts: VecDeque<ContextId>,
+    /// Client: contexts whose next request goes as the combined request, with message_3.
+    combined: Vec<(ContextId, Vec<u8>)>,
+    events: VecDeque<EdhocEvent>,
+}
+
+impl<S, R, C: Crypto, L> core::fmt::Debug for EdhocProtection<S, R, C, L> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("EdhocProtection")
+            .field("config", &self.config)
+            .field("pending", &self.pending.len())
+            .field("edhoc_contexts", &self.edhoc_contexts)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, R, C, L> EdhocProtection<S, R, C, L>
+where
+    S: SequenceStore + Default,
+    R: RandomSource,
+    C: Crypto + Clone,
+    L: CredentialLookup,
+{
+    /// The layer around `oscore`, answering as the Responder with `responder` (its identity
+    /// prepared in `crypto`, e.g. `MoteCrypto::prepare`) and looking up Initiators'
+    /// credentials with `lookup`.
+    pub fn new(
+        oscore: OscoreProtection<S, R>,
+        config: EdhocProtectionConfig,
+        responder: ResponderConfig,
+        crypto: C,
+        lookup: L,
+    ) -> Self {
+        Self {
+            oscore,
+            config,
+            responder,
+            crypto,
+            lookup,
+            pending: VecDeque::new(),
+            edhoc_contexts: VecDeque::new(),
+            combined: Vec::new(),
+            events: VecDeque::new(),
+        }
+    }
+
+    /// The OSCORE layer (its contexts).
+    pub fn oscore(&self) -> &OscoreProtection<S, R> {
+        &self.oscore
+    }
+
+    /// The OSCORE layer, to add or remove contexts.
+    pub fn oscore_mut(&mut self) -> &mut OscoreProtection<S, R> {
+        &mut self.oscore
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &EdhocProtectionConfig {
+        &self.config
+    }
+
+    /// Sessions waiting for message_3.
+    pub fn pending_sessions(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// The contexts established by EDHOC, oldest first.
+    pub fn edhoc_contexts(&self) -> impl Iterator<Item = &ContextId> {
+        self.edhoc_contexts.iter()
+    }
+
+    /// The next event, oldest first.
+    pub fn poll_event(&mut self) -> Option<EdhocEvent> {
+        self.events.pop_front()
+    }
+
+    /// Handles a POST to the EDHOC resource (RFC 9528 Appendix A.2): `true, message_1`
+    /// (answered with message_2) or `C_R, message_3` (answered 2.04 with message_4,
+    /// Appendix A.2.1; the OSCORE context is added). Failures are answered with an EDHOC
+    /// error message.
+    pub fn edhoc_post(&mut self, now: Duration, payload: &[u8]) -> EdhocReply {
+        let result = match transport::parse_client_payload(payload) {
+            Ok(ClientPayload::NewSession { message_1 }) => {
+                self.message_2(now, message_1).map(EdhocReply::changed)
+            }
+            Ok(ClientPayload::Session { c_r, message }) => self
+                .complete(&c_r, message, true)
+                .map(|(_, m4)| EdhocReply::changed(m4.unwrap_or_default())),
+            Err(e) => Err(e),
+        };
+        result.unwrap_or_else(|e| EdhocReply::error(&e))
+    }
+
+    /// message_1 → message_2, with a new pending session.
+    fn message_2(&mut self, now: Duration, message_1: &[u8]) -> Result<Vec<u8>, Error> {
+        let r = Responder::new(self.crypto.clone(), self.responder.clone());
+        let r = r.process_message_1(message_1).map_err(|r| r.error)?;
+        if self.pending.len() >= self.config.max_pending {
+            // Replace the oldest session only once it is stale: a burst of message_1 cannot
+            // push out a handshake in progress.
+            let stale = self
+                .pending
+                .front()
+                .is_some_and(|p| now.saturating_sub(p.since) >= self.config.pending_timeout);
+            if !stale {
+                return Err(Error::TableFull {
+                    what: diag!("pending EDHOC sessions"),
+                    capacity: self.config.max_pending,
+                });
+            }
+            self.pending.pop_front();
+        }
+        let id_len = r.suite().app_aead.nonce_len().saturating_sub(6);
+        let c_r = self.fresh_c_r(r.c_i(), id_len.min(MAX_DRAWN_C_R))?;
+        let (wait, m2) = r.prepare_message_2(c_r.clone(), &Ead::new())?;
+        self.pending.push_back(Pending {
+            c_r,
+            since: now,
+            wait,
+        });
+        Ok(m2.as_slice().to_vec())
+    }
+
+    /// A random C_R of `len` bytes that is not C_I, not pending and no Recipient ID in use.
+    fn fresh_c_r(&mut self, c_i: &ConnId, len: usize) -> Result<ConnId, Error> {
+        for _ in 0..16 {
+            let mut b = [0u8; MAX_DRAWN_C_R];
+            let bytes = b.get_mut(..len).unwrap_or_default();
+            self.crypto.random_bytes(bytes);
+            let c = ConnId::from_slice(bytes)?;
+            let in_use = self
+                .oscore
+                .contexts()
+                .any(|(id, _)| id.recipient_id() == c.as_bytes());
+            if &c != c_i && !in_use && !self.pending.iter().any(|p| p.c_r == c) {
+                return Ok(c);
+            }
+        }
+        Err(Error::InvalidConnectionId(diag!(
+            "no free connection identifier"
+        )))
+    }
+
+    /// message_3 of the session known as `c_r`: on success the session ends and its OSCORE
+    /// context is added; message_4 when asked for. A message_3 that does not decrypt for the
+    /// session leaves it pending; one that fails to authenticate ends it.
+    fn complete(
+        &mut self,
+        c_r: &ConnId,
+        message_3: &[u8],
+        message_4: bool,
+    ) -> Result<(ContextId, Option<Vec<u8>>), Error> {
+        let i = self
+            .pending
+            .iter()
+            .position(|p| &p.c_r == c_r)
+            .ok_or(SESSION_NOT_COMPLETED)?;
+        let pending = self.pending.remove(i).ok_or(SESSION_NOT_COMPLETED)?;
+        let parsed = match pending.wait.parse_message_3(message_3) {
+            Ok(p) => p,
+            Err(rejected) => {
+                // Junk that names the C_R: the session stays, in its place.
+                self.pending.insert(
+                    i,
+                    Pending {
+                        c_r: pending.c_r,
+                        since: pending.since,
+                        wait: rejected.state,
+                    },
+                );
+                return Err(SESSION_NOT_COMPLETED);
+            }
+        };
+        let verified = parsed
+            .verify_message_3_with(&mut self.lookup)
+            .map_err(|r| r.error)?;
+        let (mut session, m4) = if message_4 {
+            let (session, m4) = verified.prepare_message_4(&Ead::new())?;
+            (session, Some(m4.as_slice().to_vec()))
+        } else {
+            (verified.finish()?, None)
+        };
+        let context = session
+            .oscore_parameters()?
+            .security_context_with_store(S::default())?;
+        let id = self.add_edhoc_context(context)?;
+        Ok((id, m4))
+    }
+
+    /// Adds a context from EDHOC, replacing the oldest one beyond the bound.
+    fn add_edhoc_context(&mut self, context: SecurityContext<S>) -> Result<ContextId, Error> {
+        let id = ContextId::of(&context);
+        if let Some(old) = self.oscore.remove_context(&id) {
+            // The same IDs again (a new handshake with the same C_R): the new keys win.
+            drop(old);
+            self.edhoc_contexts.retain(|c| *c != id);
+        }
+        while self.edhoc_contexts.len() >= self.config.max_contexts.max(1) {
+            let Some(removed) = self.edhoc_contexts.pop_front() else {
+                break;
+            };
+            self.oscore.remove_context(&removed);
+            self.combined.retain(|(c, _)| *c != removed);
+            self.event(EdhocEvent::ContextReplaced { removed });
+        }
+        self.oscore.add_context(context).map_err(|e| match e {
+            ContextSetError::Full { capacity } => Error::TableFull {
+                what: diag!("OSCORE contexts"),
+                capacity,
+            },
+            _ => Error::InvalidConnectionId(diag!("connection identifier in use")),
+        })?;
+        self.edhoc_contexts.push_back(id);
+        self.event(EdhocEvent::ContextEstablished { context: id });
+        Ok(id)
+    }
+
+    fn event(&mut self, event: EdhocEvent) {
+        // Bounded like the contexts it reports on (two events per context at most).
+        while self.events.len() >= 2 * self.config.max_contexts.max(1) {
+            self.events.pop_front();
+        }
+        self.events.push_back(event);
+    }
+
+    /// Client: adds the OSCORE context of a handshake (as an EDHOC context, bounded like the
+    /// server's) and makes the next request protected under it the combined request
+    /// (RFC 9668 §3.2). Returns the context's name, the `Identity` to send under.
+    ///
+    /// # Errors
+    /// The context cannot be derived or added.
+    pub fn add_initiated(&mut self, initiated: Initiated<C>) -> Result<ContextId, Error> {
+        let message_3 = initiated.message_3.clone();
+        let context = initiated.context(None, S::default())?;
+        let id = self.add_edhoc_context(context)?;
+        self.combined.retain(|(c, _)| *c != id);
+        self.combined.push((id, message_3));
+        Ok(id)
+    }
+
+    /// RFC 9668 §3.3.1 for a request carrying the EDHOC option.
+    #[allow(clippy::type_complexity)]
+    fn unprotect_combined(
+        &mut self,
+        outer: &Message<'_>,
+    ) -> Result<Option<(MessageParts, OscoreBinding, ContextId)>, MessageParts> {
+        let fail = |e: &Error| combined_error(e);
+        let raw = outer
+            .to_owned()
+            .to_vec()
+            .map_err(|_| fail(&Error::Transport(diag!("request does not encode"))))?;
+        let mut out = vec![0u8; raw.len()];
+        let split =
+            transport::split_combined_request_framed(&raw, transport::Framing::Udp, &mut out)
+                .map_err(|e| fail(&e))?;
+        let message_3 = split.message_3.to_vec();
+        let c_r = split.c_r.clone();
+        let len = split.oscore_request_len;
+        self.complete(&c_r, &message_3, false)
+            .map_err(|e| fail(&e))?;
+        let request = out.get(..len).unwrap_or_default();
+        let result = self.oscore.unprotect_request_bytes(request)?;
+        // §3.3.1 step 8: an EDHOC option inside is an unprocessed critical option.
+        if let Some((inner, _, _)) = &result {
+            if inner.options.get(OptionNumber(EDHOC_OPTION)).is_some() {
+                return Err(MessageParts::new(Code::BAD_OPTION));
+            }
+        }
+        Ok(result)
+    }
+}
+
+/// The EDHOC error message answering a failed combined request (RFC 9668 §3.3.1: ERR_CODE 1,
+/// unprotected, Content-Format 64).
+fn combined_error(error: &Error) -> MessageParts {
+    let payload = transport::combined_request_error(error)
+        .map(|m| m.as_slice().to_vec())
+        .unwrap_or_default();
+    EdhocReply {
+        code: transport::error_response_code(error),
+        content_format: Some(EDHOC_CONTENT_FORMAT),
+        payload,
+    }
+    .into_parts()
+}
+
+impl<P, S, R, C, L> Protection<P> for EdhocProtection<S, R, C, L>
+where
+    S: SequenceStore + Default,
+    R: RandomSource,
+    C: Crypto + Clone,
+    L: CredentialLookup,
+{
+    type Binding = OscoreBinding;
+    type Identity = ContextId;
+
+    fn unprotect_request(
+        &mut self,
+        now: Duration,
+        peer: &P,
+        outer: &Message<'_>,
+    ) -> Result<Option<(MessageParts, OscoreBinding, ContextId)>, MessageParts> {
+        if outer.option(OptionNumber(EDHOC_OPTION)).is_some() {
+            return self.unprotect_combined(outer);
+        }
+        self.oscore.unprotect_request(now, peer, outer)
+    }
+
+    fn protect_response(
+        &mut self,
+        binding: &OscoreBinding,
+        inner: &MessageParts,
+        notification: bool,
+    ) -> Result<MessageParts, ProtectionError> {
+        Protection::<P>::protect_response(&mut self.oscore, binding, inner, notification)
+    }
+
+    fn protect_request(
+        &mut self,
+        peer: &P,
+        identity: &ContextId,
+        inner: &MessageParts,
+    ) -> Result<(MessageParts, OscoreBinding), ProtectionError> {
+        let (mut outer, binding) = self.oscore.protect_request(peer, identity, inner)?;
+        // RFC 9668 §3.2.1: the first request under a context from EDHOC carries message_3
+        // before the OSCORE ciphertext and an empty EDHOC option. §3.2.2 step A: with inner
+        // Block1, only the first block (which is the first request protected) does.
+        if let Some(i) = self.combined.iter().position(|(c, _)| c == identity) {
+            let (_, message_3) = self.combined.swap_remove(i);
+            let mut payload = message_3;
+            payload.extend_from_slice(&outer.payload);
+            outer.payload = payload;
+            outer.options.push(OptionNumber(EDHOC_OPTION), Vec::new());
+        }
+        Ok((outer, binding))
+    }
+
+    fn unprotect_response(
+        &mut self,
+        binding: &OscoreBinding,
+        outer: &Message<'_>,
+    ) -> Result<MessageParts, ProtectionError> {
+        Protection::<P>::unprotect_response(&mut self.oscore, binding, outer)
+    }
+}
+
+/// The Initiator's side of EDHOC over CoAP (RFC 9528 Appendix A.2, forward flow): produces
+/// the payload of the message_1 POST, consumes message_2, and yields message_3 with the
+/// OSCORE context ([`Initiated`]).
+///
+/// Call order: [`message_1`](Self::message_1), POST it to `/.well-known/edhoc`, give the
+/// response payload to [`message_2`](Self::message_2). An error message with
+/// ERR_CODE 2 (wrong selected suite, RFC 9528 §6.3.2) makes `message_2` return
+/// [`Error::PeerWrongSelectedSuite`] and prepares a second `message_1` with the suites the
+/// Responder supports.
+pub struct EdhocInitiator<C: Crypto> {
+    start: Option<Initiator<C>>,
+    wait: Option<InitiatorWaitM2<C>>,
+    c_i: ConnId,
+}
+
+impl<C: Crypto> core::fmt::Debug for EdhocInitiator<C> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("EdhocInitiator")
+            .field("c_i", &self.c_i)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<C: Crypto> EdhocInitiator<C> {
+    /// An Initiator with connection identifier `c_i` (the client's OSCORE Recipient ID,
+    /// Appendix A.1).
+    pub fn new(crypto: C, config: InitiatorConfig, c_i: ConnId) -> Self {
+        Self {
+            start: Some(Initiator::new(crypto, config)),
+            wait: None,
+            c_i,
+        }
+    }
+
+    /// The payload of the POST carrying message_1: `true, message_1` (Appendix A.2).
+    ///
+    /// # Errors
+    /// [`Error`] from message_1; calling it twice without `message_2` in between.
+    pub fn message_1(&mut self) -> Result<Vec<u8>, Error> {
+        let initiator = self
+            .start
+            .take()
+            .ok_or(Error::Transport(diag!("message_1 already sent")))?;
+        let (wait, m1) = initiator.prepare_message_1(self.c_i.clone(), &Ead::new())?;
+        self.wait = Some(wait);
+        Ok(transport::message_1_payload(m1.as_slice())?
+            .as_slice()
+            .to_vec())
+    }
+
+    /// Processes message_2 (the response payload), looks the Responder's credential up with
+    /// `lookup`, verifies it and prepares message_3.
+    ///
+    /// # Errors
+    /// [`Error::PeerWrongSelectedSuite`] (call [`message_1`](Self::message_1) again), any
+    /// other [`Error`] of message_2 or message_3.
+    pub fn message_2<L: CredentialLookup>(
+        &mut self,
+        message_2: &[u8],
+        lookup: &mut L,
+    ) -> Result<Initiated<C>, Error> {
+        let wait = self
+            .wait
+            .take()
+            .ok_or(Error::Transport(diag!("message_1 not sent")))?;
+        let parsed = match wait.parse_message_2(message_2) {
+            Ok(p) => p,
+            Err(r) => {
+                if let Error::PeerWrongSelectedSuite { suites_r } = &r.error {
+                    self.start = Some(r.state.restart(suites_r)?);
+                }
+                return Err(r.error);
+            }
+        };
+        let c_r = parsed.c_r().clone();
+        let verified = parsed.verify_message_2_with(lookup).map_err(|r| r.error)?;
+        let (wait, m3) = verified.prepare_message_3(&Ead::new())?;
+        Ok(Initiated {
+            c_r,
+            message_3: m3.as_slice().to_vec(),
+            wait,
+        })
+    }
+}
+
+/// The Initiator after message_3 is prepared: message_3, the C_R it goes to, and the session
+/// waiting for message_4 (or finished without it, as in the combined request).
+pub struct Initiated<C: Crypto> {
+    c_r: ConnId,
+    message_3: Vec<u8>,
+    wait: InitiatorWaitM4<C>,
+}
+
+impl<C: Crypto> core::fmt::Debug for Initiated<C> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Initiated")
+            .field("c_r", &self.c_r)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<C: Crypto> Initiated<C> {
+    /// C_R: the Responder's connection identifier, the client's OSCORE Sender ID.
+    pub fn c_r(&self) -> &ConnId {
+        &self.c_r
+    }
+
+    /// message_3.
+    pub fn message_3(&self) -> &[u8] {
+        &self.message_3
+    }
+
+    /// The payload of a POST of message_3 to the EDHOC resource: `C_R, message_3`
+    /// (Appendix A.2, the sequential flow).
+    ///
+    /// # Errors
+    /// [`Error::Capacity`] when it does not fit.
+    pub fn message_3_payload(&self) -> Result<Vec<u8>, Error> {
+        Ok(transport::prefixed_payload(&self.c_r, &self.message_3)?
+            .as_slice()
+            .to_vec())
+    }
+
+    /// The OSCORE context (Appendix A.1): after message_4 when the server sent one (key
+    /// confirmation, RFC 9528 §5.5), else right after message_3 (as in the combined request).
+    ///
+    /// # Errors
+    /// message_4 does not verify, or the context cannot be derived.
+    pub fn context<S: SequenceStore>(
+        self,
+        message_4: Option<&[u8]>,
+        store: S,
+    ) -> Result<SecurityContext<S>, Error> {
+        let mut session = match message_4 {
+            Some(m4) => self.wait.process_message_4(m4).map_err(|r| r.error)?.0,
+            None => self.wait.finish()?,
+        };
+        session
+            .oscore_parameters()?
+            .security_context_with_store(store)
+    }
+}

@@ -1,0 +1,570 @@
+//! `EdhocProtection` as the protection layer of two `mote_coap` endpoints: the EDHOC
+//! resource (RFC 9528 Appendix A.2), the combined EDHOC + OSCORE request (RFC 9668), and the
+//! bounds and hardening of the pending sessions and contexts.
+#![cfg(all(feature = "std", feature = "oscore"))] // MoteCrypto from the OS random source
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use std::time::Duration;
+
+use mote_coap::code::{Code, MessageType};
+use mote_coap::endpoint::{Endpoint, EndpointConfig, Event, Reliability, RequestOptions};
+use mote_coap::message::{Message, OwnedMessage};
+use mote_coap::option::OptionNumber;
+use mote_edhoc::protection::{
+    EDHOC_CONTENT_FORMAT, EdhocEvent, EdhocInitiator, EdhocProtection, EdhocProtectionConfig,
+    EdhocReply, Initiated,
+};
+use mote_edhoc::transport::{self, EDHOC_OPTION};
+use mote_edhoc::{
+    CipherSuite, ConnId, Credential, CredentialLookup, IdCred, Identity, InitiatorConfig, Method,
+    MoteCrypto, ResponderConfig,
+};
+use mote_oscore::endpoint::{ContextId, OscoreConfig, OscoreProtection};
+use mote_oscore::sequence::Volatile;
+
+type Rng = Box<dyn FnMut() -> u32>;
+type Crypto = MoteCrypto<rand_core::OsRng>;
+type Layer = EdhocProtection<Volatile, Rng, Crypto, Peers>;
+type Ep = Endpoint<u16, Rng, Layer>;
+type Ev = Event<u16, ContextId>;
+
+const CLIENT: u16 = 1;
+const SERVER: u16 = 2;
+const SUITE: u8 = 2;
+
+/// The credentials a side accepts.
+struct Peers(Vec<Credential>);
+
+impl CredentialLookup for Peers {
+    fn lookup(&mut self, id_cred: &IdCred) -> Option<Credential> {
+        self.0.iter().find(|c| c.matches(id_cred)).cloned()
+    }
+}
+
+fn rng(seed: u32) -> Rng {
+    let mut x = seed.max(1);
+    Box::new(move || {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        x
+    })
+}
+
+fn identity(name: &str, kid: &[u8]) -> Identity {
+    let suite = CipherSuite::from_id(i64::from(SUITE)).unwrap();
+    common::identity(&suite, true, name, kid, false)
+}
+
+struct World {
+    id_i: Identity,
+    id_r: Identity,
+}
+
+impl World {
+    fn new() -> Self {
+        Self {
+            id_i: identity("initiator", b"I"),
+            id_r: identity("responder", b"R"),
+        }
+    }
+
+    fn layer(&self, config: EdhocProtectionConfig, trusted: Vec<Credential>) -> Layer {
+        let oscore = OscoreProtection::new(OscoreConfig { max_contexts: 8 }, rng(99));
+        EdhocProtection::new(
+            oscore,
+            config,
+            ResponderConfig::new(SUITE, self.id_r.clone()),
+            MoteCrypto::new(),
+            Peers(trusted),
+        )
+    }
+
+    fn server(&self, config: EdhocProtectionConfig) -> Ep {
+        let layer = self.layer(config, vec![self.id_i.credential.clone()]);
+        Endpoint::with_protection(EndpointConfig::default(), rng(2), layer).unwrap()
+    }
+
+    fn client(&self) -> Ep {
+        let layer = self.layer(EdhocProtectionConfig::default(), vec![]);
+        Endpoint::with_protection(EndpointConfig::default(), rng(1), layer).unwrap()
+    }
+
+    fn initiator(&self, c_i: u8) -> EdhocInitiator<Crypto> {
+        EdhocInitiator::new(
+            MoteCrypto::new(),
+            InitiatorConfig::new(Method::StaticStatic, SUITE, self.id_i.clone()),
+            ConnId::from_slice(&[c_i]).unwrap(),
+        )
+    }
+
+    /// message_1 → message_2 straight through the layer's EDHOC resource.
+    fn initiate(&self, server: &mut Layer, c_i: u8, now: Duration) -> Initiated<Crypto> {
+        let mut initiator = self.initiator(c_i);
+        let reply = server.edhoc_post(now, &initiator.message_1().unwrap());
+        assert_eq!(reply.code, Code::CHANGED);
+        assert_eq!(reply.content_format, Some(EDHOC_CONTENT_FORMAT));
+        let mut trusted = Peers(vec![self.id_r.credential.clone()]);
+        initiator.message_2(&reply.payload, &mut trusted).unwrap()
+    }
+}
+
+fn options() -> RequestOptions {
+    RequestOptions::new(
+        Reliability::Confirmable,
+        EndpointConfig::default().client_blockwise,
+    )
+}
+
+fn t(s: u64) -> Duration {
+    Duration::from_secs(1000 + s)
+}
+
+fn is_edhoc_resource(m: &OwnedMessage) -> bool {
+    let path: Vec<&[u8]> = m
+        .options
+        .get_all(OptionNumber::URI_PATH)
+        .map(|o| o.value)
+        .collect();
+    path == [b".well-known".as_slice(), b"edhoc".as_slice()]
+}
+
+/// Delivers every datagram until both endpoints are quiet. The server routes POSTs to the
+/// EDHOC resource to `edhoc_post` and answers other requests with their path echoed back.
+fn pump(now: Duration, client: &mut Ep, server: &mut Ep) -> (Vec<(u16, Vec<u8>)>, Vec<Ev>) {
+    let mut wire = Vec::new();
+    let mut events = Vec::new();
+    loop {
+        let mut progress = false;
+        while let Some(tx) = client.poll_transmit() {
+            wire.push((CLIENT, tx.datagram.clone()));
+            server.handle(now, CLIENT, &tx.datagram);
+            progress = true;
+        }
+        while let Some(e) = server.poll_event() {
+            if let Event::Request { id, message, .. } = &e {
+                let response = if is_edhoc_resource(message) && message.identity.is_none() {
+                    let reply = server.protection_mut().edhoc_post(now, &message.payload);
+                    let parts = reply.into_parts();
+                    parts.into_message(MessageType::Ack, 0, &[])
+                } else {
+                    let path = message
+                        .options
+                        .get(OptionNumber::URI_PATH)
+                        .map(|o| o.value.to_vec())
+                        .unwrap_or_default();
+                    OwnedMessage::new(MessageType::Ack, Code::CONTENT, 0).with_payload(path)
+                };
+                server.respond(now, *id, response).unwrap();
+            }
+            events.push(e);
+            progress = true;
+        }
+        while let Some(tx) = server.poll_transmit() {
+            wire.push((SERVER, tx.datagram.clone()));
+            client.handle(now, SERVER, &tx.datagram);
+            progress = true;
+        }
+        while let Some(e) = client.poll_event() {
+            events.push(e);
+            progress = true;
+        }
+        if !progress {
+            return (wire, events);
+        }
+    }
+}
+
+fn post(payload: Vec<u8>) -> OwnedMessage {
+    let mut m = OwnedMessage::new(MessageType::Con, Code::POST, 0)
+        .with_option(OptionNumber::URI_PATH, ".well-known")
+        .with_option(OptionNumber::URI_PATH, "edhoc")
+        .with_payload(payload);
+    m.options.push_uint(
+        OptionNumber::CONTENT_FORMAT,
+        u32::from(transport::CONTENT_FORMAT_CID_EDHOC),
+    );
+    m
+}
+
+fn get(path: &str) -> OwnedMessage {
+    OwnedMessage::new(MessageType::Con, Code::GET, 0).with_option(OptionNumber::URI_PATH, path)
+}
+
+fn response(events: &[Ev]) -> Option<&OwnedMessage> {
+    events.iter().find_map(|e| match e {
+        Event::Response { message, .. } => Some(message),
+        _ => None,
+    })
+}
+
+fn requests(events: &[Ev]) -> Vec<(OwnedMessage, Option<ContextId>)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Request { message, .. } => Some((message.message.clone(), message.identity)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn handshake_with_the_combined_request_then_protected_requests() {
+    let world = World::new();
+    let mut client = world.client();
+    let mut server = world.server(EdhocProtectionConfig::default());
+    // message_1 / message_2 over the endpoints, as plain requests to the EDHOC resource.
+    let mut initiator = world.initiator(0x0a);
+    client
+        .request(
+            t(0),
+            SERVER,
+            post(initiator.message_1().unwrap()),
+            Reliability::Confirmable,
+        )
+        .unwrap();
+    let (_, events) = pump(t(0), &mut client, &mut server);
+    let m2 = response(&events).unwrap();
+    assert_eq!(m2.code, Code::CHANGED);
+    assert_eq!(
+        m2.options.get(OptionNumber::CONTENT_FORMAT).unwrap().value,
+        [64]
+    );
+    assert_eq!(server.protection_ref().pending_sessions(), 1);
+    let mut trusted = Peers(vec![world.id_r.credential.clone()]);
+    let initiated = initiator.message_2(&m2.payload, &mut trusted).unwrap();
+    // RFC 9528 Appendix A.1 / RFC 8613 §3.3: C_R is the client's Sender ID, 7 random bytes
+    // for AES-CCM-16-64-128 (13-byte nonce).
+    assert_eq!(initiated.c_r().as_bytes().len(), 7);
+    let c_r = initiated.c_r().as_bytes().to_vec();
+    let message_3 = initiated.message_3().to_vec();
+    let ctx = client.protection_mut().add_initiated(initiated).unwrap();
+    assert_eq!(ctx.recipient_id(), [0x0a]);
+    // The first protected request is the combined request (RFC 9668 §3.2).
+    let first = client
+        .request_protected(t(1), SERVER, get("first"), options(), ctx)
+        .unwrap();
+    let (wire, events) = pump(t(1), &mut client, &mut server);
+    let combined = Message::decode(&wire[0].1).unwrap();
+    assert!(combined.option(OptionNumber(EDHOC_OPTION)).is_some());
+    assert!(combined.payload().starts_with(&message_3));
+    assert!(combined.option(OptionNumber::URI_PATH).is_none());
+    let delivered = requests(&events);
+    assert_eq!(delivered.len(), 1);
+    let server_ctx = delivered[0].1.unwrap();
+    assert_eq!(server_ctx.recipient_id(), c_r.as_slice());
+    assert_eq!(delivered[0].0.code, Code::GET);
+    assert!(events.iter().any(
+        |e| matches!(e, Event::Response { id, message, .. } if *id == first && message.payload == b"first")
+    ));
+    assert_eq!(server.protection_ref().pending_sessions(), 0);
+    assert_eq!(
+        server.protection_mut().poll_event(),
+        Some(EdhocEvent::ContextEstablished {
+            context: server_ctx
+        })
+    );
+    // Later requests are plain OSCORE: no EDHOC option, no message_3.
+    for path in ["second", "third"] {
+        client
+            .request_protected(t(2), SERVER, get(path), options(), ctx)
+            .unwrap();
+        let (wire, events) = pump(t(2), &mut client, &mut server);
+        let m = Message::decode(&wire[0].1).unwrap();
+        assert!(m.option(OptionNumber(EDHOC_OPTION)).is_none());
+        assert!(m.option(OptionNumber::OSCORE).is_some());
+        assert_eq!(response(&events).unwrap().payload, path.as_bytes());
+        assert_eq!(requests(&events)[0].1, Some(server_ctx));
+    }
+}
+
+#[test]
+fn sequential_flow_posts_message_3_and_gets_message_4() {
+    let world = World::new();
+    let mut server = world.layer(
+        EdhocProtectionConfig::default(),
+        vec![world.id_i.credential.clone()],
+    );
+    let initiated = world.initiate(&mut server, 0x0b, t(0));
+    let reply = server.edhoc_post(t(1), &initiated.message_3_payload().unwrap());
+    assert_eq!(reply.code, Code::CHANGED);
+    assert!(!reply.payload.is_empty());
+    let client_ctx = initiated.context(Some(&reply.payload), Volatile).unwrap();
+    // The keys agree: the client's Sender ID is the server's Recipient ID (C_R), and the
+    // Sender Keys are each other's Recipient Keys.
+    let (id, server_ctx) = server.oscore().contexts().next().unwrap();
+    assert_eq!(id.recipient_id(), client_ctx.sender_id());
+    assert_eq!(server_ctx.recipient_key(), client_ctx.sender_key());
+    assert_eq!(server_ctx.sender_key(), client_ctx.recipient_key());
+}
+
+#[test]
+fn pending_sessions_are_bounded_and_only_stale_ones_are_replaced() {
+    let world = World::new();
+    let config = EdhocProtectionConfig {
+        max_pending: 2,
+        pending_timeout: Duration::from_secs(60),
+        ..EdhocProtectionConfig::default()
+    };
+    let mut server = world.layer(config, vec![world.id_i.credential.clone()]);
+    let first = world.initiate(&mut server, 1, t(0));
+    world.initiate(&mut server, 2, t(1));
+    assert_eq!(server.pending_sessions(), 2);
+    // Full of live sessions: message_1 is refused with an EDHOC error (5.00).
+    let mut third = world.initiator(3);
+    let reply = server.edhoc_post(t(2), &third.message_1().unwrap());
+    assert_eq!(reply.code, Code::INTERNAL_SERVER_ERROR);
+    assert_eq!(reply.content_format, Some(EDHOC_CONTENT_FORMAT));
+    assert_eq!(server.pending_sessions(), 2);
+    // The first session is still there and completes.
+    let m3 = first.message_3_payload().unwrap();
+    assert_eq!(server.edhoc_post(t(3), &m3).code, Code::CHANGED);
+    assert_eq!(server.pending_sessions(), 1);
+    world.initiate(&mut server, 4, t(4));
+    // Once the oldest is stale, a new message_1 replaces it.
+    world.initiate(&mut server, 5, t(1 + 61));
+    assert_eq!(server.pending_sessions(), 2);
+}
+
+#[test]
+fn junk_naming_a_pending_c_r_does_not_end_the_session() {
+    let world = World::new();
+    let mut server = world.layer(
+        EdhocProtectionConfig::default(),
+        vec![world.id_i.credential.clone()],
+    );
+    let initiated = world.initiate(&mut server, 1, t(0));
+    let c_r = initiated.c_r().clone();
+    let junk = transport::prefixed_payload(
+        &c_r,
+        &[
+            0x58, 0x10, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+        ],
+    )
+    .unwrap();
+    let reply = server.edhoc_post(t(1), junk.as_slice());
+    assert_eq!(reply.code, Code::BAD_REQUEST);
+    assert_eq!(server.pending_sessions(), 1);
+    // The genuine message_3 still completes it.
+    let reply = server.edhoc_post(t(2), &initiated.message_3_payload().unwrap());
+    assert_eq!(reply.code, Code::CHANGED);
+    assert_eq!(server.pending_sessions(), 0);
+    assert_eq!(server.oscore().len(), 1);
+}
+
+#[test]
+fn a_message_3_that_fails_to_authenticate_ends_the_session() {
+    let world = World::new();
+    // This server trusts nobody: CRED_I is unknown, message_3 does not authenticate.
+    let mut server = world.layer(EdhocProtectionConfig::default(), vec![]);
+    let initiated = world.initiate(&mut server, 1, t(0));
+    let payload = initiated.message_3_payload().unwrap();
+    let reply = server.edhoc_post(t(1), &payload);
+    assert_eq!(reply.code, Code::BAD_REQUEST);
+    assert_eq!(server.pending_sessions(), 0);
+    assert_eq!(server.oscore().len(), 0);
+    // The same message_3 again names a C_R that no longer exists.
+    let again = server.edhoc_post(t(2), &payload);
+    assert_eq!(again.code, Code::BAD_REQUEST);
+}
+
+#[test]
+fn unknown_and_mismatched_c_r_get_identical_responses() {
+    let world = World::new();
+    let mut server = world.layer(
+        EdhocProtectionConfig::default(),
+        vec![world.id_i.credential.clone()],
+    );
+    let a = world.initiate(&mut server, 1, t(0));
+    let b = world.initiate(&mut server, 2, t(0));
+    // b's message_3 sent to a's C_R (a session exists but the message is not of it) ...
+    let mismatched = transport::prefixed_payload(a.c_r(), b.message_3()).unwrap();
+    let r1: EdhocReply = server.edhoc_post(t(1), mismatched.as_slice());
+    // ... and to a C_R no session has.
+    let unknown = transport::prefixed_payload(
+        &ConnId::from_slice(&[9, 9, 9, 9, 9, 9, 9]).unwrap(),
+        b.message_3(),
+    )
+    .unwrap();
+    let r2 = server.edhoc_post(t(1), unknown.as_slice());
+    assert_eq!(r1, r2);
+    assert_eq!(r1.code, Code::BAD_REQUEST);
+    assert_eq!(server.pending_sessions(), 2);
+}
+
+#[test]
+fn c_r_is_long_random_and_avoids_ids_in_use() {
+    let world = World::new();
+    let mut server = world.layer(
+        EdhocProtectionConfig::default(),
+        vec![world.id_i.credential.clone()],
+    );
+    let mut seen = Vec::new();
+    for c_i in 0..6u8 {
+        let initiated = world.initiate(&mut server, c_i, t(0));
+        let c_r = initiated.c_r().as_bytes().to_vec();
+        assert_eq!(c_r.len(), 7);
+        assert_ne!(c_r, [c_i]);
+        assert!(!seen.contains(&c_r));
+        seen.push(c_r);
+    }
+}
+
+#[test]
+fn contexts_from_edhoc_are_bounded_and_the_oldest_is_replaced_with_an_event() {
+    let world = World::new();
+    let config = EdhocProtectionConfig {
+        max_contexts: 2,
+        ..EdhocProtectionConfig::default()
+    };
+    let mut server = world.layer(config, vec![world.id_i.credential.clone()]);
+    let mut established = Vec::new();
+    for c_i in 1..=3u8 {
+        let initiated = world.initiate(&mut server, c_i, t(0));
+        let reply = server.edhoc_post(t(1), &initiated.message_3_payload().unwrap());
+        assert_eq!(reply.code, Code::CHANGED);
+        match server.poll_event() {
+            Some(EdhocEvent::ContextReplaced { removed }) => {
+                assert_eq!(removed, established[0]);
+                match server.poll_event() {
+                    Some(EdhocEvent::ContextEstablished { context }) => established.push(context),
+                    other => panic!("{other:?}"),
+                }
+            }
+            Some(EdhocEvent::ContextEstablished { context }) => established.push(context),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(server.oscore().len(), 2);
+    assert!(server.oscore().context(&established[0]).is_none());
+    assert!(server.oscore().context(&established[2]).is_some());
+    assert_eq!(
+        server.edhoc_contexts().copied().collect::<Vec<_>>(),
+        established[1..].to_vec()
+    );
+}
+
+#[test]
+fn a_combined_request_for_an_unknown_c_r_gets_an_edhoc_error() {
+    let world = World::new();
+    let mut client = world.client();
+    let mut server = world.server(EdhocProtectionConfig::default());
+    // A handshake run against another server: its C_R is unknown here.
+    let mut elsewhere = world.layer(
+        EdhocProtectionConfig::default(),
+        vec![world.id_i.credential.clone()],
+    );
+    let initiated = world.initiate(&mut elsewhere, 1, t(0));
+    let ctx = client.protection_mut().add_initiated(initiated).unwrap();
+    client
+        .request_protected(t(1), SERVER, get("x"), options(), ctx)
+        .unwrap();
+    let (_, events) = pump(t(1), &mut client, &mut server);
+    assert!(requests(&events).is_empty());
+    // The client cannot verify the unprotected EDHOC error as an OSCORE response.
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::ProtectionFailed { .. }))
+    );
+    // Seen directly at the server: 4.00 with an EDHOC error message, Content-Format 64.
+    let mut client2 = world.client();
+    let mut elsewhere2 = world.layer(
+        EdhocProtectionConfig::default(),
+        vec![world.id_i.credential.clone()],
+    );
+    let initiated = world.initiate(&mut elsewhere2, 2, t(0));
+    let ctx = client2.protection_mut().add_initiated(initiated).unwrap();
+    client2
+        .request_protected(t(2), SERVER, get("y"), options(), ctx)
+        .unwrap();
+    let d = client2.poll_transmit().unwrap().datagram;
+    server.handle(t(2), CLIENT + 1, &d);
+    let reply = Message::decode(&server.poll_transmit().unwrap().datagram)
+        .unwrap()
+        .to_owned();
+    assert_eq!(reply.code, Code::BAD_REQUEST);
+    assert_eq!(
+        reply
+            .options
+            .get(OptionNumber::CONTENT_FORMAT)
+            .unwrap()
+            .value,
+        [64]
+    );
+    assert!(reply.options.get(OptionNumber::OSCORE).is_none());
+    assert!(!reply.payload.is_empty());
+}
+
+/// A "random" source that fills each request with one counter value (shared by clones),
+/// so that the test knows which C_R the server draws.
+#[derive(Clone)]
+struct Counter(std::rc::Rc<std::cell::Cell<u8>>);
+
+impl rand_core::RngCore for Counter {
+    fn next_u32(&mut self) -> u32 {
+        rand_core::impls::next_u32_via_fill(self)
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        rand_core::impls::next_u64_via_fill(self)
+    }
+
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        let v = self.0.get();
+        self.0.set(v.wrapping_add(1));
+        dest.fill(v);
+    }
+
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
+        self.fill_bytes(dest);
+        Ok(())
+    }
+}
+
+impl rand_core::CryptoRng for Counter {}
+
+#[test]
+fn a_drawn_c_r_that_is_in_use_is_drawn_again() {
+    let world = World::new();
+    let counter = Counter(std::rc::Rc::new(std::cell::Cell::new(1)));
+    let mut oscore = OscoreProtection::new(OscoreConfig::default(), rng(5));
+    // An OSCORE context whose Recipient ID is the first C_R the server will draw.
+    let mut p = mote_oscore::SecurityContextParams::new(&[7; 16], &[0x20], &[1; 7]);
+    p.master_salt = &[];
+    oscore
+        .add_context(mote_oscore::SecurityContext::with_store(&p, Volatile).unwrap())
+        .unwrap();
+    let mut server: EdhocProtection<Volatile, Rng, MoteCrypto<Counter>, Peers> =
+        EdhocProtection::new(
+            oscore,
+            EdhocProtectionConfig::default(),
+            ResponderConfig::new(SUITE, world.id_r.clone()),
+            MoteCrypto::with_rng(counter.clone()),
+            Peers(vec![world.id_i.credential.clone()]),
+        );
+    let mut trusted = Peers(vec![world.id_r.credential.clone()]);
+    let mut handshake = |c_i: u8| {
+        let mut initiator = world.initiator(c_i);
+        let reply = server.edhoc_post(t(0), &initiator.message_1().unwrap());
+        assert_eq!(reply.code, Code::CHANGED, "{reply:?}");
+        initiator
+            .message_2(&reply.payload, &mut trusted)
+            .unwrap()
+            .c_r()
+            .as_bytes()
+            .to_vec()
+    };
+    // [1; 7] is a Recipient ID in use: the next draw is taken.
+    assert_eq!(handshake(0x0a), [2; 7]);
+    // [2; 7] is now a pending session's C_R: drawn again, skipped.
+    counter.0.set(2);
+    assert_eq!(handshake(0x0b), [3; 7]);
+}

@@ -1,0 +1,559 @@
+//! OSCORE as the protection layer of a `mote_coap` [`Endpoint`](mote_coap::endpoint::Endpoint)
+//! (RFC 8613 §2: between the message layer and request/response processing).
+//!
+//! [`OscoreProtection`] holds a bounded set of [`SecurityContext`]s and implements
+//! [`Protection`] for any peer type:
+//! * server role: a request with the OSCORE option is matched to a context by 'kid' and
+//!   'kid context' (RFC 8613 §8.2 step 2), verified and decrypted; every rejection of §8.2 is
+//!   answered unprotected with the code and diagnostic of [`Error::server_response`], with
+//!   Outer Max-Age 0 (§4.1.3.1); a context whose replay window was lost answers the protected
+//!   4.01 with an Echo option of Appendix B.1.2 and accepts the request that echoes it.
+//!   Responses are protected with the request's binding; notifications always get their own
+//!   Partial IV (§8.3, §4.1.3.5.2);
+//! * client role: [`Protection::protect_request`] protects with the next Sender Sequence
+//!   Number of the context named by the [`ContextId`] the application passed to
+//!   `Endpoint::request_protected` (persisted through the [`SequenceStore`] before the message
+//!   exists, Appendix B.1.1); responses and notifications are verified with the binding
+//!   (§8.4, the notification replay rules of §7.4.1).
+//!
+//! Framing: the endpoint hands whole messages (`Message`) in and takes header-less
+//! [`MessageParts`] out, and frames the outer message for its transport itself (UDP, or a
+//! TCP connection, RFC 8323). Nothing OSCORE protects or authenticates depends on the header
+//! (RFC 8613 §5.4: the AAD holds the algorithm, 'kid', Partial IV and Class I options only;
+//! §4.2: the Message ID, type and token stay outside), so this layer always works on the UDP
+//! message format internally ([`Framing::Udp`]) and the result is valid for either transport.
+//!
+//! A request without the OSCORE option is passed on as plain (`Ok(None)`, the endpoint then
+//! delivers it with no identity): a server that requires OSCORE refuses requests whose
+//! `identity` is `None`.
+//!
+//! A binding ([`OscoreBinding`]) is cloned by the endpoint; the state that must not be
+//! duplicated (whether the request nonce was used for a response, the Notification Number of
+//! an observation, §7.4.1) is shared between the clones, so a stale clone can never make a
+//! response reuse the request nonce or accept a replayed notification.
+
+use alloc::sync::Arc;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use core::time::Duration;
+
+use mote_coap::code::{Code, MessageType};
+use mote_coap::endpoint::{MessageParts, Protection, ProtectionError};
+use mote_coap::message::Message;
+use mote_coap::option::OptionNumber;
+use mote_coap::transmission::RandomSource;
+
+use crate::context::{Id, IdContext, SecurityContext};
+use crate::option::OscoreOption;
+use crate::protect::{RequestBinding, peek_oscore_option};
+use crate::replay::NotificationNumber;
+use crate::sequence::SequenceStore;
+use crate::{Error, Framing};
+
+/// Why [`OscoreProtection`]'s set of contexts refused a change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ContextSetError {
+    /// The set holds [`OscoreConfig::max_contexts`] contexts already.
+    #[error("the set of security contexts is full ({capacity} contexts)")]
+    Full {
+        /// The configured capacity.
+        capacity: usize,
+    },
+    /// A context with the same Recipient ID and ID Context is in the set: a received 'kid'
+    /// would not name one context (RFC 8613 §3.3).
+    #[error("a security context with this Recipient ID and ID Context exists already")]
+    Duplicate,
+}
+
+/// The configuration of [`OscoreProtection`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OscoreConfig {
+    /// The most security contexts held at once ([`ContextSetError::Full`] beyond).
+    pub max_contexts: usize,
+}
+
+impl Default for OscoreConfig {
+    fn default() -> Self {
+        Self { max_contexts: 8 }
+    }
+}
+
+/// Names a security context the way a request names it (RFC 8613 §8.2 step 2): its ID
+/// Context ('kid context') and Recipient ID (the peer's 'kid').
+///
+/// The client role passes it as the endpoint's `Identity` to choose the sending context; the
+/// server role reports it as the identity a request arrived in (Echo values are bound to it,
+/// RFC 9175 §2.3).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ContextId {
+    id_context: Option<IdContext>,
+    recipient_id: Id,
+}
+
+impl ContextId {
+    /// The name of the context with this ID Context (`None`: absent) and Recipient ID.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] when an ID is longer than a context can hold.
+    pub fn new(id_context: Option<&[u8]>, recipient_id: &[u8]) -> Result<Self, Error> {
+        Ok(Self {
+            id_context: id_context.map(IdContext::new).transpose()?,
+            recipient_id: Id::new(recipient_id)?,
+        })
+    }
+
+    /// The name of `context`.
+    pub fn of<S: SequenceStore>(context: &SecurityContext<S>) -> Self {
+        Self {
+            id_context: context.id_context,
+            recipient_id: context.recipient.id,
+        }
+    }
+
+    /// The ID Context, if any.
+    pub fn id_context(&self) -> Option<&[u8]> {
+        self.id_context.as_ref().map(|c| c.as_slice())
+    }
+
+    /// The Recipient ID.
+    pub fn recipient_id(&self) -> &[u8] {
+        self.recipient_id.as_slice()
+    }
+}
+
+impl Ord for ContextId {
+    fn cmp(&self, other: &Self) -> core::cmp::Ordering {
+        (self.id_context(), self.recipient_id()).cmp(&(other.id_context(), other.recipient_id()))
+    }
+}
+
+impl PartialOrd for ContextId {
+    fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl core::fmt::Debug for ContextId {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "ContextId(")?;
+        if let Some(c) = &self.id_context {
+            write!(f, "{c:?}, ")?;
+        }
+        write!(f, "{:?})", self.recipient_id)
+    }
+}
+
+/// The per-request state that all clones of a binding share (see the module documentation).
+#[derive(Debug, Default)]
+struct SharedState {
+    /// Server: a response used the request nonce. Client: a final response was accepted.
+    request_nonce_used: AtomicBool,
+    /// Client, §7.4.1: a notification was accepted ...
+    has_notification: AtomicBool,
+    /// ... with this Partial IV (at most 2^40 − 1, kept in two halves: 64-bit atomics are not
+    /// available on every target; every access goes through `&mut OscoreProtection`).
+    notification_hi: AtomicU32,
+    notification_lo: AtomicU32,
+    /// Client, §7.4.1: the notification without Partial IV was accepted.
+    unnumbered_seen: AtomicBool,
+}
+
+impl SharedState {
+    fn load_into(&self, binding: &mut RequestBinding) {
+        binding.request_nonce_used |= self.request_nonce_used.load(Ordering::Acquire);
+        let number = self.has_notification.load(Ordering::Acquire).then(|| {
+            (u64::from(self.notification_hi.load(Ordering::Acquire)) << 32)
+                | u64::from(self.notification_lo.load(Ordering::Acquire))
+        });
+        binding.notifications =
+            NotificationNumber::from_parts(number, self.unnumbered_seen.load(Ordering::Acquire));
+    }
+
+    fn store_from(&self, binding: &RequestBinding) {
+        if binding.request_nonce_used {
+            self.request_nonce_used.store(true, Ordering::Release);
+        }
+        if let Some(n) = binding.notifications.get() {
+            self.notification_hi
+                .store((n >> 32) as u32, Ordering::Release);
+            self.notification_lo.store(n as u32, Ordering::Release);
+            self.has_notification.store(true, Ordering::Release);
+        }
+        if binding.notifications.unnumbered_seen() {
+            self.unnumbered_seen.store(true, Ordering::Release);
+        }
+    }
+}
+
+/// What a response is protected or verified with: the context and the request's 'kid' and
+/// Partial IV (RFC 8613 §7.1), plus the state shared by all clones (module documentation).
+#[derive(Debug, Clone)]
+pub struct OscoreBinding {
+    context: ContextId,
+    request: RequestBinding,
+    shared: Arc<SharedState>,
+}
+
+impl OscoreBinding {
+    fn new(context: ContextId, request: RequestBinding) -> Self {
+        Self {
+            context,
+            request,
+            shared: Arc::new(SharedState::default()),
+        }
+    }
+
+    /// The security context of the request.
+    pub fn context(&self) -> &ContextId {
+        &self.context
+    }
+
+    /// The request's binding as [`crate::protect`] keeps it ('kid', Partial IV, Observe).
+    pub fn request(&self) -> &RequestBinding {
+        &self.request
+    }
+
+    /// The binding with the shared state applied.
+    fn current(&self) -> RequestBinding {
+        let mut b = self.request;
+        self.shared.load_into(&mut b);
+        b
+    }
+}
+
+/// OSCORE (RFC 8613) as the [`Protection`] of a `mote_coap` endpoint: a bounded set of
+/// security contexts, chosen by 'kid' and 'kid context' on receipt and by [`ContextId`] for
+/// sending. See the module documentation for the two roles.
+///
+/// `R` draws the Echo values of Appendix B.1.2 (RFC 9175 §2.3: at least 64 random bits).
+///
+/// Call order: [`new`](Self::new), [`add_context`](Self::add_context) for each peer, then
+/// hand it to `Endpoint::with_protection`; reach it later through the endpoint's accessor
+/// to add or remove contexts.
+#[derive(Debug)]
+pub struct OscoreProtection<S, R> {
+    config: OscoreConfig,
+    contexts: Vec<(ContextId, SecurityContext<S>)>,
+    rng: R,
+}
+
+/// Length of the Echo values of Appendix B.1.2.
+const REPLAY_ECHO_LEN: usize = 8;
+
+impl<S: SequenceStore, R: RandomSource> OscoreProtection<S, R> {
+    /// An empty set of contexts.
+    pub fn new(config: OscoreConfig, rng: R) -> Self {
+        Self {
+            config,
+            contexts: Vec::new(),
+            rng,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &OscoreConfig {
+        &self.config
+    }
+
+    /// Adds a context; returns its name.
+    ///
+    /// # Errors
+    /// [`ContextSetError::Full`], [`ContextSetError::Duplicate`] (the context is dropped).
+    pub fn add_context(
+        &mut self,
+        context: SecurityContext<S>,
+    ) -> Result<ContextId, ContextSetError> {
+        let id = ContextId::of(&context);
+        if self.contexts.iter().any(|(c, _)| *c == id) {
+            return Err(ContextSetError::Duplicate);
+        }
+        if self.contexts.len() >= self.config.max_contexts {
+            return Err(ContextSetError::Full {
+                capacity: self.config.max_contexts,
+            });
+        }
+        self.contexts.push((id, context));
+        Ok(id)
+    }
+
+    /// Removes a context and returns it.
+    pub fn remove_context(&mut self, id: &ContextId) -> Option<SecurityContext<S>> {
+        let i = self.contexts.iter().position(|(c, _)| c == id)?;
+        Some(self.contexts.remove(i).1)
+    }
+
+    /// The context named `id`.
+    pub fn context(&self, id: &ContextId) -> Option<&SecurityContext<S>> {
+        self.contexts.iter().find(|(c, _)| c == id).map(|(_, s)| s)
+    }
+
+    /// The context named `id`, to change (e.g. restore its replay window).
+    pub fn context_mut(&mut self, id: &ContextId) -> Option<&mut SecurityContext<S>> {
+        self.contexts
+            .iter_mut()
+            .find(|(c, _)| c == id)
+            .map(|(_, s)| s)
+    }
+
+    /// Every context with its name, in the order they were added.
+    pub fn contexts(&self) -> impl Iterator<Item = (&ContextId, &SecurityContext<S>)> {
+        self.contexts.iter().map(|(c, s)| (c, s))
+    }
+
+    /// How many contexts are held.
+    pub fn len(&self) -> usize {
+        self.contexts.len()
+    }
+
+    /// Whether no context is held.
+    pub fn is_empty(&self) -> bool {
+        self.contexts.is_empty()
+    }
+
+    /// RFC 8613 §8.2 for a request in the UDP message format; `Ok(None)` when it carries no
+    /// OSCORE option. The error is the unprotected (or, for Appendix B.1.2, protected)
+    /// response to send.
+    #[allow(clippy::type_complexity)]
+    pub fn unprotect_request_bytes(
+        &mut self,
+        request: &[u8],
+    ) -> Result<Option<(MessageParts, OscoreBinding, ContextId)>, MessageParts> {
+        let option = match peek_oscore_option(Framing::Udp, request) {
+            Ok(o) => o,
+            Err(Error::NotOscore(_)) => return Ok(None),
+            Err(e) => return Err(error_response(&e)),
+        };
+        let (Some(kid), Some(_)) = (option.kid, option.partial_iv) else {
+            // §8.2 step 2: the COSE object fails to decode without 'kid' or Partial IV.
+            return Err(error_response(&Error::InvalidOscoreOption(
+                "request without kid or Partial IV",
+            )));
+        };
+        let candidates = self.candidates(&option, kid);
+        if candidates.is_empty() {
+            return Err(error_response(&Error::ContextNotFound));
+        }
+        let mut last = Error::ContextNotFound;
+        let mut out = vec![0u8; 2 * request.len() + 64];
+        for i in candidates {
+            let Some((id, ctx)) = self.contexts.get_mut(i) else {
+                continue;
+            };
+            match ctx.unprotect_request(Framing::Udp, request, &mut out) {
+                Ok(verified) => {
+                    let inner = out
+                        .get(..verified.len)
+                        .and_then(|b| Message::decode(b).ok())
+                        .map(|m| MessageParts::from_message(&m))
+                        .ok_or_else(|| error_response(&Error::DecryptionFailed))?;
+                    return Ok(Some((
+                        inner,
+                        OscoreBinding::new(*id, verified.binding),
+                        *id,
+                    )));
+                }
+                Err(Error::EchoRequired) => {
+                    let id = *id;
+                    return Err(self.replay_echo_response(&id));
+                }
+                // §8.2 step 2: "the server may try each" context the 'kid' matches.
+                Err(Error::DecryptionFailed) => last = Error::DecryptionFailed,
+                Err(e) => return Err(error_response(&e)),
+            }
+        }
+        Err(error_response(&last))
+    }
+
+    /// The contexts a request's 'kid' and 'kid context' may name (RFC 8613 §8.2 step 2).
+    fn candidates(&self, option: &OscoreOption<'_>, kid: &[u8]) -> Vec<usize> {
+        self.contexts
+            .iter()
+            .enumerate()
+            .filter(|(_, (id, _))| {
+                id.recipient_id() == kid
+                    && option
+                        .kid_context
+                        .is_none_or(|kc| id.id_context() == Some(kc))
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// Appendix B.1.2: the protected 4.01 (Unauthorized) with a new Echo value, for a verified
+    /// request that arrived while the context's replay window is not initialized.
+    fn replay_echo_response(&mut self, id: &ContextId) -> MessageParts {
+        let mut echo = [0u8; REPLAY_ECHO_LEN];
+        for chunk in echo.chunks_mut(4) {
+            let r = self.rng.next_u32().to_be_bytes();
+            chunk.copy_from_slice(r.get(..chunk.len()).unwrap_or_default());
+        }
+        let Some(ctx) = self.context_mut(id) else {
+            return error_response(&Error::ContextNotFound);
+        };
+        let Some(mut binding) = ctx.echo_binding() else {
+            return error_response(&Error::ContextNotFound);
+        };
+        if ctx.issue_replay_echo(&echo).is_err() {
+            return plain(Code::INTERNAL_SERVER_ERROR, "");
+        }
+        let mut inner = MessageParts::new(Code::UNAUTHORIZED);
+        inner.options.push(OptionNumber::ECHO, echo.to_vec());
+        protect_parts(
+            |raw, out| ctx.protect_response(Framing::Udp, &mut binding, raw, true, out),
+            &inner,
+        )
+        .unwrap_or_else(|_| plain(Code::INTERNAL_SERVER_ERROR, ""))
+    }
+
+    fn protect_response_parts(
+        &mut self,
+        binding: &OscoreBinding,
+        inner: &MessageParts,
+        notification: bool,
+    ) -> Result<MessageParts, ProtectionError> {
+        let ctx = self
+            .context_mut(&binding.context)
+            .ok_or(ProtectionError::Failed)?;
+        let mut request = binding.current();
+        // §8.3: a notification always carries its own Partial IV (§4.1.3.5.2); so does any
+        // second response, as the shared flag tells.
+        let result = protect_parts(
+            |raw, out| ctx.protect_response(Framing::Udp, &mut request, raw, notification, out),
+            inner,
+        );
+        binding.shared.store_from(&request);
+        result.map_err(|_| ProtectionError::Failed)
+    }
+
+    fn protect_request_parts(
+        &mut self,
+        identity: &ContextId,
+        inner: &MessageParts,
+    ) -> Result<(MessageParts, OscoreBinding), ProtectionError> {
+        let ctx = self.context_mut(identity).ok_or(ProtectionError::Failed)?;
+        let mut binding = None;
+        let outer = protect_parts(
+            |raw, out| {
+                let (len, b) = ctx.protect_request(Framing::Udp, raw, out)?;
+                binding = Some(b);
+                Ok(len)
+            },
+            inner,
+        )
+        .map_err(|_| ProtectionError::Failed)?;
+        let binding = binding.ok_or(ProtectionError::Failed)?;
+        Ok((outer, OscoreBinding::new(*identity, binding)))
+    }
+
+    fn unprotect_response_parts(
+        &mut self,
+        binding: &OscoreBinding,
+        outer: &Message<'_>,
+    ) -> Result<MessageParts, ProtectionError> {
+        let ctx = self
+            .context_mut(&binding.context)
+            .ok_or(ProtectionError::Failed)?;
+        let raw = outer
+            .to_owned()
+            .to_vec()
+            .map_err(|_| ProtectionError::Failed)?;
+        let mut request = binding.current();
+        let mut out = vec![0u8; 2 * raw.len() + 64];
+        let len = ctx
+            .unprotect_response(Framing::Udp, &mut request, &raw, &mut out)
+            .map_err(|_| ProtectionError::Failed)?;
+        binding.shared.store_from(&request);
+        out.get(..len)
+            .and_then(|b| Message::decode(b).ok())
+            .map(|m| MessageParts::from_message(&m))
+            .ok_or(ProtectionError::Failed)
+    }
+}
+
+/// Encodes `inner` in the UDP format, runs `f` on it and returns the outer message's parts.
+fn protect_parts(
+    f: impl FnOnce(&[u8], &mut [u8]) -> Result<usize, Error>,
+    inner: &MessageParts,
+) -> Result<MessageParts, Error> {
+    let raw = inner
+        .clone()
+        .into_message(MessageType::Con, 0, &[])
+        .to_vec()
+        .map_err(Error::from)?;
+    // Tag (at most 16), OSCORE option (at most 272) and the Class U copies.
+    let mut out = vec![0u8; 2 * raw.len() + 320];
+    let len = f(&raw, &mut out)?;
+    let bytes = out.get(..len).ok_or(Error::Malformed("protected length"))?;
+    let m = Message::decode(bytes)?;
+    Ok(MessageParts::from_message(&m))
+}
+
+/// An unprotected response with a diagnostic payload.
+fn plain(code: Code, diagnostic: &str) -> MessageParts {
+    let mut parts = MessageParts::new(code);
+    parts.payload = diagnostic.as_bytes().to_vec();
+    parts
+}
+
+/// The unprotected error response for a request that failed with `error` (RFC 8613 §8.2,
+/// §7.4), with Outer Max-Age 0 (§4.1.3.1: not to be cached).
+fn error_response(error: &Error) -> MessageParts {
+    let (code, diagnostic) = match error.server_response() {
+        Some(r) => (r.code, r.diagnostic),
+        // A CoAP message that is malformed outside or, once decrypted, inside (the window is
+        // not updated then, §8.2): 4.00 (RFC 7252 §5.9.2.1).
+        None => (Code::BAD_REQUEST, "Malformed request"),
+    };
+    let mut parts = plain(code, diagnostic);
+    parts.options.push(OptionNumber::MAX_AGE, Vec::new());
+    parts
+}
+
+impl<P, S: SequenceStore, R: RandomSource> Protection<P> for OscoreProtection<S, R> {
+    type Binding = OscoreBinding;
+    type Identity = ContextId;
+
+    fn unprotect_request(
+        &mut self,
+        _now: Duration,
+        _peer: &P,
+        outer: &Message<'_>,
+    ) -> Result<Option<(MessageParts, OscoreBinding, ContextId)>, MessageParts> {
+        if outer.option(OptionNumber::OSCORE).is_none() {
+            return Ok(None);
+        }
+        let raw = outer
+            .to_owned()
+            .to_vec()
+            .map_err(|_| error_response(&Error::InvalidOscoreOption("message")))?;
+        self.unprotect_request_bytes(&raw)
+    }
+
+    fn protect_response(
+        &mut self,
+        binding: &OscoreBinding,
+        inner: &MessageParts,
+        notification: bool,
+    ) -> Result<MessageParts, ProtectionError> {
+        self.protect_response_parts(binding, inner, notification)
+    }
+
+    fn protect_request(
+        &mut self,
+        _peer: &P,
+        identity: &ContextId,
+        inner: &MessageParts,
+    ) -> Result<(MessageParts, OscoreBinding), ProtectionError> {
+        self.protect_request_parts(identity, inner)
+    }
+
+    fn unprotect_response(
+        &mut self,
+        binding: &OscoreBinding,
+        outer: &Message<'_>,
+    ) -> Result<MessageParts, ProtectionError> {
+        self.unprotect_response_parts(binding, outer)
+    }
+}

@@ -181,6 +181,10 @@ pub(crate) struct ContextFile {
     /// Where the Sender Sequence Number persists (App. B.1.1); default `<file>.seq`.
     #[serde(default)]
     sequence_file: Option<PathBuf>,
+    /// Set to `true` by `mote coap` / `mote serve` when the context is first used with a
+    /// sequence file: from then on that file must exist (see `context_file.rs`).
+    #[serde(default)]
+    used: Option<bool>,
 }
 
 /// A context file's values, decoded.
@@ -196,6 +200,8 @@ pub(crate) struct ContextInputs {
     send_kid_context: bool,
     replay_window: u8,
     pub(crate) sequence_file: Option<PathBuf>,
+    /// Whether the file records that the context was used with a sequence file.
+    pub(crate) used: bool,
 }
 
 impl ContextInputs {
@@ -203,7 +209,13 @@ impl ContextInputs {
     pub(crate) fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read {}", path.display()))?;
-        let f: ContextFile = serde_json::from_str(&text)
+        Self::parse(path, &text)
+    }
+
+    /// Checks the text of the context file at `path` (relative paths inside are resolved
+    /// against `path`'s directory).
+    pub(crate) fn parse(path: &Path, text: &str) -> Result<Self> {
+        let f: ContextFile = serde_json::from_str(text)
             .with_context(|| format!("invalid context file {}", path.display()))?;
         let hkdf = match &f.hkdf {
             None => HkdfAlgorithm::Sha256,
@@ -234,6 +246,7 @@ impl ContextInputs {
                 Some(dir) if p.is_relative() => dir.join(p),
                 _ => p,
             }),
+            used: f.used.unwrap_or(false),
         })
     }
 

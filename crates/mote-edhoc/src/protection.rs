@@ -378,7 +378,12 @@ where
             drop(old);
             self.edhoc_contexts.retain(|c| *c != id);
         }
-        while self.edhoc_contexts.len() >= self.config.max_contexts.max(1) {
+        // Beyond our own bound, or when the OSCORE set is full (its `max_contexts` also holds
+        // the application's own contexts): the oldest context from EDHOC makes room.
+        while self.edhoc_contexts.len() >= self.config.max_contexts.max(1)
+            || (self.oscore.len() >= self.oscore.config().max_contexts
+                && !self.edhoc_contexts.is_empty())
+        {
             let Some(removed) = self.edhoc_contexts.pop_front() else {
                 break;
             };

@@ -452,6 +452,39 @@ fn contexts_from_edhoc_are_bounded_and_the_oldest_is_replaced_with_an_event() {
 }
 
 #[test]
+fn a_full_oscore_set_makes_room_by_replacing_the_oldest_edhoc_context() {
+    let world = World::new();
+    let oscore = OscoreProtection::new(OscoreConfig { max_contexts: 2 }, rng(3));
+    let mut server: Layer = EdhocProtection::new(
+        oscore,
+        EdhocProtectionConfig::default(),
+        ResponderConfig::new(SUITE, world.id_r.clone()),
+        MoteCrypto::new(),
+        Peers(vec![world.id_i.credential.clone()]),
+    );
+    // One context of the application's own, not from EDHOC: never replaced.
+    let p = mote_oscore::SecurityContextParams::new(&[7; 16], &[0x20], &[0x21]);
+    let own = server
+        .oscore_mut()
+        .add_context(mote_oscore::SecurityContext::with_store(&p, Volatile).unwrap())
+        .unwrap();
+    let mut established = Vec::new();
+    for c_i in 1..=2u8 {
+        let initiated = world.initiate(&mut server, c_i, t(0));
+        let reply = server.edhoc_post(t(1), &initiated.message_3_payload().unwrap());
+        assert_eq!(reply.code, Code::CHANGED);
+        established.push(*server.edhoc_contexts().last().unwrap());
+    }
+    assert_eq!(server.oscore().len(), 2);
+    assert!(server.oscore().context(&own).is_some());
+    assert!(server.oscore().context(&established[1]).is_some());
+    let events: Vec<EdhocEvent> = std::iter::from_fn(|| server.poll_event()).collect();
+    assert!(events.contains(&EdhocEvent::ContextReplaced {
+        removed: established[0]
+    }));
+}
+
+#[test]
 fn a_combined_request_for_an_unknown_c_r_gets_an_edhoc_error() {
     let world = World::new();
     let mut client = world.client();

@@ -422,6 +422,24 @@ impl Transfer {
     }
 }
 
+/// How far the block-wise transfer of a client request has come
+/// ([`Endpoint::transfer_progress`]), for a progress display.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransferProgress {
+    /// A Block1 upload (RFC 7959 §2.5): `acknowledged` of `total` body bytes confirmed.
+    Upload {
+        /// Body bytes the server acknowledged so far.
+        acknowledged: usize,
+        /// The whole body.
+        total: usize,
+    },
+    /// A Block2 download (RFC 7959 §2.4): `received` body bytes reassembled so far.
+    Download {
+        /// Body bytes received so far.
+        received: usize,
+    },
+}
+
 /// Identifies a client request for its whole life (including an Echo retry).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RequestId(u64);
@@ -565,6 +583,10 @@ pub enum Event<P, I = ()> {
         id: RequestId,
         /// Who answered.
         peer: P,
+        /// The response as received, not verified: e.g. an unprotected error answer whose
+        /// code and diagnostic payload say why the server refused (RFC 8613 §8.2, §7.4). Show
+        /// it as such, never as the answer to the request.
+        response: OwnedMessage,
     },
     /// A CON request was not acknowledged after MAX_RETRANSMIT retransmissions, or no response
     /// came within EXCHANGE_LIFETIME (RFC 7252 §4.2, §4.8.2).
@@ -2015,6 +2037,7 @@ where
             self.event(Event::ProtectionFailed {
                 id,
                 peer: peer.clone(),
+                response: message.to_owned(),
             });
             return;
         };
@@ -2255,6 +2278,26 @@ where
         self.outgoing.insert(id, entry);
         self.transmit(peer, bytes);
         Ok(())
+    }
+
+    /// How far the block-wise transfer of client request `id` has come (outstanding or
+    /// queued); `None` once the request is over or for an unknown one. A request without
+    /// block-wise transfer reports a one-block upload or an empty download.
+    #[must_use]
+    pub fn transfer_progress(&self, id: RequestId) -> Option<TransferProgress> {
+        let transfer = match self.outgoing.get(&id) {
+            Some(o) => &o.transfer,
+            None => &self.queue.iter().find(|q| q.id == id)?.transfer,
+        };
+        Some(match transfer {
+            Transfer::Upload(upload) => TransferProgress::Upload {
+                acknowledged: upload.acknowledged(),
+                total: upload.body_len(),
+            },
+            Transfer::Download(download) => TransferProgress::Download {
+                received: download.bytes_held(),
+            },
+        })
     }
 
     /// Abandons client request `id` (outstanding or queued): no more retransmissions, blocks

@@ -827,6 +827,7 @@ fn client_retries_once_with_echo_and_reports_only_the_final_response() {
     assert!(retry.option(OptionNumber::ECHO).is_some());
     assert_ne!(first.message_id(), retry.message_id());
     assert_eq!(retry.payload(), b"on");
+    assert_eq!(sim.node(CLIENT).stats().echo_retries, 1);
 
     // A server that keeps answering 4.01 with Echo: one retry only, then the 4.01 is final.
     let mut ep = lone(EndpointConfig::default(), 16);
@@ -851,6 +852,7 @@ fn client_retries_once_with_echo_and_reports_only_the_final_response() {
     assert!(
         matches!(&events(&mut ep)[..], [Event::Response { id: got, message, .. }] if *got == id && message.code == Code::UNAUTHORIZED)
     );
+    assert_eq!(ep.stats().echo_retries, 1);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -75,7 +75,7 @@ impl EdhocSetup {
     }
 
     /// The Initiator's configuration: the first listed method, the suites in order.
-    fn initiator_config(&self) -> Result<InitiatorConfig, mote_edhoc::Error> {
+    pub(crate) fn initiator_config(&self) -> Result<InitiatorConfig, mote_edhoc::Error> {
         let method = *self
             .methods
             .first()
@@ -273,6 +273,10 @@ impl EdhocResponder {
     }
 }
 
+#[allow(
+    dead_code,
+    reason = "the blocking Initiator before `mote coap` moved to EdhocInitiator; to be removed"
+)]
 /// The client side after message_3 is prepared: message_3 with the C_R it goes to (sent
 /// inside the first OSCORE request over UDP, or to the EDHOC resource first), and the session
 /// waiting for message_4.
@@ -282,6 +286,10 @@ pub(crate) struct Initiated {
     pub(crate) wait: mote_edhoc::InitiatorWaitM4<EdhocCrypto>,
 }
 
+#[allow(
+    dead_code,
+    reason = "the blocking Initiator before `mote coap` moved to EdhocInitiator; to be removed"
+)]
 impl Initiated {
     /// The OSCORE context: after message_4 when the server sent one (key confirmation,
     /// RFC 9528 §5.5), else right after message_3 (as in the combined request).
@@ -304,9 +312,17 @@ impl Initiated {
     }
 }
 
+#[allow(
+    dead_code,
+    reason = "the blocking Initiator before `mote coap` moved to EdhocInitiator; to be removed"
+)]
 /// Sends a payload to `/.well-known/edhoc`; returns the response code and payload.
 pub(crate) type Post<'a> = dyn FnMut(&[u8]) -> Result<(Code, Vec<u8>)> + 'a;
 
+#[allow(
+    dead_code,
+    reason = "the blocking Initiator before `mote coap` moved to EdhocInitiator; to be removed"
+)]
 /// Runs message_1 and message_2 with `post`, which sends a payload to `/.well-known/edhoc`
 /// and returns the response code and payload. A wrong-selected-suite error is followed by a
 /// second message_1 with the suites the Responder supports (RFC 9528 §6.3.2).

@@ -750,6 +750,9 @@ pub struct EndpointStats {
     pub observations: usize,
     /// Notifications dropped as older than one already delivered (RFC 7641 §3.4).
     pub stale_notifications: u64,
+    /// Client requests sent again with the Echo value of a 4.01 answer (RFC 9175 §2.3): how
+    /// often a server asked this client to prove freshness.
+    pub echo_retries: u64,
     /// Registered observers (bounded by [`RegistryConfig::max_observers`]).
     pub observers: usize,
     /// Confirmable notifications awaiting their ACK (at most one per observer, RFC 7641
@@ -2343,6 +2346,7 @@ where
         };
         entry.bytes = bytes.clone();
         entry.echo_retried = true;
+        self.stats.echo_retries += 1;
         entry.acknowledged = false;
         entry.retransmission = entry
             .confirmable

@@ -12,6 +12,7 @@
 //! 3. [`Driver::run`] with an [`Application`]: it returns when the application says
 //!    [`ControlFlow::Break`] or a [`Shutdown`] handle fires.
 
+pub(crate) mod client;
 mod driver;
 #[cfg(test)]
 mod tests;

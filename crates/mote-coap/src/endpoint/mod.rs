@@ -422,6 +422,11 @@ impl Transfer {
     }
 }
 
+/// How often one client request is sent again with a new Echo value (RFC 9175 §2.3): once
+/// for the server's replay-window recovery (RFC 8613 Appendix B.1.2), once for its freshness
+/// requirement.
+const MAX_ECHO_RETRIES: u8 = 2;
+
 /// How far the block-wise transfer of a client request has come
 /// ([`Endpoint::transfer_progress`]), for a progress display.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -809,7 +814,8 @@ struct Outgoing<P> {
     retransmission: Option<Retransmission>,
     acknowledged: bool,
     expires: Duration,
-    echo_retried: bool,
+    /// Echo retries of the current request (at most [`MAX_ECHO_RETRIES`]).
+    echo_retries: u8,
     transfer: Transfer,
     observe: ObserveUse,
 }
@@ -2025,7 +2031,7 @@ where
         self.complete_request(now, id, peer, &message);
     }
 
-    /// Delivers the final response of request `id`, or retries once with the Echo value of a
+    /// Delivers the final response of request `id`, or retries with the Echo value of a
     /// 4.01 (RFC 9175 §2.3). Block2 continuation and Observe
     /// notification ordering take the response here.
     fn complete_request(&mut self, now: Duration, id: RequestId, peer: &P, message: &Inbound<'_>) {
@@ -2073,8 +2079,18 @@ where
         if let Some(ClientEchoAction::Retry(value)) =
             client_action(code.class(), code.detail(), echo)
         {
-            if self.outgoing.get(&id).is_some_and(|o| !o.echo_retried)
-                && self.retry_with_echo(now, id, value.as_bytes()).is_ok()
+            // RFC 9175 §2.3 and RFC 8613 Appendix B.1.2 may each challenge the same request
+            // with their own Echo value (a restarted server recovering its replay window, then
+            // demanding freshness for an unsafe method): a new value is answered, up to
+            // MAX_ECHO_RETRIES times; a repeated one ends the request.
+            let sent = self
+                .outgoing
+                .get(&id)
+                .and_then(|o| o.request.options.get(OptionNumber::ECHO))
+                .map(|o| o.value.to_vec());
+            if self.outgoing.get(&id).is_some_and(|o| {
+                o.echo_retries < MAX_ECHO_RETRIES && sent.as_deref() != Some(value.as_bytes())
+            }) && self.retry_with_echo(now, id, value.as_bytes()).is_ok()
             {
                 return;
             }
@@ -2271,7 +2287,7 @@ where
         };
         entry.request = request;
         entry.bytes = bytes.clone();
-        entry.echo_retried = false;
+        entry.echo_retries = 0;
         entry.acknowledged = false;
         entry.retransmission = entry
             .confirmable
@@ -2345,7 +2361,7 @@ where
             }
         };
         entry.bytes = bytes.clone();
-        entry.echo_retried = true;
+        entry.echo_retries += 1;
         self.stats.echo_retries += 1;
         entry.acknowledged = false;
         entry.retransmission = entry
@@ -2760,7 +2776,7 @@ where
                     retransmission: None,
                     acknowledged: true,
                     expires: now + self.config.transmission.exchange_lifetime(),
-                    echo_retried: false,
+                    echo_retries: 0,
                     transfer,
                     observe,
                 },
@@ -2790,7 +2806,7 @@ where
                 retransmission,
                 acknowledged: false,
                 expires: now + params.exchange_lifetime(),
-                echo_retried: false,
+                echo_retries: 0,
                 transfer,
                 observe,
             },

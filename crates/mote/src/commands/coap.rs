@@ -124,7 +124,10 @@ impl Msg {
             .map(|o| o.1.as_slice())
     }
 
-    #[allow(dead_code, reason = "used by the old client only; to be removed with Msg")]
+    #[allow(
+        dead_code,
+        reason = "used by the old client only; to be removed with Msg"
+    )]
     pub(crate) fn set_option(&mut self, n: u16, v: Vec<u8>) {
         self.options.retain(|o| o.0 != n);
         self.options.push((n, v));
@@ -153,7 +156,6 @@ pub(crate) fn uint(v: u32) -> Vec<u8> {
 pub(crate) fn decode_uint(v: &[u8]) -> u32 {
     v.iter().fold(0u32, |a, &b| (a << 8) | u32::from(b))
 }
-
 
 /// The request method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -238,12 +240,24 @@ pub(crate) struct CoapArgs {
     timeout: u64,
 }
 
+/// The client's endpoint configuration: 8-byte tokens drawn from the OS RNG (RFC 7252
+/// §5.3.1: a client not protected by a secure transport uses non-trivial, randomized tokens
+/// against spoofed responses).
+fn client_config() -> EndpointConfig {
+    let mut config = EndpointConfig::default();
+    config.token_len = 8;
+    config
+}
+
 /// The longest response body accepted (a server cannot make the client hold more).
 const MAX_BODY: usize = 16 << 20;
 
 /// The text of an EDHOC error message in a response with Content-Format 64 (RFC 9528 §6).
 fn edhoc_error_text(response: &OwnedMessage) -> Option<String> {
-    let cf = response.option(OptionNumber::CONTENT_FORMAT)?.as_uint().ok()?;
+    let cf = response
+        .option(OptionNumber::CONTENT_FORMAT)?
+        .as_uint()
+        .ok()?;
     (cf == u32::from(mote_edhoc::transport::CONTENT_FORMAT_EDHOC))
         .then(|| edhoc_error_message(&response.payload))
 }
@@ -261,7 +275,9 @@ fn parse_option(text: &str) -> Result<(OptionNumber, Vec<u8>)> {
             .parse()
             .map_err(|_| anyhow!("--option {text:?}: the number must be 0…65535"))?,
     );
-    let format = number.definition().map_or(OptionFormat::Opaque, |d| d.format);
+    let format = number
+        .definition()
+        .map_or(OptionFormat::Opaque, |d| d.format);
     let bytes = match format {
         OptionFormat::Uint => {
             let v: u32 = value
@@ -289,7 +305,11 @@ fn parse_option(text: &str) -> Result<(OptionNumber, Vec<u8>)> {
 }
 
 /// The request of `args` to `uri` at `peer` (RFC 7252 §6.4: the URI decomposed into options).
-fn build_request(args: &CoapArgs, uri: &Uri<'_>, peer: std::net::SocketAddr) -> Result<OwnedMessage> {
+fn build_request(
+    args: &CoapArgs,
+    uri: &Uri<'_>,
+    peer: std::net::SocketAddr,
+) -> Result<OwnedMessage> {
     let mut request = OwnedMessage::new(MessageType::Con, args.method.code(), 0);
     let dest = Destination {
         ip: peer.ip(),
@@ -302,7 +322,9 @@ fn build_request(args: &CoapArgs, uri: &Uri<'_>, peer: std::net::SocketAddr) -> 
             .push_uint(OptionNumber::CONTENT_FORMAT, u32::from(cf));
     }
     if let Some(a) = args.accept {
-        request.options.push_uint(OptionNumber::ACCEPT, u32::from(a));
+        request
+            .options
+            .push_uint(OptionNumber::ACCEPT, u32::from(a));
     }
     for etag in &args.if_match {
         let value = crate::input::parse_hex(etag)?;
@@ -312,7 +334,9 @@ fn build_request(args: &CoapArgs, uri: &Uri<'_>, peer: std::net::SocketAddr) -> 
         request.options.push(OptionNumber::IF_MATCH, value);
     }
     if args.if_none_match {
-        request.options.push(OptionNumber::IF_NONE_MATCH, Vec::new());
+        request
+            .options
+            .push(OptionNumber::IF_NONE_MATCH, Vec::new());
     }
     for option in &args.options {
         let (number, value) = parse_option(option)?;
@@ -339,7 +363,7 @@ fn request_options(block_size: u16) -> Result<RequestOptions> {
     let szx = Szx::from_size(usize::from(block_size))
         .filter(|s| !s.is_bert())
         .ok_or_else(|| anyhow!("block size must be a power of two from 16 to 1024"))?;
-    let mut blockwise = EndpointConfig::default().client_blockwise;
+    let mut blockwise = client_config().client_blockwise;
     blockwise.szx = szx;
     blockwise.download.max_body = MAX_BODY;
     if szx != Szx::S1024 {
@@ -474,7 +498,7 @@ pub(crate) fn run(args: &CoapArgs) -> Result<()> {
     let request = build_request(args, &uri, peer)?;
     let options = request_options(args.block_size)?;
     let timeout = Duration::from_secs(args.timeout);
-    let config = EndpointConfig::default();
+    let config = client_config();
     let connect = |e: ClientError| failure(e, false, tcp);
     if let Some(path) = &args.oscore {
         let (mut client, id) = oscore_client(server, path, timeout)?;
@@ -576,7 +600,7 @@ fn edhoc_post<X: Protection<Remote>>(
             u32::from(mote_edhoc::transport::CONTENT_FORMAT_CID_EDHOC),
         )
         .with_payload(payload);
-    let mut options = EndpointConfig::default().client_blockwise;
+    let mut options = client_config().client_blockwise;
     options.download.max_body = MAX_BODY;
     client
         .request(
@@ -595,9 +619,7 @@ fn handshake<X: Protection<Remote>>(
 ) -> Result<Initiated<EdhocCrypto>> {
     let mut initiator = initiator(setup)?;
     for _ in 0..2 {
-        let message_1 = initiator
-            .message_1()
-            .map_err(|e| anyhow!("EDHOC: {e}"))?;
+        let message_1 = initiator.message_1().map_err(|e| anyhow!("EDHOC: {e}"))?;
         let response = edhoc_post(client, message_1)?;
         let code = response.code;
         let mut lookup = |id: &mote_edhoc::IdCred| setup.peer_credential(id);
@@ -624,7 +646,10 @@ pub(crate) fn edhoc_client(
     server: Listen,
     setup: &crate::commands::edhoc::EdhocSetup,
     timeout: Duration,
-) -> Result<(Client<impl Protection<Remote, Identity = ContextId>>, ContextId)> {
+) -> Result<(
+    Client<impl Protection<Remote, Identity = ContextId>>,
+    ContextId,
+)> {
     let oscore = OscoreProtection::<FileSequenceStore, _>::new(OscoreConfig::default(), OsRandom);
     // The client is never the Responder: its responder configuration answers nothing.
     let suite = setup.suites.first().copied().unwrap_or(2);
@@ -635,7 +660,7 @@ pub(crate) fn edhoc_client(
         EdhocCrypto::new(),
         |_: &mote_edhoc::IdCred| None,
     );
-    let mut client = Client::connect(server, EndpointConfig::default(), layer, timeout)
+    let mut client = Client::connect(server, client_config(), layer, timeout)
         .map_err(|e| failure(e, false, false))?;
     let initiated = handshake(&mut client, setup)?;
     let context = client
@@ -660,7 +685,7 @@ pub(crate) fn oscore_client(
     let id = oscore
         .add_context(persistent_context(path, false)?)
         .map_err(|e| anyhow!("{e:?}"))?;
-    let client = Client::connect(server, EndpointConfig::default(), oscore, timeout)
+    let client = Client::connect(server, client_config(), oscore, timeout)
         .map_err(|e| failure(e, false, matches!(server, Listen::Tcp(_))))?;
     Ok((client, id))
 }
@@ -735,4 +760,3 @@ pub(crate) fn edhoc_error_message(payload: &[u8]) -> String {
         Err(e) => format!("not an EDHOC error message ({e})"),
     }
 }
-

@@ -287,7 +287,11 @@ fn operations(server_ctx: &Path, proxy: SocketAddr) -> Result<()> {
     // Read /3/0 in SenML-CBOR (LwM2M Core §6.3.1 Read, content format 112).
     let read = request(Code::GET, &["3", "0"]).with_uint_option(OptionNumber::ACCEPT, 112);
     let response = send(&mut client, Some(ctx), read, 1024)?;
-    ensure!(response.code == Code::CONTENT, "Read /3/0: {}", response.code);
+    ensure!(
+        response.code == Code::CONTENT,
+        "Read /3/0: {}",
+        response.code
+    );
     let records =
         crate::commands::lwm2m::decode_records(Format::SenmlCbor, &response.payload, false)?;
     println!(
@@ -322,8 +326,15 @@ fn operations(server_ctx: &Path, proxy: SocketAddr) -> Result<()> {
         "  Write /3/0/13 -> {:?} with Echo (the device wants proof of freshness, E2E-6)",
         Code::UNAUTHORIZED
     );
-    ensure!(response.code == Code::CHANGED, "Write /3/0/13: {}", response.code);
-    println!("  Write /3/0/13 again, with the Echo -> {:?}", response.code);
+    ensure!(
+        response.code == Code::CHANGED,
+        "Write /3/0/13: {}",
+        response.code
+    );
+    println!(
+        "  Write /3/0/13 again, with the Echo -> {:?}",
+        response.code
+    );
 
     // Block-wise download of a 4 KiB resource: every block is its own OSCORE message
     // (inner Block2, RFC 8613 §4.1.3.4.1), verified on arrival (E2E-13).
@@ -375,7 +386,12 @@ fn edhoc_over_coap(credentials: &Path, proxy: SocketAddr) -> Result<()> {
     let setup = crate::commands::edhoc::load_credential_file(&text)?;
     let (mut client, ctx) = edhoc_client(Listen::Udp(proxy), &setup, WAIT)?;
     println!("  POST /.well-known/edhoc: message_1 -> message_2; the server's credential verified");
-    let response = send(&mut client, Some(ctx), request(Code::GET, &["3", "0", "0"]), 1024)?;
+    let response = send(
+        &mut client,
+        Some(ctx),
+        request(Code::GET, &["3", "0", "0"]),
+        1024,
+    )?;
     ensure!(
         response.code == Code::CONTENT,
         "Read /3/0/0 with EDHOC keys: {}",
@@ -396,7 +412,12 @@ fn attacks(server_ctx: &Path, tamper: SocketAddr, device: SocketAddr) -> Result<
 
     section("5. Attacks on the path");
     let (mut client, ctx) = oscore_client(Listen::Udp(tamper), server_ctx, WAIT)?;
-    match send(&mut client, Some(ctx), request(Code::GET, &["3", "0"]), 1024) {
+    match send(
+        &mut client,
+        Some(ctx),
+        request(Code::GET, &["3", "0"]),
+        1024,
+    ) {
         Ok(response) => bail!("a tampered request was answered with {}", response.code),
         Err(e) => println!("  through the tampering proxy: {e:#} (E2E-1)"),
     }

@@ -233,7 +233,9 @@ impl<X: Protection<Remote>> Application<X> for Exchange<'_, X> {
                 io.endpoint
                     .request_protected(io.now, self.server, request, options, identity)
             }
-            None => io.endpoint.request_with(io.now, self.server, request, options),
+            None => io
+                .endpoint
+                .request_with(io.now, self.server, request, options),
         };
         match sent {
             Ok(id) => {

@@ -323,3 +323,86 @@ impl<X: Protection<Remote>> Application<X> for Exchange<'_, X> {
         Flow::Continue(())
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use std::net::UdpSocket;
+    use std::time::Duration;
+
+    use mote_coap::code::{Code, MessageType};
+    use mote_coap::endpoint::{EndpointConfig, NoProtection, Reliability, RequestOptions};
+    use mote_coap::message::{Message, OwnedMessage};
+    use mote_coap::transmission::TransmissionParameters;
+
+    use super::{Client, ClientError};
+    use crate::net::Listen;
+
+    /// The first transmission of a client's first request leaves the new socket: with an
+    /// ACK_TIMEOUT of a minute nothing would retransmit a dropped one before the read gives
+    /// up. The server answers; the client returns that response.
+    #[test]
+    fn the_first_request_goes_out_at_once_and_its_answer_returns() {
+        let server = UdpSocket::bind("127.0.0.1:0").unwrap();
+        server
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let addr = server.local_addr().unwrap();
+        let answer = std::thread::spawn(move || {
+            let mut buf = [0u8; 1500];
+            let (n, from) = server
+                .recv_from(&mut buf)
+                .expect("the first request was dropped");
+            let req = Message::decode(&buf[..n]).unwrap();
+            assert_eq!((req.code(), req.payload()), (Code::PUT, &b"abc"[..]));
+            let reply = OwnedMessage::new(MessageType::Ack, Code::CHANGED, req.message_id())
+                .with_token(req.token())
+                .with_payload("done");
+            server.send_to(&reply.to_vec().unwrap(), from).unwrap();
+        });
+        let mut config = EndpointConfig::default();
+        config.transmission = TransmissionParameters::new(Duration::from_secs(60), 1.0, 1).unwrap();
+        let options = RequestOptions::new(Reliability::Confirmable, config.client_blockwise);
+        let mut client = Client::connect(
+            Listen::Udp(addr),
+            config,
+            NoProtection,
+            Duration::from_secs(30),
+        )
+        .unwrap();
+        let put = OwnedMessage::new(MessageType::Con, Code::PUT, 0).with_payload("abc");
+        let response = client.request(put, options, None).unwrap();
+        answer.join().unwrap();
+        assert_eq!(
+            (response.code, response.payload.as_slice()),
+            (Code::CHANGED, &b"done"[..])
+        );
+    }
+
+    /// Nothing answers: the client's own timeout ends the wait with `NoResponse`.
+    #[test]
+    fn silence_ends_with_no_response() {
+        let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let config = EndpointConfig::default();
+        let options = RequestOptions::new(Reliability::Confirmable, config.client_blockwise);
+        let mut client = Client::connect(
+            Listen::Udp(silent.local_addr().unwrap()),
+            config,
+            NoProtection,
+            Duration::from_millis(300),
+        )
+        .unwrap();
+        let get = OwnedMessage::new(MessageType::Con, Code::GET, 0);
+        let err = client.request(get, options, None).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ClientError::NoResponse {
+                    what: "response",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+}

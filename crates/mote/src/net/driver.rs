@@ -288,14 +288,11 @@ impl<X: Protection<Remote>> Driver<X> {
                 // `try_send_to` reports WouldBlock until the reactor has seen the socket
                 // writable once: without this a client's first request is dropped and only its
                 // retransmission (RFC 7252 §4.2, seconds later) goes out.
-                socket
-                    .writable()
-                    .await
-                    .map_err(|source| NetError::Bind {
-                        what: "UDP socket",
-                        addr: local,
-                        source,
-                    })?;
+                socket.writable().await.map_err(|source| NetError::Bind {
+                    what: "UDP socket",
+                    addr: local,
+                    source,
+                })?;
                 let socket = self.add_udp(socket);
                 Ok(Remote::Udp { socket, addr })
             }

@@ -211,14 +211,17 @@ fn an_unprotected_error_answer_is_printed_as_json_and_fails() {
     assert!(err.contains("unprotected 4.01 response"), "{err}");
 }
 
-/// A UDP server that answers every request with 2.05, Block2 `M=1` for the block asked and
-/// an empty payload, forever (until `stop`); counts the requests.
-fn endless_empty_blocks() -> (
+/// The port, the request count, the tokens seen, and the stop flag.
+type MisbehavingServer = (
     u16,
     Arc<AtomicUsize>,
     Arc<Mutex<Vec<Vec<u8>>>>,
     Arc<AtomicBool>,
-) {
+);
+
+/// A UDP server that answers every request with 2.05, Block2 `M=1` for the block asked and
+/// an empty payload, forever (until `stop`); counts the requests.
+fn endless_empty_blocks() -> MisbehavingServer {
     let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
     sock.set_read_timeout(Some(Duration::from_millis(100)))
         .unwrap();

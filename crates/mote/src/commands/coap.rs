@@ -244,9 +244,10 @@ pub(crate) struct CoapArgs {
 /// §5.3.1: a client not protected by a secure transport uses non-trivial, randomized tokens
 /// against spoofed responses).
 fn client_config() -> EndpointConfig {
-    let mut config = EndpointConfig::default();
-    config.token_len = 8;
-    config
+    EndpointConfig {
+        token_len: 8,
+        ..EndpointConfig::default()
+    }
 }
 
 /// The longest response body accepted (a server cannot make the client hold more).

@@ -360,8 +360,10 @@ mod tests {
                 .with_payload("done");
             server.send_to(&reply.to_vec().unwrap(), from).unwrap();
         });
-        let mut config = EndpointConfig::default();
-        config.transmission = TransmissionParameters::new(Duration::from_secs(60), 1.0, 1).unwrap();
+        let config = EndpointConfig {
+            transmission: TransmissionParameters::new(Duration::from_secs(60), 1.0, 1).unwrap(),
+            ..EndpointConfig::default()
+        };
         let options = RequestOptions::new(Reliability::Confirmable, config.client_blockwise);
         let mut client = Client::connect(
             Listen::Udp(addr),

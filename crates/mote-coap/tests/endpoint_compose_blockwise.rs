@@ -17,7 +17,7 @@ use mote_coap::block::{BlockValue, Szx};
 use mote_coap::code::{Code, MessageType};
 use mote_coap::endpoint::blockwise::{Block1ClientConfig, Block1ServerConfig};
 use mote_coap::endpoint::{
-    Endpoint, EndpointConfig, Event, IncomingId, Reliability, RequestOptions,
+    Endpoint, EndpointConfig, Event, IncomingId, Reliability, RequestOptions, TransferProgress,
 };
 use mote_coap::message::{Message, OwnedMessage};
 use mote_coap::option::OptionNumber;
@@ -463,4 +463,82 @@ fn cancel_stops_a_request_and_its_transfer() {
         sim.node(CLIENT).cancel(now, id),
         Err(mote_coap::endpoint::EndpointError::UnknownRequest { .. })
     ));
+}
+
+/// The answer to the request the client just sent, with `f` adding the block option.
+fn answer_last(
+    client: &mut SimEndpoint,
+    code: Code,
+    payload: Vec<u8>,
+    f: impl FnOnce(OwnedMessage) -> OwnedMessage,
+) -> Vec<u8> {
+    let sent = replies(client).pop().unwrap();
+    let reply = OwnedMessage::new(MessageType::Ack, code, sent.message_id)
+        .with_token(sent.token.clone())
+        .with_payload(payload);
+    f(reply).to_vec().unwrap()
+}
+
+/// `transfer_progress` follows a Block2 download and a Block1 upload block by block (what a
+/// progress bar shows), and is `None` once the request is over.
+#[test]
+fn transfer_progress_counts_each_block() {
+    let mut client = lone(small_blocks());
+    let now = secs(1);
+    let get = client
+        .request(
+            now,
+            SERVER,
+            request(Code::GET, "log", vec![]),
+            Reliability::Confirmable,
+        )
+        .unwrap();
+    // Before the first response there is nothing to download yet.
+    assert_eq!(
+        client.transfer_progress(get),
+        Some(TransferProgress::Upload {
+            acknowledged: 0,
+            total: 0
+        })
+    );
+    let first = answer_last(&mut client, Code::CONTENT, body(64, 1), |m| {
+        with_block(m, OptionNumber::BLOCK2, 0, true, Szx::S64)
+    });
+    client.handle(now, SERVER, &first);
+    assert_eq!(
+        client.transfer_progress(get),
+        Some(TransferProgress::Download { received: 64 })
+    );
+    let last = answer_last(&mut client, Code::CONTENT, body(10, 2), |m| {
+        with_block(m, OptionNumber::BLOCK2, 1, false, Szx::S64)
+    });
+    client.handle(now, SERVER, &last);
+    assert_eq!(client.transfer_progress(get), None);
+
+    let put = client
+        .request(
+            now,
+            SERVER,
+            request(Code::PUT, "fw", body(150, 3)),
+            Reliability::Confirmable,
+        )
+        .unwrap();
+    assert_eq!(
+        client.transfer_progress(put),
+        Some(TransferProgress::Upload {
+            acknowledged: 0,
+            total: 150
+        })
+    );
+    let cont = answer_last(&mut client, Code::CONTINUE, vec![], |m| {
+        with_block(m, OptionNumber::BLOCK1, 0, true, Szx::S64)
+    });
+    client.handle(now, SERVER, &cont);
+    assert_eq!(
+        client.transfer_progress(put),
+        Some(TransferProgress::Upload {
+            acknowledged: 64,
+            total: 150
+        })
+    );
 }

@@ -877,6 +877,7 @@ fn client_retries_once_with_echo_and_reports_only_the_final_response() {
     assert!(retry.option(OptionNumber::ECHO).is_some());
     assert_ne!(first.message_id(), retry.message_id());
     assert_eq!(retry.payload(), b"on");
+    assert_eq!(sim.node(CLIENT).stats().echo_retries, 1);
 
     // A server that keeps answering 4.01 with the same Echo value: one retry only, then the
     // 4.01 is final (RFC 9175 §2.4: only a new value is worth another retry).
@@ -902,6 +903,65 @@ fn client_retries_once_with_echo_and_reports_only_the_final_response() {
     assert!(
         matches!(&events(&mut ep)[..], [Event::Response { id: got, message, .. }] if *got == id && message.code == Code::UNAUTHORIZED)
     );
+    assert_eq!(ep.stats().echo_retries, 1);
+}
+
+/// Two challenges with different Echo values (a restarted OSCORE server's replay-window
+/// recovery, RFC 8613 Appendix B.1.2, then freshness for an unsafe method, RFC 9175 §2.3) are
+/// both answered; a third new value is not: the retries are bounded.
+#[test]
+fn client_answers_two_distinct_echo_challenges_and_no_more() {
+    let challenge = |ep: &mut SimEndpoint, echo: &[u8]| {
+        let out = transmits(ep);
+        assert_eq!(out.len(), 1);
+        let req = decode(&out[0].1);
+        let sent = req.option(OptionNumber::ECHO).map(|o| o.value.to_vec());
+        let answer = bytes(
+            &wire(
+                MessageType::Ack,
+                Code::UNAUTHORIZED,
+                req.message_id(),
+                req.token(),
+            )
+            .with_option(OptionNumber::ECHO, echo),
+        );
+        ep.handle(T0, SERVER, &answer);
+        sent
+    };
+    let mut ep = lone(EndpointConfig::default(), 17);
+    let id = ep
+        .request(T0, SERVER, get("w"), Reliability::Confirmable)
+        .unwrap();
+    assert_eq!(challenge(&mut ep, b"window"), None);
+    assert_eq!(challenge(&mut ep, b"fresh"), Some(b"window".to_vec()));
+    let out = transmits(&mut ep);
+    let req = decode(&out[0].1);
+    assert_eq!(req.option(OptionNumber::ECHO).unwrap().value, b"fresh");
+    let changed = bytes(&wire(
+        MessageType::Ack,
+        Code::CHANGED,
+        req.message_id(),
+        req.token(),
+    ));
+    ep.handle(T0, SERVER, &changed);
+    assert!(
+        matches!(&events(&mut ep)[..], [Event::Response { id: got, message, .. }] if *got == id && message.code == Code::CHANGED)
+    );
+    assert_eq!(ep.stats().echo_retries, 2);
+
+    // A server that never runs out of new Echo values: two retries, then its 4.01 is final.
+    let mut ep = lone(EndpointConfig::default(), 18);
+    let id = ep
+        .request(T0, SERVER, get("w"), Reliability::Confirmable)
+        .unwrap();
+    for echo in [&b"a"[..], b"b", b"c"] {
+        challenge(&mut ep, echo);
+    }
+    assert!(transmits(&mut ep).is_empty());
+    assert!(
+        matches!(&events(&mut ep)[..], [Event::Response { id: got, message, .. }] if *got == id && message.code == Code::UNAUTHORIZED)
+    );
+    assert_eq!(ep.stats().echo_retries, 2);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -250,6 +250,13 @@ pub(crate) struct FileSequenceStore<F: StoreFs = StdFs> {
     pending: Option<u64>,
 }
 
+/// [`FileSequenceStore::none`]: what the EDHOC layer gives the contexts it derives.
+impl Default for FileSequenceStore {
+    fn default() -> Self {
+        Self::none()
+    }
+}
+
 impl FileSequenceStore {
     /// No file: for contexts that live as long as the process (EDHOC-derived).
     pub(crate) fn none() -> Self {
@@ -260,14 +267,6 @@ impl FileSequenceStore {
             reserved: 0,
             pending: None,
         }
-    }
-}
-
-/// [`FileSequenceStore::none`]: the store of the contexts an EDHOC handshake establishes
-/// (`mote_edhoc::EdhocProtection` creates them with `Default`).
-impl Default for FileSequenceStore {
-    fn default() -> Self {
-        Self::none()
     }
 }
 

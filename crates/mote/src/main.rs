@@ -11,17 +11,8 @@ mod context_file;
 mod edhoc_coap;
 mod input;
 mod logging;
-#[cfg_attr(
-    not(test),
-    allow(
-        dead_code,
-        unused_imports,
-        reason = "serve, coap and proxy are ported onto it next; tested now"
-    )
-)]
 mod net;
 mod object_tree;
-mod tcp;
 
 use std::process::ExitCode;
 

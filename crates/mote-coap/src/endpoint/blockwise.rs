@@ -1494,6 +1494,12 @@ impl Block1Client {
         self.offset
     }
 
+    /// The length of the whole body being uploaded.
+    #[must_use]
+    pub fn body_len(&self) -> usize {
+        self.body.len()
+    }
+
     /// The block size in use.
     #[must_use]
     pub fn szx(&self) -> Szx {

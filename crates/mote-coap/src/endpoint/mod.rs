@@ -443,6 +443,24 @@ impl Transfer {
     }
 }
 
+/// How far the block-wise transfer of a client request has come
+/// ([`Endpoint::transfer_progress`]), for a progress display.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransferProgress {
+    /// A Block1 upload (RFC 7959 §2.5): `acknowledged` of `total` body bytes confirmed.
+    Upload {
+        /// Body bytes the server acknowledged so far.
+        acknowledged: usize,
+        /// The whole body.
+        total: usize,
+    },
+    /// A Block2 download (RFC 7959 §2.4): `received` body bytes reassembled so far.
+    Download {
+        /// Body bytes received so far.
+        received: usize,
+    },
+}
+
 /// Identifies a client request for its whole life (including an Echo retry).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RequestId(u64);
@@ -589,6 +607,10 @@ pub enum Event<P, I = ()> {
         id: RequestId,
         /// Who answered.
         peer: P,
+        /// The response as received, not verified: e.g. an unprotected error answer whose
+        /// code and diagnostic payload say why the server refused (RFC 8613 §8.2, §7.4). Show
+        /// it as such, never as the answer to the request.
+        response: OwnedMessage,
     },
     /// A CON request was not acknowledged after MAX_RETRANSMIT retransmissions, or no response
     /// came within EXCHANGE_LIFETIME (RFC 7252 §4.2, §4.8.2).
@@ -759,6 +781,9 @@ pub struct EndpointStats {
     /// Block-wise notifications whose remaining blocks could not be fetched (timeout, Reset,
     /// block-wise error; RFC 7959 §3.4): not delivered, the next notification is awaited.
     pub failed_notification_fetches: u64,
+    /// Client requests sent again with the Echo value of a 4.01 answer (RFC 9175 §2.3): how
+    /// often a server asked this client to prove freshness.
+    pub echo_retries: u64,
     /// Registered observers (bounded by [`RegistryConfig::max_observers`]).
     pub observers: usize,
     /// Confirmable notifications awaiting their ACK (at most one per observer, RFC 7641
@@ -2128,6 +2153,7 @@ where
             self.event(Event::ProtectionFailed {
                 id,
                 peer: peer.clone(),
+                response: message.to_owned(),
             });
             return;
         };
@@ -2396,6 +2422,26 @@ where
         Ok(())
     }
 
+    /// How far the block-wise transfer of client request `id` has come (outstanding or
+    /// queued); `None` once the request is over or for an unknown one. A request without
+    /// block-wise transfer reports a one-block upload or an empty download.
+    #[must_use]
+    pub fn transfer_progress(&self, id: RequestId) -> Option<TransferProgress> {
+        let transfer = match self.outgoing.get(&id) {
+            Some(o) => &o.transfer,
+            None => &self.queue.iter().find(|q| q.id == id)?.transfer,
+        };
+        Some(match transfer {
+            Transfer::Upload(upload) => TransferProgress::Upload {
+                acknowledged: upload.acknowledged(),
+                total: upload.body_len(),
+            },
+            Transfer::Download(download) => TransferProgress::Download {
+                received: download.bytes_held(),
+            },
+        })
+    }
+
     /// Abandons client request `id` (outstanding or queued): no more retransmissions, blocks
     /// or events for it; a late response to it is reported as [`Event::UnmatchedResponse`]
     /// (a CON one answered with a Reset, RFC 7252 §5.3.2).
@@ -2439,6 +2485,7 @@ where
         };
         entry.bytes = bytes.clone();
         entry.echo_retries += 1;
+        self.stats.echo_retries += 1;
         entry.acknowledged = false;
         entry.retransmission = entry
             .confirmable

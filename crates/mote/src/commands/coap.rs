@@ -1,151 +1,31 @@
 //! `mote coap get|put|post|delete|fetch|patch|ipatch URI …`: a CoAP client over UDP
-//! (`coap://`, confirmable retransmission, RFC 7252 §4.2) or TCP (`coap+tcp://`, RFC 8323
-//! framing after the CSM exchange), with block-wise transfers in both directions
-//! (RFC 7959), Observe (RFC 7641) and OSCORE (RFC 8613) with Echo recovery (RFC 9175,
-//! RFC 8613 Appendix B.1.2). Also the shared bits of `mote serve` and `mote proxy`: a simple
-//! owned message in either framing and the file-backed sequence-number store of
-//! Appendix B.1.1.
+//! (`coap://`) or TCP (`coap+tcp://`, RFC 8323) on the sans-IO endpoint of mote-coap, which
+//! does retransmission (RFC 7252 §4.2), block-wise transfers both ways (RFC 7959), Observe
+//! (RFC 7641), Echo (RFC 9175) and, through its protection layer, OSCORE (RFC 8613) and the
+//! EDHOC + OSCORE combined request (RFC 9668). This module parses the arguments, builds the
+//! request and prints what comes back.
 
-use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::net::ToSocketAddrs;
+use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::{Args, ValueEnum};
+use mote_coap::block::Szx;
 use mote_coap::code::{Code, MessageType};
-use mote_coap::message::{Message, MessageWriter};
-use mote_coap::option::OptionNumber;
-use mote_coap::tcp::Frame;
+use mote_coap::endpoint::{
+    EndpointConfig, NoProtection, Protection, Reliability, RequestOptions, TransferProgress,
+};
+use mote_coap::message::OwnedMessage;
+use mote_coap::option::{OptionFormat, OptionNumber};
 use mote_coap::uri::{Destination, Scheme, Uri};
-use mote_oscore::{Framing, RequestBinding, SecurityContext};
+use mote_edhoc::protection::{EdhocInitiator, EdhocProtection, EdhocProtectionConfig, Initiated};
+use mote_oscore::endpoint::{ContextId, OscoreConfig, OscoreProtection};
 
 use crate::context_file::{FileSequenceStore, persistent_context};
-use crate::tcp::Connection;
-
-/// A CoAP message owned by the networking code. Over TCP (RFC 8323) `mtype` and `mid` do
-/// not exist on the wire: they are ignored when encoding and `CON`/0 after decoding.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Msg {
-    pub(crate) mtype: MessageType,
-    pub(crate) code: Code,
-    pub(crate) mid: u16,
-    pub(crate) token: Vec<u8>,
-    /// Options in ascending order.
-    pub(crate) options: Vec<(u16, Vec<u8>)>,
-    pub(crate) payload: Vec<u8>,
-}
-
-impl Msg {
-    pub(crate) fn decode(bytes: &[u8]) -> Result<Self> {
-        let m = Message::decode(bytes).map_err(|e| anyhow!("malformed CoAP message: {e}"))?;
-        Ok(Self {
-            mtype: m.mtype(),
-            code: m.code(),
-            mid: m.message_id(),
-            token: m.token().to_vec(),
-            options: m
-                .options()
-                .map(|o| (o.number.0, o.value.to_vec()))
-                .collect(),
-            payload: m.payload().to_vec(),
-        })
-    }
-
-    /// Decodes a message in `framing` (a UDP datagram or exactly one TCP frame).
-    pub(crate) fn decode_framed(framing: Framing, bytes: &[u8]) -> Result<Self> {
-        match framing {
-            Framing::Udp => Self::decode(bytes),
-            Framing::Tcp => {
-                let f = Frame::decode_exact(bytes, &crate::tcp::LIMITS)
-                    .map_err(|e| anyhow!("malformed CoAP over TCP frame: {e}"))?;
-                Ok(Self {
-                    mtype: MessageType::Con,
-                    code: f.code(),
-                    mid: 0,
-                    token: f.token().to_vec(),
-                    options: f
-                        .options()
-                        .map(|o| (o.number.0, o.value.to_vec()))
-                        .collect(),
-                    payload: f.payload().to_vec(),
-                })
-            }
-        }
-    }
-
-    /// Encodes in `framing`.
-    pub(crate) fn encode_framed(&self, framing: Framing) -> Result<Vec<u8>> {
-        match framing {
-            Framing::Udp => self.encode(),
-            Framing::Tcp => {
-                let mut opts = self.options.clone();
-                opts.sort_by_key(|o| o.0);
-                let mut f = mote_coap::tcp::OwnedFrame::new(self.code)
-                    .with_token(self.token.clone())
-                    .with_payload(self.payload.clone());
-                for (n, v) in &opts {
-                    f = f.with_option(OptionNumber(*n), v);
-                }
-                f.to_vec().map_err(|e| anyhow!("{e}"))
-            }
-        }
-    }
-
-    pub(crate) fn encode(&self) -> Result<Vec<u8>> {
-        let mut opts = self.options.clone();
-        opts.sort_by_key(|o| o.0);
-        let len =
-            4 + 8 + self.payload.len() + 1 + opts.iter().map(|o| o.1.len() + 5).sum::<usize>();
-        let mut buf = vec![0u8; len];
-        let mut w = MessageWriter::new(&mut buf, self.mtype, self.code, self.mid, &self.token)
-            .map_err(|e| anyhow!("{e}"))?;
-        for (n, v) in &opts {
-            w.option(OptionNumber(*n), v).map_err(|e| anyhow!("{e}"))?;
-        }
-        let n = w.payload(&self.payload).map_err(|e| anyhow!("{e}"))?;
-        buf.truncate(n);
-        Ok(buf)
-    }
-
-    pub(crate) fn option(&self, n: u16) -> Option<&[u8]> {
-        self.options
-            .iter()
-            .find(|o| o.0 == n)
-            .map(|o| o.1.as_slice())
-    }
-
-    pub(crate) fn set_option(&mut self, n: u16, v: Vec<u8>) {
-        self.options.retain(|o| o.0 != n);
-        self.options.push((n, v));
-        self.options.sort_by_key(|o| o.0);
-    }
-
-    #[allow(
-        dead_code,
-        reason = "`mote serve` no longer uses it; removed with `Msg`"
-    )]
-    pub(crate) fn path(&self) -> String {
-        let segs: Vec<String> = self
-            .options
-            .iter()
-            .filter(|o| o.0 == OptionNumber::URI_PATH.0)
-            .map(|o| String::from_utf8_lossy(&o.1).into_owned())
-            .collect();
-        format!("/{}", segs.join("/"))
-    }
-}
-
-/// Minimal uint encoding (RFC 7252 §3.2).
-pub(crate) fn uint(v: u32) -> Vec<u8> {
-    let b = v.to_be_bytes();
-    let skip = b.iter().take_while(|&&x| x == 0).count();
-    b[skip..].to_vec()
-}
-
-/// Decodes a uint option value.
-pub(crate) fn decode_uint(v: &[u8]) -> u32 {
-    v.iter().fold(0u32, |a, &b| (a << 8) | u32::from(b))
-}
+use crate::edhoc_coap::EdhocCrypto;
+use crate::net::client::{Client, ClientError};
+use crate::net::{Listen, OsRandom, Remote};
 
 /// The request method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -194,6 +74,17 @@ pub(crate) struct CoapArgs {
     /// Accept option.
     #[arg(long, value_name = "N")]
     accept: Option<u16>,
+    /// If-Match option with this ETag (hex; `""` for the empty value: "the resource
+    /// exists", RFC 7252 §5.10.8.1). Repeatable.
+    #[arg(long, value_name = "HEX")]
+    if_match: Vec<String>,
+    /// If-None-Match option: only if the resource does not exist (RFC 7252 §5.10.8.2).
+    #[arg(long)]
+    if_none_match: bool,
+    /// Any option, `NUMBER=VALUE`, the value in the registry's format for that number (a
+    /// decimal uint, a string, or hex for opaque and unknown numbers). Repeatable.
+    #[arg(long = "option", value_name = "NUMBER=VALUE")]
+    options: Vec<String>,
     /// Register an observation and print notifications.
     #[arg(long)]
     observe: bool,
@@ -219,473 +110,237 @@ pub(crate) struct CoapArgs {
     timeout: u64,
 }
 
-/// How a client reaches its server.
-enum Transport {
-    /// CoAP over UDP (RFC 7252): one socket, the server's address.
-    Udp { sock: UdpSocket, peer: SocketAddr },
-    /// CoAP over TCP (RFC 8323): one connection, CSMs exchanged.
-    Tcp(Connection),
+/// The client's endpoint configuration: 8-byte tokens drawn from the OS RNG (RFC 7252
+/// §5.3.1: a client not protected by a secure transport uses non-trivial, randomized tokens
+/// against spoofed responses).
+fn client_config() -> EndpointConfig {
+    EndpointConfig {
+        token_len: 8,
+        ..EndpointConfig::default()
+    }
 }
 
-/// A client endpoint: transport, OSCORE context, Message ID and token counters.
-pub(crate) struct Client {
-    transport: Transport,
-    ctx: Option<SecurityContext<FileSequenceStore>>,
-    /// EDHOC message_3 (and the C_R it goes to) to send inside the next OSCORE request
-    /// (RFC 9668 §3.2.1).
-    pending_message_3: Option<(mote_edhoc::ConnId, Vec<u8>)>,
-    mid: u16,
-    token: u64,
-    deadline: Duration,
-}
-
-/// One response, decrypted.
-pub(crate) struct Exchange {
-    pub(crate) response: Msg,
-    binding: Option<RequestBinding>,
-    token: Vec<u8>,
-}
+/// The longest response body accepted (a server cannot make the client hold more).
+const MAX_BODY: usize = 16 << 20;
 
 /// The text of an EDHOC error message in a response with Content-Format 64 (RFC 9528 §6).
-fn edhoc_error_text(resp: &Msg) -> Option<String> {
-    let cf = resp
-        .option(OptionNumber::CONTENT_FORMAT.0)
-        .map(decode_uint)?;
+fn edhoc_error_text(response: &OwnedMessage) -> Option<String> {
+    let cf = response
+        .option(OptionNumber::CONTENT_FORMAT)?
+        .as_uint()
+        .ok()?;
     (cf == u32::from(mote_edhoc::transport::CONTENT_FORMAT_EDHOC))
-        .then(|| edhoc_error_message(&resp.payload))
+        .then(|| edhoc_error_message(&response.payload))
 }
 
-/// An EDHOC error message (RFC 9528 §6) as text.
-pub(crate) fn edhoc_error_message(payload: &[u8]) -> String {
-    match mote_edhoc::ErrorMessage::parse(payload) {
-        Ok(mote_edhoc::ErrorMessage::Unspecified(t)) => t.to_string(),
-        Ok(mote_edhoc::ErrorMessage::WrongSelectedCipherSuite(s)) => {
-            format!("wrong selected cipher suite, supported {:?}", s.as_slice())
+/// The value of `--option NUMBER=VALUE` in the registry's format for NUMBER (RFC 7252 §3.2):
+/// a decimal uint, a string, nothing for an empty option, hex for opaque and unregistered
+/// numbers.
+fn parse_option(text: &str) -> Result<(OptionNumber, Vec<u8>)> {
+    let (number, value) = text
+        .split_once('=')
+        .ok_or_else(|| anyhow!("--option {text:?}: expected NUMBER=VALUE"))?;
+    let number = OptionNumber(
+        number
+            .trim()
+            .parse()
+            .map_err(|_| anyhow!("--option {text:?}: the number must be 0…65535"))?,
+    );
+    let format = number
+        .definition()
+        .map_or(OptionFormat::Opaque, |d| d.format);
+    let bytes = match format {
+        OptionFormat::Uint => {
+            let v: u32 = value
+                .trim()
+                .parse()
+                .map_err(|_| anyhow!("--option {text:?}: option {} takes a uint", number.0))?;
+            mote_coap::option::UintValue::new(v).as_bytes().to_vec()
         }
-        Ok(mote_edhoc::ErrorMessage::UnknownCredential) => "unknown credential".into(),
-        Ok(other) => format!("ERR_CODE {}", other.code()),
-        Err(e) => format!("not an EDHOC error message ({e})"),
-    }
-}
-
-fn szx_of(size: u16) -> Result<u8> {
-    match size {
-        16 => Ok(0),
-        32 => Ok(1),
-        64 => Ok(2),
-        128 => Ok(3),
-        256 => Ok(4),
-        512 => Ok(5),
-        1024 => Ok(6),
-        _ => bail!("block size must be a power of two from 16 to 1024"),
-    }
-}
-
-impl Client {
-    /// A client for `peer` over UDP, or over TCP when `tcp` (connecting and exchanging CSMs
-    /// now).
-    pub(crate) fn new(
-        peer: SocketAddr,
-        tcp: bool,
-        oscore: Option<&Path>,
-        deadline: Duration,
-    ) -> Result<Self> {
-        let transport = if tcp {
-            Transport::Tcp(Connection::connect(peer, deadline)?)
-        } else {
-            let bind: SocketAddr = if peer.is_ipv6() {
-                "[::]:0".parse()?
-            } else {
-                "0.0.0.0:0".parse()?
-            };
-            Transport::Udp {
-                sock: UdpSocket::bind(bind)?,
-                peer,
-            }
-        };
-        let ctx = oscore.map(|p| persistent_context(p, false)).transpose()?;
-        let seed = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        Ok(Self {
-            transport,
-            ctx,
-            pending_message_3: None,
-            mid: (seed & 0xffff) as u16,
-            token: u64::from(seed) << 16 | u64::from(std::process::id() & 0xffff),
-            deadline,
-        })
-    }
-
-    /// Runs EDHOC with the server's `/.well-known/edhoc` and keeps the OSCORE context for the
-    /// following requests: over UDP message_3 waits for the first of them (RFC 9668), over
-    /// TCP it is sent to the EDHOC resource now.
-    pub(crate) fn run_edhoc(&mut self, setup: &crate::commands::edhoc::EdhocSetup) -> Result<()> {
-        let done = crate::edhoc_coap::initiate(setup, &mut |p| self.edhoc_post(p))?;
-        let ctx = if self.framing() == Framing::Udp {
-            self.pending_message_3 = Some((done.c_r.clone(), done.message_3.clone()));
-            done.context(None)?
-        } else {
-            let message_4 = self.post_message_3(&done.c_r, &done.message_3)?;
-            done.context((!message_4.is_empty()).then_some(message_4.as_slice()))?
-        };
-        self.ctx = Some(ctx);
-        Ok(())
-    }
-
-    /// POSTs `C_R, message_3` to `/.well-known/edhoc`; returns the 2.04's payload (message_4,
-    /// or nothing).
-    fn post_message_3(&mut self, c_r: &mote_edhoc::ConnId, message_3: &[u8]) -> Result<Vec<u8>> {
-        let payload = mote_edhoc::transport::prefixed_payload(c_r, message_3)
-            .map_err(|e| anyhow!("EDHOC: {e}"))?;
-        let (code, body) = self.edhoc_post(payload.as_slice())?;
-        if code != Code::CHANGED {
+        OptionFormat::String => value.as_bytes().to_vec(),
+        OptionFormat::Empty if value.is_empty() => Vec::new(),
+        OptionFormat::Empty => bail!("--option {text:?}: option {} is empty", number.0),
+        OptionFormat::Opaque => crate::input::parse_hex(value)?,
+    };
+    if let Some(def) = number.definition() {
+        if !def.accepts_len(bytes.len()) {
             bail!(
-                "EDHOC message_3 refused with {code}: {}",
-                edhoc_error_message(&body)
+                "--option {text:?}: {} takes {}…{} bytes",
+                def.name,
+                def.min_len,
+                def.max_len
             );
         }
-        Ok(body)
     }
+    Ok((number, bytes))
+}
 
-    /// POSTs `payload` (Content-Format 65) to `/.well-known/edhoc`, unprotected; returns the
-    /// response code and payload.
-    fn edhoc_post(&mut self, payload: &[u8]) -> Result<(Code, Vec<u8>)> {
-        let req = Msg {
-            mtype: MessageType::Con,
-            code: Code::POST,
-            mid: 0,
-            token: self.next_token(),
-            options: vec![
-                (OptionNumber::URI_PATH.0, b".well-known".to_vec()),
-                (OptionNumber::URI_PATH.0, b"edhoc".to_vec()),
-                (
-                    OptionNumber::CONTENT_FORMAT.0,
-                    uint(u32::from(mote_edhoc::transport::CONTENT_FORMAT_CID_EDHOC)),
-                ),
-            ],
-            payload: payload.to_vec(),
-        };
-        let ex = self.exchange_once(&req)?;
-        Ok((ex.response.code, ex.response.payload))
+/// The request of `args` to `uri` at `peer` (RFC 7252 §6.4: the URI decomposed into options).
+fn build_request(
+    args: &CoapArgs,
+    uri: &Uri<'_>,
+    peer: std::net::SocketAddr,
+) -> Result<OwnedMessage> {
+    let mut request = OwnedMessage::new(MessageType::Con, args.method.code(), 0);
+    let dest = Destination {
+        ip: peer.ip(),
+        port: peer.port(),
+    };
+    uri.decompose(&dest).add_to(&mut request.options);
+    if let Some(cf) = args.content_format {
+        request
+            .options
+            .push_uint(OptionNumber::CONTENT_FORMAT, u32::from(cf));
     }
-
-    /// The Max-Message-Size the server indicated in its CSM (TCP only).
-    fn peer_max_message_size(&self) -> Option<usize> {
-        match &self.transport {
-            Transport::Udp { .. } => None,
-            Transport::Tcp(c) => usize::try_from(c.peer_settings.max_message_size).ok(),
+    if let Some(a) = args.accept {
+        request
+            .options
+            .push_uint(OptionNumber::ACCEPT, u32::from(a));
+    }
+    for etag in &args.if_match {
+        let value = crate::input::parse_hex(etag)?;
+        if value.len() > 8 {
+            bail!("--if-match {etag}: an ETag has at most 8 bytes");
         }
+        request.options.push(OptionNumber::IF_MATCH, value);
     }
-
-    fn framing(&self) -> Framing {
-        match self.transport {
-            Transport::Udp { .. } => Framing::Udp,
-            Transport::Tcp(_) => Framing::Tcp,
+    if args.if_none_match {
+        request
+            .options
+            .push(OptionNumber::IF_NONE_MATCH, Vec::new());
+    }
+    for option in &args.options {
+        let (number, value) = parse_option(option)?;
+        request.options.push(number, value);
+    }
+    if args.observe {
+        // RFC 7641 §2: Observe 0 registers.
+        request.options.set(OptionNumber::OBSERVE, Vec::new());
+    }
+    request.payload = match (&args.payload, &args.payload_file) {
+        (Some(p), _) => p.as_bytes().to_vec(),
+        (None, Some(f)) => {
+            std::fs::read(f).with_context(|| format!("cannot read {}", f.display()))?
         }
-    }
+        (None, None) => vec![],
+    };
+    Ok(request)
+}
 
-    fn next_mid(&mut self) -> u16 {
-        self.mid = self.mid.wrapping_add(1);
-        self.mid
+/// Block-wise options for `--block-size` (RFC 7959 §2.2): Block1 blocks of that size, and a
+/// smaller size than the default asked for the response's blocks too (early negotiation,
+/// §2.4).
+fn request_options(block_size: u16) -> Result<RequestOptions> {
+    let szx = Szx::from_size(usize::from(block_size))
+        .filter(|s| !s.is_bert())
+        .ok_or_else(|| anyhow!("block size must be a power of two from 16 to 1024"))?;
+    let mut blockwise = client_config().client_blockwise;
+    blockwise.szx = szx;
+    blockwise.download.max_body = MAX_BODY;
+    if szx != Szx::S1024 {
+        blockwise.response_szx = Some(szx);
+        blockwise.download.preferred_szx = szx;
+        blockwise.download.early_negotiation = true;
     }
-
-    fn next_token(&mut self) -> Vec<u8> {
-        self.token = self.token.wrapping_add(1);
-        self.token.to_be_bytes()[4..].to_vec()
-    }
-
-    /// Sends `req` as CON (retransmitting, RFC 7252 §4.2) and returns the matching response,
-    /// decrypted when OSCORE is in use; answers a 4.01 carrying Echo by retrying once with
-    /// the Echo value (RFC 9175 §2.4).
-    pub(crate) fn request(
-        &mut self,
-        mut req: Msg,
-        keep_token: Option<Vec<u8>>,
-    ) -> Result<Exchange> {
-        req.token = keep_token.unwrap_or_else(|| self.next_token());
-        for attempt in 0..3 {
-            let ex = self.exchange_once(&req)?;
-            if self.ctx.is_some() && ex.response.code == Code::UNAUTHORIZED && attempt < 2 {
-                if let Some(echo) = ex.response.option(OptionNumber::ECHO.0) {
-                    req.set_option(OptionNumber::ECHO.0, echo.to_vec());
-                    continue;
-                }
-            }
-            return Ok(ex);
-        }
-        bail!("the server keeps asking for Echo")
-    }
-
-    pub(crate) fn exchange_once(&mut self, req: &Msg) -> Result<Exchange> {
-        let framing = self.framing();
-        let mut req = req.clone();
-        req.mtype = MessageType::Con;
-        req.mid = self.next_mid();
-        let plain = req.encode_framed(framing)?;
-        let (mut wire, binding) = match &mut self.ctx {
-            Some(ctx) => {
-                let mut out = vec![0u8; 2 * plain.len() + 256];
-                let (n, b) = ctx.protect_request(framing, &plain, &mut out)?;
-                out.truncate(n);
-                (out, Some(b))
-            }
-            None => (plain, None),
-        };
-        if binding.is_some() && framing == Framing::Udp {
-            if let Some((c_r, m3)) = self.pending_message_3.take() {
-                // RFC 9668 §3.2.1: the EDHOC option and message_3 before the ciphertext.
-                let mut out = vec![0u8; wire.len() + m3.len() + 16];
-                match mote_edhoc::transport::combine_request(&wire, &m3, &mut out) {
-                    Ok(n) => {
-                        out.truncate(n);
-                        wire = out;
-                    }
-                    // §3.2.2 step B: a combined payload too large for one message: the
-                    // sequential flow, message_3 to the EDHOC resource first (its message_4
-                    // is not needed: the context is already in use).
-                    Err(mote_edhoc::Error::Capacity { .. }) => {
-                        let ctx = self.ctx.take();
-                        let sent = self.post_message_3(&c_r, &m3);
-                        self.ctx = ctx;
-                        sent?;
-                    }
-                    Err(e) => bail!("EDHOC + OSCORE request: {e}"),
-                }
-            }
-        }
-        let raw = match &mut self.transport {
-            Transport::Udp { .. } => self.send_and_wait(&wire, req.mid, &req.token)?,
-            Transport::Tcp(conn) => {
-                conn.send(&wire)?;
-                // RFC 8323 §3: responses are matched by token only (no ACKs, no retransmission).
-                Self::tcp_response(conn, &req.token, self.deadline)?
-                    .ok_or_else(|| anyhow!("no response within {} s", self.deadline.as_secs()))?
-            }
-        };
-        let mut ex = Exchange {
-            response: Msg::decode_framed(framing, &raw)?,
-            binding,
-            token: req.token.clone(),
-        };
-        self.decrypt(&mut ex, &raw)?;
-        Ok(ex)
-    }
-
-    /// The next response frame with `token` on a TCP connection.
-    fn tcp_response(
-        conn: &mut Connection,
-        token: &[u8],
-        deadline: Duration,
-    ) -> Result<Option<Vec<u8>>> {
-        let start = Instant::now();
-        loop {
-            let left = deadline.saturating_sub(start.elapsed());
-            if left.is_zero() {
-                return Ok(None);
-            }
-            let Some(raw) = conn.recv(Some(left))? else {
-                return Ok(None);
-            };
-            let Ok(f) = Frame::decode_exact(&raw, &crate::tcp::LIMITS) else {
-                continue;
-            };
-            if f.token() == token && f.code().is_response() {
-                return Ok(Some(raw));
-            }
-        }
-    }
-
-    fn decrypt(&mut self, ex: &mut Exchange, raw: &[u8]) -> Result<()> {
-        let framing = self.framing();
-        if let (Some(ctx), Some(b)) = (&mut self.ctx, &mut ex.binding) {
-            if ex.response.option(OptionNumber::OSCORE.0).is_none() {
-                let code = ex.response.code;
-                if let Some(text) = edhoc_error_text(&ex.response) {
-                    bail!("unprotected {code} response: EDHOC error: {text}");
-                }
-                let diag = String::from_utf8_lossy(&ex.response.payload).into_owned();
-                bail!("unprotected {code} response: {diag}");
-            }
-            let mut out = vec![0u8; 2 * raw.len() + 256];
-            let n = ctx.unprotect_response(framing, b, raw, &mut out)?;
-            ex.response = Msg::decode_framed(framing, &out[..n])?;
-        }
-        Ok(())
-    }
-
-    /// The UDP socket and the server's address (only called over UDP).
-    fn udp(&self) -> Result<(&UdpSocket, SocketAddr)> {
-        match &self.transport {
-            Transport::Udp { sock, peer } => Ok((sock, *peer)),
-            Transport::Tcp(_) => bail!("not a UDP client"),
-        }
-    }
-
-    /// Sends and waits for a response with `token` (piggybacked or separate) over UDP.
-    fn send_and_wait(&self, wire: &[u8], mid: u16, token: &[u8]) -> Result<Vec<u8>> {
-        let (sock, peer) = self.udp()?;
-        let start = Instant::now();
-        let mut timeout = Duration::from_millis(2000 + u64::from(self.mid % 1000));
-        let mut retransmits = 0;
-        let mut next_send = Instant::now();
-        let mut acked = false;
-        let mut buf = vec![0u8; 65536];
-        loop {
-            if !acked && Instant::now() >= next_send {
-                if retransmits > 4 {
-                    bail!("no response (MAX_RETRANSMIT reached)");
-                }
-                sock.send_to(wire, peer)?;
-                next_send = Instant::now() + timeout;
-                timeout *= 2;
-                retransmits += 1;
-            }
-            if start.elapsed() > self.deadline {
-                bail!("no response within {} s", self.deadline.as_secs());
-            }
-            let wait = if acked {
-                Duration::from_millis(200)
-            } else {
-                next_send
-                    .saturating_duration_since(Instant::now())
-                    .max(Duration::from_millis(1))
-            };
-            sock.set_read_timeout(Some(wait))?;
-            let (n, from) = match sock.recv_from(&mut buf) {
-                Ok(x) => x,
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                    ) =>
-                {
-                    continue;
-                }
-                Err(e) => return Err(e.into()),
-            };
-            if from != peer {
-                continue;
-            }
-            let Ok(m) = Message::decode(&buf[..n]) else {
-                continue;
-            };
-            if m.mtype() == MessageType::Ack && m.message_id() == mid && m.code().is_empty() {
-                acked = true;
-                continue;
-            }
-            if m.token() != token || !m.code().is_response() {
-                if m.mtype() == MessageType::Con {
-                    self.send_empty(MessageType::Rst, m.message_id())?;
-                }
-                continue;
-            }
-            if m.mtype() == MessageType::Con {
-                self.send_empty(MessageType::Ack, m.message_id())?;
-            }
-            return Ok(buf[..n].to_vec());
-        }
-    }
-
-    fn send_empty(&self, t: MessageType, mid: u16) -> Result<()> {
-        let (sock, peer) = self.udp()?;
-        let m = Msg {
-            mtype: t,
-            code: Code::EMPTY,
-            mid,
-            token: vec![],
-            options: vec![],
-            payload: vec![],
-        };
-        sock.send_to(&m.encode()?, peer)?;
-        Ok(())
-    }
-
-    /// The next datagram or frame of the observation with `token`, within the deadline.
-    fn next_for_token(&mut self, token: &[u8]) -> Result<Vec<u8>> {
-        let deadline = self.deadline;
-        if let Transport::Tcp(conn) = &mut self.transport {
-            return Self::tcp_response(conn, token, deadline)?
-                .ok_or_else(|| anyhow!("no notification within {} s", deadline.as_secs()));
-        }
-        let (sock, peer) = self.udp()?;
-        let mut buf = vec![0u8; 65536];
-        let start = Instant::now();
-        loop {
-            if start.elapsed() > deadline {
-                bail!("no notification within {} s", deadline.as_secs());
-            }
-            sock.set_read_timeout(Some(Duration::from_millis(500)))?;
-            let (n, from) = match sock.recv_from(&mut buf) {
-                Ok(x) => x,
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                    ) =>
-                {
-                    continue;
-                }
-                Err(e) => return Err(e.into()),
-            };
-            if from != peer {
-                continue;
-            }
-            let Ok(m) = Message::decode(&buf[..n]) else {
-                continue;
-            };
-            if m.token() != token || !m.code().is_response() {
-                continue;
-            }
-            if m.mtype() == MessageType::Con {
-                self.send_empty(MessageType::Ack, m.message_id())?;
-            }
-            return Ok(buf[..n].to_vec());
-        }
-    }
-
-    /// Waits for the next notification of an observation (NON or CON over UDP; a frame
-    /// over TCP).
-    fn notification(&mut self, ex: &mut Exchange) -> Result<()> {
-        loop {
-            let raw = self.next_for_token(&ex.token)?;
-            ex.response = Msg::decode_framed(self.framing(), &raw)?;
-            match self.decrypt(ex, &raw) {
-                Ok(()) => return Ok(()),
-                // A replayed or reordered notification is dropped (RFC 8613 §7.4.1).
-                Err(e)
-                    if e.downcast_ref::<mote_oscore::Error>()
-                        == Some(&mote_oscore::Error::Replay) =>
-                {
-                    continue;
-                }
-                Err(e) => return Err(e),
-            }
-        }
-    }
+    Ok(RequestOptions::new(Reliability::Confirmable, blockwise))
 }
 
 /// A response as printed: the body (as text when it is UTF-8, else hex) preceded by the code
 /// when it is not 2.xx; with `json` the `decode --as coap` shape (`coap-tcp` over TCP).
-fn render(resp: &Msg, body: &[u8], json: bool, framing: Framing) -> Result<String> {
+fn render(response: &OwnedMessage, json: bool, tcp: bool) -> Result<String> {
     if json {
-        let mut m = resp.clone();
-        m.payload = body.to_vec();
-        return match framing {
-            Framing::Udp => crate::commands::decode::coap::decode_udp(&m.encode()?, true),
-            Framing::Tcp => {
-                crate::commands::decode::coap::decode_tcp(&m.encode_framed(framing)?, true)
-            }
+        return if tcp {
+            let frame = mote_coap::tcp::OwnedFrame {
+                code: response.code,
+                token: response.token.clone(),
+                options: response.options.clone(),
+                payload: response.payload.clone(),
+            };
+            let bytes = frame.to_vec().map_err(|e| anyhow!("{e}"))?;
+            crate::commands::decode::coap::decode_tcp(&bytes, true)
+        } else {
+            let bytes = response.to_vec().map_err(|e| anyhow!("{e}"))?;
+            crate::commands::decode::coap::decode_udp(&bytes, true)
         };
     }
+    let body = &response.payload;
     let text = std::str::from_utf8(body)
         .map(str::to_owned)
         .unwrap_or_else(|_| hex::encode(body));
-    if resp.code.is_response() && resp.code.class() != 2 {
-        return Ok(format!("{} {}", resp.code, text));
+    if response.code.is_response() && response.code.class() != 2 {
+        return Ok(format!("{} {}", response.code, text));
     }
     Ok(text)
+}
+
+/// The error for a request that got no answer to show; with `json`, an unverified response
+/// (an unprotected error answer, RFC 8613 §8.2) is printed first in the JSON shape.
+fn failure(error: ClientError, json: bool, tcp: bool) -> anyhow::Error {
+    let ClientError::Unverified { response } = &error else {
+        return anyhow!(error);
+    };
+    if json {
+        match render(response, true, tcp) {
+            Ok(line) => println!("{line}"),
+            Err(e) => return e,
+        }
+    }
+    let code = response.code;
+    if response.option(OptionNumber::OSCORE).is_some() || code.class() == 2 {
+        return anyhow!("the {code} response failed verification (OSCORE)");
+    }
+    if let Some(text) = edhoc_error_text(response) {
+        return anyhow!("unprotected {code} response: EDHOC error: {text}");
+    }
+    anyhow!(
+        "unprotected {code} response: {}",
+        String::from_utf8_lossy(&response.payload)
+    )
+}
+
+/// A progress bar on stderr for block-wise transfers, drawn only when stderr is a terminal
+/// (docs/cli.md, "mote coap": a progress bar on a terminal for large transfers). The endpoint
+/// counts the bytes ([`TransferProgress`]); this only draws them.
+#[derive(Default)]
+struct Progress(Option<indicatif::ProgressBar>);
+
+impl Progress {
+    /// Shows `p` (the bar appears with the first block-wise progress).
+    fn show(&mut self, p: TransferProgress) {
+        use std::io::IsTerminal as _;
+        let (done, total, what) = match p {
+            TransferProgress::Upload {
+                acknowledged,
+                total,
+            } => (acknowledged, Some(total), "upload"),
+            TransferProgress::Download { received } => (received, None, "download"),
+        };
+        if done == 0 || !std::io::stderr().is_terminal() {
+            return;
+        }
+        let bar = self.0.get_or_insert_with(|| {
+            let bar = match total {
+                Some(t) => indicatif::ProgressBar::new(t as u64),
+                None => indicatif::ProgressBar::new_spinner(),
+            };
+            let template = match total {
+                Some(_) => "{msg} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec}",
+                None => "{msg} {spinner} {bytes} {bytes_per_sec}",
+            };
+            if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+                bar.set_style(style);
+            }
+            bar
+        });
+        bar.set_message(what);
+        bar.set_position(done as u64);
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
 }
 
 /// Runs `mote coap …`.
@@ -706,216 +361,273 @@ pub(crate) fn run(args: &CoapArgs) -> Result<()> {
         .with_context(|| format!("cannot resolve {host}"))?
         .next()
         .ok_or_else(|| anyhow!("cannot resolve {host}"))?;
-    let mut client = Client::new(
-        peer,
-        tcp,
-        args.oscore.as_deref(),
-        Duration::from_secs(args.timeout),
-    )?;
+    let server = if tcp {
+        Listen::Tcp(peer)
+    } else {
+        Listen::Udp(peer)
+    };
+    let request = build_request(args, &uri, peer)?;
+    let options = request_options(args.block_size)?;
+    let timeout = Duration::from_secs(args.timeout);
+    let config = client_config();
+    let connect = |e: ClientError| failure(e, false, tcp);
+    if let Some(path) = &args.oscore {
+        let (mut client, id) = oscore_client(server, path, timeout)?;
+        return perform(&mut client, Some(id), request, options, args);
+    }
     if let Some(path) = &args.edhoc {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read {}", path.display()))?;
-        client.run_edhoc(&crate::commands::edhoc::load_credential_file(&text)?)?;
-    }
-    let mut base = Msg {
-        mtype: MessageType::Con,
-        code: args.method.code(),
-        mid: 0,
-        token: vec![],
-        options: vec![],
-        payload: vec![],
-    };
-    let dest = Destination {
-        ip: peer.ip(),
-        port: peer.port(),
-    };
-    let uo = uri.decompose(&dest);
-    if let Some(h) = &uo.uri_host {
-        base.options.push((OptionNumber::URI_HOST.0, h.to_vec()));
-    }
-    if let Some(p) = uo.uri_port {
-        base.options
-            .push((OptionNumber::URI_PORT.0, uint(u32::from(p))));
-    }
-    for s in uo.uri_path.clone() {
-        base.options.push((OptionNumber::URI_PATH.0, s.to_vec()));
-    }
-    for q in uo.uri_query.clone() {
-        base.options.push((OptionNumber::URI_QUERY.0, q.to_vec()));
-    }
-    if let Some(cf) = args.content_format {
-        base.options
-            .push((OptionNumber::CONTENT_FORMAT.0, uint(u32::from(cf))));
-    }
-    if let Some(a) = args.accept {
-        base.options
-            .push((OptionNumber::ACCEPT.0, uint(u32::from(a))));
-    }
-    base.options.sort_by_key(|o| o.0);
-    let payload = match (&args.payload, &args.payload_file) {
-        (Some(p), _) => p.as_bytes().to_vec(),
-        (None, Some(f)) => {
-            std::fs::read(f).with_context(|| format!("cannot read {}", f.display()))?
+        let setup = crate::commands::edhoc::load_credential_file(&text)?;
+        if tcp {
+            return edhoc_tcp(server, config, &setup, request, options, args);
         }
-        (None, None) => vec![],
-    };
-    // Over TCP, blocks must also fit the server's Max-Message-Size (RFC 8323 §5.3.1): leave
-    // room for the header, options and the OSCORE overhead.
-    let mut block_size = args.block_size;
-    if let Some(max) = client.peer_max_message_size() {
-        while block_size > 16 && usize::from(block_size) + 128 > max {
-            block_size /= 2;
-        }
+        let (mut client, context) = edhoc_client(server, &setup, timeout)?;
+        return perform(&mut client, Some(context), request, options, args);
     }
-    let szx = szx_of(block_size)?;
-    let bs = usize::from(block_size);
+    let mut client = Client::connect(server, config, NoProtection, timeout).map_err(connect)?;
+    perform(&mut client, None, request, options, args)
+}
 
-    // Block1 upload (RFC 7959 §2.5): blocks of `bs`, the last response is the answer.
-    let mut ex = if payload.len() > bs {
-        let progress = Progress::new(Some(payload.len() as u64), "upload");
-        let mut num = 0u32;
-        let ex = loop {
-            let start = num as usize * bs;
-            let end = (start + bs).min(payload.len());
-            let more = end < payload.len();
-            let mut req = base.clone();
-            req.payload = payload[start..end].to_vec();
-            req.set_option(
-                OptionNumber::BLOCK1.0,
-                uint((num << 4) | if more { 8 } else { 0 } | u32::from(szx)),
-            );
-            if num == 0 {
-                req.set_option(OptionNumber::SIZE1.0, uint(payload.len() as u32));
-            }
-            let ex = client.request(req, None)?;
-            progress.set(end);
-            if !more {
-                break ex;
-            }
-            if ex.response.code != Code::CONTINUE {
-                break ex;
-            }
-            num += 1;
-        };
-        progress.finish();
-        ex
+/// Sends the request (protected under `identity` when given) and prints the response and,
+/// with `--observe`, the notifications.
+fn perform<X: Protection<Remote>>(
+    client: &mut Client<X>,
+    identity: Option<X::Identity>,
+    request: OwnedMessage,
+    options: RequestOptions,
+    args: &CoapArgs,
+) -> Result<()> {
+    let tcp = client.is_tcp();
+    let count = if args.observe {
+        args.count.unwrap_or(u32::MAX)
     } else {
-        let mut req = base.clone();
-        req.payload = payload;
-        if args.observe {
-            req.set_option(OptionNumber::OBSERVE.0, vec![]);
-        }
-        client.request(req, None)?
+        1
     };
-
-    // Block2 download (RFC 7959 §2.4): request the following blocks.
-    let body = collect_block2(&mut client, &base, &ex)?;
-    let framing = client.framing();
-    println!("{}", render(&ex.response, &body, args.json, framing)?);
-    if args.observe {
-        let count = args.count.unwrap_or(u32::MAX);
-        let mut seen = 1;
-        while seen < count && ex.response.option(OptionNumber::OBSERVE.0).is_some() {
-            client.notification(&mut ex)?;
-            let body = ex.response.payload.clone();
-            println!("{}", render(&ex.response, &body, args.json, framing)?);
-            seen += 1;
-        }
+    let mut printed = 0u32;
+    let mut output_error = None;
+    let progress = std::cell::RefCell::new(Progress::default());
+    let result = client.exchange_with_progress(
+        request,
+        options,
+        identity,
+        &mut |response| {
+            progress.borrow().finish();
+            match render(response, args.json, tcp) {
+                Ok(line) => println!("{line}"),
+                Err(e) => {
+                    output_error = Some(e);
+                    return std::ops::ControlFlow::Break(());
+                }
+            }
+            printed += 1;
+            if printed >= count {
+                std::ops::ControlFlow::Break(())
+            } else {
+                std::ops::ControlFlow::Continue(())
+            }
+        },
+        Some(&mut |p| progress.borrow_mut().show(p)),
+    );
+    progress.borrow().finish();
+    if let Some(e) = output_error {
+        return Err(e);
     }
-    Ok(())
+    result.map_err(|e| failure(e, args.json, tcp))
 }
 
-/// Downloads the rest of a Block2 response (RFC 7959 §2.4): requests the following blocks,
-/// checks that each answer is the block asked for (§2.2: NUM, SZX no larger than requested)
-/// and that the representation did not change under us (ETag, §2.4), and draws a progress bar
-/// on a terminal.
-pub(crate) fn collect_block2(client: &mut Client, base: &Msg, first: &Exchange) -> Result<Vec<u8>> {
-    let mut body = first.response.payload.clone();
-    let Some(b2) = first.response.option(OptionNumber::BLOCK2.0) else {
-        return Ok(body);
+/// An EDHOC Initiator for `setup` (RFC 9528 §5.2): C_I from the file, or one random byte.
+fn initiator(setup: &crate::commands::edhoc::EdhocSetup) -> Result<EdhocInitiator<EdhocCrypto>> {
+    use mote_edhoc::Crypto as _;
+    let e = |e: mote_edhoc::Error| anyhow!("EDHOC: {e}");
+    let crypto = EdhocCrypto::new().prepare(&setup.identity).map_err(e)?;
+    let c_i = match &setup.connection_id {
+        Some(c) => c.clone(),
+        None => {
+            let mut b = [0u8; 1];
+            EdhocCrypto::new().random_bytes(&mut b);
+            mote_edhoc::ConnId::from_slice(&b).map_err(e)?
+        }
     };
-    let etag = first
-        .response
-        .option(OptionNumber::ETAG.0)
-        .map(<[u8]>::to_vec);
-    let total = first
-        .response
-        .option(OptionNumber::SIZE2.0)
-        .map(|v| u64::from(decode_uint(v)));
-    let progress = Progress::new(total, "download");
-    progress.set(body.len());
-    let mut v = decode_uint(b2);
-    while v & 0x08 != 0 {
-        let szx = v & 0x07;
-        // The next block starts where the received bytes end (§2.4: a server may answer
-        // with a smaller SZX than asked).
-        let size = 16usize << szx;
-        let num = u32::try_from(body.len() / size).context("block number")?;
-        let mut req = base.clone();
-        req.set_option(OptionNumber::BLOCK2.0, uint((num << 4) | szx));
-        let ex = client.request(req, None)?;
-        if ex.response.code.class() != 2 {
-            bail!("block {num}: {}", ex.response.code);
-        }
-        if ex.response.option(OptionNumber::ETAG.0).map(<[u8]>::to_vec) != etag {
-            bail!("block {num}: the resource changed during the transfer (ETag differs)");
-        }
-        v = ex
-            .response
-            .option(OptionNumber::BLOCK2.0)
-            .map(decode_uint)
-            .ok_or_else(|| anyhow!("block {num}: the answer has no Block2 option"))?;
-        if v >> 4 != num || (v & 0x07) > szx {
-            bail!(
-                "block {num} (SZX {szx}) asked, block {} (SZX {}) received",
-                v >> 4,
-                v & 0x07
-            );
-        }
-        body.extend_from_slice(&ex.response.payload);
-        progress.set(body.len());
-        if body.len() > 16 << 20 {
-            bail!("response body over 16 MiB");
-        }
-    }
-    progress.finish();
-    Ok(body)
+    Ok(EdhocInitiator::new(
+        crypto,
+        setup.initiator_config().map_err(e)?,
+        c_i,
+    ))
 }
 
-/// A progress bar on stderr for block-wise transfers, drawn only when stderr is a terminal
-/// (docs/cli.md, "mote coap": a progress bar on a terminal for large transfers).
-pub(crate) struct Progress(Option<indicatif::ProgressBar>);
+/// POSTs `payload` (Content-Format 65) to `/.well-known/edhoc`, unprotected (RFC 9528
+/// Appendix A.2); returns the response.
+fn edhoc_post<X: Protection<Remote>>(
+    client: &mut Client<X>,
+    payload: Vec<u8>,
+) -> Result<OwnedMessage> {
+    let tcp = client.is_tcp();
+    let request = OwnedMessage::new(MessageType::Con, Code::POST, 0)
+        .with_option(OptionNumber::URI_PATH, ".well-known")
+        .with_option(OptionNumber::URI_PATH, "edhoc")
+        .with_uint_option(
+            OptionNumber::CONTENT_FORMAT,
+            u32::from(mote_edhoc::transport::CONTENT_FORMAT_CID_EDHOC),
+        )
+        .with_payload(payload);
+    let mut options = client_config().client_blockwise;
+    options.download.max_body = MAX_BODY;
+    client
+        .request(
+            request,
+            RequestOptions::new(Reliability::Confirmable, options),
+            None,
+        )
+        .map_err(|e| failure(e, false, tcp))
+}
 
-impl Progress {
-    pub(crate) fn new(total: Option<u64>, what: &'static str) -> Self {
-        use std::io::IsTerminal as _;
-        if !std::io::stderr().is_terminal() {
-            return Self(None);
+/// message_1 → message_2 (RFC 9528 Appendix A.2), again with the server's suites after an
+/// ERR_CODE 2 (§6.3.2); returns the Initiator with message_3 prepared.
+fn handshake<X: Protection<Remote>>(
+    client: &mut Client<X>,
+    setup: &crate::commands::edhoc::EdhocSetup,
+) -> Result<Initiated<EdhocCrypto>> {
+    let mut initiator = initiator(setup)?;
+    for _ in 0..2 {
+        let message_1 = initiator.message_1().map_err(|e| anyhow!("EDHOC: {e}"))?;
+        let response = edhoc_post(client, message_1)?;
+        let code = response.code;
+        let mut lookup = |id: &mote_edhoc::IdCred| setup.peer_credential(id);
+        match initiator.message_2(&response.payload, &mut lookup) {
+            Ok(initiated) => return Ok(initiated),
+            Err(mote_edhoc::Error::PeerWrongSelectedSuite { .. }) => continue,
+            // The lookup found nothing for the server's ID_CRED_R.
+            Err(mote_edhoc::Error::UnknownCredential) => {
+                bail!("EDHOC: the server's credential is not known or trusted")
+            }
+            Err(other) => bail!("EDHOC message_2 ({code}): {other}"),
         }
-        let bar = match total {
-            Some(t) => indicatif::ProgressBar::new(t),
-            None => indicatif::ProgressBar::new_spinner(),
-        };
-        let template = match total {
-            Some(_) => "{msg} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec}",
-            None => "{msg} {spinner} {bytes} {bytes_per_sec}",
-        };
-        if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
-            bar.set_style(style);
-        }
-        bar.set_message(what);
-        Self(Some(bar))
     }
+    bail!("EDHOC: the server rejected the cipher suite twice")
+}
 
-    pub(crate) fn set(&self, bytes: usize) {
-        if let Some(bar) = &self.0 {
-            bar.set_position(bytes as u64);
-        }
+/// A client over UDP that has run EDHOC with `server` (`--edhoc`, RFC 9528 Appendix A.2):
+/// its first request under the returned context is the EDHOC + OSCORE combined request
+/// (RFC 9668 §3.2).
+///
+/// # Errors
+/// Connecting, or any failure of the handshake.
+pub(crate) fn edhoc_client(
+    server: Listen,
+    setup: &crate::commands::edhoc::EdhocSetup,
+    timeout: Duration,
+) -> Result<(
+    Client<impl Protection<Remote, Identity = ContextId>>,
+    ContextId,
+)> {
+    let oscore = OscoreProtection::<FileSequenceStore, _>::new(OscoreConfig::default(), OsRandom);
+    // The client is never the Responder: its responder configuration answers nothing.
+    let suite = setup.suites.first().copied().unwrap_or(2);
+    let layer = EdhocProtection::new(
+        oscore,
+        EdhocProtectionConfig::default(),
+        mote_edhoc::ResponderConfig::new(suite, setup.identity.clone()),
+        EdhocCrypto::new(),
+        |_: &mote_edhoc::IdCred| None,
+    );
+    let mut client = Client::connect(server, client_config(), layer, timeout)
+        .map_err(|e| failure(e, false, false))?;
+    let initiated = handshake(&mut client, setup)?;
+    let context = client
+        .endpoint()
+        .protection_mut()
+        .add_initiated(initiated)
+        .map_err(|e| anyhow!("EDHOC: {e}"))?;
+    Ok((client, context))
+}
+
+/// A client protecting its requests with the context file at `path` (`--oscore`; the
+/// sequence number persists, RFC 8613 Appendix B.1.1).
+///
+/// # Errors
+/// The context file, connecting.
+pub(crate) fn oscore_client(
+    server: Listen,
+    path: &std::path::Path,
+    timeout: Duration,
+) -> Result<(OscoreClient, ContextId)> {
+    let mut oscore = OscoreProtection::new(OscoreConfig::default(), OsRandom);
+    let id = oscore
+        .add_context(persistent_context(path, false)?)
+        .map_err(|e| anyhow!("{e:?}"))?;
+    let client = Client::connect(server, client_config(), oscore, timeout)
+        .map_err(|e| failure(e, false, matches!(server, Listen::Tcp(_))))?;
+    Ok((client, id))
+}
+
+/// A client with one OSCORE context from a context file.
+pub(crate) type OscoreClient = Client<OscoreProtection<FileSequenceStore, OsRandom>>;
+
+/// Sends one request (protected under `identity` when given) in blocks of `block_size` and
+/// returns its final response (the whole body), for `mote demo`'s steps.
+///
+/// # Errors
+/// No response to show, as `mote coap` reports it (`unprotected 4.00 response: …`).
+pub(crate) fn send<X: Protection<Remote>>(
+    client: &mut Client<X>,
+    identity: Option<X::Identity>,
+    request: OwnedMessage,
+    block_size: u16,
+) -> Result<OwnedMessage> {
+    let tcp = client.is_tcp();
+    client
+        .request(request, request_options(block_size)?, identity)
+        .map_err(|e| failure(e, false, tcp))
+}
+
+/// `--edhoc` over TCP: the handshake, `C_R, message_3` posted to the EDHOC resource
+/// (message_4 back, Appendix A.2), then the request under the new context.
+fn edhoc_tcp(
+    server: Listen,
+    config: EndpointConfig,
+    setup: &crate::commands::edhoc::EdhocSetup,
+    request: OwnedMessage,
+    options: RequestOptions,
+    args: &CoapArgs,
+) -> Result<()> {
+    let oscore = OscoreProtection::<FileSequenceStore, _>::new(OscoreConfig::default(), OsRandom);
+    let timeout = Duration::from_secs(args.timeout);
+    let mut client =
+        Client::connect(server, config, oscore, timeout).map_err(|e| failure(e, false, true))?;
+    let initiated = handshake(&mut client, setup)?;
+    let payload = initiated
+        .message_3_payload()
+        .map_err(|e| anyhow!("EDHOC: {e}"))?;
+    let answer = edhoc_post(&mut client, payload)?;
+    if answer.code != Code::CHANGED {
+        bail!(
+            "EDHOC message_3 refused with {}: {}",
+            answer.code,
+            edhoc_error_message(&answer.payload)
+        );
     }
+    let message_4 = (!answer.payload.is_empty()).then_some(answer.payload.as_slice());
+    let context = initiated
+        .context(message_4, FileSequenceStore::none())
+        .map_err(|e| anyhow!("EDHOC: {e}"))?;
+    let id = client
+        .endpoint()
+        .protection_mut()
+        .add_context(context)
+        .map_err(|e| anyhow!("{e:?}"))?;
+    perform(&mut client, Some(id), request, options, args)
+}
 
-    pub(crate) fn finish(&self) {
-        if let Some(bar) = &self.0 {
-            bar.finish_and_clear();
+/// An EDHOC error message (RFC 9528 §6) as text.
+pub(crate) fn edhoc_error_message(payload: &[u8]) -> String {
+    match mote_edhoc::ErrorMessage::parse(payload) {
+        Ok(mote_edhoc::ErrorMessage::Unspecified(t)) => t.to_string(),
+        Ok(mote_edhoc::ErrorMessage::WrongSelectedCipherSuite(s)) => {
+            format!("wrong selected cipher suite, supported {:?}", s.as_slice())
         }
+        Ok(mote_edhoc::ErrorMessage::UnknownCredential) => "unknown credential".into(),
+        Ok(other) => format!("ERR_CODE {}", other.code()),
+        Err(e) => format!("not an EDHOC error message ({e})"),
     }
 }

@@ -92,10 +92,13 @@ pub(crate) trait Application<X: Protection<Remote> = NoProtection> {
 }
 
 /// Stops a running [`Driver`] from anywhere (another task or thread). A shutdown requested
-/// before [`Driver::run`] starts waiting is kept.
+/// before [`Driver::run`] starts waiting is kept. (The commands end their runs through
+/// [`Application`]'s `Flow`; the tests stop servers with it.)
+#[cfg(test)]
 #[derive(Debug, Clone)]
 pub(crate) struct Shutdown(Arc<Notify>);
 
+#[cfg(test)]
 impl Shutdown {
     /// Asks the driver to return from [`Driver::run`].
     pub(crate) fn shutdown(&self) {
@@ -205,6 +208,7 @@ impl<X: Protection<Remote>> Driver<X> {
     }
 
     /// A handle that stops [`Driver::run`].
+    #[cfg(test)]
     pub(crate) fn shutdown_handle(&self) -> Shutdown {
         Shutdown(Arc::clone(&self.shutdown))
     }
@@ -220,6 +224,7 @@ impl<X: Protection<Remote>> Driver<X> {
     }
 
     /// Open TCP connections.
+    #[cfg(test)]
     pub(crate) fn connection_count(&self) -> usize {
         self.connections.len()
     }
@@ -285,6 +290,14 @@ impl<X: Protection<Remote>> Driver<X> {
                         addr: local,
                         source,
                     })?;
+                // `try_send_to` reports WouldBlock until the reactor has seen the socket
+                // writable once: without this a client's first request is dropped and only its
+                // retransmission (RFC 7252 §4.2, seconds later) goes out.
+                socket.writable().await.map_err(|source| NetError::Bind {
+                    what: "UDP socket",
+                    addr: local,
+                    source,
+                })?;
                 let socket = self.add_udp(socket);
                 Ok(Remote::Udp { socket, addr })
             }

@@ -10,8 +10,9 @@
 //! 2. [`Driver::bind`] for each `coap://` or `coap+tcp://` address to serve on, and/or
 //!    [`Driver::connect`] for each server to talk to (client role).
 //! 3. [`Driver::run`] with an [`Application`]: it returns when the application says
-//!    [`ControlFlow::Break`] or a [`Shutdown`] handle fires.
+//!    [`ControlFlow::Break`] (or, in tests, a `Shutdown` handle fires).
 
+pub(crate) mod client;
 mod driver;
 #[cfg(test)]
 mod tests;
@@ -24,7 +25,9 @@ use std::ops::ControlFlow;
     reason = "the endpoint type the ported subcommands will name"
 )]
 pub(crate) use driver::CoapEndpoint;
-pub(crate) use driver::{Application, Driver, DriverConfig, Io, Shutdown, runtime};
+#[cfg(test)]
+pub(crate) use driver::Shutdown;
+pub(crate) use driver::{Application, Driver, DriverConfig, Io, runtime};
 use mote_coap::endpoint::EndpointError;
 use mote_coap::transmission::RandomSource;
 use rand_core::RngCore as _;

@@ -303,3 +303,59 @@ fn fresh_echo_without_oscore_demands_echo_of_unsafe_requests() {
     forged.push((ECHO, b"\x00\x01\x02\x03\x04\x05\x06\x07"));
     assert_eq!(c.request(PUT, 6, &forged, b"w").0, UNAUTHORIZED);
 }
+
+/// The `/data` scratch area is bounded (hardening finding 2: "the /data store grows" without
+/// limit): 64 entries, then a new one is 5.03 while an existing one can still be replaced; and a
+/// body that would take the area past 4 MiB is 4.13 (RFC 7252 §5.9.3.4, §5.9.2.9).
+#[test]
+fn the_data_area_is_bounded() {
+    let (_s, port, _) = serve(&[]);
+    let c = Udp::new(port);
+    for i in 0..64u16 {
+        let name = format!("k{i}");
+        let path: &[(u16, &[u8])] = &[(URI_PATH, b"data"), (URI_PATH, name.as_bytes())];
+        assert_eq!(c.request(PUT, 100 + i, path, b"v").0, CREATED, "entry {i}");
+    }
+    let full: &[(u16, &[u8])] = &[(URI_PATH, b"data"), (URI_PATH, b"one-more")];
+    assert_eq!(
+        c.request(PUT, 200, full, b"v").0,
+        0xa3,
+        "5.03 for a 65th entry"
+    );
+    assert_eq!(c.request(GET, 201, full, b"").0, 0x84, "4.04: not stored");
+    let existing: &[(u16, &[u8])] = &[(URI_PATH, b"data"), (URI_PATH, b"k0")];
+    assert_eq!(c.request(PUT, 202, existing, b"w").0, CHANGED);
+    // Bodies of 512 KiB (Block1, reassembled by the endpoint; `mote coap` uploads them)
+    // replace entries k0, k1, …: after 7 of them the area holds 7 × 512 Ki + the 57 other
+    // one-byte entries, and an 8th would pass 4 MiB by 57 bytes: refused, nothing replaced.
+    let body = vec![7u8; 512 * 1024];
+    for i in 0..7u16 {
+        let name = format!("k{i}");
+        let path: &[(u16, &[u8])] = &[(URI_PATH, b"data"), (URI_PATH, name.as_bytes())];
+        assert_eq!(upload(port, path, &body), "2.04", "entry {i}");
+    }
+    let eighth: &[(u16, &[u8])] = &[(URI_PATH, b"data"), (URI_PATH, b"k7")];
+    assert_eq!(upload(port, eighth, &body), "4.13");
+    assert_eq!(
+        c.request(GET, 203, eighth, b"").2,
+        b"v",
+        "the old body stays"
+    );
+}
+
+/// PUTs `body` to `path` with `mote coap` (block-wise); returns the response code.
+fn upload(port: u16, path: &[(u16, &[u8])], body: &[u8]) -> String {
+    let segments: Vec<String> = path
+        .iter()
+        .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+        .collect();
+    let dir = std::env::temp_dir().join(format!("mote-scratch-{}-{port}", std::process::id()));
+    std::fs::write(&dir, body).unwrap();
+    let uri = format!("coap://127.0.0.1:{port}/{}", segments.join("/"));
+    let file = dir.to_str().unwrap();
+    let out = common::mote(&["coap", "put", &uri, "--payload-file", file, "--json"]);
+    let _ = std::fs::remove_file(&dir);
+    let json: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{out:?}"));
+    json["code"].as_str().unwrap().to_owned()
+}

@@ -47,6 +47,11 @@ struct Observer<I> {
     identity: Option<I>,
 }
 
+/// Entries the `/data` scratch area holds at most.
+pub(crate) const MAX_SCRATCH_ENTRIES: usize = 64;
+/// Bytes the `/data` scratch area holds at most, over all entries.
+pub(crate) const MAX_SCRATCH_BYTES: usize = 4 << 20;
+
 /// The application; `I` is the protection layer's identity (the OSCORE context a request
 /// came in).
 pub(crate) struct Server<I> {
@@ -182,6 +187,22 @@ impl<I> Server<I> {
                 None => response(Code::NOT_FOUND),
             },
             Code::PUT | Code::POST => {
+                // The scratch area is bounded like every table a peer can grow: a new entry
+                // beyond MAX_SCRATCH_ENTRIES is 5.03, a body that would take the area past
+                // MAX_SCRATCH_BYTES is 4.13 (RFC 7252 §5.9.2.9, §5.9.3.4).
+                let old = self.scratch.get(&path).map_or(0, Vec::len);
+                if old == 0
+                    && !self.scratch.contains_key(&path)
+                    && self.scratch.len() >= MAX_SCRATCH_ENTRIES
+                {
+                    return response(Code::SERVICE_UNAVAILABLE)
+                        .with_payload(&b"the /data area holds its maximum of entries"[..]);
+                }
+                let held: usize = self.scratch.values().map(Vec::len).sum();
+                if held - old + request.payload.len() > MAX_SCRATCH_BYTES {
+                    return response(Code::REQUEST_ENTITY_TOO_LARGE)
+                        .with_payload(&b"the /data area holds its maximum of bytes"[..]);
+                }
                 let existed = self.scratch.insert(path, request.payload.clone()).is_some();
                 response(if existed {
                     Code::CHANGED

@@ -386,8 +386,10 @@ impl<'b> Cursor<'b> {
 /// compile time `copy_from_slice` (and any byte loop, which LLVM turns back into one) becomes
 /// a call to `memcpy`, several times the cost of the copy itself; up to 16 bytes this copies
 /// with two overlapping fixed-size moves instead, as `memcpy` does internally.
+///
+/// Public so that the crates above (mote-oscore's nonce and AAD assembly) use this one copy.
 #[inline]
-fn copy_short(dst: &mut [u8], src: &[u8]) {
+pub fn copy_short(dst: &mut [u8], src: &[u8]) {
     let n = src.len();
     let Some(dst) = dst.get_mut(..n) else {
         return;

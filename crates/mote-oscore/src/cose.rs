@@ -1,6 +1,7 @@
 //! The COSE object of OSCORE: the AEAD nonce (RFC 8613 §5.2), the AAD (§5.4) and the HKDF
 //! `info` structure (§3.2.1), encoded without allocation.
 
+use mote_coap::framing::copy_short;
 use mote_cose::algorithm::AeadAlgorithm;
 
 use crate::Error;
@@ -344,44 +345,6 @@ impl<'a> InfoParts<'a> {
             pos += p.len();
         }
         Ok(pos)
-    }
-}
-
-/// Copies `src` into the start of `dst` (nothing when `dst` is shorter).
-///
-/// IDs, Partial IVs and the Common IV are a few bytes long. For lengths unknown at compile
-/// time `copy_from_slice` (and any byte loop, which LLVM turns back into one) becomes a call
-/// to `memcpy`, several times the cost of the copy itself; up to 16 bytes this copies with
-/// two overlapping fixed-size moves instead, as `memcpy` does internally.
-#[inline]
-pub(crate) fn copy_short(dst: &mut [u8], src: &[u8]) {
-    let n = src.len();
-    let Some(dst) = dst.get_mut(..n) else {
-        return;
-    };
-    match n {
-        0 => {}
-        // Slice patterns: one length dispatch, no per-byte bounds checks.
-        1..=3 => match (dst, src) {
-            ([d], [s]) => *d = *s,
-            ([d0, d1], [s0, s1]) => (*d0, *d1) = (*s0, *s1),
-            ([d0, d1, d2], [s0, s1, s2]) => (*d0, *d1, *d2) = (*s0, *s1, *s2),
-            _ => {}
-        },
-        4..=7 => copy_ends::<4>(dst, src),
-        8..=16 => copy_ends::<8>(dst, src),
-        _ => dst.copy_from_slice(src),
-    }
-}
-
-/// Copies the first and the last `N` bytes of `src` (of length `N..=2N`, equal to `dst`'s).
-#[inline(always)]
-fn copy_ends<const N: usize>(dst: &mut [u8], src: &[u8]) {
-    if let (Some(d), Some(s)) = (dst.first_chunk_mut::<N>(), src.first_chunk::<N>()) {
-        *d = *s;
-    }
-    if let (Some(d), Some(s)) = (dst.last_chunk_mut::<N>(), src.last_chunk::<N>()) {
-        *d = *s;
     }
 }
 

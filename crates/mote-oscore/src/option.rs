@@ -190,7 +190,7 @@ impl OscoreOption<'_> {
 #[inline]
 fn copy_at(out: &mut [u8], pos: &mut usize, src: &[u8]) {
     if let Some(dst) = out.get_mut(*pos..*pos + src.len()) {
-        crate::cose::copy_short(dst, src);
+        mote_coap::framing::copy_short(dst, src);
     }
     *pos += src.len();
 }

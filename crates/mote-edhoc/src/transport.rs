@@ -277,20 +277,9 @@ mod coap {
         pub oscore_request_len: usize,
     }
 
-    /// How a CoAP message is framed on its transport: the message format the splitter reads
-    /// and writes.
-    ///
-    /// (The same two cases as `mote_oscore::Framing`; a parameter of its own here so that the
-    /// splitter depends on nothing but mote-coap's codecs.)
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-    pub enum Framing {
-        /// CoAP over UDP/DTLS (RFC 7252 §3): Ver/T/TKL, Code, Message ID, Token.
-        #[default]
-        Udp,
-        /// CoAP over TCP/TLS (RFC 8323 §3.2): Len/TKL, Extended Length, Code, Token; read
-        /// with `mote_coap::tcp::Frame`.
-        Tcp,
-    }
+    /// How a CoAP message is framed on its transport (UDP, RFC 7252 §3; TCP, RFC 8323 §3.2):
+    /// mote-coap's type, so the splitter and OSCORE speak one vocabulary.
+    pub use mote_coap::framing::Framing;
 
     /// RFC 9668 §3.3.1 steps 1–3, 6 and 7 for a request in the UDP message format: see
     /// [`split_combined_request_framed`].

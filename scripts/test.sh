@@ -62,7 +62,7 @@ cargo clippy --workspace --all-targets --all-features -- -D warnings
 step "cargo test --workspace --all-features"
 cargo test --workspace --all-features
 
-step "examples: every crates/*/examples/* runs (each asserts its own outcome)"
+step "examples: every crates/*/examples/* runs with all features (each asserts its own outcome)"
 for entry in crates/*/examples/*; do
   case "$entry" in
     *.rs) example=$(basename "$entry" .rs) ;;
@@ -71,7 +71,7 @@ for entry in crates/*/examples/*; do
   manifest="$(dirname "$(dirname "$entry")")/Cargo.toml"
   crate=$(sed -n 's/^name = "\(.*\)"$/\1/p' "$manifest" | head -n 1)
   echo "--- $crate --example $example"
-  cargo run -q -p "$crate" --example "$example"
+  cargo run -q -p "$crate" --all-features --example "$example"
 done
 
 step "no_std builds for thumbv7em-none-eabihf: ${no_std_crates[*]}"

@@ -116,6 +116,28 @@ impl<C: Crypto> Initiator<C> {
     }
 
     /// Builds message_1 with a fresh ephemeral key.
+    /// # Example
+    /// A method 3 handshake in cipher suite 2 starts with message_1 (RFC 9528 §5.2.1): METHOD, SUITES_I,
+    /// G_X, C_I as a CBOR sequence.
+    /// ```
+    /// use mote_edhoc::*;
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (id_i, id_r) = (fresh("initiator", b"I")?, fresh("responder", b"R")?);
+    /// # let (cred_i, cred_r) = (id_i.credential.clone(), id_r.credential.clone());
+    /// let initiator = Initiator::new(MoteCrypto::new(), InitiatorConfig::new(Method::StaticStatic, 2, id_i));
+    /// let responder = Responder::new(MoteCrypto::new(), ResponderConfig::new(2, id_r));
+    /// let (initiator, message_1) = initiator.prepare_message_1(ConnId::from_int(-24)?, &Ead::new())?;
+    /// assert_eq!(message_1.as_slice()[..4], [0x03, 0x02, 0x58, 0x20]); // 3, 2, bstr .size 32
+    /// assert_eq!(message_1.as_slice().last(), Some(&0x37)); // C_I = -24
+    /// assert_eq!(initiator.suite().id, 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline(never)]
     pub fn prepare_message_1(
         mut self,
@@ -192,6 +214,31 @@ impl<C: Crypto> InitiatorWaitM2<C> {
     /// Decrypts and parses message_2 (§5.3.3). An error message from the Responder yields
     /// [`Error::PeerWrongSelectedSuite`] (then use [`InitiatorWaitM2::restart`]) or
     /// [`Error::PeerError`].
+    /// # Example
+    /// Parsing message_2 reveals ID_CRED_R: look the Responder's credential up by it, then verify.
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (id_i, id_r) = (fresh("initiator", b"I")?, fresh("responder", b"R")?);
+    /// # let (cred_i, cred_r) = (id_i.credential.clone(), id_r.credential.clone());
+    /// # let initiator = Initiator::new(MoteCrypto::new(), InitiatorConfig::new(Method::StaticStatic, 2, id_i));
+    /// # let responder = Responder::new(MoteCrypto::new(), ResponderConfig::new(2, id_r));
+    /// # let (initiator, message_1) = initiator.prepare_message_1(ConnId::from_int(-24)?, &Ead::new())?;
+    /// # let responder = responder.process_message_1(message_1.as_slice())?;
+    /// # let (responder, message_2) = responder.prepare_message_2(ConnId::from_int(-8)?, &Ead::new())?;
+    /// let initiator = initiator.parse_message_2(message_2.as_slice())?;
+    /// assert!(cred_r.matches(initiator.id_cred_r()));
+    /// assert_eq!(initiator.c_r(), &ConnId::from_int(-8)?);
+    /// let initiator = initiator.verify_message_2(&cred_r)?;
+    /// # let _ = initiator;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline(never)]
     pub fn parse_message_2(
         mut self,
@@ -322,6 +369,31 @@ impl<C: Crypto> InitiatorProcessingM2<C> {
     }
 
     /// Verifies Signature_or_MAC_2 with CRED_R.
+    /// # Example
+    /// Only the credential of the Responder verifies message_2; a wrong one hands the state back in
+    /// [`Rejected`] to try another.
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (id_i, id_r) = (fresh("initiator", b"I")?, fresh("responder", b"R")?);
+    /// # let (cred_i, cred_r) = (id_i.credential.clone(), id_r.credential.clone());
+    /// # let initiator = Initiator::new(MoteCrypto::new(), InitiatorConfig::new(Method::StaticStatic, 2, id_i));
+    /// # let responder = Responder::new(MoteCrypto::new(), ResponderConfig::new(2, id_r));
+    /// # let (initiator, message_1) = initiator.prepare_message_1(ConnId::from_int(-24)?, &Ead::new())?;
+    /// # let responder = responder.process_message_1(message_1.as_slice())?;
+    /// # let (responder, message_2) = responder.prepare_message_2(ConnId::from_int(-8)?, &Ead::new())?;
+    /// # let initiator = initiator.parse_message_2(message_2.as_slice())?;
+    /// let rejected = initiator.verify_message_2(&cred_i).unwrap_err();
+    /// let initiator = rejected.state.verify_message_2(&cred_r)?;
+    /// assert!(cred_r.matches(&initiator.cred_r().id_cred_by_reference()?));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline(never)]
     pub fn verify_message_2(
         mut self,
@@ -409,6 +481,31 @@ impl<C: Crypto> InitiatorProcessedM2<C> {
     }
 
     /// Builds message_3 (§5.4.2).
+    /// # Example
+    /// After message_2 verified, the Initiator sends message_3.
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (id_i, id_r) = (fresh("initiator", b"I")?, fresh("responder", b"R")?);
+    /// # let (cred_i, cred_r) = (id_i.credential.clone(), id_r.credential.clone());
+    /// # let initiator = Initiator::new(MoteCrypto::new(), InitiatorConfig::new(Method::StaticStatic, 2, id_i));
+    /// # let responder = Responder::new(MoteCrypto::new(), ResponderConfig::new(2, id_r));
+    /// # let (initiator, message_1) = initiator.prepare_message_1(ConnId::from_int(-24)?, &Ead::new())?;
+    /// # let responder = responder.process_message_1(message_1.as_slice())?;
+    /// # let (responder, message_2) = responder.prepare_message_2(ConnId::from_int(-8)?, &Ead::new())?;
+    /// # let initiator = initiator.parse_message_2(message_2.as_slice())?;
+    /// # let initiator = initiator.verify_message_2(&cred_r)?;
+    /// let (initiator, message_3) = initiator.prepare_message_3(&Ead::new())?;
+    /// assert!(!message_3.as_slice().is_empty());
+    /// # let _ = initiator;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline(never)]
     pub fn prepare_message_3(
         mut self,
@@ -493,6 +590,34 @@ impl<C: Crypto> InitiatorProcessedM2<C> {
 
 impl<C: Crypto> InitiatorWaitM4<C> {
     /// Decrypts and checks message_4 (§5.5.3); returns the session and EAD_4.
+    /// # Example
+    /// message_4 completes the Initiator; both sessions hold the same PRK_out (§4.1.3).
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (id_i, id_r) = (fresh("initiator", b"I")?, fresh("responder", b"R")?);
+    /// # let (cred_i, cred_r) = (id_i.credential.clone(), id_r.credential.clone());
+    /// # let initiator = Initiator::new(MoteCrypto::new(), InitiatorConfig::new(Method::StaticStatic, 2, id_i));
+    /// # let responder = Responder::new(MoteCrypto::new(), ResponderConfig::new(2, id_r));
+    /// # let (initiator, message_1) = initiator.prepare_message_1(ConnId::from_int(-24)?, &Ead::new())?;
+    /// # let responder = responder.process_message_1(message_1.as_slice())?;
+    /// # let (responder, message_2) = responder.prepare_message_2(ConnId::from_int(-8)?, &Ead::new())?;
+    /// # let initiator = initiator.parse_message_2(message_2.as_slice())?;
+    /// # let initiator = initiator.verify_message_2(&cred_r)?;
+    /// # let (initiator, message_3) = initiator.prepare_message_3(&Ead::new())?;
+    /// # let responder = responder.parse_message_3(message_3.as_slice())?;
+    /// # let responder = responder.verify_message_3(&cred_i)?;
+    /// # let (r_session, message_4) = responder.prepare_message_4(&Ead::new())?;
+    /// let (i_session, _ead_4) = initiator.process_message_4(message_4.as_slice())?;
+    /// assert_eq!(i_session.prk_out().as_bytes(), r_session.prk_out().as_bytes());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline(never)]
     pub fn process_message_4(mut self, msg: &[u8]) -> Result<(Session<C>, Ead), Rejected<Self>> {
         match self.try_m4(msg) {

@@ -99,6 +99,31 @@ impl<C: Crypto> Responder<C> {
 
     /// Parses and checks message_1 (§5.2.3): METHOD, the selected suite (§6.3.1: answer
     /// [`Error::WrongSelectedSuite`] with ERR_CODE 2), G_X's length and EAD_1.
+    /// # Example
+    /// The Responder parses message_1 and sees the method, suite and C_I before it answers.
+    /// ```
+    /// use mote_edhoc::*;
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (id_i, id_r) = (fresh("initiator", b"I")?, fresh("responder", b"R")?);
+    /// # let (cred_i, cred_r) = (id_i.credential.clone(), id_r.credential.clone());
+    /// let initiator = Initiator::new(MoteCrypto::new(), InitiatorConfig::new(Method::StaticStatic, 2, id_i));
+    /// let responder = Responder::new(MoteCrypto::new(), ResponderConfig::new(2, id_r));
+    /// let (initiator, message_1) = initiator.prepare_message_1(ConnId::from_int(-24)?, &Ead::new())?;
+    /// let responder = responder.process_message_1(message_1.as_slice())?;
+    /// assert_eq!(responder.method(), Method::StaticStatic);
+    /// assert_eq!(responder.c_i(), &ConnId::from_int(-24)?);
+    /// // Garbage is rejected and the Responder comes back unchanged.
+    /// # let fresh_responder = Responder::new(MoteCrypto::new(), ResponderConfig::new(2, fresh("r", b"r")?));
+    /// let rejected = fresh_responder.process_message_1(&[0xff]).unwrap_err();
+    /// assert!(matches!(rejected.error, Error::Malformed { .. }));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline(never)]
     pub fn process_message_1(
         mut self,
@@ -184,6 +209,28 @@ impl<C: Crypto> ResponderProcessingM1<C> {
     }
 
     /// Builds message_2 with a fresh ephemeral key (§5.3.2). `c_r` must differ from C_I.
+    /// # Example
+    /// The Responder answers with message_2 under its connection identifier C_R.
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (id_i, id_r) = (fresh("initiator", b"I")?, fresh("responder", b"R")?);
+    /// # let (cred_i, cred_r) = (id_i.credential.clone(), id_r.credential.clone());
+    /// # let initiator = Initiator::new(MoteCrypto::new(), InitiatorConfig::new(Method::StaticStatic, 2, id_i));
+    /// # let responder = Responder::new(MoteCrypto::new(), ResponderConfig::new(2, id_r));
+    /// # let (initiator, message_1) = initiator.prepare_message_1(ConnId::from_int(-24)?, &Ead::new())?;
+    /// # let responder = responder.process_message_1(message_1.as_slice())?;
+    /// let (responder, message_2) = responder.prepare_message_2(ConnId::from_int(-8)?, &Ead::new())?;
+    /// assert_eq!(responder.c_r(), &ConnId::from_int(-8)?);
+    /// assert!(message_2.as_slice().len() > 34); // G_Y and the encrypted CIPHERTEXT_2
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline(never)]
     pub fn prepare_message_2(
         mut self,
@@ -293,6 +340,33 @@ impl<C: Crypto> ResponderWaitM3<C> {
     }
 
     /// Decrypts and parses message_3 (§5.4.3).
+    /// # Example
+    /// Parsing message_3 reveals ID_CRED_I: look the Initiator's credential up, then verify.
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (id_i, id_r) = (fresh("initiator", b"I")?, fresh("responder", b"R")?);
+    /// # let (cred_i, cred_r) = (id_i.credential.clone(), id_r.credential.clone());
+    /// # let initiator = Initiator::new(MoteCrypto::new(), InitiatorConfig::new(Method::StaticStatic, 2, id_i));
+    /// # let responder = Responder::new(MoteCrypto::new(), ResponderConfig::new(2, id_r));
+    /// # let (initiator, message_1) = initiator.prepare_message_1(ConnId::from_int(-24)?, &Ead::new())?;
+    /// # let responder = responder.process_message_1(message_1.as_slice())?;
+    /// # let (responder, message_2) = responder.prepare_message_2(ConnId::from_int(-8)?, &Ead::new())?;
+    /// # let initiator = initiator.parse_message_2(message_2.as_slice())?;
+    /// # let initiator = initiator.verify_message_2(&cred_r)?;
+    /// # let (initiator, message_3) = initiator.prepare_message_3(&Ead::new())?;
+    /// let responder = responder.parse_message_3(message_3.as_slice())?;
+    /// assert!(cred_i.matches(responder.id_cred_i()));
+    /// let responder = responder.verify_message_3(&cred_i)?;
+    /// # let _ = responder;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline(never)]
     pub fn parse_message_3(
         mut self,
@@ -364,6 +438,33 @@ impl<C: Crypto> ResponderProcessingM3<C> {
     }
 
     /// Verifies Signature_or_MAC_3 with CRED_I.
+    /// # Example
+    /// Only the Initiator's credential verifies message_3; a wrong one hands the state back.
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (id_i, id_r) = (fresh("initiator", b"I")?, fresh("responder", b"R")?);
+    /// # let (cred_i, cred_r) = (id_i.credential.clone(), id_r.credential.clone());
+    /// # let initiator = Initiator::new(MoteCrypto::new(), InitiatorConfig::new(Method::StaticStatic, 2, id_i));
+    /// # let responder = Responder::new(MoteCrypto::new(), ResponderConfig::new(2, id_r));
+    /// # let (initiator, message_1) = initiator.prepare_message_1(ConnId::from_int(-24)?, &Ead::new())?;
+    /// # let responder = responder.process_message_1(message_1.as_slice())?;
+    /// # let (responder, message_2) = responder.prepare_message_2(ConnId::from_int(-8)?, &Ead::new())?;
+    /// # let initiator = initiator.parse_message_2(message_2.as_slice())?;
+    /// # let initiator = initiator.verify_message_2(&cred_r)?;
+    /// # let (initiator, message_3) = initiator.prepare_message_3(&Ead::new())?;
+    /// # let responder = responder.parse_message_3(message_3.as_slice())?;
+    /// let rejected = responder.verify_message_3(&cred_r).unwrap_err();
+    /// let responder = rejected.state.verify_message_3(&cred_i)?;
+    /// # let _ = responder;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline(never)]
     pub fn verify_message_3(
         mut self,
@@ -460,6 +561,34 @@ impl<C: Crypto> ResponderVerifiedM3<C> {
     }
 
     /// Builds message_4 (§5.5.2) and completes.
+    /// # Example
+    /// The Responder ends with message_4 (RFC 9528 §5.5) and its [`Session`].
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (id_i, id_r) = (fresh("initiator", b"I")?, fresh("responder", b"R")?);
+    /// # let (cred_i, cred_r) = (id_i.credential.clone(), id_r.credential.clone());
+    /// # let initiator = Initiator::new(MoteCrypto::new(), InitiatorConfig::new(Method::StaticStatic, 2, id_i));
+    /// # let responder = Responder::new(MoteCrypto::new(), ResponderConfig::new(2, id_r));
+    /// # let (initiator, message_1) = initiator.prepare_message_1(ConnId::from_int(-24)?, &Ead::new())?;
+    /// # let responder = responder.process_message_1(message_1.as_slice())?;
+    /// # let (responder, message_2) = responder.prepare_message_2(ConnId::from_int(-8)?, &Ead::new())?;
+    /// # let initiator = initiator.parse_message_2(message_2.as_slice())?;
+    /// # let initiator = initiator.verify_message_2(&cred_r)?;
+    /// # let (initiator, message_3) = initiator.prepare_message_3(&Ead::new())?;
+    /// # let responder = responder.parse_message_3(message_3.as_slice())?;
+    /// # let responder = responder.verify_message_3(&cred_i)?;
+    /// let (r_session, message_4) = responder.prepare_message_4(&Ead::new())?;
+    /// assert_eq!(r_session.c_i(), &ConnId::from_int(-24)?);
+    /// # let _ = message_4;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline(never)]
     pub fn prepare_message_4(mut self, ead_4: &Ead) -> Result<(Session<C>, MessageBuf), Error> {
         let msg = schedule::seal(

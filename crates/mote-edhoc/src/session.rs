@@ -38,6 +38,51 @@ pub struct OscoreParameters {
 }
 
 /// A completed EDHOC session.
+/// # Example
+/// What both sides hold after a handshake: the OSCORE input of Appendix A.1, the exporter
+/// (§4.2.1) and the key update of Appendix H.
+/// ```
+/// use mote_edhoc::*;
+/// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+/// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+/// #     let mut crypto = MoteCrypto::new();
+/// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+/// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+/// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+/// # };
+/// # let (id_i, id_r) = (fresh("initiator", b"I")?, fresh("responder", b"R")?);
+/// # let (cred_i, cred_r) = (id_i.credential.clone(), id_r.credential.clone());
+/// # let initiator = Initiator::new(MoteCrypto::new(), InitiatorConfig::new(Method::StaticStatic, 2, id_i));
+/// # let responder = Responder::new(MoteCrypto::new(), ResponderConfig::new(2, id_r));
+/// # let (initiator, message_1) = initiator.prepare_message_1(ConnId::from_int(-24)?, &Ead::new())?;
+/// # let responder = responder.process_message_1(message_1.as_slice())?;
+/// # let (responder, message_2) = responder.prepare_message_2(ConnId::from_int(-8)?, &Ead::new())?;
+/// # let initiator = initiator.parse_message_2(message_2.as_slice())?.verify_message_2(&cred_r)?;
+/// # let (initiator, message_3) = initiator.prepare_message_3(&Ead::new())?;
+/// # let responder = responder.parse_message_3(message_3.as_slice())?.verify_message_3(&cred_i)?;
+/// # let (mut r_session, message_4) = responder.prepare_message_4(&Ead::new())?;
+/// # let (mut i_session, _) = initiator.process_message_4(message_4.as_slice())?;
+/// assert_eq!((i_session.role(), r_session.role()), (Role::Initiator, Role::Responder));
+/// let (client, server) = (i_session.oscore_parameters()?, r_session.oscore_parameters()?);
+/// assert_eq!(client.master_secret.as_bytes(), server.master_secret.as_bytes());
+/// assert_eq!(client.sender_id.as_bytes(), [0x27]); // C_R = -8
+/// assert_eq!(client.recipient_id.as_bytes(), [0x37]); // C_I = -24
+///
+/// // An application key from the exporter (label 24 of the private range), equal on both sides.
+/// let (mut a, mut b) = ([0u8; 16], [0u8; 16]);
+/// i_session.exporter(24, b"app", &mut a)?;
+/// r_session.exporter(24, b"app", &mut b)?;
+/// assert_eq!(a, b);
+/// // A key update changes what both export, in step.
+/// i_session.key_update(b"nonce")?;
+/// r_session.key_update(b"nonce")?;
+/// let (mut c, mut d) = ([0u8; 16], [0u8; 16]);
+/// i_session.exporter(24, b"app", &mut c)?;
+/// r_session.exporter(24, b"app", &mut d)?;
+/// assert_eq!(c, d);
+/// assert_ne!(a, c);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Session<C: Crypto> {
     pub(crate) crypto: C,
     pub(crate) suite: CipherSuite,

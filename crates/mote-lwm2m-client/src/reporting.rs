@@ -474,8 +474,8 @@ impl Reporter {
         let payload =
             mote_lwm2m::encode(format, &Path::ROOT, &records).map_err(ReportingError::Encode)?;
         let handle = SendHandle(self.next_send);
-        let request = Request::new(Code::POST, "/dp")
-            .with_payload(ContentFormat(format.content_format()), payload);
+        let request =
+            Request::new(Code::POST, "/dp").with_payload(format.content_format(), payload);
         let report = Report::Send(SendReport {
             handle,
             server,
@@ -666,7 +666,7 @@ impl Reporter {
             token: t,
             causes,
             confirmable: attrs.con.unwrap_or(default_con),
-            content_format: ContentFormat(format.content_format()),
+            content_format: format.content_format(),
             payload,
             time: now,
             stored: false,

@@ -32,6 +32,34 @@ pub use mote_coap::echo::{EchoBuf, EchoCache, MAX_ECHO_LEN};
 use crate::Error;
 
 /// Which requests need a fresh Echo before they may act (RFC 9175 §2.3, LwM2M E2E-6).
+/// # Example
+/// The Echo round trip of RFC 9175 §2.3 on decrypted messages: the server refuses a PUT
+/// without a fresh Echo with a 4.01 challenge, the client retries with the value.
+/// ```
+/// use mote_coap::code::Code;
+/// use mote_oscore::Framing;
+/// use mote_oscore::freshness::{add_echo, echo_challenge, echo_challenge_response, FreshnessPolicy};
+///
+/// let policy = FreshnessPolicy::UNSAFE_METHODS;
+/// assert!(policy.requires_fresh(Code::PUT) && !policy.requires_fresh(Code::GET));
+/// let issued = [0x5a; 8]; // the value the server handed out (keep it in an EchoCache)
+/// let fresh = |echo: &[u8]| echo == issued;
+///
+/// // CON PUT /led "on", Message ID 7, token 0x42: refused without Echo.
+/// let put = b"\x41\x03\x00\x07\x42\xb3led\xffon";
+/// assert_eq!(policy.check_with(Framing::Udp, put, fresh), Err(mote_oscore::Error::EchoRequired));
+/// let mut challenge = [0u8; 32];
+/// let n = echo_challenge_response(Framing::Udp, put, &issued, &mut challenge)?;
+/// // ACK 4.01, same Message ID and token, Echo (option 252: delta 13 + 239, length 8).
+/// assert_eq!(&challenge[..n], b"\x61\x81\x00\x07\x42\xd8\xef\x5a\x5a\x5a\x5a\x5a\x5a\x5a\x5a");
+///
+/// // The client reads the challenge and retries with the Echo value: accepted.
+/// let echo = echo_challenge(Framing::Udp, &challenge[..n])?.ok_or("no Echo")?;
+/// let mut retry = [0u8; 64];
+/// let m = add_echo(Framing::Udp, put, echo, &mut retry)?;
+/// policy.check_with(Framing::Udp, &retry[..m], fresh)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FreshnessPolicy {
     /// Bit `c` set: requests with code 0.`c` need freshness.

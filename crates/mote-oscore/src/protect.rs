@@ -117,6 +117,18 @@ fn split_oscore(framing: Framing, msg: &[u8]) -> Result<OscoreParts<'_>, Error> 
 
 /// Reads the OSCORE option of a message without verifying anything: what a server looks at
 /// to pick the security context ('kid', 'kid context', §8.2 step 2).
+/// # Example
+/// A server reads 'kid' and the Partial IV of RFC 8613 C.5's request (client context C.2.1,
+/// Sender ID 0x00) to pick the context before anything is verified.
+/// ```
+/// use mote_oscore::{peek_oscore_option, Framing};
+/// let protected = b"\x44\x02\x71\xc3\x00\x00\xb9\x32\x39localhost\x63\x09\x14\x00\xff\x4e\xd3\x39\xa5\xa3\x79\xb0\xb8\xbc\x73\x1f\xff\xb0";
+/// let option = peek_oscore_option(Framing::Udp, protected)?;
+/// assert_eq!(option.kid, Some(&[0x00][..]));
+/// assert_eq!(option.partial_iv, Some(&[0x14][..]));
+/// assert_eq!(option.kid_context, None);
+/// # Ok::<(), mote_oscore::Error>(())
+/// ```
 pub fn peek_oscore_option(framing: Framing, msg: &[u8]) -> Result<OscoreOption<'_>, Error> {
     split_oscore(framing, msg).map(|p| p.option)
 }
@@ -262,6 +274,34 @@ impl<S: SequenceStore> SecurityContext<S> {
     ///
     /// The Sender Sequence Number is taken (and persisted, Appendix B.1.1) only when
     /// everything else succeeded.
+    /// # Example
+    /// RFC 8613 Appendix C.4: `GET coap://localhost/tv1` protected with the client context of
+    /// C.1.1 at Sender Sequence Number 20, byte for byte.
+    /// ```
+    /// # use mote_oscore::{Error, Framing, SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// # p.master_salt = &salt;
+    /// # let mut client = SecurityContext::new(&p)?; // RFC 8613 C.1.1
+    /// # let mut p = SecurityContextParams::new(&secret, &[0x01], &[]);
+    /// # p.master_salt = &salt;
+    /// # let mut server = SecurityContext::new(&p)?; // RFC 8613 C.1.2
+    /// client.set_sender_sequence_number(20)?;
+    /// let request = b"\x44\x01\x5d\x1f\x00\x00\x39\x74\x39localhost\x83tv1";
+    /// let mut out = [0u8; 64];
+    /// let (n, binding) = client.protect_request(Framing::Udp, request, &mut out)?;
+    /// assert_eq!(&out[..n], b"\x44\x02\x5d\x1f\x00\x00\x39\x74\x39localhost\x62\x09\x14\xff\x61\x2f\x10\x92\xf1\x77\x6f\x1c\x16\x68\xb3\x82\x5e");
+    /// assert_eq!(binding.request_piv(), [20]);
+    /// assert_eq!(client.sender_sequence_number(), 21);
+    /// // A buffer too short changes nothing, not even the sequence number.
+    /// assert!(matches!(
+    ///     client.protect_request(Framing::Udp, request, &mut [0u8; 8]),
+    ///     Err(Error::BufferTooSmall { .. })
+    /// ));
+    /// assert_eq!(client.sender_sequence_number(), 21);
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn protect_request(
         &mut self,
         framing: Framing,
@@ -354,6 +394,29 @@ impl<S: SequenceStore> SecurityContext<S> {
     /// Partial IV (§5.2); that is allowed once per request. Later responses (Observe
     /// notifications, §8.3.1) and responses to requests whose freshness could not be checked
     /// (Appendix B.1.2) always get their own Partial IV, whatever `own_partial_iv` says.
+    /// # Example
+    /// RFC 8613 Appendix C.7: the 2.05 response to C.4's request, reusing the request's nonce.
+    /// ```
+    /// # use mote_oscore::{Error, Framing, SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// # p.master_salt = &salt;
+    /// # let mut client = SecurityContext::new(&p)?; // RFC 8613 C.1.1
+    /// # let mut p = SecurityContextParams::new(&secret, &[0x01], &[]);
+    /// # p.master_salt = &salt;
+    /// # let mut server = SecurityContext::new(&p)?; // RFC 8613 C.1.2
+    /// # client.set_sender_sequence_number(20)?;
+    /// # let mut wire = [0u8; 64];
+    /// # let (n, _) = client.protect_request(Framing::Udp, b"\x44\x01\x5d\x1f\x00\x00\x39\x74\x39localhost\x83tv1", &mut wire)?;
+    /// # let mut plain = [0u8; 128];
+    /// let mut binding = server.unprotect_request(Framing::Udp, &wire[..n], &mut plain)?.binding;
+    /// let response = b"\x64\x45\x5d\x1f\x00\x00\x39\x74\xffHello World!";
+    /// let mut out = [0u8; 64];
+    /// let n = server.protect_response(Framing::Udp, &mut binding, response, false, &mut out)?;
+    /// assert_eq!(&out[..n], b"\x64\x44\x5d\x1f\x00\x00\x39\x74\x90\xff\xdb\xaa\xd1\xe9\xa7\xe7\xb2\xa8\x13\xd3\xc3\x15\x24\x37\x83\x03\xcd\xaf\xae\x11\x91\x06");
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn protect_response(
         &mut self,
         framing: Framing,
@@ -574,6 +637,36 @@ impl<S: SequenceStore> SecurityContext<S> {
     /// [`Error::EchoRequired`]; the decrypted request is still in `out` and
     /// [`echo_binding`](Self::echo_binding) gives the binding to protect the 4.01 response
     /// with (it will carry its own Partial IV).
+    /// # Example
+    /// The server verifies the client's request; a second copy is a replay (§7.4).
+    /// ```
+    /// # use mote_oscore::{Error, Framing, SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// # p.master_salt = &salt;
+    /// # let mut client = SecurityContext::new(&p)?; // RFC 8613 C.1.1
+    /// # let mut p = SecurityContextParams::new(&secret, &[0x01], &[]);
+    /// # p.master_salt = &salt;
+    /// # let mut server = SecurityContext::new(&p)?; // RFC 8613 C.1.2
+    /// let request = b"\x44\x01\x5d\x1f\x00\x00\x39\x74\x39localhost\x83tv1";
+    /// let mut wire = [0u8; 64];
+    /// let (n, _binding) = client.protect_request(Framing::Udp, request, &mut wire)?;
+    /// let mut plain = [0u8; 128];
+    /// let verified = server.unprotect_request(Framing::Udp, &wire[..n], &mut plain)?;
+    /// assert_eq!(&plain[..verified.len], request);
+    /// assert_eq!(
+    ///     server.unprotect_request(Framing::Udp, &wire[..n], &mut plain).unwrap_err(),
+    ///     Error::Replay
+    /// );
+    /// // A tampered message does not verify (§8.2 step 6) and moves nothing.
+    /// let (n, _binding) = client.protect_request(Framing::Udp, request, &mut wire)?;
+    /// let mut tampered = wire;
+    /// tampered[n - 1] ^= 1;
+    /// assert!(server.unprotect_request(Framing::Udp, &tampered[..n], &mut plain).is_err());
+    /// server.unprotect_request(Framing::Udp, &wire[..n], &mut plain)?;
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn unprotect_request(
         &mut self,
         framing: Framing,
@@ -681,6 +774,30 @@ impl<S: SequenceStore> SecurityContext<S> {
     /// A non-Observe request accepts one response; an Observe registration accepts
     /// notifications with increasing Partial IVs (§7.4.1). Anything else is
     /// [`Error::Replay`] or [`Error::UnexpectedResponse`], and `binding` is unchanged.
+    /// # Example
+    /// The client verifies the response to its request; the same response again is refused.
+    /// ```
+    /// # use mote_oscore::{Error, Framing, SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// # p.master_salt = &salt;
+    /// # let mut client = SecurityContext::new(&p)?; // RFC 8613 C.1.1
+    /// # let mut p = SecurityContextParams::new(&secret, &[0x01], &[]);
+    /// # p.master_salt = &salt;
+    /// # let mut server = SecurityContext::new(&p)?; // RFC 8613 C.1.2
+    /// let mut wire = [0u8; 64];
+    /// let (n, mut binding) = client.protect_request(Framing::Udp, b"\x44\x01\x5d\x1f\x00\x00\x39\x74\x39localhost\x83tv1", &mut wire)?;
+    /// # let mut plain = [0u8; 128];
+    /// # let mut server_binding = server.unprotect_request(Framing::Udp, &wire[..n], &mut plain)?.binding;
+    /// # let response = b"\x64\x45\x5d\x1f\x00\x00\x39\x74\xffHello World!";
+    /// # let n = server.protect_response(Framing::Udp, &mut server_binding, response, false, &mut wire)?;
+    /// let mut plain = [0u8; 128];
+    /// let m = client.unprotect_response(Framing::Udp, &mut binding, &wire[..n], &mut plain)?;
+    /// assert_eq!(&plain[..m], response);
+    /// assert!(client.unprotect_response(Framing::Udp, &mut binding, &wire[..n], &mut plain).is_err());
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn unprotect_response(
         &mut self,
         framing: Framing,

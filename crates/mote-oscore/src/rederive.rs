@@ -41,6 +41,24 @@ impl<S: SequenceStore> SecurityContext<S> {
     /// A new context from the same Master Secret, Master Salt, IDs and algorithms, with
     /// `id_context` as ID Context (RFC 8613 Appendix B.2). The new context starts with
     /// sequence number 0 and a fresh replay window: its keys have never been used.
+    /// # Example
+    /// ```
+    /// # use mote_oscore::{Error, Framing, SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// # p.master_salt = &salt;
+    /// # let client = SecurityContext::new(&p)?; // RFC 8613 C.1.1
+    /// # let mut p = SecurityContextParams::new(&secret, &[0x01], &[]);
+    /// # p.master_salt = &salt;
+    /// # let server = SecurityContext::new(&p)?; // RFC 8613 C.1.2
+    /// let fresh = client.rederive(&[0x5a; 8])?;
+    /// assert_eq!(fresh.id_context(), Some(&[0x5a; 8][..]));
+    /// assert_eq!(fresh.sender_id(), client.sender_id());
+    /// assert_eq!(fresh.sender_sequence_number(), 0);
+    /// assert_ne!(fresh.sender_key().expose(), client.sender_key().expose());
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn rederive(&self, id_context: &[u8]) -> Result<SecurityContext<Volatile>, Error> {
         let params = SecurityContextParams {
             master_secret: self.master_secret.expose(),
@@ -128,6 +146,46 @@ pub enum ServerStep {
 /// The server side of Appendix B.2: called when a request carries a 'kid context' that does
 /// not match `base` (its 'kid' must match `base`'s Recipient ID). `r2` is fresh randomness
 /// used only if this is a request #1; it is remembered in `pending`.
+/// # Example
+/// The whole exchange of Appendix B.2 (R1, R2, R3 come from the caller's random source).
+/// ```
+/// use mote_oscore::rederive::{client_verify_response_1, concat_id_context, server_handle_unknown_context, PendingR2, ServerStep};
+/// # use mote_oscore::{Error, Framing, SecurityContext, SecurityContextParams};
+/// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+/// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+/// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+/// # p.master_salt = &salt;
+/// # let client = SecurityContext::new(&p)?; // RFC 8613 C.1.1
+/// # let mut p = SecurityContextParams::new(&secret, &[0x01], &[]);
+/// # p.master_salt = &salt;
+/// # let server = SecurityContext::new(&p)?; // RFC 8613 C.1.2
+/// let (r1, r2, r3) = ([0x11; 8], [0x22; 8], [0x33; 8]);
+/// let mut pending: PendingR2 = PendingR2::default();
+/// let (mut wire, mut plain) = ([0u8; 128], [0u8; 128]);
+/// let get = b"\x41\x01\x00\x01\x42\xb4temp";
+///
+/// // 1. Request #1 under ID Context R1, which the server does not know.
+/// let (n, mut binding) = client.rederive(&r1)?.protect_request(Framing::Udp, get, &mut wire)?;
+/// let ServerStep::Request1 { request, context: mut second } =
+///     server_handle_unknown_context(&server, &mut pending, Framing::Udp, &wire[..n], &r2, &mut plain)?
+/// else { return Err("expected request #1".into()) };
+/// // 2. Answered 4.01 under R2 || R1, carrying R2 (not acted upon).
+/// let mut server_binding = request.binding;
+/// let n = second.protect_response_with_kid_context(Framing::Udp, &mut server_binding, b"\x61\x81\x00\x01\x42", &r2, &mut wire)?;
+/// // 3. The client verifies it, learns R2 and derives ID3 = R2 || R3.
+/// let response = wire;
+/// let (_, got_r2) = client_verify_response_1(&client, &r1, &mut binding, Framing::Udp, &response[..n], &mut plain)?;
+/// assert_eq!(got_r2, r2);
+/// let id3 = concat_id_context(got_r2, &r3)?;
+/// let mut third = client.rederive(id3.as_slice())?;
+/// let (n, _) = third.protect_request(Framing::Udp, get, &mut wire)?;
+/// // 4. Request #2 starts with the R2 the server sent: the new context is adopted.
+/// let ServerStep::Request2 { context, .. } =
+///     server_handle_unknown_context(&server, &mut pending, Framing::Udp, &wire[..n], &[0x44; 8], &mut plain)?
+/// else { return Err("expected request #2".into()) };
+/// assert_eq!(context.id_context(), Some(id3.as_slice()));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn server_handle_unknown_context<S: SequenceStore, const N: usize>(
     base: &SecurityContext<S>,
     pending: &mut PendingR2<N>,

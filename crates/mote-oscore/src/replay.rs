@@ -26,6 +26,27 @@ pub const MAX_REPLAY_WINDOW: u8 = 128;
 /// [`uninitialized`](Self::uninitialized): every Partial IV is rejected with
 /// [`Error::ReplayWindowUninitialized`] until it is initialized from a request whose
 /// freshness was established with the Echo option.
+/// # Example
+/// ```
+/// use mote_oscore::{Error, ReplayWindow};
+/// let mut window = ReplayWindow::new(32)?;
+/// window.check_and_accept(5)?;
+/// window.check_and_accept(3)?; // older, but inside the window and not seen
+/// assert_eq!(window.check(5), Err(Error::Replay));
+/// // check() alone changes nothing: accept only after the message verified (§8.2 step 6).
+/// window.check(40)?;
+/// window.accept(40)?;
+/// assert_eq!(window.highest(), Some(40));
+/// assert_eq!(window.check(8), Err(Error::Replay)); // fell out of the 32-wide window
+/// // After a reboot without the window (Appendix B.1.2) nothing verifies until Echo.
+/// let mut lost = ReplayWindow::uninitialized(32)?;
+/// assert!(!lost.is_initialized());
+/// assert!(lost.check(41).is_err());
+/// lost.initialize_at(41)?;
+/// assert_eq!(lost.check(41), Err(Error::Replay));
+/// lost.check_and_accept(42)?;
+/// # Ok::<(), Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReplayWindow {
     size: u8,

@@ -11,6 +11,35 @@ use crate::Error;
 ///
 /// [`store`](Self::store) must be durable when it returns `Ok` (e.g. written and fsync'd):
 /// the number may be used on the wire right after. An `Err` stops the message (fail closed).
+/// # Example
+/// A store that keeps the number in a "file" (here a `Cell`), used with K = 10, F = 20 across
+/// a simulated reboot (Appendix B.1.1).
+/// ```
+/// use std::cell::Cell;
+/// use mote_oscore::{Error, Framing, SecurityContext, SecurityContextParams};
+/// use mote_oscore::sequence::SequenceStore;
+///
+/// struct Flash<'a>(&'a Cell<Option<u64>>);
+/// impl SequenceStore for Flash<'_> {
+///     fn load(&mut self) -> Result<Option<u64>, Error> { Ok(self.0.get()) }
+///     fn store(&mut self, seq: u64) -> Result<(), Error> { self.0.set(Some(seq)); Ok(()) }
+/// }
+///
+/// let flash = Cell::new(None);
+/// let params = SecurityContextParams::new(&[7; 16], &[0x01], &[0x02]);
+/// let mut ctx = SecurityContext::restore(&params, Flash(&flash), 10, 20, false)?;
+/// let get = b"\x41\x01\x00\x01\x42\xb4temp";
+/// let mut wire = [0u8; 64];
+/// for _ in 0..12 {
+///     ctx.protect_request(Framing::Udp, get, &mut wire)?;
+/// }
+/// // Stored before 0 and before 10 were used: the highest stored value is 10.
+/// assert_eq!(flash.get(), Some(10));
+/// // After a reboot, sending resumes at 10 + F: no number can have been used twice.
+/// let ctx = SecurityContext::restore(&params, Flash(&flash), 10, 20, false)?;
+/// assert_eq!(ctx.sender_sequence_number(), 30);
+/// # Ok::<(), Error>(())
+/// ```
 pub trait SequenceStore {
     /// The last stored value, `None` if nothing was ever stored.
     fn load(&mut self) -> Result<Option<u64>, Error>;

@@ -315,7 +315,7 @@ impl<X: Protection<Remote>> Driver<X> {
         }
     }
 
-    /// Runs until `app` breaks or the [`Shutdown`] handle fires: feeds every input to the
+    /// Runs until `app` breaks or (in tests) a `Shutdown` handle fires: feeds every input to the
     /// endpoint, writes its transmits out, hands its events to `app`, and sleeps until its
     /// `poll_timeout`.
     ///

@@ -295,3 +295,236 @@ fn aiocoap_plugtest_client_against_restarted_mote_server() {
         drop(running);
     }
 }
+
+/// `mote coap … --json --timeout 10` against aiocoap's plugtest server: the exit status and
+/// the response lines as JSON.
+fn coap(args: &[&str]) -> (bool, Vec<serde_json::Value>) {
+    let o = Command::new(env!("CARGO_BIN_EXE_mote"))
+        .arg("coap")
+        .args(args)
+        .args(["--json", "--timeout", "10"])
+        .output()
+        .unwrap();
+    let lines = String::from_utf8(o.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (o.status.success(), lines)
+}
+
+/// `(number, value)` of each option of a JSON response.
+fn options(v: &serde_json::Value) -> Vec<(u64, serde_json::Value)> {
+    v["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (o["number"].as_u64().unwrap(), o["value"].clone()))
+        .collect()
+}
+
+/// One step: `mote coap ARGS` must exit `ok` with one response of `code`, `payload` (hex)
+/// and exactly `opts`.
+fn step(args: &[&str], ok: bool, code: &str, payload: &str, opts: &[(u64, serde_json::Value)]) {
+    let (success, lines) = coap(args);
+    assert_eq!(success, ok, "{args:?}: exit status");
+    assert_eq!(lines.len(), 1, "{args:?}: {lines:?}");
+    let r = &lines[0];
+    assert_eq!(r["code"], code, "{args:?}: {r}");
+    assert_eq!(r["payload"], payload, "{args:?}: {r}");
+    assert_eq!(options(r), opts, "{args:?}: {r}");
+}
+
+/// "Hello World!" in hex.
+const HELLO_HEX: &str = "48656c6c6f20576f726c6421";
+
+/// `mote coap` through the client-side steps against aiocoap's `plugtest-server`.
+#[test]
+#[ignore = "interop: run by scripts/test.sh, which installs the peer"]
+fn mote_client_against_aiocoap_plugtest_server() {
+    let dir = tempdir("client");
+    let server_dir = dir.join("server");
+    aiocoap_context(&server_dir, "b", false, None);
+    aiocoap_context(&server_dir, "d", false, Some(ID_CONTEXT));
+    let a = mote_context(&dir, "a", true, None);
+    let c = mote_context(&dir, "c", true, Some(ID_CONTEXT));
+    // Test 12: a Sender ID the server does not know; test 13: keys the server cannot
+    // decrypt with (another Master Secret).
+    let spam = dir.join("spam.json");
+    std::fs::write(
+        &spam,
+        serde_json::json!({"master_secret": SECRET, "master_salt": SALT,
+            "sender_id": "7370616d", "recipient_id": SERVER_ID})
+        .to_string(),
+    )
+    .unwrap();
+    let badkey = dir.join("badkey.json");
+    std::fs::write(
+        &badkey,
+        serde_json::json!({"master_secret": "0f0102030405060708090a0b0c0d0e0f",
+            "master_salt": SALT, "sender_id": CLIENT_ID, "recipient_id": SERVER_ID})
+        .to_string(),
+    )
+    .unwrap();
+    let port = {
+        let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        s.local_addr().unwrap().port()
+    };
+    let mut child = Command::new(python())
+        .arg(plugtest_dir().join("plugtest-server"))
+        .arg("--bind")
+        .arg(format!("127.0.0.1:{port}"))
+        .arg(&server_dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    loop {
+        let mut line = String::new();
+        assert!(
+            out.read_line(&mut line).unwrap() > 0,
+            "plugtest-server ended"
+        );
+        if line.starts_with("Plugtest server ready.") {
+            break;
+        }
+    }
+    let server = MoteServer { child, port };
+    let u = |p: &str| format!("coap://127.0.0.1:{}{p}", server.port);
+    let cf0 = (12, serde_json::json!(0));
+    let (spam, badkey) = (spam.to_str().unwrap(), badkey.to_str().unwrap());
+    // 0: plain.
+    step(
+        &["get", &u("/oscore/hello/coap")],
+        true,
+        "2.05",
+        HELLO_HEX,
+        &[cf0.clone()],
+    );
+    // 1, 2: contexts A and C.
+    for ctx in [&a, &c] {
+        let uri = u("/oscore/hello/1");
+        step(
+            &["get", &uri, "--oscore", ctx],
+            true,
+            "2.05",
+            HELLO_HEX,
+            &[cf0.clone()],
+        );
+    }
+    // 3: Uri-Query, ETag.
+    step(
+        &["get", &u("/oscore/hello/2?first=1"), "--oscore", &a],
+        true,
+        "2.05",
+        HELLO_HEX,
+        &[(4, "2b".into()), cf0.clone()],
+    );
+    // 4: Accept, Max-Age.
+    step(
+        &[
+            "get",
+            &u("/oscore/hello/3"),
+            "--accept",
+            "0",
+            "--oscore",
+            &a,
+        ],
+        true,
+        "2.05",
+        HELLO_HEX,
+        &[cf0.clone(), (14, 5.into())],
+    );
+    // 6: Observe: the first response "one" with Observe, the observation ends with 5.00
+    // "Terminate Observe" (see docs/interop.md for the "two" in between).
+    let (ok, lines) = coap(&[
+        "get",
+        &u("/oscore/observe1"),
+        "--observe",
+        "--count",
+        "3",
+        "--oscore",
+        &a,
+    ]);
+    assert!(ok);
+    let first = &lines[0];
+    assert_eq!(first["code"], "2.05");
+    assert_eq!(first["payload"], "6f6e65");
+    assert!(options(first).iter().any(|(n, _)| *n == 6), "{first}");
+    let last = lines.last().unwrap();
+    assert_eq!(last["code"], "5.00");
+    assert_eq!(last["payload"], "5465726d696e617465204f627365727665");
+    // 8: POST.
+    step(
+        &[
+            "post",
+            &u("/oscore/hello/6"),
+            "--payload",
+            "J",
+            "--content-format",
+            "0",
+            "--oscore",
+            &a,
+        ],
+        true,
+        "2.04",
+        "4a",
+        &[cf0.clone()],
+    );
+    // 9: PUT with If-Match 0x7b.
+    step(
+        &[
+            "put",
+            &u("/oscore/hello/7"),
+            "--payload",
+            "z",
+            "--content-format",
+            "0",
+            "--if-match",
+            "7b",
+            "--oscore",
+            &a,
+        ],
+        true,
+        "2.04",
+        "",
+        &[],
+    );
+    // 10: PUT with If-None-Match.
+    let p8a = dir.join("8a.bin");
+    std::fs::write(&p8a, [0x8a]).unwrap();
+    step(
+        &[
+            "put",
+            &u("/oscore/hello/7"),
+            "--payload-file",
+            p8a.to_str().unwrap(),
+            "--content-format",
+            "0",
+            "--if-none-match",
+            "--oscore",
+            &a,
+        ],
+        true,
+        "4.12",
+        "",
+        &[],
+    );
+    // 11: DELETE.
+    step(
+        &["delete", &u("/oscore/test"), "--oscore", &a],
+        true,
+        "2.02",
+        "",
+        &[],
+    );
+    // 12: unknown kid: unprotected 4.01 (exit 1, the answer still printed).
+    let (ok, lines) = coap(&["get", &u("/oscore/hello/1"), "--oscore", spam]);
+    assert!(!ok);
+    assert_eq!(lines[0]["code"], "4.01");
+    // 13: decryption fails: unprotected 4.00.
+    let (ok, lines) = coap(&["get", &u("/oscore/hello/1"), "--oscore", badkey]);
+    assert!(!ok);
+    assert_eq!(lines[0]["code"], "4.00");
+}

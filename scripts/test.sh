@@ -47,6 +47,17 @@ install() {
     python3 -m venv "$venv"
   fi
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r scripts/interop-requirements.txt
+
+  step "install: aiocoap 0.4.17 source distribution (OSCORE plugtest client and server)"
+  # The sdist on PyPI carries contrib/oscore-plugtest/; its SHA-256 is the one PyPI lists.
+  local sdist="$root/target/aiocoap-0.4.17.tar.gz"
+  local sdist_sha256=464c8d2b85ec1ef435dabeaa3fb6c8256b40fadfe6ce4ca83b93acb8d555f436
+  if [ ! -f "$sdist" ]; then
+    "$venv/bin/python" -m pip download --quiet --disable-pip-version-check --no-deps \
+      --no-binary :all: aiocoap==0.4.17 -d "$root/target"
+  fi
+  echo "$sdist_sha256  $sdist" | sha256sum --check --quiet
+  tar -xzf "$sdist" -C "$root/target" aiocoap-0.4.17/contrib/oscore-plugtest
 }
 
 if [ "${MOTE_SKIP_INSTALL:-0}" != 1 ]; then

@@ -476,3 +476,33 @@ fn an_unanswered_registration_is_forgotten() {
     assert_eq!(sim.node(SERVER).stats().observers, 0);
     assert_eq!(sim.node(SERVER).stats().pending_incoming, 0);
 }
+
+/// A registration the application forgets before answering (the resource is not observable)
+/// is answered as a plain GET: no Observe option on the response (RFC 7641 §4.1, §2: a
+/// response without Observe tells the client it is not on the list), and no observer kept.
+#[test]
+fn a_forgotten_registration_is_answered_without_observe() {
+    let mut sim = Sim::new(LinkProfile::PERFECT, 7);
+    sim.add(CLIENT, EndpointConfig::default());
+    sim.add(SERVER, EndpointConfig::default());
+    let now = sim.now;
+    sim.node(CLIENT)
+        .request(now, SERVER, observe_get(), Reliability::Confirmable)
+        .unwrap();
+    let mut forgotten = false;
+    sim.run_for(secs(60), &mut |ep, now, node, e| {
+        if let (SERVER, Event::Request { id, message, .. }) = (node, e) {
+            forgotten = ep.forget_observer(message.observation.expect("registered"));
+            ep.respond(now, id, content(b"plain")).unwrap();
+        }
+    });
+    assert!(forgotten);
+    let sent: Vec<_> = sim
+        .sent(SERVER, CLIENT)
+        .map(|d| Message::decode(&d.bytes).unwrap().to_owned())
+        .collect();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].payload, b"plain");
+    assert!(sent[0].option(OptionNumber::OBSERVE).is_none());
+    assert_eq!(sim.node(SERVER).stats().observers, 0);
+}

@@ -3153,7 +3153,12 @@ where
                     .options
                     .set_uint(OptionNumber::BLOCK1, block1.to_uint());
             }
-            if let Some((handle, sequence)) = incoming.observe {
+            // An observation the application forgot before answering (a resource that is
+            // not observable) is answered as a plain GET, without Observe (RFC 7641 §4.1).
+            let observe = incoming
+                .observe
+                .filter(|&(handle, _)| self.observers.key(handle).is_some());
+            if let Some((handle, sequence)) = observe {
                 if parts.code.class() == 2 {
                     // RFC 7641 §4.1: the registration's response carries the Observe value.
                     parts.options.set_uint(OptionNumber::OBSERVE, sequence);
@@ -3222,7 +3227,10 @@ where
         let Some(incoming) = self.incoming.get(&id) else {
             return Err(EndpointError::UnknownIncoming { id });
         };
-        let observation = incoming.observe.map(|(handle, _)| handle);
+        let observation = incoming
+            .observe
+            .map(|(handle, _)| handle)
+            .filter(|&handle| self.observers.key(handle).is_some());
         if let Some(binding) = self.incoming_bindings.remove(&id) {
             if let Some(handle) = observation {
                 // Notifications are protected with the registration's binding (RFC 8613

@@ -13,6 +13,7 @@
 //! chosen by 'kid', App. B.1.2 after a restart) in `mote_oscore::endpoint`, EDHOC (RFC 9528
 //! Appendix A.2, the RFC 9668 combined request) in `mote_edhoc::protection`.
 
+mod plugtest;
 mod resources;
 
 use std::path::PathBuf;
@@ -37,6 +38,7 @@ use crate::object_tree::ObjectTree;
 // Moved to the I/O layer; re-exported for `serve` and `proxy`.
 pub(crate) use crate::net::{Listen, parse_listen};
 
+use self::plugtest::Plugtest;
 use self::resources::Server;
 
 /// `mote serve …`
@@ -73,6 +75,11 @@ pub(crate) struct ServeArgs {
     /// Print the port actually bound (useful with port 0), one line per --listen, in order.
     #[arg(long)]
     print_port: bool,
+    /// Serve the resources of the OSCORE interoperability test specification (/oscore/hello/…,
+    /// /oscore/observe1, /oscore/observe2, /oscore/test) instead of the object tree; the
+    /// contexts come from --oscore (without any, every resource is plain).
+    #[arg(long, conflicts_with_all = ["edhoc", "objects"])]
+    plugtest: bool,
 }
 
 /// Largest body accepted in a Block1 upload (RFC 7959 §2.9.3: 4.13 beyond it).
@@ -238,6 +245,10 @@ async fn serve<X: ServeProtection>(
         if args.print_port {
             println!("{}", addr.port());
         }
+    }
+    if args.plugtest {
+        driver.run(&mut Plugtest::new(protected)).await?;
+        return Ok(());
     }
     let interval = Duration::from_millis(args.notify_ms).max(MIN_NOTIFY_INTERVAL);
     let mut server = Server::new(tree, protected, interval, driver.now());

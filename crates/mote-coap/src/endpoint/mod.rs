@@ -1103,6 +1103,10 @@ pub struct Endpoint<P, R, X: Protection<P> = NoProtection> {
     /// The time of the latest call (for sends that need it).
     now: Duration,
     config: EndpointConfig,
+    /// EXCHANGE_LIFETIME and NON_LIFETIME (RFC 7252 §4.8.2) of `config`, derived once: they
+    /// are computed in floating point and every request needs one.
+    exchange_lifetime: Duration,
+    non_lifetime: Duration,
     decode_limits: DecodeLimits,
     rng: R,
     message_ids: MessageIdAllocator,
@@ -1185,6 +1189,8 @@ where
             observing_protection: BTreeMap::new(),
             connections: BTreeMap::new(),
             now: Duration::ZERO,
+            exchange_lifetime: config.transmission.exchange_lifetime(),
+            non_lifetime: config.transmission.non_lifetime(),
             config,
             decode_limits,
             rng,
@@ -1439,9 +1445,9 @@ where
         confirmable: bool,
     ) -> Result<bool, ()> {
         let lifetime = if confirmable {
-            self.config.transmission.exchange_lifetime()
+            self.exchange_lifetime
         } else {
-            self.config.transmission.non_lifetime()
+            self.non_lifetime
         };
         let per_peer = self.config.limits.max_dedup_per_peer;
         let total_max = self.config.limits.max_dedup_total;
@@ -1917,7 +1923,7 @@ where
                 token: message.token().to_vec(),
                 confirmable,
                 ack_at: confirmable.then(|| now + self.config.piggyback_delay),
-                expires: now + self.config.transmission.exchange_lifetime(),
+                expires: now + self.exchange_lifetime,
                 request: without_payload(&request),
                 block1,
                 observe,
@@ -2415,7 +2421,7 @@ where
         entry.retransmission = entry
             .confirmable
             .then(|| Retransmission::start_with(&self.config.transmission, now, &mut self.rng));
-        entry.expires = now + self.config.transmission.exchange_lifetime();
+        entry.expires = now + self.exchange_lifetime;
         let peer = entry.peer.clone();
         self.outgoing.insert(id, entry);
         self.transmit(peer, bytes);
@@ -2490,7 +2496,7 @@ where
         entry.retransmission = entry
             .confirmable
             .then(|| Retransmission::start_with(&self.config.transmission, now, &mut self.rng));
-        entry.expires = now + self.config.transmission.exchange_lifetime();
+        entry.expires = now + self.exchange_lifetime;
         let peer = entry.peer.clone();
         self.outgoing.insert(id, entry);
         self.transmit(peer, bytes);
@@ -2740,7 +2746,7 @@ where
         if !entry.confirmable {
             return;
         }
-        let lifetime = self.config.transmission.exchange_lifetime();
+        let lifetime = self.exchange_lifetime;
         self.recent.retain(|r| r.2 > now);
         // Bounded like the table it shadows; forgetting the oldest only means that a very late
         // duplicate ACK is reported as unmatched.
@@ -3055,7 +3061,7 @@ where
                     confirmable: false,
                     retransmission: None,
                     acknowledged: true,
-                    expires: now + self.config.transmission.exchange_lifetime(),
+                    expires: now + self.exchange_lifetime,
                     echo_retries: 0,
                     transfer,
                     observe,
@@ -3085,7 +3091,7 @@ where
                 confirmable,
                 retransmission,
                 acknowledged: false,
-                expires: now + params.exchange_lifetime(),
+                expires: now + self.exchange_lifetime,
                 echo_retries: 0,
                 transfer,
                 observe,

@@ -14,6 +14,8 @@ cd "$root"
 fuzz_seconds=${FUZZ_SECONDS:-10}
 venv="$root/target/interop-venv"
 export MOTE_PYTHON="$venv/bin/python"
+node_peers="$root/target/interop-node"
+export MOTE_NODE_MODULES="$node_peers/node_modules"
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 
 step() { printf '\n==> %s  [%s]\n' "$*" "$(date -u +%H:%M:%S)"; }
@@ -58,6 +60,22 @@ install() {
   fi
   echo "$sdist_sha256  $sdist" | sha256sum --check --quiet
   tar -xzf "$sdist" -C "$root/target" aiocoap-0.4.17/contrib/oscore-plugtest
+
+  step "install: lwm2m-node-lib 1.4.0 (npm, LwM2M 1.0 client and server) into $node_peers"
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq nodejs npm >/dev/null
+  fi
+  node --version
+  # The exact tree of package-lock.json (integrity-checked), nothing run at install time.
+  mkdir -p "$node_peers"
+  cp crates/mote/tests/interop/lwm2m_node/package.json \
+    crates/mote/tests/interop/lwm2m_node/package-lock.json "$node_peers/"
+  timeout 600 npm ci --prefix "$node_peers" --ignore-scripts --no-audit --no-fund --loglevel=error
+  node -e 'const v = require(process.argv[1] + "/lwm2m-node-lib/package.json").version;
+    if (v !== "1.4.0") { throw new Error("lwm2m-node-lib " + v + " installed, 1.4.0 wanted"); }
+    console.log("lwm2m-node-lib " + v);' "$MOTE_NODE_MODULES"
 }
 
 if [ "${MOTE_SKIP_INSTALL:-0}" != 1 ]; then

@@ -13,7 +13,8 @@
 //   {"event":"registered","server":URI,"location":"/rd/1","port":LOCAL_UDP_PORT}
 //   {"event":"updated","location":"/rd/1"}      {"event":"deregistered"}
 //   {"event":"request","method":"GET","path":"/3/0/0","query":null,"observe":null,
-//    "content_format":null,"accept":"text/plain","payload":""}   (every request received)
+//    "content_format":null,"accept":0,"payload":""}   (every request received, options as
+//    the numbers on the wire)
 //   {"event":"observe","path":"/3303/0/5700"}    (a GET with Observe 0)
 //   {"event":"read","path":"/3/0/0","value":"…"}
 //   {"event":"write","path":"/3303/0/5750","value":"…"}
@@ -124,10 +125,31 @@ let device = null;   // the library's deviceInformation while registered
 let busy = false;    // one registration operation at a time
 const queue = [];
 
+// node-coap replaces the Content-Format and Accept numbers of a request by the names it
+// registered (its own table and the config's `formats`); these are the numbers back.
+const formatNumbers = {
+    'text/plain': 0,
+    'application/link-format': 40,
+    'application/xml': 41,
+    'application/octet-stream': 42,
+    'application/exi': 47,
+    'application/json': 50,
+    'application/cbor': 60,
+    'lightweightm2m/text': 1541
+};
+
+// The value of an option of the request as a number (Content-Format, Accept, Observe), null
+// when absent.
 function option(req, name) {
     for (const o of req.options || []) {
         if (o.name === name) {
-            return Buffer.isBuffer(o.value) ? o.value.toString('hex') : o.value;
+            if (Buffer.isBuffer(o.value)) {
+                return o.value.reduce((n, byte) => n * 256 + byte, 0);
+            }
+            if (typeof o.value === 'number') {
+                return o.value;
+            }
+            return o.value in formatNumbers ? formatNumbers[o.value] : String(o.value);
         }
     }
     return null;
@@ -150,7 +172,7 @@ function installHandlers(info) {
             accept: option(req, 'Accept'),
             payload: req.payload.toString('utf8')
         });
-        if (req.method === 'GET' && (observe === 0 || observe === '00' || observe === '')) {
+        if (req.method === 'GET' && observe === 0) {
             emit({ event: 'observe', path: parsed.pathname });
         }
     });

@@ -28,6 +28,7 @@ mod common;
 use serde_json::{Value, json};
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Write};
+use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
@@ -282,11 +283,11 @@ impl JsonLines {
             match self.lines.recv_timeout(left) {
                 Ok(v) => {
                     self.log.push(v.clone());
-                    if v["event"] == "fatal" {
-                        panic!("{} failed: {v}\nit printed: {:#?}", self.name, self.log);
-                    }
                     if matches(&v) {
                         return v;
+                    }
+                    if v["event"] == "fatal" {
+                        panic!("{} failed: {v}\nit printed: {:#?}", self.name, self.log);
                     }
                     self.pending.push_back(v);
                 }
@@ -781,4 +782,101 @@ fn node_client_answers_on_the_wire() {
 
     client.quit();
     server.deregistration("answers");
+}
+
+/// A device played by hand over a UDP socket, to answer the node server with chosen bytes.
+struct RawDevice {
+    socket: UdpSocket,
+}
+
+impl RawDevice {
+    /// Registers as `ep` with the server at `port` (CON POST /rd?ep=EP&lt=60, `</3/0>`) and
+    /// checks the 2.01.
+    fn register(port: u16, ep: &str) -> Self {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        socket.set_read_timeout(Some(WAIT)).unwrap();
+        socket.connect(("127.0.0.1", port)).unwrap();
+        // RFC 7252 §3: CON, TKL 2, 0.02 POST, MID 0x1234, token abcd; Uri-Path (11) "rd",
+        // Uri-Query (15) "ep=…", Uri-Query "lt=60"; payload.
+        let query = format!("ep={ep}");
+        let mut m = vec![0x42, 0x02, 0x12, 0x34, 0xab, 0xcd, 0xb2, b'r', b'd'];
+        m.push(0x40 | u8::try_from(query.len()).unwrap());
+        m.extend_from_slice(query.as_bytes());
+        m.push(0x05);
+        m.extend_from_slice(b"lt=60");
+        m.push(0xff);
+        m.extend_from_slice(b"</3/0>");
+        socket.send(&m).unwrap();
+        let answer = Self::receive(&socket);
+        // ACK 2.01, same Message ID and token.
+        assert_eq!(
+            answer[..6],
+            [0x62, 0x41, 0x12, 0x34, 0xab, 0xcd],
+            "{answer:02x?}"
+        );
+        Self { socket }
+    }
+
+    fn receive(socket: &UdpSocket) -> Vec<u8> {
+        let mut buf = [0u8; 1500];
+        let n = socket
+            .recv(&mut buf)
+            .expect("a datagram from the node server");
+        buf[..n].to_vec()
+    }
+
+    /// Receives one request and answers it with a piggybacked 2.05 carrying `options` (already
+    /// encoded, deltas from 0) and `payload`.
+    fn answer(&self, options: &[u8], payload: &[u8]) {
+        let request = Self::receive(&self.socket);
+        assert_eq!(request[0] >> 4, 0x4, "a CON request: {request:02x?}");
+        let tkl = usize::from(request[0] & 0x0f);
+        let mut m = vec![0x60 | (request[0] & 0x0f), 0x45, request[2], request[3]];
+        m.extend_from_slice(&request[4..4 + tkl]);
+        m.extend_from_slice(options);
+        m.push(0xff);
+        m.extend_from_slice(payload);
+        self.socket.send(&m).unwrap();
+    }
+}
+
+/// The node server takes a text answer without a Content-Format or with text/plain (0), and
+/// dies (an uncaught exception in node-coap) on a Content-Format number it has no name for:
+/// our client must never answer it in TLV, SenML or LwM2M CBOR.
+#[test]
+#[ignore = "interop: run by scripts/test.sh, which installs the peer"]
+fn node_server_dies_on_an_unknown_content_format() {
+    let mut server = NodeServer::spawn(&[]);
+    let device = RawDevice::register(server.port, "raw");
+    server.registration("raw");
+    for option in [&[][..], &[0xc0][..]] {
+        let id = server.next_id;
+        server.next_id += 1;
+        server.io.send(
+            &json!({"id": id, "op": "read", "endpoint": "raw", "path": "/3/0/9"}).to_string(),
+        );
+        device.answer(option, b"42");
+        let answer = server.io.expect("the answer", |v| v["id"] == id);
+        assert_eq!(answer["value"], "42", "{answer}");
+    }
+    server
+        .io
+        .send(&json!({"id": 99, "op": "read", "endpoint": "raw", "path": "/3/0/9"}).to_string());
+    // Content-Format (12) 11542, application/vnd.oma.lwm2m+tlv.
+    device.answer(&[0xc2, 0x2d, 0x16], &[0xc1, 0x09, 0x2a]);
+    let fatal = server
+        .io
+        .expect("its end", |v| v["event"] == "fatal" || v["id"] == 99);
+    assert_eq!(fatal["event"], "fatal", "{fatal}");
+    assert!(
+        fatal["reason"]
+            .as_str()
+            .unwrap()
+            .contains("No matching format found"),
+        "{fatal}"
+    );
+    assert!(
+        !server.io.wait_exit(),
+        "server.js exit status after the exception"
+    );
 }

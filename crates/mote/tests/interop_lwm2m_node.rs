@@ -608,6 +608,11 @@ fn node_server_registration_on_the_wire() {
     let r = common::coap_json(&["post", &format!("{uri}/rd/1?lt=90")]);
     assert_eq!(r["code"], "2.04", "{r}");
     assert_eq!(server.update("plain"), Some(90));
+    // … and at the location sent back verbatim as ONE Uri-Path option "rd/1": also 2.04 (the
+    // server joins the Uri-Path options with '/').
+    let r = common::coap_json(&["post", &uri, "--option", "11=rd/1", "--option", "15=lt=77"]);
+    assert_eq!(r["code"], "2.04", "{r}");
+    assert_eq!(server.update("plain"), Some(77));
 
     // De-register, then again: 4.04 with a text diagnostic and no Content-Format.
     let r = common::coap_json(&["delete", &format!("{uri}/rd/1")]);

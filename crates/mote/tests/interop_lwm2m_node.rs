@@ -369,7 +369,7 @@ impl NodeServer {
         self.io.send(&cmd.to_string());
         let answer = self
             .io
-            .expect(&format!("an answer to {cmd}"), |v| v["id"] == id);
+            .expect(&format!("answer to {cmd}"), |v| v["id"] == id);
         if answer["ok"] == true {
             Ok(answer["value"].clone())
         } else {
@@ -441,7 +441,7 @@ impl Lwm2mServer for NodeServer {
     }
 
     fn notification(&mut self, endpoint: &str, path: &str) -> String {
-        let v = self.io.expect(&format!("a notification of {path}"), |v| {
+        let v = self.io.expect(&format!("notification of {path}"), |v| {
             v["event"] == "notification" && v["endpoint"] == endpoint && v["path"] == path
         });
         text(v["value"].clone())
@@ -505,7 +505,7 @@ impl NodeClient {
     /// The next request the client received for `path` (its `request` event).
     fn request(&mut self, method: &str, path: &str) -> Value {
         self.io
-            .expect(&format!("a {method} request for {path}"), |v| {
+            .expect(&format!("{method} request for {path}"), |v| {
                 v["event"] == "request" && v["method"] == method && v["path"] == path
             })
     }
@@ -789,6 +789,25 @@ fn node_client_answers_on_the_wire() {
     server.deregistration("answers");
 }
 
+/// The harness itself: what an expectation skips stays pending, in order, for the next one.
+#[test]
+#[ignore = "interop: run by scripts/test.sh, which installs the peer"]
+fn json_lines_keep_what_an_expectation_skipped() {
+    let node = std::env::var("MOTE_NODE").unwrap_or_else(|_| "node".to_owned());
+    let mut cmd = Command::new(node);
+    cmd.args([
+        "-e",
+        "for (const n of [1, 2, 3]) console.log(JSON.stringify({n})); console.log('not json')",
+    ]);
+    let mut io = JsonLines::spawn("node -e", cmd);
+    assert_eq!(io.expect("3", |v| v["n"] == 3)["n"], 3);
+    assert_eq!(io.expect("text", Value::is_string), "not json");
+    assert_eq!(io.expect("1 or 2", |v| v["n"] == 1 || v["n"] == 2)["n"], 1);
+    assert_eq!(io.expect("2", |v| v["n"] == 2)["n"], 2);
+    assert!(io.pending.is_empty(), "{:?}", io.pending);
+    assert!(io.wait_exit());
+}
+
 /// A device played by hand over a UDP socket, to answer the node server with chosen bytes.
 struct RawDevice {
     socket: UdpSocket,
@@ -861,7 +880,7 @@ fn node_server_dies_on_an_unknown_content_format() {
             &json!({"id": id, "op": "read", "endpoint": "raw", "path": "/3/0/9"}).to_string(),
         );
         device.answer(option, b"42");
-        let answer = server.io.expect("the answer", |v| v["id"] == id);
+        let answer = server.io.expect("answer", |v| v["id"] == id);
         assert_eq!(answer["value"], "42", "{answer}");
     }
     server
@@ -871,7 +890,7 @@ fn node_server_dies_on_an_unknown_content_format() {
     device.answer(&[0xc2, 0x2d, 0x16], &[0xc1, 0x09, 0x2a]);
     let fatal = server
         .io
-        .expect("its end", |v| v["event"] == "fatal" || v["id"] == 99);
+        .expect("fatal event", |v| v["event"] == "fatal" || v["id"] == 99);
     assert_eq!(fatal["event"], "fatal", "{fatal}");
     assert!(
         fatal["reason"]

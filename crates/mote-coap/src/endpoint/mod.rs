@@ -2228,12 +2228,21 @@ where
                 return;
             }
             ObserveUse::Register(Some(handle)) if uploading => {
+                let protection = match self.outgoing_protection.get(&id) {
+                    Some((identity, Some(binding))) => Some((identity.clone(), binding.clone())),
+                    _ => None,
+                };
+                if protection.is_some() {
+                    // RFC 8613 §4.1.3.5.2: the client orders protected notifications by their
+                    // Partial IV (checked by the protection layer, §7.4.1) and ignores the
+                    // Observe value, so RFC 7641 §3.4 does not apply to them.
+                    self.observations.order_by_protection(handle);
+                }
                 if let Ok(NotificationVerdict::Fresh { .. }) =
                     self.observations.handle_notification(peer, &response, now)
                 {
                     self.observing.insert(handle, (id, peer.clone()));
-                    if let Some((identity, Some(binding))) = self.outgoing_protection.get(&id) {
-                        let protection = (identity.clone(), binding.clone());
+                    if let Some(protection) = protection {
                         self.observing_protection.insert(handle, protection);
                     }
                 }

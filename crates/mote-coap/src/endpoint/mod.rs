@@ -1767,8 +1767,21 @@ where
     ) {
         let message = inbound;
         // RFC 7252 §5.4.1: an unrecognized critical option in a CON request is answered 4.02
-        // (with a diagnostic payload, §5.5.2); a NON request is rejected (§4.3).
-        if let Some(error) = self.critical_issue(message.options()) {
+        // (with a diagnostic payload, §5.5.2); a NON request is rejected (§4.3). The OSCORE
+        // option (critical, RFC 8613 §2) is recognized only by a protection layer that
+        // processes it: one that passed the request on as plain (`NoProtection`, or a layer
+        // without OSCORE) leaves it unrecognized, unless the application lists it in
+        // `recognized_options`.
+        let unprocessed_oscore = (identity.is_none()
+            && message.option(OptionNumber::OSCORE).is_some()
+            && !self
+                .config
+                .recognized_options
+                .contains(&OptionNumber::OSCORE))
+        .then_some(OptionError::UnrecognizedCritical {
+            number: OptionNumber::OSCORE,
+        });
+        if let Some(error) = unprocessed_oscore.or_else(|| self.critical_issue(message.options())) {
             let diagnostic = format!("{error}");
             let response = OwnedMessage::new(MessageType::Ack, Code::BAD_OPTION, 0)
                 .with_payload(diagnostic.into_bytes());

@@ -596,6 +596,51 @@ fn unrecognized_critical_options_get_bad_option() {
     assert!(matches!(&events(&mut ep)[..], [Event::Request { .. }]));
 }
 
+/// The OSCORE option (9) is critical (RFC 8613 §2) and known to the option registry, but an
+/// endpoint without a protection layer that processes it (`NoProtection`) does not recognize
+/// it: 4.02 for a CON request, a Reset for a NON one, nothing delivered (RFC 7252 §5.4.1;
+/// the OSCORE plugtest's test 16). Listed in `recognized_options`, it is the application's.
+#[test]
+fn an_oscore_request_to_an_endpoint_without_oscore_gets_bad_option() {
+    // 0x09: flags with a 1-byte Partial IV and a kid (RFC 8613 §6.1), PIV 0x14, kid empty.
+    let oscore = [0x09u8, 0x14];
+    let mut ep = lone(EndpointConfig::default(), 13);
+    let req = bytes(
+        &wire(MessageType::Con, Code::POST, 0x3101, &[2])
+            .with_option(OptionNumber::OSCORE, oscore)
+            .with_payload(vec![0xaa; 9]),
+    );
+    ep.handle(T0, CLIENT, &req);
+    let out = transmits(&mut ep);
+    assert_eq!(out.len(), 1);
+    let resp = decode(&out[0].1);
+    assert_eq!(
+        (resp.mtype(), resp.code(), resp.message_id(), resp.token()),
+        (MessageType::Ack, Code::BAD_OPTION, 0x3101, &[2][..])
+    );
+    let diagnostic = std::str::from_utf8(resp.payload()).unwrap();
+    assert!(diagnostic.contains('9'), "{diagnostic}");
+    assert!(events(&mut ep).is_empty());
+    // NON: a Reset.
+    let req = bytes(
+        &wire(MessageType::Non, Code::POST, 0x3102, &[2]).with_option(OptionNumber::OSCORE, oscore),
+    );
+    ep.handle(T0, CLIENT, &req);
+    assert_eq!(transmits(&mut ep), [(CLIENT, empty_rst(0x3102))]);
+    assert!(events(&mut ep).is_empty());
+    // Declared by the application: delivered with the option.
+    let config = EndpointConfig {
+        recognized_options: vec![OptionNumber::OSCORE],
+        ..EndpointConfig::default()
+    };
+    let mut ep = lone(config, 14);
+    let req = bytes(
+        &wire(MessageType::Con, Code::POST, 0x3103, &[2]).with_option(OptionNumber::OSCORE, oscore),
+    );
+    ep.handle(T0, CLIENT, &req);
+    assert!(matches!(&events(&mut ep)[..], [Event::Request { .. }]));
+}
+
 #[test]
 fn declared_options_are_recognized() {
     let config = EndpointConfig {

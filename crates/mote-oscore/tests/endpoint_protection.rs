@@ -720,3 +720,76 @@ fn after_a_restart_with_an_echo_policy_two_challenges_are_passed() {
             .is_initialized()
     );
 }
+
+/// The pattern of aiocoap's OSCORE plugtest server (test 6): the first response to the
+/// registration carries no Partial IV (its inner Observe shows 0), the next notification has
+/// the server's first Partial IV, 0, so its Observe value shows 0 too (RFC 8613 §4.1.3.5.2:
+/// the low bytes of the Partial IV). The client orders protected notifications by Partial IV
+/// and ignores the Observe value: the notification is delivered, and a replay of it is not.
+#[test]
+fn a_notification_with_partial_iv_0_after_a_first_response_without_one_is_delivered() {
+    use mote_oscore::Framing;
+    let mut client = endpoint(EndpointConfig::default(), 11, &["C.1.1"]);
+    let mut server = context("C.1.2");
+    assert_eq!(server.sender_sequence_number(), 0);
+    let observe = get("observe1").with_uint_option(OptionNumber::OBSERVE, 0);
+    let id = client
+        .request_protected(t(0), SERVER, observe, options(), id_of("C.1.1"))
+        .unwrap();
+    let request = client.poll_transmit().unwrap().datagram;
+    let mut plain = vec![0u8; 512];
+    let verified = server
+        .unprotect_request(Framing::Udp, &request, &mut plain)
+        .unwrap();
+    let mut binding = verified.binding;
+    let inner = Message::decode(&plain[..verified.len]).unwrap();
+    let reply = |mtype, mid, payload: &[u8]| {
+        OwnedMessage::new(mtype, Code::CONTENT, mid)
+            .with_token(inner.token().to_vec())
+            .with_uint_option(OptionNumber::OBSERVE, 0)
+            .with_payload(payload.to_vec())
+            .to_vec()
+            .unwrap()
+    };
+    let mut wire = vec![0u8; 512];
+    // "one": piggybacked, with the request's nonce (no Partial IV).
+    let one = reply(MessageType::Ack, inner.message_id(), b"one");
+    let n = server
+        .protect_response(Framing::Udp, &mut binding, &one, false, &mut wire)
+        .unwrap();
+    let one = wire[..n].to_vec();
+    // "two": a CON notification with the server's own Partial IV 0.
+    let two = reply(MessageType::Con, 0x7000, b"two");
+    let n = server
+        .protect_response(Framing::Udp, &mut binding, &two, true, &mut wire)
+        .unwrap();
+    let two = wire[..n].to_vec();
+    let oscore = Message::decode(&two)
+        .unwrap()
+        .option(OptionNumber::OSCORE)
+        .unwrap()
+        .value
+        .to_vec();
+    assert_eq!(oscore, [0x01, 0x00], "flags: Partial IV of 1 byte, 0");
+    client.handle(t(1), SERVER, &one);
+    client.handle(t(2), SERVER, &two);
+    client.handle(t(3), SERVER, &two);
+    let got: Vec<(&str, Vec<u8>)> = std::iter::from_fn(|| client.poll_event())
+        .filter_map(|e| match e {
+            Event::Response { id: r, message, .. } if r == id => {
+                Some(("response", message.payload))
+            }
+            Event::Notification { id: r, message, .. } if r == id => {
+                Some(("notification", message.payload))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("response", b"one".to_vec()),
+            ("notification", b"two".to_vec())
+        ]
+    );
+}

@@ -64,7 +64,7 @@ fn if_none_match_and_if_match_give_4_12_as_json() {
     let (code, json, err) = coap(&["put", &lifetime, "--payload", "300", "--if-none-match"]);
     let json = json.unwrap_or_else(|| panic!("no JSON: {err}"));
     assert_eq!(json["code"], "4.12", "{json}");
-    assert_eq!(code, Some(0), "any response code is exit 0 (docs/cli.md)");
+    assert_eq!(code, Some(1), "a 4.xx response is exit 1 (docs/cli.md)");
     let (_, json, _) = coap(&["get", &lifetime]);
     assert_eq!(payload(&json.unwrap()), b"86400");
     // If-Match with an ETag the resource does not have fails too (§5.10.8.1)…
@@ -110,7 +110,7 @@ fn an_unknown_critical_option_is_sent_and_refused_by_mote_serve() {
     let (code, json, _) = coap(&["get", &uri, "--option", "65001=0a0b"]);
     assert_eq!(
         (code, json.unwrap()["code"].clone()),
-        (Some(0), "4.02".into())
+        (Some(1), "4.02".into())
     );
 }
 
@@ -168,8 +168,8 @@ fn the_plugtest_flags_are_sent_as_options() {
             (65001, vec![0x0a, 0x0b]),
         ]
     );
-    // The 4.12 is printed as JSON; a response of any code is exit 0.
-    assert_eq!(code, Some(0), "{err}");
+    // The 4.12 is printed as JSON, and the exit status is 1.
+    assert_eq!(code, Some(1), "{err}");
     let json = json.unwrap();
     assert_eq!(json["code"], "4.12");
     assert_eq!(payload(&json), b"no");
@@ -207,6 +207,33 @@ fn an_unprotected_error_answer_is_printed_as_json_and_fails() {
     assert_eq!(json["code"], "4.01");
     assert_eq!(payload(&json), b"Security context not found");
     assert!(err.contains("unprotected 4.01 response"), "{err}");
+}
+
+/// A plain `mote serve` (no OSCORE context) does not process the OSCORE option, which is
+/// critical (RFC 8613 §2): an OSCORE request is answered 4.02 Bad Option (RFC 7252 §5.4.1),
+/// unprotected; `mote coap` prints it as JSON and exits 1.
+#[test]
+fn an_oscore_request_to_a_plain_server_gets_bad_option() {
+    let dir = std::env::temp_dir().join(format!("mote-cli-coap-plain-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let client = dir.join("client.json");
+    std::fs::write(
+        &client,
+        r#"{"master_secret":"0102030405060708090a0b0c0d0e0f10","sender_id":"00","recipient_id":"01"}"#,
+    )
+    .unwrap();
+    let (_s, port) = serve(&[]);
+    let (code, json, err) = coap(&[
+        "get",
+        &format!("coap://127.0.0.1:{port}/3/0/0"),
+        "--oscore",
+        client.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(1), "{err}");
+    let json = json.unwrap_or_else(|| panic!("no JSON: {err}"));
+    assert_eq!(json["code"], "4.02", "{json}");
+    assert!(err.contains("unprotected 4.02 response"), "{err}");
 }
 
 /// The port, the request count, the tokens seen, and the stop flag.

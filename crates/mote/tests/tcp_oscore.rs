@@ -173,12 +173,13 @@ fn tcp_client_and_server_with_oscore() {
         &["--oscore", c.to_str().unwrap()],
         fw.to_str().unwrap(),
     );
-    // Without OSCORE the server refuses.
+    // Without OSCORE the server refuses: the 4.01 is printed, and the exit status is 1.
     let o = mote(&["coap", "get", &format!("{base}/3/0/0")]);
     assert_eq!(
         String::from_utf8_lossy(&o.stdout).trim(),
         "4.01 OSCORE required"
     );
+    assert_eq!(o.status.code(), Some(1));
 }
 
 #[test]

@@ -1767,8 +1767,21 @@ where
     ) {
         let message = inbound;
         // RFC 7252 §5.4.1: an unrecognized critical option in a CON request is answered 4.02
-        // (with a diagnostic payload, §5.5.2); a NON request is rejected (§4.3).
-        if let Some(error) = self.critical_issue(message.options()) {
+        // (with a diagnostic payload, §5.5.2); a NON request is rejected (§4.3). The OSCORE
+        // option (critical, RFC 8613 §2) is recognized only by a protection layer that
+        // processes it: one that passed the request on as plain (`NoProtection`, or a layer
+        // without OSCORE) leaves it unrecognized, unless the application lists it in
+        // `recognized_options`.
+        let unprocessed_oscore = (identity.is_none()
+            && message.option(OptionNumber::OSCORE).is_some()
+            && !self
+                .config
+                .recognized_options
+                .contains(&OptionNumber::OSCORE))
+        .then_some(OptionError::UnrecognizedCritical {
+            number: OptionNumber::OSCORE,
+        });
+        if let Some(error) = unprocessed_oscore.or_else(|| self.critical_issue(message.options())) {
             let diagnostic = format!("{error}");
             let response = OwnedMessage::new(MessageType::Ack, Code::BAD_OPTION, 0)
                 .with_payload(diagnostic.into_bytes());
@@ -2228,12 +2241,21 @@ where
                 return;
             }
             ObserveUse::Register(Some(handle)) if uploading => {
+                let protection = match self.outgoing_protection.get(&id) {
+                    Some((identity, Some(binding))) => Some((identity.clone(), binding.clone())),
+                    _ => None,
+                };
+                if protection.is_some() {
+                    // RFC 8613 §4.1.3.5.2: the client orders protected notifications by their
+                    // Partial IV (checked by the protection layer, §7.4.1) and ignores the
+                    // Observe value, so RFC 7641 §3.4 does not apply to them.
+                    self.observations.order_by_protection(handle);
+                }
                 if let Ok(NotificationVerdict::Fresh { .. }) =
                     self.observations.handle_notification(peer, &response, now)
                 {
                     self.observing.insert(handle, (id, peer.clone()));
-                    if let Some((identity, Some(binding))) = self.outgoing_protection.get(&id) {
-                        let protection = (identity.clone(), binding.clone());
+                    if let Some(protection) = protection {
                         self.observing_protection.insert(handle, protection);
                     }
                 }

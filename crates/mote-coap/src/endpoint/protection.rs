@@ -83,6 +83,12 @@ pub trait Protection<P> {
 
     /// Unprotects a response (or notification) to the request that gave `binding`.
     ///
+    /// The endpoint leaves the order of the notifications of a protected observation to
+    /// this method: it must refuse a notification that is not newer than every one it
+    /// accepted for `binding` (RFC 8613 §7.4.1, by Partial IV), and the endpoint then does
+    /// not compare Observe values (RFC 8613 §4.1.3.5.2; RFC 7641 §3.4 applies to plain
+    /// observations only).
+    ///
     /// # Errors
     /// [`ProtectionError`] when it does not verify.
     fn unprotect_response(

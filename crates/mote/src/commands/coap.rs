@@ -405,6 +405,7 @@ fn perform<X: Protection<Remote>>(
         1
     };
     let mut printed = 0u32;
+    let mut last_code = None;
     let mut output_error = None;
     let progress = std::cell::RefCell::new(Progress::default());
     let result = client.exchange_with_progress(
@@ -421,6 +422,7 @@ fn perform<X: Protection<Remote>>(
                 }
             }
             printed += 1;
+            last_code = Some(response.code);
             if printed >= count {
                 std::ops::ControlFlow::Break(())
             } else {
@@ -433,7 +435,13 @@ fn perform<X: Protection<Remote>>(
     if let Some(e) = output_error {
         return Err(e);
     }
-    result.map_err(|e| failure(e, args.json, tcp))
+    result.map_err(|e| failure(e, args.json, tcp))?;
+    // docs/cli.md: a final 4.xx or 5.xx response (also one that ends an observation) is exit
+    // 1; its body was printed on stdout like any other response.
+    match last_code {
+        Some(code) if code.class() >= 4 => Err(anyhow!("the server answered {code}")),
+        _ => Ok(()),
+    }
 }
 
 /// An EDHOC Initiator for `setup` (RFC 9528 §5.2): C_I from the file, or one random byte.

@@ -106,10 +106,22 @@ pub(crate) fn python() -> String {
         .expect("MOTE_PYTHON must point at the interop venv's python (scripts/test.sh sets it)")
 }
 
-/// `mote coap ARGS… --json --timeout 10`, which must succeed: the response as JSON.
+/// `mote coap ARGS… --json --timeout 10`: the response as JSON. Its exit status must be 0 for
+/// a 2.xx response and 1 for a 4.xx or 5.xx one (docs/cli.md, "mote coap").
 pub(crate) fn coap_json(args: &[&str]) -> serde_json::Value {
     let mut all = vec!["coap"];
     all.extend_from_slice(args);
     all.extend_from_slice(&["--json", "--timeout", "10"]);
-    json(&all)
+    let o = mote(&all);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{args:?}: no JSON ({e}): {stderr}"));
+    let code = v["code"].as_str().unwrap_or_default();
+    let error = code.starts_with('4') || code.starts_with('5');
+    assert_eq!(
+        o.status.code(),
+        Some(i32::from(error)),
+        "{args:?}: exit status for {code}: {stderr}"
+    );
+    v
 }

@@ -230,6 +230,28 @@ where
         )
     }
 
+    /// Leaves the order of `handle`'s notifications to the protection layer that verified
+    /// them: from now on every notification that reaches [`Self::handle_notification`] is
+    /// the newest, whatever its Observe value. For OSCORE (RFC 8613 §4.1.3.5.2) the client
+    /// orders notifications by their Partial IV and refuses any not newer than the largest
+    /// seen (§7.4.1) before they get here; the Observe value it then shows is not comparable
+    /// across the first response (no Partial IV, the inner Observe) and later notifications
+    /// (their Partial IV), so RFC 7641 §3.4 must not be applied to it. Returns whether
+    /// `handle` is known.
+    pub fn order_by_protection(&mut self, handle: ObservationHandle) -> bool {
+        let Some(o) = self.observations.iter_mut().find(|o| o.handle == handle) else {
+            return false;
+        };
+        // The rule of a reliable transport (RFC 8323 §7.1): every notification that arrives
+        // is the newest; the latest one is still recorded.
+        let latest = o.order.latest();
+        o.order = NotificationOrder::new(Transport::Reliable);
+        if let Some(latest) = latest {
+            let _ = o.order.accept(latest);
+        }
+        true
+    }
+
     /// Classifies a response from `peer` (see [`NotificationVerdict`]) and updates the
     /// observation it belongs to.
     ///
@@ -395,5 +417,74 @@ where
         let before = self.observations.len();
         self.observations.retain(|o| o.handle != handle);
         self.observations.len() != before
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn notification(value: &[u8]) -> OwnedMessage {
+        OwnedMessage::new(MessageType::Con, Code::CONTENT, 1)
+            .with_token(alloc::vec![7])
+            .with_option(OptionNumber::OBSERVE, value)
+    }
+
+    /// Two observations of the same resource; the second is ordered by its protection layer.
+    /// Both see a first response with Observe 0 (an OSCORE response without Partial IV shows
+    /// the empty inner Observe) and then a notification whose Observe is also 0 (the low bytes
+    /// of Partial IV 0, RFC 8613 §4.1.3.5.2).
+    #[test]
+    fn an_observation_ordered_by_protection_takes_every_notification() {
+        let mut client = ObservationClient::<u8>::new(ClientConfig::default());
+        let plain = client
+            .start(
+                &1,
+                Code::GET,
+                &[7],
+                [],
+                Transport::Unreliable,
+                Duration::ZERO,
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        let protected = client
+            .start(
+                &2,
+                Code::GET,
+                &[7],
+                [],
+                Transport::Unreliable,
+                Duration::ZERO,
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(client.order_by_protection(protected));
+        assert!(!client.order_by_protection(ObservationHandle(99)));
+        let first = notification(&[]);
+        let second = notification(&[]);
+        let verdict = |c: &mut ObservationClient<u8>, peer: u8, m: &OwnedMessage| {
+            let bytes = m.to_vec().unwrap_or_default();
+            let m = Message::decode(&bytes).unwrap_or_else(|e| panic!("{e}"));
+            c.handle_notification(&peer, &m, Duration::from_secs(1))
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        assert!(matches!(
+            verdict(&mut client, 1, &first),
+            NotificationVerdict::Fresh { .. }
+        ));
+        assert!(matches!(
+            verdict(&mut client, 2, &first),
+            NotificationVerdict::Fresh { .. }
+        ));
+        // RFC 7641 §3.4 for the plain observation: the same Observe value is not newer.
+        assert_eq!(
+            verdict(&mut client, 1, &second),
+            NotificationVerdict::Stale { handle: plain }
+        );
+        // The protected one: the protection layer already refused anything older.
+        assert!(matches!(
+            verdict(&mut client, 2, &second),
+            NotificationVerdict::Fresh { handle, value: 0, .. } if handle == protected
+        ));
+        assert!(client.latest(protected).is_some());
     }
 }

@@ -15,8 +15,9 @@
 //!
 //! The error cases of the specification (unknown kid 4.01, decryption failure 4.00, replay
 //! 4.01, Appendix B.1.2 Echo after a restart) are the OSCORE layer's (`mote_oscore::endpoint`);
-//! a plain request to a protected resource is answered 4.01 here, an OSCORE request to a
-//! server without contexts 4.02 (RFC 7252 §5.4.1, the option is critical).
+//! a plain request to a protected resource is answered 4.01 here; an OSCORE request to a
+//! server without contexts gets 4.02 from mote-coap's endpoint (RFC 7252 §5.4.1: the option is
+//! critical, and `NoProtection` does not process it).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -101,14 +102,6 @@ impl Plugtest {
 
     /// Answers one request; `true` when it is an observation of an observable resource.
     fn request<I>(&self, request: &IncomingRequest<I>) -> (OwnedMessage, bool) {
-        if !self.protected && request.option(OptionNumber::OSCORE).is_some() {
-            // Test 16: an OSCORE request to a server without OSCORE. The option is critical
-            // (RFC 8613 §2) and not processed here: 4.02 (RFC 7252 §5.4.1).
-            return (
-                response(Code::BAD_OPTION).with_payload(*b"OSCORE not supported"),
-                false,
-            );
-        }
         let path = target(request);
         let plain = path == "/oscore/hello/coap" || path == "/.well-known/core";
         if self.protected && !plain && request.identity.is_none() {

@@ -647,9 +647,11 @@ fn large_write_goes_block_wise() {
 /// the endpoint gives up on their requests, and the table has room again.
 #[test]
 fn session_table_is_bounded() {
+    // The engine's own deadline is far away: what ends the stalled sessions here is the
+    // endpoint giving up on their requests.
     let limits = BootstrapLimits {
         max_sessions: 2,
-        ..BootstrapLimits::default()
+        response_timeout: secs(3600),
     };
     let plans = [("a", plan()), ("b", plan()), ("c", plan())];
     let mut w = World::new(limits, &plans);
@@ -703,9 +705,12 @@ fn a_new_bootstrap_request_starts_the_session_over() {
     w.bootstrap_request(10, &["ep=dev"]);
     w.run_for(secs(5));
     assert_eq!(w.device(10).seen.len(), 0);
+    assert_eq!(w.server.stats().outstanding_requests, 1);
     w.devices.get_mut(&10).unwrap().answers = true;
     w.bootstrap_request(10, &["ep=dev"]);
-    w.run_for(secs(300));
+    w.run_for(secs(30));
+    // The old session's Discover was cancelled, not left to time out.
+    assert_eq!(w.server.stats().outstanding_requests, 0);
     let started = w
         .events
         .iter()
@@ -740,4 +745,83 @@ fn other_requests_are_handed_back() {
     // World answers leftovers 4.04.
     assert_eq!(w.device(10).bs_answer, Some(Code::NOT_FOUND));
     assert!(w.events.is_empty());
+}
+
+/// The engine's own response deadline ([`BootstrapLimits::response_timeout`]) fails a session
+/// whose client acknowledged a request but never answered it, and cancels that request on the
+/// endpoint.
+#[test]
+fn response_timeout_fails_the_session_and_cancels_its_request() {
+    let limits = BootstrapLimits {
+        max_sessions: 4,
+        response_timeout: secs(20),
+    };
+    let mut w = World::new(limits, &[("dev", plan())]);
+    w.add_device(10, device());
+    w.devices.get_mut(&10).unwrap().answers = false;
+    w.bootstrap_request(10, &["ep=dev"]);
+    w.run_for(secs(10));
+    assert_eq!(w.server.stats().outstanding_requests, 1);
+    assert!(
+        w.events
+            .iter()
+            .all(|e| !matches!(e, BootstrapEvent::Failed { .. }))
+    );
+    w.run_for(secs(15));
+    assert!(
+        w.events.iter().any(|e| matches!(
+            e,
+            BootstrapEvent::Failed { endpoint, step: BootstrapStep::Discover, code: None, .. } if endpoint == "dev"
+        )),
+        "{:?}",
+        w.events
+    );
+    assert_eq!(w.engine.server().sessions(), 0);
+    assert_eq!(w.server.stats().outstanding_requests, 0);
+}
+
+/// The event queue is bounded ([`BootstrapEngineConfig::max_queued_events`]): events beyond it
+/// are counted, not queued.
+#[test]
+fn event_queue_is_bounded() {
+    let mut bs = BootstrapServer::new(BootstrapLimits::default());
+    bs.set_plan("dev", plan());
+    let mut engine: BootstrapEngine<u16> = BootstrapEngine::new(
+        bs,
+        BootstrapEngineConfig {
+            max_queued_events: 3,
+            ..BootstrapEngineConfig::default()
+        },
+    );
+    let mut server: Ep = Endpoint::new(EndpointConfig::default(), Xs(7)).unwrap();
+    let now = secs(1);
+    // Five refused Bootstrap-Requests from five clients, nobody polling the engine's events.
+    for addr in 10..15u16 {
+        let mut client: Ep = Endpoint::new(EndpointConfig::default(), Xs(u64::from(addr))).unwrap();
+        let req = OwnedMessage::new(MessageType::Con, Code::POST, 0)
+            .with_option(OptionNumber::URI_PATH, "bs")
+            .with_option(OptionNumber::URI_QUERY, "ep=nobody");
+        client
+            .request(now, SERVER, req, Reliability::NonConfirmable)
+            .unwrap();
+        while let Some(t) = client.poll_transmit() {
+            server.handle(now, addr, &t.datagram);
+        }
+    }
+    while let Some(e) = server.poll_event() {
+        assert!(engine.handle_event(&mut server, e, now).is_none());
+    }
+    assert_eq!(engine.dropped_events(), 2);
+    let mut n = 0;
+    while let Some(e) = engine.poll_event() {
+        assert!(matches!(
+            e,
+            BootstrapEvent::Refused {
+                code: Code::BAD_REQUEST,
+                ..
+            }
+        ));
+        n += 1;
+    }
+    assert_eq!(n, 3);
 }

@@ -20,12 +20,21 @@ use std::time::{Duration, Instant};
 
 use mote_coap::code::{Code, MessageType};
 use mote_coap::content_format::ContentFormat;
-use mote_coap::endpoint::{ConnectionRole, Endpoint, EndpointConfig, Event, Reliability};
+use mote_coap::endpoint::{
+    ConnectionRole, Endpoint, EndpointConfig, Event, Protection, Reliability, RequestOptions,
+};
 use mote_coap::message::OwnedMessage;
 use mote_coap::option::OptionNumber;
 use mote_lwm2m::{ObjectLink, Path, Record, Value};
 use mote_lwm2m_client::{Client, ClientConfig, Device, DeviceInfo, Requester, Trigger};
+use mote_oscore::endpoint::{OscoreConfig, OscoreProtection};
+use mote_oscore::{SecurityContext, SecurityContextParams};
 use serde_json::Value as Json;
+
+/// The Master Secret of the OSCORE tests' contexts.
+const OSCORE_SECRET: [u8; 16] = [
+    0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8, 0xa9, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf,
+];
 
 struct Board;
 impl DeviceInfo for Board {
@@ -95,11 +104,29 @@ const CONFIG: &str = r#"{"endpoints": {
 }}"#;
 
 fn config_file(tag: &str) -> std::path::PathBuf {
+    config_file_with(tag, CONFIG)
+}
+
+fn config_file_with(tag: &str, text: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("mote-cli-bs-{}-{tag}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("bootstrap.json");
-    std::fs::write(&path, CONFIG).unwrap();
+    std::fs::write(&path, text).unwrap();
     path
+}
+
+/// [`CONFIG`] and an endpoint that only the OSCORE context of kid 01 may bootstrap.
+fn oscore_config() -> String {
+    CONFIG.replacen(
+        r#""bad-dev": {"#,
+        r#""oscore-dev": {
+    "kid": "01",
+    "security": [{"instance": 1, "uri": "coap://127.0.0.1:5683", "ssid": 101}],
+    "servers": [{"instance": 0, "ssid": 101, "lifetime": 300}]
+  },
+  "bad-dev": {"#,
+        1,
+    )
 }
 
 fn xorshift() -> impl FnMut() -> u32 {
@@ -124,6 +151,8 @@ struct Outcome {
     bs_answer: Option<Code>,
     /// (method, path) of each Bootstrap request it handled.
     seen: Vec<(Code, String)>,
+    /// How many of them arrived OSCORE-protected.
+    protected: usize,
     finished: bool,
     /// Whether it answered a Bootstrap-Finish (accepted or not).
     finish_answered: bool,
@@ -154,9 +183,37 @@ fn client_request(m: &OwnedMessage) -> mote_lwm2m_client::Request {
 /// Sends `POST /bs?ep=NAME` to `server` and answers the bootstrap server until Bootstrap-Finish
 /// was accepted, the Bootstrap-Request was refused, or 20 s passed.
 fn bootstrap(server: SocketAddr, tcp: bool, ep_name: &str) -> Outcome {
+    let ep = Endpoint::new(EndpointConfig::default(), xorshift()).unwrap();
+    bootstrap_through(ep, server, tcp, ep_name, None)
+}
+
+/// [`bootstrap`] over OSCORE with the client's context (its Sender ID `sender`, the server's
+/// `0x00`).
+fn bootstrap_oscore(server: SocketAddr, ep_name: &str, sender: u8) -> Outcome {
+    let ctx = SecurityContext::new(&SecurityContextParams::new(
+        &OSCORE_SECRET,
+        &[sender],
+        &[0x00],
+    ))
+    .unwrap();
+    let mut oscore = OscoreProtection::new(OscoreConfig { max_contexts: 1 }, xorshift());
+    let id = oscore.add_context(ctx).unwrap();
+    let ep = Endpoint::with_protection(EndpointConfig::default(), xorshift(), oscore).unwrap();
+    bootstrap_through(ep, server, false, ep_name, Some(id))
+}
+
+fn bootstrap_through<R, X>(
+    mut ep: Endpoint<SocketAddr, R, X>,
+    server: SocketAddr,
+    tcp: bool,
+    ep_name: &str,
+    identity: Option<X::Identity>,
+) -> Outcome
+where
+    R: mote_coap::transmission::RandomSource,
+    X: Protection<SocketAddr>,
+{
     let start = Instant::now();
-    let mut ep: Endpoint<SocketAddr, _> =
-        Endpoint::new(EndpointConfig::default(), xorshift()).unwrap();
     let mut transport = if tcp {
         let s = TcpStream::connect(server).unwrap();
         s.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
@@ -171,12 +228,17 @@ fn bootstrap(server: SocketAddr, tcp: bool, ep_name: &str) -> Outcome {
     let req = OwnedMessage::new(MessageType::Con, Code::POST, 0)
         .with_option(OptionNumber::URI_PATH, "bs")
         .with_option(OptionNumber::URI_QUERY, format!("ep={ep_name}"));
-    ep.request(start.elapsed(), server, req, Reliability::Confirmable)
-        .unwrap();
+    let options = RequestOptions::new(Reliability::Confirmable, ep.config().client_blockwise);
+    match identity {
+        Some(id) => ep.request_protected(start.elapsed(), server, req, options, id),
+        None => ep.request_with(start.elapsed(), server, req, options),
+    }
+    .unwrap();
     let mut out = Outcome {
         client: device(),
         bs_answer: None,
         seen: Vec::new(),
+        protected: 0,
         finished: false,
         finish_answered: false,
     };
@@ -189,6 +251,7 @@ fn bootstrap(server: SocketAddr, tcp: bool, ep_name: &str) -> Outcome {
         while let Some(e) = ep.poll_event() {
             match e {
                 Event::Request { id, message, .. } => {
+                    out.protected += usize::from(message.identity.is_some());
                     let req = client_request(&message.message);
                     out.seen
                         .push((req.code, format!("/{}", req.uri_path.join("/"))));
@@ -205,6 +268,8 @@ fn bootstrap(server: SocketAddr, tcp: bool, ep_name: &str) -> Outcome {
                     }
                 }
                 Event::Response { message, .. } => out.bs_answer = Some(message.code),
+                // An unprotected refusal of a protected request (RFC 8613 §8.4: e.g. 4.01).
+                Event::ProtectionFailed { response, .. } => out.bs_answer = Some(response.code),
                 _ => {}
             }
         }
@@ -218,7 +283,7 @@ fn bootstrap(server: SocketAddr, tcp: bool, ep_name: &str) -> Outcome {
         }
         let refused = out.bs_answer.is_some_and(|c| c != Code::CHANGED);
         if out.finish_answered || refused {
-            // Let the last response go out (it was written above).
+            // The last response went out above.
             break;
         }
         match &mut transport {
@@ -429,4 +494,106 @@ fn a_bad_configuration_is_an_error() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("unknown security mode"), "{err}");
+}
+
+/// A server context file (the server's Sender ID 0x00, the client's `client`).
+fn server_context(dir: &std::path::Path, client: u8) -> std::path::PathBuf {
+    let path = dir.join(format!("ctx-{client:02x}.json"));
+    let text = format!(
+        r#"{{"master_secret":"{}","sender_id":"00","recipient_id":"{client:02x}"}}"#,
+        hex::encode(OSCORE_SECRET)
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// A bootstrap server reached over OSCORE: the Bootstrap-Request and every request of the
+/// session are protected under the client's context (RFC 8613); a plain Bootstrap-Request is
+/// refused 4.01, and so is the request for an endpoint bound to another context (`"kid"`).
+#[test]
+fn bootstraps_over_oscore_and_refuses_other_contexts() {
+    let config = config_file_with("oscore", &oscore_config());
+    let dir = config.parent().unwrap();
+    let ctx1 = server_context(dir, 0x01);
+    let ctx3 = server_context(dir, 0x03);
+    let ctx4 = server_context(dir, 0x04);
+    let (_server, ports, rx) = common::start_with_output(
+        &[
+            "bootstrap-server",
+            "--listen",
+            "coap://127.0.0.1:0",
+            "--config",
+            config.to_str().unwrap(),
+            "--oscore",
+            ctx1.to_str().unwrap(),
+            "--oscore",
+            ctx3.to_str().unwrap(),
+            "--oscore",
+            ctx4.to_str().unwrap(),
+            "--json",
+            "--print-port",
+        ],
+        1,
+    );
+    let server: SocketAddr = format!("127.0.0.1:{}", ports[0]).parse().unwrap();
+
+    let out = bootstrap_oscore(server, "oscore-dev", 0x01);
+    assert_eq!(out.bs_answer, Some(Code::CHANGED));
+    assert!(out.finished, "{:?}", out.seen);
+    // Discover, Read /1 and /2, Delete, Write /0/1 and /1/0, Finish.
+    assert_eq!(out.seen.len(), 7, "{:?}", out.seen);
+    assert_eq!(out.protected, out.seen.len());
+    assert_eq!(out.client.value(&p("/1/0/0")), Some(Value::Integer(101)));
+    assert_eq!(
+        next_event(&rx, "bootstrap-finished")["endpoint"],
+        "oscore-dev"
+    );
+
+    // Plain: refused before any session starts.
+    let out = bootstrap(server, false, "cli-dev");
+    assert_eq!(out.bs_answer, Some(Code::UNAUTHORIZED));
+    assert!(out.seen.is_empty());
+    let refused = next_event(&rx, "bootstrap-refused");
+    assert_eq!(
+        (refused["endpoint"].as_str(), refused["code"].as_str()),
+        (Some("cli-dev"), Some("4.01"))
+    );
+
+    // Another client's context for the endpoint bound to kid 01.
+    let out = bootstrap_oscore(server, "oscore-dev", 0x03);
+    assert_eq!(out.bs_answer, Some(Code::UNAUTHORIZED));
+    assert!(out.seen.is_empty());
+    let refused = next_event(&rx, "bootstrap-refused");
+    assert_eq!(refused["endpoint"], "oscore-dev");
+    assert_eq!(refused["code"], "4.01");
+    assert!(
+        refused["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not the security context"),
+        "{refused}"
+    );
+
+    // Any context bootstraps an endpoint that names none (a fresh client: the one of kid 03
+    // would start its sequence numbers over, and be refused as a replay).
+    let out = bootstrap_oscore(server, "cli-dev", 0x04);
+    assert!(out.finished, "{:?}", out.seen);
+    assert_eq!(out.protected, out.seen.len());
+}
+
+/// An endpoint bound to an OSCORE context (`"kid"`) without any `--oscore` file could never be
+/// bootstrapped: a configuration error.
+#[test]
+fn kid_without_oscore_contexts_is_an_error() {
+    let config = config_file_with("kid-no-oscore", &oscore_config());
+    let out = common::mote(&[
+        "bootstrap-server",
+        "--listen",
+        "127.0.0.1:0",
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no --oscore"), "{err}");
 }

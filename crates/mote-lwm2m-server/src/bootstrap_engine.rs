@@ -17,6 +17,50 @@
 //! A Bootstrap-Request that arrived through a protection layer (an OSCORE security context,
 //! RFC 8613) makes every request of its session go out protected under the same context
 //! (`Endpoint::request_protected`); a plain one, plain.
+//!
+//! ```
+//! use core::time::Duration;
+//! use mote_coap::code::{Code, MessageType};
+//! use mote_coap::endpoint::{Endpoint, EndpointConfig, Event, Reliability};
+//! use mote_coap::message::OwnedMessage;
+//! use mote_coap::option::OptionNumber;
+//! use mote_lwm2m_server::bootstrap_engine::{BootstrapEngine, BootstrapEngineConfig, BootstrapEvent};
+//! use mote_lwm2m_server::{BootstrapConfig, BootstrapLimits, BootstrapServer};
+//!
+//! let mut plans = BootstrapServer::new(BootstrapLimits::default());
+//! plans.set_plan("dev1", BootstrapConfig::default());
+//! let mut engine = BootstrapEngine::new(plans, BootstrapEngineConfig::default());
+//! let mut server = Endpoint::new(EndpointConfig::default(), || 7u32)?;
+//! let mut client = Endpoint::new(EndpointConfig::default(), || 9u32)?;
+//! let now = Duration::ZERO;
+//! // The client (peer 2) sends its Bootstrap-Request to the server (peer 1).
+//! let bs = OwnedMessage::new(MessageType::Con, Code::POST, 0)
+//!     .with_option(OptionNumber::URI_PATH, "bs")
+//!     .with_option(OptionNumber::URI_QUERY, "ep=dev1");
+//! client.request(now, 1u8, bs, Reliability::Confirmable)?;
+//! while let Some(t) = client.poll_transmit() {
+//!     server.handle(now, 2u8, &t.datagram);
+//! }
+//! while let Some(event) = server.poll_event() {
+//!     // Nothing else runs on this endpoint: nothing is handed back.
+//!     assert!(engine.handle_event(&mut server, event, now).is_none());
+//! }
+//! assert!(matches!(engine.poll_event(), Some(BootstrapEvent::Started { peer: 2, .. })));
+//! // The 2.04 goes back to the client, then Bootstrap-Discover (BsR-001 first step).
+//! while let Some(t) = server.poll_transmit() {
+//!     client.handle(now, 1u8, &t.datagram);
+//! }
+//! let mut got = Vec::new();
+//! while let Some(event) = client.poll_event() {
+//!     match event {
+//!         Event::Response { message, .. } => got.push(format!("response {}", message.code)),
+//!         Event::Request { message, .. } => got.push(format!("request {}", message.code)),
+//!         _ => {}
+//!     }
+//! }
+//! assert_eq!(got, ["response 2.04", "request 0.01"]); // 0.01: GET
+//! # Ok::<(), mote_coap::endpoint::EndpointError>(())
+//! ```
 
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::format;

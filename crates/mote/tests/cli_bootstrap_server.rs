@@ -597,3 +597,49 @@ fn kid_without_oscore_contexts_is_an_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no --oscore"), "{err}");
 }
+
+/// Without `--json`: one readable line per event.
+#[test]
+fn text_output_names_each_step() {
+    let config = config_file("text");
+    let (_server, ports, rx) = common::start_with_output(
+        &[
+            "bootstrap-server",
+            "--listen",
+            "127.0.0.1:0",
+            "--config",
+            config.to_str().unwrap(),
+            "--print-port",
+        ],
+        1,
+    );
+    let server: SocketAddr = format!("127.0.0.1:{}", ports[0]).parse().unwrap();
+    let out = bootstrap(server, false, "cli-dev");
+    assert!(out.finished);
+    let lines: Vec<String> = (0..11)
+        .map(|_| rx.recv_timeout(Duration::from_secs(10)).unwrap())
+        .collect();
+    assert!(
+        lines[0].starts_with("cli-dev: bootstrap started from 127.0.0.1:")
+            && lines[0].ends_with("(udp)"),
+        "{lines:?}"
+    );
+    assert_eq!(
+        lines[1..10],
+        [
+            "cli-dev: bootstrap-discover /",
+            "cli-dev: bootstrap-read /1",
+            "cli-dev: bootstrap-read /2",
+            "cli-dev: bootstrap-delete /",
+            "cli-dev: bootstrap-write /0/1",
+            "cli-dev: bootstrap-write /21/0",
+            "cli-dev: bootstrap-write /1/0",
+            "cli-dev: bootstrap-write /2/0",
+            "cli-dev: bootstrap-finish",
+        ]
+    );
+    assert!(
+        lines[10].starts_with("cli-dev: bootstrap finished ("),
+        "{lines:?}"
+    );
+}

@@ -685,6 +685,30 @@ impl BootstrapServer {
         self.outcomes.push_back((String::from(endpoint), outcome));
     }
 
+    /// Ends the running session of `endpoint` as [`BootstrapOutcome::Failed`] at its
+    /// current step, without a response code: for the caller whose transport gave up on the
+    /// outstanding request (no acknowledgement, a Reset, a failed block-wise transfer).
+    /// Returns whether a session was running.
+    pub fn abort(&mut self, endpoint: &str, diagnostic: &str) -> bool {
+        let Some(s) = self.sessions.get(endpoint) else {
+            return false;
+        };
+        let step = s
+            .steps
+            .get(s.step)
+            .cloned()
+            .unwrap_or(BootstrapStep::Finish);
+        self.finish(
+            endpoint,
+            BootstrapOutcome::Failed {
+                step,
+                code: None,
+                diagnostic: String::from(diagnostic),
+            },
+        );
+        true
+    }
+
     /// The next ended session.
     pub fn poll_outcome(&mut self) -> Option<(String, BootstrapOutcome)> {
         self.outcomes.pop_front()

@@ -11,6 +11,8 @@ extern crate std;
 #[cfg(feature = "alloc")]
 pub mod bootstrap;
 #[cfg(feature = "alloc")]
+pub mod bootstrap_engine;
+#[cfg(feature = "alloc")]
 pub mod message;
 #[cfg(feature = "alloc")]
 pub mod operation;

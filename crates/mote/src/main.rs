@@ -48,6 +48,8 @@ enum Command {
     Proxy(commands::proxy::ProxyArgs),
     /// LwM2M payloads: decode or encode TLV, SenML, LwM2M-CBOR, text, opaque, CBOR.
     Lwm2m(commands::lwm2m::Lwm2mArgs),
+    /// An LwM2M Bootstrap-Server provisioning clients from a JSON plan (UDP and/or TCP; OSCORE).
+    BootstrapServer(commands::bootstrap_server::BootstrapServerArgs),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +67,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => commands::serve::run(&args),
         Command::Proxy(args) => commands::proxy::run(&args),
         Command::Lwm2m(args) => commands::lwm2m::run(&args),
+        Command::BootstrapServer(args) => commands::bootstrap_server::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

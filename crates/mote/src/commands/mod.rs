@@ -2,6 +2,7 @@
 //! in [`crate::net`]; these modules parse arguments, drive the libraries and print.
 
 pub(crate) mod access;
+pub(crate) mod bootstrap_server;
 pub(crate) mod coap;
 pub(crate) mod cose;
 pub(crate) mod decode;

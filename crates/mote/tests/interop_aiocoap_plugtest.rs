@@ -71,7 +71,7 @@ fn aiocoap_context(dir: &Path, name: &str, client: bool, id_context: Option<&str
     }
     let d = dir.join(name);
     std::fs::create_dir_all(&d).unwrap();
-    std::fs::write(d.join("secret.json"), v.to_string()).unwrap();
+    common::write_private(d.join("secret.json"), v.to_string()).unwrap();
 }
 
 /// Our context file `dir/name.json`.
@@ -88,7 +88,7 @@ fn mote_context(dir: &Path, name: &str, client: bool, id_context: Option<&str>) 
         v["id_context"] = c.into();
     }
     let p = dir.join(format!("{name}.json"));
-    std::fs::write(&p, v.to_string()).unwrap();
+    common::write_private(&p, v.to_string()).unwrap();
     p.to_str().unwrap().to_owned()
 }
 
@@ -351,7 +351,7 @@ fn mote_client_against_aiocoap_plugtest_server() {
     // Test 12: a Sender ID the server does not know; test 13: keys the server cannot
     // decrypt with (another Master Secret).
     let spam = dir.join("spam.json");
-    std::fs::write(
+    common::write_private(
         &spam,
         serde_json::json!({"master_secret": SECRET, "master_salt": SALT,
             "sender_id": "7370616d", "recipient_id": SERVER_ID})
@@ -359,7 +359,7 @@ fn mote_client_against_aiocoap_plugtest_server() {
     )
     .unwrap();
     let badkey = dir.join("badkey.json");
-    std::fs::write(
+    common::write_private(
         &badkey,
         serde_json::json!({"master_secret": "0f0102030405060708090a0b0c0d0e0f",
             "master_salt": SALT, "sender_id": CLIENT_ID, "recipient_id": SERVER_ID})

@@ -791,6 +791,14 @@ pub struct EndpointStats {
     pub pending_notifications: usize,
     /// Registrations the registry refused (a bound was reached); answered as plain requests.
     pub refused_observations: u64,
+    /// Confirmable notifications sent (first transmissions; RFC 7641 §4.5, including the
+    /// periodic ones of [`RegistryConfig::confirmable_every`]).
+    pub confirmable_notifications: u64,
+    /// Observations ended because a Confirmable notification was never acknowledged: the
+    /// observer had left or never listened (RFC 7641 §4.5).
+    pub observations_timed_out: u64,
+    /// Observations ended by a Reset to a notification (RFC 7641 §3.6).
+    pub observations_reset: u64,
     /// Responses sliced with Block2 whose representation could not be kept (a bound was
     /// reached); their follow-up requests go to the application again.
     pub block2_not_cached: u64,
@@ -3578,6 +3586,7 @@ where
             self.observers.on_sent(plan.handle, message_id);
         }
         if let Delivery::Confirmable { supersedes } = plan.delivery {
+            self.stats.confirmable_notifications += 1;
             // RFC 7641 §4.5.2: the new CON replaces the outstanding one and takes over its
             // retransmission counter and timeout.
             let retransmission = supersedes
@@ -3610,6 +3619,11 @@ where
     ) {
         self.notifications.remove(&handle);
         self.observe_requests.remove(&handle);
+        match reason {
+            ObservationEndReason::TimedOut => self.stats.observations_timed_out += 1,
+            ObservationEndReason::Reset => self.stats.observations_reset += 1,
+            _ => {}
+        }
         self.event(Event::ObservationEnded {
             handle,
             peer: peer.clone(),

@@ -853,3 +853,51 @@ fn the_echo_challenge_travels_as_a_coap_option() {
     assert_eq!(server.protection_ref().pending_sessions(), 1);
     assert_eq!(server.protection_ref().admission_stats().echo_challenges, 1);
 }
+
+/// Finding 12: an unknown client credential is answered ERR_CODE 3 (`03 f5`, RFC 9528 §6.4)
+/// when message_3 is POSTed to the EDHOC resource (the sequential flow `mote` uses over TCP),
+/// and ERR_CODE 1 when it comes in the combined request (over UDP): RFC 9668 §3.3.1 answers
+/// every EDHOC failure of that request with error code 1. No context either way.
+#[test]
+fn unknown_client_credential_gets_err_code_3_sequential_and_1_combined() {
+    let world = World::new();
+    // Sequential: this server trusts nobody.
+    let mut server = world.layer(EdhocProtectionConfig::default(), vec![]);
+    let initiated = world.initiate(&mut server, 1, t(0));
+    let reply = server.edhoc_post(t(1), SOURCE, None, &initiated.message_3_payload().unwrap());
+    assert_eq!(reply.code, Code::BAD_REQUEST);
+    assert_eq!(reply.content_format, Some(EDHOC_CONTENT_FORMAT));
+    assert_eq!(reply.payload, [0x03, 0xf5]);
+    assert_eq!(server.oscore().len(), 0);
+
+    // Combined: message_1 / message_2 with the same kind of server, message_3 inside the
+    // first OSCORE request.
+    let layer = world.layer(EdhocProtectionConfig::default(), vec![]);
+    let mut server = Endpoint::with_protection(EndpointConfig::default(), rng(2), layer).unwrap();
+    let mut client = world.client();
+    let initiated = world.initiate(server.protection_mut(), 2, t(0));
+    let ctx = client.protection_mut().add_initiated(initiated).unwrap();
+    client
+        .request_protected(t(1), SERVER, get("x"), options(), ctx)
+        .unwrap();
+    let d = client.poll_transmit().unwrap().datagram;
+    server.handle(t(1), CLIENT, &d);
+    let reply = Message::decode(&server.poll_transmit().unwrap().datagram)
+        .unwrap()
+        .to_owned();
+    assert_eq!(reply.code, Code::BAD_REQUEST);
+    assert_eq!(
+        reply
+            .options
+            .get(OptionNumber::CONTENT_FORMAT)
+            .unwrap()
+            .value,
+        [64]
+    );
+    assert_eq!(reply.payload.first(), Some(&0x01), "{:02x?}", reply.payload);
+    assert!(matches!(
+        mote_edhoc::ErrorMessage::parse(&reply.payload),
+        Ok(mote_edhoc::ErrorMessage::Unspecified(_))
+    ));
+    assert_eq!(server.protection_ref().oscore().len(), 0);
+}

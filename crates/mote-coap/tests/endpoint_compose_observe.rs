@@ -619,3 +619,37 @@ fn a_reset_to_the_periodic_confirmable_ends_the_observation() {
     assert_eq!(sim.node(SERVER).stats().observations_reset, 1);
     assert_eq!(sim.node(SERVER).stats().observers, 0);
 }
+
+/// Finding 5: Non-confirmable notifications to one peer are rate limited (default one per
+/// 100 ms, `RegistryConfig::non_interval`, RFC 7641 §4.5.1); a burst is coalesced into the
+/// newest state (§4.5.2), sent when the interval has passed.
+#[test]
+fn a_burst_of_notifications_to_one_peer_is_rate_limited_to_the_newest_state() {
+    assert_eq!(
+        RegistryConfig::default().non_interval,
+        Some(Duration::from_millis(100))
+    );
+    let (mut sim, _, handle) = observed(LinkProfile::PERFECT, 6, EndpointConfig::default());
+    let before = sim.sent(SERVER, CLIENT).count();
+    let now = sim.now;
+    for i in 1..=5u8 {
+        sim.node(SERVER)
+            .notify(now, handle, content(&[b'0' + i]), false)
+            .unwrap();
+    }
+    // Only the first went out at once; four were held back, the newest of them kept.
+    assert_eq!(sim.node(SERVER).stats().deferred_notifications, 4);
+    sim.run_for(secs(5), &mut nothing);
+    assert_eq!(sim.sent(SERVER, CLIENT).count() - before, 2);
+    assert_eq!(notifications(&sim), [b"1", b"5"]);
+    // Spaced by the interval, every one goes out.
+    for i in 6..=8u8 {
+        let now = sim.now;
+        sim.node(SERVER)
+            .notify(now, handle, content(&[b'0' + i]), false)
+            .unwrap();
+        sim.run_for(Duration::from_millis(150), &mut nothing);
+    }
+    assert_eq!(notifications(&sim), [b"1", b"5", b"6", b"7", b"8"]);
+    assert_eq!(sim.node(SERVER).stats().deferred_notifications, 4);
+}

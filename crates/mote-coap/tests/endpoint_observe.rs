@@ -104,7 +104,11 @@ fn config(total: usize, per_peer: usize, per_resource: usize) -> RegistryConfig 
 
 #[test]
 fn registration_replacement_and_second_token() {
-    let mut r = Registry::new(RegistryConfig::default());
+    // No per-peer rate here: all three notifications go out at once.
+    let mut r = Registry::new(RegistryConfig {
+        non_interval: None,
+        ..RegistryConfig::default()
+    });
     let (h1, _, replaced) = registered(register(&mut r, "a", &[1], "/temp", secs(0)));
     assert!(!replaced);
     // §4.1: the same endpoint and token again replaces the entry (same handle, no new entry).

@@ -38,11 +38,12 @@ pub struct RegistryConfig {
     /// without persistent state may derive it from a clock (§4.4 implementation note).
     pub first_sequence: u32,
     /// The shortest time between two Non-confirmable notifications to one peer, or `None`
-    /// for no limit (the default). RFC 7641 §4.5.1: without an RTT estimate a server SHOULD
-    /// NOT send more than one Non-confirmable notification every 3 seconds — set
-    /// `Some(3 s)` once the endpoint drives [`ObserverRegistry::poll_timeout`] and
-    /// [`ObserverRegistry::poll_deferred`]: a notification that would come too early is
-    /// deferred (only the latest state is kept, §4.5.2) and planned by `poll_deferred`.
+    /// for no limit; default 100 ms, at most ten per second to any one address (a bound on
+    /// what a spoofed registration can reflect). RFC 7641 §4.5.1: without an RTT estimate a
+    /// server SHOULD NOT send more than one Non-confirmable notification every 3 seconds —
+    /// `Some(3 s)` follows that. A notification that would come too early is deferred (only
+    /// the latest state is kept, §4.5.2) and planned by [`ObserverRegistry::poll_deferred`];
+    /// the endpoint drives it from `handle_timeout` and sends the newest representation.
     pub non_interval: Option<Duration>,
 }
 
@@ -56,7 +57,7 @@ impl Default for RegistryConfig {
             confirmable_interval: Duration::from_secs(24 * 60 * 60),
             confirmable_every: 8,
             first_sequence: 0,
-            non_interval: None,
+            non_interval: Some(Duration::from_millis(100)),
         }
     }
 }

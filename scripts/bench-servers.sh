@@ -55,7 +55,9 @@ if ! "$PY" -c 'import aiocoap' 2>/dev/null; then
     "$PY" -m pip install -q "$(grep '^aiocoap' scripts/interop-requirements.txt)"
 fi
 
-# The RFC 8613 Appendix C.1 contexts: C.1.1 is the client, C.1.2 the server.
+# The RFC 8613 Appendix C.1 contexts: C.1.1 is the client, C.1.2 the server. Context files
+# hold the master secret: created 0600 (mote refuses one that group or others can read).
+umask 077
 SECRET=0102030405060708090a0b0c0d0e0f10
 SALT=9e7ca92223786340
 printf '{"master_secret":"%s","master_salt":"%s","sender_id":"","recipient_id":"01"}\n' \

@@ -506,3 +506,150 @@ fn a_forgotten_registration_is_answered_without_observe() {
     assert!(sent[0].option(OptionNumber::OBSERVE).is_none());
     assert_eq!(sim.node(SERVER).stats().observers, 0);
 }
+
+/// Finding 5 (reflection by a departed or spoofed observer): with the default
+/// `confirmable_every` (8), a peer that never acknowledges gets seven Non-confirmable
+/// notifications, then one Confirmable one with its retransmissions (RFC 7252 §4.2:
+/// MAX_RETRANSMIT 4), and the observation ends: nothing more is sent to it. Newer
+/// notifications supersede the unacknowledged Confirmable one (RFC 7641 §4.5.2) and share its
+/// retransmission counter, so the end comes within MAX_TRANSMIT_WAIT (93 s) of the first
+/// Confirmable notification.
+#[test]
+fn a_silent_observer_stops_receiving_after_the_bound() {
+    assert_eq!(RegistryConfig::default().confirmable_every, 8);
+    let (mut sim, _, handle) = observed(LinkProfile::PERFECT, 3, EndpointConfig::default());
+    // The client goes away without a word.
+    sim.nodes.remove(&CLIENT);
+    let before = sim.sent(SERVER, CLIENT).count();
+    let mut refused = 0;
+    for i in 0..100u32 {
+        let now = sim.now;
+        if sim
+            .node(SERVER)
+            .notify(now, handle, content(&i.to_be_bytes()), false)
+            .is_err()
+        {
+            refused += 1;
+        }
+        sim.run_for(secs(10), &mut nothing);
+    }
+    sim.run_for(secs(300), &mut nothing);
+    let sent: Vec<MessageType> = sim
+        .sent(SERVER, CLIENT)
+        .skip(before)
+        .map(|d| Message::decode(&d.bytes).unwrap().mtype())
+        .collect();
+    let cons = sent.iter().filter(|t| **t == MessageType::Con).count();
+    let nons = sent.iter().filter(|t| **t == MessageType::Non).count();
+    assert_eq!(nons, 7, "{sent:?}");
+    assert_eq!(sent[..7], [MessageType::Non; 7]);
+    // At most one superseding Confirmable notification per 10 s within the 93 s, plus the
+    // MAX_RETRANSMIT (4) retransmissions.
+    assert!((1..=10 + 4).contains(&cons), "{sent:?}");
+    assert_eq!(ended(&sim), [ObservationEndReason::TimedOut]);
+    // 8 notifications went out before the first CON, at most 10 more while it was pending.
+    assert!(refused >= 100 - 8 - 10, "notify refused {refused} times");
+    let stats = sim.node(SERVER).stats();
+    assert_eq!(stats.observers, 0);
+    assert_eq!(stats.observations_timed_out, 1);
+    assert_eq!(stats.observations_reset, 0);
+}
+
+/// An observer that acknowledges the periodic Confirmable notifications keeps its
+/// observation however many notifications come.
+#[test]
+fn an_acknowledging_observer_keeps_its_observation() {
+    let (mut sim, _, handle) = observed(LinkProfile::PERFECT, 4, EndpointConfig::default());
+    for i in 0..40u32 {
+        let now = sim.now;
+        sim.node(SERVER)
+            .notify(now, handle, content(&i.to_be_bytes()), false)
+            .unwrap();
+        sim.run_for(secs(5), &mut nothing);
+    }
+    assert_eq!(notifications(&sim).len(), 40);
+    let types: Vec<MessageType> = sim
+        .sent(SERVER, CLIENT)
+        .skip(1)
+        .map(|d| Message::decode(&d.bytes).unwrap().mtype())
+        .collect();
+    // Every eighth notification is Confirmable: the 8th, 16th, 24th, 32nd, 40th.
+    let con_at: Vec<usize> = types
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| **t == MessageType::Con)
+        .map(|(i, _)| i + 1)
+        .collect();
+    assert_eq!(con_at, [8, 16, 24, 32, 40]);
+    assert!(ended(&sim).is_empty());
+    let stats = sim.node(SERVER).stats();
+    assert_eq!(stats.observers, 1);
+    assert_eq!(stats.confirmable_notifications, 5);
+    assert_eq!(stats.pending_notifications, 0);
+    assert_eq!(stats.observations_timed_out, 0);
+}
+
+/// A Reset to a periodic Confirmable notification ends the observation and is counted.
+#[test]
+fn a_reset_to_the_periodic_confirmable_ends_the_observation() {
+    let config = EndpointConfig {
+        observe: RegistryConfig {
+            confirmable_every: 1,
+            ..RegistryConfig::default()
+        },
+        ..EndpointConfig::default()
+    };
+    let (mut sim, _, handle) = observed(LinkProfile::PERFECT, 5, config);
+    // The client endpoint is replaced by hand: it answers the CON notification with a Reset.
+    sim.nodes.remove(&CLIENT);
+    let now = sim.now;
+    sim.node(SERVER)
+        .notify(now, handle, content(b"1"), false)
+        .unwrap();
+    sim.run_for(secs(1), &mut nothing);
+    let con = sim.sent(SERVER, CLIENT).last().unwrap().bytes.clone();
+    let con = Message::decode(&con).unwrap();
+    assert_eq!(con.mtype(), MessageType::Con);
+    let mid = con.message_id().to_be_bytes();
+    let rst = [0x70, 0x00, mid[0], mid[1]];
+    let now = sim.now;
+    sim.node(SERVER).handle(now, CLIENT, &rst);
+    sim.run_for(secs(1), &mut nothing);
+    assert_eq!(ended(&sim), [ObservationEndReason::Reset]);
+    assert_eq!(sim.node(SERVER).stats().observations_reset, 1);
+    assert_eq!(sim.node(SERVER).stats().observers, 0);
+}
+
+/// Finding 5: Non-confirmable notifications to one peer are rate limited (default one per
+/// 100 ms, `RegistryConfig::non_interval`, RFC 7641 §4.5.1); a burst is coalesced into the
+/// newest state (§4.5.2), sent when the interval has passed.
+#[test]
+fn a_burst_of_notifications_to_one_peer_is_rate_limited_to_the_newest_state() {
+    assert_eq!(
+        RegistryConfig::default().non_interval,
+        Some(Duration::from_millis(100))
+    );
+    let (mut sim, _, handle) = observed(LinkProfile::PERFECT, 6, EndpointConfig::default());
+    let before = sim.sent(SERVER, CLIENT).count();
+    let now = sim.now;
+    for i in 1..=5u8 {
+        sim.node(SERVER)
+            .notify(now, handle, content(&[b'0' + i]), false)
+            .unwrap();
+    }
+    // Only the first went out at once; four were held back, the newest of them kept.
+    assert_eq!(sim.node(SERVER).stats().deferred_notifications, 4);
+    sim.run_for(secs(5), &mut nothing);
+    assert_eq!(sim.sent(SERVER, CLIENT).count() - before, 2);
+    assert_eq!(notifications(&sim), [b"1", b"5"]);
+    // Spaced by the interval, every one goes out.
+    for i in 6..=8u8 {
+        let now = sim.now;
+        sim.node(SERVER)
+            .notify(now, handle, content(&[b'0' + i]), false)
+            .unwrap();
+        sim.run_for(Duration::from_millis(150), &mut nothing);
+    }
+    assert_eq!(notifications(&sim), [b"1", b"5", b"6", b"7", b"8"]);
+    assert_eq!(sim.node(SERVER).stats().deferred_notifications, 4);
+}

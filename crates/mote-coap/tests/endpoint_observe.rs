@@ -104,7 +104,11 @@ fn config(total: usize, per_peer: usize, per_resource: usize) -> RegistryConfig 
 
 #[test]
 fn registration_replacement_and_second_token() {
-    let mut r = Registry::new(RegistryConfig::default());
+    // No per-peer rate here: all three notifications go out at once.
+    let mut r = Registry::new(RegistryConfig {
+        non_interval: None,
+        ..RegistryConfig::default()
+    });
     let (h1, _, replaced) = registered(register(&mut r, "a", &[1], "/temp", secs(0)));
     assert!(!replaced);
     // §4.1: the same endpoint and token again replaces the entry (same handle, no new entry).
@@ -397,6 +401,57 @@ fn confirmable_at_least_every_24_hours() {
     for (i, (t, expected)) in table.into_iter().enumerate() {
         let got = notify_acked(&mut r, &key, secs(t), i as u16, NotifyOptions::default());
         assert_eq!(got, expected, "at t = {t} s");
+    }
+}
+
+/// Finding 5: every `confirmable_every`-th notification is Confirmable, counted from the
+/// last Confirmable one (whatever made it Confirmable) or the registration.
+#[test]
+fn every_nth_notification_is_confirmable() {
+    let mut r = Registry::new(RegistryConfig {
+        confirmable_every: 3,
+        ..RegistryConfig::default()
+    });
+    let key = ResourceKey::from_path("/temp");
+    registered(register(&mut r, "a", &[1], "/temp", secs(0)));
+    const NON: Delivery = Delivery::NonConfirmable;
+    const CON: Delivery = Delivery::Confirmable { supersedes: None };
+    let asked = NotifyOptions {
+        confirmable: true,
+        ..NotifyOptions::default()
+    };
+    // (asked Confirmable, expected)
+    let table = [
+        (false, NON),
+        (false, NON),
+        (false, CON),
+        (false, NON),
+        (true, CON), // asked: restarts the count
+        (false, NON),
+        (false, NON),
+        (false, CON),
+        (false, NON),
+    ];
+    for (i, (ask, expected)) in table.into_iter().enumerate() {
+        let opts = if ask { asked } else { NotifyOptions::default() };
+        let got = notify_acked(&mut r, &key, secs(i as u64 + 1), i as u16, opts);
+        assert_eq!(got, expected, "notification {}", i + 1);
+    }
+    // 0: only the 24-hour rule.
+    let mut r = Registry::new(RegistryConfig {
+        confirmable_every: 0,
+        ..RegistryConfig::default()
+    });
+    registered(register(&mut r, "a", &[1], "/temp", secs(0)));
+    for i in 0..100u16 {
+        let got = notify_acked(
+            &mut r,
+            &key,
+            secs(u64::from(i) + 1),
+            i,
+            NotifyOptions::default(),
+        );
+        assert_eq!(got, NON, "notification {}", i + 1);
     }
 }
 

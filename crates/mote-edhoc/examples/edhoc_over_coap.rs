@@ -83,7 +83,7 @@ fn pump(
             moved = true;
         }
         while let Some(event) = server.poll_event() {
-            let Event::Request { id, message, .. } = event else {
+            let Event::Request { id, message, peer } = event else {
                 continue;
             };
             let path: Vec<&[u8]> = message
@@ -93,7 +93,14 @@ fn pump(
                 .collect();
             let response = if path == [&b".well-known"[..], b"edhoc"] && message.identity.is_none()
             {
-                let reply = server.protection_mut().edhoc_post(now, &message.payload);
+                // The source for the admission limits: here the peer's number.
+                let echo = message.options.get(OptionNumber::ECHO).map(|o| o.value);
+                let reply = server.protection_mut().edhoc_post(
+                    now,
+                    peer.as_bytes(),
+                    echo,
+                    &message.payload,
+                );
                 reply.into_parts().into_message(MessageType::Ack, 0, &[])
             } else if message.identity.is_some() {
                 OwnedMessage::new(MessageType::Ack, Code::CONTENT, 0).with_payload(path.concat())

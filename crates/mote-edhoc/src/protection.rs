@@ -31,7 +31,17 @@
 //! * a pending session ends only when its message_3 authenticates or fails to authenticate;
 //!   a message that merely names its C_R and does not decrypt leaves it pending;
 //! * an unknown C_R and a message_3 that does not belong to the named session get the same
-//!   error response.
+//!   error response;
+//! * admission of message_1 (RFC 9528 §9.7): each source (the caller names it, e.g. the
+//!   peer's IP address) holds at most [`EdhocProtectionConfig::max_pending_per_source`]
+//!   sessions, so one source cannot fill the table; from
+//!   [`EdhocProtectionConfig::validation_threshold`] pending sessions on, message_1 from a
+//!   source that has not shown it is reachable at its address is answered 4.01 with an Echo
+//!   option (RFC 9175 §2.4 item 3) and processed only when repeated with that value. The
+//!   challenge is a small reply without state: the Echo value is a timestamp and a MAC over
+//!   it and the source, under a key drawn when the layer is made. A flood from spoofed
+//!   addresses thus fills the table only up to the threshold, and costs one HMAC and a
+//!   short response per datagram; [`EdhocInitiator::echo_retry`] answers the challenge.
 
 use alloc::collections::VecDeque;
 use alloc::vec;
@@ -40,6 +50,7 @@ use core::time::Duration;
 
 use mote_coap::code::Code;
 use mote_coap::content_format::ContentFormat;
+use mote_coap::echo::EchoBuf;
 use mote_coap::endpoint::{MessageParts, Protection, ProtectionError};
 use mote_coap::message::Message;
 use mote_coap::option::OptionNumber;
@@ -57,6 +68,7 @@ use crate::error::Error;
 use crate::initiator::{Initiator, InitiatorWaitM2, InitiatorWaitM4};
 use crate::message::ErrorMessage;
 use crate::responder::{Responder, ResponderWaitM3};
+use crate::suite::HashAlgorithm;
 use crate::transport::{self, ClientPayload, EDHOC_OPTION};
 
 /// Content-Format application/edhoc+cbor-seq (RFC 9528 §10.9) of the server's responses.
@@ -78,6 +90,15 @@ pub struct EdhocProtectionConfig {
     /// ([`EdhocEvent::ContextReplaced`]). The [`OscoreProtection`]'s own `max_contexts` must
     /// leave room for them.
     pub max_contexts: usize,
+    /// Pending sessions one source may hold (RFC 9528 §9.7); a further message_1 from it is
+    /// refused until one of its sessions completes or goes stale.
+    pub max_pending_per_source: usize,
+    /// From this many pending sessions on, message_1 from a source that has not returned a
+    /// valid Echo value is answered 4.01 with an Echo option (RFC 9175 §2.4 item 3). Below
+    /// `max_pending`, so that the sessions beyond it are kept for validated sources.
+    pub validation_threshold: usize,
+    /// How long an Echo value issued by the layer proves that its source is reachable.
+    pub echo_lifetime: Duration,
 }
 
 impl Default for EdhocProtectionConfig {
@@ -86,6 +107,9 @@ impl Default for EdhocProtectionConfig {
             max_pending: 16,
             pending_timeout: Duration::from_secs(60),
             max_contexts: 64,
+            max_pending_per_source: 2,
+            validation_threshold: 8,
+            echo_lifetime: Duration::from_secs(60),
         }
     }
 }
@@ -107,17 +131,35 @@ pub enum EdhocEvent {
     },
 }
 
+/// What the admission of message_1 refused or challenged since the layer was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EdhocAdmissionStats {
+    /// message_1 answered 4.01 with an Echo option (address validation under load).
+    pub echo_challenges: u64,
+    /// message_1 with an Echo value that was not issued for its source or is too old.
+    pub invalid_echo: u64,
+    /// message_1 refused because its source held `max_pending_per_source` sessions.
+    pub refused_per_source: u64,
+    /// message_1 refused because the table held `max_pending` live sessions.
+    pub refused_table_full: u64,
+    /// Sessions dropped after `pending_timeout` without their message_3.
+    pub expired: u64,
+}
+
 /// A response of the EDHOC resource (RFC 9528 Appendix A.2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EdhocReply {
-    /// 2.04 (Changed) with a message, or the code of an EDHOC error message (4.00 / 5.00,
-    /// Appendix A.2.3).
+    /// 2.04 (Changed) with a message, the code of an EDHOC error message (4.00 / 5.00,
+    /// Appendix A.2.3), or 4.01 (Unauthorized) with [`echo`](Self::echo) when the source
+    /// must show it is reachable (RFC 9175 §2.4).
     pub code: Code,
     /// [`EDHOC_CONTENT_FORMAT`] when there is a payload, `None` for the empty 2.04 after
     /// message_3 without message_4.
     pub content_format: Option<ContentFormat>,
     /// message_2, message_4 or an EDHOC error message.
     pub payload: Vec<u8>,
+    /// The Echo option of a 4.01 challenge: repeat message_1 with it.
+    pub echo: Option<EchoBuf>,
 }
 
 impl EdhocReply {
@@ -129,6 +171,7 @@ impl EdhocReply {
             payload: ErrorMessage::for_error(error)
                 .map(|m| m.as_slice().to_vec())
                 .unwrap_or_default(),
+            echo: None,
         }
     }
 
@@ -137,6 +180,17 @@ impl EdhocReply {
             code: Code::CHANGED,
             content_format: (!payload.is_empty()).then_some(EDHOC_CONTENT_FORMAT),
             payload,
+            echo: None,
+        }
+    }
+
+    /// RFC 9175 §2.4 item 3: 4.01 with an Echo option and no payload.
+    fn echo_challenge(echo: EchoBuf) -> Self {
+        Self {
+            code: Code::UNAUTHORIZED,
+            content_format: None,
+            payload: Vec::new(),
+            echo: Some(echo),
         }
     }
 
@@ -147,6 +201,11 @@ impl EdhocReply {
             parts
                 .options
                 .push_uint(OptionNumber::CONTENT_FORMAT, u32::from(cf.0));
+        }
+        if let Some(echo) = &self.echo {
+            parts
+                .options
+                .push(OptionNumber::ECHO, echo.as_bytes().to_vec());
         }
         parts.payload = self.payload;
         parts
@@ -159,9 +218,18 @@ const SESSION_NOT_COMPLETED: Error = Error::AuthenticationFailed;
 
 struct Pending<C: Crypto> {
     c_r: ConnId,
+    /// Who sent message_1, as the caller named it (admission per source).
+    source: Vec<u8>,
     since: Duration,
     wait: ResponderWaitM3<C>,
 }
+
+/// Bytes of an Echo value: a 4-byte timestamp (seconds) and a MAC over it and the source.
+const ECHO_TIMESTAMP_LEN: usize = 4;
+/// Bytes of the MAC in an Echo value (64 bits: forging one for a spoofed source is useless).
+const ECHO_MAC_LEN: usize = 8;
+/// Separates the Echo MAC's input from any other use of the key.
+const ECHO_MAC_LABEL: &[u8] = b"mote EDHOC message_1 Echo";
 
 /// The protection layer with EDHOC: an [`OscoreProtection`] plus the EDHOC Responder
 /// sessions, the combined request of RFC 9668 and the contexts EDHOC established. See the
@@ -185,6 +253,9 @@ pub struct EdhocProtection<S, R, C: Crypto, L> {
     /// Client: contexts whose next request goes as the combined request, with message_3.
     combined: Vec<(ContextId, Vec<u8>)>,
     events: VecDeque<EdhocEvent>,
+    /// The key of the Echo MAC (address validation), drawn at construction.
+    echo_key: [u8; 32],
+    admission: EdhocAdmissionStats,
 }
 
 impl<S, R, C: Crypto, L> core::fmt::Debug for EdhocProtection<S, R, C, L> {
@@ -211,9 +282,11 @@ where
         oscore: OscoreProtection<S, R>,
         config: EdhocProtectionConfig,
         responder: ResponderConfig,
-        crypto: C,
+        mut crypto: C,
         lookup: L,
     ) -> Self {
+        let mut echo_key = [0u8; 32];
+        crypto.random_bytes(&mut echo_key);
         Self {
             oscore,
             config,
@@ -224,6 +297,8 @@ where
             edhoc_contexts: VecDeque::new(),
             combined: Vec::new(),
             events: VecDeque::new(),
+            echo_key,
+            admission: EdhocAdmissionStats::default(),
         }
     }
 
@@ -247,6 +322,16 @@ where
         self.pending.len()
     }
 
+    /// Sessions waiting for message_3 that `source` started.
+    pub fn pending_sessions_of(&self, source: &[u8]) -> usize {
+        self.pending.iter().filter(|p| p.source == source).count()
+    }
+
+    /// What the admission of message_1 refused or challenged so far.
+    pub fn admission_stats(&self) -> EdhocAdmissionStats {
+        self.admission
+    }
+
     /// The contexts established by EDHOC, oldest first.
     pub fn edhoc_contexts(&self) -> impl Iterator<Item = &ContextId> {
         self.edhoc_contexts.iter()
@@ -261,11 +346,26 @@ where
     /// (answered with message_2) or `C_R, message_3` (answered 2.04 with message_4,
     /// Appendix A.2.1; the OSCORE context is added). Failures are answered with an EDHOC
     /// error message.
-    pub fn edhoc_post(&mut self, now: Duration, payload: &[u8]) -> EdhocReply {
+    ///
+    /// `source` names the sender for the admission limits: the peer's network address as
+    /// the application sees it (the IP address alone counts every port of a host as one
+    /// source). `echo` is the request's Echo option value: under load, message_1 from a
+    /// source without a valid one is answered 4.01 with an Echo option (RFC 9175 §2.4).
+    pub fn edhoc_post(
+        &mut self,
+        now: Duration,
+        source: &[u8],
+        echo: Option<&[u8]>,
+        payload: &[u8],
+    ) -> EdhocReply {
         let result = match transport::parse_client_payload(payload) {
-            Ok(ClientPayload::NewSession { message_1 }) => {
-                self.message_2(now, message_1).map(EdhocReply::changed)
-            }
+            Ok(ClientPayload::NewSession { message_1 }) => match self.admit(now, source, echo) {
+                Ok(Admission::Admitted) => self
+                    .message_2(now, source, message_1)
+                    .map(EdhocReply::changed),
+                Ok(Admission::Challenge(echo)) => Ok(EdhocReply::echo_challenge(echo)),
+                Err(e) => Err(e),
+            },
             Ok(ClientPayload::Session { c_r, message }) => self
                 .complete(&c_r, message, true)
                 .map(|(_, m4)| EdhocReply::changed(m4.unwrap_or_default())),
@@ -274,30 +374,132 @@ where
         result.unwrap_or_else(|e| EdhocReply::error(&e))
     }
 
-    /// message_1 → message_2, with a new pending session.
-    fn message_2(&mut self, now: Duration, message_1: &[u8]) -> Result<Vec<u8>, Error> {
+    /// RFC 9528 §9.7: whether message_1 from `source` may start a session now, before any
+    /// EDHOC processing. Stale sessions go first; then, above the validation threshold, a
+    /// source without a valid Echo value is challenged (RFC 9175 §2.4 item 3); then the
+    /// per-source and the overall bound.
+    fn admit(
+        &mut self,
+        now: Duration,
+        source: &[u8],
+        echo: Option<&[u8]>,
+    ) -> Result<Admission, Error> {
+        // Sessions past their timeout end here: a flood leaves nothing behind for longer.
+        let timeout = self.config.pending_timeout;
+        let before = self.pending.len();
+        self.pending
+            .retain(|p| now.saturating_sub(p.since) < timeout);
+        self.admission.expired += (before - self.pending.len()) as u64;
+
+        if self.pending.len() >= self.config.validation_threshold {
+            let valid = match echo {
+                Some(value) => {
+                    let ok = self.echo_valid(now, source, value);
+                    if !ok {
+                        self.admission.invalid_echo += 1;
+                    }
+                    ok
+                }
+                None => false,
+            };
+            if !valid {
+                self.admission.echo_challenges += 1;
+                return Ok(Admission::Challenge(self.echo_value(now, source)?));
+            }
+        }
+        if self.pending_sessions_of(source) >= self.config.max_pending_per_source {
+            self.admission.refused_per_source += 1;
+            return Err(Error::TableFull {
+                what: diag!("pending EDHOC sessions of one source"),
+                capacity: self.config.max_pending_per_source,
+            });
+        }
+        // A full table of live sessions refuses: a burst of message_1 cannot push out a
+        // handshake in progress.
+        if self.pending.len() >= self.config.max_pending {
+            self.admission.refused_table_full += 1;
+            return Err(Error::TableFull {
+                what: diag!("pending EDHOC sessions"),
+                capacity: self.config.max_pending,
+            });
+        }
+        Ok(Admission::Admitted)
+    }
+
+    /// The Echo value for `source` at `now`: timestamp ‖ MAC(key, label ‖ timestamp ‖ source)
+    /// (RFC 9175 Appendix A, method 2, bound to the client's address as §2.4 item 3 needs).
+    fn echo_value(&mut self, now: Duration, source: &[u8]) -> Result<EchoBuf, Error> {
+        let timestamp = (now.as_secs() as u32).to_be_bytes();
+        let mac = self.echo_mac(&timestamp, source)?;
+        let mut value = [0u8; ECHO_TIMESTAMP_LEN + ECHO_MAC_LEN];
+        let (head, tail) = value.split_at_mut(ECHO_TIMESTAMP_LEN);
+        head.copy_from_slice(&timestamp);
+        tail.copy_from_slice(&mac);
+        EchoBuf::new(&value).map_err(|_| Error::Capacity {
+            what: diag!("Echo value"),
+            needed: value.len(),
+        })
+    }
+
+    fn echo_mac(
+        &mut self,
+        timestamp: &[u8; 4],
+        source: &[u8],
+    ) -> Result<[u8; ECHO_MAC_LEN], Error> {
+        // HKDF-Extract(salt = key, ikm) is HMAC-SHA-256(key, ikm) (RFC 5869 §2.2).
+        let mut input = Vec::with_capacity(ECHO_MAC_LABEL.len() + 4 + source.len());
+        input.extend_from_slice(ECHO_MAC_LABEL);
+        input.extend_from_slice(timestamp);
+        input.extend_from_slice(source);
+        let prk = self
+            .crypto
+            .hkdf_extract(HashAlgorithm::Sha256, &self.echo_key, &input)?;
+        let mut mac = [0u8; ECHO_MAC_LEN];
+        let bytes = prk.as_bytes().get(..ECHO_MAC_LEN).ok_or(Error::Crypto)?;
+        mac.copy_from_slice(bytes);
+        Ok(mac)
+    }
+
+    /// Whether `value` is an Echo value issued to `source` less than `echo_lifetime` ago.
+    fn echo_valid(&mut self, now: Duration, source: &[u8], value: &[u8]) -> bool {
+        let Some((timestamp, tag)) = value.split_first_chunk::<ECHO_TIMESTAMP_LEN>() else {
+            return false;
+        };
+        if tag.len() != ECHO_MAC_LEN {
+            return false;
+        }
+        let Ok(expected) = self.echo_mac(timestamp, source) else {
+            return false;
+        };
+        let diff = expected
+            .iter()
+            .zip(tag)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+        if diff != 0 {
+            return false;
+        }
+        // The timestamp holds the low 32 bits of the seconds; a value from the future (the
+        // clock went back) or older than the lifetime does not count.
+        let issued = u32::from_be_bytes(*timestamp);
+        let age = (now.as_secs() as u32).wrapping_sub(issued);
+        u64::from(age) < self.config.echo_lifetime.as_secs() && age < u32::MAX / 2
+    }
+
+    /// message_1 → message_2, with a new pending session (admitted by [`Self::admit`]).
+    fn message_2(
+        &mut self,
+        now: Duration,
+        source: &[u8],
+        message_1: &[u8],
+    ) -> Result<Vec<u8>, Error> {
         let r = Responder::new(self.crypto.clone(), self.responder.clone());
         let r = r.process_message_1(message_1).map_err(|r| r.error)?;
-        if self.pending.len() >= self.config.max_pending {
-            // Replace the oldest session only once it is stale: a burst of message_1 cannot
-            // push out a handshake in progress.
-            let stale = self
-                .pending
-                .front()
-                .is_some_and(|p| now.saturating_sub(p.since) >= self.config.pending_timeout);
-            if !stale {
-                return Err(Error::TableFull {
-                    what: diag!("pending EDHOC sessions"),
-                    capacity: self.config.max_pending,
-                });
-            }
-            self.pending.pop_front();
-        }
         let id_len = r.suite().app_aead.nonce_len().saturating_sub(6);
         let c_r = self.fresh_c_r(r.c_i(), id_len.min(MAX_DRAWN_C_R))?;
         let (wait, m2) = r.prepare_message_2(c_r.clone(), &Ead::new())?;
         self.pending.push_back(Pending {
             c_r,
+            source: source.to_vec(),
             since: now,
             wait,
         });
@@ -347,6 +549,7 @@ where
                     i,
                     Pending {
                         c_r: pending.c_r,
+                        source: pending.source,
                         since: pending.since,
                         wait: rejected.state,
                     },
@@ -458,6 +661,14 @@ where
     }
 }
 
+/// The outcome of [`EdhocProtection::admit`].
+enum Admission {
+    /// Go on with message_1.
+    Admitted,
+    /// Answer 4.01 with this Echo value.
+    Challenge(EchoBuf),
+}
+
 /// The EDHOC error message answering a failed combined request (RFC 9668 §3.3.1: ERR_CODE 1,
 /// unprotected, Content-Format 64).
 fn combined_error(error: &Error) -> MessageParts {
@@ -468,6 +679,7 @@ fn combined_error(error: &Error) -> MessageParts {
         code: transport::error_response_code(error),
         content_format: Some(EDHOC_CONTENT_FORMAT),
         payload,
+        echo: None,
     }
     .into_parts()
 }
@@ -546,11 +758,17 @@ where
 /// response payload to [`message_2`](Self::message_2). An error message with
 /// ERR_CODE 2 (wrong selected suite, RFC 9528 §6.3.2) makes `message_2` return
 /// [`Error::PeerWrongSelectedSuite`] and prepares a second `message_1` with the suites the
-/// Responder supports.
+/// Responder supports. A 4.01 response with an Echo option (a server validating addresses
+/// under load, RFC 9175 §2.4) is answered through [`echo_retry`](Self::echo_retry): POST
+/// the same payload again with that Echo option, and give the next response to `message_2`.
 pub struct EdhocInitiator<C: Crypto> {
     start: Option<Initiator<C>>,
     wait: Option<InitiatorWaitM2<C>>,
     c_i: ConnId,
+    /// The payload of the last message_1 POST, for an Echo retry.
+    sent: Option<Vec<u8>>,
+    /// Whether that POST was already repeated with an Echo value.
+    echo_answered: bool,
 }
 
 impl<C: Crypto> core::fmt::Debug for EdhocInitiator<C> {
@@ -569,7 +787,24 @@ impl<C: Crypto> EdhocInitiator<C> {
             start: Some(Initiator::new(crypto, config)),
             wait: None,
             c_i,
+            sent: None,
+            echo_answered: false,
         }
+    }
+
+    /// RFC 9175 §2.4 / RFC 9528 §9.7: when the response to the message_1 POST is 4.01
+    /// (Unauthorized) with an Echo option, the payload to POST again (the same message_1)
+    /// and the Echo value to send with it. `None` for any other response, before message_1,
+    /// and for a second challenge to the same message_1 (a server cannot keep the client
+    /// looping).
+    pub fn echo_retry(&mut self, code: Code, echo: Option<&[u8]>) -> Option<(Vec<u8>, EchoBuf)> {
+        if code != Code::UNAUTHORIZED || self.echo_answered || self.wait.is_none() {
+            return None;
+        }
+        let echo = EchoBuf::new(echo?).ok()?;
+        let payload = self.sent.clone()?;
+        self.echo_answered = true;
+        Some((payload, echo))
     }
 
     /// The payload of the POST carrying message_1: `true, message_1` (Appendix A.2).
@@ -583,9 +818,12 @@ impl<C: Crypto> EdhocInitiator<C> {
             .ok_or(Error::Transport(diag!("message_1 already sent")))?;
         let (wait, m1) = initiator.prepare_message_1(self.c_i.clone(), &Ead::new())?;
         self.wait = Some(wait);
-        Ok(transport::message_1_payload(m1.as_slice())?
+        let payload = transport::message_1_payload(m1.as_slice())?
             .as_slice()
-            .to_vec())
+            .to_vec();
+        self.sent = Some(payload.clone());
+        self.echo_answered = false;
+        Ok(payload)
     }
 
     /// Processes message_2 (the response payload), looks the Responder's credential up with

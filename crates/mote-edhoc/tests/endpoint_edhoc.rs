@@ -38,6 +38,8 @@ type Ev = Event<u16, ContextId>;
 const CLIENT: u16 = 1;
 const SERVER: u16 = 2;
 const SUITE: u8 = 2;
+/// The source named in POSTs of message_3 (admission only looks at message_1).
+const SOURCE: &[u8] = b"peer";
 
 /// The credentials a side accepts.
 struct Peers(Vec<Credential>);
@@ -108,7 +110,7 @@ impl World {
     /// message_1 → message_2 straight through the layer's EDHOC resource.
     fn initiate(&self, server: &mut Layer, c_i: u8, now: Duration) -> Initiated<Crypto> {
         let mut initiator = self.initiator(c_i);
-        let reply = server.edhoc_post(now, &initiator.message_1().unwrap());
+        let reply = server.edhoc_post(now, &[c_i], None, &initiator.message_1().unwrap());
         assert_eq!(reply.code, Code::CHANGED);
         assert_eq!(reply.content_format, Some(EDHOC_CONTENT_FORMAT));
         let mut trusted = Peers(vec![self.id_r.credential.clone()]);
@@ -151,7 +153,13 @@ fn pump(now: Duration, client: &mut Ep, server: &mut Ep) -> (Vec<(u16, Vec<u8>)>
         while let Some(e) = server.poll_event() {
             if let Event::Request { id, message, .. } = &e {
                 let response = if is_edhoc_resource(message) && message.identity.is_none() {
-                    let reply = server.protection_mut().edhoc_post(now, &message.payload);
+                    let echo = message.options.get(OptionNumber::ECHO).map(|o| o.value);
+                    let reply = server.protection_mut().edhoc_post(
+                        now,
+                        &CLIENT.to_be_bytes(),
+                        echo,
+                        &message.payload,
+                    );
                     let parts = reply.into_parts();
                     parts.into_message(MessageType::Ack, 0, &[])
                 } else {
@@ -293,7 +301,7 @@ fn sequential_flow_posts_message_3_and_gets_message_4() {
         vec![world.id_i.credential.clone()],
     );
     let initiated = world.initiate(&mut server, 0x0b, t(0));
-    let reply = server.edhoc_post(t(1), &initiated.message_3_payload().unwrap());
+    let reply = server.edhoc_post(t(1), SOURCE, None, &initiated.message_3_payload().unwrap());
     assert_eq!(reply.code, Code::CHANGED);
     assert!(!reply.payload.is_empty());
     let client_ctx = initiated.context(Some(&reply.payload), Volatile).unwrap();
@@ -319,13 +327,16 @@ fn pending_sessions_are_bounded_and_only_stale_ones_are_replaced() {
     assert_eq!(server.pending_sessions(), 2);
     // Full of live sessions: message_1 is refused with an EDHOC error (5.00).
     let mut third = world.initiator(3);
-    let reply = server.edhoc_post(t(2), &third.message_1().unwrap());
+    let reply = server.edhoc_post(t(2), SOURCE, None, &third.message_1().unwrap());
     assert_eq!(reply.code, Code::INTERNAL_SERVER_ERROR);
     assert_eq!(reply.content_format, Some(EDHOC_CONTENT_FORMAT));
     assert_eq!(server.pending_sessions(), 2);
     // The first session is still there and completes.
     let m3 = first.message_3_payload().unwrap();
-    assert_eq!(server.edhoc_post(t(3), &m3).code, Code::CHANGED);
+    assert_eq!(
+        server.edhoc_post(t(3), SOURCE, None, &m3).code,
+        Code::CHANGED
+    );
     assert_eq!(server.pending_sessions(), 1);
     world.initiate(&mut server, 4, t(4));
     // Once the oldest is stale, a new message_1 replaces it.
@@ -349,11 +360,11 @@ fn junk_naming_a_pending_c_r_does_not_end_the_session() {
         ],
     )
     .unwrap();
-    let reply = server.edhoc_post(t(1), junk.as_slice());
+    let reply = server.edhoc_post(t(1), SOURCE, None, junk.as_slice());
     assert_eq!(reply.code, Code::BAD_REQUEST);
     assert_eq!(server.pending_sessions(), 1);
     // The genuine message_3 still completes it.
-    let reply = server.edhoc_post(t(2), &initiated.message_3_payload().unwrap());
+    let reply = server.edhoc_post(t(2), SOURCE, None, &initiated.message_3_payload().unwrap());
     assert_eq!(reply.code, Code::CHANGED);
     assert_eq!(server.pending_sessions(), 0);
     assert_eq!(server.oscore().len(), 1);
@@ -366,12 +377,12 @@ fn a_message_3_that_fails_to_authenticate_ends_the_session() {
     let mut server = world.layer(EdhocProtectionConfig::default(), vec![]);
     let initiated = world.initiate(&mut server, 1, t(0));
     let payload = initiated.message_3_payload().unwrap();
-    let reply = server.edhoc_post(t(1), &payload);
+    let reply = server.edhoc_post(t(1), SOURCE, None, &payload);
     assert_eq!(reply.code, Code::BAD_REQUEST);
     assert_eq!(server.pending_sessions(), 0);
     assert_eq!(server.oscore().len(), 0);
     // The same message_3 again names a C_R that no longer exists.
-    let again = server.edhoc_post(t(2), &payload);
+    let again = server.edhoc_post(t(2), SOURCE, None, &payload);
     assert_eq!(again.code, Code::BAD_REQUEST);
 }
 
@@ -386,14 +397,14 @@ fn unknown_and_mismatched_c_r_get_identical_responses() {
     let b = world.initiate(&mut server, 2, t(0));
     // b's message_3 sent to a's C_R (a session exists but the message is not of it) ...
     let mismatched = transport::prefixed_payload(a.c_r(), b.message_3()).unwrap();
-    let r1: EdhocReply = server.edhoc_post(t(1), mismatched.as_slice());
+    let r1: EdhocReply = server.edhoc_post(t(1), SOURCE, None, mismatched.as_slice());
     // ... and to a C_R no session has.
     let unknown = transport::prefixed_payload(
         &ConnId::from_slice(&[9, 9, 9, 9, 9, 9, 9]).unwrap(),
         b.message_3(),
     )
     .unwrap();
-    let r2 = server.edhoc_post(t(1), unknown.as_slice());
+    let r2 = server.edhoc_post(t(1), SOURCE, None, unknown.as_slice());
     assert_eq!(r1, r2);
     assert_eq!(r1.code, Code::BAD_REQUEST);
     assert_eq!(server.pending_sessions(), 2);
@@ -428,7 +439,7 @@ fn contexts_from_edhoc_are_bounded_and_the_oldest_is_replaced_with_an_event() {
     let mut established = Vec::new();
     for c_i in 1..=3u8 {
         let initiated = world.initiate(&mut server, c_i, t(0));
-        let reply = server.edhoc_post(t(1), &initiated.message_3_payload().unwrap());
+        let reply = server.edhoc_post(t(1), SOURCE, None, &initiated.message_3_payload().unwrap());
         assert_eq!(reply.code, Code::CHANGED);
         match server.poll_event() {
             Some(EdhocEvent::ContextReplaced { removed }) => {
@@ -471,7 +482,7 @@ fn a_full_oscore_set_makes_room_by_replacing_the_oldest_edhoc_context() {
     let mut established = Vec::new();
     for c_i in 1..=2u8 {
         let initiated = world.initiate(&mut server, c_i, t(0));
-        let reply = server.edhoc_post(t(1), &initiated.message_3_payload().unwrap());
+        let reply = server.edhoc_post(t(1), SOURCE, None, &initiated.message_3_payload().unwrap());
         assert_eq!(reply.code, Code::CHANGED);
         established.push(*server.edhoc_contexts().last().unwrap());
     }
@@ -583,10 +594,12 @@ fn a_drawn_c_r_that_is_in_use_is_drawn_again() {
             MoteCrypto::with_rng(counter.clone()),
             Peers(vec![world.id_i.credential.clone()]),
         );
+    // The layer drew its Echo key from the counter: start the C_R draws at 1 again.
+    counter.0.set(1);
     let mut trusted = Peers(vec![world.id_r.credential.clone()]);
     let mut handshake = |c_i: u8| {
         let mut initiator = world.initiator(c_i);
-        let reply = server.edhoc_post(t(0), &initiator.message_1().unwrap());
+        let reply = server.edhoc_post(t(0), SOURCE, None, &initiator.message_1().unwrap());
         assert_eq!(reply.code, Code::CHANGED, "{reply:?}");
         initiator
             .message_2(&reply.payload, &mut trusted)
@@ -621,4 +634,270 @@ fn an_edhoc_option_without_oscore_is_left_to_the_application() {
         other => panic!("{other:?}"),
     }
     assert!(server.poll_transmit().is_none(), "no EDHOC error answered");
+}
+
+/// message_1 → message_2 → message_3 for `c_i` from `source`, answering one Echo challenge;
+/// returns the final reply (2.04 with message_4 when the handshake completed).
+fn handshake_from(
+    world: &World,
+    server: &mut Layer,
+    source: &[u8],
+    c_i: u8,
+    now: Duration,
+) -> EdhocReply {
+    let mut initiator = world.initiator(c_i);
+    let mut reply = server.edhoc_post(now, source, None, &initiator.message_1().unwrap());
+    if let Some((payload, echo)) =
+        initiator.echo_retry(reply.code, reply.echo.as_ref().map(|e| e.as_bytes()))
+    {
+        reply = server.edhoc_post(now, source, Some(echo.as_bytes()), &payload);
+    }
+    assert_eq!(
+        reply.code,
+        Code::CHANGED,
+        "message_1 from {source:?}: {reply:?}"
+    );
+    let mut trusted = Peers(vec![world.id_r.credential.clone()]);
+    let initiated = initiator.message_2(&reply.payload, &mut trusted).unwrap();
+    server.edhoc_post(now, source, None, &initiated.message_3_payload().unwrap())
+}
+
+/// RFC 9528 §9.7: one source holds at most `max_pending_per_source` sessions, so its flood
+/// leaves the table to others; its own slots free up when its sessions go stale.
+#[test]
+fn one_source_cannot_hold_more_than_its_share_of_pending_sessions() {
+    let world = World::new();
+    let config = EdhocProtectionConfig {
+        max_pending: 16,
+        max_pending_per_source: 2,
+        // No address validation in this test: only the per-source bound acts.
+        validation_threshold: 16,
+        ..EdhocProtectionConfig::default()
+    };
+    let mut server = world.layer(config, vec![world.id_i.credential.clone()]);
+    let flooder: &[u8] = b"10.0.0.66";
+    let payload = world.initiator(1).message_1().unwrap();
+    let mut codes = Vec::new();
+    for _ in 0..200 {
+        codes.push(server.edhoc_post(t(0), flooder, None, &payload).code);
+    }
+    assert_eq!(codes.iter().filter(|c| **c == Code::CHANGED).count(), 2);
+    assert_eq!(
+        codes
+            .iter()
+            .filter(|c| **c == Code::INTERNAL_SERVER_ERROR)
+            .count(),
+        198
+    );
+    assert_eq!(server.pending_sessions_of(flooder), 2);
+    assert_eq!(server.pending_sessions(), 2);
+    assert_eq!(server.admission_stats().refused_per_source, 198);
+    // Another source completes its handshake during the flood.
+    let reply = handshake_from(&world, &mut server, b"10.0.0.7", 7, t(1));
+    assert_eq!(reply.code, Code::CHANGED);
+    assert_eq!(server.oscore().len(), 1);
+    // Still bounded a second later; after pending_timeout the flooder's sessions expire.
+    assert_eq!(
+        server.edhoc_post(t(2), flooder, None, &payload).code,
+        Code::INTERNAL_SERVER_ERROR
+    );
+    assert_eq!(
+        server.edhoc_post(t(61), flooder, None, &payload).code,
+        Code::CHANGED
+    );
+    assert_eq!(server.admission_stats().expired, 2);
+    assert_eq!(server.pending_sessions_of(flooder), 1);
+}
+
+/// RFC 9528 §9.7, RFC 9175 §2.4 item 3: message_1 from many spoofed sources fills the table
+/// only up to the validation threshold; beyond it each costs a 4.01 with a 12-byte Echo
+/// value and no state. A legitimate Initiator answers the challenge and completes.
+#[test]
+fn a_spoofed_flood_is_challenged_and_a_validated_handshake_completes() {
+    let world = World::new();
+    let config = EdhocProtectionConfig {
+        echo_lifetime: Duration::from_secs(30),
+        ..EdhocProtectionConfig::default()
+    };
+    assert_eq!(config.max_pending, 16);
+    assert_eq!(config.validation_threshold, 8);
+    assert_eq!(config.max_pending_per_source, 2);
+    let mut server = world.layer(config, vec![world.id_i.credential.clone()]);
+    let payload = world.initiator(1).message_1().unwrap();
+    let mut challenges = 0;
+    for i in 0..2000u32 {
+        let reply = server.edhoc_post(t(0), &i.to_be_bytes(), None, &payload);
+        if reply.code == Code::UNAUTHORIZED {
+            challenges += 1;
+            assert!(reply.payload.is_empty());
+            assert_eq!(reply.content_format, None);
+            assert_eq!(reply.echo.unwrap().as_bytes().len(), 12);
+        } else {
+            assert_eq!(reply.code, Code::CHANGED);
+        }
+    }
+    assert_eq!(challenges, 2000 - 8);
+    assert_eq!(server.pending_sessions(), 8);
+    assert_eq!(server.admission_stats().echo_challenges, 1992);
+
+    // The legitimate Initiator: challenged, repeats message_1 with the Echo value, completes.
+    let legit: &[u8] = b"192.0.2.1";
+    let mut initiator = world.initiator(0x0a);
+    let first = server.edhoc_post(t(1), legit, None, &initiator.message_1().unwrap());
+    assert_eq!(first.code, Code::UNAUTHORIZED);
+    let echo = first.echo.unwrap();
+    let (again, echo_sent) = initiator
+        .echo_retry(first.code, Some(echo.as_bytes()))
+        .unwrap();
+    assert_eq!(echo_sent, echo);
+    // A second challenge to the same message_1 is not answered again.
+    assert_eq!(
+        initiator.echo_retry(first.code, Some(echo.as_bytes())),
+        None
+    );
+    // The value proves nothing for another source, nor after its lifetime.
+    let spoofed = server.edhoc_post(t(1), b"198.51.100.9", Some(echo.as_bytes()), &again);
+    assert_eq!(spoofed.code, Code::UNAUTHORIZED);
+    let late = server.edhoc_post(t(1 + 30), legit, Some(echo.as_bytes()), &again);
+    assert_eq!(late.code, Code::UNAUTHORIZED);
+    let mut forged = echo.as_bytes().to_vec();
+    forged[11] ^= 1;
+    let forged = server.edhoc_post(t(1), legit, Some(&forged), &again);
+    assert_eq!(forged.code, Code::UNAUTHORIZED);
+    assert_eq!(server.admission_stats().invalid_echo, 3);
+    // The flood's sessions expired at t(60), the table went below the threshold; refill it.
+    for i in 0..8u32 {
+        server.edhoc_post(t(61), &i.to_be_bytes(), None, &payload);
+    }
+    assert_eq!(server.pending_sessions(), 8);
+    let fresh = server.edhoc_post(t(62), legit, None, &again);
+    assert_eq!(fresh.code, Code::UNAUTHORIZED);
+    let echo = fresh.echo.unwrap();
+    let m2 = server.edhoc_post(t(62), legit, Some(echo.as_bytes()), &again);
+    assert_eq!(m2.code, Code::CHANGED);
+    let mut trusted = Peers(vec![world.id_r.credential.clone()]);
+    let initiated = initiator.message_2(&m2.payload, &mut trusted).unwrap();
+    let done = server.edhoc_post(t(63), legit, None, &initiated.message_3_payload().unwrap());
+    assert_eq!(done.code, Code::CHANGED);
+    assert_eq!(server.oscore().len(), 1);
+}
+
+/// Validated sources share the sessions above the threshold, two each at most; when they
+/// are all taken message_1 is refused (5.00) and nothing is evicted.
+#[test]
+fn validated_sources_fill_the_rest_of_the_table_and_then_are_refused() {
+    let world = World::new();
+    let mut server = world.layer(
+        EdhocProtectionConfig::default(),
+        vec![world.id_i.credential.clone()],
+    );
+    let payload = world.initiator(1).message_1().unwrap();
+    let post = |server: &mut Layer, source: &[u8]| {
+        let reply = server.edhoc_post(t(0), source, None, &payload);
+        match reply.echo {
+            Some(echo) => server.edhoc_post(t(0), source, Some(echo.as_bytes()), &payload),
+            None => reply,
+        }
+    };
+    // Each of 20 reachable sources tries three times.
+    let mut changed = 0;
+    for i in 0..20u8 {
+        for _ in 0..3 {
+            if post(&mut server, &[i]).code == Code::CHANGED {
+                changed += 1;
+            }
+        }
+    }
+    assert_eq!(changed, 16);
+    assert_eq!(server.pending_sessions(), 16);
+    assert!((0..20u8).all(|i| server.pending_sessions_of(&[i]) <= 2));
+    let stats = server.admission_stats();
+    assert!(stats.refused_table_full > 0);
+    assert!(stats.refused_per_source > 0);
+    assert_eq!(stats.refused_table_full + stats.refused_per_source, 60 - 16);
+}
+
+/// The challenge goes over CoAP as 4.01 with an Echo option; a `mote_coap` client endpoint
+/// repeats the POST with it by itself (RFC 9175 §2.3) and gets message_2.
+#[test]
+fn the_echo_challenge_travels_as_a_coap_option() {
+    let world = World::new();
+    let mut client = world.client();
+    let mut server = world.server(EdhocProtectionConfig {
+        validation_threshold: 0,
+        ..EdhocProtectionConfig::default()
+    });
+    let mut initiator = world.initiator(0x0a);
+    let m1 = initiator.message_1().unwrap();
+    client
+        .request(t(0), SERVER, post(m1.clone()), Reliability::Confirmable)
+        .unwrap();
+    let (wire, events) = pump(t(0), &mut client, &mut server);
+    let decoded: Vec<(u16, Message<'_>)> = wire
+        .iter()
+        .map(|(from, d)| (*from, Message::decode(d).unwrap()))
+        .collect();
+    let (from, challenge) = &decoded[1];
+    assert_eq!(*from, SERVER);
+    assert_eq!(challenge.code(), Code::UNAUTHORIZED);
+    let echo = challenge.option(OptionNumber::ECHO).unwrap().value;
+    assert_eq!(echo.len(), 12);
+    let (from, again) = &decoded[2];
+    assert_eq!(*from, CLIENT);
+    assert_eq!(again.option(OptionNumber::ECHO).unwrap().value, echo);
+    assert_eq!(again.payload(), m1.as_slice());
+    let m2 = response(&events).unwrap();
+    assert_eq!(m2.code, Code::CHANGED);
+    let mut trusted = Peers(vec![world.id_r.credential.clone()]);
+    assert!(initiator.message_2(&m2.payload, &mut trusted).is_ok());
+    assert_eq!(server.protection_ref().pending_sessions(), 1);
+    assert_eq!(server.protection_ref().admission_stats().echo_challenges, 1);
+}
+
+/// Finding 12: an unknown client credential is answered ERR_CODE 3 (`03 f5`, RFC 9528 §6.4)
+/// when message_3 is POSTed to the EDHOC resource (the sequential flow `mote` uses over TCP),
+/// and ERR_CODE 1 when it comes in the combined request (over UDP): RFC 9668 §3.3.1 answers
+/// every EDHOC failure of that request with error code 1. No context either way.
+#[test]
+fn unknown_client_credential_gets_err_code_3_sequential_and_1_combined() {
+    let world = World::new();
+    // Sequential: this server trusts nobody.
+    let mut server = world.layer(EdhocProtectionConfig::default(), vec![]);
+    let initiated = world.initiate(&mut server, 1, t(0));
+    let reply = server.edhoc_post(t(1), SOURCE, None, &initiated.message_3_payload().unwrap());
+    assert_eq!(reply.code, Code::BAD_REQUEST);
+    assert_eq!(reply.content_format, Some(EDHOC_CONTENT_FORMAT));
+    assert_eq!(reply.payload, [0x03, 0xf5]);
+    assert_eq!(server.oscore().len(), 0);
+
+    // Combined: message_1 / message_2 with the same kind of server, message_3 inside the
+    // first OSCORE request.
+    let layer = world.layer(EdhocProtectionConfig::default(), vec![]);
+    let mut server = Endpoint::with_protection(EndpointConfig::default(), rng(2), layer).unwrap();
+    let mut client = world.client();
+    let initiated = world.initiate(server.protection_mut(), 2, t(0));
+    let ctx = client.protection_mut().add_initiated(initiated).unwrap();
+    client
+        .request_protected(t(1), SERVER, get("x"), options(), ctx)
+        .unwrap();
+    let d = client.poll_transmit().unwrap().datagram;
+    server.handle(t(1), CLIENT, &d);
+    let reply = Message::decode(&server.poll_transmit().unwrap().datagram)
+        .unwrap()
+        .to_owned();
+    assert_eq!(reply.code, Code::BAD_REQUEST);
+    assert_eq!(
+        reply
+            .options
+            .get(OptionNumber::CONTENT_FORMAT)
+            .unwrap()
+            .value,
+        [64]
+    );
+    assert_eq!(reply.payload.first(), Some(&0x01), "{:02x?}", reply.payload);
+    assert!(matches!(
+        mote_edhoc::ErrorMessage::parse(&reply.payload),
+        Ok(mote_edhoc::ErrorMessage::Unspecified(_))
+    ));
+    assert_eq!(server.protection_ref().oscore().len(), 0);
 }

@@ -213,3 +213,80 @@ pub fn add_echo(
     write_body(&mut w)?;
     Ok(w.finish()?)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// RFC 9175 §2.4 / RFC 8613 Appendix B.1.2: the unsafe methods (RFC 7252 §5.8, RFC 8132)
+    /// need freshness; GET and FETCH do not, nor any other code.
+    #[test]
+    fn unsafe_methods_are_post_put_delete_patch_ipatch() {
+        let p = FreshnessPolicy::UNSAFE_METHODS;
+        for (code, fresh) in [
+            (Code::GET, false),
+            (Code::POST, true),
+            (Code::PUT, true),
+            (Code::DELETE, true),
+            (Code::FETCH, false),
+            (Code::PATCH, true),
+            (Code::IPATCH, true),
+        ] {
+            assert_eq!(p.requires_fresh(code), fresh, "{code}");
+        }
+        for detail in 8..32u8 {
+            assert!(!p.requires_fresh(Code(detail)), "0.{detail:02}");
+        }
+        assert!(!p.requires_fresh(Code::CHANGED));
+    }
+
+    #[test]
+    fn with_code_adds_request_codes_only() {
+        let p = FreshnessPolicy::NONE.with_code(Code::GET);
+        assert!(p.requires_fresh(Code::GET));
+        assert!(!p.requires_fresh(Code::POST));
+        let q = p.with_code(Code::FETCH);
+        assert!(q.requires_fresh(Code::GET) && q.requires_fresh(Code::FETCH));
+        // Adding a code twice keeps it.
+        assert!(q.with_code(Code::GET).requires_fresh(Code::GET));
+        // 2.05 is no request code: ignored (its detail 5 would otherwise be FETCH's bit).
+        assert_eq!(
+            FreshnessPolicy::NONE.with_code(Code::CONTENT),
+            FreshnessPolicy::NONE
+        );
+    }
+
+    /// Over TCP the 4.01 carries its length in the header (RFC 8323 §3.2): Len 6 (the Echo
+    /// option: delta 252 = 13 + 239, length 4, RFC 7252 §3.1), TKL 1, code 4.01, the token.
+    #[test]
+    fn echo_challenge_over_tcp_has_the_right_length() {
+        let request = [0x01, 0x01, 0x42]; // Len 0, TKL 1, GET, token 0x42
+        let mut out = [0u8; 32];
+        let n = echo_challenge_response(Framing::Tcp, &request, &[1, 2, 3, 4], &mut out).unwrap();
+        assert_eq!(
+            &out[..n],
+            [0x61, 0x81, 0x42, 0xd4, 0xef, 1, 2, 3, 4].as_slice()
+        );
+    }
+
+    /// The Echo option goes in its place among the options (RFC 7252 §3.1: ascending
+    /// numbers), replacing an earlier Echo: Uri-Path (11), Echo (252), No-Response (258).
+    #[test]
+    fn add_echo_keeps_the_option_order() {
+        let mut out = [0u8; 64];
+        // CON GET, MID 0x1234, token 0x42, Uri-Path "a", No-Response 2.
+        let without = [0x41, 0x01, 0x12, 0x34, 0x42, 0xb1, b'a', 0xd1, 0xea, 0x02];
+        // The same with Echo 0xff between them.
+        let with = [
+            0x41, 0x01, 0x12, 0x34, 0x42, 0xb1, b'a', 0xd1, 0xe4, 0xff, 0x61, 0x02,
+        ];
+        let expected = [
+            0x41, 0x01, 0x12, 0x34, 0x42, 0xb1, b'a', 0xd2, 0xe4, 0xaa, 0xbb, 0x61, 0x02,
+        ];
+        for request in [without.as_slice(), with.as_slice()] {
+            let n = add_echo(Framing::Udp, request, &[0xaa, 0xbb], &mut out).unwrap();
+            assert_eq!(&out[..n], expected.as_slice(), "{request:02x?}");
+        }
+    }
+}

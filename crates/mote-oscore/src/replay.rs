@@ -300,4 +300,58 @@ mod tests {
         assert!(n.check(Some(2)).is_err());
         n.accept(Some(9)).unwrap();
     }
+
+    /// Mutation testing (docs/mutation-testing.md): the size is what was asked for, and the
+    /// largest Partial IV (2^40 − 1, RFC 8613 §7.2.1) is accepted, one more is not.
+    #[test]
+    fn size_and_the_largest_partial_iv() {
+        assert_eq!(ReplayWindow::new(32).unwrap().size(), 32);
+        assert_eq!(ReplayWindow::new(64).unwrap().size(), 64);
+        let w = ReplayWindow::default();
+        assert_eq!(w.check(MAX_SEQUENCE_NUMBER), Ok(()));
+        assert_eq!(w.check(MAX_SEQUENCE_NUMBER + 1), Err(Error::Replay));
+        let mut u = ReplayWindow::uninitialized(32).unwrap();
+        assert_eq!(u.initialize_at(MAX_SEQUENCE_NUMBER + 1), Err(Error::Replay));
+        assert!(!u.is_initialized());
+        assert_eq!(u.initialize_at(MAX_SEQUENCE_NUMBER), Ok(()));
+        assert_eq!(u.highest(), Some(MAX_SEQUENCE_NUMBER));
+        let mut z = ReplayWindow::uninitialized(32).unwrap();
+        assert_eq!(z.initialize_at(0), Ok(()));
+        assert_eq!(z.check(0), Err(Error::Replay));
+        assert_eq!(z.check(1), Ok(()));
+    }
+
+    /// A window restored from a lower bound treats everything below it as received.
+    #[test]
+    fn starting_at_a_lower_bound() {
+        let w = ReplayWindow::starting_at(64, 10).unwrap();
+        assert_eq!(w.size(), 64);
+        assert_eq!(w.highest(), Some(9));
+        for piv in 0..10 {
+            assert_eq!(w.check(piv), Err(Error::Replay), "{piv}");
+        }
+        assert_eq!(w.check(10), Ok(()));
+        // Nothing received yet: everything from 0 on is new.
+        let w = ReplayWindow::starting_at(32, 0).unwrap();
+        assert_eq!(w.highest(), None);
+        assert_eq!(w.check(0), Ok(()));
+        let w = ReplayWindow::starting_at(32, 1).unwrap();
+        assert_eq!(w.highest(), Some(0));
+        assert_eq!(w.check(0), Err(Error::Replay));
+        assert_eq!(w.check(1), Ok(()));
+    }
+
+    /// The unnumbered notification is remembered (and carried across clones of a binding
+    /// through `unnumbered_seen`).
+    #[test]
+    fn the_unnumbered_notification_is_remembered() {
+        let mut n = NotificationNumber::default();
+        assert!(!n.unnumbered_seen());
+        n.accept(None).unwrap();
+        assert!(n.unnumbered_seen());
+        let restored = NotificationNumber::from_parts(None, n.unnumbered_seen());
+        assert_eq!(restored.check(None), Err(Error::Replay));
+        let fresh = NotificationNumber::from_parts(None, false);
+        assert_eq!(fresh.check(None), Ok(()));
+    }
 }

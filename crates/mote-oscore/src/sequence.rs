@@ -97,3 +97,34 @@ impl<T: SequenceStore + ?Sized> SequenceStore for &mut T {
         (**self).store(seq)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Mutation testing (docs/mutation-testing.md): `Volatile` never claims a stored value
+    /// (a context with it starts at 0), and `MemoryStore` counts every write.
+    #[test]
+    fn volatile_stores_nothing_and_memory_store_counts_writes() {
+        let mut v = Volatile;
+        v.store(7).unwrap();
+        assert_eq!(v.load(), Ok(None));
+        let mut m = MemoryStore::default();
+        assert_eq!(m.load(), Ok(None));
+        m.store(16).unwrap();
+        m.store(32).unwrap();
+        assert_eq!(m.writes, 2);
+        assert_eq!(m.load(), Ok(Some(32)));
+        // Through `&mut T`.
+        let mut r = &mut m;
+        <&mut MemoryStore as SequenceStore>::store(&mut r, 48).unwrap();
+        assert_eq!(
+            <&mut MemoryStore as SequenceStore>::load(&mut r),
+            Ok(Some(48))
+        );
+        assert_eq!(m.writes, 3);
+        m.fail = true;
+        assert_eq!(m.store(64), Err(Error::Store));
+        assert_eq!(m.value, Some(48));
+    }
+}

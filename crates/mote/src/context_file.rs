@@ -30,6 +30,9 @@
 //!    renamed over the file, and the directory is fsync'd; only then does the store return
 //!    `Ok` and the context may use the numbers (every step goes through [`StoreFs`], so the
 //!    order is tested with a recording filesystem that can crash at each step).
+//!
+//! A context file holds the Master Secret: on Unix one that group or others may read or write
+//! is refused ([`check_private`]), with the `chmod 600` that fixes it.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write as _};
@@ -405,7 +408,55 @@ pub(crate) fn persistent_context(
     path: &Path,
     window_from_echo: bool,
 ) -> Result<SecurityContext<FileSequenceStore>> {
+    check_private(path)?;
     persistent_context_on(StdFs, path, window_from_echo)
+}
+
+/// Writes `bytes` to `path` readable and writable by its owner only (0600 on Unix), as a
+/// file holding a secret must be ([`check_private`]); an existing file is restricted too.
+///
+/// # Errors
+/// Creating, restricting or writing the file.
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut o = OpenOptions::new();
+    o.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    let mut f = o.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+/// Refuses a context file that group or others can read or write: it holds the Master
+/// Secret (RFC 8613 §3.1), and anyone who can read it can impersonate either peer, anyone
+/// who can write it can swap the keys. Not checked off Unix (no such mode bits).
+///
+/// # Errors
+/// The file's metadata cannot be read, or its mode has any of the bits `0o077`.
+pub(crate) fn check_private(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let meta =
+            std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            anyhow::bail!(
+                "{} holds an OSCORE master secret but group or others may read or write it \
+                 (mode {mode:03o}); restrict it to its owner: chmod 600 {}",
+                path.display(),
+                path.display()
+            );
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 /// [`persistent_context`] on any [`StoreFs`].
@@ -483,11 +534,60 @@ mod tests {
 
     // ----- real filesystem -----
 
+    /// Finding 14: a context file that group or others can read or write holds a master
+    /// secret they can use; it is refused with the fix in the message.
+    #[cfg(unix)]
+    #[test]
+    fn a_context_file_others_can_read_or_write_is_refused() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = temp_dir("perm");
+        let ctx_file = dir.join("c.json");
+        write_private(&ctx_file, CONTEXT.as_bytes()).unwrap();
+        for mode in [0o644, 0o640, 0o604, 0o620, 0o602, 0o660, 0o606] {
+            std::fs::set_permissions(&ctx_file, std::fs::Permissions::from_mode(mode)).unwrap();
+            let err = persistent_context(&ctx_file, false)
+                .err()
+                .unwrap_or_else(|| panic!("mode {mode:o} accepted"));
+            let text = format!("{err:#}");
+            assert!(text.contains("chmod 600"), "{text}");
+            assert!(text.contains(&format!("{mode:03o}")), "{text}");
+            assert!(
+                crate::commands::oscore::ContextInputs::load(&ctx_file).is_err(),
+                "mode {mode:o} accepted by ContextInputs::load"
+            );
+            // Nothing was created or marked for a refused file.
+            assert!(!dir.join("c.seq").exists());
+        }
+        for mode in [0o600, 0o400] {
+            std::fs::set_permissions(&ctx_file, std::fs::Permissions::from_mode(mode)).unwrap();
+            assert!(crate::commands::oscore::ContextInputs::load(&ctx_file).is_ok());
+        }
+        std::fs::set_permissions(&ctx_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(persistent_context(&ctx_file, false).is_ok());
+    }
+
+    /// `write_private` restricts an older, readable file of the same name too.
+    #[cfg(unix)]
+    #[test]
+    fn write_private_leaves_the_file_to_its_owner() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = temp_dir("write-private");
+        let f = dir.join("x.json");
+        std::fs::write(&f, "old").unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o666)).unwrap();
+        write_private(&f, b"new").unwrap();
+        assert_eq!(std::fs::read_to_string(&f).unwrap(), "new");
+        assert_eq!(
+            std::fs::metadata(&f).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+
     #[test]
     fn first_use_needs_no_ceremony_and_marks_the_context() {
         let dir = temp_dir("first");
         let ctx_file = dir.join("c.json");
-        std::fs::write(&ctx_file, CONTEXT).unwrap();
+        write_private(&ctx_file, CONTEXT.as_bytes()).unwrap();
         let mut ctx = persistent_context(&ctx_file, false).unwrap();
         assert_eq!(take(&mut ctx).unwrap(), 0);
         assert_eq!(take(&mut ctx).unwrap(), 1);
@@ -512,7 +612,7 @@ mod tests {
     fn used_context_without_a_provably_fresh_sequence_file_is_refused() {
         let dir = temp_dir("refuse");
         let ctx_file = dir.join("c.json");
-        std::fs::write(&ctx_file, CONTEXT).unwrap();
+        write_private(&ctx_file, CONTEXT.as_bytes()).unwrap();
         let mut ctx = persistent_context(&ctx_file, false).unwrap();
         assert_eq!(take(&mut ctx).unwrap(), 0);
         drop(ctx);
@@ -570,7 +670,7 @@ mod tests {
     fn threads_hammering_one_context_file_never_share_a_number() {
         let dir = temp_dir("hammer");
         let ctx_file = dir.join("c.json");
-        std::fs::write(&ctx_file, CONTEXT).unwrap();
+        write_private(&ctx_file, CONTEXT.as_bytes()).unwrap();
         let handed_out = Arc::new(Mutex::new(Vec::new()));
         let threads: Vec<_> = (0..4)
             .map(|_| {

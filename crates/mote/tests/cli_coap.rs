@@ -183,12 +183,12 @@ fn an_unprotected_error_answer_is_printed_as_json_and_fails() {
     let server = dir.join("server.json");
     let stranger = dir.join("stranger.json");
     let secret = "0102030405060708090a0b0c0d0e0f10";
-    std::fs::write(
+    common::write_private(
         &server,
         format!(r#"{{"master_secret":"{secret}","sender_id":"01","recipient_id":"00"}}"#),
     )
     .unwrap();
-    std::fs::write(
+    common::write_private(
         &stranger,
         format!(r#"{{"master_secret":"{secret}","sender_id":"77","recipient_id":"01"}}"#),
     )

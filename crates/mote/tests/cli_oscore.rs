@@ -83,7 +83,7 @@ fn context_file(name: &str, v: &Vector) -> PathBuf {
     // Tests running in parallel write the same file: write aside and rename, so that no
     // reader sees it half-written.
     let tmp = dir.join(format!("{name}.{:?}.tmp", std::thread::current().id()));
-    std::fs::write(&tmp, serde_json::Value::Object(obj).to_string()).unwrap();
+    write_private(&tmp, serde_json::Value::Object(obj).to_string()).unwrap();
     std::fs::rename(&tmp, &path).unwrap();
     path
 }
@@ -297,4 +297,23 @@ fn decode_oscore_option() {
     // Reserved flag bits.
     let o = mote(&["decode", "--as", "oscore-option", "2914"]);
     assert_eq!(o.status.code(), Some(1));
+}
+
+/// Writes a context file readable by its owner only, as `mote` requires of a file holding a
+/// master secret.
+fn write_private(
+    path: impl AsRef<std::path::Path>,
+    contents: impl AsRef<[u8]>,
+) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    // An older file of the same name keeps its mode through `open`: restrict it too.
+    f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    f.write_all(contents.as_ref())
 }

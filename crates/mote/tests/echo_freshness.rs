@@ -30,12 +30,12 @@ fn serve(tag: &str) -> (common::Proc, Vec<u16>, std::path::PathBuf) {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let s = dir.join("server.json");
-    std::fs::write(
+    common::write_private(
         &s,
         r#"{"master_secret":"0102030405060708090a0b0c0d0e0f10","sender_id":"01","recipient_id":"00"}"#,
     )
     .unwrap();
-    std::fs::write(
+    common::write_private(
         dir.join("client.json"),
         r#"{"master_secret":"0102030405060708090a0b0c0d0e0f10","sender_id":"00","recipient_id":"01"}"#,
     )

@@ -9,7 +9,8 @@
 //!   LightweightM2M-E2E-4 asks of key establishment through intermediaries.
 //! - cipher-suite negotiation over the network (RFC 9528 §6.3): the client prefers suite 6,
 //!   the server answers ERR_CODE 2 with SUITES_R [2], the client retries with suite 2.
-//! - a client whose credential the server does not know gets ERR_CODE 3 and no context; a
+//! - a client whose credential the server does not know gets ERR_CODE 3 over TCP (sequential
+//!   flow) and ERR_CODE 1 over UDP (combined request, RFC 9668 §3.3.1), and no context; a
 //!   request without OSCORE is 4.01; a client that does not know the server's credential
 //!   stops after message_2.
 
@@ -192,6 +193,15 @@ fn unknown_credentials_stop_the_handshake() {
         assert!(!o.status.success(), "{uri}");
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(err.contains("unknown credential"), "{uri}: {err}");
+        // Finding 12: TCP runs the sequential flow, message_3 POSTed to the EDHOC resource:
+        // ERR_CODE 3 (RFC 9528 §6.4). UDP sends message_3 in the combined request, whose
+        // failures RFC 9668 §3.3.1 answers with ERR_CODE 1.
+        let code = if uri.starts_with("coap+tcp") {
+            "(ERR_CODE 3)"
+        } else {
+            "(ERR_CODE 1)"
+        };
+        assert!(err.contains(code), "{uri}: {err}");
         let o = mote(&["coap", "get", &uri, "--edhoc", &lost]);
         assert!(!o.status.success(), "{uri}");
         let err = String::from_utf8_lossy(&o.stderr);

@@ -87,7 +87,7 @@ fn mote_context(dir: &Path, c: &Ctx, client: bool) -> PathBuf {
     } else {
         "mote-server.json"
     });
-    std::fs::write(&p, v.to_string()).unwrap();
+    common::write_private(&p, v.to_string()).unwrap();
     p
 }
 
@@ -112,7 +112,7 @@ fn aiocoap_context(dir: &Path, c: &Ctx, client: bool) -> PathBuf {
         "aiocoap-server"
     });
     std::fs::create_dir_all(&d).unwrap();
-    std::fs::write(d.join("secret.json"), v.to_string()).unwrap();
+    common::write_private(d.join("secret.json"), v.to_string()).unwrap();
     d
 }
 
@@ -513,9 +513,9 @@ fn mote_client_against_aiocoap_server_every_aead_and_hkdf() {
     for (i, (mine, theirs, tag)) in algorithm_contexts().into_iter().enumerate() {
         let d = server_dir.join(format!("{i:02}"));
         std::fs::create_dir_all(&d).unwrap();
-        std::fs::write(d.join("secret.json"), theirs.to_string()).unwrap();
+        common::write_private(d.join("secret.json"), theirs.to_string()).unwrap();
         let f = dir.join(format!("mote-{i:02}.json"));
-        std::fs::write(&f, mine.to_string()).unwrap();
+        common::write_private(&f, mine.to_string()).unwrap();
         ours.push((f, tag));
     }
     let mut cmd = Command::new(python());
@@ -546,14 +546,14 @@ fn aiocoap_client_against_mote_server_every_aead_and_hkdf() {
         server_side["sender_id"] = "01".into();
         server_side["recipient_id"] = mine["sender_id"].clone();
         let f = dir.join(format!("mote-server-{i:02}.json"));
-        std::fs::write(&f, server_side.to_string()).unwrap();
+        common::write_private(&f, server_side.to_string()).unwrap();
         cmd.arg("--oscore").arg(&f);
         let mut client_side = their.clone();
         client_side["sender-id_hex"] = their["recipient-id_hex"].clone();
         client_side["recipient-id_hex"] = "01".into();
         let d = dir.join(format!("aiocoap-client-{i:02}"));
         std::fs::create_dir_all(&d).unwrap();
-        std::fs::write(d.join("secret.json"), client_side.to_string()).unwrap();
+        common::write_private(d.join("secret.json"), client_side.to_string()).unwrap();
         theirs.push((d, tag));
     }
     let (mut server, port) = start(cmd);

@@ -72,7 +72,7 @@ fn aiocoap_context(dir: &Path, name: &str, client: bool, id_context: Option<&str
     }
     let d = dir.join(name);
     std::fs::create_dir_all(&d).unwrap();
-    std::fs::write(d.join("secret.json"), v.to_string()).unwrap();
+    common::write_private(d.join("secret.json"), v.to_string()).unwrap();
 }
 
 /// Our context file `dir/name.json`.
@@ -89,7 +89,7 @@ fn mote_context(dir: &Path, name: &str, client: bool, id_context: Option<&str>) 
         v["id_context"] = c.into();
     }
     let p = dir.join(format!("{name}.json"));
-    std::fs::write(&p, v.to_string()).unwrap();
+    common::write_private(&p, v.to_string()).unwrap();
     p.to_str().unwrap().to_owned()
 }
 
@@ -410,7 +410,7 @@ fn mote_client_against_aiocoap_plugtest_server() {
     let c = mote_context(&dir, "c", true, Some(ID_CONTEXT));
     let client_context = |name: &str, v: serde_json::Value| {
         let p = dir.join(name);
-        std::fs::write(&p, v.to_string()).unwrap();
+        common::write_private(&p, v.to_string()).unwrap();
         p.to_str().unwrap().to_owned()
     };
     // Test 12: a Sender ID the server does not know; test 13: keys the server cannot

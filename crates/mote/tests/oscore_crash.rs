@@ -94,7 +94,7 @@ fn sigkill_never_reuses_a_partial_iv() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let ctx_file = dir.join("client.json");
-    std::fs::write(
+    write_private(
         &ctx_file,
         r#"{"master_secret":"0102030405060708090a0b0c0d0e0f10","sender_id":"00","recipient_id":"01"}"#,
     )
@@ -155,4 +155,23 @@ fn sigkill_never_reuses_a_partial_iv() {
         "{} distinct OSCORE requests over {restarts} SIGKILL restarts",
         map.len()
     );
+}
+
+/// Writes a context file readable by its owner only, as `mote` requires of a file holding a
+/// master secret.
+fn write_private(
+    path: impl AsRef<std::path::Path>,
+    contents: impl AsRef<[u8]>,
+) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    // An older file of the same name keeps its mode through `open`: restrict it too.
+    f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    f.write_all(contents.as_ref())
 }

@@ -26,12 +26,12 @@ fn contexts(tag: &str) -> (PathBuf, PathBuf) {
     let s = dir.join("server.json");
     let c = dir.join("client.json");
     let secret = "0102030405060708090a0b0c0d0e0f10";
-    std::fs::write(
+    common::write_private(
         &s,
         format!(r#"{{"master_secret":"{secret}","sender_id":"01","recipient_id":"00"}}"#),
     )
     .unwrap();
-    std::fs::write(
+    common::write_private(
         &c,
         format!(r#"{{"master_secret":"{secret}","sender_id":"00","recipient_id":"01"}}"#),
     )

@@ -39,12 +39,12 @@ fn contexts(tag: &str) -> (PathBuf, PathBuf, PathBuf) {
     let c = dir.join("client.json");
     // RFC 8613 Appendix C.1 / C.2 style context (Master Secret of C.1, IDs of C.2).
     let secret = "0102030405060708090a0b0c0d0e0f10";
-    std::fs::write(
+    common::write_private(
         &s,
         format!(r#"{{"master_secret":"{secret}","master_salt":"9e7ca92223786340","sender_id":"01","recipient_id":"00"}}"#),
     )
     .unwrap();
-    std::fs::write(
+    common::write_private(
         &c,
         format!(r#"{{"master_secret":"{secret}","master_salt":"9e7ca92223786340","sender_id":"00","recipient_id":"01"}}"#),
     )
@@ -385,7 +385,7 @@ fn unknown_kid_gets_4_01_security_context_not_found() {
     // found" (with outer Max-Age 0), over UDP and over TCP.
     let (s, _, _) = contexts("kid");
     let stranger = s.with_file_name("stranger.json");
-    std::fs::write(
+    common::write_private(
         &stranger,
         r#"{"master_secret":"0102030405060708090a0b0c0d0e0f10","sender_id":"05","recipient_id":"01"}"#,
     )

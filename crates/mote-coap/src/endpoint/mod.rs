@@ -791,6 +791,17 @@ pub struct EndpointStats {
     pub pending_notifications: usize,
     /// Registrations the registry refused (a bound was reached); answered as plain requests.
     pub refused_observations: u64,
+    /// Confirmable notifications sent (first transmissions; RFC 7641 §4.5, including the
+    /// periodic ones of [`RegistryConfig::confirmable_every`]).
+    pub confirmable_notifications: u64,
+    /// Observations ended because a Confirmable notification was never acknowledged: the
+    /// observer had left or never listened (RFC 7641 §4.5).
+    pub observations_timed_out: u64,
+    /// Observations ended by a Reset to a notification (RFC 7641 §3.6).
+    pub observations_reset: u64,
+    /// Notifications held back by the per-peer rate of Non-confirmable notifications
+    /// ([`RegistryConfig::non_interval`], RFC 7641 §4.5.1); the newest is sent later.
+    pub deferred_notifications: u64,
     /// Responses sliced with Block2 whose representation could not be kept (a bound was
     /// reached); their follow-up requests go to the application again.
     pub block2_not_cached: u64,
@@ -1130,6 +1141,10 @@ pub struct Endpoint<P, R, X: Protection<P> = NoProtection> {
     /// The registration request of each observer, without payload: the Block2 key of its
     /// notifications (RFC 7959 §3.4). Bounded by the registry.
     observe_requests: BTreeMap<ObserverHandle, Vec<u8>>,
+    /// The latest notification held back by [`RegistryConfig::non_interval`] (per-peer rate
+    /// of Non-confirmable notifications, RFC 7641 §4.5.1), sent by `handle_timeout`; only
+    /// the newest is kept (§4.5.2). Bounded by the registry.
+    deferred_notifications: BTreeMap<ObserverHandle, OwnedMessage>,
     notifications: BTreeMap<ObserverHandle, PendingNotification<P>>,
     observations: ObservationClient<P>,
     /// The registration request of each client observation that got its first response.
@@ -1212,6 +1227,7 @@ where
             block2,
             observers,
             observe_requests: BTreeMap::new(),
+            deferred_notifications: BTreeMap::new(),
             notifications: BTreeMap::new(),
             observations,
             observing: BTreeMap::new(),
@@ -1322,6 +1338,7 @@ where
                     .map(|n| n.retransmission.deadline()),
             )
             .chain(self.observations.poll_timeout())
+            .chain(self.observers.poll_timeout())
             .chain(
                 self.connections
                     .values()
@@ -3492,8 +3509,15 @@ where
             confirmable,
         };
         let Some(plan) = self.observers.notify_observer(handle, now, options) else {
+            if self.observers.is_deferred(handle) {
+                // RFC 7641 §4.5.1: too soon after the last one to this peer; the newest
+                // state goes out when the interval has passed.
+                self.defer_notification(handle, response);
+                return Ok(());
+            }
             return Err(EndpointError::UnknownObservation { handle });
         };
+        self.deferred_notifications.remove(&handle);
         self.send_notification(now, plan, response)
     }
 
@@ -3519,6 +3543,16 @@ where
             confirmable: false,
         };
         let plans: Vec<_> = self.observers.notify_with(key, now, options).collect();
+        // Observers of `key` held back by the per-peer rate (RFC 7641 §4.5.1) keep the
+        // newest state for later.
+        let deferred: Vec<ObserverHandle> = self
+            .observers
+            .handles()
+            .filter(|h| self.observers.is_deferred(*h) && self.observers.key(*h) == Some(key))
+            .collect();
+        for handle in deferred {
+            self.defer_notification(handle, response.clone());
+        }
         let mut sent = 0;
         let mut first_error = None;
         for plan in plans {
@@ -3536,8 +3570,20 @@ where
     /// application sends no final 4.04). Returns whether it existed.
     pub fn forget_observer(&mut self, handle: ObserverHandle) -> bool {
         self.notifications.remove(&handle);
+        self.deferred_notifications.remove(&handle);
         self.observe_requests.remove(&handle);
         self.observers.remove(handle).is_some()
+    }
+
+    /// Keeps `response` as the newest deferred notification of `handle`; entries of
+    /// observers no longer deferred (ended, or sent) are dropped, so the map stays within the
+    /// registry's bound.
+    fn defer_notification(&mut self, handle: ObserverHandle, response: OwnedMessage) {
+        self.stats.deferred_notifications += 1;
+        let observers = &self.observers;
+        self.deferred_notifications
+            .retain(|h, _| observers.is_deferred(*h));
+        self.deferred_notifications.insert(handle, response);
     }
 
     fn send_notification(
@@ -3600,6 +3646,7 @@ where
             self.observers.on_sent(plan.handle, message_id);
         }
         if let Delivery::Confirmable { supersedes } = plan.delivery {
+            self.stats.confirmable_notifications += 1;
             // RFC 7641 §4.5.2: the new CON replaces the outstanding one and takes over its
             // retransmission counter and timeout.
             let retransmission = supersedes
@@ -3632,6 +3679,12 @@ where
     ) {
         self.notifications.remove(&handle);
         self.observe_requests.remove(&handle);
+        self.deferred_notifications.remove(&handle);
+        match reason {
+            ObservationEndReason::TimedOut => self.stats.observations_timed_out += 1,
+            ObservationEndReason::Reset => self.stats.observations_reset += 1,
+            _ => {}
+        }
         self.event(Event::ObservationEnded {
             handle,
             peer: peer.clone(),
@@ -3670,6 +3723,16 @@ where
     /// Runs the timers due at `now`: retransmissions, give-ups, empty ACKs for slow responses,
     /// state expiry, and requests NSTART or PROBING_RATE held back.
     pub fn handle_timeout(&mut self, now: Duration) {
+        // Notifications held back by the per-peer rate (RFC 7641 §4.5.1), newest state.
+        let due: Vec<_> = self.observers.poll_deferred(now).collect();
+        for plan in due {
+            if let Some(response) = self.deferred_notifications.remove(&plan.handle) {
+                let _ = self.send_notification(now, plan, response);
+            }
+        }
+        let observers = &self.observers;
+        self.deferred_notifications
+            .retain(|h, _| observers.is_deferred(*h));
         // Client requests (RFC 7252 §4.2).
         let ids: Vec<RequestId> = self.outgoing.keys().copied().collect();
         for id in ids {

@@ -630,11 +630,12 @@ fn edhoc_tcp(
 /// An EDHOC error message (RFC 9528 §6) as text.
 pub(crate) fn edhoc_error_message(payload: &[u8]) -> String {
     match mote_edhoc::ErrorMessage::parse(payload) {
-        Ok(mote_edhoc::ErrorMessage::Unspecified(t)) => t.to_string(),
-        Ok(mote_edhoc::ErrorMessage::WrongSelectedCipherSuite(s)) => {
-            format!("wrong selected cipher suite, supported {:?}", s.as_slice())
-        }
-        Ok(mote_edhoc::ErrorMessage::UnknownCredential) => "unknown credential".into(),
+        Ok(mote_edhoc::ErrorMessage::Unspecified(t)) => format!("{t} (ERR_CODE 1)"),
+        Ok(mote_edhoc::ErrorMessage::WrongSelectedCipherSuite(s)) => format!(
+            "wrong selected cipher suite, supported {:?} (ERR_CODE 2)",
+            s.as_slice()
+        ),
+        Ok(mote_edhoc::ErrorMessage::UnknownCredential) => "unknown credential (ERR_CODE 3)".into(),
         Ok(other) => format!("ERR_CODE {}", other.code()),
         Err(e) => format!("not an EDHOC error message ({e})"),
     }

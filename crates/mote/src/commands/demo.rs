@@ -254,7 +254,7 @@ fn edhoc_to_oscore(dir: &Path) -> Result<(PathBuf, PathBuf)> {
             "hkdf": "SHA-256",
         });
         let path = dir.join(name);
-        std::fs::write(&path, file.to_string())
+        crate::context_file::write_private(&path, file.to_string().as_bytes())
             .with_context(|| format!("writing {}", path.display()))?;
         Ok(path)
     };
@@ -365,7 +365,7 @@ fn edhoc_files(dir: &Path) -> Result<(PathBuf, PathBuf)> {
             "peers": [{"ccs": peer}],
         });
         let path = dir.join(name);
-        std::fs::write(&path, file.to_string())
+        crate::context_file::write_private(&path, file.to_string().as_bytes())
             .with_context(|| format!("writing {}", path.display()))?;
         Ok(path)
     };

@@ -207,6 +207,7 @@ pub(crate) struct ContextInputs {
 impl ContextInputs {
     /// Reads and checks a context file.
     pub(crate) fn load(path: &Path) -> Result<Self> {
+        crate::context_file::check_private(path)?;
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read {}", path.display()))?;
         Self::parse(path, &text)

@@ -24,6 +24,8 @@ use clap::Args;
 use mote_coap::endpoint::{
     EchoPolicy, EchoRequirement, EndpointConfig, MessageParts, NoProtection, Protection,
 };
+use mote_coap::message::OwnedMessage;
+use mote_coap::option::OptionNumber;
 use mote_edhoc::credential::CredentialLookup;
 use mote_edhoc::protection::{EdhocEvent, EdhocProtection, EdhocProtectionConfig};
 use mote_edhoc::{Credential, IdCred};
@@ -95,9 +97,14 @@ const MIN_NOTIFY_INTERVAL: Duration = Duration::from_millis(10);
 /// resource and the contexts EDHOC replaced. One request-handling path serves all three
 /// layers (none, OSCORE, EDHOC + OSCORE).
 pub(crate) trait ServeProtection: Protection<Remote> {
-    /// Handles a POST to `/.well-known/edhoc` (RFC 9528 Appendix A.2); `None` when this layer
-    /// is no EDHOC Responder.
-    fn edhoc_resource(&mut self, now: Duration, payload: &[u8]) -> Option<MessageParts>;
+    /// Handles a POST to `/.well-known/edhoc` (RFC 9528 Appendix A.2) from `peer`; `None`
+    /// when this layer is no EDHOC Responder.
+    fn edhoc_resource(
+        &mut self,
+        now: Duration,
+        peer: &Remote,
+        request: &OwnedMessage,
+    ) -> Option<MessageParts>;
 
     /// The identities whose contexts were replaced since the last call; their observations
     /// end (their notifications could not be protected any more).
@@ -105,7 +112,12 @@ pub(crate) trait ServeProtection: Protection<Remote> {
 }
 
 impl ServeProtection for NoProtection {
-    fn edhoc_resource(&mut self, _now: Duration, _payload: &[u8]) -> Option<MessageParts> {
+    fn edhoc_resource(
+        &mut self,
+        _now: Duration,
+        _peer: &Remote,
+        _request: &OwnedMessage,
+    ) -> Option<MessageParts> {
         None
     }
 
@@ -118,7 +130,12 @@ impl ServeProtection for NoProtection {
 type Oscore = OscoreProtection<FileSequenceStore, OsRandom>;
 
 impl ServeProtection for Oscore {
-    fn edhoc_resource(&mut self, _now: Duration, _payload: &[u8]) -> Option<MessageParts> {
+    fn edhoc_resource(
+        &mut self,
+        _now: Duration,
+        _peer: &Remote,
+        _request: &OwnedMessage,
+    ) -> Option<MessageParts> {
         None
     }
 
@@ -140,8 +157,20 @@ impl CredentialLookup for PeerCredentials {
 type Edhoc = EdhocProtection<FileSequenceStore, OsRandom, EdhocCrypto, PeerCredentials>;
 
 impl ServeProtection for Edhoc {
-    fn edhoc_resource(&mut self, now: Duration, payload: &[u8]) -> Option<MessageParts> {
-        Some(Edhoc::edhoc_post(self, now, payload).into_parts())
+    fn edhoc_resource(
+        &mut self,
+        now: Duration,
+        peer: &Remote,
+        request: &OwnedMessage,
+    ) -> Option<MessageParts> {
+        // RFC 9528 §9.7: admission counts per host (the IP address, any port), and the Echo
+        // challenge under load binds the value to that address (RFC 9175 §2.4 item 3).
+        let source = match peer.addr().ip() {
+            std::net::IpAddr::V4(a) => a.octets().to_vec(),
+            std::net::IpAddr::V6(a) => a.octets().to_vec(),
+        };
+        let echo = request.options.get(OptionNumber::ECHO).map(|o| o.value);
+        Some(Edhoc::edhoc_post(self, now, &source, echo, &request.payload).into_parts())
     }
 
     fn replaced_contexts(&mut self) -> Vec<ContextId> {

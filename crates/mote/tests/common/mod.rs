@@ -125,3 +125,22 @@ pub(crate) fn coap_json(args: &[&str]) -> serde_json::Value {
     );
     v
 }
+
+/// Writes a context file readable by its owner only (0600), as `mote` requires of a file
+/// holding a master secret.
+pub(crate) fn write_private(
+    path: impl AsRef<std::path::Path>,
+    contents: impl AsRef<[u8]>,
+) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    // An older file of the same name keeps its mode through `open`: restrict it too.
+    f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    f.write_all(contents.as_ref())
+}

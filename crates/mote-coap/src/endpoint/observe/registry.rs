@@ -24,16 +24,26 @@ pub struct RegistryConfig {
     /// unreliable transport, counted from the registration (RFC 7641 §4.5: "at least every
     /// 24 hours"; default 24 h).
     pub confirmable_interval: Duration,
+    /// Every this many notifications to one observer over an unreliable transport, one is
+    /// Confirmable (default 8: seven Non-confirmable ones, then a Confirmable one; `0`: only
+    /// [`Self::confirmable_interval`] applies). An observer that has left, or a spoofed
+    /// source that never registered, does not acknowledge it, and the observation ends when
+    /// its retransmissions give up (RFC 7641 §4.5) or a Reset comes: a registration can
+    /// draw at most this many notifications (plus the retransmissions of the Confirmable
+    /// one) from a peer that does not listen, instead of an endless stream (a reflection
+    /// amplifier). The 24-hour rule of §4.5 stays the upper bound in time.
+    pub confirmable_every: u32,
     /// The Observe value of the first registration response. The registry draws all values
     /// from one 24-bit counter (RFC 7641 §4.4), so this is where the counter starts; a server
     /// without persistent state may derive it from a clock (§4.4 implementation note).
     pub first_sequence: u32,
     /// The shortest time between two Non-confirmable notifications to one peer, or `None`
-    /// for no limit (the default). RFC 7641 §4.5.1: without an RTT estimate a server SHOULD
-    /// NOT send more than one Non-confirmable notification every 3 seconds — set
-    /// `Some(3 s)` once the endpoint drives [`ObserverRegistry::poll_timeout`] and
-    /// [`ObserverRegistry::poll_deferred`]: a notification that would come too early is
-    /// deferred (only the latest state is kept, §4.5.2) and planned by `poll_deferred`.
+    /// for no limit; default 100 ms, at most ten per second to any one address (a bound on
+    /// what a spoofed registration can reflect). RFC 7641 §4.5.1: without an RTT estimate a
+    /// server SHOULD NOT send more than one Non-confirmable notification every 3 seconds —
+    /// `Some(3 s)` follows that. A notification that would come too early is deferred (only
+    /// the latest state is kept, §4.5.2) and planned by [`ObserverRegistry::poll_deferred`];
+    /// the endpoint drives it from `handle_timeout` and sends the newest representation.
     pub non_interval: Option<Duration>,
 }
 
@@ -45,8 +55,9 @@ impl Default for RegistryConfig {
             max_observers_per_resource: 32,
             max_token_len: 8,
             confirmable_interval: Duration::from_secs(24 * 60 * 60),
+            confirmable_every: 8,
             first_sequence: 0,
-            non_interval: None,
+            non_interval: Some(Duration::from_millis(100)),
         }
     }
 }
@@ -180,6 +191,9 @@ struct Entry<P, T> {
     confirmed_at: Duration,
     /// The last planned notification was Confirmable (decides what `on_sent` records).
     planned_confirmable: bool,
+    /// Non-confirmable notifications planned since the last Confirmable one (or the
+    /// registration), for [`RegistryConfig::confirmable_every`].
+    non_since_confirmable: u32,
     /// Message ID of the outstanding Confirmable notification.
     outstanding: Option<u16>,
     /// Message ID of the last Non-confirmable notification or of a superseded Confirmable
@@ -448,6 +462,7 @@ where
             data: data(),
             confirmed_at: now,
             planned_confirmable: false,
+            non_since_confirmable: 0,
             outstanding: None,
             recent: None,
             deferred: None,
@@ -563,6 +578,7 @@ where
     ) -> Option<NotificationPlan<P>> {
         let i = self.position(handle)?;
         let interval = self.config.confirmable_interval;
+        let every = self.config.confirmable_every;
         let non_allowed_at = self.non_allowed_at(&self.entries.get(i)?.peer);
         let entry = self.entries.get_mut(i)?;
         let delivery = match entry.transport {
@@ -575,9 +591,12 @@ where
                     Delivery::Confirmable {
                         supersedes: Some(old),
                     }
-                } else if options.confirmable || now >= entry.confirmed_at.saturating_add(interval)
+                } else if options.confirmable
+                    || now >= entry.confirmed_at.saturating_add(interval)
+                    || (every > 0 && entry.non_since_confirmable.saturating_add(1) >= every)
                 {
-                    // RFC 7641 §4.5: Confirmable at least every 24 hours.
+                    // RFC 7641 §4.5: Confirmable at least every 24 hours, and here every
+                    // `confirmable_every` notifications: the observer shows it still listens.
                     Delivery::Confirmable { supersedes: None }
                 } else {
                     Delivery::NonConfirmable
@@ -595,6 +614,9 @@ where
         entry.planned_confirmable = delivery.is_confirmable();
         if entry.planned_confirmable {
             entry.confirmed_at = now;
+            entry.non_since_confirmable = 0;
+        } else if delivery == Delivery::NonConfirmable {
+            entry.non_since_confirmable = entry.non_since_confirmable.saturating_add(1);
         }
         let ended = !is_success(options.code);
         let plan = NotificationPlan {

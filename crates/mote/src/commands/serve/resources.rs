@@ -126,6 +126,7 @@ impl<I> Server<I> {
     fn request<X: ServeProtection<Identity = I>>(
         &mut self,
         io: &mut Io<'_, X>,
+        peer: &Remote,
         request: &IncomingRequest<I>,
     ) -> (OwnedMessage, Option<(LwPath, Option<u16>)>) {
         if request.option(OptionNumber::EDHOC).is_some() {
@@ -142,7 +143,7 @@ impl<I> Server<I> {
             let reply = io
                 .endpoint
                 .protection_mut()
-                .edhoc_resource(io.now, &request.payload);
+                .edhoc_resource(io.now, peer, &request.message);
             if let Some(parts) = reply {
                 return (parts.into_message(MessageType::Ack, 0, &[]), None);
             }
@@ -305,7 +306,7 @@ impl<I: Clone + Eq + core::fmt::Debug, X: ServeProtection<Identity = I>> Applica
     fn event(&mut self, io: &mut Io<'_, X>, event: Event<Remote, I>) -> Flow {
         match event {
             Event::Request { id, peer, message } => {
-                let (response, observed) = self.request(io, &message);
+                let (response, observed) = self.request(io, &peer, &message);
                 if let Some(handle) = message.observation {
                     match observed {
                         // RFC 7641 §4.1: registered; a non-2.xx response ends it at the
@@ -427,7 +428,12 @@ mod tests {
     }
 
     impl ServeProtection for Contexts {
-        fn edhoc_resource(&mut self, _now: Duration, _payload: &[u8]) -> Option<MessageParts> {
+        fn edhoc_resource(
+            &mut self,
+            _now: Duration,
+            _peer: &Remote,
+            _request: &OwnedMessage,
+        ) -> Option<MessageParts> {
             None
         }
 

@@ -503,7 +503,7 @@ fn server_context(dir: &std::path::Path, client: u8) -> std::path::PathBuf {
         r#"{{"master_secret":"{}","sender_id":"00","recipient_id":"{client:02x}"}}"#,
         hex::encode(OSCORE_SECRET)
     );
-    std::fs::write(&path, text).unwrap();
+    common::write_private(&path, text).unwrap();
     path
 }
 

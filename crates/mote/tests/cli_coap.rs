@@ -218,7 +218,7 @@ fn an_oscore_request_to_a_plain_server_gets_bad_option() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let client = dir.join("client.json");
-    std::fs::write(
+    common::write_private(
         &client,
         r#"{"master_secret":"0102030405060708090a0b0c0d0e0f10","sender_id":"00","recipient_id":"01"}"#,
     )

@@ -11,6 +11,8 @@ extern crate std;
 #[cfg(feature = "alloc")]
 pub mod bootstrap;
 #[cfg(feature = "alloc")]
+pub mod engine;
+#[cfg(feature = "alloc")]
 pub mod message;
 #[cfg(feature = "alloc")]
 pub mod operation;
@@ -24,6 +26,8 @@ pub use bootstrap::{
     BootstrapConfig, BootstrapError, BootstrapLimits, BootstrapOutcome, BootstrapServer,
     BootstrapStep,
 };
+#[cfg(feature = "alloc")]
+pub use engine::{EngineConfig, Lwm2mServer, OpError, OpHandle, ServerEvent, SubmitError};
 #[cfg(feature = "alloc")]
 pub use message::{Identity, Request, RequestError, Response};
 #[cfg(feature = "alloc")]

@@ -303,6 +303,7 @@ pub struct Lwm2mServer<P, I, S, G> {
     rng: G,
     defs: ObjectRegistry,
     identity_of: fn(&I) -> Identity,
+    unsecured_identity: Option<fn(&P) -> Identity>,
     peers: BTreeMap<RegistrationId, ClientPeer<P, I>>,
     ops: BTreeMap<OpHandle, PendingOp>,
     by_request: BTreeMap<RequestId, OpHandle>,
@@ -347,6 +348,7 @@ where
             rng,
             defs: ObjectRegistry::with_builtin(),
             identity_of,
+            unsecured_identity: None,
             peers: BTreeMap::new(),
             ops: BTreeMap::new(),
             by_request: BTreeMap::new(),
@@ -362,6 +364,14 @@ where
     pub fn set_object_defs(&mut self, defs: ObjectRegistry) {
         self.core.set_object_defs(defs.clone());
         self.defs = defs;
+    }
+
+    /// Gives requests that arrive without protection the identity `of_peer` makes of
+    /// their address ([`Identity::Address`] in NoSec deployments), instead of
+    /// [`Identity::None`]: Update, De-register and Send are then tied to the address the
+    /// client registered from.
+    pub fn set_unsecured_identity(&mut self, of_peer: fn(&P) -> Identity) {
+        self.unsecured_identity = Some(of_peer);
     }
 
     /// The registration core.
@@ -646,9 +656,11 @@ where
         match event {
             Event::Request { id, peer, message } => {
                 let identity = message.identity.clone();
-                let bound = identity
-                    .as_ref()
-                    .map_or(Identity::None, |i| (self.identity_of)(i));
+                let bound = match (&identity, self.unsecured_identity) {
+                    (Some(i), _) => (self.identity_of)(i),
+                    (None, Some(of_peer)) => of_peer(&peer),
+                    (None, None) => Identity::None,
+                };
                 let response = match Request::from_parts(
                     message.message.code,
                     message.message.options.iter(),

@@ -1,0 +1,464 @@
+//! `mote lwm2m-server` over real loopback sockets: a scripted LwM2M client (hand-built CoAP
+//! over UDP) registers, and the REST API is driven over real HTTP (a raw TCP client):
+//! list, Read in TLV and SenML-CBOR, Write, Execute, Observe with its notification on the
+//! server-sent event stream, Send as an event, 404 for an unknown client, 504 for a silent
+//! one, 400 for a malformed request, and a restart over the same `--store` file.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpStream, UdpSocket};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use mote_coap::code::{Code, MessageType};
+use mote_coap::content_format::ContentFormat;
+use mote_coap::message::{Message, OwnedMessage};
+use mote_coap::option::OptionNumber;
+use mote_lwm2m::object::ObjectRegistry;
+use mote_lwm2m::{Format, Path, Record, Value};
+use serde_json::Value as Json;
+
+fn p(s: &str) -> Path {
+    s.parse().unwrap()
+}
+
+/// `mote lwm2m-server` on ephemeral ports: (child, CoAP UDP port, HTTP port).
+fn server(extra: &[&str]) -> (common::Proc, u16, u16) {
+    let mut args = vec![
+        "lwm2m-server",
+        "--listen",
+        "coap://127.0.0.1:0",
+        "--http",
+        "127.0.0.1:0",
+        "--print-port",
+    ];
+    args.extend_from_slice(extra);
+    let (child, ports) = common::start(&args, 2);
+    (child, ports[0], ports[1])
+}
+
+/// One HTTP/1.1 request; returns (status, body as JSON or Null).
+fn http(port: u16, method: &str, target: &str, body: &str) -> (u16, Json) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    write!(
+        s,
+        "{method} {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let json = serde_json::from_str(body).unwrap_or(Json::Null);
+    (status, json)
+}
+
+/// Subscribes to `/api/events`; every `(event, data)` pair arrives on the receiver.
+fn events(port: u16) -> Receiver<(String, Json)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        s,
+        "GET /api/events HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\n\r\n"
+    )
+    .unwrap();
+    let mut reader = BufReader::new(s);
+    let mut status = String::new();
+    reader.read_line(&mut status).unwrap();
+    assert!(status.contains(" 200 "), "{status}");
+    let (tx, rx) = channel();
+    std::thread::spawn(move || {
+        let mut name = String::new();
+        for line in reader.lines() {
+            let Ok(line) = line else { return };
+            if let Some(n) = line.strip_prefix("event: ").or(line.strip_prefix("event:")) {
+                name = n.trim().to_string();
+            } else if let Some(d) = line.strip_prefix("data: ").or(line.strip_prefix("data:")) {
+                if let Ok(j) = serde_json::from_str(d.trim()) {
+                    if tx.send((name.clone(), j)).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    rx
+}
+
+/// The next event named `name` within 20 s (others are skipped).
+fn next_event(rx: &Receiver<(String, Json)>, name: &str) -> Json {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let (n, j) = rx
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("no {name} event"));
+        if n == name {
+            return j;
+        }
+    }
+}
+
+enum ToClient {
+    /// Send a CON request to the server and hand back the response.
+    Request(OwnedMessage, Sender<OwnedMessage>),
+    /// Notify the observer of /3/0/9 with this value.
+    Notify(i64),
+    /// Talk to the server at this port from now on (same client socket).
+    Retarget(u16),
+}
+
+/// A scripted LwM2M client over UDP: answers the server's requests from a value table.
+struct Client {
+    tx: Sender<ToClient>,
+    silent: Arc<AtomicBool>,
+    values: Arc<Mutex<BTreeMap<String, Value>>>,
+    executed: Arc<Mutex<Vec<String>>>,
+}
+
+impl Client {
+    fn start(server_port: u16) -> Client {
+        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+        sock.connect(("127.0.0.1", server_port)).unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(20)))
+            .unwrap();
+        let (tx, rx) = channel::<ToClient>();
+        let silent = Arc::new(AtomicBool::new(false));
+        let mut initial = BTreeMap::new();
+        initial.insert("/3/0/0".to_string(), Value::String("Mote".into()));
+        initial.insert("/3/0/9".to_string(), Value::Integer(87));
+        let values = Arc::new(Mutex::new(initial));
+        let executed = Arc::new(Mutex::new(Vec::new()));
+        let (s2, v2, e2) = (
+            Arc::clone(&silent),
+            Arc::clone(&values),
+            Arc::clone(&executed),
+        );
+        std::thread::spawn(move || run_client(&sock, &rx, &s2, &v2, &e2));
+        Client {
+            tx,
+            silent,
+            values,
+            executed,
+        }
+    }
+
+    fn request(&self, m: OwnedMessage) -> OwnedMessage {
+        let (tx, rx) = channel();
+        self.tx.send(ToClient::Request(m, tx)).unwrap();
+        rx.recv_timeout(Duration::from_secs(20)).unwrap()
+    }
+
+    fn register(&self, ep: &str) -> Vec<String> {
+        let mut m = OwnedMessage::new(MessageType::Con, Code::POST, 0)
+            .with_option(OptionNumber::URI_PATH, "rd")
+            .with_option(OptionNumber::CONTENT_FORMAT, [40u8]);
+        for q in [format!("ep={ep}"), "lt=300".into(), "lwm2m=1.1".into()] {
+            m = m.with_option(OptionNumber::URI_QUERY, q);
+        }
+        let r = self.request(m.with_payload("</>;rt=\"oma.lwm2m\";ct=\"112 11542\",</1/0>,</3/0>"));
+        assert_eq!(r.code, Code::CREATED, "{r:?}");
+        r.options
+            .get_all(OptionNumber::LOCATION_PATH)
+            .map(|o| o.as_str().unwrap().to_string())
+            .collect()
+    }
+}
+
+fn content(values: &BTreeMap<String, Value>, path: &Path, accept: Option<u32>) -> OwnedMessage {
+    let format = accept
+        .and_then(|a| Format::from_content_format(ContentFormat(a as u16)))
+        .unwrap_or(Format::Tlv);
+    let prefix = path.to_string();
+    let records: Vec<Record> = values
+        .iter()
+        .filter(|(k, _)| k.starts_with(&prefix))
+        .map(|(k, v)| Record::new(p(k), v.clone()))
+        .collect();
+    let mut m = OwnedMessage::new(MessageType::Ack, Code::CONTENT, 0)
+        .with_payload(mote_lwm2m::encode(format, path, &records).unwrap());
+    m.options.push_uint(
+        OptionNumber::CONTENT_FORMAT,
+        u32::from(format.content_format().0),
+    );
+    m
+}
+
+#[allow(clippy::too_many_lines)]
+fn run_client(
+    sock: &UdpSocket,
+    rx: &Receiver<ToClient>,
+    silent: &AtomicBool,
+    values: &Mutex<BTreeMap<String, Value>>,
+    executed: &Mutex<Vec<String>>,
+) {
+    let mut mid: u16 = 0x100;
+    let mut waiting: BTreeMap<u16, Sender<OwnedMessage>> = BTreeMap::new();
+    let mut observe_token: Option<Vec<u8>> = None;
+    let mut observe_seq = 2u32;
+    let mut buf = [0u8; 2048];
+    let defs = ObjectRegistry::with_builtin();
+    loop {
+        match rx.try_recv() {
+            Ok(ToClient::Request(mut m, reply)) => {
+                mid += 1;
+                m.message_id = mid;
+                m.token = mid.to_be_bytes().to_vec();
+                m.mtype = MessageType::Con;
+                sock.send(&m.to_vec().unwrap()).unwrap();
+                waiting.insert(mid, reply);
+            }
+            Ok(ToClient::Notify(v)) => {
+                values
+                    .lock()
+                    .unwrap()
+                    .insert("/3/0/9".into(), Value::Integer(v));
+                if let Some(token) = &observe_token {
+                    mid += 1;
+                    let mut n = content(&values.lock().unwrap(), &p("/3/0/9"), Some(11542));
+                    n.mtype = MessageType::Non;
+                    n.message_id = mid;
+                    n.token = token.clone();
+                    n.options.push_uint(OptionNumber::OBSERVE, observe_seq);
+                    observe_seq += 1;
+                    sock.send(&n.to_vec().unwrap()).unwrap();
+                }
+            }
+            Ok(ToClient::Retarget(port)) => sock.connect(("127.0.0.1", port)).unwrap(),
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => return,
+            Err(_) => {}
+        }
+        let Ok(n) = sock.recv(&mut buf) else {
+            continue;
+        };
+        let Ok(msg) = Message::decode(&buf[..n]) else {
+            continue;
+        };
+        let msg = msg.to_owned();
+        if msg.code.is_response() {
+            // Our request's piggybacked answer (retransmissions are not needed on loopback).
+            if let Some(reply) = waiting.remove(&msg.message_id) {
+                let _ = reply.send(msg);
+            }
+            continue;
+        }
+        if msg.code == Code::EMPTY || silent.load(Ordering::SeqCst) {
+            continue;
+        }
+        let segs: Vec<String> = msg
+            .options
+            .get_all(OptionNumber::URI_PATH)
+            .map(|o| o.as_str().unwrap().to_string())
+            .collect();
+        let text = format!("/{}", segs.join("/"));
+        let path = p(&text);
+        let accept = msg
+            .options
+            .get(OptionNumber::ACCEPT)
+            .map(|o| o.as_uint().unwrap());
+        let plain = |c: Code| OwnedMessage::new(MessageType::Ack, c, 0);
+        let mut answer = match msg.code {
+            Code::GET => {
+                let mut a = content(&values.lock().unwrap(), &path, accept);
+                if msg
+                    .options
+                    .get(OptionNumber::OBSERVE)
+                    .is_some_and(|o| o.as_uint().unwrap() == 0)
+                {
+                    observe_token = Some(msg.token.clone());
+                    a.options.push_uint(OptionNumber::OBSERVE, 1);
+                }
+                a
+            }
+            Code::PUT | Code::POST
+                if msg.options.get(OptionNumber::CONTENT_FORMAT).is_some() && segs.len() > 2 =>
+            {
+                let cf = msg
+                    .options
+                    .get(OptionNumber::CONTENT_FORMAT)
+                    .unwrap()
+                    .as_uint()
+                    .unwrap();
+                let f = Format::from_content_format(ContentFormat(cf as u16)).unwrap();
+                if f == Format::Text {
+                    executed.lock().unwrap().push(text.clone());
+                } else {
+                    for r in mote_lwm2m::decode(f, &path, &msg.payload, &defs).unwrap() {
+                        values.lock().unwrap().insert(r.path.to_string(), r.value);
+                    }
+                }
+                plain(Code::CHANGED)
+            }
+            Code::POST => {
+                executed.lock().unwrap().push(text.clone());
+                plain(Code::CHANGED)
+            }
+            _ => plain(Code::METHOD_NOT_ALLOWED),
+        };
+        answer.message_id = msg.message_id;
+        answer.token = msg.token.clone();
+        sock.send(&answer.to_vec().unwrap()).unwrap();
+    }
+}
+
+#[test]
+fn list_read_write_execute_observe_send_and_errors() {
+    let (_srv, coap, web) = server(&["--request-timeout", "2"]);
+    let ev = events(web);
+    let client = Client::start(coap);
+    let loc = client.register("dev1");
+    assert_eq!(loc[0], "rd");
+    let reg = next_event(&ev, "registration");
+    assert_eq!(reg["endpoint"], "dev1");
+
+    // List and one client.
+    let (st, list) = http(web, "GET", "/api/clients", "");
+    assert_eq!(st, 200);
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 1);
+    let c = &list[0];
+    assert_eq!(c["endpoint"], "dev1");
+    assert_eq!(c["registration_id"], loc[1].as_str());
+    assert_eq!(c["lwm2m_version"], "1.1");
+    assert_eq!(c["binding"], "U");
+    assert_eq!(c["lifetime"], 300);
+    assert_eq!(c["transport"], "udp");
+    assert_eq!(c["security"], "none");
+    assert_eq!(c["objects"], serde_json::json!(["/1/0", "/3/0"]));
+    assert!(c["address"].as_str().unwrap().starts_with("127.0.0.1:"));
+    assert!(c["registered_at"].as_str().unwrap().ends_with('Z'));
+    let (st, one) = http(web, "GET", "/api/clients/dev1", "");
+    assert_eq!((st, &one["endpoint"]), (200, &Json::from("dev1")));
+
+    // Read in TLV and SenML-CBOR.
+    for (format, cf) in [("tlv", 11542), ("senml-cbor", 112)] {
+        let (st, r) = http(
+            web,
+            "GET",
+            &format!("/api/clients/dev1/3/0?format={format}"),
+            "",
+        );
+        assert_eq!(st, 200, "{r}");
+        assert_eq!(r["status"], "2.05");
+        assert_eq!(r["content_format"], cf);
+        assert_eq!(
+            r["records"],
+            serde_json::json!([
+                {"path": "/3/0/0", "type": "string", "value": "Mote"},
+                {"path": "/3/0/9", "type": "integer", "value": 87},
+            ])
+        );
+    }
+
+    // Write (replace) and Execute reach the device.
+    let (st, r) = http(
+        web,
+        "PUT",
+        "/api/clients/dev1/3/0/0?format=senml-cbor",
+        r#"[{"path":"/3/0/0","type":"string","value":"Renamed"}]"#,
+    );
+    assert_eq!((st, &r["status"]), (200, &Json::from("2.04")), "{r}");
+    assert_eq!(
+        client.values.lock().unwrap()["/3/0/0"],
+        Value::String("Renamed".into())
+    );
+    let (st, r) = http(web, "POST", "/api/clients/dev1/3/0/4/execute", "");
+    assert_eq!((st, &r["status"]), (200, &Json::from("2.04")), "{r}");
+    assert_eq!(*client.executed.lock().unwrap(), vec!["/3/0/4".to_string()]);
+
+    // Observe: the first answer like a Read, then the notification as an event.
+    let (st, r) = http(
+        web,
+        "POST",
+        "/api/clients/dev1/3/0/9/observe?format=tlv",
+        "",
+    );
+    assert_eq!((st, &r["status"]), (200, &Json::from("2.05")), "{r}");
+    assert_eq!(r["records"][0]["value"], 87);
+    client.tx.send(ToClient::Notify(42)).unwrap();
+    let n = next_event(&ev, "notification");
+    assert_eq!(n["endpoint"], "dev1");
+    assert_eq!(n["path"], "/3/0/9");
+    assert_eq!(
+        n["records"],
+        serde_json::json!([{"path": "/3/0/9", "type": "integer", "value": 42}])
+    );
+
+    // Send (POST /dp) arrives as an event with its timestamp.
+    let mut rec = Record::new(p("/3/0/9"), Value::Integer(55));
+    rec.time = Some(1_700_000_000.0);
+    let mut dp = OwnedMessage::new(MessageType::Con, Code::POST, 0)
+        .with_option(OptionNumber::URI_PATH, "dp")
+        .with_payload(mote_lwm2m::encode(Format::SenmlCbor, &Path::ROOT, &[rec]).unwrap());
+    dp.options.push_uint(OptionNumber::CONTENT_FORMAT, 112);
+    assert_eq!(client.request(dp).code, Code::CHANGED);
+    let s = next_event(&ev, "send");
+    assert_eq!(s["endpoint"], "dev1");
+    assert_eq!(
+        s["records"],
+        serde_json::json!([{"path": "/3/0/9", "type": "integer", "value": 55, "time": 1_700_000_000}])
+    );
+
+    // A CoAP error is HTTP 200 with its status and diagnostic.
+    let (st, r) = http(web, "DELETE", "/api/clients/dev1/3/0", "");
+    assert_eq!((st, &r["status"]), (200, &Json::from("4.05")), "{r}");
+
+    // Unknown client: 404; malformed: 400; silent client: 504.
+    assert_eq!(http(web, "GET", "/api/clients/nobody", "").0, 404);
+    assert_eq!(http(web, "GET", "/api/clients/nobody/3/0", "").0, 404);
+    assert_eq!(http(web, "GET", "/api/clients/dev1/3/x", "").0, 400);
+    assert_eq!(
+        http(web, "GET", "/api/clients/dev1/3/0?format=xml", "").0,
+        400
+    );
+    assert_eq!(
+        http(web, "PUT", "/api/clients/dev1/3/0/0", "not json").0,
+        400
+    );
+    client.silent.store(true, Ordering::SeqCst);
+    let (st, r) = http(web, "GET", "/api/clients/dev1/3/0", "");
+    assert_eq!(st, 504, "{r}");
+}
+
+#[test]
+fn a_restarted_server_keeps_its_clients() {
+    let dir = std::env::temp_dir().join(format!("mote-lws-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = dir.join("registrations.redb");
+    let _ = std::fs::remove_file(&store);
+    let store_arg = store.to_str().unwrap();
+    let (first, coap, _) = server(&["--store", store_arg]);
+    // NoSec: the client is known by its address, so it keeps its socket across the restart.
+    let client = Client::start(coap);
+    let loc = client.register("dev1");
+    drop(first); // the server process is killed
+    let (_srv, coap, web) = server(&["--store", store_arg]);
+    let (st, list) = http(web, "GET", "/api/clients", "");
+    assert_eq!(st, 200);
+    assert_eq!(list[0]["endpoint"], "dev1");
+    assert_eq!(list[0]["registration_id"], loc[1].as_str());
+    // Not heard from since the restart: no address yet.
+    assert_eq!(list[0]["address"], Json::Null);
+    client.tx.send(ToClient::Retarget(coap)).unwrap();
+    let mut update = OwnedMessage::new(MessageType::Con, Code::POST, 0);
+    for s in &loc {
+        update = update.with_option(OptionNumber::URI_PATH, s.as_str());
+    }
+    assert_eq!(client.request(update).code, Code::CHANGED);
+    let (_, one) = http(web, "GET", "/api/clients/dev1", "");
+    assert!(one["address"].as_str().is_some(), "{one}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

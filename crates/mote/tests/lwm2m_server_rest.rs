@@ -462,3 +462,73 @@ fn a_restarted_server_keeps_its_clients() {
     assert!(one["address"].as_str().is_some(), "{one}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Writes an OSCORE context file (RFC 8613 Appendix C.1.1 secret and salt) and returns its
+/// path.
+fn context_file(
+    dir: &std::path::Path,
+    name: &str,
+    sender: &str,
+    recipient: &str,
+    endpoint: Option<&str>,
+) -> String {
+    let mut j = serde_json::json!({
+        "master_secret": "0102030405060708090a0b0c0d0e0f10",
+        "master_salt": "9e7ca92223786340",
+        "sender_id": sender,
+        "recipient_id": recipient,
+    });
+    if let Some(ep) = endpoint {
+        j["endpoint"] = Json::from(ep);
+    }
+    let path = dir.join(name);
+    std::fs::write(&path, j.to_string()).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+/// `mote coap post …/rd?ep=EP` (with OSCORE when `context` is given): the response code.
+fn coap_register(coap: u16, ep: &str, context: Option<&str>) -> String {
+    let uri = format!("coap://127.0.0.1:{coap}/rd?ep={ep}&lt=300&lwm2m=1.1");
+    let mut args = vec![
+        "coap",
+        "post",
+        &uri,
+        "--payload",
+        "</1/0>,</3/0>",
+        "--content-format",
+        "40",
+        "--json",
+        "--timeout",
+        "20",
+    ];
+    if let Some(c) = context {
+        args.extend_from_slice(&["--oscore", c]);
+    }
+    let out = common::mote(&args);
+    let v: Json = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    v["code"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn oscore_contexts_bind_endpoint_names() {
+    let dir = std::env::temp_dir().join(format!("mote-lws-oscore-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let server_ctx = context_file(&dir, "server.json", "01", "00", Some("dev1"));
+    let client_ctx = context_file(&dir, "client.json", "00", "01", None);
+    let (_srv, coap, web) = server(&["--oscore", &server_ctx]);
+    // Without OSCORE: refused (4.03, registration without a security context).
+    assert_eq!(coap_register(coap, "dev1", None), "4.03");
+    // Under the context provisioned for dev1, another name is refused.
+    assert_eq!(coap_register(coap, "intruder", Some(&client_ctx)), "4.03");
+    assert_eq!(
+        http(web, "GET", "/api/clients", "").1,
+        serde_json::json!([])
+    );
+    // Its own name registers, bound to the context.
+    assert_eq!(coap_register(coap, "dev1", Some(&client_ctx)), "2.01");
+    let (_, c) = http(web, "GET", "/api/clients/dev1", "");
+    assert_eq!(c["security"], "oscore");
+    let _ = std::fs::remove_dir_all(&dir);
+}

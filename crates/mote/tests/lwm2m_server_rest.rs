@@ -488,7 +488,11 @@ fn context_file(
 
 /// `mote coap post …/rd?ep=EP` (with OSCORE when `context` is given): the response code.
 fn coap_register(coap: u16, ep: &str, context: Option<&str>) -> String {
-    let uri = format!("coap://127.0.0.1:{coap}/rd?ep={ep}&lt=300&lwm2m=1.1");
+    coap_register_at(&format!("coap://127.0.0.1:{coap}"), ep, context)
+}
+
+fn coap_register_at(base: &str, ep: &str, context: Option<&str>) -> String {
+    let uri = format!("{base}/rd?ep={ep}&lt=300&lwm2m=1.1");
     let mut args = vec![
         "coap",
         "post",
@@ -531,4 +535,24 @@ fn oscore_contexts_bind_endpoint_names() {
     let (_, c) = http(web, "GET", "/api/clients/dev1", "");
     assert_eq!(c["security"], "oscore");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn registration_over_tcp() {
+    let (_srv, ports) = common::start(
+        &[
+            "lwm2m-server",
+            "--listen",
+            "coap+tcp://127.0.0.1:0",
+            "--http",
+            "127.0.0.1:0",
+            "--print-port",
+        ],
+        2,
+    );
+    let base = format!("coap+tcp://127.0.0.1:{}", ports[0]);
+    assert_eq!(coap_register_at(&base, "tcp1", None), "2.01");
+    let (st, c) = http(ports[1], "GET", "/api/clients/tcp1", "");
+    assert_eq!(st, 200);
+    assert_eq!(c["transport"], "tcp");
 }

@@ -18,7 +18,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::{Context as _, Result, anyhow};
 use clap::Args;
 use mote_coap::code::{Code, MessageType};
-use mote_coap::endpoint::{EndpointConfig, Event, NoProtection, Protection};
+use mote_coap::endpoint::{EndpointConfig, EndpointLimits, Event, NoProtection, Protection};
 use mote_coap::message::OwnedMessage;
 use mote_coap::option::OptionNumber;
 use mote_lwm2m_server::operation::OperationResult;
@@ -139,6 +139,29 @@ pub(crate) struct SseEvent {
     pub(crate) data: String,
 }
 
+/// Clients (peers, TCP connections) the server is sized for; the registration core's own
+/// bound (`ServerConfig::max_registrations`) is the same 1,024.
+const MAX_CLIENTS: usize = 1024;
+
+/// The endpoint's tables sized for [`MAX_CLIENTS`] peers (the defaults suit one client).
+fn endpoint_config() -> EndpointConfig {
+    let defaults = EndpointConfig::default();
+    EndpointConfig {
+        limits: EndpointLimits {
+            max_peers: 4 * MAX_CLIENTS,
+            max_dedup_total: 16 * MAX_CLIENTS,
+            max_outstanding_requests: MAX_CLIENTS,
+            max_queued_requests: MAX_CLIENTS,
+            max_pending_incoming: MAX_CLIENTS,
+            max_queued_transmits: 4 * MAX_CLIENTS,
+            max_queued_events: 4 * MAX_CLIENTS,
+            max_connections: MAX_CLIENTS,
+            ..defaults.limits
+        },
+        ..defaults
+    }
+}
+
 /// Commands queued from the HTTP side at most.
 const COMMAND_QUEUE: usize = 64;
 /// Server-sent events buffered for a slow reader (it skips the oldest beyond).
@@ -225,11 +248,12 @@ async fn serve<X: ServerProtection>(
     core: Server<PersistentStore>,
     settings: Settings,
 ) -> Result<()> {
-    let mut driver = Driver::with_protection(
-        DriverConfig::default(),
-        EndpointConfig::default(),
-        protection,
-    )?;
+    let driver_config = DriverConfig {
+        max_connections: MAX_CLIENTS,
+        input_queue: 1024,
+        ..DriverConfig::default()
+    };
+    let mut driver = Driver::with_protection(driver_config, endpoint_config(), protection)?;
     // The server's clock is the Unix time: registration times stay meaningful in the store
     // across restarts and are shown as they are.
     driver.start_clock_at(unix_now());

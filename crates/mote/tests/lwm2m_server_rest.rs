@@ -556,3 +556,58 @@ fn registration_over_tcp() {
     assert_eq!(st, 200);
     assert_eq!(c["transport"], "tcp");
 }
+
+// RFC 9529 Trace 2: CRED_I / CRED_R (CCS with P-256 keys) and the private keys.
+const CRED_I: &str = "a2027734322d35302d33312d46462d45462d33372d33322d333908a101a5010202412b2001215820ac75e9ece3e50bfc8ed60399889522405c47bf16df96660a41298cb4307f7eb62258206e5de611388a4b8a8211334ac7d37ecb52a387d257e6db3c2a93df21ff3affc8";
+const CRED_R: &str = "a2026b6578616d706c652e65647508a101a501020241322001215820bbc34960526ea4d32e940cad2a234148ddc21791a12afbcbac93622046dd44f02258204519e257236b2a0ce2023f0931f1f386ca7afda64fcde0108c224c51eabf6072";
+const SK_I: &str = "fb13adeb6518cee5f88417660841142e830a81fe334380a953406a1305e8706b";
+const SK_R: &str = "72cc4761dbd4c78f758931aa589d348d1ef874a7e303ede2f140dcf3e6aa4aac";
+
+fn credential_file(dir: &std::path::Path, name: &str, cred: &str, key: &str, peer: &str) -> String {
+    let v = serde_json::json!({
+        "methods": [3],
+        "suites": [2],
+        "credential": {"ccs": cred},
+        "private_key": key,
+        "peers": [{"ccs": peer}],
+    });
+    let p = dir.join(name);
+    std::fs::write(&p, v.to_string()).unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+#[test]
+fn a_client_registers_with_an_edhoc_derived_context() {
+    let dir = std::env::temp_dir().join(format!("mote-lws-edhoc-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let server_cred = credential_file(&dir, "server.json", CRED_R, SK_R, CRED_I);
+    let client_cred = credential_file(&dir, "client.json", CRED_I, SK_I, CRED_R);
+    let (_srv, coap, web) = server(&["--edhoc", &server_cred]);
+    // Without a security context: refused.
+    assert_eq!(coap_register(coap, "dev1", None), "4.03");
+    // EDHOC at /.well-known/edhoc, then the Register protected with the derived context
+    // (message_3 carried in the request, RFC 9668).
+    let uri = format!("coap://127.0.0.1:{coap}/rd?ep=dev1&lt=300&lwm2m=1.1");
+    let out = common::mote(&[
+        "coap",
+        "post",
+        &uri,
+        "--payload",
+        "</1/0>,</3/0>",
+        "--content-format",
+        "40",
+        "--edhoc",
+        &client_cred,
+        "--json",
+        "--timeout",
+        "20",
+    ]);
+    let v: Json = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(v["code"], "2.01", "{v}");
+    let (st, c) = http(web, "GET", "/api/clients/dev1", "");
+    assert_eq!(st, 200);
+    assert_eq!(c["security"], "oscore");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -31,9 +31,13 @@ use serde_json::{Value as Json, json};
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tracing::{info, warn};
 
+use crate::commands::serve::{Edhoc, PeerCredentials};
 use crate::context_file::{FileSequenceStore, persistent_context};
+use crate::edhoc_coap::EdhocCrypto;
 use crate::net::{Application, Driver, DriverConfig, Flow, Io, Listen, OsRandom, Remote};
 use crate::net::{parse_listen, runtime};
+use mote_coap::endpoint::MessageParts;
+use mote_edhoc::protection::EdhocProtectionConfig;
 
 use self::store::PersistentStore;
 
@@ -51,9 +55,14 @@ pub(crate) struct Lwm2mServerArgs {
     /// may register with it. With at least one, clients without OSCORE are refused.
     #[arg(long, value_name = "FILE")]
     oscore: Vec<PathBuf>,
-    /// EDHOC credential file (not supported yet by this command: refused).
+    /// EDHOC credential file (docs/edhoc-credentials.md): be the EDHOC Responder at
+    /// /.well-known/edhoc (RFC 9528 Appendix A.2, and the RFC 9668 combined request); each
+    /// completed handshake adds an OSCORE context that may register any one endpoint name.
     #[arg(long, value_name = "FILE")]
     edhoc: Option<PathBuf>,
+    /// With --edhoc: OSCORE contexts from EDHOC kept at most (the oldest replaced beyond).
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    edhoc_contexts: usize,
     /// Keep registrations in this file (redb) across restarts.
     #[arg(long, value_name = "FILE")]
     store: Option<PathBuf>,
@@ -74,6 +83,12 @@ pub(crate) struct Lwm2mServerArgs {
 pub(crate) trait ServerProtection: Protection<Remote> {
     /// The identity of a request that arrived in `identity`.
     fn identity(identity: &Self::Identity) -> Identity;
+
+    /// Answers a POST to `/.well-known/edhoc` (RFC 9528 Appendix A.2); `None` when this layer
+    /// is no EDHOC Responder.
+    fn edhoc_post(&mut self, _now: Duration, _payload: &[u8]) -> Option<MessageParts> {
+        None
+    }
 }
 
 impl ServerProtection for NoProtection {
@@ -87,6 +102,16 @@ type Oscore = OscoreProtection<FileSequenceStore, OsRandom>;
 impl ServerProtection for Oscore {
     fn identity(c: &ContextId) -> Identity {
         oscore_identity(c.id_context(), c.recipient_id())
+    }
+}
+
+impl ServerProtection for Edhoc {
+    fn identity(c: &ContextId) -> Identity {
+        oscore_identity(c.id_context(), c.recipient_id())
+    }
+
+    fn edhoc_post(&mut self, now: Duration, payload: &[u8]) -> Option<MessageParts> {
+        Some(Edhoc::edhoc_post(self, now, payload).into_parts())
     }
 }
 
@@ -169,11 +194,6 @@ const EVENT_BUFFER: usize = 256;
 
 /// Runs `mote lwm2m-server`.
 pub(crate) fn run(args: &Lwm2mServerArgs) -> Result<()> {
-    if args.edhoc.is_some() {
-        return Err(anyhow!(
-            "--edhoc is not supported by lwm2m-server yet; provision OSCORE contexts with --oscore"
-        ));
-    }
     let store = match &args.store {
         Some(path) => PersistentStore::open(path)?,
         None => PersistentStore::memory(),
@@ -198,35 +218,57 @@ pub(crate) fn run(args: &Lwm2mServerArgs) -> Result<()> {
         );
         contexts.push((context, path));
     }
+    let nosec = contexts.is_empty() && args.edhoc.is_none();
     let config = ServerConfig {
-        allow_unsecured: contexts.is_empty(),
+        allow_unsecured: nosec,
         ..ServerConfig::default()
     };
     let mut core = Server::new(config, store);
     core.set_object_defs(defs.clone());
     let settings = Settings {
-        nosec: contexts.is_empty(),
+        nosec,
         names,
         timeout: Duration::from_secs(args.request_timeout.max(1)),
         defs,
     };
     let runtime = runtime()?;
-    if contexts.is_empty() {
-        runtime.block_on(serve(args, NoProtection, core, settings))
-    } else {
-        let mut oscore = Oscore::new(
-            OscoreConfig {
-                max_contexts: contexts.len(),
-            },
-            OsRandom,
-        );
-        for (context, path) in contexts {
-            oscore
-                .add_context(context)
-                .with_context(|| format!("{}", path.display()))?;
-        }
-        runtime.block_on(serve(args, oscore, core, settings))
+    if nosec {
+        return runtime.block_on(serve(args, NoProtection, core, settings));
     }
+    let edhoc_contexts = if args.edhoc.is_some() {
+        args.edhoc_contexts.max(1)
+    } else {
+        0
+    };
+    let mut oscore = Oscore::new(
+        OscoreConfig {
+            max_contexts: contexts.len() + edhoc_contexts,
+        },
+        OsRandom,
+    );
+    for (context, path) in contexts {
+        oscore
+            .add_context(context)
+            .with_context(|| format!("{}", path.display()))?;
+    }
+    let Some(path) = &args.edhoc else {
+        return runtime.block_on(serve(args, oscore, core, settings));
+    };
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let setup = crate::commands::edhoc::load_credential_file(&text)?;
+    let crypto = EdhocCrypto::new()
+        .prepare(&setup.identity)
+        .map_err(|e| anyhow!("EDHOC credential: {e}"))?;
+    let responder = setup
+        .responder_config()
+        .map_err(|e| anyhow!("EDHOC configuration: {e}"))?;
+    let config = EdhocProtectionConfig {
+        max_contexts: edhoc_contexts,
+        ..EdhocProtectionConfig::default()
+    };
+    let layer = Edhoc::new(oscore, config, responder, crypto, PeerCredentials(setup));
+    runtime.block_on(serve(args, layer, core, settings))
 }
 
 struct Settings {
@@ -456,6 +498,31 @@ impl<X: ServerProtection> App<X> {
 
 impl<X: ServerProtection> Application<X> for App<X> {
     fn event(&mut self, io: &mut Io<'_, X>, event: Event<Remote, X::Identity>) -> Flow {
+        if let Event::Request { id, message, .. } = &event {
+            let edhoc = message.message.code == Code::POST && {
+                let segs: Vec<_> = message
+                    .message
+                    .options
+                    .get_all(OptionNumber::URI_PATH)
+                    .map(|o| o.value)
+                    .collect();
+                segs == [b".well-known".as_slice(), b"edhoc".as_slice()]
+            };
+            if edhoc {
+                if let Some(reply) = io
+                    .endpoint
+                    .protection_mut()
+                    .edhoc_post(io.now, &message.message.payload)
+                {
+                    let _ = io.endpoint.respond(
+                        io.now,
+                        *id,
+                        reply.into_message(MessageType::Ack, 0, &[]),
+                    );
+                    return Flow::Continue(());
+                }
+            }
+        }
         if !self.refuse_foreign_name(io, &event) {
             self.engine.handle_event(io.endpoint, event, io.now);
         }

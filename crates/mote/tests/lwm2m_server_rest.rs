@@ -264,13 +264,55 @@ fn run_client(
             .map(|o| o.as_str().unwrap().to_string())
             .collect();
         let text = format!("/{}", segs.join("/"));
-        let path = p(&text);
+        let path = if segs.is_empty() {
+            Path::ROOT
+        } else {
+            p(&text)
+        };
         let accept = msg
             .options
             .get(OptionNumber::ACCEPT)
             .map(|o| o.as_uint().unwrap());
         let plain = |c: Code| OwnedMessage::new(MessageType::Ack, c, 0);
         let mut answer = match msg.code {
+            Code::GET if accept == Some(40) => {
+                let mut a = plain(Code::CONTENT).with_payload(format!("<{text}>,<{text}/0>"));
+                a.options.push_uint(OptionNumber::CONTENT_FORMAT, 40);
+                a
+            }
+            Code::PUT if msg.options.get(OptionNumber::URI_QUERY).is_some() => {
+                let q: Vec<&str> = msg
+                    .options
+                    .get_all(OptionNumber::URI_QUERY)
+                    .map(|o| o.as_str().unwrap())
+                    .collect();
+                executed
+                    .lock()
+                    .unwrap()
+                    .push(format!("{text}?{}", q.join("&")));
+                plain(Code::CHANGED)
+            }
+            Code::POST if segs.len() == 1 => plain(Code::CREATED)
+                .with_option(OptionNumber::LOCATION_PATH, segs[0].as_str())
+                .with_option(OptionNumber::LOCATION_PATH, "1"),
+            Code::DELETE if segs.first().is_some_and(|s| s == "3303") => plain(Code::DELETED),
+            Code::FETCH => {
+                let paths = mote_lwm2m::senml::cbor::decode_paths(&msg.payload).unwrap();
+                let values = values.lock().unwrap();
+                let records: Vec<Record> = paths
+                    .iter()
+                    .filter_map(|q| {
+                        values
+                            .get(&q.to_string())
+                            .map(|v| Record::new(*q, v.clone()))
+                    })
+                    .collect();
+                let mut a = plain(Code::CONTENT).with_payload(
+                    mote_lwm2m::encode(Format::SenmlCbor, &Path::ROOT, &records).unwrap(),
+                );
+                a.options.push_uint(OptionNumber::CONTENT_FORMAT, 112);
+                a
+            }
             Code::GET => {
                 let mut a = content(&values.lock().unwrap(), &path, accept);
                 if msg
@@ -284,7 +326,7 @@ fn run_client(
                 a
             }
             Code::PUT | Code::POST
-                if msg.options.get(OptionNumber::CONTENT_FORMAT).is_some() && segs.len() > 2 =>
+                if msg.options.get(OptionNumber::CONTENT_FORMAT).is_some() && segs.len() >= 2 =>
             {
                 let cf = msg
                     .options
@@ -610,4 +652,64 @@ fn a_client_registers_with_an_edhoc_derived_context() {
     assert_eq!(st, 200);
     assert_eq!(c["security"], "oscore");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn discover_attributes_create_delete_composite_partial_update_and_cancel() {
+    let (_srv, coap, web) = server(&[]);
+    let client = Client::start(coap);
+    client.register("dev1");
+    let (st, r) = http(web, "GET", "/api/clients/dev1/3/0/discover", "");
+    assert_eq!((st, &r["status"]), (200, &Json::from("2.05")), "{r}");
+    assert_eq!(r["links"], "</3/0>,</3/0/0>");
+    let (st, r) = http(web, "PUT", "/api/clients/dev1/3/0/9/attributes?pmin=5", "");
+    assert_eq!((st, &r["status"]), (200, &Json::from("2.04")), "{r}");
+    let (st, r) = http(
+        web,
+        "POST",
+        "/api/clients/dev1/3303?format=tlv",
+        r#"[{"path":"/3303/1/5700","type":"float","value":1.5}]"#,
+    );
+    assert_eq!((st, &r["status"]), (200, &Json::from("2.01")), "{r}");
+    assert_eq!(r["location"], "/3303/1");
+    let (st, r) = http(web, "DELETE", "/api/clients/dev1/3303/1", "");
+    assert_eq!((st, &r["status"]), (200, &Json::from("2.02")), "{r}");
+    let (st, r) = http(
+        web,
+        "POST",
+        "/api/clients/dev1/3/0?mode=update&format=senml-cbor",
+        r#"[{"path":"/3/0/0","type":"string","value":"Partly"}]"#,
+    );
+    assert_eq!((st, &r["status"]), (200, &Json::from("2.04")), "{r}");
+    assert_eq!(
+        client.values.lock().unwrap()["/3/0/0"],
+        Value::String("Partly".into())
+    );
+    let (st, r) = http(
+        web,
+        "POST",
+        "/api/clients/dev1/composite/read",
+        r#"{"paths":["/3/0/0","/3/0/9"]}"#,
+    );
+    assert_eq!((st, &r["status"]), (200, &Json::from("2.05")), "{r}");
+    assert_eq!(r["records"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        http(web, "POST", "/api/clients/dev1/composite/read", "{}").0,
+        400
+    );
+    let (st, r) = http(web, "POST", "/api/clients/dev1/bootstrap", "");
+    assert_eq!((st, &r["status"]), (200, &Json::from("2.04")), "{r}");
+    assert_eq!(
+        *client.executed.lock().unwrap(),
+        vec!["/3/0/9?pmin=5".to_string(), "/1/0/9".to_string()]
+    );
+    // Observe, cancel, and a second cancel finds nothing: 404.
+    let (st, _) = http(web, "POST", "/api/clients/dev1/3/0/9/observe", "");
+    assert_eq!(st, 200);
+    let (st, r) = http(web, "DELETE", "/api/clients/dev1/3/0/9/observe", "");
+    assert_eq!((st, &r["status"]), (200, &Json::from("2.05")), "{r}");
+    assert_eq!(
+        http(web, "DELETE", "/api/clients/dev1/3/0/9/observe", "").0,
+        404
+    );
 }

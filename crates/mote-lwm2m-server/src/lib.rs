@@ -13,6 +13,8 @@ pub mod bootstrap;
 #[cfg(feature = "alloc")]
 pub mod bootstrap_engine;
 #[cfg(feature = "alloc")]
+pub mod engine;
+#[cfg(feature = "alloc")]
 pub mod message;
 #[cfg(feature = "alloc")]
 pub mod operation;
@@ -26,6 +28,8 @@ pub use bootstrap::{
     BootstrapConfig, BootstrapError, BootstrapLimits, BootstrapOutcome, BootstrapServer,
     BootstrapStep,
 };
+#[cfg(feature = "alloc")]
+pub use engine::{EngineConfig, Lwm2mServer, OpError, OpHandle, ServerEvent, SubmitError};
 #[cfg(feature = "alloc")]
 pub use message::{Identity, Request, RequestError, Response};
 #[cfg(feature = "alloc")]

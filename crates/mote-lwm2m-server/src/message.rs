@@ -26,13 +26,17 @@ pub enum Identity {
     /// An OSCORE security context, named by its context identifier bytes (the
     /// caller's choice, e.g. ID Context ‖ Recipient ID, RFC 8613 §3.3).
     Oscore(Vec<u8>),
+    /// A NoSec peer known only by its transport address (the caller's encoding): not
+    /// authenticated, but it ties Update, De-register and Send to the address the client
+    /// registered from when [`crate::ServerConfig::allow_unsecured`] is on.
+    Address(Vec<u8>),
 }
 
 impl Identity {
     /// Whether the identity was authenticated by a security layer.
     #[must_use]
     pub const fn is_authenticated(&self) -> bool {
-        !matches!(self, Identity::None)
+        matches!(self, Identity::Oscore(_))
     }
 }
 

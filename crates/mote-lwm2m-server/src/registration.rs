@@ -902,8 +902,10 @@ impl<S: RegistrationStore> Server<S> {
         now: Duration,
     ) -> Result<Response, RegistrationError> {
         // An unauthenticated peer cannot be tied to a registration: refused like an
-        // unregistered one (Transport §6.7 lists 4.04 for Send).
-        if !identity.is_authenticated() {
+        // unregistered one (Transport §6.7 lists 4.04 for Send). A NoSec peer's address
+        // ties it to its registration only where NoSec is allowed.
+        let nosec_address = self.config.allow_unsecured && matches!(identity, Identity::Address(_));
+        if !identity.is_authenticated() && !nosec_address {
             return Err(RegistrationError::UnknownRegistration);
         }
         let reg = self

@@ -43,6 +43,17 @@ pub enum StoreError {
 
 /// The registrations of a server. Methods return owned copies so that a backend outside
 /// the process can implement the trait.
+///
+/// A persistent implementation must make each change durable before it returns `Ok`: the
+/// registration core answers the client right after (`2.01`, `2.04`, `2.02`), and a client
+/// told it is registered must still be after a crash. An implementation shared by several
+/// server instances must in addition make atomic, across instances: `insert` (look up the
+/// endpoint name, remove its old registration, insert the new one), `update` (a
+/// compare-and-set on the id), `remove_expired` (each expiry reported by one instance), and
+/// the count behind the registration bound — and, outside this trait, the OSCORE Sender
+/// Sequence Number of each client's context (RFC 8613 §7.2.1: two instances must never use
+/// one number, or a nonce repeats; Appendix B.1.1) and its replay window (§7.4: two windows
+/// accept one request twice). See the module docs.
 pub trait RegistrationStore {
     /// The registration with this id.
     fn get(&self, id: &RegistrationId) -> Option<Registration>;

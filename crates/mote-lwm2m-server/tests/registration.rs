@@ -1117,3 +1117,51 @@ fn update_binding_keeps_1_1_queue_mode() {
     );
     assert!(!s.registration(&id0).unwrap().queue_mode);
 }
+
+#[test]
+fn nosec_address_identity_binds_update_and_send_only_where_nosec_is_allowed() {
+    let here = || Identity::Address(b"127.0.0.1:5000".to_vec());
+    let there = || Identity::Address(b"127.0.0.1:6000".to_vec());
+    let ok = r#"[{"n":"/3/0/9","v":87}]"#;
+    let mut s = server(ServerConfig {
+        allow_unsecured: true,
+        ..ServerConfig::default()
+    });
+    let mut rng = counter();
+    let r = s.handle_request(
+        &register(&["ep=n", "lwm2m=1.1"], OBJECTS),
+        &here(),
+        Duration::ZERO,
+        &mut rng,
+    );
+    assert_eq!(r.code, Code::CREATED);
+    let id = id_of(&r);
+    events(&mut s);
+    // Send from the registering address is accepted, from another address refused.
+    let send_from = |s: &mut Server<InMemoryStore>, who: Identity, rng: &mut _| {
+        s.handle_request(
+            &send(ok, ContentFormat::SENML_JSON),
+            &who,
+            Duration::ZERO,
+            rng,
+        )
+        .code
+    };
+    assert_eq!(send_from(&mut s, here(), &mut rng), Code::CHANGED);
+    assert_eq!(send_from(&mut s, there(), &mut rng), Code::NOT_FOUND);
+    // Update from another address: 4.04, as for another identity.
+    let update = Request::new(Code::POST, &["rd", id.as_str()]);
+    let r = s.handle_request(&update, &there(), Duration::ZERO, &mut rng);
+    assert_eq!(r.code, Code::NOT_FOUND);
+    let r = s.handle_request(&update, &here(), Duration::ZERO, &mut rng);
+    assert_eq!(r.code, Code::CHANGED);
+    // Without NoSec an address is no identity: registration refused 4.03.
+    let mut strict = server(ServerConfig::default());
+    let r = strict.handle_request(
+        &register(&["ep=n", "lwm2m=1.1"], OBJECTS),
+        &here(),
+        Duration::ZERO,
+        &mut rng,
+    );
+    assert_eq!(r.code, Code::FORBIDDEN);
+}

@@ -44,6 +44,8 @@ enum Command {
     Coap(commands::coap::CoapArgs),
     /// Run a CoAP server exposing an LwM2M Client's object tree (UDP and/or TCP; OSCORE).
     Serve(commands::serve::ServeArgs),
+    /// Run an LwM2M server: registrations, operations and events over a REST API.
+    Lwm2mServer(commands::lwm2m_server::Lwm2mServerArgs),
     /// An OSCORE-unaware CoAP forward proxy (UDP or TCP on either side), optionally an on-path attacker.
     Proxy(commands::proxy::ProxyArgs),
     /// LwM2M payloads: decode or encode TLV, SenML, LwM2M-CBOR, text, opaque, CBOR.
@@ -65,6 +67,7 @@ fn main() -> ExitCode {
         Command::Oscore(args) => commands::oscore::run(&args),
         Command::Coap(args) => commands::coap::run(&args),
         Command::Serve(args) => commands::serve::run(&args),
+        Command::Lwm2mServer(args) => commands::lwm2m_server::run(&args),
         Command::Proxy(args) => commands::proxy::run(&args),
         Command::Lwm2m(args) => commands::lwm2m::run(&args),
         Command::BootstrapServer(args) => commands::bootstrap_server::run(&args),

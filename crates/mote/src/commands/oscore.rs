@@ -181,6 +181,13 @@ pub(crate) struct ContextFile {
     /// Where the Sender Sequence Number persists (App. B.1.1); default `<file>.seq`.
     #[serde(default)]
     sequence_file: Option<PathBuf>,
+    /// The LwM2M endpoint name the context belongs to (read by `mote lwm2m-server`).
+    #[serde(default)]
+    #[allow(
+        dead_code,
+        reason = "read from the JSON by lwm2m-server, not through this struct"
+    )]
+    endpoint: Option<String>,
     /// Set to `true` by `mote coap` / `mote serve` when the context is first used with a
     /// sequence file: from then on that file must exist (see `context_file.rs`).
     #[serde(default)]

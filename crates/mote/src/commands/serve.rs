@@ -145,7 +145,7 @@ impl ServeProtection for Oscore {
 }
 
 /// The Initiators' credentials as the credential file lists them (peers, trust anchors).
-struct PeerCredentials(EdhocSetup);
+pub(crate) struct PeerCredentials(pub(crate) EdhocSetup);
 
 impl CredentialLookup for PeerCredentials {
     fn lookup(&mut self, id_cred: &IdCred) -> Option<Credential> {
@@ -154,7 +154,7 @@ impl CredentialLookup for PeerCredentials {
 }
 
 /// The EDHOC + OSCORE layer of `mote serve --edhoc`.
-type Edhoc = EdhocProtection<FileSequenceStore, OsRandom, EdhocCrypto, PeerCredentials>;
+pub(crate) type Edhoc = EdhocProtection<FileSequenceStore, OsRandom, EdhocCrypto, PeerCredentials>;
 
 impl ServeProtection for Edhoc {
     fn edhoc_resource(

@@ -89,6 +89,12 @@ pub(crate) trait Application<X: Protection<Remote> = NoProtection> {
     fn handle_timeout(&mut self, _io: &mut Io<'_, X>) -> Flow {
         Flow::Continue(())
     }
+
+    /// Called after [`Driver::waker`] was notified (another task, e.g. an HTTP handler, put
+    /// work in the application's own queue).
+    fn wake(&mut self, _io: &mut Io<'_, X>) -> Flow {
+        Flow::Continue(())
+    }
 }
 
 /// Stops a running [`Driver`] from anywhere (another task or thread). A shutdown requested
@@ -148,6 +154,7 @@ struct Connection {
 
 enum Wake {
     Shutdown,
+    App,
     Input(Option<Input>),
     Timer,
 }
@@ -159,6 +166,8 @@ pub(crate) struct Driver<X: Protection<Remote> = NoProtection> {
     config: DriverConfig,
     endpoint: CoapEndpoint<X>,
     epoch: Instant,
+    /// The endpoint's time at `epoch` ([`Driver::start_clock_at`]).
+    start: Duration,
     udp: Vec<Arc<UdpSocket>>,
     connections: BTreeMap<u64, Connection>,
     next_connection: u64,
@@ -167,6 +176,8 @@ pub(crate) struct Driver<X: Protection<Remote> = NoProtection> {
     /// Every reader, writer and accept task; dropping the driver aborts them.
     tasks: JoinSet<()>,
     shutdown: Arc<Notify>,
+    /// Wakes the run loop for [`Application::wake`].
+    wake: Arc<Notify>,
 }
 
 impl Driver {
@@ -197,6 +208,7 @@ impl<X: Protection<Remote>> Driver<X> {
             config,
             endpoint,
             epoch: Instant::now(),
+            start: Duration::ZERO,
             udp: Vec::new(),
             connections: BTreeMap::new(),
             next_connection: 0,
@@ -204,7 +216,21 @@ impl<X: Protection<Remote>> Driver<X> {
             input_rx,
             tasks: JoinSet::new(),
             shutdown: Arc::new(Notify::new()),
+            wake: Arc::new(Notify::new()),
         })
+    }
+
+    /// Makes the endpoint's clock read `start` now (e.g. the Unix time, so that times the
+    /// application keeps stay meaningful across restarts); call before [`Driver::run`].
+    pub(crate) fn start_clock_at(&mut self, start: Duration) {
+        self.epoch = Instant::now();
+        self.start = start;
+    }
+
+    /// A handle that makes the running driver call [`Application::wake`] (a notification
+    /// given while the driver is busy is kept, never lost).
+    pub(crate) fn waker(&self) -> Arc<Notify> {
+        Arc::clone(&self.wake)
     }
 
     /// A handle that stops [`Driver::run`].
@@ -220,7 +246,7 @@ impl<X: Protection<Remote>> Driver<X> {
 
     /// Now, on the endpoint's clock.
     pub(crate) fn now(&self) -> Duration {
-        self.epoch.elapsed()
+        self.start + self.epoch.elapsed()
     }
 
     /// Open TCP connections.
@@ -336,17 +362,26 @@ impl<X: Protection<Remote>> Driver<X> {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             }
-            .map(|d| self.epoch + d);
+            .map(|d| self.epoch + d.saturating_sub(self.start));
             let shutdown = Arc::clone(&self.shutdown);
+            let app_wake = Arc::clone(&self.wake);
             // Biased, timer before input: a flood of datagrams must not starve retransmissions.
             let wake = tokio::select! {
                 biased;
                 () = shutdown.notified() => Wake::Shutdown,
+                () = app_wake.notified() => Wake::App,
                 () = sleep_until(deadline) => Wake::Timer,
                 input = self.input_rx.recv() => Wake::Input(input),
             };
             match wake {
                 Wake::Shutdown => break,
+                Wake::App => {
+                    let mut io = Io {
+                        now: self.now(),
+                        endpoint: &mut self.endpoint,
+                    };
+                    flow = app.wake(&mut io);
+                }
                 // The driver holds a sender itself, so the channel never closes.
                 Wake::Input(None) => flow = Flow::Break(()),
                 Wake::Input(Some(input)) => self.input(input),

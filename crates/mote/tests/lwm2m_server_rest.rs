@@ -524,7 +524,7 @@ fn context_file(
         j["endpoint"] = Json::from(ep);
     }
     let path = dir.join(name);
-    std::fs::write(&path, j.to_string()).unwrap();
+    common::write_private(&path, j.to_string()).unwrap();
     path.to_str().unwrap().to_string()
 }
 
@@ -614,7 +614,7 @@ fn credential_file(dir: &std::path::Path, name: &str, cred: &str, key: &str, pee
         "peers": [{"ccs": peer}],
     });
     let p = dir.join(name);
-    std::fs::write(&p, v.to_string()).unwrap();
+    common::write_private(&p, v.to_string()).unwrap();
     p.to_str().unwrap().to_string()
 }
 

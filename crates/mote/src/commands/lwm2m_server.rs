@@ -86,7 +86,12 @@ pub(crate) trait ServerProtection: Protection<Remote> {
 
     /// Answers a POST to `/.well-known/edhoc` (RFC 9528 Appendix A.2); `None` when this layer
     /// is no EDHOC Responder.
-    fn edhoc_post(&mut self, _now: Duration, _payload: &[u8]) -> Option<MessageParts> {
+    fn edhoc_post(
+        &mut self,
+        _now: Duration,
+        _peer: &Remote,
+        _request: &OwnedMessage,
+    ) -> Option<MessageParts> {
         None
     }
 }
@@ -110,8 +115,14 @@ impl ServerProtection for Edhoc {
         oscore_identity(c.id_context(), c.recipient_id())
     }
 
-    fn edhoc_post(&mut self, now: Duration, payload: &[u8]) -> Option<MessageParts> {
-        Some(Edhoc::edhoc_post(self, now, payload).into_parts())
+    fn edhoc_post(
+        &mut self,
+        now: Duration,
+        peer: &Remote,
+        request: &OwnedMessage,
+    ) -> Option<MessageParts> {
+        // The same admission as `mote serve --edhoc` (per-source limits, Echo under load).
+        <Edhoc as crate::commands::serve::ServeProtection>::edhoc_resource(self, now, peer, request)
     }
 }
 
@@ -498,7 +509,10 @@ impl<X: ServerProtection> App<X> {
 
 impl<X: ServerProtection> Application<X> for App<X> {
     fn event(&mut self, io: &mut Io<'_, X>, event: Event<Remote, X::Identity>) -> Flow {
-        if let Event::Request { id, message, .. } = &event {
+        if let Event::Request {
+            id, peer, message, ..
+        } = &event
+        {
             let edhoc = message.message.code == Code::POST && {
                 let segs: Vec<_> = message
                     .message
@@ -509,10 +523,10 @@ impl<X: ServerProtection> Application<X> for App<X> {
                 segs == [b".well-known".as_slice(), b"edhoc".as_slice()]
             };
             if edhoc {
-                if let Some(reply) = io
-                    .endpoint
-                    .protection_mut()
-                    .edhoc_post(io.now, &message.message.payload)
+                if let Some(reply) =
+                    io.endpoint
+                        .protection_mut()
+                        .edhoc_post(io.now, peer, &message.message)
                 {
                     let _ = io.endpoint.respond(
                         io.now,

@@ -17,6 +17,8 @@ pub mod device;
 #[cfg(feature = "alloc")]
 mod dm;
 #[cfg(feature = "alloc")]
+pub mod engine;
+#[cfg(feature = "alloc")]
 pub mod error;
 #[cfg(feature = "alloc")]
 pub mod firmware;
@@ -33,6 +35,11 @@ pub mod request;
 pub use client::{Client, ClientConfig, Requester, SecurityIdentity, Trigger};
 #[cfg(feature = "alloc")]
 pub use device::{Device, DeviceInfo};
+#[cfg(feature = "alloc")]
+pub use engine::{
+    AccountIdentity, ClientEvent, Engine, EngineConfig, MemoryStorage, Resolver, Storage,
+    StorageError,
+};
 #[cfg(feature = "alloc")]
 pub use error::{Error, ObjectError};
 #[cfg(feature = "alloc")]

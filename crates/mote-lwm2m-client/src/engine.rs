@@ -11,10 +11,10 @@
 //! 1. Build the [`Client`] (objects, factory configuration), then [`Engine::new`] with a
 //!    [`Resolver`] that turns Server URIs of the Security Object (/0/x/0) into peers `P`.
 //! 2. [`Engine::start`] once.
-//! 3. Loop: feed datagrams to the endpoint ([`Endpoint::handle`]); pass every
-//!    [`Endpoint::poll_event`] to [`Engine::handle_event`]; when [`Engine::poll_timeout`]
-//!    (or the endpoint's own) is reached call [`Engine::handle_timeout`] (it also runs the
-//!    endpoint's timers); send every [`Endpoint::poll_transmit`]; read
+//! 3. Loop: feed datagrams to the endpoint ([`Endpoint::handle`]) and run its timers
+//!    ([`Endpoint::handle_timeout`] at [`Endpoint::poll_timeout`]); pass every
+//!    [`Endpoint::poll_event`] to [`Engine::handle_event`]; when [`Engine::poll_timeout`] is
+//!    reached call [`Engine::handle_timeout`]; send every [`Endpoint::poll_transmit`]; read
 //!    [`Engine::poll_event`] for the application.
 //! 4. The application's own calls ([`Engine::set_value`], [`Engine::send`],
 //!    [`Engine::update`], [`Engine::bootstrap`], [`Engine::deregister_all`]) may come at any
@@ -491,31 +491,24 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
         self.flush(ep, now);
     }
 
-    /// When [`Engine::handle_timeout`] must run next (the endpoint's timers included).
-    pub fn poll_timeout<R, X>(&self, ep: &Endpoint<P, R, X>) -> Option<Duration>
-    where
-        R: RandomSource,
-        X: Protection<P>,
-    {
-        [
-            self.registrar.poll_timeout(),
-            self.reporter.poll_timeout(),
-            ep.poll_timeout(),
-        ]
-        .into_iter()
-        .flatten()
-        .min()
+    /// When [`Engine::handle_timeout`] must run next: the registrar's and the reporter's
+    /// timers (the endpoint's own are [`Endpoint::poll_timeout`], run by the application with
+    /// [`Endpoint::handle_timeout`]).
+    pub fn poll_timeout(&self) -> Option<Duration> {
+        [self.registrar.poll_timeout(), self.reporter.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
-    /// Runs the endpoint's, the registrar's and the reporter's timers due at `now`; then
-    /// pass the endpoint's new events to [`Engine::handle_event`].
+    /// Runs the registrar's and the reporter's timers due at `now` (Register attempts,
+    /// Updates, notifications by pmin / pmax, the bootstrap).
     pub fn handle_timeout<R, X>(&mut self, ep: &mut Endpoint<P, R, X>, now: Duration)
     where
         R: RandomSource,
         X: Protection<P>,
         X::Identity: AccountIdentity,
     {
-        ep.handle_timeout(now);
         self.registrar.handle_timeout(&mut self.client, now);
         self.reporter.handle_timeout(&self.client, now);
         self.flush(ep, now);

@@ -243,7 +243,10 @@ impl World {
         loop {
             self.pump();
             let mut next = until;
-            if let Some(t) = self.engine.poll_timeout(&self.ep) {
+            for t in [self.engine.poll_timeout(), self.ep.poll_timeout()]
+                .into_iter()
+                .flatten()
+            {
                 next = next.min(t);
             }
             for (ep, _) in self.servers.values() {
@@ -275,7 +278,11 @@ impl World {
                 }
                 self.pump();
             }
-            if self.engine.poll_timeout(&self.ep).is_some_and(|t| t <= now) {
+            if self.ep.poll_timeout().is_some_and(|t| t <= now) {
+                self.ep.handle_timeout(now);
+                self.pump();
+            }
+            if self.engine.poll_timeout().is_some_and(|t| t <= now) {
                 self.engine.handle_timeout(&mut self.ep, now);
             }
             for (ep, _) in self.servers.values_mut() {

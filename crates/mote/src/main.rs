@@ -48,6 +48,8 @@ enum Command {
     Proxy(commands::proxy::ProxyArgs),
     /// LwM2M payloads: decode or encode TLV, SenML, LwM2M-CBOR, text, opaque, CBOR.
     Lwm2m(commands::lwm2m::Lwm2mArgs),
+    /// An LwM2M Client: registers, is managed and observed, reports; stdin controls it.
+    Lwm2mClient(commands::lwm2m_client::Lwm2mClientArgs),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +67,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => commands::serve::run(&args),
         Command::Proxy(args) => commands::proxy::run(&args),
         Command::Lwm2m(args) => commands::lwm2m::run(&args),
+        Command::Lwm2mClient(args) => commands::lwm2m_client::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

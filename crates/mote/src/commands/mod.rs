@@ -8,6 +8,7 @@ pub(crate) mod decode;
 pub(crate) mod demo;
 pub(crate) mod edhoc;
 pub(crate) mod lwm2m;
+pub(crate) mod lwm2m_client;
 pub(crate) mod oscore;
 pub(crate) mod proxy;
 pub(crate) mod serve;

@@ -1,0 +1,356 @@
+//! `mote lwm2m-client` against a small scripted LwM2M server: a mote_coap endpoint on a real
+//! loopback UDP socket in the test. It checks the registration (parameters, the JSON event),
+//! a Read, a Write, an Execute, an Observe notification after `set`, a `send` and `quit`
+//! de-registering and exiting 0.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::net::{SocketAddr, UdpSocket};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use mote_coap::code::{Code, MessageType};
+use mote_coap::endpoint::{Endpoint, EndpointConfig, Event, Reliability, RequestId};
+use mote_coap::message::OwnedMessage;
+use mote_coap::option::OptionNumber;
+use mote_coap::transmission::RandomSource;
+
+struct Rng(u64);
+
+impl RandomSource for Rng {
+    fn next_u32(&mut self) -> u32 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 32) as u32
+    }
+}
+
+/// A request the server received.
+#[derive(Debug, Clone)]
+struct Seen {
+    code: Code,
+    path: String,
+    query: Vec<String>,
+    payload: Vec<u8>,
+}
+
+/// The scripted server: answers Register with 2.01 `rd/5`, Update and Send with 2.04,
+/// De-register with 2.02; keeps the answers to its own requests.
+struct Server {
+    sock: UdpSocket,
+    ep: Endpoint<SocketAddr, Rng>,
+    epoch: Instant,
+    client: Option<SocketAddr>,
+    seen: Vec<Seen>,
+    answers: Vec<(RequestId, OwnedMessage, bool)>,
+}
+
+impl Server {
+    fn new() -> Server {
+        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(20)))
+            .unwrap();
+        Server {
+            sock,
+            ep: Endpoint::new(EndpointConfig::default(), Rng(0x1234_5678_9abc)).unwrap(),
+            epoch: Instant::now(),
+            client: None,
+            seen: Vec::new(),
+            answers: Vec::new(),
+        }
+    }
+
+    fn port(&self) -> u16 {
+        self.sock.local_addr().unwrap().port()
+    }
+
+    /// Runs the server until `done` holds (or 20 s pass: a failure).
+    fn run_until(&mut self, what: &str, mut done: impl FnMut(&Server) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut buf = [0u8; 2048];
+        while !done(self) {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            if let Ok((n, from)) = self.sock.recv_from(&mut buf) {
+                let now = self.epoch.elapsed();
+                self.ep.handle(now, from, &buf[..n]);
+            }
+            let now = self.epoch.elapsed();
+            if self.ep.poll_timeout().is_some_and(|t| t <= now) {
+                self.ep.handle_timeout(now);
+            }
+            while let Some(e) = self.ep.poll_event() {
+                self.event(e);
+            }
+            while let Some(t) = self.ep.poll_transmit() {
+                self.sock.send_to(&t.datagram, t.peer).unwrap();
+            }
+        }
+    }
+
+    fn event(&mut self, e: Event<SocketAddr>) {
+        let now = self.epoch.elapsed();
+        match e {
+            Event::Request { id, peer, message } => {
+                self.client = Some(peer);
+                let text = |n: OptionNumber| -> Vec<String> {
+                    message
+                        .options
+                        .get_all(n)
+                        .map(|o| String::from_utf8(o.value.to_vec()).unwrap())
+                        .collect()
+                };
+                let path = format!("/{}", text(OptionNumber::URI_PATH).join("/"));
+                let seen = Seen {
+                    code: message.code,
+                    path: path.clone(),
+                    query: text(OptionNumber::URI_QUERY),
+                    payload: message.payload.clone(),
+                };
+                let reply = match (seen.code, path.as_str()) {
+                    (Code::POST, "/rd") => OwnedMessage::new(MessageType::Ack, Code::CREATED, 0)
+                        .with_option(OptionNumber::LOCATION_PATH, "rd")
+                        .with_option(OptionNumber::LOCATION_PATH, "5"),
+                    (Code::DELETE, _) => OwnedMessage::new(MessageType::Ack, Code::DELETED, 0),
+                    _ => OwnedMessage::new(MessageType::Ack, Code::CHANGED, 0),
+                };
+                self.seen.push(seen);
+                self.ep.respond(now, id, reply).unwrap();
+            }
+            Event::Response { id, message, .. } => self.answers.push((id, message, false)),
+            Event::Notification { id, message, .. } => self.answers.push((id, message, true)),
+            _ => {}
+        }
+    }
+
+    /// Sends a request to the client and waits for its final response.
+    fn ask(&mut self, request: OwnedMessage) -> (RequestId, OwnedMessage) {
+        let now = self.epoch.elapsed();
+        let client = self.client.expect("the client registered");
+        let id = self
+            .ep
+            .request(now, client, request, Reliability::Confirmable)
+            .unwrap();
+        self.run_until("a response", |s| {
+            s.answers.iter().any(|(i, _, n)| *i == id && !n)
+        });
+        let answer = self
+            .answers
+            .iter()
+            .find(|(i, _, n)| *i == id && !n)
+            .map(|(_, m, _)| m.clone())
+            .unwrap();
+        (id, answer)
+    }
+}
+
+fn request(code: Code, path: &str) -> OwnedMessage {
+    let mut m = OwnedMessage::new(MessageType::Con, code, 0);
+    for seg in path.split('/').filter(|s| !s.is_empty()) {
+        m = m.with_option(OptionNumber::URI_PATH, seg);
+    }
+    m
+}
+
+/// The client process, its stdin and its stdout lines.
+struct ClientProc {
+    child: Child,
+    stdin: ChildStdin,
+    lines: mpsc::Receiver<String>,
+    events: Vec<serde_json::Value>,
+}
+
+impl ClientProc {
+    fn start(args: &[&str]) -> ClientProc {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_mote"))
+            .arg("lwm2m-client")
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        ClientProc {
+            child,
+            stdin,
+            lines,
+            events: Vec::new(),
+        }
+    }
+
+    fn command(&mut self, line: &str) {
+        writeln!(self.stdin, "{line}").unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    /// Collects the event lines printed so far.
+    fn collect(&mut self) {
+        while let Ok(line) = self.lines.try_recv() {
+            self.events
+                .push(serde_json::from_str(&line).unwrap_or_else(|_| panic!("not JSON: {line}")));
+        }
+    }
+
+    fn has(&mut self, event: &str, key: &str, value: &serde_json::Value) -> bool {
+        self.collect();
+        self.events
+            .iter()
+            .any(|e| e["event"] == event && &e[key] == value)
+    }
+}
+
+impl Drop for ClientProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn registers_is_managed_and_observed_sends_and_deregisters() {
+    let mut server = Server::new();
+    let uri = format!("coap://127.0.0.1:{}", server.port());
+    let mut client = ClientProc::start(&["--endpoint", "dev-cli", "--server", &uri, "--json"]);
+
+    // Registration.
+    server.run_until("Register", |s| s.seen.iter().any(|r| r.path == "/rd"));
+    let reg = server
+        .seen
+        .iter()
+        .find(|r| r.path == "/rd")
+        .unwrap()
+        .clone();
+    assert_eq!(reg.code, Code::POST);
+    for q in ["ep=dev-cli", "lt=300", "lwm2m=1.1", "b=U"] {
+        assert!(reg.query.iter().any(|x| x == q), "{q} in {:?}", reg.query);
+    }
+    let links = String::from_utf8(reg.payload.clone()).unwrap();
+    for l in ["</3/0>", "</4/0>", "</5/0>", "</3303/0>", "</32769/0>"] {
+        assert!(links.contains(l), "{l} in {links}");
+    }
+    server.run_until("the registered event", |_| true);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !client.has("registered", "location", &"/rd/5".into()) {
+        assert!(
+            Instant::now() < deadline,
+            "no registered event: {:?}",
+            client.events
+        );
+        server.run_until("time", |_| true);
+    }
+    assert!(client.has("registered", "server", &uri.clone().into()));
+
+    // Read /3/0/0 (Manufacturer) as text.
+    let (_, r) = server.ask(request(Code::GET, "/3/0/0").with_uint_option(OptionNumber::ACCEPT, 0));
+    assert_eq!(r.code, Code::CONTENT);
+    assert_eq!(r.payload, b"Mote");
+
+    // Write the test object's text resource, read it back.
+    let write = request(Code::PUT, "/32769/0/0")
+        .with_uint_option(OptionNumber::CONTENT_FORMAT, 0)
+        .with_payload(b"written by the server".to_vec());
+    assert_eq!(server.ask(write).1.code, Code::CHANGED);
+    let (_, r) =
+        server.ask(request(Code::GET, "/32769/0/0").with_uint_option(OptionNumber::ACCEPT, 0));
+    assert_eq!(r.payload, b"written by the server");
+
+    // Execute Reboot.
+    assert_eq!(
+        server.ask(request(Code::POST, "/3/0/4")).1.code,
+        Code::CHANGED
+    );
+
+    // Observe the temperature; `set` changes it and a notification follows.
+    let observe = request(Code::GET, "/3303/0/5700")
+        .with_uint_option(OptionNumber::OBSERVE, 0)
+        .with_uint_option(OptionNumber::ACCEPT, 0);
+    let (obs, first) = server.ask(observe);
+    assert_eq!(first.code, Code::CONTENT);
+    assert_eq!(first.payload, b"21.5");
+    client.command("set /3303/0/5700 23.25");
+    server.run_until("a notification", |s| {
+        s.answers.iter().any(|(i, _, n)| *i == obs && *n)
+    });
+    let note = server
+        .answers
+        .iter()
+        .find(|(i, _, n)| *i == obs && *n)
+        .unwrap()
+        .1
+        .clone();
+    assert_eq!(note.payload, b"23.25");
+
+    // Send.
+    client.command("send /3303/0/5700 /3/0/0");
+    server.run_until("POST /dp", |s| s.seen.iter().any(|r| r.path == "/dp"));
+    let dp = server.seen.iter().find(|r| r.path == "/dp").unwrap();
+    let body = String::from_utf8(dp.payload.clone()).unwrap();
+    assert!(body.contains("23.25") && body.contains("Mote"), "{body}");
+
+    // The events so far.
+    server.run_until("time", |_| true);
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        client.has("write", "path", &"/32769/0/0".into()),
+        "{:?}",
+        client.events
+    );
+    assert!(client.has("execute", "path", &"/3/0/4".into()));
+    assert!(client.has("notify", "path", &"/3303/0/5700".into()));
+    assert!(client.has("send", "ssid", &1.into()));
+
+    // quit: De-register, exit 0.
+    client.command("quit");
+    server.run_until("De-register", |s| {
+        s.seen
+            .iter()
+            .any(|r| r.code == Code::DELETE && r.path == "/rd/5")
+    });
+    // Keep answering (the ACK went out with the response) until the process exits.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        server.run_until("time", |_| true);
+        if let Some(status) = client.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the client did not exit");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status:?}");
+    assert!(client.has("deregistered", "ssid", &1.into()));
+}
+
+#[test]
+fn a_bad_server_uri_is_refused() {
+    let out = Command::new(env!("CARGO_BIN_EXE_mote"))
+        .args([
+            "lwm2m-client",
+            "--endpoint",
+            "x",
+            "--server",
+            "coaps://127.0.0.1:5684",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("only coap://"));
+}

@@ -37,7 +37,8 @@ use core::time::Duration;
 use mote_access::ShortServerId;
 use mote_coap::code::{Code, MessageType};
 use mote_coap::endpoint::{
-    Endpoint, Event, ObserverHandle, Protection, Reliability, RequestId, RequestOptions,
+    BlockwiseError, Endpoint, Event, ObserverHandle, Protection, Reliability, RequestId,
+    RequestOptions,
 };
 use mote_coap::message::OwnedMessage;
 use mote_coap::option::OptionNumber;
@@ -47,6 +48,7 @@ use mote_lwm2m::{Format, Path, PathLevel, Value};
 
 use crate::client::{Client, OSCORE, Requester, SECURITY, SecurityIdentity, int};
 use crate::error::ObjectError;
+use crate::firmware::{FirmwarePull, State, UpdateResult};
 use crate::registration::{self, Outgoing, Peer, Registrar, RequestHandle};
 use crate::reporting::{ObservationToken, Report, ReportEvent, Reporter, SendHandle};
 use crate::request::{Request, Response};
@@ -230,6 +232,14 @@ pub enum ClientEvent {
         /// The response code.
         code: Code,
     },
+    /// A firmware package pull (Package URI, /5/0/1) ended: the Firmware Update object's
+    /// State and Update Result now (LwM2M TS 1.2 Core Appendix E.6).
+    FirmwareDownload {
+        /// State (/5/0/3): Downloaded (2) on success, Idle (0) on failure.
+        state: State,
+        /// Update Result (/5/0/5).
+        result: UpdateResult,
+    },
     /// Something went wrong that the application should see.
     Error {
         /// The path concerned, if any.
@@ -246,6 +256,8 @@ pub enum ClientEvent {
 enum Pending {
     Registrar(RequestHandle),
     Send(SendHandle),
+    /// The pull of the Firmware Update object's Package URI.
+    Firmware,
 }
 
 /// The client's persistent configuration: the Security, Server, Access Control and OSCORE
@@ -590,8 +602,36 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
                             code: message.code,
                         });
                     }
+                    Some(Pending::Firmware) => {
+                        // TS 1.2 Core Appendix E.6: a URI the server does not serve is
+                        // "Invalid URI" (7).
+                        let outcome = if message.code == Code::CONTENT {
+                            Ok(message.payload.as_slice())
+                        } else {
+                            Err(UpdateResult::InvalidUri)
+                        };
+                        self.firmware_finished(outcome);
+                    }
                     None => {}
                 }
+            }
+            Event::ProtectionFailed { id, .. }
+                if matches!(self.pending.get(&id), Some(Pending::Firmware)) =>
+            {
+                // A block that does not verify end to end ends the download (RFC 8613 §8.4):
+                // "Integrity check failure" (5).
+                self.pending.remove(&id);
+                self.firmware_finished(Err(UpdateResult::IntegrityCheckFailure));
+            }
+            Event::BlockwiseFailed { id, error, .. }
+                if matches!(self.pending.get(&id), Some(Pending::Firmware)) =>
+            {
+                self.pending.remove(&id);
+                let result = match error {
+                    BlockwiseError::TooLarge { .. } => UpdateResult::NotEnoughFlash,
+                    _ => UpdateResult::ConnectionLost,
+                };
+                self.firmware_finished(Err(result));
             }
             Event::TimedOut { id }
             | Event::Reset { id }
@@ -606,6 +646,7 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
             }
             _ => {}
         }
+        self.start_firmware_pull(ep, now);
         self.flush(ep, now);
     }
 
@@ -613,7 +654,91 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
         match self.pending.remove(&id) {
             Some(Pending::Registrar(h)) => self.registrar.on_failure(&mut self.client, h, now),
             Some(Pending::Send(h)) => self.reporter.on_send_failure(h),
+            // TS 1.2 Core Appendix E.6: "Connection lost during downloading" (4).
+            Some(Pending::Firmware) => self.firmware_finished(Err(UpdateResult::ConnectionLost)),
             None => {}
+        }
+    }
+
+    fn firmware(&mut self) -> Option<&mut dyn FirmwarePull> {
+        self.client
+            .object_mut(crate::client::FIRMWARE)?
+            .firmware_pull()
+    }
+
+    fn firmware_finished(&mut self, outcome: Result<&[u8], UpdateResult>) {
+        let Some(fw) = self.firmware() else {
+            return;
+        };
+        fw.pull_finished(outcome);
+        let state = match self.client.value(&firmware_path(3)) {
+            Some(Value::Integer(1)) => State::Downloading,
+            Some(Value::Integer(2)) => State::Downloaded,
+            Some(Value::Integer(3)) => State::Updating,
+            _ => State::Idle,
+        };
+        let result = match self.client.value(&firmware_path(5)) {
+            Some(Value::Integer(v)) => update_result(v),
+            _ => UpdateResult::Initial,
+        };
+        self.event(ClientEvent::FirmwareDownload { state, result });
+    }
+
+    /// Starts the pull of the Firmware Update object's Package URI when a Write asked for
+    /// one (TS 1.2 Core Appendix E.6: Idle → Downloading on a Write of /5/0/1): a GET through
+    /// the endpoint, which follows Block2 (RFC 7959 §2.4) up to the object's package bound
+    /// and, under OSCORE, verifies every block as it arrives.
+    fn start_firmware_pull<R, X>(&mut self, ep: &mut Endpoint<P, R, X>, now: Duration)
+    where
+        R: RandomSource,
+        X: Protection<P>,
+        X::Identity: AccountIdentity,
+    {
+        let Some(fw) = self.firmware() else {
+            return;
+        };
+        let Some(uri) = fw.pull_uri().map(String::from) else {
+            return;
+        };
+        let max_package = fw.max_package();
+        fw.pull_started();
+        let Some((authority, request)) = package_request(&uri) else {
+            self.firmware_finished(Err(UpdateResult::InvalidUri));
+            return;
+        };
+        let Some(target) = self.resolver.resolve(&authority) else {
+            self.firmware_finished(Err(UpdateResult::InvalidUri));
+            return;
+        };
+        if self.pending.len() >= self.config.max_pending {
+            self.firmware_finished(Err(UpdateResult::OutOfRam));
+            return;
+        }
+        let mut options =
+            RequestOptions::new(Reliability::Confirmable, ep.config().client_blockwise);
+        options.blockwise.download.max_body = max_package;
+        // The package server is reached under the security of the account with that URI,
+        // if any (the Package URI of a managed device usually points at its server).
+        let account = self
+            .client
+            .security
+            .iter()
+            .find(|(_, s)| string(s.get(&0)).as_deref() == Some(authority.as_str()))
+            .map(|(i, s)| (i, oscore_link(s).is_some()));
+        let identity = account.and_then(|(i, _)| X::Identity::for_account(&self.client, i));
+        let result = match identity {
+            Some(identity) => ep.request_protected(now, target, request, options, identity),
+            None if account.is_some_and(|(_, secured)| secured) => {
+                self.firmware_finished(Err(UpdateResult::UnsupportedProtocol));
+                return;
+            }
+            None => ep.request_with(now, target, request, options),
+        };
+        match result {
+            Ok(id) => {
+                self.pending.insert(id, Pending::Firmware);
+            }
+            Err(_) => self.firmware_finished(Err(UpdateResult::ConnectionLost)),
         }
     }
 
@@ -1097,6 +1222,59 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
     pub fn has_pending(&self) -> bool {
         !self.pending.is_empty()
     }
+}
+
+/// Update Result (/5/0/5) from its value (TS 1.2 Core Appendix E.6).
+fn update_result(v: i64) -> UpdateResult {
+    [
+        UpdateResult::Initial,
+        UpdateResult::Success,
+        UpdateResult::NotEnoughFlash,
+        UpdateResult::OutOfRam,
+        UpdateResult::ConnectionLost,
+        UpdateResult::IntegrityCheckFailure,
+        UpdateResult::UnsupportedPackageType,
+        UpdateResult::InvalidUri,
+        UpdateResult::UpdateFailed,
+        UpdateResult::UnsupportedProtocol,
+    ]
+    .into_iter()
+    .find(|r| r.value() == v)
+    .unwrap_or(UpdateResult::Initial)
+}
+
+fn firmware_path(resource: u16) -> Path {
+    Path::new(&[crate::client::FIRMWARE, 0, resource]).unwrap_or(Path::ROOT)
+}
+
+/// A Package URI (`coap://host:port/a/b?q`) as the authority the resolver knows
+/// (`coap://host:port`) and the GET to send.
+fn package_request(uri: &str) -> Option<(String, OwnedMessage)> {
+    let scheme_end = uri.find("://")? + 3;
+    let scheme = uri.get(..scheme_end)?;
+    if scheme != "coap://" && scheme != "coap+tcp://" {
+        return None;
+    }
+    let rest = uri.get(scheme_end..)?;
+    let (host, path_query) = match rest.find('/') {
+        Some(i) => (rest.get(..i)?, rest.get(i..)?),
+        None => (rest, ""),
+    };
+    if host.is_empty() {
+        return None;
+    }
+    let (path, query) = match path_query.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (path_query, None),
+    };
+    let mut message = OwnedMessage::new(MessageType::Con, Code::GET, 0);
+    for seg in path.split('/').filter(|s| !s.is_empty()) {
+        message = message.with_option(OptionNumber::URI_PATH, seg.as_bytes());
+    }
+    for q in query.into_iter().flat_map(|q| q.split('&')) {
+        message = message.with_option(OptionNumber::URI_QUERY, q.as_bytes());
+    }
+    Some((alloc::format!("{scheme}{host}"), message))
 }
 
 fn oscore_link(sec: &InstanceData) -> Option<u16> {

@@ -43,7 +43,7 @@ pub use engine::{
 #[cfg(feature = "alloc")]
 pub use error::{Error, ObjectError};
 #[cfg(feature = "alloc")]
-pub use firmware::{FirmwareHooks, FirmwareUpdate, State, UpdateResult};
+pub use firmware::{FirmwareHooks, FirmwarePull, FirmwareUpdate, State, UpdateResult};
 #[cfg(feature = "alloc")]
 pub use object::{DataObject, ExecuteArgument, Object};
 #[cfg(feature = "alloc")]

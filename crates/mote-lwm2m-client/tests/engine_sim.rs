@@ -44,6 +44,7 @@ const A: Addr = 2;
 const B: Addr = 3;
 const BSS: Addr = 4;
 const STRANGER: Addr = 9;
+const FW: Addr = 5;
 
 #[derive(Debug, Clone)]
 struct XorShift(u64);
@@ -74,6 +75,7 @@ fn resolve(uri: &str) -> Option<Addr> {
         "coap://a.test" => Some(A),
         "coap://b.test" => Some(B),
         "coap://bs.test" => Some(BSS),
+        "coap://fw.test" => Some(FW),
         _ => None,
     }
 }
@@ -114,6 +116,8 @@ struct World {
     answers: Vec<(Duration, Addr, RequestId, OwnedMessage, bool)>,
     events: Vec<(Duration, ClientEvent)>,
     registrations: u32,
+    /// Every datagram handed to the network: (time, from, to).
+    sent: Vec<(Duration, Addr, Addr)>,
 }
 
 fn endpoint(seed: u64) -> Ep {
@@ -133,7 +137,7 @@ impl World {
             EngineConfig::default(),
         );
         let mut servers = BTreeMap::new();
-        for (a, seed) in [(A, 11), (B, 12), (BSS, 13), (STRANGER, 14)] {
+        for (a, seed) in [(A, 11), (B, 12), (BSS, 13), (STRANGER, 14), (FW, 15)] {
             servers.insert(a, (endpoint(seed), Script::Accept));
         }
         World {
@@ -147,6 +151,7 @@ impl World {
             answers: Vec::new(),
             events: Vec::new(),
             registrations: 0,
+            sent: Vec::new(),
         }
     }
 
@@ -174,6 +179,7 @@ impl World {
             while let Some(t) = self.ep.poll_transmit() {
                 progressed = true;
                 self.seq += 1;
+                self.sent.push((self.now, CLIENT, t.peer));
                 self.in_flight
                     .push((self.now + ms(10), self.seq, CLIENT, t.peer, t.datagram));
             }
@@ -210,6 +216,12 @@ impl World {
                     payload: req.payload.clone(),
                 });
                 let (ep, script) = self.servers.get_mut(&a).unwrap();
+                if a == FW {
+                    let (code, body) = firmware_file(&format!("/{}", req.uri_path.join("/")));
+                    let reply = OwnedMessage::new(MessageType::Ack, code, 0).with_payload(body);
+                    ep.respond(now, id, reply).unwrap();
+                    return;
+                }
                 let code = match (*script, req.code, req.uri_path.as_slice()) {
                     (Script::Refuse(c), _, _) => c,
                     (_, Code::POST, [rd]) if rd == "rd" => Code::CREATED,
@@ -850,4 +862,213 @@ fn the_pending_table_is_bounded() {
     w.pump();
     assert!(w.events.iter().any(|(_, e)| matches!(e,
         ClientEvent::Error { reason, .. } if reason.contains("too many requests in flight"))));
+}
+
+// ---- Firmware Update: Package URI pull (TS 1.2 Core Appendix E.6, LightweightM2M-E2E-13) ----
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use mote_lwm2m_client::{FirmwareHooks, FirmwareUpdate, State, UpdateResult};
+
+/// A 3000-byte image: three Block2 blocks of 1024 bytes (RFC 7959 §2.4).
+fn good_image() -> Vec<u8> {
+    let mut image = b"GOOD".to_vec();
+    image.extend((0..2996u32).map(|i| (i % 251) as u8));
+    image
+}
+
+/// What the package server serves.
+fn firmware_file(path: &str) -> (Code, Vec<u8>) {
+    match path {
+        "/fw/good" => (Code::CONTENT, good_image()),
+        "/fw/brick" => (Code::CONTENT, b"GOOD but BRICK".to_vec()),
+        "/fw/corrupt" => (Code::CONTENT, vec![0xAA; 2500]),
+        "/fw/huge" => (Code::CONTENT, vec![b'G'; 9000]),
+        _ => (Code::NOT_FOUND, Vec::new()),
+    }
+}
+
+/// Accepts images starting with `GOOD`; installing one containing `BRICK` fails at once;
+/// `installed` is the running firmware.
+struct Installer {
+    installed: Rc<RefCell<Vec<u8>>>,
+}
+
+impl FirmwareHooks for Installer {
+    fn verify(&mut self, package: &[u8]) -> Result<(), UpdateResult> {
+        if package.starts_with(b"GOOD") {
+            Ok(())
+        } else {
+            Err(UpdateResult::IntegrityCheckFailure)
+        }
+    }
+    fn start_update(&mut self, package: &[u8]) -> Result<(), UpdateResult> {
+        if package.windows(5).any(|w| w == b"BRICK") {
+            return Err(UpdateResult::UpdateFailed);
+        }
+        *self.installed.borrow_mut() = package.to_vec();
+        Ok(())
+    }
+}
+
+/// The two-server world with a Firmware Update object (packages up to 4096 bytes) owned by
+/// server 101; the running firmware is `OLD`.
+fn firmware_world() -> (World, Rc<RefCell<Vec<u8>>>) {
+    let installed = Rc::new(RefCell::new(b"OLD".to_vec()));
+    let mut c = two_servers(false);
+    let hooks = Installer {
+        installed: installed.clone(),
+    };
+    c.register(5, Box::new(FirmwareUpdate::new(hooks, 4096)))
+        .unwrap();
+    acl(&mut c, 2, 5, 0, 101, &[]);
+    let mut w = World::new(c, registration());
+    w.start();
+    w.run_until(s(1));
+    (w, installed)
+}
+
+fn text_put(path: &str, value: &str) -> OwnedMessage {
+    with_code(get(path), Code::PUT)
+        .with_uint_option(OptionNumber::CONTENT_FORMAT, 0)
+        .with_payload(value.as_bytes().to_vec())
+}
+
+fn fw_state(w: &World) -> (Value, Value) {
+    (
+        w.engine.client().value(&p("/5/0/3")).unwrap(),
+        w.engine.client().value(&p("/5/0/5")).unwrap(),
+    )
+}
+
+#[test]
+fn firmware_pull_downloads_block_wise_and_updates() {
+    let (mut w, installed) = firmware_world();
+    let write = text_put("/5/0/1", "coap://fw.test/fw/good");
+    assert_eq!(w.ask(A, write).code, Code::CHANGED);
+    w.run_for(s(5));
+    // The package server's application saw the first request; the endpoint served blocks
+    // 1 and 2 from its Block2 cache: three requests from the client in all.
+    let gets = w.requests_to(FW, Code::GET);
+    assert_eq!(gets.len(), 1);
+    assert_eq!(gets[0].path, "/fw/good");
+    let to_fw = w
+        .sent
+        .iter()
+        .filter(|(_, f, t)| *f == CLIENT && *t == FW)
+        .count();
+    assert_eq!(to_fw, 3, "three Block2 requests");
+    // Downloaded (2), Update Result still Initial (0).
+    assert_eq!(fw_state(&w), (int(2), int(0)));
+    assert!(w.events.iter().any(|(_, e)| matches!(
+        e,
+        ClientEvent::FirmwareDownload {
+            state: State::Downloaded,
+            result: UpdateResult::Initial
+        }
+    )));
+    // Execute Update → Updating (3); the installation reports success → Idle, Success (1).
+    assert_eq!(
+        w.ask(A, with_code(get("/5/0/2"), Code::POST)).code,
+        Code::CHANGED
+    );
+    assert_eq!(fw_state(&w).0, int(3));
+    assert_eq!(*installed.borrow(), good_image());
+    w.engine
+        .client_mut()
+        .object_as::<FirmwareUpdate<Installer>>(5)
+        .unwrap()
+        .update_finished(true);
+    assert_eq!(fw_state(&w), (int(0), int(1)));
+}
+
+/// Each way a pull fails ends in Idle with its Update Result, and the old firmware runs on.
+#[test]
+fn firmware_pull_failures_give_their_update_result_and_keep_the_old_firmware() {
+    let cases: [(&str, Option<Script>, UpdateResult); 6] = [
+        (
+            "coap://fw.test/fw/corrupt",
+            None,
+            UpdateResult::IntegrityCheckFailure,
+        ),
+        ("coap://fw.test/fw/missing", None, UpdateResult::InvalidUri),
+        ("coap://fw.test/fw/huge", None, UpdateResult::NotEnoughFlash),
+        (
+            "coap://fw.test/fw/good",
+            Some(Script::Down),
+            UpdateResult::ConnectionLost,
+        ),
+        (
+            "coap://nowhere.test/fw/good",
+            None,
+            UpdateResult::InvalidUri,
+        ),
+        (
+            "http://fw.test/fw/good",
+            None,
+            UpdateResult::UnsupportedProtocol,
+        ),
+    ];
+    for (uri, script, expected) in cases {
+        let (mut w, installed) = firmware_world();
+        if let Some(script) = script {
+            w.script(FW, script);
+        }
+        assert_eq!(
+            w.ask(A, text_put("/5/0/1", uri)).code,
+            Code::CHANGED,
+            "{uri}"
+        );
+        w.run_for(s(300));
+        assert_eq!(
+            fw_state(&w),
+            (int(0), int(expected.value())),
+            "{uri}: Idle with {expected:?}"
+        );
+        // Nothing to install: Execute Update is refused, the old firmware stays.
+        assert_eq!(
+            w.ask(A, with_code(get("/5/0/2"), Code::POST)).code,
+            Code::METHOD_NOT_ALLOWED,
+            "{uri}"
+        );
+        assert_eq!(*installed.borrow(), b"OLD", "{uri}");
+    }
+}
+
+#[test]
+fn a_failed_installation_keeps_the_old_firmware() {
+    let (mut w, installed) = firmware_world();
+    assert_eq!(
+        w.ask(A, text_put("/5/0/1", "coap://fw.test/fw/brick")).code,
+        Code::CHANGED
+    );
+    w.run_for(s(5));
+    assert_eq!(fw_state(&w), (int(2), int(0)));
+    assert_eq!(
+        w.ask(A, with_code(get("/5/0/2"), Code::POST)).code,
+        Code::CHANGED
+    );
+    // The hook refused at once: still Downloaded, Update Result 8 (firmware update failed).
+    assert_eq!(fw_state(&w), (int(2), int(8)));
+    assert_eq!(*installed.borrow(), b"OLD");
+}
+
+#[test]
+fn package_push_by_write_still_works() {
+    let (mut w, installed) = firmware_world();
+    let push = with_code(get("/5/0/0"), Code::PUT)
+        .with_uint_option(OptionNumber::CONTENT_FORMAT, 42)
+        .with_payload(b"GOOD pushed".to_vec());
+    assert_eq!(w.ask(A, push).code, Code::CHANGED);
+    assert_eq!(fw_state(&w), (int(2), int(0)));
+    assert!(
+        w.requests_to(FW, Code::GET).is_empty(),
+        "no pull for a push"
+    );
+    assert_eq!(
+        w.ask(A, with_code(get("/5/0/2"), Code::POST)).code,
+        Code::CHANGED
+    );
+    assert_eq!(*installed.borrow(), b"GOOD pushed");
 }

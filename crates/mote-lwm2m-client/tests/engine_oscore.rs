@@ -70,7 +70,7 @@ fn endpoint(seed: u64, sender: &[u8], recipient: &[u8]) -> (Ep, ContextId) {
     )
 }
 
-fn client() -> Client {
+fn client_objects() -> Client {
     let mut c = Client::new(ClientConfig::default());
     c.register(3, Box::new(Device::new(Board::default())))
         .unwrap();
@@ -121,7 +121,7 @@ impl Pair {
         let (client, _) = endpoint(3, &[0x01], &[0x02]);
         let (server, server_ctx) = endpoint(4, &[0x02], &[0x01]);
         let engine = Engine::new(
-            client(),
+            client_objects(),
             Registrar::new(RegistrationConfig::default()),
             Reporter::new(ReportingConfig::default()),
             |uri: &str| (uri == "coap://a.test").then_some(SERVER),

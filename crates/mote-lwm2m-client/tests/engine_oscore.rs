@@ -200,7 +200,7 @@ impl Pair {
             EndpointConfig::default().client_blockwise,
         );
         let id = if protected {
-            let ctx = self.server_ctx.clone();
+            let ctx = self.server_ctx;
             self.server
                 .request_protected(self.now, CLIENT, request, options, ctx)
                 .unwrap()

@@ -500,6 +500,9 @@ fn event_json(e: &ClientEvent) -> serde_json::Value {
         ClientEvent::SendAnswered { code, .. } => {
             json!({"event": "send", "code": code.to_string()})
         }
+        ClientEvent::FirmwareDownload { state, result } => {
+            json!({"event": "firmware", "state": state.value(), "result": result.value()})
+        }
         ClientEvent::Error { path, code, reason } => {
             let mut v = json!({"event": "error", "reason": reason});
             if let Some(p) = path {

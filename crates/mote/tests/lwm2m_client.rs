@@ -72,11 +72,13 @@ impl Server {
         self.sock.local_addr().unwrap().port()
     }
 
-    /// Runs the server until `done` holds (or 20 s pass: a failure).
+    /// Runs the server (at least one receive of up to 20 ms) until `done` holds (or 20 s
+    /// pass: a failure).
     fn run_until(&mut self, what: &str, mut done: impl FnMut(&Server) -> bool) {
         let deadline = Instant::now() + Duration::from_secs(20);
         let mut buf = [0u8; 2048];
-        while !done(self) {
+        let mut first = true;
+        while std::mem::take(&mut first) || !done(self) {
             assert!(Instant::now() < deadline, "timed out waiting for {what}");
             if let Ok((n, from)) = self.sock.recv_from(&mut buf) {
                 let now = self.epoch.elapsed();
@@ -224,6 +226,25 @@ impl Drop for ClientProc {
     }
 }
 
+/// Waits (serving the client meanwhile, at most 10 s) for an event line.
+fn wait_for(
+    client: &mut ClientProc,
+    server: &mut Server,
+    event: &str,
+    key: &str,
+    value: &serde_json::Value,
+) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !client.has(event, key, value) {
+        assert!(
+            Instant::now() < deadline,
+            "no {event} with {key} = {value}: {:?}",
+            client.events
+        );
+        server.run_until("time", |_| true);
+    }
+}
+
 #[test]
 fn registers_is_managed_and_observed_sends_and_deregisters() {
     let mut server = Server::new();
@@ -246,16 +267,13 @@ fn registers_is_managed_and_observed_sends_and_deregisters() {
     for l in ["</3/0>", "</4/0>", "</5/0>", "</3303/0>", "</32769/0>"] {
         assert!(links.contains(l), "{l} in {links}");
     }
-    server.run_until("the registered event", |_| true);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !client.has("registered", "location", &"/rd/5".into()) {
-        assert!(
-            Instant::now() < deadline,
-            "no registered event: {:?}",
-            client.events
-        );
-        server.run_until("time", |_| true);
-    }
+    wait_for(
+        &mut client,
+        &mut server,
+        "registered",
+        "location",
+        &"/rd/5".into(),
+    );
     assert!(client.has("registered", "server", &uri.clone().into()));
 
     // Read /3/0/0 (Manufacturer) as text.
@@ -306,16 +324,15 @@ fn registers_is_managed_and_observed_sends_and_deregisters() {
     assert!(body.contains("23.25") && body.contains("Mote"), "{body}");
 
     // The events so far.
-    server.run_until("time", |_| true);
-    std::thread::sleep(Duration::from_millis(200));
-    assert!(
-        client.has("write", "path", &"/32769/0/0".into()),
-        "{:?}",
-        client.events
-    );
-    assert!(client.has("execute", "path", &"/3/0/4".into()));
-    assert!(client.has("notify", "path", &"/3303/0/5700".into()));
-    assert!(client.has("send", "ssid", &1.into()));
+    for (event, key, value) in [
+        ("write", "path", serde_json::Value::from("/32769/0/0")),
+        ("execute", "path", "/3/0/4".into()),
+        ("notify", "path", "/3303/0/5700".into()),
+        ("send", "ssid", 1.into()),
+        ("send", "code", "2.04".into()),
+    ] {
+        wait_for(&mut client, &mut server, event, key, &value);
+    }
 
     // quit: De-register, exit 0.
     client.command("quit");
@@ -353,4 +370,58 @@ fn a_bad_server_uri_is_refused() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("only coap://"));
+}
+
+/// `--state DIR`: a value the server wrote into the client's configuration (/1/0/1 Lifetime)
+/// is kept, so the restarted client registers with it rather than with `--lifetime`.
+#[test]
+fn the_state_directory_keeps_the_configuration_across_restarts() {
+    let dir = std::env::temp_dir().join(format!("mote-lwm2m-client-state-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let state = dir.to_str().unwrap().to_string();
+    let mut server = Server::new();
+    let uri = format!("coap://127.0.0.1:{}", server.port());
+    let args = [
+        "--endpoint",
+        "dev-state",
+        "--server",
+        &uri,
+        "--json",
+        "--state",
+        &state,
+    ];
+    {
+        let mut client = ClientProc::start(&args);
+        server.run_until("Register", |s| s.seen.iter().any(|r| r.path == "/rd"));
+        server.run_until("time", |_| true);
+        let lifetime = request(Code::PUT, "/1/0/1")
+            .with_uint_option(OptionNumber::CONTENT_FORMAT, 0)
+            .with_payload(b"77".to_vec());
+        assert_eq!(server.ask(lifetime).1.code, Code::CHANGED);
+        // The lifetime change is announced with an Update carrying only `lt`.
+        server.run_until("the Update", |s| {
+            s.seen
+                .iter()
+                .any(|r| r.path == "/rd/5" && r.query == ["lt=77"])
+        });
+        client.command("quit");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while client.child.try_wait().unwrap().is_none() {
+            if Instant::now() >= deadline {
+                client.collect();
+                panic!(
+                    "the client did not exit: {:?} {:?}",
+                    client.events, server.seen
+                );
+            }
+            server.run_until("time", |_| true);
+        }
+    }
+    assert!(dir.join("lwm2m-config.cbor").exists());
+    server.seen.clear();
+    let _client = ClientProc::start(&args);
+    server.run_until("Register", |s| s.seen.iter().any(|r| r.path == "/rd"));
+    let reg = server.seen.iter().find(|r| r.path == "/rd").unwrap();
+    assert!(reg.query.iter().any(|q| q == "lt=77"), "{:?}", reg.query);
+    std::fs::remove_dir_all(&dir).unwrap();
 }

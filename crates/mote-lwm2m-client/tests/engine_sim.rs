@@ -1087,3 +1087,50 @@ fn package_push_by_write_still_works() {
     );
     assert_eq!(*installed.borrow(), b"GOOD pushed");
 }
+
+/// Core §7.3 "Notify Operation Consideration": the Read right is checked again before each
+/// notification; when the owner withdraws it, the observer gets a 4.01 that ends the
+/// observation (RFC 7641 §4.2: a non-2.xx notification), and no more values.
+#[test]
+fn a_withdrawn_read_right_ends_the_observation_with_4_01() {
+    let mut w = World::new(two_servers(false), registration());
+    w.start();
+    w.run_until(s(1));
+    let observe = get("/3303/0/5700")
+        .with_uint_option(OptionNumber::OBSERVE, 0)
+        .with_uint_option(OptionNumber::ACCEPT, 0);
+    let id = w.server_request(B, observe);
+    w.run_for(s(1));
+    w.set("/3303/0/5700", Value::Float(22.0));
+    w.run_for(s(1));
+    let notes = |w: &World| -> Vec<OwnedMessage> {
+        w.answers
+            .iter()
+            .filter(|(_, a, i, _, n)| *a == B && *i == id && *n)
+            .map(|(_, _, _, m, _)| m.clone())
+            .collect()
+    };
+    assert_eq!(notes(&w).len(), 1, "B may read: notified");
+    assert_eq!(notes(&w)[0].payload, b"22");
+    // A, the owner of /3303/0 (ACL instance /2/1), takes B's rights away.
+    let acl = with_code(get("/2/1/2/102"), Code::PUT)
+        .with_uint_option(OptionNumber::CONTENT_FORMAT, 0)
+        .with_payload(b"0".to_vec());
+    assert_eq!(w.ask(A, acl).code, Code::CHANGED);
+    w.set("/3303/0/5700", Value::Float(23.0));
+    w.run_for(s(2));
+    w.set("/3303/0/5700", Value::Float(24.0));
+    w.run_for(s(2));
+    let after: Vec<Code> = notes(&w).iter().skip(1).map(|m| m.code).collect();
+    let ended: Vec<Code> = w
+        .answers
+        .iter()
+        .filter(|(_, a, i, _, n)| *a == B && *i == id && !n)
+        .map(|(_, _, _, m, _)| m.code)
+        .collect();
+    assert!(
+        after.is_empty() && ended.contains(&Code::UNAUTHORIZED),
+        "no value after the withdrawal, a final 4.01: {after:?} {ended:?}"
+    );
+    assert_eq!(w.engine.reporter().observation_count(), 0);
+}

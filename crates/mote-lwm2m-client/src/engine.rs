@@ -36,6 +36,7 @@ use core::time::Duration;
 
 use mote_access::ShortServerId;
 use mote_coap::code::{Code, MessageType};
+use mote_coap::content_format::ContentFormat;
 use mote_coap::endpoint::{
     BlockwiseError, Endpoint, Event, ObserverHandle, Protection, Reliability, RequestId,
     RequestOptions,
@@ -778,9 +779,28 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
         response: &Response,
         now: Duration,
     ) -> bool {
-        let Ok(path) = request.path() else {
-            return false;
+        // TS 1.2 Core §6.4.3 Observe-Composite: FETCH `/` with the SenML path list.
+        let paths = if request.code == Code::FETCH {
+            let decoded = match request.content_format {
+                Some(ContentFormat::SENML_JSON | ContentFormat::SENML_ETCH_JSON) => {
+                    mote_lwm2m::senml::json::decode_paths(&request.payload).ok()
+                }
+                Some(ContentFormat::SENML_CBOR | ContentFormat::SENML_ETCH_CBOR) => {
+                    mote_lwm2m::senml::cbor::decode_paths(&request.payload).ok()
+                }
+                _ => None,
+            };
+            match decoded {
+                Some(p) if !p.is_empty() => p,
+                _ => return false,
+            }
+        } else {
+            match request.path() {
+                Ok(p) => alloc::vec![p],
+                Err(_) => return false,
+            }
         };
+        let path = paths.first().copied().unwrap_or(Path::ROOT);
         let format = response
             .content_format
             .and_then(Format::from_content_format)
@@ -791,7 +811,7 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
         });
         match self
             .reporter
-            .observe(&self.client, ssid, token, &[path], format, now)
+            .observe(&self.client, ssid, token, &paths, format, now)
         {
             Ok(()) => {
                 self.observers.insert(token, (handle, path));

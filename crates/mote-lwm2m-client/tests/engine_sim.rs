@@ -1134,3 +1134,40 @@ fn a_withdrawn_read_right_ends_the_observation_with_4_01() {
     );
     assert_eq!(w.engine.reporter().observation_count(), 0);
 }
+
+/// TS 1.2 Core §6.4.3 Observe-Composite over CoAP: `FETCH /` with Observe and a SenML-JSON
+/// path list; a change of one target notifies with every target (LightweightM2M-IR-001).
+#[test]
+fn observe_composite_notifies_every_target() {
+    let mut w = World::new(two_servers(false), registration());
+    w.start();
+    w.run_until(s(1));
+    let fetch = OwnedMessage::new(MessageType::Con, Code::FETCH, 0)
+        .with_uint_option(OptionNumber::OBSERVE, 0)
+        .with_uint_option(
+            OptionNumber::CONTENT_FORMAT,
+            u32::from(ContentFormat::SENML_JSON.0),
+        )
+        .with_uint_option(OptionNumber::ACCEPT, u32::from(ContentFormat::SENML_JSON.0))
+        .with_payload(br#"[{"n":"/3303/0/5700"},{"n":"/3303/0/5750"}]"#.to_vec());
+    let id = w.server_request(A, fetch);
+    w.run_for(s(1));
+    let first = w
+        .answers
+        .iter()
+        .find(|(_, a, i, _, n)| *a == A && *i == id && !n)
+        .map(|(_, _, _, m, _)| m.clone())
+        .expect("the Observe-Composite response");
+    assert_eq!(first.code, Code::CONTENT);
+    assert_eq!(w.engine.reporter().observation_count(), 1);
+    w.set("/3303/0/5700", Value::Float(30.5));
+    w.run_for(s(1));
+    let note = w
+        .answers
+        .iter()
+        .find(|(_, a, i, _, n)| *a == A && *i == id && *n)
+        .map(|(_, _, _, m, _)| m.clone())
+        .expect("a notification");
+    let body = String::from_utf8(note.payload).unwrap();
+    assert!(body.contains("30.5") && body.contains("room"), "{body}");
+}

@@ -1068,6 +1068,18 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
         X: Protection<P>,
         X::Identity: AccountIdentity,
     {
+        let server = match &report {
+            Report::Notify(n) => n.server,
+            Report::Send(s) => s.server,
+        };
+        // TS 1.2 Transport §6.5 queue mode: a client that may have gone to sleep towards the
+        // server announces itself awake with an Update before it reports.
+        if self.registrar.wake(server) {
+            self.registrar.handle_timeout(&mut self.client, now);
+            while let Some(out) = self.registrar.poll_transmit() {
+                self.send_registrar(ep, out, now);
+            }
+        }
         match report {
             Report::Notify(n) => {
                 let Some((handle, path)) = self.observers.get(&n.token).copied() else {

@@ -1171,3 +1171,50 @@ fn observe_composite_notifies_every_target() {
     let body = String::from_utf8(note.payload).unwrap();
     assert!(body.contains("30.5") && body.contains("room"), "{body}");
 }
+
+/// TS 1.2 Transport §6.5 queue mode: `Q` at registration; after MAX_TRANSMIT_WAIT without an
+/// exchange the client may sleep; a report due then (here a Send) is preceded by an Update
+/// that announces the client awake.
+#[test]
+fn queue_mode_wakes_with_an_update_before_reporting() {
+    let reg = RegistrationConfig {
+        queue_mode: true,
+        ..registration()
+    };
+    let mut c = two_servers(false);
+    // A lifetime long enough that no periodic Update falls in the test.
+    c.bootstrap_write(&p("/1/0/1"), &[rec("/1/0/1", int(3600))])
+        .unwrap();
+    let mut w = World::new(c, reg);
+    w.start();
+    w.run_until(s(1));
+    let register = w.requests_to(A, Code::POST)[0].clone();
+    assert!(
+        register.query.iter().any(|q| q == "Q"),
+        "{:?}",
+        register.query
+    );
+    // Awake: a Send goes out alone.
+    let now = w.now;
+    w.engine.send(&mut w.ep, &[p("/3303/0/5700")], now);
+    w.run_for(s(1));
+    let posts: Vec<String> = w
+        .requests_to(A, Code::POST)
+        .iter()
+        .map(|r| r.path.clone())
+        .collect();
+    assert_eq!(posts, ["/rd", "/dp"]);
+    // 93 s (MAX_TRANSMIT_WAIT) after the last exchange the client may sleep; the next Send
+    // first wakes it with an Update.
+    w.run_until(s(200));
+    assert_eq!(w.requests_to(A, Code::POST).len(), 2, "nothing while idle");
+    let now = w.now;
+    w.engine.send(&mut w.ep, &[p("/3303/0/5700")], now);
+    w.run_for(s(1));
+    let posts: Vec<String> = w
+        .requests_to(A, Code::POST)
+        .iter()
+        .map(|r| r.path.clone())
+        .collect();
+    assert_eq!(posts, ["/rd", "/dp", "/rd/1", "/dp"]);
+}

@@ -17,7 +17,10 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use mote_coap::code::{Code, MessageType};
-use mote_coap::endpoint::{Endpoint, EndpointConfig, Event, Reliability, RequestId};
+use mote_coap::endpoint::{
+    Endpoint, EndpointConfig, Event, NoProtection, Protection, Reliability, RequestId,
+    RequestOptions,
+};
 use mote_coap::message::OwnedMessage;
 use mote_coap::option::OptionNumber;
 use mote_coap::transmission::RandomSource;
@@ -36,6 +39,8 @@ impl RandomSource for Rng {
 /// A request the server received.
 #[derive(Debug, Clone)]
 struct Seen {
+    /// It arrived under OSCORE.
+    protected: bool,
     code: Code,
     path: String,
     query: Vec<String>,
@@ -44,9 +49,11 @@ struct Seen {
 
 /// The scripted server: answers Register with 2.01 `rd/5`, Update and Send with 2.04,
 /// De-register with 2.02; keeps the answers to its own requests.
-struct Server {
+struct Server<X: Protection<SocketAddr> = NoProtection> {
     sock: UdpSocket,
-    ep: Endpoint<SocketAddr, Rng>,
+    ep: Endpoint<SocketAddr, Rng, X>,
+    /// The security context of the server's own requests (OSCORE), if any.
+    context: Option<X::Identity>,
     epoch: Instant,
     client: Option<SocketAddr>,
     seen: Vec<Seen>,
@@ -55,12 +62,24 @@ struct Server {
 
 impl Server {
     fn new() -> Server {
+        Server::with_protection(NoProtection, None)
+    }
+}
+
+impl<X: Protection<SocketAddr>> Server<X> {
+    fn with_protection(protection: X, context: Option<X::Identity>) -> Server<X> {
         let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
         sock.set_read_timeout(Some(Duration::from_millis(20)))
             .unwrap();
         Server {
             sock,
-            ep: Endpoint::new(EndpointConfig::default(), Rng(0x1234_5678_9abc)).unwrap(),
+            ep: Endpoint::with_protection(
+                EndpointConfig::default(),
+                Rng(0x1234_5678_9abc),
+                protection,
+            )
+            .unwrap(),
+            context,
             epoch: Instant::now(),
             client: None,
             seen: Vec::new(),
@@ -74,7 +93,7 @@ impl Server {
 
     /// Runs the server (at least one receive of up to 20 ms) until `done` holds (or 20 s
     /// pass: a failure).
-    fn run_until(&mut self, what: &str, mut done: impl FnMut(&Server) -> bool) {
+    fn run_until(&mut self, what: &str, mut done: impl FnMut(&Self) -> bool) {
         let deadline = Instant::now() + Duration::from_secs(20);
         let mut buf = [0u8; 2048];
         let mut first = true;
@@ -97,7 +116,7 @@ impl Server {
         }
     }
 
-    fn event(&mut self, e: Event<SocketAddr>) {
+    fn event(&mut self, e: Event<SocketAddr, X::Identity>) {
         let now = self.epoch.elapsed();
         match e {
             Event::Request { id, peer, message } => {
@@ -111,6 +130,7 @@ impl Server {
                 };
                 let path = format!("/{}", text(OptionNumber::URI_PATH).join("/"));
                 let seen = Seen {
+                    protected: message.identity.is_some(),
                     code: message.code,
                     path: path.clone(),
                     query: text(OptionNumber::URI_QUERY),
@@ -127,6 +147,9 @@ impl Server {
                 self.ep.respond(now, id, reply).unwrap();
             }
             Event::Response { id, message, .. } => self.answers.push((id, message, false)),
+            Event::ProtectionFailed { id, response, .. } => {
+                self.answers.push((id, response, false));
+            }
             Event::Notification { id, message, .. } => self.answers.push((id, message, true)),
             _ => {}
         }
@@ -136,10 +159,17 @@ impl Server {
     fn ask(&mut self, request: OwnedMessage) -> (RequestId, OwnedMessage) {
         let now = self.epoch.elapsed();
         let client = self.client.expect("the client registered");
-        let id = self
-            .ep
-            .request(now, client, request, Reliability::Confirmable)
-            .unwrap();
+        let options = RequestOptions::new(
+            Reliability::Confirmable,
+            EndpointConfig::default().client_blockwise,
+        );
+        let id = match self.context.clone() {
+            Some(ctx) => self
+                .ep
+                .request_protected(now, client, request, options, ctx)
+                .unwrap(),
+            None => self.ep.request_with(now, client, request, options).unwrap(),
+        };
         self.run_until("a response", |s| {
             s.answers.iter().any(|(i, _, n)| *i == id && !n)
         });
@@ -227,9 +257,9 @@ impl Drop for ClientProc {
 }
 
 /// Waits (serving the client meanwhile, at most 10 s) for an event line.
-fn wait_for(
+fn wait_for<X: Protection<SocketAddr>>(
     client: &mut ClientProc,
-    server: &mut Server,
+    server: &mut Server<X>,
     event: &str,
     key: &str,
     value: &serde_json::Value,
@@ -423,5 +453,64 @@ fn the_state_directory_keeps_the_configuration_across_restarts() {
     server.run_until("Register", |s| s.seen.iter().any(|r| r.path == "/rd"));
     let reg = server.seen.iter().find(|r| r.path == "/rd").unwrap();
     assert!(reg.query.iter().any(|q| q == "lt=77"), "{:?}", reg.query);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `--oscore FILE`: the client registers under the OSCORE context of the file, a server
+/// request under the matching context is answered, the same request without OSCORE is 4.01.
+#[test]
+fn oscore_protects_registration_and_management() {
+    use mote_oscore::endpoint::{OscoreConfig, OscoreProtection};
+    use mote_oscore::sequence::Volatile;
+    use mote_oscore::{SecurityContext, SecurityContextParams};
+
+    let dir = std::env::temp_dir().join(format!("mote-lwm2m-client-oscore-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("client.json");
+    std::fs::write(
+        &file,
+        r#"{"master_secret":"0102030405060708090a0b0c0d0e0f10","master_salt":"9e7ca92223786340","sender_id":"01","recipient_id":"02"}"#,
+    )
+    .unwrap();
+    let secret = hex::decode("0102030405060708090a0b0c0d0e0f10").unwrap();
+    let salt = hex::decode("9e7ca92223786340").unwrap();
+    let mut params = SecurityContextParams::new(&secret, &[0x02], &[0x01]);
+    params.master_salt = &salt;
+    let mut oscore: OscoreProtection<Volatile, Rng> =
+        OscoreProtection::new(OscoreConfig::default(), Rng(99));
+    let ctx = oscore
+        .add_context(SecurityContext::new(&params).unwrap())
+        .unwrap();
+    let mut server = Server::with_protection(oscore, Some(ctx));
+    let uri = format!("coap://127.0.0.1:{}", server.port());
+    let path = file.to_str().unwrap().to_string();
+    let mut client = ClientProc::start(&[
+        "--endpoint",
+        "dev-oscore",
+        "--server",
+        &uri,
+        "--oscore",
+        &path,
+        "--json",
+    ]);
+    server.run_until("Register", |s| s.seen.iter().any(|r| r.path == "/rd"));
+    let reg = server.seen.iter().find(|r| r.path == "/rd").unwrap();
+    assert!(reg.protected, "the Register came under OSCORE");
+    wait_for(
+        &mut client,
+        &mut server,
+        "registered",
+        "location",
+        &"/rd/5".into(),
+    );
+    let (_, r) = server.ask(request(Code::GET, "/3/0/0").with_uint_option(OptionNumber::ACCEPT, 0));
+    assert_eq!(r.code, Code::CONTENT);
+    assert_eq!(r.payload, b"Mote");
+    // Without OSCORE the account's server is not recognized.
+    server.context = None;
+    let (_, r) = server.ask(request(Code::GET, "/3/0/0").with_uint_option(OptionNumber::ACCEPT, 0));
+    assert_eq!(r.code, Code::UNAUTHORIZED);
+    drop(client);
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -144,6 +144,19 @@ impl Client {
     /// Bootstrap-Delete (TS 1.2 Core §6.1.7.x): every instance under `path` except the
     /// Bootstrap-Server account (its /0 and linked /21 instance) and /3/0; objects that
     /// cannot delete instances keep them.
+    /// Deletes every instance of object `object` (the Bootstrap-Server account included):
+    /// the engine's restore of a stored configuration, which replaces it as a whole.
+    pub(crate) fn bootstrap_delete_all(&mut self, object: u16) {
+        let instances = self
+            .object(object)
+            .map(|o| o.instances())
+            .unwrap_or_default();
+        for i in instances {
+            let _ = self.delete_instance(object, i);
+        }
+        self.rebuild_access();
+    }
+
     fn bootstrap_delete(&mut self, path: &Path) {
         let (bs_sec, bs_oscore) = self.bootstrap_account();
         let ids = path.ids();

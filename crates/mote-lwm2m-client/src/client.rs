@@ -26,6 +26,8 @@ pub(crate) const SERVER: u16 = 1;
 pub(crate) const ACCESS_CONTROL: u16 = 2;
 /// Device Object ID.
 pub(crate) const DEVICE: u16 = 3;
+/// Firmware Update Object ID.
+pub(crate) const FIRMWARE: u16 = 5;
 /// OSCORE Object ID.
 pub(crate) const OSCORE: u16 = 21;
 

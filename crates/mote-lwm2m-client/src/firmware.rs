@@ -88,11 +88,17 @@ pub trait FirmwareHooks {
     /// type, space. The error becomes the Update Result.
     fn verify(&mut self, package: &[u8]) -> Result<(), UpdateResult>;
 
-    /// Starts a pull download of `uri` (resource 1). The error becomes the Update Result
-    /// (invalid URI, unsupported protocol).
+    /// Accepts (or refuses) a pull download of `uri` (resource 1); the error becomes the
+    /// Update Result (invalid URI, unsupported protocol). The default accepts `coap://` and
+    /// `coap+tcp://`, which [`crate::Engine`] downloads through the CoAP endpoint (block-wise)
+    /// and hands to [`FirmwareHooks::verify`] when complete; other schemes are Update
+    /// Result 9.
     fn start_download(&mut self, uri: &str) -> Result<(), UpdateResult> {
-        let _ = uri;
-        Err(UpdateResult::UnsupportedProtocol)
+        if uri.starts_with("coap://") || uri.starts_with("coap+tcp://") {
+            Ok(())
+        } else {
+            Err(UpdateResult::UnsupportedProtocol)
+        }
     }
 
     /// Starts installing the downloaded package (Execute /5/0/2); the outcome is reported
@@ -110,6 +116,43 @@ pub struct FirmwareUpdate<H> {
     package: Vec<u8>,
     uri: String,
     max_package: usize,
+    /// The engine has started pulling `uri`.
+    pulling: bool,
+}
+
+/// What [`crate::Engine`] needs of the Firmware Update object to pull a package from its
+/// Package URI (object-safe; reached through [`crate::Object::firmware_pull`]).
+pub trait FirmwarePull {
+    /// The Package URI to download now: `Some` in Downloading after a Write of resource 1,
+    /// until [`FirmwarePull::pull_started`].
+    fn pull_uri(&self) -> Option<&str>;
+    /// The download has been sent.
+    fn pull_started(&mut self);
+    /// The largest package accepted (the download's body bound).
+    fn max_package(&self) -> usize;
+    /// The download ended: the whole package (verified by the hooks next) or the Update
+    /// Result of the failure.
+    fn pull_finished(&mut self, outcome: Result<&[u8], UpdateResult>);
+}
+
+impl<H: FirmwareHooks> FirmwarePull for FirmwareUpdate<H> {
+    fn pull_uri(&self) -> Option<&str> {
+        (self.state == State::Downloading && !self.pulling && !self.uri.is_empty())
+            .then_some(self.uri.as_str())
+    }
+
+    fn pull_started(&mut self) {
+        self.pulling = true;
+    }
+
+    fn max_package(&self) -> usize {
+        self.max_package
+    }
+
+    fn pull_finished(&mut self, outcome: Result<&[u8], UpdateResult>) {
+        self.pulling = false;
+        self.download_finished(outcome);
+    }
 }
 
 impl<H: FirmwareHooks> FirmwareUpdate<H> {
@@ -124,6 +167,7 @@ impl<H: FirmwareHooks> FirmwareUpdate<H> {
             package: Vec::new(),
             uri: String::new(),
             max_package,
+            pulling: false,
         }
     }
 
@@ -149,6 +193,7 @@ impl<H: FirmwareHooks> FirmwareUpdate<H> {
     }
 
     fn reset(&mut self) {
+        self.pulling = false;
         self.state = State::Idle;
         self.result = UpdateResult::Initial;
         self.package.clear();
@@ -255,6 +300,10 @@ impl<H: FirmwareHooks> FirmwareUpdate<H> {
 
 impl<H: FirmwareHooks + 'static> Object for FirmwareUpdate<H> {
     fn as_any_mut(&mut self) -> Option<&mut dyn core::any::Any> {
+        Some(self)
+    }
+
+    fn firmware_pull(&mut self) -> Option<&mut dyn FirmwarePull> {
         Some(self)
     }
 

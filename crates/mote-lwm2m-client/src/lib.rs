@@ -17,6 +17,8 @@ pub mod device;
 #[cfg(feature = "alloc")]
 mod dm;
 #[cfg(feature = "alloc")]
+pub mod engine;
+#[cfg(feature = "alloc")]
 pub mod error;
 #[cfg(feature = "alloc")]
 pub mod firmware;
@@ -34,9 +36,14 @@ pub use client::{Client, ClientConfig, Requester, SecurityIdentity, Trigger};
 #[cfg(feature = "alloc")]
 pub use device::{Device, DeviceInfo};
 #[cfg(feature = "alloc")]
+pub use engine::{
+    AccountIdentity, ClientEvent, Engine, EngineConfig, MemoryStorage, Resolver, Storage,
+    StorageError,
+};
+#[cfg(feature = "alloc")]
 pub use error::{Error, ObjectError};
 #[cfg(feature = "alloc")]
-pub use firmware::{FirmwareHooks, FirmwareUpdate, State, UpdateResult};
+pub use firmware::{FirmwareHooks, FirmwarePull, FirmwareUpdate, State, UpdateResult};
 #[cfg(feature = "alloc")]
 pub use object::{DataObject, ExecuteArgument, Object};
 #[cfg(feature = "alloc")]

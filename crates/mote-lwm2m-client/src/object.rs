@@ -113,6 +113,12 @@ pub trait Object {
         None
     }
 
+    /// The Firmware Update object's pull interface ([`crate::firmware::FirmwarePull`]), so
+    /// that the engine downloads its Package URI; `None` for every other object.
+    fn firmware_pull(&mut self) -> Option<&mut dyn crate::firmware::FirmwarePull> {
+        None
+    }
+
     /// Removes one resource from an instance (Write-Replace of an instance drops the
     /// optional resources the payload does not carry, TS 1.2 Core §6.3.3).
     fn remove_resource(&mut self, instance: u16, resource: u16) -> Result<(), ObjectError> {

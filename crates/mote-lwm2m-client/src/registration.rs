@@ -187,6 +187,9 @@ pub struct RegistrationConfig {
     /// Bootstrap-Request attempts before [`Event::BootstrapFailed`] (the retry of the
     /// Bootstrap-Server is "implementation dependent", TS 1.2 Core §6.2.1.1).
     pub bootstrap_attempts: u32,
+    /// The `lwm2m` parameter of Register (TS 1.2 Core §6.2.1 "LwM2M Version"): `"1.2"`,
+    /// or `"1.1"` / `"1.0"` for servers that answer a newer version with 4.12.
+    pub lwm2m_version: String,
 }
 
 impl Default for RegistrationConfig {
@@ -205,6 +208,7 @@ impl Default for RegistrationConfig {
             awake_time: Duration::from_secs(93),
             bootstrap_finish_timeout: Duration::from_secs(247),
             bootstrap_attempts: 3,
+            lwm2m_version: String::from("1.2"),
         }
     }
 }
@@ -450,6 +454,30 @@ impl Registrar {
             }
             _ => false,
         }
+    }
+
+    /// Asks for an Update to `ssid` at the next [`Registrar::handle_timeout`] (the
+    /// application's own reason, as the Registration Update Trigger /1/x/8 would). Returns
+    /// whether the account is known.
+    pub fn request_update(&mut self, ssid: ShortServerId) -> bool {
+        match self.slots.get_mut(&ssid.0) {
+            Some(s) => {
+                s.update_requested = true;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Starts a client-initiated bootstrap (TS 1.2 Core §6.1.3), as the Bootstrap-Request
+    /// Trigger (/1/x/9) would; nothing when one is already running.
+    pub fn request_bootstrap(&mut self, client: &Client, now: Duration) {
+        self.begin_bootstrap(client, now);
+    }
+
+    /// The Short Server IDs of every account the registrar knows, ascending.
+    pub fn servers(&self) -> Vec<ShortServerId> {
+        self.slots.keys().map(|k| ShortServerId(*k)).collect()
     }
 
     /// The earliest time at which [`Registrar::handle_timeout`] has something to do.
@@ -968,7 +996,7 @@ fn register_request(config: &RegistrationConfig, acc: &ServerAccount, objects: &
     let mut req = Request::new(Code::POST, "/rd")
         .with_query(&format!("ep={}", config.endpoint))
         .with_query(&format!("lt={}", acc.lifetime))
-        .with_query("lwm2m=1.2")
+        .with_query(&format!("lwm2m={}", config.lwm2m_version))
         .with_query(&format!("b={}", acc.binding));
     if config.queue_mode {
         req = req.with_query("Q");

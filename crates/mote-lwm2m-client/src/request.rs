@@ -123,6 +123,76 @@ impl Request {
         })
     }
 
+    /// Takes the LwM2M parts of a request the endpoint delivered
+    /// ([`mote_coap::endpoint::IncomingRequest`]).
+    ///
+    /// # Errors
+    /// As [`Request::from_message`].
+    pub fn from_owned(message: &OwnedMessage) -> Result<Request, Error> {
+        let text = |n: OptionNumber| -> Result<Vec<String>, Error> {
+            message
+                .options
+                .get_all(n)
+                .map(|o| {
+                    core::str::from_utf8(o.value)
+                        .map(ToString::to_string)
+                        .map_err(|_| Error::InvalidOption(n.0))
+                })
+                .collect()
+        };
+        let uint = |n: OptionNumber| -> Result<Option<u32>, Error> {
+            match message.options.get(n) {
+                None => Ok(None),
+                Some(o) if o.value.len() <= 4 => Ok(Some(
+                    o.value
+                        .iter()
+                        .fold(0u32, |acc, b| (acc << 8) | u32::from(*b)),
+                )),
+                Some(_) => Err(Error::InvalidOption(n.0)),
+            }
+        };
+        let format = |n: OptionNumber| -> Result<Option<ContentFormat>, Error> {
+            match uint(n)? {
+                None => Ok(None),
+                Some(v) => u16::try_from(v)
+                    .map(|v| Some(ContentFormat(v)))
+                    .map_err(|_| Error::InvalidOption(n.0)),
+            }
+        };
+        Ok(Request {
+            code: message.code,
+            uri_path: text(OptionNumber::URI_PATH)?,
+            uri_query: text(OptionNumber::URI_QUERY)?,
+            content_format: format(OptionNumber::CONTENT_FORMAT)?,
+            accept: format(OptionNumber::ACCEPT)?,
+            observe: uint(OptionNumber::OBSERVE)?,
+            payload: message.payload.clone(),
+        })
+    }
+
+    /// The request as a CoAP message of type `mtype` (the endpoint sets Message ID and
+    /// token): Uri-Path, Uri-Query, Content-Format, Accept, Observe and payload
+    /// (TS 1.2 Transport §6.4).
+    pub fn to_message(&self, mtype: mote_coap::code::MessageType) -> OwnedMessage {
+        let mut m = OwnedMessage::new(mtype, self.code, 0);
+        if let Some(o) = self.observe {
+            m = m.with_uint_option(OptionNumber::OBSERVE, o);
+        }
+        for seg in &self.uri_path {
+            m = m.with_option(OptionNumber::URI_PATH, seg.as_bytes());
+        }
+        if let Some(cf) = self.content_format {
+            m = m.with_uint_option(OptionNumber::CONTENT_FORMAT, u32::from(cf.0));
+        }
+        for q in &self.uri_query {
+            m = m.with_option(OptionNumber::URI_QUERY, q.as_bytes());
+        }
+        if let Some(a) = self.accept {
+            m = m.with_uint_option(OptionNumber::ACCEPT, u32::from(a.0));
+        }
+        m.with_payload(self.payload.clone())
+    }
+
     /// The Uri-Path as an LwM2M path.
     ///
     /// # Errors

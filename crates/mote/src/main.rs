@@ -52,6 +52,8 @@ enum Command {
     Lwm2m(commands::lwm2m::Lwm2mArgs),
     /// An LwM2M Bootstrap-Server provisioning clients from a JSON plan (UDP and/or TCP; OSCORE).
     BootstrapServer(commands::bootstrap_server::BootstrapServerArgs),
+    /// An LwM2M Client: registers, is managed and observed, reports; stdin controls it.
+    Lwm2mClient(commands::lwm2m_client::Lwm2mClientArgs),
 }
 
 fn main() -> ExitCode {
@@ -71,6 +73,7 @@ fn main() -> ExitCode {
         Command::Proxy(args) => commands::proxy::run(&args),
         Command::Lwm2m(args) => commands::lwm2m::run(&args),
         Command::BootstrapServer(args) => commands::bootstrap_server::run(&args),
+        Command::Lwm2mClient(args) => commands::lwm2m_client::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -10,6 +10,7 @@ pub(crate) mod demo;
 pub(crate) mod edhoc;
 pub(crate) mod lwm2m;
 pub(crate) mod lwm2m_server;
+pub(crate) mod lwm2m_client;
 pub(crate) mod oscore;
 pub(crate) mod proxy;
 pub(crate) mod serve;

@@ -1,0 +1,179 @@
+//! The LwM2M client engine with OSCORE for size measurement: a Device object, one server
+//! account whose messages are OSCORE-protected (/0/0 → /21/0), registration, DM requests,
+//! Observe / notifications, Send and the firmware pull, driven through the mote-coap endpoint.
+//! Input comes from `black_box`ed buffers so that nothing is optimized away.
+#![no_std]
+#![no_main]
+// The bump allocator and the entry point are the only unsafe items of this probe.
+
+extern crate alloc;
+
+use alloc::boxed::Box;
+use core::alloc::{GlobalAlloc, Layout};
+use core::cell::UnsafeCell;
+use core::hint::black_box;
+use core::panic::PanicInfo;
+use core::sync::atomic::{AtomicUsize, Ordering};
+use core::time::Duration;
+
+use mote_coap::endpoint::{Endpoint, EndpointConfig};
+use mote_coap::transmission::RandomSource;
+use mote_lwm2m::{ObjectLink, Path, Record, Value};
+use mote_lwm2m_client::registration::{RegistrationConfig, Registrar};
+use mote_lwm2m_client::reporting::{Reporter, ReportingConfig};
+use mote_lwm2m_client::{
+    Client, ClientConfig, Device, DeviceInfo, Engine, EngineConfig, ObjectError,
+};
+use mote_oscore::endpoint::{OscoreConfig, OscoreProtection};
+use mote_oscore::sequence::Volatile;
+use mote_oscore::{SecurityContext, SecurityContextParams};
+
+const HEAP_SIZE: usize = 48 * 1024;
+
+#[repr(C, align(8))]
+struct Heap(UnsafeCell<[u8; HEAP_SIZE]>);
+// SAFETY: single-threaded probe; the allocator hands out disjoint ranges.
+unsafe impl Sync for Heap {}
+
+static HEAP: Heap = Heap(UnsafeCell::new([0; HEAP_SIZE]));
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+/// A bump allocator: the probe measures code size, not memory reuse.
+struct Bump;
+
+// SAFETY: returns aligned, in-bounds, non-overlapping blocks or null.
+unsafe impl GlobalAlloc for Bump {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let base = HEAP.0.get().cast::<u8>();
+        let mut start = 0;
+        let r = NEXT.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |next| {
+            let addr = base as usize + next;
+            let aligned = addr.checked_add(layout.align() - 1)? & !(layout.align() - 1);
+            start = aligned - base as usize;
+            let end = start.checked_add(layout.size())?;
+            (end <= HEAP_SIZE).then_some(end)
+        });
+        match r {
+            // SAFETY: start + size <= HEAP_SIZE.
+            Ok(_) => unsafe { base.add(start) },
+            Err(_) => core::ptr::null_mut(),
+        }
+    }
+    unsafe fn dealloc(&self, _: *mut u8, _: Layout) {}
+}
+
+#[global_allocator]
+static ALLOCATOR: Bump = Bump;
+
+struct Rng(u32);
+
+impl RandomSource for Rng {
+    fn next_u32(&mut self) -> u32 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 17;
+        self.0 ^= self.0 << 5;
+        self.0
+    }
+}
+
+struct Board;
+
+impl DeviceInfo for Board {
+    fn manufacturer(&self) -> Option<alloc::string::String> {
+        Some("Mote".into())
+    }
+    fn reboot(&mut self) -> Result<(), ObjectError> {
+        Ok(())
+    }
+}
+
+fn path(ids: &[u16]) -> Path {
+    Path::new(ids).unwrap_or(Path::ROOT)
+}
+
+fn rec(ids: &[u16], value: Value) -> Record {
+    Record::new(path(ids), value)
+}
+
+fn run() -> Option<()> {
+    let mut client = Client::new(ClientConfig::default());
+    client.register(3, Box::new(Device::new(Board))).ok()?;
+    client
+        .bootstrap_write(
+            &path(&[21, 0]),
+            &[
+                rec(&[21, 0, 1], Value::Opaque([1].into())),
+                rec(&[21, 0, 2], Value::Opaque([2].into())),
+            ],
+        )
+        .ok()?;
+    client
+        .bootstrap_write(
+            &path(&[0, 0]),
+            &[
+                rec(&[0, 0, 0], Value::String("coap://s".into())),
+                rec(&[0, 0, 1], Value::Boolean(false)),
+                rec(&[0, 0, 2], Value::Integer(3)),
+                rec(&[0, 0, 10], Value::Integer(1)),
+                rec(&[0, 0, 17], Value::Objlnk(ObjectLink::new(21, 0))),
+            ],
+        )
+        .ok()?;
+    client
+        .bootstrap_write(
+            &path(&[1, 0]),
+            &[rec(&[1, 0, 0], Value::Integer(1)), rec(&[1, 0, 1], Value::Integer(300))],
+        )
+        .ok()?;
+    let secret = black_box([0x11u8; 16]);
+    let params = SecurityContextParams::new(&secret, &[1], &[2]);
+    let context = SecurityContext::<Volatile>::new(&params).ok()?;
+    let mut oscore = OscoreProtection::new(OscoreConfig::default(), Rng(7));
+    oscore.add_context(context).ok()?;
+    let mut ep: Endpoint<u8, Rng, OscoreProtection<Volatile, Rng>> =
+        Endpoint::with_protection(EndpointConfig::default(), Rng(1), oscore).ok()?;
+    let mut engine = Engine::new(
+        client,
+        Registrar::new(RegistrationConfig::default()),
+        Reporter::new(ReportingConfig::default()),
+        |_: &str| Some(1u8),
+        EngineConfig::default(),
+    );
+    engine.start(&mut ep, Duration::ZERO);
+    let mut rx = [0u8; 256];
+    for step in 0..black_box(8u64) {
+        let now = Duration::from_secs(step);
+        black_box(&mut rx);
+        let n = usize::from(rx[0]);
+        ep.handle(now, 1, rx.get(..n).unwrap_or(&[]));
+        if ep.poll_timeout().is_some_and(|t| t <= now) {
+            ep.handle_timeout(now);
+        }
+        while let Some(e) = ep.poll_event() {
+            engine.handle_event(&mut ep, e, now);
+        }
+        if engine.poll_timeout().is_some_and(|t| t <= now) {
+            engine.handle_timeout(&mut ep, now);
+        }
+        let _ = engine.set_value(&mut ep, &path(&[3, 0, 9]), Value::Integer(black_box(80)), now);
+        engine.send(&mut ep, &[path(&[3, 0])], now);
+        while let Some(t) = ep.poll_transmit() {
+            black_box(&t.datagram);
+        }
+        while let Some(e) = engine.poll_event() {
+            black_box(&e);
+        }
+    }
+    Some(())
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn reset() -> ! {
+    black_box(run());
+    loop {}
+}
+
+#[panic_handler]
+fn panic(_: &PanicInfo<'_>) -> ! {
+    loop {}
+}

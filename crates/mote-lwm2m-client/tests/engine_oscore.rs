@@ -1,0 +1,248 @@
+//! The engine with OSCORE end to end (RFC 8613 on the mote-coap endpoint, TS 1.2 Transport
+//! §5.5): the account of server 101 links /21/0, so the client registers under that security
+//! context, identifies the server's requests by it (context → /21/0 → /0/0 → SSID 101) and
+//! refuses the same requests sent without OSCORE (4.01: the account is not NoSec).
+
+#![cfg(feature = "oscore")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use std::time::Duration;
+
+use mote_access::ShortServerId;
+use mote_coap::code::{Code, MessageType};
+use mote_coap::endpoint::{
+    Endpoint, EndpointConfig, Event, Reliability, RequestId, RequestOptions,
+};
+use mote_coap::message::OwnedMessage;
+use mote_coap::option::OptionNumber;
+use mote_coap::transmission::RandomSource;
+use mote_lwm2m::{ObjectLink, Value};
+use mote_lwm2m_client::registration::{Registrar, RegistrationConfig};
+use mote_lwm2m_client::reporting::{Reporter, ReportingConfig};
+use mote_lwm2m_client::{Client, ClientConfig, ClientEvent, Device, Engine, EngineConfig};
+use mote_oscore::endpoint::{ContextId, OscoreConfig, OscoreProtection};
+use mote_oscore::sequence::Volatile;
+use mote_oscore::{SecurityContext, SecurityContextParams};
+
+use common::{Board, int, p, rec};
+
+type Addr = u16;
+const CLIENT: Addr = 1;
+const SERVER: Addr = 2;
+
+#[derive(Debug, Clone)]
+struct XorShift(u64);
+
+impl RandomSource for XorShift {
+    fn next_u32(&mut self) -> u32 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 32) as u32
+    }
+}
+
+type Oscore = OscoreProtection<Volatile, XorShift>;
+type Ep = Endpoint<Addr, XorShift, Oscore>;
+
+const SECRET: &[u8] = &[0x11; 16];
+const SALT: &[u8] = &[0x22; 8];
+
+fn context(sender: &[u8], recipient: &[u8]) -> SecurityContext<Volatile> {
+    let mut params = SecurityContextParams::new(SECRET, sender, recipient);
+    params.master_salt = SALT;
+    SecurityContext::new(&params).unwrap()
+}
+
+fn endpoint(seed: u64, sender: &[u8], recipient: &[u8]) -> (Ep, ContextId) {
+    let mut oscore = Oscore::new(OscoreConfig::default(), XorShift(seed ^ 0x5555));
+    let id = oscore.add_context(context(sender, recipient)).unwrap();
+    (
+        Endpoint::with_protection(EndpointConfig::default(), XorShift(seed), oscore).unwrap(),
+        id,
+    )
+}
+
+fn client_objects() -> Client {
+    let mut c = Client::new(ClientConfig::default());
+    c.register(3, Box::new(Device::new(Board::default())))
+        .unwrap();
+    let w = |c: &mut Client, base: &str, records: Vec<mote_lwm2m::Record>| {
+        c.bootstrap_write(&p(base), &records).unwrap();
+    };
+    w(
+        &mut c,
+        "/21/0",
+        vec![
+            rec("/21/0/1", Value::Opaque(vec![0x01])),
+            rec("/21/0/2", Value::Opaque(vec![0x02])),
+        ],
+    );
+    w(
+        &mut c,
+        "/0/0",
+        vec![
+            rec("/0/0/0", Value::String("coap://a.test".into())),
+            rec("/0/0/1", Value::Boolean(false)),
+            rec("/0/0/2", int(3)),
+            rec("/0/0/10", int(101)),
+            rec("/0/0/17", Value::Objlnk(ObjectLink::new(21, 0))),
+        ],
+    );
+    w(
+        &mut c,
+        "/1/0",
+        vec![rec("/1/0/0", int(101)), rec("/1/0/1", int(300))],
+    );
+    c
+}
+
+struct Pair {
+    now: Duration,
+    client: Ep,
+    engine: Engine<Addr>,
+    server: Ep,
+    server_ctx: ContextId,
+    /// Requests the server got: (protected?, code, path).
+    seen: Vec<(bool, Code, String)>,
+    answers: Vec<(RequestId, OwnedMessage)>,
+    events: Vec<ClientEvent>,
+}
+
+impl Pair {
+    fn new() -> Pair {
+        let (client, _) = endpoint(3, &[0x01], &[0x02]);
+        let (server, server_ctx) = endpoint(4, &[0x02], &[0x01]);
+        let engine = Engine::new(
+            client_objects(),
+            Registrar::new(RegistrationConfig::default()),
+            Reporter::new(ReportingConfig::default()),
+            |uri: &str| (uri == "coap://a.test").then_some(SERVER),
+            EngineConfig::default(),
+        );
+        Pair {
+            now: Duration::ZERO,
+            client,
+            engine,
+            server,
+            server_ctx,
+            seen: Vec::new(),
+            answers: Vec::new(),
+            events: Vec::new(),
+        }
+    }
+
+    /// Delivers everything at once (no delay) until quiet, then moves the clock by `step`.
+    fn run(&mut self, step: Duration) {
+        for _ in 0..100 {
+            let mut progressed = false;
+            while let Some(e) = self.client.poll_event() {
+                progressed = true;
+                self.engine.handle_event(&mut self.client, e, self.now);
+            }
+            while let Some(e) = self.engine.poll_event() {
+                self.events.push(e);
+            }
+            while let Some(t) = self.client.poll_transmit() {
+                progressed = true;
+                self.server.handle(self.now, CLIENT, &t.datagram);
+            }
+            while let Some(e) = self.server.poll_event() {
+                progressed = true;
+                match e {
+                    Event::Request { id, message, .. } => {
+                        let path: Vec<String> = message
+                            .options
+                            .get_all(OptionNumber::URI_PATH)
+                            .map(|o| String::from_utf8(o.value.to_vec()).unwrap())
+                            .collect();
+                        self.seen.push((
+                            message.identity.is_some(),
+                            message.code,
+                            format!("/{}", path.join("/")),
+                        ));
+                        let reply = OwnedMessage::new(MessageType::Ack, Code::CREATED, 0)
+                            .with_option(OptionNumber::LOCATION_PATH, "rd")
+                            .with_option(OptionNumber::LOCATION_PATH, "9");
+                        self.server.respond(self.now, id, reply).unwrap();
+                    }
+                    Event::Response { id, message, .. } => self.answers.push((id, message)),
+                    Event::ProtectionFailed { id, response, .. } => {
+                        self.answers.push((id, response));
+                    }
+                    _ => {}
+                }
+            }
+            while let Some(t) = self.server.poll_transmit() {
+                progressed = true;
+                self.client.handle(self.now, SERVER, &t.datagram);
+            }
+            if !progressed {
+                break;
+            }
+        }
+        self.now += step;
+        if self.engine.poll_timeout().is_some_and(|t| t <= self.now) {
+            self.engine.handle_timeout(&mut self.client, self.now);
+        }
+    }
+
+    fn ask(&mut self, request: OwnedMessage, protected: bool) -> OwnedMessage {
+        let options = RequestOptions::new(
+            Reliability::Confirmable,
+            EndpointConfig::default().client_blockwise,
+        );
+        let id = if protected {
+            let ctx = self.server_ctx;
+            self.server
+                .request_protected(self.now, CLIENT, request, options, ctx)
+                .unwrap()
+        } else {
+            self.server
+                .request_with(self.now, CLIENT, request, options)
+                .unwrap()
+        };
+        self.run(Duration::from_millis(10));
+        self.answers
+            .iter()
+            .find(|(i, _)| *i == id)
+            .map(|(_, m)| m.clone())
+            .expect("an answer")
+    }
+}
+
+fn read(path: &str) -> OwnedMessage {
+    let mut m = OwnedMessage::new(MessageType::Con, Code::GET, 0);
+    for seg in path.split('/').filter(|s| !s.is_empty()) {
+        m = m.with_option(OptionNumber::URI_PATH, seg);
+    }
+    m.with_uint_option(OptionNumber::ACCEPT, 0)
+}
+
+#[test]
+fn registration_and_management_run_under_the_accounts_oscore_context() {
+    let mut pair = Pair::new();
+    let now = pair.now;
+    pair.engine.start(&mut pair.client, now);
+    pair.run(Duration::from_millis(10));
+    // The Register went out under OSCORE.
+    assert_eq!(pair.seen.len(), 1);
+    assert_eq!(pair.seen[0], (true, Code::POST, "/rd".to_string()));
+    assert!(pair.events.iter().any(|e| matches!(e,
+        ClientEvent::Registered { ssid, location, .. }
+            if *ssid == ShortServerId(101) && location == "/rd/9")));
+    // A Read under the server's context: the client knows it is 101.
+    let r = pair.ask(read("/3/0/0"), true);
+    assert_eq!(r.code, Code::CONTENT);
+    assert_eq!(r.payload, b"Mote");
+    // The same Read without OSCORE: the account is not NoSec, so nobody asks.
+    let r = pair.ask(read("/3/0/0"), false);
+    assert_eq!(r.code, Code::UNAUTHORIZED);
+}

@@ -1,0 +1,1220 @@
+//! The engine over CoAP: an LwM2M client [`Engine`] on a mote-coap endpoint and small
+//! scripted LwM2M servers on their own endpoints, on a simulated network with a simulated
+//! clock (every datagram takes 10 ms; nothing is lost unless a server is "down").
+//!
+//! What it proves: Register / Update before the lifetime runs out / De-register on the wire
+//! (TS 1.2 Transport §6.3), two servers registered in Registration Priority Order, DM Read,
+//! Write, Execute and Observe over CoAP with the requester identified from the peer (NoSec
+//! accounts) and every authorization outcome, notification times driven by pmin / pmax / gt
+//! on the simulated clock, Send, Mute Send, a client-initiated bootstrap over CoAP and the
+//! configuration kept through [`Storage`].
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use mote_access::ShortServerId;
+use mote_coap::code::{Code, MessageType};
+use mote_coap::content_format::ContentFormat;
+use mote_coap::endpoint::{Endpoint, EndpointConfig, Event, Reliability, RequestId};
+use mote_coap::message::OwnedMessage;
+use mote_coap::option::OptionNumber;
+use mote_coap::transmission::RandomSource;
+use mote_lwm2m::{Format, ObjectLink, Record, Value};
+use mote_lwm2m_client::registration::{Registrar, RegistrationConfig};
+use mote_lwm2m_client::reporting::{Reporter, ReportingConfig};
+use mote_lwm2m_client::{
+    Client, ClientConfig, ClientEvent, Device, Engine, EngineConfig, MemoryStorage, Requester,
+    Storage, object::DataObject,
+};
+
+use common::{Board, acl, int, p, rec, temperature};
+
+type Addr = u16;
+const CLIENT: Addr = 1;
+const A: Addr = 2;
+const B: Addr = 3;
+const BSS: Addr = 4;
+const STRANGER: Addr = 9;
+const FW: Addr = 5;
+
+#[derive(Debug, Clone)]
+struct XorShift(u64);
+
+impl RandomSource for XorShift {
+    fn next_u32(&mut self) -> u32 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        (x >> 32) as u32
+    }
+}
+
+type Ep = Endpoint<Addr, XorShift>;
+
+fn ms(v: u64) -> Duration {
+    Duration::from_millis(v)
+}
+
+fn s(v: u64) -> Duration {
+    Duration::from_secs(v)
+}
+
+fn resolve(uri: &str) -> Option<Addr> {
+    match uri {
+        "coap://a.test" => Some(A),
+        "coap://b.test" => Some(B),
+        "coap://bs.test" => Some(BSS),
+        "coap://fw.test" => Some(FW),
+        _ => None,
+    }
+}
+
+/// One request a server received.
+#[derive(Clone, Debug)]
+struct Seen {
+    at: Duration,
+    server: Addr,
+    code: Code,
+    path: String,
+    query: Vec<String>,
+    payload: Vec<u8>,
+}
+
+/// How a scripted server answers the client's requests.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Script {
+    /// 2.01 with Location-Path `rd/<n>` for Register, 2.04 for Update and Send, 2.02 for
+    /// De-register.
+    Accept,
+    /// Every request answered with this code.
+    Refuse(Code),
+    /// Nothing arrives (the server is down).
+    Down,
+}
+
+/// The simulated world.
+struct World {
+    now: Duration,
+    ep: Ep,
+    engine: Engine<Addr>,
+    servers: BTreeMap<Addr, (Ep, Script)>,
+    in_flight: Vec<(Duration, u64, Addr, Addr, Vec<u8>)>,
+    seq: u64,
+    seen: Vec<Seen>,
+    /// Responses and notifications the servers got for their own requests.
+    answers: Vec<(Duration, Addr, RequestId, OwnedMessage, bool)>,
+    events: Vec<(Duration, ClientEvent)>,
+    registrations: u32,
+    /// Every datagram handed to the network: (time, from, to).
+    sent: Vec<(Duration, Addr, Addr)>,
+}
+
+fn endpoint(seed: u64) -> Ep {
+    Endpoint::new(EndpointConfig::default(), XorShift(seed)).unwrap()
+}
+
+impl World {
+    fn new(client: Client, registration: RegistrationConfig) -> World {
+        let engine = Engine::new(
+            client,
+            Registrar::new(registration),
+            Reporter::new(ReportingConfig {
+                send_format: Format::SenmlJson,
+                ..ReportingConfig::default()
+            }),
+            resolve,
+            EngineConfig::default(),
+        );
+        let mut servers = BTreeMap::new();
+        for (a, seed) in [(A, 11), (B, 12), (BSS, 13), (STRANGER, 14), (FW, 15)] {
+            servers.insert(a, (endpoint(seed), Script::Accept));
+        }
+        World {
+            now: Duration::ZERO,
+            ep: endpoint(7),
+            engine,
+            servers,
+            in_flight: Vec::new(),
+            seq: 0,
+            seen: Vec::new(),
+            answers: Vec::new(),
+            events: Vec::new(),
+            registrations: 0,
+            sent: Vec::new(),
+        }
+    }
+
+    fn script(&mut self, server: Addr, script: Script) {
+        self.servers.get_mut(&server).unwrap().1 = script;
+    }
+
+    fn start(&mut self) {
+        self.engine.start(&mut self.ep, self.now);
+        self.pump();
+    }
+
+    /// Moves datagrams into the network and events into their handlers until quiet.
+    fn pump(&mut self) {
+        loop {
+            let mut progressed = false;
+            while let Some(e) = self.ep.poll_event() {
+                progressed = true;
+                self.engine.handle_event(&mut self.ep, e, self.now);
+            }
+            while let Some(e) = self.engine.poll_event() {
+                progressed = true;
+                self.events.push((self.now, e));
+            }
+            while let Some(t) = self.ep.poll_transmit() {
+                progressed = true;
+                self.seq += 1;
+                self.sent.push((self.now, CLIENT, t.peer));
+                self.in_flight
+                    .push((self.now + ms(10), self.seq, CLIENT, t.peer, t.datagram));
+            }
+            let addrs: Vec<Addr> = self.servers.keys().copied().collect();
+            for a in addrs {
+                while let Some(e) = self.servers.get_mut(&a).unwrap().0.poll_event() {
+                    progressed = true;
+                    self.server_event(a, e);
+                }
+                while let Some(t) = self.servers.get_mut(&a).unwrap().0.poll_transmit() {
+                    progressed = true;
+                    self.seq += 1;
+                    self.in_flight
+                        .push((self.now + ms(10), self.seq, a, t.peer, t.datagram));
+                }
+            }
+            if !progressed {
+                break;
+            }
+        }
+    }
+
+    fn server_event(&mut self, a: Addr, e: Event<Addr>) {
+        let now = self.now;
+        match e {
+            Event::Request { id, message, .. } => {
+                let req = mote_lwm2m_client::Request::from_owned(&message.message).unwrap();
+                self.seen.push(Seen {
+                    at: now,
+                    server: a,
+                    code: req.code,
+                    path: format!("/{}", req.uri_path.join("/")),
+                    query: req.uri_query.clone(),
+                    payload: req.payload.clone(),
+                });
+                let (ep, script) = self.servers.get_mut(&a).unwrap();
+                if a == FW {
+                    let (code, body) = firmware_file(&format!("/{}", req.uri_path.join("/")));
+                    let reply = OwnedMessage::new(MessageType::Ack, code, 0).with_payload(body);
+                    ep.respond(now, id, reply).unwrap();
+                    return;
+                }
+                let code = match (*script, req.code, req.uri_path.as_slice()) {
+                    (Script::Refuse(c), _, _) => c,
+                    (_, Code::POST, [rd]) if rd == "rd" => Code::CREATED,
+                    (_, Code::DELETE, _) => Code::DELETED,
+                    _ => Code::CHANGED,
+                };
+                let mut reply = OwnedMessage::new(MessageType::Ack, code, 0);
+                if code == Code::CREATED {
+                    self.registrations += 1;
+                    reply = reply
+                        .with_option(OptionNumber::LOCATION_PATH, "rd")
+                        .with_option(
+                            OptionNumber::LOCATION_PATH,
+                            format!("{}", self.registrations),
+                        );
+                }
+                ep.respond(now, id, reply).unwrap();
+            }
+            Event::Response { id, message, .. } => {
+                self.answers.push((now, a, id, message, false));
+            }
+            Event::Notification { id, message, .. } => {
+                self.answers.push((now, a, id, message, true));
+            }
+            _ => {}
+        }
+    }
+
+    /// Runs the simulation until `until`.
+    fn run_until(&mut self, until: Duration) {
+        loop {
+            self.pump();
+            let mut next = until;
+            for t in [self.engine.poll_timeout(), self.ep.poll_timeout()]
+                .into_iter()
+                .flatten()
+            {
+                next = next.min(t);
+            }
+            for (ep, _) in self.servers.values() {
+                if let Some(t) = ep.poll_timeout() {
+                    next = next.min(t);
+                }
+            }
+            if let Some(t) = self.in_flight.iter().map(|f| f.0).min() {
+                next = next.min(t);
+            }
+            self.now = self.now.max(next);
+            let now = self.now;
+            // Deliver what is due, in order.
+            self.in_flight.sort_by_key(|f| (f.0, f.1));
+            let due: Vec<_> = self
+                .in_flight
+                .iter()
+                .filter(|f| f.0 <= now)
+                .cloned()
+                .collect();
+            self.in_flight.retain(|f| f.0 > now);
+            for (_, _, from, to, bytes) in due {
+                if to == CLIENT {
+                    self.ep.handle(now, from, &bytes);
+                } else if let Some((ep, script)) = self.servers.get_mut(&to) {
+                    if *script != Script::Down {
+                        ep.handle(now, from, &bytes);
+                    }
+                }
+                self.pump();
+            }
+            if self.ep.poll_timeout().is_some_and(|t| t <= now) {
+                self.ep.handle_timeout(now);
+                self.pump();
+            }
+            if self.engine.poll_timeout().is_some_and(|t| t <= now) {
+                self.engine.handle_timeout(&mut self.ep, now);
+            }
+            for (ep, _) in self.servers.values_mut() {
+                if ep.poll_timeout().is_some_and(|t| t <= now) {
+                    ep.handle_timeout(now);
+                }
+            }
+            self.pump();
+            if now >= until {
+                break;
+            }
+        }
+    }
+
+    fn run_for(&mut self, d: Duration) {
+        let until = self.now + d;
+        self.run_until(until);
+    }
+
+    /// A server sends `request` to the client; returns the request id.
+    fn server_request(&mut self, server: Addr, request: OwnedMessage) -> RequestId {
+        let now = self.now;
+        let id = self
+            .servers
+            .get_mut(&server)
+            .unwrap()
+            .0
+            .request(now, CLIENT, request, Reliability::Confirmable)
+            .unwrap();
+        self.pump();
+        id
+    }
+
+    /// A server's request and the final response to it, after a simulated second.
+    fn ask(&mut self, server: Addr, request: OwnedMessage) -> OwnedMessage {
+        let id = self.server_request(server, request);
+        self.run_for(s(1));
+        self.answers
+            .iter()
+            .find(|(_, a, i, _, notification)| *a == server && *i == id && !notification)
+            .map(|(_, _, _, m, _)| m.clone())
+            .expect("an answer")
+    }
+
+    fn requests_to(&self, server: Addr, code: Code) -> Vec<&Seen> {
+        self.seen
+            .iter()
+            .filter(|r| r.server == server && r.code == code)
+            .collect()
+    }
+
+    fn set(&mut self, path: &str, value: Value) {
+        let now = self.now;
+        self.engine
+            .set_value(&mut self.ep, &p(path), value, now)
+            .unwrap();
+        self.pump();
+    }
+}
+
+fn get(path: &str) -> OwnedMessage {
+    let mut m = OwnedMessage::new(MessageType::Con, Code::GET, 0);
+    for seg in path.split('/').filter(|s| !s.is_empty()) {
+        m = m.with_option(OptionNumber::URI_PATH, seg);
+    }
+    m
+}
+
+fn with_code(mut m: OwnedMessage, code: Code) -> OwnedMessage {
+    m.code = code;
+    m
+}
+
+/// NoSec account `instance` for server `uri` with Short Server ID `ssid`.
+fn nosec_account(c: &mut Client, instance: u16, uri: &str, ssid: i64, server: &[Record]) {
+    let base = format!("/0/{instance}");
+    c.bootstrap_write(
+        &p(&base),
+        &[
+            rec(&format!("{base}/0"), Value::String(uri.into())),
+            rec(&format!("{base}/1"), Value::Boolean(false)),
+            rec(&format!("{base}/2"), int(3)),
+            rec(&format!("{base}/10"), int(ssid)),
+        ],
+    )
+    .unwrap();
+    let base = format!("/1/{instance}");
+    c.bootstrap_write(&p(&base), server).unwrap();
+}
+
+/// The client's objects: Device, Temperature /3303/0 (5700 = 21.5); no account yet.
+fn objects() -> Client {
+    let mut c = Client::new(ClientConfig::default());
+    c.define(temperature());
+    c.register(3, Box::new(Device::new(Board::default())))
+        .unwrap();
+    c.register(3303, Box::new(DataObject::new())).unwrap();
+    c.bootstrap_write(
+        &p("/3303/0"),
+        &[
+            rec("/3303/0/5700", Value::Float(21.5)),
+            rec("/3303/0/5750", Value::String("room".into())),
+        ],
+    )
+    .unwrap();
+    c
+}
+
+/// Server A (101, lifetime 120 s, priority 0) and server B (102, priority 1), NoSec; the
+/// ACLs: 101 owns /3/0 and /3303/0; 102 may only read them.
+fn two_servers(retry_once: bool) -> Client {
+    let mut c = objects();
+    let mut a = vec![
+        rec("/1/0/0", int(101)),
+        rec("/1/0/1", int(120)),
+        rec("/1/0/7", Value::String("U".into())),
+        rec("/1/0/13", int(0)),
+        rec("/1/0/16", Value::Boolean(false)),
+    ];
+    if retry_once {
+        a.push(rec("/1/0/17", int(1)));
+        a.push(rec("/1/0/20", int(1)));
+    }
+    nosec_account(&mut c, 0, "coap://a.test", 101, &a);
+    nosec_account(
+        &mut c,
+        1,
+        "coap://b.test",
+        102,
+        &[
+            rec("/1/1/0", int(102)),
+            rec("/1/1/1", int(120)),
+            rec("/1/1/7", Value::String("U".into())),
+            rec("/1/1/13", int(1)),
+        ],
+    );
+    // R = 1, W = 2, E = 4 (TS 1.2 Core Appendix E.3).
+    acl(&mut c, 0, 3, 0, 101, &[(102, 1)]);
+    acl(&mut c, 1, 3303, 0, 101, &[(102, 1)]);
+    c
+}
+
+fn registration() -> RegistrationConfig {
+    RegistrationConfig {
+        endpoint: "sim-dev".into(),
+        lwm2m_version: "1.1".into(),
+        ..RegistrationConfig::default()
+    }
+}
+
+fn registered_events(w: &World) -> Vec<(Duration, ShortServerId, String)> {
+    w.events
+        .iter()
+        .filter_map(|(t, e)| match e {
+            ClientEvent::Registered { ssid, location, .. } => Some((*t, *ssid, location.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn register_update_before_the_lifetime_and_deregister() {
+    let mut w = World::new(two_servers(false), registration());
+    w.start();
+    w.run_until(s(1));
+    let reg = w.requests_to(A, Code::POST);
+    assert_eq!(reg.len(), 1, "one Register to A");
+    assert_eq!(reg[0].path, "/rd");
+    for q in ["ep=sim-dev", "lt=120", "lwm2m=1.1", "b=U"] {
+        assert!(
+            reg[0].query.iter().any(|x| x == q),
+            "{q} in {:?}",
+            reg[0].query
+        );
+    }
+    let links = String::from_utf8(reg[0].payload.clone()).unwrap();
+    assert!(links.contains("</3303/0>"), "{links}");
+    assert!(links.contains("</3/0>"), "{links}");
+    let registered = registered_events(&w);
+    assert_eq!(registered.len(), 2, "{registered:?}");
+    assert_eq!(registered[0].1, ShortServerId(101));
+    // The lifetime is 120 s: the Update goes out min(93 s, 120 / 2) = 60 s before it ends,
+    // i.e. 60 s after the registration; not before.
+    w.run_until(s(59));
+    assert_eq!(
+        w.requests_to(A, Code::POST).len(),
+        1,
+        "no Update before 60 s"
+    );
+    w.run_until(s(61));
+    let posts = w.requests_to(A, Code::POST);
+    assert_eq!(posts.len(), 2, "the Update");
+    assert_eq!(
+        posts[1].path, registered[0].2,
+        "to the registration's location"
+    );
+    assert!(
+        posts[1].at >= s(60) && posts[1].at < s(61),
+        "{:?}",
+        posts[1].at
+    );
+    assert!(w.events.iter().any(
+        |(_, e)| matches!(e, ClientEvent::Updated { ssid, .. } if *ssid == ShortServerId(101))
+    ));
+    // The application's own Update.
+    let now = w.now;
+    w.engine.update(&mut w.ep, now);
+    w.run_for(s(1));
+    assert_eq!(w.requests_to(A, Code::POST).len(), 3);
+    // De-register from both.
+    let now = w.now;
+    assert_eq!(w.engine.deregister_all(&mut w.ep, now), 2);
+    w.run_for(s(1));
+    let deletes = w.requests_to(A, Code::DELETE);
+    assert_eq!(deletes.len(), 1);
+    assert_eq!(deletes[0].path, registered[0].2);
+    assert_eq!(w.requests_to(B, Code::DELETE).len(), 1);
+    let gone = w
+        .events
+        .iter()
+        .filter(|(_, e)| matches!(e, ClientEvent::Deregistered { .. }))
+        .count();
+    assert_eq!(gone, 2);
+    assert!(!w.engine.has_pending());
+}
+
+#[test]
+fn two_servers_register_in_priority_order() {
+    let mut w = World::new(two_servers(false), registration());
+    w.start();
+    w.run_until(s(1));
+    let a = w.requests_to(A, Code::POST)[0].at;
+    let b = w.requests_to(B, Code::POST)[0].at;
+    // A (order 0) is answered 10 ms after its Register arrives; B (order 1) starts only then
+    // (TS 1.2 Core §6.2.1.1, MaU-4 lag mode).
+    assert!(b > a, "B registered at {b:?}, A at {a:?}");
+    assert!(b >= a + ms(10), "B waited for A's answer");
+}
+
+#[test]
+fn a_refusing_server_hands_over_to_the_next_in_order() {
+    let mut w = World::new(two_servers(true), registration());
+    w.script(A, Script::Refuse(Code::FORBIDDEN));
+    w.start();
+    w.run_until(s(5));
+    assert!(w.events.iter().any(
+        |(_, e)| matches!(e, ClientEvent::RegistrationFailed { ssid } if *ssid == ShortServerId(101))
+    ));
+    let registered = registered_events(&w);
+    assert_eq!(registered.len(), 1, "{registered:?}");
+    assert_eq!(registered[0].1, ShortServerId(102));
+}
+
+#[test]
+fn a_server_that_is_down_times_out_and_the_next_one_registers() {
+    let mut w = World::new(two_servers(true), registration());
+    w.script(A, Script::Down);
+    w.start();
+    // A CON Register is retransmitted up to MAX_RETRANSMIT times: EXCHANGE_LIFETIME bounds
+    // the wait (RFC 7252 §4.8.2). Nothing for B before A gave up.
+    w.run_until(s(30));
+    assert!(w.requests_to(B, Code::POST).is_empty());
+    w.run_until(s(300));
+    assert_eq!(registered_events(&w).len(), 1);
+    assert_eq!(registered_events(&w)[0].1, ShortServerId(102));
+}
+
+#[test]
+fn device_management_over_coap_with_authorization() {
+    let mut w = World::new(two_servers(false), registration());
+    w.start();
+    w.run_until(s(1));
+    // A (owner) reads the temperature.
+    let r = w.ask(
+        A,
+        get("/3303/0/5700").with_uint_option(OptionNumber::ACCEPT, 0),
+    );
+    assert_eq!(r.code, Code::CONTENT);
+    assert_eq!(r.payload, b"21.5");
+    // B may read but not write.
+    let r = w.ask(
+        B,
+        get("/3303/0/5700").with_uint_option(OptionNumber::ACCEPT, 0),
+    );
+    assert_eq!(r.code, Code::CONTENT);
+    let write = |v: &str| {
+        with_code(get("/3303/0/5750"), Code::PUT)
+            .with_uint_option(OptionNumber::CONTENT_FORMAT, 0)
+            .with_payload(v.as_bytes().to_vec())
+    };
+    let r = w.ask(B, write("hall"));
+    assert_eq!(r.code, Code::UNAUTHORIZED, "B has no W right");
+    assert_eq!(
+        w.engine.client().value(&p("/3303/0/5750")),
+        Some(Value::String("room".into()))
+    );
+    // A writes.
+    let r = w.ask(A, write("kitchen"));
+    assert_eq!(r.code, Code::CHANGED);
+    assert_eq!(
+        w.engine.client().value(&p("/3303/0/5750")),
+        Some(Value::String("kitchen".into()))
+    );
+    assert!(w.events.iter().any(|(_, e)| matches!(e,
+        ClientEvent::Write { requester: Requester::Server(s), path }
+            if *s == ShortServerId(101) && *path == p("/3303/0/5750"))));
+    // Execute Reboot (/3/0/4): B has no E right, A has.
+    let r = w.ask(B, with_code(get("/3/0/4"), Code::POST));
+    assert_eq!(r.code, Code::UNAUTHORIZED);
+    let r = w.ask(A, with_code(get("/3/0/4"), Code::POST));
+    assert_eq!(r.code, Code::CHANGED);
+    assert!(w.events.iter().any(|(_, e)| matches!(e,
+        ClientEvent::Execute { path, .. } if *path == p("/3/0/4"))));
+    // A peer with no account: 4.01 for everything.
+    let r = w.ask(STRANGER, get("/3303/0/5700"));
+    assert_eq!(r.code, Code::UNAUTHORIZED);
+    // The Security Object is never reachable through the DM interface.
+    let r = w.ask(A, get("/0/0"));
+    assert_eq!(r.code, Code::UNAUTHORIZED);
+}
+
+/// A server observes /3303/0/5700 with pmin = 10, pmax = 30, gt = 25; the value series
+/// below gives the notification times (seconds since the observation), LightweightM2M-RMo.
+#[test]
+fn notification_times_follow_pmin_pmax_and_gt() {
+    let mut w = World::new(two_servers(false), registration());
+    w.start();
+    w.run_until(s(1));
+    let attrs = with_code(get("/3303/0/5700"), Code::PUT)
+        .with_option(OptionNumber::URI_QUERY, "pmin=10")
+        .with_option(OptionNumber::URI_QUERY, "pmax=30")
+        .with_option(OptionNumber::URI_QUERY, "gt=25");
+    assert_eq!(w.ask(A, attrs).code, Code::CHANGED);
+    assert_eq!(
+        w.engine.client().value(&p("/3303/0/5700")),
+        Some(Value::Float(21.5)),
+        "Write-Attributes never changes a value"
+    );
+    w.run_until(s(10));
+    let observe = get("/3303/0/5700")
+        .with_uint_option(OptionNumber::OBSERVE, 0)
+        .with_uint_option(OptionNumber::ACCEPT, 0);
+    let id = w.server_request(A, observe);
+    w.run_until(s(11));
+    let first = w
+        .answers
+        .iter()
+        .find(|(_, _, i, _, n)| *i == id && !n)
+        .expect("the Observe response");
+    assert_eq!(first.3.code, Code::CONTENT);
+    assert_eq!(first.3.payload, b"21.5");
+    // The observation started at t = 10.01 s. Value series (t, value):
+    //  t=15 22.0  below gt: no notification (only pmax)
+    //  →           pmax: t = 40
+    //  t=45 26.0  crosses gt, pmin (10 s since 40) not over: at t = 50
+    //  t=60 27.0  stays above gt: no crossing, nothing
+    //  →           pmax: t = 80
+    //  t=85 20.0  crosses back below gt, pmin since 80 not over: at t = 90
+    for (t, v) in [(15, 22.0), (45, 26.0), (60, 27.0), (85, 20.0)] {
+        w.run_until(s(t));
+        w.set("/3303/0/5700", Value::Float(v));
+    }
+    w.run_until(s(100));
+    let times: Vec<u64> = w
+        .answers
+        .iter()
+        .filter(|(_, a, i, _, n)| *a == A && *i == id && *n)
+        .map(|(t, ..)| t.as_secs())
+        .collect();
+    assert_eq!(times, [40, 50, 80, 90]);
+    let payloads: Vec<Vec<u8>> = w
+        .answers
+        .iter()
+        .filter(|(_, a, i, _, n)| *a == A && *i == id && *n)
+        .map(|(_, _, _, m, _)| m.payload.clone())
+        .collect();
+    assert_eq!(payloads[1], b"26");
+    assert_eq!(payloads[3], b"20");
+    let notified = w
+        .events
+        .iter()
+        .filter(|(_, e)| matches!(e, ClientEvent::Notify { .. }))
+        .count();
+    assert_eq!(notified, 4);
+}
+
+#[test]
+fn observe_without_the_read_right_is_refused() {
+    let mut w = World::new(two_servers(false), registration());
+    w.start();
+    w.run_until(s(1));
+    let observe = get("/3/0/4").with_uint_option(OptionNumber::OBSERVE, 0);
+    let r = w.ask(B, observe);
+    assert_ne!(r.code.class(), 2, "no Observe of an executable resource");
+    let r = w.ask(
+        STRANGER,
+        get("/3303/0/5700").with_uint_option(OptionNumber::OBSERVE, 0),
+    );
+    assert_eq!(r.code, Code::UNAUTHORIZED);
+    assert_eq!(w.engine.reporter().observation_count(), 0);
+}
+
+#[test]
+fn send_reports_to_the_registered_servers_and_mute_send_stops_it() {
+    let mut w = World::new(two_servers(false), registration());
+    w.start();
+    w.run_until(s(1));
+    let now = w.now;
+    let handles = w
+        .engine
+        .send(&mut w.ep, &[p("/3303/0/5700"), p("/3/0/0")], now);
+    assert_eq!(handles.len(), 2, "one Send per registered server");
+    w.run_for(s(1));
+    let dp = w.requests_to(A, Code::POST);
+    let send = dp.iter().find(|r| r.path == "/dp").expect("POST /dp to A");
+    let body = String::from_utf8(send.payload.clone()).unwrap();
+    assert!(
+        body.contains("/3303/0/5700") && body.contains("21.5"),
+        "{body}"
+    );
+    assert!(w.requests_to(B, Code::POST).iter().any(|r| r.path == "/dp"));
+    let answered = w
+        .events
+        .iter()
+        .filter(
+            |(_, e)| matches!(e, ClientEvent::SendAnswered { code, .. } if *code == Code::CHANGED),
+        )
+        .count();
+    assert_eq!(answered, 2);
+    // Mute Send (/1/x/23) on A's account (LightweightM2M-DSE-004).
+    w.set("/1/0/23", Value::Boolean(true));
+    let before = w.requests_to(A, Code::POST).len();
+    let now = w.now;
+    let handles = w.engine.send(&mut w.ep, &[p("/3303/0/5700")], now);
+    assert_eq!(handles.len(), 1, "only B");
+    w.run_for(s(1));
+    assert_eq!(w.requests_to(A, Code::POST).len(), before, "nothing to A");
+    assert!(w.events.iter().any(|(_, e)| matches!(e, ClientEvent::Error { reason, .. } if reason.contains("mute") || reason.contains("Mute"))));
+}
+
+/// No server account: the client bootstraps from the Bootstrap-Server (NoSec), which writes
+/// a server account and finishes; the client registers with it and the new configuration is
+/// kept in the storage, from which a restarted client registers at once.
+#[test]
+fn bootstrap_over_coap_then_register_and_the_configuration_is_stored() {
+    let mut c = objects();
+    c.bootstrap_write(
+        &p("/0/0"),
+        &[
+            rec("/0/0/0", Value::String("coap://bs.test".into())),
+            rec("/0/0/1", Value::Boolean(true)),
+            rec("/0/0/2", int(3)),
+        ],
+    )
+    .unwrap();
+    let mut w = World::new(c, registration());
+    let storage = MemoryStorage::default();
+    assert!(!w.engine.with_storage(storage).unwrap());
+    w.start();
+    w.run_until(s(1));
+    let bs = w.requests_to(BSS, Code::POST);
+    assert_eq!(bs.len(), 1);
+    assert_eq!(bs[0].path, "/bs");
+    assert!(bs[0].query.iter().any(|q| q == "ep=sim-dev"));
+    // The Bootstrap-Server writes /0/1 and /1/0 (SenML-JSON), then Bootstrap-Finish.
+    let records = [
+        rec("/0/1/0", Value::String("coap://a.test".into())),
+        rec("/0/1/1", Value::Boolean(false)),
+        rec("/0/1/2", int(3)),
+        rec("/0/1/10", int(101)),
+    ];
+    let body = mote_lwm2m::encode(Format::SenmlJson, &p("/0/1"), &records).unwrap();
+    let put = with_code(get("/0/1"), Code::PUT)
+        .with_uint_option(
+            OptionNumber::CONTENT_FORMAT,
+            u32::from(ContentFormat::SENML_JSON.0),
+        )
+        .with_payload(body);
+    assert_eq!(w.ask(BSS, put).code, Code::CHANGED);
+    let records = [rec("/1/0/0", int(101)), rec("/1/0/1", int(300))];
+    let body = mote_lwm2m::encode(Format::SenmlJson, &p("/1/0"), &records).unwrap();
+    let put = with_code(get("/1/0"), Code::PUT)
+        .with_uint_option(
+            OptionNumber::CONTENT_FORMAT,
+            u32::from(ContentFormat::SENML_JSON.0),
+        )
+        .with_payload(body);
+    assert_eq!(w.ask(BSS, put).code, Code::CHANGED);
+    // A stranger cannot bootstrap the client.
+    assert_eq!(
+        w.ask(STRANGER, with_code(get("/bs"), Code::POST)).code,
+        Code::UNAUTHORIZED
+    );
+    assert_eq!(
+        w.ask(BSS, with_code(get("/bs"), Code::POST)).code,
+        Code::CHANGED
+    );
+    w.run_for(s(2));
+    assert!(
+        w.events
+            .iter()
+            .any(|(_, e)| matches!(e, ClientEvent::BootstrapFinished))
+    );
+    let registered = registered_events(&w);
+    assert_eq!(registered.len(), 1, "{:?}", w.events);
+    assert_eq!(registered[0].1, ShortServerId(101));
+    let stored = w.engine.configuration().unwrap();
+
+    // A restart: the factory configuration only has the Bootstrap-Server; the stored one
+    // has server 101, so the client registers without bootstrapping.
+    let mut factory = objects();
+    factory
+        .bootstrap_write(
+            &p("/0/0"),
+            &[
+                rec("/0/0/0", Value::String("coap://bs.test".into())),
+                rec("/0/0/1", Value::Boolean(true)),
+                rec("/0/0/2", int(3)),
+            ],
+        )
+        .unwrap();
+    let mut w2 = World::new(factory, registration());
+    let mut storage = MemoryStorage::default();
+    storage.store(&stored).unwrap();
+    assert!(w2.engine.with_storage(storage).unwrap());
+    w2.start();
+    w2.run_until(s(1));
+    assert!(w2.requests_to(BSS, Code::POST).is_empty(), "no bootstrap");
+    assert_eq!(registered_events(&w2).len(), 1);
+    let reg = w2.requests_to(A, Code::POST);
+    assert!(reg[0].query.iter().any(|q| q == "lt=300"));
+}
+
+#[test]
+fn a_corrupt_stored_configuration_is_an_error() {
+    let mut w = World::new(objects(), registration());
+    let storage = MemoryStorage {
+        configuration: Some(b"not cbor".to_vec()),
+        writes: 0,
+    };
+    assert!(w.engine.with_storage(storage).is_err());
+    let _ = ObjectLink::new(0, 0);
+}
+
+#[test]
+fn the_pending_table_is_bounded() {
+    let mut w = World::new(two_servers(false), registration());
+    // Replace the engine with one allowing a single request in flight.
+    w.engine = Engine::new(
+        two_servers(false),
+        Registrar::new(registration()),
+        Reporter::new(ReportingConfig::default()),
+        resolve,
+        EngineConfig {
+            max_pending: 1,
+            ..EngineConfig::default()
+        },
+    );
+    w.start();
+    w.run_until(s(1));
+    assert_eq!(registered_events(&w).len(), 2);
+    // Two Updates asked for at once: the first goes out, the second is refused.
+    let before = w.sent.len();
+    let now = w.now;
+    w.engine.update(&mut w.ep, now);
+    w.pump();
+    assert_eq!(w.sent.len() - before, 1, "one request in flight at most");
+    let refused = w
+        .events
+        .iter()
+        .filter(|(_, e)| {
+            matches!(e,
+            ClientEvent::Error { reason, .. } if reason.contains("too many requests in flight"))
+        })
+        .count();
+    // The refused Update counts as a failed one: the registrar registers again at once, and
+    // that Register is refused too while the table is full.
+    assert!(refused >= 1);
+}
+
+// ---- Firmware Update: Package URI pull (TS 1.2 Core Appendix E.6, LightweightM2M-E2E-13) ----
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use mote_lwm2m_client::{FirmwareHooks, FirmwareUpdate, State, UpdateResult};
+
+/// A 3000-byte image: three Block2 blocks of 1024 bytes (RFC 7959 §2.4).
+fn good_image() -> Vec<u8> {
+    let mut image = b"GOOD".to_vec();
+    image.extend((0..2996u32).map(|i| (i % 251) as u8));
+    image
+}
+
+/// What the package server serves.
+fn firmware_file(path: &str) -> (Code, Vec<u8>) {
+    match path {
+        "/fw/good" => (Code::CONTENT, good_image()),
+        "/fw/brick" => (Code::CONTENT, b"GOOD but BRICK".to_vec()),
+        "/fw/corrupt" => (Code::CONTENT, vec![0xAA; 2500]),
+        "/fw/huge" => (Code::CONTENT, vec![b'G'; 9000]),
+        _ => (Code::NOT_FOUND, Vec::new()),
+    }
+}
+
+/// Accepts images starting with `GOOD`; installing one containing `BRICK` fails at once;
+/// `installed` is the running firmware.
+struct Installer {
+    installed: Rc<RefCell<Vec<u8>>>,
+}
+
+impl FirmwareHooks for Installer {
+    fn verify(&mut self, package: &[u8]) -> Result<(), UpdateResult> {
+        if package.starts_with(b"GOOD") {
+            Ok(())
+        } else {
+            Err(UpdateResult::IntegrityCheckFailure)
+        }
+    }
+    fn start_update(&mut self, package: &[u8]) -> Result<(), UpdateResult> {
+        if package.windows(5).any(|w| w == b"BRICK") {
+            return Err(UpdateResult::UpdateFailed);
+        }
+        *self.installed.borrow_mut() = package.to_vec();
+        Ok(())
+    }
+}
+
+/// The two-server world with a Firmware Update object (packages up to 4096 bytes) owned by
+/// server 101; the running firmware is `OLD`.
+fn firmware_world() -> (World, Rc<RefCell<Vec<u8>>>) {
+    let installed = Rc::new(RefCell::new(b"OLD".to_vec()));
+    let mut c = two_servers(false);
+    let hooks = Installer {
+        installed: installed.clone(),
+    };
+    c.register(5, Box::new(FirmwareUpdate::new(hooks, 4096)))
+        .unwrap();
+    acl(&mut c, 2, 5, 0, 101, &[]);
+    let mut w = World::new(c, registration());
+    w.start();
+    w.run_until(s(1));
+    (w, installed)
+}
+
+fn text_put(path: &str, value: &str) -> OwnedMessage {
+    with_code(get(path), Code::PUT)
+        .with_uint_option(OptionNumber::CONTENT_FORMAT, 0)
+        .with_payload(value.as_bytes().to_vec())
+}
+
+fn fw_state(w: &World) -> (Value, Value) {
+    (
+        w.engine.client().value(&p("/5/0/3")).unwrap(),
+        w.engine.client().value(&p("/5/0/5")).unwrap(),
+    )
+}
+
+#[test]
+fn firmware_pull_downloads_block_wise_and_updates() {
+    let (mut w, installed) = firmware_world();
+    let write = text_put("/5/0/1", "coap://fw.test/fw/good");
+    w.server_request(A, write);
+    // The client took the Write and sent the first GET; a Read from B arrives while the
+    // download runs: it must not start a second one.
+    w.run_for(ms(15));
+    w.server_request(B, get("/3/0/0"));
+    w.run_for(s(5));
+    // The package server's application saw the first request; the endpoint served blocks
+    // 1 and 2 from its Block2 cache: three requests from the client in all.
+    let gets = w.requests_to(FW, Code::GET);
+    assert_eq!(gets.len(), 1);
+    assert_eq!(gets[0].path, "/fw/good");
+    let to_fw = w
+        .sent
+        .iter()
+        .filter(|(_, f, t)| *f == CLIENT && *t == FW)
+        .count();
+    assert_eq!(to_fw, 3, "three Block2 requests");
+    // Downloaded (2), Update Result still Initial (0).
+    assert_eq!(fw_state(&w), (int(2), int(0)));
+    assert!(w.events.iter().any(|(_, e)| matches!(
+        e,
+        ClientEvent::FirmwareDownload {
+            state: State::Downloaded,
+            result: UpdateResult::Initial
+        }
+    )));
+    // Execute Update → Updating (3); the installation reports success → Idle, Success (1).
+    assert_eq!(
+        w.ask(A, with_code(get("/5/0/2"), Code::POST)).code,
+        Code::CHANGED
+    );
+    assert_eq!(fw_state(&w).0, int(3));
+    assert_eq!(*installed.borrow(), good_image());
+    w.engine
+        .client_mut()
+        .object_as::<FirmwareUpdate<Installer>>(5)
+        .unwrap()
+        .update_finished(true);
+    assert_eq!(fw_state(&w), (int(0), int(1)));
+}
+
+/// Each way a pull fails ends in Idle with its Update Result, and the old firmware runs on.
+#[test]
+fn firmware_pull_failures_give_their_update_result_and_keep_the_old_firmware() {
+    let cases: [(&str, Option<Script>, UpdateResult); 6] = [
+        (
+            "coap://fw.test/fw/corrupt",
+            None,
+            UpdateResult::IntegrityCheckFailure,
+        ),
+        ("coap://fw.test/fw/missing", None, UpdateResult::InvalidUri),
+        ("coap://fw.test/fw/huge", None, UpdateResult::NotEnoughFlash),
+        (
+            "coap://fw.test/fw/good",
+            Some(Script::Down),
+            UpdateResult::ConnectionLost,
+        ),
+        (
+            "coap://nowhere.test/fw/good",
+            None,
+            UpdateResult::InvalidUri,
+        ),
+        (
+            "http://fw.test/fw/good",
+            None,
+            UpdateResult::UnsupportedProtocol,
+        ),
+    ];
+    for (uri, script, expected) in cases {
+        let (mut w, installed) = firmware_world();
+        if let Some(script) = script {
+            w.script(FW, script);
+        }
+        assert_eq!(
+            w.ask(A, text_put("/5/0/1", uri)).code,
+            Code::CHANGED,
+            "{uri}"
+        );
+        w.run_for(s(300));
+        assert_eq!(
+            fw_state(&w),
+            (int(0), int(expected.value())),
+            "{uri}: Idle with {expected:?}"
+        );
+        // Nothing to install: Execute Update is refused, the old firmware stays.
+        assert_eq!(
+            w.ask(A, with_code(get("/5/0/2"), Code::POST)).code,
+            Code::METHOD_NOT_ALLOWED,
+            "{uri}"
+        );
+        assert_eq!(*installed.borrow(), b"OLD", "{uri}");
+    }
+}
+
+#[test]
+fn a_failed_installation_keeps_the_old_firmware() {
+    let (mut w, installed) = firmware_world();
+    assert_eq!(
+        w.ask(A, text_put("/5/0/1", "coap://fw.test/fw/brick")).code,
+        Code::CHANGED
+    );
+    w.run_for(s(5));
+    assert_eq!(fw_state(&w), (int(2), int(0)));
+    assert_eq!(
+        w.ask(A, with_code(get("/5/0/2"), Code::POST)).code,
+        Code::CHANGED
+    );
+    // The hook refused at once: still Downloaded, Update Result 8 (firmware update failed).
+    assert_eq!(fw_state(&w), (int(2), int(8)));
+    assert_eq!(*installed.borrow(), b"OLD");
+}
+
+#[test]
+fn package_push_by_write_still_works() {
+    let (mut w, installed) = firmware_world();
+    let push = with_code(get("/5/0/0"), Code::PUT)
+        .with_uint_option(OptionNumber::CONTENT_FORMAT, 42)
+        .with_payload(b"GOOD pushed".to_vec());
+    assert_eq!(w.ask(A, push).code, Code::CHANGED);
+    assert_eq!(fw_state(&w), (int(2), int(0)));
+    assert!(
+        w.requests_to(FW, Code::GET).is_empty(),
+        "no pull for a push"
+    );
+    assert_eq!(
+        w.ask(A, with_code(get("/5/0/2"), Code::POST)).code,
+        Code::CHANGED
+    );
+    assert_eq!(*installed.borrow(), b"GOOD pushed");
+}
+
+/// Core §7.3 "Notify Operation Consideration": the Read right is checked again before each
+/// notification; when the owner withdraws it, the observer gets a 4.01 that ends the
+/// observation (RFC 7641 §4.2: a non-2.xx notification), and no more values.
+#[test]
+fn a_withdrawn_read_right_ends_the_observation_with_4_01() {
+    let mut w = World::new(two_servers(false), registration());
+    w.start();
+    w.run_until(s(1));
+    let observe = get("/3303/0/5700")
+        .with_uint_option(OptionNumber::OBSERVE, 0)
+        .with_uint_option(OptionNumber::ACCEPT, 0);
+    let id = w.server_request(B, observe);
+    w.run_for(s(1));
+    w.set("/3303/0/5700", Value::Float(22.0));
+    w.run_for(s(1));
+    let notes = |w: &World| -> Vec<OwnedMessage> {
+        w.answers
+            .iter()
+            .filter(|(_, a, i, _, n)| *a == B && *i == id && *n)
+            .map(|(_, _, _, m, _)| m.clone())
+            .collect()
+    };
+    assert_eq!(notes(&w).len(), 1, "B may read: notified");
+    assert_eq!(notes(&w)[0].payload, b"22");
+    // A, the owner of /3303/0 (ACL instance /2/1), takes B's rights away.
+    let acl = with_code(get("/2/1/2/102"), Code::PUT)
+        .with_uint_option(OptionNumber::CONTENT_FORMAT, 0)
+        .with_payload(b"0".to_vec());
+    assert_eq!(w.ask(A, acl).code, Code::CHANGED);
+    w.set("/3303/0/5700", Value::Float(23.0));
+    w.run_for(s(2));
+    w.set("/3303/0/5700", Value::Float(24.0));
+    w.run_for(s(2));
+    let after: Vec<Code> = notes(&w).iter().skip(1).map(|m| m.code).collect();
+    let ended: Vec<Code> = w
+        .answers
+        .iter()
+        .filter(|(_, a, i, _, n)| *a == B && *i == id && !n)
+        .map(|(_, _, _, m, _)| m.code)
+        .collect();
+    assert!(
+        after.is_empty() && ended.contains(&Code::UNAUTHORIZED),
+        "no value after the withdrawal, a final 4.01: {after:?} {ended:?}"
+    );
+    assert_eq!(w.engine.reporter().observation_count(), 0);
+}
+
+/// TS 1.2 Core §6.4.3 Observe-Composite over CoAP: `FETCH /` with Observe and a SenML-JSON
+/// path list; a change of one target notifies with every target (LightweightM2M-IR-001).
+#[test]
+fn observe_composite_notifies_every_target() {
+    let mut w = World::new(two_servers(false), registration());
+    w.start();
+    w.run_until(s(1));
+    let fetch = OwnedMessage::new(MessageType::Con, Code::FETCH, 0)
+        .with_uint_option(OptionNumber::OBSERVE, 0)
+        .with_uint_option(
+            OptionNumber::CONTENT_FORMAT,
+            u32::from(ContentFormat::SENML_JSON.0),
+        )
+        .with_uint_option(OptionNumber::ACCEPT, u32::from(ContentFormat::SENML_JSON.0))
+        .with_payload(br#"[{"n":"/3303/0/5700"},{"n":"/3303/0/5750"}]"#.to_vec());
+    let id = w.server_request(A, fetch);
+    w.run_for(s(1));
+    let first = w
+        .answers
+        .iter()
+        .find(|(_, a, i, _, n)| *a == A && *i == id && !n)
+        .map(|(_, _, _, m, _)| m.clone())
+        .expect("the Observe-Composite response");
+    assert_eq!(first.code, Code::CONTENT);
+    assert_eq!(w.engine.reporter().observation_count(), 1);
+    w.set("/3303/0/5700", Value::Float(30.5));
+    w.run_for(s(1));
+    let note = w
+        .answers
+        .iter()
+        .find(|(_, a, i, _, n)| *a == A && *i == id && *n)
+        .map(|(_, _, _, m, _)| m.clone())
+        .expect("a notification");
+    let body = String::from_utf8(note.payload).unwrap();
+    assert!(body.contains("30.5") && body.contains("room"), "{body}");
+}
+
+/// TS 1.2 Transport §6.5 queue mode: `Q` at registration; after MAX_TRANSMIT_WAIT without an
+/// exchange the client may sleep; a report due then (here a Send) is preceded by an Update
+/// that announces the client awake.
+#[test]
+fn queue_mode_wakes_with_an_update_before_reporting() {
+    let reg = RegistrationConfig {
+        queue_mode: true,
+        ..registration()
+    };
+    let mut c = two_servers(false);
+    // A lifetime long enough that no periodic Update falls in the test.
+    c.bootstrap_write(&p("/1/0/1"), &[rec("/1/0/1", int(3600))])
+        .unwrap();
+    let mut w = World::new(c, reg);
+    w.start();
+    w.run_until(s(1));
+    let register = w.requests_to(A, Code::POST)[0].clone();
+    assert!(
+        register.query.iter().any(|q| q == "Q"),
+        "{:?}",
+        register.query
+    );
+    // Awake: a Send goes out alone.
+    let now = w.now;
+    w.engine.send(&mut w.ep, &[p("/3303/0/5700")], now);
+    w.run_for(s(1));
+    let posts: Vec<String> = w
+        .requests_to(A, Code::POST)
+        .iter()
+        .map(|r| r.path.clone())
+        .collect();
+    assert_eq!(posts, ["/rd", "/dp"]);
+    // 93 s (MAX_TRANSMIT_WAIT) after the last exchange the client may sleep; the next Send
+    // first wakes it with an Update.
+    w.run_until(s(200));
+    assert_eq!(w.requests_to(A, Code::POST).len(), 2, "nothing while idle");
+    let now = w.now;
+    w.engine.send(&mut w.ep, &[p("/3303/0/5700")], now);
+    w.run_for(s(1));
+    let posts: Vec<String> = w
+        .requests_to(A, Code::POST)
+        .iter()
+        .map(|r| r.path.clone())
+        .collect();
+    assert_eq!(posts, ["/rd", "/dp", "/rd/1", "/dp"]);
+}

@@ -1,0 +1,532 @@
+//! `mote lwm2m-client --endpoint NAME (--server URI [--ssid N] | --bootstrap URI) [--oscore FILE]
+//! [--state DIR] [--objects DIR] [--lifetime S] [--lwm2m-version 1.0|1.1|1.2] [--json]`: an
+//! LwM2M Client (the contract is in `docs/cli.md`).
+//!
+//! Every protocol decision is `mote_lwm2m_client::Engine`'s; this module builds the objects
+//! ([`objects`]), the factory configuration from the arguments, the driver and its protection
+//! layer, forwards the endpoint's events to the engine, reads the control commands from stdin
+//! and prints the engine's events.
+
+mod objects;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead as _, Write as _};
+use std::net::ToSocketAddrs as _;
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use clap::Args;
+use mote_coap::endpoint::{EndpointConfig, Event, NoProtection, Protection};
+use mote_lwm2m::object::ObjectDefs as _;
+use mote_lwm2m::{Format, ObjectLink, Path, Record, Value};
+use mote_lwm2m_client::registration::{Registrar, RegistrationConfig};
+use mote_lwm2m_client::reporting::{Reporter, ReportingConfig};
+use mote_lwm2m_client::{
+    AccountIdentity, Client, ClientEvent, Engine, EngineConfig, FirmwareUpdate, Requester, State,
+};
+use mote_oscore::endpoint::{OscoreConfig, OscoreProtection};
+use serde_json::json;
+
+use crate::context_file::{FileSequenceStore, persistent_context};
+use crate::net::{Application, Driver, DriverConfig, Flow, Io, Listen, OsRandom, Remote, runtime};
+
+use self::objects::{FileStorage, FirmwareImage};
+
+/// `mote lwm2m-client …`
+#[derive(Debug, Args)]
+pub(crate) struct Lwm2mClientArgs {
+    /// The Endpoint Client Name (`ep`).
+    #[arg(long, value_name = "NAME")]
+    endpoint: String,
+    /// The LwM2M Server: `coap://HOST:PORT` or `coap+tcp://HOST:PORT`.
+    #[arg(
+        long,
+        value_name = "URI",
+        required_unless_present = "bootstrap",
+        conflicts_with = "bootstrap"
+    )]
+    server: Option<String>,
+    /// The Short Server ID of the --server account.
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "server", value_parser = clap::value_parser!(u16).range(1..65535))]
+    ssid: u16,
+    /// The LwM2M Bootstrap-Server (`coap://HOST:PORT`): the client bootstraps from it.
+    #[arg(long, value_name = "URI")]
+    bootstrap: Option<String>,
+    /// An OSCORE context file (docs/cli.md, "The OSCORE context file") for the configured
+    /// account: provisioned as its /21 instance and used for every message to and from it.
+    #[arg(long, value_name = "FILE")]
+    oscore: Option<PathBuf>,
+    /// Keep the configuration (what a bootstrap wrote) in this directory across restarts.
+    #[arg(long, value_name = "DIR")]
+    state: Option<PathBuf>,
+    /// DDF XML object definitions to add to the built-in ones.
+    #[arg(long, value_name = "DIR")]
+    objects: Option<PathBuf>,
+    /// The registration lifetime (/1/x/1), seconds.
+    #[arg(long, value_name = "S", default_value_t = 300, value_parser = clap::value_parser!(u32).range(1..))]
+    lifetime: u32,
+    /// The LwM2M version announced at registration.
+    #[arg(long, value_name = "V", default_value = "1.1", value_parser = ["1.0", "1.1", "1.2"])]
+    lwm2m_version: String,
+    /// Print one JSON object per line for each event.
+    #[arg(long)]
+    json: bool,
+}
+
+/// How often stdin's commands are looked at while nothing else happens.
+const STDIN_POLL: Duration = Duration::from_millis(20);
+
+/// How long `quit` waits for the De-register answers.
+const QUIT_WAIT: Duration = Duration::from_secs(10);
+
+/// The OSCORE instance (/21/0) of the configured account.
+const OSCORE_INSTANCE: u16 = 0;
+
+type Oscore = OscoreProtection<FileSequenceStore, OsRandom>;
+
+/// Runs `mote lwm2m-client`.
+pub(crate) fn run(args: &Lwm2mClientArgs) -> Result<()> {
+    let uri = args
+        .server
+        .as_deref()
+        .or(args.bootstrap.as_deref())
+        .ok_or_else(|| anyhow!("--server or --bootstrap is required"))?;
+    let target = parse_uri(uri)?;
+    let mut client = objects::client(&args.endpoint, args.objects.as_deref())?;
+    let context = args
+        .oscore
+        .as_deref()
+        .map(|p| persistent_context(p, false))
+        .transpose()?;
+    factory_configuration(&mut client, args, uri, context.as_ref())?;
+    let registration = RegistrationConfig {
+        endpoint: args.endpoint.clone(),
+        lwm2m_version: args.lwm2m_version.clone(),
+        ..RegistrationConfig::default()
+    };
+    let runtime = runtime()?;
+    match context {
+        Some(context) => {
+            let mut oscore = Oscore::new(OscoreConfig { max_contexts: 1 }, OsRandom);
+            oscore
+                .add_context(context)
+                .map_err(|e| anyhow!("OSCORE context: {e:?}"))?;
+            runtime.block_on(drive(args, client, registration, target, oscore))
+        }
+        None => runtime.block_on(drive(args, client, registration, target, NoProtection)),
+    }
+}
+
+/// `coap://HOST:PORT` / `coap+tcp://HOST:PORT` (nothing else: the client has no DTLS).
+fn parse_uri(uri: &str) -> Result<Listen> {
+    if !(uri.starts_with("coap://") || uri.starts_with("coap+tcp://")) {
+        bail!("{uri}: only coap:// and coap+tcp:// URIs are supported");
+    }
+    crate::net::parse_listen(uri).map_err(|e| anyhow!(e))
+}
+
+fn rec(path: &str, value: Value) -> Result<Record> {
+    let path: Path = path.parse().map_err(|_| anyhow!("invalid path {path}"))?;
+    Ok(Record::new(path, value))
+}
+
+/// The factory configuration: /0/0 (and /1/0 for --server, /21/0 with --oscore), written as
+/// a bootstrap would.
+fn factory_configuration(
+    client: &mut Client,
+    args: &Lwm2mClientArgs,
+    uri: &str,
+    context: Option<&mote_oscore::SecurityContext<FileSequenceStore>>,
+) -> Result<()> {
+    let bootstrap = args.server.is_none();
+    let mut security = vec![
+        rec("/0/0/0", Value::String(uri.to_string()))?,
+        rec("/0/0/1", Value::Boolean(bootstrap))?,
+        // Security Mode 3, NoSec: OSCORE is the /0/x/17 link (TS 1.2 Transport §5.5).
+        rec("/0/0/2", Value::Integer(3))?,
+    ];
+    if !bootstrap {
+        security.push(rec("/0/0/10", Value::Integer(i64::from(args.ssid)))?);
+    }
+    if let Some(ctx) = context {
+        security.push(rec(
+            "/0/0/17",
+            Value::Objlnk(ObjectLink::new(21, OSCORE_INSTANCE)),
+        )?);
+        let mut oscore = vec![
+            rec("/21/0/1", Value::Opaque(ctx.sender_id().to_vec()))?,
+            rec("/21/0/2", Value::Opaque(ctx.recipient_id().to_vec()))?,
+        ];
+        if let Some(id) = ctx.id_context() {
+            oscore.push(rec("/21/0/6", Value::Opaque(id.to_vec()))?);
+        }
+        write(client, "/21/0", &oscore)?;
+    }
+    write(client, "/0/0", &security)?;
+    if !bootstrap {
+        let binding = if uri.starts_with("coap+tcp://") {
+            "T"
+        } else {
+            "U"
+        };
+        write(
+            client,
+            "/1/0",
+            &[
+                rec("/1/0/0", Value::Integer(i64::from(args.ssid)))?,
+                rec("/1/0/1", Value::Integer(i64::from(args.lifetime)))?,
+                rec("/1/0/6", Value::Boolean(false))?,
+                rec("/1/0/7", Value::String(binding.into()))?,
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+fn write(client: &mut Client, base: &str, records: &[Record]) -> Result<()> {
+    let base: Path = base.parse().map_err(|_| anyhow!("invalid path {base}"))?;
+    client.bootstrap_write(&base, records)?;
+    Ok(())
+}
+
+/// Connects to the configured server, builds the engine and runs the driver until `quit`.
+async fn drive<X>(
+    args: &Lwm2mClientArgs,
+    client: Client,
+    registration: RegistrationConfig,
+    target: Listen,
+    protection: X,
+) -> Result<()>
+where
+    X: Protection<Remote>,
+    X::Identity: AccountIdentity,
+{
+    let mut driver = Driver::with_protection(
+        DriverConfig::default(),
+        EndpointConfig::default(),
+        protection,
+    )?;
+    let first = driver.connect(target).await?;
+    let uri = args
+        .server
+        .clone()
+        .or_else(|| args.bootstrap.clone())
+        .unwrap_or_default();
+    // URIs known now map to the connection made for them; others (written by a bootstrap)
+    // are UDP peers reached through the same socket.
+    let mut known = BTreeMap::new();
+    known.insert(uri, first);
+    let udp_socket = match first {
+        Remote::Udp { socket, .. } => Some(socket),
+        Remote::Tcp { .. } => None,
+    };
+    let resolver = move |uri: &str| -> Option<Remote> {
+        if let Some(r) = known.get(uri) {
+            return Some(*r);
+        }
+        let rest = uri.strip_prefix("coap://")?.trim_end_matches('/');
+        let addr = rest.to_socket_addrs().ok()?.next()?;
+        Some(Remote::Udp {
+            socket: udp_socket?,
+            addr,
+        })
+    };
+    let reporter = Reporter::new(ReportingConfig {
+        send_format: Format::SenmlJson,
+        ..ReportingConfig::default()
+    });
+    let mut engine = Engine::new(
+        client,
+        Registrar::new(registration),
+        reporter,
+        resolver,
+        EngineConfig::default(),
+    );
+    if let Some(dir) = &args.state {
+        engine
+            .with_storage(FileStorage::new(dir)?)
+            .map_err(|e| anyhow!("{}: {e}", dir.display()))?;
+    }
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lock().lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut app = ClientApp {
+        engine,
+        lines,
+        json: args.json,
+        now: driver.now(),
+        quit_by: None,
+    };
+    driver.run(&mut app).await?;
+    Ok(())
+}
+
+/// The driver's application: forwards to the engine.
+struct ClientApp {
+    engine: Engine<Remote>,
+    lines: mpsc::Receiver<String>,
+    json: bool,
+    now: Duration,
+    /// `quit` was asked: stop when the De-registers are answered, at the latest then.
+    quit_by: Option<Duration>,
+}
+
+impl ClientApp {
+    fn print_events(&mut self) {
+        let mut out = std::io::stdout().lock();
+        while let Some(e) = self.engine.poll_event() {
+            let line = if self.json {
+                event_json(&e).to_string()
+            } else {
+                event_text(&e)
+            };
+            let _ = writeln!(out, "{line}");
+        }
+        let _ = out.flush();
+    }
+
+    fn error(&self, reason: &str) {
+        let mut out = std::io::stdout().lock();
+        let _ = if self.json {
+            writeln!(out, "{}", json!({"event": "error", "reason": reason}))
+        } else {
+            writeln!(out, "error {reason}")
+        };
+        let _ = out.flush();
+    }
+
+    /// Completes a firmware installation that the hook started (the simulated device
+    /// installs at once).
+    fn finish_firmware(&mut self) {
+        if let Some(fw) = self
+            .engine
+            .client_mut()
+            .object_as::<FirmwareUpdate<FirmwareImage>>(5)
+        {
+            if fw.state() == State::Updating {
+                fw.update_finished(true);
+            }
+        }
+    }
+
+    fn command<X>(&mut self, io: &mut Io<'_, X>, line: &str) -> Flow
+    where
+        X: Protection<Remote>,
+        X::Identity: AccountIdentity,
+    {
+        let mut words = line.split_whitespace();
+        let now = io.now;
+        match words.next() {
+            None => {}
+            Some("set") => {
+                let (Some(path), Some(_)) = (words.next(), line.split_whitespace().nth(2)) else {
+                    self.error("usage: set PATH VALUE");
+                    return Flow::Continue(());
+                };
+                // The value is the rest of the line (it may contain spaces).
+                let value = line
+                    .trim_start()
+                    .strip_prefix("set")
+                    .map(str::trim_start)
+                    .and_then(|r| r.strip_prefix(path))
+                    .map(str::trim)
+                    .unwrap_or_default();
+                match parse_value(self.engine.client(), path, value) {
+                    Ok((path, value)) => {
+                        if let Err(e) = self.engine.set_value(io.endpoint, &path, value, now) {
+                            self.error(&format!("{path}: {e}"));
+                        }
+                    }
+                    Err(e) => self.error(&format!("{e:#}")),
+                }
+            }
+            Some("send") => {
+                let paths: Result<Vec<Path>, _> = words.map(str::parse::<Path>).collect();
+                match paths {
+                    Ok(p) if !p.is_empty() => {
+                        self.engine.send(io.endpoint, &p, now);
+                    }
+                    _ => self.error("usage: send PATH [PATH…]"),
+                }
+            }
+            Some("update") => self.engine.update(io.endpoint, now),
+            Some("bootstrap") => self.engine.bootstrap(io.endpoint, now),
+            Some("quit") => {
+                let sent = self.engine.deregister_all(io.endpoint, now);
+                self.print_events();
+                if sent == 0 {
+                    return Flow::Break(());
+                }
+                self.quit_by = Some(now + QUIT_WAIT);
+            }
+            Some(other) => self.error(&format!("unknown command {other:?}")),
+        }
+        Flow::Continue(())
+    }
+
+    fn after(&mut self) -> Flow {
+        self.finish_firmware();
+        self.print_events();
+        match self.quit_by {
+            Some(by) if !self.engine.has_pending() || self.now >= by => Flow::Break(()),
+            _ => Flow::Continue(()),
+        }
+    }
+}
+
+impl<X> Application<X> for ClientApp
+where
+    X: Protection<Remote>,
+    X::Identity: AccountIdentity,
+{
+    fn start(&mut self, io: &mut Io<'_, X>) -> Flow {
+        self.now = io.now;
+        self.engine.start(io.endpoint, io.now);
+        self.print_events();
+        Flow::Continue(())
+    }
+
+    fn event(&mut self, io: &mut Io<'_, X>, event: Event<Remote, X::Identity>) -> Flow {
+        self.now = io.now;
+        self.engine.handle_event(io.endpoint, event, io.now);
+        self.after()
+    }
+
+    fn poll_timeout(&self) -> Option<Duration> {
+        let stdin = self.now + STDIN_POLL;
+        Some(self.engine.poll_timeout().map_or(stdin, |t| t.min(stdin)))
+    }
+
+    fn handle_timeout(&mut self, io: &mut Io<'_, X>) -> Flow {
+        self.now = io.now;
+        if self.engine.poll_timeout().is_some_and(|t| t <= io.now) {
+            self.engine.handle_timeout(io.endpoint, io.now);
+        }
+        while let Ok(line) = self.lines.try_recv() {
+            if self.command(io, &line).is_break() {
+                return Flow::Break(());
+            }
+        }
+        self.after()
+    }
+}
+
+/// `set PATH VALUE`: the value in the resource's type (text as in the LwM2M plain-text
+/// format; hex for Opaque).
+fn parse_value(client: &Client, path: &str, value: &str) -> Result<(Path, Value)> {
+    let path: Path = path
+        .parse()
+        .map_err(|_| anyhow!("invalid LwM2M path {path:?}"))?;
+    let (Some(o), Some(r)) = (path.object_id(), path.resource_id()) else {
+        bail!("{path}: set needs a resource path /O/I/R");
+    };
+    let def = client
+        .definitions()
+        .object(u16::from(o))
+        .and_then(|d| d.resource(u16::from(r)))
+        .ok_or_else(|| anyhow!("{path}: no such resource"))?;
+    if def.kind == mote_lwm2m::ResourceType::Opaque {
+        let bytes = hex::decode(value).with_context(|| format!("{path}: opaque values are hex"))?;
+        return Ok((path, Value::Opaque(bytes)));
+    }
+    let records = mote_lwm2m::decode(Format::Text, &path, value.as_bytes(), client.definitions())
+        .map_err(|e| anyhow!("{path}: {e}"))?;
+    let value = records
+        .into_iter()
+        .next()
+        .map(|r| r.value)
+        .ok_or_else(|| anyhow!("{path}: no value"))?;
+    Ok((path, value))
+}
+
+fn requester_json(r: Requester) -> serde_json::Value {
+    match r {
+        Requester::Server(s) => json!(s.0),
+        Requester::BootstrapServer => json!("bootstrap"),
+        Requester::Unauthenticated => json!(null),
+    }
+}
+
+/// The `--json` line of an event (docs/cli.md).
+fn event_json(e: &ClientEvent) -> serde_json::Value {
+    match e {
+        ClientEvent::Registered {
+            ssid,
+            server,
+            location,
+        } => json!({"event": "registered", "server": server, "ssid": ssid.0, "location": location}),
+        ClientEvent::Updated { ssid, server } => {
+            json!({"event": "updated", "server": server, "ssid": ssid.0})
+        }
+        ClientEvent::Deregistered { ssid } => json!({"event": "deregistered", "ssid": ssid.0}),
+        ClientEvent::RegistrationFailed { ssid } => {
+            json!({"event": "error", "ssid": ssid.0, "reason": "registration failed"})
+        }
+        ClientEvent::BootstrapStarted => json!({"event": "bootstrap-started"}),
+        ClientEvent::BootstrapFinished => json!({"event": "bootstrap-finished"}),
+        ClientEvent::BootstrapFailed => json!({"event": "error", "reason": "bootstrap failed"}),
+        ClientEvent::Write { requester, path } => {
+            json!({"event": "write", "path": path.to_string(), "server": requester_json(*requester)})
+        }
+        ClientEvent::Execute {
+            requester,
+            path,
+            arguments,
+        } => json!({"event": "execute", "path": path.to_string(),
+                    "server": requester_json(*requester),
+                    "arguments": String::from_utf8_lossy(arguments)}),
+        ClientEvent::Create { requester, path } => {
+            json!({"event": "create", "path": path.to_string(), "server": requester_json(*requester)})
+        }
+        ClientEvent::Delete { requester, path } => {
+            json!({"event": "delete", "path": path.to_string(), "server": requester_json(*requester)})
+        }
+        ClientEvent::Notify {
+            ssid,
+            path,
+            confirmable,
+            stored,
+        } => json!({"event": "notify", "ssid": ssid.0, "path": path.to_string(),
+                    "confirmable": confirmable, "stored": stored}),
+        ClientEvent::Send { ssid, .. } => json!({"event": "send", "ssid": ssid.0}),
+        ClientEvent::SendAnswered { code, .. } => {
+            json!({"event": "send", "code": code.to_string()})
+        }
+        ClientEvent::FirmwareDownload { state, result } => {
+            json!({"event": "firmware", "state": state.value(), "result": result.value()})
+        }
+        ClientEvent::Error { path, code, reason } => {
+            let mut v = json!({"event": "error", "reason": reason});
+            if let Some(p) = path {
+                v["path"] = json!(p.to_string());
+            }
+            if let Some(c) = code {
+                v["code"] = json!(c.to_string());
+            }
+            v
+        }
+        other => json!({"event": "error", "reason": format!("{other:?}")}),
+    }
+}
+
+/// The text line of an event (without `--json`).
+fn event_text(e: &ClientEvent) -> String {
+    let v = event_json(e);
+    let mut line = v["event"].as_str().unwrap_or("event").to_string();
+    if let Some(map) = v.as_object() {
+        for (k, val) in map {
+            if k != "event" {
+                line.push_str(&format!(" {k}={val}"));
+            }
+        }
+    }
+    line
+}

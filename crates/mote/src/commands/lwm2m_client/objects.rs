@@ -1,0 +1,313 @@
+//! The objects of `mote lwm2m-client`: a Device (/3) with realistic values, Connectivity
+//! Monitoring (/4), Firmware Update (/5) whose hook checks a SHA-256 digest carried with the
+//! image, a Temperature sensor (/3303) and a writable test object (/32769), and the file
+//! storage of `--state DIR`.
+
+use std::path::{Path as FsPath, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context as _, Result};
+use mote_lwm2m::{Path, Record, Value};
+use mote_lwm2m_client::firmware::UpdateResult;
+use mote_lwm2m_client::object::DataObject;
+use mote_lwm2m_client::{
+    Client, ClientConfig, Device, DeviceInfo, FirmwareHooks, FirmwareUpdate, ObjectError, Storage,
+    StorageError,
+};
+use sha2::{Digest as _, Sha256};
+
+use crate::context_file::{StdFs, StoreFs};
+
+/// The Temperature object (OMNA 3303), the resources the command serves.
+const TEMPERATURE_DDF: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<LWM2M><Object ObjectType="MODefinition">
+  <Name>Temperature</Name><ObjectID>3303</ObjectID><ObjectURN>urn:oma:lwm2m:ext:3303</ObjectURN>
+  <LWM2MVersion>1.0</LWM2MVersion><ObjectVersion>1.0</ObjectVersion>
+  <MultipleInstances>Multiple</MultipleInstances><Mandatory>Optional</Mandatory>
+  <Resources>
+    <Item ID="5700"><Name>Sensor Value</Name><Operations>R</Operations>
+      <MultipleInstances>Single</MultipleInstances><Mandatory>Mandatory</Mandatory>
+      <Type>Float</Type><RangeEnumeration></RangeEnumeration><Units>Cel</Units></Item>
+    <Item ID="5701"><Name>Sensor Units</Name><Operations>R</Operations>
+      <MultipleInstances>Single</MultipleInstances><Mandatory>Optional</Mandatory>
+      <Type>String</Type><RangeEnumeration></RangeEnumeration><Units></Units></Item>
+    <Item ID="5601"><Name>Min Measured Value</Name><Operations>R</Operations>
+      <MultipleInstances>Single</MultipleInstances><Mandatory>Optional</Mandatory>
+      <Type>Float</Type><RangeEnumeration></RangeEnumeration><Units>Cel</Units></Item>
+    <Item ID="5602"><Name>Max Measured Value</Name><Operations>R</Operations>
+      <MultipleInstances>Single</MultipleInstances><Mandatory>Optional</Mandatory>
+      <Type>Float</Type><RangeEnumeration></RangeEnumeration><Units>Cel</Units></Item>
+  </Resources>
+</Object></LWM2M>"#;
+
+/// The writable test object: one resource of each common type, all RW.
+pub(crate) const TEST_OBJECT: u16 = 32769;
+
+const TEST_OBJECT_DDF: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<LWM2M><Object ObjectType="MODefinition">
+  <Name>Mote Test Object</Name><ObjectID>32769</ObjectID><ObjectURN>urn:oma:lwm2m:x:32769</ObjectURN>
+  <LWM2MVersion>1.1</LWM2MVersion><ObjectVersion>1.0</ObjectVersion>
+  <MultipleInstances>Multiple</MultipleInstances><Mandatory>Optional</Mandatory>
+  <Resources>
+    <Item ID="0"><Name>Text</Name><Operations>RW</Operations>
+      <MultipleInstances>Single</MultipleInstances><Mandatory>Optional</Mandatory>
+      <Type>String</Type><RangeEnumeration></RangeEnumeration><Units></Units></Item>
+    <Item ID="1"><Name>Counter</Name><Operations>RW</Operations>
+      <MultipleInstances>Single</MultipleInstances><Mandatory>Optional</Mandatory>
+      <Type>Integer</Type><RangeEnumeration></RangeEnumeration><Units></Units></Item>
+    <Item ID="2"><Name>Level</Name><Operations>RW</Operations>
+      <MultipleInstances>Single</MultipleInstances><Mandatory>Optional</Mandatory>
+      <Type>Float</Type><RangeEnumeration></RangeEnumeration><Units></Units></Item>
+    <Item ID="3"><Name>Switch</Name><Operations>RW</Operations>
+      <MultipleInstances>Single</MultipleInstances><Mandatory>Optional</Mandatory>
+      <Type>Boolean</Type><RangeEnumeration></RangeEnumeration><Units></Units></Item>
+    <Item ID="4"><Name>Blob</Name><Operations>RW</Operations>
+      <MultipleInstances>Single</MultipleInstances><Mandatory>Optional</Mandatory>
+      <Type>Opaque</Type><RangeEnumeration></RangeEnumeration><Units></Units></Item>
+  </Resources>
+</Object></LWM2M>"#;
+
+/// The firmware image format the Firmware Update hook accepts: the magic, the SHA-256 of the
+/// image, the image (documented in `docs/cli.md`).
+pub(crate) const FIRMWARE_MAGIC: &[u8] = b"MOTEFW1\n";
+
+/// Largest firmware package accepted (beyond: Update Result 2, not enough flash).
+const MAX_PACKAGE: usize = 1 << 20;
+
+/// The device this command plays.
+#[derive(Debug)]
+pub(crate) struct Board {
+    serial: String,
+    utc_offset: String,
+    time_offset: i64,
+    reboots: u32,
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+impl DeviceInfo for Board {
+    fn manufacturer(&self) -> Option<String> {
+        Some("Mote".into())
+    }
+    fn model_number(&self) -> Option<String> {
+        Some("mote-lwm2m-client".into())
+    }
+    fn serial_number(&self) -> Option<String> {
+        Some(self.serial.clone())
+    }
+    fn firmware_version(&self) -> Option<String> {
+        Some(env!("CARGO_PKG_VERSION").into())
+    }
+    fn battery_level(&self) -> Option<i64> {
+        Some(100)
+    }
+    fn memory_free(&self) -> Option<i64> {
+        Some(2048)
+    }
+    fn current_time(&self) -> Option<i64> {
+        Some(unix_now().saturating_add(self.time_offset))
+    }
+    fn set_current_time(&mut self, time: i64) -> Result<(), ObjectError> {
+        self.time_offset = time.saturating_sub(unix_now());
+        Ok(())
+    }
+    fn utc_offset(&self) -> Option<String> {
+        Some(self.utc_offset.clone())
+    }
+    fn set_utc_offset(&mut self, offset: String) -> Result<(), ObjectError> {
+        self.utc_offset = offset;
+        Ok(())
+    }
+    fn reboot(&mut self) -> Result<(), ObjectError> {
+        // A simulated device: the reboot is the `execute` event the command prints.
+        self.reboots = self.reboots.saturating_add(1);
+        Ok(())
+    }
+}
+
+/// The Firmware Update hooks: a package is [`FIRMWARE_MAGIC`], the SHA-256 of the image and
+/// the image; anything else, or a digest that does not match, is Update Result 5
+/// ("integrity check failure"). Installing always succeeds at once (a simulated device).
+#[derive(Debug, Default)]
+pub(crate) struct FirmwareImage;
+
+impl FirmwareHooks for FirmwareImage {
+    fn verify(&mut self, package: &[u8]) -> Result<(), UpdateResult> {
+        check_image(package)
+    }
+
+    fn start_update(&mut self, _package: &[u8]) -> Result<(), UpdateResult> {
+        Ok(())
+    }
+}
+
+/// Checks a firmware package of the [`FIRMWARE_MAGIC`] format.
+pub(crate) fn check_image(package: &[u8]) -> Result<(), UpdateResult> {
+    let rest = package
+        .strip_prefix(FIRMWARE_MAGIC)
+        .ok_or(UpdateResult::UnsupportedPackageType)?;
+    if rest.len() < 32 {
+        return Err(UpdateResult::IntegrityCheckFailure);
+    }
+    let (digest, image) = rest.split_at(32);
+    if Sha256::digest(image).as_slice() == digest {
+        Ok(())
+    } else {
+        Err(UpdateResult::IntegrityCheckFailure)
+    }
+}
+
+fn rec(path: &str, value: Value) -> Result<Record> {
+    let path: Path = path
+        .parse()
+        .map_err(|_| anyhow::anyhow!("invalid path {path}"))?;
+    Ok(Record::new(path, value))
+}
+
+/// The client core with the command's objects and their initial values.
+pub(crate) fn client(endpoint: &str, extra: Option<&FsPath>) -> Result<Client> {
+    let mut c = Client::new(ClientConfig::default());
+    c.define_ddf(TEMPERATURE_DDF)?;
+    c.define_ddf(TEST_OBJECT_DDF)?;
+    if let Some(dir) = extra {
+        for def in crate::commands::lwm2m::registry(Some(dir))?.iter() {
+            c.define(def.clone());
+        }
+    }
+    let board = Board {
+        serial: endpoint.to_string(),
+        utc_offset: "+00:00".into(),
+        time_offset: 0,
+        reboots: 0,
+    };
+    c.register(3, Box::new(Device::new(board)))?;
+    c.register(4, Box::new(DataObject::new()))?;
+    c.register(5, Box::new(FirmwareUpdate::new(FirmwareImage, MAX_PACKAGE)))?;
+    c.register(3303, Box::new(DataObject::new()))?;
+    c.register(TEST_OBJECT, Box::new(DataObject::new()))?;
+    let writes: [(&str, Vec<Record>); 3] = [
+        (
+            "/4/0",
+            vec![
+                // 41 = Ethernet (TS 1.2 Core Appendix E.5, Network Bearer).
+                rec("/4/0/0", Value::Integer(41))?,
+                rec("/4/0/1/0", Value::Integer(41))?,
+                rec("/4/0/2", Value::Integer(-60))?,
+                rec("/4/0/4/0", Value::String("127.0.0.1".into()))?,
+            ],
+        ),
+        (
+            "/3303/0",
+            vec![
+                rec("/3303/0/5700", Value::Float(21.5))?,
+                rec("/3303/0/5701", Value::String("Cel".into()))?,
+                rec("/3303/0/5601", Value::Float(21.5))?,
+                rec("/3303/0/5602", Value::Float(21.5))?,
+            ],
+        ),
+        (
+            "/32769/0",
+            vec![
+                rec("/32769/0/0", Value::String("hello".into()))?,
+                rec("/32769/0/1", Value::Integer(0))?,
+                rec("/32769/0/2", Value::Float(0.0))?,
+                rec("/32769/0/3", Value::Boolean(false))?,
+                rec("/32769/0/4", Value::Opaque(Vec::new()))?,
+            ],
+        ),
+    ];
+    for (base, records) in writes {
+        let base: Path = base
+            .parse()
+            .map_err(|_| anyhow::anyhow!("invalid path {base}"))?;
+        c.bootstrap_write(&base, &records)?;
+    }
+    Ok(c)
+}
+
+/// `--state DIR`: the configuration in `DIR/lwm2m-config.cbor`, replaced atomically and
+/// durably (written to a temporary file, fsync'd, renamed, the directory fsync'd) as the
+/// OSCORE sequence files are.
+#[derive(Debug)]
+pub(crate) struct FileStorage {
+    dir: PathBuf,
+}
+
+impl FileStorage {
+    /// The storage in `dir` (created when missing).
+    pub(crate) fn new(dir: &FsPath) -> Result<FileStorage> {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        Ok(FileStorage {
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    fn file(&self) -> PathBuf {
+        self.dir.join("lwm2m-config.cbor")
+    }
+}
+
+impl Storage for FileStorage {
+    fn load(&mut self) -> Result<Option<Vec<u8>>, StorageError> {
+        StdFs
+            .read(&self.file())
+            .map_err(|e| StorageError::Io(format!("{}: {e}", self.file().display())))
+    }
+
+    fn store(&mut self, configuration: &[u8]) -> Result<(), StorageError> {
+        let file = self.file();
+        let tmp = file.with_extension("cbor.tmp");
+        let io = |e: std::io::Error| StorageError::Io(format!("{}: {e}", file.display()));
+        let mut fs = StdFs;
+        fs.write_tmp(&tmp, configuration).map_err(io)?;
+        fs.fsync_file(&tmp).map_err(io)?;
+        fs.rename(&tmp, &file).map_err(io)?;
+        fs.fsync_dir(&self.dir).map_err(io)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn package(image: &[u8]) -> Vec<u8> {
+        let mut p = FIRMWARE_MAGIC.to_vec();
+        p.extend_from_slice(&Sha256::digest(image));
+        p.extend_from_slice(image);
+        p
+    }
+
+    #[test]
+    fn the_image_check_accepts_a_matching_digest_only() {
+        assert_eq!(check_image(&package(b"new firmware")), Ok(()));
+        let mut bad = package(b"new firmware");
+        *bad.last_mut().unwrap() ^= 1;
+        assert_eq!(check_image(&bad), Err(UpdateResult::IntegrityCheckFailure));
+        assert_eq!(
+            check_image(b"ELF\x7f..."),
+            Err(UpdateResult::UnsupportedPackageType)
+        );
+        assert_eq!(
+            check_image(FIRMWARE_MAGIC),
+            Err(UpdateResult::IntegrityCheckFailure)
+        );
+    }
+
+    #[test]
+    fn the_file_storage_round_trips_and_replaces() {
+        let dir = std::env::temp_dir().join(format!("mote-lwc-{}", std::process::id()));
+        let mut s = FileStorage::new(&dir).unwrap();
+        assert_eq!(s.load().unwrap(), None);
+        s.store(b"one").unwrap();
+        s.store(b"two").unwrap();
+        assert_eq!(s.load().unwrap(), Some(b"two".to_vec()));
+        assert!(!dir.join("lwm2m-config.cbor.tmp").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -63,6 +63,9 @@ const BLOCK2: u16 = 23;
 const BLOCK1: u16 = 27;
 const ECHO: u16 = 252;
 
+/// One attack: the finding(s) it guards, its name, and the attack.
+type Attack = (&'static str, &'static str, fn() -> Verdict);
+
 /// What one attack found: `Ok(detail)` when every criterion held, `Err(reason)` otherwise.
 type Verdict = Result<String, String>;
 
@@ -105,8 +108,11 @@ fn encode_options(options: &[(u16, &[u8])]) -> Vec<u8> {
     out
 }
 
+/// Decoded options: (number, value), in order.
+type Options = Vec<(u16, Vec<u8>)>;
+
 /// Options and payload after the marker (RFC 7252 §3.1); `None` when malformed.
-fn decode_options(mut rest: &[u8]) -> Option<(Vec<(u16, Vec<u8>)>, Vec<u8>)> {
+fn decode_options(mut rest: &[u8]) -> Option<(Options, Vec<u8>)> {
     let mut options = vec![];
     let mut number = 0u16;
     fn ext(n: u8, rest: &mut &[u8]) -> Option<u16> {
@@ -234,8 +240,7 @@ fn tcp_frame(code: u8, token: &[u8], options: &[(u16, &[u8])], payload: &[u8]) -
 /// Splits complete frames off the front of `bytes`: (code, token) of each.
 fn take_frames(bytes: &mut Vec<u8>) -> Vec<(u8, Vec<u8>)> {
     let mut out = vec![];
-    loop {
-        let Some(&first) = bytes.first() else { break };
+    while let Some(&first) = bytes.first() {
         let (len, ext) = match first >> 4 {
             13 if bytes.len() >= 2 => (usize::from(bytes[1]) + 13, 1),
             14 if bytes.len() >= 3 => (
@@ -675,7 +680,7 @@ fn block1_reassembly_flood() -> Verdict {
         let s = UdpSocket::bind("127.0.0.1:0").unwrap();
         s.set_read_timeout(Some(Duration::from_millis(500)))
             .unwrap();
-        let mut rng = Xorshift(0x9e37_79b9 ^ i as u32 + 1);
+        let mut rng = Xorshift(0x9e37_79b9 ^ (i as u32 + 1));
         let block = rng.bytes(1024);
         let mut sent = 0u32;
         let mut mid = (i as u16) << 10;
@@ -1651,7 +1656,7 @@ fn attack_suite() {
     };
     // Registered first, judged last: its bound is the longest.
     let silent = Mutex::new(selected("5").then(SilentObserver::register));
-    let attacks: [(&str, &str, fn() -> Verdict); 11] = [
+    let attacks: [Attack; 11] = [
         (
             "1",
             "TCP client that stops reading",

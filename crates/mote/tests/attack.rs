@@ -944,11 +944,11 @@ fn edhoc_message_1_flood() -> Verdict {
 }
 
 /// Finding 5, part 1: Observe registrations were unlimited (50k in 3 s, a reflection
-/// amplifier). 64 sockets each try 16 registrations of /3/0/13; criteria: at most 256 of the
+/// amplifier). 32 sockets each try 32 registrations of /3/0/13; criteria: at most 128 of the
 /// 1,024 accepted (a 2.05 with Observe, RFC 7641 §4.1; a refused one has none), honest
 /// requests answered, growth below 16 MiB.
 fn observe_registration_flood() -> Verdict {
-    const BOUND: usize = 256;
+    const BOUND: usize = 128;
     let server = Mote::serve(&["127.0.0.1:0"], &[]);
     let udp = server.port(0);
     honest_after(udp, None)?;
@@ -956,7 +956,7 @@ fn observe_registration_flood() -> Verdict {
     let probe = Probe::start(Some(udp), None);
     let accepted = Arc::new(AtomicUsize::new(0));
     let a = accepted.clone();
-    flood(64, move |i| {
+    flood(32, move |i| {
         let s = UdpSocket::bind("127.0.0.1:0").unwrap();
         s.set_read_timeout(Some(Duration::from_millis(300)))
             .unwrap();
@@ -966,7 +966,7 @@ fn observe_registration_flood() -> Verdict {
             (URI_PATH, b"0"),
             (URI_PATH, b"13"),
         ];
-        for k in 0..16u16 {
+        for k in 0..32u16 {
             let mid = (i as u16) << 8 | k;
             let _ = s.send_to(
                 &udp_request(0, GET, mid, &mid.to_be_bytes(), &o, b""),
@@ -1651,8 +1651,10 @@ fn attack_suite() {
     // observer), to try one against a weakened build; scripts/test.sh runs them all.
     let only = std::env::var("ATTACK_ONLY").ok();
     let selected = |finding: &str| {
-        only.as_deref()
-            .is_none_or(|o| o.split(',').any(|f| f.trim() == finding))
+        only.as_deref().is_none_or(|o| {
+            o.split(',')
+                .any(|f| finding.split(',').any(|g| g == f.trim()))
+        })
     };
     // Registered first, judged last: its bound is the longest.
     let silent = Mutex::new(selected("5-silent").then(SilentObserver::register));

@@ -454,9 +454,21 @@ impl<X: Protection<Remote>> Driver<X> {
     /// and shuts the socket down, or is stopped after [`DriverConfig::release_grace`].
     /// Without this the socket and both tasks would stay until the peer closed.
     fn release(&mut self, connection: u64) {
+        // The session's last frames go to the writer before it is cut off.
+        while let Some(transmit) = self.endpoint.poll_transmit() {
+            self.send(transmit);
+        }
         let Some(c) = self.connections.remove(&connection) else {
             return;
         };
+        // The endpoint forgets the ended session now, so it no longer counts against
+        // `EndpointLimits::max_connections`.
+        let now = self.now();
+        let remote = Remote::Tcp {
+            connection,
+            addr: c.addr,
+        };
+        self.endpoint.connection_closed(now, remote);
         c.reader_task.abort();
         drop(c.writer);
         let writer = c.writer_task;

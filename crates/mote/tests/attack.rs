@@ -53,6 +53,7 @@ const PUT: u8 = 0x03;
 const CREATED: u8 = 0x41;
 const CONTINUE: u8 = 0x5f; // 2.31 (RFC 7959 §2.9.1)
 const UNAUTHORIZED: u8 = 0x81;
+const SERVICE_UNAVAILABLE: u8 = 0xa3; // 5.03
 const CSM: u8 = 0xe1; // 7.01 (RFC 8323 §5.3)
 
 // Option numbers (RFC 7252 §5.10, RFC 7641 §2, RFC 7959 §2.1, RFC 8613 §2, RFC 9175 §2.2).
@@ -1092,9 +1093,12 @@ impl SilentObserver {
     }
 }
 
-/// A UDP relay in front of `upstream`: drops every request whose first Uri-Path is `hole`
-/// (so routes to it stay pending in the proxy), forwards the rest and the answers.
-fn black_hole_relay(upstream: u16) -> u16 {
+/// A UDP relay in front of `upstream` that plays the upstream itself for every request whose
+/// first Uri-Path is `hole`: it accepts it as an observation (2.05 with Observe, RFC 7641 §4.1;
+/// piggybacked on the ACK of a CON, a NON for a NON) and never notifies again, so each one
+/// stays a relayed observation, a route, in the proxy. Everything else, and the answers, it
+/// forwards.
+fn observation_sink_relay(upstream: u16) -> u16 {
     let front = UdpSocket::bind("127.0.0.1:0").unwrap();
     let back = UdpSocket::bind("127.0.0.1:0").unwrap();
     let port = front.local_addr().unwrap().port();
@@ -1106,13 +1110,27 @@ fn black_hole_relay(upstream: u16) -> u16 {
     );
     std::thread::spawn(move || {
         let mut buf = [0u8; 2048];
+        let mut mid = 0u16;
         while let Ok((n, from)) = front.recv_from(&mut buf) {
             *client.lock().unwrap() = Some(from);
             let hole = UdpMessage::parse(&buf[..n])
-                .is_some_and(|m| m.uri_path().first().is_some_and(|p| *p == b"hole"));
-            if !hole {
+                .filter(|m| m.code == GET && m.uri_path().first().is_some_and(|p| *p == b"hole"));
+            let Some(req) = hole else {
                 let _ = back.send_to(&buf[..n], ("127.0.0.1", upstream));
-            }
+                continue;
+            };
+            let (mtype, answer_mid) = if req.mtype == 0 {
+                (2, req.mid) // ACK
+            } else {
+                mid = mid.wrapping_add(1);
+                (1, mid) // NON
+            };
+            let mut m = vec![0x40 | mtype << 4 | req.token.len() as u8, 0x45];
+            m.extend(answer_mid.to_be_bytes());
+            m.extend_from_slice(&req.token);
+            m.extend(encode_options(&[(OBSERVE, &[1])]));
+            m.extend([0xff, b'0']);
+            let _ = front.send_to(&m, from);
         }
     });
     std::thread::spawn(move || {
@@ -1128,15 +1146,14 @@ fn black_hole_relay(upstream: u16) -> u16 {
 
 /// Finding 6: `mote proxy` flushed its whole route table above 4,096 entries, ending every
 /// client's observations. An honest client observes /3/0/13 through the proxy; 64 attacker
-/// sockets then send 80 requests each (5,120 routes) to a path the upstream never answers.
-/// Criteria: the honest observation still delivers notifications afterwards, an honest request
-/// through the proxy is answered within 2 s (5.03 counts: the table is full), growth of the
-/// proxy below 16 MiB. (Today the proxy's endpoint refuses most of the flood before it reaches
-/// the route table — it holds at most `max_pending_incoming` requests awaiting an answer — so
-/// this guards the outcome, not the route-table bound itself; `proxy/tests.rs` fills that.)
+/// sockets then register 80 observations each (5,120 routes wanted; the proxy's bounds are
+/// 64 per client and 1,024 in all) of `/hole/x`, which the relay accepts and never notifies.
+/// Criteria: the table did fill (some registration refused with 5.03), the honest observation
+/// still delivers notifications afterwards, an honest request through the proxy is answered
+/// within 2 s (5.03 counts: the table is full), growth of the proxy below 16 MiB.
 fn proxy_route_table_flood() -> Verdict {
     let server = Mote::serve(&["127.0.0.1:0"], &["--notify-ms", "200"]);
-    let relay = black_hole_relay(server.port(0));
+    let relay = observation_sink_relay(server.port(0));
     let to = format!("127.0.0.1:{relay}");
     let proxy = Mote::start(
         &[
@@ -1194,21 +1211,37 @@ fn proxy_route_table_flood() -> Verdict {
         "the honest observation through the proxy did not start ({first} notifications)"
     );
     let before = proxy.rss_kib();
+    let refused = Arc::new(AtomicUsize::new(0));
+    let r = refused.clone();
     flood(64, move |i| {
         let s = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let hole: [(u16, &[u8]); 2] = [(URI_PATH, b"hole"), (URI_PATH, b"x")];
+        s.set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        let hole: [(u16, &[u8]); 3] = [(OBSERVE, b""), (URI_PATH, b"hole"), (URI_PATH, b"x")];
+        let mut buf = [0u8; 2048];
         for k in 0..80u16 {
             let mid = (i as u16) << 8 | k;
             let _ = s.send_to(
-                &udp_request(1, GET, mid, &mid.to_be_bytes(), &hole, b""),
+                &udp_request(0, GET, mid, &mid.to_be_bytes(), &hole, b""),
                 ("127.0.0.1", p),
             );
-            if k % 16 == 15 {
-                std::thread::sleep(Duration::from_millis(5));
+            // One at a time, as fast as the proxy answers.
+            if let Some(m) = s
+                .recv(&mut buf)
+                .ok()
+                .and_then(|n| UdpMessage::parse(&buf[..n]))
+            {
+                if m.code == SERVICE_UNAVAILABLE {
+                    r.fetch_add(1, Ordering::SeqCst);
+                }
             }
         }
-        std::thread::sleep(Duration::from_millis(500));
     });
+    let refused = refused.load(Ordering::SeqCst);
+    check!(
+        refused > 0,
+        "no registration was refused: the route table never filled, the attack proved nothing"
+    );
     // Drain what queued during the flood, then count fresh notifications.
     let _ = notifications(Duration::from_millis(500));
     let later = notifications(Duration::from_secs(2));
@@ -1219,7 +1252,7 @@ fn proxy_route_table_flood() -> Verdict {
     let (d, code) = honest_udp_at(p, &o[1..]).map_err(|e| format!("through the proxy: {e}"))?;
     let mem = memory(before, proxy.rss_kib(), 16)?;
     Ok(format!(
-        "observation kept ({later} notifications in 2 s after 5,120 routes); honest request {}.{:02} in {} ms; {mem}",
+        "{refused} of 5,120 registrations refused; observation kept ({later} notifications in 2 s); honest request {}.{:02} in {} ms; {mem}",
         code >> 5,
         code & 31,
         d.as_millis()

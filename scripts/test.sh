@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Everything, on a fresh machine: installs what it needs (idempotent), then runs fmt, clippy,
-# the workspace tests, every example, the no_std builds, the doc build, the interop tests against real peers
-# and a short fuzz smoke run. Exit status is non-zero on the first failure.
+# the workspace tests, every example, the no_std builds, the doc build, the interop tests against real peers,
+# the attack suite and a short fuzz smoke run. Exit status is non-zero on the first failure.
 #
 # Environment:
 #   FUZZ_SECONDS   seconds per fuzz target in the smoke run (default 10)
@@ -119,6 +119,11 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features
 
 step "interop tests against real peers"
 cargo test -p mote --all-features --test 'interop_*' -- --ignored --test-threads=1
+
+step "attack suite: the hardening findings' attacks against mote serve / proxy / coap on loopback"
+# crates/mote/tests/attack.rs: one line per attack ("[finding N] ... ok"), then a table; about
+# 2.5 minutes; the outer timeout turns a hang into a failure.
+timeout 600 cargo test -p mote --all-features --test attack -- --ignored --nocapture --test-threads=1
 
 step "fuzz smoke run (${fuzz_seconds}s per target)"
 (

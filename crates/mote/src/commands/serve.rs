@@ -90,6 +90,11 @@ const MAX_UPLOAD: usize = 1 << 20;
 /// How long an Echo value issued for request freshness stays valid (RFC 9175 §2.3).
 const ECHO_WINDOW: Duration = Duration::from_secs(60);
 
+/// A CoAP over TCP connection with no request or response in either direction for this long
+/// is released (RFC 8323 §5.5: Release, then closed after the session's release timeout), so
+/// connections that stop sending do not hold their slot forever (hardening finding 3).
+const TCP_IDLE_TIMEOUT: Duration = Duration::from_secs(15);
+
 /// The shortest `--notify-ms` honoured.
 const MIN_NOTIFY_INTERVAL: Duration = Duration::from_millis(10);
 
@@ -236,7 +241,8 @@ pub(crate) fn run(args: &ServeArgs) -> Result<()> {
     }
 }
 
-/// The endpoint's configuration: uploads up to [`MAX_UPLOAD`], and with `--fresh-echo` Echo
+/// The endpoint's configuration: uploads up to [`MAX_UPLOAD`], idle TCP connections released
+/// after [`TCP_IDLE_TIMEOUT`], and with `--fresh-echo` Echo
 /// for unsafe methods, bound to the OSCORE context when there is one (plain requests are then
 /// refused anyway, and the EDHOC resource's messages carry their own replay protection).
 fn endpoint_config(args: &ServeArgs, protected: bool) -> EndpointConfig {
@@ -252,9 +258,12 @@ fn endpoint_config(args: &ServeArgs, protected: bool) -> EndpointConfig {
             EchoRequirement::UnsafeMethods
         },
     });
+    let mut session = defaults.session.clone();
+    session.idle_timeout = Some(TCP_IDLE_TIMEOUT);
     EndpointConfig {
         echo,
         block1,
+        session,
         ..defaults
     }
 }

@@ -43,6 +43,10 @@ pub(crate) struct DriverConfig {
     pub(crate) accept_backoff: Duration,
     /// The longest pause after failing accepts.
     pub(crate) accept_backoff_max: Duration,
+    /// After the endpoint ended a connection (Release, Abort, idle timeout; RFC 8323 §5.5,
+    /// §5.6), how long its writer may take to write the last bytes before the socket is
+    /// closed anyway (a peer that does not read would otherwise keep it open).
+    pub(crate) release_grace: Duration,
 }
 
 impl Default for DriverConfig {
@@ -55,6 +59,7 @@ impl Default for DriverConfig {
             read_chunk: 4096,
             accept_backoff: Duration::from_millis(50),
             accept_backoff_max: Duration::from_secs(2),
+            release_grace: Duration::from_secs(2),
         }
     }
 }
@@ -479,6 +484,37 @@ impl<X: Protection<Remote>> Driver<X> {
         debug!(addr = %c.addr, connection, "TCP connection closed");
     }
 
+    /// The endpoint ended the connection (its session sent or received a Release or Abort,
+    /// or went idle): the reader stops now; the writer writes what is queued (the last frames)
+    /// and shuts the socket down, or is stopped after [`DriverConfig::release_grace`].
+    /// Without this the socket and both tasks would stay until the peer closed.
+    fn release(&mut self, connection: u64) {
+        // The session's last frames go to the writer before it is cut off.
+        while let Some(transmit) = self.endpoint.poll_transmit() {
+            self.send(transmit);
+        }
+        let Some(c) = self.connections.remove(&connection) else {
+            return;
+        };
+        // The endpoint forgets the ended session now, so it no longer counts against
+        // `EndpointLimits::max_connections`.
+        let now = self.now();
+        let remote = Remote::Tcp {
+            connection,
+            addr: c.addr,
+        };
+        self.endpoint.connection_closed(now, remote);
+        c.reader_task.abort();
+        drop(c.writer);
+        let writer = c.writer_task;
+        let grace = self.config.release_grace;
+        self.tasks.spawn(async move {
+            tokio::time::sleep(grace).await;
+            writer.abort();
+        });
+        debug!(addr = %c.addr, connection, "TCP connection released by the endpoint");
+    }
+
     fn input(&mut self, input: Input) {
         let now = self.now();
         match input {
@@ -551,6 +587,13 @@ impl<X: Protection<Remote>> Driver<X> {
             }
             while let Some(event) = self.endpoint.poll_event() {
                 progress = true;
+                let ended = match &event {
+                    Event::ConnectionClosed {
+                        peer: Remote::Tcp { connection, .. },
+                        ..
+                    } => Some(*connection),
+                    _ => None,
+                };
                 let now = self.now();
                 let mut io = Io {
                     now,
@@ -558,6 +601,9 @@ impl<X: Protection<Remote>> Driver<X> {
                 };
                 if app.event(&mut io, event).is_break() {
                     flow = Flow::Break(());
+                }
+                if let Some(connection) = ended {
+                    self.release(connection);
                 }
             }
             let waiting: Vec<u64> = self

@@ -284,6 +284,48 @@ fn tcp_connections_beyond_the_limit_are_refused() {
     assert!(kept, "no connection accepted after one closed");
 }
 
+/// Reads until the server closes `s` (EOF or reset): true, or false when `wait` passes first.
+fn eof_within(s: &mut TcpStream, wait: Duration) -> bool {
+    s.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+    let start = std::time::Instant::now();
+    let mut buf = [0u8; 256];
+    while start.elapsed() < wait {
+        match s.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(_) => return true,
+        }
+    }
+    false
+}
+
+/// A connection the endpoint ends (here an Abort for a malformed frame, RFC 8323 §5.6; also
+/// a Release after the idle timeout) is closed by the driver although the peer keeps its
+/// socket open, and no longer takes a slot: with room for 2 connections, two new ones are
+/// kept after it. (Before, the socket stayed open until the peer closed it, and counted.)
+#[test]
+fn a_connection_the_endpoint_ends_is_closed_and_frees_its_slot() {
+    let config = DriverConfig {
+        max_connections: 2,
+        ..DriverConfig::default()
+    };
+    let server = Server::start(&[Listen::Tcp("127.0.0.1:0".parse().unwrap())], config);
+    let addr = server.addrs[0];
+    let mut aborted = TcpStream::connect(addr).unwrap();
+    // CSM (Len 0, code 7.01), then a GET whose one option byte has delta 15: malformed.
+    std::io::Write::write_all(&mut aborted, &[0x00, 0xE1, 0x10, 0x01, 0xF0]).unwrap();
+    assert!(
+        eof_within(&mut aborted, READ_TIMEOUT),
+        "the aborted connection is still open"
+    );
+    let mut second = TcpStream::connect(addr).unwrap();
+    let mut third = TcpStream::connect(addr).unwrap();
+    assert!(!closed_by_server(&mut second, Duration::from_millis(200)));
+    assert!(!closed_by_server(&mut third, Duration::from_millis(200)));
+    drop(aborted);
+}
+
 /// Client role: [`Driver::connect`] gives a UDP peer, the application's first request goes
 /// out from `start`, the response comes back as an event and stops the driver.
 #[test]

@@ -44,6 +44,10 @@ struct EndpointPlan {
     /// Bootstrap-Discover and -Read of /1 and /2 first (LightweightM2M-BsR-001; default true).
     #[serde(default)]
     read_before_write: Option<bool>,
+    /// Whether a Bootstrap-Pack-Request (`GET /bspack`) gets the plan as one pack (default
+    /// true; false: 4.05 Method Not Allowed).
+    #[serde(default)]
+    pack: Option<bool>,
     #[serde(default)]
     security: Vec<Security>,
     #[serde(default)]
@@ -208,6 +212,9 @@ fn plan(name: &str, p: EndpointPlan) -> Result<Plan> {
     }
     if let Some(read) = p.read_before_write {
         config.read_before_write = read;
+    }
+    if let Some(pack) = p.pack {
+        config.allow_pack = pack;
     }
     for s in p.security {
         config.security.push(SecurityInstance {

@@ -432,6 +432,9 @@ pub struct BootstrapLimits {
     pub max_sessions: usize,
     /// A session with no response for this long fails.
     pub response_timeout: Duration,
+    /// Ended sessions kept until [`BootstrapServer::poll_outcome`]; beyond, the outcome of a
+    /// session that ends is dropped and counted ([`BootstrapServer::dropped_outcomes`]).
+    pub max_queued_outcomes: usize,
 }
 
 impl Default for BootstrapLimits {
@@ -439,6 +442,7 @@ impl Default for BootstrapLimits {
         BootstrapLimits {
             max_sessions: 64,
             response_timeout: Duration::from_secs(247),
+            max_queued_outcomes: 64,
         }
     }
 }
@@ -463,6 +467,7 @@ pub struct BootstrapServer {
     plans: BTreeMap<String, BootstrapConfig>,
     sessions: BTreeMap<String, Session>,
     outcomes: VecDeque<(String, BootstrapOutcome)>,
+    dropped_outcomes: u64,
     defs: ObjectRegistry,
 }
 
@@ -655,14 +660,29 @@ impl BootstrapServer {
         Ok(())
     }
 
-    /// The next request to send. One request per session is outstanding at a time. A
-    /// plan instance that cannot be encoded in the session's format ends that session
-    /// ([`BootstrapOutcome::Failed`] with no code) instead of being sent.
+    /// The next request to send. One request per session is outstanding at a time; every
+    /// session that is not waiting for a response is looked at, so one session cannot hold
+    /// back another. A plan instance that cannot be encoded in the session's format ends that
+    /// session ([`BootstrapOutcome::Failed`] with no code) instead of being sent, and so does a
+    /// session with no step left.
     pub fn poll_request(&mut self, now: Duration) -> Option<BootstrapRequest> {
         let timeout = self.limits.response_timeout;
         loop {
             let (ep, s) = self.sessions.iter_mut().find(|(_, s)| !s.awaiting)?;
-            let step = s.steps.get(s.step)?.clone();
+            let Some(step) = s.steps.get(s.step).cloned() else {
+                // Every plan ends with Bootstrap-Finish, whose answer ends the session; a
+                // session past its last step is over, not a reason to stop looking.
+                let ep = ep.clone();
+                self.finish(
+                    &ep,
+                    BootstrapOutcome::Failed {
+                        step: BootstrapStep::Finish,
+                        code: None,
+                        diagnostic: String::from("no step left"),
+                    },
+                );
+                continue;
+            };
             match request_for(&step, s) {
                 Ok(parts) => {
                     s.awaiting = true;
@@ -788,7 +808,18 @@ impl BootstrapServer {
 
     fn finish(&mut self, endpoint: &str, outcome: BootstrapOutcome) {
         self.sessions.remove(endpoint);
-        self.outcomes.push_back((String::from(endpoint), outcome));
+        if self.outcomes.len() >= self.limits.max_queued_outcomes {
+            self.dropped_outcomes = self.dropped_outcomes.saturating_add(1);
+        } else {
+            self.outcomes.push_back((String::from(endpoint), outcome));
+        }
+    }
+
+    /// Outcomes dropped because [`BootstrapLimits::max_queued_outcomes`] were waiting for
+    /// [`BootstrapServer::poll_outcome`].
+    #[must_use]
+    pub const fn dropped_outcomes(&self) -> u64 {
+        self.dropped_outcomes
     }
 
     /// Ends the running session of `endpoint` as [`BootstrapOutcome::Failed`] at its
@@ -934,5 +965,50 @@ fn instance_records(c: &BootstrapConfig, p: &Path) -> Vec<Record> {
             .flat_map(OscoreInstance::records)
             .collect(),
         _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    fn bs(ep: &str) -> Request {
+        Request::new(Code::POST, &["bs"]).with_query(&format!("ep={ep}"))
+    }
+
+    /// A session past its last step (a state no response reaches today: every plan ends with
+    /// Bootstrap-Finish, whose answer removes the session) must not hold back the sessions
+    /// after it: `poll_request` once returned `None` at the first idle session without a step.
+    #[test]
+    fn a_session_without_steps_does_not_block_the_others() {
+        let mut s = BootstrapServer::new(BootstrapLimits::default());
+        s.set_plan("a", BootstrapConfig::default());
+        s.set_plan("b", BootstrapConfig::default());
+        for ep in ["a", "b"] {
+            assert_eq!(
+                s.handle_request(&bs(ep), &Identity::None, Duration::ZERO)
+                    .code,
+                Code::CHANGED
+            );
+        }
+        // "a" comes first in the table; its steps are used up.
+        let a = s.sessions.get_mut("a").unwrap();
+        a.step = a.steps.len();
+        let r = s.poll_request(Duration::ZERO).unwrap();
+        assert_eq!(r.endpoint, "b");
+        assert_eq!(r.step, BootstrapStep::Discover);
+        // "a" ended, reported.
+        assert_eq!(s.sessions(), 1);
+        let (ep, outcome) = s.poll_outcome().unwrap();
+        assert_eq!(ep, "a");
+        assert!(matches!(
+            outcome,
+            BootstrapOutcome::Failed {
+                step: BootstrapStep::Finish,
+                code: None,
+                ..
+            }
+        ));
     }
 }

@@ -675,6 +675,7 @@ fn session_table_is_bounded() {
     let limits = BootstrapLimits {
         max_sessions: 2,
         response_timeout: secs(3600),
+        ..BootstrapLimits::default()
     };
     let plans = [("a", plan()), ("b", plan()), ("c", plan())];
     let mut w = World::new(limits, &plans);
@@ -778,6 +779,7 @@ fn response_timeout_fails_the_session_and_cancels_its_request() {
     let limits = BootstrapLimits {
         max_sessions: 4,
         response_timeout: secs(20),
+        ..BootstrapLimits::default()
     };
     let mut w = World::new(limits, &[("dev", plan())]);
     w.add_device(10, device());

@@ -112,6 +112,7 @@ pub(crate) fn run(args: &BootstrapServerArgs) -> Result<()> {
     let mut server = BootstrapServer::new(BootstrapLimits {
         max_sessions: usize::from(args.max_sessions),
         response_timeout: std::time::Duration::from_secs(args.response_timeout.max(1)),
+        ..BootstrapLimits::default()
     });
     let mut required = BTreeMap::new();
     for plan in plans {

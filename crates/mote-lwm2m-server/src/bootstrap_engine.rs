@@ -17,7 +17,10 @@
 //!
 //! A Bootstrap-Request that arrived through a protection layer (an OSCORE security context,
 //! RFC 8613) makes every request of its session go out protected under the same context
-//! (`Endpoint::request_protected`); a plain one, plain.
+//! (`Endpoint::request_protected`); a plain one, plain — or, with
+//! [`BootstrapEngineConfig::require_protection`], refused 4.01 Unauthorized. A
+//! Bootstrap-Pack is answered in the context its request came in (the endpoint protects the
+//! response).
 //!
 //! ```
 //! use core::time::Duration;
@@ -160,6 +163,10 @@ pub struct BootstrapEngineConfig {
     /// Events kept until [`BootstrapEngine::poll_event`]; beyond, new events are dropped and
     /// counted ([`BootstrapEngine::dropped_events`]).
     pub max_queued_events: usize,
+    /// Refuse a Bootstrap-Request or Bootstrap-Pack-Request that did not arrive through the
+    /// endpoint's protection layer (e.g. not in an OSCORE security context) with 4.01
+    /// Unauthorized (RFC 7252 §5.9.2.2; the plan holds the client's keys). Default off.
+    pub require_protection: bool,
 }
 
 impl Default for BootstrapEngineConfig {
@@ -167,6 +174,7 @@ impl Default for BootstrapEngineConfig {
         BootstrapEngineConfig {
             reliability: Reliability::Confirmable,
             max_queued_events: 256,
+            require_protection: false,
         }
     }
 }
@@ -283,6 +291,30 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug, I: Clone> BootstrapEngine<P, I> {
         X: Protection<P, Identity = I>,
     {
         match event {
+            Event::Request { id, peer, message }
+                if self.config.require_protection
+                    && message.identity.is_none()
+                    && (is_bootstrap_request(&message) || is_pack_request(&message)) =>
+            {
+                let endpoint = Request::from_parts(
+                    message.message.code,
+                    message.message.options.iter(),
+                    &message.message.payload,
+                )
+                .ok()
+                .and_then(|r| r.query_value("ep").map(String::from));
+                let reason = "not protected (a security context is required)";
+                self.push(BootstrapEvent::Refused {
+                    endpoint,
+                    peer,
+                    code: Code::UNAUTHORIZED,
+                    reason: String::from(reason),
+                });
+                let mut reply = OwnedMessage::new(MessageType::Ack, Code::UNAUTHORIZED, 0);
+                Response::error(Code::UNAUTHORIZED, reason).write_into(&mut reply);
+                let _ = ep.respond(now, id, reply);
+                None
+            }
             Event::Request { id, peer, message } if is_bootstrap_request(&message) => {
                 self.bootstrap_request(ep, id, peer, &message, now);
                 None

@@ -559,6 +559,15 @@ fn bootstraps_over_oscore_and_refuses_other_contexts() {
         (Some("cli-dev"), Some("4.01"))
     );
 
+    // A plain Bootstrap-Pack-Request: the same refusal, and no key in the answer.
+    let json = coap_get_bspack(ports[0], "?ep=cli-dev", "112");
+    assert_eq!(json["code"], "4.01", "{json}");
+    let refused = next_event(&rx, "bootstrap-refused");
+    assert_eq!(
+        (refused["endpoint"].as_str(), refused["code"].as_str()),
+        (Some("cli-dev"), Some("4.01"))
+    );
+
     // Another client's context for the endpoint bound to kid 01.
     let out = bootstrap_oscore(server, "oscore-dev", 0x03);
     assert_eq!(out.bs_answer, Some(Code::UNAUTHORIZED));

@@ -327,7 +327,7 @@ mod tests {
     #[test]
     fn full_example_parses() {
         let text = r#"{"endpoints": {"dev1": {
-            "kid": "01", "format": "senml-cbor", "delete": ["/0", "/1"],
+            "kid": "01", "format": "senml-cbor", "delete": ["/0", "/1"], "pack": false,
             "security": [{"instance": 1, "uri": "coap://127.0.0.1:5683", "ssid": 101,
                           "oscore": 0, "client_hold_off_time": 5}],
             "servers": [{"instance": 0, "ssid": 101, "lifetime": 300, "pmin": 1, "binding": "UQ"}],
@@ -351,6 +351,7 @@ mod tests {
         assert_eq!(c.format, Some(Format::SenmlCbor));
         assert_eq!(c.delete, vec!["/0".parse().unwrap(), "/1".parse().unwrap()]);
         assert!(c.read_before_write);
+        assert!(!c.allow_pack);
         assert_eq!(c.security[0].security_mode, SecurityMode::NoSec);
         assert_eq!(c.security[0].short_server_id, Some(101));
         assert_eq!(c.security[0].oscore_security_mode, Some(0));
@@ -383,6 +384,7 @@ mod tests {
         assert_eq!(c.oscore[0].hmac_algorithm, Some(5));
         assert_eq!(c.servers[0].default_pmax, Some(60));
         assert!(c.servers[0].notification_storing);
+        assert!(c.allow_pack);
         assert_eq!(c.access_control[0].owner, 101);
         assert_eq!(c.delete, vec![Path::ROOT]);
     }

@@ -16,7 +16,9 @@ use std::time::Duration;
 
 use mote_coap::code::{Code, MessageType};
 use mote_coap::content_format::ContentFormat;
-use mote_coap::endpoint::{Endpoint, EndpointConfig, Event, Reliability, RequestOptions};
+use mote_coap::endpoint::{
+    EchoPolicy, EchoRequirement, Endpoint, EndpointConfig, Event, Reliability, RequestOptions,
+};
 use mote_coap::message::{Message, OwnedMessage};
 use mote_coap::option::OptionNumber;
 use mote_coap::transmission::RandomSource;
@@ -89,6 +91,8 @@ struct World {
     devices: BTreeMap<u16, Device_>,
     /// Every datagram the server sent: (to, bytes).
     server_sent: Vec<(u16, Vec<u8>)>,
+    /// How many datagrams the clients sent.
+    client_datagrams: usize,
     events: Vec<BootstrapEvent<u16>>,
 }
 
@@ -159,8 +163,28 @@ impl World {
             }),
             devices: BTreeMap::new(),
             server_sent: Vec::new(),
+            client_datagrams: 0,
             events: Vec::new(),
         }
+    }
+
+    /// [`World::new`] with a server endpoint that asks every request for a fresh Echo value
+    /// (RFC 9175 §2.3).
+    fn with_echo(kids: &[u8]) -> World {
+        let mut w = World::new(kids, true);
+        let mut oscore = Oscore::new(OscoreConfig { max_contexts: 8 }, Xs(0x51));
+        for kid in kids {
+            oscore.add_context(context(*kid, SERVER_ID, *kid)).unwrap();
+        }
+        let config = EndpointConfig {
+            echo: Some(EchoPolicy {
+                window: Duration::from_secs(30),
+                require: EchoRequirement::AllRequests,
+            }),
+            ..EndpointConfig::default()
+        };
+        w.server = Endpoint::with_protection(config, Xs(0x1234_5678), oscore).unwrap();
+        w
     }
 
     /// A client at `addr`; with `kid`, OSCORE with that Sender ID.
@@ -262,6 +286,7 @@ impl World {
                 }
                 while let Some(t) = d.ep.poll_transmit() {
                     moved = true;
+                    self.client_datagrams += 1;
                     self.server.handle(now, *addr, &t.datagram);
                 }
             }
@@ -385,5 +410,49 @@ fn bootstrap_pack_is_answered_in_the_requesters_context() {
     assert!(matches!(
         &w.events[..],
         [BootstrapEvent::PackServed { endpoint, peer: 10, .. }] if endpoint == "a"
+    ));
+}
+
+/// Transport §6.4.1: "If OSCORE is used to secure Client Bootstrap then the Bootstrap-Server
+/// receiving the Bootstrap-Request or Bootstrap-Pack-Request operation MUST use the Echo
+/// Option". With an Echo policy on the server's endpoint (RFC 9175 §2.3), each of the two is
+/// first answered 4.01 with Echo inside OSCORE, the client's endpoint repeats it once with the
+/// value, and only the repeated one reaches the engine: one session, one pack.
+#[test]
+fn bootstrap_and_pack_requests_are_echo_verified_first() {
+    let mut plain = World::new(&[0x0a], true);
+    plain.add_device(10, Some(0x0a));
+    plain.send_request(10, Code::POST, "bs", "ep=a");
+    plain.settle();
+    let mut echo = World::with_echo(&[0x0a]);
+    echo.add_device(10, Some(0x0a));
+    echo.send_request(10, Code::POST, "bs", "ep=a");
+    echo.settle();
+    assert!(
+        finished(&plain, "a") && finished(&echo, "a"),
+        "{:?}",
+        echo.events
+    );
+    // One more datagram from the client: the repeated Bootstrap-Request.
+    assert_eq!(echo.client_datagrams, plain.client_datagrams + 1);
+    let started = |w: &World| {
+        w.events
+            .iter()
+            .filter(|e| matches!(e, BootstrapEvent::Started { .. }))
+            .count()
+    };
+    assert_eq!((started(&plain), started(&echo)), (1, 1));
+
+    let mut echo = World::with_echo(&[0x0a]);
+    echo.add_device(10, Some(0x0a));
+    echo.send_request(10, Code::GET, "bspack", "ep=a");
+    echo.settle();
+    let (answer, verified) = echo.device(10).last_response.clone().unwrap();
+    assert_eq!((answer.code, verified), (Code::CONTENT, true));
+    // The request, then the repeat with Echo (no empty ACKs: every answer is piggybacked).
+    assert_eq!(echo.client_datagrams, 2);
+    assert!(matches!(
+        &echo.events[..],
+        [BootstrapEvent::PackServed { .. }]
     ));
 }

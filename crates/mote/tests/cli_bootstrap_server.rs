@@ -156,6 +156,8 @@ struct Outcome {
     finished: bool,
     /// Whether it answered a Bootstrap-Finish (accepted or not).
     finish_answered: bool,
+    /// How many of its requests it repeated with a server's Echo value (RFC 9175 §2.3).
+    echo_retries: u64,
 }
 
 fn client_request(m: &OwnedMessage) -> mote_lwm2m_client::Request {
@@ -241,6 +243,7 @@ where
         protected: 0,
         finished: false,
         finish_answered: false,
+        echo_retries: 0,
     };
     let mut buf = vec![0u8; 65536];
     while start.elapsed() < Duration::from_secs(20) {
@@ -281,6 +284,7 @@ where
                 Transport::Tcp(s, _) => s.write_all(&t.datagram).unwrap(),
             }
         }
+        out.echo_retries = ep.stats().echo_retries;
         let refused = out.bs_answer.is_some_and(|c| c != Code::CHANGED);
         if out.finish_answered || refused {
             // The last response went out above.
@@ -540,6 +544,11 @@ fn bootstraps_over_oscore_and_refuses_other_contexts() {
     let out = bootstrap_oscore(server, "oscore-dev", 0x01);
     assert_eq!(out.bs_answer, Some(Code::CHANGED));
     assert!(out.finished, "{:?}", out.seen);
+    // Transport §6.4.1: the Bootstrap-Request over OSCORE is answered only once repeated with
+    // the server's Echo value. Two challenges: the OSCORE layer's own (RFC 8613 App. B.1.2,
+    // the replay window of a context read from a file, first request only) and the server's
+    // Echo policy (RFC 9175 §2.3, every Bootstrap-Request); without the policy it is 1.
+    assert_eq!(out.echo_retries, 2);
     // Discover, Read /1 and /2, Delete, Write /0/1 and /1/0, Finish.
     assert_eq!(out.seen.len(), 7, "{:?}", out.seen);
     assert_eq!(out.protected, out.seen.len());

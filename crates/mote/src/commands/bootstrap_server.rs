@@ -20,7 +20,9 @@ use std::path::PathBuf;
 use anyhow::{Context as _, Result};
 use clap::Args;
 use mote_coap::code::{Code, MessageType};
-use mote_coap::endpoint::{EndpointConfig, Event, IncomingRequest, NoProtection, Protection};
+use mote_coap::endpoint::{
+    EchoPolicy, EchoRequirement, EndpointConfig, Event, IncomingRequest, NoProtection, Protection,
+};
 use mote_coap::message::OwnedMessage;
 use mote_coap::option::OptionNumber;
 use mote_lwm2m::link;
@@ -139,7 +141,7 @@ pub(crate) fn run(args: &BootstrapServerArgs) -> Result<()> {
             <() as PeerIdentity>::identity,
         );
         let app = App::new(engine, required, false, args.json);
-        return runtime.block_on(serve(args, NoProtection, app));
+        return runtime.block_on(serve(args, EndpointConfig::default(), NoProtection, app));
     }
     let mut oscore = Oscore::new(
         OscoreConfig {
@@ -158,11 +160,27 @@ pub(crate) fn run(args: &BootstrapServerArgs) -> Result<()> {
         <ContextId as PeerIdentity>::identity,
     );
     let app = App::new(engine, required, true, args.json);
-    runtime.block_on(serve(args, oscore, app))
+    // LwM2M TS 1.2 Transport §6.4.1: "If OSCORE is used to secure Client Bootstrap then the
+    // Bootstrap-Server receiving the Bootstrap-Request or Bootstrap-Pack-Request operation
+    // MUST use the Echo Option" — every request (the pack is a GET) is first answered 4.01
+    // with a fresh Echo value (RFC 9175 §2.3, §2.4) and served when repeated with it.
+    let endpoint = EndpointConfig {
+        echo: Some(EchoPolicy {
+            window: std::time::Duration::from_secs(ECHO_WINDOW_SECS),
+            require: EchoRequirement::AllRequests,
+        }),
+        ..EndpointConfig::default()
+    };
+    runtime.block_on(serve(args, endpoint, oscore, app))
 }
+
+/// How long an Echo value of the bootstrap server stays fresh (the client repeats its request
+/// at once; RFC 9175 §2.3 leaves the window to the server).
+const ECHO_WINDOW_SECS: u64 = 30;
 
 async fn serve<X>(
     args: &BootstrapServerArgs,
+    endpoint: EndpointConfig,
     protection: X,
     mut app: App<X::Identity>,
 ) -> Result<()>
@@ -170,11 +188,7 @@ where
     X: Protection<Remote>,
     X::Identity: PeerIdentity,
 {
-    let mut driver = Driver::with_protection(
-        DriverConfig::default(),
-        EndpointConfig::default(),
-        protection,
-    )?;
+    let mut driver = Driver::with_protection(DriverConfig::default(), endpoint, protection)?;
     for listen in &args.listen {
         let addr = driver.bind(*listen).await?;
         if args.print_port {

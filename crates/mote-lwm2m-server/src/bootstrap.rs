@@ -263,6 +263,12 @@ pub struct BootstrapConfig {
     pub access_control: Vec<AccessControlInstance>,
     /// OSCORE instances.
     pub oscore: Vec<OscoreInstance>,
+    /// Whether the plan is also served whole as a Bootstrap-Pack (`GET /bspack`, Core
+    /// §6.1, "Bootstrap-Pack-Request Operation"; default on). Off: a Bootstrap-Pack-Request
+    /// is answered 4.05 Method Not Allowed, which the TS names for a server that "wishes the
+    /// LwM2M Client not to use Bootstrap-Pack", and the client falls back to
+    /// Bootstrap-Request.
+    pub allow_pack: bool,
 }
 
 impl Default for BootstrapConfig {
@@ -275,9 +281,34 @@ impl Default for BootstrapConfig {
             servers: Vec::new(),
             access_control: Vec::new(),
             oscore: Vec::new(),
+            allow_pack: true,
         }
     }
 }
+
+impl BootstrapConfig {
+    /// Every record of the plan, in the order of the Bootstrap-Writes: `/0`, `/21`, `/1`,
+    /// `/2` — the content of its Bootstrap-Pack.
+    #[must_use]
+    pub fn records(&self) -> Vec<Record> {
+        self.security
+            .iter()
+            .flat_map(SecurityInstance::records)
+            .chain(self.oscore.iter().flat_map(OscoreInstance::records))
+            .chain(self.servers.iter().flat_map(ServerInstance::records))
+            .chain(
+                self.access_control
+                    .iter()
+                    .flat_map(AccessControlInstance::records),
+            )
+            .collect()
+    }
+}
+
+/// The formats a Bootstrap-Pack is served in, the first the default when the request has no
+/// Accept option (Transport §6.4.1, Bootstrap Interface table: "GET Accept: SenML CBOR, SenML
+/// JSON, or LwM2M CBOR").
+pub const PACK_FORMATS: [Format; 3] = [Format::SenmlCbor, Format::SenmlJson, Format::LwM2mCbor];
 
 /// One step of a bootstrap session.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -364,6 +395,17 @@ pub enum BootstrapError {
     /// Not a bootstrap path / method.
     #[error("not found")]
     NotFound,
+    /// A Bootstrap-Pack-Request whose Accept names no format a pack is served in
+    /// ([`PACK_FORMATS`]).
+    #[error("no Bootstrap-Pack in content format {0}")]
+    NotAcceptable(ContentFormat),
+    /// A method other than GET on `/bspack`.
+    #[error("method {0} not allowed on /bspack")]
+    MethodNotAllowed(Code),
+    /// The endpoint's plan is not served as a Bootstrap-Pack
+    /// ([`BootstrapConfig::allow_pack`] off).
+    #[error("Bootstrap-Pack not offered to this endpoint, use Bootstrap-Request")]
+    PackNotOffered,
 }
 
 impl BootstrapError {
@@ -374,6 +416,10 @@ impl BootstrapError {
             BootstrapError::UnsupportedFormat(_) => Code::UNSUPPORTED_CONTENT_FORMAT,
             BootstrapError::TooManySessions { .. } => Code::SERVICE_UNAVAILABLE,
             BootstrapError::NotFound => Code::NOT_FOUND,
+            BootstrapError::NotAcceptable(_) => Code::NOT_ACCEPTABLE,
+            BootstrapError::MethodNotAllowed(_) | BootstrapError::PackNotOffered => {
+                Code::METHOD_NOT_ALLOWED
+            }
             _ => Code::BAD_REQUEST,
         }
     }
@@ -386,6 +432,9 @@ pub struct BootstrapLimits {
     pub max_sessions: usize,
     /// A session with no response for this long fails.
     pub response_timeout: Duration,
+    /// Ended sessions kept until [`BootstrapServer::poll_outcome`]; beyond, the outcome of a
+    /// session that ends is dropped and counted ([`BootstrapServer::dropped_outcomes`]).
+    pub max_queued_outcomes: usize,
 }
 
 impl Default for BootstrapLimits {
@@ -393,6 +442,7 @@ impl Default for BootstrapLimits {
         BootstrapLimits {
             max_sessions: 64,
             response_timeout: Duration::from_secs(247),
+            max_queued_outcomes: 64,
         }
     }
 }
@@ -417,6 +467,7 @@ pub struct BootstrapServer {
     plans: BTreeMap<String, BootstrapConfig>,
     sessions: BTreeMap<String, Session>,
     outcomes: VecDeque<(String, BootstrapOutcome)>,
+    dropped_outcomes: u64,
     defs: ObjectRegistry,
 }
 
@@ -500,6 +551,66 @@ impl BootstrapServer {
         }
     }
 
+    /// Answers a Bootstrap-Pack-Request (`GET /bspack?ep=…` with Accept, Transport §6.4.1):
+    /// 2.05 Content with the endpoint's whole plan ([`BootstrapConfig::records`]) as one pack
+    /// in the accepted format (SenML CBOR without Accept), or a refusal with the codes of
+    /// Transport §6.7 (Bootstrap Interface table): 4.00 for a missing or unknown Endpoint
+    /// Client Name (the code the TS gives "Unknown Endpoint Client Name" for
+    /// Bootstrap-Request), 4.04 for another path, 4.05 for a method other than GET or a plan
+    /// not offered as a pack, 4.06 for an Accept that is none of [`PACK_FORMATS`]. No session
+    /// starts: a pack needs no Bootstrap-Finish (Transport §6.4.1).
+    #[must_use]
+    pub fn handle_pack_request(&self, req: &Request) -> Response {
+        match self.pack(req) {
+            Ok((format, payload)) => {
+                let mut r = Response::new(Code::CONTENT);
+                r.options.push_uint(
+                    OptionNumber::CONTENT_FORMAT,
+                    u32::from(format.content_format().0),
+                );
+                r.payload = payload;
+                r
+            }
+            Err(e) => Response::error(e.code(), &format!("{e}")),
+        }
+    }
+
+    /// The Bootstrap-Pack of a Bootstrap-Pack-Request: its format and encoded records.
+    ///
+    /// # Errors
+    /// The [`BootstrapError`] whose [`BootstrapError::code`] answers the request (see
+    /// [`BootstrapServer::handle_pack_request`]).
+    pub fn pack(&self, req: &Request) -> Result<(Format, Vec<u8>), BootstrapError> {
+        if req.path.len() != 1 || req.path.first().map(String::as_str) != Some("bspack") {
+            return Err(BootstrapError::NotFound);
+        }
+        if req.code != Code::GET {
+            return Err(BootstrapError::MethodNotAllowed(req.code));
+        }
+        // Core §6.1 (Bootstrap-Pack-Request Operation): ep may be left out when it equals the security protocol's identifier;
+        // this server keys its plans by name only, so it needs the name.
+        let ep = req
+            .query_value("ep")
+            .filter(|e| !e.is_empty())
+            .ok_or(BootstrapError::MissingEndpoint)?;
+        let plan = self.plans.get(ep).ok_or(BootstrapError::UnknownEndpoint)?;
+        let format = match req.accept {
+            None => Format::SenmlCbor,
+            Some(cf) => PACK_FORMATS
+                .into_iter()
+                .find(|f| f.content_format() == cf)
+                .ok_or(BootstrapError::NotAcceptable(cf))?,
+        };
+        if !plan.allow_pack {
+            return Err(BootstrapError::PackNotOffered);
+        }
+        // Core §6.1 (Bootstrap-Pack-Request Operation): the pack holds several Objects and Instances; the client replaces the
+        // Objects it names, so every instance of the plan goes in, with full paths.
+        let payload = mote_lwm2m::encode(format, &Path::ROOT, &plan.records())
+            .map_err(BootstrapError::Encode)?;
+        Ok((format, payload))
+    }
+
     fn start(
         &mut self,
         req: &Request,
@@ -549,14 +660,29 @@ impl BootstrapServer {
         Ok(())
     }
 
-    /// The next request to send. One request per session is outstanding at a time. A
-    /// plan instance that cannot be encoded in the session's format ends that session
-    /// ([`BootstrapOutcome::Failed`] with no code) instead of being sent.
+    /// The next request to send. One request per session is outstanding at a time; every
+    /// session that is not waiting for a response is looked at, so one session cannot hold
+    /// back another. A plan instance that cannot be encoded in the session's format ends that
+    /// session ([`BootstrapOutcome::Failed`] with no code) instead of being sent, and so does a
+    /// session with no step left.
     pub fn poll_request(&mut self, now: Duration) -> Option<BootstrapRequest> {
         let timeout = self.limits.response_timeout;
         loop {
             let (ep, s) = self.sessions.iter_mut().find(|(_, s)| !s.awaiting)?;
-            let step = s.steps.get(s.step)?.clone();
+            let Some(step) = s.steps.get(s.step).cloned() else {
+                // Every plan ends with Bootstrap-Finish, whose answer ends the session; a
+                // session past its last step is over, not a reason to stop looking.
+                let ep = ep.clone();
+                self.finish(
+                    &ep,
+                    BootstrapOutcome::Failed {
+                        step: BootstrapStep::Finish,
+                        code: None,
+                        diagnostic: String::from("no step left"),
+                    },
+                );
+                continue;
+            };
             match request_for(&step, s) {
                 Ok(parts) => {
                     s.awaiting = true;
@@ -682,7 +808,18 @@ impl BootstrapServer {
 
     fn finish(&mut self, endpoint: &str, outcome: BootstrapOutcome) {
         self.sessions.remove(endpoint);
-        self.outcomes.push_back((String::from(endpoint), outcome));
+        if self.outcomes.len() >= self.limits.max_queued_outcomes {
+            self.dropped_outcomes = self.dropped_outcomes.saturating_add(1);
+        } else {
+            self.outcomes.push_back((String::from(endpoint), outcome));
+        }
+    }
+
+    /// Outcomes dropped because [`BootstrapLimits::max_queued_outcomes`] were waiting for
+    /// [`BootstrapServer::poll_outcome`].
+    #[must_use]
+    pub const fn dropped_outcomes(&self) -> u64 {
+        self.dropped_outcomes
     }
 
     /// Ends the running session of `endpoint` as [`BootstrapOutcome::Failed`] at its
@@ -828,5 +965,50 @@ fn instance_records(c: &BootstrapConfig, p: &Path) -> Vec<Record> {
             .flat_map(OscoreInstance::records)
             .collect(),
         _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    fn bs(ep: &str) -> Request {
+        Request::new(Code::POST, &["bs"]).with_query(&format!("ep={ep}"))
+    }
+
+    /// A session past its last step (a state no response reaches today: every plan ends with
+    /// Bootstrap-Finish, whose answer removes the session) must not hold back the sessions
+    /// after it: `poll_request` once returned `None` at the first idle session without a step.
+    #[test]
+    fn a_session_without_steps_does_not_block_the_others() {
+        let mut s = BootstrapServer::new(BootstrapLimits::default());
+        s.set_plan("a", BootstrapConfig::default());
+        s.set_plan("b", BootstrapConfig::default());
+        for ep in ["a", "b"] {
+            assert_eq!(
+                s.handle_request(&bs(ep), &Identity::None, Duration::ZERO)
+                    .code,
+                Code::CHANGED
+            );
+        }
+        // "a" comes first in the table; its steps are used up.
+        let a = s.sessions.get_mut("a").unwrap();
+        a.step = a.steps.len();
+        let r = s.poll_request(Duration::ZERO).unwrap();
+        assert_eq!(r.endpoint, "b");
+        assert_eq!(r.step, BootstrapStep::Discover);
+        // "a" ended, reported.
+        assert_eq!(s.sessions(), 1);
+        let (ep, outcome) = s.poll_outcome().unwrap();
+        assert_eq!(ep, "a");
+        assert!(matches!(
+            outcome,
+            BootstrapOutcome::Failed {
+                step: BootstrapStep::Finish,
+                code: None,
+                ..
+            }
+        ));
     }
 }

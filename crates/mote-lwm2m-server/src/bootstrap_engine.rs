@@ -1,7 +1,8 @@
 //! The bootstrap server on the CoAP endpoint: [`BootstrapEngine`] drives a
 //! [`BootstrapServer`] with a [`mote_coap::endpoint::Endpoint`] beside it. It answers the
 //! client's Bootstrap-Request (`POST /bs?ep=…[&pct=…]`, LwM2M TS 1.2 Transport §6.4.1 and
-//! §6.7), sends the session's Bootstrap-Discover, -Read, -Delete, -Write and -Finish requests
+//! §6.7) and Bootstrap-Pack-Request (`GET /bspack?ep=…`, the whole plan in one SenML CBOR,
+//! SenML JSON or LwM2M CBOR pack, in Block2 blocks when large), sends the session's Bootstrap-Discover, -Read, -Delete, -Write and -Finish requests
 //! through the endpoint (retransmitted by it, RFC 7252 §4.2; a Write larger than one block is
 //! uploaded with Block1, RFC 7959 §2.5), feeds the responses back, and reports each session as
 //! a [`BootstrapEvent`].
@@ -16,7 +17,10 @@
 //!
 //! A Bootstrap-Request that arrived through a protection layer (an OSCORE security context,
 //! RFC 8613) makes every request of its session go out protected under the same context
-//! (`Endpoint::request_protected`); a plain one, plain.
+//! (`Endpoint::request_protected`); a plain one, plain — or, with
+//! [`BootstrapEngineConfig::require_protection`], refused 4.01 Unauthorized. A
+//! Bootstrap-Pack is answered in the context its request came in (the endpoint protects the
+//! response).
 //!
 //! ```
 //! use core::time::Duration;
@@ -75,8 +79,8 @@ use mote_coap::endpoint::{
 };
 use mote_coap::message::OwnedMessage;
 use mote_coap::transmission::RandomSource;
-use mote_lwm2m::Record;
 use mote_lwm2m::link::Link;
+use mote_lwm2m::{Format, Record};
 
 use crate::bootstrap::{BootstrapOutcome, BootstrapServer, BootstrapStep};
 use crate::message::{Identity, Request, Response};
@@ -105,6 +109,20 @@ pub enum BootstrapEvent<P> {
         code: Code,
         /// Why.
         reason: String,
+    },
+    /// A Bootstrap-Pack-Request (`GET /bspack?ep=…`, Transport §6.4.1) was answered 2.05
+    /// with the endpoint's whole plan; no session runs (a pack needs no Bootstrap-Finish).
+    /// A refused one is [`BootstrapEvent::Refused`] (4.00, 4.04, 4.05, 4.06).
+    PackServed {
+        /// The Endpoint Client Name.
+        endpoint: String,
+        /// The client.
+        peer: P,
+        /// The format of the pack.
+        format: Format,
+        /// The size of the pack in bytes (sent in Block2 blocks when larger than one,
+        /// RFC 7959 §2.4).
+        size: usize,
     },
     /// A request of the session went out.
     StepSent {
@@ -145,6 +163,10 @@ pub struct BootstrapEngineConfig {
     /// Events kept until [`BootstrapEngine::poll_event`]; beyond, new events are dropped and
     /// counted ([`BootstrapEngine::dropped_events`]).
     pub max_queued_events: usize,
+    /// Refuse a Bootstrap-Request or Bootstrap-Pack-Request that did not arrive through the
+    /// endpoint's protection layer (e.g. not in an OSCORE security context) with 4.01
+    /// Unauthorized (RFC 7252 §5.9.2.2; the plan holds the client's keys). Default off.
+    pub require_protection: bool,
 }
 
 impl Default for BootstrapEngineConfig {
@@ -152,6 +174,7 @@ impl Default for BootstrapEngineConfig {
         BootstrapEngineConfig {
             reliability: Reliability::Confirmable,
             max_queued_events: 256,
+            require_protection: false,
         }
     }
 }
@@ -268,8 +291,36 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug, I: Clone> BootstrapEngine<P, I> {
         X: Protection<P, Identity = I>,
     {
         match event {
+            Event::Request { id, peer, message }
+                if self.config.require_protection
+                    && message.identity.is_none()
+                    && (is_bootstrap_request(&message) || is_pack_request(&message)) =>
+            {
+                let endpoint = Request::from_parts(
+                    message.message.code,
+                    message.message.options.iter(),
+                    &message.message.payload,
+                )
+                .ok()
+                .and_then(|r| r.query_value("ep").map(String::from));
+                let reason = "not protected (a security context is required)";
+                self.push(BootstrapEvent::Refused {
+                    endpoint,
+                    peer,
+                    code: Code::UNAUTHORIZED,
+                    reason: String::from(reason),
+                });
+                let mut reply = OwnedMessage::new(MessageType::Ack, Code::UNAUTHORIZED, 0);
+                Response::error(Code::UNAUTHORIZED, reason).write_into(&mut reply);
+                let _ = ep.respond(now, id, reply);
+                None
+            }
             Event::Request { id, peer, message } if is_bootstrap_request(&message) => {
                 self.bootstrap_request(ep, id, peer, &message, now);
+                None
+            }
+            Event::Request { id, peer, message } if is_pack_request(&message) => {
+                self.pack_request(ep, id, peer, &message, now);
                 None
             }
             Event::Response { id, message, .. } if self.requests.contains_key(&id) => {
@@ -423,6 +474,62 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug, I: Clone> BootstrapEngine<P, I> {
         self.pump(ep, now);
     }
 
+    /// Answers a Bootstrap-Pack-Request; the endpoint cuts a large pack into Block2 blocks
+    /// and serves the follow-up requests (RFC 7959 §2.4), protected like the request.
+    fn pack_request<R, X>(
+        &mut self,
+        ep: &mut Endpoint<P, R, X>,
+        id: IncomingId,
+        peer: P,
+        message: &IncomingRequest<I>,
+        now: Duration,
+    ) where
+        R: RandomSource,
+        X: Protection<P, Identity = I>,
+    {
+        let parsed = Request::from_parts(
+            message.message.code,
+            message.message.options.iter(),
+            &message.message.payload,
+        );
+        let (response, endpoint, served) = match parsed {
+            Ok(request) => {
+                let response = self.server.handle_pack_request(&request);
+                let endpoint = request.query_value("ep").map(String::from);
+                let format = request
+                    .accept
+                    .and_then(Format::from_content_format)
+                    .unwrap_or(Format::SenmlCbor);
+                (response, endpoint, format)
+            }
+            Err(e) => (
+                Response::error(Code::BAD_REQUEST, &format!("{e}")),
+                None,
+                Format::SenmlCbor,
+            ),
+        };
+        match endpoint {
+            Some(endpoint) if response.code == Code::CONTENT => {
+                self.push(BootstrapEvent::PackServed {
+                    endpoint,
+                    peer,
+                    format: served,
+                    size: response.payload.len(),
+                });
+            }
+            endpoint => self.push(BootstrapEvent::Refused {
+                endpoint,
+                peer,
+                code: response.code,
+                reason: String::from(response.diagnostic()),
+            }),
+        }
+        let mut reply = OwnedMessage::new(MessageType::Ack, response.code, 0);
+        response.write_into(&mut reply);
+        // The request may be gone already (e.g. answered by the endpoint itself).
+        let _ = ep.respond(now, id, reply);
+    }
+
     /// Sends every request the sessions have ready, then reports ended sessions.
     fn pump<R, X>(&mut self, ep: &mut Endpoint<P, R, X>, now: Duration)
     where
@@ -510,4 +617,15 @@ fn is_bootstrap_request<I>(message: &IncomingRequest<I>) -> bool {
         .options
         .get_all(mote_coap::option::OptionNumber::URI_PATH);
     matches!(path.next(), Some(p) if p.value == b"bs") && path.next().is_none()
+}
+
+/// Whether a request is for the Bootstrap-Pack-Request resource `/bspack` (Transport
+/// §6.4.1). Every method reaches [`BootstrapServer::handle_pack_request`], which refuses all
+/// but GET with 4.05.
+fn is_pack_request<I>(message: &IncomingRequest<I>) -> bool {
+    let mut path = message
+        .message
+        .options
+        .get_all(mote_coap::option::OptionNumber::URI_PATH);
+    matches!(path.next(), Some(p) if p.value == b"bspack") && path.next().is_none()
 }

@@ -418,3 +418,36 @@ fn writes_use_the_preferred_content_format() {
         answer(&mut s, Code::CHANGED, None, &[]);
     }
 }
+
+/// The outcome queue is bounded ([`BootstrapLimits::max_queued_outcomes`]): with it full, the
+/// outcome of another ended session is dropped and counted, and the queued ones stay intact.
+#[test]
+fn outcome_queue_is_bounded() {
+    let mut s = BootstrapServer::new(BootstrapLimits {
+        max_queued_outcomes: 2,
+        ..BootstrapLimits::default()
+    });
+    for ep in ["a", "b", "c"] {
+        s.set_plan(ep, plan());
+        let q = format!("ep={ep}");
+        assert_eq!(
+            s.handle_request(&bs_request(&[&q]), &id(), Duration::ZERO)
+                .code,
+            Code::CHANGED
+        );
+    }
+    for ep in ["a", "b", "c"] {
+        assert!(s.abort(ep, "gone"));
+    }
+    assert_eq!(s.sessions(), 0);
+    assert_eq!(s.dropped_outcomes(), 1);
+    let ended: Vec<String> = std::iter::from_fn(|| s.poll_outcome())
+        .map(|(ep, _)| ep)
+        .collect();
+    assert_eq!(ended, ["a", "b"]);
+    // Room again.
+    s.handle_request(&bs_request(&["ep=a"]), &id(), Duration::ZERO);
+    assert!(s.abort("a", "gone"));
+    assert_eq!(s.poll_outcome().map(|(ep, _)| ep).as_deref(), Some("a"));
+    assert_eq!(s.dropped_outcomes(), 1);
+}

@@ -67,6 +67,8 @@ struct Device_ {
     seen: Vec<(Code, String)>,
     /// The code of the answer to its Bootstrap-Request.
     bs_answer: Option<Code>,
+    /// The last response it received (a Block2 body reassembled by its endpoint).
+    last_response: Option<OwnedMessage>,
 }
 
 struct World {
@@ -119,6 +121,7 @@ impl World {
                 answers: true,
                 seen: Vec::new(),
                 bs_answer: None,
+                last_response: None,
             },
         );
     }
@@ -129,6 +132,23 @@ impl World {
             .with_option(OptionNumber::URI_PATH, "bs");
         for q in query {
             req = req.with_option(OptionNumber::URI_QUERY, q);
+        }
+        let now = self.now;
+        let d = self.devices.get_mut(&addr).unwrap();
+        d.ep.request(now, SERVER, req, Reliability::Confirmable)
+            .unwrap();
+    }
+
+    /// The device sends a Bootstrap-Pack-Request (Transport §6.4.1: `GET /bspack?ep=…` with
+    /// Accept), or another method on `/bspack`.
+    fn pack_request(&mut self, addr: u16, code: Code, query: &[&str], accept: Option<u16>) {
+        let mut req = OwnedMessage::new(MessageType::Con, code, 0)
+            .with_option(OptionNumber::URI_PATH, "bspack");
+        for q in query {
+            req = req.with_option(OptionNumber::URI_QUERY, q);
+        }
+        if let Some(a) = accept {
+            req.options.push_uint(OptionNumber::ACCEPT, u32::from(a));
         }
         let now = self.now;
         let d = self.devices.get_mut(&addr).unwrap();
@@ -193,7 +213,10 @@ impl World {
                                 resp.write_to(OwnedMessage::new(MessageType::Ack, resp.code, 0));
                             d.ep.respond(now, id, msg).unwrap();
                         }
-                        Event::Response { message, .. } => d.bs_answer = Some(message.code),
+                        Event::Response { message, .. } => {
+                            d.bs_answer = Some(message.code);
+                            d.last_response = Some(message);
+                        }
                         _ => {}
                     }
                 }
@@ -652,6 +675,7 @@ fn session_table_is_bounded() {
     let limits = BootstrapLimits {
         max_sessions: 2,
         response_timeout: secs(3600),
+        ..BootstrapLimits::default()
     };
     let plans = [("a", plan()), ("b", plan()), ("c", plan())];
     let mut w = World::new(limits, &plans);
@@ -755,6 +779,7 @@ fn response_timeout_fails_the_session_and_cancels_its_request() {
     let limits = BootstrapLimits {
         max_sessions: 4,
         response_timeout: secs(20),
+        ..BootstrapLimits::default()
     };
     let mut w = World::new(limits, &[("dev", plan())]);
     w.add_device(10, device());
@@ -824,4 +849,186 @@ fn event_queue_is_bounded() {
         n += 1;
     }
     assert_eq!(n, 3);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bootstrap-Pack-Request (Core §6.1 "Bootstrap-Pack-Request Operation", Transport §6.4.1 and
+// the Bootstrap Interface response code table of §6.7).
+
+/// The records of `plan()`, written out by hand (not computed by the code under test).
+fn plan_records() -> Vec<(String, Value)> {
+    let mut v: Vec<(String, Value)> = [
+        ("/0/1/0", Value::String("coap://dm.example:5683".into())),
+        ("/0/1/1", Value::Boolean(false)),
+        ("/0/1/2", Value::Integer(3)),
+        ("/0/1/3", Value::Opaque(vec![])),
+        ("/0/1/4", Value::Opaque(vec![])),
+        ("/0/1/5", Value::Opaque(vec![])),
+        ("/0/1/10", Value::Integer(101)),
+        ("/0/1/17", Value::Objlnk(ObjectLink::new(21, 0))),
+        ("/21/0/0", Value::Opaque(MASTER_SECRET.to_vec())),
+        ("/21/0/1", Value::Opaque(vec![0x01])),
+        ("/21/0/2", Value::Opaque(vec![0x02])),
+        ("/21/0/3", Value::Integer(10)),
+        ("/1/0/0", Value::Integer(101)),
+        ("/1/0/1", Value::Integer(300)),
+        ("/1/0/6", Value::Boolean(false)),
+        ("/1/0/7", Value::String("U".into())),
+        ("/2/0/0", Value::Integer(3)),
+        ("/2/0/1", Value::Integer(0)),
+        ("/2/0/2/101", Value::Integer(7)),
+        ("/2/0/3", Value::Integer(101)),
+    ]
+    .into_iter()
+    .map(|(p, v)| (p.to_string(), v))
+    .collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+/// The pack the device received, decoded with mote-lwm2m's decoder for `cf`.
+fn received_pack(w: &World, addr: u16, cf: u16) -> Vec<(String, Value)> {
+    let m = w.device(addr).last_response.clone().unwrap();
+    assert_eq!(
+        m.code,
+        Code::CONTENT,
+        "{:?}",
+        String::from_utf8_lossy(&m.payload)
+    );
+    assert_eq!(
+        m.option(OptionNumber::CONTENT_FORMAT)
+            .map(|o| o.as_uint().unwrap()),
+        Some(u32::from(cf))
+    );
+    let format = mote_lwm2m::Format::from_content_format(ContentFormat(cf)).unwrap();
+    let records = mote_lwm2m::decode(
+        format,
+        &Path::ROOT,
+        &m.payload,
+        &mote_lwm2m::object::Builtin,
+    )
+    .unwrap();
+    let mut got: Vec<(String, Value)> = records
+        .into_iter()
+        .map(|r| (r.path.to_string(), r.value))
+        .collect();
+    got.sort_by(|a, b| a.0.cmp(&b.0));
+    got
+}
+
+/// `GET /bspack?ep=dev` with Accept SenML CBOR, SenML JSON or LwM2M CBOR is answered 2.05 with
+/// exactly the plan's /0, /21, /1 and /2 records in that format; without Accept, SenML CBOR.
+/// No session starts and nothing is sent to the client (no Bootstrap-Finish for a pack).
+#[test]
+fn bootstrap_pack_holds_the_whole_plan_in_each_format() {
+    for (accept, cf) in [
+        (Some(112), 112),
+        (Some(110), 110),
+        (Some(11544), 11544),
+        (None, 112),
+    ] {
+        let mut w = World::new(BootstrapLimits::default(), &[("dev", plan())]);
+        w.add_device(10, device());
+        w.pack_request(10, Code::GET, &["ep=dev"], accept);
+        w.run_for(secs(30));
+        assert_eq!(
+            received_pack(&w, 10, cf),
+            plan_records(),
+            "Accept {accept:?}"
+        );
+        assert!(w.device(10).seen.is_empty(), "{:?}", w.device(10).seen);
+        assert_eq!(w.engine.server().sessions(), 0);
+        let format = mote_lwm2m::Format::from_content_format(ContentFormat(cf)).unwrap();
+        assert!(
+            matches!(
+                &w.events[..],
+                [BootstrapEvent::PackServed { endpoint, peer: 10, format: f, size }]
+                    if endpoint == "dev" && *f == format && *size > 100
+            ),
+            "{:?}",
+            w.events
+        );
+    }
+}
+
+/// A pack larger than one block goes in Block2 blocks (RFC 7959 §2.4) and the client's
+/// endpoint reassembles it whole.
+#[test]
+fn large_bootstrap_pack_goes_block_wise() {
+    let mut big = plan();
+    let key: Vec<u8> = (0..3000u32).map(|i| (i % 251) as u8).collect();
+    big.security[0].server_public_key.clone_from(&key);
+    let mut w = World::new(BootstrapLimits::default(), &[("dev", big)]);
+    w.add_device(10, device());
+    w.pack_request(10, Code::GET, &["ep=dev"], Some(112));
+    w.run_for(secs(30));
+    let mut expected = plan_records();
+    for r in &mut expected {
+        if r.0 == "/0/1/4" {
+            r.1 = Value::Opaque(key.clone());
+        }
+    }
+    assert_eq!(received_pack(&w, 10, 112), expected);
+    let with_block2 = w
+        .sent
+        .iter()
+        .filter(|(from, _, bytes)| {
+            *from == SERVER
+                && mote_coap::message::Message::decode(bytes)
+                    .unwrap()
+                    .option(OptionNumber::BLOCK2)
+                    .is_some()
+        })
+        .count();
+    assert!(with_block2 >= 3, "{with_block2}");
+    assert!(w.sent.iter().all(|(_, _, b)| b.len() <= 1152));
+}
+
+/// Each refusal with its code (Transport §6.7, Bootstrap-Pack-Request rows): 4.00 for an
+/// unknown or missing Endpoint Client Name, 4.06 for an Accept no pack is served in (TLV,
+/// text), 4.05 for another method and for a plan not offered as a pack.
+#[test]
+fn bootstrap_pack_refusals_carry_the_ts_codes() {
+    let no_pack = BootstrapConfig {
+        allow_pack: false,
+        ..plan()
+    };
+    let cases: [(Code, &[&str], Option<u16>, Code); 6] = [
+        (Code::GET, &["ep=stranger"], Some(112), Code::BAD_REQUEST),
+        (Code::GET, &[], Some(112), Code::BAD_REQUEST),
+        (Code::GET, &["ep=dev"], Some(11542), Code::NOT_ACCEPTABLE),
+        (Code::GET, &["ep=dev"], Some(0), Code::NOT_ACCEPTABLE),
+        (Code::POST, &["ep=dev"], Some(112), Code::METHOD_NOT_ALLOWED),
+        (
+            Code::GET,
+            &["ep=nopack"],
+            Some(112),
+            Code::METHOD_NOT_ALLOWED,
+        ),
+    ];
+    for (method, query, accept, code) in cases {
+        let mut w = World::new(
+            BootstrapLimits::default(),
+            &[("dev", plan()), ("nopack", no_pack.clone())],
+        );
+        w.add_device(10, device());
+        w.pack_request(10, method, query, accept);
+        w.run_for(secs(30));
+        let case = format!("{method} {query:?} {accept:?}");
+        assert_eq!(w.device(10).bs_answer, Some(code), "{case}");
+        assert!(
+            matches!(&w.events[..], [BootstrapEvent::Refused { code: c, peer: 10, .. }] if *c == code),
+            "{case}: {:?}",
+            w.events
+        );
+        // No secret leaks into a refusal.
+        let payload = &w.device(10).last_response.as_ref().unwrap().payload;
+        assert!(
+            !payload
+                .windows(MASTER_SECRET.len())
+                .any(|x| x == MASTER_SECRET),
+            "{case}"
+        );
+        assert_eq!(w.engine.server().sessions(), 0);
+    }
 }

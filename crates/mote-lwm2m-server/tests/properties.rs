@@ -107,4 +107,44 @@ proptest! {
         }
         while s.poll_outcome().is_some() {}
     }
+
+    /// Any Bootstrap-Pack-Request (method, path, query, Accept) is answered 2.05 with a pack in
+    /// the accepted format, or refused with one of the codes of the TS table (Transport §6.7).
+    #[test]
+    fn bootstrap_pack_request_never_panics(
+        method in code(),
+        path in prop_oneof![Just("bspack".to_string()), "[a-z]{0,7}"],
+        queries in prop_oneof![
+            Just(vec!["ep=dev".to_string()]),
+            proptest::collection::vec(query(), 0..3),
+        ],
+        accept in proptest::option::of(prop_oneof![Just(110u16), Just(112), Just(11544), any::<u16>()]),
+    ) {
+        let mut s = BootstrapServer::new(BootstrapLimits::default());
+        s.set_plan("dev", BootstrapConfig {
+            servers: vec![ServerInstance { instance: 0, short_server_id: 1, lifetime: 60, default_pmin: None,
+                default_pmax: None, notification_storing: false, binding: "U".into() }],
+            ..BootstrapConfig::default()
+        });
+        let mut req = Request::new(method, &[path.as_str()]);
+        for q in &queries {
+            req = req.with_query(q);
+        }
+        req.accept = accept.map(ContentFormat);
+        let r = s.handle_pack_request(&req);
+        let allowed = [Code::CONTENT, Code::BAD_REQUEST, Code::NOT_FOUND,
+            Code::METHOD_NOT_ALLOWED, Code::NOT_ACCEPTABLE];
+        prop_assert!(allowed.contains(&r.code), "{}", r.code);
+        if r.code == Code::CONTENT {
+            let cf = r.options.get(OptionNumber::CONTENT_FORMAT).and_then(|o| o.as_uint().ok());
+            prop_assert!(matches!(cf, Some(110 | 112 | 11544)), "{cf:?}");
+            prop_assert!(accept.is_none() || accept.map(u32::from) == cf);
+        }
+        prop_assert_eq!(s.sessions(), 0);
+        // The well-formed request is served.
+        if method == Code::GET && path == "bspack" && queries == ["ep=dev"]
+            && matches!(accept, None | Some(110 | 112 | 11544)) {
+            prop_assert_eq!(r.code, Code::CONTENT);
+        }
+    }
 }

@@ -156,6 +156,8 @@ struct Outcome {
     finished: bool,
     /// Whether it answered a Bootstrap-Finish (accepted or not).
     finish_answered: bool,
+    /// How many of its requests it repeated with a server's Echo value (RFC 9175 §2.3).
+    echo_retries: u64,
 }
 
 fn client_request(m: &OwnedMessage) -> mote_lwm2m_client::Request {
@@ -241,6 +243,7 @@ where
         protected: 0,
         finished: false,
         finish_answered: false,
+        echo_retries: 0,
     };
     let mut buf = vec![0u8; 65536];
     while start.elapsed() < Duration::from_secs(20) {
@@ -281,6 +284,7 @@ where
                 Transport::Tcp(s, _) => s.write_all(&t.datagram).unwrap(),
             }
         }
+        out.echo_retries = ep.stats().echo_retries;
         let refused = out.bs_answer.is_some_and(|c| c != Code::CHANGED);
         if out.finish_answered || refused {
             // The last response went out above.
@@ -540,6 +544,11 @@ fn bootstraps_over_oscore_and_refuses_other_contexts() {
     let out = bootstrap_oscore(server, "oscore-dev", 0x01);
     assert_eq!(out.bs_answer, Some(Code::CHANGED));
     assert!(out.finished, "{:?}", out.seen);
+    // Transport §6.4.1: the Bootstrap-Request over OSCORE is answered only once repeated with
+    // the server's Echo value. Two challenges: the OSCORE layer's own (RFC 8613 App. B.1.2,
+    // the replay window of a context read from a file, first request only) and the server's
+    // Echo policy (RFC 9175 §2.3, every Bootstrap-Request); without the policy it is 1.
+    assert_eq!(out.echo_retries, 2);
     // Discover, Read /1 and /2, Delete, Write /0/1 and /1/0, Finish.
     assert_eq!(out.seen.len(), 7, "{:?}", out.seen);
     assert_eq!(out.protected, out.seen.len());
@@ -553,6 +562,15 @@ fn bootstraps_over_oscore_and_refuses_other_contexts() {
     let out = bootstrap(server, false, "cli-dev");
     assert_eq!(out.bs_answer, Some(Code::UNAUTHORIZED));
     assert!(out.seen.is_empty());
+    let refused = next_event(&rx, "bootstrap-refused");
+    assert_eq!(
+        (refused["endpoint"].as_str(), refused["code"].as_str()),
+        (Some("cli-dev"), Some("4.01"))
+    );
+
+    // A plain Bootstrap-Pack-Request: the same refusal, and no key in the answer.
+    let json = coap_get_bspack(ports[0], "?ep=cli-dev", "112");
+    assert_eq!(json["code"], "4.01", "{json}");
     let refused = next_event(&rx, "bootstrap-refused");
     assert_eq!(
         (refused["endpoint"].as_str(), refused["code"].as_str()),
@@ -642,4 +660,100 @@ fn text_output_names_each_step() {
         lines[10].starts_with("cli-dev: bootstrap finished ("),
         "{lines:?}"
     );
+}
+
+/// `mote coap get coap://…/bspack?ep=NAME --accept N --json` (ARGS…): the JSON printed.
+fn coap_get_bspack(port: u16, query: &str, accept: &str) -> Json {
+    let uri = format!("coap://127.0.0.1:{port}/bspack{query}");
+    let o = common::mote(&[
+        "coap",
+        "get",
+        &uri,
+        "--accept",
+        accept,
+        "--json",
+        "--timeout",
+        "10",
+    ]);
+    let stdout = String::from_utf8(o.stdout).unwrap();
+    serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("{e}: {stdout} / {}", String::from_utf8_lossy(&o.stderr)))
+}
+
+/// Bootstrap-Pack-Request (Transport §6.4.1: `GET /bspack?ep=…` with Accept): `mote coap get`
+/// receives 2.05 with the whole plan of `cli-dev` as one SenML CBOR pack, decoded here with
+/// mote-lwm2m's decoder into exactly the records of [`CONFIG`] (written out by hand); an
+/// unknown name is 4.00 and an Accept no pack is served in 4.06 (Transport §6.7), each
+/// reported by the server.
+#[test]
+fn serves_the_bootstrap_pack() {
+    let config = config_file("pack");
+    let (_server, ports, rx) = common::start_with_output(
+        &[
+            "bootstrap-server",
+            "--listen",
+            "coap://127.0.0.1:0",
+            "--config",
+            config.to_str().unwrap(),
+            "--json",
+            "--print-port",
+        ],
+        1,
+    );
+    let json = coap_get_bspack(ports[0], "?ep=cli-dev", "112");
+    assert_eq!(json["code"], "2.05", "{json}");
+    let body = hex::decode(json["payload"].as_str().unwrap()).unwrap();
+    let records = mote_lwm2m::decode(
+        mote_lwm2m::Format::SenmlCbor,
+        &Path::ROOT,
+        &body,
+        &mote_lwm2m::object::Builtin,
+    )
+    .unwrap();
+    let mut got: Vec<(String, Value)> = records
+        .into_iter()
+        .map(|r| (r.path.to_string(), r.value))
+        .collect();
+    got.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut expected: Vec<(String, Value)> = [
+        ("/0/1/0", Value::String("coap://127.0.0.1:5683".into())),
+        ("/0/1/1", Value::Boolean(false)),
+        ("/0/1/2", Value::Integer(3)),
+        ("/0/1/3", Value::Opaque(vec![])),
+        ("/0/1/4", Value::Opaque(vec![])),
+        ("/0/1/5", Value::Opaque(vec![])),
+        ("/0/1/10", Value::Integer(101)),
+        ("/0/1/17", Value::Objlnk(ObjectLink::new(21, 0))),
+        ("/21/0/0", Value::Opaque((1..=16).collect())),
+        ("/21/0/1", Value::Opaque(vec![0x01])),
+        ("/21/0/2", Value::Opaque(vec![0x02])),
+        ("/21/0/3", Value::Integer(10)),
+        ("/1/0/0", Value::Integer(101)),
+        ("/1/0/1", Value::Integer(300)),
+        ("/1/0/6", Value::Boolean(false)),
+        ("/1/0/7", Value::String("U".into())),
+        ("/2/0/0", Value::Integer(3)),
+        ("/2/0/1", Value::Integer(0)),
+        ("/2/0/2/101", Value::Integer(7)),
+        ("/2/0/3", Value::Integer(101)),
+    ]
+    .into_iter()
+    .map(|(p, v)| (p.to_string(), v))
+    .collect();
+    expected.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(got, expected);
+    let served = next_event(&rx, "bootstrap-pack");
+    assert_eq!(served["endpoint"], "cli-dev");
+    assert_eq!(served["format"], "senml-cbor");
+    assert_eq!(served["size"], body.len());
+
+    let json = coap_get_bspack(ports[0], "?ep=nobody", "112");
+    assert_eq!(json["code"], "4.00", "{json}");
+    let refused = next_event(&rx, "bootstrap-refused");
+    assert_eq!(refused["endpoint"], "nobody");
+    assert_eq!(refused["code"], "4.00");
+    let json = coap_get_bspack(ports[0], "?ep=cli-dev", "11542");
+    assert_eq!(json["code"], "4.06", "{json}");
+    let refused = next_event(&rx, "bootstrap-refused");
+    assert_eq!(refused["code"], "4.06");
 }

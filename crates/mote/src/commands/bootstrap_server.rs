@@ -3,7 +3,9 @@
 //! TCP (RFC 8323). A client's Bootstrap-Request (`POST /bs?ep=NAME[&pct=…]`) for a name in the
 //! configuration file is answered 2.04, then the session runs: Bootstrap-Discover and -Read of
 //! /1 and /2 (LightweightM2M-BsR-001), Bootstrap-Delete, Bootstrap-Write of the configured
-//! /0, /21, /1, /2 instances, Bootstrap-Finish. Every session is reported on stdout, one line
+//! /0, /21, /1, /2 instances, Bootstrap-Finish. A Bootstrap-Pack-Request (`GET
+//! /bspack?ep=NAME`, Accept SenML CBOR, SenML JSON or LwM2M CBOR) is answered 2.05 with the
+//! whole plan in one pack (Block2 when large). Every session is reported on stdout, one line
 //! per event (JSON with `--json`).
 //!
 //! The protocol is mote-lwm2m-server's [`BootstrapEngine`] on the driver's endpoint; this
@@ -18,7 +20,9 @@ use std::path::PathBuf;
 use anyhow::{Context as _, Result};
 use clap::Args;
 use mote_coap::code::{Code, MessageType};
-use mote_coap::endpoint::{EndpointConfig, Event, IncomingRequest, NoProtection, Protection};
+use mote_coap::endpoint::{
+    EchoPolicy, EchoRequirement, EndpointConfig, Event, IncomingRequest, NoProtection, Protection,
+};
 use mote_coap::message::OwnedMessage;
 use mote_coap::option::OptionNumber;
 use mote_lwm2m::link;
@@ -110,6 +114,7 @@ pub(crate) fn run(args: &BootstrapServerArgs) -> Result<()> {
     let mut server = BootstrapServer::new(BootstrapLimits {
         max_sessions: usize::from(args.max_sessions),
         response_timeout: std::time::Duration::from_secs(args.response_timeout.max(1)),
+        ..BootstrapLimits::default()
     });
     let mut required = BTreeMap::new();
     for plan in plans {
@@ -136,7 +141,7 @@ pub(crate) fn run(args: &BootstrapServerArgs) -> Result<()> {
             <() as PeerIdentity>::identity,
         );
         let app = App::new(engine, required, false, args.json);
-        return runtime.block_on(serve(args, NoProtection, app));
+        return runtime.block_on(serve(args, EndpointConfig::default(), NoProtection, app));
     }
     let mut oscore = Oscore::new(
         OscoreConfig {
@@ -155,11 +160,27 @@ pub(crate) fn run(args: &BootstrapServerArgs) -> Result<()> {
         <ContextId as PeerIdentity>::identity,
     );
     let app = App::new(engine, required, true, args.json);
-    runtime.block_on(serve(args, oscore, app))
+    // LwM2M TS 1.2 Transport §6.4.1: "If OSCORE is used to secure Client Bootstrap then the
+    // Bootstrap-Server receiving the Bootstrap-Request or Bootstrap-Pack-Request operation
+    // MUST use the Echo Option" — every request (the pack is a GET) is first answered 4.01
+    // with a fresh Echo value (RFC 9175 §2.3, §2.4) and served when repeated with it.
+    let endpoint = EndpointConfig {
+        echo: Some(EchoPolicy {
+            window: std::time::Duration::from_secs(ECHO_WINDOW_SECS),
+            require: EchoRequirement::AllRequests,
+        }),
+        ..EndpointConfig::default()
+    };
+    runtime.block_on(serve(args, endpoint, oscore, app))
 }
+
+/// How long an Echo value of the bootstrap server stays fresh (the client repeats its request
+/// at once; RFC 9175 §2.3 leaves the window to the server).
+const ECHO_WINDOW_SECS: u64 = 30;
 
 async fn serve<X>(
     args: &BootstrapServerArgs,
+    endpoint: EndpointConfig,
     protection: X,
     mut app: App<X::Identity>,
 ) -> Result<()>
@@ -167,11 +188,7 @@ where
     X: Protection<Remote>,
     X::Identity: PeerIdentity,
 {
-    let mut driver = Driver::with_protection(
-        DriverConfig::default(),
-        EndpointConfig::default(),
-        protection,
-    )?;
+    let mut driver = Driver::with_protection(DriverConfig::default(), endpoint, protection)?;
     for listen in &args.listen {
         let addr = driver.bind(*listen).await?;
         if args.print_port {
@@ -207,8 +224,8 @@ impl<I: PeerIdentity> App<I> {
         }
     }
 
-    /// Whether the security context of a Bootstrap-Request may bootstrap the endpoint it
-    /// names; `Err` says why not.
+    /// Whether the security context of a Bootstrap-Request or Bootstrap-Pack-Request may
+    /// bootstrap the endpoint it names; `Err` says why not.
     fn authorize(&self, message: &IncomingRequest<I>) -> Result<(), (Option<String>, String)> {
         let ep = message
             .message
@@ -253,6 +270,26 @@ impl<I: PeerIdentity> App<I> {
                 code,
                 reason,
             } => refused_line(self.json, endpoint.as_deref(), &peer, code, &reason),
+            BootstrapEvent::PackServed {
+                endpoint,
+                peer,
+                format,
+                size,
+            } => {
+                let (address, transport) = address(&peer);
+                if self.json {
+                    json!({"event": "bootstrap-pack", "endpoint": endpoint,
+                           "address": address, "transport": transport,
+                           "format": format.name(), "size": size})
+                    .to_string()
+                } else {
+                    format!(
+                        "{endpoint}: bootstrap-pack sent to {address} ({transport}): {} bytes of {}",
+                        size,
+                        format.name()
+                    )
+                }
+            }
             BootstrapEvent::StepSent { endpoint, step } => {
                 let (operation, path) = step_parts(&step);
                 if self.json {
@@ -356,11 +393,17 @@ fn step_parts(step: &BootstrapStep) -> (&'static str, Option<String>) {
     }
 }
 
-fn is_bootstrap_post<I>(message: &IncomingRequest<I>) -> bool {
+/// Whether a request asks for an endpoint's plan: a Bootstrap-Request (`POST /bs`) or a
+/// Bootstrap-Pack-Request (`/bspack`, which carries the plan's keys in its answer).
+fn asks_for_a_plan<I>(message: &IncomingRequest<I>) -> bool {
     let mut path = message.message.options.get_all(OptionNumber::URI_PATH);
-    message.message.code == Code::POST
-        && matches!(path.next(), Some(p) if p.value == b"bs")
-        && path.next().is_none()
+    let first = path.next().map(|p| p.value);
+    path.next().is_none()
+        && match first {
+            Some(b"bs") => message.message.code == Code::POST,
+            Some(b"bspack") => true,
+            _ => false,
+        }
 }
 
 fn answer<X: Protection<Remote>>(
@@ -381,7 +424,7 @@ where
 {
     fn event(&mut self, io: &mut Io<'_, X>, event: Event<Remote, X::Identity>) -> Flow {
         let event = match event {
-            Event::Request { id, peer, message } if is_bootstrap_post(&message) => {
+            Event::Request { id, peer, message } if asks_for_a_plan(&message) => {
                 if let Err((ep, reason)) = self.authorize(&message) {
                     // RFC 7252 §5.9.2.2: 4.01, the client is not authorized.
                     answer(io, id, Code::UNAUTHORIZED, &reason);

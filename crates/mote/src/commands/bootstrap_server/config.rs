@@ -44,6 +44,10 @@ struct EndpointPlan {
     /// Bootstrap-Discover and -Read of /1 and /2 first (LightweightM2M-BsR-001; default true).
     #[serde(default)]
     read_before_write: Option<bool>,
+    /// Whether a Bootstrap-Pack-Request (`GET /bspack`) gets the plan as one pack (default
+    /// true; false: 4.05 Method Not Allowed).
+    #[serde(default)]
+    pack: Option<bool>,
     #[serde(default)]
     security: Vec<Security>,
     #[serde(default)]
@@ -209,6 +213,9 @@ fn plan(name: &str, p: EndpointPlan) -> Result<Plan> {
     if let Some(read) = p.read_before_write {
         config.read_before_write = read;
     }
+    if let Some(pack) = p.pack {
+        config.allow_pack = pack;
+    }
     for s in p.security {
         config.security.push(SecurityInstance {
             instance: s.instance,
@@ -320,7 +327,7 @@ mod tests {
     #[test]
     fn full_example_parses() {
         let text = r#"{"endpoints": {"dev1": {
-            "kid": "01", "format": "senml-cbor", "delete": ["/0", "/1"],
+            "kid": "01", "format": "senml-cbor", "delete": ["/0", "/1"], "pack": false,
             "security": [{"instance": 1, "uri": "coap://127.0.0.1:5683", "ssid": 101,
                           "oscore": 0, "client_hold_off_time": 5}],
             "servers": [{"instance": 0, "ssid": 101, "lifetime": 300, "pmin": 1, "binding": "UQ"}],
@@ -344,6 +351,7 @@ mod tests {
         assert_eq!(c.format, Some(Format::SenmlCbor));
         assert_eq!(c.delete, vec!["/0".parse().unwrap(), "/1".parse().unwrap()]);
         assert!(c.read_before_write);
+        assert!(!c.allow_pack);
         assert_eq!(c.security[0].security_mode, SecurityMode::NoSec);
         assert_eq!(c.security[0].short_server_id, Some(101));
         assert_eq!(c.security[0].oscore_security_mode, Some(0));
@@ -376,6 +384,7 @@ mod tests {
         assert_eq!(c.oscore[0].hmac_algorithm, Some(5));
         assert_eq!(c.servers[0].default_pmax, Some(60));
         assert!(c.servers[0].notification_storing);
+        assert!(c.allow_pack);
         assert_eq!(c.access_control[0].owner, 101);
         assert_eq!(c.delete, vec![Path::ROOT]);
     }

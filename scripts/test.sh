@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything, on a fresh machine: installs what it needs (idempotent), then runs fmt, clippy,
-# the workspace tests, every example, the no_std builds, the doc build, the interop tests against real peers
-# and a short fuzz smoke run. Exit status is non-zero on the first failure.
+# the workspace tests, every example, the build with the declared MSRV, the packaged crates
+# (scripts/package-check.sh), the no_std builds, the doc build, the interop tests against real
+# peers and a short fuzz smoke run. Exit status is non-zero on the first failure.
 #
 # Environment:
 #   FUZZ_SECONDS   seconds per fuzz target in the smoke run (default 10)

@@ -361,6 +361,20 @@ pub struct SecurityContext<S = Volatile> {
 impl SecurityContext<Volatile> {
     /// Derives a fresh context (RFC 8613 §3.2) whose sequence number starts at 0 and lives in
     /// memory only.
+    ///
+    /// # Example
+    /// RFC 8613 Appendix C.1.1: the client's context from Master Secret and Master Salt.
+    /// ```
+    /// # use mote_oscore::{SecurityContext, SecurityContextParams};
+    /// let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// p.master_salt = &salt;
+    /// let client = SecurityContext::new(&p)?;
+    /// assert_eq!(client.sender_key().expose(), b"\xf0\x91\x0e\xd7\x29\x5e\x6a\xd4\xb5\x4f\xc7\x93\x15\x43\x02\xff");
+    /// assert_eq!(client.sender_sequence_number(), 0);
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn new(p: &SecurityContextParams<'_>) -> Result<Self, Error> {
         Self::with_store(p, Volatile)
     }
@@ -439,52 +453,169 @@ impl<S: SequenceStore> SecurityContext<S> {
     }
 
     /// The AEAD Algorithm.
+    ///
+    /// ```
+    /// # use mote_oscore::{SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// # p.master_salt = &salt;
+    /// # let mut client = SecurityContext::new(&p)?; // RFC 8613 C.1.1
+    /// assert_eq!(client.aead(), mote_oscore::AeadAlgorithm::AesCcm16_64_128); // the default, 10
+    /// assert_eq!(client.aead().id(), 10);
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn aead(&self) -> AeadAlgorithm {
         self.aead
     }
 
     /// The HKDF Algorithm.
+    ///
+    /// ```
+    /// # use mote_oscore::{SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// # p.master_salt = &salt;
+    /// # let mut client = SecurityContext::new(&p)?; // RFC 8613 C.1.1
+    /// assert_eq!(client.hkdf(), mote_oscore::HkdfAlgorithm::Sha256); // the default
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn hkdf(&self) -> HkdfAlgorithm {
         self.hkdf
     }
 
     /// The Common IV.
+    ///
+    /// ```
+    /// # use mote_oscore::{SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// # p.master_salt = &salt;
+    /// # let mut client = SecurityContext::new(&p)?; // RFC 8613 C.1.1
+    /// assert_eq!(client.common_iv(), b"\x46\x22\xd4\xdd\x6d\x94\x41\x68\xee\xfb\x54\x98\x7c"); // C.1.1
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn common_iv(&self) -> &[u8] {
         self.common_iv.as_slice()
     }
 
     /// The ID Context, if any.
+    ///
+    /// ```
+    /// # use mote_oscore::{SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// # p.master_salt = &salt;
+    /// # let mut client = SecurityContext::new(&p)?; // RFC 8613 C.1.1
+    /// assert_eq!(client.id_context(), None); // C.1.1 has none; C.2.1 has 0x37cbf3210017a2d3
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn id_context(&self) -> Option<&[u8]> {
         self.id_context.as_ref().map(ShortBytes::as_slice)
     }
 
     /// The Sender ID.
+    ///
+    /// ```
+    /// # use mote_oscore::{SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// # p.master_salt = &salt;
+    /// # let mut client = SecurityContext::new(&p)?; // RFC 8613 C.1.1
+    /// assert_eq!(client.sender_id(), b""); // C.1.1: the client's Sender ID is empty
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn sender_id(&self) -> &[u8] {
         self.sender.id.as_slice()
     }
 
     /// The Recipient ID.
+    ///
+    /// ```
+    /// # use mote_oscore::{SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// # p.master_salt = &salt;
+    /// # let mut client = SecurityContext::new(&p)?; // RFC 8613 C.1.1
+    /// assert_eq!(client.recipient_id(), [0x01]);
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn recipient_id(&self) -> &[u8] {
         self.recipient.id.as_slice()
     }
 
     /// The Sender Key.
+    ///
+    /// ```
+    /// # use mote_oscore::{SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// # p.master_salt = &salt;
+    /// # let mut client = SecurityContext::new(&p)?; // RFC 8613 C.1.1
+    /// assert_eq!(client.sender_key().expose(), b"\xf0\x91\x0e\xd7\x29\x5e\x6a\xd4\xb5\x4f\xc7\x93\x15\x43\x02\xff");
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn sender_key(&self) -> &Key {
         &self.sender.key
     }
 
     /// The Recipient Key.
+    ///
+    /// ```
+    /// # use mote_oscore::{SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// # p.master_salt = &salt;
+    /// # let mut client = SecurityContext::new(&p)?; // RFC 8613 C.1.1
+    /// assert_eq!(client.recipient_key().expose(), b"\xff\xb1\x4e\x09\x3c\x94\xc9\xca\xc9\x47\x16\x48\xb4\xf9\x87\x10");
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn recipient_key(&self) -> &Key {
         &self.recipient.key
     }
 
     /// The next Sender Sequence Number.
+    ///
+    /// ```
+    /// # use mote_oscore::{SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// # p.master_salt = &salt;
+    /// # let mut client = SecurityContext::new(&p)?; // RFC 8613 C.1.1
+    /// assert_eq!(client.sender_sequence_number(), 0);
+    /// let mut out = [0u8; 64];
+    /// client.protect_request(mote_oscore::Framing::Udp, b"\x44\x01\x5d\x1f\x00\x00\x39\x74\x83tv1", &mut out)?;
+    /// assert_eq!(client.sender_sequence_number(), 1); // each protected message takes one
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn sender_sequence_number(&self) -> u64 {
         self.sender.seq
     }
 
     /// Sets the next Sender Sequence Number; it can only move forward (RFC 8613 §7.2: a
     /// number must never be reused).
+    ///
+    /// ```
+    /// # use mote_oscore::{SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// # p.master_salt = &salt;
+    /// # let mut client = SecurityContext::new(&p)?; // RFC 8613 C.1.1
+    /// client.set_sender_sequence_number(20)?; // RFC 8613 C.4 protects at 20
+    /// assert_eq!(client.sender_sequence_number(), 20);
+    /// assert!(client.set_sender_sequence_number(19).is_err()); // never backwards
+    /// assert!(client.set_sender_sequence_number(client.max_sequence_number() + 1).is_err());
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn set_sender_sequence_number(&mut self, seq: u64) -> Result<(), Error> {
         if seq < self.sender.seq {
             return Err(Error::InvalidParameter("sequence number can only increase"));
@@ -497,27 +628,89 @@ impl<S: SequenceStore> SecurityContext<S> {
     }
 
     /// The Replay Window.
+    ///
+    /// ```
+    /// # use mote_oscore::{SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// # p.master_salt = &salt;
+    /// # let mut client = SecurityContext::new(&p)?; // RFC 8613 C.1.1
+    /// assert_eq!(client.replay_window().size(), 32); // the default window (RFC 8613 §7.4)
+    /// assert!(client.replay_window().is_initialized());
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn replay_window(&self) -> &ReplayWindow {
         &self.recipient.window
     }
 
     /// Replaces the Replay Window (e.g. one restored from storage).
+    ///
+    /// ```
+    /// # use mote_oscore::{SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// # p.master_salt = &salt;
+    /// # let mut client = SecurityContext::new(&p)?; // RFC 8613 C.1.1
+    /// // A window restored as it was before a reboot: 5 seen, the numbers above it fresh.
+    /// let mut window = mote_oscore::ReplayWindow::new(32)?;
+    /// window.check_and_accept(5)?;
+    /// client.set_replay_window(window);
+    /// assert!(client.replay_window().check(5).is_err());
+    /// assert!(client.replay_window().check(6).is_ok());
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn set_replay_window(&mut self, window: ReplayWindow) {
         self.recipient.window = window;
     }
 
     /// The sequence-number store.
+    ///
+    /// ```
+    /// # use mote_oscore::{SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// # p.master_salt = &salt;
+    /// # let mut client = SecurityContext::new(&p)?; // RFC 8613 C.1.1
+    /// // The default store keeps the sequence number in memory only.
+    /// let _volatile: &mote_oscore::sequence::Volatile = client.store();
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn store(&self) -> &S {
         &self.sender.store
     }
 
     /// Whether requests carry the ID Context as 'kid context'.
+    ///
+    /// ```
+    /// # use mote_oscore::{SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// # p.master_salt = &salt;
+    /// # let mut client = SecurityContext::new(&p)?; // RFC 8613 C.1.1
+    /// assert!(!client.sends_kid_context()); // no ID Context in C.1.1
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn sends_kid_context(&self) -> bool {
         self.send_kid_context && self.id_context.is_some()
     }
 
     /// The largest sequence number the AEAD allows (RFC 8613 §7.2.1, §12: at most 2^40 − 1;
     /// AES-CCM with a 7-byte nonce has no room for more than 2^40 − 1 either).
+    ///
+    /// ```
+    /// # use mote_oscore::{SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// # p.master_salt = &salt;
+    /// # let mut client = SecurityContext::new(&p)?; // RFC 8613 C.1.1
+    /// assert_eq!(client.max_sequence_number(), (1 << 40) - 1);
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn max_sequence_number(&self) -> u64 {
         MAX_SEQUENCE_NUMBER
     }
@@ -550,6 +743,21 @@ impl<S: SequenceStore> SecurityContext<S> {
     /// (RFC 8613 Appendix B.1.2). The value comes from the caller's random source (RFC 9175
     /// §2.3: 8 bytes or more of randomness); a request whose inner Echo equals it initializes
     /// the window.
+    ///
+    /// ```
+    /// # use mote_oscore::{SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// # p.master_salt = &salt;
+    /// # let mut client = SecurityContext::new(&p)?; // RFC 8613 C.1.1
+    /// // After a reboot the server's window is unknown (Appendix B.1.2); it answers the first
+    /// // request with 4.01 and this Echo value, and the request that carries it back resets the
+    /// // window. The value comes from the caller's random source.
+    /// client.issue_replay_echo(&[0x5c, 0x3a, 0x91, 0x07, 0x44, 0xe2, 0x18, 0xb6])?;
+    /// assert!(client.issue_replay_echo(&[0u8; 41]).is_err()); // at most 40 bytes
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn issue_replay_echo(&mut self, echo: &[u8]) -> Result<(), Error> {
         self.recipient.echo_challenge = Some(ShortBytes::new(echo)?);
         Ok(())

@@ -29,6 +29,12 @@ impl Method {
     ];
 
     /// The method with this METHOD value.
+    ///
+    /// ```
+    /// use mote_edhoc::Method;
+    /// assert_eq!(Method::from_value(3), Some(Method::StaticStatic));
+    /// assert_eq!(Method::from_value(4), None);
+    /// ```
     pub fn from_value(v: i64) -> Option<Self> {
         match v {
             0 => Some(Self::SignSign),
@@ -40,6 +46,11 @@ impl Method {
     }
 
     /// The METHOD value.
+    ///
+    /// ```
+    /// use mote_edhoc::Method;
+    /// assert_eq!(Method::SignStatic.value(), 1);
+    /// ```
     pub fn value(self) -> u8 {
         self as u8
     }
@@ -51,11 +62,21 @@ impl Method {
     }
 
     /// Whether the Initiator authenticates with a static DH key.
+    ///
+    /// ```
+    /// use mote_edhoc::Method;
+    /// assert!(Method::StaticSign.initiator_static_dh() && !Method::StaticSign.responder_static_dh());
+    /// ```
     pub fn initiator_static_dh(self) -> bool {
         matches!(self, Self::StaticSign | Self::StaticStatic)
     }
 
     /// Whether the Responder authenticates with a static DH key.
+    ///
+    /// ```
+    /// use mote_edhoc::Method;
+    /// assert!(Method::SignStatic.responder_static_dh() && !Method::SignStatic.initiator_static_dh());
+    /// ```
     pub fn responder_static_dh(self) -> bool {
         matches!(self, Self::SignStatic | Self::StaticStatic)
     }
@@ -278,6 +299,17 @@ impl CipherSuite {
     }
 
     /// The suite with registry value `id`, if supported by this crate (0..=6).
+    ///
+    /// ```
+    /// use mote_edhoc::{AeadAlgorithm, CipherSuite, Curve, SignatureAlgorithm};
+    /// // RFC 9528 §10.2: suite 2 is AES-CCM-16-64-128, SHA-256, MAC 8, P-256, ES256.
+    /// let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// assert_eq!((suite.aead, suite.curve, suite.signature), (AeadAlgorithm::AesCcm16_64_128, Curve::P256, SignatureAlgorithm::Es256));
+    /// assert_eq!((suite.mac_len, suite.hash_len()), (8, 32));
+    /// assert_eq!(CipherSuite::from_id(0).ok_or("suite 0")?.curve, Curve::X25519);
+    /// assert!(CipherSuite::from_id(24).is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_id(id: i64) -> Option<Self> {
         usize::try_from(id)
             .ok()
@@ -311,6 +343,16 @@ impl Suites {
     }
 
     /// A list of the given values.
+    ///
+    /// ```
+    /// use mote_edhoc::{Bytes, Suites};
+    /// let suites = Suites::from_values(&[6, 2])?;
+    /// assert_eq!((suites.len(), suites.last(), suites.contains(2)), (2, Some(2), true));
+    /// let mut out = Bytes::<8>::new();
+    /// suites.encode(&mut out)?;
+    /// assert_eq!(out.as_slice(), [0x82, 0x06, 0x02]); // an array; a single suite is just the int
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_values(values: &[i32]) -> Result<Self, Error> {
         let mut s = Self::new();
         for v in values {
@@ -320,6 +362,14 @@ impl Suites {
     }
 
     /// Appends a value.
+    ///
+    /// ```
+    /// use mote_edhoc::Suites;
+    /// let mut suites = Suites::new();
+    /// suites.push(2)?;
+    /// assert_eq!(suites.as_slice(), [2]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn push(&mut self, v: i32) -> Result<(), Error> {
         let slot = self.values.get_mut(self.len).ok_or(Error::Capacity {
             what: diag!("suites"),

@@ -74,7 +74,10 @@ members=()
 patches=()
 for entry in "${packages[@]}"; do
   read -r name version _ <<<"$entry"
-  tar -xzf "target/package/$name-$version.crate" -C "$scratch"
+  # -m: the files get the current time, so cargo rebuilds the crate from this copy (with the
+  # tarball's times an artifact of an earlier run counts as fresh, and `env!` paths in it
+  # point at that run's deleted scratch directory).
+  tar -xzmf "target/package/$name-$version.crate" -C "$scratch"
   members+=("\"$name-$version\"")
   patches+=("$name = { path = \"$name-$version\" }")
 done

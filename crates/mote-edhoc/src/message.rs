@@ -72,6 +72,16 @@ impl<'a> Message1<'a> {
     }
 
     /// Encodes message_1.
+    ///
+    /// ```
+    /// use mote_edhoc::{ConnId, Message1, Suites};
+    /// let g_x = [0x11; 32];
+    /// let message_1 = Message1 { method: 3, suites_i: Suites::from_values(&[2])?, g_x: &g_x, c_i: ConnId::from_int(-24)?, ead_1: &[] };
+    /// let bytes = message_1.encode()?;
+    /// assert_eq!(bytes.as_slice()[..4], [0x03, 0x02, 0x58, 0x20]);
+    /// assert_eq!(Message1::parse(bytes.as_slice())?, message_1);
+    /// # Ok::<(), mote_edhoc::Error>(())
+    /// ```
     #[inline(never)]
     pub fn encode(&self) -> Result<MessageBuf, Error> {
         encode_message_1(self.method, &self.suites_i, self.g_x, &self.c_i, self.ead_1)
@@ -108,6 +118,17 @@ pub struct Message2<'a> {
 
 impl<'a> Message2<'a> {
     /// Parses message_2 where public keys are `key_len` bytes long.
+    ///
+    /// ```
+    /// use mote_edhoc::Message2;
+    /// // bstr(G_Y ‖ CIPHERTEXT_2) with 32-byte keys.
+    /// let mut bytes = vec![0x58, 0x24];
+    /// bytes.extend([0x22; 32]);
+    /// bytes.extend([0xc0; 4]);
+    /// let message_2 = Message2::parse(&bytes, 32)?;
+    /// assert_eq!((message_2.g_y, message_2.ciphertext_2), (&[0x22; 32][..], &[0xc0; 4][..]));
+    /// # Ok::<(), mote_edhoc::Error>(())
+    /// ```
     #[inline(never)]
     pub fn parse(msg: &'a [u8], key_len: usize) -> Result<Self, Error> {
         if msg.len() > crate::buffer::MAX_MESSAGE_LEN {
@@ -150,6 +171,13 @@ pub(crate) fn single_bstr<'a>(msg: &'a [u8], _what: &'static str) -> Result<&'a 
 }
 
 /// The ciphertext of message_3 or message_4 (§5.4.1, §5.5.1): the message is exactly one bstr.
+///
+/// ```
+/// use mote_edhoc::message::single_bstr_message;
+/// assert_eq!(single_bstr_message(&[0x43, 1, 2, 3])?, [1, 2, 3]);
+/// assert!(single_bstr_message(&[0x43, 1, 2, 3, 4]).is_err()); // trailing byte
+/// # Ok::<(), mote_edhoc::Error>(())
+/// ```
 pub fn single_bstr_message(msg: &[u8]) -> Result<&[u8], Error> {
     single_bstr(msg, "message")
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything, on a fresh machine: installs what it needs (idempotent), then runs fmt, clippy,
-# the workspace tests, every example, the no_std builds, the doc build, the interop tests against real peers,
-# the attack suite and a short fuzz smoke run. Exit status is non-zero on the first failure.
+# the workspace tests, every example, the build with the declared MSRV, the packaged crates
+# (scripts/package-check.sh), the no_std builds, the doc build, the interop tests against real
+# peers, the attack suite and a short fuzz smoke run. Exit status is non-zero on the first failure.
 #
 # Environment:
 #   FUZZ_SECONDS   seconds per fuzz target in the smoke run (default 10)
@@ -26,6 +27,10 @@ for dir in crates/mote-*/; do
   no_std_crates+=("$(basename "$dir")")
 done
 
+# The workspace's rust-version: the toolchain the MSRV step builds with.
+msrv=$(sed -n 's/^rust-version = "\(.*\)"$/\1/p' Cargo.toml)
+[ -n "$msrv" ] || { echo "no rust-version in Cargo.toml" >&2; exit 1; }
+
 install() {
   step "install: apt packages (libcoap3-bin)"
   if ! command -v coap-server-notls >/dev/null 2>&1 || ! command -v coap-client-notls >/dev/null 2>&1; then
@@ -38,6 +43,9 @@ install() {
   step "install: rustup target thumbv7em-none-eabihf"
   rustup target add thumbv7em-none-eabihf >/dev/null
   rustup component add llvm-tools >/dev/null 2>&1 || rustup component add llvm-tools-preview >/dev/null
+
+  step "install: the declared minimum Rust version ($msrv, rust-version in Cargo.toml)"
+  rustup toolchain install "$msrv" --profile minimal >/dev/null
 
   step "install: cargo-fuzz (nightly toolchain for the fuzz run)"
   if ! command -v cargo-fuzz >/dev/null 2>&1; then
@@ -102,6 +110,16 @@ for entry in crates/*/examples/*; do
   echo "--- $crate --example $example"
   cargo run -q -p "$crate" --all-features --example "$example"
 done
+
+step "MSRV: the workspace's crates (libraries with all features, and the binary) build with Rust $msrv"
+# Builds only: the dev-dependencies (criterion, coap-handler-implementations, ...) may need a
+# newer toolchain, and tests run above on stable. A target directory of its own keeps the
+# stable artifacts.
+cargo "+$msrv" build --target-dir target/msrv --workspace --exclude mote-benches \
+  --exclude mote-workspace-tests --all-features
+
+step "packaged crates: publish dry-run in dependency order; every unpacked library .crate passes its tests"
+PACKAGE_CHECK_SECONDS=2400 scripts/package-check.sh
 
 step "no_std builds for thumbv7em-none-eabihf: ${no_std_crates[*]}"
 for crate in "${no_std_crates[@]}"; do

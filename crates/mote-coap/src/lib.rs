@@ -26,6 +26,10 @@ pub mod observe;
 pub mod transmission;
 pub mod uri;
 
+// The embedded CoAP ecosystem's message traits (the `coap-message` crate), optional.
+#[cfg(feature = "coap-message")]
+pub mod coap_message;
+
 // The sans-IO endpoint that composes the pieces above (RFC 7252 §4, RFC 7959, RFC 7641, RFC 8323, RFC 9175).
 #[cfg(feature = "alloc")]
 pub mod endpoint;

@@ -281,6 +281,12 @@ impl From<u16> for OptionNumber {
     }
 }
 
+impl From<OptionNumber> for u16 {
+    fn from(number: OptionNumber) -> Self {
+        number.0
+    }
+}
+
 /// The value format of an option (RFC 7252 §3.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum OptionFormat {

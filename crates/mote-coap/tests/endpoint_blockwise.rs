@@ -24,11 +24,6 @@ use mote_coap::message::{Message, OwnedMessage};
 use mote_coap::option::{OptionList, OptionNumber};
 use proptest::prelude::*;
 
-#[path = "../../../fuzz/fuzz_targets/shared/coap_blockwise.rs"]
-mod coap_blockwise;
-#[path = "../../../fuzz/fuzz_targets/shared/replay.rs"]
-mod replay;
-
 const T0: Duration = Duration::from_secs(1000);
 
 /// Encodes parts as a datagram (what crosses the link).
@@ -1413,13 +1408,6 @@ proptest! {
         prop_assert_eq!(done.payload, resource);
         prop_assert!(server.b2.is_empty());
     }
-}
-
-/// The seed corpus of the `coap_blockwise` fuzz target, replayed on stable: bounds hold and
-/// clients end under arbitrary datagrams.
-#[test]
-fn coap_blockwise_corpus() {
-    assert!(replay::replay("coap_blockwise", coap_blockwise::blockwise) >= 8);
 }
 
 /// `max_unsliced`: a body up to that size goes out whole to a request without Block2 (an

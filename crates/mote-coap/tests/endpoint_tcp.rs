@@ -24,11 +24,6 @@ use mote_coap::option::OptionNumber;
 use mote_coap::tcp::{OwnedFrame, PeerSettings};
 use proptest::prelude::*;
 
-#[path = "../../../fuzz/fuzz_targets/shared/tcp_session.rs"]
-mod fuzz_tcp_session;
-#[path = "../../../fuzz/fuzz_targets/shared/replay.rs"]
-mod replay;
-
 const T0: Duration = Duration::from_secs(1000);
 
 fn secs(s: u64) -> Duration {
@@ -898,28 +893,4 @@ fn long_diagnostic_is_dropped_to_fit_the_peer_max_message_size() {
         closed_reason(&events(&mut client)),
         Some(&CloseReason::LocalAbort)
     );
-}
-
-proptest! {
-    /// The fuzz target's script on random inputs (stable stand-in for a short fuzzing run).
-    #[test]
-    fn fuzz_script_never_panics(data in proptest::collection::vec(any::<u8>(), 0..600)) {
-        fuzz_tcp_session::run(&data);
-    }
-
-    /// The same with a CSM up front, so that scripts get past the CSM exchange.
-    #[test]
-    fn fuzz_script_after_csm_never_panics(
-        setup in any::<u8>(),
-        data in proptest::collection::vec(any::<u8>(), 0..600),
-    ) {
-        let mut script = vec![setup, 0, 2, 0x00, 0xe1];
-        script.extend(data);
-        fuzz_tcp_session::run(&script);
-    }
-}
-
-#[test]
-fn coap_tcp_session_corpus() {
-    assert!(replay::replay("coap_tcp_session", fuzz_tcp_session::run) >= 5);
 }

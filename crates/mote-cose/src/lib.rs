@@ -25,7 +25,7 @@ pub use error::Error;
 /// With feature `std`, `rand_core::OsRng` is the operating system's generator.
 pub use rand_core;
 
-/// The code the fuzz targets in `fuzz/` run, kept here so that `tests/fuzz_corpus.rs` replays
+/// The code the fuzz targets in `fuzz/` run, kept here so that `workspace-tests/tests/fuzz_corpus_cose.rs` replays
 /// the committed corpus through exactly the same code on stable Rust. Not a stable API.
 #[doc(hidden)]
 pub mod fuzz {

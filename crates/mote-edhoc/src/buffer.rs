@@ -42,6 +42,12 @@ pub struct Bytes<const N: usize> {
 
 impl<const N: usize> Bytes<N> {
     /// An empty buffer.
+    ///
+    /// ```
+    /// # use mote_edhoc::Bytes;
+    /// let b = Bytes::<16>::new();
+    /// assert!(b.is_empty() && b.capacity() == 16);
+    /// ```
     pub const fn new() -> Self {
         Self {
             data: [0; N],
@@ -51,6 +57,13 @@ impl<const N: usize> Bytes<N> {
     }
 
     /// A buffer holding a copy of `src`, or [`Error::Capacity`] if it does not fit.
+    ///
+    /// ```
+    /// # use mote_edhoc::Bytes;
+    /// assert_eq!(Bytes::<4>::from_slice(&[1, 2, 3])?.as_slice(), [1, 2, 3]);
+    /// assert!(Bytes::<2>::from_slice(&[1, 2, 3]).is_err()); // does not fit
+    /// # Ok::<(), mote_edhoc::Error>(())
+    /// ```
     pub fn from_slice(src: &[u8]) -> Result<Self, Error> {
         let mut b = Self::new();
         b.extend(src)?;
@@ -58,6 +71,12 @@ impl<const N: usize> Bytes<N> {
     }
 
     /// The bytes held.
+    ///
+    /// ```
+    /// # use mote_edhoc::Bytes;
+    /// assert_eq!(Bytes::<4>::from_slice(b"ab")?.as_slice(), b"ab");
+    /// # Ok::<(), mote_edhoc::Error>(())
+    /// ```
     pub fn as_slice(&self) -> &[u8] {
         // `len <= N` always holds; `min` says so to the optimizer, which then drops the bounds
         // check (`get(..len)` alone costs a compare and two selects at every call site, about
@@ -66,27 +85,59 @@ impl<const N: usize> Bytes<N> {
     }
 
     /// The bytes held, mutably.
+    ///
+    /// ```
+    /// # use mote_edhoc::Bytes;
+    /// let mut b = Bytes::<4>::from_slice(b"ab")?;
+    /// b.as_mut_slice()[0] = b'x';
+    /// assert_eq!(b.as_slice(), b"xb");
+    /// # Ok::<(), mote_edhoc::Error>(())
+    /// ```
     pub fn as_mut_slice(&mut self) -> &mut [u8] {
         let len = self.len.min(N);
         self.data.get_mut(..len).unwrap_or(&mut [])
     }
 
     /// Number of bytes held.
+    ///
+    /// ```
+    /// # use mote_edhoc::Bytes;
+    /// assert_eq!(Bytes::<4>::from_slice(b"ab")?.len(), 2);
+    /// # Ok::<(), mote_edhoc::Error>(())
+    /// ```
     pub fn len(&self) -> usize {
         self.len
     }
 
     /// Whether no bytes are held.
+    ///
+    /// ```
+    /// # use mote_edhoc::Bytes;
+    /// assert!(Bytes::<4>::new().is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
 
     /// The capacity `N`.
+    ///
+    /// ```
+    /// # use mote_edhoc::Bytes;
+    /// assert_eq!(Bytes::<64>::new().capacity(), 64);
+    /// ```
     pub const fn capacity(&self) -> usize {
         N
     }
 
     /// Empties the buffer (and zeroizes what it held).
+    ///
+    /// ```
+    /// # use mote_edhoc::Bytes;
+    /// let mut b = Bytes::<4>::from_slice(b"ab")?;
+    /// b.clear();
+    /// assert!(b.is_empty());
+    /// # Ok::<(), mote_edhoc::Error>(())
+    /// ```
     pub fn clear(&mut self) {
         self.wipe();
         self.len = 0;
@@ -97,11 +148,28 @@ impl<const N: usize> Bytes<N> {
     }
 
     /// Appends `src`, or fails with [`Error::Capacity`] leaving the buffer unchanged.
+    ///
+    /// ```
+    /// # use mote_edhoc::Bytes;
+    /// let mut b = Bytes::<4>::from_slice(b"ab")?;
+    /// b.extend(b"cd")?;
+    /// assert!(b.extend(b"e").is_err());
+    /// assert_eq!(b.as_slice(), b"abcd"); // unchanged by the failed extend
+    /// # Ok::<(), mote_edhoc::Error>(())
+    /// ```
     pub fn extend(&mut self, src: &[u8]) -> Result<(), Error> {
         extend_into(&mut self.data, &mut self.len, &mut self.written, src)
     }
 
     /// Appends one byte.
+    ///
+    /// ```
+    /// # use mote_edhoc::Bytes;
+    /// let mut b = Bytes::<1>::new();
+    /// b.push(7)?;
+    /// assert!(b.push(8).is_err());
+    /// # Ok::<(), mote_edhoc::Error>(())
+    /// ```
     pub fn push(&mut self, b: u8) -> Result<(), Error> {
         self.extend(&[b])
     }
@@ -228,6 +296,14 @@ pub struct Secret {
 
 impl Secret {
     /// A secret holding a copy of `src` (at most 32 bytes).
+    ///
+    /// ```
+    /// # use mote_edhoc::Secret;
+    /// let key = Secret::from_slice(&[7; 32])?;
+    /// assert_eq!(key.len(), 32);
+    /// assert!(Secret::from_slice(&[7; 33]).is_err());
+    /// # Ok::<(), mote_edhoc::Error>(())
+    /// ```
     pub fn from_slice(src: &[u8]) -> Result<Self, Error> {
         let mut bytes = [0u8; MAX_HASH_LEN];
         bytes
@@ -244,17 +320,37 @@ impl Secret {
     }
 
     /// The secret bytes. Handle with care.
+    ///
+    /// ```
+    /// # use mote_edhoc::Secret;
+    /// let key = Secret::from_slice(&[7; 16])?;
+    /// assert_eq!(key.as_bytes(), [7; 16]);
+    /// assert!(!format!("{key:?}").contains('7')); // never printed
+    /// # Ok::<(), mote_edhoc::Error>(())
+    /// ```
     pub fn as_bytes(&self) -> &[u8] {
         // `min`: see `Bytes::as_slice`.
         self.bytes.get(..self.len.min(MAX_HASH_LEN)).unwrap_or(&[])
     }
 
     /// Length in bytes.
+    ///
+    /// ```
+    /// # use mote_edhoc::Secret;
+    /// assert_eq!(Secret::from_slice(&[1; 16])?.len(), 16);
+    /// # Ok::<(), mote_edhoc::Error>(())
+    /// ```
     pub fn len(&self) -> usize {
         self.len
     }
 
     /// Whether the secret is empty.
+    ///
+    /// ```
+    /// # use mote_edhoc::Secret;
+    /// assert!(Secret::from_slice(&[])?.is_empty());
+    /// # Ok::<(), mote_edhoc::Error>(())
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }

@@ -12,6 +12,14 @@ pub struct ConnId(Bytes<MAX_CONN_ID_LEN>);
 
 impl ConnId {
     /// The identifier with these bytes (at most [`MAX_CONN_ID_LEN`]).
+    ///
+    /// ```
+    /// use mote_edhoc::ConnId;
+    /// let c = ConnId::from_slice(&[0x01, 0x02])?;
+    /// assert_eq!(c.as_bytes(), [0x01, 0x02]);
+    /// assert!(ConnId::from_slice(&[0u8; 64]).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_slice(bytes: &[u8]) -> Result<Self, Error> {
         Bytes::from_slice(bytes)
             .map(Self)
@@ -20,6 +28,14 @@ impl ConnId {
 
     /// The one-byte identifier whose byte is the CBOR encoding of `v` (-24..=23), e.g. `-24` is
     /// the byte 0x37. This is how RFC 9529 writes C_I and C_R.
+    ///
+    /// ```
+    /// use mote_edhoc::ConnId;
+    /// assert_eq!(ConnId::from_int(-24)?.as_bytes(), [0x37]);
+    /// assert_eq!(ConnId::from_int(10)?.as_bytes(), [0x0a]);
+    /// assert!(ConnId::from_int(24).is_err()); // not one CBOR byte
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline(never)]
     pub fn from_int(v: i8) -> Result<Self, Error> {
         let b = if (0..=23).contains(&v) {
@@ -33,11 +49,28 @@ impl ConnId {
     }
 
     /// The identifier's bytes (the OSCORE Sender/Recipient ID of Appendix A.1).
+    ///
+    /// ```
+    /// use mote_edhoc::ConnId;
+    /// assert_eq!(ConnId::from_int(-8)?.as_bytes(), [0x27]); // also the OSCORE ID (Appendix A.1)
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn as_bytes(&self) -> &[u8] {
         self.0.as_slice()
     }
 
     /// Encodes the identifier as one CBOR data item (§3.3.2).
+    ///
+    /// ```
+    /// use mote_edhoc::{Bytes, ConnId};
+    /// let mut out = Bytes::<8>::new();
+    /// ConnId::from_int(-24)?.encode(&mut out)?;
+    /// assert_eq!(out.as_slice(), [0x37]); // a one-byte int encodes as the int (§3.3.2)
+    /// let mut out = Bytes::<8>::new();
+    /// ConnId::from_slice(&[0x01, 0x02])?.encode(&mut out)?;
+    /// assert_eq!(out.as_slice(), [0x42, 0x01, 0x02]); // otherwise as a bstr
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn encode<const N: usize>(&self, out: &mut Bytes<N>) -> Result<(), Error> {
         self.encode_to(out)
     }
@@ -47,6 +80,13 @@ impl ConnId {
     }
 
     /// Length of [`ConnId::encode`]'s output.
+    ///
+    /// ```
+    /// use mote_edhoc::ConnId;
+    /// assert_eq!(ConnId::from_int(-24)?.encoded_len(), 1);
+    /// assert_eq!(ConnId::from_slice(&[1, 2])?.encoded_len(), 3);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn encoded_len(&self) -> usize {
         mote_cose::cbor::bstr_or_int_id_len(self.as_bytes())
     }
@@ -67,6 +107,14 @@ impl ConnId {
     }
 
     /// Parses one identifier from its CBOR encoding, requiring the whole input to be used.
+    ///
+    /// ```
+    /// use mote_edhoc::ConnId;
+    /// assert_eq!(ConnId::from_cbor(&[0x37])?, ConnId::from_int(-24)?);
+    /// assert_eq!(ConnId::from_cbor(&[0x42, 0x01, 0x02])?.as_bytes(), [0x01, 0x02]);
+    /// assert!(ConnId::from_cbor(&[0x37, 0x00]).is_err()); // trailing bytes
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline(never)]
     pub fn from_cbor(encoded: &[u8]) -> Result<Self, Error> {
         let mut r = cbor::reader(encoded);

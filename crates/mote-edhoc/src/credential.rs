@@ -68,6 +68,17 @@ pub struct Credential {
 
 impl Credential {
     /// A CCS credential from its CBOR encoding (the map of claims with 'cnf').
+    ///
+    /// ```
+    /// use mote_edhoc::{Credential, CredentialKind, KeyType};
+    /// // {2: "R", 8: {1: {1: 1 (OKP), 2: h'32', -1: 4 (X25519), -2: x}}}
+    /// let mut ccs = b"\xa2\x02\x61R\x08\xa1\x01\xa4\x01\x01\x02\x41\x32\x20\x04\x21\x58\x20".to_vec();
+    /// ccs.extend([0x2c; 32]);
+    /// let cred = Credential::ccs(&ccs)?;
+    /// assert_eq!((cred.kind(), cred.key_type(), cred.kid()), (CredentialKind::Ccs, KeyType::X25519, Some(&[0x32][..])));
+    /// assert!(Credential::ccs(b"\xa0").is_err()); // no 'cnf'
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline(never)]
     pub fn ccs(encoded: &[u8]) -> Result<Self, Error> {
         let mut r = cbor::reader(encoded);
@@ -148,6 +159,16 @@ impl Credential {
 
     /// A CCS `{2: subject, 8: {1: COSE_Key}}` for a public key, with `kid` in the COSE_Key
     /// (the layout of RFC 9529 Trace 2's credentials).
+    ///
+    /// ```
+    /// use mote_edhoc::{Credential, KeyType, PublicKey};
+    /// let public = PublicKey::from_x(&[0x2c; 32])?;
+    /// let cred = Credential::ccs_from_public_key("R", &[0x32], KeyType::X25519, &public)?;
+    /// // {2: "R", 8: {1: {1: 1, 2: h'32', -1: 4, -2: h'2c2c…'}}}
+    /// assert_eq!(cred.as_bytes()[..18], *b"\xa2\x02\x61R\x08\xa1\x01\xa4\x01\x01\x02\x41\x32\x20\x04\x21\x58\x20");
+    /// assert_eq!(cred.public_key(), &public);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline(never)]
     pub fn ccs_from_public_key(
         subject: &str,
@@ -196,6 +217,20 @@ impl Credential {
     /// with static DH (`static_dh`) or with signatures in `suite`: the key type follows the
     /// suite (its ECDH curve, or its signature algorithm), `crypto` derives the public key, and
     /// the CCS is laid out as [`Credential::ccs_from_public_key`] does.
+    ///
+    /// ```
+    /// use mote_edhoc::*;
+    /// // A fresh static DH key for suite 2 (P-256) and its credential: the public key is derived.
+    /// let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// let mut crypto = MoteCrypto::new();
+    /// let (key, public_x) = crypto.generate_ecdh_key(suite.curve)?;
+    /// let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, "device", b"D", &key)?;
+    /// assert_eq!(cred.key_type(), KeyType::P256);
+    /// assert_eq!(cred.public_key().x, public_x);
+    /// let identity = Identity::by_reference(cred, key.as_bytes())?; // what a config takes
+    /// # let _ = identity;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline(never)]
     pub fn ccs_for_private_key<C: Crypto>(
         crypto: &mut C,
@@ -250,6 +285,19 @@ impl Credential {
     /// feature). A CWT by value ('kcwt') gives `None` here: it is only a credential once its
     /// issuer's protection is checked, with [`Credential::cwt`] on [`IdCredRef::Kcwt`]'s bytes. The caller still decides whether to trust it (a CCS is like a self-signed
     /// certificate, RFC 9528 §9.8; a chain is checked with `TrustAnchors`, feature `x509`).
+    ///
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let public = PublicKey::from_x(&[0x2c; 32])?;
+    /// # let cred = Credential::ccs_from_public_key("R", &[0x32], KeyType::X25519, &public)?;
+    /// use mote_edhoc::MoteCrypto;
+    /// // A CCS sent by value ('kccs') is the credential itself; by reference ('kid') it is not.
+    /// let by_value = cred.id_cred_by_value()?;
+    /// assert_eq!(Credential::from_id_cred(&by_value, &mut MoteCrypto::new())?, Some(cred.clone()));
+    /// let by_reference = cred.id_cred_by_reference()?;
+    /// assert_eq!(Credential::from_id_cred(&by_reference, &mut MoteCrypto::new())?, None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline(never)]
     pub fn from_id_cred<C: Crypto>(
         id_cred: &IdCred,
@@ -271,32 +319,85 @@ impl Credential {
     }
 
     /// CRED_x: the CBOR data item that enters context_2/3 and the transcript hashes.
+    ///
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let public = PublicKey::from_x(&[0x2c; 32])?;
+    /// # let cred = Credential::ccs_from_public_key("R", &[0x32], KeyType::X25519, &public)?;
+    /// assert_eq!(cred.as_bytes()[0], 0xa2); // CRED_x as it enters the transcript: the CCS map
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn as_bytes(&self) -> &[u8] {
         self.cred.as_slice()
     }
 
     /// The credential format.
+    ///
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let public = PublicKey::from_x(&[0x2c; 32])?;
+    /// # let cred = Credential::ccs_from_public_key("R", &[0x32], KeyType::X25519, &public)?;
+    /// assert_eq!(cred.kind(), CredentialKind::Ccs);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn kind(&self) -> CredentialKind {
         self.kind
     }
 
     /// The type of the authentication key.
+    ///
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let public = PublicKey::from_x(&[0x2c; 32])?;
+    /// # let cred = Credential::ccs_from_public_key("R", &[0x32], KeyType::X25519, &public)?;
+    /// assert_eq!(cred.key_type(), KeyType::X25519);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn key_type(&self) -> KeyType {
         self.key_type
     }
 
     /// The authentication public key.
+    ///
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let public = PublicKey::from_x(&[0x2c; 32])?;
+    /// # let cred = Credential::ccs_from_public_key("R", &[0x32], KeyType::X25519, &public)?;
+    /// assert_eq!(cred.public_key().x, [0x2c; 32]);
+    /// assert_eq!(cred.public_key().y, None); // X25519 has no y
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn public_key(&self) -> &PublicKey {
         &self.public_key
     }
 
     /// The 'kid' of the CCS's COSE_Key, if any.
+    ///
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let public = PublicKey::from_x(&[0x2c; 32])?;
+    /// # let cred = Credential::ccs_from_public_key("R", &[0x32], KeyType::X25519, &public)?;
+    /// assert_eq!(cred.kid(), Some(&[0x32][..]));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn kid(&self) -> Option<&[u8]> {
         self.kid.as_ref().map(|k| k.as_slice())
     }
 
     /// ID_CRED for this credential by reference: `{4: kid}` for a CCS with a kid, or
     /// `{34: [-15, SHA-256/64]}` (x5t) for a certificate.
+    ///
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let public = PublicKey::from_x(&[0x2c; 32])?;
+    /// # let cred = Credential::ccs_from_public_key("R", &[0x32], KeyType::X25519, &public)?;
+    /// let id_cred = cred.id_cred_by_reference()?;
+    /// assert_eq!(id_cred.as_map(), b"\xa1\x04\x41\x32"); // {4: h'32'}
+    /// let mut compact = Bytes::<8>::new();
+    /// id_cred.encode_compact(&mut compact)?;
+    /// assert_eq!(compact.as_slice(), b"\x32"); // the compact form (RFC 9528 §3.5.3.2)
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline(never)]
     pub fn id_cred_by_reference(&self) -> Result<IdCred, Error> {
         match (self.kind, self.kid()) {
@@ -316,6 +417,16 @@ impl Credential {
     }
 
     /// ID_CRED carrying this credential by value: `{14: CCS}` or `{33: cert}`.
+    ///
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let public = PublicKey::from_x(&[0x2c; 32])?;
+    /// # let cred = Credential::ccs_from_public_key("R", &[0x32], KeyType::X25519, &public)?;
+    /// let id_cred = cred.id_cred_by_value()?;
+    /// assert_eq!(id_cred.as_map()[..2], [0xa1, 0x0e]); // {14: CCS}
+    /// assert_eq!(&id_cred.as_map()[2..], cred.as_bytes());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline(never)]
     pub fn id_cred_by_value(&self) -> Result<IdCred, Error> {
         match self.kind {
@@ -334,6 +445,17 @@ impl Credential {
     }
 
     /// Whether `id_cred` refers to this credential (kid, x5t hash, or equal value).
+    ///
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let public = PublicKey::from_x(&[0x2c; 32])?;
+    /// # let cred = Credential::ccs_from_public_key("R", &[0x32], KeyType::X25519, &public)?;
+    /// assert!(cred.matches(&cred.id_cred_by_reference()?));
+    /// assert!(cred.matches(&cred.id_cred_by_value()?));
+    /// let other = Credential::ccs_from_public_key("S", &[0x33], KeyType::X25519, &PublicKey::from_x(&[7; 32])?)?;
+    /// assert!(!cred.matches(&other.id_cred_by_reference()?));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline(never)]
     pub fn matches(&self, id_cred: &IdCred) -> bool {
         match id_cred.reference() {

@@ -25,6 +25,14 @@ pub struct PublicKey {
 
 impl PublicKey {
     /// A key from its x/u-coordinate alone.
+    ///
+    /// ```
+    /// use mote_edhoc::PublicKey;
+    /// let key = PublicKey::from_x(&[9; 32])?;
+    /// assert_eq!((key.x, key.y), ([9; 32], None));
+    /// assert!(PublicKey::from_x(&[9; 31]).is_err());
+    /// # Ok::<(), mote_edhoc::Error>(())
+    /// ```
     pub fn from_x(x: &[u8]) -> Result<Self, Error> {
         Ok(Self {
             x: crate::buffer::array32(x).ok_or(Error::InvalidPublicKey)?,

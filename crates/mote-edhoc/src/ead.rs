@@ -18,6 +18,12 @@ pub struct EadItem<'a> {
 
 impl EadItem<'_> {
     /// Whether the item is critical (negative label).
+    ///
+    /// ```
+    /// use mote_edhoc::EadItem;
+    /// assert!(EadItem { label: -5, value: None }.is_critical());
+    /// assert!(!EadItem { label: 5, value: Some(b"hint") }.is_critical());
+    /// ```
     pub fn is_critical(&self) -> bool {
         self.label < 0
     }
@@ -29,11 +35,26 @@ pub struct Ead(Bytes<MAX_EAD_LEN>);
 
 impl Ead {
     /// An empty EAD field.
+    ///
+    /// ```
+    /// use mote_edhoc::Ead;
+    /// let ead = Ead::new();
+    /// assert!(ead.is_empty() && ead.as_bytes().is_empty());
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Appends an item.
+    ///
+    /// ```
+    /// use mote_edhoc::{Ead, EadItem};
+    /// let mut ead = Ead::new();
+    /// ead.push(EadItem { label: 5, value: Some(b"hi") })?;
+    /// ead.push(EadItem { label: -1, value: None })?; // critical, no value
+    /// assert_eq!(ead.as_bytes(), b"\x05\x42hi\x20"); // a CBOR sequence: 5, h'6869', -1
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline(never)]
     pub fn push(&mut self, item: EadItem<'_>) -> Result<(), Error> {
         cbor::int(&mut self.0, item.label)?;
@@ -45,6 +66,14 @@ impl Ead {
 
     /// Appends padding of exactly `len` ≥ 1 bytes: label 0 followed by a value of zeros
     /// (§3.8.1; the value is not secret, the receiver discards it).
+    ///
+    /// ```
+    /// use mote_edhoc::Ead;
+    /// let mut ead = Ead::new();
+    /// ead.push_padding(4)?; // label 0 and a bstr of zeros: 4 bytes in all
+    /// assert_eq!(ead.as_bytes(), [0x00, 0x42, 0x00, 0x00]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline(never)]
     pub fn push_padding(&mut self, len: usize) -> Result<(), Error> {
         match len {
@@ -76,16 +105,41 @@ impl Ead {
     }
 
     /// The encoded field (empty when there are no items).
+    ///
+    /// ```
+    /// use mote_edhoc::{Ead, EadItem};
+    /// let mut ead = Ead::new();
+    /// ead.push(EadItem { label: 1, value: None })?;
+    /// assert_eq!(ead.as_bytes(), [0x01]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn as_bytes(&self) -> &[u8] {
         self.0.as_slice()
     }
 
     /// Whether there are no items.
+    ///
+    /// ```
+    /// use mote_edhoc::{Ead, EadItem};
+    /// let mut ead = Ead::new();
+    /// assert!(ead.is_empty());
+    /// ead.push(EadItem { label: 1, value: None })?;
+    /// assert!(!ead.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
     /// The items, including padding.
+    ///
+    /// ```
+    /// use mote_edhoc::{Ead, EadItem};
+    /// let ead = Ead::from_bytes(b"\x05\x42hi\x20")?;
+    /// let items: Vec<EadItem<'_>> = ead.items().collect();
+    /// assert_eq!(items, [EadItem { label: 5, value: Some(&b"hi"[..]) }, EadItem { label: -1, value: None }]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn items(&self) -> EadItems<'_> {
         EadItems {
             r: cbor::reader(self.0.as_slice()),
@@ -99,6 +153,14 @@ impl Ead {
     }
 
     /// Parses an EAD field from its encoding, accepting every critical label (for inspection).
+    ///
+    /// ```
+    /// use mote_edhoc::Ead;
+    /// let ead = Ead::from_bytes(b"\x05\x42hi")?;
+    /// assert_eq!(ead.items().count(), 1);
+    /// assert!(Ead::from_bytes(b"\x05\x42h").is_err()); // truncated bstr
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_bytes(encoded: &[u8]) -> Result<Self, Error> {
         Self::parse_with(encoded, None)
     }

@@ -20,6 +20,17 @@ pub struct Identity {
 
 impl Identity {
     /// Identified by reference: 'kid' for a CCS, 'x5t' for a certificate.
+    ///
+    /// ```
+    /// use mote_edhoc::*;
+    /// let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// let mut crypto = MoteCrypto::new();
+    /// let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// let credential = Credential::ccs_for_private_key(&mut crypto, &suite, true, "device", b"D", &key)?;
+    /// let identity = Identity::by_reference(credential, key.as_bytes())?;
+    /// assert_eq!(identity.id_cred.as_map(), b"\xa1\x04\x41D"); // {4: 'kid' h'44'}
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline(never)]
     pub fn by_reference(credential: Credential, private_key: &[u8]) -> Result<Self, Error> {
         let id_cred = credential.id_cred_by_reference()?;
@@ -31,6 +42,18 @@ impl Identity {
     }
 
     /// Carried by value: 'kccs' for a CCS, 'x5chain' for a certificate.
+    ///
+    /// ```
+    /// use mote_edhoc::*;
+    /// let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// let mut crypto = MoteCrypto::new();
+    /// let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// let credential = Credential::ccs_for_private_key(&mut crypto, &suite, true, "device", b"D", &key)?;
+    /// let identity = Identity::by_value(credential.clone(), key.as_bytes())?;
+    /// assert_eq!(identity.id_cred.as_map()[..2], [0xa1, 0x0e]); // {14: the CCS}: no lookup needed
+    /// assert!(credential.matches(&identity.id_cred));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline(never)]
     pub fn by_value(credential: Credential, private_key: &[u8]) -> Result<Self, Error> {
         let id_cred = credential.id_cred_by_value()?;
@@ -42,6 +65,18 @@ impl Identity {
     }
 
     /// With an explicit ID_CRED.
+    ///
+    /// ```
+    /// use mote_edhoc::*;
+    /// let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// let mut crypto = MoteCrypto::new();
+    /// let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// let credential = Credential::ccs_for_private_key(&mut crypto, &suite, true, "device", b"D", &key)?;
+    /// let id_cred = credential.id_cred_by_value()?; // any ID_CRED the peer can resolve
+    /// let identity = Identity::with_id_cred(credential, key.as_bytes(), id_cred.clone())?;
+    /// assert_eq!(identity.id_cred, id_cred);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline(never)]
     pub fn with_id_cred(
         credential: Credential,
@@ -71,6 +106,21 @@ pub struct InitiatorConfig {
 
 impl InitiatorConfig {
     /// A configuration with one supported cipher suite and no EAD labels.
+    ///
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (id_i, id_r) = (fresh("initiator", b"I")?, fresh("responder", b"R")?);
+    /// let config = InitiatorConfig::new(Method::StaticStatic, 2, fresh("device", b"D")?);
+    /// assert_eq!((config.method, config.suites.as_slice()), (Method::StaticStatic, &[2][..]));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline(never)]
     pub fn new(method: Method, suite: u8, identity: Identity) -> Self {
         let mut suites = Suites::new();
@@ -84,6 +134,21 @@ impl InitiatorConfig {
     }
 
     /// Sets the supported cipher suites, most preferred first.
+    ///
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (id_i, id_r) = (fresh("initiator", b"I")?, fresh("responder", b"R")?);
+    /// let config = InitiatorConfig::new(Method::StaticStatic, 2, fresh("device", b"D")?).with_suites(&[2, 0])?;
+    /// assert_eq!(config.suites.as_slice(), [2, 0]); // most preferred first
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline(never)]
     pub fn with_suites(mut self, suites: &[u8]) -> Result<Self, Error> {
         let mut s = Suites::new();
@@ -114,6 +179,21 @@ pub struct ResponderConfig {
 
 impl ResponderConfig {
     /// A configuration accepting every method, with one cipher suite and no EAD labels.
+    ///
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (id_i, id_r) = (fresh("initiator", b"I")?, fresh("responder", b"R")?);
+    /// let config = ResponderConfig::new(2, fresh("gateway", b"G")?);
+    /// assert_eq!(config.suites.as_slice(), [2]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline(never)]
     pub fn new(suite: u8, identity: Identity) -> Self {
         let mut suites = Suites::new();
@@ -127,6 +207,21 @@ impl ResponderConfig {
     }
 
     /// Sets the supported cipher suites, most preferred first.
+    ///
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (id_i, id_r) = (fresh("initiator", b"I")?, fresh("responder", b"R")?);
+    /// let config = ResponderConfig::new(2, fresh("gateway", b"G")?).with_suites(&[2, 3])?;
+    /// assert_eq!(config.suites.as_slice(), [2, 3]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline(never)]
     pub fn with_suites(mut self, suites: &[u8]) -> Result<Self, Error> {
         let mut s = Suites::new();
@@ -142,6 +237,22 @@ impl ResponderConfig {
     }
 
     /// Restricts the accepted methods.
+    ///
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (id_i, id_r) = (fresh("initiator", b"I")?, fresh("responder", b"R")?);
+    /// // A Responder that only accepts static DH on both sides.
+    /// let config = ResponderConfig::new(2, fresh("gateway", b"G")?).with_methods(&[Method::StaticStatic]);
+    /// # let _ = config;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline(never)]
     pub fn with_methods(mut self, methods: &[Method]) -> Self {
         self.methods = [false; 4];

@@ -101,6 +101,15 @@ impl Error {
     /// The EDHOC ERR_CODE (RFC 9528 §6) to answer this error with: 2 for a wrong selected
     /// cipher suite, 3 for an unknown credential, 1 otherwise. Errors that came *from* the
     /// peer (an error message received) return `None`: no error is sent in response to an error.
+    ///
+    /// ```
+    /// use mote_edhoc::{Error, Suites};
+    /// assert_eq!(Error::UnknownCredential.error_code(), Some(3));
+    /// assert_eq!(Error::WrongSelectedSuite { suites_r: Suites::new() }.error_code(), Some(2));
+    /// assert_eq!(Error::NoCommonSuite.error_code(), Some(1));
+    /// // An error the peer sent is not answered with another one.
+    /// assert_eq!(Error::PeerWrongSelectedSuite { suites_r: Suites::new() }.error_code(), None);
+    /// ```
     pub fn error_code(&self) -> Option<i64> {
         match self {
             Error::WrongSelectedSuite { .. } => Some(2),

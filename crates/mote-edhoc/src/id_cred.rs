@@ -43,6 +43,14 @@ pub enum IdCredRef<'a> {
 
 impl IdCred {
     /// `{ 4 : kid }`.
+    ///
+    /// ```
+    /// use mote_edhoc::{IdCred, IdCredRef};
+    /// let id_cred = IdCred::kid(&[0x32])?;
+    /// assert_eq!(id_cred.as_map(), [0xa1, 0x04, 0x41, 0x32]); // {4: h'32'}
+    /// assert_eq!(id_cred.reference(), IdCredRef::Kid(&[0x32]));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline(never)]
     pub fn kid(kid: &[u8]) -> Result<Self, Error> {
         if kid.len() > MAX_KID_LEN {
@@ -59,16 +67,43 @@ impl IdCred {
     }
 
     /// `{ 14 : CCS }`: a CWT Claims Set by value (`ccs` is its CBOR encoding).
+    ///
+    /// ```
+    /// use mote_edhoc::{IdCred, IdCredRef};
+    /// let ccs = [0xa1, 0x02, 0x61, b'R']; // {2: "R"} (a real CCS also has 'cnf')
+    /// let id_cred = IdCred::kccs(&ccs)?;
+    /// assert_eq!(id_cred.as_map(), [0xa1, 0x0e, 0xa1, 0x02, 0x61, b'R']); // {14: CCS}
+    /// assert_eq!(id_cred.reference(), IdCredRef::Kccs(&ccs));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn kccs(ccs: &[u8]) -> Result<Self, Error> {
         Self::single(LABEL_KCCS, ccs)
     }
 
     /// `{ 13 : CWT }`: a CWT by value (`cwt` is its CBOR encoding).
+    ///
+    /// ```
+    /// use mote_edhoc::{IdCred, IdCredRef};
+    /// let cwt = [0x84, 0x40, 0xa0, 0x40, 0x40]; // stands for a COSE_Mac0/Sign1 array
+    /// let id_cred = IdCred::kcwt(&cwt)?;
+    /// assert_eq!(id_cred.as_map()[..2], [0xa1, 0x0d]); // {13: CWT}
+    /// assert_eq!(id_cred.reference(), IdCredRef::Kcwt(&cwt));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn kcwt(cwt: &[u8]) -> Result<Self, Error> {
         Self::single(LABEL_KCWT, cwt)
     }
 
     /// `{ 34 : [alg, hash] }`: an X.509 certificate by hash (RFC 9360 COSE_CertHash).
+    ///
+    /// ```
+    /// use mote_edhoc::{IdCred, IdCredRef};
+    /// // A certificate by its SHA-256/64 hash (COSE algorithm -15).
+    /// let id_cred = IdCred::x5t(-15, &[1, 2, 3, 4, 5, 6, 7, 8])?;
+    /// assert_eq!(id_cred.as_map()[..5], [0xa1, 0x18, 0x22, 0x82, 0x2e]); // {34: [-15, h'…']}
+    /// assert_eq!(id_cred.reference(), IdCredRef::X5t(-15, &[1, 2, 3, 4, 5, 6, 7, 8]));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline(never)]
     pub fn x5t(alg: i64, hash: &[u8]) -> Result<Self, Error> {
         let mut b = Bytes::new();
@@ -81,6 +116,15 @@ impl IdCred {
     }
 
     /// `{ 33 : cert }`: one X.509 certificate (DER) by value.
+    ///
+    /// ```
+    /// use mote_edhoc::{IdCred, IdCredRef};
+    /// let der = [0x30, 0x03, 0x02, 0x01, 0x01]; // stands for a DER certificate
+    /// let id_cred = IdCred::x5chain(&der)?;
+    /// assert_eq!(id_cred.as_map()[..3], [0xa1, 0x18, 0x21]); // {33: bstr}
+    /// assert_eq!(id_cred.reference(), IdCredRef::X5chainLeaf(&der));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline(never)]
     pub fn x5chain(der: &[u8]) -> Result<Self, Error> {
         let mut b = Bytes::new();
@@ -91,6 +135,16 @@ impl IdCred {
     }
 
     /// `{ 33 : [leaf, intermediate, …] }`: a certificate chain (DER), leaf first.
+    ///
+    /// ```
+    /// use mote_edhoc::{IdCred, IdCredRef};
+    /// let (leaf, ca) = ([0x30, 0x00], [0x30, 0x01, 0x05]);
+    /// let id_cred = IdCred::x5chain_multi(&[&leaf, &ca])?;
+    /// // {33: [leaf, ca]}
+    /// assert_eq!(id_cred.as_map(), [0xa1, 0x18, 0x21, 0x82, 0x42, 0x30, 0x00, 0x43, 0x30, 0x01, 0x05]);
+    /// assert!(matches!(id_cred.reference(), IdCredRef::X5chain(_)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline(never)]
     pub fn x5chain_multi(chain: &[&[u8]]) -> Result<Self, Error> {
         if chain.len() < 2 {
@@ -125,6 +179,14 @@ impl IdCred {
     }
 
     /// A header map given in its CBOR encoding (any COSE header parameters).
+    ///
+    /// ```
+    /// use mote_edhoc::{IdCred, IdCredRef};
+    /// let id_cred = IdCred::from_map(&[0xa1, 0x04, 0x41, 0x32])?;
+    /// assert_eq!(id_cred, IdCred::kid(&[0x32])?);
+    /// assert!(IdCred::from_map(&[0x04]).is_err()); // not a map
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline(never)]
     pub fn from_map(encoded: &[u8]) -> Result<Self, Error> {
         let mut r = cbor::reader(encoded);
@@ -147,11 +209,26 @@ impl IdCred {
     }
 
     /// The full header-map encoding.
+    ///
+    /// ```
+    /// use mote_edhoc::IdCred;
+    /// assert_eq!(IdCred::kid(b"R")?.as_map(), b"\xa1\x04\x41R");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn as_map(&self) -> &[u8] {
         self.0.as_slice()
     }
 
     /// What the map refers to.
+    ///
+    /// ```
+    /// use mote_edhoc::{IdCred, IdCredRef};
+    /// match IdCred::kid(&[0x32])?.reference() {
+    ///     IdCredRef::Kid(kid) => assert_eq!(kid, [0x32]), // look the credential up by kid
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline(never)]
     pub fn reference(&self) -> IdCredRef<'_> {
         let map = self.0.as_slice();
@@ -189,6 +266,13 @@ impl IdCred {
     ///
     /// The same as `reference()` giving [`IdCredRef::Kid`], without classifying the other
     /// parameters (the compact encoding of PLAINTEXT_2/3 only asks this).
+    ///
+    /// ```
+    /// use mote_edhoc::IdCred;
+    /// assert_eq!(IdCred::kid(&[0x32])?.kid_value(), Some(&[0x32][..]));
+    /// assert_eq!(IdCred::x5t(-15, &[0; 8])?.kid_value(), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline(never)]
     pub fn kid_value(&self) -> Option<&[u8]> {
         let mut r = cbor::reader(self.0.as_slice());
@@ -200,6 +284,19 @@ impl IdCred {
 
     /// Writes the PLAINTEXT_2/3 form (§3.5.3.2): for `{ 4 : kid }` the kid alone, as a one-byte
     /// CBOR int when it is one, else as a bstr; any other map as is.
+    ///
+    /// ```
+    /// use mote_edhoc::{Bytes, IdCred};
+    /// // RFC 9528 §3.5.3.2: a one-byte kid that is a CBOR int is sent as that int ...
+    /// let mut out = Bytes::<16>::new();
+    /// IdCred::kid(&[0x32])?.encode_compact(&mut out)?;
+    /// assert_eq!(out.as_slice(), [0x32]);
+    /// // ... other kids as a bstr, other ID_CREDs as the map.
+    /// let mut out = Bytes::<16>::new();
+    /// IdCred::kid(&[0x01, 0x02])?.encode_compact(&mut out)?;
+    /// assert_eq!(out.as_slice(), [0x42, 0x01, 0x02]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn encode_compact<const N: usize>(&self, out: &mut Bytes<N>) -> Result<(), Error> {
         self.encode_compact_to(out)
     }

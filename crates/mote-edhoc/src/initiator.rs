@@ -97,6 +97,25 @@ no_debug_secrets!(
 
 impl<C: Crypto> Initiator<C> {
     /// A new Initiator; it first selects its most preferred cipher suite.
+    ///
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (id_i, id_r) = (fresh("initiator", b"I")?, fresh("responder", b"R")?);
+    /// # let (cred_i, cred_r) = (id_i.credential.clone(), id_r.credential.clone());
+    /// # let initiator = Initiator::new(MoteCrypto::new(), InitiatorConfig::new(Method::StaticStatic, 2, id_i));
+    /// # let responder = Responder::new(MoteCrypto::new(), ResponderConfig::new(2, id_r));
+    /// let config = InitiatorConfig::new(Method::StaticStatic, 2, fresh("device", b"D")?).with_suites(&[2, 0])?;
+    /// let initiator = Initiator::new(MoteCrypto::new(), config);
+    /// assert_eq!(initiator.suites_i().as_slice(), [2]); // the most preferred suite first
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline(never)]
     pub fn new(crypto: C, config: InitiatorConfig) -> Self {
         let mut suites_i = Suites::new();
@@ -111,6 +130,23 @@ impl<C: Crypto> Initiator<C> {
     }
 
     /// SUITES_I that message_1 will carry (the last value is the selected suite).
+    ///
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (id_i, id_r) = (fresh("initiator", b"I")?, fresh("responder", b"R")?);
+    /// # let (cred_i, cred_r) = (id_i.credential.clone(), id_r.credential.clone());
+    /// # let initiator = Initiator::new(MoteCrypto::new(), InitiatorConfig::new(Method::StaticStatic, 2, id_i));
+    /// # let responder = Responder::new(MoteCrypto::new(), ResponderConfig::new(2, id_r));
+    /// assert_eq!(initiator.suites_i().as_slice(), [2]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn suites_i(&self) -> &Suites {
         &self.suites_i
     }
@@ -151,6 +187,30 @@ impl<C: Crypto> Initiator<C> {
 
     /// Builds message_1 with the given ephemeral private key X. For test vectors only: reusing
     /// an ephemeral key forfeits forward secrecy.
+    ///
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (id_i, id_r) = (fresh("initiator", b"I")?, fresh("responder", b"R")?);
+    /// # let (cred_i, cred_r) = (id_i.credential.clone(), id_r.credential.clone());
+    /// # let initiator = Initiator::new(MoteCrypto::new(), InitiatorConfig::new(Method::StaticStatic, 2, id_i));
+    /// # let responder = Responder::new(MoteCrypto::new(), ResponderConfig::new(2, id_r));
+    /// // Suite 2 (P-256): the ephemeral key X would come from a test vector; here from the provider.
+    /// let (x, g_x) = MoteCrypto::new().generate_ecdh_key(suite.curve)?;
+    /// let (_wait, message_1) =
+    ///     initiator.prepare_message_1_with_ephemeral(ConnId::from_int(-24)?, &Ead::new(), x)?;
+    /// // (METHOD 3, SUITES_I 2, G_X as bstr .size 32, C_I -24): G_X is X's public key.
+    /// assert_eq!(message_1.as_slice()[..4], [0x03, 0x02, 0x58, 0x20]);
+    /// assert_eq!(message_1.as_slice()[4..36], g_x);
+    /// assert_eq!(message_1.as_slice()[36..], [0x37]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline(never)]
     pub fn prepare_message_1_with_ephemeral(
         mut self,
@@ -207,6 +267,25 @@ impl<C: Crypto> Initiator<C> {
 
 impl<C: Crypto> InitiatorWaitM2<C> {
     /// The selected cipher suite.
+    ///
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (id_i, id_r) = (fresh("initiator", b"I")?, fresh("responder", b"R")?);
+    /// # let (cred_i, cred_r) = (id_i.credential.clone(), id_r.credential.clone());
+    /// # let initiator = Initiator::new(MoteCrypto::new(), InitiatorConfig::new(Method::StaticStatic, 2, id_i));
+    /// # let responder = Responder::new(MoteCrypto::new(), ResponderConfig::new(2, id_r));
+    /// # let (initiator, message_1) = initiator.prepare_message_1(ConnId::from_int(-24)?, &Ead::new())?;
+    /// # let responder = responder.process_message_1(message_1.as_slice())?;
+    /// assert_eq!(initiator.suite().id, 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn suite(&self) -> &CipherSuite {
         &self.suite
     }
@@ -318,6 +397,33 @@ impl<C: Crypto> InitiatorWaitM2<C> {
 
     /// After [`Error::PeerWrongSelectedSuite`]: a new Initiator whose SUITES_I selects its most
     /// preferred suite among SUITES_R, preceded by all suites it prefers to that one (§6.3.2).
+    ///
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (id_i, id_r) = (fresh("initiator", b"I")?, fresh("responder", b"R")?);
+    /// # let (cred_i, cred_r) = (id_i.credential.clone(), id_r.credential.clone());
+    /// # let initiator = Initiator::new(MoteCrypto::new(), InitiatorConfig::new(Method::StaticStatic, 2, id_i));
+    /// # let responder = Responder::new(MoteCrypto::new(), ResponderConfig::new(2, id_r));
+    /// // The Initiator prefers suite 3 and also supports 2; the Responder supports only 2.
+    /// let config = InitiatorConfig::new(Method::StaticStatic, 3, fresh("i", b"i")?).with_suites(&[3, 2])?;
+    /// let initiator = Initiator::new(MoteCrypto::new(), config);
+    /// let (wait, message_1) = initiator.prepare_message_1(ConnId::from_int(-24)?, &Ead::new())?;
+    /// let rejected = responder.process_message_1(message_1.as_slice()).unwrap_err();
+    /// let error_message = ErrorMessage::for_error(&rejected.error)?; // ERR_CODE 2, SUITES_R [2]
+    /// let rejected = wait.parse_message_2(error_message.as_slice()).unwrap_err();
+    /// let Error::PeerWrongSelectedSuite { suites_r } = rejected.error else { panic!("{:?}", rejected.error) };
+    /// // §6.3.2: SUITES_I is now [3, 2], selecting 2.
+    /// let initiator = rejected.state.restart(&suites_r)?;
+    /// assert_eq!(initiator.suites_i().as_slice(), [3, 2]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline(never)]
     pub fn restart(self, suites_r: &Suites) -> Result<Initiator<C>, Error> {
         let prefs = self.config.suites.as_slice();
@@ -342,21 +448,106 @@ impl<C: Crypto> InitiatorWaitM2<C> {
 
 impl<C: Crypto> InitiatorProcessingM2<C> {
     /// C_R.
+    ///
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (id_i, id_r) = (fresh("initiator", b"I")?, fresh("responder", b"R")?);
+    /// # let (cred_i, cred_r) = (id_i.credential.clone(), id_r.credential.clone());
+    /// # let initiator = Initiator::new(MoteCrypto::new(), InitiatorConfig::new(Method::StaticStatic, 2, id_i));
+    /// # let responder = Responder::new(MoteCrypto::new(), ResponderConfig::new(2, id_r));
+    /// # let (initiator, message_1) = initiator.prepare_message_1(ConnId::from_int(-24)?, &Ead::new())?;
+    /// # let responder = responder.process_message_1(message_1.as_slice())?;
+    /// # let (responder, message_2) = responder.prepare_message_2(ConnId::from_int(-8)?, &Ead::new())?;
+    /// # let initiator = initiator.parse_message_2(message_2.as_slice())?;
+    /// assert_eq!(initiator.c_r(), &ConnId::from_int(-8)?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn c_r(&self) -> &ConnId {
         &self.c_r
     }
 
     /// ID_CRED_R: what to look CRED_R up by.
+    ///
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (id_i, id_r) = (fresh("initiator", b"I")?, fresh("responder", b"R")?);
+    /// # let (cred_i, cred_r) = (id_i.credential.clone(), id_r.credential.clone());
+    /// # let initiator = Initiator::new(MoteCrypto::new(), InitiatorConfig::new(Method::StaticStatic, 2, id_i));
+    /// # let responder = Responder::new(MoteCrypto::new(), ResponderConfig::new(2, id_r));
+    /// # let (initiator, message_1) = initiator.prepare_message_1(ConnId::from_int(-24)?, &Ead::new())?;
+    /// # let responder = responder.process_message_1(message_1.as_slice())?;
+    /// # let (responder, message_2) = responder.prepare_message_2(ConnId::from_int(-8)?, &Ead::new())?;
+    /// # let initiator = initiator.parse_message_2(message_2.as_slice())?;
+    /// // What to look the Responder's credential up by (here 'kid' "R").
+    /// assert!(cred_r.matches(initiator.id_cred_r()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn id_cred_r(&self) -> &IdCred {
         &self.id_cred_r
     }
 
     /// EAD_2 (critical items already checked against the configured labels).
+    ///
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (id_i, id_r) = (fresh("initiator", b"I")?, fresh("responder", b"R")?);
+    /// # let (cred_i, cred_r) = (id_i.credential.clone(), id_r.credential.clone());
+    /// # let initiator = Initiator::new(MoteCrypto::new(), InitiatorConfig::new(Method::StaticStatic, 2, id_i));
+    /// # let responder = Responder::new(MoteCrypto::new(), ResponderConfig::new(2, id_r));
+    /// # let (initiator, message_1) = initiator.prepare_message_1(ConnId::from_int(-24)?, &Ead::new())?;
+    /// # let responder = responder.process_message_1(message_1.as_slice())?;
+    /// # let (responder, message_2) = responder.prepare_message_2(ConnId::from_int(-8)?, &Ead::new())?;
+    /// # let initiator = initiator.parse_message_2(message_2.as_slice())?;
+    /// assert!(initiator.ead_2().is_empty()); // the Responder sent no EAD_2
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn ead_2(&self) -> &Ead {
         &self.ead_2
     }
 
     /// G_Y, the Responder's ephemeral public key.
+    ///
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (id_i, id_r) = (fresh("initiator", b"I")?, fresh("responder", b"R")?);
+    /// # let (cred_i, cred_r) = (id_i.credential.clone(), id_r.credential.clone());
+    /// # let initiator = Initiator::new(MoteCrypto::new(), InitiatorConfig::new(Method::StaticStatic, 2, id_i));
+    /// # let responder = Responder::new(MoteCrypto::new(), ResponderConfig::new(2, id_r));
+    /// # let (initiator, message_1) = initiator.prepare_message_1(ConnId::from_int(-24)?, &Ead::new())?;
+    /// # let responder = responder.process_message_1(message_1.as_slice())?;
+    /// # let (responder, message_2) = responder.prepare_message_2(ConnId::from_int(-8)?, &Ead::new())?;
+    /// # let initiator = initiator.parse_message_2(message_2.as_slice())?;
+    /// assert_eq!(initiator.g_y(), &message_2.as_slice()[2..34]); // the first 32 bytes of G_Y_CIPHERTEXT_2's bstr
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn g_y(&self) -> &[u8; 32] {
         &self.g_y
     }
@@ -364,6 +555,29 @@ impl<C: Crypto> InitiatorProcessingM2<C> {
     /// Drops this message_2 (for example after a failed verification: the ciphertext of
     /// message_2 is only authenticated by Signature_or_MAC_2) and waits for another, in the
     /// state from before [`InitiatorWaitM2::parse_message_2`].
+    ///
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (id_i, id_r) = (fresh("initiator", b"I")?, fresh("responder", b"R")?);
+    /// # let (cred_i, cred_r) = (id_i.credential.clone(), id_r.credential.clone());
+    /// # let initiator = Initiator::new(MoteCrypto::new(), InitiatorConfig::new(Method::StaticStatic, 2, id_i));
+    /// # let responder = Responder::new(MoteCrypto::new(), ResponderConfig::new(2, id_r));
+    /// # let (initiator, message_1) = initiator.prepare_message_1(ConnId::from_int(-24)?, &Ead::new())?;
+    /// # let responder = responder.process_message_1(message_1.as_slice())?;
+    /// # let (responder, message_2) = responder.prepare_message_2(ConnId::from_int(-8)?, &Ead::new())?;
+    /// # let initiator = initiator.parse_message_2(message_2.as_slice())?;
+    /// // The credential is not the one expected: go back and wait for another message_2.
+    /// let waiting = initiator.reject();
+    /// assert_eq!(waiting.suite().id, 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn reject(self) -> InitiatorWaitM2<C> {
         self.wait
     }
@@ -419,6 +633,30 @@ impl<C: Crypto> InitiatorProcessingM2<C> {
     }
 
     /// Looks CRED_R up and verifies; an unknown credential is [`Error::UnknownCredential`].
+    ///
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (id_i, id_r) = (fresh("initiator", b"I")?, fresh("responder", b"R")?);
+    /// # let (cred_i, cred_r) = (id_i.credential.clone(), id_r.credential.clone());
+    /// # let initiator = Initiator::new(MoteCrypto::new(), InitiatorConfig::new(Method::StaticStatic, 2, id_i));
+    /// # let responder = Responder::new(MoteCrypto::new(), ResponderConfig::new(2, id_r));
+    /// # let (initiator, message_1) = initiator.prepare_message_1(ConnId::from_int(-24)?, &Ead::new())?;
+    /// # let responder = responder.process_message_1(message_1.as_slice())?;
+    /// # let (responder, message_2) = responder.prepare_message_2(ConnId::from_int(-8)?, &Ead::new())?;
+    /// # let initiator = initiator.parse_message_2(message_2.as_slice())?;
+    /// // Any `FnMut(&IdCred) -> Option<Credential>` is a lookup; `KnownCredentials` is a fixed set.
+    /// let mut lookup = |id_cred: &IdCred| cred_r.matches(id_cred).then(|| cred_r.clone());
+    /// let verified = initiator.verify_message_2_with(&mut lookup)?;
+    /// assert_eq!(verified.cred_r(), &cred_r);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline(never)]
     pub fn verify_message_2_with<L: CredentialLookup>(
         self,
@@ -476,6 +714,28 @@ impl<C: Crypto> InitiatorProcessingM2<C> {
 
 impl<C: Crypto> InitiatorProcessedM2<C> {
     /// The verified CRED_R.
+    ///
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (id_i, id_r) = (fresh("initiator", b"I")?, fresh("responder", b"R")?);
+    /// # let (cred_i, cred_r) = (id_i.credential.clone(), id_r.credential.clone());
+    /// # let initiator = Initiator::new(MoteCrypto::new(), InitiatorConfig::new(Method::StaticStatic, 2, id_i));
+    /// # let responder = Responder::new(MoteCrypto::new(), ResponderConfig::new(2, id_r));
+    /// # let (initiator, message_1) = initiator.prepare_message_1(ConnId::from_int(-24)?, &Ead::new())?;
+    /// # let responder = responder.process_message_1(message_1.as_slice())?;
+    /// # let (responder, message_2) = responder.prepare_message_2(ConnId::from_int(-8)?, &Ead::new())?;
+    /// # let initiator = initiator.parse_message_2(message_2.as_slice())?;
+    /// let initiator = initiator.verify_message_2(&cred_r)?;
+    /// assert_eq!(initiator.cred_r(), &cred_r);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn cred_r(&self) -> &Credential {
         &self.cred_r
     }
@@ -664,6 +924,33 @@ impl<C: Crypto> InitiatorWaitM4<C> {
     }
 
     /// Completes without message_4 (when the application protocol confirms key possession).
+    ///
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (id_i, id_r) = (fresh("initiator", b"I")?, fresh("responder", b"R")?);
+    /// # let (cred_i, cred_r) = (id_i.credential.clone(), id_r.credential.clone());
+    /// # let initiator = Initiator::new(MoteCrypto::new(), InitiatorConfig::new(Method::StaticStatic, 2, id_i));
+    /// # let responder = Responder::new(MoteCrypto::new(), ResponderConfig::new(2, id_r));
+    /// # let (initiator, message_1) = initiator.prepare_message_1(ConnId::from_int(-24)?, &Ead::new())?;
+    /// # let responder = responder.process_message_1(message_1.as_slice())?;
+    /// # let (responder, message_2) = responder.prepare_message_2(ConnId::from_int(-8)?, &Ead::new())?;
+    /// # let initiator = initiator.parse_message_2(message_2.as_slice())?;
+    /// # let initiator = initiator.verify_message_2(&cred_r)?;
+    /// # let (initiator, message_3) = initiator.prepare_message_3(&Ead::new())?;
+    /// # let responder = responder.parse_message_3(message_3.as_slice())?;
+    /// let (responder_session, _) = responder.verify_message_3(&cred_i)?.prepare_message_4(&Ead::new())?;
+    /// // Without message_4 (the application's first protected message confirms instead, §5.4.3):
+    /// let initiator_session = initiator.finish()?;
+    /// assert_eq!(initiator_session.prk_out(), responder_session.prk_out());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline(never)]
     pub fn finish(self) -> Result<Session<C>, Error> {
         Session::new(
@@ -677,6 +964,30 @@ impl<C: Crypto> InitiatorWaitM4<C> {
     }
 
     /// PRK_out, already available after message_3.
+    ///
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (id_i, id_r) = (fresh("initiator", b"I")?, fresh("responder", b"R")?);
+    /// # let (cred_i, cred_r) = (id_i.credential.clone(), id_r.credential.clone());
+    /// # let initiator = Initiator::new(MoteCrypto::new(), InitiatorConfig::new(Method::StaticStatic, 2, id_i));
+    /// # let responder = Responder::new(MoteCrypto::new(), ResponderConfig::new(2, id_r));
+    /// # let (initiator, message_1) = initiator.prepare_message_1(ConnId::from_int(-24)?, &Ead::new())?;
+    /// # let responder = responder.process_message_1(message_1.as_slice())?;
+    /// # let (responder, message_2) = responder.prepare_message_2(ConnId::from_int(-8)?, &Ead::new())?;
+    /// # let initiator = initiator.parse_message_2(message_2.as_slice())?;
+    /// # let initiator = initiator.verify_message_2(&cred_r)?;
+    /// # let (initiator, message_3) = initiator.prepare_message_3(&Ead::new())?;
+    /// # let responder = responder.parse_message_3(message_3.as_slice())?;
+    /// assert_eq!(initiator.prk_out().len(), 32); // the hash length of suite 2 (SHA-256)
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn prk_out(&self) -> &Secret {
         &self.prk_out
     }

@@ -25,6 +25,19 @@ pub struct Message1<'a> {
 
 impl<'a> Message1<'a> {
     /// Parses message_1.
+    ///
+    /// ```
+    /// use mote_edhoc::{ConnId, Message1};
+    /// // METHOD 3, SUITES_I 2, G_X (bstr .size 32), C_I -24.
+    /// let mut bytes = vec![0x03, 0x02, 0x58, 0x20];
+    /// bytes.extend([0x11; 32]);
+    /// bytes.push(0x37);
+    /// let message_1 = Message1::parse(&bytes)?;
+    /// assert_eq!((message_1.method, message_1.g_x), (3, &[0x11; 32][..]));
+    /// assert_eq!((message_1.suites_i.as_slice(), &message_1.c_i), (&[2][..], &ConnId::from_int(-24)?));
+    /// assert!(Message1::parse(&bytes[..20]).is_err()); // truncated
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline(never)]
     pub fn parse(msg: &'a [u8]) -> Result<Self, Error> {
         if msg.len() > crate::buffer::MAX_MESSAGE_LEN {
@@ -59,6 +72,16 @@ impl<'a> Message1<'a> {
     }
 
     /// Encodes message_1.
+    ///
+    /// ```
+    /// use mote_edhoc::{ConnId, Message1, Suites};
+    /// let g_x = [0x11; 32];
+    /// let message_1 = Message1 { method: 3, suites_i: Suites::from_values(&[2])?, g_x: &g_x, c_i: ConnId::from_int(-24)?, ead_1: &[] };
+    /// let bytes = message_1.encode()?;
+    /// assert_eq!(bytes.as_slice()[..4], [0x03, 0x02, 0x58, 0x20]);
+    /// assert_eq!(Message1::parse(bytes.as_slice())?, message_1);
+    /// # Ok::<(), mote_edhoc::Error>(())
+    /// ```
     #[inline(never)]
     pub fn encode(&self) -> Result<MessageBuf, Error> {
         encode_message_1(self.method, &self.suites_i, self.g_x, &self.c_i, self.ead_1)
@@ -95,6 +118,17 @@ pub struct Message2<'a> {
 
 impl<'a> Message2<'a> {
     /// Parses message_2 where public keys are `key_len` bytes long.
+    ///
+    /// ```
+    /// use mote_edhoc::Message2;
+    /// // bstr(G_Y ‖ CIPHERTEXT_2) with 32-byte keys.
+    /// let mut bytes = vec![0x58, 0x24];
+    /// bytes.extend([0x22; 32]);
+    /// bytes.extend([0xc0; 4]);
+    /// let message_2 = Message2::parse(&bytes, 32)?;
+    /// assert_eq!((message_2.g_y, message_2.ciphertext_2), (&[0x22; 32][..], &[0xc0; 4][..]));
+    /// # Ok::<(), mote_edhoc::Error>(())
+    /// ```
     #[inline(never)]
     pub fn parse(msg: &'a [u8], key_len: usize) -> Result<Self, Error> {
         if msg.len() > crate::buffer::MAX_MESSAGE_LEN {
@@ -137,6 +171,13 @@ pub(crate) fn single_bstr<'a>(msg: &'a [u8], _what: &'static str) -> Result<&'a 
 }
 
 /// The ciphertext of message_3 or message_4 (§5.4.1, §5.5.1): the message is exactly one bstr.
+///
+/// ```
+/// use mote_edhoc::message::single_bstr_message;
+/// assert_eq!(single_bstr_message(&[0x43, 1, 2, 3])?, [1, 2, 3]);
+/// assert!(single_bstr_message(&[0x43, 1, 2, 3, 4]).is_err()); // trailing byte
+/// # Ok::<(), mote_edhoc::Error>(())
+/// ```
 pub fn single_bstr_message(msg: &[u8]) -> Result<&[u8], Error> {
     single_bstr(msg, "message")
 }
@@ -235,6 +276,13 @@ pub enum ErrorMessage<'a> {
 impl<'a> ErrorMessage<'a> {
     /// Whether `msg` is an error message rather than message_2/3/4 (those are a bstr, an error
     /// starts with the int ERR_CODE).
+    ///
+    /// ```
+    /// use mote_edhoc::ErrorMessage;
+    /// assert!(ErrorMessage::is_error(b"\x03\xf5")); // (3, true): unknown credential
+    /// assert!(!ErrorMessage::is_error(b"\x58\x20")); // message_2 starts with a bstr
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn is_error(msg: &[u8]) -> bool {
         matches!(
             cbor::reader(msg).next_major(),
@@ -243,6 +291,13 @@ impl<'a> ErrorMessage<'a> {
     }
 
     /// The ERR_CODE.
+    ///
+    /// ```
+    /// use mote_edhoc::ErrorMessage;
+    /// assert_eq!(ErrorMessage::UnknownCredential.code(), 3);
+    /// assert_eq!(ErrorMessage::Unspecified("oops").code(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline(never)]
     pub fn code(&self) -> i64 {
         match self {
@@ -254,6 +309,18 @@ impl<'a> ErrorMessage<'a> {
     }
 
     /// Parses an error message.
+    ///
+    /// ```
+    /// use mote_edhoc::{ErrorMessage, Suites};
+    /// assert_eq!(ErrorMessage::parse(b"\x01\x64oops")?, ErrorMessage::Unspecified("oops"));
+    /// let ErrorMessage::WrongSelectedCipherSuite(suites_r) = ErrorMessage::parse(b"\x02\x82\x00\x02")? else {
+    ///     panic!("ERR_CODE 2")
+    /// };
+    /// assert_eq!(suites_r.as_slice(), [0, 2]);
+    /// assert!(ErrorMessage::parse(b"\x00\xf5").is_err()); // ERR_CODE 0 is never sent
+    /// # let _ = Suites::new();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline(never)]
     pub fn parse(msg: &'a [u8]) -> Result<Self, Error> {
         // Bounded like message_1..4: a parsed error message always fits `MessageBuf`, so it can
@@ -303,6 +370,13 @@ impl<'a> ErrorMessage<'a> {
     }
 
     /// Encodes the error message.
+    ///
+    /// ```
+    /// use mote_edhoc::ErrorMessage;
+    /// assert_eq!(ErrorMessage::UnknownCredential.encode()?.as_slice(), b"\x03\xf5");
+    /// assert_eq!(ErrorMessage::Unspecified("oops").encode()?.as_slice(), b"\x01\x64oops");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline(never)]
     pub fn encode(&self) -> Result<MessageBuf, Error> {
         let mut out = MessageBuf::new();
@@ -320,6 +394,15 @@ impl<'a> ErrorMessage<'a> {
 
     /// The error message answering a local processing error (§6): ERR_CODE 2 with SUITES_R,
     /// ERR_CODE 3, or ERR_CODE 1 with the error's description (truncated to fit).
+    ///
+    /// ```
+    /// use mote_edhoc::{Error, ErrorMessage};
+    /// assert_eq!(ErrorMessage::for_error(&Error::UnknownCredential)?.as_slice(), b"\x03\xf5");
+    /// // Any other local error: ERR_CODE 1 with its description.
+    /// let message = ErrorMessage::for_error(&Error::NoCommonSuite)?;
+    /// assert_eq!(ErrorMessage::parse(message.as_slice())?, ErrorMessage::Unspecified("no common cipher suite"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline(never)]
     pub fn for_error(error: &Error) -> Result<MessageBuf, Error> {
         match error {

@@ -18,6 +18,64 @@
 //! [`EdhocProtection::add_initiated`], which makes the next request protected under it the
 //! combined request (RFC 9668 §3.2: EDHOC option, payload `message_3 ‖ OSCORE ciphertext`).
 //!
+//! Both roles without an endpoint in between, in the sequential flow of Appendix A.2 (POSTs to
+//! the EDHOC resource; over a `mote_coap` endpoint the application routes them, and
+//! [`EdhocProtection::add_initiated`] sends message_3 in the first OSCORE request instead):
+//!
+//! ```
+//! use core::time::Duration;
+//! use mote_coap::code::Code;
+//! use mote_edhoc::protection::{EdhocEvent, EdhocInitiator, EdhocProtection, EdhocProtectionConfig};
+//! use mote_edhoc::*;
+//! use mote_oscore::endpoint::{OscoreConfig, OscoreProtection};
+//! use mote_oscore::sequence::Volatile;
+//! # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+//! # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+//! #     let mut crypto = MoteCrypto::new();
+//! #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+//! #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+//! #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+//! # };
+//! let (device, gateway) = (fresh("device", b"D")?, fresh("gateway", b"G")?);
+//! let (device_cred, gateway_cred) = (device.credential.clone(), gateway.credential.clone());
+//!
+//! // The server (Responder): OSCORE contexts, EDHOC sessions, the Initiators it trusts.
+//! let oscore: OscoreProtection<Volatile, _> = OscoreProtection::new(OscoreConfig::default(), || 4u32);
+//! let trusted = move |id: &IdCred| device_cred.matches(id).then(|| device_cred.clone());
+//! let responder = ResponderConfig::new(2, gateway);
+//! let config = EdhocProtectionConfig::default();
+//! let mut server = EdhocProtection::new(oscore, config, responder, MoteCrypto::new(), trusted);
+//! assert_eq!(server.config().max_pending, 16);
+//!
+//! // The client (Initiator), whose OSCORE Recipient ID will be C_I.
+//! let initiator = InitiatorConfig::new(Method::StaticStatic, 2, device);
+//! let mut client = EdhocInitiator::new(MoteCrypto::new(), initiator, ConnId::from_int(-24)?);
+//! let now = Duration::from_secs(10);
+//!
+//! // POST /.well-known/edhoc `true, message_1` → 2.04 with message_2; the session waits.
+//! let reply = server.edhoc_post(now, &client.message_1()?);
+//! assert_eq!(reply.code, Code::CHANGED);
+//! assert_eq!(server.pending_sessions(), 1);
+//! let mut known = |id: &IdCred| gateway_cred.matches(id).then(|| gateway_cred.clone());
+//! let initiated = client.message_2(&reply.payload, &mut known)?;
+//!
+//! // POST `C_R, message_3` → 2.04 (with message_4 if the server sends one); context added.
+//! let reply = server.edhoc_post(now, &initiated.message_3_payload()?);
+//! assert_eq!(reply.code, Code::CHANGED);
+//! let message_4 = (!reply.payload.is_empty()).then_some(reply.payload.as_slice());
+//! let client_context = initiated.context(message_4, Volatile)?;
+//! let Some(EdhocEvent::ContextEstablished { context }) = server.poll_event() else {
+//!     panic!("no context")
+//! };
+//! assert_eq!(server.pending_sessions(), 0);
+//! assert_eq!(server.edhoc_contexts().count(), 1);
+//! // Appendix A.1: the server's Recipient ID is C_R, the client's Sender ID; the keys match.
+//! let server_context = server.oscore().context(&context).ok_or("context")?;
+//! assert_eq!(server_context.recipient_id(), client_context.sender_id());
+//! assert_eq!(server_context.sender_key(), client_context.recipient_key());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! Bounds and hardening:
 //! * pending sessions: [`EdhocProtectionConfig::max_pending`]; a session older than
 //!   [`EdhocProtectionConfig::pending_timeout`] may be replaced, a full table of live ones

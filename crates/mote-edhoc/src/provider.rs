@@ -33,6 +33,15 @@ pub struct MoteCrypto<R> {
 
 impl<R: CryptoRngCore> MoteCrypto<R> {
     /// A provider drawing randomness from `rng`.
+    ///
+    /// ```
+    /// use mote_edhoc::{Crypto, Curve, MoteCrypto};
+    /// // Without std: your hardware random source, as any `rand_core::CryptoRngCore`.
+    /// let mut crypto = MoteCrypto::with_rng(rand_core::OsRng);
+    /// let (_private, public) = crypto.generate_ecdh_key(Curve::X25519)?;
+    /// assert_ne!(public, [0; 32]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn with_rng(rng: R) -> Self {
         Self {
             rng,
@@ -60,6 +69,15 @@ impl<R: CryptoRngCore> MoteCrypto<R> {
 #[cfg(feature = "std")]
 impl MoteCrypto<rand_core::OsRng> {
     /// A provider drawing randomness from the operating system.
+    ///
+    /// ```
+    /// use mote_edhoc::{Crypto, Curve, MoteCrypto};
+    /// let mut crypto = MoteCrypto::new(); // the operating system's random number generator
+    /// let (a, _) = crypto.generate_ecdh_key(Curve::P256)?;
+    /// let (b, _) = crypto.generate_ecdh_key(Curve::P256)?;
+    /// assert_ne!(a, b);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new() -> Self {
         Self::with_rng(rand_core::OsRng)
     }

@@ -93,6 +93,25 @@ no_debug_secrets!(
 
 impl<C: Crypto> Responder<C> {
     /// A new Responder.
+    ///
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (id_i, id_r) = (fresh("initiator", b"I")?, fresh("responder", b"R")?);
+    /// # let (cred_i, cred_r) = (id_i.credential.clone(), id_r.credential.clone());
+    /// # let initiator = Initiator::new(MoteCrypto::new(), InitiatorConfig::new(Method::StaticStatic, 2, id_i));
+    /// # let responder = Responder::new(MoteCrypto::new(), ResponderConfig::new(2, id_r));
+    /// let config = ResponderConfig::new(2, fresh("gateway", b"G")?).with_suites(&[2, 0])?;
+    /// let responder = Responder::new(MoteCrypto::new(), config);
+    /// # let _ = responder;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(crypto: C, config: ResponderConfig) -> Self {
         Self { crypto, config }
     }
@@ -189,21 +208,97 @@ impl<C: Crypto> Responder<C> {
 
 impl<C: Crypto> ResponderProcessingM1<C> {
     /// The Initiator's METHOD.
+    ///
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (id_i, id_r) = (fresh("initiator", b"I")?, fresh("responder", b"R")?);
+    /// # let (cred_i, cred_r) = (id_i.credential.clone(), id_r.credential.clone());
+    /// # let initiator = Initiator::new(MoteCrypto::new(), InitiatorConfig::new(Method::StaticStatic, 2, id_i));
+    /// # let responder = Responder::new(MoteCrypto::new(), ResponderConfig::new(2, id_r));
+    /// # let (initiator, message_1) = initiator.prepare_message_1(ConnId::from_int(-24)?, &Ead::new())?;
+    /// # let responder = responder.process_message_1(message_1.as_slice())?;
+    /// assert_eq!(responder.method(), Method::StaticStatic);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn method(&self) -> Method {
         self.method
     }
 
     /// The selected cipher suite.
+    ///
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (id_i, id_r) = (fresh("initiator", b"I")?, fresh("responder", b"R")?);
+    /// # let (cred_i, cred_r) = (id_i.credential.clone(), id_r.credential.clone());
+    /// # let initiator = Initiator::new(MoteCrypto::new(), InitiatorConfig::new(Method::StaticStatic, 2, id_i));
+    /// # let responder = Responder::new(MoteCrypto::new(), ResponderConfig::new(2, id_r));
+    /// # let (initiator, message_1) = initiator.prepare_message_1(ConnId::from_int(-24)?, &Ead::new())?;
+    /// # let responder = responder.process_message_1(message_1.as_slice())?;
+    /// assert_eq!(responder.suite().id, 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn suite(&self) -> &CipherSuite {
         &self.suite
     }
 
     /// C_I.
+    ///
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (id_i, id_r) = (fresh("initiator", b"I")?, fresh("responder", b"R")?);
+    /// # let (cred_i, cred_r) = (id_i.credential.clone(), id_r.credential.clone());
+    /// # let initiator = Initiator::new(MoteCrypto::new(), InitiatorConfig::new(Method::StaticStatic, 2, id_i));
+    /// # let responder = Responder::new(MoteCrypto::new(), ResponderConfig::new(2, id_r));
+    /// # let (initiator, message_1) = initiator.prepare_message_1(ConnId::from_int(-24)?, &Ead::new())?;
+    /// # let responder = responder.process_message_1(message_1.as_slice())?;
+    /// assert_eq!(responder.c_i(), &ConnId::from_int(-24)?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn c_i(&self) -> &ConnId {
         &self.c_i
     }
 
     /// EAD_1.
+    ///
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (id_i, id_r) = (fresh("initiator", b"I")?, fresh("responder", b"R")?);
+    /// # let (cred_i, cred_r) = (id_i.credential.clone(), id_r.credential.clone());
+    /// # let initiator = Initiator::new(MoteCrypto::new(), InitiatorConfig::new(Method::StaticStatic, 2, id_i));
+    /// # let responder = Responder::new(MoteCrypto::new(), ResponderConfig::new(2, id_r));
+    /// # let (initiator, message_1) = initiator.prepare_message_1(ConnId::from_int(-24)?, &Ead::new())?;
+    /// # let responder = responder.process_message_1(message_1.as_slice())?;
+    /// assert!(responder.ead_1().is_empty()); // message_1 carried no EAD_1
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn ead_1(&self) -> &Ead {
         &self.ead_1
     }
@@ -242,6 +337,28 @@ impl<C: Crypto> ResponderProcessingM1<C> {
     }
 
     /// Builds message_2 with the given ephemeral private key Y. For test vectors only.
+    ///
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (id_i, id_r) = (fresh("initiator", b"I")?, fresh("responder", b"R")?);
+    /// # let (cred_i, cred_r) = (id_i.credential.clone(), id_r.credential.clone());
+    /// # let initiator = Initiator::new(MoteCrypto::new(), InitiatorConfig::new(Method::StaticStatic, 2, id_i));
+    /// # let responder = Responder::new(MoteCrypto::new(), ResponderConfig::new(2, id_r));
+    /// # let (initiator, message_1) = initiator.prepare_message_1(ConnId::from_int(-24)?, &Ead::new())?;
+    /// # let responder = responder.process_message_1(message_1.as_slice())?;
+    /// let (y, g_y) = MoteCrypto::new().generate_ecdh_key(suite.curve)?; // from a test vector, normally
+    /// let (_wait, message_2) = responder.prepare_message_2_with_ephemeral(ConnId::from_int(-8)?, &Ead::new(), y)?;
+    /// let initiator = initiator.parse_message_2(message_2.as_slice())?;
+    /// assert_eq!(initiator.g_y(), &g_y); // G_Y is Y's public key
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline(never)]
     pub fn prepare_message_2_with_ephemeral(
         mut self,
@@ -330,11 +447,53 @@ impl<C: Crypto> ResponderProcessingM1<C> {
 
 impl<C: Crypto> ResponderWaitM3<C> {
     /// C_R chosen by this Responder (the key to find this state, Appendix A.2).
+    ///
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (id_i, id_r) = (fresh("initiator", b"I")?, fresh("responder", b"R")?);
+    /// # let (cred_i, cred_r) = (id_i.credential.clone(), id_r.credential.clone());
+    /// # let initiator = Initiator::new(MoteCrypto::new(), InitiatorConfig::new(Method::StaticStatic, 2, id_i));
+    /// # let responder = Responder::new(MoteCrypto::new(), ResponderConfig::new(2, id_r));
+    /// # let (initiator, message_1) = initiator.prepare_message_1(ConnId::from_int(-24)?, &Ead::new())?;
+    /// # let responder = responder.process_message_1(message_1.as_slice())?;
+    /// # let (responder, message_2) = responder.prepare_message_2(ConnId::from_int(-8)?, &Ead::new())?;
+    /// # let initiator = initiator.parse_message_2(message_2.as_slice())?;
+    /// assert_eq!(responder.c_r(), &ConnId::from_int(-8)?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn c_r(&self) -> &ConnId {
         &self.c_r
     }
 
     /// C_I.
+    ///
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (id_i, id_r) = (fresh("initiator", b"I")?, fresh("responder", b"R")?);
+    /// # let (cred_i, cred_r) = (id_i.credential.clone(), id_r.credential.clone());
+    /// # let initiator = Initiator::new(MoteCrypto::new(), InitiatorConfig::new(Method::StaticStatic, 2, id_i));
+    /// # let responder = Responder::new(MoteCrypto::new(), ResponderConfig::new(2, id_r));
+    /// # let (initiator, message_1) = initiator.prepare_message_1(ConnId::from_int(-24)?, &Ead::new())?;
+    /// # let responder = responder.process_message_1(message_1.as_slice())?;
+    /// # let (responder, message_2) = responder.prepare_message_2(ConnId::from_int(-8)?, &Ead::new())?;
+    /// # let initiator = initiator.parse_message_2(message_2.as_slice())?;
+    /// assert_eq!(responder.c_i(), &ConnId::from_int(-24)?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn c_i(&self) -> &ConnId {
         &self.c_i
     }
@@ -422,17 +581,90 @@ impl<C: Crypto> ResponderWaitM3<C> {
 
 impl<C: Crypto> ResponderProcessingM3<C> {
     /// ID_CRED_I: what to look CRED_I up by.
+    ///
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (id_i, id_r) = (fresh("initiator", b"I")?, fresh("responder", b"R")?);
+    /// # let (cred_i, cred_r) = (id_i.credential.clone(), id_r.credential.clone());
+    /// # let initiator = Initiator::new(MoteCrypto::new(), InitiatorConfig::new(Method::StaticStatic, 2, id_i));
+    /// # let responder = Responder::new(MoteCrypto::new(), ResponderConfig::new(2, id_r));
+    /// # let (initiator, message_1) = initiator.prepare_message_1(ConnId::from_int(-24)?, &Ead::new())?;
+    /// # let responder = responder.process_message_1(message_1.as_slice())?;
+    /// # let (responder, message_2) = responder.prepare_message_2(ConnId::from_int(-8)?, &Ead::new())?;
+    /// # let initiator = initiator.parse_message_2(message_2.as_slice())?;
+    /// # let initiator = initiator.verify_message_2(&cred_r)?;
+    /// # let (initiator, message_3) = initiator.prepare_message_3(&Ead::new())?;
+    /// # let responder = responder.parse_message_3(message_3.as_slice())?;
+    /// assert!(cred_i.matches(responder.id_cred_i()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn id_cred_i(&self) -> &IdCred {
         &self.id_cred_i
     }
 
     /// EAD_3.
+    ///
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (id_i, id_r) = (fresh("initiator", b"I")?, fresh("responder", b"R")?);
+    /// # let (cred_i, cred_r) = (id_i.credential.clone(), id_r.credential.clone());
+    /// # let initiator = Initiator::new(MoteCrypto::new(), InitiatorConfig::new(Method::StaticStatic, 2, id_i));
+    /// # let responder = Responder::new(MoteCrypto::new(), ResponderConfig::new(2, id_r));
+    /// # let (initiator, message_1) = initiator.prepare_message_1(ConnId::from_int(-24)?, &Ead::new())?;
+    /// # let responder = responder.process_message_1(message_1.as_slice())?;
+    /// # let (responder, message_2) = responder.prepare_message_2(ConnId::from_int(-8)?, &Ead::new())?;
+    /// # let initiator = initiator.parse_message_2(message_2.as_slice())?;
+    /// # let initiator = initiator.verify_message_2(&cred_r)?;
+    /// # let (initiator, message_3) = initiator.prepare_message_3(&Ead::new())?;
+    /// # let responder = responder.parse_message_3(message_3.as_slice())?;
+    /// assert!(responder.ead_3().is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn ead_3(&self) -> &Ead {
         &self.ead_3
     }
 
     /// Drops this message_3 and waits for another, in the state from before
     /// [`ResponderWaitM3::parse_message_3`].
+    ///
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (id_i, id_r) = (fresh("initiator", b"I")?, fresh("responder", b"R")?);
+    /// # let (cred_i, cred_r) = (id_i.credential.clone(), id_r.credential.clone());
+    /// # let initiator = Initiator::new(MoteCrypto::new(), InitiatorConfig::new(Method::StaticStatic, 2, id_i));
+    /// # let responder = Responder::new(MoteCrypto::new(), ResponderConfig::new(2, id_r));
+    /// # let (initiator, message_1) = initiator.prepare_message_1(ConnId::from_int(-24)?, &Ead::new())?;
+    /// # let responder = responder.process_message_1(message_1.as_slice())?;
+    /// # let (responder, message_2) = responder.prepare_message_2(ConnId::from_int(-8)?, &Ead::new())?;
+    /// # let initiator = initiator.parse_message_2(message_2.as_slice())?;
+    /// # let initiator = initiator.verify_message_2(&cred_r)?;
+    /// # let (initiator, message_3) = initiator.prepare_message_3(&Ead::new())?;
+    /// # let responder = responder.parse_message_3(message_3.as_slice())?;
+    /// let waiting = responder.reject(); // unknown peer: wait for another message_3
+    /// assert_eq!(waiting.c_r(), &ConnId::from_int(-8)?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn reject(self) -> ResponderWaitM3<C> {
         self.wait
     }
@@ -490,6 +722,33 @@ impl<C: Crypto> ResponderProcessingM3<C> {
 
     /// Looks CRED_I up and verifies; an unknown credential is [`Error::UnknownCredential`]
     /// (answer with ERR_CODE 3).
+    ///
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (id_i, id_r) = (fresh("initiator", b"I")?, fresh("responder", b"R")?);
+    /// # let (cred_i, cred_r) = (id_i.credential.clone(), id_r.credential.clone());
+    /// # let initiator = Initiator::new(MoteCrypto::new(), InitiatorConfig::new(Method::StaticStatic, 2, id_i));
+    /// # let responder = Responder::new(MoteCrypto::new(), ResponderConfig::new(2, id_r));
+    /// # let (initiator, message_1) = initiator.prepare_message_1(ConnId::from_int(-24)?, &Ead::new())?;
+    /// # let responder = responder.process_message_1(message_1.as_slice())?;
+    /// # let (responder, message_2) = responder.prepare_message_2(ConnId::from_int(-8)?, &Ead::new())?;
+    /// # let initiator = initiator.parse_message_2(message_2.as_slice())?;
+    /// # let initiator = initiator.verify_message_2(&cred_r)?;
+    /// # let (initiator, message_3) = initiator.prepare_message_3(&Ead::new())?;
+    /// # let responder = responder.parse_message_3(message_3.as_slice())?;
+    /// let known = [cred_i.clone()];
+    /// let mut lookup = KnownCredentials(&known);
+    /// let verified = responder.verify_message_3_with(&mut lookup)?;
+    /// assert_eq!(verified.cred_i(), &cred_i);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline(never)]
     pub fn verify_message_3_with<L: CredentialLookup>(
         self,
@@ -556,6 +815,31 @@ impl<C: Crypto> ResponderProcessingM3<C> {
 
 impl<C: Crypto> ResponderVerifiedM3<C> {
     /// The verified CRED_I.
+    ///
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (id_i, id_r) = (fresh("initiator", b"I")?, fresh("responder", b"R")?);
+    /// # let (cred_i, cred_r) = (id_i.credential.clone(), id_r.credential.clone());
+    /// # let initiator = Initiator::new(MoteCrypto::new(), InitiatorConfig::new(Method::StaticStatic, 2, id_i));
+    /// # let responder = Responder::new(MoteCrypto::new(), ResponderConfig::new(2, id_r));
+    /// # let (initiator, message_1) = initiator.prepare_message_1(ConnId::from_int(-24)?, &Ead::new())?;
+    /// # let responder = responder.process_message_1(message_1.as_slice())?;
+    /// # let (responder, message_2) = responder.prepare_message_2(ConnId::from_int(-8)?, &Ead::new())?;
+    /// # let initiator = initiator.parse_message_2(message_2.as_slice())?;
+    /// # let initiator = initiator.verify_message_2(&cred_r)?;
+    /// # let (initiator, message_3) = initiator.prepare_message_3(&Ead::new())?;
+    /// # let responder = responder.parse_message_3(message_3.as_slice())?;
+    /// let responder = responder.verify_message_3(&cred_i)?;
+    /// assert_eq!(responder.cred_i(), &cred_i);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn cred_i(&self) -> &Credential {
         &self.cred_i
     }
@@ -603,6 +887,32 @@ impl<C: Crypto> ResponderVerifiedM3<C> {
     }
 
     /// Completes without message_4.
+    ///
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (id_i, id_r) = (fresh("initiator", b"I")?, fresh("responder", b"R")?);
+    /// # let (cred_i, cred_r) = (id_i.credential.clone(), id_r.credential.clone());
+    /// # let initiator = Initiator::new(MoteCrypto::new(), InitiatorConfig::new(Method::StaticStatic, 2, id_i));
+    /// # let responder = Responder::new(MoteCrypto::new(), ResponderConfig::new(2, id_r));
+    /// # let (initiator, message_1) = initiator.prepare_message_1(ConnId::from_int(-24)?, &Ead::new())?;
+    /// # let responder = responder.process_message_1(message_1.as_slice())?;
+    /// # let (responder, message_2) = responder.prepare_message_2(ConnId::from_int(-8)?, &Ead::new())?;
+    /// # let initiator = initiator.parse_message_2(message_2.as_slice())?;
+    /// # let initiator = initiator.verify_message_2(&cred_r)?;
+    /// # let (initiator, message_3) = initiator.prepare_message_3(&Ead::new())?;
+    /// # let responder = responder.parse_message_3(message_3.as_slice())?;
+    /// let responder_session = responder.verify_message_3(&cred_i)?.finish()?; // no message_4
+    /// let initiator_session = initiator.finish()?;
+    /// assert_eq!(responder_session.prk_out(), initiator_session.prk_out());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline(never)]
     pub fn finish(self) -> Result<Session<C>, Error> {
         Session::new(

@@ -148,37 +148,213 @@ impl<C: Crypto> Session<C> {
     }
 
     /// The negotiated cipher suite.
+    ///
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (id_i, id_r) = (fresh("initiator", b"I")?, fresh("responder", b"R")?);
+    /// # let (cred_i, cred_r) = (id_i.credential.clone(), id_r.credential.clone());
+    /// # let initiator = Initiator::new(MoteCrypto::new(), InitiatorConfig::new(Method::StaticStatic, 2, id_i));
+    /// # let responder = Responder::new(MoteCrypto::new(), ResponderConfig::new(2, id_r));
+    /// # let (initiator, message_1) = initiator.prepare_message_1(ConnId::from_int(-24)?, &Ead::new())?;
+    /// # let responder = responder.process_message_1(message_1.as_slice())?;
+    /// # let (responder, message_2) = responder.prepare_message_2(ConnId::from_int(-8)?, &Ead::new())?;
+    /// # let initiator = initiator.parse_message_2(message_2.as_slice())?.verify_message_2(&cred_r)?;
+    /// # let (initiator, message_3) = initiator.prepare_message_3(&Ead::new())?;
+    /// # let (mut r_session, _) = responder.parse_message_3(message_3.as_slice())?.verify_message_3(&cred_i)?.prepare_message_4(&Ead::new())?;
+    /// # let mut i_session = initiator.finish()?;
+    /// assert_eq!(i_session.suite().id, 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn suite(&self) -> &CipherSuite {
         &self.suite
     }
 
     /// This endpoint's role.
+    ///
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (id_i, id_r) = (fresh("initiator", b"I")?, fresh("responder", b"R")?);
+    /// # let (cred_i, cred_r) = (id_i.credential.clone(), id_r.credential.clone());
+    /// # let initiator = Initiator::new(MoteCrypto::new(), InitiatorConfig::new(Method::StaticStatic, 2, id_i));
+    /// # let responder = Responder::new(MoteCrypto::new(), ResponderConfig::new(2, id_r));
+    /// # let (initiator, message_1) = initiator.prepare_message_1(ConnId::from_int(-24)?, &Ead::new())?;
+    /// # let responder = responder.process_message_1(message_1.as_slice())?;
+    /// # let (responder, message_2) = responder.prepare_message_2(ConnId::from_int(-8)?, &Ead::new())?;
+    /// # let initiator = initiator.parse_message_2(message_2.as_slice())?.verify_message_2(&cred_r)?;
+    /// # let (initiator, message_3) = initiator.prepare_message_3(&Ead::new())?;
+    /// # let (mut r_session, _) = responder.parse_message_3(message_3.as_slice())?.verify_message_3(&cred_i)?.prepare_message_4(&Ead::new())?;
+    /// # let mut i_session = initiator.finish()?;
+    /// assert_eq!((i_session.role(), r_session.role()), (Role::Initiator, Role::Responder));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn role(&self) -> Role {
         self.role
     }
 
     /// C_I.
+    ///
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (id_i, id_r) = (fresh("initiator", b"I")?, fresh("responder", b"R")?);
+    /// # let (cred_i, cred_r) = (id_i.credential.clone(), id_r.credential.clone());
+    /// # let initiator = Initiator::new(MoteCrypto::new(), InitiatorConfig::new(Method::StaticStatic, 2, id_i));
+    /// # let responder = Responder::new(MoteCrypto::new(), ResponderConfig::new(2, id_r));
+    /// # let (initiator, message_1) = initiator.prepare_message_1(ConnId::from_int(-24)?, &Ead::new())?;
+    /// # let responder = responder.process_message_1(message_1.as_slice())?;
+    /// # let (responder, message_2) = responder.prepare_message_2(ConnId::from_int(-8)?, &Ead::new())?;
+    /// # let initiator = initiator.parse_message_2(message_2.as_slice())?.verify_message_2(&cred_r)?;
+    /// # let (initiator, message_3) = initiator.prepare_message_3(&Ead::new())?;
+    /// # let (mut r_session, _) = responder.parse_message_3(message_3.as_slice())?.verify_message_3(&cred_i)?.prepare_message_4(&Ead::new())?;
+    /// # let mut i_session = initiator.finish()?;
+    /// assert_eq!(r_session.c_i(), &ConnId::from_int(-24)?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn c_i(&self) -> &ConnId {
         &self.c_i
     }
 
     /// C_R.
+    ///
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (id_i, id_r) = (fresh("initiator", b"I")?, fresh("responder", b"R")?);
+    /// # let (cred_i, cred_r) = (id_i.credential.clone(), id_r.credential.clone());
+    /// # let initiator = Initiator::new(MoteCrypto::new(), InitiatorConfig::new(Method::StaticStatic, 2, id_i));
+    /// # let responder = Responder::new(MoteCrypto::new(), ResponderConfig::new(2, id_r));
+    /// # let (initiator, message_1) = initiator.prepare_message_1(ConnId::from_int(-24)?, &Ead::new())?;
+    /// # let responder = responder.process_message_1(message_1.as_slice())?;
+    /// # let (responder, message_2) = responder.prepare_message_2(ConnId::from_int(-8)?, &Ead::new())?;
+    /// # let initiator = initiator.parse_message_2(message_2.as_slice())?.verify_message_2(&cred_r)?;
+    /// # let (initiator, message_3) = initiator.prepare_message_3(&Ead::new())?;
+    /// # let (mut r_session, _) = responder.parse_message_3(message_3.as_slice())?.verify_message_3(&cred_i)?.prepare_message_4(&Ead::new())?;
+    /// # let mut i_session = initiator.finish()?;
+    /// assert_eq!(i_session.c_r(), &ConnId::from_int(-8)?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn c_r(&self) -> &ConnId {
         &self.c_r
     }
 
     /// PRK_out (§4.1.3). Handle with care.
+    ///
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (id_i, id_r) = (fresh("initiator", b"I")?, fresh("responder", b"R")?);
+    /// # let (cred_i, cred_r) = (id_i.credential.clone(), id_r.credential.clone());
+    /// # let initiator = Initiator::new(MoteCrypto::new(), InitiatorConfig::new(Method::StaticStatic, 2, id_i));
+    /// # let responder = Responder::new(MoteCrypto::new(), ResponderConfig::new(2, id_r));
+    /// # let (initiator, message_1) = initiator.prepare_message_1(ConnId::from_int(-24)?, &Ead::new())?;
+    /// # let responder = responder.process_message_1(message_1.as_slice())?;
+    /// # let (responder, message_2) = responder.prepare_message_2(ConnId::from_int(-8)?, &Ead::new())?;
+    /// # let initiator = initiator.parse_message_2(message_2.as_slice())?.verify_message_2(&cred_r)?;
+    /// # let (initiator, message_3) = initiator.prepare_message_3(&Ead::new())?;
+    /// # let (mut r_session, _) = responder.parse_message_3(message_3.as_slice())?.verify_message_3(&cred_i)?.prepare_message_4(&Ead::new())?;
+    /// # let mut i_session = initiator.finish()?;
+    /// assert_eq!(i_session.prk_out(), r_session.prk_out()); // the shared result of the handshake
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn prk_out(&self) -> &Secret {
         &self.prk_out
     }
 
     /// PRK_exporter = EDHOC_KDF(PRK_out, 10, h'', hash_length) (§4.2.1). Handle with care.
+    ///
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (id_i, id_r) = (fresh("initiator", b"I")?, fresh("responder", b"R")?);
+    /// # let (cred_i, cred_r) = (id_i.credential.clone(), id_r.credential.clone());
+    /// # let initiator = Initiator::new(MoteCrypto::new(), InitiatorConfig::new(Method::StaticStatic, 2, id_i));
+    /// # let responder = Responder::new(MoteCrypto::new(), ResponderConfig::new(2, id_r));
+    /// # let (initiator, message_1) = initiator.prepare_message_1(ConnId::from_int(-24)?, &Ead::new())?;
+    /// # let responder = responder.process_message_1(message_1.as_slice())?;
+    /// # let (responder, message_2) = responder.prepare_message_2(ConnId::from_int(-8)?, &Ead::new())?;
+    /// # let initiator = initiator.parse_message_2(message_2.as_slice())?.verify_message_2(&cred_r)?;
+    /// # let (initiator, message_3) = initiator.prepare_message_3(&Ead::new())?;
+    /// # let (mut r_session, _) = responder.parse_message_3(message_3.as_slice())?.verify_message_3(&cred_i)?.prepare_message_4(&Ead::new())?;
+    /// # let mut i_session = initiator.finish()?;
+    /// assert_eq!(i_session.prk_exporter(), r_session.prk_exporter());
+    /// assert_ne!(i_session.prk_exporter(), i_session.prk_out());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn prk_exporter(&self) -> &Secret {
         &self.prk_exporter
     }
 
     /// EDHOC_Exporter(label, context, out.len()) = EDHOC_KDF(PRK_exporter, label, context,
     /// length) (§4.2.1).
+    ///
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (id_i, id_r) = (fresh("initiator", b"I")?, fresh("responder", b"R")?);
+    /// # let (cred_i, cred_r) = (id_i.credential.clone(), id_r.credential.clone());
+    /// # let initiator = Initiator::new(MoteCrypto::new(), InitiatorConfig::new(Method::StaticStatic, 2, id_i));
+    /// # let responder = Responder::new(MoteCrypto::new(), ResponderConfig::new(2, id_r));
+    /// # let (initiator, message_1) = initiator.prepare_message_1(ConnId::from_int(-24)?, &Ead::new())?;
+    /// # let responder = responder.process_message_1(message_1.as_slice())?;
+    /// # let (responder, message_2) = responder.prepare_message_2(ConnId::from_int(-8)?, &Ead::new())?;
+    /// # let initiator = initiator.parse_message_2(message_2.as_slice())?.verify_message_2(&cred_r)?;
+    /// # let (initiator, message_3) = initiator.prepare_message_3(&Ead::new())?;
+    /// # let (mut r_session, _) = responder.parse_message_3(message_3.as_slice())?.verify_message_3(&cred_i)?.prepare_message_4(&Ead::new())?;
+    /// # let mut i_session = initiator.finish()?;
+    /// // Keying material for another protocol, with a private label (§4.2.1: 32768 and above).
+    /// let (mut a, mut b) = ([0u8; 16], [0u8; 16]);
+    /// i_session.exporter(40_000, b"my protocol", &mut a)?;
+    /// r_session.exporter(40_000, b"my protocol", &mut b)?;
+    /// assert_eq!(a, b);
+    /// let mut other = [0u8; 16];
+    /// i_session.exporter(40_001, b"my protocol", &mut other)?;
+    /// assert_ne!(a, other);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline(never)]
     pub fn exporter(&mut self, label: u64, context: &[u8], out: &mut [u8]) -> Result<(), Error> {
         schedule::kdf(
@@ -193,6 +369,34 @@ impl<C: Crypto> Session<C> {
 
     /// EDHOC_KeyUpdate(context) (Appendix H): PRK_out = EDHOC_KDF(PRK_out, 11, context,
     /// hash_length), then PRK_exporter anew. Both peers must use the same context.
+    ///
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (id_i, id_r) = (fresh("initiator", b"I")?, fresh("responder", b"R")?);
+    /// # let (cred_i, cred_r) = (id_i.credential.clone(), id_r.credential.clone());
+    /// # let initiator = Initiator::new(MoteCrypto::new(), InitiatorConfig::new(Method::StaticStatic, 2, id_i));
+    /// # let responder = Responder::new(MoteCrypto::new(), ResponderConfig::new(2, id_r));
+    /// # let (initiator, message_1) = initiator.prepare_message_1(ConnId::from_int(-24)?, &Ead::new())?;
+    /// # let responder = responder.process_message_1(message_1.as_slice())?;
+    /// # let (responder, message_2) = responder.prepare_message_2(ConnId::from_int(-8)?, &Ead::new())?;
+    /// # let initiator = initiator.parse_message_2(message_2.as_slice())?.verify_message_2(&cred_r)?;
+    /// # let (initiator, message_3) = initiator.prepare_message_3(&Ead::new())?;
+    /// # let (mut r_session, _) = responder.parse_message_3(message_3.as_slice())?.verify_message_3(&cred_i)?.prepare_message_4(&Ead::new())?;
+    /// # let mut i_session = initiator.finish()?;
+    /// let before = i_session.prk_out().clone();
+    /// i_session.key_update(b"nonce from both sides")?;
+    /// r_session.key_update(b"nonce from both sides")?;
+    /// assert_ne!(i_session.prk_out(), &before);
+    /// assert_eq!(i_session.prk_out(), r_session.prk_out()); // new OSCORE contexts follow
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline(never)]
     pub fn key_update(&mut self, context: &[u8]) -> Result<(), Error> {
         let n = self.suite.hash_len();
@@ -211,6 +415,33 @@ impl<C: Crypto> Session<C> {
     }
 
     /// The OSCORE Security Context input of Appendix A.1 with the default lengths.
+    ///
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (id_i, id_r) = (fresh("initiator", b"I")?, fresh("responder", b"R")?);
+    /// # let (cred_i, cred_r) = (id_i.credential.clone(), id_r.credential.clone());
+    /// # let initiator = Initiator::new(MoteCrypto::new(), InitiatorConfig::new(Method::StaticStatic, 2, id_i));
+    /// # let responder = Responder::new(MoteCrypto::new(), ResponderConfig::new(2, id_r));
+    /// # let (initiator, message_1) = initiator.prepare_message_1(ConnId::from_int(-24)?, &Ead::new())?;
+    /// # let responder = responder.process_message_1(message_1.as_slice())?;
+    /// # let (responder, message_2) = responder.prepare_message_2(ConnId::from_int(-8)?, &Ead::new())?;
+    /// # let initiator = initiator.parse_message_2(message_2.as_slice())?.verify_message_2(&cred_r)?;
+    /// # let (initiator, message_3) = initiator.prepare_message_3(&Ead::new())?;
+    /// # let (mut r_session, _) = responder.parse_message_3(message_3.as_slice())?.verify_message_3(&cred_i)?.prepare_message_4(&Ead::new())?;
+    /// # let mut i_session = initiator.finish()?;
+    /// let (client, server) = (i_session.oscore_parameters()?, r_session.oscore_parameters()?);
+    /// assert_eq!(client.master_secret, server.master_secret);
+    /// assert_eq!(client.master_secret.len(), 16); // the key length of AES-CCM-16-64-128
+    /// assert_eq!((&client.sender_id, &server.sender_id), (&ConnId::from_int(-8)?, &ConnId::from_int(-24)?));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline(never)]
     pub fn oscore_parameters(&mut self) -> Result<OscoreParameters, Error> {
         // EDHOC_Exporter(0, h'', key_length) = EDHOC_KDF(PRK_exporter, 0, h'', key_length).
@@ -240,6 +471,31 @@ impl<C: Crypto> Session<C> {
     }
 
     /// The crypto provider, back.
+    ///
+    /// ```
+    /// # use mote_edhoc::*;
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (id_i, id_r) = (fresh("initiator", b"I")?, fresh("responder", b"R")?);
+    /// # let (cred_i, cred_r) = (id_i.credential.clone(), id_r.credential.clone());
+    /// # let initiator = Initiator::new(MoteCrypto::new(), InitiatorConfig::new(Method::StaticStatic, 2, id_i));
+    /// # let responder = Responder::new(MoteCrypto::new(), ResponderConfig::new(2, id_r));
+    /// # let (initiator, message_1) = initiator.prepare_message_1(ConnId::from_int(-24)?, &Ead::new())?;
+    /// # let responder = responder.process_message_1(message_1.as_slice())?;
+    /// # let (responder, message_2) = responder.prepare_message_2(ConnId::from_int(-8)?, &Ead::new())?;
+    /// # let initiator = initiator.parse_message_2(message_2.as_slice())?.verify_message_2(&cred_r)?;
+    /// # let (initiator, message_3) = initiator.prepare_message_3(&Ead::new())?;
+    /// # let (mut r_session, _) = responder.parse_message_3(message_3.as_slice())?.verify_message_3(&cred_i)?.prepare_message_4(&Ead::new())?;
+    /// # let mut i_session = initiator.finish()?;
+    /// let mut crypto: MoteCrypto<_> = i_session.into_crypto(); // for the next handshake
+    /// let (_key, _public) = crypto.generate_ecdh_key(Curve::P256)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn into_crypto(self) -> C {
         self.crypto
     }

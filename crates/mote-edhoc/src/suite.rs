@@ -29,6 +29,12 @@ impl Method {
     ];
 
     /// The method with this METHOD value.
+    ///
+    /// ```
+    /// use mote_edhoc::Method;
+    /// assert_eq!(Method::from_value(3), Some(Method::StaticStatic));
+    /// assert_eq!(Method::from_value(4), None);
+    /// ```
     pub fn from_value(v: i64) -> Option<Self> {
         match v {
             0 => Some(Self::SignSign),
@@ -40,22 +46,42 @@ impl Method {
     }
 
     /// The METHOD value.
+    ///
+    /// ```
+    /// use mote_edhoc::Method;
+    /// assert_eq!(Method::SignStatic.value(), 1);
+    /// ```
     pub fn value(self) -> u8 {
         self as u8
     }
 
     /// Whether this build implements the method: all four, or only method 3 (static DH on both
     /// sides) without the `signatures` feature.
+    ///
+    /// ```
+    /// use mote_edhoc::Method;
+    /// assert!(Method::StaticStatic.is_supported()); // method 3 is always built
+    /// ```
     pub fn is_supported(self) -> bool {
         cfg!(feature = "signatures") || self == Self::StaticStatic
     }
 
     /// Whether the Initiator authenticates with a static DH key.
+    ///
+    /// ```
+    /// use mote_edhoc::Method;
+    /// assert!(Method::StaticSign.initiator_static_dh() && !Method::StaticSign.responder_static_dh());
+    /// ```
     pub fn initiator_static_dh(self) -> bool {
         matches!(self, Self::StaticSign | Self::StaticStatic)
     }
 
     /// Whether the Responder authenticates with a static DH key.
+    ///
+    /// ```
+    /// use mote_edhoc::Method;
+    /// assert!(Method::SignStatic.responder_static_dh() && !Method::SignStatic.initiator_static_dh());
+    /// ```
     pub fn responder_static_dh(self) -> bool {
         matches!(self, Self::SignStatic | Self::StaticStatic)
     }
@@ -77,6 +103,10 @@ pub enum AeadAlgorithm {
 
 impl AeadAlgorithm {
     /// COSE algorithm identifier.
+    ///
+    /// ```
+    /// assert_eq!(mote_edhoc::AeadAlgorithm::AesCcm16_64_128.cose_id(), 10);
+    /// ```
     pub fn cose_id(self) -> i64 {
         match self {
             Self::AesCcm16_64_128 => 10,
@@ -86,6 +116,10 @@ impl AeadAlgorithm {
         }
     }
     /// Key length in bytes.
+    ///
+    /// ```
+    /// assert_eq!(mote_edhoc::AeadAlgorithm::ChaCha20Poly1305.key_len(), 32);
+    /// ```
     pub fn key_len(self) -> usize {
         match self {
             Self::ChaCha20Poly1305 => 32,
@@ -93,6 +127,10 @@ impl AeadAlgorithm {
         }
     }
     /// Nonce length in bytes.
+    ///
+    /// ```
+    /// assert_eq!(mote_edhoc::AeadAlgorithm::AesCcm16_64_128.nonce_len(), 13);
+    /// ```
     pub fn nonce_len(self) -> usize {
         match self {
             Self::AesCcm16_64_128 | Self::AesCcm16_128_128 => 13,
@@ -100,6 +138,11 @@ impl AeadAlgorithm {
         }
     }
     /// Authentication tag length in bytes.
+    ///
+    /// ```
+    /// use mote_edhoc::AeadAlgorithm;
+    /// assert_eq!((AeadAlgorithm::AesCcm16_64_128.tag_len(), AeadAlgorithm::A128Gcm.tag_len()), (8, 16));
+    /// ```
     pub fn tag_len(self) -> usize {
         match self {
             Self::AesCcm16_64_128 => 8,
@@ -118,10 +161,18 @@ pub enum HashAlgorithm {
 
 impl HashAlgorithm {
     /// COSE algorithm identifier.
+    ///
+    /// ```
+    /// assert_eq!(mote_edhoc::HashAlgorithm::Sha256.cose_id(), -16);
+    /// ```
     pub fn cose_id(self) -> i64 {
         -16
     }
     /// Output length in bytes.
+    ///
+    /// ```
+    /// assert_eq!(mote_edhoc::HashAlgorithm::Sha256.output_len(), 32);
+    /// ```
     pub fn output_len(self) -> usize {
         32
     }
@@ -139,6 +190,11 @@ pub enum Curve {
 
 impl Curve {
     /// COSE curve identifier.
+    ///
+    /// ```
+    /// use mote_edhoc::Curve;
+    /// assert_eq!((Curve::X25519.cose_id(), Curve::P256.cose_id()), (4, 1));
+    /// ```
     pub fn cose_id(self) -> i64 {
         match self {
             Self::X25519 => 4,
@@ -146,6 +202,10 @@ impl Curve {
         }
     }
     /// Length of an EDHOC-encoded public key (G_X, G_Y) and of the shared secret.
+    ///
+    /// ```
+    /// assert_eq!(mote_edhoc::Curve::P256.public_len(), 32); // the x-coordinate only
+    /// ```
     pub fn public_len(self) -> usize {
         32
     }
@@ -163,6 +223,11 @@ pub enum SignatureAlgorithm {
 
 impl SignatureAlgorithm {
     /// COSE algorithm identifier.
+    ///
+    /// ```
+    /// use mote_edhoc::SignatureAlgorithm;
+    /// assert_eq!((SignatureAlgorithm::EdDsa.cose_id(), SignatureAlgorithm::Es256.cose_id()), (-8, -7));
+    /// ```
     pub fn cose_id(self) -> i64 {
         match self {
             Self::EdDsa => -8,
@@ -170,6 +235,10 @@ impl SignatureAlgorithm {
         }
     }
     /// Signature length in bytes.
+    ///
+    /// ```
+    /// assert_eq!(mote_edhoc::SignatureAlgorithm::Es256.signature_len(), 64);
+    /// ```
     pub fn signature_len(self) -> usize {
         64
     }
@@ -278,6 +347,17 @@ impl CipherSuite {
     }
 
     /// The suite with registry value `id`, if supported by this crate (0..=6).
+    ///
+    /// ```
+    /// use mote_edhoc::{AeadAlgorithm, CipherSuite, Curve, SignatureAlgorithm};
+    /// // RFC 9528 §10.2: suite 2 is AES-CCM-16-64-128, SHA-256, MAC 8, P-256, ES256.
+    /// let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// assert_eq!((suite.aead, suite.curve, suite.signature), (AeadAlgorithm::AesCcm16_64_128, Curve::P256, SignatureAlgorithm::Es256));
+    /// assert_eq!((suite.mac_len, suite.hash_len()), (8, 32));
+    /// assert_eq!(CipherSuite::from_id(0).ok_or("suite 0")?.curve, Curve::X25519);
+    /// assert!(CipherSuite::from_id(24).is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_id(id: i64) -> Option<Self> {
         usize::try_from(id)
             .ok()
@@ -286,6 +366,10 @@ impl CipherSuite {
     }
 
     /// Hash output length.
+    ///
+    /// ```
+    /// assert_eq!(mote_edhoc::CipherSuite::from_id(0).map(|s| s.hash_len()), Some(32));
+    /// ```
     pub fn hash_len(&self) -> usize {
         self.hash.output_len()
     }
@@ -303,6 +387,11 @@ pub struct Suites {
 
 impl Suites {
     /// An empty list.
+    ///
+    /// ```
+    /// # use mote_edhoc::Suites;
+    /// assert!(Suites::new().is_empty());
+    /// ```
     pub const fn new() -> Self {
         Self {
             values: [0; MAX_SUITES],
@@ -311,6 +400,16 @@ impl Suites {
     }
 
     /// A list of the given values.
+    ///
+    /// ```
+    /// use mote_edhoc::{Bytes, Suites};
+    /// let suites = Suites::from_values(&[6, 2])?;
+    /// assert_eq!((suites.len(), suites.last(), suites.contains(2)), (2, Some(2), true));
+    /// let mut out = Bytes::<8>::new();
+    /// suites.encode(&mut out)?;
+    /// assert_eq!(out.as_slice(), [0x82, 0x06, 0x02]); // an array; a single suite is just the int
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_values(values: &[i32]) -> Result<Self, Error> {
         let mut s = Self::new();
         for v in values {
@@ -320,6 +419,14 @@ impl Suites {
     }
 
     /// Appends a value.
+    ///
+    /// ```
+    /// use mote_edhoc::Suites;
+    /// let mut suites = Suites::new();
+    /// suites.push(2)?;
+    /// assert_eq!(suites.as_slice(), [2]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn push(&mut self, v: i32) -> Result<(), Error> {
         let slot = self.values.get_mut(self.len).ok_or(Error::Capacity {
             what: diag!("suites"),
@@ -331,31 +438,70 @@ impl Suites {
     }
 
     /// The values in order.
+    ///
+    /// ```
+    /// # use mote_edhoc::Suites;
+    /// assert_eq!(Suites::from_values(&[6, 2])?.as_slice(), [6, 2]);
+    /// # Ok::<(), mote_edhoc::Error>(())
+    /// ```
     pub fn as_slice(&self) -> &[i32] {
         self.values.get(..self.len.min(MAX_SUITES)).unwrap_or(&[])
     }
 
     /// Number of values.
+    ///
+    /// ```
+    /// # use mote_edhoc::Suites;
+    /// assert_eq!(Suites::from_values(&[6, 2])?.len(), 2);
+    /// # Ok::<(), mote_edhoc::Error>(())
+    /// ```
     pub fn len(&self) -> usize {
         self.len
     }
 
     /// Whether the list is empty.
+    ///
+    /// ```
+    /// # use mote_edhoc::Suites;
+    /// assert!(!Suites::from_values(&[2])?.is_empty());
+    /// # Ok::<(), mote_edhoc::Error>(())
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
 
     /// Whether `v` is in the list.
+    ///
+    /// ```
+    /// # use mote_edhoc::Suites;
+    /// assert!(Suites::from_values(&[6, 2])?.contains(6));
+    /// # Ok::<(), mote_edhoc::Error>(())
+    /// ```
     pub fn contains(&self, v: i32) -> bool {
         self.as_slice().contains(&v)
     }
 
     /// The last value: for SUITES_I, the selected cipher suite.
+    ///
+    /// ```
+    /// # use mote_edhoc::Suites;
+    /// assert_eq!(Suites::from_values(&[6, 2])?.last(), Some(2)); // the selected suite in SUITES_I
+    /// # Ok::<(), mote_edhoc::Error>(())
+    /// ```
     pub fn last(&self) -> Option<i32> {
         self.as_slice().last().copied()
     }
 
     /// Encodes as a single int when there is one value, else as an array (RFC 9528 §5.2.2).
+    ///
+    /// ```
+    /// # use mote_edhoc::Suites;
+    /// # use mote_edhoc::Bytes;
+    /// let mut out = Bytes::<4>::new();
+    /// Suites::from_values(&[2])?.encode(&mut out)?;
+    /// assert_eq!(out.as_slice(), [0x02]); // one suite: the int itself (RFC 9528 §5.2.2)
+    /// # Ok::<(), mote_edhoc::Error>(())
+    /// ```
     pub fn encode<const N: usize>(&self, out: &mut Bytes<N>) -> Result<(), Error> {
         self.encode_to(out)
     }

@@ -21,6 +21,12 @@ pub const CONTENT_FORMAT_CID_EDHOC: u16 = 65;
 pub const EDHOC_OPTION: u16 = 21;
 
 /// Request payload carrying message_1: `true, message_1` (Appendix A.2).
+///
+/// ```
+/// use mote_edhoc::transport::message_1_payload;
+/// assert_eq!(message_1_payload(&[0x03, 0x02])?.as_slice(), [0xf5, 0x03, 0x02]); // true, message_1
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn message_1_payload(message_1: &[u8]) -> Result<MessageBuf, Error> {
     let mut p = MessageBuf::new();
     p.push(cbor::TRUE)?;
@@ -29,6 +35,14 @@ pub fn message_1_payload(message_1: &[u8]) -> Result<MessageBuf, Error> {
 }
 
 /// Request payload carrying message_3 (or an error) in an ongoing session: `C_R, message`.
+///
+/// ```
+/// use mote_edhoc::{ConnId, transport::prefixed_payload};
+/// // C_R = -8 (the byte 0x27), then message_3 (a bstr).
+/// let payload = prefixed_payload(&ConnId::from_int(-8)?, &[0x43, 1, 2, 3])?;
+/// assert_eq!(payload.as_slice(), [0x27, 0x43, 1, 2, 3]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn prefixed_payload(c_r: &ConnId, message: &[u8]) -> Result<MessageBuf, Error> {
     let mut p = MessageBuf::new();
     c_r.encode(&mut p)?;
@@ -54,6 +68,21 @@ pub enum ClientPayload<'a> {
 }
 
 /// Reads the prefix of a client's request payload.
+///
+/// ```
+/// use mote_edhoc::ConnId;
+/// use mote_edhoc::transport::{ClientPayload, parse_client_payload};
+/// assert_eq!(
+///     parse_client_payload(&[0xf5, 0x03, 0x02])?,
+///     ClientPayload::NewSession { message_1: &[0x03, 0x02] }
+/// );
+/// assert_eq!(
+///     parse_client_payload(&[0x27, 0x43, 1, 2, 3])?,
+///     ClientPayload::Session { c_r: ConnId::from_int(-8)?, message: &[0x43, 1, 2, 3] }
+/// );
+/// assert!(parse_client_payload(&[]).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn parse_client_payload(payload: &[u8]) -> Result<ClientPayload<'_>, Error> {
     match payload.split_first() {
         Some((&cbor::TRUE, message_1)) => Ok(ClientPayload::NewSession { message_1 }),
@@ -93,6 +122,19 @@ mod coap {
     /// Writes the POST request to `/.well-known/edhoc` with Content-Format 65 carrying
     /// `payload` (from [`message_1_payload`](super::message_1_payload) or
     /// [`prefixed_payload`](super::prefixed_payload)); returns its length.
+    ///
+    /// ```
+    /// use mote_coap::{code::Code, message::Message, option::OptionNumber};
+    /// use mote_edhoc::transport::{is_edhoc_request, message_1_payload, write_request};
+    /// let mut buf = [0u8; 64];
+    /// let n = write_request(&mut buf, 0x1234, &[0x7b], message_1_payload(&[0x03, 0x02])?.as_slice())?;
+    /// let request = Message::decode(&buf[..n])?;
+    /// assert_eq!(request.code(), Code::POST);
+    /// assert!(is_edhoc_request(&request)); // POST /.well-known/edhoc
+    /// assert_eq!(request.uint_option(OptionNumber::CONTENT_FORMAT)?, Some(65));
+    /// assert_eq!(request.payload(), [0xf5, 0x03, 0x02]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn write_request(
         buf: &mut [u8],
         message_id: u16,
@@ -116,6 +158,24 @@ mod coap {
     /// Writes the piggybacked response (ACK) carrying message_2, message_4 or an EDHOC error
     /// message: 2.04 (Changed) for a message, `error_code` (4.00 for client errors, 5.00 for
     /// server errors, Appendix A.2.3) for an error message; Content-Format 64 in both cases.
+    ///
+    /// ```
+    /// use mote_coap::{code::Code, message::Message, option::OptionNumber};
+    /// use mote_edhoc::{Error, ErrorMessage};
+    /// use mote_edhoc::transport::{error_response_code, write_response};
+    /// let mut buf = [0u8; 64];
+    /// // message_2 in a 2.04 ...
+    /// let n = write_response(&mut buf, 0x1234, &[0x7b], &[0x58, 0x01, 0xaa], None)?;
+    /// let response = Message::decode(&buf[..n])?;
+    /// assert_eq!((response.code(), response.payload()), (Code::CHANGED, &[0x58, 0x01, 0xaa][..]));
+    /// assert_eq!(response.uint_option(OptionNumber::CONTENT_FORMAT)?, Some(64));
+    /// // ... an error message with the code of Appendix A.2.3.
+    /// let error = Error::UnknownCredential;
+    /// let message = ErrorMessage::for_error(&error)?;
+    /// let n = write_response(&mut buf, 0x1235, &[0x7c], message.as_slice(), Some(error_response_code(&error)))?;
+    /// assert_eq!(Message::decode(&buf[..n])?.code(), Code::BAD_REQUEST);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn write_response(
         buf: &mut [u8],
         message_id: u16,
@@ -135,6 +195,13 @@ mod coap {
     }
 
     /// The response code for an EDHOC error message answering `error` (Appendix A.2.3).
+    ///
+    /// ```
+    /// use mote_coap::code::Code;
+    /// use mote_edhoc::{Error, transport::error_response_code};
+    /// assert_eq!(error_response_code(&Error::UnknownCredential), Code::BAD_REQUEST); // the peer's fault
+    /// assert_eq!(error_response_code(&Error::Crypto), Code::INTERNAL_SERVER_ERROR); // ours
+    /// ```
     pub fn error_response_code(error: &Error) -> Code {
         match error {
             Error::Crypto | Error::Capacity { .. } | Error::TableFull { .. } => {
@@ -145,6 +212,17 @@ mod coap {
     }
 
     /// Whether a request targets the EDHOC resource (POST to `/.well-known/edhoc`).
+    ///
+    /// ```
+    /// use mote_coap::message::Message;
+    /// use mote_edhoc::transport::is_edhoc_request;
+    /// // CON POST, MID 1, Uri-Path ".well-known" "edhoc".
+    /// let edhoc = Message::decode(b"\x40\x02\x00\x01\xbb.well-known\x05edhoc")?;
+    /// assert!(is_edhoc_request(&edhoc));
+    /// let other = Message::decode(b"\x40\x02\x00\x01\xb5edhoc")?; // POST /edhoc
+    /// assert!(!is_edhoc_request(&other));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn is_edhoc_request(msg: &Message<'_>) -> bool {
         let mut path = msg.options_with(OptionNumber::URI_PATH).map(|o| o.value);
         msg.code() == Code::POST
@@ -156,6 +234,23 @@ mod coap {
     /// RFC 9668 §3.2.1 steps 3–5: from the OSCORE-protected request (payload = OSCORE
     /// ciphertext) and message_3, the EDHOC + OSCORE request: payload `message_3 ‖ ciphertext`
     /// and an empty EDHOC option. Returns its length in `out`.
+    ///
+    /// ```
+    /// # use mote_edhoc::transport::*;
+    /// # use mote_edhoc::ConnId;
+    /// // An OSCORE request from the Initiator: CON POST, MID 1, token 0x7b, OSCORE option (9)
+    /// // with Partial IV 0x14 and 'kid' C_R = -8 (0x27), then the ciphertext.
+    /// let oscore_request = b"\x41\x02\x00\x01\x7b\x93\x09\x14\x27\xff\xc1\xc2\xc3\xc4\xc5\xc6\xc7\xc8";
+    /// let message_3 = [0x43, 0xaa, 0xbb, 0xcc];
+    /// let mut combined = [0u8; 64];
+    /// let n = combine_request(oscore_request, &message_3, &mut combined)?;
+    /// // The EDHOC option (21) is added empty (delta 12: 0xc0); the payload is message_3 ‖ ciphertext.
+    /// assert_eq!(
+    ///     &combined[..n],
+    ///     b"\x41\x02\x00\x01\x7b\x93\x09\x14\x27\xc0\xff\x43\xaa\xbb\xcc\xc1\xc2\xc3\xc4\xc5\xc6\xc7\xc8"
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn combine_request(
         oscore_request: &[u8],
         message_3: &[u8],
@@ -218,6 +313,24 @@ mod coap {
     /// RFC 9668 §3.2.1 with the block-wise steps of §3.2.2: `inner_request` is the original
     /// (unprotected) CoAP request, or the inner block of it, that `oscore_request` protects;
     /// `max_unfragmented_size` is the MAX_UNFRAGMENTED_SIZE of RFC 8613 §4.1.3.4.2.
+    ///
+    /// ```
+    /// # use mote_edhoc::transport::*;
+    /// # use mote_edhoc::ConnId;
+    /// // An OSCORE request from the Initiator: CON POST, MID 1, token 0x7b, OSCORE option (9)
+    /// // with Partial IV 0x14 and 'kid' C_R = -8 (0x27), then the ciphertext.
+    /// let oscore_request = b"\x41\x02\x00\x01\x7b\x93\x09\x14\x27\xff\xc1\xc2\xc3\xc4\xc5\xc6\xc7\xc8";
+    /// let message_3 = [0x43, 0xaa, 0xbb, 0xcc];
+    /// // The inner (unprotected) request has no Block1 option: one combined request.
+    /// let inner_request = b"\x41\x03\x00\x01\x7b\xff\x01";
+    /// let mut out = [0u8; 64];
+    /// let sent = combine_request_block(inner_request, oscore_request, &message_3, 1152, &mut out)?;
+    /// assert_eq!(sent, CombinedBlock::Combined(23));
+    /// // Too large for MAX_UNFRAGMENTED_SIZE: fall back to the sequential flow (§3.2.2 step B).
+    /// let sent = combine_request_block(inner_request, oscore_request, &message_3, 8, &mut out)?;
+    /// assert_eq!(sent, CombinedBlock::Sequential);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn combine_request_block(
         inner_request: &[u8],
         oscore_request: &[u8],
@@ -246,6 +359,14 @@ mod coap {
     /// RFC 9668 §3.3.1 step 8: in the request decrypted from an EDHOC + OSCORE request, an
     /// EDHOC option (class U, so never inner) is an unprocessed critical option: `Err` means
     /// answer 4.02 (Bad Option, RFC 7252 §5.4.1) instead of delivering the request.
+    ///
+    /// ```
+    /// use mote_edhoc::transport::check_decrypted_request;
+    /// check_decrypted_request(b"\x40\x01\x00\x01\xb4temp")?; // GET /temp
+    /// // An EDHOC option (21: delta 10 after Uri-Path 11, empty: 0xa0) must not be inside.
+    /// assert!(check_decrypted_request(b"\x40\x01\x00\x01\xb4temp\xa0").is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn check_decrypted_request(request: &[u8]) -> Result<(), Error> {
         let m = Message::decode(request)
             .map_err(|_| Error::Transport(diag!("decrypted request does not parse")))?;
@@ -261,6 +382,14 @@ mod coap {
     /// "error code 1" whatever failed in step 4, unprotected, Content-Format 64 with
     /// [`write_response`] and [`error_response_code`]). The diagnostic is the error's
     /// description, which names no secret (RFC 9528 §9.5).
+    ///
+    /// ```
+    /// use mote_edhoc::{Error, ErrorMessage, transport::combined_request_error};
+    /// let message = combined_request_error(&Error::UnknownCredential)?;
+    /// // RFC 9668 §3.3.1: ERR_CODE 1 whatever failed, with a description.
+    /// assert_eq!(ErrorMessage::parse(message.as_slice())?.code(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn combined_request_error(error: &Error) -> Result<crate::buffer::MessageBuf, Error> {
         crate::message::unspecified_for(error)
     }
@@ -283,6 +412,23 @@ mod coap {
 
     /// RFC 9668 §3.3.1 steps 1–3, 6 and 7 for a request in the UDP message format: see
     /// [`split_combined_request_framed`].
+    ///
+    /// ```
+    /// # use mote_edhoc::transport::*;
+    /// # use mote_edhoc::ConnId;
+    /// // An OSCORE request from the Initiator: CON POST, MID 1, token 0x7b, OSCORE option (9)
+    /// // with Partial IV 0x14 and 'kid' C_R = -8 (0x27), then the ciphertext.
+    /// let oscore_request = b"\x41\x02\x00\x01\x7b\x93\x09\x14\x27\xff\xc1\xc2\xc3\xc4\xc5\xc6\xc7\xc8";
+    /// let message_3 = [0x43, 0xaa, 0xbb, 0xcc];
+    /// let mut combined = [0u8; 64];
+    /// let n = combine_request(oscore_request, &message_3, &mut combined)?;
+    /// let mut out = [0u8; 64];
+    /// let parts = split_combined_request(&combined[..n], &mut out)?;
+    /// assert_eq!(parts.c_r, ConnId::from_int(-8)?); // the OSCORE 'kid'
+    /// assert_eq!(parts.message_3, message_3);
+    /// assert_eq!(&out[..parts.oscore_request_len], oscore_request); // as the client protected it
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn split_combined_request<'a>(
         request: &'a [u8],
         out: &mut [u8],
@@ -301,6 +447,23 @@ mod coap {
     /// MAX_UNFRAGMENTED_SIZE, RFC 8613 §4.1.3.4.2) and then calls
     /// [`split_reassembled_combined_request_framed`]; here such a block is rejected, unless it
     /// is the only one (NUM 0 without M).
+    ///
+    /// ```
+    /// # use mote_edhoc::transport::*;
+    /// # use mote_edhoc::ConnId;
+    /// // An OSCORE request from the Initiator: CON POST, MID 1, token 0x7b, OSCORE option (9)
+    /// // with Partial IV 0x14 and 'kid' C_R = -8 (0x27), then the ciphertext.
+    /// let oscore_request = b"\x41\x02\x00\x01\x7b\x93\x09\x14\x27\xff\xc1\xc2\xc3\xc4\xc5\xc6\xc7\xc8";
+    /// let message_3 = [0x43, 0xaa, 0xbb, 0xcc];
+    /// let mut combined = [0u8; 64];
+    /// let n = combine_request(oscore_request, &message_3, &mut combined)?;
+    /// let mut out = [0u8; 64];
+    /// let parts = split_combined_request_framed(&combined[..n], Framing::Udp, &mut out)?;
+    /// assert_eq!(parts.message_3, message_3);
+    /// // Step 1: a request without the EDHOC option is no combined request (answer 4.00).
+    /// assert!(split_combined_request_framed(oscore_request, Framing::Udp, &mut out).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn split_combined_request_framed<'a>(
         request: &'a [u8],
         framing: Framing,
@@ -321,6 +484,23 @@ mod coap {
     }
 
     /// [`split_reassembled_combined_request_framed`] for the UDP message format.
+    ///
+    /// ```
+    /// # use mote_edhoc::transport::*;
+    /// # use mote_edhoc::ConnId;
+    /// // An OSCORE request from the Initiator: CON POST, MID 1, token 0x7b, OSCORE option (9)
+    /// // with Partial IV 0x14 and 'kid' C_R = -8 (0x27), then the ciphertext.
+    /// let oscore_request = b"\x41\x02\x00\x01\x7b\x93\x09\x14\x27\xff\xc1\xc2\xc3\xc4\xc5\xc6\xc7\xc8";
+    /// let message_3 = [0x43, 0xaa, 0xbb, 0xcc];
+    /// let mut combined = [0u8; 64];
+    /// let n = combine_request(oscore_request, &message_3, &mut combined)?;
+    /// // The body as a block-wise reassembly would hand it over: message_3 ‖ ciphertext.
+    /// let body = &combined[11..n];
+    /// let mut out = [0u8; 64];
+    /// let parts = split_reassembled_combined_request(&combined[..n], body, &mut out)?;
+    /// assert_eq!((parts.message_3, &out[..parts.oscore_request_len]), (&message_3[..], &oscore_request[..]));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn split_reassembled_combined_request<'a>(
         request: &[u8],
         body: &'a [u8],
@@ -334,6 +514,21 @@ mod coap {
     /// options are the request's), `body` the reassembled payload (for example from
     /// `mote_coap::block::BlockReassembler`). The rebuilt OSCORE request, in the same framing,
     /// carries `body`'s OSCORE ciphertext and no Block1, Size1 or EDHOC option.
+    ///
+    /// ```
+    /// # use mote_edhoc::transport::*;
+    /// # use mote_edhoc::ConnId;
+    /// // An OSCORE request from the Initiator: CON POST, MID 1, token 0x7b, OSCORE option (9)
+    /// // with Partial IV 0x14 and 'kid' C_R = -8 (0x27), then the ciphertext.
+    /// let oscore_request = b"\x41\x02\x00\x01\x7b\x93\x09\x14\x27\xff\xc1\xc2\xc3\xc4\xc5\xc6\xc7\xc8";
+    /// let message_3 = [0x43, 0xaa, 0xbb, 0xcc];
+    /// let mut combined = [0u8; 64];
+    /// let n = combine_request(oscore_request, &message_3, &mut combined)?;
+    /// let mut out = [0u8; 64];
+    /// let parts = split_reassembled_combined_request_framed(&combined[..n], &combined[11..n], Framing::Udp, &mut out)?;
+    /// assert_eq!(parts.c_r, ConnId::from_int(-8)?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn split_reassembled_combined_request_framed<'a>(
         request: &[u8],
         body: &'a [u8],

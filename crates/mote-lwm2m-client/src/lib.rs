@@ -48,10 +48,3 @@ pub use firmware::{FirmwareHooks, FirmwarePull, FirmwareUpdate, State, UpdateRes
 pub use object::{DataObject, ExecuteArgument, Object};
 #[cfg(feature = "alloc")]
 pub use request::{Request, Response};
-
-// The user's guide ("Using Mote as a library", docs/guide.md, outside this crate's directory):
-// its Rust blocks run as doctests here, where every crate of its walk-through is a
-// (dev-)dependency, so the guide cannot drift from the API. Only rustdoc's test pass reads it.
-#[cfg(all(doctest, feature = "std"))]
-#[doc = include_str!("../../../docs/guide.md")]
-mod guide {}

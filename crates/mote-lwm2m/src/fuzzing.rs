@@ -1,5 +1,5 @@
 //! Entry points of the fuzz targets (`fuzz/fuzz_targets/lwm2m_*.rs`), kept in the crate so
-//! that `tests/fuzz_corpus.rs` replays the committed corpus through exactly the same code
+//! that `workspace-tests/tests/fuzz_corpus_lwm2m.rs` replays the committed corpus through exactly the same code
 //! on stable Rust. Each function decodes arbitrary bytes (which must never panic) and,
 //! when decoding succeeds, checks the round trip decode → encode → decode; a broken round
 //! trip is returned as `Err` (the fuzz target turns it into a crash).

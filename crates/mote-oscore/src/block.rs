@@ -62,12 +62,35 @@ pub struct OuterBlockAssembler<'b> {
 
 impl<'b> OuterBlockAssembler<'b> {
     /// Bytes of `buffer` that are not available to the message.
+    ///
+    /// ```
+    /// use mote_oscore::block::OuterBlockAssembler;
+    /// // Size the buffer for the largest message you accept plus the overhead.
+    /// let mut buffer = [0u8; 256 + OuterBlockAssembler::overhead()];
+    /// assert_eq!(OuterBlockAssembler::overhead(), 14);
+    /// # let _ = &mut buffer;
+    /// ```
     pub const fn overhead() -> usize {
         HEADER_ROOM
     }
 
     /// An assembler for `which` fragments, storing up to `max_unfragmented_size` bytes of
     /// message in `buffer` (which must be at least that plus [`overhead`](Self::overhead)).
+    ///
+    /// ```
+    /// use mote_oscore::{Error, Framing};
+    /// use mote_oscore::block::{OuterBlock, OuterBlockAssembler};
+    /// let mut buffer = [0u8; 64 + 14];
+    /// let assembler = OuterBlockAssembler::new(&mut buffer, OuterBlock::Block2, Framing::Udp, 64)?;
+    /// # drop(assembler);
+    /// // A buffer too short for the bound is refused up front.
+    /// let mut small = [0u8; 64];
+    /// assert!(matches!(
+    ///     OuterBlockAssembler::new(&mut small, OuterBlock::Block2, Framing::Udp, 64),
+    ///     Err(Error::BufferTooSmall { required: 78 })
+    /// ));
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn new(
         buffer: &'b mut [u8],
         which: OuterBlock,
@@ -97,6 +120,29 @@ impl<'b> OuterBlockAssembler<'b> {
     /// by itself. Blocks must come in order (NUM 0, 1, …) with a constant size; a message
     /// growing beyond MAX_UNFRAGMENTED_SIZE fails with [`Error::TooLarge`] and the
     /// assembler must be discarded.
+    ///
+    /// ```
+    /// use mote_oscore::Framing;
+    /// use mote_oscore::block::{OuterBlock, OuterBlockAssembler, Reassembly};
+    /// // A protected response split by a proxy into two Outer Block2 blocks of 16 bytes (RFC 8613
+    /// // §4.1.3.4.2): ACK 2.04, MID 1, token 0x7a, OSCORE (9) empty, Block2 (23) NUM/M/SZX, payload.
+    /// let ciphertext: Vec<u8> = (0u8..20).collect();
+    /// // Block2 is option 23: delta 14 after OSCORE (9) = 13 + 1, so 0xd1 0x01, then the value.
+    /// let mut first = b"\x61\x44\x00\x01\x7a\x90\xd1\x01\x08\xff".to_vec(); // NUM 0, M 1, SZX 0
+    /// first.extend(&ciphertext[..16]);
+    /// let mut second = b"\x61\x44\x00\x01\x7a\x90\xd1\x01\x10\xff".to_vec(); // NUM 1, M 0
+    /// second.extend(&ciphertext[16..]);
+    /// let mut buffer = [0u8; 128 + 14];
+    /// let mut assembler = OuterBlockAssembler::new(&mut buffer, OuterBlock::Block2, Framing::Udp, 128)?;
+    /// assert_eq!(assembler.feed(&first)?, Reassembly::NeedMore);
+    /// assert_eq!(assembler.message(), None);
+    /// assert_eq!(assembler.feed(&second)?, Reassembly::Complete);
+    /// // The whole message, without Block2, ready for unprotect_response.
+    /// let message = assembler.message().ok_or(mote_oscore::Error::Block("incomplete"))?;
+    /// assert_eq!(&message[..7], b"\x61\x44\x00\x01\x7a\x90\xff");
+    /// assert_eq!(&message[7..], &ciphertext[..]);
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn feed(&mut self, fragment: &[u8]) -> Result<Reassembly, Error> {
         if self.message.is_some() {
             return Err(Error::Block("message already complete"));

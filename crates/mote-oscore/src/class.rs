@@ -2,6 +2,17 @@
 //! its plaintext and back (RFC 8613 §4.1). The class of each option is a property of
 //! mote-coap's option registry ([`OptionNumber::oscore_class`]); this module holds the rules
 //! of this crate on top of it, and the option sets that let the common messages skip a pass.
+//!
+//! ```
+//! use mote_coap::option::OptionNumber;
+//! use mote_oscore::class::OscoreClass;
+//! // RFC 8613 §4.1: Uri-Path is encrypted (Class E), Uri-Host stays outside for the proxy
+//! // (Class U), Observe has an Inner and an Outer instance.
+//! assert_eq!(OptionNumber::URI_PATH.oscore_class(), OscoreClass::Inner);
+//! assert_eq!(OptionNumber::URI_HOST.oscore_class(), OscoreClass::Outer);
+//! assert_eq!(OptionNumber::OBSERVE.oscore_class(), OscoreClass::InnerAndOuter);
+//! assert!(OscoreClass::InnerAndOuter.is_inner() && OscoreClass::InnerAndOuter.is_outer());
+//! ```
 
 pub use mote_coap::option::OscoreClass;
 use mote_coap::option::{OptionNumber, OptionSet};

@@ -30,6 +30,14 @@ pub struct ShortBytes<const N: usize> {
 
 impl<const N: usize> ShortBytes<N> {
     /// Copies `value`; fails if it is longer than `N`.
+    ///
+    /// ```
+    /// use mote_oscore::context::Id;
+    /// let id = Id::new(&[0x01])?;
+    /// assert_eq!(id.as_slice(), [0x01]);
+    /// assert!(Id::new(&[0u8; 8]).is_err()); // longer than MAX_ID_LEN
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn new(value: &[u8]) -> Result<Self, Error> {
         let mut bytes = [0u8; N];
         bytes
@@ -44,6 +52,12 @@ impl<const N: usize> ShortBytes<N> {
     }
 
     /// The bytes.
+    ///
+    /// ```
+    /// use mote_oscore::context::IdContext;
+    /// assert_eq!(IdContext::new(&[0x37, 0xcb])?.as_slice(), [0x37, 0xcb]);
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn as_slice(&self) -> &[u8] {
         self.bytes.get(..usize::from(self.len)).unwrap_or_default()
     }
@@ -89,6 +103,19 @@ impl<const N: usize> Secret<N> {
     }
 
     /// The secret bytes. Handle with care.
+    ///
+    /// ```
+    /// # use mote_oscore::{SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// # p.master_salt = &salt; // RFC 8613 C.1.1
+    /// let keys = mote_oscore::context::derive_keys(&p)?;
+    /// assert_eq!(keys.common_iv.as_slice().len(), 13);
+    /// assert_eq!(keys.sender_key.expose().len(), 16); // AES-CCM-16-64-128
+    /// assert_eq!(format!("{:?}", keys.sender_key), "Secret(16 bytes)"); // never printed
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn expose(&self) -> &[u8] {
         self.bytes.get(..self.len).unwrap_or_default()
     }
@@ -124,6 +151,15 @@ pub type Key = Secret<MAX_KEY_LEN>;
 /// | −11 | direct+HKDF-SHA-512 |
 /// | 5 | HMAC 256/256 (the HMAC underlying HKDF SHA-256, as aiocoap and libcoap name it) |
 /// | 7 | HMAC 512/512 |
+///
+/// ```
+/// use mote_oscore::{HkdfAlgorithm, context::hkdf_from_cose_id};
+/// assert_eq!(hkdf_from_cose_id(-10)?, HkdfAlgorithm::Sha256);
+/// assert_eq!(hkdf_from_cose_id(5)?, HkdfAlgorithm::Sha256); // aiocoap's and libcoap's name
+/// assert_eq!(hkdf_from_cose_id(-11)?, HkdfAlgorithm::Sha512);
+/// assert!(hkdf_from_cose_id(1).is_err());
+/// # Ok::<(), mote_oscore::Error>(())
+/// ```
 pub fn hkdf_from_cose_id(id: i64) -> Result<HkdfAlgorithm, Error> {
     match id {
         -10 | 5 => Ok(HkdfAlgorithm::Sha256),
@@ -134,6 +170,15 @@ pub fn hkdf_from_cose_id(id: i64) -> Result<HkdfAlgorithm, Error> {
 
 /// The HKDF algorithm from a name: `SHA-256`, `HKDF-SHA-256`, `SHA-512`, `HKDF-SHA-512`
 /// (case-insensitive), or a COSE identifier as text (see [`hkdf_from_cose_id`]).
+///
+/// ```
+/// use mote_oscore::{HkdfAlgorithm, context::hkdf_from_name};
+/// assert_eq!(hkdf_from_name("HKDF SHA-256")?, HkdfAlgorithm::Sha256);
+/// assert_eq!(hkdf_from_name("sha-512")?, HkdfAlgorithm::Sha512);
+/// assert_eq!(hkdf_from_name("-10")?, HkdfAlgorithm::Sha256);
+/// assert!(hkdf_from_name("MD5").is_err());
+/// # Ok::<(), mote_oscore::Error>(())
+/// ```
 pub fn hkdf_from_name(name: &str) -> Result<HkdfAlgorithm, Error> {
     let n = name.trim();
     let eq = |s: &str| n.eq_ignore_ascii_case(s);
@@ -150,6 +195,14 @@ pub fn hkdf_from_name(name: &str) -> Result<HkdfAlgorithm, Error> {
 
 /// The AEAD algorithm with COSE identifier `id`, if OSCORE can use it (nonce of at least
 /// 7 bytes, RFC 8613 §5.2). All AEADs of `mote-cose` qualify: 1, 2, 3, 10–13, 24, 30–33.
+///
+/// ```
+/// use mote_oscore::{AeadAlgorithm, context::aead_from_cose_id};
+/// assert_eq!(aead_from_cose_id(10)?, AeadAlgorithm::AesCcm16_64_128); // the OSCORE default
+/// assert_eq!(aead_from_cose_id(1)?, AeadAlgorithm::A128Gcm);
+/// assert!(aead_from_cose_id(-7).is_err()); // ES256 is no AEAD
+/// # Ok::<(), mote_oscore::Error>(())
+/// ```
 pub fn aead_from_cose_id(id: i64) -> Result<AeadAlgorithm, Error> {
     AeadAlgorithm::from_id(id)
         .filter(|a| a.nonce_len() >= 7 && a.nonce_len() <= MAX_NONCE_LEN)
@@ -193,6 +246,14 @@ impl core::fmt::Debug for SecurityContextParams<'_> {
 
 impl<'a> SecurityContextParams<'a> {
     /// Parameters with the defaults of RFC 8613 §3.2 for everything but the secret and IDs.
+    ///
+    /// ```
+    /// use mote_oscore::{AeadAlgorithm, HkdfAlgorithm, SecurityContextParams};
+    /// let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// let p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// assert_eq!((p.aead, p.hkdf), (AeadAlgorithm::AesCcm16_64_128, HkdfAlgorithm::Sha256));
+    /// assert_eq!((p.master_salt, p.id_context, p.replay_window), (&[][..], None, 32));
+    /// ```
     pub fn new(master_secret: &'a [u8], sender_id: &'a [u8], recipient_id: &'a [u8]) -> Self {
         Self {
             master_secret,
@@ -228,6 +289,20 @@ impl core::fmt::Debug for DerivedKeys {
 /// Derives Sender Key, Recipient Key and Common IV (RFC 8613 §3.2.1):
 /// `output = HKDF(salt = Master Salt, IKM = Master Secret, info, L)` with
 /// `info = [id, id_context, alg_aead, type, L]`.
+///
+/// ```
+/// # use mote_oscore::{SecurityContext, SecurityContextParams};
+/// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+/// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+/// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+/// # p.master_salt = &salt; // RFC 8613 C.1.1
+/// let keys = mote_oscore::context::derive_keys(&p)?;
+/// // RFC 8613 C.1.1 outputs.
+/// assert_eq!(keys.sender_key.expose(), b"\xf0\x91\x0e\xd7\x29\x5e\x6a\xd4\xb5\x4f\xc7\x93\x15\x43\x02\xff");
+/// assert_eq!(keys.recipient_key.expose(), b"\xff\xb1\x4e\x09\x3c\x94\xc9\xca\xc9\x47\x16\x48\xb4\xf9\x87\x10");
+/// assert_eq!(keys.common_iv.as_slice(), b"\x46\x22\xd4\xdd\x6d\x94\x41\x68\xee\xfb\x54\x98\x7c");
+/// # Ok::<(), mote_oscore::Error>(())
+/// ```
 pub fn derive_keys(p: &SecurityContextParams<'_>) -> Result<DerivedKeys, Error> {
     let id_max = p.aead.nonce_len() - 6;
     if p.sender_id.len() > id_max || p.recipient_id.len() > id_max {
@@ -283,6 +358,15 @@ pub fn derive_keys(p: &SecurityContextParams<'_>) -> Result<DerivedKeys, Error> 
 
 /// The `info` structure of RFC 8613 §3.2.1 for one derivation, written into `out`
 /// (for display and tests; derivation itself streams the parts).
+///
+/// ```
+/// use mote_oscore::{AeadAlgorithm, context::info, cose::InfoType};
+/// // RFC 8613 C.1.1: info for the client's Sender Key: [h'', null, 10, "Key", 16].
+/// let mut out = [0u8; 32];
+/// let n = info(&[], None, AeadAlgorithm::AesCcm16_64_128, InfoType::Key, &mut out)?;
+/// assert_eq!(&out[..n], b"\x85\x40\xf6\x0a\x63Key\x10");
+/// # Ok::<(), mote_oscore::Error>(())
+/// ```
 pub fn info(
     id: &[u8],
     id_context: Option<&[u8]>,
@@ -361,6 +445,20 @@ pub struct SecurityContext<S = Volatile> {
 impl SecurityContext<Volatile> {
     /// Derives a fresh context (RFC 8613 §3.2) whose sequence number starts at 0 and lives in
     /// memory only.
+    ///
+    /// # Example
+    /// RFC 8613 Appendix C.1.1: the client's context from Master Secret and Master Salt.
+    /// ```
+    /// # use mote_oscore::{SecurityContext, SecurityContextParams};
+    /// let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// p.master_salt = &salt;
+    /// let client = SecurityContext::new(&p)?;
+    /// assert_eq!(client.sender_key().expose(), b"\xf0\x91\x0e\xd7\x29\x5e\x6a\xd4\xb5\x4f\xc7\x93\x15\x43\x02\xff");
+    /// assert_eq!(client.sender_sequence_number(), 0);
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn new(p: &SecurityContextParams<'_>) -> Result<Self, Error> {
         Self::with_store(p, Volatile)
     }
@@ -369,6 +467,23 @@ impl SecurityContext<Volatile> {
 impl<S: SequenceStore> SecurityContext<S> {
     /// Derives a fresh context whose Sender Sequence Number starts at 0 and is persisted in
     /// `store` every `K = 1` message (see [`restore`](Self::restore) for the B.1.1 procedure).
+    ///
+    /// ```
+    /// # use mote_oscore::{SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// # p.master_salt = &salt; // RFC 8613 C.1.1
+    /// use mote_oscore::sequence::MemoryStore;
+    /// let mut store = MemoryStore::default();
+    /// let mut client = SecurityContext::with_store(&p, &mut store)?;
+    /// let mut out = [0u8; 64];
+    /// client.protect_request(mote_oscore::Framing::Udp, b"\x44\x01\x5d\x1f\x00\x00\x39\x74\x83tv1", &mut out)?;
+    /// drop(client);
+    /// // The number was stored before it was used (Appendix B.1.1, K = 1).
+    /// assert_eq!((store.value, store.writes), (Some(0), 1));
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn with_store(p: &SecurityContextParams<'_>, store: S) -> Result<Self, Error> {
         let keys = derive_keys(p)?;
         Ok(Self {
@@ -411,6 +526,23 @@ impl<S: SequenceStore> SecurityContext<S> {
     /// Echo exchange of Appendix B.1.2 (see [`issue_replay_echo`](Self::issue_replay_echo)).
     /// Pass `window_from_echo = false` for a context whose window is known fresh (e.g. the
     /// peer derived a new context too).
+    ///
+    /// ```
+    /// # use mote_oscore::{SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// # p.master_salt = &salt; // RFC 8613 C.1.1
+    /// use mote_oscore::sequence::MemoryStore;
+    /// // Before the reboot the store held 1000; with K = 16 and F = 32 sending resumes at 1032,
+    /// // and the replay window waits for the Echo exchange of Appendix B.1.2.
+    /// let store = MemoryStore { value: Some(1000), ..MemoryStore::default() };
+    /// let client = SecurityContext::restore(&p, store, 16, 32, true)?;
+    /// assert_eq!(client.sender_sequence_number(), 1032);
+    /// assert!(!client.replay_window().is_initialized());
+    /// assert!(SecurityContext::restore(&p, MemoryStore::default(), 16, 8, true).is_err()); // F < K
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn restore(
         p: &SecurityContextParams<'_>,
         mut store: S,
@@ -439,52 +571,169 @@ impl<S: SequenceStore> SecurityContext<S> {
     }
 
     /// The AEAD Algorithm.
+    ///
+    /// ```
+    /// # use mote_oscore::{SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// # p.master_salt = &salt;
+    /// # let mut client = SecurityContext::new(&p)?; // RFC 8613 C.1.1
+    /// assert_eq!(client.aead(), mote_oscore::AeadAlgorithm::AesCcm16_64_128); // the default, 10
+    /// assert_eq!(client.aead().id(), 10);
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn aead(&self) -> AeadAlgorithm {
         self.aead
     }
 
     /// The HKDF Algorithm.
+    ///
+    /// ```
+    /// # use mote_oscore::{SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// # p.master_salt = &salt;
+    /// # let mut client = SecurityContext::new(&p)?; // RFC 8613 C.1.1
+    /// assert_eq!(client.hkdf(), mote_oscore::HkdfAlgorithm::Sha256); // the default
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn hkdf(&self) -> HkdfAlgorithm {
         self.hkdf
     }
 
     /// The Common IV.
+    ///
+    /// ```
+    /// # use mote_oscore::{SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// # p.master_salt = &salt;
+    /// # let mut client = SecurityContext::new(&p)?; // RFC 8613 C.1.1
+    /// assert_eq!(client.common_iv(), b"\x46\x22\xd4\xdd\x6d\x94\x41\x68\xee\xfb\x54\x98\x7c"); // C.1.1
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn common_iv(&self) -> &[u8] {
         self.common_iv.as_slice()
     }
 
     /// The ID Context, if any.
+    ///
+    /// ```
+    /// # use mote_oscore::{SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// # p.master_salt = &salt;
+    /// # let mut client = SecurityContext::new(&p)?; // RFC 8613 C.1.1
+    /// assert_eq!(client.id_context(), None); // C.1.1 has none; C.2.1 has 0x37cbf3210017a2d3
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn id_context(&self) -> Option<&[u8]> {
         self.id_context.as_ref().map(ShortBytes::as_slice)
     }
 
     /// The Sender ID.
+    ///
+    /// ```
+    /// # use mote_oscore::{SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// # p.master_salt = &salt;
+    /// # let mut client = SecurityContext::new(&p)?; // RFC 8613 C.1.1
+    /// assert_eq!(client.sender_id(), b""); // C.1.1: the client's Sender ID is empty
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn sender_id(&self) -> &[u8] {
         self.sender.id.as_slice()
     }
 
     /// The Recipient ID.
+    ///
+    /// ```
+    /// # use mote_oscore::{SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// # p.master_salt = &salt;
+    /// # let mut client = SecurityContext::new(&p)?; // RFC 8613 C.1.1
+    /// assert_eq!(client.recipient_id(), [0x01]);
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn recipient_id(&self) -> &[u8] {
         self.recipient.id.as_slice()
     }
 
     /// The Sender Key.
+    ///
+    /// ```
+    /// # use mote_oscore::{SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// # p.master_salt = &salt;
+    /// # let mut client = SecurityContext::new(&p)?; // RFC 8613 C.1.1
+    /// assert_eq!(client.sender_key().expose(), b"\xf0\x91\x0e\xd7\x29\x5e\x6a\xd4\xb5\x4f\xc7\x93\x15\x43\x02\xff");
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn sender_key(&self) -> &Key {
         &self.sender.key
     }
 
     /// The Recipient Key.
+    ///
+    /// ```
+    /// # use mote_oscore::{SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// # p.master_salt = &salt;
+    /// # let mut client = SecurityContext::new(&p)?; // RFC 8613 C.1.1
+    /// assert_eq!(client.recipient_key().expose(), b"\xff\xb1\x4e\x09\x3c\x94\xc9\xca\xc9\x47\x16\x48\xb4\xf9\x87\x10");
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn recipient_key(&self) -> &Key {
         &self.recipient.key
     }
 
     /// The next Sender Sequence Number.
+    ///
+    /// ```
+    /// # use mote_oscore::{SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// # p.master_salt = &salt;
+    /// # let mut client = SecurityContext::new(&p)?; // RFC 8613 C.1.1
+    /// assert_eq!(client.sender_sequence_number(), 0);
+    /// let mut out = [0u8; 64];
+    /// client.protect_request(mote_oscore::Framing::Udp, b"\x44\x01\x5d\x1f\x00\x00\x39\x74\x83tv1", &mut out)?;
+    /// assert_eq!(client.sender_sequence_number(), 1); // each protected message takes one
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn sender_sequence_number(&self) -> u64 {
         self.sender.seq
     }
 
     /// Sets the next Sender Sequence Number; it can only move forward (RFC 8613 §7.2: a
     /// number must never be reused).
+    ///
+    /// ```
+    /// # use mote_oscore::{SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// # p.master_salt = &salt;
+    /// # let mut client = SecurityContext::new(&p)?; // RFC 8613 C.1.1
+    /// client.set_sender_sequence_number(20)?; // RFC 8613 C.4 protects at 20
+    /// assert_eq!(client.sender_sequence_number(), 20);
+    /// assert!(client.set_sender_sequence_number(19).is_err()); // never backwards
+    /// assert!(client.set_sender_sequence_number(client.max_sequence_number() + 1).is_err());
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn set_sender_sequence_number(&mut self, seq: u64) -> Result<(), Error> {
         if seq < self.sender.seq {
             return Err(Error::InvalidParameter("sequence number can only increase"));
@@ -497,27 +746,89 @@ impl<S: SequenceStore> SecurityContext<S> {
     }
 
     /// The Replay Window.
+    ///
+    /// ```
+    /// # use mote_oscore::{SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// # p.master_salt = &salt;
+    /// # let mut client = SecurityContext::new(&p)?; // RFC 8613 C.1.1
+    /// assert_eq!(client.replay_window().size(), 32); // the default window (RFC 8613 §7.4)
+    /// assert!(client.replay_window().is_initialized());
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn replay_window(&self) -> &ReplayWindow {
         &self.recipient.window
     }
 
     /// Replaces the Replay Window (e.g. one restored from storage).
+    ///
+    /// ```
+    /// # use mote_oscore::{SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// # p.master_salt = &salt;
+    /// # let mut client = SecurityContext::new(&p)?; // RFC 8613 C.1.1
+    /// // A window restored as it was before a reboot: 5 seen, the numbers above it fresh.
+    /// let mut window = mote_oscore::ReplayWindow::new(32)?;
+    /// window.check_and_accept(5)?;
+    /// client.set_replay_window(window);
+    /// assert!(client.replay_window().check(5).is_err());
+    /// assert!(client.replay_window().check(6).is_ok());
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn set_replay_window(&mut self, window: ReplayWindow) {
         self.recipient.window = window;
     }
 
     /// The sequence-number store.
+    ///
+    /// ```
+    /// # use mote_oscore::{SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// # p.master_salt = &salt;
+    /// # let mut client = SecurityContext::new(&p)?; // RFC 8613 C.1.1
+    /// // The default store keeps the sequence number in memory only.
+    /// let _volatile: &mote_oscore::sequence::Volatile = client.store();
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn store(&self) -> &S {
         &self.sender.store
     }
 
     /// Whether requests carry the ID Context as 'kid context'.
+    ///
+    /// ```
+    /// # use mote_oscore::{SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// # p.master_salt = &salt;
+    /// # let mut client = SecurityContext::new(&p)?; // RFC 8613 C.1.1
+    /// assert!(!client.sends_kid_context()); // no ID Context in C.1.1
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn sends_kid_context(&self) -> bool {
         self.send_kid_context && self.id_context.is_some()
     }
 
     /// The largest sequence number the AEAD allows (RFC 8613 §7.2.1, §12: at most 2^40 − 1;
     /// AES-CCM with a 7-byte nonce has no room for more than 2^40 − 1 either).
+    ///
+    /// ```
+    /// # use mote_oscore::{SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// # p.master_salt = &salt;
+    /// # let mut client = SecurityContext::new(&p)?; // RFC 8613 C.1.1
+    /// assert_eq!(client.max_sequence_number(), (1 << 40) - 1);
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn max_sequence_number(&self) -> u64 {
         MAX_SEQUENCE_NUMBER
     }
@@ -550,6 +861,21 @@ impl<S: SequenceStore> SecurityContext<S> {
     /// (RFC 8613 Appendix B.1.2). The value comes from the caller's random source (RFC 9175
     /// §2.3: 8 bytes or more of randomness); a request whose inner Echo equals it initializes
     /// the window.
+    ///
+    /// ```
+    /// # use mote_oscore::{SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// # p.master_salt = &salt;
+    /// # let mut client = SecurityContext::new(&p)?; // RFC 8613 C.1.1
+    /// // After a reboot the server's window is unknown (Appendix B.1.2); it answers the first
+    /// // request with 4.01 and this Echo value, and the request that carries it back resets the
+    /// // window. The value comes from the caller's random source.
+    /// client.issue_replay_echo(&[0x5c, 0x3a, 0x91, 0x07, 0x44, 0xe2, 0x18, 0xb6])?;
+    /// assert!(client.issue_replay_echo(&[0u8; 41]).is_err()); // at most 40 bytes
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn issue_replay_echo(&mut self, echo: &[u8]) -> Result<(), Error> {
         self.recipient.echo_challenge = Some(ShortBytes::new(echo)?);
         Ok(())

@@ -19,6 +19,16 @@ pub(crate) const MAX_AAD_LEN: usize = 11 + 2 + 1 + 1 + 1 + 3 + 1 + 7 + 1 + 5 + 1
 ///
 /// `id_piv` is the Sender ID of the endpoint that generated the Partial IV. Fails if the ID
 /// is longer than `nonce_len − 6` or the Partial IV longer than 5 bytes.
+///
+/// ```
+/// use mote_oscore::cose::nonce;
+/// // RFC 8613 C.4: Common IV of C.1.1, the client's empty Sender ID, Partial IV 0x14.
+/// let common_iv = b"\x46\x22\xd4\xdd\x6d\x94\x41\x68\xee\xfb\x54\x98\x7c";
+/// let (n, len) = nonce(common_iv, &[], &[0x14])?;
+/// assert_eq!(&n[..len], b"\x46\x22\xd4\xdd\x6d\x94\x41\x68\xee\xfb\x54\x98\x68");
+/// assert!(nonce(common_iv, &[0u8; 8], &[0x14]).is_err()); // ID longer than 13 - 6
+/// # Ok::<(), mote_oscore::Error>(())
+/// ```
 #[inline]
 pub fn nonce(
     common_iv: &[u8],
@@ -195,6 +205,15 @@ impl<const N: usize> Clone for Buf<N> {
 
 impl Aad {
     /// Builds the AAD for `alg` and the request's kid and Partial IV.
+    ///
+    /// ```
+    /// use mote_oscore::{AeadAlgorithm, cose::Aad};
+    /// // RFC 8613 C.4: AES-CCM-16-64-128, request 'kid' empty, request Partial IV 0x14.
+    /// let aad = Aad::new(AeadAlgorithm::AesCcm16_64_128, &[], &[0x14])?;
+    /// assert_eq!(aad.as_bytes(), b"\x83\x68Encrypt0\x40\x48\x85\x01\x81\x0a\x40\x41\x14\x40");
+    /// assert_eq!(aad.aad_array_bytes(), b"\x85\x01\x81\x0a\x40\x41\x14\x40");
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     #[inline]
     pub fn new(alg: AeadAlgorithm, request_kid: &[u8], request_piv: &[u8]) -> Result<Self, Error> {
         let mut h = [0u8; 9];
@@ -240,11 +259,27 @@ impl Aad {
     }
 
     /// The encoded AAD.
+    ///
+    /// ```
+    /// use mote_oscore::{AeadAlgorithm, cose::Aad};
+    /// let aad = Aad::new(AeadAlgorithm::AesCcm16_64_128, &[], &[0x14])?; // RFC 8613 C.4
+    /// assert_eq!(aad.as_bytes().len(), 20);
+    /// assert_eq!(&aad.as_bytes()[..11], b"\x83\x68Encrypt0\x40"); // ["Encrypt0", h'', ...
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn as_bytes(&self) -> &[u8] {
         self.buf.as_slice()
     }
 
     /// The `aad_array` part (the content of `external_aad`), as printed in RFC 8613 App. C.
+    ///
+    /// ```
+    /// use mote_oscore::{AeadAlgorithm, cose::Aad};
+    /// let aad = Aad::new(AeadAlgorithm::AesCcm16_64_128, &[0x01], &[0x14])?;
+    /// // [1, [10], h'01', h'14', h'']
+    /// assert_eq!(aad.aad_array_bytes(), b"\x85\x01\x81\x0a\x41\x01\x41\x14\x40");
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn aad_array_bytes(&self) -> &[u8] {
         // Fixed 11-byte prefix plus the one-byte bstr head of external_aad (aad_array is at
         // most 20 bytes).

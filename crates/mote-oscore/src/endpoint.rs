@@ -97,6 +97,22 @@ impl ContextId {
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] when an ID is longer than a context can hold.
+    ///
+    /// ```
+    /// # use mote_oscore::{SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// # p.master_salt = &salt;
+    /// # let client = SecurityContext::new(&p)?; // RFC 8613 C.1.1
+    /// use mote_oscore::endpoint::ContextId;
+    /// // The context a request with 'kid' 0x01 and no 'kid context' names (RFC 8613 §8.2 step 2).
+    /// let id = ContextId::new(None, &[0x01])?;
+    /// assert_eq!((id.id_context(), id.recipient_id()), (None, &[0x01][..]));
+    /// assert_eq!(id, ContextId::of(&client));
+    /// assert!(ContextId::new(None, &[0u8; 8]).is_err()); // longer than any Recipient ID
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn new(id_context: Option<&[u8]>, recipient_id: &[u8]) -> Result<Self, Error> {
         Ok(Self {
             id_context: id_context.map(IdContext::new).transpose()?,
@@ -105,6 +121,19 @@ impl ContextId {
     }
 
     /// The name of `context`.
+    ///
+    /// ```
+    /// # use mote_oscore::{SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// # p.master_salt = &salt;
+    /// # let client = SecurityContext::new(&p)?; // RFC 8613 C.1.1
+    /// use mote_oscore::endpoint::ContextId;
+    /// let id = ContextId::of(&client);
+    /// assert_eq!(id.recipient_id(), client.recipient_id());
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn of<S: SequenceStore>(context: &SecurityContext<S>) -> Self {
         Self {
             id_context: context.id_context,
@@ -113,11 +142,24 @@ impl ContextId {
     }
 
     /// The ID Context, if any.
+    ///
+    /// ```
+    /// use mote_oscore::endpoint::ContextId;
+    /// let id = ContextId::new(Some(&[0x37, 0xcb]), &[0x01])?;
+    /// assert_eq!(id.id_context(), Some(&[0x37, 0xcb][..]));
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn id_context(&self) -> Option<&[u8]> {
         self.id_context.as_ref().map(|c| c.as_slice())
     }
 
     /// The Recipient ID.
+    ///
+    /// ```
+    /// use mote_oscore::endpoint::ContextId;
+    /// assert_eq!(ContextId::new(None, &[0x01])?.recipient_id(), [0x01]);
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn recipient_id(&self) -> &[u8] {
         self.recipient_id.as_slice()
     }
@@ -244,6 +286,24 @@ const REPLAY_ECHO_LEN: usize = 8;
 
 impl<S: SequenceStore, R: RandomSource> OscoreProtection<S, R> {
     /// An empty set of contexts.
+    ///
+    /// ```
+    /// # use mote_oscore::{SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// # p.master_salt = &salt;
+    /// # let client = SecurityContext::new(&p)?; // RFC 8613 C.1.1
+    /// use mote_oscore::endpoint::{OscoreConfig, OscoreProtection};
+    /// // The Echo values of Appendix B.1.2 come from the caller's random source (here a stand-in).
+    /// let mut seed = 7u32;
+    /// let rng = move || { seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345); seed };
+    /// let mut protection = OscoreProtection::new(OscoreConfig { max_contexts: 2 }, rng);
+    /// let id = protection.add_context(client)?;
+    /// assert_eq!(protection.len(), 1);
+    /// assert!(protection.context(&id).is_some());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(config: OscoreConfig, rng: R) -> Self {
         Self {
             config,
@@ -253,6 +313,20 @@ impl<S: SequenceStore, R: RandomSource> OscoreProtection<S, R> {
     }
 
     /// The configuration.
+    ///
+    /// ```
+    /// # use mote_oscore::{SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// # p.master_salt = &salt;
+    /// # let client = SecurityContext::new(&p)?; // RFC 8613 C.1.1
+    /// # use mote_oscore::endpoint::{ContextId, OscoreConfig, OscoreProtection};
+    /// # let mut protection: OscoreProtection<mote_oscore::sequence::Volatile, _> =
+    /// #     OscoreProtection::new(OscoreConfig::default(), || 4u32); // rng: your source
+    /// assert_eq!(protection.config().max_contexts, 8); // the default
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn config(&self) -> &OscoreConfig {
         &self.config
     }
@@ -261,6 +335,34 @@ impl<S: SequenceStore, R: RandomSource> OscoreProtection<S, R> {
     ///
     /// # Errors
     /// [`ContextSetError::Full`], [`ContextSetError::Duplicate`] (the context is dropped).
+    ///
+    /// ```
+    /// # use mote_oscore::{SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// # p.master_salt = &salt;
+    /// # let client = SecurityContext::new(&p)?; // RFC 8613 C.1.1
+    /// # use mote_oscore::endpoint::{ContextId, OscoreConfig, OscoreProtection};
+    /// # let mut protection: OscoreProtection<mote_oscore::sequence::Volatile, _> =
+    /// #     OscoreProtection::new(OscoreConfig::default(), || 4u32); // rng: your source
+    /// use mote_oscore::endpoint::ContextSetError;
+    /// let id = protection.add_context(client)?;
+    /// assert_eq!(id, ContextId::new(None, &[0x01])?);
+    /// // The same Recipient ID and ID Context again would make 'kid' ambiguous (RFC 8613 §3.3).
+    /// let again = SecurityContext::new(&p)?;
+    /// assert_eq!(protection.add_context(again).unwrap_err(), ContextSetError::Duplicate);
+    /// // The set is bounded: with max_contexts 1, a second peer is refused.
+    /// let mut small = OscoreProtection::new(OscoreConfig { max_contexts: 1 }, || 4u32);
+    /// small.add_context(SecurityContext::new(&p)?)?;
+    /// let mut other = p;
+    /// other.recipient_id = &[0x02];
+    /// assert_eq!(
+    ///     small.add_context(SecurityContext::new(&other)?).unwrap_err(),
+    ///     ContextSetError::Full { capacity: 1 }
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn add_context(
         &mut self,
         context: SecurityContext<S>,
@@ -279,17 +381,67 @@ impl<S: SequenceStore, R: RandomSource> OscoreProtection<S, R> {
     }
 
     /// Removes a context and returns it.
+    ///
+    /// ```
+    /// # use mote_oscore::{SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// # p.master_salt = &salt;
+    /// # let client = SecurityContext::new(&p)?; // RFC 8613 C.1.1
+    /// # use mote_oscore::endpoint::{ContextId, OscoreConfig, OscoreProtection};
+    /// # let mut protection: OscoreProtection<mote_oscore::sequence::Volatile, _> =
+    /// #     OscoreProtection::new(OscoreConfig::default(), || 4u32); // rng: your source
+    /// let id = protection.add_context(client)?;
+    /// let removed = protection.remove_context(&id).ok_or("absent")?;
+    /// assert_eq!(removed.recipient_id(), [0x01]);
+    /// assert!(protection.is_empty() && protection.remove_context(&id).is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn remove_context(&mut self, id: &ContextId) -> Option<SecurityContext<S>> {
         let i = self.contexts.iter().position(|(c, _)| c == id)?;
         Some(self.contexts.remove(i).1)
     }
 
     /// The context named `id`.
+    ///
+    /// ```
+    /// # use mote_oscore::{SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// # p.master_salt = &salt;
+    /// # let client = SecurityContext::new(&p)?; // RFC 8613 C.1.1
+    /// # use mote_oscore::endpoint::{ContextId, OscoreConfig, OscoreProtection};
+    /// # let mut protection: OscoreProtection<mote_oscore::sequence::Volatile, _> =
+    /// #     OscoreProtection::new(OscoreConfig::default(), || 4u32); // rng: your source
+    /// let id = protection.add_context(client)?;
+    /// assert_eq!(protection.context(&id).map(|c| c.sender_sequence_number()), Some(0));
+    /// assert!(protection.context(&ContextId::new(None, &[0x09])?).is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn context(&self, id: &ContextId) -> Option<&SecurityContext<S>> {
         self.contexts.iter().find(|(c, _)| c == id).map(|(_, s)| s)
     }
 
     /// The context named `id`, to change (e.g. restore its replay window).
+    ///
+    /// ```
+    /// # use mote_oscore::{SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// # p.master_salt = &salt;
+    /// # let client = SecurityContext::new(&p)?; // RFC 8613 C.1.1
+    /// # use mote_oscore::endpoint::{ContextId, OscoreConfig, OscoreProtection};
+    /// # let mut protection: OscoreProtection<mote_oscore::sequence::Volatile, _> =
+    /// #     OscoreProtection::new(OscoreConfig::default(), || 4u32); // rng: your source
+    /// let id = protection.add_context(client)?;
+    /// // E.g. resume the sequence number stored before a reboot.
+    /// protection.context_mut(&id).ok_or("absent")?.set_sender_sequence_number(100)?;
+    /// assert_eq!(protection.context(&id).map(|c| c.sender_sequence_number()), Some(100));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn context_mut(&mut self, id: &ContextId) -> Option<&mut SecurityContext<S>> {
         self.contexts
             .iter_mut()
@@ -298,16 +450,64 @@ impl<S: SequenceStore, R: RandomSource> OscoreProtection<S, R> {
     }
 
     /// Every context with its name, in the order they were added.
+    ///
+    /// ```
+    /// # use mote_oscore::{SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// # p.master_salt = &salt;
+    /// # let client = SecurityContext::new(&p)?; // RFC 8613 C.1.1
+    /// # use mote_oscore::endpoint::{ContextId, OscoreConfig, OscoreProtection};
+    /// # let mut protection: OscoreProtection<mote_oscore::sequence::Volatile, _> =
+    /// #     OscoreProtection::new(OscoreConfig::default(), || 4u32); // rng: your source
+    /// protection.add_context(client)?;
+    /// let names: Vec<&[u8]> = protection.contexts().map(|(id, _)| id.recipient_id()).collect();
+    /// assert_eq!(names, [&[0x01][..]]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn contexts(&self) -> impl Iterator<Item = (&ContextId, &SecurityContext<S>)> {
         self.contexts.iter().map(|(c, s)| (c, s))
     }
 
     /// How many contexts are held.
+    ///
+    /// ```
+    /// # use mote_oscore::{SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// # p.master_salt = &salt;
+    /// # let client = SecurityContext::new(&p)?; // RFC 8613 C.1.1
+    /// # use mote_oscore::endpoint::{ContextId, OscoreConfig, OscoreProtection};
+    /// # let mut protection: OscoreProtection<mote_oscore::sequence::Volatile, _> =
+    /// #     OscoreProtection::new(OscoreConfig::default(), || 4u32); // rng: your source
+    /// assert_eq!(protection.len(), 0);
+    /// protection.add_context(client)?;
+    /// assert_eq!(protection.len(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn len(&self) -> usize {
         self.contexts.len()
     }
 
     /// Whether no context is held.
+    ///
+    /// ```
+    /// # use mote_oscore::{SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// # p.master_salt = &salt;
+    /// # let client = SecurityContext::new(&p)?; // RFC 8613 C.1.1
+    /// # use mote_oscore::endpoint::{ContextId, OscoreConfig, OscoreProtection};
+    /// # let mut protection: OscoreProtection<mote_oscore::sequence::Volatile, _> =
+    /// #     OscoreProtection::new(OscoreConfig::default(), || 4u32); // rng: your source
+    /// assert!(protection.is_empty());
+    /// protection.add_context(client)?;
+    /// assert!(!protection.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.contexts.is_empty()
     }
@@ -315,6 +515,31 @@ impl<S: SequenceStore, R: RandomSource> OscoreProtection<S, R> {
     /// RFC 8613 §8.2 for a request in the UDP message format; `Ok(None)` when it carries no
     /// OSCORE option. The error is the unprotected (or, for Appendix B.1.2, protected)
     /// response to send.
+    ///
+    /// ```
+    /// # use mote_oscore::{SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// # p.master_salt = &salt;
+    /// # let client = SecurityContext::new(&p)?; // RFC 8613 C.1.1
+    /// # use mote_oscore::endpoint::{ContextId, OscoreConfig, OscoreProtection};
+    /// # let mut protection: OscoreProtection<mote_oscore::sequence::Volatile, _> =
+    /// #     OscoreProtection::new(OscoreConfig::default(), || 4u32); // rng: your source
+    /// # let mut sp = SecurityContextParams::new(&secret, &[0x01], &[]);
+    /// # sp.master_salt = &salt;
+    /// # let server = SecurityContext::new(&sp)?; // RFC 8613 C.1.2
+    /// protection.add_context(server)?;
+    /// // RFC 8613 C.4: the protected GET /tv1 from the C.1.1 client.
+    /// let request = b"\x44\x02\x5d\x1f\x00\x00\x39\x74\x39localhost\x62\x09\x14\xff\x61\x2f\x10\x92\xf1\x77\x6f\x1c\x16\x68\xb3\x82\x5e";
+    /// let (inner, binding, from) = protection.unprotect_request_bytes(request).ok().flatten().ok_or("refused")?;
+    /// assert_eq!(inner.code, mote_coap::code::Code::GET);
+    /// assert_eq!(from.recipient_id(), b"");
+    /// assert_eq!(binding.request().request_piv(), [0x14]);
+    /// // A message without the OSCORE option is not this layer's.
+    /// assert!(matches!(protection.unprotect_request_bytes(b"\x40\x01\x00\x01"), Ok(None)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[allow(clippy::type_complexity)]
     pub fn unprotect_request_bytes(
         &mut self,

@@ -108,6 +108,17 @@ impl Error {
     /// | unknown kid / kid context | 4.01 Unauthorized | "Security context not found" | §8.2 step 2 |
     /// | replay | 4.01 Unauthorized | "Replay detected" | §7.4 |
     /// | AEAD failure | 4.00 Bad Request | "Decryption failed" | §8.2 step 6 |
+    ///
+    /// ```
+    /// use mote_coap::code::Code;
+    /// use mote_oscore::Error;
+    /// let response = Error::Replay.server_response().ok_or(Error::Replay)?;
+    /// assert_eq!((response.code, response.diagnostic), (Code::UNAUTHORIZED, "Replay detected"));
+    /// assert_eq!(Error::DecryptionFailed.server_response().map(|r| r.code), Some(Code::BAD_REQUEST));
+    /// // A response that fails to verify is not answered.
+    /// assert_eq!(Error::SequenceNumberExhausted.server_response(), None);
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn server_response(&self) -> Option<ErrorResponse> {
         let (code, diagnostic) = match self {
             Self::InvalidOscoreOption(_) | Self::NotOscore(_) => {

@@ -38,6 +38,17 @@ impl<'a> OscoreOption<'a> {
     ///
     /// Rejects reserved flag bits, the reserved Partial IV lengths 6 and 7, truncated values,
     /// and trailing bytes when the 'kid' flag is clear (RFC 8613 §6.1, §8.2 step 2).
+    ///
+    /// ```
+    /// use mote_oscore::OscoreOption;
+    /// // RFC 8613 C.4: flags 0x09 (k set, n = 1), Partial IV 0x14, an empty 'kid' (the rest).
+    /// let option = OscoreOption::decode(&[0x09, 0x14])?;
+    /// assert_eq!((option.partial_iv, option.kid, option.kid_context), (Some(&[0x14][..]), Some(&[][..]), None));
+    /// // Reserved flag bits and reserved Partial IV lengths are refused.
+    /// assert!(OscoreOption::decode(&[0x80]).is_err());
+    /// assert!(OscoreOption::decode(&[0x06, 1, 2, 3, 4, 5, 6]).is_err());
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     #[inline]
     pub fn decode(value: &'a [u8]) -> Result<Self, Error> {
         let Some((&flags, mut rest)) = value.split_first() else {
@@ -92,6 +103,14 @@ impl<'a> OscoreOption<'a> {
     ///
     /// RFC 8613 §6.1 / RFC 7252 §3.2: a value whose flag byte would be zero (no field present)
     /// is encoded as the empty value.
+    ///
+    /// ```
+    /// use mote_oscore::OscoreOption;
+    /// let option = OscoreOption { partial_iv: Some(&[0x14]), kid: Some(&[]), kid_context: None };
+    /// assert_eq!(option.encoded_len(), 2); // 0x09 0x14
+    /// assert_eq!(OscoreOption::default().encoded_len(), 0); // no field: the empty value
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn encoded_len(&self) -> usize {
         if self.is_empty() {
             return 0;
@@ -102,6 +121,13 @@ impl<'a> OscoreOption<'a> {
     }
 
     /// Whether no field is present (the option value is empty).
+    ///
+    /// ```
+    /// use mote_oscore::OscoreOption;
+    /// assert!(OscoreOption::default().is_empty()); // a response without Partial IV
+    /// assert!(!OscoreOption { partial_iv: Some(&[1]), ..Default::default() }.is_empty());
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.partial_iv.is_none() && self.kid_context.is_none() && self.kid.is_none()
     }
@@ -111,6 +137,21 @@ impl<'a> OscoreOption<'a> {
     /// Fails with [`Error::BufferTooSmall`] when `out` is shorter than
     /// [`encoded_len`](Self::encoded_len), and with [`Error::InvalidParameter`] when a field
     /// cannot be represented (Partial IV of 0 or more than 5 bytes, kid context over 255 bytes).
+    ///
+    /// ```
+    /// use mote_oscore::OscoreOption;
+    /// // RFC 8613 C.6 (client with ID Context): Partial IV 0x14, kid context 0x37cbf3210017a2d3, kid 0x00.
+    /// let option = OscoreOption {
+    ///     partial_iv: Some(&[0x14]),
+    ///     kid_context: Some(&[0x37, 0xcb, 0xf3, 0x21, 0x00, 0x17, 0xa2, 0xd3]),
+    ///     kid: Some(&[0x00]),
+    /// };
+    /// let mut out = [0u8; 16];
+    /// let n = option.encode(&mut out)?;
+    /// assert_eq!(&out[..n], b"\x19\x14\x08\x37\xcb\xf3\x21\x00\x17\xa2\xd3\x00");
+    /// assert!(option.encode(&mut [0u8; 4]).is_err()); // too short
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn encode(&self, out: &mut [u8]) -> Result<usize, Error> {
         let len = self.encoded_len();
         if len == 0 {
@@ -197,6 +238,16 @@ fn copy_at(out: &mut [u8], pos: &mut usize, src: &[u8]) {
 
 /// Encodes a sequence number as a Partial IV: network byte order with leading zero bytes
 /// removed, and 0 encoded as `0x00` (RFC 8613 §5). Returns the buffer and the used length.
+///
+/// ```
+/// use mote_oscore::option::encode_partial_iv;
+/// let (piv, len) = encode_partial_iv(20);
+/// assert_eq!(&piv[..len], [0x14]);
+/// let (piv, len) = encode_partial_iv(0);
+/// assert_eq!(&piv[..len], [0x00]); // 0 is one zero byte
+/// let (piv, len) = encode_partial_iv(0x0102_0304_05);
+/// assert_eq!(&piv[..len], [1, 2, 3, 4, 5]);
+/// ```
 pub fn encode_partial_iv(seq: u64) -> ([u8; MAX_PARTIAL_IV_LEN], usize) {
     let significant = (8 - (seq.leading_zeros() / 8) as usize).max(1);
     let len = significant.min(MAX_PARTIAL_IV_LEN);
@@ -208,6 +259,15 @@ pub fn encode_partial_iv(seq: u64) -> ([u8; MAX_PARTIAL_IV_LEN], usize) {
 
 /// Decodes a Partial IV into a sequence number. Leading zero bytes are tolerated when
 /// decoding, as in the nonce construction (RFC 8613 §5.2 left-pads in any case).
+///
+/// ```
+/// use mote_oscore::option::decode_partial_iv;
+/// assert_eq!(decode_partial_iv(&[0x14])?, 20);
+/// assert_eq!(decode_partial_iv(&[0x00, 0x14])?, 20); // leading zeros tolerated
+/// assert!(decode_partial_iv(&[]).is_err());
+/// assert!(decode_partial_iv(&[1, 2, 3, 4, 5, 6]).is_err());
+/// # Ok::<(), mote_oscore::Error>(())
+/// ```
 pub fn decode_partial_iv(piv: &[u8]) -> Result<u64, Error> {
     if piv.is_empty() || piv.len() > MAX_PARTIAL_IV_LEN {
         return Err(Error::InvalidOscoreOption(

@@ -42,6 +42,15 @@ pub struct RequestBinding {
 impl RequestBinding {
     /// A binding from the request's 'kid' and Partial IV, e.g. given on a command line.
     /// `observe` marks an Observe registration.
+    ///
+    /// ```
+    /// use mote_oscore::RequestBinding;
+    /// // RFC 8613 C.4's request: 'kid' empty (the client's Sender ID), Partial IV 0x14.
+    /// let binding = RequestBinding::new(&[], &[0x14], false)?;
+    /// assert_eq!((binding.request_kid(), binding.request_piv()), (&[][..], &[0x14][..]));
+    /// assert!(RequestBinding::new(&[], &[1, 2, 3, 4, 5, 6], false).is_err()); // PIV over 5 bytes
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn new(request_kid: &[u8], request_piv: &[u8], observe: bool) -> Result<Self, Error> {
         if request_piv.is_empty() || request_piv.len() > MAX_PARTIAL_IV_LEN {
             return Err(Error::InvalidParameter(
@@ -59,21 +68,47 @@ impl RequestBinding {
     }
 
     /// The request's 'kid' (the client's Sender ID).
+    ///
+    /// ```
+    /// use mote_oscore::RequestBinding;
+    /// assert_eq!(RequestBinding::new(&[0x01], &[0x05], false)?.request_kid(), [0x01]);
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn request_kid(&self) -> &[u8] {
         self.kid.as_slice()
     }
 
     /// The request's Partial IV.
+    ///
+    /// ```
+    /// use mote_oscore::RequestBinding;
+    /// assert_eq!(RequestBinding::new(&[0x01], &[0x05], false)?.request_piv(), [0x05]);
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn request_piv(&self) -> &[u8] {
         self.piv.as_slice()
     }
 
     /// Whether the request was an Observe registration.
+    ///
+    /// ```
+    /// use mote_oscore::RequestBinding;
+    /// assert!(RequestBinding::new(&[0x01], &[0x05], true)?.is_observe());
+    /// assert!(!RequestBinding::new(&[0x01], &[0x05], false)?.is_observe());
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn is_observe(&self) -> bool {
         self.observe
     }
 
     /// The Notification Number of the observation (client side, RFC 8613 §7.4.1).
+    ///
+    /// ```
+    /// use mote_oscore::RequestBinding;
+    /// // No notification verified yet under this registration.
+    /// assert_eq!(RequestBinding::new(&[0x01], &[0x05], true)?.notification_number(), None);
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn notification_number(&self) -> Option<u64> {
         self.notifications.get()
     }

@@ -75,6 +75,16 @@ impl Default for ReplayWindow {
 impl ReplayWindow {
     /// A fresh window for a newly derived context, accepting any Partial IV.
     /// `size` is between 1 and [`MAX_REPLAY_WINDOW`].
+    ///
+    /// ```
+    /// # use mote_oscore::ReplayWindow;
+    /// let mut window = ReplayWindow::new(32)?;
+    /// window.check_and_accept(7)?;
+    /// assert!(window.check(7).is_err()); // a replay
+    /// assert!(window.check(3).is_ok()); // older, but not seen yet
+    /// assert!(ReplayWindow::new(0).is_err());
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn new(size: u8) -> Result<Self, Error> {
         if size == 0 || size > MAX_REPLAY_WINDOW {
             return Err(Error::InvalidParameter(
@@ -89,6 +99,14 @@ impl ReplayWindow {
 
     /// A window that cannot verify anything yet (RFC 8613 Appendix B.1.2): the server lost
     /// its window, e.g. at reboot, and must re-establish it with an Echo exchange.
+    ///
+    /// ```
+    /// # use mote_oscore::ReplayWindow;
+    /// let window = ReplayWindow::uninitialized(32)?;
+    /// assert!(!window.is_initialized());
+    /// assert!(window.check(0).is_err()); // nothing verifies until the Echo exchange (B.1.2)
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn uninitialized(size: u8) -> Result<Self, Error> {
         let mut w = Self::new(size)?;
         w.state = WindowState::Uninitialized;
@@ -97,6 +115,14 @@ impl ReplayWindow {
 
     /// A window that treats every Partial IV below `lowest_unseen` as already received,
     /// e.g. restored from a persisted lower bound.
+    ///
+    /// ```
+    /// # use mote_oscore::ReplayWindow;
+    /// let window = ReplayWindow::starting_at(32, 100)?;
+    /// assert!(window.check(99).is_err());
+    /// assert!(window.check(100).is_ok());
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn starting_at(size: u8, lowest_unseen: u64) -> Result<Self, Error> {
         let mut w = Self::new(size)?;
         if lowest_unseen > 0 {
@@ -109,16 +135,39 @@ impl ReplayWindow {
     }
 
     /// The window size.
+    ///
+    /// ```
+    /// # use mote_oscore::ReplayWindow;
+    /// assert_eq!(ReplayWindow::new(64)?.size(), 64);
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn size(&self) -> u8 {
         self.size
     }
 
     /// Whether the window must still be initialized (Appendix B.1.2).
+    ///
+    /// ```
+    /// # use mote_oscore::ReplayWindow;
+    /// assert!(ReplayWindow::new(32)?.is_initialized());
+    /// assert!(!ReplayWindow::uninitialized(32)?.is_initialized());
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn is_initialized(&self) -> bool {
         self.state != WindowState::Uninitialized
     }
 
     /// The largest accepted Partial IV, if any.
+    ///
+    /// ```
+    /// # use mote_oscore::ReplayWindow;
+    /// let mut window = ReplayWindow::new(32)?;
+    /// assert_eq!(window.highest(), None);
+    /// window.accept(5)?;
+    /// window.accept(2)?;
+    /// assert_eq!(window.highest(), Some(5));
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn highest(&self) -> Option<u64> {
         match self.state {
             WindowState::Active { highest, .. } => Some(highest),
@@ -127,6 +176,17 @@ impl ReplayWindow {
     }
 
     /// Checks, without changing anything, whether `piv` may be accepted (RFC 8613 §7.4).
+    ///
+    /// ```
+    /// # use mote_oscore::ReplayWindow;
+    /// let mut window = ReplayWindow::new(8)?;
+    /// window.accept(20)?;
+    /// assert!(window.check(21).is_ok());
+    /// assert!(window.check(20).is_err()); // seen
+    /// assert!(window.check(12).is_err()); // below the 8-wide window: treated as a replay
+    /// assert!(window.check(13).is_ok()); // in the window, unseen
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     #[inline]
     pub fn check(&self, piv: u64) -> Result<(), Error> {
         if piv > MAX_SEQUENCE_NUMBER {
@@ -154,6 +214,15 @@ impl ReplayWindow {
 
     /// Records `piv` as received. Call only after the message carrying it was verified
     /// (RFC 8613 §8.2 step 6); an unverified Partial IV must never move the window.
+    ///
+    /// ```
+    /// # use mote_oscore::ReplayWindow;
+    /// let mut window = ReplayWindow::new(32)?;
+    /// // Only after the message with this Partial IV verified (RFC 8613 §8.2 step 6).
+    /// window.accept(1)?;
+    /// assert!(window.check(1).is_err());
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     #[inline]
     pub fn accept(&mut self, piv: u64) -> Result<(), Error> {
         self.check(piv)?;
@@ -183,6 +252,14 @@ impl ReplayWindow {
     }
 
     /// [`check`](Self::check) and [`accept`](Self::accept) as one atomic step (RFC 8613 §7.4).
+    ///
+    /// ```
+    /// # use mote_oscore::ReplayWindow;
+    /// let mut window = ReplayWindow::new(32)?;
+    /// window.check_and_accept(4)?;
+    /// assert!(window.check_and_accept(4).is_err());
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn check_and_accept(&mut self, piv: u64) -> Result<(), Error> {
         self.accept(piv)
     }
@@ -190,6 +267,16 @@ impl ReplayWindow {
     /// Initializes an uninitialized window from the Partial IV of a request whose freshness
     /// was verified with Echo (RFC 8613 Appendix B.1.2): `piv` is recorded and every lower
     /// Partial IV is treated as received.
+    ///
+    /// ```
+    /// # use mote_oscore::ReplayWindow;
+    /// let mut window = ReplayWindow::uninitialized(32)?;
+    /// window.initialize_at(1000)?; // the request that returned our Echo value had Partial IV 1000
+    /// assert!(window.is_initialized());
+    /// assert!(window.check(999).is_err() && window.check(1000).is_err());
+    /// assert!(window.check(1001).is_ok());
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn initialize_at(&mut self, piv: u64) -> Result<(), Error> {
         if piv > MAX_SEQUENCE_NUMBER {
             return Err(Error::Replay);

@@ -1,5 +1,5 @@
 //! The properties the mote-access fuzz target checks, shared with the corpus replay test
-//! (`crates/mote-access/tests/fuzz_corpus.rs`) so that stable `cargo test` runs the same code.
+//! (`workspace-tests/tests/fuzz_corpus_access.rs`) so that stable `cargo test` runs the same code.
 //!
 //! The input is a small program: each step builds or changes an access-control state (server
 //! accounts, Object Instances, /2 instances, creations, deletions, server removals) or asks for

@@ -1,5 +1,5 @@
 //! The properties the mote-coap fuzz targets check, shared with the corpus replay test
-//! (`crates/mote-coap/tests/fuzz_corpus.rs`) so that stable `cargo test` runs the same code.
+//! (`workspace-tests/tests/fuzz_corpus_coap.rs`) so that stable `cargo test` runs the same code.
 
 #![allow(
     dead_code,

@@ -1,6 +1,6 @@
 //! The properties the mote-coap companion fuzz targets check (`link_format_parse`,
 //! `uri_parse`, `block_reassembly`), shared with the corpus replay test
-//! (`crates/mote-coap/tests/fuzz_corpus_aux.rs`) so that stable `cargo test` runs the same code.
+//! (`workspace-tests/tests/fuzz_corpus_coap.rs`) so that stable `cargo test` runs the same code.
 
 #![allow(
     dead_code,

@@ -1,5 +1,5 @@
 //! The properties the `endpoint` fuzz target checks, shared with the corpus replay test
-//! (`crates/mote-coap/tests/endpoint_fuzz_corpus.rs`) so that stable `cargo test` runs the same
+//! (`workspace-tests/tests/fuzz_corpus_coap_endpoint.rs`) so that stable `cargo test` runs the same
 //! code.
 //!
 //! The input is a script: arbitrary datagrams from a few peers, interleaved with timer events,

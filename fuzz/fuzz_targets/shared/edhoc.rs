@@ -1,5 +1,5 @@
 //! Properties checked by the mote-edhoc fuzz targets (shared with
-//! `crates/mote-edhoc/tests/fuzz_corpus.rs`, which replays the committed corpus on stable).
+//! `workspace-tests/tests/fuzz_corpus_edhoc.rs`, which replays the committed corpus on stable).
 //! Every function must return normally on any input: no panic, no overflow, no hang.
 #![allow(dead_code)]
 

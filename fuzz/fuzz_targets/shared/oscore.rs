@@ -1,5 +1,5 @@
 //! The properties the mote-oscore fuzz targets check, shared with the corpus replay test
-//! (`crates/mote-oscore/tests/fuzz_corpus.rs`) so that stable `cargo test` runs the same code.
+//! (`workspace-tests/tests/fuzz_corpus_oscore.rs`) so that stable `cargo test` runs the same code.
 
 #![allow(
     dead_code,

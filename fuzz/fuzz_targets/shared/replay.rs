@@ -1,6 +1,8 @@
 //! Replays a committed seed corpus (`fuzz/corpus/<target>/`) through a fuzz target's check
 //! function on stable Rust, so `cargo test` covers what the fuzzers found. Included with
-//! `#[path]` by each crate's `tests/fuzz_corpus.rs`; not a fuzz target itself.
+//! `#[path]` by `workspace-tests/tests/fuzz_corpus_*.rs` (the unpublished workspace test
+//! crate, so that no library crate's package needs files outside its directory); not a fuzz
+//! target itself.
 
 use std::path::Path;
 
@@ -8,7 +10,7 @@ use std::path::Path;
 /// a panic names the input that caused it.
 pub(crate) fn replay(target: &str, check: fn(&[u8])) -> usize {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fuzz/corpus")
+        .join("../fuzz/corpus")
         .join(target);
     let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     let mut count = 0;

@@ -1,5 +1,6 @@
 //! The properties the `coap_tcp_session` fuzz target checks, shared with the corpus replay in
-//! `crates/mote-coap/tests/endpoint_tcp.rs` so that stable `cargo test` runs the same code.
+//! `workspace-tests/tests/fuzz_corpus_coap_tcp_session.rs` so that stable `cargo test` runs the
+//! same code.
 //!
 //! The input is a script driving one CoAP over TCP session (RFC 8323): byte 0 picks the role
 //! and a configuration; then each op byte feeds a chunk of peer bytes, advances the simulated

@@ -3,7 +3,7 @@
 
 #![allow(clippy::panic)]
 
-#[path = "../../../fuzz/fuzz_targets/shared/replay.rs"]
+#[path = "../../fuzz/fuzz_targets/shared/replay.rs"]
 mod replay;
 
 use replay::replay;

@@ -9,9 +9,9 @@
     clippy::indexing_slicing
 )]
 
-#[path = "../../../fuzz/fuzz_targets/shared/access.rs"]
+#[path = "../../fuzz/fuzz_targets/shared/access.rs"]
 mod access;
-#[path = "../../../fuzz/fuzz_targets/shared/replay.rs"]
+#[path = "../../fuzz/fuzz_targets/shared/replay.rs"]
 mod replay;
 
 #[test]

@@ -4,9 +4,9 @@
 
 #![allow(clippy::panic, clippy::indexing_slicing)]
 
-#[path = "../../../fuzz/fuzz_targets/shared/coap_endpoint.rs"]
+#[path = "../../fuzz/fuzz_targets/shared/coap_endpoint.rs"]
 mod coap_endpoint;
-#[path = "../../../fuzz/fuzz_targets/shared/replay.rs"]
+#[path = "../../fuzz/fuzz_targets/shared/replay.rs"]
 mod replay;
 
 #[test]
@@ -24,7 +24,7 @@ proptest::proptest! {
 }
 
 fn seeds() -> Vec<Vec<u8>> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/endpoint");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/endpoint");
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .into_iter()
         .flatten()

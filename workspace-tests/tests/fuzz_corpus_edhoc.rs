@@ -1,7 +1,6 @@
 //! Replays the committed seed corpus of the mote-edhoc fuzz targets (`fuzz/corpus/edhoc_*/`)
 //! through the very functions the targets run (`fuzz/fuzz_targets/shared/edhoc.rs`), so stable
 //! `cargo test` covers them.
-#![cfg(feature = "std")] // the tests build MoteCrypto from the OS random source
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -9,25 +8,13 @@
     clippy::indexing_slicing
 )]
 
-#[path = "../../../fuzz/fuzz_targets/shared/edhoc.rs"]
+#[path = "../../fuzz/fuzz_targets/shared/edhoc.rs"]
 mod edhoc;
 
-use std::path::Path;
+#[path = "../../fuzz/fuzz_targets/shared/replay.rs"]
+mod replay;
 
-fn replay(target: &str, check: fn(&[u8])) -> usize {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fuzz/corpus")
-        .join(target);
-    let mut count = 0;
-    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
-        let path = entry.unwrap().path();
-        let data = std::fs::read(&path).unwrap();
-        let outcome = std::panic::catch_unwind(|| check(&data));
-        assert!(outcome.is_ok(), "{} fails {target}", path.display());
-        count += 1;
-    }
-    count
-}
+use replay::replay;
 
 #[test]
 fn edhoc_message_1_corpus() {

@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "../../../fuzz/fuzz_targets/shared/replay.rs"]
+#[path = "../../fuzz/fuzz_targets/shared/replay.rs"]
 mod replay;
 
 /// The `mote_lwm2m::fuzzing` checks return the property that failed instead of panicking.

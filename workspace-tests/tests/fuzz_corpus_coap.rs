@@ -4,11 +4,11 @@
 
 #![allow(clippy::panic)]
 
-#[path = "../../../fuzz/fuzz_targets/shared/coap.rs"]
+#[path = "../../fuzz/fuzz_targets/shared/coap.rs"]
 mod coap;
-#[path = "../../../fuzz/fuzz_targets/shared/coap_aux.rs"]
+#[path = "../../fuzz/fuzz_targets/shared/coap_aux.rs"]
 mod coap_aux;
-#[path = "../../../fuzz/fuzz_targets/shared/replay.rs"]
+#[path = "../../fuzz/fuzz_targets/shared/replay.rs"]
 mod replay;
 
 use replay::replay;

@@ -848,8 +848,8 @@ fn edhoc_file(dir: &Path, name: &str, cred: &str, key: &str, peer: &str) -> Stri
     write_file(dir, name, &v.to_string(), 0o600)
 }
 
-/// Finding 4: a message_1 flood of ~4,000/s locked out every legitimate handshake. Four
-/// attacker sockets send RFC 9529's message_1 as fast as they can (capped at 6,000/s in all)
+/// Finding 4: a message_1 flood of ~4,000/s locked out every legitimate handshake. Sixteen
+/// attacker hosts send RFC 9529's message_1 as fast as they can (capped at 6,000/s in all)
 /// while three honest `mote coap --edhoc` handshakes run one after the other. Criteria: each
 /// handshake succeeds (within its 15 s timeout), honest UDP requests to /.well-known/core are
 /// answered within 2 s, growth below 32 MiB.
@@ -882,8 +882,12 @@ fn edhoc_message_1_flood() -> Verdict {
     let sent = Arc::new(AtomicUsize::new(0));
     let (st, se) = (stop.clone(), sent.clone());
     let flooder = std::thread::spawn(move || {
-        flood(4, move |i| {
-            let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+        // 16 attacker hosts (127.0.0.2 … 127.0.0.17: all of 127/8 is loopback on Linux), none
+        // of them the honest client's 127.0.0.1: admission counts per source address
+        // (RFC 9528 §9.7), so this is the many-host flood the per-source bound alone cannot
+        // stop; past the validation threshold they are sent Echo challenges they never answer.
+        flood(16, move |i| {
+            let s = UdpSocket::bind((std::net::Ipv4Addr::new(127, 0, 0, 2 + i as u8), 0)).unwrap();
             let edhoc: [(u16, &[u8]); 2] = [(URI_PATH, b".well-known"), (URI_PATH, b"edhoc")];
             let mut mid = (i as u16) << 12;
             let start = Instant::now();
@@ -896,8 +900,8 @@ fn edhoc_message_1_flood() -> Verdict {
                 );
                 n += 1;
                 se.fetch_add(1, Ordering::Relaxed);
-                // At most 1,500/s per socket.
-                let due = Duration::from_micros(n * 1_000_000 / 1_500);
+                // At most 375/s per socket, 6,000/s in all.
+                let due = Duration::from_micros(n * 1_000_000 / 375);
                 if let Some(wait) = due.checked_sub(start.elapsed()) {
                     std::thread::sleep(wait);
                 }

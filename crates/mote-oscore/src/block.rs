@@ -250,6 +250,18 @@ impl<'b> OuterBlockAssembler<'b> {
     }
 
     /// The reassembled message, once [`feed`](Self::feed) returned [`Reassembly::Complete`].
+    /// ```
+    /// use mote_oscore::Framing;
+    /// use mote_oscore::block::{OuterBlock, OuterBlockAssembler, Reassembly};
+    /// let mut buffer = [0u8; 64 + 14];
+    /// let mut assembler = OuterBlockAssembler::new(&mut buffer, OuterBlock::Block2, Framing::Udp, 64)?;
+    /// assert_eq!(assembler.message(), None); // nothing fed yet
+    /// // A response without Outer Block2 is complete as it is: ACK 2.04, OSCORE (9) empty.
+    /// let whole = b"\x61\x44\x00\x01\x7a\x90\xff\x01\x02\x03";
+    /// assert_eq!(assembler.feed(whole)?, Reassembly::Complete);
+    /// assert_eq!(assembler.message(), Some(&whole[..]));
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn message(&self) -> Option<&[u8]> {
         let (start, len) = self.message?;
         self.buf.get(start..start + len)

@@ -248,11 +248,49 @@ impl OscoreBinding {
     }
 
     /// The security context of the request.
+    /// ```
+    /// # use mote_oscore::{SecurityContext, SecurityContextParams};
+    /// # use mote_oscore::endpoint::{ContextId, OscoreConfig, OscoreProtection};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut protection: OscoreProtection<mote_oscore::sequence::Volatile, _> =
+    /// #     OscoreProtection::new(OscoreConfig::default(), || 4u32); // rng: your source
+    /// # let mut sp = SecurityContextParams::new(&secret, &[0x01], &[]);
+    /// # sp.master_salt = &salt;
+    /// # protection.add_context(SecurityContext::new(&sp)?)?; // RFC 8613 C.1.2
+    /// // RFC 8613 C.4: the protected GET /tv1 from the C.1.1 client.
+    /// let request = b"\x44\x02\x5d\x1f\x00\x00\x39\x74\x39localhost\x62\x09\x14\xff\x61\x2f\x10\x92\xf1\x77\x6f\x1c\x16\x68\xb3\x82\x5e";
+    /// let (_, binding, from) = protection.unprotect_request_bytes(request).ok().flatten().ok_or("refused")?;
+    /// assert_eq!(binding.context(), &from);
+    /// // C.1.2's context: no ID Context, Recipient ID = the C.1.1 client's empty Sender ID.
+    /// assert_eq!(binding.context(), &ContextId::new(None, b"")?);
+    /// assert_ne!(binding.context(), &ContextId::new(None, b"\x01")?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn context(&self) -> &ContextId {
         &self.context
     }
 
     /// The request's binding as [`crate::protect`] keeps it ('kid', Partial IV, Observe).
+    /// ```
+    /// # use mote_oscore::{SecurityContext, SecurityContextParams};
+    /// # use mote_oscore::endpoint::{ContextId, OscoreConfig, OscoreProtection};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut protection: OscoreProtection<mote_oscore::sequence::Volatile, _> =
+    /// #     OscoreProtection::new(OscoreConfig::default(), || 4u32); // rng: your source
+    /// # let mut sp = SecurityContextParams::new(&secret, &[0x01], &[]);
+    /// # sp.master_salt = &salt;
+    /// # protection.add_context(SecurityContext::new(&sp)?)?; // RFC 8613 C.1.2
+    /// // RFC 8613 C.4: the protected GET /tv1 from the C.1.1 client.
+    /// let request = b"\x44\x02\x5d\x1f\x00\x00\x39\x74\x39localhost\x62\x09\x14\xff\x61\x2f\x10\x92\xf1\x77\x6f\x1c\x16\x68\xb3\x82\x5e";
+    /// let (_, binding, from) = protection.unprotect_request_bytes(request).ok().flatten().ok_or("refused")?;
+    /// // C.4's 'kid' is empty and its Partial IV is 0x14 (Sender Sequence Number 20).
+    /// assert_eq!(binding.request().request_kid(), b"");
+    /// assert_eq!(binding.request().request_piv(), [0x14]);
+    /// assert!(!binding.request().is_observe());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn request(&self) -> &RequestBinding {
         &self.request
     }

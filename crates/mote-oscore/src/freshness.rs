@@ -77,6 +77,17 @@ impl FreshnessPolicy {
 
     /// Adds request code `code` (0.01–0.31) to the set that needs freshness; other codes are
     /// ignored.
+    ///
+    /// ```
+    /// use mote_coap::code::Code;
+    /// use mote_oscore::freshness::FreshnessPolicy;
+    /// // FETCH (0.05) is a safe method, but this application wants it fresh too.
+    /// let policy = FreshnessPolicy::NONE.with_code(Code::FETCH);
+    /// assert!(policy.requires_fresh(Code::FETCH));
+    /// assert!(!policy.requires_fresh(Code::GET));
+    /// // 2.05 is a response code, not a request code: nothing changes.
+    /// assert_eq!(FreshnessPolicy::NONE.with_code(Code::CONTENT), FreshnessPolicy::NONE);
+    /// ```
     #[must_use]
     pub fn with_code(self, code: Code) -> Self {
         if !code.is_request() {
@@ -88,6 +99,19 @@ impl FreshnessPolicy {
     }
 
     /// Whether a request with `code` needs a fresh Echo.
+    ///
+    /// ```
+    /// use mote_coap::code::Code;
+    /// use mote_oscore::freshness::FreshnessPolicy;
+    /// let policy = FreshnessPolicy::UNSAFE_METHODS;
+    /// for code in [Code::POST, Code::PUT, Code::DELETE, Code::PATCH, Code::IPATCH] {
+    ///     assert!(policy.requires_fresh(code));
+    /// }
+    /// assert!(!policy.requires_fresh(Code::GET) && !policy.requires_fresh(Code::FETCH));
+    /// // 2.04 has the detail of DELETE (0.04) but is no request.
+    /// assert!(!policy.requires_fresh(Code::CHANGED));
+    /// assert!(!FreshnessPolicy::NONE.requires_fresh(Code::PUT));
+    /// ```
     pub fn requires_fresh(&self, code: Code) -> bool {
         code.is_request() && self.codes & (1u32 << code.detail()) != 0
     }
@@ -95,6 +119,37 @@ impl FreshnessPolicy {
     /// Checks a decrypted request: `Ok` if it needs no freshness or carries an Echo that
     /// `cache` issued less than `window` before `now` (RFC 9175 §2.3); the value is then
     /// spent (one fresh request per value). [`Error::EchoRequired`] otherwise.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use mote_oscore::{Error, Framing};
+    /// use mote_oscore::freshness::{add_echo, EchoCache, FreshnessPolicy};
+    ///
+    /// let policy = FreshnessPolicy::UNSAFE_METHODS;
+    /// let mut cache: EchoCache<4> = EchoCache::new();
+    /// let (t0, window) = (Duration::from_secs(100), Duration::from_secs(10));
+    /// // CON PUT /led "on", Message ID 7, token 0x42.
+    /// let put = b"\x41\x03\x00\x07\x42\xb3led\xffon";
+    /// assert_eq!(policy.check(Framing::Udp, put, &mut cache, t0, window), Err(Error::EchoRequired));
+    ///
+    /// // The value issued at t0 (8 random bytes from the caller's source) comes back 5 s later.
+    /// let echo = cache.issue(&[0x5a; 8], t0)?;
+    /// let mut retry = [0u8; 64];
+    /// let n = add_echo(Framing::Udp, put, echo.as_bytes(), &mut retry)?;
+    /// policy.check(Framing::Udp, &retry[..n], &mut cache, t0 + Duration::from_secs(5), window)?;
+    /// // Spent: the same value does not vouch for a second request.
+    /// let later = t0 + Duration::from_secs(6);
+    /// assert_eq!(policy.check(Framing::Udp, &retry[..n], &mut cache, later, window), Err(Error::EchoRequired));
+    ///
+    /// // A value presented at the end of the window is stale (RFC 9175 §2.3: age < window).
+    /// let echo = cache.issue(&[0x6b; 8], t0)?;
+    /// let n = add_echo(Framing::Udp, put, echo.as_bytes(), &mut retry)?;
+    /// let stale = t0 + window;
+    /// assert_eq!(policy.check(Framing::Udp, &retry[..n], &mut cache, stale, window), Err(Error::EchoRequired));
+    /// // A GET needs no Echo at all.
+    /// policy.check(Framing::Udp, b"\x41\x01\x00\x08\x42", &mut cache, t0, window)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn check<const N: usize>(
         &self,
         framing: Framing,
@@ -112,6 +167,31 @@ impl FreshnessPolicy {
     /// [`TimestampEcho`](mote_coap::echo::TimestampEcho) or an event counter,
     /// RFC 9175 Appendix A): `verify` is called with the request's Echo value only when the
     /// request needs freshness and carries one.
+    ///
+    /// ```
+    /// use mote_coap::echo::{counter_matches, counter_value};
+    /// use mote_oscore::{Error, Framing};
+    /// use mote_oscore::freshness::{add_echo, FreshnessPolicy};
+    ///
+    /// // Event-based freshness (RFC 9175 Appendix A, method 3): the Echo value is a counter
+    /// // the server bumps on each event (here: the door opened).
+    /// let policy = FreshnessPolicy::UNSAFE_METHODS;
+    /// let mut door_events = 7u64;
+    /// let echo = counter_value(door_events);
+    /// assert_eq!(echo.as_bytes(), [7]);
+    /// let put = b"\x41\x03\x00\x07\x42\xb3led\xffon";
+    /// let mut request = [0u8; 64];
+    /// let n = add_echo(Framing::Udp, put, echo.as_bytes(), &mut request)?;
+    /// policy.check_with(Framing::Udp, &request[..n], |e| counter_matches(e, door_events))?;
+    /// door_events += 1; // the door opened: the old value no longer vouches
+    /// assert_eq!(
+    ///     policy.check_with(Framing::Udp, &request[..n], |e| counter_matches(e, door_events)),
+    ///     Err(Error::EchoRequired)
+    /// );
+    /// // A GET is never checked: the verifier is not even called.
+    /// policy.check_with(Framing::Udp, b"\x41\x01\x00\x08\x42", |_| false)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn check_with(
         &self,
         framing: Framing,
@@ -132,6 +212,21 @@ impl FreshnessPolicy {
 /// Builds the (unprotected) 4.01 (Unauthorized) response with an Echo option to `request`
 /// (RFC 9175 §2.3): same Token; for UDP, an ACK with the request's Message ID if it was
 /// CON, else a NON with the request's Message ID (the caller may renumber it).
+///
+/// ```
+/// use mote_oscore::Framing;
+/// use mote_oscore::freshness::echo_challenge_response;
+/// let echo = [0x5a; 8];
+/// let mut out = [0u8; 32];
+/// // NON PUT /led, Message ID 9, token 0x42: answered with a NON 4.01, same Message ID.
+/// let n = echo_challenge_response(Framing::Udp, b"\x51\x03\x00\x09\x42\xb3led\xffon", &echo, &mut out)?;
+/// // Echo is option 252: delta 13 + 239 (0xef), length 8; no payload.
+/// assert_eq!(&out[..n], b"\x51\x81\x00\x09\x42\xd8\xef\x5a\x5a\x5a\x5a\x5a\x5a\x5a\x5a");
+/// // Over TCP (RFC 8323 §3.2) there is no Message ID: Len 10 (the option), TKL 1.
+/// let n = echo_challenge_response(Framing::Tcp, b"\x71\x03\x42\xb3led\xffon", &echo, &mut out)?;
+/// assert_eq!(&out[..n], b"\xa1\x81\x42\xd8\xef\x5a\x5a\x5a\x5a\x5a\x5a\x5a\x5a");
+/// # Ok::<(), mote_oscore::Error>(())
+/// ```
 pub fn echo_challenge_response(
     framing: Framing,
     request: &[u8],
@@ -168,6 +263,22 @@ fn counted<E>(write: impl FnOnce(&mut Cursor<'_>) -> Result<(), E>) -> Result<us
 
 /// The Echo value of a decrypted 4.01 (Unauthorized) response, if it is an Echo challenge
 /// (RFC 9175 §2.4).
+///
+/// ```
+/// use mote_oscore::Framing;
+/// use mote_oscore::freshness::echo_challenge;
+/// // ACK 4.01, Message ID 7, token 0x42, Echo 0x5a x 8.
+/// let challenge = b"\x61\x81\x00\x07\x42\xd8\xef\x5a\x5a\x5a\x5a\x5a\x5a\x5a\x5a";
+/// assert_eq!(echo_challenge(Framing::Udp, challenge)?, Some(&[0x5a; 8][..]));
+/// // A 4.01 without Echo is a refusal, not a challenge.
+/// assert_eq!(echo_challenge(Framing::Udp, b"\x61\x81\x00\x07\x42")?, None);
+/// // Only a 4.01 is a challenge: a 2.05 carrying Echo is not.
+/// let content = b"\x61\x45\x00\x07\x42\xd8\xef\x5a\x5a\x5a\x5a\x5a\x5a\x5a\x5a";
+/// assert_eq!(echo_challenge(Framing::Udp, content)?, None);
+/// // Not a CoAP message at all.
+/// assert!(echo_challenge(Framing::Udp, b"\x61").is_err());
+/// # Ok::<(), mote_oscore::Error>(())
+/// ```
 pub fn echo_challenge(framing: Framing, response: &[u8]) -> Result<Option<&[u8]>, Error> {
     let msg = framing.decode(response)?;
     if msg.code() != Code::UNAUTHORIZED {
@@ -178,6 +289,22 @@ pub fn echo_challenge(framing: Framing, response: &[u8]) -> Result<Option<&[u8]>
 
 /// Copies `request` into `out` with its Echo option set to `echo` (replacing any previous
 /// Echo), ready to be protected again (RFC 9175 §2.3: the client retries with the value).
+///
+/// ```
+/// use mote_oscore::Framing;
+/// use mote_oscore::freshness::add_echo;
+/// // CON PUT, Uri-Path "led" (11), Request-Tag 0x07 (292: delta 281 = 269 + 12), "on".
+/// let put = b"\x41\x03\x00\x07\x42\xb3led\xe1\x00\x0c\x07\xffon";
+/// let mut out = [0u8; 64];
+/// let n = add_echo(Framing::Udp, put, &[0x5a, 0x5a], &mut out)?;
+/// // Echo (252) goes between them: delta 241 = 13 + 228 (0xe4); Request-Tag then has delta 40.
+/// assert_eq!(&out[..n], b"\x41\x03\x00\x07\x42\xb3led\xd2\xe4\x5a\x5a\xd1\x1b\x07\xffon");
+/// // A second call replaces the Echo value instead of adding another option.
+/// let first = out;
+/// let n = add_echo(Framing::Udp, &first[..n], &[0x01], &mut out)?;
+/// assert_eq!(&out[..n], b"\x41\x03\x00\x07\x42\xb3led\xd1\xe4\x01\xd1\x1b\x07\xffon");
+/// # Ok::<(), mote_oscore::Error>(())
+/// ```
 pub fn add_echo(
     framing: Framing,
     request: &[u8],

@@ -466,6 +466,33 @@ impl<S: SequenceStore> SecurityContext<S> {
     /// Protects a response that carries 'kid context' (RFC 8613 §5: "SHOULD NOT be present
     /// in responses" except as in Appendix B.2, where response #1 carries R2). The response
     /// gets its own Partial IV.
+    /// # Example
+    /// Response #1 of Appendix B.2: a 4.01 protected under R2 || R1 that tells the client R2.
+    /// ```
+    /// use mote_oscore::peek_oscore_option;
+    /// use mote_oscore::rederive::concat_id_context;
+    /// # use mote_oscore::{Error, Framing, SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// # p.master_salt = &salt;
+    /// # let mut client = SecurityContext::new(&p)?; // RFC 8613 C.1.1
+    /// # let mut sp = SecurityContextParams::new(&secret, &[0x01], &[]);
+    /// # sp.master_salt = &salt;
+    /// # let mut server = SecurityContext::new(&sp)?; // RFC 8613 C.1.2
+    /// let (r1, r2) = ([0x11; 8], [0x22; 8]);
+    /// let (mut wire, mut plain) = ([0u8; 96], [0u8; 96]);
+    /// let (n, _) = client.rederive(&r1)?.protect_request(Framing::Udp, b"\x41\x01\x00\x01\x42\xb4temp", &mut wire)?;
+    /// let mut binding = server.rederive(&r1)?.unprotect_request(Framing::Udp, &wire[..n], &mut plain)?.binding;
+    /// let mut second = server.rederive(concat_id_context(&r2, &r1)?.as_slice())?;
+    /// let n = second.protect_response_with_kid_context(Framing::Udp, &mut binding, b"\x61\x81\x00\x01\x42", &r2, &mut wire)?;
+    /// let option = peek_oscore_option(Framing::Udp, &wire[..n])?;
+    /// assert_eq!(option.kid_context, Some(&r2[..]));
+    /// // Its own Partial IV: sequence number 0 of the fresh second context.
+    /// assert_eq!(option.partial_iv, Some(&[0x00][..]));
+    /// assert_eq!(second.sender_sequence_number(), 1);
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn protect_response_with_kid_context(
         &mut self,
         framing: Framing,
@@ -799,6 +826,46 @@ impl<S: SequenceStore> SecurityContext<S> {
 
     /// The binding of the last request rejected with [`Error::EchoRequired`], to protect the
     /// 4.01 (Unauthorized) response carrying the Echo option (Appendix B.1.2). Taken once.
+    /// # Example
+    /// Appendix B.1.2 after a server reboot: the first request is answered with an Echo
+    /// challenge under its own Partial IV; the request that echoes the value re-establishes the
+    /// replay window.
+    /// ```
+    /// use mote_oscore::freshness::{add_echo, echo_challenge, echo_challenge_response};
+    /// use mote_oscore::peek_oscore_option;
+    /// use mote_oscore::sequence::MemoryStore;
+    /// # use mote_oscore::{Error, Framing, SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    /// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+    /// # p.master_salt = &salt;
+    /// # let mut client = SecurityContext::new(&p)?; // RFC 8613 C.1.1
+    /// # let mut sp = SecurityContextParams::new(&secret, &[0x01], &[]);
+    /// # sp.master_salt = &salt; // RFC 8613 C.1.2
+    /// let mut server = SecurityContext::restore(&sp, MemoryStore::default(), 16, 32, true)?;
+    /// let echo = [0x5c, 0x3a, 0x91, 0x07, 0x44, 0xe2, 0x18, 0xb6]; // from the random source
+    /// server.issue_replay_echo(&echo)?;
+    /// let get = b"\x41\x01\x00\x01\x42\xb4temp";
+    /// let (mut wire, mut plain) = ([0u8; 96], [0u8; 96]);
+    /// let (n, mut client_binding) = client.protect_request(Framing::Udp, get, &mut wire)?;
+    /// assert_eq!(server.unprotect_request(Framing::Udp, &wire[..n], &mut plain), Err(Error::EchoRequired));
+    /// let mut binding = server.echo_binding().ok_or("no binding")?;
+    /// assert!(server.echo_binding().is_none()); // taken once
+    /// let mut challenge = [0u8; 32];
+    /// let c = echo_challenge_response(Framing::Udp, get, &echo, &mut challenge)?;
+    /// // `own_partial_iv = false`, yet the request may be a replay: the 4.01 gets its own.
+    /// let n = server.protect_response(Framing::Udp, &mut binding, &challenge[..c], false, &mut wire)?;
+    /// assert!(peek_oscore_option(Framing::Udp, &wire[..n])?.partial_iv.is_some());
+    /// // The client finds the Echo and retries; the server's window is back.
+    /// let m = client.unprotect_response(Framing::Udp, &mut client_binding, &wire[..n], &mut plain)?;
+    /// let got = echo_challenge(Framing::Udp, &plain[..m])?.ok_or("no Echo")?;
+    /// let mut retry = [0u8; 64];
+    /// let r = add_echo(Framing::Udp, get, got, &mut retry)?;
+    /// let (n, _) = client.protect_request(Framing::Udp, &retry[..r], &mut wire)?;
+    /// server.unprotect_request(Framing::Udp, &wire[..n], &mut plain)?;
+    /// assert!(server.replay_window().is_initialized());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn echo_binding(&mut self) -> Option<RequestBinding> {
         self.pending_echo_binding.take()
     }

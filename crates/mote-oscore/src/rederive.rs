@@ -25,6 +25,34 @@ use crate::sequence::{SequenceStore, Volatile};
 use mote_coap::framing::Framing;
 
 /// `a || b` as an ID Context (Appendix B.2 "comb").
+/// # Example
+/// RFC 8613 C.3.1's ID Context `0x37cbf3210017a2d3` as the concatenation of two halves; the
+/// C.1.1 client re-derived with it has the keys of C.3.1.
+/// ```
+/// use mote_oscore::context::MAX_ID_CONTEXT_LEN;
+/// use mote_oscore::rederive::concat_id_context;
+/// # use mote_oscore::{Error, Framing, SecurityContext, SecurityContextParams};
+/// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+/// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+/// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+/// # p.master_salt = &salt;
+/// # let mut client = SecurityContext::new(&p)?; // RFC 8613 C.1.1
+/// let id = concat_id_context(&[0x37, 0xcb, 0xf3, 0x21], &[0x00, 0x17, 0xa2, 0xd3])?;
+/// assert_eq!(id.as_slice(), [0x37, 0xcb, 0xf3, 0x21, 0x00, 0x17, 0xa2, 0xd3]);
+/// let c31 = client.rederive(id.as_slice())?;
+/// assert_eq!(
+///     c31.sender_key().expose(),
+///     [0xaf, 0x2a, 0x13, 0x00, 0xa5, 0xe9, 0x57, 0x88, 0xb3, 0x56, 0x33, 0x6e, 0xee, 0xcd, 0x2b, 0x92]
+/// );
+/// assert_eq!(
+///     c31.common_iv(),
+///     [0x2c, 0xa5, 0x8f, 0xb8, 0x5f, 0xf1, 0xb8, 0x1c, 0x0b, 0x71, 0x81, 0xb8, 0x5e]
+/// );
+/// // An ID Context holds at most MAX_ID_CONTEXT_LEN bytes.
+/// assert!(concat_id_context(&[0x22; 8], &[0x11; MAX_ID_CONTEXT_LEN - 8]).is_ok());
+/// assert!(concat_id_context(&[0x22; 8], &[0x11; MAX_ID_CONTEXT_LEN - 7]).is_err());
+/// # Ok::<(), mote_oscore::Error>(())
+/// ```
 pub fn concat_id_context(a: &[u8], b: &[u8]) -> Result<IdContext, Error> {
     let mut buf = [0u8; MAX_ID_CONTEXT_LEN];
     let total = a.len() + b.len();
@@ -96,6 +124,20 @@ impl<const N: usize> Default for PendingR2<N> {
 
 impl<const N: usize> PendingR2<N> {
     /// Remembers an R2 sent in a response #1.
+    /// ```
+    /// use mote_oscore::rederive::PendingR2;
+    /// let mut pending: PendingR2<2> = PendingR2::default();
+    /// pending.remember(&[0x22; 8])?;
+    /// assert!(pending.matches(&[[0x22; 8], [0x33; 8]].concat()));
+    /// // Bounded: two more R2 values evict the oldest one.
+    /// pending.remember(&[0x55; 8])?;
+    /// pending.remember(&[0x66; 8])?;
+    /// assert!(!pending.matches(&[[0x22; 8], [0x33; 8]].concat()));
+    /// assert!(pending.matches(&[[0x66; 8], [0x33; 8]].concat()));
+    /// // An R2 must fit an ID Context.
+    /// assert!(pending.remember(&[0x77; 65]).is_err());
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn remember(&mut self, r2: &[u8]) -> Result<(), Error> {
         let slot = self
             .entries
@@ -107,6 +149,15 @@ impl<const N: usize> PendingR2<N> {
     }
 
     /// Whether `id3` starts with a remembered R2 (step 4).
+    /// ```
+    /// use mote_oscore::rederive::PendingR2;
+    /// let mut pending: PendingR2 = PendingR2::default();
+    /// pending.remember(&[0x22; 8])?;
+    /// assert!(pending.matches(&[[0x22; 8], [0x33; 8]].concat())); // ID3 = R2 || R3
+    /// assert!(!pending.matches(&[0x22; 8])); // R2 alone: no R3 follows
+    /// assert!(!pending.matches(&[[0x44; 8], [0x22; 8]].concat())); // R2 not at the start
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn matches(&self, id3: &[u8]) -> bool {
         self.entries
             .iter()
@@ -115,6 +166,16 @@ impl<const N: usize> PendingR2<N> {
     }
 
     /// Forgets every R2 (step 4, after a request #2 verified).
+    /// ```
+    /// use mote_oscore::rederive::PendingR2;
+    /// let mut pending: PendingR2 = PendingR2::default();
+    /// pending.remember(&[0x22; 8])?;
+    /// pending.remember(&[0x55; 8])?;
+    /// pending.clear();
+    /// assert!(!pending.matches(&[[0x22; 8], [0x33; 8]].concat()));
+    /// assert!(!pending.matches(&[[0x55; 8], [0x33; 8]].concat()));
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn clear(&mut self) {
         self.entries = [None; N];
     }
@@ -223,6 +284,37 @@ pub fn server_handle_unknown_context<S: SequenceStore, const N: usize>(
 /// `id1`, derives the second context (R2 || ID1) from the R2 in the response's
 /// 'kid context' and verifies the response with it. Returns the decrypted response length
 /// and R2; the caller then derives the third context with `base.rederive(R2 || R3)`.
+/// # Example
+/// Steps 1 to 3 of Appendix B.2, the server side done by hand (R1, R2 from the callers' random
+/// sources).
+/// ```
+/// use mote_oscore::rederive::{client_verify_response_1, concat_id_context};
+/// # use mote_oscore::{Error, Framing, SecurityContext, SecurityContextParams};
+/// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+/// # let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+/// # let mut p = SecurityContextParams::new(&secret, &[], &[0x01]);
+/// # p.master_salt = &salt;
+/// # let mut client = SecurityContext::new(&p)?; // RFC 8613 C.1.1
+/// # let mut sp = SecurityContextParams::new(&secret, &[0x01], &[]);
+/// # sp.master_salt = &salt;
+/// # let mut server = SecurityContext::new(&sp)?; // RFC 8613 C.1.2
+/// let (r1, r2) = ([0x11; 8], [0x22; 8]);
+/// let get = b"\x41\x01\x00\x01\x42\xb4temp";
+/// let (mut wire, mut plain) = ([0u8; 96], [0u8; 96]);
+/// let (n, mut binding) = client.rederive(&r1)?.protect_request(Framing::Udp, get, &mut wire)?;
+/// let mut server_binding = server.rederive(&r1)?.unprotect_request(Framing::Udp, &wire[..n], &mut plain)?.binding;
+/// // Response #1: ACK 4.01 under R2 || R1, carrying R2.
+/// let mut second = server.rederive(concat_id_context(&r2, &r1)?.as_slice())?;
+/// let unauthorized = b"\x61\x81\x00\x01\x42";
+/// let n = second.protect_response_with_kid_context(Framing::Udp, &mut server_binding, unauthorized, &r2, &mut wire)?;
+/// let response = wire;
+/// // With the wrong ID1 the second context differs and nothing verifies.
+/// assert!(client_verify_response_1(&client, &[0x99; 8], &mut binding, Framing::Udp, &response[..n], &mut plain).is_err());
+/// let (m, got_r2) = client_verify_response_1(&client, &r1, &mut binding, Framing::Udp, &response[..n], &mut plain)?;
+/// assert_eq!(got_r2, r2);
+/// assert_eq!(&plain[..m], unauthorized);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn client_verify_response_1<'r, S: SequenceStore>(
     base: &SecurityContext<S>,
     id1: &[u8],

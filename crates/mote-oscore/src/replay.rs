@@ -324,11 +324,33 @@ impl NotificationNumber {
     }
 
     /// The largest Partial IV received so far.
+    /// ```
+    /// use mote_oscore::replay::NotificationNumber;
+    /// let mut number = NotificationNumber::default();
+    /// assert_eq!(number.get(), None);
+    /// number.accept(Some(5))?;
+    /// assert_eq!(number.get(), Some(5));
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn get(&self) -> Option<u64> {
         self.number
     }
 
     /// Checks a notification's Partial IV (`None`: no Partial IV) without changing state.
+    /// ```
+    /// use mote_oscore::Error;
+    /// use mote_oscore::replay::NotificationNumber;
+    /// let mut number = NotificationNumber::default();
+    /// number.check(None)?; // the first notification may come without Partial IV
+    /// number.accept(Some(5))?;
+    /// assert_eq!(number.check(Some(5)), Err(Error::Replay)); // not greater
+    /// assert_eq!(number.check(Some(4)), Err(Error::Replay));
+    /// number.check(Some(6))?;
+    /// assert_eq!(number.get(), Some(5)); // checking changes nothing
+    /// // Without Partial IV a notification counts as the oldest: too late now.
+    /// assert_eq!(number.check(None), Err(Error::Replay));
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn check(&self, piv: Option<u64>) -> Result<(), Error> {
         match (piv, self.number) {
             // §7.4.1: at most one notification without Partial IV, and it is the oldest.
@@ -341,6 +363,18 @@ impl NotificationNumber {
     }
 
     /// Records a verified notification.
+    /// ```
+    /// use mote_oscore::Error;
+    /// use mote_oscore::replay::NotificationNumber;
+    /// let mut number = NotificationNumber::default();
+    /// number.accept(None)?; // the one notification without Partial IV (RFC 8613 §7.4.1)
+    /// assert_eq!(number.accept(None), Err(Error::Replay));
+    /// number.accept(Some(3))?;
+    /// number.accept(Some(9))?; // gaps are fine, only the order counts
+    /// assert_eq!(number.accept(Some(9)), Err(Error::Replay));
+    /// assert_eq!(number.get(), Some(9)); // a refused notification changes nothing
+    /// # Ok::<(), mote_oscore::Error>(())
+    /// ```
     pub fn accept(&mut self, piv: Option<u64>) -> Result<(), Error> {
         self.check(piv)?;
         match piv {

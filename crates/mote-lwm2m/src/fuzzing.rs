@@ -62,6 +62,17 @@ fn round_trip(format: Format, base: &Path, data: &[u8]) -> Result<(), String> {
 }
 
 /// OMA-TLV at every request-path level.
+/// ```
+/// use mote_lwm2m::fuzzing::tlv;
+/// use mote_lwm2m::{Format, Path, Value, decode, object::Builtin};
+/// // /3/0/0 (Manufacturer) as a Resource TLV: type 0xc4 (8-bit ID, 3-bit length 4), ID 0.
+/// let payload = b"\xc4\x00Mote";
+/// let records = decode(Format::Tlv, &"/3/0".parse::<Path>()?, payload, &Builtin)?;
+/// assert_eq!(records[0].value, Value::String("Mote".into()));
+/// tlv(payload)?; // decodes and round-trips at every level
+/// tlv(&[0xff; 7])?; // garbage: refused by the decoder, no panic, nothing to round-trip
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn tlv(data: &[u8]) -> Result<(), String> {
     for base in [
         [3u16].as_slice(),
@@ -78,6 +89,13 @@ pub fn tlv(data: &[u8]) -> Result<(), String> {
 }
 
 /// SenML-JSON: LwM2M records, composite request bodies and generic packs.
+/// ```
+/// use mote_lwm2m::fuzzing::senml_json;
+/// senml_json(br#"[{"bn":"/3/0/","n":"0","vs":"Mote"}]"#)?; // a Read response
+/// senml_json(br#"[{"n":"/3/0/0"},{"n":"/1/0/1"}]"#)?; // a Read-Composite request body
+/// senml_json(b"[{")?; // truncated: no panic
+/// # Ok::<(), String>(())
+/// ```
 pub fn senml_json(data: &[u8]) -> Result<(), String> {
     round_trip(Format::SenmlJson, &Path::ROOT, data)?;
     if let Ok(paths) = crate::senml::json::decode_paths(data) {
@@ -102,6 +120,14 @@ pub fn senml_json(data: &[u8]) -> Result<(), String> {
 
 /// SenML-CBOR's two decoding paths agree: whatever the fast path accepts, the general
 /// path accepts too, with the same records.
+/// ```
+/// use mote_lwm2m::fuzzing::{senml_cbor_decode_general, senml_cbor_paths_agree};
+/// // [{-2 (bn): "/3/0/", 0 (n): "0", 3 (vs): "Mote"}] (RFC 8428 §6 labels)
+/// let pack = b"\x81\xa3\x21\x65/3/0/\x00\x610\x03\x64Mote";
+/// senml_cbor_paths_agree(pack)?;
+/// assert_eq!(senml_cbor_decode_general(pack).map_err(|e| e.to_string())?.len(), 1);
+/// # Ok::<(), String>(())
+/// ```
 pub fn senml_cbor_paths_agree(data: &[u8]) -> Result<(), String> {
     if let Some(fast) = crate::senml::cbor::decode_fast(data, &Builtin) {
         match crate::senml::cbor::decode_general(data, &Builtin) {
@@ -119,11 +145,31 @@ pub fn senml_cbor_paths_agree(data: &[u8]) -> Result<(), String> {
 
 /// The general (`minicbor`-based) SenML-CBOR decoder alone, without the fast path, for
 /// the benchmark that shows what the fast path saves.
+/// ```
+/// use mote_lwm2m::fuzzing::senml_cbor_decode_general;
+/// use mote_lwm2m::{Path, Value};
+/// // [{-2 (bn): "/3/0/", 0 (n): "0", 3 (vs): "Mote"}] (RFC 8428 §6 labels)
+/// let pack = b"\x81\xa3\x21\x65/3/0/\x00\x610\x03\x64Mote";
+/// let records = senml_cbor_decode_general(pack)?;
+/// assert_eq!(records.len(), 1);
+/// assert_eq!(records[0].path, "/3/0/0".parse::<Path>()?);
+/// assert_eq!(records[0].value, Value::String("Mote".into()));
+/// assert!(senml_cbor_decode_general(&pack[..pack.len() - 1]).is_err()); // truncated
+/// # Ok::<(), mote_lwm2m::Error>(())
+/// ```
 pub fn senml_cbor_decode_general(data: &[u8]) -> Result<alloc::vec::Vec<Record>, crate::Error> {
     crate::senml::cbor::decode_general(data, &Builtin)
 }
 
 /// SenML-CBOR: LwM2M records, composite request bodies and generic packs.
+/// ```
+/// use mote_lwm2m::fuzzing::senml_cbor;
+/// // [{-2 (bn): "/3/0/", 0 (n): "0", 3 (vs): "Mote"}] (RFC 8428 §6 labels)
+/// let pack = b"\x81\xa3\x21\x65/3/0/\x00\x610\x03\x64Mote";
+/// senml_cbor(pack)?;
+/// senml_cbor(&pack[..5])?; // truncated: no panic
+/// # Ok::<(), String>(())
+/// ```
 pub fn senml_cbor(data: &[u8]) -> Result<(), String> {
     senml_cbor_paths_agree(data)?;
     round_trip(Format::SenmlCbor, &Path::ROOT, data)?;
@@ -147,6 +193,18 @@ pub fn senml_cbor(data: &[u8]) -> Result<(), String> {
 }
 
 /// LwM2M-CBOR in every key style and map length, and the single-value CBOR format.
+/// ```
+/// use mote_lwm2m::fuzzing::lwm2m_cbor;
+/// use mote_lwm2m::{Path, Value, object::Builtin};
+/// // {3: {0: {0: "Mote"}}}: /3/0/0 in nested LwM2M-CBOR (LwM2M TS Core §7.4.7).
+/// let payload = b"\xa1\x03\xa1\x00\xa1\x00\x64Mote";
+/// let records = mote_lwm2m::lwm2m_cbor::decode(payload, &Builtin)?;
+/// assert_eq!(records[0].path, "/3/0/0".parse::<Path>()?);
+/// assert_eq!(records[0].value, Value::String("Mote".into()));
+/// lwm2m_cbor(payload)?; // re-encoded in every key style, read back the same
+/// lwm2m_cbor(b"\xa1\x03")?; // truncated: no panic
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn lwm2m_cbor(data: &[u8]) -> Result<(), String> {
     use crate::lwm2m_cbor::{EncodeOptions, KeyStyle, encode_with, encoded_len};
     round_trip(Format::LwM2mCbor, &Path::ROOT, data)?;
@@ -183,6 +241,13 @@ pub fn lwm2m_cbor(data: &[u8]) -> Result<(), String> {
 }
 
 /// The DDF XML loader: any text, never a panic.
+/// ```
+/// use mote_lwm2m::fuzzing::ddf;
+/// ddf(b"<LWM2M><Object><ObjectID>3</ObjectID></Object></LWM2M>")?;
+/// ddf(b"<LWM2M><Object")?; // truncated XML
+/// ddf(&[0xff, 0xfe])?; // not UTF-8
+/// # Ok::<(), String>(())
+/// ```
 #[cfg(feature = "std")]
 pub fn ddf(data: &[u8]) -> Result<(), String> {
     if let Ok(text) = core::str::from_utf8(data) {
@@ -194,6 +259,15 @@ pub fn ddf(data: &[u8]) -> Result<(), String> {
 /// LwM2M link-format payloads (Register, Discover, Bootstrap-Discover) and
 /// Write-Attributes queries: never a panic, and what the writer produces reads back to
 /// the same text.
+/// ```
+/// use mote_lwm2m::fuzzing::link;
+/// // A Register payload: two links parse, and what the writer makes of them reads back.
+/// assert_eq!(mote_lwm2m::link::parse("</1/0>,</3/0>", "/")?.len(), 2);
+/// link(b"</1/0>,</3/0>")?;
+/// link(b"pmin=10&pmax=60")?; // a Write-Attributes query
+/// link(b"</1/0")?; // unterminated: no panic
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn link(data: &[u8]) -> Result<(), String> {
     let Ok(text) = core::str::from_utf8(data) else {
         return Ok(());

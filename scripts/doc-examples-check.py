@@ -8,7 +8,8 @@ any source file under CRATE_DIR/src. Not counted: `pub(crate)` / `pub(super)` / 
 items, methods of trait implementations (`impl Trait for Type`, documented on the trait),
 anything inside a `#[cfg(test)]` module, and free functions of a private module (a module
 declared `mod x;` without `pub`; methods of types defined there are still counted, since the
-types may be re-exported). An entry point has an example when its `///` doc comment (or a
+types may be re-exported). An inline module (`mod x { .. }`) counts as public, since its
+items are usually re-exported (`pub use x::*`). An entry point has an example when its `///` doc comment (or a
 `#[doc = ...]` attribute above it) contains a fenced code block (```).
 
 Prints one line per entry point without an example (`path:line: name`) and a summary; exits

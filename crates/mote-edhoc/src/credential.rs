@@ -130,6 +130,38 @@ impl Credential {
 
     /// A CWT credential, after checking its issuer's protection (RFC 8392 §7.2): `cwt` is a
     /// COSE_Sign1 or COSE_Mac0 (tagged or not) whose payload is a claims set with 'cnf'.
+    ///
+    /// ```
+    /// use mote_cose::algorithm::{SignatureAlgorithm, SigningKey};
+    /// use mote_cose::header::{Header, Label};
+    /// use mote_cose::message::Sign1Builder;
+    /// use mote_edhoc::{Credential, CredentialKind, CwtIssuer, KeyType, PublicKey};
+    ///
+    /// // The claims set: a CCS for the device's key (here an X25519 key for static DH).
+    /// let ccs = Credential::ccs_from_public_key("device", b"D", KeyType::X25519, &PublicKey::from_x(&[0x2c; 32])?)?;
+    /// // The issuer signs it into a CWT (a tagged COSE_Sign1 with EdDSA).
+    /// let issuer = SigningKey::from_bytes(SignatureAlgorithm::EdDsa, &[0x42; 32])?;
+    /// let sign1 = Sign1Builder {
+    ///     protected: Header { alg: Some(Label::Int(-8)), ..Header::default() },
+    ///     tagged: true,
+    ///     ..Sign1Builder::default()
+    /// };
+    /// let mut cwt = vec![0u8; sign1.encoded_len(&issuer, ccs.as_bytes().len())];
+    /// let mut scratch = vec![0u8; ccs.as_bytes().len() + 64];
+    /// let n = sign1.sign_into(&issuer, ccs.as_bytes(), &[], &mut scratch, &mut cwt)?;
+    /// cwt.truncate(n);
+    ///
+    /// let cred = Credential::cwt(&cwt, CwtIssuer::Signature(&issuer.verifying_key()))?;
+    /// assert_eq!(cred.kind(), CredentialKind::Cwt);
+    /// assert_eq!(cred.public_key(), ccs.public_key()); // the key of the claims set
+    /// assert_eq!(cred.as_bytes(), cwt.as_slice()); // CRED is the CWT itself
+    /// // Another issuer's key, or a changed byte, and it is not a credential.
+    /// let other = SigningKey::from_bytes(SignatureAlgorithm::EdDsa, &[0x43; 32])?.verifying_key();
+    /// assert!(Credential::cwt(&cwt, CwtIssuer::Signature(&other)).is_err());
+    /// cwt[n - 1] ^= 1;
+    /// assert!(Credential::cwt(&cwt, CwtIssuer::Signature(&issuer.verifying_key())).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline(never)]
     pub fn cwt(cwt: &[u8], issuer: CwtIssuer<'_>) -> Result<Self, Error> {
         let bad = |_| Error::InvalidCredential(diag!("CWT protection does not verify"));
@@ -259,6 +291,26 @@ impl Credential {
     }
 
     /// An X.509 credential from the DER certificate; `crypto` computes its SHA-256 for 'x5t'.
+    ///
+    /// ```
+    /// use mote_edhoc::{Credential, CredentialKind, KeyType, MoteCrypto};
+    /// # let trace = include_str!("../tests/data/rfc9529_trace1.txt");
+    /// # let v = |key: &str| -> Vec<u8> {
+    /// #     let line = trace.lines().find_map(|l| l.strip_prefix(key)?.strip_prefix(" = "));
+    /// #     hex::decode(line.expect("key in the trace").trim()).expect("hex")
+    /// # };
+    /// // v(key): the value of `key` in RFC 9529 Trace 1 (the crate's tests/data).
+    /// // The Responder's certificate of RFC 9529 Trace 1 (Ed25519).
+    /// let cred = Credential::x509(&v("CRED_R.raw"), &mut MoteCrypto::new())?;
+    /// assert_eq!(cred.kind(), CredentialKind::X509);
+    /// assert_eq!(cred.key_type(), KeyType::Ed25519);
+    /// assert_eq!(cred.public_key().x.as_slice(), v("PK_R.raw"));
+    /// assert_eq!(cred.as_bytes(), v("CRED_R.cbor")); // CRED_R: the DER as a CBOR bstr
+    /// // Referenced by 'x5t' (its SHA-256 truncated to 64 bits), as the trace does.
+    /// assert_eq!(cred.id_cred_by_reference()?.as_map(), v("ID_CRED_R.cbor"));
+    /// assert!(Credential::x509(&[0x30, 0x03, 0x02, 0x01, 0x00], &mut MoteCrypto::new()).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[cfg(feature = "x509")]
     #[inline(never)]
     pub fn x509<C: Crypto>(der: &[u8], crypto: &mut C) -> Result<Self, Error> {

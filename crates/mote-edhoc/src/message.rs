@@ -197,6 +197,25 @@ pub struct Plaintext2<'a> {
 
 impl<'a> Plaintext2<'a> {
     /// Parses PLAINTEXT_2.
+    ///
+    /// ```
+    /// use mote_edhoc::{ConnId, IdCred, Plaintext2};
+    /// # let trace = include_str!("../tests/data/rfc9529_trace2.txt");
+    /// # let v = |key: &str| -> Vec<u8> {
+    /// #     let line = trace.lines().find_map(|l| l.strip_prefix(key)?.strip_prefix(" = "));
+    /// #     hex::decode(line.expect("key in the trace").trim()).expect("hex")
+    /// # };
+    /// // v(key): the value of `key` in RFC 9529 Trace 2 (the crate's tests/data).
+    /// // PLAINTEXT_2 of RFC 9529 Trace 2: C_R = -8, ID_CRED_R = kid h'32' (compact), MAC_2.
+    /// let plaintext_2 = v("PLAINTEXT_2.seq");
+    /// let pt = Plaintext2::parse(&plaintext_2)?;
+    /// assert_eq!(pt.c_r, ConnId::from_int(-8)?);
+    /// assert_eq!(pt.id_cred_r, IdCred::kid(&[0x32])?);
+    /// assert_eq!(pt.signature_or_mac_2, v("MAC_2.raw"));
+    /// assert!(pt.ead_2.is_empty());
+    /// assert!(Plaintext2::parse(&[0x27, 0x32]).is_err()); // no Signature_or_MAC_2
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline(never)]
     pub fn parse(pt: &'a [u8]) -> Result<Self, Error> {
         let mut r = cbor::reader(pt);
@@ -227,6 +246,24 @@ pub struct Plaintext3<'a> {
 
 impl<'a> Plaintext3<'a> {
     /// Parses PLAINTEXT_3.
+    ///
+    /// ```
+    /// use mote_edhoc::{IdCred, Plaintext3};
+    /// # let trace = include_str!("../tests/data/rfc9529_trace2.txt");
+    /// # let v = |key: &str| -> Vec<u8> {
+    /// #     let line = trace.lines().find_map(|l| l.strip_prefix(key)?.strip_prefix(" = "));
+    /// #     hex::decode(line.expect("key in the trace").trim()).expect("hex")
+    /// # };
+    /// // v(key): the value of `key` in RFC 9529 Trace 2 (the crate's tests/data).
+    /// // PLAINTEXT_3 of RFC 9529 Trace 2: ID_CRED_I = kid h'2b' (compact), MAC_3.
+    /// let plaintext_3 = v("PLAINTEXT_3.seq");
+    /// let pt = Plaintext3::parse(&plaintext_3)?;
+    /// assert_eq!(pt.id_cred_i, IdCred::kid(&[0x2b])?);
+    /// assert_eq!(pt.signature_or_mac_3, v("MAC_3.raw"));
+    /// assert!(pt.ead_3.is_empty());
+    /// assert!(Plaintext3::parse(&[0x2b]).is_err()); // no Signature_or_MAC_3
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[inline(never)]
     pub fn parse(pt: &'a [u8]) -> Result<Self, Error> {
         let mut r = cbor::reader(pt);

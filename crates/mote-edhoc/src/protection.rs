@@ -53,14 +53,14 @@
 //! let now = Duration::from_secs(10);
 //!
 //! // POST /.well-known/edhoc `true, message_1` → 2.04 with message_2; the session waits.
-//! let reply = server.edhoc_post(now, &client.message_1()?);
+//! let reply = server.edhoc_post(now, b"192.0.2.7", None, &client.message_1()?);
 //! assert_eq!(reply.code, Code::CHANGED);
 //! assert_eq!(server.pending_sessions(), 1);
 //! let mut known = |id: &IdCred| gateway_cred.matches(id).then(|| gateway_cred.clone());
 //! let initiated = client.message_2(&reply.payload, &mut known)?;
 //!
 //! // POST `C_R, message_3` → 2.04 (with message_4 if the server sends one); context added.
-//! let reply = server.edhoc_post(now, &initiated.message_3_payload()?);
+//! let reply = server.edhoc_post(now, b"192.0.2.7", None, &initiated.message_3_payload()?);
 //! assert_eq!(reply.code, Code::CHANGED);
 //! let message_4 = (!reply.payload.is_empty()).then_some(reply.payload.as_slice());
 //! let client_context = initiated.context(message_4, Volatile)?;
@@ -253,6 +253,44 @@ impl EdhocReply {
     }
 
     /// The reply as message parts (code, Content-Format, payload).
+    ///
+    /// ```
+    /// # use core::time::Duration;
+    /// # use mote_coap::code::Code;
+    /// # use mote_edhoc::protection::{EdhocEvent, EdhocInitiator, EdhocProtection, EdhocProtectionConfig};
+    /// # use mote_edhoc::*;
+    /// # use mote_oscore::endpoint::{OscoreConfig, OscoreProtection};
+    /// # use mote_oscore::sequence::Volatile;
+    /// # // The set-up of the module example: a device (Initiator) and a gateway (Responder) with
+    /// # // fresh P-256 keys for static DH, suite 2.
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (device, gateway) = (fresh("device", b"D")?, fresh("gateway", b"G")?);
+    /// # let (device_cred, gateway_cred) = (device.credential.clone(), gateway.credential.clone());
+    /// # let oscore: OscoreProtection<Volatile, _> = OscoreProtection::new(OscoreConfig::default(), || 4u32);
+    /// # let trusted = move |id: &IdCred| device_cred.matches(id).then(|| device_cred.clone());
+    /// # let config = EdhocProtectionConfig::default();
+    /// # let mut server = EdhocProtection::new(oscore, config, ResponderConfig::new(2, gateway), MoteCrypto::new(), trusted);
+    /// # let initiator = InitiatorConfig::new(Method::StaticStatic, 2, device);
+    /// # let mut client = EdhocInitiator::new(MoteCrypto::new(), initiator, ConnId::from_int(-24)?);
+    /// # let mut known = move |id: &IdCred| gateway_cred.matches(id).then(|| gateway_cred.clone());
+    /// # let now = Duration::from_secs(10);
+    /// use mote_coap::option::OptionNumber;
+    /// // The answer to a message_1 POST (`server`, `client`: the module example's set-up).
+    /// let reply = server.edhoc_post(now, b"192.0.2.7", None, &client.message_1()?);
+    /// let message_2 = reply.payload.clone();
+    /// let parts = reply.into_parts();
+    /// assert_eq!(parts.code, Code::CHANGED);
+    /// let cf = parts.options.get(OptionNumber::CONTENT_FORMAT).ok_or("Content-Format")?;
+    /// assert_eq!(cf.as_uint()?, 64); // application/edhoc+cbor-seq
+    /// assert_eq!(parts.payload, message_2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn into_parts(self) -> MessageParts {
         let mut parts = MessageParts::new(self.code);
         if let Some(cf) = self.content_format {
@@ -336,6 +374,45 @@ where
     /// The layer around `oscore`, answering as the Responder with `responder` (its identity
     /// prepared in `crypto`, e.g. `MoteCrypto::prepare`) and looking up Initiators'
     /// credentials with `lookup`.
+    ///
+    /// ```
+    /// # use core::time::Duration;
+    /// # use mote_coap::code::Code;
+    /// # use mote_edhoc::protection::{EdhocEvent, EdhocInitiator, EdhocProtection, EdhocProtectionConfig};
+    /// # use mote_edhoc::*;
+    /// # use mote_oscore::endpoint::{OscoreConfig, OscoreProtection};
+    /// # use mote_oscore::sequence::Volatile;
+    /// # // The set-up of the module example: a device (Initiator) and a gateway (Responder) with
+    /// # // fresh P-256 keys for static DH, suite 2.
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (device, gateway) = (fresh("device", b"D")?, fresh("gateway", b"G")?);
+    /// # let (device_cred, gateway_cred) = (device.credential.clone(), gateway.credential.clone());
+    /// # let oscore: OscoreProtection<Volatile, _> = OscoreProtection::new(OscoreConfig::default(), || 4u32);
+    /// # let trusted = move |id: &IdCred| device_cred.matches(id).then(|| device_cred.clone());
+    /// # let config = EdhocProtectionConfig::default();
+    /// # let mut server = EdhocProtection::new(oscore, config, ResponderConfig::new(2, gateway), MoteCrypto::new(), trusted);
+    /// # let initiator = InitiatorConfig::new(Method::StaticStatic, 2, device);
+    /// # let mut client = EdhocInitiator::new(MoteCrypto::new(), initiator, ConnId::from_int(-24)?);
+    /// # let mut known = move |id: &IdCred| gateway_cred.matches(id).then(|| gateway_cred.clone());
+    /// # let now = Duration::from_secs(10);
+    /// // `oscore`: an `OscoreProtection`; `trusted`: the lookup of Initiators' credentials;
+    /// // `gateway`: the server's `Identity` (see the module example).
+    /// # let oscore: OscoreProtection<Volatile, _> = OscoreProtection::new(OscoreConfig::default(), || 4u32);
+    /// # let trusted = |_: &IdCred| None::<Credential>;
+    /// # let gateway = fresh("gateway", b"G")?;
+    /// let config = EdhocProtectionConfig { max_pending: 4, validation_threshold: 2, ..Default::default() };
+    /// let server = EdhocProtection::new(oscore, config, ResponderConfig::new(2, gateway), MoteCrypto::new(), trusted);
+    /// assert_eq!(server.config().max_pending, 4);
+    /// assert_eq!(server.pending_sessions(), 0);
+    /// assert!(server.oscore().is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(
         oscore: OscoreProtection<S, R>,
         config: EdhocProtectionConfig,
@@ -361,41 +438,327 @@ where
     }
 
     /// The OSCORE layer (its contexts).
+    ///
+    /// ```
+    /// # use core::time::Duration;
+    /// # use mote_coap::code::Code;
+    /// # use mote_edhoc::protection::{EdhocEvent, EdhocInitiator, EdhocProtection, EdhocProtectionConfig};
+    /// # use mote_edhoc::*;
+    /// # use mote_oscore::endpoint::{OscoreConfig, OscoreProtection};
+    /// # use mote_oscore::sequence::Volatile;
+    /// # // The set-up of the module example: a device (Initiator) and a gateway (Responder) with
+    /// # // fresh P-256 keys for static DH, suite 2.
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (device, gateway) = (fresh("device", b"D")?, fresh("gateway", b"G")?);
+    /// # let (device_cred, gateway_cred) = (device.credential.clone(), gateway.credential.clone());
+    /// # let oscore: OscoreProtection<Volatile, _> = OscoreProtection::new(OscoreConfig::default(), || 4u32);
+    /// # let trusted = move |id: &IdCred| device_cred.matches(id).then(|| device_cred.clone());
+    /// # let config = EdhocProtectionConfig::default();
+    /// # let mut server = EdhocProtection::new(oscore, config, ResponderConfig::new(2, gateway), MoteCrypto::new(), trusted);
+    /// # let initiator = InitiatorConfig::new(Method::StaticStatic, 2, device);
+    /// # let mut client = EdhocInitiator::new(MoteCrypto::new(), initiator, ConnId::from_int(-24)?);
+    /// # let mut known = move |id: &IdCred| gateway_cred.matches(id).then(|| gateway_cred.clone());
+    /// # let now = Duration::from_secs(10);
+    /// # let reply = server.edhoc_post(now, b"192.0.2.7", None, &client.message_1()?);
+    /// # let initiated = client.message_2(&reply.payload, &mut known)?;
+    /// # let reply = server.edhoc_post(now, b"192.0.2.7", None, &initiated.message_3_payload()?);
+    /// # assert_eq!(reply.code, Code::CHANGED);
+    /// // After a handshake (`server`: the module example's set-up) the OSCORE layer holds its context.
+    /// let Some(EdhocEvent::ContextEstablished { context }) = server.poll_event() else { panic!("no context") };
+    /// assert_eq!(server.oscore().len(), 1);
+    /// let ctx = server.oscore().context(&context).ok_or("context")?;
+    /// assert_eq!(ctx.recipient_id(), initiated.c_r().as_bytes()); // Appendix A.1: C_R
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn oscore(&self) -> &OscoreProtection<S, R> {
         &self.oscore
     }
 
     /// The OSCORE layer, to add or remove contexts.
+    ///
+    /// ```
+    /// # use core::time::Duration;
+    /// # use mote_coap::code::Code;
+    /// # use mote_edhoc::protection::{EdhocEvent, EdhocInitiator, EdhocProtection, EdhocProtectionConfig};
+    /// # use mote_edhoc::*;
+    /// # use mote_oscore::endpoint::{OscoreConfig, OscoreProtection};
+    /// # use mote_oscore::sequence::Volatile;
+    /// # // The set-up of the module example: a device (Initiator) and a gateway (Responder) with
+    /// # // fresh P-256 keys for static DH, suite 2.
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (device, gateway) = (fresh("device", b"D")?, fresh("gateway", b"G")?);
+    /// # let (device_cred, gateway_cred) = (device.credential.clone(), gateway.credential.clone());
+    /// # let oscore: OscoreProtection<Volatile, _> = OscoreProtection::new(OscoreConfig::default(), || 4u32);
+    /// # let trusted = move |id: &IdCred| device_cred.matches(id).then(|| device_cred.clone());
+    /// # let config = EdhocProtectionConfig::default();
+    /// # let mut server = EdhocProtection::new(oscore, config, ResponderConfig::new(2, gateway), MoteCrypto::new(), trusted);
+    /// # let initiator = InitiatorConfig::new(Method::StaticStatic, 2, device);
+    /// # let mut client = EdhocInitiator::new(MoteCrypto::new(), initiator, ConnId::from_int(-24)?);
+    /// # let mut known = move |id: &IdCred| gateway_cred.matches(id).then(|| gateway_cred.clone());
+    /// # let now = Duration::from_secs(10);
+    /// # let reply = server.edhoc_post(now, b"192.0.2.7", None, &client.message_1()?);
+    /// # let initiated = client.message_2(&reply.payload, &mut known)?;
+    /// # let reply = server.edhoc_post(now, b"192.0.2.7", None, &initiated.message_3_payload()?);
+    /// # assert_eq!(reply.code, Code::CHANGED);
+    /// // After a handshake (`server`: the module example's set-up), the application drops its context.
+    /// let Some(EdhocEvent::ContextEstablished { context }) = server.poll_event() else { panic!("no context") };
+    /// assert!(server.oscore_mut().remove_context(&context).is_some());
+    /// assert!(server.oscore().is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn oscore_mut(&mut self) -> &mut OscoreProtection<S, R> {
         &mut self.oscore
     }
 
     /// The configuration.
+    ///
+    /// ```
+    /// # use core::time::Duration;
+    /// # use mote_coap::code::Code;
+    /// # use mote_edhoc::protection::{EdhocEvent, EdhocInitiator, EdhocProtection, EdhocProtectionConfig};
+    /// # use mote_edhoc::*;
+    /// # use mote_oscore::endpoint::{OscoreConfig, OscoreProtection};
+    /// # use mote_oscore::sequence::Volatile;
+    /// # // The set-up of the module example: a device (Initiator) and a gateway (Responder) with
+    /// # // fresh P-256 keys for static DH, suite 2.
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (device, gateway) = (fresh("device", b"D")?, fresh("gateway", b"G")?);
+    /// # let (device_cred, gateway_cred) = (device.credential.clone(), gateway.credential.clone());
+    /// # let oscore: OscoreProtection<Volatile, _> = OscoreProtection::new(OscoreConfig::default(), || 4u32);
+    /// # let trusted = move |id: &IdCred| device_cred.matches(id).then(|| device_cred.clone());
+    /// # let config = EdhocProtectionConfig { max_contexts: 8, ..Default::default() };
+    /// # let mut server = EdhocProtection::new(oscore, config, ResponderConfig::new(2, gateway), MoteCrypto::new(), trusted);
+    /// # let initiator = InitiatorConfig::new(Method::StaticStatic, 2, device);
+    /// # let mut client = EdhocInitiator::new(MoteCrypto::new(), initiator, ConnId::from_int(-24)?);
+    /// # let mut known = move |id: &IdCred| gateway_cred.matches(id).then(|| gateway_cred.clone());
+    /// # let now = Duration::from_secs(10);
+    /// // `server` was made with `EdhocProtectionConfig { max_contexts: 8, ..Default::default() }`.
+    /// assert_eq!(server.config().max_contexts, 8);
+    /// assert_eq!(server.config().max_pending, EdhocProtectionConfig::default().max_pending);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn config(&self) -> &EdhocProtectionConfig {
         &self.config
     }
 
     /// Sessions waiting for message_3.
+    ///
+    /// ```
+    /// # use core::time::Duration;
+    /// # use mote_coap::code::Code;
+    /// # use mote_edhoc::protection::{EdhocEvent, EdhocInitiator, EdhocProtection, EdhocProtectionConfig};
+    /// # use mote_edhoc::*;
+    /// # use mote_oscore::endpoint::{OscoreConfig, OscoreProtection};
+    /// # use mote_oscore::sequence::Volatile;
+    /// # // The set-up of the module example: a device (Initiator) and a gateway (Responder) with
+    /// # // fresh P-256 keys for static DH, suite 2.
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (device, gateway) = (fresh("device", b"D")?, fresh("gateway", b"G")?);
+    /// # let (device_cred, gateway_cred) = (device.credential.clone(), gateway.credential.clone());
+    /// # let oscore: OscoreProtection<Volatile, _> = OscoreProtection::new(OscoreConfig::default(), || 4u32);
+    /// # let trusted = move |id: &IdCred| device_cred.matches(id).then(|| device_cred.clone());
+    /// # let config = EdhocProtectionConfig::default();
+    /// # let mut server = EdhocProtection::new(oscore, config, ResponderConfig::new(2, gateway), MoteCrypto::new(), trusted);
+    /// # let initiator = InitiatorConfig::new(Method::StaticStatic, 2, device);
+    /// # let mut client = EdhocInitiator::new(MoteCrypto::new(), initiator, ConnId::from_int(-24)?);
+    /// # let mut known = move |id: &IdCred| gateway_cred.matches(id).then(|| gateway_cred.clone());
+    /// # let now = Duration::from_secs(10);
+    /// // `server`, `client`: the module example's set-up.
+    /// assert_eq!(server.pending_sessions(), 0);
+    /// let reply = server.edhoc_post(now, b"192.0.2.7", None, &client.message_1()?);
+    /// assert_eq!(server.pending_sessions(), 1); // waiting for message_3
+    /// let initiated = client.message_2(&reply.payload, &mut known)?;
+    /// server.edhoc_post(now, b"192.0.2.7", None, &initiated.message_3_payload()?);
+    /// assert_eq!(server.pending_sessions(), 0); // completed
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn pending_sessions(&self) -> usize {
         self.pending.len()
     }
 
     /// Sessions waiting for message_3 that `source` started.
+    ///
+    /// ```
+    /// # use core::time::Duration;
+    /// # use mote_coap::code::Code;
+    /// # use mote_edhoc::protection::{EdhocEvent, EdhocInitiator, EdhocProtection, EdhocProtectionConfig};
+    /// # use mote_edhoc::*;
+    /// # use mote_oscore::endpoint::{OscoreConfig, OscoreProtection};
+    /// # use mote_oscore::sequence::Volatile;
+    /// # // The set-up of the module example: a device (Initiator) and a gateway (Responder) with
+    /// # // fresh P-256 keys for static DH, suite 2.
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (device, gateway) = (fresh("device", b"D")?, fresh("gateway", b"G")?);
+    /// # let (device_cred, gateway_cred) = (device.credential.clone(), gateway.credential.clone());
+    /// # let oscore: OscoreProtection<Volatile, _> = OscoreProtection::new(OscoreConfig::default(), || 4u32);
+    /// # let trusted = move |id: &IdCred| device_cred.matches(id).then(|| device_cred.clone());
+    /// # let config = EdhocProtectionConfig::default();
+    /// # let mut server = EdhocProtection::new(oscore, config, ResponderConfig::new(2, gateway), MoteCrypto::new(), trusted);
+    /// # let initiator = InitiatorConfig::new(Method::StaticStatic, 2, device);
+    /// # let mut client = EdhocInitiator::new(MoteCrypto::new(), initiator, ConnId::from_int(-24)?);
+    /// # let mut known = move |id: &IdCred| gateway_cred.matches(id).then(|| gateway_cred.clone());
+    /// # let now = Duration::from_secs(10);
+    /// // `server`, `client`: the module example's set-up.
+    /// server.edhoc_post(now, b"192.0.2.7", None, &client.message_1()?);
+    /// assert_eq!(server.pending_sessions_of(b"192.0.2.7"), 1);
+    /// assert_eq!(server.pending_sessions_of(b"192.0.2.8"), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn pending_sessions_of(&self, source: &[u8]) -> usize {
         self.pending.iter().filter(|p| p.source == source).count()
     }
 
     /// What the admission of message_1 refused or challenged so far.
+    ///
+    /// ```
+    /// # use core::time::Duration;
+    /// # use mote_coap::code::Code;
+    /// # use mote_edhoc::protection::{EdhocEvent, EdhocInitiator, EdhocProtection, EdhocProtectionConfig};
+    /// # use mote_edhoc::*;
+    /// # use mote_oscore::endpoint::{OscoreConfig, OscoreProtection};
+    /// # use mote_oscore::sequence::Volatile;
+    /// # // The set-up of the module example: a device (Initiator) and a gateway (Responder) with
+    /// # // fresh P-256 keys for static DH, suite 2.
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (device, gateway) = (fresh("device", b"D")?, fresh("gateway", b"G")?);
+    /// # let (device_cred, gateway_cred) = (device.credential.clone(), gateway.credential.clone());
+    /// # let oscore: OscoreProtection<Volatile, _> = OscoreProtection::new(OscoreConfig::default(), || 4u32);
+    /// # let trusted = move |id: &IdCred| device_cred.matches(id).then(|| device_cred.clone());
+    /// # let config = EdhocProtectionConfig { validation_threshold: 0, ..Default::default() };
+    /// # let mut server = EdhocProtection::new(oscore, config, ResponderConfig::new(2, gateway), MoteCrypto::new(), trusted);
+    /// # let initiator = InitiatorConfig::new(Method::StaticStatic, 2, device);
+    /// # let mut client = EdhocInitiator::new(MoteCrypto::new(), initiator, ConnId::from_int(-24)?);
+    /// # let mut known = move |id: &IdCred| gateway_cred.matches(id).then(|| gateway_cred.clone());
+    /// # let now = Duration::from_secs(10);
+    /// // `server` validates every source (`validation_threshold: 0`; the module example's set-up).
+    /// assert_eq!(server.admission_stats().echo_challenges, 0);
+    /// let message_1 = client.message_1()?;
+    /// let reply = server.edhoc_post(now, b"192.0.2.7", None, &message_1);
+    /// assert_eq!(reply.code, Code::UNAUTHORIZED); // 4.01 with an Echo option
+    /// assert_eq!(server.admission_stats().echo_challenges, 1);
+    /// // A made-up Echo value is counted as invalid (and challenged again).
+    /// server.edhoc_post(now, b"192.0.2.8", Some(&[1, 2, 3]), &message_1);
+    /// assert_eq!(server.admission_stats().invalid_echo, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn admission_stats(&self) -> EdhocAdmissionStats {
         self.admission
     }
 
     /// The contexts established by EDHOC, oldest first.
+    ///
+    /// ```
+    /// # use core::time::Duration;
+    /// # use mote_coap::code::Code;
+    /// # use mote_edhoc::protection::{EdhocEvent, EdhocInitiator, EdhocProtection, EdhocProtectionConfig};
+    /// # use mote_edhoc::*;
+    /// # use mote_oscore::endpoint::{OscoreConfig, OscoreProtection};
+    /// # use mote_oscore::sequence::Volatile;
+    /// # // The set-up of the module example: a device (Initiator) and a gateway (Responder) with
+    /// # // fresh P-256 keys for static DH, suite 2.
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (device, gateway) = (fresh("device", b"D")?, fresh("gateway", b"G")?);
+    /// # let (device_cred, gateway_cred) = (device.credential.clone(), gateway.credential.clone());
+    /// # let oscore: OscoreProtection<Volatile, _> = OscoreProtection::new(OscoreConfig::default(), || 4u32);
+    /// # let trusted = move |id: &IdCred| device_cred.matches(id).then(|| device_cred.clone());
+    /// # let config = EdhocProtectionConfig::default();
+    /// # let mut server = EdhocProtection::new(oscore, config, ResponderConfig::new(2, gateway), MoteCrypto::new(), trusted);
+    /// # let initiator = InitiatorConfig::new(Method::StaticStatic, 2, device);
+    /// # let mut client = EdhocInitiator::new(MoteCrypto::new(), initiator, ConnId::from_int(-24)?);
+    /// # let mut known = move |id: &IdCred| gateway_cred.matches(id).then(|| gateway_cred.clone());
+    /// # let now = Duration::from_secs(10);
+    /// # let reply = server.edhoc_post(now, b"192.0.2.7", None, &client.message_1()?);
+    /// # let initiated = client.message_2(&reply.payload, &mut known)?;
+    /// # let reply = server.edhoc_post(now, b"192.0.2.7", None, &initiated.message_3_payload()?);
+    /// # assert_eq!(reply.code, Code::CHANGED);
+    /// // After a handshake (`server`: the module example's set-up).
+    /// let Some(EdhocEvent::ContextEstablished { context }) = server.poll_event() else { panic!("no context") };
+    /// assert_eq!(server.edhoc_contexts().collect::<Vec<_>>(), [&context]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn edhoc_contexts(&self) -> impl Iterator<Item = &ContextId> {
         self.edhoc_contexts.iter()
     }
 
     /// The next event, oldest first.
+    ///
+    /// ```
+    /// # use core::time::Duration;
+    /// # use mote_coap::code::Code;
+    /// # use mote_edhoc::protection::{EdhocEvent, EdhocInitiator, EdhocProtection, EdhocProtectionConfig};
+    /// # use mote_edhoc::*;
+    /// # use mote_oscore::endpoint::{OscoreConfig, OscoreProtection};
+    /// # use mote_oscore::sequence::Volatile;
+    /// # // The set-up of the module example: a device (Initiator) and a gateway (Responder) with
+    /// # // fresh P-256 keys for static DH, suite 2.
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (device, gateway) = (fresh("device", b"D")?, fresh("gateway", b"G")?);
+    /// # let (device_cred, gateway_cred) = (device.credential.clone(), gateway.credential.clone());
+    /// # let oscore: OscoreProtection<Volatile, _> = OscoreProtection::new(OscoreConfig::default(), || 4u32);
+    /// # let trusted = move |id: &IdCred| device_cred.matches(id).then(|| device_cred.clone());
+    /// # let config = EdhocProtectionConfig::default();
+    /// # let mut server = EdhocProtection::new(oscore, config, ResponderConfig::new(2, gateway), MoteCrypto::new(), trusted);
+    /// # let initiator = InitiatorConfig::new(Method::StaticStatic, 2, device);
+    /// # let mut client = EdhocInitiator::new(MoteCrypto::new(), initiator, ConnId::from_int(-24)?);
+    /// # let mut known = move |id: &IdCred| gateway_cred.matches(id).then(|| gateway_cred.clone());
+    /// # let now = Duration::from_secs(10);
+    /// // `server`, `client`: the module example's set-up.
+    /// assert_eq!(server.poll_event(), None);
+    /// let reply = server.edhoc_post(now, b"192.0.2.7", None, &client.message_1()?);
+    /// let initiated = client.message_2(&reply.payload, &mut known)?;
+    /// server.edhoc_post(now, b"192.0.2.7", None, &initiated.message_3_payload()?);
+    /// assert!(matches!(server.poll_event(), Some(EdhocEvent::ContextEstablished { .. })));
+    /// assert_eq!(server.poll_event(), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn poll_event(&mut self) -> Option<EdhocEvent> {
         self.events.pop_front()
     }
@@ -409,6 +772,45 @@ where
     /// the application sees it (the IP address alone counts every port of a host as one
     /// source). `echo` is the request's Echo option value: under load, message_1 from a
     /// source without a valid one is answered 4.01 with an Echo option (RFC 9175 §2.4).
+    ///
+    /// ```
+    /// # use core::time::Duration;
+    /// # use mote_coap::code::Code;
+    /// # use mote_edhoc::protection::{EdhocEvent, EdhocInitiator, EdhocProtection, EdhocProtectionConfig};
+    /// # use mote_edhoc::*;
+    /// # use mote_oscore::endpoint::{OscoreConfig, OscoreProtection};
+    /// # use mote_oscore::sequence::Volatile;
+    /// # // The set-up of the module example: a device (Initiator) and a gateway (Responder) with
+    /// # // fresh P-256 keys for static DH, suite 2.
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (device, gateway) = (fresh("device", b"D")?, fresh("gateway", b"G")?);
+    /// # let (device_cred, gateway_cred) = (device.credential.clone(), gateway.credential.clone());
+    /// # let oscore: OscoreProtection<Volatile, _> = OscoreProtection::new(OscoreConfig::default(), || 4u32);
+    /// # let trusted = move |id: &IdCred| device_cred.matches(id).then(|| device_cred.clone());
+    /// # let config = EdhocProtectionConfig::default();
+    /// # let mut server = EdhocProtection::new(oscore, config, ResponderConfig::new(2, gateway), MoteCrypto::new(), trusted);
+    /// # let initiator = InitiatorConfig::new(Method::StaticStatic, 2, device);
+    /// # let mut client = EdhocInitiator::new(MoteCrypto::new(), initiator, ConnId::from_int(-24)?);
+    /// # let mut known = move |id: &IdCred| gateway_cred.matches(id).then(|| gateway_cred.clone());
+    /// # let now = Duration::from_secs(10);
+    /// // `server`, `client`: the module example's set-up; the source is the client's IP address.
+    /// let reply = server.edhoc_post(now, b"192.0.2.7", None, &client.message_1()?);
+    /// assert_eq!(reply.code, Code::CHANGED); // message_2
+    /// let initiated = client.message_2(&reply.payload, &mut known)?;
+    /// let reply = server.edhoc_post(now, b"192.0.2.7", None, &initiated.message_3_payload()?);
+    /// assert_eq!(reply.code, Code::CHANGED); // message_4, or empty
+    /// // Garbage is answered with an EDHOC error message (4.00, Content-Format 64).
+    /// let reply = server.edhoc_post(now, b"192.0.2.7", None, &[0xff]);
+    /// assert_eq!(reply.code, Code::BAD_REQUEST);
+    /// assert_eq!(reply.content_format.map(|cf| cf.0), Some(64));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn edhoc_post(
         &mut self,
         now: Duration,
@@ -678,6 +1080,50 @@ where
     ///
     /// # Errors
     /// The context cannot be derived or added.
+    ///
+    /// ```
+    /// # use core::time::Duration;
+    /// # use mote_coap::code::Code;
+    /// # use mote_edhoc::protection::{EdhocEvent, EdhocInitiator, EdhocProtection, EdhocProtectionConfig};
+    /// # use mote_edhoc::*;
+    /// # use mote_oscore::endpoint::{OscoreConfig, OscoreProtection};
+    /// # use mote_oscore::sequence::Volatile;
+    /// # // The set-up of the module example: a device (Initiator) and a gateway (Responder) with
+    /// # // fresh P-256 keys for static DH, suite 2.
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (device, gateway) = (fresh("device", b"D")?, fresh("gateway", b"G")?);
+    /// # let (device_cred, gateway_cred) = (device.credential.clone(), gateway.credential.clone());
+    /// # let oscore: OscoreProtection<Volatile, _> = OscoreProtection::new(OscoreConfig::default(), || 4u32);
+    /// # let trusted = move |id: &IdCred| device_cred.matches(id).then(|| device_cred.clone());
+    /// # let config = EdhocProtectionConfig::default();
+    /// # let mut server = EdhocProtection::new(oscore, config, ResponderConfig::new(2, gateway), MoteCrypto::new(), trusted);
+    /// # let initiator = InitiatorConfig::new(Method::StaticStatic, 2, device);
+    /// # let mut client = EdhocInitiator::new(MoteCrypto::new(), initiator, ConnId::from_int(-24)?);
+    /// # let mut known = move |id: &IdCred| gateway_cred.matches(id).then(|| gateway_cred.clone());
+    /// # let now = Duration::from_secs(10);
+    /// // The client's own layer (`client`, `server`: the module example's set-up).
+    /// let client_oscore: OscoreProtection<Volatile, _> = OscoreProtection::new(OscoreConfig::default(), || 5u32);
+    /// # let me = fresh("client's responder identity", b"X")?;
+    /// let mut client_layer = EdhocProtection::new(
+    ///     client_oscore, EdhocProtectionConfig::default(), ResponderConfig::new(2, me), MoteCrypto::new(),
+    ///     |_: &IdCred| None::<Credential>,
+    /// );
+    /// let reply = server.edhoc_post(now, b"192.0.2.7", None, &client.message_1()?);
+    /// let initiated = client.message_2(&reply.payload, &mut known)?;
+    /// let c_r = initiated.c_r().clone();
+    /// // message_3 goes with the next request protected under this context (RFC 9668).
+    /// let id = client_layer.add_initiated(initiated)?;
+    /// let ctx = client_layer.oscore().context(&id).ok_or("context")?;
+    /// assert_eq!(ctx.sender_id(), c_r.as_bytes()); // Appendix A.1: the client sends under C_R
+    /// assert_eq!(client_layer.edhoc_contexts().count(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn add_initiated(&mut self, initiated: Initiated<C>) -> Result<ContextId, Error> {
         let message_3 = initiated.message_3.clone();
         let context = initiated.context(None, S::default())?;
@@ -840,6 +1286,43 @@ impl<C: Crypto> core::fmt::Debug for EdhocInitiator<C> {
 impl<C: Crypto> EdhocInitiator<C> {
     /// An Initiator with connection identifier `c_i` (the client's OSCORE Recipient ID,
     /// Appendix A.1).
+    ///
+    /// ```
+    /// # use core::time::Duration;
+    /// # use mote_coap::code::Code;
+    /// # use mote_edhoc::protection::{EdhocEvent, EdhocInitiator, EdhocProtection, EdhocProtectionConfig};
+    /// # use mote_edhoc::*;
+    /// # use mote_oscore::endpoint::{OscoreConfig, OscoreProtection};
+    /// # use mote_oscore::sequence::Volatile;
+    /// # // The set-up of the module example: a device (Initiator) and a gateway (Responder) with
+    /// # // fresh P-256 keys for static DH, suite 2.
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (device, gateway) = (fresh("device", b"D")?, fresh("gateway", b"G")?);
+    /// # let (device_cred, gateway_cred) = (device.credential.clone(), gateway.credential.clone());
+    /// # let oscore: OscoreProtection<Volatile, _> = OscoreProtection::new(OscoreConfig::default(), || 4u32);
+    /// # let trusted = move |id: &IdCred| device_cred.matches(id).then(|| device_cred.clone());
+    /// # let config = EdhocProtectionConfig::default();
+    /// # let mut server = EdhocProtection::new(oscore, config, ResponderConfig::new(2, gateway), MoteCrypto::new(), trusted);
+    /// # let initiator = InitiatorConfig::new(Method::StaticStatic, 2, device);
+    /// # let mut client = EdhocInitiator::new(MoteCrypto::new(), initiator, ConnId::from_int(-24)?);
+    /// # let mut known = move |id: &IdCred| gateway_cred.matches(id).then(|| gateway_cred.clone());
+    /// # let now = Duration::from_secs(10);
+    /// // `device`: the client's `Identity` (see the module example); C_I = -24 is its Recipient ID.
+    /// # let device = fresh("device", b"D")?;
+    /// let config = InitiatorConfig::new(Method::StaticStatic, 2, device);
+    /// let mut client = EdhocInitiator::new(MoteCrypto::new(), config, ConnId::from_int(-24)?);
+    /// let payload = client.message_1()?;
+    /// // `true, message_1`: METHOD 3, SUITES_I 2, G_X, then C_I = -24 (0x37) last.
+    /// assert_eq!(payload[..3], [0xf5, 0x03, 0x02]);
+    /// assert_eq!(payload.last(), Some(&0x37));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(crypto: C, config: InitiatorConfig, c_i: ConnId) -> Self {
         Self {
             start: Some(Initiator::new(crypto, config)),
@@ -855,6 +1338,46 @@ impl<C: Crypto> EdhocInitiator<C> {
     /// and the Echo value to send with it. `None` for any other response, before message_1,
     /// and for a second challenge to the same message_1 (a server cannot keep the client
     /// looping).
+    ///
+    /// ```
+    /// # use core::time::Duration;
+    /// # use mote_coap::code::Code;
+    /// # use mote_edhoc::protection::{EdhocEvent, EdhocInitiator, EdhocProtection, EdhocProtectionConfig};
+    /// # use mote_edhoc::*;
+    /// # use mote_oscore::endpoint::{OscoreConfig, OscoreProtection};
+    /// # use mote_oscore::sequence::Volatile;
+    /// # // The set-up of the module example: a device (Initiator) and a gateway (Responder) with
+    /// # // fresh P-256 keys for static DH, suite 2.
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (device, gateway) = (fresh("device", b"D")?, fresh("gateway", b"G")?);
+    /// # let (device_cred, gateway_cred) = (device.credential.clone(), gateway.credential.clone());
+    /// # let oscore: OscoreProtection<Volatile, _> = OscoreProtection::new(OscoreConfig::default(), || 4u32);
+    /// # let trusted = move |id: &IdCred| device_cred.matches(id).then(|| device_cred.clone());
+    /// # let config = EdhocProtectionConfig { validation_threshold: 0, ..Default::default() };
+    /// # let mut server = EdhocProtection::new(oscore, config, ResponderConfig::new(2, gateway), MoteCrypto::new(), trusted);
+    /// # let initiator = InitiatorConfig::new(Method::StaticStatic, 2, device);
+    /// # let mut client = EdhocInitiator::new(MoteCrypto::new(), initiator, ConnId::from_int(-24)?);
+    /// # let mut known = move |id: &IdCred| gateway_cred.matches(id).then(|| gateway_cred.clone());
+    /// # let now = Duration::from_secs(10);
+    /// // `server` validates every source (`validation_threshold: 0`; the module example's set-up).
+    /// let reply = server.edhoc_post(now, b"192.0.2.7", None, &client.message_1()?);
+    /// assert_eq!(reply.code, Code::UNAUTHORIZED);
+    /// let echo = reply.echo.as_ref().map(|e| e.as_bytes());
+    /// let (payload, echo) = client.echo_retry(reply.code, echo).ok_or("no retry")?;
+    /// // The same message_1 again, with the Echo option: now it is processed.
+    /// let reply = server.edhoc_post(now, b"192.0.2.7", Some(echo.as_bytes()), &payload);
+    /// assert_eq!(reply.code, Code::CHANGED);
+    /// assert!(client.message_2(&reply.payload, &mut known).is_ok());
+    /// // Any other response is no challenge.
+    /// assert!(client.echo_retry(Code::CHANGED, None).is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn echo_retry(&mut self, code: Code, echo: Option<&[u8]>) -> Option<(Vec<u8>, EchoBuf)> {
         if code != Code::UNAUTHORIZED || self.echo_answered || self.wait.is_none() {
             return None;
@@ -869,6 +1392,39 @@ impl<C: Crypto> EdhocInitiator<C> {
     ///
     /// # Errors
     /// [`Error`] from message_1; calling it twice without `message_2` in between.
+    ///
+    /// ```
+    /// # use core::time::Duration;
+    /// # use mote_coap::code::Code;
+    /// # use mote_edhoc::protection::{EdhocEvent, EdhocInitiator, EdhocProtection, EdhocProtectionConfig};
+    /// # use mote_edhoc::*;
+    /// # use mote_oscore::endpoint::{OscoreConfig, OscoreProtection};
+    /// # use mote_oscore::sequence::Volatile;
+    /// # // The set-up of the module example: a device (Initiator) and a gateway (Responder) with
+    /// # // fresh P-256 keys for static DH, suite 2.
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (device, gateway) = (fresh("device", b"D")?, fresh("gateway", b"G")?);
+    /// # let (device_cred, gateway_cred) = (device.credential.clone(), gateway.credential.clone());
+    /// # let oscore: OscoreProtection<Volatile, _> = OscoreProtection::new(OscoreConfig::default(), || 4u32);
+    /// # let trusted = move |id: &IdCred| device_cred.matches(id).then(|| device_cred.clone());
+    /// # let config = EdhocProtectionConfig::default();
+    /// # let mut server = EdhocProtection::new(oscore, config, ResponderConfig::new(2, gateway), MoteCrypto::new(), trusted);
+    /// # let initiator = InitiatorConfig::new(Method::StaticStatic, 2, device);
+    /// # let mut client = EdhocInitiator::new(MoteCrypto::new(), initiator, ConnId::from_int(-24)?);
+    /// # let mut known = move |id: &IdCred| gateway_cred.matches(id).then(|| gateway_cred.clone());
+    /// # let now = Duration::from_secs(10);
+    /// // `client`: the module example's set-up.
+    /// let payload = client.message_1()?;
+    /// assert_eq!(payload[0], 0xf5); // CBOR true: a new session (Appendix A.2)
+    /// assert!(client.message_1().is_err()); // not twice without message_2
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn message_1(&mut self) -> Result<Vec<u8>, Error> {
         let initiator = self
             .start
@@ -890,6 +1446,41 @@ impl<C: Crypto> EdhocInitiator<C> {
     /// # Errors
     /// [`Error::PeerWrongSelectedSuite`] (call [`message_1`](Self::message_1) again), any
     /// other [`Error`] of message_2 or message_3.
+    ///
+    /// ```
+    /// # use core::time::Duration;
+    /// # use mote_coap::code::Code;
+    /// # use mote_edhoc::protection::{EdhocEvent, EdhocInitiator, EdhocProtection, EdhocProtectionConfig};
+    /// # use mote_edhoc::*;
+    /// # use mote_oscore::endpoint::{OscoreConfig, OscoreProtection};
+    /// # use mote_oscore::sequence::Volatile;
+    /// # // The set-up of the module example: a device (Initiator) and a gateway (Responder) with
+    /// # // fresh P-256 keys for static DH, suite 2.
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (device, gateway) = (fresh("device", b"D")?, fresh("gateway", b"G")?);
+    /// # let (device_cred, gateway_cred) = (device.credential.clone(), gateway.credential.clone());
+    /// # let oscore: OscoreProtection<Volatile, _> = OscoreProtection::new(OscoreConfig::default(), || 4u32);
+    /// # let trusted = move |id: &IdCred| device_cred.matches(id).then(|| device_cred.clone());
+    /// # let config = EdhocProtectionConfig::default();
+    /// # let mut server = EdhocProtection::new(oscore, config, ResponderConfig::new(2, gateway), MoteCrypto::new(), trusted);
+    /// # let initiator = InitiatorConfig::new(Method::StaticStatic, 2, device);
+    /// # let mut client = EdhocInitiator::new(MoteCrypto::new(), initiator, ConnId::from_int(-24)?);
+    /// # let mut known = move |id: &IdCred| gateway_cred.matches(id).then(|| gateway_cred.clone());
+    /// # let now = Duration::from_secs(10);
+    /// // `server`, `client` and the lookup `known` of the server's credential: the module example.
+    /// let reply = server.edhoc_post(now, b"192.0.2.7", None, &client.message_1()?);
+    /// let initiated = client.message_2(&reply.payload, &mut known)?;
+    /// assert!(!initiated.message_3().is_empty());
+    /// // A second message_2 without a new message_1 is refused.
+    /// assert!(client.message_2(&reply.payload, &mut known).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn message_2<L: CredentialLookup>(
         &mut self,
         message_2: &[u8],
@@ -937,11 +1528,83 @@ impl<C: Crypto> core::fmt::Debug for Initiated<C> {
 
 impl<C: Crypto> Initiated<C> {
     /// C_R: the Responder's connection identifier, the client's OSCORE Sender ID.
+    ///
+    /// ```
+    /// # use core::time::Duration;
+    /// # use mote_coap::code::Code;
+    /// # use mote_edhoc::protection::{EdhocEvent, EdhocInitiator, EdhocProtection, EdhocProtectionConfig};
+    /// # use mote_edhoc::*;
+    /// # use mote_oscore::endpoint::{OscoreConfig, OscoreProtection};
+    /// # use mote_oscore::sequence::Volatile;
+    /// # // The set-up of the module example: a device (Initiator) and a gateway (Responder) with
+    /// # // fresh P-256 keys for static DH, suite 2.
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (device, gateway) = (fresh("device", b"D")?, fresh("gateway", b"G")?);
+    /// # let (device_cred, gateway_cred) = (device.credential.clone(), gateway.credential.clone());
+    /// # let oscore: OscoreProtection<Volatile, _> = OscoreProtection::new(OscoreConfig::default(), || 4u32);
+    /// # let trusted = move |id: &IdCred| device_cred.matches(id).then(|| device_cred.clone());
+    /// # let config = EdhocProtectionConfig::default();
+    /// # let mut server = EdhocProtection::new(oscore, config, ResponderConfig::new(2, gateway), MoteCrypto::new(), trusted);
+    /// # let initiator = InitiatorConfig::new(Method::StaticStatic, 2, device);
+    /// # let mut client = EdhocInitiator::new(MoteCrypto::new(), initiator, ConnId::from_int(-24)?);
+    /// # let mut known = move |id: &IdCred| gateway_cred.matches(id).then(|| gateway_cred.clone());
+    /// # let now = Duration::from_secs(10);
+    /// // `server`, `client`: the module example's set-up.
+    /// let reply = server.edhoc_post(now, b"192.0.2.7", None, &client.message_1()?);
+    /// let initiated = client.message_2(&reply.payload, &mut known)?;
+    /// // C_R is the client's OSCORE Sender ID; the server draws it (at most 8 bytes).
+    /// assert!((1..=8).contains(&initiated.c_r().as_bytes().len()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn c_r(&self) -> &ConnId {
         &self.c_r
     }
 
     /// message_3.
+    ///
+    /// ```
+    /// # use core::time::Duration;
+    /// # use mote_coap::code::Code;
+    /// # use mote_edhoc::protection::{EdhocEvent, EdhocInitiator, EdhocProtection, EdhocProtectionConfig};
+    /// # use mote_edhoc::*;
+    /// # use mote_oscore::endpoint::{OscoreConfig, OscoreProtection};
+    /// # use mote_oscore::sequence::Volatile;
+    /// # // The set-up of the module example: a device (Initiator) and a gateway (Responder) with
+    /// # // fresh P-256 keys for static DH, suite 2.
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (device, gateway) = (fresh("device", b"D")?, fresh("gateway", b"G")?);
+    /// # let (device_cred, gateway_cred) = (device.credential.clone(), gateway.credential.clone());
+    /// # let oscore: OscoreProtection<Volatile, _> = OscoreProtection::new(OscoreConfig::default(), || 4u32);
+    /// # let trusted = move |id: &IdCred| device_cred.matches(id).then(|| device_cred.clone());
+    /// # let config = EdhocProtectionConfig::default();
+    /// # let mut server = EdhocProtection::new(oscore, config, ResponderConfig::new(2, gateway), MoteCrypto::new(), trusted);
+    /// # let initiator = InitiatorConfig::new(Method::StaticStatic, 2, device);
+    /// # let mut client = EdhocInitiator::new(MoteCrypto::new(), initiator, ConnId::from_int(-24)?);
+    /// # let mut known = move |id: &IdCred| gateway_cred.matches(id).then(|| gateway_cred.clone());
+    /// # let now = Duration::from_secs(10);
+    /// // `server`, `client`: the module example's set-up.
+    /// let reply = server.edhoc_post(now, b"192.0.2.7", None, &client.message_1()?);
+    /// let initiated = client.message_2(&reply.payload, &mut known)?;
+    /// // message_3 is one CBOR bstr (RFC 9528 §5.4.1) ...
+    /// let ciphertext_3 = message::single_bstr_message(initiated.message_3())?;
+    /// assert!(initiated.message_3().ends_with(ciphertext_3));
+    /// assert!(ciphertext_3.len() > 8); // PLAINTEXT_3 and suite 2's 8-byte tag
+    /// // ... and the tail of the sequential flow's payload.
+    /// assert!(initiated.message_3_payload()?.ends_with(initiated.message_3()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn message_3(&self) -> &[u8] {
         &self.message_3
     }
@@ -951,6 +1614,44 @@ impl<C: Crypto> Initiated<C> {
     ///
     /// # Errors
     /// [`Error::Capacity`] when it does not fit.
+    ///
+    /// ```
+    /// # use core::time::Duration;
+    /// # use mote_coap::code::Code;
+    /// # use mote_edhoc::protection::{EdhocEvent, EdhocInitiator, EdhocProtection, EdhocProtectionConfig};
+    /// # use mote_edhoc::*;
+    /// # use mote_oscore::endpoint::{OscoreConfig, OscoreProtection};
+    /// # use mote_oscore::sequence::Volatile;
+    /// # // The set-up of the module example: a device (Initiator) and a gateway (Responder) with
+    /// # // fresh P-256 keys for static DH, suite 2.
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (device, gateway) = (fresh("device", b"D")?, fresh("gateway", b"G")?);
+    /// # let (device_cred, gateway_cred) = (device.credential.clone(), gateway.credential.clone());
+    /// # let oscore: OscoreProtection<Volatile, _> = OscoreProtection::new(OscoreConfig::default(), || 4u32);
+    /// # let trusted = move |id: &IdCred| device_cred.matches(id).then(|| device_cred.clone());
+    /// # let config = EdhocProtectionConfig::default();
+    /// # let mut server = EdhocProtection::new(oscore, config, ResponderConfig::new(2, gateway), MoteCrypto::new(), trusted);
+    /// # let initiator = InitiatorConfig::new(Method::StaticStatic, 2, device);
+    /// # let mut client = EdhocInitiator::new(MoteCrypto::new(), initiator, ConnId::from_int(-24)?);
+    /// # let mut known = move |id: &IdCred| gateway_cred.matches(id).then(|| gateway_cred.clone());
+    /// # let now = Duration::from_secs(10);
+    /// // `server`, `client`: the module example's set-up.
+    /// let reply = server.edhoc_post(now, b"192.0.2.7", None, &client.message_1()?);
+    /// let initiated = client.message_2(&reply.payload, &mut known)?;
+    /// let payload = initiated.message_3_payload()?;
+    /// // `C_R, message_3`: C_R encoded as CBOR first.
+    /// let mut c_r = Bytes::<16>::new();
+    /// initiated.c_r().encode(&mut c_r)?;
+    /// assert!(payload.starts_with(c_r.as_slice()));
+    /// assert_eq!(payload.len(), c_r.len() + initiated.message_3().len());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn message_3_payload(&self) -> Result<Vec<u8>, Error> {
         Ok(transport::prefixed_payload(&self.c_r, &self.message_3)?
             .as_slice()
@@ -962,6 +1663,47 @@ impl<C: Crypto> Initiated<C> {
     ///
     /// # Errors
     /// message_4 does not verify, or the context cannot be derived.
+    ///
+    /// ```
+    /// # use core::time::Duration;
+    /// # use mote_coap::code::Code;
+    /// # use mote_edhoc::protection::{EdhocEvent, EdhocInitiator, EdhocProtection, EdhocProtectionConfig};
+    /// # use mote_edhoc::*;
+    /// # use mote_oscore::endpoint::{OscoreConfig, OscoreProtection};
+    /// # use mote_oscore::sequence::Volatile;
+    /// # // The set-up of the module example: a device (Initiator) and a gateway (Responder) with
+    /// # // fresh P-256 keys for static DH, suite 2.
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (device, gateway) = (fresh("device", b"D")?, fresh("gateway", b"G")?);
+    /// # let (device_cred, gateway_cred) = (device.credential.clone(), gateway.credential.clone());
+    /// # let oscore: OscoreProtection<Volatile, _> = OscoreProtection::new(OscoreConfig::default(), || 4u32);
+    /// # let trusted = move |id: &IdCred| device_cred.matches(id).then(|| device_cred.clone());
+    /// # let config = EdhocProtectionConfig::default();
+    /// # let mut server = EdhocProtection::new(oscore, config, ResponderConfig::new(2, gateway), MoteCrypto::new(), trusted);
+    /// # let initiator = InitiatorConfig::new(Method::StaticStatic, 2, device);
+    /// # let mut client = EdhocInitiator::new(MoteCrypto::new(), initiator, ConnId::from_int(-24)?);
+    /// # let mut known = move |id: &IdCred| gateway_cred.matches(id).then(|| gateway_cred.clone());
+    /// # let now = Duration::from_secs(10);
+    /// // `server`, `client`: the module example's set-up.
+    /// let reply = server.edhoc_post(now, b"192.0.2.7", None, &client.message_1()?);
+    /// let initiated = client.message_2(&reply.payload, &mut known)?;
+    /// let c_r = initiated.c_r().clone();
+    /// let reply = server.edhoc_post(now, b"192.0.2.7", None, &initiated.message_3_payload()?);
+    /// let message_4 = (!reply.payload.is_empty()).then_some(reply.payload.as_slice());
+    /// let context = initiated.context(message_4, Volatile)?;
+    /// assert_eq!(context.sender_id(), c_r.as_bytes()); // Appendix A.1
+    /// assert_eq!(context.recipient_id(), [0x37]); // C_I = -24
+    /// let Some(EdhocEvent::ContextEstablished { context: id }) = server.poll_event() else { panic!("no context") };
+    /// let server_context = server.oscore().context(&id).ok_or("server context")?;
+    /// assert_eq!(server_context.sender_key(), context.recipient_key());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn context<S: SequenceStore>(
         self,
         message_4: Option<&[u8]>,

@@ -54,6 +54,21 @@ impl<R: CryptoRngCore> MoteCrypto<R> {
     /// decoded now rather than at every signature. Signing with another key still works (it is
     /// then decoded as usual). Fails with [`Error::InvalidCredential`] when the credential's
     /// Ed25519 key is not a valid point.
+    ///
+    /// ```
+    /// use mote_edhoc::*;
+    /// // An Ed25519 identity (methods 0-2 with suite 0 or 1); sign with the prepared provider.
+    /// let suite = CipherSuite::from_id(0).ok_or("suite 0")?;
+    /// let mut crypto = MoteCrypto::new();
+    /// let key = Secret::from_slice(&[0x11; 32])?;
+    /// let cred = Credential::ccs_for_private_key(&mut crypto, &suite, false, "server", b"S", &key)?;
+    /// let identity = Identity::by_reference(cred.clone(), key.as_bytes())?;
+    /// let mut prepared = MoteCrypto::new().prepare(&identity)?;
+    /// let sig = prepared.sign_with_public_key(SignatureAlgorithm::EdDsa, &key, cred.public_key(), b"hello")?;
+    /// prepared.verify(SignatureAlgorithm::EdDsa, cred.public_key(), b"hello", &sig)?;
+    /// assert!(prepared.verify(SignatureAlgorithm::EdDsa, cred.public_key(), b"hellO", &sig).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn prepare(mut self, identity: &crate::Identity) -> Result<Self, Error> {
         let cred = &identity.credential;
         if cred.key_type() == crate::KeyType::Ed25519 {

@@ -47,6 +47,21 @@ pub mod label {
 }
 
 /// The info of EDHOC_KDF: the CBOR sequence `(label: uint, context: bstr, length: uint)`.
+///
+/// ```
+/// use mote_edhoc::schedule::{kdf_info, label};
+/// # let trace = include_str!("../tests/data/rfc9529_trace1.txt");
+/// # let v = |key: &str| -> Vec<u8> {
+/// #     let line = trace.lines().find_map(|l| l.strip_prefix(key)?.strip_prefix(" = "));
+/// #     hex::decode(line.expect("key in the trace").trim()).expect("hex")
+/// # };
+/// // v(key): the value of `key` in RFC 9529 Trace 1 (the crate's tests/data).
+/// // info_for_K_3 = (3, h'<TH_3>', 16)
+/// let info = kdf_info(label::K_3, &v("TH_3.raw"), 16)?;
+/// assert_eq!(info.as_slice(), v("info_for_K_3.seq"));
+/// assert_eq!(info.as_slice()[..3], [0x03, 0x58, 0x20]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[inline(never)]
 pub fn kdf_info(label: u64, context: &[u8], length: usize) -> Result<InfoBuf, Error> {
     let mut info = InfoBuf::new();
@@ -58,6 +73,23 @@ pub fn kdf_info(label: u64, context: &[u8], length: usize) -> Result<InfoBuf, Er
 
 /// EDHOC_KDF(PRK, label, context, length) = EDHOC_Expand(PRK, info, length) (§4.1.2), with
 /// `length = out.len()`.
+///
+/// ```
+/// use mote_edhoc::schedule::{kdf, label};
+/// use mote_edhoc::{CipherSuite, MoteCrypto};
+/// # let trace = include_str!("../tests/data/rfc9529_trace1.txt");
+/// # let v = |key: &str| -> Vec<u8> {
+/// #     let line = trace.lines().find_map(|l| l.strip_prefix(key)?.strip_prefix(" = "));
+/// #     hex::decode(line.expect("key in the trace").trim()).expect("hex")
+/// # };
+/// // v(key): the value of `key` in RFC 9529 Trace 1 (the crate's tests/data).
+/// let suite = CipherSuite::from_id(0).ok_or("suite 0")?;
+/// // K_3 = EDHOC_KDF(PRK_3e2m, 3, TH_3, key_length)
+/// let mut k_3 = [0u8; 16];
+/// kdf(&mut MoteCrypto::new(), &suite, &v("PRK_3e2m.raw"), label::K_3, &v("TH_3.raw"), &mut k_3)?;
+/// assert_eq!(k_3.as_slice(), v("K_3.raw"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[inline(never)]
 pub fn kdf<C: Crypto>(
     c: &mut C,
@@ -112,6 +144,24 @@ fn kdf_parts<C: Crypto>(
 }
 
 /// [`kdf`] into a [`Secret`] of `len` ≤ 32 bytes.
+///
+/// ```
+/// use mote_edhoc::schedule::{kdf_secret, label};
+/// use mote_edhoc::{CipherSuite, MoteCrypto};
+/// # let trace = include_str!("../tests/data/rfc9529_trace1.txt");
+/// # let v = |key: &str| -> Vec<u8> {
+/// #     let line = trace.lines().find_map(|l| l.strip_prefix(key)?.strip_prefix(" = "));
+/// #     hex::decode(line.expect("key in the trace").trim()).expect("hex")
+/// # };
+/// // v(key): the value of `key` in RFC 9529 Trace 1 (the crate's tests/data).
+/// let suite = CipherSuite::from_id(0).ok_or("suite 0")?;
+/// // IV_3 = EDHOC_KDF(PRK_3e2m, 4, TH_3, iv_length)
+/// let iv_3 = kdf_secret(&mut MoteCrypto::new(), &suite, &v("PRK_3e2m.raw"), label::IV_3, &v("TH_3.raw"), 13)?;
+/// assert_eq!(iv_3.as_bytes(), v("IV_3.raw"));
+/// // At most 32 bytes.
+/// assert!(kdf_secret(&mut MoteCrypto::new(), &suite, &v("PRK_3e2m.raw"), label::IV_3, &[], 33).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[inline(never)]
 pub fn kdf_secret<C: Crypto>(
     c: &mut C,
@@ -138,6 +188,21 @@ fn bstr_head(len: usize) -> ([u8; 9], usize) {
 }
 
 /// H(message_1).
+///
+/// ```
+/// use mote_edhoc::schedule::hash_message_1;
+/// use mote_edhoc::{CipherSuite, MoteCrypto};
+/// # let trace = include_str!("../tests/data/rfc9529_trace1.txt");
+/// # let v = |key: &str| -> Vec<u8> {
+/// #     let line = trace.lines().find_map(|l| l.strip_prefix(key)?.strip_prefix(" = "));
+/// #     hex::decode(line.expect("key in the trace").trim()).expect("hex")
+/// # };
+/// // v(key): the value of `key` in RFC 9529 Trace 1 (the crate's tests/data).
+/// let suite = CipherSuite::from_id(0).ok_or("suite 0")?;
+/// let h = hash_message_1(&mut MoteCrypto::new(), &suite, &v("message_1.seq"))?;
+/// assert_eq!(h.as_slice(), v("H(message_1).raw"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[inline(never)]
 pub fn hash_message_1<C: Crypto>(
     c: &mut C,
@@ -148,6 +213,21 @@ pub fn hash_message_1<C: Crypto>(
 }
 
 /// TH_2 = H( G_Y, H(message_1) ), both as CBOR bstr (§5.3.2).
+///
+/// ```
+/// use mote_edhoc::schedule::th_2;
+/// use mote_edhoc::{CipherSuite, MoteCrypto};
+/// # let trace = include_str!("../tests/data/rfc9529_trace1.txt");
+/// # let v = |key: &str| -> Vec<u8> {
+/// #     let line = trace.lines().find_map(|l| l.strip_prefix(key)?.strip_prefix(" = "));
+/// #     hex::decode(line.expect("key in the trace").trim()).expect("hex")
+/// # };
+/// // v(key): the value of `key` in RFC 9529 Trace 1 (the crate's tests/data).
+/// let suite = CipherSuite::from_id(0).ok_or("suite 0")?;
+/// let th = th_2(&mut MoteCrypto::new(), &suite, &v("G_Y.raw"), &v("H(message_1).raw"))?;
+/// assert_eq!(th.as_slice(), v("TH_2.raw"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[inline(never)]
 pub fn th_2<C: Crypto>(
     c: &mut C,
@@ -170,6 +250,25 @@ pub fn th_2<C: Crypto>(
 
 /// TH_3 = H( TH_2, PLAINTEXT_2, CRED_R ) and TH_4 = H( TH_3, PLAINTEXT_3, CRED_I ) (§5.3.2,
 /// §5.4.2): the previous transcript hash as bstr, the plaintext and the credential as is.
+///
+/// ```
+/// use mote_edhoc::schedule::th_next;
+/// use mote_edhoc::{CipherSuite, MoteCrypto};
+/// # let trace = include_str!("../tests/data/rfc9529_trace1.txt");
+/// # let v = |key: &str| -> Vec<u8> {
+/// #     let line = trace.lines().find_map(|l| l.strip_prefix(key)?.strip_prefix(" = "));
+/// #     hex::decode(line.expect("key in the trace").trim()).expect("hex")
+/// # };
+/// // v(key): the value of `key` in RFC 9529 Trace 1 (the crate's tests/data).
+/// let suite = CipherSuite::from_id(0).ok_or("suite 0")?;
+/// let mut crypto = MoteCrypto::new();
+/// // The credentials are X.509 certificates, so CRED_x is the certificate as a CBOR bstr.
+/// let th_3 = th_next(&mut crypto, &suite, &v("TH_2.raw"), &v("PLAINTEXT_2.seq"), &v("CRED_R.cbor"))?;
+/// assert_eq!(th_3.as_slice(), v("TH_3.raw"));
+/// let th_4 = th_next(&mut crypto, &suite, th_3.as_slice(), &v("PLAINTEXT_3.seq"), &v("CRED_I.cbor"))?;
+/// assert_eq!(th_4.as_slice(), v("TH_4.raw"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[inline(never)]
 pub fn th_next<C: Crypto>(
     c: &mut C,
@@ -187,6 +286,23 @@ pub fn th_next<C: Crypto>(
 
 /// context_2 = << C_R, ID_CRED_R, TH_2, CRED_R, ? EAD_2 >> (with `c_r`) or
 /// context_3 = << ID_CRED_I, TH_3, CRED_I, ? EAD_3 >> (without), as the byte sequence.
+///
+/// ```
+/// use mote_edhoc::ConnId;
+/// use mote_edhoc::schedule::mac_context;
+/// # let trace = include_str!("../tests/data/rfc9529_trace1.txt");
+/// # let v = |key: &str| -> Vec<u8> {
+/// #     let line = trace.lines().find_map(|l| l.strip_prefix(key)?.strip_prefix(" = "));
+/// #     hex::decode(line.expect("key in the trace").trim()).expect("hex")
+/// # };
+/// // v(key): the value of `key` in RFC 9529 Trace 1 (the crate's tests/data).
+/// let c_r = ConnId::from_slice(&v("C_R.raw"))?;
+/// let context_2 = mac_context(Some(&c_r), &v("ID_CRED_R.cbor"), &v("TH_2.raw"), &v("CRED_R.cbor"), &v("EAD_2.seq"))?;
+/// assert_eq!(context_2.as_slice(), v("context_2.seq"));
+/// let context_3 = mac_context(None, &v("ID_CRED_I.cbor"), &v("TH_3.raw"), &v("CRED_I.cbor"), &[])?;
+/// assert_eq!(context_3.as_slice(), v("context_3.seq"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[inline(never)]
 pub fn mac_context(
     c_r: Option<&ConnId>,
@@ -208,6 +324,20 @@ pub fn mac_context(
 
 /// The Sig_structure signed as Signature_or_MAC_2/3 (§5.3.2, §5.4.2):
 /// `["Signature1", << ID_CRED >>, << TH, CRED, ? EAD >>, MAC]`.
+///
+/// ```
+/// use mote_edhoc::schedule::sig_structure;
+/// # let trace = include_str!("../tests/data/rfc9529_trace1.txt");
+/// # let v = |key: &str| -> Vec<u8> {
+/// #     let line = trace.lines().find_map(|l| l.strip_prefix(key)?.strip_prefix(" = "));
+/// #     hex::decode(line.expect("key in the trace").trim()).expect("hex")
+/// # };
+/// // v(key): the value of `key` in RFC 9529 Trace 1 (the crate's tests/data).
+/// let to_sign = sig_structure(&v("ID_CRED_R.cbor"), &v("TH_2.raw"), &v("CRED_R.cbor"), &[], &v("MAC_2.raw"))?;
+/// assert_eq!(to_sign.as_slice(), v("Message_to_be_signed_2.cbor"));
+/// assert_eq!(to_sign.as_slice()[..12], *b"\x84\x6aSignature1");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[inline(never)]
 pub fn sig_structure(
     id_cred: &[u8],
@@ -232,6 +362,19 @@ pub fn sig_structure(
 }
 
 /// The AEAD associated data A_3 / A_4 = `["Encrypt0", h'', TH]` (§5.4.2, §5.5.2).
+///
+/// ```
+/// use mote_edhoc::schedule::encrypt0_aad;
+/// # let trace = include_str!("../tests/data/rfc9529_trace1.txt");
+/// # let v = |key: &str| -> Vec<u8> {
+/// #     let line = trace.lines().find_map(|l| l.strip_prefix(key)?.strip_prefix(" = "));
+/// #     hex::decode(line.expect("key in the trace").trim()).expect("hex")
+/// # };
+/// // v(key): the value of `key` in RFC 9529 Trace 1 (the crate's tests/data).
+/// let a_3 = encrypt0_aad(&v("TH_3.raw"))?;
+/// assert_eq!(a_3.as_slice(), v("A_3.cbor"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[inline(never)]
 pub fn encrypt0_aad(th: &[u8]) -> Result<Bytes<64>, Error> {
     // array(3), tstr "Encrypt0", bstr h'': the fixed prefix of every A_3 / A_4.
@@ -243,6 +386,17 @@ pub fn encrypt0_aad(th: &[u8]) -> Result<Bytes<64>, Error> {
 
 /// Length of MAC_2/MAC_3: the hash length when the sender signs, the EDHOC MAC length when it
 /// authenticates with static DH (§5.3.2).
+///
+/// ```
+/// use mote_edhoc::CipherSuite;
+/// use mote_edhoc::schedule::mac_len;
+/// let suite_0 = CipherSuite::from_id(0).ok_or("suite 0")?;
+/// assert_eq!(mac_len(&suite_0, false), 32); // a signing sender: the SHA-256 length
+/// assert_eq!(mac_len(&suite_0, true), 8); // static DH: suite 0's EDHOC MAC length
+/// let suite_3 = CipherSuite::from_id(3).ok_or("suite 3")?;
+/// assert_eq!(mac_len(&suite_3, true), 16); // suite 3: 16-byte MAC
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[inline(never)]
 pub fn mac_len(suite: &CipherSuite, static_dh: bool) -> usize {
     if static_dh {
@@ -432,6 +586,25 @@ pub(crate) fn open<C: Crypto>(
 }
 
 /// XORs `data` with KEYSTREAM_2 = EDHOC_KDF(PRK_2e, 0, TH_2, len) (§5.3.2).
+///
+/// ```
+/// use mote_edhoc::schedule::apply_keystream_2;
+/// use mote_edhoc::{CipherSuite, MoteCrypto};
+/// # let trace = include_str!("../tests/data/rfc9529_trace1.txt");
+/// # let v = |key: &str| -> Vec<u8> {
+/// #     let line = trace.lines().find_map(|l| l.strip_prefix(key)?.strip_prefix(" = "));
+/// #     hex::decode(line.expect("key in the trace").trim()).expect("hex")
+/// # };
+/// // v(key): the value of `key` in RFC 9529 Trace 1 (the crate's tests/data).
+/// let suite = CipherSuite::from_id(0).ok_or("suite 0")?;
+/// let mut data = v("PLAINTEXT_2.seq");
+/// apply_keystream_2(&mut MoteCrypto::new(), &suite, &v("PRK_2e.raw"), &v("TH_2.raw"), &mut data)?;
+/// assert_eq!(data, v("CIPHERTEXT_2.raw"));
+/// // XOR again: the plaintext comes back.
+/// apply_keystream_2(&mut MoteCrypto::new(), &suite, &v("PRK_2e.raw"), &v("TH_2.raw"), &mut data)?;
+/// assert_eq!(data, v("PLAINTEXT_2.seq"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[inline(never)]
 pub fn apply_keystream_2<C: Crypto>(
     c: &mut C,
@@ -458,6 +631,28 @@ pub fn apply_keystream_2<C: Crypto>(
 
 /// PRK_3e2m (§4.1.1.2): PRK_2e when the Responder signs, else
 /// EDHOC_Extract(SALT_3e2m, G_RX) with SALT_3e2m = EDHOC_KDF(PRK_2e, 1, TH_2, hash_length).
+///
+/// ```
+/// use mote_edhoc::schedule::prk_3e2m;
+/// use mote_edhoc::{CipherSuite, MoteCrypto, Secret};
+/// # let trace = include_str!("../tests/data/rfc9529_trace2.txt");
+/// # let v = |key: &str| -> Vec<u8> {
+/// #     let line = trace.lines().find_map(|l| l.strip_prefix(key)?.strip_prefix(" = "));
+/// #     hex::decode(line.expect("key in the trace").trim()).expect("hex")
+/// # };
+/// // v(key): the value of `key` in RFC 9529 Trace 2 (method 3, suite 2; the crate's tests/data).
+/// let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+/// let prk_2e = Secret::from_slice(&v("PRK_2e.raw"))?;
+/// let g_rx = Secret::from_slice(&v("G_RX.raw"))?;
+/// let mut crypto = MoteCrypto::new();
+/// // The Responder authenticates with static DH: PRK_3e2m = Extract(SALT_3e2m, G_RX).
+/// let prk = prk_3e2m(&mut crypto, &suite, &prk_2e, &v("TH_2.raw"), Some(&g_rx))?;
+/// assert_eq!(prk.as_bytes(), v("PRK_3e2m.raw"));
+/// // A signing Responder: PRK_3e2m is PRK_2e.
+/// let prk = prk_3e2m(&mut crypto, &suite, &prk_2e, &v("TH_2.raw"), None)?;
+/// assert_eq!(prk.as_bytes(), v("PRK_2e.raw"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[inline]
 pub fn prk_3e2m<C: Crypto>(
     c: &mut C,
@@ -471,6 +666,28 @@ pub fn prk_3e2m<C: Crypto>(
 
 /// PRK_4e3m (§4.1.1.3): PRK_3e2m when the Initiator signs, else
 /// EDHOC_Extract(SALT_4e3m, G_IY) with SALT_4e3m = EDHOC_KDF(PRK_3e2m, 5, TH_3, hash_length).
+///
+/// ```
+/// use mote_edhoc::schedule::prk_4e3m;
+/// use mote_edhoc::{CipherSuite, MoteCrypto, Secret};
+/// # let trace = include_str!("../tests/data/rfc9529_trace2.txt");
+/// # let v = |key: &str| -> Vec<u8> {
+/// #     let line = trace.lines().find_map(|l| l.strip_prefix(key)?.strip_prefix(" = "));
+/// #     hex::decode(line.expect("key in the trace").trim()).expect("hex")
+/// # };
+/// // v(key): the value of `key` in RFC 9529 Trace 2 (method 3, suite 2; the crate's tests/data).
+/// let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+/// let prk_3e2m = Secret::from_slice(&v("PRK_3e2m.raw"))?;
+/// let g_iy = Secret::from_slice(&v("G_IY.raw"))?;
+/// let mut crypto = MoteCrypto::new();
+/// // The Initiator authenticates with static DH: PRK_4e3m = Extract(SALT_4e3m, G_IY).
+/// let prk = prk_4e3m(&mut crypto, &suite, &prk_3e2m, &v("TH_3.raw"), Some(&g_iy))?;
+/// assert_eq!(prk.as_bytes(), v("PRK_4e3m.raw"));
+/// // A signing Initiator: PRK_4e3m is PRK_3e2m.
+/// let prk = prk_4e3m(&mut crypto, &suite, &prk_3e2m, &v("TH_3.raw"), None)?;
+/// assert_eq!(prk.as_bytes(), v("PRK_3e2m.raw"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[inline]
 pub fn prk_4e3m<C: Crypto>(
     c: &mut C,

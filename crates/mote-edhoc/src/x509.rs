@@ -149,6 +149,15 @@ pub enum LeafKeyUse {
 impl LeafKeyUse {
     /// The use of the key of the party that is the Initiator (`initiator == true`) or the
     /// Responder under `method`.
+    ///
+    /// ```
+    /// use mote_edhoc::{LeafKeyUse, Method};
+    /// // Method 1 (RFC 9528 §3.2): the Initiator signs, the Responder uses static DH.
+    /// assert_eq!(LeafKeyUse::for_method(Method::SignStatic, true), LeafKeyUse::Signature);
+    /// assert_eq!(LeafKeyUse::for_method(Method::SignStatic, false), LeafKeyUse::KeyAgreement);
+    /// assert_eq!(LeafKeyUse::for_method(Method::StaticSign, true), LeafKeyUse::KeyAgreement);
+    /// assert_eq!(LeafKeyUse::for_method(Method::SignSign, false), LeafKeyUse::Signature);
+    /// ```
     pub fn for_method(method: Method, initiator: bool) -> Self {
         let static_dh = if initiator {
             method.initiator_static_dh()
@@ -315,6 +324,26 @@ fn self_issued(cert: &Certificate) -> bool {
 impl TrustAnchor {
     /// A trust anchor from the root's DER certificate; validity periods are checked at `time`
     /// (use [`ValidationTime::Unchecked`] to skip them, an explicit choice).
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use mote_edhoc::{CertificateError, LeafKeyUse, MoteCrypto, TrustAnchor, ValidationTime};
+    /// # let root: &[u8] = include_bytes!("../tests/data/x509/root.der");
+    /// # let leaf: &[u8] = include_bytes!("../tests/data/x509/leaf_root.der");
+    /// // `root` and `leaf`: DER certificates of the crate's tests (tests/data/x509): a self-signed
+    /// // P-256 CA, and an end entity it issued (digitalSignature, 2024-01-01 .. 2049-12-31).
+    /// let june_2025 = Duration::from_secs(1_748_736_000);
+    /// let anchor = TrustAnchor::new(root, ValidationTime::At(june_2025))?;
+    /// assert_eq!(anchor.validate_chain(&[leaf], LeafKeyUse::Signature, &mut MoteCrypto::new()), Ok(()));
+    /// // In 2023 the leaf was not valid yet.
+    /// let early = TrustAnchor::new(root, ValidationTime::At(Duration::from_secs(1_672_531_200)))?;
+    /// assert_eq!(
+    ///     early.validate_chain(&[leaf], LeafKeyUse::Signature, &mut MoteCrypto::new()),
+    ///     Err(CertificateError::NotYetValid { index: 0 })
+    /// );
+    /// assert!(TrustAnchor::new(&root[..20], ValidationTime::Unchecked).is_err()); // not a certificate
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(root_der: &[u8], time: ValidationTime) -> Result<Self, Error> {
         Ok(Self {
             root_der: root_der.to_vec(),
@@ -324,6 +353,18 @@ impl TrustAnchor {
     }
 
     /// The time validity periods are checked at.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use mote_edhoc::{TrustAnchor, ValidationTime};
+    /// # let root: &[u8] = include_bytes!("../tests/data/x509/root.der");
+    /// let t = Duration::from_secs(1_748_736_000);
+    /// let anchor = TrustAnchor::new(root, ValidationTime::At(t))?;
+    /// assert!(matches!(anchor.validation_time(), ValidationTime::At(at) if at == t));
+    /// let anchor = TrustAnchor::new(root, ValidationTime::Unchecked)?;
+    /// assert!(matches!(anchor.validation_time(), ValidationTime::Unchecked));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn validation_time(&self) -> ValidationTime {
         self.time
     }
@@ -348,6 +389,32 @@ impl TrustAnchor {
 
     /// Validates `chain` (DER, leaf first) to this anchor, the leaf's key to be used as
     /// `key_use`; the error says which check failed at which certificate.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use mote_edhoc::{CertificateError, LeafKeyUse, MoteCrypto, TrustAnchor, ValidationTime};
+    /// # let root: &[u8] = include_bytes!("../tests/data/x509/root.der");
+    /// # let inter: &[u8] = include_bytes!("../tests/data/x509/inter.der");
+    /// # let leaf_inter: &[u8] = include_bytes!("../tests/data/x509/leaf_inter.der");
+    /// # let leaf_ka: &[u8] = include_bytes!("../tests/data/x509/leaf_ka.der");
+    /// // The crate's test PKI (tests/data/x509): root CA -> intermediate CA -> leaf, and a leaf
+    /// // of the root whose keyUsage is keyAgreement only.
+    /// let anchor = TrustAnchor::new(root, ValidationTime::At(Duration::from_secs(1_748_736_000)))?;
+    /// let crypto = &mut MoteCrypto::new();
+    /// // Leaf first; the anchor itself may be appended or left out.
+    /// assert_eq!(anchor.validate_chain(&[leaf_inter, inter], LeafKeyUse::Signature, crypto), Ok(()));
+    /// assert_eq!(anchor.validate_chain(&[leaf_inter, inter, root], LeafKeyUse::Either, crypto), Ok(()));
+    /// // Without its intermediate the leaf does not chain to the root.
+    /// assert!(anchor.validate_chain(&[leaf_inter], LeafKeyUse::Signature, crypto).is_err());
+    /// // A key-agreement key cannot sign (RFC 5280 §4.2.1.3).
+    /// assert_eq!(anchor.validate_chain(&[leaf_ka], LeafKeyUse::KeyAgreement, crypto), Ok(()));
+    /// assert_eq!(
+    ///     anchor.validate_chain(&[leaf_ka], LeafKeyUse::Signature, crypto),
+    ///     Err(CertificateError::LeafKeyUsage(LeafKeyUse::Signature))
+    /// );
+    /// assert_eq!(anchor.validate_chain(&[], LeafKeyUse::Signature, crypto), Err(CertificateError::EmptyChain));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn validate_chain<C: Crypto>(
         &self,
         chain: &[&[u8]],

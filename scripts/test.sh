@@ -138,7 +138,7 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features
 step "doc examples: no public entry point without one (issue 14)"
 # The examples themselves run in `cargo test --workspace --all-features` above; this fails on a
 # public function or method whose doc comment has none. Add a crate here once it has them all.
-for crate in mote-edhoc; do
+for crate in mote-edhoc mote-oscore mote-access mote-lwm2m; do
   python3 scripts/doc-examples-check.py "crates/$crate"
 done
 

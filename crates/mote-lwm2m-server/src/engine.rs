@@ -568,15 +568,7 @@ where
             deadline,
         };
         let target = probe.observed();
-        let found = self.ops.iter().find_map(|(h, o)| {
-            (o.registration == reg.id
-                && matches!(o.state, OpState::Observing(_))
-                && o.observed() == target)
-                .then_some(*h)
-        });
-        let Some(observation) = found else {
-            return Err(SubmitError::NoObservation { path: target.0 });
-        };
+        let observation = self.observation_of(&probe)?;
         match self.cancel_observation(ep, now, observation, true)? {
             Some(h) => {
                 if let Some(o) = self.ops.get_mut(&h) {
@@ -587,6 +579,60 @@ where
             }
             None => Err(SubmitError::NoObservation { path: target.0 }),
         }
+    }
+
+    /// The active observation `probe` (a cancel) names.
+    fn observation_of(&self, probe: &PendingOp) -> Result<OpHandle, SubmitError> {
+        let target = probe.observed();
+        self.ops
+            .iter()
+            .find_map(|(h, o)| {
+                (o.registration == probe.registration
+                    && matches!(o.state, OpState::Observing(_))
+                    && o.observed() == target)
+                    .then_some(*h)
+            })
+            .ok_or(SubmitError::NoObservation { path: target.0 })
+    }
+
+    /// Ends the active observation that `cancel` (an [`Operation::CancelObserve`] or
+    /// [`Operation::CancelObserveComposite`]) names, without a request: the observation is
+    /// forgotten and the client's next notification of it is answered with a Reset
+    /// (RFC 7641 §3.6, the reactive cancellation). This is the way to cancel with clients
+    /// that do not answer a GET with Observe 1 (an LwM2M 1.0 client may only ACK it).
+    /// No [`ServerEvent::ObservationEnded`] follows.
+    ///
+    /// # Errors
+    /// [`SubmitError::UnknownClient`], or [`SubmitError::NoObservation`] when `cancel`
+    /// names no active observation of the client (or is not a cancel).
+    pub fn forget_observation<R: RandomSource, X: Protection<P, Identity = I>>(
+        &mut self,
+        ep: &mut Endpoint<P, R, X>,
+        now: Duration,
+        endpoint: &str,
+        cancel: Operation,
+    ) -> Result<(), SubmitError> {
+        let reg = self.core.store().get_by_endpoint(endpoint).ok_or_else(|| {
+            SubmitError::UnknownClient {
+                endpoint: String::from(endpoint),
+            }
+        })?;
+        if !matches!(
+            cancel,
+            Operation::CancelObserve { .. } | Operation::CancelObserveComposite { .. }
+        ) {
+            return Err(SubmitError::NoObservation { path: Path::ROOT });
+        }
+        let probe = PendingOp {
+            registration: reg.id.clone(),
+            endpoint: reg.endpoint.clone(),
+            op: cancel,
+            state: OpState::Queued,
+            deadline: None,
+        };
+        let observation = self.observation_of(&probe)?;
+        self.cancel_observation(ep, now, observation, false)
+            .map(drop)
     }
 
     /// Sends the requests the registration core released.

@@ -26,13 +26,31 @@ pub enum Identity {
     /// An OSCORE security context, named by its context identifier bytes (the
     /// caller's choice, e.g. ID Context ‖ Recipient ID, RFC 8613 §3.3).
     Oscore(Vec<u8>),
-    /// A NoSec peer known only by its transport address (the caller's encoding): not
-    /// authenticated, but it ties Update, De-register and Send to the address the client
-    /// registered from when [`crate::ServerConfig::allow_unsecured`] is on.
+    /// A NoSec peer known only by its transport address (the caller's encoding, normally
+    /// [`Identity::nosec_host`]): not authenticated, but it ties Update, De-register and
+    /// Send to the host the client registered from when
+    /// [`crate::ServerConfig::allow_unsecured`] is on.
     Address(Vec<u8>),
 }
 
 impl Identity {
+    /// The identity of a NoSec peer at `addr`: its host (IP address) without the port.
+    ///
+    /// A UDP client's source port is not stable: a NAT may rebind it between messages
+    /// (LwM2M TS 1.2 Transport "NAT Traversal"; RFC 7252 §4.2 matches an ACK by endpoint,
+    /// and a rebound client is a new endpoint), and some clients (lwm2m-node-lib) send
+    /// every Update and the De-register from a fresh port. Binding a NoSec registration
+    /// to the whole `IP:port` would refuse those Updates; binding it to the host accepts
+    /// them, and the engine moves the registration to the Update's new port (where the
+    /// client now listens). Another host's Update is still refused.
+    #[must_use]
+    pub fn nosec_host(addr: &core::net::SocketAddr) -> Identity {
+        Identity::Address(match addr.ip() {
+            core::net::IpAddr::V4(ip) => ip.octets().to_vec(),
+            core::net::IpAddr::V6(ip) => ip.octets().to_vec(),
+        })
+    }
+
     /// Whether the identity was authenticated by a security layer.
     #[must_use]
     pub const fn is_authenticated(&self) -> bool {

@@ -666,8 +666,16 @@ impl Operation {
                 OperationResult::Links(link::parse(text, "/").map_err(OperationError::Decode)?)
             }
             _ => {
-                let (format, records) =
-                    decode_content(content_format, &self.base(), payload, defs)?;
+                let base = self.base();
+                // A 2.05 without Content-Format for a single Resource (or Resource Instance)
+                // is read as plain text: LwM2M 1.0 clients answer so (the LwM2M 1.0 default
+                // format of a single Resource, TS 1.2 Core "Plain Text"); RFC 7252 §5.10.3
+                // leaves the format of an unlabelled payload to the recipient. Anything
+                // larger still needs a Content-Format.
+                let content_format = content_format.or_else(|| {
+                    (base.len() >= 3 && !payload.is_empty()).then_some(ContentFormat::TEXT_PLAIN)
+                });
+                let (format, records) = decode_content(content_format, &base, payload, defs)?;
                 OperationResult::Content {
                     observe,
                     format,

@@ -831,7 +831,11 @@ impl<S: RegistrationStore> Server<S> {
         now: Duration,
     ) -> Result<Response, RegistrationError> {
         let mut reg = self.bound(id, identity)?;
-        let p = Self::parse_params(req, &["lt", "b", "Q", "sms", "pid"])?;
+        // Transport "Registration Interface": an Update carries lt, b, Q and sms, no
+        // `lwm2m` (Core §6.2.2). LwM2M 1.0 clients (e.g. lwm2m-node-lib) re-send it on every
+        // Update anyway: tolerated (validated as on Register) and ignored, the version stays
+        // the one the client registered with.
+        let p = Self::parse_params(req, &["lt", "lwm2m", "b", "Q", "sms", "pid"])?;
         if p.q && reg.version == LwM2mVersion::V1_0 {
             return Err(RegistrationError::InvalidParameter {
                 name: "Q",

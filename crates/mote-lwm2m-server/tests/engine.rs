@@ -1141,3 +1141,113 @@ impl WithUint for OwnedMessage {
         self
     }
 }
+
+/// Reactive cancellation (RFC 7641 §3.6) for clients that only ACK a GET with Observe 1:
+/// `forget_observation` ends the observation without a request, the next notification is
+/// answered with a Reset (the client drops its observer) and is not reported.
+#[test]
+fn forget_observation_cancels_by_reset_on_the_next_notification() {
+    let (mut w, h, got) = observe_values(PERFECT, 21, 1);
+    assert_eq!(got, vec![1]);
+    let requests = w.clients[&2].requests.len();
+    w.engine
+        .forget_observation(
+            &mut w.server,
+            w.now,
+            "dev1",
+            Operation::CancelObserve {
+                path: p("/3/0/9"),
+                format: None,
+            },
+        )
+        .unwrap();
+    notify(&mut w, 2, 2);
+    w.run_for(Duration::from_secs(120));
+    // Nothing was sent to the client, the notification was not reported …
+    assert_eq!(w.clients[&2].requests.len(), requests);
+    assert_eq!(w.notifications(h).len(), 1);
+    // … and the Reset removed the client's observer: it has nobody left to notify.
+    let now = w.now;
+    let c = w.clients.get_mut(&2).unwrap();
+    let msg = c.content(&p("/3/0/9"), Some(11542));
+    let observer = *c.observers.last().unwrap();
+    assert!(c.ep.notify(now, observer, msg, true).is_err());
+    // The observation is gone on the server too.
+    let e = w
+        .engine
+        .forget_observation(
+            &mut w.server,
+            w.now,
+            "dev1",
+            Operation::CancelObserve {
+                path: p("/3/0/9"),
+                format: None,
+            },
+        )
+        .unwrap_err();
+    assert!(matches!(e, SubmitError::NoObservation { .. }));
+}
+
+/// A NoSec client seen through a NAT, or one that sends each Update from a fresh port
+/// (lwm2m-node-lib): with registrations bound to the host (here the identity of address
+/// `a` is host `a / 100`, as `Identity::nosec_host` drops the port), an Update from a new
+/// port of the same host is accepted and the next request goes to that new port; another
+/// host's Update is refused and moves nothing.
+#[test]
+fn an_update_from_a_new_port_of_the_same_host_moves_the_client() {
+    let mut w = World::with_config(
+        PERFECT,
+        22,
+        ServerConfig {
+            allow_unsecured: true,
+            ..ServerConfig::default()
+        },
+        EngineConfig::default(),
+    );
+    w.engine = Lwm2mServer::new(
+        EngineConfig::default(),
+        Server::new(
+            ServerConfig {
+                allow_unsecured: true,
+                ..ServerConfig::default()
+            },
+            InMemoryStore::new(),
+        ),
+        XorShift64(22),
+        |a: &Addr| Identity::Address(vec![u8::try_from(a / 100).unwrap()]),
+    );
+    for addr in [201, 202, 301] {
+        w.add_client(addr);
+    }
+    let resp = w.register(201, "dev1", LIFETIME, &[]);
+    assert_eq!(resp.code, Code::CREATED);
+    let loc = location(&resp);
+    // Another host: refused, the registration stays where it was.
+    assert_eq!(
+        w.client_request(301, update_request(&loc)).code,
+        Code::NOT_FOUND
+    );
+    let id = w.engine.registrations()[0].id.clone();
+    assert_eq!(w.engine.peer(&id), Some(&201));
+    // The same host from a new port: accepted, and the client now lives there.
+    assert_eq!(
+        w.client_request(202, update_request(&loc)).code,
+        Code::CHANGED
+    );
+    assert_eq!(w.engine.peer(&id), Some(&202));
+    let before = (
+        w.clients[&201].requests.len(),
+        w.clients[&202].requests.len(),
+    );
+    let h = w.submit(
+        "dev1",
+        Operation::Read {
+            path: p("/3/0/0"),
+            format: Some(Format::Tlv),
+        },
+    );
+    w.run_for(Duration::from_secs(120));
+    assert!(matches!(w.one_result(h), OperationResult::Content { .. }));
+    assert_eq!(w.clients[&201].requests.len(), before.0);
+    assert_eq!(w.clients[&202].requests.len(), before.1 + 1);
+}

@@ -533,8 +533,14 @@ fn decode_errors() {
             code: Code::CHANGED
         })
     );
+    // Without Content-Format a single Resource is text (see
+    // a_single_resource_without_content_format_is_read_as_text), an instance is an error.
+    let instance = Operation::Read {
+        path: p("/3/0"),
+        format: None,
+    };
     assert_eq!(
-        op.decode_response(Code::CONTENT, [], b"x", &Builtin),
+        instance.decode_response(Code::CONTENT, [], b"x", &Builtin),
         Err(OperationError::MissingContentFormat)
     );
     let c = cf(50);
@@ -607,6 +613,51 @@ fn decode_notifications_in_each_format() {
     assert_eq!(r, vec![Record::new(p("/3/0/9"), Value::Integer(87))]);
     assert_eq!(
         decode_notification(None, &Path::ROOT, b"x", &Builtin),
+        Err(OperationError::MissingContentFormat)
+    );
+}
+
+/// An LwM2M 1.0 client (lwm2m-node-lib) answers a single Resource as text with no
+/// Content-Format at all: read as text/plain (typed by the object definition), for a Read
+/// and for a notification alike; a larger answer without Content-Format stays an error.
+#[test]
+fn a_single_resource_without_content_format_is_read_as_text() {
+    let op = Operation::Read {
+        path: p("/3/0/9"),
+        format: Some(Format::Text),
+    };
+    let r = op
+        .decode_response(Code::CONTENT, [], b"87", &Builtin)
+        .unwrap();
+    assert_eq!(
+        r,
+        OperationResult::Content {
+            observe: None,
+            format: Some(Format::Text),
+            records: vec![Record::new(p("/3/0/9"), Value::Integer(87))],
+        }
+    );
+    let op = Operation::Observe {
+        path: p("/3/0/9"),
+        format: None,
+    };
+    let obs = [OptionRef::new(OptionNumber::OBSERVE, &[2])];
+    let OperationResult::Content {
+        observe, records, ..
+    } = op
+        .decode_response(Code::CONTENT, obs, b"42", &Builtin)
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(observe, Some(2));
+    assert_eq!(records, vec![Record::new(p("/3/0/9"), Value::Integer(42))]);
+    let op = Operation::Read {
+        path: p("/3/0"),
+        format: None,
+    };
+    assert_eq!(
+        op.decode_response(Code::CONTENT, [], b"87", &Builtin),
         Err(OperationError::MissingContentFormat)
     );
 }

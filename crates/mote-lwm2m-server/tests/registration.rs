@@ -1165,3 +1165,75 @@ fn nosec_address_identity_binds_update_and_send_only_where_nosec_is_allowed() {
     );
     assert_eq!(r.code, Code::FORBIDDEN);
 }
+
+/// lwm2m-node-lib's registration: no Content-Format option, no `</>` root link, no `ct`;
+/// each Update from a new source port with `lwm2m=1.0` among its queries, the De-register
+/// from yet another. With NoSec registrations bound to the host (`Identity::nosec_host`)
+/// every step is accepted; another host is refused.
+#[test]
+fn nosec_registration_is_bound_to_the_host_not_the_port() {
+    let at = |s: &str| Identity::nosec_host(&s.parse().unwrap());
+    let mut s = server(ServerConfig {
+        allow_unsecured: true,
+        ..ServerConfig::default()
+    });
+    let mut rng = counter();
+    let r = s.handle_request(
+        &register(
+            &["ep=node1", "lt=60", "lwm2m=1.0", "b=U"],
+            "</3/0>,</3303/0>",
+        ),
+        &at("127.0.0.1:40001"),
+        Duration::ZERO,
+        &mut rng,
+    );
+    assert_eq!(r.code, Code::CREATED);
+    let id = id_of(&r);
+    let update = Request::new(Code::POST, &["rd", id.as_str()]).with_query("lt=60");
+    // Another host: 4.04, as for another identity.
+    let r = s.handle_request(&update, &at("127.0.0.2:40001"), Duration::ZERO, &mut rng);
+    assert_eq!(r.code, Code::NOT_FOUND);
+    // The same host from a new port: 2.04.
+    let r = s.handle_request(&update, &at("127.0.0.1:40002"), Duration::ZERO, &mut rng);
+    assert_eq!(r.code, Code::CHANGED);
+    let r = s.handle_request(
+        &Request::new(Code::DELETE, &["rd", id.as_str()]),
+        &at("127.0.0.1:40003"),
+        Duration::ZERO,
+        &mut rng,
+    );
+    assert_eq!(r.code, Code::DELETED);
+}
+
+/// Transport "Registration Interface": an Update has no `lwm2m` parameter, but LwM2M 1.0
+/// clients send it again on each Update: tolerated and ignored (the registered version
+/// stays), while a malformed one is still 4.00.
+#[test]
+fn lwm2m_version_on_update_is_tolerated_and_ignored() {
+    let mut s = server(ServerConfig::default());
+    let mut rng = counter();
+    let r = s.handle_request(
+        &register(&["ep=v10", "lwm2m=1.0"], OBJECTS),
+        &a(),
+        Duration::ZERO,
+        &mut rng,
+    );
+    assert_eq!(r.code, Code::CREATED);
+    let id = id_of(&r);
+    for (query, code) in [
+        ("lwm2m=1.0", Code::CHANGED),
+        ("lwm2m=1.1", Code::CHANGED),
+        ("lwm2m=x", Code::BAD_REQUEST),
+    ] {
+        let update = Request::new(Code::POST, &["rd", id.as_str()])
+            .with_query("lt=60")
+            .with_query(query)
+            .with_query("b=U");
+        let r = s.handle_request(&update, &a(), Duration::ZERO, &mut rng);
+        assert_eq!(r.code, code, "{query}");
+    }
+    assert_eq!(
+        s.registration(&id).unwrap().version,
+        mote_lwm2m_server::LwM2mVersion::V1_0
+    );
+}

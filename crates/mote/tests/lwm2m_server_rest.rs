@@ -712,4 +712,12 @@ fn discover_attributes_create_delete_composite_partial_update_and_cancel() {
         http(web, "DELETE", "/api/clients/dev1/3/0/9/observe", "").0,
         404
     );
+    // Cancel by Reset (RFC 7641 §3.6): nothing is asked of the client, the observation is
+    // gone (404 next).
+    let (st, _) = http(web, "POST", "/api/clients/dev1/3/0/9/observe", "");
+    assert_eq!(st, 200);
+    let reset = "/api/clients/dev1/3/0/9/observe?mode=reset";
+    let (st, r) = http(web, "DELETE", reset, "");
+    assert_eq!((st, &r["cancelled"]), (200, &Json::from("reset")), "{r}");
+    assert_eq!(http(web, "DELETE", reset, "").0, 404);
 }

@@ -157,6 +157,16 @@ pub(crate) enum Command {
         /// Where the answer goes.
         reply: oneshot::Sender<Reply>,
     },
+    /// A Cancel Observation by Reset (RFC 7641 §3.6): the observation a cancel operation
+    /// names is forgotten at once, its next notification answered with a Reset.
+    ForgetObservation {
+        /// The endpoint name.
+        endpoint: String,
+        /// The cancel operation naming the observation.
+        op: Operation,
+        /// Where the answer goes.
+        reply: oneshot::Sender<Result<(), SubmitError>>,
+    },
 }
 
 /// The driver task's answer to [`Command::Operation`].
@@ -341,10 +351,9 @@ async fn serve<X: ServerProtection>(
     let mut engine = Lwm2mServer::new(EngineConfig::default(), core, OsRandom, X::identity);
     engine.set_object_defs(settings.defs);
     if settings.nosec {
-        // NoSec: a client is known by the address it registered from.
-        engine.set_unsecured_identity(|r: &Remote| {
-            Identity::Address(r.addr().to_string().into_bytes())
-        });
+        // NoSec: a client is known by the host it registered from; an accepted Update from
+        // another port of it moves the registration there.
+        engine.set_unsecured_identity(|r: &Remote| Identity::nosec_host(&r.addr()));
     }
     let mut app = App {
         engine,
@@ -464,6 +473,16 @@ impl<X: ServerProtection> App<X> {
                         let _ = reply.send(Reply::Refused(e));
                     }
                 }
+            }
+            Command::ForgetObservation {
+                endpoint,
+                op,
+                reply,
+            } => {
+                let r = self
+                    .engine
+                    .forget_observation(io.endpoint, io.now, &endpoint, op);
+                let _ = reply.send(r);
             }
         }
     }

@@ -345,6 +345,24 @@ async fn on_path(
         Ok(op) => op,
         Err(r) => return r,
     };
+    let cancel = matches!(
+        op,
+        Operation::CancelObserve { .. } | Operation::CancelObserveComposite { .. }
+    );
+    if cancel && q.get("mode").is_some_and(|m| m == "reset") {
+        // RFC 7641 §3.6: forget the observation; the next notification gets a Reset.
+        return match ask(&state, |reply| Command::ForgetObservation {
+            endpoint: ep.clone(),
+            op,
+            reply,
+        })
+        .await
+        {
+            Ok(Ok(())) => axum::Json(json!({"cancelled": "reset"})).into_response(),
+            Ok(Err(e)) => reply_response(Reply::Refused(e)),
+            Err(r) => r,
+        };
+    }
     match ask(&state, |reply| Command::Operation {
         endpoint: ep.clone(),
         op,

@@ -69,6 +69,19 @@ pub struct ClientConfig {
     pub max_resource_instances: usize,
     /// The format of a Read answer when the request has no Accept option.
     pub default_format: Format,
+    /// The client is registered as LwM2M 1.0 (the [`crate::Engine`] sets this from the
+    /// `lwm2m` version it registers with). Two things follow, both for 1.0-era servers such
+    /// as lwm2m-node-lib:
+    /// - Content-Format 1541 is taken as text/plain (0) on Write and Execute. 1541 is the
+    ///   `application/vnd.oma.lwm2m+text` number of the LwM2M 1.0 candidate drafts (1541–1544
+    ///   for text, TLV, JSON, opaque; TS 1.0 final registered 0, 11542, 11543, 42). The number
+    ///   belongs to no other format, but no 1.1 or 1.2 server has a reason to send it: those
+    ///   clients answer it with 4.15 as any unknown format.
+    /// - A Read or Observe of a single resource without Accept is answered as text/plain
+    ///   instead of [`Self::default_format`]: SenML and LwM2M CBOR are 1.1 / 1.2 formats a
+    ///   1.0 server need not know (node-coap even throws on the number), and text is the
+    ///   single-resource format every version has (TS 1.0 §6.4, TS 1.2 Core §7.3).
+    pub lwm2m_1_0: bool,
 }
 
 impl Default for ClientConfig {
@@ -78,6 +91,7 @@ impl Default for ClientConfig {
             max_attribute_entries: 64,
             max_resource_instances: 32,
             default_format: Format::SenmlCbor,
+            lwm2m_1_0: false,
         }
     }
 }

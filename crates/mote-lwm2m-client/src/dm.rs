@@ -25,6 +25,10 @@ use crate::request::{BOOTSTRAP_FINISH_PATH, Request, Response};
 /// The outcome of a step: a value, or the response that ends the request.
 pub(crate) type Step<T> = Result<T, Response>;
 
+/// Content-Format 1541, `application/vnd.oma.lwm2m+text` of the LwM2M 1.0 candidate drafts
+/// (see [`crate::ClientConfig::lwm2m_1_0`]).
+pub(crate) const PRE_STANDARD_TEXT: ContentFormat = ContentFormat(1541);
+
 pub(crate) fn refuse(code: Code, text: &str) -> Response {
     Response::diagnostic(code, text)
 }
@@ -132,6 +136,9 @@ impl Client {
         let cf = req
             .content_format
             .ok_or_else(|| refuse(Code::BAD_REQUEST, "payload without Content-Format"))?;
+        if cf == PRE_STANDARD_TEXT && self.config.lwm2m_1_0 {
+            return Ok(Format::Text);
+        }
         Format::from_content_format(cf).ok_or_else(|| {
             refuse(
                 Code::UNSUPPORTED_CONTENT_FORMAT,
@@ -256,6 +263,12 @@ impl Client {
         Ok(out)
     }
 
+    /// `path` names a Single-Instance Resource the definitions know.
+    fn is_single_resource(&self, path: &Path) -> bool {
+        path.level() == PathLevel::Resource
+            && self.defs.resource_at(path).is_some_and(|d| !d.multiple)
+    }
+
     fn read(&mut self, ssid: ShortServerId, path: &Path, req: &Request) -> Step<Response> {
         let op = if req.observe == Some(0) {
             Operation::Observe
@@ -263,7 +276,13 @@ impl Client {
             Operation::Read
         };
         let grant = self.authorize(AccessRequester::Server(ssid), op, path)?;
-        let format = self.accept(req)?;
+        let format = match req.accept {
+            // A 1.0 server that names no format (lwm2m-node-lib's defaults) gets plain text,
+            // the single-resource format of every version, not a 1.1 / 1.2 format it may not
+            // parse (ClientConfig::lwm2m_1_0).
+            None if self.config.lwm2m_1_0 && self.is_single_resource(path) => Format::Text,
+            _ => self.accept(req)?,
+        };
         let records = self
             .collect(path, grant, Some(ssid))
             .map_err(Response::from)?;

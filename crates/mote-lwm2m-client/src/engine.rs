@@ -351,6 +351,9 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
         resolver: impl Resolver<P> + 'static,
         config: EngineConfig,
     ) -> Engine<P> {
+        let mut client = client;
+        // The 1.0 tolerances (ClientConfig::lwm2m_1_0) follow the version registered with.
+        client.config.lwm2m_1_0 = registrar.lwm2m_version() == "1.0";
         Engine {
             client,
             registrar,

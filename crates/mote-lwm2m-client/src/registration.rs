@@ -409,6 +409,11 @@ impl Registrar {
         )
     }
 
+    /// The `lwm2m` version this registrar registers with ([`RegistrationConfig::lwm2m_version`]).
+    pub fn lwm2m_version(&self) -> &str {
+        &self.config.lwm2m_version
+    }
+
     /// The Location-Path the server gave at registration.
     pub fn location(&self, ssid: ShortServerId) -> Option<&[String]> {
         self.slots

@@ -33,6 +33,24 @@ use mote_lwm2m::{Format, Path, Record, Value};
 use crate::client::Client;
 use crate::request::Request;
 
+/// The Observe value of an LwM2M client's first Observe response (see [`endpoint_config`]).
+pub const FIRST_OBSERVE_SEQUENCE: u32 = 1;
+
+/// `config` with what the mote-coap endpoint under an LwM2M client needs for observations:
+/// the Observe sequence starts at [`FIRST_OBSERVE_SEQUENCE`] rather than 0.
+///
+/// RFC 7641 §4.4 lets the first value be anything, 0 included; but node-coap (under
+/// lwm2m-node-lib's server) keeps a notification only when its Observe value is greater
+/// than the last one, which it starts at 0 — a first response with Observe 0 is dropped and
+/// the server takes the *next* notification as the Observe result. Starting at 1 costs
+/// nothing and is as valid for every other server.
+pub fn endpoint_config(
+    mut config: mote_coap::endpoint::EndpointConfig,
+) -> mote_coap::endpoint::EndpointConfig {
+    config.observe.first_sequence = FIRST_OBSERVE_SEQUENCE;
+    config
+}
+
 /// The transport layer's handle of an observation (its token, or an index to it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ObservationToken(pub u64);

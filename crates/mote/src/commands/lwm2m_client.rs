@@ -22,7 +22,7 @@ use mote_coap::endpoint::{EndpointConfig, Event, NoProtection, Protection};
 use mote_lwm2m::object::ObjectDefs as _;
 use mote_lwm2m::{Format, ObjectLink, Path, Record, Value};
 use mote_lwm2m_client::registration::{Registrar, RegistrationConfig};
-use mote_lwm2m_client::reporting::{Reporter, ReportingConfig};
+use mote_lwm2m_client::reporting::{Reporter, ReportingConfig, endpoint_config};
 use mote_lwm2m_client::{
     AccountIdentity, Client, ClientEvent, Engine, EngineConfig, FirmwareUpdate, Requester, State,
 };
@@ -205,7 +205,7 @@ where
 {
     let mut driver = Driver::with_protection(
         DriverConfig::default(),
-        EndpointConfig::default(),
+        endpoint_config(EndpointConfig::default()),
         protection,
     )?;
     let first = driver.connect(target).await?;
@@ -283,13 +283,37 @@ impl ClientApp {
     fn print_events(&mut self) {
         let mut out = std::io::stdout().lock();
         while let Some(e) = self.engine.poll_event() {
+            let mut v = event_json(&e);
+            // A Write of one resource: its value now, as LwM2M text.
+            if let ClientEvent::Write { path, .. } = &e {
+                if let Some(text) = resource_text(self.engine.client(), path) {
+                    v["value"] = json!(text);
+                }
+            }
             let line = if self.json {
-                event_json(&e).to_string()
+                v.to_string()
             } else {
-                event_text(&e)
+                json_text(&v)
             };
             let _ = writeln!(out, "{line}");
         }
+        let _ = out.flush();
+    }
+
+    /// `set` took effect: the value now, as LwM2M text (what observers are sent).
+    fn print_set(&mut self, path: &Path) {
+        self.print_events();
+        let value = resource_text(self.engine.client(), path);
+        let mut out = std::io::stdout().lock();
+        let _ = if self.json {
+            writeln!(
+                out,
+                "{}",
+                json!({"event": "set", "path": path.to_string(), "value": value})
+            )
+        } else {
+            writeln!(out, "set path={path} value={value:?}")
+        };
         let _ = out.flush();
     }
 
@@ -341,8 +365,9 @@ impl ClientApp {
                     .unwrap_or_default();
                 match parse_value(self.engine.client(), path, value) {
                     Ok((path, value)) => {
-                        if let Err(e) = self.engine.set_value(io.endpoint, &path, value, now) {
-                            self.error(&format!("{path}: {e}"));
+                        match self.engine.set_value(io.endpoint, &path, value, now) {
+                            Ok(()) => self.print_set(&path),
+                            Err(e) => self.error(&format!("{path}: {e}")),
                         }
                     }
                     Err(e) => self.error(&format!("{e:#}")),
@@ -517,9 +542,22 @@ fn event_json(e: &ClientEvent) -> serde_json::Value {
     }
 }
 
-/// The text line of an event (without `--json`).
-fn event_text(e: &ClientEvent) -> String {
-    let v = event_json(e);
+/// The value of the single resource `path` as LwM2M plain text (hex for Opaque), if it has
+/// one.
+fn resource_text(client: &Client, path: &Path) -> Option<String> {
+    path.resource_id()?;
+    match client.value(path)? {
+        Value::Opaque(bytes) => Some(hex::encode(bytes)),
+        value => {
+            let record = Record::new(*path, value);
+            let bytes = mote_lwm2m::encode(Format::Text, path, &[record]).ok()?;
+            String::from_utf8(bytes).ok()
+        }
+    }
+}
+
+/// The text line of an event's JSON object (without `--json`).
+fn json_text(v: &serde_json::Value) -> String {
     let mut line = v["event"].as_str().unwrap_or("event").to_string();
     if let Some(map) = v.as_object() {
         for (k, val) in map {

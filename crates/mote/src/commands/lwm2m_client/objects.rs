@@ -37,6 +37,9 @@ const TEMPERATURE_DDF: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
     <Item ID="5602"><Name>Max Measured Value</Name><Operations>R</Operations>
       <MultipleInstances>Single</MultipleInstances><Mandatory>Optional</Mandatory>
       <Type>Float</Type><RangeEnumeration></RangeEnumeration><Units>Cel</Units></Item>
+    <Item ID="5750"><Name>Application Type</Name><Operations>RW</Operations>
+      <MultipleInstances>Single</MultipleInstances><Mandatory>Optional</Mandatory>
+      <Type>String</Type><RangeEnumeration></RangeEnumeration><Units></Units></Item>
   </Resources>
 </Object></LWM2M>"#;
 
@@ -207,6 +210,7 @@ pub(crate) fn client(endpoint: &str, extra: Option<&FsPath>) -> Result<Client> {
                 rec("/3303/0/5701", Value::String("Cel".into()))?,
                 rec("/3303/0/5601", Value::Float(21.5))?,
                 rec("/3303/0/5602", Value::Float(21.5))?,
+                rec("/3303/0/5750", Value::String("room".into()))?,
             ],
         ),
         (

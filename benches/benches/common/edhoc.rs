@@ -56,7 +56,7 @@ pub(crate) fn identities(method: Method, suite: u8) -> (Party, Party) {
         let secret = Secret::from_slice(&sk).unwrap();
         let cred = Credential::ccs_for_private_key(
             &mut MoteCrypto::new(),
-            &s,
+            s,
             static_dh,
             "bench",
             &[kid],

@@ -286,6 +286,53 @@ pub(crate) fn array32(src: &[u8]) -> Option<[u8; 32]> {
 /// An encoded EDHOC message (message_1..4 or an error message).
 pub type MessageBuf = Bytes<MAX_MESSAGE_LEN>;
 
+/// What every private-key parameter of this crate takes: a [`Secret`] (what
+/// [`Crypto::generate_ecdh_key`](crate::Crypto::generate_ecdh_key) returns) or the key's bytes
+/// (a slice, an array, a `Vec`), so keys go in the same way everywhere.
+///
+/// ```
+/// use mote_edhoc::*;
+/// let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+/// let mut crypto = MoteCrypto::new();
+/// let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+/// let cred = Credential::ccs_for_private_key(&mut crypto, 2, true, "device", b"D", &key)?;
+/// // The same key as a `Secret` or as bytes makes the same identity.
+/// let a = Identity::by_reference(cred.clone(), &key)?;
+/// let b = Identity::by_reference(cred, key.as_bytes())?;
+/// assert_eq!(a.id_cred, b.id_cred);
+/// assert_eq!(key.key_bytes(), key.as_bytes());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub trait KeyInput {
+    /// The key's bytes.
+    fn key_bytes(&self) -> &[u8];
+}
+
+impl KeyInput for [u8] {
+    fn key_bytes(&self) -> &[u8] {
+        self
+    }
+}
+
+impl<const N: usize> KeyInput for [u8; N] {
+    fn key_bytes(&self) -> &[u8] {
+        self
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl KeyInput for alloc::vec::Vec<u8> {
+    fn key_bytes(&self) -> &[u8] {
+        self
+    }
+}
+
+impl KeyInput for Secret {
+    fn key_bytes(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
 /// A secret of up to 32 bytes (private keys, PRKs, shared secrets); zeroized when dropped and
 /// never printed by `Debug`.
 #[derive(Clone, PartialEq, Eq)]

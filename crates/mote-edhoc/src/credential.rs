@@ -266,13 +266,15 @@ impl Credential {
     #[inline(never)]
     pub fn ccs_for_private_key<C: Crypto>(
         crypto: &mut C,
-        suite: &CipherSuite,
+        suite: impl crate::suite::SuiteInput,
         static_dh: bool,
         subject: &str,
         kid: &[u8],
-        private_key: &crate::buffer::Secret,
+        private_key: &(impl crate::buffer::KeyInput + ?Sized),
     ) -> Result<Self, Error> {
         use crate::suite::{Curve, SignatureAlgorithm};
+        let suite = CipherSuite::from_input(suite)?;
+        let private_key = &crate::buffer::Secret::from_slice(private_key.key_bytes())?;
         let (key_type, public) = match (static_dh, suite.curve, suite.signature) {
             (true, Curve::X25519, _) => (
                 KeyType::X25519,

@@ -1,11 +1,11 @@
 //! What both roles are configured with: an identity, supported suites and methods, and the EAD
 //! labels the application understands.
 
-use crate::buffer::Secret;
+use crate::buffer::{KeyInput, Secret};
 use crate::credential::Credential;
 use crate::error::Error;
 use crate::id_cred::IdCred;
-use crate::suite::{CipherSuite, Method, Suites};
+use crate::suite::{CipherSuite, Method, SuiteInput, Suites};
 
 /// This endpoint's authentication credential, private key and how it is identified to the peer.
 #[derive(Clone, Debug)]
@@ -32,11 +32,14 @@ impl Identity {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[inline(never)]
-    pub fn by_reference(credential: Credential, private_key: &[u8]) -> Result<Self, Error> {
+    pub fn by_reference(
+        credential: Credential,
+        private_key: &(impl KeyInput + ?Sized),
+    ) -> Result<Self, Error> {
         let id_cred = credential.id_cred_by_reference()?;
         Ok(Self {
             credential,
-            private_key: Secret::from_slice(private_key)?,
+            private_key: Secret::from_slice(private_key.key_bytes())?,
             id_cred,
         })
     }
@@ -55,11 +58,14 @@ impl Identity {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[inline(never)]
-    pub fn by_value(credential: Credential, private_key: &[u8]) -> Result<Self, Error> {
+    pub fn by_value(
+        credential: Credential,
+        private_key: &(impl KeyInput + ?Sized),
+    ) -> Result<Self, Error> {
         let id_cred = credential.id_cred_by_value()?;
         Ok(Self {
             credential,
-            private_key: Secret::from_slice(private_key)?,
+            private_key: Secret::from_slice(private_key.key_bytes())?,
             id_cred,
         })
     }
@@ -80,12 +86,12 @@ impl Identity {
     #[inline(never)]
     pub fn with_id_cred(
         credential: Credential,
-        private_key: &[u8],
+        private_key: &(impl KeyInput + ?Sized),
         id_cred: IdCred,
     ) -> Result<Self, Error> {
         Ok(Self {
             credential,
-            private_key: Secret::from_slice(private_key)?,
+            private_key: Secret::from_slice(private_key.key_bytes())?,
             id_cred,
         })
     }
@@ -122,9 +128,10 @@ impl InitiatorConfig {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[inline(never)]
-    pub fn new(method: Method, suite: u8, identity: Identity) -> Self {
+    pub fn new(method: Method, suite: impl SuiteInput, identity: Identity) -> Self {
         let mut suites = Suites::new();
-        let _ = suites.push(i32::from(suite));
+        // A value outside i32 is no suite: it stays unsupported (NoCommonSuite when used).
+        let _ = suites.push(i32::try_from(suite.suite_value()).unwrap_or(i32::MAX));
         Self {
             method,
             suites,
@@ -150,11 +157,10 @@ impl InitiatorConfig {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[inline(never)]
-    pub fn with_suites(mut self, suites: &[u8]) -> Result<Self, Error> {
+    pub fn with_suites<S: SuiteInput>(mut self, suites: &[S]) -> Result<Self, Error> {
         let mut s = Suites::new();
         for v in suites {
-            CipherSuite::from_id(i64::from(*v)).ok_or(Error::NoCommonSuite)?;
-            s.push(i32::from(*v))?;
+            s.push(i32::from(CipherSuite::from_input(v)?.id))?;
         }
         if s.is_empty() {
             return Err(Error::NoCommonSuite);
@@ -195,9 +201,10 @@ impl ResponderConfig {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[inline(never)]
-    pub fn new(suite: u8, identity: Identity) -> Self {
+    pub fn new(suite: impl SuiteInput, identity: Identity) -> Self {
         let mut suites = Suites::new();
-        let _ = suites.push(i32::from(suite));
+        // A value outside i32 is no suite: it stays unsupported (NoCommonSuite when used).
+        let _ = suites.push(i32::try_from(suite.suite_value()).unwrap_or(i32::MAX));
         Self {
             methods: [true; 4],
             suites,
@@ -223,11 +230,10 @@ impl ResponderConfig {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[inline(never)]
-    pub fn with_suites(mut self, suites: &[u8]) -> Result<Self, Error> {
+    pub fn with_suites<S: SuiteInput>(mut self, suites: &[S]) -> Result<Self, Error> {
         let mut s = Suites::new();
         for v in suites {
-            CipherSuite::from_id(i64::from(*v)).ok_or(Error::NoCommonSuite)?;
-            s.push(i32::from(*v))?;
+            s.push(i32::from(CipherSuite::from_input(v)?.id))?;
         }
         if s.is_empty() {
             return Err(Error::NoCommonSuite);

@@ -59,7 +59,7 @@ pub mod transport;
 #[cfg(feature = "x509")]
 pub mod x509;
 
-pub use buffer::{Bytes, MessageBuf, Secret};
+pub use buffer::{Bytes, KeyInput, MessageBuf, Secret};
 pub use conn_id::ConnId;
 pub use credential::{
     Credential, CredentialKind, CredentialLookup, CwtIssuer, KeyType, KnownCredentials,
@@ -79,7 +79,8 @@ pub use responder::{
 };
 pub use session::{OscoreParameters, Role, Session};
 pub use suite::{
-    AeadAlgorithm, CipherSuite, Curve, HashAlgorithm, Method, SignatureAlgorithm, Suites,
+    AeadAlgorithm, CipherSuite, Curve, HashAlgorithm, Method, SignatureAlgorithm, SuiteInput,
+    Suites,
 };
 #[cfg(feature = "x509")]
 pub use x509::{CertificateError, LeafKeyUse, TrustAnchor, TrustAnchors, ValidationTime};

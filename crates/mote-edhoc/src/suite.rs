@@ -573,3 +573,66 @@ mod tests {
         }
     }
 }
+
+/// What every cipher-suite parameter of this crate takes: the suite's registry value
+/// (RFC 9528 §10.2, as any integer type) or a [`CipherSuite`], so suites go in the same way
+/// everywhere.
+///
+/// ```
+/// use mote_edhoc::*;
+/// let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+/// assert_eq!(suite.suite_value(), 2);
+/// assert_eq!(2u8.suite_value(), 2);
+/// # let mut crypto = MoteCrypto::new();
+/// # let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+/// # let id = || -> Result<Identity, Error> {
+/// #     Identity::by_reference(Credential::ccs_for_private_key(&mut MoteCrypto::new(), &suite, true, "d", b"D", &key)?, &key)
+/// # };
+/// // The configuration takes either.
+/// let by_number = InitiatorConfig::new(Method::StaticStatic, 2, id()?);
+/// let by_suite = InitiatorConfig::new(Method::StaticStatic, &suite, id()?);
+/// assert_eq!(by_number.suites.as_slice(), by_suite.suites.as_slice());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub trait SuiteInput {
+    /// The suite's registry value.
+    fn suite_value(&self) -> i64;
+}
+
+macro_rules! suite_input_int {
+    ($($t:ty),*) => {$(
+        impl SuiteInput for $t {
+            fn suite_value(&self) -> i64 {
+                i64::from(*self)
+            }
+        }
+    )*};
+}
+suite_input_int!(u8, i8, u16, i16, i32, i64);
+
+impl SuiteInput for CipherSuite {
+    fn suite_value(&self) -> i64 {
+        i64::from(self.id)
+    }
+}
+
+impl<T: SuiteInput + ?Sized> SuiteInput for &T {
+    fn suite_value(&self) -> i64 {
+        (**self).suite_value()
+    }
+}
+
+impl CipherSuite {
+    /// The suite named by `suite`, or [`Error::NoCommonSuite`] when this crate does not
+    /// support it.
+    ///
+    /// ```
+    /// use mote_edhoc::{CipherSuite, Error};
+    /// assert_eq!(CipherSuite::from_input(2u8)?.id, 2);
+    /// assert_eq!(CipherSuite::from_input(24), Err(Error::NoCommonSuite));
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn from_input(suite: impl SuiteInput) -> Result<Self, Error> {
+        Self::from_id(suite.suite_value()).ok_or(Error::NoCommonSuite)
+    }
+}

@@ -165,7 +165,7 @@ fn ccs_for_private_key_rebuilds_rfc_9529_trace_2_credentials() {
     ] {
         let cred = Credential::ccs_for_private_key(
             &mut MoteCrypto::new(),
-            &suite,
+            suite,
             true,
             subject,
             &[kid],
@@ -177,8 +177,8 @@ fn ccs_for_private_key_rebuilds_rfc_9529_trace_2_credentials() {
     // Suite 0 picks X25519 for static DH and Ed25519 for signatures (RFC 9528 §3.6).
     let s0 = CipherSuite::from_id(0).unwrap();
     let k = secret(&[9u8; 32]);
-    let dh = Credential::ccs_for_private_key(&mut MoteCrypto::new(), &s0, true, "a", &[1], &k);
-    let sig = Credential::ccs_for_private_key(&mut MoteCrypto::new(), &s0, false, "a", &[1], &k);
+    let dh = Credential::ccs_for_private_key(&mut MoteCrypto::new(), s0, true, "a", &[1], &k);
+    let sig = Credential::ccs_for_private_key(&mut MoteCrypto::new(), s0, false, "a", &[1], &k);
     assert_eq!(dh.unwrap().key_type(), KeyType::X25519);
     assert_eq!(sig.unwrap().key_type(), KeyType::Ed25519);
 }

@@ -246,3 +246,84 @@ fn registration_and_management_run_under_the_accounts_oscore_context() {
     let r = pair.ask(read("/3/0/0"), false);
     assert_eq!(r.code, Code::UNAUTHORIZED);
 }
+
+/// TS 1.2 Transport §5.5: the context of an account comes from what was written into /21
+/// (here as a bootstrap would). With `provision_contexts`, the engine asks the application
+/// for it with the /21 values, holds the Register until it is installed, then registers
+/// under it; the server's requests under it are that server (SSID 101).
+#[test]
+fn a_provisioned_oscore_context_is_asked_for_then_used_for_the_register() {
+    let mut pair = Pair::new();
+    // The client's endpoint starts without any context.
+    pair.client = Endpoint::with_protection(
+        EndpointConfig::default(),
+        XorShift(3),
+        Oscore::new(OscoreConfig::default(), XorShift(9)),
+    )
+    .unwrap();
+    pair.engine
+        .client_mut()
+        .bootstrap_write(
+            &p("/21/0"),
+            &[
+                rec("/21/0/0", Value::Opaque(SECRET.to_vec())),
+                rec("/21/0/5", Value::Opaque(SALT.to_vec())),
+                rec("/21/0/3", int(10)),
+            ],
+        )
+        .unwrap();
+    pair.engine.provision_contexts(true);
+    let now = pair.now;
+    pair.engine.start(&mut pair.client, now);
+    pair.run(Duration::from_millis(10));
+    // Nothing went out: the Register waits for the context.
+    assert!(pair.seen.is_empty(), "{:?}", pair.seen);
+    let asked: Vec<_> = pair
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            ClientEvent::OscoreContextNeeded { account } => Some(account.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(asked.len(), 1, "{:?}", pair.events);
+    let account = &asked[0];
+    assert_eq!((account.security, account.oscore), (0, 0));
+    assert_eq!(account.ssid, Some(ShortServerId(101)));
+    assert_eq!(account.master_secret, SECRET);
+    assert_eq!(account.master_salt, SALT);
+    assert_eq!(account.sender_id, [0x01]);
+    assert_eq!(account.recipient_id, [0x02]);
+    assert_eq!(account.aead, Some(10));
+    assert_eq!(account.id_context, None);
+    // More time passes: it is not asked for twice, still nothing sent.
+    pair.run(Duration::from_secs(5));
+    pair.run(Duration::from_millis(10));
+    let again = pair
+        .events
+        .iter()
+        .filter(|e| matches!(e, ClientEvent::OscoreContextNeeded { .. }))
+        .count();
+    assert_eq!(again, 1);
+    assert!(pair.seen.is_empty());
+    // The application derives the context from the account and installs it.
+    let mut params = SecurityContextParams::new(
+        &account.master_secret,
+        &account.sender_id,
+        &account.recipient_id,
+    );
+    params.master_salt = &account.master_salt;
+    pair.client
+        .protection_mut()
+        .add_context(SecurityContext::new(&params).unwrap())
+        .unwrap();
+    let now = pair.now;
+    pair.engine
+        .context_installed(&mut pair.client, account.security, now);
+    pair.run(Duration::from_millis(10));
+    assert_eq!(pair.seen, [(true, Code::POST, "/rd".to_string())]);
+    assert!(pair.events.iter().any(|e| matches!(e,
+        ClientEvent::Registered { ssid, .. } if *ssid == ShortServerId(101))));
+    let r = pair.ask(read("/3/0/0"), true);
+    assert_eq!(r.code, Code::CONTENT);
+}

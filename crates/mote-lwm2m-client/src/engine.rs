@@ -1130,10 +1130,9 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
             R::BootstrapStarted => self.event(ClientEvent::BootstrapStarted),
             R::Bootstrapped => {
                 // The bootstrap may have replaced the /21 instances: every context is asked
-                // for again (held requests of removed accounts are dropped).
+                // for again. (Requests held already are for the new configuration: the
+                // registrar's Register may go out before this event is read.)
                 self.installed.clear();
-                self.asked.clear();
-                self.parked.clear();
                 self.persist();
                 self.event(ClientEvent::BootstrapFinished);
             }

@@ -473,6 +473,9 @@ fn oscore_protects_registration_and_management() {
         r#"{"master_secret":"0102030405060708090a0b0c0d0e0f10","master_salt":"9e7ca92223786340","sender_id":"01","recipient_id":"02"}"#,
     )
     .unwrap();
+    // A context file holds a secret: the client refuses one others can read (finding 14).
+    #[cfg(unix)]
+    std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let secret = hex::decode("0102030405060708090a0b0c0d0e0f10").unwrap();
     let salt = hex::decode("9e7ca92223786340").unwrap();
     let mut params = SecurityContextParams::new(&secret, &[0x02], &[0x01]);

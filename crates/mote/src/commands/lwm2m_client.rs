@@ -18,18 +18,19 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::Args;
-use mote_coap::endpoint::{EndpointConfig, Event, NoProtection, Protection};
+use mote_coap::endpoint::{EndpointConfig, Event, Protection};
 use mote_lwm2m::object::ObjectDefs as _;
 use mote_lwm2m::{Format, ObjectLink, Path, Record, Value};
 use mote_lwm2m_client::registration::{Registrar, RegistrationConfig};
 use mote_lwm2m_client::reporting::{Reporter, ReportingConfig};
 use mote_lwm2m_client::{
-    AccountIdentity, Client, ClientEvent, Engine, EngineConfig, FirmwareUpdate, Requester, State,
+    AccountIdentity, Client, ClientEvent, Engine, EngineConfig, FirmwareUpdate, OscoreAccount,
+    Requester, State,
 };
-use mote_oscore::endpoint::{OscoreConfig, OscoreProtection};
+use mote_oscore::endpoint::{ContextId, OscoreConfig, OscoreProtection};
 use serde_json::json;
 
-use crate::context_file::{FileSequenceStore, persistent_context};
+use crate::context_file::{FileSequenceStore, persistent_context, write_private};
 use crate::net::{Application, Driver, DriverConfig, Flow, Io, Listen, OsRandom, Remote, runtime};
 
 use self::objects::{FileStorage, FirmwareImage};
@@ -86,6 +87,9 @@ const OSCORE_INSTANCE: u16 = 0;
 
 type Oscore = OscoreProtection<FileSequenceStore, OsRandom>;
 
+/// OSCORE contexts the client holds (the --oscore one and those a bootstrap provisions).
+const MAX_CONTEXTS: usize = 8;
+
 /// Runs `mote lwm2m-client`.
 pub(crate) fn run(args: &Lwm2mClientArgs) -> Result<()> {
     let uri = args
@@ -107,16 +111,21 @@ pub(crate) fn run(args: &Lwm2mClientArgs) -> Result<()> {
         ..RegistrationConfig::default()
     };
     let runtime = runtime()?;
-    match context {
-        Some(context) => {
-            let mut oscore = Oscore::new(OscoreConfig { max_contexts: 1 }, OsRandom);
-            oscore
-                .add_context(context)
-                .map_err(|e| anyhow!("OSCORE context: {e:?}"))?;
-            runtime.block_on(drive(args, client, registration, target, oscore))
-        }
-        None => runtime.block_on(drive(args, client, registration, target, NoProtection)),
+    // Always an OSCORE layer: a bootstrap may provision contexts (/21) at run time; requests
+    // without the OSCORE option pass through it unprotected (NoSec accounts).
+    let mut oscore = Oscore::new(
+        OscoreConfig {
+            max_contexts: MAX_CONTEXTS,
+        },
+        OsRandom,
+    );
+    let factory = context.is_some();
+    if let Some(context) = context {
+        oscore
+            .add_context(context)
+            .map_err(|e| anyhow!("OSCORE context: {e:?}"))?;
     }
+    runtime.block_on(drive(args, client, registration, target, oscore, factory))
 }
 
 /// `coap://HOST:PORT` / `coap+tcp://HOST:PORT` (nothing else: the client has no DTLS).
@@ -192,17 +201,14 @@ fn write(client: &mut Client, base: &str, records: &[Record]) -> Result<()> {
 }
 
 /// Connects to the configured server, builds the engine and runs the driver until `quit`.
-async fn drive<X>(
+async fn drive(
     args: &Lwm2mClientArgs,
     client: Client,
     registration: RegistrationConfig,
     target: Listen,
-    protection: X,
-) -> Result<()>
-where
-    X: Protection<Remote>,
-    X::Identity: AccountIdentity,
-{
+    protection: Oscore,
+    factory_context: bool,
+) -> Result<()> {
     let mut driver = Driver::with_protection(
         DriverConfig::default(),
         EndpointConfig::default(),
@@ -249,6 +255,9 @@ where
             .with_storage(FileStorage::new(dir)?)
             .map_err(|e| anyhow!("{}: {e}", dir.display()))?;
     }
+    // The contexts of the OSCORE accounts a bootstrap wrote are installed when the engine
+    // asks for them (ClientEvent::OscoreContextNeeded).
+    engine.provision_contexts(true);
     let (tx, lines) = mpsc::channel();
     std::thread::spawn(move || {
         for line in std::io::stdin().lock().lines() {
@@ -264,6 +273,8 @@ where
         json: args.json,
         now: driver.now(),
         quit_by: None,
+        state: args.state.clone(),
+        factory_context,
     };
     driver.run(&mut app).await?;
     Ok(())
@@ -277,12 +288,89 @@ struct ClientApp {
     now: Duration,
     /// `quit` was asked: stop when the De-registers are answered, at the latest then.
     quit_by: Option<Duration>,
+    /// `--state DIR`: where provisioned OSCORE contexts and their sequence numbers live.
+    state: Option<PathBuf>,
+    /// The --oscore context (the account /0/0) is installed from the start.
+    factory_context: bool,
 }
 
 impl ClientApp {
+    /// Installs the contexts the engine asks for, then prints its events.
+    fn handle_events(&mut self, io: &mut Io<'_, Oscore>) {
+        for _ in 0..MAX_CONTEXTS {
+            let mut asked = Vec::new();
+            self.print_events_with(|e| match e {
+                ClientEvent::OscoreContextNeeded { account } => {
+                    asked.push(account.clone());
+                    true
+                }
+                _ => false,
+            });
+            if asked.is_empty() {
+                break;
+            }
+            for account in asked {
+                match self.install(io, &account) {
+                    Ok(()) => {
+                        self.engine
+                            .context_installed(io.endpoint, account.security, io.now);
+                    }
+                    Err(e) => {
+                        self.error(&format!("OSCORE context of /0/{}: {e:#}", account.security))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Derives the context of a provisioned account (RFC 8613 §3.2) from a context file in
+    /// the state directory, whose sequence file keeps the Sender Sequence Number across
+    /// restarts (Appendix B.1.1), and adds it to the protection layer.
+    fn install(&self, io: &mut Io<'_, Oscore>, account: &OscoreAccount) -> Result<()> {
+        let dir = self.state.as_deref().ok_or_else(|| {
+            anyhow!("an OSCORE context from a bootstrap needs --state DIR (its sequence number must persist)")
+        })?;
+        let file = dir.join(format!("oscore-{}.json", account.security));
+        let wanted = context_json(account);
+        let same = std::fs::read(&file)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .map(|mut v| {
+                if let Some(o) = v.as_object_mut() {
+                    o.remove("used");
+                }
+                v == wanted
+            })
+            .unwrap_or(false);
+        if !same {
+            // A new context (or new inputs): it starts at sequence number 0.
+            let _ = std::fs::remove_file(file.with_extension("seq"));
+            let mut bytes = serde_json::to_vec_pretty(&wanted)?;
+            bytes.push(b'\n');
+            write_private(&file, &bytes)
+                .with_context(|| format!("cannot write {}", file.display()))?;
+        }
+        let context = persistent_context(&file, false)?;
+        let protection = io.endpoint.protection_mut();
+        // A context with the same name (an earlier bootstrap's) is replaced.
+        protection.remove_context(&ContextId::of(&context));
+        protection
+            .add_context(context)
+            .map_err(|e| anyhow!("{e:?}"))?;
+        Ok(())
+    }
+
     fn print_events(&mut self) {
+        self.print_events_with(|_| false);
+    }
+
+    /// Prints the engine's events but those `take` keeps.
+    fn print_events_with(&mut self, mut take: impl FnMut(&ClientEvent) -> bool) {
         let mut out = std::io::stdout().lock();
         while let Some(e) = self.engine.poll_event() {
+            if take(&e) {
+                continue;
+            }
             let line = if self.json {
                 event_json(&e).to_string()
             } else {
@@ -372,9 +460,9 @@ impl ClientApp {
         Flow::Continue(())
     }
 
-    fn after(&mut self) -> Flow {
+    fn after(&mut self, io: &mut Io<'_, Oscore>) -> Flow {
         self.finish_firmware();
-        self.print_events();
+        self.handle_events(io);
         match self.quit_by {
             Some(by) if !self.engine.has_pending() || self.now >= by => Flow::Break(()),
             _ => Flow::Continue(()),
@@ -382,22 +470,21 @@ impl ClientApp {
     }
 }
 
-impl<X> Application<X> for ClientApp
-where
-    X: Protection<Remote>,
-    X::Identity: AccountIdentity,
-{
-    fn start(&mut self, io: &mut Io<'_, X>) -> Flow {
+impl Application<Oscore> for ClientApp {
+    fn start(&mut self, io: &mut Io<'_, Oscore>) -> Flow {
         self.now = io.now;
+        if self.factory_context {
+            self.engine.context_installed(io.endpoint, 0, io.now);
+        }
         self.engine.start(io.endpoint, io.now);
-        self.print_events();
+        self.handle_events(io);
         Flow::Continue(())
     }
 
-    fn event(&mut self, io: &mut Io<'_, X>, event: Event<Remote, X::Identity>) -> Flow {
+    fn event(&mut self, io: &mut Io<'_, Oscore>, event: Event<Remote, ContextId>) -> Flow {
         self.now = io.now;
         self.engine.handle_event(io.endpoint, event, io.now);
-        self.after()
+        self.after(io)
     }
 
     fn poll_timeout(&self) -> Option<Duration> {
@@ -405,7 +492,7 @@ where
         Some(self.engine.poll_timeout().map_or(stdin, |t| t.min(stdin)))
     }
 
-    fn handle_timeout(&mut self, io: &mut Io<'_, X>) -> Flow {
+    fn handle_timeout(&mut self, io: &mut Io<'_, Oscore>) -> Flow {
         self.now = io.now;
         if self.engine.poll_timeout().is_some_and(|t| t <= io.now) {
             self.engine.handle_timeout(io.endpoint, io.now);
@@ -415,8 +502,28 @@ where
                 return Flow::Break(());
             }
         }
-        self.after()
+        self.after(io)
     }
+}
+
+/// The context file (docs/cli.md, "The OSCORE context file") of a provisioned account.
+fn context_json(a: &OscoreAccount) -> serde_json::Value {
+    let mut v = json!({
+        "master_secret": hex::encode(&a.master_secret),
+        "master_salt": hex::encode(&a.master_salt),
+        "sender_id": hex::encode(&a.sender_id),
+        "recipient_id": hex::encode(&a.recipient_id),
+    });
+    if let Some(c) = &a.id_context {
+        v["id_context"] = json!(hex::encode(c));
+    }
+    if let Some(aead) = a.aead {
+        v["aead"] = json!(aead);
+    }
+    if let Some(hkdf) = a.hkdf {
+        v["hkdf"] = json!(hkdf);
+    }
+    v
 }
 
 /// `set PATH VALUE`: the value in the resource's type (text as in the LwM2M plain-text

@@ -659,6 +659,30 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
         self.flush(ep, now);
     }
 
+    /// As [`Engine::start`], resuming the registrations a previous run kept
+    /// ([`Engine::registrations`]; the application stores them with the wall-clock time and
+    /// gives back what is left of each lifetime): those accounts send an Update to their
+    /// location instead of a Register, and register again when it is refused (4.04).
+    pub fn start_resumed<R, X>(
+        &mut self,
+        ep: &mut Endpoint<P, R, X>,
+        resumed: &[registration::Resumed],
+        now: Duration,
+    ) where
+        R: RandomSource,
+        X: Protection<P>,
+        X::Identity: AccountIdentity,
+    {
+        self.registrar.start_resumed(&self.client, resumed, now);
+        self.flush(ep, now);
+    }
+
+    /// The registrations a restart may resume ([`Engine::start_resumed`]), with the time
+    /// each lifetime has left at `now`.
+    pub fn registrations(&self, now: Duration) -> Vec<registration::Resumed> {
+        self.registrar.resumable(now)
+    }
+
     /// When [`Engine::handle_timeout`] must run next: the registrar's and the reporter's
     /// timers (the endpoint's own are [`Endpoint::poll_timeout`], run by the application with
     /// [`Endpoint::handle_timeout`]).

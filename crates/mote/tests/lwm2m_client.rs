@@ -449,10 +449,12 @@ fn the_state_directory_keeps_the_configuration_across_restarts() {
     }
     assert!(dir.join("lwm2m-config.cbor").exists());
     server.seen.clear();
-    let _client = ClientProc::start(&args);
+    let client = ClientProc::start(&args);
     server.run_until("Register", |s| s.seen.iter().any(|r| r.path == "/rd"));
     let reg = server.seen.iter().find(|r| r.path == "/rd").unwrap();
     assert!(reg.query.iter().any(|q| q == "lt=77"), "{:?}", reg.query);
+    // The client writes into the directory: stop it first.
+    drop(client);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -514,6 +516,53 @@ fn oscore_protects_registration_and_management() {
     server.context = None;
     let (_, r) = server.ask(request(Code::GET, "/3/0/0").with_uint_option(OptionNumber::ACCEPT, 0));
     assert_eq!(r.code, Code::UNAUTHORIZED);
+    drop(client);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `--state DIR` keeps the registration (TS 1.2 Core §6.2.1: valid until its lifetime runs
+/// out): a client killed while registered and started again sends an Update to the same
+/// location, not a new Register.
+#[test]
+fn a_restarted_client_updates_its_kept_registration() {
+    let dir = std::env::temp_dir().join(format!("mote-lwm2m-client-resume-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let state = dir.to_str().unwrap().to_string();
+    let mut server = Server::new();
+    let uri = format!("coap://127.0.0.1:{}", server.port());
+    let args = [
+        "--endpoint",
+        "dev-resume",
+        "--server",
+        &uri,
+        "--json",
+        "--state",
+        &state,
+    ];
+    {
+        let mut client = ClientProc::start(&args);
+        wait_for(
+            &mut client,
+            &mut server,
+            "registered",
+            "location",
+            &"/rd/5".into(),
+        );
+        // Killed (no De-register).
+    }
+    assert!(dir.join("registrations.json").exists());
+    server.seen.clear();
+    let client = ClientProc::start(&args);
+    server.run_until("the Update", |s| {
+        s.seen
+            .iter()
+            .any(|r| r.code == Code::POST && r.path == "/rd/5")
+    });
+    assert!(
+        !server.seen.iter().any(|r| r.path == "/rd"),
+        "no new Register: {:?}",
+        server.seen.iter().map(|r| &r.path).collect::<Vec<_>>()
+    );
     drop(client);
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -21,7 +21,7 @@ use clap::Args;
 use mote_coap::endpoint::{EndpointConfig, Event, Protection};
 use mote_lwm2m::object::ObjectDefs as _;
 use mote_lwm2m::{Format, ObjectLink, Path, Record, Value};
-use mote_lwm2m_client::registration::{Registrar, RegistrationConfig};
+use mote_lwm2m_client::registration::{Registrar, RegistrationConfig, Resumed};
 use mote_lwm2m_client::reporting::{Reporter, ReportingConfig};
 use mote_lwm2m_client::{
     AccountIdentity, Client, ClientEvent, Engine, EngineConfig, FirmwareUpdate, OscoreAccount,
@@ -78,6 +78,10 @@ pub(crate) struct Lwm2mClientArgs {
 
 /// How often stdin's commands are looked at while nothing else happens.
 const STDIN_POLL: Duration = Duration::from_millis(20);
+
+/// The registrations kept in `--state DIR` (TS 1.2 Core §6.2.1: valid until the lifetime
+/// runs out, so a restart within it sends an Update instead of a Register).
+const REGISTRATIONS_FILE: &str = "registrations.json";
 
 /// How long `quit` waits for the De-register answers.
 const QUIT_WAIT: Duration = Duration::from_secs(10);
@@ -267,7 +271,12 @@ async fn drive(
             }
         }
     });
+    let resumed = match &args.state {
+        Some(dir) => load_registrations(&FileStorage::new(dir)?)?,
+        None => Vec::new(),
+    };
     let mut app = ClientApp {
+        resumed,
         engine,
         lines,
         json: args.json,
@@ -292,6 +301,8 @@ struct ClientApp {
     state: Option<PathBuf>,
     /// The --oscore context (the account /0/0) is installed from the start.
     factory_context: bool,
+    /// Registrations kept by the previous run, still within their lifetime.
+    resumed: Vec<Resumed>,
 }
 
 impl ClientApp {
@@ -364,10 +375,45 @@ impl ClientApp {
         self.print_events_with(|_| false);
     }
 
+    /// Keeps the registrations in `--state DIR` with the wall-clock time each one ends.
+    fn store_registrations(&self) {
+        let Some(dir) = &self.state else { return };
+        let wall = unix_now_secs();
+        let entries: Vec<serde_json::Value> = self
+            .engine
+            .registrations(self.now)
+            .into_iter()
+            .map(|r| {
+                json!({"ssid": r.ssid.0, "location": r.location,
+                       "expires": wall + r.remaining.as_secs_f64()})
+            })
+            .collect();
+        let result = FileStorage::new(dir)
+            .map_err(|e| format!("{e:#}"))
+            .and_then(|s| {
+                s.replace(
+                    REGISTRATIONS_FILE,
+                    serde_json::Value::Array(entries).to_string().as_bytes(),
+                )
+                .map_err(|e| e.to_string())
+            });
+        if let Err(e) = result {
+            self.error(&e);
+        }
+    }
+
     /// Prints the engine's events but those `take` keeps.
     fn print_events_with(&mut self, mut take: impl FnMut(&ClientEvent) -> bool) {
+        let mut registrations_changed = false;
         let mut out = std::io::stdout().lock();
         while let Some(e) = self.engine.poll_event() {
+            registrations_changed |= matches!(
+                e,
+                ClientEvent::Registered { .. }
+                    | ClientEvent::Updated { .. }
+                    | ClientEvent::Deregistered { .. }
+                    | ClientEvent::RegistrationFailed { .. }
+            );
             if take(&e) {
                 continue;
             }
@@ -379,6 +425,10 @@ impl ClientApp {
             let _ = writeln!(out, "{line}");
         }
         let _ = out.flush();
+        drop(out);
+        if registrations_changed {
+            self.store_registrations();
+        }
     }
 
     fn error(&self, reason: &str) {
@@ -476,7 +526,8 @@ impl Application<Oscore> for ClientApp {
         if self.factory_context {
             self.engine.context_installed(io.endpoint, 0, io.now);
         }
-        self.engine.start(io.endpoint, io.now);
+        let resumed = std::mem::take(&mut self.resumed);
+        self.engine.start_resumed(io.endpoint, &resumed, io.now);
         self.handle_events(io);
         Flow::Continue(())
     }
@@ -504,6 +555,45 @@ impl Application<Oscore> for ClientApp {
         }
         self.after(io)
     }
+}
+
+fn unix_now_secs() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// The registrations of `DIR/registrations.json` whose lifetime has not run out.
+fn load_registrations(storage: &FileStorage) -> Result<Vec<Resumed>> {
+    let Some(bytes) = storage.read(REGISTRATIONS_FILE)? else {
+        return Ok(Vec::new());
+    };
+    let entries: Vec<serde_json::Value> = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{REGISTRATIONS_FILE} is not a JSON array"))?;
+    let wall = unix_now_secs();
+    let mut resumed = Vec::new();
+    for e in entries {
+        let (Some(ssid), Some(location), Some(expires)) = (
+            e["ssid"].as_u64().and_then(|v| u16::try_from(v).ok()),
+            e["location"].as_array(),
+            e["expires"].as_f64(),
+        ) else {
+            bail!("{REGISTRATIONS_FILE}: invalid entry {e}");
+        };
+        let left = expires - wall;
+        if !(left.is_finite() && left > 0.0) {
+            continue;
+        }
+        resumed.push(Resumed {
+            ssid: mote_access::ShortServerId(ssid),
+            location: location
+                .iter()
+                .filter_map(|s| s.as_str().map(String::from))
+                .collect(),
+            remaining: Duration::try_from_secs_f64(left).unwrap_or(Duration::ZERO),
+        });
+    }
+    Ok(resumed)
 }
 
 /// The context file (docs/cli.md, "The OSCORE context file") of a provisioned account.

@@ -548,16 +548,34 @@ fn a_restarted_client_updates_its_kept_registration() {
             "location",
             &"/rd/5".into(),
         );
+        // The registration is written after its event is printed: wait for the file.
+        let file = dir.join("registrations.json");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !std::fs::read_to_string(&file).is_ok_and(|t| t.contains("\"rd\"")) {
+            assert!(
+                Instant::now() < deadline,
+                "no registration kept in {file:?}"
+            );
+            server.run_until("time", |_| true);
+        }
         // Killed (no De-register).
     }
-    assert!(dir.join("registrations.json").exists());
+    let kept = std::fs::read_to_string(dir.join("registrations.json")).unwrap();
     server.seen.clear();
     let client = ClientProc::start(&args);
-    server.run_until("the Update", |s| {
-        s.seen
-            .iter()
-            .any(|r| r.code == Code::POST && r.path == "/rd/5")
-    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !server
+        .seen
+        .iter()
+        .any(|r| r.code == Code::POST && r.path == "/rd/5")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no Update; kept: {kept}; seen: {:?}",
+            server.seen.iter().map(|r| &r.path).collect::<Vec<_>>()
+        );
+        server.run_until("time", |_| true);
+    }
     assert!(
         !server.seen.iter().any(|r| r.path == "/rd"),
         "no new Register: {:?}",

@@ -29,7 +29,7 @@
 //! answered 4.01 by [`Client::handle`].
 
 use alloc::boxed::Box;
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::time::Duration;
@@ -241,6 +241,15 @@ pub enum ClientEvent {
         /// Update Result (/5/0/5).
         result: UpdateResult,
     },
+    /// An OSCORE account needs its security context in the endpoint's protection layer
+    /// before the engine sends to it (only with [`Engine::provision_contexts`]): derive it
+    /// from `account` (RFC 8613 §3.2, its Sender Sequence Number persisted as Appendix B.1.1
+    /// asks), add it, then call [`Engine::context_installed`]; the account's requests wait
+    /// until then.
+    OscoreContextNeeded {
+        /// The /21 instance and its /0 account.
+        account: OscoreAccount,
+    },
     /// Something went wrong that the application should see.
     Error {
         /// The path concerned, if any.
@@ -259,6 +268,49 @@ enum Pending {
     Send(SendHandle),
     /// The pull of the Firmware Update object's Package URI.
     Firmware,
+}
+
+/// The inputs of an account's OSCORE security context: the OSCORE Object instance (/21)
+/// linked from a Security Object instance by /0/x/17 (TS 1.2 Transport §5.5, Core
+/// Appendix E.9), as a bootstrap wrote it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OscoreAccount {
+    /// The Security Object instance (/0/x).
+    pub security: u16,
+    /// The OSCORE Object instance (/21/x).
+    pub oscore: u16,
+    /// The Short Server ID of the account (`None` for the Bootstrap-Server account).
+    pub ssid: Option<ShortServerId>,
+    /// Master Secret (/21/x/0).
+    pub master_secret: Vec<u8>,
+    /// The client's Sender ID (/21/x/1).
+    pub sender_id: Vec<u8>,
+    /// The client's Recipient ID (/21/x/2).
+    pub recipient_id: Vec<u8>,
+    /// AEAD algorithm (/21/x/3, a COSE algorithm number), when given.
+    pub aead: Option<i64>,
+    /// HMAC (HKDF) algorithm (/21/x/4, a COSE algorithm number), when given.
+    pub hkdf: Option<i64>,
+    /// Master Salt (/21/x/5), empty when absent.
+    pub master_salt: Vec<u8>,
+    /// ID Context (/21/x/6), when given and not empty.
+    pub id_context: Option<Vec<u8>>,
+}
+
+impl core::fmt::Debug for OscoreAccount {
+    // The Master Secret stays out of logs.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("OscoreAccount")
+            .field("security", &self.security)
+            .field("oscore", &self.oscore)
+            .field("ssid", &self.ssid)
+            .field("sender_id", &self.sender_id)
+            .field("recipient_id", &self.recipient_id)
+            .field("aead", &self.aead)
+            .field("hkdf", &self.hkdf)
+            .field("id_context", &self.id_context)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The client's persistent configuration: the Security, Server, Access Control and OSCORE
@@ -329,6 +381,14 @@ pub struct Engine<P> {
     next_token: u64,
     events: VecDeque<ClientEvent>,
     dropped_events: u64,
+    /// [`Engine::provision_contexts`] is on.
+    provisioning: bool,
+    /// Security Object instances whose context the application installed.
+    installed: BTreeSet<u16>,
+    /// Security Object instances whose context was asked for and not installed yet.
+    asked: BTreeSet<u16>,
+    /// Registrar requests waiting for their account's context (by /0 instance).
+    parked: Vec<(u16, Outgoing)>,
 }
 
 impl<P> core::fmt::Debug for Engine<P> {
@@ -367,6 +427,10 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
             next_token: 0,
             events: VecDeque::new(),
             dropped_events: 0,
+            provisioning: false,
+            installed: BTreeSet::new(),
+            asked: BTreeSet::new(),
+            parked: Vec::new(),
         }
     }
 
@@ -389,6 +453,97 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
         };
         self.storage = Some(Box::new(storage));
         Ok(loaded)
+    }
+
+    /// Makes the application provision the OSCORE contexts of the accounts (what a
+    /// bootstrap wrote into /21, TS 1.2 Transport §5.5): before the first request to an
+    /// OSCORE account the engine emits [`ClientEvent::OscoreContextNeeded`] and holds the
+    /// account's registration requests until [`Engine::context_installed`]. A Bootstrap-Finish
+    /// forgets every installed context (the bootstrap may have replaced them). Off by
+    /// default: the application then installs every context before [`Engine::start`].
+    pub fn provision_contexts(&mut self, on: bool) {
+        self.provisioning = on;
+    }
+
+    /// The OSCORE account of Security Object instance `security` (/0/x/17 → /21), if it has
+    /// one with a Master Secret, Sender ID and Recipient ID.
+    pub fn oscore_account(&self, security: u16) -> Option<OscoreAccount> {
+        let sec = self.client.security.instance(security)?;
+        let oscore = oscore_link(sec)?;
+        let inst = self.client.oscore.instance(oscore)?;
+        let bytes = |r: u16| match inst.get(&r) {
+            Some(ResourceData::Single(Value::Opaque(b))) => Some(b.clone()),
+            Some(ResourceData::Single(Value::String(s))) => Some(s.as_bytes().to_vec()),
+            _ => None,
+        };
+        let bootstrap = matches!(
+            sec.get(&1),
+            Some(ResourceData::Single(Value::Boolean(true)))
+        );
+        Some(OscoreAccount {
+            security,
+            oscore,
+            ssid: if bootstrap {
+                None
+            } else {
+                int(sec.get(&10)).map(ShortServerId)
+            },
+            master_secret: bytes(0)?,
+            sender_id: bytes(1)?,
+            recipient_id: bytes(2)?,
+            aead: int_value(inst.get(&3)),
+            hkdf: int_value(inst.get(&4)),
+            master_salt: bytes(5).unwrap_or_default(),
+            id_context: bytes(6).filter(|c| !c.is_empty()),
+        })
+    }
+
+    /// Every OSCORE account of the configuration (see [`Engine::oscore_account`]).
+    pub fn oscore_accounts(&self) -> Vec<OscoreAccount> {
+        let indices: Vec<u16> = self.client.security.iter().map(|(i, _)| i).collect();
+        indices
+            .into_iter()
+            .filter_map(|i| self.oscore_account(i))
+            .collect()
+    }
+
+    /// The application installed the context of Security Object instance `security` (after
+    /// [`ClientEvent::OscoreContextNeeded`]): the account's held requests go out now.
+    pub fn context_installed<R, X>(
+        &mut self,
+        ep: &mut Endpoint<P, R, X>,
+        security: u16,
+        now: Duration,
+    ) where
+        R: RandomSource,
+        X: Protection<P>,
+        X::Identity: AccountIdentity,
+    {
+        self.asked.remove(&security);
+        self.installed.insert(security);
+        let (ready, waiting): (Vec<_>, Vec<_>) = core::mem::take(&mut self.parked)
+            .into_iter()
+            .partition(|(s, _)| *s == security);
+        self.parked = waiting;
+        for (_, out) in ready {
+            self.send_registrar(ep, out, now);
+        }
+        self.flush(ep, now);
+    }
+
+    /// Whether requests to the account of /0 instance `index` wait for its context (and asks
+    /// the application for it once).
+    fn needs_context(&mut self, index: u16) -> bool {
+        if !self.provisioning || self.installed.contains(&index) {
+            return false;
+        }
+        let Some(account) = self.oscore_account(index) else {
+            return false;
+        };
+        if self.asked.insert(index) {
+            self.event(ClientEvent::OscoreContextNeeded { account });
+        }
+        true
     }
 
     /// The client core (objects, access control).
@@ -505,6 +660,30 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
     {
         self.registrar.start(&self.client, now);
         self.flush(ep, now);
+    }
+
+    /// As [`Engine::start`], resuming the registrations a previous run kept
+    /// ([`Engine::registrations`]; the application stores them with the wall-clock time and
+    /// gives back what is left of each lifetime): those accounts send an Update to their
+    /// location instead of a Register, and register again when it is refused (4.04).
+    pub fn start_resumed<R, X>(
+        &mut self,
+        ep: &mut Endpoint<P, R, X>,
+        resumed: &[registration::Resumed],
+        now: Duration,
+    ) where
+        R: RandomSource,
+        X: Protection<P>,
+        X::Identity: AccountIdentity,
+    {
+        self.registrar.start_resumed(&self.client, resumed, now);
+        self.flush(ep, now);
+    }
+
+    /// The registrations a restart may resume ([`Engine::start_resumed`]), with the time
+    /// each lifetime has left at `now`.
+    pub fn registrations(&self, now: Duration) -> Vec<registration::Resumed> {
+        self.registrar.resumable(now)
     }
 
     /// When [`Engine::handle_timeout`] must run next: the registrar's and the reporter's
@@ -977,6 +1156,10 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
             R::Disabled(ssid, _) => self.reporter.set_online(&self.client, ssid, false, now),
             R::BootstrapStarted => self.event(ClientEvent::BootstrapStarted),
             R::Bootstrapped => {
+                // The bootstrap may have replaced the /21 instances: every context is asked
+                // for again. (Requests held already are for the new configuration: the
+                // registrar's Register may go out before this event is read.)
+                self.installed.clear();
                 self.persist();
                 self.event(ClientEvent::BootstrapFinished);
             }
@@ -1025,6 +1208,11 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
             .ok_or_else(|| String::from("no Security Object instance for the account"))?;
         let uri = string(sec.get(&0)).ok_or_else(|| String::from("no Server URI"))?;
         let secured = oscore_link(sec).is_some();
+        if self.needs_context(index) {
+            return Err(alloc::format!(
+                "the OSCORE context of {uri} is not installed yet"
+            ));
+        }
         let target = self
             .resolver
             .resolve(&uri)
@@ -1050,6 +1238,21 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
         X: Protection<P>,
         X::Identity: AccountIdentity,
     {
+        if let Some(index) = self.security_instance(out.peer).map(|(i, _)| i) {
+            if self.needs_context(index) {
+                if self.parked.len() >= self.config.max_pending {
+                    self.event(ClientEvent::Error {
+                        path: None,
+                        code: None,
+                        reason: "too many requests wait for an OSCORE context".into(),
+                    });
+                    self.registrar.on_failure(&mut self.client, out.handle, now);
+                } else {
+                    self.parked.push((index, out));
+                }
+                return;
+            }
+        }
         match self.send_to(ep, out.peer, &out.request, now) {
             Ok(id) => {
                 self.pending.insert(id, Pending::Registrar(out.handle));
@@ -1315,6 +1518,14 @@ fn package_request(uri: &str) -> Option<(String, OwnedMessage)> {
 fn oscore_link(sec: &InstanceData) -> Option<u16> {
     match sec.get(&17) {
         Some(ResourceData::Single(Value::Objlnk(l))) if l.object == OSCORE => Some(l.instance),
+        _ => None,
+    }
+}
+
+fn int_value(data: Option<&ResourceData>) -> Option<i64> {
+    match data? {
+        ResourceData::Single(Value::Integer(v)) => Some(*v),
+        ResourceData::Single(Value::UnsignedInteger(v)) => i64::try_from(*v).ok(),
         _ => None,
     }
 }

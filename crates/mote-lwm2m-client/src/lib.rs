@@ -37,8 +37,8 @@ pub use client::{Client, ClientConfig, Requester, SecurityIdentity, Trigger};
 pub use device::{Device, DeviceInfo};
 #[cfg(feature = "alloc")]
 pub use engine::{
-    AccountIdentity, ClientEvent, Engine, EngineConfig, MemoryStorage, Resolver, Storage,
-    StorageError,
+    AccountIdentity, ClientEvent, Engine, EngineConfig, MemoryStorage, OscoreAccount, Resolver,
+    Storage, StorageError,
 };
 #[cfg(feature = "alloc")]
 pub use error::{Error, ObjectError};

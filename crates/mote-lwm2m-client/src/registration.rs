@@ -283,6 +283,18 @@ impl ServerAccount {
     }
 }
 
+/// A registration kept across a restart ([`Registrar::resumable`],
+/// [`Registrar::start_resumed`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Resumed {
+    /// The account.
+    pub ssid: ShortServerId,
+    /// The registration's Location-Path segments (`["rd", "5a3f"]`).
+    pub location: Vec<String>,
+    /// How long its lifetime still runs.
+    pub remaining: Duration,
+}
+
 /// What the server last accepted: an Update carries only what differs (TS 1.2 Core
 /// §6.2.2 "Update": "only the parameters that have changed").
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -394,6 +406,60 @@ impl Registrar {
             self.begin_bootstrap(client, now);
         }
         self.advance(client, now);
+    }
+
+    /// As [`Registrar::start`], but the accounts of `resumed` are still registered (a
+    /// restarted client within the lifetime of an earlier registration, TS 1.2 Core §6.2.1:
+    /// the registration lasts until its lifetime runs out): each sends an Update to its
+    /// stored location at once instead of a Register, and registers again if the server
+    /// refuses the Update (4.04, §6.2.2). Entries whose `remaining` time is zero or whose
+    /// account is gone are ignored.
+    pub fn start_resumed(&mut self, client: &Client, resumed: &[Resumed], now: Duration) {
+        self.slots.clear();
+        for acc in accounts(client) {
+            let mut slot = Slot::new(acc);
+            if let Some(r) = resumed
+                .iter()
+                .find(|r| r.ssid == slot.account.ssid && !r.remaining.is_zero())
+            {
+                let lifetime = Duration::from_secs(slot.account.lifetime.max(1));
+                slot.location = r.location.clone();
+                // The registration ends `remaining` from now: as if refreshed then.
+                slot.refreshed = now.saturating_add(r.remaining).saturating_sub(lifetime);
+                slot.last_activity = now;
+                slot.state = RegistrationState::Registered;
+                slot.update_requested = true;
+                slot.handed_over = true;
+            }
+            self.slots.insert(slot.account.ssid.0, slot);
+        }
+        if self.slots.is_empty() {
+            self.begin_bootstrap(client, now);
+        }
+        self.advance(client, now);
+    }
+
+    /// The registrations to keep across a restart ([`Registrar::start_resumed`]): each
+    /// registered account's location and the time its lifetime has left at `now`.
+    pub fn resumable(&self, now: Duration) -> Vec<Resumed> {
+        self.slots
+            .values()
+            .filter(|s| {
+                matches!(
+                    s.state,
+                    RegistrationState::Registered | RegistrationState::Updating
+                ) && !s.location.is_empty()
+            })
+            .filter_map(|s| {
+                let lifetime = Duration::from_secs(s.account.lifetime.max(1));
+                let remaining = s.refreshed.checked_add(lifetime)?.checked_sub(now)?;
+                Some(Resumed {
+                    ssid: s.account.ssid,
+                    location: s.location.clone(),
+                    remaining,
+                })
+            })
+            .collect()
     }
 
     /// The state of the account `ssid`, if the registrar knows it.

@@ -114,6 +114,10 @@ struct Pair {
     seen: Vec<(bool, Code, String)>,
     answers: Vec<(RequestId, OwnedMessage)>,
     events: Vec<ClientEvent>,
+    /// Flip the last byte of the server's Nth datagram longer than 500 bytes (a block of
+    /// the firmware package) on its way: a tampering network.
+    tamper_block: Option<usize>,
+    big_datagrams: usize,
 }
 
 impl Pair {
@@ -136,6 +140,8 @@ impl Pair {
             seen: Vec::new(),
             answers: Vec::new(),
             events: Vec::new(),
+            tamper_block: None,
+            big_datagrams: 0,
         }
     }
 
@@ -168,9 +174,15 @@ impl Pair {
                             message.code,
                             format!("/{}", path.join("/")),
                         ));
-                        let reply = OwnedMessage::new(MessageType::Ack, Code::CREATED, 0)
-                            .with_option(OptionNumber::LOCATION_PATH, "rd")
-                            .with_option(OptionNumber::LOCATION_PATH, "9");
+                        let reply = if message.code == Code::GET && path == ["fw", "img"] {
+                            // The firmware package: 3000 bytes, three Block2 blocks.
+                            OwnedMessage::new(MessageType::Ack, Code::CONTENT, 0)
+                                .with_payload(package())
+                        } else {
+                            OwnedMessage::new(MessageType::Ack, Code::CREATED, 0)
+                                .with_option(OptionNumber::LOCATION_PATH, "rd")
+                                .with_option(OptionNumber::LOCATION_PATH, "9")
+                        };
                         self.server.respond(self.now, id, reply).unwrap();
                     }
                     Event::Response { id, message, .. } => self.answers.push((id, message)),
@@ -182,7 +194,16 @@ impl Pair {
             }
             while let Some(t) = self.server.poll_transmit() {
                 progressed = true;
-                self.client.handle(self.now, SERVER, &t.datagram);
+                let mut datagram = t.datagram;
+                if datagram.len() > 500 {
+                    self.big_datagrams += 1;
+                    if self.tamper_block == Some(self.big_datagrams) {
+                        if let Some(last) = datagram.last_mut() {
+                            *last ^= 0x01;
+                        }
+                    }
+                }
+                self.client.handle(self.now, SERVER, &datagram);
             }
             if !progressed {
                 break;
@@ -245,4 +266,178 @@ fn registration_and_management_run_under_the_accounts_oscore_context() {
     // The same Read without OSCORE: the account is not NoSec, so nobody asks.
     let r = pair.ask(read("/3/0/0"), false);
     assert_eq!(r.code, Code::UNAUTHORIZED);
+}
+
+/// TS 1.2 Transport §5.5: the context of an account comes from what was written into /21
+/// (here as a bootstrap would). With `provision_contexts`, the engine asks the application
+/// for it with the /21 values, holds the Register until it is installed, then registers
+/// under it; the server's requests under it are that server (SSID 101).
+#[test]
+fn a_provisioned_oscore_context_is_asked_for_then_used_for_the_register() {
+    let mut pair = Pair::new();
+    // The client's endpoint starts without any context.
+    pair.client = Endpoint::with_protection(
+        EndpointConfig::default(),
+        XorShift(3),
+        Oscore::new(OscoreConfig::default(), XorShift(9)),
+    )
+    .unwrap();
+    pair.engine
+        .client_mut()
+        .bootstrap_write(
+            &p("/21/0"),
+            &[
+                rec("/21/0/0", Value::Opaque(SECRET.to_vec())),
+                rec("/21/0/5", Value::Opaque(SALT.to_vec())),
+                rec("/21/0/3", int(10)),
+            ],
+        )
+        .unwrap();
+    pair.engine.provision_contexts(true);
+    let now = pair.now;
+    pair.engine.start(&mut pair.client, now);
+    pair.run(Duration::from_millis(10));
+    // Nothing went out: the Register waits for the context.
+    assert!(pair.seen.is_empty(), "{:?}", pair.seen);
+    let asked: Vec<_> = pair
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            ClientEvent::OscoreContextNeeded { account } => Some(account.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(asked.len(), 1, "{:?}", pair.events);
+    let account = &asked[0];
+    assert_eq!((account.security, account.oscore), (0, 0));
+    assert_eq!(account.ssid, Some(ShortServerId(101)));
+    assert_eq!(account.master_secret, SECRET);
+    assert_eq!(account.master_salt, SALT);
+    assert_eq!(account.sender_id, [0x01]);
+    assert_eq!(account.recipient_id, [0x02]);
+    assert_eq!(account.aead, Some(10));
+    assert_eq!(account.id_context, None);
+    // More time passes: it is not asked for twice, still nothing sent.
+    pair.run(Duration::from_secs(5));
+    pair.run(Duration::from_millis(10));
+    let again = pair
+        .events
+        .iter()
+        .filter(|e| matches!(e, ClientEvent::OscoreContextNeeded { .. }))
+        .count();
+    assert_eq!(again, 1);
+    assert!(pair.seen.is_empty());
+    // The application derives the context from the account and installs it.
+    let mut params = SecurityContextParams::new(
+        &account.master_secret,
+        &account.sender_id,
+        &account.recipient_id,
+    );
+    params.master_salt = &account.master_salt;
+    pair.client
+        .protection_mut()
+        .add_context(SecurityContext::new(&params).unwrap())
+        .unwrap();
+    let now = pair.now;
+    pair.engine
+        .context_installed(&mut pair.client, account.security, now);
+    pair.run(Duration::from_millis(10));
+    assert_eq!(pair.seen, [(true, Code::POST, "/rd".to_string())]);
+    assert!(pair.events.iter().any(|e| matches!(e,
+        ClientEvent::Registered { ssid, .. } if *ssid == ShortServerId(101))));
+    let r = pair.ask(read("/3/0/0"), true);
+    assert_eq!(r.code, Code::CONTENT);
+}
+
+fn package() -> Vec<u8> {
+    let mut p = b"GOOD".to_vec();
+    p.extend((0..2996u32).map(|i| (i % 251) as u8));
+    p
+}
+
+/// Records what reached the application's hook.
+struct Hook(std::rc::Rc<std::cell::RefCell<Vec<Vec<u8>>>>);
+
+impl mote_lwm2m_client::FirmwareHooks for Hook {
+    fn verify(&mut self, package: &[u8]) -> Result<(), mote_lwm2m_client::UpdateResult> {
+        self.0.borrow_mut().push(package.to_vec());
+        Ok(())
+    }
+    fn start_update(&mut self, _package: &[u8]) -> Result<(), mote_lwm2m_client::UpdateResult> {
+        Ok(())
+    }
+}
+
+fn text_put(path: &str, value: &str) -> OwnedMessage {
+    let mut m = OwnedMessage::new(MessageType::Con, Code::PUT, 0);
+    for seg in path.split('/').filter(|s| !s.is_empty()) {
+        m = m.with_option(OptionNumber::URI_PATH, seg);
+    }
+    m.with_uint_option(OptionNumber::CONTENT_FORMAT, 0)
+        .with_payload(value.as_bytes().to_vec())
+}
+
+/// A firmware pull from the account's own server under its OSCORE context (TS 1.2 Core
+/// Appendix E.6, each block verified end to end, RFC 8613 §8.4): `tamper` flips a byte of
+/// that block on the network. Returns the FirmwareDownload event, /5/0/3 and /5/0/5, and
+/// what reached the hook.
+fn pull(tamper: Option<usize>) -> (Vec<ClientEvent>, Value, Value, Vec<Vec<u8>>) {
+    use mote_lwm2m_client::FirmwareUpdate;
+    let mut pair = Pair::new();
+    let got = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    pair.engine
+        .client_mut()
+        .register(5, Box::new(FirmwareUpdate::new(Hook(got.clone()), 8192)))
+        .unwrap();
+    let now = pair.now;
+    pair.engine.start(&mut pair.client, now);
+    pair.run(Duration::from_millis(10));
+    pair.tamper_block = tamper;
+    let r = pair.ask(text_put("/5/0/1", "coap://a.test/fw/img"), true);
+    assert_eq!(r.code, Code::CHANGED);
+    for _ in 0..50 {
+        pair.run(Duration::from_millis(100));
+    }
+    let events = pair
+        .events
+        .iter()
+        .filter(|e| matches!(e, ClientEvent::FirmwareDownload { .. }))
+        .cloned()
+        .collect();
+    let client = pair.engine.client();
+    let got = got.borrow().clone();
+    (
+        events,
+        client.value(&p("/5/0/3")).unwrap(),
+        client.value(&p("/5/0/5")).unwrap(),
+        got,
+    )
+}
+
+#[test]
+fn a_tampered_firmware_block_ends_the_pull_with_integrity_check_failure() {
+    use mote_lwm2m_client::{State, UpdateResult};
+    // Untouched: the package arrives whole, State Downloaded (2).
+    let (events, state, result, got) = pull(None);
+    assert_eq!(
+        events,
+        [ClientEvent::FirmwareDownload {
+            state: State::Downloaded,
+            result: UpdateResult::Initial
+        }]
+    );
+    assert_eq!((state, result), (int(2), int(0)));
+    assert_eq!(got, [package()]);
+    // The second block tampered with: it fails verification, the download ends with
+    // "Integrity check failure" (5), State Idle (0), nothing reached the hook.
+    let (events, state, result, got) = pull(Some(2));
+    assert_eq!(
+        events,
+        [ClientEvent::FirmwareDownload {
+            state: State::Idle,
+            result: UpdateResult::IntegrityCheckFailure
+        }]
+    );
+    assert_eq!((state, result), (int(0), int(5)));
+    assert!(got.is_empty(), "{} packages reached the hook", got.len());
 }

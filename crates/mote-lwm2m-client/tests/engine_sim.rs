@@ -1218,3 +1218,62 @@ fn queue_mode_wakes_with_an_update_before_reporting() {
         .collect();
     assert_eq!(posts, ["/rd", "/dp", "/rd/1", "/dp"]);
 }
+
+/// TS 1.2 Core §6.2.1 / §6.2.2: a restarted client still within its registration's lifetime
+/// sends an Update to the kept location instead of a new Register; a server that no longer
+/// knows the registration (4.04) gets a Register.
+#[test]
+fn a_resumed_registration_sends_an_update_and_falls_back_to_register_on_4_04() {
+    let mut w = World::new(two_servers(false), registration());
+    w.start();
+    w.run_until(s(10));
+    assert_eq!(w.requests_to(A, Code::POST).len(), 1);
+    let kept = w.engine.registrations(w.now);
+    let a = kept
+        .iter()
+        .find(|r| r.ssid == ShortServerId(101))
+        .expect("A is kept");
+    assert_eq!(a.location, ["rd", "1"]);
+    // Registered at 0.02 s (10 ms each way) with lifetime 120 s: 110.02 s left at 10 s.
+    assert_eq!(a.remaining, ms(110_020));
+
+    // The restart: a new engine over the same configuration, 5 s of the lifetime left.
+    let mut resumed = kept.clone();
+    for r in &mut resumed {
+        r.remaining = s(5);
+    }
+    let mut w = World::new(two_servers(false), registration());
+    let now = w.now;
+    w.engine.start_resumed(&mut w.ep, &resumed, now);
+    w.run_until(s(1));
+    let posts = w.requests_to(A, Code::POST);
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    assert_eq!(posts[0].path, "/rd/1", "an Update to the kept location");
+    assert!(w.events.iter().any(
+        |(_, e)| matches!(e, ClientEvent::Updated { ssid, .. } if *ssid == ShortServerId(101))
+    ));
+    assert!(
+        registered_events(&w)
+            .iter()
+            .all(|r| r.1 != ShortServerId(101))
+    );
+
+    // The same restart, but the server forgot the registration: 4.04, then a Register.
+    let mut w = World::new(two_servers(false), registration());
+    w.script(A, Script::Refuse(Code::NOT_FOUND));
+    let now = w.now;
+    w.engine.start_resumed(&mut w.ep, &resumed, now);
+    // The Update reaches A at 10 ms and is refused; the Register follows its answer (20 ms).
+    w.run_until(ms(15));
+    w.script(A, Script::Accept);
+    w.run_until(s(1));
+    let posts = w.requests_to(A, Code::POST);
+    assert!(posts.len() >= 2, "{posts:?}");
+    assert_eq!(posts[0].path, "/rd/1");
+    assert_eq!(posts[1].path, "/rd", "registers again after the 4.04");
+    assert!(
+        registered_events(&w)
+            .iter()
+            .any(|r| r.1 == ShortServerId(101))
+    );
+}

@@ -449,10 +449,12 @@ fn the_state_directory_keeps_the_configuration_across_restarts() {
     }
     assert!(dir.join("lwm2m-config.cbor").exists());
     server.seen.clear();
-    let _client = ClientProc::start(&args);
+    let client = ClientProc::start(&args);
     server.run_until("Register", |s| s.seen.iter().any(|r| r.path == "/rd"));
     let reg = server.seen.iter().find(|r| r.path == "/rd").unwrap();
     assert!(reg.query.iter().any(|q| q == "lt=77"), "{:?}", reg.query);
+    // The client writes into the directory: stop it first.
+    drop(client);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -473,12 +475,9 @@ fn oscore_protects_registration_and_management() {
         r#"{"master_secret":"0102030405060708090a0b0c0d0e0f10","master_salt":"9e7ca92223786340","sender_id":"01","recipient_id":"02"}"#,
     )
     .unwrap();
-    // A context file holds the master secret: `mote` refuses one that others may read.
-    std::fs::set_permissions(
-        &file,
-        <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o600),
-    )
-    .unwrap();
+    // A context file holds a secret: the client refuses one others can read (finding 14).
+    #[cfg(unix)]
+    std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let secret = hex::decode("0102030405060708090a0b0c0d0e0f10").unwrap();
     let salt = hex::decode("9e7ca92223786340").unwrap();
     let mut params = SecurityContextParams::new(&secret, &[0x02], &[0x01]);
@@ -517,6 +516,71 @@ fn oscore_protects_registration_and_management() {
     server.context = None;
     let (_, r) = server.ask(request(Code::GET, "/3/0/0").with_uint_option(OptionNumber::ACCEPT, 0));
     assert_eq!(r.code, Code::UNAUTHORIZED);
+    drop(client);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `--state DIR` keeps the registration (TS 1.2 Core §6.2.1: valid until its lifetime runs
+/// out): a client killed while registered and started again sends an Update to the same
+/// location, not a new Register.
+#[test]
+fn a_restarted_client_updates_its_kept_registration() {
+    let dir = std::env::temp_dir().join(format!("mote-lwm2m-client-resume-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let state = dir.to_str().unwrap().to_string();
+    let mut server = Server::new();
+    let uri = format!("coap://127.0.0.1:{}", server.port());
+    let args = [
+        "--endpoint",
+        "dev-resume",
+        "--server",
+        &uri,
+        "--json",
+        "--state",
+        &state,
+    ];
+    {
+        let mut client = ClientProc::start(&args);
+        wait_for(
+            &mut client,
+            &mut server,
+            "registered",
+            "location",
+            &"/rd/5".into(),
+        );
+        // The registration is written after its event is printed: wait for the file.
+        let file = dir.join("registrations.json");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !std::fs::read_to_string(&file).is_ok_and(|t| t.contains("\"rd\"")) {
+            assert!(
+                Instant::now() < deadline,
+                "no registration kept in {file:?}"
+            );
+            server.run_until("time", |_| true);
+        }
+        // Killed (no De-register).
+    }
+    let kept = std::fs::read_to_string(dir.join("registrations.json")).unwrap();
+    server.seen.clear();
+    let client = ClientProc::start(&args);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !server
+        .seen
+        .iter()
+        .any(|r| r.code == Code::POST && r.path == "/rd/5")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no Update; kept: {kept}; seen: {:?}",
+            server.seen.iter().map(|r| &r.path).collect::<Vec<_>>()
+        );
+        server.run_until("time", |_| true);
+    }
+    assert!(
+        !server.seen.iter().any(|r| r.path == "/rd"),
+        "no new Register: {:?}",
+        server.seen.iter().map(|r| &r.path).collect::<Vec<_>>()
+    );
     drop(client);
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -18,18 +18,19 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::Args;
-use mote_coap::endpoint::{EndpointConfig, Event, NoProtection, Protection};
+use mote_coap::endpoint::{EndpointConfig, Event, Protection};
 use mote_lwm2m::object::ObjectDefs as _;
 use mote_lwm2m::{Format, ObjectLink, Path, Record, Value};
-use mote_lwm2m_client::registration::{Registrar, RegistrationConfig};
+use mote_lwm2m_client::registration::{Registrar, RegistrationConfig, Resumed};
 use mote_lwm2m_client::reporting::{Reporter, ReportingConfig, endpoint_config};
 use mote_lwm2m_client::{
-    AccountIdentity, Client, ClientEvent, Engine, EngineConfig, FirmwareUpdate, Requester, State,
+    AccountIdentity, Client, ClientEvent, Engine, EngineConfig, FirmwareUpdate, OscoreAccount,
+    Requester, State,
 };
-use mote_oscore::endpoint::{OscoreConfig, OscoreProtection};
+use mote_oscore::endpoint::{ContextId, OscoreConfig, OscoreProtection};
 use serde_json::json;
 
-use crate::context_file::{FileSequenceStore, persistent_context};
+use crate::context_file::{FileSequenceStore, persistent_context, write_private};
 use crate::net::{Application, Driver, DriverConfig, Flow, Io, Listen, OsRandom, Remote, runtime};
 
 use self::objects::{FileStorage, FirmwareImage};
@@ -78,6 +79,10 @@ pub(crate) struct Lwm2mClientArgs {
 /// How often stdin's commands are looked at while nothing else happens.
 const STDIN_POLL: Duration = Duration::from_millis(20);
 
+/// The registrations kept in `--state DIR` (TS 1.2 Core §6.2.1: valid until the lifetime
+/// runs out, so a restart within it sends an Update instead of a Register).
+const REGISTRATIONS_FILE: &str = "registrations.json";
+
 /// How long `quit` waits for the De-register answers.
 const QUIT_WAIT: Duration = Duration::from_secs(10);
 
@@ -85,6 +90,9 @@ const QUIT_WAIT: Duration = Duration::from_secs(10);
 const OSCORE_INSTANCE: u16 = 0;
 
 type Oscore = OscoreProtection<FileSequenceStore, OsRandom>;
+
+/// OSCORE contexts the client holds (the --oscore one and those a bootstrap provisions).
+const MAX_CONTEXTS: usize = 8;
 
 /// Runs `mote lwm2m-client`.
 pub(crate) fn run(args: &Lwm2mClientArgs) -> Result<()> {
@@ -107,16 +115,21 @@ pub(crate) fn run(args: &Lwm2mClientArgs) -> Result<()> {
         ..RegistrationConfig::default()
     };
     let runtime = runtime()?;
-    match context {
-        Some(context) => {
-            let mut oscore = Oscore::new(OscoreConfig { max_contexts: 1 }, OsRandom);
-            oscore
-                .add_context(context)
-                .map_err(|e| anyhow!("OSCORE context: {e:?}"))?;
-            runtime.block_on(drive(args, client, registration, target, oscore))
-        }
-        None => runtime.block_on(drive(args, client, registration, target, NoProtection)),
+    // Always an OSCORE layer: a bootstrap may provision contexts (/21) at run time; requests
+    // without the OSCORE option pass through it unprotected (NoSec accounts).
+    let mut oscore = Oscore::new(
+        OscoreConfig {
+            max_contexts: MAX_CONTEXTS,
+        },
+        OsRandom,
+    );
+    let factory = context.is_some();
+    if let Some(context) = context {
+        oscore
+            .add_context(context)
+            .map_err(|e| anyhow!("OSCORE context: {e:?}"))?;
     }
+    runtime.block_on(drive(args, client, registration, target, oscore, factory))
 }
 
 /// `coap://HOST:PORT` / `coap+tcp://HOST:PORT` (nothing else: the client has no DTLS).
@@ -192,17 +205,14 @@ fn write(client: &mut Client, base: &str, records: &[Record]) -> Result<()> {
 }
 
 /// Connects to the configured server, builds the engine and runs the driver until `quit`.
-async fn drive<X>(
+async fn drive(
     args: &Lwm2mClientArgs,
     client: Client,
     registration: RegistrationConfig,
     target: Listen,
-    protection: X,
-) -> Result<()>
-where
-    X: Protection<Remote>,
-    X::Identity: AccountIdentity,
-{
+    protection: Oscore,
+    factory_context: bool,
+) -> Result<()> {
     let mut driver = Driver::with_protection(
         DriverConfig::default(),
         endpoint_config(EndpointConfig::default()),
@@ -249,6 +259,9 @@ where
             .with_storage(FileStorage::new(dir)?)
             .map_err(|e| anyhow!("{}: {e}", dir.display()))?;
     }
+    // The contexts of the OSCORE accounts a bootstrap wrote are installed when the engine
+    // asks for them (ClientEvent::OscoreContextNeeded).
+    engine.provision_contexts(true);
     let (tx, lines) = mpsc::channel();
     std::thread::spawn(move || {
         for line in std::io::stdin().lock().lines() {
@@ -258,12 +271,19 @@ where
             }
         }
     });
+    let resumed = match &args.state {
+        Some(dir) => load_registrations(&FileStorage::new(dir)?)?,
+        None => Vec::new(),
+    };
     let mut app = ClientApp {
+        resumed,
         engine,
         lines,
         json: args.json,
         now: driver.now(),
         quit_by: None,
+        state: args.state.clone(),
+        factory_context,
     };
     driver.run(&mut app).await?;
     Ok(())
@@ -277,12 +297,126 @@ struct ClientApp {
     now: Duration,
     /// `quit` was asked: stop when the De-registers are answered, at the latest then.
     quit_by: Option<Duration>,
+    /// `--state DIR`: where provisioned OSCORE contexts and their sequence numbers live.
+    state: Option<PathBuf>,
+    /// The --oscore context (the account /0/0) is installed from the start.
+    factory_context: bool,
+    /// Registrations kept by the previous run, still within their lifetime.
+    resumed: Vec<Resumed>,
 }
 
 impl ClientApp {
+    /// Installs the contexts the engine asks for, then prints its events.
+    fn handle_events(&mut self, io: &mut Io<'_, Oscore>) {
+        for _ in 0..MAX_CONTEXTS {
+            let mut asked = Vec::new();
+            self.print_events_with(|e| match e {
+                ClientEvent::OscoreContextNeeded { account } => {
+                    asked.push(account.clone());
+                    true
+                }
+                _ => false,
+            });
+            if asked.is_empty() {
+                break;
+            }
+            for account in asked {
+                match self.install(io, &account) {
+                    Ok(()) => {
+                        self.engine
+                            .context_installed(io.endpoint, account.security, io.now);
+                    }
+                    Err(e) => {
+                        self.error(&format!("OSCORE context of /0/{}: {e:#}", account.security))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Derives the context of a provisioned account (RFC 8613 §3.2) from a context file in
+    /// the state directory, whose sequence file keeps the Sender Sequence Number across
+    /// restarts (Appendix B.1.1), and adds it to the protection layer.
+    fn install(&self, io: &mut Io<'_, Oscore>, account: &OscoreAccount) -> Result<()> {
+        let dir = self.state.as_deref().ok_or_else(|| {
+            anyhow!("an OSCORE context from a bootstrap needs --state DIR (its sequence number must persist)")
+        })?;
+        let file = dir.join(format!("oscore-{}.json", account.security));
+        let wanted = context_json(account);
+        let same = std::fs::read(&file)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .map(|mut v| {
+                if let Some(o) = v.as_object_mut() {
+                    o.remove("used");
+                }
+                v == wanted
+            })
+            .unwrap_or(false);
+        if !same {
+            // A new context (or new inputs): it starts at sequence number 0.
+            let _ = std::fs::remove_file(file.with_extension("seq"));
+            let mut bytes = serde_json::to_vec_pretty(&wanted)?;
+            bytes.push(b'\n');
+            write_private(&file, &bytes)
+                .with_context(|| format!("cannot write {}", file.display()))?;
+        }
+        let context = persistent_context(&file, false)?;
+        let protection = io.endpoint.protection_mut();
+        // A context with the same name (an earlier bootstrap's) is replaced.
+        protection.remove_context(&ContextId::of(&context));
+        protection
+            .add_context(context)
+            .map_err(|e| anyhow!("{e:?}"))?;
+        Ok(())
+    }
+
     fn print_events(&mut self) {
+        self.print_events_with(|_| false);
+    }
+
+    /// Keeps the registrations in `--state DIR` with the wall-clock time each one ends.
+    fn store_registrations(&self) {
+        let Some(dir) = &self.state else { return };
+        let wall = unix_now_secs();
+        let entries: Vec<serde_json::Value> = self
+            .engine
+            .registrations(self.now)
+            .into_iter()
+            .map(|r| {
+                json!({"ssid": r.ssid.0, "location": r.location,
+                       "expires": wall + r.remaining.as_secs_f64()})
+            })
+            .collect();
+        let result = FileStorage::new(dir)
+            .map_err(|e| format!("{e:#}"))
+            .and_then(|s| {
+                s.replace(
+                    REGISTRATIONS_FILE,
+                    serde_json::Value::Array(entries).to_string().as_bytes(),
+                )
+                .map_err(|e| e.to_string())
+            });
+        if let Err(e) = result {
+            self.error(&e);
+        }
+    }
+
+    /// Prints the engine's events but those `take` keeps.
+    fn print_events_with(&mut self, mut take: impl FnMut(&ClientEvent) -> bool) {
+        let mut registrations_changed = false;
         let mut out = std::io::stdout().lock();
         while let Some(e) = self.engine.poll_event() {
+            registrations_changed |= matches!(
+                e,
+                ClientEvent::Registered { .. }
+                    | ClientEvent::Updated { .. }
+                    | ClientEvent::Deregistered { .. }
+                    | ClientEvent::RegistrationFailed { .. }
+            );
+            if take(&e) {
+                continue;
+            }
             let mut v = event_json(&e);
             // A Write of one resource: its value now, as LwM2M text.
             if let ClientEvent::Write { path, .. } = &e {
@@ -298,6 +432,10 @@ impl ClientApp {
             let _ = writeln!(out, "{line}");
         }
         let _ = out.flush();
+        drop(out);
+        if registrations_changed {
+            self.store_registrations();
+        }
     }
 
     /// `set` took effect: the value now, as LwM2M text (what observers are sent).
@@ -397,9 +535,9 @@ impl ClientApp {
         Flow::Continue(())
     }
 
-    fn after(&mut self) -> Flow {
+    fn after(&mut self, io: &mut Io<'_, Oscore>) -> Flow {
         self.finish_firmware();
-        self.print_events();
+        self.handle_events(io);
         match self.quit_by {
             Some(by) if !self.engine.has_pending() || self.now >= by => Flow::Break(()),
             _ => Flow::Continue(()),
@@ -407,22 +545,22 @@ impl ClientApp {
     }
 }
 
-impl<X> Application<X> for ClientApp
-where
-    X: Protection<Remote>,
-    X::Identity: AccountIdentity,
-{
-    fn start(&mut self, io: &mut Io<'_, X>) -> Flow {
+impl Application<Oscore> for ClientApp {
+    fn start(&mut self, io: &mut Io<'_, Oscore>) -> Flow {
         self.now = io.now;
-        self.engine.start(io.endpoint, io.now);
-        self.print_events();
+        if self.factory_context {
+            self.engine.context_installed(io.endpoint, 0, io.now);
+        }
+        let resumed = std::mem::take(&mut self.resumed);
+        self.engine.start_resumed(io.endpoint, &resumed, io.now);
+        self.handle_events(io);
         Flow::Continue(())
     }
 
-    fn event(&mut self, io: &mut Io<'_, X>, event: Event<Remote, X::Identity>) -> Flow {
+    fn event(&mut self, io: &mut Io<'_, Oscore>, event: Event<Remote, ContextId>) -> Flow {
         self.now = io.now;
         self.engine.handle_event(io.endpoint, event, io.now);
-        self.after()
+        self.after(io)
     }
 
     fn poll_timeout(&self) -> Option<Duration> {
@@ -430,7 +568,7 @@ where
         Some(self.engine.poll_timeout().map_or(stdin, |t| t.min(stdin)))
     }
 
-    fn handle_timeout(&mut self, io: &mut Io<'_, X>) -> Flow {
+    fn handle_timeout(&mut self, io: &mut Io<'_, Oscore>) -> Flow {
         self.now = io.now;
         if self.engine.poll_timeout().is_some_and(|t| t <= io.now) {
             self.engine.handle_timeout(io.endpoint, io.now);
@@ -440,8 +578,67 @@ where
                 return Flow::Break(());
             }
         }
-        self.after()
+        self.after(io)
     }
+}
+
+fn unix_now_secs() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// The registrations of `DIR/registrations.json` whose lifetime has not run out.
+fn load_registrations(storage: &FileStorage) -> Result<Vec<Resumed>> {
+    let Some(bytes) = storage.read(REGISTRATIONS_FILE)? else {
+        return Ok(Vec::new());
+    };
+    let entries: Vec<serde_json::Value> = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{REGISTRATIONS_FILE} is not a JSON array"))?;
+    let wall = unix_now_secs();
+    let mut resumed = Vec::new();
+    for e in entries {
+        let (Some(ssid), Some(location), Some(expires)) = (
+            e["ssid"].as_u64().and_then(|v| u16::try_from(v).ok()),
+            e["location"].as_array(),
+            e["expires"].as_f64(),
+        ) else {
+            bail!("{REGISTRATIONS_FILE}: invalid entry {e}");
+        };
+        let left = expires - wall;
+        if !(left.is_finite() && left > 0.0) {
+            continue;
+        }
+        resumed.push(Resumed {
+            ssid: mote_access::ShortServerId(ssid),
+            location: location
+                .iter()
+                .filter_map(|s| s.as_str().map(String::from))
+                .collect(),
+            remaining: Duration::try_from_secs_f64(left).unwrap_or(Duration::ZERO),
+        });
+    }
+    Ok(resumed)
+}
+
+/// The context file (docs/cli.md, "The OSCORE context file") of a provisioned account.
+fn context_json(a: &OscoreAccount) -> serde_json::Value {
+    let mut v = json!({
+        "master_secret": hex::encode(&a.master_secret),
+        "master_salt": hex::encode(&a.master_salt),
+        "sender_id": hex::encode(&a.sender_id),
+        "recipient_id": hex::encode(&a.recipient_id),
+    });
+    if let Some(c) = &a.id_context {
+        v["id_context"] = json!(hex::encode(c));
+    }
+    if let Some(aead) = a.aead {
+        v["aead"] = json!(aead);
+    }
+    if let Some(hkdf) = a.hkdf {
+        v["hkdf"] = json!(hkdf);
+    }
+    v
 }
 
 /// `set PATH VALUE`: the value in the resource's type (text as in the LwM2M plain-text

@@ -253,6 +253,27 @@ impl FileStorage {
     fn file(&self) -> PathBuf {
         self.dir.join("lwm2m-config.cbor")
     }
+
+    /// `DIR/NAME` replaced atomically and durably.
+    pub(crate) fn replace(&self, name: &str, bytes: &[u8]) -> Result<(), StorageError> {
+        let file = self.dir.join(name);
+        let tmp = self.dir.join(format!("{name}.tmp"));
+        let io = |e: std::io::Error| StorageError::Io(format!("{}: {e}", file.display()));
+        let mut fs = StdFs;
+        fs.write_tmp(&tmp, bytes).map_err(io)?;
+        fs.fsync_file(&tmp).map_err(io)?;
+        fs.rename(&tmp, &file).map_err(io)?;
+        fs.fsync_dir(&self.dir).map_err(io)?;
+        Ok(())
+    }
+
+    /// `DIR/NAME`, if it exists.
+    pub(crate) fn read(&self, name: &str) -> Result<Option<Vec<u8>>, StorageError> {
+        let file = self.dir.join(name);
+        StdFs
+            .read(&file)
+            .map_err(|e| StorageError::Io(format!("{}: {e}", file.display())))
+    }
 }
 
 impl Storage for FileStorage {

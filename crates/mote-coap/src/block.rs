@@ -592,6 +592,9 @@ pub struct BlockReassembler<B> {
     current: Option<Szx>,
     etag: Option<Option<Etag>>,
     complete: bool,
+    /// Body bytes accepted so far, including those handed out by
+    /// [`BlockReassembler::forget_stored`].
+    received: usize,
 }
 
 impl<B: BodyBuffer> BlockReassembler<B> {
@@ -606,6 +609,7 @@ impl<B: BodyBuffer> BlockReassembler<B> {
             current: None,
             etag: None,
             complete: false,
+            received: 0,
         }
     }
 
@@ -647,7 +651,7 @@ impl<B: BodyBuffer> BlockReassembler<B> {
         if self.complete {
             return Err(BlockError::AlreadyComplete);
         }
-        let received = self.buf.as_slice().len();
+        let received = self.received;
         let size = block.size();
         // RFC 7959 §2.4/§2.5: sizes may shrink during a transfer, never grow. BERT counts as
         // larger than 1024 (it carries several 1024-byte blocks).
@@ -704,6 +708,7 @@ impl<B: BodyBuffer> BlockReassembler<B> {
         // All checks passed: commit.
         self.etag = Some(etag);
         self.buf.append(payload);
+        self.received = total;
         self.current = Some(block.szx());
         let next_szx = block.szx().min(self.preferred);
         if !block.more() {
@@ -737,8 +742,22 @@ impl<B: BodyBuffer> BlockReassembler<B> {
         self.buf.as_slice()
     }
 
+    /// Body bytes accepted so far, counting those dropped by
+    /// [`BlockReassembler::forget_stored`] (the offset the next block must start at).
+    #[must_use]
+    pub fn received(&self) -> usize {
+        self.received
+    }
+
+    /// Drops the stored bytes but keeps the position, ETag and block size: for a receiver
+    /// that hands each block on as it arrives instead of holding the body.
+    pub fn forget_stored(&mut self) {
+        self.buf.clear();
+    }
+
     /// Discards the body and state, e.g. to restart after [`BlockError::EtagChanged`].
     pub fn reset(&mut self) {
+        self.received = 0;
         self.buf.clear();
         self.current = None;
         self.etag = None;

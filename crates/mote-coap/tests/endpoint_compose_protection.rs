@@ -631,3 +631,195 @@ fn an_echo_value_repeated_by_the_server_is_not_retried_twice() {
     );
     assert_eq!(requests, 1);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Block2 downloads delivered block by block (RequestOptions::deliver_blocks).
+
+/// Answers the client's request in `datagram` by hand with the 64-byte block it asks for of
+/// `body`, tagged with `etag`: sealed like the Toy protection (inner Block2 under the key id
+/// `kid`, RFC 8613 §4.1.3.4) or plain.
+fn answer_block(datagram: &[u8], body: &[u8], etag: &[u8], kid: Option<u8>) -> Vec<u8> {
+    use mote_coap::block::BlockValue;
+    let outer = Message::decode(datagram).unwrap();
+    let (inner, piv) = match kid {
+        Some(_) => {
+            let o = outer.option(OptionNumber::OSCORE).unwrap().value.to_vec();
+            (open(outer.payload()).unwrap(), [o[1], o[2]])
+        }
+        None => (MessageParts::from_message(&outer), [0, 0]),
+    };
+    let asked = inner
+        .options
+        .get(OptionNumber::BLOCK2)
+        .map(|o| {
+            let m = OwnedMessage::new(MessageType::Con, Code::GET, 0)
+                .with_option(OptionNumber::BLOCK2, o.value);
+            let raw = m.to_vec().unwrap();
+            BlockValue::from_message(&Message::decode(&raw).unwrap(), OptionNumber::BLOCK2)
+                .unwrap()
+                .unwrap()
+        })
+        .unwrap_or_else(|| BlockValue::new(0, false, Szx::S64).unwrap());
+    let start = asked.offset().min(body.len());
+    let end = (start + 64).min(body.len());
+    let more = end < body.len();
+    let block = BlockValue::new(asked.num(), more, Szx::S64).unwrap();
+    let mut response = MessageParts::new(Code::CONTENT);
+    response.options.push(OptionNumber::ETAG, etag.to_vec());
+    response.options.push(
+        OptionNumber::BLOCK2,
+        block.to_bytes().0[..block.to_bytes().1].to_vec(),
+    );
+    response.payload = body[start..end].to_vec();
+    let wire = match kid {
+        Some(kid) => {
+            let mut sealed = MessageParts::new(Code::CHANGED);
+            sealed
+                .options
+                .push(OptionNumber::OSCORE, vec![kid, piv[0], piv[1]]);
+            sealed.payload = vec![0, 1];
+            sealed.payload.extend(seal(&response));
+            sealed
+        }
+        None => response,
+    };
+    wire.into_message(MessageType::Ack, outer.message_id(), outer.token())
+        .to_vec()
+        .unwrap()
+}
+
+/// Runs a 300-byte download with 64-byte blocks against `answer_block`, the ETag switching
+/// to `b"v2"` from block `etag_change_at` on. After every step it records the endpoint's
+/// download buffer and each event, and which requests went out before which events.
+fn download(
+    deliver: bool,
+    kid: Option<u8>,
+    etag_change_at: Option<usize>,
+) -> (Vec<Event<u16, u8>>, Vec<usize>, Vec<u8>) {
+    let mut client = endpoint(EndpointConfig::default(), 21);
+    let body: Vec<u8> = (0..300u32).map(|i| (i * 7) as u8).collect();
+    let mut blockwise = EndpointConfig::default().client_blockwise;
+    blockwise.download.preferred_szx = Szx::S64;
+    let mut options = RequestOptions::new(Reliability::Confirmable, blockwise);
+    options.deliver_blocks = deliver;
+    match kid {
+        Some(kid) => client.request_protected(t(0), SERVER, get("fw"), options, kid),
+        None => client.request_with(t(0), SERVER, get("fw"), options),
+    }
+    .unwrap();
+    let mut events = Vec::new();
+    let mut held = Vec::new();
+    let mut requests = 0;
+    while let Some(tx) = client.poll_transmit() {
+        let etag: &[u8] = match etag_change_at {
+            Some(at) if requests >= at => b"v2",
+            _ => b"v1",
+        };
+        requests += 1;
+        let answer = answer_block(&tx.datagram, &body, etag, kid);
+        client.handle(t(0), SERVER, &answer);
+        held.push(client.stats().download_bytes);
+        while let Some(e) = client.poll_event() {
+            events.push(e);
+        }
+    }
+    (events, held, body)
+}
+
+fn blocks(events: &[Event<u16, u8>]) -> Vec<(usize, Vec<u8>, bool)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Block {
+                offset,
+                payload,
+                more,
+                ..
+            } => Some((*offset, payload.clone(), *more)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn delivered_in_order_and_not_held(kid: Option<u8>) {
+    let (events, held, body) = download(true, kid, None);
+    let expected: Vec<(usize, Vec<u8>, bool)> = (0..5)
+        .map(|i| {
+            let end = (i * 64 + 64).min(300);
+            (i * 64, body[i * 64..end].to_vec(), i < 4)
+        })
+        .collect();
+    assert_eq!(blocks(&events), expected);
+    // The final response comes once, last, without the body.
+    let last = events.last().unwrap();
+    assert!(
+        matches!(last, Event::Response { message, .. } if message.code == Code::CONTENT && message.payload.is_empty()),
+        "{last:?}"
+    );
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| matches!(e, Event::Response { .. }))
+            .count(),
+        1
+    );
+    // Nothing is kept in memory between blocks.
+    assert_eq!(held, [0; 5]);
+}
+
+#[test]
+fn delivered_blocks_arrive_in_order_and_are_not_held_plain() {
+    delivered_in_order_and_not_held(None);
+}
+
+#[test]
+fn delivered_blocks_arrive_in_order_and_are_not_held_under_protection() {
+    delivered_in_order_and_not_held(Some(7));
+}
+
+#[test]
+fn without_delivery_the_download_is_held_and_comes_whole() {
+    // The control for the test above: the stat does count a reassembled download.
+    let (events, held, body) = download(false, None, None);
+    assert!(blocks(&events).is_empty());
+    assert_eq!(held, [64, 128, 192, 256, 0]);
+    assert!(
+        matches!(events.last().unwrap(), Event::Response { message, .. } if message.payload == body)
+    );
+}
+
+fn changed_etag_ends_the_transfer(kid: Option<u8>) {
+    use mote_coap::block::BlockError;
+    use mote_coap::endpoint::BlockwiseError;
+    let (events, held, body) = download(true, kid, Some(2));
+    // Blocks 0 and 1 went to the application; block 2 (new ETag) is refused.
+    assert_eq!(
+        blocks(&events),
+        vec![
+            (0, body[..64].to_vec(), true),
+            (64, body[64..128].to_vec(), true)
+        ]
+    );
+    assert!(
+        matches!(
+            events.last().unwrap(),
+            Event::BlockwiseFailed {
+                error: BlockwiseError::Block(BlockError::EtagChanged),
+                ..
+            }
+        ),
+        "{events:?}"
+    );
+    assert!(!events.iter().any(|e| matches!(e, Event::Response { .. })));
+    assert_eq!(held.len(), 3, "no request after the changed ETag");
+}
+
+#[test]
+fn delivered_download_with_a_changed_etag_fails_plain() {
+    changed_etag_ends_the_transfer(None);
+}
+
+#[test]
+fn delivered_download_with_a_changed_etag_fails_under_protection() {
+    changed_etag_ends_the_transfer(Some(7));
+}

@@ -1106,6 +1106,11 @@ pub struct Block2ClientConfig {
     pub early_negotiation: bool,
     /// How often the download restarts from block 0 after the ETag changed before it fails.
     pub max_restarts: u32,
+    /// Hand each block on as it arrives ([`Block2Client::take_block`]) instead of
+    /// reassembling the body in memory: [`Block2Progress::Complete`] then carries no payload,
+    /// and an ETag change ends the download with [`BlockError::EtagChanged`] (the blocks
+    /// already handed on belong to the old representation, RFC 7959 §2.4).
+    pub deliver_blocks: bool,
 }
 
 impl Default for Block2ClientConfig {
@@ -1115,6 +1120,7 @@ impl Default for Block2ClientConfig {
             preferred_szx: Szx::S1024,
             early_negotiation: false,
             max_restarts: 3,
+            deliver_blocks: false,
         }
     }
 }
@@ -1127,6 +1133,17 @@ pub enum Block2Progress {
     /// The download is complete: the final response's code and options (without Block2) and
     /// the whole body.
     Complete(MessageParts),
+}
+
+/// One block of a download handed on as it arrived ([`Block2ClientConfig::deliver_blocks`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveredBlock {
+    /// Where the payload starts in the body (RFC 7959 §2.2: NUM << (SZX + 4)).
+    pub offset: usize,
+    /// The block's payload.
+    pub payload: Vec<u8>,
+    /// More blocks follow (the M bit).
+    pub more: bool,
 }
 
 /// Client-side download of a body in Block2 responses (RFC 7959 §2.4).
@@ -1145,6 +1162,7 @@ pub struct Block2Client {
     restarts: u32,
     responses: u32,
     finished: bool,
+    delivered: Option<DeliveredBlock>,
 }
 
 impl Block2Client {
@@ -1165,6 +1183,7 @@ impl Block2Client {
             restarts: 0,
             responses: 0,
             finished: false,
+            delivered: None,
         }
     }
 
@@ -1191,10 +1210,23 @@ impl Block2Client {
         r
     }
 
-    /// Bytes received so far.
+    /// Body bytes held in memory (always 0 with [`Block2ClientConfig::deliver_blocks`] once
+    /// the block was taken with [`Block2Client::take_block`]).
     #[must_use]
     pub fn bytes_held(&self) -> usize {
-        self.reassembler.body().len()
+        self.reassembler.body().len() + self.delivered.as_ref().map_or(0, |b| b.payload.len())
+    }
+
+    /// Body bytes received so far, whether held or handed on.
+    #[must_use]
+    pub fn bytes_received(&self) -> usize {
+        self.reassembler.received()
+    }
+
+    /// With [`Block2ClientConfig::deliver_blocks`]: the block the last
+    /// [`Block2Client::handle_response`] accepted, once.
+    pub fn take_block(&mut self) -> Option<DeliveredBlock> {
+        self.delivered.take()
     }
 
     /// Restarts after an ETag change so far.
@@ -1234,7 +1266,7 @@ impl Block2Client {
     }
 
     fn step(&mut self, response: &Message<'_>) -> Result<Block2Progress, BlockwiseError> {
-        let received = self.reassembler.body().len();
+        let received = self.reassembler.received();
         let Some(block) = BlockValue::from_message(response, OptionNumber::BLOCK2)? else {
             // A response without Block2 is the whole answer, but only to a first request.
             if received == 0 && self.asked.is_none_or(|a| a.num() == 0) {
@@ -1293,7 +1325,18 @@ impl Block2Client {
                 .map_err(map_too_large)?;
         }
         let etag = response.option(OptionNumber::ETAG).map(|o| o.value);
-        match self.reassembler.push(&block, payload, etag) {
+        let pushed = self.reassembler.push(&block, payload, etag);
+        if self.config.deliver_blocks && pushed.is_ok() {
+            // The block is handed on now and not kept; the reassembler keeps only the
+            // position, ETag and block size for the checks of the next block.
+            self.delivered = Some(DeliveredBlock {
+                offset: block.offset(),
+                payload: self.reassembler.body().to_vec(),
+                more: block.more(),
+            });
+            self.reassembler.forget_stored();
+        }
+        match pushed {
             Ok(Progress::NeedMore(next)) => {
                 self.asked = Some(next);
                 Ok(Block2Progress::Send(self.request()))
@@ -1305,6 +1348,11 @@ impl Block2Client {
                 let fresh = Self::reassembler(&self.config);
                 parts.payload = core::mem::replace(&mut self.reassembler, fresh).into_buffer();
                 Ok(Block2Progress::Complete(parts))
+            }
+            // RFC 7959 §2.4: blocks already handed on cannot be taken back, so a changed
+            // representation ends a delivering download.
+            Err(BlockError::EtagChanged) if self.config.deliver_blocks => {
+                Err(BlockError::EtagChanged.into())
             }
             Err(BlockError::EtagChanged) => {
                 // RFC 7959 §2.4: the representation changed; fetch it again from block 0, a

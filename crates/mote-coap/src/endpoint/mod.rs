@@ -413,6 +413,13 @@ pub struct RequestOptions {
     /// (`response_szx`, and `download.early_negotiation` for a request without body), and the
     /// download's bounds (`download.max_body`).
     pub blockwise: Block1ClientConfig,
+    /// A Block2 download (RFC 7959 §2.4) is not reassembled in memory: each block, once it
+    /// arrived (and, under a protection layer, verified: with OSCORE each inner block is its
+    /// own protected response, RFC 8613 §4.1.3.4), comes as [`Event::Block`] before the next
+    /// block is asked for; the final [`Event::Response`] then carries no body. A response
+    /// sent whole (no Block2) still comes as [`Event::Response`] with its body. An ETag change
+    /// ends the transfer with [`Event::BlockwiseFailed`] ([`crate::block::BlockError::EtagChanged`]).
+    pub deliver_blocks: bool,
 }
 
 impl RequestOptions {
@@ -422,7 +429,15 @@ impl RequestOptions {
         Self {
             reliability,
             blockwise,
+            deliver_blocks: false,
         }
+    }
+
+    /// These options with [`RequestOptions::deliver_blocks`] set.
+    #[must_use]
+    pub const fn delivering_blocks(mut self) -> Self {
+        self.deliver_blocks = true;
+        self
     }
 }
 
@@ -574,6 +589,20 @@ pub enum Event<P, I = ()> {
         peer: P,
         /// The request.
         message: IncomingRequest<I>,
+    },
+    /// One block of a Block2 download made with [`RequestOptions::deliver_blocks`], in order,
+    /// delivered before the next block is requested; the endpoint keeps no copy.
+    Block {
+        /// The request.
+        id: RequestId,
+        /// Who answered.
+        peer: P,
+        /// Where `payload` starts in the body.
+        offset: usize,
+        /// The block's payload (verified by the protection layer, if any).
+        payload: Vec<u8>,
+        /// More blocks follow (RFC 7959 §2.2, the M bit).
+        more: bool,
     },
     /// The final response to a client request.
     Response {
@@ -766,6 +795,10 @@ pub struct EndpointStats {
     pub block2_entries: usize,
     /// Bytes held by kept representations (bounded by [`Block2ServerConfig::max_bytes`]).
     pub block2_bytes: usize,
+    /// Body bytes held by client Block2 downloads being reassembled (bounded per request by
+    /// [`Block2ClientConfig::max_body`]; 0 for downloads made with
+    /// [`RequestOptions::deliver_blocks`]).
+    pub download_bytes: usize,
     /// CoAP over TCP connections.
     pub connections: usize,
     /// Bytes queued for writing over all connections (each bounded by
@@ -1276,6 +1309,14 @@ where
             block1_bytes: self.block1.bytes_held(),
             block2_entries: self.block2.len(),
             block2_bytes: self.block2.bytes_held(),
+            download_bytes: self
+                .outgoing
+                .values()
+                .map(|o| match &o.transfer {
+                    Transfer::Download(download) => download.bytes_held(),
+                    Transfer::Upload(_) => 0,
+                })
+                .sum(),
             connections: self.connections.len(),
             connection_bytes: self
                 .connections
@@ -2298,6 +2339,21 @@ where
             },
             None => return,
         };
+        let delivered = match self.outgoing.get_mut(&id).map(|o| &mut o.transfer) {
+            Some(Transfer::Download(download)) => download.take_block(),
+            _ => None,
+        };
+        if let Some(block) = delivered {
+            // RFC 7959 §2.4 with delivery: the block goes to the application before the next
+            // request is sent (it is queued ahead of every event the request causes).
+            self.event(Event::Block {
+                id,
+                peer: peer.clone(),
+                offset: block.offset,
+                payload: block.payload,
+                more: block.more,
+            });
+        }
         if let ObserveUse::NotificationFetch(handle) = observe {
             // RFC 7959 §3.4: a fetch that cannot go on ends unseen; the next notification
             // brings the representation again.
@@ -2482,7 +2538,7 @@ where
                 total: upload.body_len(),
             },
             Transfer::Download(download) => TransferProgress::Download {
-                received: download.bytes_held(),
+                received: download.bytes_received(),
             },
         })
     }
@@ -2627,11 +2683,12 @@ where
         };
         let mut options = registration.options.clone();
         options.remove(OptionNumber::OBSERVE);
-        let mut download = Block2Client::new(
-            registration.code,
-            options,
-            self.config.client_blockwise.download,
-        );
+        // A notification is delivered whole (RFC 7959 §3.4), never block by block.
+        let config = Block2ClientConfig {
+            deliver_blocks: false,
+            ..self.config.client_blockwise.download
+        };
+        let mut download = Block2Client::new(registration.code, options, config);
         // The first block is taken as the answer to block 0; the client asks for NUM 1 next.
         let Ok(Block2Progress::Send(next)) = download.handle_response(response) else {
             self.stats.failed_notification_fetches += 1;
@@ -2904,6 +2961,7 @@ where
             return Err(EndpointError::NotARequest { code: request.code });
         }
         let mut blockwise = options.blockwise;
+        blockwise.download.deliver_blocks |= options.deliver_blocks;
         // RFC 8323 §5.3.1: over a connection the peer's Max-Message-Size bounds each block.
         let max = self
             .connections

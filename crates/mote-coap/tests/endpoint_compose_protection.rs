@@ -823,3 +823,38 @@ fn delivered_download_with_a_changed_etag_fails_plain() {
 fn delivered_download_with_a_changed_etag_fails_under_protection() {
     changed_etag_ends_the_transfer(Some(7));
 }
+
+#[test]
+fn cancelling_on_a_delivered_block_sends_no_next_request() {
+    let mut client = endpoint(EndpointConfig::default(), 23);
+    let body = vec![9u8; 200];
+    let mut blockwise = EndpointConfig::default().client_blockwise;
+    blockwise.download.preferred_szx = Szx::S64;
+    let options = RequestOptions::new(Reliability::Confirmable, blockwise).delivering_blocks();
+    let id = client
+        .request_protected(t(0), SERVER, get("fw"), options, 3)
+        .unwrap();
+    let first = client.poll_transmit().unwrap();
+    client.handle(
+        t(0),
+        SERVER,
+        &answer_block(&first.datagram, &body, b"e", Some(3)),
+    );
+    let event = client.poll_event().unwrap();
+    assert!(
+        matches!(
+            event,
+            Event::Block {
+                offset: 0,
+                more: true,
+                ..
+            }
+        ),
+        "{event:?}"
+    );
+    // The request for block 1 is queued; the application refuses the block and cancels.
+    assert_eq!(client.stats().queued_transmits, 1);
+    client.cancel(t(0), id).unwrap();
+    assert!(client.poll_transmit().is_none());
+    assert!(client.poll_event().is_none());
+}

@@ -787,15 +787,37 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
                     }
                     Some(Pending::Firmware) => {
                         // TS 1.2 Core Appendix E.6: a URI the server does not serve is
-                        // "Invalid URI" (7).
-                        let outcome = if message.code == Code::CONTENT {
-                            Ok(message.payload.as_slice())
-                        } else {
+                        // "Invalid URI" (7). A package sent whole (no Block2) comes with the
+                        // response: it is the only block.
+                        let outcome = if message.code != Code::CONTENT {
                             Err(UpdateResult::InvalidUri)
+                        } else if message.payload.is_empty() {
+                            Ok(())
+                        } else {
+                            self.firmware()
+                                .map_or(Ok(()), |fw| fw.pull_block(0, &message.payload))
                         };
                         self.firmware_finished(outcome);
                     }
                     None => {}
+                }
+            }
+            Event::Block {
+                id,
+                offset,
+                payload,
+                ..
+            } if matches!(self.pending.get(&id), Some(Pending::Firmware)) => {
+                // Each block goes to the Firmware Update object as it arrives (verified end to
+                // end under OSCORE), before the next one is asked for; a refused block ends
+                // the download.
+                let taken = self
+                    .firmware()
+                    .map_or(Ok(()), |fw| fw.pull_block(offset, &payload));
+                if let Err(result) = taken {
+                    self.pending.remove(&id);
+                    let _ = ep.cancel(now, id);
+                    self.firmware_finished(Err(result));
                 }
             }
             Event::ProtectionFailed { id, .. }
@@ -849,7 +871,7 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
             .firmware_pull()
     }
 
-    fn firmware_finished(&mut self, outcome: Result<&[u8], UpdateResult>) {
+    fn firmware_finished(&mut self, outcome: Result<(), UpdateResult>) {
         let Some(fw) = self.firmware() else {
             return;
         };
@@ -900,6 +922,9 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
         let mut options =
             RequestOptions::new(Reliability::Confirmable, ep.config().client_blockwise);
         options.blockwise.download.max_body = max_package;
+        // RFC 7959 §2.4: the package is not reassembled by the endpoint; each block is handed
+        // to the object as it arrives.
+        options.deliver_blocks = true;
         // The package server is reached under the security of the account with that URI,
         // if any (the Package URI of a managed device usually points at its server).
         let account = self

@@ -1,8 +1,9 @@
 //! The Firmware Update Object /5 (LwM2M TS 1.2 Core Appendix E.6): the State and Update
 //! Result resources and their state machine; Package, Package URI and Update as data plus
-//! hooks. The download itself (pull over CoAP/HTTP) comes later: a Package URI write moves
-//! to Downloading and the application reports the outcome through
-//! [`FirmwareUpdate::download_finished`].
+//! hooks. A Package URI write moves to Downloading; [`crate::Engine`] pulls `coap://` URIs
+//! through the CoAP endpoint and hands each block to [`FirmwareHooks::write_block`] as it
+//! arrives (verified end to end under OSCORE); for other schemes the application reports the
+//! outcome through [`FirmwareUpdate::download_finished`].
 
 use alloc::string::String;
 use alloc::vec;
@@ -101,6 +102,15 @@ pub trait FirmwareHooks {
         }
     }
 
+    /// One block of a pulled package (resource 1), at `offset` in the package: called for each
+    /// block in order as it arrives (under OSCORE after it verified, RFC 8613 §4.1.3.4),
+    /// before the next block is requested, e.g. to write it to flash at once. An error ends
+    /// the download with that Update Result. The default accepts every block.
+    fn write_block(&mut self, offset: usize, block: &[u8]) -> Result<(), UpdateResult> {
+        let _ = (offset, block);
+        Ok(())
+    }
+
     /// Starts installing the downloaded package (Execute /5/0/2); the outcome is reported
     /// through [`FirmwareUpdate::update_finished`]. An error fails the update at once.
     fn start_update(&mut self, package: &[u8]) -> Result<(), UpdateResult>;
@@ -130,9 +140,12 @@ pub trait FirmwarePull {
     fn pull_started(&mut self);
     /// The largest package accepted (the download's body bound).
     fn max_package(&self) -> usize;
-    /// The download ended: the whole package (verified by the hooks next) or the Update
-    /// Result of the failure.
-    fn pull_finished(&mut self, outcome: Result<&[u8], UpdateResult>);
+    /// The block of the package at `offset` arrived (blocks come in order, RFC 7959 §2.4);
+    /// the error (e.g. the hooks refuse the block) ends the download with that Update Result.
+    fn pull_block(&mut self, offset: usize, block: &[u8]) -> Result<(), UpdateResult>;
+    /// The download ended: `Ok` when every block was handed to [`FirmwarePull::pull_block`]
+    /// (the package is verified by the hooks next), or the Update Result of the failure.
+    fn pull_finished(&mut self, outcome: Result<(), UpdateResult>);
 }
 
 impl<H: FirmwareHooks> FirmwarePull for FirmwareUpdate<H> {
@@ -149,9 +162,27 @@ impl<H: FirmwareHooks> FirmwarePull for FirmwareUpdate<H> {
         self.max_package
     }
 
-    fn pull_finished(&mut self, outcome: Result<&[u8], UpdateResult>) {
+    fn pull_block(&mut self, offset: usize, block: &[u8]) -> Result<(), UpdateResult> {
+        if self.state != State::Downloading || !self.pulling {
+            // The pull was reset (an empty Package URI) meanwhile.
+            return Err(UpdateResult::Initial);
+        }
+        if offset != self.package.len() {
+            return Err(UpdateResult::IntegrityCheckFailure);
+        }
+        if offset.saturating_add(block.len()) > self.max_package {
+            return Err(UpdateResult::NotEnoughFlash);
+        }
+        self.hooks.write_block(offset, block)?;
+        // The package is kept for `verify` and `start_update`, which see the whole image.
+        self.package.extend_from_slice(block);
+        Ok(())
+    }
+
+    fn pull_finished(&mut self, outcome: Result<(), UpdateResult>) {
         self.pulling = false;
-        self.download_finished(outcome);
+        let package = core::mem::take(&mut self.package);
+        self.download_finished(outcome.map(|()| package.as_slice()));
     }
 }
 

@@ -355,10 +355,35 @@ fn package() -> Vec<u8> {
     p
 }
 
-/// Records what reached the application's hook.
-struct Hook(std::rc::Rc<std::cell::RefCell<Vec<Vec<u8>>>>);
+/// What a pull ends with: the FirmwareDownload events, /5/0/3, /5/0/5, the packages the hook
+/// verified and the blocks it got.
+type Pulled = (
+    Vec<ClientEvent>,
+    Value,
+    Value,
+    Vec<Vec<u8>>,
+    Vec<(usize, Vec<u8>)>,
+);
+
+/// Records what reached the application's hook: whole packages to verify, and each block
+/// handed over during the pull as (offset, bytes).
+struct Hook(
+    std::rc::Rc<std::cell::RefCell<Vec<Vec<u8>>>>,
+    std::rc::Rc<std::cell::RefCell<Blocks>>,
+);
+
+/// Blocks handed to the hook as (offset, bytes).
+type Blocks = Vec<(usize, Vec<u8>)>;
 
 impl mote_lwm2m_client::FirmwareHooks for Hook {
+    fn write_block(
+        &mut self,
+        offset: usize,
+        block: &[u8],
+    ) -> Result<(), mote_lwm2m_client::UpdateResult> {
+        self.1.borrow_mut().push((offset, block.to_vec()));
+        Ok(())
+    }
     fn verify(&mut self, package: &[u8]) -> Result<(), mote_lwm2m_client::UpdateResult> {
         self.0.borrow_mut().push(package.to_vec());
         Ok(())
@@ -381,13 +406,17 @@ fn text_put(path: &str, value: &str) -> OwnedMessage {
 /// Appendix E.6, each block verified end to end, RFC 8613 §8.4): `tamper` flips a byte of
 /// that block on the network. Returns the FirmwareDownload event, /5/0/3 and /5/0/5, and
 /// what reached the hook.
-fn pull(tamper: Option<usize>) -> (Vec<ClientEvent>, Value, Value, Vec<Vec<u8>>) {
+fn pull(tamper: Option<usize>) -> Pulled {
     use mote_lwm2m_client::FirmwareUpdate;
     let mut pair = Pair::new();
     let got = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let blocks = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
     pair.engine
         .client_mut()
-        .register(5, Box::new(FirmwareUpdate::new(Hook(got.clone()), 8192)))
+        .register(
+            5,
+            Box::new(FirmwareUpdate::new(Hook(got.clone(), blocks.clone()), 8192)),
+        )
         .unwrap();
     let now = pair.now;
     pair.engine.start(&mut pair.client, now);
@@ -406,11 +435,13 @@ fn pull(tamper: Option<usize>) -> (Vec<ClientEvent>, Value, Value, Vec<Vec<u8>>)
         .collect();
     let client = pair.engine.client();
     let got = got.borrow().clone();
+    let blocks = blocks.borrow().clone();
     (
         events,
         client.value(&p("/5/0/3")).unwrap(),
         client.value(&p("/5/0/5")).unwrap(),
         got,
+        blocks,
     )
 }
 
@@ -418,7 +449,7 @@ fn pull(tamper: Option<usize>) -> (Vec<ClientEvent>, Value, Value, Vec<Vec<u8>>)
 fn a_tampered_firmware_block_ends_the_pull_with_integrity_check_failure() {
     use mote_lwm2m_client::{State, UpdateResult};
     // Untouched: the package arrives whole, State Downloaded (2).
-    let (events, state, result, got) = pull(None);
+    let (events, state, result, got, blocks) = pull(None);
     assert_eq!(
         events,
         [ClientEvent::FirmwareDownload {
@@ -428,9 +459,19 @@ fn a_tampered_firmware_block_ends_the_pull_with_integrity_check_failure() {
     );
     assert_eq!((state, result), (int(2), int(0)));
     assert_eq!(got, [package()]);
+    // Each verified block reached the hook on arrival: 1024, 1024, 952 bytes.
+    let image = package();
+    assert_eq!(
+        blocks,
+        [
+            (0, image[..1024].to_vec()),
+            (1024, image[1024..2048].to_vec()),
+            (2048, image[2048..].to_vec()),
+        ]
+    );
     // The second block tampered with: it fails verification, the download ends with
     // "Integrity check failure" (5), State Idle (0), nothing reached the hook.
-    let (events, state, result, got) = pull(Some(2));
+    let (events, state, result, got, blocks) = pull(Some(2));
     assert_eq!(
         events,
         [ClientEvent::FirmwareDownload {
@@ -440,4 +481,6 @@ fn a_tampered_firmware_block_ends_the_pull_with_integrity_check_failure() {
     );
     assert_eq!((state, result), (int(0), int(5)));
     assert!(got.is_empty(), "{} packages reached the hook", got.len());
+    // The blocks before it verified and were handed over; the tampered one never was.
+    assert_eq!(blocks, [(0, image[..1024].to_vec())]);
 }

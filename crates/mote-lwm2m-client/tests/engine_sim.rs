@@ -118,6 +118,9 @@ struct World {
     registrations: u32,
     /// Every datagram handed to the network: (time, from, to).
     sent: Vec<(Duration, Addr, Addr)>,
+    /// Shared with a firmware hook: "request" for each datagram the client sends to the
+    /// package server, in order with what the hook records.
+    fw_trace: Rc<RefCell<Vec<String>>>,
 }
 
 fn endpoint(seed: u64) -> Ep {
@@ -152,6 +155,7 @@ impl World {
             events: Vec::new(),
             registrations: 0,
             sent: Vec::new(),
+            fw_trace: Rc::default(),
         }
     }
 
@@ -180,6 +184,9 @@ impl World {
                 progressed = true;
                 self.seq += 1;
                 self.sent.push((self.now, CLIENT, t.peer));
+                if t.peer == FW {
+                    self.fw_trace.borrow_mut().push("request".to_owned());
+                }
                 self.in_flight
                     .push((self.now + ms(10), self.seq, CLIENT, t.peer, t.datagram));
             }
@@ -904,9 +911,22 @@ fn firmware_file(path: &str) -> (Code, Vec<u8>) {
 /// `installed` is the running firmware.
 struct Installer {
     installed: Rc<RefCell<Vec<u8>>>,
+    /// "block OFFSET LEN" for each block handed over, in order with the client's requests.
+    trace: Rc<RefCell<Vec<String>>>,
+    /// The block at this offset is refused (e.g. a flash write error).
+    refuse_at: Option<usize>,
 }
 
 impl FirmwareHooks for Installer {
+    fn write_block(&mut self, offset: usize, block: &[u8]) -> Result<(), UpdateResult> {
+        self.trace
+            .borrow_mut()
+            .push(format!("block {offset} {}", block.len()));
+        if self.refuse_at == Some(offset) {
+            return Err(UpdateResult::NotEnoughFlash);
+        }
+        Ok(())
+    }
     fn verify(&mut self, package: &[u8]) -> Result<(), UpdateResult> {
         if package.starts_with(b"GOOD") {
             Ok(())
@@ -928,13 +948,17 @@ impl FirmwareHooks for Installer {
 fn firmware_world() -> (World, Rc<RefCell<Vec<u8>>>) {
     let installed = Rc::new(RefCell::new(b"OLD".to_vec()));
     let mut c = two_servers(false);
+    let trace = Rc::new(RefCell::new(Vec::new()));
     let hooks = Installer {
         installed: installed.clone(),
+        trace: trace.clone(),
+        refuse_at: None,
     };
     c.register(5, Box::new(FirmwareUpdate::new(hooks, 4096)))
         .unwrap();
     acl(&mut c, 2, 5, 0, 101, &[]);
     let mut w = World::new(c, registration());
+    w.fw_trace = trace;
     w.start();
     w.run_until(s(1));
     (w, installed)
@@ -996,6 +1020,60 @@ fn firmware_pull_downloads_block_wise_and_updates() {
         .unwrap()
         .update_finished(true);
     assert_eq!(fw_state(&w), (int(0), int(1)));
+}
+
+/// RFC 7959 §2.4 with per-block hand-off: the hook gets each block of the package before the
+/// client asks for the next one, and the whole image is still verified and installed.
+#[test]
+fn the_hook_sees_each_firmware_block_before_the_next_request() {
+    let (mut w, _installed) = firmware_world();
+    assert_eq!(
+        w.ask(A, text_put("/5/0/1", "coap://fw.test/fw/good")).code,
+        Code::CHANGED
+    );
+    w.run_for(s(5));
+    assert_eq!(
+        *w.fw_trace.borrow(),
+        [
+            "request",
+            "block 0 1024",
+            "request",
+            "block 1024 1024",
+            "request",
+            "block 2048 952",
+        ]
+    );
+    assert_eq!(fw_state(&w), (int(2), int(0)));
+    let fw = w
+        .engine
+        .client_mut()
+        .object_as::<FirmwareUpdate<Installer>>(5)
+        .unwrap();
+    assert_eq!(fw.package(), good_image());
+}
+
+/// A block the hook refuses ends the pull at once with the hook's Update Result: no request
+/// for the next block, nothing to install.
+#[test]
+fn a_refused_firmware_block_ends_the_pull() {
+    let (mut w, installed) = firmware_world();
+    w.engine
+        .client_mut()
+        .object_as::<FirmwareUpdate<Installer>>(5)
+        .unwrap()
+        .hooks
+        .refuse_at = Some(1024);
+    assert_eq!(
+        w.ask(A, text_put("/5/0/1", "coap://fw.test/fw/good")).code,
+        Code::CHANGED
+    );
+    w.run_for(s(300));
+    assert_eq!(
+        *w.fw_trace.borrow(),
+        ["request", "block 0 1024", "request", "block 1024 1024"]
+    );
+    assert_eq!(fw_state(&w), (int(0), int(2)));
+    assert_eq!(*installed.borrow(), b"OLD");
 }
 
 /// Each way a pull fails ends in Idle with its Update Result, and the old firmware runs on.

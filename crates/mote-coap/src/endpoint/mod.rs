@@ -2543,14 +2543,20 @@ where
         })
     }
 
-    /// Abandons client request `id` (outstanding or queued): no more retransmissions, blocks
-    /// or events for it; a late response to it is reported as [`Event::UnmatchedResponse`]
+    /// Abandons client request `id` (outstanding or queued): its datagram still waiting in
+    /// [`Endpoint::poll_transmit`] is dropped, no more retransmissions, blocks or events for it; a late response to it is reported as [`Event::UnmatchedResponse`]
     /// (a CON one answered with a Reset, RFC 7252 §5.3.2).
     ///
     /// # Errors
     /// [`EndpointError::UnknownRequest`] when the request is already over.
     pub fn cancel(&mut self, now: Duration, id: RequestId) -> Result<(), EndpointError> {
-        if self.outgoing.contains_key(&id) {
+        if let Some(o) = self.outgoing.get(&id) {
+            // Its current datagram, if still queued, is not sent at all (e.g. the next block
+            // of a download the application refused on [`Event::Block`]).
+            let (peer, bytes) = (o.peer.clone(), o.bytes.clone());
+            self.transmits.retain(|t| {
+                t.kind != TransmitKind::Datagram || t.peer != peer || t.datagram != bytes
+            });
             self.finish(now, id);
             self.drain_queue(now);
             return Ok(());

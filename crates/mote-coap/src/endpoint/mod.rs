@@ -17,7 +17,9 @@
 //! * Block-wise ([`blockwise`], RFC 7959): as a server the endpoint reassembles Block1 uploads
 //!   (answering 2.31 itself) and slices large responses with Block2, serving follow-up blocks
 //!   from a bounded cache; as a client it uploads large bodies with Block1 and a Request-Tag
-//!   and follows Block2 to the whole body. The application sees whole bodies only.
+//!   and follows Block2 to the whole body. The application sees whole bodies, unless a
+//!   request asks for [`RequestOptions::deliver_blocks`]: then each downloaded block comes as
+//!   [`Event::Block`] as it arrives and nothing is reassembled.
 //! * Observe ([`observe`], RFC 7641): as a server a bounded registry numbers notifications,
 //!   picks NON/CON and ends observations on RST, timeout, deregistration or a non-2.xx
 //!   notification ([`Endpoint::notify`], [`Event::ObservationEnded`]); as a client

@@ -38,6 +38,7 @@ const DOWNLOAD: Block2ClientConfig = Block2ClientConfig {
     preferred_szx: Szx::S16,
     early_negotiation: false,
     max_restarts: 2,
+    deliver_blocks: false,
 };
 
 /// Most `Send`s a download can produce: one per 16-byte block of the limit, per attempt.

@@ -51,6 +51,35 @@ impl Identity {
         })
     }
 
+    /// The identity of the OSCORE security context named by its ID Context and Recipient ID
+    /// (RFC 8613 §3.3: the pair names the context), encoded so that no two contexts share a
+    /// name: `[len(ID Context), or 0xff when there is none] ‖ ID Context ‖ Recipient ID`
+    /// (an absent and an empty ID Context differ).
+    ///
+    /// ```
+    /// use mote_lwm2m_server::Identity;
+    /// assert_eq!(Identity::oscore_context(None, &[1]), Identity::Oscore(vec![0xff, 1]));
+    /// assert_eq!(Identity::oscore_context(Some(&[7]), &[1]), Identity::Oscore(vec![1, 7, 1]));
+    /// // Neither the split between the two parts nor an empty ID Context can collide.
+    /// assert_ne!(Identity::oscore_context(Some(&[1]), &[2]), Identity::oscore_context(None, &[1, 2]));
+    /// assert_ne!(Identity::oscore_context(Some(&[]), &[1]), Identity::oscore_context(None, &[1]));
+    /// ```
+    #[must_use]
+    pub fn oscore_context(id_context: Option<&[u8]>, recipient_id: &[u8]) -> Identity {
+        let mut v = Vec::with_capacity(1 + id_context.map_or(0, <[u8]>::len) + recipient_id.len());
+        match id_context {
+            // An ID Context is at most a few bytes (RFC 8613 §3.3); a longer one still gets
+            // a length byte below 0xff.
+            Some(c) => {
+                v.push(u8::try_from(c.len()).unwrap_or(0xfe));
+                v.extend_from_slice(c);
+            }
+            None => v.push(0xff),
+        }
+        v.extend_from_slice(recipient_id);
+        Identity::Oscore(v)
+    }
+
     /// Whether the identity was authenticated by a security layer.
     #[must_use]
     pub const fn is_authenticated(&self) -> bool {

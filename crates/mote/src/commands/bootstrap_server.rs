@@ -90,14 +90,8 @@ impl PeerIdentity for () {
 }
 
 impl PeerIdentity for ContextId {
-    /// The kid context (its length first, so no two contexts share a name) and the kid.
     fn identity(&self) -> Identity {
-        let ctx = self.id_context().unwrap_or(&[]);
-        let mut name = Vec::with_capacity(1 + ctx.len() + self.recipient_id().len());
-        name.push(u8::try_from(ctx.len()).unwrap_or(u8::MAX));
-        name.extend_from_slice(ctx);
-        name.extend_from_slice(self.recipient_id());
-        Identity::Oscore(name)
+        Identity::oscore_context(self.id_context(), self.recipient_id())
     }
 
     fn is(&self, required: &RequiredContext) -> bool {

@@ -106,13 +106,13 @@ type Oscore = OscoreProtection<FileSequenceStore, OsRandom>;
 
 impl ServerProtection for Oscore {
     fn identity(c: &ContextId) -> Identity {
-        oscore_identity(c.id_context(), c.recipient_id())
+        Identity::oscore_context(c.id_context(), c.recipient_id())
     }
 }
 
 impl ServerProtection for Edhoc {
     fn identity(c: &ContextId) -> Identity {
-        oscore_identity(c.id_context(), c.recipient_id())
+        Identity::oscore_context(c.id_context(), c.recipient_id())
     }
 
     fn edhoc_post(
@@ -124,21 +124,6 @@ impl ServerProtection for Edhoc {
         // The same admission as `mote serve --edhoc` (per-source limits, Echo under load).
         <Edhoc as crate::commands::serve::ServeProtection>::edhoc_resource(self, now, peer, request)
     }
-}
-
-/// ID Context and Recipient ID, unambiguously: `[len(ID Context) or 0xff] ‖ ID Context ‖
-/// Recipient ID` (RFC 8613 §3.3: the pair names the context).
-fn oscore_identity(id_context: Option<&[u8]>, recipient_id: &[u8]) -> Identity {
-    let mut v = Vec::new();
-    match id_context {
-        Some(c) => {
-            v.push(u8::try_from(c.len()).unwrap_or(0xfe));
-            v.extend_from_slice(c);
-        }
-        None => v.push(0xff),
-    }
-    v.extend_from_slice(recipient_id);
-    Identity::Oscore(v)
 }
 
 /// What the HTTP side asks of the driver task.
@@ -234,7 +219,7 @@ pub(crate) fn run(args: &Lwm2mServerArgs) -> Result<()> {
         let context = persistent_context(path, true)?;
         let id = ContextId::of(&context);
         names.insert(
-            oscore_identity(id.id_context(), id.recipient_id()),
+            Identity::oscore_context(id.id_context(), id.recipient_id()),
             endpoint,
         );
         contexts.push((context, path));
@@ -661,18 +646,6 @@ mod tests {
         assert_eq!(
             rfc3339(Duration::from_secs(1_796_601_600)),
             "2026-12-07T00:00:00Z"
-        );
-    }
-
-    #[test]
-    fn oscore_identities_do_not_collide() {
-        assert_ne!(
-            oscore_identity(Some(&[1]), &[2]),
-            oscore_identity(None, &[1, 2])
-        );
-        assert_ne!(
-            oscore_identity(Some(&[]), &[1]),
-            oscore_identity(None, &[1])
         );
     }
 }

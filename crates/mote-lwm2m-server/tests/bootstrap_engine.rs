@@ -10,19 +10,19 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use common::{Board, Xs};
 use mote_coap::code::{Code, MessageType};
 use mote_coap::content_format::ContentFormat;
 use mote_coap::endpoint::{Endpoint, EndpointConfig, Event, Reliability};
 use mote_coap::message::OwnedMessage;
 use mote_coap::option::OptionNumber;
-use mote_coap::transmission::RandomSource;
 use mote_lwm2m::{ObjectLink, Path, Record, Value};
-use mote_lwm2m_client::{
-    Client, ClientConfig, Device, DeviceInfo, Requester, SecurityIdentity, Trigger,
-};
+use mote_lwm2m_client::{Client, ClientConfig, Device, Requester, SecurityIdentity, Trigger};
 use mote_lwm2m_server::bootstrap::{
     AccessControlInstance, OscoreInstance, SecurityInstance, SecurityMode, ServerInstance,
 };
@@ -35,28 +35,7 @@ use mote_lwm2m_server::{BootstrapConfig, BootstrapLimits, BootstrapServer, Boots
 
 const SERVER: u16 = 1;
 
-#[derive(Debug, Clone)]
-struct Xs(u64);
-
-impl RandomSource for Xs {
-    fn next_u32(&mut self) -> u32 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        (x >> 32) as u32
-    }
-}
-
 type Ep = Endpoint<u16, Xs>;
-
-struct Board;
-impl DeviceInfo for Board {
-    fn reboot(&mut self) -> Result<(), mote_lwm2m_client::ObjectError> {
-        Ok(())
-    }
-}
 
 struct Device_ {
     ep: Ep,

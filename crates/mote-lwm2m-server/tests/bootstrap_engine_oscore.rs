@@ -11,9 +11,12 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use common::{Board, Xs};
 use mote_coap::code::{Code, MessageType};
 use mote_coap::content_format::ContentFormat;
 use mote_coap::endpoint::{
@@ -21,9 +24,8 @@ use mote_coap::endpoint::{
 };
 use mote_coap::message::{Message, OwnedMessage};
 use mote_coap::option::OptionNumber;
-use mote_coap::transmission::RandomSource;
 use mote_lwm2m::{Path, Record, Value};
-use mote_lwm2m_client::{Client, ClientConfig, Device, DeviceInfo, Requester};
+use mote_lwm2m_client::{Client, ClientConfig, Device, Requester};
 use mote_lwm2m_server::bootstrap::{SecurityInstance, SecurityMode, ServerInstance};
 use mote_lwm2m_server::bootstrap_engine::{BootstrapEngine, BootstrapEngineConfig, BootstrapEvent};
 use mote_lwm2m_server::{BootstrapConfig, BootstrapLimits, BootstrapServer, Identity};
@@ -35,29 +37,8 @@ const SERVER: u16 = 1;
 /// The server's Sender ID in every context.
 const SERVER_ID: u8 = 0x00;
 
-#[derive(Debug, Clone)]
-struct Xs(u64);
-
-impl RandomSource for Xs {
-    fn next_u32(&mut self) -> u32 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        (x >> 32) as u32
-    }
-}
-
 type Oscore = OscoreProtection<Volatile, Xs>;
 type Ep = Endpoint<u16, Xs, Oscore>;
-
-struct Board;
-impl DeviceInfo for Board {
-    fn reboot(&mut self) -> Result<(), mote_lwm2m_client::ObjectError> {
-        Ok(())
-    }
-}
 
 /// The Master Secret of the context between the server and the client with Sender ID `kid`.
 fn secret(kid: u8) -> Vec<u8> {

@@ -1,5 +1,5 @@
 //! `mote proxy --listen ADDR --to ADDR [--tcp-upstream] [--tamper | --replay | --delay MS]
-//! [--max-routes N] [--max-routes-per-client N] [--json]`: an OSCORE-unaware CoAP forward proxy
+//! [--max-routes N] [--max-routes-per-client N] [--max-flows N] [--control] [--json]`: an OSCORE-unaware CoAP forward proxy
 //! (RFC 7252 §5.7) that takes requests from clients over UDP or, with `--listen coap+tcp://…`,
 //! over TCP (RFC 8323), and forwards them to one upstream server over UDP or, with
 //! `--tcp-upstream` (or `--to coap+tcp://…`), over TCP; all four combinations work. It is also
@@ -19,20 +19,32 @@
 //! ends the other. An upstream that never answers gets the client 5.04 Gateway Timeout, a Reset
 //! 5.02 Bad Gateway (RFC 7252 §5.7.1).
 //!
+//! Each client gets its own upstream flow (its own UDP socket or TCP connection to the
+//! upstream server, NAT-like, at most `--max-flows`), opened on its first request: an LwM2M
+//! Server sends its requests (Read, Write, Observe, …) to the address a registration came from
+//! (LwM2M TS 1.2 Transport §6.4), so a request arriving on a client's flow is forwarded to that
+//! client and its response goes back on the flow, with the same rules as the other direction.
+//!
 //! Routes (a client's request waiting for its upstream response, an observation relayed) are
 //! bounded per client and in total (`--max-routes-per-client`, `--max-routes`): a request that
 //! would exceed either is refused with 5.03 Service Unavailable; no route is ever evicted, so a
 //! flooding client cannot end another client's exchanges or observations.
 //!
 //! As an attacker it flips the last payload (ciphertext) byte of every request (`--tamper`),
-//! sends every request twice (`--replay`) or holds every message back (`--delay`). The replayed
+//! sends every request twice (`--replay`) or holds every message back (`--delay`), in both
+//! directions. With `--control` the attack is chosen at run time by lines on stdin (`attack
+//! none|tamper|replay|delay MS|swap|forge-block`, `stats`), each answered by a JSON line; `swap`
+//! crosses the next two responses travelling the same direction, `forge-block` replaces the
+//! payload of the next block of a download with random bytes (see [`Attack`]). The replayed
 //! copy goes out 50 ms after the original as a request of its own (own Message ID and Token), so
 //! that CoAP deduplication (RFC 7252 §4.5) cannot catch it: only OSCORE's replay window can
 //! (RFC 8613 §7.4). The copy's response is not forwarded (the client never sent the copy); with
 //! `--json` the proxy reports it on stdout as `{"event":"replay-response","code":"4.01",
 //! "code_name":"Unauthorized","payload":"<hex>"}`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
+use std::io::BufRead as _;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
@@ -44,16 +56,22 @@ use mote_coap::endpoint::{
 };
 use mote_coap::message::OwnedMessage;
 use mote_coap::option::{OptionList, OptionNumber};
+use mote_coap::transmission::RandomSource;
 use serde::Serialize;
 use tracing::{debug, warn};
 
-use crate::net::{Application, Driver, DriverConfig, Flow, Io, Listen, Remote, parse_listen};
+use crate::net::{
+    Application, Driver, DriverConfig, Flow, Io, Listen, NetError, OsRandom, Remote, parse_listen,
+};
 
 /// TCP clients connected at once; a connection beyond is refused.
 const MAX_TCP_CLIENTS: usize = 256;
 
 /// How long a replayed copy follows its original.
 const REPLAY_AFTER: Duration = Duration::from_millis(50);
+
+/// Control lines waiting for the proxy (a line beyond is dropped with an `error` event).
+const MAX_CONTROL_LINES: usize = 64;
 
 /// Options that belong to one hop and are never copied from one side to the other: the block
 /// options with their size indications and the Request-Tag that ties Block1 blocks together
@@ -115,15 +133,26 @@ pub(crate) struct ProxyArgs {
     #[arg(long, value_name = "N", default_value_t = RouteLimits::default().per_client,
           value_parser = clap::value_parser!(u16).range(1..).map(usize::from))]
     max_routes_per_client: usize,
+    /// Upstream flows (one UDP socket or TCP connection to the upstream server per client,
+    /// kept while the proxy runs); the request of a client beyond is refused with 5.03.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_FLOWS,
+          value_parser = clap::value_parser!(u16).range(1..).map(usize::from))]
+    max_flows: usize,
+    /// Read control lines on stdin: `attack none|tamper|replay|delay MS|swap|forge-block`,
+    /// `stats`; each is answered with a JSON line on stdout.
+    #[arg(long)]
+    control: bool,
     /// Print the port actually bound (useful with port 0) on the first line of stdout.
     #[arg(long)]
     print_port: bool,
-    /// Print what the attacker sees on stdout, one JSON object per line: with --replay,
-    /// `{"event":"replay-response","code":"4.01","code_name":"Unauthorized","payload":"<hex>"}`
-    /// for each response to a replayed copy.
+    /// Print what the attacker sees and does on stdout, one JSON object per line
+    /// (docs/cli.md).
     #[arg(long)]
     json: bool,
 }
+
+/// Upstream flows by default.
+const DEFAULT_MAX_FLOWS: usize = 64;
 
 /// The `--json` event for the answer to a replayed copy (field order is part of the
 /// command-line contract, docs/cli.md).
@@ -149,6 +178,69 @@ impl ReplayResponse {
     }
 }
 
+/// The `--json` event for an attack carried out on one message.
+#[derive(Debug, Serialize)]
+struct Attacked {
+    event: &'static str,
+    /// `tamper`, `replay`, `delay`, `swap` or `forge-block`.
+    attack: &'static str,
+    /// `upstream` (towards the server) or `downstream` (towards a client).
+    direction: &'static str,
+    /// The code of the message attacked.
+    code: String,
+    /// Its payload length.
+    bytes: usize,
+}
+
+/// The `--json` acknowledgement of a control line `attack …`.
+#[derive(Debug, Serialize)]
+struct AttackSet {
+    event: &'static str,
+    attack: &'static str,
+    delay_ms: u64,
+}
+
+/// The `--json` answer to `stats`: what the proxy forwarded and did so far.
+#[derive(Debug, Default, Clone, Copy, Serialize, PartialEq, Eq)]
+struct Stats {
+    /// Requests forwarded, both directions (replayed copies included).
+    requests: u64,
+    /// Responses and notifications forwarded, both directions.
+    responses: u64,
+    /// Bytes of the CoAP messages forwarded: header, options and payload (the Token is each
+    /// hop's own and not counted).
+    bytes: u64,
+    /// Requests refused by the proxy itself (route or flow table full, flow failed).
+    refused: u64,
+    /// Requests tampered with.
+    tampered: u64,
+    /// Copies replayed.
+    replayed: u64,
+    /// Messages held back by a delay.
+    delayed: u64,
+    /// Responses delivered crossed.
+    swapped: u64,
+    /// Block responses forged.
+    forged: u64,
+    /// Upstream flows open.
+    flows: u64,
+}
+
+/// The `--json` answer to `stats`.
+#[derive(Debug, Serialize)]
+struct StatsEvent {
+    event: &'static str,
+    #[serde(flatten)]
+    stats: Stats,
+}
+
+/// The `--json` answer to a control line that is not understood.
+#[derive(Debug, Serialize)]
+struct ControlError {
+    event: &'static str,
+    reason: String,
+}
+
 /// The bounds of the route table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct RouteLimits {
@@ -167,48 +259,99 @@ impl Default for RouteLimits {
     }
 }
 
-/// What the proxy does to forwarded requests, as an attacker.
+/// What the proxy does, as an attacker, besides the delay.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Attack {
     /// Nothing: an honest proxy.
     None,
-    /// Flip the last payload byte.
+    /// Flip the last payload byte of every request forwarded, either direction.
     Tamper,
-    /// Send a copy 50 ms later.
+    /// Send a copy of every request forwarded 50 ms later, with its own Message ID and Token.
     Replay,
+    /// Hold the next response and deliver it, and the next one travelling the same direction,
+    /// crossed: each answers the other's request (once; then the attack is `None`).
+    Swap,
+    /// Replace the payload of the next response to a client's GET that carries a block of a
+    /// download with random bytes of the same length (once; then `None`). Under OSCORE the
+    /// block option is inside the ciphertext (RFC 8613 §4.1.3.4.1), so any protected response
+    /// with a payload to a GET counts, as does one with an outer Block2 option.
+    ForgeBlock,
 }
 
-/// A client's request forwarded upstream, until its final response (or, for an observation,
-/// until either side ends it).
+impl Attack {
+    const fn name(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Tamper => "tamper",
+            Self::Replay => "replay",
+            Self::Swap => "swap",
+            Self::ForgeBlock => "forge-block",
+        }
+    }
+}
+
+/// A control line understood.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Control {
+    /// `attack NAME` or `attack delay MS` (`delay` is `Attack::None` with a delay).
+    Attack(Attack, Duration),
+    /// `stats`.
+    Stats,
+}
+
+/// Parses one control line.
+fn parse_control(line: &str) -> Result<Control, String> {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let attack = |a| Ok(Control::Attack(a, Duration::ZERO));
+    match words.as_slice() {
+        ["stats"] => Ok(Control::Stats),
+        ["attack", "none"] => attack(Attack::None),
+        ["attack", "tamper"] => attack(Attack::Tamper),
+        ["attack", "replay"] => attack(Attack::Replay),
+        ["attack", "swap"] => attack(Attack::Swap),
+        ["attack", "forge-block"] => attack(Attack::ForgeBlock),
+        ["attack", "delay", ms] => ms
+            .parse::<u64>()
+            .map(|ms| Control::Attack(Attack::None, Duration::from_millis(ms)))
+            .map_err(|e| format!("delay {ms:?}: {e}")),
+        _ => Err(format!(
+            "unknown control line {line:?} (attack none|tamper|replay|delay MS|swap|forge-block, stats)"
+        )),
+    }
+}
+
+/// A request forwarded, until its final response (or, for an observation, until either side
+/// ends it).
 #[derive(Debug, Clone, Copy)]
 struct Route {
-    /// The client.
-    client: Remote,
-    /// The client's request, answered with the first upstream response.
+    /// Who sent the request: a client, or the upstream server on a client's flow.
+    requester: Remote,
+    /// The request, answered with the first response from the other side.
     incoming: IncomingId,
-    /// The client's observation, when its request registered one.
+    /// The requester's observation, when its request registered one.
     observer: Option<ObserverHandle>,
     /// The first response went back already; later ones are notifications.
     answered: bool,
 }
 
-/// Something the proxy does now or, with `--delay` and `--replay`, later.
+/// Something the proxy does now or, with a delay or `--replay`, later.
 #[derive(Debug)]
 enum Action {
-    /// Sends a request upstream: for `route`, or a replayed copy (`None`).
+    /// Sends a request to `to`: for `route`, or a replayed copy (`None`).
     Forward {
+        to: Remote,
         route: Option<Route>,
         request: OwnedMessage,
         reliability: Reliability,
     },
-    /// Answers a client's request; `ends` is the client's observation that the answer ends
-    /// (the upstream server did not register one, RFC 7641 §4.1).
+    /// Answers a request; `ends` is the observation that the answer ends (the other side did
+    /// not register one, RFC 7641 §4.1).
     Respond {
         incoming: IncomingId,
         response: OwnedMessage,
         ends: Option<ObserverHandle>,
     },
-    /// Relays a notification to a client's observation.
+    /// Relays a notification to an observation.
     Notify {
         observer: ObserverHandle,
         response: OwnedMessage,
@@ -216,24 +359,72 @@ enum Action {
     },
 }
 
-/// The proxy's application state: routes and what is held back; the endpoint does the rest.
+/// A request of a client accepted (its route reserved) while its upstream flow is opened.
+#[derive(Debug)]
+struct Waiting {
+    client: Remote,
+    route: Option<Route>,
+    request: OwnedMessage,
+    reliability: Reliability,
+    at: Duration,
+}
+
+/// A client's upstream flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FlowState {
+    /// Asked of the driver, not open yet.
+    Connecting,
+    /// Open: the proxy's own peer towards the upstream server for this client.
+    Open(Remote),
+}
+
+/// The first response held by [`Attack::Swap`].
+#[derive(Debug)]
+struct Held {
+    /// Travelling upstream (answering the server's request).
+    upstream: bool,
+    incoming: IncomingId,
+    response: OwnedMessage,
+}
+
+/// The proxy's application state: flows, routes and what is held back; the endpoint does the
+/// rest.
 #[derive(Debug)]
 struct Proxy {
-    upstream: Remote,
+    /// Where each flow connects.
+    upstream: Listen,
     attack: Attack,
     delay: Duration,
     limits: RouteLimits,
+    max_flows: usize,
     sink: Sink,
-    /// Upstream requests of clients, by the endpoint's request id.
+    /// Forwarded requests, by the endpoint's request id.
     routes: BTreeMap<RequestId, Route>,
-    /// Routes of each client, counted from acceptance (a held-back forward counts) to the end.
+    /// Routes of each requester, counted from acceptance (a held-back forward counts) to the end.
     load: BTreeMap<Remote, usize>,
     /// Replayed copies in flight (at most [`RouteLimits::total`]).
     copies: BTreeMap<RequestId, ()>,
-    /// The upstream observation relayed to each client observation.
+    /// The relayed observation of each observation the proxy serves.
     observers: BTreeMap<ObserverHandle, RequestId>,
+    /// Each client's upstream flow.
+    flows: BTreeMap<Remote, FlowState>,
+    /// The client of each open upstream flow.
+    client_of: BTreeMap<Remote, Remote>,
+    /// Clients whose flow the driver has not been asked to open yet.
+    to_connect: VecDeque<Remote>,
+    /// The clients whose flow the driver is opening, in the order asked.
+    connecting: VecDeque<Remote>,
+    /// Requests waiting for their flow.
+    waiting: Vec<Waiting>,
+    /// The response [`Attack::Swap`] holds.
+    held: Option<Held>,
     /// Actions held back, with the time they are due, in the order they were scheduled.
     later: Vec<(Duration, Action)>,
+    stats: Stats,
+    /// Report each attack carried out (`attacked` events; with `--control`).
+    report_attacks: bool,
+    /// Control lines read from stdin, not handled yet.
+    control: Arc<Mutex<VecDeque<String>>>,
     /// `--json` lines not printed yet (printed by [`Proxy::flush_events`]).
     events: Vec<String>,
 }
@@ -271,19 +462,37 @@ fn diagnostic(code: Code, text: &str) -> OwnedMessage {
     OwnedMessage::new(MessageType::Con, code, 0).with_payload(text.as_bytes())
 }
 
+const fn direction(upstream: bool) -> &'static str {
+    if upstream { "upstream" } else { "downstream" }
+}
+
+fn serialize(event: &impl Serialize) -> String {
+    serde_json::to_string(event).unwrap_or_default()
+}
+
 impl Proxy {
-    fn new(upstream: Remote, attack: Attack, delay: Duration, limits: RouteLimits) -> Self {
+    fn new(upstream: Listen, attack: Attack, delay: Duration, limits: RouteLimits) -> Self {
         Self {
             upstream,
             attack,
             delay,
             limits,
+            max_flows: DEFAULT_MAX_FLOWS,
             sink: Sink::Discard,
             routes: BTreeMap::new(),
             load: BTreeMap::new(),
             copies: BTreeMap::new(),
             observers: BTreeMap::new(),
+            flows: BTreeMap::new(),
+            client_of: BTreeMap::new(),
+            to_connect: VecDeque::new(),
+            connecting: VecDeque::new(),
+            waiting: Vec::new(),
+            held: None,
             later: Vec::new(),
+            stats: Stats::default(),
+            report_attacks: false,
+            control: Arc::new(Mutex::new(VecDeque::new())),
             events: Vec::new(),
         }
     }
@@ -298,8 +507,10 @@ impl Proxy {
         config.limits.max_outstanding_requests = requests;
         config.limits.max_queued_requests = requests;
         config.limits.max_pending_incoming = total.saturating_add(16);
-        config.limits.max_peers = config.limits.max_peers.max(total.saturating_add(1));
-        config.limits.max_connections = MAX_TCP_CLIENTS + 1;
+        // Every client and its flow are peers of the endpoint.
+        let peers = total.saturating_add(self.max_flows.saturating_mul(2));
+        config.limits.max_peers = config.limits.max_peers.max(peers.saturating_add(1));
+        config.limits.max_connections = MAX_TCP_CLIENTS + self.max_flows;
         config.observe.max_observers = total;
         config.observe.max_observers_per_peer = self.limits.per_client;
         config.observe.max_observers_per_resource = total;
@@ -321,25 +532,30 @@ impl Proxy {
         Ok(config)
     }
 
-    /// Takes a route for `client` if both bounds allow it.
-    fn reserve(&mut self, client: Remote) -> bool {
+    /// Takes a route for `requester` if both bounds allow it.
+    fn reserve(&mut self, requester: Remote) -> bool {
         let total: usize = self.load.values().sum();
-        let mine = self.load.get(&client).copied().unwrap_or(0);
+        let mine = self.load.get(&requester).copied().unwrap_or(0);
         if total >= self.limits.total || mine >= self.limits.per_client {
             return false;
         }
-        *self.load.entry(client).or_insert(0) += 1;
+        *self.load.entry(requester).or_insert(0) += 1;
         true
     }
 
-    /// Gives a route of `client` back.
-    fn release(&mut self, client: Remote) {
-        if let Some(n) = self.load.get_mut(&client) {
+    /// Gives a route of `requester` back.
+    fn release(&mut self, requester: Remote) {
+        if let Some(n) = self.load.get_mut(&requester) {
             *n = n.saturating_sub(1);
             if *n == 0 {
-                self.load.remove(&client);
+                self.load.remove(&requester);
             }
         }
+    }
+
+    /// Whether `peer` is one of the proxy's upstream flows (the server's side).
+    fn is_flow(&self, peer: Remote) -> bool {
+        self.client_of.contains_key(&peer)
     }
 
     /// Does `action` now, or at `at` when that is later.
@@ -347,6 +563,7 @@ impl Proxy {
         if at <= io.now {
             self.act(io, action);
         } else {
+            self.stats.delayed += 1;
             self.later.push((at, action));
         }
     }
@@ -354,17 +571,19 @@ impl Proxy {
     fn act(&mut self, io: &mut Io<'_>, action: Action) {
         match action {
             Action::Forward {
+                to,
                 route,
                 request,
                 reliability,
-            } => self.forward(io, route, request, reliability),
+            } => self.forward(io, to, route, request, reliability),
             Action::Respond {
                 incoming,
                 response,
                 ends,
             } => {
+                self.count_response(&response);
                 if let Err(e) = io.endpoint.respond(io.now, incoming, response) {
-                    debug!(error = %e, "response not sent to the client");
+                    debug!(error = %e, "response not sent");
                 }
                 if let Some(observer) = ends {
                     io.endpoint.forget_observer(observer);
@@ -377,9 +596,9 @@ impl Proxy {
             } => {
                 let ends =
                     response.code.class() != 2 || response.option(OptionNumber::OBSERVE).is_none();
-                let relayed =
-                    io.endpoint
-                        .notify(io.now, observer, end_to_end(&response, false), confirmable);
+                let response = end_to_end(&response, false);
+                self.count_response(&response);
+                let relayed = io.endpoint.notify(io.now, observer, response, confirmable);
                 if let Err(e) = relayed {
                     debug!(error = %e, "notification not relayed");
                     self.observer_gone(io, observer);
@@ -392,18 +611,27 @@ impl Proxy {
         }
     }
 
-    /// Sends a request upstream, for a client (`route`) or as a replayed copy.
+    fn count_response(&mut self, response: &OwnedMessage) {
+        self.stats.responses += 1;
+        self.stats.bytes += response.encoded_len() as u64;
+    }
+
+    /// Sends a request to `to`, for a route or as a replayed copy.
     fn forward(
         &mut self,
         io: &mut Io<'_>,
+        to: Remote,
         route: Option<Route>,
         request: OwnedMessage,
         reliability: Reliability,
     ) {
         let options = RequestOptions::new(reliability, io.endpoint.config().client_blockwise);
-        let sent = io
-            .endpoint
-            .request_with(io.now, self.upstream, request, options);
+        let bytes = request.encoded_len() as u64;
+        let sent = io.endpoint.request_with(io.now, to, request, options);
+        if sent.is_ok() {
+            self.stats.requests += 1;
+            self.stats.bytes += bytes;
+        }
         match (sent, route) {
             (Ok(id), Some(route)) => {
                 if let Some(observer) = route.observer {
@@ -415,94 +643,195 @@ impl Proxy {
                 self.copies.insert(id, ());
             }
             (Err(e), Some(route)) => {
-                warn!(client = %route.client.addr(), error = %e, "request not forwarded");
-                self.release(route.client);
-                let response = diagnostic(Code::SERVICE_UNAVAILABLE, "proxy cannot forward now");
-                if let Err(e) = io.endpoint.respond(io.now, route.incoming, response) {
-                    debug!(error = %e, "refusal not sent to the client");
-                }
+                warn!(requester = %route.requester.addr(), error = %e, "request not forwarded");
+                self.refuse(
+                    io,
+                    route,
+                    Code::SERVICE_UNAVAILABLE,
+                    "proxy cannot forward now",
+                );
             }
             (Err(e), None) => debug!(error = %e, "replayed copy not sent"),
         }
     }
 
-    /// A request from a client.
+    /// Answers a route's request with the proxy's own error and frees the route.
+    fn refuse(&mut self, io: &mut Io<'_>, route: Route, code: Code, text: &str) {
+        self.stats.refused += 1;
+        self.release(route.requester);
+        if let Some(observer) = route.observer {
+            io.endpoint.forget_observer(observer);
+        }
+        if let Err(e) = io
+            .endpoint
+            .respond(io.now, route.incoming, diagnostic(code, text))
+        {
+            debug!(error = %e, "refusal not sent");
+        }
+    }
+
+    /// The upstream flow of `client`, asked of the driver when it has none; `None` while it
+    /// is being opened, `Err` when the flow table is full.
+    fn flow(&mut self, client: Remote) -> Result<Option<Remote>, ()> {
+        match self.flows.get(&client) {
+            Some(FlowState::Open(flow)) => Ok(Some(*flow)),
+            Some(FlowState::Connecting) => Ok(None),
+            None if self.flows.len() >= self.max_flows => Err(()),
+            None => {
+                self.flows.insert(client, FlowState::Connecting);
+                self.to_connect.push_back(client);
+                Ok(None)
+            }
+        }
+    }
+
+    /// A request from `peer`: a client's (to its flow) or the upstream server's on a client's
+    /// flow (to that client).
     fn request(
         &mut self,
         io: &mut Io<'_>,
         incoming: IncomingId,
-        client: Remote,
+        peer: Remote,
         message: &OwnedMessage,
         observer: Option<ObserverHandle>,
     ) {
-        if client == self.upstream {
-            let refusal = diagnostic(Code::FORBIDDEN, "the upstream server is no client");
-            if let Err(e) = io.endpoint.respond(io.now, incoming, refusal) {
-                debug!(error = %e, "refusal not sent");
-            }
-            return;
-        }
-        if !self.reserve(client) {
-            warn!(
-                client = %client.addr(),
-                total = self.limits.total,
-                per_client = self.limits.per_client,
-                "route table full: request refused with 5.03"
-            );
-            if let Some(observer) = observer {
-                io.endpoint.forget_observer(observer);
-            }
-            let refusal = diagnostic(Code::SERVICE_UNAVAILABLE, "proxy route table full");
-            if let Err(e) = io.endpoint.respond(io.now, incoming, refusal) {
-                debug!(error = %e, "refusal not sent");
-            }
-            return;
-        }
-        let mut request = end_to_end(message, true);
-        if self.attack == Attack::Tamper {
-            if let Some(last) = request.payload.last_mut() {
-                *last ^= 0x01;
-            }
-        }
-        // A TCP client relies on its reliable connection: over UDP the proxy makes the
-        // request confirmable and retransmits it (RFC 7252 §4.2).
-        let reliability = match client {
-            Remote::Udp { .. } if message.mtype == MessageType::Non => Reliability::NonConfirmable,
-            _ => Reliability::Confirmable,
-        };
-        if self.attack == Attack::Replay {
-            let copy = Action::Forward {
-                route: None,
-                request: request.clone(),
-                reliability,
-            };
-            self.later.push((io.now + self.delay + REPLAY_AFTER, copy));
-        }
         let route = Route {
-            client,
+            requester: peer,
             incoming,
             observer,
             answered: false,
         };
-        let forward = Action::Forward {
-            route: Some(route),
-            request,
-            reliability,
+        if !self.reserve(peer) {
+            warn!(
+                requester = %peer.addr(),
+                total = self.limits.total,
+                per_client = self.limits.per_client,
+                "route table full: request refused with 5.03"
+            );
+            // `refuse` gives a route back: take one to give.
+            *self.load.entry(peer).or_insert(0) += 1;
+            self.refuse(
+                io,
+                route,
+                Code::SERVICE_UNAVAILABLE,
+                "proxy route table full",
+            );
+            return;
+        }
+        let upstream = !self.is_flow(peer);
+        let to = if upstream {
+            match self.flow(peer) {
+                Ok(to) => to,
+                Err(()) => {
+                    warn!(client = %peer.addr(), max = self.max_flows, "flow table full: request refused with 5.03");
+                    self.refuse(
+                        io,
+                        route,
+                        Code::SERVICE_UNAVAILABLE,
+                        "proxy flow table full",
+                    );
+                    return;
+                }
+            }
+        } else {
+            self.client_of.get(&peer).copied()
+        };
+        let mut request = end_to_end(message, true);
+        if self.attack == Attack::Tamper {
+            if let Some(last) = request.payload.last_mut() {
+                *last ^= 0x01;
+                self.stats.tampered += 1;
+                self.attacked("tamper", upstream, &request);
+            }
+        }
+        // Over UDP a request is made confirmable and retransmitted by the proxy (RFC 7252
+        // §4.2); a TCP requester relies on its reliable connection.
+        let reliability = match peer {
+            Remote::Udp { .. } if message.mtype == MessageType::Non => Reliability::NonConfirmable,
+            _ => Reliability::Confirmable,
         };
         let at = io.now + self.delay;
-        self.schedule(io, at, forward);
+        if !self.delay.is_zero() {
+            self.attacked("delay", upstream, &request);
+        }
+        let copy = (self.attack == Attack::Replay).then(|| request.clone());
+        match to {
+            Some(to) => {
+                if let Some(copy) = copy {
+                    self.replay(to, copy, reliability, at + REPLAY_AFTER, upstream);
+                }
+                let forward = Action::Forward {
+                    to,
+                    route: Some(route),
+                    request,
+                    reliability,
+                };
+                self.schedule(io, at, forward);
+            }
+            None => {
+                if let Some(copy) = copy {
+                    self.waiting.push(Waiting {
+                        client: peer,
+                        route: None,
+                        request: copy,
+                        reliability,
+                        at: at + REPLAY_AFTER,
+                    });
+                }
+                self.waiting.push(Waiting {
+                    client: peer,
+                    route: Some(route),
+                    request,
+                    reliability,
+                    at,
+                });
+            }
+        }
     }
 
-    /// A response (or an upstream notification, `notification`) to request `id`.
+    fn replay(
+        &mut self,
+        to: Remote,
+        copy: OwnedMessage,
+        reliability: Reliability,
+        at: Duration,
+        upstream: bool,
+    ) {
+        self.stats.replayed += 1;
+        self.attacked("replay", upstream, &copy);
+        let action = Action::Forward {
+            to,
+            route: None,
+            request: copy,
+            reliability,
+        };
+        self.later.push((at, action));
+    }
+
+    /// Reports an attack carried out on `message`.
+    fn attacked(&mut self, attack: &'static str, upstream: bool, message: &OwnedMessage) {
+        if !self.report_attacks {
+            return;
+        }
+        self.events.push(serialize(&Attacked {
+            event: "attacked",
+            attack,
+            direction: direction(upstream),
+            code: message.code.to_string(),
+            bytes: message.payload.len(),
+        }));
+    }
+
+    /// A response (or a notification, `notification`) to request `id`.
     fn response(
         &mut self,
         io: &mut Io<'_>,
         id: RequestId,
-        response: OwnedMessage,
+        mut response: OwnedMessage,
         notification: bool,
     ) {
         if self.copies.remove(&id).is_some() || (notification && !self.routes.contains_key(&id)) {
-            // The answer to a replayed copy goes to no client; the attacker looks at it.
+            // The answer to a replayed copy goes to no one; the attacker looks at it.
             if !notification {
                 self.events.push(serialize(&ReplayResponse::new(&response)));
             }
@@ -517,10 +846,24 @@ impl Proxy {
         let first = !route.answered;
         route.answered = true;
         let route = *route;
+        // Travelling upstream: the answer to the server's request.
+        let upstream = self.is_flow(route.requester);
         // RFC 7641 §3.2: the observation goes on while responses are 2.xx with Observe.
         let observing =
             response.code.class() == 2 && response.option(OptionNumber::OBSERVE).is_some();
         let at = io.now + self.delay;
+        if !self.delay.is_zero() {
+            self.attacked("delay", upstream, &response);
+        }
+        if self.attack == Attack::ForgeBlock && !upstream && self.carries_block(&response) {
+            let mut random = OsRandom;
+            for b in &mut response.payload {
+                *b = random.next_u32().to_le_bytes()[0];
+            }
+            self.stats.forged += 1;
+            self.attack = Attack::None;
+            self.attacked("forge-block", upstream, &response);
+        }
         match (first, route.observer) {
             (true, observer) => {
                 let ends = if !observing || observer.is_none() {
@@ -529,9 +872,14 @@ impl Proxy {
                 } else {
                     None
                 };
+                let response = end_to_end(&response, false);
+                if self.attack == Attack::Swap && ends.is_none() && route.observer.is_none() {
+                    self.swap(io, upstream, route.incoming, response, at);
+                    return;
+                }
                 let respond = Action::Respond {
                     incoming: route.incoming,
-                    response: end_to_end(&response, false),
+                    response,
                     ends,
                 };
                 self.schedule(io, at, respond);
@@ -552,7 +900,62 @@ impl Proxy {
         }
     }
 
-    /// Request `id` ended without a response: the client gets `code`.
+    /// Whether `response` carries a block of a download (see [`Attack::ForgeBlock`]).
+    fn carries_block(&self, response: &OwnedMessage) -> bool {
+        !response.payload.is_empty()
+            && (response.option(OptionNumber::BLOCK2).is_some()
+                || response.option(OptionNumber::OSCORE).is_some())
+    }
+
+    /// [`Attack::Swap`]: holds the first response, crosses it with the next one travelling the
+    /// same direction.
+    fn swap(
+        &mut self,
+        io: &mut Io<'_>,
+        upstream: bool,
+        incoming: IncomingId,
+        response: OwnedMessage,
+        at: Duration,
+    ) {
+        match self.held.take() {
+            Some(held) if held.upstream == upstream => {
+                self.attack = Attack::None;
+                self.stats.swapped += 2;
+                self.attacked("swap", upstream, &response);
+                self.attacked("swap", upstream, &held.response);
+                let first = Action::Respond {
+                    incoming: held.incoming,
+                    response,
+                    ends: None,
+                };
+                let second = Action::Respond {
+                    incoming,
+                    response: held.response,
+                    ends: None,
+                };
+                self.schedule(io, at, first);
+                self.schedule(io, at, second);
+            }
+            other => {
+                // A held response of the other direction goes on, unswapped.
+                if let Some(held) = other {
+                    let release = Action::Respond {
+                        incoming: held.incoming,
+                        response: held.response,
+                        ends: None,
+                    };
+                    self.schedule(io, at, release);
+                }
+                self.held = Some(Held {
+                    upstream,
+                    incoming,
+                    response,
+                });
+            }
+        }
+    }
+
+    /// Request `id` ended without a response: the requester gets `code`.
     fn failed(&mut self, io: &mut Io<'_>, id: RequestId, code: Code, text: &str) {
         if self.copies.remove(&id).is_some() {
             return;
@@ -579,7 +982,7 @@ impl Proxy {
         self.schedule(io, at, action);
     }
 
-    /// Forgets route `id` and gives its slot back; `observing` cancels the upstream
+    /// Forgets route `id` and gives its slot back; `observing` cancels the relayed
     /// observation (passively: its next notification is reset, RFC 7641 §3.6).
     fn end_route(&mut self, io: &mut Io<'_>, id: RequestId, observing: bool) {
         let Some(route) = self.routes.remove(&id) else {
@@ -591,14 +994,112 @@ impl Proxy {
         if observing {
             let _ = io.endpoint.cancel_observation(io.now, id, false);
         }
-        self.release(route.client);
+        self.release(route.requester);
     }
 
-    /// The client's observation `observer` is over (deregistered, reset, timed out, its
-    /// connection closed): so is the upstream one.
+    /// The observation `observer` is over (deregistered, reset, timed out, its connection
+    /// closed): so is the relayed one.
     fn observer_gone(&mut self, io: &mut Io<'_>, observer: ObserverHandle) {
         if let Some(id) = self.observers.remove(&observer) {
             self.end_route(io, id, true);
+        }
+    }
+
+    /// The driver opened (or failed to open) the flow of the client asked first.
+    fn flow_opened(&mut self, io: &mut Io<'_>, result: Result<Remote, NetError>) {
+        let Some(client) = self.connecting.pop_front() else {
+            return;
+        };
+        let waiting: Vec<Waiting>;
+        (waiting, self.waiting) = std::mem::take(&mut self.waiting)
+            .into_iter()
+            .partition(|w| w.client == client);
+        match result {
+            Ok(flow) => {
+                debug!(client = %client.addr(), ?flow, "upstream flow open");
+                self.flows.insert(client, FlowState::Open(flow));
+                self.client_of.insert(flow, client);
+                self.stats.flows = self.client_of.len() as u64;
+                for w in waiting {
+                    match w.route {
+                        Some(route) => {
+                            let forward = Action::Forward {
+                                to: flow,
+                                route: Some(route),
+                                request: w.request,
+                                reliability: w.reliability,
+                            };
+                            self.schedule(io, w.at, forward);
+                        }
+                        None => {
+                            let upstream = true;
+                            self.replay(flow, w.request, w.reliability, w.at, upstream);
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                warn!(client = %client.addr(), error = %e, "upstream flow not opened");
+                self.flows.remove(&client);
+                for w in waiting {
+                    if let Some(route) = w.route {
+                        self.refuse(io, route, Code::BAD_GATEWAY, "upstream unreachable");
+                    }
+                }
+            }
+        }
+    }
+
+    /// A TCP connection closed: an upstream flow is forgotten (the client's next request
+    /// opens a new one).
+    fn connection_closed(&mut self, peer: Remote) {
+        if let Some(client) = self.client_of.remove(&peer) {
+            self.flows.remove(&client);
+            self.stats.flows = self.client_of.len() as u64;
+        }
+    }
+
+    /// Handles the control lines read so far.
+    fn control_lines(&mut self, io: &mut Io<'_>) {
+        let lines: Vec<String> = match self.control.lock() {
+            Ok(mut queue) => queue.drain(..).collect(),
+            Err(_) => return,
+        };
+        for line in lines {
+            self.control_line(io, &line);
+        }
+    }
+
+    fn control_line(&mut self, io: &mut Io<'_>, line: &str) {
+        match parse_control(line) {
+            Ok(Control::Attack(attack, delay)) => {
+                self.attack = attack;
+                self.delay = delay;
+                if attack != Attack::Swap {
+                    // A response held for a swap goes on, unswapped.
+                    if let Some(held) = self.held.take() {
+                        let release = Action::Respond {
+                            incoming: held.incoming,
+                            response: held.response,
+                            ends: None,
+                        };
+                        self.schedule(io, io.now, release);
+                    }
+                }
+                self.events.push(serialize(&AttackSet {
+                    event: "attack",
+                    attack: attack.name(),
+                    delay_ms: u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                }));
+            }
+            Ok(Control::Stats) => self.events.push(serialize(&StatsEvent {
+                event: "stats",
+                stats: self.stats,
+            })),
+            Err(reason) => self.events.push(serialize(&ControlError {
+                event: "error",
+                reason,
+            })),
         }
     }
 
@@ -606,19 +1107,18 @@ impl Proxy {
     fn flush_events(&mut self) {
         match self.sink {
             Sink::Stdout => {
+                use std::io::Write as _;
+                let mut out = std::io::stdout().lock();
                 for line in self.events.drain(..) {
-                    println!("{line}");
+                    let _ = writeln!(out, "{line}");
                 }
+                let _ = out.flush();
             }
             Sink::Discard => self.events.clear(),
             #[cfg(test)]
             Sink::Keep => {}
         }
     }
-}
-
-fn serialize(event: &ReplayResponse) -> String {
-    serde_json::to_string(event).unwrap_or_default()
 }
 
 impl Application for Proxy {
@@ -630,17 +1130,26 @@ impl Application for Proxy {
             Event::Response { id, message, .. } => self.response(io, id, message, false),
             Event::Notification { id, message, .. } => self.response(io, id, message, true),
             Event::TimedOut { id } => {
-                self.failed(io, id, Code::GATEWAY_TIMEOUT, "upstream did not answer");
+                self.failed(
+                    io,
+                    id,
+                    Code::GATEWAY_TIMEOUT,
+                    "the other side did not answer",
+                );
             }
-            Event::Reset { id } => {
-                self.failed(io, id, Code::BAD_GATEWAY, "upstream reset the request")
-            }
+            Event::Reset { id } => self.failed(
+                io,
+                id,
+                Code::BAD_GATEWAY,
+                "the other side reset the request",
+            ),
             Event::ResponseRejected { id, .. }
             | Event::BlockwiseFailed { id, .. }
             | Event::ProtectionFailed { id, .. } => {
-                self.failed(io, id, Code::BAD_GATEWAY, "upstream response unusable");
+                self.failed(io, id, Code::BAD_GATEWAY, "response unusable");
             }
             Event::ObservationEnded { handle, .. } => self.observer_gone(io, handle),
+            Event::ConnectionClosed { peer, .. } => self.connection_closed(peer),
             _ => {}
         }
         self.flush_events();
@@ -663,6 +1172,39 @@ impl Application for Proxy {
         self.flush_events();
         Flow::Continue(())
     }
+
+    fn wake(&mut self, io: &mut Io<'_>) -> Flow {
+        self.control_lines(io);
+        self.flush_events();
+        Flow::Continue(())
+    }
+
+    fn poll_connect(&mut self) -> Option<Listen> {
+        let client = self.to_connect.pop_front()?;
+        self.connecting.push_back(client);
+        Some(self.upstream)
+    }
+
+    fn connected(&mut self, io: &mut Io<'_>, result: Result<Remote, NetError>) -> Flow {
+        self.flow_opened(io, result);
+        self.flush_events();
+        Flow::Continue(())
+    }
+}
+
+/// Reads control lines from stdin into `queue` (bounded) and wakes the driver for each.
+fn read_control(queue: Arc<Mutex<VecDeque<String>>>, waker: Arc<tokio::sync::Notify>) {
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lock().lines() {
+            let Ok(line) = line else { break };
+            if let Ok(mut q) = queue.lock() {
+                if q.len() < MAX_CONTROL_LINES {
+                    q.push_back(line);
+                }
+            }
+            waker.notify_one();
+        }
+    });
 }
 
 /// Runs `mote proxy`.
@@ -684,26 +1226,23 @@ pub(crate) fn run(args: &ProxyArgs) -> Result<()> {
     };
     let delay = Duration::from_millis(args.delay.unwrap_or(0));
     crate::net::runtime()?.block_on(async {
-        // The upstream is a placeholder until `connect` names it.
-        let placeholder = Remote::Tcp {
-            connection: u64::MAX,
-            addr: match to {
-                Listen::Udp(a) | Listen::Tcp(a) => a,
-            },
-        };
-        let mut proxy = Proxy::new(placeholder, attack, delay, limits);
+        let mut proxy = Proxy::new(to, attack, delay, limits);
+        proxy.max_flows = args.max_flows;
         if args.json {
             proxy.sink = Sink::Stdout;
         }
         let driver_config = DriverConfig {
-            max_connections: MAX_TCP_CLIENTS + 1,
+            max_connections: MAX_TCP_CLIENTS + args.max_flows,
             ..DriverConfig::default()
         };
         let mut driver = Driver::new(driver_config, proxy.endpoint_config()?)?;
         let local = driver.bind(args.listen).await?;
-        proxy.upstream = driver.connect(to).await?;
         if args.print_port {
             println!("{}", local.port());
+        }
+        if args.control {
+            proxy.report_attacks = true;
+            read_control(Arc::clone(&proxy.control), driver.waker());
         }
         driver.run(&mut proxy).await?;
         Ok(())

@@ -17,6 +17,9 @@ use tracing::{debug, info, warn};
 
 use super::{Flow, Listen, NetError, OsRandom, Remote};
 
+/// How long a connect asked for by [`Application::poll_connect`] may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// The endpoint the driver owns; `X` is its protection layer (OSCORE, EDHOC, or none).
 pub(crate) type CoapEndpoint<X = NoProtection> = Endpoint<Remote, OsRandom, X>;
 
@@ -98,6 +101,18 @@ pub(crate) trait Application<X: Protection<Remote> = NoProtection> {
     /// Called after [`Driver::waker`] was notified (another task, e.g. an HTTP handler, put
     /// work in the application's own queue).
     fn wake(&mut self, _io: &mut Io<'_, X>) -> Flow {
+        Flow::Continue(())
+    }
+
+    /// A peer the application wants a new flow to while running (a proxy's per-client
+    /// upstream socket or connection): the driver calls [`Driver::connect`] for it and hands
+    /// the result to [`Application::connected`], one at a time, in the order asked.
+    fn poll_connect(&mut self) -> Option<Listen> {
+        None
+    }
+
+    /// The outcome of the connect [`Application::poll_connect`] asked for last.
+    fn connected(&mut self, _io: &mut Io<'_, X>, _result: Result<Remote, NetError>) -> Flow {
         Flow::Continue(())
     }
 }
@@ -361,6 +376,26 @@ impl<X: Protection<Remote>> Driver<X> {
         loop {
             if self.settle(app).is_break() || flow.is_break() {
                 break;
+            }
+            if let Some(server) = app.poll_connect() {
+                // The driver waits for nothing else meanwhile: a connect is bounded in time.
+                let result = tokio::time::timeout(CONNECT_TIMEOUT, self.connect(server))
+                    .await
+                    .unwrap_or_else(|_| {
+                        let addr = match server {
+                            Listen::Udp(a) | Listen::Tcp(a) => a,
+                        };
+                        Err(NetError::Connect {
+                            addr,
+                            source: std::io::ErrorKind::TimedOut.into(),
+                        })
+                    });
+                let mut io = Io {
+                    now: self.now(),
+                    endpoint: &mut self.endpoint,
+                };
+                flow = app.connected(&mut io, result);
+                continue;
             }
             while self.tasks.try_join_next().is_some() {}
             let deadline = match (self.endpoint.poll_timeout(), app.poll_timeout()) {

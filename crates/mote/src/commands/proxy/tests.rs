@@ -17,10 +17,17 @@ fn client(port: u16) -> Remote {
     }
 }
 
+const UPSTREAM: SocketAddr = SocketAddr::new(
+    std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 2)),
+    5683,
+);
+
+/// The upstream server, over whichever flow: [`Harness::take`] gathers what went to any flow,
+/// [`Harness::deliver`] finds the flow a message answers (by Token, else Message ID).
 fn upstream() -> Remote {
     Remote::Udp {
         socket: 1,
-        addr: SocketAddr::from(([127, 0, 0, 2], 5683)),
+        addr: UPSTREAM,
     }
 }
 
@@ -30,6 +37,11 @@ struct Harness {
     endpoint: CoapEndpoint,
     now: Duration,
     sent: Vec<(Remote, OwnedMessage)>,
+    /// Flows opened, in order (socket 100, 101, …); `refuse_flows` fails the next connects.
+    flows: Vec<Remote>,
+    refuse_flows: bool,
+    /// (flow, token, Message ID) of every message sent upstream.
+    upstream_log: Vec<(Remote, Vec<u8>, u16)>,
 }
 
 impl Harness {
@@ -38,7 +50,7 @@ impl Harness {
     }
 
     fn delayed(attack: Attack, limits: RouteLimits, delay: Duration) -> Self {
-        let mut proxy = Proxy::new(upstream(), attack, delay, limits);
+        let mut proxy = Proxy::new(Listen::Udp(UPSTREAM), attack, delay, limits);
         proxy.sink = Sink::Keep;
         let endpoint = Endpoint::new(proxy.endpoint_config().unwrap(), OsRandom).unwrap();
         Self {
@@ -46,6 +58,17 @@ impl Harness {
             endpoint,
             now: Duration::from_secs(1),
             sent: Vec::new(),
+            flows: Vec::new(),
+            refuse_flows: false,
+            upstream_log: Vec::new(),
+        }
+    }
+
+    /// The flow opened for `client`.
+    fn flow_of(&self, client: Remote) -> Remote {
+        match self.proxy.flows.get(&client) {
+            Some(FlowState::Open(flow)) => *flow,
+            other => panic!("no open flow for {client:?}: {other:?}"),
         }
     }
 
@@ -56,7 +79,33 @@ impl Harness {
             while let Some(t) = self.endpoint.poll_transmit() {
                 progress = true;
                 let m = Message::decode(&t.datagram).unwrap().to_owned();
+                if t.peer.addr() == UPSTREAM {
+                    self.upstream_log
+                        .push((t.peer, m.token.clone(), m.message_id));
+                }
                 self.sent.push((t.peer, m));
+            }
+            while let Some(server) = self.proxy.poll_connect() {
+                progress = true;
+                assert_eq!(server, Listen::Udp(UPSTREAM));
+                let result = if self.refuse_flows {
+                    Err(NetError::Connect {
+                        addr: UPSTREAM,
+                        source: std::io::ErrorKind::ConnectionRefused.into(),
+                    })
+                } else {
+                    let flow = Remote::Udp {
+                        socket: 100 + self.flows.len(),
+                        addr: UPSTREAM,
+                    };
+                    self.flows.push(flow);
+                    Ok(flow)
+                };
+                let mut io = Io {
+                    now: self.now,
+                    endpoint: &mut self.endpoint,
+                };
+                let _ = self.proxy.connected(&mut io, result);
             }
             while let Some(event) = self.endpoint.poll_event() {
                 progress = true;
@@ -73,6 +122,21 @@ impl Harness {
     }
 
     fn deliver(&mut self, from: Remote, message: &OwnedMessage) {
+        let from = if from == upstream() {
+            let by_token = self
+                .upstream_log
+                .iter()
+                .rev()
+                .find(|(_, t, _)| !t.is_empty() && *t == message.token);
+            let by_mid = self
+                .upstream_log
+                .iter()
+                .rev()
+                .find(|(_, _, mid)| *mid == message.message_id);
+            by_token.or(by_mid).map_or(from, |(flow, _, _)| *flow)
+        } else {
+            from
+        };
         self.endpoint
             .handle(self.now, from, &message.to_vec().unwrap());
         self.settle();
@@ -104,7 +168,11 @@ impl Harness {
 
     /// What was sent to `peer` since the last call.
     fn take(&mut self, peer: Remote) -> Vec<OwnedMessage> {
-        let (mine, rest): (Vec<_>, Vec<_>) = self.sent.drain(..).partition(|(p, _)| *p == peer);
+        let any_flow = peer == upstream();
+        let (mine, rest): (Vec<_>, Vec<_>) = self
+            .sent
+            .drain(..)
+            .partition(|(p, _)| *p == peer || (any_flow && p.addr() == UPSTREAM));
         self.sent = rest;
         mine.into_iter().map(|(_, m)| m).collect()
     }
@@ -498,4 +566,253 @@ fn delay_holds_requests_and_responses_back() {
     let back = h.take(c);
     assert_eq!(back.len(), 1);
     assert_eq!(back[0].payload, b"late");
+}
+
+/// LwM2M servers send requests to the address a registration came from (LwM2M TS 1.2
+/// Transport §6.4): each client has its own upstream flow, a request arriving on it goes to
+/// that client (with a fresh Message ID and Token) and the client's answer goes back on it.
+#[test]
+fn a_request_on_a_clients_flow_goes_to_that_client_and_its_answer_back() {
+    let mut h = Harness::new(Attack::None, RouteLimits::default());
+    let (a, b) = (client(10_001), client(10_002));
+    for (c, token) in [(a, 0xa1u8), (b, 0xb1)] {
+        h.deliver(
+            c,
+            &request(MessageType::Con, Code::POST, 1, &[token], "rd").with_payload(b"</3/0>"),
+        );
+        let up = h.take(upstream()).remove(0);
+        h.deliver(upstream(), &answer(&up, Code::CREATED, b""));
+        assert_eq!(h.take(c)[0].code, Code::CREATED);
+    }
+    let (flow_a, flow_b) = (h.flow_of(a), h.flow_of(b));
+    assert_ne!(flow_a, flow_b, "one flow per client");
+    assert_eq!(h.flows.len(), 2);
+
+    // The server reads /3/0 from client b, on b's flow.
+    let read = request(MessageType::Con, Code::GET, 0x700, &[0x51], "3");
+    h.deliver(flow_b, &read);
+    assert!(h.take(a).is_empty(), "nothing for the other client");
+    let to_b = h.take(b);
+    assert_eq!(to_b.len(), 1);
+    assert_eq!(to_b[0].code, Code::GET);
+    assert_eq!(to_b[0].option(OptionNumber::URI_PATH).unwrap().value, b"3");
+    assert_ne!(to_b[0].token, [0x51], "a fresh token on the client's hop");
+    h.deliver(b, &answer(&to_b[0], Code::CONTENT, b"device"));
+    let back = h.take(flow_b);
+    assert_eq!(back.len(), 1);
+    assert_eq!(
+        (back[0].code, back[0].message_id, back[0].token.as_slice()),
+        (Code::CONTENT, 0x700, &[0x51][..])
+    );
+    assert_eq!(back[0].payload, b"device");
+    assert!(h.proxy.routes.is_empty() && h.proxy.load.is_empty());
+
+    // --tamper flips the last byte in this direction too.
+    h.proxy.attack = Attack::Tamper;
+    h.deliver(
+        flow_a,
+        &request(MessageType::Con, Code::PUT, 0x701, &[0x52], "3").with_payload([1, 2, 3]),
+    );
+    assert_eq!(h.take(a)[0].payload, [1, 2, 2]);
+}
+
+/// Flows are bounded (`--max-flows`): the first request of a client beyond is 5.03 and opens
+/// nothing; clients that have a flow go on. A flow that cannot be opened is 5.02.
+#[test]
+fn the_flow_table_is_bounded_and_a_failed_flow_is_5_02() {
+    let mut h = Harness::new(Attack::None, RouteLimits::default());
+    h.proxy.max_flows = 2;
+    for port in [11_001, 11_002] {
+        h.deliver(
+            client(port),
+            &request(MessageType::Con, Code::GET, 1, &[1], "x"),
+        );
+    }
+    assert_eq!(h.take(upstream()).len(), 2);
+    h.deliver(
+        client(11_003),
+        &request(MessageType::Con, Code::GET, 1, &[1], "x"),
+    );
+    let refused = h.take(client(11_003));
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0].code, Code::SERVICE_UNAVAILABLE);
+    assert_eq!(refused[0].payload, b"proxy flow table full");
+    assert_eq!(h.flows.len(), 2, "no flow opened beyond the bound");
+    assert!(!h.proxy.load.contains_key(&client(11_003)));
+    // A client with a flow still gets through.
+    h.deliver(
+        client(11_001),
+        &request(MessageType::Con, Code::GET, 2, &[2], "x"),
+    );
+    assert_eq!(h.take(upstream()).len(), 1);
+
+    let mut h = Harness::new(Attack::None, RouteLimits::default());
+    h.refuse_flows = true;
+    h.deliver(
+        client(11_004),
+        &request(MessageType::Con, Code::GET, 1, &[1], "x"),
+    );
+    let back = h.take(client(11_004));
+    assert_eq!(back.len(), 1);
+    assert_eq!(back[0].code, Code::BAD_GATEWAY);
+    assert!(h.proxy.flows.is_empty() && h.proxy.load.is_empty());
+}
+
+/// The control lines and their acknowledgements (docs/cli.md).
+#[test]
+fn control_lines_switch_the_attack_and_report_stats() {
+    assert_eq!(
+        parse_control("attack delay 1500"),
+        Ok(Control::Attack(Attack::None, Duration::from_millis(1500)))
+    );
+    assert_eq!(
+        parse_control(" attack  forge-block "),
+        Ok(Control::Attack(Attack::ForgeBlock, Duration::ZERO))
+    );
+    assert!(parse_control("attack delay soon").is_err());
+    assert!(parse_control("attack everything").is_err());
+    let mut h = Harness::new(Attack::None, RouteLimits::default());
+    for line in ["attack tamper", "attack delay 250", "bogus", "stats"] {
+        let mut io = Io {
+            now: h.now,
+            endpoint: &mut h.endpoint,
+        };
+        h.proxy.control_line(&mut io, line);
+    }
+    assert_eq!(h.proxy.delay, Duration::from_millis(250));
+    assert_eq!(h.proxy.attack, Attack::None);
+    assert_eq!(
+        h.proxy.events[0],
+        r#"{"event":"attack","attack":"tamper","delay_ms":0}"#
+    );
+    assert_eq!(
+        h.proxy.events[1],
+        r#"{"event":"attack","attack":"none","delay_ms":250}"#
+    );
+    assert!(h.proxy.events[2].starts_with(r#"{"event":"error","reason":"unknown control line"#));
+    assert_eq!(
+        h.proxy.events[3],
+        r#"{"event":"stats","requests":0,"responses":0,"bytes":0,"refused":0,"tampered":0,"replayed":0,"delayed":0,"swapped":0,"forged":0,"flows":0}"#
+    );
+    // One request and its answer forwarded: both counted, bytes as encoded on the wire.
+    h.proxy.delay = Duration::ZERO;
+    h.proxy.events.clear();
+    let req = request(MessageType::Con, Code::GET, 1, &[1], "x");
+    h.deliver(client(12_001), &req);
+    let up = h.take(upstream()).remove(0);
+    let resp = answer(&up, Code::CONTENT, b"12345");
+    h.deliver(upstream(), &resp);
+    let down = h.take(client(12_001)).remove(0);
+    assert_eq!(h.proxy.stats.requests, 1);
+    assert_eq!(h.proxy.stats.responses, 1);
+    assert_eq!(h.proxy.stats.flows, 1);
+    // Bytes without the hops' own Tokens: the GET's header (4) and Uri-Path "x" (2); the
+    // response's header (4), the payload marker and 5 bytes.
+    assert_eq!(
+        (up.payload.len(), down.token.as_slice(), down.payload.len()),
+        (0, &[1][..], 5)
+    );
+    assert_eq!(h.proxy.stats.bytes, 6 + 10);
+}
+
+/// `attack swap`: the next two responses travelling the same direction are delivered crossed
+/// (each answers the other's request); then the proxy is honest again.
+#[test]
+fn swap_crosses_the_next_two_responses() {
+    let mut h = Harness::new(Attack::None, RouteLimits::default());
+    let c = client(13_001);
+    h.deliver(c, &request(MessageType::Con, Code::POST, 1, &[1], "rd"));
+    let up = h.take(upstream()).remove(0);
+    h.deliver(upstream(), &answer(&up, Code::CREATED, b""));
+    h.take(c);
+    let flow = h.flow_of(c);
+    h.proxy.attack = Attack::Swap;
+    h.proxy.report_attacks = true;
+    // Two concurrent requests of the server.
+    h.deliver(
+        flow,
+        &request(MessageType::Con, Code::GET, 0x801, &[0x61], "a"),
+    );
+    h.deliver(
+        flow,
+        &request(MessageType::Con, Code::GET, 0x802, &[0x62], "b"),
+    );
+    let to_client = h.take(c);
+    assert_eq!(to_client.len(), 2);
+    let (ra, rb) = (to_client[0].clone(), to_client[1].clone());
+    h.deliver(c, &answer(&ra, Code::CONTENT, b"answer-a"));
+    assert!(
+        h.take(flow).iter().all(|m| m.code.is_empty()),
+        "the first response is held"
+    );
+    h.deliver(c, &answer(&rb, Code::CONTENT, b"answer-b"));
+    let back: Vec<_> = h
+        .take(flow)
+        .into_iter()
+        .filter(|m| !m.code.is_empty())
+        .map(|m| (m.token, m.payload))
+        .collect();
+    assert_eq!(
+        back,
+        [
+            (vec![0x61], b"answer-b".to_vec()),
+            (vec![0x62], b"answer-a".to_vec())
+        ]
+    );
+    assert_eq!(h.proxy.attack, Attack::None);
+    assert_eq!(h.proxy.stats.swapped, 2);
+    assert_eq!(
+        h.proxy.events,
+        [r#"{"event":"attacked","attack":"swap","direction":"upstream","code":"2.05","bytes":8}"#;
+            2]
+    );
+    // Honest again.
+    h.deliver(
+        flow,
+        &request(MessageType::Con, Code::GET, 0x803, &[0x63], "c"),
+    );
+    let rc = h.take(c).remove(0);
+    h.deliver(c, &answer(&rc, Code::CONTENT, b"answer-c"));
+    let back = h.take(flow);
+    assert!(
+        back.iter()
+            .any(|m| m.token == [0x63] && m.payload == b"answer-c")
+    );
+}
+
+/// `attack forge-block`: the payload of the next protected (or Block2) response to a client
+/// is replaced by as many random bytes; only that one.
+#[test]
+fn forge_block_replaces_the_next_block_payload_only() {
+    let mut h = Harness::new(Attack::ForgeBlock, RouteLimits::default());
+    let c = client(14_001);
+    let block = |token: u8| {
+        request(
+            MessageType::Con,
+            Code::GET,
+            u16::from(token),
+            &[token],
+            "fw",
+        )
+        .with_option(OptionNumber::OSCORE, [0x09, token])
+    };
+    let original: Vec<u8> = (0..64u8).collect();
+    // A plain response without a block is not the target.
+    h.deliver(c, &request(MessageType::Con, Code::GET, 9, &[9], "x"));
+    let up = h.take(upstream()).remove(0);
+    h.deliver(upstream(), &answer(&up, Code::CONTENT, b"plain"));
+    assert_eq!(h.take(c)[0].payload, b"plain");
+    for (token, forged) in [(1u8, true), (2, false)] {
+        h.deliver(c, &block(token));
+        let up = h.take(upstream()).remove(0);
+        h.deliver(
+            upstream(),
+            &answer(&up, Code::CHANGED, &original).with_option(OptionNumber::OSCORE, []),
+        );
+        let back = h.take(c).remove(0);
+        assert_eq!(back.payload.len(), original.len());
+        assert_eq!(back.payload != original, forged, "block {token}");
+    }
+    assert_eq!(h.proxy.stats.forged, 1);
+    assert_eq!(h.proxy.attack, Attack::None);
 }

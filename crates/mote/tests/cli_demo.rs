@@ -1,5 +1,9 @@
-//! `mote demo` runs the whole story on loopback (README's main job): each step's outcome is
-//! checked here, so a demo that stops proving what it claims fails the test suite.
+//! `mote demo` runs the whole story on loopback with the real roles (README's main job): each
+//! step's outcome is checked here from its transcript, so a demo that stops proving what it
+//! claims fails the test suite — and the demo checks itself (exit 1 when a step, an attack
+//! above all, does not behave as expected).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::process::Command;
 
@@ -17,37 +21,54 @@ fn demo_runs_every_step_with_the_expected_outcomes() {
         String::from_utf8_lossy(&out.stderr)
     );
     for expected in [
-        // 1. Register through the codec.
-        "CON 0.02 POST",
-        "Uri-Query (15): \"ep=device-0001\"",
-        // 2. EDHOC completes with message_4 and hands off to OSCORE.
-        "message_4 9 B: both sides authenticated",
-        "OSCORE (Appendix A.1): Master Secret 16 B",
-        // 4. Operations through the OSCORE-unaware proxy.
-        "Read /3/0 -> 2.05 Content",
-        "/3/0/0 string \"Mote\"",
-        "Write /3/0/13 -> 4.01 Unauthorized with Echo",
-        "with the Echo -> 2.04 Changed",
-        "Read /19/0/0/0 -> 4096 B in 16 blocks of 256 B",
-        // 4b. EDHOC over CoAP through the proxy, the combined request.
-        "message_1 -> message_2; the server's credential verified",
-        "Read /3/0/0 carrying message_3 (EDHOC + OSCORE request) -> 2.05 Content \"Mote\"",
-        // 5. Attacks.
-        "through the tampering proxy: unprotected 4.00 response: Decryption failed",
-        "OSCORE (9): 0x09",
-        "replayed to the device -> 4.01 Unauthorized \"Replay detected\"",
-        // 6. Access control.
-        "server 102 Read /3/0: allowed",
-        "server 102 Execute /3/0/4: denied 4.01",
-        "server 102 Read /0/0: denied 4.01",
+        // Bootstrap, registration with both servers through the proxies, OSCORE from /21.
+        "device: bootstrap finished",
+        r#"server 101: registration of "device-0001" over "tcp""#,
+        r#"server 102: registration of "device-0001" over "udp""#,
+        r#"security "oscore""#,
+        // Read in TLV and SenML-CBOR.
+        "3/0?format=tlv -> HTTP 200 {\"content_format\":11542",
+        "3/0?format=senml-cbor -> HTTP 200 {\"content_format\":112",
+        // Write, Execute.
+        r#"device: {"event":"write","path":"/3303/0/5750","server":101,"value":"kitchen"}"#,
+        r#""event":"execute","path":"/3/0/4","server":101"#,
+        // Observe: 23 is not notified (gt=25), 26 is.
+        "attributes?pmin=0&pmax=600&gt=25 -> HTTP 200 {\"status\":\"2.04\"}",
+        "server 101: notification Some(Number(26.0))",
+        // Send.
+        "server 101: send Some(Number(26))",
+        "server 102: send received too",
+        // The device's ACL refuses server 102's Write.
+        "server 102 has access rights R---- on /3303/0; Write needs -W---\",\"status\":\"4.01\"",
+        // Attacks, each carried out and detected.
+        r#""attack":"tamper","bytes":50,"code":"0.02","direction":"downstream","event":"attacked""#,
+        "the device refused it, the REST call got HTTP 502 the answer did not verify; value kept",
+        r#""code":"4.01","code_name":"Unauthorized","event":"replay-response","payload":"5265706c6179206465746563746564""#,
+        r#""attack":"swap","#,
+        "responses crossed: the server rejected both (HTTP 502",
     ] {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
     }
-    // A protected request shows the proxy no Uri-Path.
-    let seen = text
-        .split("what every proxy sees")
+    // The summary table: every step ok, none failed.
+    let table = text
+        .split("step  ")
         .nth(1)
-        .and_then(|rest| rest.split("replayed").next())
-        .expect("the outer message is printed");
-    assert!(!seen.contains("Uri-Path"), "{seen}");
+        .expect("the summary table is printed");
+    assert!(!table.contains("FAILED"), "{table}");
+    assert!(table.contains(" 0 failed"), "{table}");
+    for step in [
+        "bootstrap and register",
+        "Read /3/0 in TLV and SenML-CBOR",
+        "Observe with pmin/pmax/gt",
+        "server 102 refused by the ACL",
+        "attack: modify",
+        "attack: replay with a fresh Message ID",
+        "attack: swap responses",
+    ] {
+        let line = table
+            .lines()
+            .find(|l| l.starts_with(step))
+            .unwrap_or_else(|| panic!("no row {step:?} in {table}"));
+        assert!(line.trim_end().ends_with("ok"), "{line}");
+    }
 }

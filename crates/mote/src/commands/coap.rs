@@ -572,23 +572,6 @@ pub(crate) fn oscore_client(
 /// A client with one OSCORE context from a context file.
 pub(crate) type OscoreClient = Client<OscoreProtection<FileSequenceStore, OsRandom>>;
 
-/// Sends one request (protected under `identity` when given) in blocks of `block_size` and
-/// returns its final response (the whole body), for `mote demo`'s steps.
-///
-/// # Errors
-/// No response to show, as `mote coap` reports it (`unprotected 4.00 response: …`).
-pub(crate) fn send<X: Protection<Remote>>(
-    client: &mut Client<X>,
-    identity: Option<X::Identity>,
-    request: OwnedMessage,
-    block_size: u16,
-) -> Result<OwnedMessage> {
-    let tcp = client.is_tcp();
-    client
-        .request(request, request_options(block_size)?, identity)
-        .map_err(|e| failure(e, false, tcp))
-}
-
 /// `--edhoc` over TCP: the handshake, `C_R, message_3` posted to the EDHOC resource
 /// (message_4 back, Appendix A.2), then the request under the new context.
 fn edhoc_tcp(

@@ -271,10 +271,11 @@ enum Attack {
     /// Hold the next response and deliver it, and the next one travelling the same direction,
     /// crossed: each answers the other's request (once; then the attack is `None`).
     Swap,
-    /// Replace the payload of the next response to a client's GET that carries a block of a
-    /// download with random bytes of the same length (once; then `None`). Under OSCORE the
-    /// block option is inside the ciphertext (RFC 8613 §4.1.3.4.1), so any protected response
-    /// with a payload to a GET counts, as does one with an outer Block2 option.
+    /// Replace the payload of the next protected response travelling to a client (a block of
+    /// an end-to-end protected download: the Block2 option is inside the ciphertext, RFC 8613
+    /// §4.1.3.4.1, so the proxy cannot tell a block from another response) with random bytes
+    /// of the same length (once; then `None`). A plain download's outer blocks are reassembled
+    /// by the proxy's endpoint (hop-by-hop), so there is no plain block to forge.
     ForgeBlock,
 }
 
@@ -855,7 +856,7 @@ impl Proxy {
         if !self.delay.is_zero() {
             self.attacked("delay", upstream, &response);
         }
-        if self.attack == Attack::ForgeBlock && !upstream && self.carries_block(&response) {
+        if self.attack == Attack::ForgeBlock && !upstream && Self::carries_block(&response) {
             let mut random = OsRandom;
             for b in &mut response.payload {
                 *b = random.next_u32().to_le_bytes()[0];
@@ -900,11 +901,10 @@ impl Proxy {
         }
     }
 
-    /// Whether `response` carries a block of a download (see [`Attack::ForgeBlock`]).
-    fn carries_block(&self, response: &OwnedMessage) -> bool {
-        !response.payload.is_empty()
-            && (response.option(OptionNumber::BLOCK2).is_some()
-                || response.option(OptionNumber::OSCORE).is_some())
+    /// Whether `response` may carry a block of a protected download (see
+    /// [`Attack::ForgeBlock`]).
+    fn carries_block(response: &OwnedMessage) -> bool {
+        !response.payload.is_empty() && response.option(OptionNumber::OSCORE).is_some()
     }
 
     /// [`Attack::Swap`]: holds the first response, crosses it with the next one travelling the

@@ -780,8 +780,8 @@ fn swap_crosses_the_next_two_responses() {
     );
 }
 
-/// `attack forge-block`: the payload of the next protected (or Block2) response to a client
-/// is replaced by as many random bytes; only that one.
+/// `attack forge-block`: the payload of the next protected response to a client is replaced
+/// by as many random bytes; only that one (a plain response before it is left alone).
 #[test]
 fn forge_block_replaces_the_next_block_payload_only() {
     let mut h = Harness::new(Attack::ForgeBlock, RouteLimits::default());

@@ -1717,4 +1717,22 @@ impl<C: Crypto> Initiated<C> {
             .oscore_parameters()?
             .security_context_with_store(store)
     }
+
+    /// As [`Initiated::context`], but the OSCORE input parameters of Appendix A.1 themselves
+    /// (Master Secret and Salt from the exporter, Sender ID C_R, Recipient ID C_I, the
+    /// suite's AEAD and hash), for an application that stores them (e.g. an LwM2M client
+    /// writing its OSCORE Object instance) and derives the context from them later.
+    ///
+    /// # Errors
+    /// As [`Initiated::context`]: message_4 does not verify, the exporter fails.
+    pub fn oscore_parameters(
+        self,
+        message_4: Option<&[u8]>,
+    ) -> Result<crate::session::OscoreParameters, Error> {
+        let mut session = match message_4 {
+            Some(m4) => self.wait.process_message_4(m4).map_err(|r| r.error)?.0,
+            None => self.wait.finish()?,
+        };
+        session.oscore_parameters()
+    }
 }

@@ -48,6 +48,9 @@ use mote_lwm2m::data::{InstanceData, ResourceData};
 use mote_lwm2m::{Format, Path, PathLevel, Value};
 
 use crate::client::{Client, OSCORE, Requester, SECURITY, SecurityIdentity, int};
+use crate::edhoc::{
+    AfterMessage2, CONTENT_FORMAT_CID_EDHOC, EdhocHandshake, EdhocOutput, RekeyError,
+};
 use crate::error::ObjectError;
 use crate::firmware::{FirmwarePull, State, UpdateResult};
 use crate::registration::{self, Outgoing, Peer, Registrar, RequestHandle};
@@ -130,6 +133,8 @@ pub struct EngineConfig {
     pub max_pending: usize,
     /// Events held for [`Engine::poll_event`]; the oldest is dropped beyond it.
     pub max_events: usize,
+    /// [`ClientEvent::FirmwareProgress`] comes at most once per this many bytes.
+    pub firmware_progress_step: usize,
 }
 
 impl Default for EngineConfig {
@@ -137,6 +142,7 @@ impl Default for EngineConfig {
         EngineConfig {
             max_pending: 32,
             max_events: 256,
+            firmware_progress_step: 64 * 1024,
         }
     }
 }
@@ -250,6 +256,39 @@ pub enum ClientEvent {
         /// The /21 instance and its /0 account.
         account: OscoreAccount,
     },
+    /// An EDHOC handshake with the server (RFC 9528, [`Engine::rekey`]) completed: the
+    /// account's OSCORE Object instance holds the new context (RFC 9528 Appendix A.1) and
+    /// the client registers again under it.
+    Rekeyed {
+        /// The account.
+        ssid: ShortServerId,
+        /// Its Server URI.
+        server: String,
+    },
+    /// An EDHOC handshake with the server failed; the account keeps the context it had.
+    RekeyFailed {
+        /// The account.
+        ssid: ShortServerId,
+        /// Why.
+        error: RekeyError,
+    },
+    /// The endpoint challenged a server's request for freshness (RFC 9175 §2.3: 4.01 with
+    /// an Echo option, [`mote_coap::endpoint::EndpointConfig::echo`]); the request did not
+    /// reach the objects.
+    EchoChallenge {
+        /// The account the request came from, when known.
+        ssid: Option<ShortServerId>,
+        /// The request's path (`/5/0/2`).
+        path: String,
+    },
+    /// Progress of a firmware package pull (Package URI, /5/0/1): emitted at most once per
+    /// [`EngineConfig::firmware_progress_step`] bytes, and once at the end.
+    FirmwareProgress {
+        /// Bytes received and handed to the object so far.
+        bytes: usize,
+        /// The package size, when the server told it (Size2, RFC 7959 §4), else `bytes`.
+        total: Option<usize>,
+    },
     /// Something went wrong that the application should see.
     Error {
         /// The path concerned, if any.
@@ -268,6 +307,16 @@ enum Pending {
     Send(SendHandle),
     /// The pull of the Firmware Update object's Package URI.
     Firmware,
+    /// A request of an EDHOC handshake for the account of this /0 instance.
+    Edhoc(u16),
+}
+
+/// An EDHOC handshake in progress ([`Engine::rekey`]).
+struct Rekey {
+    ssid: ShortServerId,
+    handshake: Box<dyn EdhocHandshake>,
+    /// message_3 was posted: the next answer finishes the handshake.
+    message_3_sent: bool,
 }
 
 /// The inputs of an account's OSCORE security context: the OSCORE Object instance (/21)
@@ -389,6 +438,14 @@ pub struct Engine<P> {
     asked: BTreeSet<u16>,
     /// Registrar requests waiting for their account's context (by /0 instance).
     parked: Vec<(u16, Outgoing)>,
+    /// EDHOC handshakes in progress, by /0 instance (at most one per account).
+    rekeys: BTreeMap<u16, Rekey>,
+    /// Accounts whose context a handshake replaced and the application has not installed
+    /// yet (asked for even without [`Engine::provision_contexts`]).
+    rekeyed: BTreeSet<u16>,
+    /// Firmware pull: bytes received, the package size (Size2) if told, the progress last
+    /// reported.
+    firmware_progress: (usize, Option<usize>, usize),
 }
 
 impl<P> core::fmt::Debug for Engine<P> {
@@ -431,6 +488,9 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
             installed: BTreeSet::new(),
             asked: BTreeSet::new(),
             parked: Vec::new(),
+            rekeys: BTreeMap::new(),
+            rekeyed: BTreeSet::new(),
+            firmware_progress: (0, None, 0),
         }
     }
 
@@ -520,6 +580,7 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
         X::Identity: AccountIdentity,
     {
         self.asked.remove(&security);
+        self.rekeyed.remove(&security);
         self.installed.insert(security);
         let (ready, waiting): (Vec<_>, Vec<_>) = core::mem::take(&mut self.parked)
             .into_iter()
@@ -534,7 +595,12 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
     /// Whether requests to the account of /0 instance `index` wait for its context (and asks
     /// the application for it once).
     fn needs_context(&mut self, index: u16) -> bool {
-        if !self.provisioning || self.installed.contains(&index) {
+        if self.rekeys.contains_key(&index) {
+            // RFC 9528: the account's requests wait for the handshake's context.
+            return true;
+        }
+        if (!self.provisioning && !self.rekeyed.contains(&index)) || self.installed.contains(&index)
+        {
             return false;
         }
         let Some(account) = self.oscore_account(index) else {
@@ -763,6 +829,44 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
                 // Triggers (/1/x/4, /1/x/8, /1/x/9, Bootstrap-Finish) and object-set changes.
                 self.registrar.handle_timeout(&mut self.client, now);
             }
+            Event::Response { id, message, .. }
+                if matches!(self.pending.get(&id), Some(Pending::Edhoc(_))) =>
+            {
+                if let Some(Pending::Edhoc(index)) = self.pending.remove(&id) {
+                    self.edhoc_answer(ep, index, Ok(&message), now);
+                }
+            }
+            Event::TimedOut { id } | Event::Reset { id }
+                if matches!(self.pending.get(&id), Some(Pending::Edhoc(_))) =>
+            {
+                if let Some(Pending::Edhoc(index)) = self.pending.remove(&id) {
+                    self.edhoc_answer(ep, index, Err(RekeyError::NoAnswer), now);
+                }
+            }
+            Event::EchoChallenged {
+                peer,
+                identity,
+                path,
+                ..
+            } => {
+                let requester = match &identity {
+                    Some(identity) => identity.requester(&self.client),
+                    None => self.nosec_requester(&peer),
+                };
+                let mut text = String::new();
+                for seg in &path {
+                    text.push('/');
+                    text.push_str(seg);
+                }
+                if text.is_empty() {
+                    text.push('/');
+                }
+                let ssid = match requester {
+                    Requester::Server(ssid) => Some(ssid),
+                    _ => None,
+                };
+                self.event(ClientEvent::EchoChallenge { ssid, path: text });
+            }
             Event::Response { id, message, .. } => {
                 let options: Vec<(OptionNumber, &[u8])> = message
                     .options
@@ -799,13 +903,15 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
                         };
                         self.firmware_finished(outcome);
                     }
-                    None => {}
+                    Some(Pending::Edhoc(_)) | None => {}
                 }
             }
             Event::Block {
                 id,
                 offset,
                 payload,
+                more,
+                size,
                 ..
             } if matches!(self.pending.get(&id), Some(Pending::Firmware)) => {
                 // Each block goes to the Firmware Update object as it arrives (verified end to
@@ -818,6 +924,16 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
                     self.pending.remove(&id);
                     let _ = ep.cancel(now, id);
                     self.firmware_finished(Err(result));
+                } else {
+                    let bytes = offset.saturating_add(payload.len());
+                    let (_, total, reported) = self.firmware_progress;
+                    let total = size.or(total);
+                    self.firmware_progress = (bytes, total, reported);
+                    let step = self.config.firmware_progress_step.max(1);
+                    if !more || bytes.saturating_sub(reported) >= step {
+                        self.firmware_progress.2 = bytes;
+                        self.event(ClientEvent::FirmwareProgress { bytes, total });
+                    }
                 }
             }
             Event::ProtectionFailed { id, .. }
@@ -861,6 +977,15 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
             Some(Pending::Send(h)) => self.reporter.on_send_failure(h),
             // TS 1.2 Core Appendix E.6: "Connection lost during downloading" (4).
             Some(Pending::Firmware) => self.firmware_finished(Err(UpdateResult::ConnectionLost)),
+            Some(Pending::Edhoc(index)) => {
+                // An unusual end (a rejected response): the handshake is over.
+                if let Some(rekey) = self.rekeys.remove(&index) {
+                    self.event(ClientEvent::RekeyFailed {
+                        ssid: rekey.ssid,
+                        error: RekeyError::NoAnswer,
+                    });
+                }
+            }
             None => {}
         }
     }
@@ -907,6 +1032,7 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
         };
         let max_package = fw.max_package();
         fw.pull_started();
+        self.firmware_progress = (0, None, 0);
         let Some((authority, request)) = package_request(&uri) else {
             self.firmware_finished(Err(UpdateResult::InvalidUri));
             return;
@@ -1481,6 +1607,223 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
         sent
     }
 
+    /// Runs an EDHOC handshake (RFC 9528, as Initiator) with the server of account `ssid`
+    /// through the endpoint: message_1 now, message_3 when message_2 arrives (RFC 9528
+    /// Appendix A.2). When it completes the account's OSCORE Object instance holds the
+    /// derived context (Appendix A.1; a new /21 instance linked by /0/x/17 when the account
+    /// had none), the configuration is stored, [`ClientEvent::Rekeyed`] comes, then
+    /// [`ClientEvent::OscoreContextNeeded`] for the new context and, once it is installed
+    /// ([`Engine::context_installed`]), a new Register under it (TS 1.2 Core §6.2.1: the
+    /// registration moves to the new identity). Until then the account's registration
+    /// requests wait. A failure is [`ClientEvent::RekeyFailed`]; the account keeps its
+    /// context.
+    ///
+    /// Called before [`Engine::start`], the first Register waits for the handshake (an
+    /// account provisioned without a key).
+    ///
+    /// # Errors
+    /// [`RekeyError`] when the handshake cannot start (unknown account, one running already,
+    /// too many requests in flight, the URI does not resolve, message_1 fails).
+    pub fn rekey<R, X>(
+        &mut self,
+        ep: &mut Endpoint<P, R, X>,
+        ssid: ShortServerId,
+        mut handshake: impl EdhocHandshake + 'static,
+        now: Duration,
+    ) -> Result<(), RekeyError>
+    where
+        R: RandomSource,
+        X: Protection<P>,
+        X::Identity: AccountIdentity,
+    {
+        let (index, uri) = self
+            .security_instance(Peer::Server(ssid))
+            .map(|(i, s)| (i, string(s.get(&0))))
+            .ok_or(RekeyError::UnknownAccount(ssid.0))?;
+        let uri = uri.ok_or(RekeyError::UnknownAccount(ssid.0))?;
+        if self.rekeys.contains_key(&index) {
+            return Err(RekeyError::InProgress(ssid.0));
+        }
+        let message_1 = handshake.message_1()?;
+        let id = self.edhoc_post(ep, &uri, message_1, now)?;
+        self.pending.insert(id, Pending::Edhoc(index));
+        self.rekeys.insert(
+            index,
+            Rekey {
+                ssid,
+                handshake: Box::new(handshake),
+                message_3_sent: false,
+            },
+        );
+        Ok(())
+    }
+
+    /// `POST /.well-known/edhoc` (RFC 9528 Appendix A.2), unprotected.
+    fn edhoc_post<R, X>(
+        &mut self,
+        ep: &mut Endpoint<P, R, X>,
+        uri: &str,
+        payload: Vec<u8>,
+        now: Duration,
+    ) -> Result<RequestId, RekeyError>
+    where
+        R: RandomSource,
+        X: Protection<P>,
+    {
+        if self.pending.len() >= self.config.max_pending {
+            return Err(RekeyError::TooManyRequests(self.config.max_pending));
+        }
+        let target = self
+            .resolver
+            .resolve(uri)
+            .ok_or_else(|| RekeyError::Unresolvable(uri.into()))?;
+        let message = OwnedMessage::new(MessageType::Con, Code::POST, 0)
+            .with_option(OptionNumber::URI_PATH, ".well-known")
+            .with_option(OptionNumber::URI_PATH, "edhoc")
+            .with_uint_option(
+                OptionNumber::CONTENT_FORMAT,
+                u32::from(CONTENT_FORMAT_CID_EDHOC),
+            )
+            .with_payload(payload);
+        let options = RequestOptions::new(Reliability::Confirmable, ep.config().client_blockwise);
+        ep.request_with(now, target, message, options)
+            .map_err(|e| RekeyError::Send(e.to_string()))
+    }
+
+    /// The answer to a request of the handshake with the account of /0 instance `index`.
+    fn edhoc_answer<R, X>(
+        &mut self,
+        ep: &mut Endpoint<P, R, X>,
+        index: u16,
+        answer: Result<&OwnedMessage, RekeyError>,
+        now: Duration,
+    ) where
+        R: RandomSource,
+        X: Protection<P>,
+        X::Identity: AccountIdentity,
+    {
+        let Some(mut rekey) = self.rekeys.remove(&index) else {
+            return;
+        };
+        let step = answer.and_then(|m| {
+            if m.code != Code::CHANGED {
+                return Err(RekeyError::Refused(alloc::format!("{}", m.code)));
+            }
+            if rekey.message_3_sent {
+                let m4 = (!m.payload.is_empty()).then_some(m.payload.as_slice());
+                rekey.handshake.finish(m4).map(Some)
+            } else {
+                let payload = match rekey.handshake.message_2(&m.payload)? {
+                    AfterMessage2::Message3(p) => {
+                        rekey.message_3_sent = true;
+                        p
+                    }
+                    AfterMessage2::Restart(p) => p,
+                };
+                let uri = self
+                    .client
+                    .security
+                    .instance(index)
+                    .and_then(|sec| string(sec.get(&0)))
+                    .ok_or(RekeyError::UnknownAccount(rekey.ssid.0))?;
+                let id = self.edhoc_post(ep, &uri, payload, now)?;
+                self.pending.insert(id, Pending::Edhoc(index));
+                Ok(None)
+            }
+        });
+        match step {
+            Ok(None) => {
+                self.rekeys.insert(index, rekey);
+            }
+            Ok(Some(output)) => self.rekey_done(ep, index, rekey.ssid, &output, now),
+            Err(error) => {
+                self.event(ClientEvent::RekeyFailed {
+                    ssid: rekey.ssid,
+                    error,
+                });
+                self.release_parked(ep, index, now);
+            }
+        }
+    }
+
+    /// The handshake completed: the new context becomes the account's /21 instance.
+    fn rekey_done<R, X>(
+        &mut self,
+        ep: &mut Endpoint<P, R, X>,
+        index: u16,
+        ssid: ShortServerId,
+        output: &EdhocOutput,
+        now: Duration,
+    ) where
+        R: RandomSource,
+        X: Protection<P>,
+        X::Identity: AccountIdentity,
+    {
+        let Some(mut security) = self.client.security.instance(index).cloned() else {
+            return;
+        };
+        let oscore = oscore_link(&security).unwrap_or_else(|| {
+            // The lowest free /21 instance.
+            (0..u16::MAX)
+                .find(|i| !self.client.oscore.instances_contains(*i))
+                .unwrap_or(u16::MAX)
+        });
+        let single = ResourceData::Single;
+        let mut inst = InstanceData::new();
+        // TS 1.2 Core Appendix E.9 (OSCORE Object): 0 Master Secret, 1 Sender ID,
+        // 2 Recipient ID, 3 AEAD Algorithm, 4 HMAC Algorithm, 5 Master Salt (6, the ID
+        // Context, stays absent: RFC 9528 Appendix A.1 derives none).
+        inst.insert(0, single(Value::Opaque(output.master_secret.clone())));
+        inst.insert(1, single(Value::Opaque(output.sender_id.clone())));
+        inst.insert(2, single(Value::Opaque(output.recipient_id.clone())));
+        inst.insert(3, single(Value::Integer(output.aead)));
+        inst.insert(4, single(Value::Integer(output.hkdf)));
+        inst.insert(5, single(Value::Opaque(output.master_salt.clone())));
+        self.client.oscore.insert(oscore, inst);
+        security.insert(
+            17,
+            single(Value::Objlnk(mote_lwm2m::ObjectLink::new(OSCORE, oscore))),
+        );
+        self.client.security.insert(index, security);
+        self.client.rebuild_access();
+        self.installed.remove(&index);
+        self.asked.remove(&index);
+        self.rekeyed.insert(index);
+        self.persist();
+        let server = self.server_uri(ssid).unwrap_or_default();
+        self.event(ClientEvent::Rekeyed { ssid, server });
+        // A Register waiting for the handshake goes out (after the context is installed);
+        // a registered account registers again, so that the server binds the registration
+        // to the new identity.
+        let waiting = self.parked.iter().any(|(i, _)| *i == index);
+        self.release_parked(ep, index, now);
+        if !waiting {
+            self.registrar.register_again(ssid, now);
+            self.registrar.handle_timeout(&mut self.client, now);
+        }
+    }
+
+    /// Sends again what waited for the account of /0 instance `index`.
+    fn release_parked<R, X>(&mut self, ep: &mut Endpoint<P, R, X>, index: u16, now: Duration)
+    where
+        R: RandomSource,
+        X: Protection<P>,
+        X::Identity: AccountIdentity,
+    {
+        let (ready, waiting): (Vec<_>, Vec<_>) = core::mem::take(&mut self.parked)
+            .into_iter()
+            .partition(|(s, _)| *s == index);
+        self.parked = waiting;
+        for (_, out) in ready {
+            self.send_registrar(ep, out, now);
+        }
+    }
+
+    /// Whether an EDHOC handshake with the account `ssid` is running.
+    pub fn rekeying(&self, ssid: ShortServerId) -> bool {
+        self.rekeys.values().any(|r| r.ssid == ssid)
+    }
+
     /// Whether a request of the client is still waiting for its answer.
     pub fn has_pending(&self) -> bool {
         !self.pending.is_empty()
@@ -1537,6 +1880,8 @@ fn package_request(uri: &str) -> Option<(String, OwnedMessage)> {
     for q in query.into_iter().flat_map(|q| q.split('&')) {
         message = message.with_option(OptionNumber::URI_QUERY, q.as_bytes());
     }
+    // RFC 7959 §4: Size2 0 asks for the package size (progress reports).
+    message = message.with_uint_option(OptionNumber::SIZE2, 0);
     Some((alloc::format!("{scheme}{host}"), message))
 }
 

@@ -4,6 +4,11 @@
 //! through the CoAP endpoint and hands each block to [`FirmwareHooks::write_block`] as it
 //! arrives (verified end to end under OSCORE); for other schemes the application reports the
 //! outcome through [`FirmwareUpdate::download_finished`].
+//!
+//! The object never holds the image: a package (pushed through resource 0 or pulled) goes
+//! to the hooks as [`FirmwareHooks::begin`], [`FirmwareHooks::write_block`] for each piece
+//! in order, then [`FirmwareHooks::finish`], which checks what was written (digest, type)
+//! — e.g. straight into a flash slot, so a device needs no RAM for the whole image.
 
 use alloc::string::String;
 use alloc::vec;
@@ -83,16 +88,31 @@ impl UpdateResult {
     }
 }
 
-/// What the application does with firmware images.
+/// What the application does with firmware images, fed piece by piece.
+///
+/// Call order for one package: [`FirmwareHooks::begin`], [`FirmwareHooks::write_block`]
+/// for each piece in order (offsets contiguous from 0), then [`FirmwareHooks::finish`]; a
+/// download that fails between them ends with [`FirmwareHooks::abort`]. Execute (/5/0/2)
+/// then calls [`FirmwareHooks::start_update`] for the package the last `finish` accepted.
 pub trait FirmwareHooks {
-    /// Checks a complete package (pushed through resource 0 or downloaded): integrity,
-    /// type, space. The error becomes the Update Result.
-    fn verify(&mut self, package: &[u8]) -> Result<(), UpdateResult>;
+    /// A new package starts (the previous one, if any, is discarded). The error becomes the
+    /// Update Result. The default accepts.
+    fn begin(&mut self) -> Result<(), UpdateResult> {
+        Ok(())
+    }
+
+    /// The package is complete: check it (integrity, type). The error becomes the Update
+    /// Result and the package is discarded (the running firmware stays).
+    fn finish(&mut self) -> Result<(), UpdateResult>;
+
+    /// The package being written is abandoned (a failed download, a reset). The default does
+    /// nothing.
+    fn abort(&mut self) {}
 
     /// Accepts (or refuses) a pull download of `uri` (resource 1); the error becomes the
     /// Update Result (invalid URI, unsupported protocol). The default accepts `coap://` and
     /// `coap+tcp://`, which [`crate::Engine`] downloads through the CoAP endpoint (block-wise)
-    /// and hands to [`FirmwareHooks::verify`] when complete; other schemes are Update
+    /// and hands to [`FirmwareHooks::write_block`] as it arrives; other schemes are Update
     /// Result 9.
     fn start_download(&mut self, uri: &str) -> Result<(), UpdateResult> {
         if uri.starts_with("coap://") || uri.starts_with("coap+tcp://") {
@@ -102,18 +122,16 @@ pub trait FirmwareHooks {
         }
     }
 
-    /// One block of a pulled package (resource 1), at `offset` in the package: called for each
-    /// block in order as it arrives (under OSCORE after it verified, RFC 8613 §4.1.3.4),
-    /// before the next block is requested, e.g. to write it to flash at once. An error ends
-    /// the download with that Update Result. The default accepts every block.
-    fn write_block(&mut self, offset: usize, block: &[u8]) -> Result<(), UpdateResult> {
-        let _ = (offset, block);
-        Ok(())
-    }
+    /// One piece of the package at `offset`: a pulled package's blocks in order as they
+    /// arrive (under OSCORE after each verified, RFC 8613 §4.1.3.4), before the next block is
+    /// requested, e.g. to write it to flash at once; a pushed package (resource 0) as one
+    /// piece. An error ends the download with that Update Result.
+    fn write_block(&mut self, offset: usize, block: &[u8]) -> Result<(), UpdateResult>;
 
-    /// Starts installing the downloaded package (Execute /5/0/2); the outcome is reported
-    /// through [`FirmwareUpdate::update_finished`]. An error fails the update at once.
-    fn start_update(&mut self, package: &[u8]) -> Result<(), UpdateResult>;
+    /// Starts installing the package the last [`FirmwareHooks::finish`] accepted (Execute
+    /// /5/0/2); the outcome is reported through [`FirmwareUpdate::update_finished`]. An
+    /// error fails the update at once.
+    fn start_update(&mut self) -> Result<(), UpdateResult>;
 }
 
 /// The Firmware Update Object over [`FirmwareHooks`]: one instance, 0.
@@ -123,7 +141,8 @@ pub struct FirmwareUpdate<H> {
     pub hooks: H,
     state: State,
     result: UpdateResult,
-    package: Vec<u8>,
+    /// Bytes of the package written to the hooks so far.
+    written: usize,
     uri: String,
     max_package: usize,
     /// The engine has started pulling `uri`.
@@ -144,7 +163,8 @@ pub trait FirmwarePull {
     /// the error (e.g. the hooks refuse the block) ends the download with that Update Result.
     fn pull_block(&mut self, offset: usize, block: &[u8]) -> Result<(), UpdateResult>;
     /// The download ended: `Ok` when every block was handed to [`FirmwarePull::pull_block`]
-    /// (the package is verified by the hooks next), or the Update Result of the failure.
+    /// (the hooks check the package next, [`FirmwareHooks::finish`]), or the Update Result
+    /// of the failure.
     fn pull_finished(&mut self, outcome: Result<(), UpdateResult>);
 }
 
@@ -156,6 +176,10 @@ impl<H: FirmwareHooks> FirmwarePull for FirmwareUpdate<H> {
 
     fn pull_started(&mut self) {
         self.pulling = true;
+        self.written = 0;
+        if let Err(r) = self.hooks.begin() {
+            self.fail(r);
+        }
     }
 
     fn max_package(&self) -> usize {
@@ -167,22 +191,28 @@ impl<H: FirmwareHooks> FirmwarePull for FirmwareUpdate<H> {
             // The pull was reset (an empty Package URI) meanwhile.
             return Err(UpdateResult::Initial);
         }
-        if offset != self.package.len() {
+        if offset != self.written {
             return Err(UpdateResult::IntegrityCheckFailure);
         }
-        if offset.saturating_add(block.len()) > self.max_package {
+        let end = offset.saturating_add(block.len());
+        if end > self.max_package {
             return Err(UpdateResult::NotEnoughFlash);
         }
+        // Straight to the hooks: the object keeps no copy of the image.
         self.hooks.write_block(offset, block)?;
-        // The package is kept for `verify` and `start_update`, which see the whole image.
-        self.package.extend_from_slice(block);
+        self.written = end;
         Ok(())
     }
 
     fn pull_finished(&mut self, outcome: Result<(), UpdateResult>) {
         self.pulling = false;
-        let package = core::mem::take(&mut self.package);
-        self.download_finished(outcome.map(|()| package.as_slice()));
+        if self.state != State::Downloading {
+            return;
+        }
+        match outcome.and_then(|()| self.hooks.finish()) {
+            Ok(()) => self.state = State::Downloaded,
+            Err(r) => self.fail(r),
+        }
     }
 }
 
@@ -195,7 +225,7 @@ impl<H: FirmwareHooks> FirmwareUpdate<H> {
             hooks,
             state: State::Idle,
             result: UpdateResult::Initial,
-            package: Vec::new(),
+            written: 0,
             uri: String::new(),
             max_package,
             pulling: false,
@@ -212,22 +242,29 @@ impl<H: FirmwareHooks> FirmwareUpdate<H> {
         self.result
     }
 
-    /// The package held in Downloaded.
-    pub fn package(&self) -> &[u8] {
-        &self.package
+    /// Bytes of the current package written to the hooks.
+    pub const fn written(&self) -> usize {
+        self.written
     }
 
     fn fail(&mut self, result: UpdateResult) {
+        if self.state == State::Downloading {
+            self.hooks.abort();
+        }
+        self.pulling = false;
         self.state = State::Idle;
         self.result = result;
-        self.package.clear();
+        self.written = 0;
     }
 
     fn reset(&mut self) {
+        if self.state == State::Downloading {
+            self.hooks.abort();
+        }
         self.pulling = false;
         self.state = State::Idle;
         self.result = UpdateResult::Initial;
-        self.package.clear();
+        self.written = 0;
         self.uri.clear();
     }
 
@@ -249,9 +286,15 @@ impl<H: FirmwareHooks> FirmwareUpdate<H> {
             self.fail(UpdateResult::NotEnoughFlash);
             return Ok(());
         }
-        match self.hooks.verify(package) {
+        self.written = 0;
+        let written = self
+            .hooks
+            .begin()
+            .and_then(|()| self.hooks.write_block(0, package))
+            .and_then(|()| self.hooks.finish());
+        match written {
             Ok(()) => {
-                self.package = package.to_vec();
+                self.written = package.len();
                 self.state = State::Downloaded;
             }
             Err(r) => self.fail(r),
@@ -278,21 +321,29 @@ impl<H: FirmwareHooks> FirmwareUpdate<H> {
         Ok(())
     }
 
-    /// The application's download finished: the package is verified as if pushed, or the
-    /// failure (connection lost, out of RAM, …) becomes the Update Result.
+    /// The application's own download (a scheme the engine does not pull) finished: the
+    /// package goes through the hooks as if pushed, or the failure (connection lost, out of
+    /// RAM, …) becomes the Update Result.
     pub fn download_finished(&mut self, outcome: Result<&[u8], UpdateResult>) {
         if self.state != State::Downloading {
             return;
         }
         match outcome {
             Ok(p) if p.len() > self.max_package => self.fail(UpdateResult::NotEnoughFlash),
-            Ok(p) => match self.hooks.verify(p) {
-                Ok(()) => {
-                    self.package = p.to_vec();
-                    self.state = State::Downloaded;
+            Ok(p) => {
+                let written = self
+                    .hooks
+                    .begin()
+                    .and_then(|()| self.hooks.write_block(0, p))
+                    .and_then(|()| self.hooks.finish());
+                match written {
+                    Ok(()) => {
+                        self.written = p.len();
+                        self.state = State::Downloaded;
+                    }
+                    Err(r) => self.fail(r),
                 }
-                Err(r) => self.fail(r),
-            },
+            }
             Err(r) => self.fail(r),
         }
     }
@@ -305,7 +356,7 @@ impl<H: FirmwareHooks> FirmwareUpdate<H> {
             return Err(ObjectError::MethodNotAllowed);
         }
         self.result = UpdateResult::Initial;
-        match self.hooks.start_update(&self.package) {
+        match self.hooks.start_update() {
             Ok(()) => self.state = State::Updating,
             Err(r) => self.result = r,
         }
@@ -321,7 +372,7 @@ impl<H: FirmwareHooks> FirmwareUpdate<H> {
         if success {
             self.state = State::Idle;
             self.result = UpdateResult::Success;
-            self.package.clear();
+            self.written = 0;
         } else {
             self.state = State::Downloaded;
             self.result = UpdateResult::UpdateFailed;

@@ -17,6 +17,8 @@ pub mod device;
 #[cfg(feature = "alloc")]
 mod dm;
 #[cfg(feature = "alloc")]
+pub mod edhoc;
+#[cfg(feature = "alloc")]
 pub mod engine;
 #[cfg(feature = "alloc")]
 pub mod error;
@@ -35,6 +37,8 @@ pub mod request;
 pub use client::{Client, ClientConfig, Requester, SecurityIdentity, Trigger};
 #[cfg(feature = "alloc")]
 pub use device::{Device, DeviceInfo};
+#[cfg(feature = "alloc")]
+pub use edhoc::{AfterMessage2, EdhocHandshake, EdhocOutput, RekeyError};
 #[cfg(feature = "alloc")]
 pub use engine::{
     AccountIdentity, ClientEvent, Engine, EngineConfig, MemoryStorage, OscoreAccount, Resolver,

@@ -540,6 +540,22 @@ impl Registrar {
         }
     }
 
+    /// Registers with `ssid` again at the next [`Registrar::handle_timeout`] (a new Register,
+    /// not an Update): the account's security changed (a new OSCORE context, e.g. from
+    /// EDHOC) and the server must bind the registration to the new identity (TS 1.2 Core
+    /// §6.2.1; an Update under the new identity would not match the registration). Returns
+    /// whether the account is known.
+    pub fn register_again(&mut self, ssid: ShortServerId, now: Duration) -> bool {
+        match self.slots.get_mut(&ssid.0) {
+            Some(s) => {
+                Self::restart(s, now);
+                s.update_requested = false;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Starts a client-initiated bootstrap (TS 1.2 Core §6.1.3), as the Bootstrap-Request
     /// Trigger (/1/x/9) would; nothing when one is already running.
     pub fn request_bootstrap(&mut self, client: &Client, now: Duration) {

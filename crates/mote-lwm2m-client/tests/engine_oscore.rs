@@ -384,11 +384,18 @@ impl mote_lwm2m_client::FirmwareHooks for Hook {
         self.1.borrow_mut().push((offset, block.to_vec()));
         Ok(())
     }
-    fn verify(&mut self, package: &[u8]) -> Result<(), mote_lwm2m_client::UpdateResult> {
-        self.0.borrow_mut().push(package.to_vec());
+    fn finish(&mut self) -> Result<(), mote_lwm2m_client::UpdateResult> {
+        // The package is the blocks written, in order.
+        let image: Vec<u8> = self
+            .1
+            .borrow()
+            .iter()
+            .flat_map(|(_, b)| b.clone())
+            .collect();
+        self.0.borrow_mut().push(image);
         Ok(())
     }
-    fn start_update(&mut self, _package: &[u8]) -> Result<(), mote_lwm2m_client::UpdateResult> {
+    fn start_update(&mut self) -> Result<(), mote_lwm2m_client::UpdateResult> {
         Ok(())
     }
 }

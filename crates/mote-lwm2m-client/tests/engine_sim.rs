@@ -915,6 +915,8 @@ struct Installer {
     trace: Rc<RefCell<Vec<String>>>,
     /// The block at this offset is refused (e.g. a flash write error).
     refuse_at: Option<usize>,
+    /// The flash slot the package is written to.
+    slot: Vec<u8>,
 }
 
 impl FirmwareHooks for Installer {
@@ -925,20 +927,25 @@ impl FirmwareHooks for Installer {
         if self.refuse_at == Some(offset) {
             return Err(UpdateResult::NotEnoughFlash);
         }
+        self.slot.extend_from_slice(block);
         Ok(())
     }
-    fn verify(&mut self, package: &[u8]) -> Result<(), UpdateResult> {
-        if package.starts_with(b"GOOD") {
+    fn begin(&mut self) -> Result<(), UpdateResult> {
+        self.slot.clear();
+        Ok(())
+    }
+    fn finish(&mut self) -> Result<(), UpdateResult> {
+        if self.slot.starts_with(b"GOOD") {
             Ok(())
         } else {
             Err(UpdateResult::IntegrityCheckFailure)
         }
     }
-    fn start_update(&mut self, package: &[u8]) -> Result<(), UpdateResult> {
-        if package.windows(5).any(|w| w == b"BRICK") {
+    fn start_update(&mut self) -> Result<(), UpdateResult> {
+        if self.slot.windows(5).any(|w| w == b"BRICK") {
             return Err(UpdateResult::UpdateFailed);
         }
-        *self.installed.borrow_mut() = package.to_vec();
+        *self.installed.borrow_mut() = self.slot.clone();
         Ok(())
     }
 }
@@ -953,6 +960,7 @@ fn firmware_world() -> (World, Rc<RefCell<Vec<u8>>>) {
         installed: installed.clone(),
         trace: trace.clone(),
         refuse_at: None,
+        slot: Vec::new(),
     };
     c.register(5, Box::new(FirmwareUpdate::new(hooks, 4096)))
         .unwrap();
@@ -1049,7 +1057,7 @@ fn the_hook_sees_each_firmware_block_before_the_next_request() {
         .client_mut()
         .object_as::<FirmwareUpdate<Installer>>(5)
         .unwrap();
-    assert_eq!(fw.package(), good_image());
+    assert_eq!(fw.hooks.slot, good_image());
 }
 
 /// A block the hook refuses ends the pull at once with the hook's Update Result: no request

@@ -34,12 +34,14 @@ use core::fmt;
 use core::time::Duration;
 
 use mote_coap::code::{Code, MessageType};
+use mote_coap::content_format::ContentFormat;
 use mote_coap::endpoint::{
     BlockwiseError, Endpoint, EndpointError, Event, Protection, Reliability, RequestId,
     RequestOptions,
 };
 use mote_coap::error::OptionError;
 use mote_coap::message::OwnedMessage;
+use mote_coap::option::OptionNumber;
 use mote_coap::transmission::RandomSource;
 use mote_lwm2m::object::ObjectRegistry;
 use mote_lwm2m::{Path, Record};
@@ -85,6 +87,45 @@ impl Default for EngineConfig {
             max_observations: 128,
         }
     }
+}
+
+/// Firmware packages [`Lwm2mServer::add_package`] holds at most.
+pub const MAX_PACKAGES: usize = 64;
+
+/// The first Uri-Path segment of the firmware packages the server serves (`/fw/NAME`).
+pub const PACKAGE_PATH: &str = "fw";
+
+/// Why [`Lwm2mServer::add_package`] refused a package.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PackageError {
+    /// The name is empty, longer than 255 bytes (one Uri-Path option, RFC 7252 §5.10.1) or
+    /// holds a `/`.
+    #[error("invalid package name {0:?}")]
+    InvalidName(String),
+    /// [`MAX_PACKAGES`] packages are held already.
+    #[error("too many packages ({0} allowed)")]
+    Full(usize),
+}
+
+/// A firmware package served at `/fw/NAME`.
+#[derive(Clone, Debug)]
+struct Package {
+    bytes: Vec<u8>,
+    /// RFC 7252 §5.10.6: stable for the package's bytes, so a client can tell a changed
+    /// package between blocks (RFC 7959 §2.4).
+    etag: [u8; 8],
+}
+
+/// An 8-byte ETag of `bytes` (FNV-1a 64; a representation tag, not a security check:
+/// integrity comes from the protection layer and the package's own digest).
+fn etag_of(bytes: &[u8]) -> [u8; 8] {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h.to_be_bytes()
 }
 
 /// Why [`Lwm2mServer::submit`] refused an operation.
@@ -313,6 +354,8 @@ pub struct Lwm2mServer<P, I, S, G> {
     events: VecDeque<ServerEvent>,
     next_handle: u64,
     observations: usize,
+    /// Firmware packages served at `/fw/NAME`.
+    packages: BTreeMap<String, Package>,
 }
 
 impl<P: fmt::Debug, I: fmt::Debug, S: fmt::Debug, G> fmt::Debug for Lwm2mServer<P, I, S, G> {
@@ -356,7 +399,79 @@ where
             events: VecDeque::new(),
             next_handle: 0,
             observations: 0,
+            packages: BTreeMap::new(),
         }
+    }
+
+    /// Serves `bytes` as the firmware package `name` at CoAP `GET /fw/NAME` (the Package URI
+    /// a client pulls, LwM2M TS 1.2 Core Appendix E.6), replacing a package of that name.
+    /// Only registered clients get it, over the security they registered with (an OSCORE
+    /// client under its context: each block is protected); others get 4.01, an unknown name
+    /// 4.04. The endpoint slices it with Block2 in the block size the client asks for
+    /// (RFC 7959 §2.4), with an ETag.
+    ///
+    /// # Errors
+    /// [`PackageError`]: an invalid name, or [`MAX_PACKAGES`] held.
+    pub fn add_package(&mut self, name: &str, bytes: Vec<u8>) -> Result<(), PackageError> {
+        if name.is_empty() || name.len() > 255 || name.contains('/') {
+            return Err(PackageError::InvalidName(name.into()));
+        }
+        if !self.packages.contains_key(name) && self.packages.len() >= MAX_PACKAGES {
+            return Err(PackageError::Full(MAX_PACKAGES));
+        }
+        let etag = etag_of(&bytes);
+        self.packages.insert(name.into(), Package { bytes, etag });
+        Ok(())
+    }
+
+    /// The names of the packages served, in order.
+    pub fn packages(&self) -> Vec<String> {
+        self.packages.keys().cloned().collect()
+    }
+
+    /// The answer to a request for a firmware package, or `None` when the request is not
+    /// one (not `/fw/NAME`).
+    fn package_response(
+        &self,
+        code: Code,
+        path: &[&[u8]],
+        bound: &Identity,
+    ) -> Option<crate::message::Response> {
+        let [first, name] = path else {
+            return None;
+        };
+        if *first != PACKAGE_PATH.as_bytes() {
+            return None;
+        }
+        use crate::message::Response;
+        if code != Code::GET {
+            return Some(Response::new(Code::METHOD_NOT_ALLOWED));
+        }
+        // Only a registered client, under the identity it registered with.
+        let registered = match bound {
+            Identity::None => false,
+            identity => self.core.store().get_by_identity(identity).is_some(),
+        };
+        if !registered {
+            return Some(Response::error(
+                Code::UNAUTHORIZED,
+                "firmware packages are served to registered clients only",
+            ));
+        }
+        let Some(package) = core::str::from_utf8(name)
+            .ok()
+            .and_then(|n| self.packages.get(n))
+        else {
+            return Some(Response::new(Code::NOT_FOUND));
+        };
+        let mut r = Response::new(Code::CONTENT);
+        r.options.push(OptionNumber::ETAG, package.etag.to_vec());
+        r.options.push_uint(
+            OptionNumber::CONTENT_FORMAT,
+            u32::from(ContentFormat::OCTET_STREAM.0),
+        );
+        r.payload = package.bytes.clone();
+        Some(r)
     }
 
     /// Replaces the object definitions used to decode answers, notifications and Send
@@ -707,11 +822,21 @@ where
                     (None, Some(of_peer)) => of_peer(&peer),
                     (None, None) => Identity::None,
                 };
+                let path: Vec<&[u8]> = message
+                    .message
+                    .options
+                    .get_all(OptionNumber::URI_PATH)
+                    .map(|o| o.value)
+                    .collect();
+                let package = self.package_response(message.message.code, &path, &bound);
                 let response = match Request::from_parts(
                     message.message.code,
                     message.message.options.iter(),
                     &message.message.payload,
                 ) {
+                    _ if package.is_some() => package.unwrap_or_else(|| {
+                        crate::message::Response::new(Code::INTERNAL_SERVER_ERROR)
+                    }),
                     Ok(req) => {
                         let r = self.core.handle_request(&req, &bound, now, &mut self.rng);
                         self.drain_core(ep, now, Some(ClientPeer { peer, identity }));

@@ -29,7 +29,9 @@ pub use bootstrap::{
     BootstrapStep,
 };
 #[cfg(feature = "alloc")]
-pub use engine::{EngineConfig, Lwm2mServer, OpError, OpHandle, ServerEvent, SubmitError};
+pub use engine::{
+    EngineConfig, Lwm2mServer, OpError, OpHandle, PackageError, ServerEvent, SubmitError,
+};
 #[cfg(feature = "alloc")]
 pub use message::{Identity, Request, RequestError, Response};
 #[cfg(feature = "alloc")]

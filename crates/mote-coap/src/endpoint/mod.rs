@@ -55,6 +55,7 @@ use crate::tcp::{OwnedFrame, PeerSettings};
 
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::format;
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::time::Duration;
 
@@ -592,6 +593,19 @@ pub enum Event<P, I = ()> {
         /// The request.
         message: IncomingRequest<I>,
     },
+    /// A request lacked a fresh Echo and was answered 4.01 with a new Echo value (RFC 9175
+    /// §2.3, [`EndpointConfig::echo`]); it did not reach the application. A fresh repetition
+    /// comes as [`Event::Request`].
+    EchoChallenged {
+        /// Who sent it.
+        peer: P,
+        /// The protection identity it arrived under, if any.
+        identity: Option<I>,
+        /// Its method.
+        method: Code,
+        /// Its Uri-Path segments (lossy UTF-8).
+        path: Vec<String>,
+    },
     /// One block of a Block2 download made with [`RequestOptions::deliver_blocks`], in order,
     /// delivered before the next block is requested; the endpoint keeps no copy.
     Block {
@@ -605,6 +619,9 @@ pub enum Event<P, I = ()> {
         payload: Vec<u8>,
         /// More blocks follow (RFC 7959 §2.2, the M bit).
         more: bool,
+        /// The body's size, when the response carried Size2 (RFC 7959 §4: ask for it with
+        /// Size2 0 in the request).
+        size: Option<usize>,
     },
     /// The final response to a client request.
     Response {
@@ -1865,6 +1882,17 @@ where
                     let response = OwnedMessage::new(MessageType::Ack, Code::UNAUTHORIZED, 0)
                         .with_option(OptionNumber::ECHO, value.as_bytes());
                     self.answer(peer, message.token(), inbound.path, response);
+                    let path = message
+                        .options()
+                        .filter(|o| o.number == OptionNumber::URI_PATH)
+                        .map(|o| String::from_utf8_lossy(o.value).into_owned())
+                        .collect();
+                    self.event(Event::EchoChallenged {
+                        peer: peer.clone(),
+                        identity,
+                        method: message.code(),
+                        path,
+                    });
                     return;
                 }
                 // RFC 9175 §2.3: the value proves freshness of the request it was issued for;
@@ -2346,6 +2374,10 @@ where
             _ => None,
         };
         if let Some(block) = delivered {
+            let size = response
+                .option(OptionNumber::SIZE2)
+                .and_then(|o| o.as_uint().ok())
+                .and_then(|v| usize::try_from(v).ok());
             // RFC 7959 §2.4 with delivery: the block goes to the application before the next
             // request is sent (it is queued ahead of every event the request causes).
             self.event(Event::Block {
@@ -2354,6 +2386,7 @@ where
                 offset: block.offset,
                 payload: block.payload,
                 more: block.more,
+                size,
             });
         }
         if let ObserveUse::NotificationFetch(handle) = observe {

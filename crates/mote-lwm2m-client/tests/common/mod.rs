@@ -67,11 +67,25 @@ impl DeviceInfo for Board {
 }
 
 /// Accepts images that start with `GOOD`; `BIG` images do not fit; installs always start.
-pub struct Flash;
+/// `image` is what was written; `installed` what the last install started with.
+#[derive(Default)]
+pub struct Flash {
+    pub image: Vec<u8>,
+    pub installed: Vec<u8>,
+}
 
 impl FirmwareHooks for Flash {
-    fn verify(&mut self, package: &[u8]) -> Result<(), UpdateResult> {
-        if package.starts_with(b"GOOD") {
+    fn begin(&mut self) -> Result<(), UpdateResult> {
+        self.image.clear();
+        Ok(())
+    }
+    fn write_block(&mut self, offset: usize, block: &[u8]) -> Result<(), UpdateResult> {
+        assert_eq!(offset, self.image.len(), "pieces come in order");
+        self.image.extend_from_slice(block);
+        Ok(())
+    }
+    fn finish(&mut self) -> Result<(), UpdateResult> {
+        if self.image.starts_with(b"GOOD") {
             Ok(())
         } else {
             Err(UpdateResult::IntegrityCheckFailure)
@@ -84,7 +98,8 @@ impl FirmwareHooks for Flash {
             Err(UpdateResult::UnsupportedProtocol)
         }
     }
-    fn start_update(&mut self, _package: &[u8]) -> Result<(), UpdateResult> {
+    fn start_update(&mut self) -> Result<(), UpdateResult> {
+        self.installed = self.image.clone();
         Ok(())
     }
 }
@@ -203,7 +218,7 @@ pub fn fixture_with_board(config: ClientConfig, board: Board) -> Client {
     let mut c = Client::new(config);
     c.define(temperature());
     c.register(3, Box::new(Device::new(board))).unwrap();
-    c.register(5, Box::new(FirmwareUpdate::new(Flash, 64)))
+    c.register(5, Box::new(FirmwareUpdate::new(Flash::default(), 64)))
         .unwrap();
     c.register(3303, Box::new(DataObject::new())).unwrap();
     let w = |c: &mut Client, base: &str, records: Vec<Record>| {

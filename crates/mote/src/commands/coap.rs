@@ -445,7 +445,9 @@ fn perform<X: Protection<Remote>>(
 }
 
 /// An EDHOC Initiator for `setup` (RFC 9528 §5.2): C_I from the file, or one random byte.
-fn initiator(setup: &crate::commands::edhoc::EdhocSetup) -> Result<EdhocInitiator<EdhocCrypto>> {
+pub(crate) fn initiator(
+    setup: &crate::commands::edhoc::EdhocSetup,
+) -> Result<EdhocInitiator<EdhocCrypto>> {
     use mote_edhoc::Crypto as _;
     let e = |e: mote_edhoc::Error| anyhow!("EDHOC: {e}");
     let crypto = EdhocCrypto::new().prepare(&setup.identity).map_err(e)?;

@@ -1,6 +1,7 @@
 //! `mote lwm2m-client --endpoint NAME (--server URI [--ssid N] | --bootstrap URI) [--oscore FILE]
-//! [--state DIR] [--objects DIR] [--lifetime S] [--lwm2m-version 1.0|1.1|1.2] [--json]`: an
-//! LwM2M Client (the contract is in `docs/cli.md`).
+//! [--edhoc FILE] [--fresh-echo] [--state DIR] [--objects DIR] [--lifetime S]
+//! [--lwm2m-version 1.0|1.1|1.2] [--print-port] [--json]`: an LwM2M Client (the contract is in
+//! `docs/cli.md`).
 //!
 //! Every protocol decision is `mote_lwm2m_client::Engine`'s; this module builds the objects
 //! ([`objects`]), the factory configuration from the arguments, the driver and its protection
@@ -18,7 +19,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::Args;
-use mote_coap::endpoint::{EndpointConfig, Event, Protection};
+use mote_coap::endpoint::{EchoPolicy, EchoRequirement, EndpointConfig, Event, Protection};
 use mote_lwm2m::object::ObjectDefs as _;
 use mote_lwm2m::{Format, ObjectLink, Path, Record, Value};
 use mote_lwm2m_client::registration::{Registrar, RegistrationConfig, Resumed};
@@ -59,6 +60,24 @@ pub(crate) struct Lwm2mClientArgs {
     /// account: provisioned as its /21 instance and used for every message to and from it.
     #[arg(long, value_name = "FILE")]
     oscore: Option<PathBuf>,
+    /// EDHOC credential file (docs/edhoc-credentials.md): with --server, run EDHOC (RFC 9528,
+    /// Initiator) with the server's /.well-known/edhoc before registering and use the
+    /// derived OSCORE context for the account; enables the `rekey SSID` command. Needs
+    /// --state DIR (the derived context and its sequence number persist there).
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "oscore",
+        requires = "state"
+    )]
+    edhoc: Option<PathBuf>,
+    /// Demand a fresh Echo (RFC 9175 §2.3) on every unsafe request (Write, Execute, Create,
+    /// Delete) from a server: the first is answered 4.01 with an Echo option.
+    #[arg(long)]
+    fresh_echo: bool,
+    /// Print the local port of the client's socket as the first line of stdout.
+    #[arg(long)]
+    print_port: bool,
     /// Keep the configuration (what a bootstrap wrote) in this directory across restarts.
     #[arg(long, value_name = "DIR")]
     state: Option<PathBuf>,
@@ -93,6 +112,9 @@ type Oscore = OscoreProtection<FileSequenceStore, OsRandom>;
 
 /// OSCORE contexts the client holds (the --oscore one and those a bootstrap provisions).
 const MAX_CONTEXTS: usize = 8;
+
+/// How long an Echo value of `--fresh-echo` stays fresh (RFC 9175 §2.3).
+const ECHO_WINDOW: Duration = Duration::from_secs(10);
 
 /// Runs `mote lwm2m-client`.
 pub(crate) fn run(args: &Lwm2mClientArgs) -> Result<()> {
@@ -213,12 +235,21 @@ async fn drive(
     protection: Oscore,
     factory_context: bool,
 ) -> Result<()> {
-    let mut driver = Driver::with_protection(
-        DriverConfig::default(),
-        endpoint_config(EndpointConfig::default()),
-        protection,
-    )?;
+    let mut config = endpoint_config(EndpointConfig::default());
+    if args.fresh_echo {
+        // RFC 9175 §2.3/§2.4: Write, Execute, Create and Delete from a server prove they are
+        // fresh; the server's endpoint repeats the request with the Echo value.
+        config.echo = Some(EchoPolicy {
+            window: ECHO_WINDOW,
+            require: EchoRequirement::UnsafeMethods,
+        });
+    }
+    let mut driver = Driver::with_protection(DriverConfig::default(), config, protection)?;
     let first = driver.connect(target).await?;
+    if args.print_port {
+        let port = driver.local_addr(first).map(|a| a.port()).unwrap_or(0);
+        println!("{port}");
+    }
     let uri = args
         .server
         .clone()
@@ -275,7 +306,25 @@ async fn drive(
         Some(dir) => load_registrations(&FileStorage::new(dir)?)?,
         None => Vec::new(),
     };
+    let edhoc = match &args.edhoc {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            Some(std::rc::Rc::new(
+                crate::commands::edhoc::load_credential_file(&text)?,
+            ))
+        }
+        None => None,
+    };
+    // --edhoc with --server: the account gets its key from EDHOC before it registers,
+    // unless `--state DIR` kept the context of an earlier run.
+    let first_key =
+        (edhoc.is_some() && args.server.is_some() && engine.oscore_accounts().is_empty())
+            .then_some(mote_access::ShortServerId(args.ssid));
     let mut app = ClientApp {
+        edhoc,
+        first_key,
+        contexts: BTreeMap::new(),
         resumed,
         engine,
         lines,
@@ -303,6 +352,12 @@ struct ClientApp {
     factory_context: bool,
     /// Registrations kept by the previous run, still within their lifetime.
     resumed: Vec<Resumed>,
+    /// `--edhoc FILE`: the credentials of the EDHOC Initiator.
+    edhoc: Option<std::rc::Rc<crate::commands::edhoc::EdhocSetup>>,
+    /// The account to key with EDHOC at the start (`--edhoc` with `--server`).
+    first_key: Option<mote_access::ShortServerId>,
+    /// The context installed for each /0 instance (replaced by a rekey).
+    contexts: BTreeMap<u16, ContextId>,
 }
 
 impl ClientApp {
@@ -337,7 +392,7 @@ impl ClientApp {
     /// Derives the context of a provisioned account (RFC 8613 §3.2) from a context file in
     /// the state directory, whose sequence file keeps the Sender Sequence Number across
     /// restarts (Appendix B.1.1), and adds it to the protection layer.
-    fn install(&self, io: &mut Io<'_, Oscore>, account: &OscoreAccount) -> Result<()> {
+    fn install(&mut self, io: &mut Io<'_, Oscore>, account: &OscoreAccount) -> Result<()> {
         let dir = self.state.as_deref().ok_or_else(|| {
             anyhow!("an OSCORE context from a bootstrap needs --state DIR (its sequence number must persist)")
         })?;
@@ -362,13 +417,40 @@ impl ClientApp {
                 .with_context(|| format!("cannot write {}", file.display()))?;
         }
         let context = persistent_context(&file, false)?;
+        let id = ContextId::of(&context);
         let protection = io.endpoint.protection_mut();
-        // A context with the same name (an earlier bootstrap's) is replaced.
-        protection.remove_context(&ContextId::of(&context));
+        // A context with the same name (an earlier bootstrap's) is replaced, and so is the
+        // account's previous one (a rekey).
+        protection.remove_context(&id);
+        if let Some(old) = self.contexts.remove(&account.security) {
+            protection.remove_context(&old);
+        }
         protection
             .add_context(context)
             .map_err(|e| anyhow!("{e:?}"))?;
+        self.contexts.insert(account.security, id);
         Ok(())
+    }
+
+    /// Starts an EDHOC handshake with the server of account `ssid` (`--edhoc`).
+    fn rekey<X>(&mut self, io: &mut Io<'_, X>, ssid: mote_access::ShortServerId)
+    where
+        X: Protection<Remote>,
+        X::Identity: AccountIdentity,
+    {
+        let Some(setup) = self.edhoc.clone() else {
+            self.error("rekey needs --edhoc FILE");
+            return;
+        };
+        let initiator = match crate::commands::coap::initiator(&setup) {
+            Ok(i) => i,
+            Err(e) => return self.error(&format!("{e:#}")),
+        };
+        let lookup = move |id: &mote_edhoc::IdCred| setup.peer_credential(id);
+        let handshake = mote_lwm2m_client::edhoc::MoteHandshake::new(initiator, lookup);
+        if let Err(e) = self.engine.rekey(io.endpoint, ssid, handshake, io.now) {
+            self.error(&e.to_string());
+        }
     }
 
     fn print_events(&mut self) {
@@ -521,6 +603,10 @@ impl ClientApp {
                 }
             }
             Some("update") => self.engine.update(io.endpoint, now),
+            Some("rekey") => match words.next().map(str::parse::<u16>) {
+                Some(Ok(ssid)) => self.rekey(io, mote_access::ShortServerId(ssid)),
+                _ => self.error("usage: rekey SSID"),
+            },
             Some("bootstrap") => self.engine.bootstrap(io.endpoint, now),
             Some("quit") => {
                 let sent = self.engine.deregister_all(io.endpoint, now);
@@ -550,6 +636,10 @@ impl Application<Oscore> for ClientApp {
         self.now = io.now;
         if self.factory_context {
             self.engine.context_installed(io.endpoint, 0, io.now);
+        }
+        if let Some(ssid) = self.first_key.take() {
+            // The first Register waits for the handshake.
+            self.rekey(io, ssid);
         }
         let resumed = std::mem::take(&mut self.resumed);
         self.engine.start_resumed(io.endpoint, &resumed, io.now);
@@ -724,6 +814,18 @@ fn event_json(e: &ClientEvent) -> serde_json::Value {
         }
         ClientEvent::FirmwareDownload { state, result } => {
             json!({"event": "firmware", "state": state.value(), "result": result.value()})
+        }
+        ClientEvent::FirmwareProgress { bytes, total } => {
+            json!({"event": "firmware-progress", "bytes": bytes, "total": total.unwrap_or(*bytes)})
+        }
+        ClientEvent::Rekeyed { ssid, server } => {
+            json!({"event": "rekeyed", "ssid": ssid.0, "server": server})
+        }
+        ClientEvent::RekeyFailed { ssid, error } => {
+            json!({"event": "error", "ssid": ssid.0, "reason": format!("rekey failed: {error}")})
+        }
+        ClientEvent::EchoChallenge { ssid, path } => {
+            json!({"event": "echo-challenge", "ssid": ssid.map(|s| s.0), "path": path})
         }
         ClientEvent::Error { path, code, reason } => {
             let mut v = json!({"event": "error", "reason": reason});

@@ -77,6 +77,10 @@ pub(crate) struct Lwm2mServerArgs {
     /// order, then the HTTP port.
     #[arg(long)]
     print_port: bool,
+    /// A firmware package to serve at CoAP `/fw/<file name>` (GET, Block2) to registered
+    /// clients, over the security they registered with; repeatable.
+    #[arg(long, value_name = "FILE")]
+    firmware: Vec<PathBuf>,
 }
 
 /// The protection layer's identity as the [`Identity`] a registration is bound to.
@@ -93,6 +97,11 @@ pub(crate) trait ServerProtection: Protection<Remote> {
         _request: &OwnedMessage,
     ) -> Option<MessageParts> {
         None
+    }
+
+    /// The identities of the OSCORE contexts an EDHOC handshake established.
+    fn edhoc_identities(&self) -> std::collections::BTreeSet<Identity> {
+        std::collections::BTreeSet::new()
     }
 }
 
@@ -123,6 +132,12 @@ impl ServerProtection for Edhoc {
     ) -> Option<MessageParts> {
         // The same admission as `mote serve --edhoc` (per-source limits, Echo under load).
         <Edhoc as crate::commands::serve::ServeProtection>::edhoc_resource(self, now, peer, request)
+    }
+
+    fn edhoc_identities(&self) -> std::collections::BTreeSet<Identity> {
+        self.edhoc_contexts()
+            .map(<Self as ServerProtection>::identity)
+            .collect()
     }
 }
 
@@ -335,6 +350,17 @@ async fn serve<X: ServerProtection>(
     });
     let mut engine = Lwm2mServer::new(EngineConfig::default(), core, OsRandom, X::identity);
     engine.set_object_defs(settings.defs);
+    for path in &args.firmware {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .with_context(|| format!("{}: no file name", path.display()))?;
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        engine
+            .add_package(name, bytes)
+            .with_context(|| format!("{}", path.display()))?;
+    }
     if settings.nosec {
         // NoSec: a client is known by the host it registered from; an accepted Update from
         // another port of it moves the registration there.
@@ -347,6 +373,7 @@ async fn serve<X: ServerProtection>(
         events,
         names: settings.names,
         timeout: settings.timeout,
+        edhoc_identities: std::collections::BTreeSet::new(),
     };
     driver.run(&mut app).await?;
     Ok(())
@@ -360,11 +387,17 @@ struct App<X: ServerProtection> {
     /// The endpoint name each OSCORE context may register.
     names: BTreeMap<Identity, String>,
     timeout: Duration,
+    /// The identities of the contexts EDHOC established (`"security": "edhoc"`).
+    edhoc_identities: std::collections::BTreeSet<Identity>,
 }
 
 impl<X: ServerProtection> App<X> {
     fn client_json(&self, r: &Registration) -> Json {
-        client_json(r, self.engine.peer(&r.id))
+        let mut j = client_json(r, self.engine.peer(&r.id));
+        if self.edhoc_identities.contains(&r.identity) {
+            j["security"] = json!("edhoc");
+        }
+        j
     }
 
     fn publish(&self, name: &'static str, data: &Json) {
@@ -540,6 +573,16 @@ impl<X: ServerProtection> Application<X> for App<X> {
                     return Flow::Continue(());
                 }
             }
+        }
+        if let Event::Request {
+            message:
+                mote_coap::endpoint::IncomingRequest {
+                    identity: Some(_), ..
+                },
+            ..
+        } = &event
+        {
+            self.edhoc_identities = io.endpoint.protection_mut().edhoc_identities();
         }
         if !self.refuse_foreign_name(io, &event) {
             self.engine.handle_event(io.endpoint, event, io.now);

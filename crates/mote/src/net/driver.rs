@@ -361,6 +361,15 @@ impl<X: Protection<Remote>> Driver<X> {
         }
     }
 
+    /// The local address of the socket that reaches `remote` (a UDP peer's socket; `None`
+    /// for a TCP connection or an unknown socket).
+    pub(crate) fn local_addr(&self, remote: Remote) -> Option<SocketAddr> {
+        match remote {
+            Remote::Udp { socket, .. } => self.udp.get(socket)?.local_addr().ok(),
+            Remote::Tcp { .. } => None,
+        }
+    }
+
     /// Runs until `app` breaks or (in tests) a `Shutdown` handle fires: feeds every input to the
     /// endpoint, writes its transmits out, hands its events to `app`, and sleeps until its
     /// `poll_timeout`.

@@ -77,9 +77,14 @@ pub(crate) const FIRMWARE_MAGIC: &[u8] = b"MOTEFW1\n";
 /// Largest firmware package accepted (beyond: Update Result 2, not enough flash).
 const MAX_PACKAGE: usize = 1 << 20;
 
+/// The running firmware's version (/3/0/3): the Device reads it, an installed package
+/// replaces it.
+pub(crate) type FirmwareVersion = std::sync::Arc<std::sync::Mutex<String>>;
+
 /// The device this command plays.
 #[derive(Debug)]
 pub(crate) struct Board {
+    firmware: FirmwareVersion,
     serial: String,
     utc_offset: String,
     time_offset: i64,
@@ -103,7 +108,7 @@ impl DeviceInfo for Board {
         Some(self.serial.clone())
     }
     fn firmware_version(&self) -> Option<String> {
-        Some(env!("CARGO_PKG_VERSION").into())
+        self.firmware.lock().ok().map(|v| v.clone())
     }
     fn battery_level(&self) -> Option<i64> {
         Some(100)
@@ -132,23 +137,112 @@ impl DeviceInfo for Board {
     }
 }
 
+/// The length of a package's header: [`FIRMWARE_MAGIC`] and the SHA-256 of the image.
+const HEADER_LEN: usize = FIRMWARE_MAGIC.len() + 32;
+
+/// How much of the image is kept to read its `version:` line.
+const VERSION_LINE_MAX: usize = 64;
+
 /// The Firmware Update hooks: a package is [`FIRMWARE_MAGIC`], the SHA-256 of the image and
-/// the image; anything else, or a digest that does not match, is Update Result 5
-/// ("integrity check failure"). Installing always succeeds at once (a simulated device).
-#[derive(Debug, Default)]
-pub(crate) struct FirmwareImage;
+/// the image; anything else is Update Result 6 ("unsupported package type"), a digest that
+/// does not match Update Result 5 ("integrity check failure"). The digest is computed as the
+/// blocks arrive: the image is never held (a device would write it to flash). An image whose
+/// first line is `version:TEXT` installs as firmware version TEXT (/3/0/3), any other as
+/// `sha256:` and the first 8 hex digits of its digest. Installing succeeds at once (a
+/// simulated device).
+#[derive(Debug)]
+pub(crate) struct FirmwareImage {
+    running: FirmwareVersion,
+    /// The header bytes received so far (at most [`HEADER_LEN`]).
+    header: Vec<u8>,
+    /// The digest of the image bytes received so far.
+    hasher: Sha256,
+    /// The first bytes of the image (for the version line).
+    start: Vec<u8>,
+    /// The version of the package [`FirmwareHooks::finish`] accepted.
+    checked: Option<String>,
+}
+
+impl FirmwareImage {
+    pub(crate) fn new(running: FirmwareVersion) -> Self {
+        FirmwareImage {
+            running,
+            header: Vec::new(),
+            hasher: Sha256::new(),
+            start: Vec::new(),
+            checked: None,
+        }
+    }
+}
 
 impl FirmwareHooks for FirmwareImage {
-    fn verify(&mut self, package: &[u8]) -> Result<(), UpdateResult> {
-        check_image(package)
+    fn begin(&mut self) -> Result<(), UpdateResult> {
+        self.header.clear();
+        self.hasher = Sha256::new();
+        self.start.clear();
+        self.checked = None;
+        Ok(())
     }
 
-    fn start_update(&mut self, _package: &[u8]) -> Result<(), UpdateResult> {
+    fn write_block(&mut self, _offset: usize, block: &[u8]) -> Result<(), UpdateResult> {
+        let take = HEADER_LEN
+            .saturating_sub(self.header.len())
+            .min(block.len());
+        let (head, image) = block.split_at(take);
+        self.header.extend_from_slice(head);
+        if self.header.len() >= FIRMWARE_MAGIC.len() && !self.header.starts_with(FIRMWARE_MAGIC) {
+            return Err(UpdateResult::UnsupportedPackageType);
+        }
+        self.hasher.update(image);
+        let room = VERSION_LINE_MAX
+            .saturating_sub(self.start.len())
+            .min(image.len());
+        self.start.extend_from_slice(&image[..room]);
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<(), UpdateResult> {
+        let digest = self.header.strip_prefix(FIRMWARE_MAGIC).ok_or(
+            if self.header.len() < FIRMWARE_MAGIC.len() {
+                UpdateResult::UnsupportedPackageType
+            } else {
+                UpdateResult::IntegrityCheckFailure
+            },
+        )?;
+        if digest.len() < 32 {
+            return Err(UpdateResult::IntegrityCheckFailure);
+        }
+        let computed = std::mem::take(&mut self.hasher).finalize();
+        if computed.as_slice() != digest {
+            return Err(UpdateResult::IntegrityCheckFailure);
+        }
+        let line = self
+            .start
+            .strip_prefix(b"version:")
+            .and_then(|rest| rest.split(|b| *b == b'\n').next())
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty());
+        self.checked =
+            Some(line.unwrap_or_else(|| format!("sha256:{}", &hex::encode(computed)[..8])));
+        Ok(())
+    }
+
+    fn abort(&mut self) {
+        self.checked = None;
+    }
+
+    fn start_update(&mut self) -> Result<(), UpdateResult> {
+        let version = self.checked.clone().ok_or(UpdateResult::UpdateFailed)?;
+        if let Ok(mut running) = self.running.lock() {
+            *running = version;
+        }
         Ok(())
     }
 }
 
 /// Checks a firmware package of the [`FIRMWARE_MAGIC`] format.
+#[cfg(test)]
 pub(crate) fn check_image(package: &[u8]) -> Result<(), UpdateResult> {
     let rest = package
         .strip_prefix(FIRMWARE_MAGIC)
@@ -173,6 +267,8 @@ fn rec(path: &str, value: Value) -> Result<Record> {
 
 /// The client core with the command's objects and their initial values.
 pub(crate) fn client(endpoint: &str, extra: Option<&FsPath>) -> Result<Client> {
+    let running: FirmwareVersion =
+        std::sync::Arc::new(std::sync::Mutex::new(env!("CARGO_PKG_VERSION").to_string()));
     let mut c = Client::new(ClientConfig::default());
     c.define_ddf(TEMPERATURE_DDF)?;
     c.define_ddf(TEST_OBJECT_DDF)?;
@@ -182,6 +278,7 @@ pub(crate) fn client(endpoint: &str, extra: Option<&FsPath>) -> Result<Client> {
         }
     }
     let board = Board {
+        firmware: running.clone(),
         serial: endpoint.to_string(),
         utc_offset: "+00:00".into(),
         time_offset: 0,
@@ -189,7 +286,13 @@ pub(crate) fn client(endpoint: &str, extra: Option<&FsPath>) -> Result<Client> {
     };
     c.register(3, Box::new(Device::new(board)))?;
     c.register(4, Box::new(DataObject::new()))?;
-    c.register(5, Box::new(FirmwareUpdate::new(FirmwareImage, MAX_PACKAGE)))?;
+    c.register(
+        5,
+        Box::new(FirmwareUpdate::new(
+            FirmwareImage::new(running),
+            MAX_PACKAGE,
+        )),
+    )?;
     c.register(3303, Box::new(DataObject::new()))?;
     c.register(TEST_OBJECT, Box::new(DataObject::new()))?;
     let writes: [(&str, Vec<Record>); 3] = [
@@ -306,6 +409,46 @@ mod tests {
         p.extend_from_slice(&Sha256::digest(image));
         p.extend_from_slice(image);
         p
+    }
+
+    /// Feeds `package` to the hooks in pieces of `piece` bytes.
+    fn feed(hooks: &mut FirmwareImage, package: &[u8], piece: usize) -> Result<(), UpdateResult> {
+        hooks.begin()?;
+        for (i, chunk) in package.chunks(piece).enumerate() {
+            hooks.write_block(i * piece, chunk)?;
+        }
+        hooks.finish()
+    }
+
+    #[test]
+    fn the_streamed_check_agrees_with_the_whole_image_check_and_sets_the_version() {
+        let running: FirmwareVersion = std::sync::Arc::new(std::sync::Mutex::new("1.0".into()));
+        let mut hooks = FirmwareImage::new(running.clone());
+        let mut image = b"version:2.0-test\n".to_vec();
+        image.extend((0..5000u32).map(|i| (i % 251) as u8));
+        let good = package(&image);
+        for piece in [1, 7, 16, 40, 41, 1024, good.len()] {
+            assert_eq!(feed(&mut hooks, &good, piece), Ok(()), "pieces of {piece}");
+        }
+        let mut bad = good.clone();
+        bad[HEADER_LEN + 100] ^= 1;
+        for piece in [1, 39, 40, 1024] {
+            assert_eq!(
+                feed(&mut hooks, &bad, piece),
+                Err(UpdateResult::IntegrityCheckFailure),
+                "pieces of {piece}"
+            );
+        }
+        // A refused package cannot be installed; the running version stays.
+        assert_eq!(hooks.start_update(), Err(UpdateResult::UpdateFailed));
+        assert_eq!(*running.lock().unwrap(), "1.0");
+        assert_eq!(
+            feed(&mut hooks, b"ELF\x7f and more bytes", 4),
+            Err(UpdateResult::UnsupportedPackageType)
+        );
+        assert_eq!(feed(&mut hooks, &good, 512), Ok(()));
+        assert_eq!(hooks.start_update(), Ok(()));
+        assert_eq!(*running.lock().unwrap(), "2.0-test");
     }
 
     #[test]

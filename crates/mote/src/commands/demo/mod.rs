@@ -40,7 +40,45 @@ const WAIT: Duration = Duration::from_secs(10);
 const QUIET: Duration = Duration::from_millis(300);
 
 /// The REST API's request timeout of the servers (`--request-timeout`).
-const REQUEST_TIMEOUT_S: u64 = 4;
+const REQUEST_TIMEOUT_S: u64 = 3;
+
+/// How long the delay attack holds each message: past the servers' request timeout.
+const DELAY_MS: u64 = 4000;
+
+/// The firmware package's size (a 256 KiB pull, LwM2M TS 1.2 Core Appendix E.6).
+const FIRMWARE_SIZE: usize = 256 * 1024;
+
+/// The version the good package installs, and the one the forged download must not.
+const FIRMWARE_VERSION: &str = "2.0.0";
+const FORGED_VERSION: &str = "3.0.0";
+
+// RFC 9529 Trace 2 (CCS credentials with P-256 keys, kid 0x2b / 0x32): the device is the
+// EDHOC Initiator, server 101 the Responder. Public test vectors, for a demo only.
+const CRED_I: &str = "a2027734322d35302d33312d46462d45462d33372d33322d333908a101a5010202412b2001215820ac75e9ece3e50bfc8ed60399889522405c47bf16df96660a41298cb4307f7eb62258206e5de611388a4b8a8211334ac7d37ecb52a387d257e6db3c2a93df21ff3affc8";
+const CRED_R: &str = "a2026b6578616d706c652e65647508a101a501020241322001215820bbc34960526ea4d32e940cad2a234148ddc21791a12afbcbac93622046dd44f02258204519e257236b2a0ce2023f0931f1f386ca7afda64fcde0108c224c51eabf6072";
+const SK_I: &str = "fb13adeb6518cee5f88417660841142e830a81fe334380a953406a1305e8706b";
+const SK_R: &str = "72cc4761dbd4c78f758931aa589d348d1ef874a7e303ede2f140dcf3e6aa4aac";
+
+/// An EDHOC credential file (docs/edhoc-credentials.md): method 3, suite 2.
+fn edhoc_file(credential: &str, key: &str, peer: &str) -> String {
+    json!({"methods": [3], "suites": [2], "credential": {"ccs": credential},
+           "private_key": key, "peers": [{"ccs": peer}]})
+    .to_string()
+}
+
+/// A firmware package of the device's format (docs/cli.md, `mote lwm2m-client`): `MOTEFW1\n`,
+/// the SHA-256 of the image, the image, whose first line names its version; `len` bytes in all.
+fn firmware_package(version: &str, len: usize) -> Vec<u8> {
+    use sha2::Digest as _;
+    let mut image = format!("version:{version}\n").into_bytes();
+    let mut filler = vec![0u8; len.saturating_sub(40 + image.len())];
+    rand_core::OsRng.fill_bytes(&mut filler);
+    image.extend_from_slice(&filler);
+    let mut package = b"MOTEFW1\n".to_vec();
+    package.extend_from_slice(&sha2::Sha256::digest(&image));
+    package.extend_from_slice(&image);
+    package
+}
 
 /// One step's line of the summary table.
 struct Outcome {
@@ -53,6 +91,8 @@ struct Outcome {
 /// The running roles.
 struct Demo {
     endpoint: String,
+    /// Proxy 101's port: the device's Server URI for 101 and its firmware Package URIs.
+    proxy101_port: u16,
     dir: ScratchDir,
     device: Role,
     proxy101: Role,
@@ -135,34 +175,52 @@ impl Demo {
         let keys102 = Keys::random("02", "a2");
         let ctx101 = dir.write_private("server-101.json", &keys101.server_file(endpoint))?;
         let ctx102 = dir.write_private("server-102.json", &keys102.server_file(endpoint))?;
+        let server_edhoc =
+            dir.write_private("server-101-edhoc.json", &edhoc_file(CRED_R, SK_R, CRED_I))?;
+        let device_edhoc =
+            dir.write_private("device-edhoc.json", &edhoc_file(CRED_I, SK_I, CRED_R))?;
+        let good = dir.path().join(format!("firmware-{FIRMWARE_VERSION}.bin"));
+        std::fs::write(&good, firmware_package(FIRMWARE_VERSION, FIRMWARE_SIZE))?;
+        let next = dir.path().join(format!("firmware-{FORGED_VERSION}.bin"));
+        std::fs::write(&next, firmware_package(FORGED_VERSION, FIRMWARE_SIZE))?;
         let timeout = REQUEST_TIMEOUT_S.to_string();
         println!("Starting the roles (each a process of this binary, on loopback):");
-        let server = |name: &str, listen: &str, ctx: &PathBuf| -> Result<Role> {
-            Role::start(
-                name,
-                &exe,
-                &[
-                    "lwm2m-server",
-                    "--listen",
-                    listen,
-                    "--http",
-                    "127.0.0.1:0",
-                    "--oscore",
-                    path_str(ctx)?,
-                    "--request-timeout",
-                    &timeout,
-                    "--print-port",
-                ],
-                2,
-                &log(name),
-            )
+        let server = |name: &str, listen: &str, ctx: &PathBuf, extra: &[&str]| -> Result<Role> {
+            let mut args = vec![
+                "lwm2m-server",
+                "--listen",
+                listen,
+                "--http",
+                "127.0.0.1:0",
+                "--oscore",
+                path_str(ctx)?,
+                "--request-timeout",
+                &timeout,
+                "--print-port",
+            ];
+            args.extend_from_slice(extra);
+            Role::start(name, &exe, &args, 2, &log(name))
         };
-        let s101 = server("server-101", "coap+tcp://127.0.0.1:0", &ctx101)?;
-        let s102 = server("server-102", "coap://127.0.0.1:0", &ctx102)?;
+        let s101 = server(
+            "server-101",
+            "coap+tcp://127.0.0.1:0",
+            &ctx101,
+            &[
+                "--edhoc",
+                path_str(&server_edhoc)?,
+                "--firmware",
+                path_str(&good)?,
+                "--firmware",
+                path_str(&next)?,
+            ],
+        )?;
+        let s102 = server("server-102", "coap://127.0.0.1:0", &ctx102, &[])?;
         let (http101, http102) = (s101.ports[1], s102.ports[1]);
         println!(
-            "  mote lwm2m-server  SSID 101: CoAP over TCP :{}, REST :{http101}, OSCORE",
-            s101.ports[0]
+            "  mote lwm2m-server  SSID 101: CoAP over TCP :{}, REST :{http101}, OSCORE, EDHOC, \
+             firmware {FIRMWARE_VERSION} and {FORGED_VERSION} ({} KiB each)",
+            s101.ports[0],
+            FIRMWARE_SIZE / 1024
         );
         println!(
             "  mote lwm2m-server  SSID 102: CoAP over UDP :{}, REST :{http102}, OSCORE",
@@ -249,14 +307,20 @@ impl Demo {
                 &bs_uri,
                 "--state",
                 path_str(&state)?,
+                "--edhoc",
+                path_str(&device_edhoc)?,
+                "--fresh-echo",
                 "--json",
             ],
             0,
             &log("device"),
         )?;
-        println!("  mote lwm2m-client --bootstrap {bs_uri} (the device {endpoint:?})");
+        println!(
+            "  mote lwm2m-client --bootstrap {bs_uri} --edhoc --fresh-echo (the device {endpoint:?})"
+        );
         Ok(Self {
             endpoint: endpoint.to_string(),
+            proxy101_port: proxy101.ports[0],
             dir,
             device,
             proxy101,
@@ -291,6 +355,9 @@ impl Demo {
         let result = run(self);
         let time = start.elapsed();
         let bytes = self.proxy_bytes().saturating_sub(before);
+        for role in [&mut self.device, &mut self.proxy101, &mut self.proxy102] {
+            role.forget_lines();
+        }
         match &result {
             Ok(r) => println!("   ok: {r}"),
             Err(e) => println!("   FAILED: {e:#}"),
@@ -410,12 +477,21 @@ fn write(d: &mut Demo) -> Result<String> {
     let body = r#"[{"path":"/3303/0/5750","type":"string","value":"kitchen"}]"#;
     let (status, v) = d.rest(101, "PUT", "/3303/0/5750?format=senml-cbor", body)?;
     ensure!(status == 200 && v["status"] == "2.04", "{v}");
+    // RFC 9175 §2.3: the device (--fresh-echo) answered the first Write 4.01 with an Echo;
+    // the server's endpoint repeated it with the value, and only that one was applied.
+    let challenge = d.device.expect("echo-challenge", WAIT, |v| {
+        v["event"] == "echo-challenge" && v["path"] == "/3303/0/5750" && v["ssid"] == 101
+    })?;
+    println!("   device: {challenge}");
     let w = d.device.expect("write", WAIT, |v| {
         v["event"] == "write" && v["path"] == "/3303/0/5750"
     })?;
     println!("   device: {w}");
     ensure!(w["value"] == "kitchen", "{w}");
-    Ok("Write /3303/0/5750 = \"kitchen\": 2.04, applied by the device".into())
+    Ok(
+        "Write /3303/0/5750 = \"kitchen\": 4.01 + Echo first, the retry with it 2.04, applied once"
+            .into(),
+    )
 }
 
 fn execute(d: &mut Demo) -> Result<String> {
@@ -482,6 +558,53 @@ fn send(d: &mut Demo) -> Result<String> {
     Ok("Send /3303/0/5700 = 26 reached both servers (/dp)".into())
 }
 
+fn firmware(d: &mut Demo) -> Result<String> {
+    let old = d.read_value("/3/0/3")?;
+    let uri = format!(
+        "coap://127.0.0.1:{}/fw/firmware-{FIRMWARE_VERSION}.bin",
+        d.proxy101_port
+    );
+    let body = json!([{"path": "/5/0/1", "type": "string", "value": uri}]).to_string();
+    let (status, v) = d.rest(101, "PUT", "/5/0/1?format=senml-cbor", &body)?;
+    ensure!(status == 200 && v["status"] == "2.04", "{v}");
+    let mut reports = 0;
+    let done = loop {
+        let v = d.device.expect("firmware progress", WAIT, |v| {
+            v["event"] == "firmware-progress" || v["event"] == "firmware"
+        })?;
+        if v["event"] == "firmware" {
+            break v;
+        }
+        reports += 1;
+        println!("   device: {v}");
+    };
+    println!("   device: {done}");
+    ensure!(
+        done["state"] == 2 && done["result"] == 0,
+        "the download ended {done}"
+    );
+    ensure!(reports > 0, "no firmware-progress event");
+    let (status, v) = d.rest(101, "POST", "/5/0/2/execute", "")?;
+    ensure!(status == 200 && v["status"] == "2.04", "{v}");
+    // The installation runs after the Execute was answered: its Update Result is read.
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let result = d.read_value("/5/0/5")?;
+        if result == 1 {
+            break;
+        }
+        ensure!(Instant::now() < deadline, "Update Result stays {result}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let version = d.read_value("/3/0/3")?;
+    ensure!(version == FIRMWARE_VERSION, "/3/0/3 is {version}");
+    Ok(format!(
+        "{} KiB pulled block-wise from server 101 under OSCORE, each block verified; \
+         Update Result 1, /3/0/3 {old} -> {version}",
+        FIRMWARE_SIZE / 1024
+    ))
+}
+
 fn acl(d: &mut Demo) -> Result<String> {
     let (status, v) = d.rest(102, "GET", "/3/0/0", "")?;
     ensure!(
@@ -497,6 +620,35 @@ fn acl(d: &mut Demo) -> Result<String> {
     let value = d.read_value("/3303/0/5750")?;
     ensure!(value == "kitchen", "the value is now {value}");
     Ok("server 102: Read 2.05, Write 4.01 Unauthorized (the device's ACL); value kept".into())
+}
+
+fn rekey(d: &mut Demo) -> Result<String> {
+    d.device.send_line("rekey 101")?;
+    let rekeyed = d.device.expect("rekeyed", WAIT, |v| {
+        v["event"] == "rekeyed" && v["ssid"] == 101
+    })?;
+    println!("   device <- rekey 101: {rekeyed}");
+    let registered = d.device.expect("registered", WAIT, |v| {
+        v["event"] == "registered" && v["ssid"] == 101
+    })?;
+    println!("   device: {registered}");
+    let (status, client) = http(
+        d.http101,
+        "GET",
+        &format!("/api/clients/{}", d.endpoint),
+        "",
+    )?;
+    println!(
+        "   server 101: GET /api/clients/{} -> HTTP {status} security {}",
+        d.endpoint, client["security"]
+    );
+    ensure!(client["security"] == "edhoc", "{client}");
+    let maker = d.read_value("/3/0/0")?;
+    ensure!(maker == "Mote", "/3/0/0 is {maker}");
+    Ok(
+        "EDHOC (RFC 9528) through the proxy: new OSCORE context, registered under it, Read ok"
+            .into(),
+    )
 }
 
 fn attack_modify(d: &mut Demo) -> Result<String> {
@@ -537,6 +689,46 @@ fn attack_replay(d: &mut Demo) -> Result<String> {
     Ok("the copy (fresh Message ID and Token) got 4.01 \"Replay detected\"".into())
 }
 
+/// The delay attack. OSCORE alone does not see a delay: a request held back and delivered
+/// late still verifies, it is no replay (RFC 8613 §7.4 and Appendix D.3 leave freshness to
+/// the application). An actuation must therefore prove it is fresh (RFC 9175 §2.3, the
+/// device's `--fresh-echo`): the held Write reaches the device after the server gave up on it
+/// (its request timeout, REST 504; the server cancels the request and never repeats it with
+/// the Echo), the device answers 4.01 + Echo instead of acting, and the value stays. Detected
+/// means: the caller is told (504), the device challenged the stale request, nothing applied.
+fn attack_delay(d: &mut Demo) -> Result<String> {
+    let before = d.read_value("/3303/0/5750")?;
+    d.attack(&format!("attack delay {DELAY_MS}"))?;
+    let body = r#"[{"path":"/3303/0/5750","type":"string","value":"stale"}]"#;
+    let answer = d.rest(101, "PUT", "/3303/0/5750?format=senml-cbor", body);
+    // The held request reaches the device DELAY_MS after it was sent.
+    let challenge = d.device.expect("echo-challenge", WAIT, |v| {
+        v["event"] == "echo-challenge" && v["path"] == "/3303/0/5750" && v["ssid"] == 101
+    });
+    d.attack("attack none")?;
+    let (status, v) = answer?;
+    ensure!(
+        status == 504,
+        "the delayed Write was answered HTTP {status} {v}"
+    );
+    println!("   device: {}", challenge?);
+    // The device's 4.01 + Echo is itself held DELAY_MS on its way back; the server must not
+    // repeat the Write when it arrives.
+    std::thread::sleep(Duration::from_millis(DELAY_MS) + QUIET);
+    ensure!(
+        !d.device.saw(QUIET, |v| {
+            v["event"] == "write" && v["path"] == "/3303/0/5750"
+        }),
+        "the stale Write was applied"
+    );
+    let value = d.read_value("/3303/0/5750")?;
+    ensure!(value == before, "the value is now {value}");
+    Ok(format!(
+        "held {DELAY_MS} ms (> the {REQUEST_TIMEOUT_S} s request timeout): REST 504, the device \
+         demanded a fresh Echo, nothing applied"
+    ))
+}
+
 fn attack_swap(d: &mut Demo) -> Result<String> {
     d.attack("attack swap")?;
     let (port, ep) = (d.http101, d.endpoint.clone());
@@ -574,6 +766,41 @@ fn attack_swap(d: &mut Demo) -> Result<String> {
     ))
 }
 
+fn attack_forge_block(d: &mut Demo) -> Result<String> {
+    let uri = format!(
+        "coap://127.0.0.1:{}/fw/firmware-{FORGED_VERSION}.bin",
+        d.proxy101_port
+    );
+    let body = json!([{"path": "/5/0/1", "type": "string", "value": uri}]).to_string();
+    let (status, v) = d.rest(101, "PUT", "/5/0/1?format=senml-cbor", &body)?;
+    ensure!(status == 200 && v["status"] == "2.04", "{v}");
+    // Armed once the pull runs: the next protected response towards the device is a block.
+    let progress = d
+        .device
+        .expect("firmware progress", WAIT, event("firmware-progress"));
+    let armed = d.attack("attack forge-block");
+    let forged = d.proxy101.expect("attacked forge-block", WAIT, |v| {
+        v["event"] == "attacked" && v["attack"] == "forge-block"
+    });
+    let done = d.device.expect("firmware", WAIT, event("firmware"));
+    d.attack("attack none")?;
+    println!("   device: {}", progress?);
+    armed?;
+    println!("   proxy 101: {}", forged?);
+    let done = done?;
+    println!("   device: {done}");
+    ensure!(
+        done["result"] == 5,
+        "the download ended {done}, not Update Result 5"
+    );
+    let version = d.read_value("/3/0/3")?;
+    ensure!(version == FIRMWARE_VERSION, "/3/0/3 is {version}");
+    Ok(format!(
+        "a block's payload replaced: the device rejected it, Update Result 5 (integrity), \
+         {version} kept"
+    ))
+}
+
 /// One step of the story: what it proved, or why it failed.
 type Step = fn(&mut Demo) -> Result<String>;
 
@@ -596,16 +823,20 @@ pub(crate) fn run(args: &DemoArgs) -> Result<()> {
             d.dir.path().display()
         );
     }
-    let steps: [(&str, Step); 9] = [
+    let steps: [(&str, Step); 13] = [
         ("Read /3/0 in TLV and SenML-CBOR", read_formats),
-        ("Write", write),
+        ("Write with Echo freshness", write),
         ("Execute", execute),
         ("Observe with pmin/pmax/gt", observe),
         ("Send", send),
+        ("firmware update, 256 KiB block-wise", firmware),
         ("server 102 refused by the ACL", acl),
+        ("new keys by EDHOC (rekey 101)", rekey),
         ("attack: modify", attack_modify),
         ("attack: replay with a fresh Message ID", attack_replay),
+        ("attack: delay", attack_delay),
         ("attack: swap responses", attack_swap),
+        ("attack: forge a firmware block", attack_forge_block),
     ];
     for (name, run) in steps {
         d.step(name, run);

@@ -143,6 +143,14 @@ impl Role {
     }
 }
 
+impl Role {
+    /// Forgets every line printed so far (a step looks only at what happens during it).
+    pub(super) fn forget_lines(&mut self) {
+        while self.lines.try_recv().is_ok() {}
+        self.unread.clear();
+    }
+}
+
 impl Drop for Role {
     fn drop(&mut self) {
         let _ = self.child.kill();

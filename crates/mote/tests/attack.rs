@@ -1100,26 +1100,32 @@ impl SilentObserver {
 /// A UDP relay in front of `upstream` that plays the upstream itself for every request whose
 /// first Uri-Path is `hole`: it accepts it as an observation (2.05 with Observe, RFC 7641 §4.1;
 /// piggybacked on the ACK of a CON, a NON for a NON) and never notifies again, so each one
-/// stays a relayed observation, a route, in the proxy. Everything else, and the answers, it
-/// forwards.
+/// stays a relayed observation, a route, in the proxy. Everything else it forwards, from a
+/// socket of its own for each source (NAT-like: the proxy talks to it from one flow per
+/// client), and the answers go back to that source.
 fn observation_sink_relay(upstream: u16) -> u16 {
     let front = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let back = UdpSocket::bind("127.0.0.1:0").unwrap();
     let port = front.local_addr().unwrap().port();
-    let client = Arc::new(Mutex::new(None::<SocketAddr>));
-    let (f2, b2, c2) = (
-        front.try_clone().unwrap(),
-        back.try_clone().unwrap(),
-        client.clone(),
-    );
     std::thread::spawn(move || {
         let mut buf = [0u8; 2048];
         let mut mid = 0u16;
+        let mut backs: std::collections::HashMap<SocketAddr, UdpSocket> =
+            std::collections::HashMap::new();
         while let Ok((n, from)) = front.recv_from(&mut buf) {
-            *client.lock().unwrap() = Some(from);
             let hole = UdpMessage::parse(&buf[..n])
                 .filter(|m| m.code == GET && m.uri_path().first().is_some_and(|p| *p == b"hole"));
             let Some(req) = hole else {
+                let back = backs.entry(from).or_insert_with(|| {
+                    let back = UdpSocket::bind("127.0.0.1:0").unwrap();
+                    let (b2, f2) = (back.try_clone().unwrap(), front.try_clone().unwrap());
+                    std::thread::spawn(move || {
+                        let mut buf = [0u8; 2048];
+                        while let Ok(n) = b2.recv(&mut buf) {
+                            let _ = f2.send_to(&buf[..n], from);
+                        }
+                    });
+                    back
+                });
                 let _ = back.send_to(&buf[..n], ("127.0.0.1", upstream));
                 continue;
             };
@@ -1135,14 +1141,6 @@ fn observation_sink_relay(upstream: u16) -> u16 {
             m.extend(encode_options(&[(OBSERVE, &[1])]));
             m.extend([0xff, b'0']);
             let _ = front.send_to(&m, from);
-        }
-    });
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 2048];
-        while let Ok(n) = b2.recv(&mut buf) {
-            if let Some(to) = *c2.lock().unwrap() {
-                let _ = f2.send_to(&buf[..n], to);
-            }
         }
     });
     port

@@ -160,20 +160,3 @@ fn usage_errors_are_exit_2() {
         Some(2)
     );
 }
-
-#[test]
-fn demo_decodes_a_registration() {
-    let out = mote(&["demo"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let text = stdout(&out);
-    assert!(text.contains("CON 0.02 POST"), "{text}");
-    assert!(
-        text.contains("Uri-Query (15): \"ep=device-0001\""),
-        "{text}"
-    );
-    assert!(
-        text.contains("Content-Format (12): 40 (application/link-format)"),
-        "{text}"
-    );
-    assert!(text.contains("</3/0>"), "{text}");
-}

@@ -179,3 +179,110 @@ fn delay_and_tamper_switched_at_run_time_act_on_the_next_requests() {
     let got = common::ok(&["coap", "get", &format!("{base}/data/x")]);
     assert_eq!(got.trim(), "ac");
 }
+
+/// One HTTP/1.1 request to a REST API; (status, body as JSON or Null).
+fn http(port: u16, method: &str, target: &str) -> (u16, Json) {
+    use std::io::Read as _;
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        s,
+        "{method} {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, serde_json::from_str(body).unwrap_or(Json::Null))
+}
+
+/// An LwM2M client registers through the proxy (UDP in, TCP to the server); the server's own
+/// requests (Read, Execute) reach the client on its flow, and the answers come back: before
+/// flows, the proxy refused every request from its upstream.
+#[test]
+fn an_lwm2m_server_reaches_its_client_through_the_proxy() {
+    let (_server, ports) = common::start(
+        &[
+            "lwm2m-server",
+            "--listen",
+            "coap+tcp://127.0.0.1:0",
+            "--http",
+            "127.0.0.1:0",
+            "--print-port",
+        ],
+        2,
+    );
+    let (coap, web) = (ports[0], ports[1]);
+    let to = format!("coap+tcp://127.0.0.1:{coap}");
+    let (_proxy, pport) = common::start(
+        &[
+            "proxy",
+            "--listen",
+            "127.0.0.1:0",
+            "--to",
+            &to,
+            "--print-port",
+        ],
+        1,
+    );
+    let uri = format!("coap://127.0.0.1:{}", pport[0]);
+    let mut client = Command::new(env!("CARGO_BIN_EXE_mote"))
+        .args([
+            "lwm2m-client",
+            "--endpoint",
+            "via-proxy",
+            "--server",
+            &uri,
+            "--json",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let out = BufReader::new(client.stdout.take().unwrap());
+    let _client = common::Proc(client);
+    let (tx, events) = channel();
+    std::thread::spawn(move || {
+        for line in out.lines() {
+            let Ok(line) = line else { return };
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let registered = loop {
+        let v = next_json(&events);
+        if v["event"] == "registered" {
+            break v;
+        }
+    };
+    assert_eq!(registered["server"], uri.as_str(), "{registered}");
+    let (status, c) = http(web, "GET", "/api/clients/via-proxy");
+    assert_eq!(status, 200, "{c}");
+    assert_eq!(
+        c["transport"], "tcp",
+        "registered over the proxy's TCP flow: {c}"
+    );
+    let (status, read) = http(web, "GET", "/api/clients/via-proxy/3/0/0");
+    assert_eq!(
+        (status, read["status"].as_str()),
+        (200, Some("2.05")),
+        "{read}"
+    );
+    assert_eq!(read["records"][0]["value"], "Mote", "{read}");
+    let (status, exec) = http(web, "POST", "/api/clients/via-proxy/3/0/4/execute");
+    assert_eq!(
+        (status, exec["status"].as_str()),
+        (200, Some("2.04")),
+        "{exec}"
+    );
+    let executed = loop {
+        let v = next_json(&events);
+        if v["event"] == "execute" {
+            break v;
+        }
+    };
+    assert_eq!(executed["path"], "/3/0/4", "{executed}");
+}

@@ -336,6 +336,13 @@ fn echo_is_bound_to_the_identity_and_the_client_retries_with_a_new_piv() {
             .unwrap();
         let d = other.poll_transmit().unwrap().datagram;
         server.handle(t(1), CLIENT + 10, &d);
+        assert!(matches!(
+            server.poll_event(),
+            Some(Event::EchoChallenged {
+                identity: Some(3),
+                ..
+            })
+        ));
         let reply = server.poll_transmit().unwrap().datagram;
         let opened = open(&Message::decode(&reply).unwrap().payload()[2..]).unwrap();
         assert_eq!(opened.code, Code::UNAUTHORIZED);
@@ -360,6 +367,12 @@ fn echo_is_bound_to_the_identity_and_the_client_retries_with_a_new_piv() {
             .unwrap()
     };
     server.handle(t(2), CLIENT + 10, &spend(4, 50));
+    // Challenged again (the value is bound to context 3), reported, not delivered.
+    assert!(matches!(
+        server.poll_event(),
+        Some(Event::EchoChallenged { identity: Some(4), method: Code::GET, ref path, .. })
+            if path == &["y"]
+    ));
     assert!(server.poll_event().is_none());
     server.poll_transmit();
     server.handle(t(2), CLIENT + 10, &spend(3, 51));

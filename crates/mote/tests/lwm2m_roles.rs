@@ -215,6 +215,33 @@ fn edhoc_keys_the_account_before_register_and_rekey_moves_the_registration() {
     // Exactly one registration for the endpoint.
     let (_, all) = http(web, "GET", "/api/clients", "");
     assert_eq!(all.as_array().unwrap().len(), 1, "{all}");
+
+    // A restart with the same --state keeps the context and its sequence number: no
+    // handshake, the registration resumes (an Update under the same identity).
+    drop(c);
+    let seq_before = std::fs::read(state.join("oscore-0.seq")).unwrap();
+    let mut c = Client::start(&[
+        "--endpoint",
+        "dev1",
+        "--server",
+        &uri,
+        "--edhoc",
+        &client_cred,
+        "--state",
+        state.to_str().unwrap(),
+    ]);
+    c.wait("updated");
+    assert_eq!(c.count("rekeyed"), 0, "{:#?}", c.seen);
+    let (_, third) = http(web, "GET", "/api/clients/dev1", "");
+    assert_eq!(third["registration_id"], second["registration_id"]);
+    assert_eq!(third["security"], "edhoc");
+    assert_eq!(read_value(web, "/3/0/0"), "Mote");
+    assert_ne!(
+        std::fs::read(state.join("oscore-0.seq")).unwrap(),
+        seq_before,
+        "the sequence number moved on from the stored one"
+    );
+    let _ = std::fs::remove_dir_all(&d);
 }
 
 #[test]
@@ -342,6 +369,7 @@ fn a_256_kib_package_streams_over_oscore_and_installs_and_a_bad_digest_does_not(
     }
     assert_eq!(read_value(web, "/3/0/3"), "2.0.0");
     assert_eq!(read_value(web, "/5/0/3"), 0);
+    let _ = std::fs::remove_dir_all(&d);
 }
 
 #[test]
@@ -362,4 +390,5 @@ fn firmware_is_served_to_registered_clients_only() {
         let v: Json = serde_json::from_slice(&o.stdout).unwrap();
         assert_eq!(v["code"], "4.01", "{v}");
     }
+    let _ = std::fs::remove_dir_all(&d);
 }

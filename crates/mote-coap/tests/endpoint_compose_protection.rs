@@ -336,6 +336,13 @@ fn echo_is_bound_to_the_identity_and_the_client_retries_with_a_new_piv() {
             .unwrap();
         let d = other.poll_transmit().unwrap().datagram;
         server.handle(t(1), CLIENT + 10, &d);
+        assert!(matches!(
+            server.poll_event(),
+            Some(Event::EchoChallenged {
+                identity: Some(3),
+                ..
+            })
+        ));
         let reply = server.poll_transmit().unwrap().datagram;
         let opened = open(&Message::decode(&reply).unwrap().payload()[2..]).unwrap();
         assert_eq!(opened.code, Code::UNAUTHORIZED);
@@ -360,6 +367,12 @@ fn echo_is_bound_to_the_identity_and_the_client_retries_with_a_new_piv() {
             .unwrap()
     };
     server.handle(t(2), CLIENT + 10, &spend(4, 50));
+    // Challenged again (the value is bound to context 3), reported, not delivered.
+    assert!(matches!(
+        server.poll_event(),
+        Some(Event::EchoChallenged { identity: Some(4), method: Code::GET, ref path, .. })
+            if path == &["y"]
+    ));
     assert!(server.poll_event().is_none());
     server.poll_transmit();
     server.handle(t(2), CLIENT + 10, &spend(3, 51));
@@ -413,6 +426,68 @@ fn inner_blockwise_protects_every_block() {
             .is_none()
     }));
     assert!(events.iter().any(|e| matches!(e, Event::Response { id: got, message, .. } if *got == id && message.payload == vec![1u8; 150])));
+}
+
+/// RFC 8613 §4.1.3.4 with RFC 7959 §2.4: the representation kept for the later blocks of a
+/// protected response belongs to that security context; a plain request from the same
+/// address for a later block is not served from it (it reaches the application as the plain
+/// request it is).
+#[test]
+fn a_kept_protected_representation_is_not_served_to_a_plain_request() {
+    let mut config = EndpointConfig::default();
+    config.block2.preferred_szx = Szx::S64;
+    let mut server = endpoint(config, 16);
+    let secret: Vec<u8> = (0..200u32).map(|i| i as u8).collect();
+    let request = |block: u32| MessageParts {
+        code: Code::GET,
+        options: get("doc")
+            .with_uint_option(OptionNumber::BLOCK2, (block << 4) | 2)
+            .options,
+        payload: vec![],
+    };
+    // Block 0 under context 5: answered from the whole body, the rest kept.
+    let protected = OwnedMessage::new(MessageType::Con, Code::POST, 60)
+        .with_token([6])
+        .with_option(OptionNumber::OSCORE, [5, 0, 60])
+        .with_payload(seal(&request(0)))
+        .to_vec()
+        .unwrap();
+    server.handle(t(0), CLIENT, &protected);
+    let Some(Event::Request { id, message, .. }) = server.poll_event() else {
+        panic!("no request")
+    };
+    assert_eq!(message.identity, Some(5));
+    server.respond(t(0), id, content(&secret)).unwrap();
+    let reply = server.poll_transmit().unwrap().datagram;
+    let opened = open(&Message::decode(&reply).unwrap().payload()[2..]).unwrap();
+    assert_eq!(opened.payload, secret[..64]);
+    assert_eq!(server.stats().block2_entries, 1);
+    // The same address, no protection, block 1 of the same resource: not from the kept
+    // representation; the application sees the plain request.
+    let mut plain = OwnedMessage::new(MessageType::Con, Code::GET, 77).with_token([7]);
+    plain.options = request(1).options;
+    let plain = plain.to_vec().unwrap();
+    server.handle(t(1), CLIENT, &plain);
+    match server.poll_event() {
+        Some(Event::Request { message, .. }) => assert_eq!(message.identity, None),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        server.poll_transmit().is_none(),
+        "no block of the protected body"
+    );
+    // Context 5 still gets its block 1 from the kept representation.
+    let protected = OwnedMessage::new(MessageType::Con, Code::POST, 61)
+        .with_token([8])
+        .with_option(OptionNumber::OSCORE, [5, 0, 61])
+        .with_payload(seal(&request(1)))
+        .to_vec()
+        .unwrap();
+    server.handle(t(1), CLIENT, &protected);
+    assert!(server.poll_event().is_none(), "served by the endpoint");
+    let reply = server.poll_transmit().unwrap().datagram;
+    let opened = open(&Message::decode(&reply).unwrap().payload()[2..]).unwrap();
+    assert_eq!(opened.payload, secret[64..128]);
 }
 
 #[test]

@@ -69,6 +69,14 @@ fn events(ep: &mut SimEndpoint) -> Vec<Event<Addr>> {
     std::iter::from_fn(|| ep.poll_event()).collect()
 }
 
+/// The events but the Echo challenges' reports.
+fn requests(ep: &mut SimEndpoint) -> Vec<Event<Addr>> {
+    events(ep)
+        .into_iter()
+        .filter(|e| !matches!(e, Event::EchoChallenged { .. }))
+        .collect()
+}
+
 fn decode(b: &[u8]) -> Message<'_> {
     Message::decode_with(b, &DecodeLimits::extended_tokens(64)).unwrap()
 }
@@ -822,12 +830,23 @@ fn server_demands_fresh_echo_bound_to_peer() {
     );
     let echo = resp.option(OptionNumber::ECHO).unwrap().value.to_vec();
     assert!((1..=40).contains(&echo.len()));
-    assert!(events(&mut ep).is_empty());
+    // Not delivered; reported as a challenge (RFC 9175 §2.3).
+    match &events(&mut ep)[..] {
+        [
+            Event::EchoChallenged {
+                peer,
+                identity: None,
+                method: Code::PUT,
+                path,
+            },
+        ] => assert_eq!((*peer, path.len()), (CLIENT, 0)),
+        other => panic!("{other:?}"),
+    }
     let with_echo = |mid| bytes(&put(mid).with_option(OptionNumber::ECHO, &echo));
     // The value from another peer: not fresh (binding to a security context: see
     // endpoint_compose_protection.rs).
     ep.handle(T0 + secs(1), 99, &with_echo(3));
-    assert!(events(&mut ep).is_empty());
+    assert!(requests(&mut ep).is_empty());
     assert!(
         transmits(&mut ep)
             .iter()
@@ -835,14 +854,14 @@ fn server_demands_fresh_echo_bound_to_peer() {
     );
     // The right peer and context within the window: through.
     ep.handle(T0 + secs(9), CLIENT, &with_echo(6));
-    match &events(&mut ep)[..] {
+    match &requests(&mut ep)[..] {
         [Event::Request { message, .. }] => assert_eq!(message.identity, None),
         other => panic!("{other:?}"),
     }
     transmits(&mut ep);
     // Outside the window: 4.01 again.
     ep.handle(T0 + secs(10), CLIENT, &with_echo(7));
-    assert!(events(&mut ep).is_empty());
+    assert!(requests(&mut ep).is_empty());
     assert_eq!(decode(&transmits(&mut ep)[0].1).code(), Code::UNAUTHORIZED);
     // A made-up value: 4.01.
     ep.handle(
@@ -850,7 +869,7 @@ fn server_demands_fresh_echo_bound_to_peer() {
         CLIENT,
         &bytes(&put(8).with_option(OptionNumber::ECHO, b"guess")),
     );
-    assert!(events(&mut ep).is_empty());
+    assert!(requests(&mut ep).is_empty());
 }
 
 /// An Echo value is spent by the request it made fresh (a captured request cannot be
@@ -876,12 +895,12 @@ fn an_echo_value_is_spent_by_its_request_but_not_by_an_early_block() {
     assert_eq!(decode(&transmits(&mut ep)[0].1).code(), Code::CONTINUE);
     // The last block (NUM 1, M clear) with the same value: the whole request is served.
     ep.handle(T0, CLIENT, &bytes(&block(3, 0x10)));
-    assert!(matches!(&events(&mut ep)[..], [Event::Request { .. }]));
+    assert!(matches!(&requests(&mut ep)[..], [Event::Request { .. }]));
     transmits(&mut ep);
     // Spent: the same value again is refused.
     let again = put(4).with_option(OptionNumber::ECHO, &echo);
     ep.handle(T0 + secs(1), CLIENT, &bytes(&again));
-    assert!(events(&mut ep).is_empty());
+    assert!(requests(&mut ep).is_empty());
     assert_eq!(decode(&transmits(&mut ep)[0].1).code(), Code::UNAUTHORIZED);
 }
 
@@ -914,7 +933,11 @@ fn client_retries_once_with_echo_and_reports_only_the_final_response() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(sim.events_of(SERVER).count(), 1);
+    // The server saw the challenge once and the fresh request once.
+    let server: Vec<_> = sim.events_of(SERVER).collect();
+    assert_eq!(server.len(), 2, "{server:?}");
+    assert!(matches!(server[0], Event::EchoChallenged { .. }));
+    assert!(matches!(server[1], Event::Request { .. }));
     let c2s: Vec<_> = sim.sent(CLIENT, SERVER).collect();
     assert_eq!(c2s.len(), 2);
     let (first, retry) = (decode(&c2s[0].bytes), decode(&c2s[1].bytes));
@@ -1404,10 +1427,14 @@ fn echo_table_transmit_and_event_queues_hold() {
         );
         assert!(ep.stats().echo_challenges <= 3);
         assert!(ep.stats().queued_transmits <= 4);
+        assert!(ep.stats().queued_events <= 2);
     }
     assert_eq!(ep.stats().echo_challenges, 3);
     assert_eq!(ep.stats().dropped_transmits, 6);
+    // Ten challenge reports into a queue of two.
+    assert_eq!(ep.stats().dropped_events, 8);
     transmits(&mut ep);
+    events(&mut ep);
     for mid in 0..5u16 {
         ep.handle(
             T0,

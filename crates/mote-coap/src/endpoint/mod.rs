@@ -936,8 +936,11 @@ enum ObserveUse {
 }
 
 #[derive(Debug, Clone)]
-struct Incoming<P> {
+struct Incoming<P, I> {
     peer: P,
+    /// The protection identity the request arrived under: the kept Block2 representation of
+    /// its response is served only to requests under the same one.
+    identity: Option<I>,
     message_id: u16,
     token: Vec<u8>,
     confirmable: bool,
@@ -1157,6 +1160,9 @@ pub struct Endpoint<P, R, X: Protection<P> = NoProtection> {
     incoming_bindings: BTreeMap<IncomingId, X::Binding>,
     /// Bindings of the observers registered with a protected request (RFC 8613 §8.3).
     observer_bindings: BTreeMap<ObserverHandle, X::Binding>,
+    /// Identities of those observers (the Block2 representations of their notifications are
+    /// kept for that identity only).
+    observer_identities: BTreeMap<ObserverHandle, X::Identity>,
     /// Identity (and binding of the last request sent) of protected client requests.
     outgoing_protection: BTreeMap<RequestId, (X::Identity, Option<X::Binding>)>,
     /// Identity and binding of protected client observations.
@@ -1181,14 +1187,17 @@ pub struct Endpoint<P, R, X: Protection<P> = NoProtection> {
     /// Peer and Message ID of finished CON requests, until EXCHANGE_LIFETIME.
     recent: VecDeque<(P, u16, Duration)>,
     queue: VecDeque<Queued<P>>,
-    incoming: BTreeMap<IncomingId, Incoming<P>>,
+    incoming: BTreeMap<IncomingId, Incoming<P, X::Identity>>,
     separate: BTreeMap<IncomingId, Separate<P>>,
     echo: VecDeque<EchoChallenge<P, X::Identity>>,
     transmits: VecDeque<Transmit<P>>,
     events: VecDeque<Event<P, X::Identity>>,
     stats: EndpointStats,
     block1: Block1Server<P>,
-    block2: Block2Server<P>,
+    /// Kept representations by peer and protection identity: a follow-up block goes only to
+    /// the security context the representation was made for (a plain request from the same
+    /// address never gets a block of a protected response, RFC 8613 §4.1.3.4).
+    block2: Block2Server<(P, Option<X::Identity>)>,
     observers: ObserverRegistry<P, ()>,
     /// The registration request of each observer, without payload: the Block2 key of its
     /// notifications (RFC 7959 §3.4). Bounded by the registry.
@@ -1252,6 +1261,7 @@ where
             replying: None,
             incoming_bindings: BTreeMap::new(),
             observer_bindings: BTreeMap::new(),
+            observer_identities: BTreeMap::new(),
             outgoing_protection: BTreeMap::new(),
             observing_protection: BTreeMap::new(),
             connections: BTreeMap::new(),
@@ -1916,7 +1926,8 @@ where
             return;
         };
         // §2.4: a follow-up Block2 request is served from the kept representation.
-        match self.block2.serve_cached(peer, &request, now) {
+        let cache_key = (peer.clone(), identity.clone());
+        match self.block2.serve_cached(&cache_key, &request, now) {
             Ok(Some(mut parts)) => {
                 // RFC 7959 §3.4: the later blocks of a notification are plain responses.
                 parts.options.remove(OptionNumber::OBSERVE);
@@ -2020,6 +2031,7 @@ where
             id,
             Incoming {
                 peer: peer.clone(),
+                identity: identity.clone(),
                 message_id,
                 token: message.token().to_vec(),
                 confirmable,
@@ -3349,7 +3361,8 @@ where
                 .as_deref()
                 .and_then(|raw| Message::decode_with(raw, &self.decode_limits).ok());
             let request = sized.unwrap_or(request);
-            let parts = match self.block2.respond(&incoming.peer, &request, parts, now) {
+            let cache_key = (incoming.peer.clone(), incoming.identity.clone());
+            let parts = match self.block2.respond(&cache_key, &request, parts, now) {
                 Ok(sliced) => {
                     if let CacheOutcome::Refused(_) = sliced.cache {
                         self.stats.block2_not_cached += 1;
@@ -3375,11 +3388,15 @@ where
             .observe
             .map(|(handle, _)| handle)
             .filter(|&handle| self.observers.key(handle).is_some());
+        let identity = incoming.identity.clone();
         if let Some(binding) = self.incoming_bindings.remove(&id) {
             if let Some(handle) = observation {
                 // Notifications are protected with the registration's binding (RFC 8613
                 // §8.3, with their own Partial IV).
                 self.observer_bindings.insert(handle, binding.clone());
+                if let Some(identity) = identity {
+                    self.observer_identities.insert(handle, identity);
+                }
             }
             response = self.protect_reply(&binding, response, false);
         }
@@ -3708,9 +3725,13 @@ where
                 request.options.remove(OptionNumber::BLOCK2);
                 if let Ok(raw) = request.to_vec() {
                     if let Ok(request) = Message::decode_with(&raw, &self.decode_limits) {
+                        let cache_key = (
+                            plan.peer.clone(),
+                            self.observer_identities.get(&plan.handle).cloned(),
+                        );
                         if let Ok(sliced) =
                             self.block2
-                                .respond(&plan.peer, &request, parts.clone(), now)
+                                .respond(&cache_key, &request, parts.clone(), now)
                         {
                             if let CacheOutcome::Refused(_) = sliced.cache {
                                 self.stats.block2_not_cached += 1;
@@ -3997,6 +4018,8 @@ where
             .retain(|id, _| incoming.contains_key(id));
         let observers = &self.observe_requests;
         self.observer_bindings
+            .retain(|h, _| observers.contains_key(h));
+        self.observer_identities
             .retain(|h, _| observers.contains_key(h));
         let observing = &self.observing;
         self.observing_protection

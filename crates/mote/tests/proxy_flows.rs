@@ -94,7 +94,8 @@ fn a_client_beyond_the_flow_bound_is_refused_with_5_03() {
 /// request and its response: two messages and their bytes, one flow).
 #[test]
 fn control_lines_are_acknowledged_and_stats_count_the_traffic() {
-    let (_server, _proxy, port, mut stdin, rx) = setup(&["--control", "--json"]);
+    // --control alone: its answers are JSON lines on stdout.
+    let (_server, _proxy, port, mut stdin, rx) = setup(&["--control"]);
     writeln!(stdin, "stats").unwrap();
     let v = next_json(&rx);
     assert_eq!(v["event"], "stats", "{v}");

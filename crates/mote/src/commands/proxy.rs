@@ -139,7 +139,7 @@ pub(crate) struct ProxyArgs {
           value_parser = clap::value_parser!(u16).range(1..).map(usize::from))]
     max_flows: usize,
     /// Read control lines on stdin: `attack none|tamper|replay|delay MS|swap|forge-block`,
-    /// `stats`; each is answered with a JSON line on stdout.
+    /// `stats`; each is answered with a JSON line on stdout (implies --json).
     #[arg(long)]
     control: bool,
     /// Print the port actually bound (useful with port 0) on the first line of stdout.
@@ -1228,7 +1228,8 @@ pub(crate) fn run(args: &ProxyArgs) -> Result<()> {
     crate::net::runtime()?.block_on(async {
         let mut proxy = Proxy::new(to, attack, delay, limits);
         proxy.max_flows = args.max_flows;
-        if args.json {
+        // The control lines' answers are JSON lines on stdout, with or without --json.
+        if args.json || args.control {
             proxy.sink = Sink::Stdout;
         }
         let driver_config = DriverConfig {

@@ -53,6 +53,7 @@ fn demo_runs_every_step_with_the_expected_outcomes() {
         "the device refused it, the REST call got HTTP 502 the answer did not verify; value kept",
         r#""code":"4.01","code_name":"Unauthorized","event":"replay-response","payload":"5265706c6179206465746563746564""#,
         "?format=senml-cbor -> HTTP 504 {\"error\":\"the client did not answer\"}",
+        r#""attack":"delay","bytes":"#,
         "REST 504, the device demanded a fresh Echo, nothing applied",
         r#""attack":"swap","#,
         "responses crossed: the server rejected both (HTTP 502",

@@ -704,8 +704,12 @@ fn attack_delay(d: &mut Demo) -> Result<String> {
     let challenge = d.device.expect("echo-challenge", WAIT, |v| {
         v["event"] == "echo-challenge" && v["path"] == "/3303/0/5750" && v["ssid"] == 101
     });
+    let held = d.proxy101.expect("attacked delay", WAIT, |v| {
+        v["event"] == "attacked" && v["attack"] == "delay" && v["direction"] == "downstream"
+    });
     d.attack("attack none")?;
     let (status, v) = answer?;
+    println!("   proxy 101: {}", held?);
     ensure!(
         status == 504,
         "the delayed Write was answered HTTP {status} {v}"

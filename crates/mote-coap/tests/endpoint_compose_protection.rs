@@ -490,6 +490,63 @@ fn a_kept_protected_representation_is_not_served_to_a_plain_request() {
     assert_eq!(opened.payload, secret[64..128]);
 }
 
+/// RFC 8613 §4.1.3.4 with RFC 7959 §2.5: a plain block from the address of a client whose
+/// protected upload is in reassembly does not join it.
+#[test]
+fn a_plain_block_does_not_join_a_protected_upload() {
+    let mut server = endpoint(EndpointConfig::default(), 17);
+    let block = |num: u32, more: bool, fill: u8| MessageParts {
+        code: Code::PUT,
+        options: get("fw")
+            .with_uint_option(
+                OptionNumber::BLOCK1,
+                (num << 4) | (u32::from(more) << 3) | 2,
+            )
+            .options,
+        payload: vec![fill; 64],
+    };
+    let protected = |mid: u16, parts: &MessageParts| {
+        OwnedMessage::new(MessageType::Con, Code::POST, mid)
+            .with_token([mid as u8])
+            .with_option(OptionNumber::OSCORE, [5, 0, mid as u8])
+            .with_payload(seal(parts))
+            .to_vec()
+            .unwrap()
+    };
+    server.handle(t(0), CLIENT, &protected(70, &block(0, true, 0xAA)));
+    assert!(
+        server.poll_event().is_none(),
+        "2.31 Continue from the endpoint"
+    );
+    server.poll_transmit().unwrap();
+    // The last block, plain, from the same address.
+    let mut plain = OwnedMessage::new(MessageType::Con, Code::PUT, 71).with_token([71]);
+    let last = block(1, false, 0xEE);
+    plain.options = last.options.clone();
+    plain.payload = last.payload.clone();
+    server.handle(t(0), CLIENT, &plain.to_vec().unwrap());
+    while let Some(e) = server.poll_event() {
+        if let Event::Request { message, .. } = e {
+            assert!(
+                !message.message.payload.contains(&0xAA),
+                "a plain request carrying the protected block"
+            );
+        }
+    }
+    server.poll_transmit();
+    // The protected upload completes with its own blocks only.
+    server.handle(t(0), CLIENT, &protected(72, &block(1, false, 0xBB)));
+    match server.poll_event() {
+        Some(Event::Request { message, .. }) => {
+            assert_eq!(message.identity, Some(5));
+            let mut body = vec![0xAA; 64];
+            body.extend([0xBB; 64]);
+            assert_eq!(message.message.payload, body);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
 #[test]
 fn notifications_are_protected_with_their_own_piv() {
     let mut client = endpoint(EndpointConfig::default(), 13);

@@ -1053,12 +1053,23 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
         options.deliver_blocks = true;
         // The package server is reached under the security of the account with that URI,
         // if any (the Package URI of a managed device usually points at its server).
-        let account = self
+        // The account whose Server URI is the Package URI's authority, or else resolves to the
+        // same peer (`coap://localhost:5683` and `coap://127.0.0.1:5683` name one server).
+        let accounts: Vec<(u16, String, bool)> = self
             .client
             .security
             .iter()
-            .find(|(_, s)| string(s.get(&0)).as_deref() == Some(authority.as_str()))
-            .map(|(i, s)| (i, oscore_link(s).is_some()));
+            .filter_map(|(i, s)| Some((i, string(s.get(&0))?, oscore_link(s).is_some())))
+            .collect();
+        let account = accounts
+            .iter()
+            .find(|(_, uri, _)| *uri == authority)
+            .or_else(|| {
+                accounts
+                    .iter()
+                    .find(|(_, uri, _)| self.resolver.resolve(uri).as_ref() == Some(&target))
+            })
+            .map(|(i, _, secured)| (*i, *secured));
         let identity = account.and_then(|(i, _)| X::Identity::for_account(&self.client, i));
         let result = match identity {
             Some(identity) => ep.request_protected(now, target, request, options, identity),

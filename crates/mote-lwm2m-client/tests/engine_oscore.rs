@@ -128,7 +128,8 @@ impl Pair {
             client_objects(),
             Registrar::new(RegistrationConfig::default()),
             Reporter::new(ReportingConfig::default()),
-            |uri: &str| (uri == "coap://a.test").then_some(SERVER),
+            // `alias.test` names the same server by another host name.
+            |uri: &str| matches!(uri, "coap://a.test" | "coap://alias.test").then_some(SERVER),
             EngineConfig::default(),
         );
         Pair {
@@ -490,4 +491,44 @@ fn a_tampered_firmware_block_ends_the_pull_with_integrity_check_failure() {
     assert!(got.is_empty(), "{} packages reached the hook", got.len());
     // The blocks before it verified and were handed over; the tampered one never was.
     assert_eq!(blocks, [(0, image[..1024].to_vec())]);
+}
+
+/// A Package URI naming the account's server by another host name (it resolves to the same
+/// peer) is pulled under the account's OSCORE context, every block protected.
+#[test]
+fn a_package_uri_that_resolves_to_the_server_is_pulled_under_its_context() {
+    use mote_lwm2m_client::{FirmwareUpdate, State, UpdateResult};
+    let mut pair = Pair::new();
+    let got = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let blocks = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    pair.engine
+        .client_mut()
+        .register(
+            5,
+            Box::new(FirmwareUpdate::new(Hook(got.clone(), blocks), 8192)),
+        )
+        .unwrap();
+    let now = pair.now;
+    pair.engine.start(&mut pair.client, now);
+    pair.run(Duration::from_millis(10));
+    let r = pair.ask(text_put("/5/0/1", "coap://alias.test/fw/img"), true);
+    assert_eq!(r.code, Code::CHANGED);
+    for _ in 0..50 {
+        pair.run(Duration::from_millis(100));
+    }
+    let pulls: Vec<bool> = pair
+        .seen
+        .iter()
+        .filter(|(_, _, path)| path == "/fw/img")
+        .map(|(protected, _, _)| *protected)
+        .collect();
+    // The server's application saw the first request, protected; its endpoint served the
+    // later blocks to the same context (a protected request's response must verify, so the
+    // package arriving whole means every block did).
+    assert_eq!(pulls, [true]);
+    assert!(pair.events.contains(&ClientEvent::FirmwareDownload {
+        state: State::Downloaded,
+        result: UpdateResult::Initial
+    }));
+    assert_eq!(*got.borrow(), [package()]);
 }

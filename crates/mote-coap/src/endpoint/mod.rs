@@ -1193,7 +1193,9 @@ pub struct Endpoint<P, R, X: Protection<P> = NoProtection> {
     transmits: VecDeque<Transmit<P>>,
     events: VecDeque<Event<P, X::Identity>>,
     stats: EndpointStats,
-    block1: Block1Server<P>,
+    /// Uploads in reassembly by peer and protection identity: a block under another security
+    /// context (or none) never joins a protected upload (RFC 8613 §4.1.3.4).
+    block1: Block1Server<(P, Option<X::Identity>)>,
     /// Kept representations by peer and protection identity: a follow-up block goes only to
     /// the security context the representation was made for (a plain request from the same
     /// address never gets a block of a protected response, RFC 8613 §4.1.3.4).
@@ -1926,8 +1928,10 @@ where
             return;
         };
         // §2.4: a follow-up Block2 request is served from the kept representation.
-        let cache_key = (peer.clone(), identity.clone());
-        match self.block2.serve_cached(&cache_key, &request, now) {
+        // Block-wise state (kept representations, uploads in reassembly) belongs to the peer
+        // and the security context together (RFC 8613 §4.1.3.4).
+        let transfer = (peer.clone(), identity.clone());
+        match self.block2.serve_cached(&transfer, &request, now) {
             Ok(Some(mut parts)) => {
                 // RFC 7959 §3.4: the later blocks of a notification are plain responses.
                 parts.options.remove(OptionNumber::OBSERVE);
@@ -1955,7 +1959,7 @@ where
             return;
         }
         // §2.5: Block1 uploads are reassembled; the application sees the whole body.
-        let (body, block1) = match self.block1.handle(peer, &request, now) {
+        let (body, block1) = match self.block1.handle(&transfer, &request, now) {
             Ok(Block1Action::NotBlockwise) => (None, None),
             Ok(Block1Action::Continue(parts)) => {
                 self.answer_parts(peer, message.token(), inbound.path, parts);

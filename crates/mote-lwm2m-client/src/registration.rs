@@ -172,7 +172,10 @@ pub enum BootstrapState {
 pub struct RegistrationConfig {
     /// The Endpoint Client Name (`ep`).
     pub endpoint: String,
-    /// The content formats the client announces on the root link (`</>;ct=…`).
+    /// The content formats the client announces on the root link (`</>;ct=…`), in the form
+    /// of [`Self::lwm2m_version`]: registered as 1.1 LwM2M CBOR (11544) is left out, as 1.0
+    /// only LwM2M JSON (11543) is announced (`</>;ct=11543`, TS 1.0 §5.3.1) and without it
+    /// the payload has no root link.
     pub content_formats: Vec<u16>,
     /// The preferred content format of the Bootstrap-Request (`pct`).
     pub preferred_content_format: u16,
@@ -1046,16 +1049,37 @@ fn registration_payload(client: &Client) -> String {
     mote_lwm2m::link::registration_payload(&[], &objects, enabler, "/").unwrap_or_default()
 }
 
+/// The root link of the Register / Update payload, in the form of the version registered
+/// with, and the object links after it.
+///
+/// - 1.2: `</>;rt="oma.lwm2m";ct="…"` with every configured format (TS 1.2 Core §6.2.1:
+///   "the LwM2M Client MAY inform the LwM2M Server by including the content types in the
+///   root path link using the `ct=` link attribute").
+/// - 1.1: the same without LwM2M CBOR (11544), which TS 1.1 does not define (it came with
+///   1.2, TS 1.2 Core §7.4.7).
+/// - 1.0: TS 1.0 §5.3.1 knows one announcement only, a single `</>;ct=11543` when the client
+///   supports the LwM2M JSON format for all Objects (TLV, text and opaque need none), and no
+///   `rt="oma.lwm2m"` for the default path `/`; SenML and LwM2M CBOR (110, 112, 11544) are
+///   unknown to a 1.0 server. Without 11543 configured the payload is the object links only.
 fn with_root(config: &RegistrationConfig, objects: &str) -> String {
-    if config.content_formats.is_empty() {
+    let root = match config.lwm2m_version.as_str() {
+        "1.0" => config
+            .content_formats
+            .contains(&ContentFormat::LWM2M_JSON.0)
+            .then(|| format!("</>;ct={}", ContentFormat::LWM2M_JSON.0)),
+        version => {
+            let ct: Vec<String> = config
+                .content_formats
+                .iter()
+                .filter(|c| version != "1.1" || **c != ContentFormat::LWM2M_CBOR.0)
+                .map(|c| format!("{c}"))
+                .collect();
+            (!ct.is_empty()).then(|| format!("</>;rt=\"oma.lwm2m\";ct=\"{}\"", ct.join(" ")))
+        }
+    };
+    let Some(root) = root else {
         return String::from(objects);
-    }
-    let ct: Vec<String> = config
-        .content_formats
-        .iter()
-        .map(|c| format!("{c}"))
-        .collect();
-    let root = format!("</>;rt=\"oma.lwm2m\";ct=\"{}\"", ct.join(" "));
+    };
     if objects.is_empty() {
         root
     } else {

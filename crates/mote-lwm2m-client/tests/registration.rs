@@ -426,6 +426,109 @@ fn register_carries_the_parameters_and_the_object_links() {
     );
 }
 
+/// The Register payload in the form of the version registered with, byte for byte. The
+/// expected strings are written out by hand from the TS texts:
+/// - 1.0 (TS 1.0 §5.3.1): no root link for the default path `/`; a `ct` attribute exists
+///   only as `</>;ct=11543` for a client with the LwM2M JSON format, never a quoted list
+///   and never SenML or LwM2M CBOR (110, 112, 11544 are not 1.0 formats);
+/// - 1.1: the quoted list without LwM2M CBOR (11544 came with TS 1.2);
+/// - 1.2: every configured format.
+///
+/// An Update that carries the object links uses the same form.
+#[test]
+fn the_registration_payload_has_the_form_of_the_registered_version() {
+    const OBJECTS: &str = "</1/0>,</1/1>,</2/0>,</2/1>,</2/2>,</2/3>,</3/0>,</5/0>,</3303/0>";
+    let register = |version: &str, formats: Option<Vec<u16>>| {
+        let mut c = fixture();
+        let mut config = RegistrationConfig {
+            lwm2m_version: version.into(),
+            ..RegistrationConfig::default()
+        };
+        if let Some(f) = formats {
+            config.content_formats = f;
+        }
+        let mut reg = Registrar::new(config);
+        reg.start(&c, s(0));
+        reg.handle_timeout(&mut c, s(0));
+        let out = reg.poll_transmit().unwrap();
+        assert_eq!(out.operation, Operation::Register);
+        assert!(
+            query(&out).contains(&format!("lwm2m={version}")),
+            "{version}"
+        );
+        String::from_utf8(out.request.payload).unwrap()
+    };
+    // The default formats (112 110 11544).
+    assert_eq!(register("1.0", None), OBJECTS);
+    assert_eq!(
+        register("1.1", None),
+        format!("</>;rt=\"oma.lwm2m\";ct=\"112 110\",{OBJECTS}")
+    );
+    assert_eq!(
+        register("1.2", None),
+        format!("</>;rt=\"oma.lwm2m\";ct=\"112 110 11544\",{OBJECTS}")
+    );
+    // A 1.0 client configured with LwM2M JSON announces it the 1.0 way, and only it.
+    assert_eq!(
+        register("1.0", Some(vec![11543, 112, 11542])),
+        format!("</>;ct=11543,{OBJECTS}")
+    );
+    // Nothing configured: the object links only, whatever the version.
+    assert_eq!(register("1.2", Some(vec![])), OBJECTS);
+
+    // A 1.0 Update with a changed object set carries the links in the 1.0 form too.
+    let mut c = fixture_owning_server_0();
+    // 102 out of the way (as in `registered_with_101`).
+    configure(
+        &mut c,
+        1,
+        Timing {
+            initial_delay: Some(100_000),
+            ..Timing::default()
+        },
+    );
+    let mut reg = Registrar::new(RegistrationConfig {
+        lwm2m_version: "1.0".into(),
+        ..RegistrationConfig::default()
+    });
+    reg.start(&c, s(0));
+    let (mut seen, mut events) = (Vec::new(), Vec::new());
+    run(
+        &mut reg,
+        &mut c,
+        0,
+        0,
+        &mut seen,
+        &mut events,
+        &mut |_, _| Answer::Ok,
+    );
+    assert!(reg.is_registered(A));
+    // (This fixture has the Access Control instance /2/10 of 101's own /1/0.)
+    assert_eq!(
+        String::from_utf8(seen[0].out.request.payload.clone()).unwrap(),
+        "</1/0>,</1/1>,</2/0>,</2/1>,</2/2>,</2/3>,</2/10>,</3/0>,</5/0>,</3303/0>"
+    );
+    c.object_mut(3303).unwrap().create(1).unwrap();
+    seen.clear();
+    run(
+        &mut reg,
+        &mut c,
+        6,
+        6,
+        &mut seen,
+        &mut events,
+        &mut |_, _| Answer::Ok,
+    );
+    let update = seen
+        .iter()
+        .find(|x| x.out.operation == Operation::Update && x.out.peer == Peer::Server(A))
+        .expect("an Update after the object set changed");
+    assert_eq!(
+        String::from_utf8(update.out.request.payload.clone()).unwrap(),
+        "</1/0>,</1/1>,</2/0>,</2/1>,</2/2>,</2/3>,</2/10>,</3/0>,</5/0>,</3303/0>,</3303/1>"
+    );
+}
+
 /// The fixture, with 101 owning its own /1/0 instance (an Access Control instance is
 /// needed for it to Execute /1/0/x when two servers exist, TS 1.2 Core §7.3).
 fn fixture_owning_server_0() -> Client {

@@ -327,6 +327,10 @@ struct Slot {
     disable_after: bool,
     last_activity: Duration,
     asleep: bool,
+    /// The account (its /1 instance) was deleted during the bootstrap in progress: at
+    /// Bootstrap-Finish the client considers itself de-registered (TS 1.2 Core §6.1 Step
+    /// #3), even if the Bootstrap-Server wrote the account again.
+    deleted_in_bootstrap: bool,
 }
 
 impl Slot {
@@ -345,6 +349,7 @@ impl Slot {
             disable_after: false,
             last_activity: Duration::ZERO,
             asleep: false,
+            deleted_in_bootstrap: false,
         }
     }
 
@@ -558,8 +563,17 @@ impl Registrar {
     pub fn poll_timeout(&self) -> Option<Duration> {
         let mut t: Option<Duration> = None;
         let mut at = |d: Duration| t = Some(t.map_or(d, |x| x.min(d)));
+        // During a bootstrap no Register starts and an account deleted by it sends nothing
+        // (`advance`): their timers are not due until Bootstrap-Finish, which re-evaluates
+        // every account. (Reporting them would hand the caller a deadline that
+        // `handle_timeout` cannot clear, and a driver waiting for it would spin.)
+        let bootstrapping = !matches!(self.bootstrap, BootstrapState::Idle);
         for s in self.slots.values() {
+            if bootstrapping && s.deleted_in_bootstrap {
+                continue;
+            }
             match s.state {
+                RegistrationState::Waiting(_) if bootstrapping => {}
                 RegistrationState::Waiting(d) | RegistrationState::Disabled(d) => at(d),
                 RegistrationState::Registered => {
                     at(s.update_due(self.config.update_margin));
@@ -585,7 +599,19 @@ impl Registrar {
     /// coming back, queue-mode sleep.
     pub fn handle_timeout(&mut self, client: &mut Client, now: Duration) {
         // The accounts may have been rewritten (Disable Timeout, lifetime, binding, …).
-        for acc in accounts(client) {
+        let current = accounts(client);
+        // TS 1.2 Core §6.1 Step #3: an account deleted during the bootstrap (Bootstrap-Delete
+        // of `/`, `/1` or its instance) counts as deleted at Bootstrap-Finish even when the
+        // Bootstrap-Server writes it again before then. (Checked before the triggers, which
+        // may hold the Bootstrap-Finish.)
+        if !matches!(self.bootstrap, BootstrapState::Idle) {
+            for (k, slot) in &mut self.slots {
+                if !current.iter().any(|a| a.ssid.0 == *k) {
+                    slot.deleted_in_bootstrap = true;
+                }
+            }
+        }
+        for acc in current {
             if let Some(slot) = self.slots.get_mut(&acc.ssid.0) {
                 slot.account = acc;
             }
@@ -883,6 +909,7 @@ impl Registrar {
                     slot.state = RegistrationState::Registering;
                     emit.push((ssid, Operation::Register, req));
                 }
+                RegistrationState::Registered if bootstrapping && slot.deleted_in_bootstrap => {}
                 RegistrationState::Registered => {
                     let changed = slot.sent.objects != objects
                         || slot.sent.lifetime != slot.account.lifetime
@@ -977,8 +1004,17 @@ impl Registrar {
         }
         for (k, acc) in fresh {
             match self.slots.get_mut(&k) {
-                Some(s) if matches!(s.state, RegistrationState::Registered) => s.account = acc,
-                _ => {
+                Some(s)
+                    if matches!(s.state, RegistrationState::Registered)
+                        && !s.deleted_in_bootstrap =>
+                {
+                    s.account = acc;
+                }
+                old => {
+                    // Deleted and written again: de-registered, then registered anew.
+                    if old.is_some_and(|s| s.deleted_in_bootstrap && !s.location.is_empty()) {
+                        self.events.push_back(Event::Deregistered(ShortServerId(k)));
+                    }
                     self.slots.insert(k, Slot::new(acc));
                 }
             }

@@ -874,6 +874,141 @@ fn bootstrap_request_trigger_starts_bootstrap_again() {
     assert_eq!(times(&seen, Peer::Server(B), Operation::Register), [30]);
 }
 
+/// LightweightM2M-BsR-002 as a Bootstrap-Server runs it (`mote bootstrap-server`: Delete `/`,
+/// then Write /0 and /1, then Finish) on a client registered with 101 that executed /1/0/9:
+/// between the Delete and the Finish the half-written configuration sends nothing to 101
+/// (its /0 instance is gone: no Update, no error) and leaves no timer that is already due
+/// (a driver waiting for `poll_timeout` would spin); at Bootstrap-Finish the account that
+/// was deleted counts as de-registered even though it was written again (TS 1.2 Core §6.1
+/// Step #3) and 101 is registered anew.
+#[test]
+fn an_account_deleted_and_written_again_by_a_triggered_bootstrap_registers_anew() {
+    let (mut reg, mut c) = registered_with_101(false);
+    assert_eq!(c.handle(S101, &post("/1/0/9")).code, Code::CHANGED);
+    let (mut seen, mut ev) = (Vec::new(), Vec::new());
+    run(&mut reg, &mut c, 20, 20, &mut seen, &mut ev, &mut |_, _| OK);
+    assert_eq!(
+        times(&seen, Peer::BootstrapServer, Operation::BootstrapRequest),
+        [20]
+    );
+    // Step #1 as `mote bootstrap-server` sends it, one request at a time, each followed by
+    // the caller's `handle_timeout` (the engine's call order).
+    let step = |reg: &mut Registrar, c: &mut Client, request: mote_lwm2m_client::Request, at| {
+        let code = c.handle(BS, &request).code;
+        reg.handle_timeout(c, s(at));
+        let sent: Vec<Outgoing> = std::iter::from_fn(|| reg.poll_transmit()).collect();
+        (code, sent)
+    };
+    let (code, sent) = step(
+        &mut reg,
+        &mut c,
+        mote_lwm2m_client::Request::new(Code::DELETE, "/"),
+        21,
+    );
+    assert_eq!(code, Code::DELETED);
+    assert!(
+        sent.is_empty(),
+        "nothing to 101 while its account is gone: {sent:?}"
+    );
+    assert!(
+        reg.poll_timeout().is_none_or(|t| t > s(21)),
+        "a timer already due that handle_timeout does not clear: {:?}",
+        reg.poll_timeout()
+    );
+    for (path, body) in [
+        (
+            "/0/1",
+            r#"[{"bn":"/0/1/","n":"0","vs":"coaps://s101.example"},{"n":"1","vb":false},{"n":"2","v":3},{"n":"10","v":101}]"#,
+        ),
+        (
+            "/1/0",
+            r#"[{"bn":"/1/0/","n":"0","v":101},{"n":"1","v":300},{"n":"7","vs":"U"}]"#,
+        ),
+    ] {
+        let (code, sent) = step(
+            &mut reg,
+            &mut c,
+            put(
+                path,
+                mote_coap::content_format::ContentFormat::SENML_JSON,
+                body.as_bytes(),
+            ),
+            22,
+        );
+        assert_eq!(code, Code::CHANGED, "{path}");
+        assert!(sent.is_empty(), "{path}: {sent:?}");
+        assert!(reg.poll_timeout().is_none_or(|t| t > s(22)), "{path}");
+    }
+    let finish = c.handle(BS, &post("/bs"));
+    assert_eq!(finish.code, Code::CHANGED, "{}", finish.diagnostic_text());
+    seen.clear();
+    ev.clear();
+    run(&mut reg, &mut c, 23, 23, &mut seen, &mut ev, &mut |_, _| OK);
+    assert!(ev.contains(&(23, Event::Bootstrapped)), "{ev:?}");
+    assert!(ev.contains(&(23, Event::Deregistered(A))), "{ev:?}");
+    assert_eq!(times(&seen, Peer::Server(A), Operation::Register), [23]);
+    assert!(times(&seen, Peer::Server(A), Operation::Update).is_empty());
+    assert_eq!(reg.state(A), Some(RegistrationState::Registered));
+}
+
+/// A server whose Initial Registration Delay runs out while a bootstrap is in progress does
+/// not register until Bootstrap-Finish (Transport §6.4.1), and meanwhile its timer is not
+/// reported as due: `poll_timeout` never returns a deadline already passed that
+/// `handle_timeout` leaves in place (a driver sleeping until it would spin).
+#[test]
+fn a_registration_held_by_a_bootstrap_leaves_no_due_timer_behind() {
+    let mut c = fixture_owning_server_0();
+    configure(
+        &mut c,
+        1,
+        Timing {
+            initial_delay: Some(25),
+            ..Timing::default()
+        },
+    );
+    let mut reg = Registrar::new(RegistrationConfig::default());
+    reg.start(&c, s(0));
+    let (mut seen, mut ev) = (Vec::new(), Vec::new());
+    run(&mut reg, &mut c, 0, 0, &mut seen, &mut ev, &mut |_, _| OK);
+    assert_eq!(reg.state(A), Some(RegistrationState::Registered));
+    assert_eq!(c.handle(S101, &post("/1/0/9")).code, Code::CHANGED);
+    run(&mut reg, &mut c, 20, 20, &mut seen, &mut ev, &mut |_, _| OK);
+    assert_eq!(
+        times(&seen, Peer::BootstrapServer, Operation::BootstrapRequest),
+        [20]
+    );
+    // 102's delay ends at 25, during the bootstrap.
+    for now in [25, 30, 40] {
+        reg.handle_timeout(&mut c, s(now));
+        assert!(std::iter::from_fn(|| reg.poll_transmit()).next().is_none());
+        assert!(
+            reg.poll_timeout().is_none_or(|t| t > s(now)),
+            "at {now}: {:?} is due and stays due",
+            reg.poll_timeout()
+        );
+    }
+    let finish = c.handle(BS, &post("/bs"));
+    assert_eq!(finish.code, Code::CHANGED, "{}", finish.diagnostic_text());
+    seen.clear();
+    run(
+        &mut reg,
+        &mut c,
+        41,
+        100,
+        &mut seen,
+        &mut ev,
+        &mut |_, _| OK,
+    );
+    // Bootstrap-Finish starts 102's registration procedure again (its delay of 25 s from
+    // the Finish at 41).
+    assert_eq!(times(&seen, Peer::Server(B), Operation::Register), [66]);
+    // 101 was not deleted: it stays registered, nothing sent to it.
+    assert!(
+        seen.iter().all(|x| x.out.peer != Peer::Server(A)),
+        "{seen:?}"
+    );
+}
+
 #[test]
 fn repeated_triggers_do_not_grow_the_trigger_list() {
     let mut c = fixture_owning_server_0();

@@ -14,13 +14,18 @@
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::TcpStream;
-use std::path::PathBuf;
+use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
 use std::process::{ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::mpsc::{Receiver, channel};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use mote_coap::message::Message;
+use mote_coap::option::OptionNumber;
 use serde_json::{Value as Json, json};
 
 /// One HTTP/1.1 request; (status, body as JSON or Null).
@@ -237,5 +242,216 @@ fn bsr_002_the_bootstrap_request_trigger_sends_the_client_back_to_the_bootstrap_
         .count();
     assert_eq!(finished, 2, "{:#?}", bs_events.all);
     writeln!(stdin, "quit").unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Writes an OSCORE context file (0600; RFC 8613 Appendix C.1.1 secret and salt).
+fn context_file(dir: &Path, name: &str, sender: &str, recipient: &str, ep: Option<&str>) -> String {
+    let mut j = json!({
+        "master_secret": "0102030405060708090a0b0c0d0e0f10",
+        "master_salt": "9e7ca92223786340",
+        "sender_id": sender,
+        "recipient_id": recipient,
+    });
+    if let Some(ep) = ep {
+        j["endpoint"] = Json::from(ep);
+    }
+    let path = dir.join(name);
+    common::write_private(&path, j.to_string()).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+/// The (Partial IV, 'kid') of an OSCORE message (RFC 8613 §6.1), `None` without an OSCORE
+/// option or without a Partial IV.
+fn partial_iv(d: &[u8]) -> Option<(u64, Vec<u8>)> {
+    let m = Message::decode(d).ok()?;
+    let v = m.option(OptionNumber::OSCORE)?.value;
+    let flags = *v.first()?;
+    let n = usize::from(flags & 0x07);
+    if n == 0 {
+        return None;
+    }
+    let piv = v.get(1..1 + n)?;
+    let mut rest = v.get(1 + n..)?;
+    if flags & 0x10 != 0 {
+        let s = usize::from(*rest.first()?);
+        rest = rest.get(1 + s..)?;
+    }
+    let kid = if flags & 0x08 != 0 {
+        rest.to_vec()
+    } else {
+        Vec::new()
+    };
+    Some((piv.iter().fold(0u64, |a, b| a << 8 | u64::from(*b)), kid))
+}
+
+/// What the relay saw the server send: (Partial IV, 'kid', datagram from the token on, sent
+/// after the restart).
+type FromServer = Arc<Mutex<Vec<(u64, Vec<u8>, Vec<u8>, bool)>>>;
+
+/// A UDP relay between one client (front socket) and the server (back socket, towards the
+/// port in `upstream`, which the test changes when the server restarts). The server sees the
+/// back socket as the client's address, so its own requests come through here too; every
+/// server datagram carrying a Partial IV is recorded.
+struct Relay {
+    front: u16,
+    upstream: Arc<AtomicU16>,
+    restarted: Arc<std::sync::atomic::AtomicBool>,
+    seen: FromServer,
+}
+
+fn relay(upstream: u16) -> Relay {
+    let front = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let back = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = front.local_addr().unwrap().port();
+    let upstream = Arc::new(AtomicU16::new(upstream));
+    let restarted = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let seen: FromServer = Arc::default();
+    let client: Arc<Mutex<Option<SocketAddr>>> = Arc::default();
+    {
+        let (front, back, upstream, client) = (
+            front.try_clone().unwrap(),
+            back.try_clone().unwrap(),
+            upstream.clone(),
+            client.clone(),
+        );
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 2048];
+            while let Ok((n, from)) = front.recv_from(&mut buf) {
+                *client.lock().unwrap() = Some(from);
+                let to = ("127.0.0.1", upstream.load(Ordering::SeqCst));
+                let _ = back.send_to(&buf[..n], to);
+            }
+        });
+    }
+    {
+        let (seen, restarted) = (seen.clone(), restarted.clone());
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 2048];
+            while let Ok(n) = back.recv(&mut buf) {
+                let d = &buf[..n];
+                if let Some((piv, kid)) = partial_iv(d) {
+                    let after = restarted.load(Ordering::SeqCst);
+                    // From the token on: a retransmission repeats exactly these bytes.
+                    seen.lock()
+                        .unwrap()
+                        .push((piv, kid, d[4..].to_vec(), after));
+                }
+                if let Some(c) = *client.lock().unwrap() {
+                    let _ = front.send_to(d, c);
+                }
+            }
+        });
+    }
+    Relay {
+        front: port,
+        upstream,
+        restarted,
+        seen,
+    }
+}
+
+fn oscore_server(store: &str, ctx: &str) -> (common::Proc, u16, u16) {
+    let (p, ports) = common::start(
+        &[
+            "lwm2m-server",
+            "--listen",
+            "coap://127.0.0.1:0",
+            "--http",
+            "127.0.0.1:0",
+            "--print-port",
+            "--store",
+            store,
+            "--oscore",
+            ctx,
+        ],
+        2,
+    );
+    (p, ports[0], ports[1])
+}
+
+/// `n` REST Reads of /3/0/0 (each is a request the server protects with a new Partial IV).
+fn reads(web: u16, n: usize) {
+    for _ in 0..n {
+        let (st, r) = http(web, "GET", "/api/clients/nonce-dev/3/0/0");
+        assert_eq!((st, &r["status"]), (200, &Json::from("2.05")), "{r}");
+        assert_eq!(r["records"][0]["value"], "Mote", "{r}");
+    }
+}
+
+/// RFC 8613 §7.2.1 / Appendix B.1.1 for `mote lwm2m-server --store FILE --oscore FILE`: the
+/// real `mote lwm2m-client` registers under OSCORE (through a recording relay); the server
+/// sends it Reads; the server is killed (SIGKILL) and restarted on the same store and context
+/// file. It still knows the client (`GET /api/clients/{ep}` without a re-registration; the
+/// client's `update` brings its address back), its Reads work, and every message it sends
+/// with a Partial IV after the restart has one above every Partial IV it used before; no
+/// (kid, Partial IV) is ever sent twice with different bytes.
+#[test]
+fn a_restarted_oscore_server_keeps_its_client_and_never_reuses_a_partial_iv() {
+    let dir = temp_dir("nonce");
+    let store = dir.join("server.redb");
+    let store = store.to_str().unwrap();
+    let server_ctx = context_file(&dir, "server.json", "01", "0c", Some("nonce-dev"));
+    let client_ctx = context_file(&dir, "client.json", "0c", "01", None);
+    let (first, coap, web) = oscore_server(store, &server_ctx);
+    let relay = relay(coap);
+    let server_uri = format!("coap://127.0.0.1:{}", relay.front);
+    let (_client, mut stdin, mut events) = lwm2m_client(&[
+        "--endpoint",
+        "nonce-dev",
+        "--server",
+        &server_uri,
+        "--oscore",
+        &client_ctx,
+        "--lwm2m-version",
+        "1.1",
+    ]);
+    events.wait("the registration", |j| event_is(j, "registered"));
+    let (_, c) = http(web, "GET", "/api/clients/nonce-dev");
+    assert_eq!(c["security"], "oscore", "{c}");
+    // More requests than two blocks of K = F = 16 numbers (RFC 8613 App. B.1.1, the
+    // command's SEQUENCE_K): a restart that forgot what was stored could not stay above them.
+    reads(web, 40);
+    let before: Vec<u64> = relay.seen.lock().unwrap().iter().map(|s| s.0).collect();
+    assert!(
+        before.len() >= 40,
+        "the server's Reads carry Partial IVs: {before:?}"
+    );
+
+    // SIGKILL (Child::kill), then the same store and context file.
+    drop(first);
+    relay.restarted.store(true, Ordering::SeqCst);
+    let (_second, coap, web) = oscore_server(store, &server_ctx);
+    relay.upstream.store(coap, Ordering::SeqCst);
+    let (st, c) = http(web, "GET", "/api/clients/nonce-dev");
+    assert_eq!(st, 200, "the restarted server knows the client: {c}");
+    assert_eq!(c["security"], "oscore", "{c}");
+    // Its next message (an Update) brings the address back; no new Register.
+    writeln!(stdin, "update").unwrap();
+    events.wait("the Update after the restart", |j| event_is(j, "updated"));
+    reads(web, 5);
+    assert!(
+        !events.all.iter().skip(1).any(|j| event_is(j, "registered")),
+        "the client had to register again: {:#?}",
+        events.all
+    );
+
+    let seen = relay.seen.lock().unwrap().clone();
+    let max_before = seen.iter().filter(|s| !s.3).map(|s| s.0).max().unwrap();
+    let after: Vec<u64> = seen.iter().filter(|s| s.3).map(|s| s.0).collect();
+    assert!(after.len() >= 5, "{seen:?}");
+    assert!(
+        after.iter().all(|p| *p > max_before),
+        "a Partial IV at or below {max_before} after the restart: {after:?}"
+    );
+    let mut by_pair: BTreeMap<(u64, Vec<u8>), Vec<u8>> = BTreeMap::new();
+    for (piv, kid, bytes, _) in &seen {
+        if let Some(prev) = by_pair.insert((*piv, kid.clone()), bytes.clone()) {
+            assert_eq!(
+                &prev, bytes,
+                "(Partial IV {piv}, kid {kid:02x?}) sent twice"
+            );
+        }
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -455,3 +455,72 @@ fn a_restarted_oscore_server_keeps_its_client_and_never_reuses_a_partial_iv() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// TS 1.2 Transport §6.4.3 / §6.7 over real sockets, with two OSCORE context files: dev-a
+/// registers under its context; under dev-b's context an Update and a De-register of
+/// dev-a's registration get 4.04 and change nothing; dev-a's own Update gets 2.04 and its
+/// De-register 2.02.
+#[test]
+fn another_contexts_update_and_deregister_are_refused() {
+    let dir = temp_dir("binding");
+    let server_a = context_file(&dir, "server-a.json", "01", "0a", Some("dev-a"));
+    let server_b = context_file(&dir, "server-b.json", "02", "0b", Some("dev-b"));
+    let client_a = context_file(&dir, "client-a.json", "0a", "01", None);
+    let client_b = context_file(&dir, "client-b.json", "0b", "02", None);
+    let (_srv, ports) = common::start(
+        &[
+            "lwm2m-server",
+            "--listen",
+            "coap://127.0.0.1:0",
+            "--http",
+            "127.0.0.1:0",
+            "--print-port",
+            "--oscore",
+            &server_a,
+            "--oscore",
+            &server_b,
+        ],
+        2,
+    );
+    let (coap, web) = (ports[0], ports[1]);
+    let base = format!("coap://127.0.0.1:{coap}");
+    let register = |ep: &str, ctx: &str| {
+        common::coap_json(&[
+            "post",
+            &format!("{base}/rd?ep={ep}&lt=300&lwm2m=1.1"),
+            "--payload",
+            "</1/0>,</3/0>",
+            "--content-format",
+            "40",
+            "--oscore",
+            ctx,
+        ])
+    };
+    let r = register("dev-a", &client_a);
+    assert_eq!(r["code"], "2.01", "{r}");
+    let (_, listed) = http(web, "GET", "/api/clients/dev-a");
+    let id = listed["registration_id"].as_str().unwrap().to_string();
+    let location = format!("{base}/rd/{id}");
+    // dev-b, under its own context, registered too (so it is a known, authenticated peer).
+    assert_eq!(register("dev-b", &client_b)["code"], "2.01");
+
+    let r = common::coap_json(&["post", &format!("{location}?lt=999"), "--oscore", &client_b]);
+    assert_eq!(r["code"], "4.04", "another context's Update: {r}");
+    let r = common::coap_json(&["delete", &location, "--oscore", &client_b]);
+    assert_eq!(r["code"], "4.04", "another context's De-register: {r}");
+    let (_, a) = http(web, "GET", "/api/clients/dev-a");
+    assert_eq!(a["registration_id"], id.as_str(), "{a}");
+    assert_eq!(
+        a["lifetime"], 300,
+        "the refused Update changed nothing: {a}"
+    );
+
+    let r = common::coap_json(&["post", &format!("{location}?lt=600"), "--oscore", &client_a]);
+    assert_eq!(r["code"], "2.04", "{r}");
+    assert_eq!(http(web, "GET", "/api/clients/dev-a").1["lifetime"], 600);
+    let r = common::coap_json(&["delete", &location, "--oscore", &client_a]);
+    assert_eq!(r["code"], "2.02", "{r}");
+    assert_eq!(http(web, "GET", "/api/clients/dev-a").0, 404);
+    assert_eq!(http(web, "GET", "/api/clients/dev-b").0, 200);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -28,14 +28,20 @@ use mote_coap::message::Message;
 use mote_coap::option::OptionNumber;
 use serde_json::{Value as Json, json};
 
-/// One HTTP/1.1 request; (status, body as JSON or Null).
+/// One HTTP/1.1 request without a body; (status, body as JSON or Null).
 fn http(port: u16, method: &str, target: &str) -> (u16, Json) {
+    http_with(port, method, target, "")
+}
+
+/// One HTTP/1.1 request with a JSON body; (status, body as JSON or Null).
+fn http_with(port: u16, method: &str, target: &str, body: &str) -> (u16, Json) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
     write!(
         s,
         "{method} {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\
-         Content-Length: 0\r\n\r\n"
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
     )
     .unwrap();
     let mut text = String::new();
@@ -523,4 +529,216 @@ fn another_contexts_update_and_deregister_are_refused() {
     assert_eq!(http(web, "GET", "/api/clients/dev-a").0, 404);
     assert_eq!(http(web, "GET", "/api/clients/dev-b").0, 200);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Subscribes to `/api/events`; every `(event, data)` pair arrives on the receiver.
+fn server_events(port: u16) -> Receiver<(String, Json)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        s,
+        "GET /api/events HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\n\r\n"
+    )
+    .unwrap();
+    let mut reader = BufReader::new(s);
+    let mut status = String::new();
+    reader.read_line(&mut status).unwrap();
+    assert!(status.contains(" 200 "), "{status}");
+    let (tx, rx) = channel();
+    std::thread::spawn(move || {
+        let mut name = String::new();
+        for line in reader.lines() {
+            let Ok(line) = line else { return };
+            if let Some(n) = line.strip_prefix("event:") {
+                name = n.trim().to_string();
+            } else if let Some(d) = line.strip_prefix("data:") {
+                if let Ok(j) = serde_json::from_str(d.trim()) {
+                    if tx.send((name.clone(), j)).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    rx
+}
+
+/// The next server event named `name` within 20 s (others are skipped).
+fn next_server_event(rx: &Receiver<(String, Json)>, name: &str) -> Json {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let (n, j) = rx
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("no {name} event"));
+        if n == name {
+            return j;
+        }
+    }
+}
+
+/// The answer of a REST call that must be HTTP 200 with the CoAP `code`.
+#[track_caller]
+fn ok((status, answer): (u16, Json), code: &str) -> Json {
+    assert_eq!(
+        (status, answer["status"].as_str()),
+        (200, Some(code)),
+        "{answer}"
+    );
+    answer
+}
+
+/// The value of the record at `path` in an answer's `records`.
+fn value_at<'a>(answer: &'a Json, path: &str) -> &'a Json {
+    answer["records"]
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["path"] == path))
+        .map_or(&Json::Null, |r| &r["value"])
+}
+
+/// Issue 13 "every operation against mote-lwm2m-client", over real sockets: `mote
+/// lwm2m-server` (NoSec) and `mote lwm2m-client` (LwM2M 1.1), every operation of the REST
+/// API (TS 1.2 Transport §6.4.4 Device Management, §6.4.5 Information Reporting): Read (the
+/// default format and SenML-CBOR), Discover, Write (replace) and Write partial update, each
+/// seen by the client (`write` events) and read back, Write-Attributes shown by Discover,
+/// Execute (the client's `execute` event), Create (2.01 with the location, `create` event) and
+/// Delete (`delete` event, then 4.04), Read-Composite, Write-Composite, Observe with a
+/// notification of a value the device changed, Cancel, Observe-Composite with a notification
+/// and its Cancel, and Send (`send` event with both records).
+#[test]
+fn every_operation_of_the_rest_api_against_mote_lwm2m_client() {
+    let (_server, ports) = common::start(
+        &[
+            "lwm2m-server",
+            "--listen",
+            "coap://127.0.0.1:0",
+            "--http",
+            "127.0.0.1:0",
+            "--print-port",
+        ],
+        2,
+    );
+    let (coap, web) = (ports[0], ports[1]);
+    let sse = server_events(web);
+    let server_uri = format!("coap://127.0.0.1:{coap}");
+    let (_client, mut stdin, mut events) =
+        lwm2m_client(&["--endpoint", "ops-dev", "--server", &server_uri]);
+    events.wait("the registration", |j| event_is(j, "registered"));
+    let registration = next_server_event(&sse, "registration");
+    assert_eq!(registration["endpoint"], "ops-dev", "{registration}");
+    let api = |rest: &str| format!("/api/clients/ops-dev{rest}");
+
+    // Read, in the default format and in SenML-CBOR.
+    let r = ok(http(web, "GET", &api("/3/0/0")), "2.05");
+    assert_eq!(value_at(&r, "/3/0/0"), "Mote", "{r}");
+    let r = ok(http(web, "GET", &api("/3303/0?format=senml-cbor")), "2.05");
+    assert_eq!(r["content_format"], 112, "{r}");
+    assert_eq!(value_at(&r, "/3303/0/5700"), 21.5, "{r}");
+    // Discover.
+    let r = ok(http(web, "GET", &api("/32769/0/discover")), "2.05");
+    let links = r["links"].as_str().unwrap();
+    for l in ["</32769/0>", "</32769/0/0>", "</32769/0/4>"] {
+        assert!(links.contains(l), "{l} in {links}");
+    }
+    // Write (replace), seen by the client, read back.
+    let body = r#"[{"path":"/32769/0/0","type":"string","value":"written"}]"#;
+    ok(http_with(web, "PUT", &api("/32769/0/0"), body), "2.04");
+    let w = events.wait("the write event", |j| event_is(j, "write"));
+    assert_eq!(
+        (&w["path"], &w["value"]),
+        (&json!("/32769/0/0"), &json!("written"))
+    );
+    let r = ok(http(web, "GET", &api("/32769/0/0")), "2.05");
+    assert_eq!(value_at(&r, "/32769/0/0"), "written");
+    // Write, partial update of the instance.
+    let body = r#"[{"path":"/32769/0/1","type":"integer","value":41}]"#;
+    ok(
+        http_with(web, "POST", &api("/32769/0?mode=update"), body),
+        "2.04",
+    );
+    let r = ok(http(web, "GET", &api("/32769/0")), "2.05");
+    assert_eq!(value_at(&r, "/32769/0/1"), 41, "{r}");
+    assert_eq!(
+        value_at(&r, "/32769/0/0"),
+        "written",
+        "partial update kept it: {r}"
+    );
+    // Write-Attributes, then Discover shows them.
+    ok(
+        http(web, "PUT", &api("/3303/0/5700/attributes?pmin=1&pmax=600")),
+        "2.04",
+    );
+    let r = ok(http(web, "GET", &api("/3303/0/5700/discover")), "2.05");
+    let links = r["links"].as_str().unwrap();
+    assert!(
+        links.contains("pmin=1") && links.contains("pmax=600"),
+        "{links}"
+    );
+    // Execute.
+    ok(http(web, "POST", &api("/3/0/4/execute")), "2.04");
+    let e = events.wait("the execute event", |j| event_is(j, "execute"));
+    assert_eq!(e["path"], "/3/0/4", "{e}");
+    // Create and Delete.
+    let body = r#"[{"path":"/32769/1/0","type":"string","value":"created"}]"#;
+    let r = ok(http_with(web, "POST", &api("/32769"), body), "2.01");
+    assert_eq!(r["location"], "/32769/1", "{r}");
+    events.wait("the create event", |j| event_is(j, "create"));
+    let r = ok(http(web, "GET", &api("/32769/1/0")), "2.05");
+    assert_eq!(value_at(&r, "/32769/1/0"), "created");
+    ok(http(web, "DELETE", &api("/32769/1")), "2.02");
+    events.wait("the delete event", |j| event_is(j, "delete"));
+    ok(http(web, "GET", &api("/32769/1/0")), "4.04");
+    // Read-Composite and Write-Composite.
+    let body = r#"{"paths":["/3/0/0","/3303/0/5700"]}"#;
+    let r = ok(
+        http_with(web, "POST", &api("/composite/read"), body),
+        "2.05",
+    );
+    assert_eq!(value_at(&r, "/3/0/0"), "Mote", "{r}");
+    assert_eq!(value_at(&r, "/3303/0/5700"), 21.5, "{r}");
+    let body = r#"[{"path":"/32769/0/0","type":"string","value":"composite"},
+                   {"path":"/32769/0/1","type":"integer","value":7}]"#;
+    ok(
+        http_with(web, "POST", &api("/composite/write"), body),
+        "2.04",
+    );
+    let r = ok(http(web, "GET", &api("/32769/0")), "2.05");
+    assert_eq!(value_at(&r, "/32769/0/0"), "composite", "{r}");
+    assert_eq!(value_at(&r, "/32769/0/1"), 7, "{r}");
+    // Observe: the first value, then a notification of the device's change; Cancel.
+    let r = ok(http(web, "POST", &api("/3303/0/5700/observe")), "2.05");
+    assert_eq!(value_at(&r, "/3303/0/5700"), 21.5, "{r}");
+    writeln!(stdin, "set /3303/0/5700 23.5").unwrap();
+    let n = next_server_event(&sse, "notification");
+    assert_eq!(
+        (&n["endpoint"], &n["path"]),
+        (&json!("ops-dev"), &json!("/3303/0/5700"))
+    );
+    assert_eq!(value_at(&n, "/3303/0/5700"), 23.5, "{n}");
+    ok(http(web, "DELETE", &api("/3303/0/5700/observe")), "2.05");
+    assert_eq!(http(web, "DELETE", &api("/3303/0/5700/observe")).0, 404);
+    // Observe-Composite: one notification with both targets; Cancel.
+    let body = r#"{"paths":["/3/0/9","/3303/0/5700"]}"#;
+    let r = ok(
+        http_with(web, "POST", &api("/composite/observe"), body),
+        "2.05",
+    );
+    assert_eq!(value_at(&r, "/3303/0/5700"), 23.5, "{r}");
+    writeln!(stdin, "set /3303/0/5700 24.5").unwrap();
+    let n = next_server_event(&sse, "notification");
+    assert_eq!(n["path"], "/", "{n}");
+    assert_eq!(value_at(&n, "/3303/0/5700"), 24.5, "{n}");
+    assert!(value_at(&n, "/3/0/9").is_number(), "{n}");
+    ok(
+        http_with(web, "DELETE", &api("/composite/observe"), body),
+        "2.05",
+    );
+    // Send (Information Reporting): both records reach the server's event stream.
+    writeln!(stdin, "send /3303/0/5700 /32769/0/0").unwrap();
+    let s = next_server_event(&sse, "send");
+    assert_eq!(s["endpoint"], "ops-dev", "{s}");
+    assert_eq!(value_at(&s, "/3303/0/5700"), 24.5, "{s}");
+    assert_eq!(value_at(&s, "/32769/0/0"), "composite", "{s}");
+    writeln!(stdin, "quit").unwrap();
+    let d = next_server_event(&sse, "deregistration");
+    assert_eq!(d["endpoint"], "ops-dev", "{d}");
 }

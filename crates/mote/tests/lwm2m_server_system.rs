@@ -2,8 +2,9 @@
 //! system rather than one library: the Bootstrap-Request Trigger carried out end to end by
 //! `mote lwm2m-client` and `mote bootstrap-server` (LightweightM2M-BsR-002), a server
 //! restarted on its `--store` that never reuses an OSCORE nonce (RFC 8613 §7.2.1, Appendix
-//! B.1.1), and the binding of a registration to the OSCORE context it arrived under (TS 1.2
-//! Transport §6.4.3 / §6.7: another context's Update or De-register is refused).
+//! B.1.1), the binding of a registration to the OSCORE context it arrived under (TS 1.2
+//! Transport §6.4.3 / §6.7: another context's Update or De-register is refused), and every
+//! operation of the REST API carried out by the real `mote lwm2m-client`.
 
 #![allow(
     clippy::unwrap_used,

@@ -172,7 +172,10 @@ pub enum BootstrapState {
 pub struct RegistrationConfig {
     /// The Endpoint Client Name (`ep`).
     pub endpoint: String,
-    /// The content formats the client announces on the root link (`</>;ct=…`).
+    /// The content formats the client announces on the root link (`</>;ct=…`), in the form
+    /// of [`Self::lwm2m_version`]: registered as 1.1 LwM2M CBOR (11544) is left out, as 1.0
+    /// only LwM2M JSON (11543) is announced (`</>;ct=11543`, TS 1.0 §5.3.1) and without it
+    /// the payload has no root link.
     pub content_formats: Vec<u16>,
     /// The preferred content format of the Bootstrap-Request (`pct`).
     pub preferred_content_format: u16,
@@ -324,6 +327,10 @@ struct Slot {
     disable_after: bool,
     last_activity: Duration,
     asleep: bool,
+    /// The account (its /1 instance) was deleted during the bootstrap in progress: at
+    /// Bootstrap-Finish the client considers itself de-registered (TS 1.2 Core §6.1 Step
+    /// #3), even if the Bootstrap-Server wrote the account again.
+    deleted_in_bootstrap: bool,
 }
 
 impl Slot {
@@ -342,6 +349,7 @@ impl Slot {
             disable_after: false,
             last_activity: Duration::ZERO,
             asleep: false,
+            deleted_in_bootstrap: false,
         }
     }
 
@@ -571,8 +579,17 @@ impl Registrar {
     pub fn poll_timeout(&self) -> Option<Duration> {
         let mut t: Option<Duration> = None;
         let mut at = |d: Duration| t = Some(t.map_or(d, |x| x.min(d)));
+        // During a bootstrap no Register starts and an account deleted by it sends nothing
+        // (`advance`): their timers are not due until Bootstrap-Finish, which re-evaluates
+        // every account. (Reporting them would hand the caller a deadline that
+        // `handle_timeout` cannot clear, and a driver waiting for it would spin.)
+        let bootstrapping = !matches!(self.bootstrap, BootstrapState::Idle);
         for s in self.slots.values() {
+            if bootstrapping && s.deleted_in_bootstrap {
+                continue;
+            }
             match s.state {
+                RegistrationState::Waiting(_) if bootstrapping => {}
                 RegistrationState::Waiting(d) | RegistrationState::Disabled(d) => at(d),
                 RegistrationState::Registered => {
                     at(s.update_due(self.config.update_margin));
@@ -598,7 +615,19 @@ impl Registrar {
     /// coming back, queue-mode sleep.
     pub fn handle_timeout(&mut self, client: &mut Client, now: Duration) {
         // The accounts may have been rewritten (Disable Timeout, lifetime, binding, …).
-        for acc in accounts(client) {
+        let current = accounts(client);
+        // TS 1.2 Core §6.1 Step #3: an account deleted during the bootstrap (Bootstrap-Delete
+        // of `/`, `/1` or its instance) counts as deleted at Bootstrap-Finish even when the
+        // Bootstrap-Server writes it again before then. (Checked before the triggers, which
+        // may hold the Bootstrap-Finish.)
+        if !matches!(self.bootstrap, BootstrapState::Idle) {
+            for (k, slot) in &mut self.slots {
+                if !current.iter().any(|a| a.ssid.0 == *k) {
+                    slot.deleted_in_bootstrap = true;
+                }
+            }
+        }
+        for acc in current {
             if let Some(slot) = self.slots.get_mut(&acc.ssid.0) {
                 slot.account = acc;
             }
@@ -896,6 +925,7 @@ impl Registrar {
                     slot.state = RegistrationState::Registering;
                     emit.push((ssid, Operation::Register, req));
                 }
+                RegistrationState::Registered if bootstrapping && slot.deleted_in_bootstrap => {}
                 RegistrationState::Registered => {
                     let changed = slot.sent.objects != objects
                         || slot.sent.lifetime != slot.account.lifetime
@@ -990,8 +1020,17 @@ impl Registrar {
         }
         for (k, acc) in fresh {
             match self.slots.get_mut(&k) {
-                Some(s) if matches!(s.state, RegistrationState::Registered) => s.account = acc,
-                _ => {
+                Some(s)
+                    if matches!(s.state, RegistrationState::Registered)
+                        && !s.deleted_in_bootstrap =>
+                {
+                    s.account = acc;
+                }
+                old => {
+                    // Deleted and written again: de-registered, then registered anew.
+                    if old.is_some_and(|s| s.deleted_in_bootstrap && !s.location.is_empty()) {
+                        self.events.push_back(Event::Deregistered(ShortServerId(k)));
+                    }
                     self.slots.insert(k, Slot::new(acc));
                 }
             }
@@ -1062,16 +1101,37 @@ fn registration_payload(client: &Client) -> String {
     mote_lwm2m::link::registration_payload(&[], &objects, enabler, "/").unwrap_or_default()
 }
 
+/// The root link of the Register / Update payload, in the form of the version registered
+/// with, and the object links after it.
+///
+/// - 1.2: `</>;rt="oma.lwm2m";ct="…"` with every configured format (TS 1.2 Core §6.2.1:
+///   "the LwM2M Client MAY inform the LwM2M Server by including the content types in the
+///   root path link using the `ct=` link attribute").
+/// - 1.1: the same without LwM2M CBOR (11544), which TS 1.1 does not define (it came with
+///   1.2, TS 1.2 Core §7.4.7).
+/// - 1.0: TS 1.0 §5.3.1 knows one announcement only, a single `</>;ct=11543` when the client
+///   supports the LwM2M JSON format for all Objects (TLV, text and opaque need none), and no
+///   `rt="oma.lwm2m"` for the default path `/`; SenML and LwM2M CBOR (110, 112, 11544) are
+///   unknown to a 1.0 server. Without 11543 configured the payload is the object links only.
 fn with_root(config: &RegistrationConfig, objects: &str) -> String {
-    if config.content_formats.is_empty() {
+    let root = match config.lwm2m_version.as_str() {
+        "1.0" => config
+            .content_formats
+            .contains(&ContentFormat::LWM2M_JSON.0)
+            .then(|| format!("</>;ct={}", ContentFormat::LWM2M_JSON.0)),
+        version => {
+            let ct: Vec<String> = config
+                .content_formats
+                .iter()
+                .filter(|c| version != "1.1" || **c != ContentFormat::LWM2M_CBOR.0)
+                .map(|c| format!("{c}"))
+                .collect();
+            (!ct.is_empty()).then(|| format!("</>;rt=\"oma.lwm2m\";ct=\"{}\"", ct.join(" ")))
+        }
+    };
+    let Some(root) = root else {
         return String::from(objects);
-    }
-    let ct: Vec<String> = config
-        .content_formats
-        .iter()
-        .map(|c| format!("{c}"))
-        .collect();
-    let root = format!("</>;rt=\"oma.lwm2m\";ct=\"{}\"", ct.join(" "));
+    };
     if objects.is_empty() {
         root
     } else {

@@ -491,3 +491,22 @@ fn application_changes_reach_access_control() {
     let r = c.handle(S101, &get("/3303/4/5700").with_accept(Cf::TEXT_PLAIN));
     assert_eq!((r.code, r.payload.as_slice()), (Code::CONTENT, &b"3.5"[..]));
 }
+
+/// LightweightM2M-DSE-002 (TS 1.2 Core §6.3.1 / §6.3.3 with a Resource Instance target): a
+/// server reads one instance of a Multiple-Instance Resource and writes it alone — the
+/// ACL resource /2/3/2 with the entries of 101 and 102, read and written by its owner 101.
+#[test]
+fn dse_002_one_resource_instance_is_read_and_written_alone() {
+    let mut c = fixture();
+    acl(&mut c, 3, 3303, 0, 101, &[(102, 1), (101, 31)]);
+    let r = c.handle(S101, &get("/2/3/2/102").with_accept(Cf::TEXT_PLAIN));
+    assert_eq!(r.code, Code::CONTENT, "{}", r.diagnostic_text());
+    assert_eq!(r.payload, b"1");
+    let r = c.handle(S101, &put("/2/3/2/102", Cf::TEXT_PLAIN, b"3"));
+    assert_eq!(r.code, Code::CHANGED, "{}", r.diagnostic_text());
+    assert_eq!(value(&c, "/2/3/2/102"), Some(Value::Integer(3)));
+    // The other instance is untouched, and a Read of it returns it alone.
+    assert_eq!(value(&c, "/2/3/2/101"), Some(Value::Integer(31)));
+    let r = c.handle(S101, &get("/2/3/2/101").with_accept(Cf::TEXT_PLAIN));
+    assert_eq!((r.code, r.payload.as_slice()), (Code::CONTENT, &b"31"[..]));
+}

@@ -426,6 +426,109 @@ fn register_carries_the_parameters_and_the_object_links() {
     );
 }
 
+/// The Register payload in the form of the version registered with, byte for byte. The
+/// expected strings are written out by hand from the TS texts:
+/// - 1.0 (TS 1.0 §5.3.1): no root link for the default path `/`; a `ct` attribute exists
+///   only as `</>;ct=11543` for a client with the LwM2M JSON format, never a quoted list
+///   and never SenML or LwM2M CBOR (110, 112, 11544 are not 1.0 formats);
+/// - 1.1: the quoted list without LwM2M CBOR (11544 came with TS 1.2);
+/// - 1.2: every configured format.
+///
+/// An Update that carries the object links uses the same form.
+#[test]
+fn the_registration_payload_has_the_form_of_the_registered_version() {
+    const OBJECTS: &str = "</1/0>,</1/1>,</2/0>,</2/1>,</2/2>,</2/3>,</3/0>,</5/0>,</3303/0>";
+    let register = |version: &str, formats: Option<Vec<u16>>| {
+        let mut c = fixture();
+        let mut config = RegistrationConfig {
+            lwm2m_version: version.into(),
+            ..RegistrationConfig::default()
+        };
+        if let Some(f) = formats {
+            config.content_formats = f;
+        }
+        let mut reg = Registrar::new(config);
+        reg.start(&c, s(0));
+        reg.handle_timeout(&mut c, s(0));
+        let out = reg.poll_transmit().unwrap();
+        assert_eq!(out.operation, Operation::Register);
+        assert!(
+            query(&out).contains(&format!("lwm2m={version}")),
+            "{version}"
+        );
+        String::from_utf8(out.request.payload).unwrap()
+    };
+    // The default formats (112 110 11544).
+    assert_eq!(register("1.0", None), OBJECTS);
+    assert_eq!(
+        register("1.1", None),
+        format!("</>;rt=\"oma.lwm2m\";ct=\"112 110\",{OBJECTS}")
+    );
+    assert_eq!(
+        register("1.2", None),
+        format!("</>;rt=\"oma.lwm2m\";ct=\"112 110 11544\",{OBJECTS}")
+    );
+    // A 1.0 client configured with LwM2M JSON announces it the 1.0 way, and only it.
+    assert_eq!(
+        register("1.0", Some(vec![11543, 112, 11542])),
+        format!("</>;ct=11543,{OBJECTS}")
+    );
+    // Nothing configured: the object links only, whatever the version.
+    assert_eq!(register("1.2", Some(vec![])), OBJECTS);
+
+    // A 1.0 Update with a changed object set carries the links in the 1.0 form too.
+    let mut c = fixture_owning_server_0();
+    // 102 out of the way (as in `registered_with_101`).
+    configure(
+        &mut c,
+        1,
+        Timing {
+            initial_delay: Some(100_000),
+            ..Timing::default()
+        },
+    );
+    let mut reg = Registrar::new(RegistrationConfig {
+        lwm2m_version: "1.0".into(),
+        ..RegistrationConfig::default()
+    });
+    reg.start(&c, s(0));
+    let (mut seen, mut events) = (Vec::new(), Vec::new());
+    run(
+        &mut reg,
+        &mut c,
+        0,
+        0,
+        &mut seen,
+        &mut events,
+        &mut |_, _| Answer::Ok,
+    );
+    assert!(reg.is_registered(A));
+    // (This fixture has the Access Control instance /2/10 of 101's own /1/0.)
+    assert_eq!(
+        String::from_utf8(seen[0].out.request.payload.clone()).unwrap(),
+        "</1/0>,</1/1>,</2/0>,</2/1>,</2/2>,</2/3>,</2/10>,</3/0>,</5/0>,</3303/0>"
+    );
+    c.object_mut(3303).unwrap().create(1).unwrap();
+    seen.clear();
+    run(
+        &mut reg,
+        &mut c,
+        6,
+        6,
+        &mut seen,
+        &mut events,
+        &mut |_, _| Answer::Ok,
+    );
+    let update = seen
+        .iter()
+        .find(|x| x.out.operation == Operation::Update && x.out.peer == Peer::Server(A))
+        .expect("an Update after the object set changed");
+    assert_eq!(
+        String::from_utf8(update.out.request.payload.clone()).unwrap(),
+        "</1/0>,</1/1>,</2/0>,</2/1>,</2/2>,</2/3>,</2/10>,</3/0>,</5/0>,</3303/0>,</3303/1>"
+    );
+}
+
 /// The fixture, with 101 owning its own /1/0 instance (an Access Control instance is
 /// needed for it to Execute /1/0/x when two servers exist, TS 1.2 Core §7.3).
 fn fixture_owning_server_0() -> Client {
@@ -769,6 +872,141 @@ fn bootstrap_request_trigger_starts_bootstrap_again() {
     assert!(ev.contains(&(30, Event::Deregistered(A))));
     assert_eq!(reg.state(A), None);
     assert_eq!(times(&seen, Peer::Server(B), Operation::Register), [30]);
+}
+
+/// LightweightM2M-BsR-002 as a Bootstrap-Server runs it (`mote bootstrap-server`: Delete `/`,
+/// then Write /0 and /1, then Finish) on a client registered with 101 that executed /1/0/9:
+/// between the Delete and the Finish the half-written configuration sends nothing to 101
+/// (its /0 instance is gone: no Update, no error) and leaves no timer that is already due
+/// (a driver waiting for `poll_timeout` would spin); at Bootstrap-Finish the account that
+/// was deleted counts as de-registered even though it was written again (TS 1.2 Core §6.1
+/// Step #3) and 101 is registered anew.
+#[test]
+fn an_account_deleted_and_written_again_by_a_triggered_bootstrap_registers_anew() {
+    let (mut reg, mut c) = registered_with_101(false);
+    assert_eq!(c.handle(S101, &post("/1/0/9")).code, Code::CHANGED);
+    let (mut seen, mut ev) = (Vec::new(), Vec::new());
+    run(&mut reg, &mut c, 20, 20, &mut seen, &mut ev, &mut |_, _| OK);
+    assert_eq!(
+        times(&seen, Peer::BootstrapServer, Operation::BootstrapRequest),
+        [20]
+    );
+    // Step #1 as `mote bootstrap-server` sends it, one request at a time, each followed by
+    // the caller's `handle_timeout` (the engine's call order).
+    let step = |reg: &mut Registrar, c: &mut Client, request: mote_lwm2m_client::Request, at| {
+        let code = c.handle(BS, &request).code;
+        reg.handle_timeout(c, s(at));
+        let sent: Vec<Outgoing> = std::iter::from_fn(|| reg.poll_transmit()).collect();
+        (code, sent)
+    };
+    let (code, sent) = step(
+        &mut reg,
+        &mut c,
+        mote_lwm2m_client::Request::new(Code::DELETE, "/"),
+        21,
+    );
+    assert_eq!(code, Code::DELETED);
+    assert!(
+        sent.is_empty(),
+        "nothing to 101 while its account is gone: {sent:?}"
+    );
+    assert!(
+        reg.poll_timeout().is_none_or(|t| t > s(21)),
+        "a timer already due that handle_timeout does not clear: {:?}",
+        reg.poll_timeout()
+    );
+    for (path, body) in [
+        (
+            "/0/1",
+            r#"[{"bn":"/0/1/","n":"0","vs":"coaps://s101.example"},{"n":"1","vb":false},{"n":"2","v":3},{"n":"10","v":101}]"#,
+        ),
+        (
+            "/1/0",
+            r#"[{"bn":"/1/0/","n":"0","v":101},{"n":"1","v":300},{"n":"7","vs":"U"}]"#,
+        ),
+    ] {
+        let (code, sent) = step(
+            &mut reg,
+            &mut c,
+            put(
+                path,
+                mote_coap::content_format::ContentFormat::SENML_JSON,
+                body.as_bytes(),
+            ),
+            22,
+        );
+        assert_eq!(code, Code::CHANGED, "{path}");
+        assert!(sent.is_empty(), "{path}: {sent:?}");
+        assert!(reg.poll_timeout().is_none_or(|t| t > s(22)), "{path}");
+    }
+    let finish = c.handle(BS, &post("/bs"));
+    assert_eq!(finish.code, Code::CHANGED, "{}", finish.diagnostic_text());
+    seen.clear();
+    ev.clear();
+    run(&mut reg, &mut c, 23, 23, &mut seen, &mut ev, &mut |_, _| OK);
+    assert!(ev.contains(&(23, Event::Bootstrapped)), "{ev:?}");
+    assert!(ev.contains(&(23, Event::Deregistered(A))), "{ev:?}");
+    assert_eq!(times(&seen, Peer::Server(A), Operation::Register), [23]);
+    assert!(times(&seen, Peer::Server(A), Operation::Update).is_empty());
+    assert_eq!(reg.state(A), Some(RegistrationState::Registered));
+}
+
+/// A server whose Initial Registration Delay runs out while a bootstrap is in progress does
+/// not register until Bootstrap-Finish (Transport §6.4.1), and meanwhile its timer is not
+/// reported as due: `poll_timeout` never returns a deadline already passed that
+/// `handle_timeout` leaves in place (a driver sleeping until it would spin).
+#[test]
+fn a_registration_held_by_a_bootstrap_leaves_no_due_timer_behind() {
+    let mut c = fixture_owning_server_0();
+    configure(
+        &mut c,
+        1,
+        Timing {
+            initial_delay: Some(25),
+            ..Timing::default()
+        },
+    );
+    let mut reg = Registrar::new(RegistrationConfig::default());
+    reg.start(&c, s(0));
+    let (mut seen, mut ev) = (Vec::new(), Vec::new());
+    run(&mut reg, &mut c, 0, 0, &mut seen, &mut ev, &mut |_, _| OK);
+    assert_eq!(reg.state(A), Some(RegistrationState::Registered));
+    assert_eq!(c.handle(S101, &post("/1/0/9")).code, Code::CHANGED);
+    run(&mut reg, &mut c, 20, 20, &mut seen, &mut ev, &mut |_, _| OK);
+    assert_eq!(
+        times(&seen, Peer::BootstrapServer, Operation::BootstrapRequest),
+        [20]
+    );
+    // 102's delay ends at 25, during the bootstrap.
+    for now in [25, 30, 40] {
+        reg.handle_timeout(&mut c, s(now));
+        assert!(std::iter::from_fn(|| reg.poll_transmit()).next().is_none());
+        assert!(
+            reg.poll_timeout().is_none_or(|t| t > s(now)),
+            "at {now}: {:?} is due and stays due",
+            reg.poll_timeout()
+        );
+    }
+    let finish = c.handle(BS, &post("/bs"));
+    assert_eq!(finish.code, Code::CHANGED, "{}", finish.diagnostic_text());
+    seen.clear();
+    run(
+        &mut reg,
+        &mut c,
+        41,
+        100,
+        &mut seen,
+        &mut ev,
+        &mut |_, _| OK,
+    );
+    // Bootstrap-Finish starts 102's registration procedure again (its delay of 25 s from
+    // the Finish at 41).
+    assert_eq!(times(&seen, Peer::Server(B), Operation::Register), [66]);
+    // 101 was not deleted: it stays registered, nothing sent to it.
+    assert!(
+        seen.iter().all(|x| x.out.peer != Peer::Server(A)),
+        "{seen:?}"
+    );
 }
 
 #[test]

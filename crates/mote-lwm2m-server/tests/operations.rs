@@ -661,3 +661,35 @@ fn a_single_resource_without_content_format_is_read_as_text() {
         Err(OperationError::MissingContentFormat)
     );
 }
+
+/// LightweightM2M-DSE-002 (TS 1.2 Transport §6.4.4: the target of Read and Write may be a
+/// Resource Instance): Read and Write of one instance of a Multiple-Instance Resource,
+/// `/3/0/7/1` (Device, Power Source Voltage, instance 1) — four Uri-Path options; the Write
+/// carries only that instance's value.
+#[test]
+fn dse_002_read_and_write_of_one_resource_instance_bytes() {
+    let read = Operation::Read {
+        path: p("/3/0/7/1"),
+        format: Some(Format::Text),
+    };
+    // Uri-Path 3 | 0 | 7 | 1 (delta 11), Accept 0 (delta 6, the empty uint).
+    let want = cat(
+        hdr(0x01),
+        &[0xb1, b'3', 0x01, b'0', 0x01, b'7', 0x01, b'1', 0x60],
+    );
+    assert_eq!(wire(&read, &profile()), want);
+    let write = Operation::Write {
+        path: p("/3/0/7/1"),
+        mode: WriteMode::Replace,
+        format: Some(Format::Text),
+        records: vec![Record::new(p("/3/0/7/1"), Value::Integer(5000))],
+    };
+    // PUT; Content-Format 0 (delta 1, length 0); payload "5000".
+    let want = cat(
+        hdr(0x03),
+        &[
+            0xb1, b'3', 0x01, b'0', 0x01, b'7', 0x01, b'1', 0x10, 0xff, b'5', b'0', b'0', b'0',
+        ],
+    );
+    assert_eq!(wire(&write, &profile()), want);
+}

@@ -3179,6 +3179,10 @@ where
                 },
                 now,
             );
+            if let Ok(handle) = started {
+                // A FETCH registration's re-registration and deregistration carry its body.
+                self.observations.set_payload(handle, &request.payload);
+            }
             observe = ObserveUse::Register(started.ok());
         }
         request.message_id = self.message_ids.allocate();

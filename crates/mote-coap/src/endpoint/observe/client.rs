@@ -86,6 +86,9 @@ struct Observation<P> {
     token: Vec<u8>,
     code: Code,
     options: OptionList,
+    /// The registration request's payload (the body of a FETCH), repeated by the
+    /// re-registration and deregistration requests.
+    payload: Vec<u8>,
     order: NotificationOrder,
     /// When a re-registration is due: Max-Age (+ margin) of the latest fresh notification.
     deadline: Duration,
@@ -200,6 +203,7 @@ where
             token: Vec::from(token),
             code,
             options,
+            payload: Vec::new(),
             order: NotificationOrder::new(transport),
             deadline: now
                 .saturating_add(DEFAULT_MAX_AGE)
@@ -220,14 +224,31 @@ where
         transport: Transport,
         now: Duration,
     ) -> Result<ObservationHandle, ObservationError> {
-        self.start(
+        let handle = self.start(
             peer,
             request.code(),
             request.token(),
             request.options(),
             transport,
             now,
-        )
+        )?;
+        self.set_payload(handle, request.payload());
+        Ok(handle)
+    }
+
+    /// Keeps `payload`, the registration request's body, for `handle`'s re-registration and
+    /// deregistration requests. RFC 7641 §3.6: the deregistration is "identical to the
+    /// registration request except for the Observe option"; a FETCH registration (RFC 8132
+    /// §2.4, e.g. LwM2M Observe-Composite) is identified by its body, so both repeat it.
+    /// Returns whether `handle` is known.
+    pub fn set_payload(&mut self, handle: ObservationHandle, payload: &[u8]) -> bool {
+        match self.observations.iter_mut().find(|o| o.handle == handle) {
+            Some(o) => {
+                o.payload = Vec::from(payload);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Leaves the order of `handle`'s notifications to the protection layer that verified
@@ -381,6 +402,7 @@ where
         message
             .options
             .set_uint(OptionNumber::OBSERVE, observe.value());
+        message.payload = o.payload.clone();
         Some(message)
     }
 
@@ -428,6 +450,56 @@ mod tests {
         OwnedMessage::new(MessageType::Con, Code::CONTENT, 1)
             .with_token(alloc::vec![7])
             .with_option(OptionNumber::OBSERVE, value)
+    }
+
+    /// RFC 7641 §3.6 / §3.3.1 with RFC 8132 §2.4: the deregistration and the re-registration
+    /// of a FETCH observation repeat its body (an LwM2M Observe-Composite's path list), and
+    /// its options with Observe 1 / 0.
+    #[test]
+    fn a_fetch_observation_is_cancelled_and_renewed_with_its_body() {
+        let mut client = ObservationClient::<u8>::new(ClientConfig::default());
+        let body = b"\x82\xa1\x00\x66/3/0/9".to_vec();
+        let registration = OwnedMessage::new(MessageType::Con, Code::FETCH, 1)
+            .with_token(alloc::vec![9])
+            .with_option(OptionNumber::OBSERVE, &[][..])
+            .with_option(OptionNumber::CONTENT_FORMAT, &[112][..])
+            .with_payload(body.clone());
+        let bytes = registration.to_vec().unwrap_or_default();
+        let m = Message::decode(&bytes).unwrap_or_else(|e| panic!("{e}"));
+        let handle = client
+            .start_request(&1, &m, Transport::Unreliable, Duration::ZERO)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let renew = client
+            .reregistration_request(handle, MessageType::Con, 2)
+            .unwrap_or_else(|| panic!("known"));
+        assert_eq!((renew.code, &renew.payload), (Code::FETCH, &body));
+        assert_eq!(
+            renew
+                .options
+                .get(OptionNumber::OBSERVE)
+                .map(|o| o.value.to_vec()),
+            Some(alloc::vec![])
+        );
+        let cancel = client
+            .cancel(handle, MessageType::Con, 3)
+            .unwrap_or_else(|| panic!("known"));
+        assert_eq!((cancel.code, &cancel.payload), (Code::FETCH, &body));
+        assert_eq!(cancel.token, [9]);
+        assert_eq!(
+            cancel
+                .options
+                .get(OptionNumber::OBSERVE)
+                .map(|o| o.value.to_vec()),
+            Some(alloc::vec![1])
+        );
+        assert_eq!(
+            cancel
+                .options
+                .get(OptionNumber::CONTENT_FORMAT)
+                .map(|o| o.value.to_vec()),
+            Some(alloc::vec![112])
+        );
+        assert!(!client.set_payload(handle, b"gone"));
     }
 
     /// Two observations of the same resource; the second is ordered by its protection layer.

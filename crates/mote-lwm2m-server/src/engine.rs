@@ -882,7 +882,7 @@ where
                 id,
                 OpError::ProtectionFailed {
                     code: response.code,
-                    diagnostic: String::from_utf8_lossy(&response.payload).into_owned(),
+                    diagnostic: unverified_diagnostic(&response),
                 },
             ),
             Event::TimedOut { id } => self.fail_request(id, OpError::TimedOut),
@@ -1122,4 +1122,17 @@ where
         }
         self.drain_core(ep, now, None);
     }
+}
+
+/// The diagnostic text of an answer that did not verify: the payload of an unprotected error
+/// response (RFC 8613 §8.4 lets a server answer a request it cannot verify with an unprotected
+/// error and a diagnostic payload, RFC 7252 §5.5.2), never the ciphertext of a protected answer
+/// (one carrying the OSCORE option, RFC 8613 §2), and nothing that is not UTF-8 text.
+fn unverified_diagnostic(response: &OwnedMessage) -> String {
+    if response.options.get(OptionNumber::OSCORE).is_some() {
+        return String::new();
+    }
+    core::str::from_utf8(&response.payload)
+        .map(String::from)
+        .unwrap_or_default()
 }

@@ -35,9 +35,9 @@ fn demo_runs_every_step_with_the_expected_outcomes() {
         r#""event":"execute","path":"/3/0/4","server":101"#,
         // Observe: 23 is not notified (gt=25), 26 is.
         "attributes?pmin=0&pmax=600&gt=25 -> HTTP 200 {\"status\":\"2.04\"}",
-        "server 101: notification Some(Number(26.0))",
+        "server 101: notification /3303/0/5700 = 26.0",
         // Send.
-        "server 101: send Some(Number(26))",
+        "server 101: send /3303/0/5700 = 26",
         "server 102: send received too",
         // Firmware: 256 KiB pulled block-wise, installed.
         r#"device: {"bytes":262144,"event":"firmware-progress","total":262144}"#,
@@ -63,6 +63,14 @@ fn demo_runs_every_step_with_the_expected_outcomes() {
     ] {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
     }
+    // An answer that did not verify shows no diagnostic made of its ciphertext.
+    assert!(!text.contains('\u{fffd}'), "{text}");
+    let swap = text
+        .split("== attack: swap responses")
+        .nth(1)
+        .and_then(|rest| rest.split("== ").next())
+        .expect("the swap step is printed");
+    assert!(!swap.contains("diagnostic"), "{swap}");
     // The summary table: every step ok, none failed.
     let table = text
         .split("step  ")

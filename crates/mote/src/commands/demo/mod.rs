@@ -526,10 +526,14 @@ fn observe(d: &mut Demo) -> Result<String> {
         v["event"] == "notification" && v["data"]["path"] == "/3303/0/5700"
     })?;
     let value = records_value(&n["data"], "/3303/0/5700");
-    println!("   server 101: notification {value:?}");
+    println!(
+        "   server 101: notification /3303/0/5700 = {}",
+        shown(value.as_ref())
+    );
     ensure!(
         value.as_ref().and_then(Json::as_f64) == Some(26.0),
-        "the first notification carried {value:?}, not 26 (23 must not be notified)"
+        "the first notification carried {}, not 26 (23 must not be notified)",
+        shown(value.as_ref())
     );
     let notified = d.device.expect("notify", WAIT, event("notify"))?;
     println!("   device: {notified}");
@@ -540,6 +544,11 @@ fn observe(d: &mut Demo) -> Result<String> {
     Ok("Write-Attributes pmin=0 pmax=600 gt=25, Observe: 23 not notified, 26 notified".into())
 }
 
+/// A record's value as JSON text, or "nothing".
+fn shown(value: Option<&Json>) -> String {
+    value.map_or_else(|| "nothing".to_owned(), Json::to_string)
+}
+
 fn send(d: &mut Demo) -> Result<String> {
     d.device.send_line("send /3303/0/5700")?;
     let s = d.events101.expect("send", WAIT, |v| v["event"] == "send")?;
@@ -547,10 +556,14 @@ fn send(d: &mut Demo) -> Result<String> {
         .as_array()
         .and_then(|r| r.first())
         .map(|r| r["value"].clone());
-    println!("   server 101: send {value:?}");
+    println!(
+        "   server 101: send /3303/0/5700 = {}",
+        shown(value.as_ref())
+    );
     ensure!(
         value.as_ref().and_then(Json::as_f64) == Some(26.0),
-        "Send carried {value:?}"
+        "Send carried {}",
+        shown(value.as_ref())
     );
     d.events102.expect("send", WAIT, |v| v["event"] == "send")?;
     println!("   server 102: send received too");

@@ -282,14 +282,13 @@ fn reply_response(reply: Reply) -> Response {
         Reply::Done(Err(OpError::TimedOut)) => {
             error(StatusCode::GATEWAY_TIMEOUT, "the client did not answer")
         }
-        Reply::Done(Err(OpError::ProtectionFailed { code, diagnostic })) => (
-            StatusCode::BAD_GATEWAY,
-            axum::Json(
-                json!({"error": "the answer did not verify", "status": code.to_string(),
-                              "diagnostic": diagnostic}),
-            ),
-        )
-            .into_response(),
+        Reply::Done(Err(OpError::ProtectionFailed { code, diagnostic })) => {
+            let mut j = json!({"error": "the answer did not verify", "status": code.to_string()});
+            if !diagnostic.is_empty() {
+                j["diagnostic"] = json!(diagnostic);
+            }
+            (StatusCode::BAD_GATEWAY, axum::Json(j)).into_response()
+        }
         Reply::Done(Err(e)) => error(StatusCode::BAD_GATEWAY, &e.to_string()),
         Reply::Refused(SubmitError::UnknownClient { endpoint }) => {
             error(StatusCode::NOT_FOUND, &format!("no client {endpoint}"))

@@ -391,8 +391,6 @@ fn prepare(aead: AeadAlgorithm, key: &Key) -> Result<AeadKey, Error> {
 pub struct SenderContext<S> {
     pub(crate) id: Id,
     pub(crate) key: Key,
-    /// The Sender Key prepared for the AEAD (AES key schedule expanded once, not per message).
-    pub(crate) cipher: AeadKey,
     pub(crate) seq: u64,
     pub(crate) store: S,
     /// Appendix B.1.1: the store is written when `seq` reaches this value.
@@ -406,8 +404,6 @@ pub struct SenderContext<S> {
 pub struct RecipientContext {
     pub(crate) id: Id,
     pub(crate) key: Key,
-    /// The Recipient Key prepared for the AEAD.
-    pub(crate) cipher: AeadKey,
     pub(crate) window: ReplayWindow,
     pub(crate) echo_challenge: Option<ShortBytes<40>>,
 }
@@ -417,9 +413,11 @@ pub struct RecipientContext {
 /// `S` persists the Sender Sequence Number ([`SequenceStore`], Appendix B.1.1);
 /// the default [`Volatile`] keeps it in memory only.
 ///
-/// The Sender and Recipient Keys are also kept prepared for the AEAD
-/// ([`AeadKey`]: for AES-CCM the expanded AES key schedule, zeroized on drop), so protecting
-/// and verifying a message does no key expansion.
+/// Only the raw Sender and Recipient Keys are kept (16 or 32 bytes each, zeroized on drop);
+/// each protected or verified message prepares its key for the AEAD on the stack ([`AeadKey`]:
+/// for AES-CCM the AES key schedule, zeroized when dropped). A server holding one context per
+/// client keeps about 0.5 KB per context instead of about 2.5 KB with two expanded schedules;
+/// the expansion costs tens of nanoseconds per message with AES-NI.
 ///
 /// Call order: derive with [`new`](Self::new) (or [`restore`](Self::restore) after a reboot),
 /// then `protect_request` / `unprotect_response` as a client and `unprotect_request` /
@@ -499,7 +497,6 @@ impl<S: SequenceStore> SecurityContext<S> {
             sender: SenderContext {
                 id: Id::new(p.sender_id)?,
                 key: keys.sender_key.clone(),
-                cipher: prepare(p.aead, &keys.sender_key)?,
                 seq: 0,
                 store,
                 next_store_at: 0,
@@ -508,7 +505,6 @@ impl<S: SequenceStore> SecurityContext<S> {
             recipient: RecipientContext {
                 id: Id::new(p.recipient_id)?,
                 key: keys.recipient_key.clone(),
-                cipher: prepare(p.aead, &keys.recipient_key)?,
                 window: ReplayWindow::new(p.replay_window)?,
                 echo_challenge: None,
             },
@@ -798,6 +794,16 @@ impl<S: SequenceStore> SecurityContext<S> {
     /// ```
     pub fn store(&self) -> &S {
         &self.sender.store
+    }
+
+    /// The Sender Key prepared for the AEAD, for one message (not kept: see the type's docs).
+    pub(crate) fn sender_cipher(&self) -> Result<AeadKey, Error> {
+        prepare(self.aead, &self.sender.key)
+    }
+
+    /// The Recipient Key prepared for the AEAD, for one message.
+    pub(crate) fn recipient_cipher(&self) -> Result<AeadKey, Error> {
+        prepare(self.aead, &self.recipient.key)
     }
 
     /// Whether requests carry the ID Context as 'kid context'.

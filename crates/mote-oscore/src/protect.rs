@@ -621,8 +621,7 @@ impl<S: SequenceStore> SecurityContext<S> {
         let buf = out
             .get_mut(pt_start..total)
             .ok_or(Error::BufferTooSmall { required: total })?;
-        self.sender
-            .cipher
+        self.sender_cipher()?
             .seal_in_place(nonce, aad.as_bytes(), buf, plaintext_len)
             .map_err(|_| Error::InvalidParameter("AEAD key or nonce length"))?;
         Ok(total)
@@ -678,8 +677,7 @@ impl<S: SequenceStore> SecurityContext<S> {
         let sealed = buf
             .get_mut(pt_start..)
             .ok_or(Error::BufferTooSmall { required: total })?;
-        self.sender
-            .cipher
+        self.sender_cipher()?
             .seal_in_place(nonce, aad.as_bytes(), sealed, plaintext_len)
             .map_err(|_| Error::InvalidParameter("AEAD key or nonce length"))?;
         Ok(total)
@@ -766,7 +764,7 @@ impl<S: SequenceStore> SecurityContext<S> {
         // 'kid' is our Recipient ID (checked above).
         let (nb, n) = self.recipient_nonce.nonce(seq)?;
         let decrypted = open(
-            &self.recipient.cipher,
+            &self.recipient_cipher()?,
             nb.get(..n).unwrap_or_default(),
             &aad,
             &parts,
@@ -938,7 +936,7 @@ impl<S: SequenceStore> SecurityContext<S> {
             return Err(Error::Replay);
         }
         let decrypted = open(
-            &self.recipient.cipher,
+            &self.recipient_cipher()?,
             nb.get(..n).unwrap_or_default(),
             &aad,
             &parts,

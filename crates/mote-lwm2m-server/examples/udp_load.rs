@@ -8,7 +8,9 @@
 //! Write is applied exactly once on its client, and that every Send record arrives exactly once
 //! on the server's event stream (`GET /api/events`); it prints registrations/s, OSCORE
 //! requests/s through the server per phase and overall, and the server process's resident
-//! memory (VmRSS) per client against a server holding one context.
+//! memory (VmRSS) per client against a server holding one context. That division includes what
+//! a burst costs whatever the client count (about 2 MB); the per-client cost is the slope
+//! between runs with different CLIENTS (docs/performance.md uses 200, 500 and 1,000).
 //!
 //! ```sh
 //! cargo build --release -p mote

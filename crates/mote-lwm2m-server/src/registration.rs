@@ -34,6 +34,7 @@
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::format;
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
 use core::time::Duration;
@@ -57,8 +58,11 @@ pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(86_400);
 
 /// A registration's identifier: the last Location-Path segment of `/rd/<id>`, 32 hex
 /// digits of 128 random bits from the caller's RNG (unguessable, unlike a counter).
+///
+/// The text is shared (`Arc<str>`): the store's indexes, the engine's tables and the events
+/// hold one allocation per registration, and a clone copies no bytes.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct RegistrationId(String);
+pub struct RegistrationId(Arc<str>);
 
 impl RegistrationId {
     /// An identifier from 16 random bytes drawn from `rng`.
@@ -67,13 +71,13 @@ impl RegistrationId {
         for _ in 0..4 {
             s.push_str(&format!("{:08x}", rng.next_u32()));
         }
-        RegistrationId(s)
+        RegistrationId(Arc::from(s))
     }
 
     /// An identifier from its text (as found in a request's Uri-Path).
     #[must_use]
     pub fn from_text(s: &str) -> RegistrationId {
-        RegistrationId(String::from(s))
+        RegistrationId(Arc::from(s))
     }
 
     /// The text form.

@@ -10,10 +10,9 @@
 use mote_coap::code::Code;
 use mote_coap::framing::{Cursor, FramedMessage, Framing};
 use mote_coap::option::{self as coap_option, Body, OptionEncoder, OptionNumber, OptionSet};
-use mote_cose::algorithm::AeadKey;
 
 use crate::class;
-use crate::context::{Id, SecurityContext, ShortBytes};
+use crate::context::{Id, MessageKey, SecurityContext, ShortBytes};
 use crate::cose::{Aad, nonce};
 use crate::option::{MAX_PARTIAL_IV_LEN, OscoreOption, decode_partial_iv, encode_partial_iv};
 use crate::proxy_uri::{self, ProxyUri};
@@ -621,8 +620,7 @@ impl<S: SequenceStore> SecurityContext<S> {
         let buf = out
             .get_mut(pt_start..total)
             .ok_or(Error::BufferTooSmall { required: total })?;
-        self.sender
-            .cipher
+        self.sender_cipher()
             .seal_in_place(nonce, aad.as_bytes(), buf, plaintext_len)
             .map_err(|_| Error::InvalidParameter("AEAD key or nonce length"))?;
         Ok(total)
@@ -678,8 +676,7 @@ impl<S: SequenceStore> SecurityContext<S> {
         let sealed = buf
             .get_mut(pt_start..)
             .ok_or(Error::BufferTooSmall { required: total })?;
-        self.sender
-            .cipher
+        self.sender_cipher()
             .seal_in_place(nonce, aad.as_bytes(), sealed, plaintext_len)
             .map_err(|_| Error::InvalidParameter("AEAD key or nonce length"))?;
         Ok(total)
@@ -766,7 +763,7 @@ impl<S: SequenceStore> SecurityContext<S> {
         // 'kid' is our Recipient ID (checked above).
         let (nb, n) = self.recipient_nonce.nonce(seq)?;
         let decrypted = open(
-            &self.recipient.cipher,
+            &self.recipient_cipher(),
             nb.get(..n).unwrap_or_default(),
             &aad,
             &parts,
@@ -938,7 +935,7 @@ impl<S: SequenceStore> SecurityContext<S> {
             return Err(Error::Replay);
         }
         let decrypted = open(
-            &self.recipient.cipher,
+            &self.recipient_cipher(),
             nb.get(..n).unwrap_or_default(),
             &aad,
             &parts,
@@ -967,7 +964,7 @@ impl<S: SequenceStore> SecurityContext<S> {
 /// afterwards, and the options and payload are already in their final place.
 #[allow(clippy::too_many_arguments)]
 fn open_in_place<'o>(
-    cipher: &AeadKey,
+    cipher: &MessageKey<'_>,
     nonce: &[u8],
     aad: &Aad,
     parts: &FramedMessage<'_>,
@@ -1061,7 +1058,7 @@ struct Decrypted<'a> {
 /// payload (RFC 8613 §8.2 steps 6–7, §8.4 steps 5–6).
 #[allow(clippy::too_many_arguments)]
 fn open<'o>(
-    cipher: &AeadKey,
+    cipher: &MessageKey<'_>,
     nonce: &[u8],
     aad: &Aad,
     parts: &FramedMessage<'_>,

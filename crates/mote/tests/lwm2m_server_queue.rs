@@ -403,3 +403,29 @@ fn oscore_contexts_are_told_apart_by_kid_context() {
     assert_eq!(names, ["dev-a", "dev-b"]);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A request held for a sleeping client counts against `--request-timeout` (HTTP 504), and
+/// is dropped: when the client wakes, it is not sent.
+#[test]
+fn a_held_request_times_out_and_is_not_sent_after_the_client_wakes() {
+    let (_srv, coap, web) = server(&["--queue-awake", "1", "--request-timeout", "2"]);
+    let ev = events(web);
+    let sock = client_socket(coap);
+    let id = register(&sock, "q2", &["lt=300", "Q"]);
+    assert_eq!(next_event(&ev, "sleeping"), json!({"endpoint": "q2"}));
+    assert_eq!(
+        http(web, "GET", "/api/clients/q2/3/0/9", ""),
+        (504, json!({"error": "the client did not answer"}))
+    );
+    let update = con(Code::POST, 4, &["rd", &id], &[]);
+    sock.send(&update.to_vec().unwrap()).unwrap();
+    let m = recv(&sock);
+    assert_eq!((m.code, m.message_id), (Code::CHANGED, 4));
+    sock.set_read_timeout(Some(Duration::from_millis(1500)))
+        .unwrap();
+    let mut buf = [0u8; 2048];
+    assert!(
+        sock.recv(&mut buf).is_err(),
+        "the timed-out request went to the client"
+    );
+}

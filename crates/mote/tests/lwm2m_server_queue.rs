@@ -429,3 +429,67 @@ fn a_held_request_times_out_and_is_not_sent_after_the_client_wakes() {
         "the timed-out request went to the client"
     );
 }
+
+/// `mote coap post …/dp` of one SenML JSON record (with `--oscore CONTEXT` when given): the
+/// response code.
+fn send_dp(coap: u16, context: Option<&str>) -> String {
+    let uri = format!("coap://127.0.0.1:{coap}/dp");
+    let mut args = vec![
+        "coap",
+        "post",
+        &uri,
+        "--payload",
+        r#"[{"n":"/3/0/9","v":55,"t":1700000000}]"#,
+        "--content-format",
+        "110",
+        "--json",
+        "--timeout",
+        "20",
+    ];
+    if let Some(c) = context {
+        args.extend_from_slice(&["--oscore", c]);
+    }
+    let out = common::mote(&args);
+    let v: Json = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    v["code"].as_str().unwrap().to_string()
+}
+
+/// Send (Transport §6.4.5) over real sockets to a server with OSCORE contexts: refused 4.04
+/// without OSCORE and under a provisioned context that has not registered (no registration
+/// bound to the identity, §6.7); accepted from the registered context, and reported exactly
+/// once as a `send` event with its record and timestamp.
+#[test]
+fn send_is_accepted_only_from_the_registered_identity() {
+    let dir = std::env::temp_dir().join(format!("mote-lwq-send-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let server_a = context_file(&dir, "sa.json", ("01", "0a"), "aa", Some("dev-a"));
+    let server_c = context_file(&dir, "sc.json", ("03", "0c"), "cc", Some("dev-c"));
+    let client_a = context_file(&dir, "ca.json", ("0a", "01"), "aa", None);
+    let client_c = context_file(&dir, "cc.json", ("0c", "03"), "cc", None);
+    let (_srv, coap, web) = server(&["--oscore", &server_a, "--oscore", &server_c]);
+    let ev = events(web);
+    assert_eq!(oscore_register(coap, "dev-a", &client_a), "2.01");
+    assert_eq!(next_event(&ev, "registration")["endpoint"], "dev-a");
+    assert_eq!(send_dp(coap, None), "4.04", "plain Send");
+    assert_eq!(
+        send_dp(coap, Some(&client_c)),
+        "4.04",
+        "unregistered context"
+    );
+    assert_eq!(send_dp(coap, Some(&client_a)), "2.04");
+    let (name, data) = next_any(&ev);
+    assert_eq!(name, "send", "{data}");
+    assert_eq!(
+        data,
+        json!({"endpoint": "dev-a", "records": [
+            {"path": "/3/0/9", "type": "integer", "value": 55, "time": 1_700_000_000}
+        ]})
+    );
+    assert!(
+        ev.recv_timeout(Duration::from_millis(500)).is_err(),
+        "one event for one Send"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -2,7 +2,9 @@
 //! held and sent when the client wakes, with `awake` / `sleeping` events), lifetime
 //! expiry as an `expiration` event, and the JSON bodies of the REST errors (a CoAP error's
 //! status and diagnostic, 404 for an unknown client, 400 for a malformed request, 504 for a
-//! silent client). The client is hand-built CoAP over UDP, driven step by step.
+//! silent client), a held request that timed out and is then dropped, OSCORE contexts told
+//! apart by kid context, and Send accepted only from the registered identity. The client is
+//! hand-built CoAP over UDP (or `mote coap --oscore`), driven step by step.
 
 #![allow(
     clippy::unwrap_used,

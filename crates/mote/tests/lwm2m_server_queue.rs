@@ -139,12 +139,17 @@ fn con(code: Code, mid: u16, path: &[&str], query: &[&str]) -> OwnedMessage {
 
 /// Registers `ep` with these extra query parameters; returns the registration id.
 fn register(sock: &UdpSocket, ep: &str, extra: &[&str]) -> String {
+    register_objects(sock, ep, extra, "</1/0>,</3/0>")
+}
+
+/// Registers `ep` with these extra query parameters and this link payload.
+fn register_objects(sock: &UdpSocket, ep: &str, extra: &[&str], links: &str) -> String {
     let mut query = vec![format!("ep={ep}"), "lwm2m=1.1".to_string()];
     query.extend(extra.iter().map(|s| (*s).to_string()));
     let q: Vec<&str> = query.iter().map(String::as_str).collect();
     let m = con(Code::POST, 1, &["rd"], &q)
         .with_option(OptionNumber::CONTENT_FORMAT, [40u8])
-        .with_payload("</1/0>,</3/0>");
+        .with_payload(links.to_string());
     sock.send(&m.to_vec().unwrap()).unwrap();
     let r = recv(sock);
     assert_eq!(r.code, Code::CREATED, "{r:?}");
@@ -273,12 +278,25 @@ fn an_expired_registration_is_an_event_and_then_unknown() {
 fn rest_errors_are_json_with_the_coap_status_and_diagnostic() {
     let (_srv, coap, web) = server(&["--request-timeout", "2"]);
     let sock = client_socket(coap);
-    register(&sock, "dev1", &["lt=300"]);
+    // It announces SenML JSON (ct=110) on its root link.
+    register_objects(
+        &sock,
+        "dev1",
+        &["lt=300"],
+        "</>;rt=\"oma.lwm2m\";ct=110,</1/0>,</3/0>",
+    );
 
     // The client's CoAP error: HTTP 200, its code and its diagnostic payload.
     let reader = std::thread::spawn(move || http(web, "GET", "/api/clients/dev1/9/0", ""));
     let req = recv(&sock);
     assert_eq!((req.code, uri_path(&req).as_str()), (Code::GET, "/9/0"));
+    // No `format`: the Read asks for the format the client announced (Accept 110).
+    assert_eq!(
+        req.options
+            .get(OptionNumber::ACCEPT)
+            .map(|o| o.as_uint().unwrap()),
+        Some(110)
+    );
     answer(
         &sock,
         &req,
@@ -494,4 +512,24 @@ fn send_is_accepted_only_from_the_registered_identity() {
         "one event for one Send"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A sleeping client's queue of held requests is bounded (16, docs/cli.md `--queue-awake`):
+/// of 20 concurrent Reads 16 are held (and time out, 504) and 4 are refused at once with
+/// HTTP 503 — whatever order they arrive in.
+#[test]
+fn the_held_queue_of_a_sleeping_client_is_bounded() {
+    let (_srv, coap, web) = server(&["--queue-awake", "1", "--request-timeout", "4"]);
+    let ev = events(web);
+    let sock = client_socket(coap);
+    register(&sock, "q3", &["lt=300", "Q"]);
+    assert_eq!(next_event(&ev, "sleeping"), json!({"endpoint": "q3"}));
+    let readers: Vec<_> = (0..20)
+        .map(|_| std::thread::spawn(move || http(web, "GET", "/api/clients/q3/3/0/9", "")))
+        .collect();
+    let mut statuses: Vec<u16> = readers.into_iter().map(|r| r.join().unwrap().0).collect();
+    statuses.sort_unstable();
+    let mut want = vec![503; 4];
+    want.extend([504; 16]);
+    assert_eq!(statuses, want);
 }

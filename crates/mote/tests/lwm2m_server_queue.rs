@@ -533,3 +533,80 @@ fn the_held_queue_of_a_sleeping_client_is_bounded() {
     want.extend([504; 16]);
     assert_eq!(statuses, want);
 }
+
+/// One OSCORE-protected request from `ctx` (a hand-built client, RFC 8613 §8.1) and the
+/// verified inner response (§8.4).
+fn oscore_exchange(
+    sock: &UdpSocket,
+    ctx: &mut mote_oscore::SecurityContext,
+    request: &OwnedMessage,
+) -> OwnedMessage {
+    use mote_oscore::Framing;
+    let plain = request.to_vec().unwrap();
+    let mut out = [0u8; 2048];
+    let (n, mut binding) = ctx.protect_request(Framing::Udp, &plain, &mut out).unwrap();
+    sock.send(&out[..n]).unwrap();
+    let mut buf = [0u8; 2048];
+    let got = sock.recv(&mut buf).unwrap();
+    let mut inner = [0u8; 2048];
+    let len = ctx
+        .unprotect_response(Framing::Udp, &mut binding, &buf[..got], &mut inner)
+        .unwrap();
+    Message::decode(&inner[..len]).unwrap().to_owned()
+}
+
+/// LwM2M TS 1.2 Transport, OSCORE: "The Echo option MUST be used by the receiving endpoint
+/// when the OSCORE security context is used for the first time (e.g. ... Register)". The
+/// first Register under a provisioned context is answered with a protected 4.01 carrying an
+/// Echo value (RFC 9175 §2.3, RFC 8613 Appendix B.1.2) and registers nothing; repeated with
+/// that Echo it registers (2.01).
+#[test]
+fn the_first_register_under_a_context_is_challenged_with_echo() {
+    let dir = std::env::temp_dir().join(format!("mote-lwq-echo-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let server_ctx = dir.join("s.json");
+    common::write_private(
+        &server_ctx,
+        json!({"master_secret": "0102030405060708090a0b0c0d0e0f10",
+               "master_salt": "9e7ca92223786340", "sender_id": "01", "recipient_id": "00",
+               "endpoint": "dev1"})
+        .to_string(),
+    )
+    .unwrap();
+    let (_srv, coap, web) = server(&["--oscore", server_ctx.to_str().unwrap()]);
+    let secret: Vec<u8> = (1..=16).collect();
+    let salt = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    let mut params = mote_oscore::SecurityContextParams::new(&secret, &[0x00], &[0x01]);
+    params.master_salt = &salt;
+    let mut ctx = mote_oscore::SecurityContext::new(&params).unwrap();
+    let sock = client_socket(coap);
+    let register = |mid: u16| {
+        con(
+            Code::POST,
+            mid,
+            &["rd"],
+            &["ep=dev1", "lt=300", "lwm2m=1.1"],
+        )
+        .with_option(OptionNumber::CONTENT_FORMAT, [40u8])
+        .with_payload("</1/0>,</3/0>")
+    };
+    let first = oscore_exchange(&sock, &mut ctx, &register(10));
+    assert_eq!(first.code, Code::UNAUTHORIZED, "{first:?}");
+    let echo = first
+        .options
+        .get(OptionNumber::ECHO)
+        .expect("an Echo value")
+        .value
+        .to_vec();
+    assert!(!echo.is_empty());
+    assert_eq!(http(web, "GET", "/api/clients", "").1, json!([]));
+    let second = oscore_exchange(
+        &sock,
+        &mut ctx,
+        &register(11).with_option(OptionNumber::ECHO, echo),
+    );
+    assert_eq!(second.code, Code::CREATED, "{second:?}");
+    assert_eq!(http(web, "GET", "/api/clients/dev1", "").0, 200);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -559,7 +559,8 @@ fn oscore_exchange(
 /// when the OSCORE security context is used for the first time (e.g. ... Register)". The
 /// first Register under a provisioned context is answered with a protected 4.01 carrying an
 /// Echo value (RFC 9175 §2.3, RFC 8613 Appendix B.1.2) and registers nothing; repeated with
-/// that Echo it registers (2.01).
+/// that Echo it registers (2.01). Appendix B.2 is not supported: a request #1 under an unknown
+/// 'kid context' is refused 4.01.
 #[test]
 fn the_first_register_under_a_context_is_challenged_with_echo() {
     let dir = std::env::temp_dir().join(format!("mote-lwq-echo-{}", std::process::id()));
@@ -608,5 +609,25 @@ fn the_first_register_under_a_context_is_challenged_with_echo() {
     );
     assert_eq!(second.code, Code::CREATED, "{second:?}");
     assert_eq!(http(web, "GET", "/api/clients/dev1", "").0, 200);
+
+    // RFC 8613 Appendix B.2 is not supported (docs/cli.md): a request #1 under a 'kid
+    // context' (R1) that names no configured context is refused, unprotected, 4.01.
+    let r1 = [0xee_u8; 8];
+    let mut params = mote_oscore::SecurityContextParams::new(&secret, &[0x00], &[0x01]);
+    params.master_salt = &salt;
+    params.id_context = Some(&r1);
+    let mut b2 = mote_oscore::SecurityContext::new(&params).unwrap();
+    let mut out = [0u8; 2048];
+    let (n, _) = b2
+        .protect_request(
+            mote_oscore::Framing::Udp,
+            &register(12).to_vec().unwrap(),
+            &mut out,
+        )
+        .unwrap();
+    sock.send(&out[..n]).unwrap();
+    let refused = recv(&sock);
+    assert_eq!(refused.code, Code::UNAUTHORIZED, "{refused:?}");
+    assert_eq!(refused.payload, b"Security context not found");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -278,6 +278,8 @@ struct World {
     events: Vec<ServerEvent>,
     lost: usize,
     duplicated: usize,
+    /// Every datagram put on the link: (from, to, length).
+    wire: Vec<(Addr, Addr, usize)>,
 }
 
 fn ms(n: u64) -> Duration {
@@ -306,6 +308,7 @@ impl World {
             events: Vec::new(),
             lost: 0,
             duplicated: 0,
+            wire: Vec::new(),
         }
     }
 
@@ -315,6 +318,7 @@ impl World {
     }
 
     fn send(&mut self, from: Addr, to: Addr, bytes: Vec<u8>) {
+        self.wire.push((from, to, bytes.len()));
         if self.rng.chance(self.link.loss) {
             self.lost += 1;
             return;
@@ -1275,6 +1279,74 @@ fn queue_mode_holds_requests_until_the_client_is_awake() {
     assert_eq!(resp.code, Code::CHANGED);
     assert_eq!(w.clients[&2].requests.len(), sent_before + 1);
     assert!(matches!(w.one_result(h), OperationResult::Content { .. }));
+}
+
+/// A 3000-byte string, every byte known (no code under test computes it).
+fn large_text() -> String {
+    (0..3000u32)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect()
+}
+
+#[test]
+fn a_large_write_goes_out_in_block1_blocks_and_a_large_read_comes_back_in_block2_blocks() {
+    let (mut w, _) = registered_world(PERFECT, 31);
+    let text = large_text();
+    // Write (replace) of 3000 bytes of text: more than one 1024-byte block (RFC 7959 §2.5).
+    let first = w.wire.len();
+    let h = w.submit(
+        "dev1",
+        Operation::Write {
+            path: p("/3/0/0"),
+            mode: WriteMode::Replace,
+            format: Some(Format::SenmlCbor),
+            records: vec![Record::new(p("/3/0/0"), Value::String(text.clone()))],
+        },
+    );
+    w.run_for(Duration::from_secs(5));
+    assert_eq!(w.one_result(h), OperationResult::Changed);
+    // The client application saw one request, reassembled, and applied the whole value.
+    assert_eq!(w.clients[&2].values["/3/0/0"], Value::String(text.clone()));
+    let uplink: Vec<usize> = w.wire[first..]
+        .iter()
+        .filter(|(from, _, _)| *from == SERVER)
+        .map(|(_, _, n)| *n)
+        .collect();
+    assert!(
+        uplink.len() >= 3,
+        "3000 bytes in 1024-byte blocks is 3 requests: {uplink:?}"
+    );
+    assert!(
+        uplink.iter().all(|n| *n <= 1152),
+        "every request fits one datagram (RFC 7252 §4.6): {uplink:?}"
+    );
+
+    // Read of the same resource: the client endpoint answers in Block2 blocks and the server
+    // reassembles them into one decoded result (RFC 7959 §2.4).
+    let first = w.wire.len();
+    let h = w.submit(
+        "dev1",
+        Operation::Read {
+            path: p("/3/0/0"),
+            format: Some(Format::SenmlCbor),
+        },
+    );
+    w.run_for(Duration::from_secs(5));
+    let OperationResult::Content { records, .. } = w.one_result(h) else {
+        panic!("{:?}", w.events)
+    };
+    assert_eq!(records, vec![Record::new(p("/3/0/0"), Value::String(text))]);
+    let downlink: Vec<usize> = w.wire[first..]
+        .iter()
+        .filter(|(from, _, _)| *from == 2)
+        .map(|(_, _, n)| *n)
+        .collect();
+    assert!(
+        downlink.len() >= 3,
+        "3000 bytes in 1024-byte blocks is 3 responses: {downlink:?}"
+    );
+    assert!(downlink.iter().all(|n| *n <= 1152), "{downlink:?}");
+    assert_eq!(w.engine.operations(), 0);
 }
 
 #[test]

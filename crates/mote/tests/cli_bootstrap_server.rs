@@ -476,6 +476,11 @@ fn refusals_and_failures_are_reported() {
         failed["reason"].as_str().unwrap().contains("/1/0"),
         "{failed}"
     );
+    // The failure ends that session only: the server keeps serving, and the next client
+    // (the client retrying would be the same) is provisioned in full.
+    let out = bootstrap(server, false, "cli-dev");
+    check_provisioned(&out);
+    assert_eq!(next_event(&rx, "bootstrap-finished")["endpoint"], "cli-dev");
 }
 
 #[test]

@@ -566,8 +566,9 @@ fn oscore_contexts_bind_endpoint_names() {
     let (_srv, coap, web) = server(&["--oscore", &server_ctx]);
     // Without OSCORE: refused (4.03, registration without a security context).
     assert_eq!(coap_register(coap, "dev1", None), "4.03");
-    // Under the context provisioned for dev1, another name is refused.
-    assert_eq!(coap_register(coap, "intruder", Some(&client_ctx)), "4.03");
+    // Under the context provisioned for dev1, another name is refused: 4.00 (Transport,
+    // OSCORE "Endpoint Client Name": the name does not match the OSCORE identity).
+    assert_eq!(coap_register(coap, "intruder", Some(&client_ctx)), "4.00");
     assert_eq!(
         http(web, "GET", "/api/clients", "").1,
         serde_json::json!([])

@@ -73,6 +73,11 @@ pub(crate) struct Lwm2mServerArgs {
     /// queue-mode client included) before HTTP 504.
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     request_timeout: u64,
+    /// How long a queue-mode client counts as awake after its last message (LwM2M TS 1.2
+    /// Transport §6.5: the client stays up MAX_TRANSMIT_WAIT, 93 s, RFC 7252 §4.8.2); the
+    /// server holds requests for it while it sleeps.
+    #[arg(long, value_name = "SECONDS", default_value_t = 93)]
+    queue_awake: u64,
     /// Print the ports actually bound (useful with port 0): one line per --listen, in
     /// order, then the HTTP port.
     #[arg(long)]
@@ -242,6 +247,7 @@ pub(crate) fn run(args: &Lwm2mServerArgs) -> Result<()> {
     let nosec = contexts.is_empty() && args.edhoc.is_none();
     let config = ServerConfig {
         allow_unsecured: nosec,
+        awake_window: Duration::from_secs(args.queue_awake.max(1)),
         ..ServerConfig::default()
     };
     let mut core = Server::new(config, store);
@@ -537,8 +543,11 @@ impl<X: ServerProtection> App<X> {
         if ep == Some(allowed.as_str()) {
             return false;
         }
-        let answer = OwnedMessage::new(MessageType::Ack, Code::FORBIDDEN, 0)
-            .with_payload("this security context may not register this endpoint name");
+        // LwM2M TS 1.2 Transport, OSCORE "Endpoint Client Name": the server compares the
+        // Endpoint Client Name with the client's OSCORE identity and "MUST respond with a
+        // 4.00 Bad Request" when they do not match.
+        let answer = OwnedMessage::new(MessageType::Ack, Code::BAD_REQUEST, 0)
+            .with_payload("the endpoint client name does not match this security context");
         let _ = io.endpoint.respond(io.now, *id, answer);
         true
     }

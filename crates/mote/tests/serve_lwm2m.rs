@@ -125,6 +125,15 @@ fn write_execute_create_delete() {
     let lifetime = format!("{base}/1/0/1");
     assert_eq!(coap(&["put", &lifetime, "--payload", "300"]).0, "2.04");
     assert_eq!(coap(&["get", &lifetime]).2, b"300");
+    // A PUT with Uri-Query is Write-Attributes, never a destructive Write: refused (this tree
+    // keeps no attributes), the value unchanged.
+    let (code, _, diagnostic) = coap(&["put", &format!("{lifetime}?pmin=10")]);
+    assert_eq!(code, "4.00");
+    assert!(
+        String::from_utf8_lossy(&diagnostic).contains("Write-Attributes"),
+        "{diagnostic:?}"
+    );
+    assert_eq!(coap(&["get", &lifetime]).2, b"300");
     // Wrong type, read-only resource, unsupported Content-Format.
     assert_eq!(coap(&["put", &lifetime, "--payload", "soon"]).0, "4.00");
     assert_eq!(

@@ -250,6 +250,15 @@ impl<I> Server<I> {
                     Err(r) => (refusal(r), None),
                 };
             }
+            // LwM2M Transport §6.3 (Device Management and Service Enablement): a PUT with
+            // Uri-Query parameters is Write-Attributes, never a Write. This tree keeps no
+            // attributes, so it refuses the operation and changes nothing.
+            Code::PUT if request.options.get(OptionNumber::URI_QUERY).is_some() => Err(Refusal {
+                code: Code::BAD_REQUEST,
+                diagnostic: "Write-Attributes is not supported here (this tree keeps no \
+                             attributes; mote lwm2m-client does)"
+                    .to_owned(),
+            }),
             Code::PUT => self
                 .tree
                 .write(&lw, cf, body, true)

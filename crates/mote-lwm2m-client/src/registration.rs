@@ -990,6 +990,12 @@ impl Registrar {
 
     fn bootstrap_failed(&mut self, client: &Client, now: Duration) {
         self.bootstrap = BootstrapState::Idle;
+        // TS 1.2 Core §6.1 Step #2: "If Bootstrapping was unsuccessful … further statements
+        // below in Step #3 do not apply": what the failed attempt deleted does not count as
+        // deleted (a retry marks again what is still missing in its own run).
+        for slot in self.slots.values_mut() {
+            slot.deleted_in_bootstrap = false;
+        }
         if self.bootstrap_attempt < self.config.bootstrap_attempts {
             self.begin_bootstrap(client, now);
         } else {

@@ -1050,3 +1050,104 @@ fn extreme_timer_values_never_panic() {
     assert_eq!(c.handle(S101, &post("/1/0/4")).code, Code::CHANGED);
     reg.handle_timeout(&mut c, Duration::MAX);
 }
+
+/// A bootstrap that deleted and rewrote 101's account but then failed (no Bootstrap-Finish
+/// within EXCHANGE_LIFETIME, every attempt) does not count (TS 1.2 Core §6.1 Step #2: "If
+/// Bootstrapping was unsuccessful … further statements below in Step #3 do not apply"):
+/// 101 gets its Updates again, and a later bootstrap that leaves 101 alone keeps it
+/// registered — no "deleted during bootstrap" mark survives the failed one.
+#[test]
+fn a_failed_bootstrap_leaves_no_deleted_mark_behind() {
+    let (mut reg, mut c) = registered_with_101(false);
+    assert_eq!(c.handle(S101, &post("/1/0/9")).code, Code::CHANGED);
+    let (mut seen, mut ev) = (Vec::new(), Vec::new());
+    run(&mut reg, &mut c, 20, 20, &mut seen, &mut ev, &mut |_, _| OK);
+    assert_eq!(
+        times(&seen, Peer::BootstrapServer, Operation::BootstrapRequest),
+        [20]
+    );
+    // The Bootstrap-Server reads 101's account, deletes it and writes it back, but never
+    // sends Bootstrap-Finish.
+    let read = c.handle(BS, &get("/1/0"));
+    assert_eq!(read.code, Code::CONTENT);
+    let cf = read.content_format.unwrap();
+    assert_eq!(
+        c.handle(BS, &mote_lwm2m_client::Request::new(Code::DELETE, "/1/0"))
+            .code,
+        Code::DELETED
+    );
+    reg.handle_timeout(&mut c, s(21));
+    assert_eq!(
+        c.handle(BS, &put("/1/0", cf, &read.payload)).code,
+        Code::CHANGED
+    );
+    reg.handle_timeout(&mut c, s(22));
+    assert!(std::iter::from_fn(|| reg.poll_transmit()).next().is_none());
+    // Three attempts of 247 s each, then the bootstrap failed. The first attempt's
+    // deletion does not count once it failed: 101's Update, held while its account looked
+    // deleted, goes out at 267 and the next ones on time (lifetime 300 s, margin 93 s).
+    seen.clear();
+    ev.clear();
+    run(
+        &mut reg,
+        &mut c,
+        22,
+        761,
+        &mut seen,
+        &mut ev,
+        &mut |_, _| OK,
+    );
+    assert_eq!(
+        times(&seen, Peer::BootstrapServer, Operation::BootstrapRequest),
+        [267, 514]
+    );
+    assert!(ev.contains(&(761, Event::BootstrapFailed)), "{ev:?}");
+    assert_eq!(reg.bootstrap_state(), BootstrapState::Idle);
+    assert_eq!(
+        times(&seen, Peer::Server(A), Operation::Update),
+        [267, 474, 681],
+        "{seen:?} {ev:?}"
+    );
+    assert_eq!(reg.state(A), Some(RegistrationState::Registered));
+    // A second bootstrap that touches nothing: 101 gets its Update on time during it, and
+    // is neither de-registered nor registered again at its Bootstrap-Finish. (The
+    // rewrite left /1/0 without its Access Control instance: the application starts it.)
+    reg.request_bootstrap(&c, s(800));
+    seen.clear();
+    ev.clear();
+    run(
+        &mut reg,
+        &mut c,
+        800,
+        888,
+        &mut seen,
+        &mut ev,
+        &mut |_, _| OK,
+    );
+    assert_eq!(
+        times(&seen, Peer::BootstrapServer, Operation::BootstrapRequest),
+        [800]
+    );
+    assert_eq!(times(&seen, Peer::Server(A), Operation::Update), [888]);
+    let finish = c.handle(BS, &post("/bs"));
+    assert_eq!(finish.code, Code::CHANGED, "{}", finish.diagnostic_text());
+    run(
+        &mut reg,
+        &mut c,
+        890,
+        890,
+        &mut seen,
+        &mut ev,
+        &mut |_, _| OK,
+    );
+    assert!(ev.contains(&(890, Event::Bootstrapped)), "{ev:?}");
+    assert!(
+        !ev.iter().any(|(_, e)| *e == Event::Deregistered(A)),
+        "{ev:?}"
+    );
+    assert!(
+        times(&seen, Peer::Server(A), Operation::Register).is_empty(),
+        "{seen:?}"
+    );
+    assert_eq!(reg.state(A), Some(RegistrationState::Registered));
+}

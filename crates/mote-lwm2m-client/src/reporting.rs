@@ -671,6 +671,15 @@ impl Reporter {
         };
         let format = o.format;
         let Ok(payload) = mote_lwm2m::encode(format, &base, &records) else {
+            // Not expressible in the observation's format (e.g. text/plain once several
+            // values are due): nothing is sent, but the deadline that led here is spent —
+            // leaving `pending` / `pmax_at` in the past would make `poll_timeout` report a
+            // deadline `handle_timeout` never clears, and a driver would spin on it.
+            if let Some(o) = self.observations.get_mut(&t) {
+                o.last_time = now;
+                o.pending = None;
+                schedule(client, o);
+            }
             return;
         };
         let attrs = client.effective_attributes(server, &base);

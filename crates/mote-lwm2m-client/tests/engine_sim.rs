@@ -303,6 +303,14 @@ impl World {
             }
             if self.engine.poll_timeout().is_some_and(|t| t <= now) {
                 self.engine.handle_timeout(&mut self.ep, now);
+                // Every run of every test checks it: the engine never reports a deadline
+                // it has just run at and left in place (`mote lwm2m-client` sleeps until
+                // `poll_timeout`: such a deadline made its event loop spin).
+                let left = self.engine.poll_timeout();
+                assert!(
+                    left.is_none_or(|t| t > now),
+                    "handle_timeout at {now:?} left {left:?} due"
+                );
             }
             for (ep, _) in self.servers.values_mut() {
                 if ep.poll_timeout().is_some_and(|t| t <= now) {

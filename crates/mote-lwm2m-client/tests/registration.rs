@@ -1151,3 +1151,122 @@ fn a_failed_bootstrap_leaves_no_deleted_mark_behind() {
     );
     assert_eq!(reg.state(A), Some(RegistrationState::Registered));
 }
+
+/// A SenML-CBOR Bootstrap-Pack of `records`.
+fn pack(records: &[mote_lwm2m::Record]) -> Vec<u8> {
+    mote_lwm2m::encode(mote_lwm2m::Format::SenmlCbor, &p("/"), records).unwrap()
+}
+
+/// Starts a registrar configured for the Bootstrap-Pack-Request on a client without
+/// server accounts; returns it with the request it sent.
+fn pack_requested() -> (Registrar, Client, Outgoing) {
+    let mut c = fixture();
+    for i in [0, 1] {
+        c.object_mut(1).unwrap().delete(i).unwrap();
+    }
+    let mut reg = Registrar::new(RegistrationConfig {
+        endpoint: "dev".into(),
+        bootstrap_pack: true,
+        ..RegistrationConfig::default()
+    });
+    reg.start(&c, s(0));
+    let out = reg.poll_transmit().expect("a Bootstrap-Pack-Request");
+    assert!(reg.poll_transmit().is_none());
+    // TS 1.2 Transport §6.4.1: GET /bspack?ep=…, Accept SenML-CBOR.
+    assert_eq!(
+        (out.peer, out.operation),
+        (Peer::BootstrapServer, Operation::BootstrapPackRequest)
+    );
+    assert_eq!(out.request.code, Code::GET);
+    assert_eq!(out.request.uri_path, ["bspack"]);
+    assert_eq!(query(&out), ["ep=dev"]);
+    assert_eq!(
+        out.request.accept,
+        Some(mote_coap::content_format::ContentFormat::SENML_CBOR)
+    );
+    (reg, c, out)
+}
+
+const SENML_CBOR: [(OptionNumber, &[u8]); 1] = [(OptionNumber::CONTENT_FORMAT, &[112])];
+
+/// TS 1.2 Core §6.1.7.x Bootstrap-Pack-Request: the pack replaces every instance of the
+/// Objects it carries (the Bootstrap-Server account and its /21 instance spared), skips
+/// Resources the client does not know, needs no Bootstrap-Finish, and the accounts it
+/// writes register.
+#[test]
+fn a_bootstrap_pack_configures_the_client_without_bootstrap_finish() {
+    let (mut reg, mut c, out) = pack_requested();
+    let body = pack(&[
+        rec("/0/1/0", Value::String("coap://s101.example".into())),
+        rec("/0/1/1", Value::Boolean(false)),
+        rec("/0/1/2", int(3)),
+        rec("/0/1/10", int(101)),
+        rec("/0/2/0", Value::String("coap://s102.example".into())),
+        rec("/0/2/1", Value::Boolean(false)),
+        rec("/0/2/2", int(3)),
+        rec("/0/2/10", int(102)),
+        rec("/1/0/0", int(101)),
+        rec("/1/0/1", int(120)),
+        rec("/1/0/30999", int(1)),
+        rec("/1/1/0", int(102)),
+        rec("/1/1/1", int(150)),
+    ]);
+    reg.on_response(&mut c, out.handle, Code::CONTENT, &SENML_CBOR, &body, s(1));
+    let events: Vec<Event> = std::iter::from_fn(|| reg.poll_event()).collect();
+    assert!(events.contains(&Event::Bootstrapped), "{events:?}");
+    assert_eq!(reg.bootstrap_state(), BootstrapState::Idle);
+    // /0 was replaced, not merged: 101's old identity (/0/1/3) and 102's OSCORE link
+    // (/0/2/17) are gone; the Bootstrap-Server account and its /21 instance stay.
+    assert_eq!(value(&c, "/0/1/2"), Some(int(3)));
+    assert_eq!(value(&c, "/0/1/3"), None);
+    assert_eq!(value(&c, "/0/2/17"), None);
+    assert_eq!(value(&c, "/0/0/1"), Some(Value::Boolean(true)));
+    assert!(value(&c, "/21/0/1").is_some());
+    assert_eq!(value(&c, "/1/0/1"), Some(int(120)));
+    // Both accounts register, with the lifetimes of the pack.
+    let (mut seen, mut ev) = (Vec::new(), Vec::new());
+    run(&mut reg, &mut c, 1, 1, &mut seen, &mut ev, &mut |_, _| OK);
+    assert_eq!(times(&seen, Peer::Server(A), Operation::Register), [1]);
+    assert_eq!(times(&seen, Peer::Server(B), Operation::Register), [1]);
+    assert!(
+        query(&seen[0].out).contains(&"lt=120".to_string()),
+        "{seen:?}"
+    );
+    assert!(times(&seen, Peer::BootstrapServer, Operation::BootstrapRequest).is_empty());
+}
+
+/// "After receiving an error in response to a Bootstrap-Pack-Request, the LwM2M Client MUST
+/// use Bootstrap-Request operation", and "in case of any inconsistency, the LwM2M Client
+/// MUST retry bootstrapping with Bootstrap-Request" (TS 1.2 Core §6.1).
+#[test]
+fn a_refused_or_inconsistent_bootstrap_pack_falls_back_to_bootstrap_request() {
+    // 4.05: the Bootstrap-Server wants the Bootstrap-Request. 5.01: it has no packs.
+    // 2.05 with an inconsistent pack: an account without a Security instance.
+    let inconsistent = pack(&[rec("/1/0/0", int(105)), rec("/1/0/1", int(60))]);
+    for (code, body) in [
+        (Code::METHOD_NOT_ALLOWED, Vec::new()),
+        (Code::NOT_IMPLEMENTED, Vec::new()),
+        (Code::CONTENT, inconsistent),
+    ] {
+        let (mut reg, mut c, out) = pack_requested();
+        reg.on_response(&mut c, out.handle, code, &SENML_CBOR, &body, s(1));
+        let events: Vec<Event> = std::iter::from_fn(|| reg.poll_event()).collect();
+        assert!(
+            events.contains(&Event::BootstrapPackRefused),
+            "{code}: {events:?}"
+        );
+        assert!(!events.contains(&Event::Bootstrapped), "{code}: {events:?}");
+        let next = reg.poll_transmit().expect("a Bootstrap-Request");
+        assert_eq!(next.operation, Operation::BootstrapRequest, "{code}");
+        assert_eq!(next.request.code, Code::POST);
+        assert_eq!(next.request.uri_path, ["bs"]);
+        assert_eq!(query(&next), ["ep=dev", "pct=112"]);
+        // The Bootstrap-Request sequence then runs as usual: Finish after the writes.
+        reg.on_response(&mut c, next.handle, Code::CHANGED, &[], &[], s(2));
+        assert_eq!(
+            reg.bootstrap_state(),
+            BootstrapState::AwaitingFinish(s(2 + 247)),
+            "{code}"
+        );
+    }
+}

@@ -417,6 +417,12 @@ fn notifications_are_stored_offline_with_hqmax_and_delivered_in_order() {
     rep.set_online(&c, A, true, s(10));
     let mut out = Vec::new();
     drain(&mut rep, &mut out);
+    // One notification of the observation at a time (the CoAP layer would let the second
+    // replace the first): the next one `stored_spacing` (2 s) later, the Send behind it.
+    assert_eq!(out.len(), 1);
+    assert_eq!(rep.poll_timeout(), Some(s(12)));
+    rep.handle_timeout(&c, s(12));
+    drain(&mut rep, &mut out);
     assert_eq!(out.len(), 3);
     assert_eq!(values(&out[0]), [Value::Float(23.5)]);
     assert_eq!(values(&out[1]), [Value::Float(24.5)]);

@@ -1270,3 +1270,47 @@ fn a_refused_or_inconsistent_bootstrap_pack_falls_back_to_bootstrap_request() {
         );
     }
 }
+
+/// Server-Initiated bootstrap as LwM2M 1.0 had it (TS 1.0 §5.2.3: the Bootstrap-Server
+/// writes without a Bootstrap-Request; TS 1.2 Core §6.1 makes it the /1/x/9 trigger, tested
+/// above): the authenticated Bootstrap-Server's Write and Finish are taken while the client
+/// is registered, the new account registers at the Finish and the untouched one stays
+/// registered without a new Register.
+#[test]
+fn an_unsolicited_bootstrap_write_and_finish_add_an_account() {
+    let (mut reg, mut c) = registered_with_101(false);
+    assert_eq!(reg.bootstrap_state(), BootstrapState::Idle);
+    // /1/1 (102) delays its registration for ever in the fixture: remove it first, as the
+    // Bootstrap-Server would, and write a fresh account 102 without a delay.
+    let r = c.handle(BS, &mote_lwm2m_client::Request::new(Code::DELETE, "/1/1"));
+    assert_eq!(r.code, Code::DELETED);
+    let r = c.handle(
+        BS,
+        &put(
+            "/1/1",
+            mote_coap::content_format::ContentFormat::SENML_JSON,
+            br#"[{"bn":"/1/1/","n":"0","v":102},{"n":"1","v":600}]"#,
+        ),
+    );
+    assert_eq!(r.code, Code::CHANGED, "{}", r.diagnostic_text());
+    let finish = c.handle(BS, &post("/bs"));
+    assert_eq!(finish.code, Code::CHANGED, "{}", finish.diagnostic_text());
+    let (mut seen, mut ev) = (Vec::new(), Vec::new());
+    run(&mut reg, &mut c, 30, 30, &mut seen, &mut ev, &mut |_, _| OK);
+    assert!(ev.contains(&(30, Event::Bootstrapped)), "{ev:?}");
+    assert_eq!(times(&seen, Peer::Server(B), Operation::Register), [30]);
+    assert!(
+        query(&seen[0].out).contains(&"lt=600".to_string()),
+        "{seen:?}"
+    );
+    assert!(
+        times(&seen, Peer::Server(A), Operation::Register).is_empty(),
+        "{seen:?}"
+    );
+    assert!(
+        !ev.iter().any(|(_, e)| *e == Event::Deregistered(A)),
+        "{ev:?}"
+    );
+    assert_eq!(reg.state(A), Some(RegistrationState::Registered));
+    assert_eq!(reg.state(B), Some(RegistrationState::Registered));
+}

@@ -459,6 +459,15 @@ impl Reporter {
                 if now >= at {
                     // §5.1.2 Minimum Period: "notify as soon as pmin expires" with the
                     // conditions that held, and whatever holds now.
+                    if let Some(o) = self.observations.get_mut(&t) {
+                        // That look at the values is also the evaluation an epmin / epmax
+                        // timer due now asked for: it is spent (left in place, `schedule`
+                        // would keep it as the next deadline, already past).
+                        if o.eval_at.is_some_and(|e| e <= now) {
+                            o.eval_at = None;
+                            o.last_eval = Some(now);
+                        }
+                    }
                     let mut all = causes;
                     if let Some(c) = self.decide(client, t, now).0 {
                         merge(&mut all, c);

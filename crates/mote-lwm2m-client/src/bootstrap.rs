@@ -124,6 +124,40 @@ impl Client {
         Ok(())
     }
 
+    /// Applies a Bootstrap-Pack (TS 1.2 Core §6.1.7.x "Bootstrap-Pack-Request Operation"):
+    /// every instance of each Object the pack carries is deleted (the Bootstrap-Server
+    /// account and /3/0 excepted), then the pack is written "regardless of a previous
+    /// existence"; Resources the client does not know are skipped ("MUST NOT be interpreted
+    /// as an error"). Then the configuration is checked as at Bootstrap-Finish.
+    ///
+    /// # Errors
+    /// A diagnostic when the pack is not in a format the client reads, does not decode, or
+    /// leaves an inconsistent configuration (the caller then bootstraps with a
+    /// Bootstrap-Request, which rewrites it).
+    pub fn bootstrap_pack(&mut self, format: ContentFormat, payload: &[u8]) -> Result<(), String> {
+        let format = mote_lwm2m::Format::from_content_format(format)
+            .filter(|f| f.is_hierarchical())
+            .ok_or_else(|| format!("no Bootstrap-Pack reader for content format {}", format.0))?;
+        let records: Vec<Record> = mote_lwm2m::decode(format, &Path::ROOT, payload, &self.defs)
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .filter(|r| r.path.len() >= 3 && self.defs.resource_at(&r.path).is_some())
+            .collect();
+        let mut objects: Vec<u16> = records
+            .iter()
+            .filter_map(|r| r.path.ids().first().copied())
+            .collect();
+        objects.sort_unstable();
+        objects.dedup();
+        for o in objects {
+            let path = Path::new(&[o]).map_err(|e| e.to_string())?;
+            self.bootstrap_delete(&path);
+        }
+        self.write_bootstrap(&Path::ROOT, &records)
+            .map_err(|e| e.to_string())?;
+        self.check_configuration()
+    }
+
     /// The Bootstrap-Server's own account: its /0 instance (resource 1 true) and the /21
     /// instance its resource 17 links.
     fn bootstrap_account(&self) -> (Option<u16>, Option<u16>) {
@@ -141,9 +175,6 @@ impl Client {
         (Some(sec), oscore)
     }
 
-    /// Bootstrap-Delete (TS 1.2 Core §6.1.7.x): every instance under `path` except the
-    /// Bootstrap-Server account (its /0 and linked /21 instance) and /3/0; objects that
-    /// cannot delete instances keep them.
     /// Deletes every instance of object `object` (the Bootstrap-Server account included):
     /// the engine's restore of a stored configuration, which replaces it as a whole.
     pub(crate) fn bootstrap_delete_all(&mut self, object: u16) {
@@ -157,6 +188,9 @@ impl Client {
         self.rebuild_access();
     }
 
+    /// Bootstrap-Delete (TS 1.2 Core §6.1.7.x): every instance under `path` except the
+    /// Bootstrap-Server account (its /0 and linked /21 instance) and /3/0; objects that
+    /// cannot delete instances keep them.
     fn bootstrap_delete(&mut self, path: &Path) {
         let (bs_sec, bs_oscore) = self.bootstrap_account();
         let ids = path.ids();

@@ -86,6 +86,9 @@ pub enum Operation {
     Deregister,
     /// Bootstrap-Request (`POST /bs?ep=…&pct=…`).
     BootstrapRequest,
+    /// Bootstrap-Pack-Request (`GET /bspack?ep=…`, Accept SenML-CBOR; TS 1.2 Transport
+    /// §6.4.1), when [`RegistrationConfig::bootstrap_pack`] asks for it.
+    BootstrapPackRequest,
 }
 
 /// One request to send.
@@ -124,6 +127,9 @@ pub enum Event {
     /// The bootstrap failed (no Bootstrap-Server account, refused, or no Bootstrap-Finish
     /// within EXCHANGE_LIFETIME).
     BootstrapFailed,
+    /// The Bootstrap-Pack-Request got an error answer or a pack the client could not use
+    /// (unreadable or inconsistent): the client asks again with a Bootstrap-Request.
+    BootstrapPackRefused,
     /// The Bootstrap-Server Account Timeout (/0/x/12) expired: the account was purged.
     BootstrapAccountPurged,
     /// Queue mode: nothing was exchanged with this server for MAX_TRANSMIT_WAIT; the client
@@ -193,6 +199,11 @@ pub struct RegistrationConfig {
     /// The `lwm2m` parameter of Register (TS 1.2 Core §6.2.1 "LwM2M Version"): `"1.2"`,
     /// or `"1.1"` / `"1.0"` for servers that answer a newer version with 4.12.
     pub lwm2m_version: String,
+    /// Bootstrap with a Bootstrap-Pack-Request first (TS 1.2 Core §6.1.7.x): the whole
+    /// configuration in one response, applied without a Bootstrap-Finish. An error answer
+    /// or an inconsistent pack falls back to the Bootstrap-Request ("MUST retry
+    /// bootstrapping with Bootstrap-Request").
+    pub bootstrap_pack: bool,
 }
 
 impl Default for RegistrationConfig {
@@ -212,6 +223,7 @@ impl Default for RegistrationConfig {
             bootstrap_finish_timeout: Duration::from_secs(247),
             bootstrap_attempts: 3,
             lwm2m_version: String::from("1.2"),
+            bootstrap_pack: false,
         }
     }
 }
@@ -383,6 +395,8 @@ pub struct Registrar {
     next_handle: u32,
     bootstrap: BootstrapState,
     bootstrap_attempt: u32,
+    /// This bootstrap sequence still asks with a Bootstrap-Pack-Request.
+    bootstrap_pack: bool,
     purge_at: Option<Duration>,
 }
 
@@ -398,6 +412,7 @@ impl Registrar {
             next_handle: 0,
             bootstrap: BootstrapState::Idle,
             bootstrap_attempt: 0,
+            bootstrap_pack: false,
             purge_at: None,
         }
     }
@@ -693,12 +708,15 @@ impl Registrar {
         payload: &[u8],
         now: Duration,
     ) {
-        let _ = payload;
         let Some((peer, op)) = self.pending.remove(&handle) else {
             return;
         };
         let success = code.class() == 2;
         match (peer, op) {
+            (Peer::BootstrapServer, Operation::BootstrapPackRequest) => {
+                self.on_bootstrap_pack(client, code, options, payload, now);
+                return;
+            }
             (Peer::BootstrapServer, _) => {
                 if success {
                     self.bootstrap = BootstrapState::AwaitingFinish(
@@ -749,7 +767,12 @@ impl Registrar {
                     Self::restart(slot, now);
                 }
             }
-            (Peer::Server(ssid), Operation::Deregister | Operation::BootstrapRequest) => {
+            (
+                Peer::Server(ssid),
+                Operation::Deregister
+                | Operation::BootstrapRequest
+                | Operation::BootstrapPackRequest,
+            ) => {
                 self.deregistered(ssid, now);
             }
         }
@@ -965,6 +988,11 @@ impl Registrar {
         if !matches!(self.bootstrap, BootstrapState::Idle) {
             return;
         }
+        if self.bootstrap_attempt == 0 {
+            // A new sequence: the Bootstrap-Pack-Request again when configured (a retry
+            // after no answer "MAY" use it again, Core §6.1.7.x; after an error it does not).
+            self.bootstrap_pack = self.config.bootstrap_pack;
+        }
         let Some(account) = bootstrap_account(client) else {
             self.events.push_back(Event::BootstrapFailed);
             return;
@@ -979,6 +1007,18 @@ impl Registrar {
     }
 
     fn send_bootstrap_request(&mut self) {
+        if self.bootstrap_pack {
+            // TS 1.2 Transport §6.4.1: "GET Accept: SenML CBOR … /bspack?ep={Endpoint
+            // Client Name}".
+            let req = Request::new(Code::GET, "/bspack")
+                .with_query(&format!("ep={}", self.config.endpoint))
+                .with_accept(ContentFormat::SENML_CBOR);
+            self.bootstrap_attempt += 1;
+            self.bootstrap = BootstrapState::Requesting;
+            self.events.push_back(Event::BootstrapStarted);
+            self.emit(Peer::BootstrapServer, Operation::BootstrapPackRequest, req);
+            return;
+        }
         let req = Request::new(Code::POST, "/bs")
             .with_query(&format!("ep={}", self.config.endpoint))
             .with_query(&format!("pct={}", self.config.preferred_content_format));
@@ -990,12 +1030,60 @@ impl Registrar {
 
     fn bootstrap_failed(&mut self, client: &Client, now: Duration) {
         self.bootstrap = BootstrapState::Idle;
+        // TS 1.2 Core §6.1 Step #2: "If Bootstrapping was unsuccessful … further statements
+        // below in Step #3 do not apply": what the failed attempt deleted does not count as
+        // deleted (a retry marks again what is still missing in its own run).
+        for slot in self.slots.values_mut() {
+            slot.deleted_in_bootstrap = false;
+        }
         if self.bootstrap_attempt < self.config.bootstrap_attempts {
             self.begin_bootstrap(client, now);
         } else {
             self.bootstrap_attempt = 0;
             self.events.push_back(Event::BootstrapFailed);
         }
+    }
+
+    /// The answer to a Bootstrap-Pack-Request: a pack the client takes completes the
+    /// bootstrap (no Bootstrap-Finish, Core §6.1 Step #2); an error answer, a pack it cannot
+    /// read or an inconsistent one makes it "retry bootstrapping with Bootstrap-Request".
+    fn on_bootstrap_pack(
+        &mut self,
+        client: &mut Client,
+        code: Code,
+        options: &[(OptionNumber, &[u8])],
+        payload: &[u8],
+        now: Duration,
+    ) {
+        let format = options
+            .iter()
+            .find(|(n, _)| *n == OptionNumber::CONTENT_FORMAT)
+            .map(|(_, v)| {
+                ContentFormat(
+                    v.iter()
+                        .fold(0u32, |a, b| (a << 8) | u32::from(*b))
+                        .try_into()
+                        .unwrap_or(u16::MAX),
+                )
+            })
+            .unwrap_or(ContentFormat::SENML_CBOR);
+        let applied = if code == Code::CONTENT {
+            client.bootstrap_pack(format, payload)
+        } else {
+            Err(String::from("the Bootstrap-Pack-Request was refused"))
+        };
+        match applied {
+            // Step #3 as at Bootstrap-Finish: accounts the pack left out are de-registered,
+            // new ones register, those it carries again stay registered.
+            Ok(()) => self.bootstrap_finished(client, now),
+            Err(_) => {
+                self.bootstrap_pack = false;
+                self.bootstrap = BootstrapState::Idle;
+                self.events.push_back(Event::BootstrapPackRefused);
+                self.send_bootstrap_request();
+            }
+        }
+        self.advance(client, now);
     }
 
     /// TS 1.2 Core §6.1 Step #3: accounts deleted by the bootstrap are de-registered, new

@@ -71,6 +71,13 @@ pub struct ReportingConfig {
     /// The format of Send (TS 1.2 Core §6.5: SenML CBOR, SenML JSON or LwM2M CBOR; the
     /// Server Object has no resource for it, so it is the client's choice).
     pub send_format: Format,
+    /// The gap between two stored notifications of one observation delivered on return.
+    /// The CoAP layer keeps at most one notification per observer in flight and lets a
+    /// newer one replace it (RFC 7641 §4.5.1 rate of Non-confirmable notifications,
+    /// §4.5.2 a new Confirmable one supersedes the unacknowledged one): delivered in one
+    /// burst, all but the first and the last would be lost. Make it at least the
+    /// endpoint's Non-confirmable interval and the expected acknowledgement time.
+    pub stored_spacing: Duration,
 }
 
 impl Default for ReportingConfig {
@@ -80,6 +87,8 @@ impl Default for ReportingConfig {
             max_stored: 64,
             default_hqmax: 8,
             send_format: Format::SenmlCbor,
+            // RFC 7252 §4.8 ACK_TIMEOUT.
+            stored_spacing: Duration::from_secs(2),
         }
     }
 }
@@ -232,6 +241,11 @@ pub struct Reporter {
     observations: BTreeMap<ObservationToken, Observation>,
     online: BTreeMap<u16, bool>,
     stored: VecDeque<(Option<ObservationToken>, Report)>,
+    /// Stored reports of servers back online, handed out in order, one per observation
+    /// each [`ReportingConfig::stored_spacing`]; live notifications of those observations
+    /// queue behind them.
+    releasing: VecDeque<(Option<ObservationToken>, Report)>,
+    release_at: Option<Duration>,
     out: VecDeque<Report>,
     events: VecDeque<ReportEvent>,
     sends: BTreeMap<SendHandle, ShortServerId>,
@@ -259,6 +273,8 @@ impl Reporter {
             observations: BTreeMap::new(),
             online: BTreeMap::new(),
             stored: VecDeque::new(),
+            releasing: VecDeque::new(),
+            release_at: None,
             out: VecDeque::new(),
             events: VecDeque::new(),
             sends: BTreeMap::new(),
@@ -309,6 +325,7 @@ impl Reporter {
 
     /// Forgets an observation (Cancel Observation, RST); `false` when unknown.
     pub fn cancel(&mut self, token: ObservationToken) -> bool {
+        self.releasing.retain(|(k, _)| *k != Some(token));
         self.observations.remove(&token).is_some()
     }
 
@@ -334,17 +351,27 @@ impl Reporter {
     ) {
         self.online.insert(server.0, online);
         if !online {
+            // What was not handed out yet is stored again, ahead of anything newer.
+            let (back, keep): (VecDeque<_>, VecDeque<_>) = core::mem::take(&mut self.releasing)
+                .into_iter()
+                .partition(|(_, r)| r.server() == server);
+            self.releasing = keep;
+            for (token, mut report) in back.into_iter().rev() {
+                report.mark_stored();
+                self.stored.push_front((token, report));
+            }
             return;
         }
         let mut keep = VecDeque::new();
         for (token, report) in core::mem::take(&mut self.stored) {
             if report.server() == server {
-                self.out.push_back(report);
+                self.releasing.push_back((token, report));
             } else {
                 keep.push_back((token, report));
             }
         }
         self.stored = keep;
+        self.release(now);
         let missed: Vec<ObservationToken> = self
             .observations
             .iter()
@@ -381,9 +408,28 @@ impl Reporter {
         }
     }
 
+    /// Hands out the stored reports waiting in order, at most one per observation; the
+    /// rest waits [`ReportingConfig::stored_spacing`].
+    fn release(&mut self, now: Duration) {
+        let mut released: Vec<ObservationToken> = Vec::new();
+        while let Some((token, _)) = self.releasing.front() {
+            if let Some(t) = token {
+                if released.contains(t) {
+                    break;
+                }
+                released.push(*t);
+            }
+            if let Some((_, report)) = self.releasing.pop_front() {
+                self.out.push_back(report);
+            }
+        }
+        self.release_at =
+            (!self.releasing.is_empty()).then(|| now.saturating_add(self.config.stored_spacing));
+    }
+
     /// The earliest time [`Reporter::handle_timeout`] has something to do.
     pub fn poll_timeout(&self) -> Option<Duration> {
-        let mut t = None;
+        let mut t = self.release_at;
         for o in self.observations.values() {
             if let Some((at, _)) = o.pending {
                 t = min_opt(t, at);
@@ -401,6 +447,9 @@ impl Reporter {
     /// Fires the pmin-deferred notifications, pmax expiries and epmin / epmax evaluations
     /// due at `now`.
     pub fn handle_timeout(&mut self, client: &Client, now: Duration) {
+        if self.release_at.is_some_and(|at| now >= at) {
+            self.release(now);
+        }
         let tokens: Vec<ObservationToken> = self.observations.keys().copied().collect();
         for t in tokens {
             let Some(o) = self.observations.get(&t) else {
@@ -410,6 +459,15 @@ impl Reporter {
                 if now >= at {
                     // §5.1.2 Minimum Period: "notify as soon as pmin expires" with the
                     // conditions that held, and whatever holds now.
+                    if let Some(o) = self.observations.get_mut(&t) {
+                        // That look at the values is also the evaluation an epmin / epmax
+                        // timer due now asked for: it is spent (left in place, `schedule`
+                        // would keep it as the next deadline, already past).
+                        if o.eval_at.is_some_and(|e| e <= now) {
+                            o.eval_at = None;
+                            o.last_eval = Some(now);
+                        }
+                    }
                     let mut all = causes;
                     if let Some(c) = self.decide(client, t, now).0 {
                         merge(&mut all, c);
@@ -671,6 +729,15 @@ impl Reporter {
         };
         let format = o.format;
         let Ok(payload) = mote_lwm2m::encode(format, &base, &records) else {
+            // Not expressible in the observation's format (e.g. text/plain once several
+            // values are due): nothing is sent, but the deadline that led here is spent —
+            // leaving `pending` / `pmax_at` in the past would make `poll_timeout` report a
+            // deadline `handle_timeout` never clears, and a driver would spin on it.
+            if let Some(o) = self.observations.get_mut(&t) {
+                o.last_time = now;
+                o.pending = None;
+                schedule(client, o);
+            }
             return;
         };
         let attrs = client.effective_attributes(server, &base);
@@ -699,7 +766,16 @@ impl Reporter {
         }
         let report = Report::Notify(notification);
         if self.is_online(server) {
-            self.out.push_back(report);
+            if self.releasing.iter().any(|(k, _)| *k == Some(t)) {
+                // Behind the stored ones of this observation; a newer live one replaces
+                // a live one still waiting (RFC 7641 §4.5.2), which bounds the queue.
+                self.releasing.retain(|(k, r)| {
+                    !(*k == Some(t) && matches!(r, Report::Notify(n) if !n.stored))
+                });
+                self.releasing.push_back((Some(t), report));
+            } else {
+                self.out.push_back(report);
+            }
         } else if storing(client, server) {
             self.store(t, attrs.hqmax, report);
         } else if let Some(o) = self.observations.get_mut(&t) {

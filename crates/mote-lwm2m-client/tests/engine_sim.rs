@@ -303,6 +303,14 @@ impl World {
             }
             if self.engine.poll_timeout().is_some_and(|t| t <= now) {
                 self.engine.handle_timeout(&mut self.ep, now);
+                // Every run of every test checks it: the engine never reports a deadline
+                // it has just run at and left in place (`mote lwm2m-client` sleeps until
+                // `poll_timeout`: such a deadline made its event loop spin).
+                let left = self.engine.poll_timeout();
+                assert!(
+                    left.is_none_or(|t| t > now),
+                    "handle_timeout at {now:?} left {left:?} due"
+                );
             }
             for (ep, _) in self.servers.values_mut() {
                 if ep.poll_timeout().is_some_and(|t| t <= now) {
@@ -1362,4 +1370,100 @@ fn a_resumed_registration_sends_an_update_and_falls_back_to_register_on_4_04() {
             .iter()
             .any(|r| r.1 == ShortServerId(101))
     );
+}
+
+/// TS 1.2 Core §6.2 /1/x/4 Disable with /1/x/6 "Notification Storing When Disabled or
+/// Offline" true and /1/x/5 Disable Timeout 30 s, over the simulated network: the client
+/// de-registers, keeps the notifications of the observation made before (none reach the
+/// server while disabled), registers again when the Disable Timeout is over and then
+/// delivers them, oldest first, before any new one — `hqmax=3` keeps the last three of
+/// four. The CoAP layer lets a newer notification replace one still in flight (RFC 7641
+/// §4.5.1 / §4.5.2): delivered in one burst the middle ones were lost; they are spaced by
+/// `ReportingConfig::stored_spacing` (2 s) now.
+#[test]
+fn notifications_stored_while_disabled_arrive_in_order_after_the_disable_timeout() {
+    let mut c = two_servers(false);
+    for (path, v) in [
+        ("/1/0/6", Value::Boolean(true)),
+        ("/1/0/5", int(30)),
+        ("/1/0/1", int(3600)),
+    ] {
+        c.bootstrap_write(&p(path), &[rec(path, v)]).unwrap();
+    }
+    // 101 may execute its own /1/0 (Disable).
+    acl(&mut c, 2, 1, 0, 101, &[]);
+    let mut w = World::new(c, registration());
+    w.start();
+    w.run_until(s(1));
+    let attrs =
+        with_code(get("/3303/0/5700"), Code::PUT).with_option(OptionNumber::URI_QUERY, "hqmax=3");
+    assert_eq!(w.ask(A, attrs).code, Code::CHANGED);
+    let observe = get("/3303/0/5700")
+        .with_uint_option(OptionNumber::OBSERVE, 0)
+        .with_uint_option(OptionNumber::ACCEPT, 0);
+    let id = w.server_request(A, observe);
+    w.run_until(s(5));
+    w.set("/3303/0/5700", Value::Float(22.0));
+    w.run_until(s(10));
+    let disable = with_code(get("/1/0/4"), Code::POST);
+    assert_eq!(w.ask(A, disable).code, Code::CHANGED);
+    w.run_until(s(12));
+    assert_eq!(
+        w.requests_to(A, Code::DELETE).len(),
+        1,
+        "Disable de-registers"
+    );
+    // While disabled: four changes, hqmax 3 keeps the last three.
+    for (t, v) in [(15, 23.0), (18, 23.5), (20, 24.0), (25, 25.0)] {
+        w.run_until(s(t));
+        w.set("/3303/0/5700", Value::Float(v));
+    }
+    // Back online: a new change is notified after the stored ones.
+    w.run_until(s(45));
+    w.set("/3303/0/5700", Value::Float(26.0));
+    w.run_until(s(60));
+    let registers: Vec<Duration> = w
+        .requests_to(A, Code::POST)
+        .iter()
+        .filter(|r| r.path == "/rd")
+        .map(|r| r.at)
+        .collect();
+    // The Disable reaches the client at 10.01 s; 30 s later it registers again.
+    assert_eq!(registers.len(), 2, "{registers:?}");
+    assert!(
+        registers[1] >= s(40) && registers[1] < s(41),
+        "{registers:?}"
+    );
+    let notes: Vec<(Duration, Vec<u8>)> = w
+        .answers
+        .iter()
+        .filter(|(_, a, i, _, n)| *a == A && *i == id && *n)
+        .map(|(t, _, _, m, _)| (*t, m.payload.clone()))
+        .collect();
+    let before: Vec<&[u8]> = notes
+        .iter()
+        .filter(|(t, _)| *t < s(10))
+        .map(|(_, v)| v.as_slice())
+        .collect();
+    assert_eq!(before, [b"22".as_slice()]);
+    let while_disabled = notes
+        .iter()
+        .filter(|(t, _)| *t >= s(10) && *t < registers[1]);
+    assert_eq!(while_disabled.count(), 0, "{notes:?}");
+    let after: Vec<&[u8]> = notes
+        .iter()
+        .filter(|(t, _)| *t >= registers[1])
+        .map(|(_, v)| v.as_slice())
+        .collect();
+    assert_eq!(
+        after,
+        [b"23.5".as_slice(), b"24", b"25", b"26"],
+        "{notes:?}"
+    );
+    let stored = w
+        .events
+        .iter()
+        .filter(|(_, e)| matches!(e, ClientEvent::Notify { stored: true, .. }))
+        .count();
+    assert_eq!(stored, 3);
 }

@@ -1050,3 +1050,267 @@ fn extreme_timer_values_never_panic() {
     assert_eq!(c.handle(S101, &post("/1/0/4")).code, Code::CHANGED);
     reg.handle_timeout(&mut c, Duration::MAX);
 }
+
+/// A bootstrap that deleted and rewrote 101's account but then failed (no Bootstrap-Finish
+/// within EXCHANGE_LIFETIME, every attempt) does not count (TS 1.2 Core §6.1 Step #2: "If
+/// Bootstrapping was unsuccessful … further statements below in Step #3 do not apply"):
+/// 101 gets its Updates again, and a later bootstrap that leaves 101 alone keeps it
+/// registered — no "deleted during bootstrap" mark survives the failed one.
+#[test]
+fn a_failed_bootstrap_leaves_no_deleted_mark_behind() {
+    let (mut reg, mut c) = registered_with_101(false);
+    assert_eq!(c.handle(S101, &post("/1/0/9")).code, Code::CHANGED);
+    let (mut seen, mut ev) = (Vec::new(), Vec::new());
+    run(&mut reg, &mut c, 20, 20, &mut seen, &mut ev, &mut |_, _| OK);
+    assert_eq!(
+        times(&seen, Peer::BootstrapServer, Operation::BootstrapRequest),
+        [20]
+    );
+    // The Bootstrap-Server reads 101's account, deletes it and writes it back, but never
+    // sends Bootstrap-Finish.
+    let read = c.handle(BS, &get("/1/0"));
+    assert_eq!(read.code, Code::CONTENT);
+    let cf = read.content_format.unwrap();
+    assert_eq!(
+        c.handle(BS, &mote_lwm2m_client::Request::new(Code::DELETE, "/1/0"))
+            .code,
+        Code::DELETED
+    );
+    reg.handle_timeout(&mut c, s(21));
+    assert_eq!(
+        c.handle(BS, &put("/1/0", cf, &read.payload)).code,
+        Code::CHANGED
+    );
+    reg.handle_timeout(&mut c, s(22));
+    assert!(std::iter::from_fn(|| reg.poll_transmit()).next().is_none());
+    // Three attempts of 247 s each, then the bootstrap failed. The first attempt's
+    // deletion does not count once it failed: 101's Update, held while its account looked
+    // deleted, goes out at 267 and the next ones on time (lifetime 300 s, margin 93 s).
+    seen.clear();
+    ev.clear();
+    run(
+        &mut reg,
+        &mut c,
+        22,
+        761,
+        &mut seen,
+        &mut ev,
+        &mut |_, _| OK,
+    );
+    assert_eq!(
+        times(&seen, Peer::BootstrapServer, Operation::BootstrapRequest),
+        [267, 514]
+    );
+    assert!(ev.contains(&(761, Event::BootstrapFailed)), "{ev:?}");
+    assert_eq!(reg.bootstrap_state(), BootstrapState::Idle);
+    assert_eq!(
+        times(&seen, Peer::Server(A), Operation::Update),
+        [267, 474, 681],
+        "{seen:?} {ev:?}"
+    );
+    assert_eq!(reg.state(A), Some(RegistrationState::Registered));
+    // A second bootstrap that touches nothing: 101 gets its Update on time during it, and
+    // is neither de-registered nor registered again at its Bootstrap-Finish. (The
+    // rewrite left /1/0 without its Access Control instance: the application starts it.)
+    reg.request_bootstrap(&c, s(800));
+    seen.clear();
+    ev.clear();
+    run(
+        &mut reg,
+        &mut c,
+        800,
+        888,
+        &mut seen,
+        &mut ev,
+        &mut |_, _| OK,
+    );
+    assert_eq!(
+        times(&seen, Peer::BootstrapServer, Operation::BootstrapRequest),
+        [800]
+    );
+    assert_eq!(times(&seen, Peer::Server(A), Operation::Update), [888]);
+    let finish = c.handle(BS, &post("/bs"));
+    assert_eq!(finish.code, Code::CHANGED, "{}", finish.diagnostic_text());
+    run(
+        &mut reg,
+        &mut c,
+        890,
+        890,
+        &mut seen,
+        &mut ev,
+        &mut |_, _| OK,
+    );
+    assert!(ev.contains(&(890, Event::Bootstrapped)), "{ev:?}");
+    assert!(
+        !ev.iter().any(|(_, e)| *e == Event::Deregistered(A)),
+        "{ev:?}"
+    );
+    assert!(
+        times(&seen, Peer::Server(A), Operation::Register).is_empty(),
+        "{seen:?}"
+    );
+    assert_eq!(reg.state(A), Some(RegistrationState::Registered));
+}
+
+/// A SenML-CBOR Bootstrap-Pack of `records`.
+fn pack(records: &[mote_lwm2m::Record]) -> Vec<u8> {
+    mote_lwm2m::encode(mote_lwm2m::Format::SenmlCbor, &p("/"), records).unwrap()
+}
+
+/// Starts a registrar configured for the Bootstrap-Pack-Request on a client without
+/// server accounts; returns it with the request it sent.
+fn pack_requested() -> (Registrar, Client, Outgoing) {
+    let mut c = fixture();
+    for i in [0, 1] {
+        c.object_mut(1).unwrap().delete(i).unwrap();
+    }
+    let mut reg = Registrar::new(RegistrationConfig {
+        endpoint: "dev".into(),
+        bootstrap_pack: true,
+        ..RegistrationConfig::default()
+    });
+    reg.start(&c, s(0));
+    let out = reg.poll_transmit().expect("a Bootstrap-Pack-Request");
+    assert!(reg.poll_transmit().is_none());
+    // TS 1.2 Transport §6.4.1: GET /bspack?ep=…, Accept SenML-CBOR.
+    assert_eq!(
+        (out.peer, out.operation),
+        (Peer::BootstrapServer, Operation::BootstrapPackRequest)
+    );
+    assert_eq!(out.request.code, Code::GET);
+    assert_eq!(out.request.uri_path, ["bspack"]);
+    assert_eq!(query(&out), ["ep=dev"]);
+    assert_eq!(
+        out.request.accept,
+        Some(mote_coap::content_format::ContentFormat::SENML_CBOR)
+    );
+    (reg, c, out)
+}
+
+const SENML_CBOR: [(OptionNumber, &[u8]); 1] = [(OptionNumber::CONTENT_FORMAT, &[112])];
+
+/// TS 1.2 Core §6.1.7.x Bootstrap-Pack-Request: the pack replaces every instance of the
+/// Objects it carries (the Bootstrap-Server account and its /21 instance spared), skips
+/// Resources the client does not know, needs no Bootstrap-Finish, and the accounts it
+/// writes register.
+#[test]
+fn a_bootstrap_pack_configures_the_client_without_bootstrap_finish() {
+    let (mut reg, mut c, out) = pack_requested();
+    let body = pack(&[
+        rec("/0/1/0", Value::String("coap://s101.example".into())),
+        rec("/0/1/1", Value::Boolean(false)),
+        rec("/0/1/2", int(3)),
+        rec("/0/1/10", int(101)),
+        rec("/0/2/0", Value::String("coap://s102.example".into())),
+        rec("/0/2/1", Value::Boolean(false)),
+        rec("/0/2/2", int(3)),
+        rec("/0/2/10", int(102)),
+        rec("/1/0/0", int(101)),
+        rec("/1/0/1", int(120)),
+        rec("/1/0/30999", int(1)),
+        rec("/1/1/0", int(102)),
+        rec("/1/1/1", int(150)),
+    ]);
+    reg.on_response(&mut c, out.handle, Code::CONTENT, &SENML_CBOR, &body, s(1));
+    let events: Vec<Event> = std::iter::from_fn(|| reg.poll_event()).collect();
+    assert!(events.contains(&Event::Bootstrapped), "{events:?}");
+    assert_eq!(reg.bootstrap_state(), BootstrapState::Idle);
+    // /0 was replaced, not merged: 101's old identity (/0/1/3) and 102's OSCORE link
+    // (/0/2/17) are gone; the Bootstrap-Server account and its /21 instance stay.
+    assert_eq!(value(&c, "/0/1/2"), Some(int(3)));
+    assert_eq!(value(&c, "/0/1/3"), None);
+    assert_eq!(value(&c, "/0/2/17"), None);
+    assert_eq!(value(&c, "/0/0/1"), Some(Value::Boolean(true)));
+    assert!(value(&c, "/21/0/1").is_some());
+    assert_eq!(value(&c, "/1/0/1"), Some(int(120)));
+    // Both accounts register, with the lifetimes of the pack.
+    let (mut seen, mut ev) = (Vec::new(), Vec::new());
+    run(&mut reg, &mut c, 1, 1, &mut seen, &mut ev, &mut |_, _| OK);
+    assert_eq!(times(&seen, Peer::Server(A), Operation::Register), [1]);
+    assert_eq!(times(&seen, Peer::Server(B), Operation::Register), [1]);
+    assert!(
+        query(&seen[0].out).contains(&"lt=120".to_string()),
+        "{seen:?}"
+    );
+    assert!(times(&seen, Peer::BootstrapServer, Operation::BootstrapRequest).is_empty());
+}
+
+/// "After receiving an error in response to a Bootstrap-Pack-Request, the LwM2M Client MUST
+/// use Bootstrap-Request operation", and "in case of any inconsistency, the LwM2M Client
+/// MUST retry bootstrapping with Bootstrap-Request" (TS 1.2 Core §6.1).
+#[test]
+fn a_refused_or_inconsistent_bootstrap_pack_falls_back_to_bootstrap_request() {
+    // 4.05: the Bootstrap-Server wants the Bootstrap-Request. 5.01: it has no packs.
+    // 2.05 with an inconsistent pack: an account without a Security instance.
+    let inconsistent = pack(&[rec("/1/0/0", int(105)), rec("/1/0/1", int(60))]);
+    for (code, body) in [
+        (Code::METHOD_NOT_ALLOWED, Vec::new()),
+        (Code::NOT_IMPLEMENTED, Vec::new()),
+        (Code::CONTENT, inconsistent),
+    ] {
+        let (mut reg, mut c, out) = pack_requested();
+        reg.on_response(&mut c, out.handle, code, &SENML_CBOR, &body, s(1));
+        let events: Vec<Event> = std::iter::from_fn(|| reg.poll_event()).collect();
+        assert!(
+            events.contains(&Event::BootstrapPackRefused),
+            "{code}: {events:?}"
+        );
+        assert!(!events.contains(&Event::Bootstrapped), "{code}: {events:?}");
+        let next = reg.poll_transmit().expect("a Bootstrap-Request");
+        assert_eq!(next.operation, Operation::BootstrapRequest, "{code}");
+        assert_eq!(next.request.code, Code::POST);
+        assert_eq!(next.request.uri_path, ["bs"]);
+        assert_eq!(query(&next), ["ep=dev", "pct=112"]);
+        // The Bootstrap-Request sequence then runs as usual: Finish after the writes.
+        reg.on_response(&mut c, next.handle, Code::CHANGED, &[], &[], s(2));
+        assert_eq!(
+            reg.bootstrap_state(),
+            BootstrapState::AwaitingFinish(s(2 + 247)),
+            "{code}"
+        );
+    }
+}
+
+/// Server-Initiated bootstrap as LwM2M 1.0 had it (TS 1.0 §5.2.3: the Bootstrap-Server
+/// writes without a Bootstrap-Request; TS 1.2 Core §6.1 makes it the /1/x/9 trigger, tested
+/// above): the authenticated Bootstrap-Server's Write and Finish are taken while the client
+/// is registered, the new account registers at the Finish and the untouched one stays
+/// registered without a new Register.
+#[test]
+fn an_unsolicited_bootstrap_write_and_finish_add_an_account() {
+    let (mut reg, mut c) = registered_with_101(false);
+    assert_eq!(reg.bootstrap_state(), BootstrapState::Idle);
+    // /1/1 (102) delays its registration for ever in the fixture: remove it first, as the
+    // Bootstrap-Server would, and write a fresh account 102 without a delay.
+    let r = c.handle(BS, &mote_lwm2m_client::Request::new(Code::DELETE, "/1/1"));
+    assert_eq!(r.code, Code::DELETED);
+    let r = c.handle(
+        BS,
+        &put(
+            "/1/1",
+            mote_coap::content_format::ContentFormat::SENML_JSON,
+            br#"[{"bn":"/1/1/","n":"0","v":102},{"n":"1","v":600}]"#,
+        ),
+    );
+    assert_eq!(r.code, Code::CHANGED, "{}", r.diagnostic_text());
+    let finish = c.handle(BS, &post("/bs"));
+    assert_eq!(finish.code, Code::CHANGED, "{}", finish.diagnostic_text());
+    let (mut seen, mut ev) = (Vec::new(), Vec::new());
+    run(&mut reg, &mut c, 30, 30, &mut seen, &mut ev, &mut |_, _| OK);
+    assert!(ev.contains(&(30, Event::Bootstrapped)), "{ev:?}");
+    assert_eq!(times(&seen, Peer::Server(B), Operation::Register), [30]);
+    assert!(
+        query(&seen[0].out).contains(&"lt=600".to_string()),
+        "{seen:?}"
+    );
+    assert!(
+        times(&seen, Peer::Server(A), Operation::Register).is_empty(),
+        "{seen:?}"
+    );
+    assert!(
+        !ev.iter().any(|(_, e)| *e == Event::Deregistered(A)),
+        "{ev:?}"
+    );
+    assert_eq!(reg.state(A), Some(RegistrationState::Registered));
+    assert_eq!(reg.state(B), Some(RegistrationState::Registered));
+}

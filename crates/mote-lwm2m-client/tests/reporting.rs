@@ -417,6 +417,12 @@ fn notifications_are_stored_offline_with_hqmax_and_delivered_in_order() {
     rep.set_online(&c, A, true, s(10));
     let mut out = Vec::new();
     drain(&mut rep, &mut out);
+    // One notification of the observation at a time (the CoAP layer would let the second
+    // replace the first): the next one `stored_spacing` (2 s) later, the Send behind it.
+    assert_eq!(out.len(), 1);
+    assert_eq!(rep.poll_timeout(), Some(s(12)));
+    rep.handle_timeout(&c, s(12));
+    drain(&mut rep, &mut out);
     assert_eq!(out.len(), 3);
     assert_eq!(values(&out[0]), [Value::Float(23.5)]);
     assert_eq!(values(&out[1]), [Value::Float(24.5)]);
@@ -610,4 +616,39 @@ fn send_reports_several_objects_atomically_and_honours_mute_send() {
         rep.send(&c, ShortServerId(7), &[p("/3/0")], s(4)),
         Err(ReportingError::UnknownServer(7))
     );
+}
+
+/// A notification the observation's format cannot carry (text/plain for an Object
+/// Instance) is not sent, and the pmin / pmax deadline that asked for it is spent:
+/// `poll_timeout` never reports a time `handle_timeout` has already run at and left in
+/// place (a driver sleeping until that deadline would spin, as `mote lwm2m-client` did).
+#[test]
+fn an_unencodable_notification_leaves_no_due_deadline_behind() {
+    let mut c = fixture();
+    attrs(&mut c, A, "/3303/0", "pmin=10&pmax=30");
+    let mut rep = Reporter::new(ReportingConfig::default());
+    rep.set_online(&c, A, true, s(0));
+    rep.observe(&c, A, TOKEN, &[p("/3303/0")], Format::Text, s(0))
+        .unwrap();
+    let mut out = Vec::new();
+    // A change at 2 is held until pmin (10); pmax then asks again at 40, 70, ….
+    write(&mut c, &p("/3303/0/5700"), Value::Float(30.0));
+    rep.value_changed(&c, &p("/3303/0/5700"), s(2));
+    assert_eq!(rep.poll_timeout(), Some(s(10)));
+    let mut deadlines = Vec::new();
+    for _ in 0..4 {
+        let Some(at) = rep.poll_timeout() else { break };
+        rep.handle_timeout(&c, at);
+        drain(&mut rep, &mut out);
+        let next = rep.poll_timeout();
+        assert!(
+            next.is_none_or(|n| n > at),
+            "handle_timeout at {at:?} left {next:?} due"
+        );
+        deadlines.push(at.as_secs());
+    }
+    assert_eq!(deadlines, [10, 40, 70, 100]);
+    assert!(out.is_empty(), "nothing encodable to send: {out:?}");
+    // The observation stays (the server may cancel it).
+    assert_eq!(rep.observation_count(), 1);
 }

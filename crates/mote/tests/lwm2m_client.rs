@@ -584,3 +584,202 @@ fn a_restarted_client_updates_its_kept_registration() {
     drop(client);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `--objects DIR`: an object defined only by a DDF XML file in DIR is served: the Register
+/// payload lists it (`</32770>`, no instance yet), the server creates an instance with a
+/// value, reads it back and the object's definition types it (an Integer resource answers
+/// a text Read with the number it was written). Before, the definitions were loaded but no
+/// object was registered: the Register payload left it out and every request was 4.04.
+#[test]
+fn objects_dir_objects_are_served() {
+    let dir = std::env::temp_dir().join(format!("mote-lwm2m-client-ddf-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("32770.xml"),
+        r#"<LWM2M><Object ObjectType="MODefinition"><Name>Mote Vendor Counter</Name><ObjectID>32770</ObjectID>
+        <MultipleInstances>Multiple</MultipleInstances><Mandatory>Optional</Mandatory><Resources>
+        <Item ID="0"><Name>Label</Name><Operations>RW</Operations><MultipleInstances>Single</MultipleInstances>
+        <Mandatory>Mandatory</Mandatory><Type>String</Type><RangeEnumeration></RangeEnumeration><Units></Units></Item>
+        <Item ID="1"><Name>Count</Name><Operations>RW</Operations><MultipleInstances>Single</MultipleInstances>
+        <Mandatory>Mandatory</Mandatory><Type>Integer</Type><RangeEnumeration></RangeEnumeration><Units></Units></Item>
+        </Resources></Object></LWM2M>"#,
+    )
+    .unwrap();
+    let mut server = Server::new();
+    let uri = format!("coap://127.0.0.1:{}", server.port());
+    let mut client = ClientProc::start(&[
+        "--endpoint",
+        "dev-ddf",
+        "--server",
+        &uri,
+        "--objects",
+        dir.to_str().unwrap(),
+        "--json",
+    ]);
+    server.run_until("Register", |s| s.seen.iter().any(|r| r.path == "/rd"));
+    let reg = server
+        .seen
+        .iter()
+        .find(|r| r.path == "/rd")
+        .unwrap()
+        .clone();
+    let links = String::from_utf8(reg.payload.clone()).unwrap();
+    assert!(links.contains("</32770>"), "{links}");
+    wait_for(
+        &mut client,
+        &mut server,
+        "registered",
+        "location",
+        &"/rd/5".into(),
+    );
+    // Create /32770/0 (SenML-JSON, Content-Format 110).
+    let create = request(Code::POST, "/32770")
+        .with_uint_option(OptionNumber::CONTENT_FORMAT, 110)
+        .with_payload(br#"[{"bn":"/32770/0/","n":"0","vs":"pulses"},{"n":"1","v":42}]"#.to_vec());
+    let (_, r) = server.ask(create);
+    assert_eq!(
+        r.code,
+        Code::CREATED,
+        "{}",
+        String::from_utf8_lossy(&r.payload)
+    );
+    for (path, want) in [("/32770/0/0", &b"pulses"[..]), ("/32770/0/1", b"42")] {
+        let (_, r) = server.ask(request(Code::GET, path).with_uint_option(OptionNumber::ACCEPT, 0));
+        assert_eq!(r.code, Code::CONTENT, "{path}");
+        assert_eq!(r.payload, want, "{path}");
+    }
+    // A value of the wrong type for the DDF's Integer is refused.
+    let bad = request(Code::PUT, "/32770/0/1")
+        .with_uint_option(OptionNumber::CONTENT_FORMAT, 0)
+        .with_payload(b"many".to_vec());
+    assert_eq!(server.ask(bad).1.code, Code::BAD_REQUEST);
+    client.command("quit");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `mote bootstrap-server`, killed when dropped.
+struct BootstrapServer {
+    child: Child,
+    port: u16,
+    lines: mpsc::Receiver<String>,
+}
+
+impl BootstrapServer {
+    fn start(config: &std::path::Path) -> BootstrapServer {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_mote"))
+            .args([
+                "bootstrap-server",
+                "--listen",
+                "coap://127.0.0.1:0",
+                "--config",
+            ])
+            .arg(config)
+            .args(["--json", "--print-port"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let port = lines
+            .recv_timeout(Duration::from_secs(10))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        BootstrapServer { child, port, lines }
+    }
+}
+
+impl Drop for BootstrapServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `--bootstrap-pack` against `mote bootstrap-server` (TS 1.2 Core §6.1.7.x, Transport
+/// §6.4.1): the client asks `GET /bspack?ep=pack-dev`, takes the pack (no Bootstrap-Request,
+/// no Bootstrap-Finish) and registers with the server account it carries, whose Access
+/// Control instance lets that server read /3/0.
+#[test]
+fn bootstrap_pack_from_mote_bootstrap_server_then_register() {
+    let mut server = Server::new();
+    let dir = std::env::temp_dir().join(format!("mote-lwm2m-client-pack-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("bootstrap.json");
+    std::fs::write(
+        &config,
+        format!(
+            r#"{{"endpoints": {{"pack-dev": {{
+  "format": "senml-cbor",
+  "security": [{{"instance": 1, "uri": "coap://127.0.0.1:{}", "mode": "nosec", "ssid": 101}}],
+  "servers": [{{"instance": 0, "ssid": 101, "lifetime": 120, "binding": "U"}}],
+  "access_control": [{{"instance": 0, "object": 3, "object_instance": 0,
+                      "acl": {{"101": 1}}, "owner": 101}}]
+}}}}}}"#,
+            server.port()
+        ),
+    )
+    .unwrap();
+    let bs = BootstrapServer::start(&config);
+    let mut client = ClientProc::start(&[
+        "--endpoint",
+        "pack-dev",
+        "--bootstrap",
+        &format!("coap://127.0.0.1:{}", bs.port),
+        "--bootstrap-pack",
+        "--json",
+    ]);
+    server.run_until("Register", |s| s.seen.iter().any(|r| r.path == "/rd"));
+    let reg = server
+        .seen
+        .iter()
+        .find(|r| r.path == "/rd")
+        .unwrap()
+        .clone();
+    for q in ["ep=pack-dev", "lt=120", "b=U"] {
+        assert!(reg.query.iter().any(|x| x == q), "{q} in {:?}", reg.query);
+    }
+    wait_for(
+        &mut client,
+        &mut server,
+        "registered",
+        "location",
+        &"/rd/5".into(),
+    );
+    let (_, r) = server.ask(request(Code::GET, "/3/0/0").with_uint_option(OptionNumber::ACCEPT, 0));
+    assert_eq!(r.code, Code::CONTENT);
+    assert_eq!(r.payload, b"Mote");
+    // The Bootstrap-Server served a pack and saw no Bootstrap-Request.
+    let events: Vec<serde_json::Value> = std::iter::from_fn(|| {
+        bs.lines
+            .recv_timeout(Duration::from_millis(200))
+            .ok()
+            .map(|l| serde_json::from_str(&l).unwrap())
+    })
+    .collect();
+    assert!(
+        events
+            .iter()
+            .any(|e| e["event"] == "bootstrap-pack" && e["endpoint"] == "pack-dev"),
+        "{events:?}"
+    );
+    assert!(
+        !events.iter().any(|e| e["event"] == "bootstrap-request"),
+        "{events:?}"
+    );
+    client.command("quit");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,5 +1,5 @@
-//! `mote lwm2m-client --endpoint NAME (--server URI [--ssid N] | --bootstrap URI) [--oscore FILE]
-//! [--edhoc FILE] [--fresh-echo] [--state DIR] [--objects DIR] [--lifetime S]
+//! `mote lwm2m-client --endpoint NAME (--server URI [--ssid N] | --bootstrap URI [--bootstrap-pack])
+//! [--oscore FILE] [--edhoc FILE] [--fresh-echo] [--state DIR] [--objects DIR] [--lifetime S]
 //! [--lwm2m-version 1.0|1.1|1.2] [--print-port] [--json]`: an LwM2M Client (the contract is in
 //! `docs/cli.md`).
 //!
@@ -56,6 +56,11 @@ pub(crate) struct Lwm2mClientArgs {
     /// The LwM2M Bootstrap-Server (`coap://HOST:PORT`): the client bootstraps from it.
     #[arg(long, value_name = "URI")]
     bootstrap: Option<String>,
+    /// Bootstrap with a Bootstrap-Pack-Request (`GET /bspack?ep=NAME`, the whole
+    /// configuration in one SenML-CBOR response, no Bootstrap-Finish); an error answer or an
+    /// inconsistent pack falls back to the Bootstrap-Request.
+    #[arg(long, requires = "bootstrap")]
+    bootstrap_pack: bool,
     /// An OSCORE context file (docs/cli.md, "The OSCORE context file") for the configured
     /// account: provisioned as its /21 instance and used for every message to and from it.
     #[arg(long, value_name = "FILE")]
@@ -134,6 +139,7 @@ pub(crate) fn run(args: &Lwm2mClientArgs) -> Result<()> {
     let registration = RegistrationConfig {
         endpoint: args.endpoint.clone(),
         lwm2m_version: args.lwm2m_version.clone(),
+        bootstrap_pack: args.bootstrap_pack,
         ..RegistrationConfig::default()
     };
     let runtime = runtime()?;
@@ -333,6 +339,7 @@ async fn drive(
         quit_by: None,
         state: args.state.clone(),
         factory_context,
+        engine_ran_at: None,
     };
     driver.run(&mut app).await?;
     Ok(())
@@ -358,6 +365,20 @@ struct ClientApp {
     first_key: Option<mote_access::ShortServerId>,
     /// The context installed for each /0 instance (replaced by a rekey).
     contexts: BTreeMap<u16, ContextId>,
+    /// When the engine's timers last ran: a deadline at or before it is one the engine
+    /// left in place, not one to wake for again.
+    engine_ran_at: Option<Duration>,
+}
+
+/// When the event loop wakes next: the engine's deadline, unless it is one the engine
+/// already ran at (`ran_at`) and left due — waking for it again at once would spin — and
+/// at the latest after [`STDIN_POLL`] for the control commands.
+fn next_wake(engine: Option<Duration>, ran_at: Option<Duration>, now: Duration) -> Duration {
+    let stdin = now + STDIN_POLL;
+    match engine {
+        Some(t) if ran_at.is_none_or(|r| t > r) => t.min(stdin),
+        _ => stdin,
+    }
 }
 
 impl ClientApp {
@@ -654,14 +675,18 @@ impl Application<Oscore> for ClientApp {
     }
 
     fn poll_timeout(&self) -> Option<Duration> {
-        let stdin = self.now + STDIN_POLL;
-        Some(self.engine.poll_timeout().map_or(stdin, |t| t.min(stdin)))
+        Some(next_wake(
+            self.engine.poll_timeout(),
+            self.engine_ran_at,
+            self.now,
+        ))
     }
 
     fn handle_timeout(&mut self, io: &mut Io<'_, Oscore>) -> Flow {
         self.now = io.now;
         if self.engine.poll_timeout().is_some_and(|t| t <= io.now) {
             self.engine.handle_timeout(io.endpoint, io.now);
+            self.engine_ran_at = Some(io.now);
         }
         while let Ok(line) = self.lines.try_recv() {
             if self.command(io, &line).is_break() {
@@ -866,4 +891,39 @@ fn json_text(v: &serde_json::Value) -> String {
         }
     }
     line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(v: u64) -> Duration {
+        Duration::from_millis(v)
+    }
+
+    #[test]
+    fn the_loop_wakes_for_a_due_deadline_once_then_polls_stdin() {
+        // Not run yet: a due deadline is woken for now.
+        assert_eq!(next_wake(Some(ms(1000)), None, ms(1005)), ms(1000));
+        assert_eq!(next_wake(Some(ms(1000)), Some(ms(990)), ms(1005)), ms(1000));
+        // The engine ran at 1005 and left 1000 (or 1005) due: only the stdin poll.
+        assert_eq!(
+            next_wake(Some(ms(1000)), Some(ms(1005)), ms(1005)),
+            ms(1005) + STDIN_POLL
+        );
+        assert_eq!(
+            next_wake(Some(ms(1005)), Some(ms(1005)), ms(1005)),
+            ms(1005) + STDIN_POLL
+        );
+        // A later deadline: whichever comes first.
+        assert_eq!(
+            next_wake(Some(ms(1010)), Some(ms(1005)), ms(1005)),
+            ms(1010)
+        );
+        assert_eq!(
+            next_wake(Some(ms(9000)), Some(ms(1005)), ms(1005)),
+            ms(1005) + STDIN_POLL
+        );
+        assert_eq!(next_wake(None, None, ms(7)), ms(7) + STDIN_POLL);
+    }
 }

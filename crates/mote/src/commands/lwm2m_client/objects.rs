@@ -272,10 +272,18 @@ pub(crate) fn client(endpoint: &str, extra: Option<&FsPath>) -> Result<Client> {
     let mut c = Client::new(ClientConfig::default());
     c.define_ddf(TEMPERATURE_DDF)?;
     c.define_ddf(TEST_OBJECT_DDF)?;
+    // `--objects DIR`: the DDF objects are defined and, unless the client implements the
+    // object itself, served as data objects without instances: a server (or the
+    // Bootstrap-Server) creates them, and the Register payload lists `</ID>`.
+    let mut ddf_objects = Vec::new();
     if let Some(dir) = extra {
         for def in crate::commands::lwm2m::registry(Some(dir))?.iter() {
             c.define(def.clone());
         }
+        let loaded = mote_lwm2m::ddf::load_dir(dir)
+            .with_context(|| format!("cannot read {}", dir.display()))?
+            .map_err(|(file, e)| anyhow::anyhow!("{}: {e}", file.display()))?;
+        ddf_objects.extend(loaded.iter().map(|d| d.id));
     }
     let board = Board {
         firmware: running.clone(),
@@ -295,6 +303,11 @@ pub(crate) fn client(endpoint: &str, extra: Option<&FsPath>) -> Result<Client> {
     )?;
     c.register(3303, Box::new(DataObject::new()))?;
     c.register(TEST_OBJECT, Box::new(DataObject::new()))?;
+    for id in ddf_objects {
+        if c.object(id).is_none() {
+            c.register(id, Box::new(DataObject::new()))?;
+        }
+    }
     let writes: [(&str, Vec<Record>); 3] = [
         (
             "/4/0",

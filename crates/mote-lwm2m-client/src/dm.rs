@@ -698,6 +698,7 @@ impl Client {
             return Err(refuse(Code::METHOD_NOT_ALLOWED, "Read-Composite targets /"));
         }
         let paths = match req.content_format {
+            #[cfg(feature = "senml-json")]
             Some(ContentFormat::SENML_JSON) | Some(ContentFormat::SENML_ETCH_JSON) => {
                 mote_lwm2m::senml::json::decode_paths(&req.payload)
             }

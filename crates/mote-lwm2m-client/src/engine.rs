@@ -989,6 +989,7 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
         // TS 1.2 Core §6.4.3 Observe-Composite: FETCH `/` with the SenML path list.
         let paths = if request.code == Code::FETCH {
             let decoded = match request.content_format {
+                #[cfg(feature = "senml-json")]
                 Some(ContentFormat::SENML_JSON | ContentFormat::SENML_ETCH_JSON) => {
                     mote_lwm2m::senml::json::decode_paths(&request.payload).ok()
                 }

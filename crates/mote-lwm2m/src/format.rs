@@ -160,10 +160,15 @@ pub fn encode(format: Format, base: &Path, records: &[Record]) -> Result<Vec<u8>
         Format::Text => crate::single::encode_text(base, records),
         Format::Opaque => crate::single::encode_opaque(base, records),
         Format::Cbor => crate::single::encode_cbor(base, records),
+        #[cfg(feature = "senml-json")]
         Format::SenmlJson => crate::senml::json::encode(base, records),
         Format::SenmlCbor => crate::senml::cbor::encode(base, records),
+        #[cfg(feature = "tlv")]
         Format::Tlv => crate::tlv::encode(base, records),
+        #[cfg(feature = "lwm2m-cbor")]
         Format::LwM2mCbor => crate::lwm2m_cbor::encode(base, records),
+        #[allow(unreachable_patterns)]
+        f => Err(Error::UnsupportedFormat { format: f.name() }),
     }
 }
 
@@ -187,18 +192,23 @@ pub fn encoded_len(format: Format, base: &Path, records: &[Record]) -> Result<us
         Format::Text | Format::Opaque | Format::Cbor => {
             crate::single::encoded_len(format, base, records)
         }
+        #[cfg(feature = "senml-json")]
         Format::SenmlJson => {
             crate::senml::json::encoded_len(base, records, &crate::senml::EncodeOptions::default())
         }
         Format::SenmlCbor => {
             crate::senml::cbor::encoded_len(base, records, &crate::senml::EncodeOptions::default())
         }
+        #[cfg(feature = "tlv")]
         Format::Tlv => crate::tlv::encoded_len(base, records),
+        #[cfg(feature = "lwm2m-cbor")]
         Format::LwM2mCbor => crate::lwm2m_cbor::encoded_len(
             base,
             records,
             &crate::lwm2m_cbor::EncodeOptions::default(),
         ),
+        #[allow(unreachable_patterns)]
+        f => Err(Error::UnsupportedFormat { format: f.name() }),
     }
 }
 
@@ -228,10 +238,15 @@ pub fn decode(
         Format::Text => crate::single::decode_text(base, bytes, defs),
         Format::Opaque => crate::single::decode_opaque(base, bytes, defs),
         Format::Cbor => crate::single::decode_cbor(base, bytes, defs),
+        #[cfg(feature = "senml-json")]
         Format::SenmlJson => crate::senml::json::decode(bytes, defs),
         Format::SenmlCbor => crate::senml::cbor::decode(bytes, defs),
+        #[cfg(feature = "tlv")]
         Format::Tlv => crate::tlv::decode(base, bytes, defs),
+        #[cfg(feature = "lwm2m-cbor")]
         Format::LwM2mCbor => crate::lwm2m_cbor::decode_at(base, bytes, defs),
+        #[allow(unreachable_patterns)]
+        f => Err(Error::UnsupportedFormat { format: f.name() }),
     }
 }
 

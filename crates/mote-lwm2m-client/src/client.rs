@@ -2,9 +2,12 @@
 //! identity lookup of the transport layer and the per-server reporting attributes.
 
 use alloc::boxed::Box;
+#[cfg(not(feature = "vec-maps"))]
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::time::Duration;
+#[cfg(feature = "vec-maps")]
+use mote_coap::vec_map::VecMap as BTreeMap;
 
 use mote_access::{
     AccessControl, AccessControlInstance, AccessRights, Owner, ResponseCode, ShortServerId,

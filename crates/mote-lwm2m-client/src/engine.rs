@@ -29,10 +29,14 @@
 //! answered 4.01 by [`Client::handle`].
 
 use alloc::boxed::Box;
-use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
+#[cfg(not(feature = "vec-maps"))]
+use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeSet, VecDeque};
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::time::Duration;
+#[cfg(feature = "vec-maps")]
+use mote_coap::vec_map::VecMap as BTreeMap;
 
 use mote_access::ShortServerId;
 use mote_coap::code::{Code, MessageType};

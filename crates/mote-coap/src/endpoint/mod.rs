@@ -53,7 +53,12 @@ pub use self::tcp_session::{CloseReason, ConnectionRole, SessionConfig, SessionE
 use self::tcp_session::{SessionEvent, TcpSession};
 use crate::tcp::{OwnedFrame, PeerSettings};
 
-use alloc::collections::{BTreeMap, VecDeque};
+#[cfg(not(feature = "vec-maps"))]
+use alloc::collections::BTreeMap;
+use alloc::collections::VecDeque;
+
+#[cfg(feature = "vec-maps")]
+use crate::vec_map::VecMap as BTreeMap;
 use alloc::format;
 use alloc::vec::Vec;
 use core::time::Duration;

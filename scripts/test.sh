@@ -128,6 +128,11 @@ for crate in "${no_std_crates[@]}"; do
     cargo build -p "$crate" --no-default-features --features alloc --target thumbv7em-none-eabihf
   fi
 done
+# The device configuration of the LwM2M client footprint probe (docs/performance.md): `alloc`
+# alone drops mote-coap's `tcp`, mote-oscore's `hkdf-sha512` and mote-lwm2m's optional formats
+# (built above); `vec-maps` swaps the tables.
+cargo build -p mote-lwm2m-client --no-default-features --features alloc,oscore,vec-maps \
+  --target thumbv7em-none-eabihf
 
 step "EDHOC footprint: minimal Initiator on thumbv7em-none-eabihf within 32 KiB"
 LIMIT=32768 scripts/edhoc-footprint.sh

@@ -38,6 +38,9 @@ pub mod observe;
 pub mod protection;
 pub mod tcp_session;
 
+#[cfg(not(feature = "tcp"))]
+mod no_tcp;
+
 pub use self::protection::{NoProtection, Protection, ProtectionError};
 
 // Curated re-exports: the types an application of the endpoint names most.
@@ -52,6 +55,12 @@ pub use self::observe::{
 pub use self::tcp_session::{CloseReason, ConnectionRole, SessionConfig, SessionError};
 use self::tcp_session::{SessionEvent, TcpSession};
 use crate::tcp::{OwnedFrame, PeerSettings};
+
+/// The CoAP over TCP sessions by peer; an always-empty table without the `tcp` feature.
+#[cfg(feature = "tcp")]
+type Connections<P> = BTreeMap<P, TcpSession>;
+#[cfg(not(feature = "tcp"))]
+type Connections<P> = self::no_tcp::NoConnections<P>;
 
 #[cfg(not(feature = "vec-maps"))]
 use alloc::collections::BTreeMap;
@@ -1150,7 +1159,7 @@ pub struct Endpoint<P, R, X: Protection<P> = NoProtection> {
     /// Identity and binding of protected client observations.
     observing_protection: BTreeMap<ObservationHandle, (X::Identity, X::Binding)>,
     /// CoAP over TCP connections (RFC 8323), bounded by [`EndpointLimits::max_connections`].
-    connections: BTreeMap<P, TcpSession>,
+    connections: Connections<P>,
     /// The time of the latest call (for sends that need it).
     now: Duration,
     config: EndpointConfig,
@@ -1242,7 +1251,7 @@ where
             observer_bindings: BTreeMap::new(),
             outgoing_protection: BTreeMap::new(),
             observing_protection: BTreeMap::new(),
-            connections: BTreeMap::new(),
+            connections: Connections::new(),
             now: Duration::ZERO,
             exchange_lifetime: config.transmission.exchange_lifetime(),
             non_lifetime: config.transmission.non_lifetime(),
@@ -3418,6 +3427,10 @@ where
         role: ConnectionRole,
     ) -> Result<(), EndpointError> {
         self.now = now;
+        if cfg!(not(feature = "tcp")) {
+            // Without the `tcp` feature the endpoint holds no connections.
+            return Err(EndpointError::TooManyConnections { capacity: 0 });
+        }
         if self.connections.contains_key(&peer) {
             return Err(EndpointError::ConnectionExists);
         }
@@ -4001,6 +4014,25 @@ mod tests {
         let t = e.poll_transmit().unwrap();
         assert_eq!(t.datagram, [0x70, 0, 0x12, 0x34]);
         assert_eq!(e.stats().peers, 0);
+    }
+
+    #[test]
+    fn connections_open_only_with_the_tcp_feature() {
+        let mut e = endpoint();
+        let opened = e.open_connection(Duration::ZERO, 9, ConnectionRole::Initiator);
+        if cfg!(feature = "tcp") {
+            assert_eq!(opened, Ok(()));
+            assert_eq!(e.stats().connections, 1);
+        } else {
+            assert_eq!(
+                opened,
+                Err(EndpointError::TooManyConnections { capacity: 0 })
+            );
+            assert_eq!(e.stats().connections, 0);
+            // Stream bytes for a peer without a connection are consumed and ignored.
+            assert_eq!(e.handle_stream(Duration::ZERO, 9, &[0x00, 0xE1]), 2);
+            assert!(e.poll_transmit().is_none());
+        }
     }
 
     #[test]

@@ -903,6 +903,10 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
         X: Protection<P>,
         X::Identity: AccountIdentity,
     {
+        if cfg!(not(feature = "firmware-pull")) {
+            // Without the feature the Package URI is not pulled (Push, a Write of /5/0/0, works).
+            return;
+        }
         let Some(fw) = self.firmware() else {
             return;
         };
@@ -1409,7 +1413,9 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
 
     /// Sends the values under `paths` to every registered server that is not muted, in one
     /// Send each (TS 1.2 Core §6.5); returns the handles (a server that refuses locally —
-    /// muted, nothing readable — is reported as [`ClientEvent::Error`]).
+    /// muted, nothing readable — is reported as [`ClientEvent::Error`]). Needs the `send`
+    /// feature.
+    #[cfg(feature = "send")]
     pub fn send<R, X>(
         &mut self,
         ep: &mut Endpoint<P, R, X>,

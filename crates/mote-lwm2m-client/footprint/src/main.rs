@@ -156,7 +156,6 @@ fn run() -> Option<()> {
             engine.handle_timeout(&mut ep, now);
         }
         let _ = engine.set_value(&mut ep, &path(&[3, 0, 9]), Value::Integer(black_box(80)), now);
-        engine.send(&mut ep, &[path(&[3, 0])], now);
         while let Some(t) = ep.poll_transmit() {
             black_box(&t.datagram);
         }

@@ -273,4 +273,33 @@ mod tests {
         );
         assert_eq!(Format::from_content_format(ContentFormat(11543)), None);
     }
+
+    #[test]
+    fn a_format_answers_only_when_its_feature_is_on() {
+        use crate::object::Builtin;
+        use crate::value::Value;
+        let base: Path = Path::new(&[3, 0, 9]).unwrap_or(Path::ROOT);
+        let records = [Record::new(base, Value::Integer(100))];
+        let formats = [
+            (Format::Tlv, cfg!(feature = "tlv")),
+            (Format::SenmlJson, cfg!(feature = "senml-json")),
+            (Format::LwM2mCbor, cfg!(feature = "lwm2m-cbor")),
+            (Format::SenmlCbor, true),
+            (Format::Text, true),
+            (Format::Cbor, true),
+        ];
+        for (format, on) in formats {
+            let off = |r: &Result<(), Error>| matches!(r, Err(Error::UnsupportedFormat { .. }));
+            let encoded = encode(format, &base, &records);
+            assert_eq!(off(&encoded.clone().map(|_| ())), !on, "{format} encode");
+            assert_eq!(off(&encoded_len(format, &base, &records).map(|_| ())), !on);
+            assert_eq!(off(&decode(format, &base, b"1", &Builtin).map(|_| ())), !on);
+            if let Ok(bytes) = encoded {
+                assert_eq!(
+                    decode(format, &base, &bytes, &Builtin),
+                    Ok(records.to_vec())
+                );
+            }
+        }
+    }
 }

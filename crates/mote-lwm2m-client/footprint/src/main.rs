@@ -1,7 +1,9 @@
 //! The LwM2M client engine with OSCORE for size measurement: a Device object, one server
-//! account whose messages are OSCORE-protected (/0/0 → /21/0), registration, DM requests,
-//! Observe / notifications, Send and the firmware pull, driven through the mote-coap endpoint.
-//! Input comes from `black_box`ed buffers so that nothing is optimized away.
+//! account whose messages are OSCORE-protected (/0/0 → /21/0), registration, DM requests and
+//! Observe / notifications, driven through the mote-coap endpoint, in the device configuration
+//! of Cargo.toml (no Send, no firmware pull, no CoAP over TCP, SenML-CBOR and text only, no
+//! HKDF-SHA-512, sorted-`Vec` tables). Input comes from `black_box`ed buffers so that nothing is
+//! optimized away.
 #![no_std]
 #![no_main]
 // The bump allocator and the entry point are the only unsafe items of this probe.

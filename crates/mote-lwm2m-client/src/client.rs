@@ -468,6 +468,6 @@ pub(crate) const fn denial_code(code: ResponseCode) -> Code {
 
 impl From<ObjectError> for crate::request::Response {
     fn from(e: ObjectError) -> Self {
-        crate::request::Response::diagnostic(e.code(), alloc::format!("{e}"))
+        crate::request::Response::diagnostic(e.code(), crate::error::describe(&e))
     }
 }

@@ -260,7 +260,7 @@ pub enum ClientEvent {
         path: Option<Path>,
         /// The response code concerned, if any.
         code: Option<Code>,
-        /// What happened.
+        /// What happened (empty without the `diagnostics` feature).
         reason: String,
     },
 }
@@ -637,7 +637,7 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
             self.event(ClientEvent::Error {
                 path: None,
                 code: None,
-                reason: e.to_string(),
+                reason: crate::error::describe(&e),
             });
         }
     }
@@ -733,7 +733,7 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
                 let request = Request::from_owned(&message.message);
                 let response = match &request {
                     Ok(r) => self.client.handle(requester, r),
-                    Err(e) => Response::diagnostic(Code::BAD_REQUEST, e.to_string()),
+                    Err(e) => Response::diagnostic(Code::BAD_REQUEST, crate::error::describe(&e)),
                 };
                 let success = response.code.class() == 2;
                 let mut observed = false;
@@ -750,7 +750,7 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
                     self.event(ClientEvent::Error {
                         path: None,
                         code: None,
-                        reason: e.to_string(),
+                        reason: crate::error::describe(&e),
                     });
                 }
                 if let (Some(handle), false) = (message.observation, observed) {
@@ -1038,7 +1038,7 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
                 self.event(ClientEvent::Error {
                     path: Some(path),
                     code: None,
-                    reason: e.to_string(),
+                    reason: crate::error::describe(&e),
                 });
                 false
             }
@@ -1345,7 +1345,7 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
                         self.event(ClientEvent::Error {
                             path: Some(path),
                             code: None,
-                            reason: e.to_string(),
+                            reason: crate::error::describe(&e),
                         });
                     }
                 }
@@ -1437,7 +1437,7 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
                 Err(e) => self.event(ClientEvent::Error {
                     path: paths.first().copied(),
                     code: None,
-                    reason: e.to_string(),
+                    reason: crate::error::describe(&e),
                 }),
             }
         }

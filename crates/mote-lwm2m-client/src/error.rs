@@ -70,3 +70,30 @@ pub enum Error {
         error: ObjectError,
     },
 }
+
+/// The text of an error for a diagnostic payload or an event's `reason`: its `Display` with
+/// the `diagnostics` feature, empty without it (so that a device build links neither the
+/// error texts nor their formatting).
+pub(crate) fn describe(e: &impl core::fmt::Display) -> alloc::string::String {
+    if cfg!(feature = "diagnostics") {
+        alloc::string::ToString::to_string(e)
+    } else {
+        alloc::string::String::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diagnostic_texts_only_with_the_diagnostics_feature() {
+        let response = crate::request::Response::from(ObjectError::NotFound);
+        assert_eq!(response.code, Code::NOT_FOUND);
+        if cfg!(feature = "diagnostics") {
+            assert_eq!(response.diagnostic_text(), "not found");
+        } else {
+            assert_eq!(response.diagnostic_text(), "");
+        }
+    }
+}

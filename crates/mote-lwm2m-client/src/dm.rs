@@ -59,7 +59,13 @@ impl Client {
                 Code::UNAUTHORIZED,
                 "no LwM2M Server account for this peer",
             )),
-            Requester::BootstrapServer => self.bootstrap(request),
+            Requester::BootstrapServer if cfg!(feature = "bootstrap-interface") => {
+                self.bootstrap(request)
+            }
+            Requester::BootstrapServer => Err(refuse(
+                Code::UNAUTHORIZED,
+                "no Bootstrap Interface in this build",
+            )),
             Requester::Server(ssid) => self.management(ssid, request),
         };
         result.unwrap_or_else(|r| r)
@@ -110,8 +116,9 @@ impl Client {
                 _ => Err(refuse(Code::METHOD_NOT_ALLOWED, "POST on this level")),
             },
             Code::DELETE => self.delete(ssid, &path),
-            Code::FETCH => self.read_composite(ssid, req),
-            Code::IPATCH => self.write_composite(ssid, req),
+            // Without the `composite` feature these fall through to 4.05.
+            Code::FETCH if cfg!(feature = "composite") => self.read_composite(ssid, req),
+            Code::IPATCH if cfg!(feature = "composite") => self.write_composite(ssid, req),
             _ => Err(refuse(
                 Code::METHOD_NOT_ALLOWED,
                 "method not mapped by the TS",

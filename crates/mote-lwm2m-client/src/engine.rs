@@ -995,7 +995,7 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
         now: Duration,
     ) -> bool {
         // TS 1.2 Core §6.4.3 Observe-Composite: FETCH `/` with the SenML path list.
-        let paths = if request.code == Code::FETCH {
+        let paths = if cfg!(feature = "composite") && request.code == Code::FETCH {
             let decoded = match request.content_format {
                 #[cfg(feature = "senml-json")]
                 Some(ContentFormat::SENML_JSON | ContentFormat::SENML_ETCH_JSON) => {

@@ -96,4 +96,29 @@ mod tests {
             assert_eq!(response.diagnostic_text(), "");
         }
     }
+
+    #[test]
+    fn composite_and_bootstrap_requests_only_with_their_features() {
+        use mote_coap::content_format::ContentFormat;
+
+        use crate::request::Request;
+        use crate::{Client, ClientConfig, Requester};
+
+        let mut client = Client::new(ClientConfig::default());
+        // Bootstrap-Discover on / from the Bootstrap-Server (TS 1.2 Core §6.1.7.1).
+        let discover = Request::new(Code::GET, "/").with_accept(ContentFormat::LINK_FORMAT);
+        let answer = client.handle(Requester::BootstrapServer, &discover);
+        if cfg!(feature = "bootstrap-interface") {
+            assert_eq!(answer.code, Code::CONTENT);
+        } else {
+            assert_eq!(answer.code, Code::UNAUTHORIZED);
+        }
+        // Read-Composite (FETCH /) without a body: refused for the body, or not mapped at all.
+        let fetch = Request::new(Code::FETCH, "/");
+        let answer = client.handle(Requester::Server(mote_access::ShortServerId(1)), &fetch);
+        assert_eq!(
+            answer.code == Code::METHOD_NOT_ALLOWED,
+            !cfg!(feature = "composite")
+        );
+    }
 }

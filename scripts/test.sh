@@ -99,6 +99,11 @@ cargo clippy --workspace --all-targets --all-features -- -D warnings
 step "cargo test --workspace --all-features"
 cargo test --workspace --all-features
 
+step "cargo test: mote-coap and mote-lwm2m-client with their default features (BTreeMap tables)"
+# --all-features above turns on `vec-maps` (the device tables); the default B-tree tables of
+# the endpoint and the client engine are tested here.
+cargo test -p mote-coap -p mote-lwm2m-client
+
 step "examples: every crates/*/examples/* runs with all features (each asserts its own outcome)"
 for entry in crates/*/examples/*; do
   case "$entry" in

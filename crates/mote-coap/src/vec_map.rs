@@ -234,7 +234,8 @@ pub enum Entry<'a, K, V> {
     Vacant(VacantEntry<'a, K, V>),
 }
 
-/// An entry with a value.
+/// An entry with a value. Its index comes from the map's own search and the entry borrows
+/// the map mutably, so the index stays valid (the indexing below cannot fail).
 pub struct OccupiedEntry<'a, K, V> {
     map: &'a mut VecMap<K, V>,
     index: usize,

@@ -1929,8 +1929,20 @@ where
             self.answer_parts(peer, message.token(), inbound.path, parts);
             return;
         }
+        if cfg!(not(feature = "block1-server")) && request.option(OptionNumber::BLOCK1).is_some() {
+            // Without the `block1-server` feature uploads are not reassembled: Block1 is a
+            // critical option this build does not process (RFC 7252 §5.4.1: 4.02).
+            let parts = MessageParts::new(Code::BAD_OPTION);
+            self.answer_parts(peer, message.token(), inbound.path, parts);
+            return;
+        }
         // §2.5: Block1 uploads are reassembled; the application sees the whole body.
-        let (body, block1) = match self.block1.handle(peer, &request, now) {
+        let block1_action = if cfg!(feature = "block1-server") {
+            self.block1.handle(peer, &request, now)
+        } else {
+            Ok(Block1Action::NotBlockwise)
+        };
+        let (body, block1) = match block1_action {
             Ok(Block1Action::NotBlockwise) => (None, None),
             Ok(Block1Action::Continue(parts)) => {
                 self.answer_parts(peer, message.token(), inbound.path, parts);
@@ -4033,6 +4045,28 @@ mod tests {
             assert_eq!(e.handle_stream(Duration::ZERO, 9, &[0x00, 0xE1]), 2);
             assert!(e.poll_transmit().is_none());
         }
+    }
+
+    #[test]
+    fn block1_uploads_only_with_the_block1_server_feature() {
+        let mut e = endpoint();
+        // CON PUT /x, token 0x01, Block1 NUM 0 M 1 SZX 0 (RFC 7959 §2.2), 16 payload bytes.
+        let mut request = alloc::vec![0x41, 0x03, 0x12, 0x34, 0x01, 0xB1, b'x', 0xD1, 0x03, 0x08];
+        request.push(0xFF);
+        request.extend_from_slice(&[0xAB; 16]);
+        e.handle(Duration::ZERO, 1, &request);
+        let reply = e.poll_transmit().unwrap();
+        // The piggybacked answer: 2.31 Continue (§2.3) or 4.02 Bad Option (RFC 7252 §5.4.1).
+        let expected_code = if cfg!(feature = "block1-server") {
+            0x5F
+        } else {
+            0x82
+        };
+        assert_eq!(
+            reply.datagram.get(..4),
+            Some(&[0x61, expected_code, 0x12, 0x34][..])
+        );
+        assert!(e.poll_event().is_none());
     }
 
     #[test]

@@ -2165,7 +2165,11 @@ where
             .iter()
             .find(|(_, o)| &o.peer == peer && o.request.token == message.token())
             .map(|(id, _)| *id);
-        let observation = self.observations.find(peer, message.token());
+        let observation = if cfg!(feature = "observe-client") {
+            self.observations.find(peer, message.token())
+        } else {
+            None
+        };
         if let (None, Some(handle)) = (found, observation) {
             // RFC 7641 §3.2: a notification; a CON one is acknowledged (§4.5) whether it is
             // fresh or stale.
@@ -2326,7 +2330,7 @@ where
                 self.on_notification(now, peer, handle, &response, received);
                 return;
             }
-            ObserveUse::Register(Some(handle)) if uploading => {
+            ObserveUse::Register(Some(handle)) if uploading && cfg!(feature = "observe-client") => {
                 let protection = match self.outgoing_protection.get(&id) {
                     Some((identity, Some(binding))) => Some((identity.clone(), binding.clone())),
                     _ => None,
@@ -2960,6 +2964,12 @@ where
             && request
                 .option(OptionNumber::OBSERVE)
                 .is_some_and(|o| o.value.is_empty() || o.value == [0]);
+        if registers && cfg!(not(feature = "observe-client")) {
+            // Without the `observe-client` feature this endpoint observes nothing.
+            return Err(EndpointError::Observation(
+                ObservationError::TooManyObservations { limit: 0 },
+            ));
+        }
         let observe = if registers {
             let limit = self.config.observe_client.max_observations;
             let registering = self
@@ -3140,7 +3150,7 @@ where
         if !keep_token {
             request.token = self.fresh_token(&peer);
         }
-        if observe == ObserveUse::Register(None) {
+        if cfg!(feature = "observe-client") && observe == ObserveUse::Register(None) {
             // RFC 7641 §3.1: track the observation under the token it is sent with. Should
             // the table have filled meanwhile, the request goes on as a plain GET whose
             // notifications are reset as unknown.
@@ -4067,6 +4077,27 @@ mod tests {
             Some(&[0x61, expected_code, 0x12, 0x34][..])
         );
         assert!(e.poll_event().is_none());
+    }
+
+    #[test]
+    fn observations_start_only_with_the_observe_client_feature() {
+        let mut e = endpoint();
+        let register = OwnedMessage::new(MessageType::Con, Code::GET, 0)
+            .with_option(OptionNumber::URI_PATH, b"t")
+            .with_uint_option(OptionNumber::OBSERVE, 0);
+        let sent = e.request(Duration::ZERO, 1, register, Reliability::Confirmable);
+        if cfg!(feature = "observe-client") {
+            assert!(sent.is_ok());
+            assert!(e.poll_transmit().is_some());
+        } else {
+            assert_eq!(
+                sent,
+                Err(EndpointError::Observation(
+                    ObservationError::TooManyObservations { limit: 0 }
+                ))
+            );
+            assert!(e.poll_transmit().is_none());
+        }
     }
 
     #[test]

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Footprint of the LwM2M client engine with OSCORE (registration, Device Management, Observe,
-# Send, firmware pull over the mote-coap endpoint; one Device object) on thumbv7em-none-eabihf,
-# opt-level "z", fat LTO, --icf=all, software crypto: builds the probe in
+# Footprint of the LwM2M client engine with OSCORE (registration, Device Management, Observe
+# over the mote-coap endpoint; one Device object; the device configuration of the probe's
+# Cargo.toml) on thumbv7em-none-eabihf, opt-level "z", fat LTO, --icf=all, software crypto
+# (AES-CCM, HKDF-SHA-256): builds the probe in
 # crates/mote-lwm2m-client/footprint/ and prints .text + .rodata. Recorded in
 # docs/performance.md (mote-lwm2m-client, Footprint).
 #

@@ -99,6 +99,11 @@ cargo clippy --workspace --all-targets --all-features -- -D warnings
 step "cargo test --workspace --all-features"
 cargo test --workspace --all-features
 
+step "cargo test: mote-coap and mote-lwm2m-client with their default features (BTreeMap tables)"
+# --all-features above turns on `vec-maps` (the device tables); the default B-tree tables of
+# the endpoint and the client engine are tested here.
+cargo test -p mote-coap -p mote-lwm2m-client
+
 step "examples: every crates/*/examples/* runs with all features (each asserts its own outcome)"
 for entry in crates/*/examples/*; do
   case "$entry" in
@@ -128,6 +133,11 @@ for crate in "${no_std_crates[@]}"; do
     cargo build -p "$crate" --no-default-features --features alloc --target thumbv7em-none-eabihf
   fi
 done
+# The device configuration of the LwM2M client footprint probe (docs/performance.md): `alloc`
+# alone drops mote-coap's `tcp`, mote-oscore's `hkdf-sha512` and mote-lwm2m's optional formats
+# (built above); `vec-maps` swaps the tables.
+cargo build -p mote-lwm2m-client --no-default-features --features alloc,oscore,vec-maps \
+  --target thumbv7em-none-eabihf
 
 step "EDHOC footprint: minimal Initiator on thumbv7em-none-eabihf within 32 KiB"
 LIMIT=32768 scripts/edhoc-footprint.sh

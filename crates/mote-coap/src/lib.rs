@@ -33,3 +33,5 @@ pub mod coap_message;
 // The sans-IO endpoint that composes the pieces above (RFC 7252 §4, RFC 7959, RFC 7641, RFC 8323, RFC 9175).
 #[cfg(feature = "alloc")]
 pub mod endpoint;
+#[cfg(feature = "alloc")]
+pub mod vec_map;

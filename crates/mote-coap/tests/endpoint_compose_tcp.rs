@@ -3,6 +3,7 @@
 //! peer's Max-Message-Size, Observe over a connection, and a slow reader that makes
 //! notifications drop instead of blocking.
 
+#![cfg(feature = "tcp")]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

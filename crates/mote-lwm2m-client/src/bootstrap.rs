@@ -2,7 +2,7 @@
 //! Transport §6.4.1): Bootstrap-Write, -Read, -Discover, -Delete and -Finish.
 
 use alloc::format;
-use alloc::string::{String, ToString};
+use alloc::string::String;
 use alloc::vec::Vec;
 
 use mote_access::{Grant, Operation, Requester as AccessRequester};
@@ -259,7 +259,7 @@ impl Client {
             }
         }
         let text = mote_lwm2m::link::write(&links, "/")
-            .map_err(|e| refuse(Code::INTERNAL_SERVER_ERROR, &e.to_string()))?;
+            .map_err(|e| refuse(Code::INTERNAL_SERVER_ERROR, &crate::error::describe(&e)))?;
         Ok(Response::content(
             Code::CONTENT,
             ContentFormat::LINK_FORMAT,

@@ -2,9 +2,12 @@
 //! identity lookup of the transport layer and the per-server reporting attributes.
 
 use alloc::boxed::Box;
+#[cfg(not(feature = "vec-maps"))]
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::time::Duration;
+#[cfg(feature = "vec-maps")]
+use mote_coap::vec_map::VecMap as BTreeMap;
 
 use mote_access::{
     AccessControl, AccessControlInstance, AccessRights, Owner, ResponseCode, ShortServerId,
@@ -465,6 +468,6 @@ pub(crate) const fn denial_code(code: ResponseCode) -> Code {
 
 impl From<ObjectError> for crate::request::Response {
     fn from(e: ObjectError) -> Self {
-        crate::request::Response::diagnostic(e.code(), alloc::format!("{e}"))
+        crate::request::Response::diagnostic(e.code(), crate::error::describe(&e))
     }
 }

@@ -100,14 +100,15 @@ impl<D: DeviceInfo> Device<D> {
             3 => s(self.info.firmware_version()),
             9 => i(self.info.battery_level()),
             10 => i(self.info.memory_free()),
-            11 => Some(ResourceData::Multiple(
-                self.info
-                    .error_codes()
-                    .into_iter()
-                    .zip(0u16..)
-                    .map(|(c, n)| (n, Value::Integer(c)))
-                    .collect::<BTreeMap<_, _>>(),
-            )),
+            11 => {
+                // Inserted one by one (the instance IDs ascend): collecting into a map would
+                // link a stable sort for nothing.
+                let mut codes = BTreeMap::new();
+                for (c, n) in self.info.error_codes().into_iter().zip(0u16..) {
+                    codes.insert(n, Value::Integer(c));
+                }
+                Some(ResourceData::Multiple(codes))
+            }
             13 => self
                 .info
                 .current_time()

@@ -29,8 +29,17 @@ pub(crate) type Step<T> = Result<T, Response>;
 /// (see [`crate::ClientConfig::lwm2m_1_0`]).
 pub(crate) const PRE_STANDARD_TEXT: ContentFormat = ContentFormat(1541);
 
+/// An error response; its diagnostic payload is `text` with the `diagnostics` feature and
+/// empty without it.
 pub(crate) fn refuse(code: Code, text: &str) -> Response {
-    Response::diagnostic(code, text)
+    Response::diagnostic(
+        code,
+        if cfg!(feature = "diagnostics") {
+            text
+        } else {
+            ""
+        },
+    )
 }
 
 impl Client {
@@ -50,7 +59,13 @@ impl Client {
                 Code::UNAUTHORIZED,
                 "no LwM2M Server account for this peer",
             )),
-            Requester::BootstrapServer => self.bootstrap(request),
+            Requester::BootstrapServer if cfg!(feature = "bootstrap-interface") => {
+                self.bootstrap(request)
+            }
+            Requester::BootstrapServer => Err(refuse(
+                Code::UNAUTHORIZED,
+                "no Bootstrap Interface in this build",
+            )),
             Requester::Server(ssid) => self.management(ssid, request),
         };
         result.unwrap_or_else(|r| r)
@@ -101,8 +116,9 @@ impl Client {
                 _ => Err(refuse(Code::METHOD_NOT_ALLOWED, "POST on this level")),
             },
             Code::DELETE => self.delete(ssid, &path),
-            Code::FETCH => self.read_composite(ssid, req),
-            Code::IPATCH => self.write_composite(ssid, req),
+            // Without the `composite` feature these fall through to 4.05.
+            Code::FETCH if cfg!(feature = "composite") => self.read_composite(ssid, req),
+            Code::IPATCH if cfg!(feature = "composite") => self.write_composite(ssid, req),
             _ => Err(refuse(
                 Code::METHOD_NOT_ALLOWED,
                 "method not mapped by the TS",
@@ -118,7 +134,7 @@ impl Client {
     ) -> Step<Grant> {
         self.access
             .authorize(&self.defs, requester, operation, &Target::from(path))
-            .map_err(|d| Response::diagnostic(denial_code(d.code), d.to_string()))
+            .map_err(|d| Response::diagnostic(denial_code(d.code), crate::error::describe(&d)))
     }
 
     /// The format of a Read answer: the Accept option (4.06 when it is not a data format)
@@ -151,7 +167,7 @@ impl Client {
     pub(crate) fn decode(&self, req: &Request, base: &Path) -> Step<Vec<Record>> {
         let format = self.content_format(req)?;
         let records = mote_lwm2m::decode(format, base, &req.payload, &self.defs)
-            .map_err(|e| refuse(Code::BAD_REQUEST, &e.to_string()))?;
+            .map_err(|e| refuse(Code::BAD_REQUEST, &crate::error::describe(&e)))?;
         for r in &records {
             if !r.path.starts_with(base) {
                 return Err(refuse(Code::BAD_REQUEST, "record outside the request path"));
@@ -168,14 +184,14 @@ impl Client {
                 ));
             }
             def.check(&r.path, &r.value)
-                .map_err(|e| refuse(Code::BAD_REQUEST, &e.to_string()))?;
+                .map_err(|e| refuse(Code::BAD_REQUEST, &crate::error::describe(&e)))?;
         }
         Ok(records)
     }
 
     pub(crate) fn encode(&self, format: Format, base: &Path, records: &[Record]) -> Step<Response> {
         let payload = mote_lwm2m::encode(format, base, records)
-            .map_err(|e| refuse(Code::NOT_ACCEPTABLE, &e.to_string()))?;
+            .map_err(|e| refuse(Code::NOT_ACCEPTABLE, &crate::error::describe(&e)))?;
         Ok(Response::content(
             Code::CONTENT,
             format.content_format(),
@@ -374,7 +390,7 @@ impl Client {
             _ => {}
         }
         let text = mote_lwm2m::link::write(&links, "/")
-            .map_err(|e| refuse(Code::INTERNAL_SERVER_ERROR, &e.to_string()))?;
+            .map_err(|e| refuse(Code::INTERNAL_SERVER_ERROR, &crate::error::describe(&e)))?;
         Ok(Response::content(
             Code::CONTENT,
             ContentFormat::LINK_FORMAT,
@@ -398,7 +414,7 @@ impl Client {
         let conveyed = resource_ids(&records);
         self.access
             .authorize_write(&self.defs, requester, &Target::from(path), &conveyed)
-            .map_err(|d| Response::diagnostic(denial_code(d.code), d.to_string()))?;
+            .map_err(|d| Response::diagnostic(denial_code(d.code), crate::error::describe(&d)))?;
         self.apply(path, &records, replace)
             .map_err(Response::from)?;
         Ok(Response::new(Code::CHANGED))
@@ -488,7 +504,7 @@ impl Client {
         let mut attrs = self.attributes.get(&key).cloned().unwrap_or_default();
         attrs
             .apply_query(&req.query())
-            .map_err(|e| refuse(Code::BAD_REQUEST, &e.to_string()))?;
+            .map_err(|e| refuse(Code::BAD_REQUEST, &crate::error::describe(&e)))?;
         // TS 1.2 Core §5.1.2: gt / lt / st apply to numeric Resources, edge to boolean ones;
         // on an Object or Object Instance they are meaningless.
         let kind = self
@@ -584,7 +600,7 @@ impl Client {
         let id = self
             .access
             .authorize_create(&self.defs, ssid, o, instance, &conveyed, &[])
-            .map_err(|d| Response::diagnostic(denial_code(d.code), d.to_string()))?;
+            .map_err(|d| Response::diagnostic(denial_code(d.code), crate::error::describe(&d)))?;
         let count = self.object(o).map_or(0, |x| x.instances().len());
         if count >= self.config.max_instances {
             return Err(ObjectError::Full {
@@ -698,6 +714,7 @@ impl Client {
             return Err(refuse(Code::METHOD_NOT_ALLOWED, "Read-Composite targets /"));
         }
         let paths = match req.content_format {
+            #[cfg(feature = "senml-json")]
             Some(ContentFormat::SENML_JSON) | Some(ContentFormat::SENML_ETCH_JSON) => {
                 mote_lwm2m::senml::json::decode_paths(&req.payload)
             }
@@ -711,7 +728,7 @@ impl Client {
                 ));
             }
         }
-        .map_err(|e| refuse(Code::BAD_REQUEST, &e.to_string()))?;
+        .map_err(|e| refuse(Code::BAD_REQUEST, &crate::error::describe(&e)))?;
         let targets: Vec<Target> = paths.iter().map(Target::from).collect();
         let grants = self
             .access
@@ -721,7 +738,7 @@ impl Client {
                 Operation::ReadComposite,
                 &targets,
             )
-            .map_err(|d| Response::diagnostic(denial_code(d.code), d.to_string()))?;
+            .map_err(|d| Response::diagnostic(denial_code(d.code), crate::error::describe(&d)))?;
         let format = match req.accept {
             Some(_) => self.accept(req)?,
             None => Format::from_content_format(req.content_format.unwrap_or(ContentFormat(0)))
@@ -773,7 +790,7 @@ impl Client {
                 Operation::WriteComposite,
                 &targets,
             )
-            .map_err(|d| Response::diagnostic(denial_code(d.code), d.to_string()))?;
+            .map_err(|d| Response::diagnostic(denial_code(d.code), crate::error::describe(&d)))?;
         // Each object gets its records as a partial update (TS 1.2 Core §6.3.8).
         let mut by_object: BTreeMap<u16, Vec<Record>> = BTreeMap::new();
         for r in records {

@@ -29,10 +29,14 @@
 //! answered 4.01 by [`Client::handle`].
 
 use alloc::boxed::Box;
-use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
+#[cfg(not(feature = "vec-maps"))]
+use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeSet, VecDeque};
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::time::Duration;
+#[cfg(feature = "vec-maps")]
+use mote_coap::vec_map::VecMap as BTreeMap;
 
 use mote_access::ShortServerId;
 use mote_coap::code::{Code, MessageType};
@@ -295,7 +299,7 @@ pub enum ClientEvent {
         path: Option<Path>,
         /// The response code concerned, if any.
         code: Option<Code>,
-        /// What happened.
+        /// What happened (empty without the `diagnostics` feature).
         reason: String,
     },
 }
@@ -699,7 +703,7 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
             self.event(ClientEvent::Error {
                 path: None,
                 code: None,
-                reason: e.to_string(),
+                reason: crate::error::describe(&e),
             });
         }
     }
@@ -795,7 +799,7 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
                 let request = Request::from_owned(&message.message);
                 let response = match &request {
                     Ok(r) => self.client.handle(requester, r),
-                    Err(e) => Response::diagnostic(Code::BAD_REQUEST, e.to_string()),
+                    Err(e) => Response::diagnostic(Code::BAD_REQUEST, crate::error::describe(&e)),
                 };
                 let success = response.code.class() == 2;
                 let mut observed = false;
@@ -812,7 +816,7 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
                     self.event(ClientEvent::Error {
                         path: None,
                         code: None,
-                        reason: e.to_string(),
+                        reason: crate::error::describe(&e),
                     });
                 }
                 if let (Some(handle), false) = (message.observation, observed) {
@@ -1024,6 +1028,10 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
         X: Protection<P>,
         X::Identity: AccountIdentity,
     {
+        if cfg!(not(feature = "firmware-pull")) {
+            // Without the feature the Package URI is not pulled (Push, a Write of /5/0/0, works).
+            return;
+        }
         let Some(fw) = self.firmware() else {
             return;
         };
@@ -1124,8 +1132,9 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
         now: Duration,
     ) -> bool {
         // TS 1.2 Core §6.4.3 Observe-Composite: FETCH `/` with the SenML path list.
-        let paths = if request.code == Code::FETCH {
+        let paths = if cfg!(feature = "composite") && request.code == Code::FETCH {
             let decoded = match request.content_format {
+                #[cfg(feature = "senml-json")]
                 Some(ContentFormat::SENML_JSON | ContentFormat::SENML_ETCH_JSON) => {
                     mote_lwm2m::senml::json::decode_paths(&request.payload).ok()
                 }
@@ -1166,7 +1175,7 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
                 self.event(ClientEvent::Error {
                     path: Some(path),
                     code: None,
-                    reason: e.to_string(),
+                    reason: crate::error::describe(&e),
                 });
                 false
             }
@@ -1473,7 +1482,7 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
                         self.event(ClientEvent::Error {
                             path: Some(path),
                             code: None,
-                            reason: e.to_string(),
+                            reason: crate::error::describe(&e),
                         });
                     }
                 }
@@ -1541,7 +1550,9 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
 
     /// Sends the values under `paths` to every registered server that is not muted, in one
     /// Send each (TS 1.2 Core §6.5); returns the handles (a server that refuses locally —
-    /// muted, nothing readable — is reported as [`ClientEvent::Error`]).
+    /// muted, nothing readable — is reported as [`ClientEvent::Error`]). Needs the `send`
+    /// feature.
+    #[cfg(feature = "send")]
     pub fn send<R, X>(
         &mut self,
         ep: &mut Endpoint<P, R, X>,
@@ -1563,7 +1574,7 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
                 Err(e) => self.event(ClientEvent::Error {
                     path: paths.first().copied(),
                     code: None,
-                    reason: e.to_string(),
+                    reason: crate::error::describe(&e),
                 }),
             }
         }

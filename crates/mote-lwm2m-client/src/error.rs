@@ -70,3 +70,55 @@ pub enum Error {
         error: ObjectError,
     },
 }
+
+/// The text of an error for a diagnostic payload or an event's `reason`: its `Display` with
+/// the `diagnostics` feature, empty without it (so that a device build links neither the
+/// error texts nor their formatting).
+pub(crate) fn describe(e: &impl core::fmt::Display) -> alloc::string::String {
+    if cfg!(feature = "diagnostics") {
+        alloc::string::ToString::to_string(e)
+    } else {
+        alloc::string::String::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diagnostic_texts_only_with_the_diagnostics_feature() {
+        let response = crate::request::Response::from(ObjectError::NotFound);
+        assert_eq!(response.code, Code::NOT_FOUND);
+        if cfg!(feature = "diagnostics") {
+            assert_eq!(response.diagnostic_text(), "not found");
+        } else {
+            assert_eq!(response.diagnostic_text(), "");
+        }
+    }
+
+    #[test]
+    fn composite_and_bootstrap_requests_only_with_their_features() {
+        use mote_coap::content_format::ContentFormat;
+
+        use crate::request::Request;
+        use crate::{Client, ClientConfig, Requester};
+
+        let mut client = Client::new(ClientConfig::default());
+        // Bootstrap-Discover on / from the Bootstrap-Server (TS 1.2 Core §6.1.7.1).
+        let discover = Request::new(Code::GET, "/").with_accept(ContentFormat::LINK_FORMAT);
+        let answer = client.handle(Requester::BootstrapServer, &discover);
+        if cfg!(feature = "bootstrap-interface") {
+            assert_eq!(answer.code, Code::CONTENT);
+        } else {
+            assert_eq!(answer.code, Code::UNAUTHORIZED);
+        }
+        // Read-Composite (FETCH /) without a body: refused for the body, or not mapped at all.
+        let fetch = Request::new(Code::FETCH, "/");
+        let answer = client.handle(Requester::Server(mote_access::ShortServerId(1)), &fetch);
+        assert_eq!(
+            answer.code == Code::METHOD_NOT_ALLOWED,
+            !cfg!(feature = "composite")
+        );
+    }
+}

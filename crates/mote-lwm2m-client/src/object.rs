@@ -2,9 +2,12 @@
 //! plain in-memory object (the crate keeps Security /0, Server /1, Access Control /2 and
 //! OSCORE /21 in one).
 
+#[cfg(not(feature = "vec-maps"))]
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
+#[cfg(feature = "vec-maps")]
+use mote_coap::vec_map::VecMap as BTreeMap;
 
 use mote_lwm2m::data::{InstanceData, ResourceData};
 

@@ -44,11 +44,15 @@
 //! the server, with every retransmission, before the registration expires; the lifetime / 2
 //! cap keeps short lifetimes usable.
 
-use alloc::collections::{BTreeMap, VecDeque};
+#[cfg(not(feature = "vec-maps"))]
+use alloc::collections::BTreeMap;
+use alloc::collections::VecDeque;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::time::Duration;
+#[cfg(feature = "vec-maps")]
+use mote_coap::vec_map::VecMap as BTreeMap;
 
 use mote_access::ShortServerId;
 use mote_coap::code::Code;

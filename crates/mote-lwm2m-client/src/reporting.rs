@@ -19,9 +19,13 @@
 //! [`Reporter::poll_report`] and read [`Reporter::poll_event`]. Answers to Send go to
 //! [`Reporter::on_send_response`] / [`Reporter::on_send_failure`].
 
-use alloc::collections::{BTreeMap, VecDeque};
+#[cfg(not(feature = "vec-maps"))]
+use alloc::collections::BTreeMap;
+use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use core::time::Duration;
+#[cfg(feature = "vec-maps")]
+use mote_coap::vec_map::VecMap as BTreeMap;
 
 use mote_access::{Denial, Grant, NotifyDecision, Operation, Requester, ShortServerId, Target};
 use mote_coap::code::Code;

@@ -712,6 +712,7 @@ fn observe_without_the_read_right_is_refused() {
     assert_eq!(w.engine.reporter().observation_count(), 0);
 }
 
+#[cfg(feature = "send")]
 #[test]
 fn send_reports_to_the_registered_servers_and_mute_send_stops_it() {
     let mut w = World::new(two_servers(false), registration());
@@ -1269,6 +1270,7 @@ fn observe_composite_notifies_every_target() {
 /// TS 1.2 Transport §6.5 queue mode: `Q` at registration; after MAX_TRANSMIT_WAIT without an
 /// exchange the client may sleep; a report due then (here a Send) is preceded by an Update
 /// that announces the client awake.
+#[cfg(feature = "send")]
 #[test]
 fn queue_mode_wakes_with_an_update_before_reporting() {
     let reg = RegistrationConfig {

@@ -76,7 +76,7 @@ fn number(v: &str, what: &'static str) -> Result<f64, Error> {
         && v.bytes()
             .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E'));
     let f: f64 = if ok {
-        v.parse().map_err(|_| bad(what))?
+        crate::decimal::parse(v).ok_or_else(|| bad(what))?
     } else {
         return Err(bad(what));
     };
@@ -84,6 +84,12 @@ fn number(v: &str, what: &'static str) -> Result<f64, Error> {
         return Err(bad(what));
     }
     Ok(f)
+}
+
+fn float_text(v: f64) -> String {
+    let mut s = String::new();
+    crate::decimal::write(&mut s, v);
+    s
 }
 
 fn flag(v: &str, what: &'static str) -> Result<bool, Error> {
@@ -291,9 +297,9 @@ impl NotificationAttributes {
         };
         put("pmin", self.pmin.map(|v| alloc::format!("{v}")));
         put("pmax", self.pmax.map(|v| alloc::format!("{v}")));
-        put("gt", self.gt.map(|v| alloc::format!("{v}")));
-        put("lt", self.lt.map(|v| alloc::format!("{v}")));
-        put("st", self.st.map(|v| alloc::format!("{v}")));
+        put("gt", self.gt.map(float_text));
+        put("lt", self.lt.map(float_text));
+        put("st", self.st.map(float_text));
         put("epmin", self.epmin.map(|v| alloc::format!("{v}")));
         put("epmax", self.epmax.map(|v| alloc::format!("{v}")));
         put(

@@ -12,6 +12,7 @@ pub(crate) enum Alphabet {
     /// `+/` with `=` padding.
     Standard,
     /// `-_` without padding.
+    #[cfg_attr(not(feature = "senml-json"), allow(dead_code))]
     UrlSafeNoPad,
 }
 

@@ -79,15 +79,16 @@ pub fn sort_records(records: &mut [Record]) {
     if records.is_sorted_by_key(|r| r.path.sort_key()) {
         return;
     }
-    // Sorts (key, index) pairs with a stable sort on the key (which handles the few
-    // distinct paths of a Send payload well), then moves each record once into place,
-    // instead of moving whole records around while comparing.
+    // Sorts (key, index) pairs, then moves each record once into place, instead of moving
+    // whole records around while comparing. The indexes are distinct, so an unstable sort of
+    // the pairs keeps the payload order of equal keys (as a stable sort on the key would)
+    // and needs no second sort implementation in a device build.
     let mut order: Vec<(u64, usize)> = records
         .iter()
         .enumerate()
         .map(|(i, r)| (r.path.sort_key(), i))
         .collect();
-    order.sort_by_key(|&(k, _)| k);
+    order.sort_unstable();
     // Apply the permutation by swaps (as `slice::sort_by_cached_key` does): position `i`
     // takes the record that was at `order[i].1`, found through earlier swaps.
     for i in 0..order.len() {

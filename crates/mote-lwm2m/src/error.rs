@@ -60,6 +60,13 @@ pub enum Error {
         /// Why not.
         reason: &'static str,
     },
+    /// The data format is not built into this configuration (its Cargo feature, e.g.
+    /// `senml-json`, `tlv` or `lwm2m-cbor`, is off).
+    #[error("{format}: format not enabled in this build")]
+    UnsupportedFormat {
+        /// Data format name.
+        format: &'static str,
+    },
     /// An object definition (DDF XML) is invalid.
     #[error("object definition, line {line}: {reason}")]
     Definition {

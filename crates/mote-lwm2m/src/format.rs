@@ -160,10 +160,15 @@ pub fn encode(format: Format, base: &Path, records: &[Record]) -> Result<Vec<u8>
         Format::Text => crate::single::encode_text(base, records),
         Format::Opaque => crate::single::encode_opaque(base, records),
         Format::Cbor => crate::single::encode_cbor(base, records),
+        #[cfg(feature = "senml-json")]
         Format::SenmlJson => crate::senml::json::encode(base, records),
         Format::SenmlCbor => crate::senml::cbor::encode(base, records),
+        #[cfg(feature = "tlv")]
         Format::Tlv => crate::tlv::encode(base, records),
+        #[cfg(feature = "lwm2m-cbor")]
         Format::LwM2mCbor => crate::lwm2m_cbor::encode(base, records),
+        #[allow(unreachable_patterns)]
+        f => Err(Error::UnsupportedFormat { format: f.name() }),
     }
 }
 
@@ -187,18 +192,23 @@ pub fn encoded_len(format: Format, base: &Path, records: &[Record]) -> Result<us
         Format::Text | Format::Opaque | Format::Cbor => {
             crate::single::encoded_len(format, base, records)
         }
+        #[cfg(feature = "senml-json")]
         Format::SenmlJson => {
             crate::senml::json::encoded_len(base, records, &crate::senml::EncodeOptions::default())
         }
         Format::SenmlCbor => {
             crate::senml::cbor::encoded_len(base, records, &crate::senml::EncodeOptions::default())
         }
+        #[cfg(feature = "tlv")]
         Format::Tlv => crate::tlv::encoded_len(base, records),
+        #[cfg(feature = "lwm2m-cbor")]
         Format::LwM2mCbor => crate::lwm2m_cbor::encoded_len(
             base,
             records,
             &crate::lwm2m_cbor::EncodeOptions::default(),
         ),
+        #[allow(unreachable_patterns)]
+        f => Err(Error::UnsupportedFormat { format: f.name() }),
     }
 }
 
@@ -228,10 +238,15 @@ pub fn decode(
         Format::Text => crate::single::decode_text(base, bytes, defs),
         Format::Opaque => crate::single::decode_opaque(base, bytes, defs),
         Format::Cbor => crate::single::decode_cbor(base, bytes, defs),
+        #[cfg(feature = "senml-json")]
         Format::SenmlJson => crate::senml::json::decode(bytes, defs),
         Format::SenmlCbor => crate::senml::cbor::decode(bytes, defs),
+        #[cfg(feature = "tlv")]
         Format::Tlv => crate::tlv::decode(base, bytes, defs),
+        #[cfg(feature = "lwm2m-cbor")]
         Format::LwM2mCbor => crate::lwm2m_cbor::decode_at(base, bytes, defs),
+        #[allow(unreachable_patterns)]
+        f => Err(Error::UnsupportedFormat { format: f.name() }),
     }
 }
 
@@ -257,5 +272,34 @@ mod tests {
             Some(Format::SenmlCbor)
         );
         assert_eq!(Format::from_content_format(ContentFormat(11543)), None);
+    }
+
+    #[test]
+    fn a_format_answers_only_when_its_feature_is_on() {
+        use crate::object::Builtin;
+        use crate::value::Value;
+        let base: Path = Path::new(&[3, 0, 9]).unwrap_or(Path::ROOT);
+        let records = [Record::new(base, Value::Integer(100))];
+        let formats = [
+            (Format::Tlv, cfg!(feature = "tlv")),
+            (Format::SenmlJson, cfg!(feature = "senml-json")),
+            (Format::LwM2mCbor, cfg!(feature = "lwm2m-cbor")),
+            (Format::SenmlCbor, true),
+            (Format::Text, true),
+            (Format::Cbor, true),
+        ];
+        for (format, on) in formats {
+            let off = |r: &Result<(), Error>| matches!(r, Err(Error::UnsupportedFormat { .. }));
+            let encoded = encode(format, &base, &records);
+            assert_eq!(off(&encoded.clone().map(|_| ())), !on, "{format} encode");
+            assert_eq!(off(&encoded_len(format, &base, &records).map(|_| ())), !on);
+            assert_eq!(off(&decode(format, &base, b"1", &Builtin).map(|_| ())), !on);
+            if let Ok(bytes) = encoded {
+                assert_eq!(
+                    decode(format, &base, &bytes, &Builtin),
+                    Ok(records.to_vec())
+                );
+            }
+        }
     }
 }

@@ -25,8 +25,10 @@ pub mod data;
 #[cfg(feature = "std")]
 pub mod ddf;
 #[cfg(feature = "alloc")]
-pub mod format;
+mod decimal;
 #[cfg(feature = "alloc")]
+pub mod format;
+#[cfg(all(feature = "senml-json", feature = "tlv", feature = "lwm2m-cbor"))]
 #[doc(hidden)]
 pub mod fuzzing;
 #[cfg(feature = "alloc")]
@@ -39,7 +41,7 @@ pub mod object;
 pub mod senml;
 #[cfg(feature = "alloc")]
 pub mod single;
-#[cfg(feature = "alloc")]
+#[cfg(feature = "tlv")]
 pub mod tlv;
 
 pub use error::Error;

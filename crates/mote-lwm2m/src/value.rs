@@ -187,7 +187,11 @@ impl Value {
             Value::String(s) | Value::Corelnk(s) => s.clone(),
             Value::Integer(i) | Value::Time(i) => i.to_string(),
             Value::UnsignedInteger(u) => u.to_string(),
-            Value::Float(f) => alloc::format!("{f}"),
+            Value::Float(f) => {
+                let mut s = String::new();
+                crate::decimal::write(&mut s, *f);
+                s
+            }
             Value::Boolean(b) => String::from(if *b { "1" } else { "0" }),
             Value::Opaque(o) => crate::base64::encode(o, crate::base64::Alphabet::Standard),
             Value::Objlnk(l) => l.to_string(),
@@ -382,5 +386,5 @@ fn parse_float(s: &str) -> Result<f64, Error> {
     {
         return Err(Error::InvalidValue);
     }
-    s.parse().map_err(|_| Error::InvalidValue)
+    crate::decimal::parse(s).ok_or(Error::InvalidValue)
 }

@@ -67,7 +67,7 @@ fn generate(defs: &[ObjectDef]) -> String {
          //! `objects/` by `tests/builtin_objects.rs` (`MOTE_REGENERATE=1 cargo test -p mote-lwm2m\n\
          //! --test builtin_objects`). Do not edit by hand.\n\n\
          use alloc::borrow::Cow;\n\n\
-         use super::{ObjectDef, Operations, Range, ResourceDef, Version};\n\
+         use super::{ObjectDef, Operations, Range, ResourceDef, Version, name};\n\
          use crate::value::ResourceType;\n\n",
     );
     for d in defs {
@@ -84,7 +84,7 @@ fn generate(defs: &[ObjectDef]) -> String {
             };
             let _ = writeln!(
                 s,
-                "    ResourceDef {{\n        id: {},\n        name: Cow::Borrowed({:?}),\n        operations: Operations::{},\n        multiple: {},\n        mandatory: {},\n        kind: ResourceType::{:?},\n        range: {},\n        units: Cow::Borrowed({:?}),\n    }},",
+                "    ResourceDef {{\n        id: {},\n        name: Cow::Borrowed(name({:?})),\n        operations: Operations::{},\n        multiple: {},\n        mandatory: {},\n        kind: ResourceType::{:?},\n        range: {},\n        units: Cow::Borrowed({:?}),\n    }},",
                 r.id,
                 r.name,
                 ops,
@@ -100,7 +100,7 @@ fn generate(defs: &[ObjectDef]) -> String {
     for d in defs {
         let _ = writeln!(
             s,
-            "/// Object {} \"{}\" version {} (`{}`).\npub static {}: ObjectDef = ObjectDef {{\n    id: {},\n    name: Cow::Borrowed({:?}),\n    urn: Cow::Borrowed({:?}),\n    version: Version {{ major: {}, minor: {} }},\n    lwm2m_version: Version {{ major: {}, minor: {} }},\n    multiple: {},\n    mandatory: {},\n    resources: Cow::Borrowed(&RESOURCES_{}),\n}};\n",
+            "/// Object {} \"{}\" version {} (`{}`).\npub static {}: ObjectDef = ObjectDef {{\n    id: {},\n    name: Cow::Borrowed(name({:?})),\n    urn: Cow::Borrowed({:?}),\n    version: Version {{ major: {}, minor: {} }},\n    lwm2m_version: Version {{ major: {}, minor: {} }},\n    multiple: {},\n    mandatory: {},\n    resources: Cow::Borrowed(&RESOURCES_{}),\n}};\n",
             d.id,
             d.name,
             d.version,

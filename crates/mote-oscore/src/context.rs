@@ -286,6 +286,19 @@ impl core::fmt::Debug for DerivedKeys {
     }
 }
 
+/// The HKDF as this build runs it: without the `hkdf-sha512` feature always HKDF-SHA-256,
+/// a constant at every call, so that SHA-512 is not linked (`derive_keys` refuses other
+/// algorithms first).
+#[inline(always)]
+fn hkdf_of_build(hkdf: HkdfAlgorithm) -> HkdfAlgorithm {
+    #[cfg(not(feature = "hkdf-sha512"))]
+    let hkdf = {
+        let _ = hkdf;
+        HkdfAlgorithm::Sha256
+    };
+    hkdf
+}
+
 /// Derives Sender Key, Recipient Key and Common IV (RFC 8613 §3.2.1):
 /// `output = HKDF(salt = Master Salt, IKM = Master Secret, info, L)` with
 /// `info = [id, id_context, alg_aead, type, L]`.
@@ -313,19 +326,30 @@ pub fn derive_keys(p: &SecurityContextParams<'_>) -> Result<DerivedKeys, Error> 
     if p.id_context.is_some_and(|c| c.len() > MAX_ID_CONTEXT_LEN) {
         return Err(Error::InvalidParameter("ID Context too long"));
     }
+    // Without the `hkdf-sha512` feature the algorithm is a constant, so that SHA-512 is not
+    // linked; a context asking for HKDF-SHA-512 is refused.
+    #[cfg(feature = "hkdf-sha512")]
+    let hkdf = p.hkdf;
+    #[cfg(not(feature = "hkdf-sha512"))]
+    let hkdf = if p.hkdf == HkdfAlgorithm::Sha256 {
+        HkdfAlgorithm::Sha256
+    } else {
+        return Err(Error::InvalidParameter(
+            "HKDF-SHA-512 needs the hkdf-sha512 feature",
+        ));
+    };
     let mut prk = Secret::<64>::new(&[0u8; 64])?;
-    let hash_len = p.hkdf.hash_len();
+    let hash_len = hkdf.hash_len();
     let prk_bytes = prk
         .bytes
         .get_mut(..hash_len)
         .ok_or(Error::InvalidParameter("hash"))?;
-    p.hkdf
-        .extract(p.master_salt, p.master_secret, prk_bytes)
+    hkdf.extract(p.master_salt, p.master_secret, prk_bytes)
         .map_err(|_| Error::InvalidParameter("HKDF extract"))?;
     prk.len = hash_len;
     let expand = |id: &[u8], kind: InfoType, l: usize, out: &mut [u8]| -> Result<(), Error> {
         let info = InfoParts::new(id, p.id_context, p.aead, kind, l);
-        p.hkdf
+        hkdf_of_build(hkdf)
             .expand_parts(prk.expose(), &info.parts(), out)
             .map_err(|_| Error::InvalidParameter("HKDF expand"))
     };

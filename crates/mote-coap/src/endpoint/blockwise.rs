@@ -61,7 +61,11 @@
 
 #![deny(clippy::indexing_slicing)]
 
+#[cfg(not(feature = "vec-maps"))]
 use alloc::collections::BTreeMap;
+
+#[cfg(feature = "vec-maps")]
+use crate::vec_map::VecMap as BTreeMap;
 use alloc::vec::Vec;
 use core::time::Duration;
 

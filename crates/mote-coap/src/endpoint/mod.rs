@@ -38,6 +38,9 @@ pub mod observe;
 pub mod protection;
 pub mod tcp_session;
 
+#[cfg(not(feature = "tcp"))]
+mod no_tcp;
+
 pub use self::protection::{NoProtection, Protection, ProtectionError};
 
 // Curated re-exports: the types an application of the endpoint names most.
@@ -53,7 +56,18 @@ pub use self::tcp_session::{CloseReason, ConnectionRole, SessionConfig, SessionE
 use self::tcp_session::{SessionEvent, TcpSession};
 use crate::tcp::{OwnedFrame, PeerSettings};
 
-use alloc::collections::{BTreeMap, VecDeque};
+/// The CoAP over TCP sessions by peer; an always-empty table without the `tcp` feature.
+#[cfg(feature = "tcp")]
+type Connections<P> = BTreeMap<P, TcpSession>;
+#[cfg(not(feature = "tcp"))]
+type Connections<P> = self::no_tcp::NoConnections<P>;
+
+#[cfg(not(feature = "vec-maps"))]
+use alloc::collections::BTreeMap;
+use alloc::collections::VecDeque;
+
+#[cfg(feature = "vec-maps")]
+use crate::vec_map::VecMap as BTreeMap;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -1168,7 +1182,7 @@ pub struct Endpoint<P, R, X: Protection<P> = NoProtection> {
     /// Identity and binding of protected client observations.
     observing_protection: BTreeMap<ObservationHandle, (X::Identity, X::Binding)>,
     /// CoAP over TCP connections (RFC 8323), bounded by [`EndpointLimits::max_connections`].
-    connections: BTreeMap<P, TcpSession>,
+    connections: Connections<P>,
     /// The time of the latest call (for sends that need it).
     now: Duration,
     config: EndpointConfig,
@@ -1266,7 +1280,7 @@ where
             observer_identities: BTreeMap::new(),
             outgoing_protection: BTreeMap::new(),
             observing_protection: BTreeMap::new(),
-            connections: BTreeMap::new(),
+            connections: Connections::new(),
             now: Duration::ZERO,
             exchange_lifetime: config.transmission.exchange_lifetime(),
             non_lifetime: config.transmission.non_lifetime(),
@@ -1958,8 +1972,20 @@ where
             self.answer_parts(peer, message.token(), inbound.path, parts);
             return;
         }
+        if cfg!(not(feature = "block1-server")) && request.option(OptionNumber::BLOCK1).is_some() {
+            // Without the `block1-server` feature uploads are not reassembled: Block1 is a
+            // critical option this build does not process (RFC 7252 §5.4.1: 4.02).
+            let parts = MessageParts::new(Code::BAD_OPTION);
+            self.answer_parts(peer, message.token(), inbound.path, parts);
+            return;
+        }
         // §2.5: Block1 uploads are reassembled; the application sees the whole body.
-        let (body, block1) = match self.block1.handle(&transfer, &request, now) {
+        let block1_action = if cfg!(feature = "block1-server") {
+            self.block1.handle(&transfer, &request, now)
+        } else {
+            Ok(Block1Action::NotBlockwise)
+        };
+        let (body, block1) = match block1_action {
             Ok(Block1Action::NotBlockwise) => (None, None),
             Ok(Block1Action::Continue(parts)) => {
                 self.answer_parts(peer, message.token(), inbound.path, parts);
@@ -2183,7 +2209,11 @@ where
             .iter()
             .find(|(_, o)| &o.peer == peer && o.request.token == message.token())
             .map(|(id, _)| *id);
-        let observation = self.observations.find(peer, message.token());
+        let observation = if cfg!(feature = "observe-client") {
+            self.observations.find(peer, message.token())
+        } else {
+            None
+        };
         if let (None, Some(handle)) = (found, observation) {
             // RFC 7641 §3.2: a notification; a CON one is acknowledged (§4.5) whether it is
             // fresh or stale.
@@ -2344,7 +2374,7 @@ where
                 self.on_notification(now, peer, handle, &response, received);
                 return;
             }
-            ObserveUse::Register(Some(handle)) if uploading => {
+            ObserveUse::Register(Some(handle)) if uploading && cfg!(feature = "observe-client") => {
                 let protection = match self.outgoing_protection.get(&id) {
                     Some((identity, Some(binding))) => Some((identity.clone(), binding.clone())),
                     _ => None,
@@ -2983,6 +3013,12 @@ where
             && request
                 .option(OptionNumber::OBSERVE)
                 .is_some_and(|o| o.value.is_empty() || o.value == [0]);
+        if registers && cfg!(not(feature = "observe-client")) {
+            // Without the `observe-client` feature this endpoint observes nothing.
+            return Err(EndpointError::Observation(
+                ObservationError::TooManyObservations { limit: 0 },
+            ));
+        }
         let observe = if registers {
             let limit = self.config.observe_client.max_observations;
             let registering = self
@@ -3163,7 +3199,7 @@ where
         if !keep_token {
             request.token = self.fresh_token(&peer);
         }
-        if observe == ObserveUse::Register(None) {
+        if cfg!(feature = "observe-client") && observe == ObserveUse::Register(None) {
             // RFC 7641 §3.1: track the observation under the token it is sent with. Should
             // the table have filled meanwhile, the request goes on as a plain GET whose
             // notifications are reset as unknown.
@@ -3471,6 +3507,10 @@ where
         role: ConnectionRole,
     ) -> Result<(), EndpointError> {
         self.now = now;
+        if cfg!(not(feature = "tcp")) {
+            // Without the `tcp` feature the endpoint holds no connections.
+            return Err(EndpointError::TooManyConnections { capacity: 0 });
+        }
         if self.connections.contains_key(&peer) {
             return Err(EndpointError::ConnectionExists);
         }
@@ -4060,6 +4100,68 @@ mod tests {
         let t = e.poll_transmit().unwrap();
         assert_eq!(t.datagram, [0x70, 0, 0x12, 0x34]);
         assert_eq!(e.stats().peers, 0);
+    }
+
+    #[test]
+    fn connections_open_only_with_the_tcp_feature() {
+        let mut e = endpoint();
+        let opened = e.open_connection(Duration::ZERO, 9, ConnectionRole::Initiator);
+        if cfg!(feature = "tcp") {
+            assert_eq!(opened, Ok(()));
+            assert_eq!(e.stats().connections, 1);
+        } else {
+            assert_eq!(
+                opened,
+                Err(EndpointError::TooManyConnections { capacity: 0 })
+            );
+            assert_eq!(e.stats().connections, 0);
+            // Stream bytes for a peer without a connection are consumed and ignored.
+            assert_eq!(e.handle_stream(Duration::ZERO, 9, &[0x00, 0xE1]), 2);
+            assert!(e.poll_transmit().is_none());
+        }
+    }
+
+    #[test]
+    fn block1_uploads_only_with_the_block1_server_feature() {
+        let mut e = endpoint();
+        // CON PUT /x, token 0x01, Block1 NUM 0 M 1 SZX 0 (RFC 7959 §2.2), 16 payload bytes.
+        let mut request = alloc::vec![0x41, 0x03, 0x12, 0x34, 0x01, 0xB1, b'x', 0xD1, 0x03, 0x08];
+        request.push(0xFF);
+        request.extend_from_slice(&[0xAB; 16]);
+        e.handle(Duration::ZERO, 1, &request);
+        let reply = e.poll_transmit().unwrap();
+        // The piggybacked answer: 2.31 Continue (§2.3) or 4.02 Bad Option (RFC 7252 §5.4.1).
+        let expected_code = if cfg!(feature = "block1-server") {
+            0x5F
+        } else {
+            0x82
+        };
+        assert_eq!(
+            reply.datagram.get(..4),
+            Some(&[0x61, expected_code, 0x12, 0x34][..])
+        );
+        assert!(e.poll_event().is_none());
+    }
+
+    #[test]
+    fn observations_start_only_with_the_observe_client_feature() {
+        let mut e = endpoint();
+        let register = OwnedMessage::new(MessageType::Con, Code::GET, 0)
+            .with_option(OptionNumber::URI_PATH, b"t")
+            .with_uint_option(OptionNumber::OBSERVE, 0);
+        let sent = e.request(Duration::ZERO, 1, register, Reliability::Confirmable);
+        if cfg!(feature = "observe-client") {
+            assert!(sent.is_ok());
+            assert!(e.poll_transmit().is_some());
+        } else {
+            assert_eq!(
+                sent,
+                Err(EndpointError::Observation(
+                    ObservationError::TooManyObservations { limit: 0 }
+                ))
+            );
+            assert!(e.poll_transmit().is_none());
+        }
     }
 
     #[test]

@@ -1,7 +1,10 @@
-//! The LwM2M client engine with OSCORE for size measurement: a Device object, one server
-//! account whose messages are OSCORE-protected (/0/0 → /21/0), registration, DM requests,
-//! Observe / notifications, Send and the firmware pull, driven through the mote-coap endpoint.
-//! Input comes from `black_box`ed buffers so that nothing is optimized away.
+//! The LwM2M client engine with OSCORE for size measurement: a Device object, one server account
+//! whose messages are OSCORE-protected (/0/0 → /21/0), registration, DM requests and Observe /
+//! notifications, driven through the mote-coap endpoint, in the device configuration of Cargo.toml
+//! (no Send, firmware pull, composite operations, Bootstrap Interface, Block1 uploads, CoAP over
+//! TCP, HKDF-SHA-512 or diagnostic texts; SenML-CBOR and text only; sorted-`Vec` tables). The
+//! accounts are provisioned by factory bootstrap (`Client::bootstrap_write`). Input comes from
+//! `black_box`ed buffers so that nothing is optimized away.
 #![no_std]
 #![no_main]
 // The bump allocator and the entry point are the only unsafe items of this probe.
@@ -156,7 +159,6 @@ fn run() -> Option<()> {
             engine.handle_timeout(&mut ep, now);
         }
         let _ = engine.set_value(&mut ep, &path(&[3, 0, 9]), Value::Integer(black_box(80)), now);
-        engine.send(&mut ep, &[path(&[3, 0])], now);
         while let Some(t) = ep.poll_transmit() {
             black_box(&t.datagram);
         }

@@ -4,13 +4,13 @@
 
 use alloc::borrow::Cow;
 
-use super::{ObjectDef, Operations, Range, ResourceDef, Version};
+use super::{ObjectDef, Operations, Range, ResourceDef, Version, name};
 use crate::value::ResourceType;
 
 static RESOURCES_0: [ResourceDef; 31] = [
     ResourceDef {
         id: 0,
-        name: Cow::Borrowed("LWM2M Server URI"),
+        name: Cow::Borrowed(name("LWM2M Server URI")),
         operations: Operations::NONE,
         multiple: false,
         mandatory: true,
@@ -20,7 +20,7 @@ static RESOURCES_0: [ResourceDef; 31] = [
     },
     ResourceDef {
         id: 1,
-        name: Cow::Borrowed("Bootstrap-Server"),
+        name: Cow::Borrowed(name("Bootstrap-Server")),
         operations: Operations::NONE,
         multiple: false,
         mandatory: true,
@@ -30,7 +30,7 @@ static RESOURCES_0: [ResourceDef; 31] = [
     },
     ResourceDef {
         id: 2,
-        name: Cow::Borrowed("Security Mode"),
+        name: Cow::Borrowed(name("Security Mode")),
         operations: Operations::NONE,
         multiple: false,
         mandatory: true,
@@ -40,7 +40,7 @@ static RESOURCES_0: [ResourceDef; 31] = [
     },
     ResourceDef {
         id: 3,
-        name: Cow::Borrowed("Public Key or Identity"),
+        name: Cow::Borrowed(name("Public Key or Identity")),
         operations: Operations::NONE,
         multiple: false,
         mandatory: true,
@@ -50,7 +50,7 @@ static RESOURCES_0: [ResourceDef; 31] = [
     },
     ResourceDef {
         id: 4,
-        name: Cow::Borrowed("Server Public Key"),
+        name: Cow::Borrowed(name("Server Public Key")),
         operations: Operations::NONE,
         multiple: false,
         mandatory: true,
@@ -60,7 +60,7 @@ static RESOURCES_0: [ResourceDef; 31] = [
     },
     ResourceDef {
         id: 5,
-        name: Cow::Borrowed("Secret Key"),
+        name: Cow::Borrowed(name("Secret Key")),
         operations: Operations::NONE,
         multiple: false,
         mandatory: true,
@@ -70,7 +70,7 @@ static RESOURCES_0: [ResourceDef; 31] = [
     },
     ResourceDef {
         id: 6,
-        name: Cow::Borrowed("SMS Security Mode"),
+        name: Cow::Borrowed(name("SMS Security Mode")),
         operations: Operations::NONE,
         multiple: false,
         mandatory: false,
@@ -80,7 +80,7 @@ static RESOURCES_0: [ResourceDef; 31] = [
     },
     ResourceDef {
         id: 7,
-        name: Cow::Borrowed("SMS Binding Key Parameters"),
+        name: Cow::Borrowed(name("SMS Binding Key Parameters")),
         operations: Operations::NONE,
         multiple: false,
         mandatory: false,
@@ -90,7 +90,7 @@ static RESOURCES_0: [ResourceDef; 31] = [
     },
     ResourceDef {
         id: 8,
-        name: Cow::Borrowed("SMS Binding Secret Key(s)"),
+        name: Cow::Borrowed(name("SMS Binding Secret Key(s)")),
         operations: Operations::NONE,
         multiple: false,
         mandatory: false,
@@ -100,7 +100,7 @@ static RESOURCES_0: [ResourceDef; 31] = [
     },
     ResourceDef {
         id: 9,
-        name: Cow::Borrowed("LwM2M Server SMS Number"),
+        name: Cow::Borrowed(name("LwM2M Server SMS Number")),
         operations: Operations::NONE,
         multiple: false,
         mandatory: false,
@@ -110,7 +110,7 @@ static RESOURCES_0: [ResourceDef; 31] = [
     },
     ResourceDef {
         id: 10,
-        name: Cow::Borrowed("Short Server ID"),
+        name: Cow::Borrowed(name("Short Server ID")),
         operations: Operations::NONE,
         multiple: false,
         mandatory: false,
@@ -120,7 +120,7 @@ static RESOURCES_0: [ResourceDef; 31] = [
     },
     ResourceDef {
         id: 11,
-        name: Cow::Borrowed("Client Hold Off Time"),
+        name: Cow::Borrowed(name("Client Hold Off Time")),
         operations: Operations::NONE,
         multiple: false,
         mandatory: false,
@@ -130,7 +130,7 @@ static RESOURCES_0: [ResourceDef; 31] = [
     },
     ResourceDef {
         id: 12,
-        name: Cow::Borrowed("Bootstrap-Server Account Timeout"),
+        name: Cow::Borrowed(name("Bootstrap-Server Account Timeout")),
         operations: Operations::NONE,
         multiple: false,
         mandatory: false,
@@ -140,7 +140,7 @@ static RESOURCES_0: [ResourceDef; 31] = [
     },
     ResourceDef {
         id: 13,
-        name: Cow::Borrowed("Matching Type"),
+        name: Cow::Borrowed(name("Matching Type")),
         operations: Operations::NONE,
         multiple: false,
         mandatory: false,
@@ -150,7 +150,7 @@ static RESOURCES_0: [ResourceDef; 31] = [
     },
     ResourceDef {
         id: 14,
-        name: Cow::Borrowed("SNI"),
+        name: Cow::Borrowed(name("SNI")),
         operations: Operations::NONE,
         multiple: false,
         mandatory: false,
@@ -160,7 +160,7 @@ static RESOURCES_0: [ResourceDef; 31] = [
     },
     ResourceDef {
         id: 15,
-        name: Cow::Borrowed("Certificate Usage"),
+        name: Cow::Borrowed(name("Certificate Usage")),
         operations: Operations::NONE,
         multiple: false,
         mandatory: false,
@@ -170,7 +170,7 @@ static RESOURCES_0: [ResourceDef; 31] = [
     },
     ResourceDef {
         id: 16,
-        name: Cow::Borrowed("DTLS/TLS Ciphersuite"),
+        name: Cow::Borrowed(name("DTLS/TLS Ciphersuite")),
         operations: Operations::NONE,
         multiple: true,
         mandatory: false,
@@ -180,7 +180,7 @@ static RESOURCES_0: [ResourceDef; 31] = [
     },
     ResourceDef {
         id: 17,
-        name: Cow::Borrowed("OSCORE Security Mode"),
+        name: Cow::Borrowed(name("OSCORE Security Mode")),
         operations: Operations::NONE,
         multiple: false,
         mandatory: false,
@@ -190,7 +190,7 @@ static RESOURCES_0: [ResourceDef; 31] = [
     },
     ResourceDef {
         id: 18,
-        name: Cow::Borrowed("Groups To Use by Client"),
+        name: Cow::Borrowed(name("Groups To Use by Client")),
         operations: Operations::NONE,
         multiple: true,
         mandatory: false,
@@ -200,7 +200,7 @@ static RESOURCES_0: [ResourceDef; 31] = [
     },
     ResourceDef {
         id: 19,
-        name: Cow::Borrowed("Signature Algorithms Supported by Server"),
+        name: Cow::Borrowed(name("Signature Algorithms Supported by Server")),
         operations: Operations::NONE,
         multiple: true,
         mandatory: false,
@@ -210,7 +210,7 @@ static RESOURCES_0: [ResourceDef; 31] = [
     },
     ResourceDef {
         id: 20,
-        name: Cow::Borrowed("Signature Algorithms To Use by Client"),
+        name: Cow::Borrowed(name("Signature Algorithms To Use by Client")),
         operations: Operations::NONE,
         multiple: true,
         mandatory: false,
@@ -220,7 +220,7 @@ static RESOURCES_0: [ResourceDef; 31] = [
     },
     ResourceDef {
         id: 21,
-        name: Cow::Borrowed("Signature Algorithm Certs Supported by Server"),
+        name: Cow::Borrowed(name("Signature Algorithm Certs Supported by Server")),
         operations: Operations::NONE,
         multiple: true,
         mandatory: false,
@@ -230,7 +230,7 @@ static RESOURCES_0: [ResourceDef; 31] = [
     },
     ResourceDef {
         id: 22,
-        name: Cow::Borrowed("TLS 1.3 Features To Use by Client"),
+        name: Cow::Borrowed(name("TLS 1.3 Features To Use by Client")),
         operations: Operations::NONE,
         multiple: false,
         mandatory: false,
@@ -240,7 +240,7 @@ static RESOURCES_0: [ResourceDef; 31] = [
     },
     ResourceDef {
         id: 23,
-        name: Cow::Borrowed("TLS Extensions Supported by Server"),
+        name: Cow::Borrowed(name("TLS Extensions Supported by Server")),
         operations: Operations::NONE,
         multiple: false,
         mandatory: false,
@@ -250,7 +250,7 @@ static RESOURCES_0: [ResourceDef; 31] = [
     },
     ResourceDef {
         id: 24,
-        name: Cow::Borrowed("TLS Extensions To Use by Client"),
+        name: Cow::Borrowed(name("TLS Extensions To Use by Client")),
         operations: Operations::NONE,
         multiple: false,
         mandatory: false,
@@ -260,7 +260,7 @@ static RESOURCES_0: [ResourceDef; 31] = [
     },
     ResourceDef {
         id: 25,
-        name: Cow::Borrowed("Secondary LwM2M Server URI"),
+        name: Cow::Borrowed(name("Secondary LwM2M Server URI")),
         operations: Operations::NONE,
         multiple: true,
         mandatory: false,
@@ -270,7 +270,7 @@ static RESOURCES_0: [ResourceDef; 31] = [
     },
     ResourceDef {
         id: 26,
-        name: Cow::Borrowed("MQTT Server"),
+        name: Cow::Borrowed(name("MQTT Server")),
         operations: Operations::NONE,
         multiple: false,
         mandatory: false,
@@ -280,7 +280,7 @@ static RESOURCES_0: [ResourceDef; 31] = [
     },
     ResourceDef {
         id: 27,
-        name: Cow::Borrowed("LwM2M COSE Security"),
+        name: Cow::Borrowed(name("LwM2M COSE Security")),
         operations: Operations::NONE,
         multiple: true,
         mandatory: false,
@@ -290,7 +290,7 @@ static RESOURCES_0: [ResourceDef; 31] = [
     },
     ResourceDef {
         id: 28,
-        name: Cow::Borrowed("RDS Destination Port"),
+        name: Cow::Borrowed(name("RDS Destination Port")),
         operations: Operations::NONE,
         multiple: false,
         mandatory: false,
@@ -300,7 +300,7 @@ static RESOURCES_0: [ResourceDef; 31] = [
     },
     ResourceDef {
         id: 29,
-        name: Cow::Borrowed("RDS Source Port"),
+        name: Cow::Borrowed(name("RDS Source Port")),
         operations: Operations::NONE,
         multiple: false,
         mandatory: false,
@@ -310,7 +310,7 @@ static RESOURCES_0: [ResourceDef; 31] = [
     },
     ResourceDef {
         id: 30,
-        name: Cow::Borrowed("RDS Application ID"),
+        name: Cow::Borrowed(name("RDS Application ID")),
         operations: Operations::NONE,
         multiple: false,
         mandatory: false,
@@ -323,7 +323,7 @@ static RESOURCES_0: [ResourceDef; 31] = [
 static RESOURCES_1: [ResourceDef; 28] = [
     ResourceDef {
         id: 0,
-        name: Cow::Borrowed("Short Server ID"),
+        name: Cow::Borrowed(name("Short Server ID")),
         operations: Operations::R,
         multiple: false,
         mandatory: true,
@@ -333,7 +333,7 @@ static RESOURCES_1: [ResourceDef; 28] = [
     },
     ResourceDef {
         id: 1,
-        name: Cow::Borrowed("Lifetime"),
+        name: Cow::Borrowed(name("Lifetime")),
         operations: Operations::RW,
         multiple: false,
         mandatory: true,
@@ -343,7 +343,7 @@ static RESOURCES_1: [ResourceDef; 28] = [
     },
     ResourceDef {
         id: 2,
-        name: Cow::Borrowed("Default Minimum Period"),
+        name: Cow::Borrowed(name("Default Minimum Period")),
         operations: Operations::RW,
         multiple: false,
         mandatory: false,
@@ -353,7 +353,7 @@ static RESOURCES_1: [ResourceDef; 28] = [
     },
     ResourceDef {
         id: 3,
-        name: Cow::Borrowed("Default Maximum Period"),
+        name: Cow::Borrowed(name("Default Maximum Period")),
         operations: Operations::RW,
         multiple: false,
         mandatory: false,
@@ -363,7 +363,7 @@ static RESOURCES_1: [ResourceDef; 28] = [
     },
     ResourceDef {
         id: 4,
-        name: Cow::Borrowed("Disable"),
+        name: Cow::Borrowed(name("Disable")),
         operations: Operations::E,
         multiple: false,
         mandatory: false,
@@ -373,7 +373,7 @@ static RESOURCES_1: [ResourceDef; 28] = [
     },
     ResourceDef {
         id: 5,
-        name: Cow::Borrowed("Disable Timeout"),
+        name: Cow::Borrowed(name("Disable Timeout")),
         operations: Operations::RW,
         multiple: false,
         mandatory: false,
@@ -383,7 +383,7 @@ static RESOURCES_1: [ResourceDef; 28] = [
     },
     ResourceDef {
         id: 6,
-        name: Cow::Borrowed("Notification Storing When Disabled or Offline"),
+        name: Cow::Borrowed(name("Notification Storing When Disabled or Offline")),
         operations: Operations::RW,
         multiple: false,
         mandatory: true,
@@ -393,7 +393,7 @@ static RESOURCES_1: [ResourceDef; 28] = [
     },
     ResourceDef {
         id: 7,
-        name: Cow::Borrowed("Binding"),
+        name: Cow::Borrowed(name("Binding")),
         operations: Operations::RW,
         multiple: false,
         mandatory: true,
@@ -403,7 +403,7 @@ static RESOURCES_1: [ResourceDef; 28] = [
     },
     ResourceDef {
         id: 8,
-        name: Cow::Borrowed("Registration Update Trigger"),
+        name: Cow::Borrowed(name("Registration Update Trigger")),
         operations: Operations::E,
         multiple: false,
         mandatory: true,
@@ -413,7 +413,7 @@ static RESOURCES_1: [ResourceDef; 28] = [
     },
     ResourceDef {
         id: 9,
-        name: Cow::Borrowed("Bootstrap-Request Trigger"),
+        name: Cow::Borrowed(name("Bootstrap-Request Trigger")),
         operations: Operations::E,
         multiple: false,
         mandatory: false,
@@ -423,7 +423,7 @@ static RESOURCES_1: [ResourceDef; 28] = [
     },
     ResourceDef {
         id: 10,
-        name: Cow::Borrowed("APN Link"),
+        name: Cow::Borrowed(name("APN Link")),
         operations: Operations::RW,
         multiple: false,
         mandatory: false,
@@ -433,7 +433,7 @@ static RESOURCES_1: [ResourceDef; 28] = [
     },
     ResourceDef {
         id: 11,
-        name: Cow::Borrowed("TLS-DTLS Alert Code"),
+        name: Cow::Borrowed(name("TLS-DTLS Alert Code")),
         operations: Operations::R,
         multiple: false,
         mandatory: false,
@@ -443,7 +443,7 @@ static RESOURCES_1: [ResourceDef; 28] = [
     },
     ResourceDef {
         id: 12,
-        name: Cow::Borrowed("Last Bootstrapped"),
+        name: Cow::Borrowed(name("Last Bootstrapped")),
         operations: Operations::R,
         multiple: false,
         mandatory: false,
@@ -453,7 +453,7 @@ static RESOURCES_1: [ResourceDef; 28] = [
     },
     ResourceDef {
         id: 13,
-        name: Cow::Borrowed("Registration Priority Order"),
+        name: Cow::Borrowed(name("Registration Priority Order")),
         operations: Operations::R,
         multiple: false,
         mandatory: false,
@@ -463,7 +463,7 @@ static RESOURCES_1: [ResourceDef; 28] = [
     },
     ResourceDef {
         id: 14,
-        name: Cow::Borrowed("Initial Registration Delay Timer"),
+        name: Cow::Borrowed(name("Initial Registration Delay Timer")),
         operations: Operations::RW,
         multiple: false,
         mandatory: false,
@@ -473,7 +473,7 @@ static RESOURCES_1: [ResourceDef; 28] = [
     },
     ResourceDef {
         id: 15,
-        name: Cow::Borrowed("Registration Failure Block"),
+        name: Cow::Borrowed(name("Registration Failure Block")),
         operations: Operations::R,
         multiple: false,
         mandatory: false,
@@ -483,7 +483,7 @@ static RESOURCES_1: [ResourceDef; 28] = [
     },
     ResourceDef {
         id: 16,
-        name: Cow::Borrowed("Bootstrap on Registration Failure"),
+        name: Cow::Borrowed(name("Bootstrap on Registration Failure")),
         operations: Operations::R,
         multiple: false,
         mandatory: false,
@@ -493,7 +493,7 @@ static RESOURCES_1: [ResourceDef; 28] = [
     },
     ResourceDef {
         id: 17,
-        name: Cow::Borrowed("Communication Retry Count"),
+        name: Cow::Borrowed(name("Communication Retry Count")),
         operations: Operations::RW,
         multiple: false,
         mandatory: false,
@@ -503,7 +503,7 @@ static RESOURCES_1: [ResourceDef; 28] = [
     },
     ResourceDef {
         id: 18,
-        name: Cow::Borrowed("Communication Retry Timer"),
+        name: Cow::Borrowed(name("Communication Retry Timer")),
         operations: Operations::RW,
         multiple: false,
         mandatory: false,
@@ -513,7 +513,7 @@ static RESOURCES_1: [ResourceDef; 28] = [
     },
     ResourceDef {
         id: 19,
-        name: Cow::Borrowed("Communication Sequence Delay Timer"),
+        name: Cow::Borrowed(name("Communication Sequence Delay Timer")),
         operations: Operations::RW,
         multiple: false,
         mandatory: false,
@@ -523,7 +523,7 @@ static RESOURCES_1: [ResourceDef; 28] = [
     },
     ResourceDef {
         id: 20,
-        name: Cow::Borrowed("Communication Sequence Retry Count"),
+        name: Cow::Borrowed(name("Communication Sequence Retry Count")),
         operations: Operations::RW,
         multiple: false,
         mandatory: false,
@@ -533,7 +533,7 @@ static RESOURCES_1: [ResourceDef; 28] = [
     },
     ResourceDef {
         id: 21,
-        name: Cow::Borrowed("Trigger"),
+        name: Cow::Borrowed(name("Trigger")),
         operations: Operations::RW,
         multiple: false,
         mandatory: false,
@@ -543,7 +543,7 @@ static RESOURCES_1: [ResourceDef; 28] = [
     },
     ResourceDef {
         id: 22,
-        name: Cow::Borrowed("Preferred Transport"),
+        name: Cow::Borrowed(name("Preferred Transport")),
         operations: Operations::RW,
         multiple: false,
         mandatory: false,
@@ -555,7 +555,7 @@ static RESOURCES_1: [ResourceDef; 28] = [
     },
     ResourceDef {
         id: 23,
-        name: Cow::Borrowed("Mute Send"),
+        name: Cow::Borrowed(name("Mute Send")),
         operations: Operations::RW,
         multiple: false,
         mandatory: false,
@@ -565,7 +565,7 @@ static RESOURCES_1: [ResourceDef; 28] = [
     },
     ResourceDef {
         id: 24,
-        name: Cow::Borrowed("Alternate APN Links"),
+        name: Cow::Borrowed(name("Alternate APN Links")),
         operations: Operations::RW,
         multiple: true,
         mandatory: false,
@@ -575,7 +575,7 @@ static RESOURCES_1: [ResourceDef; 28] = [
     },
     ResourceDef {
         id: 25,
-        name: Cow::Borrowed("Supported Server Versions"),
+        name: Cow::Borrowed(name("Supported Server Versions")),
         operations: Operations::RW,
         multiple: true,
         mandatory: false,
@@ -585,7 +585,7 @@ static RESOURCES_1: [ResourceDef; 28] = [
     },
     ResourceDef {
         id: 26,
-        name: Cow::Borrowed("Default Notification Mode"),
+        name: Cow::Borrowed(name("Default Notification Mode")),
         operations: Operations::RW,
         multiple: false,
         mandatory: false,
@@ -595,7 +595,7 @@ static RESOURCES_1: [ResourceDef; 28] = [
     },
     ResourceDef {
         id: 27,
-        name: Cow::Borrowed("Profile ID Hash Algorithm"),
+        name: Cow::Borrowed(name("Profile ID Hash Algorithm")),
         operations: Operations::RW,
         multiple: false,
         mandatory: false,
@@ -608,7 +608,7 @@ static RESOURCES_1: [ResourceDef; 28] = [
 static RESOURCES_2: [ResourceDef; 4] = [
     ResourceDef {
         id: 0,
-        name: Cow::Borrowed("Object ID"),
+        name: Cow::Borrowed(name("Object ID")),
         operations: Operations::R,
         multiple: false,
         mandatory: true,
@@ -618,7 +618,7 @@ static RESOURCES_2: [ResourceDef; 4] = [
     },
     ResourceDef {
         id: 1,
-        name: Cow::Borrowed("Object Instance ID"),
+        name: Cow::Borrowed(name("Object Instance ID")),
         operations: Operations::R,
         multiple: false,
         mandatory: true,
@@ -628,7 +628,7 @@ static RESOURCES_2: [ResourceDef; 4] = [
     },
     ResourceDef {
         id: 2,
-        name: Cow::Borrowed("ACL"),
+        name: Cow::Borrowed(name("ACL")),
         operations: Operations::RW,
         multiple: true,
         mandatory: false,
@@ -638,7 +638,7 @@ static RESOURCES_2: [ResourceDef; 4] = [
     },
     ResourceDef {
         id: 3,
-        name: Cow::Borrowed("Access Control Owner"),
+        name: Cow::Borrowed(name("Access Control Owner")),
         operations: Operations::RW,
         multiple: false,
         mandatory: true,
@@ -651,7 +651,7 @@ static RESOURCES_2: [ResourceDef; 4] = [
 static RESOURCES_3: [ResourceDef; 23] = [
     ResourceDef {
         id: 0,
-        name: Cow::Borrowed("Manufacturer"),
+        name: Cow::Borrowed(name("Manufacturer")),
         operations: Operations::R,
         multiple: false,
         mandatory: false,
@@ -661,7 +661,7 @@ static RESOURCES_3: [ResourceDef; 23] = [
     },
     ResourceDef {
         id: 1,
-        name: Cow::Borrowed("Model Number"),
+        name: Cow::Borrowed(name("Model Number")),
         operations: Operations::R,
         multiple: false,
         mandatory: false,
@@ -671,7 +671,7 @@ static RESOURCES_3: [ResourceDef; 23] = [
     },
     ResourceDef {
         id: 2,
-        name: Cow::Borrowed("Serial Number"),
+        name: Cow::Borrowed(name("Serial Number")),
         operations: Operations::R,
         multiple: false,
         mandatory: false,
@@ -681,7 +681,7 @@ static RESOURCES_3: [ResourceDef; 23] = [
     },
     ResourceDef {
         id: 3,
-        name: Cow::Borrowed("Firmware Version"),
+        name: Cow::Borrowed(name("Firmware Version")),
         operations: Operations::R,
         multiple: false,
         mandatory: false,
@@ -691,7 +691,7 @@ static RESOURCES_3: [ResourceDef; 23] = [
     },
     ResourceDef {
         id: 4,
-        name: Cow::Borrowed("Reboot"),
+        name: Cow::Borrowed(name("Reboot")),
         operations: Operations::E,
         multiple: false,
         mandatory: true,
@@ -701,7 +701,7 @@ static RESOURCES_3: [ResourceDef; 23] = [
     },
     ResourceDef {
         id: 5,
-        name: Cow::Borrowed("Factory Reset"),
+        name: Cow::Borrowed(name("Factory Reset")),
         operations: Operations::E,
         multiple: false,
         mandatory: false,
@@ -711,7 +711,7 @@ static RESOURCES_3: [ResourceDef; 23] = [
     },
     ResourceDef {
         id: 6,
-        name: Cow::Borrowed("Available Power Sources"),
+        name: Cow::Borrowed(name("Available Power Sources")),
         operations: Operations::R,
         multiple: true,
         mandatory: false,
@@ -721,7 +721,7 @@ static RESOURCES_3: [ResourceDef; 23] = [
     },
     ResourceDef {
         id: 7,
-        name: Cow::Borrowed("Power Source Voltage"),
+        name: Cow::Borrowed(name("Power Source Voltage")),
         operations: Operations::R,
         multiple: true,
         mandatory: false,
@@ -731,7 +731,7 @@ static RESOURCES_3: [ResourceDef; 23] = [
     },
     ResourceDef {
         id: 8,
-        name: Cow::Borrowed("Power Source Current"),
+        name: Cow::Borrowed(name("Power Source Current")),
         operations: Operations::R,
         multiple: true,
         mandatory: false,
@@ -741,7 +741,7 @@ static RESOURCES_3: [ResourceDef; 23] = [
     },
     ResourceDef {
         id: 9,
-        name: Cow::Borrowed("Battery Level"),
+        name: Cow::Borrowed(name("Battery Level")),
         operations: Operations::R,
         multiple: false,
         mandatory: false,
@@ -751,7 +751,7 @@ static RESOURCES_3: [ResourceDef; 23] = [
     },
     ResourceDef {
         id: 10,
-        name: Cow::Borrowed("Memory Free"),
+        name: Cow::Borrowed(name("Memory Free")),
         operations: Operations::R,
         multiple: false,
         mandatory: false,
@@ -761,7 +761,7 @@ static RESOURCES_3: [ResourceDef; 23] = [
     },
     ResourceDef {
         id: 11,
-        name: Cow::Borrowed("Error Code"),
+        name: Cow::Borrowed(name("Error Code")),
         operations: Operations::R,
         multiple: true,
         mandatory: true,
@@ -771,7 +771,7 @@ static RESOURCES_3: [ResourceDef; 23] = [
     },
     ResourceDef {
         id: 12,
-        name: Cow::Borrowed("Reset Error Code"),
+        name: Cow::Borrowed(name("Reset Error Code")),
         operations: Operations::E,
         multiple: false,
         mandatory: false,
@@ -781,7 +781,7 @@ static RESOURCES_3: [ResourceDef; 23] = [
     },
     ResourceDef {
         id: 13,
-        name: Cow::Borrowed("Current Time"),
+        name: Cow::Borrowed(name("Current Time")),
         operations: Operations::RW,
         multiple: false,
         mandatory: false,
@@ -791,7 +791,7 @@ static RESOURCES_3: [ResourceDef; 23] = [
     },
     ResourceDef {
         id: 14,
-        name: Cow::Borrowed("UTC Offset"),
+        name: Cow::Borrowed(name("UTC Offset")),
         operations: Operations::RW,
         multiple: false,
         mandatory: false,
@@ -801,7 +801,7 @@ static RESOURCES_3: [ResourceDef; 23] = [
     },
     ResourceDef {
         id: 15,
-        name: Cow::Borrowed("Timezone"),
+        name: Cow::Borrowed(name("Timezone")),
         operations: Operations::RW,
         multiple: false,
         mandatory: false,
@@ -811,7 +811,7 @@ static RESOURCES_3: [ResourceDef; 23] = [
     },
     ResourceDef {
         id: 16,
-        name: Cow::Borrowed("Supported Binding and Modes"),
+        name: Cow::Borrowed(name("Supported Binding and Modes")),
         operations: Operations::R,
         multiple: false,
         mandatory: true,
@@ -821,7 +821,7 @@ static RESOURCES_3: [ResourceDef; 23] = [
     },
     ResourceDef {
         id: 17,
-        name: Cow::Borrowed("Device Type"),
+        name: Cow::Borrowed(name("Device Type")),
         operations: Operations::R,
         multiple: false,
         mandatory: false,
@@ -831,7 +831,7 @@ static RESOURCES_3: [ResourceDef; 23] = [
     },
     ResourceDef {
         id: 18,
-        name: Cow::Borrowed("Hardware Version"),
+        name: Cow::Borrowed(name("Hardware Version")),
         operations: Operations::R,
         multiple: false,
         mandatory: false,
@@ -841,7 +841,7 @@ static RESOURCES_3: [ResourceDef; 23] = [
     },
     ResourceDef {
         id: 19,
-        name: Cow::Borrowed("Software Version"),
+        name: Cow::Borrowed(name("Software Version")),
         operations: Operations::R,
         multiple: false,
         mandatory: false,
@@ -851,7 +851,7 @@ static RESOURCES_3: [ResourceDef; 23] = [
     },
     ResourceDef {
         id: 20,
-        name: Cow::Borrowed("Battery Status"),
+        name: Cow::Borrowed(name("Battery Status")),
         operations: Operations::R,
         multiple: false,
         mandatory: false,
@@ -861,7 +861,7 @@ static RESOURCES_3: [ResourceDef; 23] = [
     },
     ResourceDef {
         id: 21,
-        name: Cow::Borrowed("Memory Total"),
+        name: Cow::Borrowed(name("Memory Total")),
         operations: Operations::R,
         multiple: false,
         mandatory: false,
@@ -871,7 +871,7 @@ static RESOURCES_3: [ResourceDef; 23] = [
     },
     ResourceDef {
         id: 22,
-        name: Cow::Borrowed("ExtDevInfo"),
+        name: Cow::Borrowed(name("ExtDevInfo")),
         operations: Operations::R,
         multiple: true,
         mandatory: false,
@@ -884,7 +884,7 @@ static RESOURCES_3: [ResourceDef; 23] = [
 static RESOURCES_4: [ResourceDef; 14] = [
     ResourceDef {
         id: 0,
-        name: Cow::Borrowed("Network Bearer"),
+        name: Cow::Borrowed(name("Network Bearer")),
         operations: Operations::R,
         multiple: false,
         mandatory: true,
@@ -894,7 +894,7 @@ static RESOURCES_4: [ResourceDef; 14] = [
     },
     ResourceDef {
         id: 1,
-        name: Cow::Borrowed("Available Network Bearer"),
+        name: Cow::Borrowed(name("Available Network Bearer")),
         operations: Operations::R,
         multiple: true,
         mandatory: true,
@@ -904,7 +904,7 @@ static RESOURCES_4: [ResourceDef; 14] = [
     },
     ResourceDef {
         id: 2,
-        name: Cow::Borrowed("Radio Signal Strength"),
+        name: Cow::Borrowed(name("Radio Signal Strength")),
         operations: Operations::R,
         multiple: false,
         mandatory: true,
@@ -914,7 +914,7 @@ static RESOURCES_4: [ResourceDef; 14] = [
     },
     ResourceDef {
         id: 3,
-        name: Cow::Borrowed("Link Quality"),
+        name: Cow::Borrowed(name("Link Quality")),
         operations: Operations::R,
         multiple: false,
         mandatory: false,
@@ -924,7 +924,7 @@ static RESOURCES_4: [ResourceDef; 14] = [
     },
     ResourceDef {
         id: 4,
-        name: Cow::Borrowed("IP Addresses"),
+        name: Cow::Borrowed(name("IP Addresses")),
         operations: Operations::R,
         multiple: true,
         mandatory: true,
@@ -934,7 +934,7 @@ static RESOURCES_4: [ResourceDef; 14] = [
     },
     ResourceDef {
         id: 5,
-        name: Cow::Borrowed("Router IP Addresses"),
+        name: Cow::Borrowed(name("Router IP Addresses")),
         operations: Operations::R,
         multiple: true,
         mandatory: false,
@@ -944,7 +944,7 @@ static RESOURCES_4: [ResourceDef; 14] = [
     },
     ResourceDef {
         id: 6,
-        name: Cow::Borrowed("Link Utilization"),
+        name: Cow::Borrowed(name("Link Utilization")),
         operations: Operations::R,
         multiple: false,
         mandatory: false,
@@ -954,7 +954,7 @@ static RESOURCES_4: [ResourceDef; 14] = [
     },
     ResourceDef {
         id: 7,
-        name: Cow::Borrowed("APN"),
+        name: Cow::Borrowed(name("APN")),
         operations: Operations::R,
         multiple: true,
         mandatory: false,
@@ -964,7 +964,7 @@ static RESOURCES_4: [ResourceDef; 14] = [
     },
     ResourceDef {
         id: 8,
-        name: Cow::Borrowed("Cell ID"),
+        name: Cow::Borrowed(name("Cell ID")),
         operations: Operations::R,
         multiple: false,
         mandatory: false,
@@ -974,7 +974,7 @@ static RESOURCES_4: [ResourceDef; 14] = [
     },
     ResourceDef {
         id: 9,
-        name: Cow::Borrowed("SMNC"),
+        name: Cow::Borrowed(name("SMNC")),
         operations: Operations::R,
         multiple: false,
         mandatory: false,
@@ -984,7 +984,7 @@ static RESOURCES_4: [ResourceDef; 14] = [
     },
     ResourceDef {
         id: 10,
-        name: Cow::Borrowed("SMCC"),
+        name: Cow::Borrowed(name("SMCC")),
         operations: Operations::R,
         multiple: false,
         mandatory: false,
@@ -994,7 +994,7 @@ static RESOURCES_4: [ResourceDef; 14] = [
     },
     ResourceDef {
         id: 11,
-        name: Cow::Borrowed("SignalSNR"),
+        name: Cow::Borrowed(name("SignalSNR")),
         operations: Operations::R,
         multiple: false,
         mandatory: false,
@@ -1004,7 +1004,7 @@ static RESOURCES_4: [ResourceDef; 14] = [
     },
     ResourceDef {
         id: 12,
-        name: Cow::Borrowed("LAC"),
+        name: Cow::Borrowed(name("LAC")),
         operations: Operations::R,
         multiple: false,
         mandatory: false,
@@ -1014,7 +1014,7 @@ static RESOURCES_4: [ResourceDef; 14] = [
     },
     ResourceDef {
         id: 13,
-        name: Cow::Borrowed("Coverage Enhancement Level"),
+        name: Cow::Borrowed(name("Coverage Enhancement Level")),
         operations: Operations::R,
         multiple: false,
         mandatory: false,
@@ -1027,7 +1027,7 @@ static RESOURCES_4: [ResourceDef; 14] = [
 static RESOURCES_5: [ResourceDef; 14] = [
     ResourceDef {
         id: 0,
-        name: Cow::Borrowed("Package"),
+        name: Cow::Borrowed(name("Package")),
         operations: Operations::W,
         multiple: false,
         mandatory: true,
@@ -1037,7 +1037,7 @@ static RESOURCES_5: [ResourceDef; 14] = [
     },
     ResourceDef {
         id: 1,
-        name: Cow::Borrowed("Package URI"),
+        name: Cow::Borrowed(name("Package URI")),
         operations: Operations::RW,
         multiple: false,
         mandatory: true,
@@ -1047,7 +1047,7 @@ static RESOURCES_5: [ResourceDef; 14] = [
     },
     ResourceDef {
         id: 2,
-        name: Cow::Borrowed("Update"),
+        name: Cow::Borrowed(name("Update")),
         operations: Operations::E,
         multiple: false,
         mandatory: true,
@@ -1057,7 +1057,7 @@ static RESOURCES_5: [ResourceDef; 14] = [
     },
     ResourceDef {
         id: 3,
-        name: Cow::Borrowed("State"),
+        name: Cow::Borrowed(name("State")),
         operations: Operations::R,
         multiple: false,
         mandatory: true,
@@ -1067,7 +1067,7 @@ static RESOURCES_5: [ResourceDef; 14] = [
     },
     ResourceDef {
         id: 5,
-        name: Cow::Borrowed("Update Result"),
+        name: Cow::Borrowed(name("Update Result")),
         operations: Operations::R,
         multiple: false,
         mandatory: true,
@@ -1077,7 +1077,7 @@ static RESOURCES_5: [ResourceDef; 14] = [
     },
     ResourceDef {
         id: 6,
-        name: Cow::Borrowed("PkgName"),
+        name: Cow::Borrowed(name("PkgName")),
         operations: Operations::R,
         multiple: false,
         mandatory: false,
@@ -1087,7 +1087,7 @@ static RESOURCES_5: [ResourceDef; 14] = [
     },
     ResourceDef {
         id: 7,
-        name: Cow::Borrowed("PkgVersion"),
+        name: Cow::Borrowed(name("PkgVersion")),
         operations: Operations::R,
         multiple: false,
         mandatory: false,
@@ -1097,7 +1097,7 @@ static RESOURCES_5: [ResourceDef; 14] = [
     },
     ResourceDef {
         id: 8,
-        name: Cow::Borrowed("Firmware Update Protocol Support"),
+        name: Cow::Borrowed(name("Firmware Update Protocol Support")),
         operations: Operations::R,
         multiple: true,
         mandatory: false,
@@ -1107,7 +1107,7 @@ static RESOURCES_5: [ResourceDef; 14] = [
     },
     ResourceDef {
         id: 9,
-        name: Cow::Borrowed("Firmware Update Delivery Method"),
+        name: Cow::Borrowed(name("Firmware Update Delivery Method")),
         operations: Operations::R,
         multiple: false,
         mandatory: true,
@@ -1117,7 +1117,7 @@ static RESOURCES_5: [ResourceDef; 14] = [
     },
     ResourceDef {
         id: 10,
-        name: Cow::Borrowed("Cancel"),
+        name: Cow::Borrowed(name("Cancel")),
         operations: Operations::E,
         multiple: false,
         mandatory: false,
@@ -1127,7 +1127,7 @@ static RESOURCES_5: [ResourceDef; 14] = [
     },
     ResourceDef {
         id: 11,
-        name: Cow::Borrowed("Severity"),
+        name: Cow::Borrowed(name("Severity")),
         operations: Operations::RW,
         multiple: false,
         mandatory: false,
@@ -1137,7 +1137,7 @@ static RESOURCES_5: [ResourceDef; 14] = [
     },
     ResourceDef {
         id: 12,
-        name: Cow::Borrowed("Last State Change Time"),
+        name: Cow::Borrowed(name("Last State Change Time")),
         operations: Operations::R,
         multiple: false,
         mandatory: false,
@@ -1147,7 +1147,7 @@ static RESOURCES_5: [ResourceDef; 14] = [
     },
     ResourceDef {
         id: 13,
-        name: Cow::Borrowed("Maximum Defer Period"),
+        name: Cow::Borrowed(name("Maximum Defer Period")),
         operations: Operations::RW,
         multiple: false,
         mandatory: false,
@@ -1157,7 +1157,7 @@ static RESOURCES_5: [ResourceDef; 14] = [
     },
     ResourceDef {
         id: 14,
-        name: Cow::Borrowed("Automatic Upgrade at Download"),
+        name: Cow::Borrowed(name("Automatic Upgrade at Download")),
         operations: Operations::RW,
         multiple: false,
         mandatory: false,
@@ -1170,7 +1170,7 @@ static RESOURCES_5: [ResourceDef; 14] = [
 static RESOURCES_21: [ResourceDef; 7] = [
     ResourceDef {
         id: 0,
-        name: Cow::Borrowed("OSCORE Master Secret"),
+        name: Cow::Borrowed(name("OSCORE Master Secret")),
         operations: Operations::NONE,
         multiple: false,
         mandatory: true,
@@ -1180,7 +1180,7 @@ static RESOURCES_21: [ResourceDef; 7] = [
     },
     ResourceDef {
         id: 1,
-        name: Cow::Borrowed("OSCORE Sender ID"),
+        name: Cow::Borrowed(name("OSCORE Sender ID")),
         operations: Operations::NONE,
         multiple: false,
         mandatory: true,
@@ -1190,7 +1190,7 @@ static RESOURCES_21: [ResourceDef; 7] = [
     },
     ResourceDef {
         id: 2,
-        name: Cow::Borrowed("OSCORE Recipient ID"),
+        name: Cow::Borrowed(name("OSCORE Recipient ID")),
         operations: Operations::NONE,
         multiple: false,
         mandatory: true,
@@ -1200,7 +1200,7 @@ static RESOURCES_21: [ResourceDef; 7] = [
     },
     ResourceDef {
         id: 3,
-        name: Cow::Borrowed("OSCORE AEAD Algorithm"),
+        name: Cow::Borrowed(name("OSCORE AEAD Algorithm")),
         operations: Operations::NONE,
         multiple: false,
         mandatory: false,
@@ -1210,7 +1210,7 @@ static RESOURCES_21: [ResourceDef; 7] = [
     },
     ResourceDef {
         id: 4,
-        name: Cow::Borrowed("OSCORE HMAC Algorithm"),
+        name: Cow::Borrowed(name("OSCORE HMAC Algorithm")),
         operations: Operations::NONE,
         multiple: false,
         mandatory: false,
@@ -1220,7 +1220,7 @@ static RESOURCES_21: [ResourceDef; 7] = [
     },
     ResourceDef {
         id: 5,
-        name: Cow::Borrowed("OSCORE Master Salt"),
+        name: Cow::Borrowed(name("OSCORE Master Salt")),
         operations: Operations::NONE,
         multiple: false,
         mandatory: false,
@@ -1230,7 +1230,7 @@ static RESOURCES_21: [ResourceDef; 7] = [
     },
     ResourceDef {
         id: 6,
-        name: Cow::Borrowed("OSCORE ID Context"),
+        name: Cow::Borrowed(name("OSCORE ID Context")),
         operations: Operations::NONE,
         multiple: false,
         mandatory: false,
@@ -1243,7 +1243,7 @@ static RESOURCES_21: [ResourceDef; 7] = [
 /// Object 0 "LWM2M Security" version 1.2 (`urn:oma:lwm2m:oma:0:1.2`).
 pub static LWM2M_SECURITY: ObjectDef = ObjectDef {
     id: 0,
-    name: Cow::Borrowed("LWM2M Security"),
+    name: Cow::Borrowed(name("LWM2M Security")),
     urn: Cow::Borrowed("urn:oma:lwm2m:oma:0:1.2"),
     version: Version { major: 1, minor: 2 },
     lwm2m_version: Version { major: 1, minor: 1 },
@@ -1255,7 +1255,7 @@ pub static LWM2M_SECURITY: ObjectDef = ObjectDef {
 /// Object 1 "LwM2M Server" version 1.2 (`urn:oma:lwm2m:oma:1:1.2`).
 pub static LWM2M_SERVER: ObjectDef = ObjectDef {
     id: 1,
-    name: Cow::Borrowed("LwM2M Server"),
+    name: Cow::Borrowed(name("LwM2M Server")),
     urn: Cow::Borrowed("urn:oma:lwm2m:oma:1:1.2"),
     version: Version { major: 1, minor: 2 },
     lwm2m_version: Version { major: 1, minor: 2 },
@@ -1267,7 +1267,7 @@ pub static LWM2M_SERVER: ObjectDef = ObjectDef {
 /// Object 2 "LwM2M Access Control" version 1.1 (`urn:oma:lwm2m:oma:2:1.1`).
 pub static LWM2M_ACCESS_CONTROL: ObjectDef = ObjectDef {
     id: 2,
-    name: Cow::Borrowed("LwM2M Access Control"),
+    name: Cow::Borrowed(name("LwM2M Access Control")),
     urn: Cow::Borrowed("urn:oma:lwm2m:oma:2:1.1"),
     version: Version { major: 1, minor: 1 },
     lwm2m_version: Version { major: 1, minor: 0 },
@@ -1279,7 +1279,7 @@ pub static LWM2M_ACCESS_CONTROL: ObjectDef = ObjectDef {
 /// Object 3 "Device" version 1.2 (`urn:oma:lwm2m:oma:3:1.2`).
 pub static DEVICE: ObjectDef = ObjectDef {
     id: 3,
-    name: Cow::Borrowed("Device"),
+    name: Cow::Borrowed(name("Device")),
     urn: Cow::Borrowed("urn:oma:lwm2m:oma:3:1.2"),
     version: Version { major: 1, minor: 2 },
     lwm2m_version: Version { major: 1, minor: 1 },
@@ -1291,7 +1291,7 @@ pub static DEVICE: ObjectDef = ObjectDef {
 /// Object 4 "Connectivity Monitoring" version 1.3 (`urn:oma:lwm2m:oma:4:1.3`).
 pub static CONNECTIVITY_MONITORING: ObjectDef = ObjectDef {
     id: 4,
-    name: Cow::Borrowed("Connectivity Monitoring"),
+    name: Cow::Borrowed(name("Connectivity Monitoring")),
     urn: Cow::Borrowed("urn:oma:lwm2m:oma:4:1.3"),
     version: Version { major: 1, minor: 3 },
     lwm2m_version: Version { major: 1, minor: 1 },
@@ -1303,7 +1303,7 @@ pub static CONNECTIVITY_MONITORING: ObjectDef = ObjectDef {
 /// Object 5 "Firmware Update" version 1.2 (`urn:oma:lwm2m:oma:5:1.2`).
 pub static FIRMWARE_UPDATE: ObjectDef = ObjectDef {
     id: 5,
-    name: Cow::Borrowed("Firmware Update"),
+    name: Cow::Borrowed(name("Firmware Update")),
     urn: Cow::Borrowed("urn:oma:lwm2m:oma:5:1.2"),
     version: Version { major: 1, minor: 2 },
     lwm2m_version: Version { major: 1, minor: 1 },
@@ -1315,7 +1315,7 @@ pub static FIRMWARE_UPDATE: ObjectDef = ObjectDef {
 /// Object 21 "LWM2M OSCORE" version 2.0 (`urn:oma:lwm2m:oma:21:2.0`).
 pub static LWM2M_OSCORE: ObjectDef = ObjectDef {
     id: 21,
-    name: Cow::Borrowed("LWM2M OSCORE"),
+    name: Cow::Borrowed(name("LWM2M OSCORE")),
     urn: Cow::Borrowed("urn:oma:lwm2m:oma:21:2.0"),
     version: Version { major: 2, minor: 0 },
     lwm2m_version: Version { major: 1, minor: 1 },

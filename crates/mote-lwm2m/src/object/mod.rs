@@ -17,6 +17,17 @@ use crate::value::{ResourceType, Value};
 
 pub mod builtin;
 
+/// A name in the built-in definitions as this build keeps it: the registry's name with the
+/// `names` feature, empty without it (names are for people; nothing in the protocol reads
+/// them), so that a device build carries no name texts.
+pub(crate) const fn name(registry_name: &'static str) -> &'static str {
+    if cfg!(feature = "names") {
+        registry_name
+    } else {
+        ""
+    }
+}
+
 /// The operations a Resource supports: R, W, E, or a combination (`RW`); empty for the
 /// registry's resources that are only containers (none in the core objects).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -500,5 +511,28 @@ pub struct Builtin;
 impl ObjectDefs for Builtin {
     fn object(&self, id: u16) -> Option<&ObjectDef> {
         builtin::object(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[allow(clippy::panic)]
+    fn builtin_names_only_with_the_names_feature() {
+        let device = builtin::object(3).and_then(|d| d.resource(0).map(|r| (d, r)));
+        let Some((device, manufacturer)) = device else {
+            panic!("the built-in Device object and its Manufacturer resource");
+        };
+        // The definitions themselves do not depend on the feature.
+        assert_eq!(manufacturer.kind, ResourceType::String);
+        if cfg!(feature = "names") {
+            assert_eq!(&*device.name, "Device");
+            assert_eq!(&*manufacturer.name, "Manufacturer");
+        } else {
+            assert_eq!(&*device.name, "");
+            assert_eq!(&*manufacturer.name, "");
+        }
     }
 }

@@ -24,6 +24,7 @@ use crate::path::Path;
 use crate::value::{ResourceType, Value};
 
 pub mod cbor;
+#[cfg(feature = "senml-json")]
 pub mod json;
 
 /// A SenML field label (RFC 8428 §4.1, §6 Table 4) plus LwM2M's `vlo`.
@@ -470,6 +471,7 @@ pub(crate) fn typed(
 
 /// The value records of a pack: every record must have a value and a resource or
 /// resource-instance path.
+#[cfg_attr(not(feature = "senml-json"), allow(dead_code))]
 pub(crate) fn to_records(
     format: &'static str,
     resolved: Vec<Resolved<'_>>,

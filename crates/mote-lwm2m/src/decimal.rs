@@ -1,0 +1,264 @@
+//! Decimal text for `f64`: the Float text representation (LwM2M TS Core 1.2 Appendix C,
+//! "Text Format": a signed decimal number) and the `gt` / `lt` / `st` notification
+//! attributes (§5.1.2).
+//!
+//! With the `float-text` feature this is `core`'s float formatting and parsing (shortest
+//! round-trip output, correctly rounded input, about 20 KB of code on a Cortex-M). Without it,
+//! a compact version: output has at most 9 significant digits (`1/3` prints `0.333333333`),
+//! input is exact up to 19 significant digits and decimal exponents within ±22 and otherwise
+//! off by a few units in the last place. Both accept and print the same syntax.
+
+use alloc::string::String;
+
+/// Parses `[+-]digits[.digits][(e|E)[+-]digits]` (at least one digit before the exponent).
+/// Out-of-range magnitudes become infinity or zero, as `str::parse` does.
+pub(crate) fn parse(s: &str) -> Option<f64> {
+    #[cfg(feature = "float-text")]
+    return s.parse().ok();
+    #[cfg(not(feature = "float-text"))]
+    return parse_compact(s);
+}
+
+/// Appends the decimal text of `f` (no exponent, as `Display` for `f64` writes it).
+pub(crate) fn write(out: &mut String, f: f64) {
+    #[cfg(feature = "float-text")]
+    {
+        use core::fmt::Write as _;
+        let _ = write!(out, "{f}");
+    }
+    #[cfg(not(feature = "float-text"))]
+    write_compact(out, f);
+}
+
+/// 10^n by repeated multiplication (exact up to 10^22).
+#[cfg_attr(feature = "float-text", allow(dead_code))]
+fn pow10(n: u32) -> f64 {
+    let mut p = 1.0;
+    for _ in 0..n {
+        p *= 10.0;
+    }
+    p
+}
+
+#[cfg_attr(feature = "float-text", allow(dead_code))]
+fn parse_compact(s: &str) -> Option<f64> {
+    let b = s.as_bytes();
+    let (negative, mut i) = match b.first() {
+        Some(b'-') => (true, 1),
+        Some(b'+') => (false, 1),
+        _ => (false, 0),
+    };
+    let mut mantissa: u64 = 0;
+    let mut exp: i32 = 0;
+    let mut any_digit = false;
+    let mut after_point = false;
+    while let Some(&c) = b.get(i) {
+        match c {
+            b'0'..=b'9' => {
+                any_digit = true;
+                if mantissa < 1_000_000_000_000_000_000 {
+                    mantissa = mantissa * 10 + u64::from(c - b'0');
+                    if after_point {
+                        exp -= 1;
+                    }
+                } else if !after_point {
+                    // Digits beyond the 19th only scale the integer part.
+                    exp = exp.saturating_add(1);
+                }
+            }
+            b'.' if !after_point => after_point = true,
+            _ => break,
+        }
+        i += 1;
+    }
+    if !any_digit {
+        return None;
+    }
+    if let Some(b'e' | b'E') = b.get(i) {
+        i += 1;
+        let negative_exp = match b.get(i) {
+            Some(b'-') => {
+                i += 1;
+                true
+            }
+            Some(b'+') => {
+                i += 1;
+                false
+            }
+            _ => false,
+        };
+        let mut e: i32 = 0;
+        let mut any_exp_digit = false;
+        while let Some(&c) = b.get(i).filter(|c| c.is_ascii_digit()) {
+            any_exp_digit = true;
+            e = (e * 10 + i32::from(c - b'0')).min(100_000);
+            i += 1;
+        }
+        if !any_exp_digit {
+            return None;
+        }
+        exp = exp.saturating_add(if negative_exp { -e } else { e });
+    }
+    if i != b.len() {
+        return None;
+    }
+    #[allow(clippy::cast_precision_loss)] // rounds above 2^53, as documented
+    let mut f = mantissa as f64;
+    while exp > 0 && f.is_finite() {
+        let step = exp.min(22);
+        f *= pow10(step.unsigned_abs());
+        exp -= step;
+    }
+    while exp < 0 && f != 0.0 {
+        let step = (-exp).min(22);
+        f /= pow10(step.unsigned_abs());
+        exp += step;
+    }
+    Some(if negative { -f } else { f })
+}
+
+/// Appends the decimal digits of `n`.
+#[cfg_attr(feature = "float-text", allow(dead_code))]
+fn push_u64(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut len = 0;
+    loop {
+        if let Some(d) = digits.get_mut(len) {
+            *d = b'0' + (n % 10) as u8;
+        }
+        len += 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for d in digits.iter().take(len).rev() {
+        out.push(char::from(*d));
+    }
+}
+
+#[cfg_attr(feature = "float-text", allow(dead_code))]
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+fn write_compact(out: &mut String, f: f64) {
+    if f.is_nan() {
+        out.push_str("NaN");
+        return;
+    }
+    if f.is_sign_negative() {
+        out.push('-');
+    }
+    let a = f.abs();
+    if a.is_infinite() {
+        out.push_str("inf");
+        return;
+    }
+    if a >= 1e9 {
+        // The integer part: its leading 18 digits and zeros (f64 has under 18 significant
+        // digits anyway).
+        let mut scaled = a;
+        let mut zeros = 0;
+        while scaled >= 1e18 {
+            scaled /= 10.0;
+            zeros += 1;
+        }
+        push_u64(out, (scaled + 0.5) as u64);
+        for _ in 0..zeros {
+            out.push('0');
+        }
+        return;
+    }
+    if a == 0.0 {
+        out.push('0');
+        return;
+    }
+    // Scale to 9 significant digits: a = t / 10^k.
+    let mut scaled = a;
+    let mut k = 0usize;
+    while scaled < 1e8 && k < 400 {
+        scaled *= 10.0;
+        k += 1;
+    }
+    let t = (scaled + 0.5) as u64;
+    let mut digits = String::new();
+    push_u64(&mut digits, t);
+    while digits.len() <= k {
+        digits.insert(0, '0');
+    }
+    let point = digits.len() - k;
+    let (int, frac) = digits.split_at(point);
+    out.push_str(int);
+    let frac = frac.trim_end_matches('0');
+    if !frac.is_empty() {
+        out.push('.');
+        out.push_str(frac);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(f: f64) -> String {
+        let mut s = String::new();
+        write_compact(&mut s, f);
+        s
+    }
+
+    #[test]
+    fn compact_output_of_short_decimals_is_the_decimal() {
+        // Expected texts written out by hand.
+        assert_eq!(text(21.5), "21.5");
+        assert_eq!(text(0.5), "0.5");
+        assert_eq!(text(100.0), "100");
+        assert_eq!(text(-3.25), "-3.25");
+        assert_eq!(text(0.0), "0");
+        assert_eq!(text(-0.0), "-0");
+        assert_eq!(text(6.667e-11), "0.00000000006667");
+        assert_eq!(text(1.0 / 3.0), "0.333333333");
+        assert_eq!(text(999_999_999.5), "1000000000");
+        assert_eq!(text(1e9), "1000000000");
+        assert_eq!(text(1.5e20), "150000000000000000000");
+        assert_eq!(text(f64::INFINITY), "inf");
+    }
+
+    #[test]
+    fn compact_input_matches_core_for_short_decimals() {
+        for s in [
+            "0",
+            "21.5",
+            "-21.5",
+            "+7",
+            ".5",
+            "1.",
+            "1e3",
+            "1E-3",
+            "6.667e-11",
+            "0.1",
+            "123456789.25",
+            "1e22",
+            "12345678901234567890123",
+            "1e400",
+            "1e-400",
+        ] {
+            let core: f64 = s.parse().unwrap_or(f64::NAN);
+            assert_eq!(parse_compact(s), Some(core), "{s}");
+        }
+    }
+
+    #[test]
+    fn compact_input_refuses_what_is_not_a_number() {
+        for s in [
+            "", "-", ".", "e5", "1e", "1e+", "1.2.3", "1x", "inf", "NaN", "--1",
+        ] {
+            assert_eq!(parse_compact(s), None, "{s}");
+        }
+    }
+
+    #[test]
+    fn compact_output_reads_back_within_nine_digits() {
+        for f in [0.1, 2.5e-7, 12345.678, -98765.4321, 3.0e-300] {
+            let back = parse_compact(&text(f)).unwrap_or(f64::NAN);
+            assert!(((back - f) / f).abs() < 1e-8, "{f} -> {}", text(f));
+        }
+    }
+}

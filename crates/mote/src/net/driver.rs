@@ -115,6 +115,13 @@ pub(crate) trait Application<X: Protection<Remote> = NoProtection> {
     fn connected(&mut self, _io: &mut Io<'_, X>, _result: Result<Remote, NetError>) -> Flow {
         Flow::Continue(())
     }
+
+    /// A flow the application opened through [`Application::poll_connect`] and wants closed
+    /// now (a proxy's idle or orphaned upstream flow): the driver calls [`Driver::close_flow`]
+    /// for each, in the order asked.
+    fn poll_close(&mut self) -> Option<Remote> {
+        None
+    }
 }
 
 /// Stops a running [`Driver`] from anywhere (another task or thread). A shutdown requested
@@ -162,9 +169,21 @@ enum Input {
     },
 }
 
+/// One UDP socket of the driver.
+#[derive(Debug)]
+struct Udp {
+    socket: Arc<UdpSocket>,
+    reader_task: AbortHandle,
+    /// Opened by [`Driver::connect`] (a flow that [`Driver::close_flow`] may close), not
+    /// [`Driver::bind`].
+    outbound: bool,
+}
+
 #[derive(Debug)]
 struct Connection {
     addr: SocketAddr,
+    /// Opened by [`Driver::connect`] (Connection Initiator), not accepted.
+    outbound: bool,
     writer: mpsc::Sender<Vec<u8>>,
     reader_task: AbortHandle,
     writer_task: AbortHandle,
@@ -188,7 +207,10 @@ pub(crate) struct Driver<X: Protection<Remote> = NoProtection> {
     epoch: Instant,
     /// The endpoint's time at `epoch` ([`Driver::start_clock_at`]).
     start: Duration,
-    udp: Vec<Arc<UdpSocket>>,
+    /// UDP sockets by number; a number is never reused, so a closed socket's number cannot
+    /// reach another socket's peer.
+    udp: BTreeMap<usize, Udp>,
+    next_udp: usize,
     connections: BTreeMap<u64, Connection>,
     next_connection: u64,
     input_tx: mpsc::Sender<Input>,
@@ -229,7 +251,8 @@ impl<X: Protection<Remote>> Driver<X> {
             endpoint,
             epoch: Instant::now(),
             start: Duration::ZERO,
-            udp: Vec::new(),
+            udp: BTreeMap::new(),
+            next_udp: 0,
             connections: BTreeMap::new(),
             next_connection: 0,
             input_tx,
@@ -294,7 +317,7 @@ impl<X: Protection<Remote>> Driver<X> {
                     addr,
                     source,
                 })?;
-                self.add_udp(socket);
+                self.add_udp(socket, false);
                 info!(%local, "serving CoAP over UDP");
                 Ok(local)
             }
@@ -344,7 +367,7 @@ impl<X: Protection<Remote>> Driver<X> {
                     addr: local,
                     source,
                 })?;
-                let socket = self.add_udp(socket);
+                let socket = self.add_udp(socket, true);
                 Ok(Remote::Udp { socket, addr })
             }
             Listen::Tcp(addr) => {
@@ -365,7 +388,7 @@ impl<X: Protection<Remote>> Driver<X> {
     /// for a TCP connection or an unknown socket).
     pub(crate) fn local_addr(&self, remote: Remote) -> Option<SocketAddr> {
         match remote {
-            Remote::Udp { socket, .. } => self.udp.get(socket)?.local_addr().ok(),
+            Remote::Udp { socket, .. } => self.udp.get(&socket)?.socket.local_addr().ok(),
             Remote::Tcp { .. } => None,
         }
     }
@@ -404,6 +427,10 @@ impl<X: Protection<Remote>> Driver<X> {
                     endpoint: &mut self.endpoint,
                 };
                 flow = app.connected(&mut io, result);
+                continue;
+            }
+            if let Some(closing) = app.poll_close() {
+                self.close_flow(closing);
                 continue;
             }
             while self.tasks.try_join_next().is_some() {}
@@ -451,10 +478,48 @@ impl<X: Protection<Remote>> Driver<X> {
         Ok(())
     }
 
-    fn add_udp(&mut self, socket: UdpSocket) -> usize {
-        let index = self.udp.len();
+    /// Closes a flow that [`Driver::connect`] opened: its UDP socket (the reader stops, the
+    /// port is released; the endpoint's state for its peer ages out by the endpoint's own
+    /// timers, and the socket's number is never reused) or its TCP connection (the endpoint's
+    /// session ends with [`Event::ConnectionClosed`]). Returns whether there was such a flow;
+    /// a socket or listener of [`Driver::bind`] and an accepted connection are never closed
+    /// here.
+    pub(crate) fn close_flow(&mut self, flow: Remote) -> bool {
+        match flow {
+            Remote::Udp { socket, addr } => {
+                if !self.udp.get(&socket).is_some_and(|u| u.outbound) {
+                    return false;
+                }
+                if let Some(u) = self.udp.remove(&socket) {
+                    u.reader_task.abort();
+                }
+                debug!(%addr, socket, "UDP flow closed");
+                true
+            }
+            Remote::Tcp { connection, .. } => {
+                if !self
+                    .connections
+                    .get(&connection)
+                    .is_some_and(|c| c.outbound)
+                {
+                    return false;
+                }
+                self.close(connection);
+                true
+            }
+        }
+    }
+
+    /// UDP sockets open (bound and connected).
+    #[cfg(test)]
+    pub(crate) fn udp_count(&self) -> usize {
+        self.udp.len()
+    }
+
+    fn add_udp(&mut self, socket: UdpSocket, outbound: bool) -> usize {
+        let index = self.next_udp;
+        self.next_udp += 1;
         let socket = Arc::new(socket);
-        self.udp.push(Arc::clone(&socket));
         // One byte more than the endpoint accepts, so an oversized datagram reaches it as
         // oversized (and is counted) instead of truncated into something else.
         let size = self
@@ -465,7 +530,17 @@ impl<X: Protection<Remote>> Driver<X> {
             .saturating_add(1);
         let tx = self.input_tx.clone();
         let pause = self.config.accept_backoff;
-        self.tasks.spawn(read_udp(socket, index, size, tx, pause));
+        let reader_task = self
+            .tasks
+            .spawn(read_udp(Arc::clone(&socket), index, size, tx, pause));
+        self.udp.insert(
+            index,
+            Udp {
+                socket,
+                reader_task,
+                outbound,
+            },
+        );
         index
     }
 
@@ -494,6 +569,7 @@ impl<X: Protection<Remote>> Driver<X> {
             connection,
             Connection {
                 addr,
+                outbound: role == ConnectionRole::Initiator,
                 writer,
                 reader_task,
                 writer_task,
@@ -671,10 +747,11 @@ impl<X: Protection<Remote>> Driver<X> {
     fn send(&mut self, transmit: Transmit<Remote>) {
         match transmit.peer {
             Remote::Udp { socket, addr } => {
-                let Some(s) = self.udp.get(socket) else {
+                let Some(s) = self.udp.get(&socket) else {
+                    debug!(%addr, socket, "datagram for a closed socket dropped");
                     return;
                 };
-                if let Err(e) = s.try_send_to(&transmit.datagram, addr) {
+                if let Err(e) = s.socket.try_send_to(&transmit.datagram, addr) {
                     debug!(%addr, error = %e, "UDP datagram not sent");
                 }
             }
@@ -834,6 +911,74 @@ mod tests {
                 });
             }
             assert_eq!(driver.connections.keys().copied().collect::<Vec<_>>(), [0]);
+        });
+    }
+
+    /// `close_flow` closes what `connect` opened, and nothing else: a UDP flow's socket is
+    /// released (its port can be bound again), a TCP flow's peer reads the end of the stream;
+    /// the bound socket and an accepted connection stay.
+    #[test]
+    fn close_flow_closes_connected_flows_only() {
+        runtime().unwrap().block_on(async {
+            let mut driver =
+                Driver::new(DriverConfig::default(), EndpointConfig::default()).unwrap();
+            let bound = driver
+                .bind(Listen::Udp("127.0.0.1:0".parse().unwrap()))
+                .await
+                .unwrap();
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let upstream = listener.local_addr().unwrap();
+            let udp_flow = driver.connect(Listen::Udp(upstream)).await.unwrap();
+            let tcp_flow = driver.connect(Listen::Tcp(upstream)).await.unwrap();
+            let (mut accepted, _) = listener.accept().await.unwrap();
+            let flow_port = driver.local_addr(udp_flow).unwrap().port();
+            assert_eq!(driver.udp_count(), 2);
+
+            // The bound socket and an accepted connection are not flows.
+            let server = Remote::Udp {
+                socket: 0,
+                addr: bound,
+            };
+            assert!(!driver.close_flow(server));
+            let tcp_bound = driver
+                .bind(Listen::Tcp("127.0.0.1:0".parse().unwrap()))
+                .await
+                .unwrap();
+            let _client = tokio::net::TcpStream::connect(tcp_bound).await.unwrap();
+            let from = accept_one(&mut driver).await;
+            let inbound = *driver.connections.keys().max().unwrap();
+            assert!(!driver.close_flow(Remote::Tcp {
+                connection: inbound,
+                addr: from,
+            }));
+            assert_eq!((driver.udp_count(), driver.connection_count()), (2, 2));
+
+            assert!(driver.close_flow(udp_flow));
+            assert!(driver.close_flow(tcp_flow));
+            assert!(!driver.close_flow(udp_flow), "closed once");
+            assert_eq!((driver.udp_count(), driver.connection_count()), (1, 1));
+            // The TCP flow's peer reads the end of the stream.
+            let mut buf = [0u8; 64];
+            let eof = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+                loop {
+                    match tokio::io::AsyncReadExt::read(&mut accepted, &mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(_) => {}
+                    }
+                }
+            })
+            .await;
+            assert!(eof.is_ok(), "the TCP flow was not closed");
+            // The UDP flow's port is free once its reader task is gone.
+            let mut rebound = None;
+            for _ in 0..1000 {
+                tokio::task::yield_now().await;
+                if let Ok(s) = std::net::UdpSocket::bind(("127.0.0.1", flow_port)) {
+                    rebound = Some(s);
+                    break;
+                }
+            }
+            assert!(rebound.is_some(), "the UDP flow's socket is still open");
         });
     }
 

@@ -21,7 +21,9 @@
 //! 5.02 Bad Gateway (RFC 7252 §5.7.1).
 //!
 //! Each client gets its own upstream flow (its own UDP socket or TCP connection to the
-//! upstream server, NAT-like, at most `--max-flows`), opened on its first request: an LwM2M
+//! upstream server, NAT-like, at most `--max-flows`), opened on its first request (in the
+//! background: a TCP connect to an unreachable upstream holds up only that client's requests,
+//! for at most 5 s, then 5.02): an LwM2M
 //! Server sends its requests (Read, Write, Observe, …) to the address a registration came from
 //! (LwM2M TS 1.2 Transport §6.4), so a request arriving on a client's flow is forwarded to that
 //! client and its response goes back on the flow, with the same rules as the other direction.
@@ -452,8 +454,11 @@ struct Proxy {
     client_of: BTreeMap<Remote, Remote>,
     /// Clients whose flow the driver has not been asked to open yet.
     to_connect: VecDeque<Remote>,
-    /// The clients whose flow the driver is opening, in the order asked.
-    connecting: VecDeque<Remote>,
+    /// The clients whose flow the driver is opening, by the connect's ticket (connects run
+    /// in the background and finish in any order).
+    connecting: BTreeMap<u64, Remote>,
+    /// The ticket of the next connect.
+    next_ticket: u64,
     /// Flows to close (idle, evicted, or their TCP client gone), for the driver.
     to_close: VecDeque<Remote>,
     /// Requests waiting for their flow.
@@ -529,7 +534,8 @@ impl Proxy {
             flows: BTreeMap::new(),
             client_of: BTreeMap::new(),
             to_connect: VecDeque::new(),
-            connecting: VecDeque::new(),
+            connecting: BTreeMap::new(),
+            next_ticket: 0,
             to_close: VecDeque::new(),
             waiting: Vec::new(),
             held: None,
@@ -1112,9 +1118,12 @@ impl Proxy {
         }
     }
 
-    /// The driver opened (or failed to open) the flow of the client asked first.
-    fn flow_opened(&mut self, io: &mut Io<'_>, result: Result<Remote, NetError>) {
-        let Some(client) = self.connecting.pop_front() else {
+    /// The driver opened (or failed to open) the flow of connect `ticket`.
+    fn flow_opened(&mut self, io: &mut Io<'_>, ticket: u64, result: Result<Remote, NetError>) {
+        let Some(client) = self.connecting.remove(&ticket) else {
+            if let Ok(flow) = result {
+                self.to_close.push_back(flow);
+            }
             return;
         };
         let waiting: Vec<Waiting>;
@@ -1321,14 +1330,21 @@ impl Application for Proxy {
         Flow::Continue(())
     }
 
-    fn poll_connect(&mut self) -> Option<Listen> {
+    fn poll_connect(&mut self) -> Option<(u64, Listen)> {
         let client = self.to_connect.pop_front()?;
-        self.connecting.push_back(client);
-        Some(self.upstream)
+        let ticket = self.next_ticket;
+        self.next_ticket += 1;
+        self.connecting.insert(ticket, client);
+        Some((ticket, self.upstream))
     }
 
-    fn connected(&mut self, io: &mut Io<'_>, result: Result<Remote, NetError>) -> Flow {
-        self.flow_opened(io, result);
+    fn connected(
+        &mut self,
+        io: &mut Io<'_>,
+        ticket: u64,
+        result: Result<Remote, NetError>,
+    ) -> Flow {
+        self.flow_opened(io, ticket, result);
         self.flush_events();
         Flow::Continue(())
     }

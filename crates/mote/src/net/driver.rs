@@ -105,14 +105,21 @@ pub(crate) trait Application<X: Protection<Remote> = NoProtection> {
     }
 
     /// A peer the application wants a new flow to while running (a proxy's per-client
-    /// upstream socket or connection): the driver calls [`Driver::connect`] for it and hands
-    /// the result to [`Application::connected`], one at a time, in the order asked.
-    fn poll_connect(&mut self) -> Option<Listen> {
+    /// upstream socket or connection), with the application's own number for it: the driver
+    /// opens it in the background (a TCP connect that takes seconds holds up nothing else;
+    /// each is bounded by a 5 s timeout) and hands the result to [`Application::connected`]
+    /// with that number, in the order the connects finish.
+    fn poll_connect(&mut self) -> Option<(u64, Listen)> {
         None
     }
 
-    /// The outcome of the connect [`Application::poll_connect`] asked for last.
-    fn connected(&mut self, _io: &mut Io<'_, X>, _result: Result<Remote, NetError>) -> Flow {
+    /// The outcome of the connect [`Application::poll_connect`] asked for as `ticket`.
+    fn connected(
+        &mut self,
+        _io: &mut Io<'_, X>,
+        _ticket: u64,
+        _result: Result<Remote, NetError>,
+    ) -> Flow {
         Flow::Continue(())
     }
 
@@ -167,6 +174,20 @@ enum Input {
     Closed {
         connection: u64,
     },
+    /// A background connect ([`Application::poll_connect`]) finished.
+    Connected {
+        ticket: u64,
+        /// A TCP connect (counted in `pending_connects`).
+        tcp: bool,
+        result: Result<Opened, NetError>,
+    },
+}
+
+/// What a background connect opened, not yet the driver's.
+#[derive(Debug)]
+enum Opened {
+    Udp(UdpSocket, SocketAddr),
+    Tcp(TcpStream, SocketAddr),
 }
 
 /// One UDP socket of the driver.
@@ -213,6 +234,9 @@ pub(crate) struct Driver<X: Protection<Remote> = NoProtection> {
     next_udp: usize,
     connections: BTreeMap<u64, Connection>,
     next_connection: u64,
+    /// TCP connects running in the background (they count against
+    /// [`DriverConfig::max_connections`]).
+    pending_connects: usize,
     input_tx: mpsc::Sender<Input>,
     input_rx: mpsc::Receiver<Input>,
     /// Every reader, writer and accept task; dropping the driver aborts them.
@@ -255,6 +279,7 @@ impl<X: Protection<Remote>> Driver<X> {
             next_udp: 0,
             connections: BTreeMap::new(),
             next_connection: 0,
+            pending_connects: 0,
             input_tx,
             input_rx,
             tasks: JoinSet::new(),
@@ -345,43 +370,66 @@ impl<X: Protection<Remote>> Driver<X> {
     /// [`NetError::Bind`], [`NetError::Connect`], [`NetError::TooManyConnections`],
     /// [`NetError::Endpoint`].
     pub(crate) async fn connect(&mut self, server: Listen) -> Result<Remote, NetError> {
-        match server {
-            Listen::Udp(addr) => {
-                let any = match addr.ip() {
-                    IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-                    IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
-                };
-                let local = SocketAddr::new(any, 0);
-                let socket = UdpSocket::bind(local)
-                    .await
-                    .map_err(|source| NetError::Bind {
-                        what: "UDP socket",
-                        addr: local,
-                        source,
-                    })?;
-                // `try_send_to` reports WouldBlock until the reactor has seen the socket
-                // writable once: without this a client's first request is dropped and only its
-                // retransmission (RFC 7252 §4.2, seconds later) goes out.
-                socket.writable().await.map_err(|source| NetError::Bind {
-                    what: "UDP socket",
-                    addr: local,
-                    source,
-                })?;
+        if matches!(server, Listen::Tcp(_)) {
+            self.connection_room()?;
+        }
+        let opened = open(server).await?;
+        self.adopt(opened)
+    }
+
+    /// Whether one more TCP connection may be opened.
+    fn connection_room(&self) -> Result<(), NetError> {
+        if self.connections.len() + self.pending_connects >= self.config.max_connections {
+            return Err(NetError::TooManyConnections {
+                capacity: self.config.max_connections,
+            });
+        }
+        Ok(())
+    }
+
+    /// Makes what a connect opened the driver's: a UDP flow's socket, a TCP flow's connection.
+    fn adopt(&mut self, opened: Opened) -> Result<Remote, NetError> {
+        match opened {
+            Opened::Udp(socket, addr) => {
                 let socket = self.add_udp(socket, true);
                 Ok(Remote::Udp { socket, addr })
             }
-            Listen::Tcp(addr) => {
-                if self.connections.len() >= self.config.max_connections {
-                    return Err(NetError::TooManyConnections {
-                        capacity: self.config.max_connections,
-                    });
-                }
-                let stream = TcpStream::connect(addr)
-                    .await
-                    .map_err(|source| NetError::Connect { addr, source })?;
+            Opened::Tcp(stream, addr) => {
                 self.add_connection(stream, addr, ConnectionRole::Initiator)
             }
         }
+    }
+
+    /// Starts the connect of [`Application::poll_connect`] in the background; its result
+    /// comes back as [`Input::Connected`].
+    fn start_connect(&mut self, ticket: u64, server: Listen) -> Result<(), NetError> {
+        if matches!(server, Listen::Tcp(_)) {
+            self.connection_room()?;
+            self.pending_connects += 1;
+        }
+        let tx = self.input_tx.clone();
+        let tcp = matches!(server, Listen::Tcp(_));
+        self.tasks.spawn(async move {
+            let result = tokio::time::timeout(CONNECT_TIMEOUT, open(server))
+                .await
+                .unwrap_or_else(|_| {
+                    let addr = match server {
+                        Listen::Udp(a) | Listen::Tcp(a) => a,
+                    };
+                    Err(NetError::Connect {
+                        addr,
+                        source: std::io::ErrorKind::TimedOut.into(),
+                    })
+                });
+            let _ = tx
+                .send(Input::Connected {
+                    ticket,
+                    tcp,
+                    result,
+                })
+                .await;
+        });
+        Ok(())
     }
 
     /// The local address of the socket that reaches `remote` (a UDP peer's socket; `None`
@@ -409,24 +457,15 @@ impl<X: Protection<Remote>> Driver<X> {
             if self.settle(app).is_break() || flow.is_break() {
                 break;
             }
-            if let Some(server) = app.poll_connect() {
-                // The driver waits for nothing else meanwhile: a connect is bounded in time.
-                let result = tokio::time::timeout(CONNECT_TIMEOUT, self.connect(server))
-                    .await
-                    .unwrap_or_else(|_| {
-                        let addr = match server {
-                            Listen::Udp(a) | Listen::Tcp(a) => a,
-                        };
-                        Err(NetError::Connect {
-                            addr,
-                            source: std::io::ErrorKind::TimedOut.into(),
-                        })
-                    });
-                let mut io = Io {
-                    now: self.now(),
-                    endpoint: &mut self.endpoint,
-                };
-                flow = app.connected(&mut io, result);
+            if let Some((ticket, server)) = app.poll_connect() {
+                // In the background: the other peers' traffic goes on meanwhile.
+                if let Err(e) = self.start_connect(ticket, server) {
+                    let mut io = Io {
+                        now: self.now(),
+                        endpoint: &mut self.endpoint,
+                    };
+                    flow = app.connected(&mut io, ticket, Err(e));
+                }
                 continue;
             }
             if let Some(closing) = app.poll_close() {
@@ -460,6 +499,21 @@ impl<X: Protection<Remote>> Driver<X> {
                 }
                 // The driver holds a sender itself, so the channel never closes.
                 Wake::Input(None) => flow = Flow::Break(()),
+                Wake::Input(Some(Input::Connected {
+                    ticket,
+                    tcp,
+                    result,
+                })) => {
+                    if tcp {
+                        self.pending_connects = self.pending_connects.saturating_sub(1);
+                    }
+                    let result = result.and_then(|opened| self.adopt(opened));
+                    let mut io = Io {
+                        now: self.now(),
+                        endpoint: &mut self.endpoint,
+                    };
+                    flow = app.connected(&mut io, ticket, result);
+                }
                 Wake::Input(Some(input)) => self.input(input),
                 Wake::Timer => {
                     let now = self.now();
@@ -671,6 +725,9 @@ impl<X: Protection<Remote>> Driver<X> {
                 self.offer(connection);
             }
             Input::Closed { connection } => self.close(connection),
+            // Handled by the run loop, which hands it to the application; one that reaches
+            // here (no application) drops what it opened.
+            Input::Connected { .. } => {}
         }
     }
 
@@ -769,6 +826,36 @@ impl<X: Protection<Remote>> Driver<X> {
                     Err(mpsc::error::TrySendError::Closed(_)) => self.close(connection),
                 }
             }
+        }
+    }
+}
+
+/// Opens a flow to `server`: a UDP socket on an ephemeral port, or a TCP connection.
+async fn open(server: Listen) -> Result<Opened, NetError> {
+    match server {
+        Listen::Udp(addr) => {
+            let any = match addr.ip() {
+                IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+            };
+            let local = SocketAddr::new(any, 0);
+            let bind_error = |source| NetError::Bind {
+                what: "UDP socket",
+                addr: local,
+                source,
+            };
+            let socket = UdpSocket::bind(local).await.map_err(bind_error)?;
+            // `try_send_to` reports WouldBlock until the reactor has seen the socket
+            // writable once: without this a client's first request is dropped and only its
+            // retransmission (RFC 7252 §4.2, seconds later) goes out.
+            socket.writable().await.map_err(bind_error)?;
+            Ok(Opened::Udp(socket, addr))
+        }
+        Listen::Tcp(addr) => {
+            let stream = TcpStream::connect(addr)
+                .await
+                .map_err(|source| NetError::Connect { addr, source })?;
+            Ok(Opened::Tcp(stream, addr))
         }
     }
 }

@@ -91,7 +91,7 @@ impl Harness {
                 }
                 self.sent.push((t.peer, m));
             }
-            while let Some(server) = self.proxy.poll_connect() {
+            while let Some((ticket, server)) = self.proxy.poll_connect() {
                 progress = true;
                 assert_eq!(server, Listen::Udp(UPSTREAM));
                 let result = if self.refuse_flows {
@@ -111,7 +111,7 @@ impl Harness {
                     now: self.now,
                     endpoint: &mut self.endpoint,
                 };
-                let _ = self.proxy.connected(&mut io, result);
+                let _ = self.proxy.connected(&mut io, ticket, result);
             }
             while let Some(flow) = self.proxy.poll_close() {
                 progress = true;
@@ -959,4 +959,98 @@ fn a_full_flow_table_evicts_the_idlest_flow_and_refuses_only_when_all_are_busy()
     assert_eq!(refused[0].code, Code::SERVICE_UNAVAILABLE);
     assert_eq!(h.closed, [flow_a], "a flow with a route was evicted");
     assert_eq!((h.flow_of(b), h.flow_of(c)), (flow_b, flow_c));
+}
+
+/// With a TCP upstream whose accept queue is full (a connect to it hangs), a new client's
+/// flow is being opened while a client with an open flow goes on: its request reaches the
+/// upstream on its flow before the new client hears anything (with a connect that held the
+/// driver, the new client's 5.02 after the 5 s timeout would come first). Real sockets, the
+/// proxy on the driver in a thread of its own.
+#[test]
+fn a_pending_tcp_connect_does_not_hold_up_the_other_clients() {
+    use std::io::Read as _;
+    use std::net::{TcpStream, UdpSocket};
+
+    // The upstream: a listener with a backlog of 1, so its accept queue fills at once.
+    let rt = crate::net::runtime().unwrap();
+    let listener = rt
+        .block_on(async {
+            let socket = tokio::net::TcpSocket::new_v4()?;
+            socket.bind("127.0.0.1:0".parse().unwrap())?;
+            socket.listen(1)?.into_std()
+        })
+        .unwrap();
+    listener.set_nonblocking(false).unwrap();
+    let upstream = listener.local_addr().unwrap();
+
+    let (port_tx, port_rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = std::sync::mpsc::channel::<crate::net::Shutdown>();
+    let proxy_thread = std::thread::spawn(move || {
+        let rt = crate::net::runtime().unwrap();
+        rt.block_on(async {
+            let mut proxy = Proxy::new(
+                Listen::Tcp(upstream),
+                Attack::None,
+                Duration::ZERO,
+                RouteLimits::default(),
+            );
+            let mut driver =
+                Driver::new(DriverConfig::default(), proxy.endpoint_config().unwrap()).unwrap();
+            let local = driver
+                .bind(Listen::Udp("127.0.0.1:0".parse().unwrap()))
+                .await
+                .unwrap();
+            port_tx.send(local).unwrap();
+            stop_tx.send(driver.shutdown_handle()).unwrap();
+            driver.run(&mut proxy).await.unwrap();
+        });
+    });
+    let proxy_addr = port_rx.recv().unwrap();
+    let stop = stop_rx.recv().unwrap();
+    let send = |s: &UdpSocket, mtype: MessageType, mid: u16, path: &str| {
+        let m = request(mtype, Code::GET, mid, &[mid as u8], path);
+        s.send_to(&m.to_vec().unwrap(), proxy_addr).unwrap();
+    };
+
+    // Client a's flow: accepted here; what the proxy writes on it is read as it comes.
+    let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+    send(&a, MessageType::Con, 1, "first");
+    let (mut flow_a, _) = listener.accept().unwrap();
+    flow_a
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 512];
+    while !seen.windows(5).any(|w| w == b"first") {
+        let n = flow_a.read(&mut buf).unwrap();
+        assert!(n > 0, "flow a closed");
+        seen.extend_from_slice(&buf[..n]);
+    }
+    // Fill the accept queue (nothing accepts them), so the next connect hangs.
+    let _fill: Vec<TcpStream> = (0..4)
+        .filter_map(|_| TcpStream::connect_timeout(&upstream, Duration::from_millis(300)).ok())
+        .collect();
+
+    let b = UdpSocket::bind("127.0.0.1:0").unwrap();
+    b.set_nonblocking(true).unwrap();
+    // NON: no empty ACK from the proxy's endpoint either; b hears only the answer.
+    send(&b, MessageType::Non, 1, "other");
+    // b's request is taken first (one socket, in order), then a's.
+    send(&a, MessageType::Con, 2, "second");
+    let mut seen = Vec::new();
+    while !seen.windows(6).any(|w| w == b"second") {
+        let n = flow_a.read(&mut buf).unwrap();
+        assert!(n > 0, "flow a closed");
+        seen.extend_from_slice(&buf[..n]);
+    }
+    let mut reply = [0u8; 512];
+    let early = b.recv(&mut reply);
+    assert!(
+        early
+            .as_ref()
+            .is_err_and(|e| e.kind() == std::io::ErrorKind::WouldBlock),
+        "b was answered ({early:?}) before a's request went on: the connect held the proxy"
+    );
+    stop.shutdown();
+    proxy_thread.join().unwrap();
 }

@@ -1,4 +1,4 @@
-//! The attack suite (hardening issue, findings 1–14): bounded, loopback-only attacks against
+//! The attack suite (hardening issue, findings 1–14; 15, the proxy flow table, from the follow-up review): bounded, loopback-only attacks against
 //! the real `mote serve`, `mote proxy` and `mote coap` processes, each asserting the pass
 //! criteria of the finding it guards, and a table of the results.
 //!

@@ -1,6 +1,7 @@
-//! The attack suite (hardening issue, findings 1–14; 15, the proxy flow table, from the follow-up review): bounded, loopback-only attacks against
-//! the real `mote serve`, `mote proxy` and `mote coap` processes, each asserting the pass
-//! criteria of the finding it guards, and a table of the results.
+//! The attack suite (hardening issue, findings 1–14; 15, the proxy's flow table, from the
+//! follow-up review): bounded, loopback-only attacks against the real `mote serve`, `mote
+//! proxy` and `mote coap` processes, each asserting the pass criteria of the finding it
+//! guards, and a table of the results.
 //!
 //! Why an integration test of the `mote` crate and not a separate program: cargo builds the
 //! binary once for it (`env!("CARGO_BIN_EXE_mote")`), the suite needs no second build

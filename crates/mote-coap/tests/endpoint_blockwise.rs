@@ -1434,3 +1434,27 @@ fn block2_max_unsliced_sends_a_fitting_body_whole() {
         assert!(sliced.options.get(OptionNumber::BLOCK2).is_some());
     }
 }
+
+/// RFC 7959 §2.4: an application that cuts the block itself (a representation it does not hold
+/// as one buffer) answers with Block2 set: that block goes out unchanged — not sliced again at
+/// the request's offset, not kept — while a response without Block2 is still sliced.
+#[test]
+fn block2_a_block_the_application_cut_goes_out_unchanged() {
+    let mut server: Block2Server<u8> = Block2Server::new(server_b2(64));
+    let req = get("fw", Some(bv(5, false, 32)), false);
+    let mut own = content(32);
+    own.options
+        .set_uint(OptionNumber::BLOCK2, bv(5, true, 32).to_uint());
+    own.options.set_uint(OptionNumber::SIZE2, 4096);
+    let out = server
+        .respond(&1, &Message::decode(&req).unwrap(), own.clone(), T0)
+        .unwrap();
+    assert_eq!(out.response, own);
+    assert_eq!(out.cache, CacheOutcome::NotNeeded);
+    assert_eq!(server.len(), 0, "nothing kept");
+    // The same request answered with a whole body is sliced at block 5 as before.
+    let out = server
+        .respond(&1, &Message::decode(&req).unwrap(), content(400), T0)
+        .unwrap();
+    assert_eq!(out.response.payload, body(400, 0x55)[160..192]);
+}

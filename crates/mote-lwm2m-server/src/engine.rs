@@ -33,6 +33,7 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::time::Duration;
 
+use mote_coap::block::{BlockSplitter, BlockValue, Szx};
 use mote_coap::code::{Code, MessageType};
 use mote_coap::content_format::ContentFormat;
 use mote_coap::endpoint::{
@@ -407,8 +408,10 @@ where
     /// a client pulls, LwM2M TS 1.2 Core Appendix E.6), replacing a package of that name.
     /// Only registered clients get it, over the security they registered with (an OSCORE
     /// client under its context: each block is protected); others get 4.01, an unknown name
-    /// 4.04. The endpoint slices it with Block2 in the block size the client asks for
-    /// (RFC 7959 §2.4), with an ETag.
+    /// 4.04. Each request is answered with the one block it asks for (RFC 7959 §2.4: the
+    /// smaller of the client's and the endpoint's preferred block size; block 0 when the
+    /// request has no Block2), with the package's ETag and its Size2 (RFC 7959 §4): only
+    /// that block is copied, and authorization is checked for every block request.
     ///
     /// # Errors
     /// [`PackageError`]: an invalid name, or [`MAX_PACKAGES`] held.
@@ -430,12 +433,15 @@ where
     }
 
     /// The answer to a request for a firmware package, or `None` when the request is not
-    /// one (not `/fw/NAME`).
+    /// one (not `/fw/NAME`): the block the request asks for (`asked`, its Block2 option),
+    /// in at most `preferred` bytes a block.
     fn package_response(
         &self,
         code: Code,
         path: &[&[u8]],
         bound: &Identity,
+        asked: Result<Option<BlockValue>, ()>,
+        preferred: Szx,
     ) -> Option<crate::message::Response> {
         let [first, name] = path else {
             return None;
@@ -464,13 +470,35 @@ where
         else {
             return Some(Response::new(Code::NOT_FOUND));
         };
+        let Ok(asked) = asked else {
+            return Some(Response::error(Code::BAD_OPTION, "malformed Block2 option"));
+        };
+        // RFC 7959 §2.4: the server slices, here straight out of the package (a BERT size is
+        // served as 1024-byte blocks: a package is no reason to negotiate BERT).
+        let preferred = if preferred.is_bert() {
+            Szx::S1024
+        } else {
+            preferred
+        };
+        let Ok((block, payload)) = BlockSplitter::new(&package.bytes).respond(asked, preferred)
+        else {
+            // §2.2: a block past the end.
+            return Some(Response::error(
+                Code::BAD_OPTION,
+                "block past the package's end",
+            ));
+        };
         let mut r = Response::new(Code::CONTENT);
         r.options.push(OptionNumber::ETAG, package.etag.to_vec());
         r.options.push_uint(
             OptionNumber::CONTENT_FORMAT,
             u32::from(ContentFormat::OCTET_STREAM.0),
         );
-        r.payload = package.bytes.clone();
+        r.options.push_uint(OptionNumber::BLOCK2, block.to_uint());
+        // RFC 7959 §4: the size of the whole package, so the client knows what it pulls.
+        let size = u32::try_from(package.bytes.len()).unwrap_or(u32::MAX);
+        r.options.push_uint(OptionNumber::SIZE2, size);
+        r.payload = payload.to_vec();
         Some(r)
     }
 
@@ -828,7 +856,16 @@ where
                     .get_all(OptionNumber::URI_PATH)
                     .map(|o| o.value)
                     .collect();
-                let package = self.package_response(message.message.code, &path, &bound);
+                // BERT accepted here: the endpoint checked the option for its transport already.
+                let asked = BlockValue::from_options(
+                    message.message.options.iter(),
+                    OptionNumber::BLOCK2,
+                    true,
+                )
+                .map_err(|_| ());
+                let preferred = ep.config().block2.preferred_szx;
+                let package =
+                    self.package_response(message.message.code, &path, &bound, asked, preferred);
                 let response = match Request::from_parts(
                     message.message.code,
                     message.message.options.iter(),

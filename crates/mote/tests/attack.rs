@@ -1,6 +1,7 @@
-//! The attack suite (hardening issue, findings 1–14): bounded, loopback-only attacks against
-//! the real `mote serve`, `mote proxy` and `mote coap` processes, each asserting the pass
-//! criteria of the finding it guards, and a table of the results.
+//! The attack suite (hardening issue, findings 1–14; 15, the proxy's flow table, from the
+//! follow-up review): bounded, loopback-only attacks against the real `mote serve`, `mote
+//! proxy` and `mote coap` processes, each asserting the pass criteria of the finding it
+//! guards, and a table of the results.
 //!
 //! Why an integration test of the `mote` crate and not a separate program: cargo builds the
 //! binary once for it (`env!("CARGO_BIN_EXE_mote")`), the suite needs no second build
@@ -1097,6 +1098,93 @@ impl SilentObserver {
     }
 }
 
+/// A UDP server that answers every confirmable request at once with a piggybacked 2.05
+/// (RFC 7252 §5.2.1) and keeps no per-peer state: the upstream of an attack on the proxy's
+/// own tables (`mote serve` bounds its peers, so a new flow per source would meet that bound
+/// first).
+fn answering_upstream() -> u16 {
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = socket.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 2048];
+        while let Ok((n, from)) = socket.recv_from(&mut buf) {
+            let Some(req) = UdpMessage::parse(&buf[..n]).filter(|m| m.mtype == 0) else {
+                continue;
+            };
+            let mut m = vec![0x60 | req.token.len() as u8, 0x45];
+            m.extend(req.mid.to_be_bytes());
+            m.extend_from_slice(&req.token);
+            m.extend([0xff, b'o', b'k']);
+            let _ = socket.send_to(&m, from);
+        }
+    });
+    port
+}
+
+/// Finding 15: `mote proxy` kept each client's upstream flow for as long as it ran, so 64
+/// source addresses (one spoofing host) locked every later client out with 5.03 for good.
+/// 256 sources (4 times `--max-flows`) each send one request and are never heard from again
+/// (a spoofed source reads nothing; the answers are read here only to know the proxy took
+/// each one). Criteria: an honest client's request through the proxy is then answered with
+/// 2.05 (not 5.03 "proxy flow table full") within 2 s, twice (a second honest client too);
+/// growth of the proxy below 16 MiB.
+fn proxy_flow_table_lockout() -> Verdict {
+    let to = format!("127.0.0.1:{}", answering_upstream());
+    let proxy = Mote::start(
+        &[
+            "proxy",
+            "--listen",
+            "127.0.0.1:0",
+            "--to",
+            &to,
+            "--print-port",
+        ],
+        1,
+        Stderr::Null,
+        &[],
+    );
+    let p = proxy.port(0);
+    let before = proxy.rss_kib();
+    let answered = Arc::new(AtomicUsize::new(0));
+    let a = answered.clone();
+    flood(8, move |i| {
+        for k in 0..32u16 {
+            let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+            let mid = (i as u16) << 8 | k;
+            let _ = s.send_to(
+                &udp_request(0, GET, mid, &mid.to_be_bytes(), &WELL_KNOWN_CORE, b""),
+                ("127.0.0.1", p),
+            );
+            let mut buf = [0u8; 2048];
+            if s.recv(&mut buf).is_ok() {
+                a.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    });
+    let answered = answered.load(Ordering::SeqCst);
+    check!(
+        answered >= 64,
+        "only {answered} of 256 sources were answered: the flow table never filled, the attack proved nothing"
+    );
+    let mut codes = vec![];
+    for _ in 0..2 {
+        let (d, code) =
+            honest_udp_at(p, &WELL_KNOWN_CORE).map_err(|e| format!("through the proxy: {e}"))?;
+        check!(
+            code >> 5 == 2,
+            "an honest client is locked out: {}.{:02} after the sources filled the flow table",
+            code >> 5,
+            code & 31
+        );
+        codes.push(d.as_millis());
+    }
+    let mem = memory(before, proxy.rss_kib(), 16)?;
+    Ok(format!(
+        "{answered} of 256 sources served; honest clients answered 2.05 in {codes:?} ms; {mem}"
+    ))
+}
+
 /// A UDP relay in front of `upstream` that plays the upstream itself for every request whose
 /// first Uri-Path is `hole`: it accepts it as an observation (2.05 with Observe, RFC 7641 §4.1;
 /// piggybacked on the ACK of a CON, a NON for a NON) and never notifies again, so each one
@@ -1695,7 +1783,7 @@ fn attack_suite() {
     };
     // Registered first, judged last: its bound is the longest.
     let silent = Mutex::new(selected("5-silent").then(SilentObserver::register));
-    let attacks: [Attack; 11] = [
+    let attacks: [Attack; 12] = [
         (
             "1",
             "TCP client that stops reading",
@@ -1714,6 +1802,11 @@ fn attack_suite() {
             observe_registration_flood,
         ),
         ("6", "proxy route table flood", proxy_route_table_flood),
+        (
+            "15",
+            "proxy flow table lock-out (spoofed sources)",
+            proxy_flow_table_lockout,
+        ),
         ("7", "endless empty Block2 answers", endless_empty_block2),
         ("8", "undrained stderr pipe", undrained_stderr),
         (

@@ -1,5 +1,6 @@
 //! `mote proxy` over real loopback sockets, as processes: the bound on upstream flows (one per
-//! client, `--max-flows`), and the control channel (`--control`: attacks switched on stdin,
+//! client, `--max-flows`; an idle flow's slot goes to a new client), their expiry
+//! (`--flow-idle`, a TCP client's flow closing with its connection), and the control channel (`--control`: attacks switched on stdin,
 //! each acknowledged, counters on `stats`). The LwM2M traffic through the flows in both
 //! directions, and each attack against real roles, are in `cli_demo.rs` (`mote demo`).
 
@@ -71,23 +72,54 @@ fn next_json(rx: &Receiver<String>) -> Json {
     serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line:?}: {e}"))
 }
 
-/// `--max-flows 1`: the first client gets a flow (and keeps it), a second client's request is
-/// refused with 5.03 "proxy flow table full", and so is every new client after it.
+/// `--max-flows 1`: the first client gets a flow; a second client takes its slot once it has
+/// no route on it (the idle flow is evicted, not the new client refused), and so does every
+/// new client after it; `stats` shows one flow open throughout.
 #[test]
-fn a_client_beyond_the_flow_bound_is_refused_with_5_03() {
-    let (_server, _proxy, port, _stdin, _rx) = setup(&["--max-flows", "1"]);
+fn a_new_client_takes_the_slot_of_an_idle_flow() {
+    let (_server, _proxy, port, mut stdin, rx) = setup(&["--max-flows", "1", "--control"]);
     let uri = format!("coap://127.0.0.1:{port}/3/0/0");
     // Each `mote coap` is a new client (its own ephemeral port).
-    let first = common::mote(&["coap", "get", &uri]);
-    assert!(first.status.success(), "{first:?}");
-    assert_eq!(String::from_utf8_lossy(&first.stdout).trim(), "Mote");
-    let second = common::mote(&["coap", "get", &uri]);
-    assert_eq!(second.status.code(), Some(1), "{second:?}");
-    let err = String::from_utf8_lossy(&second.stderr);
-    // (The route table, 1024 by default, is nearly empty: this 5.03 is the flow bound's.)
-    assert!(err.contains("answered 5.03"), "{err}");
-    let again = common::mote(&["coap", "get", &uri]);
-    assert_eq!(again.status.code(), Some(1), "{again:?}");
+    for _ in 0..3 {
+        let got = common::mote(&["coap", "get", &uri]);
+        assert!(got.status.success(), "{got:?}");
+        assert_eq!(String::from_utf8_lossy(&got.stdout).trim(), "Mote");
+        writeln!(stdin, "stats").unwrap();
+        let v = next_json(&rx);
+        assert_eq!(
+            (v["flows"].as_u64(), v["refused"].as_u64()),
+            (Some(1), Some(0)),
+            "{v}"
+        );
+    }
+}
+
+/// `--flow-idle 1`: a flow with no route closes (its socket with it) a second after its last
+/// exchange: `stats` shows no flow open, and the next request opens one again.
+#[test]
+fn an_idle_flow_closes_after_flow_idle() {
+    let (_server, _proxy, port, mut stdin, rx) = setup(&["--flow-idle", "1", "--control"]);
+    let uri = format!("coap://127.0.0.1:{port}/3/0/0");
+    assert_eq!(common::ok(&["coap", "get", &uri]).trim(), "Mote");
+    // Asked until it holds, for at most 10 s (the close itself is due after 1 s).
+    let mut flows = None;
+    for _ in 0..50 {
+        writeln!(stdin, "stats").unwrap();
+        flows = next_json(&rx)["flows"].as_u64();
+        if flows == Some(0) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(flows, Some(0), "the idle flow was never closed");
+    assert_eq!(common::ok(&["coap", "get", &uri]).trim(), "Mote");
+    writeln!(stdin, "stats").unwrap();
+    let v = next_json(&rx);
+    assert_eq!(
+        (v["flows"].as_u64(), v["requests"].as_u64()),
+        (Some(1), Some(2)),
+        "{v}"
+    );
 }
 
 /// `--control`: each line is acknowledged on stdout; `stats` counts what was forwarded (one
@@ -286,4 +318,64 @@ fn an_lwm2m_server_reaches_its_client_through_the_proxy() {
         }
     };
     assert_eq!(executed["path"], "/3/0/4", "{executed}");
+}
+
+/// A TCP client's flow closes with the client's connection: the upstream server (played here
+/// by a bare TCP listener) reads the end of the flow's stream once the client has gone.
+#[test]
+fn a_tcp_clients_flow_closes_with_its_connection() {
+    use std::io::Read as _;
+    use std::net::{TcpListener, TcpStream};
+    let upstream = TcpListener::bind("127.0.0.1:0").unwrap();
+    let to = format!("coap+tcp://{}", upstream.local_addr().unwrap());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mote"))
+        .args([
+            "proxy",
+            "--listen",
+            "coap+tcp://127.0.0.1:0",
+            "--to",
+            &to,
+            "--print-port",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let _proxy = common::Proc(child);
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    let port: u16 = line.trim().parse().unwrap();
+
+    let mut client = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    // RFC 8323 §3.2, §5.3: an empty CSM, then GET /x with a one-byte token.
+    client
+        .write_all(&[0x00, 0xe1, 0x21, 0x01, 0x01, 0xb1, b'x'])
+        .unwrap();
+    let (tx, rx) = channel();
+    std::thread::spawn(move || {
+        if let Ok((stream, _)) = upstream.accept() {
+            let _ = tx.send(stream);
+        }
+    });
+    let mut flow = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the proxy opens the client's flow");
+    flow.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    // The server's empty CSM (RFC 8323 §5.3), so the flow's session is fully open.
+    flow.write_all(&[0x00, 0xe1]).unwrap();
+    let mut buf = [0u8; 256];
+    let n = flow.read(&mut buf).unwrap();
+    assert!(n > 0, "the flow carries the proxy's CSM and the request");
+    drop(client);
+    // Everything until the end of the stream; a read timeout fails the test.
+    loop {
+        match flow.read(&mut buf) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
+            Err(e) => panic!("the flow stayed open after its client left: {e}"),
+        }
+    }
 }

@@ -914,7 +914,11 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Block2Server<P> {
     /// preferred size) out of the full `response` the application produced. Adds Block2, an
     /// ETag (a hash of the body) unless the application set one, and Size2 when the request
     /// carried Size2 (RFC 7959 §4). A body that fits one block, asked for without Block2,
-    /// goes out unchanged.
+    /// goes out unchanged. A response that carries a Block2 option already is one block the
+    /// application cut itself (a representation it does not hold as one buffer, such as a
+    /// firmware package): it goes out unchanged and nothing is kept, so every follow-up
+    /// request reaches the application again (RFC 7959 §2.4: the server slices; Block2,
+    /// ETag and Size2 are then the application's).
     ///
     /// # Errors
     /// A [`Rejected`] for a malformed Block2 option, or 4.02 for a block past the end.
@@ -927,6 +931,12 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Block2Server<P> {
     ) -> Result<Block2Response, Rejected> {
         self.handle_timeout(now);
         let asked = block_option(request, OptionNumber::BLOCK2)?;
+        if response.options.get(OptionNumber::BLOCK2).is_some() {
+            return Ok(Block2Response {
+                response,
+                cache: CacheOutcome::NotNeeded,
+            });
+        }
         let size2 = request.option(OptionNumber::SIZE2).is_some();
         let key = (peer.clone(), RequestKey::block2(request));
         let unsliced = self

@@ -1,5 +1,6 @@
 //! `mote proxy --listen ADDR --to ADDR [--tcp-upstream] [--tamper | --replay | --delay MS]
-//! [--max-routes N] [--max-routes-per-client N] [--max-flows N] [--control] [--json]`: an OSCORE-unaware CoAP forward proxy
+//! [--max-routes N] [--max-routes-per-client N] [--max-flows N] [--flow-idle SECONDS] [--control]
+//! [--json]`: an OSCORE-unaware CoAP forward proxy
 //! (RFC 7252 §5.7) that takes requests from clients over UDP or, with `--listen coap+tcp://…`,
 //! over TCP (RFC 8323), and forwards them to one upstream server over UDP or, with
 //! `--tcp-upstream` (or `--to coap+tcp://…`), over TCP; all four combinations work. It is also
@@ -20,10 +21,30 @@
 //! 5.02 Bad Gateway (RFC 7252 §5.7.1).
 //!
 //! Each client gets its own upstream flow (its own UDP socket or TCP connection to the
-//! upstream server, NAT-like, at most `--max-flows`), opened on its first request: an LwM2M
+//! upstream server, NAT-like, at most `--max-flows`), opened on its first request (in the
+//! background: a TCP connect to an unreachable upstream holds up only that client's requests,
+//! for at most 5 s, then 5.02): an LwM2M
 //! Server sends its requests (Read, Write, Observe, …) to the address a registration came from
 //! (LwM2M TS 1.2 Transport §6.4), so a request arriving on a client's flow is forwarded to that
 //! client and its response goes back on the flow, with the same rules as the other direction.
+//!
+//! Flows expire as NAT bindings do (RFC 4787 §4.3, REQ-5: a UDP binding lasts at least two
+//! minutes, hence the default `--flow-idle 120`): a flow with no route on it (no request of
+//! either side waiting for its answer, no observation relayed) for `--flow-idle` seconds is
+//! closed, its socket or connection with it, and its slot is free. A TCP client's flow closes
+//! with the client's connection. When the table is full, a new client's flow takes the slot
+//! of the flow idle the longest (no route on it) instead of being refused: an idle flow is one
+//! the timer would close anyway, so eviction only closes it early, while refusing would let
+//! `--max-flows` source addresses (one spoofing host) lock every later client out for good.
+//! Only flows with routes on them are never closed; a new client finds the table full (5.03)
+//! only while every flow has one. The trade-off for LwM2M: a registered client's server can
+//! reach it through the proxy only while its flow is open, that is while the server observes
+//! something on it or for `--flow-idle` after the last exchange, exactly as behind a NAT. The
+//! client's next Update (or any request) opens a new flow, so the server sees the registration
+//! come from a new address; LwM2M TS 1.2 Transport §6 (as for NAT rebinding) has the server
+//! identify the registration by its location and security identity, not the address, and
+//! send its requests to the new one. Choose `--flow-idle` above the clients' Update interval
+//! (or their queue-mode wake interval) when the server must reach them in between.
 //!
 //! Routes (a client's request waiting for its upstream response, an observation relayed) are
 //! bounded per client and in total (`--max-routes-per-client`, `--max-routes`): a request that
@@ -133,11 +154,17 @@ pub(crate) struct ProxyArgs {
     #[arg(long, value_name = "N", default_value_t = RouteLimits::default().per_client,
           value_parser = clap::value_parser!(u16).range(1..).map(usize::from))]
     max_routes_per_client: usize,
-    /// Upstream flows (one UDP socket or TCP connection to the upstream server per client,
-    /// kept while the proxy runs); the request of a client beyond is refused with 5.03.
+    /// Upstream flows (one UDP socket or TCP connection to the upstream server per client);
+    /// a new client takes the slot of the flow idle the longest, and is refused with 5.03
+    /// only while every flow has a route on it.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_FLOWS,
           value_parser = clap::value_parser!(u16).range(1..).map(usize::from))]
     max_flows: usize,
+    /// Seconds a flow with no route on it (no request waiting, no observation relayed) stays
+    /// open; then its socket or connection is closed (as a NAT binding expires).
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_FLOW_IDLE.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    flow_idle: u64,
     /// Read control lines on stdin: `attack none|tamper|replay|delay MS|swap|forge-block`,
     /// `stats`; each is answered with a JSON line on stdout (implies --json).
     #[arg(long)]
@@ -153,6 +180,10 @@ pub(crate) struct ProxyArgs {
 
 /// Upstream flows by default.
 const DEFAULT_MAX_FLOWS: usize = 64;
+
+/// How long a flow with no route stays open by default: a NAT's UDP binding at least
+/// (RFC 4787 §4.3, REQ-5).
+const DEFAULT_FLOW_IDLE: Duration = Duration::from_secs(120);
 
 /// The `--json` event for the answer to a replayed copy (field order is part of the
 /// command-line contract, docs/cli.md).
@@ -370,7 +401,15 @@ struct Waiting {
     at: Duration,
 }
 
-/// A client's upstream flow.
+/// A client's upstream flow and when it was last used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct UpstreamFlow {
+    state: FlowState,
+    /// The last time a route of the client or of the flow began or ended.
+    active: Duration,
+}
+
+/// Where a client's upstream flow is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum FlowState {
     /// Asked of the driver, not open yet.
@@ -398,6 +437,8 @@ struct Proxy {
     delay: Duration,
     limits: RouteLimits,
     max_flows: usize,
+    /// How long a flow with no route stays open.
+    flow_idle: Duration,
     sink: Sink,
     /// Forwarded requests, by the endpoint's request id.
     routes: BTreeMap<RequestId, Route>,
@@ -408,13 +449,18 @@ struct Proxy {
     /// The relayed observation of each observation the proxy serves.
     observers: BTreeMap<ObserverHandle, RequestId>,
     /// Each client's upstream flow.
-    flows: BTreeMap<Remote, FlowState>,
+    flows: BTreeMap<Remote, UpstreamFlow>,
     /// The client of each open upstream flow.
     client_of: BTreeMap<Remote, Remote>,
     /// Clients whose flow the driver has not been asked to open yet.
     to_connect: VecDeque<Remote>,
-    /// The clients whose flow the driver is opening, in the order asked.
-    connecting: VecDeque<Remote>,
+    /// The clients whose flow the driver is opening, by the connect's ticket (connects run
+    /// in the background and finish in any order).
+    connecting: BTreeMap<u64, Remote>,
+    /// The ticket of the next connect.
+    next_ticket: u64,
+    /// Flows to close (idle, evicted, or their TCP client gone), for the driver.
+    to_close: VecDeque<Remote>,
     /// Requests waiting for their flow.
     waiting: Vec<Waiting>,
     /// The response [`Attack::Swap`] holds.
@@ -479,6 +525,7 @@ impl Proxy {
             delay,
             limits,
             max_flows: DEFAULT_MAX_FLOWS,
+            flow_idle: DEFAULT_FLOW_IDLE,
             sink: Sink::Discard,
             routes: BTreeMap::new(),
             load: BTreeMap::new(),
@@ -487,7 +534,9 @@ impl Proxy {
             flows: BTreeMap::new(),
             client_of: BTreeMap::new(),
             to_connect: VecDeque::new(),
-            connecting: VecDeque::new(),
+            connecting: BTreeMap::new(),
+            next_ticket: 0,
+            to_close: VecDeque::new(),
             waiting: Vec::new(),
             held: None,
             later: Vec::new(),
@@ -534,23 +583,77 @@ impl Proxy {
     }
 
     /// Takes a route for `requester` if both bounds allow it.
-    fn reserve(&mut self, requester: Remote) -> bool {
+    fn reserve(&mut self, requester: Remote, now: Duration) -> bool {
         let total: usize = self.load.values().sum();
         let mine = self.load.get(&requester).copied().unwrap_or(0);
         if total >= self.limits.total || mine >= self.limits.per_client {
             return false;
         }
         *self.load.entry(requester).or_insert(0) += 1;
+        self.touch(requester, now);
         true
     }
 
     /// Gives a route of `requester` back.
-    fn release(&mut self, requester: Remote) {
+    fn release(&mut self, requester: Remote, now: Duration) {
         if let Some(n) = self.load.get_mut(&requester) {
             *n = n.saturating_sub(1);
             if *n == 0 {
                 self.load.remove(&requester);
             }
+        }
+        self.touch(requester, now);
+    }
+
+    /// A route of `peer` (a client, or the server on a client's flow) began or ended: the
+    /// client's flow was used now.
+    fn touch(&mut self, peer: Remote, now: Duration) {
+        let client = self.client_of.get(&peer).copied().unwrap_or(peer);
+        if let Some(flow) = self.flows.get_mut(&client) {
+            flow.active = flow.active.max(now);
+        }
+    }
+
+    /// The open flow of `client` and when it was last used, if no route is on it (neither the
+    /// client's requests nor the server's on the flow, observations included): the flows that
+    /// may be closed.
+    fn idle_flow(&self, client: Remote, flow: &UpstreamFlow) -> Option<(Duration, Remote)> {
+        let FlowState::Open(upstream) = flow.state else {
+            return None;
+        };
+        let busy = |peer| self.load.get(&peer).is_some_and(|n| *n > 0);
+        (!busy(client) && !busy(upstream)).then_some((flow.active, client))
+    }
+
+    /// The client whose flow has been idle the longest, and since when.
+    fn idlest(&self) -> Option<(Duration, Remote)> {
+        self.flows
+            .iter()
+            .filter_map(|(client, flow)| self.idle_flow(*client, flow))
+            .min()
+    }
+
+    /// Forgets the flow of `client` and has the driver close it (a flow being opened is closed
+    /// when it opens, see [`Proxy::flow_opened`]).
+    fn close_flow(&mut self, client: Remote) {
+        let Some(flow) = self.flows.remove(&client) else {
+            return;
+        };
+        if let FlowState::Open(upstream) = flow.state {
+            debug!(client = %client.addr(), ?upstream, "upstream flow closed");
+            self.client_of.remove(&upstream);
+            self.to_close.push_back(upstream);
+        }
+        self.stats.flows = self.client_of.len() as u64;
+    }
+
+    /// Closes every flow idle for `--flow-idle` at `now`.
+    fn expire_flows(&mut self, now: Duration) {
+        while let Some((active, client)) = self.idlest() {
+            if active.saturating_add(self.flow_idle) > now {
+                return;
+            }
+            self.close_flow(client);
         }
     }
 
@@ -659,7 +762,7 @@ impl Proxy {
     /// Answers a route's request with the proxy's own error and frees the route.
     fn refuse(&mut self, io: &mut Io<'_>, route: Route, code: Code, text: &str) {
         self.stats.refused += 1;
-        self.release(route.requester);
+        self.release(route.requester, io.now);
         if let Some(observer) = route.observer {
             io.endpoint.forget_observer(observer);
         }
@@ -672,14 +775,24 @@ impl Proxy {
     }
 
     /// The upstream flow of `client`, asked of the driver when it has none; `None` while it
-    /// is being opened, `Err` when the flow table is full.
-    fn flow(&mut self, client: Remote) -> Result<Option<Remote>, ()> {
-        match self.flows.get(&client) {
-            Some(FlowState::Open(flow)) => Ok(Some(*flow)),
+    /// is being opened, `Err` when the flow table is full and every flow has a route on it.
+    /// A full table otherwise gives up the flow idle the longest (see the module
+    /// documentation for why eviction beats refusal).
+    fn flow(&mut self, client: Remote, now: Duration) -> Result<Option<Remote>, ()> {
+        match self.flows.get(&client).map(|f| f.state) {
+            Some(FlowState::Open(flow)) => Ok(Some(flow)),
             Some(FlowState::Connecting) => Ok(None),
-            None if self.flows.len() >= self.max_flows => Err(()),
             None => {
-                self.flows.insert(client, FlowState::Connecting);
+                if self.flows.len() >= self.max_flows {
+                    let (_, idlest) = self.idlest().ok_or(())?;
+                    debug!(client = %client.addr(), evicted = %idlest.addr(), "flow table full: idle flow evicted");
+                    self.close_flow(idlest);
+                }
+                let flow = UpstreamFlow {
+                    state: FlowState::Connecting,
+                    active: now,
+                };
+                self.flows.insert(client, flow);
                 self.to_connect.push_back(client);
                 Ok(None)
             }
@@ -702,7 +815,7 @@ impl Proxy {
             observer,
             answered: false,
         };
-        if !self.reserve(peer) {
+        if !self.reserve(peer, io.now) {
             warn!(
                 requester = %peer.addr(),
                 total = self.limits.total,
@@ -721,7 +834,7 @@ impl Proxy {
         }
         let upstream = !self.is_flow(peer);
         let to = if upstream {
-            match self.flow(peer) {
+            match self.flow(peer, io.now) {
                 Ok(to) => to,
                 Err(()) => {
                     warn!(client = %peer.addr(), max = self.max_flows, "flow table full: request refused with 5.03");
@@ -994,7 +1107,7 @@ impl Proxy {
         if observing {
             let _ = io.endpoint.cancel_observation(io.now, id, false);
         }
-        self.release(route.requester);
+        self.release(route.requester, io.now);
     }
 
     /// The observation `observer` is over (deregistered, reset, timed out, its connection
@@ -1005,19 +1118,41 @@ impl Proxy {
         }
     }
 
-    /// The driver opened (or failed to open) the flow of the client asked first.
-    fn flow_opened(&mut self, io: &mut Io<'_>, result: Result<Remote, NetError>) {
-        let Some(client) = self.connecting.pop_front() else {
+    /// The driver opened (or failed to open) the flow of connect `ticket`.
+    fn flow_opened(&mut self, io: &mut Io<'_>, ticket: u64, result: Result<Remote, NetError>) {
+        let Some(client) = self.connecting.remove(&ticket) else {
+            if let Ok(flow) = result {
+                self.to_close.push_back(flow);
+            }
             return;
         };
         let waiting: Vec<Waiting>;
         (waiting, self.waiting) = std::mem::take(&mut self.waiting)
             .into_iter()
             .partition(|w| w.client == client);
+        let wanted = self
+            .flows
+            .get(&client)
+            .is_some_and(|f| f.state == FlowState::Connecting);
         match result {
+            Ok(flow) if !wanted => {
+                // The client left (its TCP connection closed) while its flow was opened.
+                debug!(client = %client.addr(), ?flow, "upstream flow opened for a client gone");
+                self.to_close.push_back(flow);
+                for w in waiting {
+                    if let Some(route) = w.route {
+                        self.release(route.requester, io.now);
+                    }
+                }
+            }
             Ok(flow) => {
                 debug!(client = %client.addr(), ?flow, "upstream flow open");
-                self.flows.insert(client, FlowState::Open(flow));
+                let active = io.now;
+                let open = UpstreamFlow {
+                    state: FlowState::Open(flow),
+                    active,
+                };
+                self.flows.insert(client, open);
                 self.client_of.insert(flow, client);
                 self.stats.flows = self.client_of.len() as u64;
                 for w in waiting {
@@ -1051,11 +1186,23 @@ impl Proxy {
     }
 
     /// A TCP connection closed: an upstream flow is forgotten (the client's next request
-    /// opens a new one).
-    fn connection_closed(&mut self, peer: Remote) {
+    /// opens a new one); a client's connection takes its flow with it (the driver closes
+    /// the flow's socket or connection), and its requests waiting for the flow are dropped.
+    fn connection_closed(&mut self, io: &mut Io<'_>, peer: Remote) {
         if let Some(client) = self.client_of.remove(&peer) {
             self.flows.remove(&client);
             self.stats.flows = self.client_of.len() as u64;
+        } else if self.flows.contains_key(&peer) {
+            self.close_flow(peer);
+            let gone: Vec<Waiting>;
+            (gone, self.waiting) = std::mem::take(&mut self.waiting)
+                .into_iter()
+                .partition(|w| w.client == peer);
+            for w in gone {
+                if let Some(route) = w.route {
+                    self.release(route.requester, io.now);
+                }
+            }
         }
     }
 
@@ -1149,7 +1296,7 @@ impl Application for Proxy {
                 self.failed(io, id, Code::BAD_GATEWAY, "response unusable");
             }
             Event::ObservationEnded { handle, .. } => self.observer_gone(io, handle),
-            Event::ConnectionClosed { peer, .. } => self.connection_closed(peer),
+            Event::ConnectionClosed { peer, .. } => self.connection_closed(io, peer),
             _ => {}
         }
         self.flush_events();
@@ -1157,10 +1304,14 @@ impl Application for Proxy {
     }
 
     fn poll_timeout(&self) -> Option<Duration> {
-        self.later.iter().map(|(at, _)| *at).min()
+        let expiry = self
+            .idlest()
+            .map(|(active, _)| active.saturating_add(self.flow_idle));
+        self.later.iter().map(|(at, _)| *at).chain(expiry).min()
     }
 
     fn handle_timeout(&mut self, io: &mut Io<'_>) -> Flow {
+        self.expire_flows(io.now);
         let (mut due, later): (Vec<_>, Vec<_>) =
             self.later.drain(..).partition(|(at, _)| *at <= io.now);
         self.later = later;
@@ -1179,16 +1330,27 @@ impl Application for Proxy {
         Flow::Continue(())
     }
 
-    fn poll_connect(&mut self) -> Option<Listen> {
+    fn poll_connect(&mut self) -> Option<(u64, Listen)> {
         let client = self.to_connect.pop_front()?;
-        self.connecting.push_back(client);
-        Some(self.upstream)
+        let ticket = self.next_ticket;
+        self.next_ticket += 1;
+        self.connecting.insert(ticket, client);
+        Some((ticket, self.upstream))
     }
 
-    fn connected(&mut self, io: &mut Io<'_>, result: Result<Remote, NetError>) -> Flow {
-        self.flow_opened(io, result);
+    fn connected(
+        &mut self,
+        io: &mut Io<'_>,
+        ticket: u64,
+        result: Result<Remote, NetError>,
+    ) -> Flow {
+        self.flow_opened(io, ticket, result);
         self.flush_events();
         Flow::Continue(())
+    }
+
+    fn poll_close(&mut self) -> Option<Remote> {
+        self.to_close.pop_front()
     }
 }
 
@@ -1228,6 +1390,7 @@ pub(crate) fn run(args: &ProxyArgs) -> Result<()> {
     crate::net::runtime()?.block_on(async {
         let mut proxy = Proxy::new(to, attack, delay, limits);
         proxy.max_flows = args.max_flows;
+        proxy.flow_idle = Duration::from_secs(args.flow_idle);
         // The control lines' answers are JSON lines on stdout, with or without --json.
         if args.json || args.control {
             proxy.sink = Sink::Stdout;

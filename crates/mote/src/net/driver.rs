@@ -105,15 +105,29 @@ pub(crate) trait Application<X: Protection<Remote> = NoProtection> {
     }
 
     /// A peer the application wants a new flow to while running (a proxy's per-client
-    /// upstream socket or connection): the driver calls [`Driver::connect`] for it and hands
-    /// the result to [`Application::connected`], one at a time, in the order asked.
-    fn poll_connect(&mut self) -> Option<Listen> {
+    /// upstream socket or connection), with the application's own number for it: the driver
+    /// opens it in the background (a TCP connect that takes seconds holds up nothing else;
+    /// each is bounded by a 5 s timeout) and hands the result to [`Application::connected`]
+    /// with that number, in the order the connects finish.
+    fn poll_connect(&mut self) -> Option<(u64, Listen)> {
         None
     }
 
-    /// The outcome of the connect [`Application::poll_connect`] asked for last.
-    fn connected(&mut self, _io: &mut Io<'_, X>, _result: Result<Remote, NetError>) -> Flow {
+    /// The outcome of the connect [`Application::poll_connect`] asked for as `ticket`.
+    fn connected(
+        &mut self,
+        _io: &mut Io<'_, X>,
+        _ticket: u64,
+        _result: Result<Remote, NetError>,
+    ) -> Flow {
         Flow::Continue(())
+    }
+
+    /// A flow the application opened through [`Application::poll_connect`] and wants closed
+    /// now (a proxy's idle or orphaned upstream flow): the driver calls [`Driver::close_flow`]
+    /// for each, in the order asked.
+    fn poll_close(&mut self) -> Option<Remote> {
+        None
     }
 }
 
@@ -160,11 +174,37 @@ enum Input {
     Closed {
         connection: u64,
     },
+    /// A background connect ([`Application::poll_connect`]) finished.
+    Connected {
+        ticket: u64,
+        /// A TCP connect (counted in `pending_connects`).
+        tcp: bool,
+        result: Result<Opened, NetError>,
+    },
+}
+
+/// What a background connect opened, not yet the driver's.
+#[derive(Debug)]
+enum Opened {
+    Udp(UdpSocket, SocketAddr),
+    Tcp(TcpStream, SocketAddr),
+}
+
+/// One UDP socket of the driver.
+#[derive(Debug)]
+struct Udp {
+    socket: Arc<UdpSocket>,
+    reader_task: AbortHandle,
+    /// Opened by [`Driver::connect`] (a flow that [`Driver::close_flow`] may close), not
+    /// [`Driver::bind`].
+    outbound: bool,
 }
 
 #[derive(Debug)]
 struct Connection {
     addr: SocketAddr,
+    /// Opened by [`Driver::connect`] (Connection Initiator), not accepted.
+    outbound: bool,
     writer: mpsc::Sender<Vec<u8>>,
     reader_task: AbortHandle,
     writer_task: AbortHandle,
@@ -188,9 +228,15 @@ pub(crate) struct Driver<X: Protection<Remote> = NoProtection> {
     epoch: Instant,
     /// The endpoint's time at `epoch` ([`Driver::start_clock_at`]).
     start: Duration,
-    udp: Vec<Arc<UdpSocket>>,
+    /// UDP sockets by number; a number is never reused, so a closed socket's number cannot
+    /// reach another socket's peer.
+    udp: BTreeMap<usize, Udp>,
+    next_udp: usize,
     connections: BTreeMap<u64, Connection>,
     next_connection: u64,
+    /// TCP connects running in the background (they count against
+    /// [`DriverConfig::max_connections`]).
+    pending_connects: usize,
     input_tx: mpsc::Sender<Input>,
     input_rx: mpsc::Receiver<Input>,
     /// Every reader, writer and accept task; dropping the driver aborts them.
@@ -229,9 +275,11 @@ impl<X: Protection<Remote>> Driver<X> {
             endpoint,
             epoch: Instant::now(),
             start: Duration::ZERO,
-            udp: Vec::new(),
+            udp: BTreeMap::new(),
+            next_udp: 0,
             connections: BTreeMap::new(),
             next_connection: 0,
+            pending_connects: 0,
             input_tx,
             input_rx,
             tasks: JoinSet::new(),
@@ -294,7 +342,7 @@ impl<X: Protection<Remote>> Driver<X> {
                     addr,
                     source,
                 })?;
-                self.add_udp(socket);
+                self.add_udp(socket, false);
                 info!(%local, "serving CoAP over UDP");
                 Ok(local)
             }
@@ -322,50 +370,73 @@ impl<X: Protection<Remote>> Driver<X> {
     /// [`NetError::Bind`], [`NetError::Connect`], [`NetError::TooManyConnections`],
     /// [`NetError::Endpoint`].
     pub(crate) async fn connect(&mut self, server: Listen) -> Result<Remote, NetError> {
-        match server {
-            Listen::Udp(addr) => {
-                let any = match addr.ip() {
-                    IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-                    IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
-                };
-                let local = SocketAddr::new(any, 0);
-                let socket = UdpSocket::bind(local)
-                    .await
-                    .map_err(|source| NetError::Bind {
-                        what: "UDP socket",
-                        addr: local,
-                        source,
-                    })?;
-                // `try_send_to` reports WouldBlock until the reactor has seen the socket
-                // writable once: without this a client's first request is dropped and only its
-                // retransmission (RFC 7252 §4.2, seconds later) goes out.
-                socket.writable().await.map_err(|source| NetError::Bind {
-                    what: "UDP socket",
-                    addr: local,
-                    source,
-                })?;
-                let socket = self.add_udp(socket);
+        if matches!(server, Listen::Tcp(_)) {
+            self.connection_room()?;
+        }
+        let opened = open(server).await?;
+        self.adopt(opened)
+    }
+
+    /// Whether one more TCP connection may be opened.
+    fn connection_room(&self) -> Result<(), NetError> {
+        if self.connections.len() + self.pending_connects >= self.config.max_connections {
+            return Err(NetError::TooManyConnections {
+                capacity: self.config.max_connections,
+            });
+        }
+        Ok(())
+    }
+
+    /// Makes what a connect opened the driver's: a UDP flow's socket, a TCP flow's connection.
+    fn adopt(&mut self, opened: Opened) -> Result<Remote, NetError> {
+        match opened {
+            Opened::Udp(socket, addr) => {
+                let socket = self.add_udp(socket, true);
                 Ok(Remote::Udp { socket, addr })
             }
-            Listen::Tcp(addr) => {
-                if self.connections.len() >= self.config.max_connections {
-                    return Err(NetError::TooManyConnections {
-                        capacity: self.config.max_connections,
-                    });
-                }
-                let stream = TcpStream::connect(addr)
-                    .await
-                    .map_err(|source| NetError::Connect { addr, source })?;
+            Opened::Tcp(stream, addr) => {
                 self.add_connection(stream, addr, ConnectionRole::Initiator)
             }
         }
+    }
+
+    /// Starts the connect of [`Application::poll_connect`] in the background; its result
+    /// comes back as [`Input::Connected`].
+    fn start_connect(&mut self, ticket: u64, server: Listen) -> Result<(), NetError> {
+        if matches!(server, Listen::Tcp(_)) {
+            self.connection_room()?;
+            self.pending_connects += 1;
+        }
+        let tx = self.input_tx.clone();
+        let tcp = matches!(server, Listen::Tcp(_));
+        self.tasks.spawn(async move {
+            let result = tokio::time::timeout(CONNECT_TIMEOUT, open(server))
+                .await
+                .unwrap_or_else(|_| {
+                    let addr = match server {
+                        Listen::Udp(a) | Listen::Tcp(a) => a,
+                    };
+                    Err(NetError::Connect {
+                        addr,
+                        source: std::io::ErrorKind::TimedOut.into(),
+                    })
+                });
+            let _ = tx
+                .send(Input::Connected {
+                    ticket,
+                    tcp,
+                    result,
+                })
+                .await;
+        });
+        Ok(())
     }
 
     /// The local address of the socket that reaches `remote` (a UDP peer's socket; `None`
     /// for a TCP connection or an unknown socket).
     pub(crate) fn local_addr(&self, remote: Remote) -> Option<SocketAddr> {
         match remote {
-            Remote::Udp { socket, .. } => self.udp.get(socket)?.local_addr().ok(),
+            Remote::Udp { socket, .. } => self.udp.get(&socket)?.socket.local_addr().ok(),
             Remote::Tcp { .. } => None,
         }
     }
@@ -386,24 +457,19 @@ impl<X: Protection<Remote>> Driver<X> {
             if self.settle(app).is_break() || flow.is_break() {
                 break;
             }
-            if let Some(server) = app.poll_connect() {
-                // The driver waits for nothing else meanwhile: a connect is bounded in time.
-                let result = tokio::time::timeout(CONNECT_TIMEOUT, self.connect(server))
-                    .await
-                    .unwrap_or_else(|_| {
-                        let addr = match server {
-                            Listen::Udp(a) | Listen::Tcp(a) => a,
-                        };
-                        Err(NetError::Connect {
-                            addr,
-                            source: std::io::ErrorKind::TimedOut.into(),
-                        })
-                    });
-                let mut io = Io {
-                    now: self.now(),
-                    endpoint: &mut self.endpoint,
-                };
-                flow = app.connected(&mut io, result);
+            if let Some((ticket, server)) = app.poll_connect() {
+                // In the background: the other peers' traffic goes on meanwhile.
+                if let Err(e) = self.start_connect(ticket, server) {
+                    let mut io = Io {
+                        now: self.now(),
+                        endpoint: &mut self.endpoint,
+                    };
+                    flow = app.connected(&mut io, ticket, Err(e));
+                }
+                continue;
+            }
+            if let Some(closing) = app.poll_close() {
+                self.close_flow(closing);
                 continue;
             }
             while self.tasks.try_join_next().is_some() {}
@@ -433,6 +499,21 @@ impl<X: Protection<Remote>> Driver<X> {
                 }
                 // The driver holds a sender itself, so the channel never closes.
                 Wake::Input(None) => flow = Flow::Break(()),
+                Wake::Input(Some(Input::Connected {
+                    ticket,
+                    tcp,
+                    result,
+                })) => {
+                    if tcp {
+                        self.pending_connects = self.pending_connects.saturating_sub(1);
+                    }
+                    let result = result.and_then(|opened| self.adopt(opened));
+                    let mut io = Io {
+                        now: self.now(),
+                        endpoint: &mut self.endpoint,
+                    };
+                    flow = app.connected(&mut io, ticket, result);
+                }
                 Wake::Input(Some(input)) => self.input(input),
                 Wake::Timer => {
                     let now = self.now();
@@ -451,10 +532,48 @@ impl<X: Protection<Remote>> Driver<X> {
         Ok(())
     }
 
-    fn add_udp(&mut self, socket: UdpSocket) -> usize {
-        let index = self.udp.len();
+    /// Closes a flow that [`Driver::connect`] opened: its UDP socket (the reader stops, the
+    /// port is released; the endpoint's state for its peer ages out by the endpoint's own
+    /// timers, and the socket's number is never reused) or its TCP connection (the endpoint's
+    /// session ends with [`Event::ConnectionClosed`]). Returns whether there was such a flow;
+    /// a socket or listener of [`Driver::bind`] and an accepted connection are never closed
+    /// here.
+    pub(crate) fn close_flow(&mut self, flow: Remote) -> bool {
+        match flow {
+            Remote::Udp { socket, addr } => {
+                if !self.udp.get(&socket).is_some_and(|u| u.outbound) {
+                    return false;
+                }
+                if let Some(u) = self.udp.remove(&socket) {
+                    u.reader_task.abort();
+                }
+                debug!(%addr, socket, "UDP flow closed");
+                true
+            }
+            Remote::Tcp { connection, .. } => {
+                if !self
+                    .connections
+                    .get(&connection)
+                    .is_some_and(|c| c.outbound)
+                {
+                    return false;
+                }
+                self.close(connection);
+                true
+            }
+        }
+    }
+
+    /// UDP sockets open (bound and connected).
+    #[cfg(test)]
+    pub(crate) fn udp_count(&self) -> usize {
+        self.udp.len()
+    }
+
+    fn add_udp(&mut self, socket: UdpSocket, outbound: bool) -> usize {
+        let index = self.next_udp;
+        self.next_udp += 1;
         let socket = Arc::new(socket);
-        self.udp.push(Arc::clone(&socket));
         // One byte more than the endpoint accepts, so an oversized datagram reaches it as
         // oversized (and is counted) instead of truncated into something else.
         let size = self
@@ -465,7 +584,17 @@ impl<X: Protection<Remote>> Driver<X> {
             .saturating_add(1);
         let tx = self.input_tx.clone();
         let pause = self.config.accept_backoff;
-        self.tasks.spawn(read_udp(socket, index, size, tx, pause));
+        let reader_task = self
+            .tasks
+            .spawn(read_udp(Arc::clone(&socket), index, size, tx, pause));
+        self.udp.insert(
+            index,
+            Udp {
+                socket,
+                reader_task,
+                outbound,
+            },
+        );
         index
     }
 
@@ -494,6 +623,7 @@ impl<X: Protection<Remote>> Driver<X> {
             connection,
             Connection {
                 addr,
+                outbound: role == ConnectionRole::Initiator,
                 writer,
                 reader_task,
                 writer_task,
@@ -595,6 +725,9 @@ impl<X: Protection<Remote>> Driver<X> {
                 self.offer(connection);
             }
             Input::Closed { connection } => self.close(connection),
+            // Handled by the run loop, which hands it to the application; one that reaches
+            // here (no application) drops what it opened.
+            Input::Connected { .. } => {}
         }
     }
 
@@ -671,10 +804,11 @@ impl<X: Protection<Remote>> Driver<X> {
     fn send(&mut self, transmit: Transmit<Remote>) {
         match transmit.peer {
             Remote::Udp { socket, addr } => {
-                let Some(s) = self.udp.get(socket) else {
+                let Some(s) = self.udp.get(&socket) else {
+                    debug!(%addr, socket, "datagram for a closed socket dropped");
                     return;
                 };
-                if let Err(e) = s.try_send_to(&transmit.datagram, addr) {
+                if let Err(e) = s.socket.try_send_to(&transmit.datagram, addr) {
                     debug!(%addr, error = %e, "UDP datagram not sent");
                 }
             }
@@ -692,6 +826,36 @@ impl<X: Protection<Remote>> Driver<X> {
                     Err(mpsc::error::TrySendError::Closed(_)) => self.close(connection),
                 }
             }
+        }
+    }
+}
+
+/// Opens a flow to `server`: a UDP socket on an ephemeral port, or a TCP connection.
+async fn open(server: Listen) -> Result<Opened, NetError> {
+    match server {
+        Listen::Udp(addr) => {
+            let any = match addr.ip() {
+                IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+            };
+            let local = SocketAddr::new(any, 0);
+            let bind_error = |source| NetError::Bind {
+                what: "UDP socket",
+                addr: local,
+                source,
+            };
+            let socket = UdpSocket::bind(local).await.map_err(bind_error)?;
+            // `try_send_to` reports WouldBlock until the reactor has seen the socket
+            // writable once: without this a client's first request is dropped and only its
+            // retransmission (RFC 7252 §4.2, seconds later) goes out.
+            socket.writable().await.map_err(bind_error)?;
+            Ok(Opened::Udp(socket, addr))
+        }
+        Listen::Tcp(addr) => {
+            let stream = TcpStream::connect(addr)
+                .await
+                .map_err(|source| NetError::Connect { addr, source })?;
+            Ok(Opened::Tcp(stream, addr))
         }
     }
 }
@@ -834,6 +998,74 @@ mod tests {
                 });
             }
             assert_eq!(driver.connections.keys().copied().collect::<Vec<_>>(), [0]);
+        });
+    }
+
+    /// `close_flow` closes what `connect` opened, and nothing else: a UDP flow's socket is
+    /// released (its port can be bound again), a TCP flow's peer reads the end of the stream;
+    /// the bound socket and an accepted connection stay.
+    #[test]
+    fn close_flow_closes_connected_flows_only() {
+        runtime().unwrap().block_on(async {
+            let mut driver =
+                Driver::new(DriverConfig::default(), EndpointConfig::default()).unwrap();
+            let bound = driver
+                .bind(Listen::Udp("127.0.0.1:0".parse().unwrap()))
+                .await
+                .unwrap();
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let upstream = listener.local_addr().unwrap();
+            let udp_flow = driver.connect(Listen::Udp(upstream)).await.unwrap();
+            let tcp_flow = driver.connect(Listen::Tcp(upstream)).await.unwrap();
+            let (mut accepted, _) = listener.accept().await.unwrap();
+            let flow_port = driver.local_addr(udp_flow).unwrap().port();
+            assert_eq!(driver.udp_count(), 2);
+
+            // The bound socket and an accepted connection are not flows.
+            let server = Remote::Udp {
+                socket: 0,
+                addr: bound,
+            };
+            assert!(!driver.close_flow(server));
+            let tcp_bound = driver
+                .bind(Listen::Tcp("127.0.0.1:0".parse().unwrap()))
+                .await
+                .unwrap();
+            let _client = tokio::net::TcpStream::connect(tcp_bound).await.unwrap();
+            let from = accept_one(&mut driver).await;
+            let inbound = *driver.connections.keys().max().unwrap();
+            assert!(!driver.close_flow(Remote::Tcp {
+                connection: inbound,
+                addr: from,
+            }));
+            assert_eq!((driver.udp_count(), driver.connection_count()), (2, 2));
+
+            assert!(driver.close_flow(udp_flow));
+            assert!(driver.close_flow(tcp_flow));
+            assert!(!driver.close_flow(udp_flow), "closed once");
+            assert_eq!((driver.udp_count(), driver.connection_count()), (1, 1));
+            // The TCP flow's peer reads the end of the stream.
+            let mut buf = [0u8; 64];
+            let eof = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+                loop {
+                    match tokio::io::AsyncReadExt::read(&mut accepted, &mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(_) => {}
+                    }
+                }
+            })
+            .await;
+            assert!(eof.is_ok(), "the TCP flow was not closed");
+            // The UDP flow's port is free once its reader task is gone.
+            let mut rebound = None;
+            for _ in 0..1000 {
+                tokio::task::yield_now().await;
+                if let Ok(s) = std::net::UdpSocket::bind(("127.0.0.1", flow_port)) {
+                    rebound = Some(s);
+                    break;
+                }
+            }
+            assert!(rebound.is_some(), "the UDP flow's socket is still open");
         });
     }
 

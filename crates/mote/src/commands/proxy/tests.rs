@@ -40,6 +40,8 @@ struct Harness {
     /// Flows opened, in order (socket 100, 101, …); `refuse_flows` fails the next connects.
     flows: Vec<Remote>,
     refuse_flows: bool,
+    /// Flows the proxy asked the driver to close, in order.
+    closed: Vec<Remote>,
     /// (flow, token, Message ID) of every message sent upstream.
     upstream_log: Vec<(Remote, Vec<u8>, u16)>,
 }
@@ -60,6 +62,7 @@ impl Harness {
             sent: Vec::new(),
             flows: Vec::new(),
             refuse_flows: false,
+            closed: Vec::new(),
             upstream_log: Vec::new(),
         }
     }
@@ -67,7 +70,10 @@ impl Harness {
     /// The flow opened for `client`.
     fn flow_of(&self, client: Remote) -> Remote {
         match self.proxy.flows.get(&client) {
-            Some(FlowState::Open(flow)) => *flow,
+            Some(UpstreamFlow {
+                state: FlowState::Open(flow),
+                ..
+            }) => *flow,
             other => panic!("no open flow for {client:?}: {other:?}"),
         }
     }
@@ -85,7 +91,7 @@ impl Harness {
                 }
                 self.sent.push((t.peer, m));
             }
-            while let Some(server) = self.proxy.poll_connect() {
+            while let Some((ticket, server)) = self.proxy.poll_connect() {
                 progress = true;
                 assert_eq!(server, Listen::Udp(UPSTREAM));
                 let result = if self.refuse_flows {
@@ -105,7 +111,11 @@ impl Harness {
                     now: self.now,
                     endpoint: &mut self.endpoint,
                 };
-                let _ = self.proxy.connected(&mut io, result);
+                let _ = self.proxy.connected(&mut io, ticket, result);
+            }
+            while let Some(flow) = self.proxy.poll_close() {
+                progress = true;
+                self.closed.push(flow);
             }
             while let Some(event) = self.endpoint.poll_event() {
                 progress = true;
@@ -815,4 +825,232 @@ fn forge_block_replaces_the_next_block_payload_only() {
     }
     assert_eq!(h.proxy.stats.forged, 1);
     assert_eq!(h.proxy.attack, Attack::None);
+}
+
+/// Takes what went to `c` and acknowledges the confirmable messages.
+fn ack_all(h: &mut Harness, c: Remote) -> Vec<OwnedMessage> {
+    let got = h.take(c);
+    for m in got.iter().filter(|m| m.mtype == MessageType::Con) {
+        h.deliver(
+            c,
+            &OwnedMessage::new(MessageType::Ack, Code::EMPTY, m.message_id),
+        );
+    }
+    got
+}
+
+/// One answered GET of `c` through the proxy; the flow it went on.
+fn exchange(h: &mut Harness, c: Remote, mid: u16) -> Remote {
+    h.deliver(c, &request(MessageType::Con, Code::GET, mid, &[7], "x"));
+    let up = h.take(upstream()).remove(0);
+    h.deliver(upstream(), &answer(&up, Code::CONTENT, b"v"));
+    assert_eq!(h.take(c)[0].code, Code::CONTENT);
+    h.flow_of(c)
+}
+
+/// A flow with no route closes `--flow-idle` after its last route ended, not before; its
+/// slot serves the next client, and the client's next request opens a new flow (a new
+/// address for the server, as after a NAT rebinding).
+#[test]
+fn an_idle_flow_closes_after_flow_idle_and_its_slot_is_reused() {
+    let mut h = Harness::new(Attack::None, RouteLimits::default());
+    h.proxy.max_flows = 1;
+    h.proxy.flow_idle = Duration::from_secs(120);
+    let (a, b) = (client(12_001), client(12_002));
+    let start = h.now;
+    let first = exchange(&mut h, a, 1);
+    h.advance(start + Duration::from_secs(119));
+    assert!(h.closed.is_empty(), "closed before --flow-idle");
+    assert_eq!(h.flow_of(a), first);
+    h.advance(start + Duration::from_secs(121));
+    assert_eq!(h.closed, [first], "the idle flow is closed");
+    assert!(h.proxy.flows.is_empty() && h.proxy.client_of.is_empty());
+    assert_eq!(h.proxy.stats.flows, 0);
+    // Its slot serves another client; then the first client comes back on a new flow.
+    let second = exchange(&mut h, b, 1);
+    assert_ne!(second, first);
+    h.advance(h.now + Duration::from_secs(121));
+    assert_eq!(h.closed, [first, second]);
+    let again = exchange(&mut h, a, 2);
+    assert!(again != first && again != second, "a new flow: {again:?}");
+}
+
+/// A flow with a route on it never expires: here a relayed observation, for ten periods longer
+/// than `--flow-idle`; once the observation is over, the flow closes after `--flow-idle`.
+#[test]
+fn a_flow_with_a_relayed_observation_does_not_expire() {
+    let mut h = Harness::new(Attack::None, RouteLimits::default());
+    h.proxy.flow_idle = Duration::from_secs(40);
+    let c = client(12_101);
+    h.deliver(
+        c,
+        &request(MessageType::Con, Code::GET, 1, &[1], "obs")
+            .with_uint_option(OptionNumber::OBSERVE, 0),
+    );
+    let up = h.take(upstream()).remove(0);
+    h.deliver(
+        upstream(),
+        &answer(&up, Code::CONTENT, b"a").with_uint_option(OptionNumber::OBSERVE, 1),
+    );
+    assert_eq!(h.take(c).len(), 1);
+    let flow = h.flow_of(c);
+    for notification in 2u16..12 {
+        // Longer than --flow-idle, within the notification's Max-Age (60 s, RFC 7252 §5.10.5);
+        // the client acknowledges confirmable notifications as they come (RFC 7641 §4.5).
+        for _ in 0..9 {
+            let until = h.now + Duration::from_secs(5);
+            h.advance(until);
+            ack_all(&mut h, c);
+        }
+        // The server notifies: the observation lives.
+        let n = OwnedMessage::new(MessageType::Non, Code::CONTENT, 0x6000 + notification)
+            .with_token(up.token.clone())
+            .with_uint_option(OptionNumber::OBSERVE, u32::from(notification));
+        h.deliver(upstream(), &n);
+        assert!(ack_all(&mut h, c).iter().any(|m| m.code == Code::CONTENT));
+        assert_eq!(h.proxy.routes.len(), 1, "the observation is relayed");
+    }
+    assert!(h.closed.is_empty(), "a flow with a route closed");
+    assert_eq!(h.flow_of(c), flow);
+    // The server ends the observation (an error response, RFC 7641 §3.2).
+    let end = OwnedMessage::new(MessageType::Non, Code::NOT_FOUND, 0x7000).with_token(up.token);
+    h.deliver(upstream(), &end);
+    ack_all(&mut h, c);
+    assert!(h.proxy.routes.is_empty(), "the observation is over");
+    assert!(h.proxy.load.is_empty());
+    let until = h.now + Duration::from_secs(41);
+    h.advance(until);
+    assert_eq!(h.closed, [flow]);
+}
+
+/// A full table gives the flow idle the longest to a new client (closing it) rather than
+/// refusing; while every flow has a route, a new client is refused with 5.03 and no flow is
+/// closed.
+#[test]
+fn a_full_flow_table_evicts_the_idlest_flow_and_refuses_only_when_all_are_busy() {
+    let mut h = Harness::new(Attack::None, RouteLimits::default());
+    h.proxy.max_flows = 2;
+    let (a, b, c, d) = (
+        client(12_201),
+        client(12_202),
+        client(12_203),
+        client(12_204),
+    );
+    let flow_a = exchange(&mut h, a, 1);
+    h.advance(h.now + Duration::from_secs(1));
+    let flow_b = exchange(&mut h, b, 1);
+    h.advance(h.now + Duration::from_secs(1));
+    // b was used after a: a's flow goes.
+    let flow_c = exchange(&mut h, c, 1);
+    assert_eq!(h.closed, [flow_a]);
+    assert_eq!(h.flow_of(b), flow_b);
+    assert!(!h.proxy.flows.contains_key(&a));
+    // b and c each wait for an answer: no flow is idle, d is refused.
+    for (who, mid) in [(b, 2), (c, 2)] {
+        h.deliver(
+            who,
+            &request(MessageType::Con, Code::GET, mid, &[8], "slow"),
+        );
+    }
+    assert_eq!(h.take(upstream()).len(), 2);
+    h.deliver(d, &request(MessageType::Con, Code::GET, 1, &[9], "x"));
+    let refused = h.take(d);
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0].code, Code::SERVICE_UNAVAILABLE);
+    assert_eq!(h.closed, [flow_a], "a flow with a route was evicted");
+    assert_eq!((h.flow_of(b), h.flow_of(c)), (flow_b, flow_c));
+}
+
+/// With a TCP upstream whose accept queue is full (a connect to it hangs), a new client's
+/// flow is being opened while a client with an open flow goes on: its request reaches the
+/// upstream on its flow before the new client hears anything (with a connect that held the
+/// driver, the new client's 5.02 after the 5 s timeout would come first). Real sockets, the
+/// proxy on the driver in a thread of its own.
+#[test]
+fn a_pending_tcp_connect_does_not_hold_up_the_other_clients() {
+    use std::io::Read as _;
+    use std::net::{TcpStream, UdpSocket};
+
+    // The upstream: a listener with a backlog of 1, so its accept queue fills at once.
+    let rt = crate::net::runtime().unwrap();
+    let listener = rt
+        .block_on(async {
+            let socket = tokio::net::TcpSocket::new_v4()?;
+            socket.bind("127.0.0.1:0".parse().unwrap())?;
+            socket.listen(1)?.into_std()
+        })
+        .unwrap();
+    listener.set_nonblocking(false).unwrap();
+    let upstream = listener.local_addr().unwrap();
+
+    let (port_tx, port_rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = std::sync::mpsc::channel::<crate::net::Shutdown>();
+    let proxy_thread = std::thread::spawn(move || {
+        let rt = crate::net::runtime().unwrap();
+        rt.block_on(async {
+            let mut proxy = Proxy::new(
+                Listen::Tcp(upstream),
+                Attack::None,
+                Duration::ZERO,
+                RouteLimits::default(),
+            );
+            let mut driver =
+                Driver::new(DriverConfig::default(), proxy.endpoint_config().unwrap()).unwrap();
+            let local = driver
+                .bind(Listen::Udp("127.0.0.1:0".parse().unwrap()))
+                .await
+                .unwrap();
+            port_tx.send(local).unwrap();
+            stop_tx.send(driver.shutdown_handle()).unwrap();
+            driver.run(&mut proxy).await.unwrap();
+        });
+    });
+    let proxy_addr = port_rx.recv().unwrap();
+    let stop = stop_rx.recv().unwrap();
+    let send = |s: &UdpSocket, mtype: MessageType, mid: u16, path: &str| {
+        let m = request(mtype, Code::GET, mid, &[mid as u8], path);
+        s.send_to(&m.to_vec().unwrap(), proxy_addr).unwrap();
+    };
+
+    // Client a's flow: accepted here; what the proxy writes on it is read as it comes.
+    let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+    send(&a, MessageType::Con, 1, "first");
+    let (mut flow_a, _) = listener.accept().unwrap();
+    flow_a
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 512];
+    while !seen.windows(5).any(|w| w == b"first") {
+        let n = flow_a.read(&mut buf).unwrap();
+        assert!(n > 0, "flow a closed");
+        seen.extend_from_slice(&buf[..n]);
+    }
+    // Fill the accept queue (nothing accepts them), so the next connect hangs.
+    let _fill: Vec<TcpStream> = (0..4)
+        .filter_map(|_| TcpStream::connect_timeout(&upstream, Duration::from_millis(300)).ok())
+        .collect();
+
+    let b = UdpSocket::bind("127.0.0.1:0").unwrap();
+    b.set_nonblocking(true).unwrap();
+    // NON: no empty ACK from the proxy's endpoint either; b hears only the answer.
+    send(&b, MessageType::Non, 1, "other");
+    // b's request is taken first (one socket, in order), then a's.
+    send(&a, MessageType::Con, 2, "second");
+    let mut seen = Vec::new();
+    while !seen.windows(6).any(|w| w == b"second") {
+        let n = flow_a.read(&mut buf).unwrap();
+        assert!(n > 0, "flow a closed");
+        seen.extend_from_slice(&buf[..n]);
+    }
+    let mut reply = [0u8; 512];
+    let early = b.recv(&mut reply);
+    assert!(
+        early
+            .as_ref()
+            .is_err_and(|e| e.kind() == std::io::ErrorKind::WouldBlock),
+        "b was answered ({early:?}) before a's request went on: the connect held the proxy"
+    );
+    stop.shutdown();
+    proxy_thread.join().unwrap();
 }

@@ -359,6 +359,15 @@ impl<'a, K, V> IntoIterator for &'a VecMap<K, V> {
     }
 }
 
+impl<'a, K, V> IntoIterator for &'a mut VecMap<K, V> {
+    type Item = (&'a K, &'a mut V);
+    type IntoIter =
+        core::iter::Map<core::slice::IterMut<'a, (K, V)>, fn(&'a mut (K, V)) -> (&'a K, &'a mut V)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.entries.iter_mut().map(|(k, v)| (&*k, v))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -139,7 +139,7 @@ impl Client {
             .filter(|f| f.is_hierarchical())
             .ok_or_else(|| format!("no Bootstrap-Pack reader for content format {}", format.0))?;
         let records: Vec<Record> = mote_lwm2m::decode(format, &Path::ROOT, payload, &self.defs)
-            .map_err(|e| e.to_string())?
+            .map_err(|e| crate::error::describe(&e))?
             .into_iter()
             .filter(|r| r.path.len() >= 3 && self.defs.resource_at(&r.path).is_some())
             .collect();
@@ -150,11 +150,11 @@ impl Client {
         objects.sort_unstable();
         objects.dedup();
         for o in objects {
-            let path = Path::new(&[o]).map_err(|e| e.to_string())?;
+            let path = Path::new(&[o]).map_err(|e| crate::error::describe(&e))?;
             self.bootstrap_delete(&path);
         }
         self.write_bootstrap(&Path::ROOT, &records)
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| crate::error::describe(&e))?;
         self.check_configuration()
     }
 

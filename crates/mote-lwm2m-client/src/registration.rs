@@ -640,7 +640,7 @@ impl Registrar {
         // Bootstrap-Server writes it again before then. (Checked before the triggers, which
         // may hold the Bootstrap-Finish.)
         if !matches!(self.bootstrap, BootstrapState::Idle) {
-            for (k, slot) in &mut self.slots {
+            for (k, slot) in self.slots.iter_mut() {
                 if !current.iter().any(|a| a.ssid.0 == *k) {
                     slot.deleted_in_bootstrap = true;
                 }

@@ -311,6 +311,8 @@ pub struct NotificationNumber {
 impl NotificationNumber {
     /// The state from its parts (the largest Partial IV, whether the unnumbered notification
     /// was seen).
+    // Used by the endpoint protection, which needs `alloc`.
+    #[cfg_attr(not(feature = "alloc"), allow(dead_code))]
     pub(crate) fn from_parts(number: Option<u64>, unnumbered_seen: bool) -> Self {
         Self {
             number,
@@ -319,6 +321,8 @@ impl NotificationNumber {
     }
 
     /// Whether the notification without Partial IV was accepted.
+    // Used by the endpoint protection, which needs `alloc`.
+    #[cfg_attr(not(feature = "alloc"), allow(dead_code))]
     pub(crate) fn unnumbered_seen(&self) -> bool {
         self.unnumbered_seen
     }

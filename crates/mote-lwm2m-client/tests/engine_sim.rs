@@ -121,11 +121,11 @@ struct World {
     /// Shared with a firmware hook: "request" for each datagram the client sends to the
     /// package server, in order with what the hook records.
     fw_trace: Rc<RefCell<Vec<String>>>,
-    /// One-way delay of the datagrams the servers send to the client (default 10 ms).
-    to_client_delay: Duration,
-    /// Every this many datagrams from the servers to the client, one is lost (0: none).
-    to_client_loss_every: u64,
-    to_client_count: u64,
+    /// One-way delay of every datagram (default 10 ms).
+    link_delay: Duration,
+    /// Every this many datagrams, either way, one is lost (0: none).
+    loss_every: u64,
+    datagrams: u64,
 }
 
 fn endpoint(seed: u64) -> Ep {
@@ -161,9 +161,9 @@ impl World {
             registrations: 0,
             sent: Vec::new(),
             fw_trace: Rc::default(),
-            to_client_delay: ms(10),
-            to_client_loss_every: 0,
-            to_client_count: 0,
+            link_delay: ms(10),
+            loss_every: 0,
+            datagrams: 0,
         }
     }
 
@@ -195,8 +195,16 @@ impl World {
                 if t.peer == FW {
                     self.fw_trace.borrow_mut().push("request".to_owned());
                 }
-                self.in_flight
-                    .push((self.now + ms(10), self.seq, CLIENT, t.peer, t.datagram));
+                if self.lost() {
+                    continue;
+                }
+                self.in_flight.push((
+                    self.now + self.link_delay,
+                    self.seq,
+                    CLIENT,
+                    t.peer,
+                    t.datagram,
+                ));
             }
             let addrs: Vec<Addr> = self.servers.keys().copied().collect();
             for a in addrs {
@@ -207,14 +215,11 @@ impl World {
                 while let Some(t) = self.servers.get_mut(&a).unwrap().0.poll_transmit() {
                     progressed = true;
                     self.seq += 1;
-                    self.to_client_count += 1;
-                    if self.to_client_loss_every > 0
-                        && self.to_client_count % self.to_client_loss_every == 0
-                    {
+                    if self.lost() {
                         continue;
                     }
                     self.in_flight.push((
-                        self.now + self.to_client_delay,
+                        self.now + self.link_delay,
                         self.seq,
                         a,
                         t.peer,
@@ -226,6 +231,12 @@ impl World {
                 break;
             }
         }
+    }
+
+    /// Whether the next datagram is lost ([`World::loss_every`]).
+    fn lost(&mut self) -> bool {
+        self.datagrams += 1;
+        self.loss_every > 0 && self.datagrams % self.loss_every == 0
     }
 
     fn server_event(&mut self, a: Addr, e: Event<Addr>) {
@@ -1557,14 +1568,14 @@ fn register_times(w: &World) -> Vec<Duration> {
 
 /// TS 1.2 Core /1/x/6: five notifications stored while disabled, Confirmable (`con=1`), on
 /// a link whose acknowledgements come back after 3.5 s — longer than any retransmission
-/// timeout, so every one is retransmitted before its ACK — and that loses every fifth
-/// datagram towards the client: after the return all five reach the server, in order,
+/// timeout, so every one is retransmitted before its ACK — and that loses every fourth
+/// datagram: after the return all five reach the server, in order,
 /// exactly once (a timer spacing of 2 s lost them to RFC 7641 §4.5.2 replacement).
 #[test]
 fn stored_confirmable_notifications_survive_slow_acks_and_loss() {
     let (mut w, id, history) = stored_history(EndpointConfig::default(), "hqmax=5&con=1");
-    w.to_client_delay = Duration::from_millis(3500);
-    w.to_client_loss_every = 5;
+    w.link_delay = Duration::from_millis(1750);
+    w.loss_every = 4;
     w.run_until(s(300));
     let registers = register_times(&w);
     assert_eq!(registers.len(), 2, "{registers:?}");
@@ -1621,7 +1632,7 @@ fn stored_non_confirmable_notifications_pass_the_rate_limit_in_order() {
 #[test]
 fn stored_notifications_left_when_the_server_goes_away_arrive_after_the_next_return() {
     let (mut w, id, history) = stored_history(EndpointConfig::default(), "hqmax=5&con=1");
-    w.to_client_delay = Duration::from_millis(3500);
+    w.link_delay = Duration::from_millis(1750);
     // Until the second one has arrived.
     while notes_of(&w, id).iter().filter(|(t, _)| *t > s(30)).count() < 2 {
         let next = w.now + ms(100);

@@ -206,3 +206,82 @@ fn an_unacknowledged_confirmable_notification_fails_before_the_observation_ends(
     assert!(tail[1].contains("TimedOut"), "{tail:?}");
     assert!(!sim.node(SERVER).notification_pending(handle));
 }
+
+/// `notification_pending` is `true` exactly while the endpoint holds a notification: one
+/// deferred by the Non-confirmable rate (RFC 7641 §4.5.1), a Confirmable one until its ACK.
+#[test]
+fn notification_pending_follows_what_the_endpoint_holds() {
+    let config = EndpointConfig {
+        observe: RegistryConfig {
+            non_interval: Some(secs(3)),
+            ..RegistryConfig::default()
+        },
+        ..EndpointConfig::default()
+    };
+    let (mut sim, handle) = observed(LinkProfile::PERFECT, 7, config);
+    let now = sim.now;
+    let server = sim.node(SERVER);
+    server.notify(now, handle, content(b"a"), false).unwrap();
+    assert!(!server.notification_pending(handle), "sent at once");
+    server.notify(now, handle, content(b"b"), false).unwrap();
+    assert!(server.notification_pending(handle), "held back by the rate");
+    sim.run_for(secs(5), &mut |_, _, _, _| {});
+    assert!(!sim.node(SERVER).notification_pending(handle));
+    let now = sim.now;
+    sim.node(SERVER)
+        .notify(now, handle, content(b"c"), true)
+        .unwrap();
+    assert!(
+        sim.node(SERVER).notification_pending(handle),
+        "awaiting its ACK"
+    );
+    sim.run_for(secs(5), &mut |_, _, _, _| {});
+    assert!(!sim.node(SERVER).notification_pending(handle));
+    assert_eq!(notifications(&sim), [b"a", b"b", b"c"]);
+    assert_eq!(
+        outcomes(&sim),
+        [
+            NotificationOutcome::Sent,
+            NotificationOutcome::Sent,
+            NotificationOutcome::Acknowledged
+        ]
+    );
+}
+
+/// A live Confirmable notification is still unacknowledged when the history starts: the
+/// first of the history replaces it (RFC 7641 §4.5.2) and `Replaced` comes for the live
+/// one while the first stays pending — the next waits for that one's ACK, and all five
+/// arrive although the first one's initial transmission was lost.
+#[test]
+fn a_history_behind_a_pending_live_notification_waits_for_its_first() {
+    let (mut sim, handle) = observed(LinkProfile::PERFECT, 8, EndpointConfig::default());
+    sim.net.profile.loss_permille = 1000;
+    let now = sim.now;
+    sim.node(SERVER)
+        .notify(now, handle, content(b"live"), true)
+        .unwrap();
+    sim.flush(&mut |_, _, _, _| {});
+    deliver_history_lossy_start(&mut sim, handle);
+    assert_eq!(notifications(&sim), HISTORY);
+    assert_eq!(outcomes(&sim)[0], NotificationOutcome::Replaced);
+}
+
+/// As `deliver_history` (Confirmable), the first one's initial transmission lost.
+fn deliver_history_lossy_start(sim: &mut Sim, handle: ObserverHandle) {
+    let now = sim.now;
+    sim.node(SERVER)
+        .notify(now, handle, content(HISTORY[0]), true)
+        .unwrap();
+    let mut next = 1;
+    let mut drive = |ep: &mut sim::SimEndpoint, now: Duration, node: Addr, e: Event<Addr>| {
+        if let (SERVER, Event::NotificationDone { handle: h, .. }) = (node, e) {
+            if h == handle && !ep.notification_pending(h) && next < HISTORY.len() {
+                ep.notify(now, h, content(HISTORY[next]), true).unwrap();
+                next += 1;
+            }
+        }
+    };
+    sim.flush(&mut drive);
+    sim.net.profile.loss_permille = 0;
+    sim.run_for(secs(300), &mut drive);
+}

@@ -22,7 +22,9 @@
 //!   [`Event::Block`] as it arrives and nothing is reassembled.
 //! * Observe ([`observe`], RFC 7641): as a server a bounded registry numbers notifications,
 //!   picks NON/CON and ends observations on RST, timeout, deregistration or a non-2.xx
-//!   notification ([`Endpoint::notify`], [`Event::ObservationEnded`]); as a client
+//!   notification ([`Endpoint::notify`], [`Event::ObservationEnded`]), and says when a
+//!   notification it took is done — acknowledged, sent, replaced by a newer one (§4.5.2) or
+//!   failed ([`Event::NotificationDone`], [`Endpoint::notification_pending`]); as a client
 //!   registrations stay alive, notifications come in order as [`Event::Notification`], stale
 //!   representations are re-registered and [`Endpoint::cancel_observation`] ends one. A
 //!   notification sliced with Block2 is completed with GETs for its other blocks first
@@ -3643,7 +3645,10 @@ where
     /// a new CON supersedes an unacknowledged one, §4.5.2) and a Message ID. A body larger
     /// than a block goes out as its first Block2 block, the rest kept for the client's
     /// follow-up requests (RFC 7959 §3.4, simplified: no Block2 in later blocks' Observe).
-    /// A non-2.xx `response` ends the observation ([`Event::ObservationEnded`]).
+    /// A non-2.xx `response` ends the observation ([`Event::ObservationEnded`]). Once the
+    /// endpoint is done with a notification, [`Event::NotificationDone`] says how; to lose
+    /// none (a history rather than the current state), hand over the next one only when
+    /// [`Endpoint::notification_pending`] is `false`.
     ///
     /// # Errors
     /// [`EndpointError::UnknownObservation`] when the observation is over,

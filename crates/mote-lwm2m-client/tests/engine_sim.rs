@@ -25,7 +25,7 @@ use mote_access::ShortServerId;
 use mote_coap::code::{Code, MessageType};
 use mote_coap::content_format::ContentFormat;
 use mote_coap::endpoint::{Endpoint, EndpointConfig, Event, Reliability, RequestId};
-use mote_coap::message::OwnedMessage;
+use mote_coap::message::{Message, OwnedMessage};
 use mote_coap::option::OptionNumber;
 use mote_coap::transmission::RandomSource;
 use mote_lwm2m::{Format, ObjectLink, Record, Value};
@@ -126,6 +126,8 @@ struct World {
     /// Every this many datagrams, either way, one is lost (0: none).
     loss_every: u64,
     datagrams: u64,
+    /// The client's notifications (responses with Observe) are lost until then.
+    notifications_lost_until: Duration,
 }
 
 fn endpoint(seed: u64) -> Ep {
@@ -164,6 +166,7 @@ impl World {
             link_delay: ms(10),
             loss_every: 0,
             datagrams: 0,
+            notifications_lost_until: Duration::ZERO,
         }
     }
 
@@ -195,7 +198,7 @@ impl World {
                 if t.peer == FW {
                     self.fw_trace.borrow_mut().push("request".to_owned());
                 }
-                if self.lost() {
+                if self.lost() || self.notification_lost(&t.datagram) {
                     continue;
                 }
                 self.in_flight.push((
@@ -237,6 +240,14 @@ impl World {
     fn lost(&mut self) -> bool {
         self.datagrams += 1;
         self.loss_every > 0 && self.datagrams % self.loss_every == 0
+    }
+
+    /// Whether `datagram` from the client is a notification lost by
+    /// [`World::notifications_lost_until`].
+    fn notification_lost(&self, datagram: &[u8]) -> bool {
+        self.now < self.notifications_lost_until
+            && Message::decode(datagram)
+                .is_ok_and(|m| m.code().is_response() && m.option(OptionNumber::OBSERVE).is_some())
     }
 
     fn server_event(&mut self, a: Addr, e: Event<Addr>) {
@@ -1667,4 +1678,63 @@ fn stored_notifications_left_when_the_server_goes_away_arrive_after_the_next_ret
         .filter(|(_, e)| matches!(e, ClientEvent::Notify { stored: true, .. }))
         .count();
     assert_eq!(handed, 5, "each stored one handed to the endpoint once");
+}
+
+/// A live Confirmable notification is still unacknowledged when the client returns (its
+/// transmissions are lost): the first stored one replaces it at the endpoint (RFC 7641
+/// §4.5.2, `NotificationDone` `Replaced` for the live one) and takes over its retransmissions;
+/// the second waits for the first one's ACK, not for the replaced one's end — all five
+/// arrive, in order, although the first one's initial transmission is lost too.
+#[test]
+fn stored_notifications_wait_behind_a_replaced_live_one() {
+    let mut c = two_servers(false);
+    for (path, v) in [
+        ("/1/0/6", Value::Boolean(true)),
+        ("/1/0/5", int(30)),
+        ("/1/0/1", int(3600)),
+    ] {
+        c.bootstrap_write(&p(path), &[rec(path, v)]).unwrap();
+    }
+    acl(&mut c, 2, 1, 0, 101, &[]);
+    let mut w = World::new(c, registration());
+    w.start();
+    w.run_until(s(1));
+    let attrs = with_code(get("/3303/0/5700"), Code::PUT)
+        .with_option(OptionNumber::URI_QUERY, "hqmax=5&con=1");
+    assert_eq!(w.ask(A, attrs).code, Code::CHANGED);
+    let observe = get("/3303/0/5700")
+        .with_uint_option(OptionNumber::OBSERVE, 0)
+        .with_uint_option(OptionNumber::ACCEPT, 0);
+    let id = w.server_request(A, observe);
+    w.run_until(s(5));
+    // Every notification is lost until just after the return (about 40 s).
+    w.notifications_lost_until = Duration::from_millis(40_500);
+    w.set("/3303/0/5700", Value::Float(30.0));
+    w.run_until(s(8));
+    assert_eq!(
+        w.ask(A, with_code(get("/1/0/4"), Code::POST)).code,
+        Code::CHANGED
+    );
+    let history = [31.0, 32.0, 33.0, 34.0, 35.0];
+    for (t, v) in (12..).step_by(3).zip(history) {
+        w.run_until(s(t));
+        w.set("/3303/0/5700", Value::Float(v));
+    }
+    w.run_until(s(200));
+    let registers = register_times(&w);
+    assert_eq!(registers.len(), 2, "{registers:?}");
+    assert!(
+        registers[1] < Duration::from_millis(40_500),
+        "{registers:?}"
+    );
+    let after: Vec<Vec<u8>> = notes_of(&w, id)
+        .into_iter()
+        .filter(|(t, _)| *t >= registers[1])
+        .map(|(_, v)| v)
+        .collect();
+    let history: Vec<Vec<u8>> = history
+        .iter()
+        .map(|v| format!("{v}").into_bytes())
+        .collect();
+    assert_stored_then_live(&after, &history);
 }

@@ -364,6 +364,13 @@ impl Reporter {
         let mut failed = failed;
         failed.mark_stored();
         self.stored.push_front((Some(token), failed));
+        // The store stays within its bound, the oldest dropped first (§5.1.2 hqmax).
+        while self.stored.len() > self.config.max_stored {
+            if let Some((_, old)) = self.stored.pop_front() {
+                self.events
+                    .push_back(ReportEvent::StoredDropped(old.server()));
+            }
+        }
         true
     }
 

@@ -570,6 +570,39 @@ fn the_store_is_bounded() {
     assert_eq!(first, [Value::String("r1".into())]);
 }
 
+/// A failed notification stored again does not take the store over its bound: the oldest
+/// is dropped, as for a new one (§5.1.2 hqmax).
+#[test]
+fn a_failed_notification_stored_again_keeps_the_store_bound() {
+    let mut c = fixture();
+    set(&mut c, "/1/0/6", Value::Boolean(true));
+    attrs(&mut c, A, "/3303/0/5700", "pmin=0&hqmax=5");
+    let mut rep = Reporter::new(ReportingConfig {
+        max_stored: 2,
+        ..ReportingConfig::default()
+    });
+    rep.observe(&c, A, TOKEN, &[p("/3303/0/5700")], Format::SenmlJson, s(0))
+        .unwrap();
+    let change = |c: &mut Client, rep: &mut Reporter, t: u64, v: f64| {
+        write(c, &p("/3303/0/5700"), Value::Float(v));
+        rep.value_changed(c, &p("/3303/0/5700"), s(t));
+    };
+    change(&mut c, &mut rep, 1, 41.5);
+    change(&mut c, &mut rep, 2, 42.5);
+    rep.set_online(&c, A, true, s(3));
+    assert_eq!(values(&rep.poll_report().unwrap()), [Value::Float(41.5)]);
+    // Offline with 41.5 in flight: 42.5 and a newer change fill the store.
+    rep.set_online(&c, A, false, s(4));
+    change(&mut c, &mut rep, 5, 43.5);
+    assert_eq!(rep.stored_count(), 2);
+    assert_eq!(rep.poll_event(), None);
+    assert!(rep.notification_failed(TOKEN));
+    assert_eq!(rep.stored_count(), 2);
+    assert_eq!(rep.poll_event(), Some(ReportEvent::StoredDropped(A)));
+    rep.set_online(&c, A, true, s(6));
+    assert_eq!(values(&rep.poll_report().unwrap()), [Value::Float(42.5)]);
+}
+
 #[test]
 fn the_observation_table_is_bounded() {
     let c = fixture();

@@ -603,6 +603,35 @@ fn a_failed_notification_stored_again_keeps_the_store_bound() {
     assert_eq!(values(&rep.poll_report().unwrap()), [Value::Float(42.5)]);
 }
 
+/// A Confirmable notification that is never acknowledged ends the CoAP observation (RFC 7641
+/// §4.5): the transport cancels it, and its notifications stored again are dropped on the
+/// next return with `StoredDropped` rather than handed out for an observation that is gone.
+#[test]
+fn stored_notifications_of_a_cancelled_observation_are_dropped_on_return() {
+    let mut c = fixture();
+    set(&mut c, "/1/0/6", Value::Boolean(true));
+    attrs(&mut c, A, "/3303/0/5700", "pmin=0&hqmax=5");
+    let mut rep = Reporter::new(ReportingConfig::default());
+    rep.observe(&c, A, TOKEN, &[p("/3303/0/5700")], Format::SenmlJson, s(0))
+        .unwrap();
+    for (t, v) in [(1, 51.5), (2, 52.5), (3, 53.5)] {
+        write(&mut c, &p("/3303/0/5700"), Value::Float(v));
+        rep.value_changed(&c, &p("/3303/0/5700"), s(t));
+    }
+    rep.set_online(&c, A, true, s(4));
+    assert_eq!(values(&rep.poll_report().unwrap()), [Value::Float(51.5)]);
+    assert!(rep.notification_failed(TOKEN));
+    assert_eq!(rep.stored_count(), 3);
+    assert!(rep.cancel(TOKEN));
+    rep.set_online(&c, A, false, s(5));
+    rep.set_online(&c, A, true, s(6));
+    assert_eq!(rep.poll_report(), None);
+    assert_eq!(rep.stored_count(), 0);
+    let dropped: Vec<ReportEvent> = core::iter::from_fn(|| rep.poll_event()).collect();
+    assert_eq!(dropped, vec![ReportEvent::StoredDropped(A); 3]);
+    assert_eq!(rep.awaiting().count(), 0);
+}
+
 #[test]
 fn the_observation_table_is_bounded() {
     let c = fixture();

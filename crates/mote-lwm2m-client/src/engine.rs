@@ -42,8 +42,8 @@ use mote_access::ShortServerId;
 use mote_coap::code::{Code, MessageType};
 use mote_coap::content_format::ContentFormat;
 use mote_coap::endpoint::{
-    BlockwiseError, Endpoint, Event, ObserverHandle, Protection, Reliability, RequestId,
-    RequestOptions,
+    BlockwiseError, Endpoint, Event, NotificationOutcome, ObserverHandle, Protection, Reliability,
+    RequestId, RequestOptions,
 };
 use mote_coap::message::OwnedMessage;
 use mote_coap::option::OptionNumber;
@@ -963,6 +963,21 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
             | Event::ProtectionFailed { id, .. }
             | Event::ResponseRejected { id, .. }
             | Event::BlockwiseFailed { id, .. } => self.request_failed(id, now),
+            Event::NotificationDone {
+                handle, outcome, ..
+            } => {
+                if let Some(t) = self.tokens.get(&handle).copied() {
+                    if outcome == NotificationOutcome::Failed {
+                        // Never acknowledged: the server is unreachable again; what the
+                        // reporter handed out from the store is stored again, not lost.
+                        self.reporter.notification_failed(t);
+                    } else if !ep.notification_pending(handle) {
+                        // The endpoint holds nothing more for the observer (a replaced one
+                        // leaves its successor pending): the next stored one may go.
+                        self.reporter.notification_done(t);
+                    }
+                }
+            }
             Event::ObservationEnded { handle, .. } => {
                 if let Some(t) = self.tokens.remove(&handle) {
                     self.observers.remove(&t);

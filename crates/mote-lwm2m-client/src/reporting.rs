@@ -17,7 +17,10 @@
 //! [`Reporter::cancel`] from the transport; [`Reporter::value_changed`] from the
 //! application; [`Reporter::handle_timeout`] at [`Reporter::poll_timeout`]; then send every
 //! [`Reporter::poll_report`] and read [`Reporter::poll_event`]. Answers to Send go to
-//! [`Reporter::on_send_response`] / [`Reporter::on_send_failure`].
+//! [`Reporter::on_send_response`] / [`Reporter::on_send_failure`]. When the CoAP layer is
+//! done with a notification handed out from the store ([`Reporter::awaiting`]), tell
+//! [`Reporter::notification_done`] or [`Reporter::notification_failed`]: the next stored one
+//! of that observation waits for it.
 
 #[cfg(not(feature = "vec-maps"))]
 use alloc::collections::BTreeMap;
@@ -75,13 +78,6 @@ pub struct ReportingConfig {
     /// The format of Send (TS 1.2 Core §6.5: SenML CBOR, SenML JSON or LwM2M CBOR; the
     /// Server Object has no resource for it, so it is the client's choice).
     pub send_format: Format,
-    /// The gap between two stored notifications of one observation delivered on return.
-    /// The CoAP layer keeps at most one notification per observer in flight and lets a
-    /// newer one replace it (RFC 7641 §4.5.1 rate of Non-confirmable notifications,
-    /// §4.5.2 a new Confirmable one supersedes the unacknowledged one): delivered in one
-    /// burst, all but the first and the last would be lost. Make it at least the
-    /// endpoint's Non-confirmable interval and the expected acknowledgement time.
-    pub stored_spacing: Duration,
 }
 
 impl Default for ReportingConfig {
@@ -91,8 +87,6 @@ impl Default for ReportingConfig {
             max_stored: 64,
             default_hqmax: 8,
             send_format: Format::SenmlCbor,
-            // RFC 7252 §4.8 ACK_TIMEOUT.
-            stored_spacing: Duration::from_secs(2),
         }
     }
 }
@@ -245,11 +239,16 @@ pub struct Reporter {
     observations: BTreeMap<ObservationToken, Observation>,
     online: BTreeMap<u16, bool>,
     stored: VecDeque<(Option<ObservationToken>, Report)>,
-    /// Stored reports of servers back online, handed out in order, one per observation
-    /// each [`ReportingConfig::stored_spacing`]; live notifications of those observations
-    /// queue behind them.
+    /// Stored reports of servers back online, handed out in order; a notification only when
+    /// the previous one of its observation is done (`in_flight`). Live notifications of
+    /// those observations queue behind them.
     releasing: VecDeque<(Option<ObservationToken>, Report)>,
-    release_at: Option<Duration>,
+    /// Notifications handed out from `releasing` that the CoAP layer has not finished with:
+    /// the CoAP layer keeps one pending notification per observer and lets a newer one
+    /// replace it (RFC 7641 §4.5.1, §4.5.2), right for live state but not for a stored
+    /// history, so the next one of the observation waits. Kept to be stored again if it
+    /// fails.
+    in_flight: BTreeMap<ObservationToken, Report>,
     out: VecDeque<Report>,
     events: VecDeque<ReportEvent>,
     sends: BTreeMap<SendHandle, ShortServerId>,
@@ -278,7 +277,7 @@ impl Reporter {
             online: BTreeMap::new(),
             stored: VecDeque::new(),
             releasing: VecDeque::new(),
-            release_at: None,
+            in_flight: BTreeMap::new(),
             out: VecDeque::new(),
             events: VecDeque::new(),
             sends: BTreeMap::new(),
@@ -330,7 +329,53 @@ impl Reporter {
     /// Forgets an observation (Cancel Observation, RST); `false` when unknown.
     pub fn cancel(&mut self, token: ObservationToken) -> bool {
         self.releasing.retain(|(k, _)| *k != Some(token));
+        self.in_flight.remove(&token);
         self.observations.remove(&token).is_some()
+    }
+
+    /// The observations whose notification handed out from the store the CoAP layer has
+    /// not finished with yet (see [`Reporter::notification_done`]).
+    pub fn awaiting(&self) -> impl Iterator<Item = ObservationToken> + '_ {
+        self.in_flight.keys().copied()
+    }
+
+    /// The CoAP layer is done with the last notification of `token` (acknowledged, or sent
+    /// when Non-confirmable, and it holds nothing more for the observer): the next stored
+    /// one of the observation goes out. Returns whether one was awaited.
+    pub fn notification_done(&mut self, token: ObservationToken) -> bool {
+        let awaited = self.in_flight.remove(&token).is_some();
+        if awaited {
+            self.release();
+        }
+        awaited
+    }
+
+    /// The last notification of `token` was never acknowledged: the server is unreachable
+    /// again. It and the rest of the observation's stored ones are stored again, in order,
+    /// ahead of newer ones, not dropped. Returns whether one was awaited.
+    pub fn notification_failed(&mut self, token: ObservationToken) -> bool {
+        let Some(failed) = self.in_flight.remove(&token) else {
+            return false;
+        };
+        let (rest, keep): (VecDeque<_>, VecDeque<_>) = core::mem::take(&mut self.releasing)
+            .into_iter()
+            .partition(|(k, _)| *k == Some(token));
+        self.releasing = keep;
+        for (k, mut report) in rest.into_iter().rev() {
+            report.mark_stored();
+            self.stored.push_front((k, report));
+        }
+        let mut failed = failed;
+        failed.mark_stored();
+        self.stored.push_front((Some(token), failed));
+        // The store stays within its bound, the oldest dropped first (§5.1.2 hqmax).
+        while self.stored.len() > self.config.max_stored {
+            if let Some((_, old)) = self.stored.pop_front() {
+                self.events
+                    .push_back(ReportEvent::StoredDropped(old.server()));
+            }
+        }
+        true
     }
 
     /// The number of observations.
@@ -375,7 +420,7 @@ impl Reporter {
             }
         }
         self.stored = keep;
-        self.release(now);
+        self.release();
         let missed: Vec<ObservationToken> = self
             .observations
             .iter()
@@ -412,28 +457,34 @@ impl Reporter {
         }
     }
 
-    /// Hands out the stored reports waiting in order, at most one per observation; the
-    /// rest waits [`ReportingConfig::stored_spacing`].
-    fn release(&mut self, now: Duration) {
-        let mut released: Vec<ObservationToken> = Vec::new();
-        while let Some((token, _)) = self.releasing.front() {
-            if let Some(t) = token {
-                if released.contains(t) {
-                    break;
-                }
-                released.push(*t);
-            }
-            if let Some((_, report)) = self.releasing.pop_front() {
+    /// Hands out the stored reports waiting, in order: a notification when the CoAP layer
+    /// is done with the previous one of its observation, a Send at once. Those of an
+    /// observation that is gone are dropped.
+    fn release(&mut self) {
+        let mut blocked: Vec<ObservationToken> = Vec::new();
+        for (token, report) in core::mem::take(&mut self.releasing) {
+            let Some(t) = token else {
+                self.out.push_back(report);
+                continue;
+            };
+            if !self.observations.contains_key(&t) {
+                self.events
+                    .push_back(ReportEvent::StoredDropped(report.server()));
+            } else if blocked.contains(&t) || self.in_flight.contains_key(&t) {
+                // Behind the one in flight, in order.
+                blocked.push(t);
+                self.releasing.push_back((token, report));
+            } else {
+                blocked.push(t);
+                self.in_flight.insert(t, report.clone());
                 self.out.push_back(report);
             }
         }
-        self.release_at =
-            (!self.releasing.is_empty()).then(|| now.saturating_add(self.config.stored_spacing));
     }
 
     /// The earliest time [`Reporter::handle_timeout`] has something to do.
     pub fn poll_timeout(&self) -> Option<Duration> {
-        let mut t = self.release_at;
+        let mut t = None;
         for o in self.observations.values() {
             if let Some((at, _)) = o.pending {
                 t = min_opt(t, at);
@@ -451,9 +502,6 @@ impl Reporter {
     /// Fires the pmin-deferred notifications, pmax expiries and epmin / epmax evaluations
     /// due at `now`.
     pub fn handle_timeout(&mut self, client: &Client, now: Duration) {
-        if self.release_at.is_some_and(|at| now >= at) {
-            self.release(now);
-        }
         let tokens: Vec<ObservationToken> = self.observations.keys().copied().collect();
         for t in tokens {
             let Some(o) = self.observations.get(&t) else {
@@ -770,13 +818,15 @@ impl Reporter {
         }
         let report = Report::Notify(notification);
         if self.is_online(server) {
-            if self.releasing.iter().any(|(k, _)| *k == Some(t)) {
+            if self.in_flight.contains_key(&t) || self.releasing.iter().any(|(k, _)| *k == Some(t))
+            {
                 // Behind the stored ones of this observation; a newer live one replaces
                 // a live one still waiting (RFC 7641 §4.5.2), which bounds the queue.
                 self.releasing.retain(|(k, r)| {
                     !(*k == Some(t) && matches!(r, Report::Notify(n) if !n.stored))
                 });
                 self.releasing.push_back((Some(t), report));
+                self.release();
             } else {
                 self.out.push_back(report);
             }

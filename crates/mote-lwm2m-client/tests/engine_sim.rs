@@ -25,7 +25,7 @@ use mote_access::ShortServerId;
 use mote_coap::code::{Code, MessageType};
 use mote_coap::content_format::ContentFormat;
 use mote_coap::endpoint::{Endpoint, EndpointConfig, Event, Reliability, RequestId};
-use mote_coap::message::OwnedMessage;
+use mote_coap::message::{Message, OwnedMessage};
 use mote_coap::option::OptionNumber;
 use mote_coap::transmission::RandomSource;
 use mote_lwm2m::{Format, ObjectLink, Record, Value};
@@ -121,6 +121,13 @@ struct World {
     /// Shared with a firmware hook: "request" for each datagram the client sends to the
     /// package server, in order with what the hook records.
     fw_trace: Rc<RefCell<Vec<String>>>,
+    /// One-way delay of every datagram (default 10 ms).
+    link_delay: Duration,
+    /// Every this many datagrams, either way, one is lost (0: none).
+    loss_every: u64,
+    datagrams: u64,
+    /// The client's notifications (responses with Observe) are lost until then.
+    notifications_lost_until: Duration,
 }
 
 fn endpoint(seed: u64) -> Ep {
@@ -156,6 +163,10 @@ impl World {
             registrations: 0,
             sent: Vec::new(),
             fw_trace: Rc::default(),
+            link_delay: ms(10),
+            loss_every: 0,
+            datagrams: 0,
+            notifications_lost_until: Duration::ZERO,
         }
     }
 
@@ -187,8 +198,16 @@ impl World {
                 if t.peer == FW {
                     self.fw_trace.borrow_mut().push("request".to_owned());
                 }
-                self.in_flight
-                    .push((self.now + ms(10), self.seq, CLIENT, t.peer, t.datagram));
+                if self.lost() || self.notification_lost(&t.datagram) {
+                    continue;
+                }
+                self.in_flight.push((
+                    self.now + self.link_delay,
+                    self.seq,
+                    CLIENT,
+                    t.peer,
+                    t.datagram,
+                ));
             }
             let addrs: Vec<Addr> = self.servers.keys().copied().collect();
             for a in addrs {
@@ -199,14 +218,36 @@ impl World {
                 while let Some(t) = self.servers.get_mut(&a).unwrap().0.poll_transmit() {
                     progressed = true;
                     self.seq += 1;
-                    self.in_flight
-                        .push((self.now + ms(10), self.seq, a, t.peer, t.datagram));
+                    if self.lost() {
+                        continue;
+                    }
+                    self.in_flight.push((
+                        self.now + self.link_delay,
+                        self.seq,
+                        a,
+                        t.peer,
+                        t.datagram,
+                    ));
                 }
             }
             if !progressed {
                 break;
             }
         }
+    }
+
+    /// Whether the next datagram is lost ([`World::loss_every`]).
+    fn lost(&mut self) -> bool {
+        self.datagrams += 1;
+        self.loss_every > 0 && self.datagrams % self.loss_every == 0
+    }
+
+    /// Whether `datagram` from the client is a notification lost by
+    /// [`World::notifications_lost_until`].
+    fn notification_lost(&self, datagram: &[u8]) -> bool {
+        self.now < self.notifications_lost_until
+            && Message::decode(datagram)
+                .is_ok_and(|m| m.code().is_response() && m.option(OptionNumber::OBSERVE).is_some())
     }
 
     fn server_event(&mut self, a: Addr, e: Event<Addr>) {
@@ -1380,8 +1421,8 @@ fn a_resumed_registration_sends_an_update_and_falls_back_to_register_on_4_04() {
 /// server while disabled), registers again when the Disable Timeout is over and then
 /// delivers them, oldest first, before any new one — `hqmax=3` keeps the last three of
 /// four. The CoAP layer lets a newer notification replace one still in flight (RFC 7641
-/// §4.5.1 / §4.5.2): delivered in one burst the middle ones were lost; they are spaced by
-/// `ReportingConfig::stored_spacing` (2 s) now.
+/// §4.5.1 / §4.5.2): delivered in one burst the middle ones were lost; each waits now until
+/// the endpoint is done with the previous one (`Event::NotificationDone`).
 #[test]
 fn notifications_stored_while_disabled_arrive_in_order_after_the_disable_timeout() {
     let mut c = two_servers(false);
@@ -1468,4 +1509,234 @@ fn notifications_stored_while_disabled_arrive_in_order_after_the_disable_timeout
         .filter(|(_, e)| matches!(e, ClientEvent::Notify { stored: true, .. }))
         .count();
     assert_eq!(stored, 3);
+}
+
+/// The world of the stored-history tests: server A stores notifications (/1/0/6 true,
+/// Disable Timeout 30 s), `/3303/0/5700` is observed with `attributes`; the client is
+/// disabled at 10 s, the value changes five times while it is, and it registers again at
+/// about 40 s. Returns the world, the observation's request id, and the stored values.
+fn stored_history(ep: EndpointConfig, attributes: &str) -> (World, RequestId, Vec<Vec<u8>>) {
+    let mut c = two_servers(false);
+    for (path, v) in [
+        ("/1/0/6", Value::Boolean(true)),
+        ("/1/0/5", int(30)),
+        ("/1/0/1", int(3600)),
+    ] {
+        c.bootstrap_write(&p(path), &[rec(path, v)]).unwrap();
+    }
+    acl(&mut c, 2, 1, 0, 101, &[]);
+    let mut w = World::new(c, registration());
+    w.ep = Endpoint::new(ep, XorShift(7)).unwrap();
+    w.start();
+    w.run_until(s(1));
+    let attrs =
+        with_code(get("/3303/0/5700"), Code::PUT).with_option(OptionNumber::URI_QUERY, attributes);
+    assert_eq!(w.ask(A, attrs).code, Code::CHANGED);
+    let observe = get("/3303/0/5700")
+        .with_uint_option(OptionNumber::OBSERVE, 0)
+        .with_uint_option(OptionNumber::ACCEPT, 0);
+    let id = w.server_request(A, observe);
+    w.run_until(s(5));
+    assert_eq!(
+        w.ask(A, with_code(get("/1/0/4"), Code::POST)).code,
+        Code::CHANGED
+    );
+    let history = [31.0, 32.0, 33.0, 34.0, 35.0];
+    for (t, v) in (12..).step_by(3).zip(history) {
+        w.run_until(s(t));
+        w.set("/3303/0/5700", Value::Float(v));
+    }
+    let values = history
+        .iter()
+        .map(|v| format!("{v}").into_bytes())
+        .collect();
+    (w, id, values)
+}
+
+/// `got` is the stored `history`, each once and in order, then only live notifications of
+/// the current value (pmax).
+fn assert_stored_then_live(got: &[Vec<u8>], history: &[Vec<u8>]) {
+    assert!(got.len() >= history.len(), "{got:?}");
+    assert_eq!(&got[..history.len()], history, "{got:?}");
+    let last = history.last().unwrap();
+    assert!(got[history.len()..].iter().all(|v| v == last), "{got:?}");
+}
+
+/// The notifications server A got on `id`, with their arrival times.
+fn notes_of(w: &World, id: RequestId) -> Vec<(Duration, Vec<u8>)> {
+    w.answers
+        .iter()
+        .filter(|(_, a, i, _, n)| *a == A && *i == id && *n)
+        .map(|(t, _, _, m, _)| (*t, m.payload.clone()))
+        .collect()
+}
+
+fn register_times(w: &World) -> Vec<Duration> {
+    w.requests_to(A, Code::POST)
+        .iter()
+        .filter(|r| r.path == "/rd")
+        .map(|r| r.at)
+        .collect()
+}
+
+/// TS 1.2 Core /1/x/6: five notifications stored while disabled, Confirmable (`con=1`), on
+/// a link whose acknowledgements come back after 3.5 s — longer than any retransmission
+/// timeout, so every one is retransmitted before its ACK — and that loses every fourth
+/// datagram: after the return all five reach the server, in order,
+/// exactly once (a timer spacing of 2 s lost them to RFC 7641 §4.5.2 replacement).
+#[test]
+fn stored_confirmable_notifications_survive_slow_acks_and_loss() {
+    let (mut w, id, history) = stored_history(EndpointConfig::default(), "hqmax=5&con=1");
+    w.link_delay = Duration::from_millis(1750);
+    w.loss_every = 4;
+    w.run_until(s(300));
+    let registers = register_times(&w);
+    assert_eq!(registers.len(), 2, "{registers:?}");
+    let after: Vec<Vec<u8>> = notes_of(&w, id)
+        .into_iter()
+        .filter(|(t, _)| *t >= registers[1])
+        .map(|(_, v)| v)
+        .collect();
+    assert_stored_then_live(&after, &history);
+    let stored = w
+        .events
+        .iter()
+        .filter(|(_, e)| {
+            matches!(
+                e,
+                ClientEvent::Notify {
+                    stored: true,
+                    confirmable: true,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(stored, 5);
+    assert_eq!(w.engine.reporter().stored_count(), 0);
+}
+
+/// The same history Non-confirmable, the client's endpoint limited to one Non-confirmable
+/// notification every 3 s per peer (RFC 7641 §4.5.1) and one Confirmable in three: every
+/// one arrives, in order; the rate held them back instead of dropping them.
+#[test]
+fn stored_non_confirmable_notifications_pass_the_rate_limit_in_order() {
+    let mut ep = EndpointConfig::default();
+    ep.observe.non_interval = Some(s(3));
+    ep.observe.confirmable_every = 3;
+    let (mut w, id, history) = stored_history(ep, "hqmax=5");
+    w.run_until(s(120));
+    let registers = register_times(&w);
+    assert_eq!(registers.len(), 2, "{registers:?}");
+    let after: Vec<(Duration, Vec<u8>)> = notes_of(&w, id)
+        .into_iter()
+        .filter(|(t, _)| *t >= registers[1])
+        .collect();
+    let values: Vec<Vec<u8>> = after.iter().map(|(_, v)| v.clone()).collect();
+    assert_stored_then_live(&values, &history);
+    // The rate was in force: not all within one 3 s window.
+    assert!(after[4].0 - after[0].0 >= s(3), "{after:?}");
+    assert!(w.ep.stats().deferred_notifications > 0);
+}
+
+/// The server goes away in the middle of the delivery (it disables the client again while
+/// the slow-acknowledged history is going out): what was not handed to the endpoint stays
+/// stored, and arrives after the next return — all five, in order, exactly once.
+#[test]
+fn stored_notifications_left_when_the_server_goes_away_arrive_after_the_next_return() {
+    let (mut w, id, history) = stored_history(EndpointConfig::default(), "hqmax=5&con=1");
+    w.link_delay = Duration::from_millis(1750);
+    // Until the second one has arrived.
+    while notes_of(&w, id).iter().filter(|(t, _)| *t > s(30)).count() < 2 {
+        let next = w.now + ms(100);
+        w.run_until(next);
+        assert!(w.now < s(200), "no delivery");
+    }
+    w.server_request(A, with_code(get("/1/0/4"), Code::POST));
+    w.run_for(s(8));
+    let disabled_at = w.now;
+    assert!(
+        w.engine.reporter().stored_count() > 0,
+        "some are still stored"
+    );
+    w.run_until(s(400));
+    let registers = register_times(&w);
+    assert_eq!(registers.len(), 3, "{registers:?}");
+    let after: Vec<(Duration, Vec<u8>)> = notes_of(&w, id)
+        .into_iter()
+        .filter(|(t, _)| *t >= registers[1])
+        .collect();
+    let values: Vec<Vec<u8>> = after.iter().map(|(_, v)| v.clone()).collect();
+    assert_stored_then_live(&values, &history);
+    // Some arrived only after the third registration.
+    assert!(
+        after.iter().any(|(t, _)| *t >= registers[2]),
+        "{after:?} {registers:?} disabled at {disabled_at:?}"
+    );
+    assert_eq!(w.engine.reporter().stored_count(), 0);
+    let handed = w
+        .events
+        .iter()
+        .filter(|(_, e)| matches!(e, ClientEvent::Notify { stored: true, .. }))
+        .count();
+    assert_eq!(handed, 5, "each stored one handed to the endpoint once");
+}
+
+/// A live Confirmable notification is still unacknowledged when the client returns (its
+/// transmissions are lost): the first stored one replaces it at the endpoint (RFC 7641
+/// §4.5.2, `NotificationDone` `Replaced` for the live one) and takes over its retransmissions;
+/// the second waits for the first one's ACK, not for the replaced one's end — all five
+/// arrive, in order, although the first one's initial transmission is lost too.
+#[test]
+fn stored_notifications_wait_behind_a_replaced_live_one() {
+    let mut c = two_servers(false);
+    for (path, v) in [
+        ("/1/0/6", Value::Boolean(true)),
+        ("/1/0/5", int(30)),
+        ("/1/0/1", int(3600)),
+    ] {
+        c.bootstrap_write(&p(path), &[rec(path, v)]).unwrap();
+    }
+    acl(&mut c, 2, 1, 0, 101, &[]);
+    let mut w = World::new(c, registration());
+    w.start();
+    w.run_until(s(1));
+    let attrs = with_code(get("/3303/0/5700"), Code::PUT)
+        .with_option(OptionNumber::URI_QUERY, "hqmax=5&con=1");
+    assert_eq!(w.ask(A, attrs).code, Code::CHANGED);
+    let observe = get("/3303/0/5700")
+        .with_uint_option(OptionNumber::OBSERVE, 0)
+        .with_uint_option(OptionNumber::ACCEPT, 0);
+    let id = w.server_request(A, observe);
+    w.run_until(s(5));
+    // Every notification is lost until just after the return (about 40 s).
+    w.notifications_lost_until = Duration::from_millis(40_500);
+    w.set("/3303/0/5700", Value::Float(30.0));
+    w.run_until(s(8));
+    assert_eq!(
+        w.ask(A, with_code(get("/1/0/4"), Code::POST)).code,
+        Code::CHANGED
+    );
+    let history = [31.0, 32.0, 33.0, 34.0, 35.0];
+    for (t, v) in (12..).step_by(3).zip(history) {
+        w.run_until(s(t));
+        w.set("/3303/0/5700", Value::Float(v));
+    }
+    w.run_until(s(200));
+    let registers = register_times(&w);
+    assert_eq!(registers.len(), 2, "{registers:?}");
+    assert!(
+        registers[1] < Duration::from_millis(40_500),
+        "{registers:?}"
+    );
+    let after: Vec<Vec<u8>> = notes_of(&w, id)
+        .into_iter()
+        .filter(|(t, _)| *t >= registers[1])
+        .map(|(_, v)| v)
+        .collect();
+    let history: Vec<Vec<u8>> = history
+        .iter()
+        .map(|v| format!("{v}").into_bytes())
+        .collect();
+    assert_stored_then_live(&after, &history);
 }

@@ -418,20 +418,89 @@ fn notifications_are_stored_offline_with_hqmax_and_delivered_in_order() {
     let mut out = Vec::new();
     drain(&mut rep, &mut out);
     // One notification of the observation at a time (the CoAP layer would let the second
-    // replace the first): the next one `stored_spacing` (2 s) later, the Send behind it.
-    assert_eq!(out.len(), 1);
-    assert_eq!(rep.poll_timeout(), Some(s(12)));
-    rep.handle_timeout(&c, s(12));
-    drain(&mut rep, &mut out);
-    assert_eq!(out.len(), 3);
+    // replace the first, RFC 7641 §4.5.2); the Send is no notification and goes at once.
+    assert_eq!(out.len(), 2);
     assert_eq!(values(&out[0]), [Value::Float(23.5)]);
-    assert_eq!(values(&out[1]), [Value::Float(24.5)]);
     assert_eq!(notify_of(&out[0]).time, s(2));
-    match &out[2] {
+    match &out[1] {
         Report::Send(x) => assert!(x.stored && x.handle == h),
         other => panic!("{other:?}"),
     }
+    assert_eq!(rep.awaiting().collect::<Vec<_>>(), [TOKEN]);
+    // No timer: the next one waits for the CoAP layer, however long that takes.
+    assert_eq!(rep.poll_timeout(), None);
+    rep.handle_timeout(&c, s(100));
+    assert_eq!(rep.poll_report(), None);
+    // A live change meanwhile queues behind the stored one.
+    write(&mut c, &p("/3303/0/5700"), Value::Float(25.5));
+    rep.value_changed(&c, &p("/3303/0/5700"), s(101));
+    assert_eq!(rep.poll_report(), None);
+    assert!(rep.notification_done(TOKEN));
+    drain(&mut rep, &mut out);
+    assert_eq!(out.len(), 3);
+    assert_eq!(values(&out[2]), [Value::Float(24.5)]);
+    assert!(rep.notification_done(TOKEN));
+    let live = rep.poll_report().unwrap();
+    assert!(!notify_of(&live).stored);
+    assert!(rep.notification_done(TOKEN));
+    assert!(!rep.notification_done(TOKEN), "nothing awaited any more");
+    assert_eq!(rep.poll_report(), None);
     assert_eq!(rep.stored_count(), 0);
+}
+
+/// A stored notification the CoAP layer could not deliver (a Confirmable one never
+/// acknowledged) is stored again with the rest, in order, and all of them go out on the
+/// next return; going offline while one is in flight keeps the rest stored too.
+#[test]
+fn undelivered_stored_notifications_are_stored_again_in_order() {
+    let mut c = fixture();
+    set(&mut c, "/1/0/6", Value::Boolean(true));
+    attrs(&mut c, A, "/3303/0/5700", "pmin=0&hqmax=5");
+    let mut rep = Reporter::new(ReportingConfig::default());
+    rep.observe(&c, A, TOKEN, &[p("/3303/0/5700")], Format::SenmlJson, s(0))
+        .unwrap();
+    let history = [31.5, 32.5, 33.5, 34.5, 35.5];
+    for (t, v) in (1..).zip(history) {
+        write(&mut c, &p("/3303/0/5700"), Value::Float(v));
+        rep.value_changed(&c, &p("/3303/0/5700"), s(t));
+    }
+    assert_eq!(rep.stored_count(), 5);
+    let next = |rep: &mut Reporter| {
+        let r = rep.poll_report().expect("a report");
+        assert_eq!(rep.poll_report(), None, "one at a time");
+        values(&r)
+    };
+    rep.set_online(&c, A, true, s(10));
+    assert_eq!(next(&mut rep), [Value::Float(31.5)]);
+    assert!(rep.notification_done(TOKEN));
+    assert_eq!(next(&mut rep), [Value::Float(32.5)]);
+    // Never acknowledged: 32.5 and the three behind it are stored again.
+    assert!(rep.notification_failed(TOKEN));
+    assert_eq!(rep.stored_count(), 4);
+    assert_eq!(rep.poll_report(), None);
+    rep.set_online(&c, A, false, s(20));
+    rep.set_online(&c, A, true, s(30));
+    assert_eq!(next(&mut rep), [Value::Float(32.5)]);
+    // Offline again while 32.5 is in flight: the rest stays stored, none is handed out
+    // when 32.5 is done.
+    rep.set_online(&c, A, false, s(31));
+    assert!(rep.notification_done(TOKEN));
+    assert_eq!(rep.poll_report(), None);
+    assert_eq!(rep.stored_count(), 3);
+    rep.set_online(&c, A, true, s(40));
+    let mut got = Vec::new();
+    while rep.awaiting().next().is_some() {
+        got.extend(next(&mut rep));
+        rep.notification_done(TOKEN);
+    }
+    assert_eq!(
+        got,
+        [Value::Float(33.5), Value::Float(34.5), Value::Float(35.5)]
+    );
+    assert_eq!(rep.stored_count(), 0);
+    // A cancelled observation awaits nothing.
+    rep.cancel(TOKEN);
+    assert!(!rep.notification_failed(TOKEN));
 }
 
 #[test]
@@ -499,6 +568,68 @@ fn the_store_is_bounded() {
     // The oldest (5700 = 1.0 at t=1) was dropped.
     let first: Vec<Value> = values(&out[0]);
     assert_eq!(first, [Value::String("r1".into())]);
+}
+
+/// A failed notification stored again does not take the store over its bound: the oldest
+/// is dropped, as for a new one (§5.1.2 hqmax).
+#[test]
+fn a_failed_notification_stored_again_keeps_the_store_bound() {
+    let mut c = fixture();
+    set(&mut c, "/1/0/6", Value::Boolean(true));
+    attrs(&mut c, A, "/3303/0/5700", "pmin=0&hqmax=5");
+    let mut rep = Reporter::new(ReportingConfig {
+        max_stored: 2,
+        ..ReportingConfig::default()
+    });
+    rep.observe(&c, A, TOKEN, &[p("/3303/0/5700")], Format::SenmlJson, s(0))
+        .unwrap();
+    let change = |c: &mut Client, rep: &mut Reporter, t: u64, v: f64| {
+        write(c, &p("/3303/0/5700"), Value::Float(v));
+        rep.value_changed(c, &p("/3303/0/5700"), s(t));
+    };
+    change(&mut c, &mut rep, 1, 41.5);
+    change(&mut c, &mut rep, 2, 42.5);
+    rep.set_online(&c, A, true, s(3));
+    assert_eq!(values(&rep.poll_report().unwrap()), [Value::Float(41.5)]);
+    // Offline with 41.5 in flight: 42.5 and a newer change fill the store.
+    rep.set_online(&c, A, false, s(4));
+    change(&mut c, &mut rep, 5, 43.5);
+    assert_eq!(rep.stored_count(), 2);
+    assert_eq!(rep.poll_event(), None);
+    assert!(rep.notification_failed(TOKEN));
+    assert_eq!(rep.stored_count(), 2);
+    assert_eq!(rep.poll_event(), Some(ReportEvent::StoredDropped(A)));
+    rep.set_online(&c, A, true, s(6));
+    assert_eq!(values(&rep.poll_report().unwrap()), [Value::Float(42.5)]);
+}
+
+/// A Confirmable notification that is never acknowledged ends the CoAP observation (RFC 7641
+/// §4.5): the transport cancels it, and its notifications stored again are dropped on the
+/// next return with `StoredDropped` rather than handed out for an observation that is gone.
+#[test]
+fn stored_notifications_of_a_cancelled_observation_are_dropped_on_return() {
+    let mut c = fixture();
+    set(&mut c, "/1/0/6", Value::Boolean(true));
+    attrs(&mut c, A, "/3303/0/5700", "pmin=0&hqmax=5");
+    let mut rep = Reporter::new(ReportingConfig::default());
+    rep.observe(&c, A, TOKEN, &[p("/3303/0/5700")], Format::SenmlJson, s(0))
+        .unwrap();
+    for (t, v) in [(1, 51.5), (2, 52.5), (3, 53.5)] {
+        write(&mut c, &p("/3303/0/5700"), Value::Float(v));
+        rep.value_changed(&c, &p("/3303/0/5700"), s(t));
+    }
+    rep.set_online(&c, A, true, s(4));
+    assert_eq!(values(&rep.poll_report().unwrap()), [Value::Float(51.5)]);
+    assert!(rep.notification_failed(TOKEN));
+    assert_eq!(rep.stored_count(), 3);
+    assert!(rep.cancel(TOKEN));
+    rep.set_online(&c, A, false, s(5));
+    rep.set_online(&c, A, true, s(6));
+    assert_eq!(rep.poll_report(), None);
+    assert_eq!(rep.stored_count(), 0);
+    let dropped: Vec<ReportEvent> = core::iter::from_fn(|| rep.poll_event()).collect();
+    assert_eq!(dropped, vec![ReportEvent::StoredDropped(A); 3]);
+    assert_eq!(rep.awaiting().count(), 0);
 }
 
 #[test]

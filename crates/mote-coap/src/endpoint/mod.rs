@@ -22,7 +22,9 @@
 //!   [`Event::Block`] as it arrives and nothing is reassembled.
 //! * Observe ([`observe`], RFC 7641): as a server a bounded registry numbers notifications,
 //!   picks NON/CON and ends observations on RST, timeout, deregistration or a non-2.xx
-//!   notification ([`Endpoint::notify`], [`Event::ObservationEnded`]); as a client
+//!   notification ([`Endpoint::notify`], [`Event::ObservationEnded`]), and says when a
+//!   notification it took is done — acknowledged, sent, replaced by a newer one (§4.5.2) or
+//!   failed ([`Event::NotificationDone`], [`Endpoint::notification_pending`]); as a client
 //!   registrations stay alive, notifications come in order as [`Event::Notification`], stale
 //!   representations are re-registered and [`Endpoint::cancel_observation`] ends one. A
 //!   notification sliced with Block2 is completed with GETs for its other blocks first
@@ -724,6 +726,21 @@ pub enum Event<P, I = ()> {
         /// Why.
         reason: ObservationEndReason,
     },
+    /// A notification that [`Endpoint::notify`] or [`Endpoint::notify_resource`] took for
+    /// the observer `handle` has left the endpoint's hands for good: each one taken gets
+    /// exactly one such event (a non-2.xx one, which ends the observation, gets
+    /// [`Event::ObservationEnded`] instead; [`Endpoint::forget_observer`] drops what it holds
+    /// without one). An application that must not lose notifications (e.g. a stored history,
+    /// which RFC 7641 §4.5.2 "a newer notification replaces a pending one" is not meant for)
+    /// hands over the next one only when [`Endpoint::notification_pending`] is `false`.
+    NotificationDone {
+        /// The registration.
+        handle: ObserverHandle,
+        /// The observer.
+        peer: P,
+        /// What became of it.
+        outcome: NotificationOutcome,
+    },
     /// A CoAP over TCP connection is over (RFC 8323 §5.5, §5.6): write out what
     /// [`Endpoint::poll_transmit`] still yields for it, then close the transport. Requests to
     /// the peer ended with [`Event::TimedOut`], its observers with [`Event::ObservationEnded`].
@@ -750,6 +767,24 @@ pub enum Event<P, I = ()> {
         /// `true` for a Reset, `false` when MAX_RETRANSMIT was reached.
         reset: bool,
     },
+}
+
+/// What became of a notification the endpoint took ([`Event::NotificationDone`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NotificationOutcome {
+    /// A Confirmable notification was acknowledged (RFC 7252 §4.2).
+    Acknowledged,
+    /// A Non-confirmable notification (or one over a reliable transport) was handed to
+    /// [`Endpoint::poll_transmit`]; nothing more is known of it (RFC 7252 §4.3).
+    Sent,
+    /// A newer notification to the same observer replaced it before it was done: an
+    /// unacknowledged Confirmable one (RFC 7641 §4.5.2) or one held back by the
+    /// Non-confirmable rate (§4.5.1).
+    Replaced,
+    /// It was never acknowledged (MAX_RETRANSMIT reached, or a Reset), or the observation
+    /// ended while it was held back; [`Event::ObservationEnded`] follows.
+    Failed,
 }
 
 /// Why an observation of the server role ended ([`Event::ObservationEnded`]).
@@ -3650,7 +3685,10 @@ where
     /// a new CON supersedes an unacknowledged one, §4.5.2) and a Message ID. A body larger
     /// than a block goes out as its first Block2 block, the rest kept for the client's
     /// follow-up requests (RFC 7959 §3.4, simplified: no Block2 in later blocks' Observe).
-    /// A non-2.xx `response` ends the observation ([`Event::ObservationEnded`]).
+    /// A non-2.xx `response` ends the observation ([`Event::ObservationEnded`]). Once the
+    /// endpoint is done with a notification, [`Event::NotificationDone`] says how; to lose
+    /// none (a history rather than the current state), hand over the next one only when
+    /// [`Endpoint::notification_pending`] is `false`.
     ///
     /// # Errors
     /// [`EndpointError::UnknownObservation`] when the observation is over,
@@ -3681,7 +3719,7 @@ where
             }
             return Err(EndpointError::UnknownObservation { handle });
         };
-        self.deferred_notifications.remove(&handle);
+        self.drop_deferred(handle);
         self.send_notification(now, plan, response)
     }
 
@@ -3720,6 +3758,7 @@ where
         let mut sent = 0;
         let mut first_error = None;
         for plan in plans {
+            self.drop_deferred(plan.handle);
             match self.send_notification(now, plan, response.clone()) {
                 Ok(()) => sent += 1,
                 Err(e) => {
@@ -3728,6 +3767,39 @@ where
             }
         }
         first_error.map_or(Ok(sent), Err)
+    }
+
+    /// Whether a notification of the observer `handle` is still in the endpoint's hands: a
+    /// Confirmable one awaiting its Acknowledgement (retransmissions included), or one held
+    /// back by [`RegistryConfig::non_interval`]. A notification handed over while this is
+    /// `true` may replace the pending one (RFC 7641 §4.5.2: right for the current state,
+    /// wrong for a history); [`Event::NotificationDone`] tells when it turns `false`.
+    #[must_use]
+    pub fn notification_pending(&self, handle: ObserverHandle) -> bool {
+        self.notifications.contains_key(&handle)
+            || (self.deferred_notifications.contains_key(&handle)
+                && self.observers.is_deferred(handle))
+    }
+
+    /// A notification held back for `handle` is superseded by one going out now.
+    fn drop_deferred(&mut self, handle: ObserverHandle) {
+        if self.deferred_notifications.remove(&handle).is_some() {
+            self.notification_done(handle, NotificationOutcome::Replaced);
+        }
+    }
+
+    fn notification_done(&mut self, handle: ObserverHandle, outcome: NotificationOutcome) {
+        if let Some(peer) = self
+            .observers
+            .peer_and_token(handle)
+            .map(|(p, _)| p.clone())
+        {
+            self.event(Event::NotificationDone {
+                handle,
+                peer,
+                outcome,
+            });
+        }
     }
 
     /// Ends the observation `handle` from the server side (e.g. the resource is gone and the
@@ -3747,7 +3819,14 @@ where
         let observers = &self.observers;
         self.deferred_notifications
             .retain(|h, _| observers.is_deferred(*h));
-        self.deferred_notifications.insert(handle, response);
+        if self
+            .deferred_notifications
+            .insert(handle, response)
+            .is_some()
+        {
+            // RFC 7641 §4.5.2: only the newest state waits.
+            self.notification_done(handle, NotificationOutcome::Replaced);
+        }
     }
 
     fn send_notification(
@@ -3802,7 +3881,13 @@ where
         let bytes = self.encode(&message);
         if plan.ended {
             self.observe_requests.remove(&plan.handle);
-            self.notifications.remove(&plan.handle);
+            if self.notifications.remove(&plan.handle).is_some() {
+                self.event(Event::NotificationDone {
+                    handle: plan.handle,
+                    peer: plan.peer.clone(),
+                    outcome: NotificationOutcome::Failed,
+                });
+            }
             self.event(Event::ObservationEnded {
                 handle: plan.handle,
                 peer: plan.peer.clone(),
@@ -3812,6 +3897,15 @@ where
         let bytes = bytes?;
         if !plan.ended {
             self.observers.on_sent(plan.handle, message_id);
+        }
+        if !plan.ended {
+            match plan.delivery {
+                Delivery::Confirmable {
+                    supersedes: Some(_),
+                } => self.notification_done(plan.handle, NotificationOutcome::Replaced),
+                Delivery::Confirmable { supersedes: None } => {}
+                _ => self.notification_done(plan.handle, NotificationOutcome::Sent),
+            }
         }
         if let Delivery::Confirmable { supersedes } = plan.delivery {
             self.stats.confirmable_notifications += 1;
@@ -3845,9 +3939,17 @@ where
         peer: &P,
         reason: ObservationEndReason,
     ) {
-        self.notifications.remove(&handle);
+        let held = self.notifications.remove(&handle).is_some()
+            | self.deferred_notifications.remove(&handle).is_some();
+        if held {
+            // The registry no longer knows the peer: the event is built here.
+            self.event(Event::NotificationDone {
+                handle,
+                peer: peer.clone(),
+                outcome: NotificationOutcome::Failed,
+            });
+        }
         self.observe_requests.remove(&handle);
-        self.deferred_notifications.remove(&handle);
         match reason {
             ObservationEndReason::TimedOut => self.stats.observations_timed_out += 1,
             ObservationEndReason::Reset => self.stats.observations_reset += 1,
@@ -3878,6 +3980,7 @@ where
                     .is_some_and(|n| n.message_id == message_id)
                 {
                     self.notifications.remove(&handle);
+                    self.notification_done(handle, NotificationOutcome::Acknowledged);
                 }
                 true
             }
@@ -4048,10 +4151,11 @@ where
                 Timeout::Wait(_) => {}
                 Timeout::GaveUp => {
                     let (peer, mid) = (n.peer.clone(), n.message_id);
-                    self.notifications.remove(&handle);
                     if self.observers.on_timeout(&peer, mid).is_some() {
+                        // `observation_ended` reports the notification as failed.
                         self.observation_ended(handle, &peer, ObservationEndReason::TimedOut);
                     }
+                    self.notifications.remove(&handle);
                 }
             }
         }

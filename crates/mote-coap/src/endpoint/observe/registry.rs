@@ -43,7 +43,8 @@ pub struct RegistryConfig {
     /// server SHOULD NOT send more than one Non-confirmable notification every 3 seconds —
     /// `Some(3 s)` follows that. A notification that would come too early is deferred (only
     /// the latest state is kept, §4.5.2) and planned by [`ObserverRegistry::poll_deferred`];
-    /// the endpoint drives it from `handle_timeout` and sends the newest representation.
+    /// the endpoint drives it from `handle_timeout` and sends the newest representation
+    /// (one it replaces is reported as `Replaced` in the endpoint's `NotificationDone`).
     pub non_interval: Option<Duration>,
 }
 

@@ -16,6 +16,12 @@
 //!   exists, Appendix B.1.1); responses and notifications are verified with the binding
 //!   (§8.4, the notification replay rules of §7.4.1).
 //!
+//! * RFC 8613 Appendix B.2, for contexts added with [`OscoreProtection::add_context_b2`]: a
+//!   server answers a request under an unknown 'kid context' with the context's 'kid' as
+//!   request #1 and installs the derived context on request #2; a client replaces its first
+//!   request by request #1 and sends it again as request #2 through the endpoint's Echo
+//!   retry. The derived contexts are reported with the root's [`ContextId`].
+//!
 //! Framing: the endpoint hands whole messages (`Message`) in and takes header-less
 //! [`MessageParts`] out, and frames the outer message for its transport itself (UDP, or a
 //! TCP connection, RFC 8323). Nothing OSCORE protects or authenticates depends on the header
@@ -490,6 +496,7 @@ impl<S: SequenceStore, R: RandomSource> OscoreProtection<S, R> {
             id,
             derived: None,
             plain_peer: false,
+            retry_markers: alloc::collections::VecDeque::new(),
         });
         Ok(id)
     }
@@ -1011,23 +1018,20 @@ impl<S: SequenceStore, R: RandomSource> OscoreProtection<S, R> {
             .map(|r| (r.derived.is_some(), r.plain_peer))
         {
             Some((true, _)) => {
-                let d = self
-                    .b2
-                    .root_mut(identity)
-                    .and_then(|r| r.derived.as_mut())
-                    .ok_or(ProtectionError::Failed)?;
+                let root = self.b2.root_mut(identity).ok_or(ProtectionError::Failed)?;
                 // Request #2 is the endpoint's Echo retry of the original request: the Echo
                 // value that made it retry was this layer's, not the server's.
                 let mut inner = inner.clone();
-                if let Some(marker) = d.retry_echo.take() {
-                    if inner
-                        .options
-                        .get(OptionNumber::ECHO)
-                        .is_some_and(|o| o.value == marker)
-                    {
-                        inner.options.remove(OptionNumber::ECHO);
-                    }
+                let echo = inner
+                    .options
+                    .get(OptionNumber::ECHO)
+                    .map(|o| o.value.to_vec());
+                if let Some(i) = echo.and_then(|e| root.retry_markers.iter().position(|m| *m == *e))
+                {
+                    root.retry_markers.remove(i);
+                    inner.options.remove(OptionNumber::ECHO);
                 }
+                let d = root.derived.as_mut().ok_or(ProtectionError::Failed)?;
                 let ctx = &mut d.context;
                 let outer = protect(
                     &mut |raw, out| ctx.protect_request(Framing::Udp, raw, out),

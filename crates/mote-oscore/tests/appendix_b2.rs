@@ -452,3 +452,40 @@ fn a_root_still_serves_a_peer_that_does_not_do_b2_as_plain_oscore() {
     assert_eq!(kid_context(&wire[0].1), None);
     assert_eq!(delivered, [("q".to_owned(), Some(id_of("C.1.1")))]);
 }
+
+#[test]
+fn two_requests_sent_before_the_first_response_are_each_delivered_once_without_echo() {
+    let mut client = endpoint(19, "C.1.1");
+    let mut server = endpoint(20, "C.1.2");
+    for path in ["a", "b"] {
+        client
+            .request_protected(t(0), SERVER, get(path), options(), id_of("C.1.1"))
+            .unwrap();
+    }
+    let (_, mut delivered, events) = pump(t(0), &mut client, &mut server);
+    delivered.sort();
+    // Each one request #2 of its own (the retry markers of both responses #1 are removed).
+    assert_eq!(
+        delivered,
+        [
+            ("a".to_owned(), Some(id_of("C.1.2"))),
+            ("b".to_owned(), Some(id_of("C.1.2")))
+        ]
+    );
+    let mut got = responses(&events);
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            (Code::CONTENT, b"a".to_vec()),
+            (Code::CONTENT, b"b".to_vec())
+        ]
+    );
+    // Both sides end with the same derived context.
+    let mine = client.protection_ref().derived_context(&id_of("C.1.1"));
+    let theirs = server.protection_ref().derived_context(&id_of("C.1.2"));
+    assert_eq!(
+        mine.and_then(|c| c.id_context()),
+        theirs.and_then(|c| c.id_context())
+    );
+}

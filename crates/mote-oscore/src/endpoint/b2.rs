@@ -38,10 +38,11 @@ pub(super) struct Derived {
     pub id: ContextId,
     /// The context.
     pub context: SecurityContext<Volatile>,
-    /// Client: the Echo value added to response #1 so the endpoint sends the request again
-    /// (as request #2); removed from that request before it is protected.
-    pub retry_echo: Option<[u8; NONCE_LEN]>,
 }
+
+/// Client: how many retry markers a root keeps (requests sent concurrently on first use each
+/// get a response #1 and a marker; the oldest is forgotten beyond).
+pub(super) const MAX_RETRY_MARKERS: usize = 4;
 
 /// One root and its derived context.
 #[derive(Debug)]
@@ -53,6 +54,10 @@ pub(super) struct Root {
     /// The peer used the root itself (plain OSCORE, no B.2): requests to it then go out under
     /// the root too instead of starting the procedure.
     pub plain_peer: bool,
+    /// Client: the Echo values added to responses #1 so the endpoint sends each request
+    /// again (as request #2); removed from that request before it is protected. At most
+    /// [`MAX_RETRY_MARKERS`].
+    pub retry_markers: VecDeque<[u8; NONCE_LEN]>,
 }
 
 /// A response #1 the server sent (Appendix B.2 step 2).
@@ -114,15 +119,17 @@ impl AppendixB2 {
         &mut self,
         root: &ContextId,
         context: SecurityContext<Volatile>,
-        retry_echo: Option<[u8; NONCE_LEN]>,
+        retry_marker: Option<[u8; NONCE_LEN]>,
     ) -> Option<ContextId> {
         let id = ContextId::of(&context);
         let r = self.root_mut(root)?;
-        r.derived = Some(Derived {
-            id,
-            context,
-            retry_echo,
-        });
+        r.derived = Some(Derived { id, context });
+        if let Some(marker) = retry_marker {
+            while r.retry_markers.len() >= MAX_RETRY_MARKERS.max(1) {
+                r.retry_markers.pop_front();
+            }
+            r.retry_markers.push_back(marker);
+        }
         self.pending.retain(|p| p.root != *root);
         Some(id)
     }

@@ -450,7 +450,7 @@ impl<S: SequenceStore, R: RandomSource> OscoreProtection<S, R> {
     /// Adds a context as an RFC 8613 Appendix B.2 *root*: the provisioned Master Secret,
     /// Master Salt, Sender ID and Recipient ID from which fresh contexts are derived on first
     /// use (LwM2M 1.2 Transport, OSCORE: "SHALL follow the procedure described in Appendix B2
-    /// of [OSCORE] when the OSCORE security context is used for the first time").
+    /// of \[OSCORE\] when the OSCORE security context is used for the first time").
     ///
     /// * Server role: a request whose 'kid' is the root's Recipient ID and whose 'kid context'
     ///   names no context is request #1: it is verified under ID1 = that 'kid context', not

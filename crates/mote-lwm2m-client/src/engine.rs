@@ -596,6 +596,13 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
         self.flush(ep, now);
     }
 
+    /// Whether the context of /0 instance `security` that [`ClientEvent::OscoreContextNeeded`]
+    /// asks for was just established by an EDHOC handshake (RFC 9528) rather than provisioned
+    /// (its keys are fresh: RFC 8613 Appendix B.2 has nothing to add for it).
+    pub fn rekeyed(&self, security: u16) -> bool {
+        self.rekeyed.contains(&security)
+    }
+
     /// Whether requests to the account of /0 instance `index` wait for its context (and asks
     /// the application for it once).
     fn needs_context(&mut self, index: u16) -> bool {

@@ -16,6 +16,12 @@
 //!   exists, Appendix B.1.1); responses and notifications are verified with the binding
 //!   (§8.4, the notification replay rules of §7.4.1).
 //!
+//! * RFC 8613 Appendix B.2, for contexts added with [`OscoreProtection::add_context_b2`]: a
+//!   server answers a request under an unknown 'kid context' with the context's 'kid' as
+//!   request #1 and installs the derived context on request #2; a client replaces its first
+//!   request by request #1 and sends it again as request #2 through the endpoint's Echo
+//!   retry. The derived contexts are reported with the root's [`ContextId`].
+//!
 //! Framing: the endpoint hands whole messages (`Message`) in and takes header-less
 //! [`MessageParts`] out, and frames the outer message for its transport itself (UDP, or a
 //! TCP connection, RFC 8323). Nothing OSCORE protects or authenticates depends on the header
@@ -47,9 +53,12 @@ use mote_coap::transmission::RandomSource;
 use crate::context::{Id, IdContext, SecurityContext};
 use crate::option::OscoreOption;
 use crate::protect::{RequestBinding, peek_oscore_option};
+use crate::rederive::{client_verify_response_1, concat_id_context};
 use crate::replay::NotificationNumber;
-use crate::sequence::SequenceStore;
+use crate::sequence::{SequenceStore, Volatile};
 use crate::{Error, Framing};
+
+mod b2;
 
 /// Why [`OscoreProtection`]'s set of contexts refused a change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -236,14 +245,32 @@ pub struct OscoreBinding {
     context: ContextId,
     request: RequestBinding,
     shared: Arc<SharedState>,
+    via: Via,
+}
+
+/// Which context of an Appendix B.2 root a binding uses (the binding's `context` names the
+/// root, the identity the application sees).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Via {
+    /// The context named by `context` itself.
+    Context,
+    /// The root's derived context with this name (ID Context R2 ‖ R3).
+    Derived(ContextId),
+    /// Client: request #1 of Appendix B.2, protected under ID Context ID1 = R1.
+    Request1(IdContext),
 }
 
 impl OscoreBinding {
     fn new(context: ContextId, request: RequestBinding) -> Self {
+        Self::via(context, request, Via::Context)
+    }
+
+    fn via(context: ContextId, request: RequestBinding, via: Via) -> Self {
         Self {
             context,
             request,
             shared: Arc::new(SharedState::default()),
+            via,
         }
     }
 
@@ -317,6 +344,7 @@ pub struct OscoreProtection<S, R> {
     config: OscoreConfig,
     contexts: Vec<(ContextId, SecurityContext<S>)>,
     rng: R,
+    b2: b2::AppendixB2,
 }
 
 /// Length of the Echo values of Appendix B.1.2.
@@ -347,6 +375,7 @@ impl<S: SequenceStore, R: RandomSource> OscoreProtection<S, R> {
             config,
             contexts: Vec::new(),
             rng,
+            b2: b2::AppendixB2::new(),
         }
     }
 
@@ -418,6 +447,124 @@ impl<S: SequenceStore, R: RandomSource> OscoreProtection<S, R> {
         Ok(id)
     }
 
+    /// Adds a context as an RFC 8613 Appendix B.2 *root*: the provisioned Master Secret,
+    /// Master Salt, Sender ID and Recipient ID from which fresh contexts are derived on first
+    /// use (LwM2M 1.2 Transport, OSCORE: "SHALL follow the procedure described in Appendix B2
+    /// of \[OSCORE\] when the OSCORE security context is used for the first time").
+    ///
+    /// * Server role: a request whose 'kid' is the root's Recipient ID and whose 'kid context'
+    ///   names no context is request #1: it is verified under ID1 = that 'kid context', not
+    ///   delivered, and answered 4.01 protected under R2 ‖ ID1 with 'kid context' R2 (R2 from
+    ///   the random source, remembered up to [`set_max_pending_r2`](Self::set_max_pending_r2)
+    ///   values). A request whose 'kid context' starts with a remembered R2 is request #2: it
+    ///   installs the derived context (one per root, replacing an older one) and is delivered.
+    /// * Client role: the first request under the root's name goes out as request #1 (ID
+    ///   Context R1, random); response #1 is verified, the derived context ID3 = R2 ‖ R3 is
+    ///   installed and the response is handed to the endpoint as a 4.01 with an Echo option,
+    ///   so the endpoint sends the request again (its Echo retry), now as request #2 under ID3
+    ///   (the Echo option is removed again before protection). A response #1 to a request
+    ///   under the derived context (the server lost it, e.g. a restart) starts over the same
+    ///   way with ID1 = the old ID3.
+    ///
+    /// Requests under the derived context are reported with the root's name as identity, so
+    /// it is stable across re-derivations. A peer that does not do Appendix B.2 can keep
+    /// using the root itself (its own ID Context) as plain OSCORE; once it did, requests to
+    /// it go out under the root too.
+    ///
+    /// # Errors
+    /// As [`add_context`](Self::add_context).
+    ///
+    /// ```
+    /// # use mote_oscore::{SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let mut p = SecurityContextParams::new(&secret, &[0x01], &[]);
+    /// # let server = SecurityContext::new(&p)?;
+    /// use mote_oscore::endpoint::{OscoreConfig, OscoreProtection};
+    /// let mut protection: OscoreProtection<mote_oscore::sequence::Volatile, _> =
+    ///     OscoreProtection::new(OscoreConfig::default(), || 4u32); // rng: your source
+    /// let root = protection.add_context_b2(server)?;
+    /// assert!(protection.is_b2_root(&root));
+    /// assert!(protection.derived_context(&root).is_none()); // until the procedure ran
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn add_context_b2(
+        &mut self,
+        context: SecurityContext<S>,
+    ) -> Result<ContextId, ContextSetError> {
+        let id = self.add_context(context)?;
+        self.b2.roots.push(b2::Root {
+            id,
+            derived: None,
+            plain_peer: false,
+            retry_markers: alloc::collections::VecDeque::new(),
+        });
+        Ok(id)
+    }
+
+    /// Whether `id` was added with [`add_context_b2`](Self::add_context_b2).
+    ///
+    /// ```
+    /// # use mote_oscore::{SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let p = SecurityContextParams::new(&secret, &[0x01], &[]);
+    /// # use mote_oscore::endpoint::{OscoreConfig, OscoreProtection};
+    /// # let mut protection: OscoreProtection<mote_oscore::sequence::Volatile, _> =
+    /// #     OscoreProtection::new(OscoreConfig::default(), || 4u32);
+    /// let plain = protection.add_context(SecurityContext::new(&p)?)?;
+    /// assert!(!protection.is_b2_root(&plain));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn is_b2_root(&self, id: &ContextId) -> bool {
+        self.b2.root(id).is_some()
+    }
+
+    /// The context derived for root `root` by Appendix B.2, if the procedure completed.
+    ///
+    /// ```
+    /// # use mote_oscore::{SecurityContext, SecurityContextParams};
+    /// # let secret = [1u8, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    /// # let p = SecurityContextParams::new(&secret, &[0x01], &[]);
+    /// # use mote_oscore::endpoint::{OscoreConfig, OscoreProtection};
+    /// # let mut protection: OscoreProtection<mote_oscore::sequence::Volatile, _> =
+    /// #     OscoreProtection::new(OscoreConfig::default(), || 4u32);
+    /// let root = protection.add_context_b2(SecurityContext::new(&p)?)?;
+    /// assert!(protection.derived_context(&root).is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn derived_context(&self, root: &ContextId) -> Option<&SecurityContext<Volatile>> {
+        self.b2.root(root)?.derived.as_ref().map(|d| &d.context)
+    }
+
+    /// Bounds the R2 values remembered from responses #1 (default 8, all roots together;
+    /// Appendix B.2.1: when full, the oldest is dropped and its request #2 starts over).
+    ///
+    /// ```
+    /// # use mote_oscore::endpoint::{OscoreConfig, OscoreProtection};
+    /// let mut protection: OscoreProtection<mote_oscore::sequence::Volatile, _> =
+    ///     OscoreProtection::new(OscoreConfig::default(), || 4u32);
+    /// assert_eq!(protection.pending_r2(), 0);
+    /// protection.set_max_pending_r2(2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn set_max_pending_r2(&mut self, max: usize) {
+        self.b2.max_pending = max;
+        while self.b2.pending.len() > max {
+            self.b2.pending.pop_front();
+        }
+    }
+
+    /// How many R2 values of responses #1 are remembered.
+    ///
+    /// ```
+    /// # use mote_oscore::endpoint::{OscoreConfig, OscoreProtection};
+    /// let protection: OscoreProtection<mote_oscore::sequence::Volatile, _> =
+    ///     OscoreProtection::new(OscoreConfig::default(), || 4u32);
+    /// assert_eq!(protection.pending_r2(), 0);
+    /// ```
+    pub fn pending_r2(&self) -> usize {
+        self.b2.pending.len()
+    }
+
     /// Removes a context and returns it.
     ///
     /// ```
@@ -438,6 +585,8 @@ impl<S: SequenceStore, R: RandomSource> OscoreProtection<S, R> {
     /// ```
     pub fn remove_context(&mut self, id: &ContextId) -> Option<SecurityContext<S>> {
         let i = self.contexts.iter().position(|(c, _)| c == id)?;
+        self.b2.roots.retain(|r| r.id != *id);
+        self.b2.pending.retain(|p| p.root != *id);
         Some(self.contexts.remove(i).1)
     }
 
@@ -595,7 +744,21 @@ impl<S: SequenceStore, R: RandomSource> OscoreProtection<S, R> {
             )));
         };
         let candidates = self.candidates(&option, kid);
-        if candidates.is_empty() {
+        let derived = self.derived_candidates(&option, kid);
+        if candidates.is_empty() && derived.is_empty() {
+            // RFC 8613 Appendix B.2: an unknown 'kid context' with the 'kid' of a root is a
+            // request #1 or #2 of the procedure.
+            let roots: Vec<ContextId> = self
+                .b2
+                .roots
+                .iter()
+                .filter(|r| r.id.recipient_id() == kid)
+                .map(|r| r.id)
+                .collect();
+            if let (Some(kid_context), false) = (option.kid_context, roots.is_empty()) {
+                let piv = option.partial_iv.unwrap_or_default();
+                return self.unprotect_b2(&roots, kid_context, piv, request);
+            }
             return Err(error_response(&Error::ContextNotFound));
         }
         let mut last = Error::ContextNotFound;
@@ -606,16 +769,13 @@ impl<S: SequenceStore, R: RandomSource> OscoreProtection<S, R> {
             };
             match ctx.unprotect_request(Framing::Udp, request, &mut out) {
                 Ok(verified) => {
-                    let inner = out
-                        .get(..verified.len)
-                        .and_then(|b| Message::decode(b).ok())
-                        .map(|m| MessageParts::from_message(&m))
-                        .ok_or_else(|| error_response(&Error::DecryptionFailed))?;
-                    return Ok(Some((
-                        inner,
-                        OscoreBinding::new(*id, verified.binding),
-                        *id,
-                    )));
+                    let inner = decode_inner(&out, verified.len)?;
+                    let id = *id;
+                    if let Some(root) = self.b2.root_mut(&id) {
+                        // The peer uses the root itself (no Appendix B.2): answer in kind.
+                        root.plain_peer = true;
+                    }
+                    return Ok(Some((inner, OscoreBinding::new(id, verified.binding), id)));
                 }
                 Err(Error::EchoRequired) => {
                     let id = *id;
@@ -625,6 +785,131 @@ impl<S: SequenceStore, R: RandomSource> OscoreProtection<S, R> {
                 Err(Error::DecryptionFailed) => last = Error::DecryptionFailed,
                 Err(e) => return Err(error_response(&e)),
             }
+        }
+        for root in derived {
+            let Some(d) = self.b2.root_mut(&root).and_then(|r| r.derived.as_mut()) else {
+                continue;
+            };
+            match d.context.unprotect_request(Framing::Udp, request, &mut out) {
+                Ok(verified) => {
+                    let inner = decode_inner(&out, verified.len)?;
+                    // The identity is the root's: stable across re-derivations.
+                    let binding = OscoreBinding::via(root, verified.binding, Via::Derived(d.id));
+                    return Ok(Some((inner, binding, root)));
+                }
+                Err(Error::DecryptionFailed) => last = Error::DecryptionFailed,
+                Err(e) => return Err(error_response(&e)),
+            }
+        }
+        Err(error_response(&last))
+    }
+
+    /// The roots whose derived context a request's 'kid' and 'kid context' may name.
+    fn derived_candidates(&self, option: &OscoreOption<'_>, kid: &[u8]) -> Vec<ContextId> {
+        self.b2
+            .roots
+            .iter()
+            .filter(|r| {
+                r.derived.as_ref().is_some_and(|d| {
+                    d.id.recipient_id() == kid
+                        && option
+                            .kid_context
+                            .is_none_or(|kc| d.id.id_context() == Some(kc))
+                })
+            })
+            .map(|r| r.id)
+            .collect()
+    }
+
+    /// RFC 8613 Appendix B.2, server side: a request with the 'kid' of one of `roots` and an
+    /// unknown 'kid context'. Request #2 (the 'kid context' starts with a remembered R2) is
+    /// delivered under the derived context it installs; request #1 is answered (the `Err`)
+    /// with the 4.01 protected under R2 ‖ ID1 that carries R2.
+    #[allow(clippy::type_complexity)]
+    fn unprotect_b2(
+        &mut self,
+        roots: &[ContextId],
+        kid_context: &[u8],
+        piv: &[u8],
+        request: &[u8],
+    ) -> Result<Option<(MessageParts, OscoreBinding, ContextId)>, MessageParts> {
+        let mut out = vec![0u8; 2 * request.len() + 64];
+        let mut last = Error::ContextNotFound;
+        for root in roots {
+            let Some(base) = self.context(root) else {
+                continue;
+            };
+            if self.b2.is_request_2(root, kid_context) {
+                // Step 4: ID3 = R2 || R3 with an R2 this server sent.
+                let mut third = base.rederive(kid_context).map_err(|e| error_response(&e))?;
+                match third.unprotect_request(Framing::Udp, request, &mut out) {
+                    Ok(verified) => {
+                        let inner = decode_inner(&out, verified.len)?;
+                        let derived = self
+                            .b2
+                            .install(root, third, None)
+                            .ok_or_else(|| error_response(&Error::ContextNotFound))?;
+                        let binding =
+                            OscoreBinding::via(*root, verified.binding, Via::Derived(derived));
+                        return Ok(Some((inner, binding, *root)));
+                    }
+                    Err(Error::DecryptionFailed) => {
+                        last = Error::DecryptionFailed;
+                        continue;
+                    }
+                    Err(e) => return Err(error_response(&e)),
+                }
+            }
+            if self.b2.is_replayed_request_1(root, kid_context, piv) {
+                return Err(error_response(&Error::Replay));
+            }
+            // Step 2: verify under ID1 = the received 'kid context'; never delivered.
+            let mut first = base.rederive(kid_context).map_err(|e| error_response(&e))?;
+            let verified = match first.unprotect_request(Framing::Udp, request, &mut out) {
+                Ok(v) => v,
+                Err(Error::DecryptionFailed) => {
+                    last = Error::DecryptionFailed;
+                    continue;
+                }
+                Err(e) => return Err(error_response(&e)),
+            };
+            let r2 = b2::random(&mut self.rng);
+            let (Ok(id2), Ok(r2_id), Ok(id1)) = (
+                concat_id_context(&r2, kid_context),
+                IdContext::new(&r2),
+                IdContext::new(kid_context),
+            ) else {
+                return Err(error_response(&Error::InvalidParameter(
+                    "ID Context too long",
+                )));
+            };
+            let Some(base) = self.context(root) else {
+                continue;
+            };
+            let mut second = base
+                .rederive(id2.as_slice())
+                .map_err(|e| error_response(&e))?;
+            let mut binding = verified.binding;
+            let response = protect_parts(
+                |raw, out| {
+                    second.protect_response_with_kid_context(
+                        Framing::Udp,
+                        &mut binding,
+                        raw,
+                        &r2,
+                        out,
+                    )
+                },
+                &MessageParts::new(Code::UNAUTHORIZED),
+            )
+            .map_err(|_| plain(Code::INTERNAL_SERVER_ERROR, ""))?;
+            self.b2.remember(b2::PendingR2 {
+                root: *root,
+                r2: r2_id,
+                id1,
+                piv: piv.to_vec(),
+            });
+            return Err(response);
         }
         Err(error_response(&last))
     }
@@ -676,16 +961,36 @@ impl<S: SequenceStore, R: RandomSource> OscoreProtection<S, R> {
         inner: &MessageParts,
         notification: bool,
     ) -> Result<MessageParts, ProtectionError> {
-        let ctx = self
-            .context_mut(&binding.context)
-            .ok_or(ProtectionError::Failed)?;
         let mut request = binding.current();
         // §8.3: a notification always carries its own Partial IV (§4.1.3.5.2); so does any
         // second response, as the shared flag tells.
-        let result = protect_parts(
-            |raw, out| ctx.protect_response(Framing::Udp, &mut request, raw, notification, out),
-            inner,
-        );
+        let result = match binding.via {
+            Via::Context => {
+                let ctx = self
+                    .context_mut(&binding.context)
+                    .ok_or(ProtectionError::Failed)?;
+                protect_parts(
+                    |raw, out| {
+                        ctx.protect_response(Framing::Udp, &mut request, raw, notification, out)
+                    },
+                    inner,
+                )
+            }
+            Via::Derived(derived) => {
+                let ctx = &mut self
+                    .b2
+                    .derived_mut(&binding.context, &derived)
+                    .ok_or(ProtectionError::Failed)?
+                    .context;
+                protect_parts(
+                    |raw, out| {
+                        ctx.protect_response(Framing::Udp, &mut request, raw, notification, out)
+                    },
+                    inner,
+                )
+            }
+            Via::Request1(_) => return Err(ProtectionError::Failed),
+        };
         binding.shared.store_from(&request);
         result.map_err(|_| ProtectionError::Failed)
     }
@@ -695,19 +1000,72 @@ impl<S: SequenceStore, R: RandomSource> OscoreProtection<S, R> {
         identity: &ContextId,
         inner: &MessageParts,
     ) -> Result<(MessageParts, OscoreBinding), ProtectionError> {
-        let ctx = self.context_mut(identity).ok_or(ProtectionError::Failed)?;
         let mut binding = None;
-        let outer = protect_parts(
-            |raw, out| {
-                let (len, b) = ctx.protect_request(Framing::Udp, raw, out)?;
-                binding = Some(b);
-                Ok(len)
-            },
-            inner,
-        )
-        .map_err(|_| ProtectionError::Failed)?;
+        let mut protect = |ctx: &mut ProtectRequestFn<'_>, inner: &MessageParts| {
+            protect_parts(
+                |raw, out| {
+                    let (len, b) = ctx(raw, out)?;
+                    binding = Some(b);
+                    Ok(len)
+                },
+                inner,
+            )
+            .map_err(|_| ProtectionError::Failed)
+        };
+        let (outer, via) = match self
+            .b2
+            .root(identity)
+            .map(|r| (r.derived.is_some(), r.plain_peer))
+        {
+            Some((true, _)) => {
+                let root = self.b2.root_mut(identity).ok_or(ProtectionError::Failed)?;
+                // Request #2 is the endpoint's Echo retry of the original request: the Echo
+                // value that made it retry was this layer's, not the server's.
+                let mut inner = inner.clone();
+                let echo = inner
+                    .options
+                    .get(OptionNumber::ECHO)
+                    .map(|o| o.value.to_vec());
+                if let Some(i) = echo.and_then(|e| root.retry_markers.iter().position(|m| *m == *e))
+                {
+                    root.retry_markers.remove(i);
+                    inner.options.remove(OptionNumber::ECHO);
+                }
+                let d = root.derived.as_mut().ok_or(ProtectionError::Failed)?;
+                let ctx = &mut d.context;
+                let outer = protect(
+                    &mut |raw, out| ctx.protect_request(Framing::Udp, raw, out),
+                    &inner,
+                )?;
+                (outer, Via::Derived(d.id))
+            }
+            Some((false, false)) => {
+                // RFC 8613 Appendix B.2 step 1: request #1 under ID1 = R1, a fresh random
+                // ID Context: its keys are new, so Sender Sequence Number 0 is safe.
+                let r1 = b2::random(&mut self.rng);
+                let id1 = IdContext::new(&r1).map_err(|_| ProtectionError::Failed)?;
+                let mut first = self
+                    .context(identity)
+                    .ok_or(ProtectionError::Failed)?
+                    .rederive(&r1)
+                    .map_err(|_| ProtectionError::Failed)?;
+                let outer = protect(
+                    &mut |raw, out| first.protect_request(Framing::Udp, raw, out),
+                    inner,
+                )?;
+                (outer, Via::Request1(id1))
+            }
+            _ => {
+                let ctx = self.context_mut(identity).ok_or(ProtectionError::Failed)?;
+                let outer = protect(
+                    &mut |raw, out| ctx.protect_request(Framing::Udp, raw, out),
+                    inner,
+                )?;
+                (outer, Via::Context)
+            }
+        };
         let binding = binding.ok_or(ProtectionError::Failed)?;
-        Ok((outer, OscoreBinding::new(*identity, binding)))
+        Ok((outer, OscoreBinding::via(*identity, binding, via)))
     }
 
     fn unprotect_response_parts(
@@ -715,23 +1073,94 @@ impl<S: SequenceStore, R: RandomSource> OscoreProtection<S, R> {
         binding: &OscoreBinding,
         outer: &Message<'_>,
     ) -> Result<MessageParts, ProtectionError> {
-        let ctx = self
-            .context_mut(&binding.context)
-            .ok_or(ProtectionError::Failed)?;
         let raw = outer
             .to_owned()
             .to_vec()
             .map_err(|_| ProtectionError::Failed)?;
         let mut request = binding.current();
         let mut out = vec![0u8; 2 * raw.len() + 64];
-        let len = ctx
-            .unprotect_response(Framing::Udp, &mut request, &raw, &mut out)
-            .map_err(|_| ProtectionError::Failed)?;
+        let len = match binding.via {
+            Via::Context => self
+                .context_mut(&binding.context)
+                .ok_or(ProtectionError::Failed)?
+                .unprotect_response(Framing::Udp, &mut request, &raw, &mut out),
+            Via::Derived(_) | Via::Request1(_)
+                if peek_oscore_option(Framing::Udp, &raw)
+                    .is_ok_and(|o| o.kid_context.is_some()) =>
+            {
+                return self.response_1(binding, &raw);
+            }
+            Via::Derived(derived) => self
+                .b2
+                .derived_mut(&binding.context, &derived)
+                .ok_or(ProtectionError::Failed)?
+                .context
+                .unprotect_response(Framing::Udp, &mut request, &raw, &mut out),
+            // Request #1 is answered by response #1 only.
+            Via::Request1(_) => return Err(ProtectionError::Failed),
+        }
+        .map_err(|_| ProtectionError::Failed)?;
         binding.shared.store_from(&request);
         out.get(..len)
             .and_then(|b| Message::decode(b).ok())
             .map(|m| MessageParts::from_message(&m))
             .ok_or(ProtectionError::Failed)
+    }
+
+    /// RFC 8613 Appendix B.2 step 3, client side: response #1 (a 4.01 with 'kid context' R2)
+    /// to a request under ID1 (R1 of request #1, or the ID3 of a derived context the server
+    /// no longer has). Verified under R2 || ID1; then ID3 = R2 || R3 is derived and installed,
+    /// and the 4.01 is returned with an Echo option so the endpoint sends the request again,
+    /// which goes out under ID3 as request #2.
+    fn response_1(
+        &mut self,
+        binding: &OscoreBinding,
+        raw: &[u8],
+    ) -> Result<MessageParts, ProtectionError> {
+        let id1 = match binding.via {
+            Via::Request1(id1) => id1,
+            Via::Derived(derived) => derived.id_context.ok_or(ProtectionError::Failed)?,
+            Via::Context => return Err(ProtectionError::Failed),
+        };
+        let mut request = binding.current();
+        let mut out = vec![0u8; 2 * raw.len() + 64];
+        let r3 = b2::random(&mut self.rng);
+        let marker = b2::random(&mut self.rng);
+        let base = self
+            .context(&binding.context)
+            .ok_or(ProtectionError::Failed)?;
+        let (len, r2) = client_verify_response_1(
+            base,
+            id1.as_slice(),
+            &mut request,
+            Framing::Udp,
+            raw,
+            &mut out,
+        )
+        .map_err(|_| ProtectionError::Failed)?;
+        let mut inner = out
+            .get(..len)
+            .and_then(|b| Message::decode(b).ok())
+            .map(|m| MessageParts::from_message(&m))
+            .ok_or(ProtectionError::Failed)?;
+        if inner.code != Code::UNAUTHORIZED {
+            // Appendix B.2 step 2: response #1 is a 4.01 (Unauthorized).
+            return Err(ProtectionError::Failed);
+        }
+        let id3 = concat_id_context(r2, &r3).map_err(|_| ProtectionError::Failed)?;
+        // The derived context starts at Sender Sequence Number 0 with an empty replay window
+        // (Appendix B.2: new keys, so no Appendix B.1.1 persistence is needed for it).
+        let third = base
+            .rederive(id3.as_slice())
+            .map_err(|_| ProtectionError::Failed)?;
+        self.b2
+            .install(&binding.context, third, Some(marker))
+            .ok_or(ProtectionError::Failed)?;
+        binding.shared.store_from(&request);
+        if inner.options.get(OptionNumber::ECHO).is_none() {
+            inner.options.push(OptionNumber::ECHO, marker.to_vec());
+        }
+        Ok(inner)
     }
 }
 
@@ -751,6 +1180,18 @@ fn protect_parts(
     let bytes = out.get(..len).ok_or(Error::Malformed("protected length"))?;
     let m = Message::decode(bytes)?;
     Ok(MessageParts::from_message(&m))
+}
+
+/// Protects one request (raw inner message, output buffer) with some context.
+type ProtectRequestFn<'a> =
+    dyn FnMut(&[u8], &mut [u8]) -> Result<(usize, RequestBinding), Error> + 'a;
+
+/// The decrypted request at the start of `out`, as parts.
+fn decode_inner(out: &[u8], len: usize) -> Result<MessageParts, MessageParts> {
+    out.get(..len)
+        .and_then(|b| Message::decode(b).ok())
+        .map(|m| MessageParts::from_message(&m))
+        .ok_or_else(|| error_response(&Error::DecryptionFailed))
 }
 
 /// An unprotected response with a diagnostic payload.

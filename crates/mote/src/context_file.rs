@@ -459,6 +459,34 @@ pub(crate) fn check_private(path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Whether the context file at `path` makes its context an RFC 8613 Appendix B.2 root (the
+/// `"appendix_b2"` key, `default` when absent: true for the LwM2M roles, whose TS 1.2
+/// Transport OSCORE section requires the procedure on first use of a context).
+pub(crate) fn appendix_b2(path: &Path, default: bool) -> Result<bool> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(ContextInputs::parse(path, &text)?
+        .appendix_b2
+        .unwrap_or(default))
+}
+
+/// Adds `context` to `oscore`, as an Appendix B.2 root when `b2` (see [`appendix_b2`]).
+pub(crate) fn add_context<S, R>(
+    oscore: &mut mote_oscore::endpoint::OscoreProtection<S, R>,
+    context: SecurityContext<S>,
+    b2: bool,
+) -> Result<mote_oscore::endpoint::ContextId, mote_oscore::endpoint::ContextSetError>
+where
+    S: SequenceStore,
+    R: mote_coap::transmission::RandomSource,
+{
+    if b2 {
+        oscore.add_context_b2(context)
+    } else {
+        oscore.add_context(context)
+    }
+}
+
 /// [`persistent_context`] on any [`StoreFs`].
 pub(crate) fn persistent_context_on<F: StoreFs>(
     mut fs: F,

@@ -462,17 +462,36 @@ fn the_state_directory_keeps_the_configuration_across_restarts() {
 /// request under the matching context is answered, the same request without OSCORE is 4.01.
 #[test]
 fn oscore_protects_registration_and_management() {
+    oscore_registration_and_management(true);
+}
+
+/// `"appendix_b2": false` in the context file: the client uses the provisioned context as is,
+/// with a server that does not do RFC 8613 Appendix B.2.
+#[test]
+fn oscore_without_appendix_b2_uses_the_provisioned_context_as_is() {
+    oscore_registration_and_management(false);
+}
+
+/// With `b2`, the scripted server holds its context as an Appendix B.2 root and the client's
+/// file leaves the LwM2M default (B.2 on first use); without, neither does B.2.
+fn oscore_registration_and_management(b2: bool) {
     use mote_oscore::endpoint::{OscoreConfig, OscoreProtection};
     use mote_oscore::sequence::Volatile;
     use mote_oscore::{SecurityContext, SecurityContextParams};
 
-    let dir = std::env::temp_dir().join(format!("mote-lwm2m-client-oscore-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!(
+        "mote-lwm2m-client-oscore-{b2}-{}",
+        std::process::id()
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("client.json");
+    let key = if b2 { "" } else { r#","appendix_b2":false"# };
     std::fs::write(
         &file,
-        r#"{"master_secret":"0102030405060708090a0b0c0d0e0f10","master_salt":"9e7ca92223786340","sender_id":"01","recipient_id":"02"}"#,
+        format!(
+            r#"{{"master_secret":"0102030405060708090a0b0c0d0e0f10","master_salt":"9e7ca92223786340","sender_id":"01","recipient_id":"02"{key}}}"#
+        ),
     )
     .unwrap();
     // A context file holds a secret: the client refuses one others can read (finding 14).
@@ -484,9 +503,12 @@ fn oscore_protects_registration_and_management() {
     params.master_salt = &salt;
     let mut oscore: OscoreProtection<Volatile, Rng> =
         OscoreProtection::new(OscoreConfig::default(), Rng(99));
-    let ctx = oscore
-        .add_context(SecurityContext::new(&params).unwrap())
-        .unwrap();
+    let root = SecurityContext::new(&params).unwrap();
+    let ctx = if b2 {
+        oscore.add_context_b2(root).unwrap()
+    } else {
+        oscore.add_context(root).unwrap()
+    };
     let mut server = Server::with_protection(oscore, Some(ctx));
     let uri = format!("coap://127.0.0.1:{}", server.port());
     let path = file.to_str().unwrap().to_string();
@@ -502,6 +524,11 @@ fn oscore_protects_registration_and_management() {
     server.run_until("Register", |s| s.seen.iter().any(|r| r.path == "/rd"));
     let reg = server.seen.iter().find(|r| r.path == "/rd").unwrap();
     assert!(reg.protected, "the Register came under OSCORE");
+    // With B.2 the Register arrived (as request #2) under the context it derived.
+    assert_eq!(
+        server.ep.protection_ref().derived_context(&ctx).is_some(),
+        b2
+    );
     wait_for(
         &mut client,
         &mut server,

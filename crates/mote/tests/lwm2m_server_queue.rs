@@ -559,8 +559,9 @@ fn oscore_exchange(
 /// when the OSCORE security context is used for the first time (e.g. ... Register)". The
 /// first Register under a provisioned context is answered with a protected 4.01 carrying an
 /// Echo value (RFC 9175 §2.3, RFC 8613 Appendix B.1.2) and registers nothing; repeated with
-/// that Echo it registers (2.01). Appendix B.2 is not supported: a request #1 under an unknown
-/// 'kid context' is refused 4.01.
+/// that Echo it registers (2.01). RFC 8613 Appendix B.2 runs for a request #1 under an unknown
+/// 'kid context': answered with a protected 4.01 carrying R2, and request #2 under R2 || R3
+/// registers.
 #[test]
 fn the_first_register_under_a_context_is_challenged_with_echo() {
     let dir = std::env::temp_dir().join(format!("mote-lwq-echo-{}", std::process::id()));
@@ -610,24 +611,63 @@ fn the_first_register_under_a_context_is_challenged_with_echo() {
     assert_eq!(second.code, Code::CREATED, "{second:?}");
     assert_eq!(http(web, "GET", "/api/clients/dev1", "").0, 200);
 
-    // RFC 8613 Appendix B.2 is not supported (docs/cli.md): a request #1 under a 'kid
-    // context' (R1) that names no configured context is refused, unprotected, 4.01.
+    // RFC 8613 Appendix B.2 (LwM2M TS 1.2 Transport: on first use of a context): a request #1
+    // under a 'kid context' R1 that names no configured context but carries the context's
+    // 'kid' is verified under ID1 = R1 and answered with a protected 4.01 carrying R2; it
+    // registers nothing.
+    use mote_oscore::Framing;
+    use mote_oscore::rederive::{client_verify_response_1, concat_id_context};
     let r1 = [0xee_u8; 8];
-    let mut params = mote_oscore::SecurityContextParams::new(&secret, &[0x00], &[0x01]);
-    params.master_salt = &salt;
-    params.id_context = Some(&r1);
-    let mut b2 = mote_oscore::SecurityContext::new(&params).unwrap();
     let mut out = [0u8; 2048];
-    let (n, _) = b2
-        .protect_request(
-            mote_oscore::Framing::Udp,
-            &register(12).to_vec().unwrap(),
-            &mut out,
-        )
+    let mut inner = [0u8; 2048];
+    let (n, mut binding) = ctx
+        .rederive(&r1)
+        .unwrap()
+        .protect_request(Framing::Udp, &register(12).to_vec().unwrap(), &mut out)
         .unwrap();
     sock.send(&out[..n]).unwrap();
-    let refused = recv(&sock);
+    let mut buf = [0u8; 2048];
+    let got = sock.recv(&mut buf).unwrap();
+    let (len, r2) = client_verify_response_1(
+        &ctx,
+        &r1,
+        &mut binding,
+        Framing::Udp,
+        &buf[..got],
+        &mut inner,
+    )
+    .expect("response #1 verifies under R2 || R1");
+    assert_eq!(r2.len(), 8);
+    let response_1 = Message::decode(&inner[..len]).unwrap().to_owned();
+    assert_eq!(response_1.code, Code::UNAUTHORIZED, "{response_1:?}");
+    // Request #2 under ID3 = R2 || R3 is served under the same registration identity (the
+    // context's first-use Echo was answered above; request #2 is fresh by R2).
+    let id3 = concat_id_context(r2, &[0x33; 8]).unwrap();
+    let mut third = ctx.rederive(id3.as_slice()).unwrap();
+    let registered = oscore_exchange(&sock, &mut third, &register(13));
+    assert_eq!(registered.code, Code::CREATED, "{registered:?}");
+    assert_eq!(http(web, "GET", "/api/clients/dev1", "").0, 200);
+    // A request #2 with an R2 the server never sent is only ever a new request #1: answered
+    // 4.01, never served.
+    let forged = concat_id_context(&[0x44; 8], &[0x33; 8]).unwrap();
+    let (n, mut binding) = ctx
+        .rederive(forged.as_slice())
+        .unwrap()
+        .protect_request(Framing::Udp, &register(15).to_vec().unwrap(), &mut out)
+        .unwrap();
+    sock.send(&out[..n]).unwrap();
+    let got = sock.recv(&mut buf).unwrap();
+    let (len, new_r2) = client_verify_response_1(
+        &ctx,
+        forged.as_slice(),
+        &mut binding,
+        Framing::Udp,
+        &buf[..got],
+        &mut inner,
+    )
+    .expect("a response #1 under a new R2");
+    assert_ne!(new_r2, [0x44; 8]);
+    let refused = Message::decode(&inner[..len]).unwrap().to_owned();
     assert_eq!(refused.code, Code::UNAUTHORIZED, "{refused:?}");
-    assert_eq!(refused.payload, b"Security context not found");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -292,9 +292,24 @@ fn partial_iv(d: &[u8]) -> Option<(u64, Vec<u8>)> {
     Some((piv.iter().fold(0u64, |a, b| a << 8 | u64::from(*b)), kid))
 }
 
-/// What the relay saw the server send: (Partial IV, 'kid', datagram from the token on, sent
-/// after the restart).
-type FromServer = Arc<Mutex<Vec<(u64, Vec<u8>, Vec<u8>, bool)>>>;
+/// What the relay saw the server send: (Partial IV, ('kid context', 'kid'), datagram from the
+/// token on, sent after the restart).
+type FromServer = Arc<Mutex<Vec<(u64, ContextKey, Vec<u8>, bool)>>>;
+
+/// The context a message names on the wire: ('kid context', 'kid').
+type ContextKey = (Option<Vec<u8>>, Vec<u8>);
+
+/// The 'kid context' of each client datagram that carries one, and whether it was sent after
+/// the restart.
+type FromClient = Arc<Mutex<Vec<(Vec<u8>, bool)>>>;
+
+/// The 'kid context' of an OSCORE message, if it carries one.
+fn kid_context(d: &[u8]) -> Option<Vec<u8>> {
+    mote_oscore::peek_oscore_option(mote_oscore::Framing::Udp, d)
+        .ok()?
+        .kid_context
+        .map(<[u8]>::to_vec)
+}
 
 /// A UDP relay between one client (front socket) and the server (back socket, towards the
 /// port in `upstream`, which the test changes when the server restarts). The server sees the
@@ -305,6 +320,9 @@ struct Relay {
     upstream: Arc<AtomicU16>,
     restarted: Arc<std::sync::atomic::AtomicBool>,
     seen: FromServer,
+    /// The 'kid context' of every client datagram that carries one (RFC 8613 Appendix B.2
+    /// runs on first use of a context), and whether it was sent after the restart.
+    client_kid_contexts: FromClient,
 }
 
 fn relay(upstream: u16) -> Relay {
@@ -314,6 +332,7 @@ fn relay(upstream: u16) -> Relay {
     let upstream = Arc::new(AtomicU16::new(upstream));
     let restarted = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let seen: FromServer = Arc::default();
+    let client_kid_contexts: FromClient = Arc::default();
     let client: Arc<Mutex<Option<SocketAddr>>> = Arc::default();
     {
         let (front, back, upstream, client) = (
@@ -322,9 +341,14 @@ fn relay(upstream: u16) -> Relay {
             upstream.clone(),
             client.clone(),
         );
+        let (kid_contexts, restarted) = (client_kid_contexts.clone(), restarted.clone());
         std::thread::spawn(move || {
             let mut buf = [0u8; 2048];
             while let Ok((n, from)) = front.recv_from(&mut buf) {
+                if let Some(kc) = kid_context(&buf[..n]) {
+                    let after = restarted.load(Ordering::SeqCst);
+                    kid_contexts.lock().unwrap().push((kc, after));
+                }
                 *client.lock().unwrap() = Some(from);
                 let to = ("127.0.0.1", upstream.load(Ordering::SeqCst));
                 let _ = back.send_to(&buf[..n], to);
@@ -342,7 +366,7 @@ fn relay(upstream: u16) -> Relay {
                     // From the token on: a retransmission repeats exactly these bytes.
                     seen.lock()
                         .unwrap()
-                        .push((piv, kid, d[4..].to_vec(), after));
+                        .push((piv, (kid_context(d), kid), d[4..].to_vec(), after));
                 }
                 if let Some(c) = *client.lock().unwrap() {
                     let _ = front.send_to(d, c);
@@ -355,6 +379,7 @@ fn relay(upstream: u16) -> Relay {
         upstream,
         restarted,
         seen,
+        client_kid_contexts,
     }
 }
 
@@ -391,8 +416,10 @@ fn reads(web: u16, n: usize) {
 /// sends it Reads; the server is killed (SIGKILL) and restarted on the same store and context
 /// file. It still knows the client (`GET /api/clients/{ep}` without a re-registration; the
 /// client's `update` brings its address back), its Reads work, and every message it sends
-/// with a Partial IV after the restart has one above every Partial IV it used before; no
-/// (kid, Partial IV) is ever sent twice with different bytes.
+/// with a Partial IV after the restart has one above every Partial IV it used before under
+/// the same context, or runs under a context RFC 8613 Appendix B.2 derived anew (which the
+/// relay sees on the wire: R1, R2, ID3 = R2 || R3); no (context, Partial IV) is ever sent
+/// twice with different bytes.
 #[test]
 fn a_restarted_oscore_server_keeps_its_client_and_never_reuses_a_partial_iv() {
     let dir = temp_dir("nonce");
@@ -444,14 +471,66 @@ fn a_restarted_oscore_server_keeps_its_client_and_never_reuses_a_partial_iv() {
     );
 
     let seen = relay.seen.lock().unwrap().clone();
-    let max_before = seen.iter().filter(|s| !s.3).map(|s| s.0).max().unwrap();
     let after: Vec<u64> = seen.iter().filter(|s| s.3).map(|s| s.0).collect();
     assert!(after.len() >= 5, "{seen:?}");
-    assert!(
-        after.iter().all(|p| *p > max_before),
-        "a Partial IV at or below {max_before} after the restart: {after:?}"
+    // A Partial IV is a nonce per key, and the key is per security context ('kid context',
+    // 'kid'): a context used both before and after the restart continues above every
+    // Partial IV it used before (Appendix B.1.1); a context derived after the restart by
+    // Appendix B.2 has new keys and starts at 0.
+    for (piv, key, _, _) in seen.iter().filter(|s| s.3) {
+        let max_before = seen
+            .iter()
+            .filter(|s| !s.3 && s.1 == *key)
+            .map(|s| s.0)
+            .max();
+        assert!(
+            max_before.is_none_or(|m| *piv > m),
+            "Partial IV {piv} at or below {max_before:?} after the restart under {key:02x?}"
+        );
+    }
+    // RFC 8613 Appendix B.2 on first use (the provisioned contexts have no ID Context): the
+    // client's request #1 carries an 8-byte R1, the server's response #1 an 8-byte R2, and
+    // request #2 ID3 = R2 || R3; the server's Reads go out under ID3. After the restart the
+    // server lost ID3: the procedure ran again and the Reads use a new ID3.
+    let from_client = relay.client_kid_contexts.lock().unwrap().clone();
+    assert_eq!(
+        from_client.first().map(|c| c.0.len()),
+        Some(8),
+        "{from_client:02x?}"
     );
-    let mut by_pair: BTreeMap<(u64, Vec<u8>), Vec<u8>> = BTreeMap::new();
+    let r2: Vec<&Vec<u8>> = seen
+        .iter()
+        .filter_map(|s| s.1.0.as_ref())
+        .filter(|kc| kc.len() == 8)
+        .collect();
+    let id3_before: Vec<&Vec<u8>> = from_client
+        .iter()
+        .filter(|c| !c.1 && c.0.len() == 16)
+        .map(|c| &c.0)
+        .collect();
+    assert!(
+        id3_before
+            .first()
+            .is_some_and(|id3| r2.iter().any(|r| id3.starts_with(r))),
+        "request #2 starts with an R2 of the server: {from_client:02x?} {r2:02x?}"
+    );
+    let reads_under = |after: bool| -> Vec<Vec<u8>> {
+        seen.iter()
+            .filter(|s| s.3 == after)
+            .filter_map(|s| s.1.0.clone())
+            .filter(|kc| kc.len() == 16)
+            .collect()
+    };
+    let (before_ids, after_ids) = (reads_under(false), reads_under(true));
+    assert!(
+        !before_ids.is_empty() && !after_ids.is_empty(),
+        "{seen:02x?}"
+    );
+    assert!(
+        after_ids.iter().all(|id| !before_ids.contains(id)),
+        "the server's Reads after the restart run under a new derived context"
+    );
+    let mut by_pair: BTreeMap<(u64, ContextKey), Vec<u8>> = BTreeMap::new();
     for (piv, kid, bytes, _) in &seen {
         if let Some(prev) = by_pair.insert((*piv, kid.clone()), bytes.clone()) {
             assert_eq!(

@@ -144,8 +144,9 @@ pub(crate) fn run(args: &BootstrapServerArgs) -> Result<()> {
         OsRandom,
     );
     for (context, path) in contexts.into_iter().zip(&args.oscore) {
-        oscore
-            .add_context(context)
+        // LwM2M TS 1.2 Transport (OSCORE): Appendix B.2 of RFC 8613 on first use of a context.
+        let b2 = crate::context_file::appendix_b2(path, true)?;
+        crate::context_file::add_context(&mut oscore, context, b2)
             .with_context(|| format!("{}", path.display()))?;
     }
     let engine = BootstrapEngine::with_identity(

@@ -152,9 +152,10 @@ pub(crate) fn run(args: &Lwm2mClientArgs) -> Result<()> {
         OsRandom,
     );
     let factory = context.is_some();
-    if let Some(context) = context {
-        oscore
-            .add_context(context)
+    if let (Some(context), Some(path)) = (context, args.oscore.as_deref()) {
+        // LwM2M TS 1.2 Transport (OSCORE): Appendix B.2 of RFC 8613 on first use of a context.
+        let b2 = crate::context_file::appendix_b2(path, true)?;
+        crate::context_file::add_context(&mut oscore, context, b2)
             .map_err(|e| anyhow!("OSCORE context: {e:?}"))?;
     }
     runtime.block_on(drive(args, client, registration, target, oscore, factory))
@@ -418,13 +419,23 @@ impl ClientApp {
             anyhow!("an OSCORE context from a bootstrap needs --state DIR (its sequence number must persist)")
         })?;
         let file = dir.join(format!("oscore-{}.json", account.security));
-        let wanted = context_json(account);
+        // A provisioned /21 context is an RFC 8613 Appendix B.2 root (LwM2M TS 1.2 Transport,
+        // OSCORE); one an EDHOC handshake derived has fresh keys and is used as is, which its
+        // file records ("appendix_b2": false) for the next start.
+        let rekeyed = self.engine.rekeyed(account.security);
+        let mut wanted = context_json(account);
+        if rekeyed {
+            wanted["appendix_b2"] = json!(false);
+        }
         let same = std::fs::read(&file)
             .ok()
             .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
             .map(|mut v| {
                 if let Some(o) = v.as_object_mut() {
                     o.remove("used");
+                    if !rekeyed {
+                        o.remove("appendix_b2");
+                    }
                 }
                 v == wanted
             })
@@ -446,9 +457,8 @@ impl ClientApp {
         if let Some(old) = self.contexts.remove(&account.security) {
             protection.remove_context(&old);
         }
-        protection
-            .add_context(context)
-            .map_err(|e| anyhow!("{e:?}"))?;
+        let b2 = crate::context_file::appendix_b2(&file, !rekeyed)?;
+        crate::context_file::add_context(protection, context, b2).map_err(|e| anyhow!("{e:?}"))?;
         self.contexts.insert(account.security, id);
         Ok(())
     }

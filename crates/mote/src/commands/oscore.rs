@@ -192,6 +192,10 @@ pub(crate) struct ContextFile {
     /// sequence file: from then on that file must exist (see `context_file.rs`).
     #[serde(default)]
     used: Option<bool>,
+    /// Whether the context is an RFC 8613 Appendix B.2 root (fresh contexts derived on first
+    /// use); default true for the LwM2M roles, false for `mote coap` / `mote serve`.
+    #[serde(default)]
+    appendix_b2: Option<bool>,
 }
 
 /// A context file's values, decoded.
@@ -209,6 +213,8 @@ pub(crate) struct ContextInputs {
     pub(crate) sequence_file: Option<PathBuf>,
     /// Whether the file records that the context was used with a sequence file.
     pub(crate) used: bool,
+    /// The `"appendix_b2"` key (`None`: absent, the command's default applies).
+    pub(crate) appendix_b2: Option<bool>,
 }
 
 impl ContextInputs {
@@ -255,6 +261,7 @@ impl ContextInputs {
                 _ => p,
             }),
             used: f.used.unwrap_or(false),
+            appendix_b2: f.appendix_b2,
         })
     }
 

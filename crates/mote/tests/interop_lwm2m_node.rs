@@ -910,25 +910,6 @@ fn node_server_dies_on_an_unknown_content_format() {
 // Issue 13: the node client with our server (`mote lwm2m-server`, NoSec), driven through its
 // REST API and its server-sent event stream (docs/rest-api.md).
 
-/// One HTTP/1.1 request to `mote lwm2m-server`'s REST API; (status, body as JSON or Null).
-fn http_json(port: u16, method: &str, target: &str, body: &str) -> (u16, Value) {
-    use std::io::Read;
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(WAIT * 3)).unwrap();
-    write!(
-        s,
-        "{method} {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
-    (status, serde_json::from_str(body).unwrap_or(Value::Null))
-}
-
 /// `mote lwm2m-server` in NoSec mode on ephemeral ports, with its event stream subscribed
 /// before any client can register.
 struct MoteServer {
@@ -944,46 +925,8 @@ struct MoteServer {
 
 impl MoteServer {
     fn spawn() -> Self {
-        let (child, ports) = common::start(
-            &[
-                "lwm2m-server",
-                "--listen",
-                "coap://127.0.0.1:0",
-                "--http",
-                "127.0.0.1:0",
-                "--request-timeout",
-                "10",
-                "--print-port",
-            ],
-            2,
-        );
-        let (coap, http) = (ports[0], ports[1]);
-        let mut s = std::net::TcpStream::connect(("127.0.0.1", http)).unwrap();
-        write!(
-            s,
-            "GET /api/events HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\n\r\n"
-        )
-        .unwrap();
-        let mut reader = BufReader::new(s);
-        let mut status = String::new();
-        reader.read_line(&mut status).unwrap();
-        assert!(status.contains(" 200 "), "{status}");
-        let (tx, events) = channel();
-        std::thread::spawn(move || {
-            let mut name = String::new();
-            for line in reader.lines() {
-                let Ok(line) = line else { return };
-                if let Some(n) = line.strip_prefix("event:") {
-                    name = n.trim().to_owned();
-                } else if let Some(d) = line.strip_prefix("data:") {
-                    if let Ok(j) = serde_json::from_str(d.trim()) {
-                        if tx.send((name.clone(), j)).is_err() {
-                            return;
-                        }
-                    }
-                }
-            }
-        });
+        let (child, coap, http) = common::lwm2m::server(&["--request-timeout", "10"]);
+        let events = common::lwm2m::events(http);
         Self {
             _child: child,
             coap,
@@ -1027,7 +970,7 @@ impl MoteServer {
         target: &str,
         body: &str,
     ) -> Result<Value, Failure> {
-        let (status, answer) = http_json(
+        let (status, answer) = common::lwm2m::http(
             self.http,
             method,
             &format!("/api/clients/{endpoint}{target}"),
@@ -1064,7 +1007,7 @@ impl Lwm2mServer for MoteServer {
     fn registration(&mut self, endpoint: &str) -> Registration {
         let v = self.event("registration", endpoint, |_| true);
         // The REST API lists it too.
-        let (status, clients) = http_json(self.http, "GET", "/api/clients", "");
+        let (status, clients) = common::lwm2m::http(self.http, "GET", "/api/clients", "");
         assert_eq!(status, 200, "{clients}");
         let listed = clients
             .as_array()
@@ -1128,7 +1071,7 @@ impl Lwm2mServer for MoteServer {
     fn cancel(&mut self, endpoint: &str, path: &str) -> Result<(), Failure> {
         // The node client only ACKs a GET with Observe 1 (the observation goes on): cancel
         // by Reset on its next notification (RFC 7641 §3.6).
-        let (status, answer) = http_json(
+        let (status, answer) = common::lwm2m::http(
             self.http,
             "DELETE",
             &format!("/api/clients/{endpoint}{path}/observe?mode=reset"),

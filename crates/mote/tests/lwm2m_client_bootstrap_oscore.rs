@@ -14,27 +14,10 @@
 
 mod common;
 
-use std::io::{Read as _, Write as _};
-use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::{Value as Json, json};
-
-/// One HTTP/1.1 GET; the body as JSON (Null when not JSON).
-fn http_get(port: u16, target: &str) -> Json {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    write!(
-        s,
-        "GET {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
-    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-    serde_json::from_str(body).unwrap_or(Json::Null)
-}
+use serde_json::json;
 
 fn temp_dir(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("mote-lwc-bs-{name}-{}", std::process::id()));
@@ -121,7 +104,7 @@ fn a_bootstrapped_oscore_account_registers_under_its_context() {
     let _client = common::Proc(client);
     let deadline = Instant::now() + Duration::from_secs(30);
     let registered = loop {
-        let c = http_get(web, "/api/clients/bs-dev");
+        let c = common::lwm2m::http(web, "GET", "/api/clients/bs-dev", "").1;
         if c.is_object() && c.get("error").is_none() {
             break c;
         }

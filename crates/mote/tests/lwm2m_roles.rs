@@ -19,8 +19,7 @@
 
 mod common;
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::TcpStream;
+use std::io::{BufRead as _, BufReader, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{ChildStdin, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
@@ -30,6 +29,8 @@ use serde_json::Value as Json;
 use sha2::{Digest as _, Sha256};
 
 use common::Proc;
+
+use common::lwm2m::{http, server};
 
 // RFC 9529 Trace 2: CRED_I / CRED_R (CCS with P-256 keys, kid 0x2b / 0x32) and the keys.
 const CRED_I: &str = "a2027734322d35302d33312d46462d45462d33372d33322d333908a101a5010202412b2001215820ac75e9ece3e50bfc8ed60399889522405c47bf16df96660a41298cb4307f7eb62258206e5de611388a4b8a8211334ac7d37ecb52a387d257e6db3c2a93df21ff3affc8";
@@ -55,21 +56,6 @@ fn cred_file(dir: &Path, name: &str, cred: &str, key: &str, peer: &str) -> Strin
     let p = dir.join(name);
     std::fs::write(&p, v.to_string()).unwrap();
     p.to_str().unwrap().to_string()
-}
-
-/// `mote lwm2m-server` on ephemeral ports: (child, CoAP port, HTTP port).
-fn server(extra: &[&str]) -> (Proc, u16, u16) {
-    let mut args = vec![
-        "lwm2m-server",
-        "--listen",
-        "coap://127.0.0.1:0",
-        "--http",
-        "127.0.0.1:0",
-        "--print-port",
-    ];
-    args.extend_from_slice(extra);
-    let (child, ports) = common::start(&args, 2);
-    (child, ports[0], ports[1])
 }
 
 /// `mote lwm2m-client … --json --print-port`: the child, its stdin, its events.
@@ -141,24 +127,6 @@ impl Client {
     fn count(&self, name: &str) -> usize {
         self.seen.iter().filter(|e| e["event"] == name).count()
     }
-}
-
-/// One HTTP/1.1 request; returns (status, body as JSON or Null).
-fn http(port: u16, method: &str, target: &str, body: &str) -> (u16, Json) {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    write!(
-        s,
-        "{method} {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
-    (status, serde_json::from_str(body).unwrap_or(Json::Null))
 }
 
 fn read_value(web: u16, path: &str) -> Json {

@@ -15,10 +15,8 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpStream, UdpSocket};
-use std::sync::mpsc::{Receiver, channel};
-use std::time::{Duration, Instant};
+use std::net::UdpSocket;
+use std::time::Duration;
 
 use mote_coap::code::{Code, MessageType};
 use mote_coap::message::{Message, OwnedMessage};
@@ -26,89 +24,7 @@ use mote_coap::option::OptionNumber;
 use mote_lwm2m::{Format, Path, Record, Value};
 use serde_json::{Value as Json, json};
 
-/// `mote lwm2m-server` on ephemeral ports: (child, CoAP UDP port, HTTP port).
-fn server(extra: &[&str]) -> (common::Proc, u16, u16) {
-    let mut args = vec![
-        "lwm2m-server",
-        "--listen",
-        "coap://127.0.0.1:0",
-        "--http",
-        "127.0.0.1:0",
-        "--print-port",
-    ];
-    args.extend_from_slice(extra);
-    let (child, ports) = common::start(&args, 2);
-    (child, ports[0], ports[1])
-}
-
-/// One HTTP/1.1 request; returns (status, body as JSON or Null).
-fn http(port: u16, method: &str, target: &str, body: &str) -> (u16, Json) {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    write!(
-        s,
-        "{method} {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
-    (status, serde_json::from_str(body).unwrap_or(Json::Null))
-}
-
-/// Subscribes to `/api/events`; every `(event, data)` pair arrives on the receiver.
-fn events(port: u16) -> Receiver<(String, Json)> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(
-        s,
-        "GET /api/events HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\n\r\n"
-    )
-    .unwrap();
-    let mut reader = BufReader::new(s);
-    let mut status = String::new();
-    reader.read_line(&mut status).unwrap();
-    assert!(status.contains(" 200 "), "{status}");
-    let (tx, rx) = channel();
-    std::thread::spawn(move || {
-        let mut name = String::new();
-        for line in reader.lines() {
-            let Ok(line) = line else { return };
-            if let Some(n) = line.strip_prefix("event:") {
-                name = n.trim().to_string();
-            } else if let Some(d) = line.strip_prefix("data:") {
-                if let Ok(j) = serde_json::from_str(d.trim()) {
-                    if tx.send((name.clone(), j)).is_err() {
-                        return;
-                    }
-                }
-            }
-        }
-    });
-    rx
-}
-
-/// The next event within 20 s, whatever its name.
-fn next_any(rx: &Receiver<(String, Json)>) -> (String, Json) {
-    rx.recv_timeout(Duration::from_secs(20))
-        .unwrap_or_else(|_| panic!("no event"))
-}
-
-/// The next event named `name` within 20 s (others are skipped).
-fn next_event(rx: &Receiver<(String, Json)>, name: &str) -> Json {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let (n, j) = rx
-            .recv_timeout(left)
-            .unwrap_or_else(|_| panic!("no {name} event"));
-        if n == name {
-            return j;
-        }
-    }
-}
+use common::lwm2m::{events, http, next_any, next_event, server};
 
 fn client_socket(coap: u16) -> UdpSocket {
     let sock = UdpSocket::bind("127.0.0.1:0").unwrap();

@@ -16,8 +16,8 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicU16, Ordering};
@@ -29,27 +29,11 @@ use mote_coap::message::Message;
 use mote_coap::option::OptionNumber;
 use serde_json::{Value as Json, json};
 
+use common::lwm2m;
+
 /// One HTTP/1.1 request without a body; (status, body as JSON or Null).
 fn http(port: u16, method: &str, target: &str) -> (u16, Json) {
-    http_with(port, method, target, "")
-}
-
-/// One HTTP/1.1 request with a JSON body; (status, body as JSON or Null).
-fn http_with(port: u16, method: &str, target: &str, body: &str) -> (u16, Json) {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    write!(
-        s,
-        "{method} {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
-    (status, serde_json::from_str(body).unwrap_or(Json::Null))
+    lwm2m::http(port, method, target, "")
 }
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -133,18 +117,7 @@ fn event_is(j: &Json, name: &str) -> bool {
 #[test]
 fn bsr_002_the_bootstrap_request_trigger_sends_the_client_back_to_the_bootstrap_server() {
     let dir = temp_dir("bsr002");
-    let (_server, ports) = common::start(
-        &[
-            "lwm2m-server",
-            "--listen",
-            "coap://127.0.0.1:0",
-            "--http",
-            "127.0.0.1:0",
-            "--print-port",
-        ],
-        2,
-    );
-    let (coap, web) = (ports[0], ports[1]);
+    let (_server, coap, web) = lwm2m::server(&[]);
     let config = dir.join("bs.json");
     std::fs::write(
         &config,
@@ -383,25 +356,6 @@ fn relay(upstream: u16) -> Relay {
     }
 }
 
-fn oscore_server(store: &str, ctx: &str) -> (common::Proc, u16, u16) {
-    let (p, ports) = common::start(
-        &[
-            "lwm2m-server",
-            "--listen",
-            "coap://127.0.0.1:0",
-            "--http",
-            "127.0.0.1:0",
-            "--print-port",
-            "--store",
-            store,
-            "--oscore",
-            ctx,
-        ],
-        2,
-    );
-    (p, ports[0], ports[1])
-}
-
 /// `n` REST Reads of /3/0/0 (each is a request the server protects with a new Partial IV).
 fn reads(web: u16, n: usize) {
     for _ in 0..n {
@@ -427,7 +381,7 @@ fn a_restarted_oscore_server_keeps_its_client_and_never_reuses_a_partial_iv() {
     let store = store.to_str().unwrap();
     let server_ctx = context_file(&dir, "server.json", "01", "0c", Some("nonce-dev"));
     let client_ctx = context_file(&dir, "client.json", "0c", "01", None);
-    let (first, coap, web) = oscore_server(store, &server_ctx);
+    let (first, coap, web) = lwm2m::server(&["--store", store, "--oscore", &server_ctx]);
     let relay = relay(coap);
     let server_uri = format!("coap://127.0.0.1:{}", relay.front);
     let (_client, mut stdin, mut events) = lwm2m_client(&[
@@ -455,7 +409,7 @@ fn a_restarted_oscore_server_keeps_its_client_and_never_reuses_a_partial_iv() {
     // SIGKILL (Child::kill), then the same store and context file.
     drop(first);
     relay.restarted.store(true, Ordering::SeqCst);
-    let (_second, coap, web) = oscore_server(store, &server_ctx);
+    let (_second, coap, web) = lwm2m::server(&["--store", store, "--oscore", &server_ctx]);
     relay.upstream.store(coap, Ordering::SeqCst);
     let (st, c) = http(web, "GET", "/api/clients/nonce-dev");
     assert_eq!(st, 200, "the restarted server knows the client: {c}");
@@ -553,22 +507,7 @@ fn another_contexts_update_and_deregister_are_refused() {
     let server_b = context_file(&dir, "server-b.json", "02", "0b", Some("dev-b"));
     let client_a = context_file(&dir, "client-a.json", "0a", "01", None);
     let client_b = context_file(&dir, "client-b.json", "0b", "02", None);
-    let (_srv, ports) = common::start(
-        &[
-            "lwm2m-server",
-            "--listen",
-            "coap://127.0.0.1:0",
-            "--http",
-            "127.0.0.1:0",
-            "--print-port",
-            "--oscore",
-            &server_a,
-            "--oscore",
-            &server_b,
-        ],
-        2,
-    );
-    let (coap, web) = (ports[0], ports[1]);
+    let (_srv, coap, web) = lwm2m::server(&["--oscore", &server_a, "--oscore", &server_b]);
     let base = format!("coap://127.0.0.1:{coap}");
     let register = |ep: &str, ctx: &str| {
         common::coap_json(&[
@@ -611,51 +550,6 @@ fn another_contexts_update_and_deregister_are_refused() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Subscribes to `/api/events`; every `(event, data)` pair arrives on the receiver.
-fn server_events(port: u16) -> Receiver<(String, Json)> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(
-        s,
-        "GET /api/events HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\n\r\n"
-    )
-    .unwrap();
-    let mut reader = BufReader::new(s);
-    let mut status = String::new();
-    reader.read_line(&mut status).unwrap();
-    assert!(status.contains(" 200 "), "{status}");
-    let (tx, rx) = channel();
-    std::thread::spawn(move || {
-        let mut name = String::new();
-        for line in reader.lines() {
-            let Ok(line) = line else { return };
-            if let Some(n) = line.strip_prefix("event:") {
-                name = n.trim().to_string();
-            } else if let Some(d) = line.strip_prefix("data:") {
-                if let Ok(j) = serde_json::from_str(d.trim()) {
-                    if tx.send((name.clone(), j)).is_err() {
-                        return;
-                    }
-                }
-            }
-        }
-    });
-    rx
-}
-
-/// The next server event named `name` within 20 s (others are skipped).
-fn next_server_event(rx: &Receiver<(String, Json)>, name: &str) -> Json {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let (n, j) = rx
-            .recv_timeout(left)
-            .unwrap_or_else(|_| panic!("no {name} event"));
-        if n == name {
-            return j;
-        }
-    }
-}
-
 /// The answer of a REST call that must be HTTP 200 with the CoAP `code`.
 #[track_caller]
 fn ok((status, answer): (u16, Json), code: &str) -> Json {
@@ -686,24 +580,13 @@ fn value_at<'a>(answer: &'a Json, path: &str) -> &'a Json {
 /// and its Cancel, and Send (`send` event with both records).
 #[test]
 fn every_operation_of_the_rest_api_against_mote_lwm2m_client() {
-    let (_server, ports) = common::start(
-        &[
-            "lwm2m-server",
-            "--listen",
-            "coap://127.0.0.1:0",
-            "--http",
-            "127.0.0.1:0",
-            "--print-port",
-        ],
-        2,
-    );
-    let (coap, web) = (ports[0], ports[1]);
-    let sse = server_events(web);
+    let (_server, coap, web) = lwm2m::server(&[]);
+    let sse = lwm2m::events(web);
     let server_uri = format!("coap://127.0.0.1:{coap}");
     let (_client, mut stdin, mut events) =
         lwm2m_client(&["--endpoint", "ops-dev", "--server", &server_uri]);
     events.wait("the registration", |j| event_is(j, "registered"));
-    let registration = next_server_event(&sse, "registration");
+    let registration = lwm2m::next_event(&sse, "registration");
     assert_eq!(registration["endpoint"], "ops-dev", "{registration}");
     let api = |rest: &str| format!("/api/clients/ops-dev{rest}");
 
@@ -721,7 +604,7 @@ fn every_operation_of_the_rest_api_against_mote_lwm2m_client() {
     }
     // Write (replace), seen by the client, read back.
     let body = r#"[{"path":"/32769/0/0","type":"string","value":"written"}]"#;
-    ok(http_with(web, "PUT", &api("/32769/0/0"), body), "2.04");
+    ok(lwm2m::http(web, "PUT", &api("/32769/0/0"), body), "2.04");
     let w = events.wait("the write event", |j| event_is(j, "write"));
     assert_eq!(
         (&w["path"], &w["value"]),
@@ -732,7 +615,7 @@ fn every_operation_of_the_rest_api_against_mote_lwm2m_client() {
     // Write, partial update of the instance.
     let body = r#"[{"path":"/32769/0/1","type":"integer","value":41}]"#;
     ok(
-        http_with(web, "POST", &api("/32769/0?mode=update"), body),
+        lwm2m::http(web, "POST", &api("/32769/0?mode=update"), body),
         "2.04",
     );
     let r = ok(http(web, "GET", &api("/32769/0")), "2.05");
@@ -759,7 +642,7 @@ fn every_operation_of_the_rest_api_against_mote_lwm2m_client() {
     assert_eq!(e["path"], "/3/0/4", "{e}");
     // Create and Delete.
     let body = r#"[{"path":"/32769/1/0","type":"string","value":"created"}]"#;
-    let r = ok(http_with(web, "POST", &api("/32769"), body), "2.01");
+    let r = ok(lwm2m::http(web, "POST", &api("/32769"), body), "2.01");
     assert_eq!(r["location"], "/32769/1", "{r}");
     events.wait("the create event", |j| event_is(j, "create"));
     let r = ok(http(web, "GET", &api("/32769/1/0")), "2.05");
@@ -770,7 +653,7 @@ fn every_operation_of_the_rest_api_against_mote_lwm2m_client() {
     // Read-Composite and Write-Composite.
     let body = r#"{"paths":["/3/0/0","/3303/0/5700"]}"#;
     let r = ok(
-        http_with(web, "POST", &api("/composite/read"), body),
+        lwm2m::http(web, "POST", &api("/composite/read"), body),
         "2.05",
     );
     assert_eq!(value_at(&r, "/3/0/0"), "Mote", "{r}");
@@ -778,7 +661,7 @@ fn every_operation_of_the_rest_api_against_mote_lwm2m_client() {
     let body = r#"[{"path":"/32769/0/0","type":"string","value":"composite"},
                    {"path":"/32769/0/1","type":"integer","value":7}]"#;
     ok(
-        http_with(web, "POST", &api("/composite/write"), body),
+        lwm2m::http(web, "POST", &api("/composite/write"), body),
         "2.04",
     );
     let r = ok(http(web, "GET", &api("/32769/0")), "2.05");
@@ -788,7 +671,7 @@ fn every_operation_of_the_rest_api_against_mote_lwm2m_client() {
     let r = ok(http(web, "POST", &api("/3303/0/5700/observe")), "2.05");
     assert_eq!(value_at(&r, "/3303/0/5700"), 21.5, "{r}");
     writeln!(stdin, "set /3303/0/5700 23.5").unwrap();
-    let n = next_server_event(&sse, "notification");
+    let n = lwm2m::next_event(&sse, "notification");
     assert_eq!(
         (&n["endpoint"], &n["path"]),
         (&json!("ops-dev"), &json!("/3303/0/5700"))
@@ -799,26 +682,26 @@ fn every_operation_of_the_rest_api_against_mote_lwm2m_client() {
     // Observe-Composite: one notification with both targets; Cancel.
     let body = r#"{"paths":["/3/0/9","/3303/0/5700"]}"#;
     let r = ok(
-        http_with(web, "POST", &api("/composite/observe"), body),
+        lwm2m::http(web, "POST", &api("/composite/observe"), body),
         "2.05",
     );
     assert_eq!(value_at(&r, "/3303/0/5700"), 23.5, "{r}");
     writeln!(stdin, "set /3303/0/5700 24.5").unwrap();
-    let n = next_server_event(&sse, "notification");
+    let n = lwm2m::next_event(&sse, "notification");
     assert_eq!(n["path"], "/", "{n}");
     assert_eq!(value_at(&n, "/3303/0/5700"), 24.5, "{n}");
     assert!(value_at(&n, "/3/0/9").is_number(), "{n}");
     ok(
-        http_with(web, "DELETE", &api("/composite/observe"), body),
+        lwm2m::http(web, "DELETE", &api("/composite/observe"), body),
         "2.05",
     );
     // Send (Information Reporting): both records reach the server's event stream.
     writeln!(stdin, "send /3303/0/5700 /32769/0/0").unwrap();
-    let s = next_server_event(&sse, "send");
+    let s = lwm2m::next_event(&sse, "send");
     assert_eq!(s["endpoint"], "ops-dev", "{s}");
     assert_eq!(value_at(&s, "/3303/0/5700"), 24.5, "{s}");
     assert_eq!(value_at(&s, "/32769/0/0"), "composite", "{s}");
     writeln!(stdin, "quit").unwrap();
-    let d = next_server_event(&sse, "deregistration");
+    let d = lwm2m::next_event(&sse, "deregistration");
     assert_eq!(d["endpoint"], "ops-dev", "{d}");
 }

@@ -18,7 +18,12 @@
     missing_docs
 )]
 
-use std::alloc::System;
+#[path = "../tests/common/mod.rs"]
+#[allow(dead_code)] // the bootstrap tests' Device object is not needed here
+mod common;
+#[path = "../tests/common/counting.rs"]
+mod counting;
+
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -28,7 +33,6 @@ use mote_coap::endpoint::{
 };
 use mote_coap::message::OwnedMessage;
 use mote_coap::option::OptionNumber;
-use mote_coap::transmission::RandomSource;
 use mote_lwm2m::{Format, Path, Record, Value};
 use mote_lwm2m_server::operation::WriteMode;
 use mote_lwm2m_server::{
@@ -38,34 +42,12 @@ use mote_lwm2m_server::{
 use mote_oscore::endpoint::{ContextId, OscoreConfig, OscoreProtection};
 use mote_oscore::sequence::Volatile;
 use mote_oscore::{SecurityContext, SecurityContextParams};
-use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
 
-#[global_allocator]
-static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+use common::Xs;
+use counting::live_bytes;
 
-fn live_bytes() -> i64 {
-    let s = GLOBAL.stats();
-    // stats_alloc already adds a realloc's growth to `bytes_allocated` (and its shrink to
-    // `bytes_deallocated`); `bytes_reallocated` is the same delta again, not to be added.
-    s.bytes_allocated as i64 - s.bytes_deallocated as i64
-}
-
-#[derive(Debug, Clone)]
-struct XorShift64(u64);
-
-impl RandomSource for XorShift64 {
-    fn next_u32(&mut self) -> u32 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        (x >> 32) as u32
-    }
-}
-
-type Oscore = OscoreProtection<Volatile, XorShift64>;
-type Ep = Endpoint<u16, XorShift64, Oscore>;
+type Oscore = OscoreProtection<Volatile, Xs>;
+type Ep = Endpoint<u16, Xs, Oscore>;
 const SERVER: u16 = 0;
 const SECRET: &[u8] = &[7; 16];
 
@@ -219,15 +201,15 @@ fn answer(c: &mut Client, m: &OwnedMessage) -> OwnedMessage {
     }
 }
 
-type Engine = Lwm2mServer<u16, ContextId, InMemoryStore, XorShift64>;
+type Engine = Lwm2mServer<u16, ContextId, InMemoryStore, Xs>;
 
 /// The server endpoint with `contexts` client contexts, and the engine, sized for `size`.
 fn server_side(contexts: u16, size: usize) -> (Ep, Engine) {
-    let mut oscore = Oscore::new(OscoreConfig { max_contexts: size }, XorShift64(3));
+    let mut oscore = Oscore::new(OscoreConfig { max_contexts: size }, Xs(3));
     for i in 1..=contexts {
         oscore.add_context(context(&[], &client_id(i))).unwrap();
     }
-    let server = Endpoint::with_protection(limits(size), XorShift64(5), oscore).unwrap();
+    let server = Endpoint::with_protection(limits(size), Xs(5), oscore).unwrap();
     let core = Server::new(
         ServerConfig {
             max_registrations: size,
@@ -242,7 +224,7 @@ fn server_side(contexts: u16, size: usize) -> (Ep, Engine) {
             max_observations: size,
         },
         core,
-        XorShift64(9),
+        Xs(9),
         identity_of,
     );
     (server, engine)
@@ -278,17 +260,14 @@ fn main() {
     };
     let server_before_clients = live_bytes();
     for i in 1..=n {
-        let mut oscore = Oscore::new(
-            OscoreConfig { max_contexts: 1 },
-            XorShift64(u64::from(i) + 11),
-        );
+        let mut oscore = Oscore::new(OscoreConfig { max_contexts: 1 }, Xs(u64::from(i) + 11));
         let ctx = context(&client_id(i), &[]);
         let id = ContextId::of(&ctx);
         oscore.add_context(ctx).unwrap();
         w.clients.push(Client {
             ep: Endpoint::with_protection(
                 EndpointConfig::default(),
-                XorShift64(u64::from(i) * 31 + 7),
+                Xs(u64::from(i) * 31 + 7),
                 oscore,
             )
             .unwrap(),

@@ -35,6 +35,10 @@
     missing_docs
 )]
 
+#[path = "../tests/common/mod.rs"]
+#[allow(dead_code)] // the bootstrap tests' Device object is not needed here
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
@@ -49,30 +53,17 @@ use mote_coap::code::{Code, MessageType};
 use mote_coap::endpoint::{Endpoint, EndpointConfig, Event, Reliability, RequestOptions};
 use mote_coap::message::OwnedMessage;
 use mote_coap::option::OptionNumber;
-use mote_coap::transmission::RandomSource;
 use mote_lwm2m::{Format, Path, Record, Value};
 use mote_oscore::endpoint::{ContextId, OscoreConfig, OscoreProtection};
 use mote_oscore::sequence::Volatile;
 use mote_oscore::{SecurityContext, SecurityContextParams};
 
+use common::Xs;
+
 const SECRET: [u8; 16] = [7; 16];
 
-#[derive(Debug, Clone)]
-struct XorShift64(u64);
-
-impl RandomSource for XorShift64 {
-    fn next_u32(&mut self) -> u32 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        (x >> 32) as u32
-    }
-}
-
-type Oscore = OscoreProtection<Volatile, XorShift64>;
-type Ep = Endpoint<SocketAddr, XorShift64, Oscore>;
+type Oscore = OscoreProtection<Volatile, Xs>;
+type Ep = Endpoint<SocketAddr, Xs, Oscore>;
 
 /// What the main thread tells the clients to do.
 const IDLE: u32 = 0;
@@ -532,15 +523,11 @@ fn main() {
                 SecurityContext::new(&SecurityContextParams::new(&SECRET, &client_id(i), &[]))
                     .unwrap();
             let id = ContextId::of(&ctx);
-            let mut oscore =
-                Oscore::new(OscoreConfig { max_contexts: 1 }, XorShift64(i as u64 + 11));
+            let mut oscore = Oscore::new(OscoreConfig { max_contexts: 1 }, Xs(i as u64 + 11));
             oscore.add_context(ctx).unwrap();
-            let ep = Endpoint::with_protection(
-                EndpointConfig::default(),
-                XorShift64(i as u64 * 31 + 7),
-                oscore,
-            )
-            .unwrap();
+            let ep =
+                Endpoint::with_protection(EndpointConfig::default(), Xs(i as u64 * 31 + 7), oscore)
+                    .unwrap();
             let c = Client {
                 index: i,
                 ep,

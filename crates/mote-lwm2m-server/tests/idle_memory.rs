@@ -16,7 +16,11 @@
     clippy::print_stdout
 )]
 
-use std::alloc::System;
+#[allow(dead_code)] // the bootstrap tests' Device object is not needed here
+mod common;
+#[path = "common/counting.rs"]
+mod counting;
+
 use std::time::Duration;
 
 use mote_coap::code::{Code, MessageType};
@@ -25,7 +29,6 @@ use mote_coap::endpoint::{
 };
 use mote_coap::message::OwnedMessage;
 use mote_coap::option::OptionNumber;
-use mote_coap::transmission::RandomSource;
 use mote_lwm2m::{Format, Path, Record, Value};
 use mote_lwm2m_server::{
     EngineConfig, Identity, InMemoryStore, Lwm2mServer, Operation, Server, ServerConfig,
@@ -34,34 +37,13 @@ use mote_lwm2m_server::{
 use mote_oscore::endpoint::{ContextId, OscoreConfig, OscoreProtection};
 use mote_oscore::sequence::Volatile;
 use mote_oscore::{SecurityContext, SecurityContextParams};
-use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
 
-#[global_allocator]
-static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+use common::Xs;
+use counting::live_bytes;
 
 /// The bound: heap per idle registered OSCORE client.
 const BOUND: i64 = 4096;
 const CLIENTS: u16 = 200;
-
-fn live_bytes() -> i64 {
-    let s = GLOBAL.stats();
-    // A realloc's growth is in `bytes_allocated`, its shrink in `bytes_deallocated`.
-    s.bytes_allocated as i64 - s.bytes_deallocated as i64
-}
-
-#[derive(Debug, Clone)]
-struct Xs(u64);
-
-impl RandomSource for Xs {
-    fn next_u32(&mut self) -> u32 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        (x >> 32) as u32
-    }
-}
 
 type Oscore = OscoreProtection<Volatile, Xs>;
 type Ep = Endpoint<u16, Xs, Oscore>;

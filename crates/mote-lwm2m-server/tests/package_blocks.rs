@@ -12,7 +12,11 @@
     missing_docs
 )]
 
-use std::alloc::System;
+#[allow(dead_code)] // the bootstrap tests' Device object is not needed here
+mod common;
+#[path = "common/counting.rs"]
+mod counting;
+
 use std::time::Duration;
 
 use mote_coap::block::{BlockValue, Szx};
@@ -20,29 +24,14 @@ use mote_coap::code::{Code, MessageType};
 use mote_coap::endpoint::{Endpoint, EndpointConfig};
 use mote_coap::message::{Message, OwnedMessage};
 use mote_coap::option::OptionNumber;
-use mote_coap::transmission::RandomSource;
 use mote_lwm2m_server::{EngineConfig, Identity, InMemoryStore, Lwm2mServer, Server, ServerConfig};
-use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
+use stats_alloc::Region;
 
-#[global_allocator]
-static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+use common::Xs;
+use counting::GLOBAL;
 
 type Addr = u16;
 const CLIENT: Addr = 2;
-
-#[derive(Debug, Clone)]
-struct XorShift64(u64);
-
-impl RandomSource for XorShift64 {
-    fn next_u32(&mut self) -> u32 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        (x >> 32) as u32
-    }
-}
 
 /// NoSec (LwM2M TS 1.2 Transport §5) with the registration tied to the sender's address: a
 /// protection layer would refuse the outer Block2 option of these requests (RFC 8613
@@ -57,21 +46,20 @@ fn no_identity(_: &()) -> Identity {
 
 struct Harness {
     now: Duration,
-    ep: Endpoint<Addr, XorShift64>,
-    engine: Lwm2mServer<Addr, (), InMemoryStore, XorShift64>,
+    ep: Endpoint<Addr, Xs>,
+    engine: Lwm2mServer<Addr, (), InMemoryStore, Xs>,
     mid: u16,
 }
 
 impl Harness {
     fn new() -> Self {
-        let ep = Endpoint::new(EndpointConfig::default(), XorShift64(0x55)).unwrap();
+        let ep = Endpoint::new(EndpointConfig::default(), Xs(0x55)).unwrap();
         let config = ServerConfig {
             allow_unsecured: true,
             ..ServerConfig::default()
         };
         let core = Server::new(config, InMemoryStore::new());
-        let mut engine =
-            Lwm2mServer::new(EngineConfig::default(), core, XorShift64(0xaa), no_identity);
+        let mut engine = Lwm2mServer::new(EngineConfig::default(), core, Xs(0xaa), no_identity);
         engine.set_unsecured_identity(address_of);
         Self {
             now: Duration::from_secs(1),

@@ -1,5 +1,7 @@
 //! What the bootstrap engine's simulation tests share: the seeded random source of every
-//! endpoint and the application side of the Device object.
+//! endpoint and the application side of the Device object. The heap measurements
+//! (`idle_memory.rs`, `package_blocks.rs`) and `examples/{load,udp_load}.rs` use the random
+//! source too; their counting allocator is `counting.rs`.
 
 use mote_coap::transmission::RandomSource;
 use mote_lwm2m_client::DeviceInfo;

@@ -14,8 +14,6 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -133,23 +131,16 @@ fn examples(doc: &str) -> Vec<Example> {
     out
 }
 
-/// One HTTP/1.1 request; returns (status, body as JSON or Null).
+/// One HTTP/1.1 request as curl sends it with -d: a form content type (the API does not look
+/// at it); returns (status, body as JSON or Null).
 fn http(port: u16, method: &str, target: &str, body: &str) -> (u16, Json) {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    // What curl sends with -d: a form content type (the API does not look at it).
-    write!(
-        s,
-        "{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\
-         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
+    common::lwm2m::http_typed(
+        port,
+        method,
+        target,
+        "application/x-www-form-urlencoded",
+        body,
     )
-    .unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
-    (status, serde_json::from_str(body).unwrap_or(Json::Null))
 }
 
 #[test]
@@ -175,22 +166,12 @@ fn every_curl_example_of_the_rest_api_reference_runs_as_documented() {
     package.extend_from_slice(&image);
     let fw = dir.join("fw.bin");
     std::fs::write(&fw, package).unwrap();
-    let (_server, ports) = common::start(
-        &[
-            "lwm2m-server",
-            "--listen",
-            "coap://127.0.0.1:0",
-            "--http",
-            "127.0.0.1:0",
-            "--print-port",
-            "--request-timeout",
-            "10",
-            "--firmware",
-            fw.to_str().unwrap(),
-        ],
-        2,
-    );
-    let (coap, web) = (ports[0], ports[1]);
+    let (_server, coap, web) = common::lwm2m::server(&[
+        "--request-timeout",
+        "10",
+        "--firmware",
+        fw.to_str().unwrap(),
+    ]);
     let client = Command::new(env!("CARGO_BIN_EXE_mote"))
         .args([
             "lwm2m-client",

@@ -36,12 +36,24 @@ pub(crate) fn server(extra: &[&str]) -> (Proc, u16, u16) {
 /// One HTTP/1.1 request with a JSON `body` (empty for none); returns (status, body as JSON
 /// or Null).
 pub(crate) fn http(port: u16, method: &str, target: &str, body: &str) -> (u16, Json) {
+    http_typed(port, method, target, "application/json", body)
+}
+
+/// One HTTP/1.1 request whose `body` (empty for none) is sent as `content_type`; returns
+/// (status, body as JSON or Null).
+pub(crate) fn http_typed(
+    port: u16,
+    method: &str,
+    target: &str,
+    content_type: &str,
+    body: &str,
+) -> (u16, Json) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.set_read_timeout(Some(HTTP_TIMEOUT)).unwrap();
     write!(
         s,
         "{method} {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+         Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     )
     .unwrap();

@@ -265,6 +265,11 @@ struct Link {
 }
 
 const PERFECT: Link = Link { loss: 0, dup: 0 };
+/// 15 % loss and 30 % duplication, each way.
+const LOSSY: Link = Link {
+    loss: 150,
+    dup: 300,
+};
 
 struct World {
     now: Duration,
@@ -493,6 +498,27 @@ impl World {
                 _ => None,
             })
             .collect()
+    }
+
+    /// Submits an Observe of `path` to dev1, runs the world for 120 s and checks the answer is
+    /// a Content establishing the observation; its handle.
+    fn observe(&mut self, path: &str, format: Format) -> OpHandle {
+        let h = self.submit(
+            "dev1",
+            Operation::Observe {
+                path: p(path),
+                format: Some(format),
+            },
+        );
+        self.run_for(Duration::from_secs(120));
+        assert!(matches!(
+            self.one_result(h),
+            OperationResult::Content {
+                observe: Some(_),
+                ..
+            }
+        ));
+        h
     }
 
     fn one_result(&self, h: OpHandle) -> OperationResult {
@@ -742,21 +768,7 @@ fn notify(w: &mut World, addr: Addr, value: i64) {
 
 fn observe_values(link: Link, seed: u64, count: i64) -> (World, OpHandle, Vec<i64>) {
     let (mut w, _) = registered_world(link, seed);
-    let h = w.submit(
-        "dev1",
-        Operation::Observe {
-            path: p("/3/0/9"),
-            format: Some(Format::Tlv),
-        },
-    );
-    w.run_for(Duration::from_secs(120));
-    assert!(matches!(
-        w.one_result(h),
-        OperationResult::Content {
-            observe: Some(_),
-            ..
-        }
-    ));
+    let h = w.observe("/3/0/9", Format::Tlv);
     for v in 1..=count {
         notify(&mut w, 2, v);
         // Confirmable notifications, one at a time (a newer CON would supersede an
@@ -788,14 +800,7 @@ fn observe_delivers_each_notification_once_in_order() {
 #[test]
 fn observe_exactly_once_under_loss_and_duplication() {
     for seed in [7, 8, 9, 10] {
-        let (w, _, got) = observe_values(
-            Link {
-                loss: 150,
-                dup: 300,
-            },
-            seed,
-            8,
-        );
+        let (w, _, got) = observe_values(LOSSY, seed, 8);
         assert_eq!(got, (1..=8).collect::<Vec<_>>(), "seed {seed}");
         // Loss and duplication did happen on the way (else the test proves nothing).
         assert!(w.lost > 0 && w.duplicated > 0, "seed {seed}");
@@ -917,13 +922,7 @@ fn send_is_reported_once_with_timestamps() {
 #[test]
 fn sends_under_loss_and_duplication_are_reported_once_each_in_order() {
     for seed in [21, 22, 23] {
-        let (mut w, _) = registered_world(
-            Link {
-                loss: 150,
-                dup: 300,
-            },
-            seed,
-        );
+        let (mut w, _) = registered_world(LOSSY, seed);
         let mut sent = Vec::new();
         for i in 0..10u32 {
             let mut r = Record::new(p("/3303/0/5700"), Value::Float(20.0 + f64::from(i)));
@@ -977,13 +976,7 @@ fn observed(w: &World, h: OpHandle) -> Vec<i64> {
 #[test]
 fn two_observations_are_each_notified_exactly_once_in_order_under_loss_and_duplication() {
     for seed in [31, 32, 33] {
-        let (mut w, _) = registered_world(
-            Link {
-                loss: 150,
-                dup: 300,
-            },
-            seed,
-        );
+        let (mut w, _) = registered_world(LOSSY, seed);
         let battery = w.submit(
             "dev1",
             Operation::Observe {
@@ -1048,13 +1041,7 @@ fn two_observations_are_each_notified_exactly_once_in_order_under_loss_and_dupli
 #[test]
 fn observe_composite_notifications_exactly_once_in_order_under_loss_and_duplication() {
     for seed in [51, 52, 53] {
-        let (mut w, _) = registered_world(
-            Link {
-                loss: 150,
-                dup: 300,
-            },
-            seed,
-        );
+        let (mut w, _) = registered_world(LOSSY, seed);
         let h = w.submit(
             "dev1",
             Operation::ObserveComposite {
@@ -1110,33 +1097,13 @@ fn observe_composite_notifications_exactly_once_in_order_under_loss_and_duplicat
 #[test]
 fn non_confirmable_notifications_arrive_at_most_once_under_loss_and_duplication() {
     for seed in [41, 42, 43] {
-        let (mut w, _) = registered_world(
-            Link {
-                loss: 150,
-                dup: 300,
-            },
-            seed,
-        );
+        let (mut w, _) = registered_world(LOSSY, seed);
         // Without the per-peer NON rate limit (RFC 7641 §4.5.1, `non_interval`), which would
         // hold back all but the newest of notifications 1 ms apart.
         let mut config = EndpointConfig::default();
         config.observe.non_interval = None;
         w.clients.get_mut(&2).unwrap().ep = Endpoint::new(config, XorShift64(seed * 13)).unwrap();
-        let h = w.submit(
-            "dev1",
-            Operation::Observe {
-                path: p("/3/0/9"),
-                format: Some(Format::Tlv),
-            },
-        );
-        w.run_for(Duration::from_secs(120));
-        assert!(matches!(
-            w.one_result(h),
-            OperationResult::Content {
-                observe: Some(_),
-                ..
-            }
-        ));
+        let h = w.observe("/3/0/9", Format::Tlv);
         let handle = *w.clients[&2].observers.last().unwrap();
         for v in 1..=40i64 {
             let now = w.now;

@@ -1415,6 +1415,21 @@ fn a_resumed_registration_sends_an_update_and_falls_back_to_register_on_4_04() {
     );
 }
 
+/// Two servers; 101 stores notifications while disabled (/1/0/6), is disabled for 30 s
+/// (/1/0/5), has a lifetime of an hour (/1/0/1) and may execute its own /1/0 (Disable).
+fn storing_while_disabled() -> Client {
+    let mut c = two_servers(false);
+    for (path, v) in [
+        ("/1/0/6", Value::Boolean(true)),
+        ("/1/0/5", int(30)),
+        ("/1/0/1", int(3600)),
+    ] {
+        c.bootstrap_write(&p(path), &[rec(path, v)]).unwrap();
+    }
+    acl(&mut c, 2, 1, 0, 101, &[]);
+    c
+}
+
 /// TS 1.2 Core §6.2 /1/x/4 Disable with /1/x/6 "Notification Storing When Disabled or
 /// Offline" true and /1/x/5 Disable Timeout 30 s, over the simulated network: the client
 /// de-registers, keeps the notifications of the observation made before (none reach the
@@ -1425,16 +1440,7 @@ fn a_resumed_registration_sends_an_update_and_falls_back_to_register_on_4_04() {
 /// the endpoint is done with the previous one (`Event::NotificationDone`).
 #[test]
 fn notifications_stored_while_disabled_arrive_in_order_after_the_disable_timeout() {
-    let mut c = two_servers(false);
-    for (path, v) in [
-        ("/1/0/6", Value::Boolean(true)),
-        ("/1/0/5", int(30)),
-        ("/1/0/1", int(3600)),
-    ] {
-        c.bootstrap_write(&p(path), &[rec(path, v)]).unwrap();
-    }
-    // 101 may execute its own /1/0 (Disable).
-    acl(&mut c, 2, 1, 0, 101, &[]);
+    let c = storing_while_disabled();
     let mut w = World::new(c, registration());
     w.start();
     w.run_until(s(1));
@@ -1516,15 +1522,7 @@ fn notifications_stored_while_disabled_arrive_in_order_after_the_disable_timeout
 /// disabled at 10 s, the value changes five times while it is, and it registers again at
 /// about 40 s. Returns the world, the observation's request id, and the stored values.
 fn stored_history(ep: EndpointConfig, attributes: &str) -> (World, RequestId, Vec<Vec<u8>>) {
-    let mut c = two_servers(false);
-    for (path, v) in [
-        ("/1/0/6", Value::Boolean(true)),
-        ("/1/0/5", int(30)),
-        ("/1/0/1", int(3600)),
-    ] {
-        c.bootstrap_write(&p(path), &[rec(path, v)]).unwrap();
-    }
-    acl(&mut c, 2, 1, 0, 101, &[]);
+    let c = storing_while_disabled();
     let mut w = World::new(c, registration());
     w.ep = Endpoint::new(ep, XorShift(7)).unwrap();
     w.start();
@@ -1689,15 +1687,7 @@ fn stored_notifications_left_when_the_server_goes_away_arrive_after_the_next_ret
 /// arrive, in order, although the first one's initial transmission is lost too.
 #[test]
 fn stored_notifications_wait_behind_a_replaced_live_one() {
-    let mut c = two_servers(false);
-    for (path, v) in [
-        ("/1/0/6", Value::Boolean(true)),
-        ("/1/0/5", int(30)),
-        ("/1/0/1", int(3600)),
-    ] {
-        c.bootstrap_write(&p(path), &[rec(path, v)]).unwrap();
-    }
-    acl(&mut c, 2, 1, 0, 101, &[]);
+    let c = storing_while_disabled();
     let mut w = World::new(c, registration());
     w.start();
     w.run_until(s(1));

@@ -477,16 +477,7 @@ fn the_registration_payload_has_the_form_of_the_registered_version() {
     assert_eq!(register("1.2", Some(vec![])), OBJECTS);
 
     // A 1.0 Update with a changed object set carries the links in the 1.0 form too.
-    let mut c = fixture_owning_server_0();
-    // 102 out of the way (as in `registered_with_101`).
-    configure(
-        &mut c,
-        1,
-        Timing {
-            initial_delay: Some(100_000),
-            ..Timing::default()
-        },
-    );
+    let mut c = fixture_with_101_only();
     let mut reg = Registrar::new(RegistrationConfig {
         lwm2m_version: "1.0".into(),
         ..RegistrationConfig::default()
@@ -537,9 +528,9 @@ fn fixture_owning_server_0() -> Client {
     c
 }
 
-fn registered_with_101(queue_mode: bool) -> (Registrar, Client) {
+/// `fixture_owning_server_0` with 102 out of the way (its first Register 100 s away).
+fn fixture_with_101_only() -> Client {
     let mut c = fixture_owning_server_0();
-    // 102 out of the way.
     configure(
         &mut c,
         1,
@@ -548,6 +539,11 @@ fn registered_with_101(queue_mode: bool) -> (Registrar, Client) {
             ..Timing::default()
         },
     );
+    c
+}
+
+fn registered_with_101(queue_mode: bool) -> (Registrar, Client) {
+    let mut c = fixture_with_101_only();
     let mut reg = Registrar::new(RegistrationConfig {
         queue_mode,
         ..RegistrationConfig::default()

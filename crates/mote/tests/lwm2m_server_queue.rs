@@ -369,26 +369,12 @@ fn a_held_request_times_out_and_is_not_sent_after_the_client_wakes() {
 /// `mote coap post …/dp` of one SenML JSON record (with `--oscore CONTEXT` when given): the
 /// response code.
 fn send_dp(coap: u16, context: Option<&str>) -> String {
-    let uri = format!("coap://127.0.0.1:{coap}/dp");
-    let mut args = vec![
-        "coap",
-        "post",
-        &uri,
-        "--payload",
+    common::lwm2m::coap_post_code(
+        &format!("coap://127.0.0.1:{coap}/dp"),
         r#"[{"n":"/3/0/9","v":55,"t":1700000000}]"#,
-        "--content-format",
         "110",
-        "--json",
-        "--timeout",
-        "20",
-    ];
-    if let Some(c) = context {
-        args.extend_from_slice(&["--oscore", c]);
-    }
-    let out = common::mote(&args);
-    let v: Json = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
-    v["code"].as_str().unwrap().to_string()
+        context,
+    )
 }
 
 /// Send (Transport §6.4.5) over real sockets to a server with OSCORE contexts: refused 4.04

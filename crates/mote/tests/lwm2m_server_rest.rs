@@ -456,26 +456,12 @@ fn coap_register(coap: u16, ep: &str, context: Option<&str>) -> String {
 }
 
 fn coap_register_at(base: &str, ep: &str, context: Option<&str>) -> String {
-    let uri = format!("{base}/rd?ep={ep}&lt=300&lwm2m=1.1");
-    let mut args = vec![
-        "coap",
-        "post",
-        &uri,
-        "--payload",
+    common::lwm2m::coap_post_code(
+        &format!("{base}/rd?ep={ep}&lt=300&lwm2m=1.1"),
         "</1/0>,</3/0>",
-        "--content-format",
         "40",
-        "--json",
-        "--timeout",
-        "20",
-    ];
-    if let Some(c) = context {
-        args.extend_from_slice(&["--oscore", c]);
-    }
-    let out = common::mote(&args);
-    let v: Json = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
-    v["code"].as_str().unwrap().to_string()
+        context,
+    )
 }
 
 #[test]

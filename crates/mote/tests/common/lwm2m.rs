@@ -115,3 +115,32 @@ pub(crate) fn next_event(rx: &Receiver<(String, Json)>, name: &str) -> Json {
         }
     }
 }
+
+/// `mote coap post URI --payload PAYLOAD --content-format FORMAT --json --timeout 20` (with
+/// `--oscore CONTEXT` when given): the response code (e.g. "2.01"), whatever the exit status.
+pub(crate) fn coap_post_code(
+    uri: &str,
+    payload: &str,
+    content_format: &str,
+    context: Option<&str>,
+) -> String {
+    let mut args = vec![
+        "coap",
+        "post",
+        uri,
+        "--payload",
+        payload,
+        "--content-format",
+        content_format,
+        "--json",
+        "--timeout",
+        "20",
+    ];
+    if let Some(c) = context {
+        args.extend_from_slice(&["--oscore", c]);
+    }
+    let out = super::mote(&args);
+    let v: Json = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    v["code"].as_str().unwrap().to_string()
+}

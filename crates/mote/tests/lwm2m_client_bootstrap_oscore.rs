@@ -19,16 +19,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-fn temp_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("mote-lwc-bs-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 #[test]
 fn a_bootstrapped_oscore_account_registers_under_its_context() {
-    let dir = temp_dir("oscore");
+    let dir = common::fresh_dir("mote-lwc-bs-oscore");
     // The server's side of the context: its Sender ID is the client's Recipient ID.
     let server_ctx = dir.join("server.json");
     common::write_private(

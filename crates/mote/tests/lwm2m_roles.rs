@@ -20,7 +20,7 @@
 mod common;
 
 use std::io::{BufRead as _, BufReader, Write as _};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{ChildStdin, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
@@ -37,13 +37,6 @@ const CRED_I: &str = "a2027734322d35302d33312d46462d45462d33372d33322d333908a101
 const CRED_R: &str = "a2026b6578616d706c652e65647508a101a501020241322001215820bbc34960526ea4d32e940cad2a234148ddc21791a12afbcbac93622046dd44f02258204519e257236b2a0ce2023f0931f1f386ca7afda64fcde0108c224c51eabf6072";
 const SK_I: &str = "fb13adeb6518cee5f88417660841142e830a81fe334380a953406a1305e8706b";
 const SK_R: &str = "72cc4761dbd4c78f758931aa589d348d1ef874a7e303ede2f140dcf3e6aa4aac";
-
-fn dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("mote-roles-{}-{tag}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 fn cred_file(dir: &Path, name: &str, cred: &str, key: &str, peer: &str) -> String {
     let v = serde_json::json!({
@@ -137,7 +130,7 @@ fn read_value(web: u16, path: &str) -> Json {
 
 #[test]
 fn edhoc_keys_the_account_before_register_and_rekey_moves_the_registration() {
-    let d = dir("edhoc");
+    let d = common::fresh_dir("mote-roles-edhoc");
     let server_cred = cred_file(&d, "server.json", CRED_R, SK_R, CRED_I);
     let client_cred = cred_file(&d, "client.json", CRED_I, SK_I, CRED_R);
     let (_srv, coap, web) = server(&["--edhoc", &server_cred]);
@@ -263,7 +256,7 @@ fn package(version: &str, len: usize) -> Vec<u8> {
 
 #[test]
 fn a_256_kib_package_streams_over_oscore_and_installs_and_a_bad_digest_does_not() {
-    let d = dir("fw");
+    let d = common::fresh_dir("mote-roles-fw");
     let server_cred = cred_file(&d, "server.json", CRED_R, SK_R, CRED_I);
     let client_cred = cred_file(&d, "client.json", CRED_I, SK_I, CRED_R);
     let good = package("2.0.0", 256 * 1024 - 40);
@@ -343,7 +336,7 @@ fn a_256_kib_package_streams_over_oscore_and_installs_and_a_bad_digest_does_not(
 
 #[test]
 fn firmware_is_served_to_registered_clients_only() {
-    let d = dir("fw-auth");
+    let d = common::fresh_dir("mote-roles-fw-auth");
     std::fs::write(d.join("p.bin"), package("1", 100)).unwrap();
     let (_srv, coap, _web) = server(&["--firmware", d.join("p.bin").to_str().unwrap()]);
     // A peer that never registered: 4.01, for a known and an unknown name alike.

@@ -314,9 +314,7 @@ fn oscore_register(coap: u16, ep: &str, context: &str) -> String {
 /// its own endpoint name, and neither may register the other's.
 #[test]
 fn oscore_contexts_are_told_apart_by_kid_context() {
-    let dir = std::env::temp_dir().join(format!("mote-lwq-kidctx-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::fresh_dir("mote-lwq-kidctx");
     let server_a = context_file(&dir, "sa.json", ("01", "00"), "aa", Some("dev-a"));
     let server_b = context_file(&dir, "sb.json", ("01", "00"), "bb", Some("dev-b"));
     let client_a = context_file(&dir, "ca.json", ("00", "01"), "aa", None);
@@ -383,9 +381,7 @@ fn send_dp(coap: u16, context: Option<&str>) -> String {
 /// once as a `send` event with its record and timestamp.
 #[test]
 fn send_is_accepted_only_from_the_registered_identity() {
-    let dir = std::env::temp_dir().join(format!("mote-lwq-send-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::fresh_dir("mote-lwq-send");
     let server_a = context_file(&dir, "sa.json", ("01", "0a"), "aa", Some("dev-a"));
     let server_c = context_file(&dir, "sc.json", ("03", "0c"), "cc", Some("dev-c"));
     let client_a = context_file(&dir, "ca.json", ("0a", "01"), "aa", None);
@@ -466,9 +462,7 @@ fn oscore_exchange(
 /// registers.
 #[test]
 fn the_first_register_under_a_context_is_challenged_with_echo() {
-    let dir = std::env::temp_dir().join(format!("mote-lwq-echo-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::fresh_dir("mote-lwq-echo");
     let server_ctx = dir.join("s.json");
     common::write_private(
         &server_ctx,

@@ -466,9 +466,7 @@ fn coap_register_at(base: &str, ep: &str, context: Option<&str>) -> String {
 
 #[test]
 fn oscore_contexts_bind_endpoint_names() {
-    let dir = std::env::temp_dir().join(format!("mote-lws-oscore-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::fresh_dir("mote-lws-oscore");
     let server_ctx = context_file(&dir, "server.json", "01", "00", Some("dev1"));
     let client_ctx = context_file(&dir, "client.json", "00", "01", None);
     let (_srv, coap, web) = server(&["--oscore", &server_ctx]);
@@ -529,9 +527,7 @@ fn credential_file(dir: &std::path::Path, name: &str, cred: &str, key: &str, pee
 
 #[test]
 fn a_client_registers_with_an_edhoc_derived_context() {
-    let dir = std::env::temp_dir().join(format!("mote-lws-edhoc-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::fresh_dir("mote-lws-edhoc");
     let server_cred = credential_file(&dir, "server.json", CRED_R, SK_R, CRED_I);
     let client_cred = credential_file(&dir, "client.json", CRED_I, SK_I, CRED_R);
     let (_srv, coap, web) = server(&["--edhoc", &server_cred]);

@@ -18,7 +18,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::{SocketAddr, UdpSocket};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::mpsc::{Receiver, channel};
@@ -34,13 +34,6 @@ use common::lwm2m;
 /// One HTTP/1.1 request without a body; (status, body as JSON or Null).
 fn http(port: u16, method: &str, target: &str) -> (u16, Json) {
     lwm2m::http(port, method, target, "")
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("mote-lws-sys-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 /// JSON lines of a process's stdout, read by a thread.
@@ -116,7 +109,7 @@ fn event_is(j: &Json, name: &str) -> bool {
 /// registration (new location and registration id), listed by the server.
 #[test]
 fn bsr_002_the_bootstrap_request_trigger_sends_the_client_back_to_the_bootstrap_server() {
-    let dir = temp_dir("bsr002");
+    let dir = common::fresh_dir("mote-lws-sys-bsr002");
     let (_server, coap, web) = lwm2m::server(&[]);
     let config = dir.join("bs.json");
     std::fs::write(
@@ -376,7 +369,7 @@ fn reads(web: u16, n: usize) {
 /// twice with different bytes.
 #[test]
 fn a_restarted_oscore_server_keeps_its_client_and_never_reuses_a_partial_iv() {
-    let dir = temp_dir("nonce");
+    let dir = common::fresh_dir("mote-lws-sys-nonce");
     let store = dir.join("server.redb");
     let store = store.to_str().unwrap();
     let server_ctx = context_file(&dir, "server.json", "01", "0c", Some("nonce-dev"));
@@ -502,7 +495,7 @@ fn a_restarted_oscore_server_keeps_its_client_and_never_reuses_a_partial_iv() {
 /// De-register 2.02.
 #[test]
 fn another_contexts_update_and_deregister_are_refused() {
-    let dir = temp_dir("binding");
+    let dir = common::fresh_dir("mote-lws-sys-binding");
     let server_a = context_file(&dir, "server-a.json", "01", "0a", Some("dev-a"));
     let server_b = context_file(&dir, "server-b.json", "02", "0b", Some("dev-b"));
     let client_a = context_file(&dir, "client-a.json", "0a", "01", None);

@@ -156,9 +156,7 @@ fn every_curl_example_of_the_rest_api_reference_runs_as_documented() {
     // (1), firmware (4).
     assert_eq!(examples.len(), 16, "{examples:#?}");
 
-    let dir = std::env::temp_dir().join(format!("mote-rest-doc-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::fresh_dir("mote-rest-doc");
     // A package of `mote lwm2m-client`'s format: magic, SHA-256 of the image, the image.
     let image = b"version:2.0\nthe image".to_vec();
     let mut package = b"MOTEFW1\n".to_vec();

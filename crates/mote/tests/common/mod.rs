@@ -77,6 +77,15 @@ pub(crate) fn start_with_output(args: &[&str], lines: usize) -> (Proc, Vec<u16>,
     (Proc(child), ports, rx)
 }
 
+/// An empty directory `NAME-PID` under the system's temporary directory (emptied if a
+/// previous run left it).
+pub(crate) fn fresh_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 /// Runs `mote ARGS…` to completion.
 pub(crate) fn mote(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_mote"))

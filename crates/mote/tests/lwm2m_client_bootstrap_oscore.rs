@@ -36,20 +36,8 @@ fn a_bootstrapped_oscore_account_registers_under_its_context() {
         .to_string(),
     )
     .unwrap();
-    let (_server, ports, _server_events) = common::start_with_output(
-        &[
-            "lwm2m-server",
-            "--listen",
-            "coap://127.0.0.1:0",
-            "--http",
-            "127.0.0.1:0",
-            "--print-port",
-            "--oscore",
-            server_ctx.to_str().unwrap(),
-        ],
-        2,
-    );
-    let (coap, web) = (ports[0], ports[1]);
+    // It prints nothing after its ports.
+    let (_server, coap, web) = common::lwm2m::server(&["--oscore", server_ctx.to_str().unwrap()]);
     let config = dir.join("bs.json");
     std::fs::write(
         &config,

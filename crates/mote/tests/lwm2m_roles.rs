@@ -19,10 +19,10 @@
 
 mod common;
 
-use std::io::{BufRead as _, BufReader, Write as _};
+use std::io::Write as _;
 use std::path::Path;
-use std::process::{ChildStdin, Command, Stdio};
-use std::sync::mpsc::{Receiver, channel};
+use std::process::{ChildStdin, Command};
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use serde_json::Value as Json;
@@ -55,41 +55,22 @@ fn cred_file(dir: &Path, name: &str, cred: &str, key: &str, peer: &str) -> Strin
 struct Client {
     _proc: Proc,
     stdin: ChildStdin,
-    events: Receiver<Json>,
+    /// Its stdout lines after the port.
+    events: Receiver<String>,
     /// Every event seen so far.
     seen: Vec<Json>,
 }
 
 impl Client {
     fn start(args: &[&str]) -> Client {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_mote"))
-            .arg("lwm2m-client")
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mote"));
+        cmd.arg("lwm2m-client")
             .args(args)
-            .args(["--json", "--print-port"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdin = child.stdin.take().unwrap();
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let mut first = String::new();
-        out.read_line(&mut first).unwrap();
-        let port: u16 = first.trim().parse().unwrap_or_else(|_| panic!("{first:?}"));
-        assert_ne!(port, 0, "--print-port prints the bound port");
-        let (tx, events) = channel();
-        std::thread::spawn(move || {
-            for line in out.lines() {
-                let Ok(line) = line else { return };
-                if let Ok(j) = serde_json::from_str::<Json>(&line) {
-                    if tx.send(j).is_err() {
-                        return;
-                    }
-                }
-            }
-        });
+            .args(["--json", "--print-port"]);
+        let (proc, stdin, ports, events) = common::start_interactive(cmd, 1);
+        assert_ne!(ports[0], 0, "--print-port prints the bound port");
         Client {
-            _proc: Proc(child),
+            _proc: proc,
             stdin,
             events,
             seen: Vec::new(),
@@ -101,10 +82,14 @@ impl Client {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let j = self
+            let line = self
                 .events
                 .recv_timeout(left)
                 .unwrap_or_else(|_| panic!("no {name} event; seen: {:#?}", self.seen));
+            // Lines that are not JSON events are passed over.
+            let Ok(j) = serde_json::from_str::<Json>(&line) else {
+                continue;
+            };
             self.seen.push(j.clone());
             if j["event"] == name {
                 return j;
@@ -230,8 +215,10 @@ fn fresh_echo_challenges_a_write_that_then_applies_once() {
     assert_eq!(read_value(web, "/32769/0/1"), 7);
     // Nothing else: one challenge, one write.
     std::thread::sleep(Duration::from_millis(300));
-    while let Ok(j) = c.events.try_recv() {
-        c.seen.push(j);
+    while let Ok(line) = c.events.try_recv() {
+        if let Ok(j) = serde_json::from_str::<Json>(&line) {
+            c.seen.push(j);
+        }
     }
     assert_eq!(c.count("echo-challenge"), 1, "{:#?}", c.seen);
     assert_eq!(c.count("write"), 1, "{:#?}", c.seen);

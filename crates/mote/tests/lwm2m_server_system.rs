@@ -16,12 +16,12 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead as _, BufReader, Write as _};
+use std::io::Write as _;
 use std::net::{SocketAddr, UdpSocket};
 use std::path::Path;
-use std::process::{ChildStdin, Command, Stdio};
+use std::process::{ChildStdin, Command};
 use std::sync::atomic::{AtomicU16, Ordering};
-use std::sync::mpsc::{Receiver, channel};
+use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -72,27 +72,10 @@ impl Lines {
 
 /// `mote lwm2m-client ARGS… --json`: the process, its stdin and its event lines.
 fn lwm2m_client(args: &[&str]) -> (common::Proc, ChildStdin, Lines) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mote"))
-        .arg("lwm2m-client")
-        .args(args)
-        .arg("--json")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdin = child.stdin.take().unwrap();
-    let out = BufReader::new(child.stdout.take().unwrap());
-    let (tx, rx) = channel();
-    std::thread::spawn(move || {
-        for line in out.lines() {
-            let Ok(line) = line else { return };
-            if tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    (common::Proc(child), stdin, Lines::new(rx))
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mote"));
+    cmd.arg("lwm2m-client").args(args).arg("--json");
+    let (child, stdin, _, rx) = common::start_interactive(cmd, 0);
+    (child, stdin, Lines::new(rx))
 }
 
 fn event_is(j: &Json, name: &str) -> bool {

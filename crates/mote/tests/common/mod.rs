@@ -6,7 +6,7 @@
 pub(crate) mod lwm2m;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, ChildStdin, Command, Output, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 
 /// A child process, killed on drop.
@@ -49,8 +49,26 @@ pub(crate) fn start(args: &[&str], lines: usize) -> (Proc, Vec<u16>) {
 /// Starts `mote ARGS…`, reads `lines` port numbers from its stdout, and hands every later
 /// stdout line (e.g. `--json` events) to the receiver, read by a thread until the process ends.
 pub(crate) fn start_with_output(args: &[&str], lines: usize) -> (Proc, Vec<u16>, Receiver<String>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mote"))
-        .args(args)
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mote"));
+    cmd.args(args);
+    let (child, ports, rx) = spawn_lines(cmd, lines);
+    (Proc(child), ports, rx)
+}
+
+/// Starts `cmd` with its stdin piped, reads `lines` port numbers from its stdout, and hands
+/// every later stdout line to the receiver, read by a thread until the process ends.
+pub(crate) fn start_interactive(
+    mut cmd: Command,
+    lines: usize,
+) -> (Proc, ChildStdin, Vec<u16>, Receiver<String>) {
+    cmd.stdin(Stdio::piped());
+    let (mut child, ports, rx) = spawn_lines(cmd, lines);
+    let stdin = child.stdin.take().unwrap();
+    (Proc(child), stdin, ports, rx)
+}
+
+fn spawn_lines(mut cmd: Command, lines: usize) -> (Child, Vec<u16>, Receiver<String>) {
+    let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -74,7 +92,7 @@ pub(crate) fn start_with_output(args: &[&str], lines: usize) -> (Proc, Vec<u16>,
             }
         }
     });
-    (Proc(child), ports, rx)
+    (child, ports, rx)
 }
 
 /// An empty directory `NAME-PID` under the system's temporary directory (emptied if a

@@ -27,7 +27,13 @@ pub(crate) fn start_command(mut cmd: Command, lines: usize) -> (Proc, Vec<u16>) 
         .spawn()
         .unwrap();
     let mut out = BufReader::new(child.stdout.take().unwrap());
-    let ports = (0..lines)
+    let ports = read_ports(&mut out, lines);
+    (Proc(child), ports)
+}
+
+/// `lines` port numbers, one a line (as `--print-port` prints them).
+fn read_ports(out: &mut impl BufRead, lines: usize) -> Vec<u16> {
+    (0..lines)
         .map(|_| {
             let mut line = String::new();
             out.read_line(&mut line).unwrap();
@@ -35,8 +41,7 @@ pub(crate) fn start_command(mut cmd: Command, lines: usize) -> (Proc, Vec<u16>) 
                 .parse()
                 .unwrap_or_else(|_| panic!("no port: {line:?}"))
         })
-        .collect();
-    (Proc(child), ports)
+        .collect()
 }
 
 /// Starts `mote ARGS…` and reads `lines` port numbers from its stdout.
@@ -74,15 +79,7 @@ fn spawn_lines(mut cmd: Command, lines: usize) -> (Child, Vec<u16>, Receiver<Str
         .spawn()
         .unwrap();
     let mut out = BufReader::new(child.stdout.take().unwrap());
-    let ports = (0..lines)
-        .map(|_| {
-            let mut line = String::new();
-            out.read_line(&mut line).unwrap();
-            line.trim()
-                .parse()
-                .unwrap_or_else(|_| panic!("no port: {line:?}"))
-        })
-        .collect();
+    let ports = read_ports(&mut out, lines);
     let (tx, rx) = channel();
     std::thread::spawn(move || {
         for line in out.lines() {

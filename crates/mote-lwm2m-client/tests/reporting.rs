@@ -85,6 +85,12 @@ fn write(c: &mut Client, path: &Path, v: Value) {
         .unwrap();
 }
 
+/// The temperature /3303/0/5700 becomes `v` at `now`, and the reporter is told.
+fn temperature(c: &mut Client, rep: &mut Reporter, v: f64, now: Duration) {
+    write(c, &p("/3303/0/5700"), Value::Float(v));
+    rep.value_changed(c, &p("/3303/0/5700"), now);
+}
+
 fn drain(rep: &mut Reporter, out: &mut Vec<Report>) {
     while let Some(r) = rep.poll_report() {
         out.push(r);
@@ -354,8 +360,7 @@ fn confirmable_from_con_or_the_default_notification_mode() {
         rep.set_online(&c, A, true, s(0));
         rep.observe(&c, A, TOKEN, &[p("/3303/0/5700")], Format::SenmlJson, s(0))
             .unwrap();
-        write(&mut c, &p("/3303/0/5700"), Value::Float(30.5));
-        rep.value_changed(&c, &p("/3303/0/5700"), s(1));
+        temperature(&mut c, &mut rep, 30.5, s(1));
         let n = rep.poll_report().unwrap();
         assert_eq!(notify_of(&n).confirmable, expect, "{query} {mode:?}");
     }
@@ -369,8 +374,7 @@ fn access_is_checked_again_before_each_notification() {
     rep.set_online(&c, B, true, s(0));
     rep.observe(&c, B, TOKEN, &[p("/3303/0/5700")], Format::SenmlJson, s(0))
         .unwrap();
-    write(&mut c, &p("/3303/0/5700"), Value::Float(30.5));
-    rep.value_changed(&c, &p("/3303/0/5700"), s(1));
+    temperature(&mut c, &mut rep, 30.5, s(1));
     let n = rep.poll_report().unwrap();
     assert_eq!(
         decode_senml_json(&notify_of(&n).payload)["/3303/0/5700"],
@@ -378,8 +382,7 @@ fn access_is_checked_again_before_each_notification() {
     );
     // 101 (the owner) takes 102's Read right away.
     acl(&mut c, 3, 3303, 0, 101, &[(102, 0)]);
-    write(&mut c, &p("/3303/0/5700"), Value::Float(31.5));
-    rep.value_changed(&c, &p("/3303/0/5700"), s(2));
+    temperature(&mut c, &mut rep, 31.5, s(2));
     assert_eq!(rep.poll_report(), None);
     match rep.poll_event() {
         Some(ReportEvent::ObservationCancelled { server, token, .. }) => {
@@ -406,8 +409,7 @@ fn notifications_are_stored_offline_with_hqmax_and_delivered_in_order() {
     rep.observe(&c, A, TOKEN, &[p("/3303/0/5700")], Format::SenmlJson, s(0))
         .unwrap();
     for (t, v) in [(1, 22.5), (2, 23.5), (3, 24.5)] {
-        write(&mut c, &p("/3303/0/5700"), Value::Float(v));
-        rep.value_changed(&c, &p("/3303/0/5700"), s(t));
+        temperature(&mut c, &mut rep, v, s(t));
     }
     assert_eq!(rep.poll_report(), None);
     assert_eq!(rep.stored_count(), 2);
@@ -432,8 +434,7 @@ fn notifications_are_stored_offline_with_hqmax_and_delivered_in_order() {
     rep.handle_timeout(&c, s(100));
     assert_eq!(rep.poll_report(), None);
     // A live change meanwhile queues behind the stored one.
-    write(&mut c, &p("/3303/0/5700"), Value::Float(25.5));
-    rep.value_changed(&c, &p("/3303/0/5700"), s(101));
+    temperature(&mut c, &mut rep, 25.5, s(101));
     assert_eq!(rep.poll_report(), None);
     assert!(rep.notification_done(TOKEN));
     drain(&mut rep, &mut out);
@@ -461,8 +462,7 @@ fn undelivered_stored_notifications_are_stored_again_in_order() {
         .unwrap();
     let history = [31.5, 32.5, 33.5, 34.5, 35.5];
     for (t, v) in (1..).zip(history) {
-        write(&mut c, &p("/3303/0/5700"), Value::Float(v));
-        rep.value_changed(&c, &p("/3303/0/5700"), s(t));
+        temperature(&mut c, &mut rep, v, s(t));
     }
     assert_eq!(rep.stored_count(), 5);
     let next = |rep: &mut Reporter| {
@@ -511,8 +511,7 @@ fn without_storing_the_server_gets_the_current_value_on_return() {
     rep.observe(&c, B, TOKEN, &[p("/3303/0/5700")], Format::SenmlJson, s(0))
         .unwrap();
     for (t, v) in [(1, 22.5), (2, 23.5)] {
-        write(&mut c, &p("/3303/0/5700"), Value::Float(v));
-        rep.value_changed(&c, &p("/3303/0/5700"), s(t));
+        temperature(&mut c, &mut rep, v, s(t));
     }
     assert_eq!(rep.stored_count(), 0);
     assert_eq!(
@@ -551,8 +550,7 @@ fn the_store_is_bounded() {
     )
     .unwrap();
     for t in 1..=2 {
-        write(&mut c, &p("/3303/0/5700"), Value::Float(t as f64));
-        rep.value_changed(&c, &p("/3303/0/5700"), s(t));
+        temperature(&mut c, &mut rep, t as f64, s(t));
         write(&mut c, &p("/3303/0/5750"), Value::String(format!("r{t}")));
         rep.value_changed(&c, &p("/3303/0/5750"), s(t));
     }
@@ -615,8 +613,7 @@ fn stored_notifications_of_a_cancelled_observation_are_dropped_on_return() {
     rep.observe(&c, A, TOKEN, &[p("/3303/0/5700")], Format::SenmlJson, s(0))
         .unwrap();
     for (t, v) in [(1, 51.5), (2, 52.5), (3, 53.5)] {
-        write(&mut c, &p("/3303/0/5700"), Value::Float(v));
-        rep.value_changed(&c, &p("/3303/0/5700"), s(t));
+        temperature(&mut c, &mut rep, v, s(t));
     }
     rep.set_online(&c, A, true, s(4));
     assert_eq!(values(&rep.poll_report().unwrap()), [Value::Float(51.5)]);
@@ -690,8 +687,7 @@ fn observe_composite_notifies_every_target_at_once() {
         s(0),
     )
     .unwrap();
-    write(&mut c, &p("/3303/0/5700"), Value::Float(30.5));
-    rep.value_changed(&c, &p("/3303/0/5700"), s(1));
+    temperature(&mut c, &mut rep, 30.5, s(1));
     let r = rep.poll_report().unwrap();
     let v = decode_senml_json(&notify_of(&r).payload);
     assert_eq!(v["/3303/0/5700"], Value::Float(30.5));
@@ -763,8 +759,7 @@ fn an_unencodable_notification_leaves_no_due_deadline_behind() {
         .unwrap();
     let mut out = Vec::new();
     // A change at 2 is held until pmin (10); pmax then asks again at 40, 70, ….
-    write(&mut c, &p("/3303/0/5700"), Value::Float(30.0));
-    rep.value_changed(&c, &p("/3303/0/5700"), s(2));
+    temperature(&mut c, &mut rep, 30.0, s(2));
     assert_eq!(rep.poll_timeout(), Some(s(10)));
     let mut deadlines = Vec::new();
     for _ in 0..4 {

@@ -23,61 +23,24 @@
 mod common;
 #[path = "../tests/common/counting.rs"]
 mod counting;
+#[path = "../tests/common/oscore_server.rs"]
+mod oscore_server;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use mote_coap::code::{Code, MessageType};
-use mote_coap::endpoint::{
-    Endpoint, EndpointConfig, EndpointLimits, Event, Reliability, RequestOptions,
-};
+use mote_coap::endpoint::{Endpoint, EndpointConfig, Event, Reliability, RequestOptions};
 use mote_coap::message::OwnedMessage;
 use mote_coap::option::OptionNumber;
 use mote_lwm2m::{Format, Path, Record, Value};
 use mote_lwm2m_server::operation::WriteMode;
-use mote_lwm2m_server::{
-    EngineConfig, Identity, InMemoryStore, Lwm2mServer, Operation, Server, ServerConfig,
-    ServerEvent,
-};
-use mote_oscore::endpoint::{ContextId, OscoreConfig, OscoreProtection};
-use mote_oscore::sequence::Volatile;
-use mote_oscore::{SecurityContext, SecurityContextParams};
+use mote_lwm2m_server::{Operation, ServerEvent};
+use mote_oscore::endpoint::{ContextId, OscoreConfig};
 
 use common::Xs;
 use counting::live_bytes;
-
-type Oscore = OscoreProtection<Volatile, Xs>;
-type Ep = Endpoint<u16, Xs, Oscore>;
-const SERVER: u16 = 0;
-const SECRET: &[u8] = &[7; 16];
-
-fn client_id(i: u16) -> [u8; 2] {
-    i.to_be_bytes()
-}
-
-fn context(sender: &[u8], recipient: &[u8]) -> SecurityContext {
-    SecurityContext::new(&SecurityContextParams::new(SECRET, sender, recipient)).unwrap()
-}
-
-fn identity_of(c: &ContextId) -> Identity {
-    Identity::Oscore(c.recipient_id().to_vec())
-}
-
-fn limits(n: usize) -> EndpointConfig {
-    EndpointConfig {
-        limits: EndpointLimits {
-            max_peers: n + 16,
-            max_dedup_total: 4 * n + 64,
-            max_outstanding_requests: n + 16,
-            max_queued_requests: n + 16,
-            max_pending_incoming: n + 16,
-            max_queued_transmits: 4 * n + 64,
-            max_queued_events: 4 * n + 64,
-            ..EndpointLimits::default()
-        },
-        ..EndpointConfig::default()
-    }
-}
+use oscore_server::{Engine, Ep, Oscore, SERVER, client_id, context, server_side};
 
 struct Client {
     ep: Ep,
@@ -199,35 +162,6 @@ fn answer(c: &mut Client, m: &OwnedMessage) -> OwnedMessage {
         }
         _ => plain(Code::METHOD_NOT_ALLOWED),
     }
-}
-
-type Engine = Lwm2mServer<u16, ContextId, InMemoryStore, Xs>;
-
-/// The server endpoint with `contexts` client contexts, and the engine, sized for `size`.
-fn server_side(contexts: u16, size: usize) -> (Ep, Engine) {
-    let mut oscore = Oscore::new(OscoreConfig { max_contexts: size }, Xs(3));
-    for i in 1..=contexts {
-        oscore.add_context(context(&[], &client_id(i))).unwrap();
-    }
-    let server = Endpoint::with_protection(limits(size), Xs(5), oscore).unwrap();
-    let core = Server::new(
-        ServerConfig {
-            max_registrations: size,
-            max_pending_events: 4 * size,
-            ..ServerConfig::default()
-        },
-        InMemoryStore::new(),
-    );
-    let engine = Lwm2mServer::new(
-        EngineConfig {
-            max_operations: size,
-            max_observations: size,
-        },
-        core,
-        Xs(9),
-        identity_of,
-    );
-    (server, engine)
 }
 
 fn per_second(n: usize, d: Duration) -> f64 {

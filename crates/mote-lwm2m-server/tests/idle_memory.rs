@@ -20,82 +20,26 @@
 mod common;
 #[path = "common/counting.rs"]
 mod counting;
+#[path = "common/oscore_server.rs"]
+mod oscore_server;
 
 use std::time::Duration;
 
 use mote_coap::code::{Code, MessageType};
-use mote_coap::endpoint::{
-    Endpoint, EndpointConfig, EndpointLimits, Event, Reliability, RequestOptions,
-};
+use mote_coap::endpoint::{Endpoint, EndpointConfig, Event, Reliability, RequestOptions};
 use mote_coap::message::OwnedMessage;
 use mote_coap::option::OptionNumber;
 use mote_lwm2m::{Format, Path, Record, Value};
-use mote_lwm2m_server::{
-    EngineConfig, Identity, InMemoryStore, Lwm2mServer, Operation, Server, ServerConfig,
-    ServerEvent,
-};
-use mote_oscore::endpoint::{ContextId, OscoreConfig, OscoreProtection};
-use mote_oscore::sequence::Volatile;
-use mote_oscore::{SecurityContext, SecurityContextParams};
+use mote_lwm2m_server::{Operation, ServerEvent};
+use mote_oscore::endpoint::{ContextId, OscoreConfig};
 
 use common::Xs;
 use counting::live_bytes;
+use oscore_server::{Engine, Ep, Oscore, SERVER, client_id, context, server_side};
 
 /// The bound: heap per idle registered OSCORE client.
 const BOUND: i64 = 4096;
 const CLIENTS: u16 = 200;
-
-type Oscore = OscoreProtection<Volatile, Xs>;
-type Ep = Endpoint<u16, Xs, Oscore>;
-type Engine = Lwm2mServer<u16, ContextId, InMemoryStore, Xs>;
-const SERVER: u16 = 0;
-
-fn context(sender: &[u8], recipient: &[u8]) -> SecurityContext {
-    SecurityContext::new(&SecurityContextParams::new(&[7; 16], sender, recipient)).unwrap()
-}
-
-fn identity_of(c: &ContextId) -> Identity {
-    Identity::Oscore(c.recipient_id().to_vec())
-}
-
-/// The server endpoint holding `contexts` client contexts and the engine, sized for `size`.
-fn server_side(contexts: u16, size: usize) -> (Ep, Engine) {
-    let mut oscore = Oscore::new(OscoreConfig { max_contexts: size }, Xs(3));
-    for i in 1..=contexts {
-        oscore.add_context(context(&[], &i.to_be_bytes())).unwrap();
-    }
-    let limits = EndpointLimits {
-        max_peers: size + 16,
-        max_dedup_total: 4 * size + 64,
-        max_outstanding_requests: size + 16,
-        max_queued_requests: size + 16,
-        max_pending_incoming: size + 16,
-        max_queued_transmits: 4 * size + 64,
-        max_queued_events: 4 * size + 64,
-        ..EndpointLimits::default()
-    };
-    let config = EndpointConfig {
-        limits,
-        ..EndpointConfig::default()
-    };
-    let server = Endpoint::with_protection(config, Xs(5), oscore).unwrap();
-    let core = Server::new(
-        ServerConfig {
-            max_registrations: size,
-            max_pending_events: 4 * size,
-            ..ServerConfig::default()
-        },
-        InMemoryStore::new(),
-    );
-    let engine_config = EngineConfig {
-        max_operations: size,
-        max_observations: size,
-    };
-    (
-        server,
-        Lwm2mServer::new(engine_config, core, Xs(9), identity_of),
-    )
-}
 
 struct Client {
     ep: Ep,
@@ -196,7 +140,7 @@ fn heap_per_idle_registered_oscore_client_is_bounded() {
     let (mut server, mut engine) = server_side(CLIENTS, size);
     let mut clients: Vec<Client> = (1..=CLIENTS)
         .map(|i| {
-            let ctx = context(&i.to_be_bytes(), &[]);
+            let ctx = context(&client_id(i), &[]);
             let id = ContextId::of(&ctx);
             let mut oscore = Oscore::new(OscoreConfig { max_contexts: 1 }, Xs(u64::from(i) + 11));
             oscore.add_context(ctx).unwrap();

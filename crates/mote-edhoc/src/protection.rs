@@ -1725,6 +1725,50 @@ impl<C: Crypto> Initiated<C> {
     ///
     /// # Errors
     /// As [`Initiated::context`]: message_4 does not verify, the exporter fails.
+    ///
+    /// ```
+    /// # use core::time::Duration;
+    /// # use mote_coap::code::Code;
+    /// # use mote_edhoc::protection::{EdhocEvent, EdhocInitiator, EdhocProtection, EdhocProtectionConfig};
+    /// # use mote_edhoc::*;
+    /// # use mote_oscore::endpoint::{OscoreConfig, OscoreProtection};
+    /// # use mote_oscore::sequence::Volatile;
+    /// # // The set-up of the module example: a device (Initiator) and a gateway (Responder) with
+    /// # // fresh P-256 keys for static DH, suite 2.
+    /// # let suite = CipherSuite::from_id(2).ok_or("suite 2")?;
+    /// # let fresh = |subject: &str, kid: &[u8]| -> Result<Identity, Box<dyn std::error::Error>> {
+    /// #     let mut crypto = MoteCrypto::new();
+    /// #     let (key, _) = crypto.generate_ecdh_key(suite.curve)?;
+    /// #     let cred = Credential::ccs_for_private_key(&mut crypto, &suite, true, subject, kid, &key)?;
+    /// #     Ok(Identity::by_reference(cred, key.as_bytes())?)
+    /// # };
+    /// # let (device, gateway) = (fresh("device", b"D")?, fresh("gateway", b"G")?);
+    /// # let (device_cred, gateway_cred) = (device.credential.clone(), gateway.credential.clone());
+    /// # let oscore: OscoreProtection<Volatile, _> = OscoreProtection::new(OscoreConfig::default(), || 4u32);
+    /// # let trusted = move |id: &IdCred| device_cred.matches(id).then(|| device_cred.clone());
+    /// # let config = EdhocProtectionConfig::default();
+    /// # let mut server = EdhocProtection::new(oscore, config, ResponderConfig::new(2, gateway), MoteCrypto::new(), trusted);
+    /// # let initiator = InitiatorConfig::new(Method::StaticStatic, 2, device);
+    /// # let mut client = EdhocInitiator::new(MoteCrypto::new(), initiator, ConnId::from_int(-24)?);
+    /// # let mut known = move |id: &IdCred| gateway_cred.matches(id).then(|| gateway_cred.clone());
+    /// # let now = Duration::from_secs(10);
+    /// // `server`, `client`: the module example's set-up.
+    /// let reply = server.edhoc_post(now, b"192.0.2.7", None, &client.message_1()?);
+    /// let initiated = client.message_2(&reply.payload, &mut known)?;
+    /// let c_r = initiated.c_r().clone();
+    /// let reply = server.edhoc_post(now, b"192.0.2.7", None, &initiated.message_3_payload()?);
+    /// let message_4 = (!reply.payload.is_empty()).then_some(reply.payload.as_slice());
+    /// let parameters = initiated.oscore_parameters(message_4)?;
+    /// assert_eq!(parameters.sender_id, c_r); // Appendix A.1: Sender ID = C_R
+    /// assert_eq!(parameters.recipient_id.as_bytes(), [0x37]); // C_I = -24
+    /// // Stored and derived later, they give the context the Responder holds.
+    /// let context = parameters.security_context_with_store(Volatile)?;
+    /// let Some(EdhocEvent::ContextEstablished { context: id }) = server.poll_event() else { panic!("no context") };
+    /// let server_context = server.oscore().context(&id).ok_or("server context")?;
+    /// assert_eq!(server_context.sender_key(), context.recipient_key());
+    /// assert_eq!(server_context.recipient_key(), context.sender_key());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn oscore_parameters(
         self,
         message_4: Option<&[u8]>,

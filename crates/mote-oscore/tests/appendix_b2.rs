@@ -14,77 +14,20 @@ mod common;
 use std::time::Duration;
 
 use mote_coap::code::{Code, MessageType};
-use mote_coap::endpoint::{Endpoint, EndpointConfig, Event, Reliability, RequestOptions};
+use mote_coap::endpoint::{Endpoint, EndpointConfig, Event};
 use mote_coap::message::{Message, OwnedMessage};
 use mote_coap::option::OptionNumber;
 use mote_oscore::endpoint::{ContextId, OscoreConfig, OscoreProtection};
 use mote_oscore::rederive::concat_id_context;
-use mote_oscore::sequence::MemoryStore;
-use mote_oscore::{Framing, SecurityContext, SecurityContextParams, peek_oscore_option};
+use mote_oscore::{Framing, peek_oscore_option};
 
-type Rng = Box<dyn FnMut() -> u32>;
-type Oscore = OscoreProtection<MemoryStore, Rng>;
-type Ep = Endpoint<u16, Rng, Oscore>;
-type Ev = Event<u16, ContextId>;
-
-const CLIENT: u16 = 1;
-const SERVER: u16 = 2;
-
-fn rng(seed: u32) -> Rng {
-    let mut x = seed.max(1);
-    Box::new(move || {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        x
-    })
-}
-
-fn params(name: &str) -> SecurityContextParams<'static> {
-    let v = common::appendix_c().remove(name).unwrap();
-    let leak = |k: &str| -> &'static [u8] { Box::leak(common::hex(&v, k).into_boxed_slice()) };
-    let mut p = SecurityContextParams::new(
-        leak("master_secret"),
-        leak("sender_id"),
-        leak("recipient_id"),
-    );
-    if v.contains_key("master_salt") {
-        p.master_salt = leak("master_salt");
-    }
-    if v.contains_key("id_context") {
-        p.id_context = Some(leak("id_context"));
-    }
-    p
-}
-
-fn context(name: &str) -> SecurityContext<MemoryStore> {
-    SecurityContext::with_store(&params(name), MemoryStore::default()).unwrap()
-}
+use common::endpoint::{CLIENT, Ep, Ev, SERVER, context, get, id_of, options, rng, t};
 
 /// An endpoint whose protection holds `name` as an Appendix B.2 root.
 fn endpoint(seed: u32, name: &str) -> Ep {
     let mut oscore = OscoreProtection::new(OscoreConfig::default(), rng(seed ^ 0x5555));
     oscore.add_context_b2(context(name)).unwrap();
     Endpoint::with_protection(EndpointConfig::default(), rng(seed), oscore).unwrap()
-}
-
-fn id_of(name: &str) -> ContextId {
-    ContextId::of(&context(name))
-}
-
-fn t(s: u64) -> Duration {
-    Duration::from_secs(1000 + s)
-}
-
-fn options() -> RequestOptions {
-    RequestOptions::new(
-        Reliability::Confirmable,
-        EndpointConfig::default().client_blockwise,
-    )
-}
-
-fn get(path: &str) -> OwnedMessage {
-    OwnedMessage::new(MessageType::Con, Code::GET, 0).with_option(OptionNumber::URI_PATH, path)
 }
 
 /// Every datagram between the endpoints until both are quiet; the server answers each

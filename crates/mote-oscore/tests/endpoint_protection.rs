@@ -21,49 +21,12 @@ use mote_coap::endpoint::{
 };
 use mote_coap::message::{Message, OwnedMessage};
 use mote_coap::option::OptionNumber;
+use mote_oscore::SecurityContext;
 use mote_oscore::endpoint::{ContextId, ContextSetError, OscoreConfig, OscoreProtection};
-use mote_oscore::sequence::MemoryStore;
-use mote_oscore::{SecurityContext, SecurityContextParams};
 
-type Rng = Box<dyn FnMut() -> u32>;
-type Oscore = OscoreProtection<MemoryStore, Rng>;
-type Ep = Endpoint<u16, Rng, Oscore>;
-type Ev = Event<u16, ContextId>;
-
-const CLIENT: u16 = 1;
-const SERVER: u16 = 2;
-
-fn rng(seed: u32) -> Rng {
-    let mut x = seed.max(1);
-    Box::new(move || {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        x
-    })
-}
-
-/// The context of RFC 8613 Appendix C section `name` (C.1.1 client, C.1.2 server, ...).
-fn context(name: &str) -> SecurityContext<MemoryStore> {
-    SecurityContext::with_store(&params(name), MemoryStore::default()).unwrap()
-}
-
-fn params(name: &str) -> SecurityContextParams<'static> {
-    let v = common::appendix_c().remove(name).unwrap();
-    let leak = |k: &str| -> &'static [u8] { Box::leak(common::hex(&v, k).into_boxed_slice()) };
-    let mut p = SecurityContextParams::new(
-        leak("master_secret"),
-        leak("sender_id"),
-        leak("recipient_id"),
-    );
-    if v.contains_key("master_salt") {
-        p.master_salt = leak("master_salt");
-    }
-    if v.contains_key("id_context") {
-        p.id_context = Some(leak("id_context"));
-    }
-    p
-}
+use common::endpoint::{
+    CLIENT, Ep, Ev, Oscore, SERVER, context, get, id_of, options, params, rng, t,
+};
 
 fn endpoint(config: EndpointConfig, seed: u32, contexts: &[&str]) -> Ep {
     let mut oscore = OscoreProtection::new(OscoreConfig::default(), rng(seed ^ 0x5555));
@@ -71,25 +34,6 @@ fn endpoint(config: EndpointConfig, seed: u32, contexts: &[&str]) -> Ep {
         oscore.add_context(context(c)).unwrap();
     }
     Endpoint::with_protection(config, rng(seed), oscore).unwrap()
-}
-
-fn id_of(name: &str) -> ContextId {
-    ContextId::of(&context(name))
-}
-
-fn t(s: u64) -> Duration {
-    Duration::from_secs(1000 + s)
-}
-
-fn options() -> RequestOptions {
-    RequestOptions::new(
-        Reliability::Confirmable,
-        EndpointConfig::default().client_blockwise,
-    )
-}
-
-fn get(path: &str) -> OwnedMessage {
-    OwnedMessage::new(MessageType::Con, Code::GET, 0).with_option(OptionNumber::URI_PATH, path)
 }
 
 fn content(payload: &[u8]) -> OwnedMessage {

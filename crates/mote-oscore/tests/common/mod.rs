@@ -8,6 +8,8 @@
     clippy::indexing_slicing
 )]
 
+pub mod endpoint;
+
 use std::collections::BTreeMap;
 
 pub type Vector = BTreeMap<String, String>;

@@ -31,8 +31,8 @@
 use alloc::boxed::Box;
 #[cfg(not(feature = "vec-maps"))]
 use alloc::collections::BTreeMap;
-use alloc::collections::{BTreeSet, VecDeque};
-use alloc::string::{String, ToString};
+use alloc::collections::VecDeque;
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::time::Duration;
 #[cfg(feature = "vec-maps")]
@@ -52,9 +52,9 @@ use mote_lwm2m::data::{InstanceData, ResourceData};
 use mote_lwm2m::{Format, Path, PathLevel, Value};
 
 use crate::client::{Client, OSCORE, Requester, SECURITY, SecurityIdentity, int};
-use crate::edhoc::{
-    AfterMessage2, CONTENT_FORMAT_CID_EDHOC, EdhocHandshake, EdhocOutput, RekeyError,
-};
+use crate::edhoc::RekeyError;
+#[cfg(feature = "rekey")]
+use crate::edhoc::{AfterMessage2, CONTENT_FORMAT_CID_EDHOC, EdhocHandshake, EdhocOutput};
 use crate::error::ObjectError;
 use crate::firmware::{FirmwarePull, State, UpdateResult};
 use crate::registration::{self, Outgoing, Peer, Registrar, RequestHandle};
@@ -312,10 +312,12 @@ enum Pending {
     /// The pull of the Firmware Update object's Package URI.
     Firmware,
     /// A request of an EDHOC handshake for the account of this /0 instance.
+    #[cfg(feature = "rekey")]
     Edhoc(u16),
 }
 
 /// An EDHOC handshake in progress ([`Engine::rekey`]).
+#[cfg(feature = "rekey")]
 struct Rekey {
     ssid: ShortServerId,
     handshake: Box<dyn EdhocHandshake>,
@@ -417,6 +419,42 @@ impl Storage for MemoryStorage {
     }
 }
 
+/// A set of Security Object instance IDs, as a sorted `Vec` (one entry per account: a
+/// `BTreeSet` would link a B-tree for a handful of IDs).
+#[derive(Debug, Default)]
+struct InstanceSet(Vec<u16>);
+
+impl InstanceSet {
+    fn contains(&self, id: &u16) -> bool {
+        self.0.binary_search(id).is_ok()
+    }
+
+    /// Whether `id` was not there yet.
+    fn insert(&mut self, id: u16) -> bool {
+        match self.0.binary_search(&id) {
+            Ok(_) => false,
+            Err(at) => {
+                self.0.insert(at, id);
+                true
+            }
+        }
+    }
+
+    fn remove(&mut self, id: &u16) -> bool {
+        match self.0.binary_search(id) {
+            Ok(at) => {
+                self.0.remove(at);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    fn clear(&mut self) {
+        self.0.clear();
+    }
+}
+
 /// The objects kept by [`Storage`].
 const PERSISTED: [u16; 4] = [SECURITY, 1, 2, OSCORE];
 
@@ -437,16 +475,17 @@ pub struct Engine<P> {
     /// [`Engine::provision_contexts`] is on.
     provisioning: bool,
     /// Security Object instances whose context the application installed.
-    installed: BTreeSet<u16>,
+    installed: InstanceSet,
     /// Security Object instances whose context was asked for and not installed yet.
-    asked: BTreeSet<u16>,
+    asked: InstanceSet,
     /// Registrar requests waiting for their account's context (by /0 instance).
     parked: Vec<(u16, Outgoing)>,
     /// EDHOC handshakes in progress, by /0 instance (at most one per account).
+    #[cfg(feature = "rekey")]
     rekeys: BTreeMap<u16, Rekey>,
     /// Accounts whose context a handshake replaced and the application has not installed
     /// yet (asked for even without [`Engine::provision_contexts`]).
-    rekeyed: BTreeSet<u16>,
+    rekeyed: InstanceSet,
     /// Firmware pull: bytes received, the package size (Size2) if told, the progress last
     /// reported.
     firmware_progress: (usize, Option<usize>, usize),
@@ -489,11 +528,12 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
             events: VecDeque::new(),
             dropped_events: 0,
             provisioning: false,
-            installed: BTreeSet::new(),
-            asked: BTreeSet::new(),
+            installed: InstanceSet::default(),
+            asked: InstanceSet::default(),
             parked: Vec::new(),
+            #[cfg(feature = "rekey")]
             rekeys: BTreeMap::new(),
-            rekeyed: BTreeSet::new(),
+            rekeyed: InstanceSet::default(),
             firmware_progress: (0, None, 0),
         }
     }
@@ -606,6 +646,7 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
     /// Whether requests to the account of /0 instance `index` wait for its context (and asks
     /// the application for it once).
     fn needs_context(&mut self, index: u16) -> bool {
+        #[cfg(feature = "rekey")]
         if self.rekeys.contains_key(&index) {
             // RFC 9528: the account's requests wait for the handshake's context.
             return true;
@@ -657,13 +698,14 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
     pub fn configuration(&self) -> Result<Vec<u8>, StorageError> {
         let mut records = Vec::new();
         for o in PERSISTED {
-            let path = Path::new(&[o]).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+            let path =
+                Path::new(&[o]).map_err(|e| StorageError::Corrupt(crate::error::describe(&e)))?;
             if let Ok(r) = self.client.collect(&path, mote_access::Grant::Full, None) {
                 records.extend(r);
             }
         }
         mote_lwm2m::encode(Format::SenmlCbor, &Path::ROOT, &records)
-            .map_err(|e| StorageError::Corrupt(e.to_string()))
+            .map_err(|e| StorageError::Corrupt(crate::error::describe(&e)))
     }
 
     /// Replaces the Security, Server, Access Control and OSCORE instances with a
@@ -678,9 +720,10 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
             bytes,
             self.client.definitions(),
         )
-        .map_err(|e| StorageError::Corrupt(e.to_string()))?;
+        .map_err(|e| StorageError::Corrupt(crate::error::describe(&e)))?;
         for o in PERSISTED {
-            let path = Path::new(&[o]).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+            let path =
+                Path::new(&[o]).map_err(|e| StorageError::Corrupt(crate::error::describe(&e)))?;
             self.client.bootstrap_delete_all(o);
             let mine: Vec<_> = records
                 .iter()
@@ -690,7 +733,7 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
             if !mine.is_empty() {
                 self.client
                     .bootstrap_write(&path, &mine)
-                    .map_err(|e| StorageError::Corrupt(e.to_string()))?;
+                    .map_err(|e| StorageError::Corrupt(crate::error::describe(&e)))?;
             }
         }
         Ok(())
@@ -840,6 +883,7 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
                 // Triggers (/1/x/4, /1/x/8, /1/x/9, Bootstrap-Finish) and object-set changes.
                 self.registrar.handle_timeout(&mut self.client, now);
             }
+            #[cfg(feature = "rekey")]
             Event::Response { id, message, .. }
                 if matches!(self.pending.get(&id), Some(Pending::Edhoc(_))) =>
             {
@@ -847,6 +891,7 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
                     self.edhoc_answer(ep, index, Ok(&message), now);
                 }
             }
+            #[cfg(feature = "rekey")]
             Event::TimedOut { id } | Event::Reset { id }
                 if matches!(self.pending.get(&id), Some(Pending::Edhoc(_))) =>
             {
@@ -900,7 +945,9 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
                             code: message.code,
                         });
                     }
-                    Some(Pending::Firmware) => {
+                    // Pending::Firmware exists only with the `firmware-pull` feature
+                    // (`start_firmware_pull`): without it these arms are not linked.
+                    Some(Pending::Firmware) if cfg!(feature = "firmware-pull") => {
                         // TS 1.2 Core Appendix E.6: a URI the server does not serve is
                         // "Invalid URI" (7). A package sent whole (no Block2) comes with the
                         // response: it is the only block.
@@ -914,7 +961,7 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
                         };
                         self.firmware_finished(outcome);
                     }
-                    Some(Pending::Edhoc(_)) | None => {}
+                    _ => {}
                 }
             }
             Event::Block {
@@ -924,7 +971,9 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
                 more,
                 size,
                 ..
-            } if matches!(self.pending.get(&id), Some(Pending::Firmware)) => {
+            } if cfg!(feature = "firmware-pull")
+                && matches!(self.pending.get(&id), Some(Pending::Firmware)) =>
+            {
                 // Each block goes to the Firmware Update object as it arrives (verified end to
                 // end under OSCORE), before the next one is asked for; a refused block ends
                 // the download.
@@ -948,7 +997,8 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
                 }
             }
             Event::ProtectionFailed { id, .. }
-                if matches!(self.pending.get(&id), Some(Pending::Firmware)) =>
+                if cfg!(feature = "firmware-pull")
+                    && matches!(self.pending.get(&id), Some(Pending::Firmware)) =>
             {
                 // A block that does not verify end to end ends the download (RFC 8613 §8.4):
                 // "Integrity check failure" (5).
@@ -956,7 +1006,8 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
                 self.firmware_finished(Err(UpdateResult::IntegrityCheckFailure));
             }
             Event::BlockwiseFailed { id, error, .. }
-                if matches!(self.pending.get(&id), Some(Pending::Firmware)) =>
+                if cfg!(feature = "firmware-pull")
+                    && matches!(self.pending.get(&id), Some(Pending::Firmware)) =>
             {
                 self.pending.remove(&id);
                 let result = match error {
@@ -1002,7 +1053,10 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
             Some(Pending::Registrar(h)) => self.registrar.on_failure(&mut self.client, h, now),
             Some(Pending::Send(h)) => self.reporter.on_send_failure(h),
             // TS 1.2 Core Appendix E.6: "Connection lost during downloading" (4).
-            Some(Pending::Firmware) => self.firmware_finished(Err(UpdateResult::ConnectionLost)),
+            Some(Pending::Firmware) if cfg!(feature = "firmware-pull") => {
+                self.firmware_finished(Err(UpdateResult::ConnectionLost));
+            }
+            #[cfg(feature = "rekey")]
             Some(Pending::Edhoc(index)) => {
                 // An unusual end (a rejected response): the handshake is over.
                 if let Some(rekey) = self.rekeys.remove(&index) {
@@ -1012,7 +1066,7 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
                     });
                 }
             }
-            None => {}
+            _ => {}
         }
     }
 
@@ -1298,7 +1352,9 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
                         self.event(ClientEvent::Error {
                             path: Some(path),
                             code: Some(Code::UNAUTHORIZED),
-                            reason: "observation cancelled: access right withdrawn".into(),
+                            reason: crate::error::diagnostic(|| {
+                                "observation cancelled: access right withdrawn".into()
+                            }),
                         });
                     }
                 }
@@ -1390,39 +1446,40 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
         X: Protection<P>,
         X::Identity: AccountIdentity,
     {
+        use crate::error::diagnostic;
         if self.pending.len() >= self.config.max_pending {
-            return Err(alloc::format!(
-                "too many requests in flight ({} allowed)",
-                self.config.max_pending
-            ));
+            let max = self.config.max_pending;
+            return Err(diagnostic(|| {
+                alloc::format!("too many requests in flight ({max} allowed)")
+            }));
         }
         let (index, sec) = self
             .security_instance(peer)
-            .ok_or_else(|| String::from("no Security Object instance for the account"))?;
-        let uri = string(sec.get(&0)).ok_or_else(|| String::from("no Server URI"))?;
+            .ok_or_else(|| diagnostic(|| "no Security Object instance for the account".into()))?;
+        let uri = string(sec.get(&0)).ok_or_else(|| diagnostic(|| "no Server URI".into()))?;
         let secured = oscore_link(sec).is_some();
         if self.needs_context(index) {
-            return Err(alloc::format!(
-                "the OSCORE context of {uri} is not installed yet"
-            ));
+            return Err(diagnostic(|| {
+                alloc::format!("the OSCORE context of {uri} is not installed yet")
+            }));
         }
         let target = self
             .resolver
             .resolve(&uri)
-            .ok_or_else(|| alloc::format!("cannot resolve {uri}"))?;
+            .ok_or_else(|| diagnostic(|| alloc::format!("cannot resolve {uri}")))?;
         let message = request.to_message(MessageType::Con);
         let options = RequestOptions::new(Reliability::Confirmable, ep.config().client_blockwise);
         let identity = X::Identity::for_account(&self.client, index);
         let result = match identity {
             Some(identity) => ep.request_protected(now, target, message, options, identity),
             None if secured => {
-                return Err(alloc::format!(
-                    "no security context for the OSCORE account of {uri}"
-                ));
+                return Err(diagnostic(|| {
+                    alloc::format!("no security context for the OSCORE account of {uri}")
+                }));
             }
             None => ep.request_with(now, target, message, options),
         };
-        result.map_err(|e| e.to_string())
+        result.map_err(|e| crate::error::describe(&e))
     }
 
     fn send_registrar<R, X>(&mut self, ep: &mut Endpoint<P, R, X>, out: Outgoing, now: Duration)
@@ -1437,7 +1494,9 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
                     self.event(ClientEvent::Error {
                         path: None,
                         code: None,
-                        reason: "too many requests wait for an OSCORE context".into(),
+                        reason: crate::error::diagnostic(|| {
+                            "too many requests wait for an OSCORE context".into()
+                        }),
                     });
                     self.registrar.on_failure(&mut self.client, out.handle, now);
                 } else {
@@ -1668,6 +1727,7 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
     /// # Errors
     /// [`RekeyError`] when the handshake cannot start (unknown account, one running already,
     /// too many requests in flight, the URI does not resolve, message_1 fails).
+    #[cfg(feature = "rekey")]
     pub fn rekey<R, X>(
         &mut self,
         ep: &mut Endpoint<P, R, X>,
@@ -1703,6 +1763,7 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
     }
 
     /// `POST /.well-known/edhoc` (RFC 9528 Appendix A.2), unprotected.
+    #[cfg(feature = "rekey")]
     fn edhoc_post<R, X>(
         &mut self,
         ep: &mut Endpoint<P, R, X>,
@@ -1731,10 +1792,11 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
             .with_payload(payload);
         let options = RequestOptions::new(Reliability::Confirmable, ep.config().client_blockwise);
         ep.request_with(now, target, message, options)
-            .map_err(|e| RekeyError::Send(e.to_string()))
+            .map_err(|e| RekeyError::Send(alloc::string::ToString::to_string(&e)))
     }
 
     /// The answer to a request of the handshake with the account of /0 instance `index`.
+    #[cfg(feature = "rekey")]
     fn edhoc_answer<R, X>(
         &mut self,
         ep: &mut Endpoint<P, R, X>,
@@ -1791,6 +1853,7 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
     }
 
     /// The handshake completed: the new context becomes the account's /21 instance.
+    #[cfg(feature = "rekey")]
     fn rekey_done<R, X>(
         &mut self,
         ep: &mut Endpoint<P, R, X>,
@@ -1848,6 +1911,7 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
     }
 
     /// Sends again what waited for the account of /0 instance `index`.
+    #[cfg(feature = "rekey")]
     fn release_parked<R, X>(&mut self, ep: &mut Endpoint<P, R, X>, index: u16, now: Duration)
     where
         R: RandomSource,
@@ -1864,6 +1928,7 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
     }
 
     /// Whether an EDHOC handshake with the account `ssid` is running.
+    #[cfg(feature = "rekey")]
     pub fn rekeying(&self, ssid: ShortServerId) -> bool {
         self.rekeys.values().any(|r| r.ssid == ssid)
     }

@@ -75,8 +75,14 @@ pub enum Error {
 /// the `diagnostics` feature, empty without it (so that a device build links neither the
 /// error texts nor their formatting).
 pub(crate) fn describe(e: &impl core::fmt::Display) -> alloc::string::String {
+    diagnostic(|| alloc::string::ToString::to_string(e))
+}
+
+/// A diagnostic text built by `text` with the `diagnostics` feature, empty without it: the
+/// formatting (and the texts) of a device build's error paths are never linked.
+pub(crate) fn diagnostic(text: impl FnOnce() -> alloc::string::String) -> alloc::string::String {
     if cfg!(feature = "diagnostics") {
-        alloc::string::ToString::to_string(e)
+        text()
     } else {
         alloc::string::String::new()
     }

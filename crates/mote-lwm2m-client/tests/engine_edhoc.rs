@@ -4,7 +4,7 @@
 //! registered account registers again (a Register, not an Update) under the new context; a
 //! refused handshake leaves the account as it was.
 
-#![cfg(feature = "oscore")]
+#![cfg(all(feature = "oscore", feature = "rekey"))]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -143,12 +143,10 @@ impl Client {
             .into_iter()
             .filter(|r| r.path.len() >= 3 && self.defs.resource_at(&r.path).is_some())
             .collect();
-        let mut objects: Vec<u16> = records
-            .iter()
-            .filter_map(|r| r.path.ids().first().copied())
-            .collect();
-        objects.sort_unstable();
-        objects.dedup();
+        let mut objects = Vec::new();
+        for o in records.iter().filter_map(|r| r.path.ids().first().copied()) {
+            crate::client::insert_sorted(&mut objects, o);
+        }
         for o in objects {
             let path = Path::new(&[o]).map_err(|e| crate::error::describe(&e))?;
             self.bootstrap_delete(&path);

@@ -214,11 +214,12 @@ impl Client {
 
     /// The IDs of every object present, ascending.
     pub fn object_ids(&self) -> Vec<u16> {
-        let mut ids: Vec<u16> = [SECURITY, SERVER, ACCESS_CONTROL, OSCORE]
-            .into_iter()
-            .chain(self.objects.keys().copied())
-            .collect();
-        ids.sort_unstable();
+        // The registered objects come ascending: the crate's own go in at their place
+        // (no sort linked).
+        let mut ids: Vec<u16> = self.objects.keys().copied().collect();
+        for id in [SECURITY, SERVER, ACCESS_CONTROL, OSCORE] {
+            insert_sorted(&mut ids, id);
+        }
         ids
     }
 
@@ -438,6 +439,13 @@ fn overlay(out: &mut NotificationAttributes, a: &NotificationAttributes) {
         ($($f:ident),*) => { $( if a.$f.is_some() { out.$f = a.$f; } )* };
     }
     take!(pmin, pmax, gt, lt, st, epmin, epmax, edge, con, hqmax);
+}
+
+/// Inserts `id` into the ascending `ids` at its place, unless it is there already.
+pub(crate) fn insert_sorted(ids: &mut Vec<u16>, id: u16) {
+    if let Err(at) = ids.binary_search(&id) {
+        ids.insert(at, id);
+    }
 }
 
 /// A single integer resource value as a 16-bit ID.

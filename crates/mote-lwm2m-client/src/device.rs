@@ -122,8 +122,11 @@ impl<D: DeviceInfo> Device<D> {
     }
 }
 
-/// The readable resources the Device Object may have.
-const DEVICE_RESOURCES: [u16; 10] = [0, 1, 2, 3, 9, 10, 11, 13, 14, 16];
+/// The resources the Device Object may have, ascending.
+const DEVICE_RESOURCES: [u16; 13] = [0, 1, 2, 3, 4, 5, 9, 10, 11, 12, 13, 14, 16];
+
+/// Its executable resources (always instantiated).
+const DEVICE_EXECUTABLES: [u16; 3] = [4, 5, 12];
 
 impl<D: DeviceInfo + 'static> Object for Device<D> {
     fn as_any_mut(&mut self) -> Option<&mut dyn core::any::Any> {
@@ -140,13 +143,10 @@ impl<D: DeviceInfo + 'static> Object for Device<D> {
         }
         // The executable resources are always instantiated (Reboot is mandatory; Factory
         // Reset and Reset Error Code answer 4.05 when the application has no hook).
-        let mut out: Vec<u16> = DEVICE_RESOURCES
+        Ok(DEVICE_RESOURCES
             .into_iter()
-            .filter(|r| self.value(*r).is_some())
-            .chain([4, 5, 12])
-            .collect();
-        out.sort_unstable();
-        Ok(out)
+            .filter(|r| DEVICE_EXECUTABLES.contains(r) || self.value(*r).is_some())
+            .collect())
     }
 
     fn read(&self, instance: u16, resource: u16) -> Result<ResourceData, ObjectError> {

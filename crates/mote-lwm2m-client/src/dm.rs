@@ -819,12 +819,10 @@ fn single_int(v: u16) -> ResourceData {
 }
 
 fn resource_ids(records: &[Record]) -> Vec<u16> {
-    let mut ids: Vec<u16> = records
-        .iter()
-        .filter_map(|r| r.path.ids().get(2).copied())
-        .collect();
-    ids.sort_unstable();
-    ids.dedup();
+    let mut ids = Vec::new();
+    for id in records.iter().filter_map(|r| r.path.ids().get(2).copied()) {
+        crate::client::insert_sorted(&mut ids, id);
+    }
     ids
 }
 

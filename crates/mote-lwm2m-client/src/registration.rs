@@ -47,7 +47,6 @@
 #[cfg(not(feature = "vec-maps"))]
 use alloc::collections::BTreeMap;
 use alloc::collections::VecDeque;
-use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::time::Duration;
@@ -64,7 +63,7 @@ use mote_lwm2m::object::{ObjectDefs, Version};
 
 use crate::client::{Client, OSCORE, SECURITY, Trigger};
 use crate::object::Object;
-use crate::request::Request;
+use crate::request::{Request, push_decimal};
 
 /// Identifies one request the registrar emitted, to match its answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -911,16 +910,14 @@ impl Registrar {
         let bootstrapping = !matches!(self.bootstrap, BootstrapState::Idle);
         let mut emit = Vec::new();
         // The ordered procedure: the first server (by priority) whose turn is not over.
-        let mut ordered: Vec<(u64, u16)> = self
+        // (The lowest (priority, Short Server ID) among them: no sort needed.)
+        let current = self
             .slots
             .iter()
+            .filter(|(_, s)| !s.handed_over)
             .filter_map(|(k, s)| s.account.priority.map(|p| (p, *k)))
-            .collect();
-        ordered.sort_unstable();
-        let current = ordered
-            .iter()
-            .map(|(_, k)| *k)
-            .find(|k| self.slots.get(k).is_some_and(|s| !s.handed_over));
+            .min()
+            .map(|(_, k)| k);
         let objects = registration_payload(client);
         let keys: Vec<u16> = self.slots.keys().copied().collect();
         for k in keys {
@@ -1015,7 +1012,7 @@ impl Registrar {
             // TS 1.2 Transport §6.4.1: "GET Accept: SenML CBOR … /bspack?ep={Endpoint
             // Client Name}".
             let req = Request::new(Code::GET, "/bspack")
-                .with_query(&format!("ep={}", self.config.endpoint))
+                .with_query(&text_query("ep=", &self.config.endpoint))
                 .with_accept(ContentFormat::SENML_CBOR);
             self.bootstrap_attempt += 1;
             self.bootstrap = BootstrapState::Requesting;
@@ -1024,8 +1021,11 @@ impl Registrar {
             return;
         }
         let req = Request::new(Code::POST, "/bs")
-            .with_query(&format!("ep={}", self.config.endpoint))
-            .with_query(&format!("pct={}", self.config.preferred_content_format));
+            .with_query(&text_query("ep=", &self.config.endpoint))
+            .with_query(&decimal_query(
+                "pct=",
+                u64::from(self.config.preferred_content_format),
+            ));
         self.bootstrap_attempt += 1;
         self.bootstrap = BootstrapState::Requesting;
         self.events.push_back(Event::BootstrapStarted);
@@ -1210,15 +1210,20 @@ fn with_root(config: &RegistrationConfig, objects: &str) -> String {
         "1.0" => config
             .content_formats
             .contains(&ContentFormat::LWM2M_JSON.0)
-            .then(|| format!("</>;ct={}", ContentFormat::LWM2M_JSON.0)),
+            .then(|| decimal_query("</>;ct=", u64::from(ContentFormat::LWM2M_JSON.0))),
         version => {
-            let ct: Vec<String> = config
+            let mut ct = String::new();
+            for c in config
                 .content_formats
                 .iter()
                 .filter(|c| version != "1.1" || **c != ContentFormat::LWM2M_CBOR.0)
-                .map(|c| format!("{c}"))
-                .collect();
-            (!ct.is_empty()).then(|| format!("</>;rt=\"oma.lwm2m\";ct=\"{}\"", ct.join(" ")))
+            {
+                if !ct.is_empty() {
+                    ct.push(' ');
+                }
+                push_decimal(&mut ct, u64::from(*c));
+            }
+            (!ct.is_empty()).then(|| ["</>;rt=\"oma.lwm2m\";ct=\"", &ct, "\""].concat())
         }
     };
     let Some(root) = root else {
@@ -1227,16 +1232,28 @@ fn with_root(config: &RegistrationConfig, objects: &str) -> String {
     if objects.is_empty() {
         root
     } else {
-        format!("{root},{objects}")
+        [root.as_str(), ",", objects].concat()
     }
+}
+
+/// `key` followed by `value` (`ep=dev-1`; the queries are built without `core::fmt`).
+fn text_query(key: &str, value: &str) -> String {
+    [key, value].concat()
+}
+
+/// `key` followed by `n` in decimal (`lt=300`).
+fn decimal_query(key: &str, n: u64) -> String {
+    let mut out = String::from(key);
+    push_decimal(&mut out, n);
+    out
 }
 
 fn register_request(config: &RegistrationConfig, acc: &ServerAccount, objects: &str) -> Request {
     let mut req = Request::new(Code::POST, "/rd")
-        .with_query(&format!("ep={}", config.endpoint))
-        .with_query(&format!("lt={}", acc.lifetime))
-        .with_query(&format!("lwm2m={}", config.lwm2m_version))
-        .with_query(&format!("b={}", acc.binding));
+        .with_query(&text_query("ep=", &config.endpoint))
+        .with_query(&decimal_query("lt=", acc.lifetime))
+        .with_query(&text_query("lwm2m=", &config.lwm2m_version))
+        .with_query(&text_query("b=", &acc.binding));
     if config.queue_mode {
         req = req.with_query("Q");
     }
@@ -1253,10 +1270,10 @@ fn update_request(config: &RegistrationConfig, slot: &Slot, objects: &str) -> Re
         ..Request::new(Code::POST, "/")
     };
     if sent.lifetime != acc.lifetime {
-        req = req.with_query(&format!("lt={}", acc.lifetime));
+        req = req.with_query(&decimal_query("lt=", acc.lifetime));
     }
     if sent.binding != acc.binding {
-        req = req.with_query(&format!("b={}", acc.binding));
+        req = req.with_query(&text_query("b=", &acc.binding));
     }
     if sent.objects != objects {
         req = req.with_payload(

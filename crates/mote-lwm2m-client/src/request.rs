@@ -13,6 +13,15 @@ use mote_lwm2m::Path;
 
 use crate::error::Error;
 
+/// Appends `n` in decimal to `out`: what `format!("{n}")` writes, without linking
+/// `core::fmt` (the Register / Update queries and payload of a device build).
+pub(crate) fn push_decimal(out: &mut String, n: u64) {
+    if n >= 10 {
+        push_decimal(out, n / 10);
+    }
+    out.push(char::from(b'0' + (n % 10) as u8));
+}
+
 /// The Uri-Path of Bootstrap-Finish (LwM2M TS 1.2 Transport §6.4.1: `POST /bs`).
 pub const BOOTSTRAP_FINISH_PATH: &str = "bs";
 

@@ -16,7 +16,7 @@ use mote_lwm2m::{Path, Record, Value};
 
 use crate::client::{Client, DEVICE, OSCORE, SECURITY, SERVER, int};
 use crate::dm::{Step, instance_path, refuse};
-use crate::error::{Error, ObjectError};
+use crate::error::{Error, ObjectError, diagnostic};
 use crate::request::{BOOTSTRAP_FINISH_PATH, Request, Response};
 
 impl Client {
@@ -106,13 +106,17 @@ impl Client {
             }
         }
         let replace = path.len() >= 3;
-        let mut by_object: alloc::collections::BTreeMap<u16, Vec<Record>> = Default::default();
-        for r in records {
-            if let Some(&o) = r.path.ids().first() {
-                by_object.entry(o).or_default().push(r.clone());
-            }
+        // Each object's records, objects ascending (no map of record lists linked).
+        let mut objects = Vec::new();
+        for o in records.iter().filter_map(|r| r.path.ids().first().copied()) {
+            crate::client::insert_sorted(&mut objects, o);
         }
-        for (o, recs) in by_object {
+        for o in objects {
+            let recs: Vec<Record> = records
+                .iter()
+                .filter(|r| r.path.ids().first() == Some(&o))
+                .cloned()
+                .collect();
             let base = if path.is_root() || path.len() == 1 {
                 Path::new(&[o]).map_err(|_| ObjectError::NotFound)?
             } else {
@@ -137,7 +141,9 @@ impl Client {
     pub fn bootstrap_pack(&mut self, format: ContentFormat, payload: &[u8]) -> Result<(), String> {
         let format = mote_lwm2m::Format::from_content_format(format)
             .filter(|f| f.is_hierarchical())
-            .ok_or_else(|| format!("no Bootstrap-Pack reader for content format {}", format.0))?;
+            .ok_or_else(|| {
+                diagnostic(|| format!("no Bootstrap-Pack reader for content format {}", format.0))
+            })?;
         let records: Vec<Record> = mote_lwm2m::decode(format, &Path::ROOT, payload, &self.defs)
             .map_err(|e| crate::error::describe(&e))?
             .into_iter()
@@ -279,49 +285,60 @@ impl Client {
             }
             match int(s.get(&10)) {
                 Some(ssid) => accounts.push(ssid),
-                None => return Err(format!("/0/{i} has no Short Server ID")),
+                None => return Err(diagnostic(|| format!("/0/{i} has no Short Server ID"))),
             }
         }
         let mut servers = Vec::new();
         for (i, s) in self.servers.iter() {
-            let ssid = int(s.get(&0)).ok_or_else(|| format!("/1/{i} has no Short Server ID"))?;
+            let ssid = int(s.get(&0))
+                .ok_or_else(|| diagnostic(|| format!("/1/{i} has no Short Server ID")))?;
             if !accounts.contains(&ssid) {
-                return Err(format!(
-                    "/1/{i} (ssid {ssid}) has no Security Object instance"
-                ));
+                return Err(diagnostic(|| {
+                    format!("/1/{i} (ssid {ssid}) has no Security Object instance")
+                }));
             }
             servers.push(ssid);
         }
         if servers.is_empty() {
-            return Err(String::from("no LwM2M Server account"));
+            return Err(diagnostic(|| "no LwM2M Server account".into()));
         }
         let mut targets = Vec::new();
         for (id, a) in self.acl.iter() {
             let (Some(o), Some(i)) = (int(a.get(&0)), int(a.get(&1))) else {
-                return Err(format!("/2/{id} has no target"));
+                return Err(diagnostic(|| format!("/2/{id} has no target")));
             };
             // One /2 instance per Object Instance (TS 1.2 Core §7.3.1): a second one would
             // make the rights ambiguous.
             if targets.contains(&(o, i)) {
-                return Err(format!("/2/{id} is a second ACL for /{o}/{i}"));
+                return Err(diagnostic(|| {
+                    format!("/2/{id} is a second ACL for /{o}/{i}")
+                }));
             }
             targets.push((o, i));
             if self.defs.object(o).is_none() || self.object(o).is_none() {
-                return Err(format!("/2/{id} targets unsupported object {o}"));
+                return Err(diagnostic(|| {
+                    format!("/2/{id} targets unsupported object {o}")
+                }));
             }
             if i != mote_access::MAX_ID
                 && self.object(o).is_some_and(|x| !x.instances().contains(&i))
             {
-                return Err(format!("/2/{id} targets missing instance /{o}/{i}"));
+                return Err(diagnostic(|| {
+                    format!("/2/{id} targets missing instance /{o}/{i}")
+                }));
             }
             if let Some(owner) = int(a.get(&3)) {
                 if owner != mote_access::MAX_ID && !servers.contains(&owner) {
-                    return Err(format!("/2/{id} is owned by unknown server {owner}"));
+                    return Err(diagnostic(|| {
+                        format!("/2/{id} is owned by unknown server {owner}")
+                    }));
                 }
             }
             if let Some(ResourceData::Multiple(m)) = a.get(&2) {
                 if let Some(s) = m.keys().find(|s| **s != 0 && !servers.contains(s)) {
-                    return Err(format!("/2/{id} has an ACL for unknown server {s}"));
+                    return Err(diagnostic(|| {
+                        format!("/2/{id} has an ACL for unknown server {s}")
+                    }));
                 }
             }
         }
@@ -330,10 +347,12 @@ impl Client {
                 if !l.is_null()
                     && (l.object != OSCORE || !self.oscore.instances_contains(l.instance))
                 {
-                    return Err(format!(
-                        "/0/{i} links {}:{} which does not exist",
-                        l.object, l.instance
-                    ));
+                    return Err(diagnostic(|| {
+                        format!(
+                            "/0/{i} links {}:{} which does not exist",
+                            l.object, l.instance
+                        )
+                    }));
                 }
             }
         }

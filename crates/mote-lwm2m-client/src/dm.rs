@@ -477,7 +477,9 @@ impl Client {
         if replace && path.len() == 2 {
             for i in touched_instances {
                 for r in obj.resources(i)? {
-                    if writable.contains(&r) && !groups.contains_key(&(i, r)) {
+                    if writable.contains(&r)
+                        && groups.binary_search_by_key(&(i, r), |(k, _)| *k).is_err()
+                    {
                         obj.remove_resource(i, r)?;
                     }
                 }
@@ -826,23 +828,34 @@ fn resource_ids(records: &[Record]) -> Vec<u16> {
     ids
 }
 
-/// Groups records by (instance, resource): a single value or the resource instances.
-pub(crate) fn group(records: &[Record]) -> BTreeMap<(u16, u16), ResourceData> {
-    let mut out: BTreeMap<(u16, u16), ResourceData> = BTreeMap::new();
+/// Groups records by (instance, resource), ascending: a single value or the resource
+/// instances. (A sorted `Vec`: a `BTreeMap` keyed by the pair would link one more B-tree.)
+pub(crate) fn group(records: &[Record]) -> Vec<((u16, u16), ResourceData)> {
+    let mut out: Vec<((u16, u16), ResourceData)> = Vec::new();
     for r in records {
-        match *r.path.ids() {
-            [_, i, res] => {
-                out.insert((i, res), ResourceData::Single(r.value.clone()));
+        let (key, instance) = match *r.path.ids() {
+            [_, i, res] => ((i, res), None),
+            [_, i, res, ri] => ((i, res), Some(ri)),
+            _ => continue,
+        };
+        let at = match out.binary_search_by_key(&key, |(k, _)| *k) {
+            Ok(at) => at,
+            Err(at) => {
+                out.insert(at, (key, ResourceData::Multiple(BTreeMap::new())));
+                at
             }
-            [_, i, res, ri] => {
-                if let ResourceData::Multiple(m) = out
-                    .entry((i, res))
-                    .or_insert_with(|| ResourceData::Multiple(BTreeMap::new()))
-                {
-                    m.insert(ri, r.value.clone());
-                }
+        };
+        let Some((_, data)) = out.get_mut(at) else {
+            continue;
+        };
+        match (instance, data) {
+            // A single value replaces what the key held.
+            (None, data) => *data = ResourceData::Single(r.value.clone()),
+            (Some(ri), ResourceData::Multiple(m)) => {
+                m.insert(ri, r.value.clone());
             }
-            _ => {}
+            // A resource instance after a single value of the same resource is dropped.
+            (Some(_), ResourceData::Single(_)) => {}
         }
     }
     out

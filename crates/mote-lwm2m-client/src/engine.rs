@@ -938,7 +938,8 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
                         &message.payload,
                         now,
                     ),
-                    Some(Pending::Send(h)) => {
+                    // Pending::Send exists only with the `send` feature (`Engine::send`).
+                    Some(Pending::Send(h)) if cfg!(feature = "send") => {
                         self.reporter.on_send_response(h, message.code);
                         self.event(ClientEvent::SendAnswered {
                             handle: h,
@@ -1051,7 +1052,9 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
     fn request_failed(&mut self, id: RequestId, now: Duration) {
         match self.pending.remove(&id) {
             Some(Pending::Registrar(h)) => self.registrar.on_failure(&mut self.client, h, now),
-            Some(Pending::Send(h)) => self.reporter.on_send_failure(h),
+            Some(Pending::Send(h)) if cfg!(feature = "send") => {
+                self.reporter.on_send_failure(h);
+            }
             // TS 1.2 Core Appendix E.6: "Connection lost during downloading" (4).
             Some(Pending::Firmware) if cfg!(feature = "firmware-pull") => {
                 self.firmware_finished(Err(UpdateResult::ConnectionLost));
@@ -1568,24 +1571,28 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
                     }
                 }
             }
-            Report::Send(s) => match self.send_to(ep, Peer::Server(s.server), &s.request, now) {
-                Ok(id) => {
-                    self.pending.insert(id, Pending::Send(s.handle));
-                    self.registrar.activity(s.server, now);
-                    self.event(ClientEvent::Send {
-                        ssid: s.server,
-                        handle: s.handle,
-                    });
+            // A Send report comes only from `Engine::send` (the `send` feature).
+            Report::Send(s) if cfg!(feature = "send") => {
+                match self.send_to(ep, Peer::Server(s.server), &s.request, now) {
+                    Ok(id) => {
+                        self.pending.insert(id, Pending::Send(s.handle));
+                        self.registrar.activity(s.server, now);
+                        self.event(ClientEvent::Send {
+                            ssid: s.server,
+                            handle: s.handle,
+                        });
+                    }
+                    Err(reason) => {
+                        self.reporter.on_send_failure(s.handle);
+                        self.event(ClientEvent::Error {
+                            path: None,
+                            code: None,
+                            reason,
+                        });
+                    }
                 }
-                Err(reason) => {
-                    self.reporter.on_send_failure(s.handle);
-                    self.event(ClientEvent::Error {
-                        path: None,
-                        code: None,
-                        reason,
-                    });
-                }
-            },
+            }
+            Report::Send(_) => {}
         }
     }
 

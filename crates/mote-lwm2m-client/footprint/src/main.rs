@@ -22,7 +22,7 @@ use core::time::Duration;
 use mote_coap::endpoint::{Endpoint, EndpointConfig};
 use mote_coap::transmission::RandomSource;
 use mote_lwm2m::{ObjectLink, Path, Record, Value};
-use mote_lwm2m_client::registration::{RegistrationConfig, Registrar};
+use mote_lwm2m_client::registration::{Registrar, RegistrationConfig};
 use mote_lwm2m_client::reporting::{Reporter, ReportingConfig};
 use mote_lwm2m_client::{
     Client, ClientConfig, Device, DeviceInfo, Engine, EngineConfig, ObjectError,
@@ -98,43 +98,57 @@ fn rec(ids: &[u16], value: Value) -> Record {
     Record::new(path(ids), value)
 }
 
-fn run() -> Option<()> {
+/// Stops the device on a setup failure, as firmware does: a device never returns from its
+/// main loop, so neither that loop nor a failed setup tears the engine down (no drop glue of
+/// the engine, endpoint and client is linked that a device would not have).
+fn or_halt<T, E>(r: Result<T, E>) -> T {
+    match r {
+        Ok(v) => v,
+        Err(_) => halt(),
+    }
+}
+
+fn halt() -> ! {
+    loop {
+        core::hint::spin_loop();
+    }
+}
+
+fn run() -> ! {
     let mut client = Client::new(ClientConfig::default());
-    client.register(3, Box::new(Device::new(Board))).ok()?;
-    client
-        .bootstrap_write(
-            &path(&[21, 0]),
-            &[
-                rec(&[21, 0, 1], Value::Opaque([1].into())),
-                rec(&[21, 0, 2], Value::Opaque([2].into())),
-            ],
-        )
-        .ok()?;
-    client
-        .bootstrap_write(
-            &path(&[0, 0]),
-            &[
-                rec(&[0, 0, 0], Value::String("coap://s".into())),
-                rec(&[0, 0, 1], Value::Boolean(false)),
-                rec(&[0, 0, 2], Value::Integer(3)),
-                rec(&[0, 0, 10], Value::Integer(1)),
-                rec(&[0, 0, 17], Value::Objlnk(ObjectLink::new(21, 0))),
-            ],
-        )
-        .ok()?;
-    client
-        .bootstrap_write(
-            &path(&[1, 0]),
-            &[rec(&[1, 0, 0], Value::Integer(1)), rec(&[1, 0, 1], Value::Integer(300))],
-        )
-        .ok()?;
+    or_halt(client.register(3, Box::new(Device::new(Board))));
+    or_halt(client.bootstrap_write(
+        &path(&[21, 0]),
+        &[
+            rec(&[21, 0, 1], Value::Opaque([1].into())),
+            rec(&[21, 0, 2], Value::Opaque([2].into())),
+        ],
+    ));
+    or_halt(client.bootstrap_write(
+        &path(&[0, 0]),
+        &[
+            rec(&[0, 0, 0], Value::String("coap://s".into())),
+            rec(&[0, 0, 1], Value::Boolean(false)),
+            rec(&[0, 0, 2], Value::Integer(3)),
+            rec(&[0, 0, 10], Value::Integer(1)),
+            rec(&[0, 0, 17], Value::Objlnk(ObjectLink::new(21, 0))),
+        ],
+    ));
+    or_halt(client.bootstrap_write(
+        &path(&[1, 0]),
+        &[
+            rec(&[1, 0, 0], Value::Integer(1)),
+            rec(&[1, 0, 1], Value::Integer(300)),
+        ],
+    ));
     let secret = black_box([0x11u8; 16]);
     let params = SecurityContextParams::new(&secret, &[1], &[2]);
-    let context = SecurityContext::<Volatile>::new(&params).ok()?;
+    let context = or_halt(SecurityContext::<Volatile>::new(&params));
     let mut oscore = OscoreProtection::new(OscoreConfig::default(), Rng(7));
-    oscore.add_context(context).ok()?;
-    let mut ep: Endpoint<u8, Rng, OscoreProtection<Volatile, Rng>> =
-        Endpoint::with_protection(EndpointConfig::default(), Rng(1), oscore).ok()?;
+    or_halt(oscore.add_context(context));
+    let mut ep: Endpoint<u8, Rng, OscoreProtection<Volatile, Rng>> = or_halt(
+        Endpoint::with_protection(EndpointConfig::default(), Rng(1), oscore),
+    );
     let mut engine = Engine::new(
         client,
         Registrar::new(RegistrationConfig::default()),
@@ -144,8 +158,11 @@ fn run() -> Option<()> {
     );
     engine.start(&mut ep, Duration::ZERO);
     let mut rx = [0u8; 256];
-    for step in 0..black_box(8u64) {
+    // The device's main loop (one step per second of simulated time).
+    let mut step = black_box(0u64);
+    loop {
         let now = Duration::from_secs(step);
+        step = step.wrapping_add(1);
         black_box(&mut rx);
         let n = usize::from(rx[0]);
         ep.handle(now, 1, rx.get(..n).unwrap_or(&[]));
@@ -158,7 +175,12 @@ fn run() -> Option<()> {
         if engine.poll_timeout().is_some_and(|t| t <= now) {
             engine.handle_timeout(&mut ep, now);
         }
-        let _ = engine.set_value(&mut ep, &path(&[3, 0, 9]), Value::Integer(black_box(80)), now);
+        let _ = engine.set_value(
+            &mut ep,
+            &path(&[3, 0, 9]),
+            Value::Integer(black_box(80)),
+            now,
+        );
         while let Some(t) = ep.poll_transmit() {
             black_box(&t.datagram);
         }
@@ -166,13 +188,11 @@ fn run() -> Option<()> {
             black_box(&e);
         }
     }
-    Some(())
 }
 
 #[unsafe(no_mangle)]
 pub extern "C" fn reset() -> ! {
-    black_box(run());
-    loop {}
+    run()
 }
 
 #[panic_handler]

@@ -3,7 +3,7 @@
 //! Read-Composite, Write-Composite, each authorized by mote-access.
 
 use alloc::collections::BTreeMap;
-use alloc::string::ToString;
+use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -662,7 +662,14 @@ impl Client {
         }
         self.rebuild_access();
         let mut resp = Response::new(Code::CREATED);
-        resp.location_path = vec![o.to_string(), id.to_string()];
+        resp.location_path = [o, id]
+            .into_iter()
+            .map(|n| {
+                let mut s = String::new();
+                crate::request::push_decimal(&mut s, u64::from(n));
+                s
+            })
+            .collect();
         Ok(resp)
     }
 

@@ -1176,24 +1176,27 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
 
     /// A request without protection: the NoSec account whose Server URI is this peer.
     fn nosec_requester(&mut self, peer: &P) -> Requester {
-        let candidates: Vec<(String, InstanceData)> = self
+        // (URI, Bootstrap-Server account, Short Server ID) of each NoSec account: the
+        // resolver needs `&mut self`, so the instances are not borrowed across it.
+        let candidates: Vec<(String, bool, Option<u16>)> = self
             .client
             .security
             .iter()
             .filter(|(_, s)| int(s.get(&2)) == Some(3) && oscore_link(s).is_none())
-            .filter_map(|(_, s)| Some((string(s.get(&0))?, s.clone())))
+            .filter_map(|(_, s)| {
+                let bootstrap =
+                    matches!(s.get(&1), Some(ResourceData::Single(Value::Boolean(true))));
+                Some((string(s.get(&0))?, bootstrap, int(s.get(&10))))
+            })
             .collect();
-        for (uri, sec) in candidates {
+        for (uri, bootstrap, ssid) in candidates {
             if self.resolver.resolve(&uri).as_ref() != Some(peer) {
                 continue;
             }
-            if matches!(
-                sec.get(&1),
-                Some(ResourceData::Single(Value::Boolean(true)))
-            ) {
+            if bootstrap {
                 return Requester::BootstrapServer;
             }
-            if let Some(ssid) = int(sec.get(&10)) {
+            if let Some(ssid) = ssid {
                 if self.client.server_instance(ssid).is_some() {
                     return Requester::Server(ShortServerId(ssid));
                 }

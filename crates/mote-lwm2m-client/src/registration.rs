@@ -205,7 +205,8 @@ pub struct RegistrationConfig {
     /// Bootstrap with a Bootstrap-Pack-Request first (TS 1.2 Core §6.1.7.x): the whole
     /// configuration in one response, applied without a Bootstrap-Finish. An error answer
     /// or an inconsistent pack falls back to the Bootstrap-Request ("MUST retry
-    /// bootstrapping with Bootstrap-Request").
+    /// bootstrapping with Bootstrap-Request"). Needs the `bootstrap-interface` feature
+    /// (without it the client bootstraps with a Bootstrap-Request only).
     pub bootstrap_pack: bool,
 }
 
@@ -716,7 +717,10 @@ impl Registrar {
         };
         let success = code.class() == 2;
         match (peer, op) {
-            (Peer::BootstrapServer, Operation::BootstrapPackRequest) => {
+            // Only sent with the `bootstrap-interface` feature (`begin_bootstrap`).
+            (Peer::BootstrapServer, Operation::BootstrapPackRequest)
+                if cfg!(feature = "bootstrap-interface") =>
+            {
                 self.on_bootstrap_pack(client, code, options, payload, now);
                 return;
             }
@@ -992,7 +996,9 @@ impl Registrar {
         if self.bootstrap_attempt == 0 {
             // A new sequence: the Bootstrap-Pack-Request again when configured (a retry
             // after no answer "MAY" use it again, Core §6.1.7.x; after an error it does not).
-            self.bootstrap_pack = self.config.bootstrap_pack;
+            // The pack is a Bootstrap Interface operation: only with `bootstrap-interface`.
+            self.bootstrap_pack =
+                cfg!(feature = "bootstrap-interface") && self.config.bootstrap_pack;
         }
         let Some(account) = bootstrap_account(client) else {
             self.events.push_back(Event::BootstrapFailed);

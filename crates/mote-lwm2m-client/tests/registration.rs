@@ -1148,13 +1148,40 @@ fn a_failed_bootstrap_leaves_no_deleted_mark_behind() {
     assert_eq!(reg.state(A), Some(RegistrationState::Registered));
 }
 
+/// Without the `bootstrap-interface` feature the Bootstrap-Pack-Request (a Bootstrap
+/// Interface operation) is not used: a registrar configured for it asks with a
+/// Bootstrap-Request (`POST /bs?ep=…`).
+#[test]
+#[cfg(not(feature = "bootstrap-interface"))]
+fn without_the_bootstrap_interface_a_pack_configuration_sends_bootstrap_request() {
+    let mut c = fixture();
+    for i in [0, 1] {
+        c.object_mut(1).unwrap().delete(i).unwrap();
+    }
+    let mut reg = Registrar::new(RegistrationConfig {
+        endpoint: "dev".into(),
+        bootstrap_pack: true,
+        ..RegistrationConfig::default()
+    });
+    reg.start(&c, s(0));
+    let out = reg.poll_transmit().expect("a Bootstrap-Request");
+    assert_eq!(
+        (out.peer, out.operation),
+        (Peer::BootstrapServer, Operation::BootstrapRequest)
+    );
+    assert_eq!(out.request.uri_path, ["bs"]);
+    assert_eq!(query(&out), ["ep=dev", "pct=112"]);
+}
+
 /// A SenML-CBOR Bootstrap-Pack of `records`.
+#[cfg(feature = "bootstrap-interface")]
 fn pack(records: &[mote_lwm2m::Record]) -> Vec<u8> {
     mote_lwm2m::encode(mote_lwm2m::Format::SenmlCbor, &p("/"), records).unwrap()
 }
 
 /// Starts a registrar configured for the Bootstrap-Pack-Request on a client without
 /// server accounts; returns it with the request it sent.
+#[cfg(feature = "bootstrap-interface")]
 fn pack_requested() -> (Registrar, Client, Outgoing) {
     let mut c = fixture();
     for i in [0, 1] {
@@ -1183,6 +1210,7 @@ fn pack_requested() -> (Registrar, Client, Outgoing) {
     (reg, c, out)
 }
 
+#[cfg(feature = "bootstrap-interface")]
 const SENML_CBOR: [(OptionNumber, &[u8]); 1] = [(OptionNumber::CONTENT_FORMAT, &[112])];
 
 /// TS 1.2 Core §6.1.7.x Bootstrap-Pack-Request: the pack replaces every instance of the
@@ -1190,6 +1218,7 @@ const SENML_CBOR: [(OptionNumber, &[u8]); 1] = [(OptionNumber::CONTENT_FORMAT, &
 /// Resources the client does not know, needs no Bootstrap-Finish, and the accounts it
 /// writes register.
 #[test]
+#[cfg(feature = "bootstrap-interface")]
 fn a_bootstrap_pack_configures_the_client_without_bootstrap_finish() {
     let (mut reg, mut c, out) = pack_requested();
     let body = pack(&[
@@ -1235,6 +1264,7 @@ fn a_bootstrap_pack_configures_the_client_without_bootstrap_finish() {
 /// use Bootstrap-Request operation", and "in case of any inconsistency, the LwM2M Client
 /// MUST retry bootstrapping with Bootstrap-Request" (TS 1.2 Core §6.1).
 #[test]
+#[cfg(feature = "bootstrap-interface")]
 fn a_refused_or_inconsistent_bootstrap_pack_falls_back_to_bootstrap_request() {
     // 4.05: the Bootstrap-Server wants the Bootstrap-Request. 5.01: it has no packs.
     // 2.05 with an inconsistent pack: an account without a Security instance.

@@ -660,7 +660,11 @@ impl Registrar {
                 }
                 Trigger::BootstrapRequest(_) => self.begin_bootstrap(client, now),
                 Trigger::Disable(s) => self.disable(s, now),
-                Trigger::BootstrapFinished => self.bootstrap_finished(client, now),
+                // Only an accepted Bootstrap-Finish (the `bootstrap-interface` feature) sets it.
+                Trigger::BootstrapFinished if cfg!(feature = "bootstrap-interface") => {
+                    self.bootstrap_finished(client, now);
+                }
+                Trigger::BootstrapFinished => {}
             }
         }
         if let Some(p) = self.purge_at {

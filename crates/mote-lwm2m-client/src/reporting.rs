@@ -122,6 +122,9 @@ pub enum ReportingError {
     /// The values could not be encoded in the chosen format.
     #[error("encoding failed: {0}")]
     Encode(mote_lwm2m::Error),
+    /// Several paths (an Observe-Composite observation) without the `composite` feature.
+    #[error("Observe-Composite needs the composite feature")]
+    CompositeUnsupported,
 }
 
 /// One notification to send on the observation's token.
@@ -287,10 +290,13 @@ impl Reporter {
 
     /// Registers an observation the transport accepted at `now` (the Observe response
     /// carried the current values, which become the "last notified" ones). Several paths
-    /// make an Observe-Composite observation. The same token again replaces it.
+    /// make an Observe-Composite observation (with the `composite` feature). The same token
+    /// again replaces it.
     ///
     /// # Errors
-    /// [`ReportingError::TooManyObservations`] when the table is full.
+    /// [`ReportingError::TooManyObservations`] when the table is full;
+    /// [`ReportingError::CompositeUnsupported`] for several paths without the `composite`
+    /// feature.
     pub fn observe(
         &mut self,
         client: &Client,
@@ -300,6 +306,11 @@ impl Reporter {
         format: Format,
         now: Duration,
     ) -> Result<(), ReportingError> {
+        // TS 1.2 Core §6.4.3 Observe-Composite is one of the composite operations: without
+        // the feature the reporter neither takes nor links it.
+        if !cfg!(feature = "composite") && paths.len() > 1 {
+            return Err(ReportingError::CompositeUnsupported);
+        }
         if !self.observations.contains_key(&token)
             && self.observations.len() >= self.config.max_observations
         {
@@ -310,7 +321,7 @@ impl Reporter {
         let mut obs = Observation {
             server,
             paths: paths.to_vec(),
-            composite: paths.len() > 1,
+            composite: cfg!(feature = "composite") && paths.len() > 1,
             format,
             last: current_values(client, paths),
             seen: BTreeMap::new(),
@@ -741,7 +752,7 @@ impl Reporter {
         let server = o.server;
         let targets: Vec<Target> = o.paths.iter().map(Target::from).collect();
         // TS 1.2 Core §7.3 "Notify Operation Consideration": re-check the Read right.
-        let decision = if o.composite {
+        let decision = if cfg!(feature = "composite") && o.composite {
             client
                 .access
                 .authorize_notify_composite(&client.defs, server, &targets)
@@ -767,13 +778,15 @@ impl Reporter {
                     records = client.collect(p, grant, Some(server)).unwrap_or_default();
                 }
             }
-            NotifyDecision::SendComposite(cg) => {
+            // Only the composite decision gives it (the `composite` feature).
+            NotifyDecision::SendComposite(cg) if cfg!(feature = "composite") => {
                 for (p, g) in o.paths.iter().zip(cg.targets) {
                     if let Some(g) = g {
                         records.extend(client.collect(p, g, Some(server)).unwrap_or_default());
                     }
                 }
             }
+            NotifyDecision::SendComposite(_) => {}
         }
         let base = match (o.composite, o.paths.first()) {
             (false, Some(p)) => *p,

@@ -673,6 +673,7 @@ fn the_observation_table_is_bounded() {
 }
 
 #[test]
+#[cfg(feature = "composite")]
 fn observe_composite_notifies_every_target_at_once() {
     let mut c = fixture();
     attrs(&mut c, A, "/3303/0/5700", "pmin=0");
@@ -692,6 +693,26 @@ fn observe_composite_notifies_every_target_at_once() {
     let v = decode_senml_json(&notify_of(&r).payload);
     assert_eq!(v["/3303/0/5700"], Value::Float(30.5));
     assert_eq!(v["/3/0/0"], Value::String("Mote".into()));
+}
+
+/// Without the `composite` feature several paths (Observe-Composite) are refused.
+#[test]
+#[cfg(not(feature = "composite"))]
+fn observe_composite_needs_the_composite_feature() {
+    let c = fixture();
+    let mut rep = Reporter::new(ReportingConfig::default());
+    assert_eq!(
+        rep.observe(
+            &c,
+            A,
+            TOKEN,
+            &[p("/3303/0/5700"), p("/3/0/0")],
+            Format::SenmlJson,
+            s(0),
+        ),
+        Err(ReportingError::CompositeUnsupported)
+    );
+    assert_eq!(rep.observation_count(), 0);
 }
 
 fn send_records(r: &Report) -> std::collections::BTreeMap<String, Value> {

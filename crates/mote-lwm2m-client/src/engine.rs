@@ -2034,3 +2034,24 @@ fn opaque(data: Option<&ResourceData>) -> Option<&[u8]> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::InstanceSet;
+
+    #[test]
+    fn instance_set_keeps_each_id_once_in_order() {
+        let mut set = InstanceSet::default();
+        assert!(set.insert(3));
+        assert!(set.insert(1));
+        // `needs_context` asks the application once: a second insert is not new.
+        assert!(!set.insert(3));
+        assert!(set.contains(&1) && set.contains(&3) && !set.contains(&2));
+        assert_eq!(set.0, [1, 3]);
+        assert!(set.remove(&1));
+        assert!(!set.remove(&1));
+        assert_eq!(set.0, [3]);
+        set.clear();
+        assert!(!set.contains(&3));
+    }
+}

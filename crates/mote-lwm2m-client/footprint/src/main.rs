@@ -2,9 +2,10 @@
 //! whose messages are OSCORE-protected (/0/0 → /21/0), registration, DM requests and Observe /
 //! notifications, driven through the mote-coap endpoint, in the device configuration of Cargo.toml
 //! (no Send, firmware pull, composite operations, Bootstrap Interface, EDHOC rekeying, Block1
-//! uploads, CoAP over TCP, HKDF-SHA-512 or diagnostic texts; SenML-CBOR and text only; sorted-`Vec` tables). The
-//! accounts are provisioned by factory bootstrap (`Client::bootstrap_write`). Input comes from
-//! `black_box`ed buffers so that nothing is optimized away.
+//! uploads, CoAP over TCP, HKDF-SHA-512 or diagnostic texts; SenML-CBOR and text only;
+//! sorted-`Vec` tables). The accounts are provisioned by factory bootstrap
+//! (`Client::bootstrap_write`). Input comes from `black_box`ed buffers so that nothing is
+//! optimized away.
 #![no_std]
 #![no_main]
 // The bump allocator and the entry point are the only unsafe items of this probe.

@@ -194,7 +194,9 @@ pub fn hkdf_from_name(name: &str) -> Result<HkdfAlgorithm, Error> {
 }
 
 /// The AEAD algorithm with COSE identifier `id`, if OSCORE can use it (nonce of at least
-/// 7 bytes, RFC 8613 §5.2). All AEADs of `mote-cose` qualify: 1, 2, 3, 10–13, 24, 30–33.
+/// 7 bytes, RFC 8613 §5.2) and this build has it. All AEADs of `mote-cose` qualify: 1, 2, 3,
+/// 10–13, 24, 30–33; without `std`, AES-GCM (1–3) and ChaCha20/Poly1305 (24) only when
+/// mote-cose's features `aes-gcm` and `chacha20` are on ([`AeadAlgorithm::is_available`]).
 ///
 /// ```
 /// use mote_oscore::{AeadAlgorithm, context::aead_from_cose_id};
@@ -205,7 +207,7 @@ pub fn hkdf_from_name(name: &str) -> Result<HkdfAlgorithm, Error> {
 /// ```
 pub fn aead_from_cose_id(id: i64) -> Result<AeadAlgorithm, Error> {
     AeadAlgorithm::from_id(id)
-        .filter(|a| a.nonce_len() >= 7 && a.nonce_len() <= MAX_NONCE_LEN)
+        .filter(|a| a.is_available() && a.nonce_len() >= 7 && a.nonce_len() <= MAX_NONCE_LEN)
         .ok_or(Error::UnsupportedAlgorithm(id))
 }
 
@@ -317,6 +319,11 @@ fn hkdf_of_build(hkdf: HkdfAlgorithm) -> HkdfAlgorithm {
 /// # Ok::<(), mote_oscore::Error>(())
 /// ```
 pub fn derive_keys(p: &SecurityContextParams<'_>) -> Result<DerivedKeys, Error> {
+    // An AEAD this build leaves out (mote-cose's `aes-gcm`, `chacha20`) is refused here, not
+    // at the first message.
+    if !p.aead.is_available() {
+        return Err(Error::UnsupportedAlgorithm(p.aead.id()));
+    }
     let id_max = p.aead.nonce_len() - 6;
     if p.sender_id.len() > id_max || p.recipient_id.len() > id_max {
         return Err(Error::InvalidParameter(

@@ -1,5 +1,8 @@
 //! Content-encryption algorithms (RFC 9053 §4): AES-GCM, AES-CCM, ChaCha20/Poly1305.
 //!
+//! AES-CCM is always built; AES-GCM needs the feature `aes-gcm` and ChaCha20/Poly1305 the
+//! feature `chacha20` (both on with `std`), see [`AeadAlgorithm::is_available`].
+//!
 //! Every operation works in place over the caller's buffer, with the tag either detached
 //! ([`AeadAlgorithm::seal_in_place_detached`]) or appended after the ciphertext
 //! ([`AeadAlgorithm::seal_in_place`]), and allocates nothing.
@@ -22,14 +25,22 @@
 // CCM and GCM only ever run the block cipher forward (CTR mode and CBC-MAC / GHASH), so the
 // encrypt-only AES types are enough: they skip the decryption key schedule and are half the
 // size to build, move and zeroize per call.
-use aes::{Aes128Enc as Aes128, Aes192Enc as Aes192, Aes256Enc as Aes256};
+#[cfg(feature = "aes-gcm")]
+use aes::Aes192Enc as Aes192;
+use aes::cipher::generic_array::GenericArray;
+use aes::cipher::{BlockEncrypt, KeyInit};
+use aes::{Aes128Enc as Aes128, Aes256Enc as Aes256};
+#[cfg(feature = "aes-gcm")]
 use aes_gcm::AesGcm;
-use ccm::Ccm;
-use ccm::aead::generic_array::GenericArray;
-use ccm::aead::generic_array::typenum::Unsigned;
-use ccm::aead::{AeadInPlace, KeyInit};
-use ccm::consts::{U7, U8, U12, U13, U16};
+#[cfg(feature = "aes-gcm")]
+use aes_gcm::aead::AeadInPlace;
+#[cfg(feature = "aes-gcm")]
+use aes_gcm::aead::consts::U12;
+#[cfg(feature = "chacha20")]
 use chacha20poly1305::ChaCha20Poly1305;
+#[cfg(all(feature = "chacha20", not(feature = "aes-gcm")))]
+use chacha20poly1305::aead::AeadInPlace;
+use subtle::ConstantTimeEq;
 
 use crate::Error;
 
@@ -63,78 +74,187 @@ pub enum AeadAlgorithm {
     ChaCha20Poly1305,
 }
 
-type Ccm16_64_128 = Ccm<Aes128, U8, U13>;
-type Ccm16_64_256 = Ccm<Aes256, U8, U13>;
-type Ccm64_64_128 = Ccm<Aes128, U8, U7>;
-type Ccm64_64_256 = Ccm<Aes256, U8, U7>;
-type Ccm16_128_128 = Ccm<Aes128, U16, U13>;
-type Ccm16_128_256 = Ccm<Aes256, U16, U13>;
-type Ccm64_128_128 = Ccm<Aes128, U16, U7>;
-type Ccm64_128_256 = Ccm<Aes256, U16, U7>;
+#[cfg(feature = "aes-gcm")]
 type Gcm128 = AesGcm<Aes128, U12>;
+#[cfg(feature = "aes-gcm")]
 type Gcm192 = AesGcm<Aes192, U12>;
+#[cfg(feature = "aes-gcm")]
 type Gcm256 = AesGcm<Aes256, U12>;
 
-macro_rules! dispatch {
-    ($self:expr, $f:ident, $($arg:expr),*) => {
-        match $self {
-            AeadAlgorithm::A128Gcm => $f::<Gcm128>($($arg),*),
-            AeadAlgorithm::A192Gcm => $f::<Gcm192>($($arg),*),
-            AeadAlgorithm::A256Gcm => $f::<Gcm256>($($arg),*),
-            AeadAlgorithm::AesCcm16_64_128 => $f::<Ccm16_64_128>($($arg),*),
-            AeadAlgorithm::AesCcm16_64_256 => $f::<Ccm16_64_256>($($arg),*),
-            AeadAlgorithm::AesCcm64_64_128 => $f::<Ccm64_64_128>($($arg),*),
-            AeadAlgorithm::AesCcm64_64_256 => $f::<Ccm64_64_256>($($arg),*),
-            AeadAlgorithm::AesCcm16_128_128 => $f::<Ccm16_128_128>($($arg),*),
-            AeadAlgorithm::AesCcm16_128_256 => $f::<Ccm16_128_256>($($arg),*),
-            AeadAlgorithm::AesCcm64_128_128 => $f::<Ccm64_128_128>($($arg),*),
-            AeadAlgorithm::AesCcm64_128_256 => $f::<Ccm64_128_256>($($arg),*),
-            AeadAlgorithm::ChaCha20Poly1305 => $f::<ChaCha20Poly1305>($($arg),*),
+/// The AES block cipher under a CCM key, either size: one type, so that one CCM body
+/// ([`ccm`]) serves all eight AES-CCM algorithms instead of one instance per algorithm.
+// Inline, not boxed: no allocation, and one AES-256 schedule is what the type is for.
+#[allow(clippy::large_enum_variant)]
+enum AesBlock {
+    Aes128(Aes128),
+    Aes256(Aes256),
+}
+
+impl AesBlock {
+    /// The key schedule for a 16- or 32-byte key.
+    fn new(key: &[u8]) -> Result<Self, Error> {
+        // `KeyInit::new` after the length check, not `new_from_slice`: its `Result<C, _>`
+        // costs one more move of the expanded key per call.
+        match key.len() {
+            16 => Ok(Self::Aes128(Aes128::new(GenericArray::from_slice(key)))),
+            32 => Ok(Self::Aes256(Aes256::new(GenericArray::from_slice(key)))),
+            _ => Err(Error::Key("wrong key length")),
         }
-    };
+    }
+
+    fn encrypt(&self, block: &mut [u8; 16]) {
+        let block = GenericArray::from_mut_slice(block);
+        match self {
+            Self::Aes128(c) => c.encrypt_block(block),
+            Self::Aes256(c) => c.encrypt_block(block),
+        }
+    }
 }
 
-fn seal_detached<C: AeadInPlace + KeyInit>(
+/// The counter block `A_i` of CCM (RFC 3610 §2.3, NIST SP 800-38C A.3): flags `L − 1`, the
+/// nonce, `i` in the last `L = 15 − nonce length` bytes (`L` ≤ 8: the nonce has 7 bytes or
+/// more).
+fn ccm_counter(nonce: &[u8], i: u64) -> [u8; 16] {
+    let mut a = [0u8; 16];
+    let (flags, rest) = a.split_at_mut(1);
+    // 15 − 13 = 2 or 15 − 7 = 8; nonce lengths were checked by the caller (the clamp only
+    // keeps the slicing below total).
+    let l = 15usize.saturating_sub(nonce.len()).min(8);
+    if let Some(f) = flags.first_mut() {
+        *f = l.saturating_sub(1) as u8;
+    }
+    if let Some(n) = rest.get_mut(..nonce.len()) {
+        n.copy_from_slice(nonce);
+    }
+    let be = i.to_be_bytes();
+    if let (Some(dst), Some(src)) = (a.get_mut(16 - l..), be.get(8 - l..)) {
+        dst.copy_from_slice(src);
+    }
+    a
+}
+
+/// XORs `data` with the CCM key stream `S_1, S_2, …` (RFC 3610 §2.3): encrypts, and applied
+/// again restores the input.
+fn ccm_ctr(aes: &AesBlock, nonce: &[u8], data: &mut [u8]) {
+    for (i, chunk) in (1u64..).zip(data.chunks_mut(16)) {
+        let mut s = ccm_counter(nonce, i);
+        aes.encrypt(&mut s);
+        chunk.iter_mut().zip(s).for_each(|(d, k)| *d ^= k);
+    }
+}
+
+/// CBC-MAC state: `X_{i+1} = E(K, X_i ⊕ B_i)` over zero-padded blocks.
+fn cbc_mac_update(aes: &AesBlock, x: &mut [u8; 16], data: &[u8]) {
+    for chunk in data.chunks(16) {
+        x.iter_mut().zip(chunk).for_each(|(x, b)| *x ^= b);
+        aes.encrypt(x);
+    }
+}
+
+/// AES-CCM (RFC 3610, the algorithms of RFC 9053 §4.2) with the tag and nonce lengths of the
+/// algorithm given at run time: seals `buffer` in place and writes the tag into `tag`, or
+/// (`open`) checks `tag` and decrypts in place. One body for sealing and opening and for all
+/// eight AES-CCM algorithms; the lengths were checked against the algorithm by the caller.
+///
+/// On a failed check the buffer is restored to the ciphertext (the key stream applied again)
+/// and the error is the opaque [`Error::Crypto`]; the comparison is in constant time.
+fn ccm(
+    aes: &AesBlock,
+    nonce: &[u8],
+    aad: &[u8],
+    buffer: &mut [u8],
+    tag: &mut [u8],
+    open: bool,
+) -> Result<(), Error> {
+    let l = 15usize.saturating_sub(nonce.len());
+    // The message length must fit the L-byte length field of B_0 (2^16 − 1 bytes for the
+    // 13-byte nonces of AES-CCM-16-*).
+    if l < 8 && (buffer.len() as u64) >> (8 * l) != 0 {
+        return Err(Error::Crypto);
+    }
+    if open {
+        ccm_ctr(aes, nonce, buffer);
+    }
+    // B_0 (RFC 3610 §2.2): flags = 64·Adata + 8·(M − 2)/2 + (L − 1), nonce, l(m).
+    let mut x = ccm_counter(nonce, buffer.len() as u64);
+    if let Some(flags) = x.first_mut() {
+        let m = (tag.len().saturating_sub(2) / 2) as u8;
+        *flags = (u8::from(!aad.is_empty()) << 6) | (m << 3) | (l.saturating_sub(1) as u8);
+    }
+    aes.encrypt(&mut x);
+    if !aad.is_empty() {
+        // The AAD with its length prefix (2, 6 or 10 bytes), as one zero-padded stream: the
+        // first block carries the prefix and the AAD's first bytes.
+        let n = aad.len() as u64;
+        let be = n.to_be_bytes();
+        let (marker, length): (&[u8], &[u8]) = if n < 0xFF00 {
+            (&[], be.get(6..).unwrap_or_default())
+        } else if n <= u64::from(u32::MAX) {
+            (&[0xff, 0xfe], be.get(4..).unwrap_or_default())
+        } else {
+            (&[0xff, 0xff], &be)
+        };
+        let mut first = [0u8; 16];
+        let stream = marker.iter().chain(length).chain(aad);
+        first.iter_mut().zip(stream).for_each(|(d, s)| *d = *s);
+        let in_first = 16usize
+            .saturating_sub(marker.len() + length.len())
+            .min(aad.len());
+        cbc_mac_update(aes, &mut x, &first);
+        cbc_mac_update(aes, &mut x, aad.get(in_first..).unwrap_or_default());
+    }
+    cbc_mac_update(aes, &mut x, buffer);
+    // U = T ⊕ first M bytes of S_0.
+    let mut s0 = ccm_counter(nonce, 0);
+    aes.encrypt(&mut s0);
+    x.iter_mut().zip(s0).for_each(|(t, s)| *t ^= s);
+    let full = x.get(..tag.len()).ok_or(Error::Length("tag"))?;
+    if open {
+        if bool::from(full.ct_eq(tag)) {
+            Ok(())
+        } else {
+            ccm_ctr(aes, nonce, buffer);
+            Err(Error::Crypto)
+        }
+    } else {
+        ccm_ctr(aes, nonce, buffer);
+        tag.copy_from_slice(full);
+        Ok(())
+    }
+}
+
+/// GCM and ChaCha20/Poly1305 through their RustCrypto types (features `aes-gcm`, `chacha20`).
+#[cfg(any(feature = "aes-gcm", feature = "chacha20"))]
+fn rustcrypto_aead<C: AeadInPlace + KeyInit>(
     key: &[u8],
     nonce: &[u8],
     aad: &[u8],
     buffer: &mut [u8],
-    tag_out: &mut [u8],
-) -> Result<(), Error> {
-    // `KeyInit::new` after the length check, not `new_from_slice`: its `Result<C, _>` costs
-    // one more move of the expanded key per call.
-    if key.len() != C::key_size() {
-        return Err(Error::Key("wrong key length"));
-    }
-    let cipher = C::new(GenericArray::from_slice(key)); // length checked above: cannot panic
-    let tag = cipher
-        .encrypt_in_place_detached(GenericArray::from_slice(nonce), aad, buffer)
-        .map_err(|_| Error::Crypto)?;
-    tag_out.copy_from_slice(&tag);
-    Ok(())
-}
-
-fn open_detached<C: AeadInPlace + KeyInit>(
-    key: &[u8],
-    nonce: &[u8],
-    aad: &[u8],
-    buffer: &mut [u8],
-    tag: &[u8],
+    tag: &mut [u8],
+    open: bool,
 ) -> Result<(), Error> {
     if key.len() != C::key_size() {
         return Err(Error::Key("wrong key length"));
     }
     let cipher = C::new(GenericArray::from_slice(key)); // length checked above: cannot panic
-    // The RustCrypto implementations compare the tag in constant time and leave the buffer
-    // unchanged (still ciphertext) on failure.
-    cipher
-        .decrypt_in_place_detached(
-            GenericArray::from_slice(nonce),
-            aad,
-            buffer,
-            GenericArray::from_slice(tag),
-        )
-        .map_err(|_| Error::Crypto)
+    if open {
+        // The RustCrypto implementations compare the tag in constant time and leave the buffer
+        // unchanged (still ciphertext) on failure.
+        cipher
+            .decrypt_in_place_detached(
+                GenericArray::from_slice(nonce),
+                aad,
+                buffer,
+                GenericArray::from_slice(tag),
+            )
+            .map_err(|_| Error::Crypto)
+    } else {
+        let t = cipher
+            .encrypt_in_place_detached(GenericArray::from_slice(nonce), aad, buffer)
+            .map_err(|_| Error::Crypto)?;
+        tag.copy_from_slice(&t);
+        Ok(())
+    }
 }
 
 impl AeadAlgorithm {
@@ -230,6 +350,26 @@ impl AeadAlgorithm {
         }
     }
 
+    /// Whether this build implements the algorithm: the AES-CCM ones always, AES-GCM with the
+    /// feature `aes-gcm`, ChaCha20/Poly1305 with `chacha20` (both on with `std`). Sealing and
+    /// opening with an algorithm that is not available fail with [`Error::Algorithm`].
+    ///
+    /// ```
+    /// use mote_cose::algorithm::AeadAlgorithm;
+    ///
+    /// assert!(AeadAlgorithm::AesCcm16_64_128.is_available()); // always built
+    /// assert_eq!(AeadAlgorithm::A128Gcm.is_available(), cfg!(feature = "aes-gcm"));
+    /// ```
+    // One arm per feature: in a build without both, clippy would see a `matches!`.
+    #[allow(clippy::match_like_matches_macro)]
+    pub const fn is_available(self) -> bool {
+        match self {
+            Self::A128Gcm | Self::A192Gcm | Self::A256Gcm => cfg!(feature = "aes-gcm"),
+            Self::ChaCha20Poly1305 => cfg!(feature = "chacha20"),
+            _ => true,
+        }
+    }
+
     fn check(self, key: &[u8], nonce: &[u8], tag: &[u8]) -> Result<(), Error> {
         if key.len() != self.key_len() {
             return Err(Error::Key("wrong key length"));
@@ -243,6 +383,38 @@ impl AeadAlgorithm {
         Ok(())
     }
 
+    /// Seals (or, `open`, checks and opens) `buffer` in place with the tag in `tag`: the one
+    /// dispatch on the algorithm. The lengths were checked ([`check`](Self::check)).
+    fn run(
+        self,
+        key: &[u8],
+        nonce: &[u8],
+        aad: &[u8],
+        buffer: &mut [u8],
+        tag: &mut [u8],
+        open: bool,
+    ) -> Result<(), Error> {
+        match self {
+            #[cfg(feature = "aes-gcm")]
+            Self::A128Gcm => rustcrypto_aead::<Gcm128>(key, nonce, aad, buffer, tag, open),
+            #[cfg(feature = "aes-gcm")]
+            Self::A192Gcm => rustcrypto_aead::<Gcm192>(key, nonce, aad, buffer, tag, open),
+            #[cfg(feature = "aes-gcm")]
+            Self::A256Gcm => rustcrypto_aead::<Gcm256>(key, nonce, aad, buffer, tag, open),
+            #[cfg(feature = "chacha20")]
+            Self::ChaCha20Poly1305 => {
+                rustcrypto_aead::<ChaCha20Poly1305>(key, nonce, aad, buffer, tag, open)
+            }
+            // Left out of this build: their code is not linked.
+            #[cfg(not(feature = "aes-gcm"))]
+            Self::A128Gcm | Self::A192Gcm | Self::A256Gcm => Err(Error::Algorithm(self.id())),
+            #[cfg(not(feature = "chacha20"))]
+            Self::ChaCha20Poly1305 => Err(Error::Algorithm(self.id())),
+            // The eight AES-CCM algorithms: one body, the lengths given at run time.
+            _ => ccm(&AesBlock::new(key)?, nonce, aad, buffer, tag, open),
+        }
+    }
+
     /// Encrypts `buffer` in place and writes the tag into `tag_out` (exactly
     /// [`tag_len`](Self::tag_len) bytes).
     pub fn seal_in_place_detached(
@@ -254,7 +426,7 @@ impl AeadAlgorithm {
         tag_out: &mut [u8],
     ) -> Result<(), Error> {
         self.check(key, nonce, tag_out)?;
-        dispatch!(self, seal_detached, key, nonce, aad, buffer, tag_out)
+        self.run(key, nonce, aad, buffer, tag_out, false)
     }
 
     /// Checks `tag` and decrypts `buffer` in place. On failure the buffer is left as it was and
@@ -268,7 +440,10 @@ impl AeadAlgorithm {
         tag: &[u8],
     ) -> Result<(), Error> {
         self.check(key, nonce, tag)?;
-        dispatch!(self, open_detached, key, nonce, aad, buffer, tag)
+        let mut copy = [0u8; 16];
+        let copy = copy.get_mut(..tag.len()).ok_or(Error::Length("tag"))?;
+        copy.copy_from_slice(tag);
+        self.run(key, nonce, aad, buffer, copy, true)
     }
 
     /// Encrypts the first `plaintext_len` bytes of `buffer` in place and appends the tag;
@@ -281,14 +456,7 @@ impl AeadAlgorithm {
         buffer: &mut [u8],
         plaintext_len: usize,
     ) -> Result<usize, Error> {
-        let total = plaintext_len + self.tag_len();
-        if buffer.len() < total {
-            return Err(Error::BufferTooSmall { required: total });
-        }
-        let (pt, rest) = buffer.split_at_mut(plaintext_len);
-        let tag = rest
-            .get_mut(..self.tag_len())
-            .ok_or(Error::BufferTooSmall { required: total })?;
+        let (pt, tag, total) = split_for_tag(buffer, plaintext_len, self.tag_len())?;
         self.seal_in_place_detached(key, nonce, aad, pt, tag)?;
         Ok(total)
     }
@@ -307,9 +475,27 @@ impl AeadAlgorithm {
             .checked_sub(self.tag_len())
             .ok_or(Error::Crypto)?;
         let (ct, tag) = buffer.split_at_mut(len);
-        self.open_in_place_detached(key, nonce, aad, ct, tag)?;
+        self.check(key, nonce, tag)?;
+        self.run(key, nonce, aad, ct, tag, true)?;
         Ok(len)
     }
+}
+
+/// `buffer` as the plaintext (its first `plaintext_len` bytes) and the room for the tag after
+/// it, and the ciphertext length; [`Error::BufferTooSmall`] when the tag does not fit.
+fn split_for_tag(
+    buffer: &mut [u8],
+    plaintext_len: usize,
+    tag_len: usize,
+) -> Result<(&mut [u8], &mut [u8], usize), Error> {
+    let total = plaintext_len.saturating_add(tag_len);
+    let (pt, rest) = buffer
+        .split_at_mut_checked(plaintext_len)
+        .ok_or(Error::BufferTooSmall { required: total })?;
+    let tag = rest
+        .get_mut(..tag_len)
+        .ok_or(Error::BufferTooSmall { required: total })?;
+    Ok((pt, tag, total))
 }
 
 /// An AEAD key prepared once to seal and open many messages: what a protocol that keeps a
@@ -336,15 +522,12 @@ pub struct AeadKey {
     prepared: Prepared,
 }
 
+// The key schedule inline, not boxed: an `AeadKey` allocates nothing.
+#[allow(clippy::large_enum_variant)]
 enum Prepared {
-    Ccm16_64_128(Ccm16_64_128),
-    Ccm16_64_256(Ccm16_64_256),
-    Ccm64_64_128(Ccm64_64_128),
-    Ccm64_64_256(Ccm64_64_256),
-    Ccm16_128_128(Ccm16_128_128),
-    Ccm16_128_256(Ccm16_128_256),
-    Ccm64_128_128(Ccm64_128_128),
-    Ccm64_128_256(Ccm64_128_256),
+    /// An AES-CCM algorithm: its AES key schedule.
+    Ccm { alg: AeadAlgorithm, aes: AesBlock },
+    /// Any other algorithm: the key bytes.
     Bytes {
         alg: AeadAlgorithm,
         key: [u8; 32],
@@ -371,50 +554,22 @@ impl core::fmt::Debug for AeadKey {
     }
 }
 
-macro_rules! prepared {
-    ($self:expr, $c:ident => $e:expr, $alg:ident, $key:ident => $other:expr) => {
-        match &$self.prepared {
-            Prepared::Ccm16_64_128($c) => $e,
-            Prepared::Ccm16_64_256($c) => $e,
-            Prepared::Ccm64_64_128($c) => $e,
-            Prepared::Ccm64_64_256($c) => $e,
-            Prepared::Ccm16_128_128($c) => $e,
-            Prepared::Ccm16_128_256($c) => $e,
-            Prepared::Ccm64_128_128($c) => $e,
-            Prepared::Ccm64_128_256($c) => $e,
-            Prepared::Bytes {
-                alg: $alg,
-                key: $key,
-                len,
-            } => {
-                let $key = $key.get(..*len).unwrap_or_default();
-                $other
-            }
-        }
-    };
-}
-
-fn prepare<C: KeyInit>(key: &[u8]) -> C {
-    // Only called after `AeadAlgorithm::key_len` was checked against `key`.
-    C::new(GenericArray::from_slice(key))
-}
-
 impl AeadKey {
-    /// Prepares `key` for `alg`; fails if the key length does not fit.
+    /// Prepares `key` for `alg`; fails if the key length does not fit, or with
+    /// [`Error::Algorithm`] if this build leaves the algorithm out
+    /// ([`AeadAlgorithm::is_available`]).
     pub fn new(alg: AeadAlgorithm, key: &[u8]) -> Result<Self, Error> {
+        if !alg.is_available() {
+            return Err(Error::Algorithm(alg.id()));
+        }
         if key.len() != alg.key_len() {
             return Err(Error::Key("wrong key length"));
         }
         let prepared = match alg {
-            AeadAlgorithm::AesCcm16_64_128 => Prepared::Ccm16_64_128(prepare(key)),
-            AeadAlgorithm::AesCcm16_64_256 => Prepared::Ccm16_64_256(prepare(key)),
-            AeadAlgorithm::AesCcm64_64_128 => Prepared::Ccm64_64_128(prepare(key)),
-            AeadAlgorithm::AesCcm64_64_256 => Prepared::Ccm64_64_256(prepare(key)),
-            AeadAlgorithm::AesCcm16_128_128 => Prepared::Ccm16_128_128(prepare(key)),
-            AeadAlgorithm::AesCcm16_128_256 => Prepared::Ccm16_128_256(prepare(key)),
-            AeadAlgorithm::AesCcm64_128_128 => Prepared::Ccm64_128_128(prepare(key)),
-            AeadAlgorithm::AesCcm64_128_256 => Prepared::Ccm64_128_256(prepare(key)),
-            _ => {
+            AeadAlgorithm::A128Gcm
+            | AeadAlgorithm::A192Gcm
+            | AeadAlgorithm::A256Gcm
+            | AeadAlgorithm::ChaCha20Poly1305 => {
                 let mut bytes = [0u8; 32];
                 bytes
                     .get_mut(..key.len())
@@ -426,6 +581,10 @@ impl AeadKey {
                     len: key.len(),
                 }
             }
+            _ => Prepared::Ccm {
+                alg,
+                aes: AesBlock::new(key)?,
+            },
         };
         Ok(Self { prepared })
     }
@@ -433,15 +592,7 @@ impl AeadKey {
     /// The algorithm.
     pub fn algorithm(&self) -> AeadAlgorithm {
         match &self.prepared {
-            Prepared::Ccm16_64_128(_) => AeadAlgorithm::AesCcm16_64_128,
-            Prepared::Ccm16_64_256(_) => AeadAlgorithm::AesCcm16_64_256,
-            Prepared::Ccm64_64_128(_) => AeadAlgorithm::AesCcm64_64_128,
-            Prepared::Ccm64_64_256(_) => AeadAlgorithm::AesCcm64_64_256,
-            Prepared::Ccm16_128_128(_) => AeadAlgorithm::AesCcm16_128_128,
-            Prepared::Ccm16_128_256(_) => AeadAlgorithm::AesCcm16_128_256,
-            Prepared::Ccm64_128_128(_) => AeadAlgorithm::AesCcm64_128_128,
-            Prepared::Ccm64_128_256(_) => AeadAlgorithm::AesCcm64_128_256,
-            Prepared::Bytes { alg, .. } => *alg,
+            Prepared::Ccm { alg, .. } | Prepared::Bytes { alg, .. } => *alg,
         }
     }
 
@@ -456,6 +607,25 @@ impl AeadKey {
         Ok(())
     }
 
+    /// Seals or opens with the lengths checked: the one dispatch on the prepared key.
+    fn run(
+        &self,
+        nonce: &[u8],
+        aad: &[u8],
+        buffer: &mut [u8],
+        tag: &mut [u8],
+        open: bool,
+    ) -> Result<(), Error> {
+        self.check(nonce, tag)?;
+        match &self.prepared {
+            Prepared::Ccm { aes, .. } => ccm(aes, nonce, aad, buffer, tag, open),
+            Prepared::Bytes { alg, key, len } => {
+                let key = key.get(..*len).unwrap_or_default();
+                alg.run(key, nonce, aad, buffer, tag, open)
+            }
+        }
+    }
+
     /// Like [`AeadAlgorithm::seal_in_place_detached`], with this key.
     pub fn seal_in_place_detached(
         &self,
@@ -464,10 +634,7 @@ impl AeadKey {
         buffer: &mut [u8],
         tag_out: &mut [u8],
     ) -> Result<(), Error> {
-        self.check(nonce, tag_out)?;
-        prepared!(self,
-            c => seal_with(c, nonce, aad, buffer, tag_out),
-            alg, key => alg.seal_in_place_detached(key, nonce, aad, buffer, tag_out))
+        self.run(nonce, aad, buffer, tag_out, false)
     }
 
     /// Like [`AeadAlgorithm::open_in_place_detached`], with this key: on failure the buffer is
@@ -479,14 +646,13 @@ impl AeadKey {
         buffer: &mut [u8],
         tag: &[u8],
     ) -> Result<(), Error> {
-        self.check(nonce, tag)?;
-        prepared!(self,
-            c => open_with(c, nonce, aad, buffer, tag),
-            alg, key => alg.open_in_place_detached(key, nonce, aad, buffer, tag))
+        let mut copy = [0u8; 16];
+        let copy = copy.get_mut(..tag.len()).ok_or(Error::Length("tag"))?;
+        copy.copy_from_slice(tag);
+        self.run(nonce, aad, buffer, copy, true)
     }
 
     /// Like [`AeadAlgorithm::seal_in_place`], with this key.
-    #[inline]
     pub fn seal_in_place(
         &self,
         nonce: &[u8],
@@ -494,112 +660,24 @@ impl AeadKey {
         buffer: &mut [u8],
         plaintext_len: usize,
     ) -> Result<usize, Error> {
-        // One dispatch on the prepared key; the lengths are the cipher type's constants.
-        prepared!(self,
-            c => seal_appended(c, nonce, aad, buffer, plaintext_len),
-            alg, key => alg.seal_in_place(key, nonce, aad, buffer, plaintext_len))
+        let (pt, tag, total) = split_for_tag(buffer, plaintext_len, self.algorithm().tag_len())?;
+        self.run(nonce, aad, pt, tag, false)?;
+        Ok(total)
     }
 
     /// Like [`AeadAlgorithm::open_in_place`], with this key.
-    #[inline]
     pub fn open_in_place(
         &self,
         nonce: &[u8],
         aad: &[u8],
         buffer: &mut [u8],
     ) -> Result<usize, Error> {
-        prepared!(self,
-            c => open_appended(c, nonce, aad, buffer),
-            alg, key => alg.open_in_place(key, nonce, aad, buffer))
+        let len = buffer
+            .len()
+            .checked_sub(self.algorithm().tag_len())
+            .ok_or(Error::Crypto)?;
+        let (ct, tag) = buffer.split_at_mut(len);
+        self.run(nonce, aad, ct, tag, true)?;
+        Ok(len)
     }
-}
-
-/// [`AeadKey::seal_in_place`] for one cipher type: the same checks, in the same order, as
-/// [`AeadAlgorithm::seal_in_place`] (buffer, then nonce length), against the type's constants.
-#[inline]
-fn seal_appended<C: AeadInPlace>(
-    cipher: &C,
-    nonce: &[u8],
-    aad: &[u8],
-    buffer: &mut [u8],
-    plaintext_len: usize,
-) -> Result<usize, Error> {
-    let tag_len = <C::TagSize as Unsigned>::USIZE;
-    let total = plaintext_len.saturating_add(tag_len);
-    let (pt, rest) = buffer
-        .split_at_mut_checked(plaintext_len)
-        .ok_or(Error::BufferTooSmall { required: total })?;
-    let tag_out = rest
-        .get_mut(..tag_len)
-        .ok_or(Error::BufferTooSmall { required: total })?;
-    if nonce.len() != <C::NonceSize as Unsigned>::USIZE {
-        return Err(Error::Length("nonce"));
-    }
-    // Nonce length checked above: `from_slice` cannot panic.
-    let tag = cipher
-        .encrypt_in_place_detached(GenericArray::from_slice(nonce), aad, pt)
-        .map_err(|_| Error::Crypto)?;
-    tag_out.copy_from_slice(&tag);
-    Ok(total)
-}
-
-/// [`AeadKey::open_in_place`] for one cipher type (checks as [`AeadAlgorithm::open_in_place`]).
-#[inline]
-fn open_appended<C: AeadInPlace>(
-    cipher: &C,
-    nonce: &[u8],
-    aad: &[u8],
-    buffer: &mut [u8],
-) -> Result<usize, Error> {
-    let len = buffer
-        .len()
-        .checked_sub(<C::TagSize as Unsigned>::USIZE)
-        .ok_or(Error::Crypto)?;
-    if nonce.len() != <C::NonceSize as Unsigned>::USIZE {
-        return Err(Error::Length("nonce"));
-    }
-    let (ct, tag) = buffer.split_at_mut(len);
-    // Lengths checked above: `from_slice` cannot panic. The RustCrypto implementations compare
-    // the tag in constant time and leave the buffer unchanged on failure.
-    cipher
-        .decrypt_in_place_detached(
-            GenericArray::from_slice(nonce),
-            aad,
-            ct,
-            GenericArray::from_slice(tag),
-        )
-        .map_err(|_| Error::Crypto)?;
-    Ok(len)
-}
-
-fn seal_with<C: AeadInPlace>(
-    cipher: &C,
-    nonce: &[u8],
-    aad: &[u8],
-    buffer: &mut [u8],
-    tag_out: &mut [u8],
-) -> Result<(), Error> {
-    // Lengths were checked against the algorithm: `from_slice` cannot panic.
-    let tag = cipher
-        .encrypt_in_place_detached(GenericArray::from_slice(nonce), aad, buffer)
-        .map_err(|_| Error::Crypto)?;
-    tag_out.copy_from_slice(&tag);
-    Ok(())
-}
-
-fn open_with<C: AeadInPlace>(
-    cipher: &C,
-    nonce: &[u8],
-    aad: &[u8],
-    buffer: &mut [u8],
-    tag: &[u8],
-) -> Result<(), Error> {
-    cipher
-        .decrypt_in_place_detached(
-            GenericArray::from_slice(nonce),
-            aad,
-            buffer,
-            GenericArray::from_slice(tag),
-        )
-        .map_err(|_| Error::Crypto)
 }

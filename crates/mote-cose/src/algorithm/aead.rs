@@ -27,20 +27,18 @@
 // size to build, move and zeroize per call.
 #[cfg(feature = "aes-gcm")]
 use aes::Aes192Enc as Aes192;
-use aes::cipher::generic_array::GenericArray;
-use aes::cipher::{BlockEncrypt, KeyInit};
+use aes::cipher::consts::{U7, U8, U13, U16};
+use aes::cipher::generic_array::{ArrayLength, GenericArray};
+use aes::cipher::{BlockCipher, BlockClosure, BlockEncrypt, BlockSizeUser, KeyInit};
 use aes::{Aes128Enc as Aes128, Aes256Enc as Aes256};
 #[cfg(feature = "aes-gcm")]
 use aes_gcm::AesGcm;
 #[cfg(feature = "aes-gcm")]
-use aes_gcm::aead::AeadInPlace;
-#[cfg(feature = "aes-gcm")]
 use aes_gcm::aead::consts::U12;
+use ccm::Ccm;
+use ccm::aead::AeadInPlace;
 #[cfg(feature = "chacha20")]
 use chacha20poly1305::ChaCha20Poly1305;
-#[cfg(all(feature = "chacha20", not(feature = "aes-gcm")))]
-use chacha20poly1305::aead::AeadInPlace;
-use subtle::ConstantTimeEq;
 
 use crate::Error;
 
@@ -81,8 +79,8 @@ type Gcm192 = AesGcm<Aes192, U12>;
 #[cfg(feature = "aes-gcm")]
 type Gcm256 = AesGcm<Aes256, U12>;
 
-/// The AES block cipher under a CCM key, either size: one type, so that one CCM body
-/// ([`ccm`]) serves all eight AES-CCM algorithms instead of one instance per algorithm.
+/// The AES block cipher under a CCM key, either size: one type, so that the CCM code
+/// ([`ccm`]) is not built once per key size.
 // Inline, not boxed: no allocation, and one AES-256 schedule is what the type is for.
 #[allow(clippy::large_enum_variant)]
 enum AesBlock {
@@ -101,63 +99,64 @@ impl AesBlock {
             _ => Err(Error::Key("wrong key length")),
         }
     }
+}
 
-    fn encrypt(&self, block: &mut [u8; 16]) {
-        let block = GenericArray::from_mut_slice(block);
-        match self {
-            Self::Aes128(c) => c.encrypt_block(block),
-            Self::Aes256(c) => c.encrypt_block(block),
+/// A borrowed [`AesBlock`] as the block cipher of RustCrypto's `Ccm`: one cipher type for
+/// both key sizes, so that `Ccm` is built once per (tag, nonce) length pair, four times, not
+/// once per algorithm, eight times; the key schedule is not copied.
+#[derive(Clone, Copy)]
+struct AesRef<'a>(&'a AesBlock);
+
+impl BlockSizeUser for AesRef<'_> {
+    type BlockSize = U16;
+}
+
+impl BlockCipher for AesRef<'_> {}
+
+impl BlockEncrypt for AesRef<'_> {
+    fn encrypt_with_backend(&self, f: impl BlockClosure<BlockSize = U16>) {
+        match self.0 {
+            AesBlock::Aes128(c) => c.encrypt_with_backend(f),
+            AesBlock::Aes256(c) => c.encrypt_with_backend(f),
         }
     }
 }
 
-/// The counter block `A_i` of CCM (RFC 3610 §2.3, NIST SP 800-38C A.3): flags `L − 1`, the
-/// nonce, `i` in the last `L = 15 − nonce length` bytes (`L` ≤ 8: the nonce has 7 bytes or
-/// more).
-fn ccm_counter(nonce: &[u8], i: u64) -> [u8; 16] {
-    let mut a = [0u8; 16];
-    let (flags, rest) = a.split_at_mut(1);
-    // 15 − 13 = 2 or 15 − 7 = 8; nonce lengths were checked by the caller (the clamp only
-    // keeps the slicing below total).
-    let l = 15usize.saturating_sub(nonce.len()).min(8);
-    if let Some(f) = flags.first_mut() {
-        *f = l.saturating_sub(1) as u8;
-    }
-    if let Some(n) = rest.get_mut(..nonce.len()) {
-        n.copy_from_slice(nonce);
-    }
-    let be = i.to_be_bytes();
-    if let (Some(dst), Some(src)) = (a.get_mut(16 - l..), be.get(8 - l..)) {
-        dst.copy_from_slice(src);
-    }
-    a
-}
-
-/// XORs `data` with the CCM key stream `S_1, S_2, …` (RFC 3610 §2.3): encrypts, and applied
-/// again restores the input.
-fn ccm_ctr(aes: &AesBlock, nonce: &[u8], data: &mut [u8]) {
-    for (i, chunk) in (1u64..).zip(data.chunks_mut(16)) {
-        let mut s = ccm_counter(nonce, i);
-        aes.encrypt(&mut s);
-        chunk.iter_mut().zip(s).for_each(|(d, k)| *d ^= k);
-    }
-}
-
-/// CBC-MAC state: `X_{i+1} = E(K, X_i ⊕ B_i)` over zero-padded blocks.
-fn cbc_mac_update(aes: &AesBlock, x: &mut [u8; 16], data: &[u8]) {
-    for chunk in data.chunks(16) {
-        x.iter_mut().zip(chunk).for_each(|(x, b)| *x ^= b);
-        aes.encrypt(x);
+/// AES-CCM (RFC 9053 §4.2) with RustCrypto's `ccm` for one (tag, nonce) length pair: seals
+/// `buffer` in place and writes the tag into `tag`, or (`open`) checks `tag` and decrypts in
+/// place. The lengths were checked against the algorithm by the caller. On a failed check
+/// the error is the opaque [`Error::Crypto`] (`ccm` compares in constant time and wipes the
+/// buffer: no unverified plaintext is left).
+fn ccm_with<M, N>(
+    aes: &AesBlock,
+    nonce: &[u8],
+    aad: &[u8],
+    buffer: &mut [u8],
+    tag: &mut [u8],
+    open: bool,
+) -> Result<(), Error>
+where
+    M: ArrayLength<u8> + ccm::TagSize,
+    N: ArrayLength<u8> + ccm::NonceSize,
+{
+    let cipher = Ccm::<AesRef<'_>, M, N>::from(AesRef(aes));
+    // Lengths checked by the caller: `from_slice` cannot panic.
+    let nonce = GenericArray::from_slice(nonce);
+    if open {
+        cipher
+            .decrypt_in_place_detached(nonce, aad, buffer, GenericArray::from_slice(tag))
+            .map_err(|_| Error::Crypto)
+    } else {
+        let t = cipher
+            .encrypt_in_place_detached(nonce, aad, buffer)
+            .map_err(|_| Error::Crypto)?;
+        tag.copy_from_slice(&t);
+        Ok(())
     }
 }
 
-/// AES-CCM (RFC 3610, the algorithms of RFC 9053 §4.2) with the tag and nonce lengths of the
-/// algorithm given at run time: seals `buffer` in place and writes the tag into `tag`, or
-/// (`open`) checks `tag` and decrypts in place. One body for sealing and opening and for all
-/// eight AES-CCM algorithms; the lengths were checked against the algorithm by the caller.
-///
-/// On a failed check the buffer is restored to the ciphertext (the key stream applied again)
-/// and the error is the opaque [`Error::Crypto`]; the comparison is in constant time.
+/// The eight AES-CCM algorithms: one dispatch on the tag and nonce lengths (the key size is
+/// the [`AesBlock`]'s).
 fn ccm(
     aes: &AesBlock,
     nonce: &[u8],
@@ -166,60 +165,12 @@ fn ccm(
     tag: &mut [u8],
     open: bool,
 ) -> Result<(), Error> {
-    let l = 15usize.saturating_sub(nonce.len());
-    // The message length must fit the L-byte length field of B_0 (2^16 − 1 bytes for the
-    // 13-byte nonces of AES-CCM-16-*).
-    if l < 8 && (buffer.len() as u64) >> (8 * l) != 0 {
-        return Err(Error::Crypto);
-    }
-    if open {
-        ccm_ctr(aes, nonce, buffer);
-    }
-    // B_0 (RFC 3610 §2.2): flags = 64·Adata + 8·(M − 2)/2 + (L − 1), nonce, l(m).
-    let mut x = ccm_counter(nonce, buffer.len() as u64);
-    if let Some(flags) = x.first_mut() {
-        let m = (tag.len().saturating_sub(2) / 2) as u8;
-        *flags = (u8::from(!aad.is_empty()) << 6) | (m << 3) | (l.saturating_sub(1) as u8);
-    }
-    aes.encrypt(&mut x);
-    if !aad.is_empty() {
-        // The AAD with its length prefix (2, 6 or 10 bytes), as one zero-padded stream: the
-        // first block carries the prefix and the AAD's first bytes.
-        let n = aad.len() as u64;
-        let be = n.to_be_bytes();
-        let (marker, length): (&[u8], &[u8]) = if n < 0xFF00 {
-            (&[], be.get(6..).unwrap_or_default())
-        } else if n <= u64::from(u32::MAX) {
-            (&[0xff, 0xfe], be.get(4..).unwrap_or_default())
-        } else {
-            (&[0xff, 0xff], &be)
-        };
-        let mut first = [0u8; 16];
-        let stream = marker.iter().chain(length).chain(aad);
-        first.iter_mut().zip(stream).for_each(|(d, s)| *d = *s);
-        let in_first = 16usize
-            .saturating_sub(marker.len() + length.len())
-            .min(aad.len());
-        cbc_mac_update(aes, &mut x, &first);
-        cbc_mac_update(aes, &mut x, aad.get(in_first..).unwrap_or_default());
-    }
-    cbc_mac_update(aes, &mut x, buffer);
-    // U = T ⊕ first M bytes of S_0.
-    let mut s0 = ccm_counter(nonce, 0);
-    aes.encrypt(&mut s0);
-    x.iter_mut().zip(s0).for_each(|(t, s)| *t ^= s);
-    let full = x.get(..tag.len()).ok_or(Error::Length("tag"))?;
-    if open {
-        if bool::from(full.ct_eq(tag)) {
-            Ok(())
-        } else {
-            ccm_ctr(aes, nonce, buffer);
-            Err(Error::Crypto)
-        }
-    } else {
-        ccm_ctr(aes, nonce, buffer);
-        tag.copy_from_slice(full);
-        Ok(())
+    match (tag.len(), nonce.len()) {
+        (8, 13) => ccm_with::<U8, U13>(aes, nonce, aad, buffer, tag, open),
+        (8, 7) => ccm_with::<U8, U7>(aes, nonce, aad, buffer, tag, open),
+        (16, 13) => ccm_with::<U16, U13>(aes, nonce, aad, buffer, tag, open),
+        (16, 7) => ccm_with::<U16, U7>(aes, nonce, aad, buffer, tag, open),
+        _ => Err(Error::Length("nonce or tag")),
     }
 }
 
@@ -238,8 +189,8 @@ fn rustcrypto_aead<C: AeadInPlace + KeyInit>(
     }
     let cipher = C::new(GenericArray::from_slice(key)); // length checked above: cannot panic
     if open {
-        // The RustCrypto implementations compare the tag in constant time and leave the buffer
-        // unchanged (still ciphertext) on failure.
+        // The RustCrypto implementations compare the tag in constant time; GCM and
+        // ChaCha20/Poly1305 check before they decrypt and leave the ciphertext on failure.
         cipher
             .decrypt_in_place_detached(
                 GenericArray::from_slice(nonce),
@@ -429,8 +380,10 @@ impl AeadAlgorithm {
         self.run(key, nonce, aad, buffer, tag_out, false)
     }
 
-    /// Checks `tag` and decrypts `buffer` in place. On failure the buffer is left as it was and
-    /// the error is the opaque [`Error::Crypto`].
+    /// Checks `tag` and decrypts `buffer` in place. On failure the error is the opaque
+    /// [`Error::Crypto`] and no plaintext is left: AES-GCM and ChaCha20/Poly1305 check before
+    /// they decrypt and leave the ciphertext; AES-CCM, which can only check the plaintext,
+    /// wipes the buffer.
     pub fn open_in_place_detached(
         self,
         key: &[u8],
@@ -637,8 +590,8 @@ impl AeadKey {
         self.run(nonce, aad, buffer, tag_out, false)
     }
 
-    /// Like [`AeadAlgorithm::open_in_place_detached`], with this key: on failure the buffer is
-    /// left as it was and the error is the opaque [`Error::Crypto`].
+    /// Like [`AeadAlgorithm::open_in_place_detached`], with this key: on failure the error is
+    /// the opaque [`Error::Crypto`] and no plaintext is left in the buffer.
     pub fn open_in_place_detached(
         &self,
         nonce: &[u8],

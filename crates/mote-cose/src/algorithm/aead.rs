@@ -27,9 +27,13 @@
 // size to build, move and zeroize per call.
 #[cfg(feature = "aes-gcm")]
 use aes::Aes192Enc as Aes192;
-use aes::cipher::consts::{U7, U8, U13, U16};
+use aes::cipher::consts::{U1, U7, U8, U13, U16};
 use aes::cipher::generic_array::{ArrayLength, GenericArray};
-use aes::cipher::{BlockCipher, BlockClosure, BlockEncrypt, BlockSizeUser, KeyInit};
+use aes::cipher::inout::InOut;
+use aes::cipher::{
+    Block, BlockBackend, BlockCipher, BlockClosure, BlockEncrypt, BlockSizeUser, KeyInit,
+    ParBlocksSizeUser,
+};
 use aes::{Aes128Enc as Aes128, Aes256Enc as Aes256};
 #[cfg(feature = "aes-gcm")]
 use aes_gcm::AesGcm;
@@ -115,9 +119,28 @@ impl BlockCipher for AesRef<'_> {}
 
 impl BlockEncrypt for AesRef<'_> {
     fn encrypt_with_backend(&self, f: impl BlockClosure<BlockSize = U16>) {
+        // One backend for both key sizes, one block at a time: `ccm`'s CBC-MAC and CTR code
+        // is built once, not once per AES backend.
+        f.call(&mut AesBackend(self.0));
+    }
+}
+
+/// The block-at-a-time backend of [`AesRef`].
+struct AesBackend<'a>(&'a AesBlock);
+
+impl BlockSizeUser for AesBackend<'_> {
+    type BlockSize = U16;
+}
+
+impl ParBlocksSizeUser for AesBackend<'_> {
+    type ParBlocksSize = U1;
+}
+
+impl BlockBackend for AesBackend<'_> {
+    fn proc_block(&mut self, block: InOut<'_, '_, Block<Self>>) {
         match self.0 {
-            AesBlock::Aes128(c) => c.encrypt_with_backend(f),
-            AesBlock::Aes256(c) => c.encrypt_with_backend(f),
+            AesBlock::Aes128(c) => c.encrypt_block_inout(block),
+            AesBlock::Aes256(c) => c.encrypt_block_inout(block),
         }
     }
 }

@@ -140,6 +140,9 @@ for crate in "${no_std_crates[@]}"; do
     cargo build -p "$crate" --no-default-features --features alloc --target thumbv7em-none-eabihf
   fi
 done
+# mote-cose with one of its optional AEADs: the `chacha20`-without-`aes-gcm` imports (`alloc`
+# alone, built above, has neither; `std` has both).
+cargo build -p mote-cose --no-default-features --features alloc,chacha20 --target thumbv7em-none-eabihf
 # The device configuration of the LwM2M client footprint probe (docs/performance.md): `alloc`
 # alone drops mote-coap's `tcp`, mote-oscore's `hkdf-sha512` and mote-lwm2m's optional formats
 # (built above); `vec-maps` swaps the tables.

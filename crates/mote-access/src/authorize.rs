@@ -611,20 +611,56 @@ impl AccessControl {
     ) -> Result<Grant, Denial> {
         match requester {
             Requester::Bootstrap => bootstrap(self, defs, operation, target),
-            Requester::Server(_) if operation.is_composite() => {
-                let g = self.authorize_composite(
-                    defs,
-                    requester,
-                    operation,
-                    core::slice::from_ref(target),
-                )?;
-                match g.targets.first().copied().flatten() {
-                    Some(grant) => Ok(grant),
-                    // The single target was ignored although its instance grants R.
-                    None => Err(ignored_target_denial(self, defs, operation, target)),
-                }
+            Requester::Server(server) if operation.is_composite() => {
+                self.composite_of_one(defs, server, operation, target)
             }
             Requester::Server(server) => self.server_operation(defs, server, operation, target),
+        }
+    }
+
+    /// A composite operation or Send on one target: the decision
+    /// [`AccessControl::authorize_composite`] takes for a list of one, without building the
+    /// list (a device that never sends composite operations links none of the list code).
+    fn composite_of_one<D: ObjectDefinitions + ?Sized>(
+        &self,
+        defs: &D,
+        server: ShortServerId,
+        operation: Operation,
+        target: &Target,
+    ) -> Result<Grant, Denial> {
+        if operation == Operation::WriteComposite {
+            self.write_composite(defs, server, core::slice::from_ref(target))?;
+            return Ok(Grant::Full);
+        }
+        self.composite_read_allowed(server, operation)?;
+        match self.read_target(defs, server, target) {
+            (Some(grant), _) => Ok(grant),
+            (None, false) => Err(Denial::new(
+                ResponseCode::Unauthorized,
+                Reason::NoReadableTarget { server, operation },
+            )),
+            // The single target was ignored although its instance grants R.
+            (None, true) => Err(ignored_target_denial(self, defs, operation, target)),
+        }
+    }
+
+    /// The checks of a non-atomic composite read (Read-/Observe-Composite, Send) before its
+    /// targets: a known server, and for Send no Mute Send.
+    fn composite_read_allowed(
+        &self,
+        server: ShortServerId,
+        operation: Operation,
+    ) -> Result<(), Denial> {
+        match self.server(server) {
+            None => Err(Denial::new(
+                ResponseCode::Unauthorized,
+                Reason::UnknownServer { server },
+            )),
+            Some(s) if operation == Operation::Send && s.mute_send => Err(Denial::new(
+                ResponseCode::MethodNotAllowed,
+                Reason::SendMuted { server },
+            )),
+            Some(_) => Ok(()),
         }
     }
 
@@ -1060,14 +1096,12 @@ impl AccessControl {
             ));
         }
         if operation == Operation::WriteComposite {
-            return self.write_composite(defs, server, targets);
+            self.write_composite(defs, server, targets)?;
+            return Ok(CompositeGrant {
+                targets: targets.iter().map(|_| Some(Grant::Full)).collect(),
+            });
         }
-        if self.server(server).is_none() {
-            return Err(Denial::new(Unauthorized, Reason::UnknownServer { server }));
-        }
-        if operation == Operation::Send && self.server(server).is_some_and(|s| s.mute_send) {
-            return Err(Denial::new(MethodNotAllowed, Reason::SendMuted { server }));
-        }
+        self.composite_read_allowed(server, operation)?;
         let mut any_read = false;
         let mut grants = Vec::with_capacity(targets.len());
         for target in targets {
@@ -1135,12 +1169,13 @@ impl AccessControl {
         }
     }
 
+    /// Write-Composite is atomic: every target is granted, or the first refusal is returned.
     fn write_composite<D: ObjectDefinitions + ?Sized>(
         &self,
         defs: &D,
         server: ShortServerId,
         targets: &[Target],
-    ) -> Result<CompositeGrant, Denial> {
+    ) -> Result<(), Denial> {
         use ResponseCode::{MethodNotAllowed, NotFound, Unauthorized};
         let operation = Operation::WriteComposite;
         // Pass 1: authorization of every target (4.01 before anything else).
@@ -1236,9 +1271,7 @@ impl AccessControl {
                 }
             }
         }
-        Ok(CompositeGrant {
-            targets: targets.iter().map(|_| Some(Grant::Full)).collect(),
-        })
+        Ok(())
     }
 
     /// Re-checks an observation before sending a notification (LwM2M 1.2 Core TS, "Notify
@@ -1527,6 +1560,87 @@ mod tests {
         )
         .unwrap();
         (ac, defs)
+    }
+
+    #[test]
+    fn composite_operations_on_one_target_are_decided_without_the_list() {
+        // `authorize` decides a composite operation or Send on one target on its own path;
+        // each decision here is what TS 1.2 Core "Obtaining Access Right" item 5 gives.
+        let (mut ac, defs) = setup();
+        let (s1, s2, s9) = (ShortServerId(1), ShortServerId(2), ShortServerId(9));
+        let manufacturer = Target::Resource(3, 0, 0);
+        let code = |r: Result<Grant, Denial>| r.map_err(|d| (d.code, d.reason));
+        for op in [
+            Operation::ReadComposite,
+            Operation::ObserveComposite,
+            Operation::Send,
+        ] {
+            // R on the instance and a readable Resource: granted.
+            assert_eq!(
+                ac.authorize(&defs, Requester::Server(s2), op, &manufacturer),
+                Ok(Grant::Full)
+            );
+            // An unknown server: 4.01.
+            assert_eq!(
+                code(ac.authorize(&defs, Requester::Server(s9), op, &manufacturer)),
+                Err((
+                    ResponseCode::Unauthorized,
+                    Reason::UnknownServer { server: s9 }
+                ))
+            );
+            // No instance granting R (the Security Object never does): 4.01.
+            assert_eq!(
+                code(ac.authorize(&defs, Requester::Server(s2), op, &Target::Instance(0, 0))),
+                Err((
+                    ResponseCode::Unauthorized,
+                    Reason::NoReadableTarget {
+                        server: s2,
+                        operation: op
+                    }
+                ))
+            );
+        }
+        // Write-Composite is atomic: W is needed on the instance (2 has R only).
+        assert!(matches!(
+            code(ac.authorize(
+                &defs,
+                Requester::Server(s2),
+                Operation::WriteComposite,
+                &manufacturer
+            )),
+            Err((ResponseCode::Unauthorized, Reason::NoAccessRight { .. }))
+        ));
+        // The owner has W, but Manufacturer (R) does not support Write: 4.05.
+        assert!(matches!(
+            code(ac.authorize(
+                &defs,
+                Requester::Server(s1),
+                Operation::WriteComposite,
+                &manufacturer
+            )),
+            Err((
+                ResponseCode::MethodNotAllowed,
+                Reason::OperationNotSupported { .. }
+            ))
+        ));
+        // Mute Send: Send is refused with 4.05, Read-Composite still granted.
+        ac.set_mute_send(s2, true).unwrap();
+        assert_eq!(
+            code(ac.authorize(&defs, Requester::Server(s2), Operation::Send, &manufacturer)),
+            Err((
+                ResponseCode::MethodNotAllowed,
+                Reason::SendMuted { server: s2 }
+            ))
+        );
+        assert_eq!(
+            ac.authorize(
+                &defs,
+                Requester::Server(s2),
+                Operation::ReadComposite,
+                &manufacturer
+            ),
+            Ok(Grant::Full)
+        );
     }
 
     #[test]

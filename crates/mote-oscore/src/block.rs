@@ -145,24 +145,29 @@ impl<'b> OuterBlockAssembler<'b> {
     /// ```
     pub fn feed(&mut self, fragment: &[u8]) -> Result<Reassembly, Error> {
         if self.message.is_some() {
-            return Err(Error::Block("message already complete"));
+            return Err(Error::Block(crate::error::reason(
+                "message already complete",
+            )));
         }
         let parts = self.framing.decode(fragment)?;
         let mut block = None;
         for opt in parts.options() {
             if opt.number == self.which.number() {
                 if block.is_some() {
-                    return Err(Error::Block("repeated Block option"));
+                    return Err(Error::Block(crate::error::reason("repeated Block option")));
                 }
                 block = Some(
-                    mote_coap::option::decode_uint(opt.value)
-                        .ok_or(Error::Block("Block option longer than 3 bytes"))?,
+                    mote_coap::option::decode_uint(opt.value).ok_or(Error::Block(
+                        crate::error::reason("Block option longer than 3 bytes"),
+                    ))?,
                 );
             }
         }
         let Some(block) = block else {
             if self.header.is_some() {
-                return Err(Error::Block("fragment without Block option"));
+                return Err(Error::Block(crate::error::reason(
+                    "fragment without Block option",
+                )));
             }
             // Not fragmented: copy as is.
             let len = fragment.len();
@@ -182,18 +187,18 @@ impl<'b> OuterBlockAssembler<'b> {
         let more = block & 0x08 != 0;
         let szx = (block & 0x07) as u8;
         if szx == 7 {
-            return Err(Error::Block("SZX 7 is reserved"));
+            return Err(Error::Block(crate::error::reason("SZX 7 is reserved")));
         }
         let size = 16usize << szx;
         if num != self.next_num {
-            return Err(Error::Block("block out of order"));
+            return Err(Error::Block(crate::error::reason("block out of order")));
         }
         if num == 0 {
             // Options of the first block, without the Outer Block option.
             let mut token = [0u8; 8];
             token
                 .get_mut(..parts.token().len())
-                .ok_or(Error::Malformed("token"))?
+                .ok_or(Error::Malformed(crate::error::reason("token")))?
                 .copy_from_slice(parts.token());
             self.header = Some((parts.header(), parts.code(), token, parts.token().len()));
             self.szx = szx;
@@ -211,11 +216,13 @@ impl<'b> OuterBlockAssembler<'b> {
             self.options_len = written;
             self.body = written;
         } else if szx != self.szx {
-            return Err(Error::Block("block size changed"));
+            return Err(Error::Block(crate::error::reason("block size changed")));
         }
         let payload = parts.payload();
         if more && payload.len() != size {
-            return Err(Error::Block("non-final block of the wrong size"));
+            return Err(Error::Block(crate::error::reason(
+                "non-final block of the wrong size",
+            )));
         }
         let total = self.body + payload.len();
         if total > self.max {
@@ -231,7 +238,9 @@ impl<'b> OuterBlockAssembler<'b> {
         if more {
             return Ok(Reassembly::NeedMore);
         }
-        let (header, code, token, tkl) = self.header.ok_or(Error::Block("no first block"))?;
+        let (header, code, token, tkl) = self
+            .header
+            .ok_or(Error::Block(crate::error::reason("no first block")))?;
         let token = token.get(..tkl).unwrap_or_default();
         // Without payload the marker is dropped.
         let body_len = if self.body == self.options_len {

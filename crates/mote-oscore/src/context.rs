@@ -42,12 +42,14 @@ impl<const N: usize> ShortBytes<N> {
         let mut bytes = [0u8; N];
         bytes
             .get_mut(..value.len())
-            .ok_or(Error::InvalidParameter("value too long"))?
+            .ok_or(Error::InvalidParameter(crate::error::reason(
+                "value too long",
+            )))?
             .copy_from_slice(value);
         Ok(Self {
             bytes,
             len: u8::try_from(value.len())
-                .map_err(|_| Error::InvalidParameter("value too long"))?,
+                .map_err(|_| Error::InvalidParameter(crate::error::reason("value too long")))?,
         })
     }
 
@@ -94,7 +96,9 @@ impl<const N: usize> Secret<N> {
         let mut bytes = [0u8; N];
         bytes
             .get_mut(..value.len())
-            .ok_or(Error::InvalidParameter("secret too long"))?
+            .ok_or(Error::InvalidParameter(crate::error::reason(
+                "secret too long",
+            )))?
             .copy_from_slice(value);
         Ok(Self {
             bytes,
@@ -189,12 +193,14 @@ pub fn hkdf_from_name(name: &str) -> Result<HkdfAlgorithm, Error> {
         return Ok(HkdfAlgorithm::Sha512);
     }
     n.parse::<i64>()
-        .map_err(|_| Error::InvalidParameter("unknown HKDF algorithm name"))
+        .map_err(|_| Error::InvalidParameter(crate::error::reason("unknown HKDF algorithm name")))
         .and_then(hkdf_from_cose_id)
 }
 
 /// The AEAD algorithm with COSE identifier `id`, if OSCORE can use it (nonce of at least
-/// 7 bytes, RFC 8613 §5.2). All AEADs of `mote-cose` qualify: 1, 2, 3, 10–13, 24, 30–33.
+/// 7 bytes, RFC 8613 §5.2) and this build has it. All AEADs of `mote-cose` qualify: 1, 2, 3,
+/// 10–13, 24, 30–33; without `std`, AES-GCM (1–3) and ChaCha20/Poly1305 (24) only when
+/// mote-cose's features `aes-gcm` and `chacha20` are on ([`AeadAlgorithm::is_available`]).
 ///
 /// ```
 /// use mote_oscore::{AeadAlgorithm, context::aead_from_cose_id};
@@ -205,7 +211,7 @@ pub fn hkdf_from_name(name: &str) -> Result<HkdfAlgorithm, Error> {
 /// ```
 pub fn aead_from_cose_id(id: i64) -> Result<AeadAlgorithm, Error> {
     AeadAlgorithm::from_id(id)
-        .filter(|a| a.nonce_len() >= 7 && a.nonce_len() <= MAX_NONCE_LEN)
+        .filter(|a| a.is_available() && a.nonce_len() >= 7 && a.nonce_len() <= MAX_NONCE_LEN)
         .ok_or(Error::UnsupportedAlgorithm(id))
 }
 
@@ -317,14 +323,21 @@ fn hkdf_of_build(hkdf: HkdfAlgorithm) -> HkdfAlgorithm {
 /// # Ok::<(), mote_oscore::Error>(())
 /// ```
 pub fn derive_keys(p: &SecurityContextParams<'_>) -> Result<DerivedKeys, Error> {
+    // An AEAD this build leaves out (mote-cose's `aes-gcm`, `chacha20`) is refused here, not
+    // at the first message.
+    if !p.aead.is_available() {
+        return Err(Error::UnsupportedAlgorithm(p.aead.id()));
+    }
     let id_max = p.aead.nonce_len() - 6;
     if p.sender_id.len() > id_max || p.recipient_id.len() > id_max {
-        return Err(Error::InvalidParameter(
+        return Err(Error::InvalidParameter(crate::error::reason(
             "ID longer than nonce length minus 6 (RFC 8613 §3.3)",
-        ));
+        )));
     }
     if p.id_context.is_some_and(|c| c.len() > MAX_ID_CONTEXT_LEN) {
-        return Err(Error::InvalidParameter("ID Context too long"));
+        return Err(Error::InvalidParameter(crate::error::reason(
+            "ID Context too long",
+        )));
     }
     // Without the `hkdf-sha512` feature the algorithm is a constant, so that SHA-512 is not
     // linked; a context asking for HKDF-SHA-512 is refused.
@@ -334,24 +347,24 @@ pub fn derive_keys(p: &SecurityContextParams<'_>) -> Result<DerivedKeys, Error> 
     let hkdf = if p.hkdf == HkdfAlgorithm::Sha256 {
         HkdfAlgorithm::Sha256
     } else {
-        return Err(Error::InvalidParameter(
+        return Err(Error::InvalidParameter(crate::error::reason(
             "HKDF-SHA-512 needs the hkdf-sha512 feature",
-        ));
+        )));
     };
     let mut prk = Secret::<64>::new(&[0u8; 64])?;
     let hash_len = hkdf.hash_len();
     let prk_bytes = prk
         .bytes
         .get_mut(..hash_len)
-        .ok_or(Error::InvalidParameter("hash"))?;
+        .ok_or(Error::InvalidParameter(crate::error::reason("hash")))?;
     hkdf.extract(p.master_salt, p.master_secret, prk_bytes)
-        .map_err(|_| Error::InvalidParameter("HKDF extract"))?;
+        .map_err(|_| Error::InvalidParameter(crate::error::reason("HKDF extract")))?;
     prk.len = hash_len;
     let expand = |id: &[u8], kind: InfoType, l: usize, out: &mut [u8]| -> Result<(), Error> {
         let info = InfoParts::new(id, p.id_context, p.aead, kind, l);
         hkdf_of_build(hkdf)
             .expand_parts(prk.expose(), &info.parts(), out)
-            .map_err(|_| Error::InvalidParameter("HKDF expand"))
+            .map_err(|_| Error::InvalidParameter(crate::error::reason("HKDF expand")))
     };
     let key_len = p.aead.key_len();
     let mut sender_key = Key::new(&[0u8; MAX_KEY_LEN])?;
@@ -608,7 +621,9 @@ impl<S: SequenceStore> SecurityContext<S> {
         window_from_echo: bool,
     ) -> Result<Self, Error> {
         if k == 0 || f < k {
-            return Err(Error::InvalidParameter("B.1.1 requires K > 0 and F >= K"));
+            return Err(Error::InvalidParameter(crate::error::reason(
+                "B.1.1 requires K > 0 and F >= K",
+            )));
         }
         let start = match store.load()? {
             None => 0,
@@ -793,7 +808,9 @@ impl<S: SequenceStore> SecurityContext<S> {
     /// ```
     pub fn set_sender_sequence_number(&mut self, seq: u64) -> Result<(), Error> {
         if seq < self.sender.seq {
-            return Err(Error::InvalidParameter("sequence number can only increase"));
+            return Err(Error::InvalidParameter(crate::error::reason(
+                "sequence number can only increase",
+            )));
         }
         if seq > MAX_SEQUENCE_NUMBER {
             return Err(Error::SequenceNumberExhausted);

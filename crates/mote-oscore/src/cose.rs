@@ -37,23 +37,27 @@ pub fn nonce(
 ) -> Result<([u8; MAX_NONCE_LEN], usize), Error> {
     let n = common_iv.len();
     if !(7..=MAX_NONCE_LEN).contains(&n) {
-        return Err(Error::InvalidParameter(
+        return Err(Error::InvalidParameter(crate::error::reason(
             "nonce length must be 7 to 13 bytes",
-        ));
+        )));
     }
     let id_field = n - 6;
     if id_piv.len() > id_field {
-        return Err(Error::InvalidParameter(
+        return Err(Error::InvalidParameter(crate::error::reason(
             "ID longer than nonce length minus 6",
-        ));
+        )));
     }
     if partial_iv.len() > MAX_PARTIAL_IV_LEN {
-        return Err(Error::InvalidParameter("Partial IV longer than 5 bytes"));
+        return Err(Error::InvalidParameter(crate::error::reason(
+            "Partial IV longer than 5 bytes",
+        )));
     }
     let mut out = [0u8; MAX_NONCE_LEN];
     let nonce = out
         .get_mut(..n)
-        .ok_or(Error::InvalidParameter("nonce length"))?;
+        .ok_or(Error::InvalidParameter(crate::error::reason(
+            "nonce length",
+        )))?;
     // The ID length fits in a byte (at most 7).
     if let Some(s) = nonce.first_mut() {
         *s = id_piv.len() as u8;
@@ -95,7 +99,9 @@ impl NonceBase {
     #[inline]
     pub(crate) fn nonce(&self, seq: u64) -> Result<([u8; MAX_NONCE_LEN], usize), Error> {
         if seq >> 40 != 0 {
-            return Err(Error::InvalidParameter("Partial IV longer than 5 bytes"));
+            return Err(Error::InvalidParameter(crate::error::reason(
+                "Partial IV longer than 5 bytes",
+            )));
         }
         let mut out = self.bytes;
         let [_, _, _, p0, p1, p2, p3, p4] = seq.to_be_bytes();
@@ -166,10 +172,12 @@ impl<const N: usize> Buf<N> {
 
     #[inline]
     fn put(&mut self, src: &[u8]) -> Result<(), Error> {
-        let dst = self
-            .bytes
-            .get_mut(self.len..self.len + src.len())
-            .ok_or(Error::InvalidParameter("AAD too long"))?;
+        let dst =
+            self.bytes
+                .get_mut(self.len..self.len + src.len())
+                .ok_or(Error::InvalidParameter(crate::error::reason(
+                    "AAD too long",
+                )))?;
         copy_short(dst, src);
         self.len += src.len();
         Ok(())
@@ -222,7 +230,9 @@ impl Aad {
         // MAX_AAD_LEN − 13 bytes, so every bstr head in it, and its own, is one byte.
         let array_len = 3 + alg_len + 1 + request_kid.len() + 1 + request_piv.len() + 1;
         if array_len > MAX_AAD_LEN - 13 {
-            return Err(Error::InvalidParameter("AAD too long"));
+            return Err(Error::InvalidParameter(crate::error::reason(
+                "AAD too long",
+            )));
         }
         // 0x83 "Encrypt0" (0x68 + 8 bytes) h'' (0x40), then external_aad as a bstr: a fixed
         // 15-byte prefix, then the variable part written byte by byte (no length checks

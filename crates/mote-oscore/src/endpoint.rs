@@ -740,7 +740,7 @@ impl<S: SequenceStore, R: RandomSource> OscoreProtection<S, R> {
         let (Some(kid), Some(_)) = (option.kid, option.partial_iv) else {
             // §8.2 step 2: the COSE object fails to decode without 'kid' or Partial IV.
             return Err(error_response(&Error::InvalidOscoreOption(
-                "request without kid or Partial IV",
+                crate::error::reason("request without kid or Partial IV"),
             )));
         };
         let candidates = self.candidates(&option, kid);
@@ -880,7 +880,7 @@ impl<S: SequenceStore, R: RandomSource> OscoreProtection<S, R> {
                 IdContext::new(kid_context),
             ) else {
                 return Err(error_response(&Error::InvalidParameter(
-                    "ID Context too long",
+                    crate::error::reason("ID Context too long"),
                 )));
             };
             let Some(base) = self.context(root) else {
@@ -1177,7 +1177,9 @@ fn protect_parts(
     // Tag (at most 16), OSCORE option (at most 272) and the Class U copies.
     let mut out = vec![0u8; 2 * raw.len() + 320];
     let len = f(&raw, &mut out)?;
-    let bytes = out.get(..len).ok_or(Error::Malformed("protected length"))?;
+    let bytes = out
+        .get(..len)
+        .ok_or(Error::Malformed(crate::error::reason("protected length")))?;
     let m = Message::decode(bytes)?;
     Ok(MessageParts::from_message(&m))
 }
@@ -1228,10 +1230,9 @@ impl<P, S: SequenceStore, R: RandomSource> Protection<P> for OscoreProtection<S,
         if outer.option(OptionNumber::OSCORE).is_none() {
             return Ok(None);
         }
-        let raw = outer
-            .to_owned()
-            .to_vec()
-            .map_err(|_| error_response(&Error::InvalidOscoreOption("message")))?;
+        let raw = outer.to_owned().to_vec().map_err(|_| {
+            error_response(&Error::InvalidOscoreOption(crate::error::reason("message")))
+        })?;
         self.unprotect_request_bytes(&raw)
     }
 

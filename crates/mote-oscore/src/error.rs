@@ -87,6 +87,17 @@ pub enum Error {
     InvalidParameter(&'static str),
 }
 
+/// The text of an error's `&'static str` field: kept with the `diagnostics` feature (and in
+/// the crate's unit tests), empty without it, so that a device build carries none of them.
+#[inline(always)]
+pub(crate) const fn reason(text: &'static str) -> &'static str {
+    if cfg!(any(feature = "diagnostics", test)) {
+        text
+    } else {
+        ""
+    }
+}
+
 /// An unprotected error response a server sends when OSCORE verification of a request fails
 /// (RFC 8613 §8.2, §7.4). Such responses carry Outer Max-Age 0 (§4.1.3.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -56,28 +56,36 @@ impl<'a> OscoreOption<'a> {
             return Ok(Self::default());
         };
         if flags & RESERVED_MASK != 0 {
-            return Err(Error::InvalidOscoreOption("reserved flag bits set"));
+            return Err(Error::InvalidOscoreOption(crate::error::reason(
+                "reserved flag bits set",
+            )));
         }
         let n = usize::from(flags & PIV_LEN_MASK);
         if n > MAX_PARTIAL_IV_LEN {
-            return Err(Error::InvalidOscoreOption("reserved Partial IV length"));
+            return Err(Error::InvalidOscoreOption(crate::error::reason(
+                "reserved Partial IV length",
+            )));
         }
         let partial_iv = if n > 0 {
-            let (piv, tail) = rest
-                .split_at_checked(n)
-                .ok_or(Error::InvalidOscoreOption("truncated Partial IV"))?;
+            let (piv, tail) = rest.split_at_checked(n).ok_or(Error::InvalidOscoreOption(
+                crate::error::reason("truncated Partial IV"),
+            ))?;
             rest = tail;
             Some(piv)
         } else {
             None
         };
         let kid_context = if flags & FLAG_KID_CONTEXT != 0 {
-            let (&s, tail) = rest
-                .split_first()
-                .ok_or(Error::InvalidOscoreOption("missing kid context length"))?;
-            let (ctx, tail) = tail
-                .split_at_checked(usize::from(s))
-                .ok_or(Error::InvalidOscoreOption("truncated kid context"))?;
+            let (&s, tail) =
+                rest.split_first()
+                    .ok_or(Error::InvalidOscoreOption(crate::error::reason(
+                        "missing kid context length",
+                    )))?;
+            let (ctx, tail) =
+                tail.split_at_checked(usize::from(s))
+                    .ok_or(Error::InvalidOscoreOption(crate::error::reason(
+                        "truncated kid context",
+                    )))?;
             rest = tail;
             Some(ctx)
         } else {
@@ -88,9 +96,9 @@ impl<'a> OscoreOption<'a> {
         } else if rest.is_empty() {
             None
         } else {
-            return Err(Error::InvalidOscoreOption(
+            return Err(Error::InvalidOscoreOption(crate::error::reason(
                 "trailing bytes without kid flag",
-            ));
+            )));
         };
         Ok(Self {
             partial_iv,
@@ -164,15 +172,18 @@ impl<'a> OscoreOption<'a> {
         let mut pos = 1;
         if let Some(piv) = self.partial_iv {
             if piv.is_empty() || piv.len() > MAX_PARTIAL_IV_LEN {
-                return Err(Error::InvalidParameter("Partial IV must be 1 to 5 bytes"));
+                return Err(Error::InvalidParameter(crate::error::reason(
+                    "Partial IV must be 1 to 5 bytes",
+                )));
             }
             // The length fits in the three low bits (checked above).
             flags |= piv.len() as u8;
             copy_at(out, &mut pos, piv);
         }
         if let Some(ctx) = self.kid_context {
-            let s = u8::try_from(ctx.len())
-                .map_err(|_| Error::InvalidParameter("kid context longer than 255 bytes"))?;
+            let s = u8::try_from(ctx.len()).map_err(|_| {
+                Error::InvalidParameter(crate::error::reason("kid context longer than 255 bytes"))
+            })?;
             flags |= FLAG_KID_CONTEXT;
             copy_at(out, &mut pos, &[s]);
             copy_at(out, &mut pos, ctx);
@@ -198,21 +209,24 @@ impl OscoreOption<'_> {
         let mut flags = 0u8;
         if let Some(piv) = self.partial_iv {
             if piv.is_empty() || piv.len() > MAX_PARTIAL_IV_LEN {
-                return Err(Error::InvalidParameter("Partial IV must be 1 to 5 bytes"));
+                return Err(Error::InvalidParameter(crate::error::reason(
+                    "Partial IV must be 1 to 5 bytes",
+                )));
             }
             // The length fits in the three low bits (checked above).
             flags |= piv.len() as u8;
         }
-        let s =
-            match self.kid_context {
-                Some(ctx) => {
-                    flags |= FLAG_KID_CONTEXT;
-                    Some(u8::try_from(ctx.len()).map_err(|_| {
-                        Error::InvalidParameter("kid context longer than 255 bytes")
-                    })?)
-                }
-                None => None,
-            };
+        let s = match self.kid_context {
+            Some(ctx) => {
+                flags |= FLAG_KID_CONTEXT;
+                Some(u8::try_from(ctx.len()).map_err(|_| {
+                    Error::InvalidParameter(crate::error::reason(
+                        "kid context longer than 255 bytes",
+                    ))
+                })?)
+            }
+            None => None,
+        };
         if self.kid.is_some() {
             flags |= FLAG_KID;
         }
@@ -270,9 +284,9 @@ pub fn encode_partial_iv(seq: u64) -> ([u8; MAX_PARTIAL_IV_LEN], usize) {
 /// ```
 pub fn decode_partial_iv(piv: &[u8]) -> Result<u64, Error> {
     if piv.is_empty() || piv.len() > MAX_PARTIAL_IV_LEN {
-        return Err(Error::InvalidOscoreOption(
+        return Err(Error::InvalidOscoreOption(crate::error::reason(
             "Partial IV must be 1 to 5 bytes",
-        ));
+        )));
     }
     Ok(piv.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b)))
 }

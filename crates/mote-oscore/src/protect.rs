@@ -52,9 +52,9 @@ impl RequestBinding {
     /// ```
     pub fn new(request_kid: &[u8], request_piv: &[u8], observe: bool) -> Result<Self, Error> {
         if request_piv.is_empty() || request_piv.len() > MAX_PARTIAL_IV_LEN {
-            return Err(Error::InvalidParameter(
+            return Err(Error::InvalidParameter(crate::error::reason(
                 "request Partial IV must be 1 to 5 bytes",
-            ));
+            )));
         }
         Ok(Self {
             kid: Id::new(request_kid)?,
@@ -127,12 +127,14 @@ struct OscoreParts<'a> {
     option: OscoreOption<'a>,
 }
 
-#[inline(always)]
+// Not `#[inline(always)]`: its three callers (`unprotect_request`, `unprotect_response`,
+// `peek_oscore_option`) then share one copy of the decoder in a size-optimized build (≈ 650
+// bytes on thumbv7em); a speed-optimized build still inlines it where that pays.
 fn split_oscore(framing: Framing, msg: &[u8]) -> Result<OscoreParts<'_>, Error> {
     let parts = framing.decode(msg)?;
     // The validating pass of the decoder noted which options occur.
     if !parts.option_set().may_contain(OptionNumber::OSCORE) {
-        return Err(Error::NotOscore("no OSCORE option"));
+        return Err(Error::NotOscore(crate::error::reason("no OSCORE option")));
     }
     let mut oscore = parts
         .options()
@@ -140,10 +142,12 @@ fn split_oscore(framing: Framing, msg: &[u8]) -> Result<OscoreParts<'_>, Error> 
         .take_while(|o| o.number == OptionNumber::OSCORE);
     let value = oscore
         .next()
-        .ok_or(Error::NotOscore("no OSCORE option"))?
+        .ok_or(Error::NotOscore(crate::error::reason("no OSCORE option")))?
         .value;
     if oscore.next().is_some() {
-        return Err(Error::InvalidOscoreOption("repeated OSCORE option"));
+        return Err(Error::InvalidOscoreOption(crate::error::reason(
+            "repeated OSCORE option",
+        )));
     }
     let option = OscoreOption::decode(value)?;
     Ok(OscoreParts { parts, option })
@@ -344,7 +348,9 @@ impl<S: SequenceStore> SecurityContext<S> {
     ) -> Result<(usize, RequestBinding), Error> {
         let parts = framing.decode(request)?;
         if !parts.code().is_request() {
-            return Err(Error::InvalidParameter("not a request code"));
+            return Err(Error::InvalidParameter(crate::error::reason(
+                "not a request code",
+            )));
         }
         let mut proxy = None;
         let mut observe = false;
@@ -365,7 +371,7 @@ impl<S: SequenceStore> SecurityContext<S> {
                 OptionNumber::OSCORE => return Err(Error::NestedOscore),
                 OptionNumber::PROXY_URI => {
                     if proxy.is_some() {
-                        return Err(Error::Malformed("repeated Proxy-Uri"));
+                        return Err(Error::Malformed(crate::error::reason("repeated Proxy-Uri")));
                     }
                     proxy = Some(ProxyUri::parse(v)?);
                 }
@@ -385,7 +391,9 @@ impl<S: SequenceStore> SecurityContext<S> {
         }
         if proxy.is_some() && has_uri {
             // RFC 7252 §5.10.2: Uri-* options MUST NOT be included with Proxy-Uri.
-            return Err(Error::Malformed("Proxy-Uri together with Uri-* options"));
+            return Err(Error::Malformed(crate::error::reason(
+                "Proxy-Uri together with Uri-* options",
+            )));
         }
         let seq = self.peek_sequence_number()?;
         let (piv_bytes, piv_len) = encode_partial_iv(seq);
@@ -514,7 +522,9 @@ impl<S: SequenceStore> SecurityContext<S> {
     ) -> Result<usize, Error> {
         let parts = framing.decode(response)?;
         if parts.code().class() < 2 {
-            return Err(Error::InvalidParameter("not a response code"));
+            return Err(Error::InvalidParameter(crate::error::reason(
+                "not a response code",
+            )));
         }
         let own = own_partial_iv || binding.request_nonce_used || binding.must_use_own_piv;
         let has_observe = parts.option_set().may_contain(OptionNumber::OBSERVE);
@@ -622,7 +632,9 @@ impl<S: SequenceStore> SecurityContext<S> {
             .ok_or(Error::BufferTooSmall { required: total })?;
         self.sender_cipher()
             .seal_in_place(nonce, aad.as_bytes(), buf, plaintext_len)
-            .map_err(|_| Error::InvalidParameter("AEAD key or nonce length"))?;
+            .map_err(|_| {
+                Error::InvalidParameter(crate::error::reason("AEAD key or nonce length"))
+            })?;
         Ok(total)
     }
 
@@ -648,7 +660,11 @@ impl<S: SequenceStore> SecurityContext<S> {
         let (option_head, head_len) = match option_len {
             0..13 => ([0x90 | option_len as u8, 0], 1),
             13..269 => ([0x9d, (option_len - 13) as u8], 2),
-            _ => return Err(Error::InvalidParameter("OSCORE option value too long")),
+            _ => {
+                return Err(Error::InvalidParameter(crate::error::reason(
+                    "OSCORE option value too long",
+                )));
+            }
         };
         let payload = parts.payload();
         let plaintext_len = 1 + parts.body_len();
@@ -670,7 +686,7 @@ impl<S: SequenceStore> SecurityContext<S> {
             w.put(payload);
         }
         if w.position() != pt_start + plaintext_len {
-            return Err(Error::Malformed("plaintext length"));
+            return Err(Error::Malformed(crate::error::reason("plaintext length")));
         }
         w.finish()?;
         let sealed = buf
@@ -678,7 +694,9 @@ impl<S: SequenceStore> SecurityContext<S> {
             .ok_or(Error::BufferTooSmall { required: total })?;
         self.sender_cipher()
             .seal_in_place(nonce, aad.as_bytes(), sealed, plaintext_len)
-            .map_err(|_| Error::InvalidParameter("AEAD key or nonce length"))?;
+            .map_err(|_| {
+                Error::InvalidParameter(crate::error::reason("AEAD key or nonce length"))
+            })?;
         Ok(total)
     }
 
@@ -734,14 +752,20 @@ impl<S: SequenceStore> SecurityContext<S> {
     ) -> Result<VerifiedRequest, Error> {
         let OscoreParts { parts, option } = split_oscore(framing, request)?;
         if !parts.code().is_request() {
-            return Err(Error::Malformed("OSCORE request with a response code"));
+            return Err(Error::Malformed(crate::error::reason(
+                "OSCORE request with a response code",
+            )));
         }
         let kid = option
             .kid
-            .ok_or(Error::InvalidOscoreOption("request without kid"))?;
+            .ok_or(Error::InvalidOscoreOption(crate::error::reason(
+                "request without kid",
+            )))?;
         let piv = option
             .partial_iv
-            .ok_or(Error::InvalidOscoreOption("request without Partial IV"))?;
+            .ok_or(Error::InvalidOscoreOption(crate::error::reason(
+                "request without Partial IV",
+            )))?;
         if kid != self.recipient.id.as_slice() {
             return Err(Error::ContextNotFound);
         }
@@ -752,7 +776,9 @@ impl<S: SequenceStore> SecurityContext<S> {
         }
         let seq = decode_partial_iv(piv)?;
         if seq > MAX_SEQUENCE_NUMBER {
-            return Err(Error::InvalidOscoreOption("Partial IV above 2^40 - 1"));
+            return Err(Error::InvalidOscoreOption(crate::error::reason(
+                "Partial IV above 2^40 - 1",
+            )));
         }
         let window_ready = match self.recipient.window.check(seq) {
             Ok(()) => true,
@@ -906,7 +932,9 @@ impl<S: SequenceStore> SecurityContext<S> {
     ) -> Result<usize, Error> {
         let OscoreParts { parts, option } = split_oscore(framing, response)?;
         if parts.code().class() < 2 {
-            return Err(Error::Malformed("OSCORE response with a request code"));
+            return Err(Error::Malformed(crate::error::reason(
+                "OSCORE response with a request code",
+            )));
         }
         if let Some(kid) = option.kid {
             if kid != self.recipient.id.as_slice() {
@@ -946,9 +974,9 @@ impl<S: SequenceStore> SecurityContext<S> {
         if decrypted.observe_value.is_some() {
             // §8.4.2 / §4.1.3.5.2: a notification.
             if !binding.observe {
-                return Err(Error::UnexpectedResponse(
+                return Err(Error::UnexpectedResponse(crate::error::reason(
                     "Observe in a response to a non-Observe request",
-                ));
+                )));
             }
             binding.notifications.accept(piv_seq)?;
         } else {
@@ -982,7 +1010,10 @@ fn open_in_place<'o>(
     let pt_len = cipher
         .open_in_place(nonce, aad.as_bytes(), buf)
         .map_err(|_| Error::DecryptionFailed)?;
-    let code = Code(*buf.first().ok_or(Error::Malformed("empty plaintext"))?);
+    let code = Code(
+        *buf.first()
+            .ok_or(Error::Malformed(crate::error::reason("empty plaintext")))?,
+    );
     let (header, rest) = out.split_at_mut(header_len);
     let rest: &'o [u8] = rest;
     let body = rest.get(..pt_len - 1).ok_or(too_small)?;
@@ -996,7 +1027,7 @@ fn open_in_place<'o>(
         .write(&mut w, code, parts.token(), pt_len - 1)?;
     let written = w.finish()?;
     if written != header_len {
-        return Err(Error::Malformed("header length"));
+        return Err(Error::Malformed(crate::error::reason("header length")));
     }
     Ok(Decrypted {
         len: header_len + pt_len - 1,
@@ -1017,7 +1048,9 @@ fn check_inner_code(code: Code, is_request: bool) -> Result<(), Error> {
     if code_ok {
         Ok(())
     } else {
-        Err(Error::Malformed("inner code of the wrong kind"))
+        Err(Error::Malformed(crate::error::reason(
+            "inner code of the wrong kind",
+        )))
     }
 }
 
@@ -1034,7 +1067,9 @@ fn inner_options<'o>(inner: &Body<'o>) -> Result<(Option<u32>, Option<&'o [u8]>)
         for opt in inner.options() {
             match opt.number {
                 OptionNumber::OSCORE => {
-                    return Err(Error::Malformed("OSCORE option inside the plaintext"));
+                    return Err(Error::Malformed(crate::error::reason(
+                        "OSCORE option inside the plaintext",
+                    )));
                 }
                 OptionNumber::OBSERVE => {
                     observe_value = Some(coap_option::decode_uint(opt.value).unwrap_or(0));
@@ -1069,9 +1104,9 @@ fn open<'o>(
     let aead = cipher.algorithm();
     let ct = parts.payload();
     if ct.len() < aead.tag_len() + 1 {
-        return Err(Error::InvalidOscoreOption(
+        return Err(Error::InvalidOscoreOption(crate::error::reason(
             "ciphertext shorter than code and tag",
-        ));
+        )));
     }
     // Without received outer options to keep and without an Observe value to rewrite, the
     // decrypted message is the outer header followed by the plaintext after its code byte:
@@ -1098,7 +1133,7 @@ fn open<'o>(
     let plaintext: &'o [u8] = scratch.get(..pt_len).unwrap_or_default();
     let (&code, rest) = plaintext
         .split_first()
-        .ok_or(Error::Malformed("empty plaintext"))?;
+        .ok_or(Error::Malformed(crate::error::reason("empty plaintext")))?;
     let code = Code(code);
     // The plaintext is a CoAP message without header (§5.3): options, then payload.
     let inner = coap_option::split_body(rest)?;

@@ -22,17 +22,21 @@ pub(crate) struct ProxyUri<'a> {
 impl<'a> ProxyUri<'a> {
     /// Splits an absolute URI (RFC 7252 §6.4 steps 1–3: absolute, no fragment).
     pub(crate) fn parse(uri: &'a [u8]) -> Result<Self, Error> {
-        let sep = find(uri, b"://").ok_or(Error::Malformed("Proxy-Uri is not an absolute URI"))?;
+        let sep = find(uri, b"://").ok_or(Error::Malformed(crate::error::reason(
+            "Proxy-Uri is not an absolute URI",
+        )))?;
         let scheme = uri.get(..sep).unwrap_or_default();
         if scheme.is_empty()
             || !scheme
                 .iter()
                 .all(|c| c.is_ascii_alphanumeric() || b"+-.".contains(c))
         {
-            return Err(Error::Malformed("Proxy-Uri scheme"));
+            return Err(Error::Malformed(crate::error::reason("Proxy-Uri scheme")));
         }
         if uri.contains(&b'#') {
-            return Err(Error::Malformed("Proxy-Uri with a fragment"));
+            return Err(Error::Malformed(crate::error::reason(
+                "Proxy-Uri with a fragment",
+            )));
         }
         let after = sep + 3;
         let rest = uri.get(after..).unwrap_or_default();
@@ -48,12 +52,14 @@ impl<'a> ProxyUri<'a> {
         };
         let host_len = port_at.unwrap_or(authority.len());
         if host_len == 0 {
-            return Err(Error::Malformed("Proxy-Uri without host"));
+            return Err(Error::Malformed(crate::error::reason(
+                "Proxy-Uri without host",
+            )));
         }
         let mut port = port_at.and_then(|i| authority.get(i..)).unwrap_or_default();
         if let Some(digits) = port.get(1..) {
             if !digits.iter().all(u8::is_ascii_digit) || digits.len() > 5 {
-                return Err(Error::Malformed("Proxy-Uri port"));
+                return Err(Error::Malformed(crate::error::reason("Proxy-Uri port")));
             }
             let default: &[u8] = match scheme.to_ascii_lowercase_array().as_slice() {
                 b"coap" | b"coap+tcp" | b"coap+ws" => b"5683",
@@ -78,7 +84,7 @@ impl<'a> ProxyUri<'a> {
         let path = match path_part {
             [] | [b'/'] => None,
             [b'/', p @ ..] => Some(p),
-            _ => return Err(Error::Malformed("Proxy-Uri path")),
+            _ => return Err(Error::Malformed(crate::error::reason("Proxy-Uri path"))),
         };
         Ok(Self {
             scheme_host,
@@ -173,7 +179,9 @@ pub(crate) fn decoded_len(s: &[u8]) -> Result<usize, Error> {
                 .get(i + 1..i + 3)
                 .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit));
             if !ok {
-                return Err(Error::Malformed("bad percent-encoding in Proxy-Uri"));
+                return Err(Error::Malformed(crate::error::reason(
+                    "bad percent-encoding in Proxy-Uri",
+                )));
             }
             i += 3;
         } else {

@@ -58,7 +58,9 @@ pub fn concat_id_context(a: &[u8], b: &[u8]) -> Result<IdContext, Error> {
     let total = a.len() + b.len();
     let dst = buf
         .get_mut(..total)
-        .ok_or(Error::InvalidParameter("ID Context too long"))?;
+        .ok_or(Error::InvalidParameter(crate::error::reason(
+            "ID Context too long",
+        )))?;
     let (x, y) = dst.split_at_mut(a.len());
     x.copy_from_slice(a);
     y.copy_from_slice(b);
@@ -142,7 +144,9 @@ impl<const N: usize> PendingR2<N> {
         let slot = self
             .entries
             .get_mut(self.next % N.max(1))
-            .ok_or(Error::InvalidParameter("empty R2 cache"))?;
+            .ok_or(Error::InvalidParameter(crate::error::reason(
+                "empty R2 cache",
+            )))?;
         *slot = Some(IdContext::new(r2)?);
         self.next = (self.next + 1) % N.max(1);
         Ok(())
@@ -324,9 +328,11 @@ pub fn client_verify_response_1<'r, S: SequenceStore>(
     out: &mut [u8],
 ) -> Result<(usize, &'r [u8]), Error> {
     let option = peek_oscore_option(framing, response)?;
-    let r2 = option.kid_context.ok_or(Error::InvalidOscoreOption(
-        "response #1 without kid context",
-    ))?;
+    let r2 = option
+        .kid_context
+        .ok_or(Error::InvalidOscoreOption(crate::error::reason(
+            "response #1 without kid context",
+        )))?;
     let id2 = concat_id_context(r2, id1)?;
     let mut ctx2 = base.rederive(id2.as_slice())?;
     let len = ctx2.unprotect_response(framing, binding, response, out)?;

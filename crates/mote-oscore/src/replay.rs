@@ -87,9 +87,9 @@ impl ReplayWindow {
     /// ```
     pub fn new(size: u8) -> Result<Self, Error> {
         if size == 0 || size > MAX_REPLAY_WINDOW {
-            return Err(Error::InvalidParameter(
+            return Err(Error::InvalidParameter(crate::error::reason(
                 "replay window size must be 1..=128",
-            ));
+            )));
         }
         Ok(Self {
             size,

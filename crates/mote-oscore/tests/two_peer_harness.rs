@@ -996,7 +996,12 @@ fn repeated_or_missing_oscore_option() {
     let err = s
         .unprotect_request(Framing::Udp, &twice, &mut plain)
         .unwrap_err();
-    assert_eq!(err, Error::InvalidOscoreOption("repeated OSCORE option"));
+    // The texts are kept with the `diagnostics` feature only (empty in a device build).
+    let text = |t: &'static str| if cfg!(feature = "diagnostics") { t } else { "" };
+    assert_eq!(
+        err,
+        Error::InvalidOscoreOption(text("repeated OSCORE option"))
+    );
     assert_eq!(
         err.server_response().map(|r| r.code),
         Some(Code::BAD_OPTION)
@@ -1007,7 +1012,7 @@ fn repeated_or_missing_oscore_option() {
     let none = none.to_vec().unwrap();
     assert_eq!(
         s.unprotect_request(Framing::Udp, &none, &mut plain),
-        Err(Error::NotOscore("no OSCORE option"))
+        Err(Error::NotOscore(text("no OSCORE option")))
     );
     // The original still verifies: nothing above touched the replay window.
     s.unprotect_request(Framing::Udp, &wire[..n], &mut plain)

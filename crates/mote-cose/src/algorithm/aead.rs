@@ -1,5 +1,8 @@
 //! Content-encryption algorithms (RFC 9053 §4): AES-GCM, AES-CCM, ChaCha20/Poly1305.
 //!
+//! AES-CCM is always built; AES-GCM needs the feature `aes-gcm` and ChaCha20/Poly1305 the
+//! feature `chacha20` (both on with `std`), see [`AeadAlgorithm::is_available`].
+//!
 //! Every operation works in place over the caller's buffer, with the tag either detached
 //! ([`AeadAlgorithm::seal_in_place_detached`]) or appended after the ciphertext
 //! ([`AeadAlgorithm::seal_in_place`]), and allocates nothing.
@@ -22,13 +25,23 @@
 // CCM and GCM only ever run the block cipher forward (CTR mode and CBC-MAC / GHASH), so the
 // encrypt-only AES types are enough: they skip the decryption key schedule and are half the
 // size to build, move and zeroize per call.
-use aes::{Aes128Enc as Aes128, Aes192Enc as Aes192, Aes256Enc as Aes256};
+#[cfg(feature = "aes-gcm")]
+use aes::Aes192Enc as Aes192;
+use aes::cipher::consts::{U1, U7, U8, U13, U16};
+use aes::cipher::generic_array::{ArrayLength, GenericArray};
+use aes::cipher::inout::InOut;
+use aes::cipher::{
+    Block, BlockBackend, BlockCipher, BlockClosure, BlockEncrypt, BlockSizeUser, KeyInit,
+    ParBlocksSizeUser,
+};
+use aes::{Aes128Enc as Aes128, Aes256Enc as Aes256};
+#[cfg(feature = "aes-gcm")]
 use aes_gcm::AesGcm;
+#[cfg(feature = "aes-gcm")]
+use aes_gcm::aead::consts::U12;
 use ccm::Ccm;
-use ccm::aead::generic_array::GenericArray;
-use ccm::aead::generic_array::typenum::Unsigned;
-use ccm::aead::{AeadInPlace, KeyInit};
-use ccm::consts::{U7, U8, U12, U13, U16};
+use ccm::aead::AeadInPlace;
+#[cfg(feature = "chacha20")]
 use chacha20poly1305::ChaCha20Poly1305;
 
 use crate::Error;
@@ -63,78 +76,159 @@ pub enum AeadAlgorithm {
     ChaCha20Poly1305,
 }
 
-type Ccm16_64_128 = Ccm<Aes128, U8, U13>;
-type Ccm16_64_256 = Ccm<Aes256, U8, U13>;
-type Ccm64_64_128 = Ccm<Aes128, U8, U7>;
-type Ccm64_64_256 = Ccm<Aes256, U8, U7>;
-type Ccm16_128_128 = Ccm<Aes128, U16, U13>;
-type Ccm16_128_256 = Ccm<Aes256, U16, U13>;
-type Ccm64_128_128 = Ccm<Aes128, U16, U7>;
-type Ccm64_128_256 = Ccm<Aes256, U16, U7>;
+#[cfg(feature = "aes-gcm")]
 type Gcm128 = AesGcm<Aes128, U12>;
+#[cfg(feature = "aes-gcm")]
 type Gcm192 = AesGcm<Aes192, U12>;
+#[cfg(feature = "aes-gcm")]
 type Gcm256 = AesGcm<Aes256, U12>;
 
-macro_rules! dispatch {
-    ($self:expr, $f:ident, $($arg:expr),*) => {
-        match $self {
-            AeadAlgorithm::A128Gcm => $f::<Gcm128>($($arg),*),
-            AeadAlgorithm::A192Gcm => $f::<Gcm192>($($arg),*),
-            AeadAlgorithm::A256Gcm => $f::<Gcm256>($($arg),*),
-            AeadAlgorithm::AesCcm16_64_128 => $f::<Ccm16_64_128>($($arg),*),
-            AeadAlgorithm::AesCcm16_64_256 => $f::<Ccm16_64_256>($($arg),*),
-            AeadAlgorithm::AesCcm64_64_128 => $f::<Ccm64_64_128>($($arg),*),
-            AeadAlgorithm::AesCcm64_64_256 => $f::<Ccm64_64_256>($($arg),*),
-            AeadAlgorithm::AesCcm16_128_128 => $f::<Ccm16_128_128>($($arg),*),
-            AeadAlgorithm::AesCcm16_128_256 => $f::<Ccm16_128_256>($($arg),*),
-            AeadAlgorithm::AesCcm64_128_128 => $f::<Ccm64_128_128>($($arg),*),
-            AeadAlgorithm::AesCcm64_128_256 => $f::<Ccm64_128_256>($($arg),*),
-            AeadAlgorithm::ChaCha20Poly1305 => $f::<ChaCha20Poly1305>($($arg),*),
+/// The AES block cipher under a CCM key, either size: one type, so that the CCM code
+/// ([`ccm`]) is not built once per key size.
+// Inline, not boxed: no allocation, and one AES-256 schedule is what the type is for.
+#[allow(clippy::large_enum_variant)]
+enum AesBlock {
+    Aes128(Aes128),
+    Aes256(Aes256),
+}
+
+impl AesBlock {
+    /// The key schedule for a 16- or 32-byte key.
+    fn new(key: &[u8]) -> Result<Self, Error> {
+        // `KeyInit::new` after the length check, not `new_from_slice`: its `Result<C, _>`
+        // costs one more move of the expanded key per call.
+        match key.len() {
+            16 => Ok(Self::Aes128(Aes128::new(GenericArray::from_slice(key)))),
+            32 => Ok(Self::Aes256(Aes256::new(GenericArray::from_slice(key)))),
+            _ => Err(Error::Key("wrong key length")),
         }
-    };
+    }
 }
 
-fn seal_detached<C: AeadInPlace + KeyInit>(
+/// A borrowed [`AesBlock`] as the block cipher of RustCrypto's `Ccm`: one cipher type for
+/// both key sizes, so that `Ccm` is built once per (tag, nonce) length pair, four times, not
+/// once per algorithm, eight times; the key schedule is not copied.
+#[derive(Clone, Copy)]
+struct AesRef<'a>(&'a AesBlock);
+
+impl BlockSizeUser for AesRef<'_> {
+    type BlockSize = U16;
+}
+
+impl BlockCipher for AesRef<'_> {}
+
+impl BlockEncrypt for AesRef<'_> {
+    fn encrypt_with_backend(&self, f: impl BlockClosure<BlockSize = U16>) {
+        // One backend for both key sizes, one block at a time: `ccm`'s CBC-MAC and CTR code
+        // is built once, not once per AES backend.
+        f.call(&mut AesBackend(self.0));
+    }
+}
+
+/// The block-at-a-time backend of [`AesRef`].
+struct AesBackend<'a>(&'a AesBlock);
+
+impl BlockSizeUser for AesBackend<'_> {
+    type BlockSize = U16;
+}
+
+impl ParBlocksSizeUser for AesBackend<'_> {
+    type ParBlocksSize = U1;
+}
+
+impl BlockBackend for AesBackend<'_> {
+    fn proc_block(&mut self, block: InOut<'_, '_, Block<Self>>) {
+        match self.0 {
+            AesBlock::Aes128(c) => c.encrypt_block_inout(block),
+            AesBlock::Aes256(c) => c.encrypt_block_inout(block),
+        }
+    }
+}
+
+/// AES-CCM (RFC 9053 §4.2) with RustCrypto's `ccm` for one (tag, nonce) length pair: seals
+/// `buffer` in place and writes the tag into `tag`, or (`open`) checks `tag` and decrypts in
+/// place. The lengths were checked against the algorithm by the caller. On a failed check
+/// the error is the opaque [`Error::Crypto`] (`ccm` compares in constant time and wipes the
+/// buffer: no unverified plaintext is left).
+fn ccm_with<M, N>(
+    aes: &AesBlock,
+    nonce: &[u8],
+    aad: &[u8],
+    buffer: &mut [u8],
+    tag: &mut [u8],
+    open: bool,
+) -> Result<(), Error>
+where
+    M: ArrayLength<u8> + ccm::TagSize,
+    N: ArrayLength<u8> + ccm::NonceSize,
+{
+    let cipher = Ccm::<AesRef<'_>, M, N>::from(AesRef(aes));
+    // Lengths checked by the caller: `from_slice` cannot panic.
+    let nonce = GenericArray::from_slice(nonce);
+    if open {
+        cipher
+            .decrypt_in_place_detached(nonce, aad, buffer, GenericArray::from_slice(tag))
+            .map_err(|_| Error::Crypto)
+    } else {
+        let t = cipher
+            .encrypt_in_place_detached(nonce, aad, buffer)
+            .map_err(|_| Error::Crypto)?;
+        tag.copy_from_slice(&t);
+        Ok(())
+    }
+}
+
+/// The eight AES-CCM algorithms: one dispatch on the tag and nonce lengths (the key size is
+/// the [`AesBlock`]'s).
+fn ccm(
+    aes: &AesBlock,
+    nonce: &[u8],
+    aad: &[u8],
+    buffer: &mut [u8],
+    tag: &mut [u8],
+    open: bool,
+) -> Result<(), Error> {
+    match (tag.len(), nonce.len()) {
+        (8, 13) => ccm_with::<U8, U13>(aes, nonce, aad, buffer, tag, open),
+        (8, 7) => ccm_with::<U8, U7>(aes, nonce, aad, buffer, tag, open),
+        (16, 13) => ccm_with::<U16, U13>(aes, nonce, aad, buffer, tag, open),
+        (16, 7) => ccm_with::<U16, U7>(aes, nonce, aad, buffer, tag, open),
+        _ => Err(Error::Length("nonce or tag")),
+    }
+}
+
+/// GCM and ChaCha20/Poly1305 through their RustCrypto types (features `aes-gcm`, `chacha20`).
+#[cfg(any(feature = "aes-gcm", feature = "chacha20"))]
+fn rustcrypto_aead<C: AeadInPlace + KeyInit>(
     key: &[u8],
     nonce: &[u8],
     aad: &[u8],
     buffer: &mut [u8],
-    tag_out: &mut [u8],
-) -> Result<(), Error> {
-    // `KeyInit::new` after the length check, not `new_from_slice`: its `Result<C, _>` costs
-    // one more move of the expanded key per call.
-    if key.len() != C::key_size() {
-        return Err(Error::Key("wrong key length"));
-    }
-    let cipher = C::new(GenericArray::from_slice(key)); // length checked above: cannot panic
-    let tag = cipher
-        .encrypt_in_place_detached(GenericArray::from_slice(nonce), aad, buffer)
-        .map_err(|_| Error::Crypto)?;
-    tag_out.copy_from_slice(&tag);
-    Ok(())
-}
-
-fn open_detached<C: AeadInPlace + KeyInit>(
-    key: &[u8],
-    nonce: &[u8],
-    aad: &[u8],
-    buffer: &mut [u8],
-    tag: &[u8],
+    tag: &mut [u8],
+    open: bool,
 ) -> Result<(), Error> {
     if key.len() != C::key_size() {
         return Err(Error::Key("wrong key length"));
     }
     let cipher = C::new(GenericArray::from_slice(key)); // length checked above: cannot panic
-    // The RustCrypto implementations compare the tag in constant time and leave the buffer
-    // unchanged (still ciphertext) on failure.
-    cipher
-        .decrypt_in_place_detached(
-            GenericArray::from_slice(nonce),
-            aad,
-            buffer,
-            GenericArray::from_slice(tag),
-        )
-        .map_err(|_| Error::Crypto)
+    if open {
+        // The RustCrypto implementations compare the tag in constant time; GCM and
+        // ChaCha20/Poly1305 check before they decrypt and leave the ciphertext on failure.
+        cipher
+            .decrypt_in_place_detached(
+                GenericArray::from_slice(nonce),
+                aad,
+                buffer,
+                GenericArray::from_slice(tag),
+            )
+            .map_err(|_| Error::Crypto)
+    } else {
+        let t = cipher
+            .encrypt_in_place_detached(GenericArray::from_slice(nonce), aad, buffer)
+            .map_err(|_| Error::Crypto)?;
+        tag.copy_from_slice(&t);
+        Ok(())
+    }
 }
 
 impl AeadAlgorithm {
@@ -230,6 +324,26 @@ impl AeadAlgorithm {
         }
     }
 
+    /// Whether this build implements the algorithm: the AES-CCM ones always, AES-GCM with the
+    /// feature `aes-gcm`, ChaCha20/Poly1305 with `chacha20` (both on with `std`). Sealing and
+    /// opening with an algorithm that is not available fail with [`Error::Algorithm`].
+    ///
+    /// ```
+    /// use mote_cose::algorithm::AeadAlgorithm;
+    ///
+    /// assert!(AeadAlgorithm::AesCcm16_64_128.is_available()); // always built
+    /// assert_eq!(AeadAlgorithm::A128Gcm.is_available(), cfg!(feature = "aes-gcm"));
+    /// ```
+    // One arm per feature: in a build without both, clippy would see a `matches!`.
+    #[allow(clippy::match_like_matches_macro)]
+    pub const fn is_available(self) -> bool {
+        match self {
+            Self::A128Gcm | Self::A192Gcm | Self::A256Gcm => cfg!(feature = "aes-gcm"),
+            Self::ChaCha20Poly1305 => cfg!(feature = "chacha20"),
+            _ => true,
+        }
+    }
+
     fn check(self, key: &[u8], nonce: &[u8], tag: &[u8]) -> Result<(), Error> {
         if key.len() != self.key_len() {
             return Err(Error::Key("wrong key length"));
@@ -243,6 +357,38 @@ impl AeadAlgorithm {
         Ok(())
     }
 
+    /// Seals (or, `open`, checks and opens) `buffer` in place with the tag in `tag`: the one
+    /// dispatch on the algorithm. The lengths were checked ([`check`](Self::check)).
+    fn run(
+        self,
+        key: &[u8],
+        nonce: &[u8],
+        aad: &[u8],
+        buffer: &mut [u8],
+        tag: &mut [u8],
+        open: bool,
+    ) -> Result<(), Error> {
+        match self {
+            #[cfg(feature = "aes-gcm")]
+            Self::A128Gcm => rustcrypto_aead::<Gcm128>(key, nonce, aad, buffer, tag, open),
+            #[cfg(feature = "aes-gcm")]
+            Self::A192Gcm => rustcrypto_aead::<Gcm192>(key, nonce, aad, buffer, tag, open),
+            #[cfg(feature = "aes-gcm")]
+            Self::A256Gcm => rustcrypto_aead::<Gcm256>(key, nonce, aad, buffer, tag, open),
+            #[cfg(feature = "chacha20")]
+            Self::ChaCha20Poly1305 => {
+                rustcrypto_aead::<ChaCha20Poly1305>(key, nonce, aad, buffer, tag, open)
+            }
+            // Left out of this build: their code is not linked.
+            #[cfg(not(feature = "aes-gcm"))]
+            Self::A128Gcm | Self::A192Gcm | Self::A256Gcm => Err(Error::Algorithm(self.id())),
+            #[cfg(not(feature = "chacha20"))]
+            Self::ChaCha20Poly1305 => Err(Error::Algorithm(self.id())),
+            // The eight AES-CCM algorithms: one body, the lengths given at run time.
+            _ => ccm(&AesBlock::new(key)?, nonce, aad, buffer, tag, open),
+        }
+    }
+
     /// Encrypts `buffer` in place and writes the tag into `tag_out` (exactly
     /// [`tag_len`](Self::tag_len) bytes).
     pub fn seal_in_place_detached(
@@ -254,11 +400,13 @@ impl AeadAlgorithm {
         tag_out: &mut [u8],
     ) -> Result<(), Error> {
         self.check(key, nonce, tag_out)?;
-        dispatch!(self, seal_detached, key, nonce, aad, buffer, tag_out)
+        self.run(key, nonce, aad, buffer, tag_out, false)
     }
 
-    /// Checks `tag` and decrypts `buffer` in place. On failure the buffer is left as it was and
-    /// the error is the opaque [`Error::Crypto`].
+    /// Checks `tag` and decrypts `buffer` in place. On failure the error is the opaque
+    /// [`Error::Crypto`] and no plaintext is left: AES-GCM and ChaCha20/Poly1305 check before
+    /// they decrypt and leave the ciphertext; AES-CCM, which can only check the plaintext,
+    /// wipes the buffer.
     pub fn open_in_place_detached(
         self,
         key: &[u8],
@@ -268,7 +416,10 @@ impl AeadAlgorithm {
         tag: &[u8],
     ) -> Result<(), Error> {
         self.check(key, nonce, tag)?;
-        dispatch!(self, open_detached, key, nonce, aad, buffer, tag)
+        let mut copy = [0u8; 16];
+        let copy = copy.get_mut(..tag.len()).ok_or(Error::Length("tag"))?;
+        copy.copy_from_slice(tag);
+        self.run(key, nonce, aad, buffer, copy, true)
     }
 
     /// Encrypts the first `plaintext_len` bytes of `buffer` in place and appends the tag;
@@ -281,14 +432,7 @@ impl AeadAlgorithm {
         buffer: &mut [u8],
         plaintext_len: usize,
     ) -> Result<usize, Error> {
-        let total = plaintext_len + self.tag_len();
-        if buffer.len() < total {
-            return Err(Error::BufferTooSmall { required: total });
-        }
-        let (pt, rest) = buffer.split_at_mut(plaintext_len);
-        let tag = rest
-            .get_mut(..self.tag_len())
-            .ok_or(Error::BufferTooSmall { required: total })?;
+        let (pt, tag, total) = split_for_tag(buffer, plaintext_len, self.tag_len())?;
         self.seal_in_place_detached(key, nonce, aad, pt, tag)?;
         Ok(total)
     }
@@ -307,9 +451,27 @@ impl AeadAlgorithm {
             .checked_sub(self.tag_len())
             .ok_or(Error::Crypto)?;
         let (ct, tag) = buffer.split_at_mut(len);
-        self.open_in_place_detached(key, nonce, aad, ct, tag)?;
+        self.check(key, nonce, tag)?;
+        self.run(key, nonce, aad, ct, tag, true)?;
         Ok(len)
     }
+}
+
+/// `buffer` as the plaintext (its first `plaintext_len` bytes) and the room for the tag after
+/// it, and the ciphertext length; [`Error::BufferTooSmall`] when the tag does not fit.
+fn split_for_tag(
+    buffer: &mut [u8],
+    plaintext_len: usize,
+    tag_len: usize,
+) -> Result<(&mut [u8], &mut [u8], usize), Error> {
+    let total = plaintext_len.saturating_add(tag_len);
+    let (pt, rest) = buffer
+        .split_at_mut_checked(plaintext_len)
+        .ok_or(Error::BufferTooSmall { required: total })?;
+    let tag = rest
+        .get_mut(..tag_len)
+        .ok_or(Error::BufferTooSmall { required: total })?;
+    Ok((pt, tag, total))
 }
 
 /// An AEAD key prepared once to seal and open many messages: what a protocol that keeps a
@@ -336,15 +498,12 @@ pub struct AeadKey {
     prepared: Prepared,
 }
 
+// The key schedule inline, not boxed: an `AeadKey` allocates nothing.
+#[allow(clippy::large_enum_variant)]
 enum Prepared {
-    Ccm16_64_128(Ccm16_64_128),
-    Ccm16_64_256(Ccm16_64_256),
-    Ccm64_64_128(Ccm64_64_128),
-    Ccm64_64_256(Ccm64_64_256),
-    Ccm16_128_128(Ccm16_128_128),
-    Ccm16_128_256(Ccm16_128_256),
-    Ccm64_128_128(Ccm64_128_128),
-    Ccm64_128_256(Ccm64_128_256),
+    /// An AES-CCM algorithm: its AES key schedule.
+    Ccm { alg: AeadAlgorithm, aes: AesBlock },
+    /// Any other algorithm: the key bytes.
     Bytes {
         alg: AeadAlgorithm,
         key: [u8; 32],
@@ -371,50 +530,22 @@ impl core::fmt::Debug for AeadKey {
     }
 }
 
-macro_rules! prepared {
-    ($self:expr, $c:ident => $e:expr, $alg:ident, $key:ident => $other:expr) => {
-        match &$self.prepared {
-            Prepared::Ccm16_64_128($c) => $e,
-            Prepared::Ccm16_64_256($c) => $e,
-            Prepared::Ccm64_64_128($c) => $e,
-            Prepared::Ccm64_64_256($c) => $e,
-            Prepared::Ccm16_128_128($c) => $e,
-            Prepared::Ccm16_128_256($c) => $e,
-            Prepared::Ccm64_128_128($c) => $e,
-            Prepared::Ccm64_128_256($c) => $e,
-            Prepared::Bytes {
-                alg: $alg,
-                key: $key,
-                len,
-            } => {
-                let $key = $key.get(..*len).unwrap_or_default();
-                $other
-            }
-        }
-    };
-}
-
-fn prepare<C: KeyInit>(key: &[u8]) -> C {
-    // Only called after `AeadAlgorithm::key_len` was checked against `key`.
-    C::new(GenericArray::from_slice(key))
-}
-
 impl AeadKey {
-    /// Prepares `key` for `alg`; fails if the key length does not fit.
+    /// Prepares `key` for `alg`; fails if the key length does not fit, or with
+    /// [`Error::Algorithm`] if this build leaves the algorithm out
+    /// ([`AeadAlgorithm::is_available`]).
     pub fn new(alg: AeadAlgorithm, key: &[u8]) -> Result<Self, Error> {
+        if !alg.is_available() {
+            return Err(Error::Algorithm(alg.id()));
+        }
         if key.len() != alg.key_len() {
             return Err(Error::Key("wrong key length"));
         }
         let prepared = match alg {
-            AeadAlgorithm::AesCcm16_64_128 => Prepared::Ccm16_64_128(prepare(key)),
-            AeadAlgorithm::AesCcm16_64_256 => Prepared::Ccm16_64_256(prepare(key)),
-            AeadAlgorithm::AesCcm64_64_128 => Prepared::Ccm64_64_128(prepare(key)),
-            AeadAlgorithm::AesCcm64_64_256 => Prepared::Ccm64_64_256(prepare(key)),
-            AeadAlgorithm::AesCcm16_128_128 => Prepared::Ccm16_128_128(prepare(key)),
-            AeadAlgorithm::AesCcm16_128_256 => Prepared::Ccm16_128_256(prepare(key)),
-            AeadAlgorithm::AesCcm64_128_128 => Prepared::Ccm64_128_128(prepare(key)),
-            AeadAlgorithm::AesCcm64_128_256 => Prepared::Ccm64_128_256(prepare(key)),
-            _ => {
+            AeadAlgorithm::A128Gcm
+            | AeadAlgorithm::A192Gcm
+            | AeadAlgorithm::A256Gcm
+            | AeadAlgorithm::ChaCha20Poly1305 => {
                 let mut bytes = [0u8; 32];
                 bytes
                     .get_mut(..key.len())
@@ -426,6 +557,10 @@ impl AeadKey {
                     len: key.len(),
                 }
             }
+            _ => Prepared::Ccm {
+                alg,
+                aes: AesBlock::new(key)?,
+            },
         };
         Ok(Self { prepared })
     }
@@ -433,15 +568,7 @@ impl AeadKey {
     /// The algorithm.
     pub fn algorithm(&self) -> AeadAlgorithm {
         match &self.prepared {
-            Prepared::Ccm16_64_128(_) => AeadAlgorithm::AesCcm16_64_128,
-            Prepared::Ccm16_64_256(_) => AeadAlgorithm::AesCcm16_64_256,
-            Prepared::Ccm64_64_128(_) => AeadAlgorithm::AesCcm64_64_128,
-            Prepared::Ccm64_64_256(_) => AeadAlgorithm::AesCcm64_64_256,
-            Prepared::Ccm16_128_128(_) => AeadAlgorithm::AesCcm16_128_128,
-            Prepared::Ccm16_128_256(_) => AeadAlgorithm::AesCcm16_128_256,
-            Prepared::Ccm64_128_128(_) => AeadAlgorithm::AesCcm64_128_128,
-            Prepared::Ccm64_128_256(_) => AeadAlgorithm::AesCcm64_128_256,
-            Prepared::Bytes { alg, .. } => *alg,
+            Prepared::Ccm { alg, .. } | Prepared::Bytes { alg, .. } => *alg,
         }
     }
 
@@ -456,6 +583,25 @@ impl AeadKey {
         Ok(())
     }
 
+    /// Seals or opens with the lengths checked: the one dispatch on the prepared key.
+    fn run(
+        &self,
+        nonce: &[u8],
+        aad: &[u8],
+        buffer: &mut [u8],
+        tag: &mut [u8],
+        open: bool,
+    ) -> Result<(), Error> {
+        self.check(nonce, tag)?;
+        match &self.prepared {
+            Prepared::Ccm { aes, .. } => ccm(aes, nonce, aad, buffer, tag, open),
+            Prepared::Bytes { alg, key, len } => {
+                let key = key.get(..*len).unwrap_or_default();
+                alg.run(key, nonce, aad, buffer, tag, open)
+            }
+        }
+    }
+
     /// Like [`AeadAlgorithm::seal_in_place_detached`], with this key.
     pub fn seal_in_place_detached(
         &self,
@@ -464,14 +610,11 @@ impl AeadKey {
         buffer: &mut [u8],
         tag_out: &mut [u8],
     ) -> Result<(), Error> {
-        self.check(nonce, tag_out)?;
-        prepared!(self,
-            c => seal_with(c, nonce, aad, buffer, tag_out),
-            alg, key => alg.seal_in_place_detached(key, nonce, aad, buffer, tag_out))
+        self.run(nonce, aad, buffer, tag_out, false)
     }
 
-    /// Like [`AeadAlgorithm::open_in_place_detached`], with this key: on failure the buffer is
-    /// left as it was and the error is the opaque [`Error::Crypto`].
+    /// Like [`AeadAlgorithm::open_in_place_detached`], with this key: on failure the error is
+    /// the opaque [`Error::Crypto`] and no plaintext is left in the buffer.
     pub fn open_in_place_detached(
         &self,
         nonce: &[u8],
@@ -479,14 +622,13 @@ impl AeadKey {
         buffer: &mut [u8],
         tag: &[u8],
     ) -> Result<(), Error> {
-        self.check(nonce, tag)?;
-        prepared!(self,
-            c => open_with(c, nonce, aad, buffer, tag),
-            alg, key => alg.open_in_place_detached(key, nonce, aad, buffer, tag))
+        let mut copy = [0u8; 16];
+        let copy = copy.get_mut(..tag.len()).ok_or(Error::Length("tag"))?;
+        copy.copy_from_slice(tag);
+        self.run(nonce, aad, buffer, copy, true)
     }
 
     /// Like [`AeadAlgorithm::seal_in_place`], with this key.
-    #[inline]
     pub fn seal_in_place(
         &self,
         nonce: &[u8],
@@ -494,112 +636,24 @@ impl AeadKey {
         buffer: &mut [u8],
         plaintext_len: usize,
     ) -> Result<usize, Error> {
-        // One dispatch on the prepared key; the lengths are the cipher type's constants.
-        prepared!(self,
-            c => seal_appended(c, nonce, aad, buffer, plaintext_len),
-            alg, key => alg.seal_in_place(key, nonce, aad, buffer, plaintext_len))
+        let (pt, tag, total) = split_for_tag(buffer, plaintext_len, self.algorithm().tag_len())?;
+        self.run(nonce, aad, pt, tag, false)?;
+        Ok(total)
     }
 
     /// Like [`AeadAlgorithm::open_in_place`], with this key.
-    #[inline]
     pub fn open_in_place(
         &self,
         nonce: &[u8],
         aad: &[u8],
         buffer: &mut [u8],
     ) -> Result<usize, Error> {
-        prepared!(self,
-            c => open_appended(c, nonce, aad, buffer),
-            alg, key => alg.open_in_place(key, nonce, aad, buffer))
+        let len = buffer
+            .len()
+            .checked_sub(self.algorithm().tag_len())
+            .ok_or(Error::Crypto)?;
+        let (ct, tag) = buffer.split_at_mut(len);
+        self.run(nonce, aad, ct, tag, true)?;
+        Ok(len)
     }
-}
-
-/// [`AeadKey::seal_in_place`] for one cipher type: the same checks, in the same order, as
-/// [`AeadAlgorithm::seal_in_place`] (buffer, then nonce length), against the type's constants.
-#[inline]
-fn seal_appended<C: AeadInPlace>(
-    cipher: &C,
-    nonce: &[u8],
-    aad: &[u8],
-    buffer: &mut [u8],
-    plaintext_len: usize,
-) -> Result<usize, Error> {
-    let tag_len = <C::TagSize as Unsigned>::USIZE;
-    let total = plaintext_len.saturating_add(tag_len);
-    let (pt, rest) = buffer
-        .split_at_mut_checked(plaintext_len)
-        .ok_or(Error::BufferTooSmall { required: total })?;
-    let tag_out = rest
-        .get_mut(..tag_len)
-        .ok_or(Error::BufferTooSmall { required: total })?;
-    if nonce.len() != <C::NonceSize as Unsigned>::USIZE {
-        return Err(Error::Length("nonce"));
-    }
-    // Nonce length checked above: `from_slice` cannot panic.
-    let tag = cipher
-        .encrypt_in_place_detached(GenericArray::from_slice(nonce), aad, pt)
-        .map_err(|_| Error::Crypto)?;
-    tag_out.copy_from_slice(&tag);
-    Ok(total)
-}
-
-/// [`AeadKey::open_in_place`] for one cipher type (checks as [`AeadAlgorithm::open_in_place`]).
-#[inline]
-fn open_appended<C: AeadInPlace>(
-    cipher: &C,
-    nonce: &[u8],
-    aad: &[u8],
-    buffer: &mut [u8],
-) -> Result<usize, Error> {
-    let len = buffer
-        .len()
-        .checked_sub(<C::TagSize as Unsigned>::USIZE)
-        .ok_or(Error::Crypto)?;
-    if nonce.len() != <C::NonceSize as Unsigned>::USIZE {
-        return Err(Error::Length("nonce"));
-    }
-    let (ct, tag) = buffer.split_at_mut(len);
-    // Lengths checked above: `from_slice` cannot panic. The RustCrypto implementations compare
-    // the tag in constant time and leave the buffer unchanged on failure.
-    cipher
-        .decrypt_in_place_detached(
-            GenericArray::from_slice(nonce),
-            aad,
-            ct,
-            GenericArray::from_slice(tag),
-        )
-        .map_err(|_| Error::Crypto)?;
-    Ok(len)
-}
-
-fn seal_with<C: AeadInPlace>(
-    cipher: &C,
-    nonce: &[u8],
-    aad: &[u8],
-    buffer: &mut [u8],
-    tag_out: &mut [u8],
-) -> Result<(), Error> {
-    // Lengths were checked against the algorithm: `from_slice` cannot panic.
-    let tag = cipher
-        .encrypt_in_place_detached(GenericArray::from_slice(nonce), aad, buffer)
-        .map_err(|_| Error::Crypto)?;
-    tag_out.copy_from_slice(&tag);
-    Ok(())
-}
-
-fn open_with<C: AeadInPlace>(
-    cipher: &C,
-    nonce: &[u8],
-    aad: &[u8],
-    buffer: &mut [u8],
-    tag: &[u8],
-) -> Result<(), Error> {
-    cipher
-        .decrypt_in_place_detached(
-            GenericArray::from_slice(nonce),
-            aad,
-            buffer,
-            GenericArray::from_slice(tag),
-        )
-        .map_err(|_| Error::Crypto)
 }

@@ -456,7 +456,7 @@ impl Client {
                 | (ResourceData::Multiple(new), true, 4) => {
                     let mut cur = match obj.read(*i, *r) {
                         Ok(ResourceData::Multiple(m)) => m,
-                        _ => BTreeMap::new(),
+                        _ => mote_lwm2m::data::Map::new(),
                     };
                     cur.extend(new.iter().map(|(k, v)| (*k, v.clone())));
                     ResourceData::Multiple(cur)
@@ -651,10 +651,10 @@ impl Client {
         // TS 1.2 Core §7.3.2 (Create): the creating server owns the new instance's /2
         // instance, with no ACL entry (full rights for the owner only).
         if o != ACCESS_CONTROL {
-            let mut acl = BTreeMap::new();
+            let mut acl = mote_lwm2m::data::InstanceData::new();
             acl.insert(0, single_int(o));
             acl.insert(1, single_int(id));
-            acl.insert(2, ResourceData::Multiple(BTreeMap::new()));
+            acl.insert(2, ResourceData::Multiple(mote_lwm2m::data::Map::new()));
             acl.insert(3, single_int(ssid.0));
             self.acl.insert(acl_id, acl);
         }
@@ -839,7 +839,7 @@ pub(crate) fn group(records: &[Record]) -> BTreeMap<(u16, u16), ResourceData> {
             [_, i, res, ri] => {
                 if let ResourceData::Multiple(m) = out
                     .entry((i, res))
-                    .or_insert_with(|| ResourceData::Multiple(BTreeMap::new()))
+                    .or_insert_with(|| ResourceData::Multiple(mote_lwm2m::data::Map::new()))
                 {
                     m.insert(ri, r.value.clone());
                 }

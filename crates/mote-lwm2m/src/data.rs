@@ -108,17 +108,29 @@ pub fn sort_records(records: &mut [Record]) {
     }
 }
 
+#[cfg(not(feature = "vec-maps"))]
+use alloc::collections::BTreeMap as MapImpl;
+#[cfg(feature = "vec-maps")]
+use mote_coap::vec_map::VecMap as MapImpl;
+
+/// The ordered map of [`InstanceData`] and [`ResourceData::Multiple`]: `BTreeMap`, or with
+/// the `vec-maps` feature mote-coap's `vec_map::VecMap`, a sorted `Vec` of pairs with the
+/// part of `BTreeMap`'s API these maps use (the same order and results, far less code,
+/// O(n) insert: an instance holds a few dozen resources at most). Code that must build
+/// either way names this type (`Map::new()`) instead of `BTreeMap`.
+pub type Map<K, V> = MapImpl<K, V>;
+
 /// The value(s) of one resource.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ResourceData {
     /// A Single-Instance Resource.
     Single(Value),
     /// A Multiple-Instance Resource (possibly with no instances).
-    Multiple(BTreeMap<u16, Value>),
+    Multiple(Map<u16, Value>),
 }
 
 /// The resources of one object instance.
-pub type InstanceData = BTreeMap<u16, ResourceData>;
+pub type InstanceData = Map<u16, ResourceData>;
 
 /// The instances of one object.
 pub type ObjectData = BTreeMap<u16, InstanceData>;
@@ -205,7 +217,7 @@ impl DataTree {
             }
             Some(ri) => match res
                 .entry(r)
-                .or_insert_with(|| ResourceData::Multiple(BTreeMap::new()))
+                .or_insert_with(|| ResourceData::Multiple(Map::new()))
             {
                 ResourceData::Multiple(m) => {
                     if m.insert(ri, value).is_some() {

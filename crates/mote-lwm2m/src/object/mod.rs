@@ -7,9 +7,12 @@
 //! from DDF files with [`crate::ddf`] (feature `std`).
 
 use alloc::borrow::Cow;
+#[cfg(not(feature = "vec-maps"))]
 use alloc::collections::BTreeMap;
 use core::fmt;
 use core::str::FromStr;
+#[cfg(feature = "vec-maps")]
+use mote_coap::vec_map::VecMap as BTreeMap;
 
 use crate::error::Error;
 use crate::path::Path;

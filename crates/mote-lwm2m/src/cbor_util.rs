@@ -2,6 +2,10 @@
 //! value CBOR format: preferred (shortest) float serialization (RFC 8949 §4.2.2) and
 //! half-float decoding without the `half` crate.
 
+use alloc::borrow::Cow;
+use alloc::string::String;
+use alloc::vec::Vec;
+
 use minicbor::data::Type;
 use minicbor::encode::Write;
 use minicbor::{Decoder, Encoder};
@@ -128,6 +132,10 @@ pub(crate) fn at_break(d: &mut Decoder<'_>) -> bool {
 pub(crate) struct Cursor<'b> {
     buf: &'b [u8],
     pos: usize,
+    /// Whether a read failed for want of input (the error is then `Truncated`).
+    short: bool,
+    /// Where the last item head began (the offset of a `Malformed` error).
+    item: usize,
 }
 
 /// An item head: major type and argument (`None` for the indefinite length of additional
@@ -139,7 +147,31 @@ pub(crate) struct Head {
 
 impl<'b> Cursor<'b> {
     pub(crate) fn new(buf: &'b [u8]) -> Self {
-        Cursor { buf, pos: 0 }
+        Cursor {
+            buf,
+            pos: 0,
+            short: false,
+            item: 0,
+        }
+    }
+
+    /// The error of a payload this reader declined, for a decoder without a general path
+    /// to ask (feature `cbor-diagnostics` off): `Truncated` when the input ran out,
+    /// otherwise `Malformed` at the item where the reader stopped.
+    #[cfg_attr(feature = "cbor-diagnostics", allow(dead_code))]
+    pub(crate) fn error(&self, format: &'static str) -> Error {
+        if self.short {
+            Error::Truncated {
+                format,
+                offset: self.buf.len(),
+            }
+        } else {
+            Error::Malformed {
+                format,
+                offset: self.item,
+                reason: "not well-formed CBOR or an unexpected item",
+            }
+        }
     }
 
     pub(crate) fn position(&self) -> usize {
@@ -155,10 +187,20 @@ impl<'b> Cursor<'b> {
     }
 
     fn take(&mut self, n: usize) -> Option<&'b [u8]> {
-        let end = self.pos.checked_add(n)?;
-        let s = self.buf.get(self.pos..end)?;
-        self.pos = end;
-        Some(s)
+        let s = self
+            .pos
+            .checked_add(n)
+            .and_then(|end| self.buf.get(self.pos..end));
+        match s {
+            Some(s) => {
+                self.pos += n;
+                Some(s)
+            }
+            None => {
+                self.short = true;
+                None
+            }
+        }
     }
 
     /// Consumes the `break` stop code if it comes next.
@@ -175,6 +217,7 @@ impl<'b> Cursor<'b> {
     /// 31 is only well-formed for strings, arrays, maps (indefinite length) and `break`,
     /// which the caller checks by major type.
     pub(crate) fn head(&mut self) -> Option<Head> {
+        self.item = self.pos;
         let ib = *self.take(1)?.first()?;
         let major = ib >> 5;
         let arg = match ib & 0x1F {
@@ -220,6 +263,88 @@ impl<'b> Cursor<'b> {
         core::str::from_utf8(self.take(n)?).ok()
     }
 
+    /// An unsigned integer (major type 0, any head size).
+    pub(crate) fn unsigned(&mut self) -> Option<u64> {
+        self.container(0)?
+    }
+
+    /// The bytes not read yet.
+    pub(crate) fn remaining(&self) -> usize {
+        self.buf.len().saturating_sub(self.pos)
+    }
+
+    /// A text string of definite or indefinite length (RFC 8949 §3.2.3: definite-length
+    /// chunks, each valid UTF-8), borrowed unless it came in chunks.
+    pub(crate) fn text_cow(&mut self) -> Option<Cow<'b, str>> {
+        match self.string(3)? {
+            Cow::Borrowed(b) => core::str::from_utf8(b).ok().map(Cow::Borrowed),
+            Cow::Owned(v) => String::from_utf8(v).ok().map(Cow::Owned),
+        }
+    }
+
+    /// A byte string of definite or indefinite length, borrowed unless it came in chunks.
+    pub(crate) fn bytes_cow(&mut self) -> Option<Cow<'b, [u8]>> {
+        self.string(2)
+    }
+
+    /// A string of major type `major` (2 bytes, 3 text): definite, or the concatenation of
+    /// the definite-length chunks of an indefinite one (each text chunk valid UTF-8).
+    fn string(&mut self, major: u8) -> Option<Cow<'b, [u8]>> {
+        let h = self.head()?;
+        if h.major != major {
+            return None;
+        }
+        if let Some(n) = h.arg {
+            return self.take(usize::try_from(n).ok()?).map(Cow::Borrowed);
+        }
+        let mut out = Vec::new();
+        while !self.at_break() {
+            let chunk = self.head()?;
+            if chunk.major != major {
+                return None;
+            }
+            let part = self.take(usize::try_from(chunk.arg?).ok()?)?;
+            if major == 3 {
+                core::str::from_utf8(part).ok()?;
+            }
+            out.extend_from_slice(part);
+        }
+        Some(Cow::Owned(out))
+    }
+
+    /// Skips one well-formed data item (RFC 8949 §3), nested at most `depth` deep: any
+    /// integer, string (text UTF-8 checked), array, map, tag or simple value and float.
+    pub(crate) fn skip(&mut self, depth: u8) -> Option<()> {
+        let depth = depth.checked_sub(1)?;
+        match self.peek()? >> 5 {
+            2 | 3 => return self.string(self.peek()? >> 5).map(|_| ()),
+            _ => {}
+        }
+        let h = self.head()?;
+        match (h.major, h.arg) {
+            // Integers, simple values and floats (`head` refuses a stray `break`).
+            (0 | 1 | 7, _) => Some(()),
+            (4 | 5, Some(n)) => {
+                let items = if h.major == 5 { n.checked_mul(2)? } else { n };
+                for _ in 0..items {
+                    self.skip(depth)?;
+                }
+                Some(())
+            }
+            (4 | 5, None) => {
+                while !self.at_break() {
+                    self.skip(depth)?;
+                    if h.major == 5 {
+                        self.skip(depth)?;
+                    }
+                }
+                Some(())
+            }
+            (6, Some(_)) => self.skip(depth),
+            _ => None,
+        }
+    }
+
     /// A definite-length byte string.
     pub(crate) fn bytes(&mut self) -> Option<&'b [u8]> {
         let h = self.head()?;
@@ -232,6 +357,7 @@ impl<'b> Cursor<'b> {
 
     /// `false` or `true`.
     pub(crate) fn bool(&mut self) -> Option<bool> {
+        self.item = self.pos;
         match self.take(1)? {
             [0xF4] => Some(false),
             [0xF5] => Some(true),
@@ -242,6 +368,7 @@ impl<'b> Cursor<'b> {
     /// An integer (any in `i64`, and unsigned ones above) or a half, single or double
     /// float, as [`number`] reads it.
     pub(crate) fn number(&mut self) -> Option<Num> {
+        self.item = self.pos;
         match self.peek()? {
             0xF9 => {
                 let b = self.take(3)?;

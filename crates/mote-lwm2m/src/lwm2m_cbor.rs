@@ -25,7 +25,7 @@ use minicbor::data::{Tag, Type};
 use minicbor::encode::Write;
 use minicbor::{Decoder, Encoder};
 
-use crate::cbor_util::{Counter, Num, at_break, cbor_err, malformed, number, put_float};
+use crate::cbor_util::{Counter, Cursor, Num, at_break, cbor_err, malformed, number, put_float};
 use crate::data::Record;
 use crate::error::Error;
 use crate::object::ObjectDefs;
@@ -325,6 +325,33 @@ impl core::fmt::Write for SliceWriter<'_> {
     }
 }
 
+/// [`read_value`] over the direct reader: the same values for every item `read_value`
+/// takes; `None` where it would fail (the caller asks `read_value` for the error, or with
+/// `cbor-diagnostics` off reports the cursor's).
+pub(crate) fn read_value_direct<'b>(c: &mut Cursor<'b>) -> Option<SenmlValue<'b>> {
+    Some(match c.peek()? {
+        0xF4 | 0xF5 => SenmlValue::Boolean(c.bool()?),
+        0x40..=0x5F => SenmlValue::Data(c.bytes_cow()?),
+        0x60..=0x7F => SenmlValue::String(c.text_cow()?),
+        0xC0..=0xDB => match c.head()?.arg? {
+            // RFC 8949 §3.4.1: tag 0, an RFC 3339 date/time string.
+            0 => SenmlValue::Number(Number::Int(rfc3339_seconds(c.text()?)?)),
+            // §3.4.2: tag 1, epoch-based time.
+            1 => number_value(c.number()?),
+            _ => return None,
+        },
+        _ => number_value(c.number()?),
+    })
+}
+
+fn number_value(n: Num) -> SenmlValue<'static> {
+    SenmlValue::Number(match n {
+        Num::Int(i) => Number::Int(i),
+        Num::Uint(u) => Number::Uint(u),
+        Num::Float(f) => Number::Float(f),
+    })
+}
+
 /// Reads one CBOR scalar as an untyped value: integers, floats (half, single, double),
 /// text, bytes, booleans; tag 1 (epoch time) around a number is unwrapped.
 pub(crate) fn read_value<'b>(
@@ -594,6 +621,64 @@ fn read_map(
 #[cfg(test)]
 mod tests {
     use super::rfc3339_seconds;
+
+    #[test]
+    fn the_direct_value_reader_reads_what_minicbor_reads() {
+        use super::{Number, SenmlValue, read_value, read_value_direct};
+        use crate::cbor_util::Cursor;
+        use alloc::borrow::Cow;
+        let n = |i| Some(SenmlValue::Number(Number::Int(i)));
+        let cases: [(&[u8], Option<SenmlValue<'_>>); 16] = [
+            (&[0xF5], Some(SenmlValue::Boolean(true))),
+            (&[0x38, 0x63], n(-100)),
+            (
+                &[0x1B, 0xFF, 0, 0, 0, 0, 0, 0, 0],
+                Some(SenmlValue::Number(Number::Uint(0xFF << 56))),
+            ),
+            (
+                &[0xF9, 0x3E, 0x00],
+                Some(SenmlValue::Number(Number::Float(1.5))),
+            ),
+            (
+                &[0xFA, 0x3F, 0xC0, 0, 0],
+                Some(SenmlValue::Number(Number::Float(1.5))),
+            ),
+            (
+                &[0x63, b'a', b'b', b'c'],
+                Some(SenmlValue::String(Cow::Borrowed("abc"))),
+            ),
+            // (_ "ab", "c") and (_ h'01', h'02'): chunks joined.
+            (
+                &[0x7F, 0x62, b'a', b'b', 0x61, b'c', 0xFF],
+                Some(SenmlValue::String("abc".into())),
+            ),
+            (
+                &[0x5F, 0x41, 1, 0x41, 2, 0xFF],
+                Some(SenmlValue::Data(alloc::vec![1, 2].into())),
+            ),
+            // RFC 8949 §3.4.1 / §3.4.2: 0("2013-03-21T20:04:00Z") and 1(1363896240).
+            (b"\xC0\x742013-03-21T20:04:00Z", n(1_363_896_240)),
+            (&[0xC1, 0x1A, 0x51, 0x4B, 0x67, 0xB0], n(1_363_896_240)),
+            // Null, an unknown tag, a tag in a tag, a text chunk in a byte string, a stray
+            // break, a truncated float: refused by both.
+            (&[0xF6], None),
+            (&[0xC2, 0x41, 0x01], None),
+            (&[0xC1, 0xC1, 0x01], None),
+            (&[0x5F, 0x61, b'a', 0xFF], None),
+            (&[0xFF], None),
+            (&[0xFB, 0x3F, 0xF8], None),
+        ];
+        for (bytes, expected) in cases {
+            let mut c = Cursor::new(bytes);
+            let direct = read_value_direct(&mut c).filter(|_| c.at_end());
+            let mut d = minicbor::Decoder::new(bytes);
+            let general = read_value("CBOR", &mut d)
+                .ok()
+                .filter(|_| d.position() == bytes.len());
+            assert_eq!(direct, expected, "{bytes:02x?}");
+            assert_eq!(general, expected, "{bytes:02x?}");
+        }
+    }
 
     #[test]
     fn rfc3339_dates() {

@@ -3,7 +3,9 @@
 
 use alloc::vec::Vec;
 
-use minicbor::{Decoder, Encoder};
+use minicbor::Encoder;
+
+use crate::cbor_util::Cursor;
 
 use crate::data::Record;
 use crate::error::Error;
@@ -205,7 +207,24 @@ pub fn decode_cbor(
     defs: &(impl ObjectDefs + ?Sized),
 ) -> Result<Vec<Record>, Error> {
     check_base(base)?;
-    let mut d = Decoder::new(bytes);
+    // The direct reader first; what it declines, the `minicbor` one reads for the exact
+    // error (feature `cbor-diagnostics`), as SenML-CBOR does.
+    let mut c = Cursor::new(bytes);
+    let raw = match crate::lwm2m_cbor::read_value_direct(&mut c) {
+        Some(raw) if c.at_end() => raw,
+        #[cfg(feature = "cbor-diagnostics")]
+        _ => read_value_general(bytes)?,
+        #[cfg(not(feature = "cbor-diagnostics"))]
+        _ => return Err(c.error("CBOR")),
+    };
+    let v = crate::senml::typed(base, raw, defs)?;
+    Ok(alloc::vec![Record::new(*base, v)])
+}
+
+/// The one item of a CBOR payload over `minicbor`, with its exact error.
+#[cfg(feature = "cbor-diagnostics")]
+fn read_value_general(bytes: &[u8]) -> Result<crate::senml::SenmlValue<'_>, Error> {
+    let mut d = minicbor::Decoder::new(bytes);
     let raw = crate::lwm2m_cbor::read_value("CBOR", &mut d)?;
     if d.position() != bytes.len() {
         return Err(Error::Malformed {
@@ -214,6 +233,5 @@ pub fn decode_cbor(
             reason: "trailing data after the item",
         });
     }
-    let v = crate::senml::typed(base, raw, defs)?;
-    Ok(alloc::vec![Record::new(*base, v)])
+    Ok(raw)
 }

@@ -288,41 +288,9 @@ pub(crate) fn write_value<W: Write>(e: &mut Encoder<W>, v: &Value) {
         }
         Value::Boolean(b) => e.bool(*b).map(|_| ()),
         Value::Opaque(o) => e.bytes(o).map(|_| ()),
-        Value::Objlnk(l) => {
-            // "O:I" is at most 11 bytes; written without allocating.
-            let mut buf = [0u8; 11];
-            let mut w = SliceWriter {
-                buf: &mut buf,
-                len: 0,
-            };
-            use core::fmt::Write as _;
-            let _ = write!(w, "{l}");
-            let len = w.len;
-            let s = buf
-                .get(..len)
-                .and_then(|b| core::str::from_utf8(b).ok())
-                .unwrap_or("");
-            e.str(s).map(|_| ())
-        }
+        // "O:I" is at most 11 bytes; written without allocating.
+        Value::Objlnk(l) => e.str(l.ascii().as_str()).map(|_| ()),
     };
-}
-
-/// A `fmt::Write` into a fixed buffer.
-struct SliceWriter<'a> {
-    buf: &'a mut [u8],
-    len: usize,
-}
-
-impl core::fmt::Write for SliceWriter<'_> {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        let end = self.len + s.len();
-        self.buf
-            .get_mut(self.len..end)
-            .ok_or(core::fmt::Error)?
-            .copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
-    }
 }
 
 /// [`read_value`] over the direct reader: the same values for every item `read_value`

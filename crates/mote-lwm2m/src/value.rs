@@ -4,7 +4,7 @@ use core::fmt;
 use core::str::FromStr;
 
 #[cfg(feature = "alloc")]
-use alloc::{string::String, string::ToString, vec::Vec};
+use alloc::{string::String, vec::Vec};
 
 use crate::error::Error;
 #[cfg(feature = "alloc")]
@@ -185,8 +185,12 @@ impl Value {
     pub fn to_text(&self) -> String {
         match self {
             Value::String(s) | Value::Corelnk(s) => s.clone(),
-            Value::Integer(i) | Value::Time(i) => i.to_string(),
-            Value::UnsignedInteger(u) => u.to_string(),
+            Value::Integer(i) | Value::Time(i) => {
+                let mut a = crate::ascii::Ascii::<20>::new();
+                a.push_i64(*i);
+                String::from(a.as_str())
+            }
+            Value::UnsignedInteger(u) => String::from(crate::ascii::u64_text(*u).as_str()),
             Value::Float(f) => {
                 let mut s = String::new();
                 crate::decimal::write(&mut s, *f);
@@ -194,7 +198,7 @@ impl Value {
             }
             Value::Boolean(b) => String::from(if *b { "1" } else { "0" }),
             Value::Opaque(o) => crate::base64::encode(o, crate::base64::Alphabet::Standard),
-            Value::Objlnk(l) => l.to_string(),
+            Value::Objlnk(l) => String::from(l.ascii().as_str()),
         }
     }
 

@@ -14,7 +14,6 @@
 use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::fmt::Write as _;
 
 use crate::data::Record;
 use crate::error::Error;
@@ -550,8 +549,7 @@ fn base_name(base: &Path, records: &[Record], opts: &EncodeOptions) -> Option<St
         Some(b) => Some(b.clone()),
         None if base.is_root() => None,
         None => {
-            let mut s = String::new();
-            let _ = write!(s, "{base}");
+            let mut s = String::from(base.ascii().as_str());
             if !(records.len() == 1 && records.first().is_some_and(|r| r.path == *base)) {
                 s.push('/');
             }
@@ -579,8 +577,6 @@ pub(crate) fn for_each_senml(
         }
     }
     let bn = base_name(base, records, opts);
-    let mut full = String::new();
-    let mut link = String::new();
     let mut order = [None; 12];
     for (slot, l) in order.iter_mut().zip([
         Label::BaseName,
@@ -592,11 +588,11 @@ pub(crate) fn for_each_senml(
         *slot = Some(l);
     }
     for (i, r) in records.iter().enumerate() {
-        full.clear();
-        push_path(&mut full, &r.path);
+        let full = r.path.ascii();
+        let link;
         let n: Option<&str> = match &bn {
             None => Some(full.as_str()),
-            Some(b) => match full.strip_prefix(b.as_str()) {
+            Some(b) => match full.as_str().strip_prefix(b.as_str()) {
                 Some("") => None,
                 Some(rest) => Some(rest),
                 None => {
@@ -618,8 +614,7 @@ pub(crate) fn for_each_senml(
             Value::Boolean(b) => SenmlValue::Boolean(*b),
             Value::Opaque(o) => SenmlValue::Data(Cow::Borrowed(o.as_slice())),
             Value::Objlnk(l) => {
-                link.clear();
-                let _ = write!(link, "{l}");
+                link = l.ascii();
                 SenmlValue::ObjectLink(Cow::Borrowed(link.as_str()))
             }
         };
@@ -644,32 +639,6 @@ pub(crate) fn for_each_senml(
         f(&rec)?;
     }
     Ok(())
-}
-
-/// Appends `/O/I/R…` (or `/`) without the formatting machinery.
-fn push_path(s: &mut String, p: &Path) {
-    if p.is_root() {
-        s.push('/');
-    }
-    for &id in p.ids() {
-        s.push('/');
-        let mut buf = [0u8; 5];
-        let mut n = id;
-        let mut i = buf.len();
-        loop {
-            i -= 1;
-            if let Some(slot) = buf.get_mut(i) {
-                *slot = b'0' + (n % 10) as u8;
-            }
-            n /= 10;
-            if n == 0 || i == 0 {
-                break;
-            }
-        }
-        for &b in buf.get(i..).unwrap_or(&[]) {
-            s.push(char::from(b));
-        }
-    }
 }
 
 /// The pack for LwM2M records (see [`EncodeOptions`] for names and times).
@@ -715,13 +684,9 @@ pub fn to_pack(
 pub fn paths_pack(paths: &[Path]) -> Pack<'static> {
     paths
         .iter()
-        .map(|p| {
-            let mut s = String::new();
-            let _ = write!(s, "{p}");
-            SenmlRecord {
-                n: Some(Cow::Owned(s)),
-                ..SenmlRecord::default()
-            }
+        .map(|p| SenmlRecord {
+            n: Some(Cow::Owned(String::from(p.ascii().as_str()))),
+            ..SenmlRecord::default()
         })
         .collect()
 }

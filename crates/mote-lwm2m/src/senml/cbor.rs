@@ -16,8 +16,8 @@ use minicbor::encode::Write;
 use minicbor::{Decoder, Encoder};
 
 use super::{
-    EncodeOptions, Label, Number, Pack, Resolved, Resolver, SenmlRecord, SenmlValue,
-    for_each_senml, paths_pack, resolve, sort_if_needed, to_paths, to_record,
+    EncodeOptions, Fields, Label, Number, Pack, Resolved, Resolver, SenmlRecord, SenmlValue,
+    for_each_fields, paths_pack, resolve, sort_if_needed, to_paths, to_record,
 };
 use crate::cbor_util::{Counter, Cursor, Num, at_break, cbor_err, malformed, number, put_float};
 use crate::data::Record;
@@ -109,11 +109,51 @@ fn write_records<W: Write>(
     opts: &EncodeOptions,
 ) -> Result<W, Error> {
     let _ = e.array(records.len() as u64);
-    for_each_senml(base, records, opts, |r| {
-        write_record(&mut e, r);
+    for_each_fields(base, records, opts, |r| {
+        write_fields(&mut e, r);
         Ok(())
     })?;
     Ok(e.into_writer())
+}
+
+/// Writes the map of one LwM2M record: the bytes [`write_record`] writes for the same
+/// fields in their order (`bn`, `bt`, `n`, value, `t`), without the generic label walk.
+fn write_fields<W: Write>(e: &mut Encoder<W>, r: &Fields<'_>) {
+    let count = 1 + [r.bn.is_some(), r.bt.is_some(), r.n.is_some(), r.t.is_some()]
+        .into_iter()
+        .filter(|b| *b)
+        .count();
+    let _ = e.map(count as u64);
+    if let Some(bn) = r.bn {
+        let _ = e.i64(label::BN).and_then(|e| e.str(bn));
+    }
+    if let Some(bt) = r.bt {
+        let _ = e.i64(label::BT);
+        put_number(e, bt);
+    }
+    if let Some(n) = r.n {
+        let _ = e.i64(label::N).and_then(|e| e.str(n));
+    }
+    write_value(e, &r.value);
+    if let Some(t) = r.t {
+        let _ = e.i64(label::T);
+        put_number(e, t);
+    }
+}
+
+/// Writes a value field: its label and the value.
+fn write_value<W: Write>(e: &mut Encoder<W>, v: &SenmlValue<'_>) {
+    let _ = match v {
+        SenmlValue::Number(n) => {
+            let _ = e.i64(label::V);
+            put_number(e, *n);
+            Ok(())
+        }
+        SenmlValue::String(s) => e.i64(label::VS).and_then(|e| e.str(s)).map(|_| ()),
+        SenmlValue::Boolean(b) => e.i64(label::VB).and_then(|e| e.bool(*b)).map(|_| ()),
+        SenmlValue::Data(d) => e.i64(label::VD).and_then(|e| e.bytes(d)).map(|_| ()),
+        SenmlValue::ObjectLink(s) => e.str("vlo").and_then(|e| e.str(s)).map(|_| ()),
+    };
 }
 
 /// Encodes a Read-Composite or Observe-Composite request body: `[{0: path}, …]`.
@@ -446,20 +486,12 @@ fn write_record<W: Write>(e: &mut Encoder<W>, r: &SenmlRecord<'_>) {
                 put_number(e, v.unwrap_or(Number::Int(0)));
                 Ok(())
             }
-            Label::Value => match &r.value {
-                Some(SenmlValue::Number(n)) => {
-                    let _ = e.i64(label::V);
-                    put_number(e, *n);
-                    Ok(())
+            Label::Value => {
+                if let Some(v) = &r.value {
+                    write_value(e, v);
                 }
-                Some(SenmlValue::String(s)) => e.i64(label::VS).and_then(|e| e.str(s)).map(|_| ()),
-                Some(SenmlValue::Boolean(b)) => {
-                    e.i64(label::VB).and_then(|e| e.bool(*b)).map(|_| ())
-                }
-                Some(SenmlValue::Data(d)) => e.i64(label::VD).and_then(|e| e.bytes(d)).map(|_| ()),
-                Some(SenmlValue::ObjectLink(s)) => e.str("vlo").and_then(|e| e.str(s)).map(|_| ()),
-                None => Ok(()),
-            },
+                Ok(())
+            }
         };
     }
 }
@@ -787,6 +819,63 @@ mod tests {
                 "{bytes:02x?}"
             );
         }
+    }
+
+    #[test]
+    fn the_record_writer_writes_what_the_pack_writer_writes() {
+        let records = [
+            Record::with_time(
+                "/3/0/9".parse().unwrap(),
+                Value::Integer(95),
+                1_700_000_000.0,
+            ),
+            Record::with_time(
+                "/3/0/9".parse().unwrap(),
+                Value::Float(1.5),
+                1_700_000_010.5,
+            ),
+            record("/3/0/0", Value::String("ACME".into())),
+            record("/3/0/16", Value::Boolean(true)),
+            record("/3/0/7/1", Value::UnsignedInteger(u64::MAX)),
+            record("/0/0/3", Value::Opaque(alloc::vec![1, 2])),
+            record("/0/0/17", Value::Objlnk(ObjectLink::new(21, 0))),
+        ];
+        let timed = EncodeOptions {
+            base_time: Some(1_700_000_000.0),
+            ..EncodeOptions::default()
+        };
+        for (base, opts) in [
+            (Path::ROOT, EncodeOptions::default()),
+            (Path::ROOT, timed.clone()),
+            ("/3/0".parse().unwrap(), timed),
+        ] {
+            let in_base: Vec<Record> = records
+                .iter()
+                .filter(|r| r.path.starts_with(&base))
+                .cloned()
+                .collect();
+            let direct = encode_with(&base, &in_base, &opts).unwrap();
+            let generic = write_pack(&crate::senml::to_pack(&base, &in_base, &opts).unwrap());
+            assert_eq!(direct, generic, "{base} {opts:?}");
+            let untyped = crate::object::NoDefs;
+            assert_eq!(decode(&direct, &untyped).unwrap().len(), in_base.len());
+        }
+        // One spelled out: [{-2: "/3/0/", -3: 1700000000, 0: "9", 2: 95, 6: 0}].
+        let one = [records[0].clone()];
+        let opts = EncodeOptions {
+            base_name: Some("/3/0/".into()),
+            base_time: Some(1_700_000_000.0),
+        };
+        assert_eq!(
+            encode_with(&"/3/0".parse().unwrap(), &one, &opts).unwrap(),
+            cat(&[
+                &[0x81, 0xA5, 0x21],
+                &t("/3/0/"),
+                &[0x22, 0x1A, 0x65, 0x53, 0xF1, 0x00, 0x00],
+                &t("9"),
+                &[0x02, 0x18, 0x5F, 0x06, 0x00],
+            ])
+        );
     }
 
     #[test]

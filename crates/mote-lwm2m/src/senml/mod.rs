@@ -558,15 +558,60 @@ fn base_name(base: &Path, records: &[Record], opts: &EncodeOptions) -> Option<St
     }
 }
 
-/// Calls `f` with the SenML record of each LwM2M record, in order: names relative to the
-/// base name, values in the field of their type (`v` numbers, `vs` strings and Corelnk,
-/// `vb`, `vd`, `vlo`), times relative to the base time. Field order: `bn`, `bt`, `n`,
-/// value, `t` (as in the TS examples). Names and values are borrowed, not copied.
+/// The fields SenML writes for one LwM2M record, in this order: `bn` and `bt` (first
+/// record only), `n`, the value field, `t` (as in the TS examples).
+pub(crate) struct Fields<'a> {
+    pub(crate) bn: Option<&'a str>,
+    pub(crate) bt: Option<Number>,
+    pub(crate) n: Option<&'a str>,
+    pub(crate) value: SenmlValue<'a>,
+    pub(crate) t: Option<Number>,
+}
+
+impl Fields<'_> {
+    /// The fields as a generic record (with their order), for the pack writers.
+    fn to_record(&self) -> SenmlRecord<'_> {
+        let mut order = [None; 12];
+        for (slot, l) in order.iter_mut().zip([
+            Label::BaseName,
+            Label::BaseTime,
+            Label::Name,
+            Label::Value,
+            Label::Time,
+        ]) {
+            *slot = Some(l);
+        }
+        SenmlRecord {
+            bn: self.bn.map(Cow::Borrowed),
+            bt: self.bt,
+            n: self.n.map(Cow::Borrowed),
+            value: Some(self.value.clone()),
+            t: self.t,
+            order,
+            ..SenmlRecord::default()
+        }
+    }
+}
+
+/// Calls `f` with the SenML record of each LwM2M record, in order (see [`for_each_fields`]).
 pub(crate) fn for_each_senml(
     base: &Path,
     records: &[Record],
     opts: &EncodeOptions,
     mut f: impl FnMut(&SenmlRecord<'_>) -> Result<(), Error>,
+) -> Result<(), Error> {
+    for_each_fields(base, records, opts, |r| f(&r.to_record()))
+}
+
+/// Calls `f` with the SenML fields of each LwM2M record, in order: names relative to the
+/// base name, values in the field of their type (`v` numbers, `vs` strings and Corelnk,
+/// `vb`, `vd`, `vlo`), times relative to the base time. Names and values are borrowed, not
+/// copied.
+pub(crate) fn for_each_fields(
+    base: &Path,
+    records: &[Record],
+    opts: &EncodeOptions,
+    mut f: impl FnMut(&Fields<'_>) -> Result<(), Error>,
 ) -> Result<(), Error> {
     for r in records {
         if !r.path.starts_with(base) {
@@ -577,16 +622,6 @@ pub(crate) fn for_each_senml(
         }
     }
     let bn = base_name(base, records, opts);
-    let mut order = [None; 12];
-    for (slot, l) in order.iter_mut().zip([
-        Label::BaseName,
-        Label::BaseTime,
-        Label::Name,
-        Label::Value,
-        Label::Time,
-    ]) {
-        *slot = Some(l);
-    }
     for (i, r) in records.iter().enumerate() {
         let full = r.path.ascii();
         let link;
@@ -618,25 +653,15 @@ pub(crate) fn for_each_senml(
                 SenmlValue::ObjectLink(Cow::Borrowed(link.as_str()))
             }
         };
-        let rec = SenmlRecord {
-            bn: if i == 0 {
-                bn.as_deref().map(Cow::Borrowed)
-            } else {
-                None
-            },
-            bt: if i == 0 {
-                opts.base_time.map(time_number)
-            } else {
-                None
-            },
-            n: n.map(Cow::Borrowed),
-            value: Some(value),
+        let first = i == 0;
+        f(&Fields {
+            bn: bn.as_deref().filter(|_| first),
+            bt: opts.base_time.filter(|_| first).map(time_number),
+            n,
+            value,
             t: r.time
                 .map(|t| time_number(t - opts.base_time.unwrap_or(0.0))),
-            order,
-            ..SenmlRecord::default()
-        };
-        f(&rec)?;
+        })?;
     }
     Ok(())
 }

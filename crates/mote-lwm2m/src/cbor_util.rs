@@ -26,15 +26,84 @@ impl minicbor::encode::Write for Counter {
     }
 }
 
+/// Where encoded CBOR goes: a `Vec`, a [`Counter`], or a `minicbor` encoder's writer (the
+/// LwM2M-CBOR encoder's). The writers below are a few heads (RFC 8949 §3, preferred
+/// serialization §4.2.1), so the device's encoders link no `minicbor` encoder.
+pub(crate) trait Sink {
+    /// Appends bytes.
+    fn put(&mut self, bytes: &[u8]);
+}
+
+impl Sink for Vec<u8> {
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
+impl Sink for Counter {
+    fn put(&mut self, bytes: &[u8]) {
+        self.0 += bytes.len();
+    }
+}
+
+impl<W: Write> Sink for Encoder<W> {
+    fn put(&mut self, bytes: &[u8]) {
+        let _ = self.writer_mut().write_all(bytes);
+    }
+}
+
+/// An item head: major type and argument in the shortest form.
+pub(crate) fn put_head(out: &mut impl Sink, major: u8, arg: u64) {
+    let m = major << 5;
+    let b = arg.to_be_bytes();
+    match arg {
+        0..=23 => out.put(&[m | arg as u8]),
+        24..=0xFF => out.put(&[m | 24, arg as u8]),
+        0x100..=0xFFFF => out.put(&[m | 25, b[6], b[7]]),
+        0x1_0000..=0xFFFF_FFFF => out.put(&[m | 26, b[4], b[5], b[6], b[7]]),
+        _ => out.put(&[m | 27, b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
+    }
+}
+
+/// An integer: major type 0, or 1 for a negative one.
+pub(crate) fn put_int(out: &mut impl Sink, i: i64) {
+    match u64::try_from(i) {
+        Ok(u) => put_head(out, 0, u),
+        Err(_) => put_head(out, 1, (-1 - i) as u64),
+    }
+}
+
+/// A text string.
+pub(crate) fn put_text(out: &mut impl Sink, s: &str) {
+    put_head(out, 3, s.len() as u64);
+    out.put(s.as_bytes());
+}
+
+/// A byte string.
+pub(crate) fn put_bytes(out: &mut impl Sink, b: &[u8]) {
+    put_head(out, 2, b.len() as u64);
+    out.put(b);
+}
+
+/// `false` or `true`.
+pub(crate) fn put_bool(out: &mut impl Sink, b: bool) {
+    out.put(&[if b { 0xF5 } else { 0xF4 }]);
+}
+
 /// Writes `f` in the shortest of half, single and double precision that keeps its value.
-pub(crate) fn put_float<W: Write>(e: &mut Encoder<W>, f: f64) {
+pub(crate) fn put_float(out: &mut impl Sink, f: f64) {
     if let Some(h) = f16_exact(f) {
         let [a, b] = h.to_be_bytes();
-        let _ = e.writer_mut().write_all(&[0xF9, a, b]);
+        out.put(&[0xF9, a, b]);
     } else if f64::from(f as f32) == f {
-        let _ = e.f32(f as f32);
+        let [a, b, c, d] = (f as f32).to_be_bytes();
+        out.put(&[0xFA, a, b, c, d]);
     } else {
-        let _ = e.f64(f);
+        let mut b = [0xFB; 9];
+        for (slot, x) in b.iter_mut().skip(1).zip(f.to_be_bytes()) {
+            *slot = x;
+        }
+        out.put(&b);
     }
 }
 
@@ -401,5 +470,72 @@ impl<'b> Cursor<'b> {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_writers_write_what_minicbor_writes() {
+        let ints = [
+            0i64,
+            23,
+            24,
+            255,
+            256,
+            65535,
+            65536,
+            0xFFFF_FFFF,
+            0x1_0000_0000,
+            i64::MAX,
+            -1,
+            -24,
+            -25,
+            -256,
+            -257,
+            -65537,
+            i64::MIN,
+        ];
+        for i in ints {
+            let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+            put_int(&mut ours, i);
+            Encoder::new(&mut theirs).i64(i).unwrap();
+            assert_eq!(ours, theirs, "{i}");
+        }
+        for u in [u64::MAX, 1 << 63] {
+            let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+            put_head(&mut ours, 0, u);
+            Encoder::new(&mut theirs).u64(u).unwrap();
+            assert_eq!(ours, theirs, "{u}");
+        }
+        let text = "a".repeat(300);
+        let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+        put_text(&mut ours, &text);
+        put_bytes(&mut ours, text.as_bytes());
+        put_bool(&mut ours, true);
+        put_bool(&mut ours, false);
+        let mut e = Encoder::new(&mut theirs);
+        e.str(&text).unwrap().bytes(text.as_bytes()).unwrap();
+        e.bool(true).unwrap().bool(false).unwrap();
+        assert_eq!(ours, theirs);
+        // RFC 8949 Appendix A: 1.5 (half), 100000.0 (single), 1.1 (double).
+        let mut floats = Vec::new();
+        for f in [1.5, 100_000.0, 1.1] {
+            put_float(&mut floats, f);
+        }
+        assert_eq!(
+            floats,
+            [
+                0xF9, 0x3E, 0x00, 0xFA, 0x47, 0xC3, 0x50, 0x00, 0xFB, 0x3F, 0xF1, 0x99, 0x99, 0x99,
+                0x99, 0x99, 0x9A
+            ]
+        );
+        // The counter counts what the `Vec` gets.
+        let mut n = Counter::default();
+        put_text(&mut n, &text);
+        assert_eq!(n.0, 3 + 300);
     }
 }

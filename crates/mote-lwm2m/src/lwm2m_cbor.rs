@@ -25,7 +25,10 @@ use minicbor::data::{Tag, Type};
 use minicbor::encode::Write;
 use minicbor::{Decoder, Encoder};
 
-use crate::cbor_util::{Counter, Cursor, Num, at_break, cbor_err, malformed, number, put_float};
+use crate::cbor_util::{
+    Counter, Cursor, Num, Sink, at_break, cbor_err, malformed, number, put_bool, put_bytes,
+    put_float, put_head, put_int, put_text,
+};
 use crate::data::Record;
 use crate::error::Error;
 use crate::object::ObjectDefs;
@@ -277,20 +280,17 @@ fn write_map<W: Write>(e: &mut Encoder<W>, children: &[Node<'_>], fold: usize, i
 }
 
 /// One value in CBOR (TS Appendix C, "CBOR, LwM2M CBOR, and SenML CBOR Formats").
-pub(crate) fn write_value<W: Write>(e: &mut Encoder<W>, v: &Value) {
-    let _ = match v {
-        Value::String(s) | Value::Corelnk(s) => e.str(s).map(|_| ()),
-        Value::Integer(i) | Value::Time(i) => e.i64(*i).map(|_| ()),
-        Value::UnsignedInteger(u) => e.u64(*u).map(|_| ()),
-        Value::Float(f) => {
-            put_float(e, *f);
-            Ok(())
-        }
-        Value::Boolean(b) => e.bool(*b).map(|_| ()),
-        Value::Opaque(o) => e.bytes(o).map(|_| ()),
+pub(crate) fn write_value(out: &mut impl Sink, v: &Value) {
+    match v {
+        Value::String(s) | Value::Corelnk(s) => put_text(out, s),
+        Value::Integer(i) | Value::Time(i) => put_int(out, *i),
+        Value::UnsignedInteger(u) => put_head(out, 0, *u),
+        Value::Float(f) => put_float(out, *f),
+        Value::Boolean(b) => put_bool(out, *b),
+        Value::Opaque(o) => put_bytes(out, o),
         // "O:I" is at most 11 bytes; written without allocating.
-        Value::Objlnk(l) => e.str(l.ascii().as_str()).map(|_| ()),
-    };
+        Value::Objlnk(l) => put_text(out, l.ascii().as_str()),
+    }
 }
 
 /// [`read_value`] over the direct reader: the same values for every item `read_value`

@@ -3,8 +3,6 @@
 
 use alloc::vec::Vec;
 
-use minicbor::Encoder;
-
 use crate::cbor_util::Cursor;
 
 use crate::data::Record;
@@ -157,8 +155,7 @@ pub fn decode_opaque(
 pub fn encode_cbor(base: &Path, records: &[Record]) -> Result<Vec<u8>, Error> {
     let r = the_one("CBOR", base, records)?;
     let mut buf = Vec::new();
-    let mut e = Encoder::new(&mut buf);
-    crate::lwm2m_cbor::write_value(&mut e, &r.value);
+    crate::lwm2m_cbor::write_value(&mut buf, &r.value);
     Ok(buf)
 }
 
@@ -182,9 +179,9 @@ pub(crate) fn encoded_len(
         },
         _ => {
             let r = the_one("CBOR", base, records)?;
-            let mut e = Encoder::new(crate::cbor_util::Counter::default());
-            crate::lwm2m_cbor::write_value(&mut e, &r.value);
-            Ok(e.into_writer().0)
+            let mut n = crate::cbor_util::Counter::default();
+            crate::lwm2m_cbor::write_value(&mut n, &r.value);
+            Ok(n.0)
         }
     }
 }

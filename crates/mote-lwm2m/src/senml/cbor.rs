@@ -11,15 +11,17 @@ use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use minicbor::Decoder;
 use minicbor::data::Type;
-use minicbor::encode::Write;
-use minicbor::{Decoder, Encoder};
 
 use super::{
     EncodeOptions, Fields, Label, Number, Pack, Resolved, Resolver, SenmlRecord, SenmlValue,
     for_each_fields, paths_pack, resolve, sort_if_needed, to_paths, to_record,
 };
-use crate::cbor_util::{Counter, Cursor, Num, at_break, cbor_err, malformed, number, put_float};
+use crate::cbor_util::{
+    Counter, Cursor, Num, Sink, at_break, cbor_err, malformed, number, put_bool, put_bytes,
+    put_float, put_head, put_int, put_text,
+};
 use crate::data::Record;
 use crate::error::Error;
 use crate::object::ObjectDefs;
@@ -83,7 +85,7 @@ pub fn encode_with(
     opts: &EncodeOptions,
 ) -> Result<Vec<u8>, Error> {
     let mut buf = Vec::with_capacity(records.len() * 16 + 4);
-    write_records(Encoder::new(&mut buf), base, records, opts)?;
+    write_records(&mut buf, base, records, opts)?;
     Ok(buf)
 }
 
@@ -99,61 +101,75 @@ pub fn encode_with(
 /// # Ok::<(), mote_lwm2m::Error>(())
 /// ```
 pub fn encoded_len(base: &Path, records: &[Record], opts: &EncodeOptions) -> Result<usize, Error> {
-    Ok(write_records(Encoder::new(Counter::default()), base, records, opts)?.0)
+    let mut n = Counter::default();
+    write_records(&mut n, base, records, opts)?;
+    Ok(n.0)
 }
 
-fn write_records<W: Write>(
-    mut e: Encoder<W>,
+fn write_records(
+    out: &mut impl Sink,
     base: &Path,
     records: &[Record],
     opts: &EncodeOptions,
-) -> Result<W, Error> {
-    let _ = e.array(records.len() as u64);
+) -> Result<(), Error> {
+    put_head(out, 4, records.len() as u64);
     for_each_fields(base, records, opts, |r| {
-        write_fields(&mut e, r);
+        write_fields(out, r);
         Ok(())
-    })?;
-    Ok(e.into_writer())
+    })
 }
 
 /// Writes the map of one LwM2M record: the bytes [`write_record`] writes for the same
 /// fields in their order (`bn`, `bt`, `n`, value, `t`), without the generic label walk.
-fn write_fields<W: Write>(e: &mut Encoder<W>, r: &Fields<'_>) {
+fn write_fields(out: &mut impl Sink, r: &Fields<'_>) {
     let count = 1 + [r.bn.is_some(), r.bt.is_some(), r.n.is_some(), r.t.is_some()]
         .into_iter()
         .filter(|b| *b)
         .count();
-    let _ = e.map(count as u64);
+    put_head(out, 5, count as u64);
     if let Some(bn) = r.bn {
-        let _ = e.i64(label::BN).and_then(|e| e.str(bn));
+        put_int(out, label::BN);
+        put_text(out, bn);
     }
     if let Some(bt) = r.bt {
-        let _ = e.i64(label::BT);
-        put_number(e, bt);
+        put_int(out, label::BT);
+        put_number(out, bt);
     }
     if let Some(n) = r.n {
-        let _ = e.i64(label::N).and_then(|e| e.str(n));
+        put_int(out, label::N);
+        put_text(out, n);
     }
-    write_value(e, &r.value);
+    write_value(out, &r.value);
     if let Some(t) = r.t {
-        let _ = e.i64(label::T);
-        put_number(e, t);
+        put_int(out, label::T);
+        put_number(out, t);
     }
 }
 
 /// Writes a value field: its label and the value.
-fn write_value<W: Write>(e: &mut Encoder<W>, v: &SenmlValue<'_>) {
-    let _ = match v {
+fn write_value(out: &mut impl Sink, v: &SenmlValue<'_>) {
+    match v {
         SenmlValue::Number(n) => {
-            let _ = e.i64(label::V);
-            put_number(e, *n);
-            Ok(())
+            put_int(out, label::V);
+            put_number(out, *n);
         }
-        SenmlValue::String(s) => e.i64(label::VS).and_then(|e| e.str(s)).map(|_| ()),
-        SenmlValue::Boolean(b) => e.i64(label::VB).and_then(|e| e.bool(*b)).map(|_| ()),
-        SenmlValue::Data(d) => e.i64(label::VD).and_then(|e| e.bytes(d)).map(|_| ()),
-        SenmlValue::ObjectLink(s) => e.str("vlo").and_then(|e| e.str(s)).map(|_| ()),
-    };
+        SenmlValue::String(s) => {
+            put_int(out, label::VS);
+            put_text(out, s);
+        }
+        SenmlValue::Boolean(b) => {
+            put_int(out, label::VB);
+            put_bool(out, *b);
+        }
+        SenmlValue::Data(d) => {
+            put_int(out, label::VD);
+            put_bytes(out, d);
+        }
+        SenmlValue::ObjectLink(s) => {
+            put_text(out, "vlo");
+            put_text(out, s);
+        }
+    }
 }
 
 /// Encodes a Read-Composite or Observe-Composite request body: `[{0: path}, …]`.
@@ -410,15 +426,12 @@ pub fn decode_paths(bytes: &[u8]) -> Result<Vec<Path>, Error> {
     to_paths(FORMAT, resolve(FORMAT, parse_pack(bytes)?)?)
 }
 
-fn put_number<W: Write>(e: &mut Encoder<W>, n: Number) {
-    let _ = match n {
-        Number::Int(i) => e.i64(i).map(|_| ()),
-        Number::Uint(u) => e.u64(u).map(|_| ()),
-        Number::Float(f) => {
-            put_float(e, f);
-            Ok(())
-        }
-    };
+fn put_number(out: &mut impl Sink, n: Number) {
+    match n {
+        Number::Int(i) => put_int(out, i),
+        Number::Uint(u) => put_head(out, 0, u),
+        Number::Float(f) => put_float(out, f),
+    }
 }
 
 /// Writes a pack: a definite-length array of definite-length maps, integer labels (text
@@ -435,39 +448,26 @@ fn put_number<W: Write>(e: &mut Encoder<W>, n: Number) {
 /// ```
 pub fn write_pack(pack: &[SenmlRecord<'_>]) -> Vec<u8> {
     let mut buf = Vec::with_capacity(pack.len() * 16 + 4);
-    let mut e = Encoder::new(&mut buf);
-    let _ = e.array(pack.len() as u64);
+    put_head(&mut buf, 4, pack.len() as u64);
     for r in pack {
-        write_record(&mut e, r);
+        write_record(&mut buf, r);
     }
     buf
 }
 
 /// Writes one record map.
-fn write_record<W: Write>(e: &mut Encoder<W>, r: &SenmlRecord<'_>) {
-    let _ = e.map(r.labels().count() as u64);
+fn write_record(out: &mut impl Sink, r: &SenmlRecord<'_>) {
+    put_head(out, 5, r.labels().count() as u64);
     for l in r.labels() {
-        let _ = match l {
-            Label::Version => e
-                .i64(label::BVER)
-                .and_then(|e| e.u64(r.bver.unwrap_or(0)))
-                .map(|_| ()),
-            Label::BaseName => e
-                .i64(label::BN)
-                .and_then(|e| e.str(r.bn.as_deref().unwrap_or("")))
-                .map(|_| ()),
-            Label::BaseUnit => e
-                .i64(label::BU)
-                .and_then(|e| e.str(r.bu.as_deref().unwrap_or("")))
-                .map(|_| ()),
-            Label::Name => e
-                .i64(label::N)
-                .and_then(|e| e.str(r.n.as_deref().unwrap_or("")))
-                .map(|_| ()),
-            Label::Unit => e
-                .i64(label::U)
-                .and_then(|e| e.str(r.u.as_deref().unwrap_or("")))
-                .map(|_| ()),
+        match l {
+            Label::Version => {
+                put_int(out, label::BVER);
+                put_head(out, 0, r.bver.unwrap_or(0));
+            }
+            Label::BaseName => put_label_text(out, label::BN, r.bn.as_deref()),
+            Label::BaseUnit => put_label_text(out, label::BU, r.bu.as_deref()),
+            Label::Name => put_label_text(out, label::N, r.n.as_deref()),
+            Label::Unit => put_label_text(out, label::U, r.u.as_deref()),
             Label::BaseTime
             | Label::BaseValue
             | Label::BaseSum
@@ -482,18 +482,22 @@ fn write_record<W: Write>(e: &mut Encoder<W>, r: &SenmlRecord<'_>) {
                     Label::Time => (label::T, r.t),
                     _ => (label::UT, r.ut),
                 };
-                let _ = e.i64(k);
-                put_number(e, v.unwrap_or(Number::Int(0)));
-                Ok(())
+                put_int(out, k);
+                put_number(out, v.unwrap_or(Number::Int(0)));
             }
             Label::Value => {
                 if let Some(v) = &r.value {
-                    write_value(e, v);
+                    write_value(out, v);
                 }
-                Ok(())
             }
-        };
+        }
     }
+}
+
+/// A text field: its label and the text.
+fn put_label_text(out: &mut impl Sink, label: i64, text: Option<&str>) {
+    put_int(out, label);
+    put_text(out, text.unwrap_or(""));
 }
 
 /// Parses a SenML-CBOR document into a pack, borrowing strings and bytes from `bytes`.

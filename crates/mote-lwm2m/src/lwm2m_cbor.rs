@@ -391,12 +391,17 @@ pub(crate) fn read_value<'b>(
 /// `…+02:00`); fractional seconds are accepted and dropped (Time is whole seconds).
 fn rfc3339_seconds(s: &str) -> Option<i64> {
     let b = s.as_bytes();
-    let num = |r: core::ops::Range<usize>| -> Option<i64> {
-        let t = b.get(r)?;
-        if !t.iter().all(u8::is_ascii_digit) {
-            return None;
+    // At most 4 digits: `i32` arithmetic (a Cortex-M divides it in hardware), widened once
+    // at the end.
+    let num = |r: core::ops::Range<usize>| -> Option<i32> {
+        let mut n = 0i32;
+        for &c in b.get(r)? {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            n = n * 10 + i32::from(c - b'0');
         }
-        core::str::from_utf8(t).ok()?.parse().ok()
+        Some(n)
     };
     let sep = |i: usize, c: &[u8]| b.get(i).is_some_and(|x| c.contains(x));
     if !(sep(4, b"-") && sep(7, b"-") && sep(10, b"Tt ") && sep(13, b":") && sep(16, b":")) {
@@ -444,7 +449,7 @@ fn rfc3339_seconds(s: &str) -> Option<i64> {
     let doy = (153 * mp + 2) / 5 + d - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + h * 3600 + mi * 60 + se - offset)
+    Some(i64::from(days) * 86_400 + i64::from(h * 3600 + mi * 60 + se - offset))
 }
 
 /// Decodes a payload into records sorted by path, typed with `defs`. The top-level keys

@@ -730,7 +730,6 @@ pub(crate) fn f16_exact(f: f64) -> Option<u16> {
     if f == 0.0 {
         return Some(sign);
     }
-    let a = f.abs();
     // Normal halves: 2^-14 ..= 65504 with 10 mantissa bits.
     let e = ((bits >> 52) & 0x7FF) as i32 - 1023;
     if (-14..=15).contains(&e) {
@@ -740,35 +739,79 @@ pub(crate) fn f16_exact(f: f64) -> Option<u16> {
         }
         return Some(sign | (((e + 15) as u16) << 10) | (mant >> 42) as u16);
     }
-    // Subnormal halves: multiples of 2^-24 below 2^-14.
+    // Subnormal halves: k · 2^-24 with k < 1024. With the 53-bit significand M, f is
+    // M · 2^(e - 52), so k = M · 2^(e - 28): exact when the low 28 - e bits of M are zero
+    // (e < -14 keeps k below 2^10; integer arithmetic, no float multiply).
     if e < -14 {
-        let scaled = a * 16_777_216.0; // 2^24
-        if crate::value::is_integral(scaled) && scaled < 1024.0 {
-            return Some(sign | scaled as u16);
+        let m = (bits & ((1u64 << 52) - 1)) | (1u64 << 52);
+        let shift = u32::try_from(28 - e).unwrap_or(64);
+        if shift < 64 && m & ((1u64 << shift) - 1) == 0 {
+            return Some(sign | (m >> shift) as u16);
         }
     }
     None
 }
 
-/// The value of half-precision bits.
+/// The value of half-precision bits (IEEE 754 binary16 → binary64, exact), built from the
+/// bits without float arithmetic.
 pub(crate) fn f16_to_f64(h: u16) -> f64 {
-    let sign = if h & 0x8000 != 0 { -1.0 } else { 1.0 };
-    let exp = (h >> 10) & 0x1F;
-    let mant = f64::from(h & 0x3FF);
-    let v = match exp {
-        0 => mant / 16_777_216.0,
-        31 => {
-            if mant == 0.0 {
-                f64::INFINITY
-            } else {
-                f64::NAN
-            }
+    let sign = u64::from(h & 0x8000) << 48;
+    let exp = u64::from((h >> 10) & 0x1F);
+    let mant = u64::from(h & 0x3FF);
+    let bits = match (exp, mant) {
+        (0, 0) => 0,
+        // Subnormal: mant · 2^-24 = 1.f · 2^(p - 24), p the top bit of mant.
+        (0, m) => {
+            let p = u64::from(63 - m.leading_zeros());
+            ((p + 1023 - 24) << 52) | ((m << (52 - p)) & ((1u64 << 52) - 1))
         }
-        e => (1.0 + mant / 1024.0) * pow2(i32::from(e) - 15),
+        (31, 0) => 0x7FF << 52,
+        (31, _) => 0x7FF8 << 48,
+        (e, m) => ((e + 1023 - 15) << 52) | (m << 42),
     };
-    sign * v
+    f64::from_bits(sign | bits)
 }
 
-fn pow2(e: i32) -> f64 {
-    f64::from_bits(((e + 1023) as u64) << 52)
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The value of half-precision bits by the formula of IEEE 754 §3.4, in float
+    /// arithmetic: the oracle for the bit-built conversion.
+    fn by_formula(h: u16) -> f64 {
+        let sign = if h & 0x8000 != 0 { -1.0 } else { 1.0 };
+        let mant = f64::from(h & 0x3FF);
+        let v = match (h >> 10) & 0x1F {
+            0 => mant / 16_777_216.0,
+            31 if mant == 0.0 => f64::INFINITY,
+            31 => f64::NAN,
+            e => (1.0 + mant / 1024.0) * f64::powi(2.0, i32::from(e) - 15),
+        };
+        sign * v
+    }
+
+    #[test]
+    fn every_half_converts_exactly_and_back() {
+        for h in 0..=u16::MAX {
+            let f = f16_to_f64(h);
+            let expected = by_formula(h);
+            if expected.is_nan() {
+                assert!(f.is_nan(), "{h:#06x}");
+                assert_eq!(f16_exact(f), Some(0x7E00));
+            } else {
+                assert_eq!(f.to_bits(), expected.to_bits(), "{h:#06x}");
+                assert_eq!(f16_exact(f), Some(h), "{h:#06x}");
+            }
+        }
+        // Not halves: too precise, too small (2^-25), too large.
+        for f in [
+            1.0 + f64::EPSILON,
+            2f64.powi(-25),
+            3.0 * 2f64.powi(-26),
+            65520.0,
+            1e-300,
+        ] {
+            assert_eq!(f16_exact(f), None, "{f}");
+        }
+    }
 }

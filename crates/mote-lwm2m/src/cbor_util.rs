@@ -386,7 +386,10 @@ impl<'b> Cursor<'b> {
     pub(crate) fn skip(&mut self, depth: u8) -> Option<()> {
         let depth = depth.checked_sub(1)?;
         match self.peek()? >> 5 {
-            2 | 3 => return self.string(self.peek()? >> 5).map(|_| ()),
+            2 => return self.bytes_cow().map(|_| ()),
+            // Text is checked as UTF-8 (RFC 8949 §3.1: invalid UTF-8 is not valid CBOR),
+            // as the general reader's skip does.
+            3 => return self.text_cow().map(|_| ()),
             _ => {}
         }
         let h = self.head()?;

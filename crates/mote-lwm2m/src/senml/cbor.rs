@@ -903,6 +903,12 @@ mod tests {
                 &[0x02, 0x01, 0x06, 0x3B, 0x80, 0, 0, 0, 0, 0, 0, 0],
             ]),
             cat(&[&[0x81, 0xA2, 0x00], &n9, &[0x02, 0xC1, 0x01]]),
+            // An unknown label whose text value is not UTF-8 (found by the property test).
+            cat(&[
+                &[0x81, 0xA3, 0x00],
+                &n9,
+                &[0x02, 0x01, 0x09, 0x62, 0xC3, 0x28],
+            ]),
             // A stray break in a definite map, trailing data, a map key that is a map.
             cat(&[&[0x81, 0xA2, 0x00], &n9, &[0xFF]]),
             cat(&[&[0x81, 0xA2, 0x00], &n9, &[0x02, 0x01, 0x00]]),

@@ -340,14 +340,19 @@ impl Value {
 /// Whether a finite float has no fractional part (`f64::fract` is not in `core`).
 #[cfg(feature = "alloc")]
 pub(crate) fn is_integral(f: f64) -> bool {
-    if !f.is_finite() {
-        return false;
+    // From the bits (no float comparisons or conversions): with the unbiased exponent e,
+    // the 52 - e low mantissa bits are the fraction.
+    let bits = f.to_bits();
+    let e = ((bits >> 52) & 0x7FF) as i32 - 1023;
+    match e {
+        // Infinities and NaN.
+        1024 => false,
+        // From 2^52 on, every f64 is an integer.
+        52.. => true,
+        // Below 1 only ±0 (subnormals included).
+        ..0 => bits << 1 == 0,
+        _ => bits & ((1u64 << (52 - e)) - 1) == 0,
     }
-    // From 2^52 on, every f64 is an integer.
-    if f >= 4_503_599_627_370_496.0 || f <= -4_503_599_627_370_496.0 {
-        return true;
-    }
-    (f as i64) as f64 == f
 }
 
 #[cfg(feature = "alloc")]
@@ -391,4 +396,44 @@ fn parse_float(s: &str) -> Result<f64, Error> {
         return Err(Error::InvalidValue);
     }
     crate::decimal::parse(s).ok_or(Error::InvalidValue)
+}
+
+#[cfg(all(test, feature = "alloc"))]
+mod tests {
+    #[test]
+    fn is_integral_from_the_bits_matches_float_arithmetic() {
+        // The oracle: the float test the bit test replaces.
+        let by_floats = |f: f64| {
+            f.is_finite() && (f.abs() >= 4_503_599_627_370_496.0 || (f as i64) as f64 == f)
+        };
+        let mut cases = alloc::vec![
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            0.5,
+            1.5,
+            -2.5,
+            3.0,
+            1e300,
+            -1e-300,
+            f64::MIN_POSITIVE,
+            5e-324,
+            f64::MAX,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            4_503_599_627_370_495.5,
+            4_503_599_627_370_496.0,
+            9_007_199_254_740_993.0,
+        ];
+        // Around every power of two: the exponent boundaries of the bit test.
+        for e in -60..70 {
+            let p = f64::powi(2.0, e);
+            cases.extend([p, -p, p + 0.5, p - 0.5, p * 1.25, p + 1.0]);
+        }
+        for f in cases {
+            assert_eq!(super::is_integral(f), by_floats(f), "{f:e}");
+        }
+    }
 }

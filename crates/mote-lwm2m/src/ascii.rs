@@ -46,6 +46,7 @@ impl<const N: usize> Ascii<N> {
     }
 
     /// Appends `n` in decimal, with `-` when negative.
+    #[cfg(feature = "alloc")]
     pub(crate) fn push_i64(&mut self, n: i64) {
         if n < 0 {
             self.push(b'-');
@@ -60,13 +61,14 @@ impl<const N: usize> Ascii<N> {
 }
 
 /// `n` in decimal.
+#[cfg(feature = "alloc")]
 pub(crate) fn u64_text(n: u64) -> Ascii<20> {
     let mut a = Ascii::new();
     a.push_u64(n);
     a
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "alloc"))]
 mod tests {
     use super::*;
 

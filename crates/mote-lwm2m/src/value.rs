@@ -308,13 +308,12 @@ impl Value {
         match *self {
             Value::Integer(i) | Value::Time(i) => u64::try_from(i).ok(),
             Value::UnsignedInteger(u) => Some(u),
-            Value::Float(f) => {
-                if crate::value::is_integral(f) && (0.0..1.844_674_407_370_955_2e19).contains(&f) {
-                    Some(f as u64)
-                } else {
-                    None
-                }
-            }
+            Value::Float(f) => match integral_magnitude(f)? {
+                (false, m) => Some(m),
+                // -0.0
+                (true, 0) => Some(0),
+                (true, _) => None,
+            },
             _ => None,
         }
     }
@@ -355,15 +354,35 @@ pub(crate) fn is_integral(f: f64) -> bool {
     }
 }
 
+/// `f` as an `i64` when it is integral and in range (−2^63 ..< 2^63).
 #[cfg(feature = "alloc")]
-fn float_to_i64(f: f64) -> Option<i64> {
-    if crate::value::is_integral(f)
-        && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&f)
-    {
-        Some(f as i64)
-    } else {
-        None
+pub(crate) fn float_to_i64(f: f64) -> Option<i64> {
+    match integral_magnitude(f)? {
+        (false, m) => i64::try_from(m).ok(),
+        (true, m) if m == 1 << 63 => Some(i64::MIN),
+        (true, m) => i64::try_from(m).ok().map(|m| -m),
     }
+}
+
+/// The sign and magnitude of an integral `f` below 2^64, from its bits (no soft-float
+/// compares and conversions): the 53-bit significand shifted by the exponent.
+#[cfg(feature = "alloc")]
+fn integral_magnitude(f: f64) -> Option<(bool, u64)> {
+    if !is_integral(f) {
+        return None;
+    }
+    let bits = f.to_bits();
+    let negative = bits >> 63 != 0;
+    let e = ((bits >> 52) & 0x7FF) as i32 - 1023;
+    let m = (bits & ((1u64 << 52) - 1)) | (1u64 << 52);
+    let magnitude = match e {
+        // ±0 (`is_integral` let no other value below 1 through).
+        ..0 => 0,
+        0..=51 => m >> (52 - e),
+        52..=63 => m << (e - 52),
+        _ => return None,
+    };
+    Some((negative, magnitude))
 }
 
 #[cfg(feature = "alloc")]
@@ -400,6 +419,39 @@ fn parse_float(s: &str) -> Result<f64, Error> {
 
 #[cfg(all(test, feature = "alloc"))]
 mod tests {
+    #[test]
+    fn float_conversions_from_the_bits_match_float_arithmetic() {
+        use super::Value;
+        // The oracles: the float range checks and casts the bit versions replace.
+        let to_i64 = |f: f64| {
+            (super::is_integral(f)
+                && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&f))
+            .then_some(f as i64)
+        };
+        let to_u64 = |f: f64| {
+            (super::is_integral(f) && (0.0..1.844_674_407_370_955_2e19).contains(&f))
+                .then_some(f as u64)
+        };
+        let mut cases = alloc::vec![
+            0.0,
+            -0.0,
+            1.5,
+            -1.5,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            5e-324
+        ];
+        for e in 0..70 {
+            let p = f64::powi(2.0, e);
+            cases.extend([p, -p, p * 1.5, -p * 1.5, p - 1.0, 1.0 - p, p + 1.0]);
+        }
+        for f in cases {
+            assert_eq!(Value::Float(f).as_i64(), to_i64(f), "{f:e}");
+            assert_eq!(Value::Float(f).as_u64(), to_u64(f), "{f:e}");
+        }
+    }
+
     #[test]
     fn is_integral_from_the_bits_matches_float_arithmetic() {
         // The oracle: the float test the bit test replaces.

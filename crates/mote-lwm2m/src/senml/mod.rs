@@ -536,10 +536,9 @@ pub(crate) fn to_paths(
 }
 
 fn time_number(t: f64) -> Number {
-    if crate::value::is_integral(t) && t.abs() < 9.007_199_254_740_992e15 {
-        Number::Int(t as i64)
-    } else {
-        Number::Float(t)
+    match crate::value::float_to_i64(t) {
+        Some(i) if i.unsigned_abs() < 1 << 53 => Number::Int(i),
+        _ => Number::Float(t),
     }
 }
 

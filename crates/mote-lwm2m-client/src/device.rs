@@ -1,7 +1,6 @@
 //! The Device Object /3 (LwM2M TS 1.2 Core Appendix E.4): values come from the
 //! application through [`DeviceInfo`]; Reboot, Factory Reset and Reset Error Code are hooks.
 
-use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -103,7 +102,7 @@ impl<D: DeviceInfo> Device<D> {
             11 => {
                 // Inserted one by one (the instance IDs ascend): collecting into a map would
                 // link a stable sort for nothing.
-                let mut codes = BTreeMap::new();
+                let mut codes = mote_lwm2m::data::Map::new();
                 for (c, n) in self.info.error_codes().into_iter().zip(0u16..) {
                     codes.insert(n, Value::Integer(c));
                 }

@@ -456,7 +456,7 @@ impl Client {
                 | (ResourceData::Multiple(new), true, 4) => {
                     let mut cur = match obj.read(*i, *r) {
                         Ok(ResourceData::Multiple(m)) => m,
-                        _ => BTreeMap::new(),
+                        _ => mote_lwm2m::data::Map::new(),
                     };
                     cur.extend(new.iter().map(|(k, v)| (*k, v.clone())));
                     ResourceData::Multiple(cur)
@@ -653,10 +653,10 @@ impl Client {
         // TS 1.2 Core §7.3.2 (Create): the creating server owns the new instance's /2
         // instance, with no ACL entry (full rights for the owner only).
         if o != ACCESS_CONTROL {
-            let mut acl = BTreeMap::new();
+            let mut acl = mote_lwm2m::data::InstanceData::new();
             acl.insert(0, single_int(o));
             acl.insert(1, single_int(id));
-            acl.insert(2, ResourceData::Multiple(BTreeMap::new()));
+            acl.insert(2, ResourceData::Multiple(mote_lwm2m::data::Map::new()));
             acl.insert(3, single_int(ssid.0));
             self.acl.insert(acl_id, acl);
         }
@@ -848,7 +848,7 @@ pub(crate) fn group(records: &[Record]) -> Vec<((u16, u16), ResourceData)> {
         let at = match out.binary_search_by_key(&key, |(k, _)| *k) {
             Ok(at) => at,
             Err(at) => {
-                out.insert(at, (key, ResourceData::Multiple(BTreeMap::new())));
+                out.insert(at, (key, ResourceData::Multiple(mote_lwm2m::data::Map::new())));
                 at
             }
         };

@@ -7,7 +7,6 @@
 
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::fmt::Write as _;
 
 use crate::error::Error;
 use crate::object::Version;
@@ -274,7 +273,9 @@ impl NotificationAttributes {
             if !s.is_empty() {
                 s.push('&');
             }
-            let _ = write!(s, "{name}={v}");
+            s.push_str(name);
+            s.push('=');
+            s.push_str(&v);
         }
         s
     }
@@ -295,13 +296,14 @@ impl NotificationAttributes {
                 out.push((n, v));
             }
         };
-        put("pmin", self.pmin.map(|v| alloc::format!("{v}")));
-        put("pmax", self.pmax.map(|v| alloc::format!("{v}")));
+        let int = |v: u32| String::from(crate::ascii::u64_text(u64::from(v)).as_str());
+        put("pmin", self.pmin.map(int));
+        put("pmax", self.pmax.map(int));
         put("gt", self.gt.map(float_text));
         put("lt", self.lt.map(float_text));
         put("st", self.st.map(float_text));
-        put("epmin", self.epmin.map(|v| alloc::format!("{v}")));
-        put("epmax", self.epmax.map(|v| alloc::format!("{v}")));
+        put("epmin", self.epmin.map(int));
+        put("epmax", self.epmax.map(int));
         put(
             "edge",
             self.edge.map(|v| String::from(if v { "1" } else { "0" })),
@@ -310,7 +312,7 @@ impl NotificationAttributes {
             "con",
             self.con.map(|v| String::from(if v { "1" } else { "0" })),
         );
-        put("hqmax", self.hqmax.map(|v| alloc::format!("{v}")));
+        put("hqmax", self.hqmax.map(int));
         out
     }
 }

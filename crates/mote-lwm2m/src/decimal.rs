@@ -119,22 +119,8 @@ fn parse_compact(s: &str) -> Option<f64> {
 
 /// Appends the decimal digits of `n`.
 #[cfg_attr(feature = "float-text", allow(dead_code))]
-fn push_u64(out: &mut String, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut len = 0;
-    loop {
-        if let Some(d) = digits.get_mut(len) {
-            *d = b'0' + (n % 10) as u8;
-        }
-        len += 1;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    for d in digits.iter().take(len).rev() {
-        out.push(char::from(*d));
-    }
+fn push_u64(out: &mut String, n: u64) {
+    out.push_str(crate::ascii::u64_text(n).as_str());
 }
 
 #[cfg_attr(feature = "float-text", allow(dead_code))]

@@ -191,10 +191,22 @@ impl ObjectLink {
     }
 }
 
+impl ObjectLink {
+    /// The text of [`Display`](fmt::Display) in a fixed buffer, without the formatting
+    /// machinery.
+    pub(crate) fn ascii(&self) -> crate::ascii::Ascii<11> {
+        let mut a = crate::ascii::Ascii::new();
+        a.push_u64(u64::from(self.object));
+        a.push(b':');
+        a.push_u64(u64::from(self.instance));
+        a
+    }
+}
+
 impl fmt::Display for ObjectLink {
     /// `object:instance` in decimal, e.g. `66:0` (Appendix C, text representation).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.object, self.instance)
+        f.write_str(self.ascii().as_str())
     }
 }
 

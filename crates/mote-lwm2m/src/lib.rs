@@ -9,6 +9,7 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+mod ascii;
 pub mod error;
 pub mod ids;
 pub mod path;

@@ -5,10 +5,10 @@
 
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::fmt::Write as _;
 
 use mote_coap::link_format::{LinkFormat, LinkWriter, Value as LinkValue};
 
+use crate::ascii::u64_text;
 use crate::attributes::LinkAttributes;
 use crate::error::Error;
 use crate::object::Version;
@@ -155,17 +155,13 @@ pub fn write(links: &[Link], root: &str) -> Result<String, Error> {
     let root = root.trim_end_matches('/');
     for l in links {
         let mut target = String::from(root);
-        if l.path.is_root() {
-            target.push('/');
-        } else {
-            let _ = write!(target, "{}", l.path);
-        }
+        target.push_str(l.path.ascii().as_str());
         w.link(&target).map_err(e)?;
         let a = &l.attributes;
         let mut tmp = String::new();
         if let Some(v) = a.lwm2m {
             tmp.clear();
-            let _ = write!(tmp, "{v}");
+            push_version(&mut tmp, v);
             w.attribute("lwm2m", Some(LinkValue::Token(&tmp)))
                 .map_err(e)?;
         }
@@ -178,7 +174,7 @@ pub fn write(links: &[Link], root: &str) -> Result<String, Error> {
                 if i > 0 {
                     tmp.push(' ');
                 }
-                let _ = write!(tmp, "{c}");
+                tmp.push_str(u64_text(u64::from(*c)).as_str());
             }
             let v = if a.ct.len() == 1 {
                 LinkValue::Token(&tmp)
@@ -189,13 +185,13 @@ pub fn write(links: &[Link], root: &str) -> Result<String, Error> {
         }
         if let Some(v) = a.ver {
             tmp.clear();
-            let _ = write!(tmp, "{v}");
+            push_version(&mut tmp, v);
             w.attribute("ver", Some(LinkValue::Token(&tmp)))
                 .map_err(e)?;
         }
         if let Some(s) = a.ssid {
             tmp.clear();
-            let _ = write!(tmp, "{s}");
+            tmp.push_str(u64_text(u64::from(s)).as_str());
             w.attribute("ssid", Some(LinkValue::Token(&tmp)))
                 .map_err(e)?;
         }
@@ -204,7 +200,7 @@ pub fn write(links: &[Link], root: &str) -> Result<String, Error> {
         }
         if let Some(d) = a.dim {
             tmp.clear();
-            let _ = write!(tmp, "{d}");
+            tmp.push_str(u64_text(u64::from(d)).as_str());
             w.attribute("dim", Some(LinkValue::Token(&tmp)))
                 .map_err(e)?;
         }
@@ -213,6 +209,13 @@ pub fn write(links: &[Link], root: &str) -> Result<String, Error> {
         }
     }
     Ok(out)
+}
+
+/// Appends `major.minor`, as `Version`'s `Display` writes it.
+fn push_version(s: &mut String, v: Version) {
+    s.push_str(u64_text(u64::from(v.major)).as_str());
+    s.push('.');
+    s.push_str(u64_text(u64::from(v.minor)).as_str());
 }
 
 /// The Register / Update payload (TS §6.2.1.1, §6.2.2.4): the root link

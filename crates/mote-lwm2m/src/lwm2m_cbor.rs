@@ -25,7 +25,10 @@ use minicbor::data::{Tag, Type};
 use minicbor::encode::Write;
 use minicbor::{Decoder, Encoder};
 
-use crate::cbor_util::{Counter, Num, at_break, cbor_err, malformed, number, put_float};
+use crate::cbor_util::{
+    Counter, Cursor, Num, Sink, at_break, cbor_err, malformed, number, put_bool, put_bytes,
+    put_float, put_head, put_int, put_text,
+};
 use crate::data::Record;
 use crate::error::Error;
 use crate::object::ObjectDefs;
@@ -277,52 +280,44 @@ fn write_map<W: Write>(e: &mut Encoder<W>, children: &[Node<'_>], fold: usize, i
 }
 
 /// One value in CBOR (TS Appendix C, "CBOR, LwM2M CBOR, and SenML CBOR Formats").
-pub(crate) fn write_value<W: Write>(e: &mut Encoder<W>, v: &Value) {
-    let _ = match v {
-        Value::String(s) | Value::Corelnk(s) => e.str(s).map(|_| ()),
-        Value::Integer(i) | Value::Time(i) => e.i64(*i).map(|_| ()),
-        Value::UnsignedInteger(u) => e.u64(*u).map(|_| ()),
-        Value::Float(f) => {
-            put_float(e, *f);
-            Ok(())
-        }
-        Value::Boolean(b) => e.bool(*b).map(|_| ()),
-        Value::Opaque(o) => e.bytes(o).map(|_| ()),
-        Value::Objlnk(l) => {
-            // "O:I" is at most 11 bytes; written without allocating.
-            let mut buf = [0u8; 11];
-            let mut w = SliceWriter {
-                buf: &mut buf,
-                len: 0,
-            };
-            use core::fmt::Write as _;
-            let _ = write!(w, "{l}");
-            let len = w.len;
-            let s = buf
-                .get(..len)
-                .and_then(|b| core::str::from_utf8(b).ok())
-                .unwrap_or("");
-            e.str(s).map(|_| ())
-        }
-    };
-}
-
-/// A `fmt::Write` into a fixed buffer.
-struct SliceWriter<'a> {
-    buf: &'a mut [u8],
-    len: usize,
-}
-
-impl core::fmt::Write for SliceWriter<'_> {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        let end = self.len + s.len();
-        self.buf
-            .get_mut(self.len..end)
-            .ok_or(core::fmt::Error)?
-            .copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
+pub(crate) fn write_value(out: &mut impl Sink, v: &Value) {
+    match v {
+        Value::String(s) | Value::Corelnk(s) => put_text(out, s),
+        Value::Integer(i) | Value::Time(i) => put_int(out, *i),
+        Value::UnsignedInteger(u) => put_head(out, 0, *u),
+        Value::Float(f) => put_float(out, *f),
+        Value::Boolean(b) => put_bool(out, *b),
+        Value::Opaque(o) => put_bytes(out, o),
+        // "O:I" is at most 11 bytes; written without allocating.
+        Value::Objlnk(l) => put_text(out, l.ascii().as_str()),
     }
+}
+
+/// [`read_value`] over the direct reader: the same values for every item `read_value`
+/// takes; `None` where it would fail (the caller asks `read_value` for the error, or with
+/// `cbor-diagnostics` off reports the cursor's).
+pub(crate) fn read_value_direct<'b>(c: &mut Cursor<'b>) -> Option<SenmlValue<'b>> {
+    Some(match c.peek()? {
+        0xF4 | 0xF5 => SenmlValue::Boolean(c.bool()?),
+        0x40..=0x5F => SenmlValue::Data(c.bytes_cow()?),
+        0x60..=0x7F => SenmlValue::String(c.text_cow()?),
+        0xC0..=0xDB => match c.head()?.arg? {
+            // RFC 8949 §3.4.1: tag 0, an RFC 3339 date/time string.
+            0 => SenmlValue::Number(Number::Int(rfc3339_seconds(c.text()?)?)),
+            // §3.4.2: tag 1, epoch-based time.
+            1 => number_value(c.number()?),
+            _ => return None,
+        },
+        _ => number_value(c.number()?),
+    })
+}
+
+fn number_value(n: Num) -> SenmlValue<'static> {
+    SenmlValue::Number(match n {
+        Num::Int(i) => Number::Int(i),
+        Num::Uint(u) => Number::Uint(u),
+        Num::Float(f) => Number::Float(f),
+    })
 }
 
 /// Reads one CBOR scalar as an untyped value: integers, floats (half, single, double),
@@ -396,12 +391,17 @@ pub(crate) fn read_value<'b>(
 /// `…+02:00`); fractional seconds are accepted and dropped (Time is whole seconds).
 fn rfc3339_seconds(s: &str) -> Option<i64> {
     let b = s.as_bytes();
-    let num = |r: core::ops::Range<usize>| -> Option<i64> {
-        let t = b.get(r)?;
-        if !t.iter().all(u8::is_ascii_digit) {
-            return None;
+    // At most 4 digits: `i32` arithmetic (a Cortex-M divides it in hardware), widened once
+    // at the end.
+    let num = |r: core::ops::Range<usize>| -> Option<i32> {
+        let mut n = 0i32;
+        for &c in b.get(r)? {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            n = n * 10 + i32::from(c - b'0');
         }
-        core::str::from_utf8(t).ok()?.parse().ok()
+        Some(n)
     };
     let sep = |i: usize, c: &[u8]| b.get(i).is_some_and(|x| c.contains(x));
     if !(sep(4, b"-") && sep(7, b"-") && sep(10, b"Tt ") && sep(13, b":") && sep(16, b":")) {
@@ -449,7 +449,7 @@ fn rfc3339_seconds(s: &str) -> Option<i64> {
     let doy = (153 * mp + 2) / 5 + d - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + h * 3600 + mi * 60 + se - offset)
+    Some(i64::from(days) * 86_400 + i64::from(h * 3600 + mi * 60 + se - offset))
 }
 
 /// Decodes a payload into records sorted by path, typed with `defs`. The top-level keys
@@ -594,6 +594,64 @@ fn read_map(
 #[cfg(test)]
 mod tests {
     use super::rfc3339_seconds;
+
+    #[test]
+    fn the_direct_value_reader_reads_what_minicbor_reads() {
+        use super::{Number, SenmlValue, read_value, read_value_direct};
+        use crate::cbor_util::Cursor;
+        use alloc::borrow::Cow;
+        let n = |i| Some(SenmlValue::Number(Number::Int(i)));
+        let cases: [(&[u8], Option<SenmlValue<'_>>); 16] = [
+            (&[0xF5], Some(SenmlValue::Boolean(true))),
+            (&[0x38, 0x63], n(-100)),
+            (
+                &[0x1B, 0xFF, 0, 0, 0, 0, 0, 0, 0],
+                Some(SenmlValue::Number(Number::Uint(0xFF << 56))),
+            ),
+            (
+                &[0xF9, 0x3E, 0x00],
+                Some(SenmlValue::Number(Number::Float(1.5))),
+            ),
+            (
+                &[0xFA, 0x3F, 0xC0, 0, 0],
+                Some(SenmlValue::Number(Number::Float(1.5))),
+            ),
+            (
+                &[0x63, b'a', b'b', b'c'],
+                Some(SenmlValue::String(Cow::Borrowed("abc"))),
+            ),
+            // (_ "ab", "c") and (_ h'01', h'02'): chunks joined.
+            (
+                &[0x7F, 0x62, b'a', b'b', 0x61, b'c', 0xFF],
+                Some(SenmlValue::String("abc".into())),
+            ),
+            (
+                &[0x5F, 0x41, 1, 0x41, 2, 0xFF],
+                Some(SenmlValue::Data(alloc::vec![1, 2].into())),
+            ),
+            // RFC 8949 §3.4.1 / §3.4.2: 0("2013-03-21T20:04:00Z") and 1(1363896240).
+            (b"\xC0\x742013-03-21T20:04:00Z", n(1_363_896_240)),
+            (&[0xC1, 0x1A, 0x51, 0x4B, 0x67, 0xB0], n(1_363_896_240)),
+            // Null, an unknown tag, a tag in a tag, a text chunk in a byte string, a stray
+            // break, a truncated float: refused by both.
+            (&[0xF6], None),
+            (&[0xC2, 0x41, 0x01], None),
+            (&[0xC1, 0xC1, 0x01], None),
+            (&[0x5F, 0x61, b'a', 0xFF], None),
+            (&[0xFF], None),
+            (&[0xFB, 0x3F, 0xF8], None),
+        ];
+        for (bytes, expected) in cases {
+            let mut c = Cursor::new(bytes);
+            let direct = read_value_direct(&mut c).filter(|_| c.at_end());
+            let mut d = minicbor::Decoder::new(bytes);
+            let general = read_value("CBOR", &mut d)
+                .ok()
+                .filter(|_| d.position() == bytes.len());
+            assert_eq!(direct, expected, "{bytes:02x?}");
+            assert_eq!(general, expected, "{bytes:02x?}");
+        }
+    }
 
     #[test]
     fn rfc3339_dates() {

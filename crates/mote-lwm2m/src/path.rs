@@ -410,16 +410,26 @@ impl Default for Path {
     }
 }
 
+impl Path {
+    /// The text of [`Display`](fmt::Display) in a fixed buffer (`/65534/65534/65534/65534`
+    /// is the longest), without the formatting machinery.
+    pub(crate) fn ascii(&self) -> crate::ascii::Ascii<24> {
+        let mut a = crate::ascii::Ascii::new();
+        if self.len == 0 {
+            a.push(b'/');
+        }
+        for &id in self.ids() {
+            a.push(b'/');
+            a.push_u64(u64::from(id));
+        }
+        a
+    }
+}
+
 impl fmt::Display for Path {
     /// `/` for the root, otherwise `/O/I/R/RI` without a trailing slash.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.len == 0 {
-            return f.write_str("/");
-        }
-        for id in self.ids() {
-            write!(f, "/{id}")?;
-        }
-        Ok(())
+        f.write_str(self.ascii().as_str())
     }
 }
 

@@ -3,7 +3,7 @@
 
 use alloc::vec::Vec;
 
-use minicbor::{Decoder, Encoder};
+use crate::cbor_util::Cursor;
 
 use crate::data::Record;
 use crate::error::Error;
@@ -155,8 +155,7 @@ pub fn decode_opaque(
 pub fn encode_cbor(base: &Path, records: &[Record]) -> Result<Vec<u8>, Error> {
     let r = the_one("CBOR", base, records)?;
     let mut buf = Vec::new();
-    let mut e = Encoder::new(&mut buf);
-    crate::lwm2m_cbor::write_value(&mut e, &r.value);
+    crate::lwm2m_cbor::write_value(&mut buf, &r.value);
     Ok(buf)
 }
 
@@ -180,9 +179,9 @@ pub(crate) fn encoded_len(
         },
         _ => {
             let r = the_one("CBOR", base, records)?;
-            let mut e = Encoder::new(crate::cbor_util::Counter::default());
-            crate::lwm2m_cbor::write_value(&mut e, &r.value);
-            Ok(e.into_writer().0)
+            let mut n = crate::cbor_util::Counter::default();
+            crate::lwm2m_cbor::write_value(&mut n, &r.value);
+            Ok(n.0)
         }
     }
 }
@@ -205,7 +204,24 @@ pub fn decode_cbor(
     defs: &(impl ObjectDefs + ?Sized),
 ) -> Result<Vec<Record>, Error> {
     check_base(base)?;
-    let mut d = Decoder::new(bytes);
+    // The direct reader first; what it declines, the `minicbor` one reads for the exact
+    // error (feature `cbor-diagnostics`), as SenML-CBOR does.
+    let mut c = Cursor::new(bytes);
+    let raw = match crate::lwm2m_cbor::read_value_direct(&mut c) {
+        Some(raw) if c.at_end() => raw,
+        #[cfg(feature = "cbor-diagnostics")]
+        _ => read_value_general(bytes)?,
+        #[cfg(not(feature = "cbor-diagnostics"))]
+        _ => return Err(c.error("CBOR")),
+    };
+    let v = crate::senml::typed(base, raw, defs)?;
+    Ok(alloc::vec![Record::new(*base, v)])
+}
+
+/// The one item of a CBOR payload over `minicbor`, with its exact error.
+#[cfg(feature = "cbor-diagnostics")]
+fn read_value_general(bytes: &[u8]) -> Result<crate::senml::SenmlValue<'_>, Error> {
+    let mut d = minicbor::Decoder::new(bytes);
     let raw = crate::lwm2m_cbor::read_value("CBOR", &mut d)?;
     if d.position() != bytes.len() {
         return Err(Error::Malformed {
@@ -214,6 +230,5 @@ pub fn decode_cbor(
             reason: "trailing data after the item",
         });
     }
-    let v = crate::senml::typed(base, raw, defs)?;
-    Ok(alloc::vec![Record::new(*base, v)])
+    Ok(raw)
 }

@@ -4,7 +4,7 @@ use core::fmt;
 use core::str::FromStr;
 
 #[cfg(feature = "alloc")]
-use alloc::{string::String, string::ToString, vec::Vec};
+use alloc::{string::String, vec::Vec};
 
 use crate::error::Error;
 #[cfg(feature = "alloc")]
@@ -185,8 +185,12 @@ impl Value {
     pub fn to_text(&self) -> String {
         match self {
             Value::String(s) | Value::Corelnk(s) => s.clone(),
-            Value::Integer(i) | Value::Time(i) => i.to_string(),
-            Value::UnsignedInteger(u) => u.to_string(),
+            Value::Integer(i) | Value::Time(i) => {
+                let mut a = crate::ascii::Ascii::<20>::new();
+                a.push_i64(*i);
+                String::from(a.as_str())
+            }
+            Value::UnsignedInteger(u) => String::from(crate::ascii::u64_text(*u).as_str()),
             Value::Float(f) => {
                 let mut s = String::new();
                 crate::decimal::write(&mut s, *f);
@@ -194,7 +198,7 @@ impl Value {
             }
             Value::Boolean(b) => String::from(if *b { "1" } else { "0" }),
             Value::Opaque(o) => crate::base64::encode(o, crate::base64::Alphabet::Standard),
-            Value::Objlnk(l) => l.to_string(),
+            Value::Objlnk(l) => String::from(l.ascii().as_str()),
         }
     }
 
@@ -304,13 +308,12 @@ impl Value {
         match *self {
             Value::Integer(i) | Value::Time(i) => u64::try_from(i).ok(),
             Value::UnsignedInteger(u) => Some(u),
-            Value::Float(f) => {
-                if crate::value::is_integral(f) && (0.0..1.844_674_407_370_955_2e19).contains(&f) {
-                    Some(f as u64)
-                } else {
-                    None
-                }
-            }
+            Value::Float(f) => match integral_magnitude(f)? {
+                (false, m) => Some(m),
+                // -0.0
+                (true, 0) => Some(0),
+                (true, _) => None,
+            },
             _ => None,
         }
     }
@@ -336,25 +339,50 @@ impl Value {
 /// Whether a finite float has no fractional part (`f64::fract` is not in `core`).
 #[cfg(feature = "alloc")]
 pub(crate) fn is_integral(f: f64) -> bool {
-    if !f.is_finite() {
-        return false;
+    // From the bits (no float comparisons or conversions): with the unbiased exponent e,
+    // the 52 - e low mantissa bits are the fraction.
+    let bits = f.to_bits();
+    let e = ((bits >> 52) & 0x7FF) as i32 - 1023;
+    match e {
+        // Infinities and NaN.
+        1024 => false,
+        // From 2^52 on, every f64 is an integer.
+        52.. => true,
+        // Below 1 only ±0 (subnormals included).
+        ..0 => bits << 1 == 0,
+        _ => bits & ((1u64 << (52 - e)) - 1) == 0,
     }
-    // From 2^52 on, every f64 is an integer.
-    if f >= 4_503_599_627_370_496.0 || f <= -4_503_599_627_370_496.0 {
-        return true;
-    }
-    (f as i64) as f64 == f
 }
 
+/// `f` as an `i64` when it is integral and in range (−2^63 ..< 2^63).
 #[cfg(feature = "alloc")]
-fn float_to_i64(f: f64) -> Option<i64> {
-    if crate::value::is_integral(f)
-        && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&f)
-    {
-        Some(f as i64)
-    } else {
-        None
+pub(crate) fn float_to_i64(f: f64) -> Option<i64> {
+    match integral_magnitude(f)? {
+        (false, m) => i64::try_from(m).ok(),
+        (true, m) if m == 1 << 63 => Some(i64::MIN),
+        (true, m) => i64::try_from(m).ok().map(|m| -m),
     }
+}
+
+/// The sign and magnitude of an integral `f` below 2^64, from its bits (no soft-float
+/// compares and conversions): the 53-bit significand shifted by the exponent.
+#[cfg(feature = "alloc")]
+fn integral_magnitude(f: f64) -> Option<(bool, u64)> {
+    if !is_integral(f) {
+        return None;
+    }
+    let bits = f.to_bits();
+    let negative = bits >> 63 != 0;
+    let e = ((bits >> 52) & 0x7FF) as i32 - 1023;
+    let m = (bits & ((1u64 << 52) - 1)) | (1u64 << 52);
+    let magnitude = match e {
+        // ±0 (`is_integral` let no other value below 1 through).
+        ..0 => 0,
+        0..=51 => m >> (52 - e),
+        52..=63 => m << (e - 52),
+        _ => return None,
+    };
+    Some((negative, magnitude))
 }
 
 #[cfg(feature = "alloc")]
@@ -387,4 +415,77 @@ fn parse_float(s: &str) -> Result<f64, Error> {
         return Err(Error::InvalidValue);
     }
     crate::decimal::parse(s).ok_or(Error::InvalidValue)
+}
+
+#[cfg(all(test, feature = "alloc"))]
+mod tests {
+    #[test]
+    fn float_conversions_from_the_bits_match_float_arithmetic() {
+        use super::Value;
+        // The oracles: the float range checks and casts the bit versions replace.
+        let to_i64 = |f: f64| {
+            (super::is_integral(f)
+                && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&f))
+            .then_some(f as i64)
+        };
+        let to_u64 = |f: f64| {
+            (super::is_integral(f) && (0.0..1.844_674_407_370_955_2e19).contains(&f))
+                .then_some(f as u64)
+        };
+        let mut cases = alloc::vec![
+            0.0,
+            -0.0,
+            1.5,
+            -1.5,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            5e-324
+        ];
+        for e in 0..70 {
+            let p = f64::powi(2.0, e);
+            cases.extend([p, -p, p * 1.5, -p * 1.5, p - 1.0, 1.0 - p, p + 1.0]);
+        }
+        for f in cases {
+            assert_eq!(Value::Float(f).as_i64(), to_i64(f), "{f:e}");
+            assert_eq!(Value::Float(f).as_u64(), to_u64(f), "{f:e}");
+        }
+    }
+
+    #[test]
+    fn is_integral_from_the_bits_matches_float_arithmetic() {
+        // The oracle: the float test the bit test replaces.
+        let by_floats = |f: f64| {
+            f.is_finite() && (f.abs() >= 4_503_599_627_370_496.0 || (f as i64) as f64 == f)
+        };
+        let mut cases = alloc::vec![
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            0.5,
+            1.5,
+            -2.5,
+            3.0,
+            1e300,
+            -1e-300,
+            f64::MIN_POSITIVE,
+            5e-324,
+            f64::MAX,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            4_503_599_627_370_495.5,
+            4_503_599_627_370_496.0,
+            9_007_199_254_740_993.0,
+        ];
+        // Around every power of two: the exponent boundaries of the bit test.
+        for e in -60..70 {
+            let p = f64::powi(2.0, e);
+            cases.extend([p, -p, p + 0.5, p - 0.5, p * 1.25, p + 1.0]);
+        }
+        for f in cases {
+            assert_eq!(super::is_integral(f), by_floats(f), "{f:e}");
+        }
+    }
 }

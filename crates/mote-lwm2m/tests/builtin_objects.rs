@@ -60,6 +60,19 @@ const OBJECT_FN_EXAMPLE: &str = r#"///
 /// ```
 "#;
 
+/// The objects a device need not implement, built in with the feature `extra-objects`:
+/// 4 (Connectivity Monitoring) and 5 (Firmware Update).
+const EXTRA: [u16; 2] = [4, 5];
+
+/// The `#[cfg]` line of object `id`'s items (empty for the core objects every client has).
+fn cfg(id: u16) -> &'static str {
+    if EXTRA.contains(&id) {
+        "#[cfg(feature = \"extra-objects\")]\n"
+    } else {
+        ""
+    }
+}
+
 fn generate(defs: &[ObjectDef]) -> String {
     let mut s = String::new();
     s.push_str(
@@ -73,7 +86,8 @@ fn generate(defs: &[ObjectDef]) -> String {
     for d in defs {
         let _ = writeln!(
             s,
-            "static RESOURCES_{}: [ResourceDef; {}] = [",
+            "{}static RESOURCES_{}: [ResourceDef; {}] = [",
+            cfg(d.id),
             d.id,
             d.resources.len()
         );
@@ -100,11 +114,12 @@ fn generate(defs: &[ObjectDef]) -> String {
     for d in defs {
         let _ = writeln!(
             s,
-            "/// Object {} \"{}\" version {} (`{}`).\npub static {}: ObjectDef = ObjectDef {{\n    id: {},\n    name: Cow::Borrowed(name({:?})),\n    urn: Cow::Borrowed({:?}),\n    version: Version {{ major: {}, minor: {} }},\n    lwm2m_version: Version {{ major: {}, minor: {} }},\n    multiple: {},\n    mandatory: {},\n    resources: Cow::Borrowed(&RESOURCES_{}),\n}};\n",
+            "/// Object {} \"{}\" version {} (`{}`).\n{}pub static {}: ObjectDef = ObjectDef {{\n    id: {},\n    name: Cow::Borrowed(name({:?})),\n    urn: Cow::Borrowed({:?}),\n    version: Version {{ major: {}, minor: {} }},\n    lwm2m_version: Version {{ major: {}, minor: {} }},\n    multiple: {},\n    mandatory: {},\n    resources: Cow::Borrowed(&RESOURCES_{}),\n}};\n",
             d.id,
             d.name,
             d.version,
             d.urn,
+            cfg(d.id),
             ident(&d.name),
             d.id,
             d.name,
@@ -118,15 +133,30 @@ fn generate(defs: &[ObjectDef]) -> String {
             d.id
         );
     }
-    let _ = writeln!(
-        s,
-        "/// All built-in objects, by ID.\npub static OBJECTS: [&ObjectDef; {}] = [",
-        defs.len()
-    );
-    for d in defs {
-        let _ = writeln!(s, "    &{},", ident(&d.name));
+    // Two lists, with and without the extra objects, so that each is an array.
+    for extra in [true, false] {
+        let listed: Vec<&ObjectDef> = defs
+            .iter()
+            .filter(|d| extra || !EXTRA.contains(&d.id))
+            .collect();
+        let _ = writeln!(
+            s,
+            "/// All built-in objects, by ID{}.\n#[cfg({}feature = \"extra-objects\"{})]\npub static OBJECTS: [&ObjectDef; {}] = [",
+            if extra {
+                ""
+            } else {
+                " (`extra-objects` off: the objects every client has)"
+            },
+            if extra { "" } else { "not(" },
+            if extra { "" } else { ")" },
+            listed.len()
+        );
+        for d in listed {
+            let _ = writeln!(s, "    &{},", ident(&d.name));
+        }
+        s.push_str("];\n\n");
     }
-    s.push_str("];\n\n/// The built-in definition of object `id`.\n");
+    s.push_str("/// The built-in definition of object `id`.\n");
     s.push_str(OBJECT_FN_EXAMPLE);
     s.push_str("pub fn object(id: u16) -> Option<&'static ObjectDef> {\n    OBJECTS.iter().copied().find(|o| o.id == id)\n}\n");
     s
@@ -146,7 +176,11 @@ fn builtin_matches_registry_xml() {
         "src/object/builtin.rs is stale: run with MOTE_REGENERATE=1"
     );
     let built: Vec<ObjectDef> = builtin::OBJECTS.iter().map(|o| (*o).clone()).collect();
-    assert_eq!(built, defs);
+    let expected: Vec<ObjectDef> = defs
+        .into_iter()
+        .filter(|d| cfg!(feature = "extra-objects") || !EXTRA.contains(&d.id))
+        .collect();
+    assert_eq!(built, expected);
 }
 
 #[test]

@@ -881,6 +881,7 @@ static RESOURCES_3: [ResourceDef; 23] = [
     },
 ];
 
+#[cfg(feature = "extra-objects")]
 static RESOURCES_4: [ResourceDef; 14] = [
     ResourceDef {
         id: 0,
@@ -1024,6 +1025,7 @@ static RESOURCES_4: [ResourceDef; 14] = [
     },
 ];
 
+#[cfg(feature = "extra-objects")]
 static RESOURCES_5: [ResourceDef; 14] = [
     ResourceDef {
         id: 0,
@@ -1289,6 +1291,7 @@ pub static DEVICE: ObjectDef = ObjectDef {
 };
 
 /// Object 4 "Connectivity Monitoring" version 1.3 (`urn:oma:lwm2m:oma:4:1.3`).
+#[cfg(feature = "extra-objects")]
 pub static CONNECTIVITY_MONITORING: ObjectDef = ObjectDef {
     id: 4,
     name: Cow::Borrowed(name("Connectivity Monitoring")),
@@ -1301,6 +1304,7 @@ pub static CONNECTIVITY_MONITORING: ObjectDef = ObjectDef {
 };
 
 /// Object 5 "Firmware Update" version 1.2 (`urn:oma:lwm2m:oma:5:1.2`).
+#[cfg(feature = "extra-objects")]
 pub static FIRMWARE_UPDATE: ObjectDef = ObjectDef {
     id: 5,
     name: Cow::Borrowed(name("Firmware Update")),
@@ -1325,6 +1329,7 @@ pub static LWM2M_OSCORE: ObjectDef = ObjectDef {
 };
 
 /// All built-in objects, by ID.
+#[cfg(feature = "extra-objects")]
 pub static OBJECTS: [&ObjectDef; 7] = [
     &LWM2M_SECURITY,
     &LWM2M_SERVER,
@@ -1332,6 +1337,16 @@ pub static OBJECTS: [&ObjectDef; 7] = [
     &DEVICE,
     &CONNECTIVITY_MONITORING,
     &FIRMWARE_UPDATE,
+    &LWM2M_OSCORE,
+];
+
+/// All built-in objects, by ID (`extra-objects` off: the objects every client has).
+#[cfg(not(feature = "extra-objects"))]
+pub static OBJECTS: [&ObjectDef; 5] = [
+    &LWM2M_SECURITY,
+    &LWM2M_SERVER,
+    &LWM2M_ACCESS_CONTROL,
+    &DEVICE,
     &LWM2M_OSCORE,
 ];
 

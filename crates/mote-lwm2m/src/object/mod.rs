@@ -3,13 +3,17 @@
 //!
 //! The built-in definitions of the core objects 0 (Security), 1 (Server), 2 (Access
 //! Control), 3 (Device), 4 (Connectivity Monitoring), 5 (Firmware Update) and 21 (OSCORE)
-//! are generated from the registry XML in `objects/` (see [`builtin`]). More objects load
-//! from DDF files with [`crate::ddf`] (feature `std`).
+//! are generated from the registry XML in `objects/` (see [`builtin`]; 4 and 5 with the
+//! feature `extra-objects`). More objects load from DDF files with [`crate::ddf`] (feature
+//! `std`).
 
 use alloc::borrow::Cow;
+#[cfg(not(feature = "vec-maps"))]
 use alloc::collections::BTreeMap;
 use core::fmt;
 use core::str::FromStr;
+#[cfg(feature = "vec-maps")]
+use mote_coap::vec_map::VecMap as BTreeMap;
 
 use crate::error::Error;
 use crate::path::Path;
@@ -451,7 +455,8 @@ impl ObjectRegistry {
         ObjectRegistry::default()
     }
 
-    /// The built-in core objects 0, 1, 2, 3, 4, 5, 21.
+    /// The built-in core objects 0, 1, 2, 3, 4, 5, 21 (4 and 5 with the feature
+    /// `extra-objects`).
     ///
     /// ```
     /// use mote_lwm2m::object::{ObjectDefs, ObjectRegistry};
@@ -517,6 +522,24 @@ impl ObjectDefs for Builtin {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn objects_4_and_5_only_with_the_extra_objects_feature() {
+        let ids: alloc::vec::Vec<u16> = ObjectRegistry::with_builtin()
+            .iter()
+            .map(|o| o.id)
+            .collect();
+        if cfg!(feature = "extra-objects") {
+            assert_eq!(ids, [0, 1, 2, 3, 4, 5, 21]);
+        } else {
+            assert_eq!(ids, [0, 1, 2, 3, 21]);
+        }
+        assert_eq!(Builtin.object(5).is_some(), cfg!(feature = "extra-objects"));
+        // What a client with a Device object needs is always there.
+        for id in [0, 1, 2, 3, 21] {
+            assert_eq!(builtin::object(id).map(|o| o.id), Some(id));
+        }
+    }
 
     #[test]
     #[allow(clippy::panic)]

@@ -14,7 +14,6 @@
 use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::fmt::Write as _;
 
 use crate::data::Record;
 use crate::error::Error;
@@ -537,10 +536,9 @@ pub(crate) fn to_paths(
 }
 
 fn time_number(t: f64) -> Number {
-    if crate::value::is_integral(t) && t.abs() < 9.007_199_254_740_992e15 {
-        Number::Int(t as i64)
-    } else {
-        Number::Float(t)
+    match crate::value::float_to_i64(t) {
+        Some(i) if i.unsigned_abs() < 1 << 53 => Number::Int(i),
+        _ => Number::Float(t),
     }
 }
 
@@ -550,8 +548,7 @@ fn base_name(base: &Path, records: &[Record], opts: &EncodeOptions) -> Option<St
         Some(b) => Some(b.clone()),
         None if base.is_root() => None,
         None => {
-            let mut s = String::new();
-            let _ = write!(s, "{base}");
+            let mut s = String::from(base.ascii().as_str());
             if !(records.len() == 1 && records.first().is_some_and(|r| r.path == *base)) {
                 s.push('/');
             }
@@ -560,15 +557,60 @@ fn base_name(base: &Path, records: &[Record], opts: &EncodeOptions) -> Option<St
     }
 }
 
-/// Calls `f` with the SenML record of each LwM2M record, in order: names relative to the
-/// base name, values in the field of their type (`v` numbers, `vs` strings and Corelnk,
-/// `vb`, `vd`, `vlo`), times relative to the base time. Field order: `bn`, `bt`, `n`,
-/// value, `t` (as in the TS examples). Names and values are borrowed, not copied.
+/// The fields SenML writes for one LwM2M record, in this order: `bn` and `bt` (first
+/// record only), `n`, the value field, `t` (as in the TS examples).
+pub(crate) struct Fields<'a> {
+    pub(crate) bn: Option<&'a str>,
+    pub(crate) bt: Option<Number>,
+    pub(crate) n: Option<&'a str>,
+    pub(crate) value: SenmlValue<'a>,
+    pub(crate) t: Option<Number>,
+}
+
+impl Fields<'_> {
+    /// The fields as a generic record (with their order), for the pack writers.
+    fn to_record(&self) -> SenmlRecord<'_> {
+        let mut order = [None; 12];
+        for (slot, l) in order.iter_mut().zip([
+            Label::BaseName,
+            Label::BaseTime,
+            Label::Name,
+            Label::Value,
+            Label::Time,
+        ]) {
+            *slot = Some(l);
+        }
+        SenmlRecord {
+            bn: self.bn.map(Cow::Borrowed),
+            bt: self.bt,
+            n: self.n.map(Cow::Borrowed),
+            value: Some(self.value.clone()),
+            t: self.t,
+            order,
+            ..SenmlRecord::default()
+        }
+    }
+}
+
+/// Calls `f` with the SenML record of each LwM2M record, in order (see [`for_each_fields`]).
 pub(crate) fn for_each_senml(
     base: &Path,
     records: &[Record],
     opts: &EncodeOptions,
     mut f: impl FnMut(&SenmlRecord<'_>) -> Result<(), Error>,
+) -> Result<(), Error> {
+    for_each_fields(base, records, opts, |r| f(&r.to_record()))
+}
+
+/// Calls `f` with the SenML fields of each LwM2M record, in order: names relative to the
+/// base name, values in the field of their type (`v` numbers, `vs` strings and Corelnk,
+/// `vb`, `vd`, `vlo`), times relative to the base time. Names and values are borrowed, not
+/// copied.
+pub(crate) fn for_each_fields(
+    base: &Path,
+    records: &[Record],
+    opts: &EncodeOptions,
+    mut f: impl FnMut(&Fields<'_>) -> Result<(), Error>,
 ) -> Result<(), Error> {
     for r in records {
         if !r.path.starts_with(base) {
@@ -579,24 +621,12 @@ pub(crate) fn for_each_senml(
         }
     }
     let bn = base_name(base, records, opts);
-    let mut full = String::new();
-    let mut link = String::new();
-    let mut order = [None; 12];
-    for (slot, l) in order.iter_mut().zip([
-        Label::BaseName,
-        Label::BaseTime,
-        Label::Name,
-        Label::Value,
-        Label::Time,
-    ]) {
-        *slot = Some(l);
-    }
     for (i, r) in records.iter().enumerate() {
-        full.clear();
-        push_path(&mut full, &r.path);
+        let full = r.path.ascii();
+        let link;
         let n: Option<&str> = match &bn {
             None => Some(full.as_str()),
-            Some(b) => match full.strip_prefix(b.as_str()) {
+            Some(b) => match full.as_str().strip_prefix(b.as_str()) {
                 Some("") => None,
                 Some(rest) => Some(rest),
                 None => {
@@ -618,58 +648,21 @@ pub(crate) fn for_each_senml(
             Value::Boolean(b) => SenmlValue::Boolean(*b),
             Value::Opaque(o) => SenmlValue::Data(Cow::Borrowed(o.as_slice())),
             Value::Objlnk(l) => {
-                link.clear();
-                let _ = write!(link, "{l}");
+                link = l.ascii();
                 SenmlValue::ObjectLink(Cow::Borrowed(link.as_str()))
             }
         };
-        let rec = SenmlRecord {
-            bn: if i == 0 {
-                bn.as_deref().map(Cow::Borrowed)
-            } else {
-                None
-            },
-            bt: if i == 0 {
-                opts.base_time.map(time_number)
-            } else {
-                None
-            },
-            n: n.map(Cow::Borrowed),
-            value: Some(value),
+        let first = i == 0;
+        f(&Fields {
+            bn: bn.as_deref().filter(|_| first),
+            bt: opts.base_time.filter(|_| first).map(time_number),
+            n,
+            value,
             t: r.time
                 .map(|t| time_number(t - opts.base_time.unwrap_or(0.0))),
-            order,
-            ..SenmlRecord::default()
-        };
-        f(&rec)?;
+        })?;
     }
     Ok(())
-}
-
-/// Appends `/O/I/R…` (or `/`) without the formatting machinery.
-fn push_path(s: &mut String, p: &Path) {
-    if p.is_root() {
-        s.push('/');
-    }
-    for &id in p.ids() {
-        s.push('/');
-        let mut buf = [0u8; 5];
-        let mut n = id;
-        let mut i = buf.len();
-        loop {
-            i -= 1;
-            if let Some(slot) = buf.get_mut(i) {
-                *slot = b'0' + (n % 10) as u8;
-            }
-            n /= 10;
-            if n == 0 || i == 0 {
-                break;
-            }
-        }
-        for &b in buf.get(i..).unwrap_or(&[]) {
-            s.push(char::from(b));
-        }
-    }
 }
 
 /// The pack for LwM2M records (see [`EncodeOptions`] for names and times).
@@ -715,13 +708,9 @@ pub fn to_pack(
 pub fn paths_pack(paths: &[Path]) -> Pack<'static> {
     paths
         .iter()
-        .map(|p| {
-            let mut s = String::new();
-            let _ = write!(s, "{p}");
-            SenmlRecord {
-                n: Some(Cow::Owned(s)),
-                ..SenmlRecord::default()
-            }
+        .map(|p| SenmlRecord {
+            n: Some(Cow::Owned(String::from(p.ascii().as_str()))),
+            ..SenmlRecord::default()
         })
         .collect()
 }
@@ -740,7 +729,6 @@ pub(crate) fn f16_exact(f: f64) -> Option<u16> {
     if f == 0.0 {
         return Some(sign);
     }
-    let a = f.abs();
     // Normal halves: 2^-14 ..= 65504 with 10 mantissa bits.
     let e = ((bits >> 52) & 0x7FF) as i32 - 1023;
     if (-14..=15).contains(&e) {
@@ -750,35 +738,79 @@ pub(crate) fn f16_exact(f: f64) -> Option<u16> {
         }
         return Some(sign | (((e + 15) as u16) << 10) | (mant >> 42) as u16);
     }
-    // Subnormal halves: multiples of 2^-24 below 2^-14.
+    // Subnormal halves: k · 2^-24 with k < 1024. With the 53-bit significand M, f is
+    // M · 2^(e - 52), so k = M · 2^(e - 28): exact when the low 28 - e bits of M are zero
+    // (e < -14 keeps k below 2^10; integer arithmetic, no float multiply).
     if e < -14 {
-        let scaled = a * 16_777_216.0; // 2^24
-        if crate::value::is_integral(scaled) && scaled < 1024.0 {
-            return Some(sign | scaled as u16);
+        let m = (bits & ((1u64 << 52) - 1)) | (1u64 << 52);
+        let shift = u32::try_from(28 - e).unwrap_or(64);
+        if shift < 64 && m & ((1u64 << shift) - 1) == 0 {
+            return Some(sign | (m >> shift) as u16);
         }
     }
     None
 }
 
-/// The value of half-precision bits.
+/// The value of half-precision bits (IEEE 754 binary16 → binary64, exact), built from the
+/// bits without float arithmetic.
 pub(crate) fn f16_to_f64(h: u16) -> f64 {
-    let sign = if h & 0x8000 != 0 { -1.0 } else { 1.0 };
-    let exp = (h >> 10) & 0x1F;
-    let mant = f64::from(h & 0x3FF);
-    let v = match exp {
-        0 => mant / 16_777_216.0,
-        31 => {
-            if mant == 0.0 {
-                f64::INFINITY
-            } else {
-                f64::NAN
-            }
+    let sign = u64::from(h & 0x8000) << 48;
+    let exp = u64::from((h >> 10) & 0x1F);
+    let mant = u64::from(h & 0x3FF);
+    let bits = match (exp, mant) {
+        (0, 0) => 0,
+        // Subnormal: mant · 2^-24 = 1.f · 2^(p - 24), p the top bit of mant.
+        (0, m) => {
+            let p = u64::from(63 - m.leading_zeros());
+            ((p + 1023 - 24) << 52) | ((m << (52 - p)) & ((1u64 << 52) - 1))
         }
-        e => (1.0 + mant / 1024.0) * pow2(i32::from(e) - 15),
+        (31, 0) => 0x7FF << 52,
+        (31, _) => 0x7FF8 << 48,
+        (e, m) => ((e + 1023 - 15) << 52) | (m << 42),
     };
-    sign * v
+    f64::from_bits(sign | bits)
 }
 
-fn pow2(e: i32) -> f64 {
-    f64::from_bits(((e + 1023) as u64) << 52)
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The value of half-precision bits by the formula of IEEE 754 §3.4, in float
+    /// arithmetic: the oracle for the bit-built conversion.
+    fn by_formula(h: u16) -> f64 {
+        let sign = if h & 0x8000 != 0 { -1.0 } else { 1.0 };
+        let mant = f64::from(h & 0x3FF);
+        let v = match (h >> 10) & 0x1F {
+            0 => mant / 16_777_216.0,
+            31 if mant == 0.0 => f64::INFINITY,
+            31 => f64::NAN,
+            e => (1.0 + mant / 1024.0) * f64::powi(2.0, i32::from(e) - 15),
+        };
+        sign * v
+    }
+
+    #[test]
+    fn every_half_converts_exactly_and_back() {
+        for h in 0..=u16::MAX {
+            let f = f16_to_f64(h);
+            let expected = by_formula(h);
+            if expected.is_nan() {
+                assert!(f.is_nan(), "{h:#06x}");
+                assert_eq!(f16_exact(f), Some(0x7E00));
+            } else {
+                assert_eq!(f.to_bits(), expected.to_bits(), "{h:#06x}");
+                assert_eq!(f16_exact(f), Some(h), "{h:#06x}");
+            }
+        }
+        // Not halves: too precise, too small (2^-25), too large.
+        for f in [
+            1.0 + f64::EPSILON,
+            2f64.powi(-25),
+            3.0 * 2f64.powi(-26),
+            65520.0,
+            1e-300,
+        ] {
+            assert_eq!(f16_exact(f), None, "{f}");
+        }
+    }
 }

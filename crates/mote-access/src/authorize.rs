@@ -1394,18 +1394,22 @@ fn not_writable<D: ObjectDefinitions + ?Sized>(
     conveyed: &[u16],
     ignore_read_only: bool,
 ) -> Vec<u16> {
-    let mut out: Vec<u16> = conveyed
-        .iter()
-        .copied()
-        .filter(|&r| match defs.resource(object, r) {
+    // Ascending and each ID once, kept so by inserting in place (the list is a few IDs; a
+    // slice sort would link core's sort code into a device build for this one list).
+    let mut out: Vec<u16> = Vec::new();
+    for &r in conveyed {
+        let refused = match defs.resource(object, r) {
             None => false,
             Some(def) => {
                 !(def.operations.write() || (ignore_read_only && def.operations.read_only()))
             }
-        })
-        .collect();
-    out.sort_unstable();
-    out.dedup();
+        };
+        if refused {
+            if let Err(at) = out.binary_search(&r) {
+                out.insert(at, r);
+            }
+        }
+    }
     out
 }
 

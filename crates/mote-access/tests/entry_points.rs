@@ -119,6 +119,23 @@ fn refusal_texts_name_the_code_and_every_offending_resource() {
         )
         .unwrap_err();
     assert!(d.to_string().ends_with(" Write: 0"), "{d}");
+    // Conveyed out of order and twice: each offending Resource once, ascending.
+    let d = multi
+        .authorize_write(
+            &defs,
+            Requester::Server(ShortServerId(101)),
+            &"/3/0".parse().unwrap(),
+            &[1, 13, 0, 1],
+        )
+        .unwrap_err();
+    assert_eq!(
+        d.reason,
+        Reason::ResourcesNotWritable {
+            operation: Operation::Write,
+            object: 3,
+            resources: vec![0, 1],
+        }
+    );
 }
 
 #[test]

@@ -848,7 +848,10 @@ pub(crate) fn group(records: &[Record]) -> Vec<((u16, u16), ResourceData)> {
         let at = match out.binary_search_by_key(&key, |(k, _)| *k) {
             Ok(at) => at,
             Err(at) => {
-                out.insert(at, (key, ResourceData::Multiple(mote_lwm2m::data::Map::new())));
+                out.insert(
+                    at,
+                    (key, ResourceData::Multiple(mote_lwm2m::data::Map::new())),
+                );
                 at
             }
         };

@@ -1458,7 +1458,11 @@ where
                     .values()
                     .map(|n| n.retransmission.deadline()),
             )
-            .chain(self.observations.poll_timeout())
+            .chain(
+                self.observations
+                    .poll_timeout()
+                    .filter(|_| cfg!(feature = "observe-client")),
+            )
             .chain(self.observers.poll_timeout())
             .chain(
                 self.connections
@@ -2404,7 +2408,7 @@ where
             .get(&id)
             .is_some_and(|o| matches!(o.transfer, Transfer::Upload(_)));
         match observe {
-            ObserveUse::Reregister(handle) => {
+            ObserveUse::Reregister(handle) if cfg!(feature = "observe-client") => {
                 self.finish(now, id);
                 self.on_notification(now, peer, handle, &response, received);
                 return;
@@ -2470,7 +2474,9 @@ where
                 size,
             });
         }
-        if let ObserveUse::NotificationFetch(handle) = observe {
+        if let (true, ObserveUse::NotificationFetch(handle)) =
+            (cfg!(feature = "observe-client"), observe)
+        {
             // RFC 7959 §3.4: a fetch that cannot go on ends unseen; the next notification
             // brings the representation again.
             let next = match step {
@@ -2731,7 +2737,12 @@ where
     /// block-wise notification, which the application never saw (RFC 7959 §3.4; counted in
     /// [`EndpointStats::failed_notification_fetches`]).
     fn fail(&mut self, now: Duration, id: RequestId) -> Option<RequestId> {
-        let observe = self.outgoing.get(&id).map(|o| o.observe);
+        // Without the `observe-client` feature no request is a re-registration or a fetch.
+        let observe = self
+            .outgoing
+            .get(&id)
+            .map(|o| o.observe)
+            .filter(|_| cfg!(feature = "observe-client"));
         if let Some(ObserveUse::NotificationFetch(handle)) = observe {
             self.notification_fetch_failed(now, id, handle);
             return None;
@@ -2767,7 +2778,9 @@ where
     fn finish(&mut self, now: Duration, id: RequestId) {
         self.outgoing_protection.remove(&id);
         if let Some(entry) = self.outgoing.remove(&id) {
-            if let ObserveUse::Register(Some(handle)) = entry.observe {
+            if let (true, ObserveUse::Register(Some(handle))) =
+                (cfg!(feature = "observe-client"), entry.observe)
+            {
                 if !self.observing.contains_key(&handle) {
                     // The registration failed or was answered without Observe (§3.1).
                     self.observations.forget(handle);
@@ -2985,12 +2998,16 @@ where
                 .values()
                 .any(|o| &o.peer == peer && o.request.token == token)
         };
+        // Without the `observe-client` feature the table of observations stays empty.
+        let observed = |observations: &ObservationClient<P>, token: &[u8]| {
+            cfg!(feature = "observe-client") && observations.find(peer, token).is_some()
+        };
         for _ in 0..16 {
             let hi = self.rng.next_u32().to_be_bytes();
             let lo = self.rng.next_u32().to_be_bytes();
             let token: Vec<u8> = hi.iter().chain(lo.iter()).take(len).copied().collect();
             // RFC 7641 §3.1: an observation keeps its token after its request is over.
-            if !in_use(&self.outgoing, &token) && self.observations.find(peer, &token).is_none() {
+            if !in_use(&self.outgoing, &token) && !observed(&self.observations, &token) {
                 return token;
             }
         }
@@ -2998,9 +3015,7 @@ where
         for k in 0..=(self.outgoing.len() + self.observations.len()) as u64 {
             let bytes = k.to_be_bytes();
             fallback = bytes.get(8 - len..).unwrap_or(&bytes).to_vec();
-            if !in_use(&self.outgoing, &fallback)
-                && self.observations.find(peer, &fallback).is_none()
-            {
+            if !in_use(&self.outgoing, &fallback) && !observed(&self.observations, &fallback) {
                 break;
             }
         }
@@ -4098,7 +4113,12 @@ where
             }
         }
         // RFC 7641 §3.3.1: re-register observations whose representation went stale.
-        for handle in self.observations.handle_timeout(now) {
+        let stale = if cfg!(feature = "observe-client") {
+            self.observations.handle_timeout(now)
+        } else {
+            Vec::new()
+        };
+        for handle in stale {
             let pending = self
                 .outgoing
                 .values()

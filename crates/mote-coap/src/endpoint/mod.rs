@@ -319,7 +319,8 @@ pub struct EndpointConfig {
     /// Critical options the application processes beyond the registry of [`crate::option`]
     /// (RFC 7252 §5.4.1).
     pub recognized_options: Vec<OptionNumber>,
-    /// Server-side Echo freshness (RFC 9175); `None` turns it off.
+    /// Server-side Echo freshness (RFC 9175); `None` turns it off. A policy needs the
+    /// `echo-server` feature ([`EndpointError::InvalidConfig`] without it).
     pub echo: Option<EchoPolicy>,
     /// Client side: how many times one request is sent again with the Echo value of a 4.01
     /// (RFC 9175 §2.3, §2.4), each time only with a value different from the one the request
@@ -405,6 +406,10 @@ impl EndpointConfig {
         if self.block1.preferred_szx.is_bert() || self.block2.preferred_szx.is_bert() {
             // RFC 8323 §6: BERT exists only over reliable transports.
             return bad("BERT (SZX 7) is not a block size over UDP");
+        }
+        if self.echo.is_some() && cfg!(not(feature = "echo-server")) {
+            // Without the feature no request would be challenged: refused rather than ignored.
+            return bad("an Echo policy needs the echo-server feature");
         }
         if self.echo.is_some() && l.max_echo_challenges == 0 {
             return bad("max_echo_challenges must be at least 1 with an Echo policy");
@@ -1939,7 +1944,9 @@ where
         }
         // RFC 9175 §2.3: a request that needs freshness and lacks a fresh Echo gets 4.01 with
         // a new Echo value.
-        if let Some(policy) = self.config.echo {
+        // Without the `echo-server` feature no policy passes validation; the check is compiled
+        // out.
+        if let (true, Some(policy)) = (cfg!(feature = "echo-server"), self.config.echo) {
             if policy.applies_to(message.code(), identity.is_some()) {
                 let echo = message.option(OptionNumber::ECHO).map(|o| o.value);
                 if !self.echo_fresh(now, peer, identity.as_ref(), echo, policy.window) {
@@ -4179,7 +4186,7 @@ where
                 }
             }
         }
-        if let Some(policy) = self.config.echo {
+        if let (true, Some(policy)) = (cfg!(feature = "echo-server"), self.config.echo) {
             self.echo.retain(|c| c.issued + policy.window > now);
         }
         self.block1.handle_timeout(now);
@@ -4285,6 +4292,39 @@ mod tests {
                 ))
             );
             assert!(e.poll_transmit().is_none());
+        }
+    }
+
+    #[test]
+    fn echo_policy_only_with_the_echo_server_feature() {
+        let cfg = EndpointConfig {
+            echo: Some(EchoPolicy {
+                window: Duration::from_secs(10),
+                require: EchoRequirement::AllRequests,
+            }),
+            ..EndpointConfig::default()
+        };
+        let made = Endpoint::<u8, _>::new(cfg, || 7);
+        if cfg!(feature = "echo-server") {
+            let mut e = made.unwrap();
+            // CON GET /x, token 0x01, no Echo: RFC 9175 §2.3 answers 4.01 with an Echo value.
+            e.handle(
+                Duration::ZERO,
+                1,
+                &[0x41, 0x01, 0x12, 0x34, 0x01, 0xB1, b'x'],
+            );
+            let reply = e.poll_transmit().unwrap();
+            assert_eq!(
+                reply.datagram.get(..5),
+                Some(&[0x61, 0x81, 0x12, 0x34, 0x01][..])
+            );
+        } else {
+            assert_eq!(
+                made.err(),
+                Some(EndpointError::InvalidConfig {
+                    reason: "an Echo policy needs the echo-server feature"
+                })
+            );
         }
     }
 

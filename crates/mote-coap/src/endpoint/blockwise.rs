@@ -78,6 +78,9 @@ use crate::echo::{EchoError, MAX_REQUEST_TAG_LEN, choose_request_tag};
 use crate::message::{Message, OwnedMessage};
 use crate::option::{OptionList, OptionNumber};
 
+/// Whether [`Block2Server`] keeps representations (the `block2-cache` feature).
+const CACHE: bool = cfg!(feature = "block2-cache");
+
 /// RFC 7252 §4.8.2: EXCHANGE_LIFETIME, the default age after which idle block-wise state is
 /// dropped (RFC 7959 §2.4, §2.5: "a period of EXCHANGE_LIFETIME ... after the last access").
 pub const EXCHANGE_LIFETIME: Duration = Duration::from_secs(247);
@@ -816,6 +819,9 @@ struct Representation {
 /// send it (the application is not involved). Otherwise the application produces the full
 /// response and [`Block2Server::respond`] cuts the block the request asks for.
 /// [`Block2Server::poll_timeout`] / [`Block2Server::handle_timeout`] drop idle entries.
+/// Without the `block2-cache` feature nothing is kept ([`CacheOutcome::Refused`] with
+/// [`BlockwiseError::TransfersFull`] `{ limit: 0 }`): every follow-up request goes to the
+/// application, whose answer is sliced again (the ETag lets the client notice a change).
 #[derive(Debug)]
 pub struct Block2Server<P> {
     config: Block2ServerConfig,
@@ -859,6 +865,9 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Block2Server<P> {
     /// When the next entry expires.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Duration> {
+        if !CACHE {
+            return None;
+        }
         self.cache
             .values()
             .map(|r| expires(r.touched, self.config.lifetime))
@@ -867,6 +876,9 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Block2Server<P> {
 
     /// Drops entries idle for the configured lifetime.
     pub fn handle_timeout(&mut self, now: Duration) {
+        if !CACHE {
+            return;
+        }
         let lifetime = self.config.lifetime;
         self.cache.retain(|_, r| expires(r.touched, lifetime) > now);
     }
@@ -886,8 +898,9 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Block2Server<P> {
         let Some(asked) = block_option(request, OptionNumber::BLOCK2)? else {
             return Ok(None);
         };
-        if asked.num() == 0 {
-            // A new transfer (or a restart after an ETag change) gets a fresh representation.
+        if asked.num() == 0 || !CACHE {
+            // A new transfer (or a restart after an ETag change) gets a fresh representation;
+            // without the `block2-cache` feature every request does.
             return Ok(None);
         }
         let key = (peer.clone(), RequestKey::block2(request));
@@ -938,7 +951,6 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Block2Server<P> {
             });
         }
         let size2 = request.option(OptionNumber::SIZE2).is_some();
-        let key = (peer.clone(), RequestKey::block2(request));
         let unsliced = self
             .config
             .max_unsliced
@@ -973,7 +985,16 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Block2Server<P> {
             self.config.preferred_szx,
             size2,
         )?;
-        let cache = if block_more(&out) {
+        let cache = if !CACHE {
+            // Without the `block2-cache` feature nothing is kept: no entry fits (RFC 7959
+            // §2.4 lets a server keep no state; a follow-up goes to the application again).
+            if block_more(&out) {
+                CacheOutcome::Refused(BlockwiseError::TransfersFull { limit: 0 })
+            } else {
+                CacheOutcome::NotNeeded
+            }
+        } else if block_more(&out) {
+            let key = (peer.clone(), RequestKey::block2(request));
             // The Block1 option of a combined exchange acknowledges the last request block and
             // belongs to this response only (RFC 7959 §3.3, Figure 10).
             options.remove(OptionNumber::BLOCK1);
@@ -996,7 +1017,8 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Block2Server<P> {
                 Err(e) => CacheOutcome::Refused(e),
             }
         } else {
-            self.cache.remove(&key);
+            self.cache
+                .remove(&(peer.clone(), RequestKey::block2(request)));
             CacheOutcome::NotNeeded
         };
         Ok(Block2Response {

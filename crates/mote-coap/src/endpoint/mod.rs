@@ -4333,6 +4333,46 @@ mod tests {
     }
 
     #[test]
+    fn block2_representations_kept_only_with_the_block2_cache_feature() {
+        let mut e = endpoint();
+        let now = Duration::ZERO;
+        // CON GET /x, token 0x01; the answer (2000 bytes) is sliced in 1024-byte blocks.
+        e.handle(now, 1, &[0x41, 0x01, 0x12, 0x34, 0x01, 0xB1, b'x']);
+        let Some(Event::Request { id, .. }) = e.poll_event() else {
+            panic!("no request");
+        };
+        let body = alloc::vec![0x5a; 2000];
+        let content = OwnedMessage::new(MessageType::Ack, Code::CONTENT, 0).with_payload(body);
+        e.respond(now, id, content.clone()).unwrap();
+        let first = e.poll_transmit().unwrap();
+        assert!(first.datagram.len() > 1024);
+        let cached = cfg!(feature = "block2-cache");
+        assert_eq!(e.stats().block2_entries, usize::from(cached));
+        assert_eq!(e.stats().block2_not_cached, u64::from(!cached));
+        // The follow-up: CON GET /x, token 0x02, Block2 NUM 1 SZX 6 (RFC 7959 §2.2).
+        e.handle(
+            now,
+            1,
+            &[0x41, 0x01, 0x12, 0x35, 0x02, 0xB1, b'x', 0xC1, 0x16],
+        );
+        if cached {
+            // Served from the kept representation; the application is not involved.
+            assert!(e.poll_event().is_none());
+        } else {
+            let Some(Event::Request { id, .. }) = e.poll_event() else {
+                panic!("the follow-up goes to the application");
+            };
+            e.respond(now, id, content).unwrap();
+        }
+        let second = e.poll_transmit().unwrap();
+        // The last 976 bytes, Block2 NUM 1 M 0 SZX 6.
+        let second = Message::decode(&second.datagram).unwrap();
+        assert_eq!(second.payload(), &[0x5a; 976][..]);
+        let block2 = second.option(OptionNumber::BLOCK2).map(|o| o.value);
+        assert_eq!(block2, Some(&[0x16][..]));
+    }
+
+    #[test]
     fn invalid_configs_are_rejected() {
         let cfg = EndpointConfig {
             token_len: 0,

@@ -215,6 +215,10 @@ pub enum BlockwiseError {
     /// The transfer is already finished.
     #[error("the block-wise transfer is already finished")]
     Finished,
+    /// A response in Block2 blocks (M = 1, RFC 7959 §2.4) to a request of an endpoint built
+    /// without the `block2-client` feature, which does not fetch the other blocks.
+    #[error("block-wise response not followed (built without the block2-client feature)")]
+    DownloadUnsupported,
 }
 
 impl BlockwiseError {
@@ -1719,6 +1723,11 @@ impl Block1Client {
         let starts_download = code.class() == 2
             && BlockValue::from_message(response, OptionNumber::BLOCK2)?.is_some_and(|b| b.more());
         if starts_download {
+            if cfg!(not(feature = "block2-client")) {
+                // Without the `block2-client` feature the client takes one-block responses
+                // only: the request ends with this error rather than with a partial body.
+                return Err(BlockwiseError::DownloadUnsupported);
+            }
             let mut download =
                 Block2Client::new(self.code, self.download_options(), self.config.download);
             download.asked = self.config.response_szx.map(block0);

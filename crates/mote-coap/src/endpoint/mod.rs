@@ -1119,6 +1119,12 @@ fn fitting_szx(preferred: Szx, max_message_size: usize) -> Szx {
     szx
 }
 
+/// Whether a client request can turn into a Block2 download (RFC 7959 §2.4): a block-wise
+/// response followed with the `block2-client` feature, or the rest of a block-wise
+/// notification fetched with `observe-client` (§3.4). Without both no download is started and
+/// its code is not linked.
+const FOLLOWS_BLOCK2: bool = cfg!(any(feature = "block2-client", feature = "observe-client"));
+
 const EMPTY_ACK: u8 = 0x60;
 const EMPTY_RST: u8 = 0x70;
 
@@ -2458,15 +2464,18 @@ where
                 }
                 Err(e) => Err(e),
             },
-            Some(Transfer::Download(download)) => match download.handle_response(&response) {
-                Ok(Block2Progress::Send(next)) => Ok((Some(next), None)),
-                Ok(Block2Progress::Complete(parts)) => Ok((None, Some(parts))),
-                Err(e) => Err(e),
-            },
-            None => return,
+            Some(Transfer::Download(download)) if FOLLOWS_BLOCK2 => {
+                match download.handle_response(&response) {
+                    Ok(Block2Progress::Send(next)) => Ok((Some(next), None)),
+                    Ok(Block2Progress::Complete(parts)) => Ok((None, Some(parts))),
+                    Err(e) => Err(e),
+                }
+            }
+            // No download exists without the features that start one.
+            Some(Transfer::Download(_)) | None => return,
         };
         let delivered = match self.outgoing.get_mut(&id).map(|o| &mut o.transfer) {
-            Some(Transfer::Download(download)) => download.take_block(),
+            Some(Transfer::Download(download)) if FOLLOWS_BLOCK2 => download.take_block(),
             _ => None,
         };
         if let Some(block) = delivered {
@@ -4370,6 +4379,43 @@ mod tests {
         assert_eq!(second.payload(), &[0x5a; 976][..]);
         let block2 = second.option(OptionNumber::BLOCK2).map(|o| o.value);
         assert_eq!(block2, Some(&[0x16][..]));
+    }
+
+    #[test]
+    fn block2_responses_followed_only_with_the_block2_client_feature() {
+        let mut e = endpoint();
+        let now = Duration::ZERO;
+        let get = OwnedMessage::new(MessageType::Con, Code::GET, 0)
+            .with_option(OptionNumber::URI_PATH, b"x");
+        let id = e.request(now, 1, get, Reliability::Confirmable).unwrap();
+        let sent = e.poll_transmit().unwrap();
+        let sent = Message::decode(&sent.datagram).unwrap();
+        // The piggybacked 2.05 carries block 0 of a larger body: Block2 NUM 0 M 1 SZX 0
+        // (RFC 7959 §2.2), 16 payload bytes.
+        let [hi, lo] = sent.message_id().to_be_bytes();
+        let mut ack = alloc::vec![0x64, 0x45, hi, lo];
+        ack.extend_from_slice(sent.token());
+        ack.extend_from_slice(&[0xD1, 0x0A, 0x08, 0xFF]);
+        ack.extend_from_slice(&[0x5a; 16]);
+        e.handle(now, 1, &ack);
+        if cfg!(feature = "block2-client") {
+            // The request for block 1 goes out; the application hears nothing yet.
+            let next = e.poll_transmit().unwrap();
+            let next = Message::decode(&next.datagram).unwrap();
+            let block2 = next.option(OptionNumber::BLOCK2).map(|o| o.value);
+            assert_eq!(block2, Some(&[0x10][..]));
+            assert!(e.poll_event().is_none());
+        } else {
+            assert!(e.poll_transmit().is_none());
+            assert_eq!(
+                e.poll_event(),
+                Some(Event::BlockwiseFailed {
+                    id,
+                    peer: 1,
+                    error: BlockwiseError::DownloadUnsupported,
+                })
+            );
+        }
     }
 
     #[test]

@@ -81,6 +81,9 @@ use crate::option::{OptionList, OptionNumber};
 /// Whether [`Block2Server`] keeps representations (the `block2-cache` feature).
 const CACHE: bool = cfg!(feature = "block2-cache");
 
+/// Whether [`Block1Client`] slices bodies into blocks (the `block1-client` feature).
+const SLICES: bool = cfg!(feature = "block1-client");
+
 /// RFC 7252 §4.8.2: EXCHANGE_LIFETIME, the default age after which idle block-wise state is
 /// dropped (RFC 7959 §2.4, §2.5: "a period of EXCHANGE_LIFETIME ... after the last access").
 pub const EXCHANGE_LIFETIME: Duration = Duration::from_secs(247);
@@ -1498,7 +1501,8 @@ impl Block1Client {
     /// Request-Tag among them are replaced), tagged with `request_tag` (`None`: no
     /// Request-Tag option).
     ///
-    /// A body that fits one block of `config.szx` goes out as a plain request.
+    /// A body that fits one block of `config.szx` goes out as a plain request; without the
+    /// `block1-client` feature every body does (a 4.13 answer is then final).
     ///
     /// # Errors
     /// [`BlockwiseError::RequestTagLength`] for a tag over 8 bytes;
@@ -1533,7 +1537,7 @@ impl Block1Client {
         let client = Self {
             code,
             options,
-            blockwise: body.len() > szx.size(),
+            blockwise: SLICES && body.len() > szx.size(),
             body,
             offset: 0,
             szx,
@@ -1616,7 +1620,7 @@ impl Block1Client {
         if let Some(tag) = &self.request_tag {
             r.options.push(OptionNumber::REQUEST_TAG, tag.clone());
         }
-        if !self.blockwise {
+        if !SLICES || !self.blockwise {
             r.payload.clone_from(&self.body);
             if let Some(szx) = self.config.response_szx {
                 r.options
@@ -1682,7 +1686,7 @@ impl Block1Client {
         if code == Code::REQUEST_ENTITY_TOO_LARGE {
             return self.on_too_large(response, ack);
         }
-        let (sent, payload_len) = if self.blockwise {
+        let (sent, payload_len) = if SLICES && self.blockwise {
             let (b, p) = self.current()?;
             (Some(b), p.len())
         } else {
@@ -1755,7 +1759,8 @@ impl Block1Client {
             len: self.body.len(),
             size1,
         };
-        if size1.is_some_and(|s| (s as usize) < self.body.len()) {
+        // Without the `block1-client` feature the body is never sliced: the 4.13 is final.
+        if !SLICES || size1.is_some_and(|s| (s as usize) < self.body.len()) {
             return Err(refuse());
         }
         let smaller = match ack {

@@ -3131,6 +3131,40 @@ where
             .get(&peer)
             .map_or(self.config.limits.max_message_size, |c| c.max_send_size());
         blockwise.szx = fitting_szx(blockwise.szx, max);
+        let upload = if cfg!(feature = "block1-client") {
+            self.upload(&peer, &request, blockwise)
+        } else {
+            // Never sliced: no Request-Tag (RFC 9175 §3.4 tags block-wise operations only).
+            Block1Client::new(
+                request.code,
+                request.options.clone(),
+                request.payload.clone(),
+                blockwise,
+                None,
+            )
+        }
+        .map_err(EndpointError::Blockwise)?;
+        let first = upload.request().map_err(EndpointError::Blockwise)?;
+        let request = first.into_message(request.mtype, request.message_id, &request.token);
+        self.submit_request(
+            now,
+            peer,
+            request,
+            reliability,
+            Transfer::Upload(upload),
+            observe,
+            keep_token,
+        )
+    }
+
+    /// The upload of `request`'s body, sliced with Block1 when it needs more than one block.
+    fn upload(
+        &self,
+        peer: &P,
+        request: &OwnedMessage,
+        blockwise: Block1ClientConfig,
+    ) -> Result<Block1Client, BlockwiseError> {
+        let peer = peer.clone();
         // RFC 9175 §3.4: concurrent uploads to the peer carry distinct Request-Tags.
         let tags: Vec<Option<Vec<u8>>> = self
             .outgoing
@@ -3145,24 +3179,12 @@ where
             )
             .filter(Option::is_some)
             .collect();
-        let upload = Block1Client::with_free_tag(
+        Block1Client::with_free_tag(
             request.code,
             request.options.clone(),
             request.payload.clone(),
             blockwise,
             tags.iter().map(Option::as_deref),
-        )
-        .map_err(EndpointError::Blockwise)?;
-        let first = upload.request().map_err(EndpointError::Blockwise)?;
-        let request = first.into_message(request.mtype, request.message_id, &request.token);
-        self.submit_request(
-            now,
-            peer,
-            request,
-            reliability,
-            Transfer::Upload(upload),
-            observe,
-            keep_token,
         )
     }
 
@@ -4415,6 +4437,40 @@ mod tests {
                     error: BlockwiseError::DownloadUnsupported,
                 })
             );
+        }
+    }
+
+    #[test]
+    fn bodies_sliced_only_with_the_block1_client_feature() {
+        let mut e = endpoint();
+        // 1100 bytes: more than one 1024-byte block, less than a 1152-byte datagram.
+        let post = OwnedMessage::new(MessageType::Con, Code::POST, 0)
+            .with_option(OptionNumber::URI_PATH, b"x")
+            .with_payload(alloc::vec![0x5a; 1100]);
+        e.request(Duration::ZERO, 1, post, Reliability::Confirmable)
+            .unwrap();
+        let sent = e.poll_transmit().unwrap();
+        let sent = Message::decode(&sent.datagram).unwrap();
+        let block1 = sent.option(OptionNumber::BLOCK1).map(|o| o.value);
+        if cfg!(feature = "block1-client") {
+            // Block 0 of 1024 bytes, M = 1, SZX 6 (RFC 7959 §2.2).
+            assert_eq!(block1, Some(&[0x0E][..]));
+            assert_eq!(sent.payload().len(), 1024);
+        } else {
+            assert_eq!(block1, None);
+            assert_eq!(sent.payload().len(), 1100);
+        }
+        // Too large for one datagram: sliced with the feature, refused without it.
+        let big = OwnedMessage::new(MessageType::Con, Code::POST, 0)
+            .with_payload(alloc::vec![0x5a; 1200]);
+        let sent = e.request(Duration::ZERO, 2, big, Reliability::Confirmable);
+        if cfg!(feature = "block1-client") {
+            assert!(sent.is_ok());
+        } else {
+            assert!(matches!(
+                sent,
+                Err(EndpointError::MessageTooLarge { max: 1152, .. })
+            ));
         }
     }
 

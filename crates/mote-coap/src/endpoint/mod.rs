@@ -70,7 +70,6 @@ use alloc::collections::VecDeque;
 
 #[cfg(feature = "vec-maps")]
 use crate::vec_map::VecMap as BTreeMap;
-use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::time::Duration;
@@ -1119,6 +1118,77 @@ fn fitting_szx(preferred: Szx, max_message_size: usize) -> Szx {
     szx
 }
 
+/// The `Display` text of `error`, for the diagnostic payload of a 4.02 (RFC 7252 §5.5.2),
+/// written without `core::fmt`: a device build links no formatting machinery for it.
+fn option_diagnostic(error: &OptionError) -> Vec<u8> {
+    fn decimal(out: &mut Vec<u8>, mut n: usize) {
+        let start = out.len();
+        loop {
+            // `n % 10` is a digit: the cast keeps its value.
+            out.insert(start, b'0' + (n % 10) as u8);
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let number = |out: &mut Vec<u8>, lead: &[u8], n: OptionNumber| {
+        out.extend_from_slice(lead);
+        decimal(out, usize::from(n.0));
+        if let Some(name) = n.name() {
+            out.extend_from_slice(b" (");
+            out.extend_from_slice(name.as_bytes());
+            out.push(b')');
+        }
+    };
+    match *error {
+        OptionError::UnrecognizedCritical { number: n } => {
+            number(&mut out, b"unrecognized critical option ", n);
+        }
+        OptionError::LengthOutOfBounds {
+            number: n,
+            len,
+            min,
+            max,
+        } => {
+            number(&mut out, b"option ", n);
+            out.extend_from_slice(b" has a ");
+            decimal(&mut out, len);
+            out.extend_from_slice(b"-byte value outside ");
+            decimal(&mut out, usize::from(min));
+            out.extend_from_slice(b"..=");
+            decimal(&mut out, usize::from(max));
+        }
+        OptionError::NotRepeatable { number: n } => {
+            number(&mut out, b"option ", n);
+            out.extend_from_slice(b" is not repeatable but occurs more than once");
+        }
+        OptionError::UintTooLong { number: n, len } => {
+            number(&mut out, b"option ", n);
+            out.extend_from_slice(b" has a ");
+            decimal(&mut out, len);
+            out.extend_from_slice(b"-byte value, too long for the unsigned integer asked for");
+        }
+        OptionError::InvalidUtf8 { number: n } => {
+            number(&mut out, b"option ", n);
+            out.extend_from_slice(b" is not valid UTF-8");
+        }
+    }
+    out
+}
+
+/// The diagnostic of a registration whose Observe option or resource key cannot be read
+/// (the only errors of `ObserverRegistry::handle_request`): its `Display` text, without
+/// `core::fmt`.
+fn observation_diagnostic(error: &ObservationError) -> Vec<u8> {
+    match error {
+        ObservationError::Observe(_) => b"bad Observe option".to_vec(),
+        ObservationError::Option(_) => b"bad option".to_vec(),
+        _ => b"observation error".to_vec(),
+    }
+}
+
 /// Whether a client request can turn into a Block2 download (RFC 7959 §2.4): a block-wise
 /// response followed with the `block2-client` feature, or the rest of a block-wise
 /// notification fetched with `observe-client` (§3.4). Without both no download is started and
@@ -1939,9 +2009,8 @@ where
             number: OptionNumber::OSCORE,
         });
         if let Some(error) = unprocessed_oscore.or_else(|| self.critical_issue(message.options())) {
-            let diagnostic = format!("{error}");
             let response = OwnedMessage::new(MessageType::Ack, Code::BAD_OPTION, 0)
-                .with_payload(diagnostic.into_bytes());
+                .with_payload(option_diagnostic(&error));
             match inbound.path {
                 ReplyPath::Confirmable(_) | ReplyPath::Reliable => {
                     self.answer(peer, message.token(), inbound.path, response);
@@ -2100,7 +2169,7 @@ where
                 let parts = MessageParts {
                     code: Code::BAD_OPTION,
                     options: crate::option::OptionList::new(),
-                    payload: format!("{error}").into_bytes(),
+                    payload: observation_diagnostic(&error),
                 };
                 self.answer_parts(peer, message.token(), inbound.path, parts);
                 return;
@@ -4472,6 +4541,43 @@ mod tests {
                 Err(EndpointError::MessageTooLarge { max: 1152, .. })
             ));
         }
+    }
+
+    #[test]
+    fn diagnostics_are_the_display_texts() {
+        use alloc::string::ToString;
+        let uri_path = OptionNumber::URI_PATH;
+        let unnamed = OptionNumber::from(2049);
+        let errors = [
+            OptionError::UnrecognizedCritical { number: unnamed },
+            OptionError::UnrecognizedCritical { number: uri_path },
+            OptionError::LengthOutOfBounds {
+                number: uri_path,
+                len: 300,
+                min: 0,
+                max: 255,
+            },
+            OptionError::NotRepeatable { number: unnamed },
+            OptionError::UintTooLong {
+                number: OptionNumber::MAX_AGE,
+                len: 5,
+            },
+            OptionError::InvalidUtf8 { number: uri_path },
+        ];
+        for e in errors {
+            assert_eq!(option_diagnostic(&e), e.to_string().into_bytes());
+        }
+        let bad_key = ObservationError::Option(OptionError::InvalidUtf8 { number: uri_path });
+        assert_eq!(
+            observation_diagnostic(&bad_key),
+            bad_key.to_string().into_bytes()
+        );
+        let bad_observe =
+            ObservationError::Observe(crate::observe::ObserveError::ValueTooLong { len: 4 });
+        assert_eq!(
+            observation_diagnostic(&bad_observe),
+            bad_observe.to_string().into_bytes()
+        );
     }
 
     #[test]

@@ -3430,8 +3430,11 @@ where
             if let Some(state) = self.peers.get_mut(&peer) {
                 // §4.7: towards a peer that does not answer, on average no more than
                 // PROBING_RATE bytes per second. Any message from the peer lifts the pacing.
-                let secs = bytes.len() as f64 / f64::from(params.probing_rate());
-                state.probe_next = now + Duration::from_secs_f64(secs);
+                // In whole nanoseconds, integer arithmetic (no floating point on a device).
+                let len = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
+                let rate = u64::from(params.probing_rate().max(1));
+                let nanos = len.saturating_mul(1_000_000_000) / rate;
+                state.probe_next = now + Duration::from_nanos(nanos);
                 state.answered = false;
             }
         }

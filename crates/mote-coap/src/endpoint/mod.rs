@@ -3067,7 +3067,11 @@ where
             return;
         }
         let lifetime = self.exchange_lifetime;
-        self.recent.retain(|r| r.2 > now);
+        // Entries expire in the order they were added (one lifetime, the caller's clock never
+        // goes back): the expired ones are at the front.
+        while self.recent.front().is_some_and(|r| r.2 <= now) {
+            self.recent.pop_front();
+        }
         // Bounded like the table it shadows; forgetting the oldest only means that a very late
         // duplicate ACK is reported as unmatched.
         while self.recent.len() >= self.config.limits.max_outstanding_requests {
@@ -3092,9 +3096,9 @@ where
             cfg!(feature = "observe-client") && observations.find(peer, token).is_some()
         };
         for _ in 0..16 {
-            let hi = self.rng.next_u32().to_be_bytes();
-            let lo = self.rng.next_u32().to_be_bytes();
-            let token: Vec<u8> = hi.iter().chain(lo.iter()).take(len).copied().collect();
+            let hi = u64::from(self.rng.next_u32()) << 32;
+            let bytes = (hi | u64::from(self.rng.next_u32())).to_be_bytes();
+            let token = bytes.get(..len).unwrap_or(&bytes).to_vec();
             // RFC 7641 §3.1: an observation keeps its token after its request is over.
             if !in_use(&self.outgoing, &token) && !observed(&self.observations, &token) {
                 return token;

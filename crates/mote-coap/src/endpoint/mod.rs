@@ -1649,17 +1649,15 @@ where
     /// Forgets peers with no state left.
     fn collect_idle_peers(&mut self, now: Duration) {
         self.purge_dedup(now);
-        let busy: Vec<P> = self
-            .outgoing
-            .values()
-            .map(|o| &o.peer)
-            .chain(self.queue.iter().map(|q| &q.peer))
-            .chain(self.incoming.values().map(|i| &i.peer))
-            .chain(self.separate.values().map(|s| &s.peer))
-            .cloned()
-            .collect();
-        self.peers
-            .retain(|peer, state| !state.dedup.is_empty() || busy.contains(peer));
+        let (outgoing, queue) = (&self.outgoing, &self.queue);
+        let (incoming, separate) = (&self.incoming, &self.separate);
+        self.peers.retain(|peer, state| {
+            !state.dedup.is_empty()
+                || outgoing.values().any(|o| &o.peer == peer)
+                || queue.iter().any(|q| &q.peer == peer)
+                || incoming.values().any(|i| &i.peer == peer)
+                || separate.values().any(|s| &s.peer == peer)
+        });
     }
 
     /// Looks the message up; `Ok(true)` when new (and recorded), `Ok(false)` for a duplicate
@@ -4311,9 +4309,12 @@ where
             .retain(|h, _| observers.contains_key(h));
         self.observer_identities
             .retain(|h, _| observers.contains_key(h));
-        let observing = &self.observing;
-        self.observing_protection
-            .retain(|h, _| observing.contains_key(h));
+        if cfg!(feature = "observe-client") {
+            // Only client observations have entries here.
+            let observing = &self.observing;
+            self.observing_protection
+                .retain(|h, _| observing.contains_key(h));
+        }
         let (outgoing, queue) = (&self.outgoing, &self.queue);
         self.outgoing_protection
             .retain(|id, _| outgoing.contains_key(id) || queue.iter().any(|q| q.id == *id));

@@ -1815,6 +1815,8 @@ where
     /// Processes a datagram received from `peer` at `now`. A request passes the message layer
     /// (deduplication, ACK/RST) as received, then [`Protection::unprotect_request`]; what
     /// follows works on the inner request.
+    // An entry point an application calls from several places: out of line, one copy in flash.
+    #[inline(never)]
     pub fn handle(&mut self, now: Duration, peer: P, datagram: &[u8]) {
         if datagram.len() > self.config.limits.max_message_size {
             self.stats.oversized += 1;
@@ -2664,6 +2666,8 @@ where
     ///
     /// # Errors
     /// As [`Endpoint::request_with`], and [`EndpointError::Protection`].
+    // An entry point an application calls from several places: out of line, one copy in flash.
+    #[inline(never)]
     pub fn request_protected(
         &mut self,
         now: Duration,
@@ -3142,6 +3146,8 @@ where
     /// # Errors
     /// As [`Endpoint::request`], and [`EndpointError::Blockwise`] when the body needs more
     /// blocks than 20-bit block numbers allow.
+    // An entry point an application calls from several places: out of line, one copy in flash.
+    #[inline(never)]
     pub fn request_with(
         &mut self,
         now: Duration,
@@ -3490,6 +3496,8 @@ where
     /// # Errors
     /// [`EndpointError::UnknownIncoming`], [`EndpointError::NotAResponse`],
     /// [`EndpointError::MessageTooLarge`], [`EndpointError::Encode`].
+    // An entry point an application calls from several places: out of line, one copy in flash.
+    #[inline(never)]
     pub fn respond(
         &mut self,
         now: Duration,
@@ -3825,6 +3833,8 @@ where
     /// [`EndpointError::UnknownObservation`] when the observation is over,
     /// [`EndpointError::NotAResponse`], [`EndpointError::MessageTooLarge`],
     /// [`EndpointError::Encode`].
+    // An entry point an application calls from several places: out of line, one copy in flash.
+    #[inline(never)]
     pub fn notify(
         &mut self,
         now: Duration,
@@ -4124,6 +4134,8 @@ where
 
     /// Runs the timers due at `now`: retransmissions, give-ups, empty ACKs for slow responses,
     /// state expiry, and requests NSTART or PROBING_RATE held back.
+    // An entry point an application calls from several places: out of line, one copy in flash.
+    #[inline(never)]
     pub fn handle_timeout(&mut self, now: Duration) {
         // Notifications held back by the per-peer rate (RFC 7641 §4.5.1), newest state.
         let due: Vec<_> = self.observers.poll_deferred(now).collect();

@@ -4601,6 +4601,35 @@ mod tests {
     }
 
     #[test]
+    fn a_peer_with_a_request_awaiting_its_response_is_not_forgotten() {
+        let config = EndpointConfig {
+            limits: EndpointLimits {
+                max_peers: 1,
+                ..EndpointLimits::default()
+            },
+            ..EndpointConfig::default()
+        };
+        let mut e = Endpoint::<u8, _>::new(config, || 7).unwrap();
+        // NON GET /x from peer 1, not answered yet.
+        e.handle(
+            Duration::ZERO,
+            1,
+            &[0x51, 0x01, 0x12, 0x34, 0x01, 0xB1, b'x'],
+        );
+        assert!(matches!(
+            e.poll_event(),
+            Some(Event::Request { peer: 1, .. })
+        ));
+        // After NON_LIFETIME (145 s) its deduplication entry is gone, but the request still
+        // waits for its response (until EXCHANGE_LIFETIME): peer 1 keeps the only place.
+        let later = Duration::from_secs(200);
+        e.handle(later, 2, &[0x51, 0x01, 0x56, 0x78, 0x02, 0xB1, b'x']);
+        assert!(e.poll_event().is_none());
+        assert_eq!(e.stats().peers, 1);
+        assert_eq!(e.stats().dropped_peer_table_full, 1);
+    }
+
+    #[test]
     fn invalid_configs_are_rejected() {
         let cfg = EndpointConfig {
             token_len: 0,

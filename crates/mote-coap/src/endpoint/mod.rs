@@ -1050,58 +1050,43 @@ enum ReplyPath {
 }
 
 /// A request or response after the message layer: what the matching layer works on,
-/// independent of the transport. A TCP session builds one from a
-/// `tcp::Frame` (code, token, option bytes, payload; type NON and Message ID 0 by convention)
-/// with a reliable reply path.
+/// independent of the transport, with how it is answered. A TCP session builds one from a
+/// `tcp::Frame` decoded as a message (code, token, option bytes, payload; type NON and Message
+/// ID 0 by convention) with a reliable reply path. The decoded message is used as it is: no
+/// component needs it encoded again.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Inbound<'a> {
-    mtype: MessageType,
-    message_id: u16,
-    code: Code,
-    token: &'a [u8],
-    options: &'a [u8],
-    payload: &'a [u8],
+    message: Message<'a>,
     path: ReplyPath,
 }
 
 impl<'a> Inbound<'a> {
-    fn udp(message: &Message<'a>, path: ReplyPath) -> Self {
+    const fn udp(message: &Message<'a>, path: ReplyPath) -> Self {
         Self {
-            mtype: message.mtype(),
-            message_id: message.message_id(),
-            code: message.code(),
-            token: message.token(),
-            options: message.option_bytes(),
-            payload: message.payload(),
+            message: *message,
             path,
         }
     }
 
     const fn code(&self) -> Code {
-        self.code
+        self.message.code()
     }
 
     const fn token(&self) -> &'a [u8] {
-        self.token
+        self.message.token()
     }
 
     const fn options(&self) -> Options<'a> {
-        Options::from_bytes(self.options)
+        self.message.options()
     }
 
     fn option(&self, number: OptionNumber) -> Option<OptionRef<'a>> {
-        self.options()
-            .skip_while(|o| o.number < number)
-            .find(|o| o.number == number)
+        self.message.option(number)
     }
 
     /// The message as received (for events).
     fn to_owned(self) -> OwnedMessage {
-        let mut owned = OwnedMessage::new(self.mtype, self.code, self.message_id)
-            .with_token(self.token)
-            .with_payload(self.payload);
-        owned.options = self.options().collect();
-        owned
+        self.message.to_owned()
     }
 }
 
@@ -2058,14 +2043,8 @@ where
                 }
             }
         }
-        // RFC 7959: block-wise requests the endpoint answers itself. The components work on a
-        // decoded message; the inbound view is re-encoded once (transport-neutral).
-        let Ok(raw) = message.to_owned().to_vec() else {
-            return;
-        };
-        let Ok(request) = Message::decode_with(&raw, &self.decode_limits) else {
-            return;
-        };
+        // RFC 7959: block-wise requests the endpoint answers itself.
+        let request = message.message;
         // §2.4: a follow-up Block2 request is served from the kept representation.
         // Block-wise state (kept representations, uploads in reassembly) belongs to the peer
         // and the security context together (RFC 8613 §4.1.3.4).
@@ -2448,12 +2427,10 @@ where
         binding: &X::Binding,
         message: &Inbound<'_>,
     ) -> Option<Vec<u8>> {
-        let outer = message.to_owned();
-        let raw = outer.to_vec().ok()?;
-        let decoded = Message::decode_with(&raw, &self.decode_limits).ok()?;
-        let parts = self.protection.unprotect_response(binding, &decoded).ok()?;
+        let outer = &message.message;
+        let parts = self.protection.unprotect_response(binding, outer).ok()?;
         parts
-            .into_message(outer.mtype, outer.message_id, &outer.token)
+            .into_message(outer.mtype(), outer.message_id(), outer.token())
             .to_vec()
             .ok()
     }
@@ -2480,12 +2457,7 @@ where
         }
         // RFC 7959: the block-wise transfer decides whether this response ends the request.
         let received = message.to_owned();
-        let Ok(raw) = received.to_vec() else {
-            return;
-        };
-        let Ok(response) = Message::decode_with(&raw, &self.decode_limits) else {
-            return;
-        };
+        let response = message.message;
         // RFC 7641 §3: the first response of a registration, or a response to a
         // re-registration (a notification of the original request).
         let observe = self.outgoing.get(&id).map_or(ObserveUse::No, |o| o.observe);

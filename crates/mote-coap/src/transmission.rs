@@ -231,14 +231,14 @@ impl TransmissionParameters {
     #[must_use]
     pub fn max_transmit_span(&self) -> Duration {
         let factor = (1u32 << self.max_retransmit) - 1;
-        (self.ack_timeout * factor).mul_f64(self.ack_random_factor)
+        scale(self.ack_timeout * factor, self.ack_random_factor)
     }
 
     /// MAX_TRANSMIT_WAIT = ACK_TIMEOUT × (2^(MAX_RETRANSMIT + 1) − 1) × ACK_RANDOM_FACTOR.
     #[must_use]
     pub fn max_transmit_wait(&self) -> Duration {
         let factor = (1u32 << (self.max_retransmit + 1)) - 1;
-        (self.ack_timeout * factor).mul_f64(self.ack_random_factor)
+        scale(self.ack_timeout * factor, self.ack_random_factor)
     }
 
     /// MAX_RTT = 2 × MAX_LATENCY + PROCESSING_DELAY.
@@ -264,9 +264,21 @@ impl TransmissionParameters {
     #[must_use]
     pub fn initial_timeout(&self, random: u32) -> Duration {
         let fraction = f64::from(random) / 4_294_967_296.0;
-        self.ack_timeout
-            .mul_f64(1.0 + (self.ack_random_factor - 1.0) * fraction)
+        scale(
+            self.ack_timeout,
+            1.0 + (self.ack_random_factor - 1.0) * fraction,
+        )
     }
+}
+
+/// `d × factor` (a factor of 1 to 16, validated) over whole nanoseconds, truncated: the
+/// arithmetic of `Duration::mul_f64` without its general float-to-duration conversion, which
+/// is sizeable code on a device without an FPU for doubles.
+fn scale(d: Duration, factor: f64) -> Duration {
+    // Exact up to 2^53 ns (104 days); longer spans round like `mul_f64` does.
+    let nanos = d.as_secs() as f64 * 1e9 + f64::from(d.subsec_nanos());
+    // `as` saturates; the product is non-negative for a factor of at least 1.
+    Duration::from_nanos((nanos * factor) as u64)
 }
 
 /// A source of uniformly distributed random numbers, injected by the caller.

@@ -78,6 +78,12 @@ use crate::echo::{EchoError, MAX_REQUEST_TAG_LEN, choose_request_tag};
 use crate::message::{Message, OwnedMessage};
 use crate::option::{OptionList, OptionNumber};
 
+/// Whether [`Block2Server`] keeps representations (the `block2-cache` feature).
+const CACHE: bool = cfg!(feature = "block2-cache");
+
+/// Whether [`Block1Client`] slices bodies into blocks (the `block1-client` feature).
+const SLICES: bool = cfg!(feature = "block1-client");
+
 /// RFC 7252 §4.8.2: EXCHANGE_LIFETIME, the default age after which idle block-wise state is
 /// dropped (RFC 7959 §2.4, §2.5: "a period of EXCHANGE_LIFETIME ... after the last access").
 pub const EXCHANGE_LIFETIME: Duration = Duration::from_secs(247);
@@ -212,6 +218,10 @@ pub enum BlockwiseError {
     /// The transfer is already finished.
     #[error("the block-wise transfer is already finished")]
     Finished,
+    /// A response in Block2 blocks (M = 1, RFC 7959 §2.4) to a request of an endpoint built
+    /// without the `block2-client` feature, which does not fetch the other blocks.
+    #[error("block-wise response not followed (built without the block2-client feature)")]
+    DownloadUnsupported,
 }
 
 impl BlockwiseError {
@@ -816,6 +826,9 @@ struct Representation {
 /// send it (the application is not involved). Otherwise the application produces the full
 /// response and [`Block2Server::respond`] cuts the block the request asks for.
 /// [`Block2Server::poll_timeout`] / [`Block2Server::handle_timeout`] drop idle entries.
+/// Without the `block2-cache` feature nothing is kept ([`CacheOutcome::Refused`] with
+/// [`BlockwiseError::TransfersFull`] `{ limit: 0 }`): every follow-up request goes to the
+/// application, whose answer is sliced again (the ETag lets the client notice a change).
 #[derive(Debug)]
 pub struct Block2Server<P> {
     config: Block2ServerConfig,
@@ -859,6 +872,9 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Block2Server<P> {
     /// When the next entry expires.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Duration> {
+        if !CACHE {
+            return None;
+        }
         self.cache
             .values()
             .map(|r| expires(r.touched, self.config.lifetime))
@@ -867,6 +883,9 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Block2Server<P> {
 
     /// Drops entries idle for the configured lifetime.
     pub fn handle_timeout(&mut self, now: Duration) {
+        if !CACHE {
+            return;
+        }
         let lifetime = self.config.lifetime;
         self.cache.retain(|_, r| expires(r.touched, lifetime) > now);
     }
@@ -886,8 +905,9 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Block2Server<P> {
         let Some(asked) = block_option(request, OptionNumber::BLOCK2)? else {
             return Ok(None);
         };
-        if asked.num() == 0 {
-            // A new transfer (or a restart after an ETag change) gets a fresh representation.
+        if asked.num() == 0 || !CACHE {
+            // A new transfer (or a restart after an ETag change) gets a fresh representation;
+            // without the `block2-cache` feature every request does.
             return Ok(None);
         }
         let key = (peer.clone(), RequestKey::block2(request));
@@ -938,7 +958,6 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Block2Server<P> {
             });
         }
         let size2 = request.option(OptionNumber::SIZE2).is_some();
-        let key = (peer.clone(), RequestKey::block2(request));
         let unsliced = self
             .config
             .max_unsliced
@@ -973,7 +992,16 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Block2Server<P> {
             self.config.preferred_szx,
             size2,
         )?;
-        let cache = if block_more(&out) {
+        let cache = if !CACHE {
+            // Without the `block2-cache` feature nothing is kept: no entry fits (RFC 7959
+            // §2.4 lets a server keep no state; a follow-up goes to the application again).
+            if block_more(&out) {
+                CacheOutcome::Refused(BlockwiseError::TransfersFull { limit: 0 })
+            } else {
+                CacheOutcome::NotNeeded
+            }
+        } else if block_more(&out) {
+            let key = (peer.clone(), RequestKey::block2(request));
             // The Block1 option of a combined exchange acknowledges the last request block and
             // belongs to this response only (RFC 7959 §3.3, Figure 10).
             options.remove(OptionNumber::BLOCK1);
@@ -996,7 +1024,8 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Block2Server<P> {
                 Err(e) => CacheOutcome::Refused(e),
             }
         } else {
-            self.cache.remove(&key);
+            self.cache
+                .remove(&(peer.clone(), RequestKey::block2(request)));
             CacheOutcome::NotNeeded
         };
         Ok(Block2Response {
@@ -1472,7 +1501,8 @@ impl Block1Client {
     /// Request-Tag among them are replaced), tagged with `request_tag` (`None`: no
     /// Request-Tag option).
     ///
-    /// A body that fits one block of `config.szx` goes out as a plain request.
+    /// A body that fits one block of `config.szx` goes out as a plain request; without the
+    /// `block1-client` feature every body does (a 4.13 answer is then final).
     ///
     /// # Errors
     /// [`BlockwiseError::RequestTagLength`] for a tag over 8 bytes;
@@ -1507,7 +1537,7 @@ impl Block1Client {
         let client = Self {
             code,
             options,
-            blockwise: body.len() > szx.size(),
+            blockwise: SLICES && body.len() > szx.size(),
             body,
             offset: 0,
             szx,
@@ -1590,7 +1620,7 @@ impl Block1Client {
         if let Some(tag) = &self.request_tag {
             r.options.push(OptionNumber::REQUEST_TAG, tag.clone());
         }
-        if !self.blockwise {
+        if !SLICES || !self.blockwise {
             r.payload.clone_from(&self.body);
             if let Some(szx) = self.config.response_szx {
                 r.options
@@ -1656,7 +1686,7 @@ impl Block1Client {
         if code == Code::REQUEST_ENTITY_TOO_LARGE {
             return self.on_too_large(response, ack);
         }
-        let (sent, payload_len) = if self.blockwise {
+        let (sent, payload_len) = if SLICES && self.blockwise {
             let (b, p) = self.current()?;
             (Some(b), p.len())
         } else {
@@ -1697,6 +1727,11 @@ impl Block1Client {
         let starts_download = code.class() == 2
             && BlockValue::from_message(response, OptionNumber::BLOCK2)?.is_some_and(|b| b.more());
         if starts_download {
+            if cfg!(not(feature = "block2-client")) {
+                // Without the `block2-client` feature the client takes one-block responses
+                // only: the request ends with this error rather than with a partial body.
+                return Err(BlockwiseError::DownloadUnsupported);
+            }
             let mut download =
                 Block2Client::new(self.code, self.download_options(), self.config.download);
             download.asked = self.config.response_szx.map(block0);
@@ -1724,7 +1759,8 @@ impl Block1Client {
             len: self.body.len(),
             size1,
         };
-        if size1.is_some_and(|s| (s as usize) < self.body.len()) {
+        // Without the `block1-client` feature the body is never sliced: the 4.13 is final.
+        if !SLICES || size1.is_some_and(|s| (s as usize) < self.body.len()) {
             return Err(refuse());
         }
         let smaller = match ack {

@@ -70,7 +70,6 @@ use alloc::collections::VecDeque;
 
 #[cfg(feature = "vec-maps")]
 use crate::vec_map::VecMap as BTreeMap;
-use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::time::Duration;
@@ -319,7 +318,8 @@ pub struct EndpointConfig {
     /// Critical options the application processes beyond the registry of [`crate::option`]
     /// (RFC 7252 §5.4.1).
     pub recognized_options: Vec<OptionNumber>,
-    /// Server-side Echo freshness (RFC 9175); `None` turns it off.
+    /// Server-side Echo freshness (RFC 9175); `None` turns it off. A policy needs the
+    /// `echo-server` feature ([`EndpointError::InvalidConfig`] without it).
     pub echo: Option<EchoPolicy>,
     /// Client side: how many times one request is sent again with the Echo value of a 4.01
     /// (RFC 9175 §2.3, §2.4), each time only with a value different from the one the request
@@ -405,6 +405,10 @@ impl EndpointConfig {
         if self.block1.preferred_szx.is_bert() || self.block2.preferred_szx.is_bert() {
             // RFC 8323 §6: BERT exists only over reliable transports.
             return bad("BERT (SZX 7) is not a block size over UDP");
+        }
+        if self.echo.is_some() && cfg!(not(feature = "echo-server")) {
+            // Without the feature no request would be challenged: refused rather than ignored.
+            return bad("an Echo policy needs the echo-server feature");
         }
         if self.echo.is_some() && l.max_echo_challenges == 0 {
             return bad("max_echo_challenges must be at least 1 with an Echo policy");
@@ -1046,58 +1050,43 @@ enum ReplyPath {
 }
 
 /// A request or response after the message layer: what the matching layer works on,
-/// independent of the transport. A TCP session builds one from a
-/// `tcp::Frame` (code, token, option bytes, payload; type NON and Message ID 0 by convention)
-/// with a reliable reply path.
+/// independent of the transport, with how it is answered. A TCP session builds one from a
+/// `tcp::Frame` decoded as a message (code, token, option bytes, payload; type NON and Message
+/// ID 0 by convention) with a reliable reply path. The decoded message is used as it is: no
+/// component needs it encoded again.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Inbound<'a> {
-    mtype: MessageType,
-    message_id: u16,
-    code: Code,
-    token: &'a [u8],
-    options: &'a [u8],
-    payload: &'a [u8],
+    message: Message<'a>,
     path: ReplyPath,
 }
 
 impl<'a> Inbound<'a> {
-    fn udp(message: &Message<'a>, path: ReplyPath) -> Self {
+    const fn udp(message: &Message<'a>, path: ReplyPath) -> Self {
         Self {
-            mtype: message.mtype(),
-            message_id: message.message_id(),
-            code: message.code(),
-            token: message.token(),
-            options: message.option_bytes(),
-            payload: message.payload(),
+            message: *message,
             path,
         }
     }
 
     const fn code(&self) -> Code {
-        self.code
+        self.message.code()
     }
 
     const fn token(&self) -> &'a [u8] {
-        self.token
+        self.message.token()
     }
 
     const fn options(&self) -> Options<'a> {
-        Options::from_bytes(self.options)
+        self.message.options()
     }
 
     fn option(&self, number: OptionNumber) -> Option<OptionRef<'a>> {
-        self.options()
-            .skip_while(|o| o.number < number)
-            .find(|o| o.number == number)
+        self.message.option(number)
     }
 
     /// The message as received (for events).
     fn to_owned(self) -> OwnedMessage {
-        let mut owned = OwnedMessage::new(self.mtype, self.code, self.message_id)
-            .with_token(self.token)
-            .with_payload(self.payload);
-        owned.options = self.options().collect();
-        owned
+        self.message.to_owned()
     }
 }
 
@@ -1113,6 +1102,83 @@ fn fitting_szx(preferred: Szx, max_message_size: usize) -> Szx {
     }
     szx
 }
+
+/// The `Display` text of `error`, for the diagnostic payload of a 4.02 (RFC 7252 §5.5.2),
+/// written without `core::fmt`: a device build links no formatting machinery for it.
+fn option_diagnostic(error: &OptionError) -> Vec<u8> {
+    fn decimal(out: &mut Vec<u8>, mut n: usize) {
+        let start = out.len();
+        loop {
+            // `n % 10` is a digit: the cast keeps its value.
+            out.insert(start, b'0' + (n % 10) as u8);
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let number = |out: &mut Vec<u8>, lead: &[u8], n: OptionNumber| {
+        out.extend_from_slice(lead);
+        decimal(out, usize::from(n.0));
+        if let Some(name) = n.name() {
+            out.extend_from_slice(b" (");
+            out.extend_from_slice(name.as_bytes());
+            out.push(b')');
+        }
+    };
+    match *error {
+        OptionError::UnrecognizedCritical { number: n } => {
+            number(&mut out, b"unrecognized critical option ", n);
+        }
+        OptionError::LengthOutOfBounds {
+            number: n,
+            len,
+            min,
+            max,
+        } => {
+            number(&mut out, b"option ", n);
+            out.extend_from_slice(b" has a ");
+            decimal(&mut out, len);
+            out.extend_from_slice(b"-byte value outside ");
+            decimal(&mut out, usize::from(min));
+            out.extend_from_slice(b"..=");
+            decimal(&mut out, usize::from(max));
+        }
+        OptionError::NotRepeatable { number: n } => {
+            number(&mut out, b"option ", n);
+            out.extend_from_slice(b" is not repeatable but occurs more than once");
+        }
+        OptionError::UintTooLong { number: n, len } => {
+            number(&mut out, b"option ", n);
+            out.extend_from_slice(b" has a ");
+            decimal(&mut out, len);
+            out.extend_from_slice(b"-byte value, too long for the unsigned integer asked for");
+        }
+        OptionError::InvalidUtf8 { number: n } => {
+            number(&mut out, b"option ", n);
+            out.extend_from_slice(b" is not valid UTF-8");
+        }
+    }
+    out
+}
+
+/// The diagnostic of a registration whose Observe option or resource key cannot be read
+/// (the only errors of `ObserverRegistry::handle_request`): its `Display` text, without
+/// `core::fmt`.
+fn observation_diagnostic(error: &ObservationError) -> Vec<u8> {
+    match error {
+        ObservationError::Observe(_) => b"bad Observe option".to_vec(),
+        ObservationError::Option(_) => b"bad option".to_vec(),
+        _ => b"observation error".to_vec(),
+    }
+}
+
+/// Whether a client request can turn into a Block2 download (RFC 7959 §2.4): a block-wise
+/// response followed with the `block2-client` feature, or the rest of a block-wise
+/// notification fetched with `observe-client` (§3.4). Without both no download is started and
+/// its code is not linked.
+const FOLLOWS_BLOCK2: bool = cfg!(any(feature = "block2-client", feature = "observe-client"));
 
 const EMPTY_ACK: u8 = 0x60;
 const EMPTY_RST: u8 = 0x70;
@@ -1433,41 +1499,49 @@ where
     /// or `None` when no timer is running.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Duration> {
-        let outgoing = self.outgoing.values().map(|o| match o.retransmission {
-            Some(rt) => rt.deadline().min(o.expires),
-            None => o.expires,
-        });
-        let incoming = self
-            .incoming
-            .values()
-            .map(|i| i.ack_at.map_or(i.expires, |at| at.min(i.expires)));
-        let separate = self.separate.values().map(|s| s.retransmission.deadline());
+        // One running minimum over every table (plain loops: far less code than a chain of
+        // iterator adapters on a device).
+        let mut next: Option<Duration> = None;
+        let mut at = |t: Duration| next = Some(next.map_or(t, |n| n.min(t)));
+        for o in self.outgoing.values() {
+            at(o.retransmission
+                .map_or(o.expires, |rt| rt.deadline().min(o.expires)));
+        }
+        for i in self.incoming.values() {
+            at(i.ack_at.map_or(i.expires, |a| a.min(i.expires)));
+        }
+        for s in self.separate.values() {
+            at(s.retransmission.deadline());
+        }
         // A queued NON at the head of its peer's queue waits only for PROBING_RATE.
-        let probing = self.queue.iter().enumerate().filter_map(|(i, q)| {
+        for (i, q) in self.queue.iter().enumerate() {
             let first_of_peer = !self.queue.iter().take(i).any(|e| e.peer == q.peer);
-            let peer = self.peers.get(&q.peer)?;
-            (first_of_peer && q.reliability == Reliability::NonConfirmable && !peer.answered)
-                .then_some(peer.probe_next)
-        });
-        outgoing
-            .chain(incoming)
-            .chain(separate)
-            .chain(probing)
-            .chain(
-                self.notifications
-                    .values()
-                    .map(|n| n.retransmission.deadline()),
-            )
-            .chain(self.observations.poll_timeout())
-            .chain(self.observers.poll_timeout())
-            .chain(
-                self.connections
-                    .values()
-                    .filter_map(TcpSession::poll_timeout),
-            )
-            .chain(self.block1.poll_timeout())
-            .chain(self.block2.poll_timeout())
-            .min()
+            if let Some(peer) = self.peers.get(&q.peer) {
+                if first_of_peer && q.reliability == Reliability::NonConfirmable && !peer.answered {
+                    at(peer.probe_next);
+                }
+            }
+        }
+        for n in self.notifications.values() {
+            at(n.retransmission.deadline());
+        }
+        let others = [
+            self.observations
+                .poll_timeout()
+                .filter(|_| cfg!(feature = "observe-client")),
+            self.observers.poll_timeout(),
+            self.block1.poll_timeout(),
+            self.block2.poll_timeout(),
+        ];
+        for t in others.into_iter().flatten() {
+            at(t);
+        }
+        for c in self.connections.values() {
+            if let Some(t) = c.poll_timeout() {
+                at(t);
+            }
+        }
+        next
     }
 
     // -----------------------------------------------------------------------------------------
@@ -1560,17 +1634,15 @@ where
     /// Forgets peers with no state left.
     fn collect_idle_peers(&mut self, now: Duration) {
         self.purge_dedup(now);
-        let busy: Vec<P> = self
-            .outgoing
-            .values()
-            .map(|o| &o.peer)
-            .chain(self.queue.iter().map(|q| &q.peer))
-            .chain(self.incoming.values().map(|i| &i.peer))
-            .chain(self.separate.values().map(|s| &s.peer))
-            .cloned()
-            .collect();
-        self.peers
-            .retain(|peer, state| !state.dedup.is_empty() || busy.contains(peer));
+        let (outgoing, queue) = (&self.outgoing, &self.queue);
+        let (incoming, separate) = (&self.incoming, &self.separate);
+        self.peers.retain(|peer, state| {
+            !state.dedup.is_empty()
+                || outgoing.values().any(|o| &o.peer == peer)
+                || queue.iter().any(|q| &q.peer == peer)
+                || incoming.values().any(|i| &i.peer == peer)
+                || separate.values().any(|s| &s.peer == peer)
+        });
     }
 
     /// Looks the message up; `Ok(true)` when new (and recorded), `Ok(false)` for a duplicate
@@ -1728,6 +1800,8 @@ where
     /// Processes a datagram received from `peer` at `now`. A request passes the message layer
     /// (deduplication, ACK/RST) as received, then [`Protection::unprotect_request`]; what
     /// follows works on the inner request.
+    // An entry point an application calls from several places: out of line, one copy in flash.
+    #[inline(never)]
     pub fn handle(&mut self, now: Duration, peer: P, datagram: &[u8]) {
         if datagram.len() > self.config.limits.max_message_size {
             self.stats.oversized += 1;
@@ -1920,9 +1994,8 @@ where
             number: OptionNumber::OSCORE,
         });
         if let Some(error) = unprocessed_oscore.or_else(|| self.critical_issue(message.options())) {
-            let diagnostic = format!("{error}");
             let response = OwnedMessage::new(MessageType::Ack, Code::BAD_OPTION, 0)
-                .with_payload(diagnostic.into_bytes());
+                .with_payload(option_diagnostic(&error));
             match inbound.path {
                 ReplyPath::Confirmable(_) | ReplyPath::Reliable => {
                     self.answer(peer, message.token(), inbound.path, response);
@@ -1935,7 +2008,9 @@ where
         }
         // RFC 9175 §2.3: a request that needs freshness and lacks a fresh Echo gets 4.01 with
         // a new Echo value.
-        if let Some(policy) = self.config.echo {
+        // Without the `echo-server` feature no policy passes validation; the check is compiled
+        // out.
+        if let (true, Some(policy)) = (cfg!(feature = "echo-server"), self.config.echo) {
             if policy.applies_to(message.code(), identity.is_some()) {
                 let echo = message.option(OptionNumber::ECHO).map(|o| o.value);
                 if !self.echo_fresh(now, peer, identity.as_ref(), echo, policy.window) {
@@ -1968,14 +2043,8 @@ where
                 }
             }
         }
-        // RFC 7959: block-wise requests the endpoint answers itself. The components work on a
-        // decoded message; the inbound view is re-encoded once (transport-neutral).
-        let Ok(raw) = message.to_owned().to_vec() else {
-            return;
-        };
-        let Ok(request) = Message::decode_with(&raw, &self.decode_limits) else {
-            return;
-        };
+        // RFC 7959: block-wise requests the endpoint answers itself.
+        let request = message.message;
         // §2.4: a follow-up Block2 request is served from the kept representation.
         // Block-wise state (kept representations, uploads in reassembly) belongs to the peer
         // and the security context together (RFC 8613 §4.1.3.4).
@@ -2079,7 +2148,7 @@ where
                 let parts = MessageParts {
                     code: Code::BAD_OPTION,
                     options: crate::option::OptionList::new(),
-                    payload: format!("{error}").into_bytes(),
+                    payload: observation_diagnostic(&error),
                 };
                 self.answer_parts(peer, message.token(), inbound.path, parts);
                 return;
@@ -2358,12 +2427,10 @@ where
         binding: &X::Binding,
         message: &Inbound<'_>,
     ) -> Option<Vec<u8>> {
-        let outer = message.to_owned();
-        let raw = outer.to_vec().ok()?;
-        let decoded = Message::decode_with(&raw, &self.decode_limits).ok()?;
-        let parts = self.protection.unprotect_response(binding, &decoded).ok()?;
+        let outer = &message.message;
+        let parts = self.protection.unprotect_response(binding, outer).ok()?;
         parts
-            .into_message(outer.mtype, outer.message_id, &outer.token)
+            .into_message(outer.mtype(), outer.message_id(), outer.token())
             .to_vec()
             .ok()
     }
@@ -2390,12 +2457,7 @@ where
         }
         // RFC 7959: the block-wise transfer decides whether this response ends the request.
         let received = message.to_owned();
-        let Ok(raw) = received.to_vec() else {
-            return;
-        };
-        let Ok(response) = Message::decode_with(&raw, &self.decode_limits) else {
-            return;
-        };
+        let response = message.message;
         // RFC 7641 §3: the first response of a registration, or a response to a
         // re-registration (a notification of the original request).
         let observe = self.outgoing.get(&id).map_or(ObserveUse::No, |o| o.observe);
@@ -2404,7 +2466,7 @@ where
             .get(&id)
             .is_some_and(|o| matches!(o.transfer, Transfer::Upload(_)));
         match observe {
-            ObserveUse::Reregister(handle) => {
+            ObserveUse::Reregister(handle) if cfg!(feature = "observe-client") => {
                 self.finish(now, id);
                 self.on_notification(now, peer, handle, &response, received);
                 return;
@@ -2443,15 +2505,18 @@ where
                 }
                 Err(e) => Err(e),
             },
-            Some(Transfer::Download(download)) => match download.handle_response(&response) {
-                Ok(Block2Progress::Send(next)) => Ok((Some(next), None)),
-                Ok(Block2Progress::Complete(parts)) => Ok((None, Some(parts))),
-                Err(e) => Err(e),
-            },
-            None => return,
+            Some(Transfer::Download(download)) if FOLLOWS_BLOCK2 => {
+                match download.handle_response(&response) {
+                    Ok(Block2Progress::Send(next)) => Ok((Some(next), None)),
+                    Ok(Block2Progress::Complete(parts)) => Ok((None, Some(parts))),
+                    Err(e) => Err(e),
+                }
+            }
+            // No download exists without the features that start one.
+            Some(Transfer::Download(_)) | None => return,
         };
         let delivered = match self.outgoing.get_mut(&id).map(|o| &mut o.transfer) {
-            Some(Transfer::Download(download)) => download.take_block(),
+            Some(Transfer::Download(download)) if FOLLOWS_BLOCK2 => download.take_block(),
             _ => None,
         };
         if let Some(block) = delivered {
@@ -2470,7 +2535,9 @@ where
                 size,
             });
         }
-        if let ObserveUse::NotificationFetch(handle) = observe {
+        if let (true, ObserveUse::NotificationFetch(handle)) =
+            (cfg!(feature = "observe-client"), observe)
+        {
             // RFC 7959 §3.4: a fetch that cannot go on ends unseen; the next notification
             // brings the representation again.
             let next = match step {
@@ -2571,6 +2638,8 @@ where
     ///
     /// # Errors
     /// As [`Endpoint::request_with`], and [`EndpointError::Protection`].
+    // An entry point an application calls from several places: out of line, one copy in flash.
+    #[inline(never)]
     pub fn request_protected(
         &mut self,
         now: Duration,
@@ -2731,7 +2800,12 @@ where
     /// block-wise notification, which the application never saw (RFC 7959 §3.4; counted in
     /// [`EndpointStats::failed_notification_fetches`]).
     fn fail(&mut self, now: Duration, id: RequestId) -> Option<RequestId> {
-        let observe = self.outgoing.get(&id).map(|o| o.observe);
+        // Without the `observe-client` feature no request is a re-registration or a fetch.
+        let observe = self
+            .outgoing
+            .get(&id)
+            .map(|o| o.observe)
+            .filter(|_| cfg!(feature = "observe-client"));
         if let Some(ObserveUse::NotificationFetch(handle)) = observe {
             self.notification_fetch_failed(now, id, handle);
             return None;
@@ -2767,7 +2841,9 @@ where
     fn finish(&mut self, now: Duration, id: RequestId) {
         self.outgoing_protection.remove(&id);
         if let Some(entry) = self.outgoing.remove(&id) {
-            if let ObserveUse::Register(Some(handle)) = entry.observe {
+            if let (true, ObserveUse::Register(Some(handle))) =
+                (cfg!(feature = "observe-client"), entry.observe)
+            {
                 if !self.observing.contains_key(&handle) {
                     // The registration failed or was answered without Observe (§3.1).
                     self.observations.forget(handle);
@@ -2965,7 +3041,11 @@ where
             return;
         }
         let lifetime = self.exchange_lifetime;
-        self.recent.retain(|r| r.2 > now);
+        // Entries expire in the order they were added (one lifetime, the caller's clock never
+        // goes back): the expired ones are at the front.
+        while self.recent.front().is_some_and(|r| r.2 <= now) {
+            self.recent.pop_front();
+        }
         // Bounded like the table it shadows; forgetting the oldest only means that a very late
         // duplicate ACK is reported as unmatched.
         while self.recent.len() >= self.config.limits.max_outstanding_requests {
@@ -2985,12 +3065,16 @@ where
                 .values()
                 .any(|o| &o.peer == peer && o.request.token == token)
         };
+        // Without the `observe-client` feature the table of observations stays empty.
+        let observed = |observations: &ObservationClient<P>, token: &[u8]| {
+            cfg!(feature = "observe-client") && observations.find(peer, token).is_some()
+        };
         for _ in 0..16 {
-            let hi = self.rng.next_u32().to_be_bytes();
-            let lo = self.rng.next_u32().to_be_bytes();
-            let token: Vec<u8> = hi.iter().chain(lo.iter()).take(len).copied().collect();
+            let hi = u64::from(self.rng.next_u32()) << 32;
+            let bytes = (hi | u64::from(self.rng.next_u32())).to_be_bytes();
+            let token = bytes.get(..len).unwrap_or(&bytes).to_vec();
             // RFC 7641 §3.1: an observation keeps its token after its request is over.
-            if !in_use(&self.outgoing, &token) && self.observations.find(peer, &token).is_none() {
+            if !in_use(&self.outgoing, &token) && !observed(&self.observations, &token) {
                 return token;
             }
         }
@@ -2998,9 +3082,7 @@ where
         for k in 0..=(self.outgoing.len() + self.observations.len()) as u64 {
             let bytes = k.to_be_bytes();
             fallback = bytes.get(8 - len..).unwrap_or(&bytes).to_vec();
-            if !in_use(&self.outgoing, &fallback)
-                && self.observations.find(peer, &fallback).is_none()
-            {
+            if !in_use(&self.outgoing, &fallback) && !observed(&self.observations, &fallback) {
                 break;
             }
         }
@@ -3036,6 +3118,8 @@ where
     /// # Errors
     /// As [`Endpoint::request`], and [`EndpointError::Blockwise`] when the body needs more
     /// blocks than 20-bit block numbers allow.
+    // An entry point an application calls from several places: out of line, one copy in flash.
+    #[inline(never)]
     pub fn request_with(
         &mut self,
         now: Duration,
@@ -3096,6 +3180,40 @@ where
             .get(&peer)
             .map_or(self.config.limits.max_message_size, |c| c.max_send_size());
         blockwise.szx = fitting_szx(blockwise.szx, max);
+        let upload = if cfg!(feature = "block1-client") {
+            self.upload(&peer, &request, blockwise)
+        } else {
+            // Never sliced: no Request-Tag (RFC 9175 §3.4 tags block-wise operations only).
+            Block1Client::new(
+                request.code,
+                request.options.clone(),
+                request.payload.clone(),
+                blockwise,
+                None,
+            )
+        }
+        .map_err(EndpointError::Blockwise)?;
+        let first = upload.request().map_err(EndpointError::Blockwise)?;
+        let request = first.into_message(request.mtype, request.message_id, &request.token);
+        self.submit_request(
+            now,
+            peer,
+            request,
+            reliability,
+            Transfer::Upload(upload),
+            observe,
+            keep_token,
+        )
+    }
+
+    /// The upload of `request`'s body, sliced with Block1 when it needs more than one block.
+    fn upload(
+        &self,
+        peer: &P,
+        request: &OwnedMessage,
+        blockwise: Block1ClientConfig,
+    ) -> Result<Block1Client, BlockwiseError> {
+        let peer = peer.clone();
         // RFC 9175 §3.4: concurrent uploads to the peer carry distinct Request-Tags.
         let tags: Vec<Option<Vec<u8>>> = self
             .outgoing
@@ -3110,24 +3228,12 @@ where
             )
             .filter(Option::is_some)
             .collect();
-        let upload = Block1Client::with_free_tag(
+        Block1Client::with_free_tag(
             request.code,
             request.options.clone(),
             request.payload.clone(),
             blockwise,
             tags.iter().map(Option::as_deref),
-        )
-        .map_err(EndpointError::Blockwise)?;
-        let first = upload.request().map_err(EndpointError::Blockwise)?;
-        let request = first.into_message(request.mtype, request.message_id, &request.token);
-        self.submit_request(
-            now,
-            peer,
-            request,
-            reliability,
-            Transfer::Upload(upload),
-            observe,
-            keep_token,
         )
     }
 
@@ -3304,8 +3410,11 @@ where
             if let Some(state) = self.peers.get_mut(&peer) {
                 // §4.7: towards a peer that does not answer, on average no more than
                 // PROBING_RATE bytes per second. Any message from the peer lifts the pacing.
-                let secs = bytes.len() as f64 / f64::from(params.probing_rate());
-                state.probe_next = now + Duration::from_secs_f64(secs);
+                // In whole nanoseconds, integer arithmetic (no floating point on a device).
+                let len = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
+                let rate = u64::from(params.probing_rate().max(1));
+                let nanos = len.saturating_mul(1_000_000_000) / rate;
+                state.probe_next = now + Duration::from_nanos(nanos);
                 state.answered = false;
             }
         }
@@ -3359,6 +3468,8 @@ where
     /// # Errors
     /// [`EndpointError::UnknownIncoming`], [`EndpointError::NotAResponse`],
     /// [`EndpointError::MessageTooLarge`], [`EndpointError::Encode`].
+    // An entry point an application calls from several places: out of line, one copy in flash.
+    #[inline(never)]
     pub fn respond(
         &mut self,
         now: Duration,
@@ -3694,6 +3805,8 @@ where
     /// [`EndpointError::UnknownObservation`] when the observation is over,
     /// [`EndpointError::NotAResponse`], [`EndpointError::MessageTooLarge`],
     /// [`EndpointError::Encode`].
+    // An entry point an application calls from several places: out of line, one copy in flash.
+    #[inline(never)]
     pub fn notify(
         &mut self,
         now: Duration,
@@ -3993,6 +4106,8 @@ where
 
     /// Runs the timers due at `now`: retransmissions, give-ups, empty ACKs for slow responses,
     /// state expiry, and requests NSTART or PROBING_RATE held back.
+    // An entry point an application calls from several places: out of line, one copy in flash.
+    #[inline(never)]
     pub fn handle_timeout(&mut self, now: Duration) {
         // Notifications held back by the per-peer rate (RFC 7641 §4.5.1), newest state.
         let due: Vec<_> = self.observers.poll_deferred(now).collect();
@@ -4098,7 +4213,12 @@ where
             }
         }
         // RFC 7641 §3.3.1: re-register observations whose representation went stale.
-        for handle in self.observations.handle_timeout(now) {
+        let stale = if cfg!(feature = "observe-client") {
+            self.observations.handle_timeout(now)
+        } else {
+            Vec::new()
+        };
+        for handle in stale {
             let pending = self
                 .outgoing
                 .values()
@@ -4159,7 +4279,7 @@ where
                 }
             }
         }
-        if let Some(policy) = self.config.echo {
+        if let (true, Some(policy)) = (cfg!(feature = "echo-server"), self.config.echo) {
             self.echo.retain(|c| c.issued + policy.window > now);
         }
         self.block1.handle_timeout(now);
@@ -4173,9 +4293,12 @@ where
             .retain(|h, _| observers.contains_key(h));
         self.observer_identities
             .retain(|h, _| observers.contains_key(h));
-        let observing = &self.observing;
-        self.observing_protection
-            .retain(|h, _| observing.contains_key(h));
+        if cfg!(feature = "observe-client") {
+            // Only client observations have entries here.
+            let observing = &self.observing;
+            self.observing_protection
+                .retain(|h, _| observing.contains_key(h));
+        }
         let (outgoing, queue) = (&self.outgoing, &self.queue);
         self.outgoing_protection
             .retain(|id, _| outgoing.contains_key(id) || queue.iter().any(|q| q.id == *id));
@@ -4266,6 +4389,216 @@ mod tests {
             );
             assert!(e.poll_transmit().is_none());
         }
+    }
+
+    #[test]
+    fn echo_policy_only_with_the_echo_server_feature() {
+        let cfg = EndpointConfig {
+            echo: Some(EchoPolicy {
+                window: Duration::from_secs(10),
+                require: EchoRequirement::AllRequests,
+            }),
+            ..EndpointConfig::default()
+        };
+        let made = Endpoint::<u8, _>::new(cfg, || 7);
+        if cfg!(feature = "echo-server") {
+            let mut e = made.unwrap();
+            // CON GET /x, token 0x01, no Echo: RFC 9175 §2.3 answers 4.01 with an Echo value.
+            e.handle(
+                Duration::ZERO,
+                1,
+                &[0x41, 0x01, 0x12, 0x34, 0x01, 0xB1, b'x'],
+            );
+            let reply = e.poll_transmit().unwrap();
+            assert_eq!(
+                reply.datagram.get(..5),
+                Some(&[0x61, 0x81, 0x12, 0x34, 0x01][..])
+            );
+        } else {
+            assert_eq!(
+                made.err(),
+                Some(EndpointError::InvalidConfig {
+                    reason: "an Echo policy needs the echo-server feature"
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn block2_representations_kept_only_with_the_block2_cache_feature() {
+        let mut e = endpoint();
+        let now = Duration::ZERO;
+        // CON GET /x, token 0x01; the answer (2000 bytes) is sliced in 1024-byte blocks.
+        e.handle(now, 1, &[0x41, 0x01, 0x12, 0x34, 0x01, 0xB1, b'x']);
+        let Some(Event::Request { id, .. }) = e.poll_event() else {
+            panic!("no request");
+        };
+        let body = alloc::vec![0x5a; 2000];
+        let content = OwnedMessage::new(MessageType::Ack, Code::CONTENT, 0).with_payload(body);
+        e.respond(now, id, content.clone()).unwrap();
+        let first = e.poll_transmit().unwrap();
+        assert!(first.datagram.len() > 1024);
+        let cached = cfg!(feature = "block2-cache");
+        assert_eq!(e.stats().block2_entries, usize::from(cached));
+        assert_eq!(e.stats().block2_not_cached, u64::from(!cached));
+        // The follow-up: CON GET /x, token 0x02, Block2 NUM 1 SZX 6 (RFC 7959 §2.2).
+        e.handle(
+            now,
+            1,
+            &[0x41, 0x01, 0x12, 0x35, 0x02, 0xB1, b'x', 0xC1, 0x16],
+        );
+        if cached {
+            // Served from the kept representation; the application is not involved.
+            assert!(e.poll_event().is_none());
+        } else {
+            let Some(Event::Request { id, .. }) = e.poll_event() else {
+                panic!("the follow-up goes to the application");
+            };
+            e.respond(now, id, content).unwrap();
+        }
+        let second = e.poll_transmit().unwrap();
+        // The last 976 bytes, Block2 NUM 1 M 0 SZX 6.
+        let second = Message::decode(&second.datagram).unwrap();
+        assert_eq!(second.payload(), &[0x5a; 976][..]);
+        let block2 = second.option(OptionNumber::BLOCK2).map(|o| o.value);
+        assert_eq!(block2, Some(&[0x16][..]));
+    }
+
+    #[test]
+    fn block2_responses_followed_only_with_the_block2_client_feature() {
+        let mut e = endpoint();
+        let now = Duration::ZERO;
+        let get = OwnedMessage::new(MessageType::Con, Code::GET, 0)
+            .with_option(OptionNumber::URI_PATH, b"x");
+        let id = e.request(now, 1, get, Reliability::Confirmable).unwrap();
+        let sent = e.poll_transmit().unwrap();
+        let sent = Message::decode(&sent.datagram).unwrap();
+        // The piggybacked 2.05 carries block 0 of a larger body: Block2 NUM 0 M 1 SZX 0
+        // (RFC 7959 §2.2), 16 payload bytes.
+        let [hi, lo] = sent.message_id().to_be_bytes();
+        let mut ack = alloc::vec![0x64, 0x45, hi, lo];
+        ack.extend_from_slice(sent.token());
+        ack.extend_from_slice(&[0xD1, 0x0A, 0x08, 0xFF]);
+        ack.extend_from_slice(&[0x5a; 16]);
+        e.handle(now, 1, &ack);
+        if cfg!(feature = "block2-client") {
+            // The request for block 1 goes out; the application hears nothing yet.
+            let next = e.poll_transmit().unwrap();
+            let next = Message::decode(&next.datagram).unwrap();
+            let block2 = next.option(OptionNumber::BLOCK2).map(|o| o.value);
+            assert_eq!(block2, Some(&[0x10][..]));
+            assert!(e.poll_event().is_none());
+        } else {
+            assert!(e.poll_transmit().is_none());
+            assert_eq!(
+                e.poll_event(),
+                Some(Event::BlockwiseFailed {
+                    id,
+                    peer: 1,
+                    error: BlockwiseError::DownloadUnsupported,
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn bodies_sliced_only_with_the_block1_client_feature() {
+        let mut e = endpoint();
+        // 1100 bytes: more than one 1024-byte block, less than a 1152-byte datagram.
+        let post = OwnedMessage::new(MessageType::Con, Code::POST, 0)
+            .with_option(OptionNumber::URI_PATH, b"x")
+            .with_payload(alloc::vec![0x5a; 1100]);
+        e.request(Duration::ZERO, 1, post, Reliability::Confirmable)
+            .unwrap();
+        let sent = e.poll_transmit().unwrap();
+        let sent = Message::decode(&sent.datagram).unwrap();
+        let block1 = sent.option(OptionNumber::BLOCK1).map(|o| o.value);
+        if cfg!(feature = "block1-client") {
+            // Block 0 of 1024 bytes, M = 1, SZX 6 (RFC 7959 §2.2).
+            assert_eq!(block1, Some(&[0x0E][..]));
+            assert_eq!(sent.payload().len(), 1024);
+        } else {
+            assert_eq!(block1, None);
+            assert_eq!(sent.payload().len(), 1100);
+        }
+        // Too large for one datagram: sliced with the feature, refused without it.
+        let big = OwnedMessage::new(MessageType::Con, Code::POST, 0)
+            .with_payload(alloc::vec![0x5a; 1200]);
+        let sent = e.request(Duration::ZERO, 2, big, Reliability::Confirmable);
+        if cfg!(feature = "block1-client") {
+            assert!(sent.is_ok());
+        } else {
+            assert!(matches!(
+                sent,
+                Err(EndpointError::MessageTooLarge { max: 1152, .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn diagnostics_are_the_display_texts() {
+        use alloc::string::ToString;
+        let uri_path = OptionNumber::URI_PATH;
+        let unnamed = OptionNumber::from(2049);
+        let errors = [
+            OptionError::UnrecognizedCritical { number: unnamed },
+            OptionError::UnrecognizedCritical { number: uri_path },
+            OptionError::LengthOutOfBounds {
+                number: uri_path,
+                len: 300,
+                min: 0,
+                max: 255,
+            },
+            OptionError::NotRepeatable { number: unnamed },
+            OptionError::UintTooLong {
+                number: OptionNumber::MAX_AGE,
+                len: 5,
+            },
+            OptionError::InvalidUtf8 { number: uri_path },
+        ];
+        for e in errors {
+            assert_eq!(option_diagnostic(&e), e.to_string().into_bytes());
+        }
+        let bad_key = ObservationError::Option(OptionError::InvalidUtf8 { number: uri_path });
+        assert_eq!(
+            observation_diagnostic(&bad_key),
+            bad_key.to_string().into_bytes()
+        );
+        let bad_observe =
+            ObservationError::Observe(crate::observe::ObserveError::ValueTooLong { len: 4 });
+        assert_eq!(
+            observation_diagnostic(&bad_observe),
+            bad_observe.to_string().into_bytes()
+        );
+    }
+
+    #[test]
+    fn a_peer_with_a_request_awaiting_its_response_is_not_forgotten() {
+        let config = EndpointConfig {
+            limits: EndpointLimits {
+                max_peers: 1,
+                ..EndpointLimits::default()
+            },
+            ..EndpointConfig::default()
+        };
+        let mut e = Endpoint::<u8, _>::new(config, || 7).unwrap();
+        // NON GET /x from peer 1, not answered yet.
+        e.handle(
+            Duration::ZERO,
+            1,
+            &[0x51, 0x01, 0x12, 0x34, 0x01, 0xB1, b'x'],
+        );
+        assert!(matches!(
+            e.poll_event(),
+            Some(Event::Request { peer: 1, .. })
+        ));
+        // After NON_LIFETIME (145 s) its deduplication entry is gone, but the request still
+        // waits for its response (until EXCHANGE_LIFETIME): peer 1 keeps the only place.
+        let later = Duration::from_secs(200);
+        e.handle(later, 2, &[0x51, 0x01, 0x56, 0x78, 0x02, 0xB1, b'x']);
+        assert!(e.poll_event().is_none());
+        assert_eq!(e.stats().peers, 1);
+        assert_eq!(e.stats().dropped_peer_table_full, 1);
     }
 
     #[test]

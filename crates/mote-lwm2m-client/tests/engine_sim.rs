@@ -23,17 +23,20 @@ use std::time::Duration;
 
 use mote_access::ShortServerId;
 use mote_coap::code::{Code, MessageType};
+#[cfg(all(feature = "composite", feature = "senml-json"))]
 use mote_coap::content_format::ContentFormat;
 use mote_coap::endpoint::{Endpoint, EndpointConfig, Event, Reliability, RequestId};
 use mote_coap::message::{Message, OwnedMessage};
 use mote_coap::option::OptionNumber;
 use mote_coap::transmission::RandomSource;
 use mote_lwm2m::{Format, ObjectLink, Record, Value};
+#[cfg(feature = "bootstrap-interface")]
+use mote_lwm2m_client::Storage;
 use mote_lwm2m_client::registration::{Registrar, RegistrationConfig};
 use mote_lwm2m_client::reporting::{Reporter, ReportingConfig};
 use mote_lwm2m_client::{
     Client, ClientConfig, ClientEvent, Device, Engine, EngineConfig, MemoryStorage, Requester,
-    Storage, object::DataObject,
+    object::DataObject,
 };
 
 use common::{Board, acl, int, p, rec, temperature};
@@ -795,6 +798,7 @@ fn send_reports_to_the_registered_servers_and_mute_send_stops_it() {
 /// No server account: the client bootstraps from the Bootstrap-Server (NoSec), which writes
 /// a server account and finishes; the client registers with it and the new configuration is
 /// kept in the storage, from which a restarted client registers at once.
+#[cfg(feature = "bootstrap-interface")]
 #[test]
 fn bootstrap_over_coap_then_register_and_the_configuration_is_stored() {
     let mut c = objects();
@@ -939,7 +943,9 @@ fn the_pending_table_is_bounded() {
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use mote_lwm2m_client::{FirmwareHooks, FirmwareUpdate, State, UpdateResult};
+#[cfg(feature = "firmware-pull")]
+use mote_lwm2m_client::State;
+use mote_lwm2m_client::{FirmwareHooks, FirmwareUpdate, UpdateResult};
 
 /// A 3000-byte image: three Block2 blocks of 1024 bytes (RFC 7959 §2.4).
 fn good_image() -> Vec<u8> {
@@ -1037,6 +1043,7 @@ fn fw_state(w: &World) -> (Value, Value) {
     )
 }
 
+#[cfg(feature = "firmware-pull")]
 #[test]
 fn firmware_pull_downloads_block_wise_and_updates() {
     let (mut w, installed) = firmware_world();
@@ -1084,6 +1091,7 @@ fn firmware_pull_downloads_block_wise_and_updates() {
 
 /// RFC 7959 §2.4 with per-block hand-off: the hook gets each block of the package before the
 /// client asks for the next one, and the whole image is still verified and installed.
+#[cfg(feature = "firmware-pull")]
 #[test]
 fn the_hook_sees_each_firmware_block_before_the_next_request() {
     let (mut w, _installed) = firmware_world();
@@ -1114,6 +1122,7 @@ fn the_hook_sees_each_firmware_block_before_the_next_request() {
 
 /// A block the hook refuses ends the pull at once with the hook's Update Result: no request
 /// for the next block, nothing to install.
+#[cfg(feature = "firmware-pull")]
 #[test]
 fn a_refused_firmware_block_ends_the_pull() {
     let (mut w, installed) = firmware_world();
@@ -1137,6 +1146,7 @@ fn a_refused_firmware_block_ends_the_pull() {
 }
 
 /// Each way a pull fails ends in Idle with its Update Result, and the old firmware runs on.
+#[cfg(feature = "firmware-pull")]
 #[test]
 fn firmware_pull_failures_give_their_update_result_and_keep_the_old_firmware() {
     let cases: [(&str, Option<Script>, UpdateResult); 6] = [
@@ -1189,6 +1199,7 @@ fn firmware_pull_failures_give_their_update_result_and_keep_the_old_firmware() {
     }
 }
 
+#[cfg(feature = "firmware-pull")]
 #[test]
 fn a_failed_installation_keeps_the_old_firmware() {
     let (mut w, installed) = firmware_world();
@@ -1204,6 +1215,31 @@ fn a_failed_installation_keeps_the_old_firmware() {
     );
     // The hook refused at once: still Downloaded, Update Result 8 (firmware update failed).
     assert_eq!(fw_state(&w), (int(2), int(8)));
+    assert_eq!(*installed.borrow(), b"OLD");
+}
+
+/// Without the `firmware-pull` feature a Write of the Package URI is answered but starts no
+/// download (TS 1.2 Core Appendix E.6 Pull is not offered): nothing goes to the package
+/// server, the state stays Idle with Update Result 9 "unsupported protocol" (the default
+/// `FirmwareHooks::start_download`), and the old firmware runs on; Push still works
+/// (`package_push_by_write_still_works`).
+#[cfg(not(feature = "firmware-pull"))]
+#[test]
+fn without_firmware_pull_a_package_uri_starts_no_download() {
+    let (mut w, installed) = firmware_world();
+    assert_eq!(
+        w.ask(A, text_put("/5/0/1", "coap://fw.test/fw/good")).code,
+        Code::CHANGED
+    );
+    w.run_for(s(5));
+    assert!(w.requests_to(FW, Code::GET).is_empty());
+    assert!(!w.sent.iter().any(|(_, f, t)| *f == CLIENT && *t == FW));
+    assert_eq!(fw_state(&w), (int(0), int(9)));
+    assert!(
+        !w.events
+            .iter()
+            .any(|(_, e)| matches!(e, ClientEvent::FirmwareDownload { .. }))
+    );
     assert_eq!(*installed.borrow(), b"OLD");
 }
 
@@ -1275,6 +1311,7 @@ fn a_withdrawn_read_right_ends_the_observation_with_4_01() {
 
 /// TS 1.2 Core §6.4.3 Observe-Composite over CoAP: `FETCH /` with Observe and a SenML-JSON
 /// path list; a change of one target notifies with every target (LightweightM2M-IR-001).
+#[cfg(all(feature = "composite", feature = "senml-json"))]
 #[test]
 fn observe_composite_notifies_every_target() {
     let mut w = World::new(two_servers(false), registration());

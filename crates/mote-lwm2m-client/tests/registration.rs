@@ -733,6 +733,7 @@ fn queue_mode_tells_when_the_client_may_sleep() {
     assert!(!reg.wake(A));
 }
 
+#[cfg(feature = "bootstrap-interface")]
 #[test]
 fn bootstrap_when_no_server_account_then_register() {
     let mut c = fixture();
@@ -839,6 +840,7 @@ fn bootstrap_finish_timeout_and_retries() {
     assert_eq!(reg.bootstrap_state(), BootstrapState::Idle);
 }
 
+#[cfg(feature = "bootstrap-interface")]
 #[test]
 fn bootstrap_request_trigger_starts_bootstrap_again() {
     // LightweightM2M-BsR-002: a server executes /1/x/9.
@@ -877,6 +879,7 @@ fn bootstrap_request_trigger_starts_bootstrap_again() {
 /// (a driver waiting for `poll_timeout` would spin); at Bootstrap-Finish the account that
 /// was deleted counts as de-registered even though it was written again (TS 1.2 Core §6.1
 /// Step #3) and 101 is registered anew.
+#[cfg(feature = "bootstrap-interface")]
 #[test]
 fn an_account_deleted_and_written_again_by_a_triggered_bootstrap_registers_anew() {
     let (mut reg, mut c) = registered_with_101(false);
@@ -951,6 +954,7 @@ fn an_account_deleted_and_written_again_by_a_triggered_bootstrap_registers_anew(
 /// not register until Bootstrap-Finish (Transport §6.4.1), and meanwhile its timer is not
 /// reported as due: `poll_timeout` never returns a deadline already passed that
 /// `handle_timeout` leaves in place (a driver sleeping until it would spin).
+#[cfg(feature = "bootstrap-interface")]
 #[test]
 fn a_registration_held_by_a_bootstrap_leaves_no_due_timer_behind() {
     let mut c = fixture_owning_server_0();
@@ -1052,6 +1056,7 @@ fn extreme_timer_values_never_panic() {
 /// Bootstrapping was unsuccessful … further statements below in Step #3 do not apply"):
 /// 101 gets its Updates again, and a later bootstrap that leaves 101 alone keeps it
 /// registered — no "deleted during bootstrap" mark survives the failed one.
+#[cfg(feature = "bootstrap-interface")]
 #[test]
 fn a_failed_bootstrap_leaves_no_deleted_mark_behind() {
     let (mut reg, mut c) = registered_with_101(false);
@@ -1302,6 +1307,7 @@ fn a_refused_or_inconsistent_bootstrap_pack_falls_back_to_bootstrap_request() {
 /// above): the authenticated Bootstrap-Server's Write and Finish are taken while the client
 /// is registered, the new account registers at the Finish and the untouched one stays
 /// registered without a new Register.
+#[cfg(feature = "bootstrap-interface")]
 #[test]
 fn an_unsolicited_bootstrap_write_and_finish_add_an_account() {
     let (mut reg, mut c) = registered_with_101(false);

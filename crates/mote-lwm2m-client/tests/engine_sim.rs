@@ -23,7 +23,10 @@ use std::time::Duration;
 
 use mote_access::ShortServerId;
 use mote_coap::code::{Code, MessageType};
-#[cfg(all(feature = "composite", feature = "senml-json"))]
+#[cfg(any(
+    feature = "bootstrap-interface",
+    all(feature = "composite", feature = "senml-json")
+))]
 use mote_coap::content_format::ContentFormat;
 use mote_coap::endpoint::{Endpoint, EndpointConfig, Event, Reliability, RequestId};
 use mote_coap::message::{Message, OwnedMessage};
@@ -795,12 +798,9 @@ fn send_reports_to_the_registered_servers_and_mute_send_stops_it() {
     assert!(w.events.iter().any(|(_, e)| matches!(e, ClientEvent::Error { reason, .. } if reason.contains("mute") || reason.contains("Mute"))));
 }
 
-/// No server account: the client bootstraps from the Bootstrap-Server (NoSec), which writes
-/// a server account and finishes; the client registers with it and the new configuration is
-/// kept in the storage, from which a restarted client registers at once.
+/// The client's objects with the Bootstrap-Server account only (/0/0, NoSec).
 #[cfg(feature = "bootstrap-interface")]
-#[test]
-fn bootstrap_over_coap_then_register_and_the_configuration_is_stored() {
+fn bootstrap_server_only() -> Client {
     let mut c = objects();
     c.bootstrap_write(
         &p("/0/0"),
@@ -811,7 +811,28 @@ fn bootstrap_over_coap_then_register_and_the_configuration_is_stored() {
         ],
     )
     .unwrap();
-    let mut w = World::new(c, registration());
+    c
+}
+
+/// A PUT of `records` to `path` in SenML-JSON (a Bootstrap-Write).
+#[cfg(feature = "bootstrap-interface")]
+fn senml_put(path: &str, records: &[Record]) -> OwnedMessage {
+    let body = mote_lwm2m::encode(Format::SenmlJson, &p(path), records).unwrap();
+    with_code(get(path), Code::PUT)
+        .with_uint_option(
+            OptionNumber::CONTENT_FORMAT,
+            u32::from(ContentFormat::SENML_JSON.0),
+        )
+        .with_payload(body)
+}
+
+/// No server account: the client bootstraps from the Bootstrap-Server (NoSec), which writes
+/// a server account and finishes; the client registers with it and the new configuration is
+/// kept in the storage, from which a restarted client registers at once.
+#[cfg(feature = "bootstrap-interface")]
+#[test]
+fn bootstrap_over_coap_then_register_and_the_configuration_is_stored() {
+    let mut w = World::new(bootstrap_server_only(), registration());
     let storage = MemoryStorage::default();
     assert!(!w.engine.with_storage(storage).unwrap());
     w.start();
@@ -827,23 +848,9 @@ fn bootstrap_over_coap_then_register_and_the_configuration_is_stored() {
         rec("/0/1/2", int(3)),
         rec("/0/1/10", int(101)),
     ];
-    let body = mote_lwm2m::encode(Format::SenmlJson, &p("/0/1"), &records).unwrap();
-    let put = with_code(get("/0/1"), Code::PUT)
-        .with_uint_option(
-            OptionNumber::CONTENT_FORMAT,
-            u32::from(ContentFormat::SENML_JSON.0),
-        )
-        .with_payload(body);
-    assert_eq!(w.ask(BSS, put).code, Code::CHANGED);
+    assert_eq!(w.ask(BSS, senml_put("/0/1", &records)).code, Code::CHANGED);
     let records = [rec("/1/0/0", int(101)), rec("/1/0/1", int(300))];
-    let body = mote_lwm2m::encode(Format::SenmlJson, &p("/1/0"), &records).unwrap();
-    let put = with_code(get("/1/0"), Code::PUT)
-        .with_uint_option(
-            OptionNumber::CONTENT_FORMAT,
-            u32::from(ContentFormat::SENML_JSON.0),
-        )
-        .with_payload(body);
-    assert_eq!(w.ask(BSS, put).code, Code::CHANGED);
+    assert_eq!(w.ask(BSS, senml_put("/1/0", &records)).code, Code::CHANGED);
     // A stranger cannot bootstrap the client.
     assert_eq!(
         w.ask(STRANGER, with_code(get("/bs"), Code::POST)).code,
@@ -866,18 +873,7 @@ fn bootstrap_over_coap_then_register_and_the_configuration_is_stored() {
 
     // A restart: the factory configuration only has the Bootstrap-Server; the stored one
     // has server 101, so the client registers without bootstrapping.
-    let mut factory = objects();
-    factory
-        .bootstrap_write(
-            &p("/0/0"),
-            &[
-                rec("/0/0/0", Value::String("coap://bs.test".into())),
-                rec("/0/0/1", Value::Boolean(true)),
-                rec("/0/0/2", int(3)),
-            ],
-        )
-        .unwrap();
-    let mut w2 = World::new(factory, registration());
+    let mut w2 = World::new(bootstrap_server_only(), registration());
     let mut storage = MemoryStorage::default();
     storage.store(&stored).unwrap();
     assert!(w2.engine.with_storage(storage).unwrap());
@@ -1030,6 +1026,15 @@ fn firmware_world() -> (World, Rc<RefCell<Vec<u8>>>) {
     (w, installed)
 }
 
+/// Server A writes the Package URI (/5/0/1); the Write succeeds.
+fn write_package_uri(w: &mut World, uri: &str) {
+    assert_eq!(
+        w.ask(A, text_put("/5/0/1", uri)).code,
+        Code::CHANGED,
+        "{uri}"
+    );
+}
+
 fn text_put(path: &str, value: &str) -> OwnedMessage {
     with_code(get(path), Code::PUT)
         .with_uint_option(OptionNumber::CONTENT_FORMAT, 0)
@@ -1095,10 +1100,7 @@ fn firmware_pull_downloads_block_wise_and_updates() {
 #[test]
 fn the_hook_sees_each_firmware_block_before_the_next_request() {
     let (mut w, _installed) = firmware_world();
-    assert_eq!(
-        w.ask(A, text_put("/5/0/1", "coap://fw.test/fw/good")).code,
-        Code::CHANGED
-    );
+    write_package_uri(&mut w, "coap://fw.test/fw/good");
     w.run_for(s(5));
     assert_eq!(
         *w.fw_trace.borrow(),
@@ -1132,10 +1134,7 @@ fn a_refused_firmware_block_ends_the_pull() {
         .unwrap()
         .hooks
         .refuse_at = Some(1024);
-    assert_eq!(
-        w.ask(A, text_put("/5/0/1", "coap://fw.test/fw/good")).code,
-        Code::CHANGED
-    );
+    write_package_uri(&mut w, "coap://fw.test/fw/good");
     w.run_for(s(300));
     assert_eq!(
         *w.fw_trace.borrow(),
@@ -1178,11 +1177,7 @@ fn firmware_pull_failures_give_their_update_result_and_keep_the_old_firmware() {
         if let Some(script) = script {
             w.script(FW, script);
         }
-        assert_eq!(
-            w.ask(A, text_put("/5/0/1", uri)).code,
-            Code::CHANGED,
-            "{uri}"
-        );
+        write_package_uri(&mut w, uri);
         w.run_for(s(300));
         assert_eq!(
             fw_state(&w),
@@ -1203,10 +1198,7 @@ fn firmware_pull_failures_give_their_update_result_and_keep_the_old_firmware() {
 #[test]
 fn a_failed_installation_keeps_the_old_firmware() {
     let (mut w, installed) = firmware_world();
-    assert_eq!(
-        w.ask(A, text_put("/5/0/1", "coap://fw.test/fw/brick")).code,
-        Code::CHANGED
-    );
+    write_package_uri(&mut w, "coap://fw.test/fw/brick");
     w.run_for(s(5));
     assert_eq!(fw_state(&w), (int(2), int(0)));
     assert_eq!(
@@ -1227,10 +1219,7 @@ fn a_failed_installation_keeps_the_old_firmware() {
 #[test]
 fn without_firmware_pull_a_package_uri_starts_no_download() {
     let (mut w, installed) = firmware_world();
-    assert_eq!(
-        w.ask(A, text_put("/5/0/1", "coap://fw.test/fw/good")).code,
-        Code::CHANGED
-    );
+    write_package_uri(&mut w, "coap://fw.test/fw/good");
     w.run_for(s(5));
     assert!(w.requests_to(FW, Code::GET).is_empty());
     assert!(!w.sent.iter().any(|(_, f, t)| *f == CLIENT && *t == FW));
@@ -1574,6 +1563,17 @@ fn stored_history(ep: EndpointConfig, attributes: &str) -> (World, RequestId, Ve
         .with_uint_option(OptionNumber::ACCEPT, 0);
     let id = w.server_request(A, observe);
     w.run_until(s(5));
+    let history = disable_and_change(&mut w);
+    let values = history
+        .iter()
+        .map(|v| format!("{v}").into_bytes())
+        .collect();
+    (w, id, values)
+}
+
+/// Server A disables the client (/1/0/4, for the Disable Timeout of the world), then
+/// /3303/0/5700 changes five times, every 3 s from 12 s; returns the values in order.
+fn disable_and_change(w: &mut World) -> [f64; 5] {
     assert_eq!(
         w.ask(A, with_code(get("/1/0/4"), Code::POST)).code,
         Code::CHANGED
@@ -1583,11 +1583,7 @@ fn stored_history(ep: EndpointConfig, attributes: &str) -> (World, RequestId, Ve
         w.run_until(s(t));
         w.set("/3303/0/5700", Value::Float(v));
     }
-    let values = history
-        .iter()
-        .map(|v| format!("{v}").into_bytes())
-        .collect();
-    (w, id, values)
+    history
 }
 
 /// `got` is the stored `history`, each once and in order, then only live notifications of
@@ -1597,6 +1593,26 @@ fn assert_stored_then_live(got: &[Vec<u8>], history: &[Vec<u8>]) {
     assert_eq!(&got[..history.len()], history, "{got:?}");
     let last = history.last().unwrap();
     assert!(got[history.len()..].iter().all(|v| v == last), "{got:?}");
+}
+
+/// The client registered `registrations` times; what server A got on `id` from the second
+/// registration on (with the arrival times) is the stored `history`, then live ones
+/// ([`assert_stored_then_live`]). Returns the registration times and those notifications.
+fn stored_then_live_after_the_return(
+    w: &World,
+    id: RequestId,
+    registrations: usize,
+    history: &[Vec<u8>],
+) -> (Vec<Duration>, Vec<(Duration, Vec<u8>)>) {
+    let registers = register_times(w);
+    assert_eq!(registers.len(), registrations, "{registers:?}");
+    let after: Vec<(Duration, Vec<u8>)> = notes_of(w, id)
+        .into_iter()
+        .filter(|(t, _)| *t >= registers[1])
+        .collect();
+    let values: Vec<Vec<u8>> = after.iter().map(|(_, v)| v.clone()).collect();
+    assert_stored_then_live(&values, history);
+    (registers, after)
 }
 
 /// The notifications server A got on `id`, with their arrival times.
@@ -1627,14 +1643,7 @@ fn stored_confirmable_notifications_survive_slow_acks_and_loss() {
     w.link_delay = Duration::from_millis(1750);
     w.loss_every = 4;
     w.run_until(s(300));
-    let registers = register_times(&w);
-    assert_eq!(registers.len(), 2, "{registers:?}");
-    let after: Vec<Vec<u8>> = notes_of(&w, id)
-        .into_iter()
-        .filter(|(t, _)| *t >= registers[1])
-        .map(|(_, v)| v)
-        .collect();
-    assert_stored_then_live(&after, &history);
+    stored_then_live_after_the_return(&w, id, 2, &history);
     let stored = w
         .events
         .iter()
@@ -1663,14 +1672,7 @@ fn stored_non_confirmable_notifications_pass_the_rate_limit_in_order() {
     ep.observe.confirmable_every = 3;
     let (mut w, id, history) = stored_history(ep, "hqmax=5");
     w.run_until(s(120));
-    let registers = register_times(&w);
-    assert_eq!(registers.len(), 2, "{registers:?}");
-    let after: Vec<(Duration, Vec<u8>)> = notes_of(&w, id)
-        .into_iter()
-        .filter(|(t, _)| *t >= registers[1])
-        .collect();
-    let values: Vec<Vec<u8>> = after.iter().map(|(_, v)| v.clone()).collect();
-    assert_stored_then_live(&values, &history);
+    let (_, after) = stored_then_live_after_the_return(&w, id, 2, &history);
     // The rate was in force: not all within one 3 s window.
     assert!(after[4].0 - after[0].0 >= s(3), "{after:?}");
     assert!(w.ep.stats().deferred_notifications > 0);
@@ -1697,14 +1699,7 @@ fn stored_notifications_left_when_the_server_goes_away_arrive_after_the_next_ret
         "some are still stored"
     );
     w.run_until(s(400));
-    let registers = register_times(&w);
-    assert_eq!(registers.len(), 3, "{registers:?}");
-    let after: Vec<(Duration, Vec<u8>)> = notes_of(&w, id)
-        .into_iter()
-        .filter(|(t, _)| *t >= registers[1])
-        .collect();
-    let values: Vec<Vec<u8>> = after.iter().map(|(_, v)| v.clone()).collect();
-    assert_stored_then_live(&values, &history);
+    let (registers, after) = stored_then_live_after_the_return(&w, id, 3, &history);
     // Some arrived only after the third registration.
     assert!(
         after.iter().any(|(t, _)| *t >= registers[2]),
@@ -1742,15 +1737,7 @@ fn stored_notifications_wait_behind_a_replaced_live_one() {
     w.notifications_lost_until = Duration::from_millis(40_500);
     w.set("/3303/0/5700", Value::Float(30.0));
     w.run_until(s(8));
-    assert_eq!(
-        w.ask(A, with_code(get("/1/0/4"), Code::POST)).code,
-        Code::CHANGED
-    );
-    let history = [31.0, 32.0, 33.0, 34.0, 35.0];
-    for (t, v) in (12..).step_by(3).zip(history) {
-        w.run_until(s(t));
-        w.set("/3303/0/5700", Value::Float(v));
-    }
+    let history = disable_and_change(&mut w);
     w.run_until(s(200));
     let registers = register_times(&w);
     assert_eq!(registers.len(), 2, "{registers:?}");

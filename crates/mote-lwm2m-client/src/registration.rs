@@ -927,11 +927,7 @@ impl Registrar {
             .min()
             .map(|(_, k)| k);
         let objects = registration_payload(client);
-        let keys: Vec<u16> = self.slots.keys().copied().collect();
-        for k in keys {
-            let Some(slot) = self.slots.get_mut(&k) else {
-                continue;
-            };
+        for (&k, slot) in self.slots.iter_mut() {
             let ssid = slot.account.ssid;
             match slot.state {
                 RegistrationState::Queued

@@ -267,6 +267,25 @@ fn merge(a: &mut Causes, b: Causes) {
     a.max_period |= b.max_period;
 }
 
+/// Takes `server`'s reports out of `queue`, in order; the others stay, in order (one copy
+/// for both directions of `Reporter::set_online`).
+fn take_server(
+    queue: &mut VecDeque<(Option<ObservationToken>, Report)>,
+    server: ShortServerId,
+) -> VecDeque<(Option<ObservationToken>, Report)> {
+    let mut taken = VecDeque::new();
+    let mut keep = VecDeque::new();
+    for (token, report) in core::mem::take(queue) {
+        if report.server() == server {
+            taken.push_back((token, report));
+        } else {
+            keep.push_back((token, report));
+        }
+    }
+    *queue = keep;
+    taken
+}
+
 fn min_opt(a: Option<Duration>, b: Duration) -> Option<Duration> {
     Some(a.map_or(b, |x| x.min(b)))
 }
@@ -412,25 +431,15 @@ impl Reporter {
         self.online.insert(server.0, online);
         if !online {
             // What was not handed out yet is stored again, ahead of anything newer.
-            let (back, keep): (VecDeque<_>, VecDeque<_>) = core::mem::take(&mut self.releasing)
-                .into_iter()
-                .partition(|(_, r)| r.server() == server);
-            self.releasing = keep;
-            for (token, mut report) in back.into_iter().rev() {
+            for (token, mut report) in take_server(&mut self.releasing, server).into_iter().rev() {
                 report.mark_stored();
                 self.stored.push_front((token, report));
             }
             return;
         }
-        let mut keep = VecDeque::new();
-        for (token, report) in core::mem::take(&mut self.stored) {
-            if report.server() == server {
-                self.releasing.push_back((token, report));
-            } else {
-                keep.push_back((token, report));
-            }
+        for queued in take_server(&mut self.stored, server) {
+            self.releasing.push_back(queued);
         }
-        self.stored = keep;
         self.release();
         let missed: Vec<ObservationToken> = self
             .observations

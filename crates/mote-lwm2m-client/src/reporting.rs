@@ -267,16 +267,16 @@ fn merge(a: &mut Causes, b: Causes) {
     a.max_period |= b.max_period;
 }
 
-/// Takes `server`'s reports out of `queue`, in order; the others stay, in order (one copy
-/// for both directions of `Reporter::set_online`).
-fn take_server(
+/// Takes the reports `taken_if` picks out of `queue`, in order; the others stay, in order
+/// (one copy for `Reporter::set_online` both ways and `Reporter::notification_failed`).
+fn take_where(
     queue: &mut VecDeque<(Option<ObservationToken>, Report)>,
-    server: ShortServerId,
+    taken_if: &dyn Fn(Option<ObservationToken>, &Report) -> bool,
 ) -> VecDeque<(Option<ObservationToken>, Report)> {
     let mut taken = VecDeque::new();
     let mut keep = VecDeque::new();
     for (token, report) in core::mem::take(queue) {
-        if report.server() == server {
+        if taken_if(token, &report) {
             taken.push_back((token, report));
         } else {
             keep.push_back((token, report));
@@ -380,6 +380,14 @@ impl Reporter {
         awaited
     }
 
+    /// `reports` (taken from `releasing`) are stored again, in order, ahead of the stored ones.
+    fn store_again(&mut self, reports: VecDeque<(Option<ObservationToken>, Report)>) {
+        for (token, mut report) in reports.into_iter().rev() {
+            report.mark_stored();
+            self.stored.push_front((token, report));
+        }
+    }
+
     /// The last notification of `token` was never acknowledged: the server is unreachable
     /// again. It and the rest of the observation's stored ones are stored again, in order,
     /// ahead of newer ones, not dropped. Returns whether one was awaited.
@@ -387,14 +395,8 @@ impl Reporter {
         let Some(failed) = self.in_flight.remove(&token) else {
             return false;
         };
-        let (rest, keep): (VecDeque<_>, VecDeque<_>) = core::mem::take(&mut self.releasing)
-            .into_iter()
-            .partition(|(k, _)| *k == Some(token));
-        self.releasing = keep;
-        for (k, mut report) in rest.into_iter().rev() {
-            report.mark_stored();
-            self.stored.push_front((k, report));
-        }
+        let rest = take_where(&mut self.releasing, &|k, _| k == Some(token));
+        self.store_again(rest);
         let mut failed = failed;
         failed.mark_stored();
         self.stored.push_front((Some(token), failed));
@@ -431,13 +433,11 @@ impl Reporter {
         self.online.insert(server.0, online);
         if !online {
             // What was not handed out yet is stored again, ahead of anything newer.
-            for (token, mut report) in take_server(&mut self.releasing, server).into_iter().rev() {
-                report.mark_stored();
-                self.stored.push_front((token, report));
-            }
+            let back = take_where(&mut self.releasing, &|_, r| r.server() == server);
+            self.store_again(back);
             return;
         }
-        for queued in take_server(&mut self.stored, server) {
+        for queued in take_where(&mut self.stored, &|_, r| r.server() == server) {
             self.releasing.push_back(queued);
         }
         self.release();

@@ -462,16 +462,15 @@ impl Reporter {
 
     /// A value under `path` changed at `now`: every observation covering it is evaluated.
     pub fn value_changed(&mut self, client: &Client, path: &Path, now: Duration) {
-        let tokens: Vec<ObservationToken> = self
-            .observations
-            .iter()
-            .filter(|(_, o)| {
-                o.paths
-                    .iter()
-                    .any(|p| path.starts_with(p) || p.starts_with(path))
-            })
-            .map(|(t, _)| *t)
-            .collect();
+        let mut tokens: Vec<ObservationToken> = Vec::new();
+        for (t, o) in self.observations.iter() {
+            if o.paths
+                .iter()
+                .any(|p| path.starts_with(p) || p.starts_with(path))
+            {
+                tokens.push(*t);
+            }
+        }
         for t in tokens {
             self.evaluate(client, t, now, false);
         }

@@ -1193,15 +1193,15 @@ fn purge_bootstrap_account(client: &mut Client) {
 /// Version Usage": a Core Object whose version is not the Enabler's, a non-core Object not
 /// in 1.0), the instances, and the root link with the content formats.
 fn registration_payload(client: &Client) -> String {
-    let objects: Vec<(u16, Version, Vec<u16>)> = client
-        .object_ids()
-        .into_iter()
-        .filter(|o| *o != SECURITY && *o != OSCORE)
-        .filter_map(|o| {
-            let version = client.definitions().object(o)?.version;
-            Some((o, version, client.object(o)?.instances()))
-        })
-        .collect();
+    let mut objects: Vec<(u16, Version, Vec<u16>)> = Vec::new();
+    for o in client.object_ids() {
+        if o == SECURITY || o == OSCORE {
+            continue;
+        }
+        if let (Some(def), Some(obj)) = (client.definitions().object(o), client.object(o)) {
+            objects.push((o, def.version, obj.instances()));
+        }
+    }
     // The built-in definitions are the Core Objects of the 1.2 Enabler.
     let enabler =
         |o: u16| mote_lwm2m::object::builtin::object(o).map_or(Version::V1_0, |d| d.version);

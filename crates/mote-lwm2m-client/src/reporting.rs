@@ -441,12 +441,12 @@ impl Reporter {
             self.releasing.push_back(queued);
         }
         self.release();
-        let missed: Vec<ObservationToken> = self
-            .observations
-            .iter()
-            .filter(|(_, o)| o.server == server && o.missed)
-            .map(|(t, _)| *t)
-            .collect();
+        let mut missed: Vec<ObservationToken> = Vec::new();
+        for (t, o) in self.observations.iter() {
+            if o.server == server && o.missed {
+                missed.push(*t);
+            }
+        }
         for t in missed {
             let causes = Causes {
                 changed: true,

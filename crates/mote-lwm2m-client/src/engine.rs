@@ -931,11 +931,10 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
                 self.event(ClientEvent::EchoChallenge { ssid, path: text });
             }
             Event::Response { id, message, .. } => {
-                let options: Vec<(OptionNumber, &[u8])> = message
-                    .options
-                    .iter()
-                    .map(|o| (o.number, o.value))
-                    .collect();
+                let mut options: Vec<(OptionNumber, &[u8])> = Vec::new();
+                for o in message.options.iter() {
+                    options.push((o.number, o.value));
+                }
                 match self.pending.remove(&id) {
                     Some(Pending::Registrar(h)) => self.registrar.on_response(
                         &mut self.client,

@@ -738,11 +738,12 @@ impl Registrar {
                 }
             }
             (Peer::Server(ssid), Operation::Register) => {
-                let location: Vec<String> = options
-                    .iter()
-                    .filter(|(n, _)| *n == OptionNumber::LOCATION_PATH)
-                    .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
-                    .collect();
+                let mut location: Vec<String> = Vec::new();
+                for (n, v) in options {
+                    if *n == OptionNumber::LOCATION_PATH {
+                        location.push(String::from_utf8_lossy(v).into_owned());
+                    }
+                }
                 // Transport §6.3: 2.01 Created with the Location-Path of the registration.
                 if code == Code::CREATED && !location.is_empty() {
                     if let Some(slot) = self.slots.get_mut(&ssid.0) {

@@ -758,7 +758,10 @@ impl Reporter {
             return;
         };
         let server = o.server;
-        let targets: Vec<Target> = o.paths.iter().map(Target::from).collect();
+        let mut targets: Vec<Target> = Vec::new();
+        for p in &o.paths {
+            targets.push(Target::from(p));
+        }
         // TS 1.2 Core §7.3 "Notify Operation Consideration": re-check the Read right.
         let decision = if cfg!(feature = "composite") && o.composite {
             client

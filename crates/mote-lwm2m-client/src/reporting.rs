@@ -358,7 +358,8 @@ impl Reporter {
 
     /// Forgets an observation (Cancel Observation, RST); `false` when unknown.
     pub fn cancel(&mut self, token: ObservationToken) -> bool {
-        self.releasing.retain(|(k, _)| *k != Some(token));
+        // (`take_where`, not `VecDeque::retain`: one copy of the queue filtering.)
+        take_where(&mut self.releasing, &|k, _| k == Some(token));
         self.in_flight.remove(&token);
         self.observations.remove(&token).is_some()
     }
@@ -846,8 +847,8 @@ impl Reporter {
             {
                 // Behind the stored ones of this observation; a newer live one replaces
                 // a live one still waiting (RFC 7641 §4.5.2), which bounds the queue.
-                self.releasing.retain(|(k, r)| {
-                    !(*k == Some(t) && matches!(r, Report::Notify(n) if !n.stored))
+                take_where(&mut self.releasing, &|k, r| {
+                    k == Some(t) && matches!(r, Report::Notify(n) if !n.stored)
                 });
                 self.releasing.push_back((Some(t), report));
                 self.release();

@@ -216,7 +216,10 @@ impl Client {
     pub fn object_ids(&self) -> Vec<u16> {
         // The registered objects come ascending: the crate's own go in at their place
         // (no sort linked).
-        let mut ids: Vec<u16> = self.objects.keys().copied().collect();
+        let mut ids: Vec<u16> = Vec::new();
+        for id in self.objects.keys() {
+            ids.push(*id);
+        }
         for id in [SECURITY, SERVER, ACCESS_CONTROL, OSCORE] {
             insert_sorted(&mut ids, id);
         }

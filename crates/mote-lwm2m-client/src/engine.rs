@@ -810,10 +810,10 @@ impl<P: Clone + Eq + Ord + core::fmt::Debug> Engine<P> {
     /// timers (the endpoint's own are [`Endpoint::poll_timeout`], run by the application with
     /// [`Endpoint::handle_timeout`]).
     pub fn poll_timeout(&self) -> Option<Duration> {
-        [self.registrar.poll_timeout(), self.reporter.poll_timeout()]
-            .into_iter()
-            .flatten()
-            .min()
+        match (self.registrar.poll_timeout(), self.reporter.poll_timeout()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Runs the registrar's and the reporter's timers due at `now` (Register attempts,

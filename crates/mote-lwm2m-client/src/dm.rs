@@ -249,7 +249,11 @@ impl Client {
                         vec![i]
                     }
                     (None, Grant::ReadableInstances, Some(s)) => {
-                        self.access.readable_instances(s, o).collect()
+                        let mut ids = Vec::new();
+                        for i in self.access.readable_instances(s, o) {
+                            ids.push(i);
+                        }
+                        ids
                     }
                     (None, _, _) => obj.instances(),
                 };

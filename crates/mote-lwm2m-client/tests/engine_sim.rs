@@ -425,6 +425,15 @@ fn get(path: &str) -> OwnedMessage {
     m
 }
 
+/// `server` observes /3303/0/5700 in plain text (GET with Observe 0, Accept 0); returns the
+/// request id.
+fn observe_temperature(w: &mut World, server: Addr) -> RequestId {
+    let observe = get("/3303/0/5700")
+        .with_uint_option(OptionNumber::OBSERVE, 0)
+        .with_uint_option(OptionNumber::ACCEPT, 0);
+    w.server_request(server, observe)
+}
+
 fn with_code(mut m: OwnedMessage, code: Code) -> OwnedMessage {
     m.code = code;
     m
@@ -696,10 +705,7 @@ fn notification_times_follow_pmin_pmax_and_gt() {
         "Write-Attributes never changes a value"
     );
     w.run_until(s(10));
-    let observe = get("/3303/0/5700")
-        .with_uint_option(OptionNumber::OBSERVE, 0)
-        .with_uint_option(OptionNumber::ACCEPT, 0);
-    let id = w.server_request(A, observe);
+    let id = observe_temperature(&mut w, A);
     w.run_until(s(11));
     let first = w
         .answers
@@ -1259,10 +1265,7 @@ fn a_withdrawn_read_right_ends_the_observation_with_4_01() {
     let mut w = World::new(two_servers(false), registration());
     w.start();
     w.run_until(s(1));
-    let observe = get("/3303/0/5700")
-        .with_uint_option(OptionNumber::OBSERVE, 0)
-        .with_uint_option(OptionNumber::ACCEPT, 0);
-    let id = w.server_request(B, observe);
+    let id = observe_temperature(&mut w, B);
     w.run_for(s(1));
     w.set("/3303/0/5700", Value::Float(22.0));
     w.run_for(s(1));
@@ -1475,10 +1478,7 @@ fn notifications_stored_while_disabled_arrive_in_order_after_the_disable_timeout
     let attrs =
         with_code(get("/3303/0/5700"), Code::PUT).with_option(OptionNumber::URI_QUERY, "hqmax=3");
     assert_eq!(w.ask(A, attrs).code, Code::CHANGED);
-    let observe = get("/3303/0/5700")
-        .with_uint_option(OptionNumber::OBSERVE, 0)
-        .with_uint_option(OptionNumber::ACCEPT, 0);
-    let id = w.server_request(A, observe);
+    let id = observe_temperature(&mut w, A);
     w.run_until(s(5));
     w.set("/3303/0/5700", Value::Float(22.0));
     w.run_until(s(10));
@@ -1558,10 +1558,7 @@ fn stored_history(ep: EndpointConfig, attributes: &str) -> (World, RequestId, Ve
     let attrs =
         with_code(get("/3303/0/5700"), Code::PUT).with_option(OptionNumber::URI_QUERY, attributes);
     assert_eq!(w.ask(A, attrs).code, Code::CHANGED);
-    let observe = get("/3303/0/5700")
-        .with_uint_option(OptionNumber::OBSERVE, 0)
-        .with_uint_option(OptionNumber::ACCEPT, 0);
-    let id = w.server_request(A, observe);
+    let id = observe_temperature(&mut w, A);
     w.run_until(s(5));
     let history = disable_and_change(&mut w);
     let values = history
@@ -1728,10 +1725,7 @@ fn stored_notifications_wait_behind_a_replaced_live_one() {
     let attrs = with_code(get("/3303/0/5700"), Code::PUT)
         .with_option(OptionNumber::URI_QUERY, "hqmax=5&con=1");
     assert_eq!(w.ask(A, attrs).code, Code::CHANGED);
-    let observe = get("/3303/0/5700")
-        .with_uint_option(OptionNumber::OBSERVE, 0)
-        .with_uint_option(OptionNumber::ACCEPT, 0);
-    let id = w.server_request(A, observe);
+    let id = observe_temperature(&mut w, A);
     w.run_until(s(5));
     // Every notification is lost until just after the return (about 40 s).
     w.notifications_lost_until = Duration::from_millis(40_500);

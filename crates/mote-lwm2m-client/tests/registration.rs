@@ -496,15 +496,7 @@ fn the_registration_payload_has_the_form_of_the_registered_version() {
     });
     reg.start(&c, s(0));
     let (mut seen, mut events) = (Vec::new(), Vec::new());
-    run(
-        &mut reg,
-        &mut c,
-        0,
-        0,
-        &mut seen,
-        &mut events,
-        &mut |_, _| Answer::Ok,
-    );
+    run_ok(&mut reg, &mut c, 0, 0, &mut seen, &mut events);
     assert!(reg.is_registered(A));
     // (This fixture has the Access Control instance /2/10 of 101's own /1/0.)
     assert_eq!(
@@ -513,15 +505,7 @@ fn the_registration_payload_has_the_form_of_the_registered_version() {
     );
     c.object_mut(3303).unwrap().create(1).unwrap();
     seen.clear();
-    run(
-        &mut reg,
-        &mut c,
-        6,
-        6,
-        &mut seen,
-        &mut events,
-        &mut |_, _| Answer::Ok,
-    );
+    run_ok(&mut reg, &mut c, 6, 6, &mut seen, &mut events);
     let update = seen
         .iter()
         .find(|x| x.out.operation == Operation::Update && x.out.peer == Peer::Server(A))

@@ -103,6 +103,10 @@ step "cargo test: mote-coap and mote-lwm2m-client with their default features (B
 # --all-features above turns on `vec-maps` (the device tables); the default B-tree tables of
 # the endpoint and the client engine are tested here.
 cargo test -p mote-coap -p mote-lwm2m-client
+# The footprint probe's device configuration (no `std` features, OSCORE, sorted-Vec tables):
+# each test states the features it needs, and the answers of a device build (4.01 to a
+# Bootstrap-Server, 4.05 to composite requests, no pull, empty diagnostics) have their own.
+cargo test -p mote-lwm2m-client --no-default-features --features alloc,oscore,vec-maps
 
 step "examples: every crates/*/examples/* runs with all features (each asserts its own outcome)"
 for entry in crates/*/examples/*; do

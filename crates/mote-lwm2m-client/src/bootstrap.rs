@@ -108,15 +108,18 @@ impl Client {
         let replace = path.len() >= 3;
         // Each object's records, objects ascending (no map of record lists linked).
         let mut objects = Vec::new();
-        for o in records.iter().filter_map(|r| r.path.ids().first().copied()) {
-            crate::client::insert_sorted(&mut objects, o);
+        for r in records {
+            if let Some(&o) = r.path.ids().first() {
+                crate::client::insert_sorted(&mut objects, o);
+            }
         }
         for o in objects {
-            let recs: Vec<Record> = records
-                .iter()
-                .filter(|r| r.path.ids().first() == Some(&o))
-                .cloned()
-                .collect();
+            let mut recs: Vec<Record> = Vec::new();
+            for r in records {
+                if r.path.ids().first() == Some(&o) {
+                    recs.push(r.clone());
+                }
+            }
             let base = if path.is_root() || path.len() == 1 {
                 Path::new(&[o]).map_err(|_| ObjectError::NotFound)?
             } else {

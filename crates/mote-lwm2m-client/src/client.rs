@@ -216,7 +216,10 @@ impl Client {
     pub fn object_ids(&self) -> Vec<u16> {
         // The registered objects come ascending: the crate's own go in at their place
         // (no sort linked).
-        let mut ids: Vec<u16> = self.objects.keys().copied().collect();
+        let mut ids: Vec<u16> = Vec::new();
+        for id in self.objects.keys() {
+            ids.push(*id);
+        }
         for id in [SECURITY, SERVER, ACCESS_CONTROL, OSCORE] {
             insert_sorted(&mut ids, id);
         }
@@ -300,14 +303,15 @@ impl Client {
                 let _ = ac.set_mute_send(ShortServerId(ssid), mute);
             }
         }
-        for id in self.object_ids() {
-            if matches!(id, SECURITY | ACCESS_CONTROL | OSCORE) {
-                continue;
-            }
-            if let Some(obj) = self.object(id) {
-                for i in obj.instances() {
-                    let _ = ac.insert_instance(id, i);
-                }
+        // Every object's instances but those of /0, /2 and /21, in ascending object order
+        // as `object_ids` gives them: /1 first (registered objects are never 0, 1, 2, 21).
+        let objects = self
+            .objects
+            .iter()
+            .map(|(id, o)| (*id, &**o as &dyn Object));
+        for (id, obj) in core::iter::once((SERVER, &self.servers as &dyn Object)).chain(objects) {
+            for i in obj.instances() {
+                let _ = ac.insert_instance(id, i);
             }
         }
         for (id, inst) in self.acl.iter() {

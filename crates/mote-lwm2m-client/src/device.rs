@@ -142,10 +142,13 @@ impl<D: DeviceInfo + 'static> Object for Device<D> {
         }
         // The executable resources are always instantiated (Reboot is mandatory; Factory
         // Reset and Reset Error Code answer 4.05 when the application has no hook).
-        Ok(DEVICE_RESOURCES
-            .into_iter()
-            .filter(|r| DEVICE_EXECUTABLES.contains(r) || self.value(*r).is_some())
-            .collect())
+        let mut ids = Vec::new();
+        for r in DEVICE_RESOURCES {
+            if DEVICE_EXECUTABLES.contains(&r) || self.value(r).is_some() {
+                ids.push(r);
+            }
+        }
+        Ok(ids)
     }
 
     fn read(&self, instance: u16, resource: u16) -> Result<ResourceData, ObjectError> {

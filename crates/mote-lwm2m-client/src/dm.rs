@@ -249,7 +249,11 @@ impl Client {
                         vec![i]
                     }
                     (None, Grant::ReadableInstances, Some(s)) => {
-                        self.access.readable_instances(s, o).collect()
+                        let mut ids = Vec::new();
+                        for i in self.access.readable_instances(s, o) {
+                            ids.push(i);
+                        }
+                        ids
                     }
                     (None, _, _) => obj.instances(),
                 };
@@ -435,17 +439,14 @@ impl Client {
         };
         // Replace removes only what the writer could have written (the client's read-only
         // resources stay).
-        let writable: Vec<u16> = self
-            .defs
-            .object(o)
-            .map(|d| {
-                d.resources
-                    .iter()
-                    .filter(|r| r.operations.writable())
-                    .map(|r| r.id)
-                    .collect()
-            })
-            .unwrap_or_default();
+        let mut writable: Vec<u16> = Vec::new();
+        if let Some(d) = self.defs.object(o) {
+            for r in d.resources.iter() {
+                if r.operations.writable() {
+                    writable.push(r.id);
+                }
+            }
+        }
         let limit = self.config.max_resource_instances;
         let obj = self.object_mut(o).ok_or(ObjectError::NotFound)?;
         let mut touched_instances = Vec::new();
@@ -629,21 +630,24 @@ impl Client {
                 .resource_at(&r.path)
                 .is_some_and(|d| d.operations.writable())
         };
-        let records: Vec<Record> = records
-            .into_iter()
-            .filter(|r| writable(r))
-            .filter_map(|mut r| {
-                let mut ids: Vec<u16> = r.path.ids().to_vec();
-                if ids.len() < 3 {
-                    return None;
-                }
-                if let Some(slot) = ids.get_mut(1) {
-                    *slot = id;
-                }
-                r.path = Path::new(&ids).ok()?;
-                Some(r)
-            })
-            .collect();
+        let mut kept: Vec<Record> = Vec::new();
+        for mut r in records {
+            if !writable(&r) {
+                continue;
+            }
+            let mut ids: Vec<u16> = r.path.ids().to_vec();
+            if ids.len() < 3 {
+                continue;
+            }
+            if let Some(slot) = ids.get_mut(1) {
+                *slot = id;
+            }
+            if let Ok(path) = Path::new(&ids) {
+                r.path = path;
+                kept.push(r);
+            }
+        }
+        let records = kept;
         if let Err(e) = self.apply(&inst_path, &records, false) {
             if let Some(obj) = self.object_mut(o) {
                 let _ = obj.delete(id);
@@ -662,14 +666,11 @@ impl Client {
         }
         self.rebuild_access();
         let mut resp = Response::new(Code::CREATED);
-        resp.location_path = [o, id]
-            .into_iter()
-            .map(|n| {
-                let mut s = String::new();
-                crate::request::push_decimal(&mut s, u64::from(n));
-                s
-            })
-            .collect();
+        for n in [o, id] {
+            let mut s = String::new();
+            crate::request::push_decimal(&mut s, u64::from(n));
+            resp.location_path.push(s);
+        }
         Ok(resp)
     }
 

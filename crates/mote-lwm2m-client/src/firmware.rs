@@ -113,9 +113,14 @@ pub trait FirmwareHooks {
     /// Update Result (invalid URI, unsupported protocol). The default accepts `coap://` and
     /// `coap+tcp://`, which [`crate::Engine`] downloads through the CoAP endpoint (block-wise)
     /// and hands to [`FirmwareHooks::write_block`] as it arrives; other schemes are Update
-    /// Result 9.
+    /// Result 9. Without the `firmware-pull` feature the engine pulls nothing, so the default
+    /// refuses every URI with Update Result 9 (the server pushes instead) rather than leaving
+    /// the object in Downloading; an application that downloads itself accepts here and
+    /// calls [`FirmwareUpdate::download_finished`].
     fn start_download(&mut self, uri: &str) -> Result<(), UpdateResult> {
-        if uri.starts_with("coap://") || uri.starts_with("coap+tcp://") {
+        if cfg!(feature = "firmware-pull")
+            && (uri.starts_with("coap://") || uri.starts_with("coap+tcp://"))
+        {
             Ok(())
         } else {
             Err(UpdateResult::UnsupportedProtocol)

@@ -169,14 +169,20 @@ impl Object for DataObject {
     }
 
     fn instances(&self) -> Vec<u16> {
-        self.instances.keys().copied().collect()
+        let mut ids = Vec::new();
+        for id in self.instances.keys() {
+            ids.push(*id);
+        }
+        ids
     }
 
     fn resources(&self, instance: u16) -> Result<Vec<u16>, ObjectError> {
-        self.instances
-            .get(&instance)
-            .map(|r| r.keys().copied().collect())
-            .ok_or(ObjectError::NotFound)
+        let resources = self.instances.get(&instance).ok_or(ObjectError::NotFound)?;
+        let mut ids = Vec::new();
+        for id in resources.keys() {
+            ids.push(*id);
+        }
+        Ok(ids)
     }
 
     fn read(&self, instance: u16, resource: u16) -> Result<ResourceData, ObjectError> {

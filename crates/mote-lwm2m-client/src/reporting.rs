@@ -267,6 +267,25 @@ fn merge(a: &mut Causes, b: Causes) {
     a.max_period |= b.max_period;
 }
 
+/// Takes the reports `taken_if` picks out of `queue`, in order; the others stay, in order
+/// (one copy for `Reporter::set_online` both ways and `Reporter::notification_failed`).
+fn take_where(
+    queue: &mut VecDeque<(Option<ObservationToken>, Report)>,
+    taken_if: &dyn Fn(Option<ObservationToken>, &Report) -> bool,
+) -> VecDeque<(Option<ObservationToken>, Report)> {
+    let mut taken = VecDeque::new();
+    let mut keep = VecDeque::new();
+    for (token, report) in core::mem::take(queue) {
+        if taken_if(token, &report) {
+            taken.push_back((token, report));
+        } else {
+            keep.push_back((token, report));
+        }
+    }
+    *queue = keep;
+    taken
+}
+
 fn min_opt(a: Option<Duration>, b: Duration) -> Option<Duration> {
     Some(a.map_or(b, |x| x.min(b)))
 }
@@ -339,7 +358,8 @@ impl Reporter {
 
     /// Forgets an observation (Cancel Observation, RST); `false` when unknown.
     pub fn cancel(&mut self, token: ObservationToken) -> bool {
-        self.releasing.retain(|(k, _)| *k != Some(token));
+        // (`take_where`, not `VecDeque::retain`: one copy of the queue filtering.)
+        take_where(&mut self.releasing, &|k, _| k == Some(token));
         self.in_flight.remove(&token);
         self.observations.remove(&token).is_some()
     }
@@ -361,6 +381,14 @@ impl Reporter {
         awaited
     }
 
+    /// `reports` (taken from `releasing`) are stored again, in order, ahead of the stored ones.
+    fn store_again(&mut self, reports: VecDeque<(Option<ObservationToken>, Report)>) {
+        for (token, mut report) in reports.into_iter().rev() {
+            report.mark_stored();
+            self.stored.push_front((token, report));
+        }
+    }
+
     /// The last notification of `token` was never acknowledged: the server is unreachable
     /// again. It and the rest of the observation's stored ones are stored again, in order,
     /// ahead of newer ones, not dropped. Returns whether one was awaited.
@@ -368,14 +396,8 @@ impl Reporter {
         let Some(failed) = self.in_flight.remove(&token) else {
             return false;
         };
-        let (rest, keep): (VecDeque<_>, VecDeque<_>) = core::mem::take(&mut self.releasing)
-            .into_iter()
-            .partition(|(k, _)| *k == Some(token));
-        self.releasing = keep;
-        for (k, mut report) in rest.into_iter().rev() {
-            report.mark_stored();
-            self.stored.push_front((k, report));
-        }
+        let rest = take_where(&mut self.releasing, &|k, _| k == Some(token));
+        self.store_again(rest);
         let mut failed = failed;
         failed.mark_stored();
         self.stored.push_front((Some(token), failed));
@@ -412,32 +434,20 @@ impl Reporter {
         self.online.insert(server.0, online);
         if !online {
             // What was not handed out yet is stored again, ahead of anything newer.
-            let (back, keep): (VecDeque<_>, VecDeque<_>) = core::mem::take(&mut self.releasing)
-                .into_iter()
-                .partition(|(_, r)| r.server() == server);
-            self.releasing = keep;
-            for (token, mut report) in back.into_iter().rev() {
-                report.mark_stored();
-                self.stored.push_front((token, report));
-            }
+            let back = take_where(&mut self.releasing, &|_, r| r.server() == server);
+            self.store_again(back);
             return;
         }
-        let mut keep = VecDeque::new();
-        for (token, report) in core::mem::take(&mut self.stored) {
-            if report.server() == server {
-                self.releasing.push_back((token, report));
-            } else {
-                keep.push_back((token, report));
+        for queued in take_where(&mut self.stored, &|_, r| r.server() == server) {
+            self.releasing.push_back(queued);
+        }
+        self.release();
+        let mut missed: Vec<ObservationToken> = Vec::new();
+        for (t, o) in self.observations.iter() {
+            if o.server == server && o.missed {
+                missed.push(*t);
             }
         }
-        self.stored = keep;
-        self.release();
-        let missed: Vec<ObservationToken> = self
-            .observations
-            .iter()
-            .filter(|(_, o)| o.server == server && o.missed)
-            .map(|(t, _)| *t)
-            .collect();
         for t in missed {
             let causes = Causes {
                 changed: true,
@@ -453,16 +463,15 @@ impl Reporter {
 
     /// A value under `path` changed at `now`: every observation covering it is evaluated.
     pub fn value_changed(&mut self, client: &Client, path: &Path, now: Duration) {
-        let tokens: Vec<ObservationToken> = self
-            .observations
-            .iter()
-            .filter(|(_, o)| {
-                o.paths
-                    .iter()
-                    .any(|p| path.starts_with(p) || p.starts_with(path))
-            })
-            .map(|(t, _)| *t)
-            .collect();
+        let mut tokens: Vec<ObservationToken> = Vec::new();
+        for (t, o) in self.observations.iter() {
+            if o.paths
+                .iter()
+                .any(|p| path.starts_with(p) || p.starts_with(path))
+            {
+                tokens.push(*t);
+            }
+        }
         for t in tokens {
             self.evaluate(client, t, now, false);
         }
@@ -750,7 +759,10 @@ impl Reporter {
             return;
         };
         let server = o.server;
-        let targets: Vec<Target> = o.paths.iter().map(Target::from).collect();
+        let mut targets: Vec<Target> = Vec::new();
+        for p in &o.paths {
+            targets.push(Target::from(p));
+        }
         // TS 1.2 Core §7.3 "Notify Operation Consideration": re-check the Read right.
         let decision = if cfg!(feature = "composite") && o.composite {
             client
@@ -835,8 +847,8 @@ impl Reporter {
             {
                 // Behind the stored ones of this observation; a newer live one replaces
                 // a live one still waiting (RFC 7641 §4.5.2), which bounds the queue.
-                self.releasing.retain(|(k, r)| {
-                    !(*k == Some(t) && matches!(r, Report::Notify(n) if !n.stored))
+                take_where(&mut self.releasing, &|k, r| {
+                    k == Some(t) && matches!(r, Report::Notify(n) if !n.stored)
                 });
                 self.releasing.push_back((Some(t), report));
                 self.release();

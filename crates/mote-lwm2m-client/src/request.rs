@@ -44,17 +44,25 @@ pub struct Request {
     pub payload: Vec<u8>,
 }
 
+/// The non-empty segments of `path` (`"/3/0/14"` → `3`, `0`, `14`), by a loop: less code
+/// than an iterator chain.
+fn segments(path: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in path.split('/') {
+        if !s.is_empty() {
+            out.push(String::from(s));
+        }
+    }
+    out
+}
+
 impl Request {
     /// A request with only a method and a path (`"/3/0/14"`, `"/"`); add the rest with the
     /// `with_*` methods.
     pub fn new(code: Code, path: &str) -> Request {
         Request {
             code,
-            uri_path: path
-                .split('/')
-                .filter(|s| !s.is_empty())
-                .map(ToString::to_string)
-                .collect(),
+            uri_path: segments(path),
             uri_query: Vec::new(),
             content_format: None,
             accept: None,
@@ -139,15 +147,12 @@ impl Request {
     /// As [`Request::from_message`].
     pub fn from_owned(message: &OwnedMessage) -> Result<Request, Error> {
         let text = |n: OptionNumber| -> Result<Vec<String>, Error> {
-            message
-                .options
-                .get_all(n)
-                .map(|o| {
-                    core::str::from_utf8(o.value)
-                        .map(ToString::to_string)
-                        .map_err(|_| Error::InvalidOption(n.0))
-                })
-                .collect()
+            let mut out = Vec::new();
+            for o in message.options.get_all(n) {
+                let s = core::str::from_utf8(o.value).map_err(|_| Error::InvalidOption(n.0))?;
+                out.push(String::from(s));
+            }
+            Ok(out)
         };
         let uint = |n: OptionNumber| -> Result<Option<u32>, Error> {
             match message.options.get(n) {

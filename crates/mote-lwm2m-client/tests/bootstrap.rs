@@ -7,7 +7,9 @@ mod common;
 use common::*;
 use mote_coap::code::Code;
 use mote_coap::content_format::ContentFormat as Cf;
-use mote_lwm2m::{ObjectLink, Value};
+#[cfg(feature = "bootstrap-interface")]
+use mote_lwm2m::ObjectLink;
+use mote_lwm2m::Value;
 use mote_lwm2m_client::Request;
 
 fn finish() -> Request {
@@ -18,9 +20,42 @@ fn bs_put(path: &str, body: &str) -> Request {
     put(path, Cf::SENML_JSON, body.as_bytes())
 }
 
+/// Without the `bootstrap-interface` feature (a device provisioned by factory bootstrap,
+/// `Client::bootstrap_write`) the client answers none of the Bootstrap-Server's requests:
+/// Bootstrap-Read, -Discover, -Write, -Delete and -Finish each get 4.01 and change nothing.
+#[cfg(not(feature = "bootstrap-interface"))]
+#[test]
+fn without_the_bootstrap_interface_every_bootstrap_server_request_gets_4_01() {
+    let mut c = fixture();
+    let requests = [
+        get("/2").with_accept(Cf::SENML_JSON),
+        get("/").with_accept(Cf::LINK_FORMAT),
+        bs_put("/3303/0/5700", r#"[{"n":"/3303/0/5700","v":30.5}]"#),
+        Request::new(Code::DELETE, "/3303/0"),
+        Request::new(Code::DELETE, "/"),
+        finish(),
+    ];
+    for request in &requests {
+        let r = c.handle(BS, request);
+        assert_eq!(r.code, Code::UNAUTHORIZED, "{request:?}");
+        assert!(r.payload.is_empty() || cfg!(feature = "diagnostics"));
+    }
+    assert_eq!(value(&c, "/3303/0/5700"), Some(Value::Float(21.5)));
+    assert_eq!(value(&c, "/1/0/0"), Some(Value::Integer(101)));
+    assert!(c.take_triggers().is_empty(), "no Bootstrap-Finish");
+    // The same writes as factory bootstrap.
+    c.bootstrap_write(
+        &p("/3303/0/5700"),
+        &[rec("/3303/0/5700", Value::Float(30.5))],
+    )
+    .unwrap();
+    assert_eq!(value(&c, "/3303/0/5700"), Some(Value::Float(30.5)));
+}
+
 /// LightweightM2M-BsR-001: the Bootstrap-Server retrieves the Access Control Rights in place
 /// — Bootstrap-Read of /2 (and /1) answers whatever the owners; any other target, /0 first
 /// of all, is "Target is not allowed for Read" (4.05).
+#[cfg(feature = "bootstrap-interface")]
 #[test]
 fn bootstrap_read_is_limited_to_server_and_access_control() {
     let mut c = fixture();
@@ -49,6 +84,7 @@ fn bootstrap_read_is_limited_to_server_and_access_control() {
 /// Bootstrap-Write writes "regardless of an existence of the targeting Object Instance(s)
 /// or Resource(s) and access rights": new instances, the Security Object, read-only
 /// resources.
+#[cfg(feature = "bootstrap-interface")]
 #[test]
 fn bootstrap_write_regardless_of_existence_and_rights() {
     let mut c = fixture();
@@ -111,6 +147,7 @@ fn bootstrap_write_regardless_of_existence_and_rights() {
 /// Bootstrap-Delete of `/` deletes every instance except the Bootstrap-Server account (its
 /// /0 instance and the /21 instance it links) and /3/0 (TS 1.2 Core §6.1.7.x); a following
 /// Bootstrap-Finish finds no server account: 4.06 "Inconsistent loaded configuration".
+#[cfg(feature = "bootstrap-interface")]
 #[test]
 fn delete_root_spares_the_bootstrap_account_and_finish_refuses_the_result() {
     let mut c = fixture();
@@ -169,6 +206,7 @@ fn delete_root_spares_the_bootstrap_account_and_finish_refuses_the_result() {
     assert_eq!(c.handle(BS, &finish()).code, Code::CHANGED);
 }
 
+#[cfg(feature = "bootstrap-interface")]
 #[test]
 fn delete_of_objects_and_instances() {
     let mut c = fixture();
@@ -200,6 +238,7 @@ fn delete_of_objects_and_instances() {
     );
 }
 
+#[cfg(feature = "bootstrap-interface")]
 #[test]
 fn finish_checks_the_configuration() {
     let mut c = fixture();
@@ -277,6 +316,7 @@ fn finish_checks_the_configuration() {
     assert_eq!(c.handle(S101, &finish()).code, Code::UNAUTHORIZED);
 }
 
+#[cfg(feature = "bootstrap-interface")]
 #[test]
 fn bootstrap_discover_lists_accounts() {
     let mut c = fixture();

@@ -356,6 +356,7 @@ fn package() -> Vec<u8> {
     p
 }
 
+#[cfg(feature = "firmware-pull")]
 /// What a pull ends with: the FirmwareDownload events, /5/0/3, /5/0/5, the packages the hook
 /// verified and the blocks it got.
 type Pulled = (
@@ -366,6 +367,7 @@ type Pulled = (
     Vec<(usize, Vec<u8>)>,
 );
 
+#[cfg(feature = "firmware-pull")]
 /// Records what reached the application's hook: whole packages to verify, and each block
 /// handed over during the pull as (offset, bytes).
 struct Hook(
@@ -373,9 +375,11 @@ struct Hook(
     std::rc::Rc<std::cell::RefCell<Blocks>>,
 );
 
+#[cfg(feature = "firmware-pull")]
 /// Blocks handed to the hook as (offset, bytes).
 type Blocks = Vec<(usize, Vec<u8>)>;
 
+#[cfg(feature = "firmware-pull")]
 impl mote_lwm2m_client::FirmwareHooks for Hook {
     fn write_block(
         &mut self,
@@ -401,6 +405,7 @@ impl mote_lwm2m_client::FirmwareHooks for Hook {
     }
 }
 
+#[cfg(feature = "firmware-pull")]
 fn text_put(path: &str, value: &str) -> OwnedMessage {
     let mut m = OwnedMessage::new(MessageType::Con, Code::PUT, 0);
     for seg in path.split('/').filter(|s| !s.is_empty()) {
@@ -410,6 +415,7 @@ fn text_put(path: &str, value: &str) -> OwnedMessage {
         .with_payload(value.as_bytes().to_vec())
 }
 
+#[cfg(feature = "firmware-pull")]
 /// A firmware pull from the account's own server under its OSCORE context (TS 1.2 Core
 /// Appendix E.6, each block verified end to end, RFC 8613 §8.4): `tamper` flips a byte of
 /// that block on the network. Returns the FirmwareDownload event, /5/0/3 and /5/0/5, and
@@ -453,6 +459,7 @@ fn pull(tamper: Option<usize>) -> Pulled {
     )
 }
 
+#[cfg(feature = "firmware-pull")]
 #[test]
 fn a_tampered_firmware_block_ends_the_pull_with_integrity_check_failure() {
     use mote_lwm2m_client::{State, UpdateResult};
@@ -495,6 +502,7 @@ fn a_tampered_firmware_block_ends_the_pull_with_integrity_check_failure() {
 
 /// A Package URI naming the account's server by another host name (it resolves to the same
 /// peer) is pulled under the account's OSCORE context, every block protected.
+#[cfg(feature = "firmware-pull")]
 #[test]
 fn a_package_uri_that_resolves_to_the_server_is_pulled_under_its_context() {
     use mote_lwm2m_client::{FirmwareUpdate, State, UpdateResult};

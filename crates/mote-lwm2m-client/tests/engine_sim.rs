@@ -23,17 +23,23 @@ use std::time::Duration;
 
 use mote_access::ShortServerId;
 use mote_coap::code::{Code, MessageType};
+#[cfg(any(
+    feature = "bootstrap-interface",
+    all(feature = "composite", feature = "senml-json")
+))]
 use mote_coap::content_format::ContentFormat;
 use mote_coap::endpoint::{Endpoint, EndpointConfig, Event, Reliability, RequestId};
 use mote_coap::message::{Message, OwnedMessage};
 use mote_coap::option::OptionNumber;
 use mote_coap::transmission::RandomSource;
 use mote_lwm2m::{Format, ObjectLink, Record, Value};
+#[cfg(feature = "bootstrap-interface")]
+use mote_lwm2m_client::Storage;
 use mote_lwm2m_client::registration::{Registrar, RegistrationConfig};
 use mote_lwm2m_client::reporting::{Reporter, ReportingConfig};
 use mote_lwm2m_client::{
     Client, ClientConfig, ClientEvent, Device, Engine, EngineConfig, MemoryStorage, Requester,
-    Storage, object::DataObject,
+    object::DataObject,
 };
 
 use common::{Board, acl, int, p, rec, temperature};
@@ -419,6 +425,15 @@ fn get(path: &str) -> OwnedMessage {
     m
 }
 
+/// `server` observes /3303/0/5700 in plain text (GET with Observe 0, Accept 0); returns the
+/// request id.
+fn observe_temperature(w: &mut World, server: Addr) -> RequestId {
+    let observe = get("/3303/0/5700")
+        .with_uint_option(OptionNumber::OBSERVE, 0)
+        .with_uint_option(OptionNumber::ACCEPT, 0);
+    w.server_request(server, observe)
+}
+
 fn with_code(mut m: OwnedMessage, code: Code) -> OwnedMessage {
     m.code = code;
     m
@@ -690,10 +705,7 @@ fn notification_times_follow_pmin_pmax_and_gt() {
         "Write-Attributes never changes a value"
     );
     w.run_until(s(10));
-    let observe = get("/3303/0/5700")
-        .with_uint_option(OptionNumber::OBSERVE, 0)
-        .with_uint_option(OptionNumber::ACCEPT, 0);
-    let id = w.server_request(A, observe);
+    let id = observe_temperature(&mut w, A);
     w.run_until(s(11));
     let first = w
         .answers
@@ -792,11 +804,9 @@ fn send_reports_to_the_registered_servers_and_mute_send_stops_it() {
     assert!(w.events.iter().any(|(_, e)| matches!(e, ClientEvent::Error { reason, .. } if reason.contains("mute") || reason.contains("Mute"))));
 }
 
-/// No server account: the client bootstraps from the Bootstrap-Server (NoSec), which writes
-/// a server account and finishes; the client registers with it and the new configuration is
-/// kept in the storage, from which a restarted client registers at once.
-#[test]
-fn bootstrap_over_coap_then_register_and_the_configuration_is_stored() {
+/// The client's objects with the Bootstrap-Server account only (/0/0, NoSec).
+#[cfg(feature = "bootstrap-interface")]
+fn bootstrap_server_only() -> Client {
     let mut c = objects();
     c.bootstrap_write(
         &p("/0/0"),
@@ -807,7 +817,28 @@ fn bootstrap_over_coap_then_register_and_the_configuration_is_stored() {
         ],
     )
     .unwrap();
-    let mut w = World::new(c, registration());
+    c
+}
+
+/// A PUT of `records` to `path` in SenML-JSON (a Bootstrap-Write).
+#[cfg(feature = "bootstrap-interface")]
+fn senml_put(path: &str, records: &[Record]) -> OwnedMessage {
+    let body = mote_lwm2m::encode(Format::SenmlJson, &p(path), records).unwrap();
+    with_code(get(path), Code::PUT)
+        .with_uint_option(
+            OptionNumber::CONTENT_FORMAT,
+            u32::from(ContentFormat::SENML_JSON.0),
+        )
+        .with_payload(body)
+}
+
+/// No server account: the client bootstraps from the Bootstrap-Server (NoSec), which writes
+/// a server account and finishes; the client registers with it and the new configuration is
+/// kept in the storage, from which a restarted client registers at once.
+#[cfg(feature = "bootstrap-interface")]
+#[test]
+fn bootstrap_over_coap_then_register_and_the_configuration_is_stored() {
+    let mut w = World::new(bootstrap_server_only(), registration());
     let storage = MemoryStorage::default();
     assert!(!w.engine.with_storage(storage).unwrap());
     w.start();
@@ -823,23 +854,9 @@ fn bootstrap_over_coap_then_register_and_the_configuration_is_stored() {
         rec("/0/1/2", int(3)),
         rec("/0/1/10", int(101)),
     ];
-    let body = mote_lwm2m::encode(Format::SenmlJson, &p("/0/1"), &records).unwrap();
-    let put = with_code(get("/0/1"), Code::PUT)
-        .with_uint_option(
-            OptionNumber::CONTENT_FORMAT,
-            u32::from(ContentFormat::SENML_JSON.0),
-        )
-        .with_payload(body);
-    assert_eq!(w.ask(BSS, put).code, Code::CHANGED);
+    assert_eq!(w.ask(BSS, senml_put("/0/1", &records)).code, Code::CHANGED);
     let records = [rec("/1/0/0", int(101)), rec("/1/0/1", int(300))];
-    let body = mote_lwm2m::encode(Format::SenmlJson, &p("/1/0"), &records).unwrap();
-    let put = with_code(get("/1/0"), Code::PUT)
-        .with_uint_option(
-            OptionNumber::CONTENT_FORMAT,
-            u32::from(ContentFormat::SENML_JSON.0),
-        )
-        .with_payload(body);
-    assert_eq!(w.ask(BSS, put).code, Code::CHANGED);
+    assert_eq!(w.ask(BSS, senml_put("/1/0", &records)).code, Code::CHANGED);
     // A stranger cannot bootstrap the client.
     assert_eq!(
         w.ask(STRANGER, with_code(get("/bs"), Code::POST)).code,
@@ -862,18 +879,7 @@ fn bootstrap_over_coap_then_register_and_the_configuration_is_stored() {
 
     // A restart: the factory configuration only has the Bootstrap-Server; the stored one
     // has server 101, so the client registers without bootstrapping.
-    let mut factory = objects();
-    factory
-        .bootstrap_write(
-            &p("/0/0"),
-            &[
-                rec("/0/0/0", Value::String("coap://bs.test".into())),
-                rec("/0/0/1", Value::Boolean(true)),
-                rec("/0/0/2", int(3)),
-            ],
-        )
-        .unwrap();
-    let mut w2 = World::new(factory, registration());
+    let mut w2 = World::new(bootstrap_server_only(), registration());
     let mut storage = MemoryStorage::default();
     storage.store(&stored).unwrap();
     assert!(w2.engine.with_storage(storage).unwrap());
@@ -939,7 +945,9 @@ fn the_pending_table_is_bounded() {
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use mote_lwm2m_client::{FirmwareHooks, FirmwareUpdate, State, UpdateResult};
+#[cfg(feature = "firmware-pull")]
+use mote_lwm2m_client::State;
+use mote_lwm2m_client::{FirmwareHooks, FirmwareUpdate, UpdateResult};
 
 /// A 3000-byte image: three Block2 blocks of 1024 bytes (RFC 7959 §2.4).
 fn good_image() -> Vec<u8> {
@@ -1024,6 +1032,15 @@ fn firmware_world() -> (World, Rc<RefCell<Vec<u8>>>) {
     (w, installed)
 }
 
+/// Server A writes the Package URI (/5/0/1); the Write succeeds.
+fn write_package_uri(w: &mut World, uri: &str) {
+    assert_eq!(
+        w.ask(A, text_put("/5/0/1", uri)).code,
+        Code::CHANGED,
+        "{uri}"
+    );
+}
+
 fn text_put(path: &str, value: &str) -> OwnedMessage {
     with_code(get(path), Code::PUT)
         .with_uint_option(OptionNumber::CONTENT_FORMAT, 0)
@@ -1037,6 +1054,7 @@ fn fw_state(w: &World) -> (Value, Value) {
     )
 }
 
+#[cfg(feature = "firmware-pull")]
 #[test]
 fn firmware_pull_downloads_block_wise_and_updates() {
     let (mut w, installed) = firmware_world();
@@ -1084,13 +1102,11 @@ fn firmware_pull_downloads_block_wise_and_updates() {
 
 /// RFC 7959 §2.4 with per-block hand-off: the hook gets each block of the package before the
 /// client asks for the next one, and the whole image is still verified and installed.
+#[cfg(feature = "firmware-pull")]
 #[test]
 fn the_hook_sees_each_firmware_block_before_the_next_request() {
     let (mut w, _installed) = firmware_world();
-    assert_eq!(
-        w.ask(A, text_put("/5/0/1", "coap://fw.test/fw/good")).code,
-        Code::CHANGED
-    );
+    write_package_uri(&mut w, "coap://fw.test/fw/good");
     w.run_for(s(5));
     assert_eq!(
         *w.fw_trace.borrow(),
@@ -1114,6 +1130,7 @@ fn the_hook_sees_each_firmware_block_before_the_next_request() {
 
 /// A block the hook refuses ends the pull at once with the hook's Update Result: no request
 /// for the next block, nothing to install.
+#[cfg(feature = "firmware-pull")]
 #[test]
 fn a_refused_firmware_block_ends_the_pull() {
     let (mut w, installed) = firmware_world();
@@ -1123,10 +1140,7 @@ fn a_refused_firmware_block_ends_the_pull() {
         .unwrap()
         .hooks
         .refuse_at = Some(1024);
-    assert_eq!(
-        w.ask(A, text_put("/5/0/1", "coap://fw.test/fw/good")).code,
-        Code::CHANGED
-    );
+    write_package_uri(&mut w, "coap://fw.test/fw/good");
     w.run_for(s(300));
     assert_eq!(
         *w.fw_trace.borrow(),
@@ -1137,6 +1151,7 @@ fn a_refused_firmware_block_ends_the_pull() {
 }
 
 /// Each way a pull fails ends in Idle with its Update Result, and the old firmware runs on.
+#[cfg(feature = "firmware-pull")]
 #[test]
 fn firmware_pull_failures_give_their_update_result_and_keep_the_old_firmware() {
     let cases: [(&str, Option<Script>, UpdateResult); 6] = [
@@ -1168,11 +1183,7 @@ fn firmware_pull_failures_give_their_update_result_and_keep_the_old_firmware() {
         if let Some(script) = script {
             w.script(FW, script);
         }
-        assert_eq!(
-            w.ask(A, text_put("/5/0/1", uri)).code,
-            Code::CHANGED,
-            "{uri}"
-        );
+        write_package_uri(&mut w, uri);
         w.run_for(s(300));
         assert_eq!(
             fw_state(&w),
@@ -1189,13 +1200,11 @@ fn firmware_pull_failures_give_their_update_result_and_keep_the_old_firmware() {
     }
 }
 
+#[cfg(feature = "firmware-pull")]
 #[test]
 fn a_failed_installation_keeps_the_old_firmware() {
     let (mut w, installed) = firmware_world();
-    assert_eq!(
-        w.ask(A, text_put("/5/0/1", "coap://fw.test/fw/brick")).code,
-        Code::CHANGED
-    );
+    write_package_uri(&mut w, "coap://fw.test/fw/brick");
     w.run_for(s(5));
     assert_eq!(fw_state(&w), (int(2), int(0)));
     assert_eq!(
@@ -1204,6 +1213,28 @@ fn a_failed_installation_keeps_the_old_firmware() {
     );
     // The hook refused at once: still Downloaded, Update Result 8 (firmware update failed).
     assert_eq!(fw_state(&w), (int(2), int(8)));
+    assert_eq!(*installed.borrow(), b"OLD");
+}
+
+/// Without the `firmware-pull` feature a Write of the Package URI is answered but starts no
+/// download (TS 1.2 Core Appendix E.6 Pull is not offered): nothing goes to the package
+/// server, the state stays Idle with Update Result 9 "unsupported protocol" (the default
+/// `FirmwareHooks::start_download`), and the old firmware runs on; Push still works
+/// (`package_push_by_write_still_works`).
+#[cfg(not(feature = "firmware-pull"))]
+#[test]
+fn without_firmware_pull_a_package_uri_starts_no_download() {
+    let (mut w, installed) = firmware_world();
+    write_package_uri(&mut w, "coap://fw.test/fw/good");
+    w.run_for(s(5));
+    assert!(w.requests_to(FW, Code::GET).is_empty());
+    assert!(!w.sent.iter().any(|(_, f, t)| *f == CLIENT && *t == FW));
+    assert_eq!(fw_state(&w), (int(0), int(9)));
+    assert!(
+        !w.events
+            .iter()
+            .any(|(_, e)| matches!(e, ClientEvent::FirmwareDownload { .. }))
+    );
     assert_eq!(*installed.borrow(), b"OLD");
 }
 
@@ -1234,10 +1265,7 @@ fn a_withdrawn_read_right_ends_the_observation_with_4_01() {
     let mut w = World::new(two_servers(false), registration());
     w.start();
     w.run_until(s(1));
-    let observe = get("/3303/0/5700")
-        .with_uint_option(OptionNumber::OBSERVE, 0)
-        .with_uint_option(OptionNumber::ACCEPT, 0);
-    let id = w.server_request(B, observe);
+    let id = observe_temperature(&mut w, B);
     w.run_for(s(1));
     w.set("/3303/0/5700", Value::Float(22.0));
     w.run_for(s(1));
@@ -1275,6 +1303,7 @@ fn a_withdrawn_read_right_ends_the_observation_with_4_01() {
 
 /// TS 1.2 Core §6.4.3 Observe-Composite over CoAP: `FETCH /` with Observe and a SenML-JSON
 /// path list; a change of one target notifies with every target (LightweightM2M-IR-001).
+#[cfg(all(feature = "composite", feature = "senml-json"))]
 #[test]
 fn observe_composite_notifies_every_target() {
     let mut w = World::new(two_servers(false), registration());
@@ -1449,10 +1478,7 @@ fn notifications_stored_while_disabled_arrive_in_order_after_the_disable_timeout
     let attrs =
         with_code(get("/3303/0/5700"), Code::PUT).with_option(OptionNumber::URI_QUERY, "hqmax=3");
     assert_eq!(w.ask(A, attrs).code, Code::CHANGED);
-    let observe = get("/3303/0/5700")
-        .with_uint_option(OptionNumber::OBSERVE, 0)
-        .with_uint_option(OptionNumber::ACCEPT, 0);
-    let id = w.server_request(A, observe);
+    let id = observe_temperature(&mut w, A);
     w.run_until(s(5));
     w.set("/3303/0/5700", Value::Float(22.0));
     w.run_until(s(10));
@@ -1532,11 +1558,19 @@ fn stored_history(ep: EndpointConfig, attributes: &str) -> (World, RequestId, Ve
     let attrs =
         with_code(get("/3303/0/5700"), Code::PUT).with_option(OptionNumber::URI_QUERY, attributes);
     assert_eq!(w.ask(A, attrs).code, Code::CHANGED);
-    let observe = get("/3303/0/5700")
-        .with_uint_option(OptionNumber::OBSERVE, 0)
-        .with_uint_option(OptionNumber::ACCEPT, 0);
-    let id = w.server_request(A, observe);
+    let id = observe_temperature(&mut w, A);
     w.run_until(s(5));
+    let history = disable_and_change(&mut w);
+    let values = history
+        .iter()
+        .map(|v| format!("{v}").into_bytes())
+        .collect();
+    (w, id, values)
+}
+
+/// Server A disables the client (/1/0/4, for the Disable Timeout of the world), then
+/// /3303/0/5700 changes five times, every 3 s from 12 s; returns the values in order.
+fn disable_and_change(w: &mut World) -> [f64; 5] {
     assert_eq!(
         w.ask(A, with_code(get("/1/0/4"), Code::POST)).code,
         Code::CHANGED
@@ -1546,11 +1580,7 @@ fn stored_history(ep: EndpointConfig, attributes: &str) -> (World, RequestId, Ve
         w.run_until(s(t));
         w.set("/3303/0/5700", Value::Float(v));
     }
-    let values = history
-        .iter()
-        .map(|v| format!("{v}").into_bytes())
-        .collect();
-    (w, id, values)
+    history
 }
 
 /// `got` is the stored `history`, each once and in order, then only live notifications of
@@ -1560,6 +1590,26 @@ fn assert_stored_then_live(got: &[Vec<u8>], history: &[Vec<u8>]) {
     assert_eq!(&got[..history.len()], history, "{got:?}");
     let last = history.last().unwrap();
     assert!(got[history.len()..].iter().all(|v| v == last), "{got:?}");
+}
+
+/// The client registered `registrations` times; what server A got on `id` from the second
+/// registration on (with the arrival times) is the stored `history`, then live ones
+/// ([`assert_stored_then_live`]). Returns the registration times and those notifications.
+fn stored_then_live_after_the_return(
+    w: &World,
+    id: RequestId,
+    registrations: usize,
+    history: &[Vec<u8>],
+) -> (Vec<Duration>, Vec<(Duration, Vec<u8>)>) {
+    let registers = register_times(w);
+    assert_eq!(registers.len(), registrations, "{registers:?}");
+    let after: Vec<(Duration, Vec<u8>)> = notes_of(w, id)
+        .into_iter()
+        .filter(|(t, _)| *t >= registers[1])
+        .collect();
+    let values: Vec<Vec<u8>> = after.iter().map(|(_, v)| v.clone()).collect();
+    assert_stored_then_live(&values, history);
+    (registers, after)
 }
 
 /// The notifications server A got on `id`, with their arrival times.
@@ -1590,14 +1640,7 @@ fn stored_confirmable_notifications_survive_slow_acks_and_loss() {
     w.link_delay = Duration::from_millis(1750);
     w.loss_every = 4;
     w.run_until(s(300));
-    let registers = register_times(&w);
-    assert_eq!(registers.len(), 2, "{registers:?}");
-    let after: Vec<Vec<u8>> = notes_of(&w, id)
-        .into_iter()
-        .filter(|(t, _)| *t >= registers[1])
-        .map(|(_, v)| v)
-        .collect();
-    assert_stored_then_live(&after, &history);
+    stored_then_live_after_the_return(&w, id, 2, &history);
     let stored = w
         .events
         .iter()
@@ -1626,14 +1669,7 @@ fn stored_non_confirmable_notifications_pass_the_rate_limit_in_order() {
     ep.observe.confirmable_every = 3;
     let (mut w, id, history) = stored_history(ep, "hqmax=5");
     w.run_until(s(120));
-    let registers = register_times(&w);
-    assert_eq!(registers.len(), 2, "{registers:?}");
-    let after: Vec<(Duration, Vec<u8>)> = notes_of(&w, id)
-        .into_iter()
-        .filter(|(t, _)| *t >= registers[1])
-        .collect();
-    let values: Vec<Vec<u8>> = after.iter().map(|(_, v)| v.clone()).collect();
-    assert_stored_then_live(&values, &history);
+    let (_, after) = stored_then_live_after_the_return(&w, id, 2, &history);
     // The rate was in force: not all within one 3 s window.
     assert!(after[4].0 - after[0].0 >= s(3), "{after:?}");
     assert!(w.ep.stats().deferred_notifications > 0);
@@ -1660,14 +1696,7 @@ fn stored_notifications_left_when_the_server_goes_away_arrive_after_the_next_ret
         "some are still stored"
     );
     w.run_until(s(400));
-    let registers = register_times(&w);
-    assert_eq!(registers.len(), 3, "{registers:?}");
-    let after: Vec<(Duration, Vec<u8>)> = notes_of(&w, id)
-        .into_iter()
-        .filter(|(t, _)| *t >= registers[1])
-        .collect();
-    let values: Vec<Vec<u8>> = after.iter().map(|(_, v)| v.clone()).collect();
-    assert_stored_then_live(&values, &history);
+    let (registers, after) = stored_then_live_after_the_return(&w, id, 3, &history);
     // Some arrived only after the third registration.
     assert!(
         after.iter().any(|(t, _)| *t >= registers[2]),
@@ -1696,24 +1725,13 @@ fn stored_notifications_wait_behind_a_replaced_live_one() {
     let attrs = with_code(get("/3303/0/5700"), Code::PUT)
         .with_option(OptionNumber::URI_QUERY, "hqmax=5&con=1");
     assert_eq!(w.ask(A, attrs).code, Code::CHANGED);
-    let observe = get("/3303/0/5700")
-        .with_uint_option(OptionNumber::OBSERVE, 0)
-        .with_uint_option(OptionNumber::ACCEPT, 0);
-    let id = w.server_request(A, observe);
+    let id = observe_temperature(&mut w, A);
     w.run_until(s(5));
     // Every notification is lost until just after the return (about 40 s).
     w.notifications_lost_until = Duration::from_millis(40_500);
     w.set("/3303/0/5700", Value::Float(30.0));
     w.run_until(s(8));
-    assert_eq!(
-        w.ask(A, with_code(get("/1/0/4"), Code::POST)).code,
-        Code::CHANGED
-    );
-    let history = [31.0, 32.0, 33.0, 34.0, 35.0];
-    for (t, v) in (12..).step_by(3).zip(history) {
-        w.run_until(s(t));
-        w.set("/3303/0/5700", Value::Float(v));
-    }
+    let history = disable_and_change(&mut w);
     w.run_until(s(200));
     let registers = register_times(&w);
     assert_eq!(registers.len(), 2, "{registers:?}");

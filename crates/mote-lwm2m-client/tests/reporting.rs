@@ -91,6 +91,31 @@ fn temperature(c: &mut Client, rep: &mut Reporter, v: f64, now: Duration) {
     rep.value_changed(c, &p("/3303/0/5700"), now);
 }
 
+/// [`storing_observation_with`] the default bound of the store.
+fn storing_observation(c: &mut Client, path: &str, query: &str) -> Reporter {
+    storing_observation_with(c, path, query, ReportingConfig::default().max_stored)
+}
+
+/// Server A stores notifications while offline (/1/0/6 true) and has `query` as its
+/// attributes on `path`; a reporter storing at most `max_stored` notifications in which A
+/// observes /3303/0/5700 (`TOKEN`, SenML-JSON) from time 0.
+fn storing_observation_with(
+    c: &mut Client,
+    path: &str,
+    query: &str,
+    max_stored: usize,
+) -> Reporter {
+    set(c, "/1/0/6", Value::Boolean(true));
+    attrs(c, A, path, query);
+    let mut rep = Reporter::new(ReportingConfig {
+        max_stored,
+        ..ReportingConfig::default()
+    });
+    rep.observe(c, A, TOKEN, &[p("/3303/0/5700")], Format::SenmlJson, s(0))
+        .unwrap();
+    rep
+}
+
 fn drain(rep: &mut Reporter, out: &mut Vec<Report>) {
     while let Some(r) = rep.poll_report() {
         out.push(r);
@@ -403,11 +428,7 @@ fn values(r: &Report) -> Vec<Value> {
 fn notifications_are_stored_offline_with_hqmax_and_delivered_in_order() {
     let mut c = fixture();
     // /1/0/6 Notification Storing When Disabled or Offline.
-    set(&mut c, "/1/0/6", Value::Boolean(true));
-    attrs(&mut c, A, "/3303/0/5700", "pmin=0&hqmax=2");
-    let mut rep = Reporter::new(ReportingConfig::default());
-    rep.observe(&c, A, TOKEN, &[p("/3303/0/5700")], Format::SenmlJson, s(0))
-        .unwrap();
+    let mut rep = storing_observation(&mut c, "/3303/0/5700", "pmin=0&hqmax=2");
     for (t, v) in [(1, 22.5), (2, 23.5), (3, 24.5)] {
         temperature(&mut c, &mut rep, v, s(t));
     }
@@ -455,11 +476,7 @@ fn notifications_are_stored_offline_with_hqmax_and_delivered_in_order() {
 #[test]
 fn undelivered_stored_notifications_are_stored_again_in_order() {
     let mut c = fixture();
-    set(&mut c, "/1/0/6", Value::Boolean(true));
-    attrs(&mut c, A, "/3303/0/5700", "pmin=0&hqmax=5");
-    let mut rep = Reporter::new(ReportingConfig::default());
-    rep.observe(&c, A, TOKEN, &[p("/3303/0/5700")], Format::SenmlJson, s(0))
-        .unwrap();
+    let mut rep = storing_observation(&mut c, "/3303/0/5700", "pmin=0&hqmax=5");
     let history = [31.5, 32.5, 33.5, 34.5, 35.5];
     for (t, v) in (1..).zip(history) {
         temperature(&mut c, &mut rep, v, s(t));
@@ -532,14 +549,7 @@ fn without_storing_the_server_gets_the_current_value_on_return() {
 #[test]
 fn the_store_is_bounded() {
     let mut c = fixture();
-    set(&mut c, "/1/0/6", Value::Boolean(true));
-    attrs(&mut c, A, "/3303/0", "pmin=0");
-    let mut rep = Reporter::new(ReportingConfig {
-        max_stored: 3,
-        ..ReportingConfig::default()
-    });
-    rep.observe(&c, A, TOKEN, &[p("/3303/0/5700")], Format::SenmlJson, s(0))
-        .unwrap();
+    let mut rep = storing_observation_with(&mut c, "/3303/0", "pmin=0", 3);
     rep.observe(
         &c,
         A,
@@ -573,14 +583,7 @@ fn the_store_is_bounded() {
 #[test]
 fn a_failed_notification_stored_again_keeps_the_store_bound() {
     let mut c = fixture();
-    set(&mut c, "/1/0/6", Value::Boolean(true));
-    attrs(&mut c, A, "/3303/0/5700", "pmin=0&hqmax=5");
-    let mut rep = Reporter::new(ReportingConfig {
-        max_stored: 2,
-        ..ReportingConfig::default()
-    });
-    rep.observe(&c, A, TOKEN, &[p("/3303/0/5700")], Format::SenmlJson, s(0))
-        .unwrap();
+    let mut rep = storing_observation_with(&mut c, "/3303/0/5700", "pmin=0&hqmax=5", 2);
     let change = |c: &mut Client, rep: &mut Reporter, t: u64, v: f64| {
         write(c, &p("/3303/0/5700"), Value::Float(v));
         rep.value_changed(c, &p("/3303/0/5700"), s(t));
@@ -607,11 +610,7 @@ fn a_failed_notification_stored_again_keeps_the_store_bound() {
 #[test]
 fn stored_notifications_of_a_cancelled_observation_are_dropped_on_return() {
     let mut c = fixture();
-    set(&mut c, "/1/0/6", Value::Boolean(true));
-    attrs(&mut c, A, "/3303/0/5700", "pmin=0&hqmax=5");
-    let mut rep = Reporter::new(ReportingConfig::default());
-    rep.observe(&c, A, TOKEN, &[p("/3303/0/5700")], Format::SenmlJson, s(0))
-        .unwrap();
+    let mut rep = storing_observation(&mut c, "/3303/0/5700", "pmin=0&hqmax=5");
     for (t, v) in [(1, 51.5), (2, 52.5), (3, 53.5)] {
         temperature(&mut c, &mut rep, v, s(t));
     }

@@ -328,6 +328,20 @@ pub fn value(client: &Client, path: &str) -> Option<Value> {
     client.value(&p(path))
 }
 
+/// The diagnostic payload of an error response: the error's text with the `diagnostics`
+/// feature, empty without it (a device build links no texts).
+pub fn assert_diagnostic(response: &mote_lwm2m_client::Response, text: &str) {
+    if cfg!(feature = "diagnostics") {
+        assert!(
+            response.diagnostic_text().contains(text),
+            "{:?} does not contain {text:?}",
+            response.diagnostic_text()
+        );
+    } else {
+        assert_eq!(response.diagnostic_text(), "");
+    }
+}
+
 pub fn decode_senml_json(payload: &[u8]) -> BTreeMap<String, Value> {
     mote_lwm2m::senml::json::decode(payload, &mote_lwm2m::object::NoDefs)
         .unwrap()

@@ -45,8 +45,18 @@ for line in sys.stdin:
     p = line.split(None, 3)
     if len(p) < 4 or p[2] not in "tTrR":
         continue
-    name = p[3].strip().lstrip("<_")
-    sizes[name.split("::")[0].split(" ")[0].split("$")[0] or "(anonymous)"] += int(p[1], 16)
+    # Legacy-mangled trait impls keep their escapes (`_$LT$impl$u20$a..B$GT$::f`,
+    # `_$LT$a..T$u20$as$u20$b..Tr$GT$::f`): undo them, then the crate is the first path segment.
+    name = p[3].strip().lstrip("_")
+    for esc, text in (("$LT$", "<"), ("$GT$", ">"), ("$u20$", " "), ("..", "::")):
+        name = name.replace(esc, text)
+    name = name.lstrip("<&*")
+    if name.startswith("impl "):
+        name = name[5:]
+    if name.startswith("dyn "):
+        name = name[4:]
+    crate = name.split("::")[0].split(" ")[0].split("<")[0].split("$")[0]
+    sizes[crate or "(unnamed)"] += int(p[1], 16)
 for crate, n in sizes.most_common(15):
     print(f"{n:8d}  {crate}")'
 fi

@@ -63,11 +63,11 @@ fn bad(reason: &'static str) -> Error {
     Error::Link { reason }
 }
 
-fn digits<T: core::str::FromStr>(v: &str, what: &'static str) -> Result<T, Error> {
-    if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad(what));
-    }
-    v.parse().map_err(|_| bad(what))
+/// A cardinal (ASCII digits only, no sign) that fits a `u32`.
+fn digits(v: &str, what: &'static str) -> Result<u32, Error> {
+    crate::ascii::parse_digits(v)
+        .and_then(|n| u32::try_from(n).ok())
+        .ok_or(bad(what))
 }
 
 fn number(v: &str, what: &'static str) -> Result<f64, Error> {

@@ -387,20 +387,12 @@ fn integral_magnitude(f: f64) -> Option<(bool, u64)> {
 
 #[cfg(feature = "alloc")]
 fn parse_int(s: &str) -> Result<i64, Error> {
-    let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Error::InvalidValue);
-    }
-    s.parse().map_err(|_| Error::InvalidValue)
+    crate::ascii::parse_i64(s).ok_or(Error::InvalidValue)
 }
 
 #[cfg(feature = "alloc")]
 fn parse_uint(s: &str) -> Result<u64, Error> {
-    let digits = s.strip_prefix('+').unwrap_or(s);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Error::InvalidValue);
-    }
-    s.parse().map_err(|_| Error::InvalidValue)
+    crate::ascii::parse_u64(s).ok_or(Error::InvalidValue)
 }
 
 #[cfg(feature = "alloc")]

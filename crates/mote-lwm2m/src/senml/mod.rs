@@ -439,32 +439,17 @@ pub(crate) fn typed(
             Value::Objlnk(l.parse::<ObjectLink>().map_err(|_| Error::InvalidValue)?)
         }
     };
+    // The conversions a definition allows (numbers between the numeric types when exact;
+    // text to Corelnk, and to Objlnk as the "O:I" text CBOR and LwM2M-CBOR carry,
+    // Appendix C) are `Value::convert`'s; a definition without a type keeps the value.
     match defs.resource_at(path) {
-        None => Ok(untyped),
-        Some(def) if def.kind == ResourceType::None || def.kind == untyped.resource_type() => {
-            Ok(untyped)
-        }
-        Some(def) => {
-            let v = match (def.kind, untyped) {
-                // Numbers may be written as floats by the peer ("v": 5.0 for an Integer).
-                (
-                    ResourceType::Integer
-                    | ResourceType::UnsignedInteger
-                    | ResourceType::Time
-                    | ResourceType::Float,
-                    v @ (Value::Integer(_) | Value::UnsignedInteger(_) | Value::Float(_)),
-                ) => v.convert(def.kind),
-                (ResourceType::Corelnk, Value::String(s)) => Ok(Value::Corelnk(s)),
-                // CBOR and LwM2M-CBOR carry Objlnk as "O:I" text (Appendix C).
-                (ResourceType::Objlnk, Value::String(s)) => s.parse().map(Value::Objlnk),
-                (k, v) if v.resource_type() == k => Ok(v),
-                _ => Err(Error::InvalidValue),
-            };
-            v.map_err(|_| Error::Type {
+        Some(def) if def.kind != ResourceType::None => {
+            untyped.convert(def.kind).map_err(|_| Error::Type {
                 path: *path,
                 expected: def.kind,
             })
         }
+        _ => Ok(untyped),
     }
 }
 

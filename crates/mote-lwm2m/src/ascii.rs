@@ -19,30 +19,12 @@ impl<const N: usize> Ascii<N> {
 
     /// Appends one ASCII byte.
     pub(crate) fn push(&mut self, b: u8) {
-        if let Some(slot) = self.buf.get_mut(self.len) {
-            *slot = b;
-            self.len += 1;
-        }
+        push_byte(&mut self.buf, &mut self.len, b);
     }
 
     /// Appends the decimal digits of `n`.
     pub(crate) fn push_u64(&mut self, n: u64) {
-        let mut digits = [0u8; 20];
-        let mut i = digits.len();
-        let mut n = n;
-        loop {
-            i -= 1;
-            if let Some(d) = digits.get_mut(i) {
-                *d = b'0' + (n % 10) as u8;
-            }
-            n /= 10;
-            if n == 0 || i == 0 {
-                break;
-            }
-        }
-        for &d in digits.get(i..).unwrap_or(&[]) {
-            self.push(d);
-        }
+        push_digits(&mut self.buf, &mut self.len, n);
     }
 
     /// Appends `n` in decimal, with `-` when negative.
@@ -56,8 +38,40 @@ impl<const N: usize> Ascii<N> {
 
     /// The text.
     pub(crate) fn as_str(&self) -> &str {
-        core::str::from_utf8(self.buf.get(..self.len).unwrap_or(&[])).unwrap_or("")
+        text(&self.buf, self.len)
     }
+}
+
+// The buffer operations on a slice: one copy of each for every buffer size `N`.
+
+fn push_byte(buf: &mut [u8], len: &mut usize, b: u8) {
+    if let Some(slot) = buf.get_mut(*len) {
+        *slot = b;
+        *len += 1;
+    }
+}
+
+fn push_digits(buf: &mut [u8], len: &mut usize, n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        if let Some(d) = digits.get_mut(i) {
+            *d = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || i == 0 {
+            break;
+        }
+    }
+    for &d in digits.get(i..).unwrap_or(&[]) {
+        push_byte(buf, len, d);
+    }
+}
+
+fn text(buf: &[u8], len: usize) -> &str {
+    core::str::from_utf8(buf.get(..len).unwrap_or(&[])).unwrap_or("")
 }
 
 /// `n` in decimal.

@@ -164,18 +164,21 @@ fn write_compact(out: &mut String, f: f64) {
         scaled *= 10.0;
         k += 1;
     }
-    let t = (scaled + 0.5) as u64;
-    let mut digits = String::new();
-    push_u64(&mut digits, t);
-    while digits.len() <= k {
-        digits.insert(0, '0');
+    let t = crate::ascii::u64_text((scaled + 0.5) as u64);
+    let digits = t.as_str();
+    // a = digits / 10^k: the digits before the point, or 0 and k - n zeros after it.
+    let n = digits.len();
+    match digits.get(..n.saturating_sub(k)) {
+        Some(int) if !int.is_empty() => out.push_str(int),
+        _ => out.push('0'),
     }
-    let point = digits.len() - k;
-    let (int, frac) = digits.split_at(point);
-    out.push_str(int);
+    let frac = digits.get(n.saturating_sub(k)..).unwrap_or("");
     let frac = frac.trim_end_matches('0');
     if !frac.is_empty() {
         out.push('.');
+        for _ in n..k {
+            out.push('0');
+        }
         out.push_str(frac);
     }
 }
@@ -188,6 +191,53 @@ mod tests {
         let mut s = String::new();
         write_compact(&mut s, f);
         s
+    }
+
+    /// The digit placement before it wrote from a fixed buffer: the digits padded with
+    /// zeros in a `String` and split at the point (the reference for the texts).
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    fn text_by_padding(f: f64) -> String {
+        let a = f.abs();
+        if !(a > 0.0 && a < 1e9) {
+            return text(f);
+        }
+        let mut out = String::from(if f < 0.0 { "-" } else { "" });
+        let mut scaled = a;
+        let mut k = 0usize;
+        while scaled < 1e8 && k < 400 {
+            scaled *= 10.0;
+            k += 1;
+        }
+        let mut digits = alloc::format!("{}", (scaled + 0.5) as u64);
+        while digits.len() <= k {
+            digits.insert(0, '0');
+        }
+        let (int, frac) = digits.split_at(digits.len() - k);
+        out.push_str(int);
+        let frac = frac.trim_end_matches('0');
+        if !frac.is_empty() {
+            out.push('.');
+            out.push_str(frac);
+        }
+        out
+    }
+
+    #[test]
+    fn compact_output_places_the_point_as_padding_did() {
+        let mut n = 0;
+        for e in -330..12 {
+            for m in [1.0, 1.5, 2.25, 9.999_999_999, 3.141_592_653_589_793, 7.0e-1] {
+                let f = m * 10f64.powi(e);
+                assert_eq!(text(f), text_by_padding(f), "{f:e}");
+                assert_eq!(text(-f), text_by_padding(-f), "{f:e}");
+                n += 1;
+            }
+        }
+        assert_eq!(n, 342 * 6);
+        assert_eq!(text(5e-324), text_by_padding(5e-324));
+        assert_eq!(text(0.05), "0.05");
+        assert_eq!(text(120.0), "120");
+        assert_eq!(text(0.000_001_5), "0.0000015");
     }
 
     #[test]

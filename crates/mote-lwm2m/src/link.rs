@@ -149,19 +149,25 @@ fn parse_version(s: &str) -> Result<Version, Error> {
 /// # Ok::<(), mote_lwm2m::Error>(())
 /// ```
 pub fn write(links: &[Link], root: &str) -> Result<String, Error> {
-    let e = |_| bad("attribute not serializable");
     let root = root.trim_end_matches('/');
+    // The targets' URI-Reference check (RFC 6690 §2) is mote-coap's, on the root once: a
+    // path adds only `/` and digits, which cannot complete a percent-escape the root
+    // leaves open. The attributes below are written here: their names are fixed and their
+    // values numbers, versions or the two quoted strings checked on the way.
+    if !links.is_empty() {
+        LinkWriter::new(Discard)
+            .link(root)
+            .map_err(|_| bad("attribute not serializable"))?;
+    }
     let mut out = String::new();
     for (i, l) in links.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        let mut target = String::from(root);
-        target.push_str(l.path.ascii().as_str());
-        // The target's URI-Reference check (RFC 6690 §2) is mote-coap's; the attributes
-        // below are written here: their names are fixed and their values numbers,
-        // versions or the two quoted strings checked on the way.
-        LinkWriter::new(&mut out).link(&target).map_err(e)?;
+        out.push('<');
+        out.push_str(root);
+        out.push_str(l.path.ascii().as_str());
+        out.push('>');
         let a = &l.attributes;
         if let Some(v) = a.lwm2m {
             out.push_str(";lwm2m=");
@@ -218,6 +224,15 @@ pub fn write(links: &[Link], root: &str) -> Result<String, Error> {
         a.notification.write_pairs(&mut out, ';');
     }
     Ok(out)
+}
+
+/// A link-format writer's output that keeps nothing (only its checks are wanted).
+struct Discard;
+
+impl core::fmt::Write for Discard {
+    fn write_str(&mut self, _: &str) -> core::fmt::Result {
+        Ok(())
+    }
 }
 
 /// Appends `;name=n`.
@@ -378,7 +393,9 @@ mod tests {
             "ü",
             "coap://[::1]:5683/bs?x=1",
         ];
-        let roots = ["/", "", "/lwm2m", "/lwm2m/", "/a b", "/%zz", "/%41"];
+        let roots = [
+            "/", "", "/lwm2m", "/lwm2m/", "/a b", "/%zz", "/%41", "%4", "/x%", "%", "/%4/",
+        ];
         let notification = NotificationAttributes {
             pmin: Some(0),
             pmax: Some(u32::MAX),
@@ -424,6 +441,11 @@ mod tests {
             }
         }
         assert_eq!(cases, 2 * roots.len() * texts.len());
+        // No link: nothing to check, as the writer never sees the root.
+        for root in roots {
+            assert_eq!(write(&[], root).as_deref(), Ok(""), "{root:?}");
+            assert_eq!(write_with_link_writer(&[], root).as_deref(), Ok(""));
+        }
     }
 
     #[test]

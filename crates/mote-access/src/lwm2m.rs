@@ -2,22 +2,21 @@
 //! (the built-in core Objects and DDF files loaded into an `ObjectRegistry`) answer
 //! [`ObjectDefinitions`].
 
+use mote_lwm2m::Path;
 use mote_lwm2m::object::{Builtin, ObjectDef, ObjectDefs, ObjectRegistry};
-use mote_lwm2m::{Path, PathLevel};
 
 use crate::definitions::{ObjectDefinitions, ResourceDefinition, ResourceOperations};
 use crate::target::Target;
 
 impl From<Path> for Target {
     fn from(path: Path) -> Self {
-        let ids = path.ids();
-        let id = |n: usize| ids.get(n).copied().unwrap_or(0);
-        match path.level() {
-            PathLevel::Root => Target::Root,
-            PathLevel::Object => Target::Object(id(0)),
-            PathLevel::Instance => Target::Instance(id(0), id(1)),
-            PathLevel::Resource => Target::Resource(id(0), id(1), id(2)),
-            PathLevel::ResourceInstance => Target::ResourceInstance(id(0), id(1), id(2), id(3)),
+        // A path has at most four IDs (one per level).
+        match *path.ids() {
+            [o] => Target::Object(o),
+            [o, i] => Target::Instance(o, i),
+            [o, i, r] => Target::Resource(o, i, r),
+            [o, i, r, ri] => Target::ResourceInstance(o, i, r, ri),
+            _ => Target::Root,
         }
     }
 }
@@ -102,6 +101,18 @@ mod tests {
         assert_eq!(Target::from(p), Target::ResourceInstance(3, 0, 7, 1));
         let root: Path = "/".parse().unwrap();
         assert_eq!(Target::from(root), Target::Root);
+        for (text, target) in [
+            ("/3", Target::Object(3)),
+            ("/3/1", Target::Instance(3, 1)),
+            ("/3/1/7", Target::Resource(3, 1, 7)),
+            (
+                "/65534/65534/65534/65534",
+                Target::ResourceInstance(65534, 65534, 65534, 65534),
+            ),
+        ] {
+            let p: Path = text.parse().unwrap();
+            assert_eq!(Target::from(&p), target, "{text}");
+        }
     }
 
     #[test]

@@ -342,11 +342,12 @@ pub struct ServerRemoval {
 struct ReadableIndex {
     /// (`object << 16 | ssid`, count), sorted by key, no zero counts.
     per_object: Vec<(u32, u32)>,
-    /// (ssid, count), sorted by ssid, no zero counts.
-    per_server: Vec<(u16, u32)>,
+    /// (ssid, count), sorted by ssid, no zero counts (the ssid widened: both tables share
+    /// one `bump`).
+    per_server: Vec<(u32, u32)>,
 }
 
-fn bump<K: Ord + Copy>(counts: &mut Vec<(K, u32)>, k: K, up: bool) {
+fn bump(counts: &mut Vec<(u32, u32)>, k: u32, up: bool) {
     match counts.binary_search_by_key(&k, |e| e.0) {
         Ok(at) => {
             if let Some(e) = counts.get_mut(at) {
@@ -367,7 +368,7 @@ fn bump<K: Ord + Copy>(counts: &mut Vec<(K, u32)>, k: K, up: bool) {
 impl ReadableIndex {
     fn change(&mut self, object: u16, ssid: u16, up: bool) {
         bump(&mut self.per_object, key(object, ssid), up);
-        bump(&mut self.per_server, ssid, up);
+        bump(&mut self.per_server, u32::from(ssid), up);
     }
 
     fn any(&self, ssid: u16, object: Option<u16>) -> bool {
@@ -376,7 +377,10 @@ impl ReadableIndex {
                 .per_object
                 .binary_search_by_key(&key(o, ssid), |e| e.0)
                 .is_ok(),
-            None => self.per_server.binary_search_by_key(&ssid, |e| e.0).is_ok(),
+            None => self
+                .per_server
+                .binary_search_by_key(&u32::from(ssid), |e| e.0)
+                .is_ok(),
         }
     }
 }

@@ -63,11 +63,11 @@ fn bad(reason: &'static str) -> Error {
     Error::Link { reason }
 }
 
-fn digits<T: core::str::FromStr>(v: &str, what: &'static str) -> Result<T, Error> {
-    if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad(what));
-    }
-    v.parse().map_err(|_| bad(what))
+/// A cardinal (ASCII digits only, no sign) that fits a `u32`.
+fn digits(v: &str, what: &'static str) -> Result<u32, Error> {
+    crate::ascii::parse_digits(v)
+        .and_then(|n| u32::try_from(n).ok())
+        .ok_or(bad(what))
 }
 
 fn number(v: &str, what: &'static str) -> Result<f64, Error> {
@@ -83,12 +83,6 @@ fn number(v: &str, what: &'static str) -> Result<f64, Error> {
         return Err(bad(what));
     }
     Ok(f)
-}
-
-fn float_text(v: f64) -> String {
-    let mut s = String::new();
-    crate::decimal::write(&mut s, v);
-    s
 }
 
 fn flag(v: &str, what: &'static str) -> Result<bool, Error> {
@@ -269,13 +263,10 @@ impl NotificationAttributes {
     /// ```
     pub fn to_query(&self) -> String {
         let mut s = String::new();
-        for (name, v) in self.pairs() {
-            if !s.is_empty() {
-                s.push('&');
-            }
-            s.push_str(name);
-            s.push('=');
-            s.push_str(&v);
+        self.write_pairs(&mut s, '&');
+        if !s.is_empty() {
+            // The separator written before the first pair.
+            s.remove(0);
         }
         s
     }
@@ -291,29 +282,68 @@ impl NotificationAttributes {
     /// ```
     pub fn pairs(&self) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
-        let mut put = |n: &'static str, v: Option<String>| {
+        for (name, v) in self.table() {
             if let Some(v) = v {
-                out.push((n, v));
+                let mut text = String::new();
+                v.push_to(&mut text);
+                out.push((name, text));
             }
-        };
-        let int = |v: u32| String::from(crate::ascii::u64_text(u64::from(v)).as_str());
-        put("pmin", self.pmin.map(int));
-        put("pmax", self.pmax.map(int));
-        put("gt", self.gt.map(float_text));
-        put("lt", self.lt.map(float_text));
-        put("st", self.st.map(float_text));
-        put("epmin", self.epmin.map(int));
-        put("epmax", self.epmax.map(int));
-        put(
-            "edge",
-            self.edge.map(|v| String::from(if v { "1" } else { "0" })),
-        );
-        put(
-            "con",
-            self.con.map(|v| String::from(if v { "1" } else { "0" })),
-        );
-        put("hqmax", self.hqmax.map(int));
+        }
         out
+    }
+
+    /// Appends `{separator}name=value` for each attribute present, in the order of
+    /// [`NotificationAttributes::pairs`] (link attributes with `;`, a query with `&`).
+    pub(crate) fn write_pairs(&self, out: &mut String, separator: char) {
+        for (name, v) in self.table() {
+            if let Some(v) = v {
+                out.push(separator);
+                out.push_str(name);
+                out.push('=');
+                v.push_to(out);
+            }
+        }
+    }
+
+    /// Every attribute's name and value, in the TS order: one table for the writers
+    /// instead of one branch per attribute.
+    fn table(&self) -> [(&'static str, Option<AttributeValue>); 10] {
+        use AttributeValue::{Cardinal, Flag, Number};
+        [
+            ("pmin", self.pmin.map(Cardinal)),
+            ("pmax", self.pmax.map(Cardinal)),
+            ("gt", self.gt.map(Number)),
+            ("lt", self.lt.map(Number)),
+            ("st", self.st.map(Number)),
+            ("epmin", self.epmin.map(Cardinal)),
+            ("epmax", self.epmax.map(Cardinal)),
+            ("edge", self.edge.map(Flag)),
+            ("con", self.con.map(Flag)),
+            ("hqmax", self.hqmax.map(Cardinal)),
+        ]
+    }
+}
+
+/// A notification attribute's value, as its text is written.
+#[derive(Clone, Copy)]
+enum AttributeValue {
+    /// Seconds or a count.
+    Cardinal(u32),
+    /// A threshold or step.
+    Number(f64),
+    /// `0` or `1`.
+    Flag(bool),
+}
+
+impl AttributeValue {
+    fn push_to(self, out: &mut String) {
+        match self {
+            AttributeValue::Cardinal(n) => {
+                out.push_str(crate::ascii::u64_text(u64::from(n)).as_str());
+            }
+            AttributeValue::Number(f) => crate::decimal::write(out, f),
+            AttributeValue::Flag(b) => out.push(if b { '1' } else { '0' }),
+        }
     }
 }
 

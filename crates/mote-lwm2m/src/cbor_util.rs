@@ -95,8 +95,8 @@ pub(crate) fn put_float(out: &mut impl Sink, f: f64) {
     if let Some(h) = f16_exact(f) {
         let [a, b] = h.to_be_bytes();
         out.put(&[0xF9, a, b]);
-    } else if f64::from(f as f32) == f {
-        let [a, b, c, d] = (f as f32).to_be_bytes();
+    } else if let Some(single) = crate::senml::f32_exact(f) {
+        let [a, b, c, d] = single.to_be_bytes();
         out.put(&[0xFA, a, b, c, d]);
     } else {
         let mut b = [0xFB; 9];
@@ -450,7 +450,7 @@ impl<'b> Cursor<'b> {
             }
             0xFA => {
                 let b = self.take(5)?;
-                Some(Num::Float(f64::from(f32::from_be_bytes(
+                Some(Num::Float(crate::senml::f32_to_f64(u32::from_be_bytes(
                     b.get(1..5)?.try_into().ok()?,
                 ))))
             }

@@ -111,10 +111,77 @@ fn parse_compact(s: &str) -> Option<f64> {
     }
     while exp < 0 && f != 0.0 {
         let step = (-exp).min(22);
-        f /= pow10(step.unsigned_abs());
+        f = divide(f, pow10(step.unsigned_abs()));
         exp += step;
     }
     Some(if negative { -f } else { f })
+}
+
+/// The significand in `[2^52, 2^53)` and the exponent of its last bit of a positive
+/// finite `f` (subnormals normalized): `f = m · 2^e`.
+#[cfg_attr(feature = "float-text", allow(dead_code))]
+fn unpack(f: f64) -> (u64, i32) {
+    let bits = f.to_bits();
+    let field = ((bits >> 52) & 0x7FF) as i32;
+    let fraction = bits & ((1u64 << 52) - 1);
+    if field == 0 {
+        let shift = fraction.leading_zeros().saturating_sub(11);
+        (fraction << shift, -1074 - shift as i32)
+    } else {
+        (fraction | (1u64 << 52), field - 1075)
+    }
+}
+
+/// `a / b` for positive finite `a` and `b >= 1`, correctly rounded (to nearest, ties to
+/// even) as IEEE 754 division is, with integer arithmetic: the two float uses that divide
+/// (scaling by powers of ten) link no soft-float division routine.
+#[cfg_attr(feature = "float-text", allow(dead_code))]
+fn divide(a: f64, b: f64) -> f64 {
+    let (mut ma, ea) = unpack(a);
+    let (mb, eb) = unpack(b);
+    // The quotient's unbiased exponent, with ma / mb in [1, 2).
+    let mut exponent = ea - eb;
+    if ma < mb {
+        ma <<= 1;
+        exponent -= 1;
+    }
+    // 55 quotient bits (the leading one, 52 more, a guard and a round bit) by restoring
+    // division; what remains makes the sticky bit.
+    let mut q = 0u64;
+    let mut r = ma;
+    for _ in 0..55 {
+        let bit = r >= mb;
+        if bit {
+            r -= mb;
+        }
+        q = (q << 1) | u64::from(bit);
+        r <<= 1;
+    }
+    let sticky = r != 0;
+    // A normal result keeps 53 bits; a subnormal one fewer (down to none: zero).
+    let normal = exponent >= -1022;
+    let shift = if normal {
+        2
+    } else {
+        (-1020 - exponent).unsigned_abs()
+    };
+    if shift > 56 {
+        return 0.0;
+    }
+    let mut m = q >> shift;
+    let rest = q & ((1u64 << shift) - 1);
+    let half = 1u64 << (shift - 1);
+    if rest > half || (rest == half && (sticky || m & 1 == 1)) {
+        m += 1;
+    }
+    // The significand's leading one adds one to the exponent field (and a rounding carry
+    // to 2^53 one more), so the field is written one lower.
+    let field = if normal {
+        u64::from((exponent + 1022).unsigned_abs()) << 52
+    } else {
+        0
+    };
+    f64::from_bits(field + m)
 }
 
 /// Appends the decimal digits of `n`.
@@ -144,7 +211,7 @@ fn write_compact(out: &mut String, f: f64) {
         let mut scaled = a;
         let mut zeros = 0;
         while scaled >= 1e18 {
-            scaled /= 10.0;
+            scaled = divide(scaled, 10.0);
             zeros += 1;
         }
         push_u64(out, (scaled + 0.5) as u64);
@@ -164,18 +231,21 @@ fn write_compact(out: &mut String, f: f64) {
         scaled *= 10.0;
         k += 1;
     }
-    let t = (scaled + 0.5) as u64;
-    let mut digits = String::new();
-    push_u64(&mut digits, t);
-    while digits.len() <= k {
-        digits.insert(0, '0');
+    let t = crate::ascii::u64_text((scaled + 0.5) as u64);
+    let digits = t.as_str();
+    // a = digits / 10^k: the digits before the point, or 0 and k - n zeros after it.
+    let n = digits.len();
+    match digits.get(..n.saturating_sub(k)) {
+        Some(int) if !int.is_empty() => out.push_str(int),
+        _ => out.push('0'),
     }
-    let point = digits.len() - k;
-    let (int, frac) = digits.split_at(point);
-    out.push_str(int);
+    let frac = digits.get(n.saturating_sub(k)..).unwrap_or("");
     let frac = frac.trim_end_matches('0');
     if !frac.is_empty() {
         out.push('.');
+        for _ in n..k {
+            out.push('0');
+        }
         out.push_str(frac);
     }
 }
@@ -188,6 +258,107 @@ mod tests {
         let mut s = String::new();
         write_compact(&mut s, f);
         s
+    }
+
+    #[test]
+    fn integer_division_is_ieee_division() {
+        // A small xorshift for reproducible operands over every exponent.
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut divisors: alloc::vec::Vec<f64> = (1..=22).map(pow10).collect();
+        divisors.extend([
+            1.0,
+            1.5,
+            3.0,
+            7.0,
+            10.0,
+            1e300,
+            f64::MAX,
+            1.000_000_000_000_000_2,
+        ]);
+        let mut n = 0;
+        for _ in 0..40_000 {
+            // Any positive finite double, subnormals included.
+            let a = f64::from_bits(next() % 0x7FF0_0000_0000_0000).max(5e-324);
+            let b = if next() % 2 == 0 {
+                divisors[(next() % divisors.len() as u64) as usize]
+            } else {
+                f64::from_bits(0x3FF0_0000_0000_0000 + next() % 0x3FF0_0000_0000_0000)
+            };
+            assert_eq!(divide(a, b).to_bits(), (a / b).to_bits(), "{a:e} / {b:e}");
+            n += 1;
+        }
+        // Ties and the subnormal edges.
+        for (a, b) in [
+            (5e-324, 1.0),
+            (5e-324, 2.0),
+            (1.5e-323, 2.0),
+            (2.5e-323, 2.0),
+            (f64::MIN_POSITIVE, 3.0),
+            (f64::MIN_POSITIVE, 1.000_000_000_000_000_2),
+            (3.0, 2.0),
+            (1.0, 3.0),
+            (9_007_199_254_740_993.0, 1.0),
+            (f64::MAX, 1.0),
+            (f64::MAX, 10.0),
+            (123_456_789.0, 1e22),
+        ] {
+            assert_eq!(divide(a, b).to_bits(), (a / b).to_bits(), "{a:e} / {b:e}");
+            n += 1;
+        }
+        assert_eq!(n, 40_012);
+    }
+
+    /// The digit placement before it wrote from a fixed buffer: the digits padded with
+    /// zeros in a `String` and split at the point (the reference for the texts).
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    fn text_by_padding(f: f64) -> String {
+        let a = f.abs();
+        if !(a > 0.0 && a < 1e9) {
+            return text(f);
+        }
+        let mut out = String::from(if f < 0.0 { "-" } else { "" });
+        let mut scaled = a;
+        let mut k = 0usize;
+        while scaled < 1e8 && k < 400 {
+            scaled *= 10.0;
+            k += 1;
+        }
+        let mut digits = alloc::format!("{}", (scaled + 0.5) as u64);
+        while digits.len() <= k {
+            digits.insert(0, '0');
+        }
+        let (int, frac) = digits.split_at(digits.len() - k);
+        out.push_str(int);
+        let frac = frac.trim_end_matches('0');
+        if !frac.is_empty() {
+            out.push('.');
+            out.push_str(frac);
+        }
+        out
+    }
+
+    #[test]
+    fn compact_output_places_the_point_as_padding_did() {
+        let mut n = 0;
+        for e in -330..12 {
+            for m in [1.0, 1.5, 2.25, 9.999_999_999, core::f64::consts::PI, 7.0e-1] {
+                let f = m * 10f64.powi(e);
+                assert_eq!(text(f), text_by_padding(f), "{f:e}");
+                assert_eq!(text(-f), text_by_padding(-f), "{f:e}");
+                n += 1;
+            }
+        }
+        assert_eq!(n, 342 * 6);
+        assert_eq!(text(5e-324), text_by_padding(5e-324));
+        assert_eq!(text(0.05), "0.05");
+        assert_eq!(text(120.0), "120");
+        assert_eq!(text(0.000_001_5), "0.0000015");
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use mote_coap::link_format::{LinkFormat, LinkWriter, Value as LinkValue};
+use mote_coap::link_format::{LinkFormat, LinkWriter};
 
 use crate::ascii::u64_text;
 use crate::attributes::LinkAttributes;
@@ -149,66 +149,110 @@ fn parse_version(s: &str) -> Result<Version, Error> {
 /// # Ok::<(), mote_lwm2m::Error>(())
 /// ```
 pub fn write(links: &[Link], root: &str) -> Result<String, Error> {
-    let mut out = String::new();
-    let mut w = LinkWriter::new(&mut out);
-    let e = |_| bad("attribute not serializable");
     let root = root.trim_end_matches('/');
-    for l in links {
-        let mut target = String::from(root);
-        target.push_str(l.path.ascii().as_str());
-        w.link(&target).map_err(e)?;
+    // The targets' URI-Reference check (RFC 6690 §2) is mote-coap's, on the root once: a
+    // path adds only `/` and digits, which cannot complete a percent-escape the root
+    // leaves open. The attributes below are written here: their names are fixed and their
+    // values numbers, versions or the two quoted strings checked on the way.
+    if !links.is_empty() {
+        LinkWriter::new(Discard)
+            .link(root)
+            .map_err(|_| bad("attribute not serializable"))?;
+    }
+    let mut out = String::new();
+    for (i, l) in links.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('<');
+        out.push_str(root);
+        out.push_str(l.path.ascii().as_str());
+        out.push('>');
         let a = &l.attributes;
-        let mut tmp = String::new();
         if let Some(v) = a.lwm2m {
-            tmp.clear();
-            push_version(&mut tmp, v);
-            w.attribute("lwm2m", Some(LinkValue::Token(&tmp)))
-                .map_err(e)?;
+            out.push_str(";lwm2m=");
+            push_version(&mut out, v);
         }
         if let Some(rt) = &a.rt {
-            w.attribute("rt", Some(LinkValue::Quoted(rt))).map_err(e)?;
+            // RFC 6690 §2: rt="relation-type *( 1*SP relation-type )" (URI characters).
+            let spaced = !rt.is_empty() && !rt.starts_with(' ') && !rt.ends_with(' ');
+            if !spaced || !rt.bytes().all(|c| c == b' ' || c == b'%' || is_uri_char(c)) {
+                return Err(bad("attribute not serializable"));
+            }
+            out.push_str(";rt=\"");
+            out.push_str(rt);
+            out.push('"');
         }
         if !a.ct.is_empty() {
-            tmp.clear();
+            // RFC 7252 §7.2.1: one number as a token, several as a quoted list.
+            let quoted = a.ct.len() > 1;
+            out.push_str(if quoted { ";ct=\"" } else { ";ct=" });
             for (i, c) in a.ct.iter().enumerate() {
                 if i > 0 {
-                    tmp.push(' ');
+                    out.push(' ');
                 }
-                tmp.push_str(u64_text(u64::from(*c)).as_str());
+                out.push_str(u64_text(u64::from(*c)).as_str());
             }
-            let v = if a.ct.len() == 1 {
-                LinkValue::Token(&tmp)
-            } else {
-                LinkValue::Quoted(&tmp)
-            };
-            w.attribute("ct", Some(v)).map_err(e)?;
+            if quoted {
+                out.push('"');
+            }
         }
         if let Some(v) = a.ver {
-            tmp.clear();
-            push_version(&mut tmp, v);
-            w.attribute("ver", Some(LinkValue::Token(&tmp)))
-                .map_err(e)?;
+            out.push_str(";ver=");
+            push_version(&mut out, v);
         }
         if let Some(s) = a.ssid {
-            tmp.clear();
-            tmp.push_str(u64_text(u64::from(s)).as_str());
-            w.attribute("ssid", Some(LinkValue::Token(&tmp)))
-                .map_err(e)?;
+            push_number(&mut out, "ssid", u64::from(s));
         }
         if let Some(u) = &a.uri {
-            w.attribute("uri", Some(LinkValue::Quoted(u))).map_err(e)?;
+            // RFC 6690 §2 quoted-string: no control characters; `"` and `\` escaped.
+            if u.bytes().any(|c| (c < 0x20 && c != b'\t') || c == 0x7F) {
+                return Err(bad("attribute not serializable"));
+            }
+            out.push_str(";uri=\"");
+            for c in u.chars() {
+                if matches!(c, '"' | '\\') {
+                    out.push('\\');
+                }
+                out.push(c);
+            }
+            out.push('"');
         }
         if let Some(d) = a.dim {
-            tmp.clear();
-            tmp.push_str(u64_text(u64::from(d)).as_str());
-            w.attribute("dim", Some(LinkValue::Token(&tmp)))
-                .map_err(e)?;
+            push_number(&mut out, "dim", u64::from(d));
         }
-        for (name, v) in a.notification.pairs() {
-            w.attribute(name, Some(LinkValue::Token(&v))).map_err(e)?;
-        }
+        a.notification.write_pairs(&mut out, ';');
     }
     Ok(out)
+}
+
+/// A link-format writer's output that keeps nothing (only its checks are wanted).
+struct Discard;
+
+impl core::fmt::Write for Discard {
+    fn write_str(&mut self, _: &str) -> core::fmt::Result {
+        Ok(())
+    }
+}
+
+/// Appends `;name=n`.
+fn push_number(out: &mut String, name: &str, n: u64) {
+    out.push(';');
+    out.push_str(name);
+    out.push('=');
+    out.push_str(u64_text(n).as_str());
+}
+
+/// RFC 3986 unreserved, gen-delims and sub-delims: the characters of a relation type
+/// (RFC 6690 §2, as mote-coap's link-format writer checks them).
+const fn is_uri_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric()
+        || matches!(
+            c,
+            b'-' | b'.' | b'_' | b'~' // unreserved
+            | b':' | b'/' | b'?' | b'#' | b'[' | b']' | b'@' // gen-delims
+            | b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'=' // sub-delims
+        )
 }
 
 /// Appends `major.minor`, as `Version`'s `Display` writes it.
@@ -270,4 +314,152 @@ pub fn registration_payload(
         }
     }
     write(&links, root)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attributes::NotificationAttributes;
+    use mote_coap::link_format::Value as LinkValue;
+
+    /// The writer before links were written by hand: every attribute through mote-coap's
+    /// checking `LinkWriter` (the reference for the texts and the refusals).
+    fn write_with_link_writer(links: &[Link], root: &str) -> Result<String, Error> {
+        let mut out = String::new();
+        let mut w = LinkWriter::new(&mut out);
+        let e = |_| bad("attribute not serializable");
+        let root = root.trim_end_matches('/');
+        for l in links {
+            let mut target = String::from(root);
+            target.push_str(l.path.ascii().as_str());
+            w.link(&target).map_err(e)?;
+            let a = &l.attributes;
+            let mut tmp = String::new();
+            if let Some(v) = a.lwm2m {
+                push_version(&mut tmp, v);
+                w.attribute("lwm2m", Some(LinkValue::Token(&tmp)))
+                    .map_err(e)?;
+            }
+            if let Some(rt) = &a.rt {
+                w.attribute("rt", Some(LinkValue::Quoted(rt))).map_err(e)?;
+            }
+            if !a.ct.is_empty() {
+                let list: Vec<String> = a.ct.iter().map(|c| alloc::format!("{c}")).collect();
+                let list = list.join(" ");
+                let v = if a.ct.len() == 1 {
+                    LinkValue::Token(&list)
+                } else {
+                    LinkValue::Quoted(&list)
+                };
+                w.attribute("ct", Some(v)).map_err(e)?;
+            }
+            if let Some(v) = a.ver {
+                let v = alloc::format!("{v}");
+                w.attribute("ver", Some(LinkValue::Token(&v))).map_err(e)?;
+            }
+            if let Some(s) = a.ssid {
+                let s = alloc::format!("{s}");
+                w.attribute("ssid", Some(LinkValue::Token(&s))).map_err(e)?;
+            }
+            if let Some(u) = &a.uri {
+                w.attribute("uri", Some(LinkValue::Quoted(u))).map_err(e)?;
+            }
+            if let Some(d) = a.dim {
+                let d = alloc::format!("{d}");
+                w.attribute("dim", Some(LinkValue::Token(&d))).map_err(e)?;
+            }
+            for (name, v) in a.notification.pairs() {
+                w.attribute(name, Some(LinkValue::Token(&v))).map_err(e)?;
+            }
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn links_are_written_and_refused_as_the_link_writer_does() {
+        let texts = [
+            "",
+            "oma.lwm2m",
+            "a b",
+            " a",
+            "a ",
+            "a  b",
+            "50%",
+            "x\"y",
+            "back\\slash",
+            "tab\tx",
+            "bell\u{7}",
+            "del\u{7f}",
+            "ü",
+            "coap://[::1]:5683/bs?x=1",
+        ];
+        let roots = [
+            "/", "", "/lwm2m", "/lwm2m/", "/a b", "/%zz", "/%41", "%4", "/x%", "%", "/%4/",
+        ];
+        let notification = NotificationAttributes {
+            pmin: Some(0),
+            pmax: Some(u32::MAX),
+            gt: Some(-12.25),
+            st: Some(0.5),
+            edge: Some(true),
+            con: Some(false),
+            hqmax: Some(7),
+            ..NotificationAttributes::default()
+        };
+        let mut cases = 0;
+        for (root, as_rt) in roots.into_iter().flat_map(|r| [(r, true), (r, false)]) {
+            for (i, text) in texts.iter().enumerate() {
+                let mut l = Link::new(Path::new(&[3, 0, 9]).unwrap_or(Path::ROOT));
+                let a = &mut l.attributes;
+                if as_rt {
+                    a.rt = Some(String::from(*text));
+                } else {
+                    a.uri = Some(String::from(*text));
+                }
+                a.ct = match i % 3 {
+                    0 => Vec::new(),
+                    1 => alloc::vec![11543],
+                    _ => alloc::vec![0, 110, 65535],
+                };
+                a.lwm2m = (i % 4 == 0).then_some(Version { major: 1, minor: 2 });
+                a.ver = (i % 4 == 1).then_some(Version {
+                    major: 10,
+                    minor: 0,
+                });
+                a.ssid = (i % 5 == 0).then_some(65534);
+                a.dim = (i % 2 == 1).then_some(255);
+                if i % 3 == 1 {
+                    a.notification = notification.clone();
+                }
+                let links = [Link::new(Path::ROOT), l.clone(), l];
+                assert_eq!(
+                    write(&links, root),
+                    write_with_link_writer(&links, root),
+                    "root {root:?}, text {text:?}, as rt: {as_rt}"
+                );
+                cases += 1;
+            }
+        }
+        assert_eq!(cases, 2 * roots.len() * texts.len());
+        // No link: nothing to check, as the writer never sees the root.
+        for root in roots {
+            assert_eq!(write(&[], root).as_deref(), Ok(""), "{root:?}");
+            assert_eq!(write_with_link_writer(&[], root).as_deref(), Ok(""));
+        }
+    }
+
+    #[test]
+    fn quoted_values_are_escaped_and_checked() {
+        let mut l = Link::new(Path::ROOT);
+        l.attributes.uri = Some(String::from("a\"b\\c"));
+        assert_eq!(
+            write(core::slice::from_ref(&l), "/").as_deref(),
+            Ok(r#"</>;uri="a\"b\\c""#)
+        );
+        l.attributes.rt = Some(String::from(" oma.lwm2m"));
+        assert!(write(core::slice::from_ref(&l), "/").is_err());
+        l.attributes.rt = None;
+        l.attributes.uri = Some(String::from("a\u{1}"));
+        assert!(write(&[l], "/").is_err());
+    }
 }

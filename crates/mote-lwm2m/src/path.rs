@@ -140,13 +140,14 @@ impl Path {
     /// # Ok::<(), mote_lwm2m::Error>(())
     /// ```
     pub fn new(ids: &[u16]) -> Result<Path, Error> {
-        if ids.len() > 4 {
-            return Err(Error::InvalidPath);
-        }
         let mut p = Path::ROOT;
-        for &id in ids {
-            p = p.child(id)?;
+        // More than four: too deep (checked before the IDs, as `child` would).
+        let slots = p.ids.get_mut(..ids.len()).ok_or(Error::InvalidPath)?;
+        if ids.contains(&MAX_ID) {
+            return Err(Error::ReservedId);
         }
+        slots.copy_from_slice(ids);
+        p.len = u8::try_from(ids.len()).map_err(|_| Error::InvalidPath)?;
         Ok(p)
     }
 
@@ -479,5 +480,25 @@ impl Path {
             }
         }
         Some(p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_takes_up_to_four_ids_and_refuses_the_reserved_one() {
+        assert_eq!(Path::new(&[]), Ok(Path::ROOT));
+        for ids in [&[3][..], &[3, 0], &[3, 0, 9], &[65534, 0, 7, 1]] {
+            let p = Path::new(ids);
+            assert_eq!(p.as_ref().map(Path::ids), Ok(ids), "{ids:?}");
+            assert_eq!(p.map(|p| p.len()), Ok(ids.len()));
+        }
+        assert_eq!(Path::new(&[3, 65535]), Err(Error::ReservedId));
+        assert_eq!(Path::new(&[65535]), Err(Error::ReservedId));
+        assert_eq!(Path::new(&[1, 2, 3, 4, 5]), Err(Error::InvalidPath));
+        // Too deep is said first, as extending a path one ID at a time would.
+        assert_eq!(Path::new(&[65535, 2, 3, 4, 5]), Err(Error::InvalidPath));
     }
 }

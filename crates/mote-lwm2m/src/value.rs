@@ -257,18 +257,10 @@ impl Value {
                 Value::UnsignedInteger(v.as_u64().ok_or(Error::InvalidValue)?)
             }
             (ResourceType::Float, Value::Integer(i) | Value::Time(i)) => {
-                let f = i as f64;
-                if f as i64 != i || f >= 9.223_372_036_854_776e18 {
-                    return Err(Error::InvalidValue);
-                }
-                Value::Float(f)
+                Value::Float(exact_f64(i < 0, i.unsigned_abs()).ok_or(Error::InvalidValue)?)
             }
             (ResourceType::Float, Value::UnsignedInteger(u)) => {
-                let f = u as f64;
-                if f >= 1.844_674_407_370_955_2e19 || f as u64 != u {
-                    return Err(Error::InvalidValue);
-                }
-                Value::Float(f)
+                Value::Float(exact_f64(false, u).ok_or(Error::InvalidValue)?)
             }
             (ResourceType::Corelnk, Value::String(s)) => Value::Corelnk(s),
             (ResourceType::String, Value::Corelnk(s)) => Value::String(s),
@@ -354,6 +346,26 @@ pub(crate) fn is_integral(f: f64) -> bool {
     }
 }
 
+/// The float of the integer with sign `negative` and magnitude `m` when it is exactly
+/// representable (its significant bits span at most 53), built from the bits: no
+/// soft-float conversions and compares.
+#[cfg(feature = "alloc")]
+pub(crate) fn exact_f64(negative: bool, m: u64) -> Option<f64> {
+    if m == 0 {
+        return Some(0.0);
+    }
+    let lz = m.leading_zeros();
+    if 64 - lz - m.trailing_zeros() > 53 {
+        return None;
+    }
+    // The leading one at bit 63 and shifted out: the top 52 bits are the fraction.
+    let fraction = ((m << lz) << 1) >> 12;
+    let exponent = u64::from(1023 + 63 - lz);
+    Some(f64::from_bits(
+        (u64::from(negative) << 63) | (exponent << 52) | fraction,
+    ))
+}
+
 /// `f` as an `i64` when it is integral and in range (−2^63 ..< 2^63).
 #[cfg(feature = "alloc")]
 pub(crate) fn float_to_i64(f: f64) -> Option<i64> {
@@ -387,20 +399,12 @@ fn integral_magnitude(f: f64) -> Option<(bool, u64)> {
 
 #[cfg(feature = "alloc")]
 fn parse_int(s: &str) -> Result<i64, Error> {
-    let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Error::InvalidValue);
-    }
-    s.parse().map_err(|_| Error::InvalidValue)
+    crate::ascii::parse_i64(s).ok_or(Error::InvalidValue)
 }
 
 #[cfg(feature = "alloc")]
 fn parse_uint(s: &str) -> Result<u64, Error> {
-    let digits = s.strip_prefix('+').unwrap_or(s);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Error::InvalidValue);
-    }
-    s.parse().map_err(|_| Error::InvalidValue)
+    crate::ascii::parse_u64(s).ok_or(Error::InvalidValue)
 }
 
 #[cfg(feature = "alloc")]
@@ -419,6 +423,42 @@ fn parse_float(s: &str) -> Result<f64, Error> {
 
 #[cfg(all(test, feature = "alloc"))]
 mod tests {
+    #[test]
+    fn exact_floats_from_the_bits_match_the_casts() {
+        // The oracle: the cast and the round-trip check the bit version replaces.
+        let from_i64 = |i: i64| {
+            let f = i as f64;
+            (f as i64 == i && f < 9.223_372_036_854_776e18).then_some(f)
+        };
+        let from_u64 = |u: u64| {
+            let f = u as f64;
+            (f < 1.844_674_407_370_955_2e19 && f as u64 == u).then_some(f)
+        };
+        let mut cases = alloc::vec![0u64, 1, 2, 3, u64::MAX, u64::MAX - 1, 1 << 63];
+        for e in 0..64 {
+            let p = 1u64 << e;
+            for d in 0..3 {
+                cases.extend([p.wrapping_add(d), p.wrapping_sub(d), p | (p >> 53)]);
+            }
+            // 53 and 54 significant bits ending at bit e.
+            cases.extend([
+                ((1u64 << 53) - 1) << e.min(11),
+                ((1u64 << 54) - 1) << e.min(10),
+            ]);
+        }
+        for &u in &cases {
+            let bits = |f: Option<f64>| f.map(f64::to_bits);
+            assert_eq!(bits(super::exact_f64(false, u)), bits(from_u64(u)), "{u}");
+            for i in [u as i64, (u as i64).wrapping_neg()] {
+                assert_eq!(
+                    bits(super::exact_f64(i < 0, i.unsigned_abs())),
+                    bits(from_i64(i)),
+                    "{i}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn float_conversions_from_the_bits_match_float_arithmetic() {
         use super::Value;

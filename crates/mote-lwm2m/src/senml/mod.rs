@@ -439,32 +439,17 @@ pub(crate) fn typed(
             Value::Objlnk(l.parse::<ObjectLink>().map_err(|_| Error::InvalidValue)?)
         }
     };
+    // The conversions a definition allows (numbers between the numeric types when exact;
+    // text to Corelnk, and to Objlnk as the "O:I" text CBOR and LwM2M-CBOR carry,
+    // Appendix C) are `Value::convert`'s; a definition without a type keeps the value.
     match defs.resource_at(path) {
-        None => Ok(untyped),
-        Some(def) if def.kind == ResourceType::None || def.kind == untyped.resource_type() => {
-            Ok(untyped)
-        }
-        Some(def) => {
-            let v = match (def.kind, untyped) {
-                // Numbers may be written as floats by the peer ("v": 5.0 for an Integer).
-                (
-                    ResourceType::Integer
-                    | ResourceType::UnsignedInteger
-                    | ResourceType::Time
-                    | ResourceType::Float,
-                    v @ (Value::Integer(_) | Value::UnsignedInteger(_) | Value::Float(_)),
-                ) => v.convert(def.kind),
-                (ResourceType::Corelnk, Value::String(s)) => Ok(Value::Corelnk(s)),
-                // CBOR and LwM2M-CBOR carry Objlnk as "O:I" text (Appendix C).
-                (ResourceType::Objlnk, Value::String(s)) => s.parse().map(Value::Objlnk),
-                (k, v) if v.resource_type() == k => Ok(v),
-                _ => Err(Error::InvalidValue),
-            };
-            v.map_err(|_| Error::Type {
+        Some(def) if def.kind != ResourceType::None => {
+            untyped.convert(def.kind).map_err(|_| Error::Type {
                 path: *path,
                 expected: def.kind,
             })
         }
+        _ => Ok(untyped),
     }
 }
 
@@ -771,9 +756,97 @@ pub(crate) fn f16_to_f64(h: u16) -> f64 {
     f64::from_bits(sign | bits)
 }
 
+/// Single-precision bits that hold `f` exactly, if any (what `f64::from(f as f32) == f`
+/// tells, NaN excepted), from the bits: no soft-float conversions (RFC 8949 §4.2.2: the
+/// shortest float that keeps the value).
+pub(crate) fn f32_exact(f: f64) -> Option<u32> {
+    let bits = f.to_bits();
+    let sign = ((bits >> 32) & 0x8000_0000) as u32;
+    let mant = bits & ((1u64 << 52) - 1);
+    let e = ((bits >> 52) & 0x7FF) as i32 - 1023;
+    match e {
+        // Infinities (NaN: none).
+        1024 => (mant == 0).then_some(sign | 0x7F80_0000),
+        // ±0 (double subnormals are far below the single range).
+        -1023 => (mant == 0).then_some(sign),
+        // Normal singles: 23 fraction bits, the 29 low bits of the double's zero.
+        -126..=127 => (mant & ((1u64 << 29) - 1) == 0)
+            .then(|| sign | (((e + 127) as u32) << 23) | (mant >> 29) as u32),
+        // Subnormal singles: k · 2^-149 with k < 2^23; with the 53-bit significand M, f is
+        // M · 2^(e - 52), so k = M · 2^(e + 97): exact when the low -97 - e bits are zero.
+        ..-126 => {
+            let m = mant | (1u64 << 52);
+            let shift = u32::try_from(-97 - e).unwrap_or(64);
+            (shift < 64 && m & ((1u64 << shift) - 1) == 0).then(|| sign | (m >> shift) as u32)
+        }
+        _ => None,
+    }
+}
+
+/// The value of single-precision bits (binary32 → binary64, exact), from the bits; a NaN
+/// keeps its payload and becomes quiet.
+pub(crate) fn f32_to_f64(s: u32) -> f64 {
+    let sign = u64::from(s & 0x8000_0000) << 32;
+    let exp = u64::from((s >> 23) & 0xFF);
+    let mant = u64::from(s & 0x7F_FFFF);
+    let bits = match (exp, mant) {
+        (0, 0) => 0,
+        // Subnormal: mant · 2^-149 = 1.f · 2^(p - 149), p the top bit of mant.
+        (0, m) => {
+            let p = u64::from(63 - m.leading_zeros());
+            ((p + 1023 - 149) << 52) | ((m << (52 - p)) & ((1u64 << 52) - 1))
+        }
+        (255, 0) => 0x7FF << 52,
+        (255, m) => (0x7FF << 52) | (1 << 51) | (m << 29),
+        (e, m) => ((e + 1023 - 127) << 52) | (m << 29),
+    };
+    f64::from_bits(sign | bits)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn singles_convert_as_the_casts_do() {
+        // Every exponent with mantissas at the edges and in between, both signs.
+        let mut singles = alloc::vec::Vec::new();
+        for e in 0..=255u32 {
+            for m in [
+                0, 1, 2, 3, 0x40_0000, 0x3F_FFFF, 0x7F_FFFF, 0x55_5555, 0x12_3457,
+            ] {
+                singles.extend([(e << 23) | m, 0x8000_0000 | (e << 23) | m]);
+            }
+        }
+        for s in singles {
+            let f = f64::from(f32::from_bits(s));
+            assert_eq!(f32_to_f64(s).to_bits(), f.to_bits(), "{s:#x}");
+            // A widened single is exact; one bit more below it, or a wider exponent, is not.
+            let cast =
+                |f: f64| (!f.is_nan() && f64::from(f as f32) == f).then(|| (f as f32).to_bits());
+            assert_eq!(f32_exact(f), cast(f), "{f:e}");
+            for g in [
+                f64::from_bits(f.to_bits() ^ 1),
+                f64::from_bits(f.to_bits() ^ (1 << 28)),
+                f64::from_bits(f.to_bits() ^ (1 << 29)),
+                f * 2f64.powi(200),
+                f * 2f64.powi(-40),
+                f / 3.0,
+            ] {
+                assert_eq!(f32_exact(g), cast(g), "{g:e}");
+            }
+        }
+        for g in [
+            5e-324,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            1e-45,
+            1.401298464324817e-45,
+        ] {
+            let cast = (f64::from(g as f32) == g).then(|| (g as f32).to_bits());
+            assert_eq!(f32_exact(g), cast, "{g:e}");
+        }
+    }
 
     /// The value of half-precision bits by the formula of IEEE 754 §3.4, in float
     /// arithmetic: the oracle for the bit-built conversion.

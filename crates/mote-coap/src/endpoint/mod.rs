@@ -473,9 +473,11 @@ enum Transfer {
 }
 
 impl Transfer {
-    fn request_tag(&self) -> Option<&[u8]> {
+    /// The Request-Tag of an upload in progress (`Some(None)`: the absent option); `None`
+    /// for a download, which is past its upload.
+    fn upload_tag(&self) -> Option<Option<&[u8]>> {
         match self {
-            Self::Upload(upload) => upload.request_tag(),
+            Self::Upload(upload) => Some(upload.request_tag()),
             Self::Download(_) => None,
         }
     }
@@ -3213,27 +3215,27 @@ where
         request: &OwnedMessage,
         blockwise: Block1ClientConfig,
     ) -> Result<Block1Client, BlockwiseError> {
-        let peer = peer.clone();
-        // RFC 9175 §3.4: concurrent uploads to the peer carry distinct Request-Tags.
-        let tags: Vec<Option<Vec<u8>>> = self
+        // RFC 9175 §3.4: uploads in progress to the peer at the same time carry distinct
+        // Request-Tags, and the absent option is one of the values: an untagged upload in
+        // progress takes it (any upload may turn block-wise on a 4.13, RFC 7959 §2.9.3).
+        // Responses being downloaded are past their upload and hold no tag.
+        let tags = self
             .outgoing
             .values()
-            .filter(|o| o.peer == peer)
-            .map(|o| o.transfer.request_tag().map(<[u8]>::to_vec))
+            .filter(|o| &o.peer == peer)
+            .filter_map(|o| o.transfer.upload_tag())
             .chain(
                 self.queue
                     .iter()
-                    .filter(|q| q.peer == peer)
-                    .map(|q| q.transfer.request_tag().map(<[u8]>::to_vec)),
-            )
-            .filter(Option::is_some)
-            .collect();
+                    .filter(|q| &q.peer == peer)
+                    .filter_map(|q| q.transfer.upload_tag()),
+            );
         Block1Client::with_free_tag(
             request.code,
             request.options.clone(),
             request.payload.clone(),
             blockwise,
-            tags.iter().map(Option::as_deref),
+            tags,
         )
     }
 

@@ -1186,6 +1186,20 @@ const EMPTY_ACK: u8 = 0x60;
 const EMPTY_RST: u8 = 0x70;
 
 /// The encoded request without its payload (what Block2 keys on, RFC 7959 §2.4).
+/// What the endpoint keeps of an observer between notifications (RFC 7641 §4).
+#[derive(Debug)]
+struct ObserverRecord<B, I> {
+    /// The registration request without its payload: the Block2 key of its notifications
+    /// (RFC 7959 §3.4).
+    request: Vec<u8>,
+    /// The binding of a protected registration: its notifications are protected with it
+    /// (RFC 8613 §8.3).
+    binding: Option<B>,
+    /// The identity of a protected registration (the Block2 representations of its
+    /// notifications are kept for that identity only).
+    identity: Option<I>,
+}
+
 fn without_payload(request: &Message<'_>) -> Vec<u8> {
     let mut owned = request.to_owned();
     owned.payload = Vec::new();
@@ -1275,11 +1289,6 @@ pub struct Endpoint<P, R, X: Protection<P> = NoProtection> {
     replying: Option<X::Binding>,
     /// Bindings of incoming requests awaiting [`Endpoint::respond`].
     incoming_bindings: BTreeMap<IncomingId, X::Binding>,
-    /// Bindings of the observers registered with a protected request (RFC 8613 §8.3).
-    observer_bindings: BTreeMap<ObserverHandle, X::Binding>,
-    /// Identities of those observers (the Block2 representations of their notifications are
-    /// kept for that identity only).
-    observer_identities: BTreeMap<ObserverHandle, X::Identity>,
     /// Identity (and binding of the last request sent) of protected client requests.
     outgoing_protection: BTreeMap<RequestId, (X::Identity, Option<X::Binding>)>,
     /// Identity and binding of protected client observations.
@@ -1318,9 +1327,9 @@ pub struct Endpoint<P, R, X: Protection<P> = NoProtection> {
     /// address never gets a block of a protected response, RFC 8613 §4.1.3.4).
     block2: Block2Server<(P, Option<X::Identity>)>,
     observers: ObserverRegistry<P, ()>,
-    /// The registration request of each observer, without payload: the Block2 key of its
-    /// notifications (RFC 7959 §3.4). Bounded by the registry.
-    observe_requests: BTreeMap<ObserverHandle, Vec<u8>>,
+    /// What is kept of each observer: its registration request and, when it registered with
+    /// a protected request, its binding and identity. Bounded by the registry.
+    observe_requests: BTreeMap<ObserverHandle, ObserverRecord<X::Binding, X::Identity>>,
     /// The latest notification held back by [`RegistryConfig::non_interval`] (per-peer rate
     /// of Non-confirmable notifications, RFC 7641 §4.5.1), sent by `handle_timeout`; only
     /// the newest is kept (§4.5.2). Bounded by the registry.
@@ -1379,8 +1388,6 @@ where
             protection,
             replying: None,
             incoming_bindings: BTreeMap::new(),
-            observer_bindings: BTreeMap::new(),
-            observer_identities: BTreeMap::new(),
             outgoing_protection: BTreeMap::new(),
             observing_protection: BTreeMap::new(),
             connections: Connections::new(),
@@ -2130,8 +2137,21 @@ where
             Ok(ObserveDecision::Registered {
                 handle, sequence, ..
             }) => {
-                self.observe_requests
-                    .insert(handle, without_payload(&request));
+                let request = without_payload(&request);
+                // A re-registration (RFC 7641 §4.1) keeps the binding of the registration
+                // until its own response replaces it: no notification goes out unprotected.
+                if let Some(record) = self.observe_requests.get_mut(&handle) {
+                    record.request = request;
+                } else {
+                    self.observe_requests.insert(
+                        handle,
+                        ObserverRecord {
+                            request,
+                            binding: None,
+                            identity: None,
+                        },
+                    );
+                }
                 Some((handle, sequence))
             }
             Ok(ObserveDecision::Refused(_)) => {
@@ -3585,9 +3605,11 @@ where
             if let Some(handle) = observation {
                 // Notifications are protected with the registration's binding (RFC 8613
                 // §8.3, with their own Partial IV).
-                self.observer_bindings.insert(handle, binding.clone());
-                if let Some(identity) = identity {
-                    self.observer_identities.insert(handle, identity);
+                if let Some(record) = self.observe_requests.get_mut(&handle) {
+                    record.binding = Some(binding.clone());
+                    if identity.is_some() {
+                        record.identity = identity;
+                    }
                 }
             }
             response = self.protect_reply(&binding, response, false);
@@ -3961,16 +3983,14 @@ where
         }
         // RFC 7959 §3.4: a large notification carries its first block; the client fetches the
         // rest with plain GETs, served from the Block2 cache.
-        if let Some(request) = self.observe_requests.get(&plan.handle) {
-            if let Ok(request) = Message::decode_with(request, &self.decode_limits) {
+        let record = self.observe_requests.get(&plan.handle);
+        if let Some(record) = record {
+            if let Ok(request) = Message::decode_with(&record.request, &self.decode_limits) {
                 let mut request = request.to_owned();
                 request.options.remove(OptionNumber::BLOCK2);
                 if let Ok(raw) = request.to_vec() {
                     if let Ok(request) = Message::decode_with(&raw, &self.decode_limits) {
-                        let cache_key = (
-                            plan.peer.clone(),
-                            self.observer_identities.get(&plan.handle).cloned(),
-                        );
+                        let cache_key = (plan.peer.clone(), record.identity.clone());
                         if let Ok(sliced) =
                             self.block2
                                 .respond(&cache_key, &request, parts.clone(), now)
@@ -3990,7 +4010,8 @@ where
         };
         let message_id = self.message_ids.allocate();
         let mut message = parts.into_message(mtype, message_id, &plan.token);
-        if let Some(binding) = self.observer_bindings.get(&plan.handle).cloned() {
+        let binding = record.and_then(|r| r.binding.clone());
+        if let Some(binding) = binding {
             message = self.protect_reply(&binding, message, true);
         }
         let bytes = self.encode(&message);
@@ -4290,11 +4311,7 @@ where
         let incoming = &self.incoming;
         self.incoming_bindings
             .retain(|id, _| incoming.contains_key(id));
-        let observers = &self.observe_requests;
-        self.observer_bindings
-            .retain(|h, _| observers.contains_key(h));
-        self.observer_identities
-            .retain(|h, _| observers.contains_key(h));
+        // Observers' bindings go with their `observe_requests` records.
         if cfg!(feature = "observe-client") {
             // Only client observations have entries here.
             let observing = &self.observing;

@@ -991,8 +991,11 @@ enum ObserveUse {
 }
 
 #[derive(Debug, Clone)]
-struct Incoming<P, I> {
+struct Incoming<P, I, B> {
     peer: P,
+    /// The binding of a protected request, for its response (RFC 8613 §8.3); taken by
+    /// [`Endpoint::respond`].
+    binding: Option<B>,
     /// The protection identity the request arrived under: the kept Block2 representation of
     /// its response is served only to requests under the same one.
     identity: Option<I>,
@@ -1287,8 +1290,6 @@ pub struct Endpoint<P, R, X: Protection<P> = NoProtection> {
     /// The binding of the request being processed: every response the endpoint itself
     /// produces for it is protected with it (RFC 8613 §8.3).
     replying: Option<X::Binding>,
-    /// Bindings of incoming requests awaiting [`Endpoint::respond`].
-    incoming_bindings: BTreeMap<IncomingId, X::Binding>,
     /// Identity (and binding of the last request sent) of protected client requests.
     outgoing_protection: BTreeMap<RequestId, (X::Identity, Option<X::Binding>)>,
     /// Identity and binding of protected client observations.
@@ -1313,7 +1314,7 @@ pub struct Endpoint<P, R, X: Protection<P> = NoProtection> {
     /// Peer and Message ID of finished CON requests, until EXCHANGE_LIFETIME.
     recent: VecDeque<(P, u16, Duration)>,
     queue: VecDeque<Queued<P>>,
-    incoming: BTreeMap<IncomingId, Incoming<P, X::Identity>>,
+    incoming: BTreeMap<IncomingId, Incoming<P, X::Identity, X::Binding>>,
     separate: BTreeMap<IncomingId, Separate<P>>,
     echo: VecDeque<EchoChallenge<P, X::Identity>>,
     transmits: VecDeque<Transmit<P>>,
@@ -1387,7 +1388,6 @@ where
         Ok(Self {
             protection,
             replying: None,
-            incoming_bindings: BTreeMap::new(),
             outgoing_protection: BTreeMap::new(),
             observing_protection: BTreeMap::new(),
             connections: Connections::new(),
@@ -2187,6 +2187,7 @@ where
             id,
             Incoming {
                 peer: peer.clone(),
+                binding: self.replying.clone(),
                 identity: identity.clone(),
                 message_id,
                 token: message.token().to_vec(),
@@ -2198,9 +2199,6 @@ where
                 observe,
             },
         );
-        if let Some(binding) = self.replying.clone() {
-            self.incoming_bindings.insert(id, binding);
-        }
         let mut delivered = message.to_owned();
         if let Some(body) = body {
             // The reassembled request: the whole body, no Block1 or Size1 (RFC 7959 §2.5).
@@ -3593,15 +3591,16 @@ where
             let peer = incoming.peer.clone();
             self.observation_ended(handle, &peer, ObservationEndReason::ErrorResponse);
         }
-        let Some(incoming) = self.incoming.get(&id) else {
+        let Some(incoming) = self.incoming.get_mut(&id) else {
             return Err(EndpointError::UnknownIncoming { id });
         };
+        let binding = incoming.binding.take();
         let observation = incoming
             .observe
             .map(|(handle, _)| handle)
             .filter(|&handle| self.observers.key(handle).is_some());
         let identity = incoming.identity.clone();
-        if let Some(binding) = self.incoming_bindings.remove(&id) {
+        if let Some(binding) = binding {
             if let Some(handle) = observation {
                 // Notifications are protected with the registration's binding (RFC 8613
                 // §8.3, with their own Partial IV).
@@ -4307,11 +4306,8 @@ where
         }
         self.block1.handle_timeout(now);
         self.block2.handle_timeout(now);
-        // Protection state follows the tables it belongs to.
-        let incoming = &self.incoming;
-        self.incoming_bindings
-            .retain(|id, _| incoming.contains_key(id));
-        // Observers' bindings go with their `observe_requests` records.
+        // Protection state follows the tables it belongs to (the bindings of incoming
+        // requests and observers live in their records).
         if cfg!(feature = "observe-client") {
             // Only client observations have entries here.
             let observing = &self.observing;

@@ -93,6 +93,9 @@ impl TransmissionParameters {
     /// Parameters with the given ACK_TIMEOUT, ACK_RANDOM_FACTOR and MAX_RETRANSMIT and the
     /// other values at their defaults (PROCESSING_DELAY follows ACK_TIMEOUT, §4.8.2).
     ///
+    /// The timers apply ACK_RANDOM_FACTOR in integer arithmetic, to 2^-27 (a relative
+    /// 7.5 × 10^-9; 1.5 and every other dyadic factor exactly).
+    ///
     /// # Errors
     /// [`TransmissionError::InvalidParameters`] when ACK_RANDOM_FACTOR is below 1.0 or not
     /// finite (§4.8.1: "MUST NOT be decreased below 1.0"), ACK_TIMEOUT is zero, MAX_RETRANSMIT

@@ -633,3 +633,66 @@ fn concurrent_uploads_to_one_peer_carry_distinct_request_tags() {
     assert_eq!(fourth.len(), 1);
     assert_eq!(request_tags(&fourth[0]), Vec::<Vec<u8>>::new());
 }
+
+/// RFC 9175 §3.4 with NSTART 1 (RFC 7252 §4.7): uploads held back in the queue hold their
+/// Request-Tags too, so three uploads started together, sent one after another as the
+/// server acknowledges blocks, still carry three distinct ones.
+#[test]
+fn queued_uploads_hold_their_request_tags() {
+    let mut client = lone(small_blocks());
+    let now = secs(1);
+    for salt in 1..=3 {
+        client
+            .request(
+                now,
+                SERVER,
+                request(Code::PUT, "fw", body(200, salt)),
+                Reliability::Confirmable,
+            )
+            .unwrap();
+    }
+    // Block 0 of each upload, found by its first byte (the body's salt): its Request-Tags.
+    let mut first_blocks: Vec<(u8, Vec<Vec<u8>>)> = Vec::new();
+    for _ in 0..100 {
+        let sent = replies(&mut client);
+        if sent.is_empty() {
+            break;
+        }
+        for m in sent {
+            let block = BlockValue::from_message(
+                &Message::decode(&m.to_vec().unwrap()).unwrap(),
+                OptionNumber::BLOCK1,
+            )
+            .unwrap()
+            .unwrap();
+            if block.num() == 0 {
+                first_blocks.push((m.payload[0], request_tags(&m)));
+            }
+            let code = if block.more() {
+                Code::CONTINUE
+            } else {
+                Code::CHANGED
+            };
+            let reply = with_block(
+                OwnedMessage::new(MessageType::Ack, code, m.message_id).with_token(m.token.clone()),
+                OptionNumber::BLOCK1,
+                block.num(),
+                block.more(),
+                Szx::S64,
+            );
+            client.handle(now, SERVER, &reply.to_vec().unwrap());
+        }
+    }
+    first_blocks.sort();
+    assert_eq!(
+        first_blocks
+            .iter()
+            .map(|(salt, _)| *salt)
+            .collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+    let tags: Vec<&Vec<Vec<u8>>> = first_blocks.iter().map(|(_, t)| t).collect();
+    assert_ne!(tags[0], tags[1]);
+    assert_ne!(tags[0], tags[2]);
+    assert_ne!(tags[1], tags[2]);
+}

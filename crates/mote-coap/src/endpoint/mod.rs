@@ -950,8 +950,11 @@ struct PeerState {
 }
 
 #[derive(Debug)]
-struct Outgoing<P> {
+struct Outgoing<P, I, B> {
     peer: P,
+    /// The identity of a protected request ([`Endpoint::request_protected`]) and the binding
+    /// of the last protection of it sent (RFC 8613 §8.1).
+    protection: Option<(I, Option<B>)>,
     request: OwnedMessage,
     bytes: Vec<u8>,
     confirmable: bool,
@@ -965,9 +968,11 @@ struct Outgoing<P> {
 }
 
 #[derive(Debug)]
-struct Queued<P> {
+struct Queued<P, I, B> {
     id: RequestId,
     peer: P,
+    /// As [`Outgoing`]'s.
+    protection: Option<(I, Option<B>)>,
     request: OwnedMessage,
     reliability: Reliability,
     transfer: Transfer,
@@ -1290,8 +1295,10 @@ pub struct Endpoint<P, R, X: Protection<P> = NoProtection> {
     /// The binding of the request being processed: every response the endpoint itself
     /// produces for it is protected with it (RFC 8613 §8.3).
     replying: Option<X::Binding>,
-    /// Identity (and binding of the last request sent) of protected client requests.
-    outgoing_protection: BTreeMap<RequestId, (X::Identity, Option<X::Binding>)>,
+    /// The identity the request being made is protected under ([`Endpoint::request_protected`],
+    /// re-registrations and notification fetches of protected observations), taken by
+    /// `submit_request` into the request's record.
+    protecting: Option<X::Identity>,
     /// Identity and binding of protected client observations.
     observing_protection: BTreeMap<ObservationHandle, (X::Identity, X::Binding)>,
     /// CoAP over TCP connections (RFC 8323), bounded by [`EndpointLimits::max_connections`].
@@ -1310,10 +1317,10 @@ pub struct Endpoint<P, R, X: Protection<P> = NoProtection> {
     next_incoming: u64,
     peers: BTreeMap<P, PeerState>,
     dedup_total: usize,
-    outgoing: BTreeMap<RequestId, Outgoing<P>>,
+    outgoing: BTreeMap<RequestId, Outgoing<P, X::Identity, X::Binding>>,
     /// Peer and Message ID of finished CON requests, until EXCHANGE_LIFETIME.
     recent: VecDeque<(P, u16, Duration)>,
-    queue: VecDeque<Queued<P>>,
+    queue: VecDeque<Queued<P, X::Identity, X::Binding>>,
     incoming: BTreeMap<IncomingId, Incoming<P, X::Identity, X::Binding>>,
     separate: BTreeMap<IncomingId, Separate<P>>,
     echo: VecDeque<EchoChallenge<P, X::Identity>>,
@@ -1388,7 +1395,7 @@ where
         Ok(Self {
             protection,
             replying: None,
-            outgoing_protection: BTreeMap::new(),
+            protecting: None,
             observing_protection: BTreeMap::new(),
             connections: Connections::new(),
             now: Duration::ZERO,
@@ -2421,7 +2428,12 @@ where
     fn complete_request(&mut self, now: Duration, id: RequestId, peer: &P, message: &Inbound<'_>) {
         // RFC 8613 §2: a protected request's response is unprotected before anything else
         // (Echo, block-wise, Observe) reads it.
-        let Some((_, Some(binding))) = self.outgoing_protection.get(&id).cloned() else {
+        let binding = self
+            .outgoing
+            .get(&id)
+            .and_then(|o| o.protection.as_ref())
+            .and_then(|(_, binding)| binding.clone());
+        let Some(binding) = binding else {
             self.complete_inner(now, id, peer, message);
             return;
         };
@@ -2492,7 +2504,7 @@ where
                 return;
             }
             ObserveUse::Register(Some(handle)) if uploading && cfg!(feature = "observe-client") => {
-                let protection = match self.outgoing_protection.get(&id) {
+                let protection = match self.outgoing.get(&id).and_then(|o| o.protection.as_ref()) {
                     Some((identity, Some(binding))) => Some((identity.clone(), binding.clone())),
                     _ => None,
                 };
@@ -2628,14 +2640,13 @@ where
     /// request was made with [`Endpoint::request_protected`].
     fn encode_request(
         &mut self,
-        id: RequestId,
+        protection: &mut Option<(X::Identity, Option<X::Binding>)>,
         peer: &P,
         request: &OwnedMessage,
     ) -> Result<Vec<u8>, EndpointError> {
-        let Some((identity, _)) = self.outgoing_protection.get(&id) else {
+        let Some((identity, last)) = protection else {
             return self.encode(request);
         };
-        let identity = identity.clone();
         let inner = MessageParts {
             code: request.code,
             options: request.options.clone(),
@@ -2643,10 +2654,9 @@ where
         };
         let (outer, binding) = self
             .protection
-            .protect_request(peer, &identity, &inner)
+            .protect_request(peer, identity, &inner)
             .map_err(EndpointError::Protection)?;
-        self.outgoing_protection
-            .insert(id, (identity, Some(binding)));
+        *last = Some(binding);
         self.encode(&outer.into_message(request.mtype, request.message_id, &request.token))
     }
 
@@ -2668,12 +2678,10 @@ where
         options: RequestOptions,
         identity: X::Identity,
     ) -> Result<RequestId, EndpointError> {
-        let id = RequestId(self.next_request);
-        self.outgoing_protection.insert(id, (identity, None));
+        self.protecting = Some(identity);
         let result = self.request_with(now, peer, request, options);
-        if result.is_err() {
-            self.outgoing_protection.remove(&id);
-        }
+        // Taken by the request, or left by one refused before it was recorded.
+        self.protecting = None;
         result
     }
 
@@ -2707,7 +2715,7 @@ where
         request.message_id = self.message_ids.allocate();
         request.token = self.fresh_token(&entry.peer);
         let peer = entry.peer.clone();
-        let bytes = match self.encode_request(id, &peer, &request) {
+        let bytes = match self.encode_request(&mut entry.protection, &peer, &request) {
             Ok(bytes) => bytes,
             Err(e) => {
                 self.outgoing.insert(id, entry);
@@ -2788,7 +2796,7 @@ where
         entry.request.message_id = self.message_ids.allocate();
         entry.request.token = self.fresh_token(&entry.peer);
         let peer = entry.peer.clone();
-        let bytes = match self.encode_request(id, &peer, &entry.request) {
+        let bytes = match self.encode_request(&mut entry.protection, &peer, &entry.request) {
             Ok(b) => b,
             Err(e) => {
                 self.outgoing.insert(id, entry);
@@ -2859,7 +2867,6 @@ where
     }
 
     fn finish(&mut self, now: Duration, id: RequestId) {
-        self.outgoing_protection.remove(&id);
         if let Some(entry) = self.outgoing.remove(&id) {
             if let (true, ObserveUse::Register(Some(handle))) =
                 (cfg!(feature = "observe-client"), entry.observe)
@@ -2913,13 +2920,12 @@ where
             return None;
         };
         let request = next.into_message(MessageType::Con, 0, &[]);
-        let fetch = RequestId(self.next_request);
-        if let Some((identity, _)) = self.observing_protection.get(&handle) {
-            // Fetched under the observation's security context (RFC 8613 §2).
-            self.outgoing_protection
-                .insert(fetch, (identity.clone(), None));
-        }
-        match self.submit_request(
+        // Fetched under the observation's security context (RFC 8613 §2).
+        self.protecting = self
+            .observing_protection
+            .get(&handle)
+            .map(|(identity, _)| identity.clone());
+        let submitted = self.submit_request(
             now,
             peer.clone(),
             request,
@@ -2927,12 +2933,13 @@ where
             Transfer::Download(download),
             ObserveUse::NotificationFetch(handle),
             false,
-        ) {
+        );
+        self.protecting = None;
+        match submitted {
             Ok(id) => {
                 self.notification_fetches.insert(handle, (id, received));
             }
             Err(_) => {
-                self.outgoing_protection.remove(&fetch);
                 self.stats.failed_notification_fetches += 1;
             }
         }
@@ -2947,7 +2954,6 @@ where
         };
         self.finish(now, fetch);
         self.queue.retain(|q| q.id != fetch);
-        self.outgoing_protection.remove(&fetch);
     }
 
     /// The fetch of a block-wise notification completed: the notification with the whole
@@ -3056,7 +3062,7 @@ where
             .map(Some)
     }
 
-    fn remember_exchange(&mut self, now: Duration, entry: &Outgoing<P>) {
+    fn remember_exchange(&mut self, now: Duration, entry: &Outgoing<P, X::Identity, X::Binding>) {
         if !entry.confirmable {
             return;
         }
@@ -3080,7 +3086,8 @@ where
     /// candidates than outstanding requests, see [`EndpointConfig`] validation).
     fn fresh_token(&mut self, peer: &P) -> Vec<u8> {
         let len = self.config.token_len;
-        let in_use = |outgoing: &BTreeMap<RequestId, Outgoing<P>>, token: &[u8]| {
+        let in_use = |outgoing: &BTreeMap<RequestId, Outgoing<P, X::Identity, X::Binding>>,
+                      token: &[u8]| {
             outgoing
                 .values()
                 .any(|o| &o.peer == peer && o.request.token == token)
@@ -3270,6 +3277,8 @@ where
         observe: ObserveUse,
         keep_token: bool,
     ) -> Result<RequestId, EndpointError> {
+        // Taken first, so that it never carries over to another request.
+        let protection = self.protecting.take().map(|identity| (identity, None));
         let token = request.token.clone();
         request.mtype = match reliability {
             Reliability::Confirmable => MessageType::Con,
@@ -3306,6 +3315,7 @@ where
             self.queue.push_back(Queued {
                 id,
                 peer,
+                protection,
                 request,
                 reliability,
                 transfer,
@@ -3318,6 +3328,7 @@ where
         let queued = Queued {
             id,
             peer,
+            protection,
             request,
             reliability,
             transfer,
@@ -3347,10 +3358,15 @@ where
         }
     }
 
-    fn send_request(&mut self, now: Duration, queued: Queued<P>) -> Result<(), EndpointError> {
+    fn send_request(
+        &mut self,
+        now: Duration,
+        queued: Queued<P, X::Identity, X::Binding>,
+    ) -> Result<(), EndpointError> {
         let Queued {
             id,
             peer,
+            mut protection,
             mut request,
             reliability,
             transfer,
@@ -3383,7 +3399,7 @@ where
             observe = ObserveUse::Register(started.ok());
         }
         request.message_id = self.message_ids.allocate();
-        let bytes = self.encode_request(id, &peer, &request)?;
+        let bytes = self.encode_request(&mut protection, &peer, &request)?;
         if self.connections.contains_key(&peer) {
             // RFC 8323 §2.2: over a connection no type, Message ID, ACK or retransmission;
             // a full write queue fails the request at once (the endpoint never blocks).
@@ -3411,6 +3427,7 @@ where
                 id,
                 Outgoing {
                     peer,
+                    protection,
                     request,
                     bytes: Vec::new(),
                     confirmable: false,
@@ -3444,6 +3461,7 @@ where
             id,
             Outgoing {
                 peer: peer.clone(),
+                protection,
                 request,
                 bytes: bytes.clone(),
                 confirmable,
@@ -4259,12 +4277,11 @@ where
             {
                 let options =
                     RequestOptions::new(Reliability::Confirmable, self.config.client_blockwise);
-                if let Some((identity, _)) = self.observing_protection.get(&handle) {
-                    // Re-registered under the same security context.
-                    let next = RequestId(self.next_request);
-                    self.outgoing_protection
-                        .insert(next, (identity.clone(), None));
-                }
+                // Re-registered under the same security context.
+                self.protecting = self
+                    .observing_protection
+                    .get(&handle)
+                    .map(|(identity, _)| identity.clone());
                 // A full table only delays the re-registration to the next retry.
                 let _ = self.request_inner(
                     now,
@@ -4274,6 +4291,7 @@ where
                     ObserveUse::Reregister(handle),
                     true,
                 );
+                self.protecting = None;
             }
         }
         // Confirmable notifications (RFC 7641 §4.5): retransmitted, or the observer removed.
@@ -4314,9 +4332,6 @@ where
             self.observing_protection
                 .retain(|h, _| observing.contains_key(h));
         }
-        let (outgoing, queue) = (&self.outgoing, &self.queue);
-        self.outgoing_protection
-            .retain(|id, _| outgoing.contains_key(id) || queue.iter().any(|q| q.id == *id));
         self.collect_idle_peers(now);
         self.drain_queue(now);
     }

@@ -1206,6 +1206,10 @@ struct ObserverRecord<B, I> {
     /// The identity of a protected registration (the Block2 representations of its
     /// notifications are kept for that identity only).
     identity: Option<I>,
+    /// The latest notification held back by [`RegistryConfig::non_interval`] (per-peer rate
+    /// of Non-confirmable notifications, RFC 7641 §4.5.1), sent by `handle_timeout`; only
+    /// the newest is kept (§4.5.2).
+    deferred: Option<OwnedMessage>,
 }
 
 fn without_payload(request: &Message<'_>) -> Vec<u8> {
@@ -1335,13 +1339,10 @@ pub struct Endpoint<P, R, X: Protection<P> = NoProtection> {
     /// address never gets a block of a protected response, RFC 8613 §4.1.3.4).
     block2: Block2Server<(P, Option<X::Identity>)>,
     observers: ObserverRegistry<P, ()>,
-    /// What is kept of each observer: its registration request and, when it registered with
-    /// a protected request, its binding and identity. Bounded by the registry.
+    /// What is kept of each observer: its registration request, its deferred notification
+    /// and, when it registered with a protected request, its binding and identity. Bounded
+    /// by the registry.
     observe_requests: BTreeMap<ObserverHandle, ObserverRecord<X::Binding, X::Identity>>,
-    /// The latest notification held back by [`RegistryConfig::non_interval`] (per-peer rate
-    /// of Non-confirmable notifications, RFC 7641 §4.5.1), sent by `handle_timeout`; only
-    /// the newest is kept (§4.5.2). Bounded by the registry.
-    deferred_notifications: BTreeMap<ObserverHandle, OwnedMessage>,
     notifications: BTreeMap<ObserverHandle, PendingNotification<P>>,
     observations: ObservationClient<P>,
     /// The registration request of each client observation that got its first response.
@@ -1422,7 +1423,6 @@ where
             block2,
             observers,
             observe_requests: BTreeMap::new(),
-            deferred_notifications: BTreeMap::new(),
             notifications: BTreeMap::new(),
             observations,
             observing: BTreeMap::new(),
@@ -2156,6 +2156,7 @@ where
                             request,
                             binding: None,
                             identity: None,
+                            deferred: None,
                         },
                     );
                 }
@@ -3931,14 +3932,32 @@ where
     #[must_use]
     pub fn notification_pending(&self, handle: ObserverHandle) -> bool {
         self.notifications.contains_key(&handle)
-            || (self.deferred_notifications.contains_key(&handle)
+            || (self
+                .observe_requests
+                .get(&handle)
+                .is_some_and(|r| r.deferred.is_some())
                 && self.observers.is_deferred(handle))
     }
 
     /// A notification held back for `handle` is superseded by one going out now.
     fn drop_deferred(&mut self, handle: ObserverHandle) {
-        if self.deferred_notifications.remove(&handle).is_some() {
+        if self.take_deferred(handle).is_some() {
             self.notification_done(handle, NotificationOutcome::Replaced);
+        }
+    }
+
+    /// Takes the notification held back for `handle`.
+    fn take_deferred(&mut self, handle: ObserverHandle) -> Option<OwnedMessage> {
+        self.observe_requests.get_mut(&handle)?.deferred.take()
+    }
+
+    /// Drops the held-back notifications of observers no longer deferred (ended, or sent).
+    fn drop_stale_deferred(&mut self) {
+        let observers = &self.observers;
+        for (handle, record) in self.observe_requests.iter_mut() {
+            if !observers.is_deferred(*handle) {
+                record.deferred = None;
+            }
         }
     }
 
@@ -3960,7 +3979,6 @@ where
     /// application sends no final 4.04). Returns whether it existed.
     pub fn forget_observer(&mut self, handle: ObserverHandle) -> bool {
         self.notifications.remove(&handle);
-        self.deferred_notifications.remove(&handle);
         self.observe_requests.remove(&handle);
         self.observers.remove(handle).is_some()
     }
@@ -3970,14 +3988,13 @@ where
     /// registry's bound.
     fn defer_notification(&mut self, handle: ObserverHandle, response: OwnedMessage) {
         self.stats.deferred_notifications += 1;
-        let observers = &self.observers;
-        self.deferred_notifications
-            .retain(|h, _| observers.is_deferred(*h));
-        if self
-            .deferred_notifications
-            .insert(handle, response)
-            .is_some()
-        {
+        self.drop_stale_deferred();
+        // The observer's record exists as long as the observer does.
+        let replaced = self
+            .observe_requests
+            .get_mut(&handle)
+            .is_some_and(|r| r.deferred.replace(response).is_some());
+        if replaced {
             // RFC 7641 §4.5.2: only the newest state waits.
             self.notification_done(handle, NotificationOutcome::Replaced);
         }
@@ -4092,8 +4109,8 @@ where
         peer: &P,
         reason: ObservationEndReason,
     ) {
-        let held = self.notifications.remove(&handle).is_some()
-            | self.deferred_notifications.remove(&handle).is_some();
+        let held =
+            self.notifications.remove(&handle).is_some() | self.take_deferred(handle).is_some();
         if held {
             // The registry no longer knows the peer: the event is built here.
             self.event(Event::NotificationDone {
@@ -4152,13 +4169,11 @@ where
         // Notifications held back by the per-peer rate (RFC 7641 §4.5.1), newest state.
         let due: Vec<_> = self.observers.poll_deferred(now).collect();
         for plan in due {
-            if let Some(response) = self.deferred_notifications.remove(&plan.handle) {
+            if let Some(response) = self.take_deferred(plan.handle) {
                 let _ = self.send_notification(now, plan, response);
             }
         }
-        let observers = &self.observers;
-        self.deferred_notifications
-            .retain(|h, _| observers.is_deferred(*h));
+        self.drop_stale_deferred();
         // Client requests (RFC 7252 §4.2).
         let ids: Vec<RequestId> = self.outgoing.keys().copied().collect();
         for id in ids {

@@ -257,9 +257,13 @@ fn check_defined(
     kind: ValueKind,
     content: &str,
 ) -> core::result::Result<(), &'static str> {
-    let cardinal = |s: &str| {
-        !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit()) && (s == "0" || !s.starts_with('0'))
+    let cardinal = |s: &[u8]| {
+        !s.is_empty() && s.iter().all(u8::is_ascii_digit) && (s == b"0" || !s.starts_with(b"0"))
     };
+    // A cardinal has no leading zero, so its length orders it and equal lengths compare as
+    // text: no integer parsing needed for the 0-65535 bound.
+    let content_format =
+        |s: &[u8]| cardinal(s) && (s.len() < 5 || (s.len() == 5 && s <= &b"65535"[..]));
     let spaced_ok = |s: &str| {
         // relation-type *( 1*SP relation-type ): no leading or trailing space.
         !s.is_empty() && !s.starts_with(' ') && !s.ends_with(' ')
@@ -276,19 +280,20 @@ fn check_defined(
             }
         }
         Defined::Sz => {
-            if kind != ValueKind::Token || !cardinal(content) {
+            if kind != ValueKind::Token || !cardinal(content.as_bytes()) {
                 return Err("sz must be a cardinal (RFC 6690 §2)");
             }
         }
         Defined::Ct => {
             let ok = match kind {
-                ValueKind::Token => cardinal(content) && content.parse::<u16>().is_ok(),
+                ValueKind::Token => content_format(content.as_bytes()),
                 ValueKind::Quoted => {
                     spaced_ok(content)
                         && content
-                            .split(' ')
+                            .as_bytes()
+                            .split(|&c| c == b' ')
                             .filter(|v| !v.is_empty())
-                            .all(|v| cardinal(v) && v.parse::<u16>().is_ok())
+                            .all(content_format)
                 }
                 ValueKind::Ext => false,
             };
@@ -1049,16 +1054,18 @@ impl<W: fmt::Write> LinkWriter<W> {
             }
             Some(Value::Quoted(q)) => {
                 self.put("=\"")?;
-                for part in q.split_inclusive(['"', '\\']) {
-                    match part.strip_suffix(['"', '\\']) {
-                        Some(head) => {
-                            self.put(head)?;
-                            self.put("\\")?;
-                            self.put(part.get(head.len()..).unwrap_or(""))?;
-                        }
-                        None => self.put(part)?,
-                    }
+                // RFC 7230 §3.2.6: '"' and '\\' go out as quoted-pairs; the text between
+                // them is written as it is (both are ASCII, so every cut is a char boundary).
+                let mut rest = q;
+                while let Some(at) = rest.bytes().position(|c| c == b'"' || c == b'\\') {
+                    let (head, tail) = rest.split_at(at);
+                    self.put(head)?;
+                    self.put("\\")?;
+                    let (special, after) = tail.split_at(1);
+                    self.put(special)?;
+                    rest = after;
                 }
+                self.put(rest)?;
                 self.put("\"")?;
             }
             Some(Value::Ext {
@@ -1380,5 +1387,42 @@ mod tests {
         let mut buf = [0u8; 8];
         let mut w = LinkWriter::new(SliceWriter::new(&mut buf));
         assert_eq!(w.link("/0123456789").err(), Some(LinkFormatError::Output));
+    }
+    /// The writer's Content-Format bound (a cardinal of 0-65535, RFC 7252 §7.2.1) and its
+    /// quoted-pairs at the edges of a value.
+    #[test]
+    fn writer_checks_content_formats_and_quotes_edges() {
+        let mut out = String::new();
+        let mut w = LinkWriter::new(&mut out);
+        w.link("/a").unwrap();
+        for ok in ["0", "9", "40", "65535"] {
+            assert!(w.attribute("ct", Some(Value::Token(ok))).is_ok(), "{ok}");
+        }
+        assert!(
+            w.attribute("ct", Some(Value::Quoted("0 11543 65535")))
+                .is_ok()
+        );
+        for bad in ["65536", "99999", "100000", "00", "01", "-1", "1a"] {
+            assert!(w.attribute("ct", Some(Value::Token(bad))).is_err(), "{bad}");
+        }
+        for bad in ["1 65536", " 1", "1 ", "1 x"] {
+            assert!(
+                w.attribute("ct", Some(Value::Quoted(bad))).is_err(),
+                "{bad}"
+            );
+        }
+        assert!(
+            w.attribute("sz", Some(Value::Token("123456789012")))
+                .is_ok()
+        );
+        assert!(w.attribute("sz", Some(Value::Token("012"))).is_err());
+        w.link("/b").unwrap();
+        w.attribute("title", Some(Value::Quoted("\"\\\\x\"")))
+            .unwrap();
+        w.attribute("title", Some(Value::Quoted(""))).unwrap();
+        assert_eq!(
+            out,
+            r#"</a>;ct=0;ct=9;ct=40;ct=65535;ct="0 11543 65535";sz=123456789012,</b>;title="\"\\\\x\"";title="""#
+        );
     }
 }

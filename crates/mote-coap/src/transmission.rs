@@ -93,6 +93,9 @@ impl TransmissionParameters {
     /// Parameters with the given ACK_TIMEOUT, ACK_RANDOM_FACTOR and MAX_RETRANSMIT and the
     /// other values at their defaults (PROCESSING_DELAY follows ACK_TIMEOUT, §4.8.2).
     ///
+    /// The timers apply ACK_RANDOM_FACTOR in integer arithmetic, to 2^-27 (a relative
+    /// 7.5 × 10^-9; 1.5 and every other dyadic factor exactly).
+    ///
     /// # Errors
     /// [`TransmissionError::InvalidParameters`] when ACK_RANDOM_FACTOR is below 1.0 or not
     /// finite (§4.8.1: "MUST NOT be decreased below 1.0"), ACK_TIMEOUT is zero, MAX_RETRANSMIT
@@ -231,14 +234,14 @@ impl TransmissionParameters {
     #[must_use]
     pub fn max_transmit_span(&self) -> Duration {
         let factor = (1u32 << self.max_retransmit) - 1;
-        scale(self.ack_timeout * factor, self.ack_random_factor)
+        scale(self.ack_timeout * factor, self.random_factor_fixed())
     }
 
     /// MAX_TRANSMIT_WAIT = ACK_TIMEOUT × (2^(MAX_RETRANSMIT + 1) − 1) × ACK_RANDOM_FACTOR.
     #[must_use]
     pub fn max_transmit_wait(&self) -> Duration {
         let factor = (1u32 << (self.max_retransmit + 1)) - 1;
-        scale(self.ack_timeout * factor, self.ack_random_factor)
+        scale(self.ack_timeout * factor, self.random_factor_fixed())
     }
 
     /// MAX_RTT = 2 × MAX_LATENCY + PROCESSING_DELAY.
@@ -263,22 +266,49 @@ impl TransmissionParameters {
     /// `u32` range: between ACK_TIMEOUT and ACK_TIMEOUT × ACK_RANDOM_FACTOR (§4.2).
     #[must_use]
     pub fn initial_timeout(&self, random: u32) -> Duration {
-        let fraction = f64::from(random) / 4_294_967_296.0;
-        scale(
-            self.ack_timeout,
-            1.0 + (self.ack_random_factor - 1.0) * fraction,
-        )
+        // 1 + (ACK_RANDOM_FACTOR − 1) × random / 2^32, in the same fixed point.
+        let spread = self.random_factor_fixed() - ONE;
+        scale(self.ack_timeout, ONE + ((spread * u64::from(random)) >> 32))
+    }
+
+    /// ACK_RANDOM_FACTOR in units of 2^-[`FRACTION_BITS`], read from the float's bits:
+    /// the validated factor (1 to 16) is the significand shifted by its exponent, so no
+    /// floating-point arithmetic is linked on a device without an FPU for doubles. Bits below
+    /// 2^-27 (a relative 7.5 × 10^-9) are dropped; 1.5 and every dyadic factor stay exact.
+    fn random_factor_fixed(&self) -> u64 {
+        let bits = self.ack_random_factor.to_bits();
+        let significand = (bits & ((1 << 52) - 1)) | (1 << 52);
+        // The unbiased exponent is 0 to 4 for a factor of 1 to 16: a right shift of 21 to 25.
+        let exponent = ((bits >> 52) & 0x7ff).clamp(1023, 1027) - 1023;
+        significand >> (52 - u64::from(FRACTION_BITS) - exponent)
     }
 }
 
-/// `d × factor` (a factor of 1 to 16, validated) over whole nanoseconds, truncated: the
-/// arithmetic of `Duration::mul_f64` without its general float-to-duration conversion, which
-/// is sizeable code on a device without an FPU for doubles.
-fn scale(d: Duration, factor: f64) -> Duration {
-    // Exact up to 2^53 ns (104 days); longer spans round like `mul_f64` does.
-    let nanos = d.as_secs() as f64 * 1e9 + f64::from(d.subsec_nanos());
-    // `as` saturates; the product is non-negative for a factor of at least 1.
-    Duration::from_nanos((nanos * factor) as u64)
+/// Fraction bits of the fixed-point factors [`scale`] takes.
+const FRACTION_BITS: u32 = 27;
+/// 1.0 in that fixed point.
+const ONE: u64 = 1 << FRACTION_BITS;
+
+/// `d × factor` for a fixed-point `factor` (units of 2^-27, 1 to 16) over whole
+/// nanoseconds, truncated: the arithmetic of `Duration::mul_f64` in integers, as a device
+/// without an FPU for doubles would otherwise link soft-float multiply, add and conversions.
+fn scale(d: Duration, factor: u64) -> Duration {
+    let mask = ONE - 1;
+    let fraction = factor & mask;
+    // d × fraction / 2^27, truncated once: whole seconds from the seconds, and the seconds'
+    // remainder with the nanoseconds (below 2 × 10^9 nanoseconds, so it fits a u32).
+    let secs = d.as_secs().saturating_mul(fraction);
+    let nanos =
+        ((secs & mask) * 1_000_000_000 + u64::from(d.subsec_nanos()) * fraction) >> FRACTION_BITS;
+    let mut scaled = Duration::new(
+        secs >> FRACTION_BITS,
+        u32::try_from(nanos).unwrap_or(u32::MAX),
+    );
+    // Plus d × the integer part (at most 16).
+    for _ in 0..factor >> FRACTION_BITS {
+        scaled = scaled.saturating_add(d);
+    }
+    scaled
 }
 
 /// A source of uniformly distributed random numbers, injected by the caller.
@@ -711,6 +741,59 @@ mod tests {
         assert_eq!(p.max_transmit_wait(), s(7));
         assert_eq!(p.processing_delay(), s(1));
         assert!(p.with_nstart(0).is_err());
+    }
+
+    /// The integer `scale` against the float arithmetic it replaces (nanoseconds as f64
+    /// times the factor, truncated): equal for dyadic factors and spans the float holds
+    /// exactly, within the fixed point's 2^-27 (plus the float's own rounding of long spans)
+    /// for the others.
+    #[test]
+    fn integer_scale_matches_float_multiplication() {
+        let spans = [
+            Duration::ZERO,
+            Duration::from_nanos(1),
+            Duration::from_nanos(999_999_999),
+            s(2),
+            Duration::new(45, 123_456_789),
+            s(3600),
+            // Below 2^64 ns (584 years) after × 16, where the float version saturated.
+            Duration::new(1_000_000_000, 500_000_000),
+        ];
+        for factor in [1.0, 1.5, 1.25, 2.0, 16.0, 1.3, 3.7, 15.999_999] {
+            let p = TransmissionParameters::new(s(2), factor, 4).unwrap();
+            let fixed = p.random_factor_fixed();
+            for d in spans {
+                let ours = scale(d, fixed);
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let float = Duration::from_nanos(
+                    ((d.as_secs() as f64 * 1e9 + f64::from(d.subsec_nanos())) * factor) as u64,
+                );
+                let diff = ours.abs_diff(float);
+                let exact = [1.0, 1.5, 1.25, 2.0, 16.0].contains(&factor) && d <= s(3600);
+                if exact {
+                    assert_eq!(ours, float, "{d:?} × {factor}");
+                } else {
+                    assert!(
+                        diff <= float.mul_f64(2e-8) + Duration::from_nanos(2),
+                        "{d:?} × {factor}: {ours:?} vs {float:?}"
+                    );
+                }
+            }
+        }
+        // The longest span the parameters allow (ACK_TIMEOUT 1 h, 2^21 − 1 intervals) times 16
+        // neither overflows nor saturates.
+        let longest = Duration::new(3600 * ((1 << 21) - 1), 500_000_000);
+        let p = TransmissionParameters::new(s(2), 16.0, 4).unwrap();
+        assert_eq!(scale(longest, p.random_factor_fixed()), longest * 16);
+        // The initial timeout spans ACK_TIMEOUT to ACK_TIMEOUT × ACK_RANDOM_FACTOR.
+        let p = TransmissionParameters::default();
+        assert_eq!(p.initial_timeout(0), s(2));
+        assert_eq!(p.initial_timeout(1 << 31), Duration::from_millis(2500));
+        assert_eq!(p.initial_timeout(3 << 30), Duration::from_millis(2750));
+        assert!(p.initial_timeout(u32::MAX) < s(3));
+        assert!(p.initial_timeout(u32::MAX) > Duration::from_nanos(2_999_999_900));
+        assert_eq!(p.max_transmit_span(), s(45));
+        assert_eq!(p.max_transmit_wait(), s(93));
     }
 
     #[test]

@@ -60,12 +60,12 @@ impl<K, V> VecMap<K, V> {
     }
 
     /// The keys in order.
-    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &K> + ExactSizeIterator {
+    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &K> + ExactSizeIterator + Clone {
         self.entries.iter().map(|(k, _)| k)
     }
 
     /// The values in key order.
-    pub fn values(&self) -> impl DoubleEndedIterator<Item = &V> + ExactSizeIterator {
+    pub fn values(&self) -> impl DoubleEndedIterator<Item = &V> + ExactSizeIterator + Clone {
         self.entries.iter().map(|(_, v)| v)
     }
 
@@ -129,17 +129,9 @@ impl<K: Ord, V> VecMap<K, V> {
     where
         K: Borrow<Q>,
     {
-        // A linear scan: the same answer as a binary search (the keys are sorted and unique),
-        // less code per key type, and as fast for the handful of entries of a device table
-        // (whose inserts and removes are O(n) anyway).
-        for (i, (k, _)) in self.entries.iter().enumerate() {
-            match k.borrow().cmp(key) {
-                core::cmp::Ordering::Less => {}
-                core::cmp::Ordering::Equal => return Ok(i),
-                core::cmp::Ordering::Greater => return Err(i),
-            }
-        }
-        Err(self.entries.len())
+        // One scan per key type, not per key and value type: the keys come through a
+        // `dyn Iterator` (the only code per map is its small `next`).
+        position(&mut self.entries.iter().map(|(k, _)| k), key)
     }
 
     /// The value of `key`.
@@ -234,6 +226,26 @@ impl<K: Ord, V> VecMap<K, V> {
             }),
         }
     }
+}
+
+/// Where `key` is among the sorted, unique `keys` (`Ok`), or where it would go (`Err`).
+///
+/// A linear scan: the same answer as a binary search, less code per key type, and as fast for
+/// the handful of entries of a device table (whose inserts and removes are O(n) anyway).
+fn position<'k, K, Q>(keys: &mut dyn Iterator<Item = &'k K>, key: &Q) -> Result<usize, usize>
+where
+    K: Borrow<Q> + 'k,
+    Q: Ord + ?Sized,
+{
+    let mut index = 0;
+    for k in keys {
+        match k.borrow().cmp(key) {
+            core::cmp::Ordering::Less => index += 1,
+            core::cmp::Ordering::Equal => return Ok(index),
+            core::cmp::Ordering::Greater => return Err(index),
+        }
+    }
+    Err(index)
 }
 
 /// A place in a [`VecMap`] ([`VecMap::entry`]).

@@ -543,3 +543,156 @@ fn transfer_progress_counts_each_block() {
         })
     );
 }
+
+/// The Request-Tag options of a request (empty: the absent option).
+fn request_tags(m: &OwnedMessage) -> Vec<Vec<u8>> {
+    m.options
+        .iter()
+        .filter(|o| o.number == OptionNumber::REQUEST_TAG)
+        .map(|o| o.value.to_vec())
+        .collect()
+}
+
+/// RFC 9175 §3.4, §3.5.2: block-wise uploads in progress at the same time to one server carry
+/// distinct Request-Tags, the absent option counting as one value (the first goes without a
+/// tag, as compact messages are encouraged); once an upload has concluded its tag (here the
+/// absent option) is free again for the next one.
+#[test]
+fn concurrent_uploads_to_one_peer_carry_distinct_request_tags() {
+    let mut config = small_blocks();
+    config.transmission = config.transmission.with_nstart(3).unwrap();
+    let mut client = lone(config);
+    let now = secs(1);
+    for salt in 0..3 {
+        client
+            .request(
+                now,
+                SERVER,
+                request(Code::PUT, "fw", body(500, salt)),
+                Reliability::Confirmable,
+            )
+            .unwrap();
+    }
+    let first_blocks = replies(&mut client);
+    assert_eq!(first_blocks.len(), 3);
+    let tags: Vec<Vec<Vec<u8>>> = first_blocks.iter().map(request_tags).collect();
+    for (i, a) in tags.iter().enumerate() {
+        assert!(a.len() <= 1, "one Request-Tag at most: {a:?}");
+        for b in &tags[i + 1..] {
+            assert_ne!(a, b, "two concurrent uploads with the same Request-Tag");
+        }
+    }
+    assert_eq!(
+        tags[0],
+        Vec::<Vec<u8>>::new(),
+        "the first upload goes untagged"
+    );
+
+    // The untagged upload concludes (its blocks answered 2.31 … 2.04); the next upload may
+    // recycle the absent option, the other two still hold their tags.
+    let untagged = first_blocks[0].clone();
+    let mut sent = untagged;
+    loop {
+        let block = BlockValue::from_message(
+            &Message::decode(&sent.to_vec().unwrap()).unwrap(),
+            OptionNumber::BLOCK1,
+        )
+        .unwrap()
+        .unwrap();
+        let code = if block.more() {
+            Code::CONTINUE
+        } else {
+            Code::CHANGED
+        };
+        let reply = with_block(
+            OwnedMessage::new(MessageType::Ack, code, sent.message_id)
+                .with_token(sent.token.clone()),
+            OptionNumber::BLOCK1,
+            block.num(),
+            block.more(),
+            Szx::S64,
+        );
+        client.handle(now, SERVER, &reply.to_vec().unwrap());
+        if !block.more() {
+            break;
+        }
+        let next = replies(&mut client);
+        assert_eq!(next.len(), 1);
+        sent = next.into_iter().next().unwrap();
+        assert_eq!(request_tags(&sent), Vec::<Vec<u8>>::new(), "the tag stays");
+    }
+    client
+        .request(
+            now,
+            SERVER,
+            request(Code::PUT, "fw", body(500, 9)),
+            Reliability::Confirmable,
+        )
+        .unwrap();
+    let fourth = replies(&mut client);
+    assert_eq!(fourth.len(), 1);
+    assert_eq!(request_tags(&fourth[0]), Vec::<Vec<u8>>::new());
+}
+
+/// RFC 9175 §3.4 with NSTART 1 (RFC 7252 §4.7): uploads held back in the queue hold their
+/// Request-Tags too, so three uploads started together, sent one after another as the
+/// server acknowledges blocks, still carry three distinct ones.
+#[test]
+fn queued_uploads_hold_their_request_tags() {
+    let mut client = lone(small_blocks());
+    let now = secs(1);
+    for salt in 1..=3 {
+        client
+            .request(
+                now,
+                SERVER,
+                request(Code::PUT, "fw", body(200, salt)),
+                Reliability::Confirmable,
+            )
+            .unwrap();
+    }
+    // Block 0 of each upload, found by its first byte (the body's salt): its Request-Tags.
+    let mut first_blocks: Vec<(u8, Vec<Vec<u8>>)> = Vec::new();
+    for _ in 0..100 {
+        let sent = replies(&mut client);
+        if sent.is_empty() {
+            break;
+        }
+        for m in sent {
+            let block = BlockValue::from_message(
+                &Message::decode(&m.to_vec().unwrap()).unwrap(),
+                OptionNumber::BLOCK1,
+            )
+            .unwrap()
+            .unwrap();
+            if block.num() == 0 {
+                first_blocks.push((m.payload[0], request_tags(&m)));
+            }
+            let code = if block.more() {
+                Code::CONTINUE
+            } else {
+                Code::CHANGED
+            };
+            let reply = with_block(
+                OwnedMessage::new(MessageType::Ack, code, m.message_id).with_token(m.token.clone()),
+                OptionNumber::BLOCK1,
+                block.num(),
+                block.more(),
+                Szx::S64,
+            );
+            client.handle(now, SERVER, &reply.to_vec().unwrap());
+        }
+    }
+    first_blocks.sort();
+    assert_eq!(
+        first_blocks
+            .iter()
+            .map(|(salt, _)| *salt)
+            .collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+    let tags: Vec<&Vec<Vec<u8>>> = first_blocks.iter().map(|(_, t)| t).collect();
+    assert_ne!(tags[0], tags[1]);
+    assert_ne!(tags[0], tags[2]);
+    assert_ne!(tags[1], tags[2]);
+}

@@ -583,6 +583,89 @@ fn notifications_are_protected_with_their_own_piv() {
     assert!(events.iter().any(|e| matches!(e, Event::Notification { id: got, message, .. } if *got == id && message.payload == b"21")));
 }
 
+/// RFC 7641 §4.1, RFC 8613 §8.3: while a re-registration of a protected observer awaits its
+/// response, the observer keeps its binding: a notification sent in between is protected.
+#[test]
+fn a_reregistration_keeps_the_observer_binding_until_answered() {
+    let mut client = endpoint(EndpointConfig::default(), 17);
+    let mut server = endpoint(EndpointConfig::default(), 18);
+    let observe = get("temp").with_uint_option(OptionNumber::OBSERVE, 0);
+    client
+        .request_protected(t(0), SERVER, observe, options(), 2)
+        .unwrap();
+    let mut events = Vec::new();
+    let wire = pump(
+        t(0),
+        &mut client,
+        &mut server,
+        &mut |_, _| content(b"20"),
+        &mut events,
+    );
+    let handle = events
+        .iter()
+        .find_map(|e| match e {
+            Event::Request { message, .. } => message.observation,
+            _ => None,
+        })
+        .unwrap();
+    // The same registration (same token) again under a new Message ID.
+    let mut again = wire
+        .iter()
+        .find(|(from, _)| *from == CLIENT)
+        .unwrap()
+        .1
+        .clone();
+    again[3] ^= 0x55;
+    server.handle(t(1), CLIENT, &again);
+    let reregistered = std::iter::from_fn(|| server.poll_event())
+        .find_map(|e| match e {
+            Event::Request { message, .. } => message.observation,
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(reregistered, handle);
+    // Not answered yet: a notification now still goes out protected.
+    server.notify(t(1), handle, content(b"21"), false).unwrap();
+    assert_eq!(server.protection_ref().responses, [false, true]);
+}
+
+/// A protected request refused before it is recorded leaves nothing behind: the next plain
+/// request goes out unprotected, and a protected one queued behind NSTART (RFC 7252 §4.7) is
+/// protected when it is finally sent.
+#[test]
+fn protection_belongs_to_its_own_request_only() {
+    let mut client = endpoint(EndpointConfig::default(), 19);
+    let not_a_request = OwnedMessage::new(MessageType::Con, Code::CONTENT, 0);
+    assert!(
+        client
+            .request_protected(t(0), SERVER, not_a_request, options(), 4)
+            .is_err()
+    );
+    client
+        .request_with(t(0), SERVER, get("plain"), options())
+        .unwrap();
+    // Queued behind the plain request (NSTART 1).
+    client
+        .request_protected(t(0), SERVER, get("secret"), options(), 4)
+        .unwrap();
+    let first = client.poll_transmit().unwrap();
+    let plain = Message::decode(&first.datagram).unwrap();
+    assert!(plain.option(OptionNumber::OSCORE).is_none());
+    assert!(client.protection_ref().request_pivs.is_empty());
+    assert!(client.poll_transmit().is_none());
+    // The plain request is answered: the protected one goes out, protected.
+    let ack = OwnedMessage::new(MessageType::Ack, Code::CONTENT, plain.message_id())
+        .with_token(plain.token().to_vec());
+    client.handle(t(1), SERVER, &ack.to_vec().unwrap());
+    let second = client.poll_transmit().unwrap();
+    let protected = Message::decode(&second.datagram).unwrap();
+    assert_eq!(
+        protected.option(OptionNumber::OSCORE).map(|o| o.value[0]),
+        Some(4)
+    );
+    assert_eq!(client.protection_ref().request_pivs.len(), 1);
+}
+
 #[test]
 fn a_response_that_does_not_verify_ends_the_request() {
     let mut client = endpoint(EndpointConfig::default(), 15);

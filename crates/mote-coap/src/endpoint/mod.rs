@@ -473,9 +473,11 @@ enum Transfer {
 }
 
 impl Transfer {
-    fn request_tag(&self) -> Option<&[u8]> {
+    /// The Request-Tag of an upload in progress (`Some(None)`: the absent option); `None`
+    /// for a download, which is past its upload.
+    fn upload_tag(&self) -> Option<Option<&[u8]>> {
         match self {
-            Self::Upload(upload) => upload.request_tag(),
+            Self::Upload(upload) => Some(upload.request_tag()),
             Self::Download(_) => None,
         }
     }
@@ -948,8 +950,11 @@ struct PeerState {
 }
 
 #[derive(Debug)]
-struct Outgoing<P> {
+struct Outgoing<P, I, B> {
     peer: P,
+    /// The identity of a protected request ([`Endpoint::request_protected`]) and the binding
+    /// of the last protection of it sent (RFC 8613 §8.1).
+    protection: Option<(I, Option<B>)>,
     request: OwnedMessage,
     bytes: Vec<u8>,
     confirmable: bool,
@@ -963,9 +968,11 @@ struct Outgoing<P> {
 }
 
 #[derive(Debug)]
-struct Queued<P> {
+struct Queued<P, I, B> {
     id: RequestId,
     peer: P,
+    /// As [`Outgoing`]'s.
+    protection: Option<(I, Option<B>)>,
     request: OwnedMessage,
     reliability: Reliability,
     transfer: Transfer,
@@ -989,8 +996,11 @@ enum ObserveUse {
 }
 
 #[derive(Debug, Clone)]
-struct Incoming<P, I> {
+struct Incoming<P, I, B> {
     peer: P,
+    /// The binding of a protected request, for its response (RFC 8613 §8.3); taken by
+    /// [`Endpoint::respond`].
+    binding: Option<B>,
     /// The protection identity the request arrived under: the kept Block2 representation of
     /// its response is served only to requests under the same one.
     identity: Option<I>,
@@ -1184,6 +1194,24 @@ const EMPTY_ACK: u8 = 0x60;
 const EMPTY_RST: u8 = 0x70;
 
 /// The encoded request without its payload (what Block2 keys on, RFC 7959 §2.4).
+/// What the endpoint keeps of an observer between notifications (RFC 7641 §4).
+#[derive(Debug)]
+struct ObserverRecord<B, I> {
+    /// The registration request without its payload: the Block2 key of its notifications
+    /// (RFC 7959 §3.4).
+    request: Vec<u8>,
+    /// The binding of a protected registration: its notifications are protected with it
+    /// (RFC 8613 §8.3).
+    binding: Option<B>,
+    /// The identity of a protected registration (the Block2 representations of its
+    /// notifications are kept for that identity only).
+    identity: Option<I>,
+    /// The latest notification held back by [`RegistryConfig::non_interval`] (per-peer rate
+    /// of Non-confirmable notifications, RFC 7641 §4.5.1), sent by `handle_timeout`; only
+    /// the newest is kept (§4.5.2).
+    deferred: Option<OwnedMessage>,
+}
+
 fn without_payload(request: &Message<'_>) -> Vec<u8> {
     let mut owned = request.to_owned();
     owned.payload = Vec::new();
@@ -1271,15 +1299,10 @@ pub struct Endpoint<P, R, X: Protection<P> = NoProtection> {
     /// The binding of the request being processed: every response the endpoint itself
     /// produces for it is protected with it (RFC 8613 §8.3).
     replying: Option<X::Binding>,
-    /// Bindings of incoming requests awaiting [`Endpoint::respond`].
-    incoming_bindings: BTreeMap<IncomingId, X::Binding>,
-    /// Bindings of the observers registered with a protected request (RFC 8613 §8.3).
-    observer_bindings: BTreeMap<ObserverHandle, X::Binding>,
-    /// Identities of those observers (the Block2 representations of their notifications are
-    /// kept for that identity only).
-    observer_identities: BTreeMap<ObserverHandle, X::Identity>,
-    /// Identity (and binding of the last request sent) of protected client requests.
-    outgoing_protection: BTreeMap<RequestId, (X::Identity, Option<X::Binding>)>,
+    /// The identity the request being made is protected under ([`Endpoint::request_protected`],
+    /// re-registrations and notification fetches of protected observations), taken by
+    /// `submit_request` into the request's record.
+    protecting: Option<X::Identity>,
     /// Identity and binding of protected client observations.
     observing_protection: BTreeMap<ObservationHandle, (X::Identity, X::Binding)>,
     /// CoAP over TCP connections (RFC 8323), bounded by [`EndpointLimits::max_connections`].
@@ -1298,11 +1321,11 @@ pub struct Endpoint<P, R, X: Protection<P> = NoProtection> {
     next_incoming: u64,
     peers: BTreeMap<P, PeerState>,
     dedup_total: usize,
-    outgoing: BTreeMap<RequestId, Outgoing<P>>,
+    outgoing: BTreeMap<RequestId, Outgoing<P, X::Identity, X::Binding>>,
     /// Peer and Message ID of finished CON requests, until EXCHANGE_LIFETIME.
     recent: VecDeque<(P, u16, Duration)>,
-    queue: VecDeque<Queued<P>>,
-    incoming: BTreeMap<IncomingId, Incoming<P, X::Identity>>,
+    queue: VecDeque<Queued<P, X::Identity, X::Binding>>,
+    incoming: BTreeMap<IncomingId, Incoming<P, X::Identity, X::Binding>>,
     separate: BTreeMap<IncomingId, Separate<P>>,
     echo: VecDeque<EchoChallenge<P, X::Identity>>,
     transmits: VecDeque<Transmit<P>>,
@@ -1316,13 +1339,10 @@ pub struct Endpoint<P, R, X: Protection<P> = NoProtection> {
     /// address never gets a block of a protected response, RFC 8613 §4.1.3.4).
     block2: Block2Server<(P, Option<X::Identity>)>,
     observers: ObserverRegistry<P, ()>,
-    /// The registration request of each observer, without payload: the Block2 key of its
-    /// notifications (RFC 7959 §3.4). Bounded by the registry.
-    observe_requests: BTreeMap<ObserverHandle, Vec<u8>>,
-    /// The latest notification held back by [`RegistryConfig::non_interval`] (per-peer rate
-    /// of Non-confirmable notifications, RFC 7641 §4.5.1), sent by `handle_timeout`; only
-    /// the newest is kept (§4.5.2). Bounded by the registry.
-    deferred_notifications: BTreeMap<ObserverHandle, OwnedMessage>,
+    /// What is kept of each observer: its registration request, its deferred notification
+    /// and, when it registered with a protected request, its binding and identity. Bounded
+    /// by the registry.
+    observe_requests: BTreeMap<ObserverHandle, ObserverRecord<X::Binding, X::Identity>>,
     notifications: BTreeMap<ObserverHandle, PendingNotification<P>>,
     observations: ObservationClient<P>,
     /// The registration request of each client observation that got its first response.
@@ -1376,10 +1396,7 @@ where
         Ok(Self {
             protection,
             replying: None,
-            incoming_bindings: BTreeMap::new(),
-            observer_bindings: BTreeMap::new(),
-            observer_identities: BTreeMap::new(),
-            outgoing_protection: BTreeMap::new(),
+            protecting: None,
             observing_protection: BTreeMap::new(),
             connections: Connections::new(),
             now: Duration::ZERO,
@@ -1406,7 +1423,6 @@ where
             block2,
             observers,
             observe_requests: BTreeMap::new(),
-            deferred_notifications: BTreeMap::new(),
             notifications: BTreeMap::new(),
             observations,
             observing: BTreeMap::new(),
@@ -2128,8 +2144,22 @@ where
             Ok(ObserveDecision::Registered {
                 handle, sequence, ..
             }) => {
-                self.observe_requests
-                    .insert(handle, without_payload(&request));
+                let request = without_payload(&request);
+                // A re-registration (RFC 7641 §4.1) keeps the binding of the registration
+                // until its own response replaces it: no notification goes out unprotected.
+                if let Some(record) = self.observe_requests.get_mut(&handle) {
+                    record.request = request;
+                } else {
+                    self.observe_requests.insert(
+                        handle,
+                        ObserverRecord {
+                            request,
+                            binding: None,
+                            identity: None,
+                            deferred: None,
+                        },
+                    );
+                }
                 Some((handle, sequence))
             }
             Ok(ObserveDecision::Refused(_)) => {
@@ -2165,6 +2195,7 @@ where
             id,
             Incoming {
                 peer: peer.clone(),
+                binding: self.replying.clone(),
                 identity: identity.clone(),
                 message_id,
                 token: message.token().to_vec(),
@@ -2176,9 +2207,6 @@ where
                 observe,
             },
         );
-        if let Some(binding) = self.replying.clone() {
-            self.incoming_bindings.insert(id, binding);
-        }
         let mut delivered = message.to_owned();
         if let Some(body) = body {
             // The reassembled request: the whole body, no Block1 or Size1 (RFC 7959 §2.5).
@@ -2401,7 +2429,12 @@ where
     fn complete_request(&mut self, now: Duration, id: RequestId, peer: &P, message: &Inbound<'_>) {
         // RFC 8613 §2: a protected request's response is unprotected before anything else
         // (Echo, block-wise, Observe) reads it.
-        let Some((_, Some(binding))) = self.outgoing_protection.get(&id).cloned() else {
+        let binding = self
+            .outgoing
+            .get(&id)
+            .and_then(|o| o.protection.as_ref())
+            .and_then(|(_, binding)| binding.clone());
+        let Some(binding) = binding else {
             self.complete_inner(now, id, peer, message);
             return;
         };
@@ -2472,7 +2505,7 @@ where
                 return;
             }
             ObserveUse::Register(Some(handle)) if uploading && cfg!(feature = "observe-client") => {
-                let protection = match self.outgoing_protection.get(&id) {
+                let protection = match self.outgoing.get(&id).and_then(|o| o.protection.as_ref()) {
                     Some((identity, Some(binding))) => Some((identity.clone(), binding.clone())),
                     _ => None,
                 };
@@ -2608,14 +2641,13 @@ where
     /// request was made with [`Endpoint::request_protected`].
     fn encode_request(
         &mut self,
-        id: RequestId,
+        protection: &mut Option<(X::Identity, Option<X::Binding>)>,
         peer: &P,
         request: &OwnedMessage,
     ) -> Result<Vec<u8>, EndpointError> {
-        let Some((identity, _)) = self.outgoing_protection.get(&id) else {
+        let Some((identity, last)) = protection else {
             return self.encode(request);
         };
-        let identity = identity.clone();
         let inner = MessageParts {
             code: request.code,
             options: request.options.clone(),
@@ -2623,10 +2655,9 @@ where
         };
         let (outer, binding) = self
             .protection
-            .protect_request(peer, &identity, &inner)
+            .protect_request(peer, identity, &inner)
             .map_err(EndpointError::Protection)?;
-        self.outgoing_protection
-            .insert(id, (identity, Some(binding)));
+        *last = Some(binding);
         self.encode(&outer.into_message(request.mtype, request.message_id, &request.token))
     }
 
@@ -2648,12 +2679,10 @@ where
         options: RequestOptions,
         identity: X::Identity,
     ) -> Result<RequestId, EndpointError> {
-        let id = RequestId(self.next_request);
-        self.outgoing_protection.insert(id, (identity, None));
+        self.protecting = Some(identity);
         let result = self.request_with(now, peer, request, options);
-        if result.is_err() {
-            self.outgoing_protection.remove(&id);
-        }
+        // Taken by the request, or left by one refused before it was recorded.
+        self.protecting = None;
         result
     }
 
@@ -2687,7 +2716,7 @@ where
         request.message_id = self.message_ids.allocate();
         request.token = self.fresh_token(&entry.peer);
         let peer = entry.peer.clone();
-        let bytes = match self.encode_request(id, &peer, &request) {
+        let bytes = match self.encode_request(&mut entry.protection, &peer, &request) {
             Ok(bytes) => bytes,
             Err(e) => {
                 self.outgoing.insert(id, entry);
@@ -2768,7 +2797,7 @@ where
         entry.request.message_id = self.message_ids.allocate();
         entry.request.token = self.fresh_token(&entry.peer);
         let peer = entry.peer.clone();
-        let bytes = match self.encode_request(id, &peer, &entry.request) {
+        let bytes = match self.encode_request(&mut entry.protection, &peer, &entry.request) {
             Ok(b) => b,
             Err(e) => {
                 self.outgoing.insert(id, entry);
@@ -2839,7 +2868,6 @@ where
     }
 
     fn finish(&mut self, now: Duration, id: RequestId) {
-        self.outgoing_protection.remove(&id);
         if let Some(entry) = self.outgoing.remove(&id) {
             if let (true, ObserveUse::Register(Some(handle))) =
                 (cfg!(feature = "observe-client"), entry.observe)
@@ -2893,13 +2921,12 @@ where
             return None;
         };
         let request = next.into_message(MessageType::Con, 0, &[]);
-        let fetch = RequestId(self.next_request);
-        if let Some((identity, _)) = self.observing_protection.get(&handle) {
-            // Fetched under the observation's security context (RFC 8613 §2).
-            self.outgoing_protection
-                .insert(fetch, (identity.clone(), None));
-        }
-        match self.submit_request(
+        // Fetched under the observation's security context (RFC 8613 §2).
+        self.protecting = self
+            .observing_protection
+            .get(&handle)
+            .map(|(identity, _)| identity.clone());
+        let submitted = self.submit_request(
             now,
             peer.clone(),
             request,
@@ -2907,12 +2934,13 @@ where
             Transfer::Download(download),
             ObserveUse::NotificationFetch(handle),
             false,
-        ) {
+        );
+        self.protecting = None;
+        match submitted {
             Ok(id) => {
                 self.notification_fetches.insert(handle, (id, received));
             }
             Err(_) => {
-                self.outgoing_protection.remove(&fetch);
                 self.stats.failed_notification_fetches += 1;
             }
         }
@@ -2927,7 +2955,6 @@ where
         };
         self.finish(now, fetch);
         self.queue.retain(|q| q.id != fetch);
-        self.outgoing_protection.remove(&fetch);
     }
 
     /// The fetch of a block-wise notification completed: the notification with the whole
@@ -3036,7 +3063,7 @@ where
             .map(Some)
     }
 
-    fn remember_exchange(&mut self, now: Duration, entry: &Outgoing<P>) {
+    fn remember_exchange(&mut self, now: Duration, entry: &Outgoing<P, X::Identity, X::Binding>) {
         if !entry.confirmable {
             return;
         }
@@ -3060,7 +3087,8 @@ where
     /// candidates than outstanding requests, see [`EndpointConfig`] validation).
     fn fresh_token(&mut self, peer: &P) -> Vec<u8> {
         let len = self.config.token_len;
-        let in_use = |outgoing: &BTreeMap<RequestId, Outgoing<P>>, token: &[u8]| {
+        let in_use = |outgoing: &BTreeMap<RequestId, Outgoing<P, X::Identity, X::Binding>>,
+                      token: &[u8]| {
             outgoing
                 .values()
                 .any(|o| &o.peer == peer && o.request.token == token)
@@ -3213,27 +3241,27 @@ where
         request: &OwnedMessage,
         blockwise: Block1ClientConfig,
     ) -> Result<Block1Client, BlockwiseError> {
-        let peer = peer.clone();
-        // RFC 9175 §3.4: concurrent uploads to the peer carry distinct Request-Tags.
-        let tags: Vec<Option<Vec<u8>>> = self
+        // RFC 9175 §3.4: uploads in progress to the peer at the same time carry distinct
+        // Request-Tags, and the absent option is one of the values: an untagged upload in
+        // progress takes it (any upload may turn block-wise on a 4.13, RFC 7959 §2.9.3).
+        // Responses being downloaded are past their upload and hold no tag.
+        let tags = self
             .outgoing
             .values()
-            .filter(|o| o.peer == peer)
-            .map(|o| o.transfer.request_tag().map(<[u8]>::to_vec))
+            .filter(|o| &o.peer == peer)
+            .filter_map(|o| o.transfer.upload_tag())
             .chain(
                 self.queue
                     .iter()
-                    .filter(|q| q.peer == peer)
-                    .map(|q| q.transfer.request_tag().map(<[u8]>::to_vec)),
-            )
-            .filter(Option::is_some)
-            .collect();
+                    .filter(|q| &q.peer == peer)
+                    .filter_map(|q| q.transfer.upload_tag()),
+            );
         Block1Client::with_free_tag(
             request.code,
             request.options.clone(),
             request.payload.clone(),
             blockwise,
-            tags.iter().map(Option::as_deref),
+            tags,
         )
     }
 
@@ -3250,6 +3278,8 @@ where
         observe: ObserveUse,
         keep_token: bool,
     ) -> Result<RequestId, EndpointError> {
+        // Taken first, so that it never carries over to another request.
+        let protection = self.protecting.take().map(|identity| (identity, None));
         let token = request.token.clone();
         request.mtype = match reliability {
             Reliability::Confirmable => MessageType::Con,
@@ -3286,6 +3316,7 @@ where
             self.queue.push_back(Queued {
                 id,
                 peer,
+                protection,
                 request,
                 reliability,
                 transfer,
@@ -3298,6 +3329,7 @@ where
         let queued = Queued {
             id,
             peer,
+            protection,
             request,
             reliability,
             transfer,
@@ -3327,10 +3359,15 @@ where
         }
     }
 
-    fn send_request(&mut self, now: Duration, queued: Queued<P>) -> Result<(), EndpointError> {
+    fn send_request(
+        &mut self,
+        now: Duration,
+        queued: Queued<P, X::Identity, X::Binding>,
+    ) -> Result<(), EndpointError> {
         let Queued {
             id,
             peer,
+            mut protection,
             mut request,
             reliability,
             transfer,
@@ -3363,7 +3400,7 @@ where
             observe = ObserveUse::Register(started.ok());
         }
         request.message_id = self.message_ids.allocate();
-        let bytes = self.encode_request(id, &peer, &request)?;
+        let bytes = self.encode_request(&mut protection, &peer, &request)?;
         if self.connections.contains_key(&peer) {
             // RFC 8323 §2.2: over a connection no type, Message ID, ACK or retransmission;
             // a full write queue fails the request at once (the endpoint never blocks).
@@ -3391,6 +3428,7 @@ where
                 id,
                 Outgoing {
                     peer,
+                    protection,
                     request,
                     bytes: Vec::new(),
                     confirmable: false,
@@ -3424,6 +3462,7 @@ where
             id,
             Outgoing {
                 peer: peer.clone(),
+                protection,
                 request,
                 bytes: bytes.clone(),
                 confirmable,
@@ -3571,21 +3610,24 @@ where
             let peer = incoming.peer.clone();
             self.observation_ended(handle, &peer, ObservationEndReason::ErrorResponse);
         }
-        let Some(incoming) = self.incoming.get(&id) else {
+        let Some(incoming) = self.incoming.get_mut(&id) else {
             return Err(EndpointError::UnknownIncoming { id });
         };
+        let binding = incoming.binding.take();
         let observation = incoming
             .observe
             .map(|(handle, _)| handle)
             .filter(|&handle| self.observers.key(handle).is_some());
         let identity = incoming.identity.clone();
-        if let Some(binding) = self.incoming_bindings.remove(&id) {
+        if let Some(binding) = binding {
             if let Some(handle) = observation {
                 // Notifications are protected with the registration's binding (RFC 8613
                 // §8.3, with their own Partial IV).
-                self.observer_bindings.insert(handle, binding.clone());
-                if let Some(identity) = identity {
-                    self.observer_identities.insert(handle, identity);
+                if let Some(record) = self.observe_requests.get_mut(&handle) {
+                    record.binding = Some(binding.clone());
+                    if identity.is_some() {
+                        record.identity = identity;
+                    }
                 }
             }
             response = self.protect_reply(&binding, response, false);
@@ -3890,14 +3932,32 @@ where
     #[must_use]
     pub fn notification_pending(&self, handle: ObserverHandle) -> bool {
         self.notifications.contains_key(&handle)
-            || (self.deferred_notifications.contains_key(&handle)
+            || (self
+                .observe_requests
+                .get(&handle)
+                .is_some_and(|r| r.deferred.is_some())
                 && self.observers.is_deferred(handle))
     }
 
     /// A notification held back for `handle` is superseded by one going out now.
     fn drop_deferred(&mut self, handle: ObserverHandle) {
-        if self.deferred_notifications.remove(&handle).is_some() {
+        if self.take_deferred(handle).is_some() {
             self.notification_done(handle, NotificationOutcome::Replaced);
+        }
+    }
+
+    /// Takes the notification held back for `handle`.
+    fn take_deferred(&mut self, handle: ObserverHandle) -> Option<OwnedMessage> {
+        self.observe_requests.get_mut(&handle)?.deferred.take()
+    }
+
+    /// Drops the held-back notifications of observers no longer deferred (ended, or sent).
+    fn drop_stale_deferred(&mut self) {
+        let observers = &self.observers;
+        for (handle, record) in self.observe_requests.iter_mut() {
+            if !observers.is_deferred(*handle) {
+                record.deferred = None;
+            }
         }
     }
 
@@ -3919,7 +3979,6 @@ where
     /// application sends no final 4.04). Returns whether it existed.
     pub fn forget_observer(&mut self, handle: ObserverHandle) -> bool {
         self.notifications.remove(&handle);
-        self.deferred_notifications.remove(&handle);
         self.observe_requests.remove(&handle);
         self.observers.remove(handle).is_some()
     }
@@ -3929,14 +3988,13 @@ where
     /// registry's bound.
     fn defer_notification(&mut self, handle: ObserverHandle, response: OwnedMessage) {
         self.stats.deferred_notifications += 1;
-        let observers = &self.observers;
-        self.deferred_notifications
-            .retain(|h, _| observers.is_deferred(*h));
-        if self
-            .deferred_notifications
-            .insert(handle, response)
-            .is_some()
-        {
+        self.drop_stale_deferred();
+        // The observer's record exists as long as the observer does.
+        let replaced = self
+            .observe_requests
+            .get_mut(&handle)
+            .is_some_and(|r| r.deferred.replace(response).is_some());
+        if replaced {
             // RFC 7641 §4.5.2: only the newest state waits.
             self.notification_done(handle, NotificationOutcome::Replaced);
         }
@@ -3959,16 +4017,14 @@ where
         }
         // RFC 7959 §3.4: a large notification carries its first block; the client fetches the
         // rest with plain GETs, served from the Block2 cache.
-        if let Some(request) = self.observe_requests.get(&plan.handle) {
-            if let Ok(request) = Message::decode_with(request, &self.decode_limits) {
+        let record = self.observe_requests.get(&plan.handle);
+        if let Some(record) = record {
+            if let Ok(request) = Message::decode_with(&record.request, &self.decode_limits) {
                 let mut request = request.to_owned();
                 request.options.remove(OptionNumber::BLOCK2);
                 if let Ok(raw) = request.to_vec() {
                     if let Ok(request) = Message::decode_with(&raw, &self.decode_limits) {
-                        let cache_key = (
-                            plan.peer.clone(),
-                            self.observer_identities.get(&plan.handle).cloned(),
-                        );
+                        let cache_key = (plan.peer.clone(), record.identity.clone());
                         if let Ok(sliced) =
                             self.block2
                                 .respond(&cache_key, &request, parts.clone(), now)
@@ -3988,7 +4044,8 @@ where
         };
         let message_id = self.message_ids.allocate();
         let mut message = parts.into_message(mtype, message_id, &plan.token);
-        if let Some(binding) = self.observer_bindings.get(&plan.handle).cloned() {
+        let binding = record.and_then(|r| r.binding.clone());
+        if let Some(binding) = binding {
             message = self.protect_reply(&binding, message, true);
         }
         let bytes = self.encode(&message);
@@ -4052,8 +4109,8 @@ where
         peer: &P,
         reason: ObservationEndReason,
     ) {
-        let held = self.notifications.remove(&handle).is_some()
-            | self.deferred_notifications.remove(&handle).is_some();
+        let held =
+            self.notifications.remove(&handle).is_some() | self.take_deferred(handle).is_some();
         if held {
             // The registry no longer knows the peer: the event is built here.
             self.event(Event::NotificationDone {
@@ -4112,13 +4169,11 @@ where
         // Notifications held back by the per-peer rate (RFC 7641 §4.5.1), newest state.
         let due: Vec<_> = self.observers.poll_deferred(now).collect();
         for plan in due {
-            if let Some(response) = self.deferred_notifications.remove(&plan.handle) {
+            if let Some(response) = self.take_deferred(plan.handle) {
                 let _ = self.send_notification(now, plan, response);
             }
         }
-        let observers = &self.observers;
-        self.deferred_notifications
-            .retain(|h, _| observers.is_deferred(*h));
+        self.drop_stale_deferred();
         // Client requests (RFC 7252 §4.2).
         let ids: Vec<RequestId> = self.outgoing.keys().copied().collect();
         for id in ids {
@@ -4237,12 +4292,11 @@ where
             {
                 let options =
                     RequestOptions::new(Reliability::Confirmable, self.config.client_blockwise);
-                if let Some((identity, _)) = self.observing_protection.get(&handle) {
-                    // Re-registered under the same security context.
-                    let next = RequestId(self.next_request);
-                    self.outgoing_protection
-                        .insert(next, (identity.clone(), None));
-                }
+                // Re-registered under the same security context.
+                self.protecting = self
+                    .observing_protection
+                    .get(&handle)
+                    .map(|(identity, _)| identity.clone());
                 // A full table only delays the re-registration to the next retry.
                 let _ = self.request_inner(
                     now,
@@ -4252,6 +4306,7 @@ where
                     ObserveUse::Reregister(handle),
                     true,
                 );
+                self.protecting = None;
             }
         }
         // Confirmable notifications (RFC 7641 §4.5): retransmitted, or the observer removed.
@@ -4284,24 +4339,14 @@ where
         }
         self.block1.handle_timeout(now);
         self.block2.handle_timeout(now);
-        // Protection state follows the tables it belongs to.
-        let incoming = &self.incoming;
-        self.incoming_bindings
-            .retain(|id, _| incoming.contains_key(id));
-        let observers = &self.observe_requests;
-        self.observer_bindings
-            .retain(|h, _| observers.contains_key(h));
-        self.observer_identities
-            .retain(|h, _| observers.contains_key(h));
+        // Protection state follows the tables it belongs to (the bindings of incoming
+        // requests and observers live in their records).
         if cfg!(feature = "observe-client") {
             // Only client observations have entries here.
             let observing = &self.observing;
             self.observing_protection
                 .retain(|h, _| observing.contains_key(h));
         }
-        let (outgoing, queue) = (&self.outgoing, &self.queue);
-        self.outgoing_protection
-            .retain(|id, _| outgoing.contains_key(id) || queue.iter().any(|q| q.id == *id));
         self.collect_idle_peers(now);
         self.drain_queue(now);
     }

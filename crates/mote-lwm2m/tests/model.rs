@@ -167,7 +167,8 @@ fn builtin_definitions() {
         (lifetime.kind, lifetime.operations),
         (ResourceType::Integer, Operations::RW)
     );
-    assert_eq!(lifetime.units, "s");
+    assert_eq!(server.resource_units(1), "s");
+    assert_eq!(server.resource_name(1), "Lifetime");
     let acl = Builtin.resource_at(&"/2/0/2/101".parse().unwrap()).unwrap();
     assert!(acl.multiple);
     assert_eq!(acl.range, Range::Span { min: 0, max: 31 });
@@ -190,9 +191,12 @@ fn every_registry_version_of_the_core_objects_loads() {
     assert_eq!(defs.len(), 21);
     for d in &defs {
         assert!(!d.resources.is_empty(), "{}", d.id);
+        assert_eq!(d.texts.len(), d.resources.len(), "{}", d.id);
+        for t in d.texts.iter() {
+            assert_eq!(t.name.trim(), t.name, "names are trimmed");
+            assert!(!t.name.contains("  "));
+        }
         for r in d.resources.iter() {
-            assert_eq!(r.name.trim(), r.name, "names are trimmed");
-            assert!(!r.name.contains("  "));
             if r.kind == ResourceType::None {
                 assert!(
                     r.operations.executable() || r.operations == Operations::NONE,
@@ -208,8 +212,8 @@ fn every_registry_version_of_the_core_objects_loads() {
         .iter()
         .find(|d| d.id == 21 && d.version == Version { major: 1, minor: 1 })
         .unwrap();
-    assert_eq!(oscore.resource(3).unwrap().name, "OSCORE AEAD Algorithm");
-    assert_eq!(oscore.resource(6).unwrap().name, "OSCORE ID Context");
+    assert_eq!(oscore.resource_name(3), "OSCORE AEAD Algorithm");
+    assert_eq!(oscore.resource_name(6), "OSCORE ID Context");
 }
 
 const QUIRKY: &str = r#"<?xml version="1.0" encoding="utf-8"?>

@@ -244,6 +244,12 @@ fn ddf_quirks_are_tolerated() {
     assert_eq!(d.version, Version::V1_0);
     let ids: Vec<u16> = d.resources.iter().map(|r| r.id).collect();
     assert_eq!(ids, [0, 1, 2], "sorted by ID");
+    // The texts follow their resources (the file lists them 2, 1, 0).
+    let names: Vec<&str> = d.texts.iter().map(|t| t.name.as_ref()).collect();
+    assert_eq!(names, ["Blob", "Level", "Run"]);
+    assert_eq!((d.resource_name(1), d.resource_units(1)), ("Level", "%"));
+    assert_eq!((d.resource_name(2), d.resource_units(2)), ("Run", ""));
+    assert_eq!(d.resource_name(3), "");
     let run = d.resource(2).unwrap();
     assert_eq!(
         (run.kind, run.operations),

@@ -15,7 +15,7 @@ use mote_coap::code::Code;
 use mote_coap::content_format::ContentFormat;
 use mote_lwm2m::attributes::Causes;
 use mote_lwm2m::data::ResourceData;
-use mote_lwm2m::object::{ObjectDef, Operations, Range, ResourceDef, Version};
+use mote_lwm2m::object::{ObjectDef, Operations, Range, ResourceDef, ResourceText, Version};
 use mote_lwm2m::{Format, Path, ResourceType, Value};
 use mote_lwm2m_client::Client;
 use mote_lwm2m_client::object::DataObject;
@@ -47,12 +47,15 @@ fn with_switch(c: &mut Client) {
         mandatory: false,
         resources: Cow::Owned(vec![ResourceDef {
             id: 5500,
-            name: Cow::Borrowed("Digital Input State"),
             operations: Operations::R,
             multiple: false,
             mandatory: true,
             kind: ResourceType::Boolean,
             range: Range::Any,
+        }]),
+        texts: Cow::Owned(vec![ResourceText {
+            id: 5500,
+            name: Cow::Borrowed("Digital Input State"),
             units: Cow::Borrowed(""),
         }]),
     });

@@ -17,7 +17,7 @@ use roxmltree::{Document, Node};
 
 use crate::error::Error;
 use crate::ids::MAX_ID;
-use crate::object::{ObjectDef, Operations, Range, ResourceDef, Version};
+use crate::object::{ObjectDef, Operations, Range, ResourceDef, ResourceText, Version};
 use crate::value::ResourceType;
 
 /// Parses one DDF document; a file may hold several `<Object>` elements.
@@ -50,7 +50,8 @@ use crate::value::ResourceType;
 /// let defs = ddf::parse(xml)?;
 /// assert_eq!((defs[0].id, &*defs[0].name, defs[0].multiple), (3303, "Temperature", true));
 /// let value = defs[0].resource(5700).ok_or("no 5700")?;
-/// assert_eq!((value.kind, &*value.units), (ResourceType::Float, "Cel"));
+/// assert_eq!((value.kind, defs[0].resource_units(5700)), (ResourceType::Float, "Cel"));
+/// assert_eq!(defs[0].resource_name(5700), "Sensor Value");
 /// assert!(ddf::parse("<LWM2M></LWM2M>").is_err()); // no <Object>
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -209,12 +210,16 @@ fn parse_object(doc: &Document<'_>, obj: Node<'_, '_>) -> Result<ObjectDef, Erro
         }
     };
     let mut resources = Vec::new();
+    let mut texts = Vec::new();
     if let Some(list) = child(obj, "Resources") {
         for item in list.children().filter(|n| n.has_tag_name("Item")) {
-            resources.push(parse_item(doc, item)?);
+            let (def, text) = parse_item(doc, item)?;
+            resources.push(def);
+            texts.push(text);
         }
     }
     resources.sort_by_key(|r: &ResourceDef| r.id);
+    texts.sort_by_key(|t: &ResourceText| t.id);
     if resources
         .windows(2)
         .any(|w| matches!(w, [a, b] if a.id == b.id))
@@ -233,10 +238,14 @@ fn parse_object(doc: &Document<'_>, obj: Node<'_, '_>) -> Result<ObjectDef, Erro
         multiple: multiple(&text(child(obj, "MultipleInstances"))),
         mandatory: mandatory(&text(child(obj, "Mandatory"))),
         resources: Cow::Owned(resources),
+        texts: Cow::Owned(texts),
     })
 }
 
-fn parse_item(doc: &Document<'_>, item: Node<'_, '_>) -> Result<ResourceDef, Error> {
+fn parse_item(
+    doc: &Document<'_>,
+    item: Node<'_, '_>,
+) -> Result<(ResourceDef, ResourceText), Error> {
     let line = line_of(doc, item);
     let id_text = item.attribute("ID").ok_or(Error::Definition {
         line,
@@ -262,14 +271,18 @@ fn parse_item(doc: &Document<'_>, item: Node<'_, '_>) -> Result<ResourceDef, Err
     if kind == ResourceType::None && (operations.readable() || operations.writable()) {
         kind = ResourceType::Opaque;
     }
-    Ok(ResourceDef {
+    let def = ResourceDef {
         id,
-        name: Cow::Owned(text(child(item, "Name"))),
         operations,
         multiple: multiple(&text(child(item, "MultipleInstances"))),
         mandatory: mandatory(&text(child(item, "Mandatory"))),
         kind,
         range: Range::parse(&text(child(item, "RangeEnumeration"))),
+    };
+    let texts = ResourceText {
+        id,
+        name: Cow::Owned(text(child(item, "Name"))),
         units: Cow::Owned(text(child(item, "Units"))),
-    })
+    };
+    Ok((def, texts))
 }

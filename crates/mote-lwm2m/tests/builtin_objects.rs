@@ -80,7 +80,7 @@ fn generate(defs: &[ObjectDef]) -> String {
          //! `objects/` by `tests/builtin_objects.rs` (`MOTE_REGENERATE=1 cargo test -p mote-lwm2m\n\
          //! --test builtin_objects`). Do not edit by hand.\n\n\
          use alloc::borrow::Cow;\n\n\
-         use super::{ObjectDef, Operations, Range, ResourceDef, Version, name};\n\
+         use super::{ObjectDef, Operations, Range, ResourceDef, ResourceText, Version, name, texts};\n\
          use crate::value::ResourceType;\n\n",
     );
     for d in defs {
@@ -98,15 +98,28 @@ fn generate(defs: &[ObjectDef]) -> String {
             };
             let _ = writeln!(
                 s,
-                "    ResourceDef {{\n        id: {},\n        name: Cow::Borrowed(name({:?})),\n        operations: Operations::{},\n        multiple: {},\n        mandatory: {},\n        kind: ResourceType::{:?},\n        range: {},\n        units: Cow::Borrowed({:?}),\n    }},",
+                "    ResourceDef {{\n        id: {},\n        operations: Operations::{},\n        multiple: {},\n        mandatory: {},\n        kind: ResourceType::{:?},\n        range: {},\n    }},",
                 r.id,
-                r.name,
                 ops,
                 r.multiple,
                 r.mandatory,
                 r.kind,
                 range(&r.range),
-                r.units
+            );
+        }
+        s.push_str("];\n\n");
+        let _ = writeln!(
+            s,
+            "{}static TEXTS_{}: [ResourceText; {}] = [",
+            cfg(d.id),
+            d.id,
+            d.texts.len()
+        );
+        for t in d.texts.iter() {
+            let _ = writeln!(
+                s,
+                "    ResourceText {{\n        id: {},\n        name: Cow::Borrowed({:?}),\n        units: Cow::Borrowed({:?}),\n    }},",
+                t.id, t.name, t.units
             );
         }
         s.push_str("];\n\n");
@@ -114,7 +127,7 @@ fn generate(defs: &[ObjectDef]) -> String {
     for d in defs {
         let _ = writeln!(
             s,
-            "/// Object {} \"{}\" version {} (`{}`).\n{}pub static {}: ObjectDef = ObjectDef {{\n    id: {},\n    name: Cow::Borrowed(name({:?})),\n    urn: Cow::Borrowed({:?}),\n    version: Version {{ major: {}, minor: {} }},\n    lwm2m_version: Version {{ major: {}, minor: {} }},\n    multiple: {},\n    mandatory: {},\n    resources: Cow::Borrowed(&RESOURCES_{}),\n}};\n",
+            "/// Object {} \"{}\" version {} (`{}`).\n{}pub static {}: ObjectDef = ObjectDef {{\n    id: {},\n    name: Cow::Borrowed(name({:?})),\n    urn: Cow::Borrowed({:?}),\n    version: Version {{ major: {}, minor: {} }},\n    lwm2m_version: Version {{ major: {}, minor: {} }},\n    multiple: {},\n    mandatory: {},\n    resources: Cow::Borrowed(&RESOURCES_{}),\n    texts: texts(&TEXTS_{}),\n}};\n",
             d.id,
             d.name,
             d.version,
@@ -130,6 +143,7 @@ fn generate(defs: &[ObjectDef]) -> String {
             d.lwm2m_version.minor,
             d.multiple,
             d.mandatory,
+            d.id,
             d.id
         );
     }

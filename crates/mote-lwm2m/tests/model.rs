@@ -167,7 +167,8 @@ fn builtin_definitions() {
         (lifetime.kind, lifetime.operations),
         (ResourceType::Integer, Operations::RW)
     );
-    assert_eq!(lifetime.units, "s");
+    assert_eq!(server.resource_units(1), "s");
+    assert_eq!(server.resource_name(1), "Lifetime");
     let acl = Builtin.resource_at(&"/2/0/2/101".parse().unwrap()).unwrap();
     assert!(acl.multiple);
     assert_eq!(acl.range, Range::Span { min: 0, max: 31 });
@@ -190,9 +191,12 @@ fn every_registry_version_of_the_core_objects_loads() {
     assert_eq!(defs.len(), 21);
     for d in &defs {
         assert!(!d.resources.is_empty(), "{}", d.id);
+        assert_eq!(d.texts.len(), d.resources.len(), "{}", d.id);
+        for t in d.texts.iter() {
+            assert_eq!(t.name.trim(), t.name, "names are trimmed");
+            assert!(!t.name.contains("  "));
+        }
         for r in d.resources.iter() {
-            assert_eq!(r.name.trim(), r.name, "names are trimmed");
-            assert!(!r.name.contains("  "));
             if r.kind == ResourceType::None {
                 assert!(
                     r.operations.executable() || r.operations == Operations::NONE,
@@ -208,8 +212,8 @@ fn every_registry_version_of_the_core_objects_loads() {
         .iter()
         .find(|d| d.id == 21 && d.version == Version { major: 1, minor: 1 })
         .unwrap();
-    assert_eq!(oscore.resource(3).unwrap().name, "OSCORE AEAD Algorithm");
-    assert_eq!(oscore.resource(6).unwrap().name, "OSCORE ID Context");
+    assert_eq!(oscore.resource_name(3), "OSCORE AEAD Algorithm");
+    assert_eq!(oscore.resource_name(6), "OSCORE ID Context");
 }
 
 const QUIRKY: &str = r#"<?xml version="1.0" encoding="utf-8"?>
@@ -240,6 +244,12 @@ fn ddf_quirks_are_tolerated() {
     assert_eq!(d.version, Version::V1_0);
     let ids: Vec<u16> = d.resources.iter().map(|r| r.id).collect();
     assert_eq!(ids, [0, 1, 2], "sorted by ID");
+    // The texts follow their resources (the file lists them 2, 1, 0).
+    let names: Vec<&str> = d.texts.iter().map(|t| t.name.as_ref()).collect();
+    assert_eq!(names, ["Blob", "Level", "Run"]);
+    assert_eq!((d.resource_name(1), d.resource_units(1)), ("Level", "%"));
+    assert_eq!((d.resource_name(2), d.resource_units(2)), ("Run", ""));
+    assert_eq!(d.resource_name(3), "");
     let run = d.resource(2).unwrap();
     assert_eq!(
         (run.kind, run.operations),

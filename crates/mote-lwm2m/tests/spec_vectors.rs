@@ -20,13 +20,11 @@ struct Fixtures(Vec<ObjectDef>);
 fn res(id: u16, kind: ResourceType, multiple: bool) -> ResourceDef {
     ResourceDef {
         id,
-        name: Cow::Borrowed("fixture"),
         operations: Operations::RW,
         multiple,
         mandatory: false,
         kind,
         range: Range::Any,
-        units: Cow::Borrowed(""),
     }
 }
 
@@ -40,6 +38,7 @@ fn obj(id: u16, resources: Vec<ResourceDef>) -> ObjectDef {
         multiple: true,
         mandatory: false,
         resources: Cow::Owned(resources),
+        texts: Cow::Borrowed(&[]),
     }
 }
 

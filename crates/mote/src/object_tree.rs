@@ -19,7 +19,9 @@ use mote_lwm2m::attributes::LinkAttributes;
 use mote_lwm2m::data::{DataTree, ResourceData};
 use mote_lwm2m::link::{self, Link};
 use mote_lwm2m::object::Version;
-use mote_lwm2m::object::{ObjectDef, ObjectDefs, ObjectRegistry, Operations, Range, ResourceDef};
+use mote_lwm2m::object::{
+    ObjectDef, ObjectDefs, ObjectRegistry, Operations, Range, ResourceDef, ResourceText,
+};
 use mote_lwm2m::{Format, Path, Record, ResourceType, Value};
 
 /// CoRE Link Format (RFC 6690), the Accept of a Discover (TS Core 1.2 "Discover Operation").
@@ -49,14 +51,17 @@ fn not_found(path: &Path) -> Refusal {
 /// Object 19 "BinaryAppDataContainer" version 1.0 (OMNA registry,
 /// `urn:oma:lwm2m:oma:19`), which mote-lwm2m does not build in.
 fn binary_app_data_container() -> ObjectDef {
-    let res = |id, name, kind, multiple, mandatory| ResourceDef {
+    let res = |id, kind, multiple, mandatory| ResourceDef {
         id,
-        name: Cow::Borrowed(name),
         operations: Operations::RW,
         multiple,
         mandatory,
         kind,
         range: Range::Any,
+    };
+    let text = |id, name| ResourceText {
+        id,
+        name: Cow::Borrowed(name),
         units: Cow::Borrowed(""),
     };
     ObjectDef {
@@ -68,12 +73,20 @@ fn binary_app_data_container() -> ObjectDef {
         multiple: true,
         mandatory: false,
         resources: Cow::Owned(vec![
-            res(0, "Data", ResourceType::Opaque, true, true),
-            res(1, "Data Priority", ResourceType::Integer, false, false),
-            res(2, "Data Creation Time", ResourceType::Time, false, false),
-            res(3, "Data Description", ResourceType::String, false, false),
-            res(4, "Data Format", ResourceType::String, false, false),
-            res(5, "App ID", ResourceType::Integer, false, false),
+            res(0, ResourceType::Opaque, true, true),
+            res(1, ResourceType::Integer, false, false),
+            res(2, ResourceType::Time, false, false),
+            res(3, ResourceType::String, false, false),
+            res(4, ResourceType::String, false, false),
+            res(5, ResourceType::Integer, false, false),
+        ]),
+        texts: Cow::Owned(vec![
+            text(0, "Data"),
+            text(1, "Data Priority"),
+            text(2, "Data Creation Time"),
+            text(3, "Data Description"),
+            text(4, "Data Format"),
+            text(5, "App ID"),
         ]),
     }
 }

@@ -20,7 +20,7 @@ use std::rc::Rc;
 use mote_access::ShortServerId;
 use mote_coap::code::Code;
 use mote_coap::content_format::ContentFormat;
-use mote_lwm2m::object::{ObjectDef, Operations, Range, ResourceDef, Version};
+use mote_lwm2m::object::{ObjectDef, Operations, Range, ResourceDef, ResourceText, Version};
 use mote_lwm2m::{ObjectLink, Path, Record, ResourceType, Value};
 use mote_lwm2m_client::{
     Client, ClientConfig, Device, DeviceInfo, FirmwareHooks, FirmwareUpdate, ObjectError, Request,
@@ -110,21 +110,65 @@ fn res(
     ops: Operations,
     kind: ResourceType,
     mandatory: bool,
-) -> ResourceDef {
-    ResourceDef {
+) -> (ResourceDef, ResourceText) {
+    let def = ResourceDef {
         id,
-        name: Cow::Borrowed(name),
         operations: ops,
         multiple: false,
         mandatory,
         kind,
         range: Range::Any,
+    };
+    let text = ResourceText {
+        id,
+        name: Cow::Borrowed(name),
         units: Cow::Borrowed(""),
-    }
+    };
+    (def, text)
 }
 
 /// A reduced Temperature object (OMNA 3303) plus a write-only resource.
 pub fn temperature() -> ObjectDef {
+    let (resources, texts): (Vec<ResourceDef>, Vec<ResourceText>) = [
+        res(
+            5601,
+            "Min Measured Value",
+            Operations::R,
+            ResourceType::Float,
+            false,
+        ),
+        res(
+            5605,
+            "Reset Min and Max Measured Values",
+            Operations::E,
+            ResourceType::None,
+            false,
+        ),
+        res(
+            5700,
+            "Sensor Value",
+            Operations::R,
+            ResourceType::Float,
+            true,
+        ),
+        res(
+            5750,
+            "Application Type",
+            Operations::RW,
+            ResourceType::String,
+            false,
+        ),
+        // Not in OMNA 3303: a write-only resource, to see Read leave it out.
+        res(
+            5900,
+            "Write-only Setpoint",
+            Operations::W,
+            ResourceType::Float,
+            false,
+        ),
+    ]
+    .into_iter()
+    .unzip();
     ObjectDef {
         id: 3303,
         name: Cow::Borrowed("Temperature"),
@@ -133,44 +177,8 @@ pub fn temperature() -> ObjectDef {
         lwm2m_version: Version { major: 1, minor: 0 },
         multiple: true,
         mandatory: false,
-        resources: Cow::Owned(vec![
-            res(
-                5601,
-                "Min Measured Value",
-                Operations::R,
-                ResourceType::Float,
-                false,
-            ),
-            res(
-                5605,
-                "Reset Min and Max Measured Values",
-                Operations::E,
-                ResourceType::None,
-                false,
-            ),
-            res(
-                5700,
-                "Sensor Value",
-                Operations::R,
-                ResourceType::Float,
-                true,
-            ),
-            res(
-                5750,
-                "Application Type",
-                Operations::RW,
-                ResourceType::String,
-                false,
-            ),
-            // Not in OMNA 3303: a write-only resource, to see Read leave it out.
-            res(
-                5900,
-                "Write-only Setpoint",
-                Operations::W,
-                ResourceType::Float,
-                false,
-            ),
-        ]),
+        resources: Cow::Owned(resources),
+        texts: Cow::Owned(texts),
     }
 }
 

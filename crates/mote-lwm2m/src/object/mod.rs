@@ -21,6 +21,17 @@ use crate::value::{ResourceType, Value};
 
 pub mod builtin;
 
+/// The resource texts of a built-in definition as this build keeps them: the registry's
+/// names and units with the `names` feature, none without it (the table is then unused and
+/// leaves the binary).
+pub(crate) const fn texts(registry_texts: &'static [ResourceText]) -> Cow<'static, [ResourceText]> {
+    if cfg!(feature = "names") {
+        Cow::Borrowed(registry_texts)
+    } else {
+        Cow::Borrowed(&[])
+    }
+}
+
 /// A name in the built-in definitions as this build keeps it: the registry's name with the
 /// `names` feature, empty without it (names are for people; nothing in the protocol reads
 /// them), so that a device build carries no name texts.
@@ -291,13 +302,14 @@ impl FromStr for Version {
     }
 }
 
-/// One Resource of an Object definition (a DDF `<Item>`).
+/// One Resource of an Object definition (a DDF `<Item>`): what the protocol checks. Its
+/// name and units are texts for people, kept in the object's [`ObjectDef::texts`] (see
+/// [`ObjectDef::resource_name`] and [`ObjectDef::resource_units`]), so that a device build
+/// without the `names` feature carries none.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ResourceDef {
     /// Resource ID.
     pub id: u16,
-    /// Name (trimmed).
-    pub name: Cow<'static, str>,
     /// Supported operations.
     pub operations: Operations,
     /// Multiple-Instance Resource.
@@ -308,6 +320,16 @@ pub struct ResourceDef {
     pub kind: ResourceType,
     /// Range or enumeration.
     pub range: Range,
+}
+
+/// The texts of one Resource for people (a DDF `<Item>`'s `<Name>` and `<Units>`); nothing
+/// in the protocol reads them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResourceText {
+    /// Resource ID.
+    pub id: u16,
+    /// Name (trimmed).
+    pub name: Cow<'static, str>,
     /// Units (may be empty).
     pub units: Cow<'static, str>,
 }
@@ -357,16 +379,20 @@ pub struct ObjectDef {
     pub mandatory: bool,
     /// The resources, sorted by ID.
     pub resources: Cow<'static, [ResourceDef]>,
+    /// The resources' names and units, sorted by ID; a resource without an entry has empty
+    /// texts. Empty in the built-in definitions without the `names` feature.
+    pub texts: Cow<'static, [ResourceText]>,
 }
 
 impl ObjectDef {
     /// The definition of resource `id`.
     ///
     /// ```
+    /// use mote_lwm2m::ResourceType;
     /// use mote_lwm2m::object::builtin;
     ///
     /// let device = builtin::object(3).ok_or("no Object 3")?;
-    /// assert_eq!(device.resource(0).map(|r| &*r.name), Some("Manufacturer"));
+    /// assert_eq!(device.resource(0).map(|r| r.kind), Some(ResourceType::String));
     /// assert!(device.resource(999).is_none());
     /// # Ok::<(), &str>(())
     /// ```
@@ -375,6 +401,52 @@ impl ObjectDef {
             .binary_search_by_key(&id, |r| r.id)
             .ok()
             .and_then(|i| self.resources.get(i))
+    }
+
+    /// The texts (name and units) of resource `id`, if the definition has them.
+    ///
+    /// ```
+    /// use mote_lwm2m::object::builtin;
+    ///
+    /// let server = builtin::object(1).ok_or("no Object 1")?;
+    /// let lifetime = server.text(1).ok_or("no texts (feature names)")?;
+    /// assert_eq!((&*lifetime.name, &*lifetime.units), ("Lifetime", "s"));
+    /// assert!(server.text(999).is_none());
+    /// # Ok::<(), &str>(())
+    /// ```
+    pub fn text(&self, id: u16) -> Option<&ResourceText> {
+        self.texts
+            .binary_search_by_key(&id, |t| t.id)
+            .ok()
+            .and_then(|i| self.texts.get(i))
+    }
+
+    /// The name of resource `id` (empty if unknown or not kept).
+    ///
+    /// ```
+    /// use mote_lwm2m::object::builtin;
+    ///
+    /// let device = builtin::object(3).ok_or("no Object 3")?;
+    /// assert_eq!(device.resource_name(0), "Manufacturer");
+    /// assert_eq!(device.resource_name(999), "");
+    /// # Ok::<(), &str>(())
+    /// ```
+    pub fn resource_name(&self, id: u16) -> &str {
+        self.text(id).map_or("", |t| &t.name)
+    }
+
+    /// The units of resource `id` (empty if it has none, is unknown or not kept).
+    ///
+    /// ```
+    /// use mote_lwm2m::object::builtin;
+    ///
+    /// let server = builtin::object(1).ok_or("no Object 1")?;
+    /// assert_eq!(server.resource_units(1), "s"); // Lifetime
+    /// assert_eq!(server.resource_units(7), ""); // Binding
+    /// # Ok::<(), &str>(())
+    /// ```
+    pub fn resource_units(&self, id: u16) -> &str {
+        self.text(id).map_or("", |t| &t.units)
     }
 }
 
@@ -552,10 +624,18 @@ mod tests {
         assert_eq!(manufacturer.kind, ResourceType::String);
         if cfg!(feature = "names") {
             assert_eq!(&*device.name, "Device");
-            assert_eq!(&*manufacturer.name, "Manufacturer");
+            assert_eq!(device.resource_name(manufacturer.id), "Manufacturer");
+            assert_eq!(device.texts.len(), device.resources.len());
+            assert!(
+                device
+                    .texts
+                    .windows(2)
+                    .all(|w| matches!(w, [a, b] if a.id < b.id))
+            );
         } else {
             assert_eq!(&*device.name, "");
-            assert_eq!(&*manufacturer.name, "");
+            assert_eq!(device.resource_name(manufacturer.id), "");
+            assert!(device.texts.is_empty());
         }
     }
 }

@@ -891,7 +891,7 @@ impl<S: SequenceStore, R: RandomSource> OscoreProtection<S, R> {
                 .map_err(|e| error_response(&e))?;
             let mut binding = verified.binding;
             let response = protect_parts(
-                |raw, out| {
+                &mut |raw, out| {
                     second.protect_response_with_kid_context(
                         Framing::Udp,
                         &mut binding,
@@ -949,7 +949,7 @@ impl<S: SequenceStore, R: RandomSource> OscoreProtection<S, R> {
         let mut inner = MessageParts::new(Code::UNAUTHORIZED);
         inner.options.push(OptionNumber::ECHO, echo.to_vec());
         protect_parts(
-            |raw, out| ctx.protect_response(Framing::Udp, &mut binding, raw, true, out),
+            &mut |raw, out| ctx.protect_response(Framing::Udp, &mut binding, raw, true, out),
             &inner,
         )
         .unwrap_or_else(|_| plain(Code::INTERNAL_SERVER_ERROR, ""))
@@ -970,7 +970,7 @@ impl<S: SequenceStore, R: RandomSource> OscoreProtection<S, R> {
                     .context_mut(&binding.context)
                     .ok_or(ProtectionError::Failed)?;
                 protect_parts(
-                    |raw, out| {
+                    &mut |raw, out| {
                         ctx.protect_response(Framing::Udp, &mut request, raw, notification, out)
                     },
                     inner,
@@ -983,7 +983,7 @@ impl<S: SequenceStore, R: RandomSource> OscoreProtection<S, R> {
                     .ok_or(ProtectionError::Failed)?
                     .context;
                 protect_parts(
-                    |raw, out| {
+                    &mut |raw, out| {
                         ctx.protect_response(Framing::Udp, &mut request, raw, notification, out)
                     },
                     inner,
@@ -1003,7 +1003,7 @@ impl<S: SequenceStore, R: RandomSource> OscoreProtection<S, R> {
         let mut binding = None;
         let mut protect = |ctx: &mut ProtectRequestFn<'_>, inner: &MessageParts| {
             protect_parts(
-                |raw, out| {
+                &mut |raw, out| {
                     let (len, b) = ctx(raw, out)?;
                     binding = Some(b);
                     Ok(len)
@@ -1101,10 +1101,7 @@ impl<S: SequenceStore, R: RandomSource> OscoreProtection<S, R> {
         }
         .map_err(|_| ProtectionError::Failed)?;
         binding.shared.store_from(&request);
-        out.get(..len)
-            .and_then(|b| Message::decode(b).ok())
-            .map(|m| MessageParts::from_message(&m))
-            .ok_or(ProtectionError::Failed)
+        parts_of(&out, len).ok_or(ProtectionError::Failed)
     }
 
     /// RFC 8613 Appendix B.2 step 3, client side: response #1 (a 4.01 with 'kid context' R2)
@@ -1138,11 +1135,7 @@ impl<S: SequenceStore, R: RandomSource> OscoreProtection<S, R> {
             &mut out,
         )
         .map_err(|_| ProtectionError::Failed)?;
-        let mut inner = out
-            .get(..len)
-            .and_then(|b| Message::decode(b).ok())
-            .map(|m| MessageParts::from_message(&m))
-            .ok_or(ProtectionError::Failed)?;
+        let mut inner = parts_of(&out, len).ok_or(ProtectionError::Failed)?;
         if inner.code != Code::UNAUTHORIZED {
             // Appendix B.2 step 2: response #1 is a 4.01 (Unauthorized).
             return Err(ProtectionError::Failed);
@@ -1165,10 +1158,10 @@ impl<S: SequenceStore, R: RandomSource> OscoreProtection<S, R> {
 }
 
 /// Encodes `inner` in the UDP format, runs `f` on it and returns the outer message's parts.
-fn protect_parts(
-    f: impl FnOnce(&[u8], &mut [u8]) -> Result<usize, Error>,
-    inner: &MessageParts,
-) -> Result<MessageParts, Error> {
+///
+/// `f` is a `dyn` closure: every caller (request, response, Echo challenge; root or derived
+/// context) shares this one body instead of a copy per closure type.
+fn protect_parts(f: &mut ProtectFn<'_>, inner: &MessageParts) -> Result<MessageParts, Error> {
     let raw = inner
         .clone()
         .into_message(MessageType::Con, 0, &[])
@@ -1177,12 +1170,18 @@ fn protect_parts(
     // Tag (at most 16), OSCORE option (at most 272) and the Class U copies.
     let mut out = vec![0u8; 2 * raw.len() + 320];
     let len = f(&raw, &mut out)?;
-    let bytes = out
-        .get(..len)
-        .ok_or(Error::Malformed(crate::error::reason("protected length")))?;
-    let m = Message::decode(bytes)?;
-    Ok(MessageParts::from_message(&m))
+    parts_of(&out, len).ok_or(Error::Malformed(crate::error::reason("protected message")))
 }
+
+/// The message of `len` bytes at the start of `out`, as parts (`None`: it does not decode).
+fn parts_of(out: &[u8], len: usize) -> Option<MessageParts> {
+    out.get(..len)
+        .and_then(|b| Message::decode(b).ok())
+        .map(|m| MessageParts::from_message(&m))
+}
+
+/// Protects one raw inner message into the output buffer; returns the protected length.
+type ProtectFn<'a> = dyn FnMut(&[u8], &mut [u8]) -> Result<usize, Error> + 'a;
 
 /// Protects one request (raw inner message, output buffer) with some context.
 type ProtectRequestFn<'a> =
@@ -1190,10 +1189,7 @@ type ProtectRequestFn<'a> =
 
 /// The decrypted request at the start of `out`, as parts.
 fn decode_inner(out: &[u8], len: usize) -> Result<MessageParts, MessageParts> {
-    out.get(..len)
-        .and_then(|b| Message::decode(b).ok())
-        .map(|m| MessageParts::from_message(&m))
-        .ok_or_else(|| error_response(&Error::DecryptionFailed))
+    parts_of(out, len).ok_or_else(|| error_response(&Error::DecryptionFailed))
 }
 
 /// An unprotected response with a diagnostic payload.

@@ -573,39 +573,36 @@ impl<S: SequenceStore> SecurityContext<S> {
             Code::CHANGED
         };
         let aad = Aad::new(self.aead, binding.kid.as_slice(), binding.piv.as_slice())?;
-        let len = if own {
+        // Its own Partial IV and nonce, or the request's nonce and no Partial IV (§5.2); one
+        // `seal` call for both.
+        let piv_bytes;
+        let (option, (nb, n)) = if own {
             let seq = self.peek_sequence_number()?;
             let (piv, piv_len) = encode_partial_iv(seq);
-            let piv = piv.get(..piv_len).unwrap_or_default();
-            let (nb, n) = self.sender_nonce.nonce(seq)?;
+            piv_bytes = piv;
             let option = OscoreOption {
-                partial_iv: Some(piv),
+                partial_iv: Some(piv_bytes.get(..piv_len).unwrap_or_default()),
                 kid_context,
                 kid: None,
             };
-            let len = self.seal(
-                &source,
-                outer_code,
-                &option,
-                nb.get(..n).unwrap_or_default(),
-                &aad,
-                out,
-            )?;
-            self.take_sequence_number()?;
-            len
+            (option, self.sender_nonce.nonce(seq)?)
         } else {
-            let (nb, n) = self.request_nonce(binding.kid.as_slice(), binding.piv.as_slice())?;
-            let len = self.seal(
-                &source,
-                outer_code,
-                &OscoreOption::default(),
-                nb.get(..n).unwrap_or_default(),
-                &aad,
-                out,
-            )?;
-            binding.request_nonce_used = true;
-            len
+            let nonce = self.request_nonce(binding.kid.as_slice(), binding.piv.as_slice())?;
+            (OscoreOption::default(), nonce)
         };
+        let len = self.seal(
+            &source,
+            outer_code,
+            &option,
+            nb.get(..n).unwrap_or_default(),
+            &aad,
+            out,
+        )?;
+        if own {
+            self.take_sequence_number()?;
+        } else {
+            binding.request_nonce_used = true;
+        }
         Ok(len)
     }
 

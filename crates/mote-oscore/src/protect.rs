@@ -319,6 +319,21 @@ impl PlaintextSource<'_, '_> {
     }
 }
 
+/// Splits a request's Proxy-Uri for protection (RFC 8613 §4.1.3.3).
+#[cfg(feature = "proxy-uri")]
+fn parse_proxy_uri(uri: &[u8]) -> Result<ProxyUri<'_>, Error> {
+    ProxyUri::parse(uri)
+}
+
+/// Without the `proxy-uri` feature a request with Proxy-Uri is refused (nothing is sent that
+/// the protection could not decompose as RFC 8613 §4.1.3.3 asks).
+#[cfg(not(feature = "proxy-uri"))]
+fn parse_proxy_uri(_uri: &[u8]) -> Result<ProxyUri<'_>, Error> {
+    Err(Error::InvalidParameter(crate::error::reason(
+        "Proxy-Uri needs the proxy-uri feature",
+    )))
+}
+
 fn write_decoded(
     enc: &mut OptionEncoder,
     w: &mut Cursor<'_>,
@@ -404,7 +419,7 @@ impl<S: SequenceStore> SecurityContext<S> {
                     if proxy.is_some() {
                         return Err(Error::Malformed(crate::error::reason("repeated Proxy-Uri")));
                     }
-                    proxy = Some(ProxyUri::parse(v)?);
+                    proxy = Some(parse_proxy_uri(v)?);
                 }
                 OptionNumber::URI_HOST
                 | OptionNumber::URI_PORT

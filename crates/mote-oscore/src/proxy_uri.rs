@@ -21,6 +21,7 @@ pub(crate) struct ProxyUri<'a> {
 
 impl<'a> ProxyUri<'a> {
     /// Splits an absolute URI (RFC 7252 §6.4 steps 1–3: absolute, no fragment).
+    #[cfg_attr(not(feature = "proxy-uri"), allow(dead_code))]
     pub(crate) fn parse(uri: &'a [u8]) -> Result<Self, Error> {
         let sep = find(uri, b"://").ok_or(Error::Malformed(crate::error::reason(
             "Proxy-Uri is not an absolute URI",

@@ -16,7 +16,8 @@
 //!   exists, Appendix B.1.1); responses and notifications are verified with the binding
 //!   (§8.4, the notification replay rules of §7.4.1).
 //!
-//! * RFC 8613 Appendix B.2, for contexts added with [`OscoreProtection::add_context_b2`]: a
+//! * RFC 8613 Appendix B.2 (feature `appendix-b2`), for contexts added with
+//!   `OscoreProtection::add_context_b2`: a
 //!   server answers a request under an unknown 'kid context' with the context's 'kid' as
 //!   request #1 and installs the derived context on request #2; a client replaces its first
 //!   request by request #1 and sends it again as request #2 through the endpoint's Echo
@@ -55,7 +56,7 @@ use crate::option::OscoreOption;
 use crate::protect::{RequestBinding, peek_oscore_option};
 use crate::rederive::{client_verify_response_1, concat_id_context};
 use crate::replay::NotificationNumber;
-use crate::sequence::{SequenceStore, Volatile};
+use crate::sequence::SequenceStore;
 use crate::{Error, Framing};
 
 mod b2;
@@ -487,6 +488,8 @@ impl<S: SequenceStore, R: RandomSource> OscoreProtection<S, R> {
     /// assert!(protection.derived_context(&root).is_none()); // until the procedure ran
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    #[cfg(feature = "appendix-b2")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "appendix-b2")))]
     pub fn add_context_b2(
         &mut self,
         context: SecurityContext<S>,
@@ -531,7 +534,12 @@ impl<S: SequenceStore, R: RandomSource> OscoreProtection<S, R> {
     /// assert!(protection.derived_context(&root).is_none());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn derived_context(&self, root: &ContextId) -> Option<&SecurityContext<Volatile>> {
+    #[cfg(feature = "appendix-b2")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "appendix-b2")))]
+    pub fn derived_context(
+        &self,
+        root: &ContextId,
+    ) -> Option<&SecurityContext<crate::sequence::Volatile>> {
         self.b2.root(root)?.derived.as_ref().map(|d| &d.context)
     }
 
@@ -750,7 +758,7 @@ impl<S: SequenceStore, R: RandomSource> OscoreProtection<S, R> {
             // request #1 or #2 of the procedure.
             let roots: Vec<ContextId> = self
                 .b2
-                .roots
+                .roots()
                 .iter()
                 .filter(|r| r.id.recipient_id() == kid)
                 .map(|r| r.id)
@@ -807,7 +815,7 @@ impl<S: SequenceStore, R: RandomSource> OscoreProtection<S, R> {
     /// The roots whose derived context a request's 'kid' and 'kid context' may name.
     fn derived_candidates(&self, option: &OscoreOption<'_>, kid: &[u8]) -> Vec<ContextId> {
         self.b2
-            .roots
+            .roots()
             .iter()
             .filter(|r| {
                 r.derived.as_ref().is_some_and(|d| {

@@ -763,7 +763,12 @@ impl<S: SequenceStore, R: RandomSource> OscoreProtection<S, R> {
                 .filter(|r| r.id.recipient_id() == kid)
                 .map(|r| r.id)
                 .collect();
-            if let (Some(kid_context), false) = (option.kid_context, roots.is_empty()) {
+            // (Without the `appendix-b2` feature there are no roots: not linked.)
+            if let (Some(kid_context), false, true) = (
+                option.kid_context,
+                roots.is_empty(),
+                cfg!(feature = "appendix-b2"),
+            ) {
                 let piv = option.partial_iv.unwrap_or_default();
                 return self.unprotect_b2(&roots, kid_context, piv, request);
             }
@@ -1092,6 +1097,10 @@ impl<S: SequenceStore, R: RandomSource> OscoreProtection<S, R> {
                 .context_mut(&binding.context)
                 .ok_or(ProtectionError::Failed)?
                 .unprotect_response(Framing::Udp, &mut request, &raw, &mut out),
+            // Only the Appendix B.2 branches make these bindings (feature `appendix-b2`).
+            Via::Derived(_) | Via::Request1(_) if !cfg!(feature = "appendix-b2") => {
+                return Err(ProtectionError::Failed);
+            }
             Via::Derived(_) | Via::Request1(_)
                 if peek_oscore_option(Framing::Udp, &raw)
                     .is_ok_and(|o| o.kid_context.is_some()) =>

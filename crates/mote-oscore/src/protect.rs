@@ -15,7 +15,7 @@ use crate::class;
 use crate::context::{Id, MessageKey, SecurityContext, ShortBytes};
 use crate::cose::{Aad, nonce};
 use crate::option::{MAX_PARTIAL_IV_LEN, OscoreOption, decode_partial_iv, encode_partial_iv};
-use crate::proxy_uri::{self, ProxyUri};
+use crate::proxy_uri::ProxyUri;
 use crate::replay::NotificationNumber;
 use crate::sequence::SequenceStore;
 use crate::{Error, replay::MAX_SEQUENCE_NUMBER};
@@ -207,7 +207,13 @@ struct PlaintextSource<'p, 'a> {
     fast: bool,
 }
 
-impl PlaintextSource<'_, '_> {
+impl<'a> PlaintextSource<'_, 'a> {
+    /// The request's Proxy-Uri: always `None` without the `proxy-uri` feature (such a request
+    /// is refused before), so the Proxy-Uri branches below are not linked there.
+    fn proxy(&self) -> Option<ProxyUri<'a>> {
+        self.proxy.filter(|_| cfg!(feature = "proxy-uri"))
+    }
+
     /// Writes `Code || Class E options || 0xff || payload` (RFC 8613 §5.3).
     #[inline]
     fn write(&self, w: &mut Cursor<'_>) -> Result<(), Error> {
@@ -225,14 +231,17 @@ impl PlaintextSource<'_, '_> {
             return Ok(());
         }
         let mut enc = OptionEncoder::new();
+        // The Inner Uri-Path / Uri-Query options from Proxy-Uri (§4.1.3.3), merged in order.
+        #[cfg(feature = "proxy-uri")]
         let mut generated = self
-            .proxy
+            .proxy()
             .map(|p| p.inner_options())
             .into_iter()
             .flatten()
             .peekable();
         for opt in self.parts.options() {
             let (n, v) = (opt.number, opt.value);
+            #[cfg(feature = "proxy-uri")]
             while let Some(&(gn, gv)) = generated.peek() {
                 if gn > n {
                     break;
@@ -253,6 +262,7 @@ impl PlaintextSource<'_, '_> {
                 enc.write(w, n, v)?;
             }
         }
+        #[cfg(feature = "proxy-uri")]
         for (gn, gv) in generated {
             write_decoded(&mut enc, w, gn, gv)?;
         }
@@ -270,7 +280,7 @@ impl PlaintextSource<'_, '_> {
         if !self.is_request {
             exclude = exclude.with(OptionNumber::OBSERVE);
         }
-        self.proxy.is_none() && !self.parts.option_set().intersects(exclude)
+        self.proxy().is_none() && !self.parts.option_set().intersects(exclude)
     }
 
     /// Writes the outer options (Class U, §4.1.2) with the OSCORE option in its place.
@@ -283,7 +293,7 @@ impl PlaintextSource<'_, '_> {
         let mut enc = OptionEncoder::new();
         if FAST_PATHS
             && self.fast
-            && self.proxy.is_none()
+            && self.proxy().is_none()
             && !self.parts.option_set().intersects(class::OUTER_CANDIDATES)
         {
             // Nothing of the original message goes outside: the OSCORE option is alone.
@@ -299,7 +309,7 @@ impl PlaintextSource<'_, '_> {
                 oscore_done = true;
             }
             if n == OptionNumber::PROXY_URI {
-                if let Some(p) = &self.proxy {
+                if let Some(p) = self.proxy() {
                     // §4.1.3.3: the outer Proxy-Uri is scheme://host[:port].
                     enc.write_header(w, n, p.scheme_host.len() + p.port.len())?;
                     w.put(p.scheme_host);
@@ -334,14 +344,15 @@ fn parse_proxy_uri(_uri: &[u8]) -> Result<ProxyUri<'_>, Error> {
     )))
 }
 
+#[cfg(feature = "proxy-uri")]
 fn write_decoded(
     enc: &mut OptionEncoder,
     w: &mut Cursor<'_>,
     n: OptionNumber,
     raw: &[u8],
 ) -> Result<(), Error> {
-    enc.write_header(w, n, proxy_uri::decoded_len(raw)?)?;
-    proxy_uri::decode_each(raw, |b| w.put_byte(b));
+    enc.write_header(w, n, crate::proxy_uri::decoded_len(raw)?)?;
+    crate::proxy_uri::decode_each(raw, |b| w.put_byte(b));
     Ok(())
 }
 
@@ -637,7 +648,7 @@ impl<S: SequenceStore> SecurityContext<S> {
         if FAST_PATHS
             && source.fast
             && framing == Framing::Udp
-            && source.proxy.is_none()
+            && source.proxy().is_none()
             && !source
                 .parts
                 .option_set()

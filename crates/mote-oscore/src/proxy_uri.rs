@@ -3,6 +3,10 @@
 //! The scheme, host and port stay outside (composed back into an outer Proxy-Uri), the path
 //! and query become Inner Uri-Path and Uri-Query options.
 
+// Without the `proxy-uri` feature only the type is used (a request with Proxy-Uri is refused
+// before anything is split).
+#![cfg_attr(not(feature = "proxy-uri"), allow(dead_code))]
+
 use crate::Error;
 use mote_coap::option::OptionNumber;
 
@@ -21,7 +25,6 @@ pub(crate) struct ProxyUri<'a> {
 
 impl<'a> ProxyUri<'a> {
     /// Splits an absolute URI (RFC 7252 §6.4 steps 1–3: absolute, no fragment).
-    #[cfg_attr(not(feature = "proxy-uri"), allow(dead_code))]
     pub(crate) fn parse(uri: &'a [u8]) -> Result<Self, Error> {
         let sep = find(uri, b"://").ok_or(Error::Malformed(crate::error::reason(
             "Proxy-Uri is not an absolute URI",

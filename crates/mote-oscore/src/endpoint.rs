@@ -16,7 +16,8 @@
 //!   exists, Appendix B.1.1); responses and notifications are verified with the binding
 //!   (§8.4, the notification replay rules of §7.4.1).
 //!
-//! * RFC 8613 Appendix B.2, for contexts added with [`OscoreProtection::add_context_b2`]: a
+//! * RFC 8613 Appendix B.2 (feature `appendix-b2`), for contexts added with
+//!   `OscoreProtection::add_context_b2`: a
 //!   server answers a request under an unknown 'kid context' with the context's 'kid' as
 //!   request #1 and installs the derived context on request #2; a client replaces its first
 //!   request by request #1 and sends it again as request #2 through the endpoint's Echo
@@ -55,7 +56,7 @@ use crate::option::OscoreOption;
 use crate::protect::{RequestBinding, peek_oscore_option};
 use crate::rederive::{client_verify_response_1, concat_id_context};
 use crate::replay::NotificationNumber;
-use crate::sequence::{SequenceStore, Volatile};
+use crate::sequence::SequenceStore;
 use crate::{Error, Framing};
 
 mod b2;
@@ -487,6 +488,8 @@ impl<S: SequenceStore, R: RandomSource> OscoreProtection<S, R> {
     /// assert!(protection.derived_context(&root).is_none()); // until the procedure ran
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    #[cfg(feature = "appendix-b2")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "appendix-b2")))]
     pub fn add_context_b2(
         &mut self,
         context: SecurityContext<S>,
@@ -531,7 +534,12 @@ impl<S: SequenceStore, R: RandomSource> OscoreProtection<S, R> {
     /// assert!(protection.derived_context(&root).is_none());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn derived_context(&self, root: &ContextId) -> Option<&SecurityContext<Volatile>> {
+    #[cfg(feature = "appendix-b2")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "appendix-b2")))]
+    pub fn derived_context(
+        &self,
+        root: &ContextId,
+    ) -> Option<&SecurityContext<crate::sequence::Volatile>> {
         self.b2.root(root)?.derived.as_ref().map(|d| &d.context)
     }
 
@@ -750,12 +758,17 @@ impl<S: SequenceStore, R: RandomSource> OscoreProtection<S, R> {
             // request #1 or #2 of the procedure.
             let roots: Vec<ContextId> = self
                 .b2
-                .roots
+                .roots()
                 .iter()
                 .filter(|r| r.id.recipient_id() == kid)
                 .map(|r| r.id)
                 .collect();
-            if let (Some(kid_context), false) = (option.kid_context, roots.is_empty()) {
+            // (Without the `appendix-b2` feature there are no roots: not linked.)
+            if let (Some(kid_context), false, true) = (
+                option.kid_context,
+                roots.is_empty(),
+                cfg!(feature = "appendix-b2"),
+            ) {
                 let piv = option.partial_iv.unwrap_or_default();
                 return self.unprotect_b2(&roots, kid_context, piv, request);
             }
@@ -807,7 +820,7 @@ impl<S: SequenceStore, R: RandomSource> OscoreProtection<S, R> {
     /// The roots whose derived context a request's 'kid' and 'kid context' may name.
     fn derived_candidates(&self, option: &OscoreOption<'_>, kid: &[u8]) -> Vec<ContextId> {
         self.b2
-            .roots
+            .roots()
             .iter()
             .filter(|r| {
                 r.derived.as_ref().is_some_and(|d| {
@@ -891,7 +904,7 @@ impl<S: SequenceStore, R: RandomSource> OscoreProtection<S, R> {
                 .map_err(|e| error_response(&e))?;
             let mut binding = verified.binding;
             let response = protect_parts(
-                |raw, out| {
+                &mut |raw, out| {
                     second.protect_response_with_kid_context(
                         Framing::Udp,
                         &mut binding,
@@ -949,7 +962,7 @@ impl<S: SequenceStore, R: RandomSource> OscoreProtection<S, R> {
         let mut inner = MessageParts::new(Code::UNAUTHORIZED);
         inner.options.push(OptionNumber::ECHO, echo.to_vec());
         protect_parts(
-            |raw, out| ctx.protect_response(Framing::Udp, &mut binding, raw, true, out),
+            &mut |raw, out| ctx.protect_response(Framing::Udp, &mut binding, raw, true, out),
             &inner,
         )
         .unwrap_or_else(|_| plain(Code::INTERNAL_SERVER_ERROR, ""))
@@ -970,7 +983,7 @@ impl<S: SequenceStore, R: RandomSource> OscoreProtection<S, R> {
                     .context_mut(&binding.context)
                     .ok_or(ProtectionError::Failed)?;
                 protect_parts(
-                    |raw, out| {
+                    &mut |raw, out| {
                         ctx.protect_response(Framing::Udp, &mut request, raw, notification, out)
                     },
                     inner,
@@ -983,7 +996,7 @@ impl<S: SequenceStore, R: RandomSource> OscoreProtection<S, R> {
                     .ok_or(ProtectionError::Failed)?
                     .context;
                 protect_parts(
-                    |raw, out| {
+                    &mut |raw, out| {
                         ctx.protect_response(Framing::Udp, &mut request, raw, notification, out)
                     },
                     inner,
@@ -1003,7 +1016,7 @@ impl<S: SequenceStore, R: RandomSource> OscoreProtection<S, R> {
         let mut binding = None;
         let mut protect = |ctx: &mut ProtectRequestFn<'_>, inner: &MessageParts| {
             protect_parts(
-                |raw, out| {
+                &mut |raw, out| {
                     let (len, b) = ctx(raw, out)?;
                     binding = Some(b);
                     Ok(len)
@@ -1084,6 +1097,10 @@ impl<S: SequenceStore, R: RandomSource> OscoreProtection<S, R> {
                 .context_mut(&binding.context)
                 .ok_or(ProtectionError::Failed)?
                 .unprotect_response(Framing::Udp, &mut request, &raw, &mut out),
+            // Only the Appendix B.2 branches make these bindings (feature `appendix-b2`).
+            Via::Derived(_) | Via::Request1(_) if !cfg!(feature = "appendix-b2") => {
+                return Err(ProtectionError::Failed);
+            }
             Via::Derived(_) | Via::Request1(_)
                 if peek_oscore_option(Framing::Udp, &raw)
                     .is_ok_and(|o| o.kid_context.is_some()) =>
@@ -1101,10 +1118,7 @@ impl<S: SequenceStore, R: RandomSource> OscoreProtection<S, R> {
         }
         .map_err(|_| ProtectionError::Failed)?;
         binding.shared.store_from(&request);
-        out.get(..len)
-            .and_then(|b| Message::decode(b).ok())
-            .map(|m| MessageParts::from_message(&m))
-            .ok_or(ProtectionError::Failed)
+        parts_of(&out, len).ok_or(ProtectionError::Failed)
     }
 
     /// RFC 8613 Appendix B.2 step 3, client side: response #1 (a 4.01 with 'kid context' R2)
@@ -1138,11 +1152,7 @@ impl<S: SequenceStore, R: RandomSource> OscoreProtection<S, R> {
             &mut out,
         )
         .map_err(|_| ProtectionError::Failed)?;
-        let mut inner = out
-            .get(..len)
-            .and_then(|b| Message::decode(b).ok())
-            .map(|m| MessageParts::from_message(&m))
-            .ok_or(ProtectionError::Failed)?;
+        let mut inner = parts_of(&out, len).ok_or(ProtectionError::Failed)?;
         if inner.code != Code::UNAUTHORIZED {
             // Appendix B.2 step 2: response #1 is a 4.01 (Unauthorized).
             return Err(ProtectionError::Failed);
@@ -1165,10 +1175,10 @@ impl<S: SequenceStore, R: RandomSource> OscoreProtection<S, R> {
 }
 
 /// Encodes `inner` in the UDP format, runs `f` on it and returns the outer message's parts.
-fn protect_parts(
-    f: impl FnOnce(&[u8], &mut [u8]) -> Result<usize, Error>,
-    inner: &MessageParts,
-) -> Result<MessageParts, Error> {
+///
+/// `f` is a `dyn` closure: every caller (request, response, Echo challenge; root or derived
+/// context) shares this one body instead of a copy per closure type.
+fn protect_parts(f: &mut ProtectFn<'_>, inner: &MessageParts) -> Result<MessageParts, Error> {
     let raw = inner
         .clone()
         .into_message(MessageType::Con, 0, &[])
@@ -1177,12 +1187,18 @@ fn protect_parts(
     // Tag (at most 16), OSCORE option (at most 272) and the Class U copies.
     let mut out = vec![0u8; 2 * raw.len() + 320];
     let len = f(&raw, &mut out)?;
-    let bytes = out
-        .get(..len)
-        .ok_or(Error::Malformed(crate::error::reason("protected length")))?;
-    let m = Message::decode(bytes)?;
-    Ok(MessageParts::from_message(&m))
+    parts_of(&out, len).ok_or(Error::Malformed(crate::error::reason("protected message")))
 }
+
+/// The message of `len` bytes at the start of `out`, as parts (`None`: it does not decode).
+fn parts_of(out: &[u8], len: usize) -> Option<MessageParts> {
+    out.get(..len)
+        .and_then(|b| Message::decode(b).ok())
+        .map(|m| MessageParts::from_message(&m))
+}
+
+/// Protects one raw inner message into the output buffer; returns the protected length.
+type ProtectFn<'a> = dyn FnMut(&[u8], &mut [u8]) -> Result<usize, Error> + 'a;
 
 /// Protects one request (raw inner message, output buffer) with some context.
 type ProtectRequestFn<'a> =
@@ -1190,10 +1206,7 @@ type ProtectRequestFn<'a> =
 
 /// The decrypted request at the start of `out`, as parts.
 fn decode_inner(out: &[u8], len: usize) -> Result<MessageParts, MessageParts> {
-    out.get(..len)
-        .and_then(|b| Message::decode(b).ok())
-        .map(|m| MessageParts::from_message(&m))
-        .ok_or_else(|| error_response(&Error::DecryptionFailed))
+    parts_of(out, len).ok_or_else(|| error_response(&Error::DecryptionFailed))
 }
 
 /// An unprotected response with a diagnostic payload.

@@ -15,7 +15,7 @@ use crate::class;
 use crate::context::{Id, MessageKey, SecurityContext, ShortBytes};
 use crate::cose::{Aad, nonce};
 use crate::option::{MAX_PARTIAL_IV_LEN, OscoreOption, decode_partial_iv, encode_partial_iv};
-use crate::proxy_uri::{self, ProxyUri};
+use crate::proxy_uri::ProxyUri;
 use crate::replay::NotificationNumber;
 use crate::sequence::SequenceStore;
 use crate::{Error, replay::MAX_SEQUENCE_NUMBER};
@@ -122,6 +122,30 @@ pub struct VerifiedRequest {
     pub binding: RequestBinding,
 }
 
+/// Whether the fast paths next to the general ones are built: on the hosts (x86, x86_64,
+/// aarch64), where the benchmarks hold message protection to its speed target. Elsewhere (the
+/// microcontroller build) only the general paths, which give the same bytes with less code:
+/// sealing a UDP message whose options are all Class E (`seal_udp_verbatim`), copying those
+/// options verbatim into the plaintext, writing the OSCORE option alone, and decrypting in
+/// place when no outer option is kept (`open_in_place`).
+const FAST_PATHS: bool = cfg!(any(
+    target_arch = "x86",
+    target_arch = "x86_64",
+    target_arch = "aarch64"
+));
+
+/// Decodes (and validates) a CoAP message of `framing`. Outside the hosts one shared copy of
+/// the decoder serves `protect_request`, `protect_response` and `split_oscore` (the decoder is
+/// inlined wherever it is called, ≈ 0.4 KB each on thumbv7em); on the hosts each caller keeps
+/// its inlined copy.
+#[cfg_attr(
+    not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")),
+    inline(never)
+)]
+fn decode(framing: Framing, msg: &[u8]) -> Result<FramedMessage<'_>, Error> {
+    Ok(framing.decode(msg)?)
+}
+
 struct OscoreParts<'a> {
     parts: FramedMessage<'a>,
     option: OscoreOption<'a>,
@@ -131,7 +155,7 @@ struct OscoreParts<'a> {
 // `peek_oscore_option`) then share one copy of the decoder in a size-optimized build (≈ 650
 // bytes on thumbv7em); a speed-optimized build still inlines it where that pays.
 fn split_oscore(framing: Framing, msg: &[u8]) -> Result<OscoreParts<'_>, Error> {
-    let parts = framing.decode(msg)?;
+    let parts = decode(framing, msg)?;
     // The validating pass of the decoder noted which options occur.
     if !parts.option_set().may_contain(OptionNumber::OSCORE) {
         return Err(Error::NotOscore(crate::error::reason("no OSCORE option")));
@@ -178,15 +202,24 @@ struct PlaintextSource<'p, 'a> {
     parts: &'p FramedMessage<'a>,
     proxy: Option<ProxyUri<'a>>,
     is_request: bool,
+    /// The fast paths may be taken ([`FAST_PATHS`]; tests turn them off to check that the
+    /// general paths give the same bytes).
+    fast: bool,
 }
 
-impl PlaintextSource<'_, '_> {
+impl<'a> PlaintextSource<'_, 'a> {
+    /// The request's Proxy-Uri: always `None` without the `proxy-uri` feature (such a request
+    /// is refused before), so the Proxy-Uri branches below are not linked there.
+    fn proxy(&self) -> Option<ProxyUri<'a>> {
+        self.proxy.filter(|_| cfg!(feature = "proxy-uri"))
+    }
+
     /// Writes `Code || Class E options || 0xff || payload` (RFC 8613 §5.3).
     #[inline]
     fn write(&self, w: &mut Cursor<'_>) -> Result<(), Error> {
         w.put_byte(self.parts.code().0);
         let payload = self.parts.payload();
-        if self.options_verbatim() {
+        if FAST_PATHS && self.fast && self.options_verbatim() {
             // Every option is Class E and copied unchanged, in order: the encoded options are
             // the original ones, byte for byte (RFC 7252 §3.1 deltas are relative to the
             // previous option, which is the same one).
@@ -198,14 +231,17 @@ impl PlaintextSource<'_, '_> {
             return Ok(());
         }
         let mut enc = OptionEncoder::new();
+        // The Inner Uri-Path / Uri-Query options from Proxy-Uri (§4.1.3.3), merged in order.
+        #[cfg(feature = "proxy-uri")]
         let mut generated = self
-            .proxy
+            .proxy()
             .map(|p| p.inner_options())
             .into_iter()
             .flatten()
             .peekable();
         for opt in self.parts.options() {
             let (n, v) = (opt.number, opt.value);
+            #[cfg(feature = "proxy-uri")]
             while let Some(&(gn, gv)) = generated.peek() {
                 if gn > n {
                     break;
@@ -226,6 +262,7 @@ impl PlaintextSource<'_, '_> {
                 enc.write(w, n, v)?;
             }
         }
+        #[cfg(feature = "proxy-uri")]
         for (gn, gv) in generated {
             write_decoded(&mut enc, w, gn, gv)?;
         }
@@ -243,7 +280,7 @@ impl PlaintextSource<'_, '_> {
         if !self.is_request {
             exclude = exclude.with(OptionNumber::OBSERVE);
         }
-        self.proxy.is_none() && !self.parts.option_set().intersects(exclude)
+        self.proxy().is_none() && !self.parts.option_set().intersects(exclude)
     }
 
     /// Writes the outer options (Class U, §4.1.2) with the OSCORE option in its place.
@@ -254,7 +291,11 @@ impl PlaintextSource<'_, '_> {
         oscore: &OscoreOption<'_>,
     ) -> Result<(), Error> {
         let mut enc = OptionEncoder::new();
-        if self.proxy.is_none() && !self.parts.option_set().intersects(class::OUTER_CANDIDATES) {
+        if FAST_PATHS
+            && self.fast
+            && self.proxy().is_none()
+            && !self.parts.option_set().intersects(class::OUTER_CANDIDATES)
+        {
             // Nothing of the original message goes outside: the OSCORE option is alone.
             enc.write_header(w, OptionNumber::OSCORE, oscore.encoded_len())?;
             return oscore.write_to(w);
@@ -268,7 +309,7 @@ impl PlaintextSource<'_, '_> {
                 oscore_done = true;
             }
             if n == OptionNumber::PROXY_URI {
-                if let Some(p) = &self.proxy {
+                if let Some(p) = self.proxy() {
                     // §4.1.3.3: the outer Proxy-Uri is scheme://host[:port].
                     enc.write_header(w, n, p.scheme_host.len() + p.port.len())?;
                     w.put(p.scheme_host);
@@ -288,14 +329,30 @@ impl PlaintextSource<'_, '_> {
     }
 }
 
+/// Splits a request's Proxy-Uri for protection (RFC 8613 §4.1.3.3).
+#[cfg(feature = "proxy-uri")]
+fn parse_proxy_uri(uri: &[u8]) -> Result<ProxyUri<'_>, Error> {
+    ProxyUri::parse(uri)
+}
+
+/// Without the `proxy-uri` feature a request with Proxy-Uri is refused (nothing is sent that
+/// the protection could not decompose as RFC 8613 §4.1.3.3 asks).
+#[cfg(not(feature = "proxy-uri"))]
+fn parse_proxy_uri(_uri: &[u8]) -> Result<ProxyUri<'_>, Error> {
+    Err(Error::InvalidParameter(crate::error::reason(
+        "Proxy-Uri needs the proxy-uri feature",
+    )))
+}
+
+#[cfg(feature = "proxy-uri")]
 fn write_decoded(
     enc: &mut OptionEncoder,
     w: &mut Cursor<'_>,
     n: OptionNumber,
     raw: &[u8],
 ) -> Result<(), Error> {
-    enc.write_header(w, n, proxy_uri::decoded_len(raw)?)?;
-    proxy_uri::decode_each(raw, |b| w.put_byte(b));
+    enc.write_header(w, n, crate::proxy_uri::decoded_len(raw)?)?;
+    crate::proxy_uri::decode_each(raw, |b| w.put_byte(b));
     Ok(())
 }
 
@@ -346,7 +403,7 @@ impl<S: SequenceStore> SecurityContext<S> {
         request: &[u8],
         out: &mut [u8],
     ) -> Result<(usize, RequestBinding), Error> {
-        let parts = framing.decode(request)?;
+        let parts = decode(framing, request)?;
         if !parts.code().is_request() {
             return Err(Error::InvalidParameter(crate::error::reason(
                 "not a request code",
@@ -373,7 +430,7 @@ impl<S: SequenceStore> SecurityContext<S> {
                     if proxy.is_some() {
                         return Err(Error::Malformed(crate::error::reason("repeated Proxy-Uri")));
                     }
-                    proxy = Some(ProxyUri::parse(v)?);
+                    proxy = Some(parse_proxy_uri(v)?);
                 }
                 OptionNumber::URI_HOST
                 | OptionNumber::URI_PORT
@@ -409,6 +466,7 @@ impl<S: SequenceStore> SecurityContext<S> {
             parts: &parts,
             proxy,
             is_request: true,
+            fast: FAST_PATHS,
         };
         // §4.1.3.5: FETCH for Observe, POST otherwise.
         let outer_code = if has_observe { Code::FETCH } else { Code::POST };
@@ -520,7 +578,7 @@ impl<S: SequenceStore> SecurityContext<S> {
         kid_context: Option<&[u8]>,
         out: &mut [u8],
     ) -> Result<usize, Error> {
-        let parts = framing.decode(response)?;
+        let parts = decode(framing, response)?;
         if parts.code().class() < 2 {
             return Err(Error::InvalidParameter(crate::error::reason(
                 "not a response code",
@@ -532,6 +590,7 @@ impl<S: SequenceStore> SecurityContext<S> {
             parts: &parts,
             proxy: None,
             is_request: false,
+            fast: FAST_PATHS,
         };
         // §4.1.3.5: 2.05 for notifications, 2.04 otherwise.
         let outer_code = if has_observe {
@@ -540,39 +599,36 @@ impl<S: SequenceStore> SecurityContext<S> {
             Code::CHANGED
         };
         let aad = Aad::new(self.aead, binding.kid.as_slice(), binding.piv.as_slice())?;
-        let len = if own {
+        // Its own Partial IV and nonce, or the request's nonce and no Partial IV (§5.2); one
+        // `seal` call for both.
+        let piv_bytes;
+        let (option, (nb, n)) = if own {
             let seq = self.peek_sequence_number()?;
             let (piv, piv_len) = encode_partial_iv(seq);
-            let piv = piv.get(..piv_len).unwrap_or_default();
-            let (nb, n) = self.sender_nonce.nonce(seq)?;
+            piv_bytes = piv;
             let option = OscoreOption {
-                partial_iv: Some(piv),
+                partial_iv: Some(piv_bytes.get(..piv_len).unwrap_or_default()),
                 kid_context,
                 kid: None,
             };
-            let len = self.seal(
-                &source,
-                outer_code,
-                &option,
-                nb.get(..n).unwrap_or_default(),
-                &aad,
-                out,
-            )?;
-            self.take_sequence_number()?;
-            len
+            (option, self.sender_nonce.nonce(seq)?)
         } else {
-            let (nb, n) = self.request_nonce(binding.kid.as_slice(), binding.piv.as_slice())?;
-            let len = self.seal(
-                &source,
-                outer_code,
-                &OscoreOption::default(),
-                nb.get(..n).unwrap_or_default(),
-                &aad,
-                out,
-            )?;
-            binding.request_nonce_used = true;
-            len
+            let nonce = self.request_nonce(binding.kid.as_slice(), binding.piv.as_slice())?;
+            (OscoreOption::default(), nonce)
         };
+        let len = self.seal(
+            &source,
+            outer_code,
+            &option,
+            nb.get(..n).unwrap_or_default(),
+            &aad,
+            out,
+        )?;
+        if own {
+            self.take_sequence_number()?;
+        } else {
+            binding.request_nonce_used = true;
+        }
         Ok(len)
     }
 
@@ -589,8 +645,10 @@ impl<S: SequenceStore> SecurityContext<S> {
         out: &mut [u8],
     ) -> Result<usize, Error> {
         let framing = source.parts.framing();
-        if framing == Framing::Udp
-            && source.proxy.is_none()
+        if FAST_PATHS
+            && source.fast
+            && framing == Framing::Udp
+            && source.proxy().is_none()
             && !source
                 .parts
                 .option_set()
@@ -1111,13 +1169,32 @@ fn open<'o>(
     // Without received outer options to keep and without an Observe value to rewrite, the
     // decrypted message is the outer header followed by the plaintext after its code byte:
     // decrypt in place right there.
-    if !parts.option_set().intersects(class::KEPT_OUTER) && (is_request || response_piv.is_none()) {
+    if FAST_PATHS
+        && !parts.option_set().intersects(class::KEPT_OUTER)
+        && (is_request || response_piv.is_none())
+    {
         let body_len = ct.len() - aead.tag_len() - 1;
         let header_len = parts.header().len(parts.token().len(), body_len);
         if out.len() >= header_len - 1 + ct.len() {
             return open_in_place(cipher, nonce, aad, parts, is_request, header_len, out);
         }
     }
+    open_general(cipher, nonce, aad, parts, response_piv, is_request, out)
+}
+
+/// [`open`] without its fast path: decrypts in a scratch area at the end of `out`, then
+/// writes the message at its start (any outer options, any Observe value).
+#[allow(clippy::too_many_arguments)]
+fn open_general<'o>(
+    cipher: &MessageKey<'_>,
+    nonce: &[u8],
+    aad: &Aad,
+    parts: &FramedMessage<'_>,
+    response_piv: Option<&[u8]>,
+    is_request: bool,
+    out: &'o mut [u8],
+) -> Result<Decrypted<'o>, Error> {
+    let ct = parts.payload();
     let scratch_at = out
         .len()
         .checked_sub(ct.len())
@@ -1203,4 +1280,110 @@ fn open<'o>(
         observe_value,
         echo: echo_range,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+    use super::*;
+    use crate::SecurityContextParams;
+
+    const SECRET: [u8; 16] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+    const SALT: [u8; 8] = [0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40];
+    // RFC 8613 C.4: GET coap://localhost/tv1, protected at Sender Sequence Number 20.
+    const C4_REQUEST: &[u8] = b"\x44\x01\x5d\x1f\x00\x00\x39\x74\x39localhost\x83tv1";
+    const C4_PROTECTED: &[u8] = b"\x44\x02\x5d\x1f\x00\x00\x39\x74\x39localhost\x62\x09\x14\xff\x61\x2f\x10\x92\xf1\x77\x6f\x1c\x16\x68\xb3\x82\x5e";
+    // RFC 8613 C.7: its 2.05 response, reusing the request's nonce.
+    const C7_RESPONSE: &[u8] = b"\x64\x45\x5d\x1f\x00\x00\x39\x74\xffHello World!";
+    const C7_PROTECTED: &[u8] = b"\x64\x44\x5d\x1f\x00\x00\x39\x74\x90\xff\xdb\xaa\xd1\xe9\xa7\xe7\xb2\xa8\x13\xd3\xc3\x15\x24\x37\x83\x03\xcd\xaf\xae\x11\x91\x06";
+
+    /// RFC 8613 C.1.1 (client) and C.1.2 (server).
+    fn contexts() -> (SecurityContext, SecurityContext) {
+        let mut p = SecurityContextParams::new(&SECRET, &[], &[0x01]);
+        p.master_salt = &SALT;
+        let client = SecurityContext::new(&p).unwrap();
+        let mut p = SecurityContextParams::new(&SECRET, &[0x01], &[]);
+        p.master_salt = &SALT;
+        (client, SecurityContext::new(&p).unwrap())
+    }
+
+    /// The general sealing path (the only one of a build without [`FAST_PATHS`]) gives
+    /// RFC 8613 C.4's request and C.7's response byte for byte, as the fast path does.
+    #[test]
+    fn general_seal_gives_the_vectors() {
+        let (client, server) = contexts();
+        let mut out = [0u8; 64];
+        let parts = Framing::Udp.decode(C4_REQUEST).unwrap();
+        let source = PlaintextSource {
+            parts: &parts,
+            proxy: None,
+            is_request: true,
+            fast: false,
+        };
+        let option = OscoreOption {
+            partial_iv: Some(&[20]),
+            kid_context: None,
+            kid: Some(&[]),
+        };
+        let aad = Aad::new(client.aead, &[], &[20]).unwrap();
+        let (nb, n) = client.sender_nonce.nonce(20).unwrap();
+        let len = client
+            .seal(&source, Code::POST, &option, &nb[..n], &aad, &mut out)
+            .unwrap();
+        assert_eq!(&out[..len], C4_PROTECTED);
+
+        let parts = Framing::Udp.decode(C7_RESPONSE).unwrap();
+        let source = PlaintextSource {
+            parts: &parts,
+            proxy: None,
+            is_request: false,
+            fast: false,
+        };
+        let (nb, n) = server.request_nonce(&[], &[20]).unwrap();
+        let option = OscoreOption::default();
+        let len = server
+            .seal(&source, Code::CHANGED, &option, &nb[..n], &aad, &mut out)
+            .unwrap();
+        assert_eq!(&out[..len], C7_PROTECTED);
+    }
+
+    /// The general opening path gives back C.4's request and C.7's response.
+    #[test]
+    fn general_open_gives_the_vectors() {
+        let (client, server) = contexts();
+        let aad = Aad::new(client.aead, &[], &[20]).unwrap();
+        let mut out = [0u8; 128];
+
+        let parts = Framing::Udp.decode(C4_PROTECTED).unwrap();
+        let (nb, n) = server.recipient_nonce.nonce(20).unwrap();
+        let d = open_general(
+            &server.recipient_cipher(),
+            &nb[..n],
+            &aad,
+            &parts,
+            None,
+            true,
+            &mut out,
+        )
+        .unwrap();
+        // The outer code and the OSCORE option are gone; the inner GET and Uri-Path are back.
+        let len = d.len;
+        assert_eq!(&out[..len], C4_REQUEST);
+
+        let parts = Framing::Udp.decode(C7_PROTECTED).unwrap();
+        let (nb, n) = client.request_nonce(&[], &[20]).unwrap();
+        let d = open_general(
+            &client.recipient_cipher(),
+            &nb[..n],
+            &aad,
+            &parts,
+            None,
+            false,
+            &mut out,
+        )
+        .unwrap();
+        let len = d.len;
+        assert_eq!(&out[..len], C7_RESPONSE);
+    }
 }

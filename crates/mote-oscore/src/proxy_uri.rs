@@ -3,6 +3,10 @@
 //! The scheme, host and port stay outside (composed back into an outer Proxy-Uri), the path
 //! and query become Inner Uri-Path and Uri-Query options.
 
+// Without the `proxy-uri` feature only the type is used (a request with Proxy-Uri is refused
+// before anything is split).
+#![cfg_attr(not(feature = "proxy-uri"), allow(dead_code))]
+
 use crate::Error;
 use mote_coap::option::OptionNumber;
 

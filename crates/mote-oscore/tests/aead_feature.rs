@@ -1,6 +1,7 @@
 //! The device-build features. A context whose AEAD the build leaves out (mote-cose's
-//! `aes-gcm` and `chacha20` features, on with `std`) is refused when it is derived, not at its
-//! first message; AES-CCM, RFC 8613's default, derives in every build. Without `diagnostics`
+//! `aes-gcm`, `chacha20` and `aes-ccm-64` features, on with `std`) is refused when it is
+//! derived, not at its first message; AES-CCM-16-64-128, RFC 8613's default, derives in every
+//! build. Without `diagnostics`
 //! the errors' texts are empty. Run it also with `--no-default-features --features alloc`
 //! (the device configuration).
 #![allow(clippy::panic)]
@@ -17,9 +18,12 @@ fn gcm_and_chacha20_contexts_derive_only_when_built() {
         (AeadAlgorithm::A128Gcm, 1),
         (AeadAlgorithm::A256Gcm, 3),
         (AeadAlgorithm::ChaCha20Poly1305, 24),
+        (AeadAlgorithm::AesCcm64_64_128, 12),
+        (AeadAlgorithm::AesCcm64_128_256, 33),
     ] {
         params.aead = alg;
-        // `std` turns mote-cose's `aes-gcm` and `chacha20` on; `alloc` alone does not.
+        // `std` turns mote-cose's `aes-gcm`, `chacha20` and `aes-ccm-64` on; `alloc` alone
+        // does not.
         let built = cfg!(feature = "std");
         let context = SecurityContext::new(&params);
         if built {

@@ -2,6 +2,7 @@
 //! server in one process, simulated time, a link the tests drive by hand), with the
 //! RFC 8613 Appendix C.1 contexts as roots.
 
+#![cfg(feature = "appendix-b2")]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

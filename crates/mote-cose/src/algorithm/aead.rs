@@ -27,7 +27,9 @@
 // size to build, move and zeroize per call.
 #[cfg(feature = "aes-gcm")]
 use aes::Aes192Enc as Aes192;
-use aes::cipher::consts::{U1, U7, U8, U13, U16};
+#[cfg(feature = "aes-ccm-64")]
+use aes::cipher::consts::U7;
+use aes::cipher::consts::{U1, U8, U13, U16};
 use aes::cipher::generic_array::{ArrayLength, GenericArray};
 use aes::cipher::inout::InOut;
 use aes::cipher::{
@@ -206,8 +208,10 @@ fn ccm(
 ) -> Result<(), Error> {
     match (tag.len(), nonce.len()) {
         (8, 13) => ccm_with::<U8, U13>(aes, nonce, aad, buffer, tag, open),
+        #[cfg(feature = "aes-ccm-64")]
         (8, 7) => ccm_with::<U8, U7>(aes, nonce, aad, buffer, tag, open),
         (16, 13) => ccm_with::<U16, U13>(aes, nonce, aad, buffer, tag, open),
+        #[cfg(feature = "aes-ccm-64")]
         (16, 7) => ccm_with::<U16, U7>(aes, nonce, aad, buffer, tag, open),
         _ => Err(Error::Length("nonce or tag")),
     }
@@ -340,14 +344,16 @@ impl AeadAlgorithm {
         }
     }
 
-    /// Whether this build implements the algorithm: the AES-CCM ones always, AES-GCM with the
-    /// feature `aes-gcm`, ChaCha20/Poly1305 with `chacha20` (both on with `std`). Sealing and
-    /// opening with an algorithm that is not available fail with [`Error::Algorithm`].
+    /// Whether this build implements the algorithm: AES-CCM-16-* (13-byte nonce) always,
+    /// AES-CCM-64-* (7-byte nonce) with the feature `aes-ccm-64`, AES-GCM with `aes-gcm`,
+    /// ChaCha20/Poly1305 with `chacha20` (all three on with `std`). Sealing and opening with an
+    /// algorithm that is not available fail with [`Error::Algorithm`].
     ///
     /// ```
     /// use mote_cose::algorithm::AeadAlgorithm;
     ///
     /// assert!(AeadAlgorithm::AesCcm16_64_128.is_available()); // always built
+    /// assert_eq!(AeadAlgorithm::AesCcm64_64_128.is_available(), cfg!(feature = "aes-ccm-64"));
     /// assert_eq!(AeadAlgorithm::A128Gcm.is_available(), cfg!(feature = "aes-gcm"));
     /// ```
     // One arm per feature: in a build without both, clippy would see a `matches!`.
@@ -356,6 +362,10 @@ impl AeadAlgorithm {
         match self {
             Self::A128Gcm | Self::A192Gcm | Self::A256Gcm => cfg!(feature = "aes-gcm"),
             Self::ChaCha20Poly1305 => cfg!(feature = "chacha20"),
+            Self::AesCcm64_64_128
+            | Self::AesCcm64_64_256
+            | Self::AesCcm64_128_128
+            | Self::AesCcm64_128_256 => cfg!(feature = "aes-ccm-64"),
             _ => true,
         }
     }
@@ -400,6 +410,11 @@ impl AeadAlgorithm {
             Self::A128Gcm | Self::A192Gcm | Self::A256Gcm => Err(Error::Algorithm(self.id())),
             #[cfg(not(feature = "chacha20"))]
             Self::ChaCha20Poly1305 => Err(Error::Algorithm(self.id())),
+            #[cfg(not(feature = "aes-ccm-64"))]
+            Self::AesCcm64_64_128
+            | Self::AesCcm64_64_256
+            | Self::AesCcm64_128_128
+            | Self::AesCcm64_128_256 => Err(Error::Algorithm(self.id())),
             // The eight AES-CCM algorithms: one body, the lengths given at run time.
             _ => ccm(&AesBlock::new(key)?, nonce, aad, buffer, tag, open),
         }

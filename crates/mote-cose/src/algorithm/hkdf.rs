@@ -15,11 +15,20 @@
 //! # Ok::<(), mote_cose::Error>(())
 //! ```
 
-use hkdf::Hkdf;
 use sha2::{Sha256, Sha512};
 use zeroize::Zeroize;
 
 use crate::Error;
+
+/// HKDF over the eager HMAC (inner and outer hash states precomputed from the key) where `aes`
+/// and `sha2` have fast backends (x86, x86_64, aarch64): the speed-tuned host build.
+#[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
+type Hkdf<H> = hkdf::Hkdf<H>;
+/// Elsewhere (the microcontroller build) HKDF over `SimpleHmac`, which keeps the key and
+/// hashes it per use: the same output (RFC 2104), less code (the key derivation of a context
+/// is not on the per-message path).
+#[cfg(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")))]
+type Hkdf<H> = hkdf::SimpleHkdf<H>;
 
 /// The hash functions HKDF runs over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -91,5 +100,31 @@ impl HkdfAlgorithm {
             Self::Sha512 => Hkdf::<Sha512>::new(Some(salt), ikm).expand(info, okm),
         }
         .map_err(|_| Error::Length("HKDF output"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    /// The device build's `SimpleHkdf` and the host build's eager `Hkdf` give RFC 5869
+    /// Appendix A.1's output (test case 1), so either alias derives the same keys.
+    #[test]
+    fn both_hmac_variants_give_rfc_5869_a_1() {
+        let ikm = [0x0b; 22];
+        let salt: [u8; 13] = core::array::from_fn(|i| i as u8);
+        let info: [u8; 10] = core::array::from_fn(|i| 0xf0 + i as u8);
+        let expected = b"\x3c\xb2\x5f\x25\xfa\xac\xd5\x7a\x90\x43\x4f\x64\xd0\x36\x2f\x2a\
+\x2d\x2d\x0a\x90\xcf\x1a\x5a\x4c\x5d\xb0\x2d\x56\xec\xc4\xc5\xbf\x34\x00\x72\x08\xd5\xb8\x87\x18\x58\x65";
+        let mut eager = [0u8; 42];
+        hkdf::Hkdf::<sha2::Sha256>::new(Some(&salt), &ikm)
+            .expand(&info, &mut eager)
+            .unwrap();
+        let mut simple = [0u8; 42];
+        hkdf::SimpleHkdf::<sha2::Sha256>::new(Some(&salt), &ikm)
+            .expand(&info, &mut simple)
+            .unwrap();
+        assert_eq!(&eager, expected);
+        assert_eq!(&simple, expected);
     }
 }

@@ -1,5 +1,6 @@
 //! The LwM2M client engine with OSCORE for size measurement: a Device object, one server account
-//! whose messages are OSCORE-protected (/0/0 → /21/0), registration, DM requests and Observe /
+//! whose messages are OSCORE-protected (/0/0 → /21/0; the context a B.2 root, RFC 8613
+//! Appendix B.2 on first use), registration, DM requests and Observe /
 //! notifications, driven through the mote-coap endpoint, in the device configuration of Cargo.toml
 //! (no Send, firmware pull, composite operations, Bootstrap Interface, EDHOC rekeying, Block1
 //! uploads, CoAP over TCP, HKDF-SHA-512 or diagnostic texts; SenML-CBOR and text only;
@@ -146,7 +147,9 @@ fn run() -> ! {
     let params = SecurityContextParams::new(&secret, &[1], &[2]);
     let context = or_halt(SecurityContext::<Volatile>::new(&params));
     let mut oscore = OscoreProtection::new(OscoreConfig::default(), Rng(7));
-    or_halt(oscore.add_context(context));
+    // A B.2 root, as the LwM2M roles add their contexts (TS 1.2 Transport: Appendix B.2 on
+    // the context's first use).
+    or_halt(oscore.add_context_b2(context));
     let mut ep: Endpoint<u8, Rng, OscoreProtection<Volatile, Rng>> = or_halt(
         Endpoint::with_protection(EndpointConfig::default(), Rng(1), oscore),
     );

@@ -637,6 +637,47 @@ fn concurrent_uploads_to_one_peer_carry_distinct_request_tags() {
 /// RFC 9175 §3.4 with NSTART 1 (RFC 7252 §4.7): uploads held back in the queue hold their
 /// Request-Tags too, so three uploads started together, sent one after another as the
 /// server acknowledges blocks, still carry three distinct ones.
+/// RFC 9175 §3.4 tags block-wise operations only: a request that goes whole carries no
+/// Request-Tag (a critical option a server may not know), also while an upload to the same
+/// peer is in progress; the upload beside it is still tagged apart from the whole request's
+/// reserved value.
+#[test]
+fn a_whole_request_beside_an_upload_carries_no_request_tag() {
+    let mut config = small_blocks();
+    config.transmission = config.transmission.with_nstart(3).unwrap();
+    let mut client = lone(config);
+    let now = secs(1);
+    for (len, salt) in [(500, 0), (10, 1), (500, 2)] {
+        client
+            .request(
+                now,
+                SERVER,
+                request(Code::PUT, "fw", body(len, salt)),
+                Reliability::Confirmable,
+            )
+            .unwrap();
+    }
+    let sent = replies(&mut client);
+    assert_eq!(sent.len(), 3);
+    let tags: Vec<Vec<Vec<u8>>> = sent.iter().map(request_tags).collect();
+    assert_eq!(
+        tags[0],
+        Vec::<Vec<u8>>::new(),
+        "the first upload goes untagged"
+    );
+    assert_eq!(
+        tags[1],
+        Vec::<Vec<u8>>::new(),
+        "a whole request carries no Request-Tag"
+    );
+    assert_eq!(
+        tags[2].len(),
+        1,
+        "the second upload is tagged: {:?}",
+        tags[2]
+    );
+}
+
 #[test]
 fn queued_uploads_hold_their_request_tags() {
     let mut client = lone(small_blocks());

@@ -1617,7 +1617,15 @@ impl Block1Client {
             options: self.options.clone(),
             payload: Vec::new(),
         };
-        if let Some(tag) = &self.request_tag {
+        // RFC 9175 §3.4: the tag tells concurrent block-wise operations apart; a request that
+        // goes whole carries none (Request-Tag is critical: a server that does not know it
+        // would refuse the request, RFC 7252 §5.4.1). It is chosen up front all the same, so
+        // that an upload turned block-wise by a 4.13 has a value no other upload uses.
+        if let Some(tag) = self
+            .request_tag
+            .as_ref()
+            .filter(|_| SLICES && self.blockwise)
+        {
             r.options.push(OptionNumber::REQUEST_TAG, tag.clone());
         }
         if !SLICES || !self.blockwise {
@@ -1650,7 +1658,11 @@ impl Block1Client {
     fn download_options(&self) -> OptionList {
         let mut options = self.options.clone();
         options.remove(OptionNumber::CONTENT_FORMAT);
-        if let Some(tag) = &self.request_tag {
+        if let Some(tag) = self
+            .request_tag
+            .as_ref()
+            .filter(|_| SLICES && self.blockwise)
+        {
             options.push(OptionNumber::REQUEST_TAG, tag.clone());
         }
         options

@@ -13,8 +13,8 @@ use std::time::Duration;
 use mote_coap::block::Szx;
 use mote_coap::code::{Code, MessageType};
 use mote_coap::endpoint::{
-    EchoPolicy, EchoRequirement, Endpoint, EndpointConfig, Event, MessageParts, Protection,
-    ProtectionError, Reliability, RequestOptions,
+    EchoPolicy, EchoRequirement, Endpoint, EndpointConfig, EndpointError, Event, MessageParts,
+    Protection, ProtectionError, Reliability, RequestOptions,
 };
 use mote_coap::message::{Message, OwnedMessage};
 use mote_coap::option::OptionNumber;
@@ -581,6 +581,90 @@ fn notifications_are_protected_with_their_own_piv() {
     );
     assert_eq!(server.protection_ref().responses, [false, true]);
     assert!(events.iter().any(|e| matches!(e, Event::Notification { id: got, message, .. } if *got == id && message.payload == b"21")));
+}
+
+/// RFC 8613 §8.3: a notification the application sends before it has answered a protected
+/// registration is protected (the observer has the registration's binding from the start).
+#[test]
+fn a_notification_before_the_registration_is_answered_is_protected() {
+    let mut client = endpoint(EndpointConfig::default(), 31);
+    let mut server = endpoint(EndpointConfig::default(), 32);
+    let observe = get("temp").with_uint_option(OptionNumber::OBSERVE, 0);
+    client
+        .request_protected(t(0), SERVER, observe, options(), 2)
+        .unwrap();
+    let tx = client.poll_transmit().unwrap();
+    server.handle(t(0), CLIENT, &tx.datagram);
+    let handle = std::iter::from_fn(|| server.poll_event())
+        .find_map(|e| match e {
+            Event::Request { message, .. } => message.observation,
+            _ => None,
+        })
+        .unwrap();
+    server.notify(t(0), handle, content(b"21"), false).unwrap();
+    assert_eq!(server.protection_ref().responses, [true]);
+    let out: Vec<Vec<u8>> = std::iter::from_fn(|| server.poll_transmit())
+        .map(|tx| tx.datagram)
+        .collect();
+    assert!(!out.is_empty());
+    for datagram in out {
+        let m = Message::decode(&datagram).unwrap();
+        assert!(
+            m.option(OptionNumber::OSCORE).is_some() && m.payload() != b"21",
+            "sent unprotected: {m:?}"
+        );
+    }
+}
+
+/// RFC 8613 §8.3: a protected request whose first answer cannot be sent (too large once
+/// protected) keeps its binding, so the application's next answer is protected too.
+#[test]
+fn a_response_refused_as_too_large_leaves_the_next_answer_protected() {
+    let mut config = EndpointConfig::default();
+    config.limits.max_message_size = 200;
+    let mut client = endpoint(EndpointConfig::default(), 33);
+    let mut server = endpoint(config, 34);
+    client
+        .request_protected(t(0), SERVER, get("big"), options(), 2)
+        .unwrap();
+    let tx = client.poll_transmit().unwrap();
+    server.handle(t(0), CLIENT, &tx.datagram);
+    let id = std::iter::from_fn(|| server.poll_event())
+        .find_map(|e| match e {
+            Event::Request { id, .. } => Some(id),
+            _ => None,
+        })
+        .unwrap();
+    assert!(matches!(
+        // Options are not sliced by Block2: 190 bytes of them do not fit 200 once protected.
+        server.respond(
+            t(0),
+            id,
+            content(b"x").with_option(OptionNumber::LOCATION_PATH, vec![b'a'; 190])
+        ),
+        Err(EndpointError::MessageTooLarge { .. })
+    ));
+    server
+        .respond(
+            t(0),
+            id,
+            OwnedMessage::new(MessageType::Ack, Code::INTERNAL_SERVER_ERROR, 0),
+        )
+        .unwrap();
+    let out: Vec<Vec<u8>> = std::iter::from_fn(|| server.poll_transmit())
+        .map(|tx| tx.datagram)
+        .collect();
+    assert_eq!(out.len(), 1);
+    let m = Message::decode(&out[0]).unwrap();
+    assert!(
+        m.option(OptionNumber::OSCORE).is_some(),
+        "sent unprotected: {m:?}"
+    );
+    assert_ne!(
+        m.code(),
+        Code::INTERNAL_SERVER_ERROR,
+        "the outer code is 2.04/2.05"
+    );
 }
 
 /// RFC 7641 §4.1, RFC 8613 §8.3: while a re-registration of a protected observer awaits its

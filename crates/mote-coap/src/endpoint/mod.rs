@@ -2150,12 +2150,15 @@ where
                 if let Some(record) = self.observe_requests.get_mut(&handle) {
                     record.request = request;
                 } else {
+                    // The registration's binding from the start: a notification the
+                    // application sends before answering the registration is protected too
+                    // (RFC 8613 §8.3), never plaintext to an OSCORE observer.
                     self.observe_requests.insert(
                         handle,
                         ObserverRecord {
                             request,
-                            binding: None,
-                            identity: None,
+                            binding: self.replying.clone(),
+                            identity: identity.clone(),
                             deferred: None,
                         },
                     );
@@ -3613,7 +3616,10 @@ where
         let Some(incoming) = self.incoming.get_mut(&id) else {
             return Err(EndpointError::UnknownIncoming { id });
         };
-        let binding = incoming.binding.take();
+        // Cloned, not taken: the record goes once the response is out; if encoding fails
+        // below (`MessageTooLarge`), the binding stays, so that the application's next answer
+        // to this request is protected too (RFC 8613 §8.3), never sent in plaintext.
+        let binding = incoming.binding.clone();
         let observation = incoming
             .observe
             .map(|(handle, _)| handle)

@@ -161,6 +161,11 @@ cargo test -p mote-oscore --no-default-features --features alloc \
 step "EDHOC footprint: minimal Initiator on thumbv7em-none-eabihf within 32 KiB"
 LIMIT=32768 scripts/edhoc-footprint.sh
 
+# The goal is 64 KiB and not met (docs/performance.md); the budget keeps the device
+# configuration from growing back unnoticed (162,280 bytes when it was set).
+step "LwM2M client footprint: engine + OSCORE on thumbv7em-none-eabihf within 168 KiB"
+LIMIT=172032 scripts/lwm2m-client-footprint.sh
+
 step "cargo doc (warnings denied)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features
 

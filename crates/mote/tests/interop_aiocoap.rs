@@ -18,7 +18,7 @@
 
 mod common;
 
-use common::python;
+use common::{free_port, python};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -378,17 +378,6 @@ fn aiocoap_client_against_mote_server() {
         );
         server.kill().unwrap();
         server.wait().unwrap();
-    }
-}
-
-/// A port free for both UDP and TCP (aiocoap's server binds both on the port it is given).
-fn free_port() -> u16 {
-    loop {
-        let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-        let port = udp.local_addr().unwrap().port();
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
     }
 }
 

@@ -23,7 +23,7 @@
 
 mod common;
 
-use common::python;
+use common::{free_port, python};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -369,12 +369,6 @@ const HELLO_HEX: &str = "48656c6c6f20576f726c6421";
 const ONE_HEX: &str = "6f6e65";
 const TWO_HEX: &str = "74776f";
 const TERMINATE_HEX: &str = "5465726d696e617465204f627365727665";
-
-/// A free UDP port on 127.0.0.1.
-fn free_port() -> u16 {
-    let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    s.local_addr().unwrap().port()
-}
 
 /// Waits until a CoAP server answers a CoAP ping (an empty CON, answered with a Reset, RFC
 /// 7252 §4.3) on `port`.

@@ -20,12 +20,12 @@
 
 mod common;
 
-use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Proc, coap_json, mote, start};
+use common::{Proc, coap_json, free_port, mote, start};
 
 const SERVER: &str = "coap-server-notls";
 const CLIENT: &str = "coap-client-notls";
@@ -38,17 +38,6 @@ fn tempdir(tag: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
-}
-
-/// A port free for both UDP and TCP (libcoap's server listens on both).
-fn free_port() -> u16 {
-    loop {
-        let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let port = udp.local_addr().unwrap().port();
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
 }
 
 fn start_libcoap_server() -> (Proc, u16) {

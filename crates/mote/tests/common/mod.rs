@@ -170,3 +170,17 @@ pub(crate) fn write_private(
     f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
     f.write_all(contents.as_ref())
 }
+
+/// A port on 127.0.0.1 free for UDP and for TCP: aiocoap's and libcoap's servers also listen
+/// for CoAP over TCP on the port they are given (a UDP-only check once met a TCP listener on
+/// that number and the server died with EADDRINUSE).
+pub(crate) fn free_port() -> u16 {
+    for _ in 0..100 {
+        let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = udp.local_addr().unwrap().port();
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no port free for both UDP and TCP on 127.0.0.1");
+}

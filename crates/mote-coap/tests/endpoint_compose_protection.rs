@@ -14,7 +14,7 @@ use mote_coap::block::Szx;
 use mote_coap::code::{Code, MessageType};
 use mote_coap::endpoint::{
     EchoPolicy, EchoRequirement, Endpoint, EndpointConfig, EndpointError, Event, MessageParts,
-    Protection, ProtectionError, Reliability, RequestOptions,
+    ObserverHandle, Protection, ProtectionError, Reliability, RequestOptions,
 };
 use mote_coap::message::{Message, OwnedMessage};
 use mote_coap::option::OptionNumber;
@@ -198,6 +198,17 @@ fn get(path: &str) -> OwnedMessage {
 
 fn content(payload: &[u8]) -> OwnedMessage {
     OwnedMessage::new(MessageType::Ack, Code::CONTENT, 0).with_payload(payload.to_vec())
+}
+
+/// The observer registered by the first Observe request among `events`.
+fn observer_in(events: &[Event<u16, u8>]) -> ObserverHandle {
+    events
+        .iter()
+        .find_map(|e| match e {
+            Event::Request { message, .. } => message.observation,
+            _ => None,
+        })
+        .unwrap()
 }
 
 fn options() -> RequestOptions {
@@ -563,13 +574,7 @@ fn notifications_are_protected_with_their_own_piv() {
         &mut |_, _| content(b"20"),
         &mut events,
     );
-    let handle = events
-        .iter()
-        .find_map(|e| match e {
-            Event::Request { message, .. } => message.observation,
-            _ => None,
-        })
-        .unwrap();
+    let handle = observer_in(&events);
     server.notify(t(1), handle, content(b"21"), false).unwrap();
     events.clear();
     pump(
@@ -595,12 +600,7 @@ fn a_notification_before_the_registration_is_answered_is_protected() {
         .unwrap();
     let tx = client.poll_transmit().unwrap();
     server.handle(t(0), CLIENT, &tx.datagram);
-    let handle = std::iter::from_fn(|| server.poll_event())
-        .find_map(|e| match e {
-            Event::Request { message, .. } => message.observation,
-            _ => None,
-        })
-        .unwrap();
+    let handle = observer_in(&std::iter::from_fn(|| server.poll_event()).collect::<Vec<_>>());
     server.notify(t(0), handle, content(b"21"), false).unwrap();
     assert_eq!(server.protection_ref().responses, [true]);
     let out: Vec<Vec<u8>> = std::iter::from_fn(|| server.poll_transmit())
@@ -685,13 +685,7 @@ fn a_reregistration_keeps_the_observer_binding_until_answered() {
         &mut |_, _| content(b"20"),
         &mut events,
     );
-    let handle = events
-        .iter()
-        .find_map(|e| match e {
-            Event::Request { message, .. } => message.observation,
-            _ => None,
-        })
-        .unwrap();
+    let handle = observer_in(&events);
     // The same registration (same token) again under a new Message ID.
     let mut again = wire
         .iter()
@@ -701,12 +695,7 @@ fn a_reregistration_keeps_the_observer_binding_until_answered() {
         .clone();
     again[3] ^= 0x55;
     server.handle(t(1), CLIENT, &again);
-    let reregistered = std::iter::from_fn(|| server.poll_event())
-        .find_map(|e| match e {
-            Event::Request { message, .. } => message.observation,
-            _ => None,
-        })
-        .unwrap();
+    let reregistered = observer_in(&std::iter::from_fn(|| server.poll_event()).collect::<Vec<_>>());
     assert_eq!(reregistered, handle);
     // Not answered yet: a notification now still goes out protected.
     server.notify(t(1), handle, content(b"21"), false).unwrap();

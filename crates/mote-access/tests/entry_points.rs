@@ -90,52 +90,32 @@ fn refusal_texts_name_the_code_and_every_offending_resource() {
     // 13 (Current Time, RW) is refused with 4.05, naming 0 and 1.
     let multi = state("multi");
     let defs = common::definitions();
-    let d: Denial = multi
-        .authorize_write(
-            &defs,
-            Requester::Server(ShortServerId(101)),
-            &"/3/0".parse().unwrap(),
-            &[0, 1, 13],
-        )
-        .unwrap_err();
-    assert_eq!(
-        d.reason,
-        Reason::ResourcesNotWritable {
-            operation: Operation::Write,
-            object: 3,
-            resources: vec![0, 1],
-        }
-    );
+    // A Write of /3/0 by server 101 conveying `resources`: refused.
+    let write = |resources: &[u16]| -> Denial {
+        multi
+            .authorize_write(
+                &defs,
+                Requester::Server(ShortServerId(101)),
+                &"/3/0".parse().unwrap(),
+                resources,
+            )
+            .unwrap_err()
+    };
+    let not_writable = Reason::ResourcesNotWritable {
+        operation: Operation::Write,
+        object: 3,
+        resources: vec![0, 1],
+    };
+    let d = write(&[0, 1, 13]);
+    assert_eq!(d.reason, not_writable);
     let text = d.to_string();
     assert!(text.starts_with("4.05 Method Not Allowed: "), "{text}");
     assert!(text.ends_with(": 0, 1"), "{text}");
     // One offending Resource: no separator.
-    let d = multi
-        .authorize_write(
-            &defs,
-            Requester::Server(ShortServerId(101)),
-            &"/3/0".parse().unwrap(),
-            &[0, 13],
-        )
-        .unwrap_err();
+    let d = write(&[0, 13]);
     assert!(d.to_string().ends_with(" Write: 0"), "{d}");
     // Conveyed out of order and twice: each offending Resource once, ascending.
-    let d = multi
-        .authorize_write(
-            &defs,
-            Requester::Server(ShortServerId(101)),
-            &"/3/0".parse().unwrap(),
-            &[1, 13, 0, 1],
-        )
-        .unwrap_err();
-    assert_eq!(
-        d.reason,
-        Reason::ResourcesNotWritable {
-            operation: Operation::Write,
-            object: 3,
-            resources: vec![0, 1],
-        }
-    );
+    assert_eq!(write(&[1, 13, 0, 1]).reason, not_writable);
 }
 
 #[test]
